@@ -1,0 +1,64 @@
+// Builds the HTTP application: identity at /identity/v3, networking at /v2.0, one port.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { publicUrl, type ServerConfig } from '../config.js';
+import type { Db } from '../store/db.js';
+import { IdentityService } from '../identity/service.js';
+import { registerIdentityRoutes } from '../identity/routes.js';
+import { registerNetworkingRoutes } from './networking.js';
+import { handleError, neutronBody } from './errors.js';
+import { NeutronError } from '../model/errors.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    identityUrl: string;
+  }
+}
+
+export interface AppDeps {
+  config: ServerConfig;
+  db: Db;
+  logger?: FastifyBaseLogger | false;
+}
+
+export interface App {
+  http: FastifyInstance;
+  identity: IdentityService;
+}
+
+export async function buildApp({ config, db, logger = false }: AppDeps): Promise<App> {
+  const http = Fastify({
+    loggerInstance: logger || undefined,
+    disableRequestLogging: true,
+    bodyLimit: config.maxRequestBodyBytes,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    // Neutron accepts a `.json` suffix on every path.
+    rewriteUrl: (req) => (req.url ?? '/').replace(/\.json(?=$|\?)/, ''),
+  });
+  const base = publicUrl(config);
+  http.decorate('identityUrl', `${base}/identity/v3`);
+
+  // Clients do not always send a JSON content type; every body is JSON here.
+  http.removeAllContentTypeParsers();
+  http.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new NeutronError(400, 'HTTPBadRequest', 'Malformed request body'), undefined);
+    }
+  });
+  http.setErrorHandler(handleError);
+  http.setNotFoundHandler((request, reply) => {
+    const e = new NeutronError(404, 'HTTPNotFound', 'The resource could not be found.');
+    if (request.url.startsWith('/identity')) {
+      return reply.status(404).send({ error: { code: 404, title: 'Not Found', message: e.message } });
+    }
+    return reply.status(404).send(neutronBody(e));
+  });
+
+  const identity = new IdentityService(db, { tokenTtlSeconds: config.tokenTtlSeconds });
+  await registerIdentityRoutes(http, { identity, baseUrl: base });
+  await registerNetworkingRoutes(http, { identity, db, config, baseUrl: base });
+  return { http, identity };
+}

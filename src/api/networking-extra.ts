@@ -1,0 +1,28 @@
+// Networking routes outside the generic resource pattern: quotas, agents, router actions.
+import type { FastifyInstance } from 'fastify';
+import type { ServerConfig } from '../config.js';
+import type { Db } from '../store/db.js';
+import { listQuotas, quotaDetails, resetQuota, showQuota, updateQuota, QUOTA_DEFAULTS } from '../networking/quotas.js';
+import { listAgents } from '../networking/agents.js';
+
+export interface ExtraDeps {
+  db: Db;
+  config: ServerConfig;
+}
+
+export async function registerExtraRoutes(v2: FastifyInstance, { db, config }: ExtraDeps): Promise<void> {
+  type P = { Params: { project: string } };
+  v2.get('/quotas', async (req) => ({ quotas: await listQuotas(db, req.ctx) }));
+  v2.get<P>('/quotas/:project/default', async () => ({ quota: { ...QUOTA_DEFAULTS } }));
+  v2.get<P>('/quotas/:project/details', async (req) => ({ quota: await quotaDetails(db, req.ctx, req.params.project) }));
+  v2.get<P>('/quotas/:project', async (req) => ({ quota: await showQuota(db, req.ctx, req.params.project) }));
+  v2.put<P>('/quotas/:project', async (req) => ({
+    quota: await db.transaction().execute((tx) => updateQuota(tx, req.ctx, req.params.project, req.body)),
+  }));
+  v2.delete<P>('/quotas/:project', async (req, reply) => {
+    await resetQuota(db, req.ctx, req.params.project);
+    return reply.status(204).send();
+  });
+
+  v2.get('/agents', async (req) => ({ agents: await listAgents(db, req.ctx, config) }));
+}

@@ -1,0 +1,126 @@
+// Networking v2.0 over HTTP: version discovery, token check, and the generic list/show/create/
+// update/delete routes every resource shares (wrapping, bulk create, filters, fields, paging).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ServerConfig } from '../config.js';
+import type { Db } from '../store/db.js';
+import type { IdentityService } from '../identity/service.js';
+import type { AuthContext } from '../model/context.js';
+import { prepareCreate, prepareUpdate, visibleTo } from '../model/attributes.js';
+import { notFound, unauthorized } from '../model/errors.js';
+import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
+import type { Item, ResourceService } from '../networking/common.js';
+import { buildServices } from '../networking/index.js';
+import { registerExtraRoutes } from './networking-extra.js';
+import { EXTENSIONS } from '../networking/extensions.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ctx: AuthContext;
+  }
+}
+
+export interface NetworkingDeps {
+  identity: IdentityService;
+  db: Db;
+  config: ServerConfig;
+  baseUrl: string;
+}
+
+export async function registerNetworkingRoutes(http: FastifyInstance, deps: NetworkingDeps): Promise<void> {
+  const { db, baseUrl } = deps;
+  http.decorateRequest('ctx', null as unknown as AuthContext);
+
+  http.get('/', async (_req, reply) =>
+    reply.send({ versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ href: `${baseUrl}/v2.0/`, rel: 'self' }] }] }),
+  );
+
+  const services = buildServices(deps.config);
+
+  await http.register(
+    async (v2) => {
+      v2.addHook('onRequest', async (request: FastifyRequest) => {
+        const token = request.headers['x-auth-token'];
+        const ctx = typeof token === 'string' && token ? await deps.identity.authenticateToken(token) : null;
+        if (!ctx) throw unauthorized();
+        request.ctx = ctx;
+      });
+
+      v2.get('/', async () => ({
+        resources: services.map((s) => ({
+          name: s.spec.singular,
+          collection: s.spec.plural,
+          links: [{ href: `${baseUrl}/v2.0/${s.spec.plural}`, rel: 'self' }],
+        })),
+      }));
+      v2.get('/extensions', async () => ({ extensions: EXTENSIONS }));
+      v2.get<{ Params: { alias: string } }>('/extensions/:alias', async (req) => {
+        const ext = EXTENSIONS.find((e) => e.alias === req.params.alias);
+        if (!ext) throw notFound('HTTPNotFound', `Extension with alias ${req.params.alias} does not exist`);
+        return { extension: ext };
+      });
+
+      for (const service of services) registerResource(v2, service, db, baseUrl);
+      await registerExtraRoutes(v2, { db, config: deps.config });
+    },
+    { prefix: '/v2.0' },
+  );
+}
+
+function render(service: ResourceService, item: Item, ctx: AuthContext, fields: string[] | null): Item {
+  return selectFields(visibleTo(service.spec, item, ctx), fields);
+}
+
+function fieldsOf(query: unknown): string[] | null {
+  const f = (query as RawQuery).fields;
+  if (f === undefined) return null;
+  return Array.isArray(f) ? f : [f];
+}
+
+function registerResource(v2: FastifyInstance, service: ResourceService, db: Db, baseUrl: string) {
+  const { singular, plural } = service.spec;
+  const collection = `/${plural}`;
+  const member = `/${plural}/:id`;
+
+  v2.get(collection, async (req) => {
+    const raw = req.query as RawQuery;
+    const q = parseListQuery(service.spec, raw);
+    const all = await service.list(db, req.ctx, q.filters);
+    const page = applyListQuery(service.spec, all, q, `${baseUrl}/v2.0/${plural}`, raw);
+    const body: Record<string, unknown> = { [plural]: page.items.map((it) => render(service, it, req.ctx, q.fields)) };
+    if (page.links.length) body[`${plural}_links`] = page.links;
+    return body;
+  });
+
+  v2.get<{ Params: { id: string } }>(member, async (req) => {
+    const item = await service.show(db, req.ctx, req.params.id);
+    return { [singular]: render(service, item, req.ctx, fieldsOf(req.query)) };
+  });
+
+  v2.post(collection, async (req, reply) => {
+    const body = req.body as Record<string, unknown> | undefined;
+    if (body && typeof body === 'object' && Array.isArray(body[plural])) {
+      // Bulk create: all or nothing, in one transaction.
+      const list = body[plural] as unknown[];
+      const created = await db.transaction().execute(async (tx) => {
+        const out: Item[] = [];
+        for (const one of list) out.push(await service.create(tx, req.ctx, prepareCreate(service.spec, { [singular]: one }, req.ctx)));
+        return out;
+      });
+      return reply.status(201).send({ [plural]: created.map((it) => render(service, it, req.ctx, null)) });
+    }
+    const attrs = prepareCreate(service.spec, body, req.ctx);
+    const item = await db.transaction().execute((tx) => service.create(tx, req.ctx, attrs));
+    return reply.status(201).send({ [singular]: render(service, item, req.ctx, null) });
+  });
+
+  v2.put<{ Params: { id: string } }>(member, async (req) => {
+    const attrs = prepareUpdate(service.spec, req.body, req.ctx);
+    const item = await db.transaction().execute((tx) => service.update(tx, req.ctx, req.params.id, attrs));
+    return { [singular]: render(service, item, req.ctx, null) };
+  });
+
+  v2.delete<{ Params: { id: string } }>(member, async (req, reply) => {
+    await db.transaction().execute((tx) => service.remove(tx, req.ctx, req.params.id));
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,20 @@
+// The `neutrino` command: parses arguments and maps every failure to one line and an exit code.
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../server-config.js';
+import { registerServerCommand } from './server.js';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('neutrino')
+    .description('A Neutron-compatible network virtualization service for Linux')
+    .version('0.1.0')
+    .exitOverride();
+  registerServerCommand(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) process.exit(e.exitCode);
+    const message = e instanceof ConfigError ? e.message : (e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `address already in use: ${(e as Error).message}` : (e as Error).message;
+    process.stderr.write(`neutrino: ${message}\n`);
+    process.exit(e instanceof ConfigError ? 2 : 1);
+  }
+}

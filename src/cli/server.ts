@@ -1,0 +1,34 @@
+// `neutrino server`: runs the API server until SIGINT/SIGTERM.
+import type { Command } from 'commander';
+import { startServer } from '../server.js';
+import { loadServerConfig, type ServerFlags } from '../server-config.js';
+
+export function registerServerCommand(program: Command): void {
+  program
+    .command('server')
+    .description('Run the Networking v2.0 + Identity v3 API server (SQLite state in --state-dir)')
+    .option('--config <file>', 'INI file with Neutron option names ([DEFAULT] global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration)')
+    .option('--state-dir <dir>', 'directory for the SQLite database (default /var/lib/neutrino)')
+    .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:9696)')
+    .option('--public-url <url>', 'base URL clients use to reach this server (default http://HOST:PORT)')
+    .option('--bootstrap-admin-password <password>', 'create domain Default, project/user admin and roles on first start (or NEUTRINO_ADMIN_PASSWORD)')
+    .option('--tenant-network-types <types>', 'network types for networks created without provider attributes (default vxlan)')
+    .option('--vni-ranges <ranges>', 'VXLAN VNI ranges for tenant networks, e.g. 1:1000,2000:2999 (default 1:1000)')
+    .option('--flat-networks <names>', "physical networks usable by flat networks, '*' for any (default provider)")
+    .option('--physical-mtu <mtu>', 'MTU of the underlay network (default 1500)')
+    .option('--token-ttl <seconds>', 'token lifetime (default 3600)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
+    .action(async (flags: ServerFlags & { bootstrapAdminPassword?: string; logLevel: string }) => {
+      const config = loadServerConfig(flags);
+      const server = await startServer(config, {
+        bootstrapAdminPassword: flags.bootstrapAdminPassword ?? process.env.NEUTRINO_ADMIN_PASSWORD,
+        logLevel: flags.logLevel,
+      });
+      const stop = async () => {
+        await server.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

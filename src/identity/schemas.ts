@@ -1,0 +1,142 @@
+// TypeBox schemas of the Keystone v3 request bodies neutrino accepts, and a Fastify type provider for them.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { FastifySchemaCompiler, FastifyTypeProvider } from 'fastify';
+
+/** Lets Fastify infer `request.body`/`params` from the TypeBox schema given to a route. */
+export interface TypeBoxProvider extends FastifyTypeProvider {
+  validator: this['schema'] extends TSchema ? Static<this['schema']> : unknown;
+  serializer: this['schema'] extends TSchema ? Static<this['schema']> : unknown;
+}
+
+/**
+ * Validates with TypeBox's compiled checker: strict like Keystone's jsonschema (no type coercion), and
+ * failures surface as Fastify validation errors, which the shared error handler renders as a 400.
+ */
+export const typeboxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema }) => {
+  const checker = TypeCompiler.Compile(schema);
+  return (data: unknown) => {
+    if (checker.Check(data)) return { value: data };
+    const errors = [...checker.Errors(data)].slice(0, 3).map((e) => ({
+      keyword: 'typebox',
+      instancePath: e.path,
+      schemaPath: '',
+      params: {},
+      message: e.message.charAt(0).toLowerCase() + e.message.slice(1),
+    }));
+    return { error: errors };
+  };
+};
+
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+const Name = Type.String({ minLength: 1, maxLength: 255 });
+const Text = Type.String({ maxLength: 65535 });
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Secret = Type.String({ maxLength: 4096 });
+
+const DomainRef = Type.Object({ id: Type.Optional(Id), name: Type.Optional(Name) });
+const ProjectRef = Type.Object({ id: Type.Optional(Id), name: Type.Optional(Name), domain: Type.Optional(DomainRef) });
+
+export const AuthRequest = Type.Object({
+  auth: Type.Object({
+    identity: Type.Object({
+      methods: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 8 }),
+      password: Type.Optional(
+        Type.Object({
+          user: Type.Object({
+            id: Type.Optional(Id),
+            name: Type.Optional(Name),
+            password: Secret,
+            domain: Type.Optional(DomainRef),
+          }),
+        }),
+      ),
+      token: Type.Optional(Type.Object({ id: Type.String({ minLength: 1, maxLength: 1024 }) })),
+    }),
+    scope: Type.Optional(
+      Type.Union([
+        Type.Object({
+          project: Type.Optional(ProjectRef),
+          domain: Type.Optional(DomainRef),
+          system: Type.Optional(Type.Unknown()),
+        }),
+        Type.Literal('unscoped'),
+      ]),
+    ),
+  }),
+});
+export type AuthRequest = Static<typeof AuthRequest>;
+
+export const ProjectCreate = Type.Object({
+  project: Type.Object({
+    name: Name,
+    domain_id: Type.Optional(Nullable(Id)),
+    description: Type.Optional(Nullable(Text)),
+    enabled: Type.Optional(Type.Boolean()),
+    is_domain: Type.Optional(Type.Boolean()),
+    parent_id: Type.Optional(Nullable(Id)),
+    tags: Type.Optional(Type.Array(Type.String({ maxLength: 255 }))),
+  }),
+});
+export type ProjectCreate = Static<typeof ProjectCreate>['project'];
+
+export const ProjectUpdate = Type.Object({
+  project: Type.Object({
+    name: Type.Optional(Name),
+    domain_id: Type.Optional(Id),
+    description: Type.Optional(Nullable(Text)),
+    enabled: Type.Optional(Type.Boolean()),
+    tags: Type.Optional(Type.Array(Type.String({ maxLength: 255 }))),
+  }),
+});
+export type ProjectUpdate = Static<typeof ProjectUpdate>['project'];
+
+export const UserCreate = Type.Object({
+  user: Type.Object({
+    name: Name,
+    domain_id: Type.Optional(Nullable(Id)),
+    password: Type.Optional(Nullable(Secret)),
+    enabled: Type.Optional(Type.Boolean()),
+    default_project_id: Type.Optional(Nullable(Id)),
+    description: Type.Optional(Nullable(Text)),
+    email: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+  }),
+});
+export type UserCreate = Static<typeof UserCreate>['user'];
+
+export const UserUpdate = Type.Object({
+  user: Type.Object({
+    name: Type.Optional(Name),
+    domain_id: Type.Optional(Id),
+    password: Type.Optional(Nullable(Secret)),
+    enabled: Type.Optional(Type.Boolean()),
+    default_project_id: Type.Optional(Nullable(Id)),
+    description: Type.Optional(Nullable(Text)),
+    email: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+  }),
+});
+export type UserUpdate = Static<typeof UserUpdate>['user'];
+
+export const PasswordChange = Type.Object({
+  user: Type.Object({ password: Secret, original_password: Secret }),
+});
+
+export const RoleCreate = Type.Object({
+  role: Type.Object({
+    name: Name,
+    description: Type.Optional(Nullable(Text)),
+    domain_id: Type.Optional(Nullable(Id)),
+  }),
+});
+export type RoleCreate = Static<typeof RoleCreate>['role'];
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
+export const GrantParams = Type.Object({
+  projectId: Type.String({ minLength: 1, maxLength: 255 }),
+  userId: Type.String({ minLength: 1, maxLength: 255 }),
+  roleId: Type.String({ minLength: 1, maxLength: 255 }),
+});
+export const ProjectUserParams = Type.Object({
+  projectId: Type.String({ minLength: 1, maxLength: 255 }),
+  userId: Type.String({ minLength: 1, maxLength: 255 }),
+});

@@ -1,0 +1,141 @@
+// Request-body processing as Neutron does it (neutron/api/v2/base.py::prepare_request_body):
+// each resource declares its attributes, and this module turns a raw body into checked,
+// converted, defaulted values — or Neutron's 400/403 answer.
+import type { AuthContext } from './context.js';
+import { badRequest, invalidAttribute, policyDenied } from './errors.js';
+import { Invalid, type Converter, type Validator } from './validators.js';
+
+export interface AttrSpec {
+  /** settable on create (allow_post) */
+  post?: boolean;
+  /** settable on update (allow_put) */
+  put?: boolean;
+  /** must be given on create */
+  required?: boolean;
+  /** value used when not given on create; functions are evaluated per request */
+  default?: unknown;
+  convert?: Converter;
+  validate?: Validator;
+  /** setting it (to a non-default value) needs admin: 403 PolicyNotAuthorized otherwise */
+  adminSet?: boolean;
+  /** only admins see it in responses */
+  adminRead?: boolean;
+  /** usable as a list filter */
+  filter?: boolean;
+  /** usable as sort_key */
+  sort?: boolean;
+  /** converts one filter value (query strings are text); defaults to `convert` */
+  filterConvert?: Converter;
+  /** matches a resource's value against one converted filter value; default: equality */
+  filterMatch?: (value: unknown, wanted: unknown) => boolean;
+}
+
+export type AttrMap = Record<string, AttrSpec>;
+
+export interface ResourceSpec {
+  singular: string;
+  plural: string;
+  attributes: AttrMap;
+}
+
+function convertAndValidate(name: string, spec: AttrSpec, raw: unknown): unknown {
+  let value = raw;
+  try {
+    if (spec.convert) value = spec.convert(raw);
+  } catch (e) {
+    if (e instanceof Invalid) throw invalidAttribute(name, e.message);
+    throw e;
+  }
+  const reason = spec.validate?.(value);
+  if (reason) throw invalidAttribute(name, reason);
+  return value;
+}
+
+function checkBody(res: ResourceSpec, body: unknown): Record<string, unknown> {
+  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequest('Resource body required');
+  }
+  const inner = (body as Record<string, unknown>)[res.singular];
+  if (inner === undefined) throw badRequest(`Unable to find '${res.singular}' in request body`);
+  if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) {
+    throw badRequest(`Invalid format: ${JSON.stringify(inner)}`);
+  }
+  const attrs = inner as Record<string, unknown>;
+  const unknown = Object.keys(attrs).filter((k) => !(k in res.attributes) && k !== 'tenant_id' && k !== 'project_id');
+  if (unknown.length) throw badRequest(`Unrecognized attribute(s) '${unknown.join(', ')}'`);
+  return attrs;
+}
+
+/** Resolves project_id/tenant_id: both accepted, must agree, and only admins may name another project. */
+function resolveProject(attrs: Record<string, unknown>, ctx: AuthContext): string {
+  const { project_id: p, tenant_id: t } = attrs;
+  if (p !== undefined && t !== undefined && p !== t) {
+    throw badRequest("'project_id' and 'tenant_id' do not match");
+  }
+  const given = (p ?? t) as unknown;
+  if (given === undefined) return ctx.projectId;
+  if (typeof given !== 'string' || given.length > 255) throw invalidAttribute('project_id', `'${String(given)}' is not a valid string`);
+  if (given !== ctx.projectId && !ctx.isAdmin) {
+    throw badRequest(
+      "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges",
+    );
+  }
+  return given;
+}
+
+/**
+ * A create body → values for every attribute that is given or has a default. Attributes the server
+ * computes (no default) are absent when not given. `project_id` is always set.
+ */
+export function prepareCreate(res: ResourceSpec, body: unknown, ctx: AuthContext): Record<string, unknown> {
+  const attrs = checkBody(res, body);
+  const out: Record<string, unknown> = { project_id: resolveProject(attrs, ctx) };
+  const denied: string[] = [];
+  for (const [name, spec] of Object.entries(res.attributes)) {
+    if (name in attrs) {
+      if (!spec.post) throw badRequest(`Attribute '${name}' not allowed in POST`);
+      out[name] = convertAndValidate(name, spec, attrs[name]);
+      const def = typeof spec.default === 'function' ? undefined : spec.default;
+      if (spec.adminSet && !ctx.isAdmin && JSON.stringify(out[name]) !== JSON.stringify(def)) denied.push(name);
+    } else if (spec.post) {
+      if (spec.required) throw badRequest(`Failed to parse request. Required attribute '${name}' not specified`);
+      if (spec.default !== undefined) {
+        out[name] = typeof spec.default === 'function' ? (spec.default as () => unknown)() : structuredClone(spec.default);
+      }
+    }
+  }
+  if (denied.length) throw policyDenied(composeRule('create', res.singular, denied));
+  return out;
+}
+
+/** An update body → only the attributes given, converted and checked. */
+export function prepareUpdate(res: ResourceSpec, body: unknown, ctx: AuthContext): Record<string, unknown> {
+  const attrs = checkBody(res, body);
+  const out: Record<string, unknown> = {};
+  const denied: string[] = [];
+  for (const [name, raw] of Object.entries(attrs)) {
+    const spec = res.attributes[name];
+    if (!spec || !spec.put) throw badRequest(`Cannot update read-only attribute ${name}`);
+    out[name] = convertAndValidate(name, spec, raw);
+    if (spec.adminSet && !ctx.isAdmin) denied.push(name);
+  }
+  if (denied.length) throw policyDenied(composeRule('update', res.singular, denied));
+  return out;
+}
+
+/** oslo.policy's rendering of the rule Neutron builds for attribute-level checks. */
+export function composeRule(action: string, singular: string, attrs: string[]): string {
+  const base = `rule:${action}_${singular}`;
+  const parts = attrs.map((a) => `rule:${action}_${singular}:${a}`);
+  return parts.length === 1 ? `(${base} and ${parts[0]})` : `(${base} and (${parts.join(' and ')}))`;
+}
+
+/** Removes what the caller may not read. */
+export function visibleTo(res: ResourceSpec, item: Record<string, unknown>, ctx: AuthContext): Record<string, unknown> {
+  if (ctx.isAdmin) return item;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item)) {
+    if (!res.attributes[k]?.adminRead) out[k] = v;
+  }
+  return out;
+}

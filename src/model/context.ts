@@ -1,0 +1,16 @@
+// Who is calling: what a validated token says about its holder.
+
+export interface AuthContext {
+  userId: string;
+  userName: string;
+  projectId: string;
+  projectName: string;
+  roles: string[];
+  /** Neutron Zed's legacy policy: the `admin` role is admin everywhere. */
+  isAdmin: boolean;
+  expiresAt: string;
+}
+
+export function authContext(fields: Omit<AuthContext, 'isAdmin'>): AuthContext {
+  return { ...fields, isAdmin: fields.roles.includes('admin') };
+}

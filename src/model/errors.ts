@@ -1,0 +1,46 @@
+// Neutron's error model: every failure the API can answer with is a NeutronError carrying the
+// exception class name Neutron uses (the `type` clients match on) and the HTTP status its base
+// class maps to (neutron_lib/api/faults.py).
+
+export class NeutronError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+    readonly detail = '',
+  ) {
+    super(message);
+    this.name = type;
+  }
+}
+
+export const badRequest = (message: string, type = 'HTTPBadRequest') => new NeutronError(400, type, message);
+export const invalidInput = (message: string) =>
+  new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${message}.`);
+export const notFound = (type: string, message: string) => new NeutronError(404, type, message);
+export const conflict = (type: string, message: string) => new NeutronError(409, type, message);
+export const forbidden = (message: string, type = 'HTTPForbidden') => new NeutronError(403, type, message);
+export const policyDenied = (rule: string) =>
+  new NeutronError(403, 'PolicyNotAuthorized', `${rule} is disallowed by policy`);
+export const unavailable = (type: string, message: string) => new NeutronError(503, type, message);
+
+/** Neutron hides the existence of objects the caller may not see. */
+export const resourceNotFound = () => notFound('HTTPNotFound', 'The resource could not be found.');
+
+/** "Invalid input for <attr>. Reason: <why>." — the attribute-validation failure message. */
+export const invalidAttribute = (attr: string, reason: string) =>
+  badRequest(`Invalid input for ${attr}. Reason: ${reason}.`);
+
+/** Keystone's error shape, used by the identity API and by 401s on the networking API. */
+export class IdentityError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const unauthorized = () =>
+  new IdentityError(401, 'Unauthorized', 'The request you have made requires authentication.');

@@ -1,0 +1,25 @@
+// Neutron Zed's legacy owner-based policy: who may see and change what. Pure.
+import type { AuthContext } from './context.js';
+
+export interface Owned {
+  project_id: string;
+}
+
+export const isOwner = (ctx: AuthContext, obj: Owned) => obj.project_id === ctx.projectId;
+export const ownerOrAdmin = (ctx: AuthContext, obj: Owned) => ctx.isAdmin || isOwner(ctx, obj);
+
+export interface NetworkVisibility extends Owned {
+  shared: number | boolean;
+  router_external: number | boolean;
+}
+
+/** Networks: owner, admin, or anyone when shared or external (RBAC to '*'). */
+export const canSeeNetwork = (ctx: AuthContext, net: NetworkVisibility) =>
+  ownerOrAdmin(ctx, net) || Boolean(net.shared) || Boolean(net.router_external);
+
+/** Ports: their project, the network's owner, or admin. */
+export const canSeePort = (ctx: AuthContext, port: Owned, network: Owned | undefined) =>
+  ownerOrAdmin(ctx, port) || (network !== undefined && isOwner(ctx, network));
+
+/** Device owners reserved for the network's owner (rule:network_device). */
+export const isNetworkDevice = (deviceOwner: string) => deviceOwner.startsWith('network:');

@@ -1,0 +1,70 @@
+// Shared helpers of the networking services: ids, timestamps, JSON columns, the change feed.
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema/index.js';
+import type { AuthContext } from '../model/context.js';
+import type { ResourceSpec } from '../model/attributes.js';
+
+/** A database handle or an open transaction: every service function works with either. */
+export type Tx = Kysely<Database>;
+
+export type Item = Record<string, unknown>;
+
+export const newId = () => randomUUID();
+
+/** Neutron's timestamp format: second precision, Z suffix. */
+export const timestamp = (d = new Date()) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export const bool = (v: number | boolean) => Boolean(v);
+export const int = (v: unknown) => (v ? 1 : 0);
+export const parseJson = <T>(text: string): T => JSON.parse(text) as T;
+
+/** Appends to the change feed that agents watch; called inside the writing transaction. */
+export async function recordChange(
+  tx: Tx,
+  resource: string,
+  resourceId: string,
+  op: 'create' | 'update' | 'delete',
+  projectId: string | null,
+): Promise<void> {
+  await tx
+    .insertInto('changes')
+    .values({ resource, resource_id: resourceId, op, project_id: projectId, at: timestamp() })
+    .execute();
+}
+
+/** Fields of the standard-attributes extensions, in Neutron's names. */
+export function standardFields(row: {
+  project_id: string;
+  description: string;
+  revision_number: number;
+  created_at: string;
+  updated_at: string;
+}) {
+  return {
+    tenant_id: row.project_id,
+    project_id: row.project_id,
+    description: row.description,
+    tags: [] as string[],
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    revision_number: row.revision_number,
+  };
+}
+
+/** One Networking API resource as the HTTP layer drives it. Writes run inside a transaction. */
+export interface ResourceService {
+  spec: ResourceSpec;
+  /** Items the caller may see, as API dicts (before attribute stripping). `filters` may be pushed down. */
+  list(tx: Tx, ctx: AuthContext, filters: Map<string, unknown[]>): Promise<Item[]>;
+  show(tx: Tx, ctx: AuthContext, id: string): Promise<Item>;
+  create(tx: Tx, ctx: AuthContext, attrs: Item): Promise<Item>;
+  update(tx: Tx, ctx: AuthContext, id: string, attrs: Item): Promise<Item>;
+  remove(tx: Tx, ctx: AuthContext, id: string): Promise<void>;
+}
+
+/** Lists pushed-down filter values for a column when the filter is a plain string match. */
+export function stringFilter(filters: Map<string, unknown[]>, key: string): string[] | undefined {
+  const v = filters.get(key);
+  return v && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
+}

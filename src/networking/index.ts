@@ -1,0 +1,10 @@
+// The Networking API's resources, in the order /v2.0 lists them.
+import type { ServerConfig } from '../config.js';
+import type { ResourceService } from './common.js';
+import { networkService } from './networks.js';
+import { portService } from './ports.js';
+import { subnetService } from './subnets.js';
+
+export function buildServices(config: ServerConfig): ResourceService[] {
+  return [networkService(config), subnetService(), portService()];
+}

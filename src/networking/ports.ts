@@ -1,0 +1,422 @@
+// Ports: addresses (IPAM), MACs, bindings, security groups, port security and address pairs.
+import { randomBytes } from 'node:crypto';
+import { composeRule, type ResourceSpec } from '../model/attributes.js';
+import type { AuthContext } from '../model/context.js';
+import { badRequest, conflict, forbidden, NeutronError, notFound, policyDenied } from '../model/errors.js';
+import { parsePrefix } from '../model/ip.js';
+import { canSeePort, isNetworkDevice, isOwner, ownerOrAdmin } from '../model/policy.js';
+import {
+  isAddressPairs,
+  isDict,
+  isFixedIps,
+  isMac,
+  isOneOf,
+  isString,
+  isUuid,
+  isUuidList,
+  normalizeMac,
+  toBoolean,
+  toInt,
+  toList,
+} from '../model/validators.js';
+import type { NetworkRow, PortRow } from '../store/schema/index.js';
+import {
+  bool,
+  int,
+  newId,
+  parseJson,
+  recordChange,
+  standardFields,
+  stringFilter,
+  timestamp,
+  type Item,
+  type ResourceService,
+  type Tx,
+} from './common.js';
+import { allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
+import { getVisibleNetwork } from './networks.js';
+import { enforceQuota } from './quotas.js';
+import { ensureDefaultSecurityGroup } from './securitygroups.js';
+
+export const MAX_ALLOWED_ADDRESS_PAIRS = 10;
+export const ROUTER_PORT_OWNERS = ['network:router_interface', 'network:router_gateway', 'network:router_interface_distributed', 'network:ha_router_replicated_interface'];
+export const FLOATINGIP_OWNER = 'network:floatingip';
+export const DHCP_OWNER = 'network:dhcp';
+
+const str = { post: true, put: true, default: '', validate: isString(255), filter: true, sort: true };
+
+/** `fixed_ips=ip_address=10.0.0.3` / `fixed_ips=subnet_id=…` filters, as the CLI sends them. */
+function matchFixedIp(value: unknown, wanted: unknown): boolean {
+  const [key, want] = String(wanted).split('=', 2);
+  if (want === undefined) return false;
+  return (value as FixedIp[]).some((f) =>
+    key === 'ip_address_substr' ? f.ip_address.includes(want) : (f as unknown as Record<string, string>)[key] === want,
+  );
+}
+
+export const portSpec: ResourceSpec = {
+  singular: 'port',
+  plural: 'ports',
+  attributes: {
+    id: { filter: true, sort: true },
+    name: str,
+    description: { ...str, sort: false },
+    network_id: { post: true, required: true, validate: isUuid, filter: true, sort: true },
+    admin_state_up: { post: true, put: true, default: true, convert: toBoolean, filter: true, sort: true },
+    mac_address: { post: true, put: true, validate: isMac, filter: true, sort: true },
+    fixed_ips: { post: true, put: true, convert: toList, validate: isFixedIps, filter: true, filterConvert: (v) => v, filterMatch: matchFixedIp },
+    device_id: str,
+    device_owner: str,
+    status: { filter: true, sort: true },
+    security_groups: { post: true, put: true, convert: toList, validate: isUuidList, filter: true },
+    port_security_enabled: { post: true, put: true, convert: toBoolean, filter: true },
+    allowed_address_pairs: { post: true, put: true, convert: toList, validate: isAddressPairs, filter: false },
+    extra_dhcp_opts: { post: true, put: true, default: () => [], convert: toList, filter: false },
+    'binding:host_id': { post: true, put: true, default: '', validate: isString(255), adminSet: true, adminRead: true, filter: true },
+    'binding:vnic_type': { post: true, put: true, default: 'normal', validate: isOneOf(['normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'vdpa', 'remote-managed']), filter: true },
+    'binding:profile': { post: true, put: true, default: () => ({}), validate: isDict, adminSet: true, adminRead: true, filter: false },
+    'binding:vif_type': { adminRead: true, filter: true },
+    'binding:vif_details': { adminRead: true, filter: false },
+    ip_allocation: { filter: false },
+    tags: { filter: false },
+    created_at: { sort: true, filter: true },
+    updated_at: { sort: true, filter: true },
+    revision_number: { filter: true, sort: true, convert: toInt },
+  },
+};
+
+export function portToApi(row: PortRow, fixedIps: FixedIp[], groups: string[]): Item {
+  return {
+    id: row.id,
+    name: row.name,
+    network_id: row.network_id,
+    admin_state_up: bool(row.admin_state_up),
+    mac_address: row.mac_address,
+    fixed_ips: fixedIps,
+    device_id: row.device_id,
+    device_owner: row.device_owner,
+    status: row.status,
+    security_groups: groups,
+    port_security_enabled: bool(row.port_security_enabled),
+    allowed_address_pairs: parseJson(row.allowed_address_pairs),
+    extra_dhcp_opts: parseJson(row.extra_dhcp_opts),
+    'binding:host_id': row.binding_host_id,
+    'binding:vnic_type': row.binding_vnic_type,
+    'binding:profile': parseJson(row.binding_profile),
+    'binding:vif_type': row.binding_vif_type,
+    'binding:vif_details': parseJson(row.binding_vif_details),
+    ip_allocation: 'immediate',
+    ...standardFields(row),
+  };
+}
+
+/** Binding as the Linux bridge mechanism driver reports it once a host is set. */
+function binding(host: string) {
+  return host
+    ? { binding_vif_type: 'bridge', binding_vif_details: JSON.stringify({ port_filter: true, connectivity: 'l2' }) }
+    : { binding_vif_type: 'unbound', binding_vif_details: '{}' };
+}
+
+async function generateMac(tx: Tx, networkId: string): Promise<string> {
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const mac = `fa:16:3e:${[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+    const taken = await tx.selectFrom('ports').select('id').where('network_id', '=', networkId).where('mac_address', '=', mac).executeTakeFirst();
+    if (!taken) return mac;
+  }
+  throw new NeutronError(503, 'MacAddressGenerationFailure', `Unable to generate unique mac on network ${networkId}.`);
+}
+
+const macInUse = (networkId: string, mac: string) =>
+  conflict('MacAddressInUse', `Unable to complete operation for network ${networkId}. The mac address ${mac} is in use.`);
+
+/** Address pairs: need port security, at most 10, an ip_address each, no duplicates; MAC defaults to the port's. */
+function normalizePairs(pairs: unknown[], mac: string, portSecurity: boolean) {
+  if (pairs.length && !portSecurity) {
+    throw conflict('AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
+  }
+  if (pairs.length > MAX_ALLOWED_ADDRESS_PAIRS) {
+    throw new NeutronError(400, 'AllowedAddressPairExhausted', `The number of allowed address pair exceeds the maximum ${MAX_ALLOWED_ADDRESS_PAIRS}.`);
+  }
+  const seen = new Set<string>();
+  return (pairs as Array<{ ip_address?: unknown; mac_address?: unknown }>).map((p) => {
+    if (p.ip_address === undefined) throw new NeutronError(400, 'AllowedAddressPairsMissingIP', 'AllowedAddressPair must contain ip_address');
+    const prefix = parsePrefix(p.ip_address);
+    if (!prefix) throw badRequest(`Invalid input for allowed_address_pairs. Reason: '${String(p.ip_address)}' is not a valid IP address.`);
+    const macValue = p.mac_address === undefined ? mac : p.mac_address;
+    if (isMac(macValue)) throw badRequest(`Invalid input for allowed_address_pairs. Reason: ${isMac(macValue)}.`);
+    const pair = { ip_address: String(p.ip_address), mac_address: normalizeMac(String(macValue)) };
+    const key = `${pair.mac_address}|${pair.ip_address}`;
+    if (seen.has(key)) {
+      throw new NeutronError(400, 'DuplicateAddressPairInRequest', `Request contains duplicate address pair: mac_address ${pair.mac_address} ip_address ${pair.ip_address}.`);
+    }
+    seen.add(key);
+    return pair;
+  });
+}
+
+async function checkGroups(tx: Tx, ctx: AuthContext, projectId: string, ids: string[]): Promise<void> {
+  if (!ids.length) return;
+  const rows = await tx.selectFrom('security_groups').select(['id', 'project_id']).where('id', 'in', ids).execute();
+  for (const id of ids) {
+    const g = rows.find((r) => r.id === id);
+    if (!g || (!ctx.isAdmin && g.project_id !== ctx.projectId && g.project_id !== projectId)) {
+      throw notFound('SecurityGroupNotFound', `Security group ${id} does not exist`);
+    }
+  }
+}
+
+/** Attribute rules that need the network's owner or an admin (rule:admin_or_network_owner). */
+function networkOwnerAttrs(a: Item, action: 'create' | 'update'): string[] {
+  const out: string[] = [];
+  if ('mac_address' in a) out.push('mac_address');
+  if (Array.isArray(a.fixed_ips) && (a.fixed_ips as FixedIpRequest[]).some((f) => f.ip_address !== undefined)) out.push('fixed_ips:ip_address');
+  if (typeof a.device_owner === 'string' && isNetworkDevice(a.device_owner)) out.push('device_owner');
+  if ('port_security_enabled' in a) out.push('port_security_enabled');
+  if (Array.isArray(a.allowed_address_pairs) && a.allowed_address_pairs.length) out.push('allowed_address_pairs');
+  void action;
+  return out;
+}
+
+export interface CreatePortOptions {
+  /** Created by the server itself (router gateway, floating IP, DHCP): skips ownership policy and quota. */
+  system?: boolean;
+}
+
+/** Creates a port; also used by routers, floating IPs and DHCP scheduling. */
+export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: CreatePortOptions = {}): Promise<Item> {
+  const network = await (opts.system
+    ? tx.selectFrom('networks').selectAll().where('id', '=', a.network_id as string).executeTakeFirstOrThrow()
+    : getVisibleNetwork(tx, ctx, a.network_id as string));
+  const projectId = a.project_id as string;
+  if (!opts.system && !ctx.isAdmin && !isOwner(ctx, network)) {
+    if (!network.shared) throw forbidden(`Tenant ${ctx.projectId} not allowed to create port on this network`);
+    const denied = networkOwnerAttrs(a, 'create');
+    if (denied.length) throw policyDenied(composeRule('create', 'port', denied));
+  }
+  if (!opts.system) await enforceQuota(tx, projectId, 'port');
+
+  const deviceOwner = (a.device_owner as string) ?? '';
+  const portSecurity = a.port_security_enabled === undefined ? bool(network.port_security_enabled) : (a.port_security_enabled as boolean);
+  let groups = a.security_groups as string[] | undefined;
+  if (groups === undefined) {
+    groups = portSecurity && !isNetworkDevice(deviceOwner) && projectId ? [await ensureDefaultSecurityGroup(tx, projectId)] : [];
+  } else if (groups.length && !portSecurity) {
+    throw new NeutronError(400, 'PortSecurityAndIPRequiredForSecurityGroups', 'Port security must be enabled and port must have an IP address in order to use security groups.');
+  }
+  await checkGroups(tx, ctx, projectId, groups);
+
+  let mac: string;
+  if (a.mac_address !== undefined) {
+    mac = normalizeMac(a.mac_address as string);
+    const taken = await tx.selectFrom('ports').select('id').where('network_id', '=', network.id).where('mac_address', '=', mac).executeTakeFirst();
+    if (taken) throw macInUse(network.id, mac);
+  } else {
+    mac = await generateMac(tx, network.id);
+  }
+  const pairs = normalizePairs((a.allowed_address_pairs as unknown[]) ?? [], mac, portSecurity);
+  const fixedIps = await allocateFixedIps(tx, network, a.fixed_ips as FixedIpRequest[] | undefined, { lowest: deviceOwner === DHCP_OWNER });
+
+  const now = timestamp();
+  const host = (a['binding:host_id'] as string) ?? '';
+  const row: PortRow = {
+    id: (a.id as string) ?? newId(),
+    project_id: projectId,
+    name: (a.name as string) ?? '',
+    description: (a.description as string) ?? '',
+    network_id: network.id,
+    admin_state_up: int(a.admin_state_up ?? true),
+    mac_address: mac,
+    device_id: (a.device_id as string) ?? '',
+    device_owner: deviceOwner,
+    status: deviceOwner === FLOATINGIP_OWNER ? 'N/A' : 'DOWN',
+    port_security_enabled: int(portSecurity),
+    binding_host_id: host,
+    binding_vnic_type: (a['binding:vnic_type'] as string) ?? 'normal',
+    ...binding(host),
+    binding_profile: JSON.stringify(a['binding:profile'] ?? {}),
+    allowed_address_pairs: JSON.stringify(pairs),
+    extra_dhcp_opts: JSON.stringify(a.extra_dhcp_opts ?? []),
+    revision_number: 0,
+    created_at: now,
+    updated_at: now,
+  };
+  await tx.insertInto('ports').values(row).execute();
+  if (fixedIps.length) {
+    await tx.insertInto('ip_allocations').values(fixedIps.map((f) => ({ ...f, port_id: row.id, network_id: network.id }))).execute();
+  }
+  if (groups.length) {
+    await tx.insertInto('port_security_groups').values(groups.map((g) => ({ port_id: row.id, security_group_id: g }))).execute();
+  }
+  await recordChange(tx, 'port', row.id, 'create', projectId);
+  return portToApi(row, fixedIps, groups);
+}
+
+async function loadExtras(tx: Tx, portIds: string[] | 'all') {
+  let ips = tx.selectFrom('ip_allocations').select(['port_id', 'subnet_id', 'ip_address']);
+  let sgs = tx.selectFrom('port_security_groups').selectAll();
+  if (portIds !== 'all') {
+    if (!portIds.length) return { ips: new Map<string, FixedIp[]>(), groups: new Map<string, string[]>() };
+    ips = ips.where('port_id', 'in', portIds);
+    sgs = sgs.where('port_id', 'in', portIds);
+  }
+  const ipMap = new Map<string, FixedIp[]>();
+  for (const r of await ips.execute()) {
+    const list = ipMap.get(r.port_id) ?? [];
+    list.push({ subnet_id: r.subnet_id, ip_address: r.ip_address });
+    ipMap.set(r.port_id, list);
+  }
+  const sgMap = new Map<string, string[]>();
+  for (const r of await sgs.execute()) {
+    const list = sgMap.get(r.port_id) ?? [];
+    list.push(r.security_group_id);
+    sgMap.set(r.port_id, list);
+  }
+  return { ips: ipMap, groups: sgMap };
+}
+
+export async function portsToApi(tx: Tx, rows: PortRow[], all = false): Promise<Item[]> {
+  const extras = await loadExtras(tx, all ? 'all' : rows.map((r) => r.id));
+  return rows.map((r) => portToApi(r, extras.ips.get(r.id) ?? [], extras.groups.get(r.id) ?? []));
+}
+
+/** A port the caller may see, with its network, or PortNotFound. */
+export async function getVisiblePort(tx: Tx, ctx: AuthContext, id: string): Promise<{ port: PortRow; network: NetworkRow }> {
+  const port = await tx.selectFrom('ports').selectAll().where('id', '=', id).executeTakeFirst();
+  const network = port && (await tx.selectFrom('networks').selectAll().where('id', '=', port.network_id).executeTakeFirst());
+  if (!port || !network || !canSeePort(ctx, port, network)) throw notFound('PortNotFound', `Port ${id} could not be found.`);
+  return { port, network };
+}
+
+async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promise<Item> {
+  const { port, network } = await getVisiblePort(tx, ctx, id);
+  if (!ctx.isAdmin && !isOwner(ctx, network)) {
+    const denied = networkOwnerAttrs(a, 'update');
+    if (denied.length) throw policyDenied(composeRule('update', 'port', denied));
+  }
+  if ('mac_address' in a && normalizeMac(a.mac_address as string) !== port.mac_address) {
+    if (!ctx.isAdmin) throw policyDenied(composeRule('update', 'port', ['mac_address']));
+    if (port.binding_host_id) {
+      throw conflict('PortBound', `Unable to complete operation on port ${id}, port is already bound, port type: ${port.binding_vif_type}, old_mac ${port.mac_address}, new_mac ${a.mac_address}.`);
+    }
+    const taken = await tx.selectFrom('ports').select('id').where('network_id', '=', network.id).where('mac_address', '=', normalizeMac(a.mac_address as string)).executeTakeFirst();
+    if (taken) throw macInUse(network.id, a.mac_address as string);
+  }
+  const current = (await portsToApi(tx, [port]))[0];
+  const portSecurity = 'port_security_enabled' in a ? (a.port_security_enabled as boolean) : bool(port.port_security_enabled);
+  const groups = (a.security_groups as string[] | undefined) ?? (current.security_groups as string[]);
+  if (!portSecurity && groups.length) {
+    if ('security_groups' in a) {
+      throw new NeutronError(400, 'PortSecurityAndIPRequiredForSecurityGroups', 'Port security must be enabled and port must have an IP address in order to use security groups.');
+    }
+    throw conflict('PortSecurityPortHasSecurityGroup', 'Port has security group associated. Cannot disable port security or ip address until security group is removed');
+  }
+  if ('security_groups' in a) await checkGroups(tx, ctx, port.project_id, groups);
+  const mac = 'mac_address' in a ? normalizeMac(a.mac_address as string) : port.mac_address;
+  const pairs = normalizePairs((a.allowed_address_pairs as unknown[]) ?? parseJson<unknown[]>(port.allowed_address_pairs), mac, portSecurity);
+
+  if ('fixed_ips' in a) {
+    const held = current.fixed_ips as FixedIp[];
+    const next = await allocateFixedIps(tx, network, a.fixed_ips as FixedIpRequest[], { lowest: port.device_owner === DHCP_OWNER, keep: held });
+    const dropped = held.filter((h) => !next.some((n) => n.ip_address === h.ip_address && n.subnet_id === h.subnet_id));
+    if (port.device_owner === 'network:router_interface' && dropped.length) {
+      throw new NeutronError(400, 'IPAddressChangeNotAllowed', `IP updates for port ${id} are not allowed for the router interface ports.`);
+    }
+    for (const d of dropped) {
+      const fip = await tx.selectFrom('floatingips').select('id').where('fixed_port_id', '=', id).where('fixed_ip_address', '=', d.ip_address).executeTakeFirst();
+      if (fip) throw badRequest(`Cannot update the fixed IP ${d.ip_address} of port ${id}: floating IP ${fip.id} uses it.`, 'BadRequest');
+    }
+    await tx.deleteFrom('ip_allocations').where('port_id', '=', id).execute();
+    if (next.length) await tx.insertInto('ip_allocations').values(next.map((f) => ({ ...f, port_id: id, network_id: network.id }))).execute();
+  }
+  if ('security_groups' in a) {
+    await tx.deleteFrom('port_security_groups').where('port_id', '=', id).execute();
+    if (groups.length) await tx.insertInto('port_security_groups').values(groups.map((g) => ({ port_id: id, security_group_id: g }))).execute();
+  }
+  const host = 'binding:host_id' in a ? (a['binding:host_id'] as string) : port.binding_host_id;
+  await tx
+    .updateTable('ports')
+    .set({
+      name: (a.name as string) ?? port.name,
+      description: (a.description as string) ?? port.description,
+      admin_state_up: 'admin_state_up' in a ? int(a.admin_state_up) : port.admin_state_up,
+      mac_address: mac,
+      device_id: (a.device_id as string) ?? port.device_id,
+      device_owner: (a.device_owner as string) ?? port.device_owner,
+      port_security_enabled: int(portSecurity),
+      binding_host_id: host,
+      ...(host !== port.binding_host_id ? { ...binding(host), status: 'DOWN' } : {}),
+      binding_vnic_type: (a['binding:vnic_type'] as string) ?? port.binding_vnic_type,
+      binding_profile: 'binding:profile' in a ? JSON.stringify(a['binding:profile']) : port.binding_profile,
+      allowed_address_pairs: JSON.stringify(pairs),
+      extra_dhcp_opts: 'extra_dhcp_opts' in a ? JSON.stringify(a.extra_dhcp_opts) : port.extra_dhcp_opts,
+      revision_number: port.revision_number + 1,
+      updated_at: timestamp(),
+    })
+    .where('id', '=', id)
+    .execute();
+  await recordChange(tx, 'port', id, 'update', port.project_id);
+  const { port: updated } = await getVisiblePort(tx, { ...ctx, isAdmin: true }, id);
+  return (await portsToApi(tx, [updated]))[0];
+}
+
+/** Deletes a port and what hangs off it; `system` skips the service-port guard (router/FIP code). */
+export async function deletePort(tx: Tx, ctx: AuthContext, id: string, system = false): Promise<void> {
+  const { port, network } = system
+    ? await getVisiblePort(tx, { ...ctx, isAdmin: true }, id)
+    : await getVisiblePort(tx, ctx, id);
+  if (!system) {
+    if (!ownerOrAdmin(ctx, port) && !isOwner(ctx, network)) throw policyDenied('rule:delete_port');
+    const guarded =
+      (ROUTER_PORT_OWNERS.includes(port.device_owner) &&
+        (await tx.selectFrom('routers').select('id').where('id', '=', port.device_id).executeTakeFirst())) ||
+      (port.device_owner === FLOATINGIP_OWNER &&
+        (await tx.selectFrom('floatingips').select('id').where('floating_port_id', '=', id).executeTakeFirst()));
+    if (guarded) {
+      throw conflict('ServicePortInUse', `Port ${id} cannot be deleted directly via the port API: has device owner ${port.device_owner}.`);
+    }
+  }
+  // Deleting an instance's port disassociates its floating IPs (l3_db.disassociate_floatingips).
+  const fips = await tx.selectFrom('floatingips').select(['id', 'project_id']).where('fixed_port_id', '=', id).execute();
+  for (const f of fips) {
+    await tx.updateTable('floatingips').set({ fixed_port_id: null, fixed_ip_address: null, router_id: null, status: 'DOWN', updated_at: timestamp() }).where('id', '=', f.id).execute();
+    await recordChange(tx, 'floatingip', f.id, 'update', f.project_id);
+  }
+  await tx.deleteFrom('ports').where('id', '=', id).execute();
+  await recordChange(tx, 'port', id, 'delete', port.project_id);
+}
+
+export function portService(): ResourceService {
+  return {
+    spec: portSpec,
+
+    async list(tx, ctx, filters) {
+      let q = tx.selectFrom('ports').selectAll('ports');
+      for (const [key, col] of [
+        ['id', 'id'],
+        ['network_id', 'network_id'],
+        ['device_id', 'device_id'],
+        ['device_owner', 'device_owner'],
+        ['binding:host_id', 'binding_host_id'],
+      ] as const) {
+        const v = stringFilter(filters, key);
+        if (v) q = q.where(`ports.${col}`, 'in', v);
+      }
+      if (!ctx.isAdmin) {
+        q = q
+          .innerJoin('networks', 'networks.id', 'ports.network_id')
+          .where((eb) => eb.or([eb('ports.project_id', '=', ctx.projectId), eb('networks.project_id', '=', ctx.projectId)]));
+      }
+      const rows = await q.execute();
+      return portsToApi(tx, rows, rows.length > 200 && filters.size === 0);
+    },
+
+    async show(tx, ctx, id) {
+      return (await portsToApi(tx, [(await getVisiblePort(tx, ctx, id)).port]))[0];
+    },
+
+    create: (tx, ctx, a) => createPort(tx, ctx, a),
+    update: updatePort,
+    remove: (tx, ctx, id) => deletePort(tx, ctx, id),
+  };
+}
+

@@ -1,0 +1,111 @@
+// Quotas: per-project limits with Neutron's defaults, usage counts, and enforcement on create.
+import type { AuthContext } from '../model/context.js';
+import { badRequest, NeutronError, policyDenied } from '../model/errors.js';
+import type { Tx } from './common.js';
+
+export const QUOTA_DEFAULTS = {
+  network: 100,
+  subnet: 100,
+  port: 500,
+  router: 10,
+  floatingip: 50,
+  security_group: 10,
+  security_group_rule: 100,
+} as const;
+
+export type QuotaResource = keyof typeof QUOTA_DEFAULTS;
+export const QUOTA_RESOURCES = Object.keys(QUOTA_DEFAULTS) as QuotaResource[];
+
+const TABLE = {
+  network: 'networks',
+  subnet: 'subnets',
+  port: 'ports',
+  router: 'routers',
+  floatingip: 'floatingips',
+  security_group: 'security_groups',
+  security_group_rule: 'security_group_rules',
+} as const;
+
+export async function limits(tx: Tx, projectId: string): Promise<Record<QuotaResource, number>> {
+  const rows = await tx.selectFrom('quotas').selectAll().where('project_id', '=', projectId).execute();
+  const out = { ...QUOTA_DEFAULTS } as Record<QuotaResource, number>;
+  for (const r of rows) if (r.resource in out) out[r.resource as QuotaResource] = r.limit;
+  return out;
+}
+
+export async function usage(tx: Tx, projectId: string, resource: QuotaResource): Promise<number> {
+  const row = await tx
+    .selectFrom(TABLE[resource])
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('project_id', '=', projectId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Refuses a create that would take the project past its limit (negative limit = unlimited). */
+export async function enforceQuota(tx: Tx, projectId: string, resource: QuotaResource, adding = 1): Promise<void> {
+  if (!projectId) return; // service-owned objects (router gateway, floating IP ports) are not counted
+  const limit = (await limits(tx, projectId))[resource];
+  if (limit < 0) return;
+  if ((await usage(tx, projectId, resource)) + adding > limit) {
+    throw new NeutronError(409, 'OverQuota', `Quota exceeded for resources: ['${resource}'].`);
+  }
+}
+
+function requireAdmin(ctx: AuthContext, action: string) {
+  if (!ctx.isAdmin) throw policyDenied(`rule:${action}`);
+}
+
+/** GET /quotas: the projects that have non-default limits (admin). */
+export async function listQuotas(tx: Tx, ctx: AuthContext) {
+  requireAdmin(ctx, 'get_quota');
+  const rows = await tx.selectFrom('quotas').select('project_id').distinct().execute();
+  return Promise.all(rows.map(async (r) => ({ ...(await limits(tx, r.project_id)), project_id: r.project_id, tenant_id: r.project_id })));
+}
+
+export async function showQuota(tx: Tx, ctx: AuthContext, projectId: string) {
+  if (!ctx.isAdmin && projectId !== ctx.projectId) throw policyDenied('rule:get_quota');
+  return limits(tx, projectId);
+}
+
+export async function quotaDetails(tx: Tx, ctx: AuthContext, projectId: string) {
+  const lim = await showQuota(tx, ctx, projectId);
+  const out: Record<string, { limit: number; used: number; reserved: number }> = {};
+  for (const r of QUOTA_RESOURCES) out[r] = { limit: lim[r], used: await usage(tx, projectId, r), reserved: 0 };
+  return out;
+}
+
+export async function updateQuota(tx: Tx, ctx: AuthContext, projectId: string, body: unknown) {
+  requireAdmin(ctx, 'update_quota');
+  const q = (body as { quota?: unknown } | undefined)?.quota;
+  if (!q || typeof q !== 'object' || Array.isArray(q)) throw badRequest("Unable to find 'quota' in request body");
+  const entries = Object.entries(q as Record<string, unknown>);
+  const checkLimit = (q as Record<string, unknown>).check_limit === true;
+  const updates: Array<[QuotaResource, number]> = [];
+  for (const [k, v] of entries) {
+    if (k === 'check_limit' || k === 'force') continue;
+    if (!(k in QUOTA_DEFAULTS)) throw badRequest(`Unrecognized attribute(s) '${k}'`);
+    const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < -1) {
+      throw badRequest(`Invalid input for ${k}. Reason: '${String(v)}' is not a valid quota value (an integer, -1 for unlimited).`);
+    }
+    if (checkLimit && n >= 0) {
+      const used = await usage(tx, projectId, k as QuotaResource);
+      if (n < used) throw badRequest(`Quota limit ${n} for ${k} must be greater than or equal to already used ${used}`);
+    }
+    updates.push([k as QuotaResource, n]);
+  }
+  for (const [resource, limit] of updates) {
+    await tx
+      .insertInto('quotas')
+      .values({ project_id: projectId, resource, limit })
+      .onConflict((oc) => oc.columns(['project_id', 'resource']).doUpdateSet({ limit }))
+      .execute();
+  }
+  return limits(tx, projectId);
+}
+
+export async function resetQuota(tx: Tx, ctx: AuthContext, projectId: string) {
+  requireAdmin(ctx, 'delete_quota');
+  await tx.deleteFrom('quotas').where('project_id', '=', projectId).execute();
+}

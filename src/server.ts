@@ -1,0 +1,31 @@
+// Starts the server process: opens the store, bootstraps identity, listens.
+import pino from 'pino';
+import { buildApp } from './api/app.js';
+import type { ServerConfig } from './config.js';
+import { openDb } from './store/db.js';
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  bootstrapAdminPassword?: string;
+  logLevel?: string;
+}
+
+export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
+  const logger = pino({ level: opts.logLevel ?? 'info', base: { service: 'neutrino-server' } });
+  const db = await openDb({ stateDir: config.stateDir });
+  const { http, identity } = await buildApp({ config, db, logger });
+  if (opts.bootstrapAdminPassword) await identity.bootstrap(opts.bootstrapAdminPassword);
+  const address = await http.listen({ host: config.host, port: config.port });
+  logger.info({ address, stateDir: config.stateDir }, 'neutrino server listening');
+  return {
+    url: address,
+    async close() {
+      await http.close();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,9 @@
+// Every schema migration, in order. Add new ones at the end; never edit a released one.
+import type { Migration } from 'kysely';
+import * as m001 from './001_identity.js';
+import * as m002 from './002_networking.js';
+
+export const migrations: Record<string, Migration> = {
+  '001_identity': m001,
+  '002_networking': m002,
+};

@@ -1,0 +1,178 @@
+import type { Generated } from 'kysely';
+
+// Row types of the networking tables. Booleans are 0/1 integers and lists are JSON text so the
+// same schema runs on SQLite and PostgreSQL.
+
+/** Columns every Neutron "standard attribute" resource carries. */
+export interface StandardColumns {
+  id: string;
+  project_id: string;
+  name: string;
+  description: string;
+  revision_number: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NetworkRow extends StandardColumns {
+  admin_state_up: number;
+  status: string;
+  shared: number;
+  router_external: number;
+  mtu: number;
+  port_security_enabled: number;
+  network_type: string;
+  physical_network: string | null;
+  segmentation_id: number | null;
+  /** "vxlan:41" or "flat:provider": unique, so one segment is never given to two networks */
+  segment_key: string;
+}
+
+export interface SubnetRow extends StandardColumns {
+  network_id: string;
+  ip_version: number;
+  cidr: string;
+  gateway_ip: string | null;
+  enable_dhcp: number;
+  /** JSON [{start, end}] */
+  allocation_pools: string;
+  /** JSON [ip] */
+  dns_nameservers: string;
+  /** JSON [{destination, nexthop}] */
+  host_routes: string;
+  ipv6_ra_mode: string | null;
+  ipv6_address_mode: string | null;
+}
+
+export interface PortRow extends StandardColumns {
+  network_id: string;
+  admin_state_up: number;
+  mac_address: string;
+  device_id: string;
+  device_owner: string;
+  status: string;
+  port_security_enabled: number;
+  binding_host_id: string;
+  binding_vnic_type: string;
+  binding_vif_type: string;
+  /** JSON object */
+  binding_vif_details: string;
+  /** JSON object */
+  binding_profile: string;
+  /** JSON [{ip_address, mac_address}] */
+  allowed_address_pairs: string;
+  /** JSON [{opt_name, opt_value, ip_version}] */
+  extra_dhcp_opts: string;
+}
+
+export interface IpAllocationRow {
+  port_id: string;
+  subnet_id: string;
+  network_id: string;
+  ip_address: string;
+}
+
+export interface PortSecurityGroupRow {
+  port_id: string;
+  security_group_id: string;
+}
+
+export interface SecurityGroupRow extends StandardColumns {
+  stateful: number;
+}
+
+/** One row per project: makes lazy creation of the `default` group happen exactly once. */
+export interface DefaultSecurityGroupRow {
+  project_id: string;
+  security_group_id: string;
+}
+
+export interface SecurityGroupRuleRow {
+  id: string;
+  project_id: string;
+  security_group_id: string;
+  direction: string;
+  ethertype: string;
+  protocol: string | null;
+  port_range_min: number | null;
+  port_range_max: number | null;
+  remote_ip_prefix: string | null;
+  remote_group_id: string | null;
+  description: string;
+  revision_number: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RouterRow extends StandardColumns {
+  admin_state_up: number;
+  status: string;
+  gw_port_id: string | null;
+  enable_snat: number;
+  /** JSON [{destination, nexthop}] */
+  routes: string;
+}
+
+export interface FloatingIpRow {
+  id: string;
+  project_id: string;
+  description: string;
+  floating_network_id: string;
+  floating_ip_address: string;
+  floating_port_id: string;
+  fixed_port_id: string | null;
+  fixed_ip_address: string | null;
+  router_id: string | null;
+  status: string;
+  revision_number: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface QuotaRow {
+  project_id: string;
+  resource: string;
+  limit: number;
+}
+
+export interface AgentRow {
+  id: string;
+  agent_type: string;
+  binary: string;
+  topic: string;
+  host: string;
+  admin_state_up: number;
+  availability_zone: string | null;
+  description: string;
+  /** JSON object */
+  configurations: string;
+  created_at: string;
+  started_at: string;
+  heartbeat_timestamp: string;
+}
+
+/** The change feed: every write appends one row; `revision` is the feed's resource version. */
+export interface ChangeRow {
+  revision: Generated<number>;
+  resource: string;
+  resource_id: string;
+  op: string;
+  project_id: string | null;
+  at: string;
+}
+
+export interface NetworkingTables {
+  networks: NetworkRow;
+  subnets: SubnetRow;
+  ports: PortRow;
+  ip_allocations: IpAllocationRow;
+  port_security_groups: PortSecurityGroupRow;
+  security_groups: SecurityGroupRow;
+  default_security_groups: DefaultSecurityGroupRow;
+  security_group_rules: SecurityGroupRuleRow;
+  routers: RouterRow;
+  floatingips: FloatingIpRow;
+  quotas: QuotaRow;
+  agents: AgentRow;
+  changes: ChangeRow;
+}

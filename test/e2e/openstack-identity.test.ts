@@ -1,0 +1,93 @@
+// End-to-end: Debian's real `openstack` CLI (keystoneauth 5.0) against neutrino's identity API.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+
+const OPENSTACK = '/usr/bin/openstack';
+const missing = !existsSync(OPENSTACK);
+const skip = missing ? `${OPENSTACK} is not installed (apt-get install python3-openstackclient)` : false;
+const run = promisify(execFile);
+
+let server: TestServer;
+let dir: string;
+
+function cloud(username: string, password: string, project: string) {
+  return [
+    `    auth:`,
+    `      auth_url: ${server.url}/identity/v3`,
+    `      username: ${username}`,
+    `      password: ${password}`,
+    `      project_name: ${project}`,
+    `      user_domain_name: Default`,
+    `      project_domain_name: Default`,
+    `    region_name: RegionOne`,
+    `    identity_api_version: 3`,
+  ].join('\n');
+}
+
+/** Runs the CLI (no shell) against a named cloud; JSON output is parsed. */
+async function openstack(cloudName: string, ...args: string[]): Promise<any> {
+  const env = { ...process.env, OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml'), OS_CLOUD: cloudName, HOME: dir };
+  for (const k of Object.keys(env)) if (k.startsWith('OS_') && !['OS_CLIENT_CONFIG_FILE', 'OS_CLOUD'].includes(k)) delete env[k];
+  try {
+    const { stdout } = await run(OPENSTACK, args, { env, cwd: dir, timeout: 60_000 });
+    return args.includes('json') ? JSON.parse(stdout) : stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; stdout?: string; message: string };
+    throw new Error(`openstack ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}${e.stdout ?? ''}`);
+  }
+}
+
+before(async () => {
+  if (missing) return;
+  server = await startTestServer();
+  dir = mkdtempSync(join(tmpdir(), 'neutrino-osc-'));
+  writeFileSync(
+    join(dir, 'clouds.yaml'),
+    `clouds:\n  admin:\n${cloud('admin', ADMIN_PASSWORD, 'admin')}\n  demo:\n${cloud('demo', 'pw', 'demo')}\n`,
+  );
+});
+
+after(async () => {
+  await server?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('openstack CLI: tokens, projects, users, role assignments', { skip, timeout: 120_000 }, async () => {
+  const token = await openstack('admin', 'token', 'issue', '-f', 'json');
+  assert.ok(token.id);
+  assert.match(token.project_id, /^[0-9a-f]{32}$/);
+  assert.match(token.user_id, /^[0-9a-f]{32}$/);
+
+  const project = await openstack('admin', 'project', 'create', 'demo', '-f', 'json');
+  assert.equal(project.name, 'demo');
+  assert.equal(project.domain_id, 'default');
+  assert.equal(project.enabled, true);
+
+  const user = await openstack('admin', 'user', 'create', '--project', 'demo', '--password', 'pw', 'demo', '-f', 'json');
+  assert.equal(user.name, 'demo');
+  assert.equal(user.default_project_id, project.id);
+
+  await openstack('admin', 'role', 'add', '--project', 'demo', '--user', 'demo', 'member');
+
+  const assignments = await openstack('admin', 'role', 'assignment', 'list', '--project', 'demo', '--names', '-f', 'json');
+  assert.deepEqual(
+    assignments.map((a: Record<string, unknown>) => [a.Role, a.User, a.Project]),
+    [['member', 'demo@Default', 'demo@Default']],
+  );
+
+  const demoToken = await openstack('demo', 'token', 'issue', '-f', 'json');
+  assert.equal(demoToken.project_id, project.id);
+  assert.equal(demoToken.user_id, user.id);
+
+  await openstack('admin', 'project', 'delete', 'demo');
+  const left = await fetch(`${server.url}/identity/v3/auth/tokens`, {
+    headers: { 'X-Auth-Token': token.id, 'X-Subject-Token': demoToken.id },
+  });
+  assert.equal(left.status, 404, 'the demo token died with its project');
+});

@@ -1,0 +1,54 @@
+// A tiny HTTP client for API tests: tokens, a member project, and JSON requests.
+import { ADMIN_PASSWORD } from './server.js';
+
+export interface Reply<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export async function request<T = any>(url: string, method: string, token: string | null, body?: unknown): Promise<Reply<T>> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (token) headers['x-auth-token'] = token;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+export async function issueToken(base: string, user: string, password: string, project: string): Promise<string> {
+  const r = await request(`${base}/identity/v3/auth/tokens`, 'POST', null, {
+    auth: {
+      identity: { methods: ['password'], password: { user: { name: user, password, domain: { name: 'Default' } } } },
+      scope: { project: { name: project, domain: { name: 'Default' } } },
+    },
+  });
+  if (r.status !== 201) throw new Error(`token for ${user}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.headers.get('x-subject-token')!;
+}
+
+export const adminToken = (base: string) => issueToken(base, 'admin', ADMIN_PASSWORD, 'admin');
+
+/** Creates project NAME with a user NAME holding `member` on it; returns its id and a token. */
+export async function memberProject(base: string, admin: string, name: string): Promise<{ projectId: string; token: string }> {
+  const id = `${base}/identity/v3`;
+  const p = await request(`${id}/projects`, 'POST', admin, { project: { name, domain_id: 'default' } });
+  if (p.status !== 201) throw new Error(`project ${name}: ${p.status} ${JSON.stringify(p.body)}`);
+  const u = await request(`${id}/users`, 'POST', admin, { user: { name, password: `${name}-pw`, domain_id: 'default', default_project_id: p.body.project.id } });
+  if (u.status !== 201) throw new Error(`user ${name}: ${u.status} ${JSON.stringify(u.body)}`);
+  const roles = await request(`${id}/roles?name=member`, 'GET', admin);
+  const a = await request(`${id}/projects/${p.body.project.id}/users/${u.body.user.id}/roles/${roles.body.roles[0].id}`, 'PUT', admin);
+  if (a.status !== 204) throw new Error(`role add: ${a.status}`);
+  return { projectId: p.body.project.id, token: await issueToken(base, name, `${name}-pw`, name) };
+}
+
+/** Bound helpers for one base URL and token. */
+export function api(base: string, token: string) {
+  const v2 = `${base}/v2.0`;
+  return {
+    get: <T = any>(path: string) => request<T>(`${v2}${path}`, 'GET', token),
+    post: <T = any>(path: string, body: unknown) => request<T>(`${v2}${path}`, 'POST', token, body),
+    put: <T = any>(path: string, body: unknown) => request<T>(`${v2}${path}`, 'PUT', token, body),
+    del: <T = any>(path: string) => request<T>(`${v2}${path}`, 'DELETE', token),
+  };
+}
