@@ -1,5 +1,5 @@
 // Builds the HTTP application: identity at /identity/v3, networking at /v2.0, one port.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { publicUrl, type ServerConfig } from '../config.js';
 import type { Db } from '../store/db.js';
 import { IdentityService } from '../identity/service.js';
@@ -28,7 +28,8 @@ export interface App {
 export async function buildApp({ config, db, logger = false }: AppDeps): Promise<App> {
   const http = Fastify({
     loggerInstance: logger || undefined,
-    disableRequestLogging: true,
+    // Per-request log lines cost more than the requests themselves; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxRequestBodyBytes,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     // Neutron accepts a `.json` suffix on every path.

@@ -32,8 +32,9 @@ function cloud(username: string, password: string, project: string) {
 
 /** Runs the CLI (no shell) against a named cloud; JSON output is parsed. */
 async function openstack(cloudName: string, ...args: string[]): Promise<any> {
-  const env = { ...process.env, OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml'), OS_CLOUD: cloudName, HOME: dir };
-  for (const k of Object.keys(env)) if (k.startsWith('OS_') && !['OS_CLIENT_CONFIG_FILE', 'OS_CLOUD'].includes(k)) delete env[k];
+  // Only our clouds.yaml speaks: stray OS_* variables from the caller's shell would override it.
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_')));
+  Object.assign(env, { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml'), OS_CLOUD: cloudName, HOME: dir });
   try {
     const { stdout } = await run(OPENSTACK, args, { env, cwd: dir, timeout: 60_000 });
     return args.includes('json') ? JSON.parse(stdout) : stdout;

@@ -1,0 +1,69 @@
+// Runs Debian's real `openstack` CLI against a test server, one clouds.yaml entry per user.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const OPENSTACK = '/usr/bin/openstack';
+export const haveOpenstack = () => existsSync(OPENSTACK);
+
+export interface CloudUser {
+  name: string;
+  username: string;
+  password: string;
+  project: string;
+}
+
+export class CliError extends Error {
+  constructor(
+    readonly args: string[],
+    readonly code: number,
+    readonly stderr: string,
+  ) {
+    super(`openstack ${args.join(' ')} exited ${code}: ${stderr.trim()}`);
+  }
+}
+
+/** Writes a clouds.yaml for the given users and returns a runner bound to it. */
+export function openstackCli(baseUrl: string, users: CloudUser[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-clouds-'));
+  const file = join(dir, 'clouds.yaml');
+  const entries = users
+    .map(
+      (u) => `  ${u.name}:
+    auth:
+      auth_url: ${baseUrl}/identity/v3
+      username: ${u.username}
+      password: ${u.password}
+      project_name: ${u.project}
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+    identity_api_version: 3
+`,
+    )
+    .join('');
+  writeFileSync(file, `clouds:\n${entries}`);
+
+  /** Runs `openstack ARGS` as CLOUD; resolves stdout, rejects with CliError on a non-zero exit. */
+  function run(cloud: string, args: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        OPENSTACK,
+        args,
+        { env: { ...process.env, OS_CLIENT_CONFIG_FILE: file, OS_CLOUD: cloud }, timeout: 60_000 },
+        (err, stdout, stderr) => {
+          if (err) reject(new CliError(args, typeof err.code === 'number' ? err.code : -1, stderr || err.message));
+          else resolve(stdout);
+        },
+      );
+    });
+  }
+
+  return {
+    file,
+    run,
+    /** Runs with `-f json` and parses the output. */
+    json: async <T = any>(cloud: string, args: string[]): Promise<T> => JSON.parse(await run(cloud, [...args, '-f', 'json'])) as T,
+  };
+}
