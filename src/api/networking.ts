@@ -12,6 +12,8 @@ import type { Item, ResourceService } from '../networking/common.js';
 import { buildServices } from '../networking/index.js';
 import { registerExtraRoutes } from './networking-extra.js';
 import { EXTENSIONS } from '../networking/extensions.js';
+import { ChangeFeed } from '../networking/feed.js';
+import { registerAgentRoutes } from './agent-routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,6 +37,7 @@ export async function registerNetworkingRoutes(http: FastifyInstance, deps: Netw
   );
 
   const services = buildServices(deps.config);
+  const feed = new ChangeFeed(db);
 
   await http.register(
     async (v2) => {
@@ -43,6 +46,10 @@ export async function registerNetworkingRoutes(http: FastifyInstance, deps: Netw
         const ctx = typeof token === 'string' && token ? await deps.identity.authenticateToken(token) : null;
         if (!ctx) throw unauthorized();
         request.ctx = ctx;
+      });
+      // Every write may have appended to the change feed: wake the watchers once it has committed.
+      v2.addHook('onResponse', async (request) => {
+        if (request.method !== 'GET' && request.method !== 'HEAD') feed.notify();
       });
 
       v2.get('/', async () => ({
@@ -61,6 +68,7 @@ export async function registerNetworkingRoutes(http: FastifyInstance, deps: Netw
 
       for (const service of services) registerResource(v2, service, db, baseUrl);
       await registerExtraRoutes(v2, { db, config: deps.config });
+      await registerAgentRoutes(v2, { db, config: deps.config, feed });
     },
     { prefix: '/v2.0' },
   );

@@ -1,27 +1,109 @@
-// Agents as GET /v2.0/agents shows them; registration and heartbeats arrive with the agent.
+// Agents: state reports (registration + heartbeat) and the list GET /v2.0/agents shows.
 import type { ServerConfig } from '../config.js';
 import type { AuthContext } from '../model/context.js';
-import { bool, parseJson, type Tx } from './common.js';
+import { badRequest, policyDenied } from '../model/errors.js';
+import type { AgentRow } from '../store/schema/index.js';
+import { bool, newId, parseJson, recordChange, timestamp, type Tx } from './common.js';
 
-export async function listAgents(tx: Tx, ctx: AuthContext, config: ServerConfig) {
-  // Members get an empty list rather than a 403, as Neutron's policy filtering does.
-  if (!ctx.isAdmin) return [];
-  const rows = await tx.selectFrom('agents').selectAll().orderBy('host').execute();
-  const now = Date.now();
-  return rows.map((r) => ({
+export const AGENT_TYPES = {
+  l2: { agent_type: 'Linux bridge agent', topic: 'N/A' },
+  dhcp: { agent_type: 'DHCP agent', topic: 'dhcp_agent' },
+  l3: { agent_type: 'L3 agent', topic: 'l3_agent' },
+} as const;
+
+export const isAlive = (row: Pick<AgentRow, 'heartbeat_timestamp'>, config: ServerConfig, now = Date.now()) =>
+  now - Date.parse(row.heartbeat_timestamp) < config.agentDownTime * 1000;
+
+/** Neutron prints agent times without the T and Z. */
+const agentTime = (t: string) => t.replace('T', ' ').replace('Z', '');
+
+export function agentToApi(r: AgentRow, config: ServerConfig) {
+  return {
     id: r.id,
     agent_type: r.agent_type,
     binary: r.binary,
     topic: r.topic,
     host: r.host,
     admin_state_up: bool(r.admin_state_up),
-    alive: now - Date.parse(r.heartbeat_timestamp) < config.agentDownTime * 1000,
+    alive: isAlive(r, config),
     availability_zone: r.availability_zone,
     description: r.description,
     configurations: parseJson<Record<string, unknown>>(r.configurations),
-    created_at: r.created_at.replace('T', ' ').replace('Z', ''),
-    started_at: r.started_at.replace('T', ' ').replace('Z', ''),
-    heartbeat_timestamp: r.heartbeat_timestamp.replace('T', ' ').replace('Z', ''),
+    created_at: agentTime(r.created_at),
+    started_at: agentTime(r.started_at),
+    heartbeat_timestamp: agentTime(r.heartbeat_timestamp),
     resources_synced: null,
-  }));
+  };
+}
+
+export async function listAgents(tx: Tx, ctx: AuthContext, config: ServerConfig) {
+  // Members get an empty list rather than a 403, as Neutron's policy filtering does.
+  if (!ctx.isAdmin) return [];
+  const rows = await tx.selectFrom('agents').selectAll().orderBy('host').orderBy('agent_type').execute();
+  return rows.map((r) => agentToApi(r, config));
+}
+
+export interface AgentReport {
+  agent_type: string;
+  host: string;
+  binary?: string;
+  configurations?: Record<string, unknown>;
+  availability_zone?: string | null;
+  /** true on the first report after the agent process started */
+  start_flag?: boolean;
+}
+
+function checkReport(body: unknown): AgentReport {
+  const a = (body as { agent?: AgentReport } | undefined)?.agent;
+  if (!a || typeof a !== 'object') throw badRequest("Unable to find 'agent' in request body");
+  const known = Object.values(AGENT_TYPES).map((t) => t.agent_type as string);
+  if (!known.includes(a.agent_type)) throw badRequest(`Invalid input for agent_type. Reason: '${String(a.agent_type)}' is not in ${JSON.stringify(known)}.`);
+  if (typeof a.host !== 'string' || !/^[A-Za-z0-9_.-]{1,255}$/.test(a.host)) throw badRequest(`Invalid input for host. Reason: '${String(a.host)}' is not a valid host name.`);
+  if (a.configurations !== undefined && (typeof a.configurations !== 'object' || Array.isArray(a.configurations))) {
+    throw badRequest('Invalid input for configurations. Reason: not a dictionary.');
+  }
+  return a;
+}
+
+/** Registers an agent or records its heartbeat (Neutron's report_state). Returns the row. */
+export async function reportState(tx: Tx, ctx: AuthContext, body: unknown): Promise<AgentRow> {
+  if (!ctx.isAdmin) throw policyDenied('rule:report_state');
+  const a = checkReport(body);
+  const type = Object.values(AGENT_TYPES).find((t) => t.agent_type === a.agent_type)!;
+  const now = timestamp();
+  const existing = await tx.selectFrom('agents').selectAll().where('agent_type', '=', a.agent_type).where('host', '=', a.host).executeTakeFirst();
+  const configurations = JSON.stringify(a.configurations ?? {});
+  if (existing) {
+    const changed = existing.configurations !== configurations;
+    await tx
+      .updateTable('agents')
+      .set({
+        heartbeat_timestamp: now,
+        configurations,
+        ...(a.start_flag ? { started_at: now } : {}),
+        availability_zone: a.availability_zone ?? existing.availability_zone,
+      })
+      .where('id', '=', existing.id)
+      .execute();
+    // Only a change others depend on (e.g. the VTEP address) goes into the feed, not each heartbeat.
+    if (changed || a.start_flag) await recordChange(tx, 'agent', existing.id, 'update', null);
+    return { ...existing, heartbeat_timestamp: now, configurations };
+  }
+  const row: AgentRow = {
+    id: newId(),
+    agent_type: a.agent_type,
+    binary: a.binary ?? 'neutrino-agent',
+    topic: type.topic,
+    host: a.host,
+    admin_state_up: 1,
+    availability_zone: a.availability_zone ?? 'nova',
+    description: '',
+    configurations,
+    created_at: now,
+    started_at: now,
+    heartbeat_timestamp: now,
+  };
+  await tx.insertInto('agents').values(row).execute();
+  await recordChange(tx, 'agent', row.id, 'create', null);
+  return row;
 }

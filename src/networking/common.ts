@@ -24,7 +24,7 @@ export async function recordChange(
   tx: Tx,
   resource: string,
   resourceId: string,
-  op: 'create' | 'update' | 'delete',
+  op: 'create' | 'update' | 'delete' | 'status',
   projectId: string | null,
 ): Promise<void> {
   await tx

@@ -6,5 +6,5 @@ import { portService } from './ports.js';
 import { subnetService } from './subnets.js';
 
 export function buildServices(config: ServerConfig): ResourceService[] {
-  return [networkService(config), subnetService(), portService()];
+  return [networkService(config), subnetService(config), portService()];
 }

@@ -1,4 +1,5 @@
 // Subnets: CIDR, gateway and pool validation, overlap checks, deletion rules.
+import type { ServerConfig } from '../config.js';
 import type { ResourceSpec } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, forbidden, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.js';
@@ -33,6 +34,7 @@ import {
 } from './common.js';
 import { getVisibleNetwork } from './networks.js';
 import { enforceQuota } from './quotas.js';
+import { scheduleNetworkDhcp } from './dhcp-scheduler.js';
 
 export const MAX_DNS_NAMESERVERS = 5;
 export const MAX_HOST_ROUTES = 20;
@@ -106,7 +108,7 @@ function checkLimits(id: string, a: Item) {
   }
 }
 
-export function subnetService(): ResourceService {
+export function subnetService(config: ServerConfig): ResourceService {
   return {
     spec: subnetSpec,
 
@@ -186,6 +188,7 @@ export function subnetService(): ResourceService {
       };
       await tx.insertInto('subnets').values(row).execute();
       await recordChange(tx, 'subnet', id, 'create', projectId);
+      await scheduleNetworkDhcp(tx, config, network.id);
       return subnetToApi(row);
     },
 
@@ -235,6 +238,7 @@ export function subnetService(): ResourceService {
         .where('id', '=', id)
         .execute();
       await recordChange(tx, 'subnet', id, 'update', subnet.project_id);
+      if ('enable_dhcp' in a) await scheduleNetworkDhcp(tx, config, network.id);
       return this.show(tx, ctx, id);
     },
 
@@ -255,6 +259,7 @@ export function subnetService(): ResourceService {
       for (const u of users) await recordChange(tx, 'port', u.id, 'update', network.project_id);
       await tx.deleteFrom('subnets').where('id', '=', id).execute();
       await recordChange(tx, 'subnet', id, 'delete', subnet.project_id);
+      await scheduleNetworkDhcp(tx, config, network.id);
     },
   };
 }

@@ -173,6 +173,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addUniqueConstraint('agents_type_host', ['agent_type', 'host'])
     .execute();
 
+  // Scheduling: which DHCP agent serves a network, which L3 agent hosts a router.
+  await db.schema
+    .createTable('network_dhcp_agents')
+    .addColumn('network_id', 'text', (c) => c.notNull().references('networks.id').onDelete('cascade'))
+    .addColumn('agent_id', 'text', (c) => c.notNull().references('agents.id').onDelete('cascade'))
+    .addPrimaryKeyConstraint('network_dhcp_agents_pk', ['network_id', 'agent_id'])
+    .execute();
+  await db.schema
+    .createTable('router_l3_agents')
+    .addColumn('router_id', 'text', (c) => c.primaryKey().references('routers.id').onDelete('cascade'))
+    .addColumn('agent_id', 'text', (c) => c.notNull().references('agents.id').onDelete('cascade'))
+    .execute();
+
   await db.schema
     .createTable('changes')
     .addColumn('revision', 'integer', (c) => c.primaryKey().autoIncrement())

@@ -151,6 +151,16 @@ export interface AgentRow {
   heartbeat_timestamp: string;
 }
 
+export interface NetworkDhcpAgentRow {
+  network_id: string;
+  agent_id: string;
+}
+
+export interface RouterL3AgentRow {
+  router_id: string;
+  agent_id: string;
+}
+
 /** The change feed: every write appends one row; `revision` is the feed's resource version. */
 export interface ChangeRow {
   revision: Generated<number>;
@@ -174,5 +184,7 @@ export interface NetworkingTables {
   floatingips: FloatingIpRow;
   quotas: QuotaRow;
   agents: AgentRow;
+  network_dhcp_agents: NetworkDhcpAgentRow;
+  router_l3_agents: RouterL3AgentRow;
   changes: ChangeRow;
 }

@@ -1,0 +1,51 @@
+// The agents' side of the API (neutrino's replacement for Neutron's RPC): state reports, the change
+// feed, each host's view, and port status. Admin (service) tokens only.
+import type { FastifyInstance } from 'fastify';
+import type { ServerConfig } from '../config.js';
+import type { Db } from '../store/db.js';
+import { badRequest, policyDenied } from '../model/errors.js';
+import { agentToApi, reportState } from '../networking/agents.js';
+import { autoScheduleDhcp } from '../networking/dhcp-scheduler.js';
+import type { ChangeFeed } from '../networking/feed.js';
+import { buildHostView } from '../networking/hostview.js';
+import { setPortStatus } from '../networking/port-status.js';
+
+const MAX_WAIT_S = 60;
+
+export async function registerAgentRoutes(v2: FastifyInstance, deps: { db: Db; config: ServerConfig; feed: ChangeFeed }) {
+  await v2.register((scope) => agentRoutes(scope, deps), { prefix: '/neutrino' });
+}
+
+async function agentRoutes(v2: FastifyInstance, { db, config, feed }: { db: Db; config: ServerConfig; feed: ChangeFeed }) {
+  v2.addHook('preHandler', async (req) => {
+    if (!req.ctx.isAdmin) throw policyDenied('rule:context_is_admin');
+  });
+
+  v2.post('/agents/report', async (req) => {
+    const agent = await db.transaction().execute(async (tx) => {
+      const row = await reportState(tx, req.ctx, req.body);
+      await autoScheduleDhcp(tx, config, row);
+      return row;
+    });
+    return { agent: agentToApi(agent, config) };
+  });
+
+  v2.get<{ Querystring: { since?: string; wait?: string } }>('/changes', async (req) => {
+    const since = Number(req.query.since ?? 0);
+    const wait = Number(req.query.wait ?? 0);
+    if (!Number.isInteger(since) || since < 0) throw badRequest(`Invalid input for since. Reason: '${req.query.since}' is not a non-negative integer.`);
+    if (!(wait >= 0 && wait <= MAX_WAIT_S)) throw badRequest(`Invalid input for wait. Reason: must be between 0 and ${MAX_WAIT_S} seconds.`);
+    return feed.watch(since, wait * 1000);
+  });
+
+  v2.get<{ Params: { host: string } }>('/hosts/:host/view', async (req) => {
+    // One transaction: the view is consistent with the revision it reports.
+    const view = await db.transaction().execute(async (tx) => buildHostView(tx, req.params.host, await feed.head(tx)));
+    return { view };
+  });
+
+  v2.post<{ Params: { host: string } }>('/hosts/:host/port-status', async (req) => {
+    const updated = await db.transaction().execute((tx) => setPortStatus(tx, req.params.host, req.body));
+    return { updated };
+  });
+}

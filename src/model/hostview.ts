@@ -1,0 +1,92 @@
+// What the server tells one node's agent: every resource that shapes that node's kernel state.
+// The server builds it (networking/hostview.ts); the agent's planner consumes it. Plain data.
+
+export interface NetworkView {
+  id: string;
+  name: string;
+  network_type: 'flat' | 'vxlan' | string;
+  physical_network: string | null;
+  segmentation_id: number | null;
+  mtu: number;
+  admin_state_up: boolean;
+  router_external: boolean;
+}
+
+export interface SubnetView {
+  id: string;
+  network_id: string;
+  ip_version: number;
+  cidr: string;
+  gateway_ip: string | null;
+  enable_dhcp: boolean;
+  dns_nameservers: string[];
+  host_routes: Array<{ destination: string; nexthop: string }>;
+  allocation_pools: Array<{ start: string; end: string }>;
+}
+
+export interface FixedIpView {
+  subnet_id: string;
+  ip_address: string;
+}
+
+export interface PortView {
+  id: string;
+  network_id: string;
+  mac_address: string;
+  fixed_ips: FixedIpView[];
+  device_owner: string;
+  device_id: string;
+  admin_state_up: boolean;
+  status: string;
+  port_security_enabled: boolean;
+  security_groups: string[];
+  allowed_address_pairs: Array<{ ip_address: string; mac_address: string }>;
+  binding_host_id: string;
+}
+
+/** A port on another node, as l2population needs it: where to send frames for its MAC. */
+export interface RemotePortView {
+  network_id: string;
+  host: string;
+  /** the remote node's VXLAN endpoint (its agent's tunneling_ip) */
+  vtep: string;
+  mac_address: string;
+  ip_addresses: string[];
+}
+
+export interface SecurityGroupRuleView {
+  id: string;
+  direction: 'ingress' | 'egress';
+  ethertype: 'IPv4' | 'IPv6';
+  protocol: string | null;
+  port_range_min: number | null;
+  port_range_max: number | null;
+  remote_ip_prefix: string | null;
+  remote_group_id: string | null;
+}
+
+export interface SecurityGroupView {
+  id: string;
+  name: string;
+  stateful: boolean;
+  rules: SecurityGroupRuleView[];
+  /** addresses of the group's member ports, for remote-group rules */
+  member_ips: string[];
+}
+
+export interface HostView {
+  host: string;
+  /** change-feed revision this view is consistent with */
+  revision: number;
+  networks: NetworkView[];
+  subnets: SubnetView[];
+  /** ports bound to this host (instances, DHCP and router ports) */
+  ports: PortView[];
+  remote_ports: RemotePortView[];
+  /** VXLAN endpoints of other nodes sharing each VXLAN network: flooding entries */
+  remote_vteps: Array<{ network_id: string; host: string; vtep: string }>;
+  security_groups: SecurityGroupView[];
+  /** networks whose DHCP this host serves, and every port on them (static leases) */
+  dhcp_networks: string[];
+  dhcp_ports: PortView[];
+}

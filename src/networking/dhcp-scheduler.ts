@@ -1,0 +1,120 @@
+// DHCP scheduling: each network with a DHCP-enabled subnet is served by one live DHCP agent, which
+// gets a `network:dhcp` port on it (Neutron's dhcp_agent_scheduler + the DHCP agent's port setup).
+import { createHash } from 'node:crypto';
+import type { ServerConfig } from '../config.js';
+import { authContext } from '../model/context.js';
+import type { AgentRow } from '../store/schema/index.js';
+import { recordChange, type Tx } from './common.js';
+import { allocateFixedIps } from './ipam.js';
+import { AGENT_TYPES, isAlive } from './agents.js';
+import { createPort, deletePort, DHCP_OWNER } from './ports.js';
+
+const system = authContext({ userId: '', userName: 'neutrino', projectId: '', projectName: '', roles: ['admin'], expiresAt: '' });
+
+/** uuid5(NAMESPACE_DNS, name), as Neutron derives the DHCP port's device_id from the host. */
+function uuid5Dns(name: string): string {
+  const ns = Buffer.from('6ba7b8109dad11d180b400c04fd430c8', 'hex');
+  const h = createHash('sha1').update(Buffer.concat([ns, Buffer.from(name)])).digest();
+  h[6] = (h[6] & 0x0f) | 0x50;
+  h[8] = (h[8] & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+export const dhcpDeviceId = (host: string, networkId: string) => `dhcp${uuid5Dns(host)}-${networkId}`;
+
+async function dhcpSubnets(tx: Tx, networkId: string) {
+  return tx.selectFrom('subnets').select('id').where('network_id', '=', networkId).where('enable_dhcp', '=', 1).where('ip_version', '=', 4).execute();
+}
+
+/** The DHCP port of `agent` on the network, with an address on every DHCP-enabled subnet. */
+async function ensureDhcpPort(tx: Tx, networkId: string, agent: AgentRow): Promise<void> {
+  const subnets = await dhcpSubnets(tx, networkId);
+  const port = await tx
+    .selectFrom('ports')
+    .selectAll()
+    .where('network_id', '=', networkId)
+    .where('device_owner', '=', DHCP_OWNER)
+    .where('binding_host_id', '=', agent.host)
+    .executeTakeFirst();
+  if (!port) {
+    const network = await tx.selectFrom('networks').select('project_id').where('id', '=', networkId).executeTakeFirstOrThrow();
+    await createPort(
+      tx,
+      system,
+      {
+        network_id: networkId,
+        project_id: network.project_id,
+        device_owner: DHCP_OWNER,
+        device_id: dhcpDeviceId(agent.host, networkId),
+        'binding:host_id': agent.host,
+        fixed_ips: subnets.map((s) => ({ subnet_id: s.id })),
+      },
+      { system: true },
+    );
+    return;
+  }
+  const held = await tx.selectFrom('ip_allocations').select('subnet_id').where('port_id', '=', port.id).execute();
+  const missing = subnets.filter((s) => !held.some((h) => h.subnet_id === s.id));
+  if (!missing.length) return;
+  const network = await tx.selectFrom('networks').selectAll().where('id', '=', networkId).executeTakeFirstOrThrow();
+  const added = await allocateFixedIps(tx, network, missing.map((s) => ({ subnet_id: s.id })), { lowest: true });
+  await tx.insertInto('ip_allocations').values(added.map((f) => ({ ...f, port_id: port.id, network_id: networkId }))).execute();
+  await recordChange(tx, 'port', port.id, 'update', port.project_id);
+}
+
+async function liveDhcpAgents(tx: Tx, config: ServerConfig): Promise<AgentRow[]> {
+  const rows = await tx.selectFrom('agents').selectAll().where('agent_type', '=', AGENT_TYPES.dhcp.agent_type).where('admin_state_up', '=', 1).execute();
+  return rows.filter((r) => isAlive(r, config));
+}
+
+async function bind(tx: Tx, networkId: string, agent: AgentRow) {
+  await tx.insertInto('network_dhcp_agents').values({ network_id: networkId, agent_id: agent.id }).execute();
+  await recordChange(tx, 'network', networkId, 'update', null);
+}
+
+/**
+ * Brings a network's DHCP service in line with its subnets: scheduled to the least loaded live DHCP
+ * agent when it has a DHCP-enabled subnet (with a DHCP port there), unscheduled when it has none.
+ */
+export async function scheduleNetworkDhcp(tx: Tx, config: ServerConfig, networkId: string): Promise<void> {
+  const bindings = await tx
+    .selectFrom('network_dhcp_agents')
+    .innerJoin('agents', 'agents.id', 'network_dhcp_agents.agent_id')
+    .selectAll('agents')
+    .where('network_dhcp_agents.network_id', '=', networkId)
+    .execute();
+  if (!(await dhcpSubnets(tx, networkId)).length) {
+    await tx.deleteFrom('network_dhcp_agents').where('network_id', '=', networkId).execute();
+    const ports = await tx.selectFrom('ports').select('id').where('network_id', '=', networkId).where('device_owner', '=', DHCP_OWNER).execute();
+    for (const p of ports) await deletePort(tx, system, p.id, true);
+    return;
+  }
+  let agents = bindings;
+  if (!agents.length) {
+    const live = await liveDhcpAgents(tx, config);
+    if (!live.length) return; // scheduled when a DHCP agent reports in
+    const load = await tx.selectFrom('network_dhcp_agents').select(['agent_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('agent_id').execute();
+    const count = (id: string) => Number(load.find((l) => l.agent_id === id)?.n ?? 0);
+    const chosen = live.sort((a, b) => count(a.id) - count(b.id) || a.host.localeCompare(b.host))[0];
+    await bind(tx, networkId, chosen);
+    agents = [chosen];
+  }
+  for (const agent of agents) await ensureDhcpPort(tx, networkId, agent);
+}
+
+/** On a DHCP agent's report: take every DHCP network that no agent serves yet. */
+export async function autoScheduleDhcp(tx: Tx, config: ServerConfig, agent: AgentRow): Promise<void> {
+  if (agent.agent_type !== AGENT_TYPES.dhcp.agent_type) return;
+  const orphans = await tx
+    .selectFrom('subnets')
+    .select('network_id')
+    .distinct()
+    .where('enable_dhcp', '=', 1)
+    .where('network_id', 'not in', (eb) => eb.selectFrom('network_dhcp_agents').select('network_id'))
+    .execute();
+  for (const o of orphans) {
+    await bind(tx, o.network_id, agent);
+    await ensureDhcpPort(tx, o.network_id, agent);
+  }
+}

@@ -1,0 +1,149 @@
+// Builds the HostView of one node: the resources its agent turns into kernel state.
+import type { HostView, NetworkView, PortView, SecurityGroupView, SubnetView } from '../model/hostview.js';
+import type { PortRow } from '../store/schema/index.js';
+import { bool, parseJson, type Tx } from './common.js';
+import { AGENT_TYPES } from './agents.js';
+import { portsToApi } from './ports.js';
+
+function portView(api: Record<string, unknown>): PortView {
+  return {
+    id: api.id as string,
+    network_id: api.network_id as string,
+    mac_address: api.mac_address as string,
+    fixed_ips: api.fixed_ips as PortView['fixed_ips'],
+    device_owner: api.device_owner as string,
+    device_id: api.device_id as string,
+    admin_state_up: api.admin_state_up as boolean,
+    status: api.status as string,
+    port_security_enabled: api.port_security_enabled as boolean,
+    security_groups: api.security_groups as string[],
+    allowed_address_pairs: api.allowed_address_pairs as PortView['allowed_address_pairs'],
+    binding_host_id: api['binding:host_id'] as string,
+  };
+}
+
+async function views(tx: Tx, rows: PortRow[]): Promise<PortView[]> {
+  return (await portsToApi(tx, rows)).map(portView);
+}
+
+/** Each host's VXLAN endpoint, from its L2 agent's reported `tunneling_ip`. */
+async function vteps(tx: Tx): Promise<Map<string, string>> {
+  const agents = await tx.selectFrom('agents').select(['host', 'configurations']).where('agent_type', '=', AGENT_TYPES.l2.agent_type).execute();
+  const out = new Map<string, string>();
+  for (const a of agents) {
+    const ip = parseJson<{ tunneling_ip?: string }>(a.configurations).tunneling_ip;
+    if (ip) out.set(a.host, ip);
+  }
+  return out;
+}
+
+async function securityGroups(tx: Tx, ids: string[]): Promise<SecurityGroupView[]> {
+  if (!ids.length) return [];
+  const groups = await tx.selectFrom('security_groups').selectAll().where('id', 'in', ids).execute();
+  const rules = await tx.selectFrom('security_group_rules').selectAll().where('security_group_id', 'in', ids).orderBy('created_at').execute();
+  const remoteIds = [...new Set(rules.map((r) => r.remote_group_id).filter((x): x is string => !!x))];
+  const members = remoteIds.length
+    ? await tx
+        .selectFrom('port_security_groups')
+        .innerJoin('ip_allocations', 'ip_allocations.port_id', 'port_security_groups.port_id')
+        .select(['port_security_groups.security_group_id as group', 'ip_allocations.ip_address as ip'])
+        .where('port_security_groups.security_group_id', 'in', remoteIds)
+        .execute()
+    : [];
+  const viewOf = (id: string) => {
+    const g = groups.find((x) => x.id === id);
+    return {
+      id,
+      name: g?.name ?? '',
+      stateful: g ? bool(g.stateful) : true,
+      rules: rules
+        .filter((r) => r.security_group_id === id)
+        .map((r) => ({
+          id: r.id,
+          direction: r.direction as 'ingress' | 'egress',
+          ethertype: r.ethertype as 'IPv4' | 'IPv6',
+          protocol: r.protocol,
+          port_range_min: r.port_range_min,
+          port_range_max: r.port_range_max,
+          remote_ip_prefix: r.remote_ip_prefix,
+          remote_group_id: r.remote_group_id,
+        })),
+      member_ips: [...new Set(members.filter((m) => m.group === id).map((m) => m.ip))].sort(),
+    };
+  };
+  // Groups referenced only as remote groups are included too: their member addresses matter.
+  return [...new Set([...ids, ...remoteIds])].map(viewOf);
+}
+
+export async function buildHostView(tx: Tx, host: string, revision: number): Promise<HostView> {
+  const local = await tx.selectFrom('ports').selectAll().where('binding_host_id', '=', host).execute();
+  const dhcpNetworks = (
+    await tx
+      .selectFrom('network_dhcp_agents')
+      .innerJoin('agents', 'agents.id', 'network_dhcp_agents.agent_id')
+      .select('network_dhcp_agents.network_id')
+      .where('agents.host', '=', host)
+      .execute()
+  ).map((r) => r.network_id);
+  const networkIds = [...new Set([...local.map((p) => p.network_id), ...dhcpNetworks])];
+  const networks = networkIds.length ? await tx.selectFrom('networks').selectAll().where('id', 'in', networkIds).execute() : [];
+  const subnets = networkIds.length ? await tx.selectFrom('subnets').selectAll().where('network_id', 'in', networkIds).orderBy('created_at').execute() : [];
+
+  const vxlanIds = networks.filter((n) => n.network_type === 'vxlan').map((n) => n.id);
+  const remoteRows = vxlanIds.length
+    ? await tx.selectFrom('ports').selectAll().where('network_id', 'in', vxlanIds).where('binding_host_id', '!=', host).where('binding_host_id', '!=', '').execute()
+    : [];
+  const endpoints = await vteps(tx);
+  const remote = (await views(tx, remoteRows)).filter((p) => endpoints.has(p.binding_host_id));
+  const localVtep = endpoints.get(host);
+  const remotePorts = remote
+    .filter((p) => endpoints.get(p.binding_host_id) !== localVtep)
+    .map((p) => ({
+      network_id: p.network_id,
+      host: p.binding_host_id,
+      vtep: endpoints.get(p.binding_host_id)!,
+      mac_address: p.mac_address,
+      ip_addresses: p.fixed_ips.map((f) => f.ip_address),
+    }));
+  const vtepKeys = new Map(remotePorts.map((p) => [`${p.network_id}|${p.host}`, { network_id: p.network_id, host: p.host, vtep: p.vtep }]));
+
+  const ports = await views(tx, local);
+  const dhcpRows = dhcpNetworks.length ? await tx.selectFrom('ports').selectAll().where('network_id', 'in', dhcpNetworks).execute() : [];
+  const groupIds = [...new Set(ports.flatMap((p) => p.security_groups))];
+
+  return {
+    host,
+    revision,
+    networks: networks.map(
+      (n): NetworkView => ({
+        id: n.id,
+        name: n.name,
+        network_type: n.network_type,
+        physical_network: n.physical_network,
+        segmentation_id: n.segmentation_id,
+        mtu: n.mtu,
+        admin_state_up: bool(n.admin_state_up),
+        router_external: bool(n.router_external),
+      }),
+    ),
+    subnets: subnets.map(
+      (s): SubnetView => ({
+        id: s.id,
+        network_id: s.network_id,
+        ip_version: s.ip_version,
+        cidr: s.cidr,
+        gateway_ip: s.gateway_ip,
+        enable_dhcp: bool(s.enable_dhcp),
+        dns_nameservers: parseJson(s.dns_nameservers),
+        host_routes: parseJson(s.host_routes),
+        allocation_pools: parseJson(s.allocation_pools),
+      }),
+    ),
+    ports,
+    remote_ports: remotePorts,
+    remote_vteps: [...vtepKeys.values()],
+    security_groups: await securityGroups(tx, groupIds),
+    dhcp_networks: dhcpNetworks,
+    dhcp_ports: await views(tx, dhcpRows),
+  };
+}
