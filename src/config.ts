@@ -4,6 +4,8 @@ export interface ServerConfig {
   stateDir: string;
   host: string;
   port: number;
+  /** Also serve the API on this Unix socket (agents in other network namespaces reach it there). */
+  unixSocket?: string;
   /** Base URL clients reach this server at; defaults to http://host:port */
   publicUrl?: string;
   /** Types given to networks created without provider attributes, in order of preference. */

@@ -38,6 +38,7 @@ export interface ServerFlags {
   config?: string;
   stateDir?: string;
   listen?: string;
+  listenUnix?: string;
   publicUrl?: string;
   tenantNetworkTypes?: string;
   vniRanges?: string;
@@ -70,6 +71,7 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
   if (flags.stateDir) cfg.stateDir = flags.stateDir;
   if (flags.listen) Object.assign(cfg, parseListen(flags.listen));
   if (flags.publicUrl) cfg.publicUrl = flags.publicUrl;
+  if (flags.listenUnix) cfg.unixSocket = flags.listenUnix;
   if (flags.tenantNetworkTypes) cfg.tenantNetworkTypes = list(flags.tenantNetworkTypes);
   if (flags.vniRanges) cfg.vniRanges = parseVniRanges(flags.vniRanges);
   if (flags.flatNetworks !== undefined) cfg.flatNetworks = list(flags.flatNetworks);

@@ -1,4 +1,6 @@
 // Starts the server process: opens the store, bootstraps identity, listens.
+import { createServer } from 'node:http';
+import { rmSync } from 'node:fs';
 import pino from 'pino';
 import { buildApp } from './api/app.js';
 import type { ServerConfig } from './config.js';
@@ -20,10 +22,17 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const { http, identity } = await buildApp({ config, db, logger });
   if (opts.bootstrapAdminPassword) await identity.bootstrap(opts.bootstrapAdminPassword);
   const address = await http.listen({ host: config.host, port: config.port });
-  logger.info({ address, stateDir: config.stateDir }, 'neutrino server listening');
+  // The same application answers on a Unix socket: a file crosses network namespaces, an address does not.
+  const unix = config.unixSocket ? createServer((req, res) => http.routing(req, res)) : null;
+  if (unix && config.unixSocket) {
+    rmSync(config.unixSocket, { force: true });
+    await new Promise<void>((resolve, reject) => unix.once('error', reject).listen(config.unixSocket, resolve));
+  }
+  logger.info({ address, unixSocket: config.unixSocket, stateDir: config.stateDir }, 'neutrino server listening');
   return {
     url: address,
     async close() {
+      if (unix) await new Promise((resolve) => unix.close(resolve));
       await http.close();
       await db.destroy();
     },

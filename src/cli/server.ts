@@ -10,6 +10,7 @@ export function registerServerCommand(program: Command): void {
     .option('--config <file>', 'INI file with Neutron option names ([DEFAULT] global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration)')
     .option('--state-dir <dir>', 'directory for the SQLite database (default /var/lib/neutrino)')
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:9696)')
+    .option('--listen-unix <path>', 'also serve the API on this Unix socket (for agents in other network namespaces)')
     .option('--public-url <url>', 'base URL clients use to reach this server (default http://HOST:PORT)')
     .option('--bootstrap-admin-password <password>', 'create domain Default, project/user admin and roles on first start (or NEUTRINO_ADMIN_PASSWORD)')
     .option('--tenant-network-types <types>', 'network types for networks created without provider attributes (default vxlan)')

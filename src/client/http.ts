@@ -1,0 +1,74 @@
+// A small JSON-over-HTTP client on node:http that also speaks over a Unix socket (`unix:/path`):
+// agents in node namespaces reach the server through a socket file, which crosses namespaces.
+import http from 'node:http';
+
+export interface Endpoint {
+  /** for TCP: http://host:port; for a socket: unix:/path/to/sock */
+  url: string;
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    method: string,
+    path: string,
+  ) {
+    super(`${method} ${path} answered ${status}: ${describe(body)}`);
+  }
+}
+
+function describe(body: unknown): string {
+  const b = body as { NeutronError?: { type: string; message: string }; error?: { message: string } } | undefined;
+  if (b?.NeutronError) return `${b.NeutronError.type}: ${b.NeutronError.message}`;
+  if (b?.error) return b.error.message;
+  return typeof body === 'string' ? body : JSON.stringify(body);
+}
+
+export interface JsonReply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: unknown;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+
+export function requestJson(
+  endpoint: Endpoint,
+  method: string,
+  path: string,
+  opts: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<JsonReply> {
+  const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+  const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
+  if (payload) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(payload.length);
+  }
+  const target = endpoint.url.startsWith('unix:')
+    ? { socketPath: endpoint.url.slice(5), path }
+    : (() => {
+        const u = new URL(path, endpoint.url);
+        return { host: u.hostname, port: u.port, path: u.pathname + u.search };
+      })();
+  return new Promise((resolve, reject) => {
+    const req = http.request({ ...target, method, headers, agent, timeout: opts.timeoutMs ?? 30_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown = text;
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          /* not JSON: keep the text */
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${opts.timeoutMs ?? 30_000} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
