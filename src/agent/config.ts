@@ -1,0 +1,118 @@
+// The agent's configuration, read from an INI file laid out like Neutron's linuxbridge_agent.ini
+// (so the tracer and operators find settings where they expect them), plus flags. Pure parsing.
+import { parse } from 'ini';
+
+export type AgentRole = 'l2' | 'dhcp' | 'l3';
+
+export interface AgentConfig {
+  host: string;
+  /** where the agent keeps its files (dnsmasq configs, leases) */
+  statePath: string;
+  serverUrl: string;
+  username: string;
+  password: string;
+  project: string;
+  roles: AgentRole[];
+  /** [vxlan] local_ip: the VXLAN interfaces sit on the device holding it */
+  localIp: string | null;
+  enableVxlan: boolean;
+  l2Population: boolean;
+  /** [linux_bridge] physical_interface_mappings: physical network → NIC */
+  physicalInterfaceMappings: Record<string, string>;
+  /** seconds between state reports (Neutron's report_interval) */
+  reportInterval: number;
+  /** seconds between full resyncs that repair drift */
+  resyncInterval: number;
+}
+
+export class AgentConfigError extends Error {}
+
+const ROLES: AgentRole[] = ['l2', 'dhcp', 'l3'];
+
+export function parseMappings(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [physnet, nic, extra] = item.split(':').map((s) => s.trim());
+    if (!physnet || !nic || extra !== undefined) throw new AgentConfigError(`invalid physical_interface_mappings entry '${item}': expected PHYSNET:INTERFACE`);
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(nic)) throw new AgentConfigError(`invalid interface name '${nic}' in physical_interface_mappings`);
+    if (out[physnet]) throw new AgentConfigError(`physical network '${physnet}' is mapped twice`);
+    out[physnet] = nic;
+  }
+  return out;
+}
+
+const truthy = (v: unknown, fallback: boolean) => (v === undefined ? fallback : /^(true|1|yes|on)$/i.test(String(v)));
+
+type Ini = Record<string, Record<string, string | boolean> | undefined>;
+
+/** Parses the INI text; `overrides` (from flags) win over the file. */
+export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> = {}): AgentConfig {
+  const ini = parse(text) as Ini;
+  const d = ini.DEFAULT ?? {};
+  const n = ini.neutrino ?? {};
+  const lb = ini.linux_bridge ?? {};
+  const vx = ini.vxlan ?? {};
+  const s = (v: unknown) => (v === undefined || v === true || v === false ? undefined : String(v));
+  const roles = (s(n.roles) ?? 'l2')
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  const bad = roles.find((r) => !ROLES.includes(r as AgentRole));
+  if (bad) throw new AgentConfigError(`unknown role '${bad}' in [neutrino] roles (known: ${ROLES.join(', ')})`);
+  if (!roles.includes('l2')) roles.unshift('l2');
+  const cfg: AgentConfig = {
+    host: s(d.host) ?? '',
+    statePath: s(d.state_path) ?? '/var/lib/neutrino/agent',
+    serverUrl: s(n.server_url) ?? 'http://127.0.0.1:9696',
+    username: s(n.username) ?? 'admin',
+    password: s(n.password) ?? '',
+    project: s(n.project) ?? 'admin',
+    roles: roles as AgentRole[],
+    localIp: s(vx.local_ip) ?? null,
+    enableVxlan: truthy(vx.enable_vxlan, true),
+    l2Population: truthy(vx.l2_population, true),
+    physicalInterfaceMappings: parseMappings(s(lb.physical_interface_mappings) ?? ''),
+    reportInterval: Number(s(ini.agent?.report_interval) ?? 5),
+    resyncInterval: Number(s(n.resync_interval) ?? 3),
+    ...overrides,
+  };
+  if (!cfg.host) throw new AgentConfigError('no host name: set [DEFAULT] host or --host');
+  if (cfg.enableVxlan && !cfg.localIp) throw new AgentConfigError('[vxlan] local_ip is required when enable_vxlan is true');
+  if (!(cfg.reportInterval > 0) || !(cfg.resyncInterval > 0)) throw new AgentConfigError('report_interval and resync_interval must be positive numbers');
+  return cfg;
+}
+
+/** Renders a config file in the same layout (used by the lab to write each node's agent.ini). */
+export function renderAgentConfig(c: AgentConfig): string {
+  const mappings = Object.entries(c.physicalInterfaceMappings)
+    .map(([p, i]) => `${p}:${i}`)
+    .join(',');
+  return [
+    '[DEFAULT]',
+    `host = ${c.host}`,
+    `state_path = ${c.statePath}`,
+    '',
+    '[neutrino]',
+    `server_url = ${c.serverUrl}`,
+    `username = ${c.username}`,
+    `password = ${c.password}`,
+    `project = ${c.project}`,
+    `roles = ${c.roles.join(',')}`,
+    `resync_interval = ${c.resyncInterval}`,
+    '',
+    '[agent]',
+    `report_interval = ${c.reportInterval}`,
+    '',
+    '[linux_bridge]',
+    `physical_interface_mappings = ${mappings}`,
+    '',
+    '[vxlan]',
+    `enable_vxlan = ${c.enableVxlan}`,
+    `local_ip = ${c.localIp ?? ''}`,
+    `l2_population = ${c.l2Population}`,
+    '',
+    '[securitygroup]',
+    'firewall_driver = iptables',
+    '',
+  ].join('\n');
+}

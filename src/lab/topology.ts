@@ -1,0 +1,89 @@
+// The lab's layout, as plain data: one network namespace per node, a management switch, the
+// provider network's upstream host, and the NICs with the scenario's names and addresses. Pure.
+
+export interface LabNic {
+  /** name inside its namespace (eth0, eth1, eth2 as in the scenario) */
+  name: string;
+  namespace: string;
+  address: string | null;
+}
+
+/** A cable: a veth pair with one end in each namespace. */
+export interface LabCable {
+  a: LabNic;
+  b: LabNic;
+}
+
+export interface LabNode {
+  name: string;
+  namespace: string;
+  managementNic: string;
+  managementIp: string;
+  /** the provider NIC (controller only) */
+  providerNic: string | null;
+  roles: Array<'l2' | 'dhcp' | 'l3'>;
+}
+
+export interface LabTopology {
+  lab: string;
+  nodes: LabNode[];
+  /** namespace holding the management switch (a bridge) */
+  switchNamespace: string;
+  switchBridge: string;
+  /** the provider network's upstream host */
+  external: { namespace: string; nic: string; address: string; gateway: string };
+  cables: LabCable[];
+}
+
+export const MANAGEMENT_CIDR = '192.168.0.0/24';
+export const PROVIDER_CIDR = '10.123.123.0/24';
+export const PROVIDER_GATEWAY = '10.123.123.1';
+
+export class LabError extends Error {}
+
+const LAB_NAME = /^[a-z][a-z0-9]{0,9}$/;
+const NODE_NAME = /^[a-z][a-z0-9]{0,14}$/;
+
+export function labNamespace(lab: string, name: string): string {
+  return `${lab}-${name}`;
+}
+
+/**
+ * The first node is the controller (management on eth1, provider NIC eth2, DHCP and L3 roles), the
+ * others are computes (management on eth0), as in the scenario: 192.168.0.104, .105, …
+ */
+export function labTopology(lab: string, nodeNames: string[]): LabTopology {
+  if (!LAB_NAME.test(lab)) throw new LabError(`invalid lab name '${lab}': 1-10 lowercase letters and digits, starting with a letter`);
+  if (!nodeNames.length) throw new LabError('a lab needs at least one node');
+  if (nodeNames.length > 100) throw new LabError('at most 100 nodes');
+  const seen = new Set<string>();
+  for (const n of nodeNames) {
+    if (!NODE_NAME.test(n) || n === 'external' || n === 'mgmt') throw new LabError(`invalid node name '${n}'`);
+    if (seen.has(n)) throw new LabError(`node '${n}' given twice`);
+    seen.add(n);
+  }
+  const switchNamespace = labNamespace(lab, 'mgmt');
+  const nodes: LabNode[] = nodeNames.map((name, i) => ({
+    name,
+    namespace: labNamespace(lab, name),
+    managementNic: i === 0 ? 'eth1' : 'eth0',
+    managementIp: `192.168.0.${104 + i}`,
+    providerNic: i === 0 ? 'eth2' : null,
+    roles: i === 0 ? ['l2', 'dhcp', 'l3'] : ['l2'],
+  }));
+  const external = { namespace: labNamespace(lab, 'external'), nic: 'eth0', address: `${PROVIDER_GATEWAY}/24`, gateway: PROVIDER_GATEWAY };
+  const cables: LabCable[] = nodes.map((n, i) => ({
+    a: { name: n.managementNic, namespace: n.namespace, address: `${n.managementIp}/24` },
+    b: { name: `p${i}`, namespace: switchNamespace, address: null },
+  }));
+  cables.push({
+    a: { name: nodes[0].providerNic!, namespace: nodes[0].namespace, address: null },
+    b: { name: external.nic, namespace: external.namespace, address: external.address },
+  });
+  return { lab, nodes, switchNamespace, switchBridge: 'br-mgmt', external, cables };
+}
+
+/** Every namespace the lab itself makes (node, switch and external namespaces). */
+export function labNamespaces(t: LabTopology): string[] {
+  return [...t.nodes.map((n) => n.namespace), t.switchNamespace, t.external.namespace];
+}

@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { labNamespaces, labTopology, LabError } from '../../src/lab/topology.js';
+import { parseDomainInterfaces, renderDomainXml } from '../../src/lab/libvirt.js';
+import { AgentConfigError, parseAgentConfig, renderAgentConfig } from '../../src/agent/config.js';
+
+test('lab topology: scenario names and addresses, every namespace prefixed by the lab', () => {
+  const t = labTopology('nt1', ['controller', 'compute1']);
+  assert.deepEqual(t.nodes.map((n) => [n.name, n.namespace, n.managementNic, n.managementIp, n.providerNic]), [
+    ['controller', 'nt1-controller', 'eth1', '192.168.0.104', 'eth2'],
+    ['compute1', 'nt1-compute1', 'eth0', '192.168.0.105', null],
+  ]);
+  assert.ok(labNamespaces(t).every((ns) => ns.startsWith('nt1-')));
+  assert.equal(t.external.address, '10.123.123.1/24');
+  assert.throws(() => labTopology('Bad Name', ['a']), LabError);
+  assert.throws(() => labTopology('nt', ['a', 'a']), /twice/);
+});
+
+test('libvirt XML round-trips the interface the tracer reads', () => {
+  const xml = renderDomainXml({ id: '9fa7eaa3-71b4-475d-9f21-eb52f941b537', name: 'instance', interfaces: [{ mac: 'fa:16:3e:a7:f7:5a', bridge: 'brqe6e37ba0-3b', tap: 'tap3c338602-d8', mtu: 1450 }] });
+  assert.match(xml, /<source bridge="brqe6e37ba0-3b"\/>/);
+  assert.deepEqual(parseDomainInterfaces(xml), [{ mac: 'fa:16:3e:a7:f7:5a', bridge: 'brqe6e37ba0-3b', tap: 'tap3c338602-d8', mtu: 1450 }]);
+});
+
+test('agent config: Neutron layout, validation, round trip', () => {
+  const text = `[DEFAULT]\nhost = compute1\n[linux_bridge]\nphysical_interface_mappings = provider:eth2\n[vxlan]\nlocal_ip = 192.168.0.105\n[neutrino]\nroles = l2,dhcp\n`;
+  const c = parseAgentConfig(text);
+  assert.equal(c.host, 'compute1');
+  assert.equal(c.localIp, '192.168.0.105');
+  assert.deepEqual(c.physicalInterfaceMappings, { provider: 'eth2' });
+  assert.deepEqual(c.roles, ['l2', 'dhcp']);
+  assert.deepEqual(parseAgentConfig(renderAgentConfig(c)), c);
+  assert.throws(() => parseAgentConfig('[vxlan]\nlocal_ip = 1.2.3.4\n'), AgentConfigError);
+  assert.throws(() => parseAgentConfig('[DEFAULT]\nhost = h\n'), /local_ip is required/);
+  assert.throws(() => parseAgentConfig(`${text}[linux_bridge]\nphysical_interface_mappings = provider\n`), /PHYSNET:INTERFACE/);
+  assert.throws(() => parseAgentConfig(text.replace('l2,dhcp', 'l2,ovs')), /unknown role 'ovs'/);
+});
