@@ -4,6 +4,7 @@ import type { ServerConfig } from '../config.js';
 import type { Db } from '../store/db.js';
 import { listQuotas, quotaDetails, resetQuota, showQuota, updateQuota, QUOTA_DEFAULTS } from '../networking/quotas.js';
 import { listAgents } from '../networking/agents.js';
+import { registerRouterActions } from './router-actions.js';
 
 export interface ExtraDeps {
   db: Db;
@@ -25,4 +26,5 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config }: E
   });
 
   v2.get('/agents', async (req) => ({ agents: await listAgents(db, req.ctx, config) }));
+  registerRouterActions(v2, { db });
 }
