@@ -55,8 +55,8 @@ export async function registerNetworkingRoutes(http: FastifyInstance, deps: Netw
       v2.get('/', async () => ({
         resources: services.map((s) => ({
           name: s.spec.singular,
-          collection: s.spec.plural,
-          links: [{ href: `${baseUrl}/v2.0/${s.spec.plural}`, rel: 'self' }],
+          collection: s.spec.path ?? s.spec.plural,
+          links: [{ href: `${baseUrl}/v2.0/${s.spec.path ?? s.spec.plural}`, rel: 'self' }],
         })),
       }));
       v2.get('/extensions', async () => ({ extensions: EXTENSIONS }));
@@ -86,14 +86,15 @@ function fieldsOf(query: unknown): string[] | null {
 
 function registerResource(v2: FastifyInstance, service: ResourceService, db: Db, baseUrl: string) {
   const { singular, plural } = service.spec;
-  const collection = `/${plural}`;
-  const member = `/${plural}/:id`;
+  const segment = service.spec.path ?? plural;
+  const collection = `/${segment}`;
+  const member = `/${segment}/:id`;
 
   v2.get(collection, async (req) => {
     const raw = req.query as RawQuery;
     const q = parseListQuery(service.spec, raw);
     const all = await service.list(db, req.ctx, q.filters);
-    const page = applyListQuery(service.spec, all, q, `${baseUrl}/v2.0/${plural}`, raw);
+    const page = applyListQuery(service.spec, all, q, `${baseUrl}/v2.0/${segment}`, raw);
     const body: Record<string, unknown> = { [plural]: page.items.map((it) => render(service, it, req.ctx, q.fields)) };
     if (page.links.length) body[`${plural}_links`] = page.links;
     return body;

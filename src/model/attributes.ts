@@ -35,6 +35,8 @@ export type AttrMap = Record<string, AttrSpec>;
 export interface ResourceSpec {
   singular: string;
   plural: string;
+  /** URL collection segment when it differs from the plural body key (security-groups). */
+  path?: string;
   attributes: AttrMap;
 }
 

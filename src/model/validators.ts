@@ -63,7 +63,7 @@ export const isBooleanValue: Validator = (v) => (typeof v === 'boolean' ? undefi
 export const isOneOf =
   (values: readonly unknown[]): Validator =>
   (v) =>
-    values.includes(v) ? undefined : `'${show(v)}' is not in ${JSON.stringify(values).replace(/"/g, "'")}`;
+    values.includes(v) ? undefined : `'${show(v)}' is not in [${values.map((x) => (typeof x === 'string' ? `'${x}'` : String(x))).join(', ')}]`;
 
 export const inRange =
   (min: number, max: number): Validator =>

@@ -29,6 +29,7 @@ export const EXTENSIONS = [
   ext('quota-check-limit', 'Quota engine limit check', 'Support for checking the resource usage before applying a new quota limit'),
   ext('router', 'Neutron L3 Router', 'Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway.'),
   ext('security-group', 'security-group', 'The security groups extension.'),
+  ext('security-groups-normalized-cidr', 'Normalized CIDR field for security group rules', 'Add new field with normalized remote_ip_prefix cidr in SG rule'),
   ext('sorting', 'Sorting support', 'Extension that indicates that sorting is enabled.'),
   ext('standard-attr-description', 'standard-attr-description', 'Extension to add descriptions to standard attributes'),
   ext('standard-attr-revisions', 'Resource revision numbers', 'This extension will display the revision number of neutron resources.'),

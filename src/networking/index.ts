@@ -3,8 +3,10 @@ import type { ServerConfig } from '../config.js';
 import type { ResourceService } from './common.js';
 import { networkService } from './networks.js';
 import { portService } from './ports.js';
+import { securityGroupServices } from './securitygrouprules.js';
+import { floatingIpService, routerService } from './routers.js';
 import { subnetService } from './subnets.js';
 
 export function buildServices(config: ServerConfig): ResourceService[] {
-  return [networkService(config), subnetService(config), portService()];
+  return [networkService(config), subnetService(config), portService(), ...securityGroupServices(), routerService(), floatingIpService()];
 }

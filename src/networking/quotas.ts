@@ -75,20 +75,42 @@ export async function quotaDetails(tx: Tx, ctx: AuthContext, projectId: string) 
   return out;
 }
 
+/** DB_INTEGER_MAX_VALUE: the largest limit a quota may hold. */
+const QUOTA_MAX = 2 ** 31 - 1;
+
+/** Quota body values: convert_to_int, then type:range [-1, DB_INTEGER_MAX_VALUE] (quotasv2 attribute map). */
+function quotaValue(resource: string, v: unknown): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n)) {
+    throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: '${typeof v === 'string' ? v : JSON.stringify(v)}' is not an integer.`);
+  }
+  if (n < -1) throw badRequest(`Invalid input for ${resource}. Reason: '${n}' is too small - must be at least '-1'.`);
+  if (n > QUOTA_MAX) throw badRequest(`Invalid input for ${resource}. Reason: '${n}' is too large - must be no larger than '${QUOTA_MAX}'.`);
+  return n;
+}
+
+/** check_limit / force: booleans, given as JSON booleans or as text ('True', '1'). */
+function flag(v: unknown): boolean {
+  if (typeof v === 'string') return ['true', '1'].includes(v.toLowerCase());
+  return v === true || v === 1;
+}
+
 export async function updateQuota(tx: Tx, ctx: AuthContext, projectId: string, body: unknown) {
   requireAdmin(ctx, 'update_quota');
-  const q = (body as { quota?: unknown } | undefined)?.quota;
-  if (!q || typeof q !== 'object' || Array.isArray(q)) throw badRequest("Unable to find 'quota' in request body");
-  const entries = Object.entries(q as Record<string, unknown>);
-  const checkLimit = (q as Record<string, unknown>).check_limit === true;
+  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Resource body required');
+  const q = (body as { quota?: unknown }).quota;
+  if (q === undefined) throw badRequest("Unable to find 'quota' in request body");
+  if (!q || typeof q !== 'object' || Array.isArray(q)) throw badRequest(`Invalid format: ${JSON.stringify(q)}`);
+  const given = q as Record<string, unknown>;
+  const unknown = Object.keys(given).filter((k) => k !== 'check_limit' && k !== 'force' && !(k in QUOTA_DEFAULTS));
+  if (unknown.length) throw badRequest(`Unrecognized attribute(s) '${unknown.join(', ')}'`);
+  // With check_limit a limit below what the project already uses is refused — unless forced
+  // (quota-check-limit, neutron/extensions/quotasv2.py::update).
+  const checkLimit = flag(given.check_limit) && !flag(given.force);
   const updates: Array<[QuotaResource, number]> = [];
-  for (const [k, v] of entries) {
+  for (const [k, v] of Object.entries(given)) {
     if (k === 'check_limit' || k === 'force') continue;
-    if (!(k in QUOTA_DEFAULTS)) throw badRequest(`Unrecognized attribute(s) '${k}'`);
-    const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < -1) {
-      throw badRequest(`Invalid input for ${k}. Reason: '${String(v)}' is not a valid quota value (an integer, -1 for unlimited).`);
-    }
+    const n = quotaValue(k, v);
     if (checkLimit && n >= 0) {
       const used = await usage(tx, projectId, k as QuotaResource);
       if (n < used) throw badRequest(`Quota limit ${n} for ${k} must be greater than or equal to already used ${used}`);
