@@ -2,6 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../server-config.js';
 import { registerServerCommand } from './server.js';
+import { registerAgentCommand } from './agent.js';
+import { AgentConfigError } from '../agent/config.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('neutrino')
@@ -9,12 +11,14 @@ export async function main(argv: string[]): Promise<void> {
     .version('0.1.0')
     .exitOverride();
   registerServerCommand(program);
+  registerAgentCommand(program);
   try {
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) process.exit(e.exitCode);
-    const message = e instanceof ConfigError ? e.message : (e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `address already in use: ${(e as Error).message}` : (e as Error).message;
+    const usage = e instanceof ConfigError || e instanceof AgentConfigError;
+    const message = usage ? e.message : (e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `address already in use: ${(e as Error).message}` : (e as Error).message;
     process.stderr.write(`neutrino: ${message}\n`);
-    process.exit(e instanceof ConfigError ? 2 : 1);
+    process.exit(usage ? 2 : 1);
   }
 }

@@ -1,0 +1,45 @@
+// `neutrino agent`: runs the node agent (L2, DHCP, L3 roles) until SIGINT/SIGTERM.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { Agent } from '../agent/agent.js';
+import { AgentConfigError, parseAgentConfig, type AgentConfig } from '../agent/config.js';
+import { NeutrinoClient } from '../client/neutrino.js';
+import { RealKernel } from '../exec/real.js';
+
+interface AgentFlags {
+  config: string;
+  host?: string;
+  logLevel: string;
+}
+
+export function registerAgentCommand(program: Command): void {
+  program
+    .command('agent')
+    .description("Run the node agent: Linux bridge (L2) always, DHCP and L3 where configured; reads Neutron's linuxbridge_agent.ini layout")
+    .requiredOption('--config <file>', 'agent INI file ([DEFAULT] host, state_path; [neutrino] server_url, username, password, project, roles; [linux_bridge] physical_interface_mappings; [vxlan] local_ip)')
+    .option('--host <name>', 'host name reported to the server (overrides [DEFAULT] host)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
+    .action(async (flags: AgentFlags) => {
+      let text: string;
+      try {
+        text = readFileSync(flags.config, 'utf8');
+      } catch (e) {
+        throw new AgentConfigError(`cannot read ${flags.config}: ${(e as Error).message}`);
+      }
+      const overrides: Partial<AgentConfig> = flags.host ? { host: flags.host } : {};
+      const cfg = parseAgentConfig(text, overrides);
+      const log = pino({ level: flags.logLevel, base: { service: 'neutrino-agent', host: cfg.host } });
+      const client = new NeutrinoClient({ url: cfg.serverUrl }, { username: cfg.username, password: cfg.password, project: cfg.project });
+      const agent = new Agent(cfg, client, new RealKernel(), log);
+      const stop = () => {
+        agent.stop();
+        // The loop may be waiting on the change feed: do not wait for it.
+        setTimeout(() => process.exit(0), 200).unref();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      log.info({ roles: cfg.roles, localIp: cfg.localIp }, 'neutrino agent starting');
+      await agent.run();
+    });
+}

@@ -1,0 +1,21 @@
+// The seam the agent, drift repair and the tracer talk to: observe the node, apply operations. Real and fake behind it.
+import type { Op } from '../kernel/ops.js';
+import type { ObserveScope } from '../kernel/scope.js';
+import type { ObservedNode } from '../kernel/types.js';
+
+export interface Kernel {
+  observe(scope: ObserveScope): Promise<ObservedNode>;
+  /** Performs the ops in order; stops at the first failure and throws (ApplyError). */
+  apply(ops: readonly Op[]): Promise<void>;
+}
+
+/** apply() failed part-way: which ops were in the failing command, and why. */
+export class ApplyError extends Error {
+  constructor(
+    readonly ops: readonly Op[],
+    override readonly cause: Error,
+  ) {
+    super(`applying ${ops.map((o) => o.op).join(',')} failed: ${cause.message}`);
+    this.name = 'ApplyError';
+  }
+}

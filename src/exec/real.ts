@@ -1,0 +1,116 @@
+// The real kernel: observe with `ip -j`, `bridge -j`, iptables-save, sysctl; apply rendered batches through run().
+import type { Op } from '../kernel/ops.js';
+import { render, type Command } from '../kernel/render.js';
+import { inScope, type ObserveScope } from '../kernel/scope.js';
+import { HOST, type NsKey, type ObservedNode } from '../kernel/types.js';
+import { parseNetnsList } from '../observe/netns.js';
+import { IP_OBSERVE_BATCH, parseNamespace, resolvePeers, type ParsedNamespace } from '../observe/node.js';
+import { isExecError } from './errors.js';
+import { ApplyError, type Kernel } from './kernel.js';
+import { observeProcess, reloadProcess, startProcess, stopProcess } from './procs.js';
+import { run as defaultRun, type Runner } from './run.js';
+
+export interface RealKernelOptions {
+  /**
+   * The named namespace that plays HOST (tests and tools acting on a lab node from outside);
+   * undefined = the namespace this process runs in.
+   */
+  hostNetns?: string;
+  run?: Runner;
+}
+
+export class RealKernel implements Kernel {
+  private readonly run: Runner;
+  private readonly hostNetns: string | undefined;
+
+  constructor(opts: RealKernelOptions = {}) {
+    this.run = opts.run ?? defaultRun;
+    this.hostNetns = opts.hostNetns;
+  }
+
+  /** The netns name to hand to run() for a namespace key. */
+  private where(ns: NsKey): string | undefined {
+    return ns === HOST ? this.hostNetns : ns;
+  }
+
+  async listNamespaces(): Promise<string[]> {
+    return parseNetnsList((await this.run(['ip', '-j', 'netns', 'list'])).stdout);
+  }
+
+  async observe(scope: ObserveScope): Promise<ObservedNode> {
+    const existing = await this.listNamespaces();
+    const keys: NsKey[] = existing.filter((n) => n !== this.hostNetns && inScope(scope, n));
+    if (scope.host) keys.unshift(HOST);
+    const parsed = await Promise.all(keys.map((ns) => this.observeNamespace(ns, scope)));
+    const node: ObservedNode = { namespaces: {} };
+    const nsids = new Map<NsKey, Map<number, string>>();
+    keys.forEach((ns, i) => {
+      const p = parsed[i];
+      if (!p) return; // vanished between listing and reading
+      node.namespaces[ns] = p.state;
+      nsids.set(ns, p.nsids);
+    });
+    resolvePeers(node, nsids, this.hostNetns ?? (await this.ownNetnsName()));
+    return node;
+  }
+
+  private ownName: Promise<string | undefined> | undefined;
+
+  /**
+   * The name of the namespace this process runs in, if it has one (an agent started with nsenter in
+   * a lab node): veth peers seen from other namespaces point at it by that name, and it is HOST.
+   */
+  private ownNetnsName(): Promise<string | undefined> {
+    this.ownName ??= this.run(['ip', 'netns', 'identify', String(process.pid)])
+      .then((r) => r.stdout.trim().split('\n')[0] || undefined)
+      .catch(() => undefined);
+    return this.ownName;
+  }
+
+  private async observeNamespace(ns: NsKey, scope: ObserveScope): Promise<ParsedNamespace | undefined> {
+    const netns = this.where(ns);
+    const keys = scope.sysctls[ns] ?? [];
+    try {
+      const [ip, route6, fdb, ipt, sysctl] = await Promise.all([
+        this.run(['ip', '-j', '-d', '-batch', '-'], { netns, stdin: IP_OBSERVE_BATCH.join('\n') + '\n' }),
+        this.run(['ip', '-6', '-j', '-d', 'route', 'show', 'table', 'main'], { netns }),
+        this.run(['bridge', '-j', 'fdb', 'show'], { netns }),
+        this.run(['iptables-save'], { netns }),
+        keys.length > 0 ? this.run(['sysctl', '-e', ...keys], { netns }) : Promise.resolve({ stdout: '', stderr: '' }),
+      ]);
+      const raw = { ip: ip.stdout, route6: route6.stdout, fdb: fdb.stdout, iptablesSave: ipt.stdout, sysctl: sysctl.stdout };
+      const result = parseNamespace(ns, raw);
+      result.state.processes = await Promise.all((scope.processes[ns] ?? []).map(observeProcess));
+      return result;
+    } catch (e) {
+      if (ns !== HOST && isExecError(e, 'not-found')) return undefined;
+      throw e;
+    }
+  }
+
+  async apply(ops: readonly Op[]): Promise<void> {
+    for (const cmd of render(ops)) {
+      try {
+        await this.execute(cmd);
+      } catch (e) {
+        throw new ApplyError(cmd.ops, e as Error);
+      }
+    }
+  }
+
+  private async execute(cmd: Command): Promise<void> {
+    switch (cmd.kind) {
+      case 'run': {
+        const netns = cmd.netns === null ? undefined : this.where(cmd.netns);
+        await this.run(cmd.argv, cmd.stdin === undefined ? { netns } : { netns, stdin: cmd.stdin });
+        return;
+      }
+      case 'proc-start':
+        return startProcess(this.run, cmd.proc, this.where(cmd.netns));
+      case 'proc-reload':
+        return reloadProcess(cmd.proc);
+      case 'proc-stop':
+        return stopProcess(cmd.pidFile);
+    }
+  }
+}

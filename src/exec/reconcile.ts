@@ -1,0 +1,39 @@
+// One pass: observe → diff → apply → observe again; converged only if the second diff is empty.
+import { diff, isConverged } from '../kernel/diff.js';
+import type { Plan } from '../kernel/ops.js';
+import { scopeFor, type ObserveScope, type ScopeOptions } from '../kernel/scope.js';
+import type { DesiredNode, ObservedNode } from '../kernel/types.js';
+import type { Kernel } from './kernel.js';
+
+export interface PassResult {
+  /** What the first diff asked for (all of it was attempted unless `error`). */
+  plan: Plan;
+  /** The second diff: empty when converged. */
+  remaining: Plan;
+  converged: boolean;
+  /** The failure that stopped apply part-way, if any (the pass still re-observed). */
+  error?: Error;
+  observed: ObservedNode;
+}
+
+/**
+ * Brings the node to `desired` as far as one pass can. A failed apply is not thrown: the second
+ * observation shows where the node stands, and the caller (the agent loop) decides to resync.
+ */
+export async function reconcile(kernel: Kernel, desired: DesiredNode, opts: ScopeOptions = {}): Promise<PassResult> {
+  const scope: ObserveScope = scopeFor(desired, opts);
+  const plan = diff(desired, await kernel.observe(scope));
+  let error: Error | undefined;
+  if (plan.ops.length > 0) {
+    try {
+      await kernel.apply(plan.ops);
+    } catch (e) {
+      error = e as Error;
+    }
+  }
+  const observed = await kernel.observe(scope);
+  const remaining = diff(desired, observed);
+  const result: PassResult = { plan, remaining, converged: error === undefined && isConverged(remaining), observed };
+  if (error) result.error = error;
+  return result;
+}

@@ -1,0 +1,65 @@
+// diff(desired, observed) → the ordered operations that turn observed into desired, touching only neutrino's objects.
+import { diffAddresses, diffFdb, diffNeigh, diffRoutes, diffSysctls, type NsPlan } from './diff-l3.js';
+import { diffIptables } from './diff-iptables.js';
+import { diffLinks } from './diff-links.js';
+import { diffProcesses, unwantedProcesses } from './diff-procs.js';
+import type { Op, Plan } from './ops.js';
+import { HOST, emptyDesiredNamespace, type DesiredNode, type NsKey, type ObservedNode } from './types.js';
+import { normalizeDesired } from './validate.js';
+import { Work } from './work.js';
+
+/**
+ * Order: unwanted namespaces (their daemons stopped first), new namespaces; links that must be
+ * recreated, then new links; then per namespace sysctls, link attributes, addresses, routes,
+ * neighbour and fdb entries (extras before additions), iptables, daemons; last, deletions in
+ * reverse: daemons, then links (ports before bridges).
+ *
+ * Managed are the desired namespaces, HOST when it was observed, and marked namespaces nobody
+ * wants (deleted). Outside those, and inside them for unmarked objects without a desired name,
+ * nothing is touched. Throws InvalidDesired before planning anything from a bad desired state.
+ */
+export function diff(desiredIn: DesiredNode, observed: ObservedNode): Plan {
+  const desired = normalizeDesired(desiredIn);
+  const work = new Work(observed);
+  const ops: Op[] = [];
+  const late: Op[] = [];
+  // Marked namespaces nobody wants go first: with them go their veth peers elsewhere, whose names
+  // a new pair may need. Their daemons are stopped before.
+  const doomed = [...work.namespaces].filter(([k, s]) => k !== HOST && s.marked && !(k in desired.namespaces)).map(([k]) => k);
+  for (const ns of doomed) ops.push(...unwantedProcesses(ns, undefined, work.namespaces.get(ns)!));
+  for (const ns of doomed) {
+    ops.push({ op: 'netns-del', ns });
+    work.removeNamespace(ns);
+  }
+  for (const ns of Object.keys(desired.namespaces).sort()) {
+    if (ns === HOST || work.ns(ns)) continue;
+    ops.push({ op: 'netns-add', ns });
+    work.addNamespace(ns);
+  }
+  const managed = managedNamespaces(desired, work);
+  const links = diffLinks(desired, work, managed);
+  ops.push(...links.create);
+  const nsPlan: NsPlan = { ops, unresolved: [...links.unresolved] };
+  for (const ns of managed) {
+    const want = desired.namespaces[ns] ?? emptyDesiredNamespace();
+    const have = work.ns(ns)!;
+    ops.push(...diffSysctls(ns, want, have), ...(links.set.get(ns) ?? []));
+    diffAddresses(ns, want, have, nsPlan);
+    diffRoutes(ns, want, have, nsPlan);
+    diffNeigh(ns, want, have, nsPlan);
+    diffFdb(ns, want, have, nsPlan);
+    ops.push(...diffIptables(ns, want, have), ...diffProcesses(ns, want, have));
+    late.push(...unwantedProcesses(ns, want, have));
+  }
+  ops.push(...late, ...links.remove);
+  return { ops, unresolved: nsPlan.unresolved };
+}
+
+function managedNamespaces(desired: DesiredNode, work: Work): NsKey[] {
+  const keys = new Set(Object.keys(desired.namespaces));
+  if (work.ns(HOST)) keys.add(HOST);
+  return [...keys].sort();
+}
+
+/** Nothing left to do and nothing blocked. */
+export const isConverged = (plan: Plan): boolean => plan.ops.length === 0 && plan.unresolved.length === 0;

@@ -1,0 +1,68 @@
+// The operations diff() emits and apply() (real or fake) executes, in order.
+import type {
+  AddressSpec,
+  ChainSpec,
+  FdbSpec,
+  LinkSpec,
+  NeighSpec,
+  NsKey,
+  ProcessSpec,
+  RouteSpec,
+  TableName,
+} from './types.js';
+
+/** Attribute changes on an existing link; only the fields present are changed. */
+export interface LinkChanges {
+  alias?: string;
+  mtu?: number;
+  mac?: string;
+  /** null = leave its bridge. */
+  master?: string | null;
+  up?: boolean;
+  /** Bridge parameters back to Neutron's (forward_delay 0, STP off). */
+  bridgeDefaults?: true;
+}
+
+/** One table's change inside one namespace, applied atomically by one iptables-restore. */
+export interface IptablesChange {
+  /** Owned chains created or rewritten whole. */
+  write: ChainSpec[];
+  /** Built-in chains whose neutrino rules are replaced: `remove` the observed ones, `insert` the desired at the top. */
+  builtins: { chain: string; remove: string[]; insert: string[] }[];
+  /** Owned chains to flush and delete. */
+  delete: string[];
+}
+
+export type Op =
+  | { op: 'netns-add'; ns: NsKey }
+  | { op: 'netns-del'; ns: NsKey }
+  | { op: 'link-add'; ns: NsKey; link: Exclude<LinkSpec, { kind: 'device' }> }
+  | { op: 'link-del'; ns: NsKey; name: string }
+  | { op: 'link-set'; ns: NsKey; name: string; set: LinkChanges }
+  | { op: 'sysctl'; ns: NsKey; key: string; value: string }
+  | { op: 'addr-add'; ns: NsKey; addr: AddressSpec }
+  | { op: 'addr-del'; ns: NsKey; addr: AddressSpec }
+  | { op: 'route-replace'; ns: NsKey; route: RouteSpec }
+  | { op: 'route-del'; ns: NsKey; route: RouteSpec }
+  | { op: 'neigh-replace'; ns: NsKey; neigh: NeighSpec }
+  | { op: 'neigh-del'; ns: NsKey; neigh: NeighSpec }
+  | { op: 'fdb-add'; ns: NsKey; fdb: FdbSpec }
+  | { op: 'fdb-del'; ns: NsKey; fdb: FdbSpec }
+  | { op: 'iptables'; ns: NsKey; table: TableName; change: IptablesChange }
+  | { op: 'proc-start'; ns: NsKey; proc: ProcessSpec }
+  | { op: 'proc-reload'; ns: NsKey; proc: ProcessSpec }
+  | { op: 'proc-stop'; ns: NsKey; id: string; pidFile: string };
+
+export type OpName = Op['op'];
+
+/** Something the diff cannot repair by itself (e.g. a NIC that does not exist). */
+export interface Unresolved {
+  ns: NsKey;
+  object: string;
+  reason: string;
+}
+
+export interface Plan {
+  ops: Op[];
+  unresolved: Unresolved[];
+}

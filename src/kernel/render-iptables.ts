@@ -1,0 +1,27 @@
+// Pure renderer of iptables changes into `iptables-restore --noflush` text (one transaction per namespace).
+import { assertChainName } from './names.js';
+import type { IptablesChange } from './ops.js';
+import type { TableName } from './types.js';
+import { assertRuleText } from './validate.js';
+
+/**
+ * Order inside a table, each step checked on this machine (iptables 1.8.9, nf_tables):
+ * 1. `:CHAIN - [0:0]` declares a new chain, and with --noflush *flushes* an existing one — so it
+ *    both creates the chains to write and empties the chains to delete;
+ * 2. `-D` neutrino's old jumps in built-in chains (they may reference chains deleted in 5);
+ * 3. `-A` the rules of written chains (every referenced chain is declared by now);
+ * 4. `-I BUILTIN n` neutrino's jumps, at the top, in order;
+ * 5. `-X` the deleted chains — last, since a chain cannot be deleted while referenced, and a rule
+ *    cannot name a chain already deleted earlier in the same input.
+ * A failing input changes nothing (the whole COMMIT is one transaction).
+ */
+export function renderTable(table: TableName, change: IptablesChange): string {
+  const out = [`*${table}`];
+  for (const c of [...change.write.map((w) => w.name), ...change.delete]) out.push(`:${assertChainName(c)} - [0:0]`);
+  for (const b of change.builtins) for (const r of b.remove) out.push(`-D ${assertChainName(b.chain)} ${assertRuleText(r)}`);
+  for (const c of change.write) for (const r of c.rules) out.push(`-A ${c.name} ${assertRuleText(r)}`);
+  for (const b of change.builtins) b.insert.forEach((r, i) => out.push(`-I ${assertChainName(b.chain)} ${i + 1} ${assertRuleText(r)}`));
+  for (const c of change.delete) out.push(`-X ${c}`);
+  out.push('COMMIT');
+  return out.join('\n') + '\n';
+}

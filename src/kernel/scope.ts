@@ -1,0 +1,49 @@
+// What to observe for a desired state: which namespaces, which sysctl keys, which daemons' pid files.
+import { HOST, type DesiredNode, type NsKey } from './types.js';
+
+export interface ProcessHint {
+  id: string;
+  pidFile: string;
+  files: string[];
+}
+
+export interface ObserveScope {
+  /** Observe HOST (the node's own namespace). */
+  host: boolean;
+  /** Named namespaces to observe, when they exist. */
+  namespaces: string[];
+  /** Also every existing namespace whose name starts with one of these (to find marked ones nobody wants). */
+  prefixes: string[];
+  sysctls: Record<NsKey, string[]>;
+  processes: Record<NsKey, ProcessHint[]>;
+}
+
+export interface ScopeOptions {
+  /** Default: whether the desired state has a HOST entry. */
+  host?: boolean;
+  prefixes?: string[];
+  /** Daemons that may still run although no longer desired (so they can be stopped). */
+  processes?: Record<NsKey, ProcessHint[]>;
+}
+
+export function scopeFor(desired: DesiredNode, opts: ScopeOptions = {}): ObserveScope {
+  const scope: ObserveScope = {
+    host: opts.host ?? HOST in desired.namespaces,
+    namespaces: Object.keys(desired.namespaces).filter((k) => k !== HOST),
+    prefixes: opts.prefixes ?? [],
+    sysctls: {},
+    processes: structuredClone(opts.processes ?? {}),
+  };
+  for (const [ns, spec] of Object.entries(desired.namespaces)) {
+    if (spec.sysctls.length > 0) scope.sysctls[ns] = spec.sysctls.map((s) => s.key);
+    const hints = (scope.processes[ns] ??= []);
+    for (const p of spec.processes) {
+      if (!hints.some((h) => h.id === p.id)) hints.push({ id: p.id, pidFile: p.pidFile, files: p.files.map((f) => f.path) });
+    }
+  }
+  return scope;
+}
+
+/** Whether a named namespace is in the scope. */
+export const inScope = (scope: ObserveScope, name: string): boolean =>
+  scope.namespaces.includes(name) || scope.prefixes.some((p) => name.startsWith(p));

@@ -1,0 +1,241 @@
+// Kernel objects as plain data: what neutrino wants (…Spec, Desired…) and what the kernel has (Observed…), kept apart.
+
+/**
+ * Which network namespace an object lives in. HOST ('') is the node's own namespace (where the
+ * agent runs); every other key is the name of a namespace under /run/netns (qrouter-…, qdhcp-…).
+ */
+export type NsKey = string;
+export const HOST: NsKey = '';
+
+/** One node, per namespace. */
+export interface NodeState<NS> {
+  namespaces: Record<NsKey, NS>;
+}
+export type DesiredNode = NodeState<DesiredNamespace>;
+export type ObservedNode = NodeState<ObservedNamespace>;
+
+// ---------------------------------------------------------------- desired
+
+/** Attributes left undefined are "don't care"; master null means "not enslaved". */
+interface LinkSpecBase {
+  name: string;
+  mtu?: number;
+  up?: boolean;
+  master?: string | null;
+  mac?: string;
+}
+/** Created with forward_delay 0 and STP off (as Neutron's ensure_bridge). */
+export interface BridgeSpec extends LinkSpecBase {
+  kind: 'bridge';
+}
+/** One end of a veth pair; the other end is its own VethSpec in `peer.netns`. */
+export interface VethSpec extends LinkSpecBase {
+  kind: 'veth';
+  peer: { name: string; netns: NsKey };
+}
+export interface TapSpec extends LinkSpecBase {
+  kind: 'tap';
+}
+export interface VxlanParams {
+  vni: number;
+  /** VTEP address (Neutron sets it with l2population). */
+  local?: string;
+  /** Underlay device (the NIC holding local_ip). */
+  dev?: string;
+  dstport: number;
+  learning: boolean;
+  /** ARP proxy: the kernel answers ARP from the neighbour table. */
+  proxy: boolean;
+}
+export interface VxlanSpec extends LinkSpecBase {
+  kind: 'vxlan';
+  vxlan: VxlanParams;
+}
+/** A device neutrino does not create (a NIC, `lo`): it must exist; only its attributes are set; never deleted. */
+export interface DeviceSpec extends LinkSpecBase {
+  kind: 'device';
+}
+export type LinkSpec = BridgeSpec | VethSpec | TapSpec | VxlanSpec | DeviceSpec;
+export type LinkKind = LinkSpec['kind'];
+
+/** `address` is 'ip/prefixlen'. */
+export interface AddressSpec {
+  dev: string;
+  address: string;
+}
+
+/** A route in the main table. `dst` is 'default' or a prefix; family is taken from dst/via, else `family`, else 4. */
+export interface RouteSpec {
+  dst: string;
+  via?: string;
+  dev?: string;
+  scope?: 'link' | 'global' | 'host';
+  metric?: number;
+  src?: string;
+  family?: 4 | 6;
+}
+
+/** A static forwarding entry on a VXLAN device (`bridge fdb … self permanent`); mac 00:…:00 = flooding. */
+export interface FdbSpec {
+  dev: string;
+  mac: string;
+  dst: string;
+}
+
+/** A permanent neighbour entry (l2population ARP responder). */
+export interface NeighSpec {
+  dev: string;
+  ip: string;
+  lladdr: string;
+}
+
+/** sysctl(8) notation: 'net.ipv4.ip_forward'; a dot inside a device name written as '/'. */
+export interface SysctlSpec {
+  key: string;
+  value: string;
+}
+
+export type TableName = 'filter' | 'nat' | 'mangle' | 'raw';
+export const BUILTIN_CHAINS: Record<TableName, readonly string[]> = {
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  raw: ['PREROUTING', 'OUTPUT'],
+};
+
+/**
+ * A chain and its rules in iptables-save's canonical form without the '-A CHAIN' prefix. For an
+ * owned chain (neutron-…) these are all of its rules; for a built-in chain they are neutrino's jump
+ * rules, kept at the top of the chain in this order.
+ */
+export interface ChainSpec {
+  name: string;
+  rules: string[];
+}
+export type IptablesSpec = Partial<Record<TableName, ChainSpec[]>>;
+
+/**
+ * A daemon neutrino runs (dnsmasq). `argv` must daemonize and write `pidFile`; `files` are written
+ * before it starts; a change of files alone sends SIGHUP.
+ */
+export interface ProcessSpec {
+  id: string;
+  argv: string[];
+  pidFile: string;
+  files: { path: string; content: string }[];
+}
+
+export interface DesiredNamespace {
+  links: LinkSpec[];
+  addresses: AddressSpec[];
+  routes: RouteSpec[];
+  fdb: FdbSpec[];
+  neigh: NeighSpec[];
+  sysctls: SysctlSpec[];
+  iptables: IptablesSpec;
+  processes: ProcessSpec[];
+}
+
+// ---------------------------------------------------------------- observed
+
+export interface ObservedLink {
+  ifindex: number;
+  name: string;
+  /** 'bridge' | 'veth' | 'vxlan' | 'tap' | 'tun' | other info_kind; 'device' when the kernel reports none (NIC, lo). */
+  kind: string;
+  mtu: number;
+  /** Administratively up (IFF_UP). */
+  up: boolean;
+  operstate: string;
+  master: string | null;
+  mac: string;
+  /** ifalias — carries neutrino's ownership mark. */
+  alias: string | null;
+  /** veth: the other end. `netns`/`name` are filled in when it could be resolved. */
+  peer?: { ifindex: number; netnsid?: number; netns?: NsKey; name?: string };
+  vxlan?: VxlanParams & { group?: string };
+  bridge?: { forwardDelay: number; stp: boolean };
+  /** As a bridge port: STP state ('forwarding', 'disabled', …) and flags. */
+  port?: BridgePortState;
+}
+
+export interface BridgePortState {
+  state: string;
+  learning: boolean;
+  flood: boolean;
+}
+
+export interface ObservedAddress {
+  dev: string;
+  address: string;
+  family: 4 | 6;
+  scope: string;
+}
+
+export interface ObservedRoute {
+  dst: string;
+  family: 4 | 6;
+  via?: string;
+  dev?: string;
+  protocol: string;
+  scope: string;
+  metric?: number;
+  src?: string;
+  type: string;
+}
+
+export interface ObservedFdb {
+  mac: string;
+  dev: string;
+  dst?: string;
+  master?: string;
+  flags: string[];
+  state: string;
+  vlan?: number;
+}
+
+export interface ObservedNeigh {
+  ip: string;
+  dev: string;
+  lladdr?: string;
+  state: string[];
+}
+
+export interface ObservedChain {
+  name: string;
+  /** Policy of a built-in chain; null for user chains. */
+  policy: string | null;
+  rules: string[];
+}
+export type ObservedTables = Partial<Record<TableName, ObservedChain[]>>;
+
+export interface ObservedProcess {
+  id: string;
+  pidFile: string;
+  /** null when not running (no pid file, dead pid, or a pid that is not this process). */
+  pid: number | null;
+  argv: string[] | null;
+  files: { path: string; content: string | null }[];
+}
+
+export interface ObservedNamespace {
+  /** Created by neutrino: its `lo` carries the mark. Always false for HOST. */
+  marked: boolean;
+  links: ObservedLink[];
+  addresses: ObservedAddress[];
+  routes: ObservedRoute[];
+  fdb: ObservedFdb[];
+  neigh: ObservedNeigh[];
+  /** Only the keys that were asked for; a missing key is absent. */
+  sysctls: Record<string, string>;
+  iptables: ObservedTables;
+  processes: ObservedProcess[];
+}
+
+export function emptyDesiredNamespace(): DesiredNamespace {
+  return { links: [], addresses: [], routes: [], fdb: [], neigh: [], sysctls: [], iptables: {}, processes: [] };
+}
+
+export function emptyObservedNamespace(marked = false): ObservedNamespace {
+  return { marked, links: [], addresses: [], routes: [], fdb: [], neigh: [], sysctls: {}, iptables: {}, processes: [] };
+}

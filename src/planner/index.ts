@@ -1,0 +1,52 @@
+// planNode(view, node) → the desired kernel state of one node. Pure (see README.md).
+import { emptyDesiredNamespace, HOST, type DesiredNode } from '../kernel/types.js';
+import type { HostView, PortView } from '../model/hostview.js';
+import { planDhcpNamespace } from './dhcp-ns.js';
+import { planL2 } from './l2.js';
+
+/** What the planner needs to know about the node besides the resources. */
+export interface NodeFacts {
+  host: string;
+  roles: Array<'l2' | 'dhcp' | 'l3'>;
+  localIp: string | null;
+  /** the NIC holding local_ip, found at agent start */
+  localIpDevice: string | null;
+  physicalInterfaceMappings: Record<string, string>;
+  statePath: string;
+  /** tap<port[:11]> devices present in HOST (hypervisor taps, lab veth ends) */
+  presentTaps: Set<string>;
+}
+
+export interface NodePlan {
+  desired: DesiredNode;
+  /** ports that are wired once `desired` is applied: reported ACTIVE */
+  plugged: PortView[];
+}
+
+export function planNode(view: HostView, node: NodeFacts): NodePlan {
+  const host = emptyDesiredNamespace();
+  const desired: DesiredNode = { namespaces: { [HOST]: host } };
+  const servicePorts = new Set<string>();
+  if (node.roles.includes('dhcp')) {
+    for (const networkId of view.dhcp_networks) {
+      const dhcp = planDhcpNamespace(view, networkId, node.statePath);
+      if (!dhcp) continue;
+      desired.namespaces[dhcp.namespace] = dhcp.spec;
+      host.links.push(dhcp.hostLink);
+      servicePorts.add(dhcp.portId);
+    }
+  }
+  const l2 = planL2(view, node, servicePorts);
+  // The service ports' veth ends were added above; bridges and uplinks come first in the list.
+  host.links.unshift(...l2.links);
+  host.fdb.push(...l2.fdb);
+  host.neigh.push(...l2.neigh);
+  // A DHCP namespace whose network cannot be wired here would be useless: drop it.
+  for (const networkId of view.dhcp_networks) {
+    if (!l2.networks.some((n) => n.id === networkId)) {
+      delete desired.namespaces[`qdhcp-${networkId}`];
+      host.links = host.links.filter((l) => !(l.kind === 'veth' && l.peer.netns === `qdhcp-${networkId}`));
+    }
+  }
+  return { desired, plugged: l2.plugged };
+}

@@ -1,0 +1,72 @@
+// L2 of one node (Neutron's Linux bridge agent with l2population): per realized network a brq
+// bridge with its vxlan-N or mapped NIC, the ports' taps in it, and fdb/ARP entries toward the
+// other nodes' VTEPs. Pure.
+import { bridgeName, tapName, vxlanName } from '../kernel/names.js';
+import type { FdbSpec, LinkSpec, NeighSpec } from '../kernel/types.js';
+import type { HostView, NetworkView, PortView } from '../model/hostview.js';
+import type { NodeFacts } from './index.js';
+
+/** Linux's default VXLAN port: what Neutron gets when [vxlan] udp_dstport is unset. */
+export const VXLAN_DSTPORT = 8472;
+export const FLOOD_MAC = '00:00:00:00:00:00';
+
+/** Ports whose host side the L2 role plugs but another role (DHCP, L3) creates. */
+export const isServicePort = (p: PortView) => p.device_owner === 'network:dhcp' || p.device_owner.startsWith('network:router');
+
+export interface L2Plan {
+  links: LinkSpec[];
+  fdb: FdbSpec[];
+  neigh: NeighSpec[];
+  /** networks wired on this node */
+  networks: NetworkView[];
+  /** ports whose tap is (or will be) in its bridge: they are ACTIVE once applied */
+  plugged: PortView[];
+}
+
+/** The uplink of a network on this node, or null when the node cannot wire it. */
+function uplink(net: NetworkView, node: NodeFacts): LinkSpec | null {
+  if (net.network_type === 'vxlan' && node.localIp && node.localIpDevice && net.segmentation_id !== null) {
+    return {
+      kind: 'vxlan',
+      name: vxlanName(net.segmentation_id),
+      mtu: net.mtu,
+      up: true,
+      master: bridgeName(net.id),
+      vxlan: { vni: net.segmentation_id, local: node.localIp, dev: node.localIpDevice, dstport: VXLAN_DSTPORT, learning: false, proxy: true },
+    };
+  }
+  if (net.network_type === 'flat' && net.physical_network) {
+    const nic = node.physicalInterfaceMappings[net.physical_network];
+    if (nic) return { kind: 'device', name: nic, up: true, master: bridgeName(net.id) };
+  }
+  return null;
+}
+
+export function planL2(view: HostView, node: NodeFacts, servicePortsPlugged: Set<string>): L2Plan {
+  // A port is plugged when its tap exists (a hypervisor's tap or a veth end) or a role here makes it.
+  const plugged = view.ports.filter((p) => node.presentTaps.has(tapName(p.id)) || servicePortsPlugged.has(p.id));
+  const networks = view.networks.filter((n) => plugged.some((p) => p.network_id === n.id) && uplink(n, node));
+  const links: LinkSpec[] = [];
+  const fdb: FdbSpec[] = [];
+  const neigh: NeighSpec[] = [];
+  for (const net of networks) {
+    links.push({ kind: 'bridge', name: bridgeName(net.id), up: true }, uplink(net, node)!);
+    if (net.network_type !== 'vxlan') continue;
+    const dev = vxlanName(net.segmentation_id!);
+    const vteps = [...new Set(view.remote_vteps.filter((v) => v.network_id === net.id).map((v) => v.vtep))].sort();
+    for (const dst of vteps) fdb.push({ dev, mac: FLOOD_MAC, dst });
+    for (const rp of view.remote_ports.filter((r) => r.network_id === net.id)) {
+      fdb.push({ dev, mac: rp.mac_address, dst: rp.vtep });
+      for (const ip of rp.ip_addresses) neigh.push({ dev, ip, lladdr: rp.mac_address });
+    }
+  }
+  // The underlay NIC is not neutrino's: declared so the VXLAN devices can name it, never changed.
+  if (node.localIpDevice && networks.some((n) => n.network_type === 'vxlan')) links.push({ kind: 'device', name: node.localIpDevice });
+  const wired = new Set(networks.map((n) => n.id));
+  for (const p of plugged) {
+    const net = networks.find((n) => n.id === p.network_id);
+    // Instance taps are the hypervisor's: only their attributes are neutrino's (never created or deleted).
+    if (net && !isServicePort(p)) links.push({ kind: 'device', name: tapName(p.id), mtu: net.mtu, up: p.admin_state_up, master: bridgeName(net.id) });
+  }
+  return { links, fdb, neigh, networks, plugged: plugged.filter((p) => wired.has(p.network_id)) };
+}
