@@ -1,15 +1,16 @@
 // The agent process: reports its roles, then reconciles the node level-triggered — a full pass at
 // start (which leaves working traffic alone: apply only changes what differs), a pass whenever the
 // change feed says something moved, and a pass every resync interval to repair drift.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Logger } from 'pino';
-import type { NeutrinoClient } from '../client/neutrino.js';
+import { mkdirSync } from 'node:fs';
 import { HOST } from '../kernel/types.js';
+import type { Logger } from 'pino';
+import { AbortError } from '../client/http.js';
+import type { ChangePage, NeutrinoClient } from '../client/neutrino.js';
+import { LinkMonitor } from './link-monitor.js';
 import type { Kernel } from '../exec/kernel.js';
 import type { HostView } from '../model/hostview.js';
 import type { AgentConfig } from './config.js';
-import { reconcile, type Facts } from './reconcile.js';
+import { agentPass, type Facts } from './reconcile.js';
 
 const AGENT_TYPES = { l2: 'Linux bridge agent', dhcp: 'DHCP agent', l3: 'L3 agent' } as const;
 
@@ -17,7 +18,6 @@ export class Agent {
   private stopped = false;
   private view: HostView | null = null;
   private reported = new Map<string, string>();
-  private namespaces = new Set<string>();
   private devices = 0;
 
   constructor(
@@ -29,10 +29,47 @@ export class Agent {
 
   stop(): void {
     this.stopped = true;
+    this.kick();
   }
 
-  private get namespacesFile() {
-    return join(this.cfg.statePath, 'namespaces.json');
+  private monitor = new LinkMonitor(() => undefined);
+  private kicked = false;
+  private waiting: AbortController | null = null;
+
+  /** Something changed on the node itself (a link event): reconcile now, without waiting for the feed. */
+  private kick(): void {
+    this.kicked = true;
+    this.waiting?.abort();
+  }
+
+  /**
+   * Waits for the next reason to reconcile — a change in the feed, a local link event, or the resync
+   * interval — and refreshes the host view when the resources changed. Returns the feed revision.
+   */
+  private async waitAndRefresh(revision: number): Promise<number> {
+    if (!this.view) {
+      this.view = await this.client.hostView(this.cfg.host);
+      return this.view.revision;
+    }
+    let page: ChangePage | null = null;
+    if (!this.kicked) {
+      this.waiting = new AbortController();
+      try {
+        page = await this.client.changes(revision, this.cfg.resyncInterval, this.waiting.signal);
+      } catch (e) {
+        if (!(e instanceof AbortError)) throw e;
+      } finally {
+        this.waiting = null;
+      }
+    }
+    this.kicked = false;
+    if (!page) return revision;
+    // Status-only changes alter no kernel object; a revision going backwards means a new server database.
+    if (page.changes.some((c) => c.op !== 'status') || page.revision < revision) {
+      this.view = await this.client.hostView(this.cfg.host);
+      return Math.max(page.revision, this.view.revision);
+    }
+    return page.revision;
   }
 
   private async reportState(start: boolean): Promise<void> {
@@ -58,15 +95,10 @@ export class Agent {
 
   private async pass(facts: Facts): Promise<void> {
     if (!this.view) return;
-    const r = await reconcile(this.kernel, this.view, facts, this.namespaces);
-    const wanted = new Set(Object.keys(r.desired.namespaces).filter((k) => k !== HOST));
-    if ([...wanted].some((n) => !this.namespaces.has(n)) || [...this.namespaces].some((n) => !wanted.has(n))) {
-      this.namespaces = wanted;
-      writeFileSync(this.namespacesFile, JSON.stringify([...wanted]));
-    }
+    const r = await agentPass(this.kernel, this.view, facts);
     this.devices = Object.values(r.portStatus).filter((s) => s === 'ACTIVE').length;
-    if (r.ops) this.log.info({ ops: r.ops, ms: Math.round(r.ms), converged: r.converged }, 'applied changes');
-    if (!r.converged) this.log.warn({ unresolved: r.unresolved }, 'not converged; retrying on the next pass');
+    if (r.ops) this.log.info({ ops: r.ops, commands: r.commands, ms: Math.round(r.ms), converged: r.converged }, 'applied changes');
+    if (!r.converged) this.log.warn({ unresolved: r.unresolved, err: r.error }, 'not converged; retrying on the next pass');
     const changed: Record<string, string> = {};
     for (const [id, status] of Object.entries(r.portStatus)) {
       const known = this.reported.get(id) ?? this.view.ports.find((p) => p.id === id)?.status;
@@ -80,11 +112,6 @@ export class Agent {
 
   async run(): Promise<void> {
     mkdirSync(this.cfg.statePath, { recursive: true });
-    try {
-      this.namespaces = new Set(JSON.parse(readFileSync(this.namespacesFile, 'utf8')) as string[]);
-    } catch {
-      /* first start */
-    }
     const facts: Facts = {
       host: this.cfg.host,
       roles: this.cfg.roles,
@@ -95,17 +122,13 @@ export class Agent {
     };
     await this.reportState(true);
     const heartbeat = setInterval(() => void this.reportState(false).catch((e) => this.log.warn({ err: e }, 'state report failed')), this.cfg.reportInterval * 1000);
+    this.monitor = new LinkMonitor(() => this.kick());
+    this.monitor.start();
     let revision = 0;
     try {
       while (!this.stopped) {
         try {
-          const page = this.view ? await this.client.changes(revision, this.cfg.resyncInterval) : null;
-          // Status-only changes do not alter any kernel object.
-          let view = this.view;
-          if (!view || !page || page.changes.some((c) => c.op !== 'status') || page.revision < revision) {
-            view = this.view = await this.client.hostView(this.cfg.host);
-          }
-          revision = page ? Math.max(page.revision, view.revision) : view.revision;
+          revision = await this.waitAndRefresh(revision);
           await this.pass(facts);
         } catch (e) {
           // Level-triggered: whatever failed, the next pass starts from a fresh view.
@@ -116,6 +139,7 @@ export class Agent {
       }
     } finally {
       clearInterval(heartbeat);
+      this.monitor.stop();
     }
   }
 }

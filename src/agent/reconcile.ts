@@ -1,17 +1,19 @@
-// One reconcile pass: plan from the host view, observe, diff, apply the smallest batch, observe
-// again to confirm convergence, and work out which ports are ACTIVE.
-import { diff, isConverged } from '../kernel/diff.js';
+// One agent pass: plan from the host view (the taps present on the node are an input), run the
+// kernel reconcile (observe → diff → apply → observe), and work out which ports are ACTIVE.
 import { tapName } from '../kernel/names.js';
-import { scopeFor } from '../kernel/scope.js';
+import { render } from '../kernel/render.js';
 import { HOST, type DesiredNode } from '../kernel/types.js';
 import type { Kernel } from '../exec/kernel.js';
+import { reconcile as kernelPass } from '../exec/reconcile.js';
 import type { HostView } from '../model/hostview.js';
 import { planNode, type NodeFacts } from '../planner/index.js';
 
 export interface PassResult {
-  /** operations applied */
+  /** operations applied, and the commands they were batched into */
   ops: number;
+  commands: number;
   converged: boolean;
+  error?: Error;
   unresolved: string[];
   /** port id → ACTIVE | DOWN for every port bound to this host */
   portStatus: Record<string, 'ACTIVE' | 'DOWN'>;
@@ -21,34 +23,30 @@ export interface PassResult {
 
 export type Facts = Omit<NodeFacts, 'presentTaps'>;
 
-/** Namespaces the agent made before and may have to remove (never found by prefix: labs share /run/netns). */
-export async function reconcile(kernel: Kernel, view: HostView, facts: Facts, previous: Set<string>): Promise<PassResult> {
+/** Namespaces the agents of a node may create; owned ones nobody wants any more are removed. */
+const AGENT_NAMESPACE_PREFIXES = ['qdhcp-', 'qrouter-'];
+
+export async function agentPass(kernel: Kernel, view: HostView, facts: Facts): Promise<PassResult> {
   const t0 = performance.now();
   const hostOnly = await kernel.observe({ host: true, namespaces: [], prefixes: [], sysctls: {}, processes: {} });
   const presentTaps = new Set((hostOnly.namespaces[HOST]?.links ?? []).map((l) => l.name).filter((n) => n.startsWith('tap')));
   const plan = planNode(view, { ...facts, presentTaps });
-  const scope = scopeFor(plan.desired);
-  for (const ns of previous) if (!scope.namespaces.includes(ns)) scope.namespaces.push(ns);
-  let observed = await kernel.observe(scope);
-  let steps = diff(plan.desired, observed);
-  let applied = 0;
-  if (steps.ops.length) {
-    await kernel.apply(steps.ops);
-    applied = steps.ops.length;
-    observed = await kernel.observe(scope);
-    steps = diff(plan.desired, observed);
-  }
-  const hostLinks = observed.namespaces[HOST]?.links ?? [];
+  // The owner mark keeps nodes that share one /run/netns (a lab) off each other's namespaces.
+  plan.desired.owner = facts.host;
+  const r = await kernelPass(kernel, plan.desired, { prefixes: AGENT_NAMESPACE_PREFIXES });
+  const hostLinks = r.observed.namespaces[HOST]?.links ?? [];
   const plugged = new Set(plan.plugged.map((p) => p.id));
   const portStatus: PassResult['portStatus'] = {};
   for (const p of view.ports) {
     const link = hostLinks.find((l) => l.name === tapName(p.id));
-    portStatus[p.id] = plugged.has(p.id) && link && link.master ? 'ACTIVE' : 'DOWN';
+    portStatus[p.id] = plugged.has(p.id) && link?.master ? 'ACTIVE' : 'DOWN';
   }
   return {
-    ops: applied,
-    converged: isConverged(steps),
-    unresolved: steps.unresolved.map((u) => (typeof u === 'string' ? u : JSON.stringify(u))),
+    ops: r.plan.ops.length,
+    commands: r.plan.ops.length ? render(r.plan.ops).length : 0,
+    converged: r.converged,
+    error: r.error,
+    unresolved: r.remaining.unresolved.map((u) => (typeof u === 'string' ? u : JSON.stringify(u))),
     portStatus,
     desired: plan.desired,
     ms: performance.now() - t0,

@@ -25,6 +25,13 @@ function describe(body: unknown): string {
   return typeof body === 'string' ? body : JSON.stringify(body);
 }
 
+/** The caller gave up on the request (e.g. a long-poll the agent no longer needs). */
+export class AbortError extends Error {
+  constructor() {
+    super('request aborted');
+  }
+}
+
 export interface JsonReply {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -37,7 +44,7 @@ export function requestJson(
   endpoint: Endpoint,
   method: string,
   path: string,
-  opts: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<JsonReply> {
   const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
@@ -69,6 +76,7 @@ export function requestJson(
     });
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${opts.timeoutMs ?? 30_000} ms`)));
     req.on('error', reject);
+    opts.signal?.addEventListener('abort', () => req.destroy(new AbortError()), { once: true });
     req.end(payload);
   });
 }

@@ -42,10 +42,10 @@ export class NeutrinoClient {
   }
 
   /** A call with the token; on 401 it authenticates once more and retries. */
-  async call<T>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+  async call<T>(method: string, path: string, body?: unknown, timeoutMs?: number, signal?: AbortSignal): Promise<T> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const token = this.token ?? (await this.authenticate());
-      const r = await requestJson(this.endpoint, method, path, { body, headers: { 'x-auth-token': token }, timeoutMs });
+      const r = await requestJson(this.endpoint, method, path, { body, headers: { 'x-auth-token': token }, timeoutMs, signal });
       if (r.status === 401 && attempt === 0) {
         this.token = null;
         continue;
@@ -65,8 +65,8 @@ export class NeutrinoClient {
   }
 
   /** Long-polls the change feed for up to `waitS` seconds. */
-  changes(since: number, waitS: number): Promise<ChangePage> {
-    return this.call<ChangePage>('GET', `/v2.0/neutrino/changes?since=${since}&wait=${waitS}`, undefined, (waitS + 15) * 1000);
+  changes(since: number, waitS: number, signal?: AbortSignal): Promise<ChangePage> {
+    return this.call<ChangePage>('GET', `/v2.0/neutrino/changes?since=${since}&wait=${waitS}`, undefined, (waitS + 15) * 1000, signal);
   }
 
   async setPortStatus(host: string, ports: Record<string, string>): Promise<string[]> {

@@ -1,5 +1,5 @@
 // A stateful fake kernel behind the Kernel seam: applies ops to an in-memory node with the kernel's rules and cascades, and dumps itself.
-import { MARK } from '../kernel/mark.js';
+import { isNeutrinoMark } from '../kernel/mark.js';
 import type { LinkChanges, Op } from '../kernel/ops.js';
 import { inScope, type ObserveScope } from '../kernel/scope.js';
 import { emptyObservedNamespace, HOST, type LinkSpec, type NsKey, type ObservedLink, type ObservedNamespace, type ObservedNode } from '../kernel/types.js';
@@ -126,12 +126,15 @@ export class FakeKernel implements Kernel {
 }
 
 function loOnly(ifindex = 1): ObservedNamespace {
-  const state = emptyObservedNamespace(false);
+  const state = emptyObservedNamespace();
   state.links.push({ ifindex, name: 'lo', kind: 'device', mtu: 65536, up: false, operstate: 'DOWN', master: null, mac: '00:00:00:00:00:00', alias: null });
   return state;
 }
 
 /** A namespace is marked as the real kernel reports it: when its `lo` carries the mark. */
 function refreshMarks(node: ObservedNode): void {
-  for (const [ns, s] of Object.entries(node.namespaces)) s.marked = ns !== HOST && s.links.some((l) => l.name === 'lo' && l.alias === MARK);
+  for (const [ns, s] of Object.entries(node.namespaces)) {
+    const alias = s.links.find((l) => l.name === 'lo')?.alias ?? null;
+    s.mark = ns !== HOST && isNeutrinoMark(alias) ? alias : null;
+  }
 }

@@ -10,6 +10,22 @@ import { ApplyError, type Kernel } from './kernel.js';
 import { observeProcess, reloadProcess, startProcess, stopProcess } from './procs.js';
 import { run as defaultRun, type Runner } from './run.js';
 
+/** Namespaces read at once (each costs four or five short-lived processes). */
+const OBSERVE_PARALLEL = 8;
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 export interface RealKernelOptions {
   /**
    * The named namespace that plays HOST (tests and tools acting on a lab node from outside);
@@ -41,7 +57,7 @@ export class RealKernel implements Kernel {
     const existing = await this.listNamespaces();
     const keys: NsKey[] = existing.filter((n) => n !== this.hostNetns && inScope(scope, n));
     if (scope.host) keys.unshift(HOST);
-    const parsed = await Promise.all(keys.map((ns) => this.observeNamespace(ns, scope)));
+    const parsed = await mapLimit(keys, OBSERVE_PARALLEL, (ns) => this.observeNamespace(ns, scope));
     const node: ObservedNode = { namespaces: {} };
     const nsids = new Map<NsKey, Map<number, string>>();
     keys.forEach((ns, i) => {

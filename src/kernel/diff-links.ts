@@ -1,5 +1,5 @@
 // Links: what to create, recreate (wrong kind, VXLAN identity, broken veth pair), re-attribute, and delete.
-import { MARK, isMarkedLink } from './mark.js';
+import { MARK, isMarkedLink, namespaceMark } from './mark.js';
 import type { LinkChanges, Op, Unresolved } from './ops.js';
 import { HOST, type DesiredNode, type LinkSpec, type NsKey, type ObservedLink, type VethSpec } from './types.js';
 import type { Work } from './work.js';
@@ -21,26 +21,12 @@ const CREATE_RANK: Record<string, number> = { bridge: 0, tap: 1, veth: 1, vxlan:
 
 export function diffLinks(desired: DesiredNode, work: Work, managed: NsKey[]): LinkPlan {
   const plan: LinkPlan = { create: [], set: new Map(), remove: [], unresolved: [] };
-  const created = new Set<string>();
+  const pairsSeen = new Set<string>();
   const adds: Add[] = [];
   for (const ns of managed) {
     for (const spec of effectiveLinks(desired, ns)) {
-      if (spec.kind === 'veth') {
-        planVeth(desired, spec, ns, work, plan, adds, created);
-        continue;
-      }
-      const obs = work.link(ns, spec.name);
-      if (spec.kind === 'device') {
-        if (!obs) plan.unresolved.push({ ns, object: `link ${spec.name}`, reason: 'device does not exist' });
-        continue;
-      }
-      if (obs && !needsRecreate(spec, obs)) continue;
-      if (spec.kind === 'vxlan' && spec.vxlan.dev !== undefined && !work.link(ns, spec.vxlan.dev)) {
-        plan.unresolved.push({ ns, object: `link ${spec.name}`, reason: `underlay device ${spec.vxlan.dev} does not exist` });
-        continue;
-      }
-      if (obs) del(plan.create, work, ns, spec.name);
-      adds.push({ ns, link: spec });
+      if (spec.kind === 'veth') planVeth(desired, spec, ns, work, plan, adds, pairsSeen);
+      else planLink(desired, spec, ns, work, plan, adds);
     }
   }
   adds.sort((a, b) => (CREATE_RANK[a.link.kind] ?? 1) - (CREATE_RANK[b.link.kind] ?? 1));
@@ -55,6 +41,26 @@ export function diffLinks(desired: DesiredNode, work: Work, managed: NsKey[]): L
   return plan;
 }
 
+/** A link that is not a veth: a device must exist; others are created, or recreated when they differ in identity. */
+function planLink(desired: DesiredNode, spec: LinkSpec, ns: NsKey, work: Work, plan: LinkPlan, adds: Add[]): void {
+  const obs = work.link(ns, spec.name);
+  if (spec.kind === 'device') {
+    if (!obs) plan.unresolved.push({ ns, object: `link ${spec.name}`, reason: 'device does not exist' });
+    return;
+  }
+  if (obs && !needsRecreate(spec, obs)) return;
+  const under = spec.kind === 'vxlan' ? spec.vxlan.dev : undefined;
+  if (under !== undefined && !work.link(ns, under) && !willBeCreated(desired, ns, under)) {
+    plan.unresolved.push({ ns, object: `link ${spec.name}`, reason: `underlay device ${under} does not exist` });
+    return;
+  }
+  if (obs) del(plan.create, work, ns, spec.name);
+  adds.push({ ns, link: spec });
+}
+
+const willBeCreated = (desired: DesiredNode, ns: NsKey, name: string): boolean =>
+  (desired.namespaces[ns]?.links ?? []).some((l) => l.name === name && l.kind !== 'device');
+
 /** The desired links of a namespace; a namespace neutrino creates also wants its `lo` up. */
 function effectiveLinks(desired: DesiredNode, ns: NsKey): LinkSpec[] {
   const links = desired.namespaces[ns]?.links ?? [];
@@ -63,9 +69,9 @@ function effectiveLinks(desired: DesiredNode, ns: NsKey): LinkSpec[] {
 }
 
 /** The alias a link must carry: the mark on everything neutrino creates, and on `lo` of its namespaces. */
-function wantedAlias(spec: LinkSpec, ns: NsKey): string | undefined {
+function wantedAlias(spec: LinkSpec, ns: NsKey, owner: string | undefined): string | undefined {
   if (spec.kind !== 'device') return MARK;
-  return ns !== HOST && spec.name === 'lo' ? MARK : undefined;
+  return ns !== HOST && spec.name === 'lo' ? namespaceMark(owner) : undefined;
 }
 
 function needsRecreate(spec: LinkSpec, obs: ObservedLink): boolean {
@@ -117,7 +123,7 @@ function planChanges(desired: DesiredNode, ns: NsKey, work: Work, plan: LinkPlan
   for (const spec of effectiveLinks(desired, ns)) {
     const obs = work.link(ns, spec.name);
     if (!obs) continue;
-    const set = changes(spec, obs, wantedAlias(spec, ns));
+    const set = changes(spec, obs, wantedAlias(spec, ns, desired.owner));
     if (set.master && !work.link(ns, set.master)) {
       plan.unresolved.push({ ns, object: `link ${spec.name}`, reason: `master ${set.master} does not exist` });
       delete set.master;
@@ -128,7 +134,7 @@ function planChanges(desired: DesiredNode, ns: NsKey, work: Work, plan: LinkPlan
   }
   if (ns !== HOST) {
     const state = work.ns(ns);
-    if (state) state.marked = true;
+    if (state) state.mark = namespaceMark(desired.owner);
   }
   plan.set.set(ns, ops);
 }

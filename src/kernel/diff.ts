@@ -3,6 +3,7 @@ import { diffAddresses, diffFdb, diffNeigh, diffRoutes, diffSysctls, type NsPlan
 import { diffIptables } from './diff-iptables.js';
 import { diffLinks } from './diff-links.js';
 import { diffProcesses, unwantedProcesses } from './diff-procs.js';
+import { namespaceMark } from './mark.js';
 import type { Op, Plan } from './ops.js';
 import { HOST, emptyDesiredNamespace, type DesiredNode, type NsKey, type ObservedNode } from './types.js';
 import { normalizeDesired } from './validate.js';
@@ -14,8 +15,8 @@ import { Work } from './work.js';
  * neighbour and fdb entries (extras before additions), iptables, daemons; last, deletions in
  * reverse: daemons, then links (ports before bridges).
  *
- * Managed are the desired namespaces, HOST when it was observed, and marked namespaces nobody
- * wants (deleted). Outside those, and inside them for unmarked objects without a desired name,
+ * Managed are the desired namespaces, HOST when it was observed, and namespaces with this
+ * node's mark that nobody wants (deleted). Outside those, and inside them for unmarked objects without a desired name,
  * nothing is touched. Throws InvalidDesired before planning anything from a bad desired state.
  */
 export function diff(desiredIn: DesiredNode, observed: ObservedNode): Plan {
@@ -25,7 +26,8 @@ export function diff(desiredIn: DesiredNode, observed: ObservedNode): Plan {
   const late: Op[] = [];
   // Marked namespaces nobody wants go first: with them go their veth peers elsewhere, whose names
   // a new pair may need. Their daemons are stopped before.
-  const doomed = [...work.namespaces].filter(([k, s]) => k !== HOST && s.marked && !(k in desired.namespaces)).map(([k]) => k);
+  const ours = namespaceMark(desired.owner);
+  const doomed = [...work.namespaces].filter(([k, s]) => k !== HOST && s.mark === ours && !(k in desired.namespaces)).map(([k]) => k);
   for (const ns of doomed) ops.push(...unwantedProcesses(ns, undefined, work.namespaces.get(ns)!));
   for (const ns of doomed) {
     ops.push({ op: 'netns-del', ns });

@@ -4,6 +4,12 @@ import type { ObservedChain, ObservedFdb, ObservedLink, ObservedNeigh, ObservedR
 /** The ifalias of every link neutrino creates or adopts, and of `lo` in every namespace it creates. */
 export const MARK = 'neutrino';
 
+/** The mark on `lo` of a namespace neutrino creates; with an owner when nodes share /run/netns. */
+export const namespaceMark = (owner?: string): string => (owner === undefined ? MARK : `${MARK}:${owner}`);
+
+/** Whether an alias is one of neutrino's marks (of any owner). */
+export const isNeutrinoMark = (alias: string | null): alias is string => alias === MARK || (alias?.startsWith(`${MARK}:`) ?? false);
+
 /** Routes neutrino adds carry this routing protocol number (unassigned in /etc/iproute2/rt_protos). */
 export const ROUTE_PROTO = '149';
 

@@ -1,6 +1,6 @@
 // Pure renderers of link/address/route/neighbour/fdb operations into `ip -batch` and `bridge -batch` lines.
 import { assertInterfaceName, assertNamespaceName, InvalidName } from './names.js';
-import { MARK, ROUTE_PROTO } from './mark.js';
+import { isNeutrinoMark, ROUTE_PROTO } from './mark.js';
 import type { LinkChanges, Op } from './ops.js';
 import { HOST, type LinkSpec, type NsKey, type RouteSpec } from './types.js';
 import { canonicalCidr, canonicalDst, canonicalIp, canonicalMac, ZERO_MAC } from './values.js';
@@ -47,7 +47,7 @@ export function linkSetLines(name: string, set: LinkChanges): string[] {
   const t: (string | number)[] = ['link', 'set', 'dev', dev(name)];
   if (set.mac !== undefined) t.push('address', canonicalMac(set.mac));
   if (set.mtu !== undefined) t.push('mtu', set.mtu);
-  if (set.alias !== undefined) t.push('alias', set.alias === MARK ? MARK : badAlias(set.alias));
+  if (set.alias !== undefined) t.push('alias', isNeutrinoMark(set.alias) ? set.alias : badAlias(set.alias));
   if (set.master !== undefined) t.push(...(set.master === null ? ['nomaster'] : ['master', dev(set.master)]));
   if (set.up !== undefined) t.push(set.up ? 'up' : 'down');
   const lines = t.length > 4 ? [line(...t)] : [];

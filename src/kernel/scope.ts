@@ -36,10 +36,12 @@ export function scopeFor(desired: DesiredNode, opts: ScopeOptions = {}): Observe
   };
   for (const [ns, spec] of Object.entries(desired.namespaces)) {
     if (spec.sysctls.length > 0) scope.sysctls[ns] = spec.sysctls.map((s) => s.key);
-    const hints = (scope.processes[ns] ??= []);
-    for (const p of spec.processes) {
-      if (!hints.some((h) => h.id === p.id)) hints.push({ id: p.id, pidFile: p.pidFile, files: p.files.map((f) => f.path) });
-    }
+    // The desired spec knows the daemon's files: its hint replaces one given for the same id.
+    const ids = new Set(spec.processes.map((p) => p.id));
+    scope.processes[ns] = [
+      ...(scope.processes[ns] ?? []).filter((h) => !ids.has(h.id)),
+      ...spec.processes.map((p) => ({ id: p.id, pidFile: p.pidFile, files: p.files.map((f) => f.path) })),
+    ];
   }
   return scope;
 }

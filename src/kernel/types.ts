@@ -11,7 +11,13 @@ export const HOST: NsKey = '';
 export interface NodeState<NS> {
   namespaces: Record<NsKey, NS>;
 }
-export type DesiredNode = NodeState<DesiredNamespace>;
+/**
+ * `owner` names the node when several nodes share one /run/netns (the lab): the namespaces a
+ * node creates carry its name in their mark, and it deletes only those.
+ */
+export interface DesiredNode extends NodeState<DesiredNamespace> {
+  owner?: string;
+}
 export type ObservedNode = NodeState<ObservedNamespace>;
 
 // ---------------------------------------------------------------- desired
@@ -219,8 +225,8 @@ export interface ObservedProcess {
 }
 
 export interface ObservedNamespace {
-  /** Created by neutrino: its `lo` carries the mark. Always false for HOST. */
-  marked: boolean;
+  /** neutrino's mark on its `lo` ('neutrino' or 'neutrino:<owner>'), null when not neutrino's. Always null for HOST. */
+  mark: string | null;
   links: ObservedLink[];
   addresses: ObservedAddress[];
   routes: ObservedRoute[];
@@ -236,6 +242,6 @@ export function emptyDesiredNamespace(): DesiredNamespace {
   return { links: [], addresses: [], routes: [], fdb: [], neigh: [], sysctls: [], iptables: {}, processes: [] };
 }
 
-export function emptyObservedNamespace(marked = false): ObservedNamespace {
-  return { marked, links: [], addresses: [], routes: [], fdb: [], neigh: [], sysctls: {}, iptables: {}, processes: [] };
+export function emptyObservedNamespace(mark: string | null = null): ObservedNamespace {
+  return { mark, links: [], addresses: [], routes: [], fdb: [], neigh: [], sysctls: {}, iptables: {}, processes: [] };
 }

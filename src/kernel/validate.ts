@@ -33,6 +33,10 @@ export function normalizeDesired(desired: DesiredNode): DesiredNode {
     }
   };
   const out: DesiredNode = { namespaces: {} };
+  if (desired.owner !== undefined) {
+    check(() => /^[A-Za-z0-9_.-]{1,64}$/.test(desired.owner!) || fail(`bad owner ${JSON.stringify(desired.owner)}`), 'owner');
+    out.owner = desired.owner;
+  }
   for (const [ns, spec] of Object.entries(desired.namespaces)) {
     if (ns !== HOST) check(() => assertNamespaceName(ns), 'namespace');
     check(() => (out.namespaces[ns] = normalizeNamespace(spec)), nsLabel(ns));

@@ -19,7 +19,7 @@ export class Work {
 
   /** A namespace fresh from `ip netns add`: only `lo`, down, unmarked. */
   addNamespace(ns: NsKey): void {
-    const state = emptyObservedNamespace(false);
+    const state = emptyObservedNamespace(null);
     state.links.push(stubLink('lo', 'device', null));
     this.namespaces.set(ns, state);
   }

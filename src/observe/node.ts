@@ -1,6 +1,6 @@
 // Assembles one namespace's command outputs into ObservedNamespace, and resolves veth peers across namespaces.
-import { MARK } from '../kernel/mark.js';
-import { HOST, type NsKey, type ObservedNamespace, type ObservedNode } from '../kernel/types.js';
+import { isNeutrinoMark } from '../kernel/mark.js';
+import { HOST, type NsKey, type ObservedLink, type ObservedNamespace, type ObservedNode } from '../kernel/types.js';
 import { parseFdb } from './bridge.js';
 import { parseIptablesSave } from './iptables.js';
 import { splitBatchJson } from './json.js';
@@ -34,7 +34,7 @@ export interface ParsedNamespace {
 export function parseNamespace(ns: NsKey, raw: RawNamespace): ParsedNamespace {
   const [links, addrs, neigh, ids, routes] = splitBatchJson(raw.ip, IP_OBSERVE_BATCH.length, 'ip -j -d -batch');
   const state: ObservedNamespace = {
-    marked: false,
+    mark: null,
     links: (links ?? []).map(parseLink),
     addresses: addressesFrom(addrs ?? []),
     routes: [...routesFrom(routes ?? [], 4), ...parseRoutes(raw.route6.trim() || '[]', 6)],
@@ -45,33 +45,37 @@ export function parseNamespace(ns: NsKey, raw: RawNamespace): ParsedNamespace {
     processes: [],
   };
   // A namespace is neutrino's when its loopback carries the mark (namespaces have no alias of their own).
-  state.marked = ns !== HOST && state.links.some((l) => l.name === 'lo' && l.alias === MARK);
+  const lo = state.links.find((l) => l.name === 'lo');
+  state.mark = ns !== HOST && isNeutrinoMark(lo?.alias ?? null) ? lo!.alias : null;
   return { state, nsids: netnsIdsFrom(ids ?? []) };
 }
 
 /**
  * Fills in `peer.netns` and `peer.name` of every veth end. The peer's nsid is local to the
- * namespace that reports it; `ip netns list-id` names it. A peer in a namespace without a name
- * is taken to be in HOST (the node's own namespace is the only unnamed one neutrino deals with),
- * and, like every resolution, is accepted only if the peer points back at this end.
+ * namespace that reports it; `ip netns list-id` names it. A name is trusted only if both ends
+ * point at each other. When the name is not an observed namespace (an agent started with
+ * `nsenter --net` into a lab node does not know its own namespace's name, and a real host's
+ * root namespace has none), the peer is looked for in HOST.
  */
 export function resolvePeers(node: ObservedNode, nsids: ReadonlyMap<NsKey, ReadonlyMap<number, string>>, hostNetns?: string): void {
   for (const [ns, state] of Object.entries(node.namespaces)) {
     for (const link of state.links) {
-      const peer = link.peer;
-      if (!peer) continue;
-      const target = peerNamespace(ns, peer.netnsid, nsids.get(ns), hostNetns);
-      if (target === undefined) continue;
-      peer.netns = target;
-      const other = node.namespaces[target]?.links.find((l) => l.ifindex === peer.ifindex);
-      if (other?.kind === 'veth' && other.peer?.ifindex === link.ifindex) peer.name = other.name;
+      if (!link.peer) continue;
+      const named = link.peer.netnsid === undefined ? ns : nsids.get(ns)?.get(link.peer.netnsid);
+      const key = named === hostNetns && named !== undefined ? HOST : named;
+      const found = (key !== undefined && pointsBack(node, key, link)) || (ns !== HOST && pointsBack(node, HOST, link));
+      if (!found && key !== undefined) link.peer.netns = key;
     }
   }
 }
 
-function peerNamespace(ns: NsKey, netnsid: number | undefined, ids: ReadonlyMap<number, string> | undefined, hostNetns?: string): NsKey | undefined {
-  if (netnsid === undefined) return ns;
-  const name = ids?.get(netnsid);
-  if (name === undefined) return ns === HOST ? undefined : HOST;
-  return name === hostNetns ? HOST : name;
+/** Sets link.peer from namespace `key` when the link there with the peer's ifindex is a veth pointing back. */
+function pointsBack(node: ObservedNode, key: NsKey, link: ObservedLink): boolean {
+  const peer = link.peer!;
+  const other = node.namespaces[key]?.links.find((l) => l.ifindex === peer.ifindex);
+  const crossing = (x: ObservedLink) => x.peer?.netnsid !== undefined;
+  if (other?.kind !== 'veth' || other.peer?.ifindex !== link.ifindex || crossing(other) !== crossing(link)) return false;
+  peer.netns = key;
+  peer.name = other.name;
+  return true;
 }

@@ -53,7 +53,7 @@ describe('two nodes joined by VXLAN 41', { skip: isRoot() ? false : 'needs root 
     assert.deepEqual({ netns: tap.peer?.netns, name: tap.peer?.name }, { netns: vm1, name: 'ns-3c338602-d8' });
     const inner = seen.namespaces[vm1]!.links.find((l) => l.name === 'ns-3c338602-d8')!;
     assert.deepEqual({ netns: inner.peer?.netns, name: inner.peer?.name }, { netns: HOST, name: 'tap3c338602-d8' });
-    assert.equal(seen.namespaces[vm1]!.marked, true);
+    assert.equal(seen.namespaces[vm1]!.mark, 'neutrino');
     assert.ok(host.fdb.some((f) => f.dev === 'vxlan-41' && f.mac === '00:00:00:00:00:00' && f.dst === '192.168.0.105'));
   });
 

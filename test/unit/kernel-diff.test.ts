@@ -5,7 +5,7 @@ import { diff, isConverged } from '../../src/kernel/diff.js';
 import { MARK } from '../../src/kernel/mark.js';
 import type { Op } from '../../src/kernel/ops.js';
 import { scopeFor } from '../../src/kernel/scope.js';
-import { HOST, type DesiredNode, type ObservedNode } from '../../src/kernel/types.js';
+import { emptyDesiredNamespace, HOST, type DesiredNode, type ObservedNode } from '../../src/kernel/types.js';
 import { FakeKernel } from '../../src/exec/fake.js';
 import { reconcile } from '../../src/exec/reconcile.js';
 import { INSTANCE_1, INSTANCE_2, scenarioNode } from '../kernel/topology.js';
@@ -179,4 +179,24 @@ test('an invalid desired state is refused before anything is planned', () => {
   bad.namespaces[VM]!.addresses.push({ dev: 'nope0', address: '10.0.0.1/24' });
   const empty: ObservedNode = { namespaces: {} };
   assert.throws(() => diff(bad, empty), (e: Error) => e.name === 'InvalidDesired' && /interface name/.test(e.message) && /undeclared link nope0/.test(e.message));
+});
+
+test('nodes sharing one /run/netns (the lab) each delete only the namespaces carrying their own mark', async () => {
+  const fake = await nodeWithNic();
+  const a: DesiredNode = { ...desired({ vmNetns: 'qdhcp-a' }), owner: 'node-a' };
+  const b: DesiredNode = { ...desired({ vmNetns: 'qdhcp-b' }), owner: 'node-b' };
+  delete b.namespaces[HOST];
+  b.namespaces['qdhcp-b']!.links = [];
+  b.namespaces['qdhcp-b']!.addresses = [];
+  b.namespaces['qdhcp-b']!.routes = [];
+  assert.ok((await reconcile(fake, b, { prefixes: ['qdhcp-'] })).converged);
+  assert.equal(fake.dump().namespaces['qdhcp-b']!.mark, 'neutrino:node-b');
+  const r = await reconcile(fake, a, { prefixes: ['qdhcp-'] });
+  assert.ok(r.converged);
+  assert.ok(!r.plan.ops.some((o) => o.op === 'netns-del'), "node-a leaves node-b's namespace alone");
+  assert.ok(fake.dump().namespaces['qdhcp-b']);
+  const bare = emptyDesiredNamespace();
+  bare.links.push({ kind: 'device', name: 'eth1' });
+  const gone = await reconcile(fake, { owner: 'node-a', namespaces: { [HOST]: bare } }, { prefixes: ['qdhcp-'] });
+  assert.deepEqual(gone.plan.ops.filter((o) => o.op === 'netns-del').map((o) => o.ns), ['qdhcp-a']);
 });

@@ -1,0 +1,71 @@
+// Neutron's names, the 15-character limit, and the validators every name passes before a command.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  assertInterfaceName,
+  bridgeName,
+  deviceSysctl,
+  dhcpNamespace,
+  InvalidName,
+  isInterfaceName,
+  isNamespaceName,
+  nsName,
+  qgName,
+  qrName,
+  routerNamespace,
+  sgChains,
+  tapName,
+  vxlanName,
+  wrapChain,
+} from '../../src/kernel/names.js';
+import { canonicalCidr, canonicalDst, canonicalIp, canonicalMac } from '../../src/kernel/values.js';
+
+test('the scenario article names', () => {
+  assert.equal(bridgeName('e6e37ba0-3b7c-4f2e-9d1a-2f3c4b5a6d7e'), 'brqe6e37ba0-3b');
+  assert.equal(tapName('3c338602-d806-488a-ae66-c4c8f8d13b9b'), 'tap3c338602-d8');
+  assert.equal(tapName('37720f0a-f07b-45c6-a07b-cfb26a947fa8'), 'tap37720f0a-f0');
+  assert.equal(qrName('37720f0a-f07b-45c6-a07b-cfb26a947fa8'), 'qr-37720f0a-f0');
+  assert.equal(qgName('cb7d0d9a-3d21-49b4-bd1c-eca02895b05d'), 'qg-cb7d0d9a-3d');
+  assert.equal(nsName('3c338602-d806-488a-ae66-c4c8f8d13b9b'), 'ns-3c338602-d8');
+  assert.equal(vxlanName(41), 'vxlan-41');
+  assert.equal(vxlanName(16777215), 'vxlan-16777215');
+  assert.equal(routerNamespace('9bebc2e0-15de-48ef-991f-9659978384ba'), 'qrouter-9bebc2e0-15de-48ef-991f-9659978384ba');
+  assert.equal(dhcpNamespace('e6e37ba0-3b7c-4f2e-9d1a-2f3c4b5a6d7e'), 'qdhcp-e6e37ba0-3b7c-4f2e-9d1a-2f3c4b5a6d7e');
+});
+
+test('iptables chain names: wrap prefix + chain cut to 11, port chains with 10 characters of the id', () => {
+  assert.deepEqual(sgChains('3c338602-d806-488a-ae66-c4c8f8d13b9b'), {
+    ingress: 'neutron-linuxbri-i3c338602-d',
+    egress: 'neutron-linuxbri-o3c338602-d',
+    spoof: 'neutron-linuxbri-s3c338602-d',
+  });
+  assert.equal(wrapChain('l3', 'float-snat'), 'neutron-l3-agent-float-snat');
+  assert.equal(wrapChain('dhcp', 'POSTROUTING'), 'neutron-dhcp-age-POSTROUTING');
+});
+
+test('names that would break a command or the kernel are refused', () => {
+  for (const bad of ['', 'a'.repeat(16), 'a b', 'a/b', 'x;rm', '-n', '.', '..', 'é']) assert.equal(isInterfaceName(bad), false, bad);
+  for (const good of ['eth1', 'eth1.100', 'brqe6e37ba0-3b', 'a'.repeat(15), 'vxlan-41']) assert.equal(isInterfaceName(good), true, good);
+  assert.equal(isNamespaceName('qrouter-9bebc2e0-15de-48ef-991f-9659978384ba'), true);
+  assert.equal(isNamespaceName('../etc'), false);
+  assert.equal(isNamespaceName('-x'), false);
+  assert.throws(() => assertInterfaceName('tap; reboot'), InvalidName);
+  assert.throws(() => vxlanName(2 ** 24), InvalidName);
+  assert.throws(() => vxlanName(1.5), InvalidName);
+  assert.throws(() => tapName('../../x'), InvalidName);
+});
+
+test('sysctl keys for devices with a dot use sysctl(8)\'s slash', () => {
+  assert.equal(deviceSysctl('ipv6', 'eth1.100', 'disable_ipv6'), 'net.ipv6.conf.eth1/100.disable_ipv6');
+  assert.equal(deviceSysctl('ipv6', 'vxlan-41', 'disable_ipv6'), 'net.ipv6.conf.vxlan-41.disable_ipv6');
+});
+
+test('canonical forms match what iproute2 prints', () => {
+  assert.equal(canonicalIp('FD00:0:0::0001'), 'fd00::1');
+  assert.equal(canonicalCidr('fd00:41:0::3/64'), 'fd00:41::3/64');
+  assert.equal(canonicalDst('10.0.0.1'), '10.0.0.1/32');
+  assert.equal(canonicalDst('default'), 'default');
+  assert.equal(canonicalMac('FA:16:3E:A7:F7:5A'), 'fa:16:3e:a7:f7:5a');
+  assert.throws(() => canonicalCidr('10.0.0.0/33'), InvalidName);
+  assert.throws(() => canonicalMac('fa:16:3e:a7:f7'), InvalidName);
+});
