@@ -49,6 +49,9 @@ async function main() {
       }
     }
     const admin = await issueToken(url, 'admin', PASSWORD, 'admin');
+    // Token issue (scrypt password check included), serial.
+    const tokenMs: number[] = [];
+    for (let i = 0; i < 20; i++) tokenMs.push((await timed(() => issueToken(url, 'admin', PASSWORD, 'admin')))[0]);
     const demo = api(url, (await memberProject(url, admin, 'bench')).token);
     await api(url, admin).put(`/quotas/${(await memberProjectId(url, admin))}`, { quota: { port: -1 } });
     const net = (await demo.post('/networks', { network: { name: 'bench' } })).body.network;
@@ -110,6 +113,7 @@ async function main() {
         {
           benchmark: 'api',
           machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+          token_issue_ms: { p50: pct(tokenMs, 50), p95: pct(tokenMs, 95) },
           port_create_serial_ms: { p50: pct(serial, 50), p95: pct(serial, 95), n: serial.length },
           port_create_8_clients: {
             ports_per_s: +((concurrent.length / wall) * 1000).toFixed(1),

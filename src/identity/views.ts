@@ -1,6 +1,7 @@
 // Keystone v3 JSON renderings of identity rows (entities with `links`, wrapped lists, version documents).
 import type { DomainRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';
-import type { CatalogEndpoint, CatalogService, RoleAssignment } from './service.js';
+import type { RoleAssignment } from './assignments.js';
+import type { CatalogEndpoint, CatalogService } from './catalog.js';
 
 type Links = { self: string };
 

@@ -3,7 +3,7 @@
 // converted, defaulted values — or Neutron's 400/403 answer.
 import type { AuthContext } from './context.js';
 import { badRequest, invalidAttribute, policyDenied } from './errors.js';
-import { Invalid, type Converter, type Validator } from './validators.js';
+import { Invalid, isString, toInt, type Converter, type Validator } from './validators.js';
 
 export interface AttrSpec {
   /** settable on create (allow_post) */
@@ -39,6 +39,17 @@ export interface ResourceSpec {
   path?: string;
   attributes: AttrMap;
 }
+
+/** A free-text field such as `name`: settable, defaulting to '', filterable and sortable. */
+export const textAttribute: AttrSpec = { post: true, put: true, default: '', validate: isString(255), filter: true, sort: true };
+
+/** The standard-attributes extensions' fields (tags, timestamps, revision), listed last in a resource's attributes. */
+export const standardAttributes: AttrMap = {
+  tags: { filter: false },
+  created_at: { sort: true, filter: true },
+  updated_at: { sort: true, filter: true },
+  revision_number: { filter: true, sort: true, convert: toInt },
+};
 
 function convertAndValidate(name: string, spec: AttrSpec, raw: unknown): unknown {
   let value = raw;

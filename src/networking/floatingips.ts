@@ -1,17 +1,17 @@
 // Floating IPs (neutron/db/l3_db.py): an address on an external network, held by a hidden port there,
 // and DNAT'd by the router that connects the external network to the associated port's subnet.
-import type { ResourceSpec } from '../model/attributes.js';
+import { type ResourceSpec, standardAttributes } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, NeutronError, notFound } from '../model/errors.js';
 import { canonicalIp, parseIp } from '../model/ip.js';
-import { isIpOrNull, isString, isUuid, isUuidOrNull, toInt } from '../model/validators.js';
+import { isIpOrNull, isString, isUuid, isUuidOrNull } from '../model/validators.js';
 import type { FloatingIpRow, PortRow } from '../store/schema/index.js';
 import { bool, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
 import type { FixedIp, FixedIpRequest } from './ipam.js';
 import { getVisibleNetwork } from './networks.js';
 import { createPort, deletePort, DHCP_OWNER, FLOATINGIP_OWNER, getVisiblePort } from './ports.js';
 import { enforceQuota } from './quotas.js';
-import { badResourceRequest, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS, systemContext } from './routers.js';
+import { badResourceRequest, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS, systemContext } from './router-common.js';
 
 export const FLOATINGIP_STATUSES = ['ACTIVE', 'DOWN', 'ERROR'];
 
@@ -32,10 +32,7 @@ export const floatingIpSpec: ResourceSpec = {
     status: { filter: true, sort: true },
     description: { post: true, put: true, default: '', validate: isString(255), filter: true },
     port_details: { filter: false },
-    tags: { filter: false },
-    created_at: { sort: true, filter: true },
-    updated_at: { sort: true, filter: true },
-    revision_number: { filter: true, sort: true, convert: toInt },
+    ...standardAttributes,
   },
 };
 

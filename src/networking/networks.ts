@@ -1,6 +1,6 @@
 // Networks: ML2 segments (flat, vxlan), MTU, sharing and external flags, deletion rules.
 import type { ServerConfig } from '../config.js';
-import type { ResourceSpec } from '../model/attributes.js';
+import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, invalidInput, notFound, policyDenied, resourceNotFound } from '../model/errors.js';
 import { canSeeNetwork, ownerOrAdmin } from '../model/policy.js';
@@ -25,15 +25,13 @@ import { ensureDefaultSecurityGroup } from './securitygroups.js';
 /** Port owners whose ports go away with their network (AUTO_DELETE_PORT_OWNERS). */
 export const AUTO_DELETE_PORT_OWNERS = ['network:dhcp', 'network:distributed', 'network:floatingip_agent_gateway'];
 
-const str = { post: true, put: true, default: '', validate: isString(255), filter: true, sort: true };
-
 export const networkSpec: ResourceSpec = {
   singular: 'network',
   plural: 'networks',
   attributes: {
     id: { filter: true, sort: true },
-    name: str,
-    description: { ...str, sort: false },
+    name: textAttribute,
+    description: { ...textAttribute, sort: false },
     admin_state_up: { post: true, put: true, default: true, convert: toBoolean, filter: true, sort: true },
     status: { filter: true, sort: true },
     shared: { post: true, put: true, default: false, convert: toBoolean, adminSet: true, filter: true },
@@ -48,10 +46,7 @@ export const networkSpec: ResourceSpec = {
     availability_zones: { filter: false },
     ipv4_address_scope: { filter: false },
     ipv6_address_scope: { filter: false },
-    tags: { filter: false },
-    created_at: { sort: true, filter: true },
-    updated_at: { sort: true, filter: true },
-    revision_number: { filter: true, sort: true, convert: toInt },
+    ...standardAttributes,
   },
 };
 

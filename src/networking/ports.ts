@@ -1,6 +1,6 @@
 // Ports: addresses (IPAM), MACs, bindings, security groups, port security and address pairs.
 import { randomBytes } from 'node:crypto';
-import { composeRule, type ResourceSpec } from '../model/attributes.js';
+import { composeRule, type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { badRequest, conflict, forbidden, NeutronError, notFound, policyDenied } from '../model/errors.js';
 import { parsePrefix } from '../model/ip.js';
@@ -16,7 +16,6 @@ import {
   isUuidList,
   normalizeMac,
   toBoolean,
-  toInt,
   toList,
 } from '../model/validators.js';
 import type { NetworkRow, PortRow } from '../store/schema/index.js';
@@ -36,14 +35,12 @@ import {
 import { allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
 import { getVisibleNetwork } from './networks.js';
 import { enforceQuota } from './quotas.js';
+import { ROUTER_OWNED } from './router-common.js';
 import { ensureDefaultSecurityGroup } from './securitygroups.js';
 
 export const MAX_ALLOWED_ADDRESS_PAIRS = 10;
-export const ROUTER_PORT_OWNERS = ['network:router_interface', 'network:router_gateway', 'network:router_interface_distributed', 'network:ha_router_replicated_interface'];
 export const FLOATINGIP_OWNER = 'network:floatingip';
 export const DHCP_OWNER = 'network:dhcp';
-
-const str = { post: true, put: true, default: '', validate: isString(255), filter: true, sort: true };
 
 /** `fixed_ips=ip_address=10.0.0.3` / `fixed_ips=subnet_id=…` filters, as the CLI sends them. */
 function matchFixedIp(value: unknown, wanted: unknown): boolean {
@@ -59,14 +56,14 @@ export const portSpec: ResourceSpec = {
   plural: 'ports',
   attributes: {
     id: { filter: true, sort: true },
-    name: str,
-    description: { ...str, sort: false },
+    name: textAttribute,
+    description: { ...textAttribute, sort: false },
     network_id: { post: true, required: true, validate: isUuid, filter: true, sort: true },
     admin_state_up: { post: true, put: true, default: true, convert: toBoolean, filter: true, sort: true },
     mac_address: { post: true, put: true, validate: isMac, filter: true, sort: true },
     fixed_ips: { post: true, put: true, convert: toList, validate: isFixedIps, filter: true, filterConvert: (v) => v, filterMatch: matchFixedIp },
-    device_id: str,
-    device_owner: str,
+    device_id: textAttribute,
+    device_owner: textAttribute,
     status: { filter: true, sort: true },
     security_groups: { post: true, put: true, convert: toList, validate: isUuidList, filter: true },
     port_security_enabled: { post: true, put: true, convert: toBoolean, filter: true },
@@ -78,10 +75,7 @@ export const portSpec: ResourceSpec = {
     'binding:vif_type': { adminRead: true, filter: true },
     'binding:vif_details': { adminRead: true, filter: false },
     ip_allocation: { filter: false },
-    tags: { filter: false },
-    created_at: { sort: true, filter: true },
-    updated_at: { sort: true, filter: true },
-    revision_number: { filter: true, sort: true, convert: toInt },
+    ...standardAttributes,
   },
 };
 
@@ -367,7 +361,7 @@ export async function deletePort(tx: Tx, ctx: AuthContext, id: string, system = 
   if (!system) {
     if (!ownerOrAdmin(ctx, port) && !isOwner(ctx, network)) throw policyDenied('rule:delete_port');
     const guarded =
-      (ROUTER_PORT_OWNERS.includes(port.device_owner) &&
+      (ROUTER_OWNED.includes(port.device_owner) &&
         (await tx.selectFrom('routers').select('id').where('id', '=', port.device_id).executeTakeFirst())) ||
       (port.device_owner === FLOATINGIP_OWNER &&
         (await tx.selectFrom('floatingips').select('id').where('floating_port_id', '=', id).executeTakeFirst()));

@@ -1,10 +1,10 @@
 // Security groups: the lazily created per-project `default` group, its template rules, and the
 // /v2.0/security-groups resource (neutron/db/securitygroups_db.py, Zed behaviour).
-import type { ResourceSpec } from '../model/attributes.js';
+import { type ResourceSpec, standardAttributes } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, notFound } from '../model/errors.js';
 import { normalizedCidr } from '../model/sgrules.js';
-import { isString, toBoolean, toInt } from '../model/validators.js';
+import { isString, toBoolean } from '../model/validators.js';
 import type { SecurityGroupRow, SecurityGroupRuleRow } from '../store/schema/index.js';
 import {
   bool,
@@ -172,10 +172,7 @@ const securityGroupAttributes: ResourceSpec['attributes'] = {
   stateful: { post: true, put: true, default: true, convert: toBoolean, filter: true },
   shared: { filter: true, filterConvert: toBoolean },
   security_group_rules: { filter: false },
-  tags: { filter: false },
-  created_at: { filter: true, sort: true },
-  updated_at: { filter: true, sort: true },
-  revision_number: { filter: true, sort: true, convert: toInt },
+  ...standardAttributes,
 };
 
 /** `path` is the URL collection (the body key stays `security_groups`). */

@@ -1,6 +1,6 @@
 // Subnets: CIDR, gateway and pool validation, overlap checks, deletion rules.
 import type { ServerConfig } from '../config.js';
-import type { ResourceSpec } from '../model/attributes.js';
+import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, forbidden, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.js';
 import { canonicalIp, cidrsOverlap, formatCidr, parsePrefix, type Cidr } from '../model/ip.js';
@@ -12,7 +12,6 @@ import {
   isIpOrNull,
   isNameservers,
   isOneOf,
-  isString,
   isSubnetCidr,
   isUuid,
   toBoolean,
@@ -39,15 +38,13 @@ import { scheduleNetworkDhcp } from './dhcp-scheduler.js';
 export const MAX_DNS_NAMESERVERS = 5;
 export const MAX_HOST_ROUTES = 20;
 
-const str = { post: true, put: true, default: '', validate: isString(255), filter: true, sort: true };
-
 export const subnetSpec: ResourceSpec = {
   singular: 'subnet',
   plural: 'subnets',
   attributes: {
     id: { filter: true, sort: true },
-    name: str,
-    description: { ...str, sort: false },
+    name: textAttribute,
+    description: { ...textAttribute, sort: false },
     network_id: { post: true, required: true, validate: isUuid, filter: true, sort: true },
     ip_version: { post: true, required: true, convert: toInt, validate: isOneOf([4, 6]), filter: true, sort: true },
     cidr: { post: true, validate: isSubnetCidr, filter: true, sort: true },
@@ -60,10 +57,7 @@ export const subnetSpec: ResourceSpec = {
     ipv6_address_mode: { post: true, filter: true },
     subnetpool_id: { post: true, filter: true },
     service_types: { filter: false },
-    tags: { filter: false },
-    created_at: { sort: true, filter: true },
-    updated_at: { sort: true, filter: true },
-    revision_number: { filter: true, sort: true, convert: toInt },
+    ...standardAttributes,
   },
 };
 

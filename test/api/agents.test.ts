@@ -2,11 +2,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api, memberProject } from '../helpers/client.js';
+import { adminToken, api, memberProject, type Api } from '../helpers/client.js';
 
 let srv: TestServer;
-let admin: ReturnType<typeof api>;
-let demo: ReturnType<typeof api>;
+let admin: Api;
+let demo: Api;
 
 before(async () => {
   srv = await startTestServer();

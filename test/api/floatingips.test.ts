@@ -3,11 +3,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api, memberProject } from '../helpers/client.js';
+import type { Api } from '../helpers/client.js';
+import { adminDemoOther, created, expectError, feedHead, l3Snapshot } from '../helpers/networking.js';
 import { openDb } from '../../src/store/db.js';
 import { setFloatingIpStatus } from '../../src/networking/floatingips.js';
-
-type Api = ReturnType<typeof api>;
 
 let srv: TestServer;
 let admin: Api;
@@ -23,50 +22,14 @@ let router: any;
 let instancePort: any;
 let fip: any;
 
-const errType = (r: { body: any }) => r.body?.NeutronError?.type;
-const errMsg = (r: { body: any }): string => r.body?.NeutronError?.message ?? '';
 const MISSING = '3c338602-d806-488a-ae66-c4c8f8d13b9b';
 
-function expectError(r: { status: number; body: any }, status: number, type: string, message?: string | RegExp) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.equal(errType(r), type, JSON.stringify(r.body));
-  if (typeof message === 'string') assert.equal(errMsg(r), message);
-  else if (message) assert.match(errMsg(r), message);
-}
-
-async function created<T = any>(p: Promise<{ status: number; body: any }>, key: string): Promise<T> {
-  const r = await p;
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  return r.body[key];
-}
-
-async function feedHead(): Promise<number> {
-  let since = 0;
-  for (;;) {
-    const r = await admin.get(`/neutrino/changes?since=${since}`);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    if (!r.body.changes.length) return r.body.revision;
-    since = r.body.revision;
-  }
-}
-
 /** Resources and the change feed: what a refused request must leave alone. */
-async function snapshot() {
-  const [routers, ports, fips] = await Promise.all([admin.get('/routers'), admin.get('/ports'), admin.get('/floatingips')]);
-  const sorted = (items: any[]) => [...items].sort((a, b) => a.id.localeCompare(b.id));
-  return JSON.stringify({ routers: sorted(routers.body.routers), ports: sorted(ports.body.ports), fips: sorted(fips.body.floatingips), feed: await feedHead() });
-}
+const snapshot = () => l3Snapshot(admin);
 
 before(async () => {
   srv = await startTestServer();
-  const a = await adminToken(srv.url);
-  admin = api(srv.url, a);
-  const d = await memberProject(srv.url, a, 'demo');
-  demo = api(srv.url, d.token);
-  demoProject = d.projectId;
-  const o = await memberProject(srv.url, a, 'other');
-  other = api(srv.url, o.token);
-  otherProject = o.projectId;
+  ({ admin, demo, demoProject, other, otherProject } = await adminDemoOther(srv.url));
 
   provider = await created(
     admin.post('/networks', { network: { name: 'provider', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' } }),
@@ -385,7 +348,7 @@ test('disassociation, status reported by the agent side, and deletion', async ()
   // The L3 agent's report (no HTTP route yet): status goes ACTIVE, with a 'status' change in the feed.
   const db = await openDb({ stateDir: srv.stateDir });
   try {
-    const head0 = await feedHead();
+    const head0 = await feedHead(admin);
     assert.equal(await db.transaction().execute((tx) => setFloatingIpStatus(tx, fip.id, 'ACTIVE')), true);
     assert.equal(await db.transaction().execute((tx) => setFloatingIpStatus(tx, fip.id, 'ACTIVE')), false, 'unchanged status is not a change');
     await assert.rejects(db.transaction().execute((tx) => setFloatingIpStatus(tx, fip.id, 'UP')), /is not in/);
@@ -397,7 +360,7 @@ test('disassociation, status reported by the agent side, and deletion', async ()
   }
 
   const fipPort = (await admin.get(`/ports?device_id=${fip.id}`)).body.ports[0];
-  const head = await feedHead();
+  const head = await feedHead(admin);
   assert.equal((await demo.del(`/floatingips/${fip.id}`)).status, 204);
   const changes = (await admin.get(`/neutrino/changes?since=${head}`)).body.changes.map((c: any) => `${c.resource}:${c.op}:${c.resource_id}`);
   assert.ok(changes.includes(`floatingip:delete:${fip.id}`), changes.join(' '));

@@ -1,22 +1,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api, memberProject, request } from '../helpers/client.js';
+import { request, type Api } from '../helpers/client.js';
+import { adminDemoOther } from '../helpers/networking.js';
 
 let srv: TestServer;
-let admin: ReturnType<typeof api>;
-let demo: ReturnType<typeof api>;
-let other: ReturnType<typeof api>;
+let admin: Api;
+let demo: Api;
+let other: Api;
 let demoProject: string;
 
 before(async () => {
   srv = await startTestServer({ vniRanges: [[40, 42]] });
-  const a = await adminToken(srv.url);
-  admin = api(srv.url, a);
-  const d = await memberProject(srv.url, a, 'demo');
-  demoProject = d.projectId;
-  demo = api(srv.url, d.token);
-  other = api(srv.url, (await memberProject(srv.url, a, 'other')).token);
+  ({ admin, demo, demoProject, other } = await adminDemoOther(srv.url));
 });
 after(() => srv.close());
 

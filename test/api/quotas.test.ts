@@ -3,12 +3,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api, memberProject, type Reply } from '../helpers/client.js';
+import { adminToken, api, memberProject, type Api } from '../helpers/client.js';
+import { adminDemoOther, expectError } from '../helpers/networking.js';
 
 let srv: TestServer;
-let admin: ReturnType<typeof api>;
-let demo: ReturnType<typeof api>;
-let other: ReturnType<typeof api>;
+let admin: Api;
+let demo: Api;
+let other: Api;
 let demoProject: string;
 let otherProject: string;
 
@@ -24,22 +25,9 @@ const DEFAULTS = {
 
 before(async () => {
   srv = await startTestServer();
-  const tok = await adminToken(srv.url);
-  admin = api(srv.url, tok);
-  const d = await memberProject(srv.url, tok, 'demo');
-  demoProject = d.projectId;
-  demo = api(srv.url, d.token);
-  const o = await memberProject(srv.url, tok, 'other');
-  otherProject = o.projectId;
-  other = api(srv.url, o.token);
+  ({ admin, demo, demoProject, other, otherProject } = await adminDemoOther(srv.url));
 });
 after(() => srv.close());
-
-function expectError(r: Reply, status: number, type: string, message?: string) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.equal(r.body.NeutronError.type, type, JSON.stringify(r.body));
-  if (message !== undefined) assert.equal(r.body.NeutronError.message, message);
-}
 
 test('defaults: a project without limits of its own has Neutron’s defaults', async () => {
   const mine = await demo.get(`/quotas/${demoProject}`);

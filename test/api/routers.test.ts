@@ -4,9 +4,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api, memberProject } from '../helpers/client.js';
-
-type Api = ReturnType<typeof api>;
+import type { Api } from '../helpers/client.js';
+import { adminDemoOther, created, expectError, feedHead, l3Snapshot } from '../helpers/networking.js';
 
 let srv: TestServer;
 let admin: Api;
@@ -22,55 +21,12 @@ let routerId: string;
 let intfPortId: string;
 let instancePort: any;
 
-const errType = (r: { body: any }) => r.body?.NeutronError?.type;
-const errMsg = (r: { body: any }): string => r.body?.NeutronError?.message ?? '';
-
-function expectError(r: { status: number; body: any }, status: number, type: string, message?: string | RegExp) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.equal(errType(r), type, JSON.stringify(r.body));
-  if (typeof message === 'string') assert.equal(errMsg(r), message);
-  else if (message) assert.match(errMsg(r), message);
-}
-
-async function created<T = any>(p: Promise<{ status: number; body: any }>, key: string): Promise<T> {
-  const r = await p;
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  return r.body[key];
-}
-
-/** The change feed's head revision: every write appends to it. */
-async function feedHead(): Promise<number> {
-  let since = 0;
-  for (;;) {
-    const r = await admin.get(`/neutrino/changes?since=${since}`);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    if (!r.body.changes.length) return r.body.revision;
-    since = r.body.revision;
-  }
-}
-
 /** Everything a refused request must leave alone (resources and, unless `feed` is false, the change feed). */
-async function snapshot(feed = true) {
-  const [routers, ports, fips] = await Promise.all([admin.get('/routers'), admin.get('/ports'), admin.get('/floatingips')]);
-  const strip = (items: any[]) => [...items].sort((a, b) => a.id.localeCompare(b.id));
-  return JSON.stringify({
-    routers: strip(routers.body.routers),
-    ports: strip(ports.body.ports),
-    fips: strip(fips.body.floatingips),
-    feed: feed ? await feedHead() : null,
-  });
-}
+const snapshot = (feed = true) => l3Snapshot(admin, feed);
 
 before(async () => {
   srv = await startTestServer();
-  const a = await adminToken(srv.url);
-  admin = api(srv.url, a);
-  const d = await memberProject(srv.url, a, 'demo');
-  demo = api(srv.url, d.token);
-  demoProject = d.projectId;
-  const o = await memberProject(srv.url, a, 'other');
-  other = api(srv.url, o.token);
-  otherProject = o.projectId;
+  ({ admin, demo, demoProject, other, otherProject } = await adminDemoOther(srv.url));
 
   provider = await created(
     admin.post('/networks', {
@@ -482,7 +438,7 @@ test('an interface serving floating IPs cannot be removed, nor the router delete
 test('router quota and the change feed', async () => {
   const q = await admin.put(`/quotas/${otherProject}`, { quota: { router: 1 } });
   assert.equal(q.status, 200);
-  const head = await feedHead();
+  const head = await feedHead(admin);
   const one = await created(other.post('/routers', { router: { name: 'one' } }), 'router');
   const feed = (await admin.get(`/neutrino/changes?since=${head}`)).body.changes;
   assert.deepEqual(

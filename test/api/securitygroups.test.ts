@@ -3,44 +3,31 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api, memberProject, type Reply } from '../helpers/client.js';
+import { api, memberProject, type Api } from '../helpers/client.js';
+import { adminDemoOther, expectError } from '../helpers/networking.js';
 
 let srv: TestServer;
 let adminTok: string;
-let admin: ReturnType<typeof api>;
-let demo: ReturnType<typeof api>;
-let other: ReturnType<typeof api>;
+let admin: Api;
+let demo: Api;
+let other: Api;
 let demoProject: string;
 let otherProject: string;
 
 before(async () => {
   srv = await startTestServer();
-  adminTok = await adminToken(srv.url);
-  admin = api(srv.url, adminTok);
-  const d = await memberProject(srv.url, adminTok, 'demo');
-  demoProject = d.projectId;
-  demo = api(srv.url, d.token);
-  const o = await memberProject(srv.url, adminTok, 'other');
-  otherProject = o.projectId;
-  other = api(srv.url, o.token);
+  ({ adminToken: adminTok, admin, demo, demoProject, other, otherProject } = await adminDemoOther(srv.url));
 });
 after(() => srv.close());
 
-function expectError(r: Reply, status: number, type: string, message?: string | RegExp) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.equal(r.body.NeutronError.type, type, JSON.stringify(r.body));
-  if (typeof message === 'string') assert.equal(r.body.NeutronError.message, message);
-  else if (message) assert.match(r.body.NeutronError.message, message);
-}
-
-async function defaultGroupOf(client: ReturnType<typeof api>) {
+async function defaultGroupOf(client: Api) {
   const r = await client.get('/security-groups?name=default');
   assert.equal(r.status, 200);
   assert.equal(r.body.security_groups.length, 1, JSON.stringify(r.body));
   return r.body.security_groups[0];
 }
 
-async function newGroup(client: ReturnType<typeof api>, name: string, extra: Record<string, unknown> = {}) {
+async function newGroup(client: Api, name: string, extra: Record<string, unknown> = {}) {
   const r = await client.post('/security-groups', { security_group: { name, ...extra } });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body.security_group;

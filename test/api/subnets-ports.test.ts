@@ -1,26 +1,22 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api, memberProject } from '../helpers/client.js';
+import type { Api } from '../helpers/client.js';
+import { adminDemoOther, errType } from '../helpers/networking.js';
 
 let srv: TestServer;
-let admin: ReturnType<typeof api>;
-let demo: ReturnType<typeof api>;
-let other: ReturnType<typeof api>;
+let admin: Api;
+let demo: Api;
+let other: Api;
 let netId: string;
 let subnetId: string;
 
 before(async () => {
   srv = await startTestServer();
-  const a = await adminToken(srv.url);
-  admin = api(srv.url, a);
-  demo = api(srv.url, (await memberProject(srv.url, a, 'demo')).token);
-  other = api(srv.url, (await memberProject(srv.url, a, 'other')).token);
+  ({ admin, demo, other } = await adminDemoOther(srv.url));
   netId = (await demo.post('/networks', { network: { name: 'selfservice' } })).body.network.id;
 });
 after(() => srv.close());
-
-const errType = (r: { body: any }) => r.body?.NeutronError?.type;
 
 test('subnet defaults: gateway first host, pool the rest, DHCP on', async () => {
   const r = await demo.post('/subnets', { subnet: { network_id: netId, ip_version: 4, cidr: '172.16.1.0/24', name: 'selfservice', dns_nameservers: ['8.8.4.4'] } });

@@ -7,8 +7,14 @@ export interface Reply<T = any> {
   headers: Headers;
 }
 
-export async function request<T = any>(url: string, method: string, token: string | null, body?: unknown): Promise<Reply<T>> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+export async function request<T = any>(
+  url: string,
+  method: string,
+  token: string | null,
+  body?: unknown,
+  extraHeaders: Record<string, string> = {},
+): Promise<Reply<T>> {
+  const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
   if (token) headers['x-auth-token'] = token;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(url, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
@@ -52,3 +58,5 @@ export function api(base: string, token: string) {
     del: <T = any>(path: string) => request<T>(`${v2}${path}`, 'DELETE', token),
   };
 }
+
+export type Api = ReturnType<typeof api>;

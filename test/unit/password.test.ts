@@ -35,15 +35,3 @@ test('malformed or hostile hashes are rejected, not thrown on', async () => {
     assert.equal(await verifyPassword('pw', bad), false, bad);
   }
 });
-
-test('hashing and verifying is fast enough for token issue', async () => {
-  const h = await hashPassword('pw');
-  // Best of three: a busy machine should not make this flaky.
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    await verifyPassword('pw', h);
-    best = Math.min(best, performance.now() - t0);
-  }
-  assert.ok(best < 100, `verify took ${best.toFixed(1)} ms`);
-});

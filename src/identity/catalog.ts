@@ -1,0 +1,52 @@
+// The fixed service catalog: neutrino's network and identity endpoints, in tokens and as admin objects.
+import type { AuthContext } from '../model/context.js';
+import { requireAdmin, sha256 } from './context.js';
+
+export const REGION = 'RegionOne';
+
+export interface CatalogEndpoint {
+  id: string;
+  interface: 'public' | 'internal' | 'admin';
+  region: string;
+  region_id: string;
+  url: string;
+}
+export interface CatalogService {
+  id: string;
+  type: string;
+  name: string;
+  endpoints: CatalogEndpoint[];
+}
+
+const stableId = (seed: string) => sha256(`neutrino:${seed}`).slice(0, 32);
+
+function catalogService(type: string, name: string, url: string): CatalogService {
+  return {
+    id: stableId(type),
+    type,
+    name,
+    endpoints: (['public', 'internal', 'admin'] as const).map((iface) => ({
+      id: stableId(`${type}:${iface}`),
+      interface: iface,
+      region: REGION,
+      region_id: REGION,
+      url,
+    })),
+  };
+}
+
+export function catalog(baseUrl: string): CatalogService[] {
+  return [catalogService('network', 'neutron', `${baseUrl}/`), catalogService('identity', 'keystone', `${baseUrl}/identity/v3`)];
+}
+
+/** GET /v3/services: the fixed catalog as administration objects (read-only). */
+export function listServices(caller: AuthContext, baseUrl: string): CatalogService[] {
+  requireAdmin(caller, 'list_services');
+  return catalog(baseUrl);
+}
+
+/** GET /v3/endpoints. */
+export function listEndpoints(caller: AuthContext, baseUrl: string): Array<CatalogEndpoint & { service_id: string }> {
+  requireAdmin(caller, 'list_endpoints');
+  return catalog(baseUrl).flatMap((s) => s.endpoints.map((e) => ({ ...e, service_id: s.id })));
+}

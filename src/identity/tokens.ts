@@ -1,0 +1,190 @@
+// Tokens: issue (password or token method, always project-scoped), validate, revoke, and authenticate callers.
+import { randomBytes } from 'node:crypto';
+import { authContext, type AuthContext } from '../model/context.js';
+import type { DomainRow, ProjectRow, RoleRow, TokenRow, UserRow } from '../store/schema/index.js';
+import { passwordUser, scopeProject } from './auth-request.js';
+import { catalog, type CatalogService } from './catalog.js';
+import { keystoneTime, named, sha256, type IdentityDeps, type Named, type ScopedRef } from './context.js';
+import { forbiddenAction, notFoundError, unauthorized } from './errors.js';
+import { domainById } from './lookup.js';
+import { effectiveRoles } from './roles.js';
+import type { AuthRequest } from './schemas.js';
+
+const PURGE_EVERY_MS = 60_000;
+
+export interface TokenBody {
+  token: {
+    methods: string[];
+    user: ScopedRef & { password_expires_at: null };
+    audit_ids: string[];
+    expires_at: string;
+    issued_at: string;
+    project: ScopedRef;
+    is_domain: false;
+    roles: Named[];
+    catalog: CatalogService[];
+  };
+}
+
+export interface IssuedToken {
+  token: string;
+  body: TokenBody;
+}
+
+/** A usable token's row with its user, project, their domains and the roles it carries. */
+interface LoadedToken {
+  row: TokenRow;
+  user: UserRow;
+  userDomain: DomainRow;
+  project: ProjectRow;
+  projectDomain: DomainRow;
+  roles: RoleRow[];
+}
+
+/** What the request's identity proved: the user, the methods, and (for a rescoped token) expiry and audit chain. */
+interface Proof {
+  user: UserRow;
+  methods: string[];
+  expiresMs?: number;
+  audit: string[];
+}
+
+const auditId = () => randomBytes(16).toString('base64url');
+
+export class TokenService {
+  private lastPurge = 0;
+
+  constructor(
+    private readonly deps: IdentityDeps,
+    private readonly tokenTtlSeconds: number,
+  ) {}
+
+  /** POST /v3/auth/tokens. */
+  async issue(auth: AuthRequest['auth'], baseUrl: string): Promise<IssuedToken> {
+    const { user, methods, expiresMs, audit } = await this.prove(auth.identity);
+    if (!user.enabled) throw unauthorized();
+    const project = await scopeProject(this.deps.db, auth.scope, user);
+    const roles = await effectiveRoles(this.deps.db, user.id, project.id);
+    if (roles.length === 0) throw unauthorized();
+
+    const token = randomBytes(32).toString('base64url');
+    const issuedMs = this.deps.now();
+    const row: TokenRow = {
+      token_hash: sha256(token),
+      user_id: user.id,
+      project_id: project.id,
+      methods: methods.join(','),
+      audit_id: audit.join(','),
+      issued_at: new Date(issuedMs).toISOString(),
+      expires_at: new Date(expiresMs ?? issuedMs + this.tokenTtlSeconds * 1000).toISOString(),
+      revoked: 0,
+    };
+    await this.deps.db.insertInto('tokens').values(row).execute();
+    await this.purgeExpired();
+    const [userDomain, projectDomain] = await Promise.all([
+      domainById(this.deps.db, user.domain_id),
+      domainById(this.deps.db, project.domain_id),
+    ]);
+    return { token, body: tokenBody({ row, user, userDomain, project, projectDomain, roles }, baseUrl) };
+  }
+
+  /** The caller of every API request: cached, so a hit costs one sha256 and a Map lookup. */
+  async authenticate(token: string): Promise<AuthContext | null> {
+    if (!token || token.length > 1024) return null;
+    const hash = sha256(token);
+    const now = this.deps.now();
+    const cached = this.deps.cache.lookup(hash, now);
+    if (cached !== undefined) return cached;
+    const mark = this.deps.cache.mark();
+    const loaded = await this.load(hash);
+    if (!loaded) return null;
+    const ctx = authContext({
+      userId: loaded.user.id,
+      userName: loaded.user.name,
+      projectId: loaded.project.id,
+      projectName: loaded.project.name,
+      roles: loaded.roles.map((r) => r.name),
+      expiresAt: keystoneTime(Date.parse(loaded.row.expires_at)),
+    });
+    const entry = { ctx, expiresMs: Date.parse(loaded.row.expires_at), userId: ctx.userId, projectId: ctx.projectId };
+    this.deps.cache.remember(mark, hash, entry, now);
+    return ctx;
+  }
+
+  /** GET /v3/auth/tokens: the subject token's body; admins may check any token, others their own. */
+  async validate(caller: AuthContext, subjectToken: string, baseUrl: string): Promise<TokenBody> {
+    const loaded = subjectToken ? await this.load(sha256(subjectToken)) : null;
+    if (!loaded) throw notFoundError('token', 'the X-Subject-Token');
+    if (!caller.isAdmin && caller.userId !== loaded.user.id) throw forbiddenAction('identity:validate_token');
+    return tokenBody(loaded, baseUrl);
+  }
+
+  /** DELETE /v3/auth/tokens. */
+  async revoke(caller: AuthContext, subjectToken: string): Promise<void> {
+    const hash = subjectToken ? sha256(subjectToken) : '';
+    const loaded = hash ? await this.load(hash) : null;
+    if (!loaded) throw notFoundError('token', 'the X-Subject-Token');
+    if (!caller.isAdmin && caller.userId !== loaded.user.id) throw forbiddenAction('identity:revoke_token');
+    await this.deps.db.updateTable('tokens').set({ revoked: 1 }).where('token_hash', '=', hash).execute();
+    this.deps.cache.forget(hash);
+  }
+
+  /** Checks the password, or the parent token of a rescope; 401 otherwise. */
+  private async prove(identity: AuthRequest['auth']['identity']): Promise<Proof> {
+    const audit = auditId();
+    if (identity.methods.includes('password') && identity.password) {
+      return { user: await passwordUser(this.deps.db, identity.password.user), methods: ['password'], audit: [audit] };
+    }
+    if (identity.methods.includes('token') && identity.token) {
+      const parent = await this.load(sha256(identity.token.id));
+      if (!parent) throw unauthorized();
+      // A rescoped token keeps its parent's expiry, as in Keystone.
+      const expiresMs = Date.parse(parent.row.expires_at);
+      return { user: parent.user, methods: ['token'], expiresMs, audit: [audit, parent.row.audit_id.split(',')[0]] };
+    }
+    throw unauthorized();
+  }
+
+  /** A token row with everything needed to use it, or null if it is unknown, expired, revoked or orphaned. */
+  private async load(hash: string): Promise<LoadedToken | null> {
+    const { db } = this.deps;
+    const row = await db.selectFrom('tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
+    if (!row || row.revoked || !row.project_id || Date.parse(row.expires_at) <= this.deps.now()) return null;
+    const [user, project] = await Promise.all([
+      db.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirst(),
+      db.selectFrom('projects').selectAll().where('id', '=', row.project_id).executeTakeFirst(),
+    ]);
+    if (!user?.enabled || !project?.enabled) return null;
+    const [userDomain, projectDomain, roles] = await Promise.all([
+      db.selectFrom('domains').selectAll().where('id', '=', user.domain_id).executeTakeFirst(),
+      db.selectFrom('domains').selectAll().where('id', '=', project.domain_id).executeTakeFirst(),
+      effectiveRoles(db, user.id, project.id),
+    ]);
+    if (!userDomain?.enabled || !projectDomain?.enabled || roles.length === 0) return null;
+    return { row, user, userDomain, project, projectDomain, roles };
+  }
+
+  /** Expired token rows are useless; drop them now and then. */
+  private async purgeExpired(): Promise<void> {
+    const now = this.deps.now();
+    if (now - this.lastPurge < PURGE_EVERY_MS) return;
+    this.lastPurge = now;
+    await this.deps.db.deleteFrom('tokens').where('expires_at', '<', new Date(now).toISOString()).execute();
+  }
+}
+
+function tokenBody(t: LoadedToken, baseUrl: string): TokenBody {
+  return {
+    token: {
+      methods: t.row.methods.split(','),
+      user: { ...named(t.user), domain: named(t.userDomain), password_expires_at: null },
+      audit_ids: t.row.audit_id.split(','),
+      expires_at: keystoneTime(Date.parse(t.row.expires_at)),
+      issued_at: keystoneTime(Date.parse(t.row.issued_at)),
+      project: { ...named(t.project), domain: named(t.projectDomain) },
+      is_domain: false,
+      roles: t.roles.map(named),
+      catalog: baseUrl ? catalog(baseUrl) : [],
+    },
+  };
+}

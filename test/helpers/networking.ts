@@ -1,0 +1,61 @@
+// Shared pieces of the Networking API tests: the admin/demo/other setup, Neutron error assertions,
+// created(), and what a refused request must leave alone (the change feed's head, a state snapshot).
+import assert from 'node:assert/strict';
+import { adminToken, api, memberProject, type Api } from './client.js';
+
+/** An admin client and two member projects, `demo` then `other`, each with a client and its id. */
+export async function adminDemoOther(base: string) {
+  const token = await adminToken(base);
+  const d = await memberProject(base, token, 'demo');
+  const o = await memberProject(base, token, 'other');
+  return {
+    adminToken: token,
+    admin: api(base, token),
+    demo: api(base, d.token),
+    demoProject: d.projectId,
+    other: api(base, o.token),
+    otherProject: o.projectId,
+  };
+}
+
+/** The NeutronError type of a reply; undefined when the body is no NeutronError. */
+export const errType = (r: { body: any }) => r.body?.NeutronError?.type;
+const errMsg = (r: { body: any }): string => r.body?.NeutronError?.message ?? '';
+
+/** Asserts a NeutronError reply: status, type and, if given, the message (exactly, or matching a RegExp). */
+export function expectError(r: { status: number; body: any }, status: number, type: string, message?: string | RegExp) {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  assert.equal(errType(r), type, JSON.stringify(r.body));
+  if (typeof message === 'string') assert.equal(errMsg(r), message);
+  else if (message) assert.match(errMsg(r), message);
+}
+
+/** Awaits a create, asserts 201 and returns the created resource (`body[key]`). */
+export async function created<T = any>(p: Promise<{ status: number; body: any }>, key: string): Promise<T> {
+  const r = await p;
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body[key];
+}
+
+/** The change feed's head revision: every write appends to it. */
+export async function feedHead(admin: Api): Promise<number> {
+  let since = 0;
+  for (;;) {
+    const r = await admin.get(`/neutrino/changes?since=${since}`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    if (!r.body.changes.length) return r.body.revision;
+    since = r.body.revision;
+  }
+}
+
+/** Routers, ports, floating IPs and (unless `feed` is false) the change feed's head, as comparable text. */
+export async function l3Snapshot(admin: Api, feed = true): Promise<string> {
+  const [routers, ports, fips] = await Promise.all([admin.get('/routers'), admin.get('/ports'), admin.get('/floatingips')]);
+  const sorted = (items: any[]) => [...items].sort((a, b) => a.id.localeCompare(b.id));
+  return JSON.stringify({
+    routers: sorted(routers.body.routers),
+    ports: sorted(ports.body.ports),
+    fips: sorted(fips.body.floatingips),
+    feed: feed ? await feedHead(admin) : null,
+  });
+}
