@@ -34,6 +34,7 @@ export class Agent {
 
   private monitor = new LinkMonitor(() => undefined);
   private kicked = false;
+  private firstPass = true;
   private waiting: AbortController | null = null;
 
   /** Something changed on the node itself (a link event): reconcile now, without waiting for the feed. */
@@ -97,7 +98,10 @@ export class Agent {
     if (!this.view) return;
     const r = await agentPass(this.kernel, this.view, facts);
     this.devices = Object.values(r.portStatus).filter((s) => s === 'ACTIVE').length;
-    if (r.ops) this.log.info({ ops: r.ops, commands: r.commands, ms: Math.round(r.ms), converged: r.converged }, 'applied changes');
+    const cost = { ops: r.ops, commands: r.commands, ms: Math.round(r.ms), converged: r.converged };
+    if (this.firstPass) this.log.info({ ...cost, ports: this.view.ports.length }, 'initial sync');
+    else if (r.ops) this.log.info(cost, 'applied changes');
+    this.firstPass = false;
     if (!r.converged) this.log.warn({ unresolved: r.unresolved, err: r.error }, 'not converged; retrying on the next pass');
     const changed: Record<string, string> = {};
     for (const [id, status] of Object.entries(r.portStatus)) {
