@@ -2,6 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../server-config.js';
 import { registerServerCommand } from './server.js';
+import { registerLabCommand } from './lab.js';
+import { registerInstanceCommand } from './instance.js';
 import { registerAgentCommand } from './agent.js';
 import { AgentConfigError } from '../agent/config.js';
 
@@ -11,6 +13,8 @@ export async function main(argv: string[]): Promise<void> {
     .version('0.1.0')
     .exitOverride();
   registerServerCommand(program);
+  registerLabCommand(program);
+  registerInstanceCommand(program);
   registerAgentCommand(program);
   try {
     await program.parseAsync(argv);

@@ -44,6 +44,11 @@ export class LabError extends Error {}
 const LAB_NAME = /^[a-z][a-z0-9]{0,9}$/;
 const NODE_NAME = /^[a-z][a-z0-9]{0,14}$/;
 
+/** Throws LabError unless `lab` is a valid lab name (it prefixes every namespace the lab makes). */
+export function checkLabName(lab: string): void {
+  if (!LAB_NAME.test(lab)) throw new LabError(`invalid lab name '${lab}': 1-10 lowercase letters and digits, starting with a letter`);
+}
+
 export function labNamespace(lab: string, name: string): string {
   return `${lab}-${name}`;
 }
@@ -53,7 +58,7 @@ export function labNamespace(lab: string, name: string): string {
  * others are computes (management on eth0), as in the scenario: 192.168.0.104, .105, …
  */
 export function labTopology(lab: string, nodeNames: string[]): LabTopology {
-  if (!LAB_NAME.test(lab)) throw new LabError(`invalid lab name '${lab}': 1-10 lowercase letters and digits, starting with a letter`);
+  checkLabName(lab);
   if (!nodeNames.length) throw new LabError('a lab needs at least one node');
   if (nodeNames.length > 100) throw new LabError('at most 100 nodes');
   const seen = new Set<string>();

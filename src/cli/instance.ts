@@ -1,0 +1,63 @@
+// `neutrino instance create|list|delete|exec`: instances in a lab, playing nova + libvirt.
+import type { Command } from 'commander';
+import { loadLab } from '../lab/context.js';
+import { createInstance, deleteInstance, findInstance, instanceAddress } from '../lab/instance.js';
+import { listInstances } from '../lab/instance-state.js';
+import { inNamespace, runInherit } from '../lab/run.js';
+import { table } from '../lab/status.js';
+import { LabError } from '../lab/topology.js';
+import { commandAfterDashes, labOptions } from './lab.js';
+
+interface LabFlags {
+  lab: string;
+  stateRoot?: string;
+}
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+const collect = (v: string, all: string[]) => [...all, v];
+
+export function registerInstanceCommand(program: Command): void {
+  const inst = program.command('instance').description('Instances in a lab: a namespace with eth0 on a tap, addressed by DHCP').enablePositionalOptions();
+
+  labOptions(inst.command('create').description('Create the port, the instance namespace and its NIC, and run a DHCP client in it'))
+    .argument('<name>', 'instance name (its namespace is <lab>-i-<name>)')
+    .requiredOption('--network <network>', 'network name or id')
+    .requiredOption('--host <node>', 'node the instance runs on (binding:host_id)')
+    .option('--security-group <group>', 'security group name or id (repeatable; default: the project default)', collect, [])
+    .option('--fixed-ip <ip>', 'the fixed IP to ask for')
+    .option('--project <name>', 'demo or admin', 'demo')
+    .option('--dhcp-timeout <seconds>', 'how long to wait for the DHCP address', '20')
+    .action(async (name: string, f: LabFlags & { network: string; host: string; securityGroup: string[]; fixedIp?: string; project: string; dhcpTimeout: string }) => {
+      if (f.project !== 'demo' && f.project !== 'admin') throw new LabError(`--project must be demo or admin, not '${f.project}'`);
+      const dhcpTimeoutMs = Number(f.dhcpTimeout) * 1000;
+      if (!(dhcpTimeoutMs > 0)) throw new LabError(`invalid --dhcp-timeout '${f.dhcpTimeout}'`);
+      const { record, seconds } = await createInstance(loadLab(f), { name, network: f.network, host: f.host, securityGroups: f.securityGroup, fixedIp: f.fixedIp, project: f.project, dhcpTimeoutMs, print });
+      print(`instance ${name}: address ${record.ip} by DHCP after ${seconds.toFixed(1)} s`);
+    });
+
+  labOptions(inst.command('list').description("List the lab's instances"))
+    .option('--json', 'print JSON')
+    .action(async (f: LabFlags & { json?: boolean }) => {
+      const ctx = loadLab(f);
+      const rows = await Promise.all(
+        listInstances(ctx.paths).map(async (r) => ({
+          name: r.name, id: r.id, host: r.host, network: r.network.name, port_id: r.port.id, mac: r.port.mac,
+          ip: ((await instanceAddress(r.namespace)) ?? '').split('/')[0] || null, namespace: r.namespace, tap: r.tap,
+        })),
+      );
+      if (f.json) print(JSON.stringify(rows, null, 2));
+      else print(table([['NAME', 'ID', 'HOST', 'NETWORK', 'PORT', 'MAC', 'IP', 'NAMESPACE'], ...rows.map((r) => [r.name, r.id, r.host, r.network, r.port_id, r.mac, r.ip ?? '-', r.namespace])]).trimEnd());
+    });
+
+  labOptions(inst.command('delete').description('Delete an instance: its processes, namespace, tap, port and files'))
+    .argument('<name>')
+    .action((name: string, f: LabFlags) => deleteInstance(loadLab(f), name, print));
+
+  labOptions(inst.command('exec').description("Run a command in an instance's namespace"))
+    .argument('<name>')
+    .argument('<cmd...>', 'the command, after --')
+    .passThroughOptions()
+    .action(async (name: string, cmd: string[], f: LabFlags) => {
+      process.exit(await runInherit(inNamespace(findInstance(loadLab(f), name).namespace, commandAfterDashes(cmd))));
+    });
+}

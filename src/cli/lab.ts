@@ -1,0 +1,97 @@
+// `neutrino lab up|status|exec|env|restart-agent|down`: the whole scenario (nodes, provider upstream, server, agents)
+// as network namespaces on one machine.
+import type { Command } from 'commander';
+import { loadLab, nodeNamespace } from '../lab/context.js';
+import { envLines } from '../lab/clouds.js';
+import { labDown } from '../lab/down.js';
+import { DEFAULT_LAB } from '../lab/paths.js';
+import { inNamespace, runInherit } from '../lab/run.js';
+import { restartAgent } from '../lab/restart.js';
+import { labStatus, renderStatus } from '../lab/status.js';
+import { LabError } from '../lab/topology.js';
+import { labUp } from '../lab/up.js';
+import { Abort } from '../lab/util.js';
+
+interface LabFlags {
+  lab: string;
+  stateRoot?: string;
+}
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+/** --lab and --state-root, on every lab and instance command. */
+export function labOptions(cmd: Command): Command {
+  return cmd
+    .option('--lab <name>', 'lab name; prefixes every namespace the lab makes', DEFAULT_LAB)
+    .option('--state-root <dir>', 'lab state goes to DIR/labs/<lab> (default $NEUTRINO_STATE_ROOT or /var/lib/neutrino)');
+}
+
+/** With passThroughOptions commander keeps the `--` that separates the command: drop it. */
+export function commandAfterDashes(cmd: string[]): string[] {
+  const out = cmd[0] === '--' ? cmd.slice(1) : cmd;
+  if (!out.length) throw new LabError('no command given (usage: ... -- CMD [ARGS...])');
+  return out;
+}
+
+/** Runs `fn` with Ctrl-C / SIGTERM turned into an orderly abort (so `up` can clean up). */
+async function withAbort<T>(fn: (abort: Abort) => Promise<T>): Promise<T> {
+  const abort = new Abort();
+  const onSignal = (sig: NodeJS.Signals) => abort.trigger(sig);
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  try {
+    return await fn(abort);
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  }
+}
+
+export function registerLabCommand(program: Command): void {
+  const lab = program.command('lab').description('A Neutron deployment in network namespaces: nodes, provider upstream, server, agents').enablePositionalOptions();
+
+  labOptions(lab.command('up').description('Create the lab: namespaces, cables, server, demo project, one agent per node'))
+    .option('--nodes <names>', 'node names, controller first', 'controller,compute1')
+    .option('--no-agents', 'do not start the node agents (their configs are still written)')
+    .option('--agent-timeout <seconds>', 'how long to wait for every agent to show alive', '30')
+    .action(async (f: LabFlags & { nodes: string; agents: boolean; agentTimeout: string }) => {
+      const nodes = f.nodes.split(',').map((s) => s.trim()).filter(Boolean);
+      const agentTimeoutMs = Number(f.agentTimeout) * 1000;
+      if (!(agentTimeoutMs > 0)) throw new LabError(`invalid --agent-timeout '${f.agentTimeout}'`);
+      await withAbort((abort) => labUp({ lab: f.lab, nodes, stateRoot: f.stateRoot, agents: f.agents, agentTimeoutMs, print, abort }));
+    });
+
+  labOptions(lab.command('status').description("Show the lab's server and node agents"))
+    .option('--json', 'print JSON')
+    .action(async (f: LabFlags & { json?: boolean }) => {
+      const st = await labStatus(loadLab(f));
+      process.stdout.write(f.json ? JSON.stringify(st, null, 2) + '\n' : renderStatus(st));
+    });
+
+  labOptions(lab.command('exec').description("Run a command in a node's network namespace (or the external host's)"))
+    .argument('<node>', "a node name or 'external'")
+    .argument('<cmd...>', 'the command, after --')
+    .passThroughOptions()
+    .action(async (node: string, cmd: string[], f: LabFlags) => {
+      const { state } = loadLab(f);
+      process.exit(await runInherit(inNamespace(nodeNamespace(state, node), commandAfterDashes(cmd))));
+    });
+
+  labOptions(lab.command('env').description('Print the shell lines that point the openstack CLI at the lab'))
+    .option('--admin', 'as the admin (project admin) instead of the demo user')
+    .action((f: LabFlags & { admin?: boolean }) => {
+      const { state, paths } = loadLab(f);
+      process.stdout.write(envLines(paths.cloudsYaml, f.admin ? `${state.lab}-admin` : state.lab));
+    });
+
+  labOptions(lab.command('restart-agent').description("Restart a node's agent: end it by PID, start it again in the node's namespace"))
+    .argument('<node>', 'node name')
+    .option('--timeout <seconds>', 'how long to wait for its start report', '30')
+    .action(async (node: string, f: LabFlags & { timeout: string }) => {
+      const timeoutMs = Number(f.timeout) * 1000;
+      if (!(timeoutMs > 0)) throw new LabError(`invalid --timeout '${f.timeout}'`);
+      const r = await restartAgent(loadLab(f), node, timeoutMs);
+      print(`agent of ${node} restarted: pid ${r.pid}${r.previous ? ` (was ${r.previous})` : ''}, start reported after ${r.ms} ms`);
+    });
+
+  labOptions(lab.command('down').description('Remove every process, namespace, device and file of the lab'))
+    .action((f: LabFlags) => labDown({ lab: f.lab, stateRoot: f.stateRoot, print }));
+}

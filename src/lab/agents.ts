@@ -1,0 +1,74 @@
+// The node agents: each node's agent.ini (as on a real host), the `nsenter --net` command that runs a
+// real `neutrino agent` inside the node's namespace, and the wait until GET /v2.0/agents shows it alive.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { AgentConfig } from '../agent/config.js';
+import { renderAgentConfig } from '../agent/config.js';
+import type { NeutrinoClient } from '../client/neutrino.js';
+import { NEUTRINO_BIN, type LabPaths } from './paths.js';
+import { isOurs } from './procs.js';
+import { inNamespace, spawnDetached } from './run.js';
+import type { LabState } from './state.js';
+import { LabError, type LabNode } from './topology.js';
+import { lastLogLine, sleep, type Abort } from './util.js';
+
+/** The agent configuration of one node (pure). */
+export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode): AgentConfig {
+  return {
+    host: node.name,
+    statePath: paths.agentState(node.name),
+    serverUrl: `unix:${paths.socket}`,
+    username: 'admin',
+    password: state.server.adminPassword,
+    project: 'admin',
+    roles: node.roles,
+    localIp: node.managementIp,
+    enableVxlan: true,
+    l2Population: true,
+    physicalInterfaceMappings: node.providerNic ? { provider: node.providerNic } : {},
+    reportInterval: 5,
+    resyncInterval: 3,
+  };
+}
+
+/** `nsenter --net=/run/netns/<ns> -- node bin/neutrino.js agent --config <ini>` (pure). */
+export function agentArgv(namespace: string, ini: string): string[] {
+  return inNamespace(namespace, [process.execPath, NEUTRINO_BIN, 'agent', '--config', ini]);
+}
+
+export const agentMarkers = (paths: LabPaths, node: string) => ['agent', paths.agentIni(node)];
+
+export function writeAgentConfig(state: LabState, paths: LabPaths, node: LabNode): void {
+  mkdirSync(paths.agentState(node.name), { recursive: true, mode: 0o755 }); // dnsmasq (nobody) reads below it
+  writeFileSync(paths.agentIni(node.name), renderAgentConfig(nodeAgentConfig(state, paths, node)), { mode: 0o600 });
+}
+
+export function startAgent(paths: LabPaths, node: LabNode): Promise<number> {
+  return spawnDetached(agentArgv(node.namespace, paths.agentIni(node.name)), { log: paths.agentLog(node.name) });
+}
+
+interface ApiAgent {
+  agent_type: string;
+  host: string;
+  alive: boolean;
+}
+
+/** Waits until every node's Linux bridge agent is alive; names the first node that is not. */
+export async function waitAgentsAlive(client: NeutrinoClient, paths: LabPaths, nodes: Array<{ name: string; pid: number }>, abort: Abort, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    abort.check();
+    for (const n of nodes) {
+      if (!isOurs({ pid: n.pid, markers: agentMarkers(paths, n.name) })) {
+        throw new LabError(`the agent of node ${n.name} exited (${lastLogLine(paths.agentLog(n.name))}; log: ${paths.agentLog(n.name)})`);
+      }
+    }
+    const { agents } = await client.call<{ agents: ApiAgent[] }>('GET', '/v2.0/agents');
+    const missing = nodes.filter((n) => !agents.some((a) => a.agent_type === 'Linux bridge agent' && a.host === n.name && a.alive));
+    if (!missing.length) return;
+    if (Date.now() > until) {
+      const n = missing[0];
+      throw new LabError(`the Linux bridge agent of node ${n.name} did not show alive within ${timeoutMs / 1000} s (log: ${paths.agentLog(n.name)})`);
+    }
+    await sleep(200);
+  }
+}

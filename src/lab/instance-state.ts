@@ -1,0 +1,95 @@
+// An instance's record (<lab dir>/instances/<id>/instance.json), its names, and the commands that
+// wire it (pure argv builders): namespace <lab>-i-<name>, a veth whose host end is tap<port[:11]> in
+// the node's namespace and whose other end is eth0 with the port's MAC, and the DHCP client.
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LabPaths } from './paths.js';
+import { inNamespace } from './run.js';
+import { LabError } from './topology.js';
+
+export interface InstanceRecord {
+  version: 1;
+  id: string;
+  name: string;
+  host: string;
+  /** the node's namespace, where the tap lives */
+  hostNamespace: string;
+  namespace: string;
+  project: string;
+  network: { id: string; name: string; mtu: number };
+  port: { id: string; mac: string; fixedIps: Array<{ subnet_id: string; ip_address: string }> };
+  tap: string;
+  bridge: string;
+  dhcpPid: number | null;
+  /** the address DHCP gave, with its prefix length, once known */
+  ip: string | null;
+  createdAt: string;
+}
+
+const INSTANCE_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+export function checkInstanceName(name: string): void {
+  if (!INSTANCE_NAME.test(name)) throw new LabError(`invalid instance name '${name}': 1-32 lowercase letters, digits and '-', starting with a letter or digit`);
+}
+
+export function instanceNamespace(lab: string, name: string): string {
+  checkInstanceName(name);
+  return `${lab}-i-${name}`;
+}
+
+export const tapName = (portId: string) => `tap${portId.slice(0, 11)}`;
+export const bridgeName = (networkId: string) => `brq${networkId.slice(0, 11)}`;
+
+/** Creates the instance's namespace and NIC; the tap's MTU is the network's, as libvirt sets it. */
+export function instanceWiring(r: Pick<InstanceRecord, 'namespace' | 'hostNamespace' | 'tap' | 'port' | 'network'>): string[][] {
+  const ns = r.namespace;
+  return [
+    ['ip', 'netns', 'add', ns],
+    ['ip', '-n', ns, 'link', 'set', 'lo', 'up'],
+    ['ip', 'link', 'add', r.tap, 'netns', r.hostNamespace, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns],
+    ['ip', '-n', ns, 'link', 'set', 'eth0', 'address', r.port.mac],
+    ['ip', '-n', r.hostNamespace, 'link', 'set', r.tap, 'mtu', String(r.network.mtu)],
+    ['ip', '-n', ns, 'link', 'set', 'eth0', 'up'],
+    ['ip', '-n', r.hostNamespace, 'link', 'set', r.tap, 'up'],
+  ];
+}
+
+/**
+ * busybox udhcpc in the instance: foreground, quits once it has a lease, asks for the MTU and
+ * classless routes, and retries quickly (the DHCP agent may still be starting dnsmasq).
+ */
+export function dhcpClientArgv(namespace: string, hook: string, pidFile: string): string[] {
+  return inNamespace(namespace, ['udhcpc', '-i', 'eth0', '-f', '-q', '-O', 'mtu', '-O', 'staticroutes', '-t', '5', '-T', '2', '-A', '3', '-p', pidFile, '-s', hook]);
+}
+
+/** The instance dir is in the udhcpc command line (its pid file), which makes the PID checkable. */
+export const dhcpMarkers = (instanceDir: string) => ['udhcpc', instanceDir];
+
+export const instanceJson = (paths: LabPaths, id: string) => join(paths.instanceDir(id), 'instance.json');
+
+export function writeInstance(paths: LabPaths, r: InstanceRecord): void {
+  const file = instanceJson(paths, r.id);
+  writeFileSync(`${file}.tmp`, JSON.stringify(r, null, 2) + '\n', { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
+export function parseInstance(text: string): InstanceRecord {
+  const r = JSON.parse(text) as InstanceRecord;
+  if (r?.version !== 1 || typeof r.id !== 'string' || typeof r.name !== 'string') throw new LabError('damaged instance.json');
+  checkInstanceName(r.name);
+  return r;
+}
+
+/** Every instance record of the lab; damaged ones are skipped. */
+export function listInstances(paths: LabPaths): InstanceRecord[] {
+  if (!existsSync(paths.instancesDir)) return [];
+  const out: InstanceRecord[] = [];
+  for (const id of readdirSync(paths.instancesDir)) {
+    try {
+      out.push(parseInstance(readFileSync(instanceJson(paths, id), 'utf8')));
+    } catch {
+      /* half-written or foreign: `lab down` still removes the whole dir */
+    }
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -1,0 +1,128 @@
+// `neutrino instance create|list|delete`: plays nova + libvirt in the lab. An instance is a namespace
+// with an eth0 whose veth peer tap<port[:11]> sits in the node's namespace (the agent plugs it into
+// brq<net[:11]>), a libvirt.xml, and busybox udhcpc taking the address from the DHCP agent.
+import { randomUUID } from 'node:crypto';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectId } from './bootstrap.js';
+import { adminClient, nodeNamespace, type LabContext } from './context.js';
+import { createInstancePort, deletePort, findNetwork, findSecurityGroups } from './instance-api.js';
+import { bridgeName, dhcpClientArgv, dhcpMarkers, instanceNamespace, instanceWiring, listInstances, tapName, writeInstance, type InstanceRecord } from './instance-state.js';
+import { renderDomainXml } from './libvirt.js';
+import { deleteNamespace, namespaceExists, namespacePids } from './netns.js';
+import { DHCP_HOOK } from './paths.js';
+import { isOurs, readCmdline, terminate } from './procs.js';
+import { run, runOk, spawnDetached } from './run.js';
+import { LabError } from './topology.js';
+import { lastLogLine, sleep, type Print } from './util.js';
+
+export interface CreateOptions {
+  name: string;
+  network: string;
+  host: string;
+  securityGroups: string[];
+  fixedIp?: string;
+  project: string;
+  dhcpTimeoutMs: number;
+  print: Print;
+}
+
+/** The IPv4 address (with prefix) on the instance's eth0, or null. */
+export async function instanceAddress(namespace: string): Promise<string | null> {
+  const r = await run(['ip', '-n', namespace, '-j', '-4', 'addr', 'show', 'dev', 'eth0']);
+  if (r.code !== 0) return null;
+  const info = (JSON.parse(r.stdout || '[]') as Array<{ addr_info?: Array<{ local: string; prefixlen: number }> }>)[0]?.addr_info?.[0];
+  return info ? `${info.local}/${info.prefixlen}` : null;
+}
+
+function dhcpHook(): string {
+  if (!existsSync(DHCP_HOOK)) throw new LabError(`${DHCP_HOOK} is missing: run 'npm run build'`);
+  try {
+    accessSync(DHCP_HOOK, constants.X_OK);
+  } catch {
+    chmodSync(DHCP_HOOK, statSync(DHCP_HOOK).mode | 0o755); // tsc does not keep the executable bit
+  }
+  return DHCP_HOOK;
+}
+
+export function findInstance(ctx: LabContext, name: string): InstanceRecord {
+  const r = listInstances(ctx.paths).find((i) => i.name === name);
+  if (!r) throw new LabError(`lab '${ctx.state.lab}' has no instance '${name}'`);
+  return r;
+}
+
+export async function createInstance(ctx: LabContext, o: CreateOptions): Promise<{ record: InstanceRecord; seconds: number }> {
+  const { paths, state } = ctx;
+  const namespace = instanceNamespace(state.lab, o.name);
+  const hostNamespace = nodeNamespace(state, o.host);
+  if (o.host === 'external') throw new LabError('instances run on nodes, not on the external host');
+  if (listInstances(paths).some((i) => i.name === o.name) || namespaceExists(namespace)) throw new LabError(`instance '${o.name}' already exists in lab '${state.lab}'`);
+  const hook = dhcpHook();
+  const client = adminClient(state);
+  const project = await projectId(client, o.project);
+  const network = await findNetwork(client, o.network, project);
+  const groups = o.securityGroups.length ? await findSecurityGroups(client, o.securityGroups, project) : null;
+  const id = randomUUID();
+  const port = await createInstancePort(client, { name: o.name, instanceId: id, networkId: network.id, project, host: o.host, securityGroups: groups, fixedIp: o.fixedIp });
+  const record: InstanceRecord = {
+    version: 1, id, name: o.name, host: o.host, hostNamespace, namespace, project: o.project,
+    network: { id: network.id, name: network.name, mtu: network.mtu },
+    port: { id: port.id, mac: port.mac_address, fixedIps: port.fixed_ips },
+    tap: tapName(port.id), bridge: bridgeName(network.id), dhcpPid: null, ip: null, createdAt: new Date().toISOString(),
+  };
+  const dir = paths.instanceDir(id);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeInstance(paths, record);
+    for (const argv of instanceWiring(record)) await runOk(argv);
+    writeFileSync(join(dir, 'libvirt.xml'), renderDomainXml({ id, name: o.name, interfaces: [{ mac: record.port.mac, bridge: record.bridge, tap: record.tap, mtu: network.mtu }] }));
+    o.print(`instance ${o.name} (${id}) on ${o.host}: port ${port.id}, MAC ${port.mac_address}, ${record.tap} in ${hostNamespace}, eth0 in ${namespace}`);
+    record.dhcpPid = await spawnDetached(dhcpClientArgv(namespace, hook, join(dir, 'udhcpc.pid')), { log: join(dir, 'udhcpc.log') });
+    writeInstance(paths, record);
+  } catch (e) {
+    await removeInstance(ctx, record).catch(() => undefined);
+    throw e;
+  }
+  return { record, seconds: await waitForLease(ctx, record, o.dhcpTimeoutMs) };
+}
+
+/** Waits for the DHCP address and records it; a LabError (instance kept) when none comes. */
+async function waitForLease(ctx: LabContext, r: InstanceRecord, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  const log = join(ctx.paths.instanceDir(r.id), 'udhcpc.log');
+  for (;;) {
+    const ip = await instanceAddress(r.namespace);
+    if (ip) {
+      r.ip = ip;
+      writeInstance(ctx.paths, r);
+      return (Date.now() - t0) / 1000;
+    }
+    const running = isOurs({ pid: r.dhcpPid!, markers: dhcpMarkers(ctx.paths.instanceDir(r.id)) });
+    if (!running || Date.now() - t0 > timeoutMs) {
+      const why = running ? `no DHCP answer within ${timeoutMs / 1000} s (udhcpc keeps asking)` : `the DHCP client exited without an address (${lastLogLine(log)})`;
+      throw new LabError(`instance ${r.name} was created but has no address: ${why}; is a DHCP agent serving network ${r.network.name}? log: ${log}; remove it with 'neutrino instance delete ${r.name}'`);
+    }
+    await sleep(200);
+  }
+}
+
+/** Ends the instance's processes, deletes its namespace (which removes eth0 and the tap), port and files. */
+async function removeInstance(ctx: LabContext, r: InstanceRecord): Promise<string[]> {
+  const dir = ctx.paths.instanceDir(r.id);
+  const ended = r.dhcpPid ? await terminate([{ pid: r.dhcpPid, markers: dhcpMarkers(dir), label: 'DHCP client' }]) : [];
+  for (const pid of await namespacePids(r.namespace)) {
+    const cmd = readCmdline(pid);
+    if (cmd) ended.push(...(await terminate([{ pid, markers: [cmd[0]], label: cmd[0] }])));
+  }
+  await deleteNamespace(r.namespace);
+  if (namespaceExists(r.hostNamespace)) await run(['ip', '-n', r.hostNamespace, 'link', 'delete', r.tap]); // normally gone with its peer
+  await deletePort(adminClient(ctx.state), r.port.id);
+  rmSync(dir, { recursive: true, force: true });
+  return ended;
+}
+
+export async function deleteInstance(ctx: LabContext, name: string, print: Print): Promise<void> {
+  const r = findInstance(ctx, name);
+  const ended = await removeInstance(ctx, r);
+  print(`instance ${name} (${r.id}) deleted: port ${r.port.id}, namespace ${r.namespace}${ended.length ? `, ended ${ended.join(', ')}` : ''}`);
+}

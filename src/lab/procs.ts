@@ -1,0 +1,65 @@
+// The lab's processes, ended by PID only: before any signal, /proc/<pid>/cmdline must still show the
+// process the lab started (a PID can be reused), then SIGTERM, and SIGKILL after a grace period.
+import { readFileSync } from 'node:fs';
+import { LabError } from './topology.js';
+
+export interface ProcTarget {
+  pid: number;
+  /** every marker must appear among the process's arguments (substring match) */
+  markers: string[];
+  label: string;
+}
+
+export function readCmdline(pid: number): string[] | null {
+  try {
+    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return raw ? raw.replace(/\0$/, '').split('\0') : null; // a zombie has an empty cmdline
+  } catch {
+    return null;
+  }
+}
+
+/** True when `cmdline` is the process described by `markers` (pure). */
+export function cmdlineMatches(cmdline: string[] | null, markers: string[]): boolean {
+  if (!cmdline || !cmdline.length) return false;
+  return markers.every((m) => cmdline.some((arg) => arg.includes(m)));
+}
+
+/** Alive, not a zombie, and still the process the markers describe. */
+export function isOurs(t: Pick<ProcTarget, 'pid' | 'markers'>): boolean {
+  return Number.isInteger(t.pid) && t.pid > 1 && cmdlineMatches(readCmdline(t.pid), t.markers);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* already gone */
+  }
+}
+
+async function waitGone(targets: ProcTarget[], ms: number): Promise<ProcTarget[]> {
+  const until = Date.now() + ms;
+  let left = targets.filter(isOurs);
+  while (left.length && Date.now() < until) {
+    await sleep(50);
+    left = left.filter(isOurs);
+  }
+  return left;
+}
+
+/**
+ * Ends the targets that are still ours: SIGTERM, then SIGKILL to those left after `graceMs`.
+ * Returns the labels of the processes it signalled; throws if one survives SIGKILL.
+ */
+export async function terminate(targets: ProcTarget[], graceMs = 3000): Promise<string[]> {
+  const live = targets.filter(isOurs);
+  for (const t of live) signal(t.pid, 'SIGTERM');
+  const stubborn = await waitGone(live, graceMs);
+  for (const t of stubborn) signal(t.pid, 'SIGKILL');
+  const survivors = await waitGone(stubborn, 2000);
+  if (survivors.length) throw new LabError(`could not end ${survivors.map((t) => `${t.label} (pid ${t.pid})`).join(', ')}`);
+  return live.map((t) => `${t.label} (pid ${t.pid})`);
+}

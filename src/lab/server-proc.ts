@@ -1,0 +1,59 @@
+// The lab's server: one detached `neutrino server` with SQLite in the lab dir, listening on a free
+// loopback port (for the CLI) and on a Unix socket (for agents in node namespaces).
+import { createServer } from 'node:net';
+import { requestJson } from '../client/http.js';
+import { NEUTRINO_BIN, type LabPaths } from './paths.js';
+import { isOurs } from './procs.js';
+import { spawnDetached } from './run.js';
+import { LabError } from './topology.js';
+import { lastLogLine, sleep, type Abort } from './util.js';
+
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function serverArgv(paths: LabPaths, port: number): string[] {
+  return [process.execPath, NEUTRINO_BIN, 'server', '--state-dir', paths.serverDir, '--listen', `127.0.0.1:${port}`, '--listen-unix', paths.socket];
+}
+
+/** What identifies the lab's server in /proc/<pid>/cmdline. */
+export const serverMarkers = (paths: LabPaths) => ['server', paths.serverDir];
+
+export async function startServer(paths: LabPaths, adminPassword: string): Promise<{ pid: number; url: string }> {
+  const port = await freeLoopbackPort();
+  const env = { ...process.env, NEUTRINO_ADMIN_PASSWORD: adminPassword };
+  const pid = await spawnDetached(serverArgv(paths, port), { log: paths.serverLog, env });
+  return { pid, url: `http://127.0.0.1:${port}` };
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    return (await requestJson({ url }, 'GET', '/identity/v3', { timeoutMs: 1000 })).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until the server answers on both its TCP address and its socket. */
+export async function waitForServer(paths: LabPaths, pid: number, url: string, abort: Abort, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    abort.check();
+    if (!isOurs({ pid, markers: serverMarkers(paths) })) {
+      throw new LabError(`the server exited during start-up (${lastLogLine(paths.serverLog)}; log: ${paths.serverLog})`);
+    }
+    if ((await answers(url)) && (await answers(`unix:${paths.socket}`))) return;
+    if (Date.now() > until) throw new LabError(`the server did not answer within ${timeoutMs / 1000} s (log: ${paths.serverLog})`);
+    await sleep(100);
+  }
+}
+
+/** True when the server answers at `url` (for `lab status`). */
+export const serverAnswers = answers;

@@ -1,0 +1,33 @@
+// The commands that build a lab's namespaces and cables from its topology, as argument arrays. Pure.
+// Every veth is created with both ends directly inside their namespaces, so no device of the lab
+// ever appears in the root namespace, even for a moment.
+import type { LabTopology } from './topology.js';
+import { labNamespaces } from './topology.js';
+
+export type Argv = string[];
+
+/** Namespaces first (with lo up), then the switch bridge, then each cable with addresses and links up. */
+export function wiringCommands(t: LabTopology): Argv[] {
+  const cmds: Argv[] = [];
+  for (const ns of labNamespaces(t)) {
+    cmds.push(['ip', 'netns', 'add', ns]);
+    cmds.push(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+  const sw = t.switchNamespace;
+  cmds.push(['ip', '-n', sw, 'link', 'add', t.switchBridge, 'type', 'bridge']);
+  cmds.push(['ip', '-n', sw, 'link', 'set', t.switchBridge, 'up']);
+  for (const { a, b } of t.cables) {
+    cmds.push(['ip', 'link', 'add', a.name, 'netns', a.namespace, 'type', 'veth', 'peer', 'name', b.name, 'netns', b.namespace]);
+    for (const end of [a, b]) {
+      if (end.namespace === sw) cmds.push(['ip', '-n', sw, 'link', 'set', end.name, 'master', t.switchBridge]);
+      if (end.address) cmds.push(['ip', '-n', end.namespace, 'addr', 'add', end.address, 'dev', end.name]);
+      cmds.push(['ip', '-n', end.namespace, 'link', 'set', end.name, 'up']);
+    }
+  }
+  return cmds;
+}
+
+/** The commands that remove the lab's own namespaces (their devices go with them). */
+export function unwiringCommands(namespaces: string[]): Argv[] {
+  return namespaces.map((ns) => ['ip', 'netns', 'delete', ns]);
+}
