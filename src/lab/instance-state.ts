@@ -37,8 +37,6 @@ export function instanceNamespace(lab: string, name: string): string {
   return `${lab}-i-${name}`;
 }
 
-export const tapName = (portId: string) => `tap${portId.slice(0, 11)}`;
-export const bridgeName = (networkId: string) => `brq${networkId.slice(0, 11)}`;
 
 /** Creates the instance's namespace and NIC; the tap's MTU is the network's, as libvirt sets it. */
 export function instanceWiring(r: Pick<InstanceRecord, 'namespace' | 'hostNamespace' | 'tap' | 'port' | 'network'>): string[][] {
