@@ -71,6 +71,8 @@ async function main() {
     const { state, paths } = loadLab({ lab: LAB, stateRoot: root });
     const c = adminClient(state);
     const computeNs = state.nodes.find((n) => n.name === 'compute1')!.namespace;
+    const adminProject = (await c.call<{ projects: Array<{ id: string }> }>('GET', '/identity/v3/projects?name=admin')).projects[0].id;
+    await c.call('PUT', `/v2.0/quotas/${adminProject}`, { quota: { port: -1 } });
     const net = (await c.call<{ network: { id: string } }>('POST', '/v2.0/networks', { network: { name: 'bench', port_security_enabled: false } })).network;
     await c.call('POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.50.0.0/20' } });
     cli('instance', 'create', ...L, 'pinger', '--network', 'bench', '--host', 'controller', '--project', 'admin');

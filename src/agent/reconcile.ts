@@ -28,18 +28,16 @@ const AGENT_NAMESPACE_PREFIXES = ['qdhcp-', 'qrouter-'];
 
 export async function agentPass(kernel: Kernel, view: HostView, facts: Facts): Promise<PassResult> {
   const t0 = performance.now();
-  const hostOnly = await kernel.observe({ host: true, namespaces: [], prefixes: [], sysctls: {}, processes: {} });
-  const presentTaps = new Set((hostOnly.namespaces[HOST]?.links ?? []).map((l) => l.name).filter((n) => n.startsWith('tap')));
+  const presentTaps = new Set((await kernel.linkNames()).filter((n) => n.startsWith('tap')));
   const plan = planNode(view, { ...facts, presentTaps });
   // The owner mark keeps nodes that share one /run/netns (a lab) off each other's namespaces.
   plan.desired.owner = facts.host;
   const r = await kernelPass(kernel, plan.desired, { prefixes: AGENT_NAMESPACE_PREFIXES });
-  const hostLinks = r.observed.namespaces[HOST]?.links ?? [];
+  const hostLinks = new Map((r.observed.namespaces[HOST]?.links ?? []).map((l) => [l.name, l]));
   const plugged = new Set(plan.plugged.map((p) => p.id));
   const portStatus: PassResult['portStatus'] = {};
   for (const p of view.ports) {
-    const link = hostLinks.find((l) => l.name === tapName(p.id));
-    portStatus[p.id] = plugged.has(p.id) && link?.master ? 'ACTIVE' : 'DOWN';
+    portStatus[p.id] = plugged.has(p.id) && hostLinks.get(tapName(p.id))?.master ? 'ACTIVE' : 'DOWN';
   }
   return {
     ops: r.plan.ops.length,

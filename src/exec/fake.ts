@@ -27,6 +27,10 @@ export class FakeKernel implements Kernel {
     return out;
   }
 
+  async linkNames(): Promise<string[]> {
+    return (this.world.namespaces.get(HOST)?.links ?? []).map((l) => l.name);
+  }
+
   async apply(ops: readonly Op[]): Promise<void> {
     for (const op of ops) {
       try {

@@ -5,6 +5,8 @@ import type { ObservedNode } from '../kernel/types.js';
 
 export interface Kernel {
   observe(scope: ObserveScope): Promise<ObservedNode>;
+  /** Names of the links in HOST: a cheap look (no details) for deciding what to plan. */
+  linkNames(): Promise<string[]>;
   /** Performs the ops in order; stops at the first failure and throws (ApplyError). */
   apply(ops: readonly Op[]): Promise<void>;
 }

@@ -49,6 +49,15 @@ export class RealKernel implements Kernel {
     return ns === HOST ? this.hostNetns : ns;
   }
 
+  async linkNames(): Promise<string[]> {
+    const out = (await this.run(['ip', '-o', 'link', 'show'], { netns: this.hostNetns })).stdout;
+    // "12: tap3c338602-d8@if2: <…>": the name sits between the index and the first ':' or '@'.
+    return out.split('\n').flatMap((line) => {
+      const m = /^\d+:\s+([^:@\s]+)/.exec(line);
+      return m ? [m[1]!] : [];
+    });
+  }
+
   async listNamespaces(): Promise<string[]> {
     return parseNetnsList((await this.run(['ip', '-j', 'netns', 'list'])).stdout);
   }

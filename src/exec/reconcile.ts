@@ -22,14 +22,15 @@ export interface PassResult {
  */
 export async function reconcile(kernel: Kernel, desired: DesiredNode, opts: ScopeOptions = {}): Promise<PassResult> {
   const scope: ObserveScope = scopeFor(desired, opts);
-  const plan = diff(desired, await kernel.observe(scope));
+  const first = await kernel.observe(scope);
+  const plan = diff(desired, first);
+  // Nothing to do: the first observation already shows the node as desired (or blocked).
+  if (plan.ops.length === 0) return { plan, remaining: plan, converged: isConverged(plan), observed: first };
   let error: Error | undefined;
-  if (plan.ops.length > 0) {
-    try {
-      await kernel.apply(plan.ops);
-    } catch (e) {
-      error = e as Error;
-    }
+  try {
+    await kernel.apply(plan.ops);
+  } catch (e) {
+    error = e as Error;
   }
   const observed = await kernel.observe(scope);
   const remaining = diff(desired, observed);
