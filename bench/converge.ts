@@ -112,8 +112,9 @@ async function main() {
     const tRestart = performance.now();
     cli('lab', 'restart-agent', ...L, 'compute1');
     const restart = performance.now() - tRestart;
-    await sleep(1500);
-    const initial = readFileSync(log, 'utf8').slice(from).split('\n').filter((l) => l.includes('"initial sync"')).map((l) => JSON.parse(l))[0];
+    const initialLine = () => readFileSync(log, 'utf8').slice(from).split('\n').find((l) => l.includes('"initial sync"'));
+    await until(async () => initialLine() !== undefined, 120_000);
+    const initial = JSON.parse(initialLine()!);
 
     // One more port on the big node: the work it costs.
     from = statSync(log).size;
