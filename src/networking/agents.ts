@@ -1,7 +1,7 @@
 // Agents: state reports (registration + heartbeat) and the list GET /v2.0/agents shows.
 import type { ServerConfig } from '../config.js';
 import type { AuthContext } from '../model/context.js';
-import { badRequest, policyDenied } from '../model/errors.js';
+import { badRequest, notFound, policyDenied } from '../model/errors.js';
 import type { AgentRow } from '../store/schema/index.js';
 import { bool, newId, parseJson, recordChange, timestamp, type Tx } from './common.js';
 
@@ -40,6 +40,24 @@ export async function listAgents(tx: Tx, ctx: AuthContext, config: ServerConfig)
   // Members get an empty list rather than a 403, as Neutron's policy filtering does.
   if (!ctx.isAdmin) return [];
   const rows = await tx.selectFrom('agents').selectAll().orderBy('host').orderBy('agent_type').execute();
+  return rows.map((r) => agentToApi(r, config));
+}
+
+export async function showAgent(tx: Tx, ctx: AuthContext, config: ServerConfig, id: string) {
+  const row = ctx.isAdmin ? await tx.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst() : undefined;
+  if (!row) throw notFound('AgentNotFound', `Agent ${id} could not be found.`);
+  return agentToApi(row, config);
+}
+
+/** GET /networks/{id}/dhcp-agents (dhcp_agent_scheduler): the agents serving a network's DHCP. */
+export async function networkDhcpAgents(tx: Tx, ctx: AuthContext, config: ServerConfig, networkId: string) {
+  if (!ctx.isAdmin) throw policyDenied('rule:get_dhcp-agents');
+  const rows = await tx
+    .selectFrom('network_dhcp_agents')
+    .innerJoin('agents', 'agents.id', 'network_dhcp_agents.agent_id')
+    .selectAll('agents')
+    .where('network_dhcp_agents.network_id', '=', networkId)
+    .execute();
   return rows.map((r) => agentToApi(r, config));
 }
 

@@ -13,6 +13,7 @@ export const EXTENSIONS = [
   ext('agent', 'agent', 'The agent management extension.'),
   ext('allowed-address-pairs', 'Allowed Address Pairs', 'Provides allowed address pairs'),
   ext('binding', 'Port Binding', 'Expose port bindings of a virtual port to external application'),
+  ext('dhcp_agent_scheduler', 'DHCP Agent Scheduler', 'Schedule networks among dhcp agents'),
   ext('empty-string-filtering', 'Empty String Filtering Extension', 'Allow filtering by attributes with empty string value'),
   ext('external-net', 'Neutron external network', 'Adds external network attribute to network resource.'),
   ext('ext-gw-mode', 'Neutron L3 Configurable external gateway mode', 'Extension of the router abstraction for specifying whether SNAT should occur on the external gateway'),

@@ -47,6 +47,11 @@ test('a DHCP network waits for a DHCP agent, then gets its DHCP port at the lowe
   const agents = (await admin.get('/agents')).body.agents;
   assert.deepEqual(agents.map((a: { host: string; agent_type: string }) => `${a.host}/${a.agent_type}`), ['compute1/Linux bridge agent', 'controller/DHCP agent', 'controller/Linux bridge agent']);
   assert.ok(agents.every((a: { alive: boolean }) => a.alive));
+  const shown = await admin.get(`/agents/${agents[1].id}`);
+  assert.equal(shown.body.agent.host, 'controller');
+  assert.equal((await demo.get(`/agents/${agents[1].id}`)).status, 404);
+  assert.equal((await admin.get('/agents/3c338602-d806-488a-ae66-c4c8f8d13b9b')).body.NeutronError.type, 'AgentNotFound');
+  assert.deepEqual((await admin.get(`/networks/${netId}/dhcp-agents`)).body.agents.map((a: { host: string }) => a.host), ['controller']);
   const bad = await admin.post('/neutrino/agents/report', { agent: { agent_type: 'Open vSwitch agent', host: 'x' } });
   assert.equal(bad.status, 400);
 });
