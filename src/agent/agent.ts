@@ -18,6 +18,8 @@ export class Agent {
   private stopped = false;
   private view: HostView | null = null;
   private reported = new Map<string, string>();
+  /** floating IP id → the status last reported (ACTIVE ones only are kept) */
+  private fipReported = new Map<string, string>();
   private devices = 0;
 
   constructor(
@@ -80,7 +82,7 @@ export class Agent {
           ? { tunneling_ip: this.cfg.localIp, tunnel_types: this.cfg.enableVxlan ? ['vxlan'] : [], interface_mappings: this.cfg.physicalInterfaceMappings, l2_population: this.cfg.l2Population, devices: this.devices }
           : role === 'dhcp'
             ? { dhcp_driver: 'dnsmasq', networks: this.view?.dhcp_networks.length ?? 0 }
-            : { routers: 0 };
+            : { routers: this.view?.routers?.length ?? 0 };
       await this.client.reportState({ agent_type: AGENT_TYPES[role], host: this.cfg.host, configurations, start_flag: start });
     }
   }
@@ -111,6 +113,25 @@ export class Agent {
     if (Object.keys(changed).length) {
       await this.client.setPortStatus(this.cfg.host, changed);
       for (const [id, s] of Object.entries(changed)) this.reported.set(id, s);
+    }
+    if (this.cfg.roles.includes('l3') && r.converged) await this.reportFloatingIps(r.portStatus);
+  }
+
+  /** Floating IP status (update_floatingip_statuses): ACTIVE once its router's gateway is plugged and the pass converged; DOWN once gone. */
+  private async reportFloatingIps(portStatus: Record<string, string>): Promise<void> {
+    const want = new Map<string, string>();
+    for (const router of this.view?.routers ?? []) {
+      if (!router.admin_state_up || !router.gateway || portStatus[router.gateway.port.id] !== 'ACTIVE') continue;
+      for (const f of router.floating_ips) want.set(f.id, 'ACTIVE');
+    }
+    for (const id of this.fipReported.keys()) if (!want.has(id)) want.set(id, 'DOWN');
+    const changed: Record<string, string> = {};
+    for (const [id, s] of want) if (this.fipReported.get(id) !== s) changed[id] = s;
+    if (!Object.keys(changed).length) return;
+    await this.client.setFloatingIpStatus(this.cfg.host, changed);
+    for (const [id, s] of Object.entries(changed)) {
+      if (s === 'DOWN') this.fipReported.delete(id);
+      else this.fipReported.set(id, s);
     }
   }
 

@@ -6,6 +6,7 @@ import type { Db } from '../store/db.js';
 import { badRequest, policyDenied } from '../model/errors.js';
 import { agentToApi, reportState } from '../networking/agents.js';
 import { autoScheduleDhcp } from '../networking/dhcp-scheduler.js';
+import { autoScheduleL3, reportFloatingIpStatus } from '../networking/l3-scheduler.js';
 import type { ChangeFeed } from '../networking/feed.js';
 import { buildHostView } from '../networking/hostview.js';
 import { setPortStatus } from '../networking/port-status.js';
@@ -25,6 +26,7 @@ async function agentRoutes(v2: FastifyInstance, { db, config, feed }: { db: Db; 
     const agent = await db.transaction().execute(async (tx) => {
       const row = await reportState(tx, req.ctx, req.body);
       await autoScheduleDhcp(tx, config, row);
+      await autoScheduleL3(tx, config, row);
       return row;
     });
     return { agent: agentToApi(agent, config) };
@@ -46,6 +48,11 @@ async function agentRoutes(v2: FastifyInstance, { db, config, feed }: { db: Db; 
 
   v2.post<{ Params: { host: string } }>('/hosts/:host/port-status', async (req) => {
     const updated = await db.transaction().execute((tx) => setPortStatus(tx, req.params.host, req.body));
+    return { updated };
+  });
+
+  v2.post<{ Params: { host: string } }>('/hosts/:host/floatingip-status', async (req) => {
+    const updated = await db.transaction().execute((tx) => reportFloatingIpStatus(tx, req.params.host, req.body));
     return { updated };
   });
 }

@@ -29,5 +29,5 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config }: E
   type Id = { Params: { id: string } };
   v2.get<Id>('/agents/:id', async (req) => ({ agent: await showAgent(db, req.ctx, config, req.params.id) }));
   v2.get<Id>('/networks/:id/dhcp-agents', async (req) => ({ agents: await networkDhcpAgents(db, req.ctx, config, req.params.id) }));
-  registerRouterActions(v2, { db });
+  registerRouterActions(v2, { db, config });
 }

@@ -3,15 +3,25 @@
 // and so is the answer (200).
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../store/db.js';
+import type { ServerConfig } from '../config.js';
+import { scheduleRouter } from '../networking/l3-scheduler.js';
 import { addRouterInterface, removeRouterInterface } from '../networking/routers.js';
 
-export function registerRouterActions(v2: FastifyInstance, deps: { db: Db }): void {
-  const { db } = deps;
+export function registerRouterActions(v2: FastifyInstance, deps: { db: Db; config: ServerConfig }): void {
+  const { db, config } = deps;
   type P = { Params: { id: string } };
   v2.put<P>('/routers/:id/add_router_interface', async (req) =>
-    db.transaction().execute((tx) => addRouterInterface(tx, req.ctx, req.params.id, req.body)),
+    db.transaction().execute(async (tx) => {
+      const info = await addRouterInterface(tx, req.ctx, req.params.id, req.body);
+      await scheduleRouter(tx, config, req.params.id);
+      return info;
+    }),
   );
   v2.put<P>('/routers/:id/remove_router_interface', async (req) =>
-    db.transaction().execute((tx) => removeRouterInterface(tx, req.ctx, req.params.id, req.body)),
+    db.transaction().execute(async (tx) => {
+      const info = await removeRouterInterface(tx, req.ctx, req.params.id, req.body);
+      await scheduleRouter(tx, config, req.params.id);
+      return info;
+    }),
   );
 }

@@ -73,4 +73,9 @@ export class NeutrinoClient {
     if (!Object.keys(ports).length) return [];
     return (await this.call<{ updated: string[] }>('POST', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/port-status`, { ports })).updated;
   }
+
+  async setFloatingIpStatus(host: string, floatingips: Record<string, string>): Promise<string[]> {
+    if (!Object.keys(floatingips).length) return [];
+    return (await this.call<{ updated: string[] }>('POST', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/floatingip-status`, { floatingips })).updated;
+  }
 }

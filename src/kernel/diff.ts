@@ -11,8 +11,8 @@ import { Work } from './work.js';
 
 /**
  * Order: unwanted namespaces (their daemons stopped first), new namespaces; links that must be
- * recreated, then new links; then per namespace sysctls, link attributes, addresses, routes,
- * neighbour and fdb entries (extras before additions), iptables, daemons; last, deletions in
+ * recreated, then new links; then per namespace sysctls, iptables, link attributes, addresses,
+ * routes, neighbour and fdb entries (extras before additions), daemons; last, deletions in
  * reverse: daemons, then links (ports before bridges).
  *
  * Managed are the desired namespaces, HOST when it was observed, and namespaces with this
@@ -45,12 +45,15 @@ export function diff(desiredIn: DesiredNode, observed: ObservedNode): Plan {
   for (const ns of managed) {
     const want = desired.namespaces[ns] ?? emptyDesiredNamespace();
     const have = work.ns(ns)!;
-    ops.push(...diffSysctls(ns, want, have), ...(links.set.get(ns) ?? []));
+    // iptables before link attributes: a rule names devices only as strings (never needs them set
+    // up), and a tap must not join its bridge (link-set master) before its security group chains
+    // exist — no window at plug (see planner/firewall.ts).
+    ops.push(...diffSysctls(ns, want, have), ...diffIptables(ns, want, have), ...(links.set.get(ns) ?? []));
     diffAddresses(ns, want, have, nsPlan);
     diffRoutes(ns, want, have, nsPlan);
     diffNeigh(ns, want, have, nsPlan);
     diffFdb(ns, want, have, nsPlan);
-    ops.push(...diffIptables(ns, want, have), ...diffProcesses(ns, want, have));
+    ops.push(...diffProcesses(ns, want, have));
     late.push(...unwantedProcesses(ns, want, have));
   }
   ops.push(...late, ...links.remove);

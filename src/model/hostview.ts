@@ -74,6 +74,20 @@ export interface SecurityGroupView {
   member_ips: string[];
 }
 
+/** A router hosted by this node's L3 role (legacy: one qrouter- namespace). */
+export interface RouterView {
+  id: string;
+  name: string;
+  admin_state_up: boolean;
+  enable_snat: boolean;
+  /** the gateway port and the external subnet of its first IPv4 address */
+  gateway: { port: PortView; subnet: { cidr: string; gateway_ip: string | null } } | null;
+  /** one entry per interface port: the subnet of its first IPv4 address */
+  interfaces: Array<{ port: PortView; cidr: string }>;
+  /** associated floating IPs only */
+  floating_ips: Array<{ id: string; floating_ip_address: string; fixed_ip_address: string; port_id: string }>;
+}
+
 export interface HostView {
   host: string;
   /** change-feed revision this view is consistent with */
@@ -89,4 +103,6 @@ export interface HostView {
   /** networks whose DHCP this host serves, and every port on them (static leases) */
   dhcp_networks: string[];
   dhcp_ports: PortView[];
+  /** routers scheduled to this host's L3 agent */
+  routers: RouterView[];
 }

@@ -1,9 +1,10 @@
 // Builds the HostView of one node: the resources its agent turns into kernel state.
-import type { HostView, NetworkView, PortView, SecurityGroupView, SubnetView } from '../model/hostview.js';
+import type { HostView, NetworkView, PortView, RouterView, SecurityGroupView, SubnetView } from '../model/hostview.js';
 import type { PortRow } from '../store/schema/index.js';
 import { bool, parseJson, type Tx } from './common.js';
 import { AGENT_TYPES } from './agents.js';
 import { portsToApi } from './ports.js';
+import { ROUTER_GW_OWNER, ROUTER_OWNED } from './router-common.js';
 
 function portView(api: Record<string, unknown>): PortView {
   return {
@@ -73,6 +74,53 @@ async function securityGroups(tx: Tx, ids: string[]): Promise<SecurityGroupView[
   };
   // Groups referenced only as remote groups are included too: their member addresses matter.
   return [...new Set([...ids, ...remoteIds])].map(viewOf);
+}
+
+/** The routers scheduled to `host`'s L3 agent, with their ports, subnets and associated floating IPs. */
+async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
+  const rows = await tx
+    .selectFrom('router_l3_agents')
+    .innerJoin('agents', 'agents.id', 'router_l3_agents.agent_id')
+    .innerJoin('routers', 'routers.id', 'router_l3_agents.router_id')
+    .selectAll('routers')
+    .where('agents.host', '=', host)
+    .orderBy('routers.id')
+    .execute();
+  if (!rows.length) return [];
+  const ids = rows.map((r) => r.id);
+  const portRows = await tx.selectFrom('ports').selectAll().where('device_id', 'in', ids).where('device_owner', 'in', ROUTER_OWNED).orderBy('created_at').execute();
+  const ports = await views(tx, portRows);
+  const subnetIds = [...new Set(ports.flatMap((p) => p.fixed_ips.map((f) => f.subnet_id)))];
+  const subnets = subnetIds.length ? await tx.selectFrom('subnets').select(['id', 'cidr', 'gateway_ip', 'ip_version']).where('id', 'in', subnetIds).execute() : [];
+  const firstV4 = (p: PortView) => p.fixed_ips.map((f) => subnets.find((s) => s.id === f.subnet_id)).find((s) => s && s.ip_version === 4);
+  const fips = await tx
+    .selectFrom('floatingips')
+    .selectAll()
+    .where('router_id', 'in', ids)
+    .where('fixed_port_id', 'is not', null)
+    .where('fixed_ip_address', 'is not', null)
+    .orderBy('floating_ip_address')
+    .execute();
+  return rows.map((r): RouterView => {
+    const gwPort = ports.find((p) => p.device_id === r.id && p.device_owner === ROUTER_GW_OWNER && p.id === r.gw_port_id);
+    const gwSubnet = gwPort && firstV4(gwPort);
+    return {
+      id: r.id,
+      name: r.name,
+      admin_state_up: bool(r.admin_state_up),
+      enable_snat: bool(r.enable_snat),
+      gateway: gwPort && gwSubnet ? { port: gwPort, subnet: { cidr: gwSubnet.cidr, gateway_ip: gwSubnet.gateway_ip } } : null,
+      interfaces: ports
+        .filter((p) => p.device_id === r.id && p.device_owner !== ROUTER_GW_OWNER)
+        .flatMap((p) => {
+          const s = firstV4(p);
+          return s ? [{ port: p, cidr: s.cidr }] : [];
+        }),
+      floating_ips: fips
+        .filter((f) => f.router_id === r.id)
+        .map((f) => ({ id: f.id, floating_ip_address: f.floating_ip_address, fixed_ip_address: f.fixed_ip_address!, port_id: f.fixed_port_id! })),
+    };
+  });
 }
 
 export async function buildHostView(tx: Tx, host: string, revision: number): Promise<HostView> {
@@ -145,5 +193,6 @@ export async function buildHostView(tx: Tx, host: string, revision: number): Pro
     security_groups: await securityGroups(tx, groupIds),
     dhcp_networks: dhcpNetworks,
     dhcp_ports: await views(tx, dhcpRows),
+    routers: await hostRouters(tx, host),
   };
 }

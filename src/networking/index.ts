@@ -8,5 +8,5 @@ import { floatingIpService, routerService } from './routers.js';
 import { subnetService } from './subnets.js';
 
 export function buildServices(config: ServerConfig): ResourceService[] {
-  return [networkService(config), subnetService(config), portService(), ...securityGroupServices(), routerService(), floatingIpService()];
+  return [networkService(config), subnetService(config), portService(), ...securityGroupServices(), routerService(config), floatingIpService()];
 }

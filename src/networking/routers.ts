@@ -10,6 +10,8 @@ import { deletePort } from './ports.js';
 import { enforceQuota } from './quotas.js';
 import { badRouter, getVisibleRouter, ROUTER_INTF_OWNER, routerPorts, routersToApi, systemContext } from './router-common.js';
 import { checkGatewayPolicy, parseGatewayInfo, updateGateway } from './router-gateway.js';
+import { scheduleRouter } from './l3-scheduler.js';
+import type { ServerConfig } from '../config.js';
 
 export { floatingIpService } from './floatingips.js';
 export {
@@ -72,7 +74,7 @@ function newRouterRow(projectId: string, a: Item): RouterRow {
   };
 }
 
-export function routerService(): ResourceService {
+export function routerService(config: ServerConfig): ResourceService {
   return {
     spec: routerSpec,
 
@@ -102,6 +104,7 @@ export function routerService(): ResourceService {
         Object.assign(row, gw);
       }
       await recordChange(tx, 'router', row.id, 'create', projectId);
+      await scheduleRouter(tx, config, row.id);
       return (await routersToApi(tx, [row]))[0];
     },
 
@@ -123,6 +126,7 @@ export function routerService(): ResourceService {
         .where('id', '=', id)
         .execute();
       await recordChange(tx, 'router', id, 'update', router.project_id);
+      await scheduleRouter(tx, config, id);
       return this.show(tx, ctx, id);
     },
 

@@ -2,7 +2,9 @@
 import { emptyDesiredNamespace, HOST, type DesiredNode } from '../kernel/types.js';
 import type { HostView, PortView } from '../model/hostview.js';
 import { planDhcpNamespace } from './dhcp-ns.js';
-import { planL2 } from './l2.js';
+import { planFirewall } from './firewall.js';
+import { planL2, uplink } from './l2.js';
+import { planRouter } from './l3.js';
 
 /** What the planner needs to know about the node besides the resources. */
 export interface NodeFacts {
@@ -36,6 +38,19 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
       servicePorts.add(dhcp.portId);
     }
   }
+  if (node.roles.includes('l3')) {
+    const canWire = (networkId: string) => {
+      const net = view.networks.find((n) => n.id === networkId);
+      return !!net && uplink(net, node) !== null;
+    };
+    for (const router of view.routers ?? []) {
+      const r = planRouter(view, router, canWire);
+      if (!r) continue;
+      desired.namespaces[r.namespace] = r.spec;
+      host.links.push(...r.hostLinks);
+      for (const id of r.portIds) servicePorts.add(id);
+    }
+  }
   const l2 = planL2(view, node, servicePorts);
   // The service ports' veth ends were added above; bridges and uplinks come first in the list.
   host.links.unshift(...l2.links);
@@ -46,6 +61,14 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
     if (!l2.networks.some((n) => n.id === networkId)) {
       delete desired.namespaces[`qdhcp-${networkId}`];
       host.links = host.links.filter((l) => !(l.kind === 'veth' && l.peer.netns === `qdhcp-${networkId}`));
+    }
+  }
+  // Security groups: on every L2 node, even before any port is plugged (the skeleton's default drop
+  // is what keeps a tap enslaved before its chains exist from passing traffic; see firewall.ts).
+  if (node.roles.includes('l2')) {
+    const fw = planFirewall(view, servicePorts);
+    for (const [table, chains] of Object.entries(fw) as Array<[keyof typeof fw, NonNullable<(typeof fw)['filter']>]>) {
+      host.iptables[table] = [...(host.iptables[table] ?? []), ...chains];
     }
   }
   return { desired, plugged: l2.plugged };

@@ -24,7 +24,7 @@ export interface L2Plan {
 }
 
 /** The uplink of a network on this node, or null when the node cannot wire it. */
-function uplink(net: NetworkView, node: NodeFacts): LinkSpec | null {
+export function uplink(net: NetworkView, node: NodeFacts): LinkSpec | null {
   if (net.network_type === 'vxlan' && node.localIp && node.localIpDevice && net.segmentation_id !== null) {
     return {
       kind: 'vxlan',

@@ -20,9 +20,10 @@ test('a fresh node renders to: netns add, one ip batch for HOST, one per namespa
     '-: ip netns add vm1',
     'HOST: ip -batch -',
     'HOST: sysctl -q -w net.ipv6.conf.vxlan-41.disable_ipv6=1',
+    // the security group chains before the tap joins the bridge (no window at plug)
+    'HOST: iptables-restore -w --noflush',
     'HOST: ip -batch -',
     'HOST: bridge -batch -',
-    'HOST: iptables-restore -w --noflush',
     'vm1: ip -batch -',
   ]);
   const text = (i: number) => (cmds[i]!.kind === 'run' ? (cmds[i] as { stdin?: string }).stdin : undefined);
@@ -36,7 +37,7 @@ test('a fresh node renders to: netns add, one ip batch for HOST, one per namespa
     ].join('\n'),
   );
   assert.equal(
-    text(3),
+    text(4),
     [
       'link set dev brqe6e37ba0-3b alias neutrino up',
       'link set dev vxlan-41 mtu 1450 alias neutrino master brqe6e37ba0-3b up',
@@ -46,7 +47,7 @@ test('a fresh node renders to: netns add, one ip batch for HOST, one per namespa
     ].join('\n'),
   );
   assert.equal(
-    text(4),
+    text(5),
     'fdb append 00:00:00:00:00:00 dev vxlan-41 dst 192.168.0.105 self permanent\nfdb replace fa:16:3e:11:22:33 dev vxlan-41 dst 192.168.0.105 self permanent\n',
   );
   assert.equal(

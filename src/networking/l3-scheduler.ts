@@ -1,0 +1,115 @@
+// L3 scheduling (Neutron's LeastRoutersScheduler with router_auto_schedule): each router that has a
+// gateway or an interface is hosted by one live L3 agent, and the router's ports (interfaces and
+// gateway) are bound to that agent's host so its L2 role wires their networks there.
+import type { ServerConfig } from '../config.js';
+import type { AgentRow } from '../store/schema/index.js';
+import { recordChange, timestamp, type Tx } from './common.js';
+import { AGENT_TYPES, isAlive } from './agents.js';
+import { ROUTER_OWNED } from './router-common.js';
+import { setFloatingIpStatus } from './floatingips.js';
+import { badRequest } from '../model/errors.js';
+
+async function liveL3Agents(tx: Tx, config: ServerConfig): Promise<AgentRow[]> {
+  const rows = await tx.selectFrom('agents').selectAll().where('agent_type', '=', AGENT_TYPES.l3.agent_type).where('admin_state_up', '=', 1).execute();
+  return rows.filter((r) => isAlive(r, config));
+}
+
+/** The router's ports point at `host`: bound there (vif type bridge), DOWN until that agent plugs them. */
+async function bindRouterPorts(tx: Tx, routerId: string, host: string): Promise<void> {
+  const ports = await tx.selectFrom('ports').selectAll().where('device_id', '=', routerId).where('device_owner', 'in', ROUTER_OWNED).execute();
+  for (const p of ports) {
+    if (p.binding_host_id === host) continue;
+    await tx
+      .updateTable('ports')
+      .set({
+        binding_host_id: host,
+        binding_vif_type: 'bridge',
+        binding_vif_details: JSON.stringify({ port_filter: true, connectivity: 'l2' }),
+        status: 'DOWN',
+        revision_number: p.revision_number + 1,
+        updated_at: timestamp(),
+      })
+      .where('id', '=', p.id)
+      .execute();
+    await recordChange(tx, 'port', p.id, 'update', p.project_id);
+  }
+}
+
+async function bind(tx: Tx, routerId: string, agent: AgentRow): Promise<void> {
+  await tx.insertInto('router_l3_agents').values({ router_id: routerId, agent_id: agent.id }).execute();
+  await recordChange(tx, 'router', routerId, 'update', null);
+}
+
+/** The host of the agent hosting the router, or null when it is not scheduled. */
+export async function routerHost(tx: Tx, routerId: string): Promise<string | null> {
+  const row = await tx
+    .selectFrom('router_l3_agents')
+    .innerJoin('agents', 'agents.id', 'router_l3_agents.agent_id')
+    .select('agents.host')
+    .where('router_l3_agents.router_id', '=', routerId)
+    .executeTakeFirst();
+  return row?.host ?? null;
+}
+
+/**
+ * Brings a router's placement in line with its ports: a router with a gateway or interfaces is
+ * scheduled to the least loaded live L3 agent (kept where it is once scheduled) and its ports are
+ * bound to that host; a router with neither stays (or becomes) unscheduled.
+ */
+export async function scheduleRouter(tx: Tx, config: ServerConfig, routerId: string): Promise<void> {
+  const router = await tx.selectFrom('routers').select('id').where('id', '=', routerId).executeTakeFirst();
+  if (!router) return;
+  const hasPorts = await tx.selectFrom('ports').select('id').where('device_id', '=', routerId).where('device_owner', 'in', ROUTER_OWNED).executeTakeFirst();
+  if (!hasPorts) {
+    const deleted = await tx.deleteFrom('router_l3_agents').where('router_id', '=', routerId).executeTakeFirst();
+    if (Number(deleted.numDeletedRows) > 0) await recordChange(tx, 'router', routerId, 'update', null);
+    return;
+  }
+  let host = await routerHost(tx, routerId);
+  if (!host) {
+    const live = await liveL3Agents(tx, config);
+    if (!live.length) return; // scheduled when an L3 agent reports in
+    const load = await tx.selectFrom('router_l3_agents').select(['agent_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('agent_id').execute();
+    const count = (id: string) => Number(load.find((l) => l.agent_id === id)?.n ?? 0);
+    const chosen = live.sort((a, b) => count(a.id) - count(b.id) || a.host.localeCompare(b.host))[0];
+    await bind(tx, routerId, chosen);
+    host = chosen.host;
+  }
+  await bindRouterPorts(tx, routerId, host);
+}
+
+/** On an L3 agent's report: take every router with ports that no agent hosts yet. */
+export async function autoScheduleL3(tx: Tx, config: ServerConfig, agent: AgentRow): Promise<void> {
+  if (agent.agent_type !== AGENT_TYPES.l3.agent_type || !agent.admin_state_up || !isAlive(agent, config)) return;
+  const orphans = await tx
+    .selectFrom('ports')
+    .select('device_id')
+    .distinct()
+    .where('device_owner', 'in', ROUTER_OWNED)
+    .where('device_id', 'in', (eb) => eb.selectFrom('routers').select('id'))
+    .where('device_id', 'not in', (eb) => eb.selectFrom('router_l3_agents').select('router_id'))
+    .execute();
+  for (const o of orphans) {
+    await bind(tx, o.device_id, agent);
+    await bindRouterPorts(tx, o.device_id, agent.host);
+  }
+}
+
+/**
+ * Floating IP statuses reported by an L3 agent (update_floatingip_statuses): body
+ * {"floatingips": {"<id>": "ACTIVE"|"DOWN"|"ERROR"}}. ACTIVE/ERROR only for floating IPs whose
+ * router this host serves; DOWN for any (a disassociated floating IP has no router). Returns the ids changed.
+ */
+export async function reportFloatingIpStatus(tx: Tx, host: string, body: unknown): Promise<string[]> {
+  const fips = (body as { floatingips?: unknown } | undefined)?.floatingips;
+  if (!fips || typeof fips !== 'object' || Array.isArray(fips)) throw badRequest("Unable to find 'floatingips' in request body");
+  const changed: string[] = [];
+  for (const [id, status] of Object.entries(fips as Record<string, unknown>)) {
+    if (typeof status !== 'string') throw badRequest(`Invalid input for status. Reason: '${String(status)}' is not a string.`);
+    const row = await tx.selectFrom('floatingips').select('router_id').where('id', '=', id).executeTakeFirst();
+    if (!row) continue;
+    if (status !== 'DOWN' && (!row.router_id || (await routerHost(tx, row.router_id)) !== host)) continue;
+    if (await setFloatingIpStatus(tx, id, status)) changed.push(id);
+  }
+  return changed;
+}

@@ -1,0 +1,240 @@
+// Security groups of one node: Neutron's iptables firewall for Linux bridge (IptablesFirewallDriver
+// with the linuxbridge wrap prefix, ipset disabled) in the HOST filter table. Pure.
+//
+// Every rule is written exactly as `iptables-save` (1.8.9, nf_tables) prints it, each shape checked
+// on the kernel: `-m state --state …`, `-p tcp -m tcp --dport 22`, protocol numbers printed as
+// their /etc/protocols names, lower-case MACs, host bits of a prefix cleared, `/0` prefixes left out,
+// `-m comment` where it was written. Otherwise the second diff would never be empty.
+//
+// No window at plug (issue 4). Neutron lets a new port's traffic through for up to seconds because
+// the tap joins the bridge before its chains exist. Here:
+// 1. chains are planned for every port bound to this node, whether or not its tap exists yet: the
+//    server binds the port before the hypervisor (or the lab) creates the tap, so the chains are
+//    normally in the kernel before the tap is;
+// 2. the skeleton is planned on every L2 node, even with no port, and `neutron-linuxbri-FORWARD`
+//    starts with a default drop (chains `-unknown-in` / `-unknown-out`) for bridged traffic from or
+//    to any `tap+` device that is not a port bound here (filtered, trusted or without port
+//    security): a tap that joins a bridge before neutrino knows its port — enslaved by a hypervisor
+//    — passes nothing, not even to a port whose ingress rules would allow it;
+// 3. the diff writes HOST iptables before link attributes (kernel/diff.ts), so a tap this agent
+//    enslaves joins its bridge only after its chains are in the kernel, even in the very first pass
+//    on a node (when the skeleton is not there yet).
+// A generic drop was preferred over a two-pass plan (enslave once the chains are observed): it
+// also covers taps the hypervisor enslaves itself, and costs no extra pass at plug.
+import { FILTER_TOP, sgChains, tapName, wrapChain } from '../kernel/names.js';
+import type { ChainSpec, IptablesSpec } from '../kernel/types.js';
+import type { HostView, PortView, SecurityGroupRuleView } from '../model/hostview.js';
+
+const lb = (chain: string): string => wrapChain('linuxbridge', chain);
+
+/** Neutron's rule comments (neutron/agent/linux/iptables_comments.py). */
+export const COMMENT = {
+  VM_INT_SG: 'Direct traffic from the VM interface to the security group chain.',
+  INPUT_TO_SG: 'Direct incoming traffic from VM to the security group chain.',
+  SG_TO_VM_SG: 'Jump to the VM specific chain.',
+  UNMATCHED: 'Send unmatched traffic to the fallback chain.',
+  INVALID_DROP: 'Drop packets that appear related to an existing connection (e.g. TCP ACK/FIN) but do not have an entry in conntrack.',
+  ALLOW_ASSOC: 'Direct packets associated with a known session to the RETURN chain.',
+  PORT_SEC_ACCEPT: 'Accept all packets when port security is disabled.',
+  TRUSTED_ACCEPT: 'Accept all packets when port is trusted.',
+  IPV4_DHCP_CLIENT: 'Allow DHCP client traffic.',
+  DHCP_SPOOF: 'Prevent DHCP Spoofing by VM.',
+  PAIR_ALLOW: 'Allow traffic from defined IP/MAC pairs.',
+  PAIR_DROP: 'Drop traffic without an IP/MAC allow rule.',
+  FALLBACK: 'Default drop rule for unmatched traffic.',
+  /** neutrino's own: the no-window default drop (see the header). */
+  NO_CHAINS: 'Drop traffic of a tap device that has no security group chains yet.',
+} as const;
+
+const comment = (text: string): string => `-m comment --comment "${text}"`;
+
+/** Protocol numbers as iptables-save prints them (getprotobynumber on Debian 12; 0 = any). */
+const PROTO_NAMES: Readonly<Record<number, string>> = {
+  1: 'icmp', 2: 'igmp', 4: 'ipencap', 6: 'tcp', 8: 'egp', 17: 'udp', 33: 'dccp', 41: 'ipv6', 43: 'ipv6-route',
+  44: 'ipv6-frag', 46: 'rsvp', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'ipv6-icmp', 59: 'ipv6-nonxt', 60: 'ipv6-opts',
+  89: 'ospf', 112: 'vrrp', 132: 'sctp', 136: 'udplite',
+};
+/** neutron_lib IP_PROTOCOL_MAP names → numbers (as stored by the API). */
+const PROTO_NUMBERS: Readonly<Record<string, number>> = {
+  ah: 51, dccp: 33, egp: 8, esp: 50, gre: 47, hopopt: 0, icmp: 1, igmp: 2, ip: 0, ipip: 4, 'ipv6-encap': 41,
+  'ipv6-frag': 44, 'ipv6-icmp': 58, icmpv6: 58, 'ipv6-nonxt': 59, 'ipv6-opts': 60, 'ipv6-route': 43, ospf: 89,
+  pgm: 113, rsvp: 46, sctp: 132, tcp: 6, udp: 17, udplite: 136, vrrp: 112,
+};
+/** Protocols with a port match module of their own; udplite only has multiport (Neutron's IPTABLES_MULTIPORT_ONLY_PROTOCOLS). */
+const PORT_MODULES = new Set(['tcp', 'udp', 'sctp', 'dccp']);
+
+/** The protocol as iptables-save prints it; null = any. */
+export function iptablesProtocol(protocol: string | null): string | null {
+  if (protocol === null || protocol === '' || protocol === 'any') return null;
+  const num = /^\d+$/.test(protocol) ? Number(protocol) : PROTO_NUMBERS[protocol.toLowerCase()];
+  if (num === undefined) return protocol.toLowerCase();
+  if (num === 0) return null;
+  return PROTO_NAMES[num] ?? String(num);
+}
+
+function ipv4ToInt(ip: string): number | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  if (!m) return null;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return null;
+  return parts.reduce((a, p) => a * 256 + p, 0);
+}
+
+/**
+ * An IPv4 address or prefix as iptables-save prints it ('a.b.c.d/len', host bits cleared); '' for
+ * a /0 (iptables leaves it out); null when it is not IPv4 (IPv6 goes to ip6tables, not planned here).
+ */
+export function iptablesPrefix(text: string): string | null {
+  const [ip = '', lenText] = text.split('/');
+  const n = ipv4ToInt(ip);
+  const len = lenText === undefined ? 32 : Number(lenText);
+  if (n === null || !Number.isInteger(len) || len < 0 || len > 32) return null;
+  if (len === 0) return '';
+  const masked = len === 32 ? n : n - (n % 2 ** (32 - len));
+  const octets = [24, 16, 8, 0].map((s) => Math.floor(masked / 2 ** s) % 256);
+  return `${octets.join('.')}/${len}`;
+}
+
+/** `-p … [-m …] [--dport …|--icmp-type …]` of a security group rule (Neutron's _protocol_arg + _port_arg). */
+function protocolArgs(rule: SecurityGroupRuleView): string[] {
+  const proto = iptablesProtocol(rule.protocol);
+  if (proto === null) return [];
+  const out = [`-p ${proto}`];
+  const min = rule.port_range_min;
+  const max = rule.port_range_max;
+  if (proto === 'icmp') {
+    if (min !== null) out.push(`-m icmp --icmp-type ${max !== null ? `${min}/${max}` : min}`);
+    return out;
+  }
+  if (min === null) return out;
+  const hi = max ?? min;
+  if (PORT_MODULES.has(proto)) {
+    out.push(`-m ${proto}`);
+    // Neutron: 1-65535 is "any port" (no match); one port: --dport; a range: multiport.
+    if (min === 1 && hi === 65535) return out;
+    out.push(min === hi ? `--dport ${min}` : `-m multiport --dports ${min}:${hi}`);
+  } else if (proto === 'udplite') {
+    out.push(`-m multiport --dports ${min === hi ? min : `${min}:${hi}`}`);
+  }
+  return out;
+}
+
+/** One security group rule → its iptables rules (one per remote address for remote-group rules). */
+function convertRule(rule: SecurityGroupRuleView, view: HostView): string[] {
+  if (rule.ethertype !== 'IPv4') return [];
+  const flag = rule.direction === 'ingress' ? '-s' : '-d';
+  let remotes: string[] = [''];
+  if (rule.remote_group_id !== null) {
+    const group = view.security_groups.find((g) => g.id === rule.remote_group_id);
+    remotes = [...new Set((group?.member_ips ?? []).map(iptablesPrefix).filter((p): p is string => p !== null && p !== ''))];
+  } else if (rule.remote_ip_prefix !== null) {
+    const p = iptablesPrefix(rule.remote_ip_prefix);
+    if (p === null) return [];
+    remotes = [p];
+  }
+  const proto = protocolArgs(rule);
+  return remotes.map((r) => [...(r ? [`${flag} ${r}`] : []), ...proto, '-j RETURN'].join(' '));
+}
+
+const unique = (rules: string[]): string[] => [...new Set(rules)];
+
+const ipv4Of = (port: PortView): string[] => port.fixed_ips.map((f) => iptablesPrefix(f.ip_address)).filter((p): p is string => !!p);
+
+/** The three chains of a filtered port. */
+export function portChains(port: PortView, view: HostView): ChainSpec[] {
+  const { ingress, egress, spoof } = sgChains(port.id);
+  const rules = port.security_groups.flatMap((id) => view.security_groups.find((g) => g.id === id)?.rules ?? []);
+  const sg = (direction: 'ingress' | 'egress') => unique(rules.filter((r) => r.direction === direction).flatMap((r) => convertRule(r, view)));
+  const established = `-m state --state RELATED,ESTABLISHED ${comment(COMMENT.ALLOW_ASSOC)} -j RETURN`;
+  const invalid = `-m state --state INVALID ${comment(COMMENT.INVALID_DROP)} -j DROP`;
+  const fallback = `${comment(COMMENT.UNMATCHED)} -j ${lb('sg-fallback')}`;
+  // Provider rules (securitygroups_rpc_base._apply_provider_rule): DHCP replies to the port's addresses and broadcast.
+  const dhcpReplies = [...ipv4Of(port), '255.255.255.255/32'].map((d) => `-d ${d} -p udp -m udp --sport 67 --dport 68 -j RETURN`);
+  const pairs: Array<{ ip: string; mac: string }> = [
+    ...port.fixed_ips.map((f) => ({ ip: f.ip_address, mac: port.mac_address })),
+    ...port.allowed_address_pairs.map((a) => ({ ip: a.ip_address, mac: a.mac_address || port.mac_address })),
+  ];
+  const spoofRules = unique(
+    pairs.flatMap(({ ip, mac }) => {
+      const p = iptablesPrefix(ip);
+      if (p === null) return [];
+      return [`${p ? `-s ${p} ` : ''}-m mac --mac-source ${mac.toLowerCase()} ${comment(COMMENT.PAIR_ALLOW)} -j RETURN`];
+    }),
+  );
+  if (spoofRules.length === 0) spoofRules.push(`-m mac --mac-source ${port.mac_address.toLowerCase()} ${comment(COMMENT.PAIR_ALLOW)} -j RETURN`);
+  return [
+    { name: ingress, rules: unique([established, ...dhcpReplies, ...sg('ingress'), invalid, fallback]) },
+    {
+      name: egress,
+      rules: unique([
+        `-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 ${comment(COMMENT.IPV4_DHCP_CLIENT)} -j RETURN`,
+        `-j ${spoof}`,
+        `-p udp -m udp --sport 68 --dport 67 ${comment(COMMENT.IPV4_DHCP_CLIENT)} -j RETURN`,
+        `-p udp -m udp --sport 67 --dport 68 ${comment(COMMENT.DHCP_SPOOF)} -j DROP`,
+        established,
+        ...sg('egress'),
+        invalid,
+        fallback,
+      ]),
+    },
+    { name: spoof, rules: [...spoofRules, `${comment(COMMENT.PAIR_DROP)} -j DROP`] },
+  ];
+}
+
+/** Ports Neutron's agent trusts (net.is_port_trusted): service ports, never filtered. */
+export const isTrustedPort = (p: PortView): boolean => p.device_owner.startsWith('network:');
+
+/**
+ * The HOST filter table of an L2 node: the skeleton with the no-window drop, and per port bound
+ * here either its chains (port security on), or ACCEPT rules (trusted, or port security off).
+ * `servicePortIds`: ports whose host side another role of this node makes (DHCP, router): trusted
+ * even when the view does not list them among the node's ports.
+ */
+export function planFirewall(view: HostView, servicePortIds: Iterable<string> = []): IptablesSpec {
+  const bridged = (dir: 'in' | 'out', tap: string) => `-m physdev --physdev-${dir} ${tap} --physdev-is-bridged`;
+  const forward: string[] = [];
+  const input: string[] = [];
+  const sgChain: string[] = [];
+  const portChainSpecs: ChainSpec[] = [];
+  const ports = [...view.ports].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const listed = new Set(ports.map((p) => p.id));
+  const extraTrusted = [...new Set(servicePortIds)].filter((id) => !listed.has(id)).sort();
+  const trustedAccept = comment(COMMENT.TRUSTED_ACCEPT);
+  for (const id of extraTrusted) forward.push(`${bridged('out', tapName(id))} ${trustedAccept} -j ACCEPT`, `${bridged('in', tapName(id))} ${trustedAccept} -j ACCEPT`);
+  for (const port of ports) {
+    const tap = tapName(port.id);
+    if (isTrustedPort(port) || !port.port_security_enabled) {
+      const why = comment(isTrustedPort(port) ? COMMENT.TRUSTED_ACCEPT : COMMENT.PORT_SEC_ACCEPT);
+      forward.push(`${bridged('out', tap)} ${why} -j ACCEPT`, `${bridged('in', tap)} ${why} -j ACCEPT`);
+      if (!isTrustedPort(port)) input.push(`${bridged('in', tap)} ${why} -j ACCEPT`);
+      continue;
+    }
+    const { ingress, egress } = sgChains(port.id);
+    forward.push(`${bridged('out', tap)} ${comment(COMMENT.VM_INT_SG)} -j ${lb('sg-chain')}`, `${bridged('in', tap)} ${comment(COMMENT.VM_INT_SG)} -j ${lb('sg-chain')}`);
+    input.push(`${bridged('in', tap)} ${comment(COMMENT.INPUT_TO_SG)} -j ${egress}`);
+    sgChain.push(`${bridged('out', tap)} ${comment(COMMENT.SG_TO_VM_SG)} -j ${ingress}`, `${bridged('in', tap)} ${comment(COMMENT.SG_TO_VM_SG)} -j ${egress}`);
+    portChainSpecs.push(...portChains(port, view));
+  }
+  // No window: bridged traffic from or to a tap that is none of the above is dropped before Neutron's
+  // rules see it (they would let it through when the other side is a known port: sg-chain ends in ACCEPT).
+  const known = [...new Set([...extraTrusted, ...ports.map((p) => p.id)].map(tapName))].sort();
+  const unknownIn = known.map((t) => `-m physdev --physdev-in ${t} -j RETURN`);
+  const unknownOut = known.map((t) => `-m physdev --physdev-out ${t} -j RETURN`);
+  forward.unshift(`${bridged('in', 'tap+')} -j ${lb('unknown-in')}`, `${bridged('out', 'tap+')} -j ${lb('unknown-out')}`);
+  const filter: ChainSpec[] = [
+    { name: 'FORWARD', rules: [`-j ${FILTER_TOP}`, `-j ${lb('FORWARD')}`] },
+    { name: 'INPUT', rules: [`-j ${lb('INPUT')}`] },
+    { name: 'OUTPUT', rules: [`-j ${FILTER_TOP}`, `-j ${lb('OUTPUT')}`] },
+    { name: FILTER_TOP, rules: [`-j ${lb('local')}`] },
+    { name: lb('local'), rules: [] },
+    { name: lb('OUTPUT'), rules: [] },
+    { name: lb('FORWARD'), rules: forward },
+    { name: lb('INPUT'), rules: input },
+    { name: lb('sg-chain'), rules: [...sgChain, '-j ACCEPT'] },
+    { name: lb('sg-fallback'), rules: [`${comment(COMMENT.FALLBACK)} -j DROP`] },
+    { name: lb('unknown-in'), rules: [...unknownIn, `${comment(COMMENT.NO_CHAINS)} -j DROP`] },
+    { name: lb('unknown-out'), rules: [...unknownOut, `${comment(COMMENT.NO_CHAINS)} -j DROP`] },
+    ...portChainSpecs,
+  ];
+  return { filter };
+}

@@ -1,0 +1,142 @@
+// The L3 role's namespace for one router (Neutron's L3 agent, legacy routers): qrouter-<id> with the
+// qr- (interfaces) and qg- (gateway) ends of the router ports' veths, their addresses and the
+// floating IPs' /32s, the default route via the external subnet's gateway, IP forwarding, and the
+// NAT rules of neutron/agent/l3/router_info.py in Neutron's chains. The tap ends join the networks'
+// bridges in HOST. Pure.
+import { bridgeName, POSTROUTING_BOTTOM, qgName, qrName, routerNamespace, tapName, wrapChain } from '../kernel/names.js';
+import { emptyDesiredNamespace, HOST, type ChainSpec, type DesiredNamespace, type IptablesSpec, type LinkSpec } from '../kernel/types.js';
+import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
+import type { HostView, PortView, RouterView } from '../model/hostview.js';
+
+/** external_ingress_mark / ROUTER_MARK_MASK (l3 agent defaults). */
+export const EXTERNAL_INGRESS_MARK = '0x2/0xffff';
+/** Appended to SNAT rules, as Neutron does when iptables supports it (use_random_fully=True). */
+const RANDOM_FULLY = ' --random-fully';
+const SNAT_COMMENT = '-m comment --comment "Perform source NAT on outgoing traffic."';
+
+export interface RouterPlan {
+  namespace: string;
+  spec: DesiredNamespace;
+  /** the host (tap) ends of the router ports' veths, for HOST */
+  hostLinks: LinkSpec[];
+  /** the router ports realized here: plugged once applied */
+  portIds: string[];
+}
+
+const l3 = (chain: string) => wrapChain('l3', chain);
+
+const v4 = (ip: string) => parseIp(ip)?.version === 4;
+
+/** `ip/prefixlen` of each fixed IP whose subnet is known (the interface's own cidr as a fallback). */
+function portAddresses(view: HostView, port: PortView, fallbackCidr: string | null): string[] {
+  const out: string[] = [];
+  for (const f of port.fixed_ips) {
+    const cidr = view.subnets.find((s) => s.id === f.subnet_id)?.cidr ?? fallbackCidr;
+    const prefix = cidr ? parsePrefix(cidr) : null;
+    if (prefix && prefix.version === parseIp(f.ip_address)?.version) out.push(`${f.ip_address}/${prefix.prefixLength}`);
+  }
+  return out;
+}
+
+/**
+ * The nat and mangle tables of the router namespace (REALIZATION §7.4), in iptables-save's
+ * canonical form. `gw` is the gateway device and its first IPv4 address, when there is a gateway.
+ */
+export function routerIptables(router: Pick<RouterView, 'enable_snat'>, gw: { dev: string; ip: string } | null, fips: RouterView['floating_ips']): IptablesSpec {
+  const pre: string[] = [];
+  const out: string[] = [];
+  const post: string[] = [];
+  const floatSnat: string[] = [];
+  const snat: string[] = [`-j ${l3('float-snat')}`];
+  const mark: string[] = [];
+  if (gw) {
+    post.push(`! -o ${gw.dev} -m conntrack ! --ctstate DNAT -j ACCEPT`);
+    // Hair-pinning: inside → floating IP comes back through the router.
+    snat.push(`-m mark ! --mark ${EXTERNAL_INGRESS_MARK} -m conntrack --ctstate DNAT -j SNAT --to-source ${gw.ip}${RANDOM_FULLY}`);
+    if (router.enable_snat) snat.push(`-o ${gw.dev} -j SNAT --to-source ${gw.ip}${RANDOM_FULLY}`);
+    mark.push(`-i ${gw.dev} -j MARK --set-xmark ${EXTERNAL_INGRESS_MARK}`);
+    for (const f of fips) {
+      if (!v4(f.floating_ip_address) || !v4(f.fixed_ip_address)) continue;
+      pre.push(`-d ${f.floating_ip_address}/32 -j DNAT --to-destination ${f.fixed_ip_address}`);
+      out.push(`-d ${f.floating_ip_address}/32 -j DNAT --to-destination ${f.fixed_ip_address}`);
+      floatSnat.push(`-s ${f.fixed_ip_address}/32 -j SNAT --to-source ${f.floating_ip_address}${RANDOM_FULLY}`);
+    }
+  }
+  const nat: ChainSpec[] = [
+    { name: 'PREROUTING', rules: [`-j ${l3('PREROUTING')}`] },
+    { name: 'OUTPUT', rules: [`-j ${l3('OUTPUT')}`] },
+    { name: 'POSTROUTING', rules: [`-j ${l3('POSTROUTING')}`, `-j ${POSTROUTING_BOTTOM}`] },
+    { name: l3('OUTPUT'), rules: out },
+    { name: l3('POSTROUTING'), rules: post },
+    { name: l3('PREROUTING'), rules: pre },
+    { name: l3('float-snat'), rules: floatSnat },
+    { name: l3('snat'), rules: snat },
+    { name: POSTROUTING_BOTTOM, rules: [`${SNAT_COMMENT} -j ${l3('snat')}`] },
+  ];
+  const mangle: ChainSpec[] = [
+    { name: 'PREROUTING', rules: [`-j ${l3('PREROUTING')}`] },
+    { name: l3('PREROUTING'), rules: [`-j ${l3('mark')}`] },
+    { name: l3('mark'), rules: mark },
+  ];
+  return { nat, mangle };
+}
+
+/**
+ * The router's namespace, or null when the router is administratively down or has nothing to
+ * realize here. `canWire(networkId)` says whether this node can wire a network (has its uplink):
+ * ports on other networks are left out, as the L2 role could not connect them.
+ */
+export function planRouter(view: HostView, router: RouterView, canWire: (networkId: string) => boolean): RouterPlan | null {
+  if (!router.admin_state_up) return null;
+  const namespace = routerNamespace(router.id);
+  const spec = emptyDesiredNamespace();
+  const hostLinks: LinkSpec[] = [];
+  const portIds: string[] = [];
+  spec.links.push({ kind: 'device', name: 'lo', up: true });
+  spec.sysctls.push(
+    { key: 'net.ipv4.ip_forward', value: '1' },
+    { key: 'net.ipv4.conf.all.arp_ignore', value: '1' },
+    { key: 'net.ipv4.conf.all.arp_announce', value: '2' },
+  );
+
+  /** The veth of one router port: `inner` in the namespace, tap<port> in the network's bridge. */
+  const plug = (port: PortView, inner: string): boolean => {
+    const net = view.networks.find((n) => n.id === port.network_id);
+    if (!net || !port.admin_state_up || !canWire(net.id)) return false;
+    spec.links.push({ kind: 'veth', name: inner, mac: port.mac_address, mtu: net.mtu, up: true, peer: { name: tapName(port.id), netns: HOST } });
+    hostLinks.push({ kind: 'veth', name: tapName(port.id), mtu: net.mtu, up: true, master: bridgeName(net.id), peer: { name: inner, netns: namespace } });
+    portIds.push(port.id);
+    return true;
+  };
+
+  for (const intf of router.interfaces) {
+    const dev = qrName(intf.port.id);
+    if (!plug(intf.port, dev)) continue;
+    for (const address of portAddresses(view, intf.port, intf.cidr)) spec.addresses.push({ dev, address });
+  }
+
+  let gw: { dev: string; ip: string } | null = null;
+  if (router.gateway) {
+    const { port, subnet } = router.gateway;
+    const dev = qgName(port.id);
+    if (plug(port, dev)) {
+      const addresses = portAddresses(view, port, subnet.cidr);
+      for (const address of addresses) spec.addresses.push({ dev, address });
+      const first = port.fixed_ips.find((f) => v4(f.ip_address));
+      if (first) gw = { dev, ip: first.ip_address };
+      const taken = new Set(addresses.map((a) => a.split('/')[0]));
+      for (const f of router.floating_ips) {
+        if (v4(f.floating_ip_address) && !taken.has(f.floating_ip_address)) spec.addresses.push({ dev, address: `${f.floating_ip_address}/32` });
+      }
+      const gatewayIp = subnet.gateway_ip ? parseIp(subnet.gateway_ip) : null;
+      const cidr = parsePrefix(subnet.cidr);
+      if (gatewayIp && gatewayIp.version === 4 && cidr) {
+        // A gateway outside the subnet is reached on-link first (_external_gateway_added).
+        if (!cidrContains(cidr, gatewayIp)) spec.routes.push({ dst: `${subnet.gateway_ip}/32`, dev, scope: 'link' });
+        spec.routes.push({ dst: 'default', via: subnet.gateway_ip!, dev });
+      }
+    }
+  }
+  spec.iptables = routerIptables(router, gw, router.floating_ips);
+  return { namespace, spec, hostLinks, portIds };
+}

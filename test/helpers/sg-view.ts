@@ -1,0 +1,45 @@
+// A host view for security group tests: one network, the scenario's instance (ICMP + SSH allowed in,
+// everything out) and a second instance in the same group, optionally a port without port security.
+import type { HostView, NetworkView, PortView, SecurityGroupRuleView, SecurityGroupView } from '../../src/model/hostview.js';
+
+export const SG_NET = 'e6e37ba0-3b7c-4f2e-9d1a-2f3c4b5a6d7e';
+export const SG_SUBNET = '11111111-2222-3333-4444-555555555555';
+export const SG_ID = '5b2b8d0c-1c7e-4d0a-9a36-0e6f1d3c9a11';
+
+export function sgPort(id: string, ip: string, mac: string, over: Partial<PortView> = {}): PortView {
+  return {
+    id, network_id: SG_NET, mac_address: mac, fixed_ips: [{ subnet_id: SG_SUBNET, ip_address: ip }], device_owner: 'compute:nova', device_id: 'vm',
+    admin_state_up: true, status: 'DOWN', port_security_enabled: true, security_groups: [SG_ID], allowed_address_pairs: [], binding_host_id: 'compute1',
+    ...over,
+  };
+}
+
+export const INSTANCE = sgPort('3c338602-d806-488a-ae66-c4c8f8d13b9b', '172.16.1.3', 'fa:16:3e:a7:f7:5a');
+export const OTHER = sgPort('37720f0a-f07b-45c6-a07b-cfb26a947fa8', '172.16.1.4', 'fa:16:3e:11:22:33');
+
+export const rule = (over: Partial<SecurityGroupRuleView>): SecurityGroupRuleView => ({
+  id: 'r', direction: 'ingress', ethertype: 'IPv4', protocol: null, port_range_min: null, port_range_max: null, remote_ip_prefix: null, remote_group_id: null, ...over,
+});
+
+/** The scenario's group: ICMP and SSH in; Neutron's default egress rules (IPv4 and IPv6 any). */
+export function scenarioGroup(extra: SecurityGroupRuleView[] = []): SecurityGroupView {
+  return {
+    id: SG_ID, name: 'default', stateful: true, member_ips: ['172.16.1.3', '172.16.1.4'],
+    rules: [
+      rule({ id: 'e4', direction: 'egress' }),
+      rule({ id: 'e6', direction: 'egress', ethertype: 'IPv6' }),
+      rule({ id: 'icmp', protocol: 'icmp', remote_ip_prefix: '0.0.0.0/0' }),
+      rule({ id: 'ssh', protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_ip_prefix: '0.0.0.0/0' }),
+      ...extra,
+    ],
+  };
+}
+
+export function sgView(ports: PortView[], groups: SecurityGroupView[] = [scenarioGroup()], network: Partial<NetworkView> = {}): HostView {
+  return {
+    host: 'compute1', revision: 1,
+    networks: [{ id: SG_NET, name: 'selfservice', network_type: 'vxlan', physical_network: null, segmentation_id: 41, mtu: 1450, admin_state_up: true, router_external: false, ...network }],
+    subnets: [{ id: SG_SUBNET, network_id: SG_NET, ip_version: 4, cidr: '172.16.1.0/24', gateway_ip: '172.16.1.1', enable_dhcp: true, dns_nameservers: [], host_routes: [], allocation_pools: [{ start: '172.16.1.2', end: '172.16.1.254' }] }],
+    ports, remote_ports: [], remote_vteps: [], security_groups: groups, dhcp_networks: [], dhcp_ports: [],
+  };
+}
