@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk, neutrinoSpawn } from '../helpers/neutrino-cli.js';
 import { haveOpenstack } from '../helpers/openstack.js';
+import { eventually, labUpAsAdmin } from '../helpers/lab.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
 const lab = `a${process.pid % 100000}`;
@@ -23,22 +24,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const openstack = (...args: string[]) => JSON.parse(execFileSync('openstack', [...args, '-f', 'json'], { env, encoding: 'utf8' }));
 const links = async (node: string) => JSON.parse(await neutrinoOk(['lab', 'exec', ...L, node, '--', 'ip', '-j', '-d', 'link', 'show'])) as any[];
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(300);
-  }
-}
 
 before(async () => {
   if (skip) return;
-  await neutrinoOk(['lab', 'up', ...L, '--nodes', 'controller,compute1'], 180_000);
-  const envText = await neutrinoOk(['lab', 'env', ...L, '--admin']);
-  env = { ...process.env };
-  for (const m of envText.matchAll(/export (\w+)=(\S+)/g)) env[m[1]] = m[2].replace(/^['"]|['"]$/g, '');
+  env = await labUpAsAdmin(L);
 });
 
 after(async () => {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
 import { haveOpenstack } from '../helpers/openstack.js';
+import { eventually, labUpAsAdmin } from '../helpers/lab.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
 const lab = `l${process.pid % 100000}`;
@@ -27,24 +28,12 @@ const openstack = (...args: string[]) => {
 };
 const openstackRaw = (...args: string[]) => execFileSync('openstack', args, { env, encoding: 'utf8' });
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(300);
-  }
-}
 const fromInstance = async (ip: string) => (await neutrino(['instance', 'exec', ...L, 'vm', '--', 'ping', '-c', '1', '-W', '1', ip])).code === 0;
 const fromExternal = async (ip: string) => (await neutrino(['lab', 'exec', ...L, 'external', '--', 'ping', '-c', '1', '-W', '1', ip])).code === 0;
 
 before(async () => {
   if (skip) return;
-  await neutrinoOk(['lab', 'up', ...L, '--nodes', 'controller,compute1'], 180_000);
-  const envText = await neutrinoOk(['lab', 'env', ...L, '--admin']);
-  env = { ...process.env };
-  for (const m of envText.matchAll(/export (\w+)=(\S+)/g)) env[m[1]] = m[2].replace(/^['"]|['"]$/g, '');
+  env = await labUpAsAdmin(L);
 });
 
 after(async () => {
