@@ -5,6 +5,7 @@ import { registerServerCommand } from './server.js';
 import { registerLabCommand } from './lab.js';
 import { registerInstanceCommand } from './instance.js';
 import { registerAgentCommand } from './agent.js';
+import { registerDemoCommand } from './demo.js';
 import { AgentConfigError } from '../agent/config.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -16,6 +17,7 @@ export async function main(argv: string[]): Promise<void> {
   registerLabCommand(program);
   registerInstanceCommand(program);
   registerAgentCommand(program);
+  registerDemoCommand(program);
   try {
     await program.parseAsync(argv);
   } catch (e) {

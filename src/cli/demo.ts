@@ -1,0 +1,22 @@
+// `neutrino demo [--lab NAME] [--down]`: the canonical scenario end to end, with proofs.
+import type { Command } from 'commander';
+import { runDemo } from '../lab/demo.js';
+import { Abort } from '../lab/util.js';
+import { labOptions } from './lab.js';
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+export function registerDemoCommand(program: Command): void {
+  labOptions(program.command('demo').description('Bring up a lab and the canonical scenario (networks, router, instance with ssh, floating IP) and prove it from the external host'))
+    .option('--down', 'remove the lab at the end instead of leaving it up for exploring')
+    .action(async (f: { lab: string; stateRoot?: string; down?: boolean }) => {
+      const abort = new Abort();
+      const onSignal = (sig: NodeJS.Signals) => abort.trigger(sig);
+      process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+      try {
+        await runDemo({ lab: f.lab, stateRoot: f.stateRoot, down: !!f.down, print, abort });
+      } finally {
+        process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      }
+    });
+}

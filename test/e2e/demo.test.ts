@@ -1,0 +1,74 @@
+// `neutrino demo` end to end as root: the whole canonical scenario in one command, with its proofs
+// from the external host (ping, ssh login showing 172.16.1.3, a port the group does not allow stays
+// closed); a rerun replaces the lab, `--down` removes it, and nothing of the lab is left behind.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isRoot, neutrino } from '../helpers/neutrino-cli.js';
+
+const skip = !isRoot() ? 'needs root (network namespaces)' : false;
+const lab = `d${process.pid % 100000}`;
+const root = mkdtempSync(join(tmpdir(), 'neutrino-demo-'));
+const L = ['--lab', lab, '--state-root', root];
+const rootSshBefore = existsSync('/root/.ssh');
+
+const namespacesOfLab = () =>
+  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((n) => n.startsWith(`${lab}-`));
+
+after(async () => {
+  if (skip) return;
+  await neutrino(['lab', 'down', ...L]); // in case a test failed half-way
+  rmSync(root, { recursive: true, force: true });
+});
+
+function assertProofs(out: string) {
+  assert.match(out, /proof: ping -c 3 10\.123\.123\.104 from \S+-external: 3 packets transmitted, 3 received/);
+  assert.match(out, /proof: ssh root@10\.123\.123\.104 ip addr .*logged in; ip addr shows 172\.16\.1\.3/);
+  assert.match(out, /inet 172\.16\.1\.3\/24/);
+  assert.match(out, /proof: tcp\/8080 to 10\.123\.123\.104 does not connect/);
+  for (const dev of [/brq[0-9a-f]{8}-[0-9a-f]{2}/, /vxlan-41/, /tap[0-9a-f]{8}-[0-9a-f]{2}/, /qrouter-[0-9a-f-]{36}/, /qr-[0-9a-f]{8}-[0-9a-f]{2}/, /qg-[0-9a-f]{8}-[0-9a-f]{2}/]) assert.match(out, dev);
+  assert.match(out, /-A neutron-l3-agent-PREROUTING -d 10\.123\.123\.104\/32 -j DNAT --to-destination 172\.16\.1\.3/);
+  assert.match(out, /neutrino lab env --lab /);
+  assert.match(out, /neutrino instance exec .*instance -- ip addr/);
+  assert.match(out, /neutrino lab down --lab /);
+  assert.match(out, /^  neutrino trace fip 10\.123\.123\.104$/m);
+}
+
+test('neutrino demo: the scenario with ping and ssh through the floating IP; the lab stays up', { skip, timeout: 240_000 }, async () => {
+  const r = await neutrino(['demo', ...L], 200_000);
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assertProofs(r.stdout);
+  assert.ok(namespacesOfLab().includes(`${lab}-i-instance`), 'the lab stays up for exploring');
+  // The SSH server's PID is recorded in the instance dir, and it is dropbear's wrapper.
+  const instances = join(root, 'labs', lab, 'instances');
+  const [id] = readdirSync(instances);
+  const pid = Number(readFileSync(join(instances, id, 'sshd.pid'), 'utf8'));
+  assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /demo-sshd/);
+  const ls = await neutrino(['instance', 'exec', ...L, 'instance', '--', 'ip', 'addr'], 20_000);
+  assert.match(ls.stdout, /inet 172\.16\.1\.3\//);
+});
+
+test('neutrino demo --down: a rerun replaces the lab, proves it again and leaves nothing behind', { skip, timeout: 240_000 }, async () => {
+  const routers = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('qrouter-') || l.startsWith('qdhcp-'));
+  const before = new Set(routers());
+  const r = await neutrino(['demo', ...L, '--down'], 200_000);
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /previous lab \S+ removed \(a rerun replaces it\)/);
+  assertProofs(r.stdout);
+  assert.match(r.stdout, /--down: removing the lab/);
+  assert.deepEqual(namespacesOfLab(), [], 'no namespace of the lab is left');
+  const created = r.stdout.match(/qrouter-[0-9a-f-]{36}/g) ?? [];
+  for (const ns of routers()) assert.ok(before.has(ns) && !created.includes(ns), `namespace left: ${ns}`);
+  assert.ok(!existsSync(join(root, 'labs', lab)), 'the lab dir is removed');
+  const procs = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+  assert.ok(!procs.includes(join(root, 'labs', lab)), 'no process of the lab is left');
+  assert.equal(existsSync('/root/.ssh'), rootSshBefore, 'the host /root is untouched');
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]);
+  assert.ok(!mounts.includes('/root'), 'nothing is bind-mounted over the host /root');
+});
