@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../config.js';
 import type { Db } from '../store/db.js';
 import { listQuotas, quotaDetails, resetQuota, showQuota, updateQuota, QUOTA_DEFAULTS } from '../networking/quotas.js';
-import { listAgents, networkDhcpAgents, showAgent } from '../networking/agents.js';
+import { listAgents, networkDhcpAgents, routerL3Agents, showAgent } from '../networking/agents.js';
 import { registerRouterActions } from './router-actions.js';
 
 export interface ExtraDeps {
@@ -29,5 +29,6 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config }: E
   type Id = { Params: { id: string } };
   v2.get<Id>('/agents/:id', async (req) => ({ agent: await showAgent(db, req.ctx, config, req.params.id) }));
   v2.get<Id>('/networks/:id/dhcp-agents', async (req) => ({ agents: await networkDhcpAgents(db, req.ctx, config, req.params.id) }));
+  v2.get<Id>('/routers/:id/l3-agents', async (req) => ({ agents: await routerL3Agents(db, req.ctx, config, req.params.id) }));
   registerRouterActions(v2, { db, config });
 }

@@ -61,6 +61,20 @@ export async function networkDhcpAgents(tx: Tx, ctx: AuthContext, config: Server
   return rows.map((r) => agentToApi(r, config));
 }
 
+/** GET /routers/{id}/l3-agents (l3_agent_scheduler): the L3 agents hosting a router (policy: admin). */
+export async function routerL3Agents(tx: Tx, ctx: AuthContext, config: ServerConfig, routerId: string) {
+  if (!ctx.isAdmin) throw policyDenied('rule:get_l3-agents');
+  const router = await tx.selectFrom('routers').select('id').where('id', '=', routerId).executeTakeFirst();
+  if (!router) throw notFound('RouterNotFound', `Router ${routerId} could not be found`);
+  const rows = await tx
+    .selectFrom('router_l3_agents')
+    .innerJoin('agents', 'agents.id', 'router_l3_agents.agent_id')
+    .selectAll('agents')
+    .where('router_l3_agents.router_id', '=', routerId)
+    .execute();
+  return rows.map((r) => agentToApi(r, config));
+}
+
 export interface AgentReport {
   agent_type: string;
   host: string;

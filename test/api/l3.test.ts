@@ -81,6 +81,14 @@ test('a router with ports waits for an L3 agent, then is scheduled and its ports
   for (const p of ports) assert.ok(portIds.includes(p.id));
   assert.deepEqual(v.networks.map((n: any) => n.id).sort(), [provider.id, selfservice.id].sort());
   assert.deepEqual((await view('compute1')).routers, []);
+  // l3_agent_scheduler: the hosting agent, admin only; an unknown router is RouterNotFound.
+  const hosting = await admin.get(`/routers/${router.id}/l3-agents`);
+  assert.equal(hosting.status, 200, JSON.stringify(hosting.body));
+  assert.deepEqual(hosting.body.agents.map((a: any) => `${a.host}/${a.agent_type}`), ['controller/L3 agent']);
+  assert.equal((await demo.get(`/routers/${router.id}/l3-agents`)).status, 403);
+  const missing = await admin.get('/routers/3c338602-d806-488a-ae66-c4c8f8d13b9b/l3-agents');
+  assert.equal(missing.status, 404);
+  assert.equal(missing.body.NeutronError.type, 'RouterNotFound');
 });
 
 test('floating IPs appear in the hosting view once associated, and leave when disassociated', async () => {

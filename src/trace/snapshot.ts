@@ -1,0 +1,63 @@
+// What the tracer reads, as plain data: the cloud's resources from the Networking API (standard
+// Neutron attributes only) and, per Neutron host, the raw output of the commands run on that node.
+// A live trace collects one; `--record DIR` saves it; `--snapshot DIR` traces from a saved one with
+// no root and no live system. Raw command output is kept (not parsed state) so a snapshot is
+// evidence, and parsing stays the same code as the agent's (src/observe).
+import type { NsKey } from '../kernel/types.js';
+import type { RawNamespace } from '../observe/node.js';
+
+/** API objects exactly as the Networking API returns them (Neutron's attribute names). */
+export type ApiObject = Record<string, unknown> & { id: string };
+
+export interface ApiResources {
+  networks: ApiObject[];
+  subnets: ApiObject[];
+  ports: ApiObject[];
+  routers: ApiObject[];
+  floatingips: ApiObject[];
+  /** each with its `security_group_rules` */
+  security_groups: ApiObject[];
+  agents: ApiObject[];
+  /** router id → `host` of the L3 agents hosting it (GET /v2.0/routers/{id}/l3-agents) */
+  router_hosts: Record<string, string[]>;
+  /** network id → `host` of the DHCP agents serving it (GET /v2.0/networks/{id}/dhcp-agents) */
+  dhcp_hosts: Record<string, string[]>;
+}
+
+/** One command run on a node, kept as evidence. */
+export interface Evidence {
+  /** argv as run (inside the node, before any access prefix such as nsenter or ssh) */
+  argv: string[];
+  /** namespace key: '' = the node's own namespace */
+  namespace: NsKey;
+  stdout: string;
+  /** set when the command failed */
+  error?: string;
+}
+
+export interface NodeDump {
+  /** Neutron host name (binding:host_id, the agents' host) */
+  host: string;
+  /** how it was reached: 'local', 'netns:NAME' or 'ssh:USER@ADDRESS' */
+  access: string;
+  collectedAt: string;
+  /** the Linux bridge agent's configuration file (linuxbridge_agent.ini layout); text null when unreadable */
+  agentConfig: { path: string; text: string | null };
+  /** raw observe output per namespace ('' = the node's own); null = the namespace does not exist on the node */
+  namespaces: Record<NsKey, RawNamespace | null>;
+  /** `conntrack -L` output per namespace where it was read (router namespaces) */
+  conntrack: Record<NsKey, string>;
+  /** instance domain XML (nova's instances/<id>/libvirt.xml) per instance id (a port's device_id); null when absent */
+  instances: Record<string, { path: string; xml: string | null }>;
+  /** what could not be read, in words */
+  errors: string[];
+}
+
+export interface Snapshot {
+  version: 1;
+  createdAt: string;
+  /** where the resources came from: the API endpoint, a lab name */
+  source: { endpoint: string; lab?: string };
+  api: ApiResources;
+  nodes: Record<string, NodeDump>;
+}
