@@ -31,7 +31,7 @@ export class ExecError extends Error {
 /** Patterns of iproute2, iptables-restore, sysctl and nsenter messages (strerror texts mostly). */
 const KINDS: [ErrorKind, RegExp][] = [
   ['exists', /File exists|already exists/i],
-  ['busy', /Device or resource busy|Resource temporarily unavailable|xtables lock|CHAIN_USER_DEL failed \(Device or resource busy\)/i],
+  ['busy', /Device or resource busy|Resource temporarily unavailable|xtables lock|CHAIN_USER_DEL failed \(Device or resource busy\)|in use by a kernel component/i],
   ['permission', /Operation not permitted|Permission denied/i],
   [
     'not-found',
@@ -47,11 +47,11 @@ export function classify(stderr: string, exitCode: number | null): ErrorKind {
   return 'failed';
 }
 
-/** The input line a batch tool reports: ip/bridge "Command failed -:N", iptables-restore "Error occurred at line: N". */
+/** The input line a batch tool reports: ip/bridge "Command failed -:N", iptables-restore "Error occurred at line: N", ipset restore "Error in line N:". */
 export function failedLine(stderr: string, stdin: string | undefined): string | undefined {
   if (stdin === undefined) return undefined;
-  const m = /Command failed -:(\d+)|Error occurred at line: (\d+)/.exec(stderr);
-  const n = Number(m?.[1] ?? m?.[2] ?? 0);
+  const m = /Command failed -:(\d+)|Error occurred at line: (\d+)|Error in line (\d+):/.exec(stderr);
+  const n = Number(m?.[1] ?? m?.[2] ?? m?.[3] ?? 0);
   return n > 0 ? stdin.split('\n')[n - 1] : undefined;
 }
 

@@ -1,9 +1,9 @@
 // The fake kernel's handling of addresses, routes, neighbours, fdb, sysctls, iptables and daemons.
 import { defaultMetric, routeFamily, routeKey } from '../kernel/diff-l3.js';
-import { isOwnedChain, ROUTE_PROTO } from '../kernel/mark.js';
+import { isOwnedChain, ROUTE_PROTO, ruleIpsets } from '../kernel/mark.js';
 import type { Op } from '../kernel/ops.js';
 import { BUILTIN_CHAINS, type ObservedChain, type ObservedNamespace } from '../kernel/types.js';
-import { cidrFamily, ZERO_MAC } from '../kernel/values.js';
+import { canonicalNet, cidrFamily, ZERO_MAC } from '../kernel/values.js';
 import { ExecError, type ErrorKind } from './errors.js';
 
 /** Fails like the real command would, with the same error kind. */
@@ -111,7 +111,43 @@ export function applyIptables(state: ObservedNamespace, op: Extract<Op, { op: 'i
   for (const b of builtins) get(b.chain)!.rules.unshift(...b.insert);
   const left = chains.filter((c) => !dels.includes(c.name));
   for (const c of left) for (const r of c.rules) checkTarget(op, r, left);
+  for (const c of left) for (const r of c.rules) checkSets(op, r, state);
   state.iptables[op.table] = left;
+}
+
+/** iptables refuses a rule that matches a missing set, or an IPv6 set. */
+function checkSets(op: Op, rule: string, state: ObservedNamespace): void {
+  for (const name of ruleIpsets(rule)) {
+    const set = state.ipsets.find((s) => s.name === name) ?? fakeFail('not-found', op, `Set ${name} doesn't exist.`);
+    if (set.family === 'inet6') fakeFail('invalid', op, `The protocol family of set ${name} is IPv6, which is not applicable.`);
+  }
+}
+
+const setInUse = (state: ObservedNamespace, name: string): boolean =>
+  Object.values(state.iptables).some((chains) => (chains ?? []).some((c) => c.rules.some((r) => ruleIpsets(r).includes(name))));
+
+/** One `ipset restore -exist` op, with the kernel's refusals (a set in use, a create over another type). */
+export function applyIpset(state: ObservedNamespace, op: Extract<Op, { op: 'ipset' | 'ipset-destroy' }>): void {
+  const destroy = (name: string) => {
+    if (!state.ipsets.some((s) => s.name === name)) return; // -exist
+    if (setInUse(state, name)) fakeFail('busy', op, 'Set cannot be destroyed: it is in use by a kernel component');
+    state.ipsets = state.ipsets.filter((s) => s.name !== name);
+  };
+  if (op.op === 'ipset-destroy') return destroy(op.name);
+  const c = op.change;
+  if (c.mode === 'recreate') destroy(c.name);
+  let set = state.ipsets.find((s) => s.name === c.name);
+  if (c.mode !== 'update') {
+    if (set && (set.type !== c.type || set.family !== c.family)) fakeFail('exists', op, 'Set cannot be created: set with the same name already exists');
+    if (!set) {
+      set = { name: c.name, type: c.type, family: c.family, options: 'hashsize 1024 maxelem 65536 bucketsize 12', members: [] };
+      state.ipsets.push(set);
+    }
+  }
+  if (!set) fakeFail('not-found', op, 'The set with the given name does not exist');
+  const del = new Set(c.del.map(canonicalNet));
+  set.members = set.members.filter((m) => !del.has(m));
+  for (const m of c.add.map(canonicalNet)) if (!set.members.includes(m)) set.members.push(m);
 }
 
 function checkTarget(op: Op, rule: string, chains: ObservedChain[]): void {

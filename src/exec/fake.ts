@@ -1,10 +1,10 @@
 // A stateful fake kernel behind the Kernel seam: applies ops to an in-memory node with the kernel's rules and cascades, and dumps itself.
 import { isNeutrinoMark } from '../kernel/mark.js';
 import type { LinkChanges, Op } from '../kernel/ops.js';
-import { inScope, type ObserveScope } from '../kernel/scope.js';
+import { inScope, ipsetsInScope, type ObserveScope } from '../kernel/scope.js';
 import { emptyObservedNamespace, HOST, type LinkSpec, type NsKey, type ObservedLink, type ObservedNamespace, type ObservedNode } from '../kernel/types.js';
 import { Work } from '../kernel/work.js';
-import { applyL3, applyIptables, applyProcess, fakeFail } from './fake-ops.js';
+import { applyIpset, applyL3, applyIptables, applyProcess, fakeFail } from './fake-ops.js';
 import { ApplyError, type Kernel } from './kernel.js';
 
 export class FakeKernel implements Kernel {
@@ -15,13 +15,20 @@ export class FakeKernel implements Kernel {
   /** Starts from `initial` (deep-copied), or from a node with only HOST and its `lo`. */
   constructor(initial?: ObservedNode) {
     this.world = new Work(initial ?? { namespaces: { [HOST]: loOnly() } });
-    for (const s of this.world.namespaces.values()) for (const l of s.links) this.nextIfindex = Math.max(this.nextIfindex, l.ifindex + 1);
+    for (const s of this.world.namespaces.values()) {
+      s.ipsets ??= []; // initial states written before sets were modelled
+      for (const l of s.links) this.nextIfindex = Math.max(this.nextIfindex, l.ifindex + 1);
+    }
   }
 
   async observe(scope: ObserveScope): Promise<ObservedNode> {
     const out: ObservedNode = { namespaces: {} };
     for (const [ns, state] of this.world.namespaces) {
-      if (ns === HOST ? scope.host : inScope(scope, ns)) out.namespaces[ns] = structuredClone(state);
+      if (!(ns === HOST ? scope.host : inScope(scope, ns))) continue;
+      const seen = structuredClone(state);
+      // Like the real observer: sets are read only where asked for.
+      if (!ipsetsInScope(scope, ns)) seen.ipsets = [];
+      out.namespaces[ns] = seen;
     }
     refreshMarks(out);
     return out;
@@ -72,6 +79,9 @@ export class FakeKernel implements Kernel {
         return this.linkSet(op, op.name, op.set);
       case 'iptables':
         return applyIptables(this.ns(op), op);
+      case 'ipset':
+      case 'ipset-destroy':
+        return applyIpset(this.ns(op), op);
       case 'proc-start':
       case 'proc-reload':
       case 'proc-stop':

@@ -1,19 +1,20 @@
-// The real kernel: observe with `ip -j`, `bridge -j`, iptables-save, sysctl; apply rendered batches through run().
+// The real kernel: observe with `ip -j`, `bridge -j`, iptables-save, ipset save, sysctl; apply rendered batches through run().
 import type { Op } from '../kernel/ops.js';
 import { render, type Command } from '../kernel/render.js';
-import { inScope, type ObserveScope } from '../kernel/scope.js';
+import { inScope, ipsetsInScope, type ObserveScope } from '../kernel/scope.js';
 import { HOST, type NsKey, type ObservedNode } from '../kernel/types.js';
 import { parseNetnsList } from '../observe/netns.js';
-import { IP_OBSERVE_BATCH, parseNamespace, resolvePeers, type ParsedNamespace } from '../observe/node.js';
+import { parseNamespace, resolvePeers, type ParsedNamespace } from '../observe/node.js';
 import { isExecError } from './errors.js';
 import { ApplyError, type Kernel } from './kernel.js';
 import { observeProcess, reloadProcess, startProcess, stopProcess } from './procs.js';
+import { readRawNamespace } from './read-namespace.js';
 import { run as defaultRun, type Runner } from './run.js';
 
 /** Namespaces read at once (each costs four or five short-lived processes). */
 const OBSERVE_PARALLEL = 8;
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
@@ -96,19 +97,25 @@ export class RealKernel implements Kernel {
     const netns = this.where(ns);
     const keys = scope.sysctls[ns] ?? [];
     try {
-      const [ip, route6, fdb, ipt, sysctl] = await Promise.all([
-        this.run(['ip', '-j', '-d', '-batch', '-'], { netns, stdin: IP_OBSERVE_BATCH.join('\n') + '\n' }),
-        this.run(['ip', '-6', '-j', '-d', 'route', 'show', 'table', 'main'], { netns }),
-        this.run(['bridge', '-j', 'fdb', 'show'], { netns }),
-        this.run(['iptables-save'], { netns }),
-        keys.length > 0 ? this.run(['sysctl', '-e', ...keys], { netns }) : Promise.resolve({ stdout: '', stderr: '' }),
+      const [raw, ipset] = await Promise.all([
+        readRawNamespace(this.run, netns, keys),
+        ipsetsInScope(scope, ns) ? this.readIpsets(netns) : Promise.resolve(undefined),
       ]);
-      const raw = { ip: ip.stdout, route6: route6.stdout, fdb: fdb.stdout, iptablesSave: ipt.stdout, sysctl: sysctl.stdout };
-      const result = parseNamespace(ns, raw);
+      const result = parseNamespace(ns, ipset === undefined ? raw : { ...raw, ipset });
       result.state.processes = await Promise.all((scope.processes[ns] ?? []).map(observeProcess));
       return result;
     } catch (e) {
       if (ns !== HOST && isExecError(e, 'not-found')) return undefined;
+      throw e;
+    }
+  }
+
+  /** `ipset save`; a node without the ipset tool has no sets (applying one then fails, saying why). */
+  private async readIpsets(netns: string | undefined): Promise<string> {
+    try {
+      return (await this.run(['ipset', 'save'], { netns })).stdout;
+    } catch (e) {
+      if (isExecError(e, 'no-command')) return '';
       throw e;
     }
   }

@@ -1,5 +1,6 @@
 // diff(desired, observed) → the ordered operations that turn observed into desired, touching only neutrino's objects.
 import { diffAddresses, diffFdb, diffNeigh, diffRoutes, diffSysctls, type NsPlan } from './diff-l3.js';
+import { diffIpsets } from './diff-ipset.js';
 import { diffIptables } from './diff-iptables.js';
 import { diffLinks } from './diff-links.js';
 import { diffProcesses, unwantedProcesses } from './diff-procs.js';
@@ -11,9 +12,10 @@ import { Work } from './work.js';
 
 /**
  * Order: unwanted namespaces (their daemons stopped first), new namespaces; links that must be
- * recreated, then new links; then per namespace sysctls, iptables, link attributes, addresses,
- * routes, neighbour and fdb entries (extras before additions), daemons; last, deletions in
- * reverse: daemons, then links (ports before bridges).
+ * recreated, then new links; then per namespace sysctls, IP sets (created, members changed),
+ * iptables, link attributes, addresses, routes, neighbour and fdb entries (extras before
+ * additions), daemons; last, deletions in reverse: daemons and unwanted IP sets (after the rules
+ * that matched them are gone), then links (ports before bridges).
  *
  * Managed are the desired namespaces, HOST when it was observed, and namespaces with this
  * node's mark that nobody wants (deleted). Outside those, and inside them for unmarked objects without a desired name,
@@ -48,13 +50,17 @@ export function diff(desiredIn: DesiredNode, observed: ObservedNode): Plan {
     // iptables before link attributes: a rule names devices only as strings (never needs them set
     // up), and a tap must not join its bridge (link-set master) before its security group chains
     // exist — no window at plug (see planner/firewall.ts).
-    ops.push(...diffSysctls(ns, want, have), ...diffIptables(ns, want, have), ...(links.set.get(ns) ?? []));
+    // IP sets around iptables: a rule may only name a set that exists, and a set cannot be
+    // destroyed while a rule still matches it.
+    const sets = diffIpsets(ns, want, have);
+    nsPlan.unresolved.push(...sets.unresolved);
+    ops.push(...diffSysctls(ns, want, have), ...sets.early, ...diffIptables(ns, want, have), ...(links.set.get(ns) ?? []));
     diffAddresses(ns, want, have, nsPlan);
     diffRoutes(ns, want, have, nsPlan);
     diffNeigh(ns, want, have, nsPlan);
     diffFdb(ns, want, have, nsPlan);
     ops.push(...diffProcesses(ns, want, have));
-    late.push(...unwantedProcesses(ns, want, have));
+    late.push(...unwantedProcesses(ns, want, have), ...sets.late);
   }
   ops.push(...late, ...links.remove);
   return { ops, unresolved: nsPlan.unresolved };

@@ -16,6 +16,16 @@ export const ROUTE_PROTO = '149';
 /** Owned iptables chains (Neutron's own wrap prefixes); jumps to them from built-in chains are owned too. */
 export const CHAIN_PREFIX = 'neutron-';
 
+/** Owned IP sets: Neutron's remote-group set names (IpsetManager.get_name), for both families. */
+export const IPSET_PREFIXES = ['NIPv4', 'NIPv6'] as const;
+
+export const isOwnedIpset = (name: string): boolean => IPSET_PREFIXES.some((p) => name.startsWith(p));
+
+/** The sets an iptables rule matches (`-m set [!] --match-set NAME src|dst`). */
+export function ruleIpsets(rule: string): string[] {
+  return [...rule.matchAll(/(?:^|\s)--match-set\s+(\S+)/g)].map((m) => m[1]!);
+}
+
 export const isMarkedLink = (l: ObservedLink): boolean => l.alias === MARK;
 
 export const isOwnedRoute = (r: ObservedRoute): boolean => r.protocol === ROUTE_PROTO;

@@ -8,6 +8,11 @@ export const RESOURCE_ID_LENGTH = 11;
 export const MAX_VXLAN_VNI = 2 ** 24 - 1;
 /** iptables chain names are limited to 28 characters (XT_EXTENSION_MAXNAMELEN - 1). */
 export const CHAIN_NAME_MAX = 28;
+/**
+ * ipset names: IPSET_MAXNAMELEN is 32 with the NUL; Neutron keeps two more for the '-n' suffix of
+ * the set it builds and swaps in (ipset_manager.IPSET_NAME_MAX_LENGTH = 31 - len('-n')).
+ */
+export const IPSET_NAME_MAX = 29;
 
 /** Thrown when a name or value is not safe to hand to a command. */
 export class InvalidName extends Error {
@@ -23,6 +28,7 @@ export class InvalidName extends Error {
 const IFNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const NETNS = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const CHAIN = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;
+const IPSET = /^[A-Za-z0-9_][A-Za-z0-9_.:+-]*$/;
 const RESOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 
 export function isInterfaceName(name: unknown): name is string {
@@ -38,6 +44,10 @@ export function isChainName(name: unknown): name is string {
   return typeof name === 'string' && name.length <= CHAIN_NAME_MAX && CHAIN.test(name);
 }
 
+export function isIpsetName(name: unknown): name is string {
+  return typeof name === 'string' && name.length <= IPSET_NAME_MAX && IPSET.test(name);
+}
+
 export function assertInterfaceName(name: unknown): string {
   if (!isInterfaceName(name)) throw new InvalidName('interface name', name);
   return name;
@@ -50,6 +60,11 @@ export function assertNamespaceName(name: unknown): string {
 
 export function assertChainName(name: unknown): string {
   if (!isChainName(name)) throw new InvalidName('iptables chain name', name);
+  return name;
+}
+
+export function assertIpsetName(name: unknown): string {
+  if (!isIpsetName(name)) throw new InvalidName('ipset name', name);
   return name;
 }
 
@@ -108,6 +123,14 @@ export function sgChains(portId: string): { ingress: string; egress: string; spo
     egress: wrapChain('linuxbridge', 'o' + suffix),
     spoof: wrapChain('linuxbridge', 's' + suffix),
   };
+}
+
+/**
+ * The set of a remote security group's member addresses: 'N' + ethertype + group id, cut to 29
+ * (IpsetManager.get_name: NET_PREFIX + ethertype + id), e.g. 'NIPv45b2b8d0c-1c7e-4d0a-9a36-'.
+ */
+export function remoteGroupIpset(groupId: string, ethertype: 'IPv4' | 'IPv6'): string {
+  return assertIpsetName(`N${ethertype}${resourceId(groupId)}`.slice(0, IPSET_NAME_MAX));
 }
 
 /**

@@ -3,6 +3,7 @@ import type {
   AddressSpec,
   ChainSpec,
   FdbSpec,
+  IpsetFamily,
   LinkSpec,
   NeighSpec,
   NsKey,
@@ -33,6 +34,21 @@ export interface IptablesChange {
   delete: string[];
 }
 
+/**
+ * One set's change inside one namespace (`ipset restore -exist` input). `create`: a new set with
+ * `add`; `update`: members removed (`del`) then added in place, so rules using it never see it
+ * missing; `recreate`: its type or family is not the desired one and no rule uses it: destroyed
+ * and created again with `add` (ipset cannot swap sets of different types).
+ */
+export interface IpsetChange {
+  name: string;
+  type: string;
+  family: IpsetFamily;
+  mode: 'create' | 'update' | 'recreate';
+  add: string[];
+  del: string[];
+}
+
 export type Op =
   | { op: 'netns-add'; ns: NsKey }
   | { op: 'netns-del'; ns: NsKey }
@@ -49,6 +65,8 @@ export type Op =
   | { op: 'fdb-add'; ns: NsKey; fdb: FdbSpec }
   | { op: 'fdb-del'; ns: NsKey; fdb: FdbSpec }
   | { op: 'iptables'; ns: NsKey; table: TableName; change: IptablesChange }
+  | { op: 'ipset'; ns: NsKey; change: IpsetChange }
+  | { op: 'ipset-destroy'; ns: NsKey; name: string }
   | { op: 'proc-start'; ns: NsKey; proc: ProcessSpec }
   | { op: 'proc-reload'; ns: NsKey; proc: ProcessSpec }
   | { op: 'proc-stop'; ns: NsKey; id: string; pidFile: string };

@@ -2,6 +2,7 @@
 import { assertNamespaceName } from './names.js';
 import type { Op } from './ops.js';
 import { bridgeLines, ipLines } from './render-ip.js';
+import { ipsetLines } from './render-ipset.js';
 import { renderTable } from './render-iptables.js';
 import type { NsKey, ProcessSpec } from './types.js';
 
@@ -17,12 +18,13 @@ export type Command =
   | { kind: 'proc-reload'; netns: NsKey; proc: ProcessSpec; ops: Op[] }
   | { kind: 'proc-stop'; netns: NsKey; id: string; pidFile: string; ops: Op[] };
 
-type Tool = 'ip' | 'bridge' | 'sysctl' | 'iptables';
+type Tool = 'ip' | 'bridge' | 'sysctl' | 'iptables' | 'ipset';
 
 function toolOf(op: Op): Tool | undefined {
   if (op.op === 'fdb-add' || op.op === 'fdb-del') return 'bridge';
   if (op.op === 'sysctl') return 'sysctl';
   if (op.op === 'iptables') return 'iptables';
+  if (op.op === 'ipset' || op.op === 'ipset-destroy') return 'ipset';
   if (op.op.startsWith('proc-') || op.op.startsWith('netns-')) return undefined;
   return 'ip';
 }
@@ -79,6 +81,8 @@ function batch(tool: Tool, ns: NsKey, ops: Op[]): Command {
       // -w: wait for the xtables lock instead of failing (legacy backend; harmless on nf_tables).
       return { kind: 'run', netns: ns, argv: ['iptables-restore', '-w', '--noflush'], stdin: text, ops };
     }
+    case 'ipset':
+      return { kind: 'run', netns: ns, argv: ['ipset', 'restore', '-exist'], stdin: lines(ops, ipsetLines), ops };
   }
 }
 

@@ -1,4 +1,4 @@
-// What to observe for a desired state: which namespaces, which sysctl keys, which daemons' pid files.
+// What to observe for a desired state: which namespaces, which sysctl keys, where IP sets, which daemons' pid files.
 import { HOST, type DesiredNode, type NsKey } from './types.js';
 
 export interface ProcessHint {
@@ -15,6 +15,12 @@ export interface ObserveScope {
   /** Also every existing namespace whose name starts with one of these (to find marked ones nobody wants). */
   prefixes: string[];
   sysctls: Record<NsKey, string[]>;
+  /**
+   * Namespaces whose IP sets are read (`ipset save`); elsewhere they are reported empty. Absent:
+   * none. scopeFor lists HOST whenever it is observed (so unwanted owned sets are found there
+   * after the last rule matching them is gone) and every namespace with desired sets.
+   */
+  ipsets?: NsKey[];
   processes: Record<NsKey, ProcessHint[]>;
 }
 
@@ -27,15 +33,19 @@ export interface ScopeOptions {
 }
 
 export function scopeFor(desired: DesiredNode, opts: ScopeOptions = {}): ObserveScope {
+  const host = opts.host ?? HOST in desired.namespaces;
+  const ipsets: NsKey[] = host ? [HOST] : [];
   const scope: ObserveScope = {
-    host: opts.host ?? HOST in desired.namespaces,
+    host,
     namespaces: Object.keys(desired.namespaces).filter((k) => k !== HOST),
     prefixes: opts.prefixes ?? [],
     sysctls: {},
+    ipsets,
     processes: structuredClone(opts.processes ?? {}),
   };
   for (const [ns, spec] of Object.entries(desired.namespaces)) {
     if (spec.sysctls.length > 0) scope.sysctls[ns] = spec.sysctls.map((s) => s.key);
+    if ((spec.ipsets?.length ?? 0) > 0 && ns !== HOST) ipsets.push(ns);
     // The desired spec knows the daemon's files: its hint replaces one given for the same id.
     const ids = new Set(spec.processes.map((p) => p.id));
     scope.processes[ns] = [
@@ -49,3 +59,6 @@ export function scopeFor(desired: DesiredNode, opts: ScopeOptions = {}): Observe
 /** Whether a named namespace is in the scope. */
 export const inScope = (scope: ObserveScope, name: string): boolean =>
   scope.namespaces.includes(name) || scope.prefixes.some((p) => name.startsWith(p));
+
+/** Whether a namespace's IP sets are read. */
+export const ipsetsInScope = (scope: ObserveScope, ns: NsKey): boolean => scope.ipsets?.includes(ns) ?? false;

@@ -131,6 +131,23 @@ export interface ProcessSpec {
   files: { path: string; content: string }[];
 }
 
+/** Set families (ipset's names): IPv4 and IPv6. */
+export type IpsetFamily = 'inet' | 'inet6';
+
+/**
+ * An IP set (ipset(8)), as Neutron's IpsetManager makes them for remote-group rules: created with
+ * `create NAME TYPE family FAMILY` (the kernel's defaults for everything else), then its members.
+ * Members are in `ipset save`'s canonical form: a host address bare (no /32 or /128), a network
+ * with its host bits cleared ('10.0.0.0/24'); never a /0 (ipset refuses it: Neutron splits it
+ * into two /1s).
+ */
+export interface IpsetSpec {
+  name: string;
+  type: string;
+  family: IpsetFamily;
+  members: string[];
+}
+
 export interface DesiredNamespace {
   links: LinkSpec[];
   addresses: AddressSpec[];
@@ -139,6 +156,8 @@ export interface DesiredNamespace {
   neigh: NeighSpec[];
   sysctls: SysctlSpec[];
   iptables: IptablesSpec;
+  /** IP sets; the iptables rules of this namespace may match them (`-m set --match-set NAME src`). */
+  ipsets: IpsetSpec[];
   processes: ProcessSpec[];
 }
 
@@ -215,6 +234,17 @@ export interface ObservedChain {
 }
 export type ObservedTables = Partial<Record<TableName, ObservedChain[]>>;
 
+/** A set as `ipset save` prints it. */
+export interface ObservedIpset {
+  name: string;
+  type: string;
+  /** From the header ('inet', 'inet6'); null for types without one (list:set). */
+  family: string | null;
+  /** The rest of the `create` line as printed (hashsize, maxelem, bucketsize, initval, …). */
+  options: string;
+  members: string[];
+}
+
 export interface ObservedProcess {
   id: string;
   pidFile: string;
@@ -235,13 +265,15 @@ export interface ObservedNamespace {
   /** Only the keys that were asked for; a missing key is absent. */
   sysctls: Record<string, string>;
   iptables: ObservedTables;
+  /** Only where they were asked for (ObserveScope.ipsets); empty elsewhere. */
+  ipsets: ObservedIpset[];
   processes: ObservedProcess[];
 }
 
 export function emptyDesiredNamespace(): DesiredNamespace {
-  return { links: [], addresses: [], routes: [], fdb: [], neigh: [], sysctls: [], iptables: {}, processes: [] };
+  return { links: [], addresses: [], routes: [], fdb: [], neigh: [], sysctls: [], iptables: {}, ipsets: [], processes: [] };
 }
 
 export function emptyObservedNamespace(mark: string | null = null): ObservedNamespace {
-  return { mark, links: [], addresses: [], routes: [], fdb: [], neigh: [], sysctls: {}, iptables: {}, processes: [] };
+  return { mark, links: [], addresses: [], routes: [], fdb: [], neigh: [], sysctls: {}, iptables: {}, ipsets: [], processes: [] };
 }

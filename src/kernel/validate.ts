@@ -1,12 +1,13 @@
 // Checks a desired node before anything is planned from it, and returns it in canonical form (addresses, MACs).
-import { assertChainName, assertInterfaceName, assertNamespaceName, MAX_VXLAN_VNI } from './names.js';
-import { isOwnedBuiltinRule, isOwnedChain } from './mark.js';
-import { canonicalCidr, canonicalDst, canonicalIp, canonicalMac } from './values.js';
+import { assertChainName, assertInterfaceName, assertIpsetName, assertNamespaceName, MAX_VXLAN_VNI } from './names.js';
+import { isOwnedBuiltinRule, isOwnedChain, isOwnedIpset, ruleIpsets } from './mark.js';
+import { canonicalCidr, canonicalDst, canonicalIp, canonicalMac, canonicalNet, cidrFamily } from './values.js';
 import {
   BUILTIN_CHAINS,
   HOST,
   type DesiredNamespace,
   type DesiredNode,
+  type IpsetSpec,
   type LinkSpec,
   type RouteSpec,
   type TableName,
@@ -57,6 +58,8 @@ function normalizeNamespace(s: DesiredNamespace): DesiredNamespace {
     neigh: s.neigh.map((n) => ({ dev: assertInterfaceName(n.dev), ip: canonicalIp(n.ip), lladdr: canonicalMac(n.lladdr) })),
     sysctls: s.sysctls.map((x) => ({ key: sysctlKey(x.key), value: sysctlValue(x.value) })),
     iptables: normalizeIptables(s.iptables),
+    // `?? []`: desired states built by hand before sets were modelled.
+    ipsets: normalizeIpsets(s.ipsets ?? []),
     processes: s.processes.map((p) => {
       if (!/^[A-Za-z0-9_.-]+$/.test(p.id)) throw new Error(`bad process id ${JSON.stringify(p.id)}`);
       if (p.argv.length === 0 || p.argv.some((a) => a.includes('\0'))) throw new Error(`bad argv for ${p.id}`);
@@ -141,6 +144,28 @@ function normalizeIptables(t: DesiredNamespace['iptables']): DesiredNamespace['i
   return out;
 }
 
+/** Set types neutrino writes: their members are addresses or networks of the set's family. */
+const IPSET_TYPES = new Set(['hash:net', 'hash:ip']);
+
+function normalizeIpsets(sets: readonly IpsetSpec[]): IpsetSpec[] {
+  const seen = new Set<string>();
+  return sets.map((set) => {
+    assertIpsetName(set.name);
+    if (!isOwnedIpset(set.name)) throw new Error(`ipset ${set.name} is not neutrino's (NIPv4…/NIPv6…)`);
+    if (seen.has(set.name)) throw new Error(`ipset ${set.name} listed twice`);
+    seen.add(set.name);
+    if (!IPSET_TYPES.has(set.type)) throw new Error(`ipset ${set.name}: unsupported type ${set.type}`);
+    if (set.family !== 'inet' && set.family !== 'inet6') throw new Error(`ipset ${set.name}: bad family ${String(set.family)}`);
+    const members = set.members.map((m) => {
+      const net = canonicalNet(m);
+      if (cidrFamily(net) !== (set.family === 'inet' ? 4 : 6)) throw new Error(`ipset ${set.name}: ${m} is not of family ${set.family}`);
+      if (set.type === 'hash:ip' && net.includes('/')) throw new Error(`ipset ${set.name}: ${m} is a network, the set holds addresses`);
+      return net;
+    });
+    return { name: set.name, type: set.type, family: set.family, members: [...new Set(members)].sort() };
+  });
+}
+
 /** Cross-object checks: unique names, veth ends that mirror each other, references to declared links. */
 function checkReferences(node: DesiredNode, ns: string, s: DesiredNamespace, check: Check): void {
   const where = nsLabel(ns);
@@ -163,6 +188,19 @@ function checkReferences(node: DesiredNode, ns: string, s: DesiredNamespace, che
   for (const n of s.neigh) declared(n.dev, `neighbour ${n.ip}`);
   for (const f of s.fdb) {
     check(() => links.get(f.dev)?.kind === 'vxlan' || fail(`fdb entry ${f.mac} on ${f.dev}, which is not a declared vxlan`), where);
+  }
+  // A rule may only match a set of its own namespace that will exist (iptables-restore refuses the
+  // whole input otherwise), of the family iptables (IPv4) matches.
+  const sets = new Map(s.ipsets.map((x) => [x.name, x]));
+  for (const chains of Object.values(s.iptables)) {
+    for (const r of (chains ?? []).flatMap((c) => c.rules)) {
+      for (const name of ruleIpsets(r)) {
+        if (!isOwnedIpset(name)) continue;
+        const set = sets.get(name);
+        check(() => set !== undefined || fail(`iptables rule matches undeclared ipset ${name}`), where);
+        check(() => set === undefined || set.family === 'inet' || fail(`iptables rule matches ipset ${name} of family ${set.family}`), where);
+      }
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 import { isNeutrinoMark } from '../kernel/mark.js';
 import { HOST, type NsKey, type ObservedLink, type ObservedNamespace, type ObservedNode } from '../kernel/types.js';
 import { parseFdb } from './bridge.js';
+import { parseIpsetSave } from './ipset.js';
 import { parseIptablesSave } from './iptables.js';
 import { splitBatchJson } from './json.js';
 import { addressesFrom, neighFrom, parseRoutes, routesFrom } from './l3.js';
@@ -23,6 +24,8 @@ export interface RawNamespace {
   iptablesSave: string;
   /** `sysctl -e KEY…`, or '' when no key was asked for. */
   sysctl: string;
+  /** `ipset save`, where IP sets were asked for (ObserveScope.ipsets); absent = none read. */
+  ipset?: string;
 }
 
 export interface ParsedNamespace {
@@ -42,6 +45,7 @@ export function parseNamespace(ns: NsKey, raw: RawNamespace): ParsedNamespace {
     neigh: neighFrom(neigh ?? []),
     sysctls: parseSysctl(raw.sysctl),
     iptables: parseIptablesSave(raw.iptablesSave),
+    ipsets: raw.ipset === undefined ? [] : parseIpsetSave(raw.ipset),
     processes: [],
   };
   // A namespace is neutrino's when its loopback carries the mark (namespaces have no alias of their own).

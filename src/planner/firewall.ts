@@ -1,5 +1,11 @@
 // Security groups of one node: Neutron's iptables firewall for Linux bridge (IptablesFirewallDriver
-// with the linuxbridge wrap prefix, ipset disabled) in the HOST filter table. Pure.
+// with the linuxbridge wrap prefix and enable_ipset) in the HOST filter table. Pure.
+//
+// Remote-group rules match an IP set of the group's member addresses, as Neutron's with ipset:
+// `NIPv4<group id>` (hash:net, family inet), `-m set --match-set NAME src|dst`. One rule per remote
+// group whatever its size, and a membership change touches the set alone, not the chains. Unlike
+// Neutron, the set of a group without members is created (empty) and its rule written, rather than
+// both left out: the rule text then never depends on membership.
 //
 // Every rule is written exactly as `iptables-save` (1.8.9, nf_tables) prints it, each shape checked
 // on the kernel: `-m state --state …`, `-p tcp -m tcp --dport 22`, protocol numbers printed as
@@ -21,8 +27,8 @@
 //    on a node (when the skeleton is not there yet).
 // A generic drop was preferred over a two-pass plan (enslave once the chains are observed): it
 // also covers taps the hypervisor enslaves itself, and costs no extra pass at plug.
-import { FILTER_TOP, sgChains, tapName, wrapChain } from '../kernel/names.js';
-import type { ChainSpec, IptablesSpec } from '../kernel/types.js';
+import { FILTER_TOP, remoteGroupIpset, sgChains, tapName, wrapChain } from '../kernel/names.js';
+import type { ChainSpec, IpsetSpec, IptablesSpec } from '../kernel/types.js';
 import type { HostView, PortView, SecurityGroupRuleView } from '../model/hostview.js';
 
 const lb = (chain: string): string => wrapChain('linuxbridge', chain);
@@ -119,21 +125,28 @@ function protocolArgs(rule: SecurityGroupRuleView): string[] {
   return out;
 }
 
-/** One security group rule → its iptables rules (one per remote address for remote-group rules). */
-function convertRule(rule: SecurityGroupRuleView, view: HostView): string[] {
+/** Neutron's IPSET_DIRECTION: the remote side is the source of ingress traffic, the destination of egress. */
+const IPSET_DIRECTION = { ingress: 'src', egress: 'dst' } as const;
+
+/**
+ * One security group rule → its iptables rule (Neutron's _generate_plain_rule_args, or
+ * _generate_ipset_rule_args for a remote group: protocol and ports, then the set match).
+ */
+function convertRule(rule: SecurityGroupRuleView): string[] {
   if (rule.ethertype !== 'IPv4') return [];
-  const flag = rule.direction === 'ingress' ? '-s' : '-d';
-  let remotes: string[] = [''];
+  const proto = protocolArgs(rule);
   if (rule.remote_group_id !== null) {
-    const group = view.security_groups.find((g) => g.id === rule.remote_group_id);
-    remotes = [...new Set((group?.member_ips ?? []).map(iptablesPrefix).filter((p): p is string => p !== null && p !== ''))];
-  } else if (rule.remote_ip_prefix !== null) {
+    const set = remoteGroupIpset(rule.remote_group_id, 'IPv4');
+    return [[...proto, `-m set --match-set ${set} ${IPSET_DIRECTION[rule.direction]}`, '-j RETURN'].join(' ')];
+  }
+  let remote = '';
+  if (rule.remote_ip_prefix !== null) {
     const p = iptablesPrefix(rule.remote_ip_prefix);
     if (p === null) return [];
-    remotes = [p];
+    remote = p;
   }
-  const proto = protocolArgs(rule);
-  return remotes.map((r) => [...(r ? [`${flag} ${r}`] : []), ...proto, '-j RETURN'].join(' '));
+  const flag = rule.direction === 'ingress' ? '-s' : '-d';
+  return [[...(remote ? [`${flag} ${remote}`] : []), ...proto, '-j RETURN'].join(' ')];
 }
 
 const unique = (rules: string[]): string[] => [...new Set(rules)];
@@ -144,7 +157,7 @@ const ipv4Of = (port: PortView): string[] => port.fixed_ips.map((f) => iptablesP
 export function portChains(port: PortView, view: HostView): ChainSpec[] {
   const { ingress, egress, spoof } = sgChains(port.id);
   const rules = port.security_groups.flatMap((id) => view.security_groups.find((g) => g.id === id)?.rules ?? []);
-  const sg = (direction: 'ingress' | 'egress') => unique(rules.filter((r) => r.direction === direction).flatMap((r) => convertRule(r, view)));
+  const sg = (direction: 'ingress' | 'egress') => unique(rules.filter((r) => r.direction === direction).flatMap(convertRule));
   const established = `-m state --state RELATED,ESTABLISHED ${comment(COMMENT.ALLOW_ASSOC)} -j RETURN`;
   const invalid = `-m state --state INVALID ${comment(COMMENT.INVALID_DROP)} -j DROP`;
   const fallback = `${comment(COMMENT.UNMATCHED)} -j ${lb('sg-fallback')}`;
@@ -183,6 +196,42 @@ export function portChains(port: PortView, view: HostView): ChainSpec[] {
 
 /** Ports Neutron's agent trusts (net.is_port_trusted): service ports, never filtered. */
 export const isTrustedPort = (p: PortView): boolean => p.device_owner.startsWith('network:');
+
+/** Ports whose chains planFirewall writes: bound here, not trusted, port security on. */
+const filtered = (view: HostView): PortView[] => view.ports.filter((p) => !isTrustedPort(p) && p.port_security_enabled);
+
+/**
+ * IpsetManager._sanitize_addresses: ipset refuses a /0, so it becomes the two halves of the
+ * address space. Other prefixes and addresses go as they are (the kernel model canonicalizes).
+ */
+function ipsetMembers(addresses: readonly string[]): string[] {
+  return addresses.flatMap((a) => {
+    const p = iptablesPrefix(a);
+    if (p === null) return []; // not IPv4: NIPv6 sets are for ip6tables, not planned here
+    return p === '' ? ['0.0.0.0/1', '128.0.0.0/1'] : [p];
+  });
+}
+
+/**
+ * The HOST IP sets: one `NIPv4<group>` per remote group an IPv4 rule of a filtered port's groups
+ * names, holding that group's member addresses (empty when it has none).
+ */
+export function planIpsets(view: HostView): IpsetSpec[] {
+  const remotes = new Set<string>();
+  for (const port of filtered(view)) {
+    for (const id of port.security_groups) {
+      for (const r of view.security_groups.find((g) => g.id === id)?.rules ?? []) {
+        if (r.ethertype === 'IPv4' && r.remote_group_id !== null) remotes.add(r.remote_group_id);
+      }
+    }
+  }
+  return [...remotes].sort().map((id) => ({
+    name: remoteGroupIpset(id, 'IPv4'),
+    type: 'hash:net',
+    family: 'inet',
+    members: [...new Set(ipsetMembers(view.security_groups.find((g) => g.id === id)?.member_ips ?? []))].sort(),
+  }));
+}
 
 /**
  * The HOST filter table of an L2 node: the skeleton with the no-window drop, and per port bound

@@ -2,7 +2,7 @@
 import { emptyDesiredNamespace, HOST, type DesiredNode } from '../kernel/types.js';
 import type { HostView, PortView } from '../model/hostview.js';
 import { planDhcpNamespace } from './dhcp-ns.js';
-import { planFirewall } from './firewall.js';
+import { planFirewall, planIpsets } from './firewall.js';
 import { planL2, uplink } from './l2.js';
 import { planRouter } from './l3.js';
 
@@ -70,6 +70,7 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
     for (const [table, chains] of Object.entries(fw) as Array<[keyof typeof fw, NonNullable<(typeof fw)['filter']>]>) {
       host.iptables[table] = [...(host.iptables[table] ?? []), ...chains];
     }
+    host.ipsets.push(...planIpsets(view));
   }
   return { desired, plugged: l2.plugged };
 }

@@ -1,6 +1,9 @@
 // A host view for security group tests: one network, the scenario's instance (ICMP + SSH allowed in,
 // everything out) and a second instance in the same group, optionally a port without port security.
 import type { HostView, NetworkView, PortView, SecurityGroupRuleView, SecurityGroupView } from '../../src/model/hostview.js';
+import type { NodeFacts } from '../../src/planner/index.js';
+import { tapName } from '../../src/kernel/names.js';
+import { run } from '../../src/exec/run.js';
 
 export const SG_NET = 'e6e37ba0-3b7c-4f2e-9d1a-2f3c4b5a6d7e';
 export const SG_SUBNET = '11111111-2222-3333-4444-555555555555';
@@ -42,4 +45,22 @@ export function sgView(ports: PortView[], groups: SecurityGroupView[] = [scenari
     subnets: [{ id: SG_SUBNET, network_id: SG_NET, ip_version: 4, cidr: '172.16.1.0/24', gateway_ip: '172.16.1.1', enable_dhcp: true, dns_nameservers: [], host_routes: [], allocation_pools: [{ start: '172.16.1.2', end: '172.16.1.254' }] }],
     ports, remote_ports: [], remote_vteps: [], security_groups: groups, dhcp_networks: [], dhcp_ports: [],
   };
+}
+
+/** compute1 with the L2 role on a flat provider network (eth1), the given instances' taps present. */
+export const computeFacts = (present: PortView[]): NodeFacts => ({
+  host: 'compute1', roles: ['l2'], localIp: null, localIpDevice: null, physicalInterfaceMappings: { provider: 'eth1' },
+  statePath: '/nonexistent', presentTaps: new Set(present.map((p) => tapName(p.id))),
+});
+export const FLAT = { network_type: 'flat', physical_network: 'provider', segmentation_id: null, mtu: 1500 };
+
+/** An instance as the lab makes one: namespace `ns` with eth0 (the port's MAC and address), its veth peer the port's tap in `node`. */
+export async function plugInstance(node: string, ns: string, p: PortView): Promise<void> {
+  await run(['ip', 'netns', 'add', ns]);
+  await run(['ip', 'link', 'add', tapName(p.id), 'netns', node, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+  await run(['ip', '-batch', '-'], {
+    netns: ns,
+    stdin: `link set lo up\nlink set eth0 address ${p.mac_address} up\naddr add ${p.fixed_ips[0]!.ip_address}/24 dev eth0\n`,
+  });
+  await run(['ip', 'link', 'set', tapName(p.id), 'up'], { netns: node });
 }

@@ -11,9 +11,9 @@ import { run } from '../../src/exec/run.js';
 import { bridgeName, tapName } from '../../src/kernel/names.js';
 import { HOST } from '../../src/kernel/types.js';
 import type { PortView } from '../../src/model/hostview.js';
-import { planNode, type NodeFacts } from '../../src/planner/index.js';
+import { planNode } from '../../src/planner/index.js';
 import { parseNetnsList } from '../../src/observe/netns.js';
-import { INSTANCE, OTHER, rule, scenarioGroup, sgPort, sgView } from '../helpers/sg-view.js';
+import { computeFacts, FLAT, INSTANCE, OTHER, plugInstance as plugSgInstance, rule, scenarioGroup, sgPort, sgView } from '../helpers/sg-view.js';
 import { isRoot } from './sandbox.js';
 
 const prefix = `ntfw-${randomBytes(2).toString('hex')}-`;
@@ -22,22 +22,10 @@ const vm = (p: PortView) => `${prefix}vm-${p.id.slice(0, 8)}${p.id.slice(-2)}`;
 const listeners: ChildProcess[] = [];
 
 /** What the agent passes to planNode (a flat network on a hand-made dummy NIC). */
-const facts = (present: PortView[]): NodeFacts => ({
-  host: 'compute1', roles: ['l2'], localIp: null, localIpDevice: null, physicalInterfaceMappings: { provider: 'eth1' },
-  statePath: '/nonexistent', presentTaps: new Set(present.map((p) => tapName(p.id))),
-});
-const flat = { network_type: 'flat', physical_network: 'provider', segmentation_id: null, mtu: 1500 };
+const facts = computeFacts;
+const flat = FLAT;
 
-/** An instance as the lab makes one: a veth whose host end is the port's tap, its MAC and address inside. */
-async function plugInstance(p: PortView): Promise<void> {
-  await run(['ip', 'netns', 'add', vm(p)]);
-  await run(['ip', 'link', 'add', tapName(p.id), 'netns', node, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', vm(p)]);
-  await run(['ip', '-batch', '-'], {
-    netns: vm(p),
-    stdin: `link set lo up\nlink set eth0 address ${p.mac_address} up\naddr add ${p.fixed_ips[0]!.ip_address}/24 dev eth0\n`,
-  });
-  await run(['ip', 'link', 'set', tapName(p.id), 'up'], { netns: node });
-}
+const plugInstance = (p: PortView) => plugSgInstance(node, vm(p), p);
 
 /** `nc -z -w1`: whether a TCP connection is accepted within a second. */
 async function connects(from: string, ip: string, port: number): Promise<boolean> {

@@ -95,8 +95,7 @@ test('rule conversion: ranges, ICMP type/code, prefixes, protocol numbers, remot
     '-p sctp -m sctp --dport 5 -j RETURN',
     '-p udplite -m multiport --dports 5:6 -j RETURN',
     '-p gre -j RETURN',
-    '-s 10.0.0.7/32 -p tcp -m tcp --dport 443 -j RETURN',
-    '-s 10.0.0.5/32 -p tcp -m tcp --dport 443 -j RETURN',
+    '-p tcp -m tcp --dport 443 -m set --match-set NIPv4f00dcafe-0000-4000-8000- src -j RETURN',
   ]);
   assert.ok(t.get('neutron-linuxbri-o3c338602-d')!.includes('-d 192.168.7.0/24 -p tcp -m tcp --dport 53 -j RETURN'));
   assert.equal(iptablesProtocol('6'), 'tcp');
@@ -171,5 +170,7 @@ test('applying the planned firewall to a fake kernel converges: the second diff 
   await kernel.apply(diff(desired, await kernel.observe(scope)).ops);
   assert.deepEqual(diff(desired, await kernel.observe(scope)).ops, []);
   const saved = (await kernel.observe(scope)).namespaces[HOST]!.iptables.filter!;
-  assert.ok(saved.find((c) => c.name === 'neutron-linuxbri-i3c338602-d')!.rules.includes('-s 172.16.1.4/32 -p tcp -m tcp -m multiport --dports 8000:8080 -j RETURN'));
+  assert.ok(saved.find((c) => c.name === 'neutron-linuxbri-i3c338602-d')!.rules.includes('-p tcp -m tcp -m multiport --dports 8000:8080 -m set --match-set NIPv45b2b8d0c-1c7e-4d0a-9a36- src -j RETURN'));
+  const sets = (await kernel.observe(scope)).namespaces[HOST]!.ipsets;
+  assert.deepEqual(sets.map((x) => [x.name, x.type, x.family, x.members]), [['NIPv45b2b8d0c-1c7e-4d0a-9a36-', 'hash:net', 'inet', ['172.16.1.3', '172.16.1.4']]]);
 });

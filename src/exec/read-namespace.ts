@@ -1,0 +1,37 @@
+// The commands that read one namespace's kernel state as raw text (RawNamespace): the agent's observe
+// and the tracer's collector run the same ones, so a snapshot parses exactly as the agent sees it.
+import { IP_OBSERVE_BATCH, type RawNamespace } from '../observe/node.js';
+import type { Runner } from './run.js';
+
+/** One command and the RawNamespace field its stdout fills. */
+export interface RawCommand {
+  field: keyof RawNamespace;
+  argv: string[];
+  stdin?: string;
+}
+
+/** In RawNamespace field order; `sysctl` only when keys are asked for (its field stays ''). */
+export function rawNamespaceCommands(sysctlKeys: readonly string[]): RawCommand[] {
+  const cmds: RawCommand[] = [
+    { field: 'ip', argv: ['ip', '-j', '-d', '-batch', '-'], stdin: IP_OBSERVE_BATCH.join('\n') + '\n' },
+    { field: 'route6', argv: ['ip', '-6', '-j', '-d', 'route', 'show', 'table', 'main'] },
+    { field: 'fdb', argv: ['bridge', '-j', 'fdb', 'show'] },
+    { field: 'iptablesSave', argv: ['iptables-save'] },
+  ];
+  if (sysctlKeys.length > 0) cmds.push({ field: 'sysctl', argv: ['sysctl', '-e', ...sysctlKeys] });
+  return cmds;
+}
+
+const emptyRaw = (): RawNamespace => ({ ip: '', route6: '', fdb: '', iptablesSave: '', sysctl: '' });
+
+/**
+ * Runs the commands at once in `netns` (a name under /run/netns; undefined = the runner's own
+ * namespace). The first failure rejects, as an ExecError from the runner.
+ */
+export async function readRawNamespace(run: Runner, netns: string | undefined, sysctlKeys: readonly string[]): Promise<RawNamespace> {
+  const cmds = rawNamespaceCommands(sysctlKeys);
+  const outs = await Promise.all(cmds.map((c) => run(c.argv, c.stdin === undefined ? { netns } : { netns, stdin: c.stdin })));
+  const raw = emptyRaw();
+  cmds.forEach((c, i) => (raw[c.field] = outs[i]!.stdout));
+  return raw;
+}
