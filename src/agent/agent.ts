@@ -10,7 +10,9 @@ import { LinkMonitor } from './link-monitor.js';
 import type { Kernel } from '../exec/kernel.js';
 import type { HostView } from '../model/hostview.js';
 import type { AgentConfig } from './config.js';
-import { agentPass, type Facts } from './reconcile.js';
+import { deleteConntrackState } from './conntrack.js';
+import { sendGarps } from './garp.js';
+import { agentPass, type Facts, type PassResult } from './reconcile.js';
 
 const AGENT_TYPES = { l2: 'Linux bridge agent', dhcp: 'DHCP agent', l3: 'L3 agent' } as const;
 
@@ -99,6 +101,7 @@ export class Agent {
   private async pass(facts: Facts): Promise<void> {
     if (!this.view) return;
     const r = await agentPass(this.kernel, this.view, facts);
+    this.afterRouterChanges(r);
     this.devices = Object.values(r.portStatus).filter((s) => s === 'ACTIVE').length;
     const cost = { ops: r.ops, commands: r.commands, ms: Math.round(r.ms), converged: r.converged };
     if (this.firstPass) this.log.info({ ...cost, ports: this.view.ports.length }, 'initial sync');
@@ -115,6 +118,19 @@ export class Agent {
       for (const [id, s] of Object.entries(changed)) this.reported.set(id, s);
     }
     if (this.cfg.roles.includes('l3') && r.converged) await this.reportFloatingIps(r.portStatus);
+  }
+
+  /**
+   * What Neutron's L3 agent does once addresses changed on a router: drop the connection tracking
+   * state of the addresses removed, announce the ones added with gratuitous ARP. In the background:
+   * the pass does not wait, and failures are only logged.
+   */
+  private afterRouterChanges(r: PassResult): void {
+    if (r.released.length) void deleteConntrackState(r.released, this.log);
+    if (r.announce.length) {
+      this.log.info({ addresses: r.announce.map((a) => `${a.ip} on ${a.dev}`) }, 'sending gratuitous ARP');
+      void sendGarps(r.announce, this.log);
+    }
   }
 
   /** Floating IP status (update_floatingip_statuses): ACTIVE once its router's gateway is plugged and the pass converged; DOWN once gone. */

@@ -82,6 +82,25 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
   return cfg;
 }
 
+/** Where each setting lives in the file, as operators and Neutron's docs name it. */
+export const AGENT_SETTINGS = {
+  host: '[DEFAULT] host',
+  statePath: '[DEFAULT] state_path',
+  roles: '[neutrino] roles',
+  localIp: '[vxlan] local_ip',
+  enableVxlan: '[vxlan] enable_vxlan',
+  physicalInterfaceMappings: '[linux_bridge] physical_interface_mappings',
+} as const;
+
+/** The options the text sets itself, as '[section] option' (so a value can be told from a default). */
+export function optionsSet(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const [section, options] of Object.entries(parse(text) as Ini)) {
+    if (options && typeof options === 'object') for (const option of Object.keys(options)) out.add(`[${section}] ${option}`);
+  }
+  return out;
+}
+
 /** Renders a config file in the same layout (used by the lab to write each node's agent.ini). */
 export function renderAgentConfig(c: AgentConfig): string {
   const mappings = Object.entries(c.physicalInterfaceMappings)

@@ -1,5 +1,7 @@
 // One agent pass: plan from the host view (the taps present on the node are an input), run the
-// kernel reconcile (observe → diff → apply → observe), and work out which ports are ACTIVE.
+// kernel reconcile (observe → diff → apply → observe), and work out which ports are ACTIVE and
+// which router addresses came and went.
+import { createHash } from 'node:crypto';
 import { tapName } from '../kernel/names.js';
 import { render } from '../kernel/render.js';
 import { HOST, type DesiredNode } from '../kernel/types.js';
@@ -7,6 +9,7 @@ import type { Kernel } from '../exec/kernel.js';
 import { reconcile as kernelPass } from '../exec/reconcile.js';
 import type { HostView } from '../model/hostview.js';
 import { planNode, type NodeFacts } from '../planner/index.js';
+import { addressesReleased, addressesToAnnounce, type RouterAddress } from '../planner/l3.js';
 
 export interface PassResult {
   /** operations applied, and the commands they were batched into */
@@ -18,6 +21,9 @@ export interface PassResult {
   /** port id → ACTIVE | DOWN for every port bound to this host */
   portStatus: Record<string, 'ACTIVE' | 'DOWN'>;
   desired: DesiredNode;
+  /** router addresses this pass added (to announce with gratuitous ARP) and removed (conntrack state to drop) */
+  announce: RouterAddress[];
+  released: RouterAddress[];
   ms: number;
 }
 
@@ -26,12 +32,22 @@ export type Facts = Omit<NodeFacts, 'presentTaps'>;
 /** Namespaces the agents of a node may create; owned ones nobody wants any more are removed. */
 const AGENT_NAMESPACE_PREFIXES = ['qdhcp-', 'qrouter-'];
 
+/**
+ * The owner mark keeps nodes that share one /run/netns (a lab, several labs at once) off each
+ * other's namespaces. The host name alone repeats across labs (each has a `controller`), so the
+ * mark adds a digest of the agent's state path, which is stable across restarts and unique per
+ * node of a lab.
+ */
+export function namespaceOwner(facts: Pick<Facts, 'host' | 'statePath'>): string {
+  const digest = createHash('sha256').update(facts.statePath).digest('hex').slice(0, 8);
+  return `${facts.host.slice(0, 55)}-${digest}`;
+}
+
 export async function agentPass(kernel: Kernel, view: HostView, facts: Facts): Promise<PassResult> {
   const t0 = performance.now();
   const presentTaps = new Set((await kernel.linkNames()).filter((n) => n.startsWith('tap')));
   const plan = planNode(view, { ...facts, presentTaps });
-  // The owner mark keeps nodes that share one /run/netns (a lab) off each other's namespaces.
-  plan.desired.owner = facts.host;
+  plan.desired.owner = namespaceOwner(facts);
   const r = await kernelPass(kernel, plan.desired, { prefixes: AGENT_NAMESPACE_PREFIXES });
   const hostLinks = new Map((r.observed.namespaces[HOST]?.links ?? []).map((l) => [l.name, l]));
   const plugged = new Set(plan.plugged.map((p) => p.id));
@@ -47,6 +63,8 @@ export async function agentPass(kernel: Kernel, view: HostView, facts: Facts): P
     unresolved: r.remaining.unresolved.map((u) => (typeof u === 'string' ? u : JSON.stringify(u))),
     portStatus,
     desired: plan.desired,
+    announce: addressesToAnnounce(r.plan.ops, r.observed),
+    released: addressesReleased(r.plan.ops, r.observed),
     ms: performance.now() - t0,
   };
 }

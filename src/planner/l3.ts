@@ -4,7 +4,8 @@
 // NAT rules of neutron/agent/l3/router_info.py in Neutron's chains. The tap ends join the networks'
 // bridges in HOST. Pure.
 import { bridgeName, POSTROUTING_BOTTOM, qgName, qrName, routerNamespace, tapName, wrapChain } from '../kernel/names.js';
-import { emptyDesiredNamespace, HOST, type ChainSpec, type DesiredNamespace, type IptablesSpec, type LinkSpec } from '../kernel/types.js';
+import type { Op } from '../kernel/ops.js';
+import { emptyDesiredNamespace, HOST, type ChainSpec, type DesiredNamespace, type IptablesSpec, type LinkSpec, type ObservedNode } from '../kernel/types.js';
 import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
 import type { HostView, PortView, RouterView } from '../model/hostview.js';
 
@@ -139,4 +140,47 @@ export function planRouter(view: HostView, router: RouterView, canWire: (network
   }
   spec.iptables = routerIptables(router, gw, router.floating_ips);
   return { namespace, spec, hostLinks, portIds };
+}
+
+/** An IPv4 address on a router device, in its namespace (a GARP to send, conntrack state to drop). */
+export interface RouterAddress {
+  ns: string;
+  dev: string;
+  ip: string;
+}
+
+const ROUTER_DEVICE = /^q[rg]-/;
+
+/** The router-device addresses that `kind` ops touched, with `held` telling whether the node holds each now. */
+function routerAddresses(ops: readonly Op[], observed: ObservedNode, kind: 'addr-add' | 'addr-del', held: boolean, devices: RegExp): RouterAddress[] {
+  const out = new Map<string, RouterAddress>();
+  for (const op of ops) {
+    if (op.op !== kind || !op.ns.startsWith('qrouter-') || !devices.test(op.addr.dev)) continue;
+    const ip = op.addr.address.split('/')[0]!;
+    if (!v4(ip)) continue;
+    const present = (observed.namespaces[op.ns]?.addresses ?? []).some((a) => a.dev === op.addr.dev && a.address.split('/')[0] === ip);
+    if (present === held) out.set(`${op.ns} ${op.addr.dev} ${ip}`, { ns: op.ns, dev: op.addr.dev, ip });
+  }
+  return [...out.values()];
+}
+
+/**
+ * The IPv4 addresses the applied `ops` added on routers' qg- and qr- devices and that the node
+ * (`observed` after the apply) now holds: floating IPs, gateway and interface addresses. Neutron's
+ * L3 agent announces each with gratuitous ARP once added (send_ip_addr_adv_notif after
+ * add_floating_ip, _external_gateway_added, internal_network_added), so that neighbours' caches
+ * (the upstream router's, the instances') learn where the address lives now.
+ */
+export function addressesToAnnounce(ops: readonly Op[], observed: ObservedNode): RouterAddress[] {
+  return routerAddresses(ops, observed, 'addr-add', true, ROUTER_DEVICE);
+}
+
+/**
+ * The IPv4 addresses the applied `ops` removed from routers' qg- devices and that the node no longer
+ * holds: a floating IP disassociated, a gateway address changed. Neutron drops their connection
+ * tracking state (delete_addr_and_conntrack_state), so that established flows stop with the address
+ * instead of following the old DNAT mapping.
+ */
+export function addressesReleased(ops: readonly Op[], observed: ObservedNode): RouterAddress[] {
+  return routerAddresses(ops, observed, 'addr-del', false, /^qg-/);
 }
