@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  iproute2 iptables dnsmasq-base tcpdump iputils-ping iputils-arping conntrack
-  udhcpc dropbear-bin netcat-openbsd
+  iproute2 iptables ipset dnsmasq-base tcpdump iputils-ping iputils-arping conntrack
+  udhcpc dropbear-bin netcat-openbsd openssh-client
   python3-openstackclient
 )
 # Node may come from elsewhere than Debian (as on CI machines); only install Debian's when absent.

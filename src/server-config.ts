@@ -45,6 +45,7 @@ export interface ServerFlags {
   flatNetworks?: string;
   physicalMtu?: string;
   tokenTtl?: string;
+  agentDownTime?: string;
 }
 
 type Ini = Record<string, Record<string, string> | undefined>;
@@ -66,6 +67,7 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     if (ini.ml2?.tenant_network_types) cfg.tenantNetworkTypes = list(ini.ml2.tenant_network_types);
     if (ini.ml2_type_flat?.flat_networks !== undefined) cfg.flatNetworks = list(ini.ml2_type_flat.flat_networks);
     if (ini.ml2_type_vxlan?.vni_ranges) cfg.vniRanges = parseVniRanges(ini.ml2_type_vxlan.vni_ranges);
+    if (d.agent_down_time) cfg.agentDownTime = positiveInt('agent_down_time', d.agent_down_time);
     if (ini.token?.expiration) cfg.tokenTtlSeconds = positiveInt('[token] expiration', ini.token.expiration);
   }
   if (flags.stateDir) cfg.stateDir = flags.stateDir;
@@ -77,6 +79,7 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
   if (flags.flatNetworks !== undefined) cfg.flatNetworks = list(flags.flatNetworks);
   if (flags.physicalMtu) cfg.physicalMtu = positiveInt('--physical-mtu', flags.physicalMtu);
   if (flags.tokenTtl) cfg.tokenTtlSeconds = positiveInt('--token-ttl', flags.tokenTtl);
+  if (flags.agentDownTime) cfg.agentDownTime = positiveInt('--agent-down-time', flags.agentDownTime);
   const unknownType = cfg.tenantNetworkTypes.find((t) => t !== 'vxlan');
   if (unknownType) throw new ConfigError(`tenant network type '${unknownType}' is not supported (supported: vxlan)`);
   return cfg;

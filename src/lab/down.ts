@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { agentMarkers } from './agents.js';
 import { dhcpMarkers, listInstances } from './instance-state.js';
 import { deleteNamespace, listNamespaces, namespaceExists, namespacePids } from './netns.js';
-import { agentNamespaces, dnsmasqTargets } from './owned.js';
+import { agentNamespaces, dnsmasqTargets, strayDnsmasq } from './owned.js';
 import { labPaths, stateRoot, type LabPaths } from './paths.js';
 import { readCmdline, terminate, type ProcTarget } from './procs.js';
 import { serverMarkers } from './server-proc.js';
@@ -65,7 +65,8 @@ export async function labDown(o: { lab: string; stateRoot?: string; print: Print
 
   const rec = recordedTargets(paths, state);
   const ended = await terminate(rec.first); // agents first, so nothing is re-created meanwhile
-  ended.push(...(await terminate([...dnsmasqTargets(paths, agentNs), ...rec.then])));
+  const dnsmasq = dnsmasqTargets(paths, agentNs);
+  ended.push(...(await terminate([...dnsmasq, ...strayDnsmasq(paths, new Set(dnsmasq.map((t) => t.pid))), ...rec.then])));
   ended.push(...(await terminate(await strays(all))));
   for (const ns of all) await deleteNamespace(ns);
 

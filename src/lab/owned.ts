@@ -70,3 +70,18 @@ export function dnsmasqTargets(paths: LabPaths, namespaces: string[]): ProcTarge
   }
   return out;
 }
+
+/**
+ * dnsmasq processes whose command line names this lab's own directory but that no pid file points
+ * to any more: left behind when their namespace was deleted under them. Still provably this lab's.
+ */
+export function strayDnsmasq(paths: LabPaths, known: ReadonlySet<number>): ProcTarget[] {
+  const out: ProcTarget[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid <= 1 || known.has(pid)) continue;
+    const cmd = readCmdline(pid);
+    if (cmd?.[0]?.endsWith('dnsmasq') && cmd.some((a) => a.includes(`${paths.dir}/`))) out.push({ pid, markers: ['dnsmasq', paths.dir], label: `stray dnsmasq (pid ${pid}) of this lab` });
+  }
+  return out;
+}

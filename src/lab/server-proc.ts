@@ -19,8 +19,14 @@ export function freeLoopbackPort(): Promise<number> {
   });
 }
 
+/**
+ * The lab's agents report every 5 s: 15 s without a heartbeat marks one dead (3× report_interval, as
+ * Neutron advises at least 2×), so a stopped agent shows within seconds rather than 75 s.
+ */
+export const LAB_AGENT_DOWN_TIME = 15;
+
 export function serverArgv(paths: LabPaths, port: number): string[] {
-  return [process.execPath, NEUTRINO_BIN, 'server', '--state-dir', paths.serverDir, '--listen', `127.0.0.1:${port}`, '--listen-unix', paths.socket];
+  return [process.execPath, NEUTRINO_BIN, 'server', '--state-dir', paths.serverDir, '--listen', `127.0.0.1:${port}`, '--listen-unix', paths.socket, '--agent-down-time', String(LAB_AGENT_DOWN_TIME)];
 }
 
 /** What identifies the lab's server in /proc/<pid>/cmdline. */

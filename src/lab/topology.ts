@@ -38,6 +38,12 @@ export interface LabTopology {
 export const MANAGEMENT_CIDR = '192.168.0.0/24';
 export const PROVIDER_CIDR = '10.123.123.0/24';
 export const PROVIDER_GATEWAY = '10.123.123.1';
+/**
+ * A client beyond the upstream router (TEST-NET-2, on the external host's lo): traffic from it to a
+ * floating IP comes back through the router's default route, as from anywhere on the internet,
+ * where traffic from 10.123.123.1 would come back over the connected provider subnet.
+ */
+export const UPSTREAM_CLIENT = '198.51.100.1';
 
 export class LabError extends Error {}
 

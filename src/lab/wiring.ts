@@ -2,7 +2,7 @@
 // Every veth is created with both ends directly inside their namespaces, so no device of the lab
 // ever appears in the root namespace, even for a moment.
 import type { LabTopology } from './topology.js';
-import { labNamespaces } from './topology.js';
+import { labNamespaces, UPSTREAM_CLIENT } from './topology.js';
 
 export type Argv = string[];
 
@@ -24,6 +24,7 @@ export function wiringCommands(t: LabTopology): Argv[] {
       cmds.push(['ip', '-n', end.namespace, 'link', 'set', end.name, 'up']);
     }
   }
+  cmds.push(['ip', '-n', t.external.namespace, 'addr', 'add', `${UPSTREAM_CLIENT}/32`, 'dev', 'lo']);
   return cmds;
 }
 

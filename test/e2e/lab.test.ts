@@ -186,6 +186,14 @@ test('lab up with agents: every Linux bridge agent alive; instances on two nodes
     await ok(labCli('instance', 'exec', labC, 'vm1', '--', 'ping', '-c', '1', '-W', '2', list[1].ip));
     await ok(labCli('instance', 'delete', labC, 'vm2'));
     assert.ok(!labNamespaces(labC).includes(`${labC}-i-vm2`));
+    // A dnsmasq left running in a namespace deleted under it (no pid file, no named namespace) is
+    // still the lab's by its command line: lab down ends it too.
+    const orphanNs = `${labC}-orphan`;
+    execFileSync('ip', ['netns', 'add', orphanNs]);
+    const pidFile = join(root, 'labs', labC, 'orphan-dnsmasq.pid');
+    execFileSync('nsenter', [`--net=/run/netns/${orphanNs}`, '--', 'dnsmasq', '--port=0', '--conf-file=/dev/null', `--pid-file=${pidFile}`]);
+    execFileSync('ip', ['netns', 'delete', orphanNs]);
+    assert.ok(Number(readFileSync(pidFile, 'utf8')) > 1, 'the orphan runs');
   } finally {
     await ok(labCli('lab', 'down', labC));
   }

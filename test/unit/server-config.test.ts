@@ -1,0 +1,25 @@
+// The server's settings: Neutron option names in an INI file, flags over the file, clear errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadServerConfig } from '../../src/server-config.js';
+
+test('agent_down_time: default 75, [DEFAULT] agent_down_time, --agent-down-time over the file, bad values refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-config-'));
+  try {
+    assert.equal(loadServerConfig({}).agentDownTime, 75);
+    const file = join(dir, 'neutron.conf');
+    writeFileSync(file, '[DEFAULT]\nagent_down_time = 20\n[token]\nexpiration = 600\n');
+    const fromFile = loadServerConfig({ config: file });
+    assert.equal(fromFile.agentDownTime, 20);
+    assert.equal(fromFile.tokenTtlSeconds, 600);
+    assert.equal(loadServerConfig({ config: file, agentDownTime: '9' }).agentDownTime, 9);
+    assert.throws(() => loadServerConfig({ agentDownTime: 'soon' }), /--agent-down-time/);
+    writeFileSync(file, '[DEFAULT]\nagent_down_time = -1\n');
+    assert.throws(() => loadServerConfig({ config: file }), /agent_down_time/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
