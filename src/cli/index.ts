@@ -6,6 +6,7 @@ import { registerLabCommand } from './lab.js';
 import { registerInstanceCommand } from './instance.js';
 import { registerAgentCommand } from './agent.js';
 import { registerDemoCommand } from './demo.js';
+import { registerTraceCommand } from './trace.js';
 import { AgentConfigError } from '../agent/config.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -18,6 +19,7 @@ export async function main(argv: string[]): Promise<void> {
   registerInstanceCommand(program);
   registerAgentCommand(program);
   registerDemoCommand(program);
+  registerTraceCommand(program);
   try {
     await program.parseAsync(argv);
   } catch (e) {

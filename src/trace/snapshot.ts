@@ -22,6 +22,8 @@ export interface ApiResources {
   router_hosts: Record<string, string[]>;
   /** network id → `host` of the DHCP agents serving it (GET /v2.0/networks/{id}/dhcp-agents) */
   dhcp_hosts: Record<string, string[]>;
+  /** what could not be read or was read another way, in words (e.g. l3-agents refused: hosts from binding:host_id) */
+  errors?: string[];
 }
 
 /** One command run on a node, kept as evidence. */
@@ -33,6 +35,12 @@ export interface Evidence {
   stdout: string;
   /** set when the command failed */
   error?: string;
+}
+
+/** A command as run inside the node (before any access prefix such as nsenter or ssh), with its standard input. */
+export interface CommandLine {
+  argv: string[];
+  stdin?: string;
 }
 
 export interface NodeDump {
@@ -51,6 +59,12 @@ export interface NodeDump {
   instances: Record<string, { path: string; xml: string | null }>;
   /** what could not be read, in words */
   errors: string[];
+  /**
+   * The command behind each output above, by namespace and by what it filled: a RawNamespace field
+   * ('ip', 'route6', 'fdb', 'iptablesSave', 'sysctl'), 'conntrack', or 'netns' (in '': the
+   * namespace listing that a null namespace is absent from).
+   */
+  commands?: Record<NsKey, Record<string, CommandLine>>;
 }
 
 export interface Snapshot {

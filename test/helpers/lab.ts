@@ -1,5 +1,7 @@
 // Shared steps of the lab end-to-end tests: bring a lab up and point the openstack CLI at it as admin; wait for a condition.
-import { neutrinoOk } from './neutrino-cli.js';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { neutrino, neutrinoOk } from './neutrino-cli.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,4 +23,28 @@ export async function labUpAsAdmin(labArgs: string[]): Promise<NodeJS.ProcessEnv
   const env = { ...process.env };
   for (const m of envText.matchAll(/export (\w+)=(\S+)/g)) env[m[1]] = m[2].replace(/^['"]|['"]$/g, '');
   return env;
+}
+
+/** The lab's node agents (name, namespace, PID) from its lab.json. */
+export function labNodes(root: string, lab: string): Array<{ name: string; namespace: string; agentPid: number | null }> {
+  return JSON.parse(readFileSync(join(root, 'labs', lab, 'lab.json'), 'utf8')).nodes;
+}
+
+/**
+ * SIGSTOP/SIGCONT the lab's own agents (their PIDs from lab.json; only those), so a fault injected
+ * by hand is not repaired before it is looked at.
+ */
+export function signalLabAgents(root: string, lab: string, sig: 'SIGSTOP' | 'SIGCONT', nodes?: string[]): void {
+  for (const n of labNodes(root, lab)) if (n.agentPid && (!nodes || nodes.includes(n.name))) process.kill(n.agentPid, sig);
+}
+
+/** after(): resume the lab's agents if a test left them paused, take the lab down, remove its state root. */
+export async function resumeAndTakeDown(root: string, lab: string): Promise<void> {
+  try {
+    signalLabAgents(root, lab, 'SIGCONT');
+  } catch {
+    /* the lab or its agents are already gone */
+  }
+  await neutrino(['lab', 'down', '--lab', lab, '--state-root', root]);
+  rmSync(root, { recursive: true, force: true });
 }

@@ -1,0 +1,52 @@
+// What one trace works on: the API resources, every node as parsed and planned, and the clock of
+// the snapshot (agent heartbeat ages are measured against it, so a recorded snapshot replays the
+// same verdict). Lookups in Neutron's terms. Pure.
+import type { ApiObject, ApiResources } from './snapshot.js';
+import type { TraceNode } from './nodes.js';
+
+export interface TraceContext {
+  api: ApiResources;
+  nodes: Record<string, TraceNode>;
+  /** when the data was read */
+  now: Date;
+  /** 'live' or the snapshot directory */
+  source: string;
+}
+
+export const AGENT_L2 = 'Linux bridge agent';
+export const AGENT_L3 = 'L3 agent';
+export const AGENT_DHCP = 'DHCP agent';
+
+export const byId = (list: ApiObject[], id: unknown): ApiObject | undefined => list.find((o) => o.id === id);
+export const str = (o: ApiObject | undefined, key: string): string => (o && typeof o[key] === 'string' ? (o[key] as string) : '');
+
+export function fixedIps(port: ApiObject): Array<{ subnet_id: string; ip_address: string }> {
+  return Array.isArray(port['fixed_ips']) ? (port['fixed_ips'] as Array<{ subnet_id: string; ip_address: string }>) : [];
+}
+
+export function agentOf(ctx: TraceContext, host: string, type: string): ApiObject | undefined {
+  return ctx.api.agents.find((a) => a['host'] === host && a['agent_type'] === type);
+}
+
+/** Seconds since the agent's last heartbeat, at the snapshot's time. */
+export function heartbeatAge(ctx: TraceContext, agent: ApiObject): number | null {
+  const t = Date.parse(`${str(agent, 'heartbeat_timestamp').replace(' ', 'T')}${/Z|[+-]\d\d:?\d\d$/.test(str(agent, 'heartbeat_timestamp')) ? '' : 'Z'}`);
+  return Number.isNaN(t) ? null : Math.max(0, Math.round((ctx.now.getTime() - t) / 1000));
+}
+
+export function ago(s: number | null): string {
+  if (s === null) return 'at an unknown time';
+  if (s < 120) return `${s} s ago`;
+  if (s < 7200) return `${Math.round(s / 60)} min ago`;
+  return `${Math.round(s / 3600)} h ago`;
+}
+
+/** "the L2 agent on compute1 last reported 4 s ago" / "… is down: last reported 6 min ago" / "no … on compute1". */
+export function agentNote(ctx: TraceContext, host: string, type: string): string {
+  const a = agentOf(ctx, host, type);
+  if (!a) return `no ${type} is registered on ${host}`;
+  const age = ago(heartbeatAge(ctx, a));
+  return a['alive'] === false ? `the ${type} on ${host} is down: it last reported ${age}` : `the ${type} on ${host} last reported ${age}`;
+}
+
+export const short = (id: string) => id.slice(0, 8);

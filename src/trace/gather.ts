@@ -1,0 +1,79 @@
+// Gathers a Snapshot from a live system: the API (the lab's server, or any cloud from clouds.yaml)
+// and every node it can reach (the lab's node namespaces, or --node HOST=ACCESS), reading on each
+// node only the namespaces, sysctls, conntrack tables and instance XML the trace can use.
+import { join } from 'node:path';
+import { routerNamespace } from '../kernel/names.js';
+import { loadLab, type LabRef } from '../lab/context.js';
+import { nodeAccess, parseAccess } from './access.js';
+import { cloudApiClient, fetchApi, labApiClient, resolveCloud, type ApiClient } from './cloud.js';
+import { collectNode, DEFAULT_AGENT_CONFIG } from './collect.js';
+import { namespacesToRead } from './expect.js';
+import type { ApiResources, NodeDump, Snapshot } from './snapshot.js';
+
+/** Where nova keeps instance directories (instances_path). */
+export const DEFAULT_INSTANCES_PATH = '/var/lib/nova/instances';
+
+export interface NodeTarget {
+  host: string;
+  access: string;
+  agentConfig: string;
+  instancesPath: string;
+}
+
+export interface GatherOptions {
+  /** trace a lab: its server and its nodes */
+  lab?: LabRef;
+  /** HOST → ACCESS (outside a lab) */
+  nodes?: Record<string, string>;
+  agentConfigs?: Record<string, string>;
+  instancesPaths?: Record<string, string>;
+  /** openstacksdk cloud name (default OS_CLOUD) */
+  cloud?: string;
+  progress?: (line: string) => void;
+}
+
+export function labTargets(ref: LabRef): NodeTarget[] {
+  const { state, paths } = loadLab(ref);
+  return state.nodes.map((n) => ({ host: n.name, access: `netns:${n.namespace}`, agentConfig: paths.agentIni(n.name), instancesPath: paths.instancesDir }));
+}
+
+export function cliTargets(o: GatherOptions): NodeTarget[] {
+  return Object.entries(o.nodes ?? {}).map(([host, access]) => {
+    parseAccess(access); // a bad ACCESS fails before anything is read
+    return { host, access, agentConfig: o.agentConfigs?.[host] ?? DEFAULT_AGENT_CONFIG, instancesPath: o.instancesPaths?.[host] ?? DEFAULT_INSTANCES_PATH };
+  });
+}
+
+/** What to read on one node, from the resources alone. */
+export function collectRequest(api: ApiResources, t: NodeTarget) {
+  const { namespaces, sysctls } = namespacesToRead(api, t.host);
+  const routers = Object.entries(api.router_hosts).filter(([, hosts]) => hosts.includes(t.host)).map(([id]) => routerNamespace(id));
+  const instances: Record<string, string> = {};
+  for (const p of api.ports) {
+    if (p['binding:host_id'] !== t.host || !String(p['device_owner'] ?? '').startsWith('compute:') || !p['device_id']) continue;
+    instances[String(p['device_id'])] = join(t.instancesPath, String(p['device_id']), 'libvirt.xml');
+  }
+  return { host: t.host, namespaces, sysctls, conntrack: routers, agentConfigPath: t.agentConfig, instances };
+}
+
+export async function gatherSnapshot(o: GatherOptions): Promise<Snapshot> {
+  const say = o.progress ?? (() => undefined);
+  let client: ApiClient;
+  let source: Snapshot['source'];
+  let targets: NodeTarget[];
+  if (o.lab) {
+    ({ client, source } = labApiClient(o.lab));
+    targets = labTargets(o.lab);
+  } else {
+    ({ client, source } = await cloudApiClient(resolveCloud(o.cloud ? { cloud: o.cloud } : {})));
+    targets = cliTargets(o);
+  }
+  const createdAt = new Date().toISOString();
+  say(`reading the API at ${source.endpoint}`);
+  const api = await fetchApi(client);
+  say(`reading ${targets.length} node(s): ${targets.map((t) => `${t.host} (${t.access})`).join(', ') || 'none'}`);
+  const dumps = await Promise.all(targets.map((t) => collectNode(nodeAccess(parseAccess(t.access)), collectRequest(api, t))));
+  const nodes: Record<string, NodeDump> = {};
+  for (const d of dumps) nodes[d.host] = d;
+  return { version: 1, createdAt, source, api, nodes };
+}

@@ -1,0 +1,133 @@
+// One trace from the command line: gather (live) or load (snapshot), optionally record, build the
+// context, trace, render. Returns the exit status: 0 healthy, 1 broken.
+import { tapName } from '../kernel/names.js';
+import { planNode } from '../planner/index.js';
+import { parseIp } from '../model/ip.js';
+import type { TraceContext } from './context.js';
+import { expectedNode } from './expect.js';
+import { traceFip } from './fip.js';
+import { gatherSnapshot } from './gather.js';
+import { agentsOn, parseDump, type TraceNode } from './nodes.js';
+import { renderDot, renderMermaid } from './render-graph.js';
+import { renderText } from './render-text.js';
+import type { TraceReport } from './report.js';
+import type { Snapshot } from './snapshot.js';
+import { loadSnapshot, saveSnapshot } from './snapshot-io.js';
+import { loadLab } from '../lab/context.js';
+import { UPSTREAM_CLIENT } from '../lab/topology.js';
+import { nodeAccess, parseAccess } from './access.js';
+import { probeFip } from './probe.js';
+
+export class TraceUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TraceUsageError';
+  }
+}
+
+export interface TraceCliOptions {
+  kind: 'fip';
+  target: string;
+  lab?: string;
+  stateRoot?: string;
+  cloud?: string;
+  nodes: Record<string, string>;
+  agentConfigs: Record<string, string>;
+  instancesPaths: Record<string, string>;
+  protocol: 'icmp' | 'tcp' | 'udp';
+  port?: string;
+  source?: string;
+  format: 'text' | 'json' | 'dot' | 'mermaid';
+  detail: boolean;
+  record?: string;
+  snapshot?: string;
+  /** send real traffic and capture on every hop's device */
+  probe?: boolean;
+  /** where the probe's traffic starts (ACCESS); default in a lab: its external host */
+  from?: string;
+  count?: string;
+  captureDir?: string;
+  color?: boolean;
+  write: (s: string) => void;
+  progress: (s: string) => void;
+}
+
+/** The tracer's view of every node in a snapshot: parsed kernel state and the planner's expectation. */
+export function contextFrom(snapshot: Snapshot, source: string): TraceContext {
+  const nodes: Record<string, TraceNode> = {};
+  for (const [host, dump] of Object.entries(snapshot.nodes)) {
+    const parsed = parseDump(dump);
+    const e = expectedNode(snapshot.api, dump);
+    // Expect every bound port's tap: a missing tap is a finding, not a reason to expect less.
+    const presentTaps = new Set([...e.facts.presentTaps, ...e.view.ports.map((p) => tapName(p.id))]);
+    const desired = planNode(e.view, { ...e.facts, presentTaps }).desired;
+    nodes[host] = { host, dump, ...parsed, desired, settings: e.settings, agents: agentsOn(snapshot.api, host) };
+  }
+  return { api: snapshot.api, nodes, now: new Date(snapshot.createdAt), source };
+}
+
+export function checkOptions(o: TraceCliOptions): void {
+  if (o.kind === 'fip' && parseIp(o.target)?.version !== 4) throw new TraceUsageError(`'${o.target}' is not an IPv4 address`);
+  if (o.port !== undefined && (!/^\d+$/.test(o.port) || Number(o.port) < 1 || Number(o.port) > 65535)) throw new TraceUsageError(`--port must be 1-65535, got '${o.port}'`);
+  if (o.port !== undefined && o.protocol === 'icmp') throw new TraceUsageError('--port needs --protocol tcp or udp');
+  if (o.source !== undefined && parseIp(o.source)?.version !== 4) throw new TraceUsageError(`--source '${o.source}' is not an IPv4 address`);
+  const live = o.lab !== undefined || o.cloud !== undefined || Object.keys(o.nodes).length > 0;
+  if (o.snapshot && live) throw new TraceUsageError('--snapshot traces a recording: it takes no --lab, --cloud or --node');
+  if (o.snapshot && o.record) throw new TraceUsageError('--snapshot and --record do not go together');
+  if (o.probe && o.snapshot) throw new TraceUsageError('--probe sends real traffic: it cannot run on a --snapshot');
+  if (o.count !== undefined && (!/^\d+$/.test(o.count) || Number(o.count) < 1 || Number(o.count) > 100)) throw new TraceUsageError(`--count must be 1-100, got '${o.count}'`);
+  if (o.from !== undefined) parseAccess(o.from);
+  if (o.lab !== undefined && (o.cloud !== undefined || Object.keys(o.nodes).length > 0)) throw new TraceUsageError('--lab reads the lab itself: it takes no --cloud or --node');
+}
+
+export async function runTrace(o: TraceCliOptions): Promise<number> {
+  checkOptions(o);
+  const started = Date.now();
+  let snapshot: Snapshot;
+  let source: string;
+  if (o.snapshot) {
+    snapshot = await loadSnapshot(o.snapshot);
+    source = `snapshot ${o.snapshot}`;
+  } else {
+    const cloudMode = o.cloud !== undefined || Object.keys(o.nodes).length > 0 || (!o.lab && !!(process.env.OS_CLOUD || process.env.OS_AUTH_URL));
+    const lab = cloudMode ? undefined : { lab: o.lab ?? 'neutrino', stateRoot: o.stateRoot };
+    snapshot = await gatherSnapshot({ lab, nodes: o.nodes, agentConfigs: o.agentConfigs, instancesPaths: o.instancesPaths, cloud: o.cloud, progress: o.format === 'text' ? o.progress : undefined });
+    source = lab ? `live, lab ${lab.lab}` : `live, ${snapshot.source.endpoint}`;
+    if (o.record) {
+      await saveSnapshot(o.record, snapshot);
+      o.progress(`snapshot recorded in ${o.record} (trace it again with --snapshot ${o.record})`);
+    }
+  }
+  const ctx = contextFrom(snapshot, source);
+  const flow = o.protocol === 'icmp' ? { protocol: 'icmp' as const } : { protocol: o.protocol, ...(o.port ? { port: Number(o.port) } : {}) };
+  // In a lab the traffic comes from the external host's client beyond the upstream router.
+  const from = o.source ?? (snapshot.source.lab ? UPSTREAM_CLIENT : undefined);
+  let report: TraceReport = traceFip(ctx, o.target, { flow, ...(from ? { source: from } : {}) }, started);
+  if (o.probe) report = await probe(report, o, snapshot);
+  o.write(render(report, o));
+  return report.ok ? 0 : 1;
+}
+
+/** --probe: real traffic from the upstream side, captured on every hop's device on every node. */
+async function probe(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot): Promise<TraceReport> {
+  const lab = snapshot.source.lab;
+  const fromAccess = o.from ?? (lab ? `netns:${loadLab({ lab, stateRoot: o.stateRoot }).state.topology.external.namespace}` : undefined);
+  if (!fromAccess) throw new TraceUsageError('--probe needs --from ACCESS: where to send the traffic from (local, netns:NAME or ssh:USER@ADDRESS), on the provider network side');
+  const access = Object.fromEntries(Object.values(snapshot.nodes).map((d) => [d.host, nodeAccess(parseAccess(d.access))]));
+  const source = o.source ?? (lab && !o.from ? UPSTREAM_CLIENT : undefined);
+  if (o.format === 'text') o.progress(`probing: ${report.target.flow.protocol} to ${o.target} from ${fromAccess}${source ? ` (source ${source})` : ''}, capturing on every hop`);
+  return probeFip(report, { access, from: { access: nodeAccess(parseAccess(fromAccess)), label: fromAccess }, ...(source ? { source } : {}), ...(o.count ? { count: Number(o.count) } : {}), ...(o.captureDir ? { captureDir: o.captureDir } : {}) });
+}
+
+export function render(report: TraceReport, o: Pick<TraceCliOptions, 'format' | 'detail' | 'color'>): string {
+  switch (o.format) {
+    case 'json':
+      return JSON.stringify(report, null, 2) + '\n';
+    case 'dot':
+      return renderDot(report);
+    case 'mermaid':
+      return renderMermaid(report);
+    default:
+      return renderText(report, { color: o.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR), detail: o.detail });
+  }
+}

@@ -1,0 +1,83 @@
+// The security-group hop of a port: its ingress chain is as the planner renders the port's groups,
+// and one of the groups' rules admits the traced flow (or none does: SG_DENIED, naming the groups
+// and the rule that would admit it). Pure.
+import { sgChains, tapName } from '../kernel/names.js';
+import { HOST } from '../kernel/types.js';
+import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
+import { IP_PROTOCOL_MAP, type RuleFields } from '../model/sgrules.js';
+import { AGENT_L2, agentNote, fixedIps, type TraceContext } from './context.js';
+import { isDraft, namespaceOr, observeCommand, result, type HopDraft } from './checks.js';
+import type { Hop, TraceTarget } from './report.js';
+import type { ApiObject } from './snapshot.js';
+
+type Flow = TraceTarget['flow'];
+
+/** A rule as the API gives it, with its group (RuleFields' names are Neutron's). */
+type Rule = Omit<RuleFields, 'remote_address_group_id'> & { id: string };
+
+const protoNumber = (p: string | null) => (p === null ? null : /^\d+$/.test(p) ? Number(p) : (IP_PROTOCOL_MAP[p] ?? null));
+
+/** Whether an ingress rule admits the flow from `source` (members: the remote groups' addresses). */
+export function ruleAdmits(rule: Rule, flow: Flow, source: string | null, members: (groupId: string) => string[]): boolean {
+  if (rule.direction !== 'ingress' || rule.ethertype !== 'IPv4') return false;
+  if (rule.protocol !== null && rule.protocol !== 'any' && protoNumber(rule.protocol) !== protoNumber(flow.protocol === 'icmp' ? 'icmp' : flow.protocol)) return false;
+  if (flow.protocol !== 'icmp' && rule.protocol !== null && flow.port !== undefined) {
+    if (rule.port_range_min !== null && flow.port < rule.port_range_min) return false;
+    if (rule.port_range_max !== null && flow.port > rule.port_range_max) return false;
+  }
+  if (rule.remote_ip_prefix) {
+    const p = parsePrefix(rule.remote_ip_prefix);
+    if (!p) return false;
+    // No source given means "anywhere": only a rule open to every address admits it.
+    if (source === null) return p.prefixLength === 0;
+    const ip = parseIp(source);
+    if (!ip || !cidrContains(p, ip)) return false;
+  }
+  if (rule.remote_group_id) return source !== null && members(rule.remote_group_id).includes(source);
+  return true;
+}
+
+const flowText = (f: Flow) => (f.protocol === 'icmp' ? 'icmp' : `${f.protocol}/${f.port ?? 'any'}`);
+
+export function sgHop(ctx: TraceContext, host: string, port: ApiObject, flow: Flow, source: string | null, leg: Hop['leg']): HopDraft {
+  const node = ctx.nodes[host];
+  const chains = sgChains(port.id);
+  const groupIds = (port['security_groups'] as string[] | undefined) ?? [];
+  const groups = groupIds.map((id) => ctx.api.security_groups.find((g) => g.id === id)).filter((g): g is ApiObject => !!g);
+  const names = groups.map((g) => `${g['name'] || g.id}`).join(', ') || '(none)';
+  const base = { leg, node: host, namespace: HOST, device: tapName(port.id), resource: { type: 'security_group' as const, id: groupIds.join(','), name: names }, check: `security group ${flowText(flow)}` };
+  const owner = `the ${AGENT_L2} on ${host} writes it from the port's security groups; ${agentNote(ctx, host, AGENT_L2)}`;
+  if (port['port_security_enabled'] === false) return result(base, { filtering: false }, { filtering: false }, [], undefined);
+  const desired = node?.desired?.namespaces[HOST]?.iptables.filter?.find((c) => c.name === chains.ingress);
+  const expected: Record<string, unknown> = { chain: chains.ingress, groups: groupIds, flow: flowText(flow), source };
+  const ns = namespaceOr(node, base, expected, owner);
+  if (isDraft(ns)) return ns;
+  const observedChain = ns.iptables.filter?.find((c) => c.name === chains.ingress);
+  const command = observeCommand(HOST, 'iptables', 'filter');
+  if (!observedChain) {
+    return result(base, expected, { chain: null }, [{ command }], { status: 'missing', reason: 'SG_CHAIN_MISSING', cause: `chain ${chains.ingress} for port ${port.id} does not exist on ${host}: traffic to ${tapName(port.id)} is dropped; ${owner}` });
+  }
+  const rules = groups.flatMap((g) => ((g['security_group_rules'] as Rule[] | undefined) ?? []).map((r) => ({ ...r, security_group_id: g.id })));
+  const members = (groupId: string) => ctx.api.ports.filter((p) => ((p['security_groups'] as string[] | undefined) ?? []).includes(groupId)).flatMap((p) => fixedIps(p).map((f) => f.ip_address));
+  const admitting = rules.find((r) => ruleAdmits(r, flow, source, members));
+  const protoRules = observedChain.rules.filter((r) => r.includes(`-p ${flow.protocol}`)).map((r) => `-A ${chains.ingress} ${r}`);
+  const evidence = [{ command, ...(protoRules[0] ? { line: protoRules[0] } : {}) }, { command: 'GET /v2.0/security-groups', ...(admitting ? { line: JSON.stringify(admitting) } : {}) }];
+  if (!admitting) {
+    const cmd = flow.protocol === 'icmp' ? '--protocol icmp' : `--protocol ${flow.protocol} --dst-port ${flow.port ?? '1:65535'}`;
+    return result(base, expected, { chain: chains.ingress, admitting_rule: null, rules: rules.filter((r) => r.direction === 'ingress').map((r) => r.id) }, evidence, {
+      status: 'dropped',
+      reason: 'SG_DENIED',
+      cause: `security group ${names} of port ${port.id} has no ingress rule admitting ${flowText(flow)}${source ? ` from ${source}` : ''}: ${chains.ingress} drops it (add one: openstack security group rule create --ingress ${cmd} ${groups[0]?.['name'] || groups[0]?.id || 'GROUP'})`,
+    });
+  }
+  if (desired && JSON.stringify(desired.rules) !== JSON.stringify(observedChain.rules)) {
+    const missing = desired.rules.filter((r) => !observedChain.rules.includes(r));
+    const extra = observedChain.rules.filter((r) => !desired.rules.includes(r));
+    return result(base, { ...expected, rules: desired.rules.map((r) => `-A ${chains.ingress} ${r}`) }, { rules: observedChain.rules.map((r) => `-A ${chains.ingress} ${r}`) }, [{ command }], {
+      status: 'mismatch',
+      reason: 'SG_CHAIN_MISSING',
+      cause: `chain ${chains.ingress} on ${host} differs from the port's security groups (${missing.length} rule(s) missing${missing[0] ? `, e.g. '${missing[0]}'` : ''}; ${extra.length} unexpected); ${owner}`,
+    });
+  }
+  return result(base, expected, { chain: chains.ingress, admitting_rule: admitting.id, security_group: admitting.security_group_id }, evidence);
+}

@@ -1,0 +1,174 @@
+// The tracer's expectation is the agent's: for each host, the HostView rebuilt from what the
+// Networking API shows (standard attributes, the agents' reports, l3-agents / dhcp-agents) equals
+// the view the server sends that host's agent — so planning it gives the agent's own plan.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { Api } from '../helpers/client.js';
+import { adminDemoOther, created } from '../helpers/networking.js';
+import { hostViewFromApi } from '../../src/trace/expect-view.js';
+import { expectedNode, namespacesToRead } from '../../src/trace/expect.js';
+import type { ApiObject, ApiResources } from '../../src/trace/snapshot.js';
+import { hostDump } from '../helpers/trace-dump.js';
+import { planNode } from '../../src/planner/index.js';
+
+let srv: TestServer;
+let admin: Api;
+let demo: Api;
+const HOSTS = ['controller', 'compute1', 'compute2'];
+
+const report = (agent_type: string, host: string, configurations: object = {}) =>
+  admin.post('/neutrino/agents/report', { agent: { agent_type, host, configurations, start_flag: true } });
+
+async function ok<T = any>(p: Promise<{ status: number; body: any }>): Promise<T> {
+  const r = await p;
+  assert.ok(r.status >= 200 && r.status < 300, `${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+/** Everything the tracer reads, over HTTP as an admin, the way a tracer would on any Neutron cloud. */
+async function readApi(): Promise<ApiResources> {
+  const list = async (path: string, key: string) => (await ok(admin.get(path)))[key] as ApiObject[];
+  const [networks, subnets, ports, routers, floatingips, security_groups, agents] = await Promise.all([
+    list('/networks', 'networks'),
+    list('/subnets', 'subnets'),
+    list('/ports', 'ports'),
+    list('/routers', 'routers'),
+    list('/floatingips', 'floatingips'),
+    list('/security-groups', 'security_groups'),
+    list('/agents', 'agents'),
+  ]);
+  const hostsOf = async (path: string) => ((await ok(admin.get(path))).agents as ApiObject[]).map((a) => a['host'] as string);
+  const router_hosts: Record<string, string[]> = {};
+  for (const r of routers) router_hosts[r.id] = await hostsOf(`/routers/${r.id}/l3-agents`);
+  const dhcp_hosts: Record<string, string[]> = {};
+  for (const n of networks) dhcp_hosts[n.id] = await hostsOf(`/networks/${n.id}/dhcp-agents`);
+  return { networks, subnets, ports, routers, floatingips, security_groups, agents, router_hosts, dhcp_hosts };
+}
+
+const serverView = async (host: string) => (await ok(admin.get(`/neutrino/hosts/${host}/view`))).view;
+
+async function assertParity(label: string): Promise<ApiResources> {
+  const api = await readApi();
+  for (const host of HOSTS) {
+    const server = await serverView(host);
+    const mine = hostViewFromApi(api, host, server.revision);
+    assert.deepEqual(mine, server, `${label}: ${host}'s view from the API differs from the server's`);
+  }
+  return api;
+}
+
+before(async () => {
+  srv = await startTestServer();
+  ({ admin, demo } = await adminDemoOther(srv.url));
+  await ok(report('Linux bridge agent', 'controller', { tunneling_ip: '192.168.0.104', interface_mappings: { provider: 'eth2' } }));
+  await ok(report('Linux bridge agent', 'compute1', { tunneling_ip: '192.168.0.105', interface_mappings: {} }));
+  await ok(report('DHCP agent', 'controller'));
+  await ok(report('L3 agent', 'controller'));
+});
+after(() => srv.close());
+
+let ids: Record<string, string> = {};
+
+test('the canonical scenario: every host’s view rebuilt from the API equals the server’s', async () => {
+  const provider = await created(
+    admin.post('/networks', { network: { name: 'provider', shared: true, 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' } }),
+    'network',
+  );
+  const providerSubnet = await created(
+    admin.post('/subnets', {
+      subnet: { name: 'provider', network_id: provider.id, ip_version: 4, cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1', allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }], dns_nameservers: ['8.8.4.4'] },
+    }),
+    'subnet',
+  );
+  const self = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
+  const selfSubnet = await created(
+    demo.post('/subnets', { subnet: { name: 'selfservice', network_id: self.id, ip_version: 4, cidr: '172.16.1.0/24', gateway_ip: '172.16.1.1', dns_nameservers: ['8.8.4.4'], host_routes: [{ destination: '10.0.0.0/8', nexthop: '172.16.1.254' }] } }),
+    'subnet',
+  );
+  const router = await created(demo.post('/routers', { router: { name: 'router' } }), 'router');
+  await ok(admin.put(`/routers/${router.id}`, { router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ subnet_id: providerSubnet.id, ip_address: '10.123.123.102' }] } } }));
+  await ok(demo.put(`/routers/${router.id}/add_router_interface`, { subnet_id: selfSubnet.id }));
+
+  // A group with ICMP, SSH, and a remote-group rule toward the project's default group.
+  const sg = await created(demo.post('/security-groups', { security_group: { name: 'web' } }), 'security_group');
+  const def = (await ok(demo.get('/security-groups?name=default'))).security_groups[0];
+  const rule = (r: object) => created(demo.post('/security-group-rules', { security_group_rule: { security_group_id: sg.id, direction: 'ingress', ethertype: 'IPv4', ...r } }), 'security_group_rule');
+  await rule({ protocol: 'icmp' });
+  await rule({ protocol: 'tcp', port_range_min: 22, port_range_max: 22 });
+  await rule({ protocol: 'tcp', port_range_min: 5432, port_range_max: 5432, remote_group_id: def.id });
+
+  const vm = (name: string, host: string, extra: object) =>
+    created(admin.post('/ports', { port: { name, network_id: self.id, device_owner: 'compute:nova', device_id: `${name}-id`, 'binding:host_id': host, project_id: self.project_id, ...extra } }), 'port');
+  const vm1 = await vm('vm1', 'compute1', { security_groups: [sg.id], fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }] });
+  // Groups given against id order: the server reads a port's groups by id.
+  const vm2 = await vm('vm2', 'controller', { security_groups: [def.id, sg.id].sort().reverse(), allowed_address_pairs: [{ ip_address: '172.16.1.200' }] });
+  const fip = await created(admin.post('/floatingips', { floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', project_id: self.project_id } }), 'floatingip');
+  await ok(demo.put(`/floatingips/${fip.id}`, { floatingip: { port_id: vm1.id } }));
+  ids = { provider: provider.id, self: self.id, selfSubnet: selfSubnet.id, router: router.id, sg: sg.id, def: def.id, vm1: vm1.id, vm2: vm2.id, fip: fip.id };
+
+  const api = await assertParity('scenario');
+  // The parity is not vacuous: each host sees what the scenario put there.
+  const c = hostViewFromApi(api, 'controller');
+  assert.deepEqual(c.routers.map((r) => [r.id, r.gateway?.port.fixed_ips[0]?.ip_address, r.interfaces.map((i) => i.cidr), r.floating_ips.map((f) => f.floating_ip_address)]), [
+    [router.id, '10.123.123.102', ['172.16.1.0/24'], ['10.123.123.104']],
+  ]);
+  assert.deepEqual(c.dhcp_networks.sort(), [provider.id, self.id].sort());
+  assert.deepEqual(c.remote_ports.map((p) => [p.host, p.vtep, p.ip_addresses]), [['compute1', '192.168.0.105', ['172.16.1.3']]]);
+  const k = hostViewFromApi(api, 'compute1');
+  assert.deepEqual(k.ports.map((p) => p.id), [vm1.id]);
+  assert.deepEqual(k.remote_vteps, [{ network_id: self.id, host: 'controller', vtep: '192.168.0.104' }]);
+  const web = k.security_groups.find((g) => g.id === sg.id)!;
+  assert.deepEqual(web.rules.map((r) => `${r.direction} ${r.protocol} ${r.port_range_min}`).filter((r) => r.startsWith('ingress')), ['ingress icmp null', 'ingress tcp 22', 'ingress tcp 5432']);
+  assert.ok(k.security_groups.find((g) => g.id === def.id)!.member_ips.includes(vm2.fixed_ips[0].ip_address));
+  assert.deepEqual(hostViewFromApi(api, 'compute2'), { ...(await serverView('compute2')), revision: 0 });
+});
+
+test('after changes (a second network and subnet, ports moved, a rule deleted, the floating IP moved), the views still agree', async () => {
+  // net3 is listed before net2 but scheduled to DHCP after it.
+  const net3 = await created(demo.post('/networks', { network: { name: 'net3' } }), 'network');
+  const net2 = await created(demo.post('/networks', { network: { name: 'net2' } }), 'network');
+  const sub2 = await created(demo.post('/subnets', { subnet: { network_id: net2.id, ip_version: 4, cidr: '172.16.2.0/24' } }), 'subnet');
+  await created(demo.post('/subnets', { subnet: { network_id: net3.id, ip_version: 4, cidr: '172.16.3.0/24' } }), 'subnet');
+  const sub1b = await created(demo.post('/subnets', { subnet: { network_id: ids.self, ip_version: 4, cidr: '172.16.9.0/24', enable_dhcp: false } }), 'subnet');
+  await ok(demo.put(`/routers/${ids.router}/add_router_interface`, { subnet_id: sub2.id }));
+  const vm3 = await created(
+    admin.post('/ports', { port: { name: 'vm3', network_id: net2.id, device_owner: 'compute:nova', device_id: 'vm3-id', 'binding:host_id': 'compute2', fixed_ips: [{ subnet_id: sub2.id }] } }),
+    'port',
+  );
+  const vm2 = (await ok(admin.put(`/ports/${ids.vm2}`, { port: { 'binding:host_id': 'compute1', fixed_ips: [{ subnet_id: sub1b.id }, { subnet_id: ids.selfSubnet }] } }))).port;
+  await ok(report('Linux bridge agent', 'compute2', { tunneling_ip: '192.168.0.106' }));
+  const rules = (await ok(demo.get(`/security-group-rules?security_group_id=${ids.sg}&protocol=icmp`))).security_group_rules;
+  assert.equal((await demo.del(`/security-group-rules/${rules[0].id}`)).status, 204);
+  await ok(demo.put(`/floatingips/${ids.fip}`, { floatingip: { port_id: ids.vm2, fixed_ip_address: vm2.fixed_ips.find((f: any) => f.subnet_id === ids.selfSubnet).ip_address } }));
+  await ok(demo.put(`/ports/${vm3.id}`, { port: { admin_state_up: false } }));
+  const api = await assertParity('after changes');
+  assert.deepEqual(hostViewFromApi(api, 'controller').dhcp_networks.slice(-2), [net2.id, net3.id]);
+  assert.deepEqual(hostViewFromApi(api, 'compute2').ports.map((p) => p.id), [vm3.id]);
+  assert.equal(hostViewFromApi(api, 'controller').routers[0]!.interfaces.length, 2);
+});
+
+test('expectedNode plans a host from the API and its dump as the agent would; namespacesToRead names what to read', async () => {
+  const api = await readApi();
+  const scope = namespacesToRead(api, 'controller');
+  assert.deepEqual(scope.namespaces, ['', `qrouter-${ids.router}`, ...hostViewFromApi(api, 'controller').dhcp_networks.map((n) => `qdhcp-${n}`)]);
+  assert.deepEqual(scope.sysctls[`qrouter-${ids.router}`], ['net.ipv4.ip_forward', 'net.ipv4.conf.all.arp_ignore', 'net.ipv4.conf.all.arp_announce']);
+  assert.deepEqual(scope.conntrack, [`qrouter-${ids.router}`]);
+  assert.deepEqual(namespacesToRead(api, 'compute1'), { namespaces: [''], sysctls: {}, conntrack: [] });
+
+  const config = ['[DEFAULT]', 'host = controller', 'state_path = /var/lib/neutrino/x', '[neutrino]', 'roles = l2,dhcp,l3', '[linux_bridge]', 'physical_interface_mappings = provider:eth2', '[vxlan]', 'local_ip = 192.168.0.104', ''].join('\n');
+  const dump = hostDump('controller', config, [['eth1', '192.168.0.104/24'], ['eth2', null], [`tap${ids.vm2!.slice(0, 11)}`, null]]);
+  const e = expectedNode(api, dump);
+  assert.deepEqual(e.facts.roles, ['l2', 'dhcp', 'l3']);
+  assert.equal(e.facts.localIpDevice, 'eth1');
+  assert.equal(e.sources.local_ip?.setting, '[vxlan] local_ip');
+  // The agent's plan: the server's view of the host, planned with these facts.
+  const plan = planNode(await serverView('controller'), e.facts);
+  assert.deepEqual(e.desired, { ...plan.desired, owner: 'controller' });
+  assert.deepEqual(e.plugged, plan.plugged);
+  assert.ok(e.desired.namespaces[`qrouter-${ids.router}`], 'the router namespace is planned on the controller');
+  const host = e.desired.namespaces['']!;
+  const vxlan = host.links.find((l) => l.kind === 'vxlan');
+  assert.equal(vxlan?.kind === 'vxlan' && vxlan.vxlan.dev, 'eth1');
+  assert.ok(host.links.some((l) => l.name === 'eth2' && 'master' in l && l.master === `brq${ids.provider!.slice(0, 11)}`));
+});
