@@ -1,6 +1,8 @@
 // Convergence benchmark on a real lab (root): plug → port ACTIVE, plug → first ping reply across
 // VXLAN, and on a node with many ports the agent's full resync and the cost of one more port
-// (operations, commands, milliseconds). Prints one JSON object. Usage: npm run bench:converge
+// (operations, commands, milliseconds); then the L3 part in a lab of its own (bench/l3.ts: router
+// and floating IP convergence, also alone as npm run bench:l3). Prints one JSON object.
+// Usage: npm run bench:converge (ITER, PORTS; FIP_ITER, ROUTER_ITER, PROBE_MS, PROFILE_ITER for L3)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +10,7 @@ import { join } from 'node:path';
 import { adminClient, loadLab } from '../src/lab/context.js';
 import { tapName } from '../src/kernel/names.js';
 import type { NeutrinoClient } from '../src/client/neutrino.js';
+import { l3Bench } from './l3.js';
 
 const LAB = 'bconv';
 const root = mkdtempSync(join(tmpdir(), 'neutrino-bench-'));
@@ -64,7 +67,7 @@ function passes(log: string, from: number): Array<{ ops: number; commands: numbe
   return readFileSync(log, 'utf8').slice(from).split('\n').filter((l) => l.includes('"applied changes"')).map((l) => JSON.parse(l));
 }
 
-async function main() {
+async function main(): Promise<Record<string, unknown>> {
   cli('lab', 'up', ...L, '--nodes', 'controller,compute1');
   const made: string[] = [];
   try {
@@ -134,23 +137,17 @@ async function main() {
       }
     };
     const fresh = loadLab({ lab: LAB, stateRoot: root }).state;
-    console.log(
-      JSON.stringify(
-        {
-          benchmark: 'converge',
-          iterations: ITER,
-          plug_to_active_ms: { median: median(toActive), max: round(Math.max(...toActive)) },
-          plug_to_first_ping_ms: { median: median(toPing), max: round(Math.max(...toPing)) },
-          node_ports: BIG + 2 * ITER + 1,
-          wire_all_new_ports_ms: round(wireAll),
-          agent_restart: { command_ms: round(restart), initial_sync: initial ?? null },
-          one_more_port: { plug_to_active_ms: round(oneActive), passes: onePasses },
-          memory_mib: { server: round(rss(fresh.server.pid)), agents: fresh.nodes.map((n) => ({ node: n.name, rss: round(rss(n.agentPid)) })) },
-        },
-        null,
-        2,
-      ),
-    );
+    return {
+      benchmark: 'converge',
+      iterations: ITER,
+      plug_to_active_ms: { median: median(toActive), max: round(Math.max(...toActive)) },
+      plug_to_first_ping_ms: { median: median(toPing), max: round(Math.max(...toPing)) },
+      node_ports: BIG + 2 * ITER + 1,
+      wire_all_new_ports_ms: round(wireAll),
+      agent_restart: { command_ms: round(restart), initial_sync: initial ?? null },
+      one_more_port: { plug_to_active_ms: round(oneActive), passes: onePasses },
+      memory_mib: { server: round(rss(fresh.server.pid)), agents: fresh.nodes.map((n) => ({ node: n.name, rss: round(rss(n.agentPid)) })) },
+    };
   } finally {
     for (const ns of made) spawnSync('ip', ['netns', 'del', ns]);
     cli('lab', 'down', ...L);
@@ -158,4 +155,5 @@ async function main() {
   }
 }
 
-await main();
+const converge = await main();
+console.log(JSON.stringify({ ...converge, l3: await l3Bench() }, null, 2));
