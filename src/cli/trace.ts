@@ -1,6 +1,6 @@
-// `neutrino trace fip ADDRESS`: follow the path to the instance behind a floating IP through every
-// device on every node, check each hop against the live kernel (or a recorded snapshot), and name
-// where and why traffic stops. Exit status: 0 healthy, 1 broken, 2 bad usage, 3 could not trace.
+// `neutrino trace fip|port|instance`: follow traffic through every device on every node, check each
+// hop against the live kernel (or a recorded snapshot), and name where and why it stops.
+// Exit status: 0 healthy, 1 broken, 2 bad usage, 3 could not trace.
 import { Command, Option } from 'commander';
 import { DEFAULT_LAB } from '../lab/paths.js';
 import { AccessError } from '../trace/access.js';
@@ -20,6 +20,61 @@ function pairs(list: string[] | undefined, flag: string): Record<string, string>
   return out;
 }
 
+/** The options every trace takes: where the data comes from, the flow, the output. */
+function traceOptions(cmd: Command): Command {
+  return cmd
+    .option('--lab <name>', `trace the lab NAME (default ${DEFAULT_LAB} when no --node, --cloud, OS_CLOUD or --snapshot is given)`)
+    .option('--state-root <dir>', 'the lab state root (default $NEUTRINO_STATE_ROOT or /var/lib/neutrino)')
+    .option('--cloud <name>', 'cloud in clouds.yaml (default $OS_CLOUD)')
+    .option('--node <host=access>', 'how to reach a Neutron host: local, netns:NAME or ssh:USER@ADDRESS (repeatable)', collect)
+    .option('--agent-config <host=path>', 'the Linux bridge agent config of a host (default /etc/neutron/plugins/ml2/linuxbridge_agent.ini)', collect)
+    .option('--instances-path <host=dir>', "nova's instances_path on a host (default /var/lib/nova/instances)", collect)
+    .addOption(new Option('--protocol <proto>', 'the traced flow').choices(['icmp', 'tcp', 'udp']).default('icmp'))
+    .option('--port <n>', 'destination port of a tcp or udp flow')
+    .option('--source <ip>', "the flow's source address for inbound traces (default: anywhere outside; in a lab its client 198.51.100.1)")
+    .addOption(new Option('--format <format>', 'output').choices(['text', 'json', 'dot', 'mermaid']).default('text'))
+    .option('--json', 'same as --format json')
+    .option('--detail', 'show the evidence (command and raw line) under each hop')
+    .option('--record <dir>', 'save everything read (API objects, per-node kernel dumps) as a snapshot in DIR')
+    .option('--snapshot <dir>', 'trace from a recorded snapshot instead of the live system')
+    .option('--color', 'colour even when not on a terminal')
+    .option('--no-color', 'no colour');
+}
+
+async function act(kind: TraceCliOptions['kind'], target: string, f: Record<string, unknown>): Promise<void> {
+  try {
+    process.exitCode = await runTrace({
+      kind,
+      target,
+      to: f.to as string | undefined,
+      lab: f.lab as string | undefined,
+      stateRoot: f.stateRoot as string | undefined,
+      cloud: f.cloud as string | undefined,
+      nodes: pairs(f.node as string[] | undefined, '--node'),
+      agentConfigs: pairs(f.agentConfig as string[] | undefined, '--agent-config'),
+      instancesPaths: pairs(f.instancesPath as string[] | undefined, '--instances-path'),
+      protocol: f.protocol as TraceCliOptions['protocol'],
+      port: f.port as string | undefined,
+      source: f.source as string | undefined,
+      format: f.json ? 'json' : (f.format as TraceCliOptions['format']),
+      detail: !!f.detail,
+      record: f.record as string | undefined,
+      snapshot: f.snapshot as string | undefined,
+      probe: !!f.probe,
+      from: f.from as string | undefined,
+      count: f.count as string | undefined,
+      captureDir: f.captureDir as string | undefined,
+      color: f.color === undefined ? undefined : !!f.color,
+      write: (s) => process.stdout.write(s),
+      progress: (s) => process.stderr.write(`${s}\n`),
+    });
+  } catch (e) {
+    const usage = e instanceof TraceUsageError || e instanceof AccessError || e instanceof CloudConfigError || e instanceof ProbeError;
+    process.stderr.write(`neutrino trace: ${(e as Error).message}\n`);
+    process.exitCode = usage ? 2 : 3;
+  }
+}
+
 export function registerTraceCommand(program: Command): void {
   const trace = program
     .command('trace')
@@ -32,65 +87,30 @@ Where the data comes from:
   --node HOST=ACCESS for each Neutron host (ACCESS: local, netns:NAME, ssh:USER@ADDRESS), or a
   snapshot recorded with --record DIR (--snapshot DIR: no root, no live system needed).
 
-With --probe, real traffic is sent and every hop's device is captured at once; pcaps are kept.
-
 Exit status: 0 every hop ok, 1 the path is broken, 2 bad usage, 3 could not trace.`,
     );
-  const fip = trace
-    .command('fip <address>')
-    .description("The article's walk: upstream → provider bridge → router (qg-, DNAT, qr-) → tenant bridge → VXLAN → the instance's node → security group → tap → instance, and the reply leg")
-    .option('--lab <name>', `trace the lab NAME (default ${DEFAULT_LAB} when no --node, --cloud, OS_CLOUD or --snapshot is given)`)
-    .option('--state-root <dir>', 'the lab state root (default $NEUTRINO_STATE_ROOT or /var/lib/neutrino)')
-    .option('--cloud <name>', 'cloud in clouds.yaml (default $OS_CLOUD)')
-    .option('--node <host=access>', 'how to reach a Neutron host: local, netns:NAME or ssh:USER@ADDRESS (repeatable)', collect)
-    .option('--agent-config <host=path>', 'the Linux bridge agent config of a host (default /etc/neutron/plugins/ml2/linuxbridge_agent.ini)', collect)
-    .option('--instances-path <host=dir>', "nova's instances_path on a host (default /var/lib/nova/instances)", collect)
-    .addOption(new Option('--protocol <proto>', 'the traced flow').choices(['icmp', 'tcp', 'udp']).default('icmp'))
-    .option('--port <n>', 'destination port of a tcp or udp flow')
-    .option('--source <ip>', "the flow's source address (default: the external subnet's gateway)")
-    .addOption(new Option('--format <format>', 'output').choices(['text', 'json', 'dot', 'mermaid']).default('text'))
-    .option('--json', 'same as --format json')
-    .option('--detail', 'show the evidence (command and raw line) under each hop')
-    .option('--record <dir>', 'save everything read (API objects, per-node kernel dumps) as a snapshot in DIR')
-    .option('--snapshot <dir>', 'trace from a recorded snapshot instead of the live system')
+  traceOptions(
+    trace
+      .command('fip <address>')
+      .description("The article's walk: upstream → provider bridge → router (qg-, DNAT, qr-) → tenant bridge → VXLAN → the instance's node → security group → tap → instance, and the reply leg"),
+  )
     .option('--probe', 'also send real traffic and capture on every hop device of every node at once: the hop where packets vanish is measured')
     .option('--from <access>', 'where the probe sends from: local, netns:NAME or ssh:USER@ADDRESS (default in a lab: its external host)')
     .option('--count <n>', 'echo requests the probe sends (default 3)')
     .option('--capture-dir <dir>', "where the probe's pcaps are kept (default: a new temp directory)")
-    .option('--color', 'colour even when not on a terminal')
-    .option('--no-color', 'no colour')
-    .action(async (address: string, f: Record<string, unknown>) => {
-      try {
-        const code = await runTrace({
-          kind: 'fip',
-          target: address,
-          lab: f.lab as string | undefined,
-          stateRoot: f.stateRoot as string | undefined,
-          cloud: f.cloud as string | undefined,
-          nodes: pairs(f.node as string[] | undefined, '--node'),
-          agentConfigs: pairs(f.agentConfig as string[] | undefined, '--agent-config'),
-          instancesPaths: pairs(f.instancesPath as string[] | undefined, '--instances-path'),
-          protocol: f.protocol as TraceCliOptions['protocol'],
-          port: f.port as string | undefined,
-          source: f.source as string | undefined,
-          format: f.json ? 'json' : (f.format as TraceCliOptions['format']),
-          detail: !!f.detail,
-          record: f.record as string | undefined,
-          snapshot: f.snapshot as string | undefined,
-          probe: !!f.probe,
-          from: f.from as string | undefined,
-          count: f.count as string | undefined,
-          captureDir: f.captureDir as string | undefined,
-          color: f.color === undefined ? undefined : !!f.color,
-          write: (s) => process.stdout.write(s),
-          progress: (s) => process.stderr.write(`${s}\n`),
-        });
-        process.exitCode = code;
-      } catch (e) {
-        const usage = e instanceof TraceUsageError || e instanceof AccessError || e instanceof CloudConfigError || e instanceof ProbeError;
-        process.stderr.write(`neutrino trace: ${(e as Error).message}\n`);
-        process.exitCode = usage ? 2 : 3;
-      }
-    });
-  void fip;
+    .action((address: string, f: Record<string, unknown>) => act('fip', address, f));
+  traceOptions(
+    trace
+      .command('port <port>')
+      .description('From a port (id or an 8+ character id prefix) to another port or an address: east-west on its network, through its router to another network, or out through the router (SNAT) to the outside'),
+  )
+    .option('--to <address|port>', 'the destination (required): a port id, a fixed IP of a port, or an address outside')
+    .action((port: string, f: Record<string, unknown>) => act('port', port, f));
+  traceOptions(
+    trace
+      .command('instance <name|id>')
+      .description("An instance's connectivity: its floating IP's path in (the article's walk) when it has one, else its way out to the external network's gateway; --to traces to that destination instead. Names are resolved in a lab; elsewhere give the instance id (its ports' device_id)"),
+  )
+    .option('--to <address|port>', 'trace from the instance to this destination instead')
+    .action((instance: string, f: Record<string, unknown>) => act('instance', instance, f));
 }

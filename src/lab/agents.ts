@@ -5,7 +5,7 @@ import type { AgentConfig } from '../agent/config.js';
 import { renderAgentConfig } from '../agent/config.js';
 import type { NeutrinoClient } from '../client/neutrino.js';
 import { NEUTRINO_BIN, type LabPaths } from './paths.js';
-import { isOurs } from './procs.js';
+import { hasEnded } from './procs.js';
 import { inNamespace, spawnDetached } from './run.js';
 import type { LabState } from './state.js';
 import { LabError, type LabNode } from './topology.js';
@@ -58,7 +58,7 @@ export async function waitAgentsAlive(client: NeutrinoClient, paths: LabPaths, n
   for (;;) {
     abort.check();
     for (const n of nodes) {
-      if (!isOurs({ pid: n.pid, markers: agentMarkers(paths, n.name) })) {
+      if (hasEnded({ pid: n.pid, markers: agentMarkers(paths, n.name) })) {
         throw new LabError(`the agent of node ${n.name} exited (${lastLogLine(paths.agentLog(n.name))}; log: ${paths.agentLog(n.name)})`);
       }
     }

@@ -30,6 +30,24 @@ export function isOurs(t: Pick<ProcTarget, 'pid' | 'markers'>): boolean {
   return Number.isInteger(t.pid) && t.pid > 1 && cmdlineMatches(readCmdline(t.pid), t.markers);
 }
 
+/**
+ * Whether the process we started as `t` has ended: gone, a zombie, or its PID now another program.
+ * Unlike !isOurs, a process in the middle of execve (nsenter becoming the agent: for a moment its
+ * cmdline reads empty, more often on a loaded machine) has not ended.
+ */
+export function hasEnded(t: Pick<ProcTarget, 'pid' | 'markers'>): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${t.pid}/stat`, 'utf8');
+  } catch {
+    return true;
+  }
+  // "pid (comm) S …": the state follows the last ')' (comm may contain spaces and parentheses).
+  if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return true;
+  const cmd = readCmdline(t.pid);
+  return cmd !== null && !cmdlineMatches(cmd, t.markers);
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function signal(pid: number, sig: NodeJS.Signals): void {

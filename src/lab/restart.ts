@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { agentMarkers, startAgent, writeAgentConfig } from './agents.js';
 import { adminClient, type LabContext } from './context.js';
-import { isOurs, terminate } from './procs.js';
+import { hasEnded, terminate } from './procs.js';
 import { writeLabState } from './state.js';
 import { LabError } from './topology.js';
 import { lastLogLine, waitFor } from './util.js';
@@ -36,7 +36,7 @@ export async function restartAgent(ctx: LabContext, nodeName: string, timeoutMs 
   const log = paths.agentLog(nodeName);
   await waitFor(
     async () => {
-      if (!isOurs({ pid, markers })) throw new LabError(`the agent of node ${nodeName} exited (${lastLogLine(log)}; log: ${log})`);
+      if (hasEnded({ pid, markers })) throw new LabError(`the agent of node ${nodeName} exited (${lastLogLine(log)}; log: ${log})`);
       const { agents } = await client.call<{ agents: ApiAgent[] }>('GET', '/v2.0/agents');
       return agents.some((a) => a.agent_type === 'Linux bridge agent' && a.host === nodeName && a.alive && parseAgentTime(a.started_at) >= since) || null;
     },

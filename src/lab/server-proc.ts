@@ -3,7 +3,7 @@
 import { createServer } from 'node:net';
 import { requestJson } from '../client/http.js';
 import { NEUTRINO_BIN, type LabPaths } from './paths.js';
-import { isOurs } from './procs.js';
+import { hasEnded } from './procs.js';
 import { spawnDetached } from './run.js';
 import { LabError } from './topology.js';
 import { lastLogLine, sleep, type Abort } from './util.js';
@@ -52,7 +52,7 @@ export async function waitForServer(paths: LabPaths, pid: number, url: string, a
   const until = Date.now() + timeoutMs;
   for (;;) {
     abort.check();
-    if (!isOurs({ pid, markers: serverMarkers(paths) })) {
+    if (hasEnded({ pid, markers: serverMarkers(paths) })) {
       throw new LabError(`the server exited during start-up (${lastLogLine(paths.serverLog)}; log: ${paths.serverLog})`);
     }
     if ((await answers(url)) && (await answers(`unix:${paths.socket}`))) return;

@@ -5,13 +5,17 @@ import { planNode } from '../planner/index.js';
 import { parseIp } from '../model/ip.js';
 import type { TraceContext } from './context.js';
 import { expectedNode } from './expect.js';
-import { traceFip } from './fip.js';
+import { traceFip, type FipOptions } from './fip.js';
+import { tracePort } from './port.js';
+import { fixedIps } from './context.js';
+import { listInstances } from '../lab/instance-state.js';
+import { labPaths, stateRoot as stateRootOf } from '../lab/paths.js';
 import { gatherSnapshot } from './gather.js';
 import { agentsOn, parseDump, type TraceNode } from './nodes.js';
 import { renderDot, renderMermaid } from './render-graph.js';
 import { renderText } from './render-text.js';
 import type { TraceReport } from './report.js';
-import type { Snapshot } from './snapshot.js';
+import type { ApiObject, Snapshot } from './snapshot.js';
 import { loadSnapshot, saveSnapshot } from './snapshot-io.js';
 import { loadLab } from '../lab/context.js';
 import { UPSTREAM_CLIENT } from '../lab/topology.js';
@@ -26,8 +30,10 @@ export class TraceUsageError extends Error {
 }
 
 export interface TraceCliOptions {
-  kind: 'fip';
+  kind: 'fip' | 'port' | 'instance';
   target: string;
+  /** port and instance traces: the destination (a port id, a port's fixed IP, or an address) */
+  to?: string;
   lab?: string;
   stateRoot?: string;
   cloud?: string;
@@ -68,6 +74,8 @@ export function contextFrom(snapshot: Snapshot, source: string): TraceContext {
 
 export function checkOptions(o: TraceCliOptions): void {
   if (o.kind === 'fip' && parseIp(o.target)?.version !== 4) throw new TraceUsageError(`'${o.target}' is not an IPv4 address`);
+  if (o.kind === 'port' && !o.to) throw new TraceUsageError('trace port needs --to ADDRESS|PORT');
+  if (o.to !== undefined && !parseIp(o.to) && !/^[0-9a-f-]{8,36}$/.test(o.to)) throw new TraceUsageError(`--to '${o.to}' is neither an IPv4 address nor a port id`);
   if (o.port !== undefined && (!/^\d+$/.test(o.port) || Number(o.port) < 1 || Number(o.port) > 65535)) throw new TraceUsageError(`--port must be 1-65535, got '${o.port}'`);
   if (o.port !== undefined && o.protocol === 'icmp') throw new TraceUsageError('--port needs --protocol tcp or udp');
   if (o.source !== undefined && parseIp(o.source)?.version !== 4) throw new TraceUsageError(`--source '${o.source}' is not an IPv4 address`);
@@ -102,10 +110,42 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
   const flow = o.protocol === 'icmp' ? { protocol: 'icmp' as const } : { protocol: o.protocol, ...(o.port ? { port: Number(o.port) } : {}) };
   // In a lab the traffic comes from the external host's client beyond the upstream router.
   const from = o.source ?? (snapshot.source.lab ? UPSTREAM_CLIENT : undefined);
-  let report: TraceReport = traceFip(ctx, o.target, { flow, ...(from ? { source: from } : {}) }, started);
-  if (o.probe) report = await probe(report, o, snapshot);
+  let report: TraceReport = traceOf(ctx, o, snapshot, { flow, ...(from ? { source: from } : {}) }, started);
+  if (o.probe && report.target.kind === 'floatingip') report = await probe(report, o, snapshot);
   o.write(render(report, o));
   return report.ok ? 0 : 1;
+}
+
+/** The trace the command asks for: a floating IP in, a port to a destination, or an instance. */
+function traceOf(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot, fipOptions: FipOptions, started: number): TraceReport {
+  if (o.kind === 'fip') return traceFip(ctx, o.target, fipOptions, started);
+  if (o.kind === 'port') return tracePort(ctx, o.target, o.to!, { flow: fipOptions.flow }, started);
+  const id = instanceId(o.target, snapshot, o.stateRoot);
+  const port = ctx.api.ports.find((p) => p['device_id'] === id && String(p['device_owner'] ?? '').startsWith('compute:'));
+  if (!port) throw new TraceUsageError(`no port has device_id ${id}: no instance '${o.target}' is known to the Networking API`);
+  if (o.to) return tracePort(ctx, port.id, o.to, { flow: fipOptions.flow }, started);
+  const fip = ctx.api.floatingips.find((f) => f['port_id'] === port.id);
+  if (fip) return traceFip(ctx, String(fip['floating_ip_address']), fipOptions, started);
+  return tracePort(ctx, port.id, externalGateway(ctx, port) ?? '0.0.0.0', { flow: fipOptions.flow }, started);
+}
+
+/** An instance id from an id, or from a lab instance's name. */
+function instanceId(query: string, snapshot: Snapshot, stateRoot?: string): string {
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(query)) return query;
+  const lab = snapshot.source.lab;
+  if (!lab) throw new TraceUsageError(`'${query}' is not an instance id; outside a lab instances are known by id only (the ports' device_id)`);
+  const found = listInstances(labPaths(stateRootOf(stateRoot), lab)).find((i) => i.name === query || i.id === query);
+  if (!found) throw new TraceUsageError(`lab '${lab}' has no instance '${query}'`);
+  return found.id;
+}
+
+/** The external subnet's gateway of the router on the port's subnet: "the outside" for an instance. */
+function externalGateway(ctx: TraceContext, port: ApiObject): string | null {
+  const subnetIds = new Set(fixedIps(port).map((f) => f.subnet_id));
+  const intf = ctx.api.ports.find((p) => String(p['device_owner'] ?? '').startsWith('network:router_interface') && fixedIps(p).some((f) => subnetIds.has(f.subnet_id)));
+  const gw = intf && ctx.api.ports.find((p) => p['device_id'] === intf['device_id'] && p['device_owner'] === 'network:router_gateway');
+  const subnet = gw && ctx.api.subnets.find((s) => s.id === fixedIps(gw)[0]?.subnet_id);
+  return (subnet?.['gateway_ip'] as string | null | undefined) ?? null;
 }
 
 /** --probe: real traffic from the upstream side, captured on every hop's device on every node. */

@@ -17,9 +17,13 @@ type Rule = Omit<RuleFields, 'remote_address_group_id'> & { id: string };
 
 const protoNumber = (p: string | null) => (p === null ? null : /^\d+$/.test(p) ? Number(p) : (IP_PROTOCOL_MAP[p] ?? null));
 
-/** Whether an ingress rule admits the flow from `source` (members: the remote groups' addresses). */
-export function ruleAdmits(rule: Rule, flow: Flow, source: string | null, members: (groupId: string) => string[]): boolean {
-  if (rule.direction !== 'ingress' || rule.ethertype !== 'IPv4') return false;
+/**
+ * Whether a rule of `direction` admits the flow; `remote` is the other end (the source of ingress
+ * traffic, the destination of egress traffic); members: the remote groups' addresses.
+ */
+export function ruleAdmits(rule: Rule, flow: Flow, remote: string | null, members: (groupId: string) => string[], direction: 'ingress' | 'egress' = 'ingress'): boolean {
+  const source = remote;
+  if (rule.direction !== direction || rule.ethertype !== 'IPv4') return false;
   if (rule.protocol !== null && rule.protocol !== 'any' && protoNumber(rule.protocol) !== protoNumber(flow.protocol === 'icmp' ? 'icmp' : flow.protocol)) return false;
   if (flow.protocol !== 'icmp' && rule.protocol !== null && flow.port !== undefined) {
     if (rule.port_range_min !== null && flow.port < rule.port_range_min) return false;
@@ -39,13 +43,19 @@ export function ruleAdmits(rule: Rule, flow: Flow, source: string | null, member
 
 const flowText = (f: Flow) => (f.protocol === 'icmp' ? 'icmp' : `${f.protocol}/${f.port ?? 'any'}`);
 
-export function sgHop(ctx: TraceContext, host: string, port: ApiObject, flow: Flow, source: string | null, leg: Hop['leg']): HopDraft {
+/**
+ * The security-group hop of a port for the traced flow: `ingress` into the port from `source`, or
+ * `egress` out of it toward `source` (then the destination).
+ */
+export function sgHop(ctx: TraceContext, host: string, port: ApiObject, flow: Flow, source: string | null, leg: Hop['leg'], direction: 'ingress' | 'egress' = 'ingress'): HopDraft {
   const node = ctx.nodes[host];
-  const chains = sgChains(port.id);
+  const all = sgChains(port.id);
+  const chains = { ingress: direction === 'ingress' ? all.ingress : all.egress };
+  const way = direction === 'ingress' ? 'from' : 'to';
   const groupIds = (port['security_groups'] as string[] | undefined) ?? [];
   const groups = groupIds.map((id) => ctx.api.security_groups.find((g) => g.id === id)).filter((g): g is ApiObject => !!g);
   const names = groups.map((g) => `${g['name'] || g.id}`).join(', ') || '(none)';
-  const base = { leg, node: host, namespace: HOST, device: tapName(port.id), resource: { type: 'security_group' as const, id: groupIds.join(','), name: names }, check: `security group ${flowText(flow)}` };
+  const base = { leg, node: host, namespace: HOST, device: tapName(port.id), resource: { type: 'security_group' as const, id: groupIds.join(','), name: names }, check: `security group ${direction === 'ingress' ? '' : 'egress '}${flowText(flow)}` };
   const owner = `the ${AGENT_L2} on ${host} writes it from the port's security groups; ${agentNote(ctx, host, AGENT_L2)}`;
   if (port['port_security_enabled'] === false) return result(base, { filtering: false }, { filtering: false }, [], undefined);
   const desired = node?.desired?.namespaces[HOST]?.iptables.filter?.find((c) => c.name === chains.ingress);
@@ -55,19 +65,19 @@ export function sgHop(ctx: TraceContext, host: string, port: ApiObject, flow: Fl
   const observedChain = ns.iptables.filter?.find((c) => c.name === chains.ingress);
   const command = observeCommand(HOST, 'iptables', 'filter');
   if (!observedChain) {
-    return result(base, expected, { chain: null }, [{ command }], { status: 'missing', reason: 'SG_CHAIN_MISSING', cause: `chain ${chains.ingress} for port ${port.id} does not exist on ${host}: traffic to ${tapName(port.id)} is dropped; ${owner}` });
+    return result(base, expected, { chain: null }, [{ command }], { status: 'missing', reason: 'SG_CHAIN_MISSING', cause: `chain ${chains.ingress} for port ${port.id} does not exist on ${host}: traffic ${direction === 'ingress' ? 'to' : 'from'} ${tapName(port.id)} is dropped; ${owner}` });
   }
   const rules = groups.flatMap((g) => ((g['security_group_rules'] as Rule[] | undefined) ?? []).map((r) => ({ ...r, security_group_id: g.id })));
   const members = (groupId: string) => ctx.api.ports.filter((p) => ((p['security_groups'] as string[] | undefined) ?? []).includes(groupId)).flatMap((p) => fixedIps(p).map((f) => f.ip_address));
-  const admitting = rules.find((r) => ruleAdmits(r, flow, source, members));
+  const admitting = rules.find((r) => ruleAdmits(r, flow, source, members, direction));
   const protoRules = observedChain.rules.filter((r) => r.includes(`-p ${flow.protocol}`)).map((r) => `-A ${chains.ingress} ${r}`);
   const evidence = [{ command, ...(protoRules[0] ? { line: protoRules[0] } : {}) }, { command: 'GET /v2.0/security-groups', ...(admitting ? { line: JSON.stringify(admitting) } : {}) }];
   if (!admitting) {
     const cmd = flow.protocol === 'icmp' ? '--protocol icmp' : `--protocol ${flow.protocol} --dst-port ${flow.port ?? '1:65535'}`;
-    return result(base, expected, { chain: chains.ingress, admitting_rule: null, rules: rules.filter((r) => r.direction === 'ingress').map((r) => r.id) }, evidence, {
+    return result(base, expected, { chain: chains.ingress, admitting_rule: null, rules: rules.filter((r) => r.direction === direction).map((r) => r.id) }, evidence, {
       status: 'dropped',
       reason: 'SG_DENIED',
-      cause: `security group ${names} of port ${port.id} has no ingress rule admitting ${flowText(flow)}${source ? ` from ${source}` : ''}: ${chains.ingress} drops it (add one: openstack security group rule create --ingress ${cmd} ${groups[0]?.['name'] || groups[0]?.id || 'GROUP'})`,
+      cause: `security group ${names} of port ${port.id} has no ${direction} rule admitting ${flowText(flow)}${source ? ` ${way} ${source}` : ''}: ${chains.ingress} drops it (add one: openstack security group rule create --${direction} ${cmd} ${groups[0]?.['name'] || groups[0]?.id || 'GROUP'})`,
     });
   }
   if (desired && JSON.stringify(desired.rules) !== JSON.stringify(observedChain.rules)) {

@@ -247,6 +247,50 @@ test('fault: the L2 agent on compute1 stopped → AGENT_DOWN on compute1', { ski
   await eventually('the trace ok again', async () => (await trace()).report.ok, 30_000);
 });
 
+test('trace port and trace instance: east-west across nodes, and out through the router; verdicts match real pings', { skip, timeout: 120_000 }, async () => {
+  await neutrinoOk(['instance', 'create', ...L, 'vm2', '--network', 'selfservice', '--host', 'controller', '--project', 'demo'], 60_000);
+  const list = JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as Array<{ name: string; ip: string; port_id: string }>;
+  const vm2 = list.find((i) => i.name === 'vm2')!;
+  const vm2Ip = vm2.ip.split('/')[0]!;
+  const ping = async (from: string, to: string) => (await neutrino(['instance', 'exec', ...L, from, '--', 'ping', '-c', '1', '-W', '1', to])).code === 0;
+  const json = async (args: string[]) => {
+    const r = await neutrino(['trace', ...args, ...L, '--json'], 60_000);
+    return { code: r.code, report: JSON.parse(r.stdout) as Report };
+  };
+  // instance (compute1, group demo-ssh) → vm2 (controller, the default group: ingress only from its members): denied at vm2's tap.
+  const toVm2 = await json(['instance', 'instance', '--to', vm2Ip]);
+  assert.equal(toVm2.code, 1);
+  assert.equal(toVm2.report.firstBroken!.reason, 'SG_DENIED');
+  assert.equal(toVm2.report.firstBroken!.node, 'controller');
+  assert.equal(toVm2.report.firstBroken!.device, `tap${vm2.port_id.slice(0, 11)}`);
+  assert.ok(toVm2.report.hops.some((h) => h.node === 'compute1' && h.check === 'l2population' && h.status === 'ok'), 'crosses the VXLAN tunnel');
+  assert.equal(await ping('instance', vm2Ip), false, 'the real ping is dropped too');
+  // vm2 → instance: demo-ssh admits ICMP from anywhere.
+  const toInstance = await json(['port', vm2.port_id, '--to', '172.16.1.3']);
+  assert.equal(toInstance.code, 0, JSON.stringify(toInstance.report.firstBroken));
+  assert.equal(await ping('vm2', '172.16.1.3'), true);
+  // vm2 has no floating IP: its way out, SNAT to the router's gateway address, the provider NIC.
+  const out = await json(['instance', 'vm2']);
+  assert.equal(out.code, 0, JSON.stringify(out.report.firstBroken));
+  assert.ok(out.report.hops.some((h) => h.check === 'SNAT' && /--to-source 10\.123\.123\.102/.test(String(h.expected.rule))));
+  assert.ok(out.report.hops.some((h) => h.check === 'uplink' && h.device === 'eth2'));
+  assert.equal(await ping('vm2', '10.123.123.1'), true);
+  // The router's SNAT rule removed by hand (agents paused) is found on the way out.
+  signalAgents('SIGSTOP');
+  try {
+    const ns = `qrouter-${out.report.target.router.id}`;
+    const rule = out.report.hops.find((h) => h.check === 'SNAT')!.expected.rule as string;
+    sh(['ip', 'netns', 'exec', ns, 'iptables', '-t', 'nat', '-D', ...rule.replace(/^-A /, '').split(' ')]);
+    const broken = await json(['instance', 'vm2']);
+    assert.equal(broken.report.firstBroken!.reason, 'NAT_RULE_MISSING');
+    assert.equal(broken.report.firstBroken!.namespace, ns);
+  } finally {
+    signalAgents('SIGCONT');
+  }
+  await eventually('the SNAT rule repaired', async () => (await json(['instance', 'vm2'])).code === 0, 30_000);
+  await neutrinoOk(['instance', 'delete', ...L, 'vm2'], 60_000);
+});
+
 test('bad usage: a clear one-line reason and exit status 2', { skip, timeout: 30_000 }, async () => {
   const bad = await neutrino(['trace', 'fip', 'not-an-ip', ...L]);
   assert.equal(bad.code, 2);
@@ -257,4 +301,10 @@ test('bad usage: a clear one-line reason and exit status 2', { skip, timeout: 30
   const missing = await neutrino(['trace', 'fip', '10.123.123.199', ...L, '--json']);
   assert.equal(missing.code, 1);
   assert.equal(JSON.parse(missing.stdout).firstBroken.reason, 'FIP_NOT_FOUND');
+  const noTo = await neutrino(['trace', 'port', 'abcdef12', ...L]);
+  assert.equal(noTo.code, 2);
+  assert.match(noTo.stderr, /^neutrino trace: trace port needs --to ADDRESS\|PORT\n$/);
+  const unknown = await neutrino(['trace', 'instance', 'nosuch', ...L]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /has no instance 'nosuch'/);
 });

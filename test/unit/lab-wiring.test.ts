@@ -9,7 +9,7 @@ import { labPaths, NEUTRINO_BIN } from '../../src/lab/paths.js';
 import { newLabState } from '../../src/lab/state.js';
 import { dhcpClientArgv, instanceNamespace, instanceWiring } from '../../src/lab/instance-state.js';
 import { bridgeName, tapName } from '../../src/kernel/names.js';
-import { cmdlineMatches } from '../../src/lab/procs.js';
+import { cmdlineMatches, hasEnded } from '../../src/lab/procs.js';
 import { inNamespace } from '../../src/lab/run.js';
 import { parseAgentConfig, renderAgentConfig } from '../../src/agent/config.js';
 
@@ -89,4 +89,10 @@ test('processes: a PID is ours only while its command line still matches', () =>
   assert.ok(!cmdlineMatches(argv, ['agent', '/s/labs/other/nodes/compute1/agent.ini']));
   assert.ok(!cmdlineMatches(null, ['agent']), 'gone');
   assert.ok(!cmdlineMatches([], ['agent']), 'zombie');
+});
+
+test('hasEnded: a live process with its markers has not ended; a missing PID or another program has', () => {
+  assert.equal(hasEnded({ pid: process.pid, markers: [process.argv[1] ?? 'node'] }), false);
+  assert.equal(hasEnded({ pid: process.pid, markers: ['not-this-program-at-all'] }), true, 'a reused PID is another program');
+  assert.equal(hasEnded({ pid: 4_194_304 + 7, markers: ['agent'] }), true, 'no such process');
 });
