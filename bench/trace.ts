@@ -1,6 +1,6 @@
 // Trace benchmark on a real lab (root): how long `neutrino trace fip` takes on the demo path (reading
 // the API and both nodes, planning, checking every hop), then with 1,000 more ports (default security
-// group, taps present) bound to the instance's node. Prints one JSON object.
+// group, taps present, on a second network) bound to the instance's node. Prints one JSON object.
 // Usage: npm run bench:trace (ITER, PORTS)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -59,8 +59,11 @@ async function main(): Promise<Record<string, unknown>> {
   const demo = await measure();
   const { state } = loadLab({ lab: LAB, stateRoot: root });
   const c = adminClient(state);
-  const net = (await c.call<{ networks: Array<{ id: string }> }>('GET', '/v2.0/networks?name=selfservice')).networks[0]!;
   const demoProject = (await c.call<{ projects: Array<{ id: string }> }>('GET', '/identity/v3/projects?name=demo')).projects[0]!.id;
+  await c.call('PUT', `/v2.0/quotas/${demoProject}`, { quota: { port: -1 } });
+  // A second VXLAN network large enough for the ports (the demo's /24 is not).
+  const net = (await c.call<{ network: { id: string } }>('POST', '/v2.0/networks', { network: { name: 'bench', project_id: demoProject } })).network;
+  await c.call('POST', '/v2.0/subnets', { subnet: { network_id: net.id, project_id: demoProject, ip_version: 4, cidr: '10.200.0.0/20', enable_dhcp: false } });
   // More ports on compute1 in the demo project's default group, each with a tap (a veth end) present.
   const ids: string[] = [];
   for (let done = 0; done < PORTS; done += 200) {
