@@ -159,6 +159,7 @@ export class Agent {
       localIp: this.cfg.localIp,
       localIpDevice: await this.localIpDevice(),
       physicalInterfaceMappings: this.cfg.physicalInterfaceMappings,
+      arpResponder: this.cfg.l2Population && this.cfg.arpResponder,
       statePath: this.cfg.statePath,
     };
     await this.reportState(true);

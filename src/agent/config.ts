@@ -17,6 +17,8 @@ export interface AgentConfig {
   localIp: string | null;
   enableVxlan: boolean;
   l2Population: boolean;
+  /** [vxlan] arp_responder: with l2population, the VXLAN devices answer ARP from permanent neighbour entries (Neutron's default: off) */
+  arpResponder: boolean;
   /** [linux_bridge] physical_interface_mappings: physical network → NIC */
   physicalInterfaceMappings: Record<string, string>;
   /** seconds between state reports (Neutron's report_interval) */
@@ -71,6 +73,7 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
     localIp: s(vx.local_ip) ?? null,
     enableVxlan: truthy(vx.enable_vxlan, true),
     l2Population: truthy(vx.l2_population, true),
+    arpResponder: truthy(vx.arp_responder, false),
     physicalInterfaceMappings: parseMappings(s(lb.physical_interface_mappings) ?? ''),
     reportInterval: Number(s(ini.agent?.report_interval) ?? 5),
     resyncInterval: Number(s(n.resync_interval) ?? 3),
@@ -89,6 +92,7 @@ export const AGENT_SETTINGS = {
   roles: '[neutrino] roles',
   localIp: '[vxlan] local_ip',
   enableVxlan: '[vxlan] enable_vxlan',
+  arpResponder: '[vxlan] arp_responder',
   physicalInterfaceMappings: '[linux_bridge] physical_interface_mappings',
 } as const;
 
@@ -129,6 +133,7 @@ export function renderAgentConfig(c: AgentConfig): string {
     `enable_vxlan = ${c.enableVxlan}`,
     `local_ip = ${c.localIp ?? ''}`,
     `l2_population = ${c.l2Population}`,
+    `arp_responder = ${c.arpResponder}`,
     '',
     '[securitygroup]',
     'firewall_driver = iptables',

@@ -24,6 +24,8 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
     localIp: node.managementIp,
     enableVxlan: true,
     l2Population: true,
+    // Neutron's default: ARP is flooded to the other VTEPs, so gratuitous ARP reaches every instance.
+    arpResponder: false,
     physicalInterfaceMappings: node.providerNic ? { provider: node.providerNic } : {},
     reportInterval: 5,
     resyncInterval: 3,

@@ -14,6 +14,8 @@ export interface NodeFacts {
   /** the NIC holding local_ip, found at agent start */
   localIpDevice: string | null;
   physicalInterfaceMappings: Record<string, string>;
+  /** [vxlan] arp_responder (with l2population): VXLAN devices answer ARP themselves; default off */
+  arpResponder?: boolean;
   statePath: string;
   /** tap<port[:11]> devices present in HOST (hypervisor taps, lab veth ends) */
   presentTaps: Set<string>;

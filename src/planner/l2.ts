@@ -32,7 +32,7 @@ export function uplink(net: NetworkView, node: NodeFacts): LinkSpec | null {
       mtu: net.mtu,
       up: true,
       master: bridgeName(net.id),
-      vxlan: { vni: net.segmentation_id, local: node.localIp, dev: node.localIpDevice, dstport: VXLAN_DSTPORT, learning: false, proxy: true },
+      vxlan: { vni: net.segmentation_id, local: node.localIp, dev: node.localIpDevice, dstport: VXLAN_DSTPORT, learning: false, proxy: node.arpResponder === true },
     };
   }
   if (net.network_type === 'flat' && net.physical_network) {
@@ -57,7 +57,9 @@ export function planL2(view: HostView, node: NodeFacts, servicePortsPlugged: Set
     for (const dst of vteps) fdb.push({ dev, mac: FLOOD_MAC, dst });
     for (const rp of view.remote_ports.filter((r) => r.network_id === net.id)) {
       fdb.push({ dev, mac: rp.mac_address, dst: rp.vtep });
-      for (const ip of rp.ip_addresses) neigh.push({ dev, ip, lladdr: rp.mac_address });
+      // Permanent ARP entries only for the ARP responder (Neutron's add_fdb_ip_entry with arp_responder):
+      // without it ARP is flooded to the VTEPs, so gratuitous ARP and allowed-address-pair VIPs work.
+      if (node.arpResponder) for (const ip of rp.ip_addresses) neigh.push({ dev, ip, lladdr: rp.mac_address });
     }
   }
   // The underlay NIC is not neutrino's: declared so the VXLAN devices can name it, never changed.

@@ -74,6 +74,7 @@ const DEFAULT_STATE_PATH = parseAgentConfig('[DEFAULT]\nhost = x\n[vxlan]\nenabl
 
 interface Configured {
   localIp: string | null;
+  arpResponder: boolean;
   mappings: Record<string, string>;
   statePath: string;
 }
@@ -89,7 +90,8 @@ function fromFile(cfg: AgentConfig, set: Set<string>, path: string, sources: Fac
   if (cfg.localIp !== null) note('localIp', cfg.localIp);
   note('physicalInterfaceMappings', mappingsText(cfg.physicalInterfaceMappings));
   note('statePath', cfg.statePath);
-  return { localIp: cfg.localIp, mappings: cfg.physicalInterfaceMappings, statePath: cfg.statePath };
+  note('arpResponder', String(cfg.arpResponder));
+  return { localIp: cfg.localIp, arpResponder: cfg.l2Population && cfg.arpResponder, mappings: cfg.physicalInterfaceMappings, statePath: cfg.statePath };
 }
 
 /** Values from the L2 agent's report (tunneling_ip, interface_mappings: what it runs with), when the file cannot be used. */
@@ -98,7 +100,7 @@ function fromReport(api: ApiResources, host: string, why: string, sources: FactS
   const report = reported(agent);
   const who = `the ${AGENT_TYPES.l2.agent_type} on ${host}`;
   const missing = (field: string) => (agent ? `${who} reports no ${field}` : `no ${AGENT_TYPES.l2.agent_type} is registered on ${host}`);
-  const out: Configured = { localIp: null, mappings: {}, statePath: DEFAULT_STATE_PATH };
+  const out: Configured = { localIp: null, arpResponder: false, mappings: {}, statePath: DEFAULT_STATE_PATH };
   const ip = report['tunneling_ip'];
   if (typeof ip === 'string' && ip) {
     out.localIp = ip;
@@ -160,6 +162,7 @@ export function nodeFactsFromDump(host: string, dump: NodeDump, api: ApiResource
       localIp: c.localIp,
       localIpDevice: holder?.dev ?? null,
       physicalInterfaceMappings: c.mappings,
+      arpResponder: c.arpResponder,
       statePath: c.statePath,
       presentTaps: new Set((observed.state?.links ?? []).filter((l) => l.name.startsWith('tap')).map((l) => l.name)),
     },

@@ -104,7 +104,7 @@ export function fdbHop(ctx: TraceContext, host: string, net: ApiObject, target: 
   const dev = vxlanName(seg.vni ?? 0);
   const base = { leg, node: host, namespace: HOST, device: dev, resource: netRef(net), check: 'l2population' };
   const expected: Record<string, unknown> = { fdb: `${target.mac} dst ${target.vtep ?? '?'} self permanent`, flood: `${FLOOD_MAC} dst ${target.vtep ?? '?'} self permanent` };
-  if (target.ip) expected.neigh = `${target.ip} lladdr ${target.mac} PERMANENT`;
+  if (target.ip && node?.desired?.namespaces[HOST]?.neigh.some((n) => n.dev === dev && n.ip === target.ip)) expected.neigh = `${target.ip} lladdr ${target.mac} PERMANENT`;
   const owner = `the ${AGENT_L2} on ${host} adds it (l2population) for ${target.what} on ${target.host}; ${agentNote(ctx, host, AGENT_L2)}`;
   if (!target.vtep) {
     return result(base, expected, null, [], { status: 'unknown', reason: 'CONFIG_MISSING', cause: `${target.host}'s VTEP address is unknown: its ${AGENT_L2} reports no tunneling_ip` });
@@ -114,6 +114,8 @@ export function fdbHop(ctx: TraceContext, host: string, net: ApiObject, target: 
   const entries = ns.fdb.filter((f) => f.dev === dev && f.dst !== undefined);
   const unicast = entries.find((f) => f.mac === target.mac && f.dst === target.vtep);
   const flood = entries.find((f) => f.mac === FLOOD_MAC && f.dst === target.vtep);
+  // The ARP proxy entry is expected only where the planner wants one ([vxlan] arp_responder).
+  const wantNeigh = !!target.ip && !!node?.desired?.namespaces[HOST]?.neigh.some((n) => n.dev === dev && n.ip === target.ip);
   const neigh = target.ip ? ns.neigh.find((n) => n.dev === dev && n.ip === target.ip) : undefined;
   const observed = {
     fdb: entries.filter((f) => f.mac === target.mac || f.mac === FLOOD_MAC).map((f) => `${f.mac} dst ${f.dst} ${f.flags.join(' ')} ${f.state}`.trim()),
@@ -131,7 +133,7 @@ export function fdbHop(ctx: TraceContext, host: string, net: ApiObject, target: 
       cause: `${dev} on ${host} has no fdb entry for ${target.mac} (nor a flooding entry) toward ${target.vtep}, ${target.host}'s VTEP: frames for ${target.what} go nowhere; ${owner}`,
     });
   }
-  if (target.ip && (!neigh || (neigh.lladdr ?? '') !== target.mac)) {
+  if (wantNeigh && (!neigh || (neigh.lladdr ?? '') !== target.mac)) {
     return result(base, expected, observed, evidence, {
       status: 'missing',
       reason: 'NO_ARP_ENTRY',

@@ -30,6 +30,10 @@ test('agent config: Neutron layout, validation, round trip', () => {
   assert.deepEqual(c.physicalInterfaceMappings, { provider: 'eth2' });
   assert.deepEqual(c.roles, ['l2', 'dhcp']);
   assert.deepEqual(parseAgentConfig(renderAgentConfig(c)), c);
+  assert.equal(c.arpResponder, false, "[vxlan] arp_responder defaults to Neutron's false");
+  const responder = parseAgentConfig(text.replace('local_ip = 192.168.0.105', 'local_ip = 192.168.0.105\narp_responder = true'));
+  assert.equal(responder.arpResponder, true);
+  assert.deepEqual(parseAgentConfig(renderAgentConfig(responder)), responder);
   assert.throws(() => parseAgentConfig('[vxlan]\nlocal_ip = 1.2.3.4\n'), AgentConfigError);
   assert.throws(() => parseAgentConfig('[DEFAULT]\nhost = h\n'), /local_ip is required/);
   assert.throws(() => parseAgentConfig(`${text}[linux_bridge]\nphysical_interface_mappings = provider\n`), /PHYSNET:INTERFACE/);

@@ -34,15 +34,23 @@ test("compute1: the scenario's bridge, vxlan-41 on eth0, the tap, and l2populati
   const host = desired.namespaces[HOST];
   const byName = Object.fromEntries(host.links.map((l) => [l.name, l]));
   assert.equal(byName['brqe6e37ba0-3b'].kind, 'bridge');
-  assert.deepEqual(byName['vxlan-41'], { kind: 'vxlan', name: 'vxlan-41', mtu: 1450, up: true, master: 'brqe6e37ba0-3b', vxlan: { vni: 41, local: '192.168.0.105', dev: 'eth0', dstport: 8472, learning: false, proxy: true } });
+  assert.deepEqual(byName['vxlan-41'], { kind: 'vxlan', name: 'vxlan-41', mtu: 1450, up: true, master: 'brqe6e37ba0-3b', vxlan: { vni: 41, local: '192.168.0.105', dev: 'eth0', dstport: 8472, learning: false, proxy: false } });
   assert.equal(byName['tap3c338602-d8'].master, 'brqe6e37ba0-3b');
   assert.equal(byName['tap3c338602-d8'].mtu, 1450);
   assert.deepEqual(host.fdb, [
     { dev: 'vxlan-41', mac: '00:00:00:00:00:00', dst: '192.168.0.104' },
     { dev: 'vxlan-41', mac: 'fa:16:3e:00:00:02', dst: '192.168.0.104' },
   ]);
-  assert.deepEqual(host.neigh, [{ dev: 'vxlan-41', ip: '172.16.1.2', lladdr: 'fa:16:3e:00:00:02' }]);
+  // Neutron's default ([vxlan] arp_responder = false): no ARP proxy, ARP is flooded to the VTEPs.
+  assert.deepEqual(host.neigh, []);
   assert.deepEqual(plugged.map((p) => p.id), [instance.id]);
+});
+
+test('[vxlan] arp_responder: the VXLAN device proxies ARP from a permanent entry per remote address', () => {
+  const host = planNode(view('compute1', [instance], []), { ...compute, arpResponder: true }).desired.namespaces[HOST];
+  const vx = host.links.find((l) => l.name === 'vxlan-41');
+  assert.equal(vx?.kind === 'vxlan' && vx.vxlan.proxy, true);
+  assert.deepEqual(host.neigh, [{ dev: 'vxlan-41', ip: '172.16.1.2', lladdr: 'fa:16:3e:00:00:02' }]);
 });
 
 test('a network with no plugged port on the node is not wired there', () => {

@@ -50,9 +50,11 @@ test('from the configuration file: local_ip, mappings and state_path name their 
     localIp: '192.168.0.105',
     localIpDevice: 'eth0',
     physicalInterfaceMappings: { provider: 'eth1' },
+    arpResponder: false,
     statePath: '/var/lib/neutrino/labs/x/compute1',
     presentTaps: new Set(['tapaaaaaaaa-aa', 'tapbbbbbbbb-bb']),
   });
+  assert.equal(r.sources.arp_responder?.value, 'false', '[vxlan] arp_responder (Neutron default off)');
   assert.deepEqual(r.sources.local_ip, { setting: '[vxlan] local_ip', value: '192.168.0.105', from: 'config', source: `[vxlan] local_ip in ${AGENT_INI}` });
   assert.deepEqual(r.sources.physical_interface_mappings, {
     setting: '[linux_bridge] physical_interface_mappings',
