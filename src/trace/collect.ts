@@ -8,6 +8,7 @@ import { HOST, type NsKey } from '../kernel/types.js';
 import { parseNetnsList } from '../observe/netns.js';
 import type { RawNamespace } from '../observe/node.js';
 import type { NodeAccess } from './access.js';
+import { redactIni } from './redact.js';
 import type { CommandLine, NodeDump } from './snapshot.js';
 
 export const DEFAULT_AGENT_CONFIG = '/etc/neutron/plugins/ml2/linuxbridge_agent.ini';
@@ -91,7 +92,10 @@ export async function collectNode(access: NodeAccess, req: CollectRequest): Prom
   const xml = new Map<string, string | null>();
   const tasks: Array<() => Promise<void>> = [
     ...(existing ? keys.filter((ns) => ns === HOST || existing!.has(ns)).map((ns) => () => readNs(ns)) : []),
-    async () => void (dump.agentConfig.text = await readFile(dump.agentConfig.path, 'the agent configuration')),
+    async () => {
+      const text = await readFile(dump.agentConfig.path, 'the agent configuration');
+      dump.agentConfig.text = text === null ? null : redactIni(text);
+    },
     ...instanceIds.map((id) => async () => void xml.set(id, await readFile(req.instances![id]!, `the XML of instance ${id}`))),
   ];
   const parallel = req.parallel ?? COLLECT_PARALLEL;
