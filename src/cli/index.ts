@@ -10,6 +10,13 @@ import { registerTraceCommand } from './trace.js';
 import { AgentConfigError } from '../agent/config.js';
 
 export async function main(argv: string[]): Promise<void> {
+  // `neutrino … | head`: a reader that went away is not an error of ours; stop quietly, as Unix tools do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(0);
+      throw e;
+    });
+  }
   const program = new Command('neutrino')
     .description('A Neutron-compatible network virtualization service for Linux')
     .version('0.1.0')
