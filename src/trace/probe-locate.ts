@@ -87,6 +87,15 @@ export function locateLoss(report: TraceReport): TraceReport {
       const to = silent.hops[0]!.index;
       // A static break between the two devices, or on the last one that saw it (vxlan-N without an fdb entry sees the frame it cannot send).
       const between = out.hops.find((h) => h.index > from && h.index < to && isBroken(h)) ?? seen.hops.find(isBroken);
+      // A static break further on the same leg can silence an earlier device: a router does not send
+      // what it cannot resolve, and its ARP crosses the very segment that is broken (a VXLAN device
+      // with no flooding entry). The static break stays the verdict; the measurement is added to it.
+      const later = between ? undefined : out.hops.find((h) => h.leg === 'request' && h.index > to && isBroken(h) && h.node);
+      if (later) {
+        later.cause = `${later.cause ?? ''}; measured: the ${what.request} was seen on ${dev(seen)} (${what.of(seen.request)}) and never on ${dev(silent)}, held back before this hop (next-hop ARP crosses it)`;
+        for (const p of points.slice(at)) if (p.request === 0) for (const h of p.hops) if (h.status === 'ok') h.status = 'not_reached';
+        return refinish(out);
+      }
       markDropped(
         silent,
         'request',

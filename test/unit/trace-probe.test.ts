@@ -329,6 +329,16 @@ test('locateLoss: a static break on the last device that saw the request is name
   assert.equal(r.firstBroken!.reason, 'NO_FDB_ENTRY');
 });
 
+test('locateLoss: the router holds the request back (its ARP for the fixed IP cannot cross the VXLAN device without a flooding entry): the later static break stays the verdict, with the measurement', () => {
+  const hops = WALK.map((h) => (h.node === 'controller' && h.check === 'l2population' ? { ...h, status: 'missing' as const, reason: 'NO_FDB_ENTRY' as const, cause: 'no fdb entry' } : h));
+  // Seen up to the router's qg- (after the DNAT, qr- never sends: no ARP answer).
+  const r = locateLoss(measured(withUnderlayHops(report(hops)), upTo('controller qg-gw'), { answered: 0 }));
+  assert.equal(r.firstBroken!.reason, 'NO_FDB_ENTRY');
+  assert.match(r.firstBroken!.cause, /^no fdb entry; measured: the ICMP echo request was seen on qg-gw in \S+ on controller \(3 of 3 sent\) and never on qr-if/);
+  assert.ok(!r.hops.some((h) => h.reason === 'PACKETS_LOST'), 'no loss invented before the break that causes it');
+  assert.equal(at(r, 'controller', 'qr-if').status, 'not_reached');
+});
+
 test('probeFip: no floating IP, nothing to send to: the static report comes back with a warning, nothing is run', async () => {
   const r = report([{ node: '', device: null, check: 'floating IP exists', status: 'missing', reason: 'FIP_NOT_FOUND', cause: 'no floating IP' }]);
   const noFip = { ...r, target: { kind: 'floatingip' as const, query: FIP, flow: { protocol: 'icmp' as const } } };
