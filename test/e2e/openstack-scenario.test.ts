@@ -18,7 +18,10 @@ before(async () => {
     { name: 'other', username: 'other', password: 'other-pw', project: 'other' },
   ]);
 });
-after(() => srv.close());
+after(async () => {
+  cli?.cleanup();
+  await srv?.close();
+});
 
 const admin = (...a: string[]) => cli.json('admin', a);
 const demo = (...a: string[]) => cli.json('demo', a);

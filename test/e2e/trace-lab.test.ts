@@ -40,7 +40,9 @@ const signalAgents = (sig: 'SIGSTOP' | 'SIGCONT', nodes?: string[]) => signalLab
 /** Traces the floating IP (recording the snapshot); returns the report, the exit code and the snapshot dir. */
 async function trace(extra: string[] = []): Promise<{ report: Report; code: number; snap: string; stdout: string }> {
   const snap = join(root, `snap-${++seq}`);
-  const r = await neutrino(['trace', 'fip', FIP, ...L, '--json', '--record', snap, ...extra], 60_000);
+  // The probe's pcaps go under the test's own directory (removed with it), not a new temp dir.
+  const captures = extra.includes('--probe') ? ['--capture-dir', join(root, `captures-${seq}`)] : [];
+  const r = await neutrino(['trace', 'fip', FIP, ...L, '--json', '--record', snap, ...captures, ...extra], 60_000);
   assert.ok(r.code === 0 || r.code === 1, `trace exited ${r.code}: ${r.stderr}`);
   return { report: JSON.parse(r.stdout), code: r.code, snap, stdout: r.stdout };
 }

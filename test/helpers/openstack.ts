@@ -1,6 +1,6 @@
 // Runs Debian's real `openstack` CLI against a test server, one clouds.yaml entry per user.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -63,6 +63,8 @@ export function openstackCli(baseUrl: string, users: CloudUser[]) {
   return {
     file,
     run,
+    /** Removes the clouds.yaml and its directory. */
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
     /** Runs with `-f json` and parses the output. */
     json: async <T = any>(cloud: string, args: string[]): Promise<T> => JSON.parse(await run(cloud, [...args, '-f', 'json'])) as T,
   };
