@@ -40,6 +40,23 @@ export interface JsonReply {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
+/** Collects a response's body as JSON (the text when it is not JSON, undefined when empty). */
+export function readJsonReply(res: http.IncomingMessage, resolve: (r: JsonReply) => void, reject: (e: Error) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('error', reject);
+  res.on('end', () => {
+    const text = Buffer.concat(chunks).toString('utf8');
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON: keep the text */
+    }
+    resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+  });
+}
+
 export function requestJson(
   endpoint: Endpoint,
   method: string,
@@ -59,21 +76,7 @@ export function requestJson(
         return { host: u.hostname, port: u.port, path: u.pathname + u.search };
       })();
   return new Promise((resolve, reject) => {
-    const req = http.request({ ...target, method, headers, agent, timeout: opts.timeoutMs ?? 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = text;
-        try {
-          body = text ? JSON.parse(text) : undefined;
-        } catch {
-          /* not JSON: keep the text */
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request({ ...target, method, headers, agent, timeout: opts.timeoutMs ?? 30_000 }, (res) => readJsonReply(res, resolve, reject));
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${opts.timeoutMs ?? 30_000} ms`)));
     req.on('error', reject);
     opts.signal?.addEventListener('abort', () => req.destroy(new AbortError()), { once: true });

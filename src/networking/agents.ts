@@ -4,6 +4,7 @@ import type { AuthContext } from '../model/context.js';
 import { badRequest, notFound, policyDenied } from '../model/errors.js';
 import type { AgentRow } from '../store/schema/index.js';
 import { bool, newId, parseJson, recordChange, timestamp, type Tx } from './common.js';
+import { routerNotFound } from './router-common.js';
 
 export const AGENT_TYPES = {
   l2: { agent_type: 'Linux bridge agent', topic: 'N/A' },
@@ -65,7 +66,7 @@ export async function networkDhcpAgents(tx: Tx, ctx: AuthContext, config: Server
 export async function routerL3Agents(tx: Tx, ctx: AuthContext, config: ServerConfig, routerId: string) {
   if (!ctx.isAdmin) throw policyDenied('rule:get_l3-agents');
   const router = await tx.selectFrom('routers').select('id').where('id', '=', routerId).executeTakeFirst();
-  if (!router) throw notFound('RouterNotFound', `Router ${routerId} could not be found`);
+  if (!router) throw routerNotFound(routerId);
   const rows = await tx
     .selectFrom('router_l3_agents')
     .innerJoin('agents', 'agents.id', 'router_l3_agents.agent_id')

@@ -192,4 +192,3 @@ export function checkRule(node: TraceNode | undefined, base: HopBase, table: 'na
   return result(base, expected, { rule: `-A ${chain} ${rule}` }, [{ command, line: `-A ${chain} ${rule}` }]);
 }
 
-export const linkIn = (node: TraceNode | undefined, ns: NsKey, name: string): ObservedLink | undefined => node?.observed.namespaces[ns]?.links.find((l) => l.name === name);

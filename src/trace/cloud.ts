@@ -8,7 +8,7 @@ import https from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { HttpError } from '../client/http.js';
+import { HttpError, readJsonReply, type JsonReply } from '../client/http.js';
 import { mapLimit } from '../exec/real.js';
 import { adminClient, loadLab, type LabRef } from '../lab/context.js';
 import type { ApiObject, ApiResources, Snapshot } from './snapshot.js';
@@ -239,11 +239,7 @@ export function networkEndpoint(catalog: unknown, iface: string, region?: string
   return match[0]!.url!.replace(/\/+$/, '').replace(/\/v2\.0$/, '');
 }
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: unknown;
-}
+type Reply = JsonReply;
 
 function requestUrl(url: string, method: string, tls: { ca?: Buffer; verify: boolean }, headers: Record<string, string>, body?: unknown): Promise<Reply> {
   const u = new URL(url);
@@ -255,21 +251,7 @@ function requestUrl(url: string, method: string, tls: { ca?: Buffer; verify: boo
   const opts: https.RequestOptions = { method, headers: h, timeout: 30_000 };
   if (u.protocol === 'https:') Object.assign(opts, { rejectUnauthorized: tls.verify, ...(tls.ca ? { ca: tls.ca } : {}) });
   return new Promise((resolve, reject) => {
-    const req = mod.request(u, opts, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = text;
-        try {
-          parsed = text ? JSON.parse(text) : undefined;
-        } catch {
-          /* not JSON: keep the text */
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-      });
-    });
+    const req = mod.request(u, opts, (res) => readJsonReply(res, resolve, reject));
     req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer within 30 s`)));
     req.on('error', reject);
     req.end(payload);

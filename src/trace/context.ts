@@ -15,7 +15,6 @@ export interface TraceContext {
 
 export const AGENT_L2 = 'Linux bridge agent';
 export const AGENT_L3 = 'L3 agent';
-export const AGENT_DHCP = 'DHCP agent';
 
 export const byId = (list: ApiObject[], id: unknown): ApiObject | undefined => list.find((o) => o.id === id);
 export const str = (o: ApiObject | undefined, key: string): string => (o && typeof o[key] === 'string' ? (o[key] as string) : '');

@@ -132,7 +132,8 @@ function checkAgainstReport(api: ApiResources, host: string, path: string, c: Co
   }
 }
 
-export function nodeFactsFromDump(host: string, dump: NodeDump, api: ApiResources): NodeFactsResult {
+/** `parsedHost`: the node's own namespace already parsed from this dump (saves parsing it again). */
+export function nodeFactsFromDump(host: string, dump: NodeDump, api: ApiResources, parsedHost?: ObservedNamespace): NodeFactsResult {
   const sources: FactSources = {};
   const problems: string[] = [];
   const file = readConfig({ ...dump, host });
@@ -149,7 +150,7 @@ export function nodeFactsFromDump(host: string, dump: NodeDump, api: ApiResource
   sources.roles = { setting: 'agents', value: roles.join(','), from: 'agent', source: `the agents registered on ${host}: ${roles.length ? roles.join(', ') : 'none'}` };
 
   // What only the live node knows: which device holds local_ip, which taps exist.
-  const observed = observedHost(dump);
+  const observed = parsedHost ? { state: parsedHost } : observedHost(dump);
   if (observed.error) problems.push(observed.error);
   const holder = c.localIp ? observed.state?.addresses.find((a) => a.address.split('/')[0] === c.localIp) : undefined;
   if (holder) sources.local_ip_device = { setting: `the device holding ${c.localIp}`, value: holder.dev, from: 'observed', source: `${c.localIp} is on ${holder.dev} in the node's own namespace` };

@@ -1,9 +1,9 @@
 // What the tracer expects on each node: the agent's own planner (src/planner) fed with the node's
 // HostView rebuilt from the Networking API (expect-view.ts) and the node's facts read from its dump
 // (expect-facts.ts). Also what to read on a node before there is a dump (namespacesToRead). Pure.
-import { dhcpNamespace, routerNamespace } from '../kernel/names.js';
+import { dhcpNamespace, routerNamespace, tapName } from '../kernel/names.js';
 import { scopeFor } from '../kernel/scope.js';
-import { HOST, type DesiredNode, type NsKey } from '../kernel/types.js';
+import { HOST, type DesiredNode, type NsKey, type ObservedNamespace } from '../kernel/types.js';
 import type { HostView, PortView } from '../model/hostview.js';
 import { planNode, type NodeFacts } from '../planner/index.js';
 import { isServicePort } from '../planner/l2.js';
@@ -29,10 +29,22 @@ export interface ExpectedNode {
   problems: string[];
 }
 
+export interface ExpectOptions {
+  revision?: number;
+  /**
+   * Expect the tap of every port bound to the host, present or not (the tracer: a missing tap is a
+   * finding, not a reason to expect less). The agent plans only the taps it sees.
+   */
+  allBoundTaps?: boolean;
+  /** the node's own namespace, when the caller has parsed the dump already */
+  parsedHost?: ObservedNamespace;
+}
+
 /** The kernel objects `dump.host` should hold, computed exactly as its agent computes them. */
-export function expectedNode(api: ApiResources, dump: NodeDump, revision = 0): ExpectedNode {
-  const view = hostViewFromApi(api, dump.host, revision);
-  const { facts, sources, problems } = nodeFactsFromDump(dump.host, dump, api);
+export function expectedNode(api: ApiResources, dump: NodeDump, o: ExpectOptions = {}): ExpectedNode {
+  const view = hostViewFromApi(api, dump.host, o.revision ?? 0);
+  const { facts, sources, problems } = nodeFactsFromDump(dump.host, dump, api, o.parsedHost);
+  if (o.allBoundTaps) facts.presentTaps = new Set([...facts.presentTaps, ...view.ports.map((p) => tapName(p.id))]);
   const plan = planNode(view, facts);
   // As the agent does (reconcile.ts): the owner mark keeps nodes sharing /run/netns apart.
   plan.desired.owner = dump.host;

@@ -2,7 +2,6 @@
 // and every node it can reach (the lab's node namespaces, or --node HOST=ACCESS), reading on each
 // node only the namespaces, sysctls, conntrack tables and instance XML the trace can use.
 import { join } from 'node:path';
-import { routerNamespace } from '../kernel/names.js';
 import { loadLab, type LabRef } from '../lab/context.js';
 import { nodeAccess, parseAccess } from './access.js';
 import { cloudApiClient, fetchApi, labApiClient, resolveCloud, type ApiClient } from './cloud.js';
@@ -46,14 +45,13 @@ export function cliTargets(o: GatherOptions): NodeTarget[] {
 
 /** What to read on one node, from the resources alone. */
 export function collectRequest(api: ApiResources, t: NodeTarget) {
-  const { namespaces, sysctls } = namespacesToRead(api, t.host);
-  const routers = Object.entries(api.router_hosts).filter(([, hosts]) => hosts.includes(t.host)).map(([id]) => routerNamespace(id));
+  const { namespaces, sysctls, conntrack } = namespacesToRead(api, t.host);
   const instances: Record<string, string> = {};
   for (const p of api.ports) {
     if (p['binding:host_id'] !== t.host || !String(p['device_owner'] ?? '').startsWith('compute:') || !p['device_id']) continue;
     instances[String(p['device_id'])] = join(t.instancesPath, String(p['device_id']), 'libvirt.xml');
   }
-  return { host: t.host, namespaces, sysctls, conntrack: routers, agentConfigPath: t.agentConfig, instances };
+  return { host: t.host, namespaces, sysctls, conntrack, agentConfigPath: t.agentConfig, instances };
 }
 
 export async function gatherSnapshot(o: GatherOptions): Promise<Snapshot> {

@@ -1,6 +1,6 @@
 // Each node as the tracer sees it: the kernel state parsed from its dump (the same parsers as the
 // agent), and what the planner says it should hold. Pure.
-import { HOST, type DesiredNode, type NsKey, type ObservedNode } from '../kernel/types.js';
+import type { DesiredNode, NsKey, ObservedNode } from '../kernel/types.js';
 import { IP_OBSERVE_BATCH, parseNamespace, resolvePeers } from '../observe/node.js';
 import { splitBatchJson, type Obj } from '../observe/json.js';
 import type { ApiObject, ApiResources, NodeDump } from './snapshot.js';
@@ -45,4 +45,3 @@ export function parseDump(dump: NodeDump): Pick<TraceNode, 'observed' | 'unreada
 
 export const agentsOn = (api: ApiResources, host: string): ApiObject[] => api.agents.filter((a) => a['host'] === host);
 
-export const isHost = (ns: NsKey) => ns === HOST;

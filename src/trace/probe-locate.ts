@@ -4,7 +4,7 @@
 // stops. A hop that the static checks found fine there becomes `dropped` (PACKETS_LOST); devices
 // further on that saw nothing become `not_reached`. Pure.
 import { where } from './checks.js';
-import { isBroken } from './finish.js';
+import { isBroken, summarize } from './finish.js';
 import type { Hop, TraceReport } from './report.js';
 
 interface Point {
@@ -138,15 +138,6 @@ export function locateLoss(report: TraceReport): TraceReport {
 
 /** `ok`, `firstBroken` and the per-hop warnings recomputed from the hops, as finish() makes them; other warnings kept. */
 export function refinish(report: TraceReport): TraceReport {
-  const broken = report.hops.find(isBroken);
-  const hopWarnings = report.hops.filter((h) => h !== broken && isBroken(h) && h.cause).map((h) => `hop ${h.index}: ${h.cause}`);
-  const others = report.warnings.filter((w) => !/^hop \d+: /.test(w));
-  return {
-    ...report,
-    ok: !broken,
-    firstBroken: broken
-      ? { index: broken.index, node: broken.node, namespace: broken.namespace, device: broken.device, reason: broken.reason ?? 'PACKETS_LOST', cause: broken.cause ?? `hop ${broken.index} is ${broken.status}` }
-      : null,
-    warnings: [...hopWarnings, ...others],
-  };
+  const s = summarize(report.hops);
+  return { ...report, ...s, warnings: [...s.warnings, ...report.warnings.filter((w) => !/^hop \d+: /.test(w))] };
 }

@@ -1,8 +1,7 @@
 // One trace from the command line: gather (live) or load (snapshot), optionally record, build the
 // context, trace, render. Returns the exit status: 0 healthy, 1 broken.
-import { tapName } from '../kernel/names.js';
-import { planNode } from '../planner/index.js';
 import { parseIp } from '../model/ip.js';
+import { HOST } from '../kernel/types.js';
 import type { TraceContext } from './context.js';
 import { expectedNode } from './expect.js';
 import { traceFip, type FipOptions } from './fip.js';
@@ -63,11 +62,8 @@ export function contextFrom(snapshot: Snapshot, source: string): TraceContext {
   const nodes: Record<string, TraceNode> = {};
   for (const [host, dump] of Object.entries(snapshot.nodes)) {
     const parsed = parseDump(dump);
-    const e = expectedNode(snapshot.api, dump);
-    // Expect every bound port's tap: a missing tap is a finding, not a reason to expect less.
-    const presentTaps = new Set([...e.facts.presentTaps, ...e.view.ports.map((p) => tapName(p.id))]);
-    const desired = planNode(e.view, { ...e.facts, presentTaps }).desired;
-    nodes[host] = { host, dump, ...parsed, desired, settings: e.settings, agents: agentsOn(snapshot.api, host) };
+    const e = expectedNode(snapshot.api, dump, { allBoundTaps: true, parsedHost: parsed.observed.namespaces[HOST] });
+    nodes[host] = { host, dump, ...parsed, desired: e.desired, settings: e.settings, agents: agentsOn(snapshot.api, host) };
   }
   return { api: snapshot.api, nodes, now: new Date(snapshot.createdAt), source };
 }
