@@ -174,7 +174,7 @@ export class IdentityService {
     return assignments.checkRole(this.deps, caller, projectId, userId, roleId);
   }
 
-  /** Tokens of the user on the project lose the role at once (and die if it was the last one). */
+  /** Tokens of the user on the project issued before the removal die, and stay dead if the role is granted again. */
   unassignRole(caller: AuthContext, projectId: string, userId: string, roleId: string): Promise<void> {
     return assignments.unassignRole(this.deps, caller, projectId, userId, roleId);
   }

@@ -7,6 +7,7 @@ import { catalog, type CatalogService } from './catalog.js';
 import { keystoneTime, named, sha256, type IdentityDeps, type Named, type ScopedRef } from './context.js';
 import { forbiddenAction, notFoundError, unauthorized } from './errors.js';
 import { domainById } from './lookup.js';
+import { isRevokedByEvent, pruneRevocations } from './revocation.js';
 import { effectiveRoles } from './roles.js';
 import type { AuthRequest } from './schemas.js';
 
@@ -61,6 +62,8 @@ export class TokenService {
 
   /** POST /v3/auth/tokens. */
   async issue(auth: AuthRequest['auth'], baseUrl: string): Promise<IssuedToken> {
+    // Taken before the roles are read: a revocation racing with this request then matches the new token.
+    const issuedMs = this.deps.now();
     const { user, methods, expiresMs, audit } = await this.prove(auth.identity);
     if (!user.enabled) throw unauthorized();
     const project = await scopeProject(this.deps.db, auth.scope, user);
@@ -68,7 +71,6 @@ export class TokenService {
     if (roles.length === 0) throw unauthorized();
 
     const token = randomBytes(32).toString('base64url');
-    const issuedMs = this.deps.now();
     const row: TokenRow = {
       token_hash: sha256(token),
       user_id: user.id,
@@ -150,6 +152,7 @@ export class TokenService {
     const { db } = this.deps;
     const row = await db.selectFrom('tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
     if (!row || row.revoked || !row.project_id || Date.parse(row.expires_at) <= this.deps.now()) return null;
+    if (await isRevokedByEvent(db, row)) return null;
     const [user, project] = await Promise.all([
       db.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirst(),
       db.selectFrom('projects').selectAll().where('id', '=', row.project_id).executeTakeFirst(),
@@ -164,12 +167,15 @@ export class TokenService {
     return { row, user, userDomain, project, projectDomain, roles };
   }
 
-  /** Expired token rows are useless; drop them now and then. */
+  /** Expired token rows, and revocation events older than every live token, are useless; drop them now and then. */
   private async purgeExpired(): Promise<void> {
     const now = this.deps.now();
     if (now - this.lastPurge < PURGE_EVERY_MS) return;
     this.lastPurge = now;
-    await this.deps.db.deleteFrom('tokens').where('expires_at', '<', new Date(now).toISOString()).execute();
+    const { db } = this.deps;
+    await db.deleteFrom('tokens').where('expires_at', '<', new Date(now).toISOString()).execute();
+    const oldest = await db.selectFrom('tokens').select((eb) => eb.fn.min('issued_at').as('at')).executeTakeFirst();
+    await pruneRevocations(db, oldest?.at ? Date.parse(oldest.at) : now);
   }
 }
 

@@ -7,7 +7,7 @@ import { assertUniqueName, domainById, insertUnique, projectById, userById } fro
 import { decoyHash, hashPassword, verifyPassword } from './password.js';
 import type { UserCreate, UserUpdate } from './schemas.js';
 import type { ProjectFilters } from './projects.js';
-import { revokeTokensWhere } from './token-cache.js';
+import { revokeTokensOf } from './revocation.js';
 
 export type UserFilters = ProjectFilters;
 
@@ -74,7 +74,7 @@ export async function updateUser(deps: IdentityDeps, caller: AuthContext, id: st
   await insertUnique('user', next.name, current.domain_id, () =>
     deps.db.updateTable('users').set(fields).where('id', '=', id).execute(),
   );
-  if ((current.enabled && !next.enabled) || patch.password !== undefined) await revokeTokensWhere(deps, { userId: id });
+  if ((current.enabled && !next.enabled) || patch.password !== undefined) await revokeTokensOf(deps, { userId: id });
   else if (next.name !== current.name) deps.cache.invalidate((e) => e.userId === id);
   return next;
 }
@@ -86,7 +86,7 @@ export async function changePassword(deps: IdentityDeps, caller: AuthContext, id
   const ok = await verifyPassword(original, user.password_hash ?? (await decoyHash()));
   if (!ok || !user.password_hash) throw unauthorized();
   await deps.db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', id).execute();
-  await revokeTokensWhere(deps, { userId: id });
+  await revokeTokensOf(deps, { userId: id });
 }
 
 export async function deleteUser(deps: IdentityDeps, caller: AuthContext, id: string): Promise<void> {
@@ -94,8 +94,7 @@ export async function deleteUser(deps: IdentityDeps, caller: AuthContext, id: st
   await userById(deps.db, id);
   await deps.db.transaction().execute(async (trx) => {
     await trx.deleteFrom('role_assignments').where('user_id', '=', id).execute();
-    await trx.updateTable('tokens').set({ revoked: 1 }).where('user_id', '=', id).execute();
+    await revokeTokensOf(deps, { userId: id }, trx);
     await trx.deleteFrom('users').where('id', '=', id).execute();
   });
-  deps.cache.invalidate((e) => e.userId === id);
 }

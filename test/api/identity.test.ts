@@ -437,6 +437,38 @@ describe('administration', () => {
     assert.equal(left.body.role_assignments.length, 0);
   });
 
+  test('removing a role revokes tokens issued before: re-granting it does not revive them', async () => {
+    const t = await tenant('regrant');
+    const other = await tenant('bystander');
+    const grant = `/identity/v3/projects/${t.projectId}/users/${t.userId}/roles/${t.roleId}`;
+    assert.equal((await api('GET', '/identity/v3/roles', { token: t.token })).status, 200); // cached now
+    assert.equal((await api('DELETE', grant, { token: adminToken })).status, 204);
+    assert.equal((await api('GET', '/identity/v3/roles', { token: t.token })).status, 401);
+    assert.equal((await api('PUT', grant, { token: adminToken })).status, 204);
+    assert.equal((await api('GET', '/identity/v3/roles', { token: t.token })).status, 401, 'the old token stays dead');
+    const check = await api('GET', '/identity/v3/auth/tokens', { token: adminToken, headers: { 'X-Subject-Token': t.token } });
+    assert.equal(check.status, 404);
+    const fresh = await tokenFor('regrant', 'regrant-pw', 'regrant');
+    assert.equal((await api('GET', '/identity/v3/roles', { token: fresh })).status, 200, 'a new token works');
+    assert.equal((await api('GET', '/identity/v3/roles', { token: other.token })).status, 200, 'other users are untouched');
+  });
+
+  test('re-enabling a user or project does not revive tokens revoked by disabling it', async () => {
+    const t = await tenant('toggled');
+    for (const [path, body] of [
+      [`/identity/v3/users/${t.userId}`, (enabled: boolean) => ({ user: { enabled } })],
+      [`/identity/v3/projects/${t.projectId}`, (enabled: boolean) => ({ project: { enabled } })],
+    ] as const) {
+      const token = await tokenFor('toggled', 'toggled-pw', 'toggled');
+      assert.equal((await api('GET', '/identity/v3/roles', { token })).status, 200);
+      assert.equal((await api('PATCH', path, { token: adminToken, body: body(false) })).status, 200);
+      assert.equal((await api('GET', '/identity/v3/roles', { token })).status, 401, path);
+      assert.equal((await api('PATCH', path, { token: adminToken, body: body(true) })).status, 200);
+      assert.equal((await api('GET', '/identity/v3/roles', { token })).status, 401, `${path} re-enabled`);
+      assert.ok(await tokenFor('toggled', 'toggled-pw', 'toggled'));
+    }
+  });
+
   test('disabling or deleting a user kills the user\'s tokens', async () => {
     const t = await tenant('disabled');
     assert.equal((await api('GET', '/identity/v3/roles', { token: t.token })).status, 200);
