@@ -2,7 +2,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { publicUrl, type ServerConfig } from '../config.js';
 import type { Db } from '../store/db.js';
-import { IdentityService } from '../identity/service.js';
+import { IdentityService, identityOptions } from '../identity/service.js';
 import { registerIdentityRoutes } from '../identity/routes.js';
 import { registerNetworkingRoutes } from './networking.js';
 import { handleError, neutronBody } from './errors.js';
@@ -58,7 +58,7 @@ export async function buildApp({ config, db, logger = false }: AppDeps): Promise
     return reply.status(404).send(neutronBody(e));
   });
 
-  const identity = new IdentityService(db, { tokenTtlSeconds: config.tokenTtlSeconds });
+  const identity = new IdentityService(db, identityOptions(config));
   await registerIdentityRoutes(http, { identity, baseUrl: base });
   await registerNetworkingRoutes(http, { identity, db, config, baseUrl: base });
   return { http, identity };

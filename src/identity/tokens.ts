@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { authContext, type AuthContext } from '../model/context.js';
 import type { DomainRow, ProjectRow, RoleRow, TokenRow, UserRow } from '../store/schema/index.js';
-import { passwordUser, scopeProject } from './auth-request.js';
+import { findPasswordUser, scopeProject } from './auth-request.js';
 import { catalog, type CatalogService } from './catalog.js';
 import { keystoneTime, named, sha256, type IdentityDeps, type Named, type ScopedRef } from './context.js';
 import { forbiddenAction, notFoundError, unauthorized } from './errors.js';
@@ -135,7 +135,10 @@ export class TokenService {
   private async prove(identity: AuthRequest['auth']['identity']): Promise<Proof> {
     const audit = auditId();
     if (identity.methods.includes('password') && identity.password) {
-      return { user: await passwordUser(this.deps.db, identity.password.user), methods: ['password'], audit: [audit] };
+      const ref = identity.password.user;
+      const found = await findPasswordUser(this.deps.db, ref);
+      const user = await this.deps.passwords.check(found, JSON.stringify([ref.id, ref.name, ref.domain]), ref.password);
+      return { user, methods: ['password'], audit: [audit] };
     }
     if (identity.methods.includes('token') && identity.token) {
       const parent = await this.load(sha256(identity.token.id));

@@ -2,9 +2,9 @@
 import type { AuthContext } from '../model/context.js';
 import type { UserRow } from '../store/schema/index.js';
 import { DEFAULT_DOMAIN_ID, isoNow, newId, requireAdmin, type IdentityDeps } from './context.js';
-import { forbiddenAction, unauthorized, validationError } from './errors.js';
+import { forbiddenAction, validationError } from './errors.js';
 import { assertUniqueName, domainById, insertUnique, projectById, userById } from './lookup.js';
-import { decoyHash, hashPassword, verifyPassword } from './password.js';
+import { hashPassword } from './password.js';
 import type { UserCreate, UserUpdate } from './schemas.js';
 import type { ProjectFilters } from './projects.js';
 import { revokeTokensOf } from './revocation.js';
@@ -82,9 +82,7 @@ export async function updateUser(deps: IdentityDeps, caller: AuthContext, id: st
 /** POST /v3/users/{id}/password: self-service change, proven by the original password. */
 export async function changePassword(deps: IdentityDeps, caller: AuthContext, id: string, original: string, password: string): Promise<void> {
   if (caller.userId !== id) throw forbiddenAction('identity:change_password');
-  const user = await userById(deps.db, id);
-  const ok = await verifyPassword(original, user.password_hash ?? (await decoyHash()));
-  if (!ok || !user.password_hash) throw unauthorized();
+  await deps.passwords.check(await userById(deps.db, id), id, original);
   await deps.db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', id).execute();
   await revokeTokensOf(deps, { userId: id });
 }
