@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { AuthContext } from '../model/context.js';
 import type { Db } from '../store/db.js';
 import { forbiddenAction } from './errors.js';
-import type { PasswordGuard } from './password-login.js';
+import type { PasswordGuard } from './password-guard.js';
 import type { TokenCache } from './token-cache.js';
 
 export const DEFAULT_DOMAIN_ID = 'default';

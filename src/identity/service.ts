@@ -15,7 +15,7 @@ import * as roles from './roles.js';
 import type { AuthRequest, ProjectCreate, ProjectUpdate, RoleCreate, UserCreate, UserUpdate } from './schemas.js';
 import type { LockoutPolicy } from './lockout.js';
 import type { BackoffPolicy } from './login-throttle.js';
-import { PasswordGuard } from './password-login.js';
+import { PasswordGuard } from './password-guard.js';
 import { TokenCache } from './token-cache.js';
 import { TokenService, type IssuedToken, type TokenBody } from './tokens.js';
 import * as users from './users.js';
