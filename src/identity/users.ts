@@ -4,6 +4,7 @@ import type { UserRow } from '../store/schema/index.js';
 import { DEFAULT_DOMAIN_ID, isoNow, newId, requireAdmin, type IdentityDeps } from './context.js';
 import { forbiddenAction, validationError } from './errors.js';
 import { assertUniqueName, domainById, insertUnique, projectById, userById } from './lookup.js';
+import { clearFailures } from './lockout.js';
 import { hashPassword } from './password.js';
 import type { UserCreate, UserUpdate } from './schemas.js';
 import type { ProjectFilters } from './projects.js';
@@ -60,7 +61,7 @@ async function patchedUser(current: UserRow, patch: UserUpdate): Promise<UserRow
   };
 }
 
-/** A password change or disabling the user revokes the user's tokens, as Keystone does. */
+/** A password change or disabling the user revokes the user's tokens, as Keystone does; an enabled user is unlocked. */
 export async function updateUser(deps: IdentityDeps, caller: AuthContext, id: string, patch: UserUpdate): Promise<UserRow> {
   requireAdmin(caller, 'update_user');
   const current = await userById(deps.db, id);
@@ -74,6 +75,8 @@ export async function updateUser(deps: IdentityDeps, caller: AuthContext, id: st
   await insertUnique('user', next.name, current.domain_id, () =>
     deps.db.updateTable('users').set(fields).where('id', '=', id).execute(),
   );
+  // As in Keystone, any update that leaves the user enabled unlocks it (PATCH {"enabled": true} is the way).
+  if (next.enabled) await clearFailures(deps.db, id);
   if ((current.enabled && !next.enabled) || patch.password !== undefined) await revokeTokensOf(deps, { userId: id });
   else if (next.name !== current.name) deps.cache.invalidate((e) => e.userId === id);
   return next;

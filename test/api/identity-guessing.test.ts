@@ -56,6 +56,11 @@ describe('lockout ([identity] lockout_failure_attempts = 3, no back-off)', () =>
       assert.deepEqual(refused.body, locked);
     }
     assert.equal((await login(server, byName('bystander', 'bystander-pw'))).status, 201);
+
+    // An administrator unlocks the user by (re-)enabling it, as in Keystone.
+    const patch = await request(`${server.url}/identity/v3/users/${id}`, 'PATCH', admin, { user: { enabled: true } });
+    assert.equal(patch.status, 200);
+    assert.equal((await login(server, byName('locky', 'locky-pw'))).status, 201);
   });
 
   test('a user that does not exist is never reported locked', async () => {
