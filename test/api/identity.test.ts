@@ -582,3 +582,36 @@ describe('IdentityService directly', () => {
     await assert.rejects(svc.validateToken(ctx, token), { status: 404 });
   });
 });
+
+describe('revocation events, on the service with a fake clock', () => {
+  let db: Db;
+  let clock = Date.parse('2030-01-01T00:00:00Z');
+  const auth = (name: string, password: string) =>
+    passwordAuth({ name, password, domain: { name: 'Default' } }, { project: { name: 'admin', domain: { name: 'Default' } } }) as any;
+  before(async () => {
+    db = await openDb({ stateDir: ':memory:' });
+  });
+  after(() => db?.destroy());
+
+  test('events are kept while a token they revoke lives, and pruned after', async () => {
+    const svc = new IdentityService(db, { tokenTtlSeconds: 3600, now: () => clock });
+    await svc.bootstrap('pw');
+    const admin = (await svc.authenticateToken((await svc.issueToken(auth('admin', 'pw').auth)).token))!;
+    const user = await svc.createUser(admin, { name: 'u', password: 'u-pw' } as any);
+    const member = (await svc.listRoles(admin, { name: 'member' }))[0];
+    await svc.assignRole(admin, admin.projectId, user.id, member.id);
+    const old = (await svc.issueToken(auth('u', 'u-pw').auth)).token;
+    clock += 1_000;
+    await svc.unassignRole(admin, admin.projectId, user.id, member.id);
+    await svc.assignRole(admin, admin.projectId, user.id, member.id);
+    clock += 61_000; // past the purge interval: the next issue prunes
+    const fresh = (await svc.issueToken(auth('u', 'u-pw').auth)).token;
+    assert.equal(await svc.authenticateToken(old), null, 'still revoked after a purge');
+    assert.ok(await svc.authenticateToken(fresh));
+    assert.equal((await db.selectFrom('revocation_events').selectAll().execute()).length, 1);
+
+    clock += 3_600_000; // every token issued before the event has expired
+    await svc.issueToken(auth('admin', 'pw').auth);
+    assert.equal((await db.selectFrom('revocation_events').selectAll().execute()).length, 0);
+  });
+});
