@@ -62,9 +62,9 @@ export class TokenService {
 
   /** POST /v3/auth/tokens. */
   async issue(auth: AuthRequest['auth'], baseUrl: string): Promise<IssuedToken> {
+    const { user, methods, expiresMs, audit } = await this.prove(auth.identity);
     // Taken before the roles are read: a revocation racing with this request then matches the new token.
     const issuedMs = this.deps.now();
-    const { user, methods, expiresMs, audit } = await this.prove(auth.identity);
     if (!user.enabled) throw unauthorized();
     const project = await scopeProject(this.deps.db, auth.scope, user);
     const roles = await effectiveRoles(this.deps.db, user.id, project.id);
