@@ -42,7 +42,9 @@ export class PasswordGuard {
   }
 
   /** Keystone's order: a locked account is refused before its password is looked at. */
-  private async verify(user: UserRow | undefined, password: string): Promise<UserRow> {
+  private async verify(named: UserRow | undefined, password: string): Promise<UserRow> {
+    // Read again: the row may have changed (password, enabled) while this attempt waited its turn.
+    const user = named && (await this.db.selectFrom('users').selectAll().where('id', '=', named.id).executeTakeFirst());
     if (user && (await isLocked(this.db, this.opts.lockout, user.id, this.now()))) throw accountLocked(user.id);
     const ok = await verifyPassword(password, user?.password_hash ?? (await decoyHash()));
     if (!ok || !user?.password_hash) {
