@@ -22,6 +22,14 @@ export interface ServerConfig {
   maxRequestBodyBytes: number;
   /** Seconds without a heartbeat after which an agent is shown as dead (agent_down_time). */
   agentDownTime: number;
+  /** Consecutive failed password checks that lock a user (Keystone's lockout_failure_attempts); null: never. */
+  lockoutFailureAttempts: number | null;
+  /** Seconds a locked user stays locked after the last failure (Keystone's lockout_duration). */
+  lockoutDuration: number;
+  /** Cap in seconds of the per-user delay after failed password checks; 0 turns the back-off off. */
+  failureBackoffMax: number;
+  /** The delay after a user's first failure, in ms; doubled for each further one. */
+  failureBackoffInitialMs: number;
 }
 
 export const defaultServerConfig: ServerConfig = {
@@ -35,6 +43,13 @@ export const defaultServerConfig: ServerConfig = {
   tokenTtlSeconds: 3600,
   maxRequestBodyBytes: 114688,
   agentDownTime: 75,
+  // Lockout off, as in Keystone: it lets anyone who knows a user's name lock that user (the admin,
+  // an agent's service user) out. The back-off is on: it slows guessing to one try per few seconds
+  // per user without refusing the right password for long.
+  lockoutFailureAttempts: null,
+  lockoutDuration: 1800,
+  failureBackoffMax: 5,
+  failureBackoffInitialMs: 200,
 };
 
 export function publicUrl(config: ServerConfig): string {

@@ -23,3 +23,26 @@ test('agent_down_time: default 75, [DEFAULT] agent_down_time, --agent-down-time 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('[identity] lockout and back-off: defaults, the file, flags over the file, bad values refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-config-'));
+  try {
+    const defaults = loadServerConfig({});
+    assert.equal(defaults.lockoutFailureAttempts, null, 'no lockout by default, as in Keystone');
+    assert.equal(defaults.lockoutDuration, 1800);
+    assert.equal(defaults.failureBackoffMax, 5);
+    const file = join(dir, 'neutron.conf');
+    writeFileSync(file, '[identity]\nlockout_failure_attempts = 5\nlockout_duration = 300\nfailure_backoff_max = 0\n');
+    const fromFile = loadServerConfig({ config: file });
+    assert.deepEqual([fromFile.lockoutFailureAttempts, fromFile.lockoutDuration, fromFile.failureBackoffMax], [5, 300, 0]);
+    const flags = loadServerConfig({ config: file, lockoutFailureAttempts: '3', lockoutDuration: '60', failureBackoffMax: '2.5' });
+    assert.deepEqual([flags.lockoutFailureAttempts, flags.lockoutDuration, flags.failureBackoffMax], [3, 60, 2.5]);
+    assert.throws(() => loadServerConfig({ lockoutFailureAttempts: '0' }), /--lockout-failure-attempts/);
+    assert.throws(() => loadServerConfig({ lockoutDuration: 'forever' }), /--lockout-duration/);
+    assert.throws(() => loadServerConfig({ failureBackoffMax: '-1' }), /--failure-backoff-max/);
+    writeFileSync(file, '[identity]\nlockout_failure_attempts = many\n');
+    assert.throws(() => loadServerConfig({ config: file }), /lockout_failure_attempts/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
