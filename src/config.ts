@@ -22,6 +22,8 @@ export interface ServerConfig {
   maxRequestBodyBytes: number;
   /** Seconds without a heartbeat after which an agent is shown as dead (agent_down_time). */
   agentDownTime: number;
+  /** How many of the newest change-feed revisions are kept; an agent further behind resyncs. */
+  changeFeedWindow: number;
 }
 
 export const defaultServerConfig: ServerConfig = {
@@ -35,6 +37,7 @@ export const defaultServerConfig: ServerConfig = {
   tokenTtlSeconds: 3600,
   maxRequestBodyBytes: 114688,
   agentDownTime: 75,
+  changeFeedWindow: 10000,
 };
 
 export function publicUrl(config: ServerConfig): string {

@@ -46,6 +46,7 @@ export interface ServerFlags {
   physicalMtu?: string;
   tokenTtl?: string;
   agentDownTime?: string;
+  changeFeedWindow?: string;
 }
 
 type Ini = Record<string, Record<string, string> | undefined>;
@@ -68,6 +69,7 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     if (ini.ml2_type_flat?.flat_networks !== undefined) cfg.flatNetworks = list(ini.ml2_type_flat.flat_networks);
     if (ini.ml2_type_vxlan?.vni_ranges) cfg.vniRanges = parseVniRanges(ini.ml2_type_vxlan.vni_ranges);
     if (d.agent_down_time) cfg.agentDownTime = positiveInt('agent_down_time', d.agent_down_time);
+    if (ini.neutrino?.change_feed_window) cfg.changeFeedWindow = positiveInt('[neutrino] change_feed_window', ini.neutrino.change_feed_window);
     if (ini.token?.expiration) cfg.tokenTtlSeconds = positiveInt('[token] expiration', ini.token.expiration);
   }
   if (flags.stateDir) cfg.stateDir = flags.stateDir;
@@ -80,6 +82,7 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
   if (flags.physicalMtu) cfg.physicalMtu = positiveInt('--physical-mtu', flags.physicalMtu);
   if (flags.tokenTtl) cfg.tokenTtlSeconds = positiveInt('--token-ttl', flags.tokenTtl);
   if (flags.agentDownTime) cfg.agentDownTime = positiveInt('--agent-down-time', flags.agentDownTime);
+  if (flags.changeFeedWindow) cfg.changeFeedWindow = positiveInt('--change-feed-window', flags.changeFeedWindow);
   const unknownType = cfg.tenantNetworkTypes.find((t) => t !== 'vxlan');
   if (unknownType) throw new ConfigError(`tenant network type '${unknownType}' is not supported (supported: vxlan)`);
   return cfg;

@@ -6,7 +6,7 @@ export function registerServerCommand(program: Command): void {
   program
     .command('server')
     .description('Run the Networking v2.0 + Identity v3 API server (SQLite state in --state-dir)')
-    .option('--config <file>', 'INI file with Neutron option names ([DEFAULT] global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time)')
+    .option('--config <file>', 'INI file with Neutron option names ([DEFAULT] global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [neutrino] change_feed_window)')
     .option('--state-dir <dir>', 'directory for the SQLite database (default /var/lib/neutrino)')
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:9696)')
     .option('--listen-unix <path>', 'also serve the API on this Unix socket (for agents in other network namespaces)')
@@ -18,6 +18,7 @@ export function registerServerCommand(program: Command): void {
     .option('--physical-mtu <mtu>', 'MTU of the underlay network (default 1500)')
     .option('--token-ttl <seconds>', 'token lifetime (default 3600)')
     .option('--agent-down-time <seconds>', 'seconds without a heartbeat after which an agent is shown as dead (default 75)')
+    .option('--change-feed-window <revisions>', 'newest change-feed revisions kept; an agent further behind does a full resync (default 10000)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
     .action(async (flags: ServerFlags & { bootstrapAdminPassword?: string; logLevel: string }) => {
       const config = loadServerConfig(flags);
