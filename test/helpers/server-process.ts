@@ -30,14 +30,19 @@ export function spawnServer(stateDir: string, port: number, env: Record<string, 
   return { child, pid: child.pid!, url: `http://127.0.0.1:${port}`, output: () => out, exited };
 }
 
-/** Waits for the "listening" log line; fails with the process's output if it exits first. */
+/** Waits until it answers HTTP (whatever its log level); fails with its output if it exits first. */
 export async function listening(server: ServerProcess, timeoutMs = 15_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   let ended = false;
   void server.exited.then(() => (ended = true));
-  while (!server.output().includes('neutrino server listening')) {
+  for (;;) {
     if (ended) throw new Error(`server exited during start-up:\n${server.output()}`);
-    if (Date.now() > until) throw new Error(`server did not listen within ${timeoutMs} ms:\n${server.output()}`);
+    try {
+      if ((await fetch(`${server.url}/identity/v3`)).status === 200) return;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > until) throw new Error(`server did not answer within ${timeoutMs} ms:\n${server.output()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
