@@ -30,16 +30,15 @@ export const feedRevisionExpired = (since: number, oldest: number) =>
 
 export class ChangeFeed {
   private waiters = new Set<() => void>();
-  private writesSinceCompaction = 0;
-  /** Compaction runs once per tenth of the window in writes: the table stays under 1.1 × window rows. */
-  private readonly compactEvery: number;
+  /** Compaction waits until the window is exceeded by a tenth, so it deletes in batches. */
+  private readonly slack: number;
 
   constructor(
     private readonly db: Tx,
     /** How many of the newest revisions are kept. */
     private readonly window: number,
   ) {
-    this.compactEvery = Math.max(1, Math.floor(window / 10));
+    this.slack = Math.floor(window / 10);
   }
 
   /** Called after a write commits: wakes every waiting watcher. */
@@ -49,11 +48,10 @@ export class ChangeFeed {
     for (const wake of waiting) wake();
   }
 
-  /** Called after a write commits: every so often, drops the revisions older than the window. */
+  /** Called after a write commits: drops the oldest revisions once more than window + slack are held. */
   async afterWrite(): Promise<void> {
-    if (++this.writesSinceCompaction < this.compactEvery) return;
-    this.writesSinceCompaction = 0;
-    await this.compact();
+    const { oldest, head } = await this.held();
+    if (oldest !== null && head - oldest + 1 > this.window + this.slack) await this.compact();
   }
 
   /** Keeps the newest `window` revisions (never the newest one: it carries the head). One range delete on the key. */
@@ -61,6 +59,15 @@ export class ChangeFeed {
     const head = await this.head();
     const r = await this.db.deleteFrom('changes').where('revision', '<=', head - this.window).executeTakeFirst();
     return Number(r.numDeletedRows);
+  }
+
+  /** Oldest and newest revision held (oldest null while the feed is empty); both ends of the key. */
+  private async held(tx: Tx = this.db): Promise<{ oldest: number | null; head: number }> {
+    const row = await tx
+      .selectFrom('changes')
+      .select((eb) => [eb.fn.min('revision').as('oldest'), eb.fn.max('revision').as('head')])
+      .executeTakeFirst();
+    return { oldest: row?.oldest == null ? null : Number(row.oldest), head: Number(row?.head ?? 0) };
   }
 
   /** Highest revision; pass the open transaction when inside one (SQLite has a single connection). */
@@ -76,11 +83,7 @@ export class ChangeFeed {
   async since(revision: number): Promise<ChangePage> {
     // One transaction: the window check and the read see the same table.
     return this.db.transaction().execute(async (tx) => {
-      const held = await tx
-        .selectFrom('changes')
-        .select((eb) => [eb.fn.min('revision').as('oldest'), eb.fn.max('revision').as('head')])
-        .executeTakeFirst();
-      const oldest = held?.oldest == null ? null : Number(held.oldest);
+      const { oldest, head } = await this.held(tx);
       if (oldest !== null && revision < oldest - 1) throw feedRevisionExpired(revision, oldest);
       const changes = await tx
         .selectFrom('changes')
@@ -89,7 +92,7 @@ export class ChangeFeed {
         .orderBy('revision')
         .limit(PAGE)
         .execute();
-      const last = changes.length ? changes[changes.length - 1].revision : Math.max(revision, Number(held?.head ?? 0));
+      const last = changes.length ? changes[changes.length - 1].revision : Math.max(revision, head);
       return { revision: last, changes };
     });
   }

@@ -36,7 +36,7 @@ const boundPort = (name: string) =>
 test('the feed keeps a bounded window and answers a revision behind it with 410 naming the oldest revision held', async () => {
   for (let i = 0; i < 3 * WINDOW; i++) assert.equal((await admin.put(`/networks/${netId}`, { network: { description: `d${i}` } })).status, 200);
   const { head, oldestAnswered } = await window();
-  // Compaction runs every max(1, N/10) writes, so exactly the newest N revisions are held here.
+  // Compaction starts once N + N/10 revisions are held (N/10 rounds to 0 here): exactly the newest N are left.
   assert.equal(head - oldestAnswered, WINDOW);
   const page = (await admin.get(`/neutrino/changes?since=${oldestAnswered}`)).body;
   assert.equal(page.changes.length, WINDOW);
