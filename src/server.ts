@@ -6,6 +6,7 @@ import { buildApp } from './api/app.js';
 import type { ServerConfig } from './config.js';
 import { openDb, type Db } from './store/db.js';
 import { lockStateDir, type StateLock } from './store/lock.js';
+import { securePrivateDir } from './store/state-dir.js';
 
 export interface RunningServer {
   url: string;
@@ -20,9 +21,14 @@ export interface StartOptions {
 export const NO_USERS_WARNING =
   'no users exist, so nobody can authenticate: restart once with NEUTRINO_ADMIN_PASSWORD=<password> (or --bootstrap-admin-password) to create domain Default, project admin and user admin';
 
-/** The lock first (two servers must not migrate or write one database), then the database. */
+/**
+ * The directory checked first (nothing is written into one that is refused), then the lock (two
+ * servers must not migrate or write one database), then the database.
+ */
 async function openStore(config: ServerConfig, logger: pino.Logger): Promise<{ db: Db; lock: StateLock | null }> {
-  const lock = config.stateDir === ':memory:' ? null : lockStateDir(config.stateDir);
+  const onDisk = config.stateDir !== ':memory:';
+  if (onDisk) for (const w of securePrivateDir(config.stateDir)) logger.warn(w);
+  const lock = onDisk ? lockStateDir(config.stateDir) : null;
   try {
     const db = await openDb({ stateDir: config.stateDir, onWarning: (w) => logger.warn(w) });
     return { db, lock };

@@ -3,7 +3,7 @@
 // Spawns bin/neutrino.js: run `npm run build` first.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, listening, spawnServer, stopServer, type ServerProcess } from '../helpers/server-process.js';
@@ -53,6 +53,21 @@ test('a fresh state directory without NEUTRINO_ADMIN_PASSWORD starts with a warn
     assert.equal(await server.exited, 0);
   } finally {
     await stopServer(server, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a state directory other users can read that holds foreign files is refused with one line, untouched', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-proc-'));
+  try {
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, 'someone-elses.txt'), '');
+    const server = spawnServer(dir, await freePort(), { NEUTRINO_ADMIN_PASSWORD: 'pw' });
+    assert.equal(await server.exited, 1);
+    assert.match(server.output(), /^neutrino: state directory .* is accessible to other users \(mode 0755\) and holds files neutrino did not make \(someone-elses\.txt\); chmod 0700 it or choose another --state-dir\n$/);
+    assert.equal(statSync(dir).mode & 0o777, 0o755);
+    assert.deepEqual(readdirSync(dir), ['someone-elses.txt']);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
