@@ -3,7 +3,7 @@
 // Spawns bin/neutrino.js: run `npm run build` first.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, listening, spawnServer, stopServer, type ServerProcess } from '../helpers/server-process.js';
@@ -49,8 +49,11 @@ test('a fresh state directory without NEUTRINO_ADMIN_PASSWORD starts with a warn
       .find((l) => l.level === 40);
     assert.ok(warning, server.output());
     assert.match(warning.msg, /no users exist.*NEUTRINO_ADMIN_PASSWORD/);
+    assert.ok(existsSync(join(dir, 'neutrino.pid')));
     await stopServer(server, 'SIGTERM');
     assert.equal(await server.exited, 0);
+    // A clean exit releases the lock and removes the PID file.
+    assert.ok(!existsSync(join(dir, 'neutrino.pid')));
   } finally {
     await stopServer(server, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
