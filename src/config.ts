@@ -30,6 +30,8 @@ export interface ServerConfig {
   failureBackoffMax: number;
   /** The delay after a user's first failure, in ms; doubled for each further one. */
   failureBackoffInitialMs: number;
+  /** How many of the newest change-feed revisions are kept; an agent further behind resyncs. */
+  changeFeedWindow: number;
 }
 
 export const defaultServerConfig: ServerConfig = {
@@ -50,6 +52,7 @@ export const defaultServerConfig: ServerConfig = {
   lockoutDuration: 1800,
   failureBackoffMax: 5,
   failureBackoffInitialMs: 200,
+  changeFeedWindow: 10000,
 };
 
 export function publicUrl(config: ServerConfig): string {

@@ -54,6 +54,7 @@ export interface ServerFlags {
   lockoutFailureAttempts?: string;
   lockoutDuration?: string;
   failureBackoffMax?: string;
+  changeFeedWindow?: string;
 }
 
 type Ini = Record<string, Record<string, string> | undefined>;
@@ -76,6 +77,7 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     if (ini.ml2_type_flat?.flat_networks !== undefined) cfg.flatNetworks = list(ini.ml2_type_flat.flat_networks);
     if (ini.ml2_type_vxlan?.vni_ranges) cfg.vniRanges = parseVniRanges(ini.ml2_type_vxlan.vni_ranges);
     if (d.agent_down_time) cfg.agentDownTime = positiveInt('agent_down_time', d.agent_down_time);
+    if (ini.neutrino?.change_feed_window) cfg.changeFeedWindow = positiveInt('[neutrino] change_feed_window', ini.neutrino.change_feed_window);
     if (ini.token?.expiration) cfg.tokenTtlSeconds = positiveInt('[token] expiration', ini.token.expiration);
     const id = ini.identity ?? {};
     if (id.lockout_failure_attempts !== undefined) {
@@ -99,6 +101,7 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
   }
   if (flags.lockoutDuration !== undefined) cfg.lockoutDuration = positiveInt('--lockout-duration', flags.lockoutDuration);
   if (flags.failureBackoffMax !== undefined) cfg.failureBackoffMax = nonNegativeSeconds('--failure-backoff-max', flags.failureBackoffMax);
+  if (flags.changeFeedWindow) cfg.changeFeedWindow = positiveInt('--change-feed-window', flags.changeFeedWindow);
   const unknownType = cfg.tenantNetworkTypes.find((t) => t !== 'vxlan');
   if (unknownType) throw new ConfigError(`tenant network type '${unknownType}' is not supported (supported: vxlan)`);
   return cfg;

@@ -6,7 +6,7 @@ export function registerServerCommand(program: Command): void {
   program
     .command('server')
     .description('Run the Networking v2.0 + Identity v3 API server (SQLite state in --state-dir)')
-    .option('--config <file>', 'INI file with Neutron option names ([DEFAULT] global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [identity] lockout_failure_attempts, lockout_duration, failure_backoff_max)')
+    .option('--config <file>', 'INI file with Neutron option names ([DEFAULT] global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [identity] lockout_failure_attempts, lockout_duration, failure_backoff_max, [neutrino] change_feed_window)')
     .option('--state-dir <dir>', 'directory for the SQLite database (default /var/lib/neutrino)')
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:9696)')
     .option('--listen-unix <path>', 'also serve the API on this Unix socket (for agents in other network namespaces)')
@@ -21,6 +21,7 @@ export function registerServerCommand(program: Command): void {
     .option('--lockout-failure-attempts <n>', 'lock a user after N consecutive failed password checks (default: never)')
     .option('--lockout-duration <seconds>', 'how long a locked user stays locked after the last failure (default 1800)')
     .option('--failure-backoff-max <seconds>', "cap of a user's growing delay after failed password checks, 0 = off (default 5)")
+    .option('--change-feed-window <revisions>', 'newest change-feed revisions kept; an agent further behind does a full resync (default 10000)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
     .action(async (flags: ServerFlags & { bootstrapAdminPassword?: string; logLevel: string }) => {
       const config = loadServerConfig(flags);

@@ -5,7 +5,7 @@ import type { AuthContext } from '../model/context.js';
 import type { Db } from '../store/db.js';
 import type { DomainRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';
 import * as assignments from './assignments.js';
-import { bootstrap } from './bootstrap.js';
+import { bootstrap, hasUsers } from './bootstrap.js';
 import { catalog, listEndpoints, listServices, type CatalogEndpoint, type CatalogService } from './catalog.js';
 import type { IdentityDeps } from './context.js';
 import { listDomains } from './domains.js';
@@ -68,6 +68,11 @@ export class IdentityService {
   /** Idempotent: Default domain, admin/member/reader roles, admin project and user (password set once). */
   bootstrap(adminPassword: string): Promise<void> {
     return bootstrap(this.deps, adminPassword);
+  }
+
+  /** False until someone bootstraps (or creates) a user. */
+  hasUsers(): Promise<boolean> {
+    return hasUsers(this.deps);
   }
 
   // ---- tokens and catalog ----------------------------------------------------------------------

@@ -46,3 +46,19 @@ test('[identity] lockout and back-off: defaults, the file, flags over the file, 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('change_feed_window: default 10000, [neutrino] change_feed_window, --change-feed-window over the file, bad values refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-config-'));
+  try {
+    assert.equal(loadServerConfig({}).changeFeedWindow, 10000);
+    const file = join(dir, 'neutron.conf');
+    writeFileSync(file, '[neutrino]\nchange_feed_window = 500\n');
+    assert.equal(loadServerConfig({ config: file }).changeFeedWindow, 500);
+    assert.equal(loadServerConfig({ config: file, changeFeedWindow: '50' }).changeFeedWindow, 50);
+    assert.throws(() => loadServerConfig({ changeFeedWindow: '0' }), /--change-feed-window must be a positive integer/);
+    writeFileSync(file, '[neutrino]\nchange_feed_window = lots\n');
+    assert.throws(() => loadServerConfig({ config: file }), /\[neutrino\] change_feed_window/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
