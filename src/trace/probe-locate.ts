@@ -2,9 +2,11 @@
 // the first device on the request leg that saw nothing after one that saw the request (or, when the
 // request reached the end, the first device on the way back without the reply) is where the traffic
 // stops. A hop that the static checks found fine there becomes `dropped` (PACKETS_LOST); devices
-// further on that saw nothing become `not_reached`. Pure.
+// further on that saw nothing become `not_reached`; a static finding where the traffic was measured
+// passing becomes `differs` (probe-agree.ts). Pure.
 import { where } from './checks.js';
-import { isBroken, summarize } from './finish.js';
+import { isBroken, isHopWarning, summarize } from './finish.js';
+import { reconcileWithMeasurement } from './probe-agree.js';
 import type { Hop, TraceReport } from './report.js';
 
 interface Point {
@@ -61,7 +63,8 @@ function markDropped(p: Point, prefer: 'request' | 'reply', cause: string): void
 
 /** The report with the probe's measurement applied to the hops' statuses, `ok` and `firstBroken` recomputed. */
 export function locateLoss(report: TraceReport): TraceReport {
-  const out: TraceReport = { ...report, hops: report.hops.map((h) => ({ ...h })), warnings: [...report.warnings] };
+  // Where the traffic was measured passing, a static finding is a difference, not where it stops.
+  const out: TraceReport = reconcileWithMeasurement({ ...report, hops: report.hops.map((h) => ({ ...h })), warnings: [...report.warnings] });
   const sent = report.probe?.sent ?? 0;
   const points = pointsOf(out.hops);
   if (sent === 0 || points.length === 0) return refinish(out);
@@ -136,8 +139,8 @@ export function locateLoss(report: TraceReport): TraceReport {
   return refinish(out);
 }
 
-/** `ok`, `firstBroken` and the per-hop warnings recomputed from the hops, as finish() makes them; other warnings kept. */
+/** The verdict, `ok`, `firstBroken` and the per-hop warnings recomputed from the hops, as finish() makes them; other warnings kept. */
 export function refinish(report: TraceReport): TraceReport {
   const s = summarize(report.hops);
-  return { ...report, ...s, warnings: [...s.warnings, ...report.warnings.filter((w) => !/^hop \d+: /.test(w))] };
+  return { ...report, ...s, warnings: [...s.warnings, ...report.warnings.filter((w) => !isHopWarning(w))] };
 }

@@ -7,6 +7,7 @@ import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
 import { IP_PROTOCOL_MAP, type RuleFields } from '../model/sgrules.js';
 import { AGENT_L2, agentNote, fixedIps, type TraceContext } from './context.js';
 import { isDraft, namespaceOr, observeCommand, result, type HopDraft } from './checks.js';
+import { chainDiffers, compareChain, describeChainDiff } from './compare.js';
 import type { Hop, TraceTarget } from './report.js';
 import type { ApiObject } from './snapshot.js';
 
@@ -80,13 +81,14 @@ export function sgHop(ctx: TraceContext, host: string, port: ApiObject, flow: Fl
       cause: `security group ${names} of port ${port.id} has no ${direction} rule admitting ${flowText(flow)}${source ? ` ${way} ${source}` : ''}: ${chains.ingress} drops it (add one: openstack security group rule create --${direction} ${cmd} ${groups[0]?.['name'] || groups[0]?.id || 'GROUP'})`,
     });
   }
-  if (desired && JSON.stringify(desired.rules) !== JSON.stringify(observedChain.rules)) {
-    const missing = desired.rules.filter((r) => !observedChain.rules.includes(r));
-    const extra = observedChain.rules.filter((r) => !desired.rules.includes(r));
-    return result(base, { ...expected, rules: desired.rules.map((r) => `-A ${chains.ingress} ${r}`) }, { rules: observedChain.rules.map((r) => `-A ${chains.ingress} ${r}`) }, [{ command }], {
+  // By meaning: the agent writes the groups' rules in the order its server hands them over.
+  const diff = desired ? compareChain(desired.rules, observedChain.rules) : null;
+  if (desired && diff && chainDiffers(diff)) {
+    const line = (r: string) => `-A ${chains.ingress} ${r}`;
+    return result(base, { ...expected, rules: desired.rules.map(line) }, { rules: observedChain.rules.map(line), missing: diff.missing.map(line), unexpected: diff.unexpected.map(line), reordered: diff.reordered.map((p) => ({ first: line(p.first), then: line(p.then) })) }, [{ command }], {
       status: 'mismatch',
       reason: 'SG_CHAIN_MISSING',
-      cause: `chain ${chains.ingress} on ${host} differs from the port's security groups (${missing.length} rule(s) missing${missing[0] ? `, e.g. '${missing[0]}'` : ''}; ${extra.length} unexpected); ${owner}`,
+      cause: `chain ${chains.ingress} on ${host} differs from the port's security groups — ${describeChainDiff(diff, line)}; ${owner}`,
     });
   }
   return result(base, expected, { chain: chains.ingress, admitting_rule: admitting.id, security_group: admitting.security_group_id }, evidence);
