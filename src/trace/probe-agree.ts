@@ -2,10 +2,16 @@
 // found broken, where the probe measured the traffic passing (the requests and their replies on the
 // hop's own device, or, for a hop without one, on the measured devices on both sides of it), is a
 // difference, not the break: `differs`, its static finding and the measurement both in the cause.
-// Pure.
+// Only hops on the data path: an agent that is down stays the break however well traffic flows. Pure.
 import { where } from './checks.js';
 import { isBroken } from './finish.js';
 import type { Hop, TraceReport } from './report.js';
+
+/**
+ * Hops the traffic itself crosses: devices, rules, routes. Not the API's objects nor the agents: a
+ * dead agent with its kernel state still in place passes traffic and is broken all the same.
+ */
+const onDataPath = (h: Hop) => h.node !== '' && h.resource.type !== 'agent';
 
 /** A capture that saw the requests go and their replies come back through its device. */
 const bothWays = (h: Hop) => !!h.capture && h.capture.request > 0 && (h.capture.reply ?? 0) > 0;
@@ -26,7 +32,7 @@ export function reconcileWithMeasurement(report: TraceReport): TraceReport {
   if (answered === 0) return report;
   const measured = report.hops.filter((h) => h.capture && h.device);
   const hops = report.hops.map((h) => {
-    if (!isBroken(h) || !h.node) return h;
+    if (!isBroken(h) || !onDataPath(h)) return h;
     const e = passingEvidence(h, measured);
     if (!e) return h;
     const how = 'own' in e ? `${seen(e.own)} passed it` : `${seen(e.before)} before it and ${seen(e.after)} after it passed it`;

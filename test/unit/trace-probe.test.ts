@@ -460,3 +460,10 @@ test('verdict: an unknown hop does not stop the walk: the first broken hop after
   assert.equal(broken.firstBroken?.reason, 'DEVICE_DOWN');
   assert.deepEqual(broken.warnings, ['hop 2 not checked: not read']);
 });
+
+test('reconcile: an agent that is down stays the break though the traffic passes (the control plane is not on the data path)', () => {
+  const hops = WALK.map((h) => (h.node === 'compute1' && h.check === 'agent alive' ? { ...h, resource: { type: 'agent' as const, id: 'a1' }, status: 'down' as const, reason: 'AGENT_DOWN' as const, cause: 'agent down' } : h));
+  const r = locateLoss(measured(withUnderlayHops(report(hops)), () => [3, 3]));
+  assert.equal(r.firstBroken?.reason, 'AGENT_DOWN');
+  assert.equal(r.verdict, 'broken');
+});
