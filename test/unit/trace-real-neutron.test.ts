@@ -204,3 +204,13 @@ for (const [what, reorder] of REORDERINGS) {
     }
   });
 }
+
+test('the real cloud’s own verdicts per flow: tcp/22 admitted (healthy), tcp/8080 not (SG_DENIED at its security group), as measured there', async () => {
+  const ssh = await trace({ kind: 'fip', target: FIP, snapshot: FIP_DIR, protocol: 'tcp', port: '22' });
+  assert.equal(ssh.code, 0, JSON.stringify(ssh.report.firstBroken));
+  const blocked = await trace({ kind: 'fip', target: FIP, snapshot: FIP_DIR, protocol: 'tcp', port: '8080' });
+  assert.equal(blocked.code, 1);
+  assert.equal(blocked.report.firstBroken?.reason, 'SG_DENIED');
+  assert.equal(blocked.report.firstBroken?.node, 'compute1');
+  assert.match(blocked.report.firstBroken!.cause, /no ingress rule admitting tcp\/8080/);
+});
