@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runTrace, type TraceCliOptions } from '../../src/trace/run.js';
+import { contextFrom, runTrace, type TraceCliOptions } from '../../src/trace/run.js';
+import { sgHop } from '../../src/trace/sg.js';
+import { readsIpsets } from '../../src/trace/gather.js';
 import { loadSnapshot, saveSnapshot } from '../../src/trace/snapshot-io.js';
 import type { Snapshot } from '../../src/trace/snapshot.js';
 import type { TraceReport } from '../../src/trace/report.js';
@@ -213,4 +215,62 @@ test('the real cloud’s own verdicts per flow: tcp/22 admitted (healthy), tcp/8
   assert.equal(blocked.report.firstBroken?.reason, 'SG_DENIED');
   assert.equal(blocked.report.firstBroken?.node, 'compute1');
   assert.match(blocked.report.firstBroken!.cause, /no ingress rule admitting tcp\/8080/);
+});
+
+// ---- a remote-group rule: the kernel's IP set must hold the source
+
+const LAB_SG = 'd07e005d-7860-49c9-a578-9deb94421587';
+const SET = 'NIPv4d07e005d-7860-49c9-a578-';
+const DHCP_PORT = '2615ead5-9f3b-4c17-a76e-c085eb9ecbdf';
+
+/**
+ * The real recording with a udp rule from lab-sg's own members (the DHCP port, 172.16.1.2, put in
+ * lab-sg), its iptables rule on compute1 as the agent writes it, and `ipset` as recorded (or none).
+ */
+async function remoteGroupCloud(ipset: string | undefined) {
+  const copy = await mutated(FIP_DIR, (s) => {
+    const group = s.api.security_groups.find((g) => g.id === LAB_SG)!;
+    (group['security_group_rules'] as unknown[]).push({ id: 'r-udp-from-group', security_group_id: LAB_SG, direction: 'ingress', ethertype: 'IPv4', protocol: 'udp', port_range_min: null, port_range_max: null, remote_ip_prefix: null, remote_group_id: LAB_SG, remote_address_group_id: null });
+    s.api.ports.find((p) => p.id === DHCP_PORT)!['security_groups'] = [LAB_SG];
+    editIptables(s, 'compute1', '', (t) => t.replace(`-A ${INGRESS} -p icmp -j RETURN\n`, `-A ${INGRESS} -p icmp -j RETURN\n-A ${INGRESS} -p udp -m set --match-set ${SET} src -j RETURN\n`));
+    if (ipset !== undefined) s.nodes['compute1']!.namespaces['']!.ipset = ipset;
+  });
+  const ctx = contextFrom(await loadSnapshot(copy), 'test');
+  const port = ctx.api.ports.find((p) => p.id === PORT)!;
+  return sgHop(ctx, 'compute1', port, { protocol: 'udp', port: 53 }, '172.16.1.2', 'request');
+}
+
+const created = `create ${SET} hash:net family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x5f2a1c3b\n`;
+
+test('remote group: the set holds the source (members in the kernel’s order, not the planner’s): ok, the member as evidence', async () => {
+  const hop = await remoteGroupCloud(`${created}add ${SET} 172.16.1.124\nadd ${SET} 172.16.1.2\n`);
+  assert.equal(hop.status, 'ok', hop.cause);
+  assert.equal(hop.observed?.['admitting_rule'], 'r-udp-from-group');
+  assert.ok(hop.evidence.some((e) => e.command === 'ipset save' && e.line === `add ${SET} 172.16.1.2`), JSON.stringify(hop.evidence));
+});
+
+test('remote group: the set does not hold the source: broken, the set and the source named', async () => {
+  const hop = await remoteGroupCloud(`${created}add ${SET} 172.16.1.124\n`);
+  assert.equal(hop.status, 'mismatch');
+  assert.equal(hop.reason, 'SG_CHAIN_MISSING');
+  assert.match(hop.cause!, new RegExp(`IP set ${SET} on compute1 does not hold 172\\.16\\.1\\.2, a member of remote group lab-sg.*holds 172\\.16\\.1\\.124`));
+  const gone = await remoteGroupCloud('');
+  assert.equal(gone.status, 'missing');
+  assert.match(gone.cause!, new RegExp(`IP set ${SET} of remote group lab-sg does not exist on compute1`));
+});
+
+test('remote group: the sets were not read: the hop is unknown, not ok and not broken', async () => {
+  const hop = await remoteGroupCloud(undefined);
+  assert.equal(hop.status, 'unknown');
+  assert.match(hop.cause!, /ipset save was not read on compute1/);
+});
+
+test('readsIpsets: a node is asked for its IP sets only when a port bound there has a remote-group rule', async () => {
+  const snap = await loadSnapshot(FIP_DIR);
+  // compute1's port is in lab-sg alone (no remote group); the default groups' rules do not count.
+  assert.equal(readsIpsets(snap.api, 'compute1'), false);
+  const group = snap.api.security_groups.find((g) => g.id === LAB_SG)!;
+  (group['security_group_rules'] as unknown[]).push({ id: 'r', direction: 'ingress', ethertype: 'IPv4', protocol: null, remote_ip_prefix: null, remote_group_id: LAB_SG });
+  assert.equal(readsIpsets(snap.api, 'compute1'), true);
+  assert.equal(readsIpsets(snap.api, 'controller'), false);
 });
