@@ -16,6 +16,9 @@ interface Point {
   reply: number | null;
 }
 
+/** A loss where every static check passed: the two kinds of evidence disagree, and the report says so. */
+const UNEXPLAINED = '; no static check explains it: the static and the measured evidence disagree (something the tracer does not read drops it)';
+
 const keyOf = (h: Hop) => `${h.node}\u0000${h.namespace}\u0000${h.device}`;
 
 /** The measured devices in path order (first appearance); the hops sharing a device share its capture. */
@@ -102,7 +105,7 @@ export function locateLoss(report: TraceReport): TraceReport {
       markDropped(
         silent,
         'request',
-        `the ${what.request} was seen on ${dev(seen)} (${what.of(seen.request)}) and never on ${dev(silent)}: it is lost between the two${between ? `, where hop ${between.index} (${between.check}) is ${between.status}${between.reason ? ` (${between.reason})` : ''}` : ''}${elsewhere(report)}`,
+        `the ${what.request} was seen on ${dev(seen)} (${what.of(seen.request)}) and never on ${dev(silent)}: it is lost between the two${between ? `, where hop ${between.index} (${between.check}) is ${between.status}${between.reason ? ` (${between.reason})` : ''}` : UNEXPLAINED}${elsewhere(report)}`,
       );
     }
     // What comes after a device that saw nothing was not reached either.
@@ -130,7 +133,7 @@ export function locateLoss(report: TraceReport): TraceReport {
       p,
       'reply',
       replied
-        ? `the ${what.request} reached ${dev(last)} (${what.of(last.request)}), the ${what.reply} was seen on ${dev(replied)} (${replied.reply}) and never on ${dev(p)}: the reply is lost between the two (a half-open path)`
+        ? `the ${what.request} reached ${dev(last)} (${what.of(last.request)}), the ${what.reply} was seen on ${dev(replied)} (${replied.reply}) and never on ${dev(p)}: the reply is lost between the two (a half-open path)${UNEXPLAINED}`
         : `the ${what.request} reached ${dev(p)} (${what.of(p.request)}) but no ${what.reply} came back from ${report.target.port?.fixed_ip ?? 'the target'}`,
     );
     for (const q of back.slice(i)) if (q.reply === 0) for (const h of q.hops) if (h.leg === 'reply' && h.status === 'ok') h.status = 'not_reached';
