@@ -106,12 +106,5 @@ export const findRule = (rules: readonly string[], rule: string): string | undef
   return rules.find((r) => ruleKey(r) === k);
 };
 
-/** Two lists compared as sets by `key`: what `expected` has that `observed` lacks, and the other way. */
-export function compareSets<T>(expected: readonly T[], observed: readonly T[], key: (x: T) => string): { missing: T[]; unexpected: T[] } {
-  const want = new Set(expected.map(key));
-  const have = new Set(observed.map(key));
-  return { missing: expected.filter((x) => !have.has(key(x))), unexpected: observed.filter((x) => !want.has(key(x))) };
-}
-
 /** A sysctl value as `sysctl` prints it, whatever the separator (`32768\t60999` = `32768 60999`). */
 export const sysctlValue = (v: string): string => v.trim().split(/\s+/).join(' ');
