@@ -148,12 +148,16 @@ function normalizePairs(pairs: unknown[], mac: string, portSecurity: boolean) {
   });
 }
 
-async function checkGroups(tx: Tx, ctx: AuthContext, projectId: string, ids: string[]): Promise<void> {
+/**
+ * _get_security_groups_on_port: the groups must be ones the caller sees — its own project's (a member
+ * creates ports only for its own project, so on create they are also the port's project's).
+ */
+async function checkGroups(tx: Tx, ctx: AuthContext, ids: string[]): Promise<void> {
   if (!ids.length) return;
   const rows = await tx.selectFrom('security_groups').select(['id', 'project_id']).where('id', 'in', ids).execute();
   for (const id of ids) {
     const g = rows.find((r) => r.id === id);
-    if (!g || (!ctx.isAdmin && g.project_id !== ctx.projectId && g.project_id !== projectId)) {
+    if (!g || (!ctx.isAdmin && g.project_id !== ctx.projectId)) {
       throw notFound('SecurityGroupNotFound', `Security group ${id} does not exist`);
     }
   }
@@ -197,7 +201,7 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
   } else if (groups.length && !portSecurity) {
     throw new NeutronError(400, 'PortSecurityAndIPRequiredForSecurityGroups', 'Port security must be enabled and port must have an IP address in order to use security groups.');
   }
-  await checkGroups(tx, ctx, projectId, groups);
+  await checkGroups(tx, ctx, groups);
 
   let mac: string;
   if (a.mac_address !== undefined) {
@@ -304,7 +308,7 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
     }
     throw conflict('PortSecurityPortHasSecurityGroup', 'Port has security group associated. Cannot disable port security or ip address until security group is removed');
   }
-  if ('security_groups' in a) await checkGroups(tx, ctx, port.project_id, groups);
+  if ('security_groups' in a) await checkGroups(tx, ctx, groups);
   const mac = 'mac_address' in a ? normalizeMac(a.mac_address as string) : port.mac_address;
   const pairs = normalizePairs((a.allowed_address_pairs as unknown[]) ?? parseJson<unknown[]>(port.allowed_address_pairs), mac, portSecurity);
 
