@@ -35,7 +35,7 @@ import {
 import { allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
 import { getVisibleNetwork } from './networks.js';
 import { enforceQuota } from './quotas.js';
-import { ROUTER_OWNED } from './router-common.js';
+import { enforceRouterDeviceOwner, ROUTER_OWNED } from './router-common.js';
 import { ensureDefaultSecurityGroup } from './securitygroups.js';
 
 export const MAX_ALLOWED_ADDRESS_PAIRS = 10;
@@ -191,9 +191,10 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
     const denied = networkOwnerAttrs(a, 'create');
     if (denied.length) throw policyDenied(composeRule('create', 'port', denied));
   }
+  const deviceOwner = (a.device_owner as string) ?? '';
+  await enforceRouterDeviceOwner(tx, ctx, { device_owner: deviceOwner, device_id: (a.device_id as string) ?? '', project_id: projectId });
   if (!opts.system) await enforceQuota(tx, projectId, 'port');
 
-  const deviceOwner = (a.device_owner as string) ?? '';
   const portSecurity = a.port_security_enabled === undefined ? bool(network.port_security_enabled) : (a.port_security_enabled as boolean);
   let groups = a.security_groups as string[] | undefined;
   if (groups === undefined) {
@@ -291,6 +292,12 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
     const denied = networkOwnerAttrs(a, 'update');
     if (denied.length) throw policyDenied(composeRule('update', 'port', denied));
   }
+  // _validate_port_for_update: the port's device after the update (an empty value keeps the current one).
+  await enforceRouterDeviceOwner(tx, ctx, {
+    device_owner: (a.device_owner as string) || port.device_owner,
+    device_id: (a.device_id as string) || port.device_id,
+    project_id: port.project_id,
+  });
   if ('mac_address' in a && normalizeMac(a.mac_address as string) !== port.mac_address) {
     if (!ctx.isAdmin) throw policyDenied(composeRule('update', 'port', ['mac_address']));
     if (port.binding_host_id) {
