@@ -170,6 +170,16 @@ function matrix(): Case[] {
   }
   add('gateway of bRouter', () => a.put(`/routers/${ids.bRouter}`, { router: { external_gateway_info: null } }), notFoundAs('RouterNotFound', 'bRouter'));
 
+  // The agents' side (host views, the change feed, status reports) and the scheduler views are the admin's.
+  const admins = policy('rule:context_is_admin');
+  add('host view', () => a.get(`/neutrino/hosts/${L3_HOST}/view`), admins);
+  add('change feed', () => a.get('/neutrino/changes?since=0'), admins);
+  add('agent report', () => a.post('/neutrino/agents/report', { agent: { agent_type: 'L3 agent', host: L3_HOST, configurations: {} } }), admins);
+  add("status of B's port", () => a.post(`/neutrino/hosts/${L3_HOST}/port-status`, { ports: { [ids.bPort]: 'ACTIVE' } }), admins);
+  add("status of B's floating IP", () => a.post(`/neutrino/hosts/${L3_HOST}/floatingip-status`, { floatingips: { [ids.bFip]: 'ACTIVE' } }), admins);
+  add("L3 agents of B's router", () => a.get(`/routers/${ids.bRouter}/l3-agents`), policy('rule:get_l3-agents'));
+  add("DHCP agents of B's network", () => a.get(`/networks/${ids.bNet}/dhcp-agents`), policy('rule:get_dhcp-agents'));
+
   // Quotas of B's project: reading and writing them is the admin's.
   const quota = () => `/quotas/${bProject}`;
   add('show quota of B', () => a.get(quota()), policy('rule:get_quota'));
@@ -211,6 +221,10 @@ function matrix(): Case[] {
   // The port's project counts, not the network's: B's port on A's network may not join A's router either.
   add("add_router_interface on aRouter with B's port on A's network", () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { port_id: ids.bPortOnA }), () =>
     refused(409, 'DeviceIDNotOwnedByTenant', new RegExp(`device_id ${ids.aRouter} is not owned`)),
+  );
+  add("update B's port on A's network into an interface of aRouter", () =>
+    a.put(`/ports/${ids.bPortOnA}`, { port: { device_owner: 'network:router_interface', device_id: ids.aRouter } }),
+    () => refused(409, 'DeviceIDNotOwnedByTenant', new RegExp(`device_id ${ids.aRouter} is not owned`)),
   );
   add('add_router_interface on aRouter with bPort', () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { port_id: ids.bPort }), notFoundAs('PortNotFound', 'bPort'));
   add('add_router_interface on aRouter with bSub', () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { subnet_id: ids.bSub }), notFoundAs('SubnetNotFound', 'bSub'));
