@@ -175,6 +175,22 @@ function networkOwnerAttrs(a: Item, action: 'create' | 'update'): string[] {
   return out;
 }
 
+/**
+ * A port's device on update. As _validate_port_for_update: the device after the update (an empty value
+ * keeps the current one) must not be a router of another project than the port's. Beyond Neutron: a
+ * port a router owns leaves that router (owner or device changed) only by that router's project or an
+ * admin — not by the network's owner or the port's project detaching it behind the router's back.
+ */
+async function checkDeviceChange(tx: Tx, ctx: AuthContext, port: PortRow, a: Item): Promise<void> {
+  const leaving = ('device_owner' in a && a.device_owner !== port.device_owner) || ('device_id' in a && a.device_id !== port.device_id);
+  if (leaving) await enforceRouterDeviceOwner(tx, ctx, { device_owner: port.device_owner, device_id: port.device_id, project_id: ctx.projectId });
+  await enforceRouterDeviceOwner(tx, ctx, {
+    device_owner: (a.device_owner as string) || port.device_owner,
+    device_id: (a.device_id as string) || port.device_id,
+    project_id: port.project_id,
+  });
+}
+
 export interface CreatePortOptions {
   /** Created by the server itself (router gateway, floating IP, DHCP): skips ownership policy and quota. */
   system?: boolean;
@@ -292,12 +308,7 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
     const denied = networkOwnerAttrs(a, 'update');
     if (denied.length) throw policyDenied(composeRule('update', 'port', denied));
   }
-  // _validate_port_for_update: the port's device after the update (an empty value keeps the current one).
-  await enforceRouterDeviceOwner(tx, ctx, {
-    device_owner: (a.device_owner as string) || port.device_owner,
-    device_id: (a.device_id as string) || port.device_id,
-    project_id: port.project_id,
-  });
+  await checkDeviceChange(tx, ctx, port, a);
   if ('mac_address' in a && normalizeMac(a.mac_address as string) !== port.mac_address) {
     if (!ctx.isAdmin) throw policyDenied(composeRule('update', 'port', ['mac_address']));
     if (port.binding_host_id) {

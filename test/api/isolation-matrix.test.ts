@@ -82,6 +82,12 @@ before(async () => {
   ids.aDeviceOnly = await id(a.post('/ports', { port: { network_id: ids.aNet, device_owner: 'compute:nova', device_id: ids.bRouter } }), 'port');
   // A port of project B on A's network (made by the admin): A sees it as the network's owner.
   ids.bPortOnA = await id(admin.post('/ports', { port: { network_id: ids.aNet, project_id: bProject, name: 'b-on-a' } }), 'port');
+  // Another, on a second network of A's, that B made an interface of its router: A owns the network, B the router.
+  ids.aNet2 = await id(a.post('/networks', { network: { name: 'a-net2' } }), 'network');
+  ids.aSub2 = await id(a.post('/subnets', { subnet: { network_id: ids.aNet2, ip_version: 4, cidr: '10.5.0.0/24' } }), 'subnet');
+  ids.bIntfOnA = await id(admin.post('/ports', { port: { network_id: ids.aNet2, project_id: bProject, name: 'b-intf-on-a' } }), 'port');
+  const byPort = await b.put(`/routers/${ids.bRouter}/add_router_interface`, { port_id: ids.bIntfOnA });
+  assert.equal(byPort.status, 200, JSON.stringify(byPort.body));
 });
 after(async () => {
   store?.close();
@@ -226,6 +232,17 @@ function matrix(): Case[] {
     a.put(`/ports/${ids.bPortOnA}`, { port: { device_owner: 'network:router_interface', device_id: ids.aRouter } }),
     () => refused(409, 'DeviceIDNotOwnedByTenant', new RegExp(`device_id ${ids.aRouter} is not owned`)),
   );
+  // B's router port on A's network leaves B's router only by B (or an admin), not by A as the network's owner.
+  const detach = (port: object) => () => a.put(`/ports/${ids.bIntfOnA}`, { port });
+  add("detach B's router port on A's network: device_owner compute:nova", detach({ device_owner: 'compute:nova' }), deviceNotOwned);
+  add("detach B's router port on A's network: device_id ''", detach({ device_id: '' }), deviceNotOwned);
+  add("move B's router port on A's network to aRouter", () => detach({ device_id: ids.aRouter })(), deviceNotOwned);
+  add("delete B's router port on A's network", () => a.del(`/ports/${ids.bIntfOnA}`), () =>
+    refused(409, 'ServicePortInUse', new RegExp(`Port ${ids.bIntfOnA} cannot be deleted directly via the port API: has device owner network:router_interface`)),
+  );
+  add("add_router_interface on aRouter with B's router port on A's network", () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { port_id: ids.bIntfOnA }), () =>
+    refused(409, 'PortInUse', new RegExp(`Port already has an attached device ${ids.bRouter}`)),
+  );
   add('add_router_interface on aRouter with bPort', () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { port_id: ids.bPort }), notFoundAs('PortNotFound', 'bPort'));
   add('add_router_interface on aRouter with bSub', () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { subnet_id: ids.bSub }), notFoundAs('SubnetNotFound', 'bSub'));
   add('add_router_interface on aRouter with bSharedSub', () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { subnet_id: ids.bSharedSub }), () =>
@@ -339,11 +356,12 @@ test("after the claims, B's router is B's: host view, overlap, deletion; A's flo
   const view = (await admin.get(`/neutrino/hosts/${L3_HOST}/view`)).body.view;
   const bView = view.routers.find((r: { id: string }) => r.id === ids.bRouter);
   assert.ok(bView, 'B router scheduled');
-  assert.deepEqual(bView.interfaces.map((i: { port: { id: string } }) => i.port.id), [ids.bIntfPort]);
-  assert.deepEqual(bView.interfaces.map((i: { cidr: string }) => i.cidr), ['10.2.0.0/24']);
+  // Its interfaces: bSub, and the port B itself attached on A's second network; none of A's ports.
+  assert.deepEqual(bView.interfaces.map((i: { port: { id: string } }) => i.port.id).sort(), [ids.bIntfPort, ids.bIntfOnA].sort());
+  assert.deepEqual(bView.interfaces.map((i: { cidr: string }) => i.cidr).sort(), ['10.2.0.0/24', '10.5.0.0/24']);
   assert.ok(!JSON.stringify(bView).includes(ids.aSub), "A's subnet is not on B's router");
   const bPorts = (await admin.get(`/ports?device_id=${ids.bRouter}`)).body.ports;
-  assert.deepEqual(bPorts.filter((p: { device_owner: string }) => ROUTER_OWNED.includes(p.device_owner)).map((p: { project_id: string }) => p.project_id).sort(), ['', bProject]);
+  assert.deepEqual(bPorts.filter((p: { device_owner: string }) => ROUTER_OWNED.includes(p.device_owner)).map((p: { project_id: string }) => p.project_id).sort(), ['', bProject, bProject]);
 
   // A's floating IP on A's port is routed by A's router.
   const assoc = await a.put(`/floatingips/${ids.aFip}`, { floatingip: { port_id: ids.aPort } });
@@ -363,7 +381,8 @@ test("after the claims, B's router is B's: host view, overlap, deletion; A's flo
   const attached = /^Router (\S+) has ports still attached: (.*)$/.exec(inUse.body.NeutronError.message);
   assert.ok(attached, inUse.body.NeutronError.message);
   assert.equal(attached[1], ids.bRouter);
-  assert.deepEqual(attached[2].split(', ').sort(), [ids.bIntfPort, added.body.port_id].sort());
+  assert.deepEqual(attached[2].split(', ').sort(), [ids.bIntfPort, ids.bIntfOnA, added.body.port_id].sort());
   for (const sub of [ids.bSub, overlapping]) assert.equal((await b.put(`/routers/${ids.bRouter}/remove_router_interface`, { subnet_id: sub })).status, 200);
+  assert.equal((await b.put(`/routers/${ids.bRouter}/remove_router_interface`, { port_id: ids.bIntfOnA })).status, 200);
   assert.equal((await b.del(`/routers/${ids.bRouter}`)).status, 204);
 });
