@@ -74,6 +74,7 @@ before(async () => {
   assert.equal((await a.put(`/routers/${ids.aRouter}/add_router_interface`, { subnet_id: ids.aSub })).status, 200);
   ids.aSg = await id(a.post('/security-groups', { security_group: { name: 'a-web' } }), 'security_group');
   ids.aFip = await id(a.post('/floatingips', { floatingip: { floating_network_id: ids.ext } }), 'floatingip');
+  ids.aRule = await id(a.post('/security-group-rules', { security_group_rule: { security_group_id: ids.aSg, direction: 'ingress', protocol: 'icmp' } }), 'security_group_rule');
   // Half-claims A may legitimately hold: a router owner without a device, and B's router id as the
   // device of an ordinary (compute) port. Completing either into a claim is refused below.
   for (const owner of ROUTER_OWNED) {
@@ -252,6 +253,19 @@ function matrix(): Case[] {
   add('remove_router_interface on aRouter with bIntfPort', () => a.put(`/routers/${ids.aRouter}/remove_router_interface`, { port_id: ids.bIntfPort }), () =>
     refused(404, 'RouterInterfaceNotFound', new RegExp(ids.bIntfPort)),
   );
+
+  // References fixed at creation cannot be pointed at B's objects later.
+  const READ_ONLY: Array<[string, string, string, string, string]> = [
+    ['ports', 'port', 'aPort', 'network_id', 'bNet'],
+    ['subnets', 'subnet', 'aSub', 'network_id', 'bNet'],
+    ['floatingips', 'floatingip', 'aFip', 'floating_network_id', 'bNet'],
+    ['floatingips', 'floatingip', 'aFip', 'router_id', 'bRouter'],
+    ['security-group-rules', 'security_group_rule', 'aRule', 'security_group_id', 'bSg'],
+    ['security-group-rules', 'security_group_rule', 'aRule', 'remote_group_id', 'bSg'],
+  ];
+  for (const [collection, key, mine, attr, theirs] of READ_ONLY) {
+    add(`update ${mine}.${attr} = ${theirs}`, () => a.put(`/${collection}/${ids[mine]}`, { [key]: { [attr]: ids[theirs] } }), refused(400, 'HTTPBadRequest', new RegExp(`^Cannot update read-only attribute ${attr}$`)));
+  }
 
   // Routers: the gateway's network and addresses.
   for (const verb of ['create', 'update'] as const) {
