@@ -298,6 +298,9 @@ function matrix(): Case[] {
   // Subnets: the network they go on.
   add('subnet.network_id = bNet', () => a.post('/subnets', { subnet: { network_id: ids.bNet, ip_version: 4, cidr: '10.50.0.0/24' } }), notFoundAs('NetworkNotFound', 'bNet'));
   add('subnet.network_id = bShared', () => a.post('/subnets', { subnet: { network_id: ids.bShared, ip_version: 4, cidr: '10.50.0.0/24' } }), policy('rule:create_subnet'));
+  add('subnet.subnetpool_id = unknown', () => a.post('/subnets', { subnet: { network_id: ids.aNet, ip_version: 4, cidr: '10.50.0.0/24', subnetpool_id: MISSING } }), () =>
+    refused(404, 'SubnetPoolNotFound', new RegExp(`^Subnet pool ${MISSING} could not be found\\.$`)),
+  );
   add('subnet.network_id = ext', () => a.post('/subnets', { subnet: { network_id: ids.ext, ip_version: 4, cidr: '10.50.0.0/24' } }), () =>
     refused(403, 'HTTPForbidden', new RegExp(`Tenant ${aProject} not allowed to create subnet on this network`)),
   );
