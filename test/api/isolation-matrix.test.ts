@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import type { Api, Reply } from '../helpers/client.js';
+import { memberProject, type Api, type Reply } from '../helpers/client.js';
 import { adminDemoOther, created, errType } from '../helpers/networking.js';
 import { ROUTER_OWNED } from '../../src/networking/router-common.js';
 import { changedTables, openStoreReader, type StoreReader } from '../helpers/store.js';
@@ -20,6 +20,8 @@ let a: Api;
 let b: Api;
 let aProject: string;
 let bProject: string;
+/** A project with nothing yet, not even its default security group. */
+let emptyProject: string;
 
 /** Every id the cases refer to; filled in by `before`. */
 const ids: Record<string, string> = {};
@@ -32,9 +34,11 @@ before(async () => {
   srv = await startTestServer();
   let demoProject: string;
   let otherProject: string;
-  ({ admin, demo: a, demoProject, other: b, otherProject } = await adminDemoOther(srv.url));
+  let adminToken: string;
+  ({ admin, adminToken, demo: a, demoProject, other: b, otherProject } = await adminDemoOther(srv.url));
   aProject = demoProject;
   bProject = otherProject;
+  emptyProject = (await memberProject(srv.url, adminToken, 'empty')).projectId;
 
   // The admin's external network: usable by every project for gateways and floating IPs.
   ids.ext = await id(
@@ -176,6 +180,15 @@ function matrix(): Case[] {
     add(`${action} on bRouter with bIntfPort`, () => a.put(`/routers/${ids.bRouter}/${action}`, { port_id: ids.bIntfPort }), notFoundAs('RouterNotFound', 'bRouter'));
   }
   add('gateway of bRouter', () => a.put(`/routers/${ids.bRouter}`, { router: { external_gateway_info: null } }), notFoundAs('RouterNotFound', 'bRouter'));
+
+  // Listing another project's security groups neither shows them nor creates that project's default group.
+  for (const collection of ['security-groups', 'security-group-rules']) {
+    for (const [label, project] of [['B', bProject], ['without a default group', emptyProject]]) {
+      add(`list ${collection} of another project (${label})`, () => a.get(`/${collection}?project_id=${project}`), { status: 200 }, (r) => {
+        assert.deepEqual(r.body[collection.replace(/-/g, '_')], [], 'nothing of another project listed');
+      });
+    }
+  }
 
   // The agents' side (host views, the change feed, status reports) and the scheduler views are the admin's.
   const admins = policy('rule:context_is_admin');
