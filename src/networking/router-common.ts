@@ -32,7 +32,7 @@ export const badRouter = (msg: string) => badResourceRequest('router', msg);
 
 export const routerNotFound = (id: string) => notFound('RouterNotFound', `Router ${id} could not be found`);
 
-export const deviceIdNotOwned = (deviceId: string) =>
+const deviceIdNotOwned = (deviceId: string) =>
   conflict('DeviceIDNotOwnedByTenant', `The following device_id ${deviceId} is not owned by your tenant or matches another tenants router.`);
 
 /** What a port says about the device it belongs to, and whose port it is. */
