@@ -22,6 +22,14 @@ export interface ServerConfig {
   maxRequestBodyBytes: number;
   /** Seconds without a heartbeat after which an agent is shown as dead (agent_down_time). */
   agentDownTime: number;
+  /** Seconds a client has to send a request's headers; then 408 and the connection is closed. */
+  headerTimeout: number;
+  /** Seconds a client has to send a whole request, headers and body. A long-poll waits on the server's side, after it. */
+  requestTimeout: number;
+  /** Seconds an idle keep-alive connection stays open. */
+  keepaliveTimeout: number;
+  /** Seconds requests in flight get to finish on SIGTERM/SIGINT (oslo.service's graceful_shutdown_timeout). */
+  gracefulShutdownTimeout: number;
 }
 
 export const defaultServerConfig: ServerConfig = {
@@ -35,6 +43,10 @@ export const defaultServerConfig: ServerConfig = {
   tokenTtlSeconds: 3600,
   maxRequestBodyBytes: 114688,
   agentDownTime: 75,
+  headerTimeout: 20,
+  requestTimeout: 60,
+  keepaliveTimeout: 30,
+  gracefulShutdownTimeout: 5,
 };
 
 export function publicUrl(config: ServerConfig): string {

@@ -46,6 +46,10 @@ export interface ServerFlags {
   physicalMtu?: string;
   tokenTtl?: string;
   agentDownTime?: string;
+  headerTimeout?: string;
+  requestTimeout?: string;
+  keepaliveTimeout?: string;
+  gracefulShutdownTimeout?: string;
 }
 
 type Ini = Record<string, Record<string, string> | undefined>;
@@ -69,6 +73,10 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     if (ini.ml2_type_vxlan?.vni_ranges) cfg.vniRanges = parseVniRanges(ini.ml2_type_vxlan.vni_ranges);
     if (d.agent_down_time) cfg.agentDownTime = positiveInt('agent_down_time', d.agent_down_time);
     if (ini.token?.expiration) cfg.tokenTtlSeconds = positiveInt('[token] expiration', ini.token.expiration);
+    if (d.graceful_shutdown_timeout) cfg.gracefulShutdownTimeout = positiveInt('graceful_shutdown_timeout', d.graceful_shutdown_timeout);
+    if (ini.api?.header_timeout) cfg.headerTimeout = positiveInt('[api] header_timeout', ini.api.header_timeout);
+    if (ini.api?.request_timeout) cfg.requestTimeout = positiveInt('[api] request_timeout', ini.api.request_timeout);
+    if (ini.api?.keepalive_timeout) cfg.keepaliveTimeout = positiveInt('[api] keepalive_timeout', ini.api.keepalive_timeout);
   }
   if (flags.stateDir) cfg.stateDir = flags.stateDir;
   if (flags.listen) Object.assign(cfg, parseListen(flags.listen));
@@ -80,6 +88,12 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
   if (flags.physicalMtu) cfg.physicalMtu = positiveInt('--physical-mtu', flags.physicalMtu);
   if (flags.tokenTtl) cfg.tokenTtlSeconds = positiveInt('--token-ttl', flags.tokenTtl);
   if (flags.agentDownTime) cfg.agentDownTime = positiveInt('--agent-down-time', flags.agentDownTime);
+  if (flags.headerTimeout) cfg.headerTimeout = positiveInt('--header-timeout', flags.headerTimeout);
+  if (flags.requestTimeout) cfg.requestTimeout = positiveInt('--request-timeout', flags.requestTimeout);
+  if (flags.keepaliveTimeout) cfg.keepaliveTimeout = positiveInt('--keepalive-timeout', flags.keepaliveTimeout);
+  if (flags.gracefulShutdownTimeout) cfg.gracefulShutdownTimeout = positiveInt('--graceful-shutdown-timeout', flags.gracefulShutdownTimeout);
+  // The whole request includes its headers (Node's http server refuses the opposite too).
+  if (cfg.headerTimeout > cfg.requestTimeout) throw new ConfigError(`header timeout (${cfg.headerTimeout} s) must not exceed request timeout (${cfg.requestTimeout} s)`);
   const unknownType = cfg.tenantNetworkTypes.find((t) => t !== 'vxlan');
   if (unknownType) throw new ConfigError(`tenant network type '${unknownType}' is not supported (supported: vxlan)`);
   return cfg;

@@ -7,6 +7,7 @@ import { registerIdentityRoutes } from '../identity/routes.js';
 import { registerNetworkingRoutes } from './networking.js';
 import { handleError, neutronBody } from './errors.js';
 import { NeutronError } from '../model/errors.js';
+import { connectionBounds, createBoundedServer } from './bounded-server.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -31,6 +32,7 @@ export async function buildApp({ config, db, logger = false }: AppDeps): Promise
     // Per-request log lines cost more than the requests themselves; errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxRequestBodyBytes,
+    serverFactory: (handler) => createBoundedServer(handler, connectionBounds(config)),
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     // Neutron accepts a `.json` suffix on every path.
     rewriteUrl: (req) => (req.url ?? '/').replace(/\.json(?=$|\?)/, ''),

@@ -20,6 +20,8 @@ const PAGE = 1000;
 
 export class ChangeFeed {
   private waiters = new Set<() => void>();
+  /** Set at shutdown: watchers are answered at once, so agents reconnect to the next server. */
+  private closed = false;
 
   constructor(private readonly db: Tx) {}
 
@@ -28,6 +30,12 @@ export class ChangeFeed {
     const waiting = [...this.waiters];
     this.waiters.clear();
     for (const wake of waiting) wake();
+  }
+
+  /** Ends every long-poll now and later ones at once, each with what it has (the current revision). */
+  close(): void {
+    this.closed = true;
+    this.notify();
   }
 
   /** Highest revision; pass the open transaction when inside one (SQLite has a single connection). */
@@ -57,7 +65,7 @@ export class ChangeFeed {
     for (;;) {
       const page = await this.since(revision);
       const left = deadline - Date.now();
-      if (page.changes.length || left <= 0) return page;
+      if (page.changes.length || left <= 0 || this.closed) return page;
       await new Promise<void>((resolve) => {
         const wake = () => {
           clearTimeout(timer);
