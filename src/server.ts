@@ -35,6 +35,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const unix = config.unixSocket ? createBoundedServer((req, res) => http.routing(req, res), connectionBounds(config)) : null;
   if (unix && config.unixSocket) {
     drain.watch(unix);
+    // The same answers as on TCP to requests too slow or malformed to reach the application.
+    for (const onClientError of http.server.listeners('clientError')) unix.on('clientError', onClientError as (...args: unknown[]) => void);
     rmSync(config.unixSocket, { force: true });
     await new Promise<void>((resolve, reject) => unix.once('error', reject).listen(config.unixSocket, resolve));
   }

@@ -49,13 +49,16 @@ after(async () => {
 const onBoth = (check: (at: Listener, name: string) => Promise<void>) => Promise.all(listeners.map((l) => check(l.at, l.name)));
 
 test('stalled headers: 408 and closed once the header bound has passed', async () => {
+  const answers = new Map<string, string>();
   await onBoth(async (at, name) => {
     const c = await rawConnect(at, 'POST /v2.0/networks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n');
     const r = await c.closed(HEADER_S * 1000 + SLACK_MS);
     assert.ok(r.closed, `${name}: still open after ${r.afterMs} ms`);
     assert.ok(r.afterMs >= HEADER_S * 1000 - 100, `${name}: closed after ${r.afterMs} ms, before the bound`);
     assert.equal(statusOf(r.text), 408, `${name}: ${r.text}`);
+    answers.set(name, r.text.slice(r.text.indexOf('\r\n\r\n')));
   });
+  assert.equal(answers.get('unix'), answers.get('tcp'), 'the same answer on both listeners');
 });
 
 test('a connection that never sends anything is closed after the header bound', async () => {
