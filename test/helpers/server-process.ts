@@ -16,8 +16,8 @@ export interface ServerProcess {
   stateDir: string;
   /** What the process wrote to stderr so far (for assertion messages). */
   stderr(): string;
-  /** Resolves when it exits: the code, and the time since `since` (e.g. the signal). */
-  exited(since: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; afterMs: number }>;
+  /** Resolves when it exits (the code, and the time since `since`, e.g. the signal), or after `giveUpMs` with `running: true`. */
+  exited(since: number, giveUpMs?: number): Promise<{ running: boolean; code: number | null; signal: NodeJS.Signals | null; afterMs: number }>;
   /** Kills the process if still running (by its PID) and removes the state dir. */
   cleanup(): Promise<void>;
 }
@@ -41,9 +41,12 @@ export async function spawnServer(extraArgs: string[] = []): Promise<ServerProce
     socket,
     stateDir: dir,
     stderr: () => stderr,
-    exited: async (since) => {
-      const e = await exit;
-      return { code: e.code, signal: e.signal, afterMs: e.at - since };
+    exited: async (since, giveUpMs = 20_000) => {
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), giveUpMs)));
+      const e = await Promise.race([exit, gaveUp]);
+      clearTimeout(timer);
+      return e ? { running: false, code: e.code, signal: e.signal, afterMs: e.at - since } : { running: true, code: null, signal: null, afterMs: Date.now() - since };
     },
     async cleanup() {
       if (proc.exitCode === null && proc.signalCode === null) {
