@@ -32,6 +32,14 @@ export interface ServerConfig {
   failureBackoffInitialMs: number;
   /** How many of the newest change-feed revisions are kept; an agent further behind resyncs. */
   changeFeedWindow: number;
+  /** Seconds a client has to send a request's headers; then 408 and the connection is closed. */
+  headerTimeout: number;
+  /** Seconds a client has to send a whole request, headers and body. A long-poll waits on the server's side, after it. */
+  requestTimeout: number;
+  /** Seconds an idle keep-alive connection stays open. */
+  keepaliveTimeout: number;
+  /** Seconds requests in flight get to finish on SIGTERM/SIGINT (oslo.service's graceful_shutdown_timeout). */
+  gracefulShutdownTimeout: number;
 }
 
 export const defaultServerConfig: ServerConfig = {
@@ -53,6 +61,10 @@ export const defaultServerConfig: ServerConfig = {
   failureBackoffMax: 5,
   failureBackoffInitialMs: 200,
   changeFeedWindow: 10000,
+  headerTimeout: 20,
+  requestTimeout: 60,
+  keepaliveTimeout: 30,
+  gracefulShutdownTimeout: 5,
 };
 
 export function publicUrl(config: ServerConfig): string {

@@ -55,6 +55,10 @@ export interface ServerFlags {
   lockoutDuration?: string;
   failureBackoffMax?: string;
   changeFeedWindow?: string;
+  headerTimeout?: string;
+  requestTimeout?: string;
+  keepaliveTimeout?: string;
+  gracefulShutdownTimeout?: string;
 }
 
 type Ini = Record<string, Record<string, string> | undefined>;
@@ -85,6 +89,10 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     }
     if (id.lockout_duration !== undefined) cfg.lockoutDuration = positiveInt('[identity] lockout_duration', id.lockout_duration);
     if (id.failure_backoff_max !== undefined) cfg.failureBackoffMax = nonNegativeSeconds('[identity] failure_backoff_max', id.failure_backoff_max);
+    if (d.graceful_shutdown_timeout) cfg.gracefulShutdownTimeout = positiveInt('graceful_shutdown_timeout', d.graceful_shutdown_timeout);
+    if (ini.api?.header_timeout) cfg.headerTimeout = positiveInt('[api] header_timeout', ini.api.header_timeout);
+    if (ini.api?.request_timeout) cfg.requestTimeout = positiveInt('[api] request_timeout', ini.api.request_timeout);
+    if (ini.api?.keepalive_timeout) cfg.keepaliveTimeout = positiveInt('[api] keepalive_timeout', ini.api.keepalive_timeout);
   }
   if (flags.stateDir) cfg.stateDir = flags.stateDir;
   if (flags.listen) Object.assign(cfg, parseListen(flags.listen));
@@ -102,6 +110,12 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
   if (flags.lockoutDuration !== undefined) cfg.lockoutDuration = positiveInt('--lockout-duration', flags.lockoutDuration);
   if (flags.failureBackoffMax !== undefined) cfg.failureBackoffMax = nonNegativeSeconds('--failure-backoff-max', flags.failureBackoffMax);
   if (flags.changeFeedWindow) cfg.changeFeedWindow = positiveInt('--change-feed-window', flags.changeFeedWindow);
+  if (flags.headerTimeout) cfg.headerTimeout = positiveInt('--header-timeout', flags.headerTimeout);
+  if (flags.requestTimeout) cfg.requestTimeout = positiveInt('--request-timeout', flags.requestTimeout);
+  if (flags.keepaliveTimeout) cfg.keepaliveTimeout = positiveInt('--keepalive-timeout', flags.keepaliveTimeout);
+  if (flags.gracefulShutdownTimeout) cfg.gracefulShutdownTimeout = positiveInt('--graceful-shutdown-timeout', flags.gracefulShutdownTimeout);
+  // The whole request includes its headers (Node's http server refuses the opposite too).
+  if (cfg.headerTimeout > cfg.requestTimeout) throw new ConfigError(`header timeout (${cfg.headerTimeout} s) must not exceed request timeout (${cfg.requestTimeout} s)`);
   const unknownType = cfg.tenantNetworkTypes.find((t) => t !== 'vxlan');
   if (unknownType) throw new ConfigError(`tenant network type '${unknownType}' is not supported (supported: vxlan)`);
   return cfg;

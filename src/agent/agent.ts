@@ -33,15 +33,31 @@ export class Agent {
     this.watch = new HostWatch(client, cfg.host, log);
   }
 
+  /** Ends run() after the pass under way, if any: the long-poll and any pause end at once. */
   stop(): void {
     this.stopped = true;
     this.kick();
+    this.endPause?.();
   }
 
   private monitor = new LinkMonitor(() => undefined);
   private kicked = false;
   private firstPass = true;
   private waiting: AbortController | null = null;
+  private endPause: (() => void) | null = null;
+
+  /** Waits `ms`, or less if the agent is stopped meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const end = () => {
+        clearTimeout(timer);
+        this.endPause = null;
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      this.endPause = end;
+    });
+  }
 
   /** Something changed on the node itself (a link event): reconcile now, without waiting for the feed. */
   private kick(): void {
@@ -166,17 +182,18 @@ export class Agent {
       while (!this.stopped) {
         try {
           await this.waitAndRefresh();
+          if (this.stopped) break;
           await this.pass(facts);
         } catch (e) {
           // Level-triggered: whatever failed, the next pass starts from a fresh view.
           this.log.error({ err: e }, 'reconcile failed; full resync shortly');
           this.watch.reset();
-          await new Promise((r) => setTimeout(r, 1000));
+          if (!this.stopped) await this.pause(1000);
         }
       }
     } finally {
       clearInterval(heartbeat);
-      this.monitor.stop();
+      await this.monitor.stop();
     }
   }
 }

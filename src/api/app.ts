@@ -10,6 +10,7 @@ import { newRequestId, registerRequestIdHeader, REQUEST_ID_LOG_LABEL } from './r
 import { registerAccessLog } from './access-log.js';
 import { registerHealthcheck } from './healthcheck.js';
 import { NeutronError } from '../model/errors.js';
+import { connectionBounds, createBoundedServer } from './bounded-server.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -36,6 +37,7 @@ export async function buildApp({ config, db, logger = false }: AppDeps): Promise
     genReqId: newRequestId,
     requestIdHeader: false,
     bodyLimit: config.maxRequestBodyBytes,
+    serverFactory: (handler) => createBoundedServer(handler, connectionBounds(config)),
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     // Neutron accepts a `.json` suffix on every path.
     rewriteUrl: (req) => (req.url ?? '/').replace(/\.json(?=$|\?)/, ''),

@@ -39,6 +39,8 @@ export async function registerNetworkingRoutes(http: FastifyInstance, deps: Netw
   const services = buildServices(deps.config);
   const feed = new ChangeFeed(db, deps.config.changeFeedWindow);
   await feed.compact();
+  // Shutting down: answer the long-polls now rather than hold the shutdown for their full wait.
+  http.addHook('preClose', async () => feed.close());
 
   await http.register(
     async (v2) => {

@@ -32,6 +32,8 @@ export class ChangeFeed {
   private waiters = new Set<() => void>();
   /** Compaction waits until the window is exceeded by a tenth, so it deletes in batches. */
   private readonly slack: number;
+  /** Set at shutdown: watchers are answered at once, so agents reconnect to the next server. */
+  private closed = false;
 
   constructor(
     private readonly db: Tx,
@@ -70,6 +72,12 @@ export class ChangeFeed {
     return { oldest: row?.oldest == null ? null : Number(row.oldest), head: Number(row?.head ?? 0) };
   }
 
+  /** Ends every long-poll now and later ones at once, each with what it has (the current revision). */
+  close(): void {
+    this.closed = true;
+    this.notify();
+  }
+
   /** Highest revision; pass the open transaction when inside one (SQLite has a single connection). */
   async head(tx: Tx = this.db): Promise<number> {
     const row = await tx
@@ -103,7 +111,7 @@ export class ChangeFeed {
     for (;;) {
       const page = await this.since(revision);
       const left = deadline - Date.now();
-      if (page.changes.length || left <= 0) return page;
+      if (page.changes.length || left <= 0 || this.closed) return page;
       await new Promise<void>((resolve) => {
         const wake = () => {
           clearTimeout(timer);
