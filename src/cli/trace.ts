@@ -90,13 +90,13 @@ Where the data comes from:
   snapshot recorded with --record DIR (--snapshot DIR: no root, no live system needed).
 
 Exit status: 0 every hop ok, 1 the path is broken, 2 usage or environment error (bad flag or
-argument, unreachable API or node, refused credentials), 3 inconclusive (could not decide).`,
+argument, unreachable API, refused credentials), 3 inconclusive (could not decide).`,
     );
   traceOptions(
     trace
       .command('fip')
       .argument('<address>', 'the floating IP address')
-      .description("The article's walk: upstream → provider bridge → router (qg-, DNAT, qr-) → tenant bridge → VXLAN → the instance's node → security group → tap → instance, and the reply leg"),
+      .description("The scenario's walk (docs/scenario.md): upstream → provider bridge → router (qg-, DNAT, qr-) → tenant bridge → VXLAN → the instance's node → security group → tap → instance, and the reply leg"),
   )
     .option('--probe', 'also send real traffic and capture on every hop device of every node at once: the hop where packets vanish is measured')
     .option('--from <access>', 'where the probe sends from: local, netns:NAME or ssh:USER@ADDRESS; in a lab, without it, its external host')
@@ -115,7 +115,7 @@ argument, unreachable API or node, refused credentials), 3 inconclusive (could n
     trace
       .command('instance')
       .argument('<name|id>', 'the instance: its name in a lab, else its id')
-      .description("An instance's connectivity: its floating IP's path in (the article's walk) when it has one, else its way out to the external network's gateway; --to traces to that destination instead. Names are resolved in a lab; elsewhere give the instance id (its ports' device_id)"),
+      .description("An instance's connectivity: its floating IP's path in (the scenario's walk) when it has one, else its way out to the external network's gateway; --to traces to that destination instead. Names are resolved in a lab; elsewhere give the instance id (its ports' device_id)"),
   )
     .option('--to <address|port-id>', 'trace from the instance to this destination instead')
     .action((instance: string, f: Record<string, unknown>) => act('instance', instance, f));
