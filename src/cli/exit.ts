@@ -21,15 +21,13 @@ export const EXIT_STATUS_HELP = `Exit status:
      unreachable API, refused credentials
   3  inconclusive: a trace could not decide`;
 
-/** Socket errors a server's listen() reports: the address is the environment's problem. */
-const LISTEN_CODES = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES']);
-
 /** True when the error is the caller's or the machine's (status 2), not the operation's. */
 export function isUsageOrEnvironment(e: unknown): boolean {
   if (e instanceof CommanderError) return e.exitCode !== 0;
   if (e instanceof ConfigError || e instanceof AgentConfigError || e instanceof LabUsageError) return true;
   if (e instanceof UnreachableError || e instanceof CredentialsError) return true;
-  return e instanceof Error && (e as NodeJS.ErrnoException).syscall === 'listen' && LISTEN_CODES.has((e as NodeJS.ErrnoException).code ?? '');
+  // A system call the machine refused (listen: address in use; mkdir: not a directory; open: permission denied).
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).syscall === 'string';
 }
 
 /** The one-line message and the exit status for an error that ended a command. */

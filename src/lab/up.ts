@@ -8,7 +8,7 @@ import { labClouds, renderCloudsYaml } from './clouds.js';
 import { adminClient } from './context.js';
 import { labDown } from './down.js';
 import { namespaceExists } from './netns.js';
-import { labPaths, MAX_SOCKET_PATH, stateRoot } from './paths.js';
+import { labPaths, MAX_SOCKET_PATH, stateRoot, stateRootFlag } from './paths.js';
 import { runOk } from './run.js';
 import { startServer, waitForServer } from './server-proc.js';
 import { newLabState, writeLabState, type LabState } from './state.js';
@@ -88,7 +88,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     await labDown({ lab: o.lab, stateRoot: o.stateRoot, print: (l) => o.print(`  ${l}`) }).catch((d: Error) => o.print(`  teardown failed too: ${d.message}`));
     throw e;
   }
-  o.print(`lab ${o.lab} is up (${((Date.now() - t0) / 1000).toFixed(1)} s). Use it with: eval "$(neutrino lab env --lab ${o.lab}${o.stateRoot ? ` --state-root ${root}` : ''})"`);
+  o.print(`lab ${o.lab} is up (${((Date.now() - t0) / 1000).toFixed(1)} s). Use it with: eval "$(neutrino lab env --lab ${o.lab}${stateRootFlag(root)})"`);
   return state;
 }
 

@@ -66,6 +66,8 @@ const usageErrors: Array<[string, string[], RegExp]> = [
   ['missing required option (agent)', ['agent'], /required option '--config <file>' not specified/],
   ['bad choice (server --log-level)', ['server', '--log-level', 'loud'], /argument 'loud' is invalid/],
   ['bad value (server --listen)', ['server', '--listen', 'nowhere', '--state-dir', '/nonexistent'], /^neutrino: invalid --listen 'nowhere'/],
+  // node's own binary is a file: a directory cannot be made under it.
+  ['state dir under a file (server)', ['server', '--state-dir', `${process.execPath}/x`, '--listen', '127.0.0.1:0'], /^neutrino: ENOTDIR: not a directory, mkdir '.*\/x'/],
   ['unreadable config (agent)', ['agent', '--config', '/nonexistent/agent.ini'], /^neutrino: cannot read \/nonexistent\/agent.ini/],
   ['lab not up (instance list)', ['instance', 'list', '--lab', 'nosuchlab', '--state-root', '/nonexistent'], /^neutrino: lab 'nosuchlab' is not up/],
   ['bad usage (trace fip)', ['trace', 'fip', 'not-an-ip', '--snapshot', '/nonexistent'], /^neutrino trace: 'not-an-ip' is not an IPv4 address\n$/],
