@@ -4,11 +4,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { labPaths } from '../../src/lab/paths.js';
 import { freeLoopbackPort } from '../../src/lab/server-proc.js';
+import { newLabState, writeLabState } from '../../src/lab/state.js';
 import { neutrino } from '../helpers/neutrino-cli.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -107,6 +109,20 @@ test('trace: refused credentials exit 2 and say which settings to check', { skip
     r.stderr,
     new RegExp(`^neutrino trace: the Identity API at ${server.url}/identity/v3 refused the credentials \\(.+\\): check username, password, project_name, user_domain_name of cloud 'wrongpw' in .*clouds\\.yaml \\(--cloud / OS_CLOUD\\)\\n$`),
   );
+});
+
+test("lab: a lab whose server is gone exits 2 and points at `lab status`", { skip: built }, async () => {
+  // Only lab.json is needed to find the lab's API: one pointing at a port nobody listens on.
+  const root = join(dir, 'labs-root');
+  const paths = labPaths(root, 'rch');
+  mkdirSync(paths.dir, { recursive: true });
+  const state = newLabState({ lab: 'rch', stateDir: paths.dir, nodes: ['controller'], socket: join(paths.dir, 's'), agents: false, adminPassword: 'x', demoPassword: 'x', now: new Date() });
+  state.server.url = `http://127.0.0.1:${closedPort}`;
+  writeLabState(paths, state);
+  const r = await neutrino(['trace', 'fip', '10.123.123.104', '--lab', 'rch', '--state-root', root], 30_000, env({}));
+  assert.equal(r.code, 2, r.stderr);
+  // After the progress line ("reading the API at …"), the reason.
+  assert.match(r.stderr, new RegExp(`\\nneutrino trace: cannot reach the Networking API at http://127\\.0\\.0\\.1:${closedPort} \\(connection refused\\): is lab 'rch' still up\\? see \`neutrino lab status --lab rch\`\\n$`));
 });
 
 test('agent: an unreachable server and refused credentials exit 2 with the config file to check', { skip: built }, async () => {
