@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what neutrino needs on a fresh Debian machine (as root): system packages from Debian,
-# Node packages from package-lock.json, then builds the TypeScript.
+# Node packages from package-lock.json, builds the TypeScript, and puts `neutrino` on PATH
+# (/usr/local/bin/neutrino → this checkout's bin/neutrino.js).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,3 +33,5 @@ echo "==> installing Node packages (npm ci)"
 npm ci --no-fund --no-audit
 echo "==> building"
 npm run build --silent
+echo "==> putting neutrino on PATH"
+./scripts/link-bin.sh

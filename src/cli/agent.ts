@@ -6,6 +6,7 @@ import { Agent } from '../agent/agent.js';
 import { AgentConfigError, parseAgentConfig, type AgentConfig } from '../agent/config.js';
 import { NeutrinoClient } from '../client/neutrino.js';
 import { RealKernel } from '../exec/real.js';
+import { logLevelOption } from './log-level.js';
 
 interface AgentFlags {
   config: string;
@@ -19,7 +20,7 @@ export function registerAgentCommand(program: Command): void {
     .description("Run the node agent: Linux bridge (L2) always, DHCP and L3 where configured; reads Neutron's linuxbridge_agent.ini layout")
     .requiredOption('--config <file>', 'agent INI file ([DEFAULT] host, state_path; [neutrino] server_url, username, password, project, roles; [linux_bridge] physical_interface_mappings; [vxlan] local_ip; [DEFAULT] graceful_shutdown_timeout)')
     .option('--host <name>', 'host name reported to the server (overrides [DEFAULT] host)')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
+    .addOption(logLevelOption())
     .action(async (flags: AgentFlags) => {
       let text: string;
       try {
@@ -30,7 +31,12 @@ export function registerAgentCommand(program: Command): void {
       const overrides: Partial<AgentConfig> = flags.host ? { host: flags.host } : {};
       const cfg = parseAgentConfig(text, overrides);
       const log = pino({ level: flags.logLevel, base: { service: 'neutrino-agent', host: cfg.host } });
-      const client = new NeutrinoClient({ url: cfg.serverUrl }, { username: cfg.username, password: cfg.password, project: cfg.project });
+      const endpoint = {
+        url: cfg.serverUrl,
+        hint: `is \`neutrino server\` running there? check [neutrino] server_url in ${flags.config}`,
+        credentialsHint: `check [neutrino] username, password and project in ${flags.config}`,
+      };
+      const client = new NeutrinoClient(endpoint, { username: cfg.username, password: cfg.password, project: cfg.project });
       const agent = new Agent(cfg, client, new RealKernel(), log);
       // The first signal lets the pass under way finish; a second one, with no listener left, ends the process at once.
       const stop = () => {

@@ -1,13 +1,8 @@
-// The `neutrino` command: parses arguments and maps every failure to one line and an exit code.
-import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../server-config.js';
-import { registerServerCommand } from './server.js';
-import { registerLabCommand } from './lab.js';
-import { registerInstanceCommand } from './instance.js';
-import { registerAgentCommand } from './agent.js';
-import { registerDemoCommand } from './demo.js';
-import { registerTraceCommand } from './trace.js';
-import { AgentConfigError } from '../agent/config.js';
+// The `neutrino` command: parses arguments and maps every failure to one line and an exit status
+// (see exit.ts: 0 success, 1 broken, 2 usage or environment, 3 inconclusive).
+import { CommanderError } from 'commander';
+import { EXIT_USAGE, failure } from './exit.js';
+import { buildProgram } from './program.js';
 
 export async function main(argv: string[]): Promise<void> {
   // `neutrino … | head`: a reader that went away is not an error of ours; stop quietly, as Unix tools do.
@@ -17,23 +12,13 @@ export async function main(argv: string[]): Promise<void> {
       throw e;
     });
   }
-  const program = new Command('neutrino')
-    .description('A Neutron-compatible network virtualization service for Linux')
-    .version('0.1.0')
-    .exitOverride();
-  registerServerCommand(program);
-  registerLabCommand(program);
-  registerInstanceCommand(program);
-  registerAgentCommand(program);
-  registerDemoCommand(program);
-  registerTraceCommand(program);
   try {
-    await program.parseAsync(argv);
+    await buildProgram().parseAsync(argv);
   } catch (e) {
-    if (e instanceof CommanderError) process.exit(e.exitCode);
-    const usage = e instanceof ConfigError || e instanceof AgentConfigError;
-    const message = usage ? e.message : (e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `address already in use: ${(e as Error).message}` : (e as Error).message;
+    // Commander has printed its own message (or the help) already.
+    if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : EXIT_USAGE);
+    const { message, status } = failure(e);
     process.stderr.write(`neutrino: ${message}\n`);
-    process.exit(usage ? 2 : 1);
+    process.exit(status);
   }
 }

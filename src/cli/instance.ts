@@ -1,11 +1,11 @@
 // `neutrino instance create|list|delete|exec`: instances in a lab, playing nova + libvirt.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadLab } from '../lab/context.js';
 import { createInstance, deleteInstance, findInstance, instanceAddress } from '../lab/instance.js';
 import { listInstances } from '../lab/instance-state.js';
 import { inNamespace, runInherit } from '../lab/run.js';
 import { table } from '../lab/status.js';
-import { LabError } from '../lab/topology.js';
+import { LabUsageError } from '../lab/topology.js';
 import { commandAfterDashes, labOptions } from './lab.js';
 
 interface LabFlags {
@@ -23,14 +23,13 @@ export function registerInstanceCommand(program: Command): void {
     .argument('<name>', 'instance name (its namespace is <lab>-i-<name>)')
     .requiredOption('--network <network>', 'network name or id')
     .requiredOption('--host <node>', 'node the instance runs on (binding:host_id)')
-    .option('--security-group <group>', 'security group name or id (repeatable; default: the project default)', collect, [])
+    .addOption(new Option('--security-group <group>', 'security group name or id (repeatable)').argParser(collect).default([], "the project's default group"))
     .option('--fixed-ip <ip>', 'the fixed IP to ask for')
-    .option('--project <name>', 'demo or admin', 'demo')
+    .addOption(new Option('--project <name>', 'the project that owns the port').choices(['demo', 'admin']).default('demo'))
     .option('--dhcp-timeout <seconds>', 'how long to wait for the DHCP address', '20')
-    .action(async (name: string, f: LabFlags & { network: string; host: string; securityGroup: string[]; fixedIp?: string; project: string; dhcpTimeout: string }) => {
-      if (f.project !== 'demo' && f.project !== 'admin') throw new LabError(`--project must be demo or admin, not '${f.project}'`);
+    .action(async (name: string, f: LabFlags & { network: string; host: string; securityGroup: string[]; fixedIp?: string; project: 'demo' | 'admin'; dhcpTimeout: string }) => {
       const dhcpTimeoutMs = Number(f.dhcpTimeout) * 1000;
-      if (!(dhcpTimeoutMs > 0)) throw new LabError(`invalid --dhcp-timeout '${f.dhcpTimeout}'`);
+      if (!(dhcpTimeoutMs > 0)) throw new LabUsageError(`invalid --dhcp-timeout '${f.dhcpTimeout}'`);
       const { record, seconds } = await createInstance(loadLab(f), { name, network: f.network, host: f.host, securityGroups: f.securityGroup, fixedIp: f.fixedIp, project: f.project, dhcpTimeoutMs, print });
       print(`instance ${name}: address ${record.ip} by DHCP after ${seconds.toFixed(1)} s`);
     });
@@ -50,11 +49,11 @@ export function registerInstanceCommand(program: Command): void {
     });
 
   labOptions(inst.command('delete').description('Delete an instance: its processes, namespace, tap, port and files'))
-    .argument('<name>')
+    .argument('<name>', 'instance name')
     .action((name: string, f: LabFlags) => deleteInstance(loadLab(f), name, print));
 
   labOptions(inst.command('exec').description("Run a command in an instance's namespace"))
-    .argument('<name>')
+    .argument('<name>', 'instance name')
     .argument('<cmd...>', 'the command, after --')
     .passThroughOptions()
     .action(async (name: string, cmd: string[], f: LabFlags) => {

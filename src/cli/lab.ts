@@ -1,14 +1,14 @@
 // `neutrino lab up|status|exec|env|restart-agent|down`: the whole scenario (nodes, provider upstream, server, agents)
 // as network namespaces on one machine.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadLab, nodeNamespace } from '../lab/context.js';
 import { envLines } from '../lab/clouds.js';
 import { labDown } from '../lab/down.js';
-import { DEFAULT_LAB } from '../lab/paths.js';
+import { DEFAULT_LAB, DEFAULT_STATE_ROOT } from '../lab/paths.js';
 import { inNamespace, runInherit } from '../lab/run.js';
 import { restartAgent } from '../lab/restart.js';
 import { labStatus, renderStatus } from '../lab/status.js';
-import { LabError } from '../lab/topology.js';
+import { LabUsageError } from '../lab/topology.js';
 import { labUp } from '../lab/up.js';
 import { Abort } from '../lab/util.js';
 
@@ -23,13 +23,18 @@ const print = (line: string) => process.stdout.write(`${line}\n`);
 export function labOptions(cmd: Command): Command {
   return cmd
     .option('--lab <name>', 'lab name; prefixes every namespace the lab makes', DEFAULT_LAB)
-    .option('--state-root <dir>', 'lab state goes to DIR/labs/<lab> (default $NEUTRINO_STATE_ROOT or /var/lib/neutrino)');
+    .addOption(stateRootOption());
+}
+
+/** --state-root: the flag, else $NEUTRINO_STATE_ROOT, else /var/lib/neutrino (lab/paths.ts stateRoot). */
+export function stateRootOption(): Option {
+  return new Option('--state-root <dir>', 'lab state goes to DIR/labs/<lab>').env('NEUTRINO_STATE_ROOT').default(DEFAULT_STATE_ROOT);
 }
 
 /** With passThroughOptions commander keeps the `--` that separates the command: drop it. */
 export function commandAfterDashes(cmd: string[]): string[] {
   const out = cmd[0] === '--' ? cmd.slice(1) : cmd;
-  if (!out.length) throw new LabError('no command given (usage: ... -- CMD [ARGS...])');
+  if (!out.length) throw new LabUsageError('no command given (usage: ... -- CMD [ARGS...])');
   return out;
 }
 
@@ -55,7 +60,7 @@ export function registerLabCommand(program: Command): void {
     .action(async (f: LabFlags & { nodes: string; agents: boolean; agentTimeout: string }) => {
       const nodes = f.nodes.split(',').map((s) => s.trim()).filter(Boolean);
       const agentTimeoutMs = Number(f.agentTimeout) * 1000;
-      if (!(agentTimeoutMs > 0)) throw new LabError(`invalid --agent-timeout '${f.agentTimeout}'`);
+      if (!(agentTimeoutMs > 0)) throw new LabUsageError(`invalid --agent-timeout '${f.agentTimeout}'`);
       await withAbort((abort) => labUp({ lab: f.lab, nodes, stateRoot: f.stateRoot, agents: f.agents, agentTimeoutMs, print, abort }));
     });
 
@@ -87,7 +92,7 @@ export function registerLabCommand(program: Command): void {
     .option('--timeout <seconds>', 'how long to wait for its start report', '30')
     .action(async (node: string, f: LabFlags & { timeout: string }) => {
       const timeoutMs = Number(f.timeout) * 1000;
-      if (!(timeoutMs > 0)) throw new LabError(`invalid --timeout '${f.timeout}'`);
+      if (!(timeoutMs > 0)) throw new LabUsageError(`invalid --timeout '${f.timeout}'`);
       const r = await restartAgent(loadLab(f), node, timeoutMs);
       print(`agent of ${node} restarted: pid ${r.pid}${r.previous ? ` (was ${r.previous})` : ''}, start reported after ${r.ms} ms`);
     });

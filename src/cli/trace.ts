@@ -1,12 +1,14 @@
 // `neutrino trace fip|port|instance`: follow traffic through every device on every node, check each
 // hop against the live kernel (or a recorded snapshot), and name where and why it stops.
-// Exit status: 0 healthy, 1 broken, 2 bad usage, 3 could not trace.
+// Exit status: 0 healthy, 1 broken, 2 usage or environment (unreachable API, refused credentials), 3 inconclusive.
 import { Command, Option } from 'commander';
 import { DEFAULT_LAB } from '../lab/paths.js';
 import { AccessError } from '../trace/access.js';
 import { CloudConfigError } from '../trace/cloud.js';
 import { ProbeError } from '../trace/probe.js';
 import { runTrace, TraceUsageError, type TraceCliOptions } from '../trace/run.js';
+import { EXIT_INCONCLUSIVE, EXIT_USAGE, isUsageOrEnvironment } from './exit.js';
+import { stateRootOption } from './lab.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -23,15 +25,15 @@ function pairs(list: string[] | undefined, flag: string): Record<string, string>
 /** The options every trace takes: where the data comes from, the flow, the output. */
 function traceOptions(cmd: Command): Command {
   return cmd
-    .option('--lab <name>', `trace the lab NAME (default ${DEFAULT_LAB} when no --node, --cloud, OS_CLOUD or --snapshot is given)`)
-    .option('--state-root <dir>', 'the lab state root (default $NEUTRINO_STATE_ROOT or /var/lib/neutrino)')
-    .option('--cloud <name>', 'cloud in clouds.yaml (default $OS_CLOUD)')
+    .option('--lab <name>', `trace the lab NAME; with none of --node, --cloud, OS_CLOUD, OS_AUTH_URL or --snapshot, the lab '${DEFAULT_LAB}'`)
+    .addOption(stateRootOption())
+    .option('--cloud <name>', 'cloud in clouds.yaml; without it $OS_CLOUD, or the OS_* variables')
     .option('--node <host=access>', 'how to reach a Neutron host: local, netns:NAME or ssh:USER@ADDRESS (repeatable)', collect)
-    .option('--agent-config <host=path>', 'the Linux bridge agent config of a host (default /etc/neutron/plugins/ml2/linuxbridge_agent.ini)', collect)
-    .option('--instances-path <host=dir>', "nova's instances_path on a host (default /var/lib/nova/instances)", collect)
+    .option('--agent-config <host=path>', 'the Linux bridge agent config of a host (repeatable); other hosts: /etc/neutron/plugins/ml2/linuxbridge_agent.ini', collect)
+    .option('--instances-path <host=dir>', "nova's instances_path on a host (repeatable); other hosts: /var/lib/nova/instances", collect)
     .addOption(new Option('--protocol <proto>', 'the traced flow').choices(['icmp', 'tcp', 'udp']).default('icmp'))
-    .option('--port <n>', 'destination port of a tcp or udp flow')
-    .option('--source <ip>', "the flow's source address for inbound traces (default: anywhere outside; in a lab its client 198.51.100.1)")
+    .option('--port <number>', 'TCP/UDP destination port number of the flow, with --protocol tcp|udp (not a Neutron port: `trace port` takes that as its argument)')
+    .option('--source <ip>', "the flow's source address for inbound traces; without it anywhere outside, in a lab its client 198.51.100.1")
     .addOption(new Option('--format <format>', 'output').choices(['text', 'json', 'dot', 'mermaid']).default('text'))
     .option('--json', 'same as --format json')
     .option('--detail', 'show the evidence (command and raw line) under each hop')
@@ -69,9 +71,9 @@ async function act(kind: TraceCliOptions['kind'], target: string, f: Record<stri
       progress: (s) => process.stderr.write(`${s}\n`),
     });
   } catch (e) {
-    const usage = e instanceof TraceUsageError || e instanceof AccessError || e instanceof CloudConfigError || e instanceof ProbeError;
+    const usage = e instanceof TraceUsageError || e instanceof AccessError || e instanceof CloudConfigError || e instanceof ProbeError || isUsageOrEnvironment(e);
     process.stderr.write(`neutrino trace: ${(e as Error).message}\n`);
-    process.exitCode = usage ? 2 : 3;
+    process.exitCode = usage ? EXIT_USAGE : EXIT_INCONCLUSIVE;
   }
 }
 
@@ -87,30 +89,35 @@ Where the data comes from:
   --node HOST=ACCESS for each Neutron host (ACCESS: local, netns:NAME, ssh:USER@ADDRESS), or a
   snapshot recorded with --record DIR (--snapshot DIR: no root, no live system needed).
 
-Exit status: 0 every hop ok, 1 the path is broken, 2 bad usage, 3 could not trace.`,
+Exit status (the report's verdict): 0 healthy, 1 the path is broken, 2 usage or environment error
+(bad flag or argument, unreachable API, refused credentials), 3 inconclusive (no hop broken but some
+could not be checked, or the trace could not decide).`,
     );
   traceOptions(
     trace
-      .command('fip <address>')
-      .description("The article's walk: upstream → provider bridge → router (qg-, DNAT, qr-) → tenant bridge → VXLAN → the instance's node → security group → tap → instance, and the reply leg"),
+      .command('fip')
+      .argument('<address>', 'the floating IP address')
+      .description("The scenario's walk (docs/scenario.md): upstream → provider bridge → router (qg-, DNAT, qr-) → tenant bridge → VXLAN → the instance's node → security group → tap → instance, and the reply leg"),
   )
     .option('--probe', 'also send real traffic and capture on every hop device of every node at once: the hop where packets vanish is measured')
-    .option('--from <access>', 'where the probe sends from: local, netns:NAME or ssh:USER@ADDRESS (default in a lab: its external host)')
-    .option('--count <n>', 'echo requests the probe sends (default 3)')
-    .option('--capture-dir <dir>', "where the probe's pcaps are kept (default: a new temp directory)")
+    .option('--from <access>', 'where the probe sends from: local, netns:NAME or ssh:USER@ADDRESS; in a lab, without it, its external host')
+    .option('--count <n>', 'echo requests the probe sends', '3')
+    .option('--capture-dir <dir>', "where the probe's pcaps are kept; without it a new temp directory")
     .action((address: string, f: Record<string, unknown>) => act('fip', address, f));
   traceOptions(
     trace
-      .command('port <port>')
+      .command('port')
+      .argument('<port-id>', 'the Neutron port the traffic starts from: its id or an 8+ character id prefix')
       .description('From a port (id or an 8+ character id prefix) to another port or an address: east-west on its network, through its router to another network, or out through the router (SNAT) to the outside'),
   )
-    .option('--to <address|port>', 'the destination (required): a port id, a fixed IP of a port, or an address outside')
+    .option('--to <address|port-id>', 'the destination (required): a port id, a fixed IP of a port, or an address outside')
     .action((port: string, f: Record<string, unknown>) => act('port', port, f));
   traceOptions(
     trace
-      .command('instance <name|id>')
-      .description("An instance's connectivity: its floating IP's path in (the article's walk) when it has one, else its way out to the external network's gateway; --to traces to that destination instead. Names are resolved in a lab; elsewhere give the instance id (its ports' device_id)"),
+      .command('instance')
+      .argument('<name|id>', 'the instance: its name in a lab, else its id')
+      .description("An instance's connectivity: its floating IP's path in (the scenario's walk) when it has one, else its way out to the external network's gateway; --to traces to that destination instead. Names are resolved in a lab; elsewhere give the instance id (its ports' device_id)"),
   )
-    .option('--to <address|port>', 'trace from the instance to this destination instead')
+    .option('--to <address|port-id>', 'trace from the instance to this destination instead')
     .action((instance: string, f: Record<string, unknown>) => act('instance', instance, f));
 }

@@ -1,10 +1,14 @@
 // A small JSON-over-HTTP client on node:http that also speaks over a Unix socket (`unix:/path`):
 // agents in node namespaces reach the server through a socket file, which crosses namespaces.
 import http from 'node:http';
+import { explainFailure, NoAnswerError } from './reach.js';
 
 export interface Endpoint {
   /** for TCP: http://host:port; for a socket: unix:/path/to/sock */
   url: string;
+  /** what a user should check when the endpoint cannot be reached or refuses the credentials */
+  hint?: string;
+  credentialsHint?: string;
 }
 
 export class HttpError extends Error {
@@ -18,7 +22,8 @@ export class HttpError extends Error {
   }
 }
 
-function describe(body: unknown): string {
+/** The reason an API gave in an error body (Neutron's NeutronError, Keystone's error), else the body. */
+export function describe(body: unknown): string {
   const b = body as { NeutronError?: { type: string; message: string }; error?: { message: string } } | undefined;
   if (b?.NeutronError) return `${b.NeutronError.type}: ${b.NeutronError.message}`;
   if (b?.error) return b.error.message;
@@ -77,8 +82,8 @@ export function requestJson(
       })();
   return new Promise((resolve, reject) => {
     const req = http.request({ ...target, method, headers, agent, timeout: opts.timeoutMs ?? 30_000 }, (res) => readJsonReply(res, resolve, reject));
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${opts.timeoutMs ?? 30_000} ms`)));
-    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new NoAnswerError(opts.timeoutMs ?? 30_000)));
+    req.on('error', (e) => reject(explainFailure(e, { api: 'the Networking API', url: endpoint.url, hint: endpoint.hint })));
     opts.signal?.addEventListener('abort', () => req.destroy(new AbortError()), { once: true });
     req.end(payload);
   });

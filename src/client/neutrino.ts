@@ -1,7 +1,8 @@
 // Typed client of the neutrino server for agents and the CLI: password authentication with
 // re-authentication when the token expires, and the agent calls.
 import type { HostView } from '../model/hostview.js';
-import { HttpError, requestJson, type Endpoint } from './http.js';
+import { describe, HttpError, requestJson, type Endpoint } from './http.js';
+import { CredentialsError } from './reach.js';
 
 export interface Credentials {
   username: string;
@@ -21,6 +22,7 @@ export class FeedExpiredError extends Error {}
 
 const isFeedExpired = (e: unknown) =>
   e instanceof HttpError && e.status === 410 && (e.body as { NeutronError?: { type?: string } } | undefined)?.NeutronError?.type === 'ChangeFeedRevisionExpired';
+const identityAt = (url: string) => (url.startsWith('unix:') ? `${url} /identity/v3` : `${url.replace(/\/+$/, '')}/identity/v3`);
 
 export class NeutrinoClient {
   private token: string | null = null;
@@ -42,6 +44,10 @@ export class NeutrinoClient {
         },
       },
     });
+    if (r.status === 401) {
+      const target = { api: 'the Identity API', url: identityAt(this.endpoint.url), credentialsHint: this.endpoint.credentialsHint };
+      throw new CredentialsError(target, `user '${this.creds.username}', project '${this.creds.project}': ${describe(r.body)}`);
+    }
     if (r.status !== 201) throw new HttpError(r.status, r.body, 'POST', '/identity/v3/auth/tokens');
     this.token = String(r.headers['x-subject-token']);
     return this.token;

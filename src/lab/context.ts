@@ -2,7 +2,7 @@
 import { NeutrinoClient } from '../client/neutrino.js';
 import { labPaths, stateRoot, type LabPaths } from './paths.js';
 import { readLabState, type LabState } from './state.js';
-import { checkLabName, LabError } from './topology.js';
+import { checkLabName, LabUsageError } from './topology.js';
 
 export interface LabRef {
   lab: string;
@@ -19,23 +19,24 @@ export function labRefPaths(ref: LabRef): LabPaths {
   return labPaths(stateRoot(ref.stateRoot), ref.lab);
 }
 
-/** The lab's state; a LabError when the lab is not up. */
+/** The lab's state; a LabUsageError when the lab is not up. */
 export function loadLab(ref: LabRef): LabContext {
   const paths = labRefPaths(ref);
   const state = readLabState(paths);
-  if (!state) throw new LabError(`lab '${ref.lab}' is not up (no ${paths.labJson})`);
+  if (!state) throw new LabUsageError(`lab '${ref.lab}' is not up (no ${paths.labJson})`);
   return { paths, state };
 }
 
 export function adminClient(state: LabState): NeutrinoClient {
-  if (!state.server.url) throw new LabError(`lab '${state.lab}' has no server (lab up did not finish)`);
-  return new NeutrinoClient({ url: state.server.url }, { username: 'admin', password: state.server.adminPassword, project: 'admin' });
+  if (!state.server.url) throw new LabUsageError(`lab '${state.lab}' has no server (lab up did not finish)`);
+  const hint = `is lab '${state.lab}' still up? see \`neutrino lab status --lab ${state.lab}\``;
+  return new NeutrinoClient({ url: state.server.url, hint, credentialsHint: hint }, { username: 'admin', password: state.server.adminPassword, project: 'admin' });
 }
 
 /** The namespace of a node name, or of `external`. */
 export function nodeNamespace(state: LabState, node: string): string {
   if (node === 'external') return state.topology.external.namespace;
   const n = state.topology.nodes.find((x) => x.name === node);
-  if (!n) throw new LabError(`lab '${state.lab}' has no node '${node}' (nodes: ${state.topology.nodes.map((x) => x.name).join(', ')}, external)`);
+  if (!n) throw new LabUsageError(`lab '${state.lab}' has no node '${node}' (nodes: ${state.topology.nodes.map((x) => x.name).join(', ')}, external)`);
   return n.namespace;
 }

@@ -10,7 +10,7 @@ import { adminClient, loadLab, nodeNamespace, type LabContext } from './context.
 import { labDown } from './down.js';
 import { createInstance } from './instance.js';
 import { listNamespaces } from './netns.js';
-import { labPaths, stateRoot } from './paths.js';
+import { labPaths, stateRoot, stateRootFlag } from './paths.js';
 import { inNamespace, run, runOk, spawnDetached } from './run.js';
 import { table } from './status.js';
 import { LabError } from './topology.js';
@@ -88,7 +88,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       o.print(ok ? '--down: removing the lab' : 'demo failed; --down: removing the lab');
       await labDown({ lab: o.lab, stateRoot: o.stateRoot, print: sub });
     } else if (!ok) {
-      o.print(`demo failed; the lab stays up for inspection (neutrino lab down --lab ${o.lab}${o.stateRoot ? ` --state-root ${root}` : ''})`);
+      o.print(`demo failed; the lab stays up for inspection (neutrino lab down --lab ${o.lab}${stateRootFlag(root)})`);
     }
   }
   o.print(`demo done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -102,7 +102,7 @@ async function scenario(ctx: LabContext, o: DemoOptions, step: Step): Promise<vo
   const demoProject = await projectId(c, 'demo');
   const post = async (path: string, key: string, body: Record<string, unknown>) => (await c.call<Record<string, Res>>('POST', path, { [key]: body }))[key];
   const ext = nodeNamespace(state, 'external');
-  const L = `--lab ${o.lab}${o.stateRoot ? ` --state-root ${stateRoot(o.stateRoot)}` : ''}`;
+  const L = `--lab ${o.lab}${stateRootFlag(stateRoot(o.stateRoot))}`;
 
   // --- the resources, through the API ---
   const provider = await step('network provider (flat, physnet provider, router:external)', () =>

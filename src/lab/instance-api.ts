@@ -2,7 +2,7 @@
 // create the port bound to the node (device_owner compute:nova, device_id the instance uuid), delete it.
 import type { NeutrinoClient } from '../client/neutrino.js';
 import { HttpError } from '../client/http.js';
-import { LabError } from './topology.js';
+import { LabUsageError } from './topology.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -27,7 +27,7 @@ async function findByNameOrId<T extends Owned>(client: NeutrinoClient, collectio
     try {
       return (await client.call<Record<string, T>>('GET', `/v2.0/${collection}/${ref}`))[key];
     } catch (e) {
-      if (e instanceof HttpError && e.status === 404) throw new LabError(`no ${what} with id ${ref}`);
+      if (e instanceof HttpError && e.status === 404) throw new LabUsageError(`no ${what} with id ${ref}`);
       throw e;
     }
   }
@@ -35,8 +35,8 @@ async function findByNameOrId<T extends Owned>(client: NeutrinoClient, collectio
   const mine = all.filter((x) => x.project_id === project);
   const pick = mine.length ? mine : all.filter((x) => x.shared);
   if (pick.length === 1) return pick[0];
-  if (!all.length) throw new LabError(`no ${what} named '${ref}'`);
-  throw new LabError(`${pick.length ? 'several' : 'no usable'} ${what}s named '${ref}' for this project; give its id`);
+  if (!all.length) throw new LabUsageError(`no ${what} named '${ref}'`);
+  throw new LabUsageError(`${pick.length ? 'several' : 'no usable'} ${what}s named '${ref}' for this project; give its id`);
 }
 
 export const findNetwork = (c: NeutrinoClient, ref: string, project: string) => findByNameOrId<ApiNetwork>(c, 'networks', 'network', ref, project, 'network');

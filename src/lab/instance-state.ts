@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from
 import { join } from 'node:path';
 import type { LabPaths } from './paths.js';
 import { inNamespace } from './run.js';
-import { LabError } from './topology.js';
+import { LabError, LabUsageError } from './topology.js';
 
 export interface InstanceRecord {
   version: 1;
@@ -29,7 +29,7 @@ export interface InstanceRecord {
 const INSTANCE_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 export function checkInstanceName(name: string): void {
-  if (!INSTANCE_NAME.test(name)) throw new LabError(`invalid instance name '${name}': 1-32 lowercase letters, digits and '-', starting with a letter or digit`);
+  if (!INSTANCE_NAME.test(name)) throw new LabUsageError(`invalid instance name '${name}': 1-32 lowercase letters, digits and '-', starting with a letter or digit`);
 }
 
 export function instanceNamespace(lab: string, name: string): string {

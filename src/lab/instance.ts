@@ -14,7 +14,7 @@ import { deleteNamespace, namespaceExists, namespacePids } from './netns.js';
 import { DHCP_HOOK } from './paths.js';
 import { isOurs, readCmdline, terminate } from './procs.js';
 import { run, runOk, spawnDetached } from './run.js';
-import { LabError } from './topology.js';
+import { LabError, LabUsageError } from './topology.js';
 import { lastLogLine, sleep, type Print } from './util.js';
 
 export interface CreateOptions {
@@ -48,7 +48,7 @@ function dhcpHook(): string {
 
 export function findInstance(ctx: LabContext, name: string): InstanceRecord {
   const r = listInstances(ctx.paths).find((i) => i.name === name);
-  if (!r) throw new LabError(`lab '${ctx.state.lab}' has no instance '${name}'`);
+  if (!r) throw new LabUsageError(`lab '${ctx.state.lab}' has no instance '${name}'`);
   return r;
 }
 
@@ -56,8 +56,8 @@ export async function createInstance(ctx: LabContext, o: CreateOptions): Promise
   const { paths, state } = ctx;
   const namespace = instanceNamespace(state.lab, o.name);
   const hostNamespace = nodeNamespace(state, o.host);
-  if (o.host === 'external') throw new LabError('instances run on nodes, not on the external host');
-  if (listInstances(paths).some((i) => i.name === o.name) || namespaceExists(namespace)) throw new LabError(`instance '${o.name}' already exists in lab '${state.lab}'`);
+  if (o.host === 'external') throw new LabUsageError('instances run on nodes, not on the external host');
+  if (listInstances(paths).some((i) => i.name === o.name) || namespaceExists(namespace)) throw new LabUsageError(`instance '${o.name}' already exists in lab '${state.lab}'`);
   const hook = dhcpHook();
   const client = adminClient(state);
   const project = await projectId(client, o.project);

@@ -10,6 +10,11 @@ export function stateRoot(flag?: string): string {
   return resolve(flag ?? process.env.NEUTRINO_STATE_ROOT ?? DEFAULT_STATE_ROOT);
 }
 
+/** ` --state-root ROOT` for commands printed for the user to run, or '' when ROOT is the default. */
+export function stateRootFlag(root: string): string {
+  return resolve(root) === DEFAULT_STATE_ROOT ? '' : ` --state-root ${root}`;
+}
+
 export interface LabPaths {
   dir: string;
   labJson: string;

@@ -5,7 +5,7 @@ import { agentMarkers, startAgent, writeAgentConfig } from './agents.js';
 import { adminClient, type LabContext } from './context.js';
 import { hasEnded, terminate } from './procs.js';
 import { writeLabState } from './state.js';
-import { LabError } from './topology.js';
+import { LabError, LabUsageError } from './topology.js';
 import { lastLogLine, waitFor } from './util.js';
 
 interface ApiAgent {
@@ -22,7 +22,7 @@ export async function restartAgent(ctx: LabContext, nodeName: string, timeoutMs 
   const { paths, state } = ctx;
   const node = state.topology.nodes.find((n) => n.name === nodeName);
   const rec = state.nodes.find((n) => n.name === nodeName);
-  if (!node || !rec) throw new LabError(`lab '${state.lab}' has no node '${nodeName}' (nodes: ${state.nodes.map((n) => n.name).join(', ')})`);
+  if (!node || !rec) throw new LabUsageError(`lab '${state.lab}' has no node '${nodeName}' (nodes: ${state.nodes.map((n) => n.name).join(', ')})`);
   const previous = rec.agentPid;
   const markers = agentMarkers(paths, nodeName);
   if (previous) await terminate([{ pid: previous, markers, label: `agent of ${nodeName}` }]);

@@ -3,7 +3,7 @@
 // namespace hides namespaces created later), plus detached long-running processes with a log file.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { LabError } from './topology.js';
+import { LabError, LabUsageError } from './topology.js';
 
 export interface RunResult {
   code: number;
@@ -35,7 +35,7 @@ export function run(argv: string[], opts: { input?: string; timeoutMs?: number }
     const err: Buffer[] = [];
     child.stdout!.on('data', (c: Buffer) => out.push(c));
     child.stderr!.on('data', (c: Buffer) => err.push(c));
-    child.on('error', (e) => reject(new LabError(`cannot run ${argv[0]}: ${e.message}`)));
+    child.on('error', (e) => reject(new LabUsageError(`cannot run ${argv[0]}: ${e.message}`)));
     child.on('close', (code, signal) =>
       resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
     );
@@ -57,7 +57,7 @@ export async function runOk(argv: string[], opts: { input?: string; timeoutMs?: 
 export function runInherit(argv: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit' });
-    child.on('error', (e) => reject(new LabError(`cannot run ${argv[0]}: ${e.message}`)));
+    child.on('error', (e) => reject(new LabUsageError(`cannot run ${argv[0]}: ${e.message}`)));
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 1)));
   });
 }
@@ -72,7 +72,7 @@ export function spawnDetached(argv: string[], opts: { log: string; env?: NodeJS.
   const fd = openSync(opts.log, 'a', 0o600);
   return new Promise<number>((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', fd, fd], env: opts.env ?? process.env });
-    child.once('error', (e) => reject(new LabError(`cannot start ${argv[0]}: ${e.message}`)));
+    child.once('error', (e) => reject(new LabUsageError(`cannot start ${argv[0]}: ${e.message}`)));
     child.once('spawn', () => {
       child.unref();
       resolve(child.pid!);

@@ -46,13 +46,15 @@ export const PROVIDER_GATEWAY = '10.123.123.1';
 export const UPSTREAM_CLIENT = '198.51.100.1';
 
 export class LabError extends Error {}
+/** A LabError that is the caller's or the machine's, not the operation's (bad name, lab not up, not root): exit status 2. */
+export class LabUsageError extends LabError {}
 
 const LAB_NAME = /^[a-z][a-z0-9]{0,9}$/;
 const NODE_NAME = /^[a-z][a-z0-9]{0,14}$/;
 
 /** Throws LabError unless `lab` is a valid lab name (it prefixes every namespace the lab makes). */
 export function checkLabName(lab: string): void {
-  if (!LAB_NAME.test(lab)) throw new LabError(`invalid lab name '${lab}': 1-10 lowercase letters and digits, starting with a letter`);
+  if (!LAB_NAME.test(lab)) throw new LabUsageError(`invalid lab name '${lab}': 1-10 lowercase letters and digits, starting with a letter`);
 }
 
 export function labNamespace(lab: string, name: string): string {
@@ -65,12 +67,12 @@ export function labNamespace(lab: string, name: string): string {
  */
 export function labTopology(lab: string, nodeNames: string[]): LabTopology {
   checkLabName(lab);
-  if (!nodeNames.length) throw new LabError('a lab needs at least one node');
-  if (nodeNames.length > 100) throw new LabError('at most 100 nodes');
+  if (!nodeNames.length) throw new LabUsageError('a lab needs at least one node');
+  if (nodeNames.length > 100) throw new LabUsageError('at most 100 nodes');
   const seen = new Set<string>();
   for (const n of nodeNames) {
-    if (!NODE_NAME.test(n) || n === 'external' || n === 'mgmt') throw new LabError(`invalid node name '${n}'`);
-    if (seen.has(n)) throw new LabError(`node '${n}' given twice`);
+    if (!NODE_NAME.test(n) || n === 'external' || n === 'mgmt') throw new LabUsageError(`invalid node name '${n}'`);
+    if (seen.has(n)) throw new LabUsageError(`node '${n}' given twice`);
     seen.add(n);
   }
   const switchNamespace = labNamespace(lab, 'mgmt');

@@ -8,11 +8,11 @@ import { labClouds, renderCloudsYaml } from './clouds.js';
 import { adminClient } from './context.js';
 import { labDown } from './down.js';
 import { namespaceExists } from './netns.js';
-import { labPaths, MAX_SOCKET_PATH, stateRoot } from './paths.js';
+import { labPaths, MAX_SOCKET_PATH, stateRoot, stateRootFlag } from './paths.js';
 import { runOk } from './run.js';
 import { startServer, waitForServer } from './server-proc.js';
 import { newLabState, writeLabState, type LabState } from './state.js';
-import { labNamespaces, labTopology, LabError } from './topology.js';
+import { labNamespaces, labTopology, LabUsageError } from './topology.js';
 import { randomPassword, step, type Abort, type Print } from './util.js';
 import { wiringCommands } from './wiring.js';
 
@@ -33,13 +33,13 @@ function preflight(o: UpOptions) {
   const topology = labTopology(o.lab, o.nodes);
   const root = stateRoot(o.stateRoot);
   const paths = labPaths(root, o.lab);
-  if (process.getuid?.() !== 0) throw new LabError('lab up needs root (it creates network namespaces)');
-  if (existsSync(paths.labJson)) throw new LabError(`lab '${o.lab}' is already up (${paths.dir}); run 'neutrino lab down --lab ${o.lab}' first`);
+  if (process.getuid?.() !== 0) throw new LabUsageError('lab up needs root (it creates network namespaces)');
+  if (existsSync(paths.labJson)) throw new LabUsageError(`lab '${o.lab}' is already up (${paths.dir}); run 'neutrino lab down --lab ${o.lab}' first`);
   const taken = labNamespaces(topology).find(namespaceExists);
-  if (taken) throw new LabError(`namespace ${taken} already exists (left from an earlier lab '${o.lab}'?); run 'neutrino lab down --lab ${o.lab}' first`);
+  if (taken) throw new LabUsageError(`namespace ${taken} already exists (left from an earlier lab '${o.lab}'?); run 'neutrino lab down --lab ${o.lab}' first`);
   const closed = ancestors(dirname(root)).find((d) => existsSync(d) && (statSync(d).mode & 0o001) === 0);
-  if (closed) throw new LabError(`${closed} is not searchable by other users, so dnsmasq (which runs as nobody) could not read the agents' files; chmod o+x it or use another --state-root`);
-  if (paths.socket.length > MAX_SOCKET_PATH) throw new LabError(`the server socket path ${paths.socket} is too long for a Unix socket; use a shorter --state-root`);
+  if (closed) throw new LabUsageError(`${closed} is not searchable by other users, so dnsmasq (which runs as nobody) could not read the agents' files; chmod o+x it or use another --state-root`);
+  if (paths.socket.length > MAX_SOCKET_PATH) throw new LabUsageError(`the server socket path ${paths.socket} is too long for a Unix socket; use a shorter --state-root`);
   return { topology, paths, root };
 }
 
@@ -88,7 +88,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     await labDown({ lab: o.lab, stateRoot: o.stateRoot, print: (l) => o.print(`  ${l}`) }).catch((d: Error) => o.print(`  teardown failed too: ${d.message}`));
     throw e;
   }
-  o.print(`lab ${o.lab} is up (${((Date.now() - t0) / 1000).toFixed(1)} s). Use it with: eval "$(neutrino lab env --lab ${o.lab}${o.stateRoot ? ` --state-root ${root}` : ''})"`);
+  o.print(`lab ${o.lab} is up (${((Date.now() - t0) / 1000).toFixed(1)} s). Use it with: eval "$(neutrino lab env --lab ${o.lab}${stateRootFlag(root)})"`);
   return state;
 }
 

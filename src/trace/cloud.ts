@@ -8,7 +8,8 @@ import https from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { HttpError, readJsonReply, type JsonReply } from '../client/http.js';
+import { describe, HttpError, readJsonReply, type JsonReply } from '../client/http.js';
+import { CredentialsError, explainFailure, NoAnswerError, type ApiTarget } from '../client/reach.js';
 import { mapLimit } from '../exec/real.js';
 import { adminClient, loadLab, type LabRef } from '../lab/context.js';
 import type { ApiObject, ApiResources, Snapshot } from './snapshot.js';
@@ -241,7 +242,7 @@ export function networkEndpoint(catalog: unknown, iface: string, region?: string
 
 type Reply = JsonReply;
 
-function requestUrl(url: string, method: string, tls: { ca?: Buffer; verify: boolean }, headers: Record<string, string>, body?: unknown): Promise<Reply> {
+function requestUrl(target: ApiTarget, url: string, method: string, tls: { ca?: Buffer; verify: boolean }, headers: Record<string, string>, body?: unknown): Promise<Reply> {
   const u = new URL(url);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   const h: Record<string, string> = { accept: 'application/json', ...headers };
@@ -252,8 +253,8 @@ function requestUrl(url: string, method: string, tls: { ca?: Buffer; verify: boo
   if (u.protocol === 'https:') Object.assign(opts, { rejectUnauthorized: tls.verify, ...(tls.ca ? { ca: tls.ca } : {}) });
   return new Promise((resolve, reject) => {
     const req = mod.request(u, opts, (res) => readJsonReply(res, resolve, reject));
-    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer within 30 s`)));
-    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new NoAnswerError(30_000)));
+    req.on('error', (e) => reject(explainFailure(e, target)));
     req.end(payload);
   });
 }
@@ -264,6 +265,24 @@ function readCa(cfg: CloudConfig): Buffer {
   } catch (e) {
     throw new CloudConfigError(`cloud '${cfg.name}': cacert ${cfg.cacert}: ${(e as Error).message}`);
   }
+}
+
+/** Where the cloud's settings came from, to say where to fix them. */
+const settingsOf = (cfg: CloudConfig, keys: string) =>
+  cfg.source === 'environment' ? `the OS_* variables (${keys.split(', ').map((k) => `OS_${k.toUpperCase()}`).join(', ')})` : `${keys} of cloud '${cfg.name}' in ${cfg.source} (--cloud / OS_CLOUD)`;
+
+function identityTarget(cfg: CloudConfig): ApiTarget {
+  return {
+    api: 'the Identity API',
+    url: identityV3(cfg.authUrl),
+    hint: `is the cloud's Keystone (or \`neutrino server\`) running there? check ${settingsOf(cfg, 'auth_url')}`,
+    credentialsHint: `check ${settingsOf(cfg, 'username, password, project_name, user_domain_name')}`,
+  };
+}
+
+function networkTarget(cfg: CloudConfig, endpoint: string): ApiTarget {
+  const from = cfg.networkEndpoint ? settingsOf(cfg, 'network_endpoint_override') : `the token catalog's ${cfg.interface} network endpoint (or set network_endpoint_override)`;
+  return { api: 'the Networking API', url: endpoint, hint: `is neutron-server (or \`neutrino server\`) running there? check ${from}` };
 }
 
 /** A password or application-credential session on a cloud; re-authenticates once when the token expires. */
@@ -278,7 +297,9 @@ class KeystoneClient implements ApiClient {
 
   async authenticate(): Promise<void> {
     const url = `${identityV3(this.cfg.authUrl)}/auth/tokens`;
-    const r = await requestUrl(url, 'POST', this.tls, {}, keystoneAuthBody(this.cfg));
+    const target = identityTarget(this.cfg);
+    const r = await requestUrl(target, url, 'POST', this.tls, {}, keystoneAuthBody(this.cfg));
+    if (r.status === 401) throw new CredentialsError(target, describe(r.body));
     if (r.status !== 201) throw new HttpError(r.status, r.body, 'POST', url);
     this.token = String(r.headers['x-subject-token']);
     const catalog = (r.body as { token?: { catalog?: unknown } } | undefined)?.token?.catalog;
@@ -288,7 +309,7 @@ class KeystoneClient implements ApiClient {
   async get<T>(path: string): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (this.token === null) await this.authenticate();
-      const r = await requestUrl(this.endpoint + path, 'GET', this.tls, { 'x-auth-token': this.token! });
+      const r = await requestUrl(networkTarget(this.cfg, this.endpoint), this.endpoint + path, 'GET', this.tls, { 'x-auth-token': this.token! });
       if (r.status === 401 && attempt === 0) {
         this.token = null;
         continue;

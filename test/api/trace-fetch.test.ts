@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpError } from '../../src/client/http.js';
+import { CredentialsError } from '../../src/client/reach.js';
 import { labPaths } from '../../src/lab/paths.js';
 import { newLabState, writeLabState } from '../../src/lab/state.js';
 import { cloudApiClient, fetchApi, labApiClient, resolveCloud, type ApiClient } from '../../src/trace/cloud.js';
@@ -174,7 +175,12 @@ test("a member's cloud: the scheduler calls are refused (403) and host bindings 
 test('a wrong password fails at once, with Keystone’s answer', async () => {
   const file = join(dir, 'bad.yaml');
   writeFileSync(file, `clouds:\n  bad:\n    auth:\n      auth_url: ${srv.url}/identity/v3\n      username: admin\n      password: wrong\n      project_name: admin\n`);
-  await assert.rejects(cloudApiClient(resolveCloud({ cloud: 'bad', env: { OS_CLIENT_CONFIG_FILE: file }, cwd: dir, home: dir, siteDir: dir })), /auth\/tokens answered 401/);
+  await assert.rejects(
+    cloudApiClient(resolveCloud({ cloud: 'bad', env: { OS_CLIENT_CONFIG_FILE: file }, cwd: dir, home: dir, siteDir: dir })),
+    (e: Error) =>
+      e instanceof CredentialsError &&
+      e.message === `the Identity API at ${srv.url}/identity/v3 refused the credentials (The request you have made requires authentication.): check username, password, project_name, user_domain_name of cloud 'bad' in ${file} (--cloud / OS_CLOUD)`,
+  );
 });
 
 test("in a lab: the lab's admin client (lab.json's server and admin password) reads the same resources", async () => {

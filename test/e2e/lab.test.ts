@@ -101,7 +101,7 @@ test('lab up --no-agents: nodes, switch and external host in namespaces with the
   assert.match(await ok(labCli('lab', 'exec', labA, 'external', '--', 'ip', '-br', 'addr')), /10\.123\.123\.1\/24/);
   assert.equal((await labCli('lab', 'exec', labA, 'compute1', '--', 'sh', '-c', 'exit 7')).code, 7);
   const badNode = await labCli('lab', 'exec', labA, 'nosuch', '--', 'true');
-  assert.equal(badNode.code, 1);
+  assert.equal(badNode.code, 2);
   assert.match(badNode.stderr, /^neutrino: lab '\w+' has no node 'nosuch'.*\n$/);
 
   const env = await ok(labCli('lab', 'env', labA));
@@ -109,7 +109,7 @@ test('lab up --no-agents: nodes, switch and external host in namespaces with the
   assert.match(await ok(labCli('lab', 'env', labA, '--admin')), new RegExp(`OS_CLOUD=${labA}-admin\\n$`));
 
   const again = await labCli('lab', 'up', labA, '--no-agents');
-  assert.equal(again.code, 1);
+  assert.equal(again.code, 2);
   assert.match(again.stderr, /already up/);
   assert.equal(again.stderr.trim().split('\n').length, 1);
 
@@ -121,7 +121,7 @@ test('lab up --no-agents: nodes, switch and external host in namespaces with the
   assert.deepEqual(rootLinks(), linksBefore);
   assert.match(await ok(labCli('lab', 'down', labA)), /nothing to remove/);
   const gone = await labCli('lab', 'status', labA, '--json');
-  assert.equal(gone.code, 1);
+  assert.equal(gone.code, 2);
   assert.match(gone.stderr, /is not up/);
 });
 
@@ -143,7 +143,7 @@ test('lab down cleans up after a half-made lab (namespaces left, no lab.json)', 
   execFileSync('ip', ['netns', 'add', `${labC}-controller`]);
   execFileSync('ip', ['netns', 'add', `${labC}-mgmt`]);
   const refused = await labCli('lab', 'up', labC, '--no-agents');
-  assert.equal(refused.code, 1);
+  assert.equal(refused.code, 2);
   assert.match(refused.stderr, /already exists/);
   await ok(labCli('lab', 'down', labC));
   assert.deepEqual(labNamespaces(labC), []);
