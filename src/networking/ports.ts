@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { composeRule, type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { badRequest, conflict, forbidden, NeutronError, notFound, policyDenied } from '../model/errors.js';
+import { dhcpOptsOnCreate, dhcpOptsOnUpdate, parseDhcpOpts, type DhcpOpt, type DhcpOptRequest } from '../model/dhcp-opts.js';
 import { parsePrefix } from '../model/ip.js';
 import { canSeePort, isNetworkDevice, isOwner, ownerOrAdmin } from '../model/policy.js';
 import {
@@ -68,7 +69,7 @@ export const portSpec: ResourceSpec = {
     security_groups: { post: true, put: true, convert: toList, validate: isUuidList, filter: true },
     port_security_enabled: { post: true, put: true, convert: toBoolean, filter: true },
     allowed_address_pairs: { post: true, put: true, convert: toList, validate: isAddressPairs, filter: false },
-    extra_dhcp_opts: { post: true, put: true, default: () => [], convert: toList, filter: false },
+    extra_dhcp_opts: { post: true, put: true, default: null, convert: parseDhcpOpts, filter: false },
     'binding:host_id': { post: true, put: true, default: '', validate: isString(255), adminSet: true, adminRead: true, filter: true },
     'binding:vnic_type': { post: true, put: true, default: 'normal', validate: isOneOf(['normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'vdpa', 'remote-managed']), filter: true },
     'binding:profile': { post: true, put: true, default: () => ({}), validate: isDict, adminSet: true, adminRead: true, filter: false },
@@ -229,7 +230,7 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
     ...binding(host),
     binding_profile: JSON.stringify(a['binding:profile'] ?? {}),
     allowed_address_pairs: JSON.stringify(pairs),
-    extra_dhcp_opts: JSON.stringify(a.extra_dhcp_opts ?? []),
+    extra_dhcp_opts: JSON.stringify(dhcpOptsOnCreate((a.extra_dhcp_opts as DhcpOptRequest[] | undefined) ?? [])),
     revision_number: 0,
     created_at: now,
     updated_at: now,
@@ -342,7 +343,9 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
       binding_vnic_type: (a['binding:vnic_type'] as string) ?? port.binding_vnic_type,
       binding_profile: 'binding:profile' in a ? JSON.stringify(a['binding:profile']) : port.binding_profile,
       allowed_address_pairs: JSON.stringify(pairs),
-      extra_dhcp_opts: 'extra_dhcp_opts' in a ? JSON.stringify(a.extra_dhcp_opts) : port.extra_dhcp_opts,
+      extra_dhcp_opts: 'extra_dhcp_opts' in a
+        ? JSON.stringify(dhcpOptsOnUpdate(parseJson<DhcpOpt[]>(port.extra_dhcp_opts), a.extra_dhcp_opts as DhcpOptRequest[]))
+        : port.extra_dhcp_opts,
       revision_number: port.revision_number + 1,
       updated_at: timestamp(),
     })
