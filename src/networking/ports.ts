@@ -47,8 +47,9 @@ export const DHCP_OWNER = 'network:dhcp';
 function matchFixedIp(value: unknown, wanted: unknown): boolean {
   const [key, want] = String(wanted).split('=', 2);
   if (want === undefined) return false;
+  // Only the three keys Neutron knows; any other key matches nothing (never a lookup on the prototype).
   return (value as FixedIp[]).some((f) =>
-    key === 'ip_address_substr' ? f.ip_address.includes(want) : (f as unknown as Record<string, string>)[key] === want,
+    key === 'ip_address_substr' ? f.ip_address.includes(want) : key === 'ip_address' ? f.ip_address === want : key === 'subnet_id' && f.subnet_id === want,
   );
 }
 
