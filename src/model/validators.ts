@@ -215,7 +215,8 @@ export const isExternalGatewayInfo: Validator = (v) => {
   if (typeof v !== 'object' || Array.isArray(v)) return `'${show(v)}' is not a dictionary`;
   const g = v as Record<string, unknown>;
   for (const k of Object.keys(g)) {
-    if (!['network_id', 'enable_snat', 'external_fixed_ips', 'qos_policy_id'].includes(k)) {
+    // qos_policy_id belongs to the qos-gateway-ip extension, which is not offered: refused, not ignored.
+    if (!['network_id', 'enable_snat', 'external_fixed_ips'].includes(k)) {
       return `Validation of dictionary's keys failed. Unexpected key '${show(k)}'`;
     }
   }

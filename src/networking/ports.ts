@@ -16,6 +16,7 @@ import {
   isUuid,
   isUuidList,
   normalizeMac,
+  show,
   toBoolean,
   toList,
 } from '../model/validators.js';
@@ -137,7 +138,7 @@ function normalizePairs(pairs: unknown[], mac: string, portSecurity: boolean) {
   return (pairs as Array<{ ip_address?: unknown; mac_address?: unknown }>).map((p) => {
     if (p.ip_address === undefined) throw new NeutronError(400, 'AllowedAddressPairsMissingIP', 'AllowedAddressPair must contain ip_address');
     const prefix = parsePrefix(p.ip_address);
-    if (!prefix) throw badRequest(`Invalid input for allowed_address_pairs. Reason: '${String(p.ip_address)}' is not a valid IP address.`);
+    if (!prefix) throw badRequest(`Invalid input for allowed_address_pairs. Reason: '${show(p.ip_address)}' is not a valid IP address.`);
     const macValue = p.mac_address === undefined ? mac : p.mac_address;
     if (isMac(macValue)) throw badRequest(`Invalid input for allowed_address_pairs. Reason: ${isMac(macValue)}.`);
     const pair = { ip_address: String(p.ip_address), mac_address: normalizeMac(String(macValue)) };
