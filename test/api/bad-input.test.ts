@@ -62,6 +62,28 @@ test('invalid Unicode is refused on both APIs, valid astral text is stored exact
   assert.equal((await demo.get(`/networks/${ok.body.network.id}`)).body.network.name, astral);
 });
 
+test('identity bodies: unknown properties and resource options are refused, not dropped', async () => {
+  const projects = `${srv.url}/identity/v3/projects`;
+  const count = async () => (await request(projects, 'GET', adminToken)).body.projects.length;
+  const before = await count();
+  for (const body of [
+    '{"project":{"name":"x1","colour":"red"}}',
+    '{"project":{"name":"x2","__proto__":{"enabled":false}}}',
+    '{"project":{"name":"x3","options":{"immutable":true}}}',
+    '{"user":{"name":"x4","extra":1}}',
+    '{"role":{"name":"x5","constructor":1}}',
+  ]) {
+    const url = body.startsWith('{"project"') ? projects : `${srv.url}/identity/v3/${body.startsWith('{"user"') ? 'users' : 'roles'}`;
+    const r = await request(url, 'POST', adminToken, body);
+    assert.equal(r.status, 400, `${body}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.error.title, 'Bad Request');
+  }
+  assert.equal(await count(), before);
+  // What clients send by default (OSC's empty options) is still fine.
+  const ok = await request(projects, 'POST', adminToken, { project: { name: 'x6', options: {}, tags: [] } });
+  assert.equal(ok.status, 201, JSON.stringify(ok.body));
+});
+
 test('__proto__, constructor and toString are unknown attributes and unknown filters', async () => {
   for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
     await refused(() => demo.post('/networks', `{"network":{"${key}":{"admin":true}}}`), 400, 'HTTPBadRequest', `Unrecognized attribute(s) '${key}'`);
