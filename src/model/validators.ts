@@ -1,7 +1,7 @@
 // Converters and validators for request attributes, with neutron-lib's messages
 // (neutron_lib/api/validators/__init__.py, neutron_lib/api/converters.py).
 // A converter returns the converted value or throws Invalid; a validator returns a reason or undefined.
-import { echo, invalidInput } from './errors.js';
+import { badRequest, echo, invalidInput } from './errors.js';
 import { canonicalIp, formatCidr, parseIp, parsePrefix } from './ip.js';
 
 export class Invalid extends Error {}
@@ -39,8 +39,8 @@ export const toInt: Converter = (v) => {
 
 export const toIntOrNull: Converter = (v) => (v === null ? null : toInt(v));
 
-/** Lists given as a single value become one-element lists (convert_to_list). */
-export const toList: Converter = (v) => (v === null || v === undefined ? [] : Array.isArray(v) ? v : [v]);
+/** null means an empty list (convert_none_to_empty_list); anything else is left for the validator. */
+export const noneToEmptyList: Converter = (v) => (v === null ? [] : v);
 
 export const isString =
   (maxLength?: number): Validator =>
@@ -200,7 +200,8 @@ export const isFixedIps: Validator = (v) => {
 };
 
 export const isAddressPairs: Validator = (v) => {
-  if (!Array.isArray(v)) return `Allowed address pairs must be a list.`;
+  // Neutron raises this one as a bare HTTPBadRequest, not as an attribute validation failure.
+  if (!Array.isArray(v)) throw badRequest('Allowed address pairs must be a list.');
   for (const p of v) {
     if (p === null || typeof p !== 'object' || Array.isArray(p)) return `'${show(p)}' is not a dictionary`;
     for (const k of Object.keys(p)) {

@@ -15,10 +15,10 @@ import {
   isString,
   isUuid,
   isUuidList,
+  noneToEmptyList,
   normalizeMac,
   show,
   toBoolean,
-  toList,
 } from '../model/validators.js';
 import type { NetworkRow, PortRow } from '../store/schema/index.js';
 import {
@@ -64,13 +64,13 @@ export const portSpec: ResourceSpec = {
     network_id: { post: true, required: true, validate: isUuid, filter: true, sort: true },
     admin_state_up: { post: true, put: true, default: true, convert: toBoolean, filter: true, sort: true },
     mac_address: { post: true, put: true, validate: isMac, filter: true, sort: true },
-    fixed_ips: { post: true, put: true, convert: toList, validate: isFixedIps, filter: true, filterConvert: (v) => v, filterMatch: matchFixedIp },
+    fixed_ips: { post: true, put: true, validate: isFixedIps, filter: true, filterConvert: (v) => v, filterMatch: matchFixedIp },
     device_id: textAttribute,
     device_owner: textAttribute,
     status: { filter: true, sort: true },
-    security_groups: { post: true, put: true, convert: toList, validate: isUuidList, filter: true },
+    security_groups: { post: true, put: true, convert: noneToEmptyList, validate: isUuidList, filter: true },
     port_security_enabled: { post: true, put: true, convert: toBoolean, filter: true },
-    allowed_address_pairs: { post: true, put: true, convert: toList, validate: isAddressPairs, filter: false },
+    allowed_address_pairs: { post: true, put: true, convert: noneToEmptyList, validate: isAddressPairs, filter: false },
     extra_dhcp_opts: { post: true, put: true, default: null, convert: parseDhcpOpts, filter: false },
     'binding:host_id': { post: true, put: true, default: '', validate: isString(255), adminSet: true, adminRead: true, filter: true },
     'binding:vnic_type': { post: true, put: true, default: 'normal', validate: isOneOf(['normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'vdpa', 'remote-managed']), filter: true },

@@ -169,6 +169,19 @@ test('extra_dhcp_opts: validated as Neutron does, merged on update', async () =>
   await refused(() => demo.put(`/ports/${port.id}`, { port: { extra_dhcp_opts: { opt_name: 'a' } } }), 400, 'InvalidInput');
 });
 
+test('list attributes of ports take lists, as Neutron does (no single value wrapped into a list)', async () => {
+  const group = (await demo.get('/security-groups')).body.security_groups[0].id;
+  const port = { network_id: networkId };
+  await refused(() => demo.post('/ports', { port: { ...port, security_groups: group } }), 400, 'HTTPBadRequest', `Invalid input for security_groups. Reason: '${group}' is not a list.`);
+  await refused(() => demo.post('/ports', { port: { ...port, fixed_ips: { ip_address: '10.0.0.5' } } }), 400, 'HTTPBadRequest', /^Invalid input for fixed_ips. Reason: Invalid data format for fixed IP/);
+  await refused(() => demo.post('/ports', { port: { ...port, fixed_ips: null } }), 400, 'HTTPBadRequest', /^Invalid input for fixed_ips/);
+  await refused(() => demo.post('/ports', { port: { ...port, allowed_address_pairs: { ip_address: '10.0.0.9' } } }), 400, 'HTTPBadRequest', 'Allowed address pairs must be a list.');
+  // null is the empty list.
+  const r = await demo.post('/ports', { port: { ...port, security_groups: null, allowed_address_pairs: null } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.deepEqual([r.body.port.security_groups, r.body.port.allowed_address_pairs], [[], []]);
+});
+
 test('availability_zone_hints, subnetpool_id and IPv6 modes take only what Neutron takes', async () => {
   for (const bad of [true, 1e300, { a: 1 }, 'nova', [1], ['a', 'a']]) {
     await refused(() => demo.post('/networks', { network: { availability_zone_hints: bad } }), 400, 'HTTPBadRequest', /^Invalid input for availability_zone_hints/);
