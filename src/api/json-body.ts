@@ -1,5 +1,5 @@
 // Request bodies: strict UTF-8 JSON, nested no deeper than any real request needs, with every string
-// valid Unicode — so what is stored is exactly what was acknowledged, and no later step (serialising,
+// valid Unicode and every number finite — so what is stored is exactly what was acknowledged, and no later step (serialising,
 // validating, echoing) can run out of stack on a hostile body.
 import { NeutronError } from '../model/errors.js';
 
@@ -32,15 +32,26 @@ export function jsonDepth(text: string, limit = Infinity): number {
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** Whether every string (keys included) in a parsed JSON value is well-formed UTF-16. */
-export function wellFormed(value: unknown): boolean {
-  if (typeof value === 'string') return !LONE_SURROGATE.test(value);
-  if (value === null || typeof value !== 'object') return true;
-  if (Array.isArray(value)) return value.every(wellFormed);
-  for (const [k, v] of Object.entries(value)) {
-    if (!wellFormed(k) || !wellFormed(v)) return false;
+/**
+ * Why a parsed JSON value cannot be stored as given, or undefined: a string (keys included) that is not
+ * well-formed UTF-16, or a number too large for a double (1e400 parses as Infinity and is stored as null).
+ */
+export function unrepresentable(value: unknown): string | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? 'invalid Unicode (lone surrogate)' : undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'number out of range';
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const why = unrepresentable(v);
+      if (why) return why;
+    }
+    return undefined;
   }
-  return true;
+  for (const [k, v] of Object.entries(value)) {
+    const why = unrepresentable(k) ?? unrepresentable(v);
+    if (why) return why;
+  }
+  return undefined;
 }
 
 /** A request body → its JSON value (undefined when empty), or the 400 that refuses it. */
@@ -59,7 +70,8 @@ export function parseJsonBody(raw: Buffer): unknown {
   } catch {
     throw malformed();
   }
-  // "\ud800" is valid JSON but no Unicode text: storing it would turn it into U+FFFD behind the caller's back.
-  if (!wellFormed(value)) throw malformed('invalid Unicode (lone surrogate)');
+  // "\ud800" and 1e400 are valid JSON but no storable value: they would become U+FFFD and null behind the caller's back.
+  const why = unrepresentable(value);
+  if (why) throw malformed(why);
   return value;
 }

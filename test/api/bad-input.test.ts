@@ -45,10 +45,12 @@ test('deep nesting is refused before any work', async () => {
   assert.equal(r.body.network.name, '['.repeat(200));
 });
 
-test('invalid Unicode is refused on both APIs, valid astral text is stored exactly', async () => {
+test('invalid Unicode and out-of-range numbers are refused on both APIs, valid astral text is stored exactly', async () => {
   await refused(() => demo.post('/networks', '{"network":{"name":"\\ud800x"}}'), 400, 'HTTPBadRequest', /invalid Unicode/);
   await refused(() => demo.post('/networks', '{"network":{"\\udc00":"x"}}'), 400, 'HTTPBadRequest', /invalid Unicode/);
   await refused(() => rawPut(`/networks/${networkId}`, Buffer.from('{"network":{"name":"\xff"}}', 'latin1')), 400, 'HTTPBadRequest', /invalid UTF-8/);
+  await refused(() => admin.post(`/ports`, `{"port":{"network_id":"${networkId}","binding:profile":{"a":1e400}}}`), 400, 'HTTPBadRequest', 'Malformed request body: number out of range');
+  await refused(() => demo.post('/networks', '{"network":{"mtu":-1e999}}'), 400, 'HTTPBadRequest', 'Malformed request body: number out of range');
   const id = await request(`${srv.url}/identity/v3/projects`, 'POST', adminToken, '{"project":{"name":"p\\udfff","domain_id":"default"}}');
   assert.equal(id.status, 400);
   assert.equal(id.body.error.code, 400);

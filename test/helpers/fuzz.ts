@@ -108,6 +108,8 @@ export const rawJunkBody = fc.constantFrom(
   '{"network": ',
   '\u0000',
   '{"network":{"name":"\\ud800"}}',
+  '{"network":{"mtu":1e400}}',
+  '{"port":{"binding:profile":{"a":-1e999}}}',
   '{"__proto__":{"__proto__":{"admin":true}}}',
   'null',
   '"text"',
