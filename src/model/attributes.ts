@@ -72,16 +72,22 @@ function convertAndValidate(name: string, spec: AttrSpec, raw: unknown): unknown
   return value;
 }
 
+/** Whether Python would find the body falsy (None, {}, [], "", 0, False): Neutron's "Resource body required". */
+const emptyBody = (body: unknown) =>
+  !body || (typeof body === 'object' && (Array.isArray(body) ? body.length === 0 : Object.keys(body).length === 0));
+
+/** `{"<singular>": {...}}` → the inner object, or Neutron's answer to a body of another shape. */
+export function unwrapBody(body: unknown, singular: string): Record<string, unknown> {
+  if (emptyBody(body)) throw badRequest('Resource body required');
+  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('Body contains invalid data');
+  const inner = Object.hasOwn(body as object, singular) ? (body as Record<string, unknown>)[singular] : undefined;
+  if (inner === undefined || inner === null) throw badRequest(`Unable to find '${singular}' in request body`);
+  if (typeof inner !== 'object' || Array.isArray(inner)) throw badRequest(`Object '${singular}' contains invalid data`);
+  return inner as Record<string, unknown>;
+}
+
 function checkBody(res: ResourceSpec, body: unknown): Record<string, unknown> {
-  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw badRequest('Resource body required');
-  }
-  const inner = Object.hasOwn(body, res.singular) ? (body as Record<string, unknown>)[res.singular] : undefined;
-  if (inner === undefined) throw badRequest(`Unable to find '${res.singular}' in request body`);
-  if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) {
-    throw badRequest(`Invalid format: ${show(inner)}`);
-  }
-  const attrs = inner as Record<string, unknown>;
+  const attrs = unwrapBody(body, res.singular);
   const unknown = Object.keys(attrs).filter((k) => !attrSpec(res, k) && k !== 'tenant_id' && k !== 'project_id');
   if (unknown.length) throw badRequest(`Unrecognized attribute(s) '${echo(unknown.join(', '))}'`);
   return attrs;

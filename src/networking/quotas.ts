@@ -1,4 +1,5 @@
 // Quotas: per-project limits with Neutron's defaults, usage counts, and enforcement on create.
+import { unwrapBody } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { badRequest, echo, NeutronError, policyDenied } from '../model/errors.js';
 import { show } from '../model/validators.js';
@@ -98,11 +99,7 @@ function flag(v: unknown): boolean {
 
 export async function updateQuota(tx: Tx, ctx: AuthContext, projectId: string, body: unknown) {
   requireAdmin(ctx, 'update_quota');
-  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Resource body required');
-  const q = Object.hasOwn(body, 'quota') ? (body as { quota?: unknown }).quota : undefined;
-  if (q === undefined) throw badRequest("Unable to find 'quota' in request body");
-  if (!q || typeof q !== 'object' || Array.isArray(q)) throw badRequest(`Invalid format: ${show(q)}`);
-  const given = q as Record<string, unknown>;
+  const given = unwrapBody(body, 'quota');
   const unknown = Object.keys(given).filter((k) => k !== 'check_limit' && k !== 'force' && !Object.hasOwn(QUOTA_DEFAULTS, k));
   if (unknown.length) throw badRequest(`Unrecognized attribute(s) '${echo(unknown.join(', '))}'`);
   // With check_limit a limit below what the project already uses is refused — unless forced

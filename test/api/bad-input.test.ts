@@ -117,6 +117,19 @@ test('an empty bulk request is refused for every bulk-capable resource', async (
   assert.deepEqual(r.body.networks.map((n: { name: string }) => n.name), ['w1', 'w2']);
 });
 
+test('malformed body shapes get Neutron\'s messages on create and update', async () => {
+  const cases: Array<[string, string]> = [
+    ['{}', 'Resource body required'], ['[]', 'Resource body required'], ['0', 'Resource body required'], ['""', 'Resource body required'],
+    ['[1]', 'Body contains invalid data'], ['"text"', 'Body contains invalid data'], ['7', 'Body contains invalid data'],
+    ['{"network":null}', "Unable to find 'network' in request body"], ['{"net":{}}', "Unable to find 'network' in request body"],
+    ['{"network":[]}', "Object 'network' contains invalid data"], ['{"network":"x"}', "Object 'network' contains invalid data"],
+  ];
+  for (const [text, message] of cases) {
+    await refused(() => demo.post('/networks', text), 400, 'HTTPBadRequest', message);
+    await refused(() => demo.put(`/networks/${networkId}`, text), 400, 'HTTPBadRequest', message);
+  }
+});
+
 test('echoed values are capped', async () => {
   const long = 'y'.repeat(100_000);
   for (const send of [
