@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 import { issueToken, request, type Api } from '../helpers/client.js';
 import { adminDemoOther, expectError, feedHead } from '../helpers/networking.js';
 
@@ -243,4 +243,25 @@ test('framework errors carry the API error body', async () => {
   assert.match(raw, /^HTTP\/1\.1 431 /);
   const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
   assert.equal(body.NeutronError.type, 'HTTPRequestHeaderFieldsTooLarge');
+});
+
+test('a request arriving while the server closes gets a NeutronError 503, not the framework\'s body', async () => {
+  const closingServer = await startTestServer();
+  const token = await issueToken(closingServer.url, 'admin', ADMIN_PASSWORD, 'admin');
+  const head = (await request(`${closingServer.url}/v2.0/neutrino/changes?since=0`, 'GET', token)).body.revision;
+  // A busy keep-alive connection (a long poll) survives close(); its next request arrives during the drain.
+  const socket = connect(Number(new URL(closingServer.url).port), '127.0.0.1');
+  let raw = '';
+  socket.on('data', (d) => (raw += d.toString()));
+  const ended = new Promise((resolve) => socket.on('close', resolve));
+  socket.write(`GET /v2.0/neutrino/changes?since=${head}&wait=2 HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${token}\r\n\r\n`);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const closing = closingServer.close();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  socket.write(`GET /v2.0/networks HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${token}\r\n\r\n`);
+  await ended;
+  await closing;
+  const last = raw.slice(raw.lastIndexOf('HTTP/1.1 '));
+  assert.match(last, /^HTTP\/1\.1 503 /);
+  assert.equal(JSON.parse(last.slice(last.indexOf('\r\n\r\n') + 4)).NeutronError.type, 'HTTPServiceUnavailable');
 });
