@@ -145,11 +145,13 @@ export function bulkItems(res: ResourceSpec, body: unknown): Array<Record<string
   const empty = !list || (Array.isArray(list) ? list.length === 0 : typeof list === 'object' && Object.keys(list).length === 0);
   if (empty) throw badRequest('Resources required');
   if (!Array.isArray(list)) throw badRequest('Body contains invalid data');
-  return list.map((item) =>
-    item !== null && typeof item === 'object' && !Array.isArray(item) && Object.hasOwn(item, res.singular)
+  return list.map((item) => {
+    // Python cannot ask `'network' in item` of a number, boolean or None.
+    if (item === null || (typeof item !== 'object' && typeof item !== 'string')) throw badRequest('Body contains invalid data');
+    return typeof item === 'object' && !Array.isArray(item) && Object.hasOwn(item, res.singular)
       ? (item as Record<string, unknown>)
-      : { [res.singular]: item },
-  );
+      : { [res.singular]: item };
+  });
 }
 
 /** An update body → only the attributes given, converted and checked. */

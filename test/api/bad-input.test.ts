@@ -110,6 +110,8 @@ test('an empty bulk request is refused for every bulk-capable resource', async (
       await refused(() => demo.post(path, { [plural]: empty }), 400, 'HTTPBadRequest', 'Resources required');
     }
     await refused(() => demo.post(path, { [plural]: 'abc' }), 400, 'HTTPBadRequest', 'Body contains invalid data');
+    await refused(() => demo.post(path, { [plural]: [null] }), 400, 'HTTPBadRequest', 'Body contains invalid data');
+    await refused(() => demo.post(path, { [plural]: ['abc'] }), 400, 'HTTPBadRequest', `Object '${plural.slice(0, -1)}' contains invalid data`);
   }
   // Items may be wrapped, as Neutron allows.
   const r = await demo.post('/networks', { networks: [{ network: { name: 'w1' } }, { name: 'w2' }] });
