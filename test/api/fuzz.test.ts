@@ -30,6 +30,8 @@ interface FuzzRequest {
   who: Who;
   body?: unknown;
   raw?: string;
+  /** On a create: the kind of what it makes, so later requests can refer to it. */
+  kind?: string;
 }
 
 let stateDir: string;
@@ -41,6 +43,9 @@ let requests = 0;
 let statuses = new Map<number, number>();
 /** The store's fingerprint after the last request. */
 let state = '';
+
+/** IDs of what the fuzzing itself created, by kind: later requests update, use and delete them. */
+const created: Record<string, string[]> = {};
 
 /** Sets of IDs by kind: demo's, other's and shared ones, each a valid reference for someone. */
 const refs: Record<string, string[]> = {};
@@ -84,6 +89,11 @@ async function send(req: FuzzRequest): Promise<void> {
   statuses.set(r.statusCode, (statuses.get(r.statusCode) ?? 0) + 1);
   const what = () => describe(req, r.statusCode, r.body);
   assert.ok(r.statusCode < 500, `5xx: ${what()}`);
+  if (r.statusCode === 201 && req.kind) {
+    const b = JSON.parse(r.body);
+    const items = Object.values(b).flat() as Array<{ id: string }>;
+    (created[req.kind] ??= []).push(...items.map((it) => it.id));
+  }
   const now = await fingerprint();
   if (r.statusCode >= 400) {
     const b = JSON.parse(r.body);
@@ -103,13 +113,23 @@ async function send(req: FuzzRequest): Promise<void> {
 const who = fc.constantFrom<Who>('demo', 'demo', 'demo', 'other', 'admin');
 
 /** A reference: mostly an existing ID (the caller's, another project's or shared), else missing or junk. */
+/** An existing ID of the kind, seeded or created so far (chosen when the request is generated). */
+const live = (kind: string) =>
+  fc.nat().map((i) => {
+    const pool = [...refs[kind], ...(created[kind] ?? [])];
+    return pool[i % pool.length];
+  });
+
+/** Something the fuzzing created, when there is any (deleting the seeds would starve later requests). */
+const createdOrMissing = (kind: string) => fc.nat().map((i) => created[kind]?.[i % created[kind].length] ?? '00000000-0000-4000-8000-000000000000');
+
 const ref = (kind: string) =>
-  fc.oneof({ weight: 20, arbitrary: fc.constantFrom(...refs[kind]) }, { weight: 1, arbitrary: fc.uuid() }, { weight: 1, arbitrary: junk });
+  fc.oneof({ weight: 20, arbitrary: live(kind) }, { weight: 1, arbitrary: fc.uuid() }, { weight: 1, arbitrary: junk });
 
 /** A URL ID: an existing one, a missing one, or something odd (long, encoded, prototype names). */
 const urlId = (kind: string) =>
   fc.oneof(
-    { weight: 8, arbitrary: fc.constantFrom(...refs[kind]) },
+    { weight: 8, arbitrary: live(kind) },
     { weight: 1, arbitrary: fc.uuid() },
     { weight: 1, arbitrary: fc.oneof(fc.constantFrom(...PROTO_KEYS, '%ff', '%2e%2e', 'a'.repeat(101), '%ud800'), fc.string({ maxLength: 10 }).map(encodeAny)) },
   );
@@ -202,12 +222,13 @@ function listQuery(r: Resource): fc.Arbitrary<FuzzRequest> {
 function resourceRequests(r: Resource): fc.Arbitrary<FuzzRequest> {
   const collection = `/v2.0${r.path}`;
   return fc.oneof(
-    { weight: 6, arbitrary: fc.record({ body: body(r.singular, r.plural, r.create), who }).map((x) => ({ method: 'POST' as const, url: collection, ...x })) },
+    { weight: 6, arbitrary: fc.record({ body: body(r.singular, r.plural, r.create), who }).map((x) => ({ method: 'POST' as const, url: collection, kind: r.kind, ...x })) },
     { weight: 4, arbitrary: fc.record({ id: urlId(r.kind), body: body(r.singular, null, r.update), who }).map(({ id, ...x }) => ({ method: 'PUT' as const, url: `${collection}/${id}`, ...x })) },
     { weight: 2, arbitrary: listQuery(r) },
     { weight: 1, arbitrary: fc.record({ id: urlId(r.kind), who }).map(({ id, who }) => ({ method: 'GET' as const, url: `${collection}/${id}?fields=${encodeAny(PROTO_KEYS[id.length % PROTO_KEYS.length])}&fields=id`, who })) },
-    // Deleting: only what the caller cannot delete (another project's, missing, odd), so the seeds stay.
+    // Deleting: another project's seeds (refused), missing or odd IDs, and what the fuzzing created.
     { weight: 1, arbitrary: fc.record({ id: fc.oneof(fc.constantFrom(...refs[`${r.kind}:other`]), fc.uuid(), fc.constantFrom(...PROTO_KEYS)) }).map(({ id }) => ({ method: 'DELETE' as const, url: `${collection}/${id}`, who: 'demo' as Who })) },
+    { weight: 1, arbitrary: fc.record({ id: createdOrMissing(r.kind), who }).map(({ id, who }) => ({ method: 'DELETE' as const, url: `${collection}/${id}`, who })) },
     { weight: 1, arbitrary: fc.record({ raw: rawJunkBody, who, put: fc.boolean(), id: urlId(r.kind) }).map(({ raw, who, put, id }) => (put ? { method: 'PUT' as const, url: `${collection}/${id}`, raw, who } : { method: 'POST' as const, url: collection, raw, who })) },
   );
 }
