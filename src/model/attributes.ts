@@ -142,8 +142,7 @@ export function prepareCreate(res: ResourceSpec, body: unknown, ctx: AuthContext
 export function bulkItems(res: ResourceSpec, body: unknown): Array<Record<string, unknown>> | null {
   if (body === null || typeof body !== 'object' || Array.isArray(body) || !Object.hasOwn(body, res.plural)) return null;
   const list = (body as Record<string, unknown>)[res.plural];
-  const empty = !list || (Array.isArray(list) ? list.length === 0 : typeof list === 'object' && Object.keys(list).length === 0);
-  if (empty) throw badRequest('Resources required');
+  if (emptyBody(list)) throw badRequest('Resources required');
   if (!Array.isArray(list)) throw badRequest('Body contains invalid data');
   return list.map((item) => {
     // Python cannot ask `'network' in item` of a number, boolean or None.
