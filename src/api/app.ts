@@ -5,12 +5,13 @@ import type { Db } from '../store/db.js';
 import { IdentityService, identityOptions } from '../identity/service.js';
 import { registerIdentityRoutes } from '../identity/routes.js';
 import { registerNetworkingRoutes } from './networking.js';
-import { handleError, neutronBody } from './errors.js';
+import { handleClientError, handleError, neutronBody, serviceUnavailable } from './errors.js';
 import { newRequestId, registerRequestIdHeader, REQUEST_ID_LOG_LABEL } from './request-id.js';
 import { registerAccessLog } from './access-log.js';
 import { registerHealthcheck } from './healthcheck.js';
 import { NeutronError } from '../model/errors.js';
 import { connectionBounds, createBoundedServer } from './bounded-server.js';
+import { parseJsonBody } from './json-body.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -41,24 +42,37 @@ export async function buildApp({ config, db, logger = false }: AppDeps): Promise
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     // Neutron accepts a `.json` suffix on every path.
     rewriteUrl: (req) => (req.url ?? '/').replace(/\.json(?=$|\?)/, ''),
+    // Errors the framework raises before routing (bad URL encoding, over-long IDs) and on the socket
+    // (timeouts, oversized headers) get the API's error body too, not Fastify's own.
+    frameworkErrors: handleError,
+    clientErrorHandler: handleClientError,
+    // Fastify's closing answer has its own body; the preClose/onRequest hooks below give Neutron's.
+    return503OnClosing: false,
   });
   const base = publicUrl(config);
   http.decorate('identityUrl', `${base}/identity/v3`);
 
   // Clients do not always send a JSON content type; every body is JSON here.
   http.removeAllContentTypeParsers();
-  http.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = String(body);
-    if (text.trim() === '') return done(null, undefined);
+  http.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
     try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new NeutronError(400, 'HTTPBadRequest', 'Malformed request body'), undefined);
+      done(null, parseJsonBody(body as Buffer));
+    } catch (e) {
+      done(e as Error, undefined);
     }
   });
   registerRequestIdHeader(http);
   registerAccessLog(http);
   http.setErrorHandler(handleError);
+  let closing = false;
+  http.addHook('preClose', async () => {
+    closing = true;
+  });
+  http.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close');
+    throw serviceUnavailable();
+  });
   http.setNotFoundHandler((request, reply) => {
     const e = new NeutronError(404, 'HTTPNotFound', 'The resource could not be found.');
     if (request.url.startsWith('/identity')) {

@@ -5,7 +5,7 @@ import type { ServerConfig } from '../config.js';
 import type { Db } from '../store/db.js';
 import type { IdentityService } from '../identity/service.js';
 import type { AuthContext } from '../model/context.js';
-import { prepareCreate, prepareUpdate, visibleTo } from '../model/attributes.js';
+import { bulkItems, prepareCreate, prepareUpdate, visibleTo } from '../model/attributes.js';
 import { notFound, unauthorized } from '../model/errors.js';
 import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import type { Item, ResourceService } from '../networking/common.js';
@@ -117,18 +117,17 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
   });
 
   v2.post(collection, async (req, reply) => {
-    const body = req.body as Record<string, unknown> | undefined;
-    if (body && typeof body === 'object' && Array.isArray(body[plural])) {
+    const items = bulkItems(service.spec, req.body);
+    if (items) {
       // Bulk create: all or nothing, in one transaction.
-      const list = body[plural] as unknown[];
       const created = await db.transaction().execute(async (tx) => {
         const out: Item[] = [];
-        for (const one of list) out.push(await service.create(tx, req.ctx, prepareCreate(service.spec, { [singular]: one }, req.ctx)));
+        for (const one of items) out.push(await service.create(tx, req.ctx, prepareCreate(service.spec, one, req.ctx)));
         return out;
       });
       return reply.status(201).send({ [plural]: created.map((it) => render(service, it, req.ctx, null)) });
     }
-    const attrs = prepareCreate(service.spec, body, req.ctx);
+    const attrs = prepareCreate(service.spec, req.body, req.ctx);
     const item = await db.transaction().execute((tx) => service.create(tx, req.ctx, attrs));
     return reply.status(201).send({ [singular]: render(service, item, req.ctx, null) });
   });

@@ -33,6 +33,10 @@ const Name = Type.String({ minLength: 1, maxLength: 255 });
 const Text = Type.String({ maxLength: 65535 });
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Secret = Type.String({ maxLength: 4096 });
+/** Resource options: none exist here, so only the empty set clients send by default (refused, not ignored, otherwise). */
+const NoOptions = Type.Optional(Type.Object({}, { additionalProperties: false }));
+/** Keystone keeps unknown properties as "extra"; neutrino does not, so it refuses them instead of dropping them. */
+const Closed = { additionalProperties: false };
 
 const DomainRef = Type.Object({ id: Type.Optional(Id), name: Type.Optional(Name) });
 const ProjectRef = Type.Object({ id: Type.Optional(Id), name: Type.Optional(Name), domain: Type.Optional(DomainRef) });
@@ -76,7 +80,8 @@ export const ProjectCreate = Type.Object({
     is_domain: Type.Optional(Type.Boolean()),
     parent_id: Type.Optional(Nullable(Id)),
     tags: Type.Optional(Type.Array(Type.String({ maxLength: 255 }))),
-  }),
+    options: NoOptions,
+  }, Closed),
 });
 export type ProjectCreate = Static<typeof ProjectCreate>['project'];
 
@@ -87,7 +92,8 @@ export const ProjectUpdate = Type.Object({
     description: Type.Optional(Nullable(Text)),
     enabled: Type.Optional(Type.Boolean()),
     tags: Type.Optional(Type.Array(Type.String({ maxLength: 255 }))),
-  }),
+    options: NoOptions,
+  }, Closed),
 });
 export type ProjectUpdate = Static<typeof ProjectUpdate>['project'];
 
@@ -100,7 +106,8 @@ export const UserCreate = Type.Object({
     default_project_id: Type.Optional(Nullable(Id)),
     description: Type.Optional(Nullable(Text)),
     email: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
-  }),
+    options: NoOptions,
+  }, Closed),
 });
 export type UserCreate = Static<typeof UserCreate>['user'];
 
@@ -113,12 +120,13 @@ export const UserUpdate = Type.Object({
     default_project_id: Type.Optional(Nullable(Id)),
     description: Type.Optional(Nullable(Text)),
     email: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
-  }),
+    options: NoOptions,
+  }, Closed),
 });
 export type UserUpdate = Static<typeof UserUpdate>['user'];
 
 export const PasswordChange = Type.Object({
-  user: Type.Object({ password: Secret, original_password: Secret }),
+  user: Type.Object({ password: Secret, original_password: Secret }, Closed),
 });
 
 export const RoleCreate = Type.Object({
@@ -126,7 +134,8 @@ export const RoleCreate = Type.Object({
     name: Name,
     description: Type.Optional(Nullable(Text)),
     domain_id: Type.Optional(Nullable(Id)),
-  }),
+    options: NoOptions,
+  }, Closed),
 });
 export type RoleCreate = Static<typeof RoleCreate>['role'];
 

@@ -2,8 +2,8 @@
 // each resource declares its attributes, and this module turns a raw body into checked,
 // converted, defaulted values — or Neutron's 400/403 answer.
 import type { AuthContext } from './context.js';
-import { badRequest, invalidAttribute, policyDenied } from './errors.js';
-import { Invalid, isString, toInt, type Converter, type Validator } from './validators.js';
+import { badRequest, echo, invalidAttribute, policyDenied } from './errors.js';
+import { Invalid, isString, show, toInt, type Converter, type Validator } from './validators.js';
 
 export interface AttrSpec {
   /** settable on create (allow_post) */
@@ -31,6 +31,14 @@ export interface AttrSpec {
 }
 
 export type AttrMap = Record<string, AttrSpec>;
+
+/**
+ * The spec of attribute `name`, looked up as an own property only: request keys such as `__proto__`,
+ * `constructor` or `toString` must never find Object.prototype's members.
+ */
+export function attrSpec(res: ResourceSpec, name: string): AttrSpec | undefined {
+  return Object.hasOwn(res.attributes, name) ? res.attributes[name] : undefined;
+}
 
 export interface ResourceSpec {
   singular: string;
@@ -64,18 +72,24 @@ function convertAndValidate(name: string, spec: AttrSpec, raw: unknown): unknown
   return value;
 }
 
+/** Whether Python would find the body falsy (None, {}, [], "", 0, False): Neutron's "Resource body required". */
+const emptyBody = (body: unknown) =>
+  !body || (typeof body === 'object' && (Array.isArray(body) ? body.length === 0 : Object.keys(body).length === 0));
+
+/** `{"<singular>": {...}}` → the inner object, or Neutron's answer to a body of another shape. */
+export function unwrapBody(body: unknown, singular: string): Record<string, unknown> {
+  if (emptyBody(body)) throw badRequest('Resource body required');
+  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('Body contains invalid data');
+  const inner = Object.hasOwn(body as object, singular) ? (body as Record<string, unknown>)[singular] : undefined;
+  if (inner === undefined || inner === null) throw badRequest(`Unable to find '${singular}' in request body`);
+  if (typeof inner !== 'object' || Array.isArray(inner)) throw badRequest(`Object '${singular}' contains invalid data`);
+  return inner as Record<string, unknown>;
+}
+
 function checkBody(res: ResourceSpec, body: unknown): Record<string, unknown> {
-  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw badRequest('Resource body required');
-  }
-  const inner = (body as Record<string, unknown>)[res.singular];
-  if (inner === undefined) throw badRequest(`Unable to find '${res.singular}' in request body`);
-  if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) {
-    throw badRequest(`Invalid format: ${JSON.stringify(inner)}`);
-  }
-  const attrs = inner as Record<string, unknown>;
-  const unknown = Object.keys(attrs).filter((k) => !(k in res.attributes) && k !== 'tenant_id' && k !== 'project_id');
-  if (unknown.length) throw badRequest(`Unrecognized attribute(s) '${unknown.join(', ')}'`);
+  const attrs = unwrapBody(body, res.singular);
+  const unknown = Object.keys(attrs).filter((k) => !attrSpec(res, k) && k !== 'tenant_id' && k !== 'project_id');
+  if (unknown.length) throw badRequest(`Unrecognized attribute(s) '${echo(unknown.join(', '))}'`);
   return attrs;
 }
 
@@ -87,7 +101,7 @@ function resolveProject(attrs: Record<string, unknown>, ctx: AuthContext): strin
   }
   const given = (p ?? t) as unknown;
   if (given === undefined) return ctx.projectId;
-  if (typeof given !== 'string' || given.length > 255) throw invalidAttribute('project_id', `'${String(given)}' is not a valid string`);
+  if (typeof given !== 'string' || given.length > 255) throw invalidAttribute('project_id', `'${show(given)}' is not a valid string`);
   if (given !== ctx.projectId && !ctx.isAdmin) {
     throw badRequest(
       "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges",
@@ -105,7 +119,7 @@ export function prepareCreate(res: ResourceSpec, body: unknown, ctx: AuthContext
   const out: Record<string, unknown> = { project_id: resolveProject(attrs, ctx) };
   const denied: string[] = [];
   for (const [name, spec] of Object.entries(res.attributes)) {
-    if (name in attrs) {
+    if (Object.hasOwn(attrs, name)) {
       if (!spec.post) throw badRequest(`Attribute '${name}' not allowed in POST`);
       out[name] = convertAndValidate(name, spec, attrs[name]);
       const def = typeof spec.default === 'function' ? undefined : spec.default;
@@ -121,13 +135,31 @@ export function prepareCreate(res: ResourceSpec, body: unknown, ctx: AuthContext
   return out;
 }
 
+/**
+ * The items of a bulk create body (`{"networks": [...]}`), each as a single-resource body; null when the
+ * body is no bulk request. Like Neutron, an item may itself be wrapped (`{"network": {...}}`).
+ */
+export function bulkItems(res: ResourceSpec, body: unknown): Array<Record<string, unknown>> | null {
+  if (body === null || typeof body !== 'object' || Array.isArray(body) || !Object.hasOwn(body, res.plural)) return null;
+  const list = (body as Record<string, unknown>)[res.plural];
+  if (emptyBody(list)) throw badRequest('Resources required');
+  if (!Array.isArray(list)) throw badRequest('Body contains invalid data');
+  return list.map((item) => {
+    // Python cannot ask `'network' in item` of a number, boolean or None.
+    if (item === null || (typeof item !== 'object' && typeof item !== 'string')) throw badRequest('Body contains invalid data');
+    return typeof item === 'object' && !Array.isArray(item) && Object.hasOwn(item, res.singular)
+      ? (item as Record<string, unknown>)
+      : { [res.singular]: item };
+  });
+}
+
 /** An update body → only the attributes given, converted and checked. */
 export function prepareUpdate(res: ResourceSpec, body: unknown, ctx: AuthContext): Record<string, unknown> {
   const attrs = checkBody(res, body);
   const out: Record<string, unknown> = {};
   const denied: string[] = [];
   for (const [name, raw] of Object.entries(attrs)) {
-    const spec = res.attributes[name];
+    const spec = attrSpec(res, name);
     if (!spec || !spec.put) throw badRequest(`Cannot update read-only attribute ${name}`);
     out[name] = convertAndValidate(name, spec, raw);
     if (spec.adminSet && !ctx.isAdmin) denied.push(name);
@@ -148,7 +180,7 @@ export function visibleTo(res: ResourceSpec, item: Record<string, unknown>, ctx:
   if (ctx.isAdmin) return item;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(item)) {
-    if (!res.attributes[k]?.adminRead) out[k] = v;
+    if (!attrSpec(res, k)?.adminRead) out[k] = v;
   }
   return out;
 }

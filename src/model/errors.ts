@@ -2,6 +2,19 @@
 // exception class name Neutron uses (the `type` clients match on) and the HTTP status its base
 // class maps to (neutron_lib/api/faults.py).
 
+/** Longest input value an error message repeats; a longer one is cut and ends in an ellipsis. */
+export const ECHO_MAX = 255;
+/** Backstop for a whole message, whatever it repeats. */
+const MESSAGE_MAX = 4 * ECHO_MAX;
+
+/** Caps text taken from a request before it goes into an error message (never echo 100 KB back). */
+export function echo(text: string, max = ECHO_MAX): string {
+  if (text.length <= max) return text;
+  // Do not split a surrogate pair: half of one is no valid Unicode.
+  const cut = /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
+  return `${text.slice(0, cut)}...`;
+}
+
 export class NeutronError extends Error {
   constructor(
     readonly status: number,
@@ -9,7 +22,7 @@ export class NeutronError extends Error {
     message: string,
     readonly detail = '',
   ) {
-    super(message);
+    super(echo(message, MESSAGE_MAX));
     this.name = type;
   }
 }
@@ -35,7 +48,7 @@ export class IdentityError extends Error {
     readonly title: string,
     message: string,
   ) {
-    super(message);
+    super(echo(message, MESSAGE_MAX));
   }
 }
 

@@ -1,7 +1,7 @@
 // List conventions of the Networking API (neutron/api/api_common.py): filters (repeated key = OR),
 // fields, sort_key/sort_dir, limit/marker/page_reverse pagination with *_links. Pure.
-import type { ResourceSpec } from './attributes.js';
-import { badRequest } from './errors.js';
+import { attrSpec, type ResourceSpec } from './attributes.js';
+import { badRequest, echo } from './errors.js';
 import { Invalid } from './validators.js';
 
 export type RawQuery = Record<string, string | string[] | undefined>;
@@ -18,6 +18,9 @@ export interface ListQuery {
 const RESERVED = new Set(['fields', 'sort_key', 'sort_dir', 'limit', 'marker', 'page_reverse']);
 const COMMON_FILTERS = new Set(['id', 'project_id', 'tenant_id']);
 
+/** `[a, b]` as Python prints a list of strings, capped. */
+const pyList = (items: string[]) => echo(`[${items.map((k) => `'${k}'`).join(', ')}]`);
+
 const many = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 export function parseListQuery(res: ResourceSpec, q: RawQuery): ListQuery {
@@ -25,7 +28,7 @@ export function parseListQuery(res: ResourceSpec, q: RawQuery): ListQuery {
   const invalid: string[] = [];
   for (const [key, value] of Object.entries(q)) {
     if (RESERVED.has(key) || value === undefined) continue;
-    const spec = res.attributes[key];
+    const spec = attrSpec(res, key);
     if (!COMMON_FILTERS.has(key) && !(spec && spec.filter !== false)) {
       invalid.push(key);
       continue;
@@ -41,7 +44,7 @@ export function parseListQuery(res: ResourceSpec, q: RawQuery): ListQuery {
     });
     filters.set(key === 'tenant_id' ? 'project_id' : key, values);
   }
-  if (invalid.length) throw badRequest(`[${invalid.map((k) => `'${k}'`).join(', ')}] is invalid attribute for filtering`);
+  if (invalid.length) throw badRequest(`${pyList(invalid)} is invalid attribute for filtering`);
 
   const keys = many(q.sort_key);
   const dirs = many(q.sort_dir);
@@ -49,15 +52,15 @@ export function parseListQuery(res: ResourceSpec, q: RawQuery): ListQuery {
     throw badRequest('The number of sort_keys and sort_dirs must be same');
   }
   const badDir = dirs.find((d) => d !== 'asc' && d !== 'desc');
-  if (badDir) throw badRequest(`[${dirs.map((d) => `'${d}'`).join(', ')}] is invalid value for sort_dirs, valid value is 'asc' and 'desc'`);
-  const badKeys = keys.filter((k) => !COMMON_FILTERS.has(k) && !res.attributes[k]?.sort);
-  if (badKeys.length) throw badRequest(`[${badKeys.map((k) => `'${k}'`).join(', ')}] is invalid attribute for sort_keys`);
+  if (badDir) throw badRequest(`${pyList(dirs)} is invalid value for sort_dirs, valid value is 'asc' and 'desc'`);
+  const badKeys = keys.filter((k) => !COMMON_FILTERS.has(k) && !attrSpec(res, k)?.sort);
+  if (badKeys.length) throw badRequest(`${pyList(badKeys)} is invalid attribute for sort_keys`);
   const sorts = keys.map((k, i) => [k === 'tenant_id' ? 'project_id' : k, (dirs[i] ?? 'asc') as 'asc' | 'desc'] as [string, 'asc' | 'desc']);
 
   let limit: number | null = null;
   const rawLimit = many(q.limit)[0];
   if (rawLimit !== undefined) {
-    if (!/^\d+$/.test(rawLimit)) throw badRequest(`Limit must be an integer 0 or greater and not '${rawLimit}'`);
+    if (!/^\d+$/.test(rawLimit)) throw badRequest(`Limit must be an integer 0 or greater and not '${echo(rawLimit)}'`);
     limit = Number(rawLimit) || null; // limit=0 means no limit
   }
   const fields = many(q.fields);
@@ -76,7 +79,7 @@ type Item = Record<string, unknown>;
 function matches(res: ResourceSpec, item: Item, filters: Map<string, unknown[]>): boolean {
   for (const [key, wanted] of filters) {
     const value = item[key];
-    const match = res.attributes[key]?.filterMatch;
+    const match = attrSpec(res, key)?.filterMatch;
     const ok = wanted.some((w) => (match ? match(value, w) : equalish(value, w)));
     if (!ok) return false;
   }
@@ -156,6 +159,6 @@ export function applyListQuery(res: ResourceSpec, all: Item[], q: ListQuery, sel
 export function selectFields(item: Item, fields: string[] | null): Item {
   if (!fields) return item;
   const out: Item = {};
-  for (const f of fields) if (f in item) out[f] = item[f];
+  for (const f of fields) if (Object.hasOwn(item, f)) out[f] = item[f];
   return out;
 }

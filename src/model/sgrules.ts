@@ -2,6 +2,7 @@
 // converters, neutron/db/securitygroups_db.py validation and duplicate detection). Pure.
 import { NeutronError, conflict } from './errors.js';
 import { formatIp, parseIp, type IpVersion } from './ip.js';
+import { show } from './validators.js';
 
 /** neutron_lib.constants.IP_PROTOCOL_MAP (with the legacy `icmpv6` alias of `ipv6-icmp`). */
 export const IP_PROTOCOL_MAP: Readonly<Record<string, number>> = {
@@ -71,7 +72,7 @@ const pyStr = (v: unknown): string => {
   if (v === null || v === undefined) return 'None';
   if (v === true) return 'True';
   if (v === false) return 'False';
-  return typeof v === 'string' ? v : JSON.stringify(v);
+  return show(v);
 };
 const pyRepr = (v: string | null) => (v === null ? 'None' : `'${v}'`);
 

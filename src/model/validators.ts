@@ -1,6 +1,7 @@
 // Converters and validators for request attributes, with neutron-lib's messages
 // (neutron_lib/api/validators/__init__.py, neutron_lib/api/converters.py).
 // A converter returns the converted value or throws Invalid; a validator returns a reason or undefined.
+import { badRequest, echo, invalidInput } from './errors.js';
 import { canonicalIp, formatCidr, parseIp, parsePrefix } from './ip.js';
 
 export class Invalid extends Error {}
@@ -8,7 +9,16 @@ export class Invalid extends Error {}
 export type Converter = (value: unknown) => unknown;
 export type Validator = (value: unknown) => string | undefined;
 
-const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+/** A request value as error messages repeat it: strings as they are, anything else as JSON, capped. */
+export function show(v: unknown): string {
+  let text: string;
+  try {
+    text = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+  } catch {
+    text = String(v);
+  }
+  return echo(text);
+}
 
 export const toBoolean: Converter = (v) => {
   if (typeof v === 'boolean') return v;
@@ -29,14 +39,14 @@ export const toInt: Converter = (v) => {
 
 export const toIntOrNull: Converter = (v) => (v === null ? null : toInt(v));
 
-/** Lists given as a single value become one-element lists (convert_to_list). */
-export const toList: Converter = (v) => (v === null || v === undefined ? [] : Array.isArray(v) ? v : [v]);
+/** null means an empty list (convert_none_to_empty_list); anything else is left for the validator. */
+export const noneToEmptyList: Converter = (v) => (v === null ? [] : v);
 
 export const isString =
   (maxLength?: number): Validator =>
   (v) => {
     if (typeof v !== 'string') return `'${show(v)}' is not a valid string`;
-    if (maxLength !== undefined && v.length > maxLength) return `'${v}' exceeds maximum length of ${maxLength}`;
+    if (maxLength !== undefined && v.length > maxLength) return `'${show(v)}' exceeds maximum length of ${maxLength}`;
     return undefined;
   };
 
@@ -58,6 +68,28 @@ export const isUuidList: Validator = (v) => {
   return dup ? `Duplicate items in the list: '${dup}'` : undefined;
 };
 
+/** validate_list_of_unique_strings */
+export const isUniqueStringList =
+  (maxLength?: number): Validator =>
+  (v) => {
+    if (!Array.isArray(v)) return `'${show(v)}' is not a list`;
+    const dups = v.filter((x, i) => v.indexOf(x) !== i);
+    if (dups.length) return `Duplicate items in the list: '${show(dups.map((d) => show(d)).join(', '))}'`;
+    for (const item of v) {
+      const r = isString(maxLength)(item);
+      if (r) return r;
+    }
+    return undefined;
+  };
+
+/** Availability zone hints: unique names whose JSON form fits Neutron's 255-character column. */
+export const isAvailabilityZoneHints: Validator = (v) => {
+  const reason = isUniqueStringList()(v);
+  if (reason) return reason;
+  if (JSON.stringify(v).length > 255) throw invalidInput('Too many availability_zone_hints specified');
+  return undefined;
+};
+
 export const isBooleanValue: Validator = (v) => (typeof v === 'boolean' ? undefined : `'${show(v)}' is not boolean`);
 
 export const isOneOf =
@@ -69,8 +101,8 @@ export const inRange =
   (min: number, max: number): Validator =>
   (v) => {
     if (typeof v !== 'number') return `'${show(v)}' is not an integer`;
-    if (v < min) return `'${v}' is too small - must be at least '${min}'`;
-    if (v > max) return `'${v}' is too large - must be no larger than '${max}'`;
+    if (v < min) return `'${show(v)}' is too small - must be at least '${min}'`;
+    if (v > max) return `'${show(v)}' is too large - must be no larger than '${max}'`;
     return undefined;
   };
 
@@ -81,7 +113,7 @@ export const isIpOrNull: Validator = (v) => (v === null ? undefined : isIp(v));
 export const isSubnetCidr: Validator = (v) => {
   const p = parsePrefix(v);
   if (!p || typeof v !== 'string' || !v.includes('/')) return `'${show(v)}' is not a valid IP subnet`;
-  if (p.address !== p.network) return `'${v}' isn't a recognized IP subnet cidr, '${formatCidr(p)}' is recommended`;
+  if (p.address !== p.network) return `'${show(v)}' isn't a recognized IP subnet cidr, '${formatCidr(p)}' is recommended`;
   return undefined;
 };
 
@@ -92,7 +124,7 @@ const MAC = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i;
 export const isMac: Validator = (v) => {
   if (typeof v !== 'string' || !MAC.test(v)) return `'${show(v)}' is not a valid MAC address`;
   const norm = v.toLowerCase().replace(/-/g, ':');
-  if (norm === '00:00:00:00:00:00' || norm === 'ff:ff:ff:ff:ff:ff') return `'${v}' is not a valid MAC address`;
+  if (norm === '00:00:00:00:00:00' || norm === 'ff:ff:ff:ff:ff:ff') return `'${show(v)}' is not a valid MAC address`;
   return undefined;
 };
 export const normalizeMac = (v: string) => v.toLowerCase().replace(/-/g, ':');
@@ -109,7 +141,7 @@ export const isNameservers =
     for (const ns of v) {
       const c = canonicalIp(ns);
       if (!c) return `'${show(ns)}' is not a valid nameserver`;
-      if (seen.has(c)) return `'${ns}' is a duplicate nameserver`;
+      if (seen.has(c)) return `'${show(ns)}' is a duplicate nameserver`;
       seen.add(c);
     }
     return undefined;
@@ -122,7 +154,7 @@ export const isHostRoutes: Validator = (v) => {
     if (r === null || typeof r !== 'object' || Array.isArray(r)) return `'${show(r)}' is not a dictionary`;
     const keys = Object.keys(r);
     const extra = keys.filter((k) => k !== 'destination' && k !== 'nexthop');
-    if (extra.length || keys.length !== 2) return `Validation of dictionary's keys failed. Expected keys: {'destination', 'nexthop'} Provided keys: {${keys.map((k) => `'${k}'`).join(', ')}}`;
+    if (extra.length || keys.length !== 2) return `Validation of dictionary's keys failed. Expected keys: {'destination', 'nexthop'} Provided keys: {${keys.map((k) => `'${show(k)}'`).join(', ')}}`;
     const bad = isSubnetCidr(r.destination) ?? isIp(r.nexthop);
     if (bad) return bad;
     const key = `${r.destination}|${r.nexthop}`;
@@ -137,7 +169,7 @@ export const isAllocationPools: Validator = (v) => {
   for (const p of v) {
     if (p === null || typeof p !== 'object' || Array.isArray(p)) return `'${show(p)}' is not a dictionary`;
     const keys = Object.keys(p).sort();
-    if (keys.join(',') !== 'end,start') return `Validation of dictionary's keys failed. Expected keys: {'end', 'start'} Provided keys: {${keys.map((k) => `'${k}'`).join(', ')}}`;
+    if (keys.join(',') !== 'end,start') return `Validation of dictionary's keys failed. Expected keys: {'end', 'start'} Provided keys: {${keys.map((k) => `'${show(k)}'`).join(', ')}}`;
     const bad = isIp(p.start) ?? isIp(p.end);
     if (bad) return bad;
   }
@@ -156,7 +188,7 @@ export const isFixedIps: Validator = (v) => {
     if ('ip_address' in f) {
       const c = canonicalIp(f.ip_address);
       if (!c) return `'${show(f.ip_address)}' is not a valid IP address`;
-      if (seenIps.has(c)) return `Duplicate IP address '${f.ip_address}'`;
+      if (seenIps.has(c)) return `Duplicate IP address '${show(f.ip_address)}'`;
       seenIps.add(c);
     }
     if ('subnet_id' in f) {
@@ -168,11 +200,12 @@ export const isFixedIps: Validator = (v) => {
 };
 
 export const isAddressPairs: Validator = (v) => {
-  if (!Array.isArray(v)) return `Allowed address pairs must be a list.`;
+  // Neutron raises this one as a bare HTTPBadRequest, not as an attribute validation failure.
+  if (!Array.isArray(v)) throw badRequest('Allowed address pairs must be a list.');
   for (const p of v) {
     if (p === null || typeof p !== 'object' || Array.isArray(p)) return `'${show(p)}' is not a dictionary`;
     for (const k of Object.keys(p)) {
-      if (k !== 'ip_address' && k !== 'mac_address') return `Unrecognized attribute(s) '${k}'`;
+      if (k !== 'ip_address' && k !== 'mac_address') return `Unrecognized attribute(s) '${show(k)}'`;
     }
   }
   return undefined;
@@ -183,8 +216,9 @@ export const isExternalGatewayInfo: Validator = (v) => {
   if (typeof v !== 'object' || Array.isArray(v)) return `'${show(v)}' is not a dictionary`;
   const g = v as Record<string, unknown>;
   for (const k of Object.keys(g)) {
-    if (!['network_id', 'enable_snat', 'external_fixed_ips', 'qos_policy_id'].includes(k)) {
-      return `Validation of dictionary's keys failed. Unexpected key '${k}'`;
+    // qos_policy_id belongs to the qos-gateway-ip extension, which is not offered: refused, not ignored.
+    if (!['network_id', 'enable_snat', 'external_fixed_ips'].includes(k)) {
+      return `Validation of dictionary's keys failed. Unexpected key '${show(k)}'`;
     }
   }
   if (g.network_id === undefined) return `Validation of dictionary's keys failed. Expected keys: {'network_id'}`;

@@ -2,6 +2,7 @@
 import type { ServerConfig } from '../config.js';
 import type { AuthContext } from '../model/context.js';
 import { badRequest, notFound, policyDenied } from '../model/errors.js';
+import { show } from '../model/validators.js';
 import type { AgentRow } from '../store/schema/index.js';
 import { bool, newId, parseJson, recordChange, timestamp, type Tx } from './common.js';
 import { routerNotFound } from './router-common.js';
@@ -90,8 +91,8 @@ function checkReport(body: unknown): AgentReport {
   const a = (body as { agent?: AgentReport } | undefined)?.agent;
   if (!a || typeof a !== 'object') throw badRequest("Unable to find 'agent' in request body");
   const known = Object.values(AGENT_TYPES).map((t) => t.agent_type as string);
-  if (!known.includes(a.agent_type)) throw badRequest(`Invalid input for agent_type. Reason: '${String(a.agent_type)}' is not in ${JSON.stringify(known)}.`);
-  if (typeof a.host !== 'string' || !/^[A-Za-z0-9_.-]{1,255}$/.test(a.host)) throw badRequest(`Invalid input for host. Reason: '${String(a.host)}' is not a valid host name.`);
+  if (!known.includes(a.agent_type)) throw badRequest(`Invalid input for agent_type. Reason: '${show(a.agent_type)}' is not in ${JSON.stringify(known)}.`);
+  if (typeof a.host !== 'string' || !/^[A-Za-z0-9_.-]{1,255}$/.test(a.host)) throw badRequest(`Invalid input for host. Reason: '${show(a.host)}' is not a valid host name.`);
   if (a.configurations !== undefined && (typeof a.configurations !== 'object' || Array.isArray(a.configurations))) {
     throw badRequest('Invalid input for configurations. Reason: not a dictionary.');
   }

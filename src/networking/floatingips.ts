@@ -4,7 +4,7 @@ import { type ResourceSpec, standardAttributes } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, NeutronError, notFound } from '../model/errors.js';
 import { canonicalIp, parseIp } from '../model/ip.js';
-import { isIpOrNull, isString, isUuid, isUuidOrNull } from '../model/validators.js';
+import { isIpOrNull, isString, isUuid, isUuidOrNull, show } from '../model/validators.js';
 import type { FloatingIpRow, PortRow } from '../store/schema/index.js';
 import { bool, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
 import type { FixedIp, FixedIpRequest } from './ipam.js';
@@ -174,7 +174,7 @@ async function notifyRouters(tx: Tx, ...routerIds: Array<string | null>): Promis
 /** update_floatingip_status: what the L3 agent reports once the NAT rules are (or are no longer) in place. */
 export async function setFloatingIpStatus(tx: Tx, id: string, status: string): Promise<boolean> {
   if (!FLOATINGIP_STATUSES.includes(status)) {
-    throw new NeutronError(400, 'HTTPBadRequest', `Invalid input for status. Reason: '${status}' is not in ${JSON.stringify(FLOATINGIP_STATUSES).replace(/"/g, "'")}.`);
+    throw new NeutronError(400, 'HTTPBadRequest', `Invalid input for status. Reason: '${show(status)}' is not in ${JSON.stringify(FLOATINGIP_STATUSES).replace(/"/g, "'")}.`);
   }
   const row = await tx.selectFrom('floatingips').select(['status', 'project_id']).where('id', '=', id).executeTakeFirst();
   if (!row || row.status === status) return false;

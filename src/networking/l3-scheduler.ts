@@ -8,6 +8,7 @@ import { AGENT_TYPES, isAlive } from './agents.js';
 import { ROUTER_OWNED } from './router-common.js';
 import { setFloatingIpStatus } from './floatingips.js';
 import { badRequest } from '../model/errors.js';
+import { show } from '../model/validators.js';
 
 async function liveL3Agents(tx: Tx, config: ServerConfig): Promise<AgentRow[]> {
   const rows = await tx.selectFrom('agents').selectAll().where('agent_type', '=', AGENT_TYPES.l3.agent_type).where('admin_state_up', '=', 1).execute();
@@ -105,7 +106,7 @@ export async function reportFloatingIpStatus(tx: Tx, host: string, body: unknown
   if (!fips || typeof fips !== 'object' || Array.isArray(fips)) throw badRequest("Unable to find 'floatingips' in request body");
   const changed: string[] = [];
   for (const [id, status] of Object.entries(fips as Record<string, unknown>)) {
-    if (typeof status !== 'string') throw badRequest(`Invalid input for status. Reason: '${String(status)}' is not a string.`);
+    if (typeof status !== 'string') throw badRequest(`Invalid input for status. Reason: '${show(status)}' is not a string.`);
     const row = await tx.selectFrom('floatingips').select('router_id').where('id', '=', id).executeTakeFirst();
     if (!row) continue;
     if (status !== 'DOWN' && (!row.router_id || (await routerHost(tx, row.router_id)) !== host)) continue;

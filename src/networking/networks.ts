@@ -4,7 +4,7 @@ import { type ResourceSpec, standardAttributes, textAttribute } from '../model/a
 import type { AuthContext } from '../model/context.js';
 import { conflict, invalidInput, notFound, policyDenied } from '../model/errors.js';
 import { canSeeNetwork, ownerOrAdmin } from '../model/policy.js';
-import { inRange, isString, isStringOrNull, toBoolean, toInt, toIntOrNull, toList } from '../model/validators.js';
+import { inRange, isAvailabilityZoneHints, isString, isStringOrNull, toBoolean, toInt, toIntOrNull } from '../model/validators.js';
 import type { NetworkRow } from '../store/schema/index.js';
 import {
   bool,
@@ -42,7 +42,7 @@ export const networkSpec: ResourceSpec = {
     'provider:physical_network': { post: true, put: true, validate: isStringOrNull(64), adminSet: true, adminRead: true, filter: true },
     'provider:segmentation_id': { post: true, put: true, convert: toIntOrNull, adminSet: true, adminRead: true, filter: true, filterConvert: toInt },
     subnets: { filter: true },
-    availability_zone_hints: { post: true, default: () => [], convert: toList, filter: false },
+    availability_zone_hints: { post: true, default: () => [], validate: isAvailabilityZoneHints, filter: false },
     availability_zones: { filter: false },
     ipv4_address_scope: { filter: false },
     ipv6_address_scope: { filter: false },
@@ -117,6 +117,9 @@ export function networkService(config: ServerConfig): ResourceService {
     },
 
     async create(tx, ctx, a) {
+      // No availability zones are known to the scheduler (the extension is not offered): a hint names none.
+      const [hint] = a.availability_zone_hints as string[];
+      if (hint !== undefined) throw notFound('AvailabilityZoneNotFound', `AvailabilityZone ${hint} could not be found.`);
       const projectId = a.project_id as string;
       await enforceQuota(tx, projectId, 'network');
       const given = ['provider:network_type', 'provider:physical_network', 'provider:segmentation_id'].some((k) => k in a);

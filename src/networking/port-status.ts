@@ -1,5 +1,6 @@
 // Port status reported by the agent of the host a port is bound to (ACTIVE when plugged, DOWN when gone).
 import { badRequest } from '../model/errors.js';
+import { show } from '../model/validators.js';
 import { recordChange, timestamp, type Tx } from './common.js';
 
 const STATUSES = ['ACTIVE', 'DOWN', 'BUILD', 'ERROR'];
@@ -11,7 +12,7 @@ export async function setPortStatus(tx: Tx, host: string, body: unknown): Promis
   const changed: string[] = [];
   for (const [id, status] of Object.entries(ports as Record<string, unknown>)) {
     if (typeof status !== 'string' || !STATUSES.includes(status)) {
-      throw badRequest(`Invalid input for status. Reason: '${String(status)}' is not in ${JSON.stringify(STATUSES)}.`);
+      throw badRequest(`Invalid input for status. Reason: '${show(status)}' is not in ${JSON.stringify(STATUSES)}.`);
     }
     const row = await tx.selectFrom('ports').select(['status', 'project_id']).where('id', '=', id).where('binding_host_id', '=', host).executeTakeFirst();
     if (!row || row.status === status) continue;

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { composeRule, type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { badRequest, conflict, forbidden, NeutronError, notFound, policyDenied } from '../model/errors.js';
+import { dhcpOptsOnCreate, dhcpOptsOnUpdate, parseDhcpOpts, type DhcpOpt, type DhcpOptRequest } from '../model/dhcp-opts.js';
 import { parsePrefix } from '../model/ip.js';
 import { canSeePort, isNetworkDevice, isOwner, ownerOrAdmin } from '../model/policy.js';
 import {
@@ -14,9 +15,10 @@ import {
   isString,
   isUuid,
   isUuidList,
+  noneToEmptyList,
   normalizeMac,
+  show,
   toBoolean,
-  toList,
 } from '../model/validators.js';
 import type { NetworkRow, PortRow } from '../store/schema/index.js';
 import {
@@ -46,8 +48,9 @@ export const DHCP_OWNER = 'network:dhcp';
 function matchFixedIp(value: unknown, wanted: unknown): boolean {
   const [key, want] = String(wanted).split('=', 2);
   if (want === undefined) return false;
+  // Only the three keys Neutron knows; any other key matches nothing (never a lookup on the prototype).
   return (value as FixedIp[]).some((f) =>
-    key === 'ip_address_substr' ? f.ip_address.includes(want) : (f as unknown as Record<string, string>)[key] === want,
+    key === 'ip_address_substr' ? f.ip_address.includes(want) : key === 'ip_address' ? f.ip_address === want : key === 'subnet_id' && f.subnet_id === want,
   );
 }
 
@@ -61,14 +64,14 @@ export const portSpec: ResourceSpec = {
     network_id: { post: true, required: true, validate: isUuid, filter: true, sort: true },
     admin_state_up: { post: true, put: true, default: true, convert: toBoolean, filter: true, sort: true },
     mac_address: { post: true, put: true, validate: isMac, filter: true, sort: true },
-    fixed_ips: { post: true, put: true, convert: toList, validate: isFixedIps, filter: true, filterConvert: (v) => v, filterMatch: matchFixedIp },
+    fixed_ips: { post: true, put: true, validate: isFixedIps, filter: true, filterConvert: (v) => v, filterMatch: matchFixedIp },
     device_id: textAttribute,
     device_owner: textAttribute,
     status: { filter: true, sort: true },
-    security_groups: { post: true, put: true, convert: toList, validate: isUuidList, filter: true },
+    security_groups: { post: true, put: true, convert: noneToEmptyList, validate: isUuidList, filter: true },
     port_security_enabled: { post: true, put: true, convert: toBoolean, filter: true },
-    allowed_address_pairs: { post: true, put: true, convert: toList, validate: isAddressPairs, filter: false },
-    extra_dhcp_opts: { post: true, put: true, default: () => [], convert: toList, filter: false },
+    allowed_address_pairs: { post: true, put: true, convert: noneToEmptyList, validate: isAddressPairs, filter: false },
+    extra_dhcp_opts: { post: true, put: true, default: null, convert: parseDhcpOpts, filter: false },
     'binding:host_id': { post: true, put: true, default: '', validate: isString(255), adminSet: true, adminRead: true, filter: true },
     'binding:vnic_type': { post: true, put: true, default: 'normal', validate: isOneOf(['normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'vdpa', 'remote-managed']), filter: true },
     'binding:profile': { post: true, put: true, default: () => ({}), validate: isDict, adminSet: true, adminRead: true, filter: false },
@@ -135,7 +138,7 @@ function normalizePairs(pairs: unknown[], mac: string, portSecurity: boolean) {
   return (pairs as Array<{ ip_address?: unknown; mac_address?: unknown }>).map((p) => {
     if (p.ip_address === undefined) throw new NeutronError(400, 'AllowedAddressPairsMissingIP', 'AllowedAddressPair must contain ip_address');
     const prefix = parsePrefix(p.ip_address);
-    if (!prefix) throw badRequest(`Invalid input for allowed_address_pairs. Reason: '${String(p.ip_address)}' is not a valid IP address.`);
+    if (!prefix) throw badRequest(`Invalid input for allowed_address_pairs. Reason: '${show(p.ip_address)}' is not a valid IP address.`);
     const macValue = p.mac_address === undefined ? mac : p.mac_address;
     if (isMac(macValue)) throw badRequest(`Invalid input for allowed_address_pairs. Reason: ${isMac(macValue)}.`);
     const pair = { ip_address: String(p.ip_address), mac_address: normalizeMac(String(macValue)) };
@@ -250,7 +253,7 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
     ...binding(host),
     binding_profile: JSON.stringify(a['binding:profile'] ?? {}),
     allowed_address_pairs: JSON.stringify(pairs),
-    extra_dhcp_opts: JSON.stringify(a.extra_dhcp_opts ?? []),
+    extra_dhcp_opts: JSON.stringify(dhcpOptsOnCreate((a.extra_dhcp_opts as DhcpOptRequest[] | undefined) ?? [])),
     revision_number: 0,
     created_at: now,
     updated_at: now,
@@ -364,7 +367,9 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
       binding_vnic_type: (a['binding:vnic_type'] as string) ?? port.binding_vnic_type,
       binding_profile: 'binding:profile' in a ? JSON.stringify(a['binding:profile']) : port.binding_profile,
       allowed_address_pairs: JSON.stringify(pairs),
-      extra_dhcp_opts: 'extra_dhcp_opts' in a ? JSON.stringify(a.extra_dhcp_opts) : port.extra_dhcp_opts,
+      extra_dhcp_opts: 'extra_dhcp_opts' in a
+        ? JSON.stringify(dhcpOptsOnUpdate(parseJson<DhcpOpt[]>(port.extra_dhcp_opts), a.extra_dhcp_opts as DhcpOptRequest[]))
+        : port.extra_dhcp_opts,
       revision_number: port.revision_number + 1,
       updated_at: timestamp(),
     })

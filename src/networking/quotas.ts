@@ -1,6 +1,8 @@
 // Quotas: per-project limits with Neutron's defaults, usage counts, and enforcement on create.
+import { unwrapBody } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
-import { badRequest, NeutronError, policyDenied } from '../model/errors.js';
+import { badRequest, echo, NeutronError, policyDenied } from '../model/errors.js';
+import { show } from '../model/validators.js';
 import type { Tx } from './common.js';
 
 export const QUOTA_DEFAULTS = {
@@ -93,7 +95,7 @@ const QUOTA_MAX = 2 ** 31 - 1;
 function quotaValue(resource: string, v: unknown): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : NaN;
   if (!Number.isInteger(n)) {
-    throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: '${typeof v === 'string' ? v : JSON.stringify(v)}' is not an integer.`);
+    throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: '${show(v)}' is not an integer.`);
   }
   if (n < -1) throw badRequest(`Invalid input for ${resource}. Reason: '${n}' is too small - must be at least '-1'.`);
   if (n > QUOTA_MAX) throw badRequest(`Invalid input for ${resource}. Reason: '${n}' is too large - must be no larger than '${QUOTA_MAX}'.`);
@@ -108,13 +110,9 @@ function flag(v: unknown): boolean {
 
 export async function updateQuota(tx: Tx, ctx: AuthContext, projectId: string, body: unknown) {
   requireAdmin(ctx, 'update_quota');
-  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Resource body required');
-  const q = (body as { quota?: unknown }).quota;
-  if (q === undefined) throw badRequest("Unable to find 'quota' in request body");
-  if (!q || typeof q !== 'object' || Array.isArray(q)) throw badRequest(`Invalid format: ${JSON.stringify(q)}`);
-  const given = q as Record<string, unknown>;
-  const unknown = Object.keys(given).filter((k) => k !== 'check_limit' && k !== 'force' && !(k in QUOTA_DEFAULTS));
-  if (unknown.length) throw badRequest(`Unrecognized attribute(s) '${unknown.join(', ')}'`);
+  const given = unwrapBody(body, 'quota');
+  const unknown = Object.keys(given).filter((k) => k !== 'check_limit' && k !== 'force' && !Object.hasOwn(QUOTA_DEFAULTS, k));
+  if (unknown.length) throw badRequest(`Unrecognized attribute(s) '${echo(unknown.join(', '))}'`);
   // With check_limit a limit below what the project already uses is refused — unless forced
   // (quota-check-limit, neutron/extensions/quotasv2.py::update).
   const checkLimit = flag(given.check_limit) && !flag(given.force);

@@ -39,6 +39,9 @@ import { scheduleNetworkDhcp } from './dhcp-scheduler.js';
 export const MAX_DNS_NAMESERVERS = 5;
 export const MAX_HOST_ROUTES = 20;
 
+/** ipv6_ra_mode / ipv6_address_mode values (null: not set). */
+const IPV6_MODES = ['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac', null];
+
 export const subnetSpec: ResourceSpec = {
   singular: 'subnet',
   plural: 'subnets',
@@ -54,8 +57,8 @@ export const subnetSpec: ResourceSpec = {
     dns_nameservers: { post: true, put: true, default: () => [], validate: isNameservers(Infinity), filter: true },
     host_routes: { post: true, put: true, default: () => [], validate: isHostRoutes, filter: false },
     enable_dhcp: { post: true, put: true, default: true, convert: toBoolean, filter: true, sort: true },
-    ipv6_ra_mode: { post: true, filter: true },
-    ipv6_address_mode: { post: true, filter: true },
+    ipv6_ra_mode: { post: true, validate: isOneOf(IPV6_MODES), filter: true },
+    ipv6_address_mode: { post: true, validate: isOneOf(IPV6_MODES), filter: true },
     subnetpool_id: { post: true, validate: isUuidOrNull, filter: true },
     service_types: { filter: false },
     ...standardAttributes,
@@ -133,10 +136,12 @@ export function subnetService(config: ServerConfig): ResourceService {
         if (network.shared) throw policyDenied('rule:create_subnet');
         throw forbidden(`Tenant ${ctx.projectId} not allowed to create subnet on this network`);
       }
+      // There are no subnet pools (yet): any pool named is one that does not exist.
+      if (a.subnetpool_id !== undefined && a.subnetpool_id !== null) {
+        throw notFound('SubnetPoolNotFound', `Subnet pool ${a.subnetpool_id} could not be found.`);
+      }
       const projectId = a.project_id as string;
       await enforceQuota(tx, projectId, 'subnet');
-      // No subnet pools exist here: naming one (another project's, or any) is not to be accepted and ignored.
-      if (a.subnetpool_id) throw notFound('SubnetPoolNotFound', `Subnet pool ${String(a.subnetpool_id)} could not be found.`);
       if (a.ip_version === 6) {
         throw invalidInput('IPv6 subnets are not supported yet by this server; create an IPv4 subnet (ip_version 4)');
       }
