@@ -113,4 +113,9 @@ Exit status: 0 every hop ok, 1 the path is broken, 2 bad usage, 3 could not trac
   )
     .option('--to <address|port>', 'trace from the instance to this destination instead')
     .action((instance: string, f: Record<string, unknown>) => act('instance', instance, f));
+  traceOptions(
+    trace
+      .command('dhcp <port>')
+      .description("A port's DHCP exchange: its tap, security group (the DHCP rules) and bridge, across to each DHCP node of its network, the DHCP agent, the qdhcp- namespace and the DHCP port's veth, dnsmasq running with the subnet's options and the port's host entry (MAC → address), and the reply back"),
+  ).action((port: string, f: Record<string, unknown>) => act('dhcp', port, f));
 }

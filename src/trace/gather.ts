@@ -7,6 +7,7 @@ import { nodeAccess, parseAccess } from './access.js';
 import { cloudApiClient, fetchApi, labApiClient, resolveCloud, type ApiClient } from './cloud.js';
 import { collectNode, DEFAULT_AGENT_CONFIG } from './collect.js';
 import { namespacesToRead } from './expect.js';
+
 import type { ApiResources, NodeDump, Snapshot } from './snapshot.js';
 
 /** Where nova keeps instance directories (instances_path). */
@@ -51,7 +52,8 @@ export function collectRequest(api: ApiResources, t: NodeTarget) {
     if (p['binding:host_id'] !== t.host || !String(p['device_owner'] ?? '').startsWith('compute:') || !p['device_id']) continue;
     instances[String(p['device_id'])] = join(t.instancesPath, String(p['device_id']), 'libvirt.xml');
   }
-  return { host: t.host, namespaces, sysctls, conntrack, agentConfigPath: t.agentConfig, instances };
+  const dhcp = namespaces.filter((ns) => ns.startsWith('qdhcp-'));
+  return { host: t.host, namespaces, sysctls, conntrack, dhcp, agentConfigPath: t.agentConfig, instances };
 }
 
 export async function gatherSnapshot(o: GatherOptions): Promise<Snapshot> {

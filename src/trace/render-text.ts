@@ -29,6 +29,7 @@ function summary(h: Hop): string {
   if (vx) parts.push(`id ${vx.vni}${vx.local ? ` local ${vx.local}` : ''}${vx.dev ? ` dev ${vx.dev}` : ''}`);
   if (typeof e['address'] === 'string') parts.push(String(e['address']));
   if (typeof e['rule'] === 'string') parts.push(String(e['rule']).replace(/^-A \S+ /, ''));
+  if (typeof e['mac'] === 'string' && typeof e['ip_address'] === 'string') parts.push(`${e['mac']} → ${e['ip_address']}`);
   if (typeof e['fdb'] === 'string') parts.push(String(e['fdb']).replace(/ self permanent$/, ''));
   if (typeof e['to'] === 'string') parts.push(`${e['to']}${e['via'] ? ` via ${e['via']}` : ''} dev ${e['dev']}`);
   if (h.check === 'conntrack' && h.observed) parts.push(`${h.observed['entries']} entr${h.observed['entries'] === 1 ? 'y' : 'ies'}`);

@@ -34,6 +34,16 @@ export const REASONS = [
   'SG_DENIED',
   'INSTANCE_NIC_MISMATCH',
   'PACKETS_LOST',
+  // the DHCP leg (dhcp.ts)
+  'NO_DHCP_AGENT',
+  'DHCP_AGENT_DOWN',
+  'DHCP_DISABLED',
+  'DHCP_NAMESPACE_MISSING',
+  'DHCP_PORT_NOT_IN_BRIDGE',
+  'DNSMASQ_NOT_RUNNING',
+  'DHCP_OPTIONS_MISMATCH',
+  'DHCP_HOST_ENTRY_MISSING',
+  'SG_DHCP_BLOCKED',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -94,7 +104,7 @@ export interface BrokenHop {
 }
 
 export interface TraceTarget {
-  kind: 'floatingip' | 'port' | 'instance';
+  kind: 'floatingip' | 'port' | 'instance' | 'dhcp';
   /** what the user asked for */
   query: string;
   floatingip?: { id: string; address: string };

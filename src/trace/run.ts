@@ -20,6 +20,7 @@ import { loadLab } from '../lab/context.js';
 import { UPSTREAM_CLIENT } from '../lab/topology.js';
 import { nodeAccess, parseAccess } from './access.js';
 import { probeFip } from './probe.js';
+import { dhcpClientPort, DhcpTraceError, traceDhcp, withDhcpLeg } from './dhcp.js';
 
 export class TraceUsageError extends Error {
   constructor(message: string) {
@@ -29,7 +30,7 @@ export class TraceUsageError extends Error {
 }
 
 export interface TraceCliOptions {
-  kind: 'fip' | 'port' | 'instance';
+  kind: 'fip' | 'port' | 'instance' | 'dhcp';
   target: string;
   /** port and instance traces: the destination (a port id, a port's fixed IP, or an address) */
   to?: string;
@@ -78,6 +79,9 @@ export function checkOptions(o: TraceCliOptions): void {
   const live = o.lab !== undefined || o.cloud !== undefined || Object.keys(o.nodes).length > 0;
   if (o.snapshot && live) throw new TraceUsageError('--snapshot traces a recording: it takes no --lab, --cloud or --node');
   if (o.snapshot && o.record) throw new TraceUsageError('--snapshot and --record do not go together');
+  if (o.kind === 'dhcp' && (o.to !== undefined || o.port !== undefined || o.source !== undefined || o.protocol !== 'icmp')) {
+    throw new TraceUsageError("trace dhcp follows the DHCP exchange (udp 68 → 67 to the network's DHCP servers): it takes no --to, --protocol, --port or --source");
+  }
   if (o.probe && o.snapshot) throw new TraceUsageError('--probe sends real traffic: it cannot run on a --snapshot');
   if (o.count !== undefined && (!/^\d+$/.test(o.count) || Number(o.count) < 1 || Number(o.count) > 100)) throw new TraceUsageError(`--count must be 1-100, got '${o.count}'`);
   if (o.from !== undefined) parseAccess(o.from);
@@ -108,6 +112,8 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
   const from = o.source ?? (snapshot.source.lab ? UPSTREAM_CLIENT : undefined);
   let report: TraceReport = traceOf(ctx, o, snapshot, { flow, ...(from ? { source: from } : {}) }, started);
   if (o.probe && report.target.kind === 'floatingip') report = await probe(report, o, snapshot);
+  // An instance gets its address first: its DHCP leg leads.
+  if (o.kind === 'instance') report = withDhcpLeg(ctx, report, instancePort(ctx, o, snapshot));
   o.write(render(report, o));
   return report.ok ? 0 : 1;
 }
@@ -116,13 +122,30 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
 function traceOf(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot, fipOptions: FipOptions, started: number): TraceReport {
   if (o.kind === 'fip') return traceFip(ctx, o.target, fipOptions, started);
   if (o.kind === 'port') return tracePort(ctx, o.target, o.to!, { flow: fipOptions.flow }, started);
-  const id = instanceId(o.target, snapshot, o.stateRoot);
-  const port = ctx.api.ports.find((p) => p['device_id'] === id && String(p['device_owner'] ?? '').startsWith('compute:'));
-  if (!port) throw new TraceUsageError(`no port has device_id ${id}: no instance '${o.target}' is known to the Networking API`);
+  if (o.kind === 'dhcp') return dhcpTrace(ctx, o.target, started);
+  const port = instancePort(ctx, o, snapshot);
   if (o.to) return tracePort(ctx, port.id, o.to, { flow: fipOptions.flow }, started);
   const fip = ctx.api.floatingips.find((f) => f['port_id'] === port.id);
   if (fip) return traceFip(ctx, String(fip['floating_ip_address']), fipOptions, started);
   return tracePort(ctx, port.id, externalGateway(ctx, port) ?? '0.0.0.0', { flow: fipOptions.flow }, started);
+}
+
+/** The instance's port on the Networking API (its compute: port). */
+function instancePort(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot): ApiObject {
+  const id = instanceId(o.target, snapshot, o.stateRoot);
+  const port = ctx.api.ports.find((p) => p['device_id'] === id && String(p['device_owner'] ?? '').startsWith('compute:'));
+  if (!port) throw new TraceUsageError(`no port has device_id ${id}: no instance '${o.target}' is known to the Networking API`);
+  return port;
+}
+
+function dhcpTrace(ctx: TraceContext, target: string, started: number): TraceReport {
+  try {
+    dhcpClientPort(ctx, target);
+  } catch (e) {
+    if (e instanceof DhcpTraceError) throw new TraceUsageError(e.message);
+    throw e;
+  }
+  return traceDhcp(ctx, target, started);
 }
 
 /** An instance id from an id, or from a lab instance's name. */
