@@ -70,6 +70,9 @@ export function contextFrom(snapshot: Snapshot, source: string): TraceContext {
 }
 
 export function checkOptions(o: TraceCliOptions): void {
+  if (o.kind === 'dhcp' && (o.to !== undefined || o.port !== undefined || o.source !== undefined || o.protocol !== 'icmp')) {
+    throw new TraceUsageError("trace dhcp follows the DHCP exchange (udp 68 → 67 to the network's DHCP servers): it takes no --to, --protocol, --port or --source");
+  }
   if (o.kind === 'fip' && parseIp(o.target)?.version !== 4) throw new TraceUsageError(`'${o.target}' is not an IPv4 address`);
   if (o.kind === 'port' && !o.to) throw new TraceUsageError('trace port needs --to ADDRESS|PORT');
   if (o.to !== undefined && !parseIp(o.to) && !/^[0-9a-f-]{8,36}$/.test(o.to)) throw new TraceUsageError(`--to '${o.to}' is neither an IPv4 address nor a port id`);
@@ -79,9 +82,6 @@ export function checkOptions(o: TraceCliOptions): void {
   const live = o.lab !== undefined || o.cloud !== undefined || Object.keys(o.nodes).length > 0;
   if (o.snapshot && live) throw new TraceUsageError('--snapshot traces a recording: it takes no --lab, --cloud or --node');
   if (o.snapshot && o.record) throw new TraceUsageError('--snapshot and --record do not go together');
-  if (o.kind === 'dhcp' && (o.to !== undefined || o.port !== undefined || o.source !== undefined || o.protocol !== 'icmp')) {
-    throw new TraceUsageError("trace dhcp follows the DHCP exchange (udp 68 → 67 to the network's DHCP servers): it takes no --to, --protocol, --port or --source");
-  }
   if (o.probe && o.snapshot) throw new TraceUsageError('--probe sends real traffic: it cannot run on a --snapshot');
   if (o.count !== undefined && (!/^\d+$/.test(o.count) || Number(o.count) < 1 || Number(o.count) > 100)) throw new TraceUsageError(`--count must be 1-100, got '${o.count}'`);
   if (o.from !== undefined) parseAccess(o.from);

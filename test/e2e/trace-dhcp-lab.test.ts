@@ -1,0 +1,135 @@
+// The DHCP leg on the demo lab, as root: `trace dhcp` of the instance's port and `trace instance`
+// are all ok when healthy; then one fault at a time on the DHCP leg — injected with the lab's agents
+// paused so they cannot repair it first — is found at the right hop, node and reason, with a cause
+// in Neutron's terms; once the agents run again they repair it and the trace is ok again.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
+import { eventually, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
+import type { TraceReport } from '../../src/trace/report.js';
+
+const skip = !isRoot() ? 'needs root (network namespaces)' : false;
+const lab = `dh${process.pid % 100000}`;
+const root = mkdtempSync(join(tmpdir(), 'neutrino-trace-dhcp-'));
+const L = ['--lab', lab, '--state-root', root];
+const ns = (node: string) => `${lab}-${node}`;
+const sh = (argv: string[]) => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+let portId = '';
+
+async function traceJson(args: string[]): Promise<{ code: number; report: TraceReport }> {
+  const r = await neutrino(['trace', ...args, ...L, '--json'], 60_000);
+  assert.ok(r.code === 0 || r.code === 1, `trace exited ${r.code}: ${r.stderr}`);
+  return { code: r.code, report: JSON.parse(r.stdout) as TraceReport };
+}
+const traceDhcp = () => traceJson(['dhcp', portId]);
+const hop = (r: TraceReport, check: string) => r.hops.find((h) => h.check === check)!;
+
+before(async () => {
+  if (skip) return;
+  await neutrinoOk(['demo', ...L], 240_000);
+  portId = (await traceJson(['instance', 'instance'])).report.target.port!.id;
+});
+
+after(async () => {
+  if (!skip) await resumeAndTakeDown(root, lab);
+});
+
+test('healthy: trace dhcp and trace instance see the whole DHCP leg ok', { skip, timeout: 60_000 }, async () => {
+  const { code, report } = await traceDhcp();
+  assert.equal(code, 0, JSON.stringify(report.firstBroken));
+  assert.ok(report.hops.every((h) => h.status === 'ok'));
+  const qdhcp = `qdhcp-${report.target.network!.id}`;
+  assert.equal(hop(report, 'dnsmasq').namespace, qdhcp);
+  assert.equal(hop(report, 'dnsmasq').node, 'controller');
+  // The dnsmasq found is the one the DHCP agent's pid file names.
+  const pid = hop(report, 'dnsmasq').observed!['pid'] as number;
+  assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), new RegExp(`^dnsmasq\\0.*${root}`));
+  assert.match(String(hop(report, 'DHCP host entry').observed!['entry']), new RegExp(`${report.target.port!.mac},.*,${report.target.port!.fixed_ip}$`));
+  // trace instance: the DHCP leg first, then the path in through the floating IP.
+  const inst = await traceJson(['instance', 'instance']);
+  assert.equal(inst.code, 0, JSON.stringify(inst.report.firstBroken));
+  const checks = inst.report.hops.map((h) => h.check);
+  assert.ok(checks.indexOf('DHCP host entry') < checks.indexOf('DNAT'), 'the DHCP leg leads');
+  // Usage: a DHCP trace has no destination; the DHCP port itself gets no DHCP.
+  const bad = await neutrino(['trace', 'dhcp', portId, ...L, '--protocol', 'tcp', '--port', '67']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^neutrino trace: trace dhcp follows the DHCP exchange .* it takes no --to, --protocol, --port or --source\n$/);
+  const dhcpPort = hop(report, 'DHCP port').resource.id;
+  const own = await neutrino(['trace', 'dhcp', dhcpPort, ...L]);
+  assert.equal(own.code, 2);
+  assert.match(own.stderr, /is a network:dhcp port: Neutron serves it no DHCP/);
+});
+
+interface Fault {
+  name: string;
+  inject: (r: TraceReport) => void;
+  want: { node: string; reason: string; check: string };
+}
+
+const FAULTS: Fault[] = [
+  {
+    name: "the lab's dnsmasq killed (by its PID)",
+    inject: (r) => {
+      const pid = hop(r, 'dnsmasq').observed!['pid'] as number;
+      // Only the lab's own: its command line names the lab's state directory.
+      assert.ok(readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(root));
+      process.kill(pid, 'SIGTERM');
+      sh(['sh', '-c', `for i in $(seq 50); do [ -e /proc/${pid} ] || exit 0; sleep 0.1; done; exit 1`]);
+    },
+    want: { node: 'controller', reason: 'DNSMASQ_NOT_RUNNING', check: 'dnsmasq' },
+  },
+  {
+    name: "the port's host entry removed from dnsmasq's hosts file",
+    inject: (r) => {
+      const file = String(hop(r, 'DHCP host entry').expected['hosts_file']);
+      assert.ok(file.startsWith(root));
+      writeFileSync(file, readFileSync(file, 'utf8').split('\n').filter((l) => !l.startsWith(r.target.port!.mac)).join('\n'));
+    },
+    want: { node: 'controller', reason: 'DHCP_HOST_ENTRY_MISSING', check: 'DHCP host entry' },
+  },
+  {
+    name: "the DHCP port's veth taken out of the bridge",
+    inject: (r) => sh(['ip', '-n', ns('controller'), 'link', 'set', hop(r, 'DHCP port in bridge').device!, 'nomaster']),
+    want: { node: 'controller', reason: 'DHCP_PORT_NOT_IN_BRIDGE', check: 'DHCP port in bridge' },
+  },
+  {
+    name: "the DHCP RETURN rule removed from the instance port's chain",
+    inject: (r) => {
+      const rule = (hop(r, 'security group DHCP ingress').expected['rules'] as string[]).find((x) => x.includes(`-d ${r.target.port!.fixed_ip}/32`))!;
+      sh(['ip', 'netns', 'exec', ns('compute1'), 'iptables', '-D', ...rule.replace(/^-A /, '').split(' ')]);
+    },
+    want: { node: 'compute1', reason: 'SG_DHCP_BLOCKED', check: 'security group DHCP ingress' },
+  },
+];
+
+for (const f of FAULTS) {
+  test(`fault: ${f.name} → ${f.want.reason} on ${f.want.node}`, { skip, timeout: 90_000 }, async () => {
+    const healthy = await eventually('a healthy DHCP trace before the fault', async () => {
+      const t = await traceDhcp();
+      return t.report.ok ? t.report : undefined;
+    }, 30_000);
+    signalLabAgents(root, lab, 'SIGSTOP');
+    let found: TraceReport;
+    let viaInstance: TraceReport;
+    try {
+      f.inject(healthy);
+      found = (await traceDhcp()).report;
+      viaInstance = (await traceJson(['instance', 'instance'])).report;
+    } finally {
+      signalLabAgents(root, lab, 'SIGCONT');
+    }
+    for (const r of [found, viaInstance]) {
+      const b = r.firstBroken;
+      assert.ok(b, 'the trace finds the fault');
+      assert.equal(b.reason, f.want.reason, b.cause);
+      assert.equal(b.node, f.want.node, b.cause);
+      assert.equal(r.hops[b.index - 1]!.check, f.want.check);
+      assert.match(b.cause, /network selfservice|port [0-9a-f-]{36}/, 'the cause names the network or the port');
+    }
+    await eventually('the DHCP leg repaired by the agents', async () => (await traceDhcp()).report.ok, 45_000);
+  });
+}
