@@ -75,6 +75,15 @@ async function act(kind: TraceCliOptions['kind'], target: string, f: Record<stri
   }
 }
 
+/** --probe and its options; `from` says where the traffic starts by default in a lab. */
+function probeOptions(cmd: Command, from = 'its external host'): Command {
+  return cmd
+    .option('--probe', 'also send real traffic and capture on every hop device of every node at once: the hop where packets vanish is measured')
+    .option('--from <access>', `where the probe sends from: local, netns:NAME or ssh:USER@ADDRESS (default in a lab: ${from})`)
+    .option('--count <n>', 'echo requests the probe sends (default 3)')
+    .option('--capture-dir <dir>', "where the probe's pcaps are kept (default: a new temp directory)");
+}
+
 export function registerTraceCommand(program: Command): void {
   const trace = program
     .command('trace')
@@ -89,30 +98,22 @@ Where the data comes from:
 
 Exit status: 0 every hop ok, 1 the path is broken, 2 bad usage, 3 could not trace.`,
     );
-  traceOptions(
-    trace
-      .command('fip <address>')
-      .description("The article's walk: upstream → provider bridge → router (qg-, DNAT, qr-) → tenant bridge → VXLAN → the instance's node → security group → tap → instance, and the reply leg"),
-  )
-    .option('--probe', 'also send real traffic and capture on every hop device of every node at once: the hop where packets vanish is measured')
-    .option('--from <access>', 'where the probe sends from: local, netns:NAME or ssh:USER@ADDRESS (default in a lab: its external host)')
-    .option('--count <n>', 'echo requests the probe sends (default 3)')
-    .option('--capture-dir <dir>', "where the probe's pcaps are kept (default: a new temp directory)")
-    .action((address: string, f: Record<string, unknown>) => act('fip', address, f));
-  traceOptions(
-    trace
-      .command('port <port>')
-      .description('From a port (id or an 8+ character id prefix) to another port or an address: east-west on its network, through its router to another network, or out through the router (SNAT) to the outside'),
-  )
+  const fip = trace
+    .command('fip <address>')
+    .description("The article's walk: upstream → provider bridge → router (qg-, DNAT, qr-) → tenant bridge → VXLAN → the instance's node → security group → tap → instance, and the reply leg");
+  probeOptions(traceOptions(fip)).action((address: string, f: Record<string, unknown>) => act('fip', address, f));
+  const port = trace
+    .command('port <port>')
+    .description('From a port (id or an 8+ character id prefix) to another port or an address: east-west on its network, through its router to another network, or out through the router (SNAT) to the outside');
+  probeOptions(traceOptions(port), "the port's instance")
     .option('--to <address|port>', 'the destination (required): a port id, a fixed IP of a port, or an address outside')
-    .action((port: string, f: Record<string, unknown>) => act('port', port, f));
-  traceOptions(
-    trace
-      .command('instance <name|id>')
-      .description("An instance's connectivity: its floating IP's path in (the article's walk) when it has one, else its way out to the external network's gateway; --to traces to that destination instead. Names are resolved in a lab; elsewhere give the instance id (its ports' device_id)"),
-  )
+    .action((id: string, f: Record<string, unknown>) => act('port', id, f));
+  const instance = trace
+    .command('instance <name|id>')
+    .description("An instance's connectivity: its DHCP leg, then its floating IP's path in (the article's walk) when it has one, else its way out to the external network's gateway; --to traces to that destination instead. Names are resolved in a lab; elsewhere give the instance id (its ports' device_id)");
+  probeOptions(traceOptions(instance), 'the instance itself; for its floating IP, the external host')
     .option('--to <address|port>', 'trace from the instance to this destination instead')
-    .action((instance: string, f: Record<string, unknown>) => act('instance', instance, f));
+    .action((name: string, f: Record<string, unknown>) => act('instance', name, f));
   traceOptions(
     trace
       .command('dhcp <port>')

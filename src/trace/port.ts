@@ -75,6 +75,7 @@ export function tracePort(ctx: TraceContext, portQuery: string, to: string, o: P
     hops.push(result(apiHop('destination', { type: 'port', id: to }), { to }, null, [], { status: 'missing', reason: 'PORT_NOT_BOUND', cause: `'${to}' is neither a port nor an IPv4 address` }));
     return done();
   }
+  target.destination = dstIp;
   const srcIp = src?.ip_address ?? null;
   const self = { mac, ip: srcIp, what: `port ${port.id}` };
 

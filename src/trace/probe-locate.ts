@@ -40,10 +40,13 @@ function packets(report: TraceReport): { request: string; reply: string; of: (n:
     : { request: 'ICMP echo request', reply: 'ICMP echo reply', of: (n) => `${n} of ${sent} sent` };
 }
 
+/** Who answers the probe: a port trace's destination, a floating IP's port. */
+const answerer = (report: TraceReport) => report.target.destination ?? report.target.port?.fixed_ip ?? 'the target';
+
 /** When the request did not get through but the sender was answered, the answers came from somewhere else. */
 function elsewhere(report: TraceReport): string {
   const answered = report.probe?.answered ?? 0;
-  return answered > 0 ? `; the ${answered} answer(s) the sender got did not come from ${report.target.port?.fixed_ip ?? 'the target'}` : '';
+  return answered > 0 ? `; the ${answered} answer(s) the sender got did not come from ${answerer(report)}` : '';
 }
 
 /**
@@ -81,7 +84,7 @@ export function locateLoss(report: TraceReport): TraceReport {
   if (silent) {
     const at = points.indexOf(silent);
     if (!seen) {
-      markDropped(silent, 'request', `none of the ${sent} ${what.request}(s) sent from ${report.probe?.from ?? 'the sender'} reached ${dev(silent)}, the first device measured on the path: the sender has no route toward ${report.target.floatingip?.address ?? 'the address'}, or nothing answers its ARP${elsewhere(report)}`);
+      markDropped(silent, 'request', `none of the ${sent} ${what.request}(s) sent from ${report.probe?.from ?? 'the sender'} reached ${dev(silent)}, the first device measured on the path: the sender has no route toward ${report.target.floatingip?.address ?? report.target.destination ?? 'the address'}, or nothing answers its ARP${elsewhere(report)}`);
     } else {
       const from = lastRequestIndex(seen);
       const to = silent.hops[0]!.index;
@@ -128,7 +131,7 @@ export function locateLoss(report: TraceReport): TraceReport {
       'reply',
       replied
         ? `the ${what.request} reached ${dev(last)} (${what.of(last.request)}), the ${what.reply} was seen on ${dev(replied)} (${replied.reply}) and never on ${dev(p)}: the reply is lost between the two (a half-open path)`
-        : `the ${what.request} reached ${dev(p)} (${what.of(p.request)}) but no ${what.reply} came back from ${report.target.port?.fixed_ip ?? 'the target'}`,
+        : `the ${what.request} reached ${dev(p)} (${what.of(p.request)}) but no ${what.reply} came back from ${answerer(report)}`,
     );
     for (const q of back.slice(i)) if (q.reply === 0) for (const h of q.hops) if (h.leg === 'reply' && h.status === 'ok') h.status = 'not_reached';
     break;

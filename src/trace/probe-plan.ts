@@ -144,6 +144,14 @@ export function capturePoints(report: TraceReport, flow: ProbeFlow): CapturePoin
   if (!fip) throw new ProbeError('the trace found no floating IP to probe');
   const fixed = report.target.port?.fixed_ip ?? null;
   const dnat = dnatIndex(report);
+  return pathCapturePoints(report, flow, (h) => (h.index > dnat && fixed ? fixed : fip));
+}
+
+/**
+ * The same for any path: `addressAt(hop)` is the address the traced packets carry on the hop's
+ * device (a path without NAT on the destination: the destination everywhere).
+ */
+export function pathCapturePoints(report: TraceReport, flow: ProbeFlow, addressAt: (h: Hop) => string): CapturePoint[] {
   const points = new Map<string, CapturePoint>();
   const absent = new Set<string>();
   for (const h of report.hops) {
@@ -156,7 +164,7 @@ export function capturePoints(report: TraceReport, flow: ProbeFlow): CapturePoin
       continue;
     }
     const encapsulated = h.check === UNDERLAY_CHECK;
-    const address = h.index > dnat && fixed ? fixed : fip;
+    const address = addressAt(h);
     const port = encapsulated ? portOf(h) : VXLAN_PORT;
     points.set(k, {
       node: h.node,

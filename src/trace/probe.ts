@@ -10,7 +10,7 @@ import { accessArgv, type NodeAccess } from './access.js';
 import { captureCommand, collect, readCapture, startCapture, stopCapture, type Capture } from './probe-capture.js';
 import { countPackets, parsePing } from './probe-count.js';
 import { locateLoss } from './probe-locate.js';
-import { capturePoints, probeFlow, ProbeError, UNDERLAY_CHECK, withUnderlayHops, type ProbeFlow } from './probe-plan.js';
+import { capturePoints, pathCapturePoints, probeFlow, ProbeError, UNDERLAY_CHECK, withUnderlayHops, type CapturePoint, type ProbeFlow } from './probe-plan.js';
 import type { TraceReport } from './report.js';
 
 export { ProbeError } from './probe-plan.js';
@@ -39,13 +39,35 @@ const SETTLE_MS = 300;
 
 export async function probeFip(report: TraceReport, o: ProbeOptions): Promise<TraceReport> {
   const flow = probeFlow(report);
-  const count = o.count ?? 3;
-  if (!Number.isInteger(count) || count < 1 || count > 100) throw new ProbeError(`the probe's count must be 1-100, got ${count}`);
+  checkCount(o);
   const fip = report.target.floatingip?.address;
   // Nothing to send to: the static verdict (FIP_NOT_FOUND) is the whole answer.
   if (!fip) return { ...report, warnings: [...report.warnings, `probe: nothing sent: there is no floating IP ${report.target.query}`] };
+  return probeAlong(report, flow, fip, capturePoints, o);
+}
+
+function checkCount(o: ProbeOptions): void {
+  const count = o.count ?? 3;
+  if (!Number.isInteger(count) || count < 1 || count > 100) throw new ProbeError(`the probe's count must be 1-100, got ${count}`);
+}
+
+/**
+ * A port's path to its destination (east-west, through the router, out through SNAT): the
+ * destination address is the same on every device, so every capture follows it.
+ */
+export async function probePort(report: TraceReport, o: ProbeOptions): Promise<TraceReport> {
+  const flow = probeFlow(report);
+  checkCount(o);
+  const destination = report.target.destination;
+  if (!destination) return { ...report, warnings: [...report.warnings, `probe: nothing sent: the trace has no destination address (${report.target.query})`] };
+  return probeAlong(report, flow, destination, (planned, f) => pathCapturePoints(planned, f, () => destination), o);
+}
+
+/** Captures on every device of the path, sends to `destination` from `o.from`, counts and locates the loss. */
+async function probeAlong(report: TraceReport, flow: ProbeFlow, destination: string, pointsOf: (planned: TraceReport, flow: ProbeFlow) => CapturePoint[], o: ProbeOptions): Promise<TraceReport> {
+  const count = o.count ?? 3;
   const planned = o.underlay === false ? report : withUnderlayHops(report);
-  const points = capturePoints(planned, flow);
+  const points = pointsOf(planned, flow);
   const dir = o.captureDir ?? (await mkdtemp(join(tmpdir(), 'neutrino-probe-')));
   const sendMs = flow.protocol === 'icmp' ? count * 200 + 1000 : 3000;
   const timeoutMs = o.timeoutMs ?? Math.max(10_000, sendMs + 5000);
@@ -72,7 +94,7 @@ export async function probeFip(report: TraceReport, o: ProbeOptions): Promise<Tr
       if (s.status === 'fulfilled') ready.add(c);
       else warnings.push(`probe: the capture on ${c.point.device}${c.point.namespace ? ` in ${c.point.namespace}` : ''} on ${c.point.node} did not start: ${(s.reason as Error).message}`);
     });
-    sent = await send(o.from, flow, fip, count, o.sshOptions, warnings, o.source);
+    sent = await send(o.from, flow, destination, count, o.sshOptions, warnings, o.source);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
   } finally {
     // Never leave a tcpdump running: every capture is ended by its own PID, whatever happened.

@@ -112,6 +112,8 @@ export interface TraceTarget {
   router?: { id: string; name: string; host: string | null };
   network?: { id: string; name: string; type: string; segmentation_id: number | null };
   flow: { protocol: 'icmp' | 'tcp' | 'udp'; port?: number };
+  /** port and instance traces: the address the flow goes to */
+  destination?: string;
 }
 
 export interface TraceReport {

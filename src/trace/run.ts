@@ -19,7 +19,7 @@ import { loadSnapshot, saveSnapshot } from './snapshot-io.js';
 import { loadLab } from '../lab/context.js';
 import { UPSTREAM_CLIENT } from '../lab/topology.js';
 import { nodeAccess, parseAccess } from './access.js';
-import { probeFip } from './probe.js';
+import { probeFip, probePort } from './probe.js';
 import { dhcpClientPort, DhcpTraceError, traceDhcp, withDhcpLeg } from './dhcp.js';
 
 export class TraceUsageError extends Error {
@@ -111,7 +111,7 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
   // In a lab the traffic comes from the external host's client beyond the upstream router.
   const from = o.source ?? (snapshot.source.lab ? UPSTREAM_CLIENT : undefined);
   let report: TraceReport = traceOf(ctx, o, snapshot, { flow, ...(from ? { source: from } : {}) }, started);
-  if (o.probe && report.target.kind === 'floatingip') report = await probe(report, o, snapshot);
+  if (o.probe) report = report.target.kind === 'floatingip' ? await probe(report, o, snapshot) : await probeFromPort(report, o, snapshot);
   // An instance gets its address first: its DHCP leg leads.
   if (o.kind === 'instance') report = withDhcpLeg(ctx, report, instancePort(ctx, o, snapshot));
   o.write(render(report, o));
@@ -176,6 +176,21 @@ async function probe(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot
   const source = o.source ?? (lab && !o.from ? UPSTREAM_CLIENT : undefined);
   if (o.format === 'text') o.progress(`probing: ${report.target.flow.protocol} to ${o.target} from ${fromAccess}${source ? ` (source ${source})` : ''}, capturing on every hop`);
   return probeFip(report, { access, from: { access: nodeAccess(parseAccess(fromAccess)), label: fromAccess }, ...(source ? { source } : {}), ...(o.count ? { count: Number(o.count) } : {}), ...(o.captureDir ? { captureDir: o.captureDir } : {}) });
+}
+
+/**
+ * --probe on a port's path: real traffic from where the port's traffic starts (in a lab, its
+ * instance's namespace), captured on every hop's device.
+ */
+async function probeFromPort(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot): Promise<TraceReport> {
+  const lab = snapshot.source.lab;
+  const portId = report.target.port?.id;
+  const instance = lab && portId ? listInstances(labPaths(stateRootOf(o.stateRoot), lab)).find((i) => i.port.id === portId) : undefined;
+  const fromAccess = o.from ?? (instance ? `netns:${instance.namespace}` : undefined);
+  if (!fromAccess) throw new TraceUsageError(`--probe needs --from ACCESS: where port ${portId ?? report.target.query}'s traffic starts (its instance: local, netns:NAME or ssh:USER@ADDRESS)`);
+  const access = Object.fromEntries(Object.values(snapshot.nodes).map((d) => [d.host, nodeAccess(parseAccess(d.access))]));
+  if (o.format === 'text') o.progress(`probing: ${report.target.flow.protocol} to ${report.target.destination ?? '?'} from ${fromAccess}, capturing on every hop`);
+  return probePort(report, { access, from: { access: nodeAccess(parseAccess(fromAccess)), label: fromAccess }, ...(o.source ? { source: o.source } : {}), ...(o.count ? { count: Number(o.count) } : {}), ...(o.captureDir ? { captureDir: o.captureDir } : {}) });
 }
 
 export function render(report: TraceReport, o: Pick<TraceCliOptions, 'format' | 'detail' | 'color'>): string {

@@ -133,3 +133,38 @@ for (const f of FAULTS) {
     await eventually('the DHCP leg repaired by the agents', async () => (await traceDhcp()).report.ok, 45_000);
   });
 }
+
+/** Every device the probe captured on saw the requests and the replies, and every request was answered. */
+function seenEverywhere(r: TraceReport) {
+  assert.equal(r.ok, true, JSON.stringify(r.firstBroken));
+  assert.ok(r.probe && r.probe.sent > 0 && r.probe.answered === r.probe.sent, JSON.stringify(r.probe));
+  const captured = r.hops.filter((h) => h.capture);
+  assert.ok(captured.length >= 8, `captures on ${captured.length} hops`);
+  for (const h of captured) assert.ok(h.capture!.request > 0 && h.capture!.reply! > 0, `hop ${h.index} ${h.device} ${h.check}: ${JSON.stringify(h.capture)}`);
+}
+
+test('--probe on trace port (east-west across nodes) and trace instance (east-west and out through SNAT): request and reply on every hop', { skip, timeout: 120_000 }, async () => {
+  await neutrinoOk(['instance', 'create', ...L, 'vm2', '--network', 'selfservice', '--host', 'controller', '--project', 'demo'], 60_000);
+  const vm2 = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as Array<{ name: string; port_id: string }>).find((i) => i.name === 'vm2')!;
+  let seq = 0;
+  const probe = async (args: string[]) => (await traceJson([...args, '--probe', '--capture-dir', join(root, `captures-${++seq}`)])).report;
+  // vm2 (controller) → the instance (compute1): the probe starts in vm2's namespace and crosses the VXLAN tunnel.
+  const eastWest = await probe(['port', vm2.port_id, '--to', '172.16.1.3']);
+  seenEverywhere(eastWest);
+  assert.equal(eastWest.probe!.from, `netns:${lab}-i-vm2`);
+  assert.ok(eastWest.hops.some((h) => h.node === 'compute1' && h.device?.startsWith('tap') && h.capture), 'captured on the far tap');
+  assert.ok(eastWest.hops.some((h) => h.check === 'vxlan underlay' && h.capture), 'captured on the underlay');
+  const viaInstance = await probe(['instance', 'vm2', '--to', '172.16.1.3']);
+  seenEverywhere(viaInstance);
+  assert.ok(viaInstance.hops.some((h) => h.check === 'dnsmasq'), 'the DHCP leg leads the instance trace');
+  // vm2 has no floating IP: out through the router's SNAT to the external gateway.
+  const out = await probe(['instance', 'vm2']);
+  seenEverywhere(out);
+  assert.ok(out.hops.some((h) => h.device === 'eth2' && h.capture), 'captured on the provider NIC');
+  // A port with no instance to send from needs --from.
+  const routerPort = out.hops.find((h) => h.check === 'router port')!.resource.id;
+  const noFrom = await neutrino(['trace', 'port', routerPort, '--to', '172.16.1.3', ...L, '--probe', '--json']);
+  assert.equal(noFrom.code, 2, noFrom.stderr);
+  assert.match(noFrom.stderr, /^neutrino trace: --probe needs --from ACCESS: where port [0-9a-f-]+'s traffic starts/);
+  await neutrinoOk(['instance', 'delete', ...L, 'vm2'], 60_000);
+});
