@@ -114,9 +114,8 @@ Exit status: 0 every hop ok, 1 the path is broken, 2 bad usage, 3 could not trac
   probeOptions(traceOptions(instance), 'the instance itself; for its floating IP, the external host')
     .option('--to <address|port>', 'trace from the instance to this destination instead')
     .action((name: string, f: Record<string, unknown>) => act('instance', name, f));
-  traceOptions(
-    trace
-      .command('dhcp <port>')
-      .description("A port's DHCP exchange: its tap, security group (the DHCP rules) and bridge, across to each DHCP node of its network, the DHCP agent, the qdhcp- namespace and the DHCP port's veth, dnsmasq running with the subnet's options and the port's host entry (MAC → address), and the reply back"),
-  ).action((port: string, f: Record<string, unknown>) => act('dhcp', port, f));
+  const dhcp = trace
+    .command('dhcp <port>')
+    .description("A port's DHCP exchange: its tap, security group (the DHCP rules) and bridge, across to each DHCP node of its network, the DHCP agent, the qdhcp- namespace and the DHCP port's veth, dnsmasq running with the subnet's options and the port's host entry (MAC → address), and the reply back; --probe runs a DHCP client (busybox udhcpc on eth0, changing nothing) where the port's traffic starts");
+  probeOptions(traceOptions(dhcp), "the port's instance").action((id: string, f: Record<string, unknown>) => act('dhcp', id, f));
 }

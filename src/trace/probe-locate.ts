@@ -34,6 +34,7 @@ const lastRequestIndex = (p: Point) => Math.max(...p.hops.filter((h) => h.leg ==
 function packets(report: TraceReport): { request: string; reply: string; of: (n: number) => string } {
   const f = report.target.flow;
   const sent = report.probe?.sent ?? 0;
+  if (report.target.kind === 'dhcp') return { request: 'DHCP DISCOVER/REQUEST', reply: 'DHCP OFFER/ACK', of: (n) => `${n} of ${sent} sent` };
   // A TCP connect attempt is one SYN plus its retransmissions.
   return f.protocol === 'tcp'
     ? { request: `TCP SYN to port ${f.port}`, reply: 'SYN-ACK', of: (n) => `${n} SYN(s) of ${sent} connect attempt(s)` }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { accessArgv, type NodeAccess } from './access.js';
 import { captureCommand, collect, readCapture, startCapture, stopCapture, type Capture } from './probe-capture.js';
-import { countPackets, parsePing } from './probe-count.js';
+import { countPackets, parsePing, type Counts } from './probe-count.js';
 import { locateLoss } from './probe-locate.js';
 import { capturePoints, pathCapturePoints, probeFlow, ProbeError, UNDERLAY_CHECK, withUnderlayHops, type CapturePoint, type ProbeFlow } from './probe-plan.js';
 import type { TraceReport } from './report.js';
@@ -43,7 +43,7 @@ export async function probeFip(report: TraceReport, o: ProbeOptions): Promise<Tr
   const fip = report.target.floatingip?.address;
   // Nothing to send to: the static verdict (FIP_NOT_FOUND) is the whole answer.
   if (!fip) return { ...report, warnings: [...report.warnings, `probe: nothing sent: there is no floating IP ${report.target.query}`] };
-  return probeAlong(report, flow, fip, capturePoints, o);
+  return probeAlong(report, flowTraffic(flow, fip, o, (planned) => capturePoints(planned, flow)), o);
 }
 
 function checkCount(o: ProbeOptions): void {
@@ -60,19 +60,43 @@ export async function probePort(report: TraceReport, o: ProbeOptions): Promise<T
   checkCount(o);
   const destination = report.target.destination;
   if (!destination) return { ...report, warnings: [...report.warnings, `probe: nothing sent: the trace has no destination address (${report.target.query})`] };
-  return probeAlong(report, flow, destination, (planned, f) => pathCapturePoints(planned, f, () => destination), o);
+  return probeAlong(report, flowTraffic(flow, destination, o, (planned) => pathCapturePoints(planned, flow, () => destination)), o);
 }
 
-/** Captures on every device of the path, sends to `destination` from `o.from`, counts and locates the loss. */
-async function probeAlong(report: TraceReport, flow: ProbeFlow, destination: string, pointsOf: (planned: TraceReport, flow: ProbeFlow) => CapturePoint[], o: ProbeOptions): Promise<TraceReport> {
+/** What one probe captures, how it makes the traffic, and how it counts it. */
+export interface ProbeTraffic {
+  /** e.g. 'icmp', 'tcp/22', 'dhcp' */
+  label: string;
+  points: (planned: TraceReport) => CapturePoint[];
+  /** packets each capture keeps at most */
+  packetBound: number;
+  /** how long the sender may take */
+  sendMs: number;
+  send: (warnings: string[]) => Promise<{ sent: number; answered: number }>;
+  count: (tcpdumpText: string, point: CapturePoint) => Counts;
+}
+
+/** ICMP echo or a TCP connect to `destination` from `o.from`. */
+function flowTraffic(flow: ProbeFlow, destination: string, o: ProbeOptions, points: ProbeTraffic['points']): ProbeTraffic {
   const count = o.count ?? 3;
+  return {
+    label: flow.protocol === 'icmp' ? 'icmp' : `tcp/${flow.port}`,
+    points,
+    // Each echo is a request and a reply; the bound leaves room for retransmissions, not for floods.
+    packetBound: flow.protocol === 'icmp' ? 4 * count + 16 : 64,
+    sendMs: flow.protocol === 'icmp' ? count * 200 + 1000 : 3000,
+    send: (warnings) => send(o.from, flow, destination, count, o.sshOptions, warnings, o.source),
+    count: (text, p) => countPackets(text, flow, p.address),
+  };
+}
+
+/** Captures on every device of the path, makes the traffic, counts it per device and locates the loss. */
+export async function probeAlong(report: TraceReport, traffic: ProbeTraffic, o: ProbeOptions): Promise<TraceReport> {
   const planned = o.underlay === false ? report : withUnderlayHops(report);
-  const points = pointsOf(planned, flow);
+  const points = traffic.points(planned);
   const dir = o.captureDir ?? (await mkdtemp(join(tmpdir(), 'neutrino-probe-')));
-  const sendMs = flow.protocol === 'icmp' ? count * 200 + 1000 : 3000;
-  const timeoutMs = o.timeoutMs ?? Math.max(10_000, sendMs + 5000);
-  // Each echo is a request and a reply; the bound leaves room for retransmissions, not for floods.
-  const packetBound = flow.protocol === 'icmp' ? 4 * count + 16 : 64;
+  const timeoutMs = o.timeoutMs ?? Math.max(10_000, traffic.sendMs + 5000);
+  const packetBound = traffic.packetBound;
   const warnings: string[] = [];
   const captures: Capture[] = [];
   const ready = new Set<Capture>();
@@ -94,7 +118,7 @@ async function probeAlong(report: TraceReport, flow: ProbeFlow, destination: str
       if (s.status === 'fulfilled') ready.add(c);
       else warnings.push(`probe: the capture on ${c.point.device}${c.point.namespace ? ` in ${c.point.namespace}` : ''} on ${c.point.node} did not start: ${(s.reason as Error).message}`);
     });
-    sent = await send(o.from, flow, destination, count, o.sshOptions, warnings, o.source);
+    sent = await traffic.send(warnings);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
   } finally {
     // Never leave a tcpdump running: every capture is ended by its own PID, whatever happened.
@@ -108,7 +132,7 @@ async function probeAlong(report: TraceReport, flow: ProbeFlow, destination: str
       continue;
     }
     const p = c.point;
-    const n = countPackets(await readCapture(c.file, p.encapsulated), flow, p.address);
+    const n = traffic.count(await readCapture(c.file, p.encapsulated), p);
     for (const h of hops) {
       if (!p.hops.includes(h.index)) continue;
       h.capture = { filter: p.filter, request: n.request, reply: n.reply, pcap: p.pcap };
@@ -122,7 +146,7 @@ async function probeAlong(report: TraceReport, flow: ProbeFlow, destination: str
     ...planned,
     hops,
     warnings: [...planned.warnings, ...warnings],
-    probe: { protocol: flow.protocol === 'icmp' ? 'icmp' : `tcp/${flow.port}`, from: o.from.label, sent: sent.sent, answered: sent.answered, captureDir: dir },
+    probe: { protocol: traffic.label, from: o.from.label, sent: sent.sent, answered: sent.answered, captureDir: dir },
   });
 }
 

@@ -20,6 +20,7 @@ import { loadLab } from '../lab/context.js';
 import { UPSTREAM_CLIENT } from '../lab/topology.js';
 import { nodeAccess, parseAccess } from './access.js';
 import { probeFip, probePort } from './probe.js';
+import { dhcpClientArgv, probeDhcp } from './probe-dhcp.js';
 import { dhcpClientPort, DhcpTraceError, traceDhcp, withDhcpLeg } from './dhcp.js';
 
 export class TraceUsageError extends Error {
@@ -73,6 +74,7 @@ export function checkOptions(o: TraceCliOptions): void {
   if (o.kind === 'dhcp' && (o.to !== undefined || o.port !== undefined || o.source !== undefined || o.protocol !== 'icmp')) {
     throw new TraceUsageError("trace dhcp follows the DHCP exchange (udp 68 → 67 to the network's DHCP servers): it takes no --to, --protocol, --port or --source");
   }
+  if (o.kind === 'dhcp' && o.count !== undefined) throw new TraceUsageError('trace dhcp --probe runs one DHCP client exchange: it takes no --count');
   if (o.kind === 'fip' && parseIp(o.target)?.version !== 4) throw new TraceUsageError(`'${o.target}' is not an IPv4 address`);
   if (o.kind === 'port' && !o.to) throw new TraceUsageError('trace port needs --to ADDRESS|PORT');
   if (o.to !== undefined && !parseIp(o.to) && !/^[0-9a-f-]{8,36}$/.test(o.to)) throw new TraceUsageError(`--to '${o.to}' is neither an IPv4 address nor a port id`);
@@ -111,7 +113,7 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
   // In a lab the traffic comes from the external host's client beyond the upstream router.
   const from = o.source ?? (snapshot.source.lab ? UPSTREAM_CLIENT : undefined);
   let report: TraceReport = traceOf(ctx, o, snapshot, { flow, ...(from ? { source: from } : {}) }, started);
-  if (o.probe) report = report.target.kind === 'floatingip' ? await probe(report, o, snapshot) : await probeFromPort(report, o, snapshot);
+  if (o.probe) report = report.target.kind === 'floatingip' ? await probe(report, o, snapshot) : await probeFromPort(report, o, snapshot, report.target.kind === 'dhcp' ? probeDhcp : probePort);
   // An instance gets its address first: its DHCP leg leads.
   if (o.kind === 'instance') report = withDhcpLeg(ctx, report, instancePort(ctx, o, snapshot));
   o.write(render(report, o));
@@ -182,15 +184,16 @@ async function probe(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot
  * --probe on a port's path: real traffic from where the port's traffic starts (in a lab, its
  * instance's namespace), captured on every hop's device.
  */
-async function probeFromPort(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot): Promise<TraceReport> {
+async function probeFromPort(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot, probeWith: typeof probePort): Promise<TraceReport> {
   const lab = snapshot.source.lab;
   const portId = report.target.port?.id;
   const instance = lab && portId ? listInstances(labPaths(stateRootOf(o.stateRoot), lab)).find((i) => i.port.id === portId) : undefined;
   const fromAccess = o.from ?? (instance ? `netns:${instance.namespace}` : undefined);
   if (!fromAccess) throw new TraceUsageError(`--probe needs --from ACCESS: where port ${portId ?? report.target.query}'s traffic starts (its instance: local, netns:NAME or ssh:USER@ADDRESS)`);
   const access = Object.fromEntries(Object.values(snapshot.nodes).map((d) => [d.host, nodeAccess(parseAccess(d.access))]));
-  if (o.format === 'text') o.progress(`probing: ${report.target.flow.protocol} to ${report.target.destination ?? '?'} from ${fromAccess}, capturing on every hop`);
-  return probePort(report, { access, from: { access: nodeAccess(parseAccess(fromAccess)), label: fromAccess }, ...(o.source ? { source: o.source } : {}), ...(o.count ? { count: Number(o.count) } : {}), ...(o.captureDir ? { captureDir: o.captureDir } : {}) });
+  const what = report.target.kind === 'dhcp' ? `a DHCP exchange (${dhcpClientArgv().join(' ')})` : `${report.target.flow.protocol} to ${report.target.destination ?? '?'}`;
+  if (o.format === 'text') o.progress(`probing: ${what} from ${fromAccess}, capturing on every hop`);
+  return probeWith(report, { access, from: { access: nodeAccess(parseAccess(fromAccess)), label: fromAccess }, ...(o.source ? { source: o.source } : {}), ...(o.count ? { count: Number(o.count) } : {}), ...(o.captureDir ? { captureDir: o.captureDir } : {}) });
 }
 
 export function render(report: TraceReport, o: Pick<TraceCliOptions, 'format' | 'detail' | 'color'>): string {

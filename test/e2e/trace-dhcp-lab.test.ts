@@ -168,3 +168,32 @@ test('--probe on trace port (east-west across nodes) and trace instance (east-we
   assert.match(noFrom.stderr, /^neutrino trace: --probe needs --from ACCESS: where port [0-9a-f-]+'s traffic starts/);
   await neutrinoOk(['instance', 'delete', ...L, 'vm2'], 60_000);
 });
+
+test('trace dhcp --probe: a DHCP exchange from the instance, seen on every device of the leg, the instance keeping its address; with dnsmasq killed the requests reach ns- and nothing answers', { skip, timeout: 120_000 }, async () => {
+  let seq = 0;
+  const probe = async () => (await traceJson(['dhcp', portId, '--probe', '--capture-dir', join(root, `dhcp-captures-${++seq}`)])).report;
+  const healthy = await probe();
+  seenEverywhere(healthy);
+  assert.equal(healthy.probe!.protocol, 'dhcp');
+  assert.ok(healthy.hops.some((h) => h.check === 'DHCP port' && h.namespace.startsWith('qdhcp-') && h.capture), 'captured inside the DHCP namespace');
+  assert.ok(healthy.hops.some((h) => h.check === 'vxlan underlay' && h.capture), 'captured on the underlay');
+  const addr = JSON.parse(await neutrinoOk(['instance', 'exec', ...L, 'instance', '--', 'ip', '-j', 'addr', 'show', 'eth0']))[0];
+  assert.ok(addr.addr_info.some((a: { local: string }) => a.local === '172.16.1.3'), 'the probe changed nothing in the instance');
+  signalLabAgents(root, lab, 'SIGSTOP');
+  let broken: TraceReport;
+  try {
+    const pid = hop(healthy, 'dnsmasq').observed!['pid'] as number;
+    assert.ok(readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(root));
+    process.kill(pid, 'SIGTERM');
+    sh(['sh', '-c', `for i in $(seq 50); do [ -e /proc/${pid} ] || exit 0; sleep 0.1; done; exit 1`]);
+    broken = await probe();
+  } finally {
+    signalLabAgents(root, lab, 'SIGCONT');
+  }
+  assert.equal(broken.firstBroken!.reason, 'DNSMASQ_NOT_RUNNING');
+  assert.equal(broken.probe!.answered, 0);
+  const nsDev = broken.hops.find((h) => h.check === 'DHCP port' && h.capture)!;
+  assert.ok(nsDev.capture!.request > 0, 'the requests reached the DHCP port in the namespace');
+  for (const h of broken.hops.filter((x) => x.capture)) assert.equal(h.capture!.reply, 0, `no reply on ${h.device}`);
+  await eventually('dnsmasq respawned by the DHCP agent', async () => (await traceDhcp()).report.ok, 45_000);
+});

@@ -237,3 +237,28 @@ test("Neutron's dnsmasq files are read by meaning: client ids, port tags, IPv6, 
   assert.equal(found[0]!.files.hosts!.text, 'fa:16:3e:aa:bb:cc,h,10.0.0.3\n');
   assert.equal(found[0]!.files.opts, undefined);
 });
+
+test('the DHCP probe counts the exchange by MAC, plain and inside VXLAN, and reads what the client said', async () => {
+  const { countDhcp, parseUdhcpc, DHCP_FILTERS } = await import('../../src/trace/probe-dhcp.js');
+  const me = 'fa:16:3e:31:94:3b';
+  // `tcpdump -n -tt -e` on a tap or a bridge …
+  const plain = [
+    `1796513640.014033 ${me} > ff:ff:ff:ff:ff:ff, ethertype IPv4 (0x0800), length 342: 0.0.0.0.68 > 255.255.255.255.67: BOOTP/DHCP, Request from ${me}, length 300`,
+    `1796513640.015507 fa:16:3e:58:8c:b5 > ${me}, ethertype IPv4 (0x0800), length 371: 172.16.1.2.67 > 172.16.1.3.68: BOOTP/DHCP, Reply, length 329`,
+    '1796513640.016000 fa:16:3e:00:00:09 > ff:ff:ff:ff:ff:ff, ethertype IPv4 (0x0800), length 342: 0.0.0.0.68 > 255.255.255.255.67: BOOTP/DHCP, Request from fa:16:3e:00:00:09, length 300',
+    '1796513640.017000 fa:16:3e:58:8c:b5 > fa:16:3e:00:00:09, ethertype IPv4 (0x0800), length 371: 172.16.1.2.67 > 172.16.1.9.68: BOOTP/DHCP, Reply, length 329',
+    `1796513640.018000 fa:16:3e:58:8c:b5 > ff:ff:ff:ff:ff:ff, ethertype IPv4 (0x0800), length 371: 172.16.1.2.67 > 255.255.255.255.68: BOOTP/DHCP, Reply, length 329`,
+  ].join('\n');
+  assert.deepEqual(countDhcp(plain, me), { request: 1, reply: 2 }, "another client's exchange does not count; a broadcast reply does");
+  // … and with -T vxlan on the underlay NIC, where the inner frame's DHCP is misnamed VXLAN.
+  const underlay = [
+    '1796513640.014059 ce:7e:59:ea:18:2f > fa:77:39:9b:e8:24, ethertype IPv4 (0x0800), length 392: 192.168.0.105.42144 > 192.168.0.104.8472: VXLAN, flags [I] (0x08), vni 41',
+    `${me} > ff:ff:ff:ff:ff:ff, ethertype IPv4 (0x0800), length 342: 0.0.0.0.68 > 255.255.255.255.67: VXLAN, flags [invalid] (0x01), vni 14215292`,
+    '1796513640.015507 fa:77:39:9b:e8:24 > ce:7e:59:ea:18:2f, ethertype IPv4 (0x0800), length 421: 192.168.0.104.43742 > 192.168.0.105.8472: VXLAN, flags [I] (0x08), vni 41',
+    `fa:16:3e:58:8c:b5 > ${me}, ethertype IPv4 (0x0800), length 371: 172.16.1.2.67 > 172.16.1.3.68: VXLAN, flags [invalid] (0x02), vni 14215292`,
+  ].join('\n');
+  assert.deepEqual(countDhcp(underlay, me), { request: 1, reply: 1 });
+  assert.deepEqual(parseUdhcpc('udhcpc: started, v1.36.1\nudhcpc: broadcasting discover\nudhcpc: broadcasting select for 172.16.1.3, server 172.16.1.2\nudhcpc: lease of 172.16.1.3 obtained from 172.16.1.2, lease time 86400\n'), { sent: 2, answered: 2 });
+  assert.deepEqual(parseUdhcpc('udhcpc: sending discover\nudhcpc: sending discover\nudhcpc: sending discover\nudhcpc: no lease, failing\n'), { sent: 3, answered: 0 });
+  assert.equal(DHCP_FILTERS.plain('0.0.0.0'), 'udp and (port 67 or port 68)');
+});
