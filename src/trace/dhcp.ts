@@ -111,8 +111,12 @@ export function traceDhcp(ctx: TraceContext, portQuery: string, started = Date.n
   return finish(ctx, target, dhcpLegHops(ctx, port), started);
 }
 
-/** `report` with `port`'s DHCP leg before its hops (an instance gets its address first), renumbered and summarized again. */
-export function withDhcpLeg(ctx: TraceContext, report: TraceReport, port: ApiObject): TraceReport {
-  const hops = [...dhcpLegHops(ctx, port), ...report.hops.map(({ index: _index, ...h }) => h)].map((h, i) => ({ index: i + 1, ...h }));
-  return refinish({ ...report, hops });
+/**
+ * `report` with the DHCP leg (a `traceDhcp` report, probed or not) before its hops: an instance gets
+ * its address first. Renumbered and summarized again; the leg's probe kept as `dhcpProbe`.
+ */
+export function withDhcpLeg(leg: TraceReport, report: TraceReport): TraceReport {
+  const hops = [...leg.hops, ...report.hops].map(({ index: _index, ...h }, i) => ({ index: i + 1, ...h }));
+  const merged = refinish({ ...report, hops, warnings: [...leg.warnings.filter((w) => !/^hop \d+: /.test(w)), ...report.warnings] });
+  return leg.probe ? { ...merged, dhcpProbe: leg.probe } : merged;
 }

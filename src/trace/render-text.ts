@@ -54,7 +54,7 @@ export function renderText(r: TraceReport, o: TextOptions): string {
   } else {
     out.push(`${t.kind} ${t.query} · flow ${t.flow.protocol}${t.flow.port ? `/${t.flow.port}` : ''}`);
   }
-  if (r.probe) out.push(`probe: ${r.probe.protocol} from ${r.probe.from}: ${r.probe.answered}/${r.probe.sent} answered`);
+  for (const p of [r.dhcpProbe, r.probe]) if (p) out.push(`probe: ${p.protocol} from ${p.from}: ${p.answered}/${p.sent} answered`);
   out.push('');
   const rows: string[][] = [['#', 'leg', 'node', 'namespace', 'device', 'check', 'expected', 'result']];
   const colorOf: Array<Color | null> = [null];

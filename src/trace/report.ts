@@ -128,4 +128,6 @@ export interface TraceReport {
   source: string;
   took_ms: number;
   probe?: { protocol: string; from: string; sent: number; answered: number; captureDir?: string };
+  /** trace instance --probe: the DHCP exchange probed on the DHCP leg (`probe` is the path's) */
+  dhcpProbe?: { protocol: string; from: string; sent: number; answered: number; captureDir?: string };
 }

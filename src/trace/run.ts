@@ -115,7 +115,7 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
   let report: TraceReport = traceOf(ctx, o, snapshot, { flow, ...(from ? { source: from } : {}) }, started);
   if (o.probe) report = report.target.kind === 'floatingip' ? await probe(report, o, snapshot) : await probeFromPort(report, o, snapshot, report.target.kind === 'dhcp' ? probeDhcp : probePort);
   // An instance gets its address first: its DHCP leg leads.
-  if (o.kind === 'instance') report = withDhcpLeg(ctx, report, instancePort(ctx, o, snapshot));
+  if (o.kind === 'instance') report = withDhcpLeg(await instanceDhcpLeg(ctx, o, snapshot, report, started), report);
   o.write(render(report, o));
   return report.ok ? 0 : 1;
 }
@@ -178,6 +178,21 @@ async function probe(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot
   const source = o.source ?? (lab && !o.from ? UPSTREAM_CLIENT : undefined);
   if (o.format === 'text') o.progress(`probing: ${report.target.flow.protocol} to ${o.target} from ${fromAccess}${source ? ` (source ${source})` : ''}, capturing on every hop`);
   return probeFip(report, { access, from: { access: nodeAccess(parseAccess(fromAccess)), label: fromAccess }, ...(source ? { source } : {}), ...(o.count ? { count: Number(o.count) } : {}), ...(o.captureDir ? { captureDir: o.captureDir } : {}) });
+}
+
+/**
+ * The instance's DHCP leg; with --probe, a DHCP exchange from the instance itself: its lab
+ * namespace, or --from when that is the instance's side (not the external side of a floating IP).
+ */
+async function instanceDhcpLeg(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot, path: TraceReport, started: number): Promise<TraceReport> {
+  const leg = traceDhcp(ctx, instancePort(ctx, o, snapshot).id, started);
+  if (!o.probe) return leg;
+  const fromIsExternal = path.target.kind === 'floatingip' && o.from !== undefined;
+  const inLab = !!snapshot.source.lab && !!listInstances(labPaths(stateRootOf(o.stateRoot), snapshot.source.lab)).find((i) => i.port.id === leg.target.port?.id);
+  if (fromIsExternal && !inLab) {
+    return { ...leg, warnings: [...leg.warnings, `probe: the DHCP leg was not probed: --from is the floating IP's external side; probe it with trace dhcp ${leg.target.port?.id} --probe --from INSTANCE-ACCESS`] };
+  }
+  return probeFromPort(leg, fromIsExternal ? { ...o, from: undefined } : o, snapshot, probeDhcp);
 }
 
 /**

@@ -156,10 +156,17 @@ test('--probe on trace port (east-west across nodes) and trace instance (east-we
   assert.ok(eastWest.hops.some((h) => h.check === 'vxlan underlay' && h.capture), 'captured on the underlay');
   const viaInstance = await probe(['instance', 'vm2', '--to', '172.16.1.3']);
   seenEverywhere(viaInstance);
-  assert.ok(viaInstance.hops.some((h) => h.check === 'dnsmasq'), 'the DHCP leg leads the instance trace');
+  // The DHCP leg leads, probed too: a DHCP exchange from vm2, seen up to the DHCP port in the namespace.
+  assert.ok(viaInstance.dhcpProbe && viaInstance.dhcpProbe.sent > 0 && viaInstance.dhcpProbe.answered === viaInstance.dhcpProbe.sent, JSON.stringify(viaInstance.dhcpProbe));
+  assert.ok(viaInstance.hops.some((h) => h.check === 'DHCP port' && h.capture!.request > 0 && h.capture!.reply! > 0));
   // vm2 has no floating IP: out through the router's SNAT to the external gateway.
   const out = await probe(['instance', 'vm2']);
   seenEverywhere(out);
+  // The instance with a floating IP: the path probed from the external host, the DHCP leg from the instance.
+  const inbound = await probe(['instance', 'instance']);
+  seenEverywhere(inbound);
+  assert.equal(inbound.probe!.from, `netns:${lab}-external`);
+  assert.equal(inbound.dhcpProbe!.from, `netns:${lab}-i-instance`);
   assert.ok(out.hops.some((h) => h.device === 'eth2' && h.capture), 'captured on the provider NIC');
   // A port with no instance to send from needs --from.
   const routerPort = out.hops.find((h) => h.check === 'router port')!.resource.id;
