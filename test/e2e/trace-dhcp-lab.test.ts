@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
 import { eventually, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
 import type { TraceReport } from '../../src/trace/report.js';
+import { haveOpenstack } from '../helpers/openstack.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : false;
 const lab = `dh${process.pid % 100000}`;
@@ -143,7 +144,7 @@ function seenEverywhere(r: TraceReport) {
   for (const h of captured) assert.ok(h.capture!.request > 0 && h.capture!.reply! > 0, `hop ${h.index} ${h.device} ${h.check}: ${JSON.stringify(h.capture)}`);
 }
 
-test('--probe on trace port (east-west across nodes) and trace instance (east-west and out through SNAT): request and reply on every hop', { skip, timeout: 120_000 }, async () => {
+test('--probe on trace port (east-west across nodes, through the router to another network) and trace instance (east-west, out through SNAT, in through the floating IP): request and reply on every hop', { skip, timeout: 180_000 }, async () => {
   await neutrinoOk(['instance', 'create', ...L, 'vm2', '--network', 'selfservice', '--host', 'controller', '--project', 'demo'], 60_000);
   const vm2 = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as Array<{ name: string; port_id: string }>).find((i) => i.name === 'vm2')!;
   let seq = 0;
@@ -168,6 +169,22 @@ test('--probe on trace port (east-west across nodes) and trace instance (east-we
   assert.equal(inbound.probe!.from, `netns:${lab}-external`);
   assert.equal(inbound.dhcpProbe!.from, `netns:${lab}-i-instance`);
   assert.ok(out.hops.some((h) => h.device === 'eth2' && h.capture), 'captured on the provider NIC');
+  // Through the router to another tenant network (the openstack CLI makes it): vm2 → vm3 on compute1.
+  if (haveOpenstack()) {
+    const env = { ...process.env };
+    for (const m of (await neutrinoOk(['lab', 'env', ...L, '--admin'])).matchAll(/export (\w+)=(\S+)/g)) env[m[1]!] = m[2]!.replace(/^['"]|['"]$/g, '');
+    const openstack = (...args: string[]) => execFileSync('openstack', args, { env, encoding: 'utf8' });
+    openstack('network', 'create', '--project', 'demo', 'net2');
+    openstack('subnet', 'create', '--project', 'demo', '--network', 'net2', '--subnet-range', '172.16.2.0/24', 'sub2');
+    openstack('router', 'add', 'subnet', 'router', 'sub2');
+    await neutrinoOk(['instance', 'create', ...L, 'vm3', '--network', 'net2', '--host', 'compute1', '--project', 'demo'], 60_000);
+    const vm3 = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as Array<{ name: string; ip: string }>).find((i) => i.name === 'vm3')!;
+    const routed = await probe(['port', vm2.port_id, '--to', vm3.ip.split('/')[0]!]);
+    seenEverywhere(routed);
+    const qrs = new Set(routed.hops.filter((h) => h.check === 'router port' && h.capture).map((h) => h.device));
+    assert.equal(qrs.size, 2, 'captured on both router interfaces');
+    await neutrinoOk(['instance', 'delete', ...L, 'vm3'], 60_000);
+  }
   // A port with no instance to send from needs --from.
   const routerPort = out.hops.find((h) => h.check === 'router port')!.resource.id;
   const noFrom = await neutrino(['trace', 'port', routerPort, '--to', '172.16.1.3', ...L, '--probe', '--json']);
