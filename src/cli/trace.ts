@@ -63,6 +63,7 @@ async function act(kind: TraceCliOptions['kind'], target: string, f: Record<stri
       probe: !!f.probe,
       from: f.from as string | undefined,
       count: f.count as string | undefined,
+      wait: f.wait as string | undefined,
       captureDir: f.captureDir as string | undefined,
       color: f.color === undefined ? undefined : !!f.color,
       write: (s) => process.stdout.write(s),
@@ -117,5 +118,7 @@ Exit status: 0 every hop ok, 1 the path is broken, 2 bad usage, 3 could not trac
   const dhcp = trace
     .command('dhcp <port>')
     .description("A port's DHCP exchange: its tap, security group (the DHCP rules) and bridge, across to each DHCP node of its network, the DHCP agent, the qdhcp- namespace and the DHCP port's veth, dnsmasq running with the subnet's options and the port's host entry (MAC → address), and the reply back; --probe runs a DHCP client (busybox udhcpc on eth0, changing nothing) where the port's traffic starts");
-  probeOptions(traceOptions(dhcp), "the port's instance").action((id: string, f: Record<string, unknown>) => act('dhcp', id, f));
+  probeOptions(traceOptions(dhcp), "the port's instance")
+    .option('--wait <seconds>', "with --probe: start no client, capture for SECONDS (1-600) while the instance renews its lease or you start its DHCP client")
+    .action((id: string, f: Record<string, unknown>) => act('dhcp', id, f));
 }

@@ -7,8 +7,8 @@ import { accessArgv } from './access.js';
 import { collect } from './probe-capture.js';
 import type { Counts } from './probe-count.js';
 import { pathCapturePoints, type CaptureFilters } from './probe-plan.js';
-import { probeAlong, type ProbeOptions } from './probe.js';
-import type { TraceReport } from './report.js';
+import { probeAlong, type ProbeOptions, type ProbeTraffic } from './probe.js';
+import type { Hop, TraceReport } from './report.js';
 
 /** The instance's interface the client runs on. */
 export const DHCP_CLIENT_INTERFACE = 'eth0';
@@ -49,25 +49,48 @@ export function parseUdhcpc(output: string): { sent: number; answered: number } 
   return { sent: n(/(sending|broadcasting) discover/) + selects, answered: selects + n(/lease of \S+ obtained/) };
 }
 
+const dhcpTraffic = (mac: string, from: string, sendMs: number, send: ProbeTraffic['send']): ProbeTraffic => ({
+  label: 'dhcp',
+  from,
+  points: (planned) => pathCapturePoints(planned, DHCP_FILTERS, () => '0.0.0.0'),
+  packetBound: 64,
+  sendMs,
+  send,
+  count: (text) => countDhcp(text, mac),
+});
+
+/** A DHCP exchange started by a client where the port's traffic starts (`o.from`). */
 export async function probeDhcp(report: TraceReport, o: ProbeOptions): Promise<TraceReport> {
   const mac = report.target.port?.mac;
   if (!mac) return { ...report, warnings: [...report.warnings, `probe: nothing sent: no port ${report.target.query}`] };
   const argv = dhcpClientArgv();
   return probeAlong(
     report,
-    {
-      label: 'dhcp',
-      points: (planned) => pathCapturePoints(planned, DHCP_FILTERS, () => '0.0.0.0'),
-      packetBound: 64,
-      sendMs: 10_000,
-      send: async (warnings) => {
-        const r = await collect(accessArgv(o.from.access.spec, argv, undefined, o.sshOptions), 20_000);
-        const said = parseUdhcpc(`${r.stdout}\n${r.stderr}`);
-        if (said.sent === 0) warnings.push(`probe: ${argv.join(' ')} on ${o.from.label} sent nothing: ${(r.stderr.trim().split('\n').at(-1) ?? '') || `exit ${r.code}`}`);
-        return said;
-      },
-      count: (text) => countDhcp(text, mac),
-    },
+    dhcpTraffic(mac, o.from.label, 10_000, async (warnings) => {
+      const r = await collect(accessArgv(o.from.access.spec, argv, undefined, o.sshOptions), 20_000);
+      const said = parseUdhcpc(`${r.stdout}\n${r.stderr}`);
+      if (said.sent === 0) warnings.push(`probe: ${argv.join(' ')} on ${o.from.label} sent nothing: ${(r.stderr.trim().split('\n').at(-1) ?? '') || `exit ${r.code}`}`);
+      return said;
+    }),
     o,
   );
+}
+
+/**
+ * Starts no client: captures for `waitMs` while the instance renews its lease or the operator starts
+ * a client. What was sent and answered is what the first device (the port's own tap) saw.
+ */
+export async function probeDhcpPassive(report: TraceReport, o: Omit<ProbeOptions, 'from'>, waitMs: number): Promise<TraceReport> {
+  const mac = report.target.port?.mac;
+  if (!mac) return { ...report, warnings: [...report.warnings, `probe: nothing captured: no port ${report.target.query}`] };
+  const traffic = dhcpTraffic(mac, `the port's own client (captured for ${Math.round(waitMs / 1000)} s)`, waitMs, async () => {
+    await new Promise((r) => setTimeout(r, waitMs));
+    return { sent: 0, answered: 0 };
+  });
+  const tally = (hops: Hop[]) => {
+    const first = hops.find((h) => h.capture);
+    return { sent: first?.capture?.request ?? 0, answered: first?.capture?.reply ?? 0 };
+  };
+  const probed = await probeAlong(report, { ...traffic, tally }, o);
+  return probed.probe?.sent ? probed : { ...probed, warnings: [...probed.warnings, `probe: no DHCP request from ${mac} within ${Math.round(waitMs / 1000)} s: start the instance's DHCP client (or wait for its renewal) during the capture`] };
 }

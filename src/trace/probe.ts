@@ -11,7 +11,7 @@ import { captureCommand, collect, readCapture, startCapture, stopCapture, type C
 import { countPackets, parsePing, type Counts } from './probe-count.js';
 import { locateLoss } from './probe-locate.js';
 import { capturePoints, pathCapturePoints, probeFlow, ProbeError, UNDERLAY_CHECK, withUnderlayHops, type CapturePoint, type ProbeFlow } from './probe-plan.js';
-import type { TraceReport } from './report.js';
+import type { Hop, TraceReport } from './report.js';
 
 export { ProbeError } from './probe-plan.js';
 
@@ -67,6 +67,8 @@ export async function probePort(report: TraceReport, o: ProbeOptions): Promise<T
 export interface ProbeTraffic {
   /** e.g. 'icmp', 'tcp/22', 'dhcp' */
   label: string;
+  /** where the traffic comes from, for the report */
+  from: string;
   points: (planned: TraceReport) => CapturePoint[];
   /** packets each capture keeps at most */
   packetBound: number;
@@ -74,6 +76,8 @@ export interface ProbeTraffic {
   sendMs: number;
   send: (warnings: string[]) => Promise<{ sent: number; answered: number }>;
   count: (tcpdumpText: string, point: CapturePoint) => Counts;
+  /** sent and answered from the captures, when the sender cannot say (traffic it did not start) */
+  tally?: (hops: Hop[]) => { sent: number; answered: number };
 }
 
 /** ICMP echo or a TCP connect to `destination` from `o.from`. */
@@ -81,6 +85,7 @@ function flowTraffic(flow: ProbeFlow, destination: string, o: ProbeOptions, poin
   const count = o.count ?? 3;
   return {
     label: flow.protocol === 'icmp' ? 'icmp' : `tcp/${flow.port}`,
+    from: o.from.label,
     points,
     // Each echo is a request and a reply; the bound leaves room for retransmissions, not for floods.
     packetBound: flow.protocol === 'icmp' ? 4 * count + 16 : 64,
@@ -91,7 +96,7 @@ function flowTraffic(flow: ProbeFlow, destination: string, o: ProbeOptions, poin
 }
 
 /** Captures on every device of the path, makes the traffic, counts it per device and locates the loss. */
-export async function probeAlong(report: TraceReport, traffic: ProbeTraffic, o: ProbeOptions): Promise<TraceReport> {
+export async function probeAlong(report: TraceReport, traffic: ProbeTraffic, o: Omit<ProbeOptions, 'from'>): Promise<TraceReport> {
   const planned = o.underlay === false ? report : withUnderlayHops(report);
   const points = traffic.points(planned);
   const dir = o.captureDir ?? (await mkdtemp(join(tmpdir(), 'neutrino-probe-')));
@@ -142,11 +147,12 @@ export async function probeAlong(report: TraceReport, traffic: ProbeTraffic, o: 
       }
     }
   }
+  if (traffic.tally) sent = traffic.tally(hops);
   return locateLoss({
     ...planned,
     hops,
     warnings: [...planned.warnings, ...warnings],
-    probe: { protocol: traffic.label, from: o.from.label, sent: sent.sent, answered: sent.answered, captureDir: dir },
+    probe: { protocol: traffic.label, from: traffic.from, sent: sent.sent, answered: sent.answered, captureDir: dir },
   });
 }
 

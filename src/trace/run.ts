@@ -20,7 +20,7 @@ import { loadLab } from '../lab/context.js';
 import { UPSTREAM_CLIENT } from '../lab/topology.js';
 import { nodeAccess, parseAccess } from './access.js';
 import { probeFip, probePort } from './probe.js';
-import { dhcpClientArgv, probeDhcp } from './probe-dhcp.js';
+import { dhcpClientArgv, probeDhcp, probeDhcpPassive } from './probe-dhcp.js';
 import { dhcpClientPort, DhcpTraceError, traceDhcp, withDhcpLeg } from './dhcp.js';
 
 export class TraceUsageError extends Error {
@@ -53,6 +53,8 @@ export interface TraceCliOptions {
   /** where the probe's traffic starts (ACCESS); default in a lab: its external host */
   from?: string;
   count?: string;
+  /** trace dhcp --probe: start no client, capture this many seconds (a renewal, or a client the operator starts) */
+  wait?: string;
   captureDir?: string;
   color?: boolean;
   write: (s: string) => void;
@@ -75,6 +77,11 @@ export function checkOptions(o: TraceCliOptions): void {
     throw new TraceUsageError("trace dhcp follows the DHCP exchange (udp 68 → 67 to the network's DHCP servers): it takes no --to, --protocol, --port or --source");
   }
   if (o.kind === 'dhcp' && o.count !== undefined) throw new TraceUsageError('trace dhcp --probe runs one DHCP client exchange: it takes no --count');
+  if (o.wait !== undefined) {
+    if (o.kind !== 'dhcp' || !o.probe) throw new TraceUsageError('--wait goes with trace dhcp --probe');
+    if (!/^\d+$/.test(o.wait) || Number(o.wait) < 1 || Number(o.wait) > 600) throw new TraceUsageError(`--wait must be 1-600 seconds, got '${o.wait}'`);
+    if (o.from !== undefined) throw new TraceUsageError('--wait starts no client: it takes no --from');
+  }
   if (o.kind === 'fip' && parseIp(o.target)?.version !== 4) throw new TraceUsageError(`'${o.target}' is not an IPv4 address`);
   if (o.kind === 'port' && !o.to) throw new TraceUsageError('trace port needs --to ADDRESS|PORT');
   if (o.to !== undefined && !parseIp(o.to) && !/^[0-9a-f-]{8,36}$/.test(o.to)) throw new TraceUsageError(`--to '${o.to}' is neither an IPv4 address nor a port id`);
@@ -113,7 +120,8 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
   // In a lab the traffic comes from the external host's client beyond the upstream router.
   const from = o.source ?? (snapshot.source.lab ? UPSTREAM_CLIENT : undefined);
   let report: TraceReport = traceOf(ctx, o, snapshot, { flow, ...(from ? { source: from } : {}) }, started);
-  if (o.probe) report = report.target.kind === 'floatingip' ? await probe(report, o, snapshot) : await probeFromPort(report, o, snapshot, report.target.kind === 'dhcp' ? probeDhcp : probePort);
+  if (o.probe && o.wait !== undefined) report = await waitForDhcp(report, o, snapshot);
+  else if (o.probe) report = report.target.kind === 'floatingip' ? await probe(report, o, snapshot) : await probeFromPort(report, o, snapshot, report.target.kind === 'dhcp' ? probeDhcp : probePort);
   // An instance gets its address first: its DHCP leg leads.
   if (o.kind === 'instance') report = withDhcpLeg(await instanceDhcpLeg(ctx, o, snapshot, report, started), report);
   o.write(render(report, o));
@@ -193,6 +201,13 @@ async function instanceDhcpLeg(ctx: TraceContext, o: TraceCliOptions, snapshot: 
     return { ...leg, warnings: [...leg.warnings, `probe: the DHCP leg was not probed: --from is the floating IP's external side; probe it with trace dhcp ${leg.target.port?.id} --probe --from INSTANCE-ACCESS`] };
   }
   return probeFromPort(leg, fromIsExternal ? { ...o, from: undefined } : o, snapshot, probeDhcp);
+}
+
+/** trace dhcp --probe --wait: capture the DHCP leg while the port's own client renews (or the operator starts one). */
+async function waitForDhcp(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot): Promise<TraceReport> {
+  const access = Object.fromEntries(Object.values(snapshot.nodes).map((d) => [d.host, nodeAccess(parseAccess(d.access))]));
+  if (o.format === 'text') o.progress(`probing: capturing DHCP on every hop for ${o.wait} s: renew the lease or start the DHCP client in the instance now`);
+  return probeDhcpPassive(report, { access, ...(o.captureDir ? { captureDir: o.captureDir } : {}) }, Number(o.wait) * 1000);
 }
 
 /**

@@ -4,7 +4,7 @@
 // in Neutron's terms; once the agents run again they repair it and the trace is ok again.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,7 +193,7 @@ test('--probe on trace port (east-west across nodes, through the router to anoth
   await neutrinoOk(['instance', 'delete', ...L, 'vm2'], 60_000);
 });
 
-test('trace dhcp --probe: a DHCP exchange from the instance, seen on every device of the leg, the instance keeping its address; with dnsmasq killed the requests reach ns- and nothing answers', { skip, timeout: 120_000 }, async () => {
+test('trace dhcp --probe: a DHCP exchange from the instance, seen on every device of the leg, the instance keeping its address; --wait captures a client the operator starts; with dnsmasq killed the requests reach ns- and nothing answers', { skip, timeout: 120_000 }, async () => {
   let seq = 0;
   const probe = async () => (await traceJson(['dhcp', portId, '--probe', '--capture-dir', join(root, `dhcp-captures-${++seq}`)])).report;
   const healthy = await probe();
@@ -203,6 +203,14 @@ test('trace dhcp --probe: a DHCP exchange from the instance, seen on every devic
   assert.ok(healthy.hops.some((h) => h.check === 'vxlan underlay' && h.capture), 'captured on the underlay');
   const addr = JSON.parse(await neutrinoOk(['instance', 'exec', ...L, 'instance', '--', 'ip', '-j', 'addr', 'show', 'eth0']))[0];
   assert.ok(addr.addr_info.some((a: { local: string }) => a.local === '172.16.1.3'), 'the probe changed nothing in the instance');
+  // --wait: no client started by the trace; the operator (here the test) starts the instance's own within the window.
+  const operator = new Promise<void>((resolve) =>
+    setTimeout(() => execFile('ip', ['netns', 'exec', `${lab}-i-instance`, 'udhcpc', '-i', 'eth0', '-f', '-q', '-n', '-t', '3', '-T', '1', '-s', '/bin/true'], () => resolve()), 3000),
+  );
+  const passive = (await traceJson(['dhcp', portId, '--probe', '--wait', '8', '--capture-dir', join(root, 'dhcp-passive')])).report;
+  await operator;
+  seenEverywhere(passive);
+  assert.match(passive.probe!.from, /^the port's own client \(captured for 8 s\)$/);
   signalLabAgents(root, lab, 'SIGSTOP');
   let broken: TraceReport;
   try {

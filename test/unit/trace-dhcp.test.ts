@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { traceDhcp, DhcpTraceError } from '../../src/trace/dhcp.js';
 import { argValues, dnsmasqIn, parseCmdline, parseHostsFile, parseLeases, parseNetnsPids, parseOptsFile } from '../../src/trace/dnsmasq.js';
-import { contextFrom } from '../../src/trace/run.js';
+import { checkOptions, contextFrom, TraceUsageError, type TraceCliOptions } from '../../src/trace/run.js';
 import type { TraceReport } from '../../src/trace/report.js';
 import type { DhcpNamespaceDump, Snapshot } from '../../src/trace/snapshot.js';
 import { loadSnapshot, saveSnapshot } from '../../src/trace/snapshot-io.js';
@@ -261,4 +261,18 @@ test('the DHCP probe counts the exchange by MAC, plain and inside VXLAN, and rea
   assert.deepEqual(parseUdhcpc('udhcpc: started, v1.36.1\nudhcpc: broadcasting discover\nudhcpc: broadcasting select for 172.16.1.3, server 172.16.1.2\nudhcpc: lease of 172.16.1.3 obtained from 172.16.1.2, lease time 86400\n'), { sent: 2, answered: 2 });
   assert.deepEqual(parseUdhcpc('udhcpc: sending discover\nudhcpc: sending discover\nudhcpc: sending discover\nudhcpc: no lease, failing\n'), { sent: 3, answered: 0 });
   assert.equal(DHCP_FILTERS.plain('0.0.0.0'), 'udp and (port 67 or port 68)');
+});
+
+test('trace dhcp options: no flow options, no --count; --wait only with --probe, 1-600 s, without --from', () => {
+  const base: TraceCliOptions = { kind: 'dhcp', target: instancePort.id, nodes: {}, agentConfigs: {}, instancesPaths: {}, protocol: 'icmp', format: 'json', detail: false, write: () => undefined, progress: () => undefined };
+  assert.doesNotThrow(() => checkOptions(base));
+  assert.doesNotThrow(() => checkOptions({ ...base, probe: true, wait: '30' }));
+  const refused = (o: Partial<TraceCliOptions>, re: RegExp) => assert.throws(() => checkOptions({ ...base, ...o }), (e: Error) => e instanceof TraceUsageError && re.test(e.message));
+  refused({ to: '172.16.1.1' }, /it takes no --to, --protocol, --port or --source/);
+  refused({ protocol: 'tcp', port: '67' }, /it takes no --to, --protocol, --port or --source/);
+  refused({ probe: true, count: '3' }, /takes no --count/);
+  refused({ wait: '30' }, /--wait goes with trace dhcp --probe/);
+  refused({ kind: 'port', to: '172.16.1.1', probe: true, wait: '30' }, /--wait goes with trace dhcp --probe/);
+  for (const w of ['0', '601', '1.5', 'x']) refused({ probe: true, wait: w }, /--wait must be 1-600 seconds/);
+  refused({ probe: true, wait: '5', from: 'local' }, /--wait starts no client: it takes no --from/);
 });
