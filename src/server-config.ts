@@ -34,6 +34,11 @@ function positiveInt(name: string, v: string): number {
   return Number(v);
 }
 
+function nonNegativeSeconds(name: string, v: string): number {
+  if (!/^\d+(\.\d+)?$/.test(v.trim())) throw new ConfigError(`${name} must be a number of seconds (0 or more), not '${v}'`);
+  return Number(v);
+}
+
 export interface ServerFlags {
   config?: string;
   stateDir?: string;
@@ -46,6 +51,14 @@ export interface ServerFlags {
   physicalMtu?: string;
   tokenTtl?: string;
   agentDownTime?: string;
+  lockoutFailureAttempts?: string;
+  lockoutDuration?: string;
+  failureBackoffMax?: string;
+  changeFeedWindow?: string;
+  headerTimeout?: string;
+  requestTimeout?: string;
+  keepaliveTimeout?: string;
+  gracefulShutdownTimeout?: string;
 }
 
 type Ini = Record<string, Record<string, string> | undefined>;
@@ -68,7 +81,18 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     if (ini.ml2_type_flat?.flat_networks !== undefined) cfg.flatNetworks = list(ini.ml2_type_flat.flat_networks);
     if (ini.ml2_type_vxlan?.vni_ranges) cfg.vniRanges = parseVniRanges(ini.ml2_type_vxlan.vni_ranges);
     if (d.agent_down_time) cfg.agentDownTime = positiveInt('agent_down_time', d.agent_down_time);
+    if (ini.neutrino?.change_feed_window) cfg.changeFeedWindow = positiveInt('[neutrino] change_feed_window', ini.neutrino.change_feed_window);
     if (ini.token?.expiration) cfg.tokenTtlSeconds = positiveInt('[token] expiration', ini.token.expiration);
+    const id = ini.identity ?? {};
+    if (id.lockout_failure_attempts !== undefined) {
+      cfg.lockoutFailureAttempts = positiveInt('[identity] lockout_failure_attempts', id.lockout_failure_attempts);
+    }
+    if (id.lockout_duration !== undefined) cfg.lockoutDuration = positiveInt('[identity] lockout_duration', id.lockout_duration);
+    if (id.failure_backoff_max !== undefined) cfg.failureBackoffMax = nonNegativeSeconds('[identity] failure_backoff_max', id.failure_backoff_max);
+    if (d.graceful_shutdown_timeout) cfg.gracefulShutdownTimeout = positiveInt('graceful_shutdown_timeout', d.graceful_shutdown_timeout);
+    if (ini.api?.header_timeout) cfg.headerTimeout = positiveInt('[api] header_timeout', ini.api.header_timeout);
+    if (ini.api?.request_timeout) cfg.requestTimeout = positiveInt('[api] request_timeout', ini.api.request_timeout);
+    if (ini.api?.keepalive_timeout) cfg.keepaliveTimeout = positiveInt('[api] keepalive_timeout', ini.api.keepalive_timeout);
   }
   if (flags.stateDir) cfg.stateDir = flags.stateDir;
   if (flags.listen) Object.assign(cfg, parseListen(flags.listen));
@@ -80,6 +104,18 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
   if (flags.physicalMtu) cfg.physicalMtu = positiveInt('--physical-mtu', flags.physicalMtu);
   if (flags.tokenTtl) cfg.tokenTtlSeconds = positiveInt('--token-ttl', flags.tokenTtl);
   if (flags.agentDownTime) cfg.agentDownTime = positiveInt('--agent-down-time', flags.agentDownTime);
+  if (flags.lockoutFailureAttempts !== undefined) {
+    cfg.lockoutFailureAttempts = positiveInt('--lockout-failure-attempts', flags.lockoutFailureAttempts);
+  }
+  if (flags.lockoutDuration !== undefined) cfg.lockoutDuration = positiveInt('--lockout-duration', flags.lockoutDuration);
+  if (flags.failureBackoffMax !== undefined) cfg.failureBackoffMax = nonNegativeSeconds('--failure-backoff-max', flags.failureBackoffMax);
+  if (flags.changeFeedWindow) cfg.changeFeedWindow = positiveInt('--change-feed-window', flags.changeFeedWindow);
+  if (flags.headerTimeout) cfg.headerTimeout = positiveInt('--header-timeout', flags.headerTimeout);
+  if (flags.requestTimeout) cfg.requestTimeout = positiveInt('--request-timeout', flags.requestTimeout);
+  if (flags.keepaliveTimeout) cfg.keepaliveTimeout = positiveInt('--keepalive-timeout', flags.keepaliveTimeout);
+  if (flags.gracefulShutdownTimeout) cfg.gracefulShutdownTimeout = positiveInt('--graceful-shutdown-timeout', flags.gracefulShutdownTimeout);
+  // The whole request includes its headers (Node's http server refuses the opposite too).
+  if (cfg.headerTimeout > cfg.requestTimeout) throw new ConfigError(`header timeout (${cfg.headerTimeout} s) must not exceed request timeout (${cfg.requestTimeout} s)`);
   const unknownType = cfg.tenantNetworkTypes.find((t) => t !== 'vxlan');
   if (unknownType) throw new ConfigError(`tenant network type '${unknownType}' is not supported (supported: vxlan)`);
   return cfg;

@@ -1,13 +1,19 @@
-// Starts the server process: opens the store, bootstraps identity, listens.
-import { createServer } from 'node:http';
+// Starts the server process: locks and opens the store, bootstraps identity, listens; and shuts it
+// down gracefully: stop accepting, answer long-polls, let requests in flight finish within a bound.
 import { rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import pino from 'pino';
 import { buildApp } from './api/app.js';
+import { connectionBounds, createBoundedServer } from './api/bounded-server.js';
+import { ConnectionDrain } from './api/drain.js';
 import type { ServerConfig } from './config.js';
-import { openDb } from './store/db.js';
+import { openDb, type Db } from './store/db.js';
+import { lockStateDir, type StateLock } from './store/lock.js';
+import { securePrivateDir } from './store/state-dir.js';
 
 export interface RunningServer {
   url: string;
+  /** Graceful: requests in flight get up to config.gracefulShutdownTimeout to finish. */
   close(): Promise<void>;
 }
 
@@ -16,25 +22,73 @@ export interface StartOptions {
   logLevel?: string;
 }
 
+/** Stops accepting now; resolves once every connection has ended. */
+const stopAccepting = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
+
+export const NO_USERS_WARNING =
+  'no users exist, so nobody can authenticate: restart once with NEUTRINO_ADMIN_PASSWORD=<password> (or --bootstrap-admin-password) to create domain Default, project admin and user admin';
+
+/**
+ * The directory checked first (nothing is written into one that is refused), then the lock (two
+ * servers must not migrate or write one database), then the database.
+ */
+async function openStore(config: ServerConfig, logger: pino.Logger): Promise<{ db: Db; lock: StateLock | null }> {
+  const onDisk = config.stateDir !== ':memory:';
+  if (onDisk) for (const w of securePrivateDir(config.stateDir)) logger.warn(w);
+  const lock = onDisk ? lockStateDir(config.stateDir) : null;
+  try {
+    const db = await openDb({ stateDir: config.stateDir, onWarning: (w) => logger.warn(w) });
+    return { db, lock };
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+}
+
 export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = pino({ level: opts.logLevel ?? 'info', base: { service: 'neutrino-server' } });
-  const db = await openDb({ stateDir: config.stateDir });
-  const { http, identity } = await buildApp({ config, db, logger });
-  if (opts.bootstrapAdminPassword) await identity.bootstrap(opts.bootstrapAdminPassword);
-  const address = await http.listen({ host: config.host, port: config.port });
-  // The same application answers on a Unix socket: a file crosses network namespaces, an address does not.
-  const unix = config.unixSocket ? createServer((req, res) => http.routing(req, res)) : null;
-  if (unix && config.unixSocket) {
-    rmSync(config.unixSocket, { force: true });
-    await new Promise<void>((resolve, reject) => unix.once('error', reject).listen(config.unixSocket, resolve));
-  }
-  logger.info({ address, unixSocket: config.unixSocket, stateDir: config.stateDir }, 'neutrino server listening');
-  return {
-    url: address,
-    async close() {
-      if (unix) await new Promise((resolve) => unix.close(resolve));
-      await http.close();
-      await db.destroy();
-    },
+  const { db, lock } = await openStore(config, logger);
+  const closeStore = async () => {
+    await db.destroy();
+    lock?.release();
   };
+  try {
+    const { http, identity } = await buildApp({ config, db, logger });
+    if (opts.bootstrapAdminPassword) await identity.bootstrap(opts.bootstrapAdminPassword);
+    else if (!(await identity.hasUsers())) logger.warn(NO_USERS_WARNING);
+    const drain = new ConnectionDrain();
+    drain.watch(http.server);
+    const address = await http.listen({ host: config.host, port: config.port });
+    // The same application answers on a Unix socket: a file crosses network namespaces, an address does not.
+    const unix = config.unixSocket ? createBoundedServer((req, res) => http.routing(req, res), connectionBounds(config)) : null;
+    if (unix && config.unixSocket) {
+      drain.watch(unix);
+      // The same answers as on TCP to requests too slow or malformed to reach the application.
+      for (const onClientError of http.server.listeners('clientError')) unix.on('clientError', onClientError as (...args: unknown[]) => void);
+      rmSync(config.unixSocket, { force: true });
+      await new Promise<void>((resolve, reject) => unix.once('error', reject).listen(config.unixSocket, resolve));
+    }
+    logger.info({ address, unixSocket: config.unixSocket, stateDir: config.stateDir }, 'neutrino server listening');
+    return {
+      url: address,
+      async close() {
+        const t0 = Date.now();
+        const unixDone = unix ? stopAccepting(unix) : Promise.resolve();
+        // Fastify's close answers new requests on open connections with 503 and ends the long-polls (preClose).
+        const appDone = http.close();
+        drain.begin();
+        const cut = setTimeout(() => {
+          logger.warn({ seconds: config.gracefulShutdownTimeout }, 'requests still in flight at the shutdown bound; closing their connections');
+          drain.cutAll();
+        }, config.gracefulShutdownTimeout * 1000);
+        await Promise.all([appDone, unixDone]);
+        clearTimeout(cut);
+        await closeStore();
+        logger.info({ ms: Date.now() - t0 }, 'neutrino server stopped');
+      },
+    };
+  } catch (e) {
+    await closeStore();
+    throw e;
+  }
 }

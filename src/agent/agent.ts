@@ -4,8 +4,8 @@
 import { mkdirSync } from 'node:fs';
 import { HOST } from '../kernel/types.js';
 import type { Logger } from 'pino';
-import { AbortError } from '../client/http.js';
-import type { ChangePage, NeutrinoClient } from '../client/neutrino.js';
+import type { NeutrinoClient } from '../client/neutrino.js';
+import { HostWatch } from './host-watch.js';
 import { LinkMonitor } from './link-monitor.js';
 import type { Kernel } from '../exec/kernel.js';
 import type { HostView } from '../model/hostview.js';
@@ -18,7 +18,7 @@ const AGENT_TYPES = { l2: 'Linux bridge agent', dhcp: 'DHCP agent', l3: 'L3 agen
 
 export class Agent {
   private stopped = false;
-  private view: HostView | null = null;
+  private readonly watch: HostWatch;
   private reported = new Map<string, string>();
   /** floating IP id → the status last reported (ACTIVE ones only are kept) */
   private fipReported = new Map<string, string>();
@@ -29,17 +29,35 @@ export class Agent {
     private readonly client: NeutrinoClient,
     private readonly kernel: Kernel,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.watch = new HostWatch(client, cfg.host, log);
+  }
 
+  /** Ends run() after the pass under way, if any: the long-poll and any pause end at once. */
   stop(): void {
     this.stopped = true;
     this.kick();
+    this.endPause?.();
   }
 
   private monitor = new LinkMonitor(() => undefined);
   private kicked = false;
   private firstPass = true;
   private waiting: AbortController | null = null;
+  private endPause: (() => void) | null = null;
+
+  /** Waits `ms`, or less if the agent is stopped meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const end = () => {
+        clearTimeout(timer);
+        this.endPause = null;
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      this.endPause = end;
+    });
+  }
 
   /** Something changed on the node itself (a link event): reconcile now, without waiting for the feed. */
   private kick(): void {
@@ -49,32 +67,26 @@ export class Agent {
 
   /**
    * Waits for the next reason to reconcile — a change in the feed, a local link event, or the resync
-   * interval — and refreshes the host view when the resources changed. Returns the feed revision.
+   * interval — and refreshes the host view when the resources changed.
    */
-  private async waitAndRefresh(revision: number): Promise<number> {
-    if (!this.view) {
-      this.view = await this.client.hostView(this.cfg.host);
-      return this.view.revision;
+  private async waitAndRefresh(): Promise<void> {
+    if (!this.watch.view) {
+      await this.watch.fullSync();
+      return;
     }
-    let page: ChangePage | null = null;
     if (!this.kicked) {
       this.waiting = new AbortController();
       try {
-        page = await this.client.changes(revision, this.cfg.resyncInterval, this.waiting.signal);
-      } catch (e) {
-        if (!(e instanceof AbortError)) throw e;
+        await this.watch.follow(this.cfg.resyncInterval, this.waiting.signal);
       } finally {
         this.waiting = null;
       }
     }
     this.kicked = false;
-    if (!page) return revision;
-    // Status-only changes alter no kernel object; a revision going backwards means a new server database.
-    if (page.changes.some((c) => c.op !== 'status') || page.revision < revision) {
-      this.view = await this.client.hostView(this.cfg.host);
-      return Math.max(page.revision, this.view.revision);
-    }
-    return page.revision;
+  }
+
+  private get view(): HostView | null {
+    return this.watch.view;
   }
 
   private async reportState(start: boolean): Promise<void> {
@@ -166,22 +178,22 @@ export class Agent {
     const heartbeat = setInterval(() => void this.reportState(false).catch((e) => this.log.warn({ err: e }, 'state report failed')), this.cfg.reportInterval * 1000);
     this.monitor = new LinkMonitor(() => this.kick());
     this.monitor.start();
-    let revision = 0;
     try {
       while (!this.stopped) {
         try {
-          revision = await this.waitAndRefresh(revision);
+          await this.waitAndRefresh();
+          if (this.stopped) break;
           await this.pass(facts);
         } catch (e) {
           // Level-triggered: whatever failed, the next pass starts from a fresh view.
           this.log.error({ err: e }, 'reconcile failed; full resync shortly');
-          this.view = null;
-          await new Promise((r) => setTimeout(r, 1000));
+          this.watch.reset();
+          if (!this.stopped) await this.pause(1000);
         }
       }
     } finally {
       clearInterval(heartbeat);
-      this.monitor.stop();
+      await this.monitor.stop();
     }
   }
 }

@@ -25,6 +25,8 @@ export interface AgentConfig {
   reportInterval: number;
   /** seconds between full resyncs that repair drift */
   resyncInterval: number;
+  /** seconds the pass under way gets to finish on SIGTERM/SIGINT (oslo.service's graceful_shutdown_timeout) */
+  gracefulShutdownTimeout: number;
 }
 
 export class AgentConfigError extends Error {}
@@ -77,11 +79,13 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
     physicalInterfaceMappings: parseMappings(s(lb.physical_interface_mappings) ?? ''),
     reportInterval: Number(s(ini.agent?.report_interval) ?? 5),
     resyncInterval: Number(s(n.resync_interval) ?? 3),
+    gracefulShutdownTimeout: Number(s(d.graceful_shutdown_timeout) ?? 5),
     ...overrides,
   };
   if (!cfg.host) throw new AgentConfigError('no host name: set [DEFAULT] host or --host');
   if (cfg.enableVxlan && !cfg.localIp) throw new AgentConfigError('[vxlan] local_ip is required when enable_vxlan is true');
   if (!(cfg.reportInterval > 0) || !(cfg.resyncInterval > 0)) throw new AgentConfigError('report_interval and resync_interval must be positive numbers');
+  if (!(cfg.gracefulShutdownTimeout > 0)) throw new AgentConfigError('graceful_shutdown_timeout must be a positive number');
   return cfg;
 }
 
@@ -114,6 +118,7 @@ export function renderAgentConfig(c: AgentConfig): string {
     '[DEFAULT]',
     `host = ${c.host}`,
     `state_path = ${c.statePath}`,
+    `graceful_shutdown_timeout = ${c.gracefulShutdownTimeout}`,
     '',
     '[neutrino]',
     `server_url = ${c.serverUrl}`,

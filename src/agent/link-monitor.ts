@@ -29,10 +29,15 @@ export class LinkMonitor {
     });
   }
 
-  stop(): void {
+  /** Ends the monitor process; resolves once it has exited. */
+  stop(): Promise<void> {
     const c = this.child;
     this.child = null;
-    c?.kill();
     if (this.timer) clearTimeout(this.timer);
+    if (!c || c.pid === undefined || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      c.once('exit', () => resolve());
+      c.kill();
+    });
   }
 }

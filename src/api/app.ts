@@ -2,11 +2,15 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { publicUrl, type ServerConfig } from '../config.js';
 import type { Db } from '../store/db.js';
-import { IdentityService } from '../identity/service.js';
+import { IdentityService, identityOptions } from '../identity/service.js';
 import { registerIdentityRoutes } from '../identity/routes.js';
 import { registerNetworkingRoutes } from './networking.js';
 import { handleError, neutronBody } from './errors.js';
+import { newRequestId, registerRequestIdHeader, REQUEST_ID_LOG_LABEL } from './request-id.js';
+import { registerAccessLog } from './access-log.js';
+import { registerHealthcheck } from './healthcheck.js';
 import { NeutronError } from '../model/errors.js';
+import { connectionBounds, createBoundedServer } from './bounded-server.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -28,9 +32,12 @@ export interface App {
 export async function buildApp({ config, db, logger = false }: AppDeps): Promise<App> {
   const http = Fastify({
     loggerInstance: logger || undefined,
-    // Per-request log lines cost more than the requests themselves; errors are logged by the error handler.
-    logController: new LogController({ disableRequestLogging: true }),
+    // Fastify's two lines per request cost more than the requests themselves: access-log.ts writes one.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: REQUEST_ID_LOG_LABEL }),
+    genReqId: newRequestId,
+    requestIdHeader: false,
     bodyLimit: config.maxRequestBodyBytes,
+    serverFactory: (handler) => createBoundedServer(handler, connectionBounds(config)),
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     // Neutron accepts a `.json` suffix on every path.
     rewriteUrl: (req) => (req.url ?? '/').replace(/\.json(?=$|\?)/, ''),
@@ -49,6 +56,8 @@ export async function buildApp({ config, db, logger = false }: AppDeps): Promise
       done(new NeutronError(400, 'HTTPBadRequest', 'Malformed request body'), undefined);
     }
   });
+  registerRequestIdHeader(http);
+  registerAccessLog(http);
   http.setErrorHandler(handleError);
   http.setNotFoundHandler((request, reply) => {
     const e = new NeutronError(404, 'HTTPNotFound', 'The resource could not be found.');
@@ -58,7 +67,8 @@ export async function buildApp({ config, db, logger = false }: AppDeps): Promise
     return reply.status(404).send(neutronBody(e));
   });
 
-  const identity = new IdentityService(db, { tokenTtlSeconds: config.tokenTtlSeconds });
+  const identity = new IdentityService(db, identityOptions(config));
+  registerHealthcheck(http, db);
   await registerIdentityRoutes(http, { identity, baseUrl: base });
   await registerNetworkingRoutes(http, { identity, db, config, baseUrl: base });
   return { http, identity };

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../config.js';
 import type { Db } from '../store/db.js';
-import { listQuotas, quotaDetails, resetQuota, showQuota, updateQuota, QUOTA_DEFAULTS } from '../networking/quotas.js';
+import { defaultQuota, listQuotas, quotaDetails, resetQuota, showQuota, updateQuota } from '../networking/quotas.js';
 import { listAgents, networkDhcpAgents, routerL3Agents, showAgent } from '../networking/agents.js';
 import { registerRouterActions } from './router-actions.js';
 
@@ -14,7 +14,7 @@ export interface ExtraDeps {
 export async function registerExtraRoutes(v2: FastifyInstance, { db, config }: ExtraDeps): Promise<void> {
   type P = { Params: { project: string } };
   v2.get('/quotas', async (req) => ({ quotas: await listQuotas(db, req.ctx) }));
-  v2.get<P>('/quotas/:project/default', async () => ({ quota: { ...QUOTA_DEFAULTS } }));
+  v2.get<P>('/quotas/:project/default', async (req) => ({ quota: defaultQuota(req.ctx, req.params.project) }));
   v2.get<P>('/quotas/:project/details', async (req) => ({ quota: await quotaDetails(db, req.ctx, req.params.project) }));
   v2.get<P>('/quotas/:project', async (req) => ({ quota: await showQuota(db, req.ctx, req.params.project) }));
   v2.put<P>('/quotas/:project', async (req) => ({

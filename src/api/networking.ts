@@ -37,7 +37,10 @@ export async function registerNetworkingRoutes(http: FastifyInstance, deps: Netw
   );
 
   const services = buildServices(deps.config);
-  const feed = new ChangeFeed(db);
+  const feed = new ChangeFeed(db, deps.config.changeFeedWindow);
+  await feed.compact();
+  // Shutting down: answer the long-polls now rather than hold the shutdown for their full wait.
+  http.addHook('preClose', async () => feed.close());
 
   await http.register(
     async (v2) => {
@@ -49,7 +52,13 @@ export async function registerNetworkingRoutes(http: FastifyInstance, deps: Netw
       });
       // Every write may have appended to the change feed: wake the watchers once it has committed.
       v2.addHook('onResponse', async (request) => {
-        if (request.method !== 'GET' && request.method !== 'HEAD') feed.notify();
+        if (isWrite(request)) feed.notify();
+      });
+      // Compaction before the reply goes out, so a client that saw its write acknowledged also sees
+      // the window it left behind; a failure costs nothing but a log line (the next one retries).
+      v2.addHook('onSend', async (request, _reply, payload) => {
+        if (isWrite(request)) await feed.afterWrite().catch((err: unknown) => request.log.error({ err }, 'change feed compaction failed'));
+        return payload;
       });
 
       v2.get('/', async () => ({
@@ -73,6 +82,8 @@ export async function registerNetworkingRoutes(http: FastifyInstance, deps: Netw
     { prefix: '/v2.0' },
   );
 }
+
+const isWrite = (request: FastifyRequest) => request.method !== 'GET' && request.method !== 'HEAD';
 
 function render(service: ResourceService, item: Item, ctx: AuthContext, fields: string[] | null): Item {
   return selectFields(visibleTo(service.spec, item, ctx), fields);

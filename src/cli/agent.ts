@@ -17,7 +17,7 @@ export function registerAgentCommand(program: Command): void {
   program
     .command('agent')
     .description("Run the node agent: Linux bridge (L2) always, DHCP and L3 where configured; reads Neutron's linuxbridge_agent.ini layout")
-    .requiredOption('--config <file>', 'agent INI file ([DEFAULT] host, state_path; [neutrino] server_url, username, password, project, roles; [linux_bridge] physical_interface_mappings; [vxlan] local_ip)')
+    .requiredOption('--config <file>', 'agent INI file ([DEFAULT] host, state_path; [neutrino] server_url, username, password, project, roles; [linux_bridge] physical_interface_mappings; [vxlan] local_ip; [DEFAULT] graceful_shutdown_timeout)')
     .option('--host <name>', 'host name reported to the server (overrides [DEFAULT] host)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
     .action(async (flags: AgentFlags) => {
@@ -32,14 +32,22 @@ export function registerAgentCommand(program: Command): void {
       const log = pino({ level: flags.logLevel, base: { service: 'neutrino-agent', host: cfg.host } });
       const client = new NeutrinoClient({ url: cfg.serverUrl }, { username: cfg.username, password: cfg.password, project: cfg.project });
       const agent = new Agent(cfg, client, new RealKernel(), log);
+      // The first signal lets the pass under way finish; a second one, with no listener left, ends the process at once.
       const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        log.info('stopping after the pass under way');
         agent.stop();
-        // The loop may be waiting on the change feed: do not wait for it.
-        setTimeout(() => process.exit(0), 200).unref();
+        setTimeout(() => {
+          log.error({ seconds: cfg.gracefulShutdownTimeout }, 'the pass did not finish within graceful_shutdown_timeout; exiting mid-pass');
+          process.exit(1);
+        }, cfg.gracefulShutdownTimeout * 1000).unref();
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
       log.info({ roles: cfg.roles, localIp: cfg.localIp }, 'neutrino agent starting');
       await agent.run();
+      log.info('neutrino agent stopped');
+      process.exit(0);
     });
 }

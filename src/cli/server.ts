@@ -6,7 +6,7 @@ export function registerServerCommand(program: Command): void {
   program
     .command('server')
     .description('Run the Networking v2.0 + Identity v3 API server (SQLite state in --state-dir)')
-    .option('--config <file>', 'INI file with Neutron option names ([DEFAULT] global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time)')
+    .option('--config <file>', 'INI file with Neutron option names ([DEFAULT] global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [identity] lockout_failure_attempts, lockout_duration, failure_backoff_max, [neutrino] change_feed_window, [DEFAULT] graceful_shutdown_timeout, [api] header_timeout, request_timeout, keepalive_timeout)')
     .option('--state-dir <dir>', 'directory for the SQLite database (default /var/lib/neutrino)')
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:9696)')
     .option('--listen-unix <path>', 'also serve the API on this Unix socket (for agents in other network namespaces)')
@@ -18,6 +18,14 @@ export function registerServerCommand(program: Command): void {
     .option('--physical-mtu <mtu>', 'MTU of the underlay network (default 1500)')
     .option('--token-ttl <seconds>', 'token lifetime (default 3600)')
     .option('--agent-down-time <seconds>', 'seconds without a heartbeat after which an agent is shown as dead (default 75)')
+    .option('--lockout-failure-attempts <n>', 'lock a user after N consecutive failed password checks (default: never)')
+    .option('--lockout-duration <seconds>', 'how long a locked user stays locked after the last failure (default 1800)')
+    .option('--failure-backoff-max <seconds>', "cap of a user's growing delay after failed password checks, 0 = off (default 5)")
+    .option('--change-feed-window <revisions>', 'newest change-feed revisions kept; an agent further behind does a full resync (default 10000)')
+    .option('--header-timeout <seconds>', 'time a client has to send request headers before it is answered 408 and disconnected (default 20)')
+    .option('--request-timeout <seconds>', 'time a client has to send a whole request, headers and body (default 60)')
+    .option('--keepalive-timeout <seconds>', 'idle keep-alive connections are closed after this (default 30)')
+    .option('--graceful-shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, time requests in flight get to finish (default 5)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', 'info')
     .action(async (flags: ServerFlags & { bootstrapAdminPassword?: string; logLevel: string }) => {
       const config = loadServerConfig(flags);
@@ -27,11 +35,19 @@ export function registerServerCommand(program: Command): void {
         bootstrapAdminPassword: flags.bootstrapAdminPassword ?? process.env.NEUTRINO_ADMIN_PASSWORD,
         logLevel: flags.logLevel,
       });
-      const stop = async () => {
-        await server.close();
-        process.exit(0);
+      // The first signal drains; a second one, with no listener left, ends the process at once.
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        void server.close().then(
+          () => process.exit(0),
+          (e: Error) => {
+            process.stderr.write(`neutrino: shutdown failed: ${e.message}\n`);
+            process.exit(1);
+          },
+        );
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
     });
 }

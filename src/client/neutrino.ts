@@ -16,6 +16,12 @@ export interface ChangePage {
   changes: Array<{ revision: number; resource: string; resource_id: string; op: string }>;
 }
 
+/** The server no longer holds every change after the revision asked for: re-read the host view. */
+export class FeedExpiredError extends Error {}
+
+const isFeedExpired = (e: unknown) =>
+  e instanceof HttpError && e.status === 410 && (e.body as { NeutronError?: { type?: string } } | undefined)?.NeutronError?.type === 'ChangeFeedRevisionExpired';
+
 export class NeutrinoClient {
   private token: string | null = null;
 
@@ -64,9 +70,14 @@ export class NeutrinoClient {
     return (await this.call<{ view: HostView }>('GET', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/view`)).view;
   }
 
-  /** Long-polls the change feed for up to `waitS` seconds. */
-  changes(since: number, waitS: number, signal?: AbortSignal): Promise<ChangePage> {
-    return this.call<ChangePage>('GET', `/v2.0/neutrino/changes?since=${since}&wait=${waitS}`, undefined, (waitS + 15) * 1000, signal);
+  /** Long-polls the change feed for up to `waitS` seconds; FeedExpiredError when `since` fell out of its window. */
+  async changes(since: number, waitS: number, signal?: AbortSignal): Promise<ChangePage> {
+    try {
+      return await this.call<ChangePage>('GET', `/v2.0/neutrino/changes?since=${since}&wait=${waitS}`, undefined, (waitS + 15) * 1000, signal);
+    } catch (e) {
+      if (isFeedExpired(e)) throw new FeedExpiredError((e as Error).message);
+      throw e;
+    }
   }
 
   async setPortStatus(host: string, ports: Record<string, string>): Promise<string[]> {

@@ -4,6 +4,7 @@ import type { ProjectRow, RoleAssignmentRow, RoleRow, UserRow } from '../store/s
 import { named, requireAdmin, type IdentityDeps, type Named } from './context.js';
 import { notFoundError } from './errors.js';
 import { projectById, roleById, userById } from './lookup.js';
+import { revokeTokensOf } from './revocation.js';
 import { directRoles } from './roles.js';
 
 export interface AssignmentFilters {
@@ -57,7 +58,7 @@ export async function checkRole(deps: IdentityDeps, caller: AuthContext, project
   if (!row) throw grantNotFound(projectId, userId, roleId);
 }
 
-/** Tokens of the user on the project lose the role at once (and die if it was the last one). */
+/** Tokens of the user on the project issued before the removal die, and stay dead if the role is granted again. */
 export async function unassignRole(deps: IdentityDeps, caller: AuthContext, projectId: string, userId: string, roleId: string): Promise<void> {
   requireAdmin(caller, 'revoke_grant');
   await grantTargets(deps, projectId, userId, roleId);
@@ -66,7 +67,7 @@ export async function unassignRole(deps: IdentityDeps, caller: AuthContext, proj
     .where((eb) => eb.and(grant(projectId, userId, roleId)))
     .executeTakeFirst();
   if (Number(res.numDeletedRows) === 0) throw grantNotFound(projectId, userId, roleId);
-  deps.cache.invalidate((e) => e.userId === userId && e.projectId === projectId);
+  await revokeTokensOf(deps, { userId, projectId });
 }
 
 /** GET /v3/projects/{p}/users/{u}/roles: the directly assigned roles. */

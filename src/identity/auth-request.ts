@@ -3,31 +3,20 @@ import type { Db } from '../store/db.js';
 import type { ProjectRow, UserRow } from '../store/schema/index.js';
 import { enabledDomainId } from './domains.js';
 import { unauthorized, validationError } from './errors.js';
-import { decoyHash, verifyPassword } from './password.js';
 import type { AuthRequest } from './schemas.js';
 
-type PasswordUserRef = NonNullable<AuthRequest['auth']['identity']['password']>['user'];
+export type PasswordUserRef = NonNullable<AuthRequest['auth']['identity']['password']>['user'];
 
-/** The user named by id, or by name within a domain; 401 unless the password matches. */
-export async function passwordUser(db: Db, ref: PasswordUserRef): Promise<UserRow> {
-  let user: UserRow | undefined;
-  if (ref.id) {
-    user = await db.selectFrom('users').selectAll().where('id', '=', ref.id).executeTakeFirst();
-  } else if (ref.name) {
-    if (!ref.domain || (!ref.domain.id && !ref.domain.name)) {
-      throw validationError('Expecting to find domain in user. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.');
-    }
-    const domainId = await enabledDomainId(db, ref.domain);
-    if (domainId) {
-      user = await db.selectFrom('users').selectAll().where('domain_id', '=', domainId).where('name', '=', ref.name).executeTakeFirst();
-    }
-  } else {
-    throw validationError('Expecting to find id or name in user.');
+/** The user named by id, or by name within an enabled domain (undefined when there is none); 400 for a malformed reference. */
+export async function findPasswordUser(db: Db, ref: PasswordUserRef): Promise<UserRow | undefined> {
+  if (ref.id) return db.selectFrom('users').selectAll().where('id', '=', ref.id).executeTakeFirst();
+  if (!ref.name) throw validationError('Expecting to find id or name in user.');
+  if (!ref.domain || (!ref.domain.id && !ref.domain.name)) {
+    throw validationError('Expecting to find domain in user. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.');
   }
-  // Spend the same time whether or not the user exists.
-  const ok = await verifyPassword(ref.password, user?.password_hash ?? (await decoyHash()));
-  if (!ok || !user?.password_hash) throw unauthorized();
-  return user;
+  const domainId = await enabledDomainId(db, ref.domain);
+  if (!domainId) return undefined;
+  return db.selectFrom('users').selectAll().where('domain_id', '=', domainId).where('name', '=', ref.name).executeTakeFirst();
 }
 
 /** The enabled project the request scopes to (by default the user's default project), or 401. */

@@ -27,6 +27,11 @@ export async function bootstrap(deps: IdentityDeps, adminPassword: string): Prom
   });
 }
 
+/** False on a fresh database that nobody bootstrapped: no one can authenticate yet. */
+export async function hasUsers(deps: IdentityDeps): Promise<boolean> {
+  return (await deps.db.selectFrom('users').select('id').limit(1).executeTakeFirst()) !== undefined;
+}
+
 /** Role name → id, creating the missing roles. */
 async function ensureRoles(trx: Trx, names: string[]): Promise<Record<string, string>> {
   const roleIds: Record<string, string> = {};

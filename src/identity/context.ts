@@ -1,8 +1,9 @@
-// What every identity module shares: the store, the clock and the token cache, ids, names and the admin check.
+// What every identity module shares: the store, the clock, the token cache and the password guard, ids, names and the admin check.
 import { createHash, randomUUID } from 'node:crypto';
 import type { AuthContext } from '../model/context.js';
 import type { Db } from '../store/db.js';
 import { forbiddenAction } from './errors.js';
+import type { PasswordGuard } from './password-guard.js';
 import type { TokenCache } from './token-cache.js';
 
 export const DEFAULT_DOMAIN_ID = 'default';
@@ -13,6 +14,7 @@ export interface IdentityDeps {
   /** Clock in epoch milliseconds. */
   now: () => number;
   cache: TokenCache;
+  passwords: PasswordGuard;
 }
 
 export interface Named {

@@ -1,5 +1,6 @@
 // Password hashing: salted scrypt stored as `scrypt$N$r$p$saltB64$hashB64`, verified in constant time.
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { inHashSlot } from './hash-slots.js';
 
 const N = 2 ** 14;
 const R = 8;
@@ -13,9 +14,12 @@ const MAX_P = 16;
 
 function derive(password: string, salt: Buffer, keyLen: number, opts: ScryptOptions): Promise<Buffer> {
   const maxmem = 128 * (opts.N ?? N) * (opts.r ?? R) * (opts.p ?? P) + 1024 * 1024;
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFC'), salt, keyLen, { ...opts, maxmem }, (err, key) => (err ? reject(err) : resolve(key)));
-  });
+  return inHashSlot(
+    () =>
+      new Promise((resolve, reject) => {
+        scrypt(password.normalize('NFC'), salt, keyLen, { ...opts, maxmem }, (err, key) => (err ? reject(err) : resolve(key)));
+      }),
+  );
 }
 
 export async function hashPassword(password: string): Promise<string> {

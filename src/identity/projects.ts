@@ -5,7 +5,7 @@ import { DEFAULT_DOMAIN_ID, isoNow, newId, requireAdmin, type IdentityDeps } fro
 import { validationError } from './errors.js';
 import { assertUniqueName, domainById, insertUnique, projectById, userById } from './lookup.js';
 import type { ProjectCreate, ProjectUpdate } from './schemas.js';
-import { revokeTokensWhere } from './token-cache.js';
+import { revokeTokensOf } from './revocation.js';
 
 export interface ProjectFilters {
   name?: string;
@@ -69,7 +69,7 @@ export async function updateProject(deps: IdentityDeps, caller: AuthContext, id:
       .where('id', '=', id)
       .execute(),
   );
-  if (!next.enabled && current.enabled) await revokeTokensWhere(deps, { projectId: id });
+  if (!next.enabled && current.enabled) await revokeTokensOf(deps, { projectId: id });
   else if (next.name !== current.name) deps.cache.invalidate((e) => e.projectId === id);
   return next;
 }
@@ -80,10 +80,9 @@ export async function deleteProject(deps: IdentityDeps, caller: AuthContext, id:
   await projectById(deps.db, id);
   await deps.db.transaction().execute(async (trx) => {
     await trx.deleteFrom('role_assignments').where('target_type', '=', 'project').where('target_id', '=', id).execute();
-    await trx.updateTable('tokens').set({ revoked: 1 }).where('project_id', '=', id).execute();
+    await revokeTokensOf(deps, { projectId: id }, trx);
     await trx.deleteFrom('projects').where('id', '=', id).execute();
   });
-  deps.cache.invalidate((e) => e.projectId === id);
 }
 
 /** GET /v3/users/{id}/projects and /v3/auth/projects: enabled projects the user holds a role on. */

@@ -73,6 +73,7 @@ function identityRoutes(r: TypedInstance, { identity, baseUrl }: IdentityRouteDe
   const caller = async (req: FastifyRequest): Promise<AuthContext> => {
     const ctx = await identity.authenticateToken(header(req, 'x-auth-token'));
     if (!ctx) throw unauthorized();
+    req.ctx = ctx; // for the access log
     return ctx;
   };
   const self = (req: FastifyRequest) => view.requestUrl(req.url);

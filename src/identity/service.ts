@@ -1,10 +1,11 @@
 // The Keystone v3 subset behind one object: bootstrap, tokens, catalog and administration.
 // Each area lives in its own module; this class holds the shared state and keeps the public surface.
+import type { ServerConfig } from '../config.js';
 import type { AuthContext } from '../model/context.js';
 import type { Db } from '../store/db.js';
 import type { DomainRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';
 import * as assignments from './assignments.js';
-import { bootstrap } from './bootstrap.js';
+import { bootstrap, hasUsers } from './bootstrap.js';
 import { catalog, listEndpoints, listServices, type CatalogEndpoint, type CatalogService } from './catalog.js';
 import type { IdentityDeps } from './context.js';
 import { listDomains } from './domains.js';
@@ -12,6 +13,9 @@ import { domainById, roleById } from './lookup.js';
 import * as projects from './projects.js';
 import * as roles from './roles.js';
 import type { AuthRequest, ProjectCreate, ProjectUpdate, RoleCreate, UserCreate, UserUpdate } from './schemas.js';
+import type { LockoutPolicy } from './lockout.js';
+import type { BackoffPolicy } from './login-throttle.js';
+import { PasswordGuard } from './password-guard.js';
 import { TokenCache } from './token-cache.js';
 import { TokenService, type IssuedToken, type TokenBody } from './tokens.js';
 import * as users from './users.js';
@@ -29,7 +33,23 @@ export interface IdentityOptions {
   baseUrl?: string;
   /** Clock in epoch milliseconds (tests). */
   now?: () => number;
+  /** Keystone's account lockout; off unless given. */
+  lockout?: LockoutPolicy;
+  /** Per-user back-off on failed password checks; off unless given. */
+  backoff?: BackoffPolicy;
 }
+
+/** The identity settings of the server's configuration. */
+export function identityOptions(config: ServerConfig): IdentityOptions {
+  return {
+    tokenTtlSeconds: config.tokenTtlSeconds,
+    lockout: { failureAttempts: config.lockoutFailureAttempts, durationSeconds: config.lockoutDuration },
+    backoff: { initialDelayMs: config.failureBackoffInitialMs, maxDelayMs: config.failureBackoffMax * 1000 },
+  };
+}
+
+const NO_LOCKOUT: LockoutPolicy = { failureAttempts: null, durationSeconds: 1800 };
+const NO_BACKOFF: BackoffPolicy = { initialDelayMs: 0, maxDelayMs: 0 };
 
 export class IdentityService {
   private readonly deps: IdentityDeps;
@@ -39,13 +59,20 @@ export class IdentityService {
     db: Db,
     private readonly opts: IdentityOptions,
   ) {
-    this.deps = { db, now: opts.now ?? Date.now, cache: new TokenCache() };
+    const now = opts.now ?? Date.now;
+    const passwords = new PasswordGuard(db, now, { lockout: opts.lockout ?? NO_LOCKOUT, backoff: opts.backoff ?? NO_BACKOFF });
+    this.deps = { db, now, cache: new TokenCache(), passwords };
     this.tokens = new TokenService(this.deps, opts.tokenTtlSeconds);
   }
 
   /** Idempotent: Default domain, admin/member/reader roles, admin project and user (password set once). */
   bootstrap(adminPassword: string): Promise<void> {
     return bootstrap(this.deps, adminPassword);
+  }
+
+  /** False until someone bootstraps (or creates) a user. */
+  hasUsers(): Promise<boolean> {
+    return hasUsers(this.deps);
   }
 
   // ---- tokens and catalog ----------------------------------------------------------------------
@@ -174,7 +201,7 @@ export class IdentityService {
     return assignments.checkRole(this.deps, caller, projectId, userId, roleId);
   }
 
-  /** Tokens of the user on the project lose the role at once (and die if it was the last one). */
+  /** Tokens of the user on the project issued before the removal die, and stay dead if the role is granted again. */
   unassignRole(caller: AuthContext, projectId: string, userId: string, roleId: string): Promise<void> {
     return assignments.unassignRole(this.deps, caller, projectId, userId, roleId);
   }

@@ -1,6 +1,5 @@
 // The cache of validated tokens, and the revocations that must keep it honest.
 import type { AuthContext } from '../model/context.js';
-import type { IdentityDeps } from './context.js';
 
 const CACHE_MAX = 50_000;
 
@@ -58,15 +57,4 @@ export class TokenCache {
       this.entries.delete(hash);
     }
   }
-}
-
-/** Revokes the live tokens of a user and/or project, in the database and in the cache. */
-export async function revokeTokensWhere(deps: IdentityDeps, who: { userId?: string; projectId?: string }): Promise<void> {
-  let q = deps.db.updateTable('tokens').set({ revoked: 1 }).where('revoked', '=', 0);
-  if (who.userId !== undefined) q = q.where('user_id', '=', who.userId);
-  if (who.projectId !== undefined) q = q.where('project_id', '=', who.projectId);
-  await q.execute();
-  deps.cache.invalidate(
-    (e) => (who.userId === undefined || e.userId === who.userId) && (who.projectId === undefined || e.projectId === who.projectId),
-  );
 }

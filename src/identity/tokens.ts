@@ -2,11 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import { authContext, type AuthContext } from '../model/context.js';
 import type { DomainRow, ProjectRow, RoleRow, TokenRow, UserRow } from '../store/schema/index.js';
-import { passwordUser, scopeProject } from './auth-request.js';
+import { findPasswordUser, scopeProject } from './auth-request.js';
 import { catalog, type CatalogService } from './catalog.js';
 import { keystoneTime, named, sha256, type IdentityDeps, type Named, type ScopedRef } from './context.js';
 import { forbiddenAction, notFoundError, unauthorized } from './errors.js';
 import { domainById } from './lookup.js';
+import { isRevokedByEvent, pruneRevocations } from './revocation.js';
 import { effectiveRoles } from './roles.js';
 import type { AuthRequest } from './schemas.js';
 
@@ -62,13 +63,14 @@ export class TokenService {
   /** POST /v3/auth/tokens. */
   async issue(auth: AuthRequest['auth'], baseUrl: string): Promise<IssuedToken> {
     const { user, methods, expiresMs, audit } = await this.prove(auth.identity);
+    // Taken before the roles are read: a revocation racing with this request then matches the new token.
+    const issuedMs = this.deps.now();
     if (!user.enabled) throw unauthorized();
     const project = await scopeProject(this.deps.db, auth.scope, user);
     const roles = await effectiveRoles(this.deps.db, user.id, project.id);
     if (roles.length === 0) throw unauthorized();
 
     const token = randomBytes(32).toString('base64url');
-    const issuedMs = this.deps.now();
     const row: TokenRow = {
       token_hash: sha256(token),
       user_id: user.id,
@@ -133,7 +135,10 @@ export class TokenService {
   private async prove(identity: AuthRequest['auth']['identity']): Promise<Proof> {
     const audit = auditId();
     if (identity.methods.includes('password') && identity.password) {
-      return { user: await passwordUser(this.deps.db, identity.password.user), methods: ['password'], audit: [audit] };
+      const ref = identity.password.user;
+      const found = await findPasswordUser(this.deps.db, ref);
+      const user = await this.deps.passwords.check(found, JSON.stringify([ref.id, ref.name, ref.domain]), ref.password);
+      return { user, methods: ['password'], audit: [audit] };
     }
     if (identity.methods.includes('token') && identity.token) {
       const parent = await this.load(sha256(identity.token.id));
@@ -150,6 +155,7 @@ export class TokenService {
     const { db } = this.deps;
     const row = await db.selectFrom('tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
     if (!row || row.revoked || !row.project_id || Date.parse(row.expires_at) <= this.deps.now()) return null;
+    if (await isRevokedByEvent(db, row)) return null;
     const [user, project] = await Promise.all([
       db.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirst(),
       db.selectFrom('projects').selectAll().where('id', '=', row.project_id).executeTakeFirst(),
@@ -164,12 +170,15 @@ export class TokenService {
     return { row, user, userDomain, project, projectDomain, roles };
   }
 
-  /** Expired token rows are useless; drop them now and then. */
+  /** Expired token rows, and revocation events older than every live token, are useless; drop them now and then. */
   private async purgeExpired(): Promise<void> {
     const now = this.deps.now();
     if (now - this.lastPurge < PURGE_EVERY_MS) return;
     this.lastPurge = now;
-    await this.deps.db.deleteFrom('tokens').where('expires_at', '<', new Date(now).toISOString()).execute();
+    const { db } = this.deps;
+    await db.deleteFrom('tokens').where('expires_at', '<', new Date(now).toISOString()).execute();
+    const oldest = await db.selectFrom('tokens').select((eb) => eb.fn.min('issued_at').as('at')).executeTakeFirst();
+    await pruneRevocations(db, oldest?.at ? Date.parse(oldest.at) : now);
   }
 }
 

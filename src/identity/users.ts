@@ -2,12 +2,13 @@
 import type { AuthContext } from '../model/context.js';
 import type { UserRow } from '../store/schema/index.js';
 import { DEFAULT_DOMAIN_ID, isoNow, newId, requireAdmin, type IdentityDeps } from './context.js';
-import { forbiddenAction, unauthorized, validationError } from './errors.js';
+import { forbiddenAction, validationError } from './errors.js';
 import { assertUniqueName, domainById, insertUnique, projectById, userById } from './lookup.js';
-import { decoyHash, hashPassword, verifyPassword } from './password.js';
+import { clearFailures } from './lockout.js';
+import { hashPassword } from './password.js';
 import type { UserCreate, UserUpdate } from './schemas.js';
 import type { ProjectFilters } from './projects.js';
-import { revokeTokensWhere } from './token-cache.js';
+import { revokeTokensOf } from './revocation.js';
 
 export type UserFilters = ProjectFilters;
 
@@ -60,7 +61,7 @@ async function patchedUser(current: UserRow, patch: UserUpdate): Promise<UserRow
   };
 }
 
-/** A password change or disabling the user revokes the user's tokens, as Keystone does. */
+/** A password change or disabling the user revokes the user's tokens, as Keystone does; an enabled user is unlocked. */
 export async function updateUser(deps: IdentityDeps, caller: AuthContext, id: string, patch: UserUpdate): Promise<UserRow> {
   requireAdmin(caller, 'update_user');
   const current = await userById(deps.db, id);
@@ -74,7 +75,9 @@ export async function updateUser(deps: IdentityDeps, caller: AuthContext, id: st
   await insertUnique('user', next.name, current.domain_id, () =>
     deps.db.updateTable('users').set(fields).where('id', '=', id).execute(),
   );
-  if ((current.enabled && !next.enabled) || patch.password !== undefined) await revokeTokensWhere(deps, { userId: id });
+  // As in Keystone, any update that leaves the user enabled unlocks it (PATCH {"enabled": true} is the way).
+  if (next.enabled) await clearFailures(deps.db, id);
+  if ((current.enabled && !next.enabled) || patch.password !== undefined) await revokeTokensOf(deps, { userId: id });
   else if (next.name !== current.name) deps.cache.invalidate((e) => e.userId === id);
   return next;
 }
@@ -82,11 +85,9 @@ export async function updateUser(deps: IdentityDeps, caller: AuthContext, id: st
 /** POST /v3/users/{id}/password: self-service change, proven by the original password. */
 export async function changePassword(deps: IdentityDeps, caller: AuthContext, id: string, original: string, password: string): Promise<void> {
   if (caller.userId !== id) throw forbiddenAction('identity:change_password');
-  const user = await userById(deps.db, id);
-  const ok = await verifyPassword(original, user.password_hash ?? (await decoyHash()));
-  if (!ok || !user.password_hash) throw unauthorized();
+  await deps.passwords.check(await userById(deps.db, id), id, original);
   await deps.db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', id).execute();
-  await revokeTokensWhere(deps, { userId: id });
+  await revokeTokensOf(deps, { userId: id });
 }
 
 export async function deleteUser(deps: IdentityDeps, caller: AuthContext, id: string): Promise<void> {
@@ -94,8 +95,7 @@ export async function deleteUser(deps: IdentityDeps, caller: AuthContext, id: st
   await userById(deps.db, id);
   await deps.db.transaction().execute(async (trx) => {
     await trx.deleteFrom('role_assignments').where('user_id', '=', id).execute();
-    await trx.updateTable('tokens').set({ revoked: 1 }).where('user_id', '=', id).execute();
+    await revokeTokensOf(deps, { userId: id }, trx);
     await trx.deleteFrom('users').where('id', '=', id).execute();
   });
-  deps.cache.invalidate((e) => e.userId === id);
 }

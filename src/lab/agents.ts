@@ -29,6 +29,8 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
     physicalInterfaceMappings: node.providerNic ? { provider: node.providerNic } : {},
     reportInterval: 5,
     resyncInterval: 3,
+    // Within the 3 s `lab down` waits before SIGKILL.
+    gracefulShutdownTimeout: 2,
   };
 }
 

@@ -25,8 +25,14 @@ export function freeLoopbackPort(): Promise<number> {
  */
 export const LAB_AGENT_DOWN_TIME = 15;
 
+/** Requests in flight at `lab down` get 2 s: within the 3 s it waits before SIGKILL. */
+const LAB_SHUTDOWN_GRACE = 2;
+
 export function serverArgv(paths: LabPaths, port: number): string[] {
-  return [process.execPath, NEUTRINO_BIN, 'server', '--state-dir', paths.serverDir, '--listen', `127.0.0.1:${port}`, '--listen-unix', paths.socket, '--agent-down-time', String(LAB_AGENT_DOWN_TIME)];
+  return [
+    ...[process.execPath, NEUTRINO_BIN, 'server', '--state-dir', paths.serverDir, '--listen', `127.0.0.1:${port}`, '--listen-unix', paths.socket],
+    ...['--agent-down-time', String(LAB_AGENT_DOWN_TIME), '--graceful-shutdown-timeout', String(LAB_SHUTDOWN_GRACE)],
+  ];
 }
 
 /** What identifies the lab's server in /proc/<pid>/cmdline. */

@@ -24,9 +24,6 @@ export const policyDenied = (rule: string) =>
   new NeutronError(403, 'PolicyNotAuthorized', `${rule} is disallowed by policy`);
 export const unavailable = (type: string, message: string) => new NeutronError(503, type, message);
 
-/** Neutron hides the existence of objects the caller may not see. */
-export const resourceNotFound = () => notFound('HTTPNotFound', 'The resource could not be found.');
-
 /** "Invalid input for <attr>. Reason: <why>." — the attribute-validation failure message. */
 export const invalidAttribute = (attr: string, reason: string) =>
   badRequest(`Invalid input for ${attr}. Reason: ${reason}.`);

@@ -1,5 +1,7 @@
 // The change feed agents watch: changes after a revision, with long-polling so an agent hears of a
 // change as soon as its transaction commits. A reconnecting agent resumes from its last revision.
+// Only the newest `window` revisions are kept: an agent further behind is told to resync (410).
+import { NeutronError } from '../model/errors.js';
 import type { Tx } from './common.js';
 
 export interface Change {
@@ -18,16 +20,62 @@ export interface ChangePage {
 /** How many changes one answer carries at most; a lagging agent pages through. */
 const PAGE = 1000;
 
+/** The caller's revision fell out of the window: the changes after it are no longer all held. */
+export const feedRevisionExpired = (since: number, oldest: number) =>
+  new NeutronError(
+    410,
+    'ChangeFeedRevisionExpired',
+    `Revision ${since} is older than the change feed holds: the oldest revision held is ${oldest}. Re-read the host view and resume from its revision.`,
+  );
+
 export class ChangeFeed {
   private waiters = new Set<() => void>();
+  /** Compaction waits until the window is exceeded by a tenth, so it deletes in batches. */
+  private readonly slack: number;
+  /** Set at shutdown: watchers are answered at once, so agents reconnect to the next server. */
+  private closed = false;
 
-  constructor(private readonly db: Tx) {}
+  constructor(
+    private readonly db: Tx,
+    /** How many of the newest revisions are kept. */
+    private readonly window: number,
+  ) {
+    this.slack = Math.floor(window / 10);
+  }
 
   /** Called after a write commits: wakes every waiting watcher. */
   notify(): void {
     const waiting = [...this.waiters];
     this.waiters.clear();
     for (const wake of waiting) wake();
+  }
+
+  /** Called after a write commits: drops the oldest revisions once more than window + slack are held. */
+  async afterWrite(): Promise<void> {
+    const { oldest, head } = await this.held();
+    if (oldest !== null && head - oldest + 1 > this.window + this.slack) await this.compact();
+  }
+
+  /** Keeps the newest `window` revisions (never the newest one: it carries the head). One range delete on the key. */
+  async compact(): Promise<number> {
+    const head = await this.head();
+    const r = await this.db.deleteFrom('changes').where('revision', '<=', head - this.window).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  /** Oldest and newest revision held (oldest null while the feed is empty); both ends of the key. */
+  private async held(tx: Tx = this.db): Promise<{ oldest: number | null; head: number }> {
+    const row = await tx
+      .selectFrom('changes')
+      .select((eb) => [eb.fn.min('revision').as('oldest'), eb.fn.max('revision').as('head')])
+      .executeTakeFirst();
+    return { oldest: row?.oldest == null ? null : Number(row.oldest), head: Number(row?.head ?? 0) };
+  }
+
+  /** Ends every long-poll now and later ones at once, each with what it has (the current revision). */
+  close(): void {
+    this.closed = true;
+    this.notify();
   }
 
   /** Highest revision; pass the open transaction when inside one (SQLite has a single connection). */
@@ -39,16 +87,22 @@ export class ChangeFeed {
     return Number(row?.rev ?? 0);
   }
 
+  /** Changes after `revision`; 410 when some of them were compacted away. */
   async since(revision: number): Promise<ChangePage> {
-    const changes = await this.db
-      .selectFrom('changes')
-      .select(['revision', 'resource', 'resource_id', 'op'])
-      .where('revision', '>', revision)
-      .orderBy('revision')
-      .limit(PAGE)
-      .execute();
-    const last = changes.length ? changes[changes.length - 1].revision : Math.max(revision, await this.head());
-    return { revision: last, changes };
+    // One transaction: the window check and the read see the same table.
+    return this.db.transaction().execute(async (tx) => {
+      const { oldest, head } = await this.held(tx);
+      if (oldest !== null && revision < oldest - 1) throw feedRevisionExpired(revision, oldest);
+      const changes = await tx
+        .selectFrom('changes')
+        .select(['revision', 'resource', 'resource_id', 'op'])
+        .where('revision', '>', revision)
+        .orderBy('revision')
+        .limit(PAGE)
+        .execute();
+      const last = changes.length ? changes[changes.length - 1].revision : Math.max(revision, head);
+      return { revision: last, changes };
+    });
   }
 
   /** Changes after `revision`, waiting up to `waitMs` for the first one. */
@@ -57,7 +111,7 @@ export class ChangeFeed {
     for (;;) {
       const page = await this.since(revision);
       const left = deadline - Date.now();
-      if (page.changes.length || left <= 0) return page;
+      if (page.changes.length || left <= 0 || this.closed) return page;
       await new Promise<void>((resolve) => {
         const wake = () => {
           clearTimeout(timer);

@@ -2,7 +2,7 @@
 import type { ServerConfig } from '../config.js';
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
-import { conflict, invalidInput, notFound, policyDenied, resourceNotFound } from '../model/errors.js';
+import { conflict, invalidInput, notFound, policyDenied } from '../model/errors.js';
 import { canSeeNetwork, ownerOrAdmin } from '../model/policy.js';
 import { inRange, isString, isStringOrNull, toBoolean, toInt, toIntOrNull, toList } from '../model/validators.js';
 import type { NetworkRow } from '../store/schema/index.js';
@@ -210,7 +210,8 @@ export function networkService(config: ServerConfig): ResourceService {
 
     async remove(tx, ctx, id) {
       const row = await getVisibleNetwork(tx, ctx, id);
-      if (!ownerOrAdmin(ctx, row)) throw resourceNotFound();
+      // Visible (shared or external) but not the caller's: 403, as for update (the caller may see it).
+      if (!ownerOrAdmin(ctx, row)) throw policyDenied('rule:delete_network');
       const ports = await tx.selectFrom('ports').select(['id', 'device_owner']).where('network_id', '=', id).execute();
       const blocking = ports.filter((p) => !AUTO_DELETE_PORT_OWNERS.includes(p.device_owner));
       if (blocking.length) {

@@ -35,7 +35,7 @@ import {
 import { allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
 import { getVisibleNetwork } from './networks.js';
 import { enforceQuota } from './quotas.js';
-import { ROUTER_OWNED } from './router-common.js';
+import { enforceRouterDeviceOwner, ROUTER_OWNED } from './router-common.js';
 import { ensureDefaultSecurityGroup } from './securitygroups.js';
 
 export const MAX_ALLOWED_ADDRESS_PAIRS = 10;
@@ -148,12 +148,16 @@ function normalizePairs(pairs: unknown[], mac: string, portSecurity: boolean) {
   });
 }
 
-async function checkGroups(tx: Tx, ctx: AuthContext, projectId: string, ids: string[]): Promise<void> {
+/**
+ * _get_security_groups_on_port: the groups must be ones the caller sees — its own project's (a member
+ * creates ports only for its own project, so on create they are also the port's project's).
+ */
+async function checkGroups(tx: Tx, ctx: AuthContext, ids: string[]): Promise<void> {
   if (!ids.length) return;
   const rows = await tx.selectFrom('security_groups').select(['id', 'project_id']).where('id', 'in', ids).execute();
   for (const id of ids) {
     const g = rows.find((r) => r.id === id);
-    if (!g || (!ctx.isAdmin && g.project_id !== ctx.projectId && g.project_id !== projectId)) {
+    if (!g || (!ctx.isAdmin && g.project_id !== ctx.projectId)) {
       throw notFound('SecurityGroupNotFound', `Security group ${id} does not exist`);
     }
   }
@@ -169,6 +173,22 @@ function networkOwnerAttrs(a: Item, action: 'create' | 'update'): string[] {
   if (Array.isArray(a.allowed_address_pairs) && a.allowed_address_pairs.length) out.push('allowed_address_pairs');
   void action;
   return out;
+}
+
+/**
+ * A port's device on update. As _validate_port_for_update: the device after the update (an empty value
+ * keeps the current one) must not be a router of another project than the port's. Beyond Neutron: a
+ * port a router owns leaves that router (owner or device changed) only by that router's project or an
+ * admin — not by the network's owner or the port's project detaching it behind the router's back.
+ */
+async function checkDeviceChange(tx: Tx, ctx: AuthContext, port: PortRow, a: Item): Promise<void> {
+  const leaving = ('device_owner' in a && a.device_owner !== port.device_owner) || ('device_id' in a && a.device_id !== port.device_id);
+  if (leaving) await enforceRouterDeviceOwner(tx, ctx, { device_owner: port.device_owner, device_id: port.device_id, project_id: ctx.projectId });
+  await enforceRouterDeviceOwner(tx, ctx, {
+    device_owner: (a.device_owner as string) || port.device_owner,
+    device_id: (a.device_id as string) || port.device_id,
+    project_id: port.project_id,
+  });
 }
 
 export interface CreatePortOptions {
@@ -187,9 +207,10 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
     const denied = networkOwnerAttrs(a, 'create');
     if (denied.length) throw policyDenied(composeRule('create', 'port', denied));
   }
+  const deviceOwner = (a.device_owner as string) ?? '';
+  await enforceRouterDeviceOwner(tx, ctx, { device_owner: deviceOwner, device_id: (a.device_id as string) ?? '', project_id: projectId });
   if (!opts.system) await enforceQuota(tx, projectId, 'port');
 
-  const deviceOwner = (a.device_owner as string) ?? '';
   const portSecurity = a.port_security_enabled === undefined ? bool(network.port_security_enabled) : (a.port_security_enabled as boolean);
   let groups = a.security_groups as string[] | undefined;
   if (groups === undefined) {
@@ -197,7 +218,7 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
   } else if (groups.length && !portSecurity) {
     throw new NeutronError(400, 'PortSecurityAndIPRequiredForSecurityGroups', 'Port security must be enabled and port must have an IP address in order to use security groups.');
   }
-  await checkGroups(tx, ctx, projectId, groups);
+  await checkGroups(tx, ctx, groups);
 
   let mac: string;
   if (a.mac_address !== undefined) {
@@ -287,6 +308,7 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
     const denied = networkOwnerAttrs(a, 'update');
     if (denied.length) throw policyDenied(composeRule('update', 'port', denied));
   }
+  await checkDeviceChange(tx, ctx, port, a);
   if ('mac_address' in a && normalizeMac(a.mac_address as string) !== port.mac_address) {
     if (!ctx.isAdmin) throw policyDenied(composeRule('update', 'port', ['mac_address']));
     if (port.binding_host_id) {
@@ -304,7 +326,7 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
     }
     throw conflict('PortSecurityPortHasSecurityGroup', 'Port has security group associated. Cannot disable port security or ip address until security group is removed');
   }
-  if ('security_groups' in a) await checkGroups(tx, ctx, port.project_id, groups);
+  if ('security_groups' in a) await checkGroups(tx, ctx, groups);
   const mac = 'mac_address' in a ? normalizeMac(a.mac_address as string) : port.mac_address;
   const pairs = normalizePairs((a.allowed_address_pairs as unknown[]) ?? parseJson<unknown[]>(port.allowed_address_pairs), mac, portSecurity);
 

@@ -63,9 +63,20 @@ export async function listQuotas(tx: Tx, ctx: AuthContext) {
   return Promise.all(rows.map(async (r) => ({ ...(await limits(tx, r.project_id)), project_id: r.project_id, tenant_id: r.project_id })));
 }
 
-export async function showQuota(tx: Tx, ctx: AuthContext, projectId: string) {
+/** Another project's quotas (limits, defaults, details) are the admin's to read. */
+function checkReadable(ctx: AuthContext, projectId: string) {
   if (!ctx.isAdmin && projectId !== ctx.projectId) throw policyDenied('rule:get_quota');
+}
+
+export async function showQuota(tx: Tx, ctx: AuthContext, projectId: string) {
+  checkReadable(ctx, projectId);
   return limits(tx, projectId);
+}
+
+/** GET /quotas/{project}/default */
+export function defaultQuota(ctx: AuthContext, projectId: string) {
+  checkReadable(ctx, projectId);
+  return { ...QUOTA_DEFAULTS };
 }
 
 export async function quotaDetails(tx: Tx, ctx: AuthContext, projectId: string) {

@@ -1,7 +1,7 @@
 // What the router modules share: router port owners, the system context, router errors, the router's
 // API view, visibility, the ports a router owns, revision bumps and the one-port-per-subnet / no-overlap check.
 import { authContext, type AuthContext } from '../model/context.js';
-import { NeutronError, notFound } from '../model/errors.js';
+import { conflict, NeutronError, notFound } from '../model/errors.js';
 import { cidrsOverlap } from '../model/ip.js';
 import type { PortRow, RouterRow, SubnetRow } from '../store/schema/index.js';
 import { bool, parseJson, recordChange, standardFields, timestamp, type Item, type Tx } from './common.js';
@@ -31,6 +31,28 @@ export const badResourceRequest = (resource: string, msg: string) =>
 export const badRouter = (msg: string) => badResourceRequest('router', msg);
 
 export const routerNotFound = (id: string) => notFound('RouterNotFound', `Router ${id} could not be found`);
+
+const deviceIdNotOwned = (deviceId: string) =>
+  conflict('DeviceIDNotOwnedByTenant', `The following device_id ${deviceId} is not owned by your tenant or matches another tenants router.`);
+
+/** What a port says about the device it belongs to, and whose port it is. */
+export interface PortDevice {
+  device_owner: string;
+  device_id: string;
+  project_id: string;
+}
+
+/**
+ * _enforce_device_owner_not_router_intf_or_device_id, widened from the interface owners to every
+ * router-owned owner (the gateway too): only an admin may make one project's port part of another
+ * project's router. The server trusts such ports as the router's own (host view, RouterInUse, the
+ * overlap check, floating IP routing), so a member must not be able to write one.
+ */
+export async function enforceRouterDeviceOwner(tx: Tx, ctx: AuthContext, port: PortDevice): Promise<void> {
+  if (ctx.isAdmin || !ROUTER_OWNED.includes(port.device_owner) || !port.device_id) return;
+  const router = await tx.selectFrom('routers').select('project_id').where('id', '=', port.device_id).executeTakeFirst();
+  if (router && router.project_id !== port.project_id) throw deviceIdNotOwned(port.device_id);
+}
 
 interface GatewayPort {
   network_id: string;

@@ -12,6 +12,7 @@ import { createPort, deletePort, getVisiblePort } from './ports.js';
 import {
   badRouter,
   checkDupRouterSubnets,
+  enforceRouterDeviceOwner,
   fixedIpsOf,
   getVisibleRouter,
   ROUTER_INTF_OWNER,
@@ -95,6 +96,8 @@ async function addInterfaceByPort(tx: Tx, ctx: AuthContext, router: RouterRow, p
   }
   const fixedIps = (await fixedIpsOf(tx, [port.id])).get(port.id) ?? [];
   if (!fixedIps.length) throw badRouter('Router port must have at least one fixed IP');
+  // Neutron attaches by updating the port as the caller: another project's port may not join this router.
+  await enforceRouterDeviceOwner(tx, ctx, { device_owner: ROUTER_INTF_OWNER, device_id: router.id, project_id: port.project_id });
   const subnets = await subnetsByIds(tx, [...new Set(fixedIps.map((f) => f.subnet_id))]);
   await checkDupRouterSubnets(tx, router.id, subnets);
   if (subnets.filter((s) => s.ip_version === 4).length > 1) throw badRouter('Cannot have multiple IPv4 subnets on router port');

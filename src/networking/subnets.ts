@@ -14,6 +14,7 @@ import {
   isOneOf,
   isSubnetCidr,
   isUuid,
+  isUuidOrNull,
   toBoolean,
   toInt,
 } from '../model/validators.js';
@@ -55,7 +56,7 @@ export const subnetSpec: ResourceSpec = {
     enable_dhcp: { post: true, put: true, default: true, convert: toBoolean, filter: true, sort: true },
     ipv6_ra_mode: { post: true, filter: true },
     ipv6_address_mode: { post: true, filter: true },
-    subnetpool_id: { post: true, filter: true },
+    subnetpool_id: { post: true, validate: isUuidOrNull, filter: true },
     service_types: { filter: false },
     ...standardAttributes,
   },
@@ -134,6 +135,8 @@ export function subnetService(config: ServerConfig): ResourceService {
       }
       const projectId = a.project_id as string;
       await enforceQuota(tx, projectId, 'subnet');
+      // No subnet pools exist here: naming one (another project's, or any) is not to be accepted and ignored.
+      if (a.subnetpool_id) throw notFound('SubnetPoolNotFound', `Subnet pool ${String(a.subnetpool_id)} could not be found.`);
       if (a.ip_version === 6) {
         throw invalidInput('IPv6 subnets are not supported yet by this server; create an IPv4 subnet (ip_version 4)');
       }

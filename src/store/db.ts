@@ -1,11 +1,11 @@
 // Opens the embedded SQLite store (WAL) behind Kysely and brings its schema up to date.
 // Everything above this layer speaks Kysely, so a PostgreSQL dialect can replace SQLite here.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './schema/index.js';
 import { migrations } from './migrations/index.js';
+import { DB_FILE, securePrivateDbFiles, securePrivateDir } from './state-dir.js';
 
 export type Db = Kysely<Database>;
 
@@ -18,13 +18,16 @@ class StaticMigrations implements MigrationProvider {
 export interface OpenOptions {
   /** Directory holding neutrino.db; ':memory:' keeps everything in memory (tests). */
   stateDir: string;
+  /** Told about permissions tightened on an existing state directory or database. */
+  onWarning?: (message: string) => void;
 }
 
-export async function openDb({ stateDir }: OpenOptions): Promise<Db> {
+export async function openDb({ stateDir, onWarning = () => undefined }: OpenOptions): Promise<Db> {
   let file = ':memory:';
   if (stateDir !== ':memory:') {
-    mkdirSync(stateDir, { recursive: true });
-    file = join(stateDir, 'neutrino.db');
+    // Private before SQLite opens anything: the database holds password hashes and tokens.
+    for (const w of [...securePrivateDir(stateDir), ...securePrivateDbFiles(stateDir)]) onWarning(w);
+    file = join(stateDir, DB_FILE);
   }
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');

@@ -3,6 +3,7 @@
 import { HOST, type LinkSpec, type NsKey, type ObservedLink, type ObservedNamespace } from '../kernel/types.js';
 import type { EvidenceLine, Hop, HopStatus, Reason, ResourceRef } from './report.js';
 import type { TraceNode } from './nodes.js';
+import { findRule } from './compare.js';
 
 export type HopDraft = Omit<Hop, 'index'>;
 
@@ -186,9 +187,11 @@ export function checkRule(node: TraceNode | undefined, base: HopBase, table: 'na
   const chains = ns.iptables[table] ?? [];
   const c = chains.find((x) => x.name === chain);
   const command = observeCommand(base.namespace, 'iptables', table);
-  if (!c || !c.rules.includes(rule)) {
+  // By meaning: the agent may write the matches in another order, or without --random-fully.
+  const found = c ? findRule(c.rules, rule) : undefined;
+  if (found === undefined) {
     return result(base, expected, { chain: c ? chain : null, rules: c?.rules.map((r) => `-A ${chain} ${r}`) ?? [] }, [{ command }], { status: 'missing', reason: 'NAT_RULE_MISSING', cause: `${missingCause}; ${owner}` });
   }
-  return result(base, expected, { rule: `-A ${chain} ${rule}` }, [{ command, line: `-A ${chain} ${rule}` }]);
+  return result(base, expected, { rule: `-A ${chain} ${found}` }, [{ command, line: `-A ${chain} ${found}` }]);
 }
 

@@ -7,7 +7,7 @@ import { HOST } from '../kernel/types.js';
 import { AGENT_L2, byId, fixedIps, str, type TraceContext } from './context.js';
 import { result, type HopDraft } from './checks.js';
 import { AGENT_DHCP, dhcpAgentHop, dhcpPortHops, dnsmasqHop, dnsmasqOptionsHop, hostEntryHop, sgDhcpHop } from './dhcp-checks.js';
-import { finish } from './finish.js';
+import { finish, isHopWarning } from './finish.js';
 import { refinish } from './probe-locate.js';
 import { instanceHop } from './instance.js';
 import { agentHop, netRef, portRef, segmentHops, segmentOf, tapHop } from './l2.js';
@@ -117,6 +117,6 @@ export function traceDhcp(ctx: TraceContext, portQuery: string, started = Date.n
  */
 export function withDhcpLeg(leg: TraceReport, report: TraceReport): TraceReport {
   const hops = [...leg.hops, ...report.hops].map(({ index: _index, ...h }, i) => ({ index: i + 1, ...h }));
-  const merged = refinish({ ...report, hops, warnings: [...leg.warnings.filter((w) => !/^hop \d+: /.test(w)), ...report.warnings] });
+  const merged = refinish({ ...report, hops, warnings: [...leg.warnings.filter((w) => !isHopWarning(w)), ...report.warnings] });
   return leg.probe ? { ...merged, dhcpProbe: leg.probe } : merged;
 }

@@ -7,7 +7,7 @@ import { nodeAccess, parseAccess } from './access.js';
 import { cloudApiClient, fetchApi, labApiClient, resolveCloud, type ApiClient } from './cloud.js';
 import { collectNode, DEFAULT_AGENT_CONFIG } from './collect.js';
 import { namespacesToRead } from './expect.js';
-
+import { HOST } from '../kernel/types.js';
 import type { ApiResources, NodeDump, Snapshot } from './snapshot.js';
 
 /** Where nova keeps instance directories (instances_path). */
@@ -53,7 +53,13 @@ export function collectRequest(api: ApiResources, t: NodeTarget) {
     instances[String(p['device_id'])] = join(t.instancesPath, String(p['device_id']), 'libvirt.xml');
   }
   const dhcp = namespaces.filter((ns) => ns.startsWith('qdhcp-'));
-  return { host: t.host, namespaces, sysctls, conntrack, dhcp, agentConfigPath: t.agentConfig, instances };
+  return { host: t.host, namespaces, sysctls, conntrack, dhcp, ...(readsIpsets(api, t.host) ? { ipsets: [HOST] } : {}), agentConfigPath: t.agentConfig, instances };
+}
+
+/** A port bound to `host` has a remote-group rule: its chains match IP sets, which are read too. */
+export function readsIpsets(api: ApiResources, host: string): boolean {
+  const groups = new Set(api.ports.filter((p) => p['binding:host_id'] === host).flatMap((p) => (p['security_groups'] as string[] | undefined) ?? []));
+  return api.security_groups.some((g) => groups.has(g.id) && ((g['security_group_rules'] as Array<{ remote_group_id?: string | null }> | undefined) ?? []).some((r) => !!r.remote_group_id));
 }
 
 export async function gatherSnapshot(o: GatherOptions): Promise<Snapshot> {

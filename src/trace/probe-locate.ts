@@ -2,9 +2,11 @@
 // the first device on the request leg that saw nothing after one that saw the request (or, when the
 // request reached the end, the first device on the way back without the reply) is where the traffic
 // stops. A hop that the static checks found fine there becomes `dropped` (PACKETS_LOST); devices
-// further on that saw nothing become `not_reached`. Pure.
+// further on that saw nothing become `not_reached`; a static finding where the traffic was measured
+// passing becomes `differs` (probe-agree.ts). Pure.
 import { where } from './checks.js';
-import { isBroken, summarize } from './finish.js';
+import { isBroken, isHopWarning, summarize } from './finish.js';
+import { reconcileWithMeasurement } from './probe-agree.js';
 import type { Hop, TraceReport } from './report.js';
 
 interface Point {
@@ -13,6 +15,9 @@ interface Point {
   request: number;
   reply: number | null;
 }
+
+/** A loss where every static check passed: the two kinds of evidence disagree, and the report says so. */
+const UNEXPLAINED = '; no static check explains it: the static and the measured evidence disagree (something the tracer does not read drops it)';
 
 const keyOf = (h: Hop) => `${h.node}\u0000${h.namespace}\u0000${h.device}`;
 
@@ -65,7 +70,8 @@ function markDropped(p: Point, prefer: 'request' | 'reply', cause: string): void
 
 /** The report with the probe's measurement applied to the hops' statuses, `ok` and `firstBroken` recomputed. */
 export function locateLoss(report: TraceReport): TraceReport {
-  const out: TraceReport = { ...report, hops: report.hops.map((h) => ({ ...h })), warnings: [...report.warnings] };
+  // Where the traffic was measured passing, a static finding is a difference, not where it stops.
+  const out: TraceReport = reconcileWithMeasurement({ ...report, hops: report.hops.map((h) => ({ ...h })), warnings: [...report.warnings] });
   const sent = report.probe?.sent ?? 0;
   const points = pointsOf(out.hops);
   if (sent === 0 || points.length === 0) return refinish(out);
@@ -103,7 +109,7 @@ export function locateLoss(report: TraceReport): TraceReport {
       markDropped(
         silent,
         'request',
-        `the ${what.request} was seen on ${dev(seen)} (${what.of(seen.request)}) and never on ${dev(silent)}: it is lost between the two${between ? `, where hop ${between.index} (${between.check}) is ${between.status}${between.reason ? ` (${between.reason})` : ''}` : ''}${elsewhere(report)}`,
+        `the ${what.request} was seen on ${dev(seen)} (${what.of(seen.request)}) and never on ${dev(silent)}: it is lost between the two${between ? `, where hop ${between.index} (${between.check}) is ${between.status}${between.reason ? ` (${between.reason})` : ''}` : UNEXPLAINED}${elsewhere(report)}`,
       );
     }
     // What comes after a device that saw nothing was not reached either.
@@ -131,7 +137,7 @@ export function locateLoss(report: TraceReport): TraceReport {
       p,
       'reply',
       replied
-        ? `the ${what.request} reached ${dev(last)} (${what.of(last.request)}), the ${what.reply} was seen on ${dev(replied)} (${replied.reply}) and never on ${dev(p)}: the reply is lost between the two (a half-open path)`
+        ? `the ${what.request} reached ${dev(last)} (${what.of(last.request)}), the ${what.reply} was seen on ${dev(replied)} (${replied.reply}) and never on ${dev(p)}: the reply is lost between the two (a half-open path)${UNEXPLAINED}`
         : `the ${what.request} reached ${dev(p)} (${what.of(p.request)}) but no ${what.reply} came back from ${answerer(report)}`,
     );
     for (const q of back.slice(i)) if (q.reply === 0) for (const h of q.hops) if (h.leg === 'reply' && h.status === 'ok') h.status = 'not_reached';
@@ -140,8 +146,8 @@ export function locateLoss(report: TraceReport): TraceReport {
   return refinish(out);
 }
 
-/** `ok`, `firstBroken` and the per-hop warnings recomputed from the hops, as finish() makes them; other warnings kept. */
+/** The verdict, `ok`, `firstBroken` and the per-hop warnings recomputed from the hops, as finish() makes them; other warnings kept. */
 export function refinish(report: TraceReport): TraceReport {
   const s = summarize(report.hops);
-  return { ...report, ...s, warnings: [...s.warnings, ...report.warnings.filter((w) => !/^hop \d+: /.test(w))] };
+  return { ...report, ...s, warnings: [...s.warnings, ...report.warnings.filter((w) => !isHopWarning(w))] };
 }

@@ -1,10 +1,11 @@
 // The path as a picture: Graphviz dot or Mermaid, nodes and namespaces as clusters, hops in order,
-// coloured by status (green ok, red broken, grey not reached / unknown). Pure.
+// coloured by status (green ok, red broken, grey not reached, yellow unknown, blue a static
+// difference the probe measured traffic passing). Pure.
 import type { Hop, TraceReport } from './report.js';
 
-const FILL: Record<Hop['status'], string> = { ok: 'palegreen', missing: 'salmon', mismatch: 'salmon', down: 'salmon', dropped: 'salmon', not_reached: 'grey90', unknown: 'khaki' };
-const CLASS: Record<Hop['status'], string> = { ok: 'ok', missing: 'bad', mismatch: 'bad', down: 'bad', dropped: 'bad', not_reached: 'off', unknown: 'unk' };
-const mark = (h: Hop) => (h.status === 'ok' ? '✓' : h.status === 'not_reached' ? '·' : h.status === 'unknown' ? '?' : '✗');
+const FILL: Record<Hop['status'], string> = { ok: 'palegreen', missing: 'salmon', mismatch: 'salmon', down: 'salmon', dropped: 'salmon', not_reached: 'grey90', unknown: 'khaki', differs: 'lightblue' };
+const CLASS: Record<Hop['status'], string> = { ok: 'ok', missing: 'bad', mismatch: 'bad', down: 'bad', dropped: 'bad', not_reached: 'off', unknown: 'unk', differs: 'diff' };
+const mark = (h: Hop) => (h.status === 'ok' ? '✓' : h.status === 'not_reached' ? '·' : h.status === 'unknown' ? '?' : h.status === 'differs' ? '≠' : '✗');
 const label = (h: Hop) => `${h.index} ${h.device ?? h.check}${h.device ? `\\n${h.check}` : ''}${h.reason ? `\\n${h.reason}` : ''}`;
 const nsLabel = (ns: string) => (ns === '' ? 'root' : ns);
 
@@ -24,7 +25,7 @@ function clusters(r: TraceReport): Map<string, Map<string, Hop[]>> {
 const q = (s: string) => `"${s.replace(/\\(?!n)/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 export function renderDot(r: TraceReport): string {
-  const out = ['digraph trace {', '  rankdir=LR; node [shape=box, style=filled, fontname="monospace"];', `  label=${q(`trace ${r.target.kind} ${r.target.query}: ${r.ok ? 'ok' : `${r.firstBroken?.reason} at hop ${r.firstBroken?.index}`}`)};`];
+  const out = ['digraph trace {', '  rankdir=LR; node [shape=box, style=filled, fontname="monospace"];', `  label=${q(`trace ${r.target.kind} ${r.target.query}: ${r.firstBroken ? `${r.firstBroken.reason} at hop ${r.firstBroken.index}` : r.verdict}`)};`];
   let c = 0;
   for (const [node, nss] of clusters(r)) {
     out.push(`  subgraph cluster_${c++} { label=${q(node)};`);
@@ -64,8 +65,8 @@ export function renderMermaid(r: TraceReport): string {
     const b = r.hops[i]!;
     out.push(`  h${a.index} ${a.node && b.node && a.node !== b.node ? '-.->' : '-->'} h${b.index}`);
   }
-  out.push('  classDef ok fill:#8f8; classDef bad fill:#f88; classDef off fill:#ddd; classDef unk fill:#ee8;');
-  for (const cls of ['ok', 'bad', 'off', 'unk']) {
+  out.push('  classDef ok fill:#8f8; classDef bad fill:#f88; classDef off fill:#ddd; classDef unk fill:#ee8; classDef diff fill:#8cf;');
+  for (const cls of ['ok', 'bad', 'off', 'unk', 'diff']) {
     const ids = r.hops.filter((h) => CLASS[h.status] === cls).map((h) => `h${h.index}`);
     if (ids.length) out.push(`  class ${ids.join(',')} ${cls};`);
   }

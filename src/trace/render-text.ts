@@ -1,6 +1,5 @@
 // The trace report as a terminal table: numbered hops with node, namespace, device, check and
 // result; the first broken hop highlighted with its explanation; `detail` adds the evidence. Pure.
-import { isBroken } from './finish.js';
 import type { Hop, TraceReport } from './report.js';
 
 export interface TextOptions {
@@ -60,7 +59,7 @@ export function renderText(r: TraceReport, o: TextOptions): string {
   const colorOf: Array<Color | null> = [null];
   for (const h of r.hops) {
     rows.push([String(h.index), h.leg === 'request' ? '→' : '←', h.node || '-', h.node ? shortNs(h.namespace) : '-', h.device ?? '-', h.check, summary(h), statusText(h)]);
-    colorOf.push(h.status === 'ok' ? 'green' : h.status === 'unknown' || h.status === 'not_reached' ? 'yellow' : 'red');
+    colorOf.push(h.status === 'ok' ? 'green' : h.status === 'unknown' || h.status === 'not_reached' || h.status === 'differs' ? 'yellow' : 'red');
   }
   const lines = pad(rows);
   lines.forEach((line, i) => {
@@ -73,7 +72,7 @@ export function renderText(r: TraceReport, o: TextOptions): string {
       for (const e of h.evidence) out.push(paint('grey', `      $ ${e.command}${e.line ? `\n        ${e.line.length > 400 ? `${e.line.slice(0, 400)}…` : e.line}` : ''}`));
       if (h.setting) out.push(paint('grey', `      setting: ${h.setting}`));
       if (h.status !== 'ok') out.push(paint('grey', `      expected ${JSON.stringify(h.expected)}\n      observed ${JSON.stringify(h.observed)}`));
-      if (h.cause && isBroken(h) && r.firstBroken?.index !== h.index) out.push(paint('grey', `      ${h.cause}`));
+      if (h.cause && h.status !== 'ok' && r.firstBroken?.index !== h.index) out.push(paint('grey', `      ${h.cause}`));
     }
   });
   out.push('');
@@ -83,6 +82,12 @@ export function renderText(r: TraceReport, o: TextOptions): string {
     out.push(`WHY         ${b.cause}`);
     const h = r.hops[b.index - 1];
     if (h?.evidence.length) out.push(`EVIDENCE    ${h.evidence.map((e) => e.command).join('; ')}`);
+  } else if (r.verdict === 'inconclusive') {
+    const unchecked = r.hops.filter((h) => h.status === 'unknown');
+    out.push(paint('yellow', paint('bold', `INCONCLUSIVE  no hop is broken, but ${unchecked.length} of ${r.hops.length} could not be checked (hop ${unchecked.map((h) => h.index).join(', ')})`)));
+  } else if (r.hops.some((h) => h.status === 'differs')) {
+    const differ = r.hops.filter((h) => h.status === 'differs').map((h) => h.index);
+    out.push(paint('green', paint('bold', `OK          traffic measured passing every hop (${r.hops.length} hops); hop ${differ.join(', ')} differ from what the agent should have written`)));
   } else {
     out.push(paint('green', paint('bold', `OK          every hop checked matches (${r.hops.length} hops)`)));
   }

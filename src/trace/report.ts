@@ -1,8 +1,14 @@
 // The trace report: the one artifact every output (table, JSON, dot, mermaid) is rendered from.
 // Statuses and reasons are closed vocabularies so monitoring and tests can rely on them. Pure types.
 
-export const HOP_STATUSES = ['ok', 'missing', 'mismatch', 'down', 'dropped', 'not_reached', 'unknown'] as const;
+// `differs`: the static check found a difference, but the probe measured the traffic passing the
+// hop; `unknown`: the hop's evidence could not be read.
+export const HOP_STATUSES = ['ok', 'missing', 'mismatch', 'down', 'dropped', 'not_reached', 'unknown', 'differs'] as const;
 export type HopStatus = (typeof HOP_STATUSES)[number];
+
+/** The path as a whole: no hop broken or unchecked, a hop broken, or no hop broken but some unchecked. */
+export const VERDICTS = ['healthy', 'broken', 'inconclusive'] as const;
+export type Verdict = (typeof VERDICTS)[number];
 
 /** Why a hop is broken, in Neutron's terms (documented in docs/trace.md). */
 export const REASONS = [
@@ -118,6 +124,8 @@ export interface TraceTarget {
 
 export interface TraceReport {
   schema: 'neutrino.trace/v1';
+  verdict: Verdict;
+  /** verdict === 'healthy' */
   ok: boolean;
   target: TraceTarget;
   hops: Hop[];

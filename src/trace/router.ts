@@ -6,6 +6,7 @@ import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
 import { AGENT_L2, AGENT_L3, agentNote, type TraceContext } from './context.js';
 import { checkAddress, checkLink, checkRule, desiredLink, isDraft, namespaceOr, observeCommand, result, wantOf, type HopDraft } from './checks.js';
 import { netRef, portRef, segmentOf } from './l2.js';
+import { sysctlValue } from './compare.js';
 import type { Hop, ResourceRef } from './report.js';
 import type { ApiObject } from './snapshot.js';
 
@@ -53,7 +54,8 @@ export function forwardingHop(ctx: TraceContext, host: string, router: ApiObject
   const owner = l3Owner(ctx, host, router);
   const o = namespaceOr(ctx.nodes[host], base, { [key]: '1' }, owner);
   if (isDraft(o)) return o;
-  const value = o.sysctls[key];
+  const raw = o.sysctls[key];
+  const value = raw === undefined ? undefined : sysctlValue(raw);
   const evidence = [{ command: observeCommand(ns, 'sysctl', key), ...(value !== undefined ? { line: `${key} = ${value}` } : {}) }];
   if (value === undefined) return result(base, { [key]: '1' }, null, evidence, { status: 'unknown', reason: 'NODE_UNREADABLE', cause: `${key} was not read in ${ns}` });
   if (value !== '1') return result(base, { [key]: '1' }, { [key]: value }, evidence, { status: 'mismatch', reason: 'FORWARDING_DISABLED', cause: `IP forwarding is off in ${ns} on ${host} (${key} = ${value}): the router forwards nothing; ${owner}` });

@@ -1,9 +1,10 @@
 // One trace from the command line: gather (live) or load (snapshot), optionally record, build the
-// context, trace, render. Returns the exit status: 0 healthy, 1 broken.
+// context, trace, render. Returns the exit status of the verdict: 0 healthy, 1 broken, 3 inconclusive.
 import { parseIp } from '../model/ip.js';
 import { HOST } from '../kernel/types.js';
 import type { TraceContext } from './context.js';
 import { expectedNode } from './expect.js';
+import { exitStatusOf } from './finish.js';
 import { traceFip, type FipOptions } from './fip.js';
 import { tracePort } from './port.js';
 import { fixedIps } from './context.js';
@@ -125,7 +126,7 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
   // An instance gets its address first: its DHCP leg leads.
   if (o.kind === 'instance') report = withDhcpLeg(await instanceDhcpLeg(ctx, o, snapshot, report, started), report);
   o.write(render(report, o));
-  return report.ok ? 0 : 1;
+  return exitStatusOf(report.verdict);
 }
 
 /** The trace the command asks for: a floating IP in, a port to a destination, or an instance. */

@@ -1,12 +1,14 @@
 // The security-group hop of a port: its ingress chain is as the planner renders the port's groups,
 // and one of the groups' rules admits the traced flow (or none does: SG_DENIED, naming the groups
 // and the rule that would admit it). Pure.
-import { sgChains, tapName } from '../kernel/names.js';
+import { remoteGroupIpset, sgChains, tapName } from '../kernel/names.js';
 import { HOST } from '../kernel/types.js';
 import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
 import { IP_PROTOCOL_MAP, type RuleFields } from '../model/sgrules.js';
 import { AGENT_L2, agentNote, fixedIps, type TraceContext } from './context.js';
 import { isDraft, namespaceOr, observeCommand, result, type HopDraft } from './checks.js';
+import { chainDiffers, compareChain, describeChainDiff } from './compare.js';
+import { remoteSetFinding } from './sg-ipset.js';
 import type { Hop, TraceTarget } from './report.js';
 import type { ApiObject } from './snapshot.js';
 
@@ -69,7 +71,9 @@ export function sgHop(ctx: TraceContext, host: string, port: ApiObject, flow: Fl
   }
   const rules = groups.flatMap((g) => ((g['security_group_rules'] as Rule[] | undefined) ?? []).map((r) => ({ ...r, security_group_id: g.id })));
   const members = (groupId: string) => ctx.api.ports.filter((p) => ((p['security_groups'] as string[] | undefined) ?? []).includes(groupId)).flatMap((p) => fixedIps(p).map((f) => f.ip_address));
-  const admitting = rules.find((r) => ruleAdmits(r, flow, source, members, direction));
+  const admits = (r: Rule) => ruleAdmits(r, flow, source, members, direction);
+  // A rule on addresses before one on a remote group: it holds without the group's IP set.
+  const admitting = rules.find((r) => admits(r) && !r.remote_group_id) ?? rules.find(admits);
   const protoRules = observedChain.rules.filter((r) => r.includes(`-p ${flow.protocol}`)).map((r) => `-A ${chains.ingress} ${r}`);
   const evidence = [{ command, ...(protoRules[0] ? { line: protoRules[0] } : {}) }, { command: 'GET /v2.0/security-groups', ...(admitting ? { line: JSON.stringify(admitting) } : {}) }];
   if (!admitting) {
@@ -80,14 +84,23 @@ export function sgHop(ctx: TraceContext, host: string, port: ApiObject, flow: Fl
       cause: `security group ${names} of port ${port.id} has no ${direction} rule admitting ${flowText(flow)}${source ? ` ${way} ${source}` : ''}: ${chains.ingress} drops it (add one: openstack security group rule create --${direction} ${cmd} ${groups[0]?.['name'] || groups[0]?.id || 'GROUP'})`,
     });
   }
-  if (desired && JSON.stringify(desired.rules) !== JSON.stringify(observedChain.rules)) {
-    const missing = desired.rules.filter((r) => !observedChain.rules.includes(r));
-    const extra = observedChain.rules.filter((r) => !desired.rules.includes(r));
-    return result(base, { ...expected, rules: desired.rules.map((r) => `-A ${chains.ingress} ${r}`) }, { rules: observedChain.rules.map((r) => `-A ${chains.ingress} ${r}`) }, [{ command }], {
+  // By meaning: the agent writes the groups' rules in the order its server hands them over.
+  const diff = desired ? compareChain(desired.rules, observedChain.rules) : null;
+  if (desired && diff && chainDiffers(diff)) {
+    const line = (r: string) => `-A ${chains.ingress} ${r}`;
+    return result(base, { ...expected, rules: desired.rules.map(line) }, { rules: observedChain.rules.map(line), missing: diff.missing.map(line), unexpected: diff.unexpected.map(line), reordered: diff.reordered.map((p) => ({ first: line(p.first), then: line(p.then) })) }, [{ command }], {
       status: 'mismatch',
       reason: 'SG_CHAIN_MISSING',
-      cause: `chain ${chains.ingress} on ${host} differs from the port's security groups (${missing.length} rule(s) missing${missing[0] ? `, e.g. '${missing[0]}'` : ''}; ${extra.length} unexpected); ${owner}`,
+      cause: `chain ${chains.ingress} on ${host} differs from the port's security groups — ${describeChainDiff(diff, line)}; ${owner}`,
     });
   }
-  return result(base, expected, { chain: chains.ingress, admitting_rule: admitting.id, security_group: admitting.security_group_id }, evidence);
+  const observed = { chain: chains.ingress, admitting_rule: admitting.id, security_group: admitting.security_group_id };
+  if (admitting.remote_group_id && source !== null && node) {
+    const group = ctx.api.security_groups.find((g) => g.id === admitting.remote_group_id);
+    const f = remoteSetFinding(node, ns, admitting.remote_group_id, String(group?.['name'] || admitting.remote_group_id), source, host);
+    const set = remoteGroupIpset(admitting.remote_group_id, 'IPv4');
+    if (!f.held) return result(base, { ...expected, ipset: set, member: source }, { ...observed, ipset: ns.ipsets.find((x) => x.name === set)?.members ?? null }, [...evidence, { command: 'ipset save' }], { status: f.status, reason: f.reason, cause: `${f.cause}; ${owner}` });
+    evidence.push({ command: 'ipset save', line: `add ${f.set} ${f.member}` });
+  }
+  return result(base, expected, observed, evidence);
 }

@@ -437,6 +437,38 @@ describe('administration', () => {
     assert.equal(left.body.role_assignments.length, 0);
   });
 
+  test('removing a role revokes tokens issued before: re-granting it does not revive them', async () => {
+    const t = await tenant('regrant');
+    const other = await tenant('bystander');
+    const grant = `/identity/v3/projects/${t.projectId}/users/${t.userId}/roles/${t.roleId}`;
+    assert.equal((await api('GET', '/identity/v3/roles', { token: t.token })).status, 200); // cached now
+    assert.equal((await api('DELETE', grant, { token: adminToken })).status, 204);
+    assert.equal((await api('GET', '/identity/v3/roles', { token: t.token })).status, 401);
+    assert.equal((await api('PUT', grant, { token: adminToken })).status, 204);
+    assert.equal((await api('GET', '/identity/v3/roles', { token: t.token })).status, 401, 'the old token stays dead');
+    const check = await api('GET', '/identity/v3/auth/tokens', { token: adminToken, headers: { 'X-Subject-Token': t.token } });
+    assert.equal(check.status, 404);
+    const fresh = await tokenFor('regrant', 'regrant-pw', 'regrant');
+    assert.equal((await api('GET', '/identity/v3/roles', { token: fresh })).status, 200, 'a new token works');
+    assert.equal((await api('GET', '/identity/v3/roles', { token: other.token })).status, 200, 'other users are untouched');
+  });
+
+  test('re-enabling a user or project does not revive tokens revoked by disabling it', async () => {
+    const t = await tenant('toggled');
+    for (const [path, body] of [
+      [`/identity/v3/users/${t.userId}`, (enabled: boolean) => ({ user: { enabled } })],
+      [`/identity/v3/projects/${t.projectId}`, (enabled: boolean) => ({ project: { enabled } })],
+    ] as const) {
+      const token = await tokenFor('toggled', 'toggled-pw', 'toggled');
+      assert.equal((await api('GET', '/identity/v3/roles', { token })).status, 200);
+      assert.equal((await api('PATCH', path, { token: adminToken, body: body(false) })).status, 200);
+      assert.equal((await api('GET', '/identity/v3/roles', { token })).status, 401, path);
+      assert.equal((await api('PATCH', path, { token: adminToken, body: body(true) })).status, 200);
+      assert.equal((await api('GET', '/identity/v3/roles', { token })).status, 401, `${path} re-enabled`);
+      assert.ok(await tokenFor('toggled', 'toggled-pw', 'toggled'));
+    }
+  });
+
   test('disabling or deleting a user kills the user\'s tokens', async () => {
     const t = await tenant('disabled');
     assert.equal((await api('GET', '/identity/v3/roles', { token: t.token })).status, 200);
@@ -548,5 +580,38 @@ describe('IdentityService directly', () => {
     await svc.revokeToken(ctx, token);
     assert.equal(await svc.authenticateToken(token), null);
     await assert.rejects(svc.validateToken(ctx, token), { status: 404 });
+  });
+});
+
+describe('revocation events, on the service with a fake clock', () => {
+  let db: Db;
+  let clock = Date.parse('2030-01-01T00:00:00Z');
+  const auth = (name: string, password: string) =>
+    passwordAuth({ name, password, domain: { name: 'Default' } }, { project: { name: 'admin', domain: { name: 'Default' } } }) as any;
+  before(async () => {
+    db = await openDb({ stateDir: ':memory:' });
+  });
+  after(() => db?.destroy());
+
+  test('events are kept while a token they revoke lives, and pruned after', async () => {
+    const svc = new IdentityService(db, { tokenTtlSeconds: 3600, now: () => clock });
+    await svc.bootstrap('pw');
+    const admin = (await svc.authenticateToken((await svc.issueToken(auth('admin', 'pw').auth)).token))!;
+    const user = await svc.createUser(admin, { name: 'u', password: 'u-pw' } as any);
+    const member = (await svc.listRoles(admin, { name: 'member' }))[0];
+    await svc.assignRole(admin, admin.projectId, user.id, member.id);
+    const old = (await svc.issueToken(auth('u', 'u-pw').auth)).token;
+    clock += 1_000;
+    await svc.unassignRole(admin, admin.projectId, user.id, member.id);
+    await svc.assignRole(admin, admin.projectId, user.id, member.id);
+    clock += 61_000; // past the purge interval: the next issue prunes
+    const fresh = (await svc.issueToken(auth('u', 'u-pw').auth)).token;
+    assert.equal(await svc.authenticateToken(old), null, 'still revoked after a purge');
+    assert.ok(await svc.authenticateToken(fresh));
+    assert.equal((await db.selectFrom('revocation_events').selectAll().execute()).length, 1);
+
+    clock += 3_600_000; // every token issued before the event has expired
+    await svc.issueToken(auth('admin', 'pw').auth);
+    assert.equal((await db.selectFrom('revocation_events').selectAll().execute()).length, 0);
   });
 });

@@ -23,3 +23,63 @@ test('agent_down_time: default 75, [DEFAULT] agent_down_time, --agent-down-time 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('[identity] lockout and back-off: defaults, the file, flags over the file, bad values refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-config-'));
+  try {
+    const defaults = loadServerConfig({});
+    assert.equal(defaults.lockoutFailureAttempts, null, 'no lockout by default, as in Keystone');
+    assert.equal(defaults.lockoutDuration, 1800);
+    assert.equal(defaults.failureBackoffMax, 5);
+    const file = join(dir, 'neutron.conf');
+    writeFileSync(file, '[identity]\nlockout_failure_attempts = 5\nlockout_duration = 300\nfailure_backoff_max = 0\n');
+    const fromFile = loadServerConfig({ config: file });
+    assert.deepEqual([fromFile.lockoutFailureAttempts, fromFile.lockoutDuration, fromFile.failureBackoffMax], [5, 300, 0]);
+    const flags = loadServerConfig({ config: file, lockoutFailureAttempts: '3', lockoutDuration: '60', failureBackoffMax: '2.5' });
+    assert.deepEqual([flags.lockoutFailureAttempts, flags.lockoutDuration, flags.failureBackoffMax], [3, 60, 2.5]);
+    assert.throws(() => loadServerConfig({ lockoutFailureAttempts: '0' }), /--lockout-failure-attempts/);
+    assert.throws(() => loadServerConfig({ lockoutDuration: 'forever' }), /--lockout-duration/);
+    assert.throws(() => loadServerConfig({ failureBackoffMax: '-1' }), /--failure-backoff-max/);
+    writeFileSync(file, '[identity]\nlockout_failure_attempts = many\n');
+    assert.throws(() => loadServerConfig({ config: file }), /lockout_failure_attempts/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('change_feed_window: default 10000, [neutrino] change_feed_window, --change-feed-window over the file, bad values refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-config-'));
+  try {
+    assert.equal(loadServerConfig({}).changeFeedWindow, 10000);
+    const file = join(dir, 'neutron.conf');
+    writeFileSync(file, '[neutrino]\nchange_feed_window = 500\n');
+    assert.equal(loadServerConfig({ config: file }).changeFeedWindow, 500);
+    assert.equal(loadServerConfig({ config: file, changeFeedWindow: '50' }).changeFeedWindow, 50);
+    assert.throws(() => loadServerConfig({ changeFeedWindow: '0' }), /--change-feed-window must be a positive integer/);
+    writeFileSync(file, '[neutrino]\nchange_feed_window = lots\n');
+    assert.throws(() => loadServerConfig({ config: file }), /\[neutrino\] change_feed_window/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('connection bounds and graceful_shutdown_timeout: defaults, [api]/[DEFAULT] options, flags over the file, bad values refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-config-'));
+  try {
+    const d = loadServerConfig({});
+    assert.deepEqual([d.headerTimeout, d.requestTimeout, d.keepaliveTimeout, d.gracefulShutdownTimeout], [20, 60, 30, 5]);
+    const file = join(dir, 'neutron.conf');
+    writeFileSync(file, '[DEFAULT]\ngraceful_shutdown_timeout = 7\n[api]\nheader_timeout = 3\nrequest_timeout = 9\nkeepalive_timeout = 4\n');
+    const f = loadServerConfig({ config: file });
+    assert.deepEqual([f.headerTimeout, f.requestTimeout, f.keepaliveTimeout, f.gracefulShutdownTimeout], [3, 9, 4, 7]);
+    const flags = loadServerConfig({ config: file, headerTimeout: '2', requestTimeout: '5', keepaliveTimeout: '1', gracefulShutdownTimeout: '8' });
+    assert.deepEqual([flags.headerTimeout, flags.requestTimeout, flags.keepaliveTimeout, flags.gracefulShutdownTimeout], [2, 5, 1, 8]);
+    assert.throws(() => loadServerConfig({ gracefulShutdownTimeout: '0' }), /--graceful-shutdown-timeout/);
+    assert.throws(() => loadServerConfig({ keepaliveTimeout: 'never' }), /--keepalive-timeout/);
+    assert.throws(() => loadServerConfig({ headerTimeout: '90' }), /must not exceed request timeout/);
+    writeFileSync(file, '[api]\nrequest_timeout = -3\n');
+    assert.throws(() => loadServerConfig({ config: file }), /\[api\] request_timeout/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -11,6 +11,7 @@ import { probeFip } from '../../src/trace/probe.js';
 import { captureCommand, readCapture, tcpdumpArgv } from '../../src/trace/probe-capture.js';
 import { countPackets, parsePing } from '../../src/trace/probe-count.js';
 import { locateLoss, refinish } from '../../src/trace/probe-locate.js';
+import { renderText } from '../../src/trace/render-text.js';
 import { capturePoints, captureFilter, pcapPath, probeFlow, ProbeError, underlayFilter, UNDERLAY_CHECK, withUnderlayHops } from '../../src/trace/probe-plan.js';
 import type { Hop, HopCapture, TraceReport } from '../../src/trace/report.js';
 
@@ -60,6 +61,7 @@ function report(hops: H[] = WALK, o: { protocol?: 'icmp' | 'tcp' | 'udp'; port?:
   const flow = o.protocol === 'tcp' || o.protocol === 'udp' ? { protocol: o.protocol, ...(o.port ? { port: o.port } : {}) } : { protocol: 'icmp' as const };
   return refinish({
     schema: 'neutrino.trace/v1',
+    verdict: 'healthy',
     ok: true,
     target: { kind: 'floatingip', query: FIP, floatingip: { id: 'f1', address: FIP }, port: { id: 'p1', fixed_ip: FIXED, mac: 'fa:16:3e:00:00:01', host: 'compute1', network_id: 'n1' }, network: { id: 'n1', name: 'selfservice', type: 'vxlan', segmentation_id: 41 }, flow },
     hops: full,
@@ -299,7 +301,7 @@ test('locateLoss: the first silent device after one that saw the request is drop
   const drop = at(r, 'compute1', 'eth0');
   assert.equal(drop.status, 'dropped');
   assert.equal(drop.reason, 'PACKETS_LOST');
-  assert.match(drop.cause!, /ICMP echo request was seen on eth1 on controller \(3 of 3 sent\) and never on eth0 on compute1: it is lost between the two$/);
+  assert.match(drop.cause!, /ICMP echo request was seen on eth1 on controller \(3 of 3 sent\) and never on eth0 on compute1: it is lost between the two; no static check explains it: the static and the measured evidence disagree/);
   assert.equal(r.ok, false);
   assert.deepEqual(r.firstBroken, { index: drop.index, node: 'compute1', namespace: '', device: 'eth0', reason: 'PACKETS_LOST', cause: drop.cause });
   for (const h of r.hops.filter((x) => x.node === 'compute1' && x.device && x !== drop)) assert.equal(h.status, 'not_reached', `${h.device} ${h.check}`);
@@ -405,4 +407,63 @@ test('locateLoss: TCP words in the cause; refinish keeps warnings that are not p
   const r = locateLoss(measured(report(WALK, { protocol: 'tcp', port: 22, warnings: ['probe: no access to compute9: eth9 not captured'] }), upTo('controller vxlan-41', 0, 2), { protocol: 'tcp/22', sent: 1, answered: 0 }));
   assert.match(r.firstBroken!.cause, /^the TCP SYN to port 22 was seen on vxlan-41 on controller \(2 SYN\(s\) of 1 connect attempt\(s\)\) and never on vxlan-41 on compute1/);
   assert.deepEqual(r.warnings, ['probe: no access to compute9: eth9 not captured']);
+});
+
+// ---- static and measured evidence must agree
+
+test('reconcile: a static difference where every device saw the 3 requests and 3 replies pass is `differs`, not the break; healthy, and the report says they disagree', () => {
+  const hops = WALK.map((h) => (h.check === 'security group icmp' ? { ...h, status: 'mismatch' as const, reason: 'SG_CHAIN_MISSING' as const, cause: 'chain differs' } : h));
+  const statically = report(hops);
+  assert.equal(statically.verdict, 'broken');
+  const r = locateLoss(measured(withUnderlayHops(statically), () => [3, 3]));
+  const sg = at(r, 'compute1', 'tapvm', 'security group icmp');
+  assert.equal(sg.status, 'differs');
+  assert.equal(sg.reason, 'SG_CHAIN_MISSING');
+  assert.match(sg.cause!, /^the static check and the measurement disagree: mismatch \(SG_CHAIN_MISSING\): chain differs; but the probe's traffic was measured passing: tapvm on compute1 \(3 request\(s\), 3 reply\(ies\)\) passed it$/);
+  assert.equal(r.verdict, 'healthy');
+  assert.equal(r.ok, true);
+  assert.equal(r.firstBroken, null);
+  assert.deepEqual(r.warnings, [`hop ${sg.index}: ${sg.cause}`]);
+  assert.match(renderText(r, { color: false, detail: false }), new RegExp(`OK +traffic measured passing every hop .*hop ${sg.index} differ`));
+});
+
+test('reconcile: a rule hop without a device (DNAT) is measured by the devices on both sides of it', () => {
+  const hops = WALK.map((h) => (h.check === 'DNAT' ? { ...h, status: 'missing' as const, reason: 'NAT_RULE_MISSING' as const, cause: 'no DNAT rule' } : h));
+  const r = locateLoss(measured(withUnderlayHops(report(hops)), () => [3, 3]));
+  const dnat = r.hops.find((h) => h.check === 'DNAT')!;
+  assert.equal(dnat.status, 'differs');
+  assert.match(dnat.cause!, /qg-gw in \S+ on controller \(3 request\(s\), 3 reply\(ies\)\) before it and qr-if in \S+ on controller \(3 request\(s\), 3 reply\(ies\)\) after it passed it$/);
+  assert.equal(r.verdict, 'healthy');
+});
+
+test('reconcile: requests seen but no reply anywhere, or nothing answered: the static break stays the break', () => {
+  const hops = WALK.map((h) => (h.check === 'security group icmp' ? { ...h, status: 'mismatch' as const, reason: 'SG_CHAIN_MISSING' as const, cause: 'chain differs' } : h));
+  const noReply = locateLoss(measured(withUnderlayHops(report(hops)), () => [3, 0], { answered: 0 }));
+  assert.equal(at(noReply, 'compute1', 'tapvm', 'security group icmp').status, 'mismatch');
+  assert.equal(noReply.firstBroken?.reason, 'SG_CHAIN_MISSING');
+  assert.equal(noReply.verdict, 'broken');
+  // Replies counted on the devices, but the sender got no answer: not proven either.
+  const unanswered = locateLoss(measured(withUnderlayHops(report(hops)), () => [3, 3], { answered: 0 }));
+  assert.equal(unanswered.firstBroken?.reason, 'SG_CHAIN_MISSING');
+});
+
+test('verdict: an unknown hop does not stop the walk: the first broken hop after it is the break; with none, inconclusive', () => {
+  const unknownFirst = WALK.map((h) => (h.check === 'uplink' ? { ...h, status: 'unknown' as const, reason: 'NODE_UNREADABLE' as const, cause: 'not read' } : h));
+  const inconclusive = report(unknownFirst);
+  assert.equal(inconclusive.verdict, 'inconclusive');
+  assert.equal(inconclusive.ok, false);
+  assert.equal(inconclusive.firstBroken, null);
+  assert.deepEqual(inconclusive.warnings, ['hop 2 not checked: not read']);
+  assert.match(renderText(inconclusive, { color: false, detail: false }), /INCONCLUSIVE +no hop is broken, but 1 of \d+ could not be checked \(hop 2\)/);
+  const broken = report(unknownFirst.map((h) => (h.check === 'tap in bridge' ? { ...h, status: 'down' as const, reason: 'DEVICE_DOWN' as const, cause: 'tap down' } : h)));
+  assert.equal(broken.verdict, 'broken');
+  assert.equal(broken.firstBroken?.reason, 'DEVICE_DOWN');
+  assert.deepEqual(broken.warnings, ['hop 2 not checked: not read']);
+});
+
+test('reconcile: an agent that is down stays the break though the traffic passes (the control plane is not on the data path)', () => {
+  const hops = WALK.map((h) => (h.node === 'compute1' && h.check === 'agent alive' ? { ...h, resource: { type: 'agent' as const, id: 'a1' }, status: 'down' as const, reason: 'AGENT_DOWN' as const, cause: 'agent down' } : h));
+  const r = locateLoss(measured(withUnderlayHops(report(hops)), () => [3, 3]));
+  assert.equal(r.firstBroken?.reason, 'AGENT_DOWN');
+  assert.equal(r.verdict, 'broken');
 });

@@ -1,4 +1,5 @@
 // Row types of the identity tables (Keystone's domains, projects, users, roles, assignments, tokens).
+import type { Generated } from 'kysely';
 
 export interface DomainRow {
   id: string;
@@ -56,6 +57,21 @@ export interface TokenRow {
   revoked: number;
 }
 
+/** Tokens of the user (any, if null) on the project (any, if null) issued at or before `issued_before` are revoked. */
+export interface RevocationEventRow {
+  id: Generated<number>;
+  user_id: string | null;
+  project_id: string | null;
+  issued_before: string;
+}
+
+/** Consecutive failed password checks of a user (Keystone's local_user.failed_auth_count/_at). */
+export interface FailedAuthRow {
+  user_id: string;
+  failed_auth_count: number;
+  failed_auth_at: string;
+}
+
 export interface IdentityTables {
   domains: DomainRow;
   projects: ProjectRow;
@@ -63,4 +79,6 @@ export interface IdentityTables {
   roles: RoleRow;
   role_assignments: RoleAssignmentRow;
   tokens: TokenRow;
+  revocation_events: RevocationEventRow;
+  failed_auths: FailedAuthRow;
 }

@@ -1,0 +1,57 @@
+// Password checks against guessing: every check of a user's password (token requests and the
+// self-service password change) runs in that user's back-off turn and under Keystone's lockout.
+import type { Db } from '../store/db.js';
+import type { UserRow } from '../store/schema/index.js';
+import { IdentityError } from '../model/errors.js';
+import { unauthorized } from './errors.js';
+import { accountLocked, clearFailures, isLocked, recordFailure, type LockoutPolicy } from './lockout.js';
+import { LoginThrottle, ThrottledError, type BackoffPolicy } from './login-throttle.js';
+import { decoyHash, verifyPassword } from './password.js';
+
+export interface PasswordGuardOptions {
+  lockout: LockoutPolicy;
+  backoff: BackoffPolicy;
+}
+
+const isFailedLogin = (err: unknown) => err instanceof IdentityError && err.status === 401;
+
+export class PasswordGuard {
+  private readonly throttle: LoginThrottle;
+
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number,
+    private readonly opts: PasswordGuardOptions,
+  ) {
+    this.throttle = new LoginThrottle(opts.backoff);
+  }
+
+  /**
+   * Resolves when `password` is the user's; 401 otherwise. `user` is undefined when the request named
+   * no existing user: `unknownKey` (what it named) then takes the user's place in the back-off, and the
+   * check costs the same, so neither the answer nor its timing tells whether the user exists.
+   */
+  async check(user: UserRow | undefined, unknownKey: string, password: string): Promise<UserRow> {
+    const key = user ? `user:${user.id}` : `unknown:${unknownKey}`;
+    try {
+      return await this.throttle.run(key, () => this.verify(user, password), isFailedLogin);
+    } catch (err) {
+      if (err instanceof ThrottledError) throw unauthorized();
+      throw err;
+    }
+  }
+
+  /** Keystone's order: a locked account is refused before its password is looked at. */
+  private async verify(named: UserRow | undefined, password: string): Promise<UserRow> {
+    // Read again: the row may have changed (password, enabled) while this attempt waited its turn.
+    const user = named && (await this.db.selectFrom('users').selectAll().where('id', '=', named.id).executeTakeFirst());
+    if (user && (await isLocked(this.db, this.opts.lockout, user.id, this.now()))) throw accountLocked(user.id);
+    const ok = await verifyPassword(password, user?.password_hash ?? (await decoyHash()));
+    if (!ok || !user?.password_hash) {
+      if (user) await recordFailure(this.db, user.id, this.now());
+      throw unauthorized();
+    }
+    await clearFailures(this.db, user.id);
+    return user;
+  }
+}

@@ -1,0 +1,126 @@
+// Agent.stop() (what SIGTERM/SIGINT call): the long-poll on the change feed is given up at once, a
+// pass under way is finished rather than cut, no pass starts after it, and the link monitor process
+// has exited when run() returns. A real server; the kernel is the in-memory fake.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { Agent } from '../../src/agent/agent.js';
+import { parseAgentConfig } from '../../src/agent/config.js';
+import { NeutrinoClient } from '../../src/client/neutrino.js';
+import { FakeKernel } from '../../src/exec/fake.js';
+import type { ObserveScope } from '../../src/kernel/scope.js';
+import { adminToken, api } from '../helpers/client.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+let dir: string;
+
+before(async () => {
+  server = await startTestServer();
+  dir = mkdtempSync(join(tmpdir(), 'neutrino-agent-stop-'));
+});
+
+after(async () => {
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The kernel fake, with observe() slowed down on demand and its calls timed. */
+class SlowKernel extends FakeKernel {
+  delayMs = 0;
+  observing = false;
+  readonly starts: number[] = [];
+  readonly ends: number[] = [];
+  override async observe(scope: ObserveScope) {
+    this.observing = true;
+    this.starts.push(Date.now());
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    const node = await super.observe(scope);
+    this.ends.push(Date.now());
+    this.observing = false;
+    return node;
+  }
+}
+
+function newAgent(host: string) {
+  const cfg = parseAgentConfig(
+    [
+      '[DEFAULT]',
+      `host = ${host}`,
+      `state_path = ${join(dir, host)}`,
+      '[neutrino]',
+      `server_url = ${server.url}`,
+      `password = ${ADMIN_PASSWORD}`,
+      // A long resync wait: only a given-up long-poll lets run() end quickly.
+      'resync_interval = 30',
+      '[vxlan]',
+      'enable_vxlan = false',
+    ].join('\n'),
+  );
+  const lines: string[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+  const kernel = new SlowKernel();
+  const client = new NeutrinoClient({ url: server.url }, { username: cfg.username, password: cfg.password, project: cfg.project });
+  return { agent: new Agent(cfg, client, kernel, log), kernel, logged: (msg: string) => lines.some((l) => JSON.parse(l).msg === msg) };
+}
+
+async function waitFor(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Command lines of this process's children (the agent's `ip monitor link` among them). */
+function childCommands(): string[] {
+  const out: string[] = [];
+  for (const task of readdirSync(`/proc/${process.pid}/task`)) {
+    for (const pid of readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean)) {
+      try {
+        out.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim());
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  return out;
+}
+const monitors = () => childCommands().filter((c) => c.startsWith('ip -o monitor link'));
+
+test('stop() while waiting on the change feed: run() ends at once, without another pass, and the link monitor has exited', async () => {
+  const { agent, kernel, logged } = newAgent('stop-waiting');
+  const running = agent.run();
+  await waitFor('the initial sync', () => logged('initial sync'));
+  assert.equal(monitors().length, 1, 'the agent runs its link monitor');
+  const passes = kernel.starts.length;
+  const t0 = Date.now();
+  agent.stop();
+  await running;
+  const ms = Date.now() - t0;
+  assert.ok(ms < 2000, `run() ended ${ms} ms after stop(), not at once (the feed wait is 30 s)`);
+  assert.equal(kernel.starts.length, passes, 'a pass started after stop()');
+  assert.deepEqual(monitors(), []);
+});
+
+test('stop() during a pass: the pass is finished, and no other starts', async () => {
+  const { agent, kernel, logged } = newAgent('stop-in-pass');
+  const running = agent.run();
+  await waitFor('the initial sync', () => logged('initial sync'));
+  kernel.delayMs = 800;
+  // A change in the feed starts a pass; stop while it observes the node.
+  const admin = api(server.url, await adminToken(server.url));
+  assert.equal((await admin.post('/networks', { network: { name: 'wakes-the-agent' } })).status, 201);
+  await waitFor('a pass under way', () => kernel.observing);
+  const startsAtStop = kernel.starts.length;
+  agent.stop();
+  await running;
+  const ended = Date.now();
+  assert.equal(kernel.observing, false, 'run() ended in the middle of a pass');
+  assert.ok(kernel.ends[kernel.ends.length - 1] <= ended);
+  assert.equal(kernel.starts.length, startsAtStop, 'a pass started after stop()');
+  assert.deepEqual(monitors(), []);
+});
