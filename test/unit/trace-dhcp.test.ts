@@ -281,3 +281,12 @@ test('trace dhcp options: no flow options, no --count; --wait only with --probe,
   for (const w of ['0', '601', '1.5', 'x']) refused({ probe: true, wait: w }, /--wait must be 1-600 seconds/);
   refused({ probe: true, wait: '5', from: 'local' }, /--wait starts no client: it takes no --from/);
 });
+
+test("a real Neutron's recording (no dnsmasq data in it): its qdhcp- namespace, ns-/tap veth, DHCP port address and DHCP security-group rules all check ok; dnsmasq is unknown", async () => {
+  const real = await loadSnapshot(join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace', 'real-neutron-zed', 'healthy-fip'));
+  const r = traceDhcp(contextFrom(real, 'snapshot'), '63ff1621-32b2-46c1-8367-5ec1686f54ee');
+  assert.equal(r.verdict, 'inconclusive', JSON.stringify(r.firstBroken));
+  const notOk = r.hops.filter((h) => h.status !== 'ok').map((h) => `${h.check}: ${h.status} ${h.reason}`);
+  assert.deepEqual(notOk, ['dnsmasq: unknown NODE_UNREADABLE']);
+  for (const check of ['DHCP namespace', 'DHCP port in bridge', 'DHCP port', 'DHCP port address', 'security group DHCP egress', 'security group DHCP ingress']) assert.ok(r.hops.some((h) => h.check === check && h.status === 'ok'), check);
+});
