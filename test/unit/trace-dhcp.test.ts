@@ -290,3 +290,18 @@ test("a real Neutron's recording (no dnsmasq data in it): its qdhcp- namespace, 
   assert.deepEqual(notOk, ['dnsmasq: unknown NODE_UNREADABLE']);
   for (const check of ['DHCP namespace', 'DHCP port in bridge', 'DHCP port', 'DHCP port address', 'security group DHCP egress', 'security group DHCP ingress']) assert.ok(r.hops.some((h) => h.check === check && h.status === 'ok'), check);
 });
+
+test("a subnet's DNS servers and host routes changed in the API but not in dnsmasq's options: DHCP_OPTIONS_MISMATCH; written there, ok", () => {
+  const s = copy();
+  const subnet = s.api.subnets.find((x) => x['network_id'] === netId)!;
+  subnet['dns_nameservers'] = ['192.0.2.53', '192.0.2.54'];
+  subnet['host_routes'] = [{ destination: '10.10.0.0/16', nexthop: '172.16.1.254' }];
+  const b = brokenAt(trace(s), { reason: 'DHCP_OPTIONS_MISMATCH', node: 'controller', check: 'dnsmasq options' });
+  assert.match(b.cause, /no 'tag:subnet-[0-9a-f-]+,option:dns-server,192\.0\.2\.53,192\.0\.2\.54'/);
+  assert.match(b.cause, /no 'tag:subnet-[0-9a-f-]+,option:classless-static-route,10\.10\.0\.0\/16,172\.16\.1\.254,0\.0\.0\.0\/0,172\.16\.1\.1'/);
+  // As Neutron writes them (servers in another order; its metadata route besides the subnet's), they hold.
+  const tag = `tag:subnet-${subnet.id}`;
+  const routes = '169.254.169.254/32,172.16.1.2,10.10.0.0/16,172.16.1.254,0.0.0.0/0,172.16.1.1';
+  editFile(s, '--dhcp-optsfile', (t) => `${tag},option:dns-server,192.0.2.54,192.0.2.53\n${tag},option:classless-static-route,${routes}\n${tag},249,${routes}\n${t}`);
+  assert.equal(trace(s).ok, true, JSON.stringify(trace(s).firstBroken));
+});
