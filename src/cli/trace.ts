@@ -65,6 +65,7 @@ async function act(kind: TraceCliOptions['kind'], target: string, f: Record<stri
       probe: !!f.probe,
       from: f.from as string | undefined,
       count: f.count as string | undefined,
+      wait: f.wait as string | undefined,
       captureDir: f.captureDir as string | undefined,
       color: f.color === undefined ? undefined : !!f.color,
       write: (s) => process.stdout.write(s),
@@ -75,6 +76,15 @@ async function act(kind: TraceCliOptions['kind'], target: string, f: Record<stri
     process.stderr.write(`neutrino trace: ${(e as Error).message}\n`);
     process.exitCode = usage ? EXIT_USAGE : EXIT_INCONCLUSIVE;
   }
+}
+
+/** --probe and its options; `from` says where the traffic starts by default in a lab. */
+function probeOptions(cmd: Command, from = 'its external host'): Command {
+  return cmd
+    .option('--probe', 'also send real traffic and capture on every hop device of every node at once: the hop where packets vanish is measured')
+    .option('--from <access>', `where the probe sends from: local, netns:NAME or ssh:USER@ADDRESS; in a lab, without it: ${from}`)
+    .option('--count <n>', 'echo requests the probe sends; 3 when not given')
+    .option('--capture-dir <dir>', "where the probe's pcaps are kept; without it a new temp directory");
 }
 
 export function registerTraceCommand(program: Command): void {
@@ -93,31 +103,30 @@ Exit status (the report's verdict): 0 healthy, 1 the path is broken, 2 usage or 
 (bad flag or argument, unreachable API, refused credentials), 3 inconclusive (no hop broken but some
 could not be checked, or the trace could not decide).`,
     );
-  traceOptions(
-    trace
-      .command('fip')
-      .argument('<address>', 'the floating IP address')
-      .description("The scenario's walk (docs/scenario.md): upstream → provider bridge → router (qg-, DNAT, qr-) → tenant bridge → VXLAN → the instance's node → security group → tap → instance, and the reply leg"),
-  )
-    .option('--probe', 'also send real traffic and capture on every hop device of every node at once: the hop where packets vanish is measured')
-    .option('--from <access>', 'where the probe sends from: local, netns:NAME or ssh:USER@ADDRESS; in a lab, without it, its external host')
-    .option('--count <n>', 'echo requests the probe sends', '3')
-    .option('--capture-dir <dir>', "where the probe's pcaps are kept; without it a new temp directory")
-    .action((address: string, f: Record<string, unknown>) => act('fip', address, f));
-  traceOptions(
-    trace
-      .command('port')
-      .argument('<port-id>', 'the Neutron port the traffic starts from: its id or an 8+ character id prefix')
-      .description('From a port (id or an 8+ character id prefix) to another port or an address: east-west on its network, through its router to another network, or out through the router (SNAT) to the outside'),
-  )
+  const fip = trace
+    .command('fip')
+    .argument('<address>', 'the floating IP address')
+    .description("The scenario's walk (docs/scenario.md): upstream → provider bridge → router (qg-, DNAT, qr-) → tenant bridge → VXLAN → the instance's node → security group → tap → instance, and the reply leg");
+  probeOptions(traceOptions(fip)).action((address: string, f: Record<string, unknown>) => act('fip', address, f));
+  const port = trace
+    .command('port')
+    .argument('<port-id>', 'the Neutron port the traffic starts from: its id or an 8+ character id prefix')
+    .description('From a port (id or an 8+ character id prefix) to another port or an address: east-west on its network, through its router to another network, or out through the router (SNAT) to the outside');
+  probeOptions(traceOptions(port), "the port's instance")
     .option('--to <address|port-id>', 'the destination (required): a port id, a fixed IP of a port, or an address outside')
-    .action((port: string, f: Record<string, unknown>) => act('port', port, f));
-  traceOptions(
-    trace
-      .command('instance')
-      .argument('<name|id>', 'the instance: its name in a lab, else its id')
-      .description("An instance's connectivity: its floating IP's path in (the scenario's walk) when it has one, else its way out to the external network's gateway; --to traces to that destination instead. Names are resolved in a lab; elsewhere give the instance id (its ports' device_id)"),
-  )
+    .action((id: string, f: Record<string, unknown>) => act('port', id, f));
+  const instance = trace
+    .command('instance')
+    .argument('<name|id>', 'the instance: its name in a lab, else its id')
+    .description("An instance's connectivity: its DHCP leg, then its floating IP's path in (the scenario's walk) when it has one, else its way out to the external network's gateway; --to traces to that destination instead. Names are resolved in a lab; elsewhere give the instance id (its ports' device_id)");
+  probeOptions(traceOptions(instance), 'the instance itself; for its floating IP, the external host')
     .option('--to <address|port-id>', 'trace from the instance to this destination instead')
-    .action((instance: string, f: Record<string, unknown>) => act('instance', instance, f));
+    .action((name: string, f: Record<string, unknown>) => act('instance', name, f));
+  const dhcp = trace
+    .command('dhcp')
+    .argument('<port-id>', "the instance's Neutron port: its id or an 8+ character id prefix")
+    .description("A port's DHCP exchange: its tap, security group (the DHCP rules) and bridge, across to each DHCP node of its network, the DHCP agent, the qdhcp- namespace and the DHCP port's veth, dnsmasq running with the subnet's options and the port's host entry (MAC → address), and the reply back; --probe runs a DHCP client (busybox udhcpc on eth0, changing nothing) where the port's traffic starts");
+  probeOptions(traceOptions(dhcp), "the port's instance")
+    .option('--wait <seconds>', "with --probe: start no client, capture for SECONDS (1-600) while the instance renews its lease or you start its DHCP client")
+    .action((id: string, f: Record<string, unknown>) => act('dhcp', id, f));
 }

@@ -8,6 +8,7 @@ import { HOST, type NsKey } from '../kernel/types.js';
 import { parseNetnsList } from '../observe/netns.js';
 import type { RawNamespace } from '../observe/node.js';
 import type { NodeAccess } from './access.js';
+import { collectDhcpNamespace, netnsPidsArgv } from './collect-dhcp.js';
 import { redactIni } from './redact.js';
 import type { CommandLine, NodeDump } from './snapshot.js';
 
@@ -31,6 +32,8 @@ export interface CollectRequest {
   /** namespaces to read `ipset save` in (where security-group chains match remote groups: the node's own) */
   ipsets?: NsKey[];
   agentConfigPath?: string;
+  /** qdhcp- namespaces whose processes and dnsmasq files to read */
+  dhcp?: NsKey[];
   /** instance id → path of its domain XML on the node */
   instances?: Record<string, string>;
   parallel?: number;
@@ -113,8 +116,13 @@ export async function collectNode(access: NodeAccess, req: CollectRequest): Prom
         dump.errors.push(`cannot read ${argv.join(' ')} in ${nsLabel(ns)}: ${reason(e)}`);
       }
     });
+  const dhcp = new Map<NsKey, Awaited<ReturnType<typeof collectDhcpNamespace>>>();
+  const dhcpTasks = [...new Set(req.dhcp ?? [])].filter((ns) => raws.has(ns)).map((ns) => async () => {
+    record(ns, 'dhcp', { argv: netnsPidsArgv(ns) });
+    dhcp.set(ns, await collectDhcpNamespace(access, ns, dump.errors));
+  });
   await mapLimit(
-    [...extra(req.conntrack, 'conntrack', CONNTRACK_ARGV, (ns, out) => conntrack.set(ns, out)), ...extra(req.ipsets, 'ipset', IPSET_ARGV, (ns, out) => (raws.get(ns)!.ipset = out))],
+    [...dhcpTasks, ...extra(req.conntrack, 'conntrack', CONNTRACK_ARGV, (ns, out) => conntrack.set(ns, out)), ...extra(req.ipsets, 'ipset', IPSET_ARGV, (ns, out) => (raws.get(ns)!.ipset = out))],
     parallel,
     (t) => t(),
   );
@@ -125,6 +133,10 @@ export async function collectNode(access: NodeAccess, req: CollectRequest): Prom
     else if (ns !== HOST && !existing.has(ns)) dump.namespaces[ns] = null;
   }
   for (const ns of req.conntrack ?? []) if (conntrack.has(ns)) dump.conntrack[ns] = conntrack.get(ns)!;
+  if (req.dhcp?.length) {
+    dump.dhcp = {};
+    for (const ns of req.dhcp) if (dhcp.has(ns)) dump.dhcp[ns] = dhcp.get(ns)!;
+  }
   for (const id of instanceIds) dump.instances[id] = { path: req.instances![id]!, xml: xml.get(id) ?? null };
   return dump;
 }

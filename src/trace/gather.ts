@@ -52,7 +52,8 @@ export function collectRequest(api: ApiResources, t: NodeTarget) {
     if (p['binding:host_id'] !== t.host || !String(p['device_owner'] ?? '').startsWith('compute:') || !p['device_id']) continue;
     instances[String(p['device_id'])] = join(t.instancesPath, String(p['device_id']), 'libvirt.xml');
   }
-  return { host: t.host, namespaces, sysctls, conntrack, ...(readsIpsets(api, t.host) ? { ipsets: [HOST] } : {}), agentConfigPath: t.agentConfig, instances };
+  const dhcp = namespaces.filter((ns) => ns.startsWith('qdhcp-'));
+  return { host: t.host, namespaces, sysctls, conntrack, dhcp, ...(readsIpsets(api, t.host) ? { ipsets: [HOST] } : {}), agentConfigPath: t.agentConfig, instances };
 }
 
 /** A port bound to `host` has a remote-group rule: its chains match IP sets, which are read too. */

@@ -23,7 +23,7 @@ const v4Of = (p: ApiObject) => fixedIps(p).find((f) => parseIp(f.ip_address)?.ve
 const bridgeHop = (ctx: TraceContext, host: string, net: ApiObject, leg: Hop['leg']) => segmentHops(ctx, host, net, leg)[0]!;
 
 /** From `from` to `to` over network `net`: the VXLAN tunnel (or the flat uplinks) between two nodes, then the far bridge. */
-function crossNodes(ctx: TraceContext, net: ApiObject, from: string, to: string, target: { mac: string; ip: string | null; what: string }, leg: Hop['leg']): HopDraft[] {
+export function crossNodes(ctx: TraceContext, net: ApiObject, from: string, to: string, target: { mac: string; ip: string | null; what: string }, leg: Hop['leg']): HopDraft[] {
   if (from === to) return [];
   const [, fromUplink] = segmentHops(ctx, from, net, leg);
   const [toBridge, toUplink] = segmentHops(ctx, to, net, leg);
@@ -34,7 +34,7 @@ function crossNodes(ctx: TraceContext, net: ApiObject, from: string, to: string,
 }
 
 /** The reply leg's l2population entry on `from` toward `to` (nothing on one node or a flat network). */
-function replyFdb(ctx: TraceContext, net: ApiObject, from: string, to: string, target: { mac: string; ip: string | null; what: string }): HopDraft[] {
+export function replyFdb(ctx: TraceContext, net: ApiObject, from: string, to: string, target: { mac: string; ip: string | null; what: string }): HopDraft[] {
   if (from === to || segmentOf(net).type !== 'vxlan') return [];
   return [fdbHop(ctx, from, net, { ...target, host: to, vtep: vtepOf(ctx, to) }, 'reply')];
 }
@@ -75,6 +75,7 @@ export function tracePort(ctx: TraceContext, portQuery: string, to: string, o: P
     hops.push(result(apiHop('destination', { type: 'port', id: to }), { to }, null, [], { status: 'missing', reason: 'PORT_NOT_BOUND', cause: `'${to}' is neither a port nor an IPv4 address` }));
     return done();
   }
+  target.destination = dstIp;
   const srcIp = src?.ip_address ?? null;
   const self = { mac, ip: srcIp, what: `port ${port.id}` };
 

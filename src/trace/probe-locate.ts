@@ -39,16 +39,20 @@ const lastRequestIndex = (p: Point) => Math.max(...p.hops.filter((h) => h.leg ==
 function packets(report: TraceReport): { request: string; reply: string; of: (n: number) => string } {
   const f = report.target.flow;
   const sent = report.probe?.sent ?? 0;
+  if (report.target.kind === 'dhcp') return { request: 'DHCP DISCOVER/REQUEST', reply: 'DHCP OFFER/ACK', of: (n) => `${n} of ${sent} sent` };
   // A TCP connect attempt is one SYN plus its retransmissions.
   return f.protocol === 'tcp'
     ? { request: `TCP SYN to port ${f.port}`, reply: 'SYN-ACK', of: (n) => `${n} SYN(s) of ${sent} connect attempt(s)` }
     : { request: 'ICMP echo request', reply: 'ICMP echo reply', of: (n) => `${n} of ${sent} sent` };
 }
 
+/** Who answers the probe: a port trace's destination, a floating IP's port. */
+const answerer = (report: TraceReport) => report.target.destination ?? report.target.port?.fixed_ip ?? 'the target';
+
 /** When the request did not get through but the sender was answered, the answers came from somewhere else. */
 function elsewhere(report: TraceReport): string {
   const answered = report.probe?.answered ?? 0;
-  return answered > 0 ? `; the ${answered} answer(s) the sender got did not come from ${report.target.port?.fixed_ip ?? 'the target'}` : '';
+  return answered > 0 ? `; the ${answered} answer(s) the sender got did not come from ${answerer(report)}` : '';
 }
 
 /**
@@ -87,7 +91,7 @@ export function locateLoss(report: TraceReport): TraceReport {
   if (silent) {
     const at = points.indexOf(silent);
     if (!seen) {
-      markDropped(silent, 'request', `none of the ${sent} ${what.request}(s) sent from ${report.probe?.from ?? 'the sender'} reached ${dev(silent)}, the first device measured on the path: the sender has no route toward ${report.target.floatingip?.address ?? 'the address'}, or nothing answers its ARP${elsewhere(report)}`);
+      markDropped(silent, 'request', `none of the ${sent} ${what.request}(s) sent from ${report.probe?.from ?? 'the sender'} reached ${dev(silent)}, the first device measured on the path: the sender has no route toward ${report.target.floatingip?.address ?? report.target.destination ?? 'the address'}, or nothing answers its ARP${elsewhere(report)}`);
     } else {
       const from = lastRequestIndex(seen);
       const to = silent.hops[0]!.index;
@@ -134,7 +138,7 @@ export function locateLoss(report: TraceReport): TraceReport {
       'reply',
       replied
         ? `the ${what.request} reached ${dev(last)} (${what.of(last.request)}), the ${what.reply} was seen on ${dev(replied)} (${replied.reply}) and never on ${dev(p)}: the reply is lost between the two (a half-open path)${UNEXPLAINED}`
-        : `the ${what.request} reached ${dev(p)} (${what.of(p.request)}) but no ${what.reply} came back from ${report.target.port?.fixed_ip ?? 'the target'}`,
+        : `the ${what.request} reached ${dev(p)} (${what.of(p.request)}) but no ${what.reply} came back from ${answerer(report)}`,
     );
     for (const q of back.slice(i)) if (q.reply === 0) for (const h of q.hops) if (h.leg === 'reply' && h.status === 'ok') h.status = 'not_reached';
     break;

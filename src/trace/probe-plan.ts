@@ -144,6 +144,21 @@ export function capturePoints(report: TraceReport, flow: ProbeFlow): CapturePoin
   if (!fip) throw new ProbeError('the trace found no floating IP to probe');
   const fixed = report.target.port?.fixed_ip ?? null;
   const dnat = dnatIndex(report);
+  return pathCapturePoints(report, flow, (h) => (h.index > dnat && fixed ? fixed : fip));
+}
+
+/** The tcpdump filters of a probe's traffic: on a plain device, and on a VXLAN underlay NIC (outer UDP port). */
+export interface CaptureFilters {
+  plain: (address: string) => string;
+  underlay: (address: string, port: number) => string;
+}
+
+/**
+ * The same for any path: `addressAt(hop)` is the address the traced packets carry on the hop's
+ * device (a path without NAT on the destination: the destination everywhere).
+ */
+export function pathCapturePoints(report: TraceReport, flow: ProbeFlow | CaptureFilters, addressAt: (h: Hop) => string): CapturePoint[] {
+  const filters: CaptureFilters = 'plain' in flow ? flow : { plain: (a) => captureFilter(flow, a), underlay: (a, port) => underlayFilter(flow, a, port) };
   const points = new Map<string, CapturePoint>();
   const absent = new Set<string>();
   for (const h of report.hops) {
@@ -156,14 +171,14 @@ export function capturePoints(report: TraceReport, flow: ProbeFlow): CapturePoin
       continue;
     }
     const encapsulated = h.check === UNDERLAY_CHECK;
-    const address = h.index > dnat && fixed ? fixed : fip;
+    const address = addressAt(h);
     const port = encapsulated ? portOf(h) : VXLAN_PORT;
     points.set(k, {
       node: h.node,
       namespace: h.namespace,
       device: h.device,
       address,
-      filter: encapsulated ? underlayFilter(flow, address, port) : captureFilter(flow, address),
+      filter: encapsulated ? filters.underlay(address, port) : filters.plain(address),
       encapsulated,
       hops: [h.index],
       pcap: pcapPath(h.node, h.namespace, h.device),

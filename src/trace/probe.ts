@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { accessArgv, type NodeAccess } from './access.js';
 import { captureCommand, collect, readCapture, startCapture, stopCapture, type Capture } from './probe-capture.js';
-import { countPackets, parsePing } from './probe-count.js';
+import { countPackets, parsePing, type Counts } from './probe-count.js';
 import { locateLoss } from './probe-locate.js';
-import { capturePoints, probeFlow, ProbeError, UNDERLAY_CHECK, withUnderlayHops, type ProbeFlow } from './probe-plan.js';
-import type { TraceReport } from './report.js';
+import { capturePoints, pathCapturePoints, probeFlow, ProbeError, UNDERLAY_CHECK, withUnderlayHops, type CapturePoint, type ProbeFlow } from './probe-plan.js';
+import type { Hop, TraceReport } from './report.js';
 
 export { ProbeError } from './probe-plan.js';
 
@@ -39,18 +39,69 @@ const SETTLE_MS = 300;
 
 export async function probeFip(report: TraceReport, o: ProbeOptions): Promise<TraceReport> {
   const flow = probeFlow(report);
-  const count = o.count ?? 3;
-  if (!Number.isInteger(count) || count < 1 || count > 100) throw new ProbeError(`the probe's count must be 1-100, got ${count}`);
+  checkCount(o);
   const fip = report.target.floatingip?.address;
   // Nothing to send to: the static verdict (FIP_NOT_FOUND) is the whole answer.
   if (!fip) return { ...report, warnings: [...report.warnings, `probe: nothing sent: there is no floating IP ${report.target.query}`] };
+  return probeAlong(report, flowTraffic(flow, fip, o, (planned) => capturePoints(planned, flow)), o);
+}
+
+function checkCount(o: ProbeOptions): void {
+  const count = o.count ?? 3;
+  if (!Number.isInteger(count) || count < 1 || count > 100) throw new ProbeError(`the probe's count must be 1-100, got ${count}`);
+}
+
+/**
+ * A port's path to its destination (east-west, through the router, out through SNAT): the
+ * destination address is the same on every device, so every capture follows it.
+ */
+export async function probePort(report: TraceReport, o: ProbeOptions): Promise<TraceReport> {
+  const flow = probeFlow(report);
+  checkCount(o);
+  const destination = report.target.destination;
+  if (!destination) return { ...report, warnings: [...report.warnings, `probe: nothing sent: the trace has no destination address (${report.target.query})`] };
+  return probeAlong(report, flowTraffic(flow, destination, o, (planned) => pathCapturePoints(planned, flow, () => destination)), o);
+}
+
+/** What one probe captures, how it makes the traffic, and how it counts it. */
+export interface ProbeTraffic {
+  /** e.g. 'icmp', 'tcp/22', 'dhcp' */
+  label: string;
+  /** where the traffic comes from, for the report */
+  from: string;
+  points: (planned: TraceReport) => CapturePoint[];
+  /** packets each capture keeps at most */
+  packetBound: number;
+  /** how long the sender may take */
+  sendMs: number;
+  send: (warnings: string[]) => Promise<{ sent: number; answered: number }>;
+  count: (tcpdumpText: string, point: CapturePoint) => Counts;
+  /** sent and answered from the captures, when the sender cannot say (traffic it did not start) */
+  tally?: (hops: Hop[]) => { sent: number; answered: number };
+}
+
+/** ICMP echo or a TCP connect to `destination` from `o.from`. */
+function flowTraffic(flow: ProbeFlow, destination: string, o: ProbeOptions, points: ProbeTraffic['points']): ProbeTraffic {
+  const count = o.count ?? 3;
+  return {
+    label: flow.protocol === 'icmp' ? 'icmp' : `tcp/${flow.port}`,
+    from: o.from.label,
+    points,
+    // Each echo is a request and a reply; the bound leaves room for retransmissions, not for floods.
+    packetBound: flow.protocol === 'icmp' ? 4 * count + 16 : 64,
+    sendMs: flow.protocol === 'icmp' ? count * 200 + 1000 : 3000,
+    send: (warnings) => send(o.from, flow, destination, count, o.sshOptions, warnings, o.source),
+    count: (text, p) => countPackets(text, flow, p.address),
+  };
+}
+
+/** Captures on every device of the path, makes the traffic, counts it per device and locates the loss. */
+export async function probeAlong(report: TraceReport, traffic: ProbeTraffic, o: Omit<ProbeOptions, 'from'>): Promise<TraceReport> {
   const planned = o.underlay === false ? report : withUnderlayHops(report);
-  const points = capturePoints(planned, flow);
+  const points = traffic.points(planned);
   const dir = o.captureDir ?? (await mkdtemp(join(tmpdir(), 'neutrino-probe-')));
-  const sendMs = flow.protocol === 'icmp' ? count * 200 + 1000 : 3000;
-  const timeoutMs = o.timeoutMs ?? Math.max(10_000, sendMs + 5000);
-  // Each echo is a request and a reply; the bound leaves room for retransmissions, not for floods.
-  const packetBound = flow.protocol === 'icmp' ? 4 * count + 16 : 64;
+  const timeoutMs = o.timeoutMs ?? Math.max(10_000, traffic.sendMs + 5000);
+  const packetBound = traffic.packetBound;
   const warnings: string[] = [];
   const captures: Capture[] = [];
   const ready = new Set<Capture>();
@@ -72,7 +123,7 @@ export async function probeFip(report: TraceReport, o: ProbeOptions): Promise<Tr
       if (s.status === 'fulfilled') ready.add(c);
       else warnings.push(`probe: the capture on ${c.point.device}${c.point.namespace ? ` in ${c.point.namespace}` : ''} on ${c.point.node} did not start: ${(s.reason as Error).message}`);
     });
-    sent = await send(o.from, flow, fip, count, o.sshOptions, warnings, o.source);
+    sent = await traffic.send(warnings);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
   } finally {
     // Never leave a tcpdump running: every capture is ended by its own PID, whatever happened.
@@ -86,7 +137,7 @@ export async function probeFip(report: TraceReport, o: ProbeOptions): Promise<Tr
       continue;
     }
     const p = c.point;
-    const n = countPackets(await readCapture(c.file, p.encapsulated), flow, p.address);
+    const n = traffic.count(await readCapture(c.file, p.encapsulated), p);
     for (const h of hops) {
       if (!p.hops.includes(h.index)) continue;
       h.capture = { filter: p.filter, request: n.request, reply: n.reply, pcap: p.pcap };
@@ -96,11 +147,12 @@ export async function probeFip(report: TraceReport, o: ProbeOptions): Promise<Tr
       }
     }
   }
+  if (traffic.tally) sent = traffic.tally(hops);
   return locateLoss({
     ...planned,
     hops,
     warnings: [...planned.warnings, ...warnings],
-    probe: { protocol: flow.protocol === 'icmp' ? 'icmp' : `tcp/${flow.port}`, from: o.from.label, sent: sent.sent, answered: sent.answered, captureDir: dir },
+    probe: { protocol: traffic.label, from: traffic.from, sent: sent.sent, answered: sent.answered, captureDir: dir },
   });
 }
 

@@ -28,6 +28,7 @@ function summary(h: Hop): string {
   if (vx) parts.push(`id ${vx.vni}${vx.local ? ` local ${vx.local}` : ''}${vx.dev ? ` dev ${vx.dev}` : ''}`);
   if (typeof e['address'] === 'string') parts.push(String(e['address']));
   if (typeof e['rule'] === 'string') parts.push(String(e['rule']).replace(/^-A \S+ /, ''));
+  if (typeof e['mac'] === 'string' && typeof e['ip_address'] === 'string') parts.push(`${e['mac']} → ${e['ip_address']}`);
   if (typeof e['fdb'] === 'string') parts.push(String(e['fdb']).replace(/ self permanent$/, ''));
   if (typeof e['to'] === 'string') parts.push(`${e['to']}${e['via'] ? ` via ${e['via']}` : ''} dev ${e['dev']}`);
   if (h.check === 'conntrack' && h.observed) parts.push(`${h.observed['entries']} entr${h.observed['entries'] === 1 ? 'y' : 'ies'}`);
@@ -52,7 +53,7 @@ export function renderText(r: TraceReport, o: TextOptions): string {
   } else {
     out.push(`${t.kind} ${t.query} · flow ${t.flow.protocol}${t.flow.port ? `/${t.flow.port}` : ''}`);
   }
-  if (r.probe) out.push(`probe: ${r.probe.protocol} from ${r.probe.from}: ${r.probe.answered}/${r.probe.sent} answered`);
+  for (const p of [r.dhcpProbe, r.probe]) if (p) out.push(`probe: ${p.protocol} from ${p.from}: ${p.answered}/${p.sent} answered`);
   out.push('');
   const rows: string[][] = [['#', 'leg', 'node', 'namespace', 'device', 'check', 'expected', 'result']];
   const colorOf: Array<Color | null> = [null];

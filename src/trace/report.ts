@@ -40,6 +40,16 @@ export const REASONS = [
   'SG_DENIED',
   'INSTANCE_NIC_MISMATCH',
   'PACKETS_LOST',
+  // the DHCP leg (dhcp.ts)
+  'NO_DHCP_AGENT',
+  'DHCP_AGENT_DOWN',
+  'DHCP_DISABLED',
+  'DHCP_NAMESPACE_MISSING',
+  'DHCP_PORT_NOT_IN_BRIDGE',
+  'DNSMASQ_NOT_RUNNING',
+  'DHCP_OPTIONS_MISMATCH',
+  'DHCP_HOST_ENTRY_MISSING',
+  'SG_DHCP_BLOCKED',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -100,7 +110,7 @@ export interface BrokenHop {
 }
 
 export interface TraceTarget {
-  kind: 'floatingip' | 'port' | 'instance';
+  kind: 'floatingip' | 'port' | 'instance' | 'dhcp';
   /** what the user asked for */
   query: string;
   floatingip?: { id: string; address: string };
@@ -108,6 +118,8 @@ export interface TraceTarget {
   router?: { id: string; name: string; host: string | null };
   network?: { id: string; name: string; type: string; segmentation_id: number | null };
   flow: { protocol: 'icmp' | 'tcp' | 'udp'; port?: number };
+  /** port and instance traces: the address the flow goes to */
+  destination?: string;
 }
 
 export interface TraceReport {
@@ -124,4 +136,6 @@ export interface TraceReport {
   source: string;
   took_ms: number;
   probe?: { protocol: string; from: string; sent: number; answered: number; captureDir?: string };
+  /** trace instance --probe: the DHCP exchange probed on the DHCP leg (`probe` is the path's) */
+  dhcpProbe?: { protocol: string; from: string; sent: number; answered: number; captureDir?: string };
 }

@@ -20,7 +20,9 @@ import { loadSnapshot, saveSnapshot } from './snapshot-io.js';
 import { loadLab } from '../lab/context.js';
 import { UPSTREAM_CLIENT } from '../lab/topology.js';
 import { nodeAccess, parseAccess } from './access.js';
-import { probeFip } from './probe.js';
+import { probeFip, probePort } from './probe.js';
+import { dhcpClientArgv, probeDhcp, probeDhcpPassive } from './probe-dhcp.js';
+import { dhcpClientPort, DhcpTraceError, traceDhcp, withDhcpLeg } from './dhcp.js';
 
 export class TraceUsageError extends Error {
   constructor(message: string) {
@@ -30,7 +32,7 @@ export class TraceUsageError extends Error {
 }
 
 export interface TraceCliOptions {
-  kind: 'fip' | 'port' | 'instance';
+  kind: 'fip' | 'port' | 'instance' | 'dhcp';
   target: string;
   /** port and instance traces: the destination (a port id, a port's fixed IP, or an address) */
   to?: string;
@@ -52,6 +54,8 @@ export interface TraceCliOptions {
   /** where the probe's traffic starts (ACCESS); default in a lab: its external host */
   from?: string;
   count?: string;
+  /** trace dhcp --probe: start no client, capture this many seconds (a renewal, or a client the operator starts) */
+  wait?: string;
   captureDir?: string;
   color?: boolean;
   write: (s: string) => void;
@@ -70,6 +74,15 @@ export function contextFrom(snapshot: Snapshot, source: string): TraceContext {
 }
 
 export function checkOptions(o: TraceCliOptions): void {
+  if (o.kind === 'dhcp' && (o.to !== undefined || o.port !== undefined || o.source !== undefined || o.protocol !== 'icmp')) {
+    throw new TraceUsageError("trace dhcp follows the DHCP exchange (udp 68 → 67 to the network's DHCP servers): it takes no --to, --protocol, --port or --source");
+  }
+  if (o.kind === 'dhcp' && o.count !== undefined) throw new TraceUsageError('trace dhcp --probe runs one DHCP client exchange: it takes no --count');
+  if (o.wait !== undefined) {
+    if (o.kind !== 'dhcp' || !o.probe) throw new TraceUsageError('--wait goes with trace dhcp --probe');
+    if (!/^\d+$/.test(o.wait) || Number(o.wait) < 1 || Number(o.wait) > 600) throw new TraceUsageError(`--wait must be 1-600 seconds, got '${o.wait}'`);
+    if (o.from !== undefined) throw new TraceUsageError('--wait starts no client: it takes no --from');
+  }
   if (o.kind === 'fip' && parseIp(o.target)?.version !== 4) throw new TraceUsageError(`'${o.target}' is not an IPv4 address`);
   if (o.kind === 'port' && !o.to) throw new TraceUsageError('trace port needs --to ADDRESS|PORT');
   if (o.to !== undefined && !parseIp(o.to) && !/^[0-9a-f-]{8,36}$/.test(o.to)) throw new TraceUsageError(`--to '${o.to}' is neither an IPv4 address nor a port id`);
@@ -108,7 +121,10 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
   // In a lab the traffic comes from the external host's client beyond the upstream router.
   const from = o.source ?? (snapshot.source.lab ? UPSTREAM_CLIENT : undefined);
   let report: TraceReport = traceOf(ctx, o, snapshot, { flow, ...(from ? { source: from } : {}) }, started);
-  if (o.probe && report.target.kind === 'floatingip') report = await probe(report, o, snapshot);
+  if (o.probe && o.wait !== undefined) report = await waitForDhcp(report, o, snapshot);
+  else if (o.probe) report = report.target.kind === 'floatingip' ? await probe(report, o, snapshot) : await probeFromPort(report, o, snapshot, report.target.kind === 'dhcp' ? probeDhcp : probePort);
+  // An instance gets its address first: its DHCP leg leads.
+  if (o.kind === 'instance') report = withDhcpLeg(await instanceDhcpLeg(ctx, o, snapshot, report, started), report);
   o.write(render(report, o));
   return exitStatusOf(report.verdict);
 }
@@ -117,13 +133,30 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
 function traceOf(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot, fipOptions: FipOptions, started: number): TraceReport {
   if (o.kind === 'fip') return traceFip(ctx, o.target, fipOptions, started);
   if (o.kind === 'port') return tracePort(ctx, o.target, o.to!, { flow: fipOptions.flow }, started);
-  const id = instanceId(o.target, snapshot, o.stateRoot);
-  const port = ctx.api.ports.find((p) => p['device_id'] === id && String(p['device_owner'] ?? '').startsWith('compute:'));
-  if (!port) throw new TraceUsageError(`no port has device_id ${id}: no instance '${o.target}' is known to the Networking API`);
+  if (o.kind === 'dhcp') return dhcpTrace(ctx, o.target, started);
+  const port = instancePort(ctx, o, snapshot);
   if (o.to) return tracePort(ctx, port.id, o.to, { flow: fipOptions.flow }, started);
   const fip = ctx.api.floatingips.find((f) => f['port_id'] === port.id);
   if (fip) return traceFip(ctx, String(fip['floating_ip_address']), fipOptions, started);
   return tracePort(ctx, port.id, externalGateway(ctx, port) ?? '0.0.0.0', { flow: fipOptions.flow }, started);
+}
+
+/** The instance's port on the Networking API (its compute: port). */
+function instancePort(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot): ApiObject {
+  const id = instanceId(o.target, snapshot, o.stateRoot);
+  const port = ctx.api.ports.find((p) => p['device_id'] === id && String(p['device_owner'] ?? '').startsWith('compute:'));
+  if (!port) throw new TraceUsageError(`no port has device_id ${id}: no instance '${o.target}' is known to the Networking API`);
+  return port;
+}
+
+function dhcpTrace(ctx: TraceContext, target: string, started: number): TraceReport {
+  try {
+    dhcpClientPort(ctx, target);
+  } catch (e) {
+    if (e instanceof DhcpTraceError) throw new TraceUsageError(e.message);
+    throw e;
+  }
+  return traceDhcp(ctx, target, started);
 }
 
 /** An instance id from an id, or from a lab instance's name. */
@@ -154,6 +187,44 @@ async function probe(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot
   const source = o.source ?? (lab && !o.from ? UPSTREAM_CLIENT : undefined);
   if (o.format === 'text') o.progress(`probing: ${report.target.flow.protocol} to ${o.target} from ${fromAccess}${source ? ` (source ${source})` : ''}, capturing on every hop`);
   return probeFip(report, { access, from: { access: nodeAccess(parseAccess(fromAccess)), label: fromAccess }, ...(source ? { source } : {}), ...(o.count ? { count: Number(o.count) } : {}), ...(o.captureDir ? { captureDir: o.captureDir } : {}) });
+}
+
+/**
+ * The instance's DHCP leg; with --probe, a DHCP exchange from the instance itself: its lab
+ * namespace, or --from when that is the instance's side (not the external side of a floating IP).
+ */
+async function instanceDhcpLeg(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot, path: TraceReport, started: number): Promise<TraceReport> {
+  const leg = traceDhcp(ctx, instancePort(ctx, o, snapshot).id, started);
+  if (!o.probe) return leg;
+  const fromIsExternal = path.target.kind === 'floatingip' && o.from !== undefined;
+  const inLab = !!snapshot.source.lab && !!listInstances(labPaths(stateRootOf(o.stateRoot), snapshot.source.lab)).find((i) => i.port.id === leg.target.port?.id);
+  if (fromIsExternal && !inLab) {
+    return { ...leg, warnings: [...leg.warnings, `probe: the DHCP leg was not probed: --from is the floating IP's external side; probe it with trace dhcp ${leg.target.port?.id} --probe --from INSTANCE-ACCESS`] };
+  }
+  return probeFromPort(leg, fromIsExternal ? { ...o, from: undefined } : o, snapshot, probeDhcp);
+}
+
+/** trace dhcp --probe --wait: capture the DHCP leg while the port's own client renews (or the operator starts one). */
+async function waitForDhcp(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot): Promise<TraceReport> {
+  const access = Object.fromEntries(Object.values(snapshot.nodes).map((d) => [d.host, nodeAccess(parseAccess(d.access))]));
+  if (o.format === 'text') o.progress(`probing: capturing DHCP on every hop for ${o.wait} s: renew the lease or start the DHCP client in the instance now`);
+  return probeDhcpPassive(report, { access, ...(o.captureDir ? { captureDir: o.captureDir } : {}) }, Number(o.wait) * 1000);
+}
+
+/**
+ * --probe on a port's path: real traffic from where the port's traffic starts (in a lab, its
+ * instance's namespace), captured on every hop's device.
+ */
+async function probeFromPort(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot, probeWith: typeof probePort): Promise<TraceReport> {
+  const lab = snapshot.source.lab;
+  const portId = report.target.port?.id;
+  const instance = lab && portId ? listInstances(labPaths(stateRootOf(o.stateRoot), lab)).find((i) => i.port.id === portId) : undefined;
+  const fromAccess = o.from ?? (instance ? `netns:${instance.namespace}` : undefined);
+  if (!fromAccess) throw new TraceUsageError(`--probe needs --from ACCESS: where port ${portId ?? report.target.query}'s traffic starts (its instance: local, netns:NAME or ssh:USER@ADDRESS)`);
+  const access = Object.fromEntries(Object.values(snapshot.nodes).map((d) => [d.host, nodeAccess(parseAccess(d.access))]));
+  const what = report.target.kind === 'dhcp' ? `a DHCP exchange (${dhcpClientArgv().join(' ')})` : `${report.target.flow.protocol} to ${report.target.destination ?? '?'}`;
+  if (o.format === 'text') o.progress(`probing: ${what} from ${fromAccess}, capturing on every hop`);
+  return probeWith(report, { access, from: { access: nodeAccess(parseAccess(fromAccess)), label: fromAccess }, ...(o.source ? { source: o.source } : {}), ...(o.count ? { count: Number(o.count) } : {}), ...(o.captureDir ? { captureDir: o.captureDir } : {}) });
 }
 
 export function render(report: TraceReport, o: Pick<TraceCliOptions, 'format' | 'detail' | 'color'>): string {

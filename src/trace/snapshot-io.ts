@@ -88,6 +88,8 @@ const RAW_OPTIONAL = { ipset: isStr };
 const RAW_NAMESPACE = shape(RAW_FIELDS, RAW_OPTIONAL);
 const COMMAND = shape({ argv: arrayOf(isStr) }, { stdin: isStr });
 
+const DHCP_NAMESPACE = shape({ pids: (v) => v === null || arrayOf((n) => Number.isInteger(n))(v), cmdlines: recordOf((v) => v === null || arrayOf(isStr)(v)), files: recordOf(strOrNull) });
+
 const API_FIELDS: Record<keyof Omit<ApiResources, 'errors'>, Check> = {
   networks: arrayOf(apiObject),
   subnets: arrayOf(apiObject),
@@ -132,6 +134,6 @@ function checkNodeDump(v: unknown, file: string, host: string): asserts v is Nod
       if (raw !== null) checkFields(isObj(raw) ? raw : {}, file, `namespaces[${JSON.stringify(ns)}].`, RAW_FIELDS, RAW_OPTIONAL);
     }
   }
-  checkFields(v, file, '', NODE_FIELDS, { commands: recordOf(recordOf(COMMAND)) });
+  checkFields(v, file, '', NODE_FIELDS, { commands: recordOf(recordOf(COMMAND)), dhcp: recordOf(DHCP_NAMESPACE) });
   if (v['host'] !== host) throw new SnapshotError(`${file}: holds host '${String(v['host'])}', snapshot.json lists '${host}'`);
 }

@@ -43,6 +43,20 @@ export interface CommandLine {
   stdin?: string;
 }
 
+/**
+ * What runs in one qdhcp- namespace, read without assuming Neutron's paths: the PIDs living in it
+ * (`ip netns pids NS`), their command lines (/proc/PID/cmdline), and the files dnsmasq's own
+ * arguments name (--dhcp-hostsfile, --dhcp-optsfile, --dhcp-leasefile).
+ */
+export interface DhcpNamespaceDump {
+  /** null when they could not be listed */
+  pids: number[] | null;
+  /** PID → argv; null when it could not be read (the process ended meanwhile) */
+  cmdlines: Record<string, string[] | null>;
+  /** path → text; null when it does not exist or could not be read */
+  files: Record<string, string | null>;
+}
+
 export interface NodeDump {
   /** Neutron host name (binding:host_id, the agents' host) */
   host: string;
@@ -59,6 +73,8 @@ export interface NodeDump {
   instances: Record<string, { path: string; xml: string | null }>;
   /** what could not be read, in words */
   errors: string[];
+  /** the DHCP namespaces' processes and dnsmasq files, per qdhcp- namespace that exists (absent in older snapshots) */
+  dhcp?: Record<NsKey, DhcpNamespaceDump>;
   /**
    * The command behind each output above, by namespace and by what it filled: a RawNamespace field
    * ('ip', 'route6', 'fdb', 'iptablesSave', 'sysctl'), 'conntrack', or 'netns' (in '': the

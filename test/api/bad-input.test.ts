@@ -248,21 +248,25 @@ test('framework errors carry the API error body', async () => {
 });
 
 test('a request arriving while the server closes gets a NeutronError 503, not the framework\'s body', async () => {
-  const closingServer = await startTestServer();
+  // Long-polls end at once on close, so a login held by the per-user back-off keeps the connection busy instead.
+  const closingServer = await startTestServer({ failureBackoffInitialMs: 1500 });
   const token = await issueToken(closingServer.url, 'admin', ADMIN_PASSWORD, 'admin');
-  const head = (await request(`${closingServer.url}/v2.0/neutrino/changes?since=0`, 'GET', token)).body.revision;
-  // A busy keep-alive connection (a long poll) survives close(); its next request arrives during the drain.
+  const login = (password: string) =>
+    JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', password, domain: { name: 'Default' } } } } } });
+  assert.equal((await fetch(`${closingServer.url}/identity/v3/auth/tokens`, { method: 'POST', body: login('wrong') })).status, 401);
   const socket = connect(Number(new URL(closingServer.url).port), '127.0.0.1');
   let raw = '';
   socket.on('data', (d) => (raw += d.toString()));
   const ended = new Promise((resolve) => socket.on('close', resolve));
-  socket.write(`GET /v2.0/neutrino/changes?since=${head}&wait=2 HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${token}\r\n\r\n`);
+  const body = login(ADMIN_PASSWORD);
+  socket.write(`POST /identity/v3/auth/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   await new Promise((resolve) => setTimeout(resolve, 300));
   const closing = closingServer.close();
   await new Promise((resolve) => setTimeout(resolve, 100));
   socket.write(`GET /v2.0/networks HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${token}\r\n\r\n`);
   await ended;
   await closing;
+  assert.match(raw, /^HTTP\/1\.1 201 /, 'the login in flight finishes');
   const last = raw.slice(raw.lastIndexOf('HTTP/1.1 '));
   assert.match(last, /^HTTP\/1\.1 503 /);
   assert.equal(JSON.parse(last.slice(last.indexOf('\r\n\r\n') + 4)).NeutronError.type, 'HTTPServiceUnavailable');
