@@ -58,13 +58,14 @@ export async function labDown(o: { lab: string; stateRoot?: string; print: Print
   checkLabName(o.lab);
   const paths = labPaths(stateRoot(o.stateRoot), o.lab);
   const state = safeState(paths, o.print);
+  const rec = recordedTargets(paths, state);
+  // Agents first, so nothing is re-created meanwhile; the namespaces are listed only once they have
+  // ended, since an agent finishes the pass it is in on SIGTERM (and that pass may add one).
+  const ended = await terminate(rec.first);
   const instanceNs = listNamespaces().filter((ns) => ns.startsWith(`${o.lab}-i-`));
   const agentNs = agentNamespaces(paths).filter(namespaceExists);
   const own = ownNamespaces(o.lab, paths, state).filter(namespaceExists);
   const all = [...agentNs, ...instanceNs, ...own];
-
-  const rec = recordedTargets(paths, state);
-  const ended = await terminate(rec.first); // agents first, so nothing is re-created meanwhile
   const dnsmasq = dnsmasqTargets(paths, agentNs);
   ended.push(...(await terminate([...dnsmasq, ...strayDnsmasq(paths, new Set(dnsmasq.map((t) => t.pid))), ...rec.then])));
   ended.push(...(await terminate(await strays(all))));
