@@ -15,7 +15,7 @@ import { inNamespace, run, runOk, spawnDetached } from './run.js';
 import { table } from './status.js';
 import { LabError } from './topology.js';
 import { labUp } from './up.js';
-import { sleep, type Abort, type Print } from './util.js';
+import { waitFor, type Abort, type Print } from './util.js';
 import { DEMO_SSHD } from './demo-paths.js';
 
 export const DEMO = {
@@ -55,16 +55,8 @@ function stepper(print: Print, abort: Abort) {
   };
 }
 
-/** Polls until `probe` is true; false after `timeoutMs`. */
-async function until(probe: () => Promise<boolean>, timeoutMs: number, abort: Abort, everyMs = 300): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    abort.check();
-    if (await probe()) return true;
-    if (Date.now() > end) return false;
-    await sleep(everyMs);
-  }
-}
+/** A probe for waitFor: true once `argv` exits 0. */
+const succeeds = (argv: string[]) => async () => (await run(argv)).code === 0 || null;
 
 function labExists(lab: string, root: string): boolean {
   return existsSync(labPaths(root, lab).dir) || listNamespaces().some((ns) => ns.startsWith(`${lab}-`));
@@ -152,15 +144,21 @@ async function scenario(ctx: LabContext, o: DemoOptions, step: Step): Promise<vo
   const keys = await step('SSH key pair and dropbear host key (dropbearkey ed25519)', () => makeKeys(paths.dir), (k) => k.key);
   await step(`SSH server in the instance (dropbear on ${DEMO.instance.ip}:22)`, async () => {
     const pid = await startSshd(inst.namespace, instDir, keys);
-    const up = await until(async () => (await run(inNamespace(inst.namespace, ['nc', '-z', '-w', '1', DEMO.instance.ip, '22']))).code === 0, 10_000, o.abort, 200);
-    if (!up) throw new LabError(`dropbear does not listen on port 22 in ${inst.namespace}; log: ${join(instDir, 'sshd.log')}`);
+    await waitFor(succeeds(inNamespace(inst.namespace, ['nc', '-z', '-w', '1', DEMO.instance.ip, '22'])), {
+      timeoutMs: 10_000,
+      abort: o.abort,
+      onTimeout: () => new LabError(`dropbear does not listen on port 22 in ${inst.namespace}; log: ${join(instDir, 'sshd.log')}`),
+    });
     return pid;
   }, (pid) => `pid ${pid} (recorded in ${join(instDir, 'sshd.pid')})`);
   await step(`listener on tcp/${DEMO.blockedPort} in the instance (not allowed by the group)`, async () => {
     const pid = await spawnDetached(inNamespace(inst.namespace, ['nc', '-l', '-k', String(DEMO.blockedPort)]), { log: join(instDir, `nc-${DEMO.blockedPort}.log`) });
     writeFileSync(join(instDir, `nc-${DEMO.blockedPort}.pid`), `${pid}\n`);
-    const up = await until(async () => (await run(inNamespace(inst.namespace, ['nc', '-z', '-w', '1', DEMO.instance.ip, String(DEMO.blockedPort)]))).code === 0, 5_000, o.abort, 200);
-    if (!up) throw new LabError(`the test listener on port ${DEMO.blockedPort} did not start in ${inst.namespace}`);
+    await waitFor(succeeds(inNamespace(inst.namespace, ['nc', '-z', '-w', '1', DEMO.instance.ip, String(DEMO.blockedPort)])), {
+      timeoutMs: 5_000,
+      abort: o.abort,
+      onTimeout: () => new LabError(`the test listener on port ${DEMO.blockedPort} did not start in ${inst.namespace}`),
+    });
     return pid;
   }, (pid) => `nc pid ${pid}`);
   const fip = await step(`floating IP ${DEMO.floatingIp} associated to the instance's port`, () =>
@@ -170,8 +168,11 @@ async function scenario(ctx: LabContext, o: DemoOptions, step: Step): Promise<vo
 
   // --- the proofs, from the external host ---
   await step(`proof: ping -c 3 ${DEMO.floatingIp} from ${ext}`, async () => {
-    const first = await until(async () => (await run(inNamespace(ext, ['ping', '-c', '1', '-W', '1', DEMO.floatingIp]))).code === 0, 30_000, o.abort, 200);
-    if (!first) throw new LabError(`proof failed: ${DEMO.floatingIp} does not answer ping from the external host`);
+    await waitFor(succeeds(inNamespace(ext, ['ping', '-c', '1', '-W', '1', DEMO.floatingIp])), {
+      timeoutMs: 30_000,
+      abort: o.abort,
+      onTimeout: () => new LabError(`proof failed: ${DEMO.floatingIp} does not answer ping from the external host`),
+    });
     const r = await run(inNamespace(ext, ['ping', '-c', '3', '-i', '0.2', '-W', '2', DEMO.floatingIp]));
     if (r.code !== 0) throw new LabError(`proof failed: ping -c 3 ${DEMO.floatingIp} from the external host: ${r.stdout.trim().split('\n').pop()}`);
     return r.stdout.trim().split('\n').filter((l) => /packets transmitted|rtt/.test(l));
@@ -179,13 +180,13 @@ async function scenario(ctx: LabContext, o: DemoOptions, step: Step): Promise<vo
   const ssh = await step(`proof: ssh root@${DEMO.floatingIp} ip addr (dbclient, key ${keys.key})`, async () => {
     const argv = inNamespace(ext, ['env', `HOME=${keys.clientHome}`, 'dbclient', '-y', '-y', '-i', keys.key, `root@${DEMO.floatingIp}`, 'ip', 'addr']);
     let last = '';
-    for (let i = 0; i < 5; i += 1) {
+    const loggedIn = async () => {
       const r = await run(argv, { timeoutMs: 15_000 });
       if (r.code === 0 && r.stdout.includes(`inet ${DEMO.instance.ip}/`)) return r.stdout;
       last = (r.stderr.trim().split('\n').pop() || `exit ${r.code}, no ${DEMO.instance.ip} in the output`).trim();
-      await sleep(500);
-    }
-    throw new LabError(`proof failed: ssh root@${DEMO.floatingIp} from the external host: ${last}`);
+      return null;
+    };
+    return waitFor(loggedIn, { attempts: 5, everyMs: 500, onTimeout: () => new LabError(`proof failed: ssh root@${DEMO.floatingIp} from the external host: ${last}`) });
   }, () => `logged in; ip addr shows ${DEMO.instance.ip}`);
   for (const l of ssh.split('\n').filter((x) => /inet /.test(x))) o.print(`      ${l.trim()}`);
   await step(`proof: tcp/${DEMO.blockedPort} to ${DEMO.floatingIp} does not connect (nc -z -w 2)`, async () => {

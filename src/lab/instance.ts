@@ -15,7 +15,7 @@ import { DHCP_HOOK } from './paths.js';
 import { isOurs, readCmdline, terminate } from './procs.js';
 import { run, runOk, spawnDetached } from './run.js';
 import { LabError, LabUsageError } from './topology.js';
-import { lastLogLine, sleep, type Print } from './util.js';
+import { lastLogLine, waitFor, type Print } from './util.js';
 
 export interface CreateOptions {
   name: string;
@@ -91,20 +91,19 @@ export async function createInstance(ctx: LabContext, o: CreateOptions): Promise
 async function waitForLease(ctx: LabContext, r: InstanceRecord, timeoutMs: number): Promise<number> {
   const t0 = Date.now();
   const log = join(ctx.paths.instanceDir(r.id), 'udhcpc.log');
-  for (;;) {
-    const ip = await instanceAddress(r.namespace);
-    if (ip) {
-      r.ip = ip;
-      writeInstance(ctx.paths, r);
-      return (Date.now() - t0) / 1000;
-    }
-    const running = isOurs({ pid: r.dhcpPid!, markers: dhcpMarkers(ctx.paths.instanceDir(r.id)) });
-    if (!running || Date.now() - t0 > timeoutMs) {
-      const why = running ? `no DHCP answer within ${timeoutMs / 1000} s (udhcpc keeps asking)` : `the DHCP client exited without an address (${lastLogLine(log)})`;
-      throw new LabError(`instance ${r.name} was created but has no address: ${why}; is a DHCP agent serving network ${r.network.name}? log: ${log}; remove it with 'neutrino instance delete ${r.name}'`);
-    }
-    await sleep(200);
-  }
+  const noAddress = (why: string) =>
+    new LabError(`instance ${r.name} was created but has no address: ${why}; is a DHCP agent serving network ${r.network.name}? log: ${log}; remove it with 'neutrino instance delete ${r.name}'`);
+  r.ip = await waitFor(
+    async () => {
+      const ip = await instanceAddress(r.namespace);
+      if (ip) return ip;
+      if (!isOurs({ pid: r.dhcpPid!, markers: dhcpMarkers(ctx.paths.instanceDir(r.id)) })) throw noAddress(`the DHCP client exited without an address (${lastLogLine(log)})`);
+      return null;
+    },
+    { timeoutMs, everyMs: 200, onTimeout: () => noAddress(`no DHCP answer within ${timeoutMs / 1000} s (udhcpc keeps asking)`) },
+  );
+  writeInstance(ctx.paths, r);
+  return (Date.now() - t0) / 1000;
 }
 
 /** Ends the instance's processes, deletes its namespace (which removes eth0 and the tap), port and files. */
