@@ -6,7 +6,7 @@ import { renderAgentConfig } from '../agent/config.js';
 import type { NeutrinoClient } from '../client/neutrino.js';
 import { NEUTRINO_BIN, type LabPaths } from './paths.js';
 import { hasEnded } from './procs.js';
-import { inNamespace, spawnDetached } from './run.js';
+import { inNetns, spawnDetached } from '../exec/run.js';
 import type { LabState } from './state.js';
 import { LabError, type LabNode } from './topology.js';
 import { lastLogLine, waitFor, type Abort } from './util.js';
@@ -36,7 +36,7 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
 
 /** `nsenter --net=/run/netns/<ns> -- node bin/neutrino.js agent --config <ini>` (pure). */
 export function agentArgv(namespace: string, ini: string): string[] {
-  return inNamespace(namespace, [process.execPath, NEUTRINO_BIN, 'agent', '--config', ini]);
+  return inNetns([process.execPath, NEUTRINO_BIN, 'agent', '--config', ini], namespace);
 }
 
 export const agentMarkers = (paths: LabPaths, node: string) => ['agent', paths.agentIni(node)];

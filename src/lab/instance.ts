@@ -13,7 +13,7 @@ import { renderDomainXml } from './libvirt.js';
 import { deleteNamespace, namespaceExists, namespacePids } from './netns.js';
 import { DHCP_HOOK } from './paths.js';
 import { isOurs, readCmdline, terminate } from './procs.js';
-import { run, runOk, spawnDetached } from './run.js';
+import { run, runStatus, spawnDetached } from '../exec/run.js';
 import { LabError, LabUsageError } from './topology.js';
 import { lastLogLine, waitFor, type Print } from './util.js';
 
@@ -30,7 +30,7 @@ export interface CreateOptions {
 
 /** The IPv4 address (with prefix) on the instance's eth0, or null. */
 export async function instanceAddress(namespace: string): Promise<string | null> {
-  const r = await run(['ip', '-n', namespace, '-j', '-4', 'addr', 'show', 'dev', 'eth0']);
+  const r = await runStatus(['ip', '-n', namespace, '-j', '-4', 'addr', 'show', 'dev', 'eth0']);
   if (r.code !== 0) return null;
   const info = (JSON.parse(r.stdout || '[]') as Array<{ addr_info?: Array<{ local: string; prefixlen: number }> }>)[0]?.addr_info?.[0];
   return info ? `${info.local}/${info.prefixlen}` : null;
@@ -75,7 +75,7 @@ export async function createInstance(ctx: LabContext, o: CreateOptions): Promise
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeInstance(paths, record);
-    for (const argv of instanceWiring(record)) await runOk(argv);
+    for (const argv of instanceWiring(record)) await run(argv);
     writeFileSync(join(dir, 'libvirt.xml'), renderDomainXml({ id, name: o.name, interfaces: [{ mac: record.port.mac, bridge: record.bridge, tap: record.tap, mtu: network.mtu }] }));
     o.print(`instance ${o.name} (${id}) on ${o.host}: port ${port.id}, MAC ${port.mac_address}, ${record.tap} in ${hostNamespace}, eth0 in ${namespace}`);
     record.dhcpPid = await spawnDetached(dhcpClientArgv(namespace, hook, join(dir, 'udhcpc.pid')), { log: join(dir, 'udhcpc.log') });
@@ -115,7 +115,7 @@ async function removeInstance(ctx: LabContext, r: InstanceRecord): Promise<strin
     if (cmd) ended.push(...(await terminate([{ pid, markers: [cmd[0]], label: cmd[0] }])));
   }
   await deleteNamespace(r.namespace);
-  if (namespaceExists(r.hostNamespace)) await run(['ip', '-n', r.hostNamespace, 'link', 'delete', r.tap]); // normally gone with its peer
+  if (namespaceExists(r.hostNamespace)) await runStatus(['ip', '-n', r.hostNamespace, 'link', 'delete', r.tap]); // normally gone with its peer
   await deletePort(adminClient(ctx.state), r.port.id);
   rmSync(dir, { recursive: true, force: true });
   return ended;

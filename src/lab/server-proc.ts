@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { requestJson } from '../client/http.js';
 import { NEUTRINO_BIN, type LabPaths } from './paths.js';
 import { hasEnded } from './procs.js';
-import { spawnDetached } from './run.js';
+import { spawnDetached } from '../exec/run.js';
 import { LabError } from './topology.js';
 import { lastLogLine, waitFor, type Abort } from './util.js';
 
