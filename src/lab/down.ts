@@ -59,7 +59,7 @@ export async function labDown(o: { lab: string; stateRoot?: string; print: Print
   const paths = labPaths(stateRoot(o.stateRoot), o.lab);
   const state = safeState(paths, o.print);
   const instanceNs = listNamespaces().filter((ns) => ns.startsWith(`${o.lab}-i-`));
-  const agentNs = agentNamespaces(paths).filter(namespaceExists);
+  const agentNs = (await agentNamespaces(paths, state)).filter(namespaceExists);
   const own = ownNamespaces(o.lab, paths, state).filter(namespaceExists);
   const all = [...agentNs, ...instanceNs, ...own];
 
