@@ -31,7 +31,7 @@ export interface AgentPassResult {
 export type Facts = Omit<NodeFacts, 'presentTaps'>;
 
 /** Namespaces the agents of a node may create; owned ones nobody wants any more are removed. */
-const AGENT_NAMESPACE_PREFIXES = ['qdhcp-', 'qrouter-'];
+export const AGENT_NAMESPACE_PREFIXES = ['qdhcp-', 'qrouter-'];
 
 /**
  * The owner mark keeps nodes that share one /run/netns (a lab, several labs at once) off each
