@@ -57,7 +57,7 @@ export interface PassPhases {
 
 const r1 = (x: number) => +x.toFixed(1);
 const short = (argv: string[]) => argv.filter((a) => !a.startsWith('--net=')).slice(0, 6).join(' ');
-/** A pass begins with `ip -o link show` (the taps present on the node, agent/reconcile.ts). */
+/** A pass begins with `ip -o link show` (the taps present on the node, agent/pass.ts). */
 const begins = (c: Cmd) => c.argv.includes('-o') && c.argv.join(' ').includes('link show');
 
 /** The passes that applied something, among the commands started after `origin` (the request returning). */

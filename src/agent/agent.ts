@@ -12,7 +12,7 @@ import type { HostView } from '../model/hostview.js';
 import type { AgentConfig } from './config.js';
 import { deleteConntrackState } from './conntrack.js';
 import { sendGarps } from './garp.js';
-import { agentPass, type Facts, type PassResult } from './reconcile.js';
+import { agentPass, type AgentPassResult, type Facts } from './pass.js';
 
 const AGENT_TYPES = { l2: 'Linux bridge agent', dhcp: 'DHCP agent', l3: 'L3 agent' } as const;
 
@@ -137,7 +137,7 @@ export class Agent {
    * state of the addresses removed, announce the ones added with gratuitous ARP. In the background:
    * the pass does not wait, and failures are only logged.
    */
-  private afterRouterChanges(r: PassResult): void {
+  private afterRouterChanges(r: AgentPassResult): void {
     if (r.released.length) void deleteConntrackState(r.released, this.log);
     if (r.announce.length) {
       this.log.info({ addresses: r.announce.map((a) => `${a.ip} on ${a.dev}`) }, 'sending gratuitous ARP');

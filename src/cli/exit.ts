@@ -3,6 +3,7 @@
 import { CommanderError } from 'commander';
 import { AgentConfigError } from '../agent/config.js';
 import { CredentialsError, UnreachableError } from '../client/reach.js';
+import { isExecError } from '../exec/errors.js';
 import { LabUsageError } from '../lab/topology.js';
 import { ConfigError } from '../server-config.js';
 
@@ -26,6 +27,8 @@ export function isUsageOrEnvironment(e: unknown): boolean {
   if (e instanceof CommanderError) return e.exitCode !== 0;
   if (e instanceof ConfigError || e instanceof AgentConfigError || e instanceof LabUsageError) return true;
   if (e instanceof UnreachableError || e instanceof CredentialsError) return true;
+  // A tool the machine lacks (dropbearkey, nsenter, …).
+  if (isExecError(e, 'no-command')) return true;
   // A system call the machine refused (listen: address in use; mkdir: not a directory; open: permission denied).
   return e instanceof Error && typeof (e as NodeJS.ErrnoException).syscall === 'string';
 }

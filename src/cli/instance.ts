@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { loadLab } from '../lab/context.js';
 import { createInstance, deleteInstance, findInstance, instanceAddress } from '../lab/instance.js';
 import { listInstances } from '../lab/instance-state.js';
-import { inNamespace, runInherit } from '../lab/run.js';
+import { inNetns, runInherit } from '../exec/run.js';
 import { table } from '../lab/status.js';
 import { LabUsageError } from '../lab/topology.js';
 import { commandAfterDashes, labOptions } from './lab.js';
@@ -57,6 +57,6 @@ export function registerInstanceCommand(program: Command): void {
     .argument('<cmd...>', 'the command, after --')
     .passThroughOptions()
     .action(async (name: string, cmd: string[], f: LabFlags) => {
-      process.exit(await runInherit(inNamespace(findInstance(loadLab(f), name).namespace, commandAfterDashes(cmd))));
+      process.exit(await runInherit(inNetns(commandAfterDashes(cmd), findInstance(loadLab(f), name).namespace)));
     });
 }

@@ -5,7 +5,7 @@ import { loadLab, nodeNamespace } from '../lab/context.js';
 import { envLines } from '../lab/clouds.js';
 import { labDown } from '../lab/down.js';
 import { DEFAULT_LAB, DEFAULT_STATE_ROOT } from '../lab/paths.js';
-import { inNamespace, runInherit } from '../lab/run.js';
+import { inNetns, runInherit } from '../exec/run.js';
 import { restartAgent } from '../lab/restart.js';
 import { labStatus, renderStatus } from '../lab/status.js';
 import { LabUsageError } from '../lab/topology.js';
@@ -77,7 +77,7 @@ export function registerLabCommand(program: Command): void {
     .passThroughOptions()
     .action(async (node: string, cmd: string[], f: LabFlags) => {
       const { state } = loadLab(f);
-      process.exit(await runInherit(inNamespace(nodeNamespace(state, node), commandAfterDashes(cmd))));
+      process.exit(await runInherit(inNetns(commandAfterDashes(cmd), nodeNamespace(state, node))));
     });
 
   labOptions(lab.command('env').description('Print the shell lines that point the openstack CLI at the lab'))

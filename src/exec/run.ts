@@ -1,5 +1,9 @@
-// The one exec seam: run an argument vector (never a shell string), optionally inside a named network namespace, with stdin.
+// The one exec seam: run an argument vector (never a shell string), optionally inside a named network
+// namespace, with stdin: to completion (failing or reporting its status), attached to the caller's
+// terminal, or detached as a long-running process with a log file.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { constants } from 'node:os';
 import { assertNamespaceName } from '../kernel/names.js';
 import { classify, ExecError, failedLine } from './errors.js';
 
@@ -34,8 +38,27 @@ export function inNetns(argv: readonly string[], netns: string | undefined): str
   return ['nsenter', `--net=/run/netns/${ns}`, '--', ...argv];
 }
 
-export const run: Runner = (argv, opts = {}) => {
-  const full = inNetns(argv, opts.netns);
+/** How a command ended; `timedOut` when it was killed for taking longer than `timeoutMs`. */
+interface Completion {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/** A command that could not be started at all (not found, not executable). */
+function notStarted(e: NodeJS.ErrnoException, argv: readonly string[], netns?: string): ExecError {
+  return new ExecError(e.code === 'ENOENT' ? 'no-command' : 'failed', argv, null, e.message, netns);
+}
+
+/** The shell's convention: the exit code, or 128 + the number of the signal that ended it. */
+function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  return code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+}
+
+/** Runs `full` to completion, collecting its output; rejects only when it cannot be started. */
+function complete(full: readonly string[], opts: RunOptions): Promise<Completion> {
   return new Promise((resolve, reject) => {
     const child = spawn(full[0]!, full.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], shell: false });
     const out: Buffer[] = [];
@@ -49,19 +72,59 @@ export const run: Runner = (argv, opts = {}) => {
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const kind = e.code === 'ENOENT' ? 'no-command' : 'failed';
-      reject(new ExecError(kind, full, null, e.message, opts.netns));
+      reject(notStarted(e, full, opts.netns));
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const stdout = Buffer.concat(out).toString('utf8');
-      const stderr = Buffer.concat(err).toString('utf8');
-      if (code === 0 && !timedOut) return resolve({ stdout, stderr });
-      const kind = timedOut ? 'timeout' : classify(stderr, code);
-      reject(new ExecError(kind, full, code, stderr, opts.netns, failedLine(stderr, opts.stdin)));
+      resolve({ code, signal, timedOut, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
     });
     // A child that exits before reading stdin must not crash us with EPIPE.
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.stdin ?? '');
   });
+}
+
+/** Runs a command to completion; anything but exit status 0 rejects with an ExecError. */
+export const run: Runner = async (argv, opts = {}) => {
+  const full = inNetns(argv, opts.netns);
+  const c = await complete(full, opts);
+  if (c.code === 0 && !c.timedOut) return { stdout: c.stdout, stderr: c.stderr };
+  const kind = c.timedOut ? 'timeout' : classify(c.stderr, c.code);
+  throw new ExecError(kind, full, c.code, c.stderr, opts.netns, failedLine(c.stderr, opts.stdin));
 };
+
+export interface RunStatus extends RunResult {
+  /** exit status (128 + signal number when a signal ended it) */
+  code: number;
+}
+
+/** Runs a command whose failure is an answer (a probe): resolves with its exit status, whatever it is. */
+export async function runStatus(argv: readonly string[], opts: RunOptions = {}): Promise<RunStatus> {
+  const c = await complete(inNetns(argv, opts.netns), opts);
+  return { code: exitStatus(c.code, c.signal), stdout: c.stdout, stderr: c.stderr };
+}
+
+/** Runs a command with the caller's stdin/stdout/stderr (an interactive `exec`) and resolves its exit status. */
+export function runInherit(argv: readonly string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', shell: false });
+    child.on('error', (e: NodeJS.ErrnoException) => reject(notStarted(e, argv)));
+    child.on('close', (code, signal) => resolve(exitStatus(code, signal)));
+  });
+}
+
+/**
+ * Starts a process that outlives its caller (its own process group, stdout and stderr appended to
+ * `log`) and resolves its PID once it has started.
+ */
+export function spawnDetached(argv: readonly string[], opts: { log: string; env?: NodeJS.ProcessEnv }): Promise<number> {
+  const fd = openSync(opts.log, 'a', 0o600);
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', fd, fd], env: opts.env ?? process.env, shell: false });
+    child.once('error', (e: NodeJS.ErrnoException) => reject(notStarted(e, argv)));
+    child.once('spawn', () => {
+      child.unref();
+      resolve(child.pid!);
+    });
+  }).finally(() => closeSync(fd));
+}

@@ -6,10 +6,10 @@ import { renderAgentConfig } from '../agent/config.js';
 import type { NeutrinoClient } from '../client/neutrino.js';
 import { NEUTRINO_BIN, type LabPaths } from './paths.js';
 import { hasEnded } from './procs.js';
-import { inNamespace, spawnDetached } from './run.js';
+import { inNetns, spawnDetached } from '../exec/run.js';
 import type { LabState } from './state.js';
 import { LabError, type LabNode } from './topology.js';
-import { lastLogLine, sleep, type Abort } from './util.js';
+import { lastLogLine, waitFor, type Abort } from './util.js';
 
 /** The agent configuration of one node (pure). */
 export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode): AgentConfig {
@@ -36,7 +36,7 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
 
 /** `nsenter --net=/run/netns/<ns> -- node bin/neutrino.js agent --config <ini>` (pure). */
 export function agentArgv(namespace: string, ini: string): string[] {
-  return inNamespace(namespace, [process.execPath, NEUTRINO_BIN, 'agent', '--config', ini]);
+  return inNetns([process.execPath, NEUTRINO_BIN, 'agent', '--config', ini], namespace);
 }
 
 export const agentMarkers = (paths: LabPaths, node: string) => ['agent', paths.agentIni(node)];
@@ -58,21 +58,24 @@ interface ApiAgent {
 
 /** Waits until every node's Linux bridge agent is alive; names the first node that is not. */
 export async function waitAgentsAlive(client: NeutrinoClient, paths: LabPaths, nodes: Array<{ name: string; pid: number }>, abort: Abort, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    abort.check();
-    for (const n of nodes) {
-      if (hasEnded({ pid: n.pid, markers: agentMarkers(paths, n.name) })) {
-        throw new LabError(`the agent of node ${n.name} exited (${lastLogLine(paths.agentLog(n.name))}; log: ${paths.agentLog(n.name)})`);
+  let firstMissing = nodes[0];
+  await waitFor(
+    async () => {
+      for (const n of nodes) {
+        if (hasEnded({ pid: n.pid, markers: agentMarkers(paths, n.name) })) {
+          throw new LabError(`the agent of node ${n.name} exited (${lastLogLine(paths.agentLog(n.name))}; log: ${paths.agentLog(n.name)})`);
+        }
       }
-    }
-    const { agents } = await client.call<{ agents: ApiAgent[] }>('GET', '/v2.0/agents');
-    const missing = nodes.filter((n) => !agents.some((a) => a.agent_type === 'Linux bridge agent' && a.host === n.name && a.alive));
-    if (!missing.length) return;
-    if (Date.now() > until) {
-      const n = missing[0];
-      throw new LabError(`the Linux bridge agent of node ${n.name} did not show alive within ${timeoutMs / 1000} s (log: ${paths.agentLog(n.name)})`);
-    }
-    await sleep(200);
-  }
+      const { agents } = await client.call<{ agents: ApiAgent[] }>('GET', '/v2.0/agents');
+      const missing = nodes.filter((n) => !agents.some((a) => a.agent_type === 'Linux bridge agent' && a.host === n.name && a.alive));
+      firstMissing = missing[0];
+      return missing.length ? null : true;
+    },
+    {
+      timeoutMs,
+      everyMs: 200,
+      abort,
+      onTimeout: () => new LabError(`the Linux bridge agent of node ${firstMissing.name} did not show alive within ${timeoutMs / 1000} s (log: ${paths.agentLog(firstMissing.name)})`),
+    },
+  );
 }

@@ -11,11 +11,11 @@ import { labDown } from './down.js';
 import { createInstance } from './instance.js';
 import { listNamespaces } from './netns.js';
 import { labPaths, stateRoot, stateRootFlag } from './paths.js';
-import { inNamespace, run, runOk, spawnDetached } from './run.js';
+import { inNetns, run, runStatus, spawnDetached } from '../exec/run.js';
 import { table } from './status.js';
 import { LabError } from './topology.js';
 import { labUp } from './up.js';
-import { sleep, type Abort, type Print } from './util.js';
+import { waitFor, type Abort, type Print } from './util.js';
 import { DEMO_SSHD } from './demo-paths.js';
 
 export const DEMO = {
@@ -55,16 +55,8 @@ function stepper(print: Print, abort: Abort) {
   };
 }
 
-/** Polls until `probe` is true; false after `timeoutMs`. */
-async function until(probe: () => Promise<boolean>, timeoutMs: number, abort: Abort, everyMs = 300): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    abort.check();
-    if (await probe()) return true;
-    if (Date.now() > end) return false;
-    await sleep(everyMs);
-  }
-}
+/** A probe for waitFor: true once `argv` exits 0 in namespace `netns`. */
+const succeeds = (argv: string[], netns: string) => async () => (await runStatus(argv, { netns })).code === 0 || null;
 
 function labExists(lab: string, root: string): boolean {
   return existsSync(labPaths(root, lab).dir) || listNamespaces().some((ns) => ns.startsWith(`${lab}-`));
@@ -152,15 +144,21 @@ async function scenario(ctx: LabContext, o: DemoOptions, step: Step): Promise<vo
   const keys = await step('SSH key pair and dropbear host key (dropbearkey ed25519)', () => makeKeys(paths.dir), (k) => k.key);
   await step(`SSH server in the instance (dropbear on ${DEMO.instance.ip}:22)`, async () => {
     const pid = await startSshd(inst.namespace, instDir, keys);
-    const up = await until(async () => (await run(inNamespace(inst.namespace, ['nc', '-z', '-w', '1', DEMO.instance.ip, '22']))).code === 0, 10_000, o.abort, 200);
-    if (!up) throw new LabError(`dropbear does not listen on port 22 in ${inst.namespace}; log: ${join(instDir, 'sshd.log')}`);
+    await waitFor(succeeds(['nc', '-z', '-w', '1', DEMO.instance.ip, '22'], inst.namespace), {
+      timeoutMs: 10_000,
+      abort: o.abort,
+      onTimeout: () => new LabError(`dropbear does not listen on port 22 in ${inst.namespace}; log: ${join(instDir, 'sshd.log')}`),
+    });
     return pid;
   }, (pid) => `pid ${pid} (recorded in ${join(instDir, 'sshd.pid')})`);
   await step(`listener on tcp/${DEMO.blockedPort} in the instance (not allowed by the group)`, async () => {
-    const pid = await spawnDetached(inNamespace(inst.namespace, ['nc', '-l', '-k', String(DEMO.blockedPort)]), { log: join(instDir, `nc-${DEMO.blockedPort}.log`) });
+    const pid = await spawnDetached(inNetns(['nc', '-l', '-k', String(DEMO.blockedPort)], inst.namespace), { log: join(instDir, `nc-${DEMO.blockedPort}.log`) });
     writeFileSync(join(instDir, `nc-${DEMO.blockedPort}.pid`), `${pid}\n`);
-    const up = await until(async () => (await run(inNamespace(inst.namespace, ['nc', '-z', '-w', '1', DEMO.instance.ip, String(DEMO.blockedPort)]))).code === 0, 5_000, o.abort, 200);
-    if (!up) throw new LabError(`the test listener on port ${DEMO.blockedPort} did not start in ${inst.namespace}`);
+    await waitFor(succeeds(['nc', '-z', '-w', '1', DEMO.instance.ip, String(DEMO.blockedPort)], inst.namespace), {
+      timeoutMs: 5_000,
+      abort: o.abort,
+      onTimeout: () => new LabError(`the test listener on port ${DEMO.blockedPort} did not start in ${inst.namespace}`),
+    });
     return pid;
   }, (pid) => `nc pid ${pid}`);
   const fip = await step(`floating IP ${DEMO.floatingIp} associated to the instance's port`, () =>
@@ -170,33 +168,36 @@ async function scenario(ctx: LabContext, o: DemoOptions, step: Step): Promise<vo
 
   // --- the proofs, from the external host ---
   await step(`proof: ping -c 3 ${DEMO.floatingIp} from ${ext}`, async () => {
-    const first = await until(async () => (await run(inNamespace(ext, ['ping', '-c', '1', '-W', '1', DEMO.floatingIp]))).code === 0, 30_000, o.abort, 200);
-    if (!first) throw new LabError(`proof failed: ${DEMO.floatingIp} does not answer ping from the external host`);
-    const r = await run(inNamespace(ext, ['ping', '-c', '3', '-i', '0.2', '-W', '2', DEMO.floatingIp]));
+    await waitFor(succeeds(['ping', '-c', '1', '-W', '1', DEMO.floatingIp], ext), {
+      timeoutMs: 30_000,
+      abort: o.abort,
+      onTimeout: () => new LabError(`proof failed: ${DEMO.floatingIp} does not answer ping from the external host`),
+    });
+    const r = await runStatus(['ping', '-c', '3', '-i', '0.2', '-W', '2', DEMO.floatingIp], { netns: ext });
     if (r.code !== 0) throw new LabError(`proof failed: ping -c 3 ${DEMO.floatingIp} from the external host: ${r.stdout.trim().split('\n').pop()}`);
     return r.stdout.trim().split('\n').filter((l) => /packets transmitted|rtt/.test(l));
   }, (lines) => lines.join('; '));
   const ssh = await step(`proof: ssh root@${DEMO.floatingIp} ip addr (dbclient, key ${keys.key})`, async () => {
-    const argv = inNamespace(ext, ['env', `HOME=${keys.clientHome}`, 'dbclient', '-y', '-y', '-i', keys.key, `root@${DEMO.floatingIp}`, 'ip', 'addr']);
+    const argv = ['env', `HOME=${keys.clientHome}`, 'dbclient', '-y', '-y', '-i', keys.key, `root@${DEMO.floatingIp}`, 'ip', 'addr'];
     let last = '';
-    for (let i = 0; i < 5; i += 1) {
-      const r = await run(argv, { timeoutMs: 15_000 });
+    const loggedIn = async () => {
+      const r = await runStatus(argv, { netns: ext, timeoutMs: 15_000 });
       if (r.code === 0 && r.stdout.includes(`inet ${DEMO.instance.ip}/`)) return r.stdout;
       last = (r.stderr.trim().split('\n').pop() || `exit ${r.code}, no ${DEMO.instance.ip} in the output`).trim();
-      await sleep(500);
-    }
-    throw new LabError(`proof failed: ssh root@${DEMO.floatingIp} from the external host: ${last}`);
+      return null;
+    };
+    return waitFor(loggedIn, { attempts: 5, everyMs: 500, onTimeout: () => new LabError(`proof failed: ssh root@${DEMO.floatingIp} from the external host: ${last}`) });
   }, () => `logged in; ip addr shows ${DEMO.instance.ip}`);
   for (const l of ssh.split('\n').filter((x) => /inet /.test(x))) o.print(`      ${l.trim()}`);
   await step(`proof: tcp/${DEMO.blockedPort} to ${DEMO.floatingIp} does not connect (nc -z -w 2)`, async () => {
-    const r = await run(inNamespace(ext, ['nc', '-z', '-w', '2', DEMO.floatingIp, String(DEMO.blockedPort)]));
+    const r = await runStatus(['nc', '-z', '-w', '2', DEMO.floatingIp, String(DEMO.blockedPort)], { netns: ext });
     if (r.code === 0) throw new LabError(`proof failed: tcp/${DEMO.blockedPort} to ${DEMO.floatingIp} connected, but ${DEMO.group} does not allow it`);
   }, () => 'blocked by the security group (the instance listens on it)');
 
   // --- what realizes it ---
   const gwPort = (await c.call<{ ports: Res[] }>('GET', `/v2.0/ports?device_id=${router.id}&device_owner=network:router_gateway`)).ports[0];
   const qrouter = `qrouter-${router.id}`;
-  const nat = await run(['ip', 'netns', 'exec', qrouter, 'iptables', '-t', 'nat', '-S']);
+  const nat = await runStatus(['ip', 'netns', 'exec', qrouter, 'iptables', '-t', 'nat', '-S']);
   const dnatLines = nat.stdout.split('\n').filter((l) => l.includes('DNAT') && l.includes(DEMO.floatingIp));
   const dnat = dnatLines.find((l) => l.includes('PREROUTING')) ?? dnatLines[0] ?? '(DNAT rule not found)';
   const controller = nodeNamespace(state, 'controller');
@@ -244,9 +245,9 @@ async function makeKeys(labDir: string): Promise<Keys> {
   }
   const key = join(dir, 'id_ed25519');
   const hostKey = join(dir, 'ssh_host_ed25519_key');
-  if (!existsSync(key)) await runOk(['dropbearkey', '-t', 'ed25519', '-f', key]);
-  if (!existsSync(hostKey)) await runOk(['dropbearkey', '-t', 'ed25519', '-f', hostKey]);
-  const pub = (await runOk(['dropbearkey', '-y', '-f', key])).split('\n').find((l) => l.startsWith('ssh-ed25519 '));
+  if (!existsSync(key)) await run(['dropbearkey', '-t', 'ed25519', '-f', key]);
+  if (!existsSync(hostKey)) await run(['dropbearkey', '-t', 'ed25519', '-f', hostKey]);
+  const pub = (await run(['dropbearkey', '-y', '-f', key])).stdout.split('\n').find((l) => l.startsWith('ssh-ed25519 '));
   if (!pub) throw new LabError(`dropbearkey -y -f ${key} printed no public key`);
   writeFileSync(join(dir, 'id_ed25519.pub'), `${pub}\n`, { mode: 0o644 });
   writeFileSync(join(home, '.ssh', 'authorized_keys'), `${pub}\n`, { mode: 0o600 });
@@ -256,11 +257,11 @@ async function makeKeys(labDir: string): Promise<Keys> {
 /** dropbear in the instance's network namespace and a private mount namespace (see demo-sshd.ts). */
 async function startSshd(namespace: string, instDir: string, k: Keys): Promise<number> {
   if (!existsSync(DEMO_SSHD)) throw new LabError(`${DEMO_SSHD} is missing: run 'npm run build'`);
-  const argv = inNamespace(namespace, [
+  const argv = inNetns([
     'unshare', '--mount', '--propagation', 'private', '--',
     process.execPath, DEMO_SSHD, k.home,
     'dropbear', '-F', '-E', '-R', '-p', '22', '-r', k.hostKey, '-P', join(instDir, 'dropbear.pid'),
-  ]);
+  ], namespace);
   const pid = await spawnDetached(argv, { log: join(instDir, 'sshd.log') });
   writeFileSync(join(instDir, 'sshd.pid'), `${pid}\n`);
   return pid;

@@ -63,7 +63,7 @@ export async function labDown(o: { lab: string; stateRoot?: string; print: Print
   // ended, since an agent finishes the pass it is in on SIGTERM (and that pass may add one).
   const ended = await terminate(rec.first);
   const instanceNs = listNamespaces().filter((ns) => ns.startsWith(`${o.lab}-i-`));
-  const agentNs = agentNamespaces(paths).filter(namespaceExists);
+  const agentNs = (await agentNamespaces(paths, state)).filter(namespaceExists);
   const own = ownNamespaces(o.lab, paths, state).filter(namespaceExists);
   const all = [...agentNs, ...instanceNs, ...own];
   const dnsmasq = dnsmasqTargets(paths, agentNs);

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabPaths } from './paths.js';
-import { inNamespace } from './run.js';
+import { inNetns } from '../exec/run.js';
 import { LabError, LabUsageError } from './topology.js';
 
 export interface InstanceRecord {
@@ -57,7 +57,7 @@ export function instanceWiring(r: Pick<InstanceRecord, 'namespace' | 'hostNamesp
  * classless routes, and retries quickly (the DHCP agent may still be starting dnsmasq).
  */
 export function dhcpClientArgv(namespace: string, hook: string, pidFile: string): string[] {
-  return inNamespace(namespace, ['udhcpc', '-i', 'eth0', '-f', '-q', '-O', 'mtu', '-O', 'staticroutes', '-t', '5', '-T', '2', '-A', '3', '-p', pidFile, '-s', hook]);
+  return inNetns(['udhcpc', '-i', 'eth0', '-f', '-q', '-O', 'mtu', '-O', 'staticroutes', '-t', '5', '-T', '2', '-A', '3', '-p', pidFile, '-s', hook], namespace);
 }
 
 /** The instance dir is in the udhcpc command line (its pid file), which makes the PID checkable. */

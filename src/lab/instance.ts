@@ -13,9 +13,9 @@ import { renderDomainXml } from './libvirt.js';
 import { deleteNamespace, namespaceExists, namespacePids } from './netns.js';
 import { DHCP_HOOK } from './paths.js';
 import { isOurs, readCmdline, terminate } from './procs.js';
-import { run, runOk, spawnDetached } from './run.js';
+import { run, runStatus, spawnDetached } from '../exec/run.js';
 import { LabError, LabUsageError } from './topology.js';
-import { lastLogLine, sleep, type Print } from './util.js';
+import { lastLogLine, waitFor, type Print } from './util.js';
 
 export interface CreateOptions {
   name: string;
@@ -30,7 +30,7 @@ export interface CreateOptions {
 
 /** The IPv4 address (with prefix) on the instance's eth0, or null. */
 export async function instanceAddress(namespace: string): Promise<string | null> {
-  const r = await run(['ip', '-n', namespace, '-j', '-4', 'addr', 'show', 'dev', 'eth0']);
+  const r = await runStatus(['ip', '-n', namespace, '-j', '-4', 'addr', 'show', 'dev', 'eth0']);
   if (r.code !== 0) return null;
   const info = (JSON.parse(r.stdout || '[]') as Array<{ addr_info?: Array<{ local: string; prefixlen: number }> }>)[0]?.addr_info?.[0];
   return info ? `${info.local}/${info.prefixlen}` : null;
@@ -75,7 +75,7 @@ export async function createInstance(ctx: LabContext, o: CreateOptions): Promise
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeInstance(paths, record);
-    for (const argv of instanceWiring(record)) await runOk(argv);
+    for (const argv of instanceWiring(record)) await run(argv);
     writeFileSync(join(dir, 'libvirt.xml'), renderDomainXml({ id, name: o.name, interfaces: [{ mac: record.port.mac, bridge: record.bridge, tap: record.tap, mtu: network.mtu }] }));
     o.print(`instance ${o.name} (${id}) on ${o.host}: port ${port.id}, MAC ${port.mac_address}, ${record.tap} in ${hostNamespace}, eth0 in ${namespace}`);
     record.dhcpPid = await spawnDetached(dhcpClientArgv(namespace, hook, join(dir, 'udhcpc.pid')), { log: join(dir, 'udhcpc.log') });
@@ -91,20 +91,19 @@ export async function createInstance(ctx: LabContext, o: CreateOptions): Promise
 async function waitForLease(ctx: LabContext, r: InstanceRecord, timeoutMs: number): Promise<number> {
   const t0 = Date.now();
   const log = join(ctx.paths.instanceDir(r.id), 'udhcpc.log');
-  for (;;) {
-    const ip = await instanceAddress(r.namespace);
-    if (ip) {
-      r.ip = ip;
-      writeInstance(ctx.paths, r);
-      return (Date.now() - t0) / 1000;
-    }
-    const running = isOurs({ pid: r.dhcpPid!, markers: dhcpMarkers(ctx.paths.instanceDir(r.id)) });
-    if (!running || Date.now() - t0 > timeoutMs) {
-      const why = running ? `no DHCP answer within ${timeoutMs / 1000} s (udhcpc keeps asking)` : `the DHCP client exited without an address (${lastLogLine(log)})`;
-      throw new LabError(`instance ${r.name} was created but has no address: ${why}; is a DHCP agent serving network ${r.network.name}? log: ${log}; remove it with 'neutrino instance delete ${r.name}'`);
-    }
-    await sleep(200);
-  }
+  const noAddress = (why: string) =>
+    new LabError(`instance ${r.name} was created but has no address: ${why}; is a DHCP agent serving network ${r.network.name}? log: ${log}; remove it with 'neutrino instance delete ${r.name}'`);
+  r.ip = await waitFor(
+    async () => {
+      const ip = await instanceAddress(r.namespace);
+      if (ip) return ip;
+      if (!isOurs({ pid: r.dhcpPid!, markers: dhcpMarkers(ctx.paths.instanceDir(r.id)) })) throw noAddress(`the DHCP client exited without an address (${lastLogLine(log)})`);
+      return null;
+    },
+    { timeoutMs, everyMs: 200, onTimeout: () => noAddress(`no DHCP answer within ${timeoutMs / 1000} s (udhcpc keeps asking)`) },
+  );
+  writeInstance(ctx.paths, r);
+  return (Date.now() - t0) / 1000;
 }
 
 /** Ends the instance's processes, deletes its namespace (which removes eth0 and the tap), port and files. */
@@ -116,7 +115,7 @@ async function removeInstance(ctx: LabContext, r: InstanceRecord): Promise<strin
     if (cmd) ended.push(...(await terminate([{ pid, markers: [cmd[0]], label: cmd[0] }])));
   }
   await deleteNamespace(r.namespace);
-  if (namespaceExists(r.hostNamespace)) await run(['ip', '-n', r.hostNamespace, 'link', 'delete', r.tap]); // normally gone with its peer
+  if (namespaceExists(r.hostNamespace)) await runStatus(['ip', '-n', r.hostNamespace, 'link', 'delete', r.tap]); // normally gone with its peer
   await deletePort(adminClient(ctx.state), r.port.id);
   rmSync(dir, { recursive: true, force: true });
   return ended;

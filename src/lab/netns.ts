@@ -1,6 +1,6 @@
 // Named network namespaces (/run/netns): list, delete, and which processes live in one.
 import { existsSync, readdirSync } from 'node:fs';
-import { run, runOk } from './run.js';
+import { run, runStatus } from '../exec/run.js';
 
 const NETNS_DIR = '/run/netns';
 
@@ -13,7 +13,7 @@ export const namespaceExists = (ns: string) => existsSync(`${NETNS_DIR}/${ns}`);
 /** PIDs of the processes whose network namespace is `ns`. */
 export async function namespacePids(ns: string): Promise<number[]> {
   if (!namespaceExists(ns)) return [];
-  const r = await run(['ip', 'netns', 'pids', ns]);
+  const r = await runStatus(['ip', 'netns', 'pids', ns]);
   if (r.code !== 0) return [];
   return r.stdout
     .split(/\s+/)
@@ -24,5 +24,5 @@ export async function namespacePids(ns: string): Promise<number[]> {
 
 /** Deletes a namespace if it exists; its devices go with it once no process holds it. */
 export async function deleteNamespace(ns: string): Promise<void> {
-  if (namespaceExists(ns)) await runOk(['ip', 'netns', 'delete', ns]);
+  if (namespaceExists(ns)) await run(['ip', 'netns', 'delete', ns]);
 }

@@ -1,24 +1,38 @@
 // What the lab's agents made on its behalf: qdhcp-/qrouter- namespaces (named after the networks and
-// routers in the lab's own SQLite database and the agents' state dirs) and dnsmasq processes (their
-// pid files under nodes/*/state/dhcp/*/pid). Nothing is taken as the lab's unless traced to it.
+// routers its own server knows, asked through the API as the lab's admin, and after the agents' state
+// dirs; or marked on `lo` by one of its agents) and dnsmasq processes (their pid files under
+// nodes/*/state/dhcp/*/pid). Nothing is taken as the lab's unless traced to it.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { AGENT_NAMESPACE_PREFIXES, namespaceOwner } from '../agent/pass.js';
+import { runStatus } from '../exec/run.js';
+import { namespaceMark } from '../kernel/mark.js';
+import { adminClient } from './context.js';
+import { listNamespaces } from './netns.js';
 import type { LabPaths } from './paths.js';
 import { readCmdline, type ProcTarget } from './procs.js';
+import type { LabState } from './state.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function dbIds(file: string, table: 'networks' | 'routers'): string[] {
-  if (!existsSync(file)) return [];
-  let db: Database.Database | null = null;
+/** How long to wait for the lab's server: it is local, so one that does not answer soon is broken. */
+const SERVER_TIMEOUT_MS = 5_000;
+
+/**
+ * Ids of every network and router the lab's server holds (the admin sees all projects); none when
+ * there is no state or the server cannot answer (the state dirs still name the DHCP namespaces).
+ */
+async function serverIds(state: LabState | null): Promise<{ networks: string[]; routers: string[] }> {
+  if (!state?.server.url) return { networks: [], routers: [] };
+  const client = adminClient(state);
+  const ids = async (collection: 'networks' | 'routers') => {
+    const body = await client.call<Record<string, Array<{ id: string }>>>('GET', `/v2.0/${collection}?fields=id`, undefined, SERVER_TIMEOUT_MS);
+    return body[collection].map((r) => r.id).filter((id) => UUID.test(id));
+  };
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    return (db.prepare(`SELECT id FROM ${table}`).all() as Array<{ id: string }>).map((r) => r.id).filter((id) => UUID.test(id));
+    return { networks: await ids('networks'), routers: await ids('routers') };
   } catch {
-    return []; // no such table yet, or a damaged file: the state dirs still name the DHCP namespaces
-  } finally {
-    db?.close();
+    return { networks: [], routers: [] };
   }
 }
 
@@ -32,11 +46,38 @@ function dhcpDirs(paths: LabPaths): Array<{ node: string; network: string; dir: 
   });
 }
 
+/** The alias on `lo` of a namespace, or null (no such namespace, or no alias). */
+async function loAlias(namespace: string): Promise<string | null> {
+  const r = await runStatus(['ip', '-j', 'link', 'show', 'lo'], { netns: namespace });
+  if (r.code !== 0) return null;
+  try {
+    return (JSON.parse(r.stdout) as Array<{ ifalias?: string }>)[0]?.ifalias ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The agent namespaces that carry the mark of one of this lab's agents (agent/pass.ts: its host and
+ * state path), found from the kernel alone: the way when the server is gone.
+ */
+async function markedNamespaces(paths: LabPaths): Promise<string[]> {
+  const marks = new Set(subdirs(paths.nodesDir).map((node) => namespaceMark(namespaceOwner({ host: node, statePath: paths.agentState(node) }))));
+  if (!marks.size) return [];
+  const out: string[] = [];
+  for (const ns of listNamespaces().filter((n) => AGENT_NAMESPACE_PREFIXES.some((p) => n.startsWith(p)))) {
+    const alias = await loAlias(ns);
+    if (alias !== null && marks.has(alias)) out.push(ns);
+  }
+  return out;
+}
+
 /** Names of every qdhcp-/qrouter- namespace that belongs to this lab (whether it exists or not). */
-export function agentNamespaces(paths: LabPaths): string[] {
-  const nets = new Set([...dbIds(paths.serverDb, 'networks'), ...dhcpDirs(paths).map((d) => d.network).filter((id) => UUID.test(id))]);
-  const routers = dbIds(paths.serverDb, 'routers');
-  return [...[...nets].map((id) => `qdhcp-${id}`), ...routers.map((id) => `qrouter-${id}`)];
+export async function agentNamespaces(paths: LabPaths, state: LabState | null): Promise<string[]> {
+  const known = await serverIds(state);
+  const nets = new Set([...known.networks, ...dhcpDirs(paths).map((d) => d.network).filter((id) => UUID.test(id))]);
+  const named = [...[...nets].map((id) => `qdhcp-${id}`), ...known.routers.map((id) => `qrouter-${id}`)];
+  return [...new Set([...named, ...(await markedNamespaces(paths))])];
 }
 
 const nsInode = (path: string): number | null => {

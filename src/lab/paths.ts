@@ -20,7 +20,6 @@ export interface LabPaths {
   labJson: string;
   cloudsYaml: string;
   serverDir: string;
-  serverDb: string;
   socket: string;
   logs: string;
   serverLog: string;
@@ -43,7 +42,6 @@ export function labPaths(root: string, lab: string): LabPaths {
     labJson: join(dir, 'lab.json'),
     cloudsYaml: join(dir, 'clouds.yaml'),
     serverDir: join(dir, 'server'),
-    serverDb: join(dir, 'server', 'neutrino.db'),
     socket: join(dir, 'server.sock'),
     logs,
     serverLog: join(logs, 'server.log'),

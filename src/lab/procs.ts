@@ -2,6 +2,7 @@
 // process the lab started (a PID can be reused), then SIGTERM, and SIGKILL after a grace period.
 import { readFileSync } from 'node:fs';
 import { LabError } from './topology.js';
+import { poll } from './util.js';
 
 export interface ProcTarget {
   pid: number;
@@ -48,8 +49,6 @@ export function hasEnded(t: Pick<ProcTarget, 'pid' | 'markers'>): boolean {
   return cmd !== null && !cmdlineMatches(cmd, t.markers);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function signal(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig);
@@ -58,13 +57,13 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
+/** The targets still ours after `ms` (or none, as soon as all are gone). */
 async function waitGone(targets: ProcTarget[], ms: number): Promise<ProcTarget[]> {
-  const until = Date.now() + ms;
-  let left = targets.filter(isOurs);
-  while (left.length && Date.now() < until) {
-    await sleep(50);
+  let left = targets;
+  await poll(async () => {
     left = left.filter(isOurs);
-  }
+    return left.length ? null : true;
+  }, { timeoutMs: ms, everyMs: 50 });
   return left;
 }
 

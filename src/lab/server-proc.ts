@@ -4,9 +4,9 @@ import { createServer } from 'node:net';
 import { requestJson } from '../client/http.js';
 import { NEUTRINO_BIN, type LabPaths } from './paths.js';
 import { hasEnded } from './procs.js';
-import { spawnDetached } from './run.js';
+import { spawnDetached } from '../exec/run.js';
 import { LabError } from './topology.js';
-import { lastLogLine, sleep, type Abort } from './util.js';
+import { lastLogLine, waitFor, type Abort } from './util.js';
 
 export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -55,16 +55,15 @@ async function answers(url: string): Promise<boolean> {
 
 /** Waits until the server answers on both its TCP address and its socket. */
 export async function waitForServer(paths: LabPaths, pid: number, url: string, abort: Abort, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    abort.check();
-    if (hasEnded({ pid, markers: serverMarkers(paths) })) {
-      throw new LabError(`the server exited during start-up (${lastLogLine(paths.serverLog)}; log: ${paths.serverLog})`);
-    }
-    if ((await answers(url)) && (await answers(`unix:${paths.socket}`))) return;
-    if (Date.now() > until) throw new LabError(`the server did not answer within ${timeoutMs / 1000} s (log: ${paths.serverLog})`);
-    await sleep(100);
-  }
+  await waitFor(
+    async () => {
+      if (hasEnded({ pid, markers: serverMarkers(paths) })) {
+        throw new LabError(`the server exited during start-up (${lastLogLine(paths.serverLog)}; log: ${paths.serverLog})`);
+      }
+      return ((await answers(url)) && (await answers(`unix:${paths.socket}`))) || null;
+    },
+    { timeoutMs, everyMs: 100, abort, onTimeout: () => new LabError(`the server did not answer within ${timeoutMs / 1000} s (log: ${paths.serverLog})`) },
+  );
 }
 
 /** True when the server answers at `url` (for `lab status`). */

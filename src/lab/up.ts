@@ -9,7 +9,7 @@ import { adminClient } from './context.js';
 import { labDown } from './down.js';
 import { namespaceExists } from './netns.js';
 import { labPaths, MAX_SOCKET_PATH, stateRoot, stateRootFlag } from './paths.js';
-import { runOk } from './run.js';
+import { run } from '../exec/run.js';
 import { startServer, waitForServer } from './server-proc.js';
 import { newLabState, writeLabState, type LabState } from './state.js';
 import { labNamespaces, labTopology, LabUsageError } from './topology.js';
@@ -66,7 +66,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   const save = () => writeLabState(paths, state);
   try {
     await step(o.print, o.abort, `namespaces ${labNamespaces(topology).join(', ')} and their cables`, async () => {
-      for (const argv of wiringCommands(topology)) await runOk(argv);
+      for (const argv of wiringCommands(topology)) await run(argv);
     });
     await step(o.print, o.abort, 'server started', async () => {
       const { pid, url } = await startServer(paths, state.server.adminPassword);

@@ -1,5 +1,6 @@
-// Small helpers shared by the lab commands: sleeping, progress lines with timings, aborting on
-// Ctrl-C between steps, random passwords, and the last line of a log for error messages.
+// Small helpers shared by the lab commands: sleeping, waiting until something holds, progress lines
+// with timings, aborting on Ctrl-C between steps, random passwords, and the last line of a log for
+// error messages.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { LabError } from './topology.js';
@@ -46,14 +47,35 @@ export async function step<T>(print: Print, abort: Abort, name: string, fn: () =
   return out;
 }
 
-/** Polls `probe` every `everyMs` until it returns a value, or throws `onTimeout()` after `timeoutMs`. */
-export async function waitFor<T>(probe: () => Promise<T | null | undefined>, o: { timeoutMs: number; everyMs?: number; abort?: Abort; onTimeout: () => Error }): Promise<T> {
-  const until = Date.now() + o.timeoutMs;
-  for (;;) {
+export interface PollOptions {
+  /** Give up once this long has passed after a probe… */
+  timeoutMs?: number;
+  /** …or after this many probes (whichever limit comes first). */
+  attempts?: number;
+  /** Pause between probes; 200 ms by default. */
+  everyMs?: number;
+  abort?: Abort;
+}
+
+/**
+ * The lab's one wait-until loop: probes, and while `probe` returns null or undefined and no limit has
+ * been reached, pauses `everyMs` and probes again. The value, or undefined when a limit was reached.
+ * A probe may throw to stop the wait early (a process that has exited will not come up).
+ */
+export async function poll<T>(probe: () => Promise<T | null | undefined>, o: PollOptions): Promise<T | undefined> {
+  const until = o.timeoutMs === undefined ? Infinity : Date.now() + o.timeoutMs;
+  for (let attempt = 1; ; attempt += 1) {
     o.abort?.check();
     const v = await probe();
     if (v !== null && v !== undefined) return v;
-    if (Date.now() > until) throw o.onTimeout();
+    if (Date.now() > until || attempt >= (o.attempts ?? Infinity)) return undefined;
     await sleep(o.everyMs ?? 200);
   }
+}
+
+/** Like poll, but reaching a limit throws `onTimeout()`. */
+export async function waitFor<T>(probe: () => Promise<T | null | undefined>, o: PollOptions & { onTimeout: () => Error }): Promise<T> {
+  const v = await poll(probe, o);
+  if (v === undefined) throw o.onTimeout();
+  return v;
 }

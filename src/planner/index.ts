@@ -2,24 +2,12 @@
 import { emptyDesiredNamespace, HOST, type DesiredNode } from '../kernel/types.js';
 import type { HostView, PortView } from '../model/hostview.js';
 import { planDhcpNamespace } from './dhcp-ns.js';
+import type { NodeFacts } from './facts.js';
 import { planFirewall, planIpsets } from './firewall.js';
 import { planL2, uplink } from './l2.js';
 import { planRouter } from './l3.js';
 
-/** What the planner needs to know about the node besides the resources. */
-export interface NodeFacts {
-  host: string;
-  roles: Array<'l2' | 'dhcp' | 'l3'>;
-  localIp: string | null;
-  /** the NIC holding local_ip, found at agent start */
-  localIpDevice: string | null;
-  physicalInterfaceMappings: Record<string, string>;
-  /** [vxlan] arp_responder (with l2population): VXLAN devices answer ARP themselves; default off */
-  arpResponder?: boolean;
-  statePath: string;
-  /** tap<port[:11]> devices present in HOST (hypervisor taps, lab veth ends) */
-  presentTaps: Set<string>;
-}
+export type { NodeFacts } from './facts.js';
 
 export interface NodePlan {
   desired: DesiredNode;

@@ -4,7 +4,7 @@
 import { bridgeName, tapName, vxlanName } from '../kernel/names.js';
 import type { FdbSpec, LinkSpec, NeighSpec } from '../kernel/types.js';
 import type { HostView, NetworkView, PortView } from '../model/hostview.js';
-import type { NodeFacts } from './index.js';
+import type { NodeFacts } from './facts.js';
 
 /** Linux's default VXLAN port: what Neutron gets when [vxlan] udp_dstport is unset. */
 export const VXLAN_DSTPORT = 8472;

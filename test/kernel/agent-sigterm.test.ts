@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inNamespace } from '../../src/lab/run.js';
-import { run } from '../../src/exec/run.js';
+import { inNetns, run } from '../../src/exec/run.js';
 import { BIN } from '../helpers/neutrino-cli.js';
 import { ADMIN_PASSWORD } from '../helpers/server.js';
 import { spawnServer } from '../helpers/signal-server.js';
@@ -53,7 +52,7 @@ test('SIGTERM: the agent stops its long-poll and link monitor and exits 0 within
         '',
       ].join('\n'),
     );
-    const argv = inNamespace(ns, [process.execPath, BIN, 'agent', '--config', ini]);
+    const argv = inNetns([process.execPath, BIN, 'agent', '--config', ini], ns);
     const agent = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     agent.stdout!.on('data', (d) => (out += d));

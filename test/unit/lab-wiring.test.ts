@@ -10,7 +10,7 @@ import { newLabState } from '../../src/lab/state.js';
 import { dhcpClientArgv, instanceNamespace, instanceWiring } from '../../src/lab/instance-state.js';
 import { bridgeName, tapName } from '../../src/kernel/names.js';
 import { cmdlineMatches, hasEnded } from '../../src/lab/procs.js';
-import { inNamespace } from '../../src/lab/run.js';
+import { inNetns } from '../../src/exec/run.js';
 import { parseAgentConfig, renderAgentConfig } from '../../src/agent/config.js';
 
 const t = labTopology('lt', ['controller', 'compute1']);
@@ -85,7 +85,7 @@ test('instances: names, tap on the node, eth0 with the MAC, udhcpc with the hook
 test('processes: a PID is ours only while its command line still matches', () => {
   const argv = ['/usr/bin/node', '/repo/bin/neutrino.js', 'agent', '--config', '/s/labs/lt/nodes/compute1/agent.ini'];
   assert.ok(cmdlineMatches(argv, ['agent', '/s/labs/lt/nodes/compute1/agent.ini']));
-  assert.ok(cmdlineMatches(inNamespace('lt-compute1', argv), ['agent', '/s/labs/lt/nodes/compute1/agent.ini']), 'still nsenter, just before exec');
+  assert.ok(cmdlineMatches(inNetns(argv, 'lt-compute1'), ['agent', '/s/labs/lt/nodes/compute1/agent.ini']), 'still nsenter, just before exec');
   assert.ok(!cmdlineMatches(argv, ['agent', '/s/labs/other/nodes/compute1/agent.ini']));
   assert.ok(!cmdlineMatches(null, ['agent']), 'gone');
   assert.ok(!cmdlineMatches([], ['agent']), 'zombie');

@@ -1,17 +1,18 @@
 // One agent pass: plan from the host view (the taps present on the node are an input), run the
-// kernel reconcile (observe → diff → apply → observe), and work out which ports are ACTIVE and
-// which router addresses came and went.
+// kernel's reconcile() (exec/reconcile.ts: observe → diff → apply → observe), and work out which
+// ports are ACTIVE and which router addresses came and went.
 import { createHash } from 'node:crypto';
 import { tapName } from '../kernel/names.js';
 import { render } from '../kernel/render.js';
 import { HOST, type DesiredNode } from '../kernel/types.js';
 import type { Kernel } from '../exec/kernel.js';
-import { reconcile as kernelPass } from '../exec/reconcile.js';
+import { reconcile } from '../exec/reconcile.js';
 import type { HostView } from '../model/hostview.js';
 import { planNode, type NodeFacts } from '../planner/index.js';
 import { addressesReleased, addressesToAnnounce, type RouterAddress } from '../planner/l3.js';
 
-export interface PassResult {
+/** What an agent pass did: the kernel pass's outcome in the agent's terms (ports, router addresses). */
+export interface AgentPassResult {
   /** operations applied, and the commands they were batched into */
   ops: number;
   commands: number;
@@ -30,7 +31,7 @@ export interface PassResult {
 export type Facts = Omit<NodeFacts, 'presentTaps'>;
 
 /** Namespaces the agents of a node may create; owned ones nobody wants any more are removed. */
-const AGENT_NAMESPACE_PREFIXES = ['qdhcp-', 'qrouter-'];
+export const AGENT_NAMESPACE_PREFIXES = ['qdhcp-', 'qrouter-'];
 
 /**
  * The owner mark keeps nodes that share one /run/netns (a lab, several labs at once) off each
@@ -43,15 +44,15 @@ export function namespaceOwner(facts: Pick<Facts, 'host' | 'statePath'>): string
   return `${facts.host.slice(0, 55)}-${digest}`;
 }
 
-export async function agentPass(kernel: Kernel, view: HostView, facts: Facts): Promise<PassResult> {
+export async function agentPass(kernel: Kernel, view: HostView, facts: Facts): Promise<AgentPassResult> {
   const t0 = performance.now();
   const presentTaps = new Set((await kernel.linkNames()).filter((n) => n.startsWith('tap')));
   const plan = planNode(view, { ...facts, presentTaps });
   plan.desired.owner = namespaceOwner(facts);
-  const r = await kernelPass(kernel, plan.desired, { prefixes: AGENT_NAMESPACE_PREFIXES });
+  const r = await reconcile(kernel, plan.desired, { prefixes: AGENT_NAMESPACE_PREFIXES });
   const hostLinks = new Map((r.observed.namespaces[HOST]?.links ?? []).map((l) => [l.name, l]));
   const plugged = new Set(plan.plugged.map((p) => p.id));
-  const portStatus: PassResult['portStatus'] = {};
+  const portStatus: AgentPassResult['portStatus'] = {};
   for (const p of view.ports) {
     portStatus[p.id] = plugged.has(p.id) && hostLinks.get(tapName(p.id))?.master ? 'ACTIVE' : 'DOWN';
   }

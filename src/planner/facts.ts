@@ -1,0 +1,17 @@
+// What the planner knows about a node besides the resources: a leaf module, so the planner's parts
+// (l2, l3, …) can take it without importing the planner's entry point.
+
+/** What the planner needs to know about the node besides the resources. */
+export interface NodeFacts {
+  host: string;
+  roles: Array<'l2' | 'dhcp' | 'l3'>;
+  localIp: string | null;
+  /** the NIC holding local_ip, found at agent start */
+  localIpDevice: string | null;
+  physicalInterfaceMappings: Record<string, string>;
+  /** [vxlan] arp_responder (with l2population): VXLAN devices answer ARP themselves; default off */
+  arpResponder?: boolean;
+  statePath: string;
+  /** tap<port[:11]> devices present in HOST (hypervisor taps, lab veth ends) */
+  presentTaps: Set<string>;
+}
