@@ -12,8 +12,8 @@
 // their /etc/protocols names, lower-case MACs, host bits of a prefix cleared, `/0` prefixes left out,
 // `-m comment` where it was written. Otherwise the second diff would never be empty.
 //
-// No window at plug (issue 4). Neutron lets a new port's traffic through for up to seconds because
-// the tap joins the bridge before its chains exist. Here:
+// No window at plug: a port is never unfiltered. Neutron lets a new port's traffic through for up
+// to seconds because the tap joins the bridge before its chains exist. Here:
 // 1. chains are planned for every port bound to this node, whether or not its tap exists yet: the
 //    server binds the port before the hypervisor (or the lab) creates the tap, so the chains are
 //    normally in the kernel before the tap is;

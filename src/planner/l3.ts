@@ -40,7 +40,8 @@ function portAddresses(view: HostView, port: PortView, fallbackCidr: string | nu
 }
 
 /**
- * The nat and mangle tables of the router namespace (REALIZATION §7.4), in iptables-save's
+ * The nat and mangle tables of the router namespace as Neutron's L3 agent writes them (chains
+ * wrapped as neutron-l3-agent-*, the external-ingress mark on the gateway), in iptables-save's
  * canonical form. `gw` is the gateway device and its first IPv4 address, when there is a gateway.
  */
 export function routerIptables(router: Pick<RouterView, 'enable_snat'>, gw: { dev: string; ip: string } | null, fips: RouterView['floating_ips']): IptablesSpec {

@@ -1,4 +1,4 @@
-// `neutrino trace fip ADDRESS`: the article's walk (SCENARIO steps 1–10) from the provider
+// `neutrino trace fip ADDRESS`: the scenario's walk (docs/scenario.md, steps 1–10) from the provider
 // network's upstream to the instance behind a floating IP, and the reply leg back. Every hop
 // compares what the planner wants on that node with what the node's kernel shows. Pure.
 import { qgName, qrName, routerNamespace } from '../kernel/names.js';

@@ -1,4 +1,4 @@
-// The instance's NIC, as the operator reads it first (SCENARIO step 1): the domain XML names the
+// The instance's NIC, as the operator reads it first (docs/scenario.md, step 1): the domain XML names the
 // tap, the bridge and the MAC; they must be the port's. Without a domain XML (no Nova or libvirt:
 // containers, Ironic, another hypervisor) the kernel still shows whether anything is attached to the
 // tap: its carrier. Pure.

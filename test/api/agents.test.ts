@@ -1,27 +1,53 @@
 // The agents' side of the API: state reports, DHCP scheduling, host views, the change feed, port status.
-import { after, before, test } from 'node:test';
+// Agents are server-wide, so every test starts a server of its own and builds what it needs.
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer } from '../helpers/server.js';
 import { adminToken, api, memberProject, type Api } from '../helpers/client.js';
 
-let srv: TestServer;
-let admin: Api;
-let demo: Api;
+/** A new server (closed when the test ends) with an admin client, a member `demo`, and agent reports. */
+async function freshServer(t: TestContext) {
+  const srv = await startTestServer();
+  t.after(() => srv.close());
+  const token = await adminToken(srv.url);
+  const admin = api(srv.url, token);
+  const demo = api(srv.url, (await memberProject(srv.url, token, 'demo')).token);
+  const report = (agent_type: string, host: string, configurations: object = {}) =>
+    admin.post('/neutrino/agents/report', { agent: { agent_type, host, configurations, start_flag: true } });
+  return { admin, demo, report };
+}
+type Server = Awaited<ReturnType<typeof freshServer>>;
 
-before(async () => {
-  srv = await startTestServer();
-  const a = await adminToken(srv.url);
-  admin = api(srv.url, a);
-  demo = api(srv.url, (await memberProject(srv.url, a, 'demo')).token);
-});
-after(() => srv.close());
+/** demo's network `selfservice` with DHCP on 172.16.1.0/24; returns its id. */
+async function selfservice(demo: Api): Promise<string> {
+  const netId = (await demo.post('/networks', { network: { name: 'selfservice' } })).body.network.id;
+  assert.equal((await demo.post('/subnets', { subnet: { network_id: netId, ip_version: 4, cidr: '172.16.1.0/24' } })).status, 201);
+  return netId;
+}
 
-const report = (agent_type: string, host: string, configurations: object = {}) =>
-  admin.post('/neutrino/agents/report', { agent: { agent_type, host, configurations, start_flag: true } });
+/** The Linux bridge agents of controller (VTEP .104, provider on eth2) and compute1 (VTEP .105). */
+async function reportBridgeAgents({ report }: Server) {
+  assert.equal((await report('Linux bridge agent', 'controller', { tunneling_ip: '192.168.0.104', interface_mappings: { provider: 'eth2' } })).status, 200);
+  assert.equal((await report('Linux bridge agent', 'compute1', { tunneling_ip: '192.168.0.105' })).status, 200);
+}
 
-let netId: string;
+/** selfservice served by the DHCP agent on controller, with both bridge agents up; returns its id. */
+async function servedSelfservice(server: Server): Promise<string> {
+  const netId = await selfservice(server.demo);
+  await reportBridgeAgents(server);
+  assert.equal((await server.report('DHCP agent', 'controller')).status, 200);
+  return netId;
+}
 
-test('members see an empty agent list and cannot use the agent API', async () => {
+/** An instance port `vm1` on compute1 in the network. */
+async function instancePort(admin: Api, netId: string) {
+  const r = await admin.post('/ports', { port: { network_id: netId, 'binding:host_id': 'compute1', device_owner: 'compute:nova', device_id: 'vm1' } });
+  assert.equal(r.status, 201);
+  return r.body.port;
+}
+
+test('members see an empty agent list and cannot use the agent API', async (t) => {
+  const { demo } = await freshServer(t);
   const r = await demo.get('/agents');
   assert.equal(r.status, 200);
   assert.deepEqual(r.body.agents, []);
@@ -29,12 +55,12 @@ test('members see an empty agent list and cannot use the agent API', async () =>
   assert.equal((await demo.get('/neutrino/hosts/x/view')).status, 403);
 });
 
-test('a DHCP network waits for a DHCP agent, then gets its DHCP port at the lowest address', async () => {
-  netId = (await demo.post('/networks', { network: { name: 'selfservice' } })).body.network.id;
-  await demo.post('/subnets', { subnet: { network_id: netId, ip_version: 4, cidr: '172.16.1.0/24' } });
+test('a DHCP network waits for a DHCP agent, then gets its DHCP port at the lowest address', async (t) => {
+  const server = await freshServer(t);
+  const { admin, demo, report } = server;
+  const netId = await selfservice(demo);
   assert.deepEqual((await admin.get(`/ports?network_id=${netId}`)).body.ports, []);
-  assert.equal((await report('Linux bridge agent', 'controller', { tunneling_ip: '192.168.0.104', interface_mappings: { provider: 'eth2' } })).status, 200);
-  assert.equal((await report('Linux bridge agent', 'compute1', { tunneling_ip: '192.168.0.105' })).status, 200);
+  await reportBridgeAgents(server);
   const dhcp = await report('DHCP agent', 'controller');
   assert.equal(dhcp.status, 200);
   assert.equal(dhcp.body.agent.alive, true);
@@ -56,8 +82,11 @@ test('a DHCP network waits for a DHCP agent, then gets its DHCP port at the lowe
   assert.equal(bad.status, 400);
 });
 
-test('host views: local ports, l2population toward other VTEPs, DHCP leases', async () => {
-  const port = (await admin.post('/ports', { port: { network_id: netId, 'binding:host_id': 'compute1', device_owner: 'compute:nova', device_id: 'vm1' } })).body.port;
+test('host views: local ports, l2population toward other VTEPs, DHCP leases', async (t) => {
+  const server = await freshServer(t);
+  const { admin } = server;
+  const netId = await servedSelfservice(server);
+  const port = await instancePort(admin, netId);
   const compute = (await admin.get('/neutrino/hosts/compute1/view')).body.view;
   assert.deepEqual(compute.networks.map((n: { id: string }) => n.id), [netId]);
   assert.equal(compute.networks[0].network_type, 'vxlan');
@@ -74,7 +103,9 @@ test('host views: local ports, l2population toward other VTEPs, DHCP leases', as
   assert.ok(controller.revision > 0);
 });
 
-test('the change feed resumes from a revision and wakes a waiting watcher on commit', async () => {
+test('the change feed resumes from a revision and wakes a waiting watcher on commit', async (t) => {
+  const { admin, demo } = await freshServer(t);
+  const netId = await selfservice(demo);
   const head = (await admin.get('/neutrino/changes?since=0')).body;
   assert.ok(head.changes.length > 0);
   const rev = head.revision;
@@ -88,8 +119,10 @@ test('the change feed resumes from a revision and wakes a waiting watcher on com
   assert.equal((await admin.get('/neutrino/changes?since=-1')).status, 400);
 });
 
-test('port status: only the bound host may change it', async () => {
-  const port = (await admin.get('/ports?device_id=vm1')).body.ports[0];
+test('port status: only the bound host may change it', async (t) => {
+  const server = await freshServer(t);
+  const { admin, demo } = server;
+  const port = await instancePort(admin, await servedSelfservice(server));
   const wrong = await admin.post('/neutrino/hosts/controller/port-status', { ports: { [port.id]: 'ACTIVE' } });
   assert.deepEqual(wrong.body.updated, []);
   const ok = await admin.post('/neutrino/hosts/compute1/port-status', { ports: { [port.id]: 'ACTIVE' } });
@@ -98,8 +131,12 @@ test('port status: only the bound host may change it', async () => {
   assert.equal((await admin.post('/neutrino/hosts/compute1/port-status', { ports: { [port.id]: 'UP' } })).status, 400);
 });
 
-test('deleting the last DHCP subnet removes the DHCP port', async () => {
-  const vm = (await admin.get('/ports?device_id=vm1')).body.ports[0];
+test('deleting the last DHCP subnet removes the DHCP port', async (t) => {
+  const server = await freshServer(t);
+  const { admin, demo } = server;
+  const netId = await servedSelfservice(server);
+  const vm = await instancePort(admin, netId);
+  assert.equal((await admin.get(`/ports?network_id=${netId}`)).body.ports.length, 2, 'the DHCP port and vm1');
   await admin.del(`/ports/${vm.id}`);
   const subnet = (await demo.get(`/subnets?network_id=${netId}`)).body.subnets[0];
   assert.equal((await demo.del(`/subnets/${subnet.id}`)).status, 204);

@@ -1,6 +1,7 @@
 // Floating IPs over HTTP: the canonical 10.123.123.104 → 172.16.1.3, association rules and Neutron's
 // errors, tenant isolation, the hidden floating IP port, and that refused requests change nothing.
-import { after, before, test } from 'node:test';
+// The topology is shared; each test makes (and removes) the floating IPs it needs, so it passes alone.
+import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import type { Api } from '../helpers/client.js';
@@ -20,7 +21,6 @@ let selfservice: any;
 let selfSubnet: any;
 let router: any;
 let instancePort: any;
-let fip: any;
 
 const MISSING = '3c338602-d806-488a-ae66-c4c8f8d13b9b';
 
@@ -65,7 +65,25 @@ before(async () => {
 });
 after(() => srv.close());
 
-test('the canonical floating IP: 10.123.123.104 for demo, associated with 172.16.1.3 through the router', async () => {
+/** Deletes a floating IP the test made, unless the test deleted it already. */
+async function removeFloatingIp(id: string) {
+  const r = await admin.del(`/floatingips/${id}`);
+  assert.ok(r.status === 204 || r.status === 404, JSON.stringify(r.body));
+}
+
+/** demo's canonical floating IP 10.123.123.104, associated with 172.16.1.3; removed when the test ends. */
+async function canonicalFloatingIp(t: TestContext) {
+  const fip = await created(
+    admin.post('/floatingips', {
+      floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', project_id: demoProject, port_id: instancePort.id },
+    }),
+    'floatingip',
+  );
+  t.after(() => removeFloatingIp(fip.id));
+  return fip;
+}
+
+test('the canonical floating IP: 10.123.123.104 for demo, associated with 172.16.1.3 through the router', async (t) => {
   // Choosing the address is admin-only; admins may create for another project.
   expectError(
     await demo.post('/floatingips', { floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104' } }),
@@ -73,10 +91,11 @@ test('the canonical floating IP: 10.123.123.104 for demo, associated with 172.16
     'PolicyNotAuthorized',
     '(rule:create_floatingip and rule:create_floatingip:floating_ip_address) is disallowed by policy',
   );
-  fip = await created(
+  const fip = await created(
     admin.post('/floatingips', { floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', project_id: demoProject } }),
     'floatingip',
   );
+  t.after(() => removeFloatingIp(fip.id));
   assert.equal(fip.floating_ip_address, '10.123.123.104');
   assert.equal(fip.floating_network_id, provider.id);
   assert.equal(fip.project_id, demoProject);
@@ -125,7 +144,8 @@ test('the canonical floating IP: 10.123.123.104 for demo, associated with 172.16
   assert.deepEqual((await demo.get(`/floatingips/${fip.id}`)).body.floatingip, f);
 });
 
-test('list filters the CLI uses', async () => {
+test('list filters the CLI uses', async (t) => {
+  const fip = await canonicalFloatingIp(t);
   const ids = async (q: string) => (await demo.get(`/floatingips${q}`)).body.floatingips.map((x: any) => x.id);
   assert.deepEqual(await ids(''), [fip.id]);
   assert.deepEqual(await ids('?floating_ip_address=10.123.123.104'), [fip.id]);
@@ -143,7 +163,8 @@ test('list filters the CLI uses', async () => {
   expectError(await demo.get('/floatingips?floating_port_id=x'), 400, 'HTTPBadRequest', "['floating_port_id'] is invalid attribute for filtering");
 });
 
-test('other projects see nothing of demo floating IPs', async () => {
+test('other projects see nothing of demo floating IPs', async (t) => {
+  const fip = await canonicalFloatingIp(t);
   const before = await snapshot();
   assert.deepEqual((await other.get('/floatingips')).body.floatingips, []);
   const msg = `Floating IP ${fip.id} could not be found`;
@@ -213,7 +234,8 @@ test('creation errors: network not external, missing, without IPv4 subnet, addre
   assert.equal((await admin.del(`/networks/${noSubnet.id}`)).status, 204);
 });
 
-test('association errors', async () => {
+test('association errors', async (t) => {
+  await canonicalFloatingIp(t); // 172.16.1.3 has a floating IP already
   // A network with no router to the provider network.
   const isolated = await created(demo.post('/networks', { network: { name: 'isolated' } }), 'network');
   const isoSub = await created(demo.post('/subnets', { subnet: { network_id: isolated.id, ip_version: 4, cidr: '10.77.0.0/24' } }), 'subnet');
@@ -329,7 +351,8 @@ test('association errors', async () => {
   assert.equal((await demo.del(`/networks/${isolated.id}`)).status, 204);
 });
 
-test('disassociation, status reported by the agent side, and deletion', async () => {
+test('disassociation, status reported by the agent side, and deletion', async (t) => {
+  const fip = await canonicalFloatingIp(t);
   const r = await demo.put(`/floatingips/${fip.id}`, { floatingip: { port_id: null } });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.floatingip.port_id, null);
@@ -371,11 +394,15 @@ test('disassociation, status reported by the agent side, and deletion', async ()
   // The interface is free again.
   const rm = await demo.put(`/routers/${router.id}/remove_router_interface`, { subnet_id: selfSubnet.id });
   assert.equal(rm.status, 200, JSON.stringify(rm.body));
+  // Put it back: the other tests route 172.16.1.0/24 through this router.
+  assert.equal((await demo.put(`/routers/${router.id}/add_router_interface`, { subnet_id: selfSubnet.id })).status, 200);
 });
 
-test('floating IP quota', async () => {
+test('floating IP quota', async (t) => {
   assert.equal((await admin.put(`/quotas/${otherProject}`, { quota: { floatingip: 1 } })).status, 200);
-  await created(other.post('/floatingips', { floatingip: { floating_network_id: provider.id } }), 'floatingip');
+  t.after(async () => assert.equal((await admin.del(`/quotas/${otherProject}`)).status, 204));
+  const only = await created(other.post('/floatingips', { floatingip: { floating_network_id: provider.id } }), 'floatingip');
+  t.after(() => removeFloatingIp(only.id));
   const before = await snapshot();
   expectError(await other.post('/floatingips', { floatingip: { floating_network_id: provider.id } }), 409, 'OverQuota');
   assert.equal(await snapshot(), before);

@@ -2,7 +2,7 @@
 // resource, verb and referencing attribute, and gets Neutron's answer — 404 of the resource's NotFound
 // type when B's object is invisible to A, Neutron's refusal (403/409/400) when it is visible or the
 // reference is forbidden — and nothing is written: no change-feed entry, no row of the store changed.
-// Includes the router claim (a member's port naming B's router as its device, issue 9) and what must
+// Includes the router claim (a member's port naming B's router as its device) and what must
 // hold afterwards: B's router keeps only its own ports, B can extend and delete it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

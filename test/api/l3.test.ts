@@ -1,60 +1,72 @@
 // L3 scheduling over HTTP: routers wait for an L3 agent, go to the least loaded live one, their ports
 // are bound to its host, and that host's view carries the router (gateway, interfaces, floating IPs).
-import { after, before, test } from 'node:test';
+// Agents are server-wide, so every test starts a server of its own and builds what it needs.
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import type { Api } from '../helpers/client.js';
+import { startTestServer } from '../helpers/server.js';
 import { adminDemoOther, created } from '../helpers/networking.js';
 
-let srv: TestServer;
-let admin: Api;
-let demo: Api;
-let demoProject: string;
-let provider: any;
-let providerSubnet: any;
-let selfservice: any;
-let selfSubnet: any;
-let router: any;
-
-const report = (agent_type: string, host: string, configurations: object = {}) =>
-  admin.post('/neutrino/agents/report', { agent: { agent_type, host, configurations, start_flag: true } });
-const view = async (host: string) => {
-  const r = await admin.get(`/neutrino/hosts/${host}/view`);
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  return r.body.view;
-};
-const routerPorts = async (id: string) => (await admin.get(`/ports?device_id=${id}`)).body.ports.filter((p: any) => p.device_owner.startsWith('network:router'));
-
-before(async () => {
-  srv = await startTestServer();
-  ({ admin, demo, demoProject } = await adminDemoOther(srv.url));
-  provider = await created(
+/** A new server (closed when the test ends) with the provider network and demo's `selfservice`. */
+async function providerAndSelfservice(t: TestContext) {
+  const srv = await startTestServer();
+  t.after(() => srv.close());
+  const { admin, demo, demoProject } = await adminDemoOther(srv.url);
+  const provider = await created(
     admin.post('/networks', { network: { name: 'provider', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' } }),
     'network',
   );
-  providerSubnet = await created(
+  const providerSubnet = await created(
     admin.post('/subnets', {
       subnet: { network_id: provider.id, ip_version: 4, cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1', allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }] },
     }),
     'subnet',
   );
-  selfservice = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
-  selfSubnet = await created(demo.post('/subnets', { subnet: { network_id: selfservice.id, ip_version: 4, cidr: '172.16.1.0/24' } }), 'subnet');
-});
-after(() => srv.close());
+  const selfservice = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
+  const selfSubnet = await created(demo.post('/subnets', { subnet: { network_id: selfservice.id, ip_version: 4, cidr: '172.16.1.0/24' } }), 'subnet');
+  const report = (agent_type: string, host: string, configurations: object = {}) =>
+    admin.post('/neutrino/agents/report', { agent: { agent_type, host, configurations, start_flag: true } });
+  const view = async (host: string) => {
+    const r = await admin.get(`/neutrino/hosts/${host}/view`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body.view;
+  };
+  const routerPorts = async (id: string) => (await admin.get(`/ports?device_id=${id}`)).body.ports.filter((p: any) => p.device_owner.startsWith('network:router'));
+  return { admin, demo, demoProject, provider, providerSubnet, selfservice, selfSubnet, report, view, routerPorts };
+}
+type L3 = Awaited<ReturnType<typeof providerAndSelfservice>>;
 
-test('a router with ports waits for an L3 agent, then is scheduled and its ports bound to that host', async () => {
-  router = await created(demo.post('/routers', { router: { name: 'router' } }), 'router');
+/** demo's `router`: gateway 10.123.123.102 on the provider network, interface on selfservice. */
+async function scenarioRouter({ admin, demo, provider, providerSubnet, selfSubnet }: L3) {
+  const router = await created(demo.post('/routers', { router: { name: 'router' } }), 'router');
   const gw = await admin.put(`/routers/${router.id}`, {
     router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ subnet_id: providerSubnet.id, ip_address: '10.123.123.102' }] } },
   });
   assert.equal(gw.status, 200, JSON.stringify(gw.body));
   assert.equal((await demo.put(`/routers/${router.id}/add_router_interface`, { subnet_id: selfSubnet.id })).status, 200);
+  return router;
+}
+
+/** The controller's Linux bridge agent (provider on eth2) and its L3 agent. */
+async function reportController({ report }: L3) {
+  assert.equal((await report('Linux bridge agent', 'controller', { tunneling_ip: '192.168.0.104', interface_mappings: { provider: 'eth2' } })).status, 200);
+  assert.equal((await report('L3 agent', 'controller')).status, 200);
+}
+
+/** The scenario's router, scheduled to the controller's L3 agent. */
+async function scheduledRouter(l3: L3) {
+  const router = await scenarioRouter(l3);
+  await reportController(l3);
+  return router;
+}
+
+test('a router with ports waits for an L3 agent, then is scheduled and its ports bound to that host', async (t) => {
+  const l3 = await providerAndSelfservice(t);
+  const { admin, demo, provider, providerSubnet, selfservice, selfSubnet, view, routerPorts } = l3;
+  const router = await scenarioRouter(l3);
   // No L3 agent yet: the ports stay unbound.
   assert.deepEqual((await routerPorts(router.id)).map((p: any) => p['binding:host_id']), ['', '']);
 
-  assert.equal((await report('Linux bridge agent', 'controller', { tunneling_ip: '192.168.0.104', interface_mappings: { provider: 'eth2' } })).status, 200);
-  assert.equal((await report('L3 agent', 'controller')).status, 200);
+  await reportController(l3);
   const ports = await routerPorts(router.id);
   assert.equal(ports.length, 2);
   for (const p of ports) {
@@ -91,7 +103,10 @@ test('a router with ports waits for an L3 agent, then is scheduled and its ports
   assert.equal(missing.body.NeutronError.type, 'RouterNotFound');
 });
 
-test('floating IPs appear in the hosting view once associated, and leave when disassociated', async () => {
+test('floating IPs appear in the hosting view once associated, and leave when disassociated', async (t) => {
+  const l3 = await providerAndSelfservice(t);
+  const { admin, demo, demoProject, provider, selfservice, selfSubnet, view } = l3;
+  await scheduledRouter(l3);
   const port = await created(
     demo.post('/ports', { port: { network_id: selfservice.id, device_owner: 'compute:nova', fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }] } }),
     'port',
@@ -120,7 +135,10 @@ test('floating IPs appear in the hosting view once associated, and leave when di
   assert.equal((await demo.del(`/ports/${port.id}`)).status, 204);
 });
 
-test('a new router goes to the least loaded live L3 agent; interface changes follow the router', async () => {
+test('a new router goes to the least loaded live L3 agent; interface changes follow the router', async (t) => {
+  const l3 = await providerAndSelfservice(t);
+  const { demo, selfSubnet, report, view, routerPorts } = l3;
+  const router = await scheduledRouter(l3);
   assert.equal((await report('L3 agent', 'network2')).status, 200);
   const net = await created(demo.post('/networks', { network: { name: 'net2' } }), 'network');
   const sub = await created(demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '172.16.2.0/24' } }), 'subnet');

@@ -1,22 +1,27 @@
-import { after, before, test } from 'node:test';
+// Networks over HTTP. VNIs and physical networks are server-wide, so every test starts a server of
+// its own (VNI range 40–42) and makes the networks it needs.
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer } from '../helpers/server.js';
 import { request, type Api } from '../helpers/client.js';
 import { adminDemoOther } from '../helpers/networking.js';
 
-let srv: TestServer;
-let admin: Api;
-let demo: Api;
-let other: Api;
-let demoProject: string;
+/** A new server (closed when the test ends) with admin, demo and other clients. */
+async function freshServer(t: TestContext) {
+  const srv = await startTestServer({ vniRanges: [[40, 42]] });
+  t.after(() => srv.close());
+  return { srv, ...(await adminDemoOther(srv.url)) };
+}
 
-before(async () => {
-  srv = await startTestServer({ vniRanges: [[40, 42]] });
-  ({ admin, demo, demoProject, other } = await adminDemoOther(srv.url));
-});
-after(() => srv.close());
+/** demo's tenant network `selfservice`; returns its id. */
+async function selfservice(demo: Api): Promise<string> {
+  const r = await demo.post('/networks', { network: { name: 'selfservice' } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.network.id;
+}
 
-test('version discovery needs no token and lists v2.0; the API needs one', async () => {
+test('version discovery needs no token and lists v2.0; the API needs one', async (t) => {
+  const { srv } = await freshServer(t);
   const root = await request(`${srv.url}/`, 'GET', null);
   assert.equal(root.status, 200);
   assert.equal(root.body.versions[0].id, 'v2.0');
@@ -29,7 +34,8 @@ test('version discovery needs no token and lists v2.0; the API needs one', async
   assert.equal(bad.status, 401);
 });
 
-test('extensions list what is implemented', async () => {
+test('extensions list what is implemented', async (t) => {
+  const { demo } = await freshServer(t);
   const r = await demo.get('/extensions');
   const aliases = r.body.extensions.map((e: { alias: string }) => e.alias);
   for (const a of ['router', 'external-net', 'provider', 'security-group', 'quotas', 'binding', 'net-mtu', 'port-security']) assert.ok(aliases.includes(a), a);
@@ -37,7 +43,8 @@ test('extensions list what is implemented', async () => {
   assert.equal((await demo.get('/extensions/nope')).status, 404);
 });
 
-test('a tenant network gets VXLAN, a free VNI and MTU 1450; provider attributes are hidden from members', async () => {
+test('a tenant network gets VXLAN, a free VNI and MTU 1450; provider attributes are hidden from members', async (t) => {
+  const { admin, demo, demoProject } = await freshServer(t);
   const r = await demo.post('/networks', { network: { name: 'selfservice' } });
   assert.equal(r.status, 201);
   const net = r.body.network;
@@ -52,14 +59,16 @@ test('a tenant network gets VXLAN, a free VNI and MTU 1450; provider attributes 
   assert.equal(seen['provider:physical_network'], null);
 });
 
-test('members may not set provider, shared or external attributes', async () => {
+test('members may not set provider, shared or external attributes', async (t) => {
+  const { demo } = await freshServer(t);
   const r = await demo.post('/networks', { network: { 'provider:network_type': 'vxlan' } });
   assert.equal(r.status, 403);
   assert.equal(r.body.NeutronError.type, 'PolicyNotAuthorized');
   assert.equal((await demo.post('/networks', { network: { 'router:external': true } })).status, 403);
 });
 
-test('admin creates the flat provider network; a second one on the same physnet is refused', async () => {
+test('admin creates the flat provider network; a second one on the same physnet is refused', async (t) => {
+  const { admin, other } = await freshServer(t);
   const r = await admin.post('/networks', {
     network: { name: 'provider', 'provider:network_type': 'flat', 'provider:physical_network': 'provider', 'router:external': true, shared: false },
   });
@@ -79,7 +88,9 @@ test('admin creates the flat provider network; a second one on the same physnet 
   assert.deepEqual(list.body.networks.map((n: { name: string }) => n.name), ['provider']);
 });
 
-test('explicit VNI, taken VNI, too-big MTU, exhausted VNI range', async () => {
+test('explicit VNI, taken VNI, too-big MTU, exhausted VNI range', async (t) => {
+  const { admin, demo } = await freshServer(t);
+  await selfservice(demo); // VNI 40
   const vni = await admin.post('/networks', { network: { 'provider:network_type': 'vxlan', 'provider:segmentation_id': 41 } });
   assert.equal(vni.status, 201);
   const taken = await admin.post('/networks', { network: { 'provider:network_type': 'vxlan', 'provider:segmentation_id': 41 } });
@@ -94,7 +105,9 @@ test('explicit VNI, taken VNI, too-big MTU, exhausted VNI range', async () => {
   assert.equal(none.body.NeutronError.type, 'NoNetworkAvailable');
 });
 
-test('another project sees neither the network nor its existence', async () => {
+test('another project sees neither the network nor its existence', async (t) => {
+  const { demo, other } = await freshServer(t);
+  await selfservice(demo);
   const list = (await demo.get('/networks?name=selfservice')).body.networks;
   const id = list[0].id;
   const r = await other.get(`/networks/${id}`);
@@ -105,7 +118,8 @@ test('another project sees neither the network nor its existence', async () => {
   assert.ok(!(await other.get('/networks')).body.networks.some((n: { id: string }) => n.id === id));
 });
 
-test('bad bodies: malformed JSON, wrong type, unknown attribute, oversized', async () => {
+test('bad bodies: malformed JSON, wrong type, unknown attribute, oversized', async (t) => {
+  const { demo } = await freshServer(t);
   const malformed = await demo.post('/networks', '{"network": ');
   assert.equal(malformed.status, 400);
   assert.equal(malformed.body.NeutronError.type, 'HTTPBadRequest');
@@ -118,7 +132,9 @@ test('bad bodies: malformed JSON, wrong type, unknown attribute, oversized', asy
   assert.equal(huge.body.NeutronError.type, 'HTTPRequestEntityTooLarge');
 });
 
-test('update, fields, and delete', async () => {
+test('update, fields, and delete', async (t) => {
+  const { demo } = await freshServer(t);
+  await selfservice(demo);
   const id = (await demo.get('/networks?name=selfservice')).body.networks[0].id;
   const up = await demo.put(`/networks/${id}`, { network: { name: 'renamed', admin_state_up: false } });
   assert.equal(up.status, 200);
@@ -131,7 +147,8 @@ test('update, fields, and delete', async () => {
   assert.equal((await demo.get(`/networks/${id}`)).status, 404);
 });
 
-test('bulk create is all or nothing', async () => {
+test('bulk create is all or nothing', async (t) => {
+  const { admin } = await freshServer(t);
   const before = (await admin.get('/networks')).body.networks.length;
   const r = await admin.post('/networks', { networks: [{ name: 'b1', 'provider:network_type': 'vxlan', 'provider:segmentation_id': 500 }, { name: 'b2', 'provider:network_type': 'vxlan', 'provider:segmentation_id': 500 }] });
   assert.equal(r.status, 409);

@@ -1,17 +1,16 @@
 // Quotas over HTTP: Neutron's defaults, per-project limits set by admins, OverQuota on create,
 // check_limit against current usage, usage details, reset, and who may do what.
+// Each test makes member projects of its own, so it passes alone and in any order.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { adminToken, api, memberProject, type Api } from '../helpers/client.js';
-import { adminDemoOther, expectError } from '../helpers/networking.js';
+import { expectError } from '../helpers/networking.js';
 
 let srv: TestServer;
+let adminTok: string;
 let admin: Api;
-let demo: Api;
-let other: Api;
-let demoProject: string;
-let otherProject: string;
 
 const DEFAULTS = {
   network: 100,
@@ -25,11 +24,28 @@ const DEFAULTS = {
 
 before(async () => {
   srv = await startTestServer();
-  ({ admin, demo, demoProject, other, otherProject } = await adminDemoOther(srv.url));
+  adminTok = await adminToken(srv.url);
+  admin = api(srv.url, adminTok);
 });
 after(() => srv.close());
 
+/** A new member project (a unique name per call) with its client. */
+async function freshProject(label: string): Promise<{ client: Api; projectId: string }> {
+  const p = await memberProject(srv.url, adminTok, `${label}-${randomUUID().slice(0, 8)}`);
+  return { client: api(srv.url, p.token), projectId: p.projectId };
+}
+
+/** `demo` and `other`: two new member projects, as the tests below call them. */
+async function demoAndOther() {
+  const d = await freshProject('demo');
+  const o = await freshProject('other');
+  return { demo: d.client, demoProject: d.projectId, other: o.client, otherProject: o.projectId };
+}
+
+const customLimits = async () => (await admin.get('/quotas')).body.quotas as Array<{ project_id: string; network: number; tenant_id: string }>;
+
 test('defaults: a project without limits of its own has Neutron’s defaults', async () => {
+  const { demo, demoProject, otherProject } = await demoAndOther();
   const mine = await demo.get(`/quotas/${demoProject}`);
   assert.equal(mine.status, 200);
   for (const [k, v] of Object.entries(DEFAULTS)) assert.equal(mine.body.quota[k], v, k);
@@ -39,11 +55,12 @@ test('defaults: a project without limits of its own has Neutron’s defaults', a
   const byAdmin = await admin.get(`/quotas/${otherProject}`);
   assert.equal(byAdmin.status, 200);
   assert.equal(byAdmin.body.quota.network, 100);
-  // Nobody has custom limits yet.
-  assert.deepEqual((await admin.get('/quotas')).body.quotas, []);
+  // Neither has custom limits, so neither is listed.
+  assert.deepEqual((await customLimits()).filter((q) => [demoProject, otherProject].includes(q.project_id)), []);
 });
 
 test('members read only their own quotas and change none', async () => {
+  const { demo, demoProject, otherProject } = await demoAndOther();
   expectError(await demo.get(`/quotas/${otherProject}`), 403, 'PolicyNotAuthorized');
   expectError(await demo.get(`/quotas/${otherProject}/details`), 403, 'PolicyNotAuthorized');
   expectError(await demo.get('/quotas'), 403, 'PolicyNotAuthorized');
@@ -53,12 +70,13 @@ test('members read only their own quotas and change none', async () => {
 });
 
 test('a network limit of 1: the second network is over quota; usage shows in details', async () => {
+  const { demo, demoProject, other } = await demoAndOther();
   const set = await admin.put(`/quotas/${demoProject}`, { quota: { network: 1 } });
   assert.equal(set.status, 200);
   assert.equal(set.body.quota.network, 1);
   assert.equal(set.body.quota.subnet, 100);
   assert.equal((await demo.get(`/quotas/${demoProject}`)).body.quota.network, 1);
-  const listed = (await admin.get('/quotas')).body.quotas;
+  const listed = (await customLimits()).filter((q) => q.project_id === demoProject);
   assert.equal(listed.length, 1);
   assert.equal(listed[0].project_id, demoProject);
   assert.equal(listed[0].tenant_id, demoProject);
@@ -83,6 +101,8 @@ test('a network limit of 1: the second network is over quota; usage shows in det
 });
 
 test('check_limit refuses a limit below current usage unless forced; without it any limit is stored', async () => {
+  const { client: other, projectId: otherProject } = await freshProject('other');
+  for (const name of ['o1', 'o2']) assert.equal((await other.post('/networks', { network: { name } })).status, 201);
   const net = (await other.get('/networks')).body.networks.length;
   assert.equal(net, 2);
   expectError(
@@ -107,6 +127,8 @@ test('check_limit refuses a limit below current usage unless forced; without it 
 });
 
 test('quota bodies are validated', async () => {
+  const { projectId: demoProject } = await freshProject('demo');
+  assert.equal((await admin.put(`/quotas/${demoProject}`, { quota: { network: 1 } })).status, 200);
   expectError(await admin.put(`/quotas/${demoProject}`, { quota: { widgets: 3 } }), 400, 'HTTPBadRequest', "Unrecognized attribute(s) 'widgets'");
   expectError(await admin.put(`/quotas/${demoProject}`, { quota: { network: -2 } }), 400, 'HTTPBadRequest', "Invalid input for network. Reason: '-2' is too small - must be at least '-1'.");
   expectError(await admin.put(`/quotas/${demoProject}`, { quota: { network: 'lots' } }), 400, 'InvalidInput', "Invalid input for operation: 'lots' is not an integer.");
@@ -116,19 +138,21 @@ test('quota bodies are validated', async () => {
 });
 
 test('DELETE resets a project to the defaults', async () => {
+  const { client: demo, projectId: demoProject } = await freshProject('demo');
+  assert.equal((await admin.put(`/quotas/${demoProject}`, { quota: { network: 1 } })).status, 200);
+  assert.equal((await demo.post('/networks', { network: { name: 'one' } })).status, 201);
+  expectError(await demo.post('/networks', { network: { name: 'two' } }), 409, 'OverQuota');
   const r = await admin.del(`/quotas/${demoProject}`);
   assert.equal(r.status, 204);
   const q = (await demo.get(`/quotas/${demoProject}`)).body.quota;
   for (const [k, v] of Object.entries(DEFAULTS)) assert.equal(q[k], v, k);
-  assert.ok(!(await admin.get('/quotas')).body.quotas.some((x: { project_id: string }) => x.project_id === demoProject));
+  assert.ok(!(await customLimits()).some((x) => x.project_id === demoProject));
   assert.equal((await demo.post('/networks', { network: { name: 'two' } })).status, 201);
 });
 
 test('port and subnet limits are enforced too', async () => {
-  const tok = await adminToken(srv.url);
-  const p = await memberProject(srv.url, tok, 'tight');
-  const client = api(srv.url, p.token);
-  await admin.put(`/quotas/${p.projectId}`, { quota: { subnet: 1, port: 1 } });
+  const { client, projectId } = await freshProject('tight');
+  await admin.put(`/quotas/${projectId}`, { quota: { subnet: 1, port: 1 } });
   const net = (await client.post('/networks', { network: { name: 'n' } })).body.network;
   assert.equal((await client.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.9.0.0/24' } })).status, 201);
   expectError(await client.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.9.1.0/24' } }), 409, 'OverQuota', "Quota exceeded for resources: ['subnet'].");

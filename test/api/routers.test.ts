@@ -1,40 +1,26 @@
 // Routers over HTTP: the canonical scenario's router (gateway 10.123.123.102 on the flat external
 // provider network, interface 172.16.1.1 on selfservice), Neutron's router errors, and that every
 // refused request leaves the state as it was.
-import { after, before, test } from 'node:test';
+// Every test starts a server of its own and builds the scenario up to what it needs, so it passes alone.
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer } from '../helpers/server.js';
 import type { Api } from '../helpers/client.js';
 import { adminDemoOther, created, expectError, feedHead, l3Snapshot } from '../helpers/networking.js';
 
-let srv: TestServer;
-let admin: Api;
-let demo: Api;
-let other: Api;
-let demoProject: string;
-let otherProject: string;
-let provider: any;
-let providerSubnet: any;
-let selfservice: any;
-let selfSubnet: any;
-let routerId: string;
-let intfPortId: string;
-let instancePort: any;
+/** A new server (closed when the test ends): the external flat `provider` network and demo's `selfservice`. */
+async function providerAndSelfservice(t: TestContext) {
+  const srv = await startTestServer();
+  t.after(() => srv.close());
+  const { admin, demo, demoProject, other, otherProject } = await adminDemoOther(srv.url);
 
-/** Everything a refused request must leave alone (resources and, unless `feed` is false, the change feed). */
-const snapshot = (feed = true) => l3Snapshot(admin, feed);
-
-before(async () => {
-  srv = await startTestServer();
-  ({ admin, demo, demoProject, other, otherProject } = await adminDemoOther(srv.url));
-
-  provider = await created(
+  const provider = await created(
     admin.post('/networks', {
       network: { name: 'provider', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' },
     }),
     'network',
   );
-  providerSubnet = await created(
+  const providerSubnet = await created(
     admin.post('/subnets', {
       subnet: {
         network_id: provider.id,
@@ -48,17 +34,43 @@ before(async () => {
     }),
     'subnet',
   );
-  selfservice = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
-  selfSubnet = await created(
+  const selfservice = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
+  const selfSubnet = await created(
     demo.post('/subnets', { subnet: { network_id: selfservice.id, name: 'selfservice', ip_version: 4, cidr: '172.16.1.0/24', dns_nameservers: ['8.8.4.4'] } }),
     'subnet',
   );
-});
-after(() => srv.close());
+  /** Everything a refused request must leave alone (resources and, unless `feed` is false, the change feed). */
+  const snapshot = (feed = true) => l3Snapshot(admin, feed);
+  return { admin, demo, demoProject, other, otherProject, provider, providerSubnet, selfservice, selfSubnet, snapshot };
+}
+type Scenario = Awaited<ReturnType<typeof providerAndSelfservice>>;
 
-test('the canonical router: gateway 10.123.123.102 on provider, interface 172.16.1.1 on selfservice', async () => {
+/** demo's `router` (gateway 10.123.123.102, interface 172.16.1.1) and the instance port 172.16.1.3 behind floating IP 10.123.123.104. */
+async function canonicalRouter({ admin, demo, demoProject, provider, providerSubnet, selfservice, selfSubnet }: Scenario) {
+  const routerId = (await created(demo.post('/routers', { router: { name: 'router' } }), 'router')).id;
+  const gw = await admin.put(`/routers/${routerId}`, {
+    router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ subnet_id: providerSubnet.id, ip_address: '10.123.123.102' }] } },
+  });
+  assert.equal(gw.status, 200, JSON.stringify(gw.body));
+  const add = await demo.put(`/routers/${routerId}/add_router_interface`, { subnet_id: selfSubnet.id });
+  assert.equal(add.status, 200, JSON.stringify(add.body));
+  const instancePort = await created(
+    demo.post('/ports', { port: { network_id: selfservice.id, name: 'instance-port', fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }] } }),
+    'port',
+  );
+  await created(
+    admin.post('/floatingips', {
+      floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', project_id: demoProject, port_id: instancePort.id },
+    }),
+    'floatingip',
+  );
+  return { routerId, intfPortId: add.body.port_id as string, instancePort };
+}
+
+test('the canonical router: gateway 10.123.123.102 on provider, interface 172.16.1.1 on selfservice', async (t) => {
+  const { admin, demo, demoProject, provider, providerSubnet, selfservice, selfSubnet, snapshot } = await providerAndSelfservice(t);
   const router = await created(demo.post('/routers', { router: { name: 'router' } }), 'router');
-  routerId = router.id;
+  const routerId = router.id;
   assert.equal(router.status, 'ACTIVE');
   assert.equal(router.admin_state_up, true);
   assert.equal(router.external_gateway_info, null);
@@ -113,7 +125,7 @@ test('the canonical router: gateway 10.123.123.102 on provider, interface 172.16
   // The interface on selfservice takes the subnet's gateway address.
   const add = await demo.put(`/routers/${routerId}/add_router_interface`, { subnet_id: selfSubnet.id });
   assert.equal(add.status, 200, JSON.stringify(add.body));
-  intfPortId = add.body.port_id;
+  const intfPortId = add.body.port_id;
   assert.deepEqual(add.body, {
     id: routerId,
     tenant_id: demoProject,
@@ -134,7 +146,7 @@ test('the canonical router: gateway 10.123.123.102 on provider, interface 172.16
   assert.ok((await demo.get(`/routers/${routerId}`)).body.router.revision_number > router.revision_number);
 
   // The instance's port and its floating IP 10.123.123.104.
-  instancePort = await created(
+  const instancePort = await created(
     demo.post('/ports', { port: { network_id: selfservice.id, name: 'instance-port', fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }] } }),
     'port',
   );
@@ -148,7 +160,10 @@ test('the canonical router: gateway 10.123.123.102 on provider, interface 172.16
   assert.equal(assoc.body.floatingip.fixed_ip_address, '172.16.1.3');
 });
 
-test('other projects see neither the router nor its actions', async () => {
+test('other projects see neither the router nor its actions', async (t) => {
+  const scenario = await providerAndSelfservice(t);
+  const { admin, other, selfSubnet, snapshot } = scenario;
+  const { routerId } = await canonicalRouter(scenario);
   assert.deepEqual((await other.get('/routers')).body.routers, []);
   expectError(await other.get(`/routers/${routerId}`), 404, 'RouterNotFound', `Router ${routerId} could not be found`);
   const before = await snapshot();
@@ -160,7 +175,10 @@ test('other projects see neither the router nor its actions', async () => {
   assert.equal((await admin.get('/routers')).body.routers.length, 1, 'admins see every router');
 });
 
-test('gateway errors: not external, not found, address taken, pool exhausted, gateway address', async () => {
+test('gateway errors: not external, not found, address taken, pool exhausted, gateway address', async (t) => {
+  const scenario = await providerAndSelfservice(t);
+  const { admin, demo, demoProject, other, provider, providerSubnet, selfservice, snapshot } = scenario;
+  const { routerId } = await canonicalRouter(scenario);
   const othersNet = await created(other.post('/networks', { network: { name: 'private' } }), 'network');
   const before = await snapshot();
   expectError(
@@ -256,7 +274,10 @@ test('gateway errors: not external, not found, address taken, pool exhausted, ga
   assert.equal((await other.del(`/networks/${othersNet.id}`)).status, 204);
 });
 
-test('a gateway in use by floating IPs can be neither cleared nor moved', async () => {
+test('a gateway in use by floating IPs can be neither cleared nor moved', async (t) => {
+  const scenario = await providerAndSelfservice(t);
+  const { admin, demo, provider, snapshot } = scenario;
+  const { routerId } = await canonicalRouter(scenario);
   const before = await snapshot(false);
   const msg = `Gateway cannot be updated for router ${routerId}, since a gateway to external network ${provider.id} is required by one or more floating IPs.`;
   expectError(await demo.put(`/routers/${routerId}`, { router: { external_gateway_info: null } }), 409, 'RouterExternalGatewayInUseByFloatingIp', msg);
@@ -282,7 +303,10 @@ test('a gateway in use by floating IPs can be neither cleared nor moved', async 
   assert.equal(upd.body.router.external_gateway_info.external_fixed_ips[0].ip_address, '10.123.123.102');
 });
 
-test('add_router_interface errors', async () => {
+test('add_router_interface errors', async (t) => {
+  const scenario = await providerAndSelfservice(t);
+  const { admin, demo, providerSubnet, selfSubnet, snapshot } = scenario;
+  const { routerId, intfPortId, instancePort } = await canonicalRouter(scenario);
   const before = await snapshot(false);
   const add = (body: unknown, as: Api = demo) => as.put(`/routers/${routerId}/add_router_interface`, body);
   expectError(await add({}), 400, 'BadRequest', 'Bad router request: Either subnet_id or port_id must be specified.');
@@ -350,7 +374,10 @@ test('add_router_interface errors', async () => {
   assert.equal(await snapshot(false), before);
 });
 
-test('interfaces by port: the port becomes the router interface; removal by port deletes it', async () => {
+test('interfaces by port: the port becomes the router interface; removal by port deletes it', async (t) => {
+  const scenario = await providerAndSelfservice(t);
+  const { admin, demo, demoProject, selfSubnet, snapshot } = scenario;
+  const { routerId, instancePort } = await canonicalRouter(scenario);
   const net = await created(demo.post('/networks', { network: { name: 'byport' } }), 'network');
   const sub = await created(demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.70.0.0/24' } }), 'subnet');
   const port = await created(demo.post('/ports', { port: { network_id: net.id, name: 'rtr', fixed_ips: [{ subnet_id: sub.id, ip_address: '10.70.0.1' }] } }), 'port');
@@ -408,7 +435,10 @@ test('interfaces by port: the port becomes the router interface; removal by port
   assert.equal((await demo.del(`/networks/${net.id}`)).status, 204);
 });
 
-test('an interface serving floating IPs cannot be removed, nor the router deleted while it has interfaces', async () => {
+test('an interface serving floating IPs cannot be removed, nor the router deleted while it has interfaces', async (t) => {
+  const scenario = await providerAndSelfservice(t);
+  const { admin, demo, selfSubnet, snapshot } = scenario;
+  const { routerId, intfPortId } = await canonicalRouter(scenario);
   const before = await snapshot();
   expectError(
     await demo.put(`/routers/${routerId}/remove_router_interface`, { subnet_id: selfSubnet.id }),
@@ -435,7 +465,8 @@ test('an interface serving floating IPs cannot be removed, nor the router delete
   assert.deepEqual((await admin.get(`/ports?device_id=${routerId}`)).body.ports, []);
 });
 
-test('router quota and the change feed', async () => {
+test('router quota and the change feed', async (t) => {
+  const { admin, other, otherProject, snapshot } = await providerAndSelfservice(t);
   const q = await admin.put(`/quotas/${otherProject}`, { quota: { router: 1 } });
   assert.equal(q.status, 200);
   const head = await feedHead(admin);

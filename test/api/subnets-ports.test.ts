@@ -1,28 +1,33 @@
-import { after, before, test } from 'node:test';
+// Subnets and ports over HTTP. Every test starts a server of its own with demo's network
+// `selfservice` (and, where it needs it, the subnet 172.16.1.0/24), so it passes alone.
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import type { Api } from '../helpers/client.js';
+import { startTestServer } from '../helpers/server.js';
 import { adminDemoOther, errType } from '../helpers/networking.js';
 
-let srv: TestServer;
-let admin: Api;
-let demo: Api;
-let other: Api;
-let netId: string;
-let subnetId: string;
+/** A new server (closed when the test ends) with admin, demo and other, and demo's network `selfservice`. */
+async function selfservice(t: TestContext) {
+  const srv = await startTestServer();
+  t.after(() => srv.close());
+  const { admin, demo, other } = await adminDemoOther(srv.url);
+  const net = await demo.post('/networks', { network: { name: 'selfservice' } });
+  assert.equal(net.status, 201, JSON.stringify(net.body));
+  return { admin, demo, other, netId: net.body.network.id as string };
+}
 
-before(async () => {
-  srv = await startTestServer();
-  ({ admin, demo, other } = await adminDemoOther(srv.url));
-  netId = (await demo.post('/networks', { network: { name: 'selfservice' } })).body.network.id;
-});
-after(() => srv.close());
+/** selfservice with its subnet 172.16.1.0/24. */
+async function selfserviceSubnet(t: TestContext) {
+  const ctx = await selfservice(t);
+  const sub = await ctx.demo.post('/subnets', { subnet: { network_id: ctx.netId, ip_version: 4, cidr: '172.16.1.0/24' } });
+  assert.equal(sub.status, 201, JSON.stringify(sub.body));
+  return { ...ctx, subnetId: sub.body.subnet.id as string };
+}
 
-test('subnet defaults: gateway first host, pool the rest, DHCP on', async () => {
+test('subnet defaults: gateway first host, pool the rest, DHCP on', async (t) => {
+  const { demo, netId } = await selfservice(t);
   const r = await demo.post('/subnets', { subnet: { network_id: netId, ip_version: 4, cidr: '172.16.1.0/24', name: 'selfservice', dns_nameservers: ['8.8.4.4'] } });
   assert.equal(r.status, 201);
   const s = r.body.subnet;
-  subnetId = s.id;
   assert.equal(s.gateway_ip, '172.16.1.1');
   assert.deepEqual(s.allocation_pools, [{ start: '172.16.1.2', end: '172.16.1.254' }]);
   assert.equal(s.enable_dhcp, true);
@@ -30,7 +35,8 @@ test('subnet defaults: gateway first host, pool the rest, DHCP on', async () => 
   assert.deepEqual((await demo.get(`/networks/${netId}`)).body.network.subnets, [s.id]);
 });
 
-test('subnet validation errors', async () => {
+test('subnet validation errors', async (t) => {
+  const { demo, other, netId } = await selfserviceSubnet(t);
   const cases: Array<[unknown, number, string]> = [
     [{ network_id: netId, ip_version: 4, cidr: '172.16.1.128/25' }, 400, 'InvalidInput'],
     [{ network_id: netId, ip_version: 4, cidr: '10.0.0.0/33' }, 400, 'HTTPBadRequest'],
@@ -54,7 +60,8 @@ test('subnet validation errors', async () => {
   assert.equal(foreign.status, 404);
 });
 
-test('ports: allocated address, generated MAC, default security group, DOWN', async () => {
+test('ports: allocated address, generated MAC, default security group, DOWN', async (t) => {
+  const { demo, netId, subnetId } = await selfserviceSubnet(t);
   const r = await demo.post('/ports', { port: { network_id: netId, name: 'p1' } });
   assert.equal(r.status, 201);
   const p = r.body.port;
@@ -69,7 +76,8 @@ test('ports: allocated address, generated MAC, default security group, DOWN', as
   if (sg.status === 200) assert.equal(sg.body.security_group.name, 'default');
 });
 
-test('ports: requested address, taken address, address outside subnet, MAC in use', async () => {
+test('ports: requested address, taken address, address outside subnet, MAC in use', async (t) => {
+  const { demo, netId, subnetId } = await selfserviceSubnet(t);
   const r = await demo.post('/ports', { port: { network_id: netId, fixed_ips: [{ ip_address: '172.16.1.3' }], mac_address: 'fa:16:3e:a7:f7:5a' } });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   assert.deepEqual(r.body.port.fixed_ips, [{ subnet_id: subnetId, ip_address: '172.16.1.3' }]);
@@ -90,7 +98,9 @@ test('ports: requested address, taken address, address outside subnet, MAC in us
   assert.equal(badMac.status, 400);
 });
 
-test('ports: filters the CLI uses, binding by admin, update fixed_ips, delete', async () => {
+test('ports: filters the CLI uses, binding by admin, update fixed_ips, delete', async (t) => {
+  const { admin, demo, other, netId } = await selfserviceSubnet(t);
+  assert.equal((await demo.post('/ports', { port: { network_id: netId, fixed_ips: [{ ip_address: '172.16.1.3' }] } })).status, 201);
   const byIp = await demo.get('/ports?fixed_ips=ip_address%3D172.16.1.3');
   assert.equal(byIp.body.ports.length, 1);
   const id = byIp.body.ports[0].id;
@@ -111,7 +121,8 @@ test('ports: filters the CLI uses, binding by admin, update fixed_ips, delete', 
   assert.equal((await demo.get(`/ports/${id}`)).status, 404);
 });
 
-test('port security and address pairs', async () => {
+test('port security and address pairs', async (t) => {
+  const { demo, netId } = await selfserviceSubnet(t);
   const noSec = await demo.post('/ports', { port: { network_id: netId, port_security_enabled: false } });
   assert.equal(noSec.status, 201);
   assert.deepEqual(noSec.body.port.security_groups, []);
@@ -130,7 +141,8 @@ test('port security and address pairs', async () => {
   assert.equal(errType(dup), 'DuplicateAddressPairInRequest');
 });
 
-test('exhaustion gives IpAddressGenerationFailure; in-use subnet and network cannot be deleted', async () => {
+test('exhaustion gives IpAddressGenerationFailure; in-use subnet and network cannot be deleted', async (t) => {
+  const { demo } = await selfservice(t);
   const net = (await demo.post('/networks', { network: { name: 'tiny' } })).body.network;
   const sub = (await demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.5.0.0/29' } })).body.subnet;
   const made = [];
@@ -150,7 +162,8 @@ test('exhaustion gives IpAddressGenerationFailure; in-use subnet and network can
   assert.equal((await demo.get(`/subnets/${sub.id}`)).status, 404);
 });
 
-test('ports on a network of another project: forbidden unless shared', async () => {
+test('ports on a network of another project: forbidden unless shared', async (t) => {
+  const { admin, other, netId } = await selfservice(t);
   const r = await other.post('/ports', { port: { network_id: netId } });
   assert.equal(r.status, 404);
   const shared = (await admin.post('/networks', { network: { name: 'shared', shared: true } })).body.network;

@@ -1,7 +1,7 @@
 // The tracer's expectation is the agent's: for each host, the HostView rebuilt from what the
 // Networking API shows (standard attributes, the agents' reports, l3-agents / dhcp-agents) equals
 // the view the server sends that host's agent — so planning it gives the agent's own plan.
-import { after, before, test } from 'node:test';
+import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import type { Api } from '../helpers/client.js';
@@ -58,7 +58,8 @@ async function assertParity(label: string): Promise<ApiResources> {
   return api;
 }
 
-before(async () => {
+// A server per test: each builds the scenario it checks, so it passes alone.
+beforeEach(async () => {
   srv = await startTestServer();
   ({ admin, demo } = await adminDemoOther(srv.url));
   await ok(report('Linux bridge agent', 'controller', { tunneling_ip: '192.168.0.104', interface_mappings: { provider: 'eth2' } }));
@@ -66,11 +67,10 @@ before(async () => {
   await ok(report('DHCP agent', 'controller'));
   await ok(report('L3 agent', 'controller'));
 });
-after(() => srv.close());
+afterEach(() => srv.close());
 
-let ids: Record<string, string> = {};
-
-test('the canonical scenario: every host’s view rebuilt from the API equals the server’s', async () => {
+/** The canonical scenario: provider and selfservice, the router, group `web`, vm1 on compute1 behind the floating IP, vm2 on the controller. */
+async function canonicalScenario() {
   const provider = await created(
     admin.post('/networks', { network: { name: 'provider', shared: true, 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' } }),
     'network',
@@ -105,7 +105,11 @@ test('the canonical scenario: every host’s view rebuilt from the API equals th
   const vm2 = await vm('vm2', 'controller', { security_groups: [def.id, sg.id].sort().reverse(), allowed_address_pairs: [{ ip_address: '172.16.1.200' }] });
   const fip = await created(admin.post('/floatingips', { floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', project_id: self.project_id } }), 'floatingip');
   await ok(demo.put(`/floatingips/${fip.id}`, { floatingip: { port_id: vm1.id } }));
-  ids = { provider: provider.id, self: self.id, selfSubnet: selfSubnet.id, router: router.id, sg: sg.id, def: def.id, vm1: vm1.id, vm2: vm2.id, fip: fip.id };
+  return { provider, self, selfSubnet, router, sg, def, vm1, vm2, fip };
+}
+
+test('the canonical scenario: every host’s view rebuilt from the API equals the server’s', async () => {
+  const { provider, self, router, sg, def, vm1, vm2 } = await canonicalScenario();
 
   const api = await assertParity('scenario');
   // The parity is not vacuous: each host sees what the scenario put there.
@@ -125,22 +129,23 @@ test('the canonical scenario: every host’s view rebuilt from the API equals th
 });
 
 test('after changes (a second network and subnet, ports moved, a rule deleted, the floating IP moved), the views still agree', async () => {
+  const scenario = await canonicalScenario();
   // net3 is listed before net2 but scheduled to DHCP after it.
   const net3 = await created(demo.post('/networks', { network: { name: 'net3' } }), 'network');
   const net2 = await created(demo.post('/networks', { network: { name: 'net2' } }), 'network');
   const sub2 = await created(demo.post('/subnets', { subnet: { network_id: net2.id, ip_version: 4, cidr: '172.16.2.0/24' } }), 'subnet');
   await created(demo.post('/subnets', { subnet: { network_id: net3.id, ip_version: 4, cidr: '172.16.3.0/24' } }), 'subnet');
-  const sub1b = await created(demo.post('/subnets', { subnet: { network_id: ids.self, ip_version: 4, cidr: '172.16.9.0/24', enable_dhcp: false } }), 'subnet');
-  await ok(demo.put(`/routers/${ids.router}/add_router_interface`, { subnet_id: sub2.id }));
+  const sub1b = await created(demo.post('/subnets', { subnet: { network_id: scenario.self.id, ip_version: 4, cidr: '172.16.9.0/24', enable_dhcp: false } }), 'subnet');
+  await ok(demo.put(`/routers/${scenario.router.id}/add_router_interface`, { subnet_id: sub2.id }));
   const vm3 = await created(
     admin.post('/ports', { port: { name: 'vm3', network_id: net2.id, device_owner: 'compute:nova', device_id: 'vm3-id', 'binding:host_id': 'compute2', fixed_ips: [{ subnet_id: sub2.id }] } }),
     'port',
   );
-  const vm2 = (await ok(admin.put(`/ports/${ids.vm2}`, { port: { 'binding:host_id': 'compute1', fixed_ips: [{ subnet_id: sub1b.id }, { subnet_id: ids.selfSubnet }] } }))).port;
+  const vm2 = (await ok(admin.put(`/ports/${scenario.vm2.id}`, { port: { 'binding:host_id': 'compute1', fixed_ips: [{ subnet_id: sub1b.id }, { subnet_id: scenario.selfSubnet.id }] } }))).port;
   await ok(report('Linux bridge agent', 'compute2', { tunneling_ip: '192.168.0.106' }));
-  const rules = (await ok(demo.get(`/security-group-rules?security_group_id=${ids.sg}&protocol=icmp`))).security_group_rules;
+  const rules = (await ok(demo.get(`/security-group-rules?security_group_id=${scenario.sg.id}&protocol=icmp`))).security_group_rules;
   assert.equal((await demo.del(`/security-group-rules/${rules[0].id}`)).status, 204);
-  await ok(demo.put(`/floatingips/${ids.fip}`, { floatingip: { port_id: ids.vm2, fixed_ip_address: vm2.fixed_ips.find((f: any) => f.subnet_id === ids.selfSubnet).ip_address } }));
+  await ok(demo.put(`/floatingips/${scenario.fip.id}`, { floatingip: { port_id: scenario.vm2.id, fixed_ip_address: vm2.fixed_ips.find((f: any) => f.subnet_id === scenario.selfSubnet.id).ip_address } }));
   await ok(demo.put(`/ports/${vm3.id}`, { port: { admin_state_up: false } }));
   const api = await assertParity('after changes');
   assert.deepEqual(hostViewFromApi(api, 'controller').dhcp_networks.slice(-2), [net2.id, net3.id]);
@@ -149,15 +154,16 @@ test('after changes (a second network and subnet, ports moved, a rule deleted, t
 });
 
 test('expectedNode plans a host from the API and its dump as the agent would; namespacesToRead names what to read', async () => {
+  const scenario = await canonicalScenario();
   const api = await readApi();
   const scope = namespacesToRead(api, 'controller');
-  assert.deepEqual(scope.namespaces, ['', `qrouter-${ids.router}`, ...hostViewFromApi(api, 'controller').dhcp_networks.map((n) => `qdhcp-${n}`)]);
-  assert.deepEqual(scope.sysctls[`qrouter-${ids.router}`], ['net.ipv4.ip_forward', 'net.ipv4.conf.all.arp_ignore', 'net.ipv4.conf.all.arp_announce']);
-  assert.deepEqual(scope.conntrack, [`qrouter-${ids.router}`]);
+  assert.deepEqual(scope.namespaces, ['', `qrouter-${scenario.router.id}`, ...hostViewFromApi(api, 'controller').dhcp_networks.map((n) => `qdhcp-${n}`)]);
+  assert.deepEqual(scope.sysctls[`qrouter-${scenario.router.id}`], ['net.ipv4.ip_forward', 'net.ipv4.conf.all.arp_ignore', 'net.ipv4.conf.all.arp_announce']);
+  assert.deepEqual(scope.conntrack, [`qrouter-${scenario.router.id}`]);
   assert.deepEqual(namespacesToRead(api, 'compute1'), { namespaces: [''], sysctls: {}, conntrack: [] });
 
   const config = ['[DEFAULT]', 'host = controller', 'state_path = /var/lib/neutrino/x', '[neutrino]', 'roles = l2,dhcp,l3', '[linux_bridge]', 'physical_interface_mappings = provider:eth2', '[vxlan]', 'local_ip = 192.168.0.104', ''].join('\n');
-  const dump = hostDump('controller', config, [['eth1', '192.168.0.104/24'], ['eth2', null], [`tap${ids.vm2!.slice(0, 11)}`, null]]);
+  const dump = hostDump('controller', config, [['eth1', '192.168.0.104/24'], ['eth2', null], [`tap${scenario.vm2.id.slice(0, 11)}`, null]]);
   const e = expectedNode(api, dump);
   assert.deepEqual(e.facts.roles, ['l2', 'dhcp', 'l3']);
   assert.equal(e.facts.localIpDevice, 'eth1');
@@ -166,9 +172,9 @@ test('expectedNode plans a host from the API and its dump as the agent would; na
   const plan = planNode(await serverView('controller'), e.facts);
   assert.deepEqual(e.desired, { ...plan.desired, owner: 'controller' });
   assert.deepEqual(e.plugged, plan.plugged);
-  assert.ok(e.desired.namespaces[`qrouter-${ids.router}`], 'the router namespace is planned on the controller');
+  assert.ok(e.desired.namespaces[`qrouter-${scenario.router.id}`], 'the router namespace is planned on the controller');
   const host = e.desired.namespaces['']!;
   const vxlan = host.links.find((l) => l.kind === 'vxlan');
   assert.equal(vxlan?.kind === 'vxlan' && vxlan.vxlan.dev, 'eth1');
-  assert.ok(host.links.some((l) => l.name === 'eth2' && 'master' in l && l.master === `brq${ids.provider!.slice(0, 11)}`));
+  assert.ok(host.links.some((l) => l.name === 'eth2' && 'master' in l && l.master === `brq${scenario.provider.id.slice(0, 11)}`));
 });

@@ -1,4 +1,4 @@
-// Issue 3's acceptance, end to end as root: a lab with controller + compute1, one instance on each
+// The agent end to end as root: a lab with controller + compute1, one instance on each
 // node addressed by DHCP, pinging each other through vxlan-N across the management network; the
 // devices Neutron's names promise; port status; agent restart and drift repair; nothing left behind.
 import { after, before, test } from 'node:test';

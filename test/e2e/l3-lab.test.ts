@@ -1,4 +1,4 @@
-// The L3 role end to end as root (issue 4's acceptance for routers and floating IPs): a lab
+// The L3 role end to end as root (routers and floating IPs): a lab
 // (controller with the L3 role and the provider NIC eth2 to the external host 10.123.123.1,
 // compute1), the provider and self-service networks, a router with a gateway and an interface, an
 // instance on compute1. It reaches the external host with its source rewritten to the router's
@@ -104,7 +104,7 @@ test('a floating IP makes the instance reachable from the external host; disasso
   assert.ok(await fromInstance('10.123.123.1'), 'SNAT still works');
 });
 
-// ---------------------------------------------------------------- issue 4's acceptance, further
+// ---------------------------------------------------------------- routers and floating IPs, further
 
 /** Runs `argv` in a lab namespace (ours: the external host, an instance) in the background. */
 function startIn(ns: string, argv: string[]): ChildProcess {
@@ -164,7 +164,7 @@ test('the external host sees the instance as the gateway address (SNAT), as 10.1
   assert.ok(await fromExternal(FIP), 'the floating IP answers');
 });
 
-test("the router's namespace: Neutron's devices and NAT chains (DESIGN.md, REALIZATION.md §7); router status ACTIVE as Neutron reports a legacy router", { skip }, async () => {
+test("the router's namespace: Neutron's devices and NAT chains (qr-/qg- devices, neutron-l3-agent-* chains); router status ACTIVE as Neutron reports a legacy router", { skip }, async () => {
   const { gw, intf } = routerPorts();
   const qg = `qg-${gw.ID.slice(0, 11)}`;
   const qr = `qr-${intf.ID.slice(0, 11)}`;

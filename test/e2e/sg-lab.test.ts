@@ -1,4 +1,4 @@
-// Issue 4's security group acceptance, end to end as root, driven with the real `openstack` CLI and
+// Security groups end to end as root, driven with the real `openstack` CLI and
 // `neutrino instance create|exec`: a lab (controller + compute1) and one self-service network; the
 // instance `web` on compute1 in group `web` (ICMP and tcp/22 in), `b` on compute1 in group `client`,
 // `a` on the controller in group `g`. Listeners run inside `web` (`nc -l -k PORT`, started detached,

@@ -1,5 +1,5 @@
-// `neutrino trace fip` on the demo lab, as root: the healthy path lists every hop of the article's
-// walk, all ok; then one fault at a time — injected in the kernel with the lab's agents paused so
+// `neutrino trace fip` on the demo lab, as root: the healthy path lists every hop of the scenario's
+// walk (docs/scenario.md), all ok; then one fault at a time — injected in the kernel with the lab's agents paused so
 // they cannot repair it first, or through the API with the agents running — is found at the right
 // hop, node and reason. Every trace is recorded, and each recording gives the same verdict when
 // traced again as an unprivileged user (no root, no live system). The agents repair each kernel
@@ -89,7 +89,7 @@ test('the healthy demo path: every hop of the walk, with Neutron names, nodes an
     report.hops.find((h) => h.node === node && h.namespace === namespace && h.device === device && (!check || h.check === check));
   const brqSelf = `brq${t.network.id.slice(0, 11)}`;
   const portTap = `tap${t.port.id.slice(0, 11)}`;
-  // The article's devices, on the right nodes and in the right namespaces.
+  // The scenario's devices, on the right nodes and in the right namespaces.
   assert.ok(at('controller', '', 'eth2', 'uplink'), 'provider NIC eth2 on controller');
   assert.ok(at('controller', '', 'vxlan-41', 'vxlan'), 'vxlan-41 on controller');
   assert.ok(at('compute1', '', 'vxlan-41', 'vxlan'), 'vxlan-41 on compute1');

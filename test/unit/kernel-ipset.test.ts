@@ -64,7 +64,7 @@ test("names: Neutron's NIPv4/NIPv6 + group id cut to 29 characters", () => {
   assert.equal(remoteGroupIpset(SG_ID, 'IPv4'), G);
   assert.equal(remoteGroupIpset(SG_ID, 'IPv6'), 'NIPv65b2b8d0c-1c7e-4d0a-9a36-');
   assert.equal(G.length, 29);
-  assert.throws(() => remoteGroupIpset('x y', 'IPv4'));
+  assert.throws(() => remoteGroupIpset('x y', 'IPv4'), { name: 'InvalidName', message: 'invalid resource id: "x y"' });
 });
 
 test('validate: members canonical as ipset prints them; foreign names, unknown types, undeclared or IPv6 sets in iptables refused', () => {

@@ -20,7 +20,7 @@ import {
 } from '../../src/kernel/names.js';
 import { canonicalCidr, canonicalDst, canonicalIp, canonicalMac } from '../../src/kernel/values.js';
 
-test('the scenario article names', () => {
+test("the scenario's names (docs/scenario.md)", () => {
   assert.equal(bridgeName('e6e37ba0-3b7c-4f2e-9d1a-2f3c4b5a6d7e'), 'brqe6e37ba0-3b');
   assert.equal(tapName('3c338602-d806-488a-ae66-c4c8f8d13b9b'), 'tap3c338602-d8');
   assert.equal(tapName('37720f0a-f07b-45c6-a07b-cfb26a947fa8'), 'tap37720f0a-f0');

@@ -108,7 +108,7 @@ test('a command enters a namespace with ip -n, or nsenter --net for other tools 
   assert.deepEqual(inNetns(['ip', '-batch', '-'], 'qrouter-1'), ['ip', '-n', 'qrouter-1', '-batch', '-']);
   assert.deepEqual(inNetns(['iptables-save'], 'qrouter-1'), ['nsenter', '--net=/run/netns/qrouter-1', '--', 'iptables-save']);
   assert.deepEqual(inNetns(['iptables-save'], undefined), ['iptables-save']);
-  assert.throws(() => inNetns(['ip'], 'a b'));
+  assert.throws(() => inNetns(['ip'], 'a b'), { name: 'InvalidName', message: 'invalid namespace name: "a b"' });
 });
 
 test('kernel error kinds from stderr, and the failing batch line', () => {

@@ -148,7 +148,10 @@ test('clear errors: no cloud, unknown cloud (with the names it has), no file, ba
   const err = (env: NodeJS.ProcessEnv, re: RegExp, extra: Partial<CloudLookup> = {}) =>
     assert.throws(() => resolveCloud(lookup(env, extra)), (e: unknown) => e instanceof CloudConfigError && re.test(e.message), re.source);
   err({}, /no cloud to trace: set OS_CLOUD .* or OS_AUTH_URL/);
-  err({ OS_CLOUD: 'nope' }, /cloud 'nope' is not in .*cwd\/clouds\.yaml \(it has: c1\)/);
+  const own = join(root, 'clear-errors', 'cwd'); // a clouds.yaml of this test's own, with cloud c1
+  mkdirSync(own, { recursive: true });
+  writeFileSync(join(own, 'clouds.yaml'), cloudsYaml('c1', 'http://cwd:5000/v3'));
+  err({ OS_CLOUD: 'nope' }, /cloud 'nope' is not in .*cwd\/clouds\.yaml \(it has: c1\)/, { cwd: own });
   const empty = join(root, 'empty');
   mkdirSync(empty);
   err({ OS_CLOUD: 'c1' }, /no clouds.yaml found \(looked for .*empty\/clouds\.yaml/, { cwd: empty, home: empty, siteDir: empty });
