@@ -4,7 +4,7 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_LAB } from '../lab/paths.js';
 import { AccessError } from '../trace/access.js';
-import { CloudConfigError } from '../trace/cloud.js';
+import { CloudConfigError } from '../client/keystone.js';
 import { ProbeError } from '../trace/probe.js';
 import { runTrace, TraceUsageError, type TraceCliOptions } from '../trace/run.js';
 import { EXIT_INCONCLUSIVE, EXIT_USAGE, isUsageOrEnvironment } from './exit.js';

@@ -1,8 +1,8 @@
 // Typed client of the neutrino server for agents and the CLI: password authentication with
 // re-authentication when the token expires, and the agent calls.
 import type { HostView } from '../model/hostview.js';
-import { describe, HttpError, requestJson, type Endpoint } from './http.js';
-import { CredentialsError } from './reach.js';
+import { HttpError, requestJson, type Endpoint } from './http.js';
+import { issueToken, passwordAuthBody, TokenSession } from './keystone.js';
 
 export interface Credentials {
   username: string;
@@ -22,10 +22,11 @@ export class FeedExpiredError extends Error {}
 
 const isFeedExpired = (e: unknown) =>
   e instanceof HttpError && e.status === 410 && (e.body as { NeutronError?: { type?: string } } | undefined)?.NeutronError?.type === 'ChangeFeedRevisionExpired';
+const TOKENS = '/identity/v3/auth/tokens';
 const identityAt = (url: string) => (url.startsWith('unix:') ? `${url} /identity/v3` : `${url.replace(/\/+$/, '')}/identity/v3`);
 
 export class NeutrinoClient {
-  private token: string | null = null;
+  private readonly session = new TokenSession(() => this.authenticate());
 
   constructor(
     readonly endpoint: Endpoint,
@@ -33,39 +34,25 @@ export class NeutrinoClient {
   ) {}
 
   private async authenticate(): Promise<string> {
-    const r = await requestJson(this.endpoint, 'POST', '/identity/v3/auth/tokens', {
-      body: {
-        auth: {
-          identity: {
-            methods: ['password'],
-            password: { user: { name: this.creds.username, password: this.creds.password, domain: { name: this.creds.userDomain ?? 'Default' } } },
-          },
-          scope: { project: { name: this.creds.project, domain: { name: this.creds.projectDomain ?? 'Default' } } },
-        },
+    const { username, password, project } = this.creds;
+    const body = passwordAuthBody({ username, password, userDomainName: this.creds.userDomain, projectName: project, projectDomainName: this.creds.projectDomain });
+    const token = await issueToken(
+      {
+        post: (b) => requestJson(this.endpoint, 'POST', TOKENS, { body: b }),
+        path: TOKENS,
+        target: { api: 'the Identity API', url: identityAt(this.endpoint.url), credentialsHint: this.endpoint.credentialsHint },
+        who: `user '${username}', project '${project}'`,
       },
-    });
-    if (r.status === 401) {
-      const target = { api: 'the Identity API', url: identityAt(this.endpoint.url), credentialsHint: this.endpoint.credentialsHint };
-      throw new CredentialsError(target, `user '${this.creds.username}', project '${this.creds.project}': ${describe(r.body)}`);
-    }
-    if (r.status !== 201) throw new HttpError(r.status, r.body, 'POST', '/identity/v3/auth/tokens');
-    this.token = String(r.headers['x-subject-token']);
-    return this.token;
+      body,
+    );
+    return token.id;
   }
 
   /** A call with the token; on 401 it authenticates once more and retries. */
   async call<T>(method: string, path: string, body?: unknown, timeoutMs?: number, signal?: AbortSignal): Promise<T> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const token = this.token ?? (await this.authenticate());
-      const r = await requestJson(this.endpoint, method, path, { body, headers: { 'x-auth-token': token }, timeoutMs, signal });
-      if (r.status === 401 && attempt === 0) {
-        this.token = null;
-        continue;
-      }
-      if (r.status >= 400) throw new HttpError(r.status, r.body, method, path);
-      return r.body as T;
-    }
-    throw new Error('unreachable');
+    const r = await this.session.send((token) => requestJson(this.endpoint, method, path, { body, headers: { 'x-auth-token': token }, timeoutMs, signal }));
+    if (r.status >= 400) throw new HttpError(r.status, r.body, method, path);
+    return r.body as T;
   }
 
   reportState(agent: { agent_type: string; host: string; configurations: Record<string, unknown>; start_flag?: boolean }) {

@@ -1,15 +1,16 @@
 // The API side of a trace: a read-only Networking API client, either the lab's admin client or one
 // for any OpenStack cloud (OS_CLOUD + clouds.yaml, or the OS_* variables, as openstacksdk finds
-// them; Keystone v3; the network endpoint from the token's catalog), and fetchApi, which reads every
-// resource the tracer needs using standard Neutron attributes and calls only.
+// them; Keystone v3 and the token catalog's network endpoint through client/keystone.ts), and
+// fetchApi, which reads every resource the tracer needs using standard Neutron attributes and calls only.
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { describe, HttpError, readJsonReply, type JsonReply } from '../client/http.js';
-import { CredentialsError, explainFailure, NoAnswerError, type ApiTarget } from '../client/reach.js';
+import { HttpError, readJsonReply, type JsonReply } from '../client/http.js';
+import { applicationCredentialAuthBody, CloudConfigError, identityV3, issueToken, networkEndpoint, passwordAuthBody, TokenSession } from '../client/keystone.js';
+import { explainFailure, NoAnswerError, type ApiTarget } from '../client/reach.js';
 import { mapLimit } from '../exec/real.js';
 import { adminClient, loadLab, type LabRef } from '../lab/context.js';
 import type { ApiObject, ApiResources, Snapshot } from './snapshot.js';
@@ -19,13 +20,6 @@ export interface ApiClient {
   /** the network endpoint, for Snapshot.source */
   endpoint: string;
   get<T>(path: string): Promise<T>;
-}
-
-export class CloudConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CloudConfigError';
-  }
 }
 
 // ---------------------------------------------------------------- the lab
@@ -198,46 +192,18 @@ export function resolveCloud(o: CloudLookup = {}): CloudConfig {
 
 // ---------------------------------------------------------------- Keystone v3 and the catalog
 
-/** auth_url may name the versioned endpoint (…/v3) or the unversioned root. */
-export const identityV3 = (authUrl: string): string => {
-  const u = authUrl.replace(/\/+$/, '');
-  return /\/v3$/.test(u) ? u : `${u}/v3`;
-};
-
 /** POST /v3/auth/tokens's body: password (user by id or name + domain) or application credential; project scope. */
 export function keystoneAuthBody(cfg: CloudConfig): unknown {
   if (cfg.authType === 'v3applicationcredential') {
     if (!cfg.applicationCredentialId || !cfg.applicationCredentialSecret) {
       throw new CloudConfigError(`cloud '${cfg.name}': v3applicationcredential needs application_credential_id and application_credential_secret`);
     }
-    return { auth: { identity: { methods: ['application_credential'], application_credential: { id: cfg.applicationCredentialId, secret: cfg.applicationCredentialSecret } } } };
+    return applicationCredentialAuthBody(cfg.applicationCredentialId, cfg.applicationCredentialSecret);
   }
   if (cfg.password === undefined) throw new CloudConfigError(`cloud '${cfg.name}' (${cfg.source}) has no password`);
   if (!cfg.userId && !cfg.username) throw new CloudConfigError(`cloud '${cfg.name}' (${cfg.source}) has no username`);
   if (!cfg.projectId && !cfg.projectName) throw new CloudConfigError(`cloud '${cfg.name}' (${cfg.source}) has no project_name or project_id (the trace needs a project-scoped token)`);
-  const domain = (id?: string, name?: string) => (id ? { id } : { name: name ?? 'Default' });
-  const user = cfg.userId ? { id: cfg.userId, password: cfg.password } : { name: cfg.username, password: cfg.password, domain: domain(cfg.userDomainId, cfg.userDomainName) };
-  const project = cfg.projectId ? { id: cfg.projectId } : { name: cfg.projectName, domain: domain(cfg.projectDomainId, cfg.projectDomainName) };
-  return { auth: { identity: { methods: ['password'], password: { user } }, scope: { project } } };
-}
-
-interface CatalogEntry {
-  type?: string;
-  endpoints?: Array<{ interface?: string; region?: string; region_id?: string; url?: string }>;
-}
-
-/** The `network` service's URL for the interface (and region, when set) from a v3 token's catalog. */
-export function networkEndpoint(catalog: unknown, iface: string, region?: string): string {
-  const services = Array.isArray(catalog) ? (catalog as CatalogEntry[]) : [];
-  const network = services.filter((s) => s.type === 'network').flatMap((s) => s.endpoints ?? []);
-  if (network.length === 0) throw new CloudConfigError("the token's catalog has no 'network' service");
-  const match = network.filter((e) => e.interface === iface && (region === undefined || e.region_id === region || e.region === region));
-  if (match.length === 0 || !match[0]!.url) {
-    const have = network.map((e) => `${e.interface}@${e.region_id ?? e.region ?? '?'}`).join(', ');
-    throw new CloudConfigError(`the catalog has no ${iface} network endpoint${region ? ` in region ${region}` : ''} (it has ${have})`);
-  }
-  // Requests carry /v2.0 themselves; a catalog entry that already ends in it is cut back to the root.
-  return match[0]!.url!.replace(/\/+$/, '').replace(/\/v2\.0$/, '');
+  return passwordAuthBody({ ...cfg, password: cfg.password });
 }
 
 type Reply = JsonReply;
@@ -286,44 +252,41 @@ function networkTarget(cfg: CloudConfig, endpoint: string): ApiTarget {
 }
 
 /** A password or application-credential session on a cloud; re-authenticates once when the token expires. */
+/** A password or application-credential session on a cloud; re-authenticates once when the token expires. */
 class KeystoneClient implements ApiClient {
   endpoint = '';
-  private token: string | null = null;
   private readonly tls: { ca?: Buffer; verify: boolean };
+  private readonly session = new TokenSession(() => this.authenticate());
 
   constructor(private readonly cfg: CloudConfig) {
     this.tls = { verify: cfg.verify, ...(cfg.cacert ? { ca: readCa(cfg) } : {}) };
   }
 
-  async authenticate(): Promise<void> {
+  /** A new token, and the network endpoint from its catalog (unless overridden). */
+  private async authenticate(): Promise<string> {
     const url = `${identityV3(this.cfg.authUrl)}/auth/tokens`;
     const target = identityTarget(this.cfg);
-    const r = await requestUrl(target, url, 'POST', this.tls, {}, keystoneAuthBody(this.cfg));
-    if (r.status === 401) throw new CredentialsError(target, describe(r.body));
-    if (r.status !== 201) throw new HttpError(r.status, r.body, 'POST', url);
-    this.token = String(r.headers['x-subject-token']);
-    const catalog = (r.body as { token?: { catalog?: unknown } } | undefined)?.token?.catalog;
-    this.endpoint = this.cfg.networkEndpoint?.replace(/\/+$/, '') ?? networkEndpoint(catalog, this.cfg.interface, this.cfg.regionName);
+    const token = await issueToken({ post: (body) => requestUrl(target, url, 'POST', this.tls, {}, body), path: url, target }, keystoneAuthBody(this.cfg));
+    this.endpoint = this.cfg.networkEndpoint?.replace(/\/+$/, '') ?? networkEndpoint(token.catalog, this.cfg.interface, this.cfg.regionName);
+    return token.id;
+  }
+
+  /** Authenticates now, not at the first call. */
+  async login(): Promise<void> {
+    await this.session.renew();
   }
 
   async get<T>(path: string): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      if (this.token === null) await this.authenticate();
-      const r = await requestUrl(networkTarget(this.cfg, this.endpoint), this.endpoint + path, 'GET', this.tls, { 'x-auth-token': this.token! });
-      if (r.status === 401 && attempt === 0) {
-        this.token = null;
-        continue;
-      }
-      if (r.status >= 400) throw new HttpError(r.status, r.body, 'GET', this.endpoint + path);
-      return r.body as T;
-    }
+    const r = await this.session.send((token) => requestUrl(networkTarget(this.cfg, this.endpoint), this.endpoint + path, 'GET', this.tls, { 'x-auth-token': token }));
+    if (r.status >= 400) throw new HttpError(r.status, r.body, 'GET', this.endpoint + path);
+    return r.body as T;
   }
 }
 
 /** Authenticates now, so that a wrong password or catalog fails before anything is read. */
 export async function cloudApiClient(cfg: CloudConfig): Promise<{ client: ApiClient; source: Snapshot['source'] }> {
   const client = new KeystoneClient(cfg);
-  await client.authenticate();
+  await client.login();
   return { client, source: { endpoint: client.endpoint } };
 }
 

@@ -1,0 +1,60 @@
+// The tracer must work on any Neutron, so it is built from the pure layers (model, kernel, planner,
+// observe, exec, client) and never loads neutrino's server: no module it reaches, directly or
+// through another module, lies in src/networking, src/identity, src/store or src/api.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const SERVER_DIRS = ['networking', 'identity', 'store', 'api'].map((d) => join(ROOT, 'src', d) + '/');
+
+/** Relative module specifiers of a source file: static imports/re-exports and dynamic import()s. */
+export function relativeImports(source: string): string[] {
+  const specs = [...source.matchAll(/^\s*(?:import|export)\b[^'"`;]*?(?:from\s*)?['"](\.[^'"]+)['"]/gm), ...source.matchAll(/\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g)];
+  return specs.map((m) => m[1]!);
+}
+
+const resolve = (from: string, spec: string) => join(dirname(from), spec.replace(/\.js$/, '.ts'));
+
+/** Every source file reachable from `roots`, each with the chain of files that led to it. */
+function reachable(roots: string[]): Map<string, string[]> {
+  const chains = new Map(roots.map((f) => [f, [f]]));
+  const queue = [...roots];
+  while (queue.length) {
+    const file = queue.shift()!;
+    for (const spec of relativeImports(readFileSync(file, 'utf8'))) {
+      const target = resolve(file, spec);
+      if (chains.has(target)) continue;
+      chains.set(target, [...chains.get(file)!, target]);
+      if (!SERVER_DIRS.some((d) => target.startsWith(d))) queue.push(target);
+    }
+  }
+  return chains;
+}
+
+test('the import parser sees static, multi-line, type-only, re-export and dynamic imports', () => {
+  const src = [
+    "import { a } from '../networking/a.js';",
+    'import {\n  b,\n  c,\n} from "../store/b.js";',
+    "import type { T } from '../api/t.js';",
+    "export { d } from '../identity/d.js';",
+    "import '../networking/side-effect.js';",
+    "const m = await import('../store/lazy.js');",
+    "import { readFileSync } from 'node:fs';",
+    "// import { x } from 'not-relative';",
+  ].join('\n');
+  assert.deepEqual(relativeImports(src).sort(), ['../api/t.js', '../identity/d.js', '../networking/a.js', '../networking/side-effect.js', '../store/b.js', '../store/lazy.js']);
+});
+
+test('nothing in src/trace reaches the server modules', () => {
+  const traceDir = join(ROOT, 'src', 'trace');
+  const roots = readdirSync(traceDir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(traceDir, f));
+  assert.ok(roots.length > 10, 'src/trace has its modules');
+  const offending = [...reachable(roots).entries()]
+    .filter(([file]) => SERVER_DIRS.some((d) => file.startsWith(d)))
+    .map(([, chain]) => chain.map((f) => relative(ROOT, f)).join(' -> '));
+  assert.deepEqual(offending, []);
+});
