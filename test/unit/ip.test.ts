@@ -37,7 +37,8 @@ test('canonical text: IPv4 as given, IPv6 lower-case and zero-compressed (RFC 59
     ['1:0:0:0:1:0:0:1', '1::1:0:0:1'],
     ['1:2:3:4:5:6:7:0', '1:2:3:4:5:6:7:0'],
     ['0:2:3:4:5:6:7:8', '0:2:3:4:5:6:7:8'],
-    // IPv4-mapped and embedded IPv4 tails come out as hex groups, as inet_ntop-free URL parsing and iproute2 JSON agree
+    // IPv4-mapped and embedded IPv4 tails come out as hex groups, as the WHATWG URL parser prints them
+    // (glibc's inet_ntop, and so iproute2, would print '::ffff:192.0.2.1')
     ['::FFFF:192.0.2.1', '::ffff:c000:201'],
     ['::ffff:c000:0201', '::ffff:c000:201'],
     ['0:0:0:0:0:0:1.2.3.4', '::102:304'],
