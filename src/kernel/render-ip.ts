@@ -3,7 +3,7 @@ import { assertInterfaceName, assertNamespaceName, InvalidName } from './names.j
 import { isNeutrinoMark, ROUTE_PROTO } from './mark.js';
 import type { LinkChanges, Op } from './ops.js';
 import { HOST, type LinkSpec, type NsKey, type RouteSpec } from './types.js';
-import { canonicalCidr, canonicalDst, canonicalIp, canonicalMac, ZERO_MAC } from './values.js';
+import { canonicalCidr, canonicalDst, canonicalIpOrThrow, canonicalMac, ZERO_MAC } from './values.js';
 
 /** A batch line is split on blanks by iproute2: every token must be a plain word. */
 const TOKEN = /^[A-Za-z0-9_.:/+@-]+$/;
@@ -27,7 +27,7 @@ export function linkAddLine(ns: NsKey, link: Exclude<LinkSpec, { kind: 'device' 
       return line('link', 'add', dev(link.name), 'type', 'veth', 'peer', 'name', dev(link.peer.name), ...peerNetns(ns, link.peer.netns));
     case 'vxlan': {
       const v = link.vxlan;
-      const local = v.local !== undefined ? ['local', canonicalIp(v.local)] : [];
+      const local = v.local !== undefined ? ['local', canonicalIpOrThrow(v.local)] : [];
       const under = v.dev !== undefined ? ['dev', dev(v.dev)] : [];
       const flags = [v.learning ? 'learning' : 'nolearning', v.proxy ? 'proxy' : 'noproxy'];
       return line('link', 'add', dev(link.name), 'type', 'vxlan', 'id', v.vni, ...local, ...under, 'dstport', v.dstport, ...flags);
@@ -68,10 +68,10 @@ function routeDst(r: RouteSpec): string {
 
 function routeTokens(r: RouteSpec, withScope: boolean): (string | number)[] {
   const t: (string | number)[] = [routeDst(r)];
-  if (r.via !== undefined) t.push('via', canonicalIp(r.via));
+  if (r.via !== undefined) t.push('via', canonicalIpOrThrow(r.via));
   if (r.dev !== undefined) t.push('dev', dev(r.dev));
   if (withScope && r.scope !== undefined) t.push('scope', r.scope);
-  if (withScope && r.src !== undefined) t.push('src', canonicalIp(r.src));
+  if (withScope && r.src !== undefined) t.push('src', canonicalIpOrThrow(r.src));
   t.push('proto', ROUTE_PROTO, 'metric', r.metric ?? (r.family === 6 ? 1024 : 0));
   return t;
 }
@@ -98,9 +98,9 @@ export function ipLines(op: Op): string[] | undefined {
     case 'route-del':
       return [line('route', 'del', ...routeTokens(op.route, false))];
     case 'neigh-replace':
-      return [line('neigh', 'replace', canonicalIp(op.neigh.ip), 'lladdr', canonicalMac(op.neigh.lladdr), 'dev', dev(op.neigh.dev), 'nud', 'permanent')];
+      return [line('neigh', 'replace', canonicalIpOrThrow(op.neigh.ip), 'lladdr', canonicalMac(op.neigh.lladdr), 'dev', dev(op.neigh.dev), 'nud', 'permanent')];
     case 'neigh-del':
-      return [line('neigh', 'del', canonicalIp(op.neigh.ip), 'dev', dev(op.neigh.dev))];
+      return [line('neigh', 'del', canonicalIpOrThrow(op.neigh.ip), 'dev', dev(op.neigh.dev))];
     default:
       return undefined;
   }
@@ -110,7 +110,7 @@ export function ipLines(op: Op): string[] | undefined {
 export function bridgeLines(op: Op): string[] | undefined {
   if (op.op !== 'fdb-add' && op.op !== 'fdb-del') return undefined;
   const mac = canonicalMac(op.fdb.mac);
-  const where = ['dev', dev(op.fdb.dev), 'dst', canonicalIp(op.fdb.dst)];
+  const where = ['dev', dev(op.fdb.dev), 'dst', canonicalIpOrThrow(op.fdb.dst)];
   if (op.op === 'fdb-del') return [line('fdb', 'del', mac, ...where, 'self')];
   // The all-zero entry is a list (one per remote VTEP, head-end replication): append to it.
   // A unicast MAC has one entry: replace moves it to the new VTEP.

@@ -1,7 +1,7 @@
 // Checks a desired node before anything is planned from it, and returns it in canonical form (addresses, MACs).
 import { assertChainName, assertInterfaceName, assertIpsetName, assertNamespaceName, MAX_VXLAN_VNI } from './names.js';
 import { isOwnedBuiltinRule, isOwnedChain, isOwnedIpset, ruleIpsets } from './mark.js';
-import { canonicalCidr, canonicalDst, canonicalIp, canonicalMac, canonicalNet, cidrFamily } from './values.js';
+import { canonicalCidr, canonicalDst, canonicalIpOrThrow, canonicalMac, canonicalNet, cidrFamily } from './values.js';
 import {
   BUILTIN_CHAINS,
   HOST,
@@ -54,8 +54,8 @@ function normalizeNamespace(s: DesiredNamespace): DesiredNamespace {
     links: s.links.map(normalizeLink),
     addresses: s.addresses.map((a) => ({ dev: assertInterfaceName(a.dev), address: canonicalCidr(a.address) })),
     routes: s.routes.map(normalizeRoute),
-    fdb: s.fdb.map((f) => ({ dev: assertInterfaceName(f.dev), mac: canonicalMac(f.mac), dst: canonicalIp(f.dst) })),
-    neigh: s.neigh.map((n) => ({ dev: assertInterfaceName(n.dev), ip: canonicalIp(n.ip), lladdr: canonicalMac(n.lladdr) })),
+    fdb: s.fdb.map((f) => ({ dev: assertInterfaceName(f.dev), mac: canonicalMac(f.mac), dst: canonicalIpOrThrow(f.dst) })),
+    neigh: s.neigh.map((n) => ({ dev: assertInterfaceName(n.dev), ip: canonicalIpOrThrow(n.ip), lladdr: canonicalMac(n.lladdr) })),
     sysctls: s.sysctls.map((x) => ({ key: sysctlKey(x.key), value: sysctlValue(x.value) })),
     iptables: normalizeIptables(s.iptables),
     // `?? []`: desired states built by hand before sets were modelled.
@@ -83,7 +83,7 @@ function normalizeLink(l: LinkSpec): LinkSpec {
     if (!Number.isInteger(v.vni) || v.vni < 0 || v.vni > MAX_VXLAN_VNI) throw new Error(`bad VNI ${v.vni}`);
     if (!Number.isInteger(v.dstport) || v.dstport < 1 || v.dstport > 65535) throw new Error(`bad dstport ${v.dstport}`);
     const vxlan = { ...v };
-    if (v.local !== undefined) vxlan.local = canonicalIp(v.local);
+    if (v.local !== undefined) vxlan.local = canonicalIpOrThrow(v.local);
     if (v.dev !== undefined) vxlan.dev = assertInterfaceName(v.dev);
     return { ...base, kind: 'vxlan', vxlan };
   }
@@ -92,8 +92,8 @@ function normalizeLink(l: LinkSpec): LinkSpec {
 
 function normalizeRoute(r: RouteSpec): RouteSpec {
   const out: RouteSpec = { ...r, dst: canonicalDst(r.dst) };
-  if (r.via !== undefined) out.via = canonicalIp(r.via);
-  if (r.src !== undefined) out.src = canonicalIp(r.src);
+  if (r.via !== undefined) out.via = canonicalIpOrThrow(r.via);
+  if (r.src !== undefined) out.src = canonicalIpOrThrow(r.src);
   if (r.dev !== undefined) out.dev = assertInterfaceName(r.dev);
   if (r.metric !== undefined && !(Number.isInteger(r.metric) && r.metric >= 0)) throw new Error(`bad metric ${r.metric}`);
   if (r.via === undefined && r.dev === undefined) throw new Error(`route ${r.dst} needs via or dev`);

@@ -1,5 +1,5 @@
-// IP address and prefix math for IPAM and validation, on top of the ip-address library.
-// Addresses are handled as bigints so IPv4 and IPv6 share one code path.
+// The one module for IP address and prefix math (IPAM, validation, kernel canonical forms, planners),
+// on top of the ip-address library. Pure. Addresses are bigints so IPv4 and IPv6 share one code path.
 import { Address4, Address6 } from 'ip-address';
 
 export type IpVersion = 4 | 6;
@@ -18,9 +18,13 @@ export interface Cidr {
   last: bigint;
 }
 
-const bits = (v: IpVersion) => (v === 4 ? 32 : 128);
+/** Address width in bits: 32 or 128. */
+export const addressBits = (v: IpVersion): number => (v === 4 ? 32 : 128);
 
-/** Parses a plain address (no prefix); null when it is not one. */
+/**
+ * Parses a plain address (no prefix); null when it is not one. Strict like inet_pton: no leading
+ * zeros in IPv4 octets, no IPv6 zone id ("%eth0"); IPv6 may end in an embedded IPv4 address.
+ */
 export function parseIp(text: unknown): Ip | null {
   if (typeof text !== 'string' || text.includes('/')) return null;
   if (Address4.isValid(text)) return { version: 4, value: new Address4(text).bigInt() };
@@ -28,29 +32,40 @@ export function parseIp(text: unknown): Ip | null {
   return null;
 }
 
+/** 4 or 6 for an address, null when the text is not one. */
+export function ipVersion(text: unknown): IpVersion | null {
+  return parseIp(text)?.version ?? null;
+}
+
+/** RFC 5952 text: IPv6 lower-case and zero-compressed (an embedded IPv4 tail printed as hex groups). */
 export function formatIp(ip: Ip): string {
   return ip.version === 4 ? Address4.fromBigInt(ip.value).correctForm() : Address6.fromBigInt(ip.value).correctForm();
 }
 
-/** Canonical text of an address ("10.0.0.1", "2001:db8::1"); null when invalid. */
-export function canonicalIp(text: unknown): string | null {
+/** Canonical text of an address ("10.0.0.1", "2001:db8::1"); null when it is not an address. */
+export function canonicalIpOrNull(text: unknown): string | null {
   const ip = parseIp(text);
   return ip ? formatIp(ip) : null;
 }
 
-/** Parses "a.b.c.d/n" (or an address alone, as a host prefix), without requiring host bits to be zero. */
+/** The prefix of `prefixLength` that holds `ip` (host bits cleared). */
+export function prefixOf(ip: Ip, prefixLength: number): Cidr {
+  const hostBits = BigInt(addressBits(ip.version) - prefixLength);
+  const network = (ip.value >> hostBits) << hostBits;
+  return { version: ip.version, network, prefixLength, last: network + (1n << hostBits) - 1n };
+}
+
+/** Parses "addr/n" (or an address alone, as a host prefix), without requiring host bits to be zero. */
 export function parsePrefix(text: unknown): (Cidr & { address: bigint }) | null {
   if (typeof text !== 'string') return null;
   const [addr, len, extra] = text.split('/');
   if (extra !== undefined) return null;
   const ip = parseIp(addr);
   if (!ip) return null;
-  const max = bits(ip.version);
+  const max = addressBits(ip.version);
   const prefixLength = len === undefined ? max : /^\d{1,3}$/.test(len) ? Number(len) : NaN;
   if (!(prefixLength >= 0 && prefixLength <= max)) return null;
-  const hostBits = BigInt(max - prefixLength);
-  const network = (ip.value >> hostBits) << hostBits;
-  return { version: ip.version, network, prefixLength, last: network + (1n << hostBits) - 1n, address: ip.value };
+  return { ...prefixOf(ip, prefixLength), address: ip.value };
 }
 
 export function formatCidr(c: Cidr): string {
@@ -72,4 +87,59 @@ export function cidrSize(c: Cidr): bigint {
 
 export function ipAt(c: Cidr, value: bigint): string {
   return formatIp({ version: c.version, value });
+}
+
+/** The n-th address of the prefix (0 = the network address); null past its end or before its start. */
+export function nthAddress(c: Cidr, n: bigint): string | null {
+  const value = c.network + n;
+  return n >= 0n && value <= c.last ? ipAt(c, value) : null;
+}
+
+/** The IPv4 broadcast address (last of the prefix); null for IPv6, which has none. */
+export function broadcastAddress(c: Cidr): string | null {
+  return c.version === 4 ? ipAt(c, c.last) : null;
+}
+
+/**
+ * The usable host addresses, as Neutron's IPAM counts them (ipam/utils.py): IPv4 drops the network
+ * and broadcast addresses except on /31 and /32; IPv6 drops the subnet-router anycast address
+ * (the network address) except on /128.
+ */
+export function hostRange(c: Cidr): { start: bigint; end: bigint } {
+  if (c.version === 4 && c.prefixLength < 31) return { start: c.network + 1n, end: c.last - 1n };
+  if (c.version === 6 && c.prefixLength < 128) return { start: c.network + 1n, end: c.last };
+  return { start: c.network, end: c.last };
+}
+
+/** The dotted netmask of an IPv4 prefix length ("255.255.255.0" for 24). */
+export function ipv4Netmask(prefixLength: number): string {
+  return formatIp({ version: 4, value: prefixOf({ version: 4, value: 0xffffffffn }, prefixLength).network });
+}
+
+/** The prefix length of a dotted IPv4 netmask ("255.255.255.0" → 24); null when it is not a netmask. */
+export function ipv4NetmaskLength(mask: unknown): number | null {
+  const ip = parseIp(mask);
+  if (!ip || ip.version !== 4) return null;
+  const bits = ip.value.toString(2).padStart(32, '0');
+  if (!/^1*0*$/.test(bits)) return null;
+  const firstZero = bits.indexOf('0');
+  return firstZero === -1 ? 32 : firstZero;
+}
+
+const MAC_48 = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i;
+
+/**
+ * The SLAAC address of a MAC in an IPv6 prefix, as Neutron's ipv6_utils.get_ipv6_addr_by_EUI64
+ * computes it: (first address of the prefix + EUI-64 of the MAC) with the universal/local bit
+ * flipped. Meant for a /64; like Neutron, other lengths are not refused. Null for IPv4, an
+ * unparsable prefix or MAC, or a sum past the end of the address space.
+ */
+export function eui64Address(prefix: string, mac: string): string | null {
+  const c = parsePrefix(prefix);
+  if (!c || c.version !== 6 || !MAC_48.test(mac)) return null;
+  const m = BigInt(`0x${mac.replace(/[:-]/g, '')}`);
+  // EUI-48 → EUI-64: the OUI, then ff:fe, then the NIC-specific half.
+  const eui64 = ((m >> 24n) << 40n) | (0xfffen << 24n) | (m & 0xffffffn);
+  const value = (c.network + eui64) ^ (1n << 57n);
+  return value < 1n << 128n ? formatIp({ version: 6, value }) : null;
 }

@@ -1,7 +1,7 @@
 // Pure IPAM: default gateway and pools of a subnet, pool validation, and the choice of a free
 // address (neutron/ipam/utils.py, neutron/ipam/drivers/neutrondb_ipam/driver.py).
 import { conflict, invalidInput, NeutronError } from './errors.js';
-import { cidrContains, formatCidr, ipAt, parseIp, type Cidr } from './ip.js';
+import { cidrContains, formatCidr, hostRange, ipAt, parseIp, type Cidr } from './ip.js';
 
 export interface Pool {
   start: string;
@@ -15,21 +15,13 @@ interface Range {
 
 /** The gateway Neutron picks when none is given: the first host address (IPv4 network + 1). */
 export function defaultGateway(c: Cidr): string | null {
-  const hosts = usableRange(c);
-  return hosts ? ipAt(c, hosts.start) : null;
-}
-
-/** Host addresses of the prefix: IPv4 drops network and broadcast except on /31 and /32. */
-function usableRange(c: Cidr): Range | null {
-  if (c.version === 4 && c.prefixLength < 31) return { start: c.network + 1n, end: c.last - 1n };
-  if (c.version === 6) return c.prefixLength === 128 ? { start: c.network, end: c.last } : { start: c.network + 1n, end: c.last };
-  return { start: c.network, end: c.last };
+  return ipAt(c, hostRange(c).start);
 }
 
 /** Default pools: the usable range with the gateway cut out (ipam/utils.py::generate_pools). */
 export function defaultPools(c: Cidr, gateway: string | null): Pool[] {
-  const r = usableRange(c);
-  if (!r || r.start > r.end) return [];
+  const r = hostRange(c);
+  if (r.start > r.end) return [];
   const gw = gateway ? parseIp(gateway) : null;
   const ranges: Range[] = [];
   if (gw && gw.version === c.version && gw.value >= r.start && gw.value <= r.end) {
@@ -88,8 +80,8 @@ export function validateGateway(c: Cidr, gateway: string): void {
   const gw = parseIp(gateway);
   if (!gw || gw.version !== c.version) throw invalidInput(`Gateway is not valid on subnet`);
   if (!cidrContains(c, gw)) return;
-  const r = usableRange(c);
-  if (!r || gw.value < r.start || gw.value > r.end) throw invalidInput('Gateway is not valid on subnet');
+  const r = hostRange(c);
+  if (gw.value < r.start || gw.value > r.end) throw invalidInput('Gateway is not valid on subnet');
 }
 
 export function inPools(c: Cidr, pools: Pool[], ip: string): boolean {

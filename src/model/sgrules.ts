@@ -1,7 +1,7 @@
 // Security group rules as Neutron checks and normalizes them (neutron/extensions/securitygroup.py
 // converters, neutron/db/securitygroups_db.py validation and duplicate detection). Pure.
 import { NeutronError, conflict } from './errors.js';
-import { formatIp, parseIp, type IpVersion } from './ip.js';
+import { addressBits, formatCidr, formatIp, ipv4NetmaskLength, parseIp, prefixOf, type IpVersion } from './ip.js';
 import { show } from './validators.js';
 
 /** neutron_lib.constants.IP_PROTOCOL_MAP (with the legacy `icmpv6` alias of `ipv6-icmp`). */
@@ -143,15 +143,6 @@ export interface Prefix {
   normalized: string;
 }
 
-function netmaskLength(mask: string): number | null {
-  const ip = parseIp(mask);
-  if (!ip || ip.version !== 4) return null;
-  const bits = ip.value.toString(2).padStart(32, '0');
-  if (!/^1*0*$/.test(bits)) return null;
-  const firstZero = bits.indexOf('0');
-  return firstZero === -1 ? 32 : firstZero;
-}
-
 /** Parses "addr", "addr/len" or "v4addr/netmask"; null when it is none of them. */
 export function parsePrefixText(text: unknown): Prefix | null {
   if (typeof text !== 'string') return null;
@@ -159,22 +150,15 @@ export function parsePrefixText(text: unknown): Prefix | null {
   if (parts.length > 2) return null;
   const ip = parseIp(parts[0]);
   if (!ip) return null;
-  const max = ip.version === 4 ? 32 : 128;
+  const max = addressBits(ip.version);
   let len = max;
   if (parts.length === 2) {
     if (/^\d{1,3}$/.test(parts[1])) len = Number(parts[1]);
-    else if (ip.version === 4) len = netmaskLength(parts[1]) ?? NaN;
+    else if (ip.version === 4) len = ipv4NetmaskLength(parts[1]) ?? NaN;
     else len = NaN;
   }
   if (!(len >= 0 && len <= max)) return null;
-  const host = BigInt(max - len);
-  const network = (ip.value >> host) << host;
-  return {
-    version: ip.version,
-    address: formatIp(ip),
-    prefixLength: len,
-    normalized: `${formatIp({ version: ip.version, value: network })}/${len}`,
-  };
+  return { version: ip.version, address: formatIp(ip), prefixLength: len, normalized: formatCidr(prefixOf(ip, len)) };
 }
 
 /**

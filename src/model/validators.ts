@@ -2,7 +2,7 @@
 // (neutron_lib/api/validators/__init__.py, neutron_lib/api/converters.py).
 // A converter returns the converted value or throws Invalid; a validator returns a reason or undefined.
 import { badRequest, echo, invalidInput } from './errors.js';
-import { canonicalIp, formatCidr, parseIp, parsePrefix } from './ip.js';
+import { canonicalIpOrNull, formatCidr, parseIp, parsePrefix } from './ip.js';
 
 export class Invalid extends Error {}
 
@@ -139,7 +139,7 @@ export const isNameservers =
     if (v.length > max) return `'${v.length}' exceeds the maximum of ${max} nameservers`;
     const seen = new Set<string>();
     for (const ns of v) {
-      const c = canonicalIp(ns);
+      const c = canonicalIpOrNull(ns);
       if (!c) return `'${show(ns)}' is not a valid nameserver`;
       if (seen.has(c)) return `'${show(ns)}' is a duplicate nameserver`;
       seen.add(c);
@@ -186,7 +186,7 @@ export const isFixedIps: Validator = (v) => {
       if (k !== 'subnet_id' && k !== 'ip_address') return `Invalid data format for fixed IP: '${show(f)}'`;
     }
     if ('ip_address' in f) {
-      const c = canonicalIp(f.ip_address);
+      const c = canonicalIpOrNull(f.ip_address);
       if (!c) return `'${show(f.ip_address)}' is not a valid IP address`;
       if (seenIps.has(c)) return `Duplicate IP address '${show(f.ip_address)}'`;
       seenIps.add(c);

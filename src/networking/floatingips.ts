@@ -3,7 +3,7 @@
 import { type ResourceSpec, standardAttributes } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, NeutronError, notFound } from '../model/errors.js';
-import { canonicalIp, parseIp } from '../model/ip.js';
+import { canonicalIpOrNull, parseIp } from '../model/ip.js';
 import { isIpOrNull, isString, isUuid, isUuidOrNull, show } from '../model/validators.js';
 import type { FloatingIpRow, PortRow } from '../store/schema/index.js';
 import { bool, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
@@ -134,7 +134,7 @@ async function associate(
     if (parseIp(requestedIp)?.version !== 4) {
       throw badFip(`Cannot process floating IP association with ${requestedIp}, since that is not an IPv4 address`);
     }
-    const ip = canonicalIp(requestedIp);
+    const ip = canonicalIpOrNull(requestedIp);
     chosen = fixedIps.find((f) => f.ip_address === ip);
     if (!chosen) throw badFip(`Port ${port.id} does not have fixed ip ${requestedIp}`);
   } else {

@@ -3,7 +3,7 @@
 // the (subnet, address) primary key backs it up when several servers share a database.
 import { randomInt } from 'node:crypto';
 import { badRequest, conflict, invalidInput, NeutronError } from '../model/errors.js';
-import { canonicalIp, cidrContains, parseIp } from '../model/ip.js';
+import { canonicalIpOrNull, cidrContains, parseIp } from '../model/ip.js';
 import { chooseAddress, type Pool } from '../model/ipam.js';
 import type { NetworkRow, SubnetRow } from '../store/schema/index.js';
 import { parseJson, type Tx } from './common.js';
@@ -82,7 +82,7 @@ export async function allocateFixedIps(
       }
     }
     if (req.ip_address !== undefined) {
-      const ip = canonicalIp(req.ip_address)!;
+      const ip = canonicalIpOrNull(req.ip_address)!;
       if (!subnet) {
         subnet = subnets.find((s) => cidrContains(subnetCidr(s), parseIp(ip)!));
         if (!subnet) {

@@ -3,7 +3,7 @@
 import { composeRule } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, policyDenied } from '../model/errors.js';
-import { canonicalIp } from '../model/ip.js';
+import { canonicalIpOrNull } from '../model/ip.js';
 import { Invalid, toBoolean } from '../model/validators.js';
 import type { NetworkRow, PortRow, RouterRow } from '../store/schema/index.js';
 import { int, type Tx } from './common.js';
@@ -41,7 +41,7 @@ export function checkGatewayPolicy(ctx: AuthContext, action: 'create' | 'update'
   if (keys.length) throw policyDenied(composeRule(action, 'router', keys.map((k) => `external_gateway_info:${k}`)));
 }
 
-const parseIpText = (s: string) => canonicalIp(s) ?? s;
+const parseIpText = (s: string) => canonicalIpOrNull(s) ?? s;
 
 /** _check_for_external_ip_change */
 function externalIpsChanged(current: FixedIp[] | undefined, requested: FixedIpRequest[]): boolean {

@@ -3,7 +3,7 @@ import type { ServerConfig } from '../config.js';
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, forbidden, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.js';
-import { canonicalIp, cidrsOverlap, formatCidr, parsePrefix, type Cidr } from '../model/ip.js';
+import { canonicalIpOrNull, cidrsOverlap, formatCidr, parsePrefix, type Cidr } from '../model/ip.js';
 import { defaultGateway, defaultPools, validateGateway, validatePools, type Pool } from '../model/ipam.js';
 import { canSeeNetwork, isOwner } from '../model/policy.js';
 import {
@@ -164,7 +164,7 @@ export function subnetService(config: ServerConfig): ResourceService {
       let gateway: string | null = a.gateway_ip === undefined ? defaultGateway(cidr) : (a.gateway_ip as string | null);
       if (gateway !== null) {
         validateGateway(cidr, gateway);
-        gateway = canonicalIp(gateway)!;
+        gateway = canonicalIpOrNull(gateway)!;
       }
       const pools =
         a.allocation_pools === undefined ? defaultPools(cidr, gateway) : validatePools(cidr, a.allocation_pools as Pool[], gateway);
@@ -217,7 +217,7 @@ export function subnetService(config: ServerConfig): ResourceService {
         gateway = a.gateway_ip as string | null;
         if (gateway !== null) {
           validateGateway(cidr, gateway);
-          gateway = canonicalIp(gateway)!;
+          gateway = canonicalIpOrNull(gateway)!;
         }
       }
       const pools =

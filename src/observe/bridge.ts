@@ -1,6 +1,6 @@
 // Parsers of `bridge -j fdb show` and `bridge -j -d link show`.
 import type { BridgePortState, ObservedFdb } from '../kernel/types.js';
-import { canonicalIp, canonicalMac } from '../kernel/values.js';
+import { canonicalIpOrThrow, canonicalMac } from '../kernel/values.js';
 import { num, optNum, optStr, parseArray, str, strList } from './json.js';
 import { portOf } from './link.js';
 
@@ -15,7 +15,7 @@ export function parseFdb(text: string): ObservedFdb[] {
       state: optStr(e, 'state') ?? '',
     };
     const dst = optStr(e, 'dst');
-    if (dst !== undefined) entry.dst = canonicalIp(dst);
+    if (dst !== undefined) entry.dst = canonicalIpOrThrow(dst);
     const master = optStr(e, 'master');
     if (master !== undefined) entry.master = master;
     const vlan = optNum(e, 'vlan');

@@ -1,6 +1,6 @@
 // Parsers of `ip -j addr show`, `ip -j -d route show table main` and `ip -j -d neigh show`.
 import type { ObservedAddress, ObservedNeigh, ObservedRoute } from '../kernel/types.js';
-import { canonicalCidr, canonicalDst, canonicalIp, canonicalMac } from '../kernel/values.js';
+import { canonicalCidr, canonicalDst, canonicalIpOrThrow, canonicalMac } from '../kernel/values.js';
 import { num, optNum, optStr, parseArray, str, strList, type Obj } from './json.js';
 
 export const parseAddresses = (text: string): ObservedAddress[] => addressesFrom(parseArray(text, 'ip -j addr show'));
@@ -41,13 +41,13 @@ export function routesFrom(routes: Obj[], family: 4 | 6): ObservedRoute[] {
         type: optStr(r, 'type') ?? 'unicast',
       };
       const via = optStr(r, 'gateway');
-      if (via !== undefined) route.via = canonicalIp(via);
+      if (via !== undefined) route.via = canonicalIpOrThrow(via);
       const dev = optStr(r, 'dev');
       if (dev !== undefined) route.dev = dev;
       // IPv4 metric 0 is not printed.
       route.metric = optNum(r, 'metric') ?? 0;
       const src2 = optStr(r, 'prefsrc');
-      if (src2 !== undefined) route.src = canonicalIp(src2);
+      if (src2 !== undefined) route.src = canonicalIpOrThrow(src2);
       return route;
     });
 }
@@ -59,7 +59,7 @@ export function neighFrom(entries: Obj[]): ObservedNeigh[] {
   return entries
     .filter((n) => typeof n['dev'] === 'string')
     .map((n) => {
-      const entry: ObservedNeigh = { ip: canonicalIp(str(n, 'dst', src)), dev: str(n, 'dev', src), state: strList(n, 'state') };
+      const entry: ObservedNeigh = { ip: canonicalIpOrThrow(str(n, 'dst', src)), dev: str(n, 'dev', src), state: strList(n, 'state') };
       const ll = optStr(n, 'lladdr');
       if (ll !== undefined && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(ll)) entry.lladdr = canonicalMac(ll);
       return entry;

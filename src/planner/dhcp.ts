@@ -1,6 +1,6 @@
 // What the DHCP role runs for one network: dnsmasq's argv and its host/opts/addn_hosts files,
 // as Neutron's DHCP agent writes them (neutron/agent/linux/dhcp.py). Pure.
-import { parsePrefix } from '../model/ip.js';
+import { ipv4Netmask, parsePrefix } from '../model/ip.js';
 import type { HostView, PortView, SubnetView } from '../model/hostview.js';
 
 /** Owners that get no DHCP entry (port_requires_dhcp_configuration). */
@@ -20,11 +20,6 @@ export interface DnsmasqPlan {
 }
 
 const hostname = (ip: string) => `host-${ip.replace(/[.:]/g, '-')}`;
-
-function netmask(prefixLength: number): string {
-  const m = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (m >>> s) & 255).join('.');
-}
 
 function dhcpSubnets(view: HostView, networkId: string): SubnetView[] {
   return view.subnets.filter((s) => s.network_id === networkId && s.enable_dhcp && s.ip_version === 4);
@@ -89,7 +84,7 @@ export function planDnsmasq(view: HostView, networkId: string, statePath: string
     '--bind-dynamic',
     ...subnets.map((s) => {
       const c = parsePrefix(s.cidr)!;
-      return `--dhcp-range=set:subnet-${s.id},${s.cidr.split('/')[0]},static,${netmask(c.prefixLength)},${LEASE_SECONDS}s`;
+      return `--dhcp-range=set:subnet-${s.id},${s.cidr.split('/')[0]},static,${ipv4Netmask(c.prefixLength)},${LEASE_SECONDS}s`;
     }),
     ...(mtu > 0 ? [`--dhcp-option-force=option:mtu,${mtu}`] : []),
     `--dhcp-lease-max=${Math.min(

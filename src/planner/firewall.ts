@@ -30,6 +30,7 @@
 import { FILTER_TOP, remoteGroupIpset, sgChains, tapName, wrapChain } from '../kernel/names.js';
 import type { ChainSpec, IpsetSpec, IptablesSpec } from '../kernel/types.js';
 import type { HostView, PortView, SecurityGroupRuleView } from '../model/hostview.js';
+import { formatCidr, parsePrefix } from '../model/ip.js';
 
 const lb = (chain: string): string => wrapChain('linuxbridge', chain);
 
@@ -78,27 +79,14 @@ export function iptablesProtocol(protocol: string | null): string | null {
   return PROTO_NAMES[num] ?? String(num);
 }
 
-function ipv4ToInt(ip: string): number | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (!m) return null;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return null;
-  return parts.reduce((a, p) => a * 256 + p, 0);
-}
-
 /**
  * An IPv4 address or prefix as iptables-save prints it ('a.b.c.d/len', host bits cleared); '' for
  * a /0 (iptables leaves it out); null when it is not IPv4 (IPv6 goes to ip6tables, not planned here).
  */
 export function iptablesPrefix(text: string): string | null {
-  const [ip = '', lenText] = text.split('/');
-  const n = ipv4ToInt(ip);
-  const len = lenText === undefined ? 32 : Number(lenText);
-  if (n === null || !Number.isInteger(len) || len < 0 || len > 32) return null;
-  if (len === 0) return '';
-  const masked = len === 32 ? n : n - (n % 2 ** (32 - len));
-  const octets = [24, 16, 8, 0].map((s) => Math.floor(masked / 2 ** s) % 256);
-  return `${octets.join('.')}/${len}`;
+  const c = parsePrefix(text);
+  if (c?.version !== 4) return null;
+  return c.prefixLength === 0 ? '' : formatCidr(c);
 }
 
 /** `-p … [-m …] [--dport …|--icmp-type …]` of a security group rule (Neutron's _protocol_arg + _port_arg). */

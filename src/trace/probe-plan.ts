@@ -63,7 +63,7 @@ export function captureFilter(flow: ProbeFlow, address: string): string {
 export function underlayFilter(flow: ProbeFlow, address: string, port = VXLAN_PORT): string {
   const ip = parseIp(address);
   if (ip?.version !== 4) throw new ProbeError(`'${address}' is not an IPv4 address`);
-  const hex = `0x${address.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('')}`;
+  const hex = `0x${ip.value.toString(16).padStart(8, '0')}`;
   return `udp port ${port} and udp[39] = ${flow.protocol === 'icmp' ? 1 : 6} and (udp[42:4] = ${hex} or udp[46:4] = ${hex})`;
 }
 

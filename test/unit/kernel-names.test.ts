@@ -18,7 +18,7 @@ import {
   vxlanName,
   wrapChain,
 } from '../../src/kernel/names.js';
-import { canonicalCidr, canonicalDst, canonicalIp, canonicalMac } from '../../src/kernel/values.js';
+import { canonicalCidr, canonicalDst, canonicalIpOrThrow, canonicalMac, canonicalNet } from '../../src/kernel/values.js';
 
 test("the scenario's names (docs/scenario.md)", () => {
   assert.equal(bridgeName('e6e37ba0-3b7c-4f2e-9d1a-2f3c4b5a6d7e'), 'brqe6e37ba0-3b');
@@ -61,11 +61,28 @@ test('sysctl keys for devices with a dot use sysctl(8)\'s slash', () => {
 });
 
 test('canonical forms match what iproute2 prints', () => {
-  assert.equal(canonicalIp('FD00:0:0::0001'), 'fd00::1');
+  assert.equal(canonicalIpOrThrow('FD00:0:0::0001'), 'fd00::1');
   assert.equal(canonicalCidr('fd00:41:0::3/64'), 'fd00:41::3/64');
   assert.equal(canonicalDst('10.0.0.1'), '10.0.0.1/32');
   assert.equal(canonicalDst('default'), 'default');
   assert.equal(canonicalMac('FA:16:3E:A7:F7:5A'), 'fa:16:3e:a7:f7:5a');
   assert.throws(() => canonicalCidr('10.0.0.0/33'), InvalidName);
   assert.throws(() => canonicalMac('fa:16:3e:a7:f7'), InvalidName);
+  assert.throws(() => canonicalIpOrThrow('010.0.0.1'), InvalidName);
+  assert.throws(() => canonicalIpOrThrow('fe80::1%eth0'), InvalidName);
+  assert.throws(() => canonicalCidr('10.0.0.1'), InvalidName);
+  assert.equal(canonicalCidr('2001:DB8::1', true), '2001:db8::1/128');
+  assert.throws(() => canonicalCidr('10.0.0.0/24/1', true), InvalidName);
+});
+
+test('ipset members as ipset save prints them: host bits cleared, full-length prefixes bare, /0 refused', () => {
+  assert.equal(canonicalNet('172.16.1.3/32'), '172.16.1.3');
+  assert.equal(canonicalNet('172.16.1.3/24'), '172.16.1.0/24');
+  assert.equal(canonicalNet('10.255.255.255/1'), '0.0.0.0/1');
+  assert.equal(canonicalNet('FD00:0:0:1::5/64'), 'fd00:0:0:1::/64');
+  assert.equal(canonicalNet('fd00::5/128'), 'fd00::5');
+  assert.equal(canonicalNet('fd00::5'), 'fd00::5');
+  assert.throws(() => canonicalNet('10.0.0.0/0'), InvalidName);
+  assert.throws(() => canonicalNet('10.0.0.0/33'), InvalidName);
+  assert.throws(() => canonicalNet('fd00::/x'), InvalidName);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isFixedIps, isHostRoutes, isMac, isNameservers, isSubnetCidr, toBoolean, Invalid } from '../../src/model/validators.js';
-import { canonicalIp, cidrsOverlap, formatCidr, parsePrefix } from '../../src/model/ip.js';
+import { canonicalIpOrNull, cidrsOverlap, formatCidr, parsePrefix } from '../../src/model/ip.js';
 
 test('CIDRs: host bits must be zero, prefix in range', () => {
   assert.equal(isSubnetCidr('10.0.0.0/24'), undefined);
@@ -39,8 +39,8 @@ test('nameservers and host routes', () => {
 });
 
 test('IP math: canonical forms and overlap', () => {
-  assert.equal(canonicalIp('2001:DB8:0:0::1'), '2001:db8::1');
-  assert.equal(canonicalIp('10.0.0'), null);
+  assert.equal(canonicalIpOrNull('2001:DB8:0:0::1'), '2001:db8::1');
+  assert.equal(canonicalIpOrNull('10.0.0'), null);
   assert.equal(formatCidr(parsePrefix('172.16.1.77/24')!), '172.16.1.0/24');
   assert.ok(cidrsOverlap(parsePrefix('10.0.0.0/8')!, parsePrefix('10.1.0.0/16')!));
   assert.ok(!cidrsOverlap(parsePrefix('10.0.0.0/24')!, parsePrefix('10.0.1.0/24')!));
