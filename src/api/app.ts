@@ -44,7 +44,8 @@ export async function buildApp({ config, db, logger = false }: AppDeps): Promise
     rewriteUrl: (req) => (req.url ?? '/').replace(/\.json(?=$|\?)/, ''),
     // Errors the framework raises before routing (bad URL encoding, over-long IDs) and on the socket
     // (timeouts, oversized headers) get the API's error body too, not Fastify's own.
-    frameworkErrors: handleError,
+    // handleError returns the (thenable) reply it sent; this hook expects nothing back.
+    frameworkErrors: (err, request, reply) => void handleError(err, request, reply),
     clientErrorHandler: handleClientError,
     // Fastify's closing answer has its own body; the preClose/onRequest hooks below give Neutron's.
     return503OnClosing: false,

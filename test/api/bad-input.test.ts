@@ -24,7 +24,7 @@ after(() => srv.close());
 
 /** A PUT of raw bytes (not JSON-encoded by the client). */
 async function rawPut(path: string, bytes: Buffer) {
-  const res = await fetch(`${srv.url}/v2.0${path}`, { method: 'PUT', headers: { 'x-auth-token': demoToken, 'content-type': 'application/json' }, body: bytes });
+  const res = await fetch(`${srv.url}/v2.0${path}`, { method: 'PUT', headers: { 'x-auth-token': demoToken, 'content-type': 'application/json' }, body: new Uint8Array(bytes) });
   return { status: res.status, body: await res.json() };
 }
 

@@ -58,7 +58,8 @@ test('an agent watcher left behind the window does a full sync, converges, then 
   const watch = new HostWatch(client, 'feed-host', pino({ level: 'silent' }));
   await watch.follow(0);
   assert.deepEqual(watch.stats, { fullSyncs: 1, expired: 0 });
-  assert.deepEqual(watch.view!.ports, []);
+  // length, not deepEqual: deepEqual's assertion signature would narrow the ports to never[] for the rest of the test
+  assert.equal(watch.view!.ports.length, 0);
 
   // More writes than the window while the watcher is away: its revision is compacted past.
   const ids: string[] = [];

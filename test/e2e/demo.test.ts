@@ -63,7 +63,7 @@ test('neutrino demo --down: a rerun replaces the lab, proves it again and leaves
   assertProofs(r.stdout);
   assert.match(r.stdout, /--down: removing the lab/);
   assert.deepEqual(namespacesOfLab(), [], 'no namespace of the lab is left');
-  const created = r.stdout.match(/qrouter-[0-9a-f-]{36}/g) ?? [];
+  const created: string[] = r.stdout.match(/qrouter-[0-9a-f-]{36}/g) ?? [];
   for (const ns of routers()) assert.ok(before.has(ns) && !created.includes(ns), `namespace left: ${ns}`);
   assert.ok(!existsSync(join(root, 'labs', lab)), 'the lab dir is removed');
   const procs = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labNodes, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
-import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
+import { isRoot, neutrinoOk } from '../helpers/neutrino-cli.js';
 import { nodeAccess, parseAccess, type NodeAccess } from '../../src/trace/access.js';
 import { traceFip } from '../../src/trace/fip.js';
 import { gatherSnapshot } from '../../src/trace/gather.js';

@@ -43,7 +43,7 @@ export function sgView(ports: PortView[], groups: SecurityGroupView[] = [scenari
     host: 'compute1', revision: 1,
     networks: [{ id: SG_NET, name: 'selfservice', network_type: 'vxlan', physical_network: null, segmentation_id: 41, mtu: 1450, admin_state_up: true, router_external: false, ...network }],
     subnets: [{ id: SG_SUBNET, network_id: SG_NET, ip_version: 4, cidr: '172.16.1.0/24', gateway_ip: '172.16.1.1', enable_dhcp: true, dns_nameservers: [], host_routes: [], allocation_pools: [{ start: '172.16.1.2', end: '172.16.1.254' }] }],
-    ports, remote_ports: [], remote_vteps: [], security_groups: groups, dhcp_networks: [], dhcp_ports: [],
+    ports, remote_ports: [], remote_vteps: [], security_groups: groups, dhcp_networks: [], dhcp_ports: [], routers: [],
   };
 }
 

@@ -24,7 +24,7 @@ const view = (host: string, ports: PortView[], dhcpNets: string[]): HostView => 
   ports,
   remote_ports: host === 'compute1' ? [{ network_id: NET, host: 'controller', vtep: '192.168.0.104', mac_address: dhcp.mac_address, ip_addresses: ['172.16.1.2'] }] : [],
   remote_vteps: host === 'compute1' ? [{ network_id: NET, host: 'controller', vtep: '192.168.0.104' }] : [],
-  security_groups: [], dhcp_networks: dhcpNets, dhcp_ports: dhcpNets.length ? [instance, dhcp] : [],
+  security_groups: [], dhcp_networks: dhcpNets, dhcp_ports: dhcpNets.length ? [instance, dhcp] : [], routers: [],
 });
 
 const compute: NodeFacts = { host: 'compute1', roles: ['l2'], localIp: '192.168.0.105', localIpDevice: 'eth0', physicalInterfaceMappings: {}, statePath: '/var/lib/neutrino', presentTaps: new Set(['tap3c338602-d8']) };
