@@ -2,16 +2,11 @@
 import type { ServerConfig } from '../config.js';
 import type { AuthContext } from '../model/context.js';
 import { badRequest, notFound, policyDenied } from '../model/errors.js';
+import { AGENT_TYPES } from '../model/neutron.js';
 import { show } from '../model/validators.js';
 import type { AgentRow } from '../store/schema/index.js';
 import { bool, newId, parseJson, recordChange, timestamp, type Tx } from './common.js';
-import { routerNotFound } from './router-common.js';
-
-export const AGENT_TYPES = {
-  l2: { agent_type: 'Linux bridge agent', topic: 'N/A' },
-  dhcp: { agent_type: 'DHCP agent', topic: 'dhcp_agent' },
-  l3: { agent_type: 'L3 agent', topic: 'l3_agent' },
-} as const;
+import { routerNotFound } from './lookups.js';
 
 export const isAlive = (row: Pick<AgentRow, 'heartbeat_timestamp'>, config: ServerConfig, now = Date.now()) =>
   now - Date.parse(row.heartbeat_timestamp) < config.agentDownTime * 1000;

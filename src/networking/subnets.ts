@@ -3,7 +3,7 @@ import type { ServerConfig } from '../config.js';
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, forbidden, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.js';
-import { canonicalIp, cidrsOverlap, formatCidr, parsePrefix, type Cidr } from '../model/ip.js';
+import { canonicalIp, cidrsOverlap, formatCidr, parsePrefix } from '../model/ip.js';
 import { defaultGateway, defaultPools, validateGateway, validatePools, type Pool } from '../model/ipam.js';
 import { canSeeNetwork, isOwner } from '../model/policy.js';
 import {
@@ -35,6 +35,7 @@ import {
 import { getVisibleNetwork } from './networks.js';
 import { enforceQuota } from './quotas.js';
 import { scheduleNetworkDhcp } from './dhcp-scheduler.js';
+import { subnetCidr } from './lookups.js';
 
 export const MAX_DNS_NAMESERVERS = 5;
 export const MAX_HOST_ROUTES = 20;
@@ -64,8 +65,6 @@ export const subnetSpec: ResourceSpec = {
     ...standardAttributes,
   },
 };
-
-export const subnetCidr = (row: Pick<SubnetRow, 'cidr'>): Cidr => parsePrefix(row.cidr)!;
 
 export function subnetToApi(row: SubnetRow): Item {
   return {

@@ -2,9 +2,8 @@
 // as Neutron's DHCP agent writes them (neutron/agent/linux/dhcp.py). Pure.
 import { parsePrefix } from '../model/ip.js';
 import type { HostView, PortView, SubnetView } from '../model/hostview.js';
+import { DHCP_OWNER, NO_DHCP_OWNERS } from '../model/neutron.js';
 
-/** Owners that get no DHCP entry (port_requires_dhcp_configuration). */
-const NO_DHCP_OWNERS = ['network:router_ha_interface', 'network:floatingip', 'network:dhcp', 'network:distributed'];
 export const LEASE_SECONDS = 86400;
 export const DNS_DOMAIN = 'openstacklocal';
 
@@ -66,7 +65,7 @@ function optsFile(subnets: SubnetView[], all: SubnetView[]): string {
 
 /** The dnsmasq for `networkId` on this host, or null when this host has no DHCP port there yet. */
 export function planDnsmasq(view: HostView, networkId: string, statePath: string, mtu: number): DnsmasqPlan | null {
-  const port = view.ports.find((p) => p.network_id === networkId && p.device_owner === 'network:dhcp');
+  const port = view.ports.find((p) => p.network_id === networkId && p.device_owner === DHCP_OWNER);
   const subnets = dhcpSubnets(view, networkId);
   if (!port || !subnets.length) return null;
   const dir = `${statePath}/dhcp/${networkId}`;

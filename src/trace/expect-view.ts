@@ -7,13 +7,11 @@
 // index search yields rows by (indexed value, insertion), ORDER BY sorts ties stably, and the API's
 // lists come in insertion order; each list below says which read it mirrors. Pure.
 import type { HostView, PortView, RemotePortView, RouterView, SecurityGroupView } from '../model/hostview.js';
-import { AGENT_TYPES } from '../networking/agents.js';
-import { ROUTER_GW_OWNER, ROUTER_OWNED } from '../networking/router-common.js';
+import { AGENT_TYPES, DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/neutron.js';
 import { attr, attrFlag, cmpText, fixedIpsOf, hostOf, key, networkView, portView, ruleView, rulesOf, sortByKeys, subnetView } from './expect-api.js';
 import type { ApiObject, ApiResources } from './snapshot.js';
 
 /** Neutron's constants.DEVICE_OWNER_DHCP */
-const DHCP_OWNER = 'network:dhcp';
 const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
 const config = (agent: ApiObject): Record<string, unknown> => (agent['configurations'] && typeof agent['configurations'] === 'object' ? (agent['configurations'] as Record<string, unknown>) : {});
 const byId = (o: { id: string }) => o.id;
