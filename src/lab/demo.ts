@@ -5,6 +5,7 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bridgeName, tapName } from '../kernel/names.js';
+import { ROUTER_GW_OWNER } from '../model/neutron.js';
 import { projectId } from './bootstrap.js';
 import { adminClient, loadLab, nodeNamespace, type LabContext } from './context.js';
 import { labDown } from './down.js';
@@ -195,7 +196,7 @@ async function scenario(ctx: LabContext, o: DemoOptions, step: Step): Promise<vo
   }, () => 'blocked by the security group (the instance listens on it)');
 
   // --- what realizes it ---
-  const gwPort = (await c.call<{ ports: Res[] }>('GET', `/v2.0/ports?device_id=${router.id}&device_owner=network:router_gateway`)).ports[0];
+  const gwPort = (await c.call<{ ports: Res[] }>('GET', `/v2.0/ports?device_id=${router.id}&device_owner=${ROUTER_GW_OWNER}`)).ports[0];
   const qrouter = `qrouter-${router.id}`;
   const nat = await runStatus(['ip', 'netns', 'exec', qrouter, 'iptables', '-t', 'nat', '-S']);
   const dnatLines = nat.stdout.split('\n').filter((l) => l.includes('DNAT') && l.includes(DEMO.floatingIp));

@@ -9,6 +9,8 @@ export const AGENT_TYPES = {
 } as const;
 export type AgentRole = keyof typeof AGENT_TYPES;
 
+/** DEVICE_OWNER_NETWORK_PREFIX: ports of Neutron's own services (DHCP, routers, floating IPs). */
+export const NETWORK_OWNER_PREFIX = 'network:';
 /** DEVICE_OWNER_DHCP */
 export const DHCP_OWNER = 'network:dhcp';
 /** DEVICE_OWNER_FLOATINGIP */
@@ -29,6 +31,8 @@ export const COMPUTE_OWNER_PREFIX = 'compute:';
 export const ROUTER_INTERFACE_OWNERS = [ROUTER_INTF_OWNER, 'network:router_interface_distributed', 'network:ha_router_replicated_interface'];
 /** Every port a router owns (its "attached ports"): interfaces and the gateway. */
 export const ROUTER_OWNED = [...ROUTER_INTERFACE_OWNERS, ROUTER_GW_OWNER];
+/** Port owners whose ports go away with their network (AUTO_DELETE_PORT_OWNERS). */
+export const AUTO_DELETE_PORT_OWNERS = [DHCP_OWNER, DISTRIBUTED_OWNER, AGENT_GW_OWNER];
 /** Owners Neutron writes no DHCP host entry for (dhcp.py port_requires_dhcp_configuration). */
 export const NO_DHCP_OWNERS = [ROUTER_HA_INTF_OWNER, FLOATINGIP_OWNER, DHCP_OWNER, DISTRIBUTED_OWNER];
 

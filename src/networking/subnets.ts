@@ -5,6 +5,7 @@ import type { AuthContext } from '../model/context.js';
 import { conflict, forbidden, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.js';
 import { canonicalIp, cidrsOverlap, formatCidr, parsePrefix } from '../model/ip.js';
 import { defaultGateway, defaultPools, validateGateway, validatePools, type Pool } from '../model/ipam.js';
+import { DHCP_OWNER } from '../model/neutron.js';
 import { canSeeNetwork, isOwner } from '../model/policy.js';
 import {
   isAllocationPools,
@@ -252,7 +253,7 @@ export function subnetService(config: ServerConfig): ResourceService {
         .select(['ports.id', 'ports.device_owner'])
         .where('ip_allocations.subnet_id', '=', id)
         .execute();
-      if (users.some((u) => u.device_owner !== 'network:dhcp')) {
+      if (users.some((u) => u.device_owner !== DHCP_OWNER)) {
         throw conflict('SubnetInUse', `Unable to complete operation on subnet ${id}: One or more ports have an IP allocation from this subnet.`);
       }
       // DHCP ports lose their address on this subnet; the ports themselves stay with the network.

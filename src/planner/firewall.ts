@@ -30,7 +30,7 @@
 import { FILTER_TOP, remoteGroupIpset, sgChains, tapName, wrapChain } from '../kernel/names.js';
 import type { ChainSpec, IpsetSpec, IptablesSpec } from '../kernel/types.js';
 import type { HostView, PortView, SecurityGroupRuleView } from '../model/hostview.js';
-import { IP_PROTOCOL_MAP } from '../model/neutron.js';
+import { IP_PROTOCOL_MAP, NETWORK_OWNER_PREFIX } from '../model/neutron.js';
 
 const lb = (chain: string): string => wrapChain('linuxbridge', chain);
 
@@ -190,7 +190,7 @@ export function portChains(port: PortView, view: HostView): ChainSpec[] {
 }
 
 /** Ports Neutron's agent trusts (net.is_port_trusted): service ports, never filtered. */
-export const isTrustedPort = (p: PortView): boolean => p.device_owner.startsWith('network:');
+export const isTrustedPort = (p: PortView): boolean => p.device_owner.startsWith(NETWORK_OWNER_PREFIX);
 
 /** Ports whose chains planFirewall writes: bound here, not trusted, port security on. */
 const filtered = (view: HostView): PortView[] => view.ports.filter((p) => !isTrustedPort(p) && p.port_security_enabled);
