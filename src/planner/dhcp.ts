@@ -1,5 +1,6 @@
 // What the DHCP role runs for one network: dnsmasq's argv and its host/opts/addn_hosts files,
 // as Neutron's DHCP agent writes them (neutron/agent/linux/dhcp.py). Pure.
+import { DHCP_NS_PREFIX } from '../kernel/names.js';
 import { parsePrefix } from '../model/ip.js';
 import type { HostView, PortView, SubnetView } from '../model/hostview.js';
 import { DHCP_OWNER, NO_DHCP_OWNERS } from '../model/neutron.js';
@@ -100,7 +101,7 @@ export function planDnsmasq(view: HostView, networkId: string, statePath: string
   ];
   return {
     networkId,
-    namespace: `qdhcp-${networkId}`,
+    namespace: `${DHCP_NS_PREFIX}${networkId}`,
     dir,
     port,
     argv,
