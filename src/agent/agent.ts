@@ -9,12 +9,11 @@ import { HostWatch } from './host-watch.js';
 import { LinkMonitor } from './link-monitor.js';
 import type { Kernel } from '../exec/kernel.js';
 import type { HostView } from '../model/hostview.js';
+import { AGENT_TYPES } from '../model/neutron.js';
 import type { AgentConfig } from './config.js';
 import { deleteConntrackState } from './conntrack.js';
 import { sendGarps } from './garp.js';
 import { agentPass, type AgentPassResult, type Facts } from './pass.js';
-
-const AGENT_TYPES = { l2: 'Linux bridge agent', dhcp: 'DHCP agent', l3: 'L3 agent' } as const;
 
 export class Agent {
   private stopped = false;
@@ -97,7 +96,7 @@ export class Agent {
           : role === 'dhcp'
             ? { dhcp_driver: 'dnsmasq', networks: this.view?.dhcp_networks.length ?? 0 }
             : { routers: this.view?.routers?.length ?? 0 };
-      await this.client.reportState({ agent_type: AGENT_TYPES[role], host: this.cfg.host, configurations, start_flag: start });
+      await this.client.reportState({ agent_type: AGENT_TYPES[role].agent_type, host: this.cfg.host, configurations, start_flag: start });
     }
   }
 

@@ -1,8 +1,7 @@
 // The agent's configuration, read from an INI file laid out like Neutron's linuxbridge_agent.ini
 // (so the tracer and operators find settings where they expect them), plus flags. Pure parsing.
 import { parse } from 'ini';
-
-export type AgentRole = 'l2' | 'dhcp' | 'l3';
+import { AGENT_TYPES, type AgentRole } from '../model/neutron.js';
 
 export interface AgentConfig {
   host: string;
@@ -31,7 +30,7 @@ export interface AgentConfig {
 
 export class AgentConfigError extends Error {}
 
-const ROLES: AgentRole[] = ['l2', 'dhcp', 'l3'];
+const ROLES = Object.keys(AGENT_TYPES) as AgentRole[];
 
 export function parseMappings(text: string): Record<string, string> {
   const out: Record<string, string> = {};

@@ -2,7 +2,7 @@
 // kernel's reconcile() (exec/reconcile.ts: observe → diff → apply → observe), and work out which
 // ports are ACTIVE and which router addresses came and went.
 import { createHash } from 'node:crypto';
-import { tapName } from '../kernel/names.js';
+import { DHCP_NS_PREFIX, ROUTER_NS_PREFIX, tapName } from '../kernel/names.js';
 import { render } from '../kernel/render.js';
 import { HOST, type DesiredNode } from '../kernel/types.js';
 import type { Kernel } from '../exec/kernel.js';
@@ -31,7 +31,7 @@ export interface AgentPassResult {
 export type Facts = Omit<NodeFacts, 'presentTaps'>;
 
 /** Namespaces the agents of a node may create; owned ones nobody wants any more are removed. */
-export const AGENT_NAMESPACE_PREFIXES = ['qdhcp-', 'qrouter-'];
+export const AGENT_NAMESPACE_PREFIXES = [DHCP_NS_PREFIX, ROUTER_NS_PREFIX];
 
 /**
  * The owner mark keeps nodes that share one /run/netns (a lab, several labs at once) off each

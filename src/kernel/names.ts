@@ -94,10 +94,13 @@ export function vxlanName(vni: number): string {
   return `vxlan-${vni}`;
 }
 
+/** Neutron's namespace prefixes (NS_PREFIX of the L3 and DHCP agents). */
+export const ROUTER_NS_PREFIX = 'qrouter-';
+export const DHCP_NS_PREFIX = 'qdhcp-';
 /** `qrouter-` + full router id. */
-export const routerNamespace = (routerId: string): string => assertNamespaceName('qrouter-' + resourceId(routerId));
+export const routerNamespace = (routerId: string): string => assertNamespaceName(ROUTER_NS_PREFIX + resourceId(routerId));
 /** `qdhcp-` + full network id. */
-export const dhcpNamespace = (networkId: string): string => assertNamespaceName('qdhcp-' + resourceId(networkId));
+export const dhcpNamespace = (networkId: string): string => assertNamespaceName(DHCP_NS_PREFIX + resourceId(networkId));
 
 /** Wrap prefixes: basename(argv[0])[:16] of each Neutron agent, plus `-`. */
 export const WRAP = {

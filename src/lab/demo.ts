@@ -4,7 +4,8 @@
 // (ping, ssh login showing 172.16.1.3, a port the group does not allow stays closed).
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bridgeName, tapName } from '../kernel/names.js';
+import { bridgeName, ROUTER_NS_PREFIX, tapName } from '../kernel/names.js';
+import { ROUTER_GW_OWNER } from '../model/neutron.js';
 import { projectId } from './bootstrap.js';
 import { adminClient, loadLab, nodeNamespace, type LabContext } from './context.js';
 import { labDown } from './down.js';
@@ -195,8 +196,8 @@ async function scenario(ctx: LabContext, o: DemoOptions, step: Step): Promise<vo
   }, () => 'blocked by the security group (the instance listens on it)');
 
   // --- what realizes it ---
-  const gwPort = (await c.call<{ ports: Res[] }>('GET', `/v2.0/ports?device_id=${router.id}&device_owner=network:router_gateway`)).ports[0];
-  const qrouter = `qrouter-${router.id}`;
+  const gwPort = (await c.call<{ ports: Res[] }>('GET', `/v2.0/ports?device_id=${router.id}&device_owner=${ROUTER_GW_OWNER}`)).ports[0];
+  const qrouter = `${ROUTER_NS_PREFIX}${router.id}`;
   const nat = await runStatus(['ip', 'netns', 'exec', qrouter, 'iptables', '-t', 'nat', '-S']);
   const dnatLines = nat.stdout.split('\n').filter((l) => l.includes('DNAT') && l.includes(DEMO.floatingIp));
   const dnat = dnatLines.find((l) => l.includes('PREROUTING')) ?? dnatLines[0] ?? '(DNAT rule not found)';

@@ -2,6 +2,7 @@
 // create the port bound to the node (device_owner compute:nova, device_id the instance uuid), delete it.
 import type { NeutrinoClient } from '../client/neutrino.js';
 import { HttpError } from '../client/http.js';
+import { COMPUTE_OWNER_PREFIX } from '../model/neutron.js';
 import { LabUsageError } from './topology.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -55,7 +56,7 @@ export async function createInstancePort(
     name: o.name,
     network_id: o.networkId,
     project_id: o.project,
-    device_owner: 'compute:nova',
+    device_owner: `${COMPUTE_OWNER_PREFIX}nova`,
     device_id: o.instanceId,
     'binding:host_id': o.host,
   };

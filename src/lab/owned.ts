@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { AGENT_NAMESPACE_PREFIXES, namespaceOwner } from '../agent/pass.js';
 import { runStatus } from '../exec/run.js';
 import { namespaceMark } from '../kernel/mark.js';
+import { DHCP_NS_PREFIX, ROUTER_NS_PREFIX } from '../kernel/names.js';
 import { adminClient } from './context.js';
 import { listNamespaces } from './netns.js';
 import type { LabPaths } from './paths.js';
@@ -76,7 +77,7 @@ async function markedNamespaces(paths: LabPaths): Promise<string[]> {
 export async function agentNamespaces(paths: LabPaths, state: LabState | null): Promise<string[]> {
   const known = await serverIds(state);
   const nets = new Set([...known.networks, ...dhcpDirs(paths).map((d) => d.network).filter((id) => UUID.test(id))]);
-  const named = [...[...nets].map((id) => `qdhcp-${id}`), ...known.routers.map((id) => `qrouter-${id}`)];
+  const named = [...[...nets].map((id) => `${DHCP_NS_PREFIX}${id}`), ...known.routers.map((id) => `${ROUTER_NS_PREFIX}${id}`)];
   return [...new Set([...named, ...(await markedNamespaces(paths))])];
 }
 

@@ -1,6 +1,7 @@
 // `neutrino lab restart-agent NODE`: ends the node's agent by PID (if it still runs), starts the same
 // command again in the node's namespace, records the new PID, and waits for its start report.
 import { existsSync } from 'node:fs';
+import { AGENT_TYPES } from '../model/neutron.js';
 import { agentMarkers, startAgent, writeAgentConfig } from './agents.js';
 import { adminClient, type LabContext } from './context.js';
 import { hasEnded, terminate } from './procs.js';
@@ -38,7 +39,7 @@ export async function restartAgent(ctx: LabContext, nodeName: string, timeoutMs 
     async () => {
       if (hasEnded({ pid, markers })) throw new LabError(`the agent of node ${nodeName} exited (${lastLogLine(log)}; log: ${log})`);
       const { agents } = await client.call<{ agents: ApiAgent[] }>('GET', '/v2.0/agents');
-      return agents.some((a) => a.agent_type === 'Linux bridge agent' && a.host === nodeName && a.alive && parseAgentTime(a.started_at) >= since) || null;
+      return agents.some((a) => a.agent_type === AGENT_TYPES.l2.agent_type && a.host === nodeName && a.alive && parseAgentTime(a.started_at) >= since) || null;
     },
     { timeoutMs, everyMs: 100, onTimeout: () => new LabError(`the agent of node ${nodeName} did not report its start within ${timeoutMs / 1000} s (log: ${log})`) },
   );

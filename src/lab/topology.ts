@@ -1,5 +1,6 @@
 // The lab's layout, as plain data: one network namespace per node, a management switch, the
 // provider network's upstream host, and the NICs with the scenario's names and addresses. Pure.
+import type { AgentRole } from '../model/neutron.js';
 
 export interface LabNic {
   /** name inside its namespace (eth0, eth1, eth2 as in the scenario) */
@@ -21,7 +22,7 @@ export interface LabNode {
   managementIp: string;
   /** the provider NIC (controller only) */
   providerNic: string | null;
-  roles: Array<'l2' | 'dhcp' | 'l3'>;
+  roles: AgentRole[];
 }
 
 export interface LabTopology {

@@ -1,5 +1,6 @@
 // Neutron Zed's legacy owner-based policy: who may see and change what. Pure.
 import type { AuthContext } from './context.js';
+import { NETWORK_OWNER_PREFIX } from './neutron.js';
 
 export interface Owned {
   project_id: string;
@@ -22,4 +23,4 @@ export const canSeePort = (ctx: AuthContext, port: Owned, network: Owned | undef
   ownerOrAdmin(ctx, port) || (network !== undefined && isOwner(ctx, network));
 
 /** Device owners reserved for the network's owner (rule:network_device). */
-export const isNetworkDevice = (deviceOwner: string) => deviceOwner.startsWith('network:');
+export const isNetworkDevice = (deviceOwner: string) => deviceOwner.startsWith(NETWORK_OWNER_PREFIX);

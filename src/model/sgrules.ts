@@ -2,36 +2,8 @@
 // converters, neutron/db/securitygroups_db.py validation and duplicate detection). Pure.
 import { NeutronError, conflict } from './errors.js';
 import { addressBits, formatCidr, formatIp, ipv4NetmaskLength, parseIp, prefixOf, type IpVersion } from './ip.js';
+import { IP_PROTOCOL_MAP } from './neutron.js';
 import { show } from './validators.js';
-
-/** neutron_lib.constants.IP_PROTOCOL_MAP (with the legacy `icmpv6` alias of `ipv6-icmp`). */
-export const IP_PROTOCOL_MAP: Readonly<Record<string, number>> = {
-  ah: 51,
-  dccp: 33,
-  egp: 8,
-  esp: 50,
-  gre: 47,
-  hopopt: 0,
-  icmp: 1,
-  igmp: 2,
-  ip: 0,
-  ipip: 4,
-  'ipv6-encap': 41,
-  'ipv6-frag': 44,
-  'ipv6-icmp': 58,
-  icmpv6: 58,
-  'ipv6-nonxt': 59,
-  'ipv6-opts': 60,
-  'ipv6-route': 43,
-  ospf: 89,
-  pgm: 113,
-  rsvp: 46,
-  sctp: 132,
-  tcp: 6,
-  udp: 17,
-  udplite: 136,
-  vrrp: 112,
-};
 
 /** IP_PROTOCOL_NUM_TO_NAME_MAP: number text → name; '58' → 'ipv6-icmp', '0' → 'ip' (last one wins). */
 export const IP_PROTOCOL_NUM_TO_NAME: Readonly<Record<string, string>> = Object.fromEntries(

@@ -1,14 +1,12 @@
 // Agents: state reports (registration + heartbeat) and the list GET /v2.0/agents shows.
 import type { ServerConfig } from '../config.js';
 import type { AuthContext } from '../model/context.js';
-import { AGENT_TYPES } from '../model/hostview-facts.js';
 import { badRequest, notFound, policyDenied } from '../model/errors.js';
+import { AGENT_TYPES } from '../model/neutron.js';
 import { show } from '../model/validators.js';
 import type { AgentRow } from '../store/schema/index.js';
 import { bool, newId, parseJson, recordChange, timestamp, type Tx } from './common.js';
-import { routerNotFound } from './router-common.js';
-
-export { AGENT_TYPES };
+import { routerNotFound } from './lookups.js';
 
 export const isAlive = (row: Pick<AgentRow, 'heartbeat_timestamp'>, config: ServerConfig, now = Date.now()) =>
   now - Date.parse(row.heartbeat_timestamp) < config.agentDownTime * 1000;

@@ -6,8 +6,9 @@ import { authContext } from '../model/context.js';
 import type { AgentRow } from '../store/schema/index.js';
 import { recordChange, type Tx } from './common.js';
 import { allocateFixedIps } from './ipam.js';
-import { AGENT_TYPES, isAlive } from './agents.js';
-import { createPort, deletePort, DHCP_OWNER } from './ports.js';
+import { isAlive } from './agents.js';
+import { createPort, deletePort } from './ports.js';
+import { AGENT_TYPES, DHCP_OWNER } from '../model/neutron.js';
 
 const system = authContext({ userId: '', userName: 'neutrino', projectId: '', projectName: '', roles: ['admin'], expiresAt: '' });
 

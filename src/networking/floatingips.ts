@@ -9,9 +9,10 @@ import type { FloatingIpRow, PortRow } from '../store/schema/index.js';
 import { bool, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
 import type { FixedIp, FixedIpRequest } from './ipam.js';
 import { getVisibleNetwork } from './networks.js';
-import { createPort, deletePort, DHCP_OWNER, FLOATINGIP_OWNER, getVisiblePort } from './ports.js';
+import { createPort, deletePort, getVisiblePort } from './ports.js';
 import { enforceQuota } from './quotas.js';
-import { badResourceRequest, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS, systemContext } from './router-common.js';
+import { badResourceRequest, systemContext } from './router-common.js';
+import { DHCP_OWNER, FLOATINGIP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../model/neutron.js';
 
 export const FLOATINGIP_STATUSES = ['ACTIVE', 'DOWN', 'ERROR'];
 

@@ -2,8 +2,8 @@
 import type { HostView, NetworkView, PortView, RouterView, SecurityGroupView, SubnetView } from '../model/hostview.js';
 import type { PortRow } from '../store/schema/index.js';
 import { bool, parseJson, type Tx } from './common.js';
-import { AGENT_TYPES, ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/hostview-facts.js';
 import { portsToApi } from './ports.js';
+import { AGENT_TYPES, ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/neutron.js';
 
 function portView(api: Record<string, unknown>): PortView {
   return {

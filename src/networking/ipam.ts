@@ -7,7 +7,7 @@ import { canonicalIpOrNull, cidrContains, parseIp } from '../model/ip.js';
 import { chooseAddress, type Pool } from '../model/ipam.js';
 import type { NetworkRow, SubnetRow } from '../store/schema/index.js';
 import { parseJson, type Tx } from './common.js';
-import { subnetCidr } from './subnets.js';
+import { subnetCidr } from './lookups.js';
 
 export interface FixedIpRequest {
   subnet_id?: string;

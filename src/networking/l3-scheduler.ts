@@ -4,8 +4,9 @@
 import type { ServerConfig } from '../config.js';
 import type { AgentRow } from '../store/schema/index.js';
 import { recordChange, timestamp, type Tx } from './common.js';
-import { AGENT_TYPES, isAlive } from './agents.js';
-import { ROUTER_OWNED } from './router-common.js';
+import { isAlive } from './agents.js';
+import { AGENT_TYPES } from '../model/neutron.js';
+import { ROUTER_OWNED } from '../model/neutron.js';
 import { setFloatingIpStatus } from './floatingips.js';
 import { badRequest } from '../model/errors.js';
 import { show } from '../model/validators.js';

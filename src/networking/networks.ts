@@ -3,6 +3,7 @@ import type { ServerConfig } from '../config.js';
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, invalidInput, notFound, policyDenied } from '../model/errors.js';
+import { AUTO_DELETE_PORT_OWNERS, FLOATINGIP_OWNER, NETWORK_OWNER_PREFIX, ROUTER_GW_OWNER } from '../model/neutron.js';
 import { canSeeNetwork, ownerOrAdmin } from '../model/policy.js';
 import { inRange, isAvailabilityZoneHints, isString, isStringOrNull, toBoolean, toInt, toIntOrNull } from '../model/validators.js';
 import type { NetworkRow } from '../store/schema/index.js';
@@ -21,9 +22,6 @@ import {
 import { enforceQuota } from './quotas.js';
 import { allocateSegment, maxMtu, segmentKey, tenantSegment, validateProviderSegment } from './segments.js';
 import { ensureDefaultSecurityGroup } from './securitygroups.js';
-
-/** Port owners whose ports go away with their network (AUTO_DELETE_PORT_OWNERS). */
-export const AUTO_DELETE_PORT_OWNERS = ['network:dhcp', 'network:distributed', 'network:floatingip_agent_gateway'];
 
 export const networkSpec: ResourceSpec = {
   singular: 'network',
@@ -178,7 +176,7 @@ export function networkService(config: ServerConfig): ResourceService {
           .select('id')
           .where('network_id', '=', id)
           .where('project_id', '!=', row.project_id)
-          .where('device_owner', 'not like', 'network:%')
+          .where('device_owner', 'not like', `${NETWORK_OWNER_PREFIX}%`)
           .executeTakeFirst();
         if (others) {
           throw conflict('InvalidSharedSetting', `Unable to reconfigure sharing settings for network ${id}. Multiple tenants are using it.`);
@@ -189,7 +187,7 @@ export function networkService(config: ServerConfig): ResourceService {
           .selectFrom('ports')
           .select('id')
           .where('network_id', '=', id)
-          .where('device_owner', 'in', ['network:router_gateway', 'network:floatingip'])
+          .where('device_owner', 'in', [ROUTER_GW_OWNER, FLOATINGIP_OWNER])
           .executeTakeFirst();
         if (gw) {
           throw conflict('ExternalNetworkInUse', `External network ${id} cannot be updated to be made non-external, since it has existing gateway ports.`);

@@ -37,12 +37,11 @@ import {
 import { allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
 import { getVisibleNetwork } from './networks.js';
 import { enforceQuota } from './quotas.js';
-import { enforceRouterDeviceOwner, ROUTER_OWNED } from './router-common.js';
+import { enforceRouterDeviceOwner } from './router-common.js';
+import { DHCP_OWNER, FLOATINGIP_OWNER, ROUTER_INTF_OWNER, ROUTER_OWNED } from '../model/neutron.js';
 import { ensureDefaultSecurityGroup } from './securitygroups.js';
 
 export const MAX_ALLOWED_ADDRESS_PAIRS = 10;
-export const FLOATINGIP_OWNER = 'network:floatingip';
-export const DHCP_OWNER = 'network:dhcp';
 
 /** `fixed_ips=ip_address=10.0.0.3` / `fixed_ips=subnet_id=…` filters, as the CLI sends them. */
 function matchFixedIp(value: unknown, wanted: unknown): boolean {
@@ -337,7 +336,7 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
     const held = current.fixed_ips as FixedIp[];
     const next = await allocateFixedIps(tx, network, a.fixed_ips as FixedIpRequest[], { lowest: port.device_owner === DHCP_OWNER, keep: held });
     const dropped = held.filter((h) => !next.some((n) => n.ip_address === h.ip_address && n.subnet_id === h.subnet_id));
-    if (port.device_owner === 'network:router_interface' && dropped.length) {
+    if (port.device_owner === ROUTER_INTF_OWNER && dropped.length) {
       throw new NeutronError(400, 'IPAddressChangeNotAllowed', `IP updates for port ${id} are not allowed for the router interface ports.`);
     }
     for (const d of dropped) {

@@ -1,15 +1,13 @@
 // What the router modules share: router port owners, the system context, router errors, the router's
 // API view, visibility, the ports a router owns, revision bumps and the one-port-per-subnet / no-overlap check.
 import { authContext, type AuthContext } from '../model/context.js';
-import { conflict, NeutronError, notFound } from '../model/errors.js';
-import { ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS, ROUTER_INTF_OWNER, ROUTER_OWNED } from '../model/hostview-facts.js';
+import { conflict, NeutronError } from '../model/errors.js';
 import { cidrsOverlap } from '../model/ip.js';
+import { ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/neutron.js';
 import type { PortRow, RouterRow, SubnetRow } from '../store/schema/index.js';
 import { bool, parseJson, recordChange, standardFields, timestamp, type Item, type Tx } from './common.js';
 import type { FixedIp } from './ipam.js';
-import { subnetCidr } from './subnets.js';
-
-export { ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS, ROUTER_INTF_OWNER, ROUTER_OWNED };
+import { routerNotFound, subnetCidr } from './lookups.js';
 
 /** The server acting for itself (context.elevated()): creates and deletes service ports. */
 export const systemContext: AuthContext = authContext({
@@ -25,8 +23,6 @@ export const systemContext: AuthContext = authContext({
 export const badResourceRequest = (resource: string, msg: string) =>
   new NeutronError(400, 'BadRequest', `Bad ${resource} request: ${msg}.`);
 export const badRouter = (msg: string) => badResourceRequest('router', msg);
-
-export const routerNotFound = (id: string) => notFound('RouterNotFound', `Router ${id} could not be found`);
 
 const deviceIdNotOwned = (deviceId: string) =>
   conflict('DeviceIDNotOwnedByTenant', `The following device_id ${deviceId} is not owned by your tenant or matches another tenants router.`);

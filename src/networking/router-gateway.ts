@@ -10,7 +10,8 @@ import { int, type Tx } from './common.js';
 import { allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
 import { getVisibleNetwork } from './networks.js';
 import { createPort, deletePort } from './ports.js';
-import { badRouter, checkDupRouterSubnets, fixedIpsOf, ROUTER_GW_OWNER, systemContext, touchPort } from './router-common.js';
+import { badRouter, checkDupRouterSubnets, fixedIpsOf, systemContext, touchPort } from './router-common.js';
+import { ROUTER_GW_OWNER } from '../model/neutron.js';
 
 export interface GatewayInfo {
   network_id: string;

@@ -15,13 +15,14 @@ import {
   enforceRouterDeviceOwner,
   fixedIpsOf,
   getVisibleRouter,
-  ROUTER_INTF_OWNER,
   routerPorts,
   systemContext,
   touchPort,
   touchRouter,
 } from './router-common.js';
-import { getVisibleSubnet, subnetCidr } from './subnets.js';
+import { subnetCidr } from './lookups.js';
+import { ROUTER_INTF_OWNER } from '../model/neutron.js';
+import { getVisibleSubnet } from './subnets.js';
 
 export interface InterfaceInfo {
   id: string;

@@ -8,23 +8,13 @@ import type { RouterRow } from '../store/schema/index.js';
 import { int, newId, recordChange, stringFilter, timestamp, type Item, type ResourceService } from './common.js';
 import { deletePort } from './ports.js';
 import { enforceQuota } from './quotas.js';
-import { badRouter, getVisibleRouter, ROUTER_INTF_OWNER, routerPorts, routersToApi, systemContext } from './router-common.js';
+import { badRouter, getVisibleRouter, routerPorts, routersToApi, systemContext } from './router-common.js';
+import { ROUTER_INTF_OWNER } from '../model/neutron.js';
 import { checkGatewayPolicy, parseGatewayInfo, updateGateway } from './router-gateway.js';
 import { scheduleRouter } from './l3-scheduler.js';
 import type { ServerConfig } from '../config.js';
 
 export { floatingIpService } from './floatingips.js';
-export {
-  badResourceRequest,
-  getVisibleRouter,
-  ROUTER_GW_OWNER,
-  ROUTER_INTERFACE_OWNERS,
-  ROUTER_INTF_OWNER,
-  routerNotFound,
-  routersToApi,
-  routerToApi,
-  systemContext,
-} from './router-common.js';
 export { addRouterInterface, removeRouterInterface, type InterfaceInfo } from './router-interfaces.js';
 
 /** `external_gateway_info: {}` clears the gateway, as `null` does (type:dict_or_nodata). */

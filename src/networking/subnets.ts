@@ -5,6 +5,7 @@ import type { AuthContext } from '../model/context.js';
 import { conflict, forbidden, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.js';
 import { canonicalIpOrNull, cidrsOverlap, formatCidr, parsePrefix, type Cidr } from '../model/ip.js';
 import { defaultGateway, defaultPools, validateGateway, validatePools, type Pool } from '../model/ipam.js';
+import { DHCP_OWNER } from '../model/neutron.js';
 import { canSeeNetwork, isOwner } from '../model/policy.js';
 import {
   isAllocationPools,
@@ -35,6 +36,7 @@ import {
 import { getVisibleNetwork } from './networks.js';
 import { enforceQuota } from './quotas.js';
 import { scheduleNetworkDhcp } from './dhcp-scheduler.js';
+import { subnetCidr } from './lookups.js';
 
 export const MAX_DNS_NAMESERVERS = 5;
 export const MAX_HOST_ROUTES = 20;
@@ -64,8 +66,6 @@ export const subnetSpec: ResourceSpec = {
     ...standardAttributes,
   },
 };
-
-export const subnetCidr = (row: Pick<SubnetRow, 'cidr'>): Cidr => parsePrefix(row.cidr)!;
 
 export function subnetToApi(row: SubnetRow): Item {
   return {
@@ -253,7 +253,7 @@ export function subnetService(config: ServerConfig): ResourceService {
         .select(['ports.id', 'ports.device_owner'])
         .where('ip_allocations.subnet_id', '=', id)
         .execute();
-      if (users.some((u) => u.device_owner !== 'network:dhcp')) {
+      if (users.some((u) => u.device_owner !== DHCP_OWNER)) {
         throw conflict('SubnetInUse', `Unable to complete operation on subnet ${id}: One or more ports have an IP allocation from this subnet.`);
       }
       // DHCP ports lose their address on this subnet; the ports themselves stay with the network.

@@ -1,5 +1,6 @@
 // Parser of `ip -j -d link show` into ObservedLink (veth peers still unresolved: ifindex + netnsid only).
 import type { BridgePortState, ObservedLink } from '../kernel/types.js';
+import { VXLAN_UDP_PORT } from '../model/neutron.js';
 import { num, optNum, optObj, optStr, parseArray, str, strList, type Obj } from './json.js';
 
 const SRC = 'ip -j -d link show';
@@ -54,7 +55,7 @@ function vxlanOf(d: Obj): NonNullable<ObservedLink['vxlan']> {
   const v: NonNullable<ObservedLink['vxlan']> = {
     vni: num(d, 'id', SRC),
     // The kernel's default port when none was given is 8472 (Linux's historic VXLAN port).
-    dstport: optNum(d, 'port') ?? 8472,
+    dstport: optNum(d, 'port') ?? VXLAN_UDP_PORT,
     learning: d['learning'] === true,
     proxy: d['proxy'] === true,
   };

@@ -1,10 +1,10 @@
 // What the DHCP role runs for one network: dnsmasq's argv and its host/opts/addn_hosts files,
 // as Neutron's DHCP agent writes them (neutron/agent/linux/dhcp.py). Pure.
+import { DHCP_NS_PREFIX } from '../kernel/names.js';
 import { ipv4Netmask, parsePrefix } from '../model/ip.js';
 import type { HostView, PortView, SubnetView } from '../model/hostview.js';
+import { DHCP_OWNER, NO_DHCP_OWNERS } from '../model/neutron.js';
 
-/** Owners that get no DHCP entry (port_requires_dhcp_configuration). */
-const NO_DHCP_OWNERS = ['network:router_ha_interface', 'network:floatingip', 'network:dhcp', 'network:distributed'];
 export const LEASE_SECONDS = 86400;
 export const DNS_DOMAIN = 'openstacklocal';
 
@@ -61,7 +61,7 @@ function optsFile(subnets: SubnetView[], all: SubnetView[]): string {
 
 /** The dnsmasq for `networkId` on this host, or null when this host has no DHCP port there yet. */
 export function planDnsmasq(view: HostView, networkId: string, statePath: string, mtu: number): DnsmasqPlan | null {
-  const port = view.ports.find((p) => p.network_id === networkId && p.device_owner === 'network:dhcp');
+  const port = view.ports.find((p) => p.network_id === networkId && p.device_owner === DHCP_OWNER);
   const subnets = dhcpSubnets(view, networkId);
   if (!port || !subnets.length) return null;
   const dir = `${statePath}/dhcp/${networkId}`;
@@ -96,7 +96,7 @@ export function planDnsmasq(view: HostView, networkId: string, statePath: string
   ];
   return {
     networkId,
-    namespace: `qdhcp-${networkId}`,
+    namespace: `${DHCP_NS_PREFIX}${networkId}`,
     dir,
     port,
     argv,

@@ -31,6 +31,7 @@ import { FILTER_TOP, remoteGroupIpset, sgChains, tapName, wrapChain } from '../k
 import type { ChainSpec, IpsetSpec, IptablesSpec } from '../kernel/types.js';
 import type { HostView, PortView, SecurityGroupRuleView } from '../model/hostview.js';
 import { formatCidr, parsePrefix } from '../model/ip.js';
+import { IP_PROTOCOL_MAP, NETWORK_OWNER_PREFIX } from '../model/neutron.js';
 
 const lb = (chain: string): string => wrapChain('linuxbridge', chain);
 
@@ -61,19 +62,13 @@ const PROTO_NAMES: Readonly<Record<number, string>> = {
   44: 'ipv6-frag', 46: 'rsvp', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'ipv6-icmp', 59: 'ipv6-nonxt', 60: 'ipv6-opts',
   89: 'ospf', 112: 'vrrp', 132: 'sctp', 136: 'udplite',
 };
-/** neutron_lib IP_PROTOCOL_MAP names → numbers (as stored by the API). */
-const PROTO_NUMBERS: Readonly<Record<string, number>> = {
-  ah: 51, dccp: 33, egp: 8, esp: 50, gre: 47, hopopt: 0, icmp: 1, igmp: 2, ip: 0, ipip: 4, 'ipv6-encap': 41,
-  'ipv6-frag': 44, 'ipv6-icmp': 58, icmpv6: 58, 'ipv6-nonxt': 59, 'ipv6-opts': 60, 'ipv6-route': 43, ospf: 89,
-  pgm: 113, rsvp: 46, sctp: 132, tcp: 6, udp: 17, udplite: 136, vrrp: 112,
-};
 /** Protocols with a port match module of their own; udplite only has multiport (Neutron's IPTABLES_MULTIPORT_ONLY_PROTOCOLS). */
 const PORT_MODULES = new Set(['tcp', 'udp', 'sctp', 'dccp']);
 
 /** The protocol as iptables-save prints it; null = any. */
 export function iptablesProtocol(protocol: string | null): string | null {
   if (protocol === null || protocol === '' || protocol === 'any') return null;
-  const num = /^\d+$/.test(protocol) ? Number(protocol) : PROTO_NUMBERS[protocol.toLowerCase()];
+  const num = /^\d+$/.test(protocol) ? Number(protocol) : IP_PROTOCOL_MAP[protocol.toLowerCase()];
   if (num === undefined) return protocol.toLowerCase();
   if (num === 0) return null;
   return PROTO_NAMES[num] ?? String(num);
@@ -183,7 +178,7 @@ export function portChains(port: PortView, view: HostView): ChainSpec[] {
 }
 
 /** Ports Neutron's agent trusts (net.is_port_trusted): service ports, never filtered. */
-export const isTrustedPort = (p: PortView): boolean => p.device_owner.startsWith('network:');
+export const isTrustedPort = (p: PortView): boolean => p.device_owner.startsWith(NETWORK_OWNER_PREFIX);
 
 /** Ports whose chains planFirewall writes: bound here, not trusted, port security on. */
 const filtered = (view: HostView): PortView[] => view.ports.filter((p) => !isTrustedPort(p) && p.port_security_enabled);

@@ -1,5 +1,6 @@
 // planNode(view, node) → the desired kernel state of one node. Pure (see README.md).
 import { emptyDesiredNamespace, HOST, type DesiredNode } from '../kernel/types.js';
+import { DHCP_NS_PREFIX } from '../kernel/names.js';
 import type { HostView, PortView } from '../model/hostview.js';
 import { planDhcpNamespace } from './dhcp-ns.js';
 import type { NodeFacts } from './facts.js';
@@ -49,8 +50,8 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
   // A DHCP namespace whose network cannot be wired here would be useless: drop it.
   for (const networkId of view.dhcp_networks) {
     if (!l2.networks.some((n) => n.id === networkId)) {
-      delete desired.namespaces[`qdhcp-${networkId}`];
-      host.links = host.links.filter((l) => !(l.kind === 'veth' && l.peer.netns === `qdhcp-${networkId}`));
+      delete desired.namespaces[`${DHCP_NS_PREFIX}${networkId}`];
+      host.links = host.links.filter((l) => !(l.kind === 'veth' && l.peer.netns === `${DHCP_NS_PREFIX}${networkId}`));
     }
   }
   // Security groups: on every L2 node, even before any port is plugged (the skeleton's default drop

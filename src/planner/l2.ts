@@ -5,13 +5,12 @@ import { bridgeName, tapName, vxlanName } from '../kernel/names.js';
 import type { FdbSpec, LinkSpec, NeighSpec } from '../kernel/types.js';
 import type { HostView, NetworkView, PortView } from '../model/hostview.js';
 import type { NodeFacts } from './facts.js';
+import { DHCP_OWNER, VXLAN_UDP_PORT } from '../model/neutron.js';
 
-/** Linux's default VXLAN port: what Neutron gets when [vxlan] udp_dstport is unset. */
-export const VXLAN_DSTPORT = 8472;
 export const FLOOD_MAC = '00:00:00:00:00:00';
 
 /** Ports whose host side the L2 role plugs but another role (DHCP, L3) creates. */
-export const isServicePort = (p: PortView) => p.device_owner === 'network:dhcp' || p.device_owner.startsWith('network:router');
+export const isServicePort = (p: PortView) => p.device_owner === DHCP_OWNER || p.device_owner.startsWith('network:router');
 
 export interface L2Plan {
   links: LinkSpec[];
@@ -32,7 +31,7 @@ export function uplink(net: NetworkView, node: NodeFacts): LinkSpec | null {
       mtu: net.mtu,
       up: true,
       master: bridgeName(net.id),
-      vxlan: { vni: net.segmentation_id, local: node.localIp, dev: node.localIpDevice, dstport: VXLAN_DSTPORT, learning: false, proxy: node.arpResponder === true },
+      vxlan: { vni: net.segmentation_id, local: node.localIp, dev: node.localIpDevice, dstport: VXLAN_UDP_PORT, learning: false, proxy: node.arpResponder === true },
     };
   }
   if (net.network_type === 'flat' && net.physical_network) {

@@ -3,7 +3,7 @@
 // floating IPs' /32s, the default route via the external subnet's gateway, IP forwarding, and the
 // NAT rules of neutron/agent/l3/router_info.py in Neutron's chains. The tap ends join the networks'
 // bridges in HOST. Pure.
-import { bridgeName, POSTROUTING_BOTTOM, qgName, qrName, routerNamespace, tapName, wrapChain } from '../kernel/names.js';
+import { bridgeName, POSTROUTING_BOTTOM, qgName, qrName, ROUTER_NS_PREFIX, routerNamespace, tapName, wrapChain } from '../kernel/names.js';
 import type { Op } from '../kernel/ops.js';
 import { emptyDesiredNamespace, HOST, type ChainSpec, type DesiredNamespace, type IptablesSpec, type LinkSpec, type ObservedNode } from '../kernel/types.js';
 import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
@@ -156,7 +156,7 @@ const ROUTER_DEVICE = /^q[rg]-/;
 function routerAddresses(ops: readonly Op[], observed: ObservedNode, kind: 'addr-add' | 'addr-del', held: boolean, devices: RegExp): RouterAddress[] {
   const out = new Map<string, RouterAddress>();
   for (const op of ops) {
-    if (op.op !== kind || !op.ns.startsWith('qrouter-') || !devices.test(op.addr.dev)) continue;
+    if (op.op !== kind || !op.ns.startsWith(ROUTER_NS_PREFIX) || !devices.test(op.addr.dev)) continue;
     const ip = op.addr.address.split('/')[0]!;
     if (!v4(ip)) continue;
     const present = (observed.namespaces[op.ns]?.addresses ?? []).some((a) => a.dev === op.addr.dev && a.address.split('/')[0] === ip);

@@ -6,7 +6,7 @@
 import { bridgeName, dhcpNamespace, nsName, sgChains, tapName } from '../kernel/names.js';
 import { HOST, type ProcessSpec } from '../kernel/types.js';
 import { parsePrefix } from '../model/ip.js';
-import { AGENT_TYPES } from '../model/hostview-facts.js';
+import { AGENT_TYPES } from '../model/neutron.js';
 import { AGENT_L2, agentNote, type TraceContext } from './context.js';
 import { checkAddress, checkLink, desiredLink, isDraft, namespaceOr, observeCommand, result, wantOf, type HopBase, type HopDraft } from './checks.js';
 import { argValues, dnsmasqIn, parseHostsFile, parseLeases, parseOptsFile, type DhcpOption, type RunningDnsmasq } from './dnsmasq.js';

@@ -14,9 +14,7 @@ import { agentHop, netRef, portRef, segmentHops, segmentOf, tapHop } from './l2.
 import { crossNodes, replyFdb } from './port.js';
 import type { Hop, TraceReport, TraceTarget } from './report.js';
 import type { ApiObject } from './snapshot.js';
-
-/** Owners Neutron writes no DHCP host entry for (dhcp.py port_requires_dhcp_configuration). */
-export const NO_DHCP_OWNERS = ['network:router_ha_interface', 'network:floatingip', 'network:dhcp', 'network:distributed'];
+import { NO_DHCP_OWNERS } from '../model/neutron.js';
 
 const apiBase = (check: string, resource: Hop['resource']) => ({ leg: 'request' as const, node: '', namespace: HOST, device: null, resource, check });
 

@@ -4,7 +4,7 @@
 // configured value keeps where it came from, so a hop can name the setting behind a device. Pure.
 import { AGENT_SETTINGS, optionsSet, parseAgentConfig, type AgentConfig } from '../agent/config.js';
 import { HOST, type ObservedNamespace } from '../kernel/types.js';
-import { AGENT_TYPES } from '../model/hostview-facts.js';
+import { AGENT_TYPES } from '../model/neutron.js';
 import { parseNamespace } from '../observe/node.js';
 import type { NodeFacts } from '../planner/index.js';
 import type { ApiObject, ApiResources, NodeDump } from './snapshot.js';

@@ -7,7 +7,7 @@
 // index search yields rows by (indexed value, insertion), ORDER BY sorts ties stably, and the API's
 // lists come in insertion order; each list below says which read it mirrors. Pure.
 import type { HostView, PortView, RemotePortView, RouterView, SecurityGroupView } from '../model/hostview.js';
-import { AGENT_TYPES, DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/hostview-facts.js';
+import { AGENT_TYPES, DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/neutron.js';
 import { attr, attrFlag, cmpText, fixedIpsOf, hostOf, key, networkView, portView, ruleView, rulesOf, sortByKeys, subnetView } from './expect-api.js';
 import type { ApiObject, ApiResources } from './snapshot.js';
 

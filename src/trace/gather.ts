@@ -8,6 +8,7 @@ import { cloudApiClient, fetchApi, labApiClient, resolveCloud, type ApiClient } 
 import { collectNode, DEFAULT_AGENT_CONFIG } from './collect.js';
 import { namespacesToRead } from './expect.js';
 import { HOST } from '../kernel/types.js';
+import { DHCP_NS_PREFIX } from '../kernel/names.js';
 import type { ApiResources, NodeDump, Snapshot } from './snapshot.js';
 
 /** Where nova keeps instance directories (instances_path). */
@@ -52,7 +53,7 @@ export function collectRequest(api: ApiResources, t: NodeTarget) {
     if (p['binding:host_id'] !== t.host || !String(p['device_owner'] ?? '').startsWith('compute:') || !p['device_id']) continue;
     instances[String(p['device_id'])] = join(t.instancesPath, String(p['device_id']), 'libvirt.xml');
   }
-  const dhcp = namespaces.filter((ns) => ns.startsWith('qdhcp-'));
+  const dhcp = namespaces.filter((ns) => ns.startsWith(DHCP_NS_PREFIX));
   return { host: t.host, namespaces, sysctls, conntrack, dhcp, ...(readsIpsets(api, t.host) ? { ipsets: [HOST] } : {}), agentConfigPath: t.agentConfig, instances };
 }
 

@@ -4,6 +4,7 @@
 // under each VXLAN leg (the outer UDP packets, matched on the inner addresses). Pure.
 import { HOST } from '../kernel/types.js';
 import { parseIp } from '../model/ip.js';
+import { VXLAN_UDP_PORT as VXLAN_PORT } from '../model/neutron.js';
 import type { Hop, Reason, TraceReport } from './report.js';
 
 export class ProbeError extends Error {
@@ -15,9 +16,6 @@ export class ProbeError extends Error {
 
 /** What a probe sends: ICMP echo, or a TCP connect to a port. */
 export type ProbeFlow = { protocol: 'icmp' } | { protocol: 'tcp'; port: number };
-
-/** Linux's default VXLAN port, the one the agent's vxlan-N devices use unless the kernel says otherwise. */
-export const VXLAN_PORT = 8472;
 
 /** The check of the hops `--probe` adds for a VXLAN leg's underlay NIC. */
 export const UNDERLAY_CHECK = 'vxlan underlay';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { memberProject, type Api, type Reply } from '../helpers/client.js';
 import { adminDemoOther, created, errType } from '../helpers/networking.js';
-import { ROUTER_OWNED } from '../../src/networking/router-common.js';
+import { ROUTER_OWNED } from '../../src/model/neutron.js';
 import { changedTables, openStoreReader, type StoreReader } from '../helpers/store.js';
 
 let srv: TestServer;

@@ -37,7 +37,7 @@ test('agent config: Neutron layout, validation, round trip', () => {
   assert.throws(() => parseAgentConfig('[vxlan]\nlocal_ip = 1.2.3.4\n'), AgentConfigError);
   assert.throws(() => parseAgentConfig('[DEFAULT]\nhost = h\n'), /local_ip is required/);
   assert.throws(() => parseAgentConfig(`${text}[linux_bridge]\nphysical_interface_mappings = provider\n`), /PHYSNET:INTERFACE/);
-  assert.throws(() => parseAgentConfig(text.replace('l2,dhcp', 'l2,ovs')), /unknown role 'ovs'/);
+  assert.throws(() => parseAgentConfig(text.replace('l2,dhcp', 'l2,ovs')), /unknown role 'ovs' in \[neutrino\] roles \(known: l2, dhcp, l3\)$/);
   assert.equal(c.gracefulShutdownTimeout, 5, 'graceful_shutdown_timeout defaults to 5 s');
   assert.equal(parseAgentConfig(text.replace('host = compute1', 'host = compute1\ngraceful_shutdown_timeout = 2')).gracefulShutdownTimeout, 2);
   assert.throws(() => parseAgentConfig(text.replace('host = compute1', 'host = compute1\ngraceful_shutdown_timeout = 0')), /graceful_shutdown_timeout/);
