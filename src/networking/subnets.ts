@@ -3,7 +3,7 @@ import type { ServerConfig } from '../config.js';
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, forbidden, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.js';
-import { canonicalIpOrNull, cidrsOverlap, formatCidr, parsePrefix, type Cidr } from '../model/ip.js';
+import { canonicalIpOrNull, cidrsOverlap, formatCidr, parsePrefix } from '../model/ip.js';
 import { defaultGateway, defaultPools, validateGateway, validatePools, type Pool } from '../model/ipam.js';
 import { DHCP_OWNER } from '../model/neutron.js';
 import { canSeeNetwork, isOwner } from '../model/policy.js';
