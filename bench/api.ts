@@ -34,10 +34,14 @@ async function main() {
   const state = mkdtempSync(join(tmpdir(), 'neutrino-bench-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = spawn(process.execPath, ['bin/neutrino.js', 'server', '--state-dir', state, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], {
-    env: { ...process.env, NEUTRINO_ADMIN_PASSWORD: PASSWORD },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const server = spawn(
+    process.execPath,
+    ['bin/neutrino.js', 'server', '--state-dir', state, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'],
+    {
+      env: { ...process.env, NEUTRINO_ADMIN_PASSWORD: PASSWORD },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   try {
     for (let i = 0; ; i++) {
       try {
@@ -53,7 +57,7 @@ async function main() {
     const tokenMs: number[] = [];
     for (let i = 0; i < 20; i++) tokenMs.push((await timed(() => issueToken(url, 'admin', PASSWORD, 'admin')))[0]);
     const demo = api(url, (await memberProject(url, admin, 'bench')).token);
-    await api(url, admin).put(`/quotas/${(await memberProjectId(url, admin))}`, { quota: { port: -1 } });
+    await api(url, admin).put(`/quotas/${await memberProjectId(url, admin)}`, { quota: { port: -1 } });
     const net = (await demo.post('/networks', { network: { name: 'bench' } })).body.network;
     await demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.0.0.0/16' } });
     const create = (i: number) => demo.post('/ports', { port: { network_id: net.id, device_id: `dev-${i}` } });
@@ -81,9 +85,11 @@ async function main() {
 
     // Bring the network to 1,000 ports for the list measurements.
     const existing = (await demo.get(`/ports?network_id=${net.id}&fields=id`)).body.ports.length;
-    await Promise.all(Array.from({ length: 8 }, async (_, w) => {
-      for (let i = existing + w; i < 1000; i += 8) await create(1000 + i);
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let i = existing + w; i < 1000; i += 8) await create(1000 + i);
+      }),
+    );
     const count = (await demo.get(`/ports?network_id=${net.id}&fields=id`)).body.ports.length;
 
     const listAll: number[] = [];
@@ -121,7 +127,11 @@ async function main() {
             p95_ms: pct(concurrent, 95),
             n: concurrent.length,
           },
-          network_show_8_clients: { requests_per_s: +((shows / showWall) * 1000).toFixed(0), p50_ms: pct(showMs, 50), p95_ms: pct(showMs, 95) },
+          network_show_8_clients: {
+            requests_per_s: +((shows / showWall) * 1000).toFixed(0),
+            p50_ms: pct(showMs, 50),
+            p95_ms: pct(showMs, 95),
+          },
           list_ports_ms: {
             ports: count,
             unfiltered: { p50: pct(listAll, 50), p95: pct(listAll, 95) },

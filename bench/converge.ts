@@ -42,9 +42,17 @@ async function until(fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<vo
 type Port = { id: string; mac_address: string; status: string; fixed_ips: Array<{ ip_address: string }> };
 
 const newPorts = async (c: NeutrinoClient, netId: string, n: number, tag: string): Promise<Port[]> =>
-  (await c.call<{ ports: Port[] }>('POST', '/v2.0/ports', {
-    ports: Array.from({ length: n }, (_, i) => ({ network_id: netId, 'binding:host_id': 'compute1', device_owner: 'compute:nova', device_id: `${tag}-${i}`, port_security_enabled: false })),
-  })).ports;
+  (
+    await c.call<{ ports: Port[] }>('POST', '/v2.0/ports', {
+      ports: Array.from({ length: n }, (_, i) => ({
+        network_id: netId,
+        'binding:host_id': 'compute1',
+        device_owner: 'compute:nova',
+        device_id: `${tag}-${i}`,
+        port_security_enabled: false,
+      })),
+    })
+  ).ports;
 
 const status = async (c: NeutrinoClient, id: string) => (await c.call<{ port: Port }>('GET', `/v2.0/ports/${id}`)).port.status;
 
@@ -57,14 +65,20 @@ function plug(computeNs: string, ns: string, p: Port): void {
 
 function pingOnce(fromNs: string, addr: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn('nsenter', [`--net=/run/netns/${fromNs}`, '--', 'ping', '-c', '1', '-i', '0.01', '-w', '10', addr], { stdio: 'ignore' });
+    const child = spawn('nsenter', [`--net=/run/netns/${fromNs}`, '--', 'ping', '-c', '1', '-i', '0.01', '-w', '10', addr], {
+      stdio: 'ignore',
+    });
     child.on('exit', (code) => resolve(code === 0));
   });
 }
 
 /** Pass lines ("applied changes") the agent logged after byte `from`. */
 function passes(log: string, from: number): Array<{ ops: number; commands: number; ms: number }> {
-  return readFileSync(log, 'utf8').slice(from).split('\n').filter((l) => l.includes('"applied changes"')).map((l) => JSON.parse(l));
+  return readFileSync(log, 'utf8')
+    .slice(from)
+    .split('\n')
+    .filter((l) => l.includes('"applied changes"'))
+    .map((l) => JSON.parse(l));
 }
 
 async function main(): Promise<Record<string, unknown>> {
@@ -76,7 +90,9 @@ async function main(): Promise<Record<string, unknown>> {
     const computeNs = state.nodes.find((n) => n.name === 'compute1')!.namespace;
     const adminProject = (await c.call<{ projects: Array<{ id: string }> }>('GET', '/identity/v3/projects?name=admin')).projects[0].id;
     await c.call('PUT', `/v2.0/quotas/${adminProject}`, { quota: { port: -1 } });
-    const net = (await c.call<{ network: { id: string } }>('POST', '/v2.0/networks', { network: { name: 'bench', port_security_enabled: false } })).network;
+    const net = (
+      await c.call<{ network: { id: string } }>('POST', '/v2.0/networks', { network: { name: 'bench', port_security_enabled: false } })
+    ).network;
     await c.call('POST', '/v2.0/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.50.0.0/20' } });
     cli('instance', 'create', ...L, 'pinger', '--network', 'bench', '--host', 'controller', '--project', 'admin');
     const pinger = `${LAB}-i-pinger`;
@@ -106,8 +122,14 @@ async function main(): Promise<Record<string, unknown>> {
     const big = [];
     for (let done = 0; done < BIG; done += 200) big.push(...(await newPorts(c, net.id, Math.min(200, BIG - done), `big${done}`)));
     const tBig = performance.now();
-    ip(['-n', computeNs, '-batch', '-'], big.map((p, i) => `link add ${tapName(p.id)} type veth peer name bp${i}\nlink set bp${i} up`).join('\n') + '\n');
-    await until(async () => (await c.call<{ ports: Port[] }>('GET', `/v2.0/ports?binding:host_id=compute1&status=DOWN&fields=id`)).ports.length === 0, 300_000);
+    ip(
+      ['-n', computeNs, '-batch', '-'],
+      big.map((p, i) => `link add ${tapName(p.id)} type veth peer name bp${i}\nlink set bp${i} up`).join('\n') + '\n',
+    );
+    await until(
+      async () => (await c.call<{ ports: Port[] }>('GET', `/v2.0/ports?binding:host_id=compute1&status=DOWN&fields=id`)).ports.length === 0,
+      300_000,
+    );
     const wireAll = performance.now() - tBig;
 
     // Full resync: restart the agent and read its first pass (nothing to change: it must not disturb anything).
@@ -115,7 +137,11 @@ async function main(): Promise<Record<string, unknown>> {
     const tRestart = performance.now();
     cli('lab', 'restart-agent', ...L, 'compute1');
     const restart = performance.now() - tRestart;
-    const initialLine = () => readFileSync(log, 'utf8').slice(from).split('\n').find((l) => l.includes('"initial sync"'));
+    const initialLine = () =>
+      readFileSync(log, 'utf8')
+        .slice(from)
+        .split('\n')
+        .find((l) => l.includes('"initial sync"'));
     await until(async () => initialLine() !== undefined, 120_000);
     const initial = JSON.parse(initialLine()!);
 

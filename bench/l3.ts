@@ -39,7 +39,13 @@ const quantile = (xs: number[], q: number) => {
   const i = (s.length - 1) * q;
   return round(s[Math.floor(i)] + (s[Math.ceil(i)] - s[Math.floor(i)]) * (i - Math.floor(i)));
 };
-const stats = (xs: number[]) => ({ median: quantile(xs, 0.5), p90: quantile(xs, 0.9), min: quantile(xs, 0), max: quantile(xs, 1), n: xs.length });
+const stats = (xs: number[]) => ({
+  median: quantile(xs, 0.5),
+  p90: quantile(xs, 0.9),
+  min: quantile(xs, 0),
+  max: quantile(xs, 1),
+  n: xs.length,
+});
 
 function cli(...args: string[]): string {
   const r = spawnSync(process.execPath, ['bin/neutrino.js', ...args], { encoding: 'utf8' });
@@ -91,7 +97,8 @@ function agentPasses(ctx: LabContext, nodes: string[], from: number, to: number,
     for (const l of readFileSync(ctx.paths.agentLog(node), 'utf8').split('\n')) {
       if (!l.includes('"applied changes"')) continue;
       const e = JSON.parse(l) as { time: number; ms: number; ops: number };
-      if (e.time >= from && e.time <= to) out.push({ node, start_ms: round(e.time - e.ms - origin), end_ms: round(e.time - origin), ops: e.ops });
+      if (e.time >= from && e.time <= to)
+        out.push({ node, start_ms: round(e.time - e.ms - origin), end_ms: round(e.time - origin), ops: e.ops });
     }
   }
   return out.sort((a, b) => a.start_ms - b.start_ms);
@@ -110,7 +117,9 @@ const doneAt = (ps: Pass[]) => (ps.length ? Math.max(...ps.map((p) => p.end_ms))
 
 /** strace on the named nodes' agents around `fn`; the passes it saw, relative to the origin `fn` returns. */
 async function traced(ctx: LabContext, nodes: string[], fn: () => Promise<number>): Promise<Record<string, PassPhases[]>> {
-  const tracers = nodes.map((n) => new Tracer(ctx.state.nodes.find((x) => x.name === n)!.agentPid!, join(ctx.paths.logs, `strace-${n}-${Date.now()}.txt`)));
+  const tracers = nodes.map(
+    (n) => new Tracer(ctx.state.nodes.find((x) => x.name === n)!.agentPid!, join(ctx.paths.logs, `strace-${n}-${Date.now()}.txt`)),
+  );
   await sleep(500); // strace attached to every thread
   const origin = await fn();
   const out: Record<string, PassPhases[]> = {};
@@ -139,7 +148,10 @@ const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 
 const CONTROLLER = `ctl${process.pid % 100000}`;
 
 /** qrouter-/qdhcp- namespaces on the machine: every agent observes them all (other labs' too). */
-const agentNamespaces = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => /^q(router|dhcp)-/.test(l)).length;
+const agentNamespaces = () =>
+  spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((l) => /^q(router|dhcp)-/.test(l)).length;
 
 export async function l3Bench(): Promise<L3Result> {
   const lab = `bl${process.pid % 100000}`;
@@ -152,22 +164,58 @@ export async function l3Bench(): Promise<L3Result> {
     const foreign = agentNamespaces();
     const ctx = loadLab({ lab, stateRoot: root });
     const c = adminClient(ctx.state);
-    const post = async (path: string, key: string, body: Record<string, unknown>) => (await c.call<Record<string, Res>>('POST', path, { [key]: body }))[key];
+    const post = async (path: string, key: string, body: Record<string, unknown>) =>
+      (await c.call<Record<string, Res>>('POST', path, { [key]: body }))[key];
 
-    const provider = await post('/v2.0/networks', 'network', { name: 'provider', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' });
+    const provider = await post('/v2.0/networks', 'network', {
+      name: 'provider',
+      'router:external': true,
+      'provider:network_type': 'flat',
+      'provider:physical_network': 'provider',
+    });
     await post('/v2.0/subnets', 'subnet', {
-      network_id: provider.id, ip_version: 4, cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1', allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }], enable_dhcp: false,
+      network_id: provider.id,
+      ip_version: 4,
+      cidr: '10.123.123.0/24',
+      gateway_ip: '10.123.123.1',
+      allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }],
+      enable_dhcp: false,
     });
     const selfservice = await post('/v2.0/networks', 'network', { name: 'selfservice' });
-    const subnet = await post('/v2.0/subnets', 'subnet', { network_id: selfservice.id, ip_version: 4, cidr: '172.16.1.0/24', gateway_ip: '172.16.1.1' });
+    const subnet = await post('/v2.0/subnets', 'subnet', {
+      network_id: selfservice.id,
+      ip_version: 4,
+      cidr: '172.16.1.0/24',
+      gateway_ip: '172.16.1.1',
+    });
     const group = await post('/v2.0/security-groups', 'security_group', { name: 'bench-icmp' });
-    await post('/v2.0/security-group-rules', 'security_group_rule', { security_group_id: group.id, direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp' });
-    const { record: vm } = await createInstance(ctx, { name: 'vm', network: selfservice.id, host: 'compute1', securityGroups: [group.id], project: 'admin', dhcpTimeoutMs: 30_000, print: () => undefined });
+    await post('/v2.0/security-group-rules', 'security_group_rule', {
+      security_group_id: group.id,
+      direction: 'ingress',
+      ethertype: 'IPv4',
+      protocol: 'icmp',
+    });
+    const { record: vm } = await createInstance(ctx, {
+      name: 'vm',
+      network: selfservice.id,
+      host: 'compute1',
+      securityGroups: [group.id],
+      project: 'admin',
+      dhcpTimeoutMs: 30_000,
+      print: () => undefined,
+    });
 
     const net = { c, ctx, providerId: provider.id, subnetId: subnet.id };
     const router = await routerCase(net, vm.namespace, probers);
     const fip = await fipCase(net, nodeNamespace(ctx.state, 'external'), vm.namespace, vm.port.id, probers);
-    return { load_at_start: load, load_at_end: loadavg(), other_labs_agent_namespaces: foreign, probe_interval_ms: PROBE_MS, router, floating_ip: fip };
+    return {
+      load_at_start: load,
+      load_at_end: loadavg(),
+      other_labs_agent_namespaces: foreign,
+      probe_interval_ms: PROBE_MS,
+      router,
+      floating_ip: fip,
+    };
   } finally {
     for (const p of probers) await p.stop();
     cli('lab', 'down', ...L);
@@ -186,7 +234,9 @@ interface Net {
 async function makeRouter({ c, providerId, subnetId }: Net, name: string) {
   const [r, t0, t1] = await timed(() => c.call<{ router: Res }>('POST', '/v2.0/routers', { router: { name } }));
   const id = r.router.id;
-  const [, , t2] = await timed(() => c.call('PUT', `/v2.0/routers/${id}`, { router: { external_gateway_info: { network_id: providerId } } }));
+  const [, , t2] = await timed(() =>
+    c.call('PUT', `/v2.0/routers/${id}`, { router: { external_gateway_info: { network_id: providerId } } }),
+  );
   const [, , t3] = await timed(() => c.call('PUT', `/v2.0/routers/${id}/add_router_interface`, { subnet_id: subnetId }));
   return { id, t0, t1, t2, t3 };
 }
@@ -201,7 +251,12 @@ async function routerCase(net: Net, vmNs: string, probers: Prober[]) {
   const teardown = async (id: string) => {
     await c.call('PUT', `/v2.0/routers/${id}/remove_router_interface`, { subnet_id: subnetId });
     await c.call('DELETE', `/v2.0/routers/${id}`);
-    await until('the router namespace gone', () => !spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.includes(`qrouter-${id}`), 30_000, 50);
+    await until(
+      'the router namespace gone',
+      () => !spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.includes(`qrouter-${id}`),
+      30_000,
+      50,
+    );
     await until('the instance cut off', () => now() - probe.lastRecv() > QUIET_MS, 30_000, 50);
   };
   const rep = async (i: number) => {
@@ -218,7 +273,13 @@ async function routerCase(net: Net, vmNs: string, probers: Prober[]) {
     m.api.push(r.t3 - r.t0);
     m.afterLast.push(r.first - r.t3);
     m.done.push(doneAt(r.passes));
-    reps.push({ create_ms: round(r.t1 - r.t0), gateway_ms: round(r.t2 - r.t1), interface_ms: round(r.t3 - r.t2), first_reply_ms: round(r.first - r.t0), passes: r.passes });
+    reps.push({
+      create_ms: round(r.t1 - r.t0),
+      gateway_ms: round(r.t2 - r.t1),
+      interface_ms: round(r.t3 - r.t2),
+      first_reply_ms: round(r.first - r.t0),
+      passes: r.passes,
+    });
     await teardown(r.id);
   }
   let profile: unknown = null;
@@ -249,13 +310,20 @@ async function routerCase(net: Net, vmNs: string, probers: Prober[]) {
 async function fipCase(net: Net, ext: string, vmNs: string, portId: string, probers: Prober[]) {
   const { c, ctx } = net;
   const router = await makeRouter(net, 'fip');
-  const fip = (await c.call<{ floatingip: Res & { floating_ip_address: string } }>('POST', '/v2.0/floatingips', { floatingip: { floating_network_id: net.providerId } })).floatingip;
+  const fip = (
+    await c.call<{ floatingip: Res & { floating_ip_address: string } }>('POST', '/v2.0/floatingips', {
+      floatingip: { floating_network_id: net.providerId },
+    })
+  ).floatingip;
   const addr = fip.floating_ip_address;
   const probe = new Prober(ext, addr, PROBE_MS, 'new');
   probers.push(probe);
   const put = (port: string | null) => timed(() => c.call('PUT', `/v2.0/floatingips/${fip.id}`, { floatingip: { port_id: port } }));
   const kinds = ['cold', 'warm', 'disassociate'] as const;
-  const m = Object.fromEntries(kinds.map((k) => [k, { request: [] as number[], reply: [] as number[], done: [] as number[] }])) as Record<(typeof kinds)[number], { request: number[]; reply: number[]; done: number[] }>;
+  const m = Object.fromEntries(kinds.map((k) => [k, { request: [] as number[], reply: [] as number[], done: [] as number[] }])) as Record<
+    (typeof kinds)[number],
+    { request: number[]; reply: number[]; done: number[] }
+  >;
   const reps: unknown[] = [];
 
   const associate = async () => {
@@ -272,11 +340,21 @@ async function fipCase(net: Net, ext: string, vmNs: string, portId: string, prob
     m[kind].request.push(r.t1 - r.t0);
     m[kind].reply.push(r.reply);
     m[kind].done.push(doneAt(r.passes));
-    reps.push({ kind, request_ms: round(r.t1 - r.t0), [kind === 'disassociate' ? 'last_reply_ms' : 'first_reply_ms']: round(r.reply), passes: r.passes });
+    reps.push({
+      kind,
+      request_ms: round(r.t1 - r.t0),
+      [kind === 'disassociate' ? 'last_reply_ms' : 'first_reply_ms']: round(r.reply),
+      passes: r.passes,
+    });
   };
 
   // The router's namespace and gateway are up before the first measurement.
-  await until('the router gateway up', () => spawnSync('ip', ['-n', `qrouter-${router.id}`, '-o', 'addr', 'show'], { encoding: 'utf8' }).stdout.includes('10.123.123.'), 30_000, 50);
+  await until(
+    'the router gateway up',
+    () => spawnSync('ip', ['-n', `qrouter-${router.id}`, '-o', 'addr', 'show'], { encoding: 'utf8' }).stdout.includes('10.123.123.'),
+    30_000,
+    50,
+  );
   // The instance still holds the MAC of the last deleted router's interface for its gateway, and
   // would send its replies there until that entry goes stale and is probed (15-45 s + 5 s).
   ipOk(['-n', vmNs, 'neigh', 'flush', 'to', '172.16.1.1']);
@@ -293,7 +371,10 @@ async function fipCase(net: Net, ext: string, vmNs: string, portId: string, prob
 
   const profile: Array<{ kind: string; reply_ms: number; passes: PassPhases[] }> = [];
   for (let i = 0; i < PROFILE_ITER; i++) {
-    for (const [kind, fn] of [['warm association', associate], ['disassociation', disassociate]] as const) {
+    for (const [kind, fn] of [
+      ['warm association', associate],
+      ['disassociation', disassociate],
+    ] as const) {
       let reply = NaN;
       const passes = await traced(ctx, [CONTROLLER], async () => {
         const r = await fn();

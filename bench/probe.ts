@@ -23,7 +23,9 @@ export class Prober {
 
   /** mode 'new': a new ICMP id (conntrack flow) per probe; 'flow': one id, one long-lived flow. */
   constructor(namespace: string, dst: string, intervalMs: number, mode: 'new' | 'flow') {
-    this.child = spawn('nsenter', [`--net=/run/netns/${namespace}`, '--', 'python3', PROBE, dst, String(intervalMs), mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = spawn('nsenter', [`--net=/run/netns/${namespace}`, '--', 'python3', PROBE, dst, String(intervalMs), mode], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     this.child.on('exit', () => (this.exited = true));
     createInterface({ input: this.child.stdout! }).on('line', (l) => {
       const [seq, sent, recv] = l.split(' ').map(Number);

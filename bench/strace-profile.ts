@@ -16,7 +16,10 @@ export interface Cmd {
 /** Commands that change the kernel (render.ts's batches and namespace commands); the rest observe. */
 export function isApply(argv: string[]): boolean {
   const a = argv.join(' ');
-  return /\biptables-restore\b|\bsysctl -q -w\b|\bip netns (add|del)\b|\bdnsmasq\b/.test(a) || ((argv[0]?.endsWith('ip') || argv[0]?.endsWith('bridge')) && argv.includes('-batch') && !argv.includes('-j'));
+  return (
+    /\biptables-restore\b|\bsysctl -q -w\b|\bip netns (add|del)\b|\bdnsmasq\b/.test(a) ||
+    ((argv[0]?.endsWith('ip') || argv[0]?.endsWith('bridge')) && argv.includes('-batch') && !argv.includes('-j'))
+  );
 }
 
 /** `strace -f -ttt -e trace=execve` output → one entry per process that ran a command (its last execve wins: nsenter execs its target). */
@@ -56,7 +59,11 @@ export interface PassPhases {
 }
 
 const r1 = (x: number) => +x.toFixed(1);
-const short = (argv: string[]) => argv.filter((a) => !a.startsWith('--net=')).slice(0, 6).join(' ');
+const short = (argv: string[]) =>
+  argv
+    .filter((a) => !a.startsWith('--net='))
+    .slice(0, 6)
+    .join(' ');
 /** A pass begins with `ip -o link show` (the taps present on the node, agent/pass.ts). */
 const begins = (c: Cmd) => c.argv.includes('-o') && c.argv.join(' ').includes('link show');
 
@@ -97,8 +104,13 @@ export function passPhases(cmds: Cmd[], origin: number): PassPhases[] {
 /** strace attached to `pid` and its future children, writing to `file`; stop() detaches. */
 export class Tracer {
   private readonly child: ChildProcess;
-  constructor(pid: number, private readonly file: string) {
-    this.child = spawn('strace', ['-f', '-ttt', '-e', 'trace=execve', '-e', 'signal=none', '-s', '200', '-o', file, '-p', String(pid)], { stdio: 'ignore' });
+  constructor(
+    pid: number,
+    private readonly file: string,
+  ) {
+    this.child = spawn('strace', ['-f', '-ttt', '-e', 'trace=execve', '-e', 'signal=none', '-s', '200', '-o', file, '-p', String(pid)], {
+      stdio: 'ignore',
+    });
   }
 
   async stop(): Promise<Cmd[]> {

@@ -51,7 +51,14 @@ async function measure(): Promise<Record<string, unknown>> {
     cli('trace', 'fip', FIP, ...L, '--json');
     cliWall.push(performance.now() - w0);
   }
-  return { ok, hops, gather_ms_p50: median(gather), plan_and_check_ms_p50: median(check), library_total_ms_p50: median(gather.map((g, i) => g + check[i]!)), cli_wall_ms_p50: median(cliWall) };
+  return {
+    ok,
+    hops,
+    gather_ms_p50: median(gather),
+    plan_and_check_ms_p50: median(check),
+    library_total_ms_p50: median(gather.map((g, i) => g + check[i]!)),
+    cli_wall_ms_p50: median(cliWall),
+  };
 }
 
 async function main(): Promise<Record<string, unknown>> {
@@ -62,30 +69,53 @@ async function main(): Promise<Record<string, unknown>> {
   const demoProject = (await c.call<{ projects: Array<{ id: string }> }>('GET', '/identity/v3/projects?name=demo')).projects[0]!.id;
   await c.call('PUT', `/v2.0/quotas/${demoProject}`, { quota: { port: -1 } });
   // A second VXLAN network large enough for the ports (the demo's /24 is not).
-  const net = (await c.call<{ network: { id: string } }>('POST', '/v2.0/networks', { network: { name: 'bench', project_id: demoProject } })).network;
-  await c.call('POST', '/v2.0/subnets', { subnet: { network_id: net.id, project_id: demoProject, ip_version: 4, cidr: '10.200.0.0/20', enable_dhcp: false } });
+  const net = (await c.call<{ network: { id: string } }>('POST', '/v2.0/networks', { network: { name: 'bench', project_id: demoProject } }))
+    .network;
+  await c.call('POST', '/v2.0/subnets', {
+    subnet: { network_id: net.id, project_id: demoProject, ip_version: 4, cidr: '10.200.0.0/20', enable_dhcp: false },
+  });
   // More ports on compute1 in the demo project's default group, each with a tap (a veth end) present.
   const ids: string[] = [];
   for (let done = 0; done < PORTS; done += 200) {
     const n = Math.min(200, PORTS - done);
     const r = await c.call<{ ports: Array<{ id: string }> }>('POST', '/v2.0/ports', {
-      ports: Array.from({ length: n }, (_, i) => ({ network_id: net.id, project_id: demoProject, 'binding:host_id': 'compute1', device_owner: 'compute:nova', device_id: `bench-${done + i}` })),
+      ports: Array.from({ length: n }, (_, i) => ({
+        network_id: net.id,
+        project_id: demoProject,
+        'binding:host_id': 'compute1',
+        device_owner: 'compute:nova',
+        device_id: `bench-${done + i}`,
+      })),
     });
     ids.push(...r.ports.map((p) => p.id));
   }
   const computeNs = `${LAB}-compute1`;
-  const batch = ids.map((id, i) => `link add ${tapName(id)} type veth peer name bp${i}\nlink set ${tapName(id)} up\nlink set bp${i} up`).join('\n') + '\n';
+  const batch =
+    ids.map((id, i) => `link add ${tapName(id)} type veth peer name bp${i}\nlink set ${tapName(id)} up\nlink set bp${i} up`).join('\n') +
+    '\n';
   execFileSync('ip', ['-n', computeNs, '-batch', '-'], { input: batch });
   const t0 = performance.now();
   for (;;) {
-    const active = (await c.call<{ ports: Array<{ status: string }> }>('GET', `/v2.0/ports?device_owner=compute:nova&binding:host_id=compute1&status=ACTIVE&fields=status`)).ports.length;
+    const active = (
+      await c.call<{ ports: Array<{ status: string }> }>(
+        'GET',
+        `/v2.0/ports?device_owner=compute:nova&binding:host_id=compute1&status=ACTIVE&fields=status`,
+      )
+    ).ports.length;
     if (active >= PORTS + 1) break;
     if (performance.now() - t0 > 300_000) throw new Error(`only ${active} ports ACTIVE after 5 min`);
     await sleep(500);
   }
   const converged_s = +((performance.now() - t0) / 1000).toFixed(1);
   const big = await measure();
-  return { machine: { cpus: cpus().length, model: cpus()[0]?.model }, iterations: ITER, demo, ports_on_node: PORTS + 1, agent_converged_s: converged_s, big };
+  return {
+    machine: { cpus: cpus().length, model: cpus()[0]?.model },
+    iterations: ITER,
+    demo,
+    ports_on_node: PORTS + 1,
+    agent_converged_s: converged_s,
+    big,
+  };
 }
 
 main()

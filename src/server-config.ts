@@ -81,14 +81,16 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     if (ini.ml2_type_flat?.flat_networks !== undefined) cfg.flatNetworks = list(ini.ml2_type_flat.flat_networks);
     if (ini.ml2_type_vxlan?.vni_ranges) cfg.vniRanges = parseVniRanges(ini.ml2_type_vxlan.vni_ranges);
     if (d.agent_down_time) cfg.agentDownTime = positiveInt('agent_down_time', d.agent_down_time);
-    if (ini.neutrino?.change_feed_window) cfg.changeFeedWindow = positiveInt('[neutrino] change_feed_window', ini.neutrino.change_feed_window);
+    if (ini.neutrino?.change_feed_window)
+      cfg.changeFeedWindow = positiveInt('[neutrino] change_feed_window', ini.neutrino.change_feed_window);
     if (ini.token?.expiration) cfg.tokenTtlSeconds = positiveInt('[token] expiration', ini.token.expiration);
     const id = ini.identity ?? {};
     if (id.lockout_failure_attempts !== undefined) {
       cfg.lockoutFailureAttempts = positiveInt('[identity] lockout_failure_attempts', id.lockout_failure_attempts);
     }
     if (id.lockout_duration !== undefined) cfg.lockoutDuration = positiveInt('[identity] lockout_duration', id.lockout_duration);
-    if (id.failure_backoff_max !== undefined) cfg.failureBackoffMax = nonNegativeSeconds('[identity] failure_backoff_max', id.failure_backoff_max);
+    if (id.failure_backoff_max !== undefined)
+      cfg.failureBackoffMax = nonNegativeSeconds('[identity] failure_backoff_max', id.failure_backoff_max);
     if (d.graceful_shutdown_timeout) cfg.gracefulShutdownTimeout = positiveInt('graceful_shutdown_timeout', d.graceful_shutdown_timeout);
     if (ini.api?.header_timeout) cfg.headerTimeout = positiveInt('[api] header_timeout', ini.api.header_timeout);
     if (ini.api?.request_timeout) cfg.requestTimeout = positiveInt('[api] request_timeout', ini.api.request_timeout);
@@ -113,9 +115,11 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
   if (flags.headerTimeout) cfg.headerTimeout = positiveInt('--header-timeout', flags.headerTimeout);
   if (flags.requestTimeout) cfg.requestTimeout = positiveInt('--request-timeout', flags.requestTimeout);
   if (flags.keepaliveTimeout) cfg.keepaliveTimeout = positiveInt('--keepalive-timeout', flags.keepaliveTimeout);
-  if (flags.gracefulShutdownTimeout) cfg.gracefulShutdownTimeout = positiveInt('--graceful-shutdown-timeout', flags.gracefulShutdownTimeout);
+  if (flags.gracefulShutdownTimeout)
+    cfg.gracefulShutdownTimeout = positiveInt('--graceful-shutdown-timeout', flags.gracefulShutdownTimeout);
   // The whole request includes its headers (Node's http server refuses the opposite too).
-  if (cfg.headerTimeout > cfg.requestTimeout) throw new ConfigError(`header timeout (${cfg.headerTimeout} s) must not exceed request timeout (${cfg.requestTimeout} s)`);
+  if (cfg.headerTimeout > cfg.requestTimeout)
+    throw new ConfigError(`header timeout (${cfg.headerTimeout} s) must not exceed request timeout (${cfg.requestTimeout} s)`);
   const unknownType = cfg.tenantNetworkTypes.find((t) => t !== 'vxlan');
   if (unknownType) throw new ConfigError(`tenant network type '${unknownType}' is not supported (supported: vxlan)`);
   return cfg;

@@ -64,7 +64,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     if (unix && config.unixSocket) {
       drain.watch(unix);
       // The same answers as on TCP to requests too slow or malformed to reach the application.
-      for (const onClientError of http.server.listeners('clientError')) unix.on('clientError', onClientError as (...args: unknown[]) => void);
+      for (const onClientError of http.server.listeners('clientError'))
+        unix.on('clientError', onClientError as (...args: unknown[]) => void);
       rmSync(config.unixSocket, { force: true });
       await new Promise<void>((resolve, reject) => unix.once('error', reject).listen(config.unixSocket, resolve));
     }
@@ -78,7 +79,10 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
         const appDone = http.close();
         drain.begin();
         const cut = setTimeout(() => {
-          logger.warn({ seconds: config.gracefulShutdownTimeout }, 'requests still in flight at the shutdown bound; closing their connections');
+          logger.warn(
+            { seconds: config.gracefulShutdownTimeout },
+            'requests still in flight at the shutdown bound; closing their connections',
+          );
           drain.cutAll();
         }, config.gracefulShutdownTimeout * 1000);
         await Promise.all([appDone, unixDone]);

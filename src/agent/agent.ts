@@ -92,7 +92,13 @@ export class Agent {
     for (const role of this.cfg.roles) {
       const configurations: Record<string, unknown> =
         role === 'l2'
-          ? { tunneling_ip: this.cfg.localIp, tunnel_types: this.cfg.enableVxlan ? ['vxlan'] : [], interface_mappings: this.cfg.physicalInterfaceMappings, l2_population: this.cfg.l2Population, devices: this.devices }
+          ? {
+              tunneling_ip: this.cfg.localIp,
+              tunnel_types: this.cfg.enableVxlan ? ['vxlan'] : [],
+              interface_mappings: this.cfg.physicalInterfaceMappings,
+              l2_population: this.cfg.l2Population,
+              devices: this.devices,
+            }
           : role === 'dhcp'
             ? { dhcp_driver: 'dnsmasq', networks: this.view?.dhcp_networks.length ?? 0 }
             : { routers: this.view?.routers?.length ?? 0 };
@@ -174,7 +180,10 @@ export class Agent {
       statePath: this.cfg.statePath,
     };
     await this.reportState(true);
-    const heartbeat = setInterval(() => void this.reportState(false).catch((e) => this.log.warn({ err: e }, 'state report failed')), this.cfg.reportInterval * 1000);
+    const heartbeat = setInterval(
+      () => void this.reportState(false).catch((e) => this.log.warn({ err: e }, 'state report failed')),
+      this.cfg.reportInterval * 1000,
+    );
     this.monitor = new LinkMonitor(() => this.kick());
     this.monitor.start();
     try {

@@ -34,9 +34,13 @@ const ROLES = Object.keys(AGENT_TYPES) as AgentRole[];
 
 export function parseMappings(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [physnet, nic, extra] = item.split(':').map((s) => s.trim());
-    if (!physnet || !nic || extra !== undefined) throw new AgentConfigError(`invalid physical_interface_mappings entry '${item}': expected PHYSNET:INTERFACE`);
+    if (!physnet || !nic || extra !== undefined)
+      throw new AgentConfigError(`invalid physical_interface_mappings entry '${item}': expected PHYSNET:INTERFACE`);
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(nic)) throw new AgentConfigError(`invalid interface name '${nic}' in physical_interface_mappings`);
     if (out[physnet]) throw new AgentConfigError(`physical network '${physnet}' is mapped twice`);
     out[physnet] = nic;
@@ -83,7 +87,8 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
   };
   if (!cfg.host) throw new AgentConfigError('no host name: set [DEFAULT] host or --host');
   if (cfg.enableVxlan && !cfg.localIp) throw new AgentConfigError('[vxlan] local_ip is required when enable_vxlan is true');
-  if (!(cfg.reportInterval > 0) || !(cfg.resyncInterval > 0)) throw new AgentConfigError('report_interval and resync_interval must be positive numbers');
+  if (!(cfg.reportInterval > 0) || !(cfg.resyncInterval > 0))
+    throw new AgentConfigError('report_interval and resync_interval must be positive numbers');
   if (!(cfg.gracefulShutdownTimeout > 0)) throw new AgentConfigError('graceful_shutdown_timeout must be a positive number');
   return cfg;
 }

@@ -8,7 +8,11 @@ import { isExecError } from '../exec/errors.js';
 import { run as defaultRun, type Runner } from '../exec/run.js';
 import type { RouterAddress } from '../planner/l3.js';
 
-export async function deleteConntrackState(targets: readonly RouterAddress[], log: Pick<Logger, 'warn'>, run: Runner = defaultRun): Promise<void> {
+export async function deleteConntrackState(
+  targets: readonly RouterAddress[],
+  log: Pick<Logger, 'warn'>,
+  run: Runner = defaultRun,
+): Promise<void> {
   for (const t of targets) {
     for (const dir of ['-d', '-q']) {
       try {

@@ -36,8 +36,10 @@ async function agentRoutes(v2: FastifyInstance, { db, config, feed }: { db: Db; 
   v2.get<{ Querystring: { since?: string; wait?: string } }>('/changes', async (req) => {
     const since = Number(req.query.since ?? 0);
     const wait = Number(req.query.wait ?? 0);
-    if (!Number.isInteger(since) || since < 0) throw badRequest(`Invalid input for since. Reason: '${show(req.query.since)}' is not a non-negative integer.`);
-    if (!(wait >= 0 && wait <= MAX_WAIT_S)) throw badRequest(`Invalid input for wait. Reason: must be between 0 and ${MAX_WAIT_S} seconds.`);
+    if (!Number.isInteger(since) || since < 0)
+      throw badRequest(`Invalid input for since. Reason: '${show(req.query.since)}' is not a non-negative integer.`);
+    if (!(wait >= 0 && wait <= MAX_WAIT_S))
+      throw badRequest(`Invalid input for wait. Reason: must be between 0 and ${MAX_WAIT_S} seconds.`);
     return feed.watch(since, wait * 1000);
   });
 

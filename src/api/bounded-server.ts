@@ -12,7 +12,11 @@ export interface ConnectionBounds {
 }
 
 export function connectionBounds(config: Pick<ServerConfig, 'headerTimeout' | 'requestTimeout' | 'keepaliveTimeout'>): ConnectionBounds {
-  return { headerTimeoutMs: config.headerTimeout * 1000, requestTimeoutMs: config.requestTimeout * 1000, keepaliveTimeoutMs: config.keepaliveTimeout * 1000 };
+  return {
+    headerTimeoutMs: config.headerTimeout * 1000,
+    requestTimeoutMs: config.requestTimeout * 1000,
+    keepaliveTimeoutMs: config.keepaliveTimeout * 1000,
+  };
 }
 
 /**

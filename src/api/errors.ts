@@ -77,8 +77,7 @@ export function handleError(err: FastifyError | Error, request: FastifyRequest, 
  */
 export function handleClientError(err: Error & { code?: string }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const status =
-    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
   const body = JSON.stringify(neutronBody(frameworkFault(status)));
   if (!socket.writable) return void socket.destroy();
   socket.end(

@@ -7,7 +7,13 @@ import { labOptions } from './lab.js';
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
 export function registerDemoCommand(program: Command): void {
-  labOptions(program.command('demo').description('Bring up a lab and the canonical scenario (networks, router, instance with ssh, floating IP) and prove it from the external host'))
+  labOptions(
+    program
+      .command('demo')
+      .description(
+        'Bring up a lab and the canonical scenario (networks, router, instance with ssh, floating IP) and prove it from the external host',
+      ),
+  )
     .option('--down', 'remove the lab at the end instead of leaving it up for exploring')
     .action(async (f: { lab: string; stateRoot?: string; down?: boolean }) => {
       const abort = new Abort();

@@ -36,6 +36,7 @@ export function isUsageOrEnvironment(e: unknown): boolean {
 /** The one-line message and the exit status for an error that ended a command. */
 export function failure(e: unknown): { message: string; status: number } {
   const err = e as NodeJS.ErrnoException;
-  const message = err.syscall === 'listen' && err.code === 'EADDRINUSE' ? `address already in use: ${err.message}` : err.message ?? String(e);
+  const message =
+    err.syscall === 'listen' && err.code === 'EADDRINUSE' ? `address already in use: ${err.message}` : (err.message ?? String(e));
   return { message: message.split('\n')[0]!, status: isUsageOrEnvironment(e) ? EXIT_USAGE : EXIT_BROKEN };
 }

@@ -17,22 +17,50 @@ const print = (line: string) => process.stdout.write(`${line}\n`);
 const collect = (v: string, all: string[]) => [...all, v];
 
 export function registerInstanceCommand(program: Command): void {
-  const inst = program.command('instance').description('Instances in a lab: a namespace with eth0 on a tap, addressed by DHCP').enablePositionalOptions();
+  const inst = program
+    .command('instance')
+    .description('Instances in a lab: a namespace with eth0 on a tap, addressed by DHCP')
+    .enablePositionalOptions();
 
   labOptions(inst.command('create').description('Create the port, the instance namespace and its NIC, and run a DHCP client in it'))
     .argument('<name>', 'instance name (its namespace is <lab>-i-<name>)')
     .requiredOption('--network <network>', 'network name or id')
     .requiredOption('--host <node>', 'node the instance runs on (binding:host_id)')
-    .addOption(new Option('--security-group <group>', 'security group name or id (repeatable)').argParser(collect).default([], "the project's default group"))
+    .addOption(
+      new Option('--security-group <group>', 'security group name or id (repeatable)')
+        .argParser(collect)
+        .default([], "the project's default group"),
+    )
     .option('--fixed-ip <ip>', 'the fixed IP to ask for')
     .addOption(new Option('--project <name>', 'the project that owns the port').choices(['demo', 'admin']).default('demo'))
     .option('--dhcp-timeout <seconds>', 'how long to wait for the DHCP address', '20')
-    .action(async (name: string, f: LabFlags & { network: string; host: string; securityGroup: string[]; fixedIp?: string; project: 'demo' | 'admin'; dhcpTimeout: string }) => {
-      const dhcpTimeoutMs = Number(f.dhcpTimeout) * 1000;
-      if (!(dhcpTimeoutMs > 0)) throw new LabUsageError(`invalid --dhcp-timeout '${f.dhcpTimeout}'`);
-      const { record, seconds } = await createInstance(loadLab(f), { name, network: f.network, host: f.host, securityGroups: f.securityGroup, fixedIp: f.fixedIp, project: f.project, dhcpTimeoutMs, print });
-      print(`instance ${name}: address ${record.ip} by DHCP after ${seconds.toFixed(1)} s`);
-    });
+    .action(
+      async (
+        name: string,
+        f: LabFlags & {
+          network: string;
+          host: string;
+          securityGroup: string[];
+          fixedIp?: string;
+          project: 'demo' | 'admin';
+          dhcpTimeout: string;
+        },
+      ) => {
+        const dhcpTimeoutMs = Number(f.dhcpTimeout) * 1000;
+        if (!(dhcpTimeoutMs > 0)) throw new LabUsageError(`invalid --dhcp-timeout '${f.dhcpTimeout}'`);
+        const { record, seconds } = await createInstance(loadLab(f), {
+          name,
+          network: f.network,
+          host: f.host,
+          securityGroups: f.securityGroup,
+          fixedIp: f.fixedIp,
+          project: f.project,
+          dhcpTimeoutMs,
+          print,
+        });
+        print(`instance ${name}: address ${record.ip} by DHCP after ${seconds.toFixed(1)} s`);
+      },
+    );
 
   labOptions(inst.command('list').description("List the lab's instances"))
     .option('--json', 'print JSON')
@@ -40,12 +68,25 @@ export function registerInstanceCommand(program: Command): void {
       const ctx = loadLab(f);
       const rows = await Promise.all(
         listInstances(ctx.paths).map(async (r) => ({
-          name: r.name, id: r.id, host: r.host, network: r.network.name, port_id: r.port.id, mac: r.port.mac,
-          ip: ((await instanceAddress(r.namespace)) ?? '').split('/')[0] || null, namespace: r.namespace, tap: r.tap,
+          name: r.name,
+          id: r.id,
+          host: r.host,
+          network: r.network.name,
+          port_id: r.port.id,
+          mac: r.port.mac,
+          ip: ((await instanceAddress(r.namespace)) ?? '').split('/')[0] || null,
+          namespace: r.namespace,
+          tap: r.tap,
         })),
       );
       if (f.json) print(JSON.stringify(rows, null, 2));
-      else print(table([['NAME', 'ID', 'HOST', 'NETWORK', 'PORT', 'MAC', 'IP', 'NAMESPACE'], ...rows.map((r) => [r.name, r.id, r.host, r.network, r.port_id, r.mac, r.ip ?? '-', r.namespace])]).trimEnd());
+      else
+        print(
+          table([
+            ['NAME', 'ID', 'HOST', 'NETWORK', 'PORT', 'MAC', 'IP', 'NAMESPACE'],
+            ...rows.map((r) => [r.name, r.id, r.host, r.network, r.port_id, r.mac, r.ip ?? '-', r.namespace]),
+          ]).trimEnd(),
+        );
     });
 
   labOptions(inst.command('delete').description('Delete an instance: its processes, namespace, tap, port and files'))

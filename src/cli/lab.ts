@@ -21,9 +21,7 @@ const print = (line: string) => process.stdout.write(`${line}\n`);
 
 /** --lab and --state-root, on every lab and instance command. */
 export function labOptions(cmd: Command): Command {
-  return cmd
-    .option('--lab <name>', 'lab name; prefixes every namespace the lab makes', DEFAULT_LAB)
-    .addOption(stateRootOption());
+  return cmd.option('--lab <name>', 'lab name; prefixes every namespace the lab makes', DEFAULT_LAB).addOption(stateRootOption());
 }
 
 /** --state-root: the flag, else $NEUTRINO_STATE_ROOT, else /var/lib/neutrino (lab/paths.ts stateRoot). */
@@ -51,14 +49,20 @@ async function withAbort<T>(fn: (abort: Abort) => Promise<T>): Promise<T> {
 }
 
 export function registerLabCommand(program: Command): void {
-  const lab = program.command('lab').description('A Neutron deployment in network namespaces: nodes, provider upstream, server, agents').enablePositionalOptions();
+  const lab = program
+    .command('lab')
+    .description('A Neutron deployment in network namespaces: nodes, provider upstream, server, agents')
+    .enablePositionalOptions();
 
   labOptions(lab.command('up').description('Create the lab: namespaces, cables, server, demo project, one agent per node'))
     .option('--nodes <names>', 'node names, controller first', 'controller,compute1')
     .option('--no-agents', 'do not start the node agents (their configs are still written)')
     .option('--agent-timeout <seconds>', 'how long to wait for every agent to show alive', '30')
     .action(async (f: LabFlags & { nodes: string; agents: boolean; agentTimeout: string }) => {
-      const nodes = f.nodes.split(',').map((s) => s.trim()).filter(Boolean);
+      const nodes = f.nodes
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const agentTimeoutMs = Number(f.agentTimeout) * 1000;
       if (!(agentTimeoutMs > 0)) throw new LabUsageError(`invalid --agent-timeout '${f.agentTimeout}'`);
       await withAbort((abort) => labUp({ lab: f.lab, nodes, stateRoot: f.stateRoot, agents: f.agents, agentTimeoutMs, print, abort }));
@@ -97,6 +101,7 @@ export function registerLabCommand(program: Command): void {
       print(`agent of ${node} restarted: pid ${r.pid}${r.previous ? ` (was ${r.previous})` : ''}, start reported after ${r.ms} ms`);
     });
 
-  labOptions(lab.command('down').description('Remove every process, namespace, device and file of the lab'))
-    .action((f: LabFlags) => labDown({ lab: f.lab, stateRoot: f.stateRoot, print }));
+  labOptions(lab.command('down').description('Remove every process, namespace, device and file of the lab')).action((f: LabFlags) =>
+    labDown({ lab: f.lab, stateRoot: f.stateRoot, print }),
+  );
 }

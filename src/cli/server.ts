@@ -16,35 +16,85 @@ export function registerServerCommand(program: Command): void {
   program
     .command('server')
     .description('Run the Networking v2.0 + Identity v3 API server (SQLite state in --state-dir)')
-    .option('--config <file>', 'INI file with Neutron option names ([DEFAULT] global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [identity] lockout_failure_attempts, lockout_duration, failure_backoff_max, [neutrino] change_feed_window, [DEFAULT] graceful_shutdown_timeout, [api] header_timeout, request_timeout, keepalive_timeout); flags win over it')
+    .option(
+      '--config <file>',
+      'INI file with Neutron option names ([DEFAULT] global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [identity] lockout_failure_attempts, lockout_duration, failure_backoff_max, [neutrino] change_feed_window, [DEFAULT] graceful_shutdown_timeout, [api] header_timeout, request_timeout, keepalive_timeout); flags win over it',
+    )
     .addOption(new Option('--state-dir <dir>', 'directory for the SQLite database').default(d.stateDir))
     .addOption(new Option('--listen <host:port>', 'address to listen on').default(`${d.host}:${d.port}`))
     .option('--listen-unix <path>', 'also serve the API on this Unix socket (for agents in other network namespaces)')
     .option('--public-url <url>', 'base URL clients use to reach this server, when not http://HOST:PORT of --listen')
     .addOption(
-      new Option('--bootstrap-admin-password <password>', 'create domain Default, project/user admin and roles on first start').env('NEUTRINO_ADMIN_PASSWORD'),
+      new Option('--bootstrap-admin-password <password>', 'create domain Default, project/user admin and roles on first start').env(
+        'NEUTRINO_ADMIN_PASSWORD',
+      ),
     )
-    .addOption(new Option('--tenant-network-types <types>', 'network types for networks created without provider attributes').default(d.tenantNetworkTypes.join(',')))
-    .addOption(new Option('--vni-ranges <ranges>', 'VXLAN VNI ranges for tenant networks, e.g. 1:1000,2000:2999').default(d.vniRanges.map(([lo, hi]) => `${lo}:${hi}`).join(',')))
-    .addOption(new Option('--flat-networks <names>', "physical networks usable by flat networks, '*' for any").default(d.flatNetworks.join(',')))
+    .addOption(
+      new Option('--tenant-network-types <types>', 'network types for networks created without provider attributes').default(
+        d.tenantNetworkTypes.join(','),
+      ),
+    )
+    .addOption(
+      new Option('--vni-ranges <ranges>', 'VXLAN VNI ranges for tenant networks, e.g. 1:1000,2000:2999').default(
+        d.vniRanges.map(([lo, hi]) => `${lo}:${hi}`).join(','),
+      ),
+    )
+    .addOption(
+      new Option('--flat-networks <names>', "physical networks usable by flat networks, '*' for any").default(d.flatNetworks.join(',')),
+    )
     .addOption(new Option('--physical-mtu <mtu>', 'MTU of the underlay network').default(String(d.physicalMtu)))
     .addOption(new Option('--token-ttl <seconds>', 'token lifetime').default(String(d.tokenTtlSeconds)))
-    .addOption(new Option('--agent-down-time <seconds>', 'seconds without a heartbeat after which an agent is shown as dead').default(String(d.agentDownTime)))
+    .addOption(
+      new Option('--agent-down-time <seconds>', 'seconds without a heartbeat after which an agent is shown as dead').default(
+        String(d.agentDownTime),
+      ),
+    )
     .option('--lockout-failure-attempts <n>', 'lock a user after N consecutive failed password checks (unset: never)')
-    .addOption(new Option('--lockout-duration <seconds>', 'how long a locked user stays locked after the last failure').default(String(d.lockoutDuration)))
-    .addOption(new Option('--failure-backoff-max <seconds>', "cap of a user's growing delay after failed password checks, 0 = off").default(String(d.failureBackoffMax)))
-    .addOption(new Option('--change-feed-window <revisions>', 'newest change-feed revisions kept; an agent further behind does a full resync').default(String(d.changeFeedWindow)))
-    .addOption(new Option('--header-timeout <seconds>', 'time a client has to send request headers before it is answered 408 and disconnected').default(String(d.headerTimeout)))
-    .addOption(new Option('--request-timeout <seconds>', 'time a client has to send a whole request, headers and body').default(String(d.requestTimeout)))
-    .addOption(new Option('--keepalive-timeout <seconds>', 'idle keep-alive connections are closed after this').default(String(d.keepaliveTimeout)))
-    .addOption(new Option('--graceful-shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, time requests in flight get to finish').default(String(d.gracefulShutdownTimeout)))
+    .addOption(
+      new Option('--lockout-duration <seconds>', 'how long a locked user stays locked after the last failure').default(
+        String(d.lockoutDuration),
+      ),
+    )
+    .addOption(
+      new Option('--failure-backoff-max <seconds>', "cap of a user's growing delay after failed password checks, 0 = off").default(
+        String(d.failureBackoffMax),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--change-feed-window <revisions>',
+        'newest change-feed revisions kept; an agent further behind does a full resync',
+      ).default(String(d.changeFeedWindow)),
+    )
+    .addOption(
+      new Option(
+        '--header-timeout <seconds>',
+        'time a client has to send request headers before it is answered 408 and disconnected',
+      ).default(String(d.headerTimeout)),
+    )
+    .addOption(
+      new Option('--request-timeout <seconds>', 'time a client has to send a whole request, headers and body').default(
+        String(d.requestTimeout),
+      ),
+    )
+    .addOption(
+      new Option('--keepalive-timeout <seconds>', 'idle keep-alive connections are closed after this').default(String(d.keepaliveTimeout)),
+    )
+    .addOption(
+      new Option('--graceful-shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, time requests in flight get to finish').default(
+        String(d.gracefulShutdownTimeout),
+      ),
+    )
     .addOption(logLevelOption())
     .action(async (_flags: unknown, cmd: Command) => {
       const flags = givenOptions<ServerFlags & { bootstrapAdminPassword: string; logLevel: string }>(cmd);
       const config = loadServerConfig(flags);
       // Loaded here, not at the top: the HTTP stack costs every other command ~0.3 s of start-up.
       const { startServer } = await import('../server.js');
-      const server = await startServer(config, { bootstrapAdminPassword: flags.bootstrapAdminPassword, logLevel: flags.logLevel ?? 'info' });
+      const server = await startServer(config, {
+        bootstrapAdminPassword: flags.bootstrapAdminPassword,
+        logLevel: flags.logLevel ?? 'info',
+      });
       // The first signal drains; a second one, with no listener left, ends the process at once.
       const stop = () => {
         process.off('SIGINT', stop);

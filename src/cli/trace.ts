@@ -25,14 +25,24 @@ function pairs(list: string[] | undefined, flag: string): Record<string, string>
 /** The options every trace takes: where the data comes from, the flow, the output. */
 function traceOptions(cmd: Command): Command {
   return cmd
-    .option('--lab <name>', `trace the lab NAME; with none of --node, --cloud, OS_CLOUD, OS_AUTH_URL or --snapshot, the lab '${DEFAULT_LAB}'`)
+    .option(
+      '--lab <name>',
+      `trace the lab NAME; with none of --node, --cloud, OS_CLOUD, OS_AUTH_URL or --snapshot, the lab '${DEFAULT_LAB}'`,
+    )
     .addOption(stateRootOption())
     .option('--cloud <name>', 'cloud in clouds.yaml; without it $OS_CLOUD, or the OS_* variables')
     .option('--node <host=access>', 'how to reach a Neutron host: local, netns:NAME or ssh:USER@ADDRESS (repeatable)', collect)
-    .option('--agent-config <host=path>', 'the Linux bridge agent config of a host (repeatable); other hosts: /etc/neutron/plugins/ml2/linuxbridge_agent.ini', collect)
+    .option(
+      '--agent-config <host=path>',
+      'the Linux bridge agent config of a host (repeatable); other hosts: /etc/neutron/plugins/ml2/linuxbridge_agent.ini',
+      collect,
+    )
     .option('--instances-path <host=dir>', "nova's instances_path on a host (repeatable); other hosts: /var/lib/nova/instances", collect)
     .addOption(new Option('--protocol <proto>', 'the traced flow').choices(['icmp', 'tcp', 'udp']).default('icmp'))
-    .option('--port <number>', 'TCP/UDP destination port number of the flow, with --protocol tcp|udp (not a Neutron port: `trace port` takes that as its argument)')
+    .option(
+      '--port <number>',
+      'TCP/UDP destination port number of the flow, with --protocol tcp|udp (not a Neutron port: `trace port` takes that as its argument)',
+    )
     .option('--source <ip>', "the flow's source address for inbound traces; without it anywhere outside, in a lab its client 198.51.100.1")
     .addOption(new Option('--format <format>', 'output').choices(['text', 'json', 'dot', 'mermaid']).default('text'))
     .option('--json', 'same as --format json')
@@ -72,7 +82,12 @@ async function act(kind: TraceCliOptions['kind'], target: string, f: Record<stri
       progress: (s) => process.stderr.write(`${s}\n`),
     });
   } catch (e) {
-    const usage = e instanceof TraceUsageError || e instanceof AccessError || e instanceof CloudConfigError || e instanceof ProbeError || isUsageOrEnvironment(e);
+    const usage =
+      e instanceof TraceUsageError ||
+      e instanceof AccessError ||
+      e instanceof CloudConfigError ||
+      e instanceof ProbeError ||
+      isUsageOrEnvironment(e);
     process.stderr.write(`neutrino trace: ${(e as Error).message}\n`);
     process.exitCode = usage ? EXIT_USAGE : EXIT_INCONCLUSIVE;
   }
@@ -81,7 +96,10 @@ async function act(kind: TraceCliOptions['kind'], target: string, f: Record<stri
 /** --probe and its options; `from` says where the traffic starts by default in a lab. */
 function probeOptions(cmd: Command, from = 'its external host'): Command {
   return cmd
-    .option('--probe', 'also send real traffic and capture on every hop device of every node at once: the hop where packets vanish is measured')
+    .option(
+      '--probe',
+      'also send real traffic and capture on every hop device of every node at once: the hop where packets vanish is measured',
+    )
     .option('--from <access>', `where the probe sends from: local, netns:NAME or ssh:USER@ADDRESS; in a lab, without it: ${from}`)
     .option('--count <n>', 'echo requests the probe sends; 3 when not given')
     .option('--capture-dir <dir>', "where the probe's pcaps are kept; without it a new temp directory");
@@ -90,7 +108,9 @@ function probeOptions(cmd: Command, from = 'its external host'): Command {
 export function registerTraceCommand(program: Command): void {
   const trace = program
     .command('trace')
-    .description('Follow traffic through every device on every node, check each hop against the live kernel, and say where and why it stops')
+    .description(
+      'Follow traffic through every device on every node, check each hop against the live kernel, and say where and why it stops',
+    )
     .addHelpText(
       'after',
       `
@@ -106,27 +126,38 @@ could not be checked, or the trace could not decide).`,
   const fip = trace
     .command('fip')
     .argument('<address>', 'the floating IP address')
-    .description("The scenario's walk (docs/scenario.md): upstream → provider bridge → router (qg-, DNAT, qr-) → tenant bridge → VXLAN → the instance's node → security group → tap → instance, and the reply leg");
+    .description(
+      "The scenario's walk (docs/scenario.md): upstream → provider bridge → router (qg-, DNAT, qr-) → tenant bridge → VXLAN → the instance's node → security group → tap → instance, and the reply leg",
+    );
   probeOptions(traceOptions(fip)).action((address: string, f: Record<string, unknown>) => act('fip', address, f));
   const port = trace
     .command('port')
     .argument('<port-id>', 'the Neutron port the traffic starts from: its id or an 8+ character id prefix')
-    .description('From a port (id or an 8+ character id prefix) to another port or an address: east-west on its network, through its router to another network, or out through the router (SNAT) to the outside');
+    .description(
+      'From a port (id or an 8+ character id prefix) to another port or an address: east-west on its network, through its router to another network, or out through the router (SNAT) to the outside',
+    );
   probeOptions(traceOptions(port), "the port's instance")
     .option('--to <address|port-id>', 'the destination (required): a port id, a fixed IP of a port, or an address outside')
     .action((id: string, f: Record<string, unknown>) => act('port', id, f));
   const instance = trace
     .command('instance')
     .argument('<name|id>', 'the instance: its name in a lab, else its id')
-    .description("An instance's connectivity: its DHCP leg, then its floating IP's path in (the scenario's walk) when it has one, else its way out to the external network's gateway; --to traces to that destination instead. Names are resolved in a lab; elsewhere give the instance id (its ports' device_id)");
+    .description(
+      "An instance's connectivity: its DHCP leg, then its floating IP's path in (the scenario's walk) when it has one, else its way out to the external network's gateway; --to traces to that destination instead. Names are resolved in a lab; elsewhere give the instance id (its ports' device_id)",
+    );
   probeOptions(traceOptions(instance), 'the instance itself; for its floating IP, the external host')
     .option('--to <address|port-id>', 'trace from the instance to this destination instead')
     .action((name: string, f: Record<string, unknown>) => act('instance', name, f));
   const dhcp = trace
     .command('dhcp')
     .argument('<port-id>', "the instance's Neutron port: its id or an 8+ character id prefix")
-    .description("A port's DHCP exchange: its tap, security group (the DHCP rules) and bridge, across to each DHCP node of its network, the DHCP agent, the qdhcp- namespace and the DHCP port's veth, dnsmasq running with the subnet's options and the port's host entry (MAC → address), and the reply back; --probe runs a DHCP client (busybox udhcpc on eth0, changing nothing) where the port's traffic starts");
+    .description(
+      "A port's DHCP exchange: its tap, security group (the DHCP rules) and bridge, across to each DHCP node of its network, the DHCP agent, the qdhcp- namespace and the DHCP port's veth, dnsmasq running with the subnet's options and the port's host entry (MAC → address), and the reply back; --probe runs a DHCP client (busybox udhcpc on eth0, changing nothing) where the port's traffic starts",
+    );
   probeOptions(traceOptions(dhcp), "the port's instance")
-    .option('--wait <seconds>', "with --probe: start no client, capture for SECONDS (1-600) while the instance renews its lease or you start its DHCP client")
+    .option(
+      '--wait <seconds>',
+      'with --probe: start no client, capture for SECONDS (1-600) while the instance renews its lease or you start its DHCP client',
+    )
     .action((id: string, f: Record<string, unknown>) => act('dhcp', id, f));
 }

@@ -81,7 +81,9 @@ export function requestJson(
         return { host: u.hostname, port: u.port, path: u.pathname + u.search };
       })();
   return new Promise((resolve, reject) => {
-    const req = http.request({ ...target, method, headers, agent, timeout: opts.timeoutMs ?? 30_000 }, (res) => readJsonReply(res, resolve, reject));
+    const req = http.request({ ...target, method, headers, agent, timeout: opts.timeoutMs ?? 30_000 }, (res) =>
+      readJsonReply(res, resolve, reject),
+    );
     req.on('timeout', () => req.destroy(new NoAnswerError(opts.timeoutMs ?? 30_000)));
     req.on('error', (e) => reject(explainFailure(e, { api: 'the Networking API', url: endpoint.url, hint: endpoint.hint })));
     opts.signal?.addEventListener('abort', () => req.destroy(new AbortError()), { once: true });

@@ -35,7 +35,9 @@ export interface PasswordAuth {
 /** POST /v3/auth/tokens's body for a password login with project scope. */
 export function passwordAuthBody(a: PasswordAuth): unknown {
   const domain = (id?: string, name?: string) => (id ? { id } : { name: name ?? 'Default' });
-  const user = a.userId ? { id: a.userId, password: a.password } : { name: a.username, password: a.password, domain: domain(a.userDomainId, a.userDomainName) };
+  const user = a.userId
+    ? { id: a.userId, password: a.password }
+    : { name: a.username, password: a.password, domain: domain(a.userDomainId, a.userDomainName) };
   const project = a.projectId ? { id: a.projectId } : { name: a.projectName, domain: domain(a.projectDomainId, a.projectDomainName) };
   return { auth: { identity: { methods: ['password'], password: { user } }, scope: { project } } };
 }

@@ -21,7 +21,9 @@ export interface ChangePage {
 export class FeedExpiredError extends Error {}
 
 const isFeedExpired = (e: unknown) =>
-  e instanceof HttpError && e.status === 410 && (e.body as { NeutronError?: { type?: string } } | undefined)?.NeutronError?.type === 'ChangeFeedRevisionExpired';
+  e instanceof HttpError &&
+  e.status === 410 &&
+  (e.body as { NeutronError?: { type?: string } } | undefined)?.NeutronError?.type === 'ChangeFeedRevisionExpired';
 const TOKENS = '/identity/v3/auth/tokens';
 const identityAt = (url: string) => (url.startsWith('unix:') ? `${url} /identity/v3` : `${url.replace(/\/+$/, '')}/identity/v3`);
 
@@ -35,7 +37,13 @@ export class NeutrinoClient {
 
   private async authenticate(): Promise<string> {
     const { username, password, project } = this.creds;
-    const body = passwordAuthBody({ username, password, userDomainName: this.creds.userDomain, projectName: project, projectDomainName: this.creds.projectDomain });
+    const body = passwordAuthBody({
+      username,
+      password,
+      userDomainName: this.creds.userDomain,
+      projectName: project,
+      projectDomainName: this.creds.projectDomain,
+    });
     const token = await issueToken(
       {
         post: (b) => requestJson(this.endpoint, 'POST', TOKENS, { body: b }),
@@ -50,7 +58,9 @@ export class NeutrinoClient {
 
   /** A call with the token; on 401 it authenticates once more and retries. */
   async call<T>(method: string, path: string, body?: unknown, timeoutMs?: number, signal?: AbortSignal): Promise<T> {
-    const r = await this.session.send((token) => requestJson(this.endpoint, method, path, { body, headers: { 'x-auth-token': token }, timeoutMs, signal }));
+    const r = await this.session.send((token) =>
+      requestJson(this.endpoint, method, path, { body, headers: { 'x-auth-token': token }, timeoutMs, signal }),
+    );
     if (r.status >= 400) throw new HttpError(r.status, r.body, method, path);
     return r.body as T;
   }
@@ -66,7 +76,13 @@ export class NeutrinoClient {
   /** Long-polls the change feed for up to `waitS` seconds; FeedExpiredError when `since` fell out of its window. */
   async changes(since: number, waitS: number, signal?: AbortSignal): Promise<ChangePage> {
     try {
-      return await this.call<ChangePage>('GET', `/v2.0/neutrino/changes?since=${since}&wait=${waitS}`, undefined, (waitS + 15) * 1000, signal);
+      return await this.call<ChangePage>(
+        'GET',
+        `/v2.0/neutrino/changes?since=${since}&wait=${waitS}`,
+        undefined,
+        (waitS + 15) * 1000,
+        signal,
+      );
     } catch (e) {
       if (isFeedExpired(e)) throw new FeedExpiredError((e as Error).message);
       throw e;
@@ -75,11 +91,14 @@ export class NeutrinoClient {
 
   async setPortStatus(host: string, ports: Record<string, string>): Promise<string[]> {
     if (!Object.keys(ports).length) return [];
-    return (await this.call<{ updated: string[] }>('POST', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/port-status`, { ports })).updated;
+    return (await this.call<{ updated: string[] }>('POST', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/port-status`, { ports }))
+      .updated;
   }
 
   async setFloatingIpStatus(host: string, floatingips: Record<string, string>): Promise<string[]> {
     if (!Object.keys(floatingips).length) return [];
-    return (await this.call<{ updated: string[] }>('POST', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/floatingip-status`, { floatingips })).updated;
+    return (
+      await this.call<{ updated: string[] }>('POST', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/floatingip-status`, { floatingips })
+    ).updated;
   }
 }

@@ -28,7 +28,9 @@ export class UnreachableError extends Error {
 /** The Identity API answered, but refused the credentials (401). */
 export class CredentialsError extends Error {
   constructor(target: ApiTarget, detail: string) {
-    super(`${target.api} at ${target.url} refused the credentials (${detail})${target.credentialsHint ? `: ${target.credentialsHint}` : ''}`);
+    super(
+      `${target.api} at ${target.url} refused the credentials (${detail})${target.credentialsHint ? `: ${target.credentialsHint}` : ''}`,
+    );
     this.name = 'CredentialsError';
   }
 }

@@ -1,14 +1,6 @@
 // Typed failures of commands, with the kernel's error kind recognised once, here, from stderr and exit status.
 
-export type ErrorKind =
-  | 'exists'
-  | 'not-found'
-  | 'busy'
-  | 'permission'
-  | 'invalid'
-  | 'no-command'
-  | 'timeout'
-  | 'failed';
+export type ErrorKind = 'exists' | 'not-found' | 'busy' | 'permission' | 'invalid' | 'no-command' | 'timeout' | 'failed';
 
 /** A command that failed: what ran, where, how it ended and what it said. */
 export class ExecError extends Error {
@@ -31,13 +23,19 @@ export class ExecError extends Error {
 /** Patterns of iproute2, iptables-restore, sysctl and nsenter messages (strerror texts mostly). */
 const KINDS: [ErrorKind, RegExp][] = [
   ['exists', /File exists|already exists/i],
-  ['busy', /Device or resource busy|Resource temporarily unavailable|xtables lock|CHAIN_USER_DEL failed \(Device or resource busy\)|in use by a kernel component/i],
+  [
+    'busy',
+    /Device or resource busy|Resource temporarily unavailable|xtables lock|CHAIN_USER_DEL failed \(Device or resource busy\)|in use by a kernel component/i,
+  ],
   ['permission', /Operation not permitted|Permission denied/i],
   [
     'not-found',
     /Cannot find device|No such device|No such file or directory|does not exist|No such process|Cannot assign requested address|Cannot open network namespace|Bad rule \(does a matching rule exist/i,
   ],
-  ['invalid', /Invalid argument|Garbage instead of arguments|is wrong|Numerical result out of range|Nexthop device is not up|Network is unreachable|Error occurred at line|unknown option|not a valid/i],
+  [
+    'invalid',
+    /Invalid argument|Garbage instead of arguments|is wrong|Numerical result out of range|Nexthop device is not up|Network is unreachable|Error occurred at line|unknown option|not a valid/i,
+  ],
 ];
 
 export function classify(stderr: string, exitCode: number | null): ErrorKind {

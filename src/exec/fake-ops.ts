@@ -91,7 +91,9 @@ function applyFdb(state: ObservedNamespace, op: Extract<Op, { op: 'fdb-add' | 'f
 
 /** One iptables-restore: checked as a whole first, like the real transaction. */
 export function applyIptables(state: ObservedNamespace, op: Extract<Op, { op: 'iptables' }>): void {
-  const chains: ObservedChain[] = structuredClone(state.iptables[op.table] ?? BUILTIN_CHAINS[op.table].map((name) => ({ name, policy: 'ACCEPT', rules: [] })));
+  const chains: ObservedChain[] = structuredClone(
+    state.iptables[op.table] ?? BUILTIN_CHAINS[op.table].map((name) => ({ name, policy: 'ACCEPT', rules: [] })),
+  );
   const get = (name: string) => chains.find((c) => c.name === name);
   const { write, builtins, delete: dels } = op.change;
   for (const name of [...write.map((w) => w.name), ...dels]) {
@@ -138,7 +140,8 @@ export function applyIpset(state: ObservedNamespace, op: Extract<Op, { op: 'ipse
   if (c.mode === 'recreate') destroy(c.name);
   let set = state.ipsets.find((s) => s.name === c.name);
   if (c.mode !== 'update') {
-    if (set && (set.type !== c.type || set.family !== c.family)) fakeFail('exists', op, 'Set cannot be created: set with the same name already exists');
+    if (set && (set.type !== c.type || set.family !== c.family))
+      fakeFail('exists', op, 'Set cannot be created: set with the same name already exists');
     if (!set) {
       set = { name: c.name, type: c.type, family: c.family, options: 'hashsize 1024 maxelem 65536 bucketsize 12', members: [] };
       state.ipsets.push(set);
@@ -157,7 +160,11 @@ function checkTarget(op: Op, rule: string, chains: ObservedChain[]): void {
   }
 }
 
-export function applyProcess(state: ObservedNamespace, op: Extract<Op, { op: 'proc-start' | 'proc-reload' | 'proc-stop' }>, counters: { nextPid: number }): void {
+export function applyProcess(
+  state: ObservedNamespace,
+  op: Extract<Op, { op: 'proc-start' | 'proc-reload' | 'proc-stop' }>,
+  counters: { nextPid: number },
+): void {
   if (op.op === 'proc-stop') {
     state.processes = state.processes.filter((p) => p.id !== op.id);
     return;

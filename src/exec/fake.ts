@@ -2,7 +2,15 @@
 import { isNeutrinoMark } from '../kernel/mark.js';
 import type { LinkChanges, Op } from '../kernel/ops.js';
 import { inScope, ipsetsInScope, type ObserveScope } from '../kernel/scope.js';
-import { emptyObservedNamespace, HOST, type LinkSpec, type NsKey, type ObservedLink, type ObservedNamespace, type ObservedNode } from '../kernel/types.js';
+import {
+  emptyObservedNamespace,
+  HOST,
+  type LinkSpec,
+  type NsKey,
+  type ObservedLink,
+  type ObservedNamespace,
+  type ObservedNode,
+} from '../kernel/types.js';
 import { Work } from '../kernel/work.js';
 import { applyIpset, applyL3, applyIptables, applyProcess, fakeFail } from './fake-ops.js';
 import { ApplyError, type Kernel } from './kernel.js';
@@ -141,7 +149,17 @@ export class FakeKernel implements Kernel {
 
 function loOnly(ifindex = 1): ObservedNamespace {
   const state = emptyObservedNamespace();
-  state.links.push({ ifindex, name: 'lo', kind: 'device', mtu: 65536, up: false, operstate: 'DOWN', master: null, mac: '00:00:00:00:00:00', alias: null });
+  state.links.push({
+    ifindex,
+    name: 'lo',
+    kind: 'device',
+    mtu: 65536,
+    up: false,
+    operstate: 'DOWN',
+    master: null,
+    mac: '00:00:00:00:00:00',
+    alias: null,
+  });
   return state;
 }
 

@@ -35,7 +35,13 @@ async function grantTargets(deps: IdentityDeps, projectId: string, userId: strin
   await userById(deps.db, userId);
 }
 
-export async function assignRole(deps: IdentityDeps, caller: AuthContext, projectId: string, userId: string, roleId: string): Promise<void> {
+export async function assignRole(
+  deps: IdentityDeps,
+  caller: AuthContext,
+  projectId: string,
+  userId: string,
+  roleId: string,
+): Promise<void> {
   requireAdmin(caller, 'create_grant');
   await grantTargets(deps, projectId, userId, roleId);
   await deps.db
@@ -59,7 +65,13 @@ export async function checkRole(deps: IdentityDeps, caller: AuthContext, project
 }
 
 /** Tokens of the user on the project issued before the removal die, and stay dead if the role is granted again. */
-export async function unassignRole(deps: IdentityDeps, caller: AuthContext, projectId: string, userId: string, roleId: string): Promise<void> {
+export async function unassignRole(
+  deps: IdentityDeps,
+  caller: AuthContext,
+  projectId: string,
+  userId: string,
+  roleId: string,
+): Promise<void> {
   requireAdmin(caller, 'revoke_grant');
   await grantTargets(deps, projectId, userId, roleId);
   const res = await deps.db
@@ -78,7 +90,11 @@ export async function listGrants(deps: IdentityDeps, caller: AuthContext, projec
   return directRoles(deps.db, userId, projectId);
 }
 
-export async function listRoleAssignments(deps: IdentityDeps, caller: AuthContext, filters: AssignmentFilters = {}): Promise<RoleAssignment[]> {
+export async function listRoleAssignments(
+  deps: IdentityDeps,
+  caller: AuthContext,
+  filters: AssignmentFilters = {},
+): Promise<RoleAssignment[]> {
   requireAdmin(caller, 'list_role_assignments');
   if (filters.unsatisfiable) return [];
   let q = deps.db.selectFrom('role_assignments').selectAll().where('target_type', '=', 'project');

@@ -12,7 +12,9 @@ export async function findPasswordUser(db: Db, ref: PasswordUserRef): Promise<Us
   if (ref.id) return db.selectFrom('users').selectAll().where('id', '=', ref.id).executeTakeFirst();
   if (!ref.name) throw validationError('Expecting to find id or name in user.');
   if (!ref.domain || (!ref.domain.id && !ref.domain.name)) {
-    throw validationError('Expecting to find domain in user. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.');
+    throw validationError(
+      'Expecting to find domain in user. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.',
+    );
   }
   const domainId = await enabledDomainId(db, ref.domain);
   if (!domainId) return undefined;

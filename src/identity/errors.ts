@@ -3,8 +3,7 @@ import { IdentityError } from '../model/errors.js';
 
 export { unauthorized } from '../model/errors.js';
 
-export const notFoundError = (kind: string, id: string) =>
-  new IdentityError(404, 'Not Found', `Could not find ${kind}: ${id}.`);
+export const notFoundError = (kind: string, id: string) => new IdentityError(404, 'Not Found', `Could not find ${kind}: ${id}.`);
 
 export const forbiddenAction = (action: string) =>
   new IdentityError(403, 'Forbidden', `You are not authorized to perform the requested action: ${action}.`);

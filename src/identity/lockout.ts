@@ -28,7 +28,9 @@ export async function recordFailure(db: Db, userId: string, nowMs: number): Prom
   await db
     .insertInto('failed_auths')
     .values({ user_id: userId, failed_auth_count: 1, failed_auth_at: at })
-    .onConflict((oc) => oc.column('user_id').doUpdateSet((eb) => ({ failed_auth_count: eb('failed_auth_count', '+', 1), failed_auth_at: at })))
+    .onConflict((oc) =>
+      oc.column('user_id').doUpdateSet((eb) => ({ failed_auth_count: eb('failed_auth_count', '+', 1), failed_auth_at: at })),
+    )
     .execute();
 }
 

@@ -94,11 +94,7 @@ export async function listUserProjects(deps: IdentityDeps, caller: AuthContext, 
     .selectAll()
     .where('enabled', '=', 1)
     .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('role_assignments')
-        .select('target_id')
-        .where('target_type', '=', 'project')
-        .where('user_id', '=', userId),
+      eb.selectFrom('role_assignments').select('target_id').where('target_type', '=', 'project').where('user_id', '=', userId),
     )
     .orderBy('name')
     .execute();

@@ -100,7 +100,11 @@ function identityRoutes(r: TypedInstance, { identity, baseUrl }: IdentityRouteDe
   });
   r.get(`${v3}/auth/projects`, async (req) => {
     const ctx = await caller(req);
-    return listBody('projects', (await identity.listUserProjects(ctx, ctx.userId)).map((p) => view.project(p)), self(req));
+    return listBody(
+      'projects',
+      (await identity.listUserProjects(ctx, ctx.userId)).map((p) => view.project(p)),
+      self(req),
+    );
   });
   r.get(`${v3}/auth/catalog`, async (req) => {
     await caller(req);
@@ -113,7 +117,11 @@ function identityRoutes(r: TypedInstance, { identity, baseUrl }: IdentityRouteDe
     const rows = identity
       .listServices(await caller(req), baseUrl)
       .filter((s) => (type === undefined || s.type === type) && (name === undefined || s.name === name));
-    return listBody('services', rows.map((s) => view.service(s)), self(req));
+    return listBody(
+      'services',
+      rows.map((s) => view.service(s)),
+      self(req),
+    );
   });
   r.get(`${v3}/services/:id`, byId, async (req) => {
     const found = identity.listServices(await caller(req), baseUrl).find((s) => s.id === req.params.id);
@@ -125,7 +133,11 @@ function identityRoutes(r: TypedInstance, { identity, baseUrl }: IdentityRouteDe
     const rows = identity
       .listEndpoints(await caller(req), baseUrl)
       .filter((e) => Object.entries(want).every(([k, v]) => v === undefined || e[k as keyof typeof want] === v));
-    return listBody('endpoints', rows.map((e) => view.endpoint(e)), self(req));
+    return listBody(
+      'endpoints',
+      rows.map((e) => view.endpoint(e)),
+      self(req),
+    );
   });
   r.get(`${v3}/endpoints/:id`, byId, async (req) => {
     const found = identity.listEndpoints(await caller(req), baseUrl).find((e) => e.id === req.params.id);
@@ -145,7 +157,11 @@ function identityRoutes(r: TypedInstance, { identity, baseUrl }: IdentityRouteDe
   // ---- domains ----
   r.get(`${v3}/domains`, async (req) => {
     const rows = await identity.listDomains(await caller(req), { name: param(req, 'name'), enabled: flag(req, 'enabled') });
-    return listBody('domains', rows.map((d) => view.domain(d)), self(req));
+    return listBody(
+      'domains',
+      rows.map((d) => view.domain(d)),
+      self(req),
+    );
   });
   r.get(`${v3}/domains/:id`, byId, async (req) => ({
     domain: view.domain(await identity.getDomain(await caller(req), req.params.id)),
@@ -159,7 +175,11 @@ function identityRoutes(r: TypedInstance, { identity, baseUrl }: IdentityRouteDe
   r.get(`${v3}/projects`, async (req) => {
     const filters = { name: param(req, 'name'), domain_id: param(req, 'domain_id'), enabled: flag(req, 'enabled') };
     const rows = await identity.listProjects(await caller(req), filters);
-    return listBody('projects', rows.map((p) => view.project(p)), self(req));
+    return listBody(
+      'projects',
+      rows.map((p) => view.project(p)),
+      self(req),
+    );
   });
   r.get(`${v3}/projects/:id`, byId, async (req) => ({
     project: view.project(await identity.getProject(await caller(req), req.params.id)),
@@ -180,7 +200,11 @@ function identityRoutes(r: TypedInstance, { identity, baseUrl }: IdentityRouteDe
   r.get(`${v3}/users`, async (req) => {
     const filters = { name: param(req, 'name'), domain_id: param(req, 'domain_id'), enabled: flag(req, 'enabled') };
     const rows = await identity.listUsers(await caller(req), filters);
-    return listBody('users', rows.map((u) => view.user(u)), self(req));
+    return listBody(
+      'users',
+      rows.map((u) => view.user(u)),
+      self(req),
+    );
   });
   r.get(`${v3}/users/:id`, byId, async (req) => ({
     user: view.user(await identity.getUser(await caller(req), req.params.id)),
@@ -194,7 +218,11 @@ function identityRoutes(r: TypedInstance, { identity, baseUrl }: IdentityRouteDe
   });
   r.get(`${v3}/users/:id/projects`, byId, async (req) => {
     const rows = await identity.listUserProjects(await caller(req), req.params.id);
-    return listBody('projects', rows.map((p) => view.project(p)), self(req));
+    return listBody(
+      'projects',
+      rows.map((p) => view.project(p)),
+      self(req),
+    );
   });
   r.post(`${v3}/users/:id/password`, { schema: { params: IdParams, body: PasswordChange } }, async (req, reply) => {
     const { password, original_password } = req.body.user;
@@ -209,7 +237,11 @@ function identityRoutes(r: TypedInstance, { identity, baseUrl }: IdentityRouteDe
   });
   r.get(`${v3}/roles`, async (req) => {
     const rows = await identity.listRoles(await caller(req), { name: param(req, 'name') });
-    return listBody('roles', rows.map((x) => view.role(x)), self(req));
+    return listBody(
+      'roles',
+      rows.map((x) => view.role(x)),
+      self(req),
+    );
   });
   r.get(`${v3}/roles/:id`, byId, async (req) => ({
     role: view.role(await identity.getRole(await caller(req), req.params.id)),
@@ -238,15 +270,17 @@ function identityRoutes(r: TypedInstance, { identity, baseUrl }: IdentityRouteDe
   });
   r.get(`${v3}/projects/:projectId/users/:userId/roles`, { schema: { params: ProjectUserParams } }, async (req) => {
     const rows = await identity.listGrants(await caller(req), req.params.projectId, req.params.userId);
-    return listBody('roles', rows.map((x) => view.role(x)), self(req));
+    return listBody(
+      'roles',
+      rows.map((x) => view.role(x)),
+      self(req),
+    );
   });
   r.get(`${v3}/role_assignments`, async (req) => {
     const ctx = await caller(req);
     const q = req.query as Query;
     // Groups, domain/system scopes and inheritance do not exist here: such filters match nothing.
-    const unsatisfiable = ['group.id', 'scope.domain.id', 'scope.system', 'scope.OS-INHERIT:inherited_to'].some(
-      (k) => q[k] !== undefined,
-    );
+    const unsatisfiable = ['group.id', 'scope.domain.id', 'scope.system', 'scope.OS-INHERIT:inherited_to'].some((k) => q[k] !== undefined);
     const rows = await identity.listRoleAssignments(ctx, {
       userId: param(req, 'user.id'),
       projectId: param(req, 'scope.project.id'),
@@ -254,6 +288,10 @@ function identityRoutes(r: TypedInstance, { identity, baseUrl }: IdentityRouteDe
       unsatisfiable,
     });
     const names = flag(req, 'include_names') ?? false;
-    return listBody('role_assignments', rows.map((a) => view.assignment(a, names)), self(req));
+    return listBody(
+      'role_assignments',
+      rows.map((a) => view.assignment(a, names)),
+      self(req),
+    );
   });
 }

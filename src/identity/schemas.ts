@@ -72,56 +72,68 @@ export const AuthRequest = Type.Object({
 export type AuthRequest = Static<typeof AuthRequest>;
 
 export const ProjectCreate = Type.Object({
-  project: Type.Object({
-    name: Name,
-    domain_id: Type.Optional(Nullable(Id)),
-    description: Type.Optional(Nullable(Text)),
-    enabled: Type.Optional(Type.Boolean()),
-    is_domain: Type.Optional(Type.Boolean()),
-    parent_id: Type.Optional(Nullable(Id)),
-    tags: Type.Optional(Type.Array(Type.String({ maxLength: 255 }))),
-    options: NoOptions,
-  }, Closed),
+  project: Type.Object(
+    {
+      name: Name,
+      domain_id: Type.Optional(Nullable(Id)),
+      description: Type.Optional(Nullable(Text)),
+      enabled: Type.Optional(Type.Boolean()),
+      is_domain: Type.Optional(Type.Boolean()),
+      parent_id: Type.Optional(Nullable(Id)),
+      tags: Type.Optional(Type.Array(Type.String({ maxLength: 255 }))),
+      options: NoOptions,
+    },
+    Closed,
+  ),
 });
 export type ProjectCreate = Static<typeof ProjectCreate>['project'];
 
 export const ProjectUpdate = Type.Object({
-  project: Type.Object({
-    name: Type.Optional(Name),
-    domain_id: Type.Optional(Id),
-    description: Type.Optional(Nullable(Text)),
-    enabled: Type.Optional(Type.Boolean()),
-    tags: Type.Optional(Type.Array(Type.String({ maxLength: 255 }))),
-    options: NoOptions,
-  }, Closed),
+  project: Type.Object(
+    {
+      name: Type.Optional(Name),
+      domain_id: Type.Optional(Id),
+      description: Type.Optional(Nullable(Text)),
+      enabled: Type.Optional(Type.Boolean()),
+      tags: Type.Optional(Type.Array(Type.String({ maxLength: 255 }))),
+      options: NoOptions,
+    },
+    Closed,
+  ),
 });
 export type ProjectUpdate = Static<typeof ProjectUpdate>['project'];
 
 export const UserCreate = Type.Object({
-  user: Type.Object({
-    name: Name,
-    domain_id: Type.Optional(Nullable(Id)),
-    password: Type.Optional(Nullable(Secret)),
-    enabled: Type.Optional(Type.Boolean()),
-    default_project_id: Type.Optional(Nullable(Id)),
-    description: Type.Optional(Nullable(Text)),
-    email: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
-    options: NoOptions,
-  }, Closed),
+  user: Type.Object(
+    {
+      name: Name,
+      domain_id: Type.Optional(Nullable(Id)),
+      password: Type.Optional(Nullable(Secret)),
+      enabled: Type.Optional(Type.Boolean()),
+      default_project_id: Type.Optional(Nullable(Id)),
+      description: Type.Optional(Nullable(Text)),
+      email: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+      options: NoOptions,
+    },
+    Closed,
+  ),
 });
 export type UserCreate = Static<typeof UserCreate>['user'];
 
 export const UserUpdate = Type.Object({
-  user: Type.Object({
-    name: Type.Optional(Name),
-    domain_id: Type.Optional(Id),
-    password: Type.Optional(Nullable(Secret)),
-    enabled: Type.Optional(Type.Boolean()),
-    default_project_id: Type.Optional(Nullable(Id)),
-    description: Type.Optional(Nullable(Text)),
-    email: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
-    options: NoOptions,
-  }, Closed),
+  user: Type.Object(
+    {
+      name: Type.Optional(Name),
+      domain_id: Type.Optional(Id),
+      password: Type.Optional(Nullable(Secret)),
+      enabled: Type.Optional(Type.Boolean()),
+      default_project_id: Type.Optional(Nullable(Id)),
+      description: Type.Optional(Nullable(Text)),
+      email: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+      options: NoOptions,
+    },
+    Closed,
+  ),
 });
 export type UserUpdate = Static<typeof UserUpdate>['user'];
 
@@ -130,12 +142,15 @@ export const PasswordChange = Type.Object({
 });
 
 export const RoleCreate = Type.Object({
-  role: Type.Object({
-    name: Name,
-    description: Type.Optional(Nullable(Text)),
-    domain_id: Type.Optional(Nullable(Id)),
-    options: NoOptions,
-  }, Closed),
+  role: Type.Object(
+    {
+      name: Name,
+      description: Type.Optional(Nullable(Text)),
+      domain_id: Type.Optional(Nullable(Id)),
+      options: NoOptions,
+    },
+    Closed,
+  ),
 });
 export type RoleCreate = Static<typeof RoleCreate>['role'];
 

@@ -177,7 +177,10 @@ export class TokenService {
     this.lastPurge = now;
     const { db } = this.deps;
     await db.deleteFrom('tokens').where('expires_at', '<', new Date(now).toISOString()).execute();
-    const oldest = await db.selectFrom('tokens').select((eb) => eb.fn.min('issued_at').as('at')).executeTakeFirst();
+    const oldest = await db
+      .selectFrom('tokens')
+      .select((eb) => eb.fn.min('issued_at').as('at'))
+      .executeTakeFirst();
     await pruneRevocations(db, oldest?.at ? Date.parse(oldest.at) : now);
   }
 }

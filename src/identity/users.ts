@@ -72,9 +72,7 @@ export async function updateUser(deps: IdentityDeps, caller: AuthContext, id: st
   const next = await patchedUser(current, patch);
   if (next.name !== current.name) await assertUniqueName(deps.db, 'user', next.name, current.domain_id);
   const { id: _id, created_at: _c, domain_id: _d, ...fields } = next;
-  await insertUnique('user', next.name, current.domain_id, () =>
-    deps.db.updateTable('users').set(fields).where('id', '=', id).execute(),
-  );
+  await insertUnique('user', next.name, current.domain_id, () => deps.db.updateTable('users').set(fields).where('id', '=', id).execute());
   // As in Keystone, any update that leaves the user enabled unlocks it (PATCH {"enabled": true} is the way).
   if (next.enabled) await clearFailures(deps.db, id);
   if ((current.enabled && !next.enabled) || patch.password !== undefined) await revokeTokensOf(deps, { userId: id });
@@ -83,10 +81,20 @@ export async function updateUser(deps: IdentityDeps, caller: AuthContext, id: st
 }
 
 /** POST /v3/users/{id}/password: self-service change, proven by the original password. */
-export async function changePassword(deps: IdentityDeps, caller: AuthContext, id: string, original: string, password: string): Promise<void> {
+export async function changePassword(
+  deps: IdentityDeps,
+  caller: AuthContext,
+  id: string,
+  original: string,
+  password: string,
+): Promise<void> {
   if (caller.userId !== id) throw forbiddenAction('identity:change_password');
   await deps.passwords.check(await userById(deps.db, id), id, original);
-  await deps.db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('id', '=', id).execute();
+  await deps.db
+    .updateTable('users')
+    .set({ password_hash: await hashPassword(password) })
+    .where('id', '=', id)
+    .execute();
   await revokeTokensOf(deps, { userId: id });
 }
 

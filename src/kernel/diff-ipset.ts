@@ -31,7 +31,8 @@ function setsUsedByOthers(have: ObservedNamespace): Set<string> {
 /** Sets matched by any observed rule, neutrino's included (the rules as they are before this pass). */
 function setsUsedNow(have: ObservedNamespace): Set<string> {
   const used = new Set<string>();
-  for (const chains of Object.values(have.iptables)) for (const c of chains ?? []) for (const r of c.rules) for (const s of ruleIpsets(r)) used.add(s);
+  for (const chains of Object.values(have.iptables))
+    for (const c of chains ?? []) for (const r of c.rules) for (const s of ruleIpsets(r)) used.add(s);
   return used;
 }
 
@@ -53,7 +54,11 @@ export function diffIpsets(ns: NsKey, want: DesiredNamespace, have: ObservedName
     if (got.type !== spec.type || got.family !== spec.family) {
       // The kernel refuses to swap sets of different types or families, and to destroy a set a rule matches.
       if (setsUsedNow(have).has(spec.name)) {
-        plan.unresolved.push({ ns, object: `ipset ${spec.name}`, reason: `it is ${got.type} family ${got.family}, not ${spec.type} family ${spec.family}, and iptables rules match it` });
+        plan.unresolved.push({
+          ns,
+          object: `ipset ${spec.name}`,
+          reason: `it is ${got.type} family ${got.family}, not ${spec.type} family ${spec.family}, and iptables rules match it`,
+        });
       } else {
         plan.early.push({ op: 'ipset', ns, change: { ...base, mode: 'recreate', add: sorted(spec.members), del: [] } });
       }
@@ -70,7 +75,8 @@ export function diffIpsets(ns: NsKey, want: DesiredNamespace, have: ObservedName
   // so whether one is in use is unknown (a Neutron agent that ran here before leaves such rules).
   const others = setsUsedByOthers(have);
   for (const s of haveSets) {
-    if (isOwnedIpset(s.name) && s.family === 'inet' && !wanted.has(s.name) && !others.has(s.name)) plan.late.push({ op: 'ipset-destroy', ns, name: s.name });
+    if (isOwnedIpset(s.name) && s.family === 'inet' && !wanted.has(s.name) && !others.has(s.name))
+      plan.late.push({ op: 'ipset-destroy', ns, name: s.name });
   }
   return plan;
 }

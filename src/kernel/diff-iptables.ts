@@ -1,7 +1,15 @@
 // iptables of one namespace: owned chains compared whole, neutrino's jumps in built-in chains compared in order.
 import { isOwnedBuiltinRule, isOwnedChain } from './mark.js';
 import type { IptablesChange, Op } from './ops.js';
-import { BUILTIN_CHAINS, type ChainSpec, type DesiredNamespace, type NsKey, type ObservedChain, type ObservedNamespace, type TableName } from './types.js';
+import {
+  BUILTIN_CHAINS,
+  type ChainSpec,
+  type DesiredNamespace,
+  type NsKey,
+  type ObservedChain,
+  type ObservedNamespace,
+  type TableName,
+} from './types.js';
 
 const sameRules = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((r, i) => r === b[i]);
 
@@ -37,4 +45,3 @@ function diffTable(table: TableName, want: ChainSpec[], have: ObservedChain[]): 
   const empty = change.write.length + change.builtins.length + change.delete.length === 0;
   return empty ? undefined : change;
 }
-

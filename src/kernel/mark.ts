@@ -46,5 +46,4 @@ export function isOwnedBuiltinRule(rule: string): boolean {
   return m !== null && isOwnedChain(m[1] ?? '');
 }
 
-export const ownedChains = (chains: readonly ObservedChain[]): ObservedChain[] =>
-  chains.filter((c) => isOwnedChain(c.name));
+export const ownedChains = (chains: readonly ObservedChain[]): ObservedChain[] => chains.filter((c) => isOwnedChain(c.name));

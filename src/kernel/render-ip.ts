@@ -98,7 +98,19 @@ export function ipLines(op: Op): string[] | undefined {
     case 'route-del':
       return [line('route', 'del', ...routeTokens(op.route, false))];
     case 'neigh-replace':
-      return [line('neigh', 'replace', canonicalIpOrThrow(op.neigh.ip), 'lladdr', canonicalMac(op.neigh.lladdr), 'dev', dev(op.neigh.dev), 'nud', 'permanent')];
+      return [
+        line(
+          'neigh',
+          'replace',
+          canonicalIpOrThrow(op.neigh.ip),
+          'lladdr',
+          canonicalMac(op.neigh.lladdr),
+          'dev',
+          dev(op.neigh.dev),
+          'nud',
+          'permanent',
+        ),
+      ];
     case 'neigh-del':
       return [line('neigh', 'del', canonicalIpOrThrow(op.neigh.ip), 'dev', dev(op.neigh.dev))];
     default:

@@ -178,7 +178,10 @@ function checkReferences(node: DesiredNode, ns: string, s: DesiredNamespace, che
   for (const l of s.links) {
     if (l.master != null) {
       const m = links.get(l.master);
-      check(() => (m && (m.kind === 'bridge' || m.kind === 'device')) || fail(`master ${l.master} of ${l.name} is not a declared bridge`), where);
+      check(
+        () => (m && (m.kind === 'bridge' || m.kind === 'device')) || fail(`master ${l.master} of ${l.name} is not a declared bridge`),
+        where,
+      );
     }
     if (l.kind === 'vxlan' && l.vxlan.dev !== undefined) declared(l.vxlan.dev, `vxlan ${l.name}`);
     if (l.kind === 'veth') check(() => checkVethMirror(node, ns, l), where);
@@ -198,7 +201,10 @@ function checkReferences(node: DesiredNode, ns: string, s: DesiredNamespace, che
         if (!isOwnedIpset(name)) continue;
         const set = sets.get(name);
         check(() => set !== undefined || fail(`iptables rule matches undeclared ipset ${name}`), where);
-        check(() => set === undefined || set.family === 'inet' || fail(`iptables rule matches ipset ${name} of family ${set.family}`), where);
+        check(
+          () => set === undefined || set.family === 'inet' || fail(`iptables rule matches ipset ${name} of family ${set.family}`),
+          where,
+        );
       }
     }
   }

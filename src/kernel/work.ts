@@ -1,6 +1,13 @@
 // A working copy of the observed state that diff() updates as it plans, with the kernel's cascades on deletion.
 import { MARK } from './mark.js';
-import { emptyObservedNamespace, type LinkSpec, type NsKey, type ObservedLink, type ObservedNamespace, type ObservedNode } from './types.js';
+import {
+  emptyObservedNamespace,
+  type LinkSpec,
+  type NsKey,
+  type ObservedLink,
+  type ObservedNamespace,
+  type ObservedNode,
+} from './types.js';
 
 export class Work {
   readonly namespaces: Map<NsKey, ObservedNamespace>;

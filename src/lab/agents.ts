@@ -58,7 +58,13 @@ interface ApiAgent {
 }
 
 /** Waits until every node's Linux bridge agent is alive; names the first node that is not. */
-export async function waitAgentsAlive(client: NeutrinoClient, paths: LabPaths, nodes: Array<{ name: string; pid: number }>, abort: Abort, timeoutMs = 30_000): Promise<void> {
+export async function waitAgentsAlive(
+  client: NeutrinoClient,
+  paths: LabPaths,
+  nodes: Array<{ name: string; pid: number }>,
+  abort: Abort,
+  timeoutMs = 30_000,
+): Promise<void> {
   let firstMissing = nodes[0];
   await waitFor(
     async () => {
@@ -76,7 +82,10 @@ export async function waitAgentsAlive(client: NeutrinoClient, paths: LabPaths, n
       timeoutMs,
       everyMs: 200,
       abort,
-      onTimeout: () => new LabError(`the Linux bridge agent of node ${firstMissing.name} did not show alive within ${timeoutMs / 1000} s (log: ${paths.agentLog(firstMissing.name)})`),
+      onTimeout: () =>
+        new LabError(
+          `the Linux bridge agent of node ${firstMissing.name} did not show alive within ${timeoutMs / 1000} s (log: ${paths.agentLog(firstMissing.name)})`,
+        ),
     },
   );
 }

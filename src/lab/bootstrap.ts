@@ -16,10 +16,18 @@ async function findOne(client: NeutrinoClient, kind: 'projects' | 'users' | 'rol
 export async function bootstrapDemo(client: NeutrinoClient, demo: { project: string; username: string; password: string }): Promise<void> {
   const project =
     (await findOne(client, 'projects', demo.project)) ??
-    (await client.call<{ project: Named }>('POST', '/identity/v3/projects', { project: { name: demo.project, domain_id: 'default', description: 'neutrino lab demo project' } })).project;
+    (
+      await client.call<{ project: Named }>('POST', '/identity/v3/projects', {
+        project: { name: demo.project, domain_id: 'default', description: 'neutrino lab demo project' },
+      })
+    ).project;
   const user =
     (await findOne(client, 'users', demo.username)) ??
-    (await client.call<{ user: Named }>('POST', '/identity/v3/users', { user: { name: demo.username, domain_id: 'default', password: demo.password, default_project_id: project.id } })).user;
+    (
+      await client.call<{ user: Named }>('POST', '/identity/v3/users', {
+        user: { name: demo.username, domain_id: 'default', password: demo.password, default_project_id: project.id },
+      })
+    ).user;
   const member = await findOne(client, 'roles', 'member');
   if (!member) throw new LabError("the server has no 'member' role");
   await client.call('PUT', `/identity/v3/projects/${project.id}/users/${user.id}/roles/${member.id}`);

@@ -30,13 +30,19 @@ export function loadLab(ref: LabRef): LabContext {
 export function adminClient(state: LabState): NeutrinoClient {
   if (!state.server.url) throw new LabUsageError(`lab '${state.lab}' has no server (lab up did not finish)`);
   const hint = `is lab '${state.lab}' still up? see \`neutrino lab status --lab ${state.lab}\``;
-  return new NeutrinoClient({ url: state.server.url, hint, credentialsHint: hint }, { username: 'admin', password: state.server.adminPassword, project: 'admin' });
+  return new NeutrinoClient(
+    { url: state.server.url, hint, credentialsHint: hint },
+    { username: 'admin', password: state.server.adminPassword, project: 'admin' },
+  );
 }
 
 /** The namespace of a node name, or of `external`. */
 export function nodeNamespace(state: LabState, node: string): string {
   if (node === 'external') return state.topology.external.namespace;
   const n = state.topology.nodes.find((x) => x.name === node);
-  if (!n) throw new LabUsageError(`lab '${state.lab}' has no node '${node}' (nodes: ${state.topology.nodes.map((x) => x.name).join(', ')}, external)`);
+  if (!n)
+    throw new LabUsageError(
+      `lab '${state.lab}' has no node '${node}' (nodes: ${state.topology.nodes.map((x) => x.name).join(', ')}, external)`,
+    );
   return n.namespace;
 }

@@ -18,7 +18,8 @@ export function parseStaticRoutes(text: string | undefined): Array<{ dest: strin
   const out: Array<{ dest: string; via: string }> = [];
   for (let i = 0; i + 1 < words.length; i += 2) {
     const [dest, via] = [words[i], words[i + 1]];
-    if (dest.includes('/') && parsePrefix(dest)?.version === 4 && isIpv4(via)) out.push({ dest: dest === '0.0.0.0/0' ? 'default' : dest, via });
+    if (dest.includes('/') && parsePrefix(dest)?.version === 4 && isIpv4(via))
+      out.push({ dest: dest === '0.0.0.0/0' ? 'default' : dest, via });
   }
   return out;
 }
@@ -27,7 +28,11 @@ export function parseStaticRoutes(text: string | undefined): Array<{ dest: strin
 export function leaseCommands(event: string, env: Env): string[][] {
   const dev = env.interface;
   if (!dev || !/^[A-Za-z0-9_.-]{1,15}$/.test(dev)) return [];
-  if (event === 'deconfig') return [['ip', 'addr', 'flush', 'dev', dev], ['ip', 'link', 'set', 'dev', dev, 'up']];
+  if (event === 'deconfig')
+    return [
+      ['ip', 'addr', 'flush', 'dev', dev],
+      ['ip', 'link', 'set', 'dev', dev, 'up'],
+    ];
   if (event !== 'bound' && event !== 'renew') return [];
   const len = prefixLength(env);
   if (!env.ip || !isIpv4(env.ip) || len === null) return [];
@@ -39,7 +44,10 @@ export function leaseCommands(event: string, env: Env): string[][] {
   // With classless static routes present, the router option is ignored (RFC 3442).
   const routes = parseStaticRoutes(env.staticroutes);
   if (routes.length) {
-    for (const r of routes) cmds.push(r.via === '0.0.0.0' ? ['ip', 'route', 'replace', r.dest, 'dev', dev] : ['ip', 'route', 'replace', r.dest, 'via', r.via, 'dev', dev]);
+    for (const r of routes)
+      cmds.push(
+        r.via === '0.0.0.0' ? ['ip', 'route', 'replace', r.dest, 'dev', dev] : ['ip', 'route', 'replace', r.dest, 'via', r.via, 'dev', dev],
+      );
   } else {
     const router = (env.router ?? '').split(/\s+/).find(isIpv4);
     if (router) cmds.push(['ip', 'route', 'replace', 'default', 'via', router, 'dev', dev]);

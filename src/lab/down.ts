@@ -29,12 +29,17 @@ function safeState(paths: LabPaths, print: Print): LabState | null {
 /** The lab's own namespaces: from lab.json, the node dirs, or (lacking both) the default nodes. */
 function ownNamespaces(lab: string, paths: LabPaths, state: LabState | null): string[] {
   const nodeDirs = existsSync(paths.nodesDir) ? readdirSync(paths.nodesDir) : [];
-  const nodes = new Set([...(state?.topology.nodes.map((n) => n.name) ?? (nodeDirs.length ? [] : DEFAULT_NODES)), ...nodeDirs.filter((n) => /^[a-z][a-z0-9]{0,14}$/.test(n))]);
+  const nodes = new Set([
+    ...(state?.topology.nodes.map((n) => n.name) ?? (nodeDirs.length ? [] : DEFAULT_NODES)),
+    ...nodeDirs.filter((n) => /^[a-z][a-z0-9]{0,14}$/.test(n)),
+  ]);
   return [...[...nodes].map((n) => labNamespace(lab, n)), labNamespace(lab, 'mgmt'), labNamespace(lab, 'external')];
 }
 
 function recordedTargets(paths: LabPaths, state: LabState | null): { first: ProcTarget[]; then: ProcTarget[] } {
-  const agents = (state?.nodes ?? []).filter((n) => n.agentPid).map((n) => ({ pid: n.agentPid!, markers: agentMarkers(paths, n.name), label: `agent of ${n.name}` }));
+  const agents = (state?.nodes ?? [])
+    .filter((n) => n.agentPid)
+    .map((n) => ({ pid: n.agentPid!, markers: agentMarkers(paths, n.name), label: `agent of ${n.name}` }));
   const dhcp = listInstances(paths)
     .filter((i) => i.dhcpPid)
     .map((i) => ({ pid: i.dhcpPid!, markers: dhcpMarkers(paths.instanceDir(i.id)), label: `DHCP client of instance ${i.name}` }));
@@ -78,6 +83,9 @@ export async function labDown(o: { lab: string; stateRoot?: string; print: Print
   const labsDir = dirname(paths.dir);
   if (existsSync(labsDir) && !readdirSync(labsDir).length) rmdirSync(labsDir);
   if (!ended.length && !all.length && !hadDir) o.print(`lab ${o.lab}: nothing to remove`);
-  else o.print(`lab ${o.lab} is down: ended ${ended.length} process(es), deleted ${all.length} namespace(s)${hadDir ? `, removed ${paths.dir}` : ''}`);
+  else
+    o.print(
+      `lab ${o.lab} is down: ended ${ended.length} process(es), deleted ${all.length} namespace(s)${hadDir ? `, removed ${paths.dir}` : ''}`,
+    );
   for (const p of ended) o.print(`  ended ${p}`);
 }

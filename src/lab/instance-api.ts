@@ -23,7 +23,14 @@ export interface ApiPort {
 }
 
 /** One resource by id or by name; among several of that name, the project's own one. */
-async function findByNameOrId<T extends Owned>(client: NeutrinoClient, collection: string, key: string, ref: string, project: string, what: string): Promise<T> {
+async function findByNameOrId<T extends Owned>(
+  client: NeutrinoClient,
+  collection: string,
+  key: string,
+  ref: string,
+  project: string,
+  what: string,
+): Promise<T> {
   if (UUID.test(ref)) {
     try {
       return (await client.call<Record<string, T>>('GET', `/v2.0/${collection}/${ref}`))[key];
@@ -32,7 +39,9 @@ async function findByNameOrId<T extends Owned>(client: NeutrinoClient, collectio
       throw e;
     }
   }
-  const all = (await client.call<Record<string, T[]>>('GET', `/v2.0/${collection}?name=${encodeURIComponent(ref)}`))[`${key}s`].filter((x) => x.name === ref);
+  const all = (await client.call<Record<string, T[]>>('GET', `/v2.0/${collection}?name=${encodeURIComponent(ref)}`))[`${key}s`].filter(
+    (x) => x.name === ref,
+  );
   const mine = all.filter((x) => x.project_id === project);
   const pick = mine.length ? mine : all.filter((x) => x.shared);
   if (pick.length === 1) return pick[0];
@@ -40,17 +49,27 @@ async function findByNameOrId<T extends Owned>(client: NeutrinoClient, collectio
   throw new LabUsageError(`${pick.length ? 'several' : 'no usable'} ${what}s named '${ref}' for this project; give its id`);
 }
 
-export const findNetwork = (c: NeutrinoClient, ref: string, project: string) => findByNameOrId<ApiNetwork>(c, 'networks', 'network', ref, project, 'network');
+export const findNetwork = (c: NeutrinoClient, ref: string, project: string) =>
+  findByNameOrId<ApiNetwork>(c, 'networks', 'network', ref, project, 'network');
 
 export async function findSecurityGroups(c: NeutrinoClient, refs: string[], project: string): Promise<string[]> {
   const out: string[] = [];
-  for (const ref of refs) out.push((await findByNameOrId<Owned>(c, 'security-groups', 'security_group', ref, project, 'security group')).id);
+  for (const ref of refs)
+    out.push((await findByNameOrId<Owned>(c, 'security-groups', 'security_group', ref, project, 'security group')).id);
   return out;
 }
 
 export async function createInstancePort(
   c: NeutrinoClient,
-  o: { name: string; instanceId: string; networkId: string; project: string; host: string; securityGroups: string[] | null; fixedIp?: string },
+  o: {
+    name: string;
+    instanceId: string;
+    networkId: string;
+    project: string;
+    host: string;
+    securityGroups: string[] | null;
+    fixedIp?: string;
+  },
 ): Promise<ApiPort> {
   const port: Record<string, unknown> = {
     name: o.name,

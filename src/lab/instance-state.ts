@@ -29,14 +29,14 @@ export interface InstanceRecord {
 const INSTANCE_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 export function checkInstanceName(name: string): void {
-  if (!INSTANCE_NAME.test(name)) throw new LabUsageError(`invalid instance name '${name}': 1-32 lowercase letters, digits and '-', starting with a letter or digit`);
+  if (!INSTANCE_NAME.test(name))
+    throw new LabUsageError(`invalid instance name '${name}': 1-32 lowercase letters, digits and '-', starting with a letter or digit`);
 }
 
 export function instanceNamespace(lab: string, name: string): string {
   checkInstanceName(name);
   return `${lab}-i-${name}`;
 }
-
 
 /** Creates the instance's namespace and NIC; the tap's MTU is the network's, as libvirt sets it. */
 export function instanceWiring(r: Pick<InstanceRecord, 'namespace' | 'hostNamespace' | 'tap' | 'port' | 'network'>): string[][] {
@@ -57,7 +57,10 @@ export function instanceWiring(r: Pick<InstanceRecord, 'namespace' | 'hostNamesp
  * classless routes, and retries quickly (the DHCP agent may still be starting dnsmasq).
  */
 export function dhcpClientArgv(namespace: string, hook: string, pidFile: string): string[] {
-  return inNetns(['udhcpc', '-i', 'eth0', '-f', '-q', '-O', 'mtu', '-O', 'staticroutes', '-t', '5', '-T', '2', '-A', '3', '-p', pidFile, '-s', hook], namespace);
+  return inNetns(
+    ['udhcpc', '-i', 'eth0', '-f', '-q', '-O', 'mtu', '-O', 'staticroutes', '-t', '5', '-T', '2', '-A', '3', '-p', pidFile, '-s', hook],
+    namespace,
+  );
 }
 
 /** The instance dir is in the udhcpc command line (its pid file), which makes the PID checkable. */

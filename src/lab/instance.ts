@@ -8,7 +8,15 @@ import { projectId } from './bootstrap.js';
 import { adminClient, nodeNamespace, type LabContext } from './context.js';
 import { createInstancePort, deletePort, findNetwork, findSecurityGroups } from './instance-api.js';
 import { bridgeName, tapName } from '../kernel/names.js';
-import { dhcpClientArgv, dhcpMarkers, instanceNamespace, instanceWiring, listInstances, writeInstance, type InstanceRecord } from './instance-state.js';
+import {
+  dhcpClientArgv,
+  dhcpMarkers,
+  instanceNamespace,
+  instanceWiring,
+  listInstances,
+  writeInstance,
+  type InstanceRecord,
+} from './instance-state.js';
 import { renderDomainXml } from './libvirt.js';
 import { deleteNamespace, namespaceExists, namespacePids } from './netns.js';
 import { DHCP_HOOK } from './paths.js';
@@ -57,27 +65,55 @@ export async function createInstance(ctx: LabContext, o: CreateOptions): Promise
   const namespace = instanceNamespace(state.lab, o.name);
   const hostNamespace = nodeNamespace(state, o.host);
   if (o.host === 'external') throw new LabUsageError('instances run on nodes, not on the external host');
-  if (listInstances(paths).some((i) => i.name === o.name) || namespaceExists(namespace)) throw new LabUsageError(`instance '${o.name}' already exists in lab '${state.lab}'`);
+  if (listInstances(paths).some((i) => i.name === o.name) || namespaceExists(namespace))
+    throw new LabUsageError(`instance '${o.name}' already exists in lab '${state.lab}'`);
   const hook = dhcpHook();
   const client = adminClient(state);
   const project = await projectId(client, o.project);
   const network = await findNetwork(client, o.network, project);
   const groups = o.securityGroups.length ? await findSecurityGroups(client, o.securityGroups, project) : null;
   const id = randomUUID();
-  const port = await createInstancePort(client, { name: o.name, instanceId: id, networkId: network.id, project, host: o.host, securityGroups: groups, fixedIp: o.fixedIp });
+  const port = await createInstancePort(client, {
+    name: o.name,
+    instanceId: id,
+    networkId: network.id,
+    project,
+    host: o.host,
+    securityGroups: groups,
+    fixedIp: o.fixedIp,
+  });
   const record: InstanceRecord = {
-    version: 1, id, name: o.name, host: o.host, hostNamespace, namespace, project: o.project,
+    version: 1,
+    id,
+    name: o.name,
+    host: o.host,
+    hostNamespace,
+    namespace,
+    project: o.project,
     network: { id: network.id, name: network.name, mtu: network.mtu },
     port: { id: port.id, mac: port.mac_address, fixedIps: port.fixed_ips },
-    tap: tapName(port.id), bridge: bridgeName(network.id), dhcpPid: null, ip: null, createdAt: new Date().toISOString(),
+    tap: tapName(port.id),
+    bridge: bridgeName(network.id),
+    dhcpPid: null,
+    ip: null,
+    createdAt: new Date().toISOString(),
   };
   const dir = paths.instanceDir(id);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeInstance(paths, record);
     for (const argv of instanceWiring(record)) await run(argv);
-    writeFileSync(join(dir, 'libvirt.xml'), renderDomainXml({ id, name: o.name, interfaces: [{ mac: record.port.mac, bridge: record.bridge, tap: record.tap, mtu: network.mtu }] }));
-    o.print(`instance ${o.name} (${id}) on ${o.host}: port ${port.id}, MAC ${port.mac_address}, ${record.tap} in ${hostNamespace}, eth0 in ${namespace}`);
+    writeFileSync(
+      join(dir, 'libvirt.xml'),
+      renderDomainXml({
+        id,
+        name: o.name,
+        interfaces: [{ mac: record.port.mac, bridge: record.bridge, tap: record.tap, mtu: network.mtu }],
+      }),
+    );
+    o.print(
+      `instance ${o.name} (${id}) on ${o.host}: port ${port.id}, MAC ${port.mac_address}, ${record.tap} in ${hostNamespace}, eth0 in ${namespace}`,
+    );
     record.dhcpPid = await spawnDetached(dhcpClientArgv(namespace, hook, join(dir, 'udhcpc.pid')), { log: join(dir, 'udhcpc.log') });
     writeInstance(paths, record);
   } catch (e) {
@@ -92,12 +128,15 @@ async function waitForLease(ctx: LabContext, r: InstanceRecord, timeoutMs: numbe
   const t0 = Date.now();
   const log = join(ctx.paths.instanceDir(r.id), 'udhcpc.log');
   const noAddress = (why: string) =>
-    new LabError(`instance ${r.name} was created but has no address: ${why}; is a DHCP agent serving network ${r.network.name}? log: ${log}; remove it with 'neutrino instance delete ${r.name}'`);
+    new LabError(
+      `instance ${r.name} was created but has no address: ${why}; is a DHCP agent serving network ${r.network.name}? log: ${log}; remove it with 'neutrino instance delete ${r.name}'`,
+    );
   r.ip = await waitFor(
     async () => {
       const ip = await instanceAddress(r.namespace);
       if (ip) return ip;
-      if (!isOurs({ pid: r.dhcpPid!, markers: dhcpMarkers(ctx.paths.instanceDir(r.id)) })) throw noAddress(`the DHCP client exited without an address (${lastLogLine(log)})`);
+      if (!isOurs({ pid: r.dhcpPid!, markers: dhcpMarkers(ctx.paths.instanceDir(r.id)) }))
+        throw noAddress(`the DHCP client exited without an address (${lastLogLine(log)})`);
       return null;
     },
     { timeoutMs, everyMs: 200, onTimeout: () => noAddress(`no DHCP answer within ${timeoutMs / 1000} s (udhcpc keeps asking)`) },
@@ -124,5 +163,7 @@ async function removeInstance(ctx: LabContext, r: InstanceRecord): Promise<strin
 export async function deleteInstance(ctx: LabContext, name: string, print: Print): Promise<void> {
   const r = findInstance(ctx, name);
   const ended = await removeInstance(ctx, r);
-  print(`instance ${name} (${r.id}) deleted: port ${r.port.id}, namespace ${r.namespace}${ended.length ? `, ended ${ended.join(', ')}` : ''}`);
+  print(
+    `instance ${name} (${r.id}) deleted: port ${r.port.id}, namespace ${r.namespace}${ended.length ? `, ended ${ended.join(', ')}` : ''}`,
+  );
 }

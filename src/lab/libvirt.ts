@@ -38,7 +38,12 @@ export function parseDomainInterfaces(xml: string): DomainInterface[] {
   for (const m of xml.matchAll(/<interface type="bridge">([\s\S]*?)<\/interface>/g)) {
     const body = m[1];
     const attr = (tag: string, name: string) => new RegExp(`<${tag} ${name}="([^"]*)"`).exec(body)?.[1] ?? '';
-    out.push({ mac: attr('mac', 'address'), bridge: attr('source', 'bridge'), tap: attr('target', 'dev'), mtu: Number(attr('mtu', 'size') || 1500) });
+    out.push({
+      mac: attr('mac', 'address'),
+      bridge: attr('source', 'bridge'),
+      tap: attr('target', 'dev'),
+      mtu: Number(attr('mtu', 'size') || 1500),
+    });
   }
   return out;
 }

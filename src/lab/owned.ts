@@ -27,7 +27,12 @@ async function serverIds(state: LabState | null): Promise<{ networks: string[]; 
   if (!state?.server.url) return { networks: [], routers: [] };
   const client = adminClient(state);
   const ids = async (collection: 'networks' | 'routers') => {
-    const body = await client.call<Record<string, Array<{ id: string }>>>('GET', `/v2.0/${collection}?fields=id`, undefined, SERVER_TIMEOUT_MS);
+    const body = await client.call<Record<string, Array<{ id: string }>>>(
+      'GET',
+      `/v2.0/${collection}?fields=id`,
+      undefined,
+      SERVER_TIMEOUT_MS,
+    );
     return body[collection].map((r) => r.id).filter((id) => UUID.test(id));
   };
   try {
@@ -37,7 +42,12 @@ async function serverIds(state: LabState | null): Promise<{ networks: string[]; 
   }
 }
 
-const subdirs = (dir: string) => (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name) : []);
+const subdirs = (dir: string) =>
+  existsSync(dir)
+    ? readdirSync(dir, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+    : [];
 
 /** Network ids the agents keep DHCP state for: nodes/<node>/state/dhcp/<network id>/. */
 function dhcpDirs(paths: LabPaths): Array<{ node: string; network: string; dir: string }> {
@@ -63,7 +73,9 @@ async function loAlias(namespace: string): Promise<string | null> {
  * state path), found from the kernel alone: the way when the server is gone.
  */
 async function markedNamespaces(paths: LabPaths): Promise<string[]> {
-  const marks = new Set(subdirs(paths.nodesDir).map((node) => namespaceMark(namespaceOwner({ host: node, statePath: paths.agentState(node) }))));
+  const marks = new Set(
+    subdirs(paths.nodesDir).map((node) => namespaceMark(namespaceOwner({ host: node, statePath: paths.agentState(node) }))),
+  );
   if (!marks.size) return [];
   const out: string[] = [];
   for (const ns of listNamespaces().filter((n) => AGENT_NAMESPACE_PREFIXES.some((p) => n.startsWith(p)))) {
@@ -76,7 +88,12 @@ async function markedNamespaces(paths: LabPaths): Promise<string[]> {
 /** Names of every qdhcp-/qrouter- namespace that belongs to this lab (whether it exists or not). */
 export async function agentNamespaces(paths: LabPaths, state: LabState | null): Promise<string[]> {
   const known = await serverIds(state);
-  const nets = new Set([...known.networks, ...dhcpDirs(paths).map((d) => d.network).filter((id) => UUID.test(id))]);
+  const nets = new Set([
+    ...known.networks,
+    ...dhcpDirs(paths)
+      .map((d) => d.network)
+      .filter((id) => UUID.test(id)),
+  ]);
   const named = [...[...nets].map((id) => `${DHCP_NS_PREFIX}${id}`), ...known.routers.map((id) => `${ROUTER_NS_PREFIX}${id}`)];
   return [...new Set([...named, ...(await markedNamespaces(paths))])];
 }
@@ -123,7 +140,8 @@ export function strayDnsmasq(paths: LabPaths, known: ReadonlySet<number>): ProcT
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid <= 1 || known.has(pid)) continue;
     const cmd = readCmdline(pid);
-    if (cmd?.[0]?.endsWith('dnsmasq') && cmd.some((a) => a.includes(`${paths.dir}/`))) out.push({ pid, markers: ['dnsmasq', paths.dir], label: `stray dnsmasq (pid ${pid}) of this lab` });
+    if (cmd?.[0]?.endsWith('dnsmasq') && cmd.some((a) => a.includes(`${paths.dir}/`)))
+      out.push({ pid, markers: ['dnsmasq', paths.dir], label: `stray dnsmasq (pid ${pid}) of this lab` });
   }
   return out;
 }

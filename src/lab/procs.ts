@@ -60,10 +60,13 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 /** The targets still ours after `ms` (or none, as soon as all are gone). */
 async function waitGone(targets: ProcTarget[], ms: number): Promise<ProcTarget[]> {
   let left = targets;
-  await poll(async () => {
-    left = left.filter(isOurs);
-    return left.length ? null : true;
-  }, { timeoutMs: ms, everyMs: 50 });
+  await poll(
+    async () => {
+      left = left.filter(isOurs);
+      return left.length ? null : true;
+    },
+    { timeoutMs: ms, everyMs: 50 },
+  );
   return left;
 }
 

@@ -19,11 +19,16 @@ interface ApiAgent {
 /** Neutron's agent times are UTC without T and Z, to the second. */
 const parseAgentTime = (t: string) => Date.parse(`${t.replace(' ', 'T')}Z`);
 
-export async function restartAgent(ctx: LabContext, nodeName: string, timeoutMs = 30_000): Promise<{ pid: number; previous: number | null; ms: number }> {
+export async function restartAgent(
+  ctx: LabContext,
+  nodeName: string,
+  timeoutMs = 30_000,
+): Promise<{ pid: number; previous: number | null; ms: number }> {
   const { paths, state } = ctx;
   const node = state.topology.nodes.find((n) => n.name === nodeName);
   const rec = state.nodes.find((n) => n.name === nodeName);
-  if (!node || !rec) throw new LabUsageError(`lab '${state.lab}' has no node '${nodeName}' (nodes: ${state.nodes.map((n) => n.name).join(', ')})`);
+  if (!node || !rec)
+    throw new LabUsageError(`lab '${state.lab}' has no node '${nodeName}' (nodes: ${state.nodes.map((n) => n.name).join(', ')})`);
   const previous = rec.agentPid;
   const markers = agentMarkers(paths, nodeName);
   if (previous) await terminate([{ pid: previous, markers, label: `agent of ${nodeName}` }]);
@@ -39,9 +44,17 @@ export async function restartAgent(ctx: LabContext, nodeName: string, timeoutMs 
     async () => {
       if (hasEnded({ pid, markers })) throw new LabError(`the agent of node ${nodeName} exited (${lastLogLine(log)}; log: ${log})`);
       const { agents } = await client.call<{ agents: ApiAgent[] }>('GET', '/v2.0/agents');
-      return agents.some((a) => a.agent_type === AGENT_TYPES.l2.agent_type && a.host === nodeName && a.alive && parseAgentTime(a.started_at) >= since) || null;
+      return (
+        agents.some(
+          (a) => a.agent_type === AGENT_TYPES.l2.agent_type && a.host === nodeName && a.alive && parseAgentTime(a.started_at) >= since,
+        ) || null
+      );
     },
-    { timeoutMs, everyMs: 100, onTimeout: () => new LabError(`the agent of node ${nodeName} did not report its start within ${timeoutMs / 1000} s (log: ${log})`) },
+    {
+      timeoutMs,
+      everyMs: 100,
+      onTimeout: () => new LabError(`the agent of node ${nodeName} did not report its start within ${timeoutMs / 1000} s (log: ${log})`),
+    },
   );
   return { pid, previous, ms: Date.now() - t0 };
 }

@@ -30,7 +30,17 @@ const LAB_SHUTDOWN_GRACE = 2;
 
 export function serverArgv(paths: LabPaths, port: number): string[] {
   return [
-    ...[process.execPath, NEUTRINO_BIN, 'server', '--state-dir', paths.serverDir, '--listen', `127.0.0.1:${port}`, '--listen-unix', paths.socket],
+    ...[
+      process.execPath,
+      NEUTRINO_BIN,
+      'server',
+      '--state-dir',
+      paths.serverDir,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--listen-unix',
+      paths.socket,
+    ],
     ...['--agent-down-time', String(LAB_AGENT_DOWN_TIME), '--graceful-shutdown-timeout', String(LAB_SHUTDOWN_GRACE)],
   ];
 }
@@ -62,7 +72,12 @@ export async function waitForServer(paths: LabPaths, pid: number, url: string, a
       }
       return ((await answers(url)) && (await answers(`unix:${paths.socket}`))) || null;
     },
-    { timeoutMs, everyMs: 100, abort, onTimeout: () => new LabError(`the server did not answer within ${timeoutMs / 1000} s (log: ${paths.serverLog})`) },
+    {
+      timeoutMs,
+      everyMs: 100,
+      abort,
+      onTimeout: () => new LabError(`the server did not answer within ${timeoutMs / 1000} s (log: ${paths.serverLog})`),
+    },
   );
 }
 

@@ -26,7 +26,16 @@ export interface LabState {
   nodes: LabNodeState[];
 }
 
-export function newLabState(o: { lab: string; stateDir: string; nodes: string[]; socket: string; agents: boolean; adminPassword: string; demoPassword: string; now: Date }): LabState {
+export function newLabState(o: {
+  lab: string;
+  stateDir: string;
+  nodes: string[];
+  socket: string;
+  agents: boolean;
+  adminPassword: string;
+  demoPassword: string;
+  now: Date;
+}): LabState {
   const topology = labTopology(o.lab, o.nodes);
   return {
     version: 1,
@@ -56,9 +65,13 @@ export function parseLabState(text: string, file = 'lab.json'): LabState {
   if (!s || s.version !== 1) throw bad('unknown version');
   if (typeof s.lab !== 'string' || !s.topology || !Array.isArray(s.topology.nodes)) throw bad('no lab name or topology');
   // Recomputing the topology from the names checks every namespace name the file holds.
-  const expected = labTopology(s.lab, s.topology.nodes.map((n) => n.name));
+  const expected = labTopology(
+    s.lab,
+    s.topology.nodes.map((n) => n.name),
+  );
   if (JSON.stringify(expected) !== JSON.stringify(s.topology)) throw bad('topology does not match its node names');
-  if (!Array.isArray(s.nodes) || s.nodes.some((n, i) => n.name !== expected.nodes[i]?.name || n.namespace !== expected.nodes[i].namespace)) throw bad('nodes do not match the topology');
+  if (!Array.isArray(s.nodes) || s.nodes.some((n, i) => n.name !== expected.nodes[i]?.name || n.namespace !== expected.nodes[i].namespace))
+    throw bad('nodes do not match the topology');
   if (!s.server || !isPid(s.server.pid) || s.nodes.some((n) => !isPid(n.agentPid))) throw bad('invalid PID');
   return s;
 }

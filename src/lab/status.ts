@@ -24,7 +24,14 @@ export async function labStatus({ paths, state }: LabContext): Promise<LabStatus
     server: { pid: s.pid, url: s.url, socket: s.socket, alive: serverAlive },
     nodes: state.topology.nodes.map((n) => {
       const pid = state.nodes.find((x) => x.name === n.name)?.agentPid ?? null;
-      return { name: n.name, namespace: n.namespace, roles: n.roles, managementIp: n.managementIp, agentPid: pid, agentAlive: !!pid && isOurs({ pid, markers: agentMarkers(paths, n.name) }) };
+      return {
+        name: n.name,
+        namespace: n.namespace,
+        roles: n.roles,
+        managementIp: n.managementIp,
+        agentPid: pid,
+        agentAlive: !!pid && isOurs({ pid, markers: agentMarkers(paths, n.name) }),
+      };
     }),
     external: { namespace: state.topology.external.namespace, address: state.topology.external.address },
   };
@@ -40,7 +47,14 @@ export function renderStatus(st: LabStatus): string {
   const head = `lab ${st.lab} (${st.status}), state in ${st.stateDir}\nserver: ${st.server.url ?? '-'} pid ${st.server.pid ?? '-'} ${st.server.alive ? 'alive' : 'NOT RUNNING'}, agents use unix:${st.server.socket}\n`;
   const rows = [
     ['NODE', 'NAMESPACE', 'ROLES', 'MANAGEMENT IP', 'AGENT PID', 'AGENT'],
-    ...st.nodes.map((n) => [n.name, n.namespace, n.roles.join(','), n.managementIp, n.agentPid ? String(n.agentPid) : '-', n.agentPid ? (n.agentAlive ? 'running' : 'NOT RUNNING') : 'not started']),
+    ...st.nodes.map((n) => [
+      n.name,
+      n.namespace,
+      n.roles.join(','),
+      n.managementIp,
+      n.agentPid ? String(n.agentPid) : '-',
+      n.agentPid ? (n.agentAlive ? 'running' : 'NOT RUNNING') : 'not started',
+    ]),
     ['external', st.external.namespace, 'upstream', st.external.address, '-', '-'],
   ];
   return head + table(rows);

@@ -27,19 +27,31 @@ export interface UpOptions {
 }
 
 /** `/a/b/c` → `/a`, `/a/b`, `/a/b/c`. */
-const ancestors = (dir: string) => dir.split('/').filter(Boolean).map((_, i, parts) => '/' + parts.slice(0, i + 1).join('/'));
+const ancestors = (dir: string) =>
+  dir
+    .split('/')
+    .filter(Boolean)
+    .map((_, i, parts) => '/' + parts.slice(0, i + 1).join('/'));
 
 function preflight(o: UpOptions) {
   const topology = labTopology(o.lab, o.nodes);
   const root = stateRoot(o.stateRoot);
   const paths = labPaths(root, o.lab);
   if (process.getuid?.() !== 0) throw new LabUsageError('lab up needs root (it creates network namespaces)');
-  if (existsSync(paths.labJson)) throw new LabUsageError(`lab '${o.lab}' is already up (${paths.dir}); run 'neutrino lab down --lab ${o.lab}' first`);
+  if (existsSync(paths.labJson))
+    throw new LabUsageError(`lab '${o.lab}' is already up (${paths.dir}); run 'neutrino lab down --lab ${o.lab}' first`);
   const taken = labNamespaces(topology).find(namespaceExists);
-  if (taken) throw new LabUsageError(`namespace ${taken} already exists (left from an earlier lab '${o.lab}'?); run 'neutrino lab down --lab ${o.lab}' first`);
+  if (taken)
+    throw new LabUsageError(
+      `namespace ${taken} already exists (left from an earlier lab '${o.lab}'?); run 'neutrino lab down --lab ${o.lab}' first`,
+    );
   const closed = ancestors(dirname(root)).find((d) => existsSync(d) && (statSync(d).mode & 0o001) === 0);
-  if (closed) throw new LabUsageError(`${closed} is not searchable by other users, so dnsmasq (which runs as nobody) could not read the agents' files; chmod o+x it or use another --state-root`);
-  if (paths.socket.length > MAX_SOCKET_PATH) throw new LabUsageError(`the server socket path ${paths.socket} is too long for a Unix socket; use a shorter --state-root`);
+  if (closed)
+    throw new LabUsageError(
+      `${closed} is not searchable by other users, so dnsmasq (which runs as nobody) could not read the agents' files; chmod o+x it or use another --state-root`,
+    );
+  if (paths.socket.length > MAX_SOCKET_PATH)
+    throw new LabUsageError(`the server socket path ${paths.socket} is too long for a Unix socket; use a shorter --state-root`);
   return { topology, paths, root };
 }
 
@@ -61,7 +73,16 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   // The agents' state dirs must be readable by dnsmasq, which runs as nobody: only secrets are private.
   for (const d of [paths.dir, paths.nodesDir, paths.instancesDir]) mkdirSync(d, { recursive: true, mode: 0o755 });
   for (const d of [paths.logs, paths.serverDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
-  const state = newLabState({ lab: o.lab, stateDir: paths.dir, nodes: o.nodes, socket: paths.socket, agents: o.agents, adminPassword: randomPassword(), demoPassword: randomPassword(), now: new Date() });
+  const state = newLabState({
+    lab: o.lab,
+    stateDir: paths.dir,
+    nodes: o.nodes,
+    socket: paths.socket,
+    agents: o.agents,
+    adminPassword: randomPassword(),
+    demoPassword: randomPassword(),
+    now: new Date(),
+  });
   writeLabState(paths, state);
   const save = () => writeLabState(paths, state);
   try {
@@ -77,7 +98,11 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     o.print(`    ${state.server.url} (pid ${state.server.pid}), agents use unix:${paths.socket}`);
     const client = adminClient(state);
     await step(o.print, o.abort, 'project demo with member user demo', () => bootstrapDemo(client, state.demo));
-    writeFileSync(paths.cloudsYaml, renderCloudsYaml(state.server.url!, labClouds(o.lab, state.server.adminPassword, state.demo.password)), { mode: 0o600 });
+    writeFileSync(
+      paths.cloudsYaml,
+      renderCloudsYaml(state.server.url!, labClouds(o.lab, state.server.adminPassword, state.demo.password)),
+      { mode: 0o600 },
+    );
     for (const node of topology.nodes) writeAgentConfig(state, paths, node);
     if (o.agents) await startAgents(o, state, paths, client);
     else o.print('  agents not started (--no-agents); their configs are in ' + paths.nodesDir);
@@ -85,10 +110,14 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     save();
   } catch (e) {
     o.print(`  failed: ${(e as Error).message}; removing what was made`);
-    await labDown({ lab: o.lab, stateRoot: o.stateRoot, print: (l) => o.print(`  ${l}`) }).catch((d: Error) => o.print(`  teardown failed too: ${d.message}`));
+    await labDown({ lab: o.lab, stateRoot: o.stateRoot, print: (l) => o.print(`  ${l}`) }).catch((d: Error) =>
+      o.print(`  teardown failed too: ${d.message}`),
+    );
     throw e;
   }
-  o.print(`lab ${o.lab} is up (${((Date.now() - t0) / 1000).toFixed(1)} s). Use it with: eval "$(neutrino lab env --lab ${o.lab}${stateRootFlag(root)})"`);
+  o.print(
+    `lab ${o.lab} is up (${((Date.now() - t0) / 1000).toFixed(1)} s). Use it with: eval "$(neutrino lab env --lab ${o.lab}${stateRootFlag(root)})"`,
+  );
   return state;
 }
 
@@ -102,5 +131,7 @@ async function startAgents(o: UpOptions, state: LabState, paths: ReturnType<type
       started.push({ name: node.name, pid });
     }
   });
-  await step(o.print, o.abort, 'every Linux bridge agent alive in GET /v2.0/agents', () => waitAgentsAlive(client, paths, started, o.abort, o.agentTimeoutMs));
+  await step(o.print, o.abort, 'every Linux bridge agent alive in GET /v2.0/agents', () =>
+    waitAgentsAlive(client, paths, started, o.abort, o.agentTimeoutMs),
+  );
 }

@@ -103,9 +103,7 @@ function resolveProject(attrs: Record<string, unknown>, ctx: AuthContext): strin
   if (given === undefined) return ctx.projectId;
   if (typeof given !== 'string' || given.length > 255) throw invalidAttribute('project_id', `'${show(given)}' is not a valid string`);
   if (given !== ctx.projectId && !ctx.isAdmin) {
-    throw badRequest(
-      "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges",
-    );
+    throw badRequest("Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges");
   }
   return given;
 }

@@ -28,18 +28,15 @@ export class NeutronError extends Error {
 }
 
 export const badRequest = (message: string, type = 'HTTPBadRequest') => new NeutronError(400, type, message);
-export const invalidInput = (message: string) =>
-  new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${message}.`);
+export const invalidInput = (message: string) => new NeutronError(400, 'InvalidInput', `Invalid input for operation: ${message}.`);
 export const notFound = (type: string, message: string) => new NeutronError(404, type, message);
 export const conflict = (type: string, message: string) => new NeutronError(409, type, message);
 export const forbidden = (message: string, type = 'HTTPForbidden') => new NeutronError(403, type, message);
-export const policyDenied = (rule: string) =>
-  new NeutronError(403, 'PolicyNotAuthorized', `${rule} is disallowed by policy`);
+export const policyDenied = (rule: string) => new NeutronError(403, 'PolicyNotAuthorized', `${rule} is disallowed by policy`);
 export const unavailable = (type: string, message: string) => new NeutronError(503, type, message);
 
 /** "Invalid input for <attr>. Reason: <why>." — the attribute-validation failure message. */
-export const invalidAttribute = (attr: string, reason: string) =>
-  badRequest(`Invalid input for ${attr}. Reason: ${reason}.`);
+export const invalidAttribute = (attr: string, reason: string) => badRequest(`Invalid input for ${attr}. Reason: ${reason}.`);
 
 /** Keystone's error shape, used by the identity API and by 401s on the networking API. */
 export class IdentityError extends Error {
@@ -52,5 +49,4 @@ export class IdentityError extends Error {
   }
 }
 
-export const unauthorized = () =>
-  new IdentityError(401, 'Unauthorized', 'The request you have made requires authentication.');
+export const unauthorized = () => new IdentityError(401, 'Unauthorized', 'The request you have made requires authentication.');

@@ -66,10 +66,7 @@ export function validatePools(c: Cidr, pools: Pool[], gateway: string | null): P
   if (gw) {
     const hit = ranges.find((r) => gw.value >= r.start && gw.value <= r.end);
     if (hit) {
-      throw conflict(
-        'GatewayConflictWithAllocationPools',
-        `Gateway ip ${gateway} conflicts with allocation pool ${poolText(hit.pool)}`,
-      );
+      throw conflict('GatewayConflictWithAllocationPools', `Gateway ip ${gateway} conflicts with allocation pool ${poolText(hit.pool)}`);
     }
   }
   return pools.map((p) => ranges.find((r) => r.pool.start === ipAt(c, parseIp(p.start)!.value))!.pool);

@@ -28,7 +28,11 @@ export const AGENT_GW_OWNER = 'network:floatingip_agent_gateway';
 /** DEVICE_OWNER_COMPUTE_PREFIX: an instance's port is owned by `compute:<zone>`. */
 export const COMPUTE_OWNER_PREFIX = 'compute:';
 /** Owners of ports that connect a router to an internal subnet (ROUTER_INTERFACE_OWNERS). */
-export const ROUTER_INTERFACE_OWNERS = [ROUTER_INTF_OWNER, 'network:router_interface_distributed', 'network:ha_router_replicated_interface'];
+export const ROUTER_INTERFACE_OWNERS = [
+  ROUTER_INTF_OWNER,
+  'network:router_interface_distributed',
+  'network:ha_router_replicated_interface',
+];
 /** Every port a router owns (its "attached ports"): interfaces and the gateway. */
 export const ROUTER_OWNED = [...ROUTER_INTERFACE_OWNERS, ROUTER_GW_OWNER];
 /** Port owners whose ports go away with their network (AUTO_DELETE_PORT_OWNERS). */

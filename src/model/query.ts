@@ -55,7 +55,9 @@ export function parseListQuery(res: ResourceSpec, q: RawQuery): ListQuery {
   if (badDir) throw badRequest(`${pyList(dirs)} is invalid value for sort_dirs, valid value is 'asc' and 'desc'`);
   const badKeys = keys.filter((k) => !COMMON_FILTERS.has(k) && !attrSpec(res, k)?.sort);
   if (badKeys.length) throw badRequest(`${pyList(badKeys)} is invalid attribute for sort_keys`);
-  const sorts = keys.map((k, i) => [k === 'tenant_id' ? 'project_id' : k, (dirs[i] ?? 'asc') as 'asc' | 'desc'] as [string, 'asc' | 'desc']);
+  const sorts = keys.map(
+    (k, i) => [k === 'tenant_id' ? 'project_id' : k, (dirs[i] ?? 'asc') as 'asc' | 'desc'] as [string, 'asc' | 'desc'],
+  );
 
   let limit: number | null = null;
   const rawLimit = many(q.limit)[0];

@@ -95,7 +95,9 @@ export const isBooleanValue: Validator = (v) => (typeof v === 'boolean' ? undefi
 export const isOneOf =
   (values: readonly unknown[]): Validator =>
   (v) =>
-    values.includes(v) ? undefined : `'${show(v)}' is not in [${values.map((x) => (typeof x === 'string' ? `'${x}'` : String(x))).join(', ')}]`;
+    values.includes(v)
+      ? undefined
+      : `'${show(v)}' is not in [${values.map((x) => (typeof x === 'string' ? `'${x}'` : String(x))).join(', ')}]`;
 
 export const inRange =
   (min: number, max: number): Validator =>
@@ -118,7 +120,8 @@ export const isSubnetCidr: Validator = (v) => {
 };
 
 /** An address or a prefix (allowed address pairs, remote_ip_prefix). */
-export const isIpOrSubnet: Validator = (v) => (parsePrefix(v) ? undefined : `'${show(v)}' is neither a valid IP address, nor is it a valid IP subnet`);
+export const isIpOrSubnet: Validator = (v) =>
+  parsePrefix(v) ? undefined : `'${show(v)}' is neither a valid IP address, nor is it a valid IP subnet`;
 
 const MAC = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i;
 export const isMac: Validator = (v) => {
@@ -154,7 +157,8 @@ export const isHostRoutes: Validator = (v) => {
     if (r === null || typeof r !== 'object' || Array.isArray(r)) return `'${show(r)}' is not a dictionary`;
     const keys = Object.keys(r);
     const extra = keys.filter((k) => k !== 'destination' && k !== 'nexthop');
-    if (extra.length || keys.length !== 2) return `Validation of dictionary's keys failed. Expected keys: {'destination', 'nexthop'} Provided keys: {${keys.map((k) => `'${show(k)}'`).join(', ')}}`;
+    if (extra.length || keys.length !== 2)
+      return `Validation of dictionary's keys failed. Expected keys: {'destination', 'nexthop'} Provided keys: {${keys.map((k) => `'${show(k)}'`).join(', ')}}`;
     const bad = isSubnetCidr(r.destination) ?? isIp(r.nexthop);
     if (bad) return bad;
     const key = `${r.destination}|${r.nexthop}`;
@@ -169,7 +173,8 @@ export const isAllocationPools: Validator = (v) => {
   for (const p of v) {
     if (p === null || typeof p !== 'object' || Array.isArray(p)) return `'${show(p)}' is not a dictionary`;
     const keys = Object.keys(p).sort();
-    if (keys.join(',') !== 'end,start') return `Validation of dictionary's keys failed. Expected keys: {'end', 'start'} Provided keys: {${keys.map((k) => `'${show(k)}'`).join(', ')}}`;
+    if (keys.join(',') !== 'end,start')
+      return `Validation of dictionary's keys failed. Expected keys: {'end', 'start'} Provided keys: {${keys.map((k) => `'${show(k)}'`).join(', ')}}`;
     const bad = isIp(p.start) ?? isIp(p.end);
     if (bad) return bad;
   }

@@ -86,8 +86,10 @@ function checkReport(body: unknown): AgentReport {
   const a = (body as { agent?: AgentReport } | undefined)?.agent;
   if (!a || typeof a !== 'object') throw badRequest("Unable to find 'agent' in request body");
   const known = Object.values(AGENT_TYPES).map((t) => t.agent_type as string);
-  if (!known.includes(a.agent_type)) throw badRequest(`Invalid input for agent_type. Reason: '${show(a.agent_type)}' is not in ${JSON.stringify(known)}.`);
-  if (typeof a.host !== 'string' || !/^[A-Za-z0-9_.-]{1,255}$/.test(a.host)) throw badRequest(`Invalid input for host. Reason: '${show(a.host)}' is not a valid host name.`);
+  if (!known.includes(a.agent_type))
+    throw badRequest(`Invalid input for agent_type. Reason: '${show(a.agent_type)}' is not in ${JSON.stringify(known)}.`);
+  if (typeof a.host !== 'string' || !/^[A-Za-z0-9_.-]{1,255}$/.test(a.host))
+    throw badRequest(`Invalid input for host. Reason: '${show(a.host)}' is not a valid host name.`);
   if (a.configurations !== undefined && (typeof a.configurations !== 'object' || Array.isArray(a.configurations))) {
     throw badRequest('Invalid input for configurations. Reason: not a dictionary.');
   }
@@ -100,7 +102,12 @@ export async function reportState(tx: Tx, ctx: AuthContext, body: unknown): Prom
   const a = checkReport(body);
   const type = Object.values(AGENT_TYPES).find((t) => t.agent_type === a.agent_type)!;
   const now = timestamp();
-  const existing = await tx.selectFrom('agents').selectAll().where('agent_type', '=', a.agent_type).where('host', '=', a.host).executeTakeFirst();
+  const existing = await tx
+    .selectFrom('agents')
+    .selectAll()
+    .where('agent_type', '=', a.agent_type)
+    .where('host', '=', a.host)
+    .executeTakeFirst();
   const configurations = JSON.stringify(a.configurations ?? {});
   if (existing) {
     const changed = existing.configurations !== configurations;

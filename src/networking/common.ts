@@ -27,10 +27,7 @@ export async function recordChange(
   op: 'create' | 'update' | 'delete' | 'status',
   projectId: string | null,
 ): Promise<void> {
-  await tx
-    .insertInto('changes')
-    .values({ resource, resource_id: resourceId, op, project_id: projectId, at: timestamp() })
-    .execute();
+  await tx.insertInto('changes').values({ resource, resource_id: resourceId, op, project_id: projectId, at: timestamp() }).execute();
 }
 
 /** Fields of the standard-attributes extensions, in Neutron's names. */

@@ -15,7 +15,9 @@ const system = authContext({ userId: '', userName: 'neutrino', projectId: '', pr
 /** uuid5(NAMESPACE_DNS, name), as Neutron derives the DHCP port's device_id from the host. */
 function uuid5Dns(name: string): string {
   const ns = Buffer.from('6ba7b8109dad11d180b400c04fd430c8', 'hex');
-  const h = createHash('sha1').update(Buffer.concat([ns, Buffer.from(name)])).digest();
+  const h = createHash('sha1')
+    .update(Buffer.concat([ns, Buffer.from(name)]))
+    .digest();
   h[6] = (h[6] & 0x0f) | 0x50;
   h[8] = (h[8] & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');
@@ -25,7 +27,13 @@ function uuid5Dns(name: string): string {
 export const dhcpDeviceId = (host: string, networkId: string) => `dhcp${uuid5Dns(host)}-${networkId}`;
 
 async function dhcpSubnets(tx: Tx, networkId: string) {
-  return tx.selectFrom('subnets').select('id').where('network_id', '=', networkId).where('enable_dhcp', '=', 1).where('ip_version', '=', 4).execute();
+  return tx
+    .selectFrom('subnets')
+    .select('id')
+    .where('network_id', '=', networkId)
+    .where('enable_dhcp', '=', 1)
+    .where('ip_version', '=', 4)
+    .execute();
 }
 
 /** The DHCP port of `agent` on the network, with an address on every DHCP-enabled subnet. */
@@ -59,13 +67,26 @@ async function ensureDhcpPort(tx: Tx, networkId: string, agent: AgentRow): Promi
   const missing = subnets.filter((s) => !held.some((h) => h.subnet_id === s.id));
   if (!missing.length) return;
   const network = await tx.selectFrom('networks').selectAll().where('id', '=', networkId).executeTakeFirstOrThrow();
-  const added = await allocateFixedIps(tx, network, missing.map((s) => ({ subnet_id: s.id })), { lowest: true });
-  await tx.insertInto('ip_allocations').values(added.map((f) => ({ ...f, port_id: port.id, network_id: networkId }))).execute();
+  const added = await allocateFixedIps(
+    tx,
+    network,
+    missing.map((s) => ({ subnet_id: s.id })),
+    { lowest: true },
+  );
+  await tx
+    .insertInto('ip_allocations')
+    .values(added.map((f) => ({ ...f, port_id: port.id, network_id: networkId })))
+    .execute();
   await recordChange(tx, 'port', port.id, 'update', port.project_id);
 }
 
 async function liveDhcpAgents(tx: Tx, config: ServerConfig): Promise<AgentRow[]> {
-  const rows = await tx.selectFrom('agents').selectAll().where('agent_type', '=', AGENT_TYPES.dhcp.agent_type).where('admin_state_up', '=', 1).execute();
+  const rows = await tx
+    .selectFrom('agents')
+    .selectAll()
+    .where('agent_type', '=', AGENT_TYPES.dhcp.agent_type)
+    .where('admin_state_up', '=', 1)
+    .execute();
   return rows.filter((r) => isAlive(r, config));
 }
 
@@ -87,7 +108,12 @@ export async function scheduleNetworkDhcp(tx: Tx, config: ServerConfig, networkI
     .execute();
   if (!(await dhcpSubnets(tx, networkId)).length) {
     await tx.deleteFrom('network_dhcp_agents').where('network_id', '=', networkId).execute();
-    const ports = await tx.selectFrom('ports').select('id').where('network_id', '=', networkId).where('device_owner', '=', DHCP_OWNER).execute();
+    const ports = await tx
+      .selectFrom('ports')
+      .select('id')
+      .where('network_id', '=', networkId)
+      .where('device_owner', '=', DHCP_OWNER)
+      .execute();
     for (const p of ports) await deletePort(tx, system, p.id, true);
     return;
   }
@@ -95,7 +121,11 @@ export async function scheduleNetworkDhcp(tx: Tx, config: ServerConfig, networkI
   if (!agents.length) {
     const live = await liveDhcpAgents(tx, config);
     if (!live.length) return; // scheduled when a DHCP agent reports in
-    const load = await tx.selectFrom('network_dhcp_agents').select(['agent_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('agent_id').execute();
+    const load = await tx
+      .selectFrom('network_dhcp_agents')
+      .select(['agent_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('agent_id')
+      .execute();
     const count = (id: string) => Number(load.find((l) => l.agent_id === id)?.n ?? 0);
     const chosen = live.sort((a, b) => count(a.id) - count(b.id) || a.host.localeCompare(b.host))[0];
     await bind(tx, networkId, chosen);

@@ -59,7 +59,10 @@ export class ChangeFeed {
   /** Keeps the newest `window` revisions (never the newest one: it carries the head). One range delete on the key. */
   async compact(): Promise<number> {
     const head = await this.head();
-    const r = await this.db.deleteFrom('changes').where('revision', '<=', head - this.window).executeTakeFirst();
+    const r = await this.db
+      .deleteFrom('changes')
+      .where('revision', '<=', head - this.window)
+      .executeTakeFirst();
     return Number(r.numDeletedRows);
   }
 

@@ -129,7 +129,11 @@ async function associate(
   }
   // utils.is_fip_serviced: everything but DHCP ports.
   if (port.device_owner === DHCP_OWNER) throw badFip(`Port ${port.id} is unable to be assigned a floating IP`);
-  const fixedIps: FixedIp[] = await tx.selectFrom('ip_allocations').select(['subnet_id', 'ip_address']).where('port_id', '=', port.id).execute();
+  const fixedIps: FixedIp[] = await tx
+    .selectFrom('ip_allocations')
+    .select(['subnet_id', 'ip_address'])
+    .where('port_id', '=', port.id)
+    .execute();
   let chosen: FixedIp | undefined;
   if (requestedIp !== undefined) {
     if (parseIp(requestedIp)?.version !== 4) {
@@ -175,7 +179,11 @@ async function notifyRouters(tx: Tx, ...routerIds: Array<string | null>): Promis
 /** update_floatingip_status: what the L3 agent reports once the NAT rules are (or are no longer) in place. */
 export async function setFloatingIpStatus(tx: Tx, id: string, status: string): Promise<boolean> {
   if (!FLOATINGIP_STATUSES.includes(status)) {
-    throw new NeutronError(400, 'HTTPBadRequest', `Invalid input for status. Reason: '${show(status)}' is not in ${JSON.stringify(FLOATINGIP_STATUSES).replace(/"/g, "'")}.`);
+    throw new NeutronError(
+      400,
+      'HTTPBadRequest',
+      `Invalid input for status. Reason: '${show(status)}' is not in ${JSON.stringify(FLOATINGIP_STATUSES).replace(/"/g, "'")}.`,
+    );
   }
   const row = await tx.selectFrom('floatingips').select(['status', 'project_id']).where('id', '=', id).executeTakeFirst();
   if (!row || row.status === status) return false;
@@ -222,7 +230,12 @@ export function floatingIpService(): ResourceService {
       const networkId = a.floating_network_id as string;
       const network = await getVisibleNetwork(tx, ctx, networkId);
       if (!network.router_external) throw badFip(`Network ${networkId} is not a valid external network`);
-      const v4 = await tx.selectFrom('subnets').select('id').where('network_id', '=', networkId).where('ip_version', '=', 4).executeTakeFirst();
+      const v4 = await tx
+        .selectFrom('subnets')
+        .select('id')
+        .where('network_id', '=', networkId)
+        .where('ip_version', '=', 4)
+        .executeTakeFirst();
       if (!v4) throw badFip(`Network ${networkId} does not contain any IPv4 subnet`);
 
       // The floating IP's own port: hidden (no project), never bound, status N/A.
@@ -245,7 +258,8 @@ export function floatingIpService(): ResourceService {
         { system: true },
       );
       const address = (port.fixed_ips as FixedIp[]).find((f) => parseIp(f.ip_address)?.version === 4);
-      if (!address) throw new NeutronError(400, 'ExternalIpAddressExhausted', `Unable to find any IP address on external network ${networkId}.`);
+      if (!address)
+        throw new NeutronError(400, 'ExternalIpAddressExhausted', `Unable to find any IP address on external network ${networkId}.`);
 
       const now = timestamp();
       const row: FloatingIpRow = {
@@ -262,7 +276,8 @@ export function floatingIpService(): ResourceService {
         updated_at: now,
       };
       if (a.fixed_ip_address && !a.port_id) throw badFip('fixed_ip_address cannot be specified without a port_id');
-      if (a.port_id) Object.assign(row, await associate(tx, ctx, row, a.port_id as string, (a.fixed_ip_address as string | null) ?? undefined));
+      if (a.port_id)
+        Object.assign(row, await associate(tx, ctx, row, a.port_id as string, (a.fixed_ip_address as string | null) ?? undefined));
       await tx.insertInto('floatingips').values(row).execute();
       await recordChange(tx, 'floatingip', id, 'create', projectId);
       await notifyRouters(tx, row.router_id);
@@ -289,7 +304,11 @@ export function floatingIpService(): ResourceService {
         .where('id', '=', id)
         .execute();
       await recordChange(tx, 'floatingip', id, 'update', row.project_id);
-      if (assoc.fixed_port_id !== row.fixed_port_id || assoc.fixed_ip_address !== row.fixed_ip_address || assoc.router_id !== row.router_id) {
+      if (
+        assoc.fixed_port_id !== row.fixed_port_id ||
+        assoc.fixed_ip_address !== row.fixed_ip_address ||
+        assoc.router_id !== row.router_id
+      ) {
         await notifyRouters(tx, row.router_id, assoc.router_id);
       }
       return this.show(tx, ctx, id);

@@ -28,7 +28,11 @@ async function views(tx: Tx, rows: PortRow[]): Promise<PortView[]> {
 
 /** Each host's VXLAN endpoint, from its L2 agent's reported `tunneling_ip`. */
 async function vteps(tx: Tx): Promise<Map<string, string>> {
-  const agents = await tx.selectFrom('agents').select(['host', 'configurations']).where('agent_type', '=', AGENT_TYPES.l2.agent_type).execute();
+  const agents = await tx
+    .selectFrom('agents')
+    .select(['host', 'configurations'])
+    .where('agent_type', '=', AGENT_TYPES.l2.agent_type)
+    .execute();
   const out = new Map<string, string>();
   for (const a of agents) {
     const ip = parseJson<{ tunneling_ip?: string }>(a.configurations).tunneling_ip;
@@ -40,7 +44,12 @@ async function vteps(tx: Tx): Promise<Map<string, string>> {
 async function securityGroups(tx: Tx, ids: string[]): Promise<SecurityGroupView[]> {
   if (!ids.length) return [];
   const groups = await tx.selectFrom('security_groups').selectAll().where('id', 'in', ids).execute();
-  const rules = await tx.selectFrom('security_group_rules').selectAll().where('security_group_id', 'in', ids).orderBy('created_at').execute();
+  const rules = await tx
+    .selectFrom('security_group_rules')
+    .selectAll()
+    .where('security_group_id', 'in', ids)
+    .orderBy('created_at')
+    .execute();
   const remoteIds = [...new Set(rules.map((r) => r.remote_group_id).filter((x): x is string => !!x))];
   const members = remoteIds.length
     ? await tx
@@ -87,10 +96,18 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
     .execute();
   if (!rows.length) return [];
   const ids = rows.map((r) => r.id);
-  const portRows = await tx.selectFrom('ports').selectAll().where('device_id', 'in', ids).where('device_owner', 'in', ROUTER_OWNED).orderBy('created_at').execute();
+  const portRows = await tx
+    .selectFrom('ports')
+    .selectAll()
+    .where('device_id', 'in', ids)
+    .where('device_owner', 'in', ROUTER_OWNED)
+    .orderBy('created_at')
+    .execute();
   const ports = await views(tx, portRows);
   const subnetIds = [...new Set(ports.flatMap((p) => p.fixed_ips.map((f) => f.subnet_id)))];
-  const subnets = subnetIds.length ? await tx.selectFrom('subnets').select(['id', 'cidr', 'gateway_ip', 'ip_version']).where('id', 'in', subnetIds).execute() : [];
+  const subnets = subnetIds.length
+    ? await tx.selectFrom('subnets').select(['id', 'cidr', 'gateway_ip', 'ip_version']).where('id', 'in', subnetIds).execute()
+    : [];
   const firstV4 = (p: PortView) => p.fixed_ips.map((f) => subnets.find((s) => s.id === f.subnet_id)).find((s) => s && s.ip_version === 4);
   const fips = await tx
     .selectFrom('floatingips')
@@ -117,7 +134,12 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
         }),
       floating_ips: fips
         .filter((f) => f.router_id === r.id)
-        .map((f) => ({ id: f.id, floating_ip_address: f.floating_ip_address, fixed_ip_address: f.fixed_ip_address!, port_id: f.fixed_port_id! })),
+        .map((f) => ({
+          id: f.id,
+          floating_ip_address: f.floating_ip_address,
+          fixed_ip_address: f.fixed_ip_address!,
+          port_id: f.fixed_port_id!,
+        })),
     };
   });
 }
@@ -134,11 +156,19 @@ export async function buildHostView(tx: Tx, host: string, revision: number): Pro
   ).map((r) => r.network_id);
   const networkIds = [...new Set([...local.map((p) => p.network_id), ...dhcpNetworks])];
   const networks = networkIds.length ? await tx.selectFrom('networks').selectAll().where('id', 'in', networkIds).execute() : [];
-  const subnets = networkIds.length ? await tx.selectFrom('subnets').selectAll().where('network_id', 'in', networkIds).orderBy('created_at').execute() : [];
+  const subnets = networkIds.length
+    ? await tx.selectFrom('subnets').selectAll().where('network_id', 'in', networkIds).orderBy('created_at').execute()
+    : [];
 
   const vxlanIds = networks.filter((n) => n.network_type === 'vxlan').map((n) => n.id);
   const remoteRows = vxlanIds.length
-    ? await tx.selectFrom('ports').selectAll().where('network_id', 'in', vxlanIds).where('binding_host_id', '!=', host).where('binding_host_id', '!=', '').execute()
+    ? await tx
+        .selectFrom('ports')
+        .selectAll()
+        .where('network_id', 'in', vxlanIds)
+        .where('binding_host_id', '!=', host)
+        .where('binding_host_id', '!=', '')
+        .execute()
     : [];
   const endpoints = await vteps(tx);
   const remote = (await views(tx, remoteRows)).filter((p) => endpoints.has(p.binding_host_id));
@@ -161,31 +191,27 @@ export async function buildHostView(tx: Tx, host: string, revision: number): Pro
   return {
     host,
     revision,
-    networks: networks.map(
-      (n): NetworkView => ({
-        id: n.id,
-        name: n.name,
-        network_type: n.network_type,
-        physical_network: n.physical_network,
-        segmentation_id: n.segmentation_id,
-        mtu: n.mtu,
-        admin_state_up: bool(n.admin_state_up),
-        router_external: bool(n.router_external),
-      }),
-    ),
-    subnets: subnets.map(
-      (s): SubnetView => ({
-        id: s.id,
-        network_id: s.network_id,
-        ip_version: s.ip_version,
-        cidr: s.cidr,
-        gateway_ip: s.gateway_ip,
-        enable_dhcp: bool(s.enable_dhcp),
-        dns_nameservers: parseJson(s.dns_nameservers),
-        host_routes: parseJson(s.host_routes),
-        allocation_pools: parseJson(s.allocation_pools),
-      }),
-    ),
+    networks: networks.map((n): NetworkView => ({
+      id: n.id,
+      name: n.name,
+      network_type: n.network_type,
+      physical_network: n.physical_network,
+      segmentation_id: n.segmentation_id,
+      mtu: n.mtu,
+      admin_state_up: bool(n.admin_state_up),
+      router_external: bool(n.router_external),
+    })),
+    subnets: subnets.map((s): SubnetView => ({
+      id: s.id,
+      network_id: s.network_id,
+      ip_version: s.ip_version,
+      cidr: s.cidr,
+      gateway_ip: s.gateway_ip,
+      enable_dhcp: bool(s.enable_dhcp),
+      dns_nameservers: parseJson(s.dns_nameservers),
+      host_routes: parseJson(s.host_routes),
+      allocation_pools: parseJson(s.allocation_pools),
+    })),
     ports,
     remote_ports: remotePorts,
     remote_vteps: [...vtepKeys.values()],

@@ -8,5 +8,12 @@ import { floatingIpService, routerService } from './routers.js';
 import { subnetService } from './subnets.js';
 
 export function buildServices(config: ServerConfig): ResourceService[] {
-  return [networkService(config), subnetService(config), portService(), ...securityGroupServices(), routerService(config), floatingIpService()];
+  return [
+    networkService(config),
+    subnetService(config),
+    portService(),
+    ...securityGroupServices(),
+    routerService(config),
+    floatingIpService(),
+  ];
 }

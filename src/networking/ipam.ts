@@ -24,8 +24,7 @@ async function usedAddresses(tx: Tx, subnetId: string): Promise<Set<string>> {
   return new Set(rows.map((r) => r.ip_address));
 }
 
-const exhausted = (networkId: string) =>
-  conflict('IpAddressGenerationFailure', `No more IP addresses available on network ${networkId}.`);
+const exhausted = (networkId: string) => conflict('IpAddressGenerationFailure', `No more IP addresses available on network ${networkId}.`);
 
 async function pickFrom(tx: Tx, subnet: SubnetRow, lowest: boolean): Promise<string | null> {
   const pools = parseJson<Pool[]>(subnet.allocation_pools);
@@ -86,7 +85,11 @@ export async function allocateFixedIps(
       if (!subnet) {
         subnet = subnets.find((s) => cidrContains(subnetCidr(s), parseIp(ip)!));
         if (!subnet) {
-          throw new NeutronError(400, 'InvalidIpForNetwork', `IP address ${ip} is not a valid IP for any of the subnets on the specified network.`);
+          throw new NeutronError(
+            400,
+            'InvalidIpForNetwork',
+            `IP address ${ip} is not a valid IP for any of the subnets on the specified network.`,
+          );
         }
       }
       const held = take((f) => f.ip_address === ip && f.subnet_id === subnet!.id);

@@ -12,13 +12,23 @@ import { badRequest } from '../model/errors.js';
 import { show } from '../model/validators.js';
 
 async function liveL3Agents(tx: Tx, config: ServerConfig): Promise<AgentRow[]> {
-  const rows = await tx.selectFrom('agents').selectAll().where('agent_type', '=', AGENT_TYPES.l3.agent_type).where('admin_state_up', '=', 1).execute();
+  const rows = await tx
+    .selectFrom('agents')
+    .selectAll()
+    .where('agent_type', '=', AGENT_TYPES.l3.agent_type)
+    .where('admin_state_up', '=', 1)
+    .execute();
   return rows.filter((r) => isAlive(r, config));
 }
 
 /** The router's ports point at `host`: bound there (vif type bridge), DOWN until that agent plugs them. */
 async function bindRouterPorts(tx: Tx, routerId: string, host: string): Promise<void> {
-  const ports = await tx.selectFrom('ports').selectAll().where('device_id', '=', routerId).where('device_owner', 'in', ROUTER_OWNED).execute();
+  const ports = await tx
+    .selectFrom('ports')
+    .selectAll()
+    .where('device_id', '=', routerId)
+    .where('device_owner', 'in', ROUTER_OWNED)
+    .execute();
   for (const p of ports) {
     if (p.binding_host_id === host) continue;
     await tx
@@ -61,7 +71,12 @@ export async function routerHost(tx: Tx, routerId: string): Promise<string | nul
 export async function scheduleRouter(tx: Tx, config: ServerConfig, routerId: string): Promise<void> {
   const router = await tx.selectFrom('routers').select('id').where('id', '=', routerId).executeTakeFirst();
   if (!router) return;
-  const hasPorts = await tx.selectFrom('ports').select('id').where('device_id', '=', routerId).where('device_owner', 'in', ROUTER_OWNED).executeTakeFirst();
+  const hasPorts = await tx
+    .selectFrom('ports')
+    .select('id')
+    .where('device_id', '=', routerId)
+    .where('device_owner', 'in', ROUTER_OWNED)
+    .executeTakeFirst();
   if (!hasPorts) {
     const deleted = await tx.deleteFrom('router_l3_agents').where('router_id', '=', routerId).executeTakeFirst();
     if (Number(deleted.numDeletedRows) > 0) await recordChange(tx, 'router', routerId, 'update', null);
@@ -71,7 +86,11 @@ export async function scheduleRouter(tx: Tx, config: ServerConfig, routerId: str
   if (!host) {
     const live = await liveL3Agents(tx, config);
     if (!live.length) return; // scheduled when an L3 agent reports in
-    const load = await tx.selectFrom('router_l3_agents').select(['agent_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('agent_id').execute();
+    const load = await tx
+      .selectFrom('router_l3_agents')
+      .select(['agent_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('agent_id')
+      .execute();
     const count = (id: string) => Number(load.find((l) => l.agent_id === id)?.n ?? 0);
     const chosen = live.sort((a, b) => count(a.id) - count(b.id) || a.host.localeCompare(b.host))[0];
     await bind(tx, routerId, chosen);

@@ -38,7 +38,15 @@ export const networkSpec: ResourceSpec = {
     port_security_enabled: { post: true, put: true, default: true, convert: toBoolean, filter: true },
     'provider:network_type': { post: true, put: true, validate: isString(255), adminSet: true, adminRead: true, filter: true },
     'provider:physical_network': { post: true, put: true, validate: isStringOrNull(64), adminSet: true, adminRead: true, filter: true },
-    'provider:segmentation_id': { post: true, put: true, convert: toIntOrNull, adminSet: true, adminRead: true, filter: true, filterConvert: toInt },
+    'provider:segmentation_id': {
+      post: true,
+      put: true,
+      convert: toIntOrNull,
+      adminSet: true,
+      adminRead: true,
+      filter: true,
+      filterConvert: toInt,
+    },
     subnets: { filter: true },
     availability_zone_hints: { post: true, default: () => [], validate: isAvailabilityZoneHints, filter: false },
     availability_zones: { filter: false },
@@ -87,7 +95,10 @@ async function subnetIdsByNetwork(tx: Tx, networkIds: string[]): Promise<Map<str
 
 export function networkService(config: ServerConfig): ResourceService {
   const toApiMany = async (tx: Tx, rows: NetworkRow[]) => {
-    const subnets = await subnetIdsByNetwork(tx, rows.map((r) => r.id));
+    const subnets = await subnetIdsByNetwork(
+      tx,
+      rows.map((r) => r.id),
+    );
     return rows.map((r) => networkToApi(r, subnets.get(r.id) ?? []));
   };
 
@@ -179,7 +190,10 @@ export function networkService(config: ServerConfig): ResourceService {
           .where('device_owner', 'not like', `${NETWORK_OWNER_PREFIX}%`)
           .executeTakeFirst();
         if (others) {
-          throw conflict('InvalidSharedSetting', `Unable to reconfigure sharing settings for network ${id}. Multiple tenants are using it.`);
+          throw conflict(
+            'InvalidSharedSetting',
+            `Unable to reconfigure sharing settings for network ${id}. Multiple tenants are using it.`,
+          );
         }
       }
       if (a['router:external'] === false && row.router_external) {
@@ -190,7 +204,10 @@ export function networkService(config: ServerConfig): ResourceService {
           .where('device_owner', 'in', [ROUTER_GW_OWNER, FLOATINGIP_OWNER])
           .executeTakeFirst();
         if (gw) {
-          throw conflict('ExternalNetworkInUse', `External network ${id} cannot be updated to be made non-external, since it has existing gateway ports.`);
+          throw conflict(
+            'ExternalNetworkInUse',
+            `External network ${id} cannot be updated to be made non-external, since it has existing gateway ports.`,
+          );
         }
       }
       const next: Partial<NetworkRow> = {

@@ -14,7 +14,12 @@ export async function setPortStatus(tx: Tx, host: string, body: unknown): Promis
     if (typeof status !== 'string' || !STATUSES.includes(status)) {
       throw badRequest(`Invalid input for status. Reason: '${show(status)}' is not in ${JSON.stringify(STATUSES)}.`);
     }
-    const row = await tx.selectFrom('ports').select(['status', 'project_id']).where('id', '=', id).where('binding_host_id', '=', host).executeTakeFirst();
+    const row = await tx
+      .selectFrom('ports')
+      .select(['status', 'project_id'])
+      .where('id', '=', id)
+      .where('binding_host_id', '=', host)
+      .executeTakeFirst();
     if (!row || row.status === status) continue;
     await tx.updateTable('ports').set({ status, updated_at: timestamp() }).where('id', '=', id).execute();
     // op 'status': watchers that only shape the kernel can skip it.

@@ -49,7 +49,11 @@ function matchFixedIp(value: unknown, wanted: unknown): boolean {
   if (want === undefined) return false;
   // Only the three keys Neutron knows; any other key matches nothing (never a lookup on the prototype).
   return (value as FixedIp[]).some((f) =>
-    key === 'ip_address_substr' ? f.ip_address.includes(want) : key === 'ip_address' ? f.ip_address === want : key === 'subnet_id' && f.subnet_id === want,
+    key === 'ip_address_substr'
+      ? f.ip_address.includes(want)
+      : key === 'ip_address'
+        ? f.ip_address === want
+        : key === 'subnet_id' && f.subnet_id === want,
   );
 }
 
@@ -72,7 +76,23 @@ export const portSpec: ResourceSpec = {
     allowed_address_pairs: { post: true, put: true, convert: noneToEmptyList, validate: isAddressPairs, filter: false },
     extra_dhcp_opts: { post: true, put: true, default: null, convert: parseDhcpOpts, filter: false },
     'binding:host_id': { post: true, put: true, default: '', validate: isString(255), adminSet: true, adminRead: true, filter: true },
-    'binding:vnic_type': { post: true, put: true, default: 'normal', validate: isOneOf(['normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'vdpa', 'remote-managed']), filter: true },
+    'binding:vnic_type': {
+      post: true,
+      put: true,
+      default: 'normal',
+      validate: isOneOf([
+        'normal',
+        'direct',
+        'macvtap',
+        'baremetal',
+        'direct-physical',
+        'virtio-forwarder',
+        'smart-nic',
+        'vdpa',
+        'remote-managed',
+      ]),
+      filter: true,
+    },
     'binding:profile': { post: true, put: true, default: () => ({}), validate: isDict, adminSet: true, adminRead: true, filter: false },
     'binding:vif_type': { adminRead: true, filter: true },
     'binding:vif_details': { adminRead: true, filter: false },
@@ -116,7 +136,12 @@ function binding(host: string) {
 async function generateMac(tx: Tx, networkId: string): Promise<string> {
   for (let attempt = 0; attempt < 16; attempt++) {
     const mac = `fa:16:3e:${[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
-    const taken = await tx.selectFrom('ports').select('id').where('network_id', '=', networkId).where('mac_address', '=', mac).executeTakeFirst();
+    const taken = await tx
+      .selectFrom('ports')
+      .select('id')
+      .where('network_id', '=', networkId)
+      .where('mac_address', '=', mac)
+      .executeTakeFirst();
     if (!taken) return mac;
   }
   throw new NeutronError(503, 'MacAddressGenerationFailure', `Unable to generate unique mac on network ${networkId}.`);
@@ -131,11 +156,16 @@ function normalizePairs(pairs: unknown[], mac: string, portSecurity: boolean) {
     throw conflict('AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
   }
   if (pairs.length > MAX_ALLOWED_ADDRESS_PAIRS) {
-    throw new NeutronError(400, 'AllowedAddressPairExhausted', `The number of allowed address pair exceeds the maximum ${MAX_ALLOWED_ADDRESS_PAIRS}.`);
+    throw new NeutronError(
+      400,
+      'AllowedAddressPairExhausted',
+      `The number of allowed address pair exceeds the maximum ${MAX_ALLOWED_ADDRESS_PAIRS}.`,
+    );
   }
   const seen = new Set<string>();
   return (pairs as Array<{ ip_address?: unknown; mac_address?: unknown }>).map((p) => {
-    if (p.ip_address === undefined) throw new NeutronError(400, 'AllowedAddressPairsMissingIP', 'AllowedAddressPair must contain ip_address');
+    if (p.ip_address === undefined)
+      throw new NeutronError(400, 'AllowedAddressPairsMissingIP', 'AllowedAddressPair must contain ip_address');
     const prefix = parsePrefix(p.ip_address);
     if (!prefix) throw badRequest(`Invalid input for allowed_address_pairs. Reason: '${show(p.ip_address)}' is not a valid IP address.`);
     const macValue = p.mac_address === undefined ? mac : p.mac_address;
@@ -143,7 +173,11 @@ function normalizePairs(pairs: unknown[], mac: string, portSecurity: boolean) {
     const pair = { ip_address: String(p.ip_address), mac_address: normalizeMac(String(macValue)) };
     const key = `${pair.mac_address}|${pair.ip_address}`;
     if (seen.has(key)) {
-      throw new NeutronError(400, 'DuplicateAddressPairInRequest', `Request contains duplicate address pair: mac_address ${pair.mac_address} ip_address ${pair.ip_address}.`);
+      throw new NeutronError(
+        400,
+        'DuplicateAddressPairInRequest',
+        `Request contains duplicate address pair: mac_address ${pair.mac_address} ip_address ${pair.ip_address}.`,
+      );
     }
     seen.add(key);
     return pair;
@@ -169,7 +203,8 @@ async function checkGroups(tx: Tx, ctx: AuthContext, ids: string[]): Promise<voi
 function networkOwnerAttrs(a: Item, action: 'create' | 'update'): string[] {
   const out: string[] = [];
   if ('mac_address' in a) out.push('mac_address');
-  if (Array.isArray(a.fixed_ips) && (a.fixed_ips as FixedIpRequest[]).some((f) => f.ip_address !== undefined)) out.push('fixed_ips:ip_address');
+  if (Array.isArray(a.fixed_ips) && (a.fixed_ips as FixedIpRequest[]).some((f) => f.ip_address !== undefined))
+    out.push('fixed_ips:ip_address');
   if (typeof a.device_owner === 'string' && isNetworkDevice(a.device_owner)) out.push('device_owner');
   if ('port_security_enabled' in a) out.push('port_security_enabled');
   if (Array.isArray(a.allowed_address_pairs) && a.allowed_address_pairs.length) out.push('allowed_address_pairs');
@@ -185,7 +220,8 @@ function networkOwnerAttrs(a: Item, action: 'create' | 'update'): string[] {
  */
 async function checkDeviceChange(tx: Tx, ctx: AuthContext, port: PortRow, a: Item): Promise<void> {
   const leaving = ('device_owner' in a && a.device_owner !== port.device_owner) || ('device_id' in a && a.device_id !== port.device_id);
-  if (leaving) await enforceRouterDeviceOwner(tx, ctx, { device_owner: port.device_owner, device_id: port.device_id, project_id: ctx.projectId });
+  if (leaving)
+    await enforceRouterDeviceOwner(tx, ctx, { device_owner: port.device_owner, device_id: port.device_id, project_id: ctx.projectId });
   await enforceRouterDeviceOwner(tx, ctx, {
     device_owner: (a.device_owner as string) || port.device_owner,
     device_id: (a.device_id as string) || port.device_id,
@@ -201,7 +237,11 @@ export interface CreatePortOptions {
 /** Creates a port; also used by routers, floating IPs and DHCP scheduling. */
 export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: CreatePortOptions = {}): Promise<Item> {
   const network = await (opts.system
-    ? tx.selectFrom('networks').selectAll().where('id', '=', a.network_id as string).executeTakeFirstOrThrow()
+    ? tx
+        .selectFrom('networks')
+        .selectAll()
+        .where('id', '=', a.network_id as string)
+        .executeTakeFirstOrThrow()
     : getVisibleNetwork(tx, ctx, a.network_id as string));
   const projectId = a.project_id as string;
   if (!opts.system && !ctx.isAdmin && !isOwner(ctx, network)) {
@@ -218,14 +258,23 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
   if (groups === undefined) {
     groups = portSecurity && !isNetworkDevice(deviceOwner) && projectId ? [await ensureDefaultSecurityGroup(tx, projectId)] : [];
   } else if (groups.length && !portSecurity) {
-    throw new NeutronError(400, 'PortSecurityAndIPRequiredForSecurityGroups', 'Port security must be enabled and port must have an IP address in order to use security groups.');
+    throw new NeutronError(
+      400,
+      'PortSecurityAndIPRequiredForSecurityGroups',
+      'Port security must be enabled and port must have an IP address in order to use security groups.',
+    );
   }
   await checkGroups(tx, ctx, groups);
 
   let mac: string;
   if (a.mac_address !== undefined) {
     mac = normalizeMac(a.mac_address as string);
-    const taken = await tx.selectFrom('ports').select('id').where('network_id', '=', network.id).where('mac_address', '=', mac).executeTakeFirst();
+    const taken = await tx
+      .selectFrom('ports')
+      .select('id')
+      .where('network_id', '=', network.id)
+      .where('mac_address', '=', mac)
+      .executeTakeFirst();
     if (taken) throw macInUse(network.id, mac);
   } else {
     mac = await generateMac(tx, network.id);
@@ -259,10 +308,16 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
   };
   await tx.insertInto('ports').values(row).execute();
   if (fixedIps.length) {
-    await tx.insertInto('ip_allocations').values(fixedIps.map((f) => ({ ...f, port_id: row.id, network_id: network.id }))).execute();
+    await tx
+      .insertInto('ip_allocations')
+      .values(fixedIps.map((f) => ({ ...f, port_id: row.id, network_id: network.id })))
+      .execute();
   }
   if (groups.length) {
-    await tx.insertInto('port_security_groups').values(groups.map((g) => ({ port_id: row.id, security_group_id: g }))).execute();
+    await tx
+      .insertInto('port_security_groups')
+      .values(groups.map((g) => ({ port_id: row.id, security_group_id: g })))
+      .execute();
   }
   await recordChange(tx, 'port', row.id, 'create', projectId);
   return portToApi(row, fixedIps, groups);
@@ -314,9 +369,17 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
   if ('mac_address' in a && normalizeMac(a.mac_address as string) !== port.mac_address) {
     if (!ctx.isAdmin) throw policyDenied(composeRule('update', 'port', ['mac_address']));
     if (port.binding_host_id) {
-      throw conflict('PortBound', `Unable to complete operation on port ${id}, port is already bound, port type: ${port.binding_vif_type}, old_mac ${port.mac_address}, new_mac ${a.mac_address}.`);
+      throw conflict(
+        'PortBound',
+        `Unable to complete operation on port ${id}, port is already bound, port type: ${port.binding_vif_type}, old_mac ${port.mac_address}, new_mac ${a.mac_address}.`,
+      );
     }
-    const taken = await tx.selectFrom('ports').select('id').where('network_id', '=', network.id).where('mac_address', '=', normalizeMac(a.mac_address as string)).executeTakeFirst();
+    const taken = await tx
+      .selectFrom('ports')
+      .select('id')
+      .where('network_id', '=', network.id)
+      .where('mac_address', '=', normalizeMac(a.mac_address as string))
+      .executeTakeFirst();
     if (taken) throw macInUse(network.id, a.mac_address as string);
   }
   const current = (await portsToApi(tx, [port]))[0];
@@ -324,31 +387,58 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
   const groups = (a.security_groups as string[] | undefined) ?? (current.security_groups as string[]);
   if (!portSecurity && groups.length) {
     if ('security_groups' in a) {
-      throw new NeutronError(400, 'PortSecurityAndIPRequiredForSecurityGroups', 'Port security must be enabled and port must have an IP address in order to use security groups.');
+      throw new NeutronError(
+        400,
+        'PortSecurityAndIPRequiredForSecurityGroups',
+        'Port security must be enabled and port must have an IP address in order to use security groups.',
+      );
     }
-    throw conflict('PortSecurityPortHasSecurityGroup', 'Port has security group associated. Cannot disable port security or ip address until security group is removed');
+    throw conflict(
+      'PortSecurityPortHasSecurityGroup',
+      'Port has security group associated. Cannot disable port security or ip address until security group is removed',
+    );
   }
   if ('security_groups' in a) await checkGroups(tx, ctx, groups);
   const mac = 'mac_address' in a ? normalizeMac(a.mac_address as string) : port.mac_address;
-  const pairs = normalizePairs((a.allowed_address_pairs as unknown[]) ?? parseJson<unknown[]>(port.allowed_address_pairs), mac, portSecurity);
+  const pairs = normalizePairs(
+    (a.allowed_address_pairs as unknown[]) ?? parseJson<unknown[]>(port.allowed_address_pairs),
+    mac,
+    portSecurity,
+  );
 
   if ('fixed_ips' in a) {
     const held = current.fixed_ips as FixedIp[];
-    const next = await allocateFixedIps(tx, network, a.fixed_ips as FixedIpRequest[], { lowest: port.device_owner === DHCP_OWNER, keep: held });
+    const next = await allocateFixedIps(tx, network, a.fixed_ips as FixedIpRequest[], {
+      lowest: port.device_owner === DHCP_OWNER,
+      keep: held,
+    });
     const dropped = held.filter((h) => !next.some((n) => n.ip_address === h.ip_address && n.subnet_id === h.subnet_id));
     if (port.device_owner === ROUTER_INTF_OWNER && dropped.length) {
       throw new NeutronError(400, 'IPAddressChangeNotAllowed', `IP updates for port ${id} are not allowed for the router interface ports.`);
     }
     for (const d of dropped) {
-      const fip = await tx.selectFrom('floatingips').select('id').where('fixed_port_id', '=', id).where('fixed_ip_address', '=', d.ip_address).executeTakeFirst();
+      const fip = await tx
+        .selectFrom('floatingips')
+        .select('id')
+        .where('fixed_port_id', '=', id)
+        .where('fixed_ip_address', '=', d.ip_address)
+        .executeTakeFirst();
       if (fip) throw badRequest(`Cannot update the fixed IP ${d.ip_address} of port ${id}: floating IP ${fip.id} uses it.`, 'BadRequest');
     }
     await tx.deleteFrom('ip_allocations').where('port_id', '=', id).execute();
-    if (next.length) await tx.insertInto('ip_allocations').values(next.map((f) => ({ ...f, port_id: id, network_id: network.id }))).execute();
+    if (next.length)
+      await tx
+        .insertInto('ip_allocations')
+        .values(next.map((f) => ({ ...f, port_id: id, network_id: network.id })))
+        .execute();
   }
   if ('security_groups' in a) {
     await tx.deleteFrom('port_security_groups').where('port_id', '=', id).execute();
-    if (groups.length) await tx.insertInto('port_security_groups').values(groups.map((g) => ({ port_id: id, security_group_id: g }))).execute();
+    if (groups.length)
+      await tx
+        .insertInto('port_security_groups')
+        .values(groups.map((g) => ({ port_id: id, security_group_id: g })))
+        .execute();
   }
   const host = 'binding:host_id' in a ? (a['binding:host_id'] as string) : port.binding_host_id;
   await tx
@@ -366,9 +456,10 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
       binding_vnic_type: (a['binding:vnic_type'] as string) ?? port.binding_vnic_type,
       binding_profile: 'binding:profile' in a ? JSON.stringify(a['binding:profile']) : port.binding_profile,
       allowed_address_pairs: JSON.stringify(pairs),
-      extra_dhcp_opts: 'extra_dhcp_opts' in a
-        ? JSON.stringify(dhcpOptsOnUpdate(parseJson<DhcpOpt[]>(port.extra_dhcp_opts), a.extra_dhcp_opts as DhcpOptRequest[]))
-        : port.extra_dhcp_opts,
+      extra_dhcp_opts:
+        'extra_dhcp_opts' in a
+          ? JSON.stringify(dhcpOptsOnUpdate(parseJson<DhcpOpt[]>(port.extra_dhcp_opts), a.extra_dhcp_opts as DhcpOptRequest[]))
+          : port.extra_dhcp_opts,
       revision_number: port.revision_number + 1,
       updated_at: timestamp(),
     })
@@ -381,9 +472,7 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
 
 /** Deletes a port and what hangs off it; `system` skips the service-port guard (router/FIP code). */
 export async function deletePort(tx: Tx, ctx: AuthContext, id: string, system = false): Promise<void> {
-  const { port, network } = system
-    ? await getVisiblePort(tx, { ...ctx, isAdmin: true }, id)
-    : await getVisiblePort(tx, ctx, id);
+  const { port, network } = system ? await getVisiblePort(tx, { ...ctx, isAdmin: true }, id) : await getVisiblePort(tx, ctx, id);
   if (!system) {
     if (!ownerOrAdmin(ctx, port) && !isOwner(ctx, network)) throw policyDenied('rule:delete_port');
     const guarded =
@@ -398,7 +487,11 @@ export async function deletePort(tx: Tx, ctx: AuthContext, id: string, system = 
   // Deleting an instance's port disassociates its floating IPs (l3_db.disassociate_floatingips).
   const fips = await tx.selectFrom('floatingips').select(['id', 'project_id']).where('fixed_port_id', '=', id).execute();
   for (const f of fips) {
-    await tx.updateTable('floatingips').set({ fixed_port_id: null, fixed_ip_address: null, router_id: null, status: 'DOWN', updated_at: timestamp() }).where('id', '=', f.id).execute();
+    await tx
+      .updateTable('floatingips')
+      .set({ fixed_port_id: null, fixed_ip_address: null, router_id: null, status: 'DOWN', updated_at: timestamp() })
+      .where('id', '=', f.id)
+      .execute();
     await recordChange(tx, 'floatingip', f.id, 'update', f.project_id);
   }
   await tx.deleteFrom('ports').where('id', '=', id).execute();
@@ -439,4 +532,3 @@ export function portService(): ResourceService {
     remove: (tx, ctx, id) => deletePort(tx, ctx, id),
   };
 }
-

@@ -98,7 +98,8 @@ function quotaValue(resource: string, v: unknown): number {
     throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: '${show(v)}' is not an integer.`);
   }
   if (n < -1) throw badRequest(`Invalid input for ${resource}. Reason: '${n}' is too small - must be at least '-1'.`);
-  if (n > QUOTA_MAX) throw badRequest(`Invalid input for ${resource}. Reason: '${n}' is too large - must be no larger than '${QUOTA_MAX}'.`);
+  if (n > QUOTA_MAX)
+    throw badRequest(`Invalid input for ${resource}. Reason: '${n}' is too large - must be no larger than '${QUOTA_MAX}'.`);
   return n;
 }
 

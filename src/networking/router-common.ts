@@ -25,7 +25,10 @@ export const badResourceRequest = (resource: string, msg: string) =>
 export const badRouter = (msg: string) => badResourceRequest('router', msg);
 
 const deviceIdNotOwned = (deviceId: string) =>
-  conflict('DeviceIDNotOwnedByTenant', `The following device_id ${deviceId} is not owned by your tenant or matches another tenants router.`);
+  conflict(
+    'DeviceIDNotOwnedByTenant',
+    `The following device_id ${deviceId} is not owned by your tenant or matches another tenants router.`,
+  );
 
 /** What a port says about the device it belongs to, and whose port it is. */
 export interface PortDevice {
@@ -77,7 +80,11 @@ export function routerToApi(row: RouterRow, gw: GatewayPort | undefined): Item {
 export async function fixedIpsOf(tx: Tx, portIds: string[]): Promise<Map<string, FixedIp[]>> {
   const out = new Map<string, FixedIp[]>();
   if (!portIds.length) return out;
-  const rows = await tx.selectFrom('ip_allocations').select(['port_id', 'subnet_id', 'ip_address']).where('port_id', 'in', portIds).execute();
+  const rows = await tx
+    .selectFrom('ip_allocations')
+    .select(['port_id', 'subnet_id', 'ip_address'])
+    .where('port_id', 'in', portIds)
+    .execute();
   for (const r of rows) out.set(r.port_id, [...(out.get(r.port_id) ?? []), { subnet_id: r.subnet_id, ip_address: r.ip_address }]);
   return out;
 }
@@ -101,8 +108,17 @@ export async function getVisibleRouter(tx: Tx, ctx: AuthContext, id: string): Pr
 
 /** Ports the router owns (interfaces and gateway), with their addresses. */
 export async function routerPorts(tx: Tx, routerId: string, owners = ROUTER_OWNED): Promise<Array<PortRow & { fixed_ips: FixedIp[] }>> {
-  const rows = await tx.selectFrom('ports').selectAll().where('device_id', '=', routerId).where('device_owner', 'in', owners).orderBy('created_at').execute();
-  const ips = await fixedIpsOf(tx, rows.map((r) => r.id));
+  const rows = await tx
+    .selectFrom('ports')
+    .selectAll()
+    .where('device_id', '=', routerId)
+    .where('device_owner', 'in', owners)
+    .orderBy('created_at')
+    .execute();
+  const ips = await fixedIpsOf(
+    tx,
+    rows.map((r) => r.id),
+  );
   return rows.map((r) => ({ ...r, fixed_ips: ips.get(r.id) ?? [] }));
 }
 
@@ -130,7 +146,11 @@ async function routerSubnetIds(tx: Tx, routerId: string, newIds: Set<string>): P
 export async function checkDupRouterSubnets(tx: Tx, routerId: string, newSubnets: SubnetRow[]): Promise<void> {
   const ids = await routerSubnetIds(tx, routerId, new Set(newSubnets.map((s) => s.id)));
   if (!ids.length) return;
-  const existing = await tx.selectFrom('subnets').selectAll().where('id', 'in', [...new Set(ids)]).execute();
+  const existing = await tx
+    .selectFrom('subnets')
+    .selectAll()
+    .where('id', 'in', [...new Set(ids)])
+    .execute();
   for (const sub of existing) {
     for (const s of newSubnets) {
       if (cidrsOverlap(subnetCidr(sub), subnetCidr(s))) {

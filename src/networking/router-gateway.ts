@@ -39,7 +39,14 @@ export function parseGatewayInfo(raw: unknown): GatewayInfo | null {
 export function checkGatewayPolicy(ctx: AuthContext, action: 'create' | 'update', raw: unknown): void {
   if (ctx.isAdmin || raw === null || raw === undefined) return;
   const keys = Object.keys(raw as object).filter((k) => k === 'enable_snat' || k === 'external_fixed_ips');
-  if (keys.length) throw policyDenied(composeRule(action, 'router', keys.map((k) => `external_gateway_info:${k}`)));
+  if (keys.length)
+    throw policyDenied(
+      composeRule(
+        action,
+        'router',
+        keys.map((k) => `external_gateway_info:${k}`),
+      ),
+    );
 }
 
 const parseIpText = (s: string) => canonicalIpOrNull(s) ?? s;
@@ -75,7 +82,11 @@ async function validateGatewayNetwork(tx: Tx, ctx: AuthContext, networkId: strin
 async function readdressGatewayPort(tx: Tx, gwRow: PortRow, network: NetworkRow, extIps: FixedIpRequest[], gwIps: FixedIp[] | undefined) {
   const next = await allocateFixedIps(tx, network, extIps, { lowest: false, keep: gwIps });
   await tx.deleteFrom('ip_allocations').where('port_id', '=', gwRow.id).execute();
-  if (next.length) await tx.insertInto('ip_allocations').values(next.map((f) => ({ ...f, port_id: gwRow.id, network_id: network.id }))).execute();
+  if (next.length)
+    await tx
+      .insertInto('ip_allocations')
+      .values(next.map((f) => ({ ...f, port_id: gwRow.id, network_id: network.id })))
+      .execute();
   await touchPort(tx, gwRow);
 }
 
@@ -126,7 +137,7 @@ export async function updateGateway(
   const gwRow = router.gw_port_id
     ? await tx.selectFrom('ports').selectAll().where('id', '=', router.gw_port_id).executeTakeFirst()
     : undefined;
-  const gwIps = gwRow ? (await fixedIpsOf(tx, [gwRow.id])).get(gwRow.id) ?? [] : undefined;
+  const gwIps = gwRow ? ((await fixedIpsOf(tx, [gwRow.id])).get(gwRow.id) ?? []) : undefined;
   const extIps = info?.external_fixed_ips ?? [];
   const ipChange = externalIpsChanged(gwIps, extIps);
   const networkId = info?.network_id ?? null;

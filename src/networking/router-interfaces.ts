@@ -34,7 +34,12 @@ export interface InterfaceInfo {
   subnet_ids: string[];
 }
 
-const interfaceInfo = (routerId: string, port: { id: string; project_id: string; network_id: string }, subnetIds: string[], pick: 'first' | 'last'): InterfaceInfo => ({
+const interfaceInfo = (
+  routerId: string,
+  port: { id: string; project_id: string; network_id: string },
+  subnetIds: string[],
+  pick: 'first' | 'last',
+): InterfaceInfo => ({
   id: routerId,
   tenant_id: port.project_id,
   project_id: port.project_id,
@@ -105,7 +110,12 @@ async function addInterfaceByPort(tx: Tx, ctx: AuthContext, router: RouterRow, p
   checkPortInRange(ctx, port, fixedIps, subnets);
   await touchPort(tx, port, { device_id: router.id, device_owner: ROUTER_INTF_OWNER });
   await touchRouter(tx, router);
-  return interfaceInfo(router.id, port, subnets.map((s) => s.id), 'last');
+  return interfaceInfo(
+    router.id,
+    port,
+    subnets.map((s) => s.id),
+    'last',
+  );
 }
 
 /** _add_interface_by_subnet: a new port at the subnet's gateway address. */
@@ -131,7 +141,12 @@ async function addInterfaceBySubnet(tx: Tx, ctx: AuthContext, router: RouterRow,
     { system: true },
   );
   await touchRouter(tx, router);
-  return interfaceInfo(router.id, { id: port.id as string, project_id: router.project_id, network_id: subnet.network_id }, [subnet.id], 'last');
+  return interfaceInfo(
+    router.id,
+    { id: port.id as string, project_id: router.project_id, network_id: subnet.network_id },
+    [subnet.id],
+    'last',
+  );
 }
 
 /** _check_router_interface_not_in_use: no floating IP of this router reaches a fixed IP on the subnet. */
@@ -173,7 +188,12 @@ async function removeInterfaceByPort(tx: Tx, router: RouterRow, portId: string, 
   for (const s of subnets) await checkInterfaceNotInUse(tx, router.id, s);
   await deletePort(tx, systemContext, port.id, true);
   await touchRouter(tx, router);
-  return interfaceInfo(router.id, port, subnets.map((s) => s.id), 'first');
+  return interfaceInfo(
+    router.id,
+    port,
+    subnets.map((s) => s.id),
+    'first',
+  );
 }
 
 /** _remove_interface_by_subnet: the first interface port on the subnet loses it (or goes, if it was its only one). */

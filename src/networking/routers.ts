@@ -18,8 +18,7 @@ export { floatingIpService } from './floatingips.js';
 export { addRouterInterface, removeRouterInterface, type InterfaceInfo } from './router-interfaces.js';
 
 /** `external_gateway_info: {}` clears the gateway, as `null` does (type:dict_or_nodata). */
-const emptyToNull = (v: unknown) =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0 ? null : v;
+const emptyToNull = (v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0 ? null : v);
 
 export const routerSpec: ResourceSpec = {
   singular: 'router',

@@ -82,12 +82,7 @@ async function canSeeRules(tx: Tx, ctx: AuthContext, rules: SecurityGroupRuleRow
   const owned = new Set(
     groupIds.length
       ? (
-          await tx
-            .selectFrom('security_groups')
-            .select('id')
-            .where('id', 'in', groupIds)
-            .where('project_id', '=', ctx.projectId)
-            .execute()
+          await tx.selectFrom('security_groups').select('id').where('id', 'in', groupIds).where('project_id', '=', ctx.projectId).execute()
         ).map((g) => g.id)
       : [],
   );
@@ -138,7 +133,11 @@ export function securityGroupRuleService(): ResourceService {
         throw new NeutronError(400, 'SecurityGroupNotSingleGroupRules', 'Only allowed to update rules for one security profile at a time');
       }
       if (posted && posted.projectId !== projectId) {
-        throw new NeutronError(400, 'SecurityGroupRulesNotSingleTenant', 'Multiple tenant_ids in bulk security group rule create not allowed');
+        throw new NeutronError(
+          400,
+          'SecurityGroupRulesNotSingleTenant',
+          'Multiple tenant_ids in bulk security group rule create not allowed',
+        );
       }
       if (rule.remote_group_id) await groupForRule(tx, ctx, rule.remote_group_id, projectId);
       if (rule.remote_address_group_id) {
@@ -148,7 +147,11 @@ export function securityGroupRuleService(): ResourceService {
 
       const key = ruleKey(rule);
       if (posted?.keys.has(key)) throw duplicateInPost();
-      const existing = await tx.selectFrom('security_group_rules').selectAll().where('security_group_id', '=', rule.security_group_id).execute();
+      const existing = await tx
+        .selectFrom('security_group_rules')
+        .selectAll()
+        .where('security_group_id', '=', rule.security_group_id)
+        .execute();
       const same = existing.find((r) => ruleKey({ ...r, remote_address_group_id: null }) === key);
       if (same) throw ruleExists(same.id);
 

@@ -6,17 +6,7 @@ import { conflict, notFound } from '../model/errors.js';
 import { normalizedCidr } from '../model/sgrules.js';
 import { isString, toBoolean } from '../model/validators.js';
 import type { SecurityGroupRow, SecurityGroupRuleRow } from '../store/schema/index.js';
-import {
-  bool,
-  newId,
-  recordChange,
-  standardFields,
-  stringFilter,
-  timestamp,
-  type Item,
-  type ResourceService,
-  type Tx,
-} from './common.js';
+import { bool, newId, recordChange, standardFields, stringFilter, timestamp, type Item, type ResourceService, type Tx } from './common.js';
 import { enforceQuota } from './quotas.js';
 
 /** Rules every new group gets: egress to anywhere, IPv4 and IPv6. */
@@ -63,7 +53,13 @@ export async function insertGroup(
   const rules = egressRules(id, fields.projectId, now);
   if (fields.isDefault) {
     // Neutron creates ingress-then-egress per ethertype; keep that order.
-    const ingress = ['IPv4', 'IPv6'].map((ethertype) => ({ ...rules[0], id: newId(), direction: 'ingress', ethertype, remote_group_id: id }));
+    const ingress = ['IPv4', 'IPv6'].map((ethertype) => ({
+      ...rules[0],
+      id: newId(),
+      direction: 'ingress',
+      ethertype,
+      remote_group_id: id,
+    }));
     rules.splice(0, rules.length, ingress[0], rules[0], ingress[1], rules[1]);
   }
   await tx.insertInto('security_group_rules').values(rules).execute();

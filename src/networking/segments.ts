@@ -71,6 +71,7 @@ export async function allocateSegment(tx: Tx, config: ServerConfig, s: Segment):
 /** The segment a network gets when created without provider attributes. */
 export function tenantSegment(config: ServerConfig): Segment {
   const type = config.tenantNetworkTypes[0] ?? 'vxlan';
-  if (type !== 'vxlan') throw unavailable('NoNetworkAvailable', 'Unable to create the network. No tenant network is available for allocation.');
+  if (type !== 'vxlan')
+    throw unavailable('NoNetworkAvailable', 'Unable to create the network. No tenant network is available for allocation.');
   return { network_type: 'vxlan', physical_network: null, segmentation_id: null };
 }

@@ -99,10 +99,18 @@ export async function getVisibleSubnet(tx: Tx, ctx: AuthContext, id: string): Pr
 
 function checkLimits(id: string, a: Item) {
   if (Array.isArray(a.dns_nameservers) && a.dns_nameservers.length > MAX_DNS_NAMESERVERS) {
-    throw new NeutronError(400, 'DNSNameServersExhausted', `Unable to complete operation for ${id}. The number of DNS nameservers exceeds the limit ${MAX_DNS_NAMESERVERS}.`);
+    throw new NeutronError(
+      400,
+      'DNSNameServersExhausted',
+      `Unable to complete operation for ${id}. The number of DNS nameservers exceeds the limit ${MAX_DNS_NAMESERVERS}.`,
+    );
   }
   if (Array.isArray(a.host_routes) && a.host_routes.length > MAX_HOST_ROUTES) {
-    throw new NeutronError(400, 'HostRoutesExhausted', `Unable to complete operation for ${id}. The number of host routes exceeds the limit ${MAX_HOST_ROUTES}.`);
+    throw new NeutronError(
+      400,
+      'HostRoutesExhausted',
+      `Unable to complete operation for ${id}. The number of host routes exceeds the limit ${MAX_HOST_ROUTES}.`,
+    );
   }
 }
 
@@ -212,7 +220,10 @@ export function subnetService(config: ServerConfig): ResourceService {
               .executeTakeFirst()
           : undefined;
         if (routerPort) {
-          throw conflict('GatewayIpInUse', `Current gateway ip ${subnet.gateway_ip} already in use by port ${routerPort.id}. Unable to update.`);
+          throw conflict(
+            'GatewayIpInUse',
+            `Current gateway ip ${subnet.gateway_ip} already in use by port ${routerPort.id}. Unable to update.`,
+          );
         }
         gateway = a.gateway_ip as string | null;
         if (gateway !== null) {
@@ -254,7 +265,10 @@ export function subnetService(config: ServerConfig): ResourceService {
         .where('ip_allocations.subnet_id', '=', id)
         .execute();
       if (users.some((u) => u.device_owner !== DHCP_OWNER)) {
-        throw conflict('SubnetInUse', `Unable to complete operation on subnet ${id}: One or more ports have an IP allocation from this subnet.`);
+        throw conflict(
+          'SubnetInUse',
+          `Unable to complete operation on subnet ${id}: One or more ports have an IP allocation from this subnet.`,
+        );
       }
       // DHCP ports lose their address on this subnet; the ports themselves stay with the network.
       await tx.deleteFrom('ip_allocations').where('subnet_id', '=', id).execute();

@@ -43,6 +43,13 @@ export function planDhcpNamespace(view: HostView, networkId: string, statePath: 
       { path: `${plan.dir}/interface`, content: `${ns}\n` },
     ],
   });
-  const hostLink: LinkSpec = { kind: 'veth', name: tapName(plan.port.id), mtu: net.mtu, up: true, master: bridgeName(networkId), peer: { name: ns, netns: namespace } };
+  const hostLink: LinkSpec = {
+    kind: 'veth',
+    name: tapName(plan.port.id),
+    mtu: net.mtu,
+    up: true,
+    master: bridgeName(networkId),
+    peer: { name: ns, netns: namespace },
+  };
   return { namespace, spec, hostLink, portId: plan.port.id };
 }

@@ -100,7 +100,14 @@ export function planDnsmasq(view: HostView, networkId: string, statePath: string
     dir,
     port,
     argv,
-    files: { host, addn_hosts: addn, opts: optsFile(subnets, view.subnets.filter((s) => s.network_id === networkId)) },
+    files: {
+      host,
+      addn_hosts: addn,
+      opts: optsFile(
+        subnets,
+        view.subnets.filter((s) => s.network_id === networkId),
+      ),
+    },
   };
 }
 

@@ -58,9 +58,27 @@ const comment = (text: string): string => `-m comment --comment "${text}"`;
 
 /** Protocol numbers as iptables-save prints them (getprotobynumber on Debian 12; 0 = any). */
 const PROTO_NAMES: Readonly<Record<number, string>> = {
-  1: 'icmp', 2: 'igmp', 4: 'ipencap', 6: 'tcp', 8: 'egp', 17: 'udp', 33: 'dccp', 41: 'ipv6', 43: 'ipv6-route',
-  44: 'ipv6-frag', 46: 'rsvp', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'ipv6-icmp', 59: 'ipv6-nonxt', 60: 'ipv6-opts',
-  89: 'ospf', 112: 'vrrp', 132: 'sctp', 136: 'udplite',
+  1: 'icmp',
+  2: 'igmp',
+  4: 'ipencap',
+  6: 'tcp',
+  8: 'egp',
+  17: 'udp',
+  33: 'dccp',
+  41: 'ipv6',
+  43: 'ipv6-route',
+  44: 'ipv6-frag',
+  46: 'rsvp',
+  47: 'gre',
+  50: 'esp',
+  51: 'ah',
+  58: 'ipv6-icmp',
+  59: 'ipv6-nonxt',
+  60: 'ipv6-opts',
+  89: 'ospf',
+  112: 'vrrp',
+  132: 'sctp',
+  136: 'udplite',
 };
 /** Protocols with a port match module of their own; udplite only has multiport (Neutron's IPTABLES_MULTIPORT_ONLY_PROTOCOLS). */
 const PORT_MODULES = new Set(['tcp', 'udp', 'sctp', 'dccp']);
@@ -157,7 +175,8 @@ export function portChains(port: PortView, view: HostView): ChainSpec[] {
       return [`${p ? `-s ${p} ` : ''}-m mac --mac-source ${mac.toLowerCase()} ${comment(COMMENT.PAIR_ALLOW)} -j RETURN`];
     }),
   );
-  if (spoofRules.length === 0) spoofRules.push(`-m mac --mac-source ${port.mac_address.toLowerCase()} ${comment(COMMENT.PAIR_ALLOW)} -j RETURN`);
+  if (spoofRules.length === 0)
+    spoofRules.push(`-m mac --mac-source ${port.mac_address.toLowerCase()} ${comment(COMMENT.PAIR_ALLOW)} -j RETURN`);
   return [
     { name: ingress, rules: unique([established, ...dhcpReplies, ...sg('ingress'), invalid, fallback]) },
     {
@@ -232,7 +251,8 @@ export function planFirewall(view: HostView, servicePortIds: Iterable<string> = 
   const listed = new Set(ports.map((p) => p.id));
   const extraTrusted = [...new Set(servicePortIds)].filter((id) => !listed.has(id)).sort();
   const trustedAccept = comment(COMMENT.TRUSTED_ACCEPT);
-  for (const id of extraTrusted) forward.push(`${bridged('out', tapName(id))} ${trustedAccept} -j ACCEPT`, `${bridged('in', tapName(id))} ${trustedAccept} -j ACCEPT`);
+  for (const id of extraTrusted)
+    forward.push(`${bridged('out', tapName(id))} ${trustedAccept} -j ACCEPT`, `${bridged('in', tapName(id))} ${trustedAccept} -j ACCEPT`);
   for (const port of ports) {
     const tap = tapName(port.id);
     if (isTrustedPort(port) || !port.port_security_enabled) {
@@ -242,9 +262,15 @@ export function planFirewall(view: HostView, servicePortIds: Iterable<string> = 
       continue;
     }
     const { ingress, egress } = sgChains(port.id);
-    forward.push(`${bridged('out', tap)} ${comment(COMMENT.VM_INT_SG)} -j ${lb('sg-chain')}`, `${bridged('in', tap)} ${comment(COMMENT.VM_INT_SG)} -j ${lb('sg-chain')}`);
+    forward.push(
+      `${bridged('out', tap)} ${comment(COMMENT.VM_INT_SG)} -j ${lb('sg-chain')}`,
+      `${bridged('in', tap)} ${comment(COMMENT.VM_INT_SG)} -j ${lb('sg-chain')}`,
+    );
     input.push(`${bridged('in', tap)} ${comment(COMMENT.INPUT_TO_SG)} -j ${egress}`);
-    sgChain.push(`${bridged('out', tap)} ${comment(COMMENT.SG_TO_VM_SG)} -j ${ingress}`, `${bridged('in', tap)} ${comment(COMMENT.SG_TO_VM_SG)} -j ${egress}`);
+    sgChain.push(
+      `${bridged('out', tap)} ${comment(COMMENT.SG_TO_VM_SG)} -j ${ingress}`,
+      `${bridged('in', tap)} ${comment(COMMENT.SG_TO_VM_SG)} -j ${egress}`,
+    );
     portChainSpecs.push(...portChains(port, view));
   }
   // No window: bridged traffic from or to a tap that is none of the above is dropped before Neutron's

@@ -31,7 +31,14 @@ export function uplink(net: NetworkView, node: NodeFacts): LinkSpec | null {
       mtu: net.mtu,
       up: true,
       master: bridgeName(net.id),
-      vxlan: { vni: net.segmentation_id, local: node.localIp, dev: node.localIpDevice, dstport: VXLAN_UDP_PORT, learning: false, proxy: node.arpResponder === true },
+      vxlan: {
+        vni: net.segmentation_id,
+        local: node.localIp,
+        dev: node.localIpDevice,
+        dstport: VXLAN_UDP_PORT,
+        learning: false,
+        proxy: node.arpResponder === true,
+      },
     };
   }
   if (net.network_type === 'flat' && net.physical_network) {
@@ -67,7 +74,8 @@ export function planL2(view: HostView, node: NodeFacts, servicePortsPlugged: Set
   for (const p of plugged) {
     const net = networks.find((n) => n.id === p.network_id);
     // Instance taps are the hypervisor's: only their attributes are neutrino's (never created or deleted).
-    if (net && !isServicePort(p)) links.push({ kind: 'device', name: tapName(p.id), mtu: net.mtu, up: p.admin_state_up, master: bridgeName(net.id) });
+    if (net && !isServicePort(p))
+      links.push({ kind: 'device', name: tapName(p.id), mtu: net.mtu, up: p.admin_state_up, master: bridgeName(net.id) });
   }
   return { links, fdb, neigh, networks, plugged: plugged.filter((p) => wired.has(p.network_id)) };
 }

@@ -5,7 +5,15 @@
 // bridges in HOST. Pure.
 import { bridgeName, POSTROUTING_BOTTOM, qgName, qrName, ROUTER_NS_PREFIX, routerNamespace, tapName, wrapChain } from '../kernel/names.js';
 import type { Op } from '../kernel/ops.js';
-import { emptyDesiredNamespace, HOST, type ChainSpec, type DesiredNamespace, type IptablesSpec, type LinkSpec, type ObservedNode } from '../kernel/types.js';
+import {
+  emptyDesiredNamespace,
+  HOST,
+  type ChainSpec,
+  type DesiredNamespace,
+  type IptablesSpec,
+  type LinkSpec,
+  type ObservedNode,
+} from '../kernel/types.js';
 import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
 import type { HostView, PortView, RouterView } from '../model/hostview.js';
 
@@ -44,7 +52,11 @@ function portAddresses(view: HostView, port: PortView, fallbackCidr: string | nu
  * wrapped as neutron-l3-agent-*, the external-ingress mark on the gateway), in iptables-save's
  * canonical form. `gw` is the gateway device and its first IPv4 address, when there is a gateway.
  */
-export function routerIptables(router: Pick<RouterView, 'enable_snat'>, gw: { dev: string; ip: string } | null, fips: RouterView['floating_ips']): IptablesSpec {
+export function routerIptables(
+  router: Pick<RouterView, 'enable_snat'>,
+  gw: { dev: string; ip: string } | null,
+  fips: RouterView['floating_ips'],
+): IptablesSpec {
   const pre: string[] = [];
   const out: string[] = [];
   const post: string[] = [];
@@ -105,8 +117,22 @@ export function planRouter(view: HostView, router: RouterView, canWire: (network
   const plug = (port: PortView, inner: string): boolean => {
     const net = view.networks.find((n) => n.id === port.network_id);
     if (!net || !port.admin_state_up || !canWire(net.id)) return false;
-    spec.links.push({ kind: 'veth', name: inner, mac: port.mac_address, mtu: net.mtu, up: true, peer: { name: tapName(port.id), netns: HOST } });
-    hostLinks.push({ kind: 'veth', name: tapName(port.id), mtu: net.mtu, up: true, master: bridgeName(net.id), peer: { name: inner, netns: namespace } });
+    spec.links.push({
+      kind: 'veth',
+      name: inner,
+      mac: port.mac_address,
+      mtu: net.mtu,
+      up: true,
+      peer: { name: tapName(port.id), netns: HOST },
+    });
+    hostLinks.push({
+      kind: 'veth',
+      name: tapName(port.id),
+      mtu: net.mtu,
+      up: true,
+      master: bridgeName(net.id),
+      peer: { name: inner, netns: namespace },
+    });
     portIds.push(port.id);
     return true;
   };
@@ -128,7 +154,8 @@ export function planRouter(view: HostView, router: RouterView, canWire: (network
       if (first) gw = { dev, ip: first.ip_address };
       const taken = new Set(addresses.map((a) => a.split('/')[0]));
       for (const f of router.floating_ips) {
-        if (v4(f.floating_ip_address) && !taken.has(f.floating_ip_address)) spec.addresses.push({ dev, address: `${f.floating_ip_address}/32` });
+        if (v4(f.floating_ip_address) && !taken.has(f.floating_ip_address))
+          spec.addresses.push({ dev, address: `${f.floating_ip_address}/32` });
       }
       const gatewayIp = subnet.gateway_ip ? parseIp(subnet.gateway_ip) : null;
       const cidr = parsePrefix(subnet.cidr);
@@ -153,7 +180,13 @@ export interface RouterAddress {
 const ROUTER_DEVICE = /^q[rg]-/;
 
 /** The router-device addresses that `kind` ops touched, with `held` telling whether the node holds each now. */
-function routerAddresses(ops: readonly Op[], observed: ObservedNode, kind: 'addr-add' | 'addr-del', held: boolean, devices: RegExp): RouterAddress[] {
+function routerAddresses(
+  ops: readonly Op[],
+  observed: ObservedNode,
+  kind: 'addr-add' | 'addr-del',
+  held: boolean,
+  devices: RegExp,
+): RouterAddress[] {
   const out = new Map<string, RouterAddress>();
   for (const op of ops) {
     if (op.op !== kind || !op.ns.startsWith(ROUTER_NS_PREFIX) || !devices.test(op.addr.dev)) continue;

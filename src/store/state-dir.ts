@@ -6,7 +6,15 @@ import { join } from 'node:path';
 
 export const DB_FILE = 'neutrino.db';
 /** Files the server itself makes in the state directory; anything else there is someone else's. */
-const OWN_FILES = new Set([DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`, `${DB_FILE}-journal`, 'neutrino.lock', 'neutrino.lock-journal', 'neutrino.pid']);
+const OWN_FILES = new Set([
+  DB_FILE,
+  `${DB_FILE}-wal`,
+  `${DB_FILE}-shm`,
+  `${DB_FILE}-journal`,
+  'neutrino.lock',
+  'neutrino.lock-journal',
+  'neutrino.pid',
+]);
 
 /** The state directory cannot be made private; the message is one line for the CLI. */
 export class StateDirError extends Error {}

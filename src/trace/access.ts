@@ -28,7 +28,8 @@ export function parseAccess(text: string): AccessSpec {
   const scheme = colon < 0 ? text : text.slice(0, colon);
   const rest = colon < 0 ? '' : text.slice(colon + 1);
   if (scheme === 'netns') {
-    if (!isNamespaceName(rest)) throw new AccessError(`access '${text}': '${rest}' is not a namespace name (letters, digits, '_', '.', '-'); ${USAGE}`);
+    if (!isNamespaceName(rest))
+      throw new AccessError(`access '${text}': '${rest}' is not a namespace name (letters, digits, '_', '.', '-'); ${USAGE}`);
     return { kind: 'netns', name: rest };
   }
   if (scheme === 'ssh') {

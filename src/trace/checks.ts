@@ -43,7 +43,13 @@ export function observeCommand(ns: NsKey, what: 'link' | 'addr' | 'route' | 'nei
   }
 }
 
-export function result(base: HopBase, expected: Record<string, unknown>, observed: Record<string, unknown> | null, evidence: EvidenceLine[], verdict?: { status: HopStatus; reason: Reason; cause: string }): HopDraft {
+export function result(
+  base: HopBase,
+  expected: Record<string, unknown>,
+  observed: Record<string, unknown> | null,
+  evidence: EvidenceLine[],
+  verdict?: { status: HopStatus; reason: Reason; cause: string },
+): HopDraft {
   const hop: HopDraft = { ...base, expected, observed, status: verdict?.status ?? 'ok', evidence };
   if (base.setting === undefined) delete hop.setting;
   if (verdict) {
@@ -57,18 +63,35 @@ export function result(base: HopBase, expected: Record<string, unknown>, observe
  * The namespace as read, or a finished hop saying why it cannot be checked: the node was not read,
  * its output did not parse, or the namespace does not exist there.
  */
-export function namespaceOr(node: TraceNode | undefined, base: HopBase, expected: Record<string, unknown>, owner: string): ObservedNamespace | HopDraft {
+export function namespaceOr(
+  node: TraceNode | undefined,
+  base: HopBase,
+  expected: Record<string, unknown>,
+  owner: string,
+): ObservedNamespace | HopDraft {
   if (!node || !node.dump) {
-    return result(base, expected, null, [], { status: 'unknown', reason: 'NODE_UNREADABLE', cause: `${base.node} was not read: give --node ${base.node}=ACCESS (local, netns:NAME or ssh:USER@ADDRESS)` });
+    return result(base, expected, null, [], {
+      status: 'unknown',
+      reason: 'NODE_UNREADABLE',
+      cause: `${base.node} was not read: give --node ${base.node}=ACCESS (local, netns:NAME or ssh:USER@ADDRESS)`,
+    });
   }
   if (node.unreadable[base.namespace] !== undefined) {
-    return result(base, expected, null, [], { status: 'unknown', reason: 'NODE_UNREADABLE', cause: `the state ${where(base)} could not be parsed: ${node.unreadable[base.namespace]}` });
+    return result(base, expected, null, [], {
+      status: 'unknown',
+      reason: 'NODE_UNREADABLE',
+      cause: `the state ${where(base)} could not be parsed: ${node.unreadable[base.namespace]}`,
+    });
   }
   const ns = node.observed.namespaces[base.namespace];
   if (!ns) {
     const err = node.dump.errors.find((e) => e.includes(base.namespace || node.host));
     if (base.namespace === HOST || node.dump.namespaces[base.namespace] === undefined) {
-      return result(base, expected, null, [], { status: 'unknown', reason: 'NODE_UNREADABLE', cause: `${where(base)} was not read${err ? `: ${err}` : ''}` });
+      return result(base, expected, null, [], {
+        status: 'unknown',
+        reason: 'NODE_UNREADABLE',
+        cause: `${where(base)} was not read${err ? `: ${err}` : ''}`,
+      });
     }
     return result(base, { ...expected, namespace: base.namespace }, { namespace: null }, [{ command: 'ip netns list' }], {
       status: 'missing',
@@ -107,7 +130,15 @@ export function wantOf(spec: LinkSpec | undefined, fallback: LinkWant): LinkWant
 }
 
 export function linkObserved(l: ObservedLink): Record<string, unknown> {
-  const o: Record<string, unknown> = { ifindex: l.ifindex, kind: l.kind, up: l.up, operstate: l.operstate, mtu: l.mtu, master: l.master, mac: l.mac };
+  const o: Record<string, unknown> = {
+    ifindex: l.ifindex,
+    kind: l.kind,
+    up: l.up,
+    operstate: l.operstate,
+    mtu: l.mtu,
+    master: l.master,
+    mac: l.mac,
+  };
   if (l.peer) o.peer = { ifindex: l.peer.ifindex, namespace: l.peer.netns ?? null, name: l.peer.name ?? null };
   if (l.vxlan) o.vxlan = { vni: l.vxlan.vni, local: l.vxlan.local ?? null, dev: l.vxlan.dev ?? null, dstport: l.vxlan.dstport };
   return o;
@@ -136,20 +167,34 @@ export function checkLink(node: TraceNode | undefined, base: HopBase, want: Link
   const raw = node!.rawLinks.get(base.namespace)?.get(want.name);
   const evidence: EvidenceLine[] = [raw ? { command, line: JSON.stringify(raw) } : { command }];
   const at = where(base);
-  if (!link) return result(base, expected, null, evidence, { status: 'missing', reason: 'DEVICE_MISSING', cause: `${want.name} does not exist ${at}; ${owner}` });
+  if (!link)
+    return result(base, expected, null, evidence, {
+      status: 'missing',
+      reason: 'DEVICE_MISSING',
+      cause: `${want.name} does not exist ${at}; ${owner}`,
+    });
   const observed = linkObserved(link);
   const bad = (status: HopStatus, reason: Reason, cause: string) => result(base, expected, observed, evidence, { status, reason, cause });
-  if (want.up !== false && !link.up) return bad('down', 'DEVICE_DOWN', `${want.name} ${at} is administratively down (ip link set ${want.name} up); ${owner}`);
+  if (want.up !== false && !link.up)
+    return bad('down', 'DEVICE_DOWN', `${want.name} ${at} is administratively down (ip link set ${want.name} up); ${owner}`);
   if (want.master !== undefined && (want.master ?? null) !== link.master) {
     return bad(
       'mismatch',
       'NOT_IN_BRIDGE',
-      want.master ? `${want.name} ${at} is ${link.master ? `in ${link.master}, not in ${want.master}` : `not in bridge ${want.master}`}; ${owner}` : `${want.name} ${at} should not be in a bridge but is in ${link.master}`,
+      want.master
+        ? `${want.name} ${at} is ${link.master ? `in ${link.master}, not in ${want.master}` : `not in bridge ${want.master}`}; ${owner}`
+        : `${want.name} ${at} should not be in a bridge but is in ${link.master}`,
     );
   }
   if (want.peer && (link.peer?.name !== want.peer.name || (link.peer?.netns ?? null) !== want.peer.netns)) {
-    const seen = link.peer ? `${link.peer.name ?? `ifindex ${link.peer.ifindex}`}${link.peer.netns ? ` in ${link.peer.netns}` : ''}` : 'nothing';
-    return bad('mismatch', 'VETH_PEER_MISMATCH', `${want.name} ${at} should be a veth paired with ${want.peer.name}${want.peer.netns ? ` in ${want.peer.netns}` : ` on ${base.node}`}, but its peer is ${seen}; ${owner}`);
+    const seen = link.peer
+      ? `${link.peer.name ?? `ifindex ${link.peer.ifindex}`}${link.peer.netns ? ` in ${link.peer.netns}` : ''}`
+      : 'nothing';
+    return bad(
+      'mismatch',
+      'VETH_PEER_MISMATCH',
+      `${want.name} ${at} should be a veth paired with ${want.peer.name}${want.peer.netns ? ` in ${want.peer.netns}` : ` on ${base.node}`}, but its peer is ${seen}; ${owner}`,
+    );
   }
   if (want.vxlan) {
     const v = link.vxlan;
@@ -158,11 +203,22 @@ export function checkLink(node: TraceNode | undefined, base: HopBase, want: Link
     else {
       if (v.vni !== want.vxlan.vni) diffs.push(`VNI ${v.vni}, not ${want.vxlan.vni} (the network's provider:segmentation_id)`);
       if (want.vxlan.local && v.local !== want.vxlan.local) diffs.push(`local ${v.local ?? 'unset'}, not ${want.vxlan.local}`);
-      if (want.vxlan.dev && v.dev !== want.vxlan.dev) diffs.push(`device ${v.dev ?? 'unset'}, not ${want.vxlan.dev} (the NIC holding local_ip)`);
+      if (want.vxlan.dev && v.dev !== want.vxlan.dev)
+        diffs.push(`device ${v.dev ?? 'unset'}, not ${want.vxlan.dev} (the NIC holding local_ip)`);
     }
-    if (diffs.length) return bad('mismatch', 'VXLAN_MISCONFIGURED', `${want.name} ${at}: ${diffs.join('; ')}${base.setting ? ` — from ${base.setting}` : ''}`);
+    if (diffs.length)
+      return bad(
+        'mismatch',
+        'VXLAN_MISCONFIGURED',
+        `${want.name} ${at}: ${diffs.join('; ')}${base.setting ? ` — from ${base.setting}` : ''}`,
+      );
   }
-  if (want.mtu !== undefined && link.mtu !== want.mtu) return bad('mismatch', 'MTU_MISMATCH', `${want.name} ${at} has MTU ${link.mtu}, the network's mtu is ${want.mtu}: larger packets are dropped`);
+  if (want.mtu !== undefined && link.mtu !== want.mtu)
+    return bad(
+      'mismatch',
+      'MTU_MISMATCH',
+      `${want.name} ${at} has MTU ${link.mtu}, the network's mtu is ${want.mtu}: larger packets are dropped`,
+    );
   return result(base, expected, observed, evidence);
 }
 
@@ -173,14 +229,37 @@ export function checkAddress(node: TraceNode | undefined, base: HopBase, dev: st
   if (isDraft(ns)) return ns;
   const ip = address.split('/')[0];
   const found = ns.addresses.find((a) => a.dev === dev && a.address.split('/')[0] === ip);
-  const evidence = [{ command: observeCommand(base.namespace, 'addr', dev), ...(found ? { line: `${found.dev} inet ${found.address} scope ${found.scope}` } : {}) }];
-  if (!found) return result(base, expected, { addresses: ns.addresses.filter((a) => a.dev === dev).map((a) => a.address) }, evidence, { status: 'missing', reason: 'ADDRESS_MISSING', cause: `${address} is not on ${dev} ${where(base)}; ${owner}` });
-  if (found.address !== address) return result(base, expected, { address: found.address }, evidence, { status: 'mismatch', reason: 'ADDRESS_MISSING', cause: `${dev} ${where(base)} has ${found.address}, not ${address}; ${owner}` });
+  const evidence = [
+    {
+      command: observeCommand(base.namespace, 'addr', dev),
+      ...(found ? { line: `${found.dev} inet ${found.address} scope ${found.scope}` } : {}),
+    },
+  ];
+  if (!found)
+    return result(base, expected, { addresses: ns.addresses.filter((a) => a.dev === dev).map((a) => a.address) }, evidence, {
+      status: 'missing',
+      reason: 'ADDRESS_MISSING',
+      cause: `${address} is not on ${dev} ${where(base)}; ${owner}`,
+    });
+  if (found.address !== address)
+    return result(base, expected, { address: found.address }, evidence, {
+      status: 'mismatch',
+      reason: 'ADDRESS_MISSING',
+      cause: `${dev} ${where(base)} has ${found.address}, not ${address}; ${owner}`,
+    });
   return result(base, expected, { dev, address: found.address }, evidence);
 }
 
 /** An iptables rule in a chain (canonical iptables-save form), and the built-in chain's jump to it. */
-export function checkRule(node: TraceNode | undefined, base: HopBase, table: 'nat' | 'filter' | 'mangle', chain: string, rule: string, owner: string, missingCause: string): HopDraft {
+export function checkRule(
+  node: TraceNode | undefined,
+  base: HopBase,
+  table: 'nat' | 'filter' | 'mangle',
+  chain: string,
+  rule: string,
+  owner: string,
+  missingCause: string,
+): HopDraft {
   const expected = { table, chain, rule: `-A ${chain} ${rule}` };
   const ns = namespaceOr(node, base, expected, owner);
   if (isDraft(ns)) return ns;
@@ -190,8 +269,11 @@ export function checkRule(node: TraceNode | undefined, base: HopBase, table: 'na
   // By meaning: the agent may write the matches in another order, or without --random-fully.
   const found = c ? findRule(c.rules, rule) : undefined;
   if (found === undefined) {
-    return result(base, expected, { chain: c ? chain : null, rules: c?.rules.map((r) => `-A ${chain} ${r}`) ?? [] }, [{ command }], { status: 'missing', reason: 'NAT_RULE_MISSING', cause: `${missingCause}; ${owner}` });
+    return result(base, expected, { chain: c ? chain : null, rules: c?.rules.map((r) => `-A ${chain} ${r}`) ?? [] }, [{ command }], {
+      status: 'missing',
+      reason: 'NAT_RULE_MISSING',
+      cause: `${missingCause}; ${owner}`,
+    });
   }
   return result(base, expected, { rule: `-A ${chain} ${found}` }, [{ command, line: `-A ${chain} ${found}` }]);
 }
-

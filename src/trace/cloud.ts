@@ -9,7 +9,15 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { HttpError, readJsonReply, type JsonReply } from '../client/http.js';
-import { applicationCredentialAuthBody, CloudConfigError, identityV3, issueToken, networkEndpoint, passwordAuthBody, TokenSession } from '../client/keystone.js';
+import {
+  applicationCredentialAuthBody,
+  CloudConfigError,
+  identityV3,
+  issueToken,
+  networkEndpoint,
+  passwordAuthBody,
+  TokenSession,
+} from '../client/keystone.js';
 import { explainFailure, NoAnswerError, type ApiTarget } from '../client/reach.js';
 import { mapLimit } from '../exec/real.js';
 import { adminClient, loadLab, type LabRef } from '../lab/context.js';
@@ -27,7 +35,10 @@ export interface ApiClient {
 export function labApiClient(ref: LabRef): { client: ApiClient; source: Snapshot['source'] } {
   const { state } = loadLab(ref);
   const admin = adminClient(state);
-  return { client: { endpoint: admin.endpoint.url, get: (path) => admin.call('GET', path) }, source: { endpoint: admin.endpoint.url, lab: state.lab } };
+  return {
+    client: { endpoint: admin.endpoint.url, get: (path) => admin.call('GET', path) },
+    source: { endpoint: admin.endpoint.url, lab: state.lab },
+  };
 }
 
 // ---------------------------------------------------------------- clouds.yaml and OS_* variables
@@ -115,7 +126,9 @@ function fromEntry(name: string, source: string, c: Yaml): CloudConfig {
   const auth = isMap(c['auth']) ? c['auth'] : {};
   const authType = str(c['auth_type']) ?? 'password';
   if (!['password', 'v3password', 'v3applicationcredential'].includes(authType)) {
-    throw new CloudConfigError(`cloud '${name}' (${source}): auth_type '${authType}' is not supported (password, v3password, v3applicationcredential)`);
+    throw new CloudConfigError(
+      `cloud '${name}' (${source}): auth_type '${authType}' is not supported (password, v3password, v3applicationcredential)`,
+    );
   }
   const authUrl = str(auth['auth_url']);
   if (!authUrl) throw new CloudConfigError(`cloud '${name}' (${source}) has no auth_url`);
@@ -152,9 +165,22 @@ function envEntry(env: NodeJS.ProcessEnv): Yaml {
   const auth: Yaml = {};
   const top: Yaml = { auth };
   const AUTH_KEYS = new Set([
-    'auth_url', 'username', 'user_id', 'password', 'user_domain_name', 'user_domain_id', 'project_name', 'project_id', 'tenant_name', 'tenant_id',
-    'project_domain_name', 'project_domain_id', 'default_domain_name', 'default_domain_id',
-    'application_credential_id', 'application_credential_secret',
+    'auth_url',
+    'username',
+    'user_id',
+    'password',
+    'user_domain_name',
+    'user_domain_id',
+    'project_name',
+    'project_id',
+    'tenant_name',
+    'tenant_id',
+    'project_domain_name',
+    'project_domain_id',
+    'default_domain_name',
+    'default_domain_id',
+    'application_credential_id',
+    'application_credential_secret',
   ]);
   for (const [k, v] of Object.entries(env)) {
     if (!k.startsWith('OS_') || v === undefined || v === '') continue;
@@ -196,19 +222,31 @@ export function resolveCloud(o: CloudLookup = {}): CloudConfig {
 export function keystoneAuthBody(cfg: CloudConfig): unknown {
   if (cfg.authType === 'v3applicationcredential') {
     if (!cfg.applicationCredentialId || !cfg.applicationCredentialSecret) {
-      throw new CloudConfigError(`cloud '${cfg.name}': v3applicationcredential needs application_credential_id and application_credential_secret`);
+      throw new CloudConfigError(
+        `cloud '${cfg.name}': v3applicationcredential needs application_credential_id and application_credential_secret`,
+      );
     }
     return applicationCredentialAuthBody(cfg.applicationCredentialId, cfg.applicationCredentialSecret);
   }
   if (cfg.password === undefined) throw new CloudConfigError(`cloud '${cfg.name}' (${cfg.source}) has no password`);
   if (!cfg.userId && !cfg.username) throw new CloudConfigError(`cloud '${cfg.name}' (${cfg.source}) has no username`);
-  if (!cfg.projectId && !cfg.projectName) throw new CloudConfigError(`cloud '${cfg.name}' (${cfg.source}) has no project_name or project_id (the trace needs a project-scoped token)`);
+  if (!cfg.projectId && !cfg.projectName)
+    throw new CloudConfigError(
+      `cloud '${cfg.name}' (${cfg.source}) has no project_name or project_id (the trace needs a project-scoped token)`,
+    );
   return passwordAuthBody({ ...cfg, password: cfg.password });
 }
 
 type Reply = JsonReply;
 
-function requestUrl(target: ApiTarget, url: string, method: string, tls: { ca?: Buffer; verify: boolean }, headers: Record<string, string>, body?: unknown): Promise<Reply> {
+function requestUrl(
+  target: ApiTarget,
+  url: string,
+  method: string,
+  tls: { ca?: Buffer; verify: boolean },
+  headers: Record<string, string>,
+  body?: unknown,
+): Promise<Reply> {
   const u = new URL(url);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   const h: Record<string, string> = { accept: 'application/json', ...headers };
@@ -235,7 +273,12 @@ function readCa(cfg: CloudConfig): Buffer {
 
 /** Where the cloud's settings came from, to say where to fix them. */
 const settingsOf = (cfg: CloudConfig, keys: string) =>
-  cfg.source === 'environment' ? `the OS_* variables (${keys.split(', ').map((k) => `OS_${k.toUpperCase()}`).join(', ')})` : `${keys} of cloud '${cfg.name}' in ${cfg.source} (--cloud / OS_CLOUD)`;
+  cfg.source === 'environment'
+    ? `the OS_* variables (${keys
+        .split(', ')
+        .map((k) => `OS_${k.toUpperCase()}`)
+        .join(', ')})`
+    : `${keys} of cloud '${cfg.name}' in ${cfg.source} (--cloud / OS_CLOUD)`;
 
 function identityTarget(cfg: CloudConfig): ApiTarget {
   return {
@@ -247,7 +290,9 @@ function identityTarget(cfg: CloudConfig): ApiTarget {
 }
 
 function networkTarget(cfg: CloudConfig, endpoint: string): ApiTarget {
-  const from = cfg.networkEndpoint ? settingsOf(cfg, 'network_endpoint_override') : `the token catalog's ${cfg.interface} network endpoint (or set network_endpoint_override)`;
+  const from = cfg.networkEndpoint
+    ? settingsOf(cfg, 'network_endpoint_override')
+    : `the token catalog's ${cfg.interface} network endpoint (or set network_endpoint_override)`;
   return { api: 'the Networking API', url: endpoint, hint: `is neutron-server (or \`neutrino server\`) running there? check ${from}` };
 }
 
@@ -266,8 +311,12 @@ class KeystoneClient implements ApiClient {
   private async authenticate(): Promise<string> {
     const url = `${identityV3(this.cfg.authUrl)}/auth/tokens`;
     const target = identityTarget(this.cfg);
-    const token = await issueToken({ post: (body) => requestUrl(target, url, 'POST', this.tls, {}, body), path: url, target }, keystoneAuthBody(this.cfg));
-    this.endpoint = this.cfg.networkEndpoint?.replace(/\/+$/, '') ?? networkEndpoint(token.catalog, this.cfg.interface, this.cfg.regionName);
+    const token = await issueToken(
+      { post: (body) => requestUrl(target, url, 'POST', this.tls, {}, body), path: url, target },
+      keystoneAuthBody(this.cfg),
+    );
+    this.endpoint =
+      this.cfg.networkEndpoint?.replace(/\/+$/, '') ?? networkEndpoint(token.catalog, this.cfg.interface, this.cfg.regionName);
     return token.id;
   }
 
@@ -277,7 +326,9 @@ class KeystoneClient implements ApiClient {
   }
 
   async get<T>(path: string): Promise<T> {
-    const r = await this.session.send((token) => requestUrl(networkTarget(this.cfg, this.endpoint), this.endpoint + path, 'GET', this.tls, { 'x-auth-token': token }));
+    const r = await this.session.send((token) =>
+      requestUrl(networkTarget(this.cfg, this.endpoint), this.endpoint + path, 'GET', this.tls, { 'x-auth-token': token }),
+    );
     if (r.status >= 400) throw new HttpError(r.status, r.body, 'GET', this.endpoint + path);
     return r.body as T;
   }
@@ -327,7 +378,13 @@ function samePath(endpoint: string, href: string): string | null {
 
 const status = (e: unknown) => (e instanceof HttpError ? e.status : undefined);
 const hostsOf = (agents: unknown): string[] =>
-  [...new Set((Array.isArray(agents) ? (agents as ApiObject[]) : []).map((a) => a['host']).filter((h): h is string => typeof h === 'string' && h !== ''))].sort();
+  [
+    ...new Set(
+      (Array.isArray(agents) ? (agents as ApiObject[]) : [])
+        .map((a) => a['host'])
+        .filter((h): h is string => typeof h === 'string' && h !== ''),
+    ),
+  ].sort();
 const boundHosts = (ports: ApiObject[]): string[] => [
   ...new Set(ports.map((p) => p['binding:host_id']).filter((h): h is string => typeof h === 'string' && h !== '')),
 ];
@@ -391,11 +448,26 @@ export async function fetchApi(client: ApiClient): Promise<ApiResources> {
   const withDhcp = networks.filter((n) => subnets.some((s) => s['network_id'] === n.id && s['enable_dhcp'] === true)).map((n) => n.id);
 
   const [l3, dhcp] = await Promise.all([
-    hostsBy(client, routers.map((r) => r.id), (id) => `/v2.0/routers/${encodeURIComponent(id)}/l3-agents`, routerPorts),
+    hostsBy(
+      client,
+      routers.map((r) => r.id),
+      (id) => `/v2.0/routers/${encodeURIComponent(id)}/l3-agents`,
+      routerPorts,
+    ),
     hostsBy(client, withDhcp, (id) => `/v2.0/networks/${encodeURIComponent(id)}/dhcp-agents`, dhcpPorts),
   ]);
   for (const e of [l3.error, dhcp.error]) if (e) errors.push(e);
-  const api: ApiResources = { networks, subnets, ports, routers, floatingips, security_groups: securityGroups, agents, router_hosts: l3.hosts, dhcp_hosts: dhcp.hosts };
+  const api: ApiResources = {
+    networks,
+    subnets,
+    ports,
+    routers,
+    floatingips,
+    security_groups: securityGroups,
+    agents,
+    router_hosts: l3.hosts,
+    dhcp_hosts: dhcp.hosts,
+  };
   if (errors.length > 0) api.errors = errors;
   return api;
 }

@@ -33,7 +33,11 @@ export async function collectDhcpNamespace(access: NodeAccess, ns: string, error
       dump.cmdlines[String(pid)] = text === null ? null : parseCmdline(text);
     }),
   );
-  const paths = new Set(Object.values(dump.cmdlines).filter(isDnsmasq).flatMap((argv) => Object.values(dnsmasqFiles(argv))));
+  const paths = new Set(
+    Object.values(dump.cmdlines)
+      .filter(isDnsmasq)
+      .flatMap((argv) => Object.values(dnsmasqFiles(argv))),
+  );
   await Promise.all([...paths].map(async (p) => void (dump.files[p] = await read(p))));
   return dump;
 }

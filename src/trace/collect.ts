@@ -75,7 +75,8 @@ export async function collectNode(access: NodeAccess, req: CollectRequest): Prom
   const raws = new Map<NsKey, RawNamespace>();
   const readNs = async (ns: NsKey) => {
     const sysctls = req.sysctls?.[ns] ?? [];
-    for (const c of rawNamespaceCommands(sysctls)) record(ns, c.field, c.stdin === undefined ? { argv: c.argv } : { argv: c.argv, stdin: c.stdin });
+    for (const c of rawNamespaceCommands(sysctls))
+      record(ns, c.field, c.stdin === undefined ? { argv: c.argv } : { argv: c.argv, stdin: c.stdin });
     try {
       raws.set(ns, await readRawNamespace(access.run, ns === HOST ? undefined : ns, sysctls));
     } catch (e) {
@@ -108,30 +109,39 @@ export async function collectNode(access: NodeAccess, req: CollectRequest): Prom
   // a node without the tool says so in errors.
   const conntrack = new Map<NsKey, string>();
   const extra = (list: NsKey[] | undefined, what: string, argv: string[], put: (ns: NsKey, out: string) => void) =>
-    [...new Set(list ?? [])].filter((ns) => raws.has(ns)).map((ns) => async () => {
-      record(ns, what, { argv });
-      try {
-        put(ns, (await access.run(argv, { netns: ns === HOST ? undefined : ns })).stdout);
-      } catch (e) {
-        dump.errors.push(`cannot read ${argv.join(' ')} in ${nsLabel(ns)}: ${reason(e)}`);
-      }
-    });
+    [...new Set(list ?? [])]
+      .filter((ns) => raws.has(ns))
+      .map((ns) => async () => {
+        record(ns, what, { argv });
+        try {
+          put(ns, (await access.run(argv, { netns: ns === HOST ? undefined : ns })).stdout);
+        } catch (e) {
+          dump.errors.push(`cannot read ${argv.join(' ')} in ${nsLabel(ns)}: ${reason(e)}`);
+        }
+      });
   const dhcp = new Map<NsKey, Awaited<ReturnType<typeof collectDhcpNamespace>>>();
-  const dhcpTasks = [...new Set(req.dhcp ?? [])].filter((ns) => raws.has(ns)).map((ns) => async () => {
-    record(ns, 'dhcp', { argv: netnsPidsArgv(ns) });
-    dhcp.set(ns, await collectDhcpNamespace(access, ns, dump.errors));
-  });
+  const dhcpTasks = [...new Set(req.dhcp ?? [])]
+    .filter((ns) => raws.has(ns))
+    .map((ns) => async () => {
+      record(ns, 'dhcp', { argv: netnsPidsArgv(ns) });
+      dhcp.set(ns, await collectDhcpNamespace(access, ns, dump.errors));
+    });
   await mapLimit(
-    [...dhcpTasks, ...extra(req.conntrack, 'conntrack', CONNTRACK_ARGV, (ns, out) => conntrack.set(ns, out)), ...extra(req.ipsets, 'ipset', IPSET_ARGV, (ns, out) => (raws.get(ns)!.ipset = out))],
+    [
+      ...dhcpTasks,
+      ...extra(req.conntrack, 'conntrack', CONNTRACK_ARGV, (ns, out) => conntrack.set(ns, out)),
+      ...extra(req.ipsets, 'ipset', IPSET_ARGV, (ns, out) => (raws.get(ns)!.ipset = out)),
+    ],
     parallel,
     (t) => t(),
   );
 
   // Assembled in request order, so dumps of the same node compare and diff cleanly.
-  if (existing) for (const ns of keys) {
-    if (raws.has(ns)) dump.namespaces[ns] = raws.get(ns)!;
-    else if (ns !== HOST && !existing.has(ns)) dump.namespaces[ns] = null;
-  }
+  if (existing)
+    for (const ns of keys) {
+      if (raws.has(ns)) dump.namespaces[ns] = raws.get(ns)!;
+      else if (ns !== HOST && !existing.has(ns)) dump.namespaces[ns] = null;
+    }
   for (const ns of req.conntrack ?? []) if (conntrack.has(ns)) dump.conntrack[ns] = conntrack.get(ns)!;
   if (req.dhcp?.length) {
     dump.dhcp = {};

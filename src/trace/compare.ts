@@ -40,7 +40,10 @@ function clausesOf(rule: string): { matches: string[]; target: string } {
  */
 export function ruleKey(rule: string): string {
   const { matches, target } = clausesOf(rule);
-  return [...matches].sort().concat(target ? [target] : []).join(' ');
+  return [...matches]
+    .sort()
+    .concat(target ? [target] : [])
+    .join(' ');
 }
 
 /** The rule's target with its options (`-j RETURN`, `-j DNAT --to-destination 10.0.0.3`); '' when it has none. */
@@ -78,7 +81,9 @@ export function compareChain(expected: readonly string[], observed: readonly str
   const have = firstOfEach(observed);
   const missing = [...want].filter(([k]) => !have.has(k)).map(([, v]) => v.rule);
   const unexpected = [...have].filter(([k]) => !want.has(k)).map(([, v]) => v.rule);
-  const common = [...want].filter(([k]) => have.has(k)).map(([k, v]) => ({ key: k, rule: v.rule, target: ruleTarget(v.rule), at: have.get(k)!.at, observedRule: have.get(k)!.rule }));
+  const common = [...want]
+    .filter(([k]) => have.has(k))
+    .map(([k, v]) => ({ key: k, rule: v.rule, target: ruleTarget(v.rule), at: have.get(k)!.at, observedRule: have.get(k)!.rule }));
   const reordered: ChainDiff['reordered'] = [];
   for (let i = 0; i < common.length; i++) {
     for (let j = i + 1; j < common.length; j++) {
@@ -96,7 +101,10 @@ export function describeChainDiff(d: ChainDiff, line: (rule: string) => string =
   if (d.missing.length) parts.push(`missing: ${d.missing.map((r) => `'${line(r)}'`).join(', ')}`);
   if (d.unexpected.length) parts.push(`unexpected: ${d.unexpected.map((r) => `'${line(r)}'`).join(', ')}`);
   const first = d.reordered[0];
-  if (first) parts.push(`out of order: '${line(first.first)}' comes before '${line(first.then)}', which should decide first${d.reordered.length > 1 ? ` (and ${d.reordered.length - 1} more pair(s))` : ''}`);
+  if (first)
+    parts.push(
+      `out of order: '${line(first.first)}' comes before '${line(first.then)}', which should decide first${d.reordered.length > 1 ? ` (and ${d.reordered.length - 1} more pair(s))` : ''}`,
+    );
   return parts.join('; ');
 }
 

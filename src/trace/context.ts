@@ -30,7 +30,9 @@ export function agentOf(ctx: TraceContext, host: string, type: string): ApiObjec
 
 /** Seconds since the agent's last heartbeat, at the snapshot's time. */
 export function heartbeatAge(ctx: TraceContext, agent: ApiObject): number | null {
-  const t = Date.parse(`${str(agent, 'heartbeat_timestamp').replace(' ', 'T')}${/Z|[+-]\d\d:?\d\d$/.test(str(agent, 'heartbeat_timestamp')) ? '' : 'Z'}`);
+  const t = Date.parse(
+    `${str(agent, 'heartbeat_timestamp').replace(' ', 'T')}${/Z|[+-]\d\d:?\d\d$/.test(str(agent, 'heartbeat_timestamp')) ? '' : 'Z'}`,
+  );
   return Number.isNaN(t) ? null : Math.max(0, Math.round((ctx.now.getTime() - t) / 1000));
 }
 

@@ -16,13 +16,27 @@ import type { Hop, TraceReport, TraceTarget } from './report.js';
 import type { ApiObject } from './snapshot.js';
 import { NO_DHCP_OWNERS } from '../model/neutron.js';
 
-const apiBase = (check: string, resource: Hop['resource']) => ({ leg: 'request' as const, node: '', namespace: HOST, device: null, resource, check });
+const apiBase = (check: string, resource: Hop['resource']) => ({
+  leg: 'request' as const,
+  node: '',
+  namespace: HOST,
+  device: null,
+  resource,
+  check,
+});
 
 /** The network's DHCP nodes: the agents hosting it, else (a reader refused the scheduler call) its DHCP ports' hosts. */
 export function dhcpHostsOf(ctx: TraceContext, net: ApiObject): string[] {
   const hosted = ctx.api.dhcp_hosts[net.id];
   if (hosted) return hosted;
-  return [...new Set(ctx.api.ports.filter((p) => p['network_id'] === net.id && p['device_owner'] === 'network:dhcp').map((p) => str(p, 'binding:host_id')).filter(Boolean))];
+  return [
+    ...new Set(
+      ctx.api.ports
+        .filter((p) => p['network_id'] === net.id && p['device_owner'] === 'network:dhcp')
+        .map((p) => str(p, 'binding:host_id'))
+        .filter(Boolean),
+    ),
+  ];
 }
 
 /** The hops of `port`'s DHCP exchange. */
@@ -34,37 +48,100 @@ export function dhcpLegHops(ctx: TraceContext, port: ApiObject): HopDraft[] {
   const hops: HopDraft[] = [];
   const subnets = v4.map((f) => byId(ctx.api.subnets, f.subnet_id)).filter((s): s is ApiObject => !!s);
   if (!v4.length) {
-    hops.push(result(apiBase('IPv4 address', portRef(port)), { fixed_ips: 'an IPv4 address' }, { fixed_ips: fixedIps(port) }, [], { status: 'missing', reason: 'ADDRESS_MISSING', cause: `port ${port.id} has no IPv4 fixed IP: DHCP has nothing to give it` }));
+    hops.push(
+      result(apiBase('IPv4 address', portRef(port)), { fixed_ips: 'an IPv4 address' }, { fixed_ips: fixedIps(port) }, [], {
+        status: 'missing',
+        reason: 'ADDRESS_MISSING',
+        cause: `port ${port.id} has no IPv4 fixed IP: DHCP has nothing to give it`,
+      }),
+    );
     return hops;
   }
   const off = subnets.find((s) => s['enable_dhcp'] === false);
   if (off) {
-    hops.push(result(apiBase('DHCP enabled', { type: 'subnet', id: off.id, name: str(off, 'name') }), { enable_dhcp: true }, { enable_dhcp: false }, [{ command: `GET /v2.0/subnets/${off.id}` }], { status: 'mismatch', reason: 'DHCP_DISABLED', cause: `subnet ${str(off, 'name') || off.id} (${str(off, 'cidr')}) has enable_dhcp false: no DHCP server answers port ${port.id}; configure the instance another way (config drive) or openstack subnet set --dhcp ${str(off, 'name') || off.id}` }));
+    hops.push(
+      result(
+        apiBase('DHCP enabled', { type: 'subnet', id: off.id, name: str(off, 'name') }),
+        { enable_dhcp: true },
+        { enable_dhcp: false },
+        [{ command: `GET /v2.0/subnets/${off.id}` }],
+        {
+          status: 'mismatch',
+          reason: 'DHCP_DISABLED',
+          cause: `subnet ${str(off, 'name') || off.id} (${str(off, 'cidr')}) has enable_dhcp false: no DHCP server answers port ${port.id}; configure the instance another way (config drive) or openstack subnet set --dhcp ${str(off, 'name') || off.id}`,
+        },
+      ),
+    );
     return hops;
   }
   const dhcpHosts = dhcpHostsOf(ctx, net);
   if (!dhcpHosts.length) {
-    hops.push(result(apiBase('DHCP agent hosting', netRef(net)), { dhcp_agents: 'at least one' }, { dhcp_agents: [] }, [{ command: `GET /v2.0/networks/${net.id}/dhcp-agents` }], { status: 'missing', reason: 'NO_DHCP_AGENT', cause: `no ${AGENT_DHCP} hosts network ${str(net, 'name') || net.id}: nothing answers the DHCPDISCOVER of port ${port.id} (openstack network agent add network --dhcp AGENT ${str(net, 'name') || net.id})` }));
+    hops.push(
+      result(
+        apiBase('DHCP agent hosting', netRef(net)),
+        { dhcp_agents: 'at least one' },
+        { dhcp_agents: [] },
+        [{ command: `GET /v2.0/networks/${net.id}/dhcp-agents` }],
+        {
+          status: 'missing',
+          reason: 'NO_DHCP_AGENT',
+          cause: `no ${AGENT_DHCP} hosts network ${str(net, 'name') || net.id}: nothing answers the DHCPDISCOVER of port ${port.id} (openstack network agent add network --dhcp AGENT ${str(net, 'name') || net.id})`,
+        },
+      ),
+    );
     return hops;
   }
   if (!host) {
-    hops.push(result(apiBase('port bound', portRef(port)), { 'binding:host_id': 'a host' }, { 'binding:host_id': '' }, [], { status: 'missing', reason: 'PORT_NOT_BOUND', cause: `port ${port.id} is bound to no host: no node has plugged it` }));
+    hops.push(
+      result(apiBase('port bound', portRef(port)), { 'binding:host_id': 'a host' }, { 'binding:host_id': '' }, [], {
+        status: 'missing',
+        reason: 'PORT_NOT_BOUND',
+        cause: `port ${port.id} is bound to no host: no node has plugged it`,
+      }),
+    );
     return hops;
   }
   const self = { mac, ip: v4[0]!.ip_address, what: `port ${port.id}` };
   // The client's side: its NIC, tap, egress DHCP rules, bridge.
   hops.push(agentHop(ctx, host, AGENT_L2, 'request'));
   if (str(port, 'device_owner').startsWith('compute:')) hops.push(instanceHop(ctx, host, port, net, 'request'));
-  hops.push(tapHop(ctx, host, port, net, 'request'), sgDhcpHop(ctx, host, port, 'egress', 'request'), segmentHops(ctx, host, net, 'request')[0]!);
+  hops.push(
+    tapHop(ctx, host, port, net, 'request'),
+    sgDhcpHop(ctx, host, port, 'egress', 'request'),
+    segmentHops(ctx, host, net, 'request')[0]!,
+  );
   for (const dhcpHost of dhcpHosts) {
-    const dhcpPort = ctx.api.ports.find((p) => p['network_id'] === net.id && p['device_owner'] === 'network:dhcp' && p['binding:host_id'] === dhcpHost);
+    const dhcpPort = ctx.api.ports.find(
+      (p) => p['network_id'] === net.id && p['device_owner'] === 'network:dhcp' && p['binding:host_id'] === dhcpHost,
+    );
     if (!dhcpPort) {
       hops.push(dhcpAgentHop(ctx, dhcpHost, net, 'request'));
-      hops.push(result({ leg: 'request', node: dhcpHost, namespace: HOST, device: null, resource: netRef(net), check: 'DHCP port' }, { device_owner: 'network:dhcp', 'binding:host_id': dhcpHost }, null, [{ command: `GET /v2.0/ports?network_id=${net.id}&device_owner=network:dhcp` }], { status: 'missing', reason: 'DHCP_NAMESPACE_MISSING', cause: `the ${AGENT_DHCP} on ${dhcpHost} hosts network ${str(net, 'name') || net.id} but has no DHCP port on it: it has not set the network up (no qdhcp- namespace, no dnsmasq; see its log)` }));
+      hops.push(
+        result(
+          { leg: 'request', node: dhcpHost, namespace: HOST, device: null, resource: netRef(net), check: 'DHCP port' },
+          { device_owner: 'network:dhcp', 'binding:host_id': dhcpHost },
+          null,
+          [{ command: `GET /v2.0/ports?network_id=${net.id}&device_owner=network:dhcp` }],
+          {
+            status: 'missing',
+            reason: 'DHCP_NAMESPACE_MISSING',
+            cause: `the ${AGENT_DHCP} on ${dhcpHost} hosts network ${str(net, 'name') || net.id} but has no DHCP port on it: it has not set the network up (no qdhcp- namespace, no dnsmasq; see its log)`,
+          },
+        ),
+      );
       continue;
     }
     const dhcpIp = fixedIps(dhcpPort).find((f) => !f.ip_address.includes(':'))?.ip_address ?? null;
-    hops.push(...crossNodes(ctx, net, host, dhcpHost, { mac: str(dhcpPort, 'mac_address').toLowerCase(), ip: dhcpIp, what: `the DHCP port of network ${str(net, 'name') || net.id}` }, 'request'));
+    hops.push(
+      ...crossNodes(
+        ctx,
+        net,
+        host,
+        dhcpHost,
+        { mac: str(dhcpPort, 'mac_address').toLowerCase(), ip: dhcpIp, what: `the DHCP port of network ${str(net, 'name') || net.id}` },
+        'request',
+      ),
+    );
     hops.push(dhcpAgentHop(ctx, dhcpHost, net, 'request'));
     hops.push(...dhcpPortHops(ctx, dhcpHost, net, dhcpPort, 'request'));
     const { hop, running } = dnsmasqHop(ctx, dhcpHost, net, 'request');
@@ -91,7 +168,8 @@ export function dhcpClientPort(ctx: TraceContext, query: string): ApiObject {
   const port = ctx.api.ports.find((p) => p.id === query || (query.length >= 8 && p.id.startsWith(query)));
   if (!port) throw new DhcpTraceError(`no port ${query} exists (openstack port list)`);
   const owner = str(port, 'device_owner');
-  if (NO_DHCP_OWNERS.includes(owner)) throw new DhcpTraceError(`port ${port.id} is a ${owner} port: Neutron serves it no DHCP (trace an instance's port)`);
+  if (NO_DHCP_OWNERS.includes(owner))
+    throw new DhcpTraceError(`port ${port.id} is a ${owner} port: Neutron serves it no DHCP (trace an instance's port)`);
   return port;
 }
 
@@ -102,7 +180,13 @@ export function traceDhcp(ctx: TraceContext, portQuery: string, started = Date.n
   const target: TraceTarget = {
     kind: 'dhcp',
     query: portQuery,
-    port: { id: port.id, fixed_ip: v4?.ip_address ?? null, mac: str(port, 'mac_address').toLowerCase(), host: str(port, 'binding:host_id'), network_id: net.id },
+    port: {
+      id: port.id,
+      fixed_ip: v4?.ip_address ?? null,
+      mac: str(port, 'mac_address').toLowerCase(),
+      host: str(port, 'binding:host_id'),
+      network_id: net.id,
+    },
     network: { id: net.id, name: str(net, 'name'), type: segmentOf(net).type, segmentation_id: segmentOf(net).vni },
     flow: { protocol: 'udp', port: 67 },
   };

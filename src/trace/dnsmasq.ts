@@ -55,7 +55,8 @@ export function dnsmasqIn(dump: DhcpNamespaceDump): RunningDnsmasq[] {
   for (const [pid, argv] of Object.entries(dump.cmdlines)) {
     if (!isDnsmasq(argv)) continue;
     const files: RunningDnsmasq['files'] = {};
-    for (const [k, path] of Object.entries(dnsmasqFiles(argv)) as Array<[keyof typeof DNSMASQ_FILE_ARGS, string]>) files[k] = { path, text: dump.files[path] ?? null };
+    for (const [k, path] of Object.entries(dnsmasqFiles(argv)) as Array<[keyof typeof DNSMASQ_FILE_ARGS, string]>)
+      files[k] = { path, text: dump.files[path] ?? null };
     out.push({ pid: Number(pid), argv, files });
   }
   return out.sort((a, b) => a.pid - b.pid);

@@ -33,7 +33,10 @@ export function portView(p: ApiObject): PortView {
     port_security_enabled: flag(p, 'port_security_enabled', true),
     // the server reads a port's groups through its (port, group) key: by group id
     security_groups: [...list<string>(p, 'security_groups')].sort(cmpText),
-    allowed_address_pairs: list<{ ip_address: string; mac_address: string }>(p, 'allowed_address_pairs').map((a) => ({ ip_address: a.ip_address, mac_address: a.mac_address })),
+    allowed_address_pairs: list<{ ip_address: string; mac_address: string }>(p, 'allowed_address_pairs').map((a) => ({
+      ip_address: a.ip_address,
+      mac_address: a.mac_address,
+    })),
     binding_host_id: hostOf(p),
   };
 }
@@ -72,7 +75,10 @@ export function subnetView(s: ApiObject): SubnetView {
     gateway_ip: textOrNull(s, 'gateway_ip'),
     enable_dhcp: flag(s, 'enable_dhcp', true),
     dns_nameservers: list<string>(s, 'dns_nameservers'),
-    host_routes: list<{ destination: string; nexthop: string }>(s, 'host_routes').map((r) => ({ destination: r.destination, nexthop: r.nexthop })),
+    host_routes: list<{ destination: string; nexthop: string }>(s, 'host_routes').map((r) => ({
+      destination: r.destination,
+      nexthop: r.nexthop,
+    })),
     allocation_pools: list<{ start: string; end: string }>(s, 'allocation_pools').map((p) => ({ start: p.start, end: p.end })),
   };
 }
@@ -91,7 +97,6 @@ export function ruleView(r: ApiObject): SecurityGroupRuleView {
 }
 
 export const rulesOf = (group: ApiObject): ApiObject[] => list<ApiObject>(group, 'security_group_rules');
-
 
 /**
  * Stable sort by text keys (byte order). Mirrors the server's reads: SQLite returns rows of an

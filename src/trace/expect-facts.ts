@@ -40,7 +40,9 @@ export const l2AgentOf = (api: ApiResources, host: string): ApiObject | undefine
   api.agents.find((a) => a['host'] === host && a['agent_type'] === AGENT_TYPES.l2.agent_type);
 
 const reported = (agent: ApiObject | undefined): Record<string, unknown> =>
-  agent && agent['configurations'] && typeof agent['configurations'] === 'object' ? (agent['configurations'] as Record<string, unknown>) : {};
+  agent && agent['configurations'] && typeof agent['configurations'] === 'object'
+    ? (agent['configurations'] as Record<string, unknown>)
+    : {};
 
 export const mappingsText = (m: Record<string, string>): string =>
   Object.entries(m)
@@ -91,7 +93,12 @@ function fromFile(cfg: AgentConfig, set: Set<string>, path: string, sources: Fac
   note('physicalInterfaceMappings', mappingsText(cfg.physicalInterfaceMappings));
   note('statePath', cfg.statePath);
   note('arpResponder', String(cfg.arpResponder));
-  return { localIp: cfg.localIp, arpResponder: cfg.l2Population && cfg.arpResponder, mappings: cfg.physicalInterfaceMappings, statePath: cfg.statePath };
+  return {
+    localIp: cfg.localIp,
+    arpResponder: cfg.l2Population && cfg.arpResponder,
+    mappings: cfg.physicalInterfaceMappings,
+    statePath: cfg.statePath,
+  };
 }
 
 /** Values from the L2 agent's report (tunneling_ip, interface_mappings: what it runs with), when the file cannot be used. */
@@ -108,8 +115,15 @@ function fromReport(api: ApiResources, host: string, why: string, sources: FactS
   } else problems.push(`${AGENT_SETTINGS.localIp} of ${host} is unknown: ${missing('tunneling_ip')}`);
   const m = report['interface_mappings'];
   if (m && typeof m === 'object' && !Array.isArray(m)) {
-    out.mappings = Object.fromEntries(Object.entries(m as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
-    sources.physical_interface_mappings = { setting: AGENT_SETTINGS.physicalInterfaceMappings, value: mappingsText(out.mappings), from: 'agent', source: `interface_mappings reported by ${who} (${why})` };
+    out.mappings = Object.fromEntries(
+      Object.entries(m as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
+    sources.physical_interface_mappings = {
+      setting: AGENT_SETTINGS.physicalInterfaceMappings,
+      value: mappingsText(out.mappings),
+      from: 'agent',
+      source: `interface_mappings reported by ${who} (${why})`,
+    };
   } else problems.push(`${AGENT_SETTINGS.physicalInterfaceMappings} of ${host} is unknown: ${missing('interface_mappings')}`);
   sources.state_path = { setting: AGENT_SETTINGS.statePath, value: out.statePath, from: 'default', source: `a placeholder (${why})` };
   return out;
@@ -123,12 +137,17 @@ function checkAgainstReport(api: ApiResources, host: string, path: string, c: Co
   const who = `the ${AGENT_TYPES.l2.agent_type} on ${host}`;
   const ip = report['tunneling_ip'];
   if (typeof ip === 'string' && ip && c.localIp !== null && ip !== c.localIp) {
-    problems.push(`${AGENT_SETTINGS.localIp} is ${c.localIp} in ${path} but ${who} reports tunneling_ip ${ip}: it runs with another configuration`);
+    problems.push(
+      `${AGENT_SETTINGS.localIp} is ${c.localIp} in ${path} but ${who} reports tunneling_ip ${ip}: it runs with another configuration`,
+    );
   }
   const m = report['interface_mappings'];
-  const same = (a: Record<string, unknown>, b: Record<string, string>) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+  const same = (a: Record<string, unknown>, b: Record<string, string>) =>
+    JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
   if (m && typeof m === 'object' && !Array.isArray(m) && !same(m as Record<string, unknown>, c.mappings)) {
-    problems.push(`${AGENT_SETTINGS.physicalInterfaceMappings} is '${mappingsText(c.mappings)}' in ${path} but ${who} reports interface_mappings '${mappingsText(m as Record<string, string>)}': it runs with another configuration`);
+    problems.push(
+      `${AGENT_SETTINGS.physicalInterfaceMappings} is '${mappingsText(c.mappings)}' in ${path} but ${who} reports interface_mappings '${mappingsText(m as Record<string, string>)}': it runs with another configuration`,
+    );
   }
 }
 
@@ -147,14 +166,26 @@ export function nodeFactsFromDump(host: string, dump: NodeDump, api: ApiResource
   }
 
   const roles = rolesFromAgents(api, host);
-  sources.roles = { setting: 'agents', value: roles.join(','), from: 'agent', source: `the agents registered on ${host}: ${roles.length ? roles.join(', ') : 'none'}` };
+  sources.roles = {
+    setting: 'agents',
+    value: roles.join(','),
+    from: 'agent',
+    source: `the agents registered on ${host}: ${roles.length ? roles.join(', ') : 'none'}`,
+  };
 
   // What only the live node knows: which device holds local_ip, which taps exist.
   const observed = parsedHost ? { state: parsedHost } : observedHost(dump);
   if (observed.error) problems.push(observed.error);
   const holder = c.localIp ? observed.state?.addresses.find((a) => a.address.split('/')[0] === c.localIp) : undefined;
-  if (holder) sources.local_ip_device = { setting: `the device holding ${c.localIp}`, value: holder.dev, from: 'observed', source: `${c.localIp} is on ${holder.dev} in the node's own namespace` };
-  else if (c.localIp && observed.state) problems.push(`no device holds local_ip ${c.localIp} on ${host}: the agent cannot place its VXLAN interfaces`);
+  if (holder)
+    sources.local_ip_device = {
+      setting: `the device holding ${c.localIp}`,
+      value: holder.dev,
+      from: 'observed',
+      source: `${c.localIp} is on ${holder.dev} in the node's own namespace`,
+    };
+  else if (c.localIp && observed.state)
+    problems.push(`no device holds local_ip ${c.localIp} on ${host}: the agent cannot place its VXLAN interfaces`);
 
   return {
     facts: {

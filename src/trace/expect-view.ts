@@ -8,11 +8,25 @@
 // lists come in insertion order; each list below says which read it mirrors. Pure.
 import type { HostView, PortView, RemotePortView, RouterView, SecurityGroupView } from '../model/hostview.js';
 import { AGENT_TYPES, DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/neutron.js';
-import { attr, attrFlag, cmpText, fixedIpsOf, hostOf, key, networkView, portView, ruleView, rulesOf, sortByKeys, subnetView } from './expect-api.js';
+import {
+  attr,
+  attrFlag,
+  cmpText,
+  fixedIpsOf,
+  hostOf,
+  key,
+  networkView,
+  portView,
+  ruleView,
+  rulesOf,
+  sortByKeys,
+  subnetView,
+} from './expect-api.js';
 import type { ApiObject, ApiResources } from './snapshot.js';
 
 const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
-const config = (agent: ApiObject): Record<string, unknown> => (agent['configurations'] && typeof agent['configurations'] === 'object' ? (agent['configurations'] as Record<string, unknown>) : {});
+const config = (agent: ApiObject): Record<string, unknown> =>
+  agent['configurations'] && typeof agent['configurations'] === 'object' ? (agent['configurations'] as Record<string, unknown>) : {};
 const byId = (o: { id: string }) => o.id;
 
 /** Each host's VXLAN endpoint: its L2 agent's reported `tunneling_ip`. */
@@ -33,7 +47,9 @@ export function vtepsFromAgents(api: ApiResources): Map<string, string> {
  */
 export function dhcpNetworksOf(api: ApiResources, host: string): string[] {
   const served = new Set(api.networks.filter((n) => (api.dhcp_hosts[n.id] ?? []).includes(host)).map(byId));
-  const withPort = unique(api.ports.filter((p) => attr(p, 'device_owner') === DHCP_OWNER && hostOf(p) === host).map(key('network_id'))).filter((id) => served.has(id));
+  const withPort = unique(
+    api.ports.filter((p) => attr(p, 'device_owner') === DHCP_OWNER && hostOf(p) === host).map(key('network_id')),
+  ).filter((id) => served.has(id));
   return [...withPort, ...[...served].filter((id) => !withPort.includes(id))];
 }
 
@@ -56,7 +72,11 @@ function securityGroups(api: ApiResources, ids: string[]): SecurityGroupView[] {
   const remoteIds = unique(rules.map((r) => r.rule['remote_group_id']).filter((x): x is string => typeof x === 'string' && !!x));
   const membersOf = (groupId: string): string[] =>
     remoteIds.includes(groupId)
-      ? unique(api.ports.filter((p) => (p['security_groups'] as unknown[] | undefined)?.includes(groupId)).flatMap((p) => fixedIpsOf(p).map((f) => f.ip_address))).sort(cmpText)
+      ? unique(
+          api.ports
+            .filter((p) => (p['security_groups'] as unknown[] | undefined)?.includes(groupId))
+            .flatMap((p) => fixedIpsOf(p).map((f) => f.ip_address)),
+        ).sort(cmpText)
       : [];
   // Groups referenced only as remote groups are included too, for their member addresses alone
   // (the server reads no name, flags or rules for them).
@@ -82,7 +102,9 @@ function routers(api: ApiResources, host: string): RouterView[] {
   const subnets = new Map(api.subnets.map((s) => [s.id, s]));
   const firstV4 = (p: PortView) => p.fixed_ips.map((f) => subnets.get(f.subnet_id)).find((s) => s && s['ip_version'] === 4);
   const fips = sortByKeys(
-    api.floatingips.filter((f) => ids.has(attr(f, 'router_id')) && typeof f['port_id'] === 'string' && typeof f['fixed_ip_address'] === 'string'),
+    api.floatingips.filter(
+      (f) => ids.has(attr(f, 'router_id')) && typeof f['port_id'] === 'string' && typeof f['fixed_ip_address'] === 'string',
+    ),
     key('floating_ip_address'),
   );
   return rows.map((r): RouterView => {
@@ -95,7 +117,16 @@ function routers(api: ApiResources, host: string): RouterView[] {
       name: attr(r, 'name'),
       admin_state_up: attrFlag(r, 'admin_state_up', true),
       enable_snat: info?.enable_snat ?? true,
-      gateway: gwPort && gwSubnet ? { port: gwPort, subnet: { cidr: attr(gwSubnet, 'cidr'), gateway_ip: typeof gwSubnet['gateway_ip'] === 'string' ? gwSubnet['gateway_ip'] : null } } : null,
+      gateway:
+        gwPort && gwSubnet
+          ? {
+              port: gwPort,
+              subnet: {
+                cidr: attr(gwSubnet, 'cidr'),
+                gateway_ip: typeof gwSubnet['gateway_ip'] === 'string' ? gwSubnet['gateway_ip'] : null,
+              },
+            }
+          : null,
       interfaces: ports
         .filter((p) => p.device_id === r.id && p.device_owner !== ROUTER_GW_OWNER)
         .flatMap((p) => {
@@ -104,7 +135,12 @@ function routers(api: ApiResources, host: string): RouterView[] {
         }),
       floating_ips: fips
         .filter((f) => f['router_id'] === r.id)
-        .map((f) => ({ id: f.id, floating_ip_address: attr(f, 'floating_ip_address'), fixed_ip_address: attr(f, 'fixed_ip_address'), port_id: attr(f, 'port_id') })),
+        .map((f) => ({
+          id: f.id,
+          floating_ip_address: attr(f, 'floating_ip_address'),
+          fixed_ip_address: attr(f, 'fixed_ip_address'),
+          port_id: attr(f, 'port_id'),
+        })),
     };
   });
 }
@@ -130,7 +166,9 @@ export function hostViewFromApi(api: ApiResources, host: string, revision = 0): 
   const vxlanIds = new Set(networks.filter((n) => n.network_type === 'vxlan').map(byId));
   const endpoints = vtepsFromAgents(api);
   const localVtep = endpoints.get(host);
-  const remote = api.ports.filter((p) => vxlanIds.has(attr(p, 'network_id')) && hostOf(p) !== host && hostOf(p) !== '' && endpoints.has(hostOf(p)));
+  const remote = api.ports.filter(
+    (p) => vxlanIds.has(attr(p, 'network_id')) && hostOf(p) !== host && hostOf(p) !== '' && endpoints.has(hostOf(p)),
+  );
   const remotePorts: RemotePortView[] = sortByKeys(remote, key('network_id'))
     .filter((p) => endpoints.get(hostOf(p)) !== localVtep)
     .map((p) => ({

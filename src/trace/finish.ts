@@ -8,7 +8,8 @@ import type { Hop, TraceReport, TraceTarget, Verdict } from './report.js';
  * goes on and the verdict is at most inconclusive), not `differs` (traffic was measured passing),
  * not `not_reached`.
  */
-export const isBroken = (h: Pick<Hop, 'status'>) => h.status !== 'ok' && h.status !== 'not_reached' && h.status !== 'unknown' && h.status !== 'differs';
+export const isBroken = (h: Pick<Hop, 'status'>) =>
+  h.status !== 'ok' && h.status !== 'not_reached' && h.status !== 'unknown' && h.status !== 'differs';
 
 /** healthy: nothing broken, nothing unchecked; broken: a hop is; inconclusive: nothing broken but some hop unchecked. */
 export function verdictOf(hops: Pick<Hop, 'status'>[]): Verdict {
@@ -33,7 +34,14 @@ export function summarize(hops: Hop[]): Pick<TraceReport, 'verdict' | 'ok' | 'fi
     verdict,
     ok: verdict === 'healthy',
     firstBroken: broken
-      ? { index: broken.index, node: broken.node, namespace: broken.namespace, device: broken.device, reason: broken.reason ?? 'PACKETS_LOST', cause: broken.cause ?? `hop ${broken.index} is ${broken.status}` }
+      ? {
+          index: broken.index,
+          node: broken.node,
+          namespace: broken.namespace,
+          device: broken.device,
+          reason: broken.reason ?? 'PACKETS_LOST',
+          cause: broken.cause ?? `hop ${broken.index} is ${broken.status}`,
+        }
       : null,
     warnings: hops
       .filter((h) => h !== broken && (isBroken(h) || h.status === 'unknown' || h.status === 'differs'))
@@ -48,5 +56,15 @@ export const isHopWarning = (w: string) => /^hop \d+( not checked)?: /.test(w);
 export function finish(ctx: TraceContext, target: TraceTarget, drafts: HopDraft[], started: number): TraceReport {
   const hops: Hop[] = drafts.map((d, i) => ({ index: i + 1, ...d }));
   const { verdict, ok, firstBroken, warnings } = summarize(hops);
-  return { schema: 'neutrino.trace/v1', verdict, ok, target, hops, firstBroken, warnings, source: ctx.source, took_ms: Date.now() - started };
+  return {
+    schema: 'neutrino.trace/v1',
+    verdict,
+    ok,
+    target,
+    hops,
+    firstBroken,
+    warnings,
+    source: ctx.source,
+    took_ms: Date.now() - started,
+  };
 }

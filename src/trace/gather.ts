@@ -35,13 +35,23 @@ export interface GatherOptions {
 
 export function labTargets(ref: LabRef): NodeTarget[] {
   const { state, paths } = loadLab(ref);
-  return state.nodes.map((n) => ({ host: n.name, access: `netns:${n.namespace}`, agentConfig: paths.agentIni(n.name), instancesPath: paths.instancesDir }));
+  return state.nodes.map((n) => ({
+    host: n.name,
+    access: `netns:${n.namespace}`,
+    agentConfig: paths.agentIni(n.name),
+    instancesPath: paths.instancesDir,
+  }));
 }
 
 export function cliTargets(o: GatherOptions): NodeTarget[] {
   return Object.entries(o.nodes ?? {}).map(([host, access]) => {
     parseAccess(access); // a bad ACCESS fails before anything is read
-    return { host, access, agentConfig: o.agentConfigs?.[host] ?? DEFAULT_AGENT_CONFIG, instancesPath: o.instancesPaths?.[host] ?? DEFAULT_INSTANCES_PATH };
+    return {
+      host,
+      access,
+      agentConfig: o.agentConfigs?.[host] ?? DEFAULT_AGENT_CONFIG,
+      instancesPath: o.instancesPaths?.[host] ?? DEFAULT_INSTANCES_PATH,
+    };
   });
 }
 
@@ -54,13 +64,28 @@ export function collectRequest(api: ApiResources, t: NodeTarget) {
     instances[String(p['device_id'])] = join(t.instancesPath, String(p['device_id']), 'libvirt.xml');
   }
   const dhcp = namespaces.filter((ns) => ns.startsWith(DHCP_NS_PREFIX));
-  return { host: t.host, namespaces, sysctls, conntrack, dhcp, ...(readsIpsets(api, t.host) ? { ipsets: [HOST] } : {}), agentConfigPath: t.agentConfig, instances };
+  return {
+    host: t.host,
+    namespaces,
+    sysctls,
+    conntrack,
+    dhcp,
+    ...(readsIpsets(api, t.host) ? { ipsets: [HOST] } : {}),
+    agentConfigPath: t.agentConfig,
+    instances,
+  };
 }
 
 /** A port bound to `host` has a remote-group rule: its chains match IP sets, which are read too. */
 export function readsIpsets(api: ApiResources, host: string): boolean {
-  const groups = new Set(api.ports.filter((p) => p['binding:host_id'] === host).flatMap((p) => (p['security_groups'] as string[] | undefined) ?? []));
-  return api.security_groups.some((g) => groups.has(g.id) && ((g['security_group_rules'] as Array<{ remote_group_id?: string | null }> | undefined) ?? []).some((r) => !!r.remote_group_id));
+  const groups = new Set(
+    api.ports.filter((p) => p['binding:host_id'] === host).flatMap((p) => (p['security_groups'] as string[] | undefined) ?? []),
+  );
+  return api.security_groups.some(
+    (g) =>
+      groups.has(g.id) &&
+      ((g['security_group_rules'] as Array<{ remote_group_id?: string | null }> | undefined) ?? []).some((r) => !!r.remote_group_id),
+  );
 }
 
 export async function gatherSnapshot(o: GatherOptions): Promise<Snapshot> {

@@ -18,14 +18,34 @@ export const segmentOf = (net: ApiObject) => ({
   mtu: Number(net['mtu'] ?? 1500),
 });
 
-const l2Owner = (ctx: TraceContext, host: string, what: string) => `the ${AGENT_L2} on ${host} makes it for ${what}; ${agentNote(ctx, host, AGENT_L2)}`;
+const l2Owner = (ctx: TraceContext, host: string, what: string) =>
+  `the ${AGENT_L2} on ${host} makes it for ${what}; ${agentNote(ctx, host, AGENT_L2)}`;
 
 /** The L2 agent's liveness on a node the path crosses. */
 export function agentHop(ctx: TraceContext, host: string, type: string, leg: Hop['leg']): HopDraft {
   const a = ctx.api.agents.find((x) => x['host'] === host && x['agent_type'] === type);
-  const base = { leg, node: host, namespace: HOST, device: null, resource: { type: 'agent' as const, id: a?.id ?? '', name: `${type} on ${host}` }, check: 'agent alive' };
-  const evidence = [{ command: 'GET /v2.0/agents', ...(a ? { line: JSON.stringify({ id: a.id, host, agent_type: type, alive: a['alive'], heartbeat_timestamp: a['heartbeat_timestamp'] }) } : {}) }];
-  if (!a) return result(base, { agent_type: type, alive: true }, null, evidence, { status: 'missing', reason: 'AGENT_DOWN', cause: `no ${type} is registered on ${host}: nothing configures this node's part of the path` });
+  const base = {
+    leg,
+    node: host,
+    namespace: HOST,
+    device: null,
+    resource: { type: 'agent' as const, id: a?.id ?? '', name: `${type} on ${host}` },
+    check: 'agent alive',
+  };
+  const evidence = [
+    {
+      command: 'GET /v2.0/agents',
+      ...(a
+        ? { line: JSON.stringify({ id: a.id, host, agent_type: type, alive: a['alive'], heartbeat_timestamp: a['heartbeat_timestamp'] }) }
+        : {}),
+    },
+  ];
+  if (!a)
+    return result(base, { agent_type: type, alive: true }, null, evidence, {
+      status: 'missing',
+      reason: 'AGENT_DOWN',
+      cause: `no ${type} is registered on ${host}: nothing configures this node's part of the path`,
+    });
   const observed = { alive: a['alive'], heartbeat_timestamp: a['heartbeat_timestamp'], admin_state_up: a['admin_state_up'] };
   if (a['alive'] === false) {
     return result(base, { agent_type: type, alive: true }, observed, evidence, {
@@ -44,15 +64,38 @@ export function segmentHops(ctx: TraceContext, host: string, net: ApiObject, leg
   const bridge = bridgeName(net.id);
   const ref = netRef(net);
   const hops: HopDraft[] = [];
-  const bridgeHop = checkLink(node, { leg, node: host, namespace: HOST, device: bridge, resource: ref, check: 'bridge' }, wantOf(desiredLink(node, HOST, bridge), { name: bridge, up: true }), l2Owner(ctx, host, `network ${net['name'] || net.id}`));
+  const bridgeHop = checkLink(
+    node,
+    { leg, node: host, namespace: HOST, device: bridge, resource: ref, check: 'bridge' },
+    wantOf(desiredLink(node, HOST, bridge), { name: bridge, up: true }),
+    l2Owner(ctx, host, `network ${net['name'] || net.id}`),
+  );
   const uplink = (): HopDraft => {
     if (seg.type === 'vxlan' && seg.vni !== null) {
       const name = vxlanName(seg.vni);
       const local = node?.settings['local_ip'];
-      const base = { leg, node: host, namespace: HOST, device: name, resource: ref, check: 'vxlan', setting: local ? `[vxlan] local_ip = ${local.value} (${local.source})` : undefined };
-      if (!local) return result(base, { name, vni: seg.vni }, null, [], { status: 'unknown', reason: 'CONFIG_MISSING', cause: `[vxlan] local_ip of ${host} is unknown (agent config not read and no tunneling_ip reported): cannot tell where vxlan-${seg.vni} should sit` });
+      const base = {
+        leg,
+        node: host,
+        namespace: HOST,
+        device: name,
+        resource: ref,
+        check: 'vxlan',
+        setting: local ? `[vxlan] local_ip = ${local.value} (${local.source})` : undefined,
+      };
+      if (!local)
+        return result(base, { name, vni: seg.vni }, null, [], {
+          status: 'unknown',
+          reason: 'CONFIG_MISSING',
+          cause: `[vxlan] local_ip of ${host} is unknown (agent config not read and no tunneling_ip reported): cannot tell where vxlan-${seg.vni} should sit`,
+        });
       const spec = desiredLink(node, HOST, name);
-      return checkLink(node, base, wantOf(spec, { name, up: true, master: bridge, mtu: seg.mtu, vxlan: { vni: seg.vni, local: local.value } }), l2Owner(ctx, host, `VXLAN network ${net['name'] || net.id} (VNI ${seg.vni})`));
+      return checkLink(
+        node,
+        base,
+        wantOf(spec, { name, up: true, master: bridge, mtu: seg.mtu, vxlan: { vni: seg.vni, local: local.value } }),
+        l2Owner(ctx, host, `VXLAN network ${net['name'] || net.id} (VNI ${seg.vni})`),
+      );
     }
     const mappings = node?.settings['physical_interface_mappings'];
     const nic = mappings && seg.physnet ? mappingOf(mappings.value, seg.physnet) : undefined;
@@ -65,7 +108,12 @@ export function segmentHops(ctx: TraceContext, host: string, net: ApiObject, leg
         cause: `${host} has no interface for physical network '${seg.physnet}': [linux_bridge] physical_interface_mappings ${mappings ? `is '${mappings.value}'` : 'was not read'}; add ${seg.physnet}:<NIC>`,
       });
     }
-    const hop = checkLink(node, base, { name: nic, up: true, master: bridge }, `the ${AGENT_L2} on ${host} enslaves it (physical_interface_mappings ${seg.physnet}:${nic}); ${agentNote(ctx, host, AGENT_L2)}`);
+    const hop = checkLink(
+      node,
+      base,
+      { name: nic, up: true, master: bridge },
+      `the ${AGENT_L2} on ${host} enslaves it (physical_interface_mappings ${seg.physnet}:${nic}); ${agentNote(ctx, host, AGENT_L2)}`,
+    );
     if (hop.reason === 'DEVICE_MISSING') hop.reason = 'UPLINK_MISSING';
     return hop;
   };
@@ -98,16 +146,30 @@ export function tapHop(ctx: TraceContext, host: string, port: ApiObject, net: Ap
  * l2population on `host`'s vxlan-N toward the node holding `mac`: the unicast fdb entry (and the
  * flooding one), and the ARP proxy entry for `ip`.
  */
-export function fdbHop(ctx: TraceContext, host: string, net: ApiObject, target: { mac: string; ip: string | null; host: string; vtep: string | null; what: string }, leg: Hop['leg']): HopDraft {
+export function fdbHop(
+  ctx: TraceContext,
+  host: string,
+  net: ApiObject,
+  target: { mac: string; ip: string | null; host: string; vtep: string | null; what: string },
+  leg: Hop['leg'],
+): HopDraft {
   const node = ctx.nodes[host];
   const seg = segmentOf(net);
   const dev = vxlanName(seg.vni ?? 0);
   const base = { leg, node: host, namespace: HOST, device: dev, resource: netRef(net), check: 'l2population' };
-  const expected: Record<string, unknown> = { fdb: `${target.mac} dst ${target.vtep ?? '?'} self permanent`, flood: `${FLOOD_MAC} dst ${target.vtep ?? '?'} self permanent` };
-  if (target.ip && node?.desired?.namespaces[HOST]?.neigh.some((n) => n.dev === dev && n.ip === target.ip)) expected.neigh = `${target.ip} lladdr ${target.mac} PERMANENT`;
+  const expected: Record<string, unknown> = {
+    fdb: `${target.mac} dst ${target.vtep ?? '?'} self permanent`,
+    flood: `${FLOOD_MAC} dst ${target.vtep ?? '?'} self permanent`,
+  };
+  if (target.ip && node?.desired?.namespaces[HOST]?.neigh.some((n) => n.dev === dev && n.ip === target.ip))
+    expected.neigh = `${target.ip} lladdr ${target.mac} PERMANENT`;
   const owner = `the ${AGENT_L2} on ${host} adds it (l2population) for ${target.what} on ${target.host}; ${agentNote(ctx, host, AGENT_L2)}`;
   if (!target.vtep) {
-    return result(base, expected, null, [], { status: 'unknown', reason: 'CONFIG_MISSING', cause: `${target.host}'s VTEP address is unknown: its ${AGENT_L2} reports no tunneling_ip` });
+    return result(base, expected, null, [], {
+      status: 'unknown',
+      reason: 'CONFIG_MISSING',
+      cause: `${target.host}'s VTEP address is unknown: its ${AGENT_L2} reports no tunneling_ip`,
+    });
   }
   const ns = namespaceOr(node, base, expected, owner);
   if (isDraft(ns)) return ns;
@@ -118,14 +180,31 @@ export function fdbHop(ctx: TraceContext, host: string, net: ApiObject, target: 
   const wantNeigh = !!target.ip && !!node?.desired?.namespaces[HOST]?.neigh.some((n) => n.dev === dev && n.ip === target.ip);
   const neigh = target.ip ? ns.neigh.find((n) => n.dev === dev && n.ip === target.ip) : undefined;
   const observed = {
-    fdb: entries.filter((f) => f.mac === target.mac || f.mac === FLOOD_MAC).map((f) => `${f.mac} dst ${f.dst} ${f.flags.join(' ')} ${f.state}`.trim()),
+    fdb: entries
+      .filter((f) => f.mac === target.mac || f.mac === FLOOD_MAC)
+      .map((f) => `${f.mac} dst ${f.dst} ${f.flags.join(' ')} ${f.state}`.trim()),
     neigh: target.ip ? (neigh ? `${neigh.ip} lladdr ${neigh.lladdr ?? '-'} ${neigh.state.join(',')}` : null) : undefined,
   };
   const evidence = [
-    { command: observeCommand(HOST, 'fdb', dev), ...(unicast ? { line: `${unicast.mac} dev ${dev} dst ${unicast.dst} self permanent` } : {}) },
-    ...(target.ip ? [{ command: observeCommand(HOST, 'neigh', dev), ...(neigh ? { line: `${neigh.ip} lladdr ${neigh.lladdr} ${neigh.state.join(',')}` } : {}) }] : []),
+    {
+      command: observeCommand(HOST, 'fdb', dev),
+      ...(unicast ? { line: `${unicast.mac} dev ${dev} dst ${unicast.dst} self permanent` } : {}),
+    },
+    ...(target.ip
+      ? [
+          {
+            command: observeCommand(HOST, 'neigh', dev),
+            ...(neigh ? { line: `${neigh.ip} lladdr ${neigh.lladdr} ${neigh.state.join(',')}` } : {}),
+          },
+        ]
+      : []),
   ];
-  if (!ns.links.some((l) => l.name === dev)) return result(base, expected, observed, evidence, { status: 'missing', reason: 'DEVICE_MISSING', cause: `${dev} does not exist on ${host}, so it has no forwarding entries; ${owner}` });
+  if (!ns.links.some((l) => l.name === dev))
+    return result(base, expected, observed, evidence, {
+      status: 'missing',
+      reason: 'DEVICE_MISSING',
+      cause: `${dev} does not exist on ${host}, so it has no forwarding entries; ${owner}`,
+    });
   if (!unicast && !flood) {
     return result(base, expected, observed, evidence, {
       status: 'missing',

@@ -44,4 +44,3 @@ export function parseDump(dump: NodeDump): Pick<TraceNode, 'observed' | 'unreada
 }
 
 export const agentsOn = (api: ApiResources, host: string): ApiObject[] => api.agents.filter((a) => a['host'] === host);
-

@@ -45,11 +45,28 @@ export function tcpdumpArgv(point: Pick<CapturePoint, 'device' | 'filter'>, coun
   // --immediate-mode: packets reach tcpdump as they come, not when a ring block fills, so a stop right
   // after the last reply loses nothing. SIGINT makes tcpdump flush and close the pcap; `timeout`
   // forwards the caller's SIGINT to it.
-  return ['timeout', '-s', 'INT', String(Math.max(1, Math.ceil(timeoutMs / 1000))), 'tcpdump', '-i', point.device, '-n', '-U', '--immediate-mode', '-c', String(count), '-w', '-', point.filter];
+  return [
+    'timeout',
+    '-s',
+    'INT',
+    String(Math.max(1, Math.ceil(timeoutMs / 1000))),
+    'tcpdump',
+    '-i',
+    point.device,
+    '-n',
+    '-U',
+    '--immediate-mode',
+    '-c',
+    String(count),
+    '-w',
+    '-',
+    point.filter,
+  ];
 }
 
 /** The capture as an operator would type it on the node (for evidence). */
-export const captureCommand = (point: CapturePoint, count: number) => `${point.namespace ? `ip netns exec ${point.namespace} ` : ''}tcpdump -i ${point.device} -n -c ${count} -w ${point.pcap} '${point.filter}'`;
+export const captureCommand = (point: CapturePoint, count: number) =>
+  `${point.namespace ? `ip netns exec ${point.namespace} ` : ''}tcpdump -i ${point.device} -n -c ${count} -w ${point.pcap} '${point.filter}'`;
 
 export function startCapture(access: NodeAccess, point: CapturePoint, o: CaptureOptions): Capture {
   const argv = accessArgv(access.spec, tcpdumpArgv(point, o.count, o.timeoutMs), point.namespace || undefined, o.sshOptions);
@@ -64,7 +81,10 @@ export function startCapture(access: NodeAccess, point: CapturePoint, o: Capture
     readyReject = rej;
   });
   ready.catch(() => undefined); // observed by the caller; never an unhandled rejection
-  const timer = setTimeout(() => readyReject(new Error(`tcpdump did not start listening within ${o.readyMs ?? 10_000} ms`)), o.readyMs ?? 10_000);
+  const timer = setTimeout(
+    () => readyReject(new Error(`tcpdump did not start listening within ${o.readyMs ?? 10_000} ms`)),
+    o.readyMs ?? 10_000,
+  );
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString('utf8');
     if (/listening on /.test(err)) {
@@ -153,7 +173,10 @@ export function collect(argv: readonly string[], timeoutMs: number): Promise<Col
 
 /** The capture's packets as tcpdump text, read here from the local pcap (`-T vxlan` decodes an underlay's inner frames). */
 export async function readCapture(file: string, encapsulated: boolean): Promise<string> {
-  const size = await stat(file).then((s) => s.size, () => 0);
+  const size = await stat(file).then(
+    (s) => s.size,
+    () => 0,
+  );
   if (size === 0) return '';
   const r = await collect(['tcpdump', '-r', file, '-n', '-tt', '-e', ...(encapsulated ? ['-T', 'vxlan'] : [])], 30_000);
   // A pcap cut short (the capture killed) still prints the packets before the cut.

@@ -14,13 +14,27 @@ import type { Hop, TraceReport } from './report.js';
 export const DHCP_CLIENT_INTERFACE = 'eth0';
 
 /** busybox udhcpc: foreground, quit once leased or after 3 DISCOVERs a second apart; `/bin/true` as its script changes nothing. */
-export const dhcpClientArgv = (iface = DHCP_CLIENT_INTERFACE) => ['udhcpc', '-i', iface, '-f', '-q', '-n', '-t', '3', '-T', '1', '-s', '/bin/true'];
+export const dhcpClientArgv = (iface = DHCP_CLIENT_INTERFACE) => [
+  'udhcpc',
+  '-i',
+  iface,
+  '-f',
+  '-q',
+  '-n',
+  '-t',
+  '3',
+  '-T',
+  '1',
+  '-s',
+  '/bin/true',
+];
 
 /** DHCP starts from 0.0.0.0 to broadcast: there is no address to follow, only the ports. */
 export const DHCP_FILTERS: CaptureFilters = {
   plain: () => 'udp and (port 67 or port 68)',
   // Inner UDP ports past the outer UDP (8), VXLAN (8), inner Ethernet (14) and inner IPv4 (20, no options) headers.
-  underlay: (_address, port) => `udp port ${port} and udp[39] = 17 and ((udp[50:2] = 68 and udp[52:2] = 67) or (udp[50:2] = 67 and udp[52:2] = 68))`,
+  underlay: (_address, port) =>
+    `udp port ${port} and udp[39] = 17 and ((udp[50:2] = 68 and udp[52:2] = 67) or (udp[50:2] = 67 and udp[52:2] = 68))`,
 };
 
 const MAC = '[0-9a-f]{2}(?::[0-9a-f]{2}){5}';
@@ -69,7 +83,10 @@ export async function probeDhcp(report: TraceReport, o: ProbeOptions): Promise<T
     dhcpTraffic(mac, o.from.label, 10_000, async (warnings) => {
       const r = await collect(accessArgv(o.from.access.spec, argv, undefined, o.sshOptions), 20_000);
       const said = parseUdhcpc(`${r.stdout}\n${r.stderr}`);
-      if (said.sent === 0) warnings.push(`probe: ${argv.join(' ')} on ${o.from.label} sent nothing: ${(r.stderr.trim().split('\n').at(-1) ?? '') || `exit ${r.code}`}`);
+      if (said.sent === 0)
+        warnings.push(
+          `probe: ${argv.join(' ')} on ${o.from.label} sent nothing: ${(r.stderr.trim().split('\n').at(-1) ?? '') || `exit ${r.code}`}`,
+        );
       return said;
     }),
     o,
@@ -92,5 +109,13 @@ export async function probeDhcpPassive(report: TraceReport, o: Omit<ProbeOptions
     return { sent: first?.capture?.request ?? 0, answered: first?.capture?.reply ?? 0 };
   };
   const probed = await probeAlong(report, { ...traffic, tally }, o);
-  return probed.probe?.sent ? probed : { ...probed, warnings: [...probed.warnings, `probe: no DHCP request from ${mac} within ${Math.round(waitMs / 1000)} s: start the instance's DHCP client (or wait for its renewal) during the capture`] };
+  return probed.probe?.sent
+    ? probed
+    : {
+        ...probed,
+        warnings: [
+          ...probed.warnings,
+          `probe: no DHCP request from ${mac} within ${Math.round(waitMs / 1000)} s: start the instance's DHCP client (or wait for its renewal) during the capture`,
+        ],
+      };
 }

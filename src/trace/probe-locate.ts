@@ -17,7 +17,8 @@ interface Point {
 }
 
 /** A loss where every static check passed: the two kinds of evidence disagree, and the report says so. */
-const UNEXPLAINED = '; no static check explains it: the static and the measured evidence disagree (something the tracer does not read drops it)';
+const UNEXPLAINED =
+  '; no static check explains it: the static and the measured evidence disagree (something the tracer does not read drops it)';
 
 const keyOf = (h: Hop) => `${h.node}\u0000${h.namespace}\u0000${h.device}`;
 
@@ -39,7 +40,8 @@ const lastRequestIndex = (p: Point) => Math.max(...p.hops.filter((h) => h.leg ==
 function packets(report: TraceReport): { request: string; reply: string; of: (n: number) => string } {
   const f = report.target.flow;
   const sent = report.probe?.sent ?? 0;
-  if (report.target.kind === 'dhcp') return { request: 'DHCP DISCOVER/REQUEST', reply: 'DHCP OFFER/ACK', of: (n) => `${n} of ${sent} sent` };
+  if (report.target.kind === 'dhcp')
+    return { request: 'DHCP DISCOVER/REQUEST', reply: 'DHCP OFFER/ACK', of: (n) => `${n} of ${sent} sent` };
   // A TCP connect attempt is one SYN plus its retransmissions.
   return f.protocol === 'tcp'
     ? { request: `TCP SYN to port ${f.port}`, reply: 'SYN-ACK', of: (n) => `${n} SYN(s) of ${sent} connect attempt(s)` }
@@ -71,7 +73,11 @@ function markDropped(p: Point, prefer: 'request' | 'reply', cause: string): void
 /** The report with the probe's measurement applied to the hops' statuses, `ok` and `firstBroken` recomputed. */
 export function locateLoss(report: TraceReport): TraceReport {
   // Where the traffic was measured passing, a static finding is a difference, not where it stops.
-  const out: TraceReport = reconcileWithMeasurement({ ...report, hops: report.hops.map((h) => ({ ...h })), warnings: [...report.warnings] });
+  const out: TraceReport = reconcileWithMeasurement({
+    ...report,
+    hops: report.hops.map((h) => ({ ...h })),
+    warnings: [...report.warnings],
+  });
   const sent = report.probe?.sent ?? 0;
   const points = pointsOf(out.hops);
   if (sent === 0 || points.length === 0) return refinish(out);
@@ -91,7 +97,11 @@ export function locateLoss(report: TraceReport): TraceReport {
   if (silent) {
     const at = points.indexOf(silent);
     if (!seen) {
-      markDropped(silent, 'request', `none of the ${sent} ${what.request}(s) sent from ${report.probe?.from ?? 'the sender'} reached ${dev(silent)}, the first device measured on the path: the sender has no route toward ${report.target.floatingip?.address ?? report.target.destination ?? 'the address'}, or nothing answers its ARP${elsewhere(report)}`);
+      markDropped(
+        silent,
+        'request',
+        `none of the ${sent} ${what.request}(s) sent from ${report.probe?.from ?? 'the sender'} reached ${dev(silent)}, the first device measured on the path: the sender has no route toward ${report.target.floatingip?.address ?? report.target.destination ?? 'the address'}, or nothing answers its ARP${elsewhere(report)}`,
+      );
     } else {
       const from = lastRequestIndex(seen);
       const to = silent.hops[0]!.index;
@@ -140,7 +150,8 @@ export function locateLoss(report: TraceReport): TraceReport {
         ? `the ${what.request} reached ${dev(last)} (${what.of(last.request)}), the ${what.reply} was seen on ${dev(replied)} (${replied.reply}) and never on ${dev(p)}: the reply is lost between the two (a half-open path)${UNEXPLAINED}`
         : `the ${what.request} reached ${dev(p)} (${what.of(p.request)}) but no ${what.reply} came back from ${answerer(report)}`,
     );
-    for (const q of back.slice(i)) if (q.reply === 0) for (const h of q.hops) if (h.leg === 'reply' && h.status === 'ok') h.status = 'not_reached';
+    for (const q of back.slice(i))
+      if (q.reply === 0) for (const h of q.hops) if (h.leg === 'reply' && h.status === 'ok') h.status = 'not_reached';
     break;
   }
   return refinish(out);

@@ -67,7 +67,8 @@ export function underlayFilter(flow: ProbeFlow, address: string, port = VXLAN_PO
 
 const key = (h: Pick<Hop, 'node' | 'namespace' | 'device'>) => `${h.node}\u0000${h.namespace}\u0000${h.device}`;
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
-export const pcapPath = (node: string, namespace: string, device: string) => `${safe(node)}/${namespace === HOST ? '' : `${safe(namespace)}.`}${safe(device)}.pcap`;
+export const pcapPath = (node: string, namespace: string, device: string) =>
+  `${safe(node)}/${namespace === HOST ? '' : `${safe(namespace)}.`}${safe(device)}.pcap`;
 
 /** Statuses that say the device is not there to capture on. */
 const ABSENT: ReadonlySet<Reason> = new Set(['DEVICE_MISSING', 'NAMESPACE_MISSING', 'UPLINK_MISSING']);
@@ -119,7 +120,11 @@ function underlayHop(vxlanHop: Hop, v: { dev: string | null; dstport: number; lo
     device: v.dev!,
     resource: vxlanHop.resource,
     check: UNDERLAY_CHECK,
-    expected: { carries: `${vxlanHop.device} (VNI ${vni ?? '?'}) as UDP port ${v.dstport}`, local: v.local, inner: report.target.port?.fixed_ip ?? null },
+    expected: {
+      carries: `${vxlanHop.device} (VNI ${vni ?? '?'}) as UDP port ${v.dstport}`,
+      local: v.local,
+      inner: report.target.port?.fixed_ip ?? null,
+    },
     observed: null,
     status: 'ok',
     ...(vxlanHop.setting ? { setting: vxlanHop.setting } : {}),
@@ -156,7 +161,8 @@ export interface CaptureFilters {
  * device (a path without NAT on the destination: the destination everywhere).
  */
 export function pathCapturePoints(report: TraceReport, flow: ProbeFlow | CaptureFilters, addressAt: (h: Hop) => string): CapturePoint[] {
-  const filters: CaptureFilters = 'plain' in flow ? flow : { plain: (a) => captureFilter(flow, a), underlay: (a, port) => underlayFilter(flow, a, port) };
+  const filters: CaptureFilters =
+    'plain' in flow ? flow : { plain: (a) => captureFilter(flow, a), underlay: (a, port) => underlayFilter(flow, a, port) };
   const points = new Map<string, CapturePoint>();
   const absent = new Set<string>();
   for (const h of report.hops) {

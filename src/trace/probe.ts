@@ -10,7 +10,16 @@ import { accessArgv, type NodeAccess } from './access.js';
 import { captureCommand, collect, readCapture, startCapture, stopCapture, type Capture } from './probe-capture.js';
 import { countPackets, parsePing, type Counts } from './probe-count.js';
 import { locateLoss } from './probe-locate.js';
-import { capturePoints, pathCapturePoints, probeFlow, ProbeError, UNDERLAY_CHECK, withUnderlayHops, type CapturePoint, type ProbeFlow } from './probe-plan.js';
+import {
+  capturePoints,
+  pathCapturePoints,
+  probeFlow,
+  ProbeError,
+  UNDERLAY_CHECK,
+  withUnderlayHops,
+  type CapturePoint,
+  type ProbeFlow,
+} from './probe-plan.js';
 import type { Hop, TraceReport } from './report.js';
 
 export { ProbeError } from './probe-plan.js';
@@ -43,7 +52,11 @@ export async function probeFip(report: TraceReport, o: ProbeOptions): Promise<Tr
   const fip = report.target.floatingip?.address;
   // Nothing to send to: the static verdict (FIP_NOT_FOUND) is the whole answer.
   if (!fip) return { ...report, warnings: [...report.warnings, `probe: nothing sent: there is no floating IP ${report.target.query}`] };
-  return probeAlong(report, flowTraffic(flow, fip, o, (planned) => capturePoints(planned, flow)), o);
+  return probeAlong(
+    report,
+    flowTraffic(flow, fip, o, (planned) => capturePoints(planned, flow)),
+    o,
+  );
 }
 
 function checkCount(o: ProbeOptions): void {
@@ -59,8 +72,16 @@ export async function probePort(report: TraceReport, o: ProbeOptions): Promise<T
   const flow = probeFlow(report);
   checkCount(o);
   const destination = report.target.destination;
-  if (!destination) return { ...report, warnings: [...report.warnings, `probe: nothing sent: the trace has no destination address (${report.target.query})`] };
-  return probeAlong(report, flowTraffic(flow, destination, o, (planned) => pathCapturePoints(planned, flow, () => destination)), o);
+  if (!destination)
+    return {
+      ...report,
+      warnings: [...report.warnings, `probe: nothing sent: the trace has no destination address (${report.target.query})`],
+    };
+  return probeAlong(
+    report,
+    flowTraffic(flow, destination, o, (planned) => pathCapturePoints(planned, flow, () => destination)),
+    o,
+  );
 }
 
 /** What one probe captures, how it makes the traffic, and how it counts it. */
@@ -121,7 +142,10 @@ export async function probeAlong(report: TraceReport, traffic: ProbeTraffic, o: 
     started.forEach((s, i) => {
       const c = captures[i]!;
       if (s.status === 'fulfilled') ready.add(c);
-      else warnings.push(`probe: the capture on ${c.point.device}${c.point.namespace ? ` in ${c.point.namespace}` : ''} on ${c.point.node} did not start: ${(s.reason as Error).message}`);
+      else
+        warnings.push(
+          `probe: the capture on ${c.point.device}${c.point.namespace ? ` in ${c.point.namespace}` : ''} on ${c.point.node} did not start: ${(s.reason as Error).message}`,
+        );
     });
     sent = await traffic.send(warnings);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
@@ -157,10 +181,24 @@ export async function probeAlong(report: TraceReport, traffic: ProbeTraffic, o: 
 }
 
 /** Sends the probe from `from`: `ping` for ICMP, one `nc -z` connect for TCP (a refused connect is an answer too). */
-async function send(from: ProbeOptions['from'], flow: ProbeFlow, fip: string, count: number, sshOptions: readonly string[] | undefined, warnings: string[], source?: string): Promise<{ sent: number; answered: number }> {
+async function send(
+  from: ProbeOptions['from'],
+  flow: ProbeFlow,
+  fip: string,
+  count: number,
+  sshOptions: readonly string[] | undefined,
+  warnings: string[],
+  source?: string,
+): Promise<{ sent: number; answered: number }> {
   const src = (flag: string) => (source ? [flag, source] : []);
-  const argv = flow.protocol === 'icmp' ? ['ping', '-n', ...src('-I'), '-c', String(count), '-i', '0.2', '-W', '1', fip] : ['nc', '-z', '-n', ...src('-s'), '-w', '2', fip, String(flow.port)];
-  const r = await collect(accessArgv(from.access.spec, argv, undefined, sshOptions), flow.protocol === 'icmp' ? count * 200 + 10_000 : 15_000);
+  const argv =
+    flow.protocol === 'icmp'
+      ? ['ping', '-n', ...src('-I'), '-c', String(count), '-i', '0.2', '-W', '1', fip]
+      : ['nc', '-z', '-n', ...src('-s'), '-w', '2', fip, String(flow.port)];
+  const r = await collect(
+    accessArgv(from.access.spec, argv, undefined, sshOptions),
+    flow.protocol === 'icmp' ? count * 200 + 10_000 : 15_000,
+  );
   const problem = (r.stderr.trim().split('\n')[0] ?? '') || `exit ${r.code}`;
   if (flow.protocol === 'icmp') {
     const s = parsePing(r.stdout);

@@ -3,9 +3,28 @@
 // difference the probe measured traffic passing). Pure.
 import type { Hop, TraceReport } from './report.js';
 
-const FILL: Record<Hop['status'], string> = { ok: 'palegreen', missing: 'salmon', mismatch: 'salmon', down: 'salmon', dropped: 'salmon', not_reached: 'grey90', unknown: 'khaki', differs: 'lightblue' };
-const CLASS: Record<Hop['status'], string> = { ok: 'ok', missing: 'bad', mismatch: 'bad', down: 'bad', dropped: 'bad', not_reached: 'off', unknown: 'unk', differs: 'diff' };
-const mark = (h: Hop) => (h.status === 'ok' ? '✓' : h.status === 'not_reached' ? '·' : h.status === 'unknown' ? '?' : h.status === 'differs' ? '≠' : '✗');
+const FILL: Record<Hop['status'], string> = {
+  ok: 'palegreen',
+  missing: 'salmon',
+  mismatch: 'salmon',
+  down: 'salmon',
+  dropped: 'salmon',
+  not_reached: 'grey90',
+  unknown: 'khaki',
+  differs: 'lightblue',
+};
+const CLASS: Record<Hop['status'], string> = {
+  ok: 'ok',
+  missing: 'bad',
+  mismatch: 'bad',
+  down: 'bad',
+  dropped: 'bad',
+  not_reached: 'off',
+  unknown: 'unk',
+  differs: 'diff',
+};
+const mark = (h: Hop) =>
+  h.status === 'ok' ? '✓' : h.status === 'not_reached' ? '·' : h.status === 'unknown' ? '?' : h.status === 'differs' ? '≠' : '✗';
 const label = (h: Hop) => `${h.index} ${h.device ?? h.check}${h.device ? `\\n${h.check}` : ''}${h.reason ? `\\n${h.reason}` : ''}`;
 const nsLabel = (ns: string) => (ns === '' ? 'root' : ns);
 
@@ -25,13 +44,18 @@ function clusters(r: TraceReport): Map<string, Map<string, Hop[]>> {
 const q = (s: string) => `"${s.replace(/\\(?!n)/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 export function renderDot(r: TraceReport): string {
-  const out = ['digraph trace {', '  rankdir=LR; node [shape=box, style=filled, fontname="monospace"];', `  label=${q(`trace ${r.target.kind} ${r.target.query}: ${r.firstBroken ? `${r.firstBroken.reason} at hop ${r.firstBroken.index}` : r.verdict}`)};`];
+  const out = [
+    'digraph trace {',
+    '  rankdir=LR; node [shape=box, style=filled, fontname="monospace"];',
+    `  label=${q(`trace ${r.target.kind} ${r.target.query}: ${r.firstBroken ? `${r.firstBroken.reason} at hop ${r.firstBroken.index}` : r.verdict}`)};`,
+  ];
   let c = 0;
   for (const [node, nss] of clusters(r)) {
     out.push(`  subgraph cluster_${c++} { label=${q(node)};`);
     for (const [ns, hops] of nss) {
       out.push(`    subgraph cluster_${c++} { label=${q(nsLabel(ns))};`);
-      for (const h of hops) out.push(`      h${h.index} [label=${q(label(h))}, fillcolor=${FILL[h.status]}${h.device ? '' : ', shape=note'}];`);
+      for (const h of hops)
+        out.push(`      h${h.index} [label=${q(label(h))}, fillcolor=${FILL[h.status]}${h.device ? '' : ', shape=note'}];`);
       out.push('    }');
     }
     out.push('  }');

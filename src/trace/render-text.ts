@@ -11,7 +11,8 @@ const COLORS = { red: 31, green: 32, yellow: 33, grey: 90, bold: 1 } as const;
 type Color = keyof typeof COLORS;
 
 /** Namespaces named after long ids are cut for the table (the JSON keeps them whole). */
-const shortNs = (ns: string) => (ns === '' ? 'root' : /^(qrouter|qdhcp)-[0-9a-f-]{36}$/.test(ns) ? `${ns.slice(0, ns.indexOf('-') + 9)}…` : ns);
+const shortNs = (ns: string) =>
+  ns === '' ? 'root' : /^(qrouter|qdhcp)-[0-9a-f-]{36}$/.test(ns) ? `${ns.slice(0, ns.indexOf('-') + 9)}…` : ns;
 
 function statusText(h: Hop): string {
   if (h.status === 'ok') return 'ok';
@@ -38,7 +39,12 @@ function summary(h: Hop): string {
 
 function pad(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 export function renderText(r: TraceReport, o: TextOptions): string {
@@ -49,7 +55,9 @@ export function renderText(r: TraceReport, o: TextOptions): string {
     out.push(
       `floating IP ${t.floatingip.address} → port ${t.port.id} (${t.port.fixed_ip ?? '?'}, ${t.port.mac}) on network ${t.network?.name || t.network?.id} (${t.network?.type}${t.network?.segmentation_id !== null && t.network?.segmentation_id !== undefined ? ` ${t.network.segmentation_id}` : ''})`,
     );
-    out.push(`router ${t.router?.name || t.router?.id || '-'} on ${t.router?.host ?? '(not hosted)'} · port bound to ${t.port.host || '(nobody)'} · flow ${t.flow.protocol}${t.flow.port ? `/${t.flow.port}` : ''}`);
+    out.push(
+      `router ${t.router?.name || t.router?.id || '-'} on ${t.router?.host ?? '(not hosted)'} · port bound to ${t.port.host || '(nobody)'} · flow ${t.flow.protocol}${t.flow.port ? `/${t.flow.port}` : ''}`,
+    );
   } else {
     out.push(`${t.kind} ${t.query} · flow ${t.flow.protocol}${t.flow.port ? `/${t.flow.port}` : ''}`);
   }
@@ -58,8 +66,19 @@ export function renderText(r: TraceReport, o: TextOptions): string {
   const rows: string[][] = [['#', 'leg', 'node', 'namespace', 'device', 'check', 'expected', 'result']];
   const colorOf: Array<Color | null> = [null];
   for (const h of r.hops) {
-    rows.push([String(h.index), h.leg === 'request' ? '→' : '←', h.node || '-', h.node ? shortNs(h.namespace) : '-', h.device ?? '-', h.check, summary(h), statusText(h)]);
-    colorOf.push(h.status === 'ok' ? 'green' : h.status === 'unknown' || h.status === 'not_reached' || h.status === 'differs' ? 'yellow' : 'red');
+    rows.push([
+      String(h.index),
+      h.leg === 'request' ? '→' : '←',
+      h.node || '-',
+      h.node ? shortNs(h.namespace) : '-',
+      h.device ?? '-',
+      h.check,
+      summary(h),
+      statusText(h),
+    ]);
+    colorOf.push(
+      h.status === 'ok' ? 'green' : h.status === 'unknown' || h.status === 'not_reached' || h.status === 'differs' ? 'yellow' : 'red',
+    );
   }
   const lines = pad(rows);
   lines.forEach((line, i) => {
@@ -69,25 +88,53 @@ export function renderText(r: TraceReport, o: TextOptions): string {
     else if (h && r.firstBroken?.index === h.index) out.push(paint('bold', paint(c!, line)));
     else out.push(c ? line.replace(/\S+( \S+)?$/, (m) => paint(c, m)) : line);
     if (o.detail && h) {
-      for (const e of h.evidence) out.push(paint('grey', `      $ ${e.command}${e.line ? `\n        ${e.line.length > 400 ? `${e.line.slice(0, 400)}…` : e.line}` : ''}`));
+      for (const e of h.evidence)
+        out.push(
+          paint('grey', `      $ ${e.command}${e.line ? `\n        ${e.line.length > 400 ? `${e.line.slice(0, 400)}…` : e.line}` : ''}`),
+        );
       if (h.setting) out.push(paint('grey', `      setting: ${h.setting}`));
-      if (h.status !== 'ok') out.push(paint('grey', `      expected ${JSON.stringify(h.expected)}\n      observed ${JSON.stringify(h.observed)}`));
+      if (h.status !== 'ok')
+        out.push(paint('grey', `      expected ${JSON.stringify(h.expected)}\n      observed ${JSON.stringify(h.observed)}`));
       if (h.cause && h.status !== 'ok' && r.firstBroken?.index !== h.index) out.push(paint('grey', `      ${h.cause}`));
     }
   });
   out.push('');
   if (r.firstBroken) {
     const b = r.firstBroken;
-    out.push(paint('red', paint('bold', `STOPPED AT  hop ${b.index}: ${b.device ?? '-'} ${b.namespace ? `in ${b.namespace} ` : ''}on ${b.node || 'the API'} — ${b.reason}`)));
+    out.push(
+      paint(
+        'red',
+        paint(
+          'bold',
+          `STOPPED AT  hop ${b.index}: ${b.device ?? '-'} ${b.namespace ? `in ${b.namespace} ` : ''}on ${b.node || 'the API'} — ${b.reason}`,
+        ),
+      ),
+    );
     out.push(`WHY         ${b.cause}`);
     const h = r.hops[b.index - 1];
     if (h?.evidence.length) out.push(`EVIDENCE    ${h.evidence.map((e) => e.command).join('; ')}`);
   } else if (r.verdict === 'inconclusive') {
     const unchecked = r.hops.filter((h) => h.status === 'unknown');
-    out.push(paint('yellow', paint('bold', `INCONCLUSIVE  no hop is broken, but ${unchecked.length} of ${r.hops.length} could not be checked (hop ${unchecked.map((h) => h.index).join(', ')})`)));
+    out.push(
+      paint(
+        'yellow',
+        paint(
+          'bold',
+          `INCONCLUSIVE  no hop is broken, but ${unchecked.length} of ${r.hops.length} could not be checked (hop ${unchecked.map((h) => h.index).join(', ')})`,
+        ),
+      ),
+    );
   } else if (r.hops.some((h) => h.status === 'differs')) {
     const differ = r.hops.filter((h) => h.status === 'differs').map((h) => h.index);
-    out.push(paint('green', paint('bold', `OK          traffic measured passing every hop (${r.hops.length} hops); hop ${differ.join(', ')} differ from what the agent should have written`)));
+    out.push(
+      paint(
+        'green',
+        paint(
+          'bold',
+          `OK          traffic measured passing every hop (${r.hops.length} hops); hop ${differ.join(', ')} differ from what the agent should have written`,
+        ),
+      ),
+    );
   } else {
     out.push(paint('green', paint('bold', `OK          every hop checked matches (${r.hops.length} hops)`)));
   }

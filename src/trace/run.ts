@@ -75,27 +75,36 @@ export function contextFrom(snapshot: Snapshot, source: string): TraceContext {
 
 export function checkOptions(o: TraceCliOptions): void {
   if (o.kind === 'dhcp' && (o.to !== undefined || o.port !== undefined || o.source !== undefined || o.protocol !== 'icmp')) {
-    throw new TraceUsageError("trace dhcp follows the DHCP exchange (udp 68 → 67 to the network's DHCP servers): it takes no --to, --protocol, --port or --source");
+    throw new TraceUsageError(
+      "trace dhcp follows the DHCP exchange (udp 68 → 67 to the network's DHCP servers): it takes no --to, --protocol, --port or --source",
+    );
   }
-  if (o.kind === 'dhcp' && o.count !== undefined) throw new TraceUsageError('trace dhcp --probe runs one DHCP client exchange: it takes no --count');
+  if (o.kind === 'dhcp' && o.count !== undefined)
+    throw new TraceUsageError('trace dhcp --probe runs one DHCP client exchange: it takes no --count');
   if (o.wait !== undefined) {
     if (o.kind !== 'dhcp' || !o.probe) throw new TraceUsageError('--wait goes with trace dhcp --probe');
-    if (!/^\d+$/.test(o.wait) || Number(o.wait) < 1 || Number(o.wait) > 600) throw new TraceUsageError(`--wait must be 1-600 seconds, got '${o.wait}'`);
+    if (!/^\d+$/.test(o.wait) || Number(o.wait) < 1 || Number(o.wait) > 600)
+      throw new TraceUsageError(`--wait must be 1-600 seconds, got '${o.wait}'`);
     if (o.from !== undefined) throw new TraceUsageError('--wait starts no client: it takes no --from');
   }
   if (o.kind === 'fip' && parseIp(o.target)?.version !== 4) throw new TraceUsageError(`'${o.target}' is not an IPv4 address`);
   if (o.kind === 'port' && !o.to) throw new TraceUsageError('trace port needs --to ADDRESS|PORT');
-  if (o.to !== undefined && !parseIp(o.to) && !/^[0-9a-f-]{8,36}$/.test(o.to)) throw new TraceUsageError(`--to '${o.to}' is neither an IPv4 address nor a port id`);
-  if (o.port !== undefined && (!/^\d+$/.test(o.port) || Number(o.port) < 1 || Number(o.port) > 65535)) throw new TraceUsageError(`--port must be 1-65535, got '${o.port}'`);
+  if (o.to !== undefined && !parseIp(o.to) && !/^[0-9a-f-]{8,36}$/.test(o.to))
+    throw new TraceUsageError(`--to '${o.to}' is neither an IPv4 address nor a port id`);
+  if (o.port !== undefined && (!/^\d+$/.test(o.port) || Number(o.port) < 1 || Number(o.port) > 65535))
+    throw new TraceUsageError(`--port must be 1-65535, got '${o.port}'`);
   if (o.port !== undefined && o.protocol === 'icmp') throw new TraceUsageError('--port needs --protocol tcp or udp');
-  if (o.source !== undefined && parseIp(o.source)?.version !== 4) throw new TraceUsageError(`--source '${o.source}' is not an IPv4 address`);
+  if (o.source !== undefined && parseIp(o.source)?.version !== 4)
+    throw new TraceUsageError(`--source '${o.source}' is not an IPv4 address`);
   const live = o.lab !== undefined || o.cloud !== undefined || Object.keys(o.nodes).length > 0;
   if (o.snapshot && live) throw new TraceUsageError('--snapshot traces a recording: it takes no --lab, --cloud or --node');
   if (o.snapshot && o.record) throw new TraceUsageError('--snapshot and --record do not go together');
   if (o.probe && o.snapshot) throw new TraceUsageError('--probe sends real traffic: it cannot run on a --snapshot');
-  if (o.count !== undefined && (!/^\d+$/.test(o.count) || Number(o.count) < 1 || Number(o.count) > 100)) throw new TraceUsageError(`--count must be 1-100, got '${o.count}'`);
+  if (o.count !== undefined && (!/^\d+$/.test(o.count) || Number(o.count) < 1 || Number(o.count) > 100))
+    throw new TraceUsageError(`--count must be 1-100, got '${o.count}'`);
   if (o.from !== undefined) parseAccess(o.from);
-  if (o.lab !== undefined && (o.cloud !== undefined || Object.keys(o.nodes).length > 0)) throw new TraceUsageError('--lab reads the lab itself: it takes no --cloud or --node');
+  if (o.lab !== undefined && (o.cloud !== undefined || Object.keys(o.nodes).length > 0))
+    throw new TraceUsageError('--lab reads the lab itself: it takes no --cloud or --node');
 }
 
 export async function runTrace(o: TraceCliOptions): Promise<number> {
@@ -107,9 +116,17 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
     snapshot = await loadSnapshot(o.snapshot);
     source = `snapshot ${o.snapshot}`;
   } else {
-    const cloudMode = o.cloud !== undefined || Object.keys(o.nodes).length > 0 || (!o.lab && !!(process.env.OS_CLOUD || process.env.OS_AUTH_URL));
+    const cloudMode =
+      o.cloud !== undefined || Object.keys(o.nodes).length > 0 || (!o.lab && !!(process.env.OS_CLOUD || process.env.OS_AUTH_URL));
     const lab = cloudMode ? undefined : { lab: o.lab ?? 'neutrino', stateRoot: o.stateRoot };
-    snapshot = await gatherSnapshot({ lab, nodes: o.nodes, agentConfigs: o.agentConfigs, instancesPaths: o.instancesPaths, cloud: o.cloud, progress: o.format === 'text' ? o.progress : undefined });
+    snapshot = await gatherSnapshot({
+      lab,
+      nodes: o.nodes,
+      agentConfigs: o.agentConfigs,
+      instancesPaths: o.instancesPaths,
+      cloud: o.cloud,
+      progress: o.format === 'text' ? o.progress : undefined,
+    });
     source = lab ? `live, lab ${lab.lab}` : `live, ${snapshot.source.endpoint}`;
     if (o.record) {
       await saveSnapshot(o.record, snapshot);
@@ -117,12 +134,17 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
     }
   }
   const ctx = contextFrom(snapshot, source);
-  const flow = o.protocol === 'icmp' ? { protocol: 'icmp' as const } : { protocol: o.protocol, ...(o.port ? { port: Number(o.port) } : {}) };
+  const flow =
+    o.protocol === 'icmp' ? { protocol: 'icmp' as const } : { protocol: o.protocol, ...(o.port ? { port: Number(o.port) } : {}) };
   // In a lab the traffic comes from the external host's client beyond the upstream router.
   const from = o.source ?? (snapshot.source.lab ? UPSTREAM_CLIENT : undefined);
   let report: TraceReport = traceOf(ctx, o, snapshot, { flow, ...(from ? { source: from } : {}) }, started);
   if (o.probe && o.wait !== undefined) report = await waitForDhcp(report, o, snapshot);
-  else if (o.probe) report = report.target.kind === 'floatingip' ? await probe(report, o, snapshot) : await probeFromPort(report, o, snapshot, report.target.kind === 'dhcp' ? probeDhcp : probePort);
+  else if (o.probe)
+    report =
+      report.target.kind === 'floatingip'
+        ? await probe(report, o, snapshot)
+        : await probeFromPort(report, o, snapshot, report.target.kind === 'dhcp' ? probeDhcp : probePort);
   // An instance gets its address first: its DHCP leg leads.
   if (o.kind === 'instance') report = withDhcpLeg(await instanceDhcpLeg(ctx, o, snapshot, report, started), report);
   o.write(render(report, o));
@@ -163,7 +185,8 @@ function dhcpTrace(ctx: TraceContext, target: string, started: number): TraceRep
 function instanceId(query: string, snapshot: Snapshot, stateRoot?: string): string {
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(query)) return query;
   const lab = snapshot.source.lab;
-  if (!lab) throw new TraceUsageError(`'${query}' is not an instance id; outside a lab instances are known by id only (the ports' device_id)`);
+  if (!lab)
+    throw new TraceUsageError(`'${query}' is not an instance id; outside a lab instances are known by id only (the ports' device_id)`);
   const found = listInstances(labPaths(stateRootOf(stateRoot), lab)).find((i) => i.name === query || i.id === query);
   if (!found) throw new TraceUsageError(`lab '${lab}' has no instance '${query}'`);
   return found.id;
@@ -172,7 +195,9 @@ function instanceId(query: string, snapshot: Snapshot, stateRoot?: string): stri
 /** The external subnet's gateway of the router on the port's subnet: "the outside" for an instance. */
 function externalGateway(ctx: TraceContext, port: ApiObject): string | null {
   const subnetIds = new Set(fixedIps(port).map((f) => f.subnet_id));
-  const intf = ctx.api.ports.find((p) => String(p['device_owner'] ?? '').startsWith('network:router_interface') && fixedIps(p).some((f) => subnetIds.has(f.subnet_id)));
+  const intf = ctx.api.ports.find(
+    (p) => String(p['device_owner'] ?? '').startsWith('network:router_interface') && fixedIps(p).some((f) => subnetIds.has(f.subnet_id)),
+  );
   const gw = intf && ctx.api.ports.find((p) => p['device_id'] === intf['device_id'] && p['device_owner'] === 'network:router_gateway');
   const subnet = gw && ctx.api.subnets.find((s) => s.id === fixedIps(gw)[0]?.subnet_id);
   return (subnet?.['gateway_ip'] as string | null | undefined) ?? null;
@@ -182,24 +207,50 @@ function externalGateway(ctx: TraceContext, port: ApiObject): string | null {
 async function probe(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot): Promise<TraceReport> {
   const lab = snapshot.source.lab;
   const fromAccess = o.from ?? (lab ? `netns:${loadLab({ lab, stateRoot: o.stateRoot }).state.topology.external.namespace}` : undefined);
-  if (!fromAccess) throw new TraceUsageError('--probe needs --from ACCESS: where to send the traffic from (local, netns:NAME or ssh:USER@ADDRESS), on the provider network side');
+  if (!fromAccess)
+    throw new TraceUsageError(
+      '--probe needs --from ACCESS: where to send the traffic from (local, netns:NAME or ssh:USER@ADDRESS), on the provider network side',
+    );
   const access = Object.fromEntries(Object.values(snapshot.nodes).map((d) => [d.host, nodeAccess(parseAccess(d.access))]));
   const source = o.source ?? (lab && !o.from ? UPSTREAM_CLIENT : undefined);
-  if (o.format === 'text') o.progress(`probing: ${report.target.flow.protocol} to ${o.target} from ${fromAccess}${source ? ` (source ${source})` : ''}, capturing on every hop`);
-  return probeFip(report, { access, from: { access: nodeAccess(parseAccess(fromAccess)), label: fromAccess }, ...(source ? { source } : {}), ...(o.count ? { count: Number(o.count) } : {}), ...(o.captureDir ? { captureDir: o.captureDir } : {}) });
+  if (o.format === 'text')
+    o.progress(
+      `probing: ${report.target.flow.protocol} to ${o.target} from ${fromAccess}${source ? ` (source ${source})` : ''}, capturing on every hop`,
+    );
+  return probeFip(report, {
+    access,
+    from: { access: nodeAccess(parseAccess(fromAccess)), label: fromAccess },
+    ...(source ? { source } : {}),
+    ...(o.count ? { count: Number(o.count) } : {}),
+    ...(o.captureDir ? { captureDir: o.captureDir } : {}),
+  });
 }
 
 /**
  * The instance's DHCP leg; with --probe, a DHCP exchange from the instance itself: its lab
  * namespace, or --from when that is the instance's side (not the external side of a floating IP).
  */
-async function instanceDhcpLeg(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot, path: TraceReport, started: number): Promise<TraceReport> {
+async function instanceDhcpLeg(
+  ctx: TraceContext,
+  o: TraceCliOptions,
+  snapshot: Snapshot,
+  path: TraceReport,
+  started: number,
+): Promise<TraceReport> {
   const leg = traceDhcp(ctx, instancePort(ctx, o, snapshot).id, started);
   if (!o.probe) return leg;
   const fromIsExternal = path.target.kind === 'floatingip' && o.from !== undefined;
-  const inLab = !!snapshot.source.lab && !!listInstances(labPaths(stateRootOf(o.stateRoot), snapshot.source.lab)).find((i) => i.port.id === leg.target.port?.id);
+  const inLab =
+    !!snapshot.source.lab &&
+    !!listInstances(labPaths(stateRootOf(o.stateRoot), snapshot.source.lab)).find((i) => i.port.id === leg.target.port?.id);
   if (fromIsExternal && !inLab) {
-    return { ...leg, warnings: [...leg.warnings, `probe: the DHCP leg was not probed: --from is the floating IP's external side; probe it with trace dhcp ${leg.target.port?.id} --probe --from INSTANCE-ACCESS`] };
+    return {
+      ...leg,
+      warnings: [
+        ...leg.warnings,
+        `probe: the DHCP leg was not probed: --from is the floating IP's external side; probe it with trace dhcp ${leg.target.port?.id} --probe --from INSTANCE-ACCESS`,
+      ],
+    };
   }
   return probeFromPort(leg, fromIsExternal ? { ...o, from: undefined } : o, snapshot, probeDhcp);
 }
@@ -207,7 +258,8 @@ async function instanceDhcpLeg(ctx: TraceContext, o: TraceCliOptions, snapshot: 
 /** trace dhcp --probe --wait: capture the DHCP leg while the port's own client renews (or the operator starts one). */
 async function waitForDhcp(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot): Promise<TraceReport> {
   const access = Object.fromEntries(Object.values(snapshot.nodes).map((d) => [d.host, nodeAccess(parseAccess(d.access))]));
-  if (o.format === 'text') o.progress(`probing: capturing DHCP on every hop for ${o.wait} s: renew the lease or start the DHCP client in the instance now`);
+  if (o.format === 'text')
+    o.progress(`probing: capturing DHCP on every hop for ${o.wait} s: renew the lease or start the DHCP client in the instance now`);
   return probeDhcpPassive(report, { access, ...(o.captureDir ? { captureDir: o.captureDir } : {}) }, Number(o.wait) * 1000);
 }
 
@@ -215,16 +267,33 @@ async function waitForDhcp(report: TraceReport, o: TraceCliOptions, snapshot: Sn
  * --probe on a port's path: real traffic from where the port's traffic starts (in a lab, its
  * instance's namespace), captured on every hop's device.
  */
-async function probeFromPort(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot, probeWith: typeof probePort): Promise<TraceReport> {
+async function probeFromPort(
+  report: TraceReport,
+  o: TraceCliOptions,
+  snapshot: Snapshot,
+  probeWith: typeof probePort,
+): Promise<TraceReport> {
   const lab = snapshot.source.lab;
   const portId = report.target.port?.id;
   const instance = lab && portId ? listInstances(labPaths(stateRootOf(o.stateRoot), lab)).find((i) => i.port.id === portId) : undefined;
   const fromAccess = o.from ?? (instance ? `netns:${instance.namespace}` : undefined);
-  if (!fromAccess) throw new TraceUsageError(`--probe needs --from ACCESS: where port ${portId ?? report.target.query}'s traffic starts (its instance: local, netns:NAME or ssh:USER@ADDRESS)`);
+  if (!fromAccess)
+    throw new TraceUsageError(
+      `--probe needs --from ACCESS: where port ${portId ?? report.target.query}'s traffic starts (its instance: local, netns:NAME or ssh:USER@ADDRESS)`,
+    );
   const access = Object.fromEntries(Object.values(snapshot.nodes).map((d) => [d.host, nodeAccess(parseAccess(d.access))]));
-  const what = report.target.kind === 'dhcp' ? `a DHCP exchange (${dhcpClientArgv().join(' ')})` : `${report.target.flow.protocol} to ${report.target.destination ?? '?'}`;
+  const what =
+    report.target.kind === 'dhcp'
+      ? `a DHCP exchange (${dhcpClientArgv().join(' ')})`
+      : `${report.target.flow.protocol} to ${report.target.destination ?? '?'}`;
   if (o.format === 'text') o.progress(`probing: ${what} from ${fromAccess}, capturing on every hop`);
-  return probeWith(report, { access, from: { access: nodeAccess(parseAccess(fromAccess)), label: fromAccess }, ...(o.source ? { source: o.source } : {}), ...(o.count ? { count: Number(o.count) } : {}), ...(o.captureDir ? { captureDir: o.captureDir } : {}) });
+  return probeWith(report, {
+    access,
+    from: { access: nodeAccess(parseAccess(fromAccess)), label: fromAccess },
+    ...(o.source ? { source: o.source } : {}),
+    ...(o.count ? { count: Number(o.count) } : {}),
+    ...(o.captureDir ? { captureDir: o.captureDir } : {}),
+  });
 }
 
 export function render(report: TraceReport, o: Pick<TraceCliOptions, 'format' | 'detail' | 'color'>): string {

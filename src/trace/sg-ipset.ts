@@ -20,16 +20,39 @@ export function memberHolds(member: string, address: string): boolean {
 }
 
 /** The set of `groupId` on the node's own namespace, checked for `source`. */
-export function remoteSetFinding(node: TraceNode, ns: ObservedNamespace, groupId: string, groupName: string, source: string, host: string): SetFinding {
+export function remoteSetFinding(
+  node: TraceNode,
+  ns: ObservedNamespace,
+  groupId: string,
+  groupName: string,
+  source: string,
+  host: string,
+): SetFinding {
   const set = remoteGroupIpset(groupId, 'IPv4');
   if (node.dump?.namespaces[HOST]?.ipset === undefined) {
-    return { held: false, status: 'unknown', reason: 'NODE_UNREADABLE', cause: `ipset save was not read on ${host}: whether ${source} is in ${set} (the members of remote group ${groupName}) cannot be told` };
+    return {
+      held: false,
+      status: 'unknown',
+      reason: 'NODE_UNREADABLE',
+      cause: `ipset save was not read on ${host}: whether ${source} is in ${set} (the members of remote group ${groupName}) cannot be told`,
+    };
   }
   const observed = ns.ipsets.find((s) => s.name === set);
-  if (!observed) return { held: false, status: 'missing', reason: 'SG_CHAIN_MISSING', cause: `IP set ${set} of remote group ${groupName} does not exist on ${host}: the rule matching it admits nothing` };
+  if (!observed)
+    return {
+      held: false,
+      status: 'missing',
+      reason: 'SG_CHAIN_MISSING',
+      cause: `IP set ${set} of remote group ${groupName} does not exist on ${host}: the rule matching it admits nothing`,
+    };
   const member = observed.members.find((m) => memberHolds(m, source));
   if (!member) {
-    return { held: false, status: 'mismatch', reason: 'SG_CHAIN_MISSING', cause: `IP set ${set} on ${host} does not hold ${source}, a member of remote group ${groupName}: the rule admitting it matches nothing from it (the set holds ${observed.members.join(', ') || 'nothing'})` };
+    return {
+      held: false,
+      status: 'mismatch',
+      reason: 'SG_CHAIN_MISSING',
+      cause: `IP set ${set} on ${host} does not hold ${source}, a member of remote group ${groupName}: the rule admitting it matches nothing from it (the set holds ${observed.members.join(', ') || 'nothing'})`,
+    };
   }
   return { held: true, set, member };
 }

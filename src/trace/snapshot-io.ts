@@ -35,7 +35,13 @@ export async function saveSnapshot(dir: string, snap: Snapshot): Promise<void> {
     if (dump.host !== host) throw new SnapshotError(`node '${host}' holds the dump of '${dump.host}'`);
     await writeJson(nodeFile(dir, host), dump);
   }
-  const index: SnapshotIndex = { version: snap.version, createdAt: snap.createdAt, source: snap.source, nodes: Object.keys(snap.nodes), api: snap.api };
+  const index: SnapshotIndex = {
+    version: snap.version,
+    createdAt: snap.createdAt,
+    source: snap.source,
+    nodes: Object.keys(snap.nodes),
+    api: snap.api,
+  };
   // The index last: a snapshot.json always names node files that are there.
   await writeJson(join(dir, SNAPSHOT_FILE), index);
 }
@@ -60,7 +66,9 @@ async function readJson(file: string): Promise<unknown> {
     text = await readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new SnapshotError(`${file}: ${code === 'ENOENT' ? 'missing (not a snapshot directory, or an incomplete one)' : (e as Error).message}`);
+    throw new SnapshotError(
+      `${file}: ${code === 'ENOENT' ? 'missing (not a snapshot directory, or an incomplete one)' : (e as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -75,12 +83,20 @@ type Check = (v: unknown) => boolean;
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStr: Check = (v) => typeof v === 'string';
 const strOrNull: Check = (v) => v === null || typeof v === 'string';
-const arrayOf = (c: Check): Check => (v) => Array.isArray(v) && v.every(c);
-const recordOf = (c: Check): Check => (v) => isObj(v) && Object.values(v).every(c);
+const arrayOf =
+  (c: Check): Check =>
+  (v) =>
+    Array.isArray(v) && v.every(c);
+const recordOf =
+  (c: Check): Check =>
+  (v) =>
+    isObj(v) && Object.values(v).every(c);
 const shape =
   (fields: Record<string, Check>, optional: Record<string, Check> = {}): Check =>
   (v) =>
-    isObj(v) && Object.entries(fields).every(([k, c]) => c(v[k])) && Object.entries(optional).every(([k, c]) => v[k] === undefined || c(v[k]));
+    isObj(v) &&
+    Object.entries(fields).every(([k, c]) => c(v[k])) &&
+    Object.entries(optional).every(([k, c]) => v[k] === undefined || c(v[k]));
 const apiObject = shape({ id: isStr });
 
 const RAW_FIELDS = { ip: isStr, route6: isStr, fdb: isStr, iptablesSave: isStr, sysctl: isStr };
@@ -88,7 +104,11 @@ const RAW_OPTIONAL = { ipset: isStr };
 const RAW_NAMESPACE = shape(RAW_FIELDS, RAW_OPTIONAL);
 const COMMAND = shape({ argv: arrayOf(isStr) }, { stdin: isStr });
 
-const DHCP_NAMESPACE = shape({ pids: (v) => v === null || arrayOf((n) => Number.isInteger(n))(v), cmdlines: recordOf((v) => v === null || arrayOf(isStr)(v)), files: recordOf(strOrNull) });
+const DHCP_NAMESPACE = shape({
+  pids: (v) => v === null || arrayOf((n) => Number.isInteger(n))(v),
+  cmdlines: recordOf((v) => v === null || arrayOf(isStr)(v)),
+  files: recordOf(strOrNull),
+});
 
 const API_FIELDS: Record<keyof Omit<ApiResources, 'errors'>, Check> = {
   networks: arrayOf(apiObject),
@@ -114,14 +134,22 @@ const NODE_FIELDS: Record<string, Check> = {
 };
 
 /** Throws naming the first field that does not fit. */
-function checkFields(v: Record<string, unknown>, file: string, where: string, fields: Record<string, Check>, optional: Record<string, Check> = {}): void {
+function checkFields(
+  v: Record<string, unknown>,
+  file: string,
+  where: string,
+  fields: Record<string, Check>,
+  optional: Record<string, Check> = {},
+): void {
   for (const [k, c] of Object.entries(fields)) if (!c(v[k])) throw new SnapshotError(`${file}: ${where}${k} is missing or malformed`);
-  for (const [k, c] of Object.entries(optional)) if (v[k] !== undefined && !c(v[k])) throw new SnapshotError(`${file}: ${where}${k} is malformed`);
+  for (const [k, c] of Object.entries(optional))
+    if (v[k] !== undefined && !c(v[k])) throw new SnapshotError(`${file}: ${where}${k} is malformed`);
 }
 
 function checkIndex(v: unknown, file: string): asserts v is SnapshotIndex {
   if (!isObj(v)) throw new SnapshotError(`${file}: not a snapshot (expected a JSON object)`);
-  if (v['version'] !== 1) throw new SnapshotError(`${file}: snapshot version ${JSON.stringify(v['version'])} is not supported (this neutrino reads version 1)`);
+  if (v['version'] !== 1)
+    throw new SnapshotError(`${file}: snapshot version ${JSON.stringify(v['version'])} is not supported (this neutrino reads version 1)`);
   checkFields(v, file, '', { createdAt: isStr, source: shape({ endpoint: isStr }, { lab: isStr }), nodes: arrayOf(isStr), api: isObj });
   checkFields(v['api'] as Record<string, unknown>, file, 'api.', API_FIELDS, { errors: arrayOf(isStr) });
 }

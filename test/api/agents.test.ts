@@ -27,7 +27,10 @@ async function selfservice(demo: Api): Promise<string> {
 
 /** The Linux bridge agents of controller (VTEP .104, provider on eth2) and compute1 (VTEP .105). */
 async function reportBridgeAgents({ report }: Server) {
-  assert.equal((await report('Linux bridge agent', 'controller', { tunneling_ip: '192.168.0.104', interface_mappings: { provider: 'eth2' } })).status, 200);
+  assert.equal(
+    (await report('Linux bridge agent', 'controller', { tunneling_ip: '192.168.0.104', interface_mappings: { provider: 'eth2' } })).status,
+    200,
+  );
   assert.equal((await report('Linux bridge agent', 'compute1', { tunneling_ip: '192.168.0.105' })).status, 200);
 }
 
@@ -41,7 +44,9 @@ async function servedSelfservice(server: Server): Promise<string> {
 
 /** An instance port `vm1` on compute1 in the network. */
 async function instancePort(admin: Api, netId: string) {
-  const r = await admin.post('/ports', { port: { network_id: netId, 'binding:host_id': 'compute1', device_owner: 'compute:nova', device_id: 'vm1' } });
+  const r = await admin.post('/ports', {
+    port: { network_id: netId, 'binding:host_id': 'compute1', device_owner: 'compute:nova', device_id: 'vm1' },
+  });
   assert.equal(r.status, 201);
   return r.body.port;
 }
@@ -69,15 +74,24 @@ test('a DHCP network waits for a DHCP agent, then gets its DHCP port at the lowe
   assert.equal(ports[0].device_owner, 'network:dhcp');
   assert.equal(ports[0]['binding:host_id'], 'controller');
   assert.match(ports[0].device_id, new RegExp(`^dhcp[0-9a-f-]{36}-${netId}$`));
-  assert.deepEqual(ports[0].fixed_ips.map((f: { ip_address: string }) => f.ip_address), ['172.16.1.2']);
+  assert.deepEqual(
+    ports[0].fixed_ips.map((f: { ip_address: string }) => f.ip_address),
+    ['172.16.1.2'],
+  );
   const agents = (await admin.get('/agents')).body.agents;
-  assert.deepEqual(agents.map((a: { host: string; agent_type: string }) => `${a.host}/${a.agent_type}`), ['compute1/Linux bridge agent', 'controller/DHCP agent', 'controller/Linux bridge agent']);
+  assert.deepEqual(
+    agents.map((a: { host: string; agent_type: string }) => `${a.host}/${a.agent_type}`),
+    ['compute1/Linux bridge agent', 'controller/DHCP agent', 'controller/Linux bridge agent'],
+  );
   assert.ok(agents.every((a: { alive: boolean }) => a.alive));
   const shown = await admin.get(`/agents/${agents[1].id}`);
   assert.equal(shown.body.agent.host, 'controller');
   assert.equal((await demo.get(`/agents/${agents[1].id}`)).status, 404);
   assert.equal((await admin.get('/agents/3c338602-d806-488a-ae66-c4c8f8d13b9b')).body.NeutronError.type, 'AgentNotFound');
-  assert.deepEqual((await admin.get(`/networks/${netId}/dhcp-agents`)).body.agents.map((a: { host: string }) => a.host), ['controller']);
+  assert.deepEqual(
+    (await admin.get(`/networks/${netId}/dhcp-agents`)).body.agents.map((a: { host: string }) => a.host),
+    ['controller'],
+  );
   const bad = await admin.post('/neutrino/agents/report', { agent: { agent_type: 'Open vSwitch agent', host: 'x' } });
   assert.equal(bad.status, 400);
 });
@@ -88,18 +102,30 @@ test('host views: local ports, l2population toward other VTEPs, DHCP leases', as
   const netId = await servedSelfservice(server);
   const port = await instancePort(admin, netId);
   const compute = (await admin.get('/neutrino/hosts/compute1/view')).body.view;
-  assert.deepEqual(compute.networks.map((n: { id: string }) => n.id), [netId]);
+  assert.deepEqual(
+    compute.networks.map((n: { id: string }) => n.id),
+    [netId],
+  );
   assert.equal(compute.networks[0].network_type, 'vxlan');
-  assert.deepEqual(compute.ports.map((p: { id: string }) => p.id), [port.id]);
+  assert.deepEqual(
+    compute.ports.map((p: { id: string }) => p.id),
+    [port.id],
+  );
   assert.equal(compute.ports[0].security_groups.length, 1);
   assert.equal(compute.security_groups[0].rules.length, 4);
   assert.deepEqual(compute.remote_vteps, [{ network_id: netId, host: 'controller', vtep: '192.168.0.104' }]);
-  assert.deepEqual(compute.remote_ports.map((p: { ip_addresses: string[] }) => p.ip_addresses), [['172.16.1.2']]);
+  assert.deepEqual(
+    compute.remote_ports.map((p: { ip_addresses: string[] }) => p.ip_addresses),
+    [['172.16.1.2']],
+  );
   assert.deepEqual(compute.dhcp_networks, []);
   const controller = (await admin.get('/neutrino/hosts/controller/view')).body.view;
   assert.deepEqual(controller.dhcp_networks, [netId]);
   assert.equal(controller.dhcp_ports.length, 2);
-  assert.deepEqual(controller.remote_ports.map((p: { mac_address: string; vtep: string }) => [p.mac_address, p.vtep]), [[port.mac_address, '192.168.0.105']]);
+  assert.deepEqual(
+    controller.remote_ports.map((p: { mac_address: string; vtep: string }) => [p.mac_address, p.vtep]),
+    [[port.mac_address, '192.168.0.105']],
+  );
   assert.ok(controller.revision > 0);
 });
 
@@ -115,7 +141,10 @@ test('the change feed resumes from a revision and wakes a waiting watcher on com
   setTimeout(() => void demo.put(`/networks/${netId}`, { network: { description: 'x' } }), 200);
   const page = (await waiting).body;
   assert.ok(Date.now() - t0 < 3000, 'woken by the commit, not by the timeout');
-  assert.deepEqual(page.changes.map((c: { resource: string; op: string }) => `${c.resource}:${c.op}`), ['network:update']);
+  assert.deepEqual(
+    page.changes.map((c: { resource: string; op: string }) => `${c.resource}:${c.op}`),
+    ['network:update'],
+  );
   assert.equal((await admin.get('/neutrino/changes?since=-1')).status, 400);
 });
 

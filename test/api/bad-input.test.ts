@@ -24,7 +24,11 @@ after(() => srv.close());
 
 /** A PUT of raw bytes (not JSON-encoded by the client). */
 async function rawPut(path: string, bytes: Buffer) {
-  const res = await fetch(`${srv.url}/v2.0${path}`, { method: 'PUT', headers: { 'x-auth-token': demoToken, 'content-type': 'application/json' }, body: new Uint8Array(bytes) });
+  const res = await fetch(`${srv.url}/v2.0${path}`, {
+    method: 'PUT',
+    headers: { 'x-auth-token': demoToken, 'content-type': 'application/json' },
+    body: new Uint8Array(bytes),
+  });
   return { status: res.status, body: await res.json() };
 }
 
@@ -48,9 +52,24 @@ test('deep nesting is refused before any work', async () => {
 test('invalid Unicode and out-of-range numbers are refused on both APIs, valid astral text is stored exactly', async () => {
   await refused(() => demo.post('/networks', '{"network":{"name":"\\ud800x"}}'), 400, 'HTTPBadRequest', /invalid Unicode/);
   await refused(() => demo.post('/networks', '{"network":{"\\udc00":"x"}}'), 400, 'HTTPBadRequest', /invalid Unicode/);
-  await refused(() => rawPut(`/networks/${networkId}`, Buffer.from('{"network":{"name":"\xff"}}', 'latin1')), 400, 'HTTPBadRequest', /invalid UTF-8/);
-  await refused(() => admin.post(`/ports`, `{"port":{"network_id":"${networkId}","binding:profile":{"a":1e400}}}`), 400, 'HTTPBadRequest', 'Malformed request body: number out of range');
-  await refused(() => demo.post('/networks', '{"network":{"mtu":-1e999}}'), 400, 'HTTPBadRequest', 'Malformed request body: number out of range');
+  await refused(
+    () => rawPut(`/networks/${networkId}`, Buffer.from('{"network":{"name":"\xff"}}', 'latin1')),
+    400,
+    'HTTPBadRequest',
+    /invalid UTF-8/,
+  );
+  await refused(
+    () => admin.post(`/ports`, `{"port":{"network_id":"${networkId}","binding:profile":{"a":1e400}}}`),
+    400,
+    'HTTPBadRequest',
+    'Malformed request body: number out of range',
+  );
+  await refused(
+    () => demo.post('/networks', '{"network":{"mtu":-1e999}}'),
+    400,
+    'HTTPBadRequest',
+    'Malformed request body: number out of range',
+  );
   const id = await request(`${srv.url}/identity/v3/projects`, 'POST', adminToken, '{"project":{"name":"p\\udfff","domain_id":"default"}}');
   assert.equal(id.status, 400);
   assert.equal(id.body.error.code, 400);
@@ -88,13 +107,33 @@ test('identity bodies: unknown properties and resource options are refused, not 
 
 test('__proto__, constructor and toString are unknown attributes and unknown filters', async () => {
   for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
-    await refused(() => demo.post('/networks', `{"network":{"${key}":{"admin":true}}}`), 400, 'HTTPBadRequest', `Unrecognized attribute(s) '${key}'`);
-    await refused(() => demo.put(`/networks/${networkId}`, `{"network":{"${key}":1}}`), 400, 'HTTPBadRequest', `Unrecognized attribute(s) '${key}'`);
+    await refused(
+      () => demo.post('/networks', `{"network":{"${key}":{"admin":true}}}`),
+      400,
+      'HTTPBadRequest',
+      `Unrecognized attribute(s) '${key}'`,
+    );
+    await refused(
+      () => demo.put(`/networks/${networkId}`, `{"network":{"${key}":1}}`),
+      400,
+      'HTTPBadRequest',
+      `Unrecognized attribute(s) '${key}'`,
+    );
     expectError(await demo.get(`/networks?${key}=1`), 400, 'HTTPBadRequest', `['${key}'] is invalid attribute for filtering`);
     expectError(await demo.get(`/ports?sort_key=${key}`), 400, 'HTTPBadRequest', `['${key}'] is invalid attribute for sort_keys`);
   }
-  await refused(() => demo.post('/networks', '{"__proto__":{"network":{"name":"x"}}}'), 400, 'HTTPBadRequest', "Unable to find 'network' in request body");
-  await refused(() => demo.post('/networks', '{"__proto__":[{"name":"x"}]}'), 400, 'HTTPBadRequest', "Unable to find 'network' in request body");
+  await refused(
+    () => demo.post('/networks', '{"__proto__":{"network":{"name":"x"}}}'),
+    400,
+    'HTTPBadRequest',
+    "Unable to find 'network' in request body",
+  );
+  await refused(
+    () => demo.post('/networks', '{"__proto__":[{"name":"x"}]}'),
+    400,
+    'HTTPBadRequest',
+    "Unable to find 'network' in request body",
+  );
   // An unknown field to show is simply not there, and nothing leaks from the prototype.
   const f = await demo.get(`/networks/${networkId}?fields=__proto__&fields=constructor&fields=name`);
   assert.equal(f.status, 200);
@@ -103,28 +142,48 @@ test('__proto__, constructor and toString are unknown attributes and unknown fil
 
 test('an empty bulk request is refused for every bulk-capable resource', async () => {
   for (const [path, plural] of [
-    ['/networks', 'networks'], ['/subnets', 'subnets'], ['/ports', 'ports'], ['/routers', 'routers'],
-    ['/floatingips', 'floatingips'], ['/security-groups', 'security_groups'], ['/security-group-rules', 'security_group_rules'],
+    ['/networks', 'networks'],
+    ['/subnets', 'subnets'],
+    ['/ports', 'ports'],
+    ['/routers', 'routers'],
+    ['/floatingips', 'floatingips'],
+    ['/security-groups', 'security_groups'],
+    ['/security-group-rules', 'security_group_rules'],
   ]) {
     for (const empty of [[], {}, null, 0, '']) {
       await refused(() => demo.post(path, { [plural]: empty }), 400, 'HTTPBadRequest', 'Resources required');
     }
     await refused(() => demo.post(path, { [plural]: 'abc' }), 400, 'HTTPBadRequest', 'Body contains invalid data');
     await refused(() => demo.post(path, { [plural]: [null] }), 400, 'HTTPBadRequest', 'Body contains invalid data');
-    await refused(() => demo.post(path, { [plural]: ['abc'] }), 400, 'HTTPBadRequest', `Object '${plural.slice(0, -1)}' contains invalid data`);
+    await refused(
+      () => demo.post(path, { [plural]: ['abc'] }),
+      400,
+      'HTTPBadRequest',
+      `Object '${plural.slice(0, -1)}' contains invalid data`,
+    );
   }
   // Items may be wrapped, as Neutron allows.
   const r = await demo.post('/networks', { networks: [{ network: { name: 'w1' } }, { name: 'w2' }] });
   assert.equal(r.status, 201);
-  assert.deepEqual(r.body.networks.map((n: { name: string }) => n.name), ['w1', 'w2']);
+  assert.deepEqual(
+    r.body.networks.map((n: { name: string }) => n.name),
+    ['w1', 'w2'],
+  );
 });
 
-test('malformed body shapes get Neutron\'s messages on create and update', async () => {
+test("malformed body shapes get Neutron's messages on create and update", async () => {
   const cases: Array<[string, string]> = [
-    ['{}', 'Resource body required'], ['[]', 'Resource body required'], ['0', 'Resource body required'], ['""', 'Resource body required'],
-    ['[1]', 'Body contains invalid data'], ['"text"', 'Body contains invalid data'], ['7', 'Body contains invalid data'],
-    ['{"network":null}', "Unable to find 'network' in request body"], ['{"net":{}}', "Unable to find 'network' in request body"],
-    ['{"network":[]}', "Object 'network' contains invalid data"], ['{"network":"x"}', "Object 'network' contains invalid data"],
+    ['{}', 'Resource body required'],
+    ['[]', 'Resource body required'],
+    ['0', 'Resource body required'],
+    ['""', 'Resource body required'],
+    ['[1]', 'Body contains invalid data'],
+    ['"text"', 'Body contains invalid data'],
+    ['7', 'Body contains invalid data'],
+    ['{"network":null}', "Unable to find 'network' in request body"],
+    ['{"net":{}}', "Unable to find 'network' in request body"],
+    ['{"network":[]}', "Object 'network' contains invalid data"],
+    ['{"network":"x"}', "Object 'network' contains invalid data"],
   ];
   for (const [text, message] of cases) {
     await refused(() => demo.post('/networks', text), 400, 'HTTPBadRequest', message);
@@ -152,30 +211,59 @@ test('echoed values are capped', async () => {
 });
 
 test('extra_dhcp_opts: validated as Neutron does, merged on update', async () => {
-  for (const bad of [true, 5, 'x', { opt_name: 'a', opt_value: 'b' }, [{ opt_name: 'a' }], [{ opt_name: 'a', opt_value: 'b', extra: 1 }],
-    [{ opt_name: '', opt_value: 'b' }], [{ opt_name: 'a\nb', opt_value: 'c' }], [{ opt_name: 'a', opt_value: 'b', ip_version: 5 }],
-    [{ opt_name: 'a', opt_value: '' }], [{ opt_name: 'a', opt_value: 'x'.repeat(256) }], [{ opt_name: 'a', opt_value: 1 }],
-    [{ opt_name: 'a', opt_value: 'b' }, { opt_name: 'a', opt_value: 'b' }], [1e300], [[]]]) {
-    await refused(() => demo.post('/ports', { port: { network_id: networkId, extra_dhcp_opts: bad } }), 400, 'InvalidInput', /^Invalid input for operation: /);
+  for (const bad of [
+    true,
+    5,
+    'x',
+    { opt_name: 'a', opt_value: 'b' },
+    [{ opt_name: 'a' }],
+    [{ opt_name: 'a', opt_value: 'b', extra: 1 }],
+    [{ opt_name: '', opt_value: 'b' }],
+    [{ opt_name: 'a\nb', opt_value: 'c' }],
+    [{ opt_name: 'a', opt_value: 'b', ip_version: 5 }],
+    [{ opt_name: 'a', opt_value: '' }],
+    [{ opt_name: 'a', opt_value: 'x'.repeat(256) }],
+    [{ opt_name: 'a', opt_value: 1 }],
+    [
+      { opt_name: 'a', opt_value: 'b' },
+      { opt_name: 'a', opt_value: 'b' },
+    ],
+    [1e300],
+    [[]],
+  ]) {
+    await refused(
+      () => demo.post('/ports', { port: { network_id: networkId, extra_dhcp_opts: bad } }),
+      400,
+      'InvalidInput',
+      /^Invalid input for operation: /,
+    );
   }
-  const port = (await demo.post('/ports', {
-    port: {
-      network_id: networkId,
-      extra_dhcp_opts: [
-        { opt_name: 'tftp-server', opt_value: '10.0.0.1' },
-        { opt_name: 'router', opt_value: '' },
-        { opt_name: 'bootfile-name', opt_value: 'pxe.0', ip_version: '6' },
-        { opt_name: 'skipped', opt_value: null },
-      ],
-    },
-  })).body.port;
+  const port = (
+    await demo.post('/ports', {
+      port: {
+        network_id: networkId,
+        extra_dhcp_opts: [
+          { opt_name: 'tftp-server', opt_value: '10.0.0.1' },
+          { opt_name: 'router', opt_value: '' },
+          { opt_name: 'bootfile-name', opt_value: 'pxe.0', ip_version: '6' },
+          { opt_name: 'skipped', opt_value: null },
+        ],
+      },
+    })
+  ).body.port;
   assert.deepEqual(port.extra_dhcp_opts, [
     { opt_name: 'tftp-server', opt_value: '10.0.0.1', ip_version: 4 },
     { opt_name: 'router', opt_value: '', ip_version: 4 },
     { opt_name: 'bootfile-name', opt_value: 'pxe.0', ip_version: 6 },
   ]);
   const up = await demo.put(`/ports/${port.id}`, {
-    port: { extra_dhcp_opts: [{ opt_name: 'tftp-server', opt_value: '10.0.0.2' }, { opt_name: 'router', opt_value: null }, { opt_name: 'mtu', opt_value: '1400' }] },
+    port: {
+      extra_dhcp_opts: [
+        { opt_name: 'tftp-server', opt_value: '10.0.0.2' },
+        { opt_name: 'router', opt_value: null },
+        { opt_name: 'mtu', opt_value: '1400' },
+      ],
+    },
   });
   assert.equal(up.status, 200);
   assert.deepEqual(up.body.port.extra_dhcp_opts, [
@@ -189,10 +277,25 @@ test('extra_dhcp_opts: validated as Neutron does, merged on update', async () =>
 test('list attributes of ports take lists, as Neutron does (no single value wrapped into a list)', async () => {
   const group = (await demo.get('/security-groups')).body.security_groups[0].id;
   const port = { network_id: networkId };
-  await refused(() => demo.post('/ports', { port: { ...port, security_groups: group } }), 400, 'HTTPBadRequest', `Invalid input for security_groups. Reason: '${group}' is not a list.`);
-  await refused(() => demo.post('/ports', { port: { ...port, fixed_ips: { ip_address: '10.0.0.5' } } }), 400, 'HTTPBadRequest', /^Invalid input for fixed_ips. Reason: Invalid data format for fixed IP/);
+  await refused(
+    () => demo.post('/ports', { port: { ...port, security_groups: group } }),
+    400,
+    'HTTPBadRequest',
+    `Invalid input for security_groups. Reason: '${group}' is not a list.`,
+  );
+  await refused(
+    () => demo.post('/ports', { port: { ...port, fixed_ips: { ip_address: '10.0.0.5' } } }),
+    400,
+    'HTTPBadRequest',
+    /^Invalid input for fixed_ips. Reason: Invalid data format for fixed IP/,
+  );
   await refused(() => demo.post('/ports', { port: { ...port, fixed_ips: null } }), 400, 'HTTPBadRequest', /^Invalid input for fixed_ips/);
-  await refused(() => demo.post('/ports', { port: { ...port, allowed_address_pairs: { ip_address: '10.0.0.9' } } }), 400, 'HTTPBadRequest', 'Allowed address pairs must be a list.');
+  await refused(
+    () => demo.post('/ports', { port: { ...port, allowed_address_pairs: { ip_address: '10.0.0.9' } } }),
+    400,
+    'HTTPBadRequest',
+    'Allowed address pairs must be a list.',
+  );
   // null is the empty list.
   const r = await demo.post('/ports', { port: { ...port, security_groups: null, allowed_address_pairs: null } });
   assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -201,21 +304,61 @@ test('list attributes of ports take lists, as Neutron does (no single value wrap
 
 test('availability_zone_hints, subnetpool_id and IPv6 modes take only what Neutron takes', async () => {
   for (const bad of [true, 1e300, { a: 1 }, 'nova', [1], ['a', 'a']]) {
-    await refused(() => demo.post('/networks', { network: { availability_zone_hints: bad } }), 400, 'HTTPBadRequest', /^Invalid input for availability_zone_hints/);
+    await refused(
+      () => demo.post('/networks', { network: { availability_zone_hints: bad } }),
+      400,
+      'HTTPBadRequest',
+      /^Invalid input for availability_zone_hints/,
+    );
   }
-  await refused(() => demo.post('/networks', { network: { availability_zone_hints: Array.from({ length: 40 }, (_, i) => `zone-${i}`) } }), 400, 'InvalidInput', 'Invalid input for operation: Too many availability_zone_hints specified.');
-  await refused(() => demo.post('/networks', { network: { availability_zone_hints: ['nova'] } }), 404, 'AvailabilityZoneNotFound', 'AvailabilityZone nova could not be found.');
-  await refused(() => demo.put(`/networks/${networkId}`, { network: { availability_zone_hints: [] } }), 400, 'HTTPBadRequest', 'Cannot update read-only attribute availability_zone_hints');
+  await refused(
+    () => demo.post('/networks', { network: { availability_zone_hints: Array.from({ length: 40 }, (_, i) => `zone-${i}`) } }),
+    400,
+    'InvalidInput',
+    'Invalid input for operation: Too many availability_zone_hints specified.',
+  );
+  await refused(
+    () => demo.post('/networks', { network: { availability_zone_hints: ['nova'] } }),
+    404,
+    'AvailabilityZoneNotFound',
+    'AvailabilityZone nova could not be found.',
+  );
+  await refused(
+    () => demo.put(`/networks/${networkId}`, { network: { availability_zone_hints: [] } }),
+    400,
+    'HTTPBadRequest',
+    'Cannot update read-only attribute availability_zone_hints',
+  );
   assert.equal((await demo.post('/networks', { network: { availability_zone_hints: [] } })).status, 201);
 
   const subnet = { network_id: networkId, ip_version: 4, cidr: '10.9.0.0/24' };
   for (const bad of [true, 12345678901234567890, { id: 'x' }, 'not-a-uuid', []]) {
-    await refused(() => demo.post('/subnets', { subnet: { ...subnet, subnetpool_id: bad } }), 400, 'HTTPBadRequest', /^Invalid input for subnetpool_id/);
+    await refused(
+      () => demo.post('/subnets', { subnet: { ...subnet, subnetpool_id: bad } }),
+      400,
+      'HTTPBadRequest',
+      /^Invalid input for subnetpool_id/,
+    );
   }
-  await refused(() => demo.post('/subnets', { subnet: { ...subnet, subnetpool_id: '5d8d2bd2-8c7c-4a8c-9b0e-0c8c0b9c8f11' } }), 404, 'SubnetPoolNotFound', 'Subnet pool 5d8d2bd2-8c7c-4a8c-9b0e-0c8c0b9c8f11 could not be found.');
+  await refused(
+    () => demo.post('/subnets', { subnet: { ...subnet, subnetpool_id: '5d8d2bd2-8c7c-4a8c-9b0e-0c8c0b9c8f11' } }),
+    404,
+    'SubnetPoolNotFound',
+    'Subnet pool 5d8d2bd2-8c7c-4a8c-9b0e-0c8c0b9c8f11 could not be found.',
+  );
   for (const bad of [true, 'bogus', { a: 1 }, 6]) {
-    await refused(() => demo.post('/subnets', { subnet: { ...subnet, ipv6_ra_mode: bad } }), 400, 'HTTPBadRequest', /^Invalid input for ipv6_ra_mode/);
-    await refused(() => demo.post('/subnets', { subnet: { ...subnet, ipv6_address_mode: bad } }), 400, 'HTTPBadRequest', /^Invalid input for ipv6_address_mode/);
+    await refused(
+      () => demo.post('/subnets', { subnet: { ...subnet, ipv6_ra_mode: bad } }),
+      400,
+      'HTTPBadRequest',
+      /^Invalid input for ipv6_ra_mode/,
+    );
+    await refused(
+      () => demo.post('/subnets', { subnet: { ...subnet, ipv6_address_mode: bad } }),
+      400,
+      'HTTPBadRequest',
+      /^Invalid input for ipv6_address_mode/,
+    );
   }
   const ok = await demo.post('/subnets', { subnet: { ...subnet, subnetpool_id: null, ipv6_ra_mode: null } });
   assert.equal(ok.status, 201, JSON.stringify(ok.body));
@@ -247,19 +390,23 @@ test('framework errors carry the API error body', async () => {
   assert.equal(body.NeutronError.type, 'HTTPRequestHeaderFieldsTooLarge');
 });
 
-test('a request arriving while the server closes gets a NeutronError 503, not the framework\'s body', async () => {
+test("a request arriving while the server closes gets a NeutronError 503, not the framework's body", async () => {
   // Long-polls end at once on close, so a login held by the per-user back-off keeps the connection busy instead.
   const closingServer = await startTestServer({ failureBackoffInitialMs: 1500 });
   const token = await issueToken(closingServer.url, 'admin', ADMIN_PASSWORD, 'admin');
   const login = (password: string) =>
-    JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', password, domain: { name: 'Default' } } } } } });
+    JSON.stringify({
+      auth: { identity: { methods: ['password'], password: { user: { name: 'admin', password, domain: { name: 'Default' } } } } },
+    });
   assert.equal((await fetch(`${closingServer.url}/identity/v3/auth/tokens`, { method: 'POST', body: login('wrong') })).status, 401);
   const socket = connect(Number(new URL(closingServer.url).port), '127.0.0.1');
   let raw = '';
   socket.on('data', (d) => (raw += d.toString()));
   const ended = new Promise((resolve) => socket.on('close', resolve));
   const body = login(ADMIN_PASSWORD);
-  socket.write(`POST /identity/v3/auth/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.write(
+    `POST /identity/v3/auth/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
   await new Promise((resolve) => setTimeout(resolve, 300));
   const closing = closingServer.close();
   await new Promise((resolve) => setTimeout(resolve, 100));

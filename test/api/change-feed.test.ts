@@ -31,10 +31,13 @@ async function window(): Promise<{ head: number; oldestAnswered: number }> {
 }
 
 const boundPort = (name: string) =>
-  admin.post('/ports', { port: { network_id: netId, name, 'binding:host_id': 'feed-host', device_owner: 'compute:nova', device_id: name } });
+  admin.post('/ports', {
+    port: { network_id: netId, name, 'binding:host_id': 'feed-host', device_owner: 'compute:nova', device_id: name },
+  });
 
 test('the feed keeps a bounded window and answers a revision behind it with 410 naming the oldest revision held', async () => {
-  for (let i = 0; i < 3 * WINDOW; i++) assert.equal((await admin.put(`/networks/${netId}`, { network: { description: `d${i}` } })).status, 200);
+  for (let i = 0; i < 3 * WINDOW; i++)
+    assert.equal((await admin.put(`/networks/${netId}`, { network: { description: `d${i}` } })).status, 200);
   const { head, oldestAnswered } = await window();
   // Compaction starts once N + N/10 revisions are held (N/10 rounds to 0 here): exactly the newest N are left.
   assert.equal(head - oldestAnswered, WINDOW);

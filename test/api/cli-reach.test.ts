@@ -49,8 +49,30 @@ before(async () => {
   ];
   if (hasOpenssl) {
     // A self-signed certificate nobody trusts: the client must say it is TLS that failed.
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-    tls = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('{}'));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+      ],
+      { stdio: 'ignore' },
+    );
+    tls = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) =>
+      res.end('{}'),
+    );
     await new Promise<void>((resolve) => tls!.listen(0, '127.0.0.1', resolve));
     tlsPort = (tls.address() as { port: number }).port;
     clouds.push(cloud('selfsigned', `https://127.0.0.1:${tlsPort}/v3`));
@@ -74,8 +96,16 @@ test('trace: an unreachable Identity API exits 2 and names the endpoint and wher
   const [fip, port, instance, vars] = await Promise.all([
     neutrino(['trace', 'fip', '10.0.0.1', '--cloud', 'closed'], 30_000, cloudsEnv()),
     neutrino(['trace', 'port', 'abcdef12', '--to', '10.0.0.1', '--cloud', 'closed'], 30_000, cloudsEnv()),
-    neutrino(['trace', 'instance', '9fa7eaa3-71b4-475d-9f21-eb52f941b537'], 30_000, env({ OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml'), OS_CLOUD: 'closed' })),
-    neutrino(['trace', 'fip', '10.0.0.1'], 30_000, env({ OS_AUTH_URL: `http://127.0.0.1:${closedPort}/v3`, OS_USERNAME: 'a', OS_PASSWORD: 'b', OS_PROJECT_NAME: 'c' })),
+    neutrino(
+      ['trace', 'instance', '9fa7eaa3-71b4-475d-9f21-eb52f941b537'],
+      30_000,
+      env({ OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml'), OS_CLOUD: 'closed' }),
+    ),
+    neutrino(
+      ['trace', 'fip', '10.0.0.1'],
+      30_000,
+      env({ OS_AUTH_URL: `http://127.0.0.1:${closedPort}/v3`, OS_USERNAME: 'a', OS_PASSWORD: 'b', OS_PROJECT_NAME: 'c' }),
+    ),
   ]);
   const inClouds = new RegExp(
     `^neutrino trace: cannot reach the Identity API at http://127\\.0\\.0\\.1:${closedPort}/identity/v3 \\(connection refused\\): is the cloud's Keystone \\(or \`neutrino server\`\\) running there\\? check auth_url of cloud 'closed' in ${join(dir, 'clouds.yaml')} \\(--cloud / OS_CLOUD\\)\\n$`,
@@ -85,7 +115,12 @@ test('trace: an unreachable Identity API exits 2 and names the endpoint and wher
     assert.match(r.stderr, inClouds);
   }
   assert.equal(vars.code, 2, vars.stderr);
-  assert.match(vars.stderr, new RegExp(`cannot reach the Identity API at http://127\\.0\\.0\\.1:${closedPort}/v3 \\(connection refused\\): .* check the OS_\\* variables \\(OS_AUTH_URL\\)\\n$`));
+  assert.match(
+    vars.stderr,
+    new RegExp(
+      `cannot reach the Identity API at http://127\\.0\\.0\\.1:${closedPort}/v3 \\(connection refused\\): .* check the OS_\\* variables \\(OS_AUTH_URL\\)\\n$`,
+    ),
+  );
 });
 
 test('trace: a host name DNS does not know, and an untrusted TLS certificate, are said as such (exit 2)', { skip: built }, async () => {
@@ -95,10 +130,18 @@ test('trace: a host name DNS does not know, and an untrusted TLS certificate, ar
   ]);
   assert.equal(dns.code, 2, dns.stderr);
   // No resolver at all (a sandbox) fails with EAI_AGAIN instead of ENOTFOUND: both are DNS.
-  assert.match(dns.stderr, /^neutrino trace: cannot reach the Identity API at http:\/\/no-such-host\.invalid:5000\/v3 \(.*DNS.*no-such-host\.invalid.*\): .*\n$/);
+  assert.match(
+    dns.stderr,
+    /^neutrino trace: cannot reach the Identity API at http:\/\/no-such-host\.invalid:5000\/v3 \(.*DNS.*no-such-host\.invalid.*\): .*\n$/,
+  );
   if (selfSigned) {
     assert.equal(selfSigned.code, 2, selfSigned.stderr);
-    assert.match(selfSigned.stderr, new RegExp(`^neutrino trace: cannot reach the Identity API at https://127\\.0\\.0\\.1:${tlsPort}/v3 \\(TLS: self.signed certificate; check cacert, or verify: false for a test cloud\\)`));
+    assert.match(
+      selfSigned.stderr,
+      new RegExp(
+        `^neutrino trace: cannot reach the Identity API at https://127\\.0\\.0\\.1:${tlsPort}/v3 \\(TLS: self.signed certificate; check cacert, or verify: false for a test cloud\\)`,
+      ),
+    );
   }
 });
 
@@ -107,22 +150,38 @@ test('trace: refused credentials exit 2 and say which settings to check', { skip
   assert.equal(r.code, 2, r.stderr);
   assert.match(
     r.stderr,
-    new RegExp(`^neutrino trace: the Identity API at ${server.url}/identity/v3 refused the credentials \\(.+\\): check username, password, project_name, user_domain_name of cloud 'wrongpw' in .*clouds\\.yaml \\(--cloud / OS_CLOUD\\)\\n$`),
+    new RegExp(
+      `^neutrino trace: the Identity API at ${server.url}/identity/v3 refused the credentials \\(.+\\): check username, password, project_name, user_domain_name of cloud 'wrongpw' in .*clouds\\.yaml \\(--cloud / OS_CLOUD\\)\\n$`,
+    ),
   );
 });
 
-test("lab: a lab whose server is gone exits 2 and points at `lab status`", { skip: built }, async () => {
+test('lab: a lab whose server is gone exits 2 and points at `lab status`', { skip: built }, async () => {
   // Only lab.json is needed to find the lab's API: one pointing at a port nobody listens on.
   const root = join(dir, 'labs-root');
   const paths = labPaths(root, 'rch');
   mkdirSync(paths.dir, { recursive: true });
-  const state = newLabState({ lab: 'rch', stateDir: paths.dir, nodes: ['controller'], socket: join(paths.dir, 's'), agents: false, adminPassword: 'x', demoPassword: 'x', now: new Date() });
+  const state = newLabState({
+    lab: 'rch',
+    stateDir: paths.dir,
+    nodes: ['controller'],
+    socket: join(paths.dir, 's'),
+    agents: false,
+    adminPassword: 'x',
+    demoPassword: 'x',
+    now: new Date(),
+  });
   state.server.url = `http://127.0.0.1:${closedPort}`;
   writeLabState(paths, state);
   const r = await neutrino(['trace', 'fip', '10.123.123.104', '--lab', 'rch', '--state-root', root], 30_000, env({}));
   assert.equal(r.code, 2, r.stderr);
   // After the progress line ("reading the API at …"), the reason.
-  assert.match(r.stderr, new RegExp(`\\nneutrino trace: cannot reach the Networking API at http://127\\.0\\.0\\.1:${closedPort} \\(connection refused\\): is lab 'rch' still up\\? see \`neutrino lab status --lab rch\`\\n$`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `\\nneutrino trace: cannot reach the Networking API at http://127\\.0\\.0\\.1:${closedPort} \\(connection refused\\): is lab 'rch' still up\\? see \`neutrino lab status --lab rch\`\\n$`,
+    ),
+  );
 });
 
 test('agent: an unreachable server and refused credentials exit 2 with the config file to check', { skip: built }, async () => {
@@ -133,11 +192,15 @@ test('agent: an unreachable server and refused credentials exit 2 with the confi
   assert.equal(closed.code, 2, closed.stderr);
   assert.match(
     closed.stderr,
-    new RegExp(`^neutrino: cannot reach the Networking API at http://127\\.0\\.0\\.1:${closedPort} \\(connection refused\\): is \`neutrino server\` running there\\? check \\[neutrino\\] server_url in ${join(dir, 'agent-closed.ini')}\\n$`),
+    new RegExp(
+      `^neutrino: cannot reach the Networking API at http://127\\.0\\.0\\.1:${closedPort} \\(connection refused\\): is \`neutrino server\` running there\\? check \\[neutrino\\] server_url in ${join(dir, 'agent-closed.ini')}\\n$`,
+    ),
   );
   assert.equal(wrong.code, 2, wrong.stderr);
   assert.match(
     wrong.stderr,
-    new RegExp(`^neutrino: the Identity API at ${server.url}/identity/v3 refused the credentials \\(user 'admin', project 'admin': .+\\): check \\[neutrino\\] username, password and project in ${join(dir, 'agent-wrongpw.ini')}\\n$`),
+    new RegExp(
+      `^neutrino: the Identity API at ${server.url}/identity/v3 refused the credentials \\(user 'admin', project 'admin': .+\\): check \\[neutrino\\] username, password and project in ${join(dir, 'agent-wrongpw.ini')}\\n$`,
+    ),
   );
 });

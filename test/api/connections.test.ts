@@ -30,7 +30,16 @@ before(async () => {
   const port = await freeLoopbackPort();
   const socket = join(dir, 'api.sock');
   server = await startServer(
-    { ...defaultServerConfig, stateDir: dir, host: '127.0.0.1', port, unixSocket: socket, headerTimeout: HEADER_S, requestTimeout: REQUEST_S, keepaliveTimeout: KEEPALIVE_S },
+    {
+      ...defaultServerConfig,
+      stateDir: dir,
+      host: '127.0.0.1',
+      port,
+      unixSocket: socket,
+      headerTimeout: HEADER_S,
+      requestTimeout: REQUEST_S,
+      keepaliveTimeout: KEEPALIVE_S,
+    },
     { bootstrapAdminPassword: ADMIN_PASSWORD, logLevel: 'silent' },
   );
   listeners = [
@@ -98,7 +107,10 @@ test('a long-poll that waits longer than every bound is answered, not cut', asyn
   const { revision } = (await head.json()) as { revision: number };
   const waitS = REQUEST_S + 1;
   await onBoth(async (at, name) => {
-    const c = await rawConnect(at, `GET /v2.0/neutrino/changes?since=${revision}&wait=${waitS} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${token}\r\nConnection: close\r\n\r\n`);
+    const c = await rawConnect(
+      at,
+      `GET /v2.0/neutrino/changes?since=${revision}&wait=${waitS} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${token}\r\nConnection: close\r\n\r\n`,
+    );
     const r = await c.closed(waitS * 1000 + SLACK_MS);
     assert.equal(statusOf(r.text), 200, `${name}: ${r.text}`);
     assert.ok(r.afterMs >= waitS * 1000 - 100, `${name}: answered after ${r.afterMs} ms, before its wait`);

@@ -32,7 +32,9 @@ before(async () => {
   ({ admin, demo, demoProject, other, otherProject } = await adminDemoOther(srv.url));
 
   provider = await created(
-    admin.post('/networks', { network: { name: 'provider', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' } }),
+    admin.post('/networks', {
+      network: { name: 'provider', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' },
+    }),
     'network',
   );
   providerSubnet = await created(
@@ -48,17 +50,30 @@ before(async () => {
     'subnet',
   );
   selfservice = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
-  selfSubnet = await created(demo.post('/subnets', { subnet: { network_id: selfservice.id, ip_version: 4, cidr: '172.16.1.0/24' } }), 'subnet');
+  selfSubnet = await created(
+    demo.post('/subnets', { subnet: { network_id: selfservice.id, ip_version: 4, cidr: '172.16.1.0/24' } }),
+    'subnet',
+  );
   router = await created(demo.post('/routers', { router: { name: 'router' } }), 'router');
   const gw = await admin.put(`/routers/${router.id}`, {
-    router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ subnet_id: providerSubnet.id, ip_address: '10.123.123.102' }] } },
+    router: {
+      external_gateway_info: {
+        network_id: provider.id,
+        external_fixed_ips: [{ subnet_id: providerSubnet.id, ip_address: '10.123.123.102' }],
+      },
+    },
   });
   assert.equal(gw.status, 200, JSON.stringify(gw.body));
   const intf = await demo.put(`/routers/${router.id}/add_router_interface`, { subnet_id: selfSubnet.id });
   assert.equal(intf.status, 200, JSON.stringify(intf.body));
   instancePort = await created(
     demo.post('/ports', {
-      port: { network_id: selfservice.id, name: 'instance-port', device_owner: 'compute:nova', fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }] },
+      port: {
+        network_id: selfservice.id,
+        name: 'instance-port',
+        device_owner: 'compute:nova',
+        fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }],
+      },
     }),
     'port',
   );
@@ -75,7 +90,12 @@ async function removeFloatingIp(id: string) {
 async function canonicalFloatingIp(t: TestContext) {
   const fip = await created(
     admin.post('/floatingips', {
-      floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', project_id: demoProject, port_id: instancePort.id },
+      floatingip: {
+        floating_network_id: provider.id,
+        floating_ip_address: '10.123.123.104',
+        project_id: demoProject,
+        port_id: instancePort.id,
+      },
     }),
     'floatingip',
   );
@@ -92,7 +112,9 @@ test('the canonical floating IP: 10.123.123.104 for demo, associated with 172.16
     '(rule:create_floatingip and rule:create_floatingip:floating_ip_address) is disallowed by policy',
   );
   const fip = await created(
-    admin.post('/floatingips', { floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', project_id: demoProject } }),
+    admin.post('/floatingips', {
+      floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', project_id: demoProject },
+    }),
     'floatingip',
   );
   t.after(() => removeFloatingIp(fip.id));
@@ -159,8 +181,15 @@ test('list filters the CLI uses', async (t) => {
   assert.deepEqual(await ids(`?project_id=${demoProject}`), [fip.id]);
   assert.deepEqual(await ids(`?tenant_id=${demoProject}`), [fip.id]);
   assert.deepEqual(await ids('?fields=id&fields=floating_ip_address'), [fip.id]);
-  assert.deepEqual((await demo.get('/floatingips?fields=floating_ip_address')).body.floatingips, [{ floating_ip_address: '10.123.123.104' }]);
-  expectError(await demo.get('/floatingips?floating_port_id=x'), 400, 'HTTPBadRequest', "['floating_port_id'] is invalid attribute for filtering");
+  assert.deepEqual((await demo.get('/floatingips?fields=floating_ip_address')).body.floatingips, [
+    { floating_ip_address: '10.123.123.104' },
+  ]);
+  expectError(
+    await demo.get('/floatingips?floating_port_id=x'),
+    400,
+    'HTTPBadRequest',
+    "['floating_port_id'] is invalid attribute for filtering",
+  );
 });
 
 test('other projects see nothing of demo floating IPs', async (t) => {
@@ -180,7 +209,13 @@ test('creation errors: network not external, missing, without IPv4 subnet, addre
   const tiny = await created(admin.post('/networks', { network: { name: 'tiny', 'router:external': true } }), 'network');
   await created(
     admin.post('/subnets', {
-      subnet: { network_id: tiny.id, ip_version: 4, cidr: '192.0.2.0/24', enable_dhcp: false, allocation_pools: [{ start: '192.0.2.10', end: '192.0.2.10' }] },
+      subnet: {
+        network_id: tiny.id,
+        ip_version: 4,
+        cidr: '192.0.2.0/24',
+        enable_dhcp: false,
+        allocation_pools: [{ start: '192.0.2.10', end: '192.0.2.10' }],
+      },
     }),
     'subnet',
   );
@@ -194,8 +229,18 @@ test('creation errors: network not external, missing, without IPv4 subnet, addre
     'BadRequest',
     `Bad floatingip request: Network ${selfservice.id} is not a valid external network.`,
   );
-  expectError(await demo.post('/floatingips', { floatingip: { floating_network_id: MISSING } }), 404, 'NetworkNotFound', `Network ${MISSING} could not be found.`);
-  expectError(await demo.post('/floatingips', { floatingip: {} }), 400, 'HTTPBadRequest', "Failed to parse request. Required attribute 'floating_network_id' not specified");
+  expectError(
+    await demo.post('/floatingips', { floatingip: { floating_network_id: MISSING } }),
+    404,
+    'NetworkNotFound',
+    `Network ${MISSING} could not be found.`,
+  );
+  expectError(
+    await demo.post('/floatingips', { floatingip: {} }),
+    400,
+    'HTTPBadRequest',
+    "Failed to parse request. Required attribute 'floating_network_id' not specified",
+  );
   expectError(
     await demo.post('/floatingips', { floatingip: { floating_network_id: noSubnet.id } }),
     400,
@@ -225,7 +270,11 @@ test('creation errors: network not external, missing, without IPv4 subnet, addre
     'BadRequest',
     'Bad floatingip request: fixed_ip_address cannot be specified without a port_id.',
   );
-  expectError(await demo.post('/floatingips', { floatingip: { floating_network_id: provider.id, router_id: router.id } }), 400, 'HTTPBadRequest');
+  expectError(
+    await demo.post('/floatingips', { floatingip: { floating_network_id: provider.id, router_id: router.id } }),
+    400,
+    'HTTPBadRequest',
+  );
   assert.equal(await snapshot(), before, 'refused creates changed nothing');
 
   assert.equal((await demo.del(`/floatingips/${first.id}`)).status, 204);
@@ -238,18 +287,31 @@ test('association errors', async (t) => {
   await canonicalFloatingIp(t); // 172.16.1.3 has a floating IP already
   // A network with no router to the provider network.
   const isolated = await created(demo.post('/networks', { network: { name: 'isolated' } }), 'network');
-  const isoSub = await created(demo.post('/subnets', { subnet: { network_id: isolated.id, ip_version: 4, cidr: '10.77.0.0/24' } }), 'subnet');
+  const isoSub = await created(
+    demo.post('/subnets', { subnet: { network_id: isolated.id, ip_version: 4, cidr: '10.77.0.0/24' } }),
+    'subnet',
+  );
   const isoPort = await created(demo.post('/ports', { port: { network_id: isolated.id } }), 'port');
   // A port with two IPv4 addresses, a DHCP port, a port of another project on demo's network.
   const twoIps = await created(
-    demo.post('/ports', { port: { network_id: selfservice.id, fixed_ips: [{ ip_address: '172.16.1.20' }, { ip_address: '172.16.1.21' }] } }),
+    demo.post('/ports', {
+      port: { network_id: selfservice.id, fixed_ips: [{ ip_address: '172.16.1.20' }, { ip_address: '172.16.1.21' }] },
+    }),
     'port',
   );
-  const dhcp = await created(admin.post('/ports', { port: { network_id: selfservice.id, project_id: demoProject, device_owner: 'network:dhcp', device_id: 'dhcp-x' } }), 'port');
+  const dhcp = await created(
+    admin.post('/ports', {
+      port: { network_id: selfservice.id, project_id: demoProject, device_owner: 'network:dhcp', device_id: 'dhcp-x' },
+    }),
+    'port',
+  );
   const foreign = await created(admin.post('/ports', { port: { network_id: selfservice.id, project_id: otherProject } }), 'port');
   const othersNet = await created(other.post('/networks', { network: { name: 'o' } }), 'network');
   const othersPort = await created(other.post('/ports', { port: { network_id: othersNet.id } }), 'port');
-  const spare = await created(demo.post('/floatingips', { floatingip: { floating_network_id: provider.id, description: 'spare' } }), 'floatingip');
+  const spare = await created(
+    demo.post('/floatingips', { floatingip: { floating_network_id: provider.id, description: 'spare' } }),
+    'floatingip',
+  );
   assert.equal(spare.description, 'spare');
   assert.ok(/^10\.123\.123\.(1\d\d|200)$/.test(spare.floating_ip_address), spare.floating_ip_address);
 
@@ -295,7 +357,12 @@ test('association errors', async (t) => {
   expectError(await assoc({ port_id: MISSING }), 404, 'PortNotFound');
   expectError(await assoc({ fixed_ip_address: '172.16.1.3' }), 400, 'BadRequest', /fixed_ip_address cannot be specified without a port_id/);
   expectError(await assoc({ port_id: 'nope' }), 400, 'HTTPBadRequest', "Invalid input for port_id. Reason: 'nope' is not a valid UUID.");
-  expectError(await assoc({ floating_network_id: selfservice.id }), 400, 'HTTPBadRequest', 'Cannot update read-only attribute floating_network_id');
+  expectError(
+    await assoc({ floating_network_id: selfservice.id }),
+    400,
+    'HTTPBadRequest',
+    'Cannot update read-only attribute floating_network_id',
+  );
   // Creating with an unreachable port creates nothing, not even the floating IP port.
   expectError(
     await demo.post('/floatingips', { floatingip: { floating_network_id: provider.id, port_id: isoPort.id } }),
@@ -321,7 +388,9 @@ test('association errors', async (t) => {
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
   assert.equal(ok.body.floatingip.fixed_ip_address, '172.16.1.21');
   assert.equal(ok.body.floatingip.router_id, router.id);
-  const third = await demo.post('/floatingips', { floatingip: { floating_network_id: provider.id, port_id: twoIps.id, fixed_ip_address: '172.16.1.21' } });
+  const third = await demo.post('/floatingips', {
+    floatingip: { floating_network_id: provider.id, port_id: twoIps.id, fixed_ip_address: '172.16.1.21' },
+  });
   expectError(third, 409, 'FloatingIPPortAlreadyAssociated');
   const fourth = await created(
     demo.post('/floatingips', { floatingip: { floating_network_id: provider.id, port_id: twoIps.id, fixed_ip_address: '172.16.1.20' } }),
@@ -373,11 +442,21 @@ test('disassociation, status reported by the agent side, and deletion', async (t
   try {
     const head0 = await feedHead(admin);
     assert.equal(await db.transaction().execute((tx) => setFloatingIpStatus(tx, fip.id, 'ACTIVE')), true);
-    assert.equal(await db.transaction().execute((tx) => setFloatingIpStatus(tx, fip.id, 'ACTIVE')), false, 'unchanged status is not a change');
-    await assert.rejects(db.transaction().execute((tx) => setFloatingIpStatus(tx, fip.id, 'UP')), /is not in/);
+    assert.equal(
+      await db.transaction().execute((tx) => setFloatingIpStatus(tx, fip.id, 'ACTIVE')),
+      false,
+      'unchanged status is not a change',
+    );
+    await assert.rejects(
+      db.transaction().execute((tx) => setFloatingIpStatus(tx, fip.id, 'UP')),
+      /is not in/,
+    );
     assert.equal((await demo.get(`/floatingips/${fip.id}`)).body.floatingip.status, 'ACTIVE');
     const changes = (await admin.get(`/neutrino/changes?since=${head0}`)).body.changes;
-    assert.deepEqual(changes.map((c: any) => [c.resource, c.op, c.resource_id]), [['floatingip', 'status', fip.id]]);
+    assert.deepEqual(
+      changes.map((c: any) => [c.resource, c.op, c.resource_id]),
+      [['floatingip', 'status', fip.id]],
+    );
   } finally {
     await db.destroy();
   }
@@ -385,7 +464,9 @@ test('disassociation, status reported by the agent side, and deletion', async (t
   const fipPort = (await admin.get(`/ports?device_id=${fip.id}`)).body.ports[0];
   const head = await feedHead(admin);
   assert.equal((await demo.del(`/floatingips/${fip.id}`)).status, 204);
-  const changes = (await admin.get(`/neutrino/changes?since=${head}`)).body.changes.map((c: any) => `${c.resource}:${c.op}:${c.resource_id}`);
+  const changes = (await admin.get(`/neutrino/changes?since=${head}`)).body.changes.map(
+    (c: any) => `${c.resource}:${c.op}:${c.resource_id}`,
+  );
   assert.ok(changes.includes(`floatingip:delete:${fip.id}`), changes.join(' '));
   assert.ok(changes.includes(`port:delete:${fipPort.id}`), changes.join(' '));
   assert.ok(changes.includes(`router:update:${router.id}`), changes.join(' '));

@@ -17,7 +17,20 @@ import { openDb, type Db } from '../../src/store/db.js';
 import { adminDemoOther } from '../helpers/networking.js';
 import { issueToken, type Api } from '../helpers/client.js';
 import { ADMIN_PASSWORD } from '../helpers/server.js';
-import { attributes, body, cidr4, encodeAny, ipv4, junk, junkString, mac, mostly, PROTO_KEYS, rawJunkBody, sometimes } from '../helpers/fuzz.js';
+import {
+  attributes,
+  body,
+  cidr4,
+  encodeAny,
+  ipv4,
+  junk,
+  junkString,
+  mac,
+  mostly,
+  PROTO_KEYS,
+  rawJunkBody,
+  sometimes,
+} from '../helpers/fuzz.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261205);
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
@@ -121,7 +134,8 @@ const live = (kind: string) =>
   });
 
 /** Something the fuzzing created, when there is any (deleting the seeds would starve later requests). */
-const createdOrMissing = (kind: string) => fc.nat().map((i) => created[kind]?.[i % created[kind].length] ?? '00000000-0000-4000-8000-000000000000');
+const createdOrMissing = (kind: string) =>
+  fc.nat().map((i) => created[kind]?.[i % created[kind].length] ?? '00000000-0000-4000-8000-000000000000');
 
 const ref = (kind: string) =>
   fc.oneof({ weight: 20, arbitrary: live(kind) }, { weight: 1, arbitrary: fc.uuid() }, { weight: 1, arbitrary: junk });
@@ -131,7 +145,13 @@ const urlId = (kind: string) =>
   fc.oneof(
     { weight: 8, arbitrary: live(kind) },
     { weight: 1, arbitrary: fc.uuid() },
-    { weight: 1, arbitrary: fc.oneof(fc.constantFrom(...PROTO_KEYS, '%ff', '%2e%2e', 'a'.repeat(101), '%ud800'), fc.string({ maxLength: 10 }).map(encodeAny)) },
+    {
+      weight: 1,
+      arbitrary: fc.oneof(
+        fc.constantFrom(...PROTO_KEYS, '%ff', '%2e%2e', 'a'.repeat(101), '%ud800'),
+        fc.string({ maxLength: 10 }).map(encodeAny),
+      ),
+    },
   );
 
 const text = fc.string({ maxLength: 20 });
@@ -149,69 +169,228 @@ interface Resource {
 }
 
 function resources(): Resource[] {
-  const fixedIps = fc.array(fc.record({ subnet_id: mostly(ref('subnet')), ip_address: mostly(ipv4) }, { requiredKeys: [] }), { maxLength: 2 });
+  const fixedIps = fc.array(fc.record({ subnet_id: mostly(ref('subnet')), ip_address: mostly(ipv4) }, { requiredKeys: [] }), {
+    maxLength: 2,
+  });
   const dhcpOpts = fc.array(
     fc.record(
-      { opt_name: mostly(fc.constantFrom('router', 'tftp-server', 'mtu', 'bootfile-name')), opt_value: mostly(fc.oneof(fc.string({ maxLength: 8 }), fc.constant(null))), ip_version: mostly(fc.constantFrom(4, 6, '4')) },
+      {
+        opt_name: mostly(fc.constantFrom('router', 'tftp-server', 'mtu', 'bootfile-name')),
+        opt_value: mostly(fc.oneof(fc.string({ maxLength: 8 }), fc.constant(null))),
+        ip_version: mostly(fc.constantFrom(4, 6, '4')),
+      },
       { requiredKeys: ['opt_name', 'opt_value'] },
     ),
     { maxLength: 3 },
   );
   const gateway = fc.oneof(
     fc.constant(null),
-    fc.record({ network_id: mostly(ref('network')), enable_snat: mostly(bool), external_fixed_ips: mostly(fixedIps) }, { requiredKeys: ['network_id'] }),
+    fc.record(
+      { network_id: mostly(ref('network')), enable_snat: mostly(bool), external_fixed_ips: mostly(fixedIps) },
+      { requiredKeys: ['network_id'] },
+    ),
   );
-  const network: Arbs = { name: text, description: text, admin_state_up: bool, mtu: sometimes(fc.constantFrom(1450, 1400, 1280, 68, 9000)), port_security_enabled: bool, availability_zone_hints: sometimes(fc.constantFrom([], ['nova'])) };
+  const network: Arbs = {
+    name: text,
+    description: text,
+    admin_state_up: bool,
+    mtu: sometimes(fc.constantFrom(1450, 1400, 1280, 68, 9000)),
+    port_security_enabled: bool,
+    availability_zone_hints: sometimes(fc.constantFrom([], ['nova'])),
+  };
   const networkAdmin: Arbs = {
-    shared: bool, 'router:external': bool, 'provider:network_type': fc.constantFrom('vxlan', 'flat', 'vlan'),
-    'provider:physical_network': fc.constantFrom('physnet1', null), 'provider:segmentation_id': fc.integer({ min: 0, max: 1 << 25 }),
+    shared: bool,
+    'router:external': bool,
+    'provider:network_type': fc.constantFrom('vxlan', 'flat', 'vlan'),
+    'provider:physical_network': fc.constantFrom('physnet1', null),
+    'provider:segmentation_id': fc.integer({ min: 0, max: 1 << 25 }),
   };
   const subnet: Arbs = {
-    name: text, description: text, network_id: ref('network'), ip_version: fc.constantFrom(4, 4, 4, 4, 4, 4, 6, '4'), cidr: cidr4,
-    gateway_ip: sometimes(fc.oneof(ipv4, fc.constant(null))), allocation_pools: sometimes(fc.array(fc.record({ start: mostly(ipv4), end: mostly(ipv4) }), { maxLength: 2 })),
-    dns_nameservers: fc.array(ipv4, { maxLength: 3 }), host_routes: sometimes(fc.array(fc.record({ destination: mostly(cidr4), nexthop: mostly(ipv4) }), { maxLength: 2 })),
-    enable_dhcp: bool, ipv6_ra_mode: sometimes(fc.constantFrom('slaac', null)), ipv6_address_mode: sometimes(fc.constantFrom('slaac', null)),
+    name: text,
+    description: text,
+    network_id: ref('network'),
+    ip_version: fc.constantFrom(4, 4, 4, 4, 4, 4, 6, '4'),
+    cidr: cidr4,
+    gateway_ip: sometimes(fc.oneof(ipv4, fc.constant(null))),
+    allocation_pools: sometimes(fc.array(fc.record({ start: mostly(ipv4), end: mostly(ipv4) }), { maxLength: 2 })),
+    dns_nameservers: fc.array(ipv4, { maxLength: 3 }),
+    host_routes: sometimes(fc.array(fc.record({ destination: mostly(cidr4), nexthop: mostly(ipv4) }), { maxLength: 2 })),
+    enable_dhcp: bool,
+    ipv6_ra_mode: sometimes(fc.constantFrom('slaac', null)),
+    ipv6_address_mode: sometimes(fc.constantFrom('slaac', null)),
     subnetpool_id: sometimes(fc.oneof(fc.constant(null), fc.uuid())),
   };
   const port: Arbs = {
-    name: text, description: text, network_id: ref('network'), admin_state_up: bool, mac_address: sometimes(mac), fixed_ips: sometimes(fixedIps, 2),
-    device_id: text, device_owner: sometimes(fc.constantFrom('', 'compute:nova', 'network:router_interface', 'network:dhcp', 'network:floatingip'), 2),
-    security_groups: sometimes(fc.array(ref('security_group'), { maxLength: 2 }), 2), port_security_enabled: sometimes(bool),
-    allowed_address_pairs: sometimes(fc.array(fc.record({ ip_address: mostly(ipv4), mac_address: mostly(mac) }, { requiredKeys: ['ip_address'] }), { maxLength: 2 })),
-    extra_dhcp_opts: dhcpOpts, 'binding:vnic_type': fc.constantFrom('normal', 'direct'),
+    name: text,
+    description: text,
+    network_id: ref('network'),
+    admin_state_up: bool,
+    mac_address: sometimes(mac),
+    fixed_ips: sometimes(fixedIps, 2),
+    device_id: text,
+    device_owner: sometimes(fc.constantFrom('', 'compute:nova', 'network:router_interface', 'network:dhcp', 'network:floatingip'), 2),
+    security_groups: sometimes(fc.array(ref('security_group'), { maxLength: 2 }), 2),
+    port_security_enabled: sometimes(bool),
+    allowed_address_pairs: sometimes(
+      fc.array(fc.record({ ip_address: mostly(ipv4), mac_address: mostly(mac) }, { requiredKeys: ['ip_address'] }), { maxLength: 2 }),
+    ),
+    extra_dhcp_opts: dhcpOpts,
+    'binding:vnic_type': fc.constantFrom('normal', 'direct'),
   };
-  const portAdmin: Arbs = { 'binding:host_id': text, 'binding:profile': fc.dictionary(fc.string({ maxLength: 4 }), mostly(fc.string({ maxLength: 4 })), { maxKeys: 2 }) };
+  const portAdmin: Arbs = {
+    'binding:host_id': text,
+    'binding:profile': fc.dictionary(fc.string({ maxLength: 4 }), mostly(fc.string({ maxLength: 4 })), { maxKeys: 2 }),
+  };
   const router: Arbs = { name: text, description: text, admin_state_up: bool, external_gateway_info: gateway };
   const routerAdmin: Arbs = { distributed: bool, ha: bool };
   const floatingip: Arbs = {
-    floating_network_id: ref('network'), subnet_id: sometimes(ref('subnet')), port_id: fc.oneof(ref('port'), fc.constant(null)), fixed_ip_address: sometimes(ipv4), description: text,
+    floating_network_id: ref('network'),
+    subnet_id: sometimes(ref('subnet')),
+    port_id: fc.oneof(ref('port'), fc.constant(null)),
+    fixed_ip_address: sometimes(ipv4),
+    description: text,
   };
   const group: Arbs = { name: fc.constantFrom('web', 'default', 'db', ''), description: text, stateful: bool };
   const port_ = fc.oneof(fc.integer({ min: -1, max: 70_000 }), fc.constantFrom(null, 22, 80, 443, '8080'));
   const rule: Arbs = {
-    security_group_id: ref('security_group'), direction: fc.constantFrom('ingress', 'egress'), protocol: fc.constantFrom('tcp', 'udp', 'icmp', '6', 17, 'any', null, 'ipv6-icmp'),
-    port_range_min: port_, port_range_max: port_, ethertype: fc.constantFrom('IPv4', 'IPv6', 'ipv4'), remote_ip_prefix: sometimes(fc.oneof(cidr4, ipv4, fc.constant('::/0')), 2),
-    remote_group_id: sometimes(fc.oneof(ref('security_group'), fc.constant(null))), remote_address_group_id: fc.constant(null), description: text,
+    security_group_id: ref('security_group'),
+    direction: fc.constantFrom('ingress', 'egress'),
+    protocol: fc.constantFrom('tcp', 'udp', 'icmp', '6', 17, 'any', null, 'ipv6-icmp'),
+    port_range_min: port_,
+    port_range_max: port_,
+    ethertype: fc.constantFrom('IPv4', 'IPv6', 'ipv4'),
+    remote_ip_prefix: sometimes(fc.oneof(cidr4, ipv4, fc.constant('::/0')), 2),
+    remote_group_id: sometimes(fc.oneof(ref('security_group'), fc.constant(null))),
+    remote_address_group_id: fc.constant(null),
+    description: text,
   };
   const pick = (all: Arbs, keys: string[]) => Object.fromEntries(keys.map((k) => [k, all[k]])) as Arbs;
-  const res = (path: string, singular: string, plural: string, kind: string, create: fc.Arbitrary<Record<string, unknown>>, update: fc.Arbitrary<Record<string, unknown>>, filters: string[]): Resource => ({
-    path, singular, plural, kind, create, update, filters,
+  const res = (
+    path: string,
+    singular: string,
+    plural: string,
+    kind: string,
+    create: fc.Arbitrary<Record<string, unknown>>,
+    update: fc.Arbitrary<Record<string, unknown>>,
+    filters: string[],
+  ): Resource => ({
+    path,
+    singular,
+    plural,
+    kind,
+    create,
+    update,
+    filters,
   });
   return [
-    res('/networks', 'network', 'networks', 'network', attributes(network, [], networkAdmin), attributes(pick(network, ['name', 'description', 'admin_state_up', 'mtu', 'port_security_enabled', 'availability_zone_hints']), [], networkAdmin), ['name', 'shared', 'router:external', 'mtu', 'status', 'subnets', 'revision_number']),
-    res('/subnets', 'subnet', 'subnets', 'subnet', attributes(subnet, ['network_id', 'ip_version', 'cidr']), attributes(pick(subnet, ['name', 'gateway_ip', 'allocation_pools', 'dns_nameservers', 'host_routes', 'enable_dhcp'])), ['name', 'cidr', 'ip_version', 'network_id', 'enable_dhcp', 'subnetpool_id']),
-    res('/ports', 'port', 'ports', 'port', attributes(port, ['network_id'], portAdmin), attributes(pick(port, ['name', 'admin_state_up', 'mac_address', 'fixed_ips', 'device_id', 'device_owner', 'security_groups', 'port_security_enabled', 'allowed_address_pairs', 'extra_dhcp_opts']), [], portAdmin), ['name', 'network_id', 'device_id', 'device_owner', 'fixed_ips', 'mac_address', 'security_groups', 'status']),
-    res('/routers', 'router', 'routers', 'router', attributes(router, [], routerAdmin), attributes(router, [], routerAdmin), ['name', 'admin_state_up', 'status', 'distributed']),
-    res('/floatingips', 'floatingip', 'floatingips', 'floatingip', attributes(floatingip, ['floating_network_id'], { floating_ip_address: ipv4 }), attributes(pick(floatingip, ['port_id', 'fixed_ip_address', 'description'])), ['floating_ip_address', 'port_id', 'router_id', 'status', 'floating_network_id']),
-    res('/security-groups', 'security_group', 'security_groups', 'security_group', attributes(group), attributes(group), ['name', 'stateful', 'shared']),
-    res('/security-group-rules', 'security_group_rule', 'security_group_rules', 'rule', attributes(rule, ['security_group_id', 'direction']), attributes(pick(rule, ['description', 'direction', 'protocol'])), ['direction', 'protocol', 'port_range_min', 'ethertype', 'remote_ip_prefix', 'security_group_id']),
+    res(
+      '/networks',
+      'network',
+      'networks',
+      'network',
+      attributes(network, [], networkAdmin),
+      attributes(
+        pick(network, ['name', 'description', 'admin_state_up', 'mtu', 'port_security_enabled', 'availability_zone_hints']),
+        [],
+        networkAdmin,
+      ),
+      ['name', 'shared', 'router:external', 'mtu', 'status', 'subnets', 'revision_number'],
+    ),
+    res(
+      '/subnets',
+      'subnet',
+      'subnets',
+      'subnet',
+      attributes(subnet, ['network_id', 'ip_version', 'cidr']),
+      attributes(pick(subnet, ['name', 'gateway_ip', 'allocation_pools', 'dns_nameservers', 'host_routes', 'enable_dhcp'])),
+      ['name', 'cidr', 'ip_version', 'network_id', 'enable_dhcp', 'subnetpool_id'],
+    ),
+    res(
+      '/ports',
+      'port',
+      'ports',
+      'port',
+      attributes(port, ['network_id'], portAdmin),
+      attributes(
+        pick(port, [
+          'name',
+          'admin_state_up',
+          'mac_address',
+          'fixed_ips',
+          'device_id',
+          'device_owner',
+          'security_groups',
+          'port_security_enabled',
+          'allowed_address_pairs',
+          'extra_dhcp_opts',
+        ]),
+        [],
+        portAdmin,
+      ),
+      ['name', 'network_id', 'device_id', 'device_owner', 'fixed_ips', 'mac_address', 'security_groups', 'status'],
+    ),
+    res('/routers', 'router', 'routers', 'router', attributes(router, [], routerAdmin), attributes(router, [], routerAdmin), [
+      'name',
+      'admin_state_up',
+      'status',
+      'distributed',
+    ]),
+    res(
+      '/floatingips',
+      'floatingip',
+      'floatingips',
+      'floatingip',
+      attributes(floatingip, ['floating_network_id'], { floating_ip_address: ipv4 }),
+      attributes(pick(floatingip, ['port_id', 'fixed_ip_address', 'description'])),
+      ['floating_ip_address', 'port_id', 'router_id', 'status', 'floating_network_id'],
+    ),
+    res('/security-groups', 'security_group', 'security_groups', 'security_group', attributes(group), attributes(group), [
+      'name',
+      'stateful',
+      'shared',
+    ]),
+    res(
+      '/security-group-rules',
+      'security_group_rule',
+      'security_group_rules',
+      'rule',
+      attributes(rule, ['security_group_id', 'direction']),
+      attributes(pick(rule, ['description', 'direction', 'protocol'])),
+      ['direction', 'protocol', 'port_range_min', 'ethertype', 'remote_ip_prefix', 'security_group_id'],
+    ),
   ];
 }
 
 /** A list query: real filters with odd values, unknown and prototype keys, fields, sorting and paging. */
 function listQuery(r: Resource): fc.Arbitrary<FuzzRequest> {
-  const key = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...r.filters, 'id', 'tenant_id', 'project_id') }, { weight: 1, arbitrary: fc.constantFrom(...PROTO_KEYS, 'bogus', 'fields', 'sort_key', 'sort_dir', 'limit', 'marker', 'page_reverse') }, { weight: 1, arbitrary: fc.string({ maxLength: 6 }) });
-  const value = fc.oneof({ weight: 4, arbitrary: fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('', 'true', 'False', '4', 'ip_address=10.0.0.3', 'subnet_id=x', 'constructor=1', 'asc', 'desc', '-1', '0', '99999999999999999999')) }, { weight: 1, arbitrary: junkString.map(String) });
+  const key = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...r.filters, 'id', 'tenant_id', 'project_id') },
+    { weight: 1, arbitrary: fc.constantFrom(...PROTO_KEYS, 'bogus', 'fields', 'sort_key', 'sort_dir', 'limit', 'marker', 'page_reverse') },
+    { weight: 1, arbitrary: fc.string({ maxLength: 6 }) },
+  );
+  const value = fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.oneof(
+        fc.string({ maxLength: 8 }),
+        fc.constantFrom(
+          '',
+          'true',
+          'False',
+          '4',
+          'ip_address=10.0.0.3',
+          'subnet_id=x',
+          'constructor=1',
+          'asc',
+          'desc',
+          '-1',
+          '0',
+          '99999999999999999999',
+        ),
+      ),
+    },
+    { weight: 1, arbitrary: junkString.map(String) },
+  );
   return fc.record({ pairs: fc.array(fc.tuple(key, value), { maxLength: 4 }), who }).map(({ pairs, who }) => {
     const q = pairs.map(([k, v]) => `${encodeAny(k)}=${encodeAny(v)}`).join('&');
     return { method: 'GET' as const, url: `/v2.0${r.path}${q ? `?${q}` : ''}`, who };
@@ -222,14 +401,48 @@ function listQuery(r: Resource): fc.Arbitrary<FuzzRequest> {
 function resourceRequests(r: Resource): fc.Arbitrary<FuzzRequest> {
   const collection = `/v2.0${r.path}`;
   return fc.oneof(
-    { weight: 6, arbitrary: fc.record({ body: body(r.singular, r.plural, r.create), who }).map((x) => ({ method: 'POST' as const, url: collection, kind: r.kind, ...x })) },
-    { weight: 4, arbitrary: fc.record({ id: urlId(r.kind), body: body(r.singular, null, r.update), who }).map(({ id, ...x }) => ({ method: 'PUT' as const, url: `${collection}/${id}`, ...x })) },
+    {
+      weight: 6,
+      arbitrary: fc
+        .record({ body: body(r.singular, r.plural, r.create), who })
+        .map((x) => ({ method: 'POST' as const, url: collection, kind: r.kind, ...x })),
+    },
+    {
+      weight: 4,
+      arbitrary: fc
+        .record({ id: urlId(r.kind), body: body(r.singular, null, r.update), who })
+        .map(({ id, ...x }) => ({ method: 'PUT' as const, url: `${collection}/${id}`, ...x })),
+    },
     { weight: 2, arbitrary: listQuery(r) },
-    { weight: 1, arbitrary: fc.record({ id: urlId(r.kind), who }).map(({ id, who }) => ({ method: 'GET' as const, url: `${collection}/${id}?fields=${encodeAny(PROTO_KEYS[id.length % PROTO_KEYS.length])}&fields=id`, who })) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ id: urlId(r.kind), who }).map(({ id, who }) => ({
+        method: 'GET' as const,
+        url: `${collection}/${id}?fields=${encodeAny(PROTO_KEYS[id.length % PROTO_KEYS.length])}&fields=id`,
+        who,
+      })),
+    },
     // Deleting: another project's seeds (refused), missing or odd IDs, and what the fuzzing created.
-    { weight: 1, arbitrary: fc.record({ id: fc.oneof(fc.constantFrom(...refs[`${r.kind}:other`]), fc.uuid(), fc.constantFrom(...PROTO_KEYS)) }).map(({ id }) => ({ method: 'DELETE' as const, url: `${collection}/${id}`, who: 'demo' as Who })) },
-    { weight: 1, arbitrary: fc.record({ id: createdOrMissing(r.kind), who }).map(({ id, who }) => ({ method: 'DELETE' as const, url: `${collection}/${id}`, who })) },
-    { weight: 1, arbitrary: fc.record({ raw: rawJunkBody, who, put: fc.boolean(), id: urlId(r.kind) }).map(({ raw, who, put, id }) => (put ? { method: 'PUT' as const, url: `${collection}/${id}`, raw, who } : { method: 'POST' as const, url: collection, raw, who })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .record({ id: fc.oneof(fc.constantFrom(...refs[`${r.kind}:other`]), fc.uuid(), fc.constantFrom(...PROTO_KEYS)) })
+        .map(({ id }) => ({ method: 'DELETE' as const, url: `${collection}/${id}`, who: 'demo' as Who })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .record({ id: createdOrMissing(r.kind), who })
+        .map(({ id, who }) => ({ method: 'DELETE' as const, url: `${collection}/${id}`, who })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .record({ raw: rawJunkBody, who, put: fc.boolean(), id: urlId(r.kind) })
+        .map(({ raw, who, put, id }) =>
+          put ? { method: 'PUT' as const, url: `${collection}/${id}`, raw, who } : { method: 'POST' as const, url: collection, raw, who },
+        ),
+    },
   );
 }
 
@@ -240,19 +453,49 @@ function routerInterfaceRequests(): fc.Arbitrary<FuzzRequest> {
     { weight: 1, arbitrary: attributes({ subnet_id: ref('subnet'), port_id: ref('port') }) },
     { weight: 1, arbitrary: junk },
   );
-  return fc.record({ id: urlId('router'), action: fc.constantFrom('add_router_interface', 'remove_router_interface'), body: info, who }).map(({ id, action, body, who }) => ({
-    method: 'PUT' as const, url: `/v2.0/routers/${id}/${action}`, body, who,
-  }));
+  return fc
+    .record({ id: urlId('router'), action: fc.constantFrom('add_router_interface', 'remove_router_interface'), body: info, who })
+    .map(({ id, action, body, who }) => ({
+      method: 'PUT' as const,
+      url: `/v2.0/routers/${id}/${action}`,
+      body,
+      who,
+    }));
 }
 
 function quotaRequests(): fc.Arbitrary<FuzzRequest> {
   const limit = fc.oneof(fc.integer({ min: -2, max: 200 }), fc.constantFrom('5', ' 7 ', '-1', 2 ** 31, 2 ** 31 - 1));
-  const quota = attributes({ network: limit, subnet: limit, port: limit, router: limit, floatingip: limit, security_group: limit, security_group_rule: limit, check_limit: bool, force: bool });
+  const quota = attributes({
+    network: limit,
+    subnet: limit,
+    port: limit,
+    router: limit,
+    floatingip: limit,
+    security_group: limit,
+    security_group_rule: limit,
+    check_limit: bool,
+    force: bool,
+  });
   const project = fc.oneof(fc.constantFrom(...refs.project), fc.uuid(), fc.constantFrom(...PROTO_KEYS));
   return fc.oneof(
-    { weight: 5, arbitrary: fc.record({ project, body: body('quota', null, quota), who: fc.constantFrom<Who>('admin', 'admin', 'demo') }).map(({ project, ...x }) => ({ method: 'PUT' as const, url: `/v2.0/quotas/${project}`, ...x })) },
-    { weight: 1, arbitrary: fc.record({ project, who }).map(({ project, who }) => ({ method: 'GET' as const, url: `/v2.0/quotas/${project}/details`, who })) },
-    { weight: 1, arbitrary: fc.record({ project }).map(({ project }) => ({ method: 'DELETE' as const, url: `/v2.0/quotas/${project}`, who: 'demo' as Who })) },
+    {
+      weight: 5,
+      arbitrary: fc
+        .record({ project, body: body('quota', null, quota), who: fc.constantFrom<Who>('admin', 'admin', 'demo') })
+        .map(({ project, ...x }) => ({ method: 'PUT' as const, url: `/v2.0/quotas/${project}`, ...x })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .record({ project, who })
+        .map(({ project, who }) => ({ method: 'GET' as const, url: `/v2.0/quotas/${project}/details`, who })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .record({ project })
+        .map(({ project }) => ({ method: 'DELETE' as const, url: `/v2.0/quotas/${project}`, who: 'demo' as Who })),
+    },
   );
 }
 
@@ -261,21 +504,79 @@ function identityRequests(): fc.Arbitrary<FuzzRequest> {
   const name = fc.string({ minLength: 1, maxLength: 12 }).map((s) => `fz-${s}`);
   const id = fc.oneof(fc.constantFrom('default', ...refs.project), fc.uuid());
   const flag = fc.boolean();
-  const project = attributes({ name, domain_id: id, description: text, enabled: flag, is_domain: flag, parent_id: id, tags: fc.array(fc.string({ maxLength: 6 }), { maxLength: 2 }) }, ['name']);
+  const project = attributes(
+    {
+      name,
+      domain_id: id,
+      description: text,
+      enabled: flag,
+      is_domain: flag,
+      parent_id: id,
+      tags: fc.array(fc.string({ maxLength: 6 }), { maxLength: 2 }),
+    },
+    ['name'],
+  );
   const user = attributes({ name, domain_id: id, enabled: flag, default_project_id: id, description: text, email: text }, ['name']);
   const role = attributes({ name, description: text, domain_id: fc.constant(null) }, ['name']);
   const auth = fc.oneof(
     junk,
-    fc.record({ auth: fc.record({ identity: mostly(fc.record({ methods: mostly(fc.constant(['password'])), password: mostly(fc.record({ user: attributes({ name: fc.constantFrom('nobody-here'), password: text, domain: fc.constant({ name: 'Default' }) }, ['name', 'password']) })) })) }) }),
+    fc.record({
+      auth: fc.record({
+        identity: mostly(
+          fc.record({
+            methods: mostly(fc.constant(['password'])),
+            password: mostly(
+              fc.record({
+                user: attributes({ name: fc.constantFrom('nobody-here'), password: text, domain: fc.constant({ name: 'Default' }) }, [
+                  'name',
+                  'password',
+                ]),
+              }),
+            ),
+          }),
+        ),
+      }),
+    }),
   );
   const admin = fc.constantFrom<Who>('admin', 'admin', 'demo');
   return fc.oneof(
-    { weight: 4, arbitrary: fc.record({ body: body('project', null, project), who: admin }).map((x) => ({ method: 'POST' as const, url: `${v3}/projects`, ...x })) },
-    { weight: 2, arbitrary: fc.record({ id: urlId('project'), body: body('project', null, attributes({ name, description: text, enabled: flag, tags: fc.array(fc.string({ maxLength: 6 }), { maxLength: 2 }) })), who: admin }).map(({ id, ...x }) => ({ method: 'PATCH' as const, url: `${v3}/projects/${id}`, ...x })) },
-    { weight: 2, arbitrary: fc.record({ body: body('user', null, user), who: admin }).map((x) => ({ method: 'POST' as const, url: `${v3}/users`, ...x })) },
-    { weight: 2, arbitrary: fc.record({ body: body('role', null, role), who: admin }).map((x) => ({ method: 'POST' as const, url: `${v3}/roles`, ...x })) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .record({ body: body('project', null, project), who: admin })
+        .map((x) => ({ method: 'POST' as const, url: `${v3}/projects`, ...x })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .record({
+          id: urlId('project'),
+          body: body(
+            'project',
+            null,
+            attributes({ name, description: text, enabled: flag, tags: fc.array(fc.string({ maxLength: 6 }), { maxLength: 2 }) }),
+          ),
+          who: admin,
+        })
+        .map(({ id, ...x }) => ({ method: 'PATCH' as const, url: `${v3}/projects/${id}`, ...x })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .record({ body: body('user', null, user), who: admin })
+        .map((x) => ({ method: 'POST' as const, url: `${v3}/users`, ...x })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .record({ body: body('role', null, role), who: admin })
+        .map((x) => ({ method: 'POST' as const, url: `${v3}/roles`, ...x })),
+    },
     { weight: 1, arbitrary: fc.record({ body: auth, who }).map((x) => ({ method: 'POST' as const, url: `${v3}/auth/tokens`, ...x })) },
-    { weight: 1, arbitrary: fc.record({ raw: rawJunkBody, who: admin }).map((x) => ({ method: 'POST' as const, url: `${v3}/projects`, ...x })) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ raw: rawJunkBody, who: admin }).map((x) => ({ method: 'POST' as const, url: `${v3}/projects`, ...x })),
+    },
   );
 }
 
@@ -284,7 +585,10 @@ async function fuzz(label: string, index: number, arb: fc.Arbitrary<FuzzRequest>
   const before = requests;
   statuses = new Map();
   await fc.assert(fc.asyncProperty(arb, send), { seed: SEED + index, numRuns: Math.round(runs * SCALE), endOnFailure: true });
-  const byStatus = [...statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ');
+  const byStatus = [...statuses]
+    .sort(([a], [b]) => a - b)
+    .map(([s, n]) => `${s}×${n}`)
+    .join(' ');
   console.log(`fuzz ${label}: ${requests - before} requests (${byStatus})`);
 }
 
@@ -325,18 +629,41 @@ async function seed(admin: Api, demo: Api, other: Api): Promise<void> {
   };
   const publicNet = await made(admin.post('/networks', { network: { name: 'public', 'router:external': true } }), 'network');
   add('network', publicNet, false);
-  add('subnet', await made(admin.post('/subnets', { subnet: { network_id: publicNet, ip_version: 4, cidr: '203.0.113.0/24' } }), 'subnet'), false);
+  add(
+    'subnet',
+    await made(admin.post('/subnets', { subnet: { network_id: publicNet, ip_version: 4, cidr: '203.0.113.0/24' } }), 'subnet'),
+    false,
+  );
   for (const [i, client] of [demo, other].entries()) {
     const foreign = i === 1;
     const net = await made(client.post('/networks', { network: { name: `net${i}` } }), 'network');
-    const subnet = await made(client.post('/subnets', { subnet: { network_id: net, ip_version: 4, cidr: `10.${100 + i}.0.0/24` } }), 'subnet');
+    const subnet = await made(
+      client.post('/subnets', { subnet: { network_id: net, ip_version: 4, cidr: `10.${100 + i}.0.0/24` } }),
+      'subnet',
+    );
     const port = await made(client.post('/ports', { port: { network_id: net } }), 'port');
-    const router = await made(client.post('/routers', { router: { name: `r${i}`, external_gateway_info: { network_id: publicNet } } }), 'router');
+    const router = await made(
+      client.post('/routers', { router: { name: `r${i}`, external_gateway_info: { network_id: publicNet } } }),
+      'router',
+    );
     assert.equal((await client.put(`/routers/${router}/add_router_interface`, { subnet_id: subnet })).status, 200);
     const group = await made(client.post('/security-groups', { security_group: { name: `sg${i}` } }), 'security_group');
-    const rule = await made(client.post('/security-group-rules', { security_group_rule: { security_group_id: group, direction: 'ingress', protocol: 'tcp', port_range_min: 22, port_range_max: 22 } }), 'security_group_rule');
+    const rule = await made(
+      client.post('/security-group-rules', {
+        security_group_rule: { security_group_id: group, direction: 'ingress', protocol: 'tcp', port_range_min: 22, port_range_max: 22 },
+      }),
+      'security_group_rule',
+    );
     const fip = await made(client.post('/floatingips', { floatingip: { floating_network_id: publicNet, port_id: port } }), 'floatingip');
-    for (const [kind, id] of [['network', net], ['subnet', subnet], ['port', port], ['router', router], ['security_group', group], ['rule', rule], ['floatingip', fip]] as const) {
+    for (const [kind, id] of [
+      ['network', net],
+      ['subnet', subnet],
+      ['port', port],
+      ['router', router],
+      ['security_group', group],
+      ['rule', rule],
+      ['floatingip', fip],
+    ] as const) {
       add(kind, id, foreign);
     }
   }

@@ -121,7 +121,10 @@ describe('back-off ([identity] failure_backoff_max = 1.5, no lockout)', () => {
     await memberOfAdmin(server, admin, 'neighbour');
     // Parallel guesses: all fail, and the next attempt must wait the full (capped) delay.
     const guesses = await Promise.all(Array.from({ length: 6 }, () => login(server, byName('victim', 'guess'))));
-    assert.deepEqual(guesses.map((g) => g.status), [401, 401, 401, 401, 401, 401]);
+    assert.deepEqual(
+      guesses.map((g) => g.status),
+      [401, 401, 401, 401, 401, 401],
+    );
 
     const started = performance.now();
     let victimDone = false;

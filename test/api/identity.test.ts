@@ -15,7 +15,11 @@ let server: TestServer;
 let adminToken: string;
 
 /** A request to the test server; `body` is null when the reply has none. */
-async function api(method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
+async function api(
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const res = await request(server.url + path, method, opts.token ?? null, opts.body, opts.headers);
   return { ...res, body: res.body ?? null };
 }
@@ -111,7 +115,10 @@ describe('tokens', () => {
     const byType = Object.fromEntries(t.catalog.map((s: { type: string }) => [s.type, s]));
     assert.equal(byType.network.name, 'neutron');
     assert.equal(byType.identity.name, 'keystone');
-    for (const [type, url] of [['network', `${server.url}/`], ['identity', `${server.url}/identity/v3`]]) {
+    for (const [type, url] of [
+      ['network', `${server.url}/`],
+      ['identity', `${server.url}/identity/v3`],
+    ]) {
       const eps = byType[type].endpoints;
       assert.deepEqual(eps.map((e: { interface: string }) => e.interface).sort(), ['admin', 'internal', 'public']);
       for (const e of eps) {
@@ -155,7 +162,12 @@ describe('tokens', () => {
   test('a token method rescopes and keeps the expiry', async () => {
     const first = await api('GET', '/identity/v3/auth/tokens', { token: adminToken, headers: { 'X-Subject-Token': adminToken } });
     const res = await api('POST', '/identity/v3/auth/tokens', {
-      body: { auth: { identity: { methods: ['token'], token: { id: adminToken } }, scope: { project: { name: 'admin', domain: { name: 'Default' } } } } },
+      body: {
+        auth: {
+          identity: { methods: ['token'], token: { id: adminToken } },
+          scope: { project: { name: 'admin', domain: { name: 'Default' } } },
+        },
+      },
     });
     assert.equal(res.status, 201);
     assert.equal(res.body.token.expires_at, first.body.token.expires_at);
@@ -164,10 +176,22 @@ describe('tokens', () => {
 
   test('bad credentials get 401 with the Keystone body', async () => {
     const bodies = [
-      passwordAuth({ name: 'admin', password: 'wrong', domain: { name: 'Default' } }, { project: { name: 'admin', domain: { name: 'Default' } } }),
-      passwordAuth({ name: 'nobody', password: 'x', domain: { name: 'Default' } }, { project: { name: 'admin', domain: { name: 'Default' } } }),
-      passwordAuth({ name: 'admin', password: ADMIN_PASSWORD, domain: { name: 'Nope' } }, { project: { name: 'admin', domain: { name: 'Default' } } }),
-      passwordAuth({ name: 'admin', password: ADMIN_PASSWORD, domain: { name: 'Default' } }, { project: { name: 'nope', domain: { name: 'Default' } } }),
+      passwordAuth(
+        { name: 'admin', password: 'wrong', domain: { name: 'Default' } },
+        { project: { name: 'admin', domain: { name: 'Default' } } },
+      ),
+      passwordAuth(
+        { name: 'nobody', password: 'x', domain: { name: 'Default' } },
+        { project: { name: 'admin', domain: { name: 'Default' } } },
+      ),
+      passwordAuth(
+        { name: 'admin', password: ADMIN_PASSWORD, domain: { name: 'Nope' } },
+        { project: { name: 'admin', domain: { name: 'Default' } } },
+      ),
+      passwordAuth(
+        { name: 'admin', password: ADMIN_PASSWORD, domain: { name: 'Default' } },
+        { project: { name: 'nope', domain: { name: 'Default' } } },
+      ),
       { auth: { identity: { methods: ['token'], token: { id: 'not-a-token' } }, scope: { project: { id: 'x' } } } },
     ];
     for (const body of bodies) {
@@ -250,7 +274,18 @@ describe('administration', () => {
     assert.match(p.id, /^[0-9a-f]{32}$/);
     assert.deepEqual(
       { ...p, id: undefined, links: undefined },
-      { id: undefined, links: undefined, name: 'crud', domain_id: 'default', description: 'd', enabled: true, is_domain: false, parent_id: 'default', tags: [], options: {} },
+      {
+        id: undefined,
+        links: undefined,
+        name: 'crud',
+        domain_id: 'default',
+        description: 'd',
+        enabled: true,
+        is_domain: false,
+        parent_id: 'default',
+        tags: [],
+        options: {},
+      },
     );
     assert.equal(p.links.self, `${server.url}/identity/v3/projects/${p.id}`);
 
@@ -261,7 +296,10 @@ describe('administration', () => {
     assert.match(dup.body.error.message, /crud/);
 
     const byName = await api('GET', '/identity/v3/projects?name=crud', { token: adminToken });
-    assert.deepEqual(byName.body.projects.map((x: { id: string }) => x.id), [p.id]);
+    assert.deepEqual(
+      byName.body.projects.map((x: { id: string }) => x.id),
+      [p.id],
+    );
     const byDomain = await api('GET', '/identity/v3/projects?domain_id=default', { token: adminToken });
     assert.ok(byDomain.body.projects.length >= 2);
     assert.equal((await api('GET', '/identity/v3/projects?domain_id=elsewhere', { token: adminToken })).body.projects.length, 0);
@@ -316,10 +354,16 @@ describe('administration', () => {
     assert.equal(badProject.status, 404);
 
     const list = await api('GET', '/identity/v3/users?name=alice&domain_id=default', { token: adminToken });
-    assert.deepEqual(list.body.users.map((x: { id: string }) => x.id), [u.id]);
+    assert.deepEqual(
+      list.body.users.map((x: { id: string }) => x.id),
+      [u.id],
+    );
     assert.equal((await api('GET', `/identity/v3/users/${u.id}`, { token: adminToken })).body.user.email, 'a@example.org');
 
-    const upd = await api('PATCH', `/identity/v3/users/${u.id}`, { token: adminToken, body: { user: { password: 'alice-pw2', description: 'hi' } } });
+    const upd = await api('PATCH', `/identity/v3/users/${u.id}`, {
+      token: adminToken,
+      body: { user: { password: 'alice-pw2', description: 'hi' } },
+    });
     assert.equal(upd.status, 200);
     assert.equal(upd.body.user.description, 'hi');
 
@@ -355,7 +399,10 @@ describe('administration', () => {
     assert.equal(head.status, 204);
 
     const direct = await api('GET', `/identity/v3/projects/${t.projectId}/users/${t.userId}/roles`, { token: adminToken });
-    assert.deepEqual(direct.body.roles.map((r: { name: string }) => r.name), ['member']);
+    assert.deepEqual(
+      direct.body.roles.map((r: { name: string }) => r.name),
+      ['member'],
+    );
 
     const plain = await api('GET', `/identity/v3/role_assignments?scope.project.id=${t.projectId}`, { token: adminToken });
     assert.equal(plain.status, 200);
@@ -425,7 +472,10 @@ describe('administration', () => {
     const other = await api('GET', '/identity/v3/auth/tokens', { token: t.token, headers: { 'X-Subject-Token': adminToken } });
     assert.equal(other.status, 403);
     const mine = await api('GET', '/identity/v3/auth/projects', { token: t.token });
-    assert.deepEqual(mine.body.projects.map((p: { id: string }) => p.id), [t.projectId]);
+    assert.deepEqual(
+      mine.body.projects.map((p: { id: string }) => p.id),
+      [t.projectId],
+    );
   });
 
   test('deleting a project kills its tokens and its assignments', async () => {
@@ -469,7 +519,7 @@ describe('administration', () => {
     }
   });
 
-  test('disabling or deleting a user kills the user\'s tokens', async () => {
+  test("disabling or deleting a user kills the user's tokens", async () => {
     const t = await tenant('disabled');
     assert.equal((await api('GET', '/identity/v3/roles', { token: t.token })).status, 200);
     await api('PATCH', `/identity/v3/users/${t.userId}`, { token: adminToken, body: { user: { enabled: false } } });
@@ -498,7 +548,10 @@ describe('catalog administration and self-service', () => {
     assert.equal(eps.body.endpoints[0].url, `${server.url}/`);
     assert.equal(eps.body.endpoints[0].region_id, 'RegionOne');
     const regions = await api('GET', '/identity/v3/regions', { token: adminToken });
-    assert.deepEqual(regions.body.regions.map((x: { id: string }) => x.id), ['RegionOne']);
+    assert.deepEqual(
+      regions.body.regions.map((x: { id: string }) => x.id),
+      ['RegionOne'],
+    );
     const t = await tenant('catalogreader');
     assert.equal((await api('GET', '/identity/v3/endpoints', { token: t.token })).status, 403);
   });

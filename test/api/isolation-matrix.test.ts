@@ -42,12 +42,20 @@ before(async () => {
 
   // The admin's external network: usable by every project for gateways and floating IPs.
   ids.ext = await id(
-    admin.post('/networks', { network: { name: 'ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' } }),
+    admin.post('/networks', {
+      network: { name: 'ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' },
+    }),
     'network',
   );
   ids.extSub = await id(
     admin.post('/subnets', {
-      subnet: { network_id: ids.ext, ip_version: 4, cidr: '10.99.0.0/24', gateway_ip: '10.99.0.1', allocation_pools: [{ start: '10.99.0.100', end: '10.99.0.200' }] },
+      subnet: {
+        network_id: ids.ext,
+        ip_version: 4,
+        cidr: '10.99.0.0/24',
+        gateway_ip: '10.99.0.1',
+        allocation_pools: [{ start: '10.99.0.100', end: '10.99.0.200' }],
+      },
     }),
     'subnet',
   );
@@ -65,7 +73,9 @@ before(async () => {
   ids.bIntfPort = bIntf.body.port_id;
   ids.bSg = await id(b.post('/security-groups', { security_group: { name: 'b-web' } }), 'security_group');
   ids.bRule = await id(
-    b.post('/security-group-rules', { security_group_rule: { security_group_id: ids.bSg, direction: 'ingress', protocol: 'tcp', port_range_min: 22, port_range_max: 22 } }),
+    b.post('/security-group-rules', {
+      security_group_rule: { security_group_id: ids.bSg, direction: 'ingress', protocol: 'tcp', port_range_min: 22, port_range_max: 22 },
+    }),
     'security_group_rule',
   );
   ids.bFip = await id(b.post('/floatingips', { floatingip: { floating_network_id: ids.ext } }), 'floatingip');
@@ -78,13 +88,19 @@ before(async () => {
   assert.equal((await a.put(`/routers/${ids.aRouter}/add_router_interface`, { subnet_id: ids.aSub })).status, 200);
   ids.aSg = await id(a.post('/security-groups', { security_group: { name: 'a-web' } }), 'security_group');
   ids.aFip = await id(a.post('/floatingips', { floatingip: { floating_network_id: ids.ext } }), 'floatingip');
-  ids.aRule = await id(a.post('/security-group-rules', { security_group_rule: { security_group_id: ids.aSg, direction: 'ingress', protocol: 'icmp' } }), 'security_group_rule');
+  ids.aRule = await id(
+    a.post('/security-group-rules', { security_group_rule: { security_group_id: ids.aSg, direction: 'ingress', protocol: 'icmp' } }),
+    'security_group_rule',
+  );
   // Half-claims A may legitimately hold: a router owner without a device, and B's router id as the
   // device of an ordinary (compute) port. Completing either into a claim is refused below.
   for (const owner of ROUTER_OWNED) {
     ids[`aOwnerOnly:${owner}`] = await id(a.post('/ports', { port: { network_id: ids.aNet, device_owner: owner } }), 'port');
   }
-  ids.aDeviceOnly = await id(a.post('/ports', { port: { network_id: ids.aNet, device_owner: 'compute:nova', device_id: ids.bRouter } }), 'port');
+  ids.aDeviceOnly = await id(
+    a.post('/ports', { port: { network_id: ids.aNet, device_owner: 'compute:nova', device_id: ids.bRouter } }),
+    'port',
+  );
   // A port of project B on A's network (made by the admin): A sees it as the network's owner.
   ids.bPortOnA = await id(admin.post('/ports', { port: { network_id: ids.aNet, project_id: bProject, name: 'b-on-a' } }), 'port');
   // Another, on a second network of A's, that B made an interface of its router: A owns the network, B the router.
@@ -127,9 +143,18 @@ interface Case {
 }
 
 const refused = (status: number, type: string, message?: RegExp): Expected => ({ status, type, message });
-const notFoundAs = (type: string, idKey: string): (() => Expected) => () => refused(404, type, new RegExp(ids[idKey]));
-const policy = (rule: string) => refused(403, 'PolicyNotAuthorized', new RegExp(`${rule.replace(/[()]/g, '\\$&')}.* is disallowed by policy`));
-const deviceNotOwned = () => refused(409, 'DeviceIDNotOwnedByTenant', new RegExp(`^The following device_id ${ids.bRouter} is not owned by your tenant or matches another tenants router\\.$`));
+const notFoundAs =
+  (type: string, idKey: string): (() => Expected) =>
+  () =>
+    refused(404, type, new RegExp(ids[idKey]));
+const policy = (rule: string) =>
+  refused(403, 'PolicyNotAuthorized', new RegExp(`${rule.replace(/[()]/g, '\\$&')}.* is disallowed by policy`));
+const deviceNotOwned = () =>
+  refused(
+    409,
+    'DeviceIDNotOwnedByTenant',
+    new RegExp(`^The following device_id ${ids.bRouter} is not owned by your tenant or matches another tenants router\\.$`),
+  );
 
 /** B's private objects: invisible to A, so every verb on them is the resource's NotFound. */
 const PRIVATE = [
@@ -140,7 +165,13 @@ const PRIVATE = [
   { collection: 'routers', key: 'router', idKey: 'bRouter', notFound: 'RouterNotFound', update: { name: 'mine' } },
   { collection: 'floatingips', key: 'floatingip', idKey: 'bFip', notFound: 'FloatingIPNotFound', update: { description: 'mine' } },
   { collection: 'security-groups', key: 'security_group', idKey: 'bSg', notFound: 'SecurityGroupNotFound', update: { name: 'mine' } },
-  { collection: 'security-group-rules', key: 'security_group_rule', idKey: 'bRule', notFound: 'SecurityGroupRuleNotFound', update: { description: 'mine' } },
+  {
+    collection: 'security-group-rules',
+    key: 'security_group_rule',
+    idKey: 'bRule',
+    notFound: 'SecurityGroupRuleNotFound',
+    update: { description: 'mine' },
+  },
 ];
 
 /** Objects A may see but not change: B's shared network and the admin's external network, and their subnets. */
@@ -162,9 +193,14 @@ function matrix(): Case[] {
     add(`show ${p.collection} ${p.idKey}`, () => a.get(path()), nf);
     add(`update ${p.collection} ${p.idKey}`, () => a.put(path(), { [p.key]: p.update }), nf);
     add(`delete ${p.collection} ${p.idKey}`, () => a.del(path()), nf);
-    add(`list ${p.collection} hides ${p.idKey}`, () => a.get(`/${p.collection}`), { status: 200 }, (r) => {
-      assert.ok(!JSON.stringify(r.body).includes(ids[p.idKey]), `${p.idKey} listed to A`);
-    });
+    add(
+      `list ${p.collection} hides ${p.idKey}`,
+      () => a.get(`/${p.collection}`),
+      { status: 200 },
+      (r) => {
+        assert.ok(!JSON.stringify(r.body).includes(ids[p.idKey]), `${p.idKey} listed to A`);
+      },
+    );
   }
   for (const v of VISIBLE) {
     add(`show ${v.name} (allowed)`, () => a.get(v.path()), { status: 200 });
@@ -175,18 +211,38 @@ function matrix(): Case[] {
   // Router actions on B's router, with A's own subnet or B's.
   for (const action of ['add_router_interface', 'remove_router_interface']) {
     for (const sub of ['aSub', 'bSub']) {
-      add(`${action} on bRouter with ${sub}`, () => a.put(`/routers/${ids.bRouter}/${action}`, { subnet_id: ids[sub] }), notFoundAs('RouterNotFound', 'bRouter'));
+      add(
+        `${action} on bRouter with ${sub}`,
+        () => a.put(`/routers/${ids.bRouter}/${action}`, { subnet_id: ids[sub] }),
+        notFoundAs('RouterNotFound', 'bRouter'),
+      );
     }
-    add(`${action} on bRouter with bIntfPort`, () => a.put(`/routers/${ids.bRouter}/${action}`, { port_id: ids.bIntfPort }), notFoundAs('RouterNotFound', 'bRouter'));
+    add(
+      `${action} on bRouter with bIntfPort`,
+      () => a.put(`/routers/${ids.bRouter}/${action}`, { port_id: ids.bIntfPort }),
+      notFoundAs('RouterNotFound', 'bRouter'),
+    );
   }
-  add('gateway of bRouter', () => a.put(`/routers/${ids.bRouter}`, { router: { external_gateway_info: null } }), notFoundAs('RouterNotFound', 'bRouter'));
+  add(
+    'gateway of bRouter',
+    () => a.put(`/routers/${ids.bRouter}`, { router: { external_gateway_info: null } }),
+    notFoundAs('RouterNotFound', 'bRouter'),
+  );
 
   // Listing another project's security groups neither shows them nor creates that project's default group.
   for (const collection of ['security-groups', 'security-group-rules']) {
-    for (const [label, project] of [['B', bProject], ['without a default group', emptyProject]]) {
-      add(`list ${collection} of another project (${label})`, () => a.get(`/${collection}?project_id=${project}`), { status: 200 }, (r) => {
-        assert.deepEqual(r.body[collection.replace(/-/g, '_')], [], 'nothing of another project listed');
-      });
+    for (const [label, project] of [
+      ['B', bProject],
+      ['without a default group', emptyProject],
+    ]) {
+      add(
+        `list ${collection} of another project (${label})`,
+        () => a.get(`/${collection}?project_id=${project}`),
+        { status: 200 },
+        (r) => {
+          assert.deepEqual(r.body[collection.replace(/-/g, '_')], [], 'nothing of another project listed');
+        },
+      );
     }
   }
 
@@ -194,9 +250,17 @@ function matrix(): Case[] {
   const admins = policy('rule:context_is_admin');
   add('host view', () => a.get(`/neutrino/hosts/${L3_HOST}/view`), admins);
   add('change feed', () => a.get('/neutrino/changes?since=0'), admins);
-  add('agent report', () => a.post('/neutrino/agents/report', { agent: { agent_type: 'L3 agent', host: L3_HOST, configurations: {} } }), admins);
+  add(
+    'agent report',
+    () => a.post('/neutrino/agents/report', { agent: { agent_type: 'L3 agent', host: L3_HOST, configurations: {} } }),
+    admins,
+  );
   add("status of B's port", () => a.post(`/neutrino/hosts/${L3_HOST}/port-status`, { ports: { [ids.bPort]: 'ACTIVE' } }), admins);
-  add("status of B's floating IP", () => a.post(`/neutrino/hosts/${L3_HOST}/floatingip-status`, { floatingips: { [ids.bFip]: 'ACTIVE' } }), admins);
+  add(
+    "status of B's floating IP",
+    () => a.post(`/neutrino/hosts/${L3_HOST}/floatingip-status`, { floatingips: { [ids.bFip]: 'ACTIVE' } }),
+    admins,
+  );
   add("L3 agents of B's router", () => a.get(`/routers/${ids.bRouter}/l3-agents`), policy('rule:get_l3-agents'));
   add("DHCP agents of B's network", () => a.get(`/networks/${ids.bNet}/dhcp-agents`), policy('rule:get_dhcp-agents'));
 
@@ -211,39 +275,80 @@ function matrix(): Case[] {
   // Every attribute that references another resource, set to B's object (create and update).
   const port = (extra: object) => () => a.post('/ports', { port: { network_id: ids.aNet, ...extra } });
   add('port.network_id = bNet', () => a.post('/ports', { port: { network_id: ids.bNet } }), notFoundAs('NetworkNotFound', 'bNet'));
-  add('port.network_id = ext (external, not shared)', () => a.post('/ports', { port: { network_id: ids.ext } }), () =>
-    refused(403, 'HTTPForbidden', new RegExp(`Tenant ${aProject} not allowed to create port on this network`)),
+  add(
+    'port.network_id = ext (external, not shared)',
+    () => a.post('/ports', { port: { network_id: ids.ext } }),
+    () => refused(403, 'HTTPForbidden', new RegExp(`Tenant ${aProject} not allowed to create port on this network`)),
   );
-  add('port.fixed_ips.subnet_id = bSub', port({ fixed_ips: [{ subnet_id: ids.bSub }] }), () => refused(400, 'InvalidInput', new RegExp(`invalid subnet ${ids.bSub}`)));
-  add('port.security_groups = [bSg]', () => port({ security_groups: [ids.bSg] })(), notFoundAs('SecurityGroupNotFound', 'bSg'));
-  add('port on bShared with security_groups = [bSg]', () => a.post('/ports', { port: { network_id: ids.bShared, security_groups: [ids.bSg] } }), notFoundAs('SecurityGroupNotFound', 'bSg'));
-  add('port on bShared as a router interface of bRouter', () =>
-    a.post('/ports', { port: { network_id: ids.bShared, device_owner: 'network:router_interface', device_id: ids.bRouter } }),
-    policy('(rule:create_port and rule:create_port:device_owner)'),
-  );
-  add('update aPort.fixed_ips.subnet_id = bSub', () => a.put(`/ports/${ids.aPort}`, { port: { fixed_ips: [{ subnet_id: ids.bSub }] } }), () =>
+  add('port.fixed_ips.subnet_id = bSub', port({ fixed_ips: [{ subnet_id: ids.bSub }] }), () =>
     refused(400, 'InvalidInput', new RegExp(`invalid subnet ${ids.bSub}`)),
   );
-  add('update aPort.security_groups = [bSg]', () => a.put(`/ports/${ids.aPort}`, { port: { security_groups: [ids.bSg] } }), notFoundAs('SecurityGroupNotFound', 'bSg'));
-  add("update B's port on A's network with security_groups = [bSg]", () => a.put(`/ports/${ids.bPortOnA}`, { port: { security_groups: [ids.bSg] } }), notFoundAs('SecurityGroupNotFound', 'bSg'));
+  add('port.security_groups = [bSg]', () => port({ security_groups: [ids.bSg] })(), notFoundAs('SecurityGroupNotFound', 'bSg'));
+  add(
+    'port on bShared with security_groups = [bSg]',
+    () => a.post('/ports', { port: { network_id: ids.bShared, security_groups: [ids.bSg] } }),
+    notFoundAs('SecurityGroupNotFound', 'bSg'),
+  );
+  add(
+    'port on bShared as a router interface of bRouter',
+    () => a.post('/ports', { port: { network_id: ids.bShared, device_owner: 'network:router_interface', device_id: ids.bRouter } }),
+    policy('(rule:create_port and rule:create_port:device_owner)'),
+  );
+  add(
+    'update aPort.fixed_ips.subnet_id = bSub',
+    () => a.put(`/ports/${ids.aPort}`, { port: { fixed_ips: [{ subnet_id: ids.bSub }] } }),
+    () => refused(400, 'InvalidInput', new RegExp(`invalid subnet ${ids.bSub}`)),
+  );
+  add(
+    'update aPort.security_groups = [bSg]',
+    () => a.put(`/ports/${ids.aPort}`, { port: { security_groups: [ids.bSg] } }),
+    notFoundAs('SecurityGroupNotFound', 'bSg'),
+  );
+  add(
+    "update B's port on A's network with security_groups = [bSg]",
+    () => a.put(`/ports/${ids.bPortOnA}`, { port: { security_groups: [ids.bSg] } }),
+    notFoundAs('SecurityGroupNotFound', 'bSg'),
+  );
 
   // The router claim: a router-owned device_owner with B's router as device_id, every way it can be written.
   for (const owner of ROUTER_OWNED) {
     add(`claim: create port ${owner} of bRouter`, port({ device_owner: owner, device_id: ids.bRouter }), deviceNotOwned);
-    add(`claim: bulk create with a port ${owner} of bRouter`, () =>
-      a.post('/ports', { ports: [{ network_id: ids.aNet, name: 'innocent' }, { network_id: ids.aNet, device_owner: owner, device_id: ids.bRouter }] }),
+    add(
+      `claim: bulk create with a port ${owner} of bRouter`,
+      () =>
+        a.post('/ports', {
+          ports: [
+            { network_id: ids.aNet, name: 'innocent' },
+            { network_id: ids.aNet, device_owner: owner, device_id: ids.bRouter },
+          ],
+        }),
       deviceNotOwned,
     );
-    add(`claim: update aPort to ${owner} of bRouter`, () => a.put(`/ports/${ids.aPort}`, { port: { device_owner: owner, device_id: ids.bRouter } }), deviceNotOwned);
-    add(`claim: update aOwnerOnly ${owner} with device_id bRouter`, () => a.put(`/ports/${ids[`aOwnerOnly:${owner}`]}`, { port: { device_id: ids.bRouter } }), deviceNotOwned);
-    add(`claim: update aDeviceOnly (device bRouter) to ${owner}`, () => a.put(`/ports/${ids.aDeviceOnly}`, { port: { device_owner: owner } }), deviceNotOwned);
+    add(
+      `claim: update aPort to ${owner} of bRouter`,
+      () => a.put(`/ports/${ids.aPort}`, { port: { device_owner: owner, device_id: ids.bRouter } }),
+      deviceNotOwned,
+    );
+    add(
+      `claim: update aOwnerOnly ${owner} with device_id bRouter`,
+      () => a.put(`/ports/${ids[`aOwnerOnly:${owner}`]}`, { port: { device_id: ids.bRouter } }),
+      deviceNotOwned,
+    );
+    add(
+      `claim: update aDeviceOnly (device bRouter) to ${owner}`,
+      () => a.put(`/ports/${ids.aDeviceOnly}`, { port: { device_owner: owner } }),
+      deviceNotOwned,
+    );
   }
   // The port's project counts, not the network's: B's port on A's network may not join A's router either.
-  add("add_router_interface on aRouter with B's port on A's network", () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { port_id: ids.bPortOnA }), () =>
-    refused(409, 'DeviceIDNotOwnedByTenant', new RegExp(`device_id ${ids.aRouter} is not owned`)),
+  add(
+    "add_router_interface on aRouter with B's port on A's network",
+    () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { port_id: ids.bPortOnA }),
+    () => refused(409, 'DeviceIDNotOwnedByTenant', new RegExp(`device_id ${ids.aRouter} is not owned`)),
   );
-  add("update B's port on A's network into an interface of aRouter", () =>
-    a.put(`/ports/${ids.bPortOnA}`, { port: { device_owner: 'network:router_interface', device_id: ids.aRouter } }),
+  add(
+    "update B's port on A's network into an interface of aRouter",
+    () => a.put(`/ports/${ids.bPortOnA}`, { port: { device_owner: 'network:router_interface', device_id: ids.aRouter } }),
     () => refused(409, 'DeviceIDNotOwnedByTenant', new RegExp(`device_id ${ids.aRouter} is not owned`)),
   );
   // B's router port on A's network leaves B's router only by B (or an admin), not by A as the network's owner.
@@ -251,20 +356,45 @@ function matrix(): Case[] {
   add("detach B's router port on A's network: device_owner compute:nova", detach({ device_owner: 'compute:nova' }), deviceNotOwned);
   add("detach B's router port on A's network: device_id ''", detach({ device_id: '' }), deviceNotOwned);
   add("move B's router port on A's network to aRouter", () => detach({ device_id: ids.aRouter })(), deviceNotOwned);
-  add("delete B's router port on A's network", () => a.del(`/ports/${ids.bIntfOnA}`), () =>
-    refused(409, 'ServicePortInUse', new RegExp(`Port ${ids.bIntfOnA} cannot be deleted directly via the port API: has device owner network:router_interface`)),
+  add(
+    "delete B's router port on A's network",
+    () => a.del(`/ports/${ids.bIntfOnA}`),
+    () =>
+      refused(
+        409,
+        'ServicePortInUse',
+        new RegExp(`Port ${ids.bIntfOnA} cannot be deleted directly via the port API: has device owner network:router_interface`),
+      ),
   );
-  add("add_router_interface on aRouter with B's router port on A's network", () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { port_id: ids.bIntfOnA }), () =>
-    refused(409, 'PortInUse', new RegExp(`Port already has an attached device ${ids.bRouter}`)),
+  add(
+    "add_router_interface on aRouter with B's router port on A's network",
+    () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { port_id: ids.bIntfOnA }),
+    () => refused(409, 'PortInUse', new RegExp(`Port already has an attached device ${ids.bRouter}`)),
   );
-  add('add_router_interface on aRouter with bPort', () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { port_id: ids.bPort }), notFoundAs('PortNotFound', 'bPort'));
-  add('add_router_interface on aRouter with bSub', () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { subnet_id: ids.bSub }), notFoundAs('SubnetNotFound', 'bSub'));
-  add('add_router_interface on aRouter with bSharedSub', () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { subnet_id: ids.bSharedSub }), () =>
-    refused(400, 'BadRequest', new RegExp(`subnet ${ids.bSharedSub} is not owned by project making the request`)),
+  add(
+    'add_router_interface on aRouter with bPort',
+    () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { port_id: ids.bPort }),
+    notFoundAs('PortNotFound', 'bPort'),
   );
-  add('remove_router_interface on aRouter with bSub', () => a.put(`/routers/${ids.aRouter}/remove_router_interface`, { subnet_id: ids.bSub }), notFoundAs('SubnetNotFound', 'bSub'));
-  add('remove_router_interface on aRouter with bIntfPort', () => a.put(`/routers/${ids.aRouter}/remove_router_interface`, { port_id: ids.bIntfPort }), () =>
-    refused(404, 'RouterInterfaceNotFound', new RegExp(ids.bIntfPort)),
+  add(
+    'add_router_interface on aRouter with bSub',
+    () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { subnet_id: ids.bSub }),
+    notFoundAs('SubnetNotFound', 'bSub'),
+  );
+  add(
+    'add_router_interface on aRouter with bSharedSub',
+    () => a.put(`/routers/${ids.aRouter}/add_router_interface`, { subnet_id: ids.bSharedSub }),
+    () => refused(400, 'BadRequest', new RegExp(`subnet ${ids.bSharedSub} is not owned by project making the request`)),
+  );
+  add(
+    'remove_router_interface on aRouter with bSub',
+    () => a.put(`/routers/${ids.aRouter}/remove_router_interface`, { subnet_id: ids.bSub }),
+    notFoundAs('SubnetNotFound', 'bSub'),
+  );
+  add(
+    'remove_router_interface on aRouter with bIntfPort',
+    () => a.put(`/routers/${ids.aRouter}/remove_router_interface`, { port_id: ids.bIntfPort }),
+    () => refused(404, 'RouterInterfaceNotFound', new RegExp(ids.bIntfPort)),
   );
 
   // References fixed at creation cannot be pointed at B's objects later.
@@ -277,52 +407,101 @@ function matrix(): Case[] {
     ['security-group-rules', 'security_group_rule', 'aRule', 'remote_group_id', 'bSg'],
   ];
   for (const [collection, key, mine, attr, theirs] of READ_ONLY) {
-    add(`update ${mine}.${attr} = ${theirs}`, () => a.put(`/${collection}/${ids[mine]}`, { [key]: { [attr]: ids[theirs] } }), refused(400, 'HTTPBadRequest', new RegExp(`^Cannot update read-only attribute ${attr}$`)));
+    add(
+      `update ${mine}.${attr} = ${theirs}`,
+      () => a.put(`/${collection}/${ids[mine]}`, { [key]: { [attr]: ids[theirs] } }),
+      refused(400, 'HTTPBadRequest', new RegExp(`^Cannot update read-only attribute ${attr}$`)),
+    );
   }
 
   // Routers: the gateway's network and addresses.
   for (const verb of ['create', 'update'] as const) {
     const send = (gw: object) => () =>
-      verb === 'create' ? a.post('/routers', { router: { name: 'r', external_gateway_info: gw } }) : a.put(`/routers/${ids.aRouter}`, { router: { external_gateway_info: gw } });
+      verb === 'create'
+        ? a.post('/routers', { router: { name: 'r', external_gateway_info: gw } })
+        : a.put(`/routers/${ids.aRouter}`, { router: { external_gateway_info: gw } });
     add(`${verb} router with gateway network bNet`, () => send({ network_id: ids.bNet })(), notFoundAs('NetworkNotFound', 'bNet'));
-    add(`${verb} router with gateway network bShared (not external)`, () => send({ network_id: ids.bShared })(), () =>
-      refused(400, 'BadRequest', new RegExp(`Network ${ids.bShared} is not an external network`)),
+    add(
+      `${verb} router with gateway network bShared (not external)`,
+      () => send({ network_id: ids.bShared })(),
+      () => refused(400, 'BadRequest', new RegExp(`Network ${ids.bShared} is not an external network`)),
     );
-    add(`${verb} router with external_fixed_ips.subnet_id bSub`, () => send({ network_id: ids.ext, external_fixed_ips: [{ subnet_id: ids.bSub }] })(), policy(`rule:${verb}_router:external_gateway_info:external_fixed_ips`));
+    add(
+      `${verb} router with external_fixed_ips.subnet_id bSub`,
+      () => send({ network_id: ids.ext, external_fixed_ips: [{ subnet_id: ids.bSub }] })(),
+      policy(`rule:${verb}_router:external_gateway_info:external_fixed_ips`),
+    );
   }
 
   // Floating IPs: the network, subnet and port they name.
-  add('floatingip.floating_network_id = bNet', () => a.post('/floatingips', { floatingip: { floating_network_id: ids.bNet } }), notFoundAs('NetworkNotFound', 'bNet'));
-  add('floatingip.floating_network_id = bShared (not external)', () => a.post('/floatingips', { floatingip: { floating_network_id: ids.bShared } }), () =>
-    refused(400, 'BadRequest', new RegExp(`Network ${ids.bShared} is not a valid external network`)),
+  add(
+    'floatingip.floating_network_id = bNet',
+    () => a.post('/floatingips', { floatingip: { floating_network_id: ids.bNet } }),
+    notFoundAs('NetworkNotFound', 'bNet'),
   );
-  add('floatingip.subnet_id = bSub', () => a.post('/floatingips', { floatingip: { floating_network_id: ids.ext, subnet_id: ids.bSub } }), () =>
-    refused(400, 'InvalidInput', new RegExp(`invalid subnet ${ids.bSub}`)),
+  add(
+    'floatingip.floating_network_id = bShared (not external)',
+    () => a.post('/floatingips', { floatingip: { floating_network_id: ids.bShared } }),
+    () => refused(400, 'BadRequest', new RegExp(`Network ${ids.bShared} is not a valid external network`)),
   );
-  add('floatingip.port_id = bPort', () => a.post('/floatingips', { floatingip: { floating_network_id: ids.ext, port_id: ids.bPort } }), notFoundAs('PortNotFound', 'bPort'));
-  add("floatingip.port_id = B's port on A's network", () => a.post('/floatingips', { floatingip: { floating_network_id: ids.ext, port_id: ids.bPortOnA } }), () =>
-    refused(400, 'BadRequest', new RegExp(`Port ${ids.bPortOnA}, since that port is owned by a different tenant`)),
+  add(
+    'floatingip.subnet_id = bSub',
+    () => a.post('/floatingips', { floatingip: { floating_network_id: ids.ext, subnet_id: ids.bSub } }),
+    () => refused(400, 'InvalidInput', new RegExp(`invalid subnet ${ids.bSub}`)),
   );
-  add('update aFip.port_id = bPort', () => a.put(`/floatingips/${ids.aFip}`, { floatingip: { port_id: ids.bPort } }), notFoundAs('PortNotFound', 'bPort'));
-  add("update aFip.port_id = B's port on A's network", () => a.put(`/floatingips/${ids.aFip}`, { floatingip: { port_id: ids.bPortOnA } }), () =>
-    refused(400, 'BadRequest', new RegExp(`Port ${ids.bPortOnA}, since that port is owned by a different tenant`)),
+  add(
+    'floatingip.port_id = bPort',
+    () => a.post('/floatingips', { floatingip: { floating_network_id: ids.ext, port_id: ids.bPort } }),
+    notFoundAs('PortNotFound', 'bPort'),
+  );
+  add(
+    "floatingip.port_id = B's port on A's network",
+    () => a.post('/floatingips', { floatingip: { floating_network_id: ids.ext, port_id: ids.bPortOnA } }),
+    () => refused(400, 'BadRequest', new RegExp(`Port ${ids.bPortOnA}, since that port is owned by a different tenant`)),
+  );
+  add(
+    'update aFip.port_id = bPort',
+    () => a.put(`/floatingips/${ids.aFip}`, { floatingip: { port_id: ids.bPort } }),
+    notFoundAs('PortNotFound', 'bPort'),
+  );
+  add(
+    "update aFip.port_id = B's port on A's network",
+    () => a.put(`/floatingips/${ids.aFip}`, { floatingip: { port_id: ids.bPortOnA } }),
+    () => refused(400, 'BadRequest', new RegExp(`Port ${ids.bPortOnA}, since that port is owned by a different tenant`)),
   );
 
   // Subnets: the network they go on.
-  add('subnet.network_id = bNet', () => a.post('/subnets', { subnet: { network_id: ids.bNet, ip_version: 4, cidr: '10.50.0.0/24' } }), notFoundAs('NetworkNotFound', 'bNet'));
-  add('subnet.network_id = bShared', () => a.post('/subnets', { subnet: { network_id: ids.bShared, ip_version: 4, cidr: '10.50.0.0/24' } }), policy('rule:create_subnet'));
-  add('subnet.subnetpool_id = unknown', () => a.post('/subnets', { subnet: { network_id: ids.aNet, ip_version: 4, cidr: '10.50.0.0/24', subnetpool_id: MISSING } }), () =>
-    refused(404, 'SubnetPoolNotFound', new RegExp(`^Subnet pool ${MISSING} could not be found\\.$`)),
+  add(
+    'subnet.network_id = bNet',
+    () => a.post('/subnets', { subnet: { network_id: ids.bNet, ip_version: 4, cidr: '10.50.0.0/24' } }),
+    notFoundAs('NetworkNotFound', 'bNet'),
   );
-  add('subnet.network_id = ext', () => a.post('/subnets', { subnet: { network_id: ids.ext, ip_version: 4, cidr: '10.50.0.0/24' } }), () =>
-    refused(403, 'HTTPForbidden', new RegExp(`Tenant ${aProject} not allowed to create subnet on this network`)),
+  add(
+    'subnet.network_id = bShared',
+    () => a.post('/subnets', { subnet: { network_id: ids.bShared, ip_version: 4, cidr: '10.50.0.0/24' } }),
+    policy('rule:create_subnet'),
+  );
+  add(
+    'subnet.subnetpool_id = unknown',
+    () => a.post('/subnets', { subnet: { network_id: ids.aNet, ip_version: 4, cidr: '10.50.0.0/24', subnetpool_id: MISSING } }),
+    () => refused(404, 'SubnetPoolNotFound', new RegExp(`^Subnet pool ${MISSING} could not be found\\.$`)),
+  );
+  add(
+    'subnet.network_id = ext',
+    () => a.post('/subnets', { subnet: { network_id: ids.ext, ip_version: 4, cidr: '10.50.0.0/24' } }),
+    () => refused(403, 'HTTPForbidden', new RegExp(`Tenant ${aProject} not allowed to create subnet on this network`)),
   );
 
   // Security group rules: the group they belong to and the groups they name.
-  const rule = (extra: object) => () => a.post('/security-group-rules', { security_group_rule: { security_group_id: ids.aSg, direction: 'ingress', ...extra } });
+  const rule = (extra: object) => () =>
+    a.post('/security-group-rules', { security_group_rule: { security_group_id: ids.aSg, direction: 'ingress', ...extra } });
   add('rule.security_group_id = bSg', () => rule({ security_group_id: ids.bSg })(), notFoundAs('SecurityGroupNotFound', 'bSg'));
   add('rule.remote_group_id = bSg', () => rule({ remote_group_id: ids.bSg })(), notFoundAs('SecurityGroupNotFound', 'bSg'));
-  add('rule.remote_address_group_id = unknown', () => rule({ remote_address_group_id: MISSING })(), refused(404, 'AddressGroupNotFound', new RegExp(MISSING)));
+  add(
+    'rule.remote_address_group_id = unknown',
+    () => rule({ remote_address_group_id: MISSING })(),
+    refused(404, 'AddressGroupNotFound', new RegExp(MISSING)),
+  );
 
   // Acting for project B by naming it (project_id / tenant_id) is the admin's.
   const bodies: Array<[string, string, () => object]> = [
@@ -334,15 +513,17 @@ function matrix(): Case[] {
   ];
   for (const [collection, key, body] of bodies) {
     for (const attr of ['project_id', 'tenant_id']) {
-      add(`create ${key} with ${attr} = B`, () => a.post(`/${collection}`, { [key]: { ...body(), [attr]: bProject } }), () =>
-        refused(400, 'HTTPBadRequest', /other than the authenticated project in request requires admin/),
+      add(
+        `create ${key} with ${attr} = B`,
+        () => a.post(`/${collection}`, { [key]: { ...body(), [attr]: bProject } }),
+        () => refused(400, 'HTTPBadRequest', /other than the authenticated project in request requires admin/),
       );
     }
   }
   return cases;
 }
 
-test('isolation matrix: project A with project B\'s ids gets Neutron\'s answer and writes nothing', async (t) => {
+test("isolation matrix: project A with project B's ids gets Neutron's answer and writes nothing", async (t) => {
   const cases = matrix();
   t.diagnostic(`isolation matrix: ${cases.length} cases`);
   store = openStoreReader(srv.stateDir);
@@ -369,9 +550,12 @@ test('isolation matrix: project A with project B\'s ids gets Neutron\'s answer a
   }
 });
 
-test("shared and external networks stay usable by other projects", async () => {
+test('shared and external networks stay usable by other projects', async () => {
   const since = (await changesSince(0)).revision;
-  const onShared = await created(a.post('/ports', { port: { network_id: ids.bShared, device_owner: 'compute:nova', device_id: ids.bRouter } }), 'port');
+  const onShared = await created(
+    a.post('/ports', { port: { network_id: ids.bShared, device_owner: 'compute:nova', device_id: ids.bRouter } }),
+    'port',
+  );
   assert.equal(onShared.project_id, aProject);
   const fip = await created(a.post('/floatingips', { floatingip: { floating_network_id: ids.ext } }), 'floatingip');
   assert.equal((await a.del(`/floatingips/${fip.id}`)).status, 204);
@@ -381,7 +565,9 @@ test("shared and external networks stay usable by other projects", async () => {
 
 test("after the claims, B's router is B's: host view, overlap, deletion; A's floating IP goes through A's router", async () => {
   // An L3 agent takes both routers; the host's view lists each router's own ports only.
-  const report = await admin.post('/neutrino/agents/report', { agent: { agent_type: 'L3 agent', host: L3_HOST, configurations: {}, start_flag: true } });
+  const report = await admin.post('/neutrino/agents/report', {
+    agent: { agent_type: 'L3 agent', host: L3_HOST, configurations: {}, start_flag: true },
+  });
   assert.equal(report.status, 200, JSON.stringify(report.body));
   const view = (await admin.get(`/neutrino/hosts/${L3_HOST}/view`)).body.view;
   const bView = view.routers.find((r: { id: string }) => r.id === ids.bRouter);
@@ -391,7 +577,13 @@ test("after the claims, B's router is B's: host view, overlap, deletion; A's flo
   assert.deepEqual(bView.interfaces.map((i: { cidr: string }) => i.cidr).sort(), ['10.2.0.0/24', '10.5.0.0/24']);
   assert.ok(!JSON.stringify(bView).includes(ids.aSub), "A's subnet is not on B's router");
   const bPorts = (await admin.get(`/ports?device_id=${ids.bRouter}`)).body.ports;
-  assert.deepEqual(bPorts.filter((p: { device_owner: string }) => ROUTER_OWNED.includes(p.device_owner)).map((p: { project_id: string }) => p.project_id).sort(), ['', bProject, bProject]);
+  assert.deepEqual(
+    bPorts
+      .filter((p: { device_owner: string }) => ROUTER_OWNED.includes(p.device_owner))
+      .map((p: { project_id: string }) => p.project_id)
+      .sort(),
+    ['', bProject, bProject],
+  );
 
   // A's floating IP on A's port is routed by A's router.
   const assoc = await a.put(`/floatingips/${ids.aFip}`, { floatingip: { port_id: ids.aPort } });
@@ -412,7 +604,8 @@ test("after the claims, B's router is B's: host view, overlap, deletion; A's flo
   assert.ok(attached, inUse.body.NeutronError.message);
   assert.equal(attached[1], ids.bRouter);
   assert.deepEqual(attached[2].split(', ').sort(), [ids.bIntfPort, ids.bIntfOnA, added.body.port_id].sort());
-  for (const sub of [ids.bSub, overlapping]) assert.equal((await b.put(`/routers/${ids.bRouter}/remove_router_interface`, { subnet_id: sub })).status, 200);
+  for (const sub of [ids.bSub, overlapping])
+    assert.equal((await b.put(`/routers/${ids.bRouter}/remove_router_interface`, { subnet_id: sub })).status, 200);
   assert.equal((await b.put(`/routers/${ids.bRouter}/remove_router_interface`, { port_id: ids.bIntfOnA })).status, 200);
   assert.equal((await b.del(`/routers/${ids.bRouter}`)).status, 204);
 });

@@ -41,8 +41,13 @@ test("neutrino's client takes a new token when its token expires", async () => {
 
 test("the tracer's cloud client takes a new token (and the catalog's endpoint) when its token expires", async () => {
   const file = join(dir, 'clouds.yaml');
-  writeFileSync(file, `clouds:\n  c:\n    auth:\n      auth_url: ${srv.url}/identity/v3\n      username: admin\n      password: ${ADMIN_PASSWORD}\n      project_name: admin\n`);
-  const { client, source } = await cloudApiClient(resolveCloud({ cloud: 'c', env: { OS_CLIENT_CONFIG_FILE: file }, cwd: dir, home: dir, siteDir: dir }));
+  writeFileSync(
+    file,
+    `clouds:\n  c:\n    auth:\n      auth_url: ${srv.url}/identity/v3\n      username: admin\n      password: ${ADMIN_PASSWORD}\n      project_name: admin\n`,
+  );
+  const { client, source } = await cloudApiClient(
+    resolveCloud({ cloud: 'c', env: { OS_CLIENT_CONFIG_FILE: file }, cwd: dir, home: dir, siteDir: dir }),
+  );
   assert.equal(source.endpoint, srv.url);
   const before = await client.get<{ networks: unknown[] }>('/v2.0/networks');
   await outliveTokens();

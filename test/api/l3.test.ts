@@ -12,17 +12,28 @@ async function providerAndSelfservice(t: TestContext) {
   t.after(() => srv.close());
   const { admin, demo, demoProject } = await adminDemoOther(srv.url);
   const provider = await created(
-    admin.post('/networks', { network: { name: 'provider', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' } }),
+    admin.post('/networks', {
+      network: { name: 'provider', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' },
+    }),
     'network',
   );
   const providerSubnet = await created(
     admin.post('/subnets', {
-      subnet: { network_id: provider.id, ip_version: 4, cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1', allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }] },
+      subnet: {
+        network_id: provider.id,
+        ip_version: 4,
+        cidr: '10.123.123.0/24',
+        gateway_ip: '10.123.123.1',
+        allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }],
+      },
     }),
     'subnet',
   );
   const selfservice = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
-  const selfSubnet = await created(demo.post('/subnets', { subnet: { network_id: selfservice.id, ip_version: 4, cidr: '172.16.1.0/24' } }), 'subnet');
+  const selfSubnet = await created(
+    demo.post('/subnets', { subnet: { network_id: selfservice.id, ip_version: 4, cidr: '172.16.1.0/24' } }),
+    'subnet',
+  );
   const report = (agent_type: string, host: string, configurations: object = {}) =>
     admin.post('/neutrino/agents/report', { agent: { agent_type, host, configurations, start_flag: true } });
   const view = async (host: string) => {
@@ -30,7 +41,8 @@ async function providerAndSelfservice(t: TestContext) {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return r.body.view;
   };
-  const routerPorts = async (id: string) => (await admin.get(`/ports?device_id=${id}`)).body.ports.filter((p: any) => p.device_owner.startsWith('network:router'));
+  const routerPorts = async (id: string) =>
+    (await admin.get(`/ports?device_id=${id}`)).body.ports.filter((p: any) => p.device_owner.startsWith('network:router'));
   return { admin, demo, demoProject, provider, providerSubnet, selfservice, selfSubnet, report, view, routerPorts };
 }
 type L3 = Awaited<ReturnType<typeof providerAndSelfservice>>;
@@ -39,7 +51,12 @@ type L3 = Awaited<ReturnType<typeof providerAndSelfservice>>;
 async function scenarioRouter({ admin, demo, provider, providerSubnet, selfSubnet }: L3) {
   const router = await created(demo.post('/routers', { router: { name: 'router' } }), 'router');
   const gw = await admin.put(`/routers/${router.id}`, {
-    router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ subnet_id: providerSubnet.id, ip_address: '10.123.123.102' }] } },
+    router: {
+      external_gateway_info: {
+        network_id: provider.id,
+        external_fixed_ips: [{ subnet_id: providerSubnet.id, ip_address: '10.123.123.102' }],
+      },
+    },
   });
   assert.equal(gw.status, 200, JSON.stringify(gw.body));
   assert.equal((await demo.put(`/routers/${router.id}/add_router_interface`, { subnet_id: selfSubnet.id })).status, 200);
@@ -48,7 +65,10 @@ async function scenarioRouter({ admin, demo, provider, providerSubnet, selfSubne
 
 /** The controller's Linux bridge agent (provider on eth2) and its L3 agent. */
 async function reportController({ report }: L3) {
-  assert.equal((await report('Linux bridge agent', 'controller', { tunneling_ip: '192.168.0.104', interface_mappings: { provider: 'eth2' } })).status, 200);
+  assert.equal(
+    (await report('Linux bridge agent', 'controller', { tunneling_ip: '192.168.0.104', interface_mappings: { provider: 'eth2' } })).status,
+    200,
+  );
   assert.equal((await report('L3 agent', 'controller')).status, 200);
 }
 
@@ -64,7 +84,10 @@ test('a router with ports waits for an L3 agent, then is scheduled and its ports
   const { admin, demo, provider, providerSubnet, selfservice, selfSubnet, view, routerPorts } = l3;
   const router = await scenarioRouter(l3);
   // No L3 agent yet: the ports stay unbound.
-  assert.deepEqual((await routerPorts(router.id)).map((p: any) => p['binding:host_id']), ['', '']);
+  assert.deepEqual(
+    (await routerPorts(router.id)).map((p: any) => p['binding:host_id']),
+    ['', ''],
+  );
 
   await reportController(l3);
   const ports = await routerPorts(router.id);
@@ -96,7 +119,10 @@ test('a router with ports waits for an L3 agent, then is scheduled and its ports
   // l3_agent_scheduler: the hosting agent, admin only; an unknown router is RouterNotFound.
   const hosting = await admin.get(`/routers/${router.id}/l3-agents`);
   assert.equal(hosting.status, 200, JSON.stringify(hosting.body));
-  assert.deepEqual(hosting.body.agents.map((a: any) => `${a.host}/${a.agent_type}`), ['controller/L3 agent']);
+  assert.deepEqual(
+    hosting.body.agents.map((a: any) => `${a.host}/${a.agent_type}`),
+    ['controller/L3 agent'],
+  );
   assert.equal((await demo.get(`/routers/${router.id}/l3-agents`)).status, 403);
   const missing = await admin.get('/routers/3c338602-d806-488a-ae66-c4c8f8d13b9b/l3-agents');
   assert.equal(missing.status, 404);
@@ -108,11 +134,19 @@ test('floating IPs appear in the hosting view once associated, and leave when di
   const { admin, demo, demoProject, provider, selfservice, selfSubnet, view } = l3;
   await scheduledRouter(l3);
   const port = await created(
-    demo.post('/ports', { port: { network_id: selfservice.id, device_owner: 'compute:nova', fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }] } }),
+    demo.post('/ports', {
+      port: {
+        network_id: selfservice.id,
+        device_owner: 'compute:nova',
+        fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }],
+      },
+    }),
     'port',
   );
   const fip = await created(
-    admin.post('/floatingips', { floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', project_id: demoProject } }),
+    admin.post('/floatingips', {
+      floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', project_id: demoProject },
+    }),
     'floatingip',
   );
   assert.deepEqual((await view('controller')).routers[0].floating_ips, []);
@@ -147,11 +181,23 @@ test('a new router goes to the least loaded live L3 agent; interface changes fol
   assert.deepEqual((await view('network2')).routers, []);
   assert.equal((await demo.put(`/routers/${r2.id}/add_router_interface`, { subnet_id: sub.id })).status, 200);
   const v2 = await view('network2');
-  assert.deepEqual(v2.routers.map((r: any) => r.id), [r2.id]);
+  assert.deepEqual(
+    v2.routers.map((r: any) => r.id),
+    [r2.id],
+  );
   assert.equal(v2.routers[0].gateway, null);
-  assert.deepEqual(v2.routers[0].interfaces.map((i: any) => i.cidr), ['172.16.2.0/24']);
-  assert.deepEqual((await routerPorts(r2.id)).map((p: any) => p['binding:host_id']), ['network2']);
-  assert.deepEqual((await view('controller')).routers.map((r: any) => r.id), [router.id]);
+  assert.deepEqual(
+    v2.routers[0].interfaces.map((i: any) => i.cidr),
+    ['172.16.2.0/24'],
+  );
+  assert.deepEqual(
+    (await routerPorts(r2.id)).map((p: any) => p['binding:host_id']),
+    ['network2'],
+  );
+  assert.deepEqual(
+    (await view('controller')).routers.map((r: any) => r.id),
+    [router.id],
+  );
 
   // Removing the last port unschedules it; deleting the router leaves no view behind.
   assert.equal((await demo.put(`/routers/${r2.id}/remove_router_interface`, { subnet_id: sub.id })).status, 200);

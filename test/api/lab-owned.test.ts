@@ -20,7 +20,16 @@ const dhcpOnly = randomUUID();
 const expected: string[] = [];
 
 function labState(url: string | null, adminPassword = ADMIN_PASSWORD): LabState {
-  const state = newLabState({ lab: 'lo', stateDir: paths.dir, nodes: ['controller'], socket: join(paths.dir, 's'), agents: true, adminPassword, demoPassword: 'x', now: new Date() });
+  const state = newLabState({
+    lab: 'lo',
+    stateDir: paths.dir,
+    nodes: ['controller'],
+    socket: join(paths.dir, 's'),
+    agents: true,
+    adminPassword,
+    demoPassword: 'x',
+    now: new Date(),
+  });
   state.server.url = url;
   return state;
 }

@@ -38,7 +38,8 @@ test('extensions list what is implemented', async (t) => {
   const { demo } = await freshServer(t);
   const r = await demo.get('/extensions');
   const aliases = r.body.extensions.map((e: { alias: string }) => e.alias);
-  for (const a of ['router', 'external-net', 'provider', 'security-group', 'quotas', 'binding', 'net-mtu', 'port-security']) assert.ok(aliases.includes(a), a);
+  for (const a of ['router', 'external-net', 'provider', 'security-group', 'quotas', 'binding', 'net-mtu', 'port-security'])
+    assert.ok(aliases.includes(a), a);
   assert.equal((await demo.get('/extensions/router')).body.extension.alias, 'router');
   assert.equal((await demo.get('/extensions/nope')).status, 404);
 });
@@ -70,7 +71,13 @@ test('members may not set provider, shared or external attributes', async (t) =>
 test('admin creates the flat provider network; a second one on the same physnet is refused', async (t) => {
   const { admin, other } = await freshServer(t);
   const r = await admin.post('/networks', {
-    network: { name: 'provider', 'provider:network_type': 'flat', 'provider:physical_network': 'provider', 'router:external': true, shared: false },
+    network: {
+      name: 'provider',
+      'provider:network_type': 'flat',
+      'provider:physical_network': 'provider',
+      'router:external': true,
+      shared: false,
+    },
   });
   assert.equal(r.status, 201);
   assert.equal(r.body.network.mtu, 1500);
@@ -85,7 +92,10 @@ test('admin creates the flat provider network; a second one on the same physnet 
   assert.equal(vlan.status, 400);
   // The external network is visible to every project.
   const list = await other.get('/networks?router:external=True');
-  assert.deepEqual(list.body.networks.map((n: { name: string }) => n.name), ['provider']);
+  assert.deepEqual(
+    list.body.networks.map((n: { name: string }) => n.name),
+    ['provider'],
+  );
 });
 
 test('explicit VNI, taken VNI, too-big MTU, exhausted VNI range', async (t) => {
@@ -150,10 +160,20 @@ test('update, fields, and delete', async (t) => {
 test('bulk create is all or nothing', async (t) => {
   const { admin } = await freshServer(t);
   const before = (await admin.get('/networks')).body.networks.length;
-  const r = await admin.post('/networks', { networks: [{ name: 'b1', 'provider:network_type': 'vxlan', 'provider:segmentation_id': 500 }, { name: 'b2', 'provider:network_type': 'vxlan', 'provider:segmentation_id': 500 }] });
+  const r = await admin.post('/networks', {
+    networks: [
+      { name: 'b1', 'provider:network_type': 'vxlan', 'provider:segmentation_id': 500 },
+      { name: 'b2', 'provider:network_type': 'vxlan', 'provider:segmentation_id': 500 },
+    ],
+  });
   assert.equal(r.status, 409);
   assert.equal((await admin.get('/networks')).body.networks.length, before);
-  const ok = await admin.post('/networks', { networks: [{ name: 'b1', 'provider:network_type': 'vxlan', 'provider:segmentation_id': 500 }, { name: 'b2', 'provider:network_type': 'vxlan', 'provider:segmentation_id': 501 }] });
+  const ok = await admin.post('/networks', {
+    networks: [
+      { name: 'b1', 'provider:network_type': 'vxlan', 'provider:segmentation_id': 500 },
+      { name: 'b2', 'provider:network_type': 'vxlan', 'provider:segmentation_id': 501 },
+    ],
+  });
   assert.equal(ok.status, 201);
   assert.equal(ok.body.networks.length, 2);
 });

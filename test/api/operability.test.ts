@@ -41,11 +41,20 @@ describe('request ids and the access log', () => {
       raw(`${server.url}/identity/v3/projects/nope`, { headers: { 'x-auth-token': admin } }),
       raw(`${server.url}/identity/v3/auth/tokens`, { method: 'POST', headers: json, body: '{"auth": ' }),
       raw(`${server.url}/v2.0/networks`, { method: 'POST', headers: json, body: '{"network": ' }),
-      raw(`${server.url}/v2.0/networks`, { method: 'POST', headers: json, body: JSON.stringify({ network: { name: 'x'.repeat(200_000) } }) }),
+      raw(`${server.url}/v2.0/networks`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ network: { name: 'x'.repeat(200_000) } }),
+      }),
       raw(`${server.url}/healthcheck`),
-      raw(`${server.url}/v2.0/networks`, { headers: { 'x-auth-token': admin, 'X-OpenStack-Request-Id': 'req-00000000-0000-0000-0000-000000000000' } }),
+      raw(`${server.url}/v2.0/networks`, {
+        headers: { 'x-auth-token': admin, 'X-OpenStack-Request-Id': 'req-00000000-0000-0000-0000-000000000000' },
+      }),
     ]);
-    assert.deepEqual(answers.map((a) => a.status), [200, 401, 404, 404, 404, 400, 400, 413, 200, 200]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 401, 404, 404, 404, 400, 400, 413, 200, 200],
+    );
     const ids = answers.map((a) => a.headers.get('x-openstack-request-id') ?? '');
     for (const id of ids) assert.match(id, REQUEST_ID);
     assert.equal(new Set(ids).size, ids.length, 'each request has its own id');
@@ -89,7 +98,9 @@ describe('request ids and the access log', () => {
     await request(`${server.url}/v2.0/networks?password=${secrets[2]}&token=${token}`, 'GET', token);
     await request(`${server.url}/v2.0/networks`, 'GET', secrets[3]);
     await request(`${id}/auth/tokens`, 'GET', admin, undefined, { 'X-Subject-Token': token });
-    await request(`${id}/users/${user.body.user.id}/password`, 'POST', token, { user: { original_password: secrets[0], password: secrets[4] } });
+    await request(`${id}/users/${user.body.user.id}/password`, 'POST', token, {
+      user: { original_password: secrets[0], password: secrets[4] },
+    });
     await request(`${id}/auth/tokens`, 'DELETE', admin, undefined, { 'X-Subject-Token': token });
     const text = log.lines.join('');
     assert.ok(log.lines.length > 8);

@@ -42,7 +42,8 @@ async function demoAndOther() {
   return { demo: d.client, demoProject: d.projectId, other: o.client, otherProject: o.projectId };
 }
 
-const customLimits = async () => (await admin.get('/quotas')).body.quotas as Array<{ project_id: string; network: number; tenant_id: string }>;
+const customLimits = async () =>
+  (await admin.get('/quotas')).body.quotas as Array<{ project_id: string; network: number; tenant_id: string }>;
 
 test('defaults: a project without limits of its own has Neutron’s defaults', async () => {
   const { demo, demoProject, otherProject } = await demoAndOther();
@@ -56,7 +57,10 @@ test('defaults: a project without limits of its own has Neutron’s defaults', a
   assert.equal(byAdmin.status, 200);
   assert.equal(byAdmin.body.quota.network, 100);
   // Neither has custom limits, so neither is listed.
-  assert.deepEqual((await customLimits()).filter((q) => [demoProject, otherProject].includes(q.project_id)), []);
+  assert.deepEqual(
+    (await customLimits()).filter((q) => [demoProject, otherProject].includes(q.project_id)),
+    [],
+  );
 });
 
 test('members read only their own quotas and change none', async () => {
@@ -64,7 +68,12 @@ test('members read only their own quotas and change none', async () => {
   expectError(await demo.get(`/quotas/${otherProject}`), 403, 'PolicyNotAuthorized');
   expectError(await demo.get(`/quotas/${otherProject}/details`), 403, 'PolicyNotAuthorized');
   expectError(await demo.get('/quotas'), 403, 'PolicyNotAuthorized');
-  expectError(await demo.put(`/quotas/${demoProject}`, { quota: { network: 1000 } }), 403, 'PolicyNotAuthorized', 'rule:update_quota is disallowed by policy');
+  expectError(
+    await demo.put(`/quotas/${demoProject}`, { quota: { network: 1000 } }),
+    403,
+    'PolicyNotAuthorized',
+    'rule:update_quota is disallowed by policy',
+  );
   expectError(await demo.del(`/quotas/${demoProject}`), 403, 'PolicyNotAuthorized');
   assert.equal((await demo.get(`/quotas/${demoProject}`)).body.quota.network, 100);
 });
@@ -115,7 +124,10 @@ test('check_limit refuses a limit below current usage unless forced; without it 
   // Equal to usage, unlimited, and forced values pass the check.
   assert.equal((await admin.put(`/quotas/${otherProject}`, { quota: { network: 2, check_limit: 'True' } })).body.quota.network, 2);
   assert.equal((await admin.put(`/quotas/${otherProject}`, { quota: { network: -1, check_limit: true } })).body.quota.network, -1);
-  assert.equal((await admin.put(`/quotas/${otherProject}`, { quota: { network: 0, check_limit: true, force: true } })).body.quota.network, 0);
+  assert.equal(
+    (await admin.put(`/quotas/${otherProject}`, { quota: { network: 0, check_limit: true, force: true } })).body.quota.network,
+    0,
+  );
   assert.equal((await admin.put(`/quotas/${otherProject}`, { quota: { network: 1 } })).body.quota.network, 1);
   expectError(await other.post('/networks', { network: { name: 'o3' } }), 409, 'OverQuota');
   // -1 is unlimited.
@@ -129,9 +141,24 @@ test('check_limit refuses a limit below current usage unless forced; without it 
 test('quota bodies are validated', async () => {
   const { projectId: demoProject } = await freshProject('demo');
   assert.equal((await admin.put(`/quotas/${demoProject}`, { quota: { network: 1 } })).status, 200);
-  expectError(await admin.put(`/quotas/${demoProject}`, { quota: { widgets: 3 } }), 400, 'HTTPBadRequest', "Unrecognized attribute(s) 'widgets'");
-  expectError(await admin.put(`/quotas/${demoProject}`, { quota: { network: -2 } }), 400, 'HTTPBadRequest', "Invalid input for network. Reason: '-2' is too small - must be at least '-1'.");
-  expectError(await admin.put(`/quotas/${demoProject}`, { quota: { network: 'lots' } }), 400, 'InvalidInput', "Invalid input for operation: 'lots' is not an integer.");
+  expectError(
+    await admin.put(`/quotas/${demoProject}`, { quota: { widgets: 3 } }),
+    400,
+    'HTTPBadRequest',
+    "Unrecognized attribute(s) 'widgets'",
+  );
+  expectError(
+    await admin.put(`/quotas/${demoProject}`, { quota: { network: -2 } }),
+    400,
+    'HTTPBadRequest',
+    "Invalid input for network. Reason: '-2' is too small - must be at least '-1'.",
+  );
+  expectError(
+    await admin.put(`/quotas/${demoProject}`, { quota: { network: 'lots' } }),
+    400,
+    'InvalidInput',
+    "Invalid input for operation: 'lots' is not an integer.",
+  );
   expectError(await admin.put(`/quotas/${demoProject}`, { quota: { network: 2 ** 31 } }), 400, 'HTTPBadRequest');
   expectError(await admin.put(`/quotas/${demoProject}`, { network: 3 }), 400, 'HTTPBadRequest', "Unable to find 'quota' in request body");
   assert.equal((await admin.get(`/quotas/${demoProject}`)).body.quota.network, 1, 'nothing changed');
@@ -155,7 +182,12 @@ test('port and subnet limits are enforced too', async () => {
   await admin.put(`/quotas/${projectId}`, { quota: { subnet: 1, port: 1 } });
   const net = (await client.post('/networks', { network: { name: 'n' } })).body.network;
   assert.equal((await client.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.9.0.0/24' } })).status, 201);
-  expectError(await client.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.9.1.0/24' } }), 409, 'OverQuota', "Quota exceeded for resources: ['subnet'].");
+  expectError(
+    await client.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.9.1.0/24' } }),
+    409,
+    'OverQuota',
+    "Quota exceeded for resources: ['subnet'].",
+  );
   assert.equal((await client.post('/ports', { port: { network_id: net.id } })).status, 201);
   expectError(await client.post('/ports', { port: { network_id: net.id } }), 409, 'OverQuota', "Quota exceeded for resources: ['port'].");
 });

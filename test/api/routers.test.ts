@@ -36,7 +36,9 @@ async function providerAndSelfservice(t: TestContext) {
   );
   const selfservice = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
   const selfSubnet = await created(
-    demo.post('/subnets', { subnet: { network_id: selfservice.id, name: 'selfservice', ip_version: 4, cidr: '172.16.1.0/24', dns_nameservers: ['8.8.4.4'] } }),
+    demo.post('/subnets', {
+      subnet: { network_id: selfservice.id, name: 'selfservice', ip_version: 4, cidr: '172.16.1.0/24', dns_nameservers: ['8.8.4.4'] },
+    }),
     'subnet',
   );
   /** Everything a refused request must leave alone (resources and, unless `feed` is false, the change feed). */
@@ -49,18 +51,30 @@ type Scenario = Awaited<ReturnType<typeof providerAndSelfservice>>;
 async function canonicalRouter({ admin, demo, demoProject, provider, providerSubnet, selfservice, selfSubnet }: Scenario) {
   const routerId = (await created(demo.post('/routers', { router: { name: 'router' } }), 'router')).id;
   const gw = await admin.put(`/routers/${routerId}`, {
-    router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ subnet_id: providerSubnet.id, ip_address: '10.123.123.102' }] } },
+    router: {
+      external_gateway_info: {
+        network_id: provider.id,
+        external_fixed_ips: [{ subnet_id: providerSubnet.id, ip_address: '10.123.123.102' }],
+      },
+    },
   });
   assert.equal(gw.status, 200, JSON.stringify(gw.body));
   const add = await demo.put(`/routers/${routerId}/add_router_interface`, { subnet_id: selfSubnet.id });
   assert.equal(add.status, 200, JSON.stringify(add.body));
   const instancePort = await created(
-    demo.post('/ports', { port: { network_id: selfservice.id, name: 'instance-port', fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }] } }),
+    demo.post('/ports', {
+      port: { network_id: selfservice.id, name: 'instance-port', fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }] },
+    }),
     'port',
   );
   await created(
     admin.post('/floatingips', {
-      floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', project_id: demoProject, port_id: instancePort.id },
+      floatingip: {
+        floating_network_id: provider.id,
+        floating_ip_address: '10.123.123.104',
+        project_id: demoProject,
+        port_id: instancePort.id,
+      },
     }),
     'floatingip',
   );
@@ -89,7 +103,9 @@ test('the canonical router: gateway 10.123.123.102 on provider, interface 172.16
     router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ ip_address: '10.123.123.102' }] } },
   });
   expectError(denied, 403, 'PolicyNotAuthorized', /external_gateway_info:external_fixed_ips.*is disallowed by policy/);
-  const snat = await demo.put(`/routers/${routerId}`, { router: { external_gateway_info: { network_id: provider.id, enable_snat: false } } });
+  const snat = await demo.put(`/routers/${routerId}`, {
+    router: { external_gateway_info: { network_id: provider.id, enable_snat: false } },
+  });
   expectError(snat, 403, 'PolicyNotAuthorized', /enable_snat/);
   assert.equal(await snapshot(), before, 'refused gateway changes changed nothing');
 
@@ -142,16 +158,23 @@ test('the canonical router: gateway 10.123.123.102 on provider, interface 172.16
   assert.equal(intf.project_id, demoProject);
   assert.deepEqual(intf.security_groups, []);
   const listed = (await demo.get(`/ports?device_id=${routerId}`)).body.ports;
-  assert.deepEqual(listed.map((p: any) => p.id), [intfPortId]);
+  assert.deepEqual(
+    listed.map((p: any) => p.id),
+    [intfPortId],
+  );
   assert.ok((await demo.get(`/routers/${routerId}`)).body.router.revision_number > router.revision_number);
 
   // The instance's port and its floating IP 10.123.123.104.
   const instancePort = await created(
-    demo.post('/ports', { port: { network_id: selfservice.id, name: 'instance-port', fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }] } }),
+    demo.post('/ports', {
+      port: { network_id: selfservice.id, name: 'instance-port', fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }] },
+    }),
     'port',
   );
   const fip = await created(
-    admin.post('/floatingips', { floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', project_id: demoProject } }),
+    admin.post('/floatingips', {
+      floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', project_id: demoProject },
+    }),
     'floatingip',
   );
   const assoc = await demo.put(`/floatingips/${fip.id}`, { floatingip: { port_id: instancePort.id } });
@@ -203,14 +226,20 @@ test('gateway errors: not external, not found, address taken, pool exhausted, ga
   expectError(await demo.post('/routers', { router: { external_gateway_info: { network_id: othersNet.id } } }), 404, 'NetworkNotFound');
   expectError(
     await admin.post('/routers', {
-      router: { name: 'r2', project_id: demoProject, external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ ip_address: '10.123.123.102' }] } },
+      router: {
+        name: 'r2',
+        project_id: demoProject,
+        external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ ip_address: '10.123.123.102' }] },
+      },
     }),
     409,
     'IpAddressAlreadyAllocated',
     `IP address 10.123.123.102 already allocated in subnet ${providerSubnet.id}`,
   );
   expectError(
-    await admin.post('/routers', { router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ ip_address: '10.123.123.1' }] } } }),
+    await admin.post('/routers', {
+      router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ ip_address: '10.123.123.1' }] } },
+    }),
     400,
     'BadRequest',
     'Bad router request: External IP 10.123.123.1 is the same as the gateway IP.',
@@ -232,7 +261,13 @@ test('gateway errors: not external, not found, address taken, pool exhausted, ga
   );
   await created(
     admin.post('/subnets', {
-      subnet: { network_id: tiny.id, ip_version: 4, cidr: '192.0.2.0/24', enable_dhcp: false, allocation_pools: [{ start: '192.0.2.10', end: '192.0.2.10' }] },
+      subnet: {
+        network_id: tiny.id,
+        ip_version: 4,
+        cidr: '192.0.2.0/24',
+        enable_dhcp: false,
+        allocation_pools: [{ start: '192.0.2.10', end: '192.0.2.10' }],
+      },
     }),
     'subnet',
   );
@@ -259,12 +294,16 @@ test('gateway errors: not external, not found, address taken, pool exhausted, ga
   assert.equal(newGw[0].network_id, provider.id);
   assert.equal((await admin.get(`/ports/${oldGw.id}`)).status, 404);
   // Same network, new address (admin): the same port changes its address.
-  const readdr = await admin.put(`/routers/${r1.id}`, { router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ ip_address: '10.123.123.150' }] } } });
+  const readdr = await admin.put(`/routers/${r1.id}`, {
+    router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ ip_address: '10.123.123.150' }] } },
+  });
   assert.equal(readdr.status, 200, JSON.stringify(readdr.body));
   assert.equal(readdr.body.router.external_gateway_info.external_fixed_ips[0].ip_address, '10.123.123.150');
   assert.equal((await admin.get(`/ports?device_id=${r1.id}`)).body.ports[0].id, newGw[0].id);
   // enable_snat is admin-settable and resets to the default when the gateway is set without it.
-  const nosnat = await admin.put(`/routers/${r1.id}`, { router: { external_gateway_info: { network_id: provider.id, enable_snat: false } } });
+  const nosnat = await admin.put(`/routers/${r1.id}`, {
+    router: { external_gateway_info: { network_id: provider.id, enable_snat: false } },
+  });
   assert.equal(nosnat.body.router.external_gateway_info.enable_snat, false);
   const cleared = await demo.put(`/routers/${r1.id}`, { router: { external_gateway_info: {} } });
   assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
@@ -280,11 +319,24 @@ test('a gateway in use by floating IPs can be neither cleared nor moved', async 
   const { routerId } = await canonicalRouter(scenario);
   const before = await snapshot(false);
   const msg = `Gateway cannot be updated for router ${routerId}, since a gateway to external network ${provider.id} is required by one or more floating IPs.`;
-  expectError(await demo.put(`/routers/${routerId}`, { router: { external_gateway_info: null } }), 409, 'RouterExternalGatewayInUseByFloatingIp', msg);
-  expectError(await demo.put(`/routers/${routerId}`, { router: { external_gateway_info: {} } }), 409, 'RouterExternalGatewayInUseByFloatingIp', msg);
+  expectError(
+    await demo.put(`/routers/${routerId}`, { router: { external_gateway_info: null } }),
+    409,
+    'RouterExternalGatewayInUseByFloatingIp',
+    msg,
+  );
+  expectError(
+    await demo.put(`/routers/${routerId}`, { router: { external_gateway_info: {} } }),
+    409,
+    'RouterExternalGatewayInUseByFloatingIp',
+    msg,
+  );
   assert.equal(await snapshot(false), before);
   const ext2 = await created(admin.post('/networks', { network: { name: 'ext2', 'router:external': true } }), 'network');
-  await created(admin.post('/subnets', { subnet: { network_id: ext2.id, ip_version: 4, cidr: '198.51.100.0/24', enable_dhcp: false } }), 'subnet');
+  await created(
+    admin.post('/subnets', { subnet: { network_id: ext2.id, ip_version: 4, cidr: '198.51.100.0/24', enable_dhcp: false } }),
+    'subnet',
+  );
   const mid = await snapshot();
   expectError(
     await demo.put(`/routers/${routerId}`, { router: { name: 'renamed', external_gateway_info: { network_id: ext2.id } } }),
@@ -311,32 +363,59 @@ test('add_router_interface errors', async (t) => {
   const add = (body: unknown, as: Api = demo) => as.put(`/routers/${routerId}/add_router_interface`, body);
   expectError(await add({}), 400, 'BadRequest', 'Bad router request: Either subnet_id or port_id must be specified.');
   expectError(await add(undefined), 400, 'BadRequest', /Either subnet_id or port_id/);
-  expectError(await add({ subnet_id: selfSubnet.id, port_id: instancePort.id }), 400, 'BadRequest', 'Bad router request: Cannot specify both subnet-id and port-id.');
+  expectError(
+    await add({ subnet_id: selfSubnet.id, port_id: instancePort.id }),
+    400,
+    'BadRequest',
+    'Bad router request: Cannot specify both subnet-id and port-id.',
+  );
   expectError(await add({ subnet_id: 'nope' }), 400, 'BadRequest', "Bad router request: 'nope' is not a valid UUID.");
-  expectError(await add({ subnet_id: selfSubnet.id }), 400, 'BadRequest', `Bad router request: Router already has a port on subnet ${selfSubnet.id}.`);
+  expectError(
+    await add({ subnet_id: selfSubnet.id }),
+    400,
+    'BadRequest',
+    `Bad router request: Router already has a port on subnet ${selfSubnet.id}.`,
+  );
   expectError(await add({ subnet_id: '3c338602-d806-488a-ae66-c4c8f8d13b9b' }), 404, 'SubnetNotFound');
   expectError(await add({ subnet_id: providerSubnet.id }, admin), 400, 'BadRequest', /Router already has a port on subnet/);
 
   // A subnet without a gateway.
   const net2 = await created(demo.post('/networks', { network: { name: 'net2' } }), 'network');
-  const noGw = await created(demo.post('/subnets', { subnet: { network_id: net2.id, ip_version: 4, cidr: '10.50.0.0/24', gateway_ip: null } }), 'subnet');
+  const noGw = await created(
+    demo.post('/subnets', { subnet: { network_id: net2.id, ip_version: 4, cidr: '10.50.0.0/24', gateway_ip: null } }),
+    'subnet',
+  );
   // An overlapping subnet on another network.
   const net3 = await created(demo.post('/networks', { network: { name: 'net3' } }), 'network');
   const wide = await created(demo.post('/subnets', { subnet: { network_id: net3.id, ip_version: 4, cidr: '172.16.0.0/16' } }), 'subnet');
   // A subnet overlapping the external network's.
   const net4 = await created(demo.post('/networks', { network: { name: 'net4' } }), 'network');
-  const extOverlap = await created(demo.post('/subnets', { subnet: { network_id: net4.id, ip_version: 4, cidr: '10.123.0.0/16' } }), 'subnet');
+  const extOverlap = await created(
+    demo.post('/subnets', { subnet: { network_id: net4.id, ip_version: 4, cidr: '10.123.0.0/16' } }),
+    'subnet',
+  );
   // An admin-owned shared network's subnet.
   const shared = await created(admin.post('/networks', { network: { name: 'shared', shared: true } }), 'network');
-  const sharedSub = await created(admin.post('/subnets', { subnet: { network_id: shared.id, ip_version: 4, cidr: '10.60.0.0/24' } }), 'subnet');
+  const sharedSub = await created(
+    admin.post('/subnets', { subnet: { network_id: shared.id, ip_version: 4, cidr: '10.60.0.0/24' } }),
+    'subnet',
+  );
   // Ports: one already in use by a device, one without addresses.
-  const used = await created(demo.post('/ports', { port: { network_id: net3.id, device_id: 'some-instance', device_owner: 'compute:nova' } }), 'port');
+  const used = await created(
+    demo.post('/ports', { port: { network_id: net3.id, device_id: 'some-instance', device_owner: 'compute:nova' } }),
+    'port',
+  );
   const net5 = await created(demo.post('/networks', { network: { name: 'net5' } }), 'network');
   const bare = await created(demo.post('/ports', { port: { network_id: net5.id } }), 'port');
   assert.deepEqual(bare.fixed_ips, []);
 
   const mid = await snapshot();
-  expectError(await add({ subnet_id: noGw.id }), 400, 'BadRequest', 'Bad router request: Subnet for router interface must have a gateway IP.');
+  expectError(
+    await add({ subnet_id: noGw.id }),
+    400,
+    'BadRequest',
+    'Bad router request: Subnet for router interface must have a gateway IP.',
+  );
   expectError(
     await add({ subnet_id: wide.id }),
     400,
@@ -380,10 +459,21 @@ test('interfaces by port: the port becomes the router interface; removal by port
   const { routerId, instancePort } = await canonicalRouter(scenario);
   const net = await created(demo.post('/networks', { network: { name: 'byport' } }), 'network');
   const sub = await created(demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.70.0.0/24' } }), 'subnet');
-  const port = await created(demo.post('/ports', { port: { network_id: net.id, name: 'rtr', fixed_ips: [{ subnet_id: sub.id, ip_address: '10.70.0.1' }] } }), 'port');
+  const port = await created(
+    demo.post('/ports', { port: { network_id: net.id, name: 'rtr', fixed_ips: [{ subnet_id: sub.id, ip_address: '10.70.0.1' }] } }),
+    'port',
+  );
   const r = await demo.put(`/routers/${routerId}/add_router_interface`, { port_id: port.id });
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.deepEqual(r.body, { id: routerId, tenant_id: demoProject, project_id: demoProject, port_id: port.id, network_id: net.id, subnet_id: sub.id, subnet_ids: [sub.id] });
+  assert.deepEqual(r.body, {
+    id: routerId,
+    tenant_id: demoProject,
+    project_id: demoProject,
+    port_id: port.id,
+    network_id: net.id,
+    subnet_id: sub.id,
+    subnet_ids: [sub.id],
+  });
   const p = (await demo.get(`/ports/${port.id}`)).body.port;
   assert.equal(p.device_owner, 'network:router_interface');
   assert.equal(p.device_id, routerId);
@@ -415,7 +505,15 @@ test('interfaces by port: the port becomes the router interface; removal by port
 
   const rm = await demo.put(`/routers/${routerId}/remove_router_interface`, { port_id: port.id, subnet_id: sub.id });
   assert.equal(rm.status, 200, JSON.stringify(rm.body));
-  assert.deepEqual(rm.body, { id: routerId, tenant_id: demoProject, project_id: demoProject, port_id: port.id, network_id: net.id, subnet_id: sub.id, subnet_ids: [sub.id] });
+  assert.deepEqual(rm.body, {
+    id: routerId,
+    tenant_id: demoProject,
+    project_id: demoProject,
+    port_id: port.id,
+    network_id: net.id,
+    subnet_id: sub.id,
+    subnet_ids: [sub.id],
+  });
   expectError(await demo.get(`/ports/${port.id}`), 404, 'PortNotFound');
 
   // By subnet, then removal by subnet; a subnet that is not attached is RouterInterfaceNotFoundForSubnet.
@@ -446,7 +544,11 @@ test('an interface serving floating IPs cannot be removed, nor the router delete
     'RouterInterfaceInUseByFloatingIP',
     `Router interface for subnet ${selfSubnet.id} on router ${routerId} cannot be deleted, as it is required by one or more floating IPs.`,
   );
-  expectError(await demo.put(`/routers/${routerId}/remove_router_interface`, { port_id: intfPortId }), 409, 'RouterInterfaceInUseByFloatingIP');
+  expectError(
+    await demo.put(`/routers/${routerId}/remove_router_interface`, { port_id: intfPortId }),
+    409,
+    'RouterInterfaceInUseByFloatingIP',
+  );
   expectError(await demo.del(`/routers/${routerId}`), 409, 'RouterInUse', `Router ${routerId} has ports still attached: ${intfPortId}`);
   expectError(await demo.del(`/subnets/${selfSubnet.id}`), 409, 'SubnetInUse');
   assert.equal(await snapshot(), before);

@@ -53,7 +53,9 @@ test('listing creates the default group once: ingress from itself and egress any
   assert.match(sg.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   const rules = sg.security_group_rules;
   assert.equal(rules.length, 4);
-  const summary = rules.map((r: any) => `${r.direction} ${r.ethertype} ${r.remote_group_id === sg.id ? 'self' : String(r.remote_group_id)}`).sort();
+  const summary = rules
+    .map((r: any) => `${r.direction} ${r.ethertype} ${r.remote_group_id === sg.id ? 'self' : String(r.remote_group_id)}`)
+    .sort();
   assert.deepEqual(summary, ['egress IPv4 null', 'egress IPv6 null', 'ingress IPv4 self', 'ingress IPv6 self']);
   for (const r of rules) {
     assert.equal(r.protocol, null);
@@ -66,7 +68,10 @@ test('listing creates the default group once: ingress from itself and egress any
     assert.equal(r.project_id, demoProject);
   }
   const again = await demo.get('/security-groups');
-  assert.deepEqual(again.body.security_groups.map((g: any) => g.id), [sg.id]);
+  assert.deepEqual(
+    again.body.security_groups.map((g: any) => g.id),
+    [sg.id],
+  );
   const shown = await demo.get(`/security-groups/${sg.id}`);
   assert.equal(shown.status, 200);
   assert.equal(shown.body.security_group.security_group_rules.length, 4);
@@ -112,7 +117,10 @@ test('the default group is created lazily by networks, rule listing and group cr
 
   // An admin listing or creating for another project creates that project's default group.
   const listed = await admin.get(`/security-groups?project_id=${d.projectId}`);
-  assert.deepEqual(listed.body.security_groups.map((g: any) => g.name), ['default']);
+  assert.deepEqual(
+    listed.body.security_groups.map((g: any) => g.name),
+    ['default'],
+  );
   assert.equal(listed.body.security_groups[0].project_id, d.projectId);
   const e = await memberProject(srv.url, adminTok, 'lazy-e');
   const forE = await admin.post('/security-groups', { security_group: { name: 'ops', project_id: e.projectId } });
@@ -135,27 +143,53 @@ test('new groups: egress rules only, stateful flag, name `default` refused in an
   const stateless = await newGroup(demo, 'fast', { stateful: false });
   assert.equal(stateless.stateful, false);
   for (const name of ['default', 'Default', 'DEFAULT']) {
-    expectError(await demo.post('/security-groups', { security_group: { name } }), 409, 'SecurityGroupDefaultAlreadyExists', 'Default security group already exists.');
+    expectError(
+      await demo.post('/security-groups', { security_group: { name } }),
+      409,
+      'SecurityGroupDefaultAlreadyExists',
+      'Default security group already exists.',
+    );
   }
-  expectError(await demo.put(`/security-groups/${web.id}`, { security_group: { name: 'default' } }), 409, 'SecurityGroupDefaultAlreadyExists');
+  expectError(
+    await demo.put(`/security-groups/${web.id}`, { security_group: { name: 'default' } }),
+    409,
+    'SecurityGroupDefaultAlreadyExists',
+  );
   const renamed = await demo.put(`/security-groups/${web.id}`, { security_group: { name: 'www', description: 'd2' } });
   assert.equal(renamed.status, 200);
   assert.equal(renamed.body.security_group.name, 'www');
   assert.equal(renamed.body.security_group.revision_number, web.revision_number + 1);
-  expectError(await demo.post('/security-groups', { security_group: { name: 'x', bogus: 1 } }), 400, 'HTTPBadRequest', "Unrecognized attribute(s) 'bogus'");
+  expectError(
+    await demo.post('/security-groups', { security_group: { name: 'x', bogus: 1 } }),
+    400,
+    'HTTPBadRequest',
+    "Unrecognized attribute(s) 'bogus'",
+  );
   expectError(await demo.put(`/security-groups/${web.id}`, { security_group: { security_group_rules: [] } }), 400, 'HTTPBadRequest');
   // Filters.
   const byName = await demo.get('/security-groups?name=www');
-  assert.deepEqual(byName.body.security_groups.map((g: any) => g.id), [web.id]);
+  assert.deepEqual(
+    byName.body.security_groups.map((g: any) => g.id),
+    [web.id],
+  );
   const stateful = await demo.get('/security-groups?stateful=false');
-  assert.deepEqual(stateful.body.security_groups.map((g: any) => g.id), [stateless.id]);
+  assert.deepEqual(
+    stateful.body.security_groups.map((g: any) => g.id),
+    [stateless.id],
+  );
 });
 
 test('the canonical rules: ICMP and SSH on the default group; duplicates refused; revisions bump', async () => {
   const def = await defaultGroupOf(demo);
   // What `openstack security group rule create --proto icmp default` sends.
   const icmp = await demo.post('/security-group-rules', {
-    security_group_rule: { security_group_id: def.id, ethertype: 'IPv4', protocol: 'icmp', direction: 'ingress', remote_ip_prefix: '0.0.0.0/0' },
+    security_group_rule: {
+      security_group_id: def.id,
+      ethertype: 'IPv4',
+      protocol: 'icmp',
+      direction: 'ingress',
+      remote_ip_prefix: '0.0.0.0/0',
+    },
   });
   assert.equal(icmp.status, 201, JSON.stringify(icmp.body));
   const ir = icmp.body.security_group_rule;
@@ -178,8 +212,13 @@ test('the canonical rules: ICMP and SSH on the default group; duplicates refused
   // `--proto tcp --dst-port 22`
   const ssh = await demo.post('/security-group-rules', {
     security_group_rule: {
-      security_group_id: def.id, ethertype: 'IPv4', protocol: 'tcp', direction: 'ingress',
-      port_range_min: 22, port_range_max: 22, remote_ip_prefix: '0.0.0.0/0',
+      security_group_id: def.id,
+      ethertype: 'IPv4',
+      protocol: 'tcp',
+      direction: 'ingress',
+      port_range_min: 22,
+      port_range_max: 22,
+      remote_ip_prefix: '0.0.0.0/0',
     },
   });
   assert.equal(ssh.status, 201);
@@ -206,19 +245,32 @@ test('the canonical rules: ICMP and SSH on the default group; duplicates refused
   }
   // A template rule is a duplicate too.
   const egress = group.security_group_rules.find((r: any) => r.direction === 'egress' && r.ethertype === 'IPv4');
-  expectError(await demo.post('/security-group-rules', ruleBody(def.id, { direction: 'egress', remote_ip_prefix: '0.0.0.0/0' })), 409, 'SecurityGroupRuleExists', `Security group rule already exists. Rule id is ${egress.id}.`);
+  expectError(
+    await demo.post('/security-group-rules', ruleBody(def.id, { direction: 'egress', remote_ip_prefix: '0.0.0.0/0' })),
+    409,
+    'SecurityGroupRuleExists',
+    `Security group rule already exists. Rule id is ${egress.id}.`,
+  );
 
   // Show, filter, and delete (bumps the group again).
   const shown = await demo.get(`/security-group-rules/${sr.id}`);
   assert.equal(shown.status, 200);
   assert.deepEqual(shown.body.security_group_rule, sr);
   const tcpRules = await demo.get(`/security-group-rules?security_group_id=${def.id}&protocol=tcp`);
-  assert.deepEqual(tcpRules.body.security_group_rules.map((r: any) => r.id), [sr.id]);
+  assert.deepEqual(
+    tcpRules.body.security_group_rules.map((r: any) => r.id),
+    [sr.id],
+  );
   const ingress = await demo.get(`/security-group-rules?security_group_id=${def.id}&direction=ingress&ethertype=IPv4`);
   assert.equal(ingress.body.security_group_rules.length, 3);
   const del = await demo.del(`/security-group-rules/${ir.id}`);
   assert.equal(del.status, 204);
-  expectError(await demo.get(`/security-group-rules/${ir.id}`), 404, 'SecurityGroupRuleNotFound', `Security group rule ${ir.id} does not exist`);
+  expectError(
+    await demo.get(`/security-group-rules/${ir.id}`),
+    404,
+    'SecurityGroupRuleNotFound',
+    `Security group rule ${ir.id} does not exist`,
+  );
   expectError(await demo.del(`/security-group-rules/${ir.id}`), 404, 'SecurityGroupRuleNotFound');
   const afterDelete = (await demo.get(`/security-groups/${def.id}`)).body.security_group;
   assert.equal(afterDelete.revision_number, def.revision_number + 3);
@@ -279,32 +331,107 @@ test('rule attributes: defaults, canonical forms, normalized_cidr, IPv6 ICMP nam
 test('every rule validation error, with Neutron status and type', async () => {
   const g = await newGroup(demo, 'errors');
   const cases: Array<[Record<string, unknown>, number, string, (string | RegExp)?]> = [
-    [{ protocol: 'foo' }, 400, 'SecurityGroupRuleInvalidProtocol', /^Security group rule protocol foo not supported\. Only protocol values \(None, 'any', 'ah'.*integer representations \[0 to 255\] are supported\.$/],
+    [
+      { protocol: 'foo' },
+      400,
+      'SecurityGroupRuleInvalidProtocol',
+      /^Security group rule protocol foo not supported\. Only protocol values \(None, 'any', 'ah'.*integer representations \[0 to 255\] are supported\.$/,
+    ],
     [{ protocol: 256 }, 400, 'SecurityGroupRuleInvalidProtocol'],
-    [{ ethertype: 'IPv5' }, 400, 'SecurityGroupRuleInvalidEtherType', "Security group rule for ethertype 'IPv5' not supported. Allowed values are ['IPv4', 'IPv6']."],
-    [{ protocol: 'tcp', port_range_min: 70000, port_range_max: 70000 }, 400, 'SecurityGroupInvalidPortValue', 'Invalid value for port 70000'],
+    [
+      { ethertype: 'IPv5' },
+      400,
+      'SecurityGroupRuleInvalidEtherType',
+      "Security group rule for ethertype 'IPv5' not supported. Allowed values are ['IPv4', 'IPv6'].",
+    ],
+    [
+      { protocol: 'tcp', port_range_min: 70000, port_range_max: 70000 },
+      400,
+      'SecurityGroupInvalidPortValue',
+      'Invalid value for port 70000',
+    ],
     [{ protocol: 'tcp', port_range_min: 0, port_range_max: 22 }, 400, 'SecurityGroupInvalidPortValue', 'Invalid value for port 0'],
     [{ protocol: 'tcp', port_range_min: 'x' }, 400, 'SecurityGroupInvalidPortValue', 'Invalid value for port x'],
-    [{ protocol: 'tcp', port_range_min: 100, port_range_max: 20 }, 400, 'SecurityGroupInvalidPortRange', 'For TCP/UDP protocols, port_range_min must be <= port_range_max'],
-    [{ port_range_min: 22, port_range_max: 22 }, 400, 'SecurityGroupProtocolRequiredWithPorts', 'Must also specify protocol if port range is given.'],
-    [{ protocol: 'gre', port_range_min: 1, port_range_max: 2 }, 400, 'SecurityGroupInvalidProtocolForPort', 'Ports cannot be specified for protocol 47. Ports are only supported for DCCP, SCTP, TCP, UDP, UDPLITE.'],
-    [{ protocol: 'icmp', port_range_min: 300 }, 400, 'SecurityGroupInvalidIcmpValue', 'Invalid value for ICMP type (port_range_min) 300. It must be 0 to 255.'],
-    [{ protocol: 'icmp', port_range_min: 8, port_range_max: 256 }, 400, 'SecurityGroupInvalidIcmpValue', 'Invalid value for ICMP code (port_range_max) 256. It must be 0 to 255.'],
-    [{ protocol: 'icmp', port_range_max: 3 }, 400, 'SecurityGroupMissingIcmpType', 'ICMP code (port-range-max) 3 is provided but ICMP type (port-range-min) is missing.'],
-    [{ remote_ip_prefix: '10.0.0.0/8', remote_group_id: g.id }, 400, 'SecurityGroupMultipleRemoteEntites', 'Only one of remote_ip_prefix or remote_group_id or remote_address_group_id may be provided.'],
-    [{ remote_ip_prefix: '2001:db8::/64' }, 400, 'SecurityGroupRuleParameterConflict', 'Conflicting value ethertype IPv4 for CIDR 2001:db8::/64'],
-    [{ ethertype: 'IPv6', remote_ip_prefix: '10.0.0.0/8' }, 400, 'SecurityGroupRuleParameterConflict', 'Conflicting value ethertype IPv6 for CIDR 10.0.0.0/8'],
+    [
+      { protocol: 'tcp', port_range_min: 100, port_range_max: 20 },
+      400,
+      'SecurityGroupInvalidPortRange',
+      'For TCP/UDP protocols, port_range_min must be <= port_range_max',
+    ],
+    [
+      { port_range_min: 22, port_range_max: 22 },
+      400,
+      'SecurityGroupProtocolRequiredWithPorts',
+      'Must also specify protocol if port range is given.',
+    ],
+    [
+      { protocol: 'gre', port_range_min: 1, port_range_max: 2 },
+      400,
+      'SecurityGroupInvalidProtocolForPort',
+      'Ports cannot be specified for protocol 47. Ports are only supported for DCCP, SCTP, TCP, UDP, UDPLITE.',
+    ],
+    [
+      { protocol: 'icmp', port_range_min: 300 },
+      400,
+      'SecurityGroupInvalidIcmpValue',
+      'Invalid value for ICMP type (port_range_min) 300. It must be 0 to 255.',
+    ],
+    [
+      { protocol: 'icmp', port_range_min: 8, port_range_max: 256 },
+      400,
+      'SecurityGroupInvalidIcmpValue',
+      'Invalid value for ICMP code (port_range_max) 256. It must be 0 to 255.',
+    ],
+    [
+      { protocol: 'icmp', port_range_max: 3 },
+      400,
+      'SecurityGroupMissingIcmpType',
+      'ICMP code (port-range-max) 3 is provided but ICMP type (port-range-min) is missing.',
+    ],
+    [
+      { remote_ip_prefix: '10.0.0.0/8', remote_group_id: g.id },
+      400,
+      'SecurityGroupMultipleRemoteEntites',
+      'Only one of remote_ip_prefix or remote_group_id or remote_address_group_id may be provided.',
+    ],
+    [
+      { remote_ip_prefix: '2001:db8::/64' },
+      400,
+      'SecurityGroupRuleParameterConflict',
+      'Conflicting value ethertype IPv4 for CIDR 2001:db8::/64',
+    ],
+    [
+      { ethertype: 'IPv6', remote_ip_prefix: '10.0.0.0/8' },
+      400,
+      'SecurityGroupRuleParameterConflict',
+      'Conflicting value ethertype IPv6 for CIDR 10.0.0.0/8',
+    ],
     [{ protocol: 'icmpv6' }, 400, 'SecurityGroupEthertypeConflictWithProtocol', 'Invalid ethertype IPv4 for protocol icmpv6.'],
     [{ protocol: 'ipv6-icmp' }, 400, 'SecurityGroupEthertypeConflictWithProtocol', 'Invalid ethertype IPv4 for protocol ipv6-icmp.'],
     [{ remote_ip_prefix: '10.0.0.0/33' }, 400, 'InvalidCIDR', 'Invalid CIDR 10.0.0.0/33 given as IP prefix.'],
     [{ remote_ip_prefix: 'garbage' }, 400, 'InvalidCIDR', 'Invalid CIDR garbage given as IP prefix.'],
     [{ direction: 'sideways' }, 400, 'HTTPBadRequest', "Invalid input for direction. Reason: 'sideways' is not in ['ingress', 'egress']."],
-    [{ security_group_id: undefined }, 400, 'HTTPBadRequest', "Failed to parse request. Required attribute 'security_group_id' not specified"],
+    [
+      { security_group_id: undefined },
+      400,
+      'HTTPBadRequest',
+      "Failed to parse request. Required attribute 'security_group_id' not specified",
+    ],
     [{ direction: undefined }, 400, 'HTTPBadRequest', "Failed to parse request. Required attribute 'direction' not specified"],
     [{ name: 'x' }, 400, 'HTTPBadRequest', "Unrecognized attribute(s) 'name'"],
     [{ normalized_cidr: '10.0.0.0/8' }, 400, 'HTTPBadRequest', "Attribute 'normalized_cidr' not allowed in POST"],
-    [{ remote_group_id: '8a1f3c1e-0000-4000-8000-000000000000' }, 404, 'SecurityGroupNotFound', 'Security group 8a1f3c1e-0000-4000-8000-000000000000 does not exist'],
-    [{ security_group_id: '8a1f3c1e-0000-4000-8000-000000000001' }, 404, 'SecurityGroupNotFound', 'Security group 8a1f3c1e-0000-4000-8000-000000000001 does not exist'],
+    [
+      { remote_group_id: '8a1f3c1e-0000-4000-8000-000000000000' },
+      404,
+      'SecurityGroupNotFound',
+      'Security group 8a1f3c1e-0000-4000-8000-000000000000 does not exist',
+    ],
+    [
+      { security_group_id: '8a1f3c1e-0000-4000-8000-000000000001' },
+      404,
+      'SecurityGroupNotFound',
+      'Security group 8a1f3c1e-0000-4000-8000-000000000001 does not exist',
+    ],
     [{ remote_address_group_id: '8a1f3c1e-0000-4000-8000-000000000002' }, 404, 'AddressGroupNotFound'],
   ];
   for (const [extra, status, type, message] of cases) {
@@ -321,9 +448,15 @@ test('every rule validation error, with Neutron status and type', async () => {
 
 test('rules are immutable except for their description', async () => {
   const g = await newGroup(demo, 'immutable');
-  const r = (await demo.post('/security-group-rules', ruleBody(g.id, { protocol: 'udp', port_range_min: 53, port_range_max: 53 }))).body.security_group_rule;
+  const r = (await demo.post('/security-group-rules', ruleBody(g.id, { protocol: 'udp', port_range_min: 53, port_range_max: 53 }))).body
+    .security_group_rule;
   for (const attr of ['port_range_min', 'protocol', 'direction', 'remote_ip_prefix', 'ethertype', 'security_group_id']) {
-    expectError(await demo.put(`/security-group-rules/${r.id}`, { security_group_rule: { [attr]: null } }), 400, 'HTTPBadRequest', `Cannot update read-only attribute ${attr}`);
+    expectError(
+      await demo.put(`/security-group-rules/${r.id}`, { security_group_rule: { [attr]: null } }),
+      400,
+      'HTTPBadRequest',
+      `Cannot update read-only attribute ${attr}`,
+    );
   }
   const desc = await demo.put(`/security-group-rules/${r.id}`, { security_group_rule: { description: 'dns' } });
   assert.equal(desc.status, 200);
@@ -342,7 +475,10 @@ test('bulk rule create is all or nothing, with duplicates inside one POST refuse
   });
   assert.equal(ok.status, 201, JSON.stringify(ok.body));
   assert.equal(ok.body.security_group_rules.length, 2);
-  assert.deepEqual(ok.body.security_group_rules.map((r: any) => r.port_range_min), [80, 443]);
+  assert.deepEqual(
+    ok.body.security_group_rules.map((r: any) => r.port_range_min),
+    [80, 443],
+  );
 
   const dup = await demo.post('/security-group-rules', {
     security_group_rules: [
@@ -371,7 +507,13 @@ test('bulk rule create is all or nothing, with duplicates inside one POST refuse
   const twoGroups = await demo.post('/security-group-rules', {
     security_group_rules: [
       { security_group_id: g.id, direction: 'ingress', protocol: 'udp', port_range_min: 600, port_range_max: 600 },
-      { security_group_id: (await defaultGroupOf(demo)).id, direction: 'ingress', protocol: 'udp', port_range_min: 600, port_range_max: 600 },
+      {
+        security_group_id: (await defaultGroupOf(demo)).id,
+        direction: 'ingress',
+        protocol: 'udp',
+        port_range_min: 600,
+        port_range_max: 600,
+      },
     ],
   });
   expectError(twoGroups, 400, 'SecurityGroupNotSingleGroupRules');
@@ -398,7 +540,10 @@ test('deleting: a group in use by a port is refused; the default group only by a
 
   // A rule elsewhere naming the group as its remote group is removed with it.
   const db = await newGroup(demo, 'db');
-  const remote = await demo.post('/security-group-rules', ruleBody(db.id, { protocol: 'tcp', port_range_min: 5432, port_range_max: 5432, remote_group_id: web.id }));
+  const remote = await demo.post(
+    '/security-group-rules',
+    ruleBody(db.id, { protocol: 'tcp', port_range_min: 5432, port_range_max: 5432, remote_group_id: web.id }),
+  );
   assert.equal(remote.status, 201);
   assert.equal((await demo.del(`/security-groups/${web.id}`)).status, 204);
   expectError(await demo.get(`/security-groups/${web.id}`), 404, 'SecurityGroupNotFound', `Security group ${web.id} does not exist`);
@@ -408,9 +553,23 @@ test('deleting: a group in use by a port is refused; the default group only by a
 
   // The default group: members cannot delete or rename it; they may describe it.
   const def = await defaultGroupOf(demo);
-  expectError(await demo.del(`/security-groups/${def.id}`), 409, 'SecurityGroupCannotRemoveDefault', 'Insufficient rights for removing default security group.');
-  expectError(await demo.put(`/security-groups/${def.id}`, { security_group: { name: 'renamed' } }), 409, 'SecurityGroupCannotUpdateDefault', 'Updating default security group not allowed.');
-  expectError(await admin.put(`/security-groups/${def.id}`, { security_group: { name: 'renamed' } }), 409, 'SecurityGroupCannotUpdateDefault');
+  expectError(
+    await demo.del(`/security-groups/${def.id}`),
+    409,
+    'SecurityGroupCannotRemoveDefault',
+    'Insufficient rights for removing default security group.',
+  );
+  expectError(
+    await demo.put(`/security-groups/${def.id}`, { security_group: { name: 'renamed' } }),
+    409,
+    'SecurityGroupCannotUpdateDefault',
+    'Updating default security group not allowed.',
+  );
+  expectError(
+    await admin.put(`/security-groups/${def.id}`, { security_group: { name: 'renamed' } }),
+    409,
+    'SecurityGroupCannotUpdateDefault',
+  );
   const described = await demo.put(`/security-groups/${def.id}`, { security_group: { description: 'mine' } });
   assert.equal(described.status, 200);
   assert.equal(described.body.security_group.name, 'default');
@@ -428,7 +587,9 @@ test('deleting: a group in use by a port is refused; the default group only by a
 
 test('isolation: other projects neither see nor change a project’s groups and rules; admins see all', async () => {
   const mine = await newGroup(demo, 'private');
-  const rule = (await demo.post('/security-group-rules', ruleBody(mine.id, { protocol: 'tcp', port_range_min: 8080, port_range_max: 8080 }))).body.security_group_rule;
+  const rule = (
+    await demo.post('/security-group-rules', ruleBody(mine.id, { protocol: 'tcp', port_range_min: 8080, port_range_max: 8080 }))
+  ).body.security_group_rule;
   const theirs = await other.get('/security-groups');
   assert.equal(theirs.status, 200);
   assert.ok(theirs.body.security_groups.length >= 1);
@@ -444,10 +605,19 @@ test('isolation: other projects neither see nor change a project’s groups and 
   expectError(await other.del(`/security-groups/${mine.id}`), 404, 'SecurityGroupNotFound');
   expectError(await other.get(`/security-group-rules/${rule.id}`), 404, 'SecurityGroupRuleNotFound');
   expectError(await other.del(`/security-group-rules/${rule.id}`), 404, 'SecurityGroupRuleNotFound');
-  expectError(await other.post('/security-group-rules', ruleBody(mine.id, { protocol: 'udp' })), 404, 'SecurityGroupNotFound', `Security group ${mine.id} does not exist`);
+  expectError(
+    await other.post('/security-group-rules', ruleBody(mine.id, { protocol: 'udp' })),
+    404,
+    'SecurityGroupNotFound',
+    `Security group ${mine.id} does not exist`,
+  );
   // Nor may another project's group serve as a remote group.
   const otherDefault = await defaultGroupOf(other);
-  expectError(await other.post('/security-group-rules', ruleBody(otherDefault.id, { remote_group_id: mine.id })), 404, 'SecurityGroupNotFound');
+  expectError(
+    await other.post('/security-group-rules', ruleBody(otherDefault.id, { remote_group_id: mine.id })),
+    404,
+    'SecurityGroupNotFound',
+  );
   // Nor be put on one's own port.
   const net = (await other.post('/networks', { network: { name: 'o' } })).body.network;
   expectError(await other.post('/ports', { port: { network_id: net.id, security_groups: [mine.id] } }), 404, 'SecurityGroupNotFound');
@@ -457,7 +627,10 @@ test('isolation: other projects neither see nor change a project’s groups and 
   const all = (await admin.get('/security-groups')).body.security_groups;
   assert.ok(all.some((g: any) => g.id === mine.id));
   assert.ok(all.some((g: any) => g.project_id === otherProject));
-  const byAdmin = await admin.post('/security-group-rules', ruleBody(mine.id, { protocol: 'udp', port_range_min: 161, port_range_max: 161 }));
+  const byAdmin = await admin.post(
+    '/security-group-rules',
+    ruleBody(mine.id, { protocol: 'udp', port_range_min: 161, port_range_max: 161 }),
+  );
   assert.equal(byAdmin.status, 201);
   assert.notEqual(byAdmin.body.security_group_rule.project_id, demoProject);
   const seen = await demo.get(`/security-group-rules/${byAdmin.body.security_group_rule.id}`);
@@ -471,10 +644,26 @@ test('quotas: security groups and rules are counted, the new group’s egress ru
   assert.equal((await admin.put(`/quotas/${p.projectId}`, { quota: { security_group: 2, security_group_rule: 8 } })).status, 200);
   // default (4 rules) + one group (2 rules) fits; a second group would make three groups.
   const g = await newGroup(client, 'one');
-  expectError(await client.post('/security-groups', { security_group: { name: 'two' } }), 409, 'OverQuota', "Quota exceeded for resources: ['security_group'].");
-  assert.equal((await client.post('/security-group-rules', ruleBody(g.id, { protocol: 'tcp', port_range_min: 1, port_range_max: 2 }))).status, 201);
-  assert.equal((await client.post('/security-group-rules', ruleBody(g.id, { protocol: 'tcp', port_range_min: 3, port_range_max: 4 }))).status, 201);
-  expectError(await client.post('/security-group-rules', ruleBody(g.id, { protocol: 'tcp', port_range_min: 5, port_range_max: 6 })), 409, 'OverQuota', "Quota exceeded for resources: ['security_group_rule'].");
+  expectError(
+    await client.post('/security-groups', { security_group: { name: 'two' } }),
+    409,
+    'OverQuota',
+    "Quota exceeded for resources: ['security_group'].",
+  );
+  assert.equal(
+    (await client.post('/security-group-rules', ruleBody(g.id, { protocol: 'tcp', port_range_min: 1, port_range_max: 2 }))).status,
+    201,
+  );
+  assert.equal(
+    (await client.post('/security-group-rules', ruleBody(g.id, { protocol: 'tcp', port_range_min: 3, port_range_max: 4 }))).status,
+    201,
+  );
+  expectError(
+    await client.post('/security-group-rules', ruleBody(g.id, { protocol: 'tcp', port_range_min: 5, port_range_max: 6 })),
+    409,
+    'OverQuota',
+    "Quota exceeded for resources: ['security_group_rule'].",
+  );
   const details = (await client.get(`/quotas/${p.projectId}/details`)).body.quota;
   assert.deepEqual(details.security_group, { limit: 2, used: 2, reserved: 0 });
   assert.deepEqual(details.security_group_rule, { limit: 8, used: 8, reserved: 0 });

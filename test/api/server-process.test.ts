@@ -67,7 +67,10 @@ test('a state directory other users can read that holds foreign files is refused
     writeFileSync(join(dir, 'someone-elses.txt'), '');
     const server = spawnServer(dir, await freePort(), { NEUTRINO_ADMIN_PASSWORD: 'pw' });
     assert.equal(await server.exited, 1);
-    assert.match(server.output(), /^neutrino: state directory .* is accessible to other users \(mode 0755\) and holds files neutrino did not make \(someone-elses\.txt\); chmod 0700 it or choose another --state-dir\n$/);
+    assert.match(
+      server.output(),
+      /^neutrino: state directory .* is accessible to other users \(mode 0755\) and holds files neutrino did not make \(someone-elses\.txt\); chmod 0700 it or choose another --state-dir\n$/,
+    );
     assert.equal(statSync(dir).mode & 0o777, 0o755);
     assert.deepEqual(readdirSync(dir), ['someone-elses.txt']);
   } finally {

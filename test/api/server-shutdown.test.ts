@@ -24,7 +24,10 @@ test('SIGTERM with stalled and idle clients connected: they are closed and the s
   const server = await spawnServer(ARGS);
   try {
     const stalledHeaders = await rawConnect({ port: server.port }, 'GET /v2.0/networks HTTP/1.1\r\nHost: x\r\n');
-    const stalledBody = await rawConnect({ path: server.socket }, 'POST /v2.0/networks HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"netw');
+    const stalledBody = await rawConnect(
+      { path: server.socket },
+      'POST /v2.0/networks HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"netw',
+    );
     const idle = await rawConnect({ port: server.port }, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(statusOf(idle.received()), 200);
@@ -43,11 +46,17 @@ test('SIGTERM answers change-feed long-polls at once with the current revision',
   const server = await spawnServer(ARGS);
   try {
     const token = await adminToken(server.url);
-    const { revision } = (await (await fetch(`${server.url}/v2.0/neutrino/changes?since=0`, { headers: { 'x-auth-token': token } })).json()) as { revision: number };
+    const { revision } = (await (
+      await fetch(`${server.url}/v2.0/neutrino/changes?since=0`, { headers: { 'x-auth-token': token } })
+    ).json()) as { revision: number };
     const poll = `GET /v2.0/neutrino/changes?since=${revision}&wait=60 HTTP/1.1\r\nHost: x\r\nX-Auth-Token: ${token}\r\n\r\n`;
     const polls = [await rawConnect({ port: server.port }, poll), await rawConnect({ path: server.socket }, poll)];
     await new Promise((r) => setTimeout(r, 500));
-    assert.deepEqual(polls.map((p) => p.received()), ['', ''], 'the long-polls wait until SIGTERM');
+    assert.deepEqual(
+      polls.map((p) => p.received()),
+      ['', ''],
+      'the long-polls wait until SIGTERM',
+    );
     const t0 = Date.now();
     server.proc.kill('SIGTERM');
     for (const p of polls) {
@@ -73,7 +82,10 @@ test('SIGTERM lets a request in flight finish and commit before exiting 0', { sk
     const caller = await adminToken(server.url);
     const subject = await adminToken(server.url);
     blocker.exec('BEGIN IMMEDIATE');
-    const revoke = fetch(`${server.url}/identity/v3/auth/tokens`, { method: 'DELETE', headers: { 'x-auth-token': caller, 'x-subject-token': subject } });
+    const revoke = fetch(`${server.url}/identity/v3/auth/tokens`, {
+      method: 'DELETE',
+      headers: { 'x-auth-token': caller, 'x-subject-token': subject },
+    });
     await new Promise((r) => setTimeout(r, 500));
     const t0 = Date.now();
     server.proc.kill('SIGTERM');
@@ -104,7 +116,9 @@ test('SIGTERM with more work in flight than graceful_shutdown_timeout allows: cu
     // Each token costs a password hash (scrypt, ~0.1 s here, a few at a time): a hundred at once
     // are seconds of work, far more than the bound.
     const body = JSON.stringify({
-      auth: { identity: { methods: ['password'], password: { user: { name: 'admin', password: ADMIN_PASSWORD, domain: { name: 'Default' } } } } },
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: 'admin', password: ADMIN_PASSWORD, domain: { name: 'Default' } } } },
+      },
     });
     const asks = Array.from({ length: 100 }, () =>
       fetch(`${server.url}/identity/v3/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(
@@ -119,7 +133,11 @@ test('SIGTERM with more work in flight than graceful_shutdown_timeout allows: cu
     assert.equal(exit.code, 0, server.stderr());
     assert.ok(exit.afterMs < graceS * 1000 + PROMPT_MS, `exited ${exit.afterMs} ms after SIGTERM`);
     const outcomes = await Promise.all(asks);
-    assert.deepEqual([...new Set(outcomes)].filter((o) => o !== 201 && o !== 'cut'), [], 'requests in flight are answered normally or cut, nothing else');
+    assert.deepEqual(
+      [...new Set(outcomes)].filter((o) => o !== 201 && o !== 'cut'),
+      [],
+      'requests in flight are answered normally or cut, nothing else',
+    );
     assert.ok(outcomes.includes('cut'), 'the work in flight outlasted the bound, so some of it was cut');
   } finally {
     await server.cleanup();

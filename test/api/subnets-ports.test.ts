@@ -25,7 +25,9 @@ async function selfserviceSubnet(t: TestContext) {
 
 test('subnet defaults: gateway first host, pool the rest, DHCP on', async (t) => {
   const { demo, netId } = await selfservice(t);
-  const r = await demo.post('/subnets', { subnet: { network_id: netId, ip_version: 4, cidr: '172.16.1.0/24', name: 'selfservice', dns_nameservers: ['8.8.4.4'] } });
+  const r = await demo.post('/subnets', {
+    subnet: { network_id: netId, ip_version: 4, cidr: '172.16.1.0/24', name: 'selfservice', dns_nameservers: ['8.8.4.4'] },
+  });
   assert.equal(r.status, 201);
   const s = r.body.subnet;
   assert.equal(s.gateway_ip, '172.16.1.1');
@@ -43,9 +45,26 @@ test('subnet validation errors', async (t) => {
     [{ network_id: netId, ip_version: 4, cidr: '10.0.0.5/24' }, 400, 'HTTPBadRequest'],
     [{ network_id: netId, ip_version: 6, cidr: '2001:db8::/64' }, 400, 'InvalidInput'],
     [{ network_id: netId, ip_version: 4, cidr: '10.9.0.0/24', gateway_ip: '10.9.0.255' }, 400, 'InvalidInput'],
-    [{ network_id: netId, ip_version: 4, cidr: '10.9.0.0/24', allocation_pools: [{ start: '10.9.0.1', end: '10.9.0.9' }] }, 409, 'GatewayConflictWithAllocationPools'],
-    [{ network_id: netId, ip_version: 4, cidr: '10.9.0.0/24', allocation_pools: [{ start: '10.9.0.5', end: '10.9.1.9' }] }, 400, 'OutOfBoundsAllocationPool'],
-    [{ network_id: netId, ip_version: 4, cidr: '10.9.0.0/24', dns_nameservers: ['1.1.1.1', '1.1.1.2', '1.1.1.3', '1.1.1.4', '1.1.1.5', '1.1.1.6'] }, 400, 'DNSNameServersExhausted'],
+    [
+      { network_id: netId, ip_version: 4, cidr: '10.9.0.0/24', allocation_pools: [{ start: '10.9.0.1', end: '10.9.0.9' }] },
+      409,
+      'GatewayConflictWithAllocationPools',
+    ],
+    [
+      { network_id: netId, ip_version: 4, cidr: '10.9.0.0/24', allocation_pools: [{ start: '10.9.0.5', end: '10.9.1.9' }] },
+      400,
+      'OutOfBoundsAllocationPool',
+    ],
+    [
+      {
+        network_id: netId,
+        ip_version: 4,
+        cidr: '10.9.0.0/24',
+        dns_nameservers: ['1.1.1.1', '1.1.1.2', '1.1.1.3', '1.1.1.4', '1.1.1.5', '1.1.1.6'],
+      },
+      400,
+      'DNSNameServersExhausted',
+    ],
     [{ network_id: netId, ip_version: 4 }, 400, 'InvalidInput'],
     [{ network_id: netId, cidr: '10.9.0.0/24' }, 400, 'HTTPBadRequest'],
     [{ network_id: '3c338602-d806-488a-ae66-c4c8f8d13b9b', ip_version: 4, cidr: '10.9.0.0/24' }, 404, 'NetworkNotFound'],
@@ -78,7 +97,9 @@ test('ports: allocated address, generated MAC, default security group, DOWN', as
 
 test('ports: requested address, taken address, address outside subnet, MAC in use', async (t) => {
   const { demo, netId, subnetId } = await selfserviceSubnet(t);
-  const r = await demo.post('/ports', { port: { network_id: netId, fixed_ips: [{ ip_address: '172.16.1.3' }], mac_address: 'fa:16:3e:a7:f7:5a' } });
+  const r = await demo.post('/ports', {
+    port: { network_id: netId, fixed_ips: [{ ip_address: '172.16.1.3' }], mac_address: 'fa:16:3e:a7:f7:5a' },
+  });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   assert.deepEqual(r.body.port.fixed_ips, [{ subnet_id: subnetId, ip_address: '172.16.1.3' }]);
   assert.equal(r.body.port.mac_address, 'fa:16:3e:a7:f7:5a');
@@ -104,7 +125,9 @@ test('ports: filters the CLI uses, binding by admin, update fixed_ips, delete', 
   const byIp = await demo.get('/ports?fixed_ips=ip_address%3D172.16.1.3');
   assert.equal(byIp.body.ports.length, 1);
   const id = byIp.body.ports[0].id;
-  const bind = await admin.put(`/ports/${id}`, { port: { 'binding:host_id': 'compute1', device_id: 'vm-1', device_owner: 'compute:nova' } });
+  const bind = await admin.put(`/ports/${id}`, {
+    port: { 'binding:host_id': 'compute1', device_id: 'vm-1', device_owner: 'compute:nova' },
+  });
   assert.equal(bind.status, 200);
   assert.equal(bind.body.port['binding:host_id'], 'compute1');
   assert.equal(bind.body.port['binding:vif_type'], 'bridge');
@@ -126,7 +149,9 @@ test('port security and address pairs', async (t) => {
   const noSec = await demo.post('/ports', { port: { network_id: netId, port_security_enabled: false } });
   assert.equal(noSec.status, 201);
   assert.deepEqual(noSec.body.port.security_groups, []);
-  const conflictBody = await demo.post('/ports', { port: { network_id: netId, port_security_enabled: false, allowed_address_pairs: [{ ip_address: '10.0.0.9' }] } });
+  const conflictBody = await demo.post('/ports', {
+    port: { network_id: netId, port_security_enabled: false, allowed_address_pairs: [{ ip_address: '10.0.0.9' }] },
+  });
   assert.equal(errType(conflictBody), 'AddressPairAndPortSecurityRequired');
   const withSg = (await demo.post('/ports', { port: { network_id: netId } })).body.port;
   const off = await demo.put(`/ports/${withSg.id}`, { port: { port_security_enabled: false } });
@@ -134,10 +159,17 @@ test('port security and address pairs', async (t) => {
   assert.equal(errType(off), 'PortSecurityPortHasSecurityGroup');
   const offCleared = await demo.put(`/ports/${withSg.id}`, { port: { port_security_enabled: false, security_groups: [] } });
   assert.equal(offCleared.status, 200);
-  const pairs = await demo.post('/ports', { port: { network_id: netId, allowed_address_pairs: [{ ip_address: '172.16.1.250' }, { ip_address: '10.1.0.0/24', mac_address: 'fa:16:3e:11:22:33' }] } });
+  const pairs = await demo.post('/ports', {
+    port: {
+      network_id: netId,
+      allowed_address_pairs: [{ ip_address: '172.16.1.250' }, { ip_address: '10.1.0.0/24', mac_address: 'fa:16:3e:11:22:33' }],
+    },
+  });
   assert.equal(pairs.status, 201);
   assert.equal(pairs.body.port.allowed_address_pairs[0].mac_address, pairs.body.port.mac_address);
-  const dup = await demo.post('/ports', { port: { network_id: netId, allowed_address_pairs: [{ ip_address: '1.2.3.4' }, { ip_address: '1.2.3.4' }] } });
+  const dup = await demo.post('/ports', {
+    port: { network_id: netId, allowed_address_pairs: [{ ip_address: '1.2.3.4' }, { ip_address: '1.2.3.4' }] },
+  });
   assert.equal(errType(dup), 'DuplicateAddressPairInRequest');
 });
 

@@ -72,38 +72,103 @@ afterEach(() => srv.close());
 /** The canonical scenario: provider and selfservice, the router, group `web`, vm1 on compute1 behind the floating IP, vm2 on the controller. */
 async function canonicalScenario() {
   const provider = await created(
-    admin.post('/networks', { network: { name: 'provider', shared: true, 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' } }),
+    admin.post('/networks', {
+      network: {
+        name: 'provider',
+        shared: true,
+        'router:external': true,
+        'provider:network_type': 'flat',
+        'provider:physical_network': 'provider',
+      },
+    }),
     'network',
   );
   const providerSubnet = await created(
     admin.post('/subnets', {
-      subnet: { name: 'provider', network_id: provider.id, ip_version: 4, cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1', allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }], dns_nameservers: ['8.8.4.4'] },
+      subnet: {
+        name: 'provider',
+        network_id: provider.id,
+        ip_version: 4,
+        cidr: '10.123.123.0/24',
+        gateway_ip: '10.123.123.1',
+        allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }],
+        dns_nameservers: ['8.8.4.4'],
+      },
     }),
     'subnet',
   );
   const self = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
   const selfSubnet = await created(
-    demo.post('/subnets', { subnet: { name: 'selfservice', network_id: self.id, ip_version: 4, cidr: '172.16.1.0/24', gateway_ip: '172.16.1.1', dns_nameservers: ['8.8.4.4'], host_routes: [{ destination: '10.0.0.0/8', nexthop: '172.16.1.254' }] } }),
+    demo.post('/subnets', {
+      subnet: {
+        name: 'selfservice',
+        network_id: self.id,
+        ip_version: 4,
+        cidr: '172.16.1.0/24',
+        gateway_ip: '172.16.1.1',
+        dns_nameservers: ['8.8.4.4'],
+        host_routes: [{ destination: '10.0.0.0/8', nexthop: '172.16.1.254' }],
+      },
+    }),
     'subnet',
   );
   const router = await created(demo.post('/routers', { router: { name: 'router' } }), 'router');
-  await ok(admin.put(`/routers/${router.id}`, { router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ subnet_id: providerSubnet.id, ip_address: '10.123.123.102' }] } } }));
+  await ok(
+    admin.put(`/routers/${router.id}`, {
+      router: {
+        external_gateway_info: {
+          network_id: provider.id,
+          external_fixed_ips: [{ subnet_id: providerSubnet.id, ip_address: '10.123.123.102' }],
+        },
+      },
+    }),
+  );
   await ok(demo.put(`/routers/${router.id}/add_router_interface`, { subnet_id: selfSubnet.id }));
 
   // A group with ICMP, SSH, and a remote-group rule toward the project's default group.
   const sg = await created(demo.post('/security-groups', { security_group: { name: 'web' } }), 'security_group');
   const def = (await ok(demo.get('/security-groups?name=default'))).security_groups[0];
-  const rule = (r: object) => created(demo.post('/security-group-rules', { security_group_rule: { security_group_id: sg.id, direction: 'ingress', ethertype: 'IPv4', ...r } }), 'security_group_rule');
+  const rule = (r: object) =>
+    created(
+      demo.post('/security-group-rules', {
+        security_group_rule: { security_group_id: sg.id, direction: 'ingress', ethertype: 'IPv4', ...r },
+      }),
+      'security_group_rule',
+    );
   await rule({ protocol: 'icmp' });
   await rule({ protocol: 'tcp', port_range_min: 22, port_range_max: 22 });
   await rule({ protocol: 'tcp', port_range_min: 5432, port_range_max: 5432, remote_group_id: def.id });
 
   const vm = (name: string, host: string, extra: object) =>
-    created(admin.post('/ports', { port: { name, network_id: self.id, device_owner: 'compute:nova', device_id: `${name}-id`, 'binding:host_id': host, project_id: self.project_id, ...extra } }), 'port');
-  const vm1 = await vm('vm1', 'compute1', { security_groups: [sg.id], fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }] });
+    created(
+      admin.post('/ports', {
+        port: {
+          name,
+          network_id: self.id,
+          device_owner: 'compute:nova',
+          device_id: `${name}-id`,
+          'binding:host_id': host,
+          project_id: self.project_id,
+          ...extra,
+        },
+      }),
+      'port',
+    );
+  const vm1 = await vm('vm1', 'compute1', {
+    security_groups: [sg.id],
+    fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }],
+  });
   // Groups given against id order: the server reads a port's groups by id.
-  const vm2 = await vm('vm2', 'controller', { security_groups: [def.id, sg.id].sort().reverse(), allowed_address_pairs: [{ ip_address: '172.16.1.200' }] });
-  const fip = await created(admin.post('/floatingips', { floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', project_id: self.project_id } }), 'floatingip');
+  const vm2 = await vm('vm2', 'controller', {
+    security_groups: [def.id, sg.id].sort().reverse(),
+    allowed_address_pairs: [{ ip_address: '172.16.1.200' }],
+  });
+  const fip = await created(
+    admin.post('/floatingips', {
+      floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', project_id: self.project_id },
+    }),
+    'floatingip',
+  );
   await ok(demo.put(`/floatingips/${fip.id}`, { floatingip: { port_id: vm1.id } }));
   return { provider, self, selfSubnet, router, sg, def, vm1, vm2, fip };
 }
@@ -114,16 +179,31 @@ test('the canonical scenario: every host’s view rebuilt from the API equals th
   const api = await assertParity('scenario');
   // The parity is not vacuous: each host sees what the scenario put there.
   const c = hostViewFromApi(api, 'controller');
-  assert.deepEqual(c.routers.map((r) => [r.id, r.gateway?.port.fixed_ips[0]?.ip_address, r.interfaces.map((i) => i.cidr), r.floating_ips.map((f) => f.floating_ip_address)]), [
-    [router.id, '10.123.123.102', ['172.16.1.0/24'], ['10.123.123.104']],
-  ]);
+  assert.deepEqual(
+    c.routers.map((r) => [
+      r.id,
+      r.gateway?.port.fixed_ips[0]?.ip_address,
+      r.interfaces.map((i) => i.cidr),
+      r.floating_ips.map((f) => f.floating_ip_address),
+    ]),
+    [[router.id, '10.123.123.102', ['172.16.1.0/24'], ['10.123.123.104']]],
+  );
   assert.deepEqual(c.dhcp_networks.sort(), [provider.id, self.id].sort());
-  assert.deepEqual(c.remote_ports.map((p) => [p.host, p.vtep, p.ip_addresses]), [['compute1', '192.168.0.105', ['172.16.1.3']]]);
+  assert.deepEqual(
+    c.remote_ports.map((p) => [p.host, p.vtep, p.ip_addresses]),
+    [['compute1', '192.168.0.105', ['172.16.1.3']]],
+  );
   const k = hostViewFromApi(api, 'compute1');
-  assert.deepEqual(k.ports.map((p) => p.id), [vm1.id]);
+  assert.deepEqual(
+    k.ports.map((p) => p.id),
+    [vm1.id],
+  );
   assert.deepEqual(k.remote_vteps, [{ network_id: self.id, host: 'controller', vtep: '192.168.0.104' }]);
   const web = k.security_groups.find((g) => g.id === sg.id)!;
-  assert.deepEqual(web.rules.map((r) => `${r.direction} ${r.protocol} ${r.port_range_min}`).filter((r) => r.startsWith('ingress')), ['ingress icmp null', 'ingress tcp 22', 'ingress tcp 5432']);
+  assert.deepEqual(
+    web.rules.map((r) => `${r.direction} ${r.protocol} ${r.port_range_min}`).filter((r) => r.startsWith('ingress')),
+    ['ingress icmp null', 'ingress tcp 22', 'ingress tcp 5432'],
+  );
   assert.ok(k.security_groups.find((g) => g.id === def.id)!.member_ips.includes(vm2.fixed_ips[0].ip_address));
   assert.deepEqual(hostViewFromApi(api, 'compute2'), { ...(await serverView('compute2')), revision: 0 });
 });
@@ -135,21 +215,49 @@ test('after changes (a second network and subnet, ports moved, a rule deleted, t
   const net2 = await created(demo.post('/networks', { network: { name: 'net2' } }), 'network');
   const sub2 = await created(demo.post('/subnets', { subnet: { network_id: net2.id, ip_version: 4, cidr: '172.16.2.0/24' } }), 'subnet');
   await created(demo.post('/subnets', { subnet: { network_id: net3.id, ip_version: 4, cidr: '172.16.3.0/24' } }), 'subnet');
-  const sub1b = await created(demo.post('/subnets', { subnet: { network_id: scenario.self.id, ip_version: 4, cidr: '172.16.9.0/24', enable_dhcp: false } }), 'subnet');
+  const sub1b = await created(
+    demo.post('/subnets', { subnet: { network_id: scenario.self.id, ip_version: 4, cidr: '172.16.9.0/24', enable_dhcp: false } }),
+    'subnet',
+  );
   await ok(demo.put(`/routers/${scenario.router.id}/add_router_interface`, { subnet_id: sub2.id }));
   const vm3 = await created(
-    admin.post('/ports', { port: { name: 'vm3', network_id: net2.id, device_owner: 'compute:nova', device_id: 'vm3-id', 'binding:host_id': 'compute2', fixed_ips: [{ subnet_id: sub2.id }] } }),
+    admin.post('/ports', {
+      port: {
+        name: 'vm3',
+        network_id: net2.id,
+        device_owner: 'compute:nova',
+        device_id: 'vm3-id',
+        'binding:host_id': 'compute2',
+        fixed_ips: [{ subnet_id: sub2.id }],
+      },
+    }),
     'port',
   );
-  const vm2 = (await ok(admin.put(`/ports/${scenario.vm2.id}`, { port: { 'binding:host_id': 'compute1', fixed_ips: [{ subnet_id: sub1b.id }, { subnet_id: scenario.selfSubnet.id }] } }))).port;
+  const vm2 = (
+    await ok(
+      admin.put(`/ports/${scenario.vm2.id}`, {
+        port: { 'binding:host_id': 'compute1', fixed_ips: [{ subnet_id: sub1b.id }, { subnet_id: scenario.selfSubnet.id }] },
+      }),
+    )
+  ).port;
   await ok(report('Linux bridge agent', 'compute2', { tunneling_ip: '192.168.0.106' }));
   const rules = (await ok(demo.get(`/security-group-rules?security_group_id=${scenario.sg.id}&protocol=icmp`))).security_group_rules;
   assert.equal((await demo.del(`/security-group-rules/${rules[0].id}`)).status, 204);
-  await ok(demo.put(`/floatingips/${scenario.fip.id}`, { floatingip: { port_id: scenario.vm2.id, fixed_ip_address: vm2.fixed_ips.find((f: any) => f.subnet_id === scenario.selfSubnet.id).ip_address } }));
+  await ok(
+    demo.put(`/floatingips/${scenario.fip.id}`, {
+      floatingip: {
+        port_id: scenario.vm2.id,
+        fixed_ip_address: vm2.fixed_ips.find((f: any) => f.subnet_id === scenario.selfSubnet.id).ip_address,
+      },
+    }),
+  );
   await ok(demo.put(`/ports/${vm3.id}`, { port: { admin_state_up: false } }));
   const api = await assertParity('after changes');
   assert.deepEqual(hostViewFromApi(api, 'controller').dhcp_networks.slice(-2), [net2.id, net3.id]);
-  assert.deepEqual(hostViewFromApi(api, 'compute2').ports.map((p) => p.id), [vm3.id]);
+  assert.deepEqual(
+    hostViewFromApi(api, 'compute2').ports.map((p) => p.id),
+    [vm3.id],
+  );
   assert.equal(hostViewFromApi(api, 'controller').routers[0]!.interfaces.length, 2);
 });
 
@@ -157,13 +265,36 @@ test('expectedNode plans a host from the API and its dump as the agent would; na
   const scenario = await canonicalScenario();
   const api = await readApi();
   const scope = namespacesToRead(api, 'controller');
-  assert.deepEqual(scope.namespaces, ['', `qrouter-${scenario.router.id}`, ...hostViewFromApi(api, 'controller').dhcp_networks.map((n) => `qdhcp-${n}`)]);
-  assert.deepEqual(scope.sysctls[`qrouter-${scenario.router.id}`], ['net.ipv4.ip_forward', 'net.ipv4.conf.all.arp_ignore', 'net.ipv4.conf.all.arp_announce']);
+  assert.deepEqual(scope.namespaces, [
+    '',
+    `qrouter-${scenario.router.id}`,
+    ...hostViewFromApi(api, 'controller').dhcp_networks.map((n) => `qdhcp-${n}`),
+  ]);
+  assert.deepEqual(scope.sysctls[`qrouter-${scenario.router.id}`], [
+    'net.ipv4.ip_forward',
+    'net.ipv4.conf.all.arp_ignore',
+    'net.ipv4.conf.all.arp_announce',
+  ]);
   assert.deepEqual(scope.conntrack, [`qrouter-${scenario.router.id}`]);
   assert.deepEqual(namespacesToRead(api, 'compute1'), { namespaces: [''], sysctls: {}, conntrack: [] });
 
-  const config = ['[DEFAULT]', 'host = controller', 'state_path = /var/lib/neutrino/x', '[neutrino]', 'roles = l2,dhcp,l3', '[linux_bridge]', 'physical_interface_mappings = provider:eth2', '[vxlan]', 'local_ip = 192.168.0.104', ''].join('\n');
-  const dump = hostDump('controller', config, [['eth1', '192.168.0.104/24'], ['eth2', null], [`tap${scenario.vm2.id.slice(0, 11)}`, null]]);
+  const config = [
+    '[DEFAULT]',
+    'host = controller',
+    'state_path = /var/lib/neutrino/x',
+    '[neutrino]',
+    'roles = l2,dhcp,l3',
+    '[linux_bridge]',
+    'physical_interface_mappings = provider:eth2',
+    '[vxlan]',
+    'local_ip = 192.168.0.104',
+    '',
+  ].join('\n');
+  const dump = hostDump('controller', config, [
+    ['eth1', '192.168.0.104/24'],
+    ['eth2', null],
+    [`tap${scenario.vm2.id.slice(0, 11)}`, null],
+  ]);
   const e = expectedNode(api, dump);
   assert.deepEqual(e.facts.roles, ['l2', 'dhcp', 'l3']);
   assert.equal(e.facts.localIpDevice, 'eth1');

@@ -40,27 +40,60 @@ before(async () => {
   await ok(report('DHCP agent', 'controller'));
 
   provider = await created(
-    admin.post('/networks', { network: { name: 'provider', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' } }),
+    admin.post('/networks', {
+      network: { name: 'provider', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' },
+    }),
     'network',
   );
   await created(
     admin.post('/subnets', {
-      subnet: { network_id: provider.id, ip_version: 4, cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1', enable_dhcp: false, allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }] },
+      subnet: {
+        network_id: provider.id,
+        ip_version: 4,
+        cidr: '10.123.123.0/24',
+        gateway_ip: '10.123.123.1',
+        enable_dhcp: false,
+        allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }],
+      },
     }),
     'subnet',
   );
   selfservice = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
-  selfSubnet = await created(demo.post('/subnets', { subnet: { network_id: selfservice.id, ip_version: 4, cidr: '172.16.1.0/24' } }), 'subnet');
+  selfSubnet = await created(
+    demo.post('/subnets', { subnet: { network_id: selfservice.id, ip_version: 4, cidr: '172.16.1.0/24' } }),
+    'subnet',
+  );
   router = await created(demo.post('/routers', { router: { name: 'router' } }), 'router');
-  await ok(admin.put(`/routers/${router.id}`, { router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ ip_address: '10.123.123.102' }] } } }));
+  await ok(
+    admin.put(`/routers/${router.id}`, {
+      router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ ip_address: '10.123.123.102' }] } },
+    }),
+  );
   await ok(demo.put(`/routers/${router.id}/add_router_interface`, { subnet_id: selfSubnet.id }));
   group = await created(demo.post('/security-groups', { security_group: { name: 'web' } }), 'security_group');
-  await created(demo.post('/security-group-rules', { security_group_rule: { security_group_id: group.id, direction: 'ingress', protocol: 'icmp', remote_ip_prefix: '0.0.0.0/0' } }), 'security_group_rule');
+  await created(
+    demo.post('/security-group-rules', {
+      security_group_rule: { security_group_id: group.id, direction: 'ingress', protocol: 'icmp', remote_ip_prefix: '0.0.0.0/0' },
+    }),
+    'security_group_rule',
+  );
   const port = await created(
-    demo.post('/ports', { port: { network_id: selfservice.id, device_owner: 'compute:nova', 'security_groups': [group.id], fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }] } }),
+    demo.post('/ports', {
+      port: {
+        network_id: selfservice.id,
+        device_owner: 'compute:nova',
+        security_groups: [group.id],
+        fixed_ips: [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.3' }],
+      },
+    }),
     'port',
   );
-  fip = await created(admin.post('/floatingips', { floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', port_id: port.id, project_id: demoProject } }), 'floatingip');
+  fip = await created(
+    admin.post('/floatingips', {
+      floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.104', port_id: port.id, project_id: demoProject },
+    }),
+    'floatingip',
+  );
 
   dir = mkdtempSync(join(tmpdir(), 'neutrino-trace-fetch-'));
   writeFileSync(
@@ -90,7 +123,10 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const cloud = (name: string) => cloudApiClient(resolveCloud({ cloud: name, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') }, cwd: dir, home: dir, siteDir: dir }));
+const cloud = (name: string) =>
+  cloudApiClient(
+    resolveCloud({ cloud: name, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') }, cwd: dir, home: dir, siteDir: dir }),
+  );
 const ids = (items: Array<{ id: string }>) => items.map((x) => x.id).sort();
 
 test('clouds.yaml → Keystone v3 → the catalog network endpoint → every resource the tracer needs, with router and DHCP hosts', async () => {
@@ -102,16 +138,28 @@ test('clouds.yaml → Keystone v3 → the catalog network endpoint → every res
   assert.deepEqual(ids(api.networks), [provider.id, selfservice.id].sort());
   assert.equal(api.subnets.length, 2);
   assert.deepEqual(ids(api.routers), [router.id]);
-  assert.deepEqual(api.floatingips.map((f) => [f.id, f['floating_ip_address'], f['fixed_ip_address']]), [[fip.id, '10.123.123.104', '172.16.1.3']]);
+  assert.deepEqual(
+    api.floatingips.map((f) => [f.id, f['floating_ip_address'], f['fixed_ip_address']]),
+    [[fip.id, '10.123.123.104', '172.16.1.3']],
+  );
   const owners = api.ports.map((p) => `${p['device_owner']}@${p['binding:host_id']}`).sort();
-  assert.deepEqual(owners, ['compute:nova@', 'network:dhcp@controller', 'network:floatingip@', 'network:router_gateway@controller', 'network:router_interface@controller']);
+  assert.deepEqual(owners, [
+    'compute:nova@',
+    'network:dhcp@controller',
+    'network:floatingip@',
+    'network:router_gateway@controller',
+    'network:router_interface@controller',
+  ]);
   // Standard Neutron attributes, as returned.
   const gw = api.ports.find((p) => p['device_owner'] === 'network:router_gateway')!;
   assert.equal(gw['device_id'], router.id);
   assert.equal(gw['binding:vif_type'], 'bridge');
   const web = api.security_groups.find((g) => g.id === group.id)!;
   const rules = web['security_group_rules'] as Array<Record<string, unknown>>;
-  assert.ok(rules.some((r) => r['direction'] === 'ingress' && r['protocol'] === 'icmp' && r['remote_ip_prefix'] === '0.0.0.0/0'), JSON.stringify(rules));
+  assert.ok(
+    rules.some((r) => r['direction'] === 'ingress' && r['protocol'] === 'icmp' && r['remote_ip_prefix'] === '0.0.0.0/0'),
+    JSON.stringify(rules),
+  );
   assert.ok(api.security_groups.some((g) => g['name'] === 'default'));
   assert.deepEqual(api.agents.map((a) => `${a['host']}/${a['agent_type']}/${a['alive']}`).sort(), [
     'compute1/Linux bridge agent/true',
@@ -130,7 +178,10 @@ test('a cloud without the scheduler calls (404): router and DHCP hosts come from
   // As Neutron answers when the l3_agent_scheduler / dhcp_agent_scheduler extensions are not loaded.
   const noScheduler: ApiClient = {
     endpoint: client.endpoint,
-    get: (path) => (/\/(l3|dhcp)-agents$/.test(path) ? Promise.reject(new HttpError(404, { NeutronError: { type: 'HTTPNotFound', message: 'not found' } }, 'GET', path)) : client.get(path)),
+    get: (path) =>
+      /\/(l3|dhcp)-agents$/.test(path)
+        ? Promise.reject(new HttpError(404, { NeutronError: { type: 'HTTPNotFound', message: 'not found' } }, 'GET', path))
+        : client.get(path),
   };
   const api = await fetchApi(noScheduler);
   assert.deepEqual(api.router_hosts, { [router.id]: ['controller'] });
@@ -156,7 +207,10 @@ test('paginated lists (limit/marker, `<collection>_links` next) are followed to 
   };
   const api = await fetchApi(paged);
   assert.deepEqual(api, whole);
-  assert.ok(asked.some((p) => /^\/v2\.0\/ports\?limit=1&marker=/.test(p)), asked.join(' '));
+  assert.ok(
+    asked.some((p) => /^\/v2\.0\/ports\?limit=1&marker=/.test(p)),
+    asked.join(' '),
+  );
 });
 
 test("a member's cloud: the scheduler calls are refused (403) and host bindings hidden, so the hosts are unknown, in words", async () => {
@@ -174,12 +228,16 @@ test("a member's cloud: the scheduler calls are refused (403) and host bindings 
 
 test('a wrong password fails at once, with Keystone’s answer', async () => {
   const file = join(dir, 'bad.yaml');
-  writeFileSync(file, `clouds:\n  bad:\n    auth:\n      auth_url: ${srv.url}/identity/v3\n      username: admin\n      password: wrong\n      project_name: admin\n`);
+  writeFileSync(
+    file,
+    `clouds:\n  bad:\n    auth:\n      auth_url: ${srv.url}/identity/v3\n      username: admin\n      password: wrong\n      project_name: admin\n`,
+  );
   await assert.rejects(
     cloudApiClient(resolveCloud({ cloud: 'bad', env: { OS_CLIENT_CONFIG_FILE: file }, cwd: dir, home: dir, siteDir: dir })),
     (e: Error) =>
       e instanceof CredentialsError &&
-      e.message === `the Identity API at ${srv.url}/identity/v3 refused the credentials (The request you have made requires authentication.): check username, password, project_name, user_domain_name of cloud 'bad' in ${file} (--cloud / OS_CLOUD)`,
+      e.message ===
+        `the Identity API at ${srv.url}/identity/v3 refused the credentials (The request you have made requires authentication.): check username, password, project_name, user_domain_name of cloud 'bad' in ${file} (--cloud / OS_CLOUD)`,
   );
 });
 
@@ -188,7 +246,16 @@ test("in a lab: the lab's admin client (lab.json's server and admin password) re
   const root = join(dir, 'labs-root');
   const paths = labPaths(root, 'tf1');
   mkdirSync(paths.dir, { recursive: true });
-  const state = newLabState({ lab: 'tf1', stateDir: paths.dir, nodes: ['controller', 'compute1'], socket: join(paths.dir, 's'), agents: false, adminPassword: ADMIN_PASSWORD, demoPassword: 'x', now: new Date() });
+  const state = newLabState({
+    lab: 'tf1',
+    stateDir: paths.dir,
+    nodes: ['controller', 'compute1'],
+    socket: join(paths.dir, 's'),
+    agents: false,
+    adminPassword: ADMIN_PASSWORD,
+    demoPassword: 'x',
+    now: new Date(),
+  });
   state.server.url = srv.url;
   writeLabState(paths, state);
   const { client, source } = labApiClient({ lab: 'tf1', stateRoot: root });

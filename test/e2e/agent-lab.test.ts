@@ -22,8 +22,8 @@ let vni: number;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const openstack = (...args: string[]) => JSON.parse(execFileSync('openstack', [...args, '-f', 'json'], { env, encoding: 'utf8' }));
-const links = async (node: string) => JSON.parse(await neutrinoOk(['lab', 'exec', ...L, node, '--', 'ip', '-j', '-d', 'link', 'show'])) as any[];
-
+const links = async (node: string) =>
+  JSON.parse(await neutrinoOk(['lab', 'exec', ...L, node, '--', 'ip', '-j', '-d', 'link', 'show'])) as any[];
 
 before(async () => {
   if (skip) return;
@@ -35,7 +35,10 @@ after(async () => {
   const down = await neutrino(['lab', 'down', ...L]);
   assert.equal(down.code, 0, down.stderr);
   const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  assert.ok(!left.split('\n').some((l) => l.startsWith(`${lab}-`) || (netId && l.startsWith(`qdhcp-${netId}`))), `namespaces left: ${left}`);
+  assert.ok(
+    !left.split('\n').some((l) => l.startsWith(`${lab}-`) || (netId && l.startsWith(`qdhcp-${netId}`))),
+    `namespaces left: ${left}`,
+  );
   assert.equal((await neutrino(['lab', 'down', ...L])).code, 0, 'down twice is fine');
   rmSync(root, { recursive: true, force: true });
 });
@@ -62,9 +65,15 @@ test('instances on two nodes get DHCP addresses and ping each other over VXLAN',
 test("devices carry Neutron's names, memberships and vxlan parameters", { skip }, async () => {
   const brq = `brq${netId.slice(0, 11)}`;
   const ports = openstack('port', 'list', '--network', netId, '--long');
-  for (const [node, nic, ip] of [['controller', 'eth1', '192.168.0.104'], ['compute1', 'eth0', '192.168.0.105']]) {
+  for (const [node, nic, ip] of [
+    ['controller', 'eth1', '192.168.0.104'],
+    ['compute1', 'eth0', '192.168.0.105'],
+  ]) {
     const l = await links(node);
-    assert.ok(l.some((x) => x.ifname === brq && x.linkinfo?.info_kind === 'bridge'), `${brq} on ${node}`);
+    assert.ok(
+      l.some((x) => x.ifname === brq && x.linkinfo?.info_kind === 'bridge'),
+      `${brq} on ${node}`,
+    );
     const vx = l.find((x) => x.ifname === `vxlan-${vni}`);
     assert.ok(vx, `vxlan-${vni} on ${node}`);
     assert.equal(vx.master, brq);
@@ -74,7 +83,11 @@ test("devices carry Neutron's names, memberships and vxlan parameters", { skip }
     assert.equal(vx.mtu, 1450);
     const taps = l.filter((x) => x.ifname.startsWith('tap'));
     assert.ok(taps.length >= 1 && taps.every((t) => t.master === brq), `taps of ${node} in ${brq}`);
-    for (const t of taps) assert.ok(ports.some((p: any) => t.ifname === `tap${p.ID.slice(0, 11)}`), `${t.ifname} is a port's tap`);
+    for (const t of taps)
+      assert.ok(
+        ports.some((p: any) => t.ifname === `tap${p.ID.slice(0, 11)}`),
+        `${t.ifname} is a port's tap`,
+      );
   }
 });
 
@@ -90,29 +103,52 @@ test('port status follows the tap: ACTIVE when plugged, DOWN when gone', { skip 
   await eventually('new port ACTIVE after plug', async () => openstack('port', 'show', again.port_id).status === 'ACTIVE');
 });
 
-test('agent restart during a continuous ping loses at most one reply; hand-deleted vxlan and fdb come back', { skip, timeout: 120_000 }, async () => {
-  const list = JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as any[];
-  const vm1 = list.find((i) => i.name === 'vm1');
-  const status = JSON.parse(await neutrinoOk(['lab', 'status', ...L, '--json']));
-  const compute = status.nodes.find((n: any) => n.name === 'compute1');
-  const pinger = neutrinoSpawn(['instance', 'exec', ...L, 'vm2', '--', 'ping', '-c', '40', '-i', '0.2', '-W', '1', vm1.ip]);
-  let out = '';
-  pinger.stdout!.on('data', (d) => (out += d));
-  const done = new Promise<number>((r) => pinger.on('exit', (c) => r(c ?? 1)));
-  await sleep(1500);
-  // Restart compute1's agent: stop it by PID and start the same command again in the node.
-  process.kill(compute.agentPid, 'SIGTERM');
-  await sleep(500);
-  await neutrinoOk(['lab', 'restart-agent', ...L, 'compute1']);
-  await done;
-  const received = Number(/(\d+) received/.exec(out)?.[1] ?? 0);
-  assert.ok(received >= 39, `lost ${40 - received} replies during the agent restart:\n${out}`);
+test(
+  'agent restart during a continuous ping loses at most one reply; hand-deleted vxlan and fdb come back',
+  { skip, timeout: 120_000 },
+  async () => {
+    const list = JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as any[];
+    const vm1 = list.find((i) => i.name === 'vm1');
+    const status = JSON.parse(await neutrinoOk(['lab', 'status', ...L, '--json']));
+    const compute = status.nodes.find((n: any) => n.name === 'compute1');
+    const pinger = neutrinoSpawn(['instance', 'exec', ...L, 'vm2', '--', 'ping', '-c', '40', '-i', '0.2', '-W', '1', vm1.ip]);
+    let out = '';
+    pinger.stdout!.on('data', (d) => (out += d));
+    const done = new Promise<number>((r) => pinger.on('exit', (c) => r(c ?? 1)));
+    await sleep(1500);
+    // Restart compute1's agent: stop it by PID and start the same command again in the node.
+    process.kill(compute.agentPid, 'SIGTERM');
+    await sleep(500);
+    await neutrinoOk(['lab', 'restart-agent', ...L, 'compute1']);
+    await done;
+    const received = Number(/(\d+) received/.exec(out)?.[1] ?? 0);
+    assert.ok(received >= 39, `lost ${40 - received} replies during the agent restart:\n${out}`);
 
-  await neutrinoOk(['lab', 'exec', ...L, 'compute1', '--', 'ip', 'link', 'del', `vxlan-${vni}`]);
-  await eventually('vxlan back and traffic flowing', async () => (await neutrino(['instance', 'exec', ...L, 'vm2', '--', 'ping', '-c', '1', '-W', '1', vm1.ip])).code === 0);
-  await neutrinoOk(['lab', 'exec', ...L, 'compute1', '--', 'bridge', 'fdb', 'del', '00:00:00:00:00:00', 'dev', `vxlan-${vni}`, 'dst', '192.168.0.104']);
-  await eventually('flood entry back', async () =>
-    (await neutrinoOk(['lab', 'exec', ...L, 'compute1', '--', 'bridge', 'fdb', 'show', 'dev', `vxlan-${vni}`])).includes('00:00:00:00:00:00 dst 192.168.0.104'),
-  );
-  assert.equal((await neutrino(['instance', 'exec', ...L, 'vm2', '--', 'ping', '-c', '2', '-i', '0.2', '-W', '1', vm1.ip])).code, 0);
-});
+    await neutrinoOk(['lab', 'exec', ...L, 'compute1', '--', 'ip', 'link', 'del', `vxlan-${vni}`]);
+    await eventually(
+      'vxlan back and traffic flowing',
+      async () => (await neutrino(['instance', 'exec', ...L, 'vm2', '--', 'ping', '-c', '1', '-W', '1', vm1.ip])).code === 0,
+    );
+    await neutrinoOk([
+      'lab',
+      'exec',
+      ...L,
+      'compute1',
+      '--',
+      'bridge',
+      'fdb',
+      'del',
+      '00:00:00:00:00:00',
+      'dev',
+      `vxlan-${vni}`,
+      'dst',
+      '192.168.0.104',
+    ]);
+    await eventually('flood entry back', async () =>
+      (await neutrinoOk(['lab', 'exec', ...L, 'compute1', '--', 'bridge', 'fdb', 'show', 'dev', `vxlan-${vni}`])).includes(
+        '00:00:00:00:00:00 dst 192.168.0.104',
+      ),
+    );
+    assert.equal((await neutrino(['instance', 'exec', ...L, 'vm2', '--', 'ping', '-c', '2', '-i', '0.2', '-W', '1', vm1.ip])).code, 0);
+  },
+);

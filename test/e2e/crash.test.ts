@@ -29,10 +29,17 @@ async function setUp(base: string): Promise<{ token: string; nets: CrashNets }> 
   const project = (await request(`${base}/identity/v3/projects?name=admin`, 'GET', token)).body.projects[0].id;
   // 8 writers × 2 routers exceed the default router quota of 10.
   await ok(admin.put(`/quotas/${project}`, { quota: { router: -1, floatingip: -1, port: -1 } }));
-  const ext = (await ok(admin.post('/networks', { network: { name: 'crash-ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' } }))).network.id;
+  const ext = (
+    await ok(
+      admin.post('/networks', {
+        network: { name: 'crash-ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' },
+      }),
+    )
+  ).network.id;
   await ok(admin.post('/subnets', { subnet: { network_id: ext, ip_version: 4, cidr: '203.0.113.0/24', enable_dhcp: false } }));
   const a = (await ok(admin.post('/networks', { network: { name: 'crash-a' } }))).network.id;
-  const subnetA = (await ok(admin.post('/subnets', { subnet: { network_id: a, ip_version: 4, cidr: '10.20.0.0/24', enable_dhcp: false } }))).subnet.id;
+  const subnetA = (await ok(admin.post('/subnets', { subnet: { network_id: a, ip_version: 4, cidr: '10.20.0.0/24', enable_dhcp: false } })))
+    .subnet.id;
   const b = (await ok(admin.post('/networks', { network: { name: 'crash-b' } }))).network.id;
   await ok(admin.post('/subnets', { subnet: { network_id: b, ip_version: 4, cidr: '10.30.0.0/24', enable_dhcp: false } }));
   // The standing router that makes network A's ports reachable for floating IPs.

@@ -32,7 +32,15 @@ function assertProofs(out: string) {
   assert.match(out, /proof: ssh root@10\.123\.123\.104 ip addr .*logged in; ip addr shows 172\.16\.1\.3/);
   assert.match(out, /inet 172\.16\.1\.3\/24/);
   assert.match(out, /proof: tcp\/8080 to 10\.123\.123\.104 does not connect/);
-  for (const dev of [/brq[0-9a-f]{8}-[0-9a-f]{2}/, /vxlan-41/, /tap[0-9a-f]{8}-[0-9a-f]{2}/, /qrouter-[0-9a-f-]{36}/, /qr-[0-9a-f]{8}-[0-9a-f]{2}/, /qg-[0-9a-f]{8}-[0-9a-f]{2}/]) assert.match(out, dev);
+  for (const dev of [
+    /brq[0-9a-f]{8}-[0-9a-f]{2}/,
+    /vxlan-41/,
+    /tap[0-9a-f]{8}-[0-9a-f]{2}/,
+    /qrouter-[0-9a-f-]{36}/,
+    /qr-[0-9a-f]{8}-[0-9a-f]{2}/,
+    /qg-[0-9a-f]{8}-[0-9a-f]{2}/,
+  ])
+    assert.match(out, dev);
   assert.match(out, /-A neutron-l3-agent-PREROUTING -d 10\.123\.123\.104\/32 -j DNAT --to-destination 172\.16\.1\.3/);
   assert.match(out, /neutrino lab env --lab /);
   assert.match(out, /neutrino instance exec .*instance -- ip addr/);
@@ -55,7 +63,10 @@ test('neutrino demo: the scenario with ping and ssh through the floating IP; the
 });
 
 test('neutrino demo --down: a rerun replaces the lab, proves it again and leaves nothing behind', { skip, timeout: 240_000 }, async () => {
-  const routers = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('qrouter-') || l.startsWith('qdhcp-'));
+  const routers = () =>
+    execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.startsWith('qrouter-') || l.startsWith('qdhcp-'));
   const before = new Set(routers());
   const r = await neutrino(['demo', ...L, '--down'], 200_000);
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
@@ -69,6 +80,8 @@ test('neutrino demo --down: a rerun replaces the lab, proves it again and leaves
   const procs = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
   assert.ok(!procs.includes(join(root, 'labs', lab)), 'no process of the lab is left');
   assert.equal(existsSync('/root/.ssh'), rootSshBefore, 'the host /root is untouched');
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]);
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4]);
   assert.ok(!mounts.includes('/root'), 'nothing is bind-mounted over the host /root');
 });

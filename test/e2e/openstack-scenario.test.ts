@@ -44,11 +44,33 @@ test('the canonical scenario through the openstack CLI, with project isolation',
   }
 
   // Provider network: flat, external, 10.123.123.0/24 (admin).
-  const provider = await admin('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'provider', 'provider');
+  const provider = await admin(
+    'network',
+    'create',
+    '--external',
+    '--provider-network-type',
+    'flat',
+    '--provider-physical-network',
+    'provider',
+    'provider',
+  );
   assert.equal(provider['provider:network_type'], 'flat');
   assert.equal(provider['router:external'], true);
-  const providerSubnet = await admin('subnet', 'create', '--network', 'provider', '--subnet-range', '10.123.123.0/24', '--gateway', '10.123.123.1',
-    '--allocation-pool', 'start=10.123.123.100,end=10.123.123.200', '--dns-nameserver', '8.8.4.4', 'provider');
+  const providerSubnet = await admin(
+    'subnet',
+    'create',
+    '--network',
+    'provider',
+    '--subnet-range',
+    '10.123.123.0/24',
+    '--gateway',
+    '10.123.123.1',
+    '--allocation-pool',
+    'start=10.123.123.100,end=10.123.123.200',
+    '--dns-nameserver',
+    '8.8.4.4',
+    'provider',
+  );
   assert.equal(providerSubnet.cidr, '10.123.123.0/24');
 
   // Self-service network: VXLAN, 172.16.1.0/24 (demo).
@@ -56,22 +78,52 @@ test('the canonical scenario through the openstack CLI, with project isolation',
   assert.equal(selfservice.mtu, 1450);
   const seenByAdmin = await admin('network', 'show', selfservice.id);
   assert.equal(seenByAdmin['provider:network_type'], 'vxlan');
-  const subnet = await demo('subnet', 'create', '--network', 'selfservice', '--subnet-range', '172.16.1.0/24', '--dns-nameserver', '8.8.4.4', 'selfservice');
+  const subnet = await demo(
+    'subnet',
+    'create',
+    '--network',
+    'selfservice',
+    '--subnet-range',
+    '172.16.1.0/24',
+    '--dns-nameserver',
+    '8.8.4.4',
+    'selfservice',
+  );
   assert.equal(subnet.gateway_ip, '172.16.1.1');
 
   // Router with gateway 10.123.123.102 (an admin-only choice of address) and an interface on selfservice.
   const router = await demo('router', 'create', 'router');
-  await run('admin', 'router', 'set', '--external-gateway', 'provider', '--fixed-ip', 'subnet=provider,ip-address=10.123.123.102', router.id);
+  await run(
+    'admin',
+    'router',
+    'set',
+    '--external-gateway',
+    'provider',
+    '--fixed-ip',
+    'subnet=provider,ip-address=10.123.123.102',
+    router.id,
+  );
   await run('demo', 'router', 'add', 'subnet', 'router', 'selfservice');
   const shownRouter = await demo('router', 'show', 'router');
   const gw = shownRouter.external_gateway_info;
   assert.equal(gw.network_id, provider.id);
   assert.equal(gw.external_fixed_ips[0].ip_address, '10.123.123.102');
   const ifaces = await demo('port', 'list', '--router', 'router', '--long');
-  assert.ok(ifaces.some((p: any) => JSON.stringify(p).includes('172.16.1.1')), JSON.stringify(ifaces));
+  assert.ok(
+    ifaces.some((p: any) => JSON.stringify(p).includes('172.16.1.1')),
+    JSON.stringify(ifaces),
+  );
 
   // The instance's port at 172.16.1.3, and security group rules for ICMP and SSH.
-  const port = await demo('port', 'create', '--network', 'selfservice', '--fixed-ip', 'subnet=selfservice,ip-address=172.16.1.3', 'instance-port');
+  const port = await demo(
+    'port',
+    'create',
+    '--network',
+    'selfservice',
+    '--fixed-ip',
+    'subnet=selfservice,ip-address=172.16.1.3',
+    'instance-port',
+  );
   assert.match(JSON.stringify(port.fixed_ips), /172\.16\.1\.3/);
   const icmp = await demo('security', 'group', 'rule', 'create', '--proto', 'icmp', 'default');
   const ssh = await demo('security', 'group', 'rule', 'create', '--proto', 'tcp', '--dst-port', '22', 'default');
@@ -99,7 +151,10 @@ test('the canonical scenario through the openstack CLI, with project isolation',
   assert.equal((await demo('router', 'show', 'router')).description, 'edge');
 
   // The second project sees the external network and nothing private of demo's.
-  assert.deepEqual((await other('network', 'list')).map((n: any) => n.Name), ['provider']);
+  assert.deepEqual(
+    (await other('network', 'list')).map((n: any) => n.Name),
+    ['provider'],
+  );
   assert.deepEqual(await other('port', 'list'), []);
   assert.deepEqual(await other('router', 'list'), []);
   assert.deepEqual(await other('floating', 'ip', 'list'), []);
@@ -123,7 +178,10 @@ test('the canonical scenario through the openstack CLI, with project isolation',
   await run('demo', 'security', 'group', 'rule', 'delete', icmp.id, ssh.id);
   await run('demo', 'subnet', 'delete', 'selfservice');
   await run('demo', 'network', 'delete', 'selfservice');
-  assert.deepEqual((await demo('network', 'list')).map((n: any) => n.Name), ['provider']);
+  assert.deepEqual(
+    (await demo('network', 'list')).map((n: any) => n.Name),
+    ['provider'],
+  );
   await run('admin', 'network', 'delete', 'provider');
   assert.deepEqual(await admin('port', 'list'), []);
   await run('admin', 'project', 'delete', 'other');

@@ -37,7 +37,9 @@ const openstack = (...args: string[]) => {
 const openstackRaw = (...args: string[]) => execFileSync('openstack', args, { env, encoding: 'utf8' });
 /** The CLI without blocking, so that independent setup steps overlap. */
 const openstackAsync = (...args: string[]) =>
-  new Promise<string>((resolve, reject) => execFile('openstack', args, { env, encoding: 'utf8' }, (e, out, err) => (e ? reject(new Error(`${e.message}\n${err}`)) : resolve(out))));
+  new Promise<string>((resolve, reject) =>
+    execFile('openstack', args, { env, encoding: 'utf8' }, (e, out, err) => (e ? reject(new Error(`${e.message}\n${err}`)) : resolve(out))),
+  );
 const exec = (vm: string, argv: string[], timeoutMs = 20_000) => neutrino(['instance', 'exec', ...L, vm, '--', ...argv], timeoutMs);
 
 /** A TCP connection from `vm` to web's port is accepted within a second. */
@@ -60,7 +62,17 @@ before(async () => {
   took('lab up');
   const network = async () => {
     netId = JSON.parse(await openstackAsync('network', 'create', '--project', 'demo', 'selfservice', '-f', 'json')).id;
-    await openstackAsync('subnet', 'create', '--project', 'demo', '--network', 'selfservice', '--subnet-range', '172.16.1.0/24', 'selfservice');
+    await openstackAsync(
+      'subnet',
+      'create',
+      '--project',
+      'demo',
+      '--network',
+      'selfservice',
+      '--subnet-range',
+      '172.16.1.0/24',
+      'selfservice',
+    );
   };
   const groups = async () => {
     await Promise.all(['web', 'client', 'g'].map((g) => openstackAsync('security', 'group', 'create', '--project', 'demo', g)));
@@ -69,10 +81,22 @@ before(async () => {
   };
   await Promise.all([network(), groups()]);
   took('network and groups');
-  const made: Array<[string, string, string]> = [['web', 'compute1', 'web'], ['b', 'compute1', 'client'], ['a', 'controller', 'g']];
-  await Promise.all(made.map(([name, host, group]) => neutrinoOk(['instance', 'create', ...L, name, '--network', 'selfservice', '--host', host, '--security-group', group], 60_000)));
+  const made: Array<[string, string, string]> = [
+    ['web', 'compute1', 'web'],
+    ['b', 'compute1', 'client'],
+    ['a', 'controller', 'g'],
+  ];
+  await Promise.all(
+    made.map(([name, host, group]) =>
+      neutrinoOk(['instance', 'create', ...L, name, '--network', 'selfservice', '--host', host, '--security-group', group], 60_000),
+    ),
+  );
   took('instances');
-  for (const i of JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as Array<{ name: string; ip: string; port_id: string }>) {
+  for (const i of JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as Array<{
+    name: string;
+    ip: string;
+    port_id: string;
+  }>) {
     ip[i.name] = i.ip;
     portOf[i.name] = i.port_id;
   }
@@ -97,7 +121,10 @@ after(async () => {
   const down = await neutrino(['lab', 'down', ...L]);
   assert.equal(down.code, 0, down.stderr);
   const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  assert.ok(!left.split('\n').some((l) => l.startsWith(`${lab}-`) || (netId && l.startsWith(`qdhcp-${netId}`))), `namespaces left (lab ${lab}, network ${netId}): ${left}`);
+  assert.ok(
+    !left.split('\n').some((l) => l.startsWith(`${lab}-`) || (netId && l.startsWith(`qdhcp-${netId}`))),
+    `namespaces left (lab ${lab}, network ${netId}): ${left}`,
+  );
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -125,7 +152,10 @@ test('a remote-group rule admits the members of the group only, through the IP s
   assert.equal(await connects('b', 9090), false, 'b (not in g) does not');
   const set = `NIPv4${g.id}`.slice(0, 29);
   const saved = await neutrinoOk(['lab', 'exec', ...L, 'compute1', '--', 'ipset', 'save', set]);
-  const members = saved.split('\n').filter((l) => l.startsWith(`add ${set} `)).map((l) => l.split(' ')[2]);
+  const members = saved
+    .split('\n')
+    .filter((l) => l.startsWith(`add ${set} `))
+    .map((l) => l.split(' ')[2]);
   assert.deepEqual(members, [ip.a], `the set holds a's address only:\n${saved}`);
   const rules = await neutrinoOk(['lab', 'exec', ...L, 'compute1', '--', 'iptables-save', '-t', 'filter']);
   assert.match(rules, new RegExp(`-p tcp -m tcp --dport 9090 -m set --match-set ${set} src -j RETURN`));
@@ -138,7 +168,21 @@ test('a spoofed source address from an instance is dropped; its real address arr
   const spoofed = '172.16.1.250';
   await neutrinoOk(['instance', 'exec', ...L, 'b', '--', 'ip', 'addr', 'add', `${spoofed}/24`, 'dev', 'eth0']);
   // tcpdump at the receiver: echo requests from either source, for a few seconds.
-  const capture = neutrinoSpawn(['instance', 'exec', ...L, 'web', '--', 'timeout', '6', 'tcpdump', '-l', '-n', '-i', 'eth0', `icmp[icmptype] == icmp-echo and (src host ${spoofed} or src host ${ip.b})`]);
+  const capture = neutrinoSpawn([
+    'instance',
+    'exec',
+    ...L,
+    'web',
+    '--',
+    'timeout',
+    '6',
+    'tcpdump',
+    '-l',
+    '-n',
+    '-i',
+    'eth0',
+    `icmp[icmptype] == icmp-echo and (src host ${spoofed} or src host ${ip.b})`,
+  ]);
   let seen = '';
   capture.stdout!.on('data', (d: Buffer) => (seen += d.toString()));
   const done = new Promise((res) => capture.on('close', res));
@@ -148,6 +192,10 @@ test('a spoofed source address from an instance is dropped; its real address arr
   await done;
   assert.notEqual(spoof.code, 0, 'no reply to the spoofed source');
   assert.equal(real.code, 0, real.stdout + real.stderr);
-  assert.match(seen, new RegExp(`IP ${ip.b!.replace(/\./g, '\\.')} > ${ip.web!.replace(/\./g, '\\.')}: ICMP echo request`), `the real source arrives:\n${seen}`);
+  assert.match(
+    seen,
+    new RegExp(`IP ${ip.b!.replace(/\./g, '\\.')} > ${ip.web!.replace(/\./g, '\\.')}: ICMP echo request`),
+    `the real source arrives:\n${seen}`,
+  );
   assert.doesNotMatch(seen, new RegExp(spoofed.replace(/\./g, '\\.')), `the spoofed source never arrives:\n${seen}`);
 });

@@ -49,7 +49,10 @@ test('healthy: trace dhcp and trace instance see the whole DHCP leg ok', { skip,
   // The dnsmasq found is the one the DHCP agent's pid file names.
   const pid = hop(report, 'dnsmasq').observed!['pid'] as number;
   assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), new RegExp(`^dnsmasq\\0.*${root}`));
-  assert.match(String(hop(report, 'DHCP host entry').observed!['entry']), new RegExp(`${report.target.port!.mac},.*,${report.target.port!.fixed_ip}$`));
+  assert.match(
+    String(hop(report, 'DHCP host entry').observed!['entry']),
+    new RegExp(`${report.target.port!.mac},.*,${report.target.port!.fixed_ip}$`),
+  );
   // trace instance: the DHCP leg first, then the path in through the floating IP.
   const inst = await traceJson(['instance', 'instance']);
   assert.equal(inst.code, 0, JSON.stringify(inst.report.firstBroken));
@@ -88,7 +91,13 @@ const FAULTS: Fault[] = [
     inject: (r) => {
       const file = String(hop(r, 'DHCP host entry').expected['hosts_file']);
       assert.ok(file.startsWith(root));
-      writeFileSync(file, readFileSync(file, 'utf8').split('\n').filter((l) => !l.startsWith(r.target.port!.mac)).join('\n'));
+      writeFileSync(
+        file,
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((l) => !l.startsWith(r.target.port!.mac))
+          .join('\n'),
+      );
     },
     want: { node: 'controller', reason: 'DHCP_HOST_ENTRY_MISSING', check: 'DHCP host entry' },
   },
@@ -100,7 +109,9 @@ const FAULTS: Fault[] = [
   {
     name: "the DHCP RETURN rule removed from the instance port's chain",
     inject: (r) => {
-      const rule = (hop(r, 'security group DHCP ingress').expected['rules'] as string[]).find((x) => x.includes(`-d ${r.target.port!.fixed_ip}/32`))!;
+      const rule = (hop(r, 'security group DHCP ingress').expected['rules'] as string[]).find((x) =>
+        x.includes(`-d ${r.target.port!.fixed_ip}/32`),
+      )!;
       sh(['ip', 'netns', 'exec', ns('compute1'), 'iptables', '-D', ...rule.replace(/^-A /, '').split(' ')]);
     },
     want: { node: 'compute1', reason: 'SG_DHCP_BLOCKED', check: 'security group DHCP ingress' },
@@ -109,10 +120,14 @@ const FAULTS: Fault[] = [
 
 for (const f of FAULTS) {
   test(`fault: ${f.name} → ${f.want.reason} on ${f.want.node}`, { skip, timeout: 90_000 }, async () => {
-    const healthy = await eventually('a healthy DHCP trace before the fault', async () => {
-      const t = await traceDhcp();
-      return t.report.ok ? t.report : undefined;
-    }, 30_000);
+    const healthy = await eventually(
+      'a healthy DHCP trace before the fault',
+      async () => {
+        const t = await traceDhcp();
+        return t.report.ok ? t.report : undefined;
+      },
+      30_000,
+    );
     signalLabAgents(root, lab, 'SIGSTOP');
     let found: TraceReport;
     let viaInstance: TraceReport;
@@ -141,91 +156,135 @@ function seenEverywhere(r: TraceReport) {
   assert.ok(r.probe && r.probe.sent > 0 && r.probe.answered === r.probe.sent, JSON.stringify(r.probe));
   const captured = r.hops.filter((h) => h.capture);
   assert.ok(captured.length >= 8, `captures on ${captured.length} hops`);
-  for (const h of captured) assert.ok(h.capture!.request > 0 && h.capture!.reply! > 0, `hop ${h.index} ${h.device} ${h.check}: ${JSON.stringify(h.capture)}`);
+  for (const h of captured)
+    assert.ok(h.capture!.request > 0 && h.capture!.reply! > 0, `hop ${h.index} ${h.device} ${h.check}: ${JSON.stringify(h.capture)}`);
 }
 
-test('--probe on trace port (east-west across nodes, through the router to another network) and trace instance (east-west, out through SNAT, in through the floating IP): request and reply on every hop', { skip, timeout: 180_000 }, async () => {
-  await neutrinoOk(['instance', 'create', ...L, 'vm2', '--network', 'selfservice', '--host', 'controller', '--project', 'demo'], 60_000);
-  const vm2 = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as Array<{ name: string; port_id: string }>).find((i) => i.name === 'vm2')!;
-  let seq = 0;
-  const probe = async (args: string[]) => (await traceJson([...args, '--probe', '--capture-dir', join(root, `captures-${++seq}`)])).report;
-  // vm2 (controller) → the instance (compute1): the probe starts in vm2's namespace and crosses the VXLAN tunnel.
-  const eastWest = await probe(['port', vm2.port_id, '--to', '172.16.1.3']);
-  seenEverywhere(eastWest);
-  assert.equal(eastWest.probe!.from, `netns:${lab}-i-vm2`);
-  assert.ok(eastWest.hops.some((h) => h.node === 'compute1' && h.device?.startsWith('tap') && h.capture), 'captured on the far tap');
-  assert.ok(eastWest.hops.some((h) => h.check === 'vxlan underlay' && h.capture), 'captured on the underlay');
-  const viaInstance = await probe(['instance', 'vm2', '--to', '172.16.1.3']);
-  seenEverywhere(viaInstance);
-  // The DHCP leg leads, probed too: a DHCP exchange from vm2, seen up to the DHCP port in the namespace.
-  assert.ok(viaInstance.dhcpProbe && viaInstance.dhcpProbe.sent > 0 && viaInstance.dhcpProbe.answered === viaInstance.dhcpProbe.sent, JSON.stringify(viaInstance.dhcpProbe));
-  assert.ok(viaInstance.hops.some((h) => h.check === 'DHCP port' && h.capture!.request > 0 && h.capture!.reply! > 0));
-  // vm2 has no floating IP: out through the router's SNAT to the external gateway.
-  const out = await probe(['instance', 'vm2']);
-  seenEverywhere(out);
-  // The instance with a floating IP: the path probed from the external host, the DHCP leg from the instance.
-  const inbound = await probe(['instance', 'instance']);
-  seenEverywhere(inbound);
-  assert.equal(inbound.probe!.from, `netns:${lab}-external`);
-  assert.equal(inbound.dhcpProbe!.from, `netns:${lab}-i-instance`);
-  assert.ok(out.hops.some((h) => h.device === 'eth2' && h.capture), 'captured on the provider NIC');
-  // Through the router to another tenant network (the openstack CLI makes it): vm2 → vm3 on compute1.
-  if (haveOpenstack()) {
-    const env = { ...process.env };
-    for (const m of (await neutrinoOk(['lab', 'env', ...L, '--admin'])).matchAll(/export (\w+)=(\S+)/g)) env[m[1]!] = m[2]!.replace(/^['"]|['"]$/g, '');
-    const openstack = (...args: string[]) => execFileSync('openstack', args, { env, encoding: 'utf8' });
-    openstack('network', 'create', '--project', 'demo', 'net2');
-    openstack('subnet', 'create', '--project', 'demo', '--network', 'net2', '--subnet-range', '172.16.2.0/24', 'sub2');
-    openstack('router', 'add', 'subnet', 'router', 'sub2');
-    await neutrinoOk(['instance', 'create', ...L, 'vm3', '--network', 'net2', '--host', 'compute1', '--project', 'demo'], 60_000);
-    const vm3 = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as Array<{ name: string; ip: string }>).find((i) => i.name === 'vm3')!;
-    const routed = await probe(['port', vm2.port_id, '--to', vm3.ip.split('/')[0]!]);
-    seenEverywhere(routed);
-    const qrs = new Set(routed.hops.filter((h) => h.check === 'router port' && h.capture).map((h) => h.device));
-    assert.equal(qrs.size, 2, 'captured on both router interfaces');
-    await neutrinoOk(['instance', 'delete', ...L, 'vm3'], 60_000);
-  }
-  // A port with no instance to send from needs --from.
-  const routerPort = out.hops.find((h) => h.check === 'router port')!.resource.id;
-  const noFrom = await neutrino(['trace', 'port', routerPort, '--to', '172.16.1.3', ...L, '--probe', '--json']);
-  assert.equal(noFrom.code, 2, noFrom.stderr);
-  assert.match(noFrom.stderr, /^neutrino trace: --probe needs --from ACCESS: where port [0-9a-f-]+'s traffic starts/);
-  await neutrinoOk(['instance', 'delete', ...L, 'vm2'], 60_000);
-});
+test(
+  '--probe on trace port (east-west across nodes, through the router to another network) and trace instance (east-west, out through SNAT, in through the floating IP): request and reply on every hop',
+  { skip, timeout: 180_000 },
+  async () => {
+    await neutrinoOk(['instance', 'create', ...L, 'vm2', '--network', 'selfservice', '--host', 'controller', '--project', 'demo'], 60_000);
+    const vm2 = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as Array<{ name: string; port_id: string }>).find(
+      (i) => i.name === 'vm2',
+    )!;
+    let seq = 0;
+    const probe = async (args: string[]) =>
+      (await traceJson([...args, '--probe', '--capture-dir', join(root, `captures-${++seq}`)])).report;
+    // vm2 (controller) → the instance (compute1): the probe starts in vm2's namespace and crosses the VXLAN tunnel.
+    const eastWest = await probe(['port', vm2.port_id, '--to', '172.16.1.3']);
+    seenEverywhere(eastWest);
+    assert.equal(eastWest.probe!.from, `netns:${lab}-i-vm2`);
+    assert.ok(
+      eastWest.hops.some((h) => h.node === 'compute1' && h.device?.startsWith('tap') && h.capture),
+      'captured on the far tap',
+    );
+    assert.ok(
+      eastWest.hops.some((h) => h.check === 'vxlan underlay' && h.capture),
+      'captured on the underlay',
+    );
+    const viaInstance = await probe(['instance', 'vm2', '--to', '172.16.1.3']);
+    seenEverywhere(viaInstance);
+    // The DHCP leg leads, probed too: a DHCP exchange from vm2, seen up to the DHCP port in the namespace.
+    assert.ok(
+      viaInstance.dhcpProbe && viaInstance.dhcpProbe.sent > 0 && viaInstance.dhcpProbe.answered === viaInstance.dhcpProbe.sent,
+      JSON.stringify(viaInstance.dhcpProbe),
+    );
+    assert.ok(viaInstance.hops.some((h) => h.check === 'DHCP port' && h.capture!.request > 0 && h.capture!.reply! > 0));
+    // vm2 has no floating IP: out through the router's SNAT to the external gateway.
+    const out = await probe(['instance', 'vm2']);
+    seenEverywhere(out);
+    // The instance with a floating IP: the path probed from the external host, the DHCP leg from the instance.
+    const inbound = await probe(['instance', 'instance']);
+    seenEverywhere(inbound);
+    assert.equal(inbound.probe!.from, `netns:${lab}-external`);
+    assert.equal(inbound.dhcpProbe!.from, `netns:${lab}-i-instance`);
+    assert.ok(
+      out.hops.some((h) => h.device === 'eth2' && h.capture),
+      'captured on the provider NIC',
+    );
+    // Through the router to another tenant network (the openstack CLI makes it): vm2 → vm3 on compute1.
+    if (haveOpenstack()) {
+      const env = { ...process.env };
+      for (const m of (await neutrinoOk(['lab', 'env', ...L, '--admin'])).matchAll(/export (\w+)=(\S+)/g))
+        env[m[1]!] = m[2]!.replace(/^['"]|['"]$/g, '');
+      const openstack = (...args: string[]) => execFileSync('openstack', args, { env, encoding: 'utf8' });
+      openstack('network', 'create', '--project', 'demo', 'net2');
+      openstack('subnet', 'create', '--project', 'demo', '--network', 'net2', '--subnet-range', '172.16.2.0/24', 'sub2');
+      openstack('router', 'add', 'subnet', 'router', 'sub2');
+      await neutrinoOk(['instance', 'create', ...L, 'vm3', '--network', 'net2', '--host', 'compute1', '--project', 'demo'], 60_000);
+      const vm3 = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as Array<{ name: string; ip: string }>).find(
+        (i) => i.name === 'vm3',
+      )!;
+      const routed = await probe(['port', vm2.port_id, '--to', vm3.ip.split('/')[0]!]);
+      seenEverywhere(routed);
+      const qrs = new Set(routed.hops.filter((h) => h.check === 'router port' && h.capture).map((h) => h.device));
+      assert.equal(qrs.size, 2, 'captured on both router interfaces');
+      await neutrinoOk(['instance', 'delete', ...L, 'vm3'], 60_000);
+    }
+    // A port with no instance to send from needs --from.
+    const routerPort = out.hops.find((h) => h.check === 'router port')!.resource.id;
+    const noFrom = await neutrino(['trace', 'port', routerPort, '--to', '172.16.1.3', ...L, '--probe', '--json']);
+    assert.equal(noFrom.code, 2, noFrom.stderr);
+    assert.match(noFrom.stderr, /^neutrino trace: --probe needs --from ACCESS: where port [0-9a-f-]+'s traffic starts/);
+    await neutrinoOk(['instance', 'delete', ...L, 'vm2'], 60_000);
+  },
+);
 
-test('trace dhcp --probe: a DHCP exchange from the instance, seen on every device of the leg, the instance keeping its address; --wait captures a client the operator starts; with dnsmasq killed the requests reach ns- and nothing answers', { skip, timeout: 120_000 }, async () => {
-  let seq = 0;
-  const probe = async () => (await traceJson(['dhcp', portId, '--probe', '--capture-dir', join(root, `dhcp-captures-${++seq}`)])).report;
-  const healthy = await probe();
-  seenEverywhere(healthy);
-  assert.equal(healthy.probe!.protocol, 'dhcp');
-  assert.ok(healthy.hops.some((h) => h.check === 'DHCP port' && h.namespace.startsWith('qdhcp-') && h.capture), 'captured inside the DHCP namespace');
-  assert.ok(healthy.hops.some((h) => h.check === 'vxlan underlay' && h.capture), 'captured on the underlay');
-  const addr = JSON.parse(await neutrinoOk(['instance', 'exec', ...L, 'instance', '--', 'ip', '-j', 'addr', 'show', 'eth0']))[0];
-  assert.ok(addr.addr_info.some((a: { local: string }) => a.local === '172.16.1.3'), 'the probe changed nothing in the instance');
-  // --wait: no client started by the trace; the operator (here the test) starts the instance's own within the window.
-  const operator = new Promise<void>((resolve) =>
-    setTimeout(() => execFile('ip', ['netns', 'exec', `${lab}-i-instance`, 'udhcpc', '-i', 'eth0', '-f', '-q', '-n', '-t', '3', '-T', '1', '-s', '/bin/true'], () => resolve()), 3000),
-  );
-  const passive = (await traceJson(['dhcp', portId, '--probe', '--wait', '8', '--capture-dir', join(root, 'dhcp-passive')])).report;
-  await operator;
-  seenEverywhere(passive);
-  assert.match(passive.probe!.from, /^the port's own client \(captured for 8 s\)$/);
-  signalLabAgents(root, lab, 'SIGSTOP');
-  let broken: TraceReport;
-  try {
-    const pid = hop(healthy, 'dnsmasq').observed!['pid'] as number;
-    assert.ok(readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(root));
-    process.kill(pid, 'SIGTERM');
-    sh(['sh', '-c', `for i in $(seq 50); do [ -e /proc/${pid} ] || exit 0; sleep 0.1; done; exit 1`]);
-    broken = await probe();
-  } finally {
-    signalLabAgents(root, lab, 'SIGCONT');
-  }
-  assert.equal(broken.firstBroken!.reason, 'DNSMASQ_NOT_RUNNING');
-  assert.equal(broken.probe!.answered, 0);
-  const nsDev = broken.hops.find((h) => h.check === 'DHCP port' && h.capture)!;
-  assert.ok(nsDev.capture!.request > 0, 'the requests reached the DHCP port in the namespace');
-  for (const h of broken.hops.filter((x) => x.capture)) assert.equal(h.capture!.reply, 0, `no reply on ${h.device}`);
-  await eventually('dnsmasq respawned by the DHCP agent', async () => (await traceDhcp()).report.ok, 45_000);
-});
+test(
+  'trace dhcp --probe: a DHCP exchange from the instance, seen on every device of the leg, the instance keeping its address; --wait captures a client the operator starts; with dnsmasq killed the requests reach ns- and nothing answers',
+  { skip, timeout: 120_000 },
+  async () => {
+    let seq = 0;
+    const probe = async () => (await traceJson(['dhcp', portId, '--probe', '--capture-dir', join(root, `dhcp-captures-${++seq}`)])).report;
+    const healthy = await probe();
+    seenEverywhere(healthy);
+    assert.equal(healthy.probe!.protocol, 'dhcp');
+    assert.ok(
+      healthy.hops.some((h) => h.check === 'DHCP port' && h.namespace.startsWith('qdhcp-') && h.capture),
+      'captured inside the DHCP namespace',
+    );
+    assert.ok(
+      healthy.hops.some((h) => h.check === 'vxlan underlay' && h.capture),
+      'captured on the underlay',
+    );
+    const addr = JSON.parse(await neutrinoOk(['instance', 'exec', ...L, 'instance', '--', 'ip', '-j', 'addr', 'show', 'eth0']))[0];
+    assert.ok(
+      addr.addr_info.some((a: { local: string }) => a.local === '172.16.1.3'),
+      'the probe changed nothing in the instance',
+    );
+    // --wait: no client started by the trace; the operator (here the test) starts the instance's own within the window.
+    const operator = new Promise<void>((resolve) =>
+      setTimeout(
+        () =>
+          execFile(
+            'ip',
+            ['netns', 'exec', `${lab}-i-instance`, 'udhcpc', '-i', 'eth0', '-f', '-q', '-n', '-t', '3', '-T', '1', '-s', '/bin/true'],
+            () => resolve(),
+          ),
+        3000,
+      ),
+    );
+    const passive = (await traceJson(['dhcp', portId, '--probe', '--wait', '8', '--capture-dir', join(root, 'dhcp-passive')])).report;
+    await operator;
+    seenEverywhere(passive);
+    assert.match(passive.probe!.from, /^the port's own client \(captured for 8 s\)$/);
+    signalLabAgents(root, lab, 'SIGSTOP');
+    let broken: TraceReport;
+    try {
+      const pid = hop(healthy, 'dnsmasq').observed!['pid'] as number;
+      assert.ok(readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(root));
+      process.kill(pid, 'SIGTERM');
+      sh(['sh', '-c', `for i in $(seq 50); do [ -e /proc/${pid} ] || exit 0; sleep 0.1; done; exit 1`]);
+      broken = await probe();
+    } finally {
+      signalLabAgents(root, lab, 'SIGCONT');
+    }
+    assert.equal(broken.firstBroken!.reason, 'DNSMASQ_NOT_RUNNING');
+    assert.equal(broken.probe!.answered, 0);
+    const nsDev = broken.hops.find((h) => h.check === 'DHCP port' && h.capture)!;
+    assert.ok(nsDev.capture!.request > 0, 'the requests reached the DHCP port in the namespace');
+    for (const h of broken.hops.filter((x) => x.capture)) assert.equal(h.capture!.reply, 0, `no reply on ${h.device}`);
+    await eventually('dnsmasq respawned by the DHCP agent', async () => (await traceDhcp()).report.ok, 45_000);
+  },
+);

@@ -37,7 +37,9 @@ async function trace(flow: TraceTarget['flow']): Promise<TraceReport> {
 
 let seq = 0;
 async function probe(report: TraceReport): Promise<TraceReport> {
-  const access: Record<string, NodeAccess> = Object.fromEntries(labState().nodes.map((n) => [n.name, nodeAccess(parseAccess(`netns:${n.namespace}`))]));
+  const access: Record<string, NodeAccess> = Object.fromEntries(
+    labState().nodes.map((n) => [n.name, nodeAccess(parseAccess(`netns:${n.namespace}`))]),
+  );
   const from = { access: nodeAccess(parseAccess(`netns:${lab}-external`)), label: `${lab}-external` };
   const r = await probeFip(report, { access, from, count: 3, captureDir: join(root, `probe-${++seq}`) });
   assertNoCaptureLeft(r);
@@ -48,7 +50,9 @@ async function probe(report: TraceReport): Promise<TraceReport> {
 /** Names only this lab has (they carry its resources' ids): no process may still capture on them. */
 function assertNoCaptureLeft(r: TraceReport) {
   const ours = new Set(r.hops.map((h) => h.device).filter((d): d is string => !!d && /^(brq|tap|qg-|qr-)/.test(d)));
-  const procs = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => /\btcpdump\b/.test(l));
+  const procs = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => /\btcpdump\b/.test(l));
   const left = procs.filter((l) => [...ours].some((d) => l.includes(` ${d} `)));
   assert.deepEqual(left, [], 'a tcpdump of the probe is still running');
 }
@@ -64,7 +68,13 @@ function assertPcapsKept(r: TraceReport) {
 
 const routerNs = (r: TraceReport) => `qrouter-${r.target.router!.id}`;
 const deviceHops = (r: TraceReport) => r.hops.filter((h) => h.device && h.node);
-const show = (hops: Hop[]) => hops.map((h) => `${h.index} ${h.node} ${h.namespace} ${h.device} ${h.check}: ${h.status} ${h.capture ? `${h.capture.request}/${h.capture.reply}` : 'not captured'}`).join('\n');
+const show = (hops: Hop[]) =>
+  hops
+    .map(
+      (h) =>
+        `${h.index} ${h.node} ${h.namespace} ${h.device} ${h.check}: ${h.status} ${h.capture ? `${h.capture.request}/${h.capture.reply}` : 'not captured'}`,
+    )
+    .join('\n');
 /** The position of a device on the path (its first hop). */
 const position = (r: TraceReport, pred: (h: Hop) => boolean) => r.hops.find(pred)!.index;
 
@@ -77,80 +87,140 @@ after(async () => {
   if (!skip) await resumeAndTakeDown(root, lab);
 });
 
-test('healthy demo, ICMP: every device of the path, on both nodes and in the router, sees the 3 requests and the 3 replies', { skip, timeout: 60_000 }, async () => {
-  const r = await probe(await trace({ protocol: 'icmp' }));
-  assert.equal(r.ok, true, show(r.hops));
-  assert.deepEqual(r.probe && { protocol: r.probe.protocol, from: r.probe.from, sent: r.probe.sent, answered: r.probe.answered }, { protocol: 'icmp', from: `${lab}-external`, sent: 3, answered: 3 });
-  const hops = deviceHops(r);
-  assert.ok(hops.every((h) => h.capture && h.capture.request === 3 && h.capture.reply === 3), show(hops));
-  const ns = routerNs(r);
-  const qg = hops.find((h) => h.namespace === ns && h.device!.startsWith('qg-'))!;
-  const qr = hops.find((h) => h.namespace === ns && h.device!.startsWith('qr-'))!;
-  // The filters follow the address through the DNAT.
-  assert.equal(qg.capture!.filter, `icmp and host ${FIP}`);
-  assert.equal(qr.capture!.filter, `icmp and host ${FIXED}`);
-  assert.equal(hops.find((h) => h.node === 'controller' && h.check === 'uplink')!.capture!.filter, `icmp and host ${FIP}`);
-  assert.equal(hops.find((h) => h.node === 'compute1' && h.check === 'tap in bridge')!.capture!.filter, `icmp and host ${FIXED}`);
-  // The VXLAN leg's underlay NICs (the devices holding local_ip) see the encapsulated echoes.
-  const underlay = hops.filter((h) => h.check === 'vxlan underlay');
-  assert.deepEqual(underlay.map((h) => `${h.node} ${h.device}`), ['controller eth1', 'compute1 eth0']);
-  assert.match(underlay[0]!.capture!.filter, /^udp port 8472 and /);
-  assert.deepEqual(underlay[0]!.observed, { request: 3, reply: 3 });
-  assert.equal(underlay[0]!.index + 1, underlay[1]!.index);
-  assert.ok(underlay[0]!.index > position(r, (h) => h.node === 'controller' && h.device === 'vxlan-41') && underlay[1]!.index < position(r, (h) => h.node === 'compute1' && h.device === 'vxlan-41'));
-  assert.match(r.probe!.captureDir!, new RegExp(`^${root}/probe-`));
-});
+test(
+  'healthy demo, ICMP: every device of the path, on both nodes and in the router, sees the 3 requests and the 3 replies',
+  { skip, timeout: 60_000 },
+  async () => {
+    const r = await probe(await trace({ protocol: 'icmp' }));
+    assert.equal(r.ok, true, show(r.hops));
+    assert.deepEqual(r.probe && { protocol: r.probe.protocol, from: r.probe.from, sent: r.probe.sent, answered: r.probe.answered }, {
+      protocol: 'icmp',
+      from: `${lab}-external`,
+      sent: 3,
+      answered: 3,
+    });
+    const hops = deviceHops(r);
+    assert.ok(
+      hops.every((h) => h.capture && h.capture.request === 3 && h.capture.reply === 3),
+      show(hops),
+    );
+    const ns = routerNs(r);
+    const qg = hops.find((h) => h.namespace === ns && h.device!.startsWith('qg-'))!;
+    const qr = hops.find((h) => h.namespace === ns && h.device!.startsWith('qr-'))!;
+    // The filters follow the address through the DNAT.
+    assert.equal(qg.capture!.filter, `icmp and host ${FIP}`);
+    assert.equal(qr.capture!.filter, `icmp and host ${FIXED}`);
+    assert.equal(hops.find((h) => h.node === 'controller' && h.check === 'uplink')!.capture!.filter, `icmp and host ${FIP}`);
+    assert.equal(hops.find((h) => h.node === 'compute1' && h.check === 'tap in bridge')!.capture!.filter, `icmp and host ${FIXED}`);
+    // The VXLAN leg's underlay NICs (the devices holding local_ip) see the encapsulated echoes.
+    const underlay = hops.filter((h) => h.check === 'vxlan underlay');
+    assert.deepEqual(
+      underlay.map((h) => `${h.node} ${h.device}`),
+      ['controller eth1', 'compute1 eth0'],
+    );
+    assert.match(underlay[0]!.capture!.filter, /^udp port 8472 and /);
+    assert.deepEqual(underlay[0]!.observed, { request: 3, reply: 3 });
+    assert.equal(underlay[0]!.index + 1, underlay[1]!.index);
+    assert.ok(
+      underlay[0]!.index > position(r, (h) => h.node === 'controller' && h.device === 'vxlan-41') &&
+        underlay[1]!.index < position(r, (h) => h.node === 'compute1' && h.device === 'vxlan-41'),
+    );
+    assert.match(r.probe!.captureDir!, new RegExp(`^${root}/probe-`));
+  },
+);
 
 test('healthy demo, TCP to port 22: SYN and SYN-ACK on every device', { skip, timeout: 60_000 }, async () => {
   const r = await probe(await trace({ protocol: 'tcp', port: 22 }));
   assert.equal(r.ok, true, show(r.hops));
   assert.equal(r.probe!.answered, 1);
   const hops = deviceHops(r);
-  assert.ok(hops.every((h) => h.capture && h.capture.request >= 1 && (h.capture.reply ?? 0) >= 1), show(hops));
+  assert.ok(
+    hops.every((h) => h.capture && h.capture.request >= 1 && (h.capture.reply ?? 0) >= 1),
+    show(hops),
+  );
   assert.equal(hops.find((h) => h.node === 'compute1' && h.check === 'tap in bridge')!.capture!.filter, `tcp port 22 and host ${FIXED}`);
 });
 
-test('TCP to port 8080, which the security group does not admit: seen up to the bridge on compute1, not on the tap — the static verdict, measured', { skip, timeout: 60_000 }, async () => {
-  const before = await trace({ protocol: 'tcp', port: 8080 });
-  assert.equal(before.firstBroken?.reason, 'SG_DENIED');
-  const r = await probe(before);
-  assert.equal(r.probe!.answered, 0);
-  assert.equal(r.firstBroken?.reason, 'SG_DENIED', show(r.hops));
-  assert.equal(r.firstBroken?.node, 'compute1');
-  const tap = `tap${r.target.port!.id.slice(0, 11)}`;
-  const tapAt = position(r, (h) => h.node === 'compute1' && h.device === tap);
-  for (const h of deviceHops(r)) {
-    if (h.index < tapAt) assert.ok(h.capture!.request >= 1, `${h.index} ${h.device} saw the SYN`);
-    else if (h.leg === 'request') assert.equal(h.capture!.request, 0, `${h.index} ${h.device} saw nothing`);
-  }
-  assert.ok(r.hops.filter((h) => h.device === tap && h.status !== 'dropped').every((h) => h.status === 'not_reached'));
-  assert.ok(!r.hops.some((h) => h.reason === 'PACKETS_LOST'), 'the static verdict already explains the loss');
-});
-
-test("the DNAT rule deleted (agents paused): the request is seen up to the router's qg- and not after; the probe puts the loss at qr-", { skip, timeout: 90_000 }, async () => {
-  const healthy = await trace({ protocol: 'icmp' });
-  const ns = routerNs(healthy);
-  signalAgents('SIGSTOP');
-  try {
-    execFileSync('nsenter', [`--net=/run/netns/${ns}`, '--', 'iptables', '-t', 'nat', '-D', 'neutron-l3-agent-PREROUTING', '-d', `${FIP}/32`, '-j', 'DNAT', '--to-destination', FIXED]);
-    const before = await trace({ protocol: 'icmp' });
-    assert.equal(before.firstBroken?.reason, 'NAT_RULE_MISSING');
+test(
+  'TCP to port 8080, which the security group does not admit: seen up to the bridge on compute1, not on the tap — the static verdict, measured',
+  { skip, timeout: 60_000 },
+  async () => {
+    const before = await trace({ protocol: 'tcp', port: 8080 });
+    assert.equal(before.firstBroken?.reason, 'SG_DENIED');
     const r = await probe(before);
-    const qrAt = position(r, (h) => h.namespace === ns && !!h.device?.startsWith('qr-'));
-    assert.equal(r.hops.filter((h) => h.index < qrAt && h.device).at(-1)!.device!.slice(0, 3), 'qg-', 'qg- is the last device before qr-');
-    for (const h of deviceHops(r).filter((x) => x.leg === 'request')) {
-      if (h.index < qrAt) assert.equal(h.capture!.request, 3, `${show([h])}: the request reaches it`);
-      else assert.equal(h.capture!.request, 0, `${show([h])}: the request does not reach it`);
+    assert.equal(r.probe!.answered, 0);
+    assert.equal(r.firstBroken?.reason, 'SG_DENIED', show(r.hops));
+    assert.equal(r.firstBroken?.node, 'compute1');
+    const tap = `tap${r.target.port!.id.slice(0, 11)}`;
+    const tapAt = position(r, (h) => h.node === 'compute1' && h.device === tap);
+    for (const h of deviceHops(r)) {
+      if (h.index < tapAt) assert.ok(h.capture!.request >= 1, `${h.index} ${h.device} saw the SYN`);
+      else if (h.leg === 'request') assert.equal(h.capture!.request, 0, `${h.index} ${h.device} saw nothing`);
     }
-    const qr = r.hops.find((h) => h.index === qrAt)!;
-    assert.equal(qr.status, 'dropped', show(r.hops));
-    assert.equal(qr.reason, 'PACKETS_LOST');
-    assert.match(qr.cause!, new RegExp(`seen on qg-\\S+ in ${ns} on controller \\(3 of 3 sent\\) and never on ${qr.device} in ${ns} on controller: it is lost between the two, where hop \\d+ \\(DNAT\\) is missing \\(NAT_RULE_MISSING\\)`));
-    // The static verdict stays first; everything past qr- that saw nothing was not reached.
-    assert.equal(r.firstBroken?.reason, 'NAT_RULE_MISSING');
-    assert.ok(deviceHops(r).filter((h) => h.index > qrAt && h.leg === 'request').every((h) => h.status === 'not_reached'), show(r.hops));
-    assert.ok(r.warnings.some((w) => w.startsWith(`hop ${qrAt}: `)));
-  } finally {
-    signalAgents('SIGCONT');
-  }
-});
+    assert.ok(r.hops.filter((h) => h.device === tap && h.status !== 'dropped').every((h) => h.status === 'not_reached'));
+    assert.ok(!r.hops.some((h) => h.reason === 'PACKETS_LOST'), 'the static verdict already explains the loss');
+  },
+);
+
+test(
+  "the DNAT rule deleted (agents paused): the request is seen up to the router's qg- and not after; the probe puts the loss at qr-",
+  { skip, timeout: 90_000 },
+  async () => {
+    const healthy = await trace({ protocol: 'icmp' });
+    const ns = routerNs(healthy);
+    signalAgents('SIGSTOP');
+    try {
+      execFileSync('nsenter', [
+        `--net=/run/netns/${ns}`,
+        '--',
+        'iptables',
+        '-t',
+        'nat',
+        '-D',
+        'neutron-l3-agent-PREROUTING',
+        '-d',
+        `${FIP}/32`,
+        '-j',
+        'DNAT',
+        '--to-destination',
+        FIXED,
+      ]);
+      const before = await trace({ protocol: 'icmp' });
+      assert.equal(before.firstBroken?.reason, 'NAT_RULE_MISSING');
+      const r = await probe(before);
+      const qrAt = position(r, (h) => h.namespace === ns && !!h.device?.startsWith('qr-'));
+      assert.equal(
+        r.hops
+          .filter((h) => h.index < qrAt && h.device)
+          .at(-1)!
+          .device!.slice(0, 3),
+        'qg-',
+        'qg- is the last device before qr-',
+      );
+      for (const h of deviceHops(r).filter((x) => x.leg === 'request')) {
+        if (h.index < qrAt) assert.equal(h.capture!.request, 3, `${show([h])}: the request reaches it`);
+        else assert.equal(h.capture!.request, 0, `${show([h])}: the request does not reach it`);
+      }
+      const qr = r.hops.find((h) => h.index === qrAt)!;
+      assert.equal(qr.status, 'dropped', show(r.hops));
+      assert.equal(qr.reason, 'PACKETS_LOST');
+      assert.match(
+        qr.cause!,
+        new RegExp(
+          `seen on qg-\\S+ in ${ns} on controller \\(3 of 3 sent\\) and never on ${qr.device} in ${ns} on controller: it is lost between the two, where hop \\d+ \\(DNAT\\) is missing \\(NAT_RULE_MISSING\\)`,
+        ),
+      );
+      // The static verdict stays first; everything past qr- that saw nothing was not reached.
+      assert.equal(r.firstBroken?.reason, 'NAT_RULE_MISSING');
+      assert.ok(
+        deviceHops(r)
+          .filter((h) => h.index > qrAt && h.leg === 'request')
+          .every((h) => h.status === 'not_reached'),
+        show(r.hops),
+      );
+      assert.ok(r.warnings.some((w) => w.startsWith(`hop ${qrAt}: `)));
+    } finally {
+      signalAgents('SIGCONT');
+    }
+  },
+);

@@ -17,7 +17,11 @@ export async function request<T = any>(
   const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
   if (token) headers['x-auth-token'] = token;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
 }
@@ -40,7 +44,9 @@ export async function memberProject(base: string, admin: string, name: string): 
   const id = `${base}/identity/v3`;
   const p = await request(`${id}/projects`, 'POST', admin, { project: { name, domain_id: 'default' } });
   if (p.status !== 201) throw new Error(`project ${name}: ${p.status} ${JSON.stringify(p.body)}`);
-  const u = await request(`${id}/users`, 'POST', admin, { user: { name, password: `${name}-pw`, domain_id: 'default', default_project_id: p.body.project.id } });
+  const u = await request(`${id}/users`, 'POST', admin, {
+    user: { name, password: `${name}-pw`, domain_id: 'default', default_project_id: p.body.project.id },
+  });
   if (u.status !== 201) throw new Error(`user ${name}: ${u.status} ${JSON.stringify(u.body)}`);
   const roles = await request(`${id}/roles?name=member`, 'GET', admin);
   const a = await request(`${id}/projects/${p.body.project.id}/users/${u.body.user.id}/roles/${roles.body.roles[0].id}`, 'PUT', admin);

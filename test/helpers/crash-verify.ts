@@ -32,7 +32,8 @@ export async function apiProblems(admin: Api, writers: CrashWriter[], nets: Cras
       expected.routers.add(id);
       const got = routerById.get(id);
       if (!got) problems.push(`router ${want.name} (${id}) acknowledged but missing`);
-      else if (got.external_gateway_info?.network_id !== nets.ext) problems.push(`router ${id} lost its gateway: ${JSON.stringify(got.external_gateway_info)}`);
+      else if (got.external_gateway_info?.network_id !== nets.ext)
+        problems.push(`router ${id} lost its gateway: ${JSON.stringify(got.external_gateway_info)}`);
     }
     for (const [id, want] of m.fips) {
       expected.fips.add(id);
@@ -46,9 +47,13 @@ export async function apiProblems(admin: Api, writers: CrashWriter[], nets: Cras
   }
   // Nothing of the writers' beyond what they know of (e.g. a create that ran twice).
   const ours = (s: string) => writers.some((w) => s.startsWith(`${w.prefix}-`));
-  for (const p of ports.body.ports) if (ours(p.name) && !expected.ports.has(p.id)) problems.push(`port ${p.name} (${p.id}) exists but no writer knows of it`);
-  for (const r of routers.body.routers) if (ours(r.name) && !expected.routers.has(r.id)) problems.push(`router ${r.name} (${r.id}) exists but no writer knows of it`);
-  for (const f of fips.body.floatingips) if (ours(f.description) && !expected.fips.has(f.id)) problems.push(`floating IP ${f.description} (${f.id}) exists but no writer knows of it`);
+  for (const p of ports.body.ports)
+    if (ours(p.name) && !expected.ports.has(p.id)) problems.push(`port ${p.name} (${p.id}) exists but no writer knows of it`);
+  for (const r of routers.body.routers)
+    if (ours(r.name) && !expected.routers.has(r.id)) problems.push(`router ${r.name} (${r.id}) exists but no writer knows of it`);
+  for (const f of fips.body.floatingips)
+    if (ours(f.description) && !expected.fips.has(f.id))
+      problems.push(`floating IP ${f.description} (${f.id}) exists but no writer knows of it`);
   return problems;
 }
 
@@ -58,17 +63,22 @@ const STORE_CHECKS: Record<string, string> = {
     SELECT p.id FROM ports p WHERE EXISTS (SELECT 1 FROM subnets s WHERE s.network_id = p.network_id)
       AND NOT EXISTS (SELECT 1 FROM ip_allocations a WHERE a.port_id = p.id)`,
   'address row of a missing port': 'SELECT a.port_id FROM ip_allocations a LEFT JOIN ports p ON p.id = a.port_id WHERE p.id IS NULL',
-  'address row on another network than its port': 'SELECT a.port_id FROM ip_allocations a JOIN ports p ON p.id = a.port_id WHERE a.network_id <> p.network_id',
-  'address outside its subnet network': 'SELECT a.port_id FROM ip_allocations a JOIN subnets s ON s.id = a.subnet_id WHERE s.network_id <> a.network_id',
-  'address allocated twice on a subnet': 'SELECT subnet_id || \' \' || ip_address FROM ip_allocations GROUP BY subnet_id, ip_address HAVING COUNT(*) > 1',
-  'MAC allocated twice on a network': 'SELECT network_id || \' \' || mac_address FROM ports GROUP BY network_id, mac_address HAVING COUNT(*) > 1',
+  'address row on another network than its port':
+    'SELECT a.port_id FROM ip_allocations a JOIN ports p ON p.id = a.port_id WHERE a.network_id <> p.network_id',
+  'address outside its subnet network':
+    'SELECT a.port_id FROM ip_allocations a JOIN subnets s ON s.id = a.subnet_id WHERE s.network_id <> a.network_id',
+  'address allocated twice on a subnet':
+    "SELECT subnet_id || ' ' || ip_address FROM ip_allocations GROUP BY subnet_id, ip_address HAVING COUNT(*) > 1",
+  'MAC allocated twice on a network':
+    "SELECT network_id || ' ' || mac_address FROM ports GROUP BY network_id, mac_address HAVING COUNT(*) > 1",
   'floating IP without its floating port': `
     SELECT f.id FROM floatingips f LEFT JOIN ports p ON p.id = f.floating_port_id
       WHERE p.id IS NULL OR p.device_owner <> 'network:floatingip' OR p.device_id <> f.id`,
-  'floating IP whose address is not its port\'s': `
+  "floating IP whose address is not its port's": `
     SELECT f.id FROM floatingips f WHERE NOT EXISTS (
       SELECT 1 FROM ip_allocations a WHERE a.port_id = f.floating_port_id AND a.ip_address = f.floating_ip_address)`,
-  'floating IP bound to a missing port': 'SELECT f.id FROM floatingips f LEFT JOIN ports p ON p.id = f.fixed_port_id WHERE f.fixed_port_id IS NOT NULL AND p.id IS NULL',
+  'floating IP bound to a missing port':
+    'SELECT f.id FROM floatingips f LEFT JOIN ports p ON p.id = f.fixed_port_id WHERE f.fixed_port_id IS NOT NULL AND p.id IS NULL',
   'floating IP bound to a port but no router': 'SELECT id FROM floatingips WHERE (fixed_port_id IS NULL) <> (router_id IS NULL)',
   'floating port without its floating IP': `
     SELECT p.id FROM ports p LEFT JOIN floatingips f ON f.id = p.device_id WHERE p.device_owner = 'network:floatingip' AND f.id IS NULL`,
@@ -80,7 +90,8 @@ const STORE_CHECKS: Record<string, string> = {
       WHERE r.gw_port_id IS NOT NULL AND (p.id IS NULL OR p.device_owner <> 'network:router_gateway' OR p.device_id <> r.id)`,
   'gateway port not recorded on its router': `
     SELECT p.id FROM ports p JOIN routers r ON r.id = p.device_id WHERE p.device_owner = 'network:router_gateway' AND r.gw_port_id IS NOT p.id`,
-  'security group binding of a missing port': 'SELECT b.port_id FROM port_security_groups b LEFT JOIN ports p ON p.id = b.port_id WHERE p.id IS NULL',
+  'security group binding of a missing port':
+    'SELECT b.port_id FROM port_security_groups b LEFT JOIN ports p ON p.id = b.port_id WHERE p.id IS NULL',
 };
 
 /** Opens the database read-only and lists every broken invariant, with up to three examples each. */
@@ -97,7 +108,15 @@ export function storeProblems(dbFile: string): { problems: string[]; counts: Rec
       if (rows.length) problems.push(`${what}: ${rows.length} (${rows.slice(0, 3).join(', ')})`);
     }
     const count = (table: string) => db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
-    return { problems, counts: { ports: count('ports'), routers: count('routers'), floatingips: count('floatingips'), ip_allocations: count('ip_allocations') } };
+    return {
+      problems,
+      counts: {
+        ports: count('ports'),
+        routers: count('routers'),
+        floatingips: count('floatingips'),
+        ip_allocations: count('ip_allocations'),
+      },
+    };
   } finally {
     db.close();
   }

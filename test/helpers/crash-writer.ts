@@ -47,7 +47,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)];
 
 export class CrashWriter {
-  readonly model: WriterModel = { ports: new Map(), routers: new Map(), fips: new Map(), deleted: { ports: new Set(), routers: new Set(), fips: new Set() } };
+  readonly model: WriterModel = {
+    ports: new Map(),
+    routers: new Map(),
+    fips: new Map(),
+    deleted: { ports: new Set(), routers: new Set(), fips: new Set() },
+  };
   readonly stats: WriterStats = { acknowledged: 0, settledApplied: 0, settledNotApplied: 0 };
   private seq = 0;
   private halted = false;
@@ -180,7 +185,13 @@ export class CrashWriter {
       what: `create port ${name}`,
       ok: 201,
       // Ports for router interfaces must have no device yet; the others stand for instances.
-      send: () => this.call('POST', '/ports', { port: network === this.nets.b ? { network_id: network, name } : { network_id: network, name, device_owner: 'compute:nova', device_id: name } }),
+      send: () =>
+        this.call('POST', '/ports', {
+          port:
+            network === this.nets.b
+              ? { network_id: network, name }
+              : { network_id: network, name, device_owner: 'compute:nova', device_id: name },
+        }),
       applied: async () => {
         const found = (await this.read(`/ports?name=${name}`)).body.ports;
         if (found.length > 1) throw new Error(`${name} created ${found.length} times`);
@@ -285,7 +296,9 @@ export class CrashWriter {
       ok: 201,
       send: () => this.call('POST', '/floatingips', { floatingip: body }),
       applied: async () => {
-        const found = (await this.read('/floatingips')).body.floatingips.filter((f: { description: string }) => f.description === description);
+        const found = (await this.read('/floatingips')).body.floatingips.filter(
+          (f: { description: string }) => f.description === description,
+        );
         if (found.length > 1) throw new Error(`${description} created ${found.length} times`);
         return found.length ? { floatingip: found[0] } : null;
       },

@@ -14,8 +14,31 @@ export function plain(entries: Array<[string, unknown]>): Record<string, unknown
 }
 
 const oddText = fc.constantFrom(
-  '', ' ', '\n', 'a\nb', '\t', '\u0000', '\u202e', '\ud800x', 'x\udfff', '\ud83d\ude00', 'e\u0301', '\ufeff', '\uffff',
-  'default', 'true', 'None', 'null', '0', '-1', '1e400', '[]', '{}', '%00', '../..', "'; DROP TABLE networks;--",
+  '',
+  ' ',
+  '\n',
+  'a\nb',
+  '\t',
+  '\u0000',
+  '\u202e',
+  '\ud800x',
+  'x\udfff',
+  '\ud83d\ude00',
+  'e\u0301',
+  '\ufeff',
+  '\uffff',
+  'default',
+  'true',
+  'None',
+  'null',
+  '0',
+  '-1',
+  '1e400',
+  '[]',
+  '{}',
+  '%00',
+  '../..',
+  "'; DROP TABLE networks;--",
   ...PROTO_KEYS,
 );
 
@@ -37,7 +60,14 @@ export const deepValue = fc.tuple(fc.integer({ min: 2, max: 80 }), fc.boolean())
   return v;
 });
 
-const scalarJunk = fc.oneof(fc.boolean(), fc.integer(), hugeNumber, fc.double({ noNaN: true, noDefaultInfinity: true }), junkString, fc.constant(null));
+const scalarJunk = fc.oneof(
+  fc.boolean(),
+  fc.integer(),
+  hugeNumber,
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  junkString,
+  fc.constant(null),
+);
 
 /** Any JSON value a client should not send: wrong types, nesting, prototype keys. */
 export const junk: fc.Arbitrary<unknown> = fc.oneof(
@@ -61,7 +91,14 @@ type Mutation = ['none'] | ['junk', number, unknown] | ['extra', string, unknown
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 5, arbitrary: fc.constant(['none'] as Mutation) },
   { weight: 3, arbitrary: fc.tuple(fc.constant('junk' as const), fc.nat(), junk) },
-  { weight: 1, arbitrary: fc.tuple(fc.constant('extra' as const), fc.oneof(fc.constantFrom(...PROTO_KEYS, 'tenant_id', 'project_id', 'id', 'status'), fc.string({ maxLength: 8 })), junk) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(
+      fc.constant('extra' as const),
+      fc.oneof(fc.constantFrom(...PROTO_KEYS, 'tenant_id', 'project_id', 'id', 'status'), fc.string({ maxLength: 8 })),
+      junk,
+    ),
+  },
   { weight: 1, arbitrary: fc.tuple(fc.constant('drop' as const), fc.nat()) },
 );
 
@@ -119,12 +156,16 @@ export const rawJunkBody = fc.constantFrom(
 
 export const ipv4 = fc.tuple(fc.constantFrom(10, 172, 192, 203), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
 /** Mostly aligned prefixes inside 10/8 (sometimes with host bits set, which is refused). */
-export const cidr4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.constantFrom(16, 22, 24, 24, 26, 28, 29), fc.nat(9)).map(([a, b, c, len, odd]) => {
-  const value = ((10 << 24) | (a << 16) | (b << 8) | c) >>> 0;
-  const network = odd === 0 ? value : (value & (~0 << (32 - len))) >>> 0;
-  return `${[24, 16, 8, 0].map((s) => (network >>> s) & 255).join('.')}/${len}`;
-});
-export const mac = fc.array(fc.nat(255), { minLength: 6, maxLength: 6 }).map((b) => b.map((x) => x.toString(16).padStart(2, '0')).join(':'));
+export const cidr4 = fc
+  .tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.constantFrom(16, 22, 24, 24, 26, 28, 29), fc.nat(9))
+  .map(([a, b, c, len, odd]) => {
+    const value = ((10 << 24) | (a << 16) | (b << 8) | c) >>> 0;
+    const network = odd === 0 ? value : (value & (~0 << (32 - len))) >>> 0;
+    return `${[24, 16, 8, 0].map((s) => (network >>> s) & 255).join('.')}/${len}`;
+  });
+export const mac = fc
+  .array(fc.nat(255), { minLength: 6, maxLength: 6 })
+  .map((b) => b.map((x) => x.toString(16).padStart(2, '0')).join(':'));
 
 /** encodeURIComponent that also encodes lone surrogates (as the invalid UTF-8 a hostile client sends). */
 export function encodeAny(s: string): string {

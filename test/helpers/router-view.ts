@@ -11,17 +11,49 @@ export const ROUTER = '9e1e1c2d-4f5a-4b6c-8d7e-1f2a3b4c5d6e';
 export const NS = `qrouter-${ROUTER}`;
 
 const port = (id: string, net: string, sub: string, owner: string, ip: string, mac: string): PortView => ({
-  id, network_id: net, mac_address: mac, fixed_ips: [{ subnet_id: sub, ip_address: ip }], device_owner: owner, device_id: ROUTER,
-  admin_state_up: true, status: 'DOWN', port_security_enabled: false, security_groups: [], allowed_address_pairs: [], binding_host_id: 'controller',
+  id,
+  network_id: net,
+  mac_address: mac,
+  fixed_ips: [{ subnet_id: sub, ip_address: ip }],
+  device_owner: owner,
+  device_id: ROUTER,
+  admin_state_up: true,
+  status: 'DOWN',
+  port_security_enabled: false,
+  security_groups: [],
+  allowed_address_pairs: [],
+  binding_host_id: 'controller',
 });
-export const qr = port('0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9', SELF, SELF_SUB, 'network:router_interface', '172.16.1.1', 'fa:16:3e:00:01:01');
-export const qg = port('7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d', EXT, EXT_SUB, 'network:router_gateway', '10.123.123.102', 'fa:16:3e:00:01:02');
+export const qr = port(
+  '0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9',
+  SELF,
+  SELF_SUB,
+  'network:router_interface',
+  '172.16.1.1',
+  'fa:16:3e:00:01:01',
+);
+export const qg = port(
+  '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d',
+  EXT,
+  EXT_SUB,
+  'network:router_gateway',
+  '10.123.123.102',
+  'fa:16:3e:00:01:02',
+);
 
 /** The floating IP 10.123.123.104 associated to `fixed`. */
-export const fip = (fixed = '172.16.1.3') => ({ id: 'f1f1f1f1-0000-4000-8000-000000000001', floating_ip_address: '10.123.123.104', fixed_ip_address: fixed, port_id: '3c338602-d806-488a-ae66-c4c8f8d13b9b' });
+export const fip = (fixed = '172.16.1.3') => ({
+  id: 'f1f1f1f1-0000-4000-8000-000000000001',
+  floating_ip_address: '10.123.123.104',
+  fixed_ip_address: fixed,
+  port_id: '3c338602-d806-488a-ae66-c4c8f8d13b9b',
+});
 
 export const router = (over: Partial<RouterView> = {}): RouterView => ({
-  id: ROUTER, name: 'router', admin_state_up: true, enable_snat: true,
+  id: ROUTER,
+  name: 'router',
+  admin_state_up: true,
+  enable_snat: true,
   gateway: { port: qg, subnet: { cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1' } },
   interfaces: [{ port: qr, cidr: '172.16.1.0/24' }],
   floating_ips: [fip()],
@@ -29,21 +61,69 @@ export const router = (over: Partial<RouterView> = {}): RouterView => ({
 });
 
 export const view = (routers: RouterView[]): HostView => ({
-  host: 'controller', revision: 9,
+  host: 'controller',
+  revision: 9,
   networks: [
-    { id: SELF, name: 'selfservice', network_type: 'vxlan', physical_network: null, segmentation_id: 41, mtu: 1450, admin_state_up: true, router_external: false },
-    { id: EXT, name: 'provider', network_type: 'flat', physical_network: 'provider', segmentation_id: null, mtu: 1500, admin_state_up: true, router_external: true },
+    {
+      id: SELF,
+      name: 'selfservice',
+      network_type: 'vxlan',
+      physical_network: null,
+      segmentation_id: 41,
+      mtu: 1450,
+      admin_state_up: true,
+      router_external: false,
+    },
+    {
+      id: EXT,
+      name: 'provider',
+      network_type: 'flat',
+      physical_network: 'provider',
+      segmentation_id: null,
+      mtu: 1500,
+      admin_state_up: true,
+      router_external: true,
+    },
   ],
   subnets: [
-    { id: SELF_SUB, network_id: SELF, ip_version: 4, cidr: '172.16.1.0/24', gateway_ip: '172.16.1.1', enable_dhcp: true, dns_nameservers: [], host_routes: [], allocation_pools: [] },
-    { id: EXT_SUB, network_id: EXT, ip_version: 4, cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1', enable_dhcp: false, dns_nameservers: [], host_routes: [], allocation_pools: [] },
+    {
+      id: SELF_SUB,
+      network_id: SELF,
+      ip_version: 4,
+      cidr: '172.16.1.0/24',
+      gateway_ip: '172.16.1.1',
+      enable_dhcp: true,
+      dns_nameservers: [],
+      host_routes: [],
+      allocation_pools: [],
+    },
+    {
+      id: EXT_SUB,
+      network_id: EXT,
+      ip_version: 4,
+      cidr: '10.123.123.0/24',
+      gateway_ip: '10.123.123.1',
+      enable_dhcp: false,
+      dns_nameservers: [],
+      host_routes: [],
+      allocation_pools: [],
+    },
   ],
   ports: [qr, qg],
-  remote_ports: [], remote_vteps: [], security_groups: [], dhcp_networks: [], dhcp_ports: [],
+  remote_ports: [],
+  remote_vteps: [],
+  security_groups: [],
+  dhcp_networks: [],
+  dhcp_ports: [],
   routers,
 });
 
 export const controllerFacts = (roles: NodeFacts['roles']): NodeFacts => ({
-  host: 'controller', roles, localIp: '192.168.0.104', localIpDevice: 'eth1',
-  physicalInterfaceMappings: { provider: 'eth2' }, statePath: '/var/lib/neutrino', presentTaps: new Set(),
+  host: 'controller',
+  roles,
+  localIp: '192.168.0.104',
+  localIpDevice: 'eth1',
+  physicalInterfaceMappings: { provider: 'eth2' },
+  statePath: '/var/lib/neutrino',
+  presentTaps: new Set(),
 });

@@ -11,8 +11,18 @@ export const SG_ID = '5b2b8d0c-1c7e-4d0a-9a36-0e6f1d3c9a11';
 
 export function sgPort(id: string, ip: string, mac: string, over: Partial<PortView> = {}): PortView {
   return {
-    id, network_id: SG_NET, mac_address: mac, fixed_ips: [{ subnet_id: SG_SUBNET, ip_address: ip }], device_owner: 'compute:nova', device_id: 'vm',
-    admin_state_up: true, status: 'DOWN', port_security_enabled: true, security_groups: [SG_ID], allowed_address_pairs: [], binding_host_id: 'compute1',
+    id,
+    network_id: SG_NET,
+    mac_address: mac,
+    fixed_ips: [{ subnet_id: SG_SUBNET, ip_address: ip }],
+    device_owner: 'compute:nova',
+    device_id: 'vm',
+    admin_state_up: true,
+    status: 'DOWN',
+    port_security_enabled: true,
+    security_groups: [SG_ID],
+    allowed_address_pairs: [],
+    binding_host_id: 'compute1',
     ...over,
   };
 }
@@ -21,13 +31,24 @@ export const INSTANCE = sgPort('3c338602-d806-488a-ae66-c4c8f8d13b9b', '172.16.1
 export const OTHER = sgPort('37720f0a-f07b-45c6-a07b-cfb26a947fa8', '172.16.1.4', 'fa:16:3e:11:22:33');
 
 export const rule = (over: Partial<SecurityGroupRuleView>): SecurityGroupRuleView => ({
-  id: 'r', direction: 'ingress', ethertype: 'IPv4', protocol: null, port_range_min: null, port_range_max: null, remote_ip_prefix: null, remote_group_id: null, ...over,
+  id: 'r',
+  direction: 'ingress',
+  ethertype: 'IPv4',
+  protocol: null,
+  port_range_min: null,
+  port_range_max: null,
+  remote_ip_prefix: null,
+  remote_group_id: null,
+  ...over,
 });
 
 /** The scenario's group: ICMP and SSH in; Neutron's default egress rules (IPv4 and IPv6 any). */
 export function scenarioGroup(extra: SecurityGroupRuleView[] = []): SecurityGroupView {
   return {
-    id: SG_ID, name: 'default', stateful: true, member_ips: ['172.16.1.3', '172.16.1.4'],
+    id: SG_ID,
+    name: 'default',
+    stateful: true,
+    member_ips: ['172.16.1.3', '172.16.1.4'],
     rules: [
       rule({ id: 'e4', direction: 'egress' }),
       rule({ id: 'e6', direction: 'egress', ethertype: 'IPv6' }),
@@ -40,17 +61,53 @@ export function scenarioGroup(extra: SecurityGroupRuleView[] = []): SecurityGrou
 
 export function sgView(ports: PortView[], groups: SecurityGroupView[] = [scenarioGroup()], network: Partial<NetworkView> = {}): HostView {
   return {
-    host: 'compute1', revision: 1,
-    networks: [{ id: SG_NET, name: 'selfservice', network_type: 'vxlan', physical_network: null, segmentation_id: 41, mtu: 1450, admin_state_up: true, router_external: false, ...network }],
-    subnets: [{ id: SG_SUBNET, network_id: SG_NET, ip_version: 4, cidr: '172.16.1.0/24', gateway_ip: '172.16.1.1', enable_dhcp: true, dns_nameservers: [], host_routes: [], allocation_pools: [{ start: '172.16.1.2', end: '172.16.1.254' }] }],
-    ports, remote_ports: [], remote_vteps: [], security_groups: groups, dhcp_networks: [], dhcp_ports: [], routers: [],
+    host: 'compute1',
+    revision: 1,
+    networks: [
+      {
+        id: SG_NET,
+        name: 'selfservice',
+        network_type: 'vxlan',
+        physical_network: null,
+        segmentation_id: 41,
+        mtu: 1450,
+        admin_state_up: true,
+        router_external: false,
+        ...network,
+      },
+    ],
+    subnets: [
+      {
+        id: SG_SUBNET,
+        network_id: SG_NET,
+        ip_version: 4,
+        cidr: '172.16.1.0/24',
+        gateway_ip: '172.16.1.1',
+        enable_dhcp: true,
+        dns_nameservers: [],
+        host_routes: [],
+        allocation_pools: [{ start: '172.16.1.2', end: '172.16.1.254' }],
+      },
+    ],
+    ports,
+    remote_ports: [],
+    remote_vteps: [],
+    security_groups: groups,
+    dhcp_networks: [],
+    dhcp_ports: [],
+    routers: [],
   };
 }
 
 /** compute1 with the L2 role on a flat provider network (eth1), the given instances' taps present. */
 export const computeFacts = (present: PortView[]): NodeFacts => ({
-  host: 'compute1', roles: ['l2'], localIp: null, localIpDevice: null, physicalInterfaceMappings: { provider: 'eth1' },
-  statePath: '/nonexistent', presentTaps: new Set(present.map((p) => tapName(p.id))),
+  host: 'compute1',
+  roles: ['l2'],
+  localIp: null,
+  localIpDevice: null,
+  physicalInterfaceMappings: { provider: 'eth1' },
+  statePath: '/nonexistent',
+  presentTaps: new Set(present.map((p) => tapName(p.id))),
 });
 export const FLAT = { network_type: 'flat', physical_network: 'provider', segmentation_id: null, mtu: 1500 };
 

@@ -17,7 +17,10 @@ export interface ServerProcess {
   /** What the process wrote to stderr so far (for assertion messages). */
   stderr(): string;
   /** Resolves when it exits (the code, and the time since `since`, e.g. the signal), or after `giveUpMs` with `running: true`. */
-  exited(since: number, giveUpMs?: number): Promise<{ running: boolean; code: number | null; signal: NodeJS.Signals | null; afterMs: number }>;
+  exited(
+    since: number,
+    giveUpMs?: number,
+  ): Promise<{ running: boolean; code: number | null; signal: NodeJS.Signals | null; afterMs: number }>;
   /** Kills the process if still running (by its PID) and removes the state dir. */
   cleanup(): Promise<void>;
 }
@@ -26,8 +29,23 @@ export async function spawnServer(extraArgs: string[] = []): Promise<ServerProce
   const dir = mkdtempSync(join(tmpdir(), 'neutrino-proc-'));
   const port = await freeLoopbackPort();
   const socket = join(dir, 'api.sock');
-  const args = [BIN, 'server', '--state-dir', dir, '--listen', `127.0.0.1:${port}`, '--listen-unix', socket, '--log-level', 'warn', ...extraArgs];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NEUTRINO_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+  const args = [
+    BIN,
+    'server',
+    '--state-dir',
+    dir,
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--listen-unix',
+    socket,
+    '--log-level',
+    'warn',
+    ...extraArgs,
+  ];
+  const proc = spawn(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NEUTRINO_ADMIN_PASSWORD: ADMIN_PASSWORD },
+  });
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr += d));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
@@ -46,7 +64,9 @@ export async function spawnServer(extraArgs: string[] = []): Promise<ServerProce
       const gaveUp = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), giveUpMs)));
       const e = await Promise.race([exit, gaveUp]);
       clearTimeout(timer);
-      return e ? { running: false, code: e.code, signal: e.signal, afterMs: e.at - since } : { running: true, code: null, signal: null, afterMs: Date.now() - since };
+      return e
+        ? { running: false, code: e.code, signal: e.signal, afterMs: e.at - since }
+        : { running: true, code: null, signal: null, afterMs: Date.now() - since };
     },
     async cleanup() {
       if (proc.exitCode === null && proc.signalCode === null) {
@@ -59,7 +79,10 @@ export async function spawnServer(extraArgs: string[] = []): Promise<ServerProce
   const until = Date.now() + 20_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`the server exited at start-up: ${stderr}`);
-    const up = await fetch(`${url}/identity/v3`).then((r) => r.ok, () => false);
+    const up = await fetch(`${url}/identity/v3`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) return server;
     if (Date.now() > until) {
       await server.cleanup();

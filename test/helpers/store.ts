@@ -12,7 +12,11 @@ export interface StoreReader {
 export function openStoreReader(stateDir: string): StoreReader {
   const db = new SQLite(join(stateDir, 'neutrino.db'), { readonly: true, fileMustExist: true });
   const tables = () =>
-    (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>).map((t) => t.name);
+    (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{
+        name: string;
+      }>
+    ).map((t) => t.name);
   return {
     snapshot() {
       return Object.fromEntries(tables().map((t) => [t, JSON.stringify(db.prepare(`SELECT * FROM "${t}" ORDER BY rowid`).all())]));

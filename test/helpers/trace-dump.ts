@@ -6,7 +6,15 @@ export const AGENT_INI = '/etc/neutron/plugins/ml2/linuxbridge_agent.ini';
 
 /** links: [name, 'address/prefix' or null]; config: the file's text, null when unreadable. */
 export function hostDump(host: string, config: string | null, links: Array<[string, string | null]>): NodeDump {
-  const linkJson = links.map(([name], i) => ({ ifindex: i + 2, ifname: name, flags: ['BROADCAST', 'UP'], mtu: 1500, operstate: 'UP', link_type: 'ether', address: `02:00:00:00:00:${(i + 2).toString(16).padStart(2, '0')}` }));
+  const linkJson = links.map(([name], i) => ({
+    ifindex: i + 2,
+    ifname: name,
+    flags: ['BROADCAST', 'UP'],
+    mtu: 1500,
+    operstate: 'UP',
+    link_type: 'ether',
+    address: `02:00:00:00:00:${(i + 2).toString(16).padStart(2, '0')}`,
+  }));
   const addrJson = links.map(([name, a], i) => ({
     ifindex: i + 2,
     ifname: name,

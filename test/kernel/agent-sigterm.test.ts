@@ -12,12 +12,18 @@ import { ADMIN_PASSWORD } from '../helpers/server.js';
 import { spawnServer } from '../helpers/signal-server.js';
 import { isRoot, removeAll, uniquePrefix } from './sandbox.js';
 
-const skip = !isRoot() ? 'needs root (network namespaces)' : !existsSync(new URL('../../dist/cli/index.js', import.meta.url)) ? 'needs npm run build (dist/)' : false;
+const skip = !isRoot()
+  ? 'needs root (network namespaces)'
+  : !existsSync(new URL('../../dist/cli/index.js', import.meta.url))
+    ? 'needs npm run build (dist/)'
+    : false;
 
 const GRACE_S = 5;
 
 function childPids(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+  return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+    readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+  );
 }
 
 const cmdline = (pid: number): string | null => {
@@ -57,7 +63,9 @@ test('SIGTERM: the agent stops its long-poll and link monitor and exits 0 within
     let out = '';
     agent.stdout!.on('data', (d) => (out += d));
     agent.stderr!.on('data', (d) => (out += d));
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) => agent.once('exit', (code) => resolve({ code, at: Date.now() })));
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+      agent.once('exit', (code) => resolve({ code, at: Date.now() })),
+    );
     try {
       const until = Date.now() + 20_000;
       while (!out.includes('"initial sync"')) {

@@ -35,7 +35,9 @@ describe('executor against the real kernel', { skip: isRoot() ? false : 'needs r
 
   test('failures carry argv, exit code, stderr, the kernel error kind and the failing batch line', async () => {
     await run(['ip', 'link', 'add', 'br-t0', 'type', 'bridge'], { netns: node });
-    const exists = await run(['ip', '-batch', '-'], { netns: node, stdin: 'link set lo up\nlink add br-t0 type bridge\n' }).catch((e: unknown) => e);
+    const exists = await run(['ip', '-batch', '-'], { netns: node, stdin: 'link set lo up\nlink add br-t0 type bridge\n' }).catch(
+      (e: unknown) => e,
+    );
     assert.ok(exists instanceof ExecError);
     assert.equal(exists.kind, 'exists');
     assert.equal(exists.exitCode, 1);
@@ -79,8 +81,19 @@ describe('executor against the real kernel', { skip: isRoot() ? false : 'needs r
       id: 'dnsmasq-test',
       pidFile: join(dir, 'pid'),
       files: [{ path: join(dir, 'host'), content: hosts }],
-      argv: ['dnsmasq', '--no-hosts', '--no-resolv', `--pid-file=${join(dir, 'pid')}`, `--dhcp-hostsfile=${join(dir, 'host')}`,
-        `--dhcp-leasefile=${join(dir, 'leases')}`, '--conf-file=/dev/null', '--port=0', '--bind-interfaces', '--interface=lo', ...extra],
+      argv: [
+        'dnsmasq',
+        '--no-hosts',
+        '--no-resolv',
+        `--pid-file=${join(dir, 'pid')}`,
+        `--dhcp-hostsfile=${join(dir, 'host')}`,
+        `--dhcp-leasefile=${join(dir, 'leases')}`,
+        '--conf-file=/dev/null',
+        '--port=0',
+        '--bind-interfaces',
+        '--interface=lo',
+        ...extra,
+      ],
     });
     const want = (p: ProcessSpec | undefined): DesiredNode => {
       const space = emptyDesiredNamespace();
@@ -95,15 +108,24 @@ describe('executor against the real kernel', { skip: isRoot() ? false : 'needs r
     const netnsOfPid = (await run(['ip', 'netns', 'identify', String(pid)])).stdout.trim();
     assert.equal(netnsOfPid, ns, 'the daemon runs in its namespace');
     const reload = await reconcile(k, want(dnsmasq([], 'fa:16:3e:11:22:33,host-172-16-1-4,172.16.1.4\n')), opts);
-    assert.deepEqual(reload.plan.ops.map((o) => o.op), ['proc-reload']);
+    assert.deepEqual(
+      reload.plan.ops.map((o) => o.op),
+      ['proc-reload'],
+    );
     assert.equal(reload.observed.namespaces[ns]!.processes[0]!.pid, pid, 'SIGHUP, same process');
     assert.match(await readFile(join(dir, 'host'), 'utf8'), /172\.16\.1\.4/);
     const restart = await reconcile(k, want(dnsmasq(['--dhcp-lease-max=16'], 'x\n')), opts);
-    assert.deepEqual(restart.plan.ops.map((o) => o.op), ['proc-stop', 'proc-start']);
+    assert.deepEqual(
+      restart.plan.ops.map((o) => o.op),
+      ['proc-stop', 'proc-start'],
+    );
     const pid2 = restart.observed.namespaces[ns]!.processes[0]!.pid!;
     assert.notEqual(pid2, pid);
     const stop = await reconcile(k, want(undefined), opts);
-    assert.deepEqual(stop.plan.ops.map((o) => o.op), ['proc-stop']);
+    assert.deepEqual(
+      stop.plan.ops.map((o) => o.op),
+      ['proc-stop'],
+    );
     assert.ok(stop.converged);
     // Gone, or at most a zombie waiting for init (empty cmdline).
     assert.equal((await readFile(`/proc/${pid2}/cmdline`, 'utf8').catch(() => '')) || null, null, 'the daemon is gone');

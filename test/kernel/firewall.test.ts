@@ -13,7 +13,17 @@ import { HOST } from '../../src/kernel/types.js';
 import type { PortView } from '../../src/model/hostview.js';
 import { planNode } from '../../src/planner/index.js';
 import { parseNetnsList } from '../../src/observe/netns.js';
-import { computeFacts, FLAT, INSTANCE, OTHER, plugInstance as plugSgInstance, rule, scenarioGroup, sgPort, sgView } from '../helpers/sg-view.js';
+import {
+  computeFacts,
+  FLAT,
+  INSTANCE,
+  OTHER,
+  plugInstance as plugSgInstance,
+  rule,
+  scenarioGroup,
+  sgPort,
+  sgView,
+} from '../helpers/sg-view.js';
 import { isRoot } from './sandbox.js';
 
 const prefix = `ntfw-${randomBytes(2).toString('hex')}-`;
@@ -57,7 +67,10 @@ describe('security group firewall against the real kernel', { skip: isRoot() ? f
   before(async () => {
     await run(['ip', 'netns', 'add', node]);
     // The provider NIC: made by hand, as a real one (not neutrino's; no dummy module here, so one end of a veth).
-    await run(['ip', '-batch', '-'], { netns: node, stdin: 'link set lo up\nlink add eth1 type veth peer name eth1p\nlink set eth1 up\nlink set eth1p up\n' });
+    await run(['ip', '-batch', '-'], {
+      netns: node,
+      stdin: 'link set lo up\nlink add eth1 type veth peer name eth1p\nlink set eth1 up\nlink set eth1p up\n',
+    });
     await run(['sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1'], { netns: node }).catch(() => undefined);
     await plugInstance(INSTANCE);
     await plugInstance(OTHER);
@@ -95,7 +108,9 @@ describe('security group firewall against the real kernel', { skip: isRoot() ? f
   });
 
   test('a rule added opens the port, removed closes it again; an allowed address pair admits its source', async () => {
-    const open = scenarioGroup([rule({ id: 'web', protocol: 'tcp', port_range_min: 8000, port_range_max: 8080, remote_ip_prefix: '172.16.1.0/24' })]);
+    const open = scenarioGroup([
+      rule({ id: 'web', protocol: 'tcp', port_range_min: 8000, port_range_max: 8080, remote_ip_prefix: '172.16.1.0/24' }),
+    ]);
     const withPair = { ...OTHER, allowed_address_pairs: [{ ip_address: '172.16.1.99', mac_address: '' }] };
     let r = await reconcile(k, planNode(sgView([INSTANCE, withPair], [open], flat), facts([INSTANCE, OTHER])).desired);
     assert.ok(r.converged, JSON.stringify(r.remaining, null, 1));
@@ -128,7 +143,10 @@ describe('security group firewall against the real kernel', { skip: isRoot() ? f
     assert.equal(await connects(vm(late), '172.16.1.3', 8080), false);
     assert.equal(await pings(vm(OTHER), '172.16.1.5'), false, 'to an unknown tap: dropped');
     // Once the port is bound here its chains apply: ICMP and SSH in, 8080 still refused.
-    const r = await reconcile(k, planNode(sgView([INSTANCE, OTHER, late], [scenarioGroup()], flat), facts([INSTANCE, OTHER, late])).desired);
+    const r = await reconcile(
+      k,
+      planNode(sgView([INSTANCE, OTHER, late], [scenarioGroup()], flat), facts([INSTANCE, OTHER, late])).desired,
+    );
     assert.ok(r.converged, JSON.stringify(r.remaining, null, 1));
     assert.ok(await pings(vm(late), '172.16.1.3'));
     assert.ok(await connects(vm(late), '172.16.1.3', 22));
@@ -140,9 +158,13 @@ describe('security group firewall against the real kernel', { skip: isRoot() ? f
     const late = sgPort('9a1b2c3d-0000-4000-8000-000000000001', '172.16.1.5', 'fa:16:3e:00:00:05');
     await plugInstance(fresh); // its tap exists, not in the bridge: the agent enslaves it below
     for (const port of [22, 8080]) listen(vm(fresh), port);
-    const probe = spawn('nsenter', [`--net=/run/netns/${vm(OTHER)}`, '--', 'sh', '-c', 'while :; do timeout 0.3 nc -z -w1 172.16.1.6 8080 && echo OPEN; done'], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const probe = spawn(
+      'nsenter',
+      [`--net=/run/netns/${vm(OTHER)}`, '--', 'sh', '-c', 'while :; do timeout 0.3 nc -z -w1 172.16.1.6 8080 && echo OPEN; done'],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
     listeners.push(probe);
     let out = '';
     probe.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -14,7 +14,17 @@ import { HOST } from '../../src/kernel/types.js';
 import type { PortView, SecurityGroupView } from '../../src/model/hostview.js';
 import { parseNetnsList } from '../../src/observe/netns.js';
 import { planNode } from '../../src/planner/index.js';
-import { computeFacts, FLAT, INSTANCE, plugInstance as plugSgInstance, rule, scenarioGroup, SG_ID, sgPort, sgView } from '../helpers/sg-view.js';
+import {
+  computeFacts,
+  FLAT,
+  INSTANCE,
+  plugInstance as plugSgInstance,
+  rule,
+  scenarioGroup,
+  SG_ID,
+  sgPort,
+  sgView,
+} from '../helpers/sg-view.js';
 import { isRoot } from './sandbox.js';
 
 const prefix = `ntips-${randomBytes(2).toString('hex')}-`;
@@ -49,69 +59,90 @@ async function connects(from: PortView, port: number): Promise<boolean> {
 
 const ipsetSave = async () => (await run(['ipset', 'save'], { netns: node })).stdout;
 const members = (save: string, name: string) =>
-  save.split('\n').filter((l) => l.startsWith(`add ${name} `)).map((l) => l.split(' ')[2]).sort();
+  save
+    .split('\n')
+    .filter((l) => l.startsWith(`add ${name} `))
+    .map((l) => l.split(' ')[2])
+    .sort();
 
-describe('remote-group rules through IP sets against the real kernel', { skip: isRoot() ? false : 'needs root (namespaces, iptables, ipset)' }, () => {
-  const k = new RealKernel({ hostNetns: node });
+describe(
+  'remote-group rules through IP sets against the real kernel',
+  { skip: isRoot() ? false : 'needs root (namespaces, iptables, ipset)' },
+  () => {
+    const k = new RealKernel({ hostNetns: node });
 
-  before(async () => {
-    await run(['ip', 'netns', 'add', node]);
-    await run(['ip', '-batch', '-'], { netns: node, stdin: 'link set lo up\nlink add eth1 type veth peer name eth1p\nlink set eth1 up\nlink set eth1p up\n' });
-    await run(['sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1'], { netns: node }).catch(() => undefined);
-    for (const p of PORTS) await plugInstance(p);
-    const child = spawn('nsenter', [`--net=/run/netns/${vm(INSTANCE)}`, '--', 'nc', '-l', '-k', '-p', '8080'], { stdio: 'ignore' });
-    children.push(child);
-  });
+    before(async () => {
+      await run(['ip', 'netns', 'add', node]);
+      await run(['ip', '-batch', '-'], {
+        netns: node,
+        stdin: 'link set lo up\nlink add eth1 type veth peer name eth1p\nlink set eth1 up\nlink set eth1p up\n',
+      });
+      await run(['sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1'], { netns: node }).catch(() => undefined);
+      for (const p of PORTS) await plugInstance(p);
+      const child = spawn('nsenter', [`--net=/run/netns/${vm(INSTANCE)}`, '--', 'nc', '-l', '-k', '-p', '8080'], { stdio: 'ignore' });
+      children.push(child);
+    });
 
-  after(async () => {
-    for (const c of children) if (c.pid !== undefined) c.kill('SIGKILL');
-    if (!/^ntips-[0-9a-f]{4}-$/.test(prefix)) return;
-    const names = parseNetnsList((await run(['ip', '-j', 'netns', 'list'])).stdout).filter((n) => n.startsWith(prefix));
-    for (const ns of names) await run(['ip', 'netns', 'del', ns]).catch(() => undefined);
-  });
+    after(async () => {
+      for (const c of children) if (c.pid !== undefined) c.kill('SIGKILL');
+      if (!/^ntips-[0-9a-f]{4}-$/.test(prefix)) return;
+      const names = parseNetnsList((await run(['ip', '-j', 'netns', 'list'])).stdout).filter((n) => n.startsWith(prefix));
+      for (const ns of names) await run(['ip', 'netns', 'del', ns]).catch(() => undefined);
+    });
 
-  test('the set holds the members, the rule matches it: a member connects, a non-member does not; the second diff is empty', async () => {
-    const want = desired(['172.16.1.11']);
-    const r = await reconcile(k, want);
-    assert.ok(r.converged, JSON.stringify(r.remaining, null, 1));
-    const save = await ipsetSave();
-    assert.match(save, new RegExp(`^create ${SET} hash:net family inet `, 'm'));
-    assert.deepEqual(members(save, SET), ['172.16.1.11']);
-    const rules = (await run(['iptables-save', '-t', 'filter'], { netns: node })).stdout;
-    assert.match(rules, new RegExp(`-A neutron-linuxbri-i3c338602-d -p tcp -m tcp --dport 8080 -m set --match-set ${SET} src -j RETURN`));
-    assert.equal(await connects(A, 8080), true, 'A is in G');
-    assert.equal(await connects(B, 8080), false, 'B is not');
-    assert.deepEqual((await reconcile(k, want)).plan.ops, [], 'nothing left to do');
-  });
+    test('the set holds the members, the rule matches it: a member connects, a non-member does not; the second diff is empty', async () => {
+      const want = desired(['172.16.1.11']);
+      const r = await reconcile(k, want);
+      assert.ok(r.converged, JSON.stringify(r.remaining, null, 1));
+      const save = await ipsetSave();
+      assert.match(save, new RegExp(`^create ${SET} hash:net family inet `, 'm'));
+      assert.deepEqual(members(save, SET), ['172.16.1.11']);
+      const rules = (await run(['iptables-save', '-t', 'filter'], { netns: node })).stdout;
+      assert.match(rules, new RegExp(`-A neutron-linuxbri-i3c338602-d -p tcp -m tcp --dport 8080 -m set --match-set ${SET} src -j RETURN`));
+      assert.equal(await connects(A, 8080), true, 'A is in G');
+      assert.equal(await connects(B, 8080), false, 'B is not');
+      assert.deepEqual((await reconcile(k, want)).plan.ops, [], 'nothing left to do');
+    });
 
-  test('membership changes touch the set alone: B joins and connects, A leaves and no longer does', async () => {
-    const r = await reconcile(k, desired(['172.16.1.12']));
-    assert.ok(r.converged, JSON.stringify(r.remaining, null, 1));
-    assert.deepEqual(r.plan.ops.map((o) => o.op), ['ipset'], 'no iptables rewrite');
-    assert.deepEqual(members(await ipsetSave(), SET), ['172.16.1.12']);
-    assert.equal(await connects(B, 8080), true);
-    assert.equal(await connects(A, 8080), false);
-  });
+    test('membership changes touch the set alone: B joins and connects, A leaves and no longer does', async () => {
+      const r = await reconcile(k, desired(['172.16.1.12']));
+      assert.ok(r.converged, JSON.stringify(r.remaining, null, 1));
+      assert.deepEqual(
+        r.plan.ops.map((o) => o.op),
+        ['ipset'],
+        'no iptables rewrite',
+      );
+      assert.deepEqual(members(await ipsetSave(), SET), ['172.16.1.12']);
+      assert.equal(await connects(B, 8080), true);
+      assert.equal(await connects(A, 8080), false);
+    });
 
-  test('drift: a member removed by hand comes back; a stale owned set goes; a set made by hand stays', async () => {
-    await run(['ipset', 'del', SET, '172.16.1.12'], { netns: node });
-    await run(['ipset', 'restore', '-exist'], { netns: node, stdin: 'create NIPv4stale hash:net family inet\ncreate handset hash:ip family inet\n' });
-    const r = await reconcile(k, desired(['172.16.1.12']));
-    assert.ok(r.converged, JSON.stringify(r.remaining, null, 1));
-    const save = await ipsetSave();
-    assert.deepEqual(members(save, SET), ['172.16.1.12']);
-    assert.doesNotMatch(save, /^create NIPv4stale /m);
-    assert.match(save, /^create handset /m);
-    await run(['ipset', 'destroy', 'handset'], { netns: node });
-  });
+    test('drift: a member removed by hand comes back; a stale owned set goes; a set made by hand stays', async () => {
+      await run(['ipset', 'del', SET, '172.16.1.12'], { netns: node });
+      await run(['ipset', 'restore', '-exist'], {
+        netns: node,
+        stdin: 'create NIPv4stale hash:net family inet\ncreate handset hash:ip family inet\n',
+      });
+      const r = await reconcile(k, desired(['172.16.1.12']));
+      assert.ok(r.converged, JSON.stringify(r.remaining, null, 1));
+      const save = await ipsetSave();
+      assert.deepEqual(members(save, SET), ['172.16.1.12']);
+      assert.doesNotMatch(save, /^create NIPv4stale /m);
+      assert.match(save, /^create handset /m);
+      await run(['ipset', 'destroy', 'handset'], { netns: node });
+    });
 
-  test('the rule removed: the chain is rewritten first, then the set destroyed; nobody connects', async () => {
-    const r = await reconcile(k, desired(['172.16.1.12'], false));
-    assert.equal(r.error, undefined);
-    assert.ok(r.converged, JSON.stringify(r.remaining, null, 1));
-    assert.deepEqual(r.plan.ops.map((o) => o.op), ['iptables', 'ipset-destroy']);
-    assert.doesNotMatch(await ipsetSave(), /NIPv4/);
-    assert.equal(await connects(B, 8080), false);
-    assert.ok(r.observed.namespaces[HOST]!.ipsets.length === 0);
-  });
-});
+    test('the rule removed: the chain is rewritten first, then the set destroyed; nobody connects', async () => {
+      const r = await reconcile(k, desired(['172.16.1.12'], false));
+      assert.equal(r.error, undefined);
+      assert.ok(r.converged, JSON.stringify(r.remaining, null, 1));
+      assert.deepEqual(
+        r.plan.ops.map((o) => o.op),
+        ['iptables', 'ipset-destroy'],
+      );
+      assert.doesNotMatch(await ipsetSave(), /NIPv4/);
+      assert.equal(await connects(B, 8080), false);
+      assert.ok(r.observed.namespaces[HOST]!.ipsets.length === 0);
+    });
+  },
+);

@@ -21,32 +21,96 @@ const EXT = '5b3c1f0e-8d2a-4e6b-9c7d-0a1b2c3d4e5f';
 const EXT_SUB = '66666666-7777-8888-9999-000000000000';
 
 const port = (id: string, net: string, sub: string, owner: string, ip: string, mac: string): PortView => ({
-  id, network_id: net, mac_address: mac, fixed_ips: [{ subnet_id: sub, ip_address: ip }], device_owner: owner, device_id: ROUTER,
-  admin_state_up: true, status: 'DOWN', port_security_enabled: false, security_groups: [], allowed_address_pairs: [], binding_host_id: 'controller',
+  id,
+  network_id: net,
+  mac_address: mac,
+  fixed_ips: [{ subnet_id: sub, ip_address: ip }],
+  device_owner: owner,
+  device_id: ROUTER,
+  admin_state_up: true,
+  status: 'DOWN',
+  port_security_enabled: false,
+  security_groups: [],
+  allowed_address_pairs: [],
+  binding_host_id: 'controller',
 });
 const qr = port('0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9', SELF, SELF_SUB, 'network:router_interface', '172.16.1.1', 'fa:16:3e:00:01:01');
 const qg = port('7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d', EXT, EXT_SUB, 'network:router_gateway', '10.123.123.102', 'fa:16:3e:00:01:02');
-const vm = { ...port('3c338602-d806-488a-ae66-c4c8f8d13b9b', SELF, SELF_SUB, 'compute:nova', '172.16.1.3', 'fa:16:3e:a7:f7:5a'), device_id: 'vm' };
-const FIP = { id: 'f1f1f1f1-0000-4000-8000-000000000001', floating_ip_address: '10.123.123.104', fixed_ip_address: '172.16.1.3', port_id: vm.id };
+const vm = {
+  ...port('3c338602-d806-488a-ae66-c4c8f8d13b9b', SELF, SELF_SUB, 'compute:nova', '172.16.1.3', 'fa:16:3e:a7:f7:5a'),
+  device_id: 'vm',
+};
+const FIP = {
+  id: 'f1f1f1f1-0000-4000-8000-000000000001',
+  floating_ip_address: '10.123.123.104',
+  fixed_ip_address: '172.16.1.3',
+  port_id: vm.id,
+};
 
 const router = (fips: RouterView['floating_ips']): RouterView => ({
-  id: ROUTER, name: 'router', admin_state_up: true, enable_snat: true,
+  id: ROUTER,
+  name: 'router',
+  admin_state_up: true,
+  enable_snat: true,
   gateway: { port: qg, subnet: { cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1' } },
   interfaces: [{ port: qr, cidr: '172.16.1.0/24' }],
   floating_ips: fips,
 });
 const view = (fips: RouterView['floating_ips']): HostView => ({
-  host: 'controller', revision: 1,
+  host: 'controller',
+  revision: 1,
   networks: [
-    { id: SELF, name: 'selfservice', network_type: 'vxlan', physical_network: null, segmentation_id: 41, mtu: 1450, admin_state_up: true, router_external: false },
-    { id: EXT, name: 'provider', network_type: 'flat', physical_network: 'provider', segmentation_id: null, mtu: 1500, admin_state_up: true, router_external: true },
+    {
+      id: SELF,
+      name: 'selfservice',
+      network_type: 'vxlan',
+      physical_network: null,
+      segmentation_id: 41,
+      mtu: 1450,
+      admin_state_up: true,
+      router_external: false,
+    },
+    {
+      id: EXT,
+      name: 'provider',
+      network_type: 'flat',
+      physical_network: 'provider',
+      segmentation_id: null,
+      mtu: 1500,
+      admin_state_up: true,
+      router_external: true,
+    },
   ],
   subnets: [
-    { id: SELF_SUB, network_id: SELF, ip_version: 4, cidr: '172.16.1.0/24', gateway_ip: '172.16.1.1', enable_dhcp: false, dns_nameservers: [], host_routes: [], allocation_pools: [] },
-    { id: EXT_SUB, network_id: EXT, ip_version: 4, cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1', enable_dhcp: false, dns_nameservers: [], host_routes: [], allocation_pools: [] },
+    {
+      id: SELF_SUB,
+      network_id: SELF,
+      ip_version: 4,
+      cidr: '172.16.1.0/24',
+      gateway_ip: '172.16.1.1',
+      enable_dhcp: false,
+      dns_nameservers: [],
+      host_routes: [],
+      allocation_pools: [],
+    },
+    {
+      id: EXT_SUB,
+      network_id: EXT,
+      ip_version: 4,
+      cidr: '10.123.123.0/24',
+      gateway_ip: '10.123.123.1',
+      enable_dhcp: false,
+      dns_nameservers: [],
+      host_routes: [],
+      allocation_pools: [],
+    },
   ],
   ports: [qr, qg, vm],
-  remote_ports: [], remote_vteps: [], security_groups: [], dhcp_networks: [], dhcp_ports: [],
+  remote_ports: [],
+  remote_vteps: [],
+  security_groups: [],
+  dhcp_networks: [],
+  dhcp_ports: [],
   routers: [router(fips)],
 });
 
@@ -55,8 +119,13 @@ describe('a router namespace on the real kernel', { skip: isRoot() ? false : 'ne
   const ext = `${prefix}ext`;
   const inst = `${prefix}vm`;
   const facts: NodeFacts = {
-    host: 'controller', roles: ['l3'], localIp: '192.168.0.104', localIpDevice: 'eth1',
-    physicalInterfaceMappings: { provider: 'eth2' }, statePath: '/tmp', presentTaps: new Set(['tap3c338602-d8']),
+    host: 'controller',
+    roles: ['l3'],
+    localIp: '192.168.0.104',
+    localIpDevice: 'eth1',
+    physicalInterfaceMappings: { provider: 'eth2' },
+    statePath: '/tmp',
+    presentTaps: new Set(['tap3c338602-d8']),
   };
   const kernel = () => new RealKernel({ hostNetns: node });
   const apply = async (fips: RouterView['floating_ips']) => {
@@ -68,22 +137,24 @@ describe('a router namespace on the real kernel', { skip: isRoot() ? false : 'ne
     for (const n of [node, ext, inst]) await run(['ip', 'netns', 'add', n]);
     await run(['ip', '-batch', '-'], {
       netns: node,
-      stdin: [
-        'link set lo up',
-        'link add eth1 type veth peer name eth1p',
-        'link set eth1p up',
-        'addr add 192.168.0.104/24 dev eth1',
-        'link set eth1 up',
-        `link add eth2 type veth peer name eth0 netns ${ext}`,
-        'link set eth2 up',
-        `link add tap3c338602-d8 type veth peer name eth0 netns ${inst}`,
-        'link set tap3c338602-d8 up',
-      ].join('\n') + '\n',
+      stdin:
+        [
+          'link set lo up',
+          'link add eth1 type veth peer name eth1p',
+          'link set eth1p up',
+          'addr add 192.168.0.104/24 dev eth1',
+          'link set eth1 up',
+          `link add eth2 type veth peer name eth0 netns ${ext}`,
+          'link set eth2 up',
+          `link add tap3c338602-d8 type veth peer name eth0 netns ${inst}`,
+          'link set tap3c338602-d8 up',
+        ].join('\n') + '\n',
     });
     await run(['ip', '-batch', '-'], { netns: ext, stdin: 'link set lo up\naddr add 10.123.123.1/24 dev eth0\nlink set eth0 up\n' });
     await run(['ip', '-batch', '-'], {
       netns: inst,
-      stdin: 'link set lo up\nlink set eth0 address fa:16:3e:a7:f7:5a\nlink set eth0 mtu 1450\naddr add 172.16.1.3/24 dev eth0\nlink set eth0 up\nroute add default via 172.16.1.1\n',
+      stdin:
+        'link set lo up\nlink set eth0 address fa:16:3e:a7:f7:5a\nlink set eth0 mtu 1450\naddr add 172.16.1.3/24 dev eth0\nlink set eth0 up\nroute add default via 172.16.1.1\n',
     });
   });
 

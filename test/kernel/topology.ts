@@ -36,7 +36,14 @@ export function scenarioNode(o: NodeOptions): DesiredNode {
   host.links.push(
     { kind: 'device', name: o.mgmtDev },
     { kind: 'bridge', name: brq, up: true },
-    { kind: 'vxlan', name: vxlan, mtu: 1450, up: true, master: brq, vxlan: { vni: VNI, local: o.localIp, dev: o.mgmtDev, dstport: 4789, learning: false, proxy: true } },
+    {
+      kind: 'vxlan',
+      name: vxlan,
+      mtu: 1450,
+      up: true,
+      master: brq,
+      vxlan: { vni: VNI, local: o.localIp, dev: o.mgmtDev, dstport: 4789, learning: false, proxy: true },
+    },
     { kind: 'veth', name: tap, mtu: 1450, up: true, master: brq, peer: { name: inner, netns: o.vmNetns } },
   );
   host.fdb.push({ dev: vxlan, mac: '00:00:00:00:00:00', dst: o.remoteIp }, { dev: vxlan, mac: o.remote.mac, dst: o.remoteIp });
@@ -68,7 +75,13 @@ export function firewall(port: Instance, tap: string): IptablesSpec {
     { name: lb('sg-fallback'), rules: ['-m comment --comment "Default drop rule for unmatched traffic." -j DROP'] },
     {
       name: ingress,
-      rules: ['-m state --state RELATED,ESTABLISHED -j RETURN', '-p icmp -j RETURN', '-p tcp -m tcp --dport 22 -j RETURN', '-m state --state INVALID -j DROP', `-j ${lb('sg-fallback')}`],
+      rules: [
+        '-m state --state RELATED,ESTABLISHED -j RETURN',
+        '-p icmp -j RETURN',
+        '-p tcp -m tcp --dport 22 -j RETURN',
+        '-m state --state INVALID -j DROP',
+        `-j ${lb('sg-fallback')}`,
+      ],
     },
     {
       name: egress,

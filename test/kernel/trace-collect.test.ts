@@ -99,11 +99,23 @@ describe('trace collector against the real kernel', { skip: isRoot() ? false : '
     const link = (ns: string, name: string) => obs.namespaces[ns]!.links.find((l) => l.name === name);
     assert.equal(link(HOST, 'br-t0')?.kind, 'bridge');
     assert.equal(link(HOST, 'veth-a')?.master, 'br-t0');
-    assert.deepEqual(link(HOST, 'veth-a')?.peer && { netns: link(HOST, 'veth-a')!.peer!.netns, name: link(HOST, 'veth-a')!.peer!.name }, { netns: ns2, name: 'veth-b' });
-    assert.deepEqual(link(ns2, 'veth-b')?.peer && { netns: link(ns2, 'veth-b')!.peer!.netns, name: link(ns2, 'veth-b')!.peer!.name }, { netns: HOST, name: 'veth-a' });
-    assert.ok(host.addresses.some((a) => a.dev === 'br-t0' && a.address === '10.0.0.1/24'), JSON.stringify(host.addresses));
+    assert.deepEqual(link(HOST, 'veth-a')?.peer && { netns: link(HOST, 'veth-a')!.peer!.netns, name: link(HOST, 'veth-a')!.peer!.name }, {
+      netns: ns2,
+      name: 'veth-b',
+    });
+    assert.deepEqual(link(ns2, 'veth-b')?.peer && { netns: link(ns2, 'veth-b')!.peer!.netns, name: link(ns2, 'veth-b')!.peer!.name }, {
+      netns: HOST,
+      name: 'veth-a',
+    });
+    assert.ok(
+      host.addresses.some((a) => a.dev === 'br-t0' && a.address === '10.0.0.1/24'),
+      JSON.stringify(host.addresses),
+    );
     assert.ok(obs.namespaces[ns2]!.addresses.some((a) => a.dev === 'veth-b' && a.address === '10.0.0.2/24'));
-    assert.ok(obs.namespaces[ns2]!.routes.some((r) => r.dst === '10.0.0.0/24' && r.dev === 'veth-b'), JSON.stringify(obs.namespaces[ns2]!.routes));
+    assert.ok(
+      obs.namespaces[ns2]!.routes.some((r) => r.dst === '10.0.0.0/24' && r.dev === 'veth-b'),
+      JSON.stringify(obs.namespaces[ns2]!.routes),
+    );
     assert.deepEqual(Object.keys(host.sysctls), ['net.ipv4.ip_forward']);
     assert.deepEqual(Object.keys(obs.namespaces[ns2]!.sysctls), ['net.ipv4.conf.all.forwarding']);
     assert.match(dump.namespaces[ns2]!.iptablesSave, /-A OUTPUT -m conntrack --ctstate NEW -j ACCEPT/);
@@ -127,7 +139,10 @@ describe('trace collector against the real kernel', { skip: isRoot() ? false : '
     assert.deepEqual(Object.keys(cmds), [HOST, ns2]);
     assert.deepEqual(cmds[HOST]!['netns'], { argv: ['ip', '-j', 'netns', 'list'] });
     assert.deepEqual(Object.keys(cmds[ns2]!), ['ip', 'route6', 'fdb', 'iptablesSave', 'sysctl', 'conntrack']);
-    assert.deepEqual(cmds[ns2]!['ip'], { argv: ['ip', '-j', '-d', '-batch', '-'], stdin: 'link show\naddr show\nneigh show\nnetns list-id\nroute show table main\n' });
+    assert.deepEqual(cmds[ns2]!['ip'], {
+      argv: ['ip', '-j', '-d', '-batch', '-'],
+      stdin: 'link show\naddr show\nneigh show\nnetns list-id\nroute show table main\n',
+    });
     assert.deepEqual(cmds[ns2]!['sysctl'], { argv: ['sysctl', '-e', 'net.ipv4.conf.all.forwarding', 'net.ipv4.no_such_key'] });
     assert.deepEqual(cmds[ns2]!['conntrack'], { argv: ['conntrack', '-L'] });
     return obs;
@@ -138,14 +153,27 @@ describe('trace collector against the real kernel', { skip: isRoot() ? false : '
     const obs = assertDump(dump, `netns:${node}`);
 
     // The same reading as the agent's: RealKernel sees the node's links exactly so.
-    const agent = await new RealKernel({ hostNetns: node }).observe({ host: true, namespaces: [ns2], prefixes: [], sysctls: {}, processes: {} });
-    const shape = (o: ObservedNode, ns: string) => o.namespaces[ns]!.links.map((l) => [l.name, l.kind, l.master, l.peer?.netns, l.peer?.name]);
+    const agent = await new RealKernel({ hostNetns: node }).observe({
+      host: true,
+      namespaces: [ns2],
+      prefixes: [],
+      sysctls: {},
+      processes: {},
+    });
+    const shape = (o: ObservedNode, ns: string) =>
+      o.namespaces[ns]!.links.map((l) => [l.name, l.kind, l.master, l.peer?.netns, l.peer?.name]);
     assert.deepEqual(shape(obs, HOST), shape(agent, HOST));
     assert.deepEqual(shape(obs, ns2), shape(agent, ns2));
 
     // A real dump survives a snapshot round trip.
     const snapDir = join(dir, 'snapshot');
-    const snap = { version: 1 as const, createdAt: dump.collectedAt, source: { endpoint: 'http://127.0.0.1:9' }, api: emptyApi(), nodes: { compute1: dump } };
+    const snap = {
+      version: 1 as const,
+      createdAt: dump.collectedAt,
+      source: { endpoint: 'http://127.0.0.1:9' },
+      api: emptyApi(),
+      nodes: { compute1: dump },
+    };
     await saveSnapshot(snapDir, snap);
     assert.deepEqual(await loadSnapshot(snapDir), snap);
   });
@@ -158,11 +186,20 @@ describe('trace collector against the real kernel', { skip: isRoot() ? false : '
     assert.match(gone.agentConfig.text ?? '', /local_ip/);
 
     // The node's tools as found on a host without conntrack-tools installed.
-    const noConntrack: Runner = (argv, opts) => run(argv.map((a) => (a === 'conntrack' ? 'neutrino-no-conntrack' : a)), opts);
+    const noConntrack: Runner = (argv, opts) =>
+      run(
+        argv.map((a) => (a === 'conntrack' ? 'neutrino-no-conntrack' : a)),
+        opts,
+      );
     const dump = await collectNode(nodeAccess(parseAccess(`netns:${node}`), { exec: noConntrack }), request);
     assert.deepEqual(dump.conntrack, {});
     assert.equal(dump.errors.length, 1);
-    assert.match(dump.errors[0]!, new RegExp(`^cannot read conntrack -L in namespace ${ns2}: nsenter: failed to execute neutrino-no-conntrack: No such file or directory`));
+    assert.match(
+      dump.errors[0]!,
+      new RegExp(
+        `^cannot read conntrack -L in namespace ${ns2}: nsenter: failed to execute neutrino-no-conntrack: No such file or directory`,
+      ),
+    );
     assert.ok(dump.namespaces[ns2]);
   });
 
@@ -180,19 +217,49 @@ describe('trace collector against the real kernel', { skip: isRoot() ? false : '
       writeFileSync(join(home, '.ssh', 'authorized_keys'), readFileSync(`${key}.pub`), { mode: 0o600 });
       await run(['dropbearkey', '-t', 'ed25519', '-f', join(dir, 'host_key')]);
       sshConfig = join(dir, 'ssh_config');
-      writeFileSync(sshConfig, `Host *\n  IdentityFile ${key}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n`);
+      writeFileSync(
+        sshConfig,
+        `Host *\n  IdentityFile ${key}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n`,
+      );
       // dropbear in the node's namespace, with this test's home over /root in a private mount namespace (the lab demo's wrapper).
       const wrapper = fileURLToPath(new URL('../../src/lab/demo-sshd.ts', import.meta.url));
       const log = openSync(join(dir, 'sshd.log'), 'a');
       sshd = spawn(
         'nsenter',
-        [`--net=/run/netns/${node}`, '--', 'unshare', '--mount', '--propagation', 'private', '--', process.execPath, '--import', 'tsx', wrapper, home,
-          'dropbear', '-F', '-E', '-p', '10.0.0.1:22', '-r', join(dir, 'host_key'), '-P', join(dir, 'dropbear.pid')],
+        [
+          `--net=/run/netns/${node}`,
+          '--',
+          'unshare',
+          '--mount',
+          '--propagation',
+          'private',
+          '--',
+          process.execPath,
+          '--import',
+          'tsx',
+          wrapper,
+          home,
+          'dropbear',
+          '-F',
+          '-E',
+          '-p',
+          '10.0.0.1:22',
+          '-r',
+          join(dir, 'host_key'),
+          '-P',
+          join(dir, 'dropbear.pid'),
+        ],
         { stdio: ['ignore', log, log] },
       );
       const access = nodeAccess(parseAccess('ssh:root@10.0.0.1'), { exec: fromNs2, sshOptions: ['-F', sshConfig] });
       for (let i = 0; i < 50; i++) {
-        if (await access.run(['true']).then(() => true, () => false)) return;
+        if (
+          await access.run(['true']).then(
+            () => true,
+            () => false,
+          )
+        )
+          return;
         await new Promise((r) => setTimeout(r, 200));
       }
       throw new Error(`dropbear did not answer on 10.0.0.1:22: ${readFileSync(join(dir, 'sshd.log'), 'utf8')}`);
@@ -218,4 +285,14 @@ describe('trace collector against the real kernel', { skip: isRoot() ? false : '
   });
 });
 
-const emptyApi = () => ({ networks: [], subnets: [], ports: [], routers: [], floatingips: [], security_groups: [], agents: [], router_hosts: {}, dhcp_hosts: {} });
+const emptyApi = () => ({
+  networks: [],
+  subnets: [],
+  ports: [],
+  routers: [],
+  floatingips: [],
+  security_groups: [],
+  agents: [],
+  router_hosts: {},
+  dhcp_hosts: {},
+});

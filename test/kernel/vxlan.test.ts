@@ -27,8 +27,22 @@ describe('two nodes joined by VXLAN 41', { skip: isRoot() ? false : 'needs root 
 
   before(async () => {
     ({ node1, node2 } = await twoNodes(prefix));
-    want1 = scenarioNode({ mgmtDev: 'eth1', localIp: '192.168.0.104', remoteIp: '192.168.0.105', vmNetns: vm1, local: INSTANCE_1, remote: INSTANCE_2 });
-    want2 = scenarioNode({ mgmtDev: 'eth1', localIp: '192.168.0.105', remoteIp: '192.168.0.104', vmNetns: vm2, local: INSTANCE_2, remote: INSTANCE_1 });
+    want1 = scenarioNode({
+      mgmtDev: 'eth1',
+      localIp: '192.168.0.104',
+      remoteIp: '192.168.0.105',
+      vmNetns: vm1,
+      local: INSTANCE_1,
+      remote: INSTANCE_2,
+    });
+    want2 = scenarioNode({
+      mgmtDev: 'eth1',
+      localIp: '192.168.0.105',
+      remoteIp: '192.168.0.104',
+      vmNetns: vm2,
+      local: INSTANCE_2,
+      remote: INSTANCE_1,
+    });
   });
 
   after(async () => {
@@ -36,7 +50,10 @@ describe('two nodes joined by VXLAN 41', { skip: isRoot() ? false : 'needs root 
   });
 
   test('applying each node converges: the second diff is empty', async () => {
-    for (const [k, want, opts] of [[k1(), want1, opts1], [k2(), want2, opts2]] as const) {
+    for (const [k, want, opts] of [
+      [k1(), want1, opts1],
+      [k2(), want2, opts2],
+    ] as const) {
       const r = await reconcile(k, want, opts);
       assert.equal(r.error, undefined, String(r.error));
       assert.deepEqual(r.remaining, { ops: [], unresolved: [] });
@@ -75,11 +92,18 @@ describe('two nodes joined by VXLAN 41', { skip: isRoot() ? false : 'needs root 
   });
 
   test('drift of attributes is repaired: MTU, master, down', async () => {
-    await run(['ip', '-batch', '-'], { netns: node2, stdin: 'link set vxlan-41 mtu 1400\nlink set tap37720f0a-f0 nomaster\nlink set brqe6e37ba0-3b down\n' });
+    await run(['ip', '-batch', '-'], {
+      netns: node2,
+      stdin: 'link set vxlan-41 mtu 1400\nlink set tap37720f0a-f0 nomaster\nlink set brqe6e37ba0-3b down\n',
+    });
     const plan = diff(want2, await k2().observe(scopeFor(want2, opts2)));
     assert.deepEqual(
       plan.ops.map((o) => (o.op === 'link-set' ? [o.name, o.set] : o.op)),
-      [['brqe6e37ba0-3b', { up: true }], ['vxlan-41', { mtu: 1450 }], ['tap37720f0a-f0', { master: 'brqe6e37ba0-3b' }]],
+      [
+        ['brqe6e37ba0-3b', { up: true }],
+        ['vxlan-41', { mtu: 1450 }],
+        ['tap37720f0a-f0', { master: 'brqe6e37ba0-3b' }],
+      ],
     );
     assert.ok((await reconcile(k2(), want2, opts2)).converged);
     assert.ok(await ping(vm2, INSTANCE_1.ip));
@@ -90,7 +114,8 @@ describe('two nodes joined by VXLAN 41', { skip: isRoot() ? false : 'needs root 
     await run(['ip', 'netns', 'add', hand]);
     await run(['ip', '-batch', '-'], {
       netns: node1,
-      stdin: 'link add handbr0 type bridge\naddr add 10.9.9.9/24 dev handbr0\nlink add brqdeadbeef-00 type bridge\nlink set brqdeadbeef-00 alias neutrino\n',
+      stdin:
+        'link add handbr0 type bridge\naddr add 10.9.9.9/24 dev handbr0\nlink add brqdeadbeef-00 type bridge\nlink set brqdeadbeef-00 alias neutrino\n',
     });
     await run(['iptables', '-A', 'FORWARD', '-s', '10.9.9.0/24', '-j', 'ACCEPT'], { netns: node1 });
     await run(['ip', 'route', 'add', '10.8.0.0/16', 'via', '172.16.1.1'], { netns: vm1 });
@@ -106,7 +131,11 @@ describe('two nodes joined by VXLAN 41', { skip: isRoot() ? false : 'needs root 
   });
 
   test('the whole node state can be taken down: marked namespaces and links go, the NIC stays', async () => {
-    const empty: DesiredNode = { namespaces: { [HOST]: { ...want1.namespaces[HOST]!, links: [{ kind: 'device', name: 'eth1' }], fdb: [], neigh: [], sysctls: [], iptables: {} } } };
+    const empty: DesiredNode = {
+      namespaces: {
+        [HOST]: { ...want1.namespaces[HOST]!, links: [{ kind: 'device', name: 'eth1' }], fdb: [], neigh: [], sysctls: [], iptables: {} },
+      },
+    };
     const r = await reconcile(k1(), empty, opts1);
     assert.ok(r.converged, JSON.stringify(r.remaining));
     const links = (await run(['ip', '-o', 'link', 'show'], { netns: node1 })).stdout;

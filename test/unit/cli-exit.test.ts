@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { EXIT_BROKEN, EXIT_USAGE, failure } from '../../src/cli/exit.js';
 import { run } from '../../src/exec/run.js';
 
-const errorOf = (p: Promise<unknown>) => p.then(() => assert.fail('expected a failure'), (e: unknown) => e);
+const errorOf = (p: Promise<unknown>) =>
+  p.then(
+    () => assert.fail('expected a failure'),
+    (e: unknown) => e,
+  );
 
 test('a missing tool exits 2, a failed command 1, each with a one-line message', async () => {
   const missing = failure(await errorOf(run(['neutrino-test-no-such-command'])));

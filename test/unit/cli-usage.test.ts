@@ -28,7 +28,11 @@ test('every command, argument and option has a description; each default is show
     for (const opt of cmd.options) {
       assert.ok(opt.description.trim(), `'${path} ${opt.flags}' has no description`);
       // A default written into the text as well as given to Commander shows up twice.
-      assert.doesNotMatch(opt.description, /\(default\b|\bdefault:|\bdefaults? (is|to)\b/i, `'${path} ${opt.flags}': give the default to Commander, not the description`);
+      assert.doesNotMatch(
+        opt.description,
+        /\(default\b|\bdefault:|\bdefaults? (is|to)\b/i,
+        `'${path} ${opt.flags}': give the default to Commander, not the description`,
+      );
       const shown = help.optionDescription(opt).match(/\bdefault:/g) ?? [];
       assert.ok(shown.length <= 1, `'${path} ${opt.flags}' shows a default ${shown.length} times: ${help.optionDescription(opt)}`);
     }
@@ -38,7 +42,10 @@ test('every command, argument and option has a description; each default is show
 test('trace port names its argument a port id and --port a TCP/UDP port number', () => {
   const trace = buildProgram().commands.find((c) => c.name() === 'trace')!;
   const port = trace.commands.find((c) => c.name() === 'port')!;
-  assert.deepEqual(port.registeredArguments.map((a) => a.name()), ['port-id']);
+  assert.deepEqual(
+    port.registeredArguments.map((a) => a.name()),
+    ['port-id'],
+  );
   const flag = port.options.find((o) => o.long === '--port')!;
   assert.equal(flag.flags, '--port <number>');
   assert.match(flag.description, /TCP\/UDP/);
@@ -47,7 +54,10 @@ test('trace port names its argument a port id and --port a TCP/UDP port number',
 test('--help documents the exit statuses; help and version exit 0', { skip: built }, async () => {
   const [help, version, traceHelp] = await Promise.all([neutrino(['--help']), neutrino(['--version']), neutrino(['trace', '--help'])]);
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /Exit status:\n {2}0 {2}success.*\n {2}1 {2}the thing checked is broken.*\n {2}2 {2}usage or environment error[^]*\n {2}3 {2}inconclusive/);
+  assert.match(
+    help.stdout,
+    /Exit status:\n {2}0 {2}success.*\n {2}1 {2}the thing checked is broken.*\n {2}2 {2}usage or environment error[^]*\n {2}3 {2}inconclusive/,
+  );
   assert.equal(version.code, 0);
   assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
   assert.equal(traceHelp.code, 0);
@@ -65,12 +75,28 @@ const usageErrors: Array<[string, string[], RegExp]> = [
   ['missing argument (instance delete)', ['instance', 'delete'], /missing required argument 'name'/],
   ['missing required option (agent)', ['agent'], /required option '--config <file>' not specified/],
   ['bad choice (server --log-level)', ['server', '--log-level', 'loud'], /argument 'loud' is invalid/],
-  ['bad value (server --listen)', ['server', '--listen', 'nowhere', '--state-dir', '/nonexistent'], /^neutrino: invalid --listen 'nowhere'/],
+  [
+    'bad value (server --listen)',
+    ['server', '--listen', 'nowhere', '--state-dir', '/nonexistent'],
+    /^neutrino: invalid --listen 'nowhere'/,
+  ],
   // node's own binary is a file: a directory cannot be made under it.
-  ['state dir under a file (server)', ['server', '--state-dir', `${process.execPath}/x`, '--listen', '127.0.0.1:0'], /^neutrino: ENOTDIR: not a directory, mkdir '.*\/x'/],
+  [
+    'state dir under a file (server)',
+    ['server', '--state-dir', `${process.execPath}/x`, '--listen', '127.0.0.1:0'],
+    /^neutrino: ENOTDIR: not a directory, mkdir '.*\/x'/,
+  ],
   ['unreadable config (agent)', ['agent', '--config', '/nonexistent/agent.ini'], /^neutrino: cannot read \/nonexistent\/agent.ini/],
-  ['lab not up (instance list)', ['instance', 'list', '--lab', 'nosuchlab', '--state-root', '/nonexistent'], /^neutrino: lab 'nosuchlab' is not up/],
-  ['bad usage (trace fip)', ['trace', 'fip', 'not-an-ip', '--snapshot', '/nonexistent'], /^neutrino trace: 'not-an-ip' is not an IPv4 address\n$/],
+  [
+    'lab not up (instance list)',
+    ['instance', 'list', '--lab', 'nosuchlab', '--state-root', '/nonexistent'],
+    /^neutrino: lab 'nosuchlab' is not up/,
+  ],
+  [
+    'bad usage (trace fip)',
+    ['trace', 'fip', 'not-an-ip', '--snapshot', '/nonexistent'],
+    /^neutrino trace: 'not-an-ip' is not an IPv4 address\n$/,
+  ],
 ];
 
 test('usage and environment errors exit 2 with a one-line reason, on every command', { skip: built }, async () => {

@@ -13,7 +13,10 @@ test('a Unix socket that does not exist: "no such socket file", with the hint', 
   const dir = mkdtempSync(join(tmpdir(), 'neutrino-reach-'));
   try {
     const url = `unix:${join(dir, 'api.sock')}`;
-    const err = await requestJson({ url, hint: 'is the lab up?' }, 'GET', '/v2.0/networks').then(() => null, (e: unknown) => e);
+    const err = await requestJson({ url, hint: 'is the lab up?' }, 'GET', '/v2.0/networks').then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof UnreachableError, String(err));
     assert.equal(err.message, `cannot reach the Networking API at ${url} (no such socket file): is the lab up?`);
   } finally {
@@ -38,7 +41,10 @@ async function silentServer(): Promise<{ url: string; close(): void }> {
 test('a server that accepts but never answers: "no answer within N s"', async () => {
   const { url, close } = await silentServer();
   try {
-    const err = await requestJson({ url }, 'GET', '/v2.0/networks', { timeoutMs: 200 }).then(() => null, (e: unknown) => e);
+    const err = await requestJson({ url }, 'GET', '/v2.0/networks', { timeoutMs: 200 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof UnreachableError, String(err));
     assert.equal(err.message, `cannot reach the Networking API at ${url} (no answer within 0.2 s)`);
   } finally {
@@ -50,7 +56,10 @@ test('an aborted request stays an abort, not an unreachable server', async () =>
   const { url, close } = await silentServer();
   try {
     const ac = new AbortController();
-    const pending = requestJson({ url }, 'GET', '/v2.0/neutrino/changes', { signal: ac.signal }).then(() => null, (e: unknown) => e);
+    const pending = requestJson({ url }, 'GET', '/v2.0/neutrino/changes', { signal: ac.signal }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     setTimeout(() => ac.abort(), 50);
     const err = await pending;
     assert.equal((err as Error).message, 'request aborted');

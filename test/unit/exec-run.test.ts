@@ -26,7 +26,12 @@ test('runStatus resolves every exit status, with 128 + the signal number when a 
 test('a command that does not exist is an ExecError of kind no-command, however it is run', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'neutrino-exec-'));
   try {
-    for (const attempt of [run([MISSING]), runStatus([MISSING]), runInherit([MISSING]), spawnDetached([MISSING], { log: join(dir, 'log') })]) {
+    for (const attempt of [
+      run([MISSING]),
+      runStatus([MISSING]),
+      runInherit([MISSING]),
+      spawnDetached([MISSING], { log: join(dir, 'log') }),
+    ]) {
       await assert.rejects(attempt, (e) => isExecError(e, 'no-command') && e.argv[0] === MISSING);
     }
   } finally {
@@ -57,7 +62,7 @@ test('spawnDetached starts a process in its own process group, logging to the fi
   }
 });
 
-test('inNetns enters a namespace with the tool\'s own switch or nsenter, and only with a valid name', () => {
+test("inNetns enters a namespace with the tool's own switch or nsenter, and only with a valid name", () => {
   assert.deepEqual(inNetns(['ip', 'link'], 'qdhcp-x'), ['ip', '-n', 'qdhcp-x', 'link']);
   assert.deepEqual(inNetns(['udhcpc', '-i', 'eth0'], 'lab-i-a'), ['nsenter', '--net=/run/netns/lab-i-a', '--', 'udhcpc', '-i', 'eth0']);
   assert.deepEqual(inNetns(['ip', 'link'], undefined), ['ip', 'link']);

@@ -3,8 +3,21 @@ import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import fc from 'fast-check';
 import {
-  broadcastAddress, canonicalIpOrNull, cidrContains, cidrSize, cidrsOverlap, eui64Address, formatCidr, formatIp, hostRange,
-  ipv4Netmask, ipv4NetmaskLength, ipVersion, nthAddress, parseIp, parsePrefix,
+  broadcastAddress,
+  canonicalIpOrNull,
+  cidrContains,
+  cidrSize,
+  cidrsOverlap,
+  eui64Address,
+  formatCidr,
+  formatIp,
+  hostRange,
+  ipv4Netmask,
+  ipv4NetmaskLength,
+  ipVersion,
+  nthAddress,
+  parseIp,
+  parsePrefix,
 } from '../../src/model/ip.js';
 
 const prefix = (text: string) => {
@@ -17,7 +30,22 @@ test('family detection: v4, v6, and what is neither', () => {
   assert.equal(ipVersion('192.0.2.1'), 4);
   assert.equal(ipVersion('2001:db8::1'), 6);
   assert.equal(ipVersion('::ffff:192.0.2.1'), 6);
-  for (const bad of ['', '1.2.3', '256.1.1.1', '010.0.0.1', '1.2.3.04', ' 1.2.3.4', '0x1.2.3.4', '1:2:3:4:5:6:7:8:9', ':::', '[::1]', 'fe80::1%eth0', '10.0.0.0/24', 42, null]) {
+  for (const bad of [
+    '',
+    '1.2.3',
+    '256.1.1.1',
+    '010.0.0.1',
+    '1.2.3.04',
+    ' 1.2.3.4',
+    '0x1.2.3.4',
+    '1:2:3:4:5:6:7:8:9',
+    ':::',
+    '[::1]',
+    'fe80::1%eth0',
+    '10.0.0.0/24',
+    42,
+    null,
+  ]) {
     assert.equal(ipVersion(bad), null, String(bad));
   }
 });
@@ -77,7 +105,16 @@ test('prefixes: host bits kept in the address, cleared in the network; lengths c
   assert.equal(formatCidr(prefix('::1')), '::1/128');
   assert.equal(formatCidr(prefix('10.9.8.7/0')), '0.0.0.0/0');
   assert.equal(prefix('2001:db8::/128').prefixLength, 128);
-  for (const bad of ['10.0.0.0/33', '2001:db8::/129', '10.0.0.0/', '10.0.0.0/1e1', '10.0.0.0/-1', '10.0.0.0/24/1', '10.0.0.0/ 24', 'x/24']) {
+  for (const bad of [
+    '10.0.0.0/33',
+    '2001:db8::/129',
+    '10.0.0.0/',
+    '10.0.0.0/1e1',
+    '10.0.0.0/-1',
+    '10.0.0.0/24/1',
+    '10.0.0.0/ 24',
+    'x/24',
+  ]) {
     assert.equal(parsePrefix(bad), null, bad);
   }
 });

@@ -30,14 +30,35 @@ test('pool validation: out of bounds, inverted, overlapping, gateway conflict', 
     }
     assert.fail('expected an error');
   };
-  assert.deepEqual(err(() => validatePools(c24, [{ start: '10.0.0.2', end: '10.0.1.5' }], null)), [400, 'OutOfBoundsAllocationPool']);
-  assert.deepEqual(err(() => validatePools(c24, [{ start: '10.0.0.9', end: '10.0.0.2' }], null)), [400, 'InvalidAllocationPool']);
   assert.deepEqual(
-    err(() => validatePools(c24, [{ start: '10.0.0.2', end: '10.0.0.50' }, { start: '10.0.0.40', end: '10.0.0.60' }], null)),
+    err(() => validatePools(c24, [{ start: '10.0.0.2', end: '10.0.1.5' }], null)),
+    [400, 'OutOfBoundsAllocationPool'],
+  );
+  assert.deepEqual(
+    err(() => validatePools(c24, [{ start: '10.0.0.9', end: '10.0.0.2' }], null)),
+    [400, 'InvalidAllocationPool'],
+  );
+  assert.deepEqual(
+    err(() =>
+      validatePools(
+        c24,
+        [
+          { start: '10.0.0.2', end: '10.0.0.50' },
+          { start: '10.0.0.40', end: '10.0.0.60' },
+        ],
+        null,
+      ),
+    ),
     [409, 'OverlappingAllocationPools'],
   );
-  assert.deepEqual(err(() => validatePools(c24, [{ start: '10.0.0.1', end: '10.0.0.9' }], '10.0.0.5')), [409, 'GatewayConflictWithAllocationPools']);
-  assert.deepEqual(err(() => validateGateway(c24, '10.0.0.255')), [400, 'InvalidInput']);
+  assert.deepEqual(
+    err(() => validatePools(c24, [{ start: '10.0.0.1', end: '10.0.0.9' }], '10.0.0.5')),
+    [409, 'GatewayConflictWithAllocationPools'],
+  );
+  assert.deepEqual(
+    err(() => validateGateway(c24, '10.0.0.255')),
+    [400, 'InvalidInput'],
+  );
   assert.deepEqual(validatePools(c24, [{ start: '10.0.0.10', end: '10.0.0.20' }], '10.0.0.1'), [{ start: '10.0.0.10', end: '10.0.0.20' }]);
 });
 

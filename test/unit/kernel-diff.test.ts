@@ -12,7 +12,15 @@ import { INSTANCE_1, INSTANCE_2, scenarioNode } from '../kernel/topology.js';
 
 const VM = 'vm1';
 const desired = (over: Partial<Parameters<typeof scenarioNode>[0]> = {}): DesiredNode =>
-  scenarioNode({ mgmtDev: 'eth1', localIp: '192.168.0.104', remoteIp: '192.168.0.105', vmNetns: VM, local: INSTANCE_1, remote: INSTANCE_2, ...over });
+  scenarioNode({
+    mgmtDev: 'eth1',
+    localIp: '192.168.0.104',
+    remoteIp: '192.168.0.105',
+    vmNetns: VM,
+    local: INSTANCE_1,
+    remote: INSTANCE_2,
+    ...over,
+  });
 
 /** A fake node that has its management NIC (not neutrino's). */
 async function nodeWithNic(): Promise<FakeKernel> {
@@ -143,19 +151,37 @@ test('iptables: a changed rule rewrites its chain only; a removed port chain is 
   assert.equal(plan.ops.length, 1);
   const op = plan.ops[0]!;
   assert.ok(op.op === 'iptables');
-  assert.deepEqual(op.change.write.map((c) => c.name), ['neutron-linuxbri-i3c338602-d']);
+  assert.deepEqual(
+    op.change.write.map((c) => c.name),
+    ['neutron-linuxbri-i3c338602-d'],
+  );
   const off = desired({ firewall: false });
   const gone = diff(off, observed).ops[0]!;
   assert.ok(gone.op === 'iptables');
   assert.equal(gone.change.delete.length, 10);
-  assert.deepEqual(gone.change.builtins.map((b) => [b.chain, b.remove.length, b.insert.length]), [['INPUT', 1, 0], ['FORWARD', 2, 0], ['OUTPUT', 2, 0]]);
+  assert.deepEqual(
+    gone.change.builtins.map((b) => [b.chain, b.remove.length, b.insert.length]),
+    [
+      ['INPUT', 1, 0],
+      ['FORWARD', 2, 0],
+      ['OUTPUT', 2, 0],
+    ],
+  );
   assert.ok((await reconcile(fake, off)).converged);
-  assert.deepEqual(fake.dump().namespaces[HOST]!.iptables.filter!.map((c) => c.name), ['INPUT', 'FORWARD', 'OUTPUT']);
+  assert.deepEqual(
+    fake.dump().namespaces[HOST]!.iptables.filter!.map((c) => c.name),
+    ['INPUT', 'FORWARD', 'OUTPUT'],
+  );
 });
 
 test('daemons: started, reloaded on new files, restarted on new argv, stopped when unwanted', async () => {
   const fake = await nodeWithNic();
-  const proc = { id: 'dnsmasq-net1', argv: ['dnsmasq', '--pid-file=/x/pid'], pidFile: '/x/pid', files: [{ path: '/x/host', content: 'a' }] };
+  const proc = {
+    id: 'dnsmasq-net1',
+    argv: ['dnsmasq', '--pid-file=/x/pid'],
+    pidFile: '/x/pid',
+    files: [{ path: '/x/host', content: 'a' }],
+  };
   const withProc = (p: typeof proc | undefined): DesiredNode => {
     const d = desired();
     if (p) d.namespaces[VM]!.processes.push(p);
@@ -164,12 +190,21 @@ test('daemons: started, reloaded on new files, restarted on new argv, stopped wh
   const first = await reconcile(fake, withProc(proc));
   assert.ok(first.converged);
   const reload = diff(withProc({ ...proc, files: [{ path: '/x/host', content: 'b' }] }), first.observed);
-  assert.deepEqual(reload.ops.map((o) => o.op), ['proc-reload']);
+  assert.deepEqual(
+    reload.ops.map((o) => o.op),
+    ['proc-reload'],
+  );
   const restart = diff(withProc({ ...proc, argv: ['dnsmasq', '--pid-file=/x/pid', '-q'] }), first.observed);
-  assert.deepEqual(restart.ops.map((o) => o.op), ['proc-stop', 'proc-start']);
+  assert.deepEqual(
+    restart.ops.map((o) => o.op),
+    ['proc-stop', 'proc-start'],
+  );
   const hints = { [VM]: [{ id: proc.id, pidFile: proc.pidFile, files: [] }] };
   const stop = await reconcile(fake, withProc(undefined), { processes: hints });
-  assert.deepEqual(stop.plan.ops.map((o) => o.op), ['proc-stop']);
+  assert.deepEqual(
+    stop.plan.ops.map((o) => o.op),
+    ['proc-stop'],
+  );
   assert.ok(stop.converged);
 });
 
@@ -178,7 +213,10 @@ test('an invalid desired state is refused before anything is planned', () => {
   bad.namespaces[HOST]!.links.push({ kind: 'bridge', name: 'brq; rm -rf /' });
   bad.namespaces[VM]!.addresses.push({ dev: 'nope0', address: '10.0.0.1/24' });
   const empty: ObservedNode = { namespaces: {} };
-  assert.throws(() => diff(bad, empty), (e: Error) => e.name === 'InvalidDesired' && /interface name/.test(e.message) && /undeclared link nope0/.test(e.message));
+  assert.throws(
+    () => diff(bad, empty),
+    (e: Error) => e.name === 'InvalidDesired' && /interface name/.test(e.message) && /undeclared link nope0/.test(e.message),
+  );
 });
 
 test('nodes sharing one /run/netns (the lab) each delete only the namespaces carrying their own mark', async () => {
@@ -198,5 +236,8 @@ test('nodes sharing one /run/netns (the lab) each delete only the namespaces car
   const bare = emptyDesiredNamespace();
   bare.links.push({ kind: 'device', name: 'eth1' });
   const gone = await reconcile(fake, { owner: 'node-a', namespaces: { [HOST]: bare } }, { prefixes: ['qdhcp-'] });
-  assert.deepEqual(gone.plan.ops.filter((o) => o.op === 'netns-del').map((o) => o.ns), ['qdhcp-a']);
+  assert.deepEqual(
+    gone.plan.ops.filter((o) => o.op === 'netns-del').map((o) => o.ns),
+    ['qdhcp-a'],
+  );
 });

@@ -11,7 +11,14 @@ import { remoteGroupIpset } from '../../src/kernel/names.js';
 import type { Op } from '../../src/kernel/ops.js';
 import { render } from '../../src/kernel/render.js';
 import { scopeFor } from '../../src/kernel/scope.js';
-import { emptyDesiredNamespace, emptyObservedNamespace, HOST, type DesiredNode, type IpsetSpec, type ObservedNamespace } from '../../src/kernel/types.js';
+import {
+  emptyDesiredNamespace,
+  emptyObservedNamespace,
+  HOST,
+  type DesiredNode,
+  type IpsetSpec,
+  type ObservedNamespace,
+} from '../../src/kernel/types.js';
 import { InvalidDesired, normalizeDesired } from '../../src/kernel/validate.js';
 import { parseIpsetSave } from '../../src/observe/ipset.js';
 import { parseIptablesSave } from '../../src/observe/iptables.js';
@@ -29,13 +36,23 @@ const CHAIN = 'neutron-linuxbri-i3c338602-d';
 function node(sets: IpsetSpec[], matched = sets.map((s) => s.name)): DesiredNode {
   const host = emptyDesiredNamespace();
   host.ipsets = sets;
-  host.iptables = { filter: [{ name: CHAIN, rules: matched.map((n) => `-p tcp -m tcp --dport 22 -m set --match-set ${n} src -j RETURN`) }] };
+  host.iptables = {
+    filter: [{ name: CHAIN, rules: matched.map((n) => `-p tcp -m tcp --dport 22 -m set --match-set ${n} src -j RETURN`) }],
+  };
   return { namespaces: { [HOST]: host } };
 }
-const set = (name: string, members: string[], over: Partial<IpsetSpec> = {}): IpsetSpec => ({ name, type: 'hash:net', family: 'inet', members, ...over });
+const set = (name: string, members: string[], over: Partial<IpsetSpec> = {}): IpsetSpec => ({
+  name,
+  type: 'hash:net',
+  family: 'inet',
+  members,
+  ...over,
+});
 
 const opLabels = (ops: Op[]) =>
-  ops.map((o) => (o.op === 'ipset' ? `ipset:${o.change.mode}:${o.change.name}` : o.op === 'ipset-destroy' ? `ipset-destroy:${o.name}` : o.op));
+  ops.map((o) =>
+    o.op === 'ipset' ? `ipset:${o.change.mode}:${o.change.name}` : o.op === 'ipset-destroy' ? `ipset-destroy:${o.name}` : o.op,
+  );
 
 test('parse `ipset save`: sets with type, family, options and members; a rule names its sets', () => {
   const sets = parseIpsetSave(fixture('node1-ipset-save.txt'));
@@ -55,7 +72,13 @@ test('parse `ipset save`: sets with type, family, options and members; a rule na
   const fwd = parseIptablesSave(fixture('node1-ipset-iptables-save.txt')).filter!.find((c) => c.name === 'FORWARD')!;
   assert.deepEqual(fwd.rules.map(ruleIpsets), [[G], ['handset']]);
   // Wired into the namespace parser: read only where asked for.
-  const raw = { ip: fixture('node1-ip-batch.jsonl'), route6: fixture('node1-route6.json'), fdb: fixture('node1-fdb.json'), iptablesSave: '', sysctl: '' };
+  const raw = {
+    ip: fixture('node1-ip-batch.jsonl'),
+    route6: fixture('node1-route6.json'),
+    fdb: fixture('node1-fdb.json'),
+    iptablesSave: '',
+    sysctl: '',
+  };
   assert.deepEqual(parseNamespace(HOST, raw).state.ipsets, []);
   assert.equal(parseNamespace(HOST, { ...raw, ipset: fixture('node1-ipset-save.txt') }).state.ipsets.length, 4);
 });
@@ -70,7 +93,11 @@ test("names: Neutron's NIPv4/NIPv6 + group id cut to 29 characters", () => {
 test('validate: members canonical as ipset prints them; foreign names, unknown types, undeclared or IPv6 sets in iptables refused', () => {
   const host = normalizeDesired(node([set(G, ['172.16.1.4/32', '172.16.1.3', '10.9.8.7/24', '172.16.1.3'])])).namespaces[HOST]!;
   assert.deepEqual(host.ipsets, [set(G, ['10.9.8.0/24', '172.16.1.3', '172.16.1.4'])]);
-  const bad = (d: DesiredNode, re: RegExp) => assert.throws(() => normalizeDesired(d), (e: unknown) => e instanceof InvalidDesired && re.test(e.message));
+  const bad = (d: DesiredNode, re: RegExp) =>
+    assert.throws(
+      () => normalizeDesired(d),
+      (e: unknown) => e instanceof InvalidDesired && re.test(e.message),
+    );
   bad(node([set('handset', [])]), /not neutrino's/);
   bad(node([set(G, [], { type: 'list:set' })]), /unsupported type/);
   bad(node([set(G, ['0.0.0.0/0'])]), /set member/);
@@ -93,18 +120,34 @@ test('diff: a new set is created before the rules that match it; members change 
     { name: F, type: 'hash:net', family: 'inet', options: '', members: [] },
   ];
   const plan = diff(want, { namespaces: { [HOST]: have } });
-  assert.deepEqual(plan.ops, [{ op: 'ipset', ns: HOST, change: { name: G, type: 'hash:net', family: 'inet', mode: 'update', add: ['172.16.1.4'], del: ['172.16.1.9'] } }]);
+  assert.deepEqual(plan.ops, [
+    {
+      op: 'ipset',
+      ns: HOST,
+      change: { name: G, type: 'hash:net', family: 'inet', mode: 'update', add: ['172.16.1.4'], del: ['172.16.1.9'] },
+    },
+  ]);
 });
 
 test('diff: owned sets nobody wants are destroyed after the rules that matched them; others are left alone', () => {
   const have = emptyObservedNamespace();
   have.iptables = {
     filter: [
-      { name: 'FORWARD', policy: 'ACCEPT', rules: ['-m set ! --match-set handset dst -j ACCEPT', `-m set --match-set NIPv4usedbyhand src -j ACCEPT`] },
+      {
+        name: 'FORWARD',
+        policy: 'ACCEPT',
+        rules: ['-m set ! --match-set handset dst -j ACCEPT', `-m set --match-set NIPv4usedbyhand src -j ACCEPT`],
+      },
       { name: CHAIN, policy: null, rules: [`-p tcp -m tcp --dport 22 -m set --match-set ${G} src -j RETURN`] },
     ],
   };
-  have.ipsets = [G, 'NIPv4usedbyhand', 'handset', 'NIPv4stale', 'NIPv6stale'].map((name) => ({ name, type: 'hash:net', family: name.startsWith('NIPv6') ? 'inet6' : 'inet', options: '', members: [] }));
+  have.ipsets = [G, 'NIPv4usedbyhand', 'handset', 'NIPv4stale', 'NIPv6stale'].map((name) => ({
+    name,
+    type: 'hash:net',
+    family: name.startsWith('NIPv6') ? 'inet6' : 'inet',
+    options: '',
+    members: [],
+  }));
   const plan = diff(node([], []), { namespaces: { [HOST]: have } });
   // NIPv6stale stays: only ip6tables could match it, and ip6tables is not observed.
   assert.deepEqual(opLabels(plan.ops), ['iptables', `ipset-destroy:${G}`, 'ipset-destroy:NIPv4stale']);
@@ -130,14 +173,29 @@ test('diff: a set of the wrong type is recreated when no rule matches it, report
 
 test('render: `ipset restore -exist` batches, one per namespace and phase, argv only', () => {
   const ops: Op[] = [
-    { op: 'ipset', ns: HOST, change: { name: G, type: 'hash:net', family: 'inet', mode: 'create', add: ['172.16.1.3', '10.0.0.0/8'], del: [] } },
-    { op: 'ipset', ns: HOST, change: { name: F, type: 'hash:net', family: 'inet', mode: 'update', add: ['172.16.1.5'], del: ['172.16.1.9'] } },
+    {
+      op: 'ipset',
+      ns: HOST,
+      change: { name: G, type: 'hash:net', family: 'inet', mode: 'create', add: ['172.16.1.3', '10.0.0.0/8'], del: [] },
+    },
+    {
+      op: 'ipset',
+      ns: HOST,
+      change: { name: F, type: 'hash:net', family: 'inet', mode: 'update', add: ['172.16.1.5'], del: ['172.16.1.9'] },
+    },
     { op: 'ipset', ns: HOST, change: { name: 'NIPv4x', type: 'hash:net', family: 'inet', mode: 'recreate', add: [], del: [] } },
     { op: 'iptables', ns: HOST, table: 'filter', change: { write: [], builtins: [], delete: ['neutron-linuxbri-x'] } },
     { op: 'ipset-destroy', ns: HOST, name: 'NIPv4old' },
   ];
   const cmds = render(ops);
-  assert.deepEqual(cmds.map((c) => (c.kind === 'run' ? c.argv : [])), [['ipset', 'restore', '-exist'], ['iptables-restore', '-w', '--noflush'], ['ipset', 'restore', '-exist']]);
+  assert.deepEqual(
+    cmds.map((c) => (c.kind === 'run' ? c.argv : [])),
+    [
+      ['ipset', 'restore', '-exist'],
+      ['iptables-restore', '-w', '--noflush'],
+      ['ipset', 'restore', '-exist'],
+    ],
+  );
   const stdin = (i: number) => (cmds[i]!.kind === 'run' ? (cmds[i] as { stdin?: string }).stdin : undefined);
   assert.equal(
     stdin(0),
@@ -152,7 +210,17 @@ test('render: `ipset restore -exist` batches, one per namespace and phase, argv 
     ].join('\n') + '\n',
   );
   assert.equal(stdin(2), 'destroy NIPv4old\n');
-  assert.throws(() => render([{ op: 'ipset', ns: HOST, change: { name: G, type: 'hash:net', family: 'inet', mode: 'update', add: ['1.2.3.4\ndestroy x'], del: [] } }]), /bad ipset member/);
+  assert.throws(
+    () =>
+      render([
+        {
+          op: 'ipset',
+          ns: HOST,
+          change: { name: G, type: 'hash:net', family: 'inet', mode: 'update', add: ['1.2.3.4\ndestroy x'], del: [] },
+        },
+      ]),
+    /bad ipset member/,
+  );
   assert.throws(() => render([{ op: 'ipset-destroy', ns: HOST, name: 'a name' }]), /invalid ipset name/);
 });
 
@@ -163,7 +231,9 @@ test('scope: sets are read in HOST and where they are desired; the fake kernel r
   assert.deepEqual(scopeFor(d).ipsets, [HOST, 'qrouter-x']);
   assert.deepEqual(scopeFor(d, { host: false }).ipsets, ['qrouter-x']);
   const fake = new FakeKernel();
-  await fake.apply([{ op: 'ipset', ns: HOST, change: { name: G, type: 'hash:net', family: 'inet', mode: 'create', add: ['172.16.1.3'], del: [] } }]);
+  await fake.apply([
+    { op: 'ipset', ns: HOST, change: { name: G, type: 'hash:net', family: 'inet', mode: 'create', add: ['172.16.1.3'], del: [] } },
+  ]);
   const blind = await fake.observe({ host: true, namespaces: [], prefixes: [], sysctls: {}, processes: {} });
   assert.deepEqual(blind.namespaces[HOST]!.ipsets, []);
   assert.equal((await fake.observe(scopeFor(d))).namespaces[HOST]!.ipsets[0]!.name, G);
@@ -183,14 +253,25 @@ test('fake kernel: converges, a membership change touches the set alone, removal
   assert.deepEqual(opLabels(r.plan.ops), ['iptables', `ipset-destroy:${G}`]);
   assert.deepEqual(fake.dump().namespaces[HOST]!.ipsets, []);
   // What the kernel refuses, the fake refuses: a rule matching a missing set, destroying a set in use.
-  const matchMissing: Op = { op: 'iptables', ns: HOST, table: 'filter', change: { write: [{ name: CHAIN, rules: [`-m set --match-set ${G} src -j RETURN`] }], builtins: [], delete: [] } };
+  const matchMissing: Op = {
+    op: 'iptables',
+    ns: HOST,
+    table: 'filter',
+    change: { write: [{ name: CHAIN, rules: [`-m set --match-set ${G} src -j RETURN`] }], builtins: [], delete: [] },
+  };
   await assert.rejects(fake.apply([matchMissing]), /Set NIPv4.* doesn't exist/);
   await reconcile(fake, node([set(G, [])]));
   await assert.rejects(fake.apply([{ op: 'ipset-destroy', ns: HOST, name: G }]), /in use by a kernel component/);
 });
 
 test('planner: one set per remote group of a filtered port, members sanitized like IpsetManager; none for unfiltered ports', () => {
-  const remote = { id: 'f00dcafe-0000-4000-8000-000000000000', name: 'web', stateful: true, rules: [], member_ips: ['10.0.0.7', '10.0.0.5', 'fd00::5', '0.0.0.0/0'] };
+  const remote = {
+    id: 'f00dcafe-0000-4000-8000-000000000000',
+    name: 'web',
+    stateful: true,
+    rules: [],
+    member_ips: ['10.0.0.7', '10.0.0.5', 'fd00::5', '0.0.0.0/0'],
+  };
   const empty = { id: 'e0e0e0e0-0000-4000-8000-000000000000', name: 'none', stateful: true, rules: [], member_ips: [] };
   const group = scenarioGroup([
     rule({ protocol: 'tcp', port_range_min: 443, port_range_max: 443, remote_group_id: remote.id }),
@@ -201,6 +282,9 @@ test('planner: one set per remote group of a filtered port, members sanitized li
     set('NIPv4e0e0e0e0-0000-4000-8000-', []),
     set(F, ['0.0.0.0/1', '10.0.0.5/32', '10.0.0.7/32', '128.0.0.0/1']),
   ]);
-  const unfiltered = [{ ...INSTANCE, port_security_enabled: false }, { ...OTHER, device_owner: 'network:dhcp' }];
+  const unfiltered = [
+    { ...INSTANCE, port_security_enabled: false },
+    { ...OTHER, device_owner: 'network:dhcp' },
+  ];
   assert.deepEqual(planIpsets(sgView(unfiltered, [group, remote, empty])), []);
 });

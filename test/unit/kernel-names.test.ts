@@ -55,7 +55,7 @@ test('names that would break a command or the kernel are refused', () => {
   assert.throws(() => tapName('../../x'), InvalidName);
 });
 
-test('sysctl keys for devices with a dot use sysctl(8)\'s slash', () => {
+test("sysctl keys for devices with a dot use sysctl(8)'s slash", () => {
   assert.equal(deviceSysctl('ipv6', 'eth1.100', 'disable_ipv6'), 'net.ipv6.conf.eth1/100.disable_ipv6');
   assert.equal(deviceSysctl('ipv6', 'vxlan-41', 'disable_ipv6'), 'net.ipv6.conf.vxlan-41.disable_ipv6');
 });

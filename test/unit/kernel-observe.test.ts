@@ -24,22 +24,32 @@ function observedNode(): ObservedNode {
   const vm1 = parseNamespace('nt-vm1', raw('vm1'));
   const node: ObservedNode = { namespaces: { [HOST]: node1.state, 'nt-vm1': vm1.state } };
   // The test plays node1 from outside: its own name maps to HOST.
-  resolvePeers(node, new Map([[HOST, node1.nsids], ['nt-vm1', vm1.nsids]]), 'nt-n1');
+  resolvePeers(
+    node,
+    new Map([
+      [HOST, node1.nsids],
+      ['nt-vm1', vm1.nsids],
+    ]),
+    'nt-n1',
+  );
   return node;
 }
 
 test('links: kinds, the mark, bridge and port state, vxlan parameters', () => {
   const links = observedNode().namespaces[HOST]!.links;
   const by = (n: string) => links.find((l) => l.name === n)!;
-  assert.deepEqual(links.map((l) => [l.name, l.kind]), [
-    ['lo', 'device'],
-    ['eth1', 'veth'],
-    ['brqe6e37ba0-3b', 'bridge'],
-    ['vxlan-41', 'vxlan'],
-    ['tap3c338602-d8', 'veth'],
-    ['tap37720f0a-f0', 'tap'],
-    ['handbr0', 'bridge'],
-  ]);
+  assert.deepEqual(
+    links.map((l) => [l.name, l.kind]),
+    [
+      ['lo', 'device'],
+      ['eth1', 'veth'],
+      ['brqe6e37ba0-3b', 'bridge'],
+      ['vxlan-41', 'vxlan'],
+      ['tap3c338602-d8', 'veth'],
+      ['tap37720f0a-f0', 'tap'],
+      ['handbr0', 'bridge'],
+    ],
+  );
   assert.deepEqual(by('vxlan-41').vxlan, { vni: 41, local: '192.168.0.104', dev: 'eth1', dstport: 4789, learning: false, proxy: true });
   assert.equal(by('vxlan-41').alias, 'neutrino');
   assert.equal(by('vxlan-41').master, 'brqe6e37ba0-3b');
@@ -68,7 +78,13 @@ test('an agent that does not know its own namespace name (nsenter --net) still p
   const node1 = parseNamespace(HOST, raw('node1'));
   const vm1 = parseNamespace('nt-vm1', raw('vm1'));
   const node: ObservedNode = { namespaces: { [HOST]: node1.state, 'nt-vm1': vm1.state } };
-  resolvePeers(node, new Map([[HOST, node1.nsids], ['nt-vm1', vm1.nsids]]));
+  resolvePeers(
+    node,
+    new Map([
+      [HOST, node1.nsids],
+      ['nt-vm1', vm1.nsids],
+    ]),
+  );
   const inner = node.namespaces['nt-vm1']!.links.find((l) => l.name === 'ns-3c338602-d8')!;
   assert.equal(inner.peer?.netns, HOST);
   assert.equal(inner.peer?.name, 'tap3c338602-d8');
@@ -104,14 +120,26 @@ test('addresses and routes: families, protocol 149 (the mark), metrics, IPv6 def
 });
 
 test('only the main table is kept, and a host route gets its /32', () => {
-  const routes = parseRoutes('[{"dst":"10.0.0.1","dev":"x","table":"main"},{"dst":"10.0.0.2","dev":"x","table":"local","type":"local"}]', 4);
-  assert.deepEqual(routes.map((r) => r.dst), ['10.0.0.1/32']);
+  const routes = parseRoutes(
+    '[{"dst":"10.0.0.1","dev":"x","table":"main"},{"dst":"10.0.0.2","dev":"x","table":"local","type":"local"}]',
+    4,
+  );
+  assert.deepEqual(
+    routes.map((r) => r.dst),
+    ['10.0.0.1/32'],
+  );
 });
 
 test('neighbours and fdb: permanent ARP entry on vxlan, head-end replication list, learned vs static', () => {
   const host = observedNode().namespaces[HOST]!;
-  assert.deepEqual(host.neigh.find((n) => n.dev === 'vxlan-41'), { ip: '172.16.1.5', dev: 'vxlan-41', lladdr: 'fa:16:3e:11:22:33', state: ['PERMANENT'] });
-  assert.deepEqual(host.neigh.find((n) => n.ip === '192.168.0.106'), { ip: '192.168.0.106', dev: 'eth1', state: ['INCOMPLETE'] });
+  assert.deepEqual(
+    host.neigh.find((n) => n.dev === 'vxlan-41'),
+    { ip: '172.16.1.5', dev: 'vxlan-41', lladdr: 'fa:16:3e:11:22:33', state: ['PERMANENT'] },
+  );
+  assert.deepEqual(
+    host.neigh.find((n) => n.ip === '192.168.0.106'),
+    { ip: '192.168.0.106', dev: 'eth1', state: ['INCOMPLETE'] },
+  );
   const vx = host.fdb.filter((f) => f.dev === 'vxlan-41' && f.flags.includes('self'));
   assert.deepEqual(
     vx.map((f) => [f.mac, f.dst, f.state]),
@@ -130,15 +158,25 @@ test('iptables-save: tables, policies, neutron chains, physdev rules kept verbat
   assert.deepEqual(Object.keys(t).sort(), ['filter', 'nat']);
   const forward = t.filter!.find((c) => c.name === 'FORWARD')!;
   assert.equal(forward.policy, 'ACCEPT');
-  assert.deepEqual(forward.rules, ['-j neutron-filter-top', '-j neutron-linuxbri-FORWARD', '-s 10.9.9.0/24 -m comment --comment "by hand" -j ACCEPT']);
+  assert.deepEqual(forward.rules, [
+    '-j neutron-filter-top',
+    '-j neutron-linuxbri-FORWARD',
+    '-s 10.9.9.0/24 -m comment --comment "by hand" -j ACCEPT',
+  ]);
   const sg = t.filter!.find((c) => c.name === 'neutron-linuxbri-sg-chain')!;
   assert.equal(sg.policy, null);
-  assert.equal(sg.rules[0], '-m physdev --physdev-out tap3c338602-d8 --physdev-is-bridged -m comment --comment "Jump to the VM specific chain." -j neutron-linuxbri-i3c338602-d');
+  assert.equal(
+    sg.rules[0],
+    '-m physdev --physdev-out tap3c338602-d8 --physdev-is-bridged -m comment --comment "Jump to the VM specific chain." -j neutron-linuxbri-i3c338602-d',
+  );
   const spoof = t.filter!.find((c) => c.name === 'neutron-linuxbri-s3c338602-d')!;
   assert.match(spoof.rules[0]!, /--mac-source fa:16:3e:a7:f7:5a/, 'iptables-save lower-cases MACs: desired rules must too');
   const l3 = parseIptablesSave(fixture('vm1-iptables-save.txt'));
   const pre = l3.nat!.find((c) => c.name === 'neutron-l3-agent-PREROUTING')!;
-  assert.deepEqual(pre.rules, ['-d 169.254.169.254/32 -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697', '-d 10.123.123.104/32 -j DNAT --to-destination 172.16.1.3']);
+  assert.deepEqual(pre.rules, [
+    '-d 169.254.169.254/32 -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697',
+    '-d 10.123.123.104/32 -j DNAT --to-destination 172.16.1.3',
+  ]);
 });
 
 test('iptables-save: malformed input is refused', () => {
@@ -154,10 +192,13 @@ test('netns list, sysctl, bridge link, batch splitting', () => {
     'net.ipv6.conf.eth1/100.disable_ipv6': '1',
   });
   const ports = parseBridgePorts(fixture('node1-bridge-link.json'));
-  assert.deepEqual(ports.map((p) => [p.name, p.master, p.state]), [
-    ['vxlan-41', 'brqe6e37ba0-3b', 'forwarding'],
-    ['tap3c338602-d8', 'brqe6e37ba0-3b', 'forwarding'],
-    ['tap37720f0a-f0', 'brqe6e37ba0-3b', 'disabled'],
-  ]);
+  assert.deepEqual(
+    ports.map((p) => [p.name, p.master, p.state]),
+    [
+      ['vxlan-41', 'brqe6e37ba0-3b', 'forwarding'],
+      ['tap3c338602-d8', 'brqe6e37ba0-3b', 'forwarding'],
+      ['tap37720f0a-f0', 'brqe6e37ba0-3b', 'disabled'],
+    ],
+  );
   assert.throws(() => splitBatchJson('[]\n', 2, 'x'), /expected 2/);
 });

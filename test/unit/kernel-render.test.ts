@@ -11,9 +11,41 @@ import { classify, failedLine } from '../../src/exec/errors.js';
 import { INSTANCE_1, INSTANCE_2, scenarioNode } from '../kernel/topology.js';
 
 test('a fresh node renders to: netns add, one ip batch for HOST, one per namespace, bridge, iptables-restore', () => {
-  const want = scenarioNode({ mgmtDev: 'eth1', localIp: '192.168.0.104', remoteIp: '192.168.0.105', vmNetns: 'vm1', local: INSTANCE_1, remote: INSTANCE_2 });
-  const eth1 = { ifindex: 2, name: 'eth1', kind: 'device', mtu: 1500, up: true, operstate: 'UP', master: null, mac: '52:54:00:00:00:01', alias: null };
-  const observed: ObservedNode = { namespaces: { [HOST]: { mark: null, links: [eth1], addresses: [], routes: [], fdb: [], neigh: [], sysctls: {}, iptables: {}, ipsets: [], processes: [] } } };
+  const want = scenarioNode({
+    mgmtDev: 'eth1',
+    localIp: '192.168.0.104',
+    remoteIp: '192.168.0.105',
+    vmNetns: 'vm1',
+    local: INSTANCE_1,
+    remote: INSTANCE_2,
+  });
+  const eth1 = {
+    ifindex: 2,
+    name: 'eth1',
+    kind: 'device',
+    mtu: 1500,
+    up: true,
+    operstate: 'UP',
+    master: null,
+    mac: '52:54:00:00:00:01',
+    alias: null,
+  };
+  const observed: ObservedNode = {
+    namespaces: {
+      [HOST]: {
+        mark: null,
+        links: [eth1],
+        addresses: [],
+        routes: [],
+        fdb: [],
+        neigh: [],
+        sysctls: {},
+        iptables: {},
+        ipsets: [],
+        processes: [],
+      },
+    },
+  };
   const cmds = render(diff(want, observed).ops);
   const summary = cmds.map((c) => (c.kind === 'run' ? `${c.netns === null ? '-' : c.netns || 'HOST'}: ${c.argv.join(' ')}` : c.kind));
   assert.deepEqual(summary, [
@@ -83,7 +115,10 @@ test('iptables-restore text: declare (and so flush), delete old jumps, append, i
       '',
     ].join('\n'),
   );
-  assert.throws(() => renderTable('filter', { write: [{ name: 'neutron-x', rules: ['-j ACCEPT\n-F'] }], builtins: [], delete: [] }), /bad iptables rule/);
+  assert.throws(
+    () => renderTable('filter', { write: [{ name: 'neutron-x', rules: ['-j ACCEPT\n-F'] }], builtins: [], delete: [] }),
+    /bad iptables rule/,
+  );
 });
 
 test('routes: IPv6 default spelled ::/0 (no per-line -6 in a batch), metric 1024', () => {

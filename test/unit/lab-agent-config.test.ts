@@ -6,10 +6,13 @@ import { AgentConfigError, parseAgentConfig, renderAgentConfig } from '../../src
 
 test('lab topology: scenario names and addresses, every namespace prefixed by the lab', () => {
   const t = labTopology('nt1', ['controller', 'compute1']);
-  assert.deepEqual(t.nodes.map((n) => [n.name, n.namespace, n.managementNic, n.managementIp, n.providerNic]), [
-    ['controller', 'nt1-controller', 'eth1', '192.168.0.104', 'eth2'],
-    ['compute1', 'nt1-compute1', 'eth0', '192.168.0.105', null],
-  ]);
+  assert.deepEqual(
+    t.nodes.map((n) => [n.name, n.namespace, n.managementNic, n.managementIp, n.providerNic]),
+    [
+      ['controller', 'nt1-controller', 'eth1', '192.168.0.104', 'eth2'],
+      ['compute1', 'nt1-compute1', 'eth0', '192.168.0.105', null],
+    ],
+  );
   assert.ok(labNamespaces(t).every((ns) => ns.startsWith('nt1-')));
   assert.equal(t.external.address, '10.123.123.1/24');
   assert.throws(() => labTopology('Bad Name', ['a']), LabError);
@@ -17,7 +20,11 @@ test('lab topology: scenario names and addresses, every namespace prefixed by th
 });
 
 test('libvirt XML round-trips the interface the tracer reads', () => {
-  const xml = renderDomainXml({ id: '9fa7eaa3-71b4-475d-9f21-eb52f941b537', name: 'instance', interfaces: [{ mac: 'fa:16:3e:a7:f7:5a', bridge: 'brqe6e37ba0-3b', tap: 'tap3c338602-d8', mtu: 1450 }] });
+  const xml = renderDomainXml({
+    id: '9fa7eaa3-71b4-475d-9f21-eb52f941b537',
+    name: 'instance',
+    interfaces: [{ mac: 'fa:16:3e:a7:f7:5a', bridge: 'brqe6e37ba0-3b', tap: 'tap3c338602-d8', mtu: 1450 }],
+  });
   assert.match(xml, /<source bridge="brqe6e37ba0-3b"\/>/);
   assert.deepEqual(parseDomainInterfaces(xml), [{ mac: 'fa:16:3e:a7:f7:5a', bridge: 'brqe6e37ba0-3b', tap: 'tap3c338602-d8', mtu: 1450 }]);
 });
@@ -37,8 +44,17 @@ test('agent config: Neutron layout, validation, round trip', () => {
   assert.throws(() => parseAgentConfig('[vxlan]\nlocal_ip = 1.2.3.4\n'), AgentConfigError);
   assert.throws(() => parseAgentConfig('[DEFAULT]\nhost = h\n'), /local_ip is required/);
   assert.throws(() => parseAgentConfig(`${text}[linux_bridge]\nphysical_interface_mappings = provider\n`), /PHYSNET:INTERFACE/);
-  assert.throws(() => parseAgentConfig(text.replace('l2,dhcp', 'l2,ovs')), /unknown role 'ovs' in \[neutrino\] roles \(known: l2, dhcp, l3\)$/);
+  assert.throws(
+    () => parseAgentConfig(text.replace('l2,dhcp', 'l2,ovs')),
+    /unknown role 'ovs' in \[neutrino\] roles \(known: l2, dhcp, l3\)$/,
+  );
   assert.equal(c.gracefulShutdownTimeout, 5, 'graceful_shutdown_timeout defaults to 5 s');
-  assert.equal(parseAgentConfig(text.replace('host = compute1', 'host = compute1\ngraceful_shutdown_timeout = 2')).gracefulShutdownTimeout, 2);
-  assert.throws(() => parseAgentConfig(text.replace('host = compute1', 'host = compute1\ngraceful_shutdown_timeout = 0')), /graceful_shutdown_timeout/);
+  assert.equal(
+    parseAgentConfig(text.replace('host = compute1', 'host = compute1\ngraceful_shutdown_timeout = 2')).gracefulShutdownTimeout,
+    2,
+  );
+  assert.throws(
+    () => parseAgentConfig(text.replace('host = compute1', 'host = compute1\ngraceful_shutdown_timeout = 0')),
+    /graceful_shutdown_timeout/,
+  );
 });

@@ -8,7 +8,17 @@ import { leaseCommands, parseStaticRoutes } from '../../src/lab/dhcp-lease.js';
 import { LabError } from '../../src/lab/topology.js';
 
 const paths = labPaths('/tmp/root', 'lt');
-const fresh = () => newLabState({ lab: 'lt', stateDir: paths.dir, nodes: ['controller', 'compute1'], socket: paths.socket, agents: true, adminPassword: 'a', demoPassword: 'd', now: new Date(0) });
+const fresh = () =>
+  newLabState({
+    lab: 'lt',
+    stateDir: paths.dir,
+    nodes: ['controller', 'compute1'],
+    socket: paths.socket,
+    agents: true,
+    adminPassword: 'a',
+    demoPassword: 'd',
+    now: new Date(0),
+  });
 
 test('paths: everything under <root>/labs/<lab>', () => {
   assert.equal(paths.labJson, '/tmp/root/labs/lt/lab.json');
@@ -37,14 +47,24 @@ test('lab.json round-trips and rejects damaged files', () => {
 test('clouds.yaml: <lab>-admin and <lab> (demo), auth_url under /identity/v3; env lines', () => {
   const yaml = renderCloudsYaml('http://127.0.0.1:4000', labClouds('lt', 'apw', 'dpw'));
   assert.match(yaml, /^clouds:$/m);
-  assert.match(yaml, /"lt-admin":\n {4}auth:\n {6}auth_url: "http:\/\/127\.0\.0\.1:4000\/identity\/v3"\n {6}username: "admin"\n {6}password: "apw"\n {6}project_name: "admin"/);
+  assert.match(
+    yaml,
+    /"lt-admin":\n {4}auth:\n {6}auth_url: "http:\/\/127\.0\.0\.1:4000\/identity\/v3"\n {6}username: "admin"\n {6}password: "apw"\n {6}project_name: "admin"/,
+  );
   assert.match(yaml, /"lt":\n {4}auth:\n[^]*username: "demo"\n {6}password: "dpw"\n {6}project_name: "demo"/);
   assert.equal(envLines('/s/labs/lt/clouds.yaml', 'lt'), 'export OS_CLIENT_CONFIG_FILE=/s/labs/lt/clouds.yaml\nexport OS_CLOUD=lt\n');
   assert.equal(shellQuote("/a b/it's"), `'/a b/it'\\''s'`);
 });
 
 test('DHCP hook: address, MTU and default route from a lease; RFC 3442 routes win over the router option', () => {
-  const env = { interface: 'eth0', ip: '172.16.1.3', subnet: '255.255.255.0', router: '172.16.1.1', mtu: '1450', broadcast: '172.16.1.255' };
+  const env = {
+    interface: 'eth0',
+    ip: '172.16.1.3',
+    subnet: '255.255.255.0',
+    router: '172.16.1.1',
+    mtu: '1450',
+    broadcast: '172.16.1.255',
+  };
   assert.deepEqual(leaseCommands('bound', env), [
     ['ip', 'link', 'set', 'dev', 'eth0', 'mtu', '1450'],
     ['ip', 'addr', 'flush', 'dev', 'eth0'],
@@ -57,7 +77,10 @@ test('DHCP hook: address, MTU and default route from a lease; RFC 3442 routes wi
     ['ip', 'route', 'replace', 'default', 'via', '172.16.1.1', 'dev', 'eth0'],
   ]);
   assert.ok(!withRoutes.some((c) => c.includes('flush')), 'a renewal keeps the address');
-  assert.deepEqual(leaseCommands('deconfig', env), [['ip', 'addr', 'flush', 'dev', 'eth0'], ['ip', 'link', 'set', 'dev', 'eth0', 'up']]);
+  assert.deepEqual(leaseCommands('deconfig', env), [
+    ['ip', 'addr', 'flush', 'dev', 'eth0'],
+    ['ip', 'link', 'set', 'dev', 'eth0', 'up'],
+  ]);
   assert.deepEqual(leaseCommands('leasefail', env), []);
   assert.deepEqual(leaseCommands('bound', { ...env, interface: 'eth0; rm -rf /' }), [], 'no odd device names');
   assert.deepEqual(leaseCommands('bound', { ...env, subnet: '255.0.255.0' }), [], 'no non-contiguous masks');

@@ -30,7 +30,11 @@ test('wiring: namespaces with lo up, the switch bridge, then veths created direc
   assert.ok(cmds.includes('ip -n lt-controller link set eth2 up'));
   assert.ok(!cmds.some((c) => c.includes('addr add') && c.includes('eth2')), 'eth2 stays unaddressed');
   // Every command that creates or changes a device names one of the lab's namespaces.
-  for (const c of wiringCommands(t)) assert.ok(c.some((a) => a.startsWith('lt-')), c.join(' '));
+  for (const c of wiringCommands(t))
+    assert.ok(
+      c.some((a) => a.startsWith('lt-')),
+      c.join(' '),
+    );
   // The bridge exists before any port is enslaved to it; addresses come after the veth exists.
   assert.ok(cmds.indexOf('ip -n lt-mgmt link add br-mgmt type bridge') < cmds.indexOf('ip -n lt-mgmt link set p0 master br-mgmt'));
   assert.deepEqual(unwiringCommands(['lt-mgmt']), [['ip', 'netns', 'delete', 'lt-mgmt']]);
@@ -38,7 +42,16 @@ test('wiring: namespaces with lo up, the switch bridge, then veths created direc
 
 test('agents: agent.ini like the scenario, started with nsenter --net (not ip netns exec)', () => {
   const paths = labPaths('/var/lib/neutrino', 'lt');
-  const state = newLabState({ lab: 'lt', stateDir: paths.dir, nodes: ['controller', 'compute1'], socket: paths.socket, agents: true, adminPassword: 'pw', demoPassword: 'dpw', now: new Date(0) });
+  const state = newLabState({
+    lab: 'lt',
+    stateDir: paths.dir,
+    nodes: ['controller', 'compute1'],
+    socket: paths.socket,
+    agents: true,
+    adminPassword: 'pw',
+    demoPassword: 'dpw',
+    now: new Date(0),
+  });
   const ctl = nodeAgentConfig(state, paths, t.nodes[0]);
   const cmp = nodeAgentConfig(state, paths, t.nodes[1]);
   assert.equal(ctl.host, 'controller');
@@ -53,7 +66,13 @@ test('agents: agent.ini like the scenario, started with nsenter --net (not ip ne
   assert.deepEqual(parseAgentConfig(renderAgentConfig(ctl)), ctl);
   const argv = agentArgv('lt-compute1', paths.agentIni('compute1'));
   assert.deepEqual(argv.slice(0, 3), ['nsenter', '--net=/run/netns/lt-compute1', '--']);
-  assert.deepEqual(argv.slice(3), [process.execPath, NEUTRINO_BIN, 'agent', '--config', '/var/lib/neutrino/labs/lt/nodes/compute1/agent.ini']);
+  assert.deepEqual(argv.slice(3), [
+    process.execPath,
+    NEUTRINO_BIN,
+    'agent',
+    '--config',
+    '/var/lib/neutrino/labs/lt/nodes/compute1/agent.ini',
+  ]);
 });
 
 test('instances: names, tap on the node, eth0 with the MAC, udhcpc with the hook', () => {
@@ -64,7 +83,13 @@ test('instances: names, tap on the node, eth0 with the MAC, udhcpc with the hook
   assert.equal(instanceNamespace('lt', 'vm1'), 'lt-i-vm1');
   assert.throws(() => instanceNamespace('lt', 'Bad/Name'), /invalid instance name/);
   assert.throws(() => instanceNamespace('lt', 'x'.repeat(33)), /invalid instance name/);
-  const cmds = instanceWiring({ namespace: 'lt-i-vm1', hostNamespace: 'lt-compute1', tap: tapName(port), port: { id: port, mac: 'fa:16:3e:a7:f7:5a', fixedIps: [] }, network: { id: net, name: 'selfservice', mtu: 1450 } }).map((c) => c.join(' '));
+  const cmds = instanceWiring({
+    namespace: 'lt-i-vm1',
+    hostNamespace: 'lt-compute1',
+    tap: tapName(port),
+    port: { id: port, mac: 'fa:16:3e:a7:f7:5a', fixedIps: [] },
+    network: { id: net, name: 'selfservice', mtu: 1450 },
+  }).map((c) => c.join(' '));
   assert.deepEqual(cmds, [
     'ip netns add lt-i-vm1',
     'ip -n lt-i-vm1 link set lo up',
@@ -85,7 +110,10 @@ test('instances: names, tap on the node, eth0 with the MAC, udhcpc with the hook
 test('processes: a PID is ours only while its command line still matches', () => {
   const argv = ['/usr/bin/node', '/repo/bin/neutrino.js', 'agent', '--config', '/s/labs/lt/nodes/compute1/agent.ini'];
   assert.ok(cmdlineMatches(argv, ['agent', '/s/labs/lt/nodes/compute1/agent.ini']));
-  assert.ok(cmdlineMatches(inNetns(argv, 'lt-compute1'), ['agent', '/s/labs/lt/nodes/compute1/agent.ini']), 'still nsenter, just before exec');
+  assert.ok(
+    cmdlineMatches(inNetns(argv, 'lt-compute1'), ['agent', '/s/labs/lt/nodes/compute1/agent.ini']),
+    'still nsenter, just before exec',
+  );
   assert.ok(!cmdlineMatches(argv, ['agent', '/s/labs/other/nodes/compute1/agent.ini']));
   assert.ok(!cmdlineMatches(null, ['agent']), 'gone');
   assert.ok(!cmdlineMatches([], ['agent']), 'zombie');

@@ -22,7 +22,8 @@ function withDir(fn: (dir: string) => void): void {
   }
 }
 
-const link = (dir: string, path = process.env.PATH ?? '') => spawnSync('bash', [SCRIPT, dir], { encoding: 'utf8', env: { ...process.env, PATH: path } });
+const link = (dir: string, path = process.env.PATH ?? '') =>
+  spawnSync('bash', [SCRIPT, dir], { encoding: 'utf8', env: { ...process.env, PATH: path } });
 
 test('links DIR/neutrino to bin/neutrino.js, and `neutrino` then runs from PATH', { skip: built }, () =>
   withDir((dir) => {
@@ -56,5 +57,4 @@ test('a stale symlink is repointed; a file that is not a symlink is left alone',
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /exists and is not a symlink: left alone/);
     assert.equal(readFileSync(join(dir, 'neutrino'), 'utf8'), '#!/bin/sh\necho mine\n');
-  }),
-);
+  }));

@@ -23,11 +23,14 @@ function fakeTime() {
 }
 
 test('backoffDelayMs doubles from the initial delay up to the cap; 0 when off', () => {
-  assert.deepEqual([0, 1, 2, 3, 4, 5, 40].map((n) => backoffDelayMs(policy, n)), [0, 100, 200, 400, 800, 1000, 1000]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5, 40].map((n) => backoffDelayMs(policy, n)),
+    [0, 100, 200, 400, 800, 1000, 1000],
+  );
   assert.equal(backoffDelayMs({ initialDelayMs: 100, maxDelayMs: 0 }, 5), 0);
 });
 
-test('each failure delays that user\'s next attempt more; other users and successes are not delayed', async () => {
+test("each failure delays that user's next attempt more; other users and successes are not delayed", async () => {
   const t = fakeTime();
   const throttle = new LoginThrottle(policy, t.now, t.sleep);
   for (let i = 0; i < 4; i++) await assert.rejects(throttle.run('alice', fail, isWrong), Wrong);
@@ -49,7 +52,10 @@ test('errors that are not failed logins neither count nor reset', async () => {
   const t = fakeTime();
   const throttle = new LoginThrottle(policy, t.now, t.sleep);
   await assert.rejects(throttle.run('carol', fail, isWrong), Wrong);
-  await assert.rejects(throttle.run('carol', async () => Promise.reject(new Error('bad request')), isWrong), /bad request/);
+  await assert.rejects(
+    throttle.run('carol', async () => Promise.reject(new Error('bad request')), isWrong),
+    /bad request/,
+  );
   assert.equal(throttle.failures('carol'), 1);
 });
 
@@ -80,7 +86,11 @@ test('attempts beyond the queue bound are refused at once, without running', asy
   let now = 0;
   let wake!: () => void;
   const asleep = new Promise<void>((r) => (wake = r));
-  const throttle = new LoginThrottle(policy, () => now, () => asleep);
+  const throttle = new LoginThrottle(
+    policy,
+    () => now,
+    () => asleep,
+  );
   await assert.rejects(throttle.run('erin', fail, isWrong), Wrong);
   let ran = 0;
   const attempt = () => throttle.run('erin', async () => void ran++, isWrong);

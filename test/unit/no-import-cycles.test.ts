@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 
 const tsFiles = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 
 /** Relative imports/re-exports that survive compilation (not `import type`, not all-`type` specifiers). */
 export function runtimeImports(source: string): string[] {
@@ -22,7 +24,13 @@ export function runtimeImports(source: string): string[] {
     }
     if (m[2]) continue;
     const braces = /^\{([^}]*)\}$/s.exec(m[3].trim());
-    const allTypes = braces && braces[1].split(',').map((s) => s.trim()).filter(Boolean).every((s) => s.startsWith('type '));
+    const allTypes =
+      braces &&
+      braces[1]
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .every((s) => s.startsWith('type '));
     if (!allTypes) found.push(m[4]);
   }
   return found;
@@ -63,13 +71,35 @@ test('runtimeImports skips type-only imports and keeps value imports', () => {
 });
 
 test('findCycles reports a cycle and nothing on an acyclic graph', () => {
-  assert.deepEqual(findCycles(new Map([['a', ['b']], ['b', ['c']], ['c', []]])), []);
-  assert.deepEqual(findCycles(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]])), [['a', 'b', 'c', 'a']]);
+  assert.deepEqual(
+    findCycles(
+      new Map([
+        ['a', ['b']],
+        ['b', ['c']],
+        ['c', []],
+      ]),
+    ),
+    [],
+  );
+  assert.deepEqual(
+    findCycles(
+      new Map([
+        ['a', ['b']],
+        ['b', ['c']],
+        ['c', ['a']],
+      ]),
+    ),
+    [['a', 'b', 'c', 'a']],
+  );
 });
 
 test('src/ has no runtime import cycle', () => {
   const graph = new Map<string, string[]>();
-  for (const file of tsFiles(SRC)) graph.set(file, runtimeImports(readFileSync(file, 'utf8')).map((s) => resolveTs(file, s)));
+  for (const file of tsFiles(SRC))
+    graph.set(
+      file,
+      runtimeImports(readFileSync(file, 'utf8')).map((s) => resolveTs(file, s)),
+    );
   const cycles = findCycles(graph).map((c) => c.map((f) => f.slice(SRC.length + 1)).join(' → '));
   assert.deepEqual(cycles, []);
 });

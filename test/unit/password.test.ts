@@ -31,7 +31,14 @@ test('each hash gets its own salt', async () => {
 test('malformed or hostile hashes are rejected, not thrown on', async () => {
   const h = await hashPassword('pw');
   const [, , r, p, salt, key] = h.split('$');
-  for (const bad of ['', 'plain', 'bcrypt$1$2$3$4$5', `scrypt$${2 ** 30}$${r}$${p}$${salt}$${key}`, `scrypt$1000$${r}$${p}$${salt}$${key}`, `scrypt$16384$8$1$${salt}$`]) {
+  for (const bad of [
+    '',
+    'plain',
+    'bcrypt$1$2$3$4$5',
+    `scrypt$${2 ** 30}$${r}$${p}$${salt}$${key}`,
+    `scrypt$1000$${r}$${p}$${salt}$${key}`,
+    `scrypt$16384$8$1$${salt}$`,
+  ]) {
     assert.equal(await verifyPassword('pw', bad), false, bad);
   }
 });

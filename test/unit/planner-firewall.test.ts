@@ -13,7 +13,8 @@ const chains = (ports = [INSTANCE], groups = [scenarioGroup()]): Map<string, str
 
 const C = {
   assoc: '-m comment --comment "Direct packets associated with a known session to the RETURN chain."',
-  invalid: '-m comment --comment "Drop packets that appear related to an existing connection (e.g. TCP ACK/FIN) but do not have an entry in conntrack."',
+  invalid:
+    '-m comment --comment "Drop packets that appear related to an existing connection (e.g. TCP ACK/FIN) but do not have an entry in conntrack."',
   unmatched: '-m comment --comment "Send unmatched traffic to the fallback chain."',
   vmInt: '-m comment --comment "Direct traffic from the VM interface to the security group chain."',
   toVm: '-m comment --comment "Jump to the VM specific chain."',
@@ -70,7 +71,13 @@ test("the scenario's instance (ICMP + SSH in, all out): Neutron's chains, as ipt
 });
 
 test('rule conversion: ranges, ICMP type/code, prefixes, protocol numbers, remote groups; IPv6 rules are not in this table', () => {
-  const remote = { id: 'f00dcafe-0000-4000-8000-000000000000', name: 'web', stateful: true, rules: [], member_ips: ['10.0.0.7', '10.0.0.5', 'fd00::5'] };
+  const remote = {
+    id: 'f00dcafe-0000-4000-8000-000000000000',
+    name: 'web',
+    stateful: true,
+    rules: [],
+    member_ips: ['10.0.0.7', '10.0.0.5', 'fd00::5'],
+  };
   const group = scenarioGroup([
     rule({ protocol: 'tcp', port_range_min: 8000, port_range_max: 8080 }),
     rule({ protocol: 'udp', port_range_min: 1, port_range_max: 65535 }),
@@ -107,7 +114,13 @@ test('rule conversion: ranges, ICMP type/code, prefixes, protocol numbers, remot
 });
 
 test('allowed address pairs extend the anti-spoofing chain (MAC defaults to the port MAC); no IPv4 → MAC only', () => {
-  const port = { ...INSTANCE, allowed_address_pairs: [{ ip_address: '172.16.1.200/29', mac_address: '' }, { ip_address: '10.0.0.1', mac_address: 'FA:16:3E:00:00:01' }] };
+  const port = {
+    ...INSTANCE,
+    allowed_address_pairs: [
+      { ip_address: '172.16.1.200/29', mac_address: '' },
+      { ip_address: '10.0.0.1', mac_address: 'FA:16:3E:00:00:01' },
+    ],
+  };
   const spoof = chains([port]).get('neutron-linuxbri-s3c338602-d')!;
   assert.deepEqual(
     spoof.map((r) => r.replace(/-m comment --comment "[^"]*" /, '')),
@@ -128,21 +141,45 @@ test('port security disabled and trusted ports: no chains, ACCEPT in FORWARD, kn
   const t = chains([open, dhcp]);
   assert.ok(![...t.keys()].some((n) => /^neutron-linuxbri-[ios][0-9a-f]/.test(n)), [...t.keys()].join(' '));
   const fwd = t.get('neutron-linuxbri-FORWARD')!;
-  assert.ok(fwd.includes('-m physdev --physdev-out tap3c338602-d8 --physdev-is-bridged -m comment --comment "Accept all packets when port security is disabled." -j ACCEPT'));
-  assert.ok(fwd.includes('-m physdev --physdev-in tap37720f0a-f0 --physdev-is-bridged -m comment --comment "Accept all packets when port is trusted." -j ACCEPT'));
+  assert.ok(
+    fwd.includes(
+      '-m physdev --physdev-out tap3c338602-d8 --physdev-is-bridged -m comment --comment "Accept all packets when port security is disabled." -j ACCEPT',
+    ),
+  );
+  assert.ok(
+    fwd.includes(
+      '-m physdev --physdev-in tap37720f0a-f0 --physdev-is-bridged -m comment --comment "Accept all packets when port is trusted." -j ACCEPT',
+    ),
+  );
   assert.deepEqual(t.get('neutron-linuxbri-INPUT'), [
     '-m physdev --physdev-in tap3c338602-d8 --physdev-is-bridged -m comment --comment "Accept all packets when port security is disabled." -j ACCEPT',
   ]);
-  assert.deepEqual(t.get('neutron-linuxbri-unknown-out')!.slice(0, 2), ['-m physdev --physdev-out tap37720f0a-f0 -j RETURN', '-m physdev --physdev-out tap3c338602-d8 -j RETURN']);
+  assert.deepEqual(t.get('neutron-linuxbri-unknown-out')!.slice(0, 2), [
+    '-m physdev --physdev-out tap37720f0a-f0 -j RETURN',
+    '-m physdev --physdev-out tap3c338602-d8 -j RETURN',
+  ]);
   assert.deepEqual(t.get('neutron-linuxbri-sg-chain'), ['-j ACCEPT']);
   // A service port another role plugs (a router's tap) is trusted even if the view does not list it.
-  const router = new Map((planFirewall(sgView([INSTANCE]), ['0f0e0d0c-0b0a-4000-8000-000000000000']).filter ?? []).map((c) => [c.name, c.rules]));
-  assert.ok(router.get('neutron-linuxbri-FORWARD')!.includes('-m physdev --physdev-in tap0f0e0d0c-0b --physdev-is-bridged -m comment --comment "Accept all packets when port is trusted." -j ACCEPT'));
+  const router = new Map(
+    (planFirewall(sgView([INSTANCE]), ['0f0e0d0c-0b0a-4000-8000-000000000000']).filter ?? []).map((c) => [c.name, c.rules]),
+  );
+  assert.ok(
+    router
+      .get('neutron-linuxbri-FORWARD')!
+      .includes(
+        '-m physdev --physdev-in tap0f0e0d0c-0b --physdev-is-bridged -m comment --comment "Accept all packets when port is trusted." -j ACCEPT',
+      ),
+  );
   assert.ok(router.get('neutron-linuxbri-unknown-in')!.includes('-m physdev --physdev-in tap0f0e0d0c-0b -j RETURN'));
 });
 
 const compute: NodeFacts = {
-  host: 'compute1', roles: ['l2'], localIp: '192.168.0.105', localIpDevice: 'eth0', physicalInterfaceMappings: {}, statePath: '/var/lib/neutrino',
+  host: 'compute1',
+  roles: ['l2'],
+  localIp: '192.168.0.105',
+  localIpDevice: 'eth0',
+  physicalInterfaceMappings: {},
+  statePath: '/var/lib/neutrino',
   presentTaps: new Set(['tap3c338602-d8']),
 };
 
@@ -151,7 +188,17 @@ test('planNode: HOST filter table on an L2 node (skeleton even with no port); ch
   assert.ok(empty.iptables.filter?.some((c) => c.name === 'neutron-linuxbri-unknown-in'));
   const { desired } = planNode(sgView([INSTANCE]), compute);
   const observed = emptyObservedNamespace();
-  const nic = (ifindex: number, name: string, kind: string) => ({ ifindex, name, kind, mtu: 1500, up: true, operstate: 'UP', master: null, mac: `02:00:00:00:00:0${ifindex}`, alias: null });
+  const nic = (ifindex: number, name: string, kind: string) => ({
+    ifindex,
+    name,
+    kind,
+    mtu: 1500,
+    up: true,
+    operstate: 'UP',
+    master: null,
+    mac: `02:00:00:00:00:0${ifindex}`,
+    alias: null,
+  });
   observed.links.push(nic(1, 'lo', 'device'), nic(2, 'eth0', 'device'), nic(3, 'tap3c338602-d8', 'tun'));
   const ops = diff(desired, { namespaces: { [HOST]: observed } }).ops;
   const iptables = ops.findIndex((o) => o.op === 'iptables');
@@ -161,16 +208,36 @@ test('planNode: HOST filter table on an L2 node (skeleton even with no port); ch
 
 test('applying the planned firewall to a fake kernel converges: the second diff is empty', async () => {
   const group = scenarioGroup([rule({ protocol: 'tcp', port_range_min: 8000, port_range_max: 8080, remote_group_id: SG_ID })]);
-  const { desired } = planNode(sgView([INSTANCE, OTHER], [group]), { ...compute, presentTaps: new Set(['tap3c338602-d8', 'tap37720f0a-f0']) });
+  const { desired } = planNode(sgView([INSTANCE, OTHER], [group]), {
+    ...compute,
+    presentTaps: new Set(['tap3c338602-d8', 'tap37720f0a-f0']),
+  });
   const host = emptyObservedNamespace();
-  const nic = (ifindex: number, name: string, kind: string) => ({ ifindex, name, kind, mtu: 1500, up: true, operstate: 'UP', master: null, mac: `02:00:00:00:00:0${ifindex}`, alias: null });
+  const nic = (ifindex: number, name: string, kind: string) => ({
+    ifindex,
+    name,
+    kind,
+    mtu: 1500,
+    up: true,
+    operstate: 'UP',
+    master: null,
+    mac: `02:00:00:00:00:0${ifindex}`,
+    alias: null,
+  });
   host.links.push(nic(1, 'lo', 'device'), nic(2, 'eth0', 'device'), nic(3, 'tap3c338602-d8', 'tun'), nic(4, 'tap37720f0a-f0', 'tun'));
   const kernel = new FakeKernel({ namespaces: { [HOST]: host } });
   const scope = scopeFor(desired);
   await kernel.apply(diff(desired, await kernel.observe(scope)).ops);
   assert.deepEqual(diff(desired, await kernel.observe(scope)).ops, []);
   const saved = (await kernel.observe(scope)).namespaces[HOST]!.iptables.filter!;
-  assert.ok(saved.find((c) => c.name === 'neutron-linuxbri-i3c338602-d')!.rules.includes('-p tcp -m tcp -m multiport --dports 8000:8080 -m set --match-set NIPv45b2b8d0c-1c7e-4d0a-9a36- src -j RETURN'));
+  assert.ok(
+    saved
+      .find((c) => c.name === 'neutron-linuxbri-i3c338602-d')!
+      .rules.includes('-p tcp -m tcp -m multiport --dports 8000:8080 -m set --match-set NIPv45b2b8d0c-1c7e-4d0a-9a36- src -j RETURN'),
+  );
   const sets = (await kernel.observe(scope)).namespaces[HOST]!.ipsets;
-  assert.deepEqual(sets.map((x) => [x.name, x.type, x.family, x.members]), [['NIPv45b2b8d0c-1c7e-4d0a-9a36-', 'hash:net', 'inet', ['172.16.1.3', '172.16.1.4']]]);
+  assert.deepEqual(
+    sets.map((x) => [x.name, x.type, x.family, x.members]),
+    [['NIPv45b2b8d0c-1c7e-4d0a-9a36-', 'hash:net', 'inet', ['172.16.1.3', '172.16.1.4']]],
+  );
 });

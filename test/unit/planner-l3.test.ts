@@ -30,7 +30,14 @@ test('the router namespace: lo, qr-/qg- veths with the ports’ MACs and network
   assert.ok(ns.sysctls.some((s) => s.key === 'net.ipv4.ip_forward' && s.value === '1'));
   const host = desired.namespaces[HOST];
   const tapQr = host.links.find((l) => l.name === 'tap0b1c2d3e-4f') as VethSpec;
-  assert.deepEqual(tapQr, { kind: 'veth', name: 'tap0b1c2d3e-4f', mtu: 1450, up: true, master: 'brqe6e37ba0-3b', peer: { name: 'qr-0b1c2d3e-4f', netns: NS } });
+  assert.deepEqual(tapQr, {
+    kind: 'veth',
+    name: 'tap0b1c2d3e-4f',
+    mtu: 1450,
+    up: true,
+    master: 'brqe6e37ba0-3b',
+    peer: { name: 'qr-0b1c2d3e-4f', netns: NS },
+  });
   const tapQg = host.links.find((l) => l.name === 'tap7a8b9c0d-1e') as VethSpec;
   assert.equal(tapQg.master, 'brq5b3c1f0e-8d');
   // L2 wires both networks: the external one on eth2, the self-service one on vxlan-41.
@@ -54,7 +61,9 @@ test("NAT in Neutron's chains: SNAT to the gateway address, DNAT and SNAT per fl
     '-m mark ! --mark 0x2/0xffff -m conntrack --ctstate DNAT -j SNAT --to-source 10.123.123.102 --random-fully',
     '-o qg-7a8b9c0d-1e -j SNAT --to-source 10.123.123.102 --random-fully',
   ]);
-  assert.deepEqual(nat['neutron-postrouting-bottom'], ['-m comment --comment "Perform source NAT on outgoing traffic." -j neutron-l3-agent-snat']);
+  assert.deepEqual(nat['neutron-postrouting-bottom'], [
+    '-m comment --comment "Perform source NAT on outgoing traffic." -j neutron-l3-agent-snat',
+  ]);
   assert.deepEqual(chains(ns.iptables.mangle)['neutron-l3-agent-mark'], ['-i qg-7a8b9c0d-1e -j MARK --set-xmark 0x2/0xffff']);
 });
 
@@ -68,7 +77,10 @@ test('without SNAT, floating IPs or gateway: only what remains', () => {
   assert.deepEqual(noSnat['neutron-l3-agent-float-snat'], []);
   const ns = planNode(view([router({ gateway: null })]), facts).desired.namespaces[NS];
   assert.deepEqual(ns.routes, []);
-  assert.deepEqual(ns.links.map((l) => l.name), ['lo', 'qr-0b1c2d3e-4f']);
+  assert.deepEqual(
+    ns.links.map((l) => l.name),
+    ['lo', 'qr-0b1c2d3e-4f'],
+  );
   assert.deepEqual(chains(ns.iptables.nat)['neutron-l3-agent-snat'], ['-j neutron-l3-agent-float-snat']);
 });
 
@@ -76,15 +88,31 @@ test('no l3 role, router down, or an external network this node cannot wire', ()
   assert.equal(planNode(view([router()]), { ...facts, roles: ['l2'] }).desired.namespaces[NS], undefined);
   assert.equal(planNode(view([router({ admin_state_up: false })]), facts).desired.namespaces[NS], undefined);
   const { desired, plugged } = planNode(view([router()]), { ...facts, physicalInterfaceMappings: {} });
-  assert.deepEqual(desired.namespaces[NS].links.map((l) => l.name), ['lo', 'qr-0b1c2d3e-4f']);
+  assert.deepEqual(
+    desired.namespaces[NS].links.map((l) => l.name),
+    ['lo', 'qr-0b1c2d3e-4f'],
+  );
   assert.ok(!desired.namespaces[HOST].links.some((l) => l.name === 'tap7a8b9c0d-1e'));
-  assert.deepEqual(plugged.map((p) => p.id), [qr.id]);
+  assert.deepEqual(
+    plugged.map((p) => p.id),
+    [qr.id],
+  );
 });
 
 test('apply to the FakeKernel: the second diff is empty', async () => {
   const { desired } = planNode(view([router()]), facts);
   const host = emptyObservedNamespace();
-  const nic = (ifindex: number, name: string) => ({ ifindex, name, kind: 'device', mtu: 1500, up: true, operstate: 'UP', master: null, mac: `02:00:00:00:00:0${ifindex}`, alias: null });
+  const nic = (ifindex: number, name: string) => ({
+    ifindex,
+    name,
+    kind: 'device',
+    mtu: 1500,
+    up: true,
+    operstate: 'UP',
+    master: null,
+    mac: `02:00:00:00:00:0${ifindex}`,
+    alias: null,
+  });
   host.links.push(nic(1, 'lo'), nic(2, 'eth1'), nic(3, 'eth2'));
   const kernel = new FakeKernel({ namespaces: { [HOST]: host } });
   const scope = scopeFor(desired, { prefixes: ['qrouter-', 'qdhcp-'] });
@@ -95,7 +123,10 @@ test('apply to the FakeKernel: the second diff is empty', async () => {
   // Disassociating the floating IP removes exactly its address and rules.
   const after = planNode(view([router({ floating_ips: [] })]), facts).desired;
   const plan = diff(after, await kernel.observe(scopeFor(after, { prefixes: ['qrouter-', 'qdhcp-'] })));
-  assert.ok(plan.ops.some((o) => o.op === 'addr-del' || JSON.stringify(o).includes('10.123.123.104/32')), JSON.stringify(plan.ops));
+  assert.ok(
+    plan.ops.some((o) => o.op === 'addr-del' || JSON.stringify(o).includes('10.123.123.104/32')),
+    JSON.stringify(plan.ops),
+  );
   await kernel.apply(plan.ops);
   const seen = await kernel.observe(scopeFor(after, { prefixes: ['qrouter-', 'qdhcp-'] }));
   assert.ok(!seen.namespaces[NS]!.addresses.some((a) => a.address === '10.123.123.104/32'));

@@ -11,30 +11,88 @@ import { scopeFor } from '../../src/kernel/scope.js';
 const NET = 'e6e37ba0-3b3f-4d4f-9a1b-2c3d4e5f6a7b';
 const SUB = '11111111-2222-3333-4444-555555555555';
 const port = (id: string, owner: string, ip: string, mac: string): PortView => ({
-  id, network_id: NET, mac_address: mac, fixed_ips: [{ subnet_id: SUB, ip_address: ip }], device_owner: owner, device_id: 'x',
-  admin_state_up: true, status: 'DOWN', port_security_enabled: true, security_groups: [], allowed_address_pairs: [], binding_host_id: 'compute1',
+  id,
+  network_id: NET,
+  mac_address: mac,
+  fixed_ips: [{ subnet_id: SUB, ip_address: ip }],
+  device_owner: owner,
+  device_id: 'x',
+  admin_state_up: true,
+  status: 'DOWN',
+  port_security_enabled: true,
+  security_groups: [],
+  allowed_address_pairs: [],
+  binding_host_id: 'compute1',
 });
 const instance = port('3c338602-d806-488a-ae66-c4c8f8d13b9b', 'compute:nova', '172.16.1.3', 'fa:16:3e:a7:f7:5a');
-const dhcp = { ...port('aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', 'network:dhcp', '172.16.1.2', 'fa:16:3e:00:00:02'), binding_host_id: 'controller' };
+const dhcp = {
+  ...port('aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', 'network:dhcp', '172.16.1.2', 'fa:16:3e:00:00:02'),
+  binding_host_id: 'controller',
+};
 
 const view = (host: string, ports: PortView[], dhcpNets: string[]): HostView => ({
-  host, revision: 7,
-  networks: [{ id: NET, name: 'selfservice', network_type: 'vxlan', physical_network: null, segmentation_id: 41, mtu: 1450, admin_state_up: true, router_external: false }],
-  subnets: [{ id: SUB, network_id: NET, ip_version: 4, cidr: '172.16.1.0/24', gateway_ip: '172.16.1.1', enable_dhcp: true, dns_nameservers: ['8.8.4.4'], host_routes: [], allocation_pools: [{ start: '172.16.1.2', end: '172.16.1.254' }] }],
+  host,
+  revision: 7,
+  networks: [
+    {
+      id: NET,
+      name: 'selfservice',
+      network_type: 'vxlan',
+      physical_network: null,
+      segmentation_id: 41,
+      mtu: 1450,
+      admin_state_up: true,
+      router_external: false,
+    },
+  ],
+  subnets: [
+    {
+      id: SUB,
+      network_id: NET,
+      ip_version: 4,
+      cidr: '172.16.1.0/24',
+      gateway_ip: '172.16.1.1',
+      enable_dhcp: true,
+      dns_nameservers: ['8.8.4.4'],
+      host_routes: [],
+      allocation_pools: [{ start: '172.16.1.2', end: '172.16.1.254' }],
+    },
+  ],
   ports,
-  remote_ports: host === 'compute1' ? [{ network_id: NET, host: 'controller', vtep: '192.168.0.104', mac_address: dhcp.mac_address, ip_addresses: ['172.16.1.2'] }] : [],
+  remote_ports:
+    host === 'compute1'
+      ? [{ network_id: NET, host: 'controller', vtep: '192.168.0.104', mac_address: dhcp.mac_address, ip_addresses: ['172.16.1.2'] }]
+      : [],
   remote_vteps: host === 'compute1' ? [{ network_id: NET, host: 'controller', vtep: '192.168.0.104' }] : [],
-  security_groups: [], dhcp_networks: dhcpNets, dhcp_ports: dhcpNets.length ? [instance, dhcp] : [], routers: [],
+  security_groups: [],
+  dhcp_networks: dhcpNets,
+  dhcp_ports: dhcpNets.length ? [instance, dhcp] : [],
+  routers: [],
 });
 
-const compute: NodeFacts = { host: 'compute1', roles: ['l2'], localIp: '192.168.0.105', localIpDevice: 'eth0', physicalInterfaceMappings: {}, statePath: '/var/lib/neutrino', presentTaps: new Set(['tap3c338602-d8']) };
+const compute: NodeFacts = {
+  host: 'compute1',
+  roles: ['l2'],
+  localIp: '192.168.0.105',
+  localIpDevice: 'eth0',
+  physicalInterfaceMappings: {},
+  statePath: '/var/lib/neutrino',
+  presentTaps: new Set(['tap3c338602-d8']),
+};
 
 test("compute1: the scenario's bridge, vxlan-41 on eth0, the tap, and l2population entries", () => {
   const { desired, plugged } = planNode(view('compute1', [instance], []), compute);
   const host = desired.namespaces[HOST];
   const byName = Object.fromEntries(host.links.map((l) => [l.name, l]));
   assert.equal(byName['brqe6e37ba0-3b'].kind, 'bridge');
-  assert.deepEqual(byName['vxlan-41'], { kind: 'vxlan', name: 'vxlan-41', mtu: 1450, up: true, master: 'brqe6e37ba0-3b', vxlan: { vni: 41, local: '192.168.0.105', dev: 'eth0', dstport: 8472, learning: false, proxy: false } });
+  assert.deepEqual(byName['vxlan-41'], {
+    kind: 'vxlan',
+    name: 'vxlan-41',
+    mtu: 1450,
+    up: true,
+    master: 'brqe6e37ba0-3b',
+    vxlan: { vni: 41, local: '192.168.0.105', dev: 'eth0', dstport: 8472, learning: false, proxy: false },
+  });
   assert.equal(byName['tap3c338602-d8'].master, 'brqe6e37ba0-3b');
   assert.equal(byName['tap3c338602-d8'].mtu, 1450);
   assert.deepEqual(host.fdb, [
@@ -43,7 +101,10 @@ test("compute1: the scenario's bridge, vxlan-41 on eth0, the tap, and l2populati
   ]);
   // Neutron's default ([vxlan] arp_responder = false): no ARP proxy, ARP is flooded to the VTEPs.
   assert.deepEqual(host.neigh, []);
-  assert.deepEqual(plugged.map((p) => p.id), [instance.id]);
+  assert.deepEqual(
+    plugged.map((p) => p.id),
+    [instance.id],
+  );
 });
 
 test('[vxlan] arp_responder: the VXLAN device proxies ARP from a permanent entry per remote address', () => {
@@ -60,7 +121,14 @@ test('a network with no plugged port on the node is not wired there', () => {
 });
 
 test('controller with the DHCP role: qdhcp namespace, ns- veth, addresses, dnsmasq with static leases', () => {
-  const facts: NodeFacts = { ...compute, host: 'controller', roles: ['l2', 'dhcp'], localIp: '192.168.0.104', localIpDevice: 'eth1', presentTaps: new Set() };
+  const facts: NodeFacts = {
+    ...compute,
+    host: 'controller',
+    roles: ['l2', 'dhcp'],
+    localIp: '192.168.0.104',
+    localIpDevice: 'eth1',
+    presentTaps: new Set(),
+  };
   const { desired, plugged } = planNode(view('controller', [dhcp], [NET]), facts);
   const ns = desired.namespaces[`qdhcp-${NET}`];
   assert.ok(ns, 'qdhcp namespace');
@@ -76,13 +144,26 @@ test('controller with the DHCP role: qdhcp namespace, ns- veth, addresses, dnsma
   assert.match(opts, /option:router,172\.16\.1\.1/);
   const tap = desired.namespaces[HOST].links.find((l) => l.name === 'tapaaaaaaaa-bb');
   assert.equal(tap?.kind === 'veth' && tap.master, 'brqe6e37ba0-3b');
-  assert.deepEqual(plugged.map((p) => p.id), [dhcp.id]);
+  assert.deepEqual(
+    plugged.map((p) => p.id),
+    [dhcp.id],
+  );
 });
 
 test('applying the plan to a fake kernel converges: the second diff is empty', async () => {
   const { desired } = planNode(view('compute1', [instance], []), compute);
   const host = emptyObservedNamespace();
-  const nic = (ifindex: number, name: string, kind: string) => ({ ifindex, name, kind, mtu: 1500, up: true, operstate: 'UP', master: null, mac: `02:00:00:00:00:0${ifindex}`, alias: null });
+  const nic = (ifindex: number, name: string, kind: string) => ({
+    ifindex,
+    name,
+    kind,
+    mtu: 1500,
+    up: true,
+    operstate: 'UP',
+    master: null,
+    mac: `02:00:00:00:00:0${ifindex}`,
+    alias: null,
+  });
   host.links.push(nic(1, 'lo', 'device'), nic(2, 'eth0', 'device'), nic(3, 'tap3c338602-d8', 'tun'));
   const kernel = new FakeKernel({ namespaces: { [HOST]: host } });
   const scope = scopeFor(desired);

@@ -13,11 +13,17 @@ const items = ['c', 'a', 'b', 'd'].map((id, i) => ({ id, name: `n${i % 2}`, admi
 
 test('repeated filter keys are ORed, different keys ANDed, booleans converted', () => {
   const q = parseListQuery(networkSpec, { name: ['n0', 'n1'], admin_state_up: 'False' });
-  assert.deepEqual(applyListQuery(networkSpec, items, q, 'u', {}).items.map((i) => i.id), ['b']);
+  assert.deepEqual(
+    applyListQuery(networkSpec, items, q, 'u', {}).items.map((i) => i.id),
+    ['b'],
+  );
 });
 
 test('unknown filters and sort keys are refused as Neutron does', () => {
-  assert.throws(() => parseListQuery(networkSpec, { bogus: 'x' }), (e: NeutronError) => e.status === 400 && /\['bogus'\] is invalid attribute for filtering/.test(e.message));
+  assert.throws(
+    () => parseListQuery(networkSpec, { bogus: 'x' }),
+    (e: NeutronError) => e.status === 400 && /\['bogus'\] is invalid attribute for filtering/.test(e.message),
+  );
   assert.throws(() => parseListQuery(networkSpec, { sort_key: 'subnets', sort_dir: 'asc' }), /invalid attribute for sort_keys/);
   assert.throws(() => parseListQuery(networkSpec, { limit: '-1' }), /Limit must be an integer 0 or greater/);
 });
@@ -25,13 +31,25 @@ test('unknown filters and sort keys are refused as Neutron does', () => {
 test('sorting and marker pagination with next/previous links', () => {
   const raw = { sort_key: 'id', sort_dir: 'asc', limit: '2' };
   const p1 = applyListQuery(networkSpec, items, parseListQuery(networkSpec, raw), 'http://x/v2.0/networks', raw);
-  assert.deepEqual(p1.items.map((i) => i.id), ['a', 'b']);
-  assert.deepEqual(p1.links.map((l) => l.rel), ['next']);
+  assert.deepEqual(
+    p1.items.map((i) => i.id),
+    ['a', 'b'],
+  );
+  assert.deepEqual(
+    p1.links.map((l) => l.rel),
+    ['next'],
+  );
   const next = new URL(p1.links[0].href);
   const raw2 = Object.fromEntries(next.searchParams);
   const p2 = applyListQuery(networkSpec, items, parseListQuery(networkSpec, raw2), 'http://x/v2.0/networks', raw2);
-  assert.deepEqual(p2.items.map((i) => i.id), ['c', 'd']);
-  assert.deepEqual(p2.links.map((l) => l.rel), ['previous']);
+  assert.deepEqual(
+    p2.items.map((i) => i.id),
+    ['c', 'd'],
+  );
+  assert.deepEqual(
+    p2.links.map((l) => l.rel),
+    ['previous'],
+  );
 });
 
 test('fields keep only what was asked', () => {
@@ -44,9 +62,15 @@ test('create bodies: unknown, read-only, admin-only and defaults', () => {
   assert.throws(() => prepareCreate(networkSpec, { net: {} }, member), /Unable to find 'network' in request body/);
   assert.throws(
     () => prepareCreate(networkSpec, { network: { shared: true } }, member),
-    (e: NeutronError) => e.status === 403 && e.type === 'PolicyNotAuthorized' && e.message === '(rule:create_network and rule:create_network:shared) is disallowed by policy',
+    (e: NeutronError) =>
+      e.status === 403 &&
+      e.type === 'PolicyNotAuthorized' &&
+      e.message === '(rule:create_network and rule:create_network:shared) is disallowed by policy',
   );
-  assert.throws(() => prepareCreate(networkSpec, { network: { admin_state_up: 'maybe' } }, member), /Invalid input for admin_state_up. Reason: 'maybe' cannot be converted to boolean./);
+  assert.throws(
+    () => prepareCreate(networkSpec, { network: { admin_state_up: 'maybe' } }, member),
+    /Invalid input for admin_state_up. Reason: 'maybe' cannot be converted to boolean./,
+  );
   const ok = prepareCreate(networkSpec, { network: { name: 'x', shared: false } }, member);
   assert.equal(ok.project_id, 'p1');
   assert.equal(ok.admin_state_up, true);

@@ -26,7 +26,10 @@ test('parseJsonBody refuses what would not be stored as sent', () => {
   const parse = (text: string | Buffer) => parseJsonBody(typeof text === 'string' ? Buffer.from(text) : text);
   assert.equal(parse('  '), undefined);
   assert.deepEqual(parse('{"a":["\\ud83d\\ude00"]}'), { a: ['\u{1F600}'] });
-  assert.deepEqual(parse(`${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}`), JSON.parse(`${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}`));
+  assert.deepEqual(
+    parse(`${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}`),
+    JSON.parse(`${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}`),
+  );
   const refusal = (text: string | Buffer) => {
     try {
       parse(text);
@@ -60,24 +63,42 @@ test('extra DHCP options: Neutron key specs, creation skips empty values, update
     { opt_name: 'tftp-server', opt_value: '10.0.0.1', ip_version: '6' },
     { opt_name: 'mtu', opt_value: null },
   ]);
-  assert.deepEqual(opts.map((o) => o.ip_version), [4, 6, 4]);
+  assert.deepEqual(
+    opts.map((o) => o.ip_version),
+    [4, 6, 4],
+  );
   const stored = dhcpOptsOnCreate(opts);
   assert.deepEqual(stored, [
     { opt_name: 'router', opt_value: '', ip_version: 4 },
     { opt_name: 'tftp-server', opt_value: '10.0.0.1', ip_version: 6 },
   ]);
-  const merged = dhcpOptsOnUpdate(stored, parseDhcpOpts([
-    { opt_name: 'tftp-server', opt_value: '10.0.0.2' }, // IPv4: a new option, the IPv6 one stays
-    { opt_name: 'router', opt_value: null }, // removed
-    { opt_name: 'mtu', opt_value: null }, // removing what is not there: nothing
-  ]));
+  const merged = dhcpOptsOnUpdate(
+    stored,
+    parseDhcpOpts([
+      { opt_name: 'tftp-server', opt_value: '10.0.0.2' }, // IPv4: a new option, the IPv6 one stays
+      { opt_name: 'router', opt_value: null }, // removed
+      { opt_name: 'mtu', opt_value: null }, // removing what is not there: nothing
+    ]),
+  );
   assert.deepEqual(merged, [
     { opt_name: 'tftp-server', opt_value: '10.0.0.1', ip_version: 6 },
     { opt_name: 'tftp-server', opt_value: '10.0.0.2', ip_version: 4 },
   ]);
   assert.deepEqual(parseDhcpOpts(null), []);
-  for (const bad of [{}, 'x', [{ opt_name: 'a', opt_value: 'b\nc' }], [{ opt_name: ' ', opt_value: 'b' }], [{ opt_name: 'x'.repeat(65), opt_value: 'b' }], [{ opt_name: 'a', opt_value: 'b', ip_version: 'four' }], [{ opt_name: 'mtu', opt_value: '' }]]) {
-    assert.throws(() => parseDhcpOpts(bad), (e: NeutronError) => e.status === 400 && e.type === 'InvalidInput', JSON.stringify(bad));
+  for (const bad of [
+    {},
+    'x',
+    [{ opt_name: 'a', opt_value: 'b\nc' }],
+    [{ opt_name: ' ', opt_value: 'b' }],
+    [{ opt_name: 'x'.repeat(65), opt_value: 'b' }],
+    [{ opt_name: 'a', opt_value: 'b', ip_version: 'four' }],
+    [{ opt_name: 'mtu', opt_value: '' }],
+  ]) {
+    assert.throws(
+      () => parseDhcpOpts(bad),
+      (e: NeutronError) => e.status === 400 && e.type === 'InvalidInput',
+      JSON.stringify(bad),
+    );
   }
   // A trailing line break ends the line (Python's splitlines), it does not start a second one.
   assert.equal(parseDhcpOpts([{ opt_name: 'a', opt_value: 'b\n' }])[0].opt_value, 'b\n');

@@ -25,7 +25,17 @@ const facts = controllerFacts(['l2', 'l3']);
 
 function node(): FakeKernel {
   const host = emptyObservedNamespace();
-  const nic = (ifindex: number, name: string) => ({ ifindex, name, kind: 'device', mtu: 1500, up: true, operstate: 'UP', master: null, mac: `02:00:00:00:00:0${ifindex}`, alias: null });
+  const nic = (ifindex: number, name: string) => ({
+    ifindex,
+    name,
+    kind: 'device',
+    mtu: 1500,
+    up: true,
+    operstate: 'UP',
+    master: null,
+    mac: `02:00:00:00:00:0${ifindex}`,
+    alias: null,
+  });
   host.links.push(nic(1, 'lo'), nic(2, 'eth1'), nic(3, 'eth2'));
   return new FakeKernel({ namespaces: { [HOST]: host } });
 }
@@ -101,7 +111,13 @@ function recorder(fail: (argv: readonly string[], call: number) => number | null
 }
 const logs = () => {
   const seen: { level: string; msg: string }[] = [];
-  return { seen, log: { warn: (_o: object, msg: string) => void seen.push({ level: 'warn', msg }), debug: (_o: object, msg: string) => void seen.push({ level: 'debug', msg }) } as any };
+  return {
+    seen,
+    log: {
+      warn: (_o: object, msg: string) => void seen.push({ level: 'warn', msg }),
+      debug: (_o: object, msg: string) => void seen.push({ level: 'debug', msg }),
+    } as any,
+  };
 };
 
 test("gratuitous ARP: Neutron's arping -U then -A, one packet each, in the router namespace, rounds 2 s apart; no reply (exit 1) is fine", async () => {

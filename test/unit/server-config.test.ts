@@ -69,10 +69,19 @@ test('connection bounds and graceful_shutdown_timeout: defaults, [api]/[DEFAULT]
     const d = loadServerConfig({});
     assert.deepEqual([d.headerTimeout, d.requestTimeout, d.keepaliveTimeout, d.gracefulShutdownTimeout], [20, 60, 30, 5]);
     const file = join(dir, 'neutron.conf');
-    writeFileSync(file, '[DEFAULT]\ngraceful_shutdown_timeout = 7\n[api]\nheader_timeout = 3\nrequest_timeout = 9\nkeepalive_timeout = 4\n');
+    writeFileSync(
+      file,
+      '[DEFAULT]\ngraceful_shutdown_timeout = 7\n[api]\nheader_timeout = 3\nrequest_timeout = 9\nkeepalive_timeout = 4\n',
+    );
     const f = loadServerConfig({ config: file });
     assert.deepEqual([f.headerTimeout, f.requestTimeout, f.keepaliveTimeout, f.gracefulShutdownTimeout], [3, 9, 4, 7]);
-    const flags = loadServerConfig({ config: file, headerTimeout: '2', requestTimeout: '5', keepaliveTimeout: '1', gracefulShutdownTimeout: '8' });
+    const flags = loadServerConfig({
+      config: file,
+      headerTimeout: '2',
+      requestTimeout: '5',
+      keepaliveTimeout: '1',
+      gracefulShutdownTimeout: '8',
+    });
     assert.deepEqual([flags.headerTimeout, flags.requestTimeout, flags.keepaliveTimeout, flags.gracefulShutdownTimeout], [2, 5, 1, 8]);
     assert.throws(() => loadServerConfig({ gracefulShutdownTimeout: '0' }), /--graceful-shutdown-timeout/);
     assert.throws(() => loadServerConfig({ keepaliveTimeout: 'never' }), /--keepalive-timeout/);

@@ -51,7 +51,10 @@ test('protocol: names lower-cased, numbers kept as decimal text, any/null mean a
   assert.equal(convertProtocol(null), null);
   assert.equal(convertProtocol('any'), null);
   const msg = fails(() => convertProtocol('foo'), 400, 'SecurityGroupRuleInvalidProtocol');
-  assert.match(msg, /^Security group rule protocol foo not supported\. Only protocol values \(None, 'any', 'ah', .*'vrrp'\) and integer representations \[0 to 255\] are supported\.$/);
+  assert.match(
+    msg,
+    /^Security group rule protocol foo not supported\. Only protocol values \(None, 'any', 'ah', .*'vrrp'\) and integer representations \[0 to 255\] are supported\.$/,
+  );
   fails(() => convertProtocol(256), 400, 'SecurityGroupRuleInvalidProtocol');
   fails(() => convertProtocol('-1'), 400, 'SecurityGroupRuleInvalidProtocol');
   fails(() => convertProtocol(6.5), 400, 'SecurityGroupRuleInvalidProtocol');
@@ -73,7 +76,10 @@ test('ports: integers 0-65535, numeric text accepted', () => {
   assert.equal(convertPort(0), 0);
   assert.equal(convertPort(65535), 65535);
   assert.equal(convertPort(null), null);
-  assert.equal(fails(() => convertPort(65536), 400, 'SecurityGroupInvalidPortValue'), 'Invalid value for port 65536');
+  assert.equal(
+    fails(() => convertPort(65536), 400, 'SecurityGroupInvalidPortValue'),
+    'Invalid value for port 65536',
+  );
   fails(() => convertPort(-1), 400, 'SecurityGroupInvalidPortValue');
   fails(() => convertPort('ssh'), 400, 'SecurityGroupInvalidPortValue');
 });
@@ -89,7 +95,10 @@ test('remote_ip_prefix: mask always present, host bits kept; normalized_cidr zer
   assert.equal(normalizedCidr('10.0.0.5/24'), '10.0.0.0/24');
   assert.equal(normalizedCidr('2001:db8::1/64'), '2001:db8::/64');
   assert.equal(normalizedCidr(null), null);
-  assert.equal(fails(() => convertRemoteIpPrefix('10.0.0.0/33'), 400, 'InvalidCIDR'), 'Invalid CIDR 10.0.0.0/33 given as IP prefix.');
+  assert.equal(
+    fails(() => convertRemoteIpPrefix('10.0.0.0/33'), 400, 'InvalidCIDR'),
+    'Invalid CIDR 10.0.0.0/33 given as IP prefix.',
+  );
   fails(() => convertRemoteIpPrefix('not-an-ip'), 400, 'InvalidCIDR');
   fails(() => convertRemoteIpPrefix('10.0.0.0/255.0.255.0'), 400, 'InvalidCIDR');
 });
@@ -104,13 +113,20 @@ test('port ranges: TCP/UDP need min <= max and no port 0; the full range means n
     'For TCP/UDP protocols, port_range_min must be <= port_range_max',
   );
   fails(() => validateRule(rule({ protocol: 'udp', port_range_min: 53 })), 400, 'SecurityGroupInvalidPortRange');
-  assert.equal(fails(() => validateRule(rule({ protocol: '6', port_range_min: 0, port_range_max: 10 })), 400, 'SecurityGroupInvalidPortValue'), 'Invalid value for port 0');
+  assert.equal(
+    fails(() => validateRule(rule({ protocol: '6', port_range_min: 0, port_range_max: 10 })), 400, 'SecurityGroupInvalidPortValue'),
+    'Invalid value for port 0',
+  );
   assert.equal(
     fails(() => validateRule(rule({ port_range_min: 22, port_range_max: 22 })), 400, 'SecurityGroupProtocolRequiredWithPorts'),
     'Must also specify protocol if port range is given.',
   );
   assert.equal(
-    fails(() => validateRule(rule({ protocol: 'gre', port_range_min: 22, port_range_max: 22 })), 400, 'SecurityGroupInvalidProtocolForPort'),
+    fails(
+      () => validateRule(rule({ protocol: 'gre', port_range_min: 22, port_range_max: 22 })),
+      400,
+      'SecurityGroupInvalidProtocolForPort',
+    ),
     'Ports cannot be specified for protocol 47. Ports are only supported for DCCP, SCTP, TCP, UDP, UDPLITE.',
   );
   validateRule(rule({ protocol: 'sctp', port_range_min: 1, port_range_max: 100 }));
@@ -161,7 +177,10 @@ test('remote prefix family must match the ethertype; only one remote entity', ()
 });
 
 test('duplicate key: protocol names equal numbers, 0.0.0.0/0 equals no prefix', () => {
-  assert.equal(ruleKey(rule({ protocol: 'tcp', port_range_min: 22, port_range_max: 22 })), ruleKey(rule({ protocol: '6', port_range_min: 22, port_range_max: 22 })));
+  assert.equal(
+    ruleKey(rule({ protocol: 'tcp', port_range_min: 22, port_range_max: 22 })),
+    ruleKey(rule({ protocol: '6', port_range_min: 22, port_range_max: 22 })),
+  );
   assert.equal(ruleKey(rule({ remote_ip_prefix: '0.0.0.0/0' })), ruleKey(rule()));
   assert.equal(ruleKey(rule({ ethertype: 'IPv6', remote_ip_prefix: '::/0' })), ruleKey(rule({ ethertype: 'IPv6' })));
   assert.equal(ruleKey(rule({ ethertype: 'IPv6', protocol: 'ipv6-icmp' })), ruleKey(rule({ ethertype: 'IPv6', protocol: '58' })));

@@ -34,7 +34,12 @@ test('parseAccess: clear errors, and nothing that ssh or a shell could take for 
     ['ssh:root@host;reboot', /is not a host name or address/],
     ['ssh:root@a@b', /is not a host name or address/],
   ];
-  for (const [text, re] of bad) assert.throws(() => parseAccess(text), (e: unknown) => e instanceof AccessError && re.test(e.message), text);
+  for (const [text, re] of bad)
+    assert.throws(
+      () => parseAccess(text),
+      (e: unknown) => e instanceof AccessError && re.test(e.message),
+      text,
+    );
 });
 
 test('local: the node is this machine; namespaces by nsenter --net, ip and bridge by -n', () => {
@@ -60,7 +65,10 @@ test('ssh: batch mode, a connect timeout, and one remote command line with every
   assert.deepEqual(accessArgv(ssh, ['iptables-save']), [...prefix, 'iptables-save']);
   assert.deepEqual(accessArgv(ssh, ['iptables-save'], 'qrouter-1'), [...prefix, 'nsenter --net=/run/netns/qrouter-1 -- iptables-save']);
   assert.deepEqual(accessArgv(ssh, ['ip', '-j', 'addr'], 'qrouter-1'), [...prefix, 'ip -n qrouter-1 -j addr']);
-  assert.deepEqual(accessArgv(ssh, ['cat', '--', "/etc/neutron/it's here; rm -rf /"]), [...prefix, `cat -- '/etc/neutron/it'\\''s here; rm -rf /'`]);
+  assert.deepEqual(accessArgv(ssh, ['cat', '--', "/etc/neutron/it's here; rm -rf /"]), [
+    ...prefix,
+    `cat -- '/etc/neutron/it'\\''s here; rm -rf /'`,
+  ]);
   assert.deepEqual(accessArgv(ssh, ['echo', '', '$HOME', '`id`', 'a*', 'x\ny']), [...prefix, `echo '' '$HOME' '\`id\`' 'a*' 'x\ny'`]);
   assert.deepEqual(accessArgv(parseAccess('ssh:root@[fd00::5]'), ['true']).slice(5, 6), ['root@fd00::5']);
 });
@@ -70,7 +78,13 @@ test('ssh quoting survives a real POSIX shell word for word', () => {
   const remote = accessArgv(parseAccess('ssh:root@h'), words).at(-1)!;
   const out = spawnSync('sh', ['-c', remote], { encoding: 'utf8' });
   assert.equal(out.status, 0, out.stderr);
-  assert.equal(out.stdout, words.slice(2).map((w) => `${w}|`).join(''));
+  assert.equal(
+    out.stdout,
+    words
+      .slice(2)
+      .map((w) => `${w}|`)
+      .join(''),
+  );
 });
 
 /** Records what would run on this machine (the access layer's own output is what is under test). */
@@ -116,7 +130,18 @@ test('readFile: local and netns read this file system (null when absent); ssh ru
     });
     const ssh = nodeAccess(parseAccess('ssh:root@compute1'), { exec, sshOptions: ['-F', '/tmp/ssh config'] });
     assert.equal(await ssh.readFile('/var/lib/nova/instances/i 1/libvirt.xml'), 'xml');
-    assert.deepEqual(calls[0]!.argv, ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-F', '/tmp/ssh config', 'root@compute1', '--', "cat -- '/var/lib/nova/instances/i 1/libvirt.xml'"]);
+    assert.deepEqual(calls[0]!.argv, [
+      'ssh',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=5',
+      '-F',
+      '/tmp/ssh config',
+      'root@compute1',
+      '--',
+      "cat -- '/var/lib/nova/instances/i 1/libvirt.xml'",
+    ]);
     assert.equal(await ssh.readFile('/absent'), null);
     await assert.rejects(ssh.readFile('/secret'), /Permission denied/);
   } finally {

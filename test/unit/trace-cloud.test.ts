@@ -147,7 +147,11 @@ test('without OS_CLOUD the OS_* variables make the cloud (openstacksdk calls it 
 
 test('clear errors: no cloud, unknown cloud (with the names it has), no file, bad YAML, unsupported auth', () => {
   const err = (env: NodeJS.ProcessEnv, re: RegExp, extra: Partial<CloudLookup> = {}) =>
-    assert.throws(() => resolveCloud(lookup(env, extra)), (e: unknown) => e instanceof CloudConfigError && re.test(e.message), re.source);
+    assert.throws(
+      () => resolveCloud(lookup(env, extra)),
+      (e: unknown) => e instanceof CloudConfigError && re.test(e.message),
+      re.source,
+    );
   err({}, /no cloud to trace: set OS_CLOUD .* or OS_AUTH_URL/);
   const own = join(root, 'clear-errors', 'cwd'); // a clouds.yaml of this test's own, with cloud c1
   mkdirSync(own, { recursive: true });
@@ -185,9 +189,16 @@ test('Keystone v3: the token request, user and project by name (domain Default u
     },
   });
   const appcred = resolveCloud(
-    lookup({ OS_AUTH_URL: 'http://k/v3', OS_AUTH_TYPE: 'v3applicationcredential', OS_APPLICATION_CREDENTIAL_ID: 'ac', OS_APPLICATION_CREDENTIAL_SECRET: 'sec' }),
+    lookup({
+      OS_AUTH_URL: 'http://k/v3',
+      OS_AUTH_TYPE: 'v3applicationcredential',
+      OS_APPLICATION_CREDENTIAL_ID: 'ac',
+      OS_APPLICATION_CREDENTIAL_SECRET: 'sec',
+    }),
   );
-  assert.deepEqual(keystoneAuthBody(appcred), { auth: { identity: { methods: ['application_credential'], application_credential: { id: 'ac', secret: 'sec' } } } });
+  assert.deepEqual(keystoneAuthBody(appcred), {
+    auth: { identity: { methods: ['application_credential'], application_credential: { id: 'ac', secret: 'sec' } } },
+  });
   assert.throws(() => keystoneAuthBody({ ...base, password: undefined }), /has no password/);
   assert.throws(() => keystoneAuthBody({ ...base, projectName: undefined }), /project-scoped token/);
 });
@@ -209,7 +220,10 @@ test('the network endpoint: service type network, the interface asked for, the r
   assert.equal(networkEndpoint(catalog, 'public'), 'https://net.example.org/networking');
   assert.equal(networkEndpoint(catalog, 'internal'), 'http://internal:9696');
   assert.equal(networkEndpoint(catalog, 'public', 'RegionTwo'), 'https://net2.example.org:9696');
-  assert.throws(() => networkEndpoint(catalog, 'public', 'RegionThree'), /no public network endpoint in region RegionThree \(it has admin@RegionOne/);
+  assert.throws(
+    () => networkEndpoint(catalog, 'public', 'RegionThree'),
+    /no public network endpoint in region RegionThree \(it has admin@RegionOne/,
+  );
   assert.throws(() => networkEndpoint([catalog[0]], 'public'), /no 'network' service/);
   assert.throws(() => networkEndpoint(undefined, 'public'), /no 'network' service/);
 });

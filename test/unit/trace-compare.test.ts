@@ -3,11 +3,25 @@
 // in its code's order; and real differences still found and named.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chainDiffers, compareChain, describeChainDiff, findRule, ruleKey, ruleTarget, ruleWords, sysctlValue } from '../../src/trace/compare.js';
+import {
+  chainDiffers,
+  compareChain,
+  describeChainDiff,
+  findRule,
+  ruleKey,
+  ruleTarget,
+  ruleWords,
+  sysctlValue,
+} from '../../src/trace/compare.js';
 
-const ESTABLISHED = '-m state --state RELATED,ESTABLISHED -m comment --comment "Direct packets associated with a known session to the RETURN chain." -j RETURN';
-const DHCP = ['-d 172.16.1.124/32 -p udp -m udp --sport 67 --dport 68 -j RETURN', '-d 255.255.255.255/32 -p udp -m udp --sport 67 --dport 68 -j RETURN'];
-const INVALID = '-m state --state INVALID -m comment --comment "Drop packets that appear related to an existing connection (e.g. TCP ACK/FIN) but do not have an entry in conntrack." -j DROP';
+const ESTABLISHED =
+  '-m state --state RELATED,ESTABLISHED -m comment --comment "Direct packets associated with a known session to the RETURN chain." -j RETURN';
+const DHCP = [
+  '-d 172.16.1.124/32 -p udp -m udp --sport 67 --dport 68 -j RETURN',
+  '-d 255.255.255.255/32 -p udp -m udp --sport 67 --dport 68 -j RETURN',
+];
+const INVALID =
+  '-m state --state INVALID -m comment --comment "Drop packets that appear related to an existing connection (e.g. TCP ACK/FIN) but do not have an entry in conntrack." -j DROP';
 const FALLBACK = '-m comment --comment "Send unmatched traffic to the fallback chain." -j neutron-linuxbri-sg-fallback';
 const SSH = '-p tcp -m tcp --dport 22 -j RETURN';
 const ICMP = '-p icmp -j RETURN';
@@ -18,7 +32,14 @@ const PLANNER = [ESTABLISHED, ...DHCP, ICMP, SSH, INVALID, FALLBACK];
 const REAL = [ESTABLISHED, ...DHCP, SSH, ICMP, INVALID, FALLBACK];
 
 test('ruleWords: a quoted comment is one word', () => {
-  assert.deepEqual(ruleWords(FALLBACK), ['-m', 'comment', '--comment', '"Send unmatched traffic to the fallback chain."', '-j', 'neutron-linuxbri-sg-fallback']);
+  assert.deepEqual(ruleWords(FALLBACK), [
+    '-m',
+    'comment',
+    '--comment',
+    '"Send unmatched traffic to the fallback chain."',
+    '-j',
+    'neutron-linuxbri-sg-fallback',
+  ]);
 });
 
 test('compareChain: the real agent’s ingress chain (its server’s rule order) is the planner’s: no difference', () => {
@@ -38,7 +59,10 @@ test('compareChain: a rule really missing and one really unexpected are named, n
   assert.deepEqual(d.missing, [SSH]);
   assert.deepEqual(d.unexpected, ['-p tcp -m tcp --dport 8080 -j RETURN']);
   assert.deepEqual(d.reordered, []);
-  assert.equal(describeChainDiff(d, (r) => `-A neutron-linuxbri-i63ff1621-3 ${r}`), `missing: '-A neutron-linuxbri-i63ff1621-3 ${SSH}'; unexpected: '-A neutron-linuxbri-i63ff1621-3 -p tcp -m tcp --dport 8080 -j RETURN'`);
+  assert.equal(
+    describeChainDiff(d, (r) => `-A neutron-linuxbri-i63ff1621-3 ${r}`),
+    `missing: '-A neutron-linuxbri-i63ff1621-3 ${SSH}'; unexpected: '-A neutron-linuxbri-i63ff1621-3 -p tcp -m tcp --dport 8080 -j RETURN'`,
+  );
 });
 
 test('compareChain: order kept where it matters — DROP before RETURN, the fixed head and tail', () => {
@@ -50,7 +74,10 @@ test('compareChain: order kept where it matters — DROP before RETURN, the fixe
   assert.deepEqual(dropFirst.reordered[0], { first: INVALID, then: ESTABLISHED });
   // The fallback (DROP everything) before the rules that admit: everything is dropped.
   const tailFirst = compareChain(PLANNER, [FALLBACK, ESTABLISHED, ...DHCP, SSH, ICMP, INVALID]);
-  assert.match(describeChainDiff(tailFirst), /^out of order: '.*-j neutron-linuxbri-sg-fallback' comes before '.*RELATED,ESTABLISHED.*-j RETURN', which should decide first \(and \d+ more pair\(s\)\)$/);
+  assert.match(
+    describeChainDiff(tailFirst),
+    /^out of order: '.*-j neutron-linuxbri-sg-fallback' comes before '.*RELATED,ESTABLISHED.*-j RETURN', which should decide first \(and \d+ more pair\(s\)\)$/,
+  );
 });
 
 test('ruleKey: the real SNAT rule with its matches in the L3 agent’s order is the planner’s; --random-fully where iptables lacks it', () => {
@@ -58,19 +85,28 @@ test('ruleKey: the real SNAT rule with its matches in the L3 agent’s order is 
   const reordered = '-m conntrack --ctstate DNAT -m mark ! --mark 0x2/0xffff -j SNAT --to-source 10.123.123.102 --random-fully';
   assert.equal(ruleKey(reordered), ruleKey(planner));
   assert.equal(ruleKey('-m mark ! --mark 0x2/0xffff -m conntrack --ctstate DNAT -j SNAT --to-source 10.123.123.102'), ruleKey(planner));
-  assert.equal(ruleKey('-i qr-+ -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697'), ruleKey('-d 169.254.169.254/32 -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697'));
+  assert.equal(
+    ruleKey('-i qr-+ -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697'),
+    ruleKey('-d 169.254.169.254/32 -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697'),
+  );
   assert.equal(ruleTarget(planner), '-j SNAT --to-source 10.123.123.102');
 });
 
 test('ruleKey: what changes the meaning still differs — a negation, another address, another target', () => {
   assert.notEqual(ruleKey('! -s 10.0.0.0/8 -j RETURN'), ruleKey('-s 10.0.0.0/8 -j RETURN'));
   assert.notEqual(ruleKey('-m mark ! --mark 0x2/0xffff -j ACCEPT'), ruleKey('-m mark --mark 0x2/0xffff -j ACCEPT'));
-  assert.notEqual(ruleKey('-d 10.123.123.104/32 -j DNAT --to-destination 172.16.1.124'), ruleKey('-d 10.123.123.104/32 -j DNAT --to-destination 172.16.1.125'));
+  assert.notEqual(
+    ruleKey('-d 10.123.123.104/32 -j DNAT --to-destination 172.16.1.124'),
+    ruleKey('-d 10.123.123.104/32 -j DNAT --to-destination 172.16.1.125'),
+  );
   assert.notEqual(ruleKey(ICMP), ruleKey('-p icmp -j DROP'));
 });
 
 test('findRule: the DNAT rule among the real PREROUTING chain’s rules, whatever their order; absent when it is not there', () => {
-  const real = ['-d 169.254.169.254/32 -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697', '-d 10.123.123.104/32 -j DNAT --to-destination 172.16.1.124'];
+  const real = [
+    '-d 169.254.169.254/32 -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697',
+    '-d 10.123.123.104/32 -j DNAT --to-destination 172.16.1.124',
+  ];
   const want = '-d 10.123.123.104/32 -j DNAT --to-destination 172.16.1.124';
   assert.equal(findRule(real, want), real[1]);
   assert.equal(findRule([...real].reverse(), want), real[1]);

@@ -35,7 +35,11 @@ function editFile(s: Snapshot, arg: string, edit: (text: string) => string): voi
   const path = argValues(argv, arg)[0]!;
   d.files[path] = edit(d.files[path]!);
 }
-const dropLines = (re: RegExp) => (text: string) => text.split('\n').filter((l) => !re.test(l)).join('\n');
+const dropLines = (re: RegExp) => (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => !re.test(l))
+    .join('\n');
 
 function brokenAt(r: TraceReport, want: { reason: string; node: string; check: string; namespace?: string }) {
   assert.equal(r.ok, false);
@@ -44,7 +48,10 @@ function brokenAt(r: TraceReport, want: { reason: string; node: string; check: s
   assert.equal(b.node, want.node);
   assert.equal(r.hops[b.index - 1]!.check, want.check);
   if (want.namespace !== undefined) assert.equal(b.namespace, want.namespace);
-  assert.ok(r.hops.slice(0, b.index - 1).every((h) => h.status === 'ok'), 'every hop before it is ok');
+  assert.ok(
+    r.hops.slice(0, b.index - 1).every((h) => h.status === 'ok'),
+    'every hop before it is ok',
+  );
   return b;
 }
 
@@ -138,13 +145,20 @@ test("the DHCP port's tap out of its bridge on the controller: DHCP_PORT_NOT_IN_
   lines[0] = JSON.stringify(links);
   raw.ip = lines.join('\n');
   const b = brokenAt(trace(s), { reason: 'DHCP_PORT_NOT_IN_BRIDGE', node: 'controller', check: 'DHCP port in bridge' });
-  assert.match(b.cause, new RegExp(`${tap} on controller is not in bridge brq${netId.slice(0, 11)}: DHCP requests on brq${netId.slice(0, 11)} never reach dnsmasq;`));
+  assert.match(
+    b.cause,
+    new RegExp(
+      `${tap} on controller is not in bridge brq${netId.slice(0, 11)}: DHCP requests on brq${netId.slice(0, 11)} never reach dnsmasq;`,
+    ),
+  );
 });
 
 test("the DHCP RETURN rule removed from the instance port's ingress chain: SG_DHCP_BLOCKED on compute1, reply leg", () => {
   const s = copy();
   const raw = s.nodes['compute1']!.namespaces['']!;
-  raw.iptablesSave = dropLines(new RegExp(`-d ${ip.replace(/\./g, '\\.')}/32 -p udp -m udp --sport 67 --dport 68 -j RETURN`))(raw.iptablesSave);
+  raw.iptablesSave = dropLines(new RegExp(`-d ${ip.replace(/\./g, '\\.')}/32 -p udp -m udp --sport 67 --dport 68 -j RETURN`))(
+    raw.iptablesSave,
+  );
   const r = trace(s);
   const b = brokenAt(r, { reason: 'SG_DHCP_BLOCKED', node: 'compute1', check: 'security group DHCP ingress' });
   assert.equal(r.hops[b.index - 1]!.leg, 'reply');
@@ -198,11 +212,17 @@ test('a snapshot recorded without the DHCP namespaces’ processes: the dnsmasq 
   const h = r.hops.find((x) => x.check === 'dnsmasq')!;
   assert.equal(h.status, 'unknown');
   assert.equal(h.reason, 'NODE_UNREADABLE');
-  assert.ok(r.warnings.some((w) => new RegExp(`^hop ${h.index} not checked: the processes in ${qdhcp} on controller were not read`).test(w)), r.warnings.join('\n'));
+  assert.ok(
+    r.warnings.some((w) => new RegExp(`^hop ${h.index} not checked: the processes in ${qdhcp} on controller were not read`).test(w)),
+    r.warnings.join('\n'),
+  );
 });
 
 test('trace dhcp of a port Neutron serves no DHCP (the DHCP port itself) is refused', () => {
-  assert.throws(() => traceDhcp(contextFrom(copy(), 'snapshot'), dhcpPort.id), (e: Error) => e instanceof DhcpTraceError && /network:dhcp port: Neutron serves it no DHCP/.test(e.message));
+  assert.throws(
+    () => traceDhcp(contextFrom(copy(), 'snapshot'), dhcpPort.id),
+    (e: Error) => e instanceof DhcpTraceError && /network:dhcp port: Neutron serves it no DHCP/.test(e.message),
+  );
   assert.throws(() => traceDhcp(contextFrom(copy(), 'snapshot'), 'deadbeef-0000'), DhcpTraceError);
 });
 
@@ -230,15 +250,50 @@ test("Neutron's dnsmasq files are read by meaning: client ids, port tags, IPv6, 
       '',
     ].join('\n'),
   );
-  assert.deepEqual(hosts.map((h) => [h.mac, h.ip]), [['fa:16:3e:aa:bb:cc', '10.0.0.3'], ['fa:16:3e:aa:bb:dd', '10.0.0.4'], ['fa:16:3e:aa:bb:ee', 'fd00::5']]);
-  const opts = parseOptsFile('tag:subnet-1,option:dns-server,8.8.8.8,1.1.1.1\ntag:subnet-1,option:classless-static-route,169.254.169.254/32,10.0.0.2,0.0.0.0/0,10.0.0.1\ntag:subnet-1,249,169.254.169.254/32,10.0.0.2\ntag:subnet-1,option6:dns-server,[fd00::1]\n');
-  assert.deepEqual(opts.map((o) => [o.tags, o.option, o.values.length]), [[['subnet-1'], 'dns-server', 2], [['subnet-1'], 'classless-static-route', 4], [['subnet-1'], '249', 2], [['subnet-1'], 'dns-server', 1]]);
-  assert.deepEqual(parseLeases('duid 00:01:00:01:2c:aa\n1733443200 fa:16:3e:aa:bb:cc 10.0.0.3 host-10-0-0-3 01:fa:16:3e:aa:bb:cc\n0 fa:16:3e:aa:bb:dd 10.0.0.4 * *\n').map((l) => [l.mac, l.ip]), [['fa:16:3e:aa:bb:cc', '10.0.0.3'], ['fa:16:3e:aa:bb:dd', '10.0.0.4']]);
+  assert.deepEqual(
+    hosts.map((h) => [h.mac, h.ip]),
+    [
+      ['fa:16:3e:aa:bb:cc', '10.0.0.3'],
+      ['fa:16:3e:aa:bb:dd', '10.0.0.4'],
+      ['fa:16:3e:aa:bb:ee', 'fd00::5'],
+    ],
+  );
+  const opts = parseOptsFile(
+    'tag:subnet-1,option:dns-server,8.8.8.8,1.1.1.1\ntag:subnet-1,option:classless-static-route,169.254.169.254/32,10.0.0.2,0.0.0.0/0,10.0.0.1\ntag:subnet-1,249,169.254.169.254/32,10.0.0.2\ntag:subnet-1,option6:dns-server,[fd00::1]\n',
+  );
+  assert.deepEqual(
+    opts.map((o) => [o.tags, o.option, o.values.length]),
+    [
+      [['subnet-1'], 'dns-server', 2],
+      [['subnet-1'], 'classless-static-route', 4],
+      [['subnet-1'], '249', 2],
+      [['subnet-1'], 'dns-server', 1],
+    ],
+  );
+  assert.deepEqual(
+    parseLeases(
+      'duid 00:01:00:01:2c:aa\n1733443200 fa:16:3e:aa:bb:cc 10.0.0.3 host-10-0-0-3 01:fa:16:3e:aa:bb:cc\n0 fa:16:3e:aa:bb:dd 10.0.0.4 * *\n',
+    ).map((l) => [l.mac, l.ip]),
+    [
+      ['fa:16:3e:aa:bb:cc', '10.0.0.3'],
+      ['fa:16:3e:aa:bb:dd', '10.0.0.4'],
+    ],
+  );
   assert.deepEqual(parseNetnsPids('812\n1377\n'), [812, 1377]);
-  assert.deepEqual(parseCmdline('dnsmasq\0--no-hosts\0--dhcp-hostsfile=/var/lib/neutron/dhcp/n1/host\0'), ['dnsmasq', '--no-hosts', '--dhcp-hostsfile=/var/lib/neutron/dhcp/n1/host']);
-  assert.deepEqual(argValues(['dnsmasq', '--dhcp-optsfile', '/x/opts', '--dhcp-range=a', '--dhcp-range=b'], '--dhcp-optsfile'), ['/x/opts']);
+  assert.deepEqual(parseCmdline('dnsmasq\0--no-hosts\0--dhcp-hostsfile=/var/lib/neutron/dhcp/n1/host\0'), [
+    'dnsmasq',
+    '--no-hosts',
+    '--dhcp-hostsfile=/var/lib/neutron/dhcp/n1/host',
+  ]);
+  assert.deepEqual(argValues(['dnsmasq', '--dhcp-optsfile', '/x/opts', '--dhcp-range=a', '--dhcp-range=b'], '--dhcp-optsfile'), [
+    '/x/opts',
+  ]);
   // Paths come from the command line, wherever they are.
-  const found = dnsmasqIn({ pids: [9], cmdlines: { '9': ['/usr/sbin/dnsmasq', '--dhcp-hostsfile=/var/lib/neutron/dhcp/n1/host'] }, files: { '/var/lib/neutron/dhcp/n1/host': 'fa:16:3e:aa:bb:cc,h,10.0.0.3\n' } });
+  const found = dnsmasqIn({
+    pids: [9],
+    cmdlines: { '9': ['/usr/sbin/dnsmasq', '--dhcp-hostsfile=/var/lib/neutron/dhcp/n1/host'] },
+    files: { '/var/lib/neutron/dhcp/n1/host': 'fa:16:3e:aa:bb:cc,h,10.0.0.3\n' },
+  });
   assert.equal(found[0]!.files.hosts!.text, 'fa:16:3e:aa:bb:cc,h,10.0.0.3\n');
   assert.equal(found[0]!.files.opts, undefined);
 });
@@ -263,16 +318,39 @@ test('the DHCP probe counts the exchange by MAC, plain and inside VXLAN, and rea
     `fa:16:3e:58:8c:b5 > ${me}, ethertype IPv4 (0x0800), length 371: 172.16.1.2.67 > 172.16.1.3.68: VXLAN, flags [invalid] (0x02), vni 14215292`,
   ].join('\n');
   assert.deepEqual(countDhcp(underlay, me), { request: 1, reply: 1 });
-  assert.deepEqual(parseUdhcpc('udhcpc: started, v1.36.1\nudhcpc: broadcasting discover\nudhcpc: broadcasting select for 172.16.1.3, server 172.16.1.2\nudhcpc: lease of 172.16.1.3 obtained from 172.16.1.2, lease time 86400\n'), { sent: 2, answered: 2 });
-  assert.deepEqual(parseUdhcpc('udhcpc: sending discover\nudhcpc: sending discover\nudhcpc: sending discover\nudhcpc: no lease, failing\n'), { sent: 3, answered: 0 });
+  assert.deepEqual(
+    parseUdhcpc(
+      'udhcpc: started, v1.36.1\nudhcpc: broadcasting discover\nudhcpc: broadcasting select for 172.16.1.3, server 172.16.1.2\nudhcpc: lease of 172.16.1.3 obtained from 172.16.1.2, lease time 86400\n',
+    ),
+    { sent: 2, answered: 2 },
+  );
+  assert.deepEqual(
+    parseUdhcpc('udhcpc: sending discover\nudhcpc: sending discover\nudhcpc: sending discover\nudhcpc: no lease, failing\n'),
+    { sent: 3, answered: 0 },
+  );
   assert.equal(DHCP_FILTERS.plain('0.0.0.0'), 'udp and (port 67 or port 68)');
 });
 
 test('trace dhcp options: no flow options, no --count; --wait only with --probe, 1-600 s, without --from', () => {
-  const base: TraceCliOptions = { kind: 'dhcp', target: instancePort.id, nodes: {}, agentConfigs: {}, instancesPaths: {}, protocol: 'icmp', format: 'json', detail: false, write: () => undefined, progress: () => undefined };
+  const base: TraceCliOptions = {
+    kind: 'dhcp',
+    target: instancePort.id,
+    nodes: {},
+    agentConfigs: {},
+    instancesPaths: {},
+    protocol: 'icmp',
+    format: 'json',
+    detail: false,
+    write: () => undefined,
+    progress: () => undefined,
+  };
   assert.doesNotThrow(() => checkOptions(base));
   assert.doesNotThrow(() => checkOptions({ ...base, probe: true, wait: '30' }));
-  const refused = (o: Partial<TraceCliOptions>, re: RegExp) => assert.throws(() => checkOptions({ ...base, ...o }), (e: Error) => e instanceof TraceUsageError && re.test(e.message));
+  const refused = (o: Partial<TraceCliOptions>, re: RegExp) =>
+    assert.throws(
+      () => checkOptions({ ...base, ...o }),
+      (e: Error) => e instanceof TraceUsageError && re.test(e.message),
+    );
   refused({ to: '172.16.1.1' }, /it takes no --to, --protocol, --port or --source/);
   refused({ protocol: 'tcp', port: '67' }, /it takes no --to, --protocol, --port or --source/);
   refused({ probe: true, count: '3' }, /takes no --count/);
@@ -283,12 +361,25 @@ test('trace dhcp options: no flow options, no --count; --wait only with --probe,
 });
 
 test("a real Neutron's recording (no dnsmasq data in it): its qdhcp- namespace, ns-/tap veth, DHCP port address and DHCP security-group rules all check ok; dnsmasq is unknown", async () => {
-  const real = await loadSnapshot(join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace', 'real-neutron-zed', 'healthy-fip'));
+  const real = await loadSnapshot(
+    join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace', 'real-neutron-zed', 'healthy-fip'),
+  );
   const r = traceDhcp(contextFrom(real, 'snapshot'), '63ff1621-32b2-46c1-8367-5ec1686f54ee');
   assert.equal(r.verdict, 'inconclusive', JSON.stringify(r.firstBroken));
   const notOk = r.hops.filter((h) => h.status !== 'ok').map((h) => `${h.check}: ${h.status} ${h.reason}`);
   assert.deepEqual(notOk, ['dnsmasq: unknown NODE_UNREADABLE']);
-  for (const check of ['DHCP namespace', 'DHCP port in bridge', 'DHCP port', 'DHCP port address', 'security group DHCP egress', 'security group DHCP ingress']) assert.ok(r.hops.some((h) => h.check === check && h.status === 'ok'), check);
+  for (const check of [
+    'DHCP namespace',
+    'DHCP port in bridge',
+    'DHCP port',
+    'DHCP port address',
+    'security group DHCP egress',
+    'security group DHCP ingress',
+  ])
+    assert.ok(
+      r.hops.some((h) => h.check === check && h.status === 'ok'),
+      check,
+    );
 });
 
 test("a subnet's DNS servers and host routes changed in the API but not in dnsmasq's options: DHCP_OPTIONS_MISMATCH; written there, ok", () => {
@@ -298,10 +389,17 @@ test("a subnet's DNS servers and host routes changed in the API but not in dnsma
   subnet['host_routes'] = [{ destination: '10.10.0.0/16', nexthop: '172.16.1.254' }];
   const b = brokenAt(trace(s), { reason: 'DHCP_OPTIONS_MISMATCH', node: 'controller', check: 'dnsmasq options' });
   assert.match(b.cause, /no 'tag:subnet-[0-9a-f-]+,option:dns-server,192\.0\.2\.53,192\.0\.2\.54'/);
-  assert.match(b.cause, /no 'tag:subnet-[0-9a-f-]+,option:classless-static-route,10\.10\.0\.0\/16,172\.16\.1\.254,0\.0\.0\.0\/0,172\.16\.1\.1'/);
+  assert.match(
+    b.cause,
+    /no 'tag:subnet-[0-9a-f-]+,option:classless-static-route,10\.10\.0\.0\/16,172\.16\.1\.254,0\.0\.0\.0\/0,172\.16\.1\.1'/,
+  );
   // As Neutron writes them (servers in another order; its metadata route besides the subnet's), they hold.
   const tag = `tag:subnet-${subnet.id}`;
   const routes = '169.254.169.254/32,172.16.1.2,10.10.0.0/16,172.16.1.254,0.0.0.0/0,172.16.1.1';
-  editFile(s, '--dhcp-optsfile', (t) => `${tag},option:dns-server,192.0.2.54,192.0.2.53\n${tag},option:classless-static-route,${routes}\n${tag},249,${routes}\n${t}`);
+  editFile(
+    s,
+    '--dhcp-optsfile',
+    (t) => `${tag},option:dns-server,192.0.2.54,192.0.2.53\n${tag},option:classless-static-route,${routes}\n${tag},249,${routes}\n${t}`,
+  );
   assert.equal(trace(s).ok, true, JSON.stringify(trace(s).firstBroken));
 });

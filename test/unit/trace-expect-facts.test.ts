@@ -6,10 +6,26 @@ import { nodeFactsFromDump } from '../../src/trace/expect-facts.js';
 import type { ApiObject, ApiResources } from '../../src/trace/snapshot.js';
 import { AGENT_INI, hostDump } from '../helpers/trace-dump.js';
 
-const agent = (host: string, agent_type: string, configurations: object = {}): ApiObject => ({ id: `${host}-${agent_type}`, host, agent_type, alive: true, configurations });
+const agent = (host: string, agent_type: string, configurations: object = {}): ApiObject => ({
+  id: `${host}-${agent_type}`,
+  host,
+  agent_type,
+  alive: true,
+  configurations,
+});
 
 function apiWith(agents: ApiObject[]): ApiResources {
-  return { networks: [], subnets: [], ports: [], routers: [], floatingips: [], security_groups: [], agents, router_hosts: {}, dhcp_hosts: {} };
+  return {
+    networks: [],
+    subnets: [],
+    ports: [],
+    routers: [],
+    floatingips: [],
+    security_groups: [],
+    agents,
+    router_hosts: {},
+    dhcp_hosts: {},
+  };
 }
 
 const API = apiWith([
@@ -55,7 +71,12 @@ test('from the configuration file: local_ip, mappings and state_path name their 
     presentTaps: new Set(['tapaaaaaaaa-aa', 'tapbbbbbbbb-bb']),
   });
   assert.equal(r.sources.arp_responder?.value, 'false', '[vxlan] arp_responder (Neutron default off)');
-  assert.deepEqual(r.sources.local_ip, { setting: '[vxlan] local_ip', value: '192.168.0.105', from: 'config', source: `[vxlan] local_ip in ${AGENT_INI}` });
+  assert.deepEqual(r.sources.local_ip, {
+    setting: '[vxlan] local_ip',
+    value: '192.168.0.105',
+    from: 'config',
+    source: `[vxlan] local_ip in ${AGENT_INI}`,
+  });
   assert.deepEqual(r.sources.physical_interface_mappings, {
     setting: '[linux_bridge] physical_interface_mappings',
     value: 'provider:eth1',
@@ -63,13 +84,35 @@ test('from the configuration file: local_ip, mappings and state_path name their 
     source: `[linux_bridge] physical_interface_mappings in ${AGENT_INI}`,
   });
   assert.equal(r.sources.state_path?.from, 'config');
-  assert.deepEqual(r.sources.local_ip_device, { setting: 'the device holding 192.168.0.105', value: 'eth0', from: 'observed', source: "192.168.0.105 is on eth0 in the node's own namespace" });
+  assert.deepEqual(r.sources.local_ip_device, {
+    setting: 'the device holding 192.168.0.105',
+    value: 'eth0',
+    from: 'observed',
+    source: "192.168.0.105 is on eth0 in the node's own namespace",
+  });
   assert.equal(r.sources.roles?.value, 'l2');
 });
 
 test("a real Neutron linuxbridge_agent.ini (no host, no [neutrino], no state_path): the host is Neutron's, roles come from the agents", () => {
-  const ini = ['[linux_bridge]', 'physical_interface_mappings = provider:eth2', '[vxlan]', 'enable_vxlan = true', 'local_ip = 192.168.0.104', 'l2_population = true', '[securitygroup]', 'firewall_driver = iptables', ''].join('\n');
-  const r = nodeFactsFromDump('controller', hostDump('controller', ini, [['eth1', '192.168.0.104/24'], ['eth2', null]]), API);
+  const ini = [
+    '[linux_bridge]',
+    'physical_interface_mappings = provider:eth2',
+    '[vxlan]',
+    'enable_vxlan = true',
+    'local_ip = 192.168.0.104',
+    'l2_population = true',
+    '[securitygroup]',
+    'firewall_driver = iptables',
+    '',
+  ].join('\n');
+  const r = nodeFactsFromDump(
+    'controller',
+    hostDump('controller', ini, [
+      ['eth1', '192.168.0.104/24'],
+      ['eth2', null],
+    ]),
+    API,
+  );
   assert.deepEqual(r.problems, []);
   assert.deepEqual(r.facts.roles, ['l2', 'dhcp', 'l3']);
   assert.equal(r.facts.host, 'controller');
@@ -89,7 +132,10 @@ test("without the configuration file the L2 agent's report stands in, and says s
   assert.deepEqual(r.facts.physicalInterfaceMappings, { provider: 'eth1' });
   assert.equal(r.sources.local_ip?.from, 'agent');
   assert.equal(r.sources.local_ip?.setting, '[vxlan] local_ip');
-  assert.match(r.sources.local_ip!.source, /^tunneling_ip reported by the Linux bridge agent on compute1 \(the agent configuration .* could not be read\)$/);
+  assert.match(
+    r.sources.local_ip!.source,
+    /^tunneling_ip reported by the Linux bridge agent on compute1 \(the agent configuration .* could not be read\)$/,
+  );
   assert.equal(r.sources.physical_interface_mappings?.from, 'agent');
   assert.equal(r.sources.physical_interface_mappings?.value, 'provider:eth1');
   assert.equal(r.sources.state_path?.from, 'default');
@@ -130,7 +176,9 @@ test('local_ip held by no device on the node is a problem, not a guess', () => {
 });
 
 test('the file wins over the report, but a running agent that disagrees with its file is pointed out', () => {
-  const api = apiWith([agent('compute1', 'Linux bridge agent', { tunneling_ip: '192.168.0.99', interface_mappings: { provider: 'eth7' } })]);
+  const api = apiWith([
+    agent('compute1', 'Linux bridge agent', { tunneling_ip: '192.168.0.99', interface_mappings: { provider: 'eth7' } }),
+  ]);
   const r = nodeFactsFromDump('compute1', hostDump('compute1', NEUTRINO_INI, LINKS), api);
   assert.equal(r.facts.localIp, '192.168.0.105');
   assert.deepEqual(r.facts.physicalInterfaceMappings, { provider: 'eth1' });

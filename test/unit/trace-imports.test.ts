@@ -11,7 +11,10 @@ const SERVER_DIRS = ['networking', 'identity', 'store', 'api'].map((d) => join(R
 
 /** Relative module specifiers of a source file: static imports/re-exports and dynamic import()s. */
 export function relativeImports(source: string): string[] {
-  const specs = [...source.matchAll(/^\s*(?:import|export)\b[^'"`;]*?(?:from\s*)?['"](\.[^'"]+)['"]/gm), ...source.matchAll(/\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g)];
+  const specs = [
+    ...source.matchAll(/^\s*(?:import|export)\b[^'"`;]*?(?:from\s*)?['"](\.[^'"]+)['"]/gm),
+    ...source.matchAll(/\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g),
+  ];
   return specs.map((m) => m[1]!);
 }
 
@@ -44,7 +47,14 @@ test('the import parser sees static, multi-line, type-only, re-export and dynami
     "import { readFileSync } from 'node:fs';",
     "// import { x } from 'not-relative';",
   ].join('\n');
-  assert.deepEqual(relativeImports(src).sort(), ['../api/t.js', '../identity/d.js', '../networking/a.js', '../networking/side-effect.js', '../store/b.js', '../store/lazy.js']);
+  assert.deepEqual(relativeImports(src).sort(), [
+    '../api/t.js',
+    '../identity/d.js',
+    '../networking/a.js',
+    '../networking/side-effect.js',
+    '../store/b.js',
+    '../store/lazy.js',
+  ]);
 });
 
 test('nothing in src/trace reaches the server modules', () => {

@@ -15,18 +15,24 @@ const snap = await loadSnapshot(join(dirname(fileURLToPath(import.meta.url)), '.
 const instancePort = snap.api.ports.find((p) => String(p['device_owner']).startsWith('compute:'))!;
 
 test("a port's way out through SNAT: one capture per device, all following the destination, the underlay included", () => {
-  const report = withUnderlayHops(tracePort(contextFrom(snap, 'snapshot'), instancePort.id, '10.123.123.1', { flow: { protocol: 'icmp' } }));
+  const report = withUnderlayHops(
+    tracePort(contextFrom(snap, 'snapshot'), instancePort.id, '10.123.123.1', { flow: { protocol: 'icmp' } }),
+  );
   assert.equal(report.ok, true, JSON.stringify(report.firstBroken));
   assert.equal(report.target.destination, '10.123.123.1');
   const points = pathCapturePoints(report, { protocol: 'icmp' }, () => report.target.destination!);
   const devices = points.map((p) => `${p.node}/${p.namespace}/${p.device}`);
   assert.equal(new Set(devices).size, devices.length, 'one capture per device');
   assert.deepEqual(new Set(points.map((p) => p.node)), new Set(['compute1', 'controller']));
-  assert.ok(points.some((p) => p.device.startsWith('qg-') && p.namespace.startsWith('qrouter-')), 'in the router namespace');
+  assert.ok(
+    points.some((p) => p.device.startsWith('qg-') && p.namespace.startsWith('qrouter-')),
+    'in the router namespace',
+  );
   for (const p of points.filter((x) => !x.encapsulated)) assert.equal(p.filter, 'icmp and host 10.123.123.1');
   const underlay = points.filter((p) => p.encapsulated);
   assert.equal(underlay.length, 2, 'the underlay NIC on both ends of the tunnel');
-  for (const p of underlay) assert.match(p.filter, /^udp port 8472 and udp\[39\] = 1 and \(udp\[42:4\] = 0x0a7b7b01 or udp\[46:4\] = 0x0a7b7b01\)$/);
+  for (const p of underlay)
+    assert.match(p.filter, /^udp port 8472 and udp\[39\] = 1 and \(udp\[42:4\] = 0x0a7b7b01 or udp\[46:4\] = 0x0a7b7b01\)$/);
 });
 
 test('a port trace that found no destination sends nothing and says so', async () => {

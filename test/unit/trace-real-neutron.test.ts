@@ -28,9 +28,21 @@ let dir: string;
 before(() => (dir = mkdtempSync(join(tmpdir(), 'neutrino-real-neutron-'))));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function trace(o: Partial<TraceCliOptions> & Pick<TraceCliOptions, 'kind' | 'target' | 'snapshot'>): Promise<{ code: number; report: TraceReport }> {
+async function trace(
+  o: Partial<TraceCliOptions> & Pick<TraceCliOptions, 'kind' | 'target' | 'snapshot'>,
+): Promise<{ code: number; report: TraceReport }> {
   let out = '';
-  const code = await runTrace({ nodes: {}, agentConfigs: {}, instancesPaths: {}, protocol: 'icmp', format: 'json', detail: false, write: (s) => (out += s), progress: () => undefined, ...o });
+  const code = await runTrace({
+    nodes: {},
+    agentConfigs: {},
+    instancesPaths: {},
+    protocol: 'icmp',
+    format: 'json',
+    detail: false,
+    write: (s) => (out += s),
+    progress: () => undefined,
+    ...o,
+  });
   return { code, report: JSON.parse(out) as TraceReport };
 }
 
@@ -52,7 +64,11 @@ function editIptables(s: Snapshot, host: string, ns: string, edit: (text: string
   assert.notEqual(raw.iptablesSave, before, 'the edit changed the recording');
 }
 
-const dropLine = (line: string) => (text: string) => text.split('\n').filter((l) => l !== line).join('\n');
+const dropLine = (line: string) => (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => l !== line)
+    .join('\n');
 
 test('trace fip on the real cloud: healthy, exit 0, every hop ok (its rules in its server’s order, no libvirt XML)', async () => {
   const { code, report } = await trace({ kind: 'fip', target: FIP, snapshot: FIP_DIR });
@@ -60,7 +76,10 @@ test('trace fip on the real cloud: healthy, exit 0, every hop ok (its rules in i
   assert.equal(report.verdict, 'healthy');
   assert.equal(report.ok, true);
   assert.equal(report.firstBroken, null);
-  assert.deepEqual(report.hops.filter((h) => h.status !== 'ok').map((h) => `${h.index} ${h.check} ${h.status}`), []);
+  assert.deepEqual(
+    report.hops.filter((h) => h.status !== 'ok').map((h) => `${h.index} ${h.check} ${h.status}`),
+    [],
+  );
   const sg = report.hops.find((h) => h.check === 'security group icmp')!;
   assert.equal(sg.node, 'compute1');
   // Checked by the tap's carrier, since there is no domain XML to read.
@@ -72,7 +91,10 @@ test('trace port to the outside on the real cloud: healthy, exit 0, every hop ok
   const { code, report } = await trace({ kind: 'port', target: PORT.slice(0, 8), to: '10.123.123.1', snapshot: PORT_DIR });
   assert.equal(code, 0, JSON.stringify(report.firstBroken ?? report.warnings));
   assert.equal(report.verdict, 'healthy');
-  assert.deepEqual(report.hops.filter((h) => h.status !== 'ok').map((h) => `${h.index} ${h.check} ${h.status}`), []);
+  assert.deepEqual(
+    report.hops.filter((h) => h.status !== 'ok').map((h) => `${h.index} ${h.check} ${h.status}`),
+    [],
+  );
   assert.ok(report.hops.some((h) => h.check === 'SNAT' && h.status === 'ok'));
 });
 
@@ -92,7 +114,9 @@ test('a security-group rule really missing from the real chain: broken at the se
 test('the real chain with its DROP of invalid packets moved behind the fallback: broken, the pair out of order named', async () => {
   const invalid = `-A ${INGRESS} -m state --state INVALID -m comment --comment "Drop packets that appear related to an existing connection (e.g. TCP ACK/FIN) but do not have an entry in conntrack." -j DROP`;
   const fallback = `-A ${INGRESS} -m comment --comment "Send unmatched traffic to the fallback chain." -j neutron-linuxbri-sg-fallback`;
-  const snap = await mutated(FIP_DIR, (s) => editIptables(s, 'compute1', '', (t) => t.replace(`${invalid}\n${fallback}`, `${fallback}\n${invalid}`)));
+  const snap = await mutated(FIP_DIR, (s) =>
+    editIptables(s, 'compute1', '', (t) => t.replace(`${invalid}\n${fallback}`, `${fallback}\n${invalid}`)),
+  );
   const { code, report } = await trace({ kind: 'fip', target: FIP, snapshot: snap });
   assert.equal(code, 1);
   assert.equal(report.firstBroken?.reason, 'SG_CHAIN_MISSING');
@@ -119,7 +143,10 @@ test('the real DNAT rule really missing: broken at the DNAT hop (NAT_RULE_MISSIN
 test('no domain XML and the tap without carrier: nothing is attached on the instance side, broken (DEVICE_DOWN)', async () => {
   const snap = await mutated(PORT_DIR, (s) => {
     const raw = s.nodes['compute1']!.namespaces['']!;
-    raw.ip = raw.ip.replaceAll('"ifname":"tap63ff1621-32","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"]', '"ifname":"tap63ff1621-32","flags":["NO-CARRIER","BROADCAST","MULTICAST","UP"]');
+    raw.ip = raw.ip.replaceAll(
+      '"ifname":"tap63ff1621-32","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"]',
+      '"ifname":"tap63ff1621-32","flags":["NO-CARRIER","BROADCAST","MULTICAST","UP"]',
+    );
   });
   const { code, report } = await trace({ kind: 'port', target: PORT, to: '10.123.123.1', snapshot: snap });
   assert.equal(code, 1);
@@ -136,7 +163,10 @@ test('a node not recorded: its hops are unknown, the walk goes on to the others;
   assert.equal(report.ok, false);
   assert.equal(report.firstBroken, null);
   const unknown = report.hops.filter((h) => h.status === 'unknown');
-  assert.ok(unknown.length > 0 && unknown.every((h) => h.node === 'compute1' && ['NODE_UNREADABLE', 'CONFIG_MISSING'].includes(h.reason!)), JSON.stringify(unknown));
+  assert.ok(
+    unknown.length > 0 && unknown.every((h) => h.node === 'compute1' && ['NODE_UNREADABLE', 'CONFIG_MISSING'].includes(h.reason!)),
+    JSON.stringify(unknown),
+  );
   // The hops on controller after the first unknown one were still checked, and are fine.
   const after = report.hops.filter((h) => h.index > unknown[0]!.index && h.node === 'controller');
   assert.ok(after.length >= 3 && after.every((h) => h.status === 'ok'), JSON.stringify(after.map((h) => [h.index, h.check, h.status])));
@@ -173,32 +203,64 @@ const reverseIpListings = (text: string) =>
 const reverseJson = (text: string) => JSON.stringify((JSON.parse(text) as unknown[]).reverse());
 
 const REORDERINGS: Array<[string, (s: Snapshot) => void]> = [
-  ['NAT rules within their chains (DNAT in PREROUTING, the SNAT rules in snat and float-snat)', (s) => editIptables(s, 'controller', QROUTER, reverseRules('nat'))],
-  ['the filter rules of every chain on compute1 (security-group rules, FORWARD jumps)', (s) => {
-    // Reversing a whole chain also moves its DROP ahead of its RETURNs; only the port's own rules are
-    // reordered here, in place (the real agent's other order of the same rules).
-    editIptables(s, 'compute1', '', (t) => t.replace(`-A ${INGRESS} -p tcp -m tcp --dport 22 -j RETURN\n-A ${INGRESS} -p icmp -j RETURN`, `-A ${INGRESS} -p icmp -j RETURN\n-A ${INGRESS} -p tcp -m tcp --dport 22 -j RETURN`));
-    editIptables(s, 'compute1', '', (t) => t.replace(/(-A neutron-linuxbri-FORWARD -m physdev --physdev-out .*)\n(-A neutron-linuxbri-FORWARD -m physdev --physdev-in .*)/, '$2\n$1'));
-  }],
-  ['fdb entries (l2population) on both nodes', (s) => {
-    for (const host of ['controller', 'compute1']) s.nodes[host]!.namespaces['']!.fdb = reverseJson(s.nodes[host]!.namespaces['']!.fdb);
-  }],
-  ['links, addresses on a device, neighbours and routes in the router namespace and on both nodes', (s) => {
-    for (const [host, ns] of [['controller', QROUTER], ['controller', ''], ['compute1', '']] as const) {
-      const raw = s.nodes[host]!.namespaces[ns]!;
-      raw.ip = reverseIpListings(raw.ip);
-    }
-  }],
-  ['sysctl output with a carriage return (read through a terminal)', (s) => {
-    const raw = s.nodes['controller']!.namespaces[QROUTER]!;
-    raw.sysctl = raw.sysctl.replace('net.ipv4.ip_forward = 1\n', 'net.ipv4.ip_forward = 1\r\n');
-    assert.match(raw.sysctl, /\r/);
-  }],
+  [
+    'NAT rules within their chains (DNAT in PREROUTING, the SNAT rules in snat and float-snat)',
+    (s) => editIptables(s, 'controller', QROUTER, reverseRules('nat')),
+  ],
+  [
+    'the filter rules of every chain on compute1 (security-group rules, FORWARD jumps)',
+    (s) => {
+      // Reversing a whole chain also moves its DROP ahead of its RETURNs; only the port's own rules are
+      // reordered here, in place (the real agent's other order of the same rules).
+      editIptables(s, 'compute1', '', (t) =>
+        t.replace(
+          `-A ${INGRESS} -p tcp -m tcp --dport 22 -j RETURN\n-A ${INGRESS} -p icmp -j RETURN`,
+          `-A ${INGRESS} -p icmp -j RETURN\n-A ${INGRESS} -p tcp -m tcp --dport 22 -j RETURN`,
+        ),
+      );
+      editIptables(s, 'compute1', '', (t) =>
+        t.replace(
+          /(-A neutron-linuxbri-FORWARD -m physdev --physdev-out .*)\n(-A neutron-linuxbri-FORWARD -m physdev --physdev-in .*)/,
+          '$2\n$1',
+        ),
+      );
+    },
+  ],
+  [
+    'fdb entries (l2population) on both nodes',
+    (s) => {
+      for (const host of ['controller', 'compute1']) s.nodes[host]!.namespaces['']!.fdb = reverseJson(s.nodes[host]!.namespaces['']!.fdb);
+    },
+  ],
+  [
+    'links, addresses on a device, neighbours and routes in the router namespace and on both nodes',
+    (s) => {
+      for (const [host, ns] of [
+        ['controller', QROUTER],
+        ['controller', ''],
+        ['compute1', ''],
+      ] as const) {
+        const raw = s.nodes[host]!.namespaces[ns]!;
+        raw.ip = reverseIpListings(raw.ip);
+      }
+    },
+  ],
+  [
+    'sysctl output with a carriage return (read through a terminal)',
+    (s) => {
+      const raw = s.nodes['controller']!.namespaces[QROUTER]!;
+      raw.sysctl = raw.sysctl.replace('net.ipv4.ip_forward = 1\n', 'net.ipv4.ip_forward = 1\r\n');
+      assert.match(raw.sysctl, /\r/);
+    },
+  ],
 ];
 
 for (const [what, reorder] of REORDERINGS) {
   test(`the real recordings with ${what} in another order: still healthy`, async () => {
-    for (const [from, o] of [[FIP_DIR, { kind: 'fip', target: FIP }], [PORT_DIR, { kind: 'port', target: PORT, to: '10.123.123.1' }]] as const) {
+    for (const [from, o] of [
+      [FIP_DIR, { kind: 'fip', target: FIP }],
+      [PORT_DIR, { kind: 'port', target: PORT, to: '10.123.123.1' }],
+    ] as const) {
       const snap = await mutated(from, reorder);
       const { code, report } = await trace({ ...o, snapshot: snap });
       assert.equal(code, 0, `${o.kind}: ${JSON.stringify(report.firstBroken ?? report.warnings)}`);
@@ -230,9 +292,25 @@ const DHCP_PORT = '2615ead5-9f3b-4c17-a76e-c085eb9ecbdf';
 async function remoteGroupCloud(ipset: string | undefined) {
   const copy = await mutated(FIP_DIR, (s) => {
     const group = s.api.security_groups.find((g) => g.id === LAB_SG)!;
-    (group['security_group_rules'] as unknown[]).push({ id: 'r-udp-from-group', security_group_id: LAB_SG, direction: 'ingress', ethertype: 'IPv4', protocol: 'udp', port_range_min: null, port_range_max: null, remote_ip_prefix: null, remote_group_id: LAB_SG, remote_address_group_id: null });
+    (group['security_group_rules'] as unknown[]).push({
+      id: 'r-udp-from-group',
+      security_group_id: LAB_SG,
+      direction: 'ingress',
+      ethertype: 'IPv4',
+      protocol: 'udp',
+      port_range_min: null,
+      port_range_max: null,
+      remote_ip_prefix: null,
+      remote_group_id: LAB_SG,
+      remote_address_group_id: null,
+    });
     s.api.ports.find((p) => p.id === DHCP_PORT)!['security_groups'] = [LAB_SG];
-    editIptables(s, 'compute1', '', (t) => t.replace(`-A ${INGRESS} -p icmp -j RETURN\n`, `-A ${INGRESS} -p icmp -j RETURN\n-A ${INGRESS} -p udp -m set --match-set ${SET} src -j RETURN\n`));
+    editIptables(s, 'compute1', '', (t) =>
+      t.replace(
+        `-A ${INGRESS} -p icmp -j RETURN\n`,
+        `-A ${INGRESS} -p icmp -j RETURN\n-A ${INGRESS} -p udp -m set --match-set ${SET} src -j RETURN\n`,
+      ),
+    );
     if (ipset !== undefined) s.nodes['compute1']!.namespaces['']!.ipset = ipset;
   });
   const ctx = contextFrom(await loadSnapshot(copy), 'test');
@@ -246,14 +324,20 @@ test('remote group: the set holds the source (members in the kernel’s order, n
   const hop = await remoteGroupCloud(`${created}add ${SET} 172.16.1.124\nadd ${SET} 172.16.1.2\n`);
   assert.equal(hop.status, 'ok', hop.cause);
   assert.equal(hop.observed?.['admitting_rule'], 'r-udp-from-group');
-  assert.ok(hop.evidence.some((e) => e.command === 'ipset save' && e.line === `add ${SET} 172.16.1.2`), JSON.stringify(hop.evidence));
+  assert.ok(
+    hop.evidence.some((e) => e.command === 'ipset save' && e.line === `add ${SET} 172.16.1.2`),
+    JSON.stringify(hop.evidence),
+  );
 });
 
 test('remote group: the set does not hold the source: broken, the set and the source named', async () => {
   const hop = await remoteGroupCloud(`${created}add ${SET} 172.16.1.124\n`);
   assert.equal(hop.status, 'mismatch');
   assert.equal(hop.reason, 'SG_CHAIN_MISSING');
-  assert.match(hop.cause!, new RegExp(`IP set ${SET} on compute1 does not hold 172\\.16\\.1\\.2, a member of remote group lab-sg.*holds 172\\.16\\.1\\.124`));
+  assert.match(
+    hop.cause!,
+    new RegExp(`IP set ${SET} on compute1 does not hold 172\\.16\\.1\\.2, a member of remote group lab-sg.*holds 172\\.16\\.1\\.124`),
+  );
   const gone = await remoteGroupCloud('');
   assert.equal(gone.status, 'missing');
   assert.match(gone.cause!, new RegExp(`IP set ${SET} of remote group lab-sg does not exist on compute1`));
@@ -270,7 +354,14 @@ test('readsIpsets: a node is asked for its IP sets only when a port bound there 
   // compute1's port is in lab-sg alone (no remote group); the default groups' rules do not count.
   assert.equal(readsIpsets(snap.api, 'compute1'), false);
   const group = snap.api.security_groups.find((g) => g.id === LAB_SG)!;
-  (group['security_group_rules'] as unknown[]).push({ id: 'r', direction: 'ingress', ethertype: 'IPv4', protocol: null, remote_ip_prefix: null, remote_group_id: LAB_SG });
+  (group['security_group_rules'] as unknown[]).push({
+    id: 'r',
+    direction: 'ingress',
+    ethertype: 'IPv4',
+    protocol: null,
+    remote_ip_prefix: null,
+    remote_group_id: LAB_SG,
+  });
   assert.equal(readsIpsets(snap.api, 'compute1'), true);
   assert.equal(readsIpsets(snap.api, 'controller'), false);
 });

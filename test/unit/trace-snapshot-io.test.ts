@@ -28,9 +28,16 @@ function dump(host: string, access: string): NodeDump {
       'qrouter-6f1b2c3d-0000-4000-8000-000000000001': null,
     },
     conntrack: {},
-    instances: { 'b1c2d3e4-0000-4000-8000-000000000002': { path: '/var/lib/nova/instances/b1c2d3e4-0000-4000-8000-000000000002/libvirt.xml', xml: null } },
+    instances: {
+      'b1c2d3e4-0000-4000-8000-000000000002': {
+        path: '/var/lib/nova/instances/b1c2d3e4-0000-4000-8000-000000000002/libvirt.xml',
+        xml: null,
+      },
+    },
     errors: ['cannot read conntrack -L in namespace qrouter-x: no such namespace'],
-    commands: { [HOST]: { netns: { argv: ['ip', '-j', 'netns', 'list'] }, ip: { argv: ['ip', '-j', '-d', '-batch', '-'], stdin: 'link show\n' } } },
+    commands: {
+      [HOST]: { netns: { argv: ['ip', '-j', 'netns', 'list'] }, ip: { argv: ['ip', '-j', '-d', '-batch', '-'], stdin: 'link show\n' } },
+    },
   };
 }
 
@@ -48,7 +55,7 @@ const snapshot = (): Snapshot => ({
     agents: [{ id: 'a1', host: 'compute1', agent_type: 'Linux bridge agent', alive: true }],
     router_hosts: {},
     dhcp_hosts: { n1: ['controller'] },
-    errors: ['GET /v2.0/networks/n1/dhcp-agents answered 403: hosts taken from the ports\' binding:host_id instead'],
+    errors: ["GET /v2.0/networks/n1/dhcp-agents answered 403: hosts taken from the ports' binding:host_id instead"],
   },
   // A host name that is not a plain file name still stays inside nodes/.
   nodes: { compute1: dump('compute1', 'netns:x1-compute1'), 'odd/../host': dump('odd/../host', 'ssh:root@192.168.0.9') },

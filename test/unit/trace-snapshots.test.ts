@@ -25,7 +25,12 @@ test('healthy: every hop of the walk ok, on controller and compute1, with the pl
   assert.deepEqual([...new Set(report.hops.map((h) => h.node).filter(Boolean))], ['controller', 'compute1']);
   const devices = report.hops.map((h) => h.device);
   for (const d of ['eth2', 'vxlan-41', `tap${report.target.port!.id.slice(0, 11)}`]) assert.ok(devices.includes(d), d);
-  assert.ok(report.hops.some((h) => h.check === 'DNAT' && h.evidence[0]?.line === `-A neutron-l3-agent-PREROUTING -d ${FIP}/32 -j DNAT --to-destination 172.16.1.3`));
+  assert.ok(
+    report.hops.some(
+      (h) =>
+        h.check === 'DNAT' && h.evidence[0]?.line === `-A neutron-l3-agent-PREROUTING -d ${FIP}/32 -j DNAT --to-destination 172.16.1.3`,
+    ),
+  );
   // The agent configurations were recorded without their secrets.
   for (const d of Object.values(snap.nodes)) assert.doesNotMatch(d.agentConfig.text ?? '', /^password = (?!<redacted>)/m);
   assert.match(renderText(report, { color: false, detail: true }), /OK +every hop checked matches/);
@@ -45,7 +50,10 @@ for (const [name, want] of [
     assert.equal(b.reason, want.reason, b.cause);
     assert.equal(b.node, want.node);
     assert.equal(report.hops[b.index - 1]!.check, want.check);
-    assert.ok(report.hops.slice(0, b.index - 1).every((h) => h.status === 'ok'), 'every hop before it is ok');
+    assert.ok(
+      report.hops.slice(0, b.index - 1).every((h) => h.status === 'ok'),
+      'every hop before it is ok',
+    );
     assert.match(renderText(report, { color: false, detail: false }), new RegExp(`STOPPED AT  hop ${b.index}: .*${want.reason}`));
   });
 }

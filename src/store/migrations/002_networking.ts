@@ -88,9 +88,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('security_group_rules')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('project_id', 'text', (c) => c.notNull())
-    .addColumn('security_group_id', 'text', (c) =>
-      c.notNull().references('security_groups.id').onDelete('cascade'),
-    )
+    .addColumn('security_group_id', 'text', (c) => c.notNull().references('security_groups.id').onDelete('cascade'))
     .addColumn('direction', 'text', (c) => c.notNull())
     .addColumn('ethertype', 'text', (c) => c.notNull())
     .addColumn('protocol', 'text')
@@ -110,11 +108,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('security_group_id', 'text', (c) => c.notNull().references('security_groups.id'))
     .addPrimaryKeyConstraint('port_security_groups_pk', ['port_id', 'security_group_id'])
     .execute();
-  await db.schema
-    .createIndex('port_security_groups_group')
-    .on('port_security_groups')
-    .column('security_group_id')
-    .execute();
+  await db.schema.createIndex('port_security_groups_group').on('port_security_groups').column('security_group_id').execute();
 
   await standard(db.schema.createTable('routers'))
     .addColumn('admin_state_up', 'integer', (c) => c.notNull())
