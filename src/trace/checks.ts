@@ -43,6 +43,16 @@ export function observeCommand(ns: NsKey, what: 'link' | 'addr' | 'route' | 'nei
   }
 }
 
+/** A hop checked against the API rather than a node (on no node, in no namespace, on no device). */
+export const apiHop = (check: string, resource: Hop['resource']) => ({
+  leg: 'request' as const,
+  node: '',
+  namespace: HOST,
+  device: null,
+  resource,
+  check,
+});
+
 export function result(
   base: HopBase,
   expected: Record<string, unknown>,

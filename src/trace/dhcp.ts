@@ -5,25 +5,16 @@
 // port's security group. Pure.
 import { HOST } from '../kernel/types.js';
 import { AGENT_L2, byId, fixedIps, str, type TraceContext } from './context.js';
-import { result, type HopDraft } from './checks.js';
+import { apiHop, result, type HopDraft } from './checks.js';
 import { AGENT_DHCP, dhcpAgentHop, dhcpPortHops, dnsmasqHop, dnsmasqOptionsHop, hostEntryHop, sgDhcpHop } from './dhcp-checks.js';
 import { finish, isHopWarning } from './finish.js';
 import { refinish } from './probe-locate.js';
 import { instanceHop } from './instance.js';
 import { agentHop, netRef, portRef, segmentHops, segmentOf, tapHop } from './l2.js';
 import { crossNodes, replyFdb } from './port.js';
-import type { Hop, TraceReport, TraceTarget } from './report.js';
+import type { TraceReport, TraceTarget } from './report.js';
 import type { ApiObject } from './snapshot.js';
 import { NO_DHCP_OWNERS } from '../model/neutron.js';
-
-const apiBase = (check: string, resource: Hop['resource']) => ({
-  leg: 'request' as const,
-  node: '',
-  namespace: HOST,
-  device: null,
-  resource,
-  check,
-});
 
 /** The network's DHCP nodes: the agents hosting it, else (a reader refused the scheduler call) its DHCP ports' hosts. */
 export function dhcpHostsOf(ctx: TraceContext, net: ApiObject): string[] {
@@ -49,7 +40,7 @@ export function dhcpLegHops(ctx: TraceContext, port: ApiObject): HopDraft[] {
   const subnets = v4.map((f) => byId(ctx.api.subnets, f.subnet_id)).filter((s): s is ApiObject => !!s);
   if (!v4.length) {
     hops.push(
-      result(apiBase('IPv4 address', portRef(port)), { fixed_ips: 'an IPv4 address' }, { fixed_ips: fixedIps(port) }, [], {
+      result(apiHop('IPv4 address', portRef(port)), { fixed_ips: 'an IPv4 address' }, { fixed_ips: fixedIps(port) }, [], {
         status: 'missing',
         reason: 'ADDRESS_MISSING',
         cause: `port ${port.id} has no IPv4 fixed IP: DHCP has nothing to give it`,
@@ -61,7 +52,7 @@ export function dhcpLegHops(ctx: TraceContext, port: ApiObject): HopDraft[] {
   if (off) {
     hops.push(
       result(
-        apiBase('DHCP enabled', { type: 'subnet', id: off.id, name: str(off, 'name') }),
+        apiHop('DHCP enabled', { type: 'subnet', id: off.id, name: str(off, 'name') }),
         { enable_dhcp: true },
         { enable_dhcp: false },
         [{ command: `GET /v2.0/subnets/${off.id}` }],
@@ -78,7 +69,7 @@ export function dhcpLegHops(ctx: TraceContext, port: ApiObject): HopDraft[] {
   if (!dhcpHosts.length) {
     hops.push(
       result(
-        apiBase('DHCP agent hosting', netRef(net)),
+        apiHop('DHCP agent hosting', netRef(net)),
         { dhcp_agents: 'at least one' },
         { dhcp_agents: [] },
         [{ command: `GET /v2.0/networks/${net.id}/dhcp-agents` }],
@@ -93,7 +84,7 @@ export function dhcpLegHops(ctx: TraceContext, port: ApiObject): HopDraft[] {
   }
   if (!host) {
     hops.push(
-      result(apiBase('port bound', portRef(port)), { 'binding:host_id': 'a host' }, { 'binding:host_id': '' }, [], {
+      result(apiHop('port bound', portRef(port)), { 'binding:host_id': 'a host' }, { 'binding:host_id': '' }, [], {
         status: 'missing',
         reason: 'PORT_NOT_BOUND',
         cause: `port ${port.id} is bound to no host: no node has plugged it`,

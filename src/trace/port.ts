@@ -2,10 +2,9 @@
 // on the same network or through a router) or to an address outside (through the router's SNAT),
 // and the reply leg back. Same hops and checks as the floating-IP walk, in the other direction. Pure.
 import { qgName, qrName, routerNamespace, wrapChain } from '../kernel/names.js';
-import { HOST } from '../kernel/types.js';
 import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
 import { AGENT_L2, AGENT_L3, agentNote, byId, fixedIps, str, type TraceContext } from './context.js';
-import { checkRule, result, type HopDraft } from './checks.js';
+import { apiHop, checkRule, result, type HopDraft } from './checks.js';
 import { finish } from './finish.js';
 import { instanceHop } from './instance.js';
 import { agentHop, fdbHop, portRef, segmentHops, segmentOf, tapHop, vtepOf } from './l2.js';
@@ -18,14 +17,6 @@ export interface PortTraceOptions {
   flow: TraceTarget['flow'];
 }
 
-const apiHop = (check: string, resource: HopDraft['resource']) => ({
-  leg: 'request' as const,
-  node: '',
-  namespace: HOST,
-  device: null,
-  resource,
-  check,
-});
 const v4Of = (p: ApiObject) => fixedIps(p).find((f) => parseIp(f.ip_address)?.version === 4);
 const bridgeHop = (ctx: TraceContext, host: string, net: ApiObject, leg: Hop['leg']) => segmentHops(ctx, host, net, leg)[0]!;
 

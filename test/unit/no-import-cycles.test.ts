@@ -1,42 +1,13 @@
 // src/ has no runtime import cycle: a cycle makes load order matter (a constant read before its
 // module has run is undefined) and tangles layers. Type-only imports are erased, so they don't count.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { resolveTs, runtimeImports, tsFiles } from '../helpers/imports.js';
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
-
-const tsFiles = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-  );
-
-/** Relative imports/re-exports that survive compilation (not `import type`, not all-`type` specifiers). */
-export function runtimeImports(source: string): string[] {
-  const found: string[] = [];
-  const statement = /^\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s*['"](\.[^'"]+)['"]|^\s*import\s*['"](\.[^'"]+)['"]/gms;
-  for (const m of source.matchAll(statement)) {
-    if (m[5]) {
-      found.push(m[5]);
-      continue;
-    }
-    if (m[2]) continue;
-    const braces = /^\{([^}]*)\}$/s.exec(m[3].trim());
-    const allTypes =
-      braces &&
-      braces[1]
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-        .every((s) => s.startsWith('type '));
-    if (!allTypes) found.push(m[4]);
-  }
-  return found;
-}
-
-const resolveTs = (from: string, spec: string) => resolve(dirname(from), spec.replace(/\.js$/, '.ts'));
 
 /** Every cycle found by depth-first search, each as the list of files on it. */
 function findCycles(graph: Map<string, string[]>): string[][] {

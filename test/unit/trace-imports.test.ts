@@ -4,21 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
+import { relativeImports, resolveTs } from '../helpers/imports.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SERVER_DIRS = ['networking', 'identity', 'store', 'api'].map((d) => join(ROOT, 'src', d) + '/');
-
-/** Relative module specifiers of a source file: static imports/re-exports and dynamic import()s. */
-export function relativeImports(source: string): string[] {
-  const specs = [
-    ...source.matchAll(/^\s*(?:import|export)\b[^'"`;]*?(?:from\s*)?['"](\.[^'"]+)['"]/gm),
-    ...source.matchAll(/\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g),
-  ];
-  return specs.map((m) => m[1]!);
-}
-
-const resolve = (from: string, spec: string) => join(dirname(from), spec.replace(/\.js$/, '.ts'));
 
 /** Every source file reachable from `roots`, each with the chain of files that led to it. */
 function reachable(roots: string[]): Map<string, string[]> {
@@ -27,7 +17,7 @@ function reachable(roots: string[]): Map<string, string[]> {
   while (queue.length) {
     const file = queue.shift()!;
     for (const spec of relativeImports(readFileSync(file, 'utf8'))) {
-      const target = resolve(file, spec);
+      const target = resolveTs(file, spec);
       if (chains.has(target)) continue;
       chains.set(target, [...chains.get(file)!, target]);
       if (!SERVER_DIRS.some((d) => target.startsWith(d))) queue.push(target);
