@@ -1,4 +1,5 @@
 // Networking routes outside the generic resource pattern: quotas, agents, router actions.
+import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../config.js';
 import type { Db } from '../store/db.js';
@@ -18,7 +19,7 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config }: E
   v2.get<P>('/quotas/:project/details', async (req) => ({ quota: await quotaDetails(db, req.ctx, req.params.project) }));
   v2.get<P>('/quotas/:project', async (req) => ({ quota: await showQuota(db, req.ctx, req.params.project) }));
   v2.put<P>('/quotas/:project', async (req) => ({
-    quota: await db.transaction().execute((tx) => updateQuota(tx, req.ctx, req.params.project, req.body)),
+    quota: await unitOfWork(db, (tx) => updateQuota(tx, req.ctx, req.params.project, req.body)),
   }));
   v2.delete<P>('/quotas/:project', async (req, reply) => {
     await resetQuota(db, req.ctx, req.params.project);

@@ -60,8 +60,13 @@ function dialectFor({ stateDir, engine, onWarning = () => undefined, poolSize = 
   return sqliteDialect(join(stateDir, DB_FILE));
 }
 
+/** The PostgreSQL URL each open handle was made from (for a second, listening connection). */
+const postgresUrls = new WeakMap<Db, string>();
+export const postgresUrlOf = (db: Db): string | null => postgresUrls.get(db) ?? null;
+
 export async function openDb(opts: OpenOptions): Promise<Db> {
   const db = new Kysely<Database>({ dialect: dialectFor(opts) });
+  if (opts.engine?.kind === 'postgres') postgresUrls.set(db, opts.engine.url);
   // Several servers may start at once on one PostgreSQL database: Kysely's migrator takes a lock.
   const { error, results } = await new Migrator({ db, provider: new StaticMigrations() }).migrateToLatest();
   if (error) {
