@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { publicUrl, type ServerConfig } from '../config.js';
 import type { Db } from '../store/db.js';
 import { IdentityService, identityOptions } from '../identity/service.js';
-import { registerIdentityRoutes } from '../identity/routes.js';
+import { registerIdentityRoutes } from './identity/routes.js';
 import { registerNetworkingRoutes } from './networking.js';
 import { handleClientError, handleError, neutronBody, serviceUnavailable } from './errors.js';
 import { newRequestId, registerRequestIdHeader, REQUEST_ID_LOG_LABEL } from './request-id.js';
