@@ -10,7 +10,7 @@ export function discoveryRoutes(r: IdentityRouter, { baseUrl, v3 }: IdentityRout
   r.get(v3, async () => ({ version: versionV3(baseUrl) }));
 }
 
-export function tokenRoutes(r: IdentityRouter, { identity, baseUrl, view, v3, caller, self }: IdentityRouteContext): void {
+export function tokenRoutes(r: IdentityRouter, { identity, baseUrl, v3, caller }: IdentityRouteContext): void {
   r.post(`${v3}/auth/tokens`, { schema: { body: AuthRequest } }, async (req, reply) => {
     const { token, body } = await identity.issueToken(req.body.auth, baseUrl);
     return reply.status(201).header('X-Subject-Token', token).send(body);
@@ -25,6 +25,10 @@ export function tokenRoutes(r: IdentityRouter, { identity, baseUrl, view, v3, ca
     await identity.revokeToken(await caller(req), header(req, 'x-subject-token'));
     return reply.status(204).send();
   });
+}
+
+/** What the caller's token gives access to: the projects it may be scoped to and the catalog. */
+export function authScopeRoutes(r: IdentityRouter, { identity, baseUrl, view, v3, caller, self }: IdentityRouteContext): void {
   r.get(`${v3}/auth/projects`, async (req) => {
     const ctx = await caller(req);
     return listBody(

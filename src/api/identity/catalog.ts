@@ -5,7 +5,7 @@ import { REGION } from '../../identity/service.js';
 import { listBody } from '../../identity/views.js';
 import { byId, param, type IdentityRouteContext, type IdentityRouter } from './request.js';
 
-export function catalogRoutes(r: IdentityRouter, { identity, baseUrl, view, v3, caller, self }: IdentityRouteContext): void {
+export function serviceRoutes(r: IdentityRouter, { identity, baseUrl, view, v3, caller, self }: IdentityRouteContext): void {
   r.get(`${v3}/services`, async (req) => {
     const [type, name] = [param(req, 'type'), param(req, 'name')];
     const rows = identity
@@ -22,6 +22,9 @@ export function catalogRoutes(r: IdentityRouter, { identity, baseUrl, view, v3, 
     if (!found) throw notFoundError('service', req.params.id);
     return { service: view.service(found) };
   });
+}
+
+export function endpointRoutes(r: IdentityRouter, { identity, baseUrl, view, v3, caller, self }: IdentityRouteContext): void {
   r.get(`${v3}/endpoints`, async (req) => {
     const want = { service_id: param(req, 'service_id'), interface: param(req, 'interface'), region_id: param(req, 'region_id') };
     const rows = identity
@@ -38,6 +41,9 @@ export function catalogRoutes(r: IdentityRouter, { identity, baseUrl, view, v3, 
     if (!found) throw notFoundError('endpoint', req.params.id);
     return { endpoint: view.endpoint(found) };
   });
+}
+
+export function regionRoutes(r: IdentityRouter, { view, v3, caller, self }: IdentityRouteContext): void {
   r.get(`${v3}/regions`, async (req) => {
     await caller(req);
     return listBody('regions', [view.region(REGION)], self(req));

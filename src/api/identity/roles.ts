@@ -25,7 +25,8 @@ export function roleRoutes(r: IdentityRouter, { identity, view, v3, caller, self
   });
 }
 
-export function assignmentRoutes(r: IdentityRouter, { identity, view, v3, caller, self }: IdentityRouteContext): void {
+/** Grants: one role of one user on one project. */
+export function grantRoutes(r: IdentityRouter, { identity, view, v3, caller, self }: IdentityRouteContext): void {
   const grant = `${v3}/projects/:projectId/users/:userId/roles/:roleId`;
   r.put(grant, { schema: { params: GrantParams } }, async (req, reply) => {
     const { projectId, userId, roleId } = req.params;
@@ -50,6 +51,10 @@ export function assignmentRoutes(r: IdentityRouter, { identity, view, v3, caller
       self(req),
     );
   });
+}
+
+/** The role_assignments query (`openstack role assignment list`). */
+export function roleAssignmentRoutes(r: IdentityRouter, { identity, view, v3, caller, self }: IdentityRouteContext): void {
   r.get(`${v3}/role_assignments`, async (req) => {
     const ctx = await caller(req);
     const q = req.query as Query;

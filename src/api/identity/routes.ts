@@ -2,14 +2,12 @@
 // one function per resource group. The services behind them are in src/identity.
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifySchemaValidationError } from 'fastify';
-import { discoveryRoutes, tokenRoutes } from './auth.js';
-import { catalogRoutes } from './catalog.js';
+import { authScopeRoutes, discoveryRoutes, tokenRoutes } from './auth.js';
+import { endpointRoutes, regionRoutes, serviceRoutes } from './catalog.js';
 import { domainRoutes, projectRoutes } from './projects.js';
 import { identityRouteContext, type IdentityRouteDeps } from './request.js';
-import { assignmentRoutes, roleRoutes } from './roles.js';
+import { grantRoutes, roleAssignmentRoutes, roleRoutes } from './roles.js';
 import { userRoutes } from './users.js';
-
-export type { IdentityRouteDeps } from './request.js';
 
 export async function registerIdentityRoutes(http: FastifyInstance, deps: IdentityRouteDeps): Promise<void> {
   // An encapsulated plugin: the TypeBox validator and its error wording apply to these routes only.
@@ -21,12 +19,16 @@ export async function registerIdentityRoutes(http: FastifyInstance, deps: Identi
     const context = identityRouteContext(deps);
     discoveryRoutes(r, context);
     tokenRoutes(r, context);
-    catalogRoutes(r, context);
+    authScopeRoutes(r, context);
+    serviceRoutes(r, context);
+    endpointRoutes(r, context);
+    regionRoutes(r, context);
     domainRoutes(r, context);
     projectRoutes(r, context);
     userRoutes(r, context);
     roleRoutes(r, context);
-    assignmentRoutes(r, context);
+    grantRoutes(r, context);
+    roleAssignmentRoutes(r, context);
   });
 }
 
