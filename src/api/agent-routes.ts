@@ -1,7 +1,7 @@
 // The agents' side of the API (neutrino's replacement for Neutron's RPC): state reports, the change
 // feed, each host's view, and port status. Admin (service) tokens only.
 import type { FastifyInstance } from 'fastify';
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import type { Db } from '../store/db.js';
 import { badRequest, policyDenied } from '../model/errors.js';
 import { show } from '../model/validators.js';

@@ -1,7 +1,7 @@
 // Networking v2.0 over HTTP: version discovery, token check, and the generic list/show/create/
 // update/delete routes every resource shares (wrapping, bulk create, filters, fields, paging).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import type { Db } from '../store/db.js';
 import type { IdentityService } from '../identity/service.js';
 import type { AuthContext } from '../model/context.js';

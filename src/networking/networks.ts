@@ -1,5 +1,5 @@
 // Networks: ML2 segments (flat, vxlan), MTU, sharing and external flags, deletion rules.
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, invalidInput, notFound, policyDenied } from '../model/errors.js';

@@ -1,5 +1,5 @@
 // Subnets: CIDR, gateway and pool validation, overlap checks, deletion rules.
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, forbidden, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { buildApp, type App } from '../../src/api/app.js';
-import { defaultServerConfig } from '../../src/config.js';
+import { defaultServerConfig } from '../../src/server-config.js';
 import { openDb, type Db } from '../../src/store/db.js';
 import { adminDemoOther } from '../helpers/networking.js';
 import { issueToken, type Api } from '../helpers/client.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
-import { defaultServerConfig, type ServerConfig } from '../../src/config.js';
+import { defaultServerConfig, type ServerConfig } from '../../src/server-config.js';
 import { openDb, type Db } from '../../src/store/db.js';
 
 export const ADMIN_PASSWORD = 'secret-admin';
