@@ -2,6 +2,8 @@
 // instance wiring and names, process identification.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { labTopology } from '../../src/lab/topology.js';
 import { wiringCommands, unwiringCommands } from '../../src/lab/wiring.js';
 import { agentArgv, nodeAgentConfig } from '../../src/lab/agents.js';
@@ -120,7 +122,8 @@ test('processes: a PID is ours only while its command line still matches', () =>
 });
 
 test('hasEnded: a live process with its markers has not ended; a missing PID or another program has', () => {
-  assert.equal(hasEnded({ pid: process.pid, markers: [process.argv[1] ?? 'node'] }), false);
+  // This file's name: its command line holds it however it was started (the test runner passes the path as given).
+  assert.equal(hasEnded({ pid: process.pid, markers: [basename(fileURLToPath(import.meta.url))] }), false);
   assert.equal(hasEnded({ pid: process.pid, markers: ['not-this-program-at-all'] }), true, 'a reused PID is another program');
   assert.equal(hasEnded({ pid: 4_194_304 + 7, markers: ['agent'] }), true, 'no such process');
 });
