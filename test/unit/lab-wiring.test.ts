@@ -2,6 +2,7 @@
 // instance wiring and names, process identification.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labTopology } from '../../src/lab/topology.js';
@@ -12,6 +13,7 @@ import { newLabState } from '../../src/lab/state.js';
 import { dhcpClientArgv, instanceNamespace, instanceWiring } from '../../src/lab/instance-state.js';
 import { bridgeName, tapName } from '../../src/kernel/names.js';
 import { cmdlineMatches, hasEnded } from '../../src/lab/procs.js';
+import { dhcpHookEnv } from '../../src/lab/instance.js';
 import { inNetns } from '../../src/exec/run.js';
 import { parseAgentConfig, renderAgentConfig } from '../../src/agent/config.js';
 
@@ -107,6 +109,12 @@ test('instances: names, tap on the node, eth0 with the MAC, udhcpc with the hook
   assert.equal(dhcp[dhcp.indexOf('-s') + 1], '/repo/dist/lab/dhcp-hook.js');
   assert.equal(dhcp[dhcp.indexOf('-i') + 1], 'eth0');
   assert.ok(dhcp.join(' ').includes('-O mtu'));
+});
+
+test("the DHCP hook (udhcpc runs it by its `#!/usr/bin/env node`) runs on neutrino's Node.js, whichever node PATH has first", () => {
+  const env = dhcpHookEnv({ PATH: '/usr/local/bin:/usr/bin:/bin' });
+  const hookNode = spawnSync('/usr/bin/env', ['node', '-p', 'process.execPath'], { encoding: 'utf8', env });
+  assert.equal(hookNode.stdout, `${process.execPath}\n`, hookNode.stderr);
 });
 
 test('processes: a PID is ours only while its command line still matches', () => {
