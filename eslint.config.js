@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'state/', 'tmp/'] },
+  { ignores: ['dist/', 'node_modules/', '.runtime/', 'state/', 'tmp/'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],

@@ -2,7 +2,8 @@
 // Everything above this layer speaks Kysely, so a PostgreSQL dialect can replace SQLite here.
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, SqliteDialect } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import type { Database } from './schema/index.js';
 import { migrations } from './migrations/index.js';
 import { DB_FILE, securePrivateDbFiles, securePrivateDir } from './state-dir.js';
