@@ -31,6 +31,13 @@ module.exports = {
       to: { path: '^src/(kernel|exec|observe)/' },
     },
     {
+      name: 'services-know-no-http',
+      severity: 'error',
+      comment: 'The networking and identity services know nothing of HTTP: their routes live in src/api.',
+      from: { path: '^src/(networking|identity)/' },
+      to: { path: ['^node_modules/(fastify|@fastify/)', '^src/api/'] },
+    },
+    {
       name: 'tracer-is-independent',
       severity: 'error',
       comment: "The tracer reads what the API and the nodes show; it does not share the server's logic.",

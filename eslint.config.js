@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'state/', 'tmp/'] },
+  { ignores: ['dist/', 'node_modules/', '.runtime/', 'state/', 'tmp/'] },
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.base],
@@ -35,9 +35,10 @@ export default tseslint.config(
     },
   },
   {
-    // Tests read the API's and the CLIs' JSON as the wire gives it: typing those bodies with the
-    // server's own types would make a test trust what it is checking. src/ and bench/ allow no `any`.
-    files: ['test/**/*.ts'],
+    // Not yet typed: the tracer's tests still read JSON as `any` (to be typed where they settle).
+    // Everywhere else, tests name the wire shapes they read (test/helpers/shapes.ts), written from
+    // the API rather than imported from src/, so a test does not trust the types it is checking.
+    files: ['test/unit/trace*.test.ts', 'test/api/trace*.test.ts', 'test/e2e/trace*.test.ts', 'test/fixtures/trace/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
 );

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what neutrino needs on a fresh Debian machine (as root): system packages from Debian,
-# Node packages from package-lock.json, builds the TypeScript, and puts `neutrino` on PATH
-# (/usr/local/bin/neutrino → this checkout's bin/neutrino.js).
+# Node.js 24 when the machine's is older (scripts/provide-node.sh), Node packages from
+# package-lock.json, builds the TypeScript, and puts `neutrino` on PATH
+# (/usr/local/bin/neutrino → this checkout's bin/neutrino; into DIR instead when given: [DIR]).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +11,8 @@ PACKAGES=(
   udhcpc dropbear-bin netcat-openbsd openssh-client
   python3-openstackclient
 )
-# Node may come from elsewhere than Debian (as on CI machines); only install Debian's when absent.
+# Node may come from elsewhere than Debian (as on CI machines); only install Debian's when absent
+# (its npm fetches the packages; its node is too old to run neutrino: provide-node.sh adds one).
 command -v node >/dev/null && command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -23,10 +25,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$major" -lt 20 ]; then
-  echo "neutrino needs Node.js 20 or newer; this machine has $(node --version)" >&2
-  exit 1
+# neutrino runs on Node.js 24 or newer: the machine's when it has it, else this checkout's own
+# (.runtime/node, the machine's node and npm left as they are).
+./scripts/provide-node.sh
+if [ -x .runtime/node/bin/node ]; then
+  export PATH="$PWD/.runtime/node/bin:$PATH"
+  # A native addon built from source then compiles against this runtime's headers, offline.
+  export npm_config_nodedir="$PWD/.runtime/node"
 fi
 
 echo "==> installing Node packages (npm ci)"
@@ -34,4 +39,4 @@ npm ci --no-fund --no-audit
 echo "==> building"
 npm run build --silent
 echo "==> putting neutrino on PATH"
-./scripts/link-bin.sh
+./scripts/link-bin.sh "$@"

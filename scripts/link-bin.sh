@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Puts `neutrino` on PATH: a symlink DIR/neutrino → this checkout's bin/neutrino.js (DIR defaults to
-# /usr/local/bin). Idempotent; says what it did; leaves alone a DIR/neutrino that is not a symlink.
+# Puts `neutrino` on PATH: a symlink DIR/neutrino → this checkout's bin/neutrino (DIR defaults to
+# /usr/local/bin), which runs bin/neutrino.js on the checkout's Node.js. Idempotent; says what it
+# did; leaves alone a DIR/neutrino that is not a symlink.
 set -euo pipefail
 checkout="$(cd "$(dirname "$0")/.." && pwd -P)"
 dir="${1:-/usr/local/bin}"
-target="$checkout/bin/neutrino.js"
+target="$checkout/bin/neutrino"
 link="$dir/neutrino"
 
 if [ "$(readlink "$link" 2>/dev/null || true)" = "$target" ]; then

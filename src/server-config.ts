@@ -1,10 +1,81 @@
-// Reads the server's settings from an INI file in Neutron's own section and option names
-// (neutron.conf / ml2_conf.ini) and from command-line flags; flags win.
+// The server's settings and their defaults (Neutron's neutron.conf / ml2_conf.ini equivalents), read
+// from an INI file in Neutron's own section and option names and from command-line flags; flags win.
 import { readFileSync } from 'node:fs';
 import { parse } from 'ini';
-import { defaultServerConfig, type ServerConfig } from './config.js';
 
-export class ConfigError extends Error {}
+export interface ServerConfig {
+  stateDir: string;
+  host: string;
+  port: number;
+  /** Also serve the API on this Unix socket (agents in other network namespaces reach it there). */
+  unixSocket?: string;
+  /** Base URL clients reach this server at; defaults to http://host:port */
+  publicUrl?: string;
+  /** Types given to networks created without provider attributes, in order of preference. */
+  tenantNetworkTypes: string[];
+  /** Inclusive VNI ranges for VXLAN tenant networks. */
+  vniRanges: Array<[number, number]>;
+  /** Physical networks that flat networks may use ('*' = any). */
+  flatNetworks: string[];
+  /** MTU of the physical underlay (Neutron's global_physnet_mtu). */
+  physicalMtu: number;
+  /** Token lifetime in seconds (Keystone's [token] expiration). */
+  tokenTtlSeconds: number;
+  /** Largest accepted request body (oslo.middleware max_request_body_size). */
+  maxRequestBodyBytes: number;
+  /** Seconds without a heartbeat after which an agent is shown as dead (agent_down_time). */
+  agentDownTime: number;
+  /** Consecutive failed password checks that lock a user (Keystone's lockout_failure_attempts); null: never. */
+  lockoutFailureAttempts: number | null;
+  /** Seconds a locked user stays locked after the last failure (Keystone's lockout_duration). */
+  lockoutDuration: number;
+  /** Cap in seconds of the per-user delay after failed password checks; 0 turns the back-off off. */
+  failureBackoffMax: number;
+  /** The delay after a user's first failure, in ms; doubled for each further one. */
+  failureBackoffInitialMs: number;
+  /** How many of the newest change-feed revisions are kept; an agent further behind resyncs. */
+  changeFeedWindow: number;
+  /** Seconds a client has to send a request's headers; then 408 and the connection is closed. */
+  headerTimeout: number;
+  /** Seconds a client has to send a whole request, headers and body. A long-poll waits on the server's side, after it. */
+  requestTimeout: number;
+  /** Seconds an idle keep-alive connection stays open. */
+  keepaliveTimeout: number;
+  /** Seconds requests in flight get to finish on SIGTERM/SIGINT (oslo.service's graceful_shutdown_timeout). */
+  gracefulShutdownTimeout: number;
+}
+
+export const defaultServerConfig: ServerConfig = {
+  stateDir: '/var/lib/neutrino',
+  host: '127.0.0.1',
+  port: 9696,
+  tenantNetworkTypes: ['vxlan'],
+  vniRanges: [[1, 1000]],
+  flatNetworks: ['provider'],
+  physicalMtu: 1500,
+  tokenTtlSeconds: 3600,
+  maxRequestBodyBytes: 114688,
+  agentDownTime: 75,
+  // Lockout off, as in Keystone: it lets anyone who knows a user's name lock that user (the admin,
+  // an agent's service user) out. The back-off is on: it slows guessing to one try per few seconds
+  // per user without refusing the right password for long.
+  lockoutFailureAttempts: null,
+  lockoutDuration: 1800,
+  failureBackoffMax: 5,
+  failureBackoffInitialMs: 200,
+  changeFeedWindow: 10000,
+  headerTimeout: 20,
+  requestTimeout: 60,
+  keepaliveTimeout: 30,
+  gracefulShutdownTimeout: 5,
+};
+
+export function publicUrl(config: ServerConfig): string {
+  return (config.publicUrl ?? `http://${config.host}:${config.port}`).replace(/\/+$/, '');
+}
+
+/** A setting the server cannot start with: unreadable file, malformed or out-of-range value. */
+export class ServerConfigError extends Error {}
 
 const list = (v: string) =>
   v
@@ -17,7 +88,8 @@ export function parseVniRanges(text: string): Array<[number, number]> {
     const m = /^(\d+):(\d+)$/.exec(r);
     const lo = m ? Number(m[1]) : NaN;
     const hi = m ? Number(m[2]) : NaN;
-    if (!m || lo < 1 || hi > 2 ** 24 - 1 || lo > hi) throw new ConfigError(`invalid VNI range '${r}': expected MIN:MAX within 1:16777215`);
+    if (!m || lo < 1 || hi > 2 ** 24 - 1 || lo > hi)
+      throw new ServerConfigError(`invalid VNI range '${r}': expected MIN:MAX within 1:16777215`);
     return [lo, hi];
   });
 }
@@ -25,17 +97,17 @@ export function parseVniRanges(text: string): Array<[number, number]> {
 export function parseListen(text: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new ConfigError(`invalid --listen '${text}': expected HOST:PORT`);
+  if (!m || port > 65535) throw new ServerConfigError(`invalid --listen '${text}': expected HOST:PORT`);
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
 function positiveInt(name: string, v: string): number {
-  if (!/^\d+$/.test(v.trim()) || Number(v) <= 0) throw new ConfigError(`${name} must be a positive integer, not '${v}'`);
+  if (!/^\d+$/.test(v.trim()) || Number(v) <= 0) throw new ServerConfigError(`${name} must be a positive integer, not '${v}'`);
   return Number(v);
 }
 
 function nonNegativeSeconds(name: string, v: string): number {
-  if (!/^\d+(\.\d+)?$/.test(v.trim())) throw new ConfigError(`${name} must be a number of seconds (0 or more), not '${v}'`);
+  if (!/^\d+(\.\d+)?$/.test(v.trim())) throw new ServerConfigError(`${name} must be a number of seconds (0 or more), not '${v}'`);
   return Number(v);
 }
 
@@ -70,7 +142,7 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     try {
       ini = parse(readFileSync(flags.config, 'utf8')) as Ini;
     } catch (e) {
-      throw new ConfigError(`cannot read config file ${flags.config}: ${(e as Error).message}`);
+      throw new ServerConfigError(`cannot read config file ${flags.config}: ${(e as Error).message}`);
     }
     const d = ini.DEFAULT ?? {};
     if (d.state_path) cfg.stateDir = d.state_path;
@@ -119,8 +191,8 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     cfg.gracefulShutdownTimeout = positiveInt('--graceful-shutdown-timeout', flags.gracefulShutdownTimeout);
   // The whole request includes its headers (Node's http server refuses the opposite too).
   if (cfg.headerTimeout > cfg.requestTimeout)
-    throw new ConfigError(`header timeout (${cfg.headerTimeout} s) must not exceed request timeout (${cfg.requestTimeout} s)`);
+    throw new ServerConfigError(`header timeout (${cfg.headerTimeout} s) must not exceed request timeout (${cfg.requestTimeout} s)`);
   const unknownType = cfg.tenantNetworkTypes.find((t) => t !== 'vxlan');
-  if (unknownType) throw new ConfigError(`tenant network type '${unknownType}' is not supported (supported: vxlan)`);
+  if (unknownType) throw new ServerConfigError(`tenant network type '${unknownType}' is not supported (supported: vxlan)`);
   return cfg;
 }

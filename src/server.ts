@@ -6,7 +6,7 @@ import pino from 'pino';
 import { buildApp } from './api/app.js';
 import { connectionBounds, createBoundedServer } from './api/bounded-server.js';
 import { ConnectionDrain } from './api/drain.js';
-import type { ServerConfig } from './config.js';
+import type { ServerConfig } from './server-config.js';
 import { openDb, type Db } from './store/db.js';
 import { lockStateDir, type StateLock } from './store/lock.js';
 import { securePrivateDir } from './store/state-dir.js';

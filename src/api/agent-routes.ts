@@ -2,7 +2,7 @@
 // feed, each host's view, and port status. Admin (service) tokens only.
 import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance } from 'fastify';
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import type { Db } from '../store/db.js';
 import { badRequest, policyDenied } from '../model/errors.js';
 import { show } from '../model/validators.js';

@@ -1,9 +1,9 @@
 // Builds the HTTP application: identity at /identity/v3, networking at /v2.0, one port.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { publicUrl, type ServerConfig } from '../config.js';
+import { publicUrl, type ServerConfig } from '../server-config.js';
 import type { Db } from '../store/db.js';
 import { IdentityService, identityOptions } from '../identity/service.js';
-import { registerIdentityRoutes } from '../identity/routes.js';
+import { registerIdentityRoutes } from './identity/routes.js';
 import { registerNetworkingRoutes } from './networking.js';
 import { handleClientError, handleError, neutronBody, serviceUnavailable } from './errors.js';
 import { newRequestId, registerRequestIdHeader, REQUEST_ID_LOG_LABEL } from './request-id.js';

@@ -1,7 +1,7 @@
 // Networking routes outside the generic resource pattern: quotas, agents, router actions.
 import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance } from 'fastify';
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import type { Db } from '../store/db.js';
 import { defaultQuota, listQuotas, quotaDetails, resetQuota, showQuota, updateQuota } from '../networking/quotas.js';
 import { listAgents, networkDhcpAgents, routerL3Agents, showAgent } from '../networking/agents.js';

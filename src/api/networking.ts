@@ -2,7 +2,7 @@
 // update/delete routes every resource shares (wrapping, bulk create, filters, fields, paging).
 import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import type { Db } from '../store/db.js';
 import type { IdentityService } from '../identity/service.js';
 import type { AuthContext } from '../model/context.js';

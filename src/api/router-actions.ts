@@ -4,7 +4,7 @@
 import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '../store/db.js';
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import { scheduleRouter } from '../networking/l3-scheduler.js';
 import { addRouterInterface, removeRouterInterface } from '../networking/routers.js';
 

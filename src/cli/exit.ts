@@ -5,7 +5,7 @@ import { AgentConfigError } from '../agent/config.js';
 import { CredentialsError, UnreachableError } from '../client/reach.js';
 import { isExecError } from '../exec/errors.js';
 import { LabUsageError } from '../lab/topology.js';
-import { ConfigError } from '../server-config.js';
+import { ServerConfigError } from '../server-config.js';
 
 export const EXIT_OK = 0;
 /** the thing checked is broken (a trace's path, the demo's proof) or the operation failed */
@@ -25,7 +25,7 @@ export const EXIT_STATUS_HELP = `Exit status:
 /** True when the error is the caller's or the machine's (status 2), not the operation's. */
 export function isUsageOrEnvironment(e: unknown): boolean {
   if (e instanceof CommanderError) return e.exitCode !== 0;
-  if (e instanceof ConfigError || e instanceof AgentConfigError || e instanceof LabUsageError) return true;
+  if (e instanceof ServerConfigError || e instanceof AgentConfigError || e instanceof LabUsageError) return true;
   if (e instanceof UnreachableError || e instanceof CredentialsError) return true;
   // A tool the machine lacks (dropbearkey, nsenter, …).
   if (isExecError(e, 'no-command')) return true;

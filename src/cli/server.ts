@@ -1,7 +1,6 @@
 // `neutrino server`: runs the API server until SIGINT/SIGTERM.
 import { Option, type Command } from 'commander';
-import { defaultServerConfig as d } from '../config.js';
-import { loadServerConfig, type ServerFlags } from '../server-config.js';
+import { defaultServerConfig as d, loadServerConfig, type ServerFlags } from '../server-config.js';
 import { logLevelOption } from './log-level.js';
 
 /**

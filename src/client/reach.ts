@@ -68,7 +68,8 @@ export function connectionFailure(e: NodeJS.ErrnoException & { hostname?: string
     case 'EACCES':
       return 'permission denied';
   }
-  if (TLS_CODE.test(code)) return `TLS: ${e.message}; check cacert, or verify: false for a test cloud`;
+  // Node.js 24 appends its own advice after a ';' (run node with --use-system-ca); ours is the cloud's settings.
+  if (TLS_CODE.test(code)) return `TLS: ${e.message.split(';')[0]}; check cacert, or verify: false for a test cloud`;
   return e.message;
 }
 

@@ -1,32 +1,7 @@
-// TypeBox schemas of the Keystone v3 request bodies neutrino accepts, and a Fastify type provider for them.
+// TypeBox schemas of the Keystone v3 request bodies and path parameters neutrino accepts; the
+// services take their static types. The routes (src/api/identity) validate with them through
+// @fastify/type-provider-typebox.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import type { FastifySchemaCompiler, FastifyTypeProvider } from 'fastify';
-
-/** Lets Fastify infer `request.body`/`params` from the TypeBox schema given to a route. */
-export interface TypeBoxProvider extends FastifyTypeProvider {
-  validator: this['schema'] extends TSchema ? Static<this['schema']> : unknown;
-  serializer: this['schema'] extends TSchema ? Static<this['schema']> : unknown;
-}
-
-/**
- * Validates with TypeBox's compiled checker: strict like Keystone's jsonschema (no type coercion), and
- * failures surface as Fastify validation errors, which the shared error handler renders as a 400.
- */
-export const typeboxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema }) => {
-  const checker = TypeCompiler.Compile(schema);
-  return (data: unknown) => {
-    if (checker.Check(data)) return { value: data };
-    const errors = [...checker.Errors(data)].slice(0, 3).map((e) => ({
-      keyword: 'typebox',
-      instancePath: e.path,
-      schemaPath: '',
-      params: {},
-      message: e.message.charAt(0).toLowerCase() + e.message.slice(1),
-    }));
-    return { error: errors };
-  };
-};
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 const Name = Type.String({ minLength: 1, maxLength: 255 });

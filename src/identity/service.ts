@@ -1,6 +1,6 @@
 // The Keystone v3 subset behind one object: bootstrap, tokens, catalog and administration.
 // Each area lives in its own module; this class holds the shared state and keeps the public surface.
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import type { AuthContext } from '../model/context.js';
 import type { Db } from '../store/db.js';
 import type { DomainRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';

@@ -3,7 +3,7 @@
 // brq<net[:11]>), a libvirt.xml, and busybox udhcpc taking the address from the DHCP agent.
 import { randomUUID } from 'node:crypto';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { projectId } from './bootstrap.js';
 import { adminClient, nodeNamespace, type LabContext } from './context.js';
 import { createInstancePort, deletePort, findNetwork, findSecurityGroups } from './instance-api.js';
@@ -53,6 +53,12 @@ function dhcpHook(): string {
   }
   return DHCP_HOOK;
 }
+
+/** udhcpc runs the hook by its `#!/usr/bin/env node`: the Node.js running neutrino comes first on PATH. */
+export const dhcpHookEnv = (env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => ({
+  ...env,
+  PATH: [dirname(process.execPath), env.PATH].filter(Boolean).join(':'),
+});
 
 export function findInstance(ctx: LabContext, name: string): InstanceRecord {
   const r = listInstances(ctx.paths).find((i) => i.name === name);
@@ -114,7 +120,10 @@ export async function createInstance(ctx: LabContext, o: CreateOptions): Promise
     o.print(
       `instance ${o.name} (${id}) on ${o.host}: port ${port.id}, MAC ${port.mac_address}, ${record.tap} in ${hostNamespace}, eth0 in ${namespace}`,
     );
-    record.dhcpPid = await spawnDetached(dhcpClientArgv(namespace, hook, join(dir, 'udhcpc.pid')), { log: join(dir, 'udhcpc.log') });
+    record.dhcpPid = await spawnDetached(dhcpClientArgv(namespace, hook, join(dir, 'udhcpc.pid')), {
+      log: join(dir, 'udhcpc.log'),
+      env: dhcpHookEnv(),
+    });
     writeInstance(paths, record);
   } catch (e) {
     await removeInstance(ctx, record).catch(() => undefined);

@@ -1,5 +1,5 @@
 // Agents: state reports (registration + heartbeat) and the list GET /v2.0/agents shows.
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import type { AuthContext } from '../model/context.js';
 import { badRequest, notFound, policyDenied } from '../model/errors.js';
 import { AGENT_TYPES } from '../model/neutron.js';

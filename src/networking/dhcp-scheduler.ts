@@ -1,7 +1,7 @@
 // DHCP scheduling: each network with a DHCP-enabled subnet is served by one live DHCP agent, which
 // gets a `network:dhcp` port on it (Neutron's dhcp_agent_scheduler + the DHCP agent's port setup).
 import { createHash } from 'node:crypto';
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import { authContext } from '../model/context.js';
 import type { AgentRow } from '../store/schema/index.js';
 import { recordChange, type Tx } from './common.js';

@@ -2,21 +2,21 @@
 // and DNAT'd by the router that connects the external network to the associated port's subnet.
 import { type ResourceSpec, standardAttributes } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
-import { conflict, NeutronError, notFound } from '../model/errors.js';
-import { canonicalIpOrNull, parseIp } from '../model/ip.js';
+import { NeutronError, notFound } from '../model/errors.js';
+import { parseIp } from '../model/ip.js';
 import { isIpOrNull, isString, isUuid, isUuidOrNull, show } from '../model/validators.js';
 import type { FloatingIpRow, PortRow } from '../store/schema/index.js';
 import { bool, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
 import type { FixedIp, FixedIpRequest } from './ipam.js';
+import { badFip, currentAssociation, NO_ASSOCIATION, requestedAssociation, sameAssociation } from './floatingip-association.js';
 import { getVisibleNetwork } from './networks.js';
-import { createPort, deletePort, getVisiblePort } from './ports.js';
+import { createPort, deletePort } from './ports.js';
 import { enforceQuota } from './quotas.js';
-import { badResourceRequest, systemContext } from './router-common.js';
-import { DHCP_OWNER, FLOATINGIP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../model/neutron.js';
+import { systemContext } from './router-common.js';
+import { FLOATINGIP_OWNER } from '../model/neutron.js';
 
 export const FLOATINGIP_STATUSES = ['ACTIVE', 'DOWN', 'ERROR'];
 
-const badFip = (msg: string) => badResourceRequest('floatingip', msg);
 export const floatingIpNotFound = (id: string) => notFound('FloatingIPNotFound', `Floating IP ${id} could not be found`);
 
 export const floatingIpSpec: ResourceSpec = {
@@ -79,96 +79,6 @@ export async function getVisibleFloatingIp(tx: Tx, ctx: AuthContext, id: string)
   return row;
 }
 
-interface Association {
-  fixed_port_id: string | null;
-  fixed_ip_address: string | null;
-  router_id: string | null;
-}
-
-const NO_ASSOCIATION: Association = { fixed_port_id: null, fixed_ip_address: null, router_id: null };
-
-/**
- * get_router_for_floatingip: a router with an interface on the internal subnet and its gateway on
- * the external network; the one whose interface holds the subnet's gateway IP wins.
- */
-async function routerForFloatingIp(tx: Tx, port: PortRow, subnetId: string, externalNetworkId: string): Promise<string> {
-  const candidates = await tx
-    .selectFrom('ports as intf')
-    .innerJoin('ip_allocations as ip', 'ip.port_id', 'intf.id')
-    .innerJoin('ports as gw', 'gw.device_id', 'intf.device_id')
-    .select(['intf.device_id as router_id', 'ip.ip_address as ip_address'])
-    .where('intf.network_id', '=', port.network_id)
-    .where('intf.device_owner', 'in', ROUTER_INTERFACE_OWNERS)
-    .where('ip.subnet_id', '=', subnetId)
-    .where('gw.network_id', '=', externalNetworkId)
-    .where('gw.device_owner', '=', ROUTER_GW_OWNER)
-    .orderBy('intf.created_at')
-    .orderBy('intf.id')
-    .execute();
-  const subnet = await tx.selectFrom('subnets').select('gateway_ip').where('id', '=', subnetId).executeTakeFirst();
-  const best = candidates.find((c) => c.ip_address === subnet?.gateway_ip) ?? candidates[0];
-  if (!best) {
-    throw notFound(
-      'ExternalGatewayForFloatingIPNotFound',
-      `External network ${externalNetworkId} is not reachable from subnet ${subnetId}.  Therefore, cannot associate Port ${port.id} with a Floating IP.`,
-    );
-  }
-  return best.router_id;
-}
-
-/** _internal_fip_assoc_data + _get_assoc_data + the already-associated check. */
-async function associate(
-  tx: Tx,
-  ctx: AuthContext,
-  fip: Pick<FloatingIpRow, 'id' | 'project_id' | 'floating_network_id' | 'floating_ip_address' | 'fixed_port_id'>,
-  portId: string,
-  requestedIp: string | undefined,
-): Promise<Association> {
-  const { port } = await getVisiblePort(tx, ctx, portId);
-  if (port.project_id !== fip.project_id && !ctx.isAdmin) {
-    throw badFip(`Cannot process floating IP association with Port ${portId}, since that port is owned by a different tenant`);
-  }
-  // utils.is_fip_serviced: everything but DHCP ports.
-  if (port.device_owner === DHCP_OWNER) throw badFip(`Port ${port.id} is unable to be assigned a floating IP`);
-  const fixedIps: FixedIp[] = await tx
-    .selectFrom('ip_allocations')
-    .select(['subnet_id', 'ip_address'])
-    .where('port_id', '=', port.id)
-    .execute();
-  let chosen: FixedIp | undefined;
-  if (requestedIp !== undefined) {
-    if (parseIp(requestedIp)?.version !== 4) {
-      throw badFip(`Cannot process floating IP association with ${requestedIp}, since that is not an IPv4 address`);
-    }
-    const ip = canonicalIpOrNull(requestedIp);
-    chosen = fixedIps.find((f) => f.ip_address === ip);
-    if (!chosen) throw badFip(`Port ${port.id} does not have fixed ip ${requestedIp}`);
-  } else {
-    const v4 = fixedIps.filter((f) => parseIp(f.ip_address)?.version === 4);
-    if (!v4.length) throw badFip(`Cannot add floating IP to port ${port.id} that has no fixed IPv4 addresses`);
-    if (v4.length > 1) {
-      throw badFip(`Port ${port.id} has multiple fixed IPv4 addresses.  Must provide a specific IPv4 address when assigning a floating IP`);
-    }
-    chosen = v4[0];
-  }
-  const routerId = await routerForFloatingIp(tx, port, chosen.subnet_id, fip.floating_network_id);
-  const taken = await tx
-    .selectFrom('floatingips')
-    .select('id')
-    .where('fixed_port_id', '=', port.id)
-    .where('floating_network_id', '=', fip.floating_network_id)
-    .where('fixed_ip_address', '=', chosen.ip_address)
-    .where('id', '!=', fip.id)
-    .executeTakeFirst();
-  if (taken) {
-    throw conflict(
-      'FloatingIPPortAlreadyAssociated',
-      `Cannot associate floating IP ${fip.floating_ip_address} (${fip.id}) with port ${port.id} using fixed IP ${chosen.ip_address}, as that fixed IP already has a floating IP on external network ${fip.floating_network_id}.`,
-    );
-  }
-  return { fixed_port_id: port.id, fixed_ip_address: chosen.ip_address, router_id: routerId };
-}
-
 /** The routers whose NAT rules change when a floating IP moves: the L3 agent watches router changes. */
 async function notifyRouters(tx: Tx, ...routerIds: Array<string | null>): Promise<void> {
   for (const id of new Set(routerIds.filter((x): x is string => !!x))) {
@@ -199,21 +109,78 @@ function pushable(filters: Map<string, unknown[]>, key: string): string[] | unde
   return v && v.length && v.every((x) => typeof x === 'string' && x !== '') ? (v as string[]) : undefined;
 }
 
+/** The API filters pushed down to SQL, with their columns. */
+const PUSHED_FILTERS = [
+  ['id', 'id'],
+  ['floating_network_id', 'floating_network_id'],
+  ['floating_ip_address', 'floating_ip_address'],
+  ['port_id', 'fixed_port_id'],
+  ['fixed_ip_address', 'fixed_ip_address'],
+  ['router_id', 'router_id'],
+  ['status', 'status'],
+] as const;
+
+/** A floating IP comes from an external network the caller can see that has an IPv4 subnet. */
+async function checkFloatingNetwork(tx: Tx, ctx: AuthContext, networkId: string): Promise<void> {
+  const network = await getVisibleNetwork(tx, ctx, networkId);
+  if (!network.router_external) throw badFip(`Network ${networkId} is not a valid external network`);
+  const v4 = await tx.selectFrom('subnets').select('id').where('network_id', '=', networkId).where('ip_version', '=', 4).executeTakeFirst();
+  if (!v4) throw badFip(`Network ${networkId} does not contain any IPv4 subnet`);
+}
+
+/** The floating IP's own port, which allocates its address: hidden (no project), never bound, status N/A. */
+async function createFloatingIpPort(tx: Tx, id: string, networkId: string, a: Item): Promise<{ portId: string; address: string }> {
+  const fixed: FixedIpRequest = {};
+  if (a.subnet_id) fixed.subnet_id = a.subnet_id as string;
+  if (a.floating_ip_address) fixed.ip_address = a.floating_ip_address as string;
+  const port = await createPort(
+    tx,
+    systemContext,
+    {
+      project_id: '',
+      network_id: networkId,
+      admin_state_up: true,
+      device_id: id,
+      device_owner: FLOATINGIP_OWNER,
+      name: '',
+      fixed_ips: Object.keys(fixed).length ? [fixed] : undefined,
+    },
+    { system: true },
+  );
+  const address = (port.fixed_ips as FixedIp[]).find((f) => parseIp(f.ip_address)?.version === 4);
+  if (!address)
+    throw new NeutronError(400, 'ExternalIpAddressExhausted', `Unable to find any IP address on external network ${networkId}.`);
+  return { portId: port.id as string, address: address.ip_address };
+}
+
+function newFloatingIpRow(id: string, a: Item, port: { portId: string; address: string }): FloatingIpRow {
+  const now = timestamp();
+  return {
+    id,
+    project_id: a.project_id as string,
+    description: (a.description as string) ?? '',
+    floating_network_id: a.floating_network_id as string,
+    floating_ip_address: port.address,
+    floating_port_id: port.portId,
+    ...NO_ASSOCIATION,
+    status: 'DOWN',
+    revision_number: 0,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+function rejectFixedIpWithoutPort(a: Item): void {
+  if (a.fixed_ip_address && !a.port_id) throw badFip('fixed_ip_address cannot be specified without a port_id');
+}
+
 export function floatingIpService(): ResourceService {
   return {
     spec: floatingIpSpec,
 
     async list(tx, ctx, filters) {
       let q = tx.selectFrom('floatingips').selectAll();
-      for (const [key, col] of [
-        ['id', 'id'],
-        ['floating_network_id', 'floating_network_id'],
-        ['floating_ip_address', 'floating_ip_address'],
-        ['port_id', 'fixed_port_id'],
-        ['fixed_ip_address', 'fixed_ip_address'],
-        ['router_id', 'router_id'],
-        ['status', 'status'],
-      ] as const) {
+      for (const [key, col] of PUSHED_FILTERS) {
         const v = pushable(filters, key);
         if (v) q = q.where(col, 'in', v);
       }
@@ -226,74 +193,26 @@ export function floatingIpService(): ResourceService {
     },
 
     async create(tx, ctx, a) {
-      const projectId = a.project_id as string;
-      await enforceQuota(tx, projectId, 'floatingip');
-      const networkId = a.floating_network_id as string;
-      const network = await getVisibleNetwork(tx, ctx, networkId);
-      if (!network.router_external) throw badFip(`Network ${networkId} is not a valid external network`);
-      const v4 = await tx
-        .selectFrom('subnets')
-        .select('id')
-        .where('network_id', '=', networkId)
-        .where('ip_version', '=', 4)
-        .executeTakeFirst();
-      if (!v4) throw badFip(`Network ${networkId} does not contain any IPv4 subnet`);
-
-      // The floating IP's own port: hidden (no project), never bound, status N/A.
+      await enforceQuota(tx, a.project_id as string, 'floatingip');
+      await checkFloatingNetwork(tx, ctx, a.floating_network_id as string);
       const id = newId();
-      const fixed: FixedIpRequest = {};
-      if (a.subnet_id) fixed.subnet_id = a.subnet_id as string;
-      if (a.floating_ip_address) fixed.ip_address = a.floating_ip_address as string;
-      const port = await createPort(
-        tx,
-        systemContext,
-        {
-          project_id: '',
-          network_id: networkId,
-          admin_state_up: true,
-          device_id: id,
-          device_owner: FLOATINGIP_OWNER,
-          name: '',
-          fixed_ips: Object.keys(fixed).length ? [fixed] : undefined,
-        },
-        { system: true },
-      );
-      const address = (port.fixed_ips as FixedIp[]).find((f) => parseIp(f.ip_address)?.version === 4);
-      if (!address)
-        throw new NeutronError(400, 'ExternalIpAddressExhausted', `Unable to find any IP address on external network ${networkId}.`);
-
-      const now = timestamp();
-      const row: FloatingIpRow = {
-        id,
-        project_id: projectId,
-        description: (a.description as string) ?? '',
-        floating_network_id: networkId,
-        floating_ip_address: address.ip_address,
-        floating_port_id: port.id as string,
-        ...NO_ASSOCIATION,
-        status: 'DOWN',
-        revision_number: 0,
-        created_at: now,
-        updated_at: now,
-      };
-      if (a.fixed_ip_address && !a.port_id) throw badFip('fixed_ip_address cannot be specified without a port_id');
-      if (a.port_id)
-        Object.assign(row, await associate(tx, ctx, row, a.port_id as string, (a.fixed_ip_address as string | null) ?? undefined));
+      // Writes (the hidden port) start here, before the association is checked: a failure below
+      // rolls them back with the transaction.
+      const row = newFloatingIpRow(id, a, await createFloatingIpPort(tx, id, a.floating_network_id as string, a));
+      rejectFixedIpWithoutPort(a);
+      if (a.port_id) Object.assign(row, await requestedAssociation(tx, ctx, row, a));
       await tx.insertInto('floatingips').values(row).execute();
-      await recordChange(tx, 'floatingip', id, 'create', projectId);
+      await recordChange(tx, 'floatingip', id, 'create', row.project_id);
       await notifyRouters(tx, row.router_id);
       return (await floatingIpsToApi(tx, [row]))[0];
     },
 
     async update(tx, ctx, id, a) {
       const row = await getVisibleFloatingIp(tx, ctx, id);
-      if (a.fixed_ip_address && !a.port_id) throw badFip('fixed_ip_address cannot be specified without a port_id');
-      let assoc: Association = { fixed_port_id: row.fixed_port_id, fixed_ip_address: row.fixed_ip_address, router_id: row.router_id };
-      if ('port_id' in a) {
-        assoc = a.port_id
-          ? await associate(tx, ctx, row, a.port_id as string, (a.fixed_ip_address as string | null) ?? undefined)
-          : NO_ASSOCIATION;
-      }
+      rejectFixedIpWithoutPort(a);
+      const was = currentAssociation(row);
+      const assoc = 'port_id' in a ? await requestedAssociation(tx, ctx, row, a) : was;
+      // The writes: the row, its change-feed entry, and the routers whose NAT changes.
       await tx
         .updateTable('floatingips')
         .set({
@@ -305,13 +224,7 @@ export function floatingIpService(): ResourceService {
         .where('id', '=', id)
         .execute();
       await recordChange(tx, 'floatingip', id, 'update', row.project_id);
-      if (
-        assoc.fixed_port_id !== row.fixed_port_id ||
-        assoc.fixed_ip_address !== row.fixed_ip_address ||
-        assoc.router_id !== row.router_id
-      ) {
-        await notifyRouters(tx, row.router_id, assoc.router_id);
-      }
+      if (!sameAssociation(assoc, was)) await notifyRouters(tx, row.router_id, assoc.router_id);
       return this.show(tx, ctx, id);
     },
 

@@ -1,5 +1,5 @@
 // The Networking API's resources, in the order /v2.0 lists them.
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import type { ResourceService } from './common.js';
 import { networkService } from './networks.js';
 import { portService } from './ports.js';

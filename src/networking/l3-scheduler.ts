@@ -1,7 +1,7 @@
 // L3 scheduling (Neutron's LeastRoutersScheduler with router_auto_schedule): each router that has a
 // gateway or an interface is hosted by one live L3 agent, and the router's ports (interfaces and
 // gateway) are bound to that agent's host so its L2 role wires their networks there.
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import type { AgentRow } from '../store/schema/index.js';
 import { recordChange, timestamp, type Tx } from './common.js';
 import { isAlive } from './agents.js';

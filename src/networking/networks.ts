@@ -1,5 +1,5 @@
 // Networks: ML2 segments (flat, vxlan), MTU, sharing and external flags, deletion rules.
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, invalidInput, notFound, policyDenied } from '../model/errors.js';
@@ -20,7 +20,7 @@ import {
   type Tx,
 } from './common.js';
 import { enforceQuota } from './quotas.js';
-import { allocateSegment, maxMtu, segmentKey, tenantSegment, validateProviderSegment } from './segments.js';
+import { allocateSegment, maxMtu, segmentKey, tenantSegment, validateProviderSegment, type Segment } from './segments.js';
 import { ensureDefaultSecurityGroup } from './securitygroups.js';
 
 export const networkSpec: ResourceSpec = {
@@ -93,23 +93,149 @@ async function subnetIdsByNetwork(tx: Tx, networkIds: string[]): Promise<Map<str
   return out;
 }
 
-export function networkService(config: ServerConfig): ResourceService {
-  const toApiMany = async (tx: Tx, rows: NetworkRow[]) => {
-    const subnets = await subnetIdsByNetwork(
-      tx,
-      rows.map((r) => r.id),
+/** Networks as API dicts, with their subnet ids. */
+async function networksToApi(tx: Tx, rows: NetworkRow[]): Promise<Item[]> {
+  const subnets = await subnetIdsByNetwork(
+    tx,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => networkToApi(r, subnets.get(r.id) ?? []));
+}
+
+/** The MTU a request asks for (0 or none: the largest the segment type allows), within bounds. */
+function effectiveMtu(config: ServerConfig, type: string, requested: unknown): number {
+  const max = maxMtu(config, type);
+  if (requested === undefined || requested === 0) return max;
+  if ((requested as number) > max) throw invalidInput(`Requested MTU is too big, maximum is ${max}`);
+  if ((requested as number) < 68) throw invalidInput(`Requested MTU is too small, minimum is 68`);
+  return requested as number;
+}
+
+/** No availability zones are known to the scheduler (the extension is not offered): a hint names none. */
+function rejectAvailabilityZoneHints(a: Item): void {
+  const [hint] = a.availability_zone_hints as string[];
+  if (hint !== undefined) throw notFound('AvailabilityZoneNotFound', `AvailabilityZone ${hint} could not be found.`);
+}
+
+/** The provider segment a request names (admins), else the tenant network type's. */
+function requestedSegment(config: ServerConfig, a: Item): Segment {
+  const given = ['provider:network_type', 'provider:physical_network', 'provider:segmentation_id'].some((k) => k in a);
+  if (!given) return tenantSegment(config);
+  return validateProviderSegment(config, {
+    network_type: a['provider:network_type'] as string | undefined,
+    physical_network: a['provider:physical_network'] as string | undefined,
+    segmentation_id: a['provider:segmentation_id'] as number | undefined,
+  });
+}
+
+function newNetworkRow(config: ServerConfig, a: Item, segment: Segment): NetworkRow {
+  const now = timestamp();
+  return {
+    id: newId(),
+    project_id: a.project_id as string,
+    name: a.name as string,
+    description: a.description as string,
+    admin_state_up: int(a.admin_state_up),
+    status: 'ACTIVE',
+    shared: int(a.shared),
+    router_external: int(a['router:external']),
+    mtu: effectiveMtu(config, segment.network_type, a.mtu),
+    port_security_enabled: int(a.port_security_enabled),
+    network_type: segment.network_type,
+    physical_network: segment.physical_network,
+    segmentation_id: segment.segmentation_id,
+    segment_key: segmentKey(segment),
+    revision_number: 0,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+/** The segment is fixed once allocated: an update may repeat it, not change it. */
+function rejectProviderChange(row: NetworkRow, a: Item): void {
+  for (const [attr, col] of [
+    ['provider:network_type', 'network_type'],
+    ['provider:physical_network', 'physical_network'],
+    ['provider:segmentation_id', 'segmentation_id'],
+  ] as const) {
+    if (attr in a && a[attr] !== row[col]) {
+      throw invalidInput(`Plugin does not support updating the following provider network attributes: ${attr}`);
+    }
+  }
+}
+
+/** A network stops being shared only while no other project has a port on it. */
+async function rejectUnsharingWhileUsed(tx: Tx, row: NetworkRow): Promise<void> {
+  const others = await tx
+    .selectFrom('ports')
+    .select('id')
+    .where('network_id', '=', row.id)
+    .where('project_id', '!=', row.project_id)
+    .where('device_owner', 'not like', `${NETWORK_OWNER_PREFIX}%`)
+    .executeTakeFirst();
+  if (others) {
+    throw conflict('InvalidSharedSetting', `Unable to reconfigure sharing settings for network ${row.id}. Multiple tenants are using it.`);
+  }
+}
+
+/** A network stops being external only while no router gateway or floating IP uses it. */
+async function rejectUnexternalWhileGateways(tx: Tx, row: NetworkRow): Promise<void> {
+  const gw = await tx
+    .selectFrom('ports')
+    .select('id')
+    .where('network_id', '=', row.id)
+    .where('device_owner', 'in', [ROUTER_GW_OWNER, FLOATINGIP_OWNER])
+    .executeTakeFirst();
+  if (gw) {
+    throw conflict(
+      'ExternalNetworkInUse',
+      `External network ${row.id} cannot be updated to be made non-external, since it has existing gateway ports.`,
     );
-    return rows.map((r) => networkToApi(r, subnets.get(r.id) ?? []));
-  };
+  }
+}
 
-  const effectiveMtu = (type: string, requested: unknown) => {
-    const max = maxMtu(config, type);
-    if (requested === undefined || requested === 0) return max;
-    if ((requested as number) > max) throw invalidInput(`Requested MTU is too big, maximum is ${max}`);
-    if ((requested as number) < 68) throw invalidInput(`Requested MTU is too small, minimum is 68`);
-    return requested as number;
+/** The columns an update writes: what it names, the rest as they were. */
+function networkChanges(config: ServerConfig, row: NetworkRow, a: Item): Partial<NetworkRow> {
+  return {
+    name: (a.name as string) ?? row.name,
+    description: (a.description as string) ?? row.description,
+    admin_state_up: 'admin_state_up' in a ? int(a.admin_state_up) : row.admin_state_up,
+    shared: 'shared' in a ? int(a.shared) : row.shared,
+    router_external: 'router:external' in a ? int(a['router:external']) : row.router_external,
+    port_security_enabled: 'port_security_enabled' in a ? int(a.port_security_enabled) : row.port_security_enabled,
+    mtu: 'mtu' in a ? effectiveMtu(config, row.network_type, a.mtu) : row.mtu,
+    revision_number: row.revision_number + 1,
+    updated_at: timestamp(),
   };
+}
 
+/** Only ports the network itself owns (DHCP and the like) go with it; any other port blocks the delete. */
+function rejectNetworkInUse(id: string, ports: Array<{ id: string; device_owner: string }>): void {
+  const blocking = ports.filter((p) => !AUTO_DELETE_PORT_OWNERS.includes(p.device_owner));
+  if (blocking.length) {
+    throw conflict(
+      'NetworkInUse',
+      `Unable to complete operation on network ${id}. There are one or more ports still in use on the network, id for these ports is: ${blocking.map((p) => p.id).join(', ')}.`,
+    );
+  }
+}
+
+/** Deletes the network's own ports, its subnets and the network, each with its change-feed entry. */
+async function deleteNetwork(tx: Tx, row: NetworkRow, ports: Array<{ id: string }>): Promise<void> {
+  for (const p of ports) {
+    await tx.deleteFrom('ports').where('id', '=', p.id).execute();
+    await recordChange(tx, 'port', p.id, 'delete', row.project_id);
+  }
+  const subnets = await tx.selectFrom('subnets').select('id').where('network_id', '=', row.id).execute();
+  for (const s of subnets) {
+    await tx.deleteFrom('subnets').where('id', '=', s.id).execute();
+    await recordChange(tx, 'subnet', s.id, 'delete', row.project_id);
+  }
+  await tx.deleteFrom('networks').where('id', '=', row.id).execute();
+  await recordChange(tx, 'network', row.id, 'delete', row.project_id);
+}
+
+export function networkService(config: ServerConfig): ResourceService {
   return {
     spec: networkSpec,
 
@@ -118,109 +244,33 @@ export function networkService(config: ServerConfig): ResourceService {
       const ids = stringFilter(filters, 'id');
       if (ids) q = q.where('id', 'in', ids);
       const rows = (await q.execute()).filter((r) => canSeeNetwork(ctx, r));
-      return toApiMany(tx, rows);
+      return networksToApi(tx, rows);
     },
 
     async show(tx, ctx, id) {
-      return (await toApiMany(tx, [await getVisibleNetwork(tx, ctx, id)]))[0];
+      return (await networksToApi(tx, [await getVisibleNetwork(tx, ctx, id)]))[0];
     },
 
     async create(tx, ctx, a) {
-      // No availability zones are known to the scheduler (the extension is not offered): a hint names none.
-      const [hint] = a.availability_zone_hints as string[];
-      if (hint !== undefined) throw notFound('AvailabilityZoneNotFound', `AvailabilityZone ${hint} could not be found.`);
-      const projectId = a.project_id as string;
-      await enforceQuota(tx, projectId, 'network');
-      const given = ['provider:network_type', 'provider:physical_network', 'provider:segmentation_id'].some((k) => k in a);
-      const segment = await allocateSegment(
-        tx,
-        config,
-        given
-          ? validateProviderSegment(config, {
-              network_type: a['provider:network_type'] as string | undefined,
-              physical_network: a['provider:physical_network'] as string | undefined,
-              segmentation_id: a['provider:segmentation_id'] as number | undefined,
-            })
-          : tenantSegment(config),
-      );
-      const now = timestamp();
-      const row: NetworkRow = {
-        id: newId(),
-        project_id: projectId,
-        name: a.name as string,
-        description: a.description as string,
-        admin_state_up: int(a.admin_state_up),
-        status: 'ACTIVE',
-        shared: int(a.shared),
-        router_external: int(a['router:external']),
-        mtu: effectiveMtu(segment.network_type, a.mtu),
-        port_security_enabled: int(a.port_security_enabled),
-        network_type: segment.network_type,
-        physical_network: segment.physical_network,
-        segmentation_id: segment.segmentation_id,
-        segment_key: segmentKey(segment),
-        revision_number: 0,
-        created_at: now,
-        updated_at: now,
-      };
+      rejectAvailabilityZoneHints(a);
+      await enforceQuota(tx, a.project_id as string, 'network');
+      const segment = await allocateSegment(tx, config, requestedSegment(config, a));
+      const row = newNetworkRow(config, a, segment);
+      // The writes: the row, the project's default security group, the change-feed entry.
       await tx.insertInto('networks').values(row).execute();
-      await ensureDefaultSecurityGroup(tx, projectId);
-      await recordChange(tx, 'network', row.id, 'create', projectId);
+      await ensureDefaultSecurityGroup(tx, row.project_id);
+      await recordChange(tx, 'network', row.id, 'create', row.project_id);
       return networkToApi(row, []);
     },
 
     async update(tx, ctx, id, a) {
       const row = await getVisibleNetwork(tx, ctx, id);
       if (!ownerOrAdmin(ctx, row)) throw policyDenied('rule:update_network');
-      for (const [attr, col] of [
-        ['provider:network_type', 'network_type'],
-        ['provider:physical_network', 'physical_network'],
-        ['provider:segmentation_id', 'segmentation_id'],
-      ] as const) {
-        if (attr in a && a[attr] !== row[col]) {
-          throw invalidInput(`Plugin does not support updating the following provider network attributes: ${attr}`);
-        }
-      }
-      if (a.shared === false && row.shared) {
-        const others = await tx
-          .selectFrom('ports')
-          .select('id')
-          .where('network_id', '=', id)
-          .where('project_id', '!=', row.project_id)
-          .where('device_owner', 'not like', `${NETWORK_OWNER_PREFIX}%`)
-          .executeTakeFirst();
-        if (others) {
-          throw conflict(
-            'InvalidSharedSetting',
-            `Unable to reconfigure sharing settings for network ${id}. Multiple tenants are using it.`,
-          );
-        }
-      }
-      if (a['router:external'] === false && row.router_external) {
-        const gw = await tx
-          .selectFrom('ports')
-          .select('id')
-          .where('network_id', '=', id)
-          .where('device_owner', 'in', [ROUTER_GW_OWNER, FLOATINGIP_OWNER])
-          .executeTakeFirst();
-        if (gw) {
-          throw conflict(
-            'ExternalNetworkInUse',
-            `External network ${id} cannot be updated to be made non-external, since it has existing gateway ports.`,
-          );
-        }
-      }
-      const next: Partial<NetworkRow> = {
-        name: (a.name as string) ?? row.name,
-        description: (a.description as string) ?? row.description,
-        admin_state_up: 'admin_state_up' in a ? int(a.admin_state_up) : row.admin_state_up,
-        shared: 'shared' in a ? int(a.shared) : row.shared,
-        router_external: 'router:external' in a ? int(a['router:external']) : row.router_external,
-        port_security_enabled: 'port_security_enabled' in a ? int(a.port_security_enabled) : row.port_security_enabled,
-        mtu: 'mtu' in a ? effectiveMtu(row.network_type, a.mtu) : row.mtu,
-        revision_number: row.revision_number + 1,
-        updated_at: timestamp(),
-      };
+      rejectProviderChange(row, a);
+      if (a.shared === false && row.shared) await rejectUnsharingWhileUsed(tx, row);
+      if (a['router:external'] === false && row.router_external) await rejectUnexternalWhileGateways(tx, row);
+      const next = networkChanges(config, row, a);
+      // The writes: the row and its change-feed entry.
       await tx.updateTable('networks').set(next).where('id', '=', id).execute();
       await recordChange(tx, 'network', id, 'update', row.project_id);
       return this.show(tx, ctx, id);
@@ -231,24 +281,9 @@ export function networkService(config: ServerConfig): ResourceService {
       // Visible (shared or external) but not the caller's: 403, as for update (the caller may see it).
       if (!ownerOrAdmin(ctx, row)) throw policyDenied('rule:delete_network');
       const ports = await tx.selectFrom('ports').select(['id', 'device_owner']).where('network_id', '=', id).execute();
-      const blocking = ports.filter((p) => !AUTO_DELETE_PORT_OWNERS.includes(p.device_owner));
-      if (blocking.length) {
-        throw conflict(
-          'NetworkInUse',
-          `Unable to complete operation on network ${id}. There are one or more ports still in use on the network, id for these ports is: ${blocking.map((p) => p.id).join(', ')}.`,
-        );
-      }
-      for (const p of ports) {
-        await tx.deleteFrom('ports').where('id', '=', p.id).execute();
-        await recordChange(tx, 'port', p.id, 'delete', row.project_id);
-      }
-      const subnets = await tx.selectFrom('subnets').select('id').where('network_id', '=', id).execute();
-      for (const s of subnets) {
-        await tx.deleteFrom('subnets').where('id', '=', s.id).execute();
-        await recordChange(tx, 'subnet', s.id, 'delete', row.project_id);
-      }
-      await tx.deleteFrom('networks').where('id', '=', id).execute();
-      await recordChange(tx, 'network', id, 'delete', row.project_id);
+      rejectNetworkInUse(id, ports);
+      // The writes: ports, subnets and the network, each with its change-feed entry.
+      await deleteNetwork(tx, row, ports);
     },
   };
 }

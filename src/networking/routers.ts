@@ -12,7 +12,7 @@ import { badRouter, getVisibleRouter, routerPorts, routersToApi, systemContext }
 import { ROUTER_INTF_OWNER } from '../model/neutron.js';
 import { checkGatewayPolicy, parseGatewayInfo, updateGateway } from './router-gateway.js';
 import { scheduleRouter } from './l3-scheduler.js';
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 
 export { floatingIpService } from './floatingips.js';
 export { addRouterInterface, removeRouterInterface, type InterfaceInfo } from './router-interfaces.js';

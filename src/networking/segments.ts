@@ -1,6 +1,6 @@
 // Network segments (ML2 type drivers flat and vxlan): validation of provider attributes,
 // tenant VNI allocation, and the MTU Neutron computes for each type.
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import { conflict, invalidInput, unavailable } from '../model/errors.js';
 import type { Tx } from './common.js';
 

@@ -1,10 +1,10 @@
 // Subnets: CIDR, gateway and pool validation, overlap checks, deletion rules.
-import type { ServerConfig } from '../config.js';
+import type { ServerConfig } from '../server-config.js';
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
-import { conflict, forbidden, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.js';
-import { canonicalIpOrNull, cidrsOverlap, formatCidr, parsePrefix } from '../model/ip.js';
-import { defaultGateway, defaultPools, validateGateway, validatePools, type Pool } from '../model/ipam.js';
+import { conflict, forbidden, invalidInput, notFound, policyDenied } from '../model/errors.js';
+import { cidrsOverlap, formatCidr, type Cidr } from '../model/ip.js';
+import { defaultGateway, defaultPools, validatePools, type Pool } from '../model/ipam.js';
 import { DHCP_OWNER } from '../model/neutron.js';
 import { canSeeNetwork, isOwner } from '../model/policy.js';
 import {
@@ -37,9 +37,9 @@ import { getVisibleNetwork } from './networks.js';
 import { enforceQuota } from './quotas.js';
 import { scheduleNetworkDhcp } from './dhcp-scheduler.js';
 import { subnetCidr } from './lookups.js';
+import { checkedGateway, checkLimits, rejectSubnetPool, requestedCidr } from './subnet-requests.js';
 
-export const MAX_DNS_NAMESERVERS = 5;
-export const MAX_HOST_ROUTES = 20;
+export { MAX_DNS_NAMESERVERS, MAX_HOST_ROUTES } from './subnet-requests.js';
 
 /** ipv6_ra_mode / ipv6_address_mode values (null: not set). */
 const IPV6_MODES = ['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac', null];
@@ -97,21 +97,113 @@ export async function getVisibleSubnet(tx: Tx, ctx: AuthContext, id: string): Pr
   return { subnet, network };
 }
 
-function checkLimits(id: string, a: Item) {
-  if (Array.isArray(a.dns_nameservers) && a.dns_nameservers.length > MAX_DNS_NAMESERVERS) {
-    throw new NeutronError(
-      400,
-      'DNSNameServersExhausted',
-      `Unable to complete operation for ${id}. The number of DNS nameservers exceeds the limit ${MAX_DNS_NAMESERVERS}.`,
+/** The network a new subnet goes on, if the caller may add subnets to it. */
+async function networkForNewSubnet(tx: Tx, ctx: AuthContext, a: Item): Promise<NetworkRow> {
+  const network = await getVisibleNetwork(tx, ctx, a.network_id as string);
+  if (!ctx.isAdmin && !isOwner(ctx, network)) {
+    if (network.shared) throw policyDenied('rule:create_subnet');
+    throw forbidden(`Tenant ${ctx.projectId} not allowed to create subnet on this network`);
+  }
+  return network;
+}
+
+async function rejectOverlap(tx: Tx, networkId: string, cidr: Cidr): Promise<void> {
+  const siblings = await tx.selectFrom('subnets').select('cidr').where('network_id', '=', networkId).execute();
+  if (siblings.some((s) => cidrsOverlap(subnetCidr(s), cidr))) {
+    throw invalidInput(`Requested subnet with cidr: ${formatCidr(cidr)} for network: ${networkId} overlaps with another subnet`);
+  }
+}
+
+/** The new gateway of an update, refused while a router port holds the current one. */
+async function movedGateway(tx: Tx, subnet: SubnetRow, requested: unknown): Promise<string | null> {
+  const routerPort = subnet.gateway_ip
+    ? await tx
+        .selectFrom('ip_allocations')
+        .innerJoin('ports', 'ports.id', 'ip_allocations.port_id')
+        .select('ports.id')
+        .where('ip_allocations.subnet_id', '=', subnet.id)
+        .where('ip_allocations.ip_address', '=', subnet.gateway_ip)
+        .where('ports.device_owner', 'like', 'network:router%')
+        .executeTakeFirst()
+    : undefined;
+  if (routerPort) {
+    throw conflict('GatewayIpInUse', `Current gateway ip ${subnet.gateway_ip} already in use by port ${routerPort.id}. Unable to update.`);
+  }
+  return checkedGateway(subnetCidr(subnet), requested as string | null);
+}
+
+function newSubnetRow(id: string, networkId: string, cidr: Cidr, gateway: string | null, pools: Pool[], a: Item): SubnetRow {
+  const now = timestamp();
+  return {
+    id,
+    project_id: a.project_id as string,
+    name: a.name as string,
+    description: a.description as string,
+    network_id: networkId,
+    ip_version: cidr.version,
+    cidr: formatCidr(cidr),
+    gateway_ip: gateway,
+    enable_dhcp: int(a.enable_dhcp),
+    allocation_pools: JSON.stringify(pools),
+    dns_nameservers: JSON.stringify(a.dns_nameservers ?? []),
+    host_routes: JSON.stringify(a.host_routes ?? []),
+    ipv6_ra_mode: null,
+    ipv6_address_mode: null,
+    revision_number: 0,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+/** The columns an update writes: what it names, the rest as they were. */
+function subnetChanges(subnet: SubnetRow, a: Item, gateway: string | null, pools: Pool[]): Partial<SubnetRow> {
+  return {
+    name: (a.name as string) ?? subnet.name,
+    description: (a.description as string) ?? subnet.description,
+    gateway_ip: gateway,
+    allocation_pools: JSON.stringify(pools),
+    dns_nameservers: 'dns_nameservers' in a ? JSON.stringify(a.dns_nameservers) : subnet.dns_nameservers,
+    host_routes: 'host_routes' in a ? JSON.stringify(a.host_routes) : subnet.host_routes,
+    enable_dhcp: 'enable_dhcp' in a ? int(a.enable_dhcp) : subnet.enable_dhcp,
+    revision_number: subnet.revision_number + 1,
+    updated_at: timestamp(),
+  };
+}
+
+/** Update and delete: the subnet's owner, the network's owner, or an admin. */
+function authorizeSubnetChange(ctx: AuthContext, subnet: SubnetRow, network: NetworkRow, rule: string): void {
+  if (!ctx.isAdmin && !isOwner(ctx, subnet) && !isOwner(ctx, network)) throw policyDenied(rule);
+}
+
+interface AddressUser {
+  id: string;
+  device_owner: string;
+}
+
+async function portsWithAddressOn(tx: Tx, subnetId: string): Promise<AddressUser[]> {
+  return tx
+    .selectFrom('ip_allocations')
+    .innerJoin('ports', 'ports.id', 'ip_allocations.port_id')
+    .select(['ports.id', 'ports.device_owner'])
+    .where('ip_allocations.subnet_id', '=', subnetId)
+    .execute();
+}
+
+function rejectSubnetInUse(id: string, users: AddressUser[]): void {
+  if (users.some((u) => u.device_owner !== DHCP_OWNER)) {
+    throw conflict(
+      'SubnetInUse',
+      `Unable to complete operation on subnet ${id}: One or more ports have an IP allocation from this subnet.`,
     );
   }
-  if (Array.isArray(a.host_routes) && a.host_routes.length > MAX_HOST_ROUTES) {
-    throw new NeutronError(
-      400,
-      'HostRoutesExhausted',
-      `Unable to complete operation for ${id}. The number of host routes exceeds the limit ${MAX_HOST_ROUTES}.`,
-    );
-  }
+}
+
+/** DHCP ports lose their address on this subnet; the ports themselves stay with the network. */
+async function deleteSubnet(tx: Tx, subnet: SubnetRow, network: NetworkRow, dhcpPorts: AddressUser[]): Promise<void> {
+  await tx.deleteFrom('ip_allocations').where('subnet_id', '=', subnet.id).execute();
+  for (const u of dhcpPorts) await recordChange(tx, 'port', u.id, 'update', network.project_id);
+  await tx.deleteFrom('subnets').where('id', '=', subnet.id).execute();
+  await recordChange(tx, 'subnet', subnet.id, 'delete', subnet.project_id);
 }
 
 export function subnetService(config: ServerConfig): ResourceService {
@@ -139,115 +231,40 @@ export function subnetService(config: ServerConfig): ResourceService {
     },
 
     async create(tx, ctx, a) {
-      const network = await getVisibleNetwork(tx, ctx, a.network_id as string);
-      if (!ctx.isAdmin && !isOwner(ctx, network)) {
-        if (network.shared) throw policyDenied('rule:create_subnet');
-        throw forbidden(`Tenant ${ctx.projectId} not allowed to create subnet on this network`);
-      }
-      // There are no subnet pools (yet): any pool named is one that does not exist.
-      if (a.subnetpool_id !== undefined && a.subnetpool_id !== null) {
-        throw notFound('SubnetPoolNotFound', `Subnet pool ${a.subnetpool_id} could not be found.`);
-      }
-      const projectId = a.project_id as string;
-      await enforceQuota(tx, projectId, 'subnet');
-      if (a.ip_version === 6) {
-        throw invalidInput('IPv6 subnets are not supported yet by this server; create an IPv4 subnet (ip_version 4)');
-      }
-      if (a.cidr === undefined) throw invalidInput('A cidr must be specified in the absence of a subnet pool');
-      const cidr = parsePrefix(a.cidr)!;
-      if (cidr.version !== a.ip_version) throw invalidInput('Cidr and ip_version are inconsistent');
-      if (cidr.prefixLength === 0) throw invalidInput('0 is not allowed as CIDR prefix length');
-      if (a.enable_dhcp && cidr.version === 4 && cidr.prefixLength > 30) {
-        throw invalidInput(`Invalid CIDR ${formatCidr(cidr)} for IPv4 DHCP: prefix length must be 30 or less`);
-      }
-      for (const key of ['ipv6_ra_mode', 'ipv6_address_mode'] as const) {
-        if (a[key] !== undefined && a[key] !== null) throw invalidInput(`${key} is not valid when ip_version is 4`);
-      }
+      const network = await networkForNewSubnet(tx, ctx, a);
+      rejectSubnetPool(a);
+      await enforceQuota(tx, a.project_id as string, 'subnet');
+      const cidr = requestedCidr(a);
       const id = newId();
       checkLimits(id, a);
-      const siblings = await tx.selectFrom('subnets').select('cidr').where('network_id', '=', network.id).execute();
-      if (siblings.some((s) => cidrsOverlap(subnetCidr(s), cidr))) {
-        throw invalidInput(`Requested subnet with cidr: ${formatCidr(cidr)} for network: ${network.id} overlaps with another subnet`);
-      }
-      let gateway: string | null = a.gateway_ip === undefined ? defaultGateway(cidr) : (a.gateway_ip as string | null);
-      if (gateway !== null) {
-        validateGateway(cidr, gateway);
-        gateway = canonicalIpOrNull(gateway)!;
-      }
+      await rejectOverlap(tx, network.id, cidr);
+      const gateway = a.gateway_ip === undefined ? defaultGateway(cidr) : checkedGateway(cidr, a.gateway_ip as string | null);
       const pools =
         a.allocation_pools === undefined ? defaultPools(cidr, gateway) : validatePools(cidr, a.allocation_pools as Pool[], gateway);
-      const now = timestamp();
-      const row: SubnetRow = {
-        id,
-        project_id: projectId,
-        name: a.name as string,
-        description: a.description as string,
-        network_id: network.id,
-        ip_version: cidr.version,
-        cidr: formatCidr(cidr),
-        gateway_ip: gateway,
-        enable_dhcp: int(a.enable_dhcp),
-        allocation_pools: JSON.stringify(pools),
-        dns_nameservers: JSON.stringify(a.dns_nameservers ?? []),
-        host_routes: JSON.stringify(a.host_routes ?? []),
-        ipv6_ra_mode: null,
-        ipv6_address_mode: null,
-        revision_number: 0,
-        created_at: now,
-        updated_at: now,
-      };
+      const row = newSubnetRow(id, network.id, cidr, gateway, pools, a);
+      // The writes: the row, its change-feed entry, then the network's DHCP placement.
       await tx.insertInto('subnets').values(row).execute();
-      await recordChange(tx, 'subnet', id, 'create', projectId);
+      await recordChange(tx, 'subnet', id, 'create', row.project_id);
       await scheduleNetworkDhcp(tx, config, network.id);
       return subnetToApi(row);
     },
 
     async update(tx, ctx, id, a) {
       const { subnet, network } = await getVisibleSubnet(tx, ctx, id);
-      if (!ctx.isAdmin && !isOwner(ctx, subnet) && !isOwner(ctx, network)) throw policyDenied('rule:update_subnet');
+      authorizeSubnetChange(ctx, subnet, network, 'rule:update_subnet');
       checkLimits(id, a);
       const cidr = subnetCidr(subnet);
-      let gateway = subnet.gateway_ip;
-      if ('gateway_ip' in a && a.gateway_ip !== subnet.gateway_ip) {
-        const routerPort = subnet.gateway_ip
-          ? await tx
-              .selectFrom('ip_allocations')
-              .innerJoin('ports', 'ports.id', 'ip_allocations.port_id')
-              .select('ports.id')
-              .where('ip_allocations.subnet_id', '=', id)
-              .where('ip_allocations.ip_address', '=', subnet.gateway_ip)
-              .where('ports.device_owner', 'like', 'network:router%')
-              .executeTakeFirst()
-          : undefined;
-        if (routerPort) {
-          throw conflict(
-            'GatewayIpInUse',
-            `Current gateway ip ${subnet.gateway_ip} already in use by port ${routerPort.id}. Unable to update.`,
-          );
-        }
-        gateway = a.gateway_ip as string | null;
-        if (gateway !== null) {
-          validateGateway(cidr, gateway);
-          gateway = canonicalIpOrNull(gateway)!;
-        }
-      }
-      const pools =
-        'allocation_pools' in a
-          ? validatePools(cidr, a.allocation_pools as Pool[], gateway)
-          : validatePools(cidr, parseJson<Pool[]>(subnet.allocation_pools), gateway);
+      const gateway =
+        'gateway_ip' in a && a.gateway_ip !== subnet.gateway_ip ? await movedGateway(tx, subnet, a.gateway_ip) : subnet.gateway_ip;
+      const pools = validatePools(
+        cidr,
+        'allocation_pools' in a ? (a.allocation_pools as Pool[]) : parseJson<Pool[]>(subnet.allocation_pools),
+        gateway,
+      );
+      // The writes: the row, its change-feed entry, then DHCP placement if DHCP was switched.
       await tx
         .updateTable('subnets')
-        .set({
-          name: (a.name as string) ?? subnet.name,
-          description: (a.description as string) ?? subnet.description,
-          gateway_ip: gateway,
-          allocation_pools: JSON.stringify(pools),
-          dns_nameservers: 'dns_nameservers' in a ? JSON.stringify(a.dns_nameservers) : subnet.dns_nameservers,
-          host_routes: 'host_routes' in a ? JSON.stringify(a.host_routes) : subnet.host_routes,
-          enable_dhcp: 'enable_dhcp' in a ? int(a.enable_dhcp) : subnet.enable_dhcp,
-          revision_number: subnet.revision_number + 1,
-          updated_at: timestamp(),
-        })
+        .set(subnetChanges(subnet, a, gateway, pools))
         .where('id', '=', id)
         .execute();
       await recordChange(tx, 'subnet', id, 'update', subnet.project_id);
@@ -257,24 +274,11 @@ export function subnetService(config: ServerConfig): ResourceService {
 
     async remove(tx, ctx, id) {
       const { subnet, network } = await getVisibleSubnet(tx, ctx, id);
-      if (!ctx.isAdmin && !isOwner(ctx, subnet) && !isOwner(ctx, network)) throw policyDenied('rule:delete_subnet');
-      const users = await tx
-        .selectFrom('ip_allocations')
-        .innerJoin('ports', 'ports.id', 'ip_allocations.port_id')
-        .select(['ports.id', 'ports.device_owner'])
-        .where('ip_allocations.subnet_id', '=', id)
-        .execute();
-      if (users.some((u) => u.device_owner !== DHCP_OWNER)) {
-        throw conflict(
-          'SubnetInUse',
-          `Unable to complete operation on subnet ${id}: One or more ports have an IP allocation from this subnet.`,
-        );
-      }
-      // DHCP ports lose their address on this subnet; the ports themselves stay with the network.
-      await tx.deleteFrom('ip_allocations').where('subnet_id', '=', id).execute();
-      for (const u of users) await recordChange(tx, 'port', u.id, 'update', network.project_id);
-      await tx.deleteFrom('subnets').where('id', '=', id).execute();
-      await recordChange(tx, 'subnet', id, 'delete', subnet.project_id);
+      authorizeSubnetChange(ctx, subnet, network, 'rule:delete_subnet');
+      const users = await portsWithAddressOn(tx, id);
+      rejectSubnetInUse(id, users);
+      // The writes: DHCP ports' addresses, the subnet, their change-feed entries, then DHCP placement.
+      await deleteSubnet(tx, subnet, network, users);
       await scheduleNetworkDhcp(tx, config, network.id);
     },
   };

@@ -33,7 +33,7 @@ async function rawPut(path: string, bytes: Buffer) {
 }
 
 /** Asserts the request is refused with a NeutronError and left the store alone. */
-async function refused(send: () => Promise<{ status: number; body: any }>, status: number, type: string, message?: string | RegExp) {
+async function refused(send: () => Promise<{ status: number; body: unknown }>, status: number, type: string, message?: string | RegExp) {
   const head = await feedHead(admin);
   expectError(await send(), status, type, message);
   assert.equal(await feedHead(admin), head, 'a refused request changed the store');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultServerConfig } from '../../src/config.js';
+import { defaultServerConfig } from '../../src/server-config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { adminToken } from '../helpers/client.js';
 import { ADMIN_PASSWORD } from '../helpers/server.js';

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import type { Api } from '../helpers/client.js';
 import { adminDemoOther, created, expectError, feedHead, l3Snapshot } from '../helpers/networking.js';
+import type { Change, FloatingIp, Port, Resource, Router } from '../helpers/shapes.js';
 import { setFloatingIpStatus } from '../../src/networking/floatingips.js';
 
 let srv: TestServer;
@@ -14,12 +15,12 @@ let demo: Api;
 let other: Api;
 let demoProject: string;
 let otherProject: string;
-let provider: any;
-let providerSubnet: any;
-let selfservice: any;
-let selfSubnet: any;
-let router: any;
-let instancePort: any;
+let provider: Resource;
+let providerSubnet: Resource;
+let selfservice: Resource;
+let selfSubnet: Resource;
+let router: Router;
+let instancePort: Port;
 
 const MISSING = '3c338602-d806-488a-ae66-c4c8f8d13b9b';
 
@@ -167,7 +168,7 @@ test('the canonical floating IP: 10.123.123.104 for demo, associated with 172.16
 
 test('list filters the CLI uses', async (t) => {
   const fip = await canonicalFloatingIp(t);
-  const ids = async (q: string) => (await demo.get(`/floatingips${q}`)).body.floatingips.map((x: any) => x.id);
+  const ids = async (q: string) => (await demo.get(`/floatingips${q}`)).body.floatingips.map((x: FloatingIp) => x.id);
   assert.deepEqual(await ids(''), [fip.id]);
   assert.deepEqual(await ids('?floating_ip_address=10.123.123.104'), [fip.id]);
   assert.deepEqual(await ids('?floating_ip_address=10.123.123.105'), []);
@@ -454,7 +455,7 @@ test('disassociation, status reported by the agent side, and deletion', async (t
     assert.equal((await demo.get(`/floatingips/${fip.id}`)).body.floatingip.status, 'ACTIVE');
     const changes = (await admin.get(`/neutrino/changes?since=${head0}`)).body.changes;
     assert.deepEqual(
-      changes.map((c: any) => [c.resource, c.op, c.resource_id]),
+      changes.map((c: Change) => [c.resource, c.op, c.resource_id]),
       [['floatingip', 'status', fip.id]],
     );
   }
@@ -463,7 +464,7 @@ test('disassociation, status reported by the agent side, and deletion', async (t
   const head = await feedHead(admin);
   assert.equal((await demo.del(`/floatingips/${fip.id}`)).status, 204);
   const changes = (await admin.get(`/neutrino/changes?since=${head}`)).body.changes.map(
-    (c: any) => `${c.resource}:${c.op}:${c.resource_id}`,
+    (c: Change) => `${c.resource}:${c.op}:${c.resource_id}`,
   );
   assert.ok(changes.includes(`floatingip:delete:${fip.id}`), changes.join(' '));
   assert.ok(changes.includes(`port:delete:${fipPort.id}`), changes.join(' '));

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { buildApp, type App } from '../../src/api/app.js';
-import { defaultServerConfig } from '../../src/config.js';
+import { defaultServerConfig } from '../../src/server-config.js';
 import type { Database } from '../../src/store/schema/index.js';
 import { adminDemoOther } from '../helpers/networking.js';
 import { issueToken, type Api } from '../helpers/client.js';
@@ -641,10 +641,10 @@ after(async () => {
 
 /** One of everything for demo and for other, on a shared external network: the references to fuzz with. */
 async function seed(admin: Api, demo: Api, other: Api): Promise<void> {
-  const made = async (p: Promise<{ status: number; body: any }>, key: string) => {
+  const made = async (p: Promise<{ status: number; body: Record<string, { id: string }> }>, key: string) => {
     const r = await p;
     assert.ok(r.status === 201 || r.status === 200, JSON.stringify(r.body));
-    return r.body[key].id as string;
+    return r.body[key].id;
   };
   const add = (kind: string, id: string, foreign: boolean) => {
     (refs[kind] ??= []).push(id);

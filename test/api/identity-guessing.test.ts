@@ -87,7 +87,7 @@ describe('lockout duration, on the service with a fake clock', () => {
     ({
       identity: { methods: ['password'], password: { user: byName('admin', password) } },
       scope: { project: { name: 'admin', domain: { name: 'Default' } } },
-    }) as any;
+    }) as Parameters<IdentityService['issueToken']>[0];
   before(async () => {
     db = await openDb({ stateDir: ':memory:' });
     await new IdentityService(db, options).bootstrap('pw');

@@ -6,6 +6,9 @@ import { issueToken, request, type Reply } from '../helpers/client.js';
 import { IdentityService } from '../../src/identity/service.js';
 import { openDb, type Db } from '../../src/store/db.js';
 
+/** What IdentityService.issueToken takes: the `auth` member of a token request body. */
+type AuthBody = Parameters<IdentityService['issueToken']>[0];
+
 const KEYSTONE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 const UNAUTHORIZED = {
   error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' },
@@ -581,10 +584,9 @@ describe('IdentityService directly', () => {
   let clock = Date.parse('2030-01-01T00:00:00Z');
   let svc: IdentityService;
   const auth = (password = 'pw') =>
-    passwordAuth(
-      { name: 'admin', password, domain: { name: 'Default' } },
-      { project: { name: 'admin', domain: { name: 'Default' } } },
-    ) as any;
+    passwordAuth({ name: 'admin', password, domain: { name: 'Default' } }, { project: { name: 'admin', domain: { name: 'Default' } } }) as {
+      auth: AuthBody;
+    };
 
   before(async () => {
     db = await openDb({ stateDir: ':memory:' });
@@ -640,7 +642,9 @@ describe('revocation events, on the service with a fake clock', () => {
   let db: Db;
   let clock = Date.parse('2030-01-01T00:00:00Z');
   const auth = (name: string, password: string) =>
-    passwordAuth({ name, password, domain: { name: 'Default' } }, { project: { name: 'admin', domain: { name: 'Default' } } }) as any;
+    passwordAuth({ name, password, domain: { name: 'Default' } }, { project: { name: 'admin', domain: { name: 'Default' } } }) as {
+      auth: AuthBody;
+    };
   before(async () => {
     db = await openDb({ stateDir: ':memory:' });
   });
@@ -650,7 +654,7 @@ describe('revocation events, on the service with a fake clock', () => {
     const svc = new IdentityService(db, { tokenTtlSeconds: 3600, now: () => clock });
     await svc.bootstrap('pw');
     const admin = (await svc.authenticateToken((await svc.issueToken(auth('admin', 'pw').auth)).token))!;
-    const user = await svc.createUser(admin, { name: 'u', password: 'u-pw' } as any);
+    const user = await svc.createUser(admin, { name: 'u', password: 'u-pw' } as Parameters<IdentityService['createUser']>[1]);
     const member = (await svc.listRoles(admin, { name: 'member' }))[0];
     await svc.assignRole(admin, admin.projectId, user.id, member.id);
     const old = (await svc.issueToken(auth('u', 'u-pw').auth)).token;

@@ -5,6 +5,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer } from '../helpers/server.js';
 import { adminDemoOther, created } from '../helpers/networking.js';
+import type { Agent, Port, Resource, ViewRouter } from '../helpers/shapes.js';
 
 /** A new server (closed when the test ends) with the provider network and demo's `selfservice`. */
 async function providerAndSelfservice(t: TestContext) {
@@ -42,7 +43,7 @@ async function providerAndSelfservice(t: TestContext) {
     return r.body.view;
   };
   const routerPorts = async (id: string) =>
-    (await admin.get(`/ports?device_id=${id}`)).body.ports.filter((p: any) => p.device_owner.startsWith('network:router'));
+    (await admin.get<{ ports: Port[] }>(`/ports?device_id=${id}`)).body.ports.filter((p) => p.device_owner.startsWith('network:router'));
   return { admin, demo, demoProject, provider, providerSubnet, selfservice, selfSubnet, report, view, routerPorts };
 }
 type L3 = Awaited<ReturnType<typeof providerAndSelfservice>>;
@@ -85,7 +86,7 @@ test('a router with ports waits for an L3 agent, then is scheduled and its ports
   const router = await scenarioRouter(l3);
   // No L3 agent yet: the ports stay unbound.
   assert.deepEqual(
-    (await routerPorts(router.id)).map((p: any) => p['binding:host_id']),
+    (await routerPorts(router.id)).map((p) => p['binding:host_id']),
     ['', ''],
   );
 
@@ -112,15 +113,15 @@ test('a router with ports waits for an L3 agent, then is scheduled and its ports
   assert.deepEqual(r.interfaces[0].port.fixed_ips, [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.1' }]);
   assert.deepEqual(r.floating_ips, []);
   // The router's ports are local ports of the host, and their networks are in its view.
-  const portIds = v.ports.map((p: any) => p.id);
+  const portIds = v.ports.map((p: Resource) => p.id);
   for (const p of ports) assert.ok(portIds.includes(p.id));
-  assert.deepEqual(v.networks.map((n: any) => n.id).sort(), [provider.id, selfservice.id].sort());
+  assert.deepEqual(v.networks.map((n: Resource) => n.id).sort(), [provider.id, selfservice.id].sort());
   assert.deepEqual((await view('compute1')).routers, []);
   // l3_agent_scheduler: the hosting agent, admin only; an unknown router is RouterNotFound.
   const hosting = await admin.get(`/routers/${router.id}/l3-agents`);
   assert.equal(hosting.status, 200, JSON.stringify(hosting.body));
   assert.deepEqual(
-    hosting.body.agents.map((a: any) => `${a.host}/${a.agent_type}`),
+    hosting.body.agents.map((a: Agent) => `${a.host}/${a.agent_type}`),
     ['controller/L3 agent'],
   );
   assert.equal((await demo.get(`/routers/${router.id}/l3-agents`)).status, 403);
@@ -182,20 +183,20 @@ test('a new router goes to the least loaded live L3 agent; interface changes fol
   assert.equal((await demo.put(`/routers/${r2.id}/add_router_interface`, { subnet_id: sub.id })).status, 200);
   const v2 = await view('network2');
   assert.deepEqual(
-    v2.routers.map((r: any) => r.id),
+    v2.routers.map((r: ViewRouter) => r.id),
     [r2.id],
   );
   assert.equal(v2.routers[0].gateway, null);
   assert.deepEqual(
-    v2.routers[0].interfaces.map((i: any) => i.cidr),
+    v2.routers[0].interfaces.map((i: ViewRouter['interfaces'][number]) => i.cidr),
     ['172.16.2.0/24'],
   );
   assert.deepEqual(
-    (await routerPorts(r2.id)).map((p: any) => p['binding:host_id']),
+    (await routerPorts(r2.id)).map((p) => p['binding:host_id']),
     ['network2'],
   );
   assert.deepEqual(
-    (await view('controller')).routers.map((r: any) => r.id),
+    (await view('controller')).routers.map((r: ViewRouter) => r.id),
     [router.id],
   );
 

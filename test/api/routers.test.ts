@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startTestServer } from '../helpers/server.js';
 import type { Api } from '../helpers/client.js';
 import { adminDemoOther, created, expectError, feedHead, l3Snapshot } from '../helpers/networking.js';
+import type { Change, Port } from '../helpers/shapes.js';
 
 /** A new server (closed when the test ends): the external flat `provider` network and demo's `selfservice`. */
 async function providerAndSelfservice(t: TestContext) {
@@ -159,7 +160,7 @@ test('the canonical router: gateway 10.123.123.102 on provider, interface 172.16
   assert.deepEqual(intf.security_groups, []);
   const listed = (await demo.get(`/ports?device_id=${routerId}`)).body.ports;
   assert.deepEqual(
-    listed.map((p: any) => p.id),
+    listed.map((p: Port) => p.id),
     [intfPortId],
   );
   assert.ok((await demo.get(`/routers/${routerId}`)).body.router.revision_number > router.revision_number);
@@ -575,7 +576,7 @@ test('router quota and the change feed', async (t) => {
   const one = await created(other.post('/routers', { router: { name: 'one' } }), 'router');
   const feed = (await admin.get(`/neutrino/changes?since=${head}`)).body.changes;
   assert.deepEqual(
-    feed.map((c: any) => [c.resource, c.resource_id, c.op]),
+    feed.map((c: Change) => [c.resource, c.resource_id, c.op]),
     [['router', one.id, 'create']],
   );
   const before = await snapshot();

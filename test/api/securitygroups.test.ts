@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { api, memberProject, type Api } from '../helpers/client.js';
 import { adminDemoOther, expectError } from '../helpers/networking.js';
+import type { SecurityGroup, SecurityGroupRule } from '../helpers/shapes.js';
 
 let srv: TestServer;
 let adminTok: string;
@@ -54,7 +55,7 @@ test('listing creates the default group once: ingress from itself and egress any
   const rules = sg.security_group_rules;
   assert.equal(rules.length, 4);
   const summary = rules
-    .map((r: any) => `${r.direction} ${r.ethertype} ${r.remote_group_id === sg.id ? 'self' : String(r.remote_group_id)}`)
+    .map((r: SecurityGroupRule) => `${r.direction} ${r.ethertype} ${r.remote_group_id === sg.id ? 'self' : String(r.remote_group_id)}`)
     .sort();
   assert.deepEqual(summary, ['egress IPv4 null', 'egress IPv6 null', 'ingress IPv4 self', 'ingress IPv6 self']);
   for (const r of rules) {
@@ -69,7 +70,7 @@ test('listing creates the default group once: ingress from itself and egress any
   }
   const again = await demo.get('/security-groups');
   assert.deepEqual(
-    again.body.security_groups.map((g: any) => g.id),
+    again.body.security_groups.map((g: SecurityGroup) => g.id),
     [sg.id],
   );
   const shown = await demo.get(`/security-groups/${sg.id}`);
@@ -87,7 +88,7 @@ test('the default group is created lazily by networks, rule listing and group cr
   const c = await memberProject(srv.url, adminTok, 'lazy-c');
   const d = await memberProject(srv.url, adminTok, 'lazy-d');
   const defaultsOf = async (project: string) =>
-    (await admin.get(`/security-groups?project_id=${project}&name=default`)).body.security_groups as any[];
+    (await admin.get(`/security-groups?project_id=${project}&name=default`)).body.security_groups as SecurityGroup[];
 
   // Nothing exists before the project does anything — a non-admin naming another project creates nothing.
   const peek = await demo.get(`/security-groups?project_id=${a.projectId}`);
@@ -113,12 +114,12 @@ test('the default group is created lazily by networks, rule listing and group cr
   const made = await newGroup(api(srv.url, c.token), 'web');
   assert.equal(made.security_group_rules.length, 2);
   const cGroups = (await admin.get(`/security-groups?project_id=${c.projectId}`)).body.security_groups;
-  assert.deepEqual(cGroups.map((g: any) => g.name).sort(), ['default', 'web']);
+  assert.deepEqual(cGroups.map((g: SecurityGroup) => g.name).sort(), ['default', 'web']);
 
   // An admin listing or creating for another project creates that project's default group.
   const listed = await admin.get(`/security-groups?project_id=${d.projectId}`);
   assert.deepEqual(
-    listed.body.security_groups.map((g: any) => g.name),
+    listed.body.security_groups.map((g: SecurityGroup) => g.name),
     ['default'],
   );
   assert.equal(listed.body.security_groups[0].project_id, d.projectId);
@@ -127,7 +128,7 @@ test('the default group is created lazily by networks, rule listing and group cr
   assert.equal(forE.status, 201);
   assert.equal(forE.body.security_group.project_id, e.projectId);
   const eGroups = (await api(srv.url, e.token).get('/security-groups')).body.security_groups;
-  assert.deepEqual(eGroups.map((g: any) => g.name).sort(), ['default', 'ops']);
+  assert.deepEqual(eGroups.map((g: SecurityGroup) => g.name).sort(), ['default', 'ops']);
   // A member may not create for another project.
   const denied = await demo.post('/security-groups', { security_group: { name: 'x', project_id: otherProject } });
   assert.equal(denied.status, 400);
@@ -138,8 +139,8 @@ test('new groups: egress rules only, stateful flag, name `default` refused in an
   assert.equal(web.description, 'web servers');
   assert.equal(web.stateful, true);
   const rules = web.security_group_rules;
-  assert.deepEqual(rules.map((r: any) => `${r.direction} ${r.ethertype}`).sort(), ['egress IPv4', 'egress IPv6']);
-  assert.ok(rules.every((r: any) => r.remote_group_id === null && r.protocol === null));
+  assert.deepEqual(rules.map((r: SecurityGroupRule) => `${r.direction} ${r.ethertype}`).sort(), ['egress IPv4', 'egress IPv6']);
+  assert.ok(rules.every((r: SecurityGroupRule) => r.remote_group_id === null && r.protocol === null));
   const stateless = await newGroup(demo, 'fast', { stateful: false });
   assert.equal(stateless.stateful, false);
   for (const name of ['default', 'Default', 'DEFAULT']) {
@@ -169,12 +170,12 @@ test('new groups: egress rules only, stateful flag, name `default` refused in an
   // Filters.
   const byName = await demo.get('/security-groups?name=www');
   assert.deepEqual(
-    byName.body.security_groups.map((g: any) => g.id),
+    byName.body.security_groups.map((g: SecurityGroup) => g.id),
     [web.id],
   );
   const stateful = await demo.get('/security-groups?stateful=false');
   assert.deepEqual(
-    stateful.body.security_groups.map((g: any) => g.id),
+    stateful.body.security_groups.map((g: SecurityGroup) => g.id),
     [stateless.id],
   );
 });
@@ -244,7 +245,7 @@ test('the canonical rules: ICMP and SSH on the default group; duplicates refused
     );
   }
   // A template rule is a duplicate too.
-  const egress = group.security_group_rules.find((r: any) => r.direction === 'egress' && r.ethertype === 'IPv4');
+  const egress = group.security_group_rules.find((r: SecurityGroupRule) => r.direction === 'egress' && r.ethertype === 'IPv4');
   expectError(
     await demo.post('/security-group-rules', ruleBody(def.id, { direction: 'egress', remote_ip_prefix: '0.0.0.0/0' })),
     409,
@@ -258,7 +259,7 @@ test('the canonical rules: ICMP and SSH on the default group; duplicates refused
   assert.deepEqual(shown.body.security_group_rule, sr);
   const tcpRules = await demo.get(`/security-group-rules?security_group_id=${def.id}&protocol=tcp`);
   assert.deepEqual(
-    tcpRules.body.security_group_rules.map((r: any) => r.id),
+    tcpRules.body.security_group_rules.map((r: SecurityGroupRule) => r.id),
     [sr.id],
   );
   const ingress = await demo.get(`/security-group-rules?security_group_id=${def.id}&direction=ingress&ethertype=IPv4`);
@@ -476,7 +477,7 @@ test('bulk rule create is all or nothing, with duplicates inside one POST refuse
   assert.equal(ok.status, 201, JSON.stringify(ok.body));
   assert.equal(ok.body.security_group_rules.length, 2);
   assert.deepEqual(
-    ok.body.security_group_rules.map((r: any) => r.port_range_min),
+    ok.body.security_group_rules.map((r: SecurityGroupRule) => r.port_range_min),
     [80, 443],
   );
 
@@ -520,7 +521,7 @@ test('bulk rule create is all or nothing, with duplicates inside one POST refuse
 
   // None of the failed requests left anything behind.
   const rules = (await demo.get(`/security-group-rules?security_group_id=${g.id}`)).body.security_group_rules;
-  assert.deepEqual(rules.map((r: any) => r.port_range_min).sort(), [443, 80, null, null].sort());
+  assert.deepEqual(rules.map((r: SecurityGroupRule) => r.port_range_min).sort(), [443, 80, null, null].sort());
   const group = (await demo.get(`/security-groups/${g.id}`)).body.security_group;
   assert.equal(group.revision_number, g.revision_number + 2);
 });
@@ -593,10 +594,10 @@ test('isolation: other projects neither see nor change a project’s groups and 
   const theirs = await other.get('/security-groups');
   assert.equal(theirs.status, 200);
   assert.ok(theirs.body.security_groups.length >= 1);
-  assert.ok(theirs.body.security_groups.every((g: any) => g.project_id === otherProject));
+  assert.ok(theirs.body.security_groups.every((g: SecurityGroup) => g.project_id === otherProject));
   const theirRules = (await other.get('/security-group-rules')).body.security_group_rules;
   assert.ok(theirRules.length >= 4);
-  assert.ok(theirRules.every((r: any) => r.project_id === otherProject));
+  assert.ok(theirRules.every((r: SecurityGroupRule) => r.project_id === otherProject));
   assert.deepEqual((await other.get(`/security-groups?project_id=${demoProject}`)).body.security_groups, []);
   assert.deepEqual((await other.get(`/security-group-rules?security_group_id=${mine.id}`)).body.security_group_rules, []);
 
@@ -625,8 +626,8 @@ test('isolation: other projects neither see nor change a project’s groups and 
   // Admins see everything and may add rules to any group; such rules belong to the admin's project
   // but stay visible to the group's owner.
   const all = (await admin.get('/security-groups')).body.security_groups;
-  assert.ok(all.some((g: any) => g.id === mine.id));
-  assert.ok(all.some((g: any) => g.project_id === otherProject));
+  assert.ok(all.some((g: SecurityGroup) => g.id === mine.id));
+  assert.ok(all.some((g: SecurityGroup) => g.project_id === otherProject));
   const byAdmin = await admin.post(
     '/security-group-rules',
     ruleBody(mine.id, { protocol: 'udp', port_range_min: 161, port_range_max: 161 }),

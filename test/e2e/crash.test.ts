@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, issueToken, request } from '../helpers/client.js';
+import { api, issueToken, request, type Reply } from '../helpers/client.js';
 import { CrashWriter, type CrashNets } from '../helpers/crash-writer.js';
 import { apiProblems, storeProblems } from '../helpers/crash-verify.js';
 import { freePort, listening, spawnServer, stopServer, type ServerProcess } from '../helpers/server-process.js';
@@ -21,7 +21,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function setUp(base: string): Promise<{ token: string; nets: CrashNets }> {
   const token = await issueToken(base, 'admin', PASSWORD, 'admin');
   const admin = api(base, token);
-  const ok = async (p: Promise<{ status: number; body: any }>) => {
+  const ok = async (p: Promise<Reply>) => {
     const r = await p;
     assert.ok(r.status < 300, JSON.stringify(r.body));
     return r.body;

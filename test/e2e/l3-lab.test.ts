@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
 import { haveOpenstack } from '../helpers/openstack.js';
 import { eventually, labUpAsAdmin } from '../helpers/lab.js';
+import type { InstanceJson, IpLink, LabStatusJson, OpenStackPortRow, OpenStackRow } from '../helpers/shapes.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
 const lab = `l${process.pid % 100000}`;
@@ -23,7 +24,7 @@ const L = ['--lab', lab, '--state-root', root];
 
 let env: NodeJS.ProcessEnv;
 let routerId = '';
-let vm: any;
+let vm: InstanceJson;
 let fipId = '';
 const FIP = '10.123.123.104';
 const external = `${lab}-external`;
@@ -83,14 +84,14 @@ test('router with gateway and interface: the instance on compute1 reaches the ex
   openstackRaw('router', 'set', '--external-gateway', 'provider', 'router');
   openstackRaw('router', 'add', 'subnet', 'router', 'selfservice');
   await neutrinoOk(['instance', 'create', ...L, 'vm', '--network', 'selfservice', '--host', 'compute1'], 60_000);
-  vm = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as any[]).find((i) => i.name === 'vm');
+  vm = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as InstanceJson[]).find((i) => i.name === 'vm')!;
   await eventually('the instance pings the external host', () => fromInstance('10.123.123.1'));
 
   // The router's namespace on the controller, with Neutron's devices and chains.
-  const ports = openstack('port', 'list', '--device-id', routerId, '--long') as any[];
+  const ports = openstack('port', 'list', '--device-id', routerId, '--long') as OpenStackPortRow[];
   assert.equal(ports.length, 2);
-  const gw = ports.find((p) => p['Device Owner'] === 'network:router_gateway');
-  const intf = ports.find((p) => p['Device Owner'] === 'network:router_interface');
+  const gw = ports.find((p) => p['Device Owner'] === 'network:router_gateway')!;
+  const intf = ports.find((p) => p['Device Owner'] === 'network:router_interface')!;
   const ns = `qrouter-${routerId}`;
   const devs = execFileSync('ip', ['-n', ns, '-o', 'link', 'show'], { encoding: 'utf8' });
   assert.match(devs, new RegExp(`qg-${gw.ID.slice(0, 11)}`));
@@ -98,13 +99,13 @@ test('router with gateway and interface: the instance on compute1 reaches the ex
   const nat = execFileSync('ip', ['netns', 'exec', ns, 'iptables', '-t', 'nat', '-S'], { encoding: 'utf8' });
   assert.match(nat, new RegExp(`-A neutron-l3-agent-snat -o qg-${gw.ID.slice(0, 11)} -j SNAT --to-source 10\\.123\\.123\\.\\d+`));
   await eventually('router ports ACTIVE', async () =>
-    (openstack('port', 'list', '--device-id', routerId, '--long') as any[]).every((p) => p.Status === 'ACTIVE'),
+    (openstack('port', 'list', '--device-id', routerId, '--long') as OpenStackPortRow[]).every((p) => p.Status === 'ACTIVE'),
   );
 });
 
 test('a floating IP makes the instance reachable from the external host; disassociating stops it', { skip, timeout: 120_000 }, async () => {
   // Allow ICMP to the instance (its default security group).
-  const groups = openstack('security', 'group', 'list', '--project', 'demo') as any[];
+  const groups = openstack('security', 'group', 'list', '--project', 'demo') as OpenStackRow[];
   const def = groups.find((g) => g.Name === 'default');
   if (def) openstackRaw('security', 'group', 'rule', 'create', '--ingress', '--protocol', 'icmp', def.ID);
   const fip = openstack('floating', 'ip', 'create', '--project', 'demo', '--floating-ip-address', '10.123.123.104', 'provider');
@@ -115,7 +116,7 @@ test('a floating IP makes the instance reachable from the external host; disasso
   const nat = execFileSync('ip', ['netns', 'exec', `qrouter-${routerId}`, 'iptables', '-t', 'nat', '-S'], { encoding: 'utf8' });
   assert.match(
     nat,
-    new RegExp(`-A neutron-l3-agent-PREROUTING -d 10\\.123\\.123\\.104/32 -j DNAT --to-destination ${vm.ip.replace(/\./g, '\\.')}`),
+    new RegExp(`-A neutron-l3-agent-PREROUTING -d 10\\.123\\.123\\.104/32 -j DNAT --to-destination ${vm.ip!.replace(/\./g, '\\.')}`),
   );
   await eventually('floating IP ACTIVE', async () => openstack('floating', 'ip', 'show', fip.id).status === 'ACTIVE');
   openstackRaw('floating', 'ip', 'unset', '--port', fip.id);
@@ -158,16 +159,18 @@ const connect = (ns: string, host: string, port: number) =>
 const routerNs = () => `qrouter-${routerId}`;
 const inRouter = (...argv: string[]) => execFileSync('ip', ['netns', 'exec', routerNs(), ...argv], { encoding: 'utf8' });
 const routerPorts = () => {
-  const ports = openstack('port', 'list', '--device-id', routerId, '--long') as any[];
+  const ports = openstack('port', 'list', '--device-id', routerId, '--long') as OpenStackPortRow[];
   return {
-    gw: ports.find((p) => p['Device Owner'] === 'network:router_gateway'),
-    intf: ports.find((p) => p['Device Owner'] === 'network:router_interface'),
+    gw: ports.find((p) => p['Device Owner'] === 'network:router_gateway')!,
+    intf: ports.find((p) => p['Device Owner'] === 'network:router_interface')!,
   };
 };
-const gatewayIp = (gw: any): string => {
+const gatewayIp = (gw: OpenStackPortRow): string => {
   const fixed = gw['Fixed IP Addresses'];
   const list =
-    typeof fixed === 'string' ? [...fixed.matchAll(/ip_address='([\d.]+)'/g)].map((m) => m[1]) : (fixed as any[]).map((f) => f.ip_address);
+    typeof fixed === 'string'
+      ? [...fixed.matchAll(/ip_address='([\d.]+)'/g)].map((m) => m[1])
+      : (fixed as Array<{ ip_address: string }>).map((f) => f.ip_address);
   return list.find((ip: string) => ip.startsWith('10.123.123.'))!;
 };
 const count = (text: string, re: RegExp) => (text.match(re) ?? []).length;
@@ -223,18 +226,18 @@ test(
     const { gw, intf } = routerPorts();
     const qg = `qg-${gw.ID.slice(0, 11)}`;
     const qr = `qr-${intf.ID.slice(0, 11)}`;
-    const links = JSON.parse(execFileSync('ip', ['-n', routerNs(), '-j', 'link', 'show'], { encoding: 'utf8' })) as any[];
+    const links = JSON.parse(execFileSync('ip', ['-n', routerNs(), '-j', 'link', 'show'], { encoding: 'utf8' })) as IpLink[];
     assert.deepEqual(links.map((l) => l.ifname).sort(), ['lo', qg, qr].sort());
-    assert.equal(links.find((l) => l.ifname === qg).address, gw['MAC Address']);
-    assert.equal(links.find((l) => l.ifname === qr).address, intf['MAC Address']);
+    assert.equal(links.find((l) => l.ifname === qg)?.address, gw['MAC Address']);
+    assert.equal(links.find((l) => l.ifname === qr)?.address, intf['MAC Address']);
     // The veths' other ends: tap<port[:11]> in the networks' bridges on the controller.
-    const nets = Object.fromEntries((openstack('network', 'list') as any[]).map((n) => [n.Name, n.ID]));
-    const hostLinks = JSON.parse(await neutrinoOk(['lab', 'exec', ...L, 'controller', '--', 'ip', '-j', 'link', 'show'])) as any[];
+    const nets = Object.fromEntries((openstack('network', 'list') as OpenStackRow[]).map((n) => [n.Name, n.ID]));
+    const hostLinks = JSON.parse(await neutrinoOk(['lab', 'exec', ...L, 'controller', '--', 'ip', '-j', 'link', 'show'])) as IpLink[];
     assert.equal(hostLinks.find((l) => l.ifname === `tap${gw.ID.slice(0, 11)}`)?.master, `brq${nets.provider.slice(0, 11)}`);
     assert.equal(hostLinks.find((l) => l.ifname === `tap${intf.ID.slice(0, 11)}`)?.master, `brq${nets.selfservice.slice(0, 11)}`);
-    const addrs = JSON.parse(
-      execFileSync('ip', ['-n', routerNs(), '-j', '-4', 'addr', 'show', 'dev', qg], { encoding: 'utf8' }),
-    )[0].addr_info.map((a: any) => `${a.local}/${a.prefixlen}`);
+    const addrs = (
+      JSON.parse(execFileSync('ip', ['-n', routerNs(), '-j', '-4', 'addr', 'show', 'dev', qg], { encoding: 'utf8' })) as IpLink[]
+    )[0].addr_info!.map((a) => `${a.local}/${a.prefixlen}`);
     assert.deepEqual(addrs.sort(), [`${gatewayIp(gw)}/24`, `${FIP}/32`].sort());
 
     const nat = inRouter('iptables', '-t', 'nat', '-S');
@@ -295,14 +298,14 @@ test(
   'restarting the L3 agent (controller) during a continuous ping through the floating IP loses at most one reply',
   { skip, timeout: 120_000 },
   async () => {
-    const status = JSON.parse(await neutrinoOk(['lab', 'status', ...L, '--json']));
-    const controller = status.nodes.find((n: any) => n.name === 'controller');
+    const status = JSON.parse(await neutrinoOk(['lab', 'status', ...L, '--json'])) as LabStatusJson;
+    const controller = status.nodes.find((n) => n.name === 'controller')!;
     const pinger = startIn(external, ['ping', '-c', '40', '-i', '0.2', '-W', '1', FIP]);
     let out = '';
     pinger.stdout!.on('data', (d) => (out += d));
     const done = new Promise<void>((r) => pinger.on('exit', () => r()));
     await sleep(1500);
-    process.kill(controller.agentPid, 'SIGTERM');
+    process.kill(controller.agentPid!, 'SIGTERM');
     await sleep(500);
     await neutrinoOk(['lab', 'restart-agent', ...L, 'controller']);
     await done;
@@ -315,11 +318,11 @@ test(
   'the floating IP moves to a second instance; disassociating stops traffic, an established flow included',
   { skip, timeout: 180_000 },
   async () => {
-    const def = (openstack('security', 'group', 'list', '--project', 'demo') as any[]).find((g) => g.Name === 'default');
+    const def = (openstack('security', 'group', 'list', '--project', 'demo') as OpenStackRow[]).find((g) => g.Name === 'default')!;
     openstackRaw('security', 'group', 'rule', 'create', '--ingress', '--protocol', 'tcp', '--dst-port', '7002', def.ID);
     // The second instance on the controller, next to the router.
     await neutrinoOk(['instance', 'create', ...L, 'vm2', '--network', 'selfservice', '--host', 'controller'], 60_000);
-    const vm2 = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as any[]).find((i) => i.name === 'vm2');
+    const vm2 = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as InstanceJson[]).find((i) => i.name === 'vm2')!;
     // Each instance answers with its name: that tells which one the floating IP reaches.
     await listener(vm.namespace, 7002, 'vm');
     await listener(vm2.namespace, 7002, 'vm2');

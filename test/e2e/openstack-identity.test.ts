@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import type { Wire } from '../helpers/client.js';
 
 const OPENSTACK = '/usr/bin/openstack';
 const missing = !existsSync(OPENSTACK);
@@ -31,7 +32,7 @@ function cloud(username: string, password: string, project: string) {
 }
 
 /** Runs the CLI (no shell) against a named cloud; JSON output is parsed. */
-async function openstack(cloudName: string, ...args: string[]): Promise<any> {
+async function openstack(cloudName: string, ...args: string[]): Promise<Wire> {
   // Only our clouds.yaml speaks: stray OS_* variables from the caller's shell would override it.
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_')));
   Object.assign(env, { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml'), OS_CLOUD: cloudName, HOME: dir });

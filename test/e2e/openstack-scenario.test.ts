@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server.js';
 import { CliError, haveOpenstack, openstackCli } from '../helpers/openstack.js';
+import type { OpenStackRow } from '../helpers/shapes.js';
 
 let srv: TestServer;
 let cli: ReturnType<typeof openstackCli>;
@@ -110,7 +111,7 @@ test('the canonical scenario through the openstack CLI, with project isolation',
   assert.equal(gw.external_fixed_ips[0].ip_address, '10.123.123.102');
   const ifaces = await demo('port', 'list', '--router', 'router', '--long');
   assert.ok(
-    ifaces.some((p: any) => JSON.stringify(p).includes('172.16.1.1')),
+    ifaces.some((p: OpenStackRow) => JSON.stringify(p).includes('172.16.1.1')),
     JSON.stringify(ifaces),
   );
 
@@ -140,7 +141,7 @@ test('the canonical scenario through the openstack CLI, with project isolation',
   assert.equal(shownFip.id, fip.id);
 
   // Lists and updates.
-  assert.deepEqual((await demo('network', 'list')).map((n: any) => n.Name).sort(), ['provider', 'selfservice']);
+  assert.deepEqual((await demo('network', 'list')).map((n: OpenStackRow) => n.Name).sort(), ['provider', 'selfservice']);
   await run('demo', 'network', 'set', '--description', 'tenant net', 'selfservice');
   assert.equal((await demo('network', 'show', 'selfservice')).description, 'tenant net');
   await run('demo', 'subnet', 'set', '--dns-nameserver', '8.8.8.8', 'selfservice');
@@ -152,14 +153,14 @@ test('the canonical scenario through the openstack CLI, with project isolation',
 
   // The second project sees the external network and nothing private of demo's.
   assert.deepEqual(
-    (await other('network', 'list')).map((n: any) => n.Name),
+    (await other('network', 'list')).map((n: OpenStackRow) => n.Name),
     ['provider'],
   );
   assert.deepEqual(await other('port', 'list'), []);
   assert.deepEqual(await other('router', 'list'), []);
   assert.deepEqual(await other('floating', 'ip', 'list'), []);
   const otherGroups = await other('security', 'group', 'list');
-  assert.ok(otherGroups.every((g: any) => g.Project !== shownRouter.project_id));
+  assert.ok(otherGroups.every((g: OpenStackRow) => g.Project !== shownRouter.project_id));
   await refused('other', ['network', 'show', selfservice.id], /No Network found|could not be found|ResourceNotFound/i);
   await refused('other', ['router', 'show', router.id], /No Router found|could not be found|ResourceNotFound/i);
   await refused('other', ['port', 'delete', port.id], /No Port found|could not be found|failed/i);
@@ -179,7 +180,7 @@ test('the canonical scenario through the openstack CLI, with project isolation',
   await run('demo', 'subnet', 'delete', 'selfservice');
   await run('demo', 'network', 'delete', 'selfservice');
   assert.deepEqual(
-    (await demo('network', 'list')).map((n: any) => n.Name),
+    (await demo('network', 'list')).map((n: OpenStackRow) => n.Name),
     ['provider'],
   );
   await run('admin', 'network', 'delete', 'provider');

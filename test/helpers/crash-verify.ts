@@ -3,14 +3,15 @@
 import SQLite from 'better-sqlite3';
 import type { Api } from './client.js';
 import type { CrashNets, CrashWriter } from './crash-writer.js';
+import type { FloatingIp, Port, Router } from './shapes.js';
 
 /** Every difference between what the writers were acknowledged and what the API shows. */
 export async function apiProblems(admin: Api, writers: CrashWriter[], nets: CrashNets): Promise<string[]> {
   const [ports, routers, fips] = await Promise.all([admin.get('/ports'), admin.get('/routers'), admin.get('/floatingips')]);
   const byId = <T extends { id: string }>(items: T[]) => new Map(items.map((i) => [i.id, i]));
-  const portById = byId<any>(ports.body.ports);
-  const routerById = byId<any>(routers.body.routers);
-  const fipById = byId<any>(fips.body.floatingips);
+  const portById = byId<Port>(ports.body.ports);
+  const routerById = byId<Router>(routers.body.routers);
+  const fipById = byId<FloatingIp>(fips.body.floatingips);
   const problems: string[] = [];
   const expected = { ports: new Set<string>(), routers: new Set<string>(), fips: new Set<string>() };
   for (const w of writers) {

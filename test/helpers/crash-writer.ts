@@ -28,13 +28,16 @@ export interface WriterStats {
   settledNotApplied: number;
 }
 
+/** A write's answer body as the model keeps it: the created resource under its singular key (empty for other writes). */
+type Answer = Record<string, { id: string }>;
+
 type Op = {
   what: string;
   send(): Promise<Reply>;
   ok: number;
   /** After an uncertain attempt: the answer body if the write is found applied, else null. */
-  applied(): Promise<unknown | null>;
-  commit(body: any): void;
+  applied(): Promise<Answer | null>;
+  commit(body: Answer): void;
   /** A reply that, after an uncertain attempt, also means "applied" (a repeated delete's 404). */
   alsoAppliedAfterUncertain?: number;
 };
@@ -116,7 +119,7 @@ export class CrashWriter {
       }
       if (uncertain && r.status === op.alsoAppliedAfterUncertain) {
         this.stats.settledApplied++;
-        op.commit(undefined);
+        op.commit({});
         return;
       }
       throw new Error(`${this.prefix}: ${op.what} answered ${r.status}: ${JSON.stringify(r.body)}`);

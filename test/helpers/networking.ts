@@ -1,7 +1,8 @@
 // Shared pieces of the Networking API tests: the admin/demo/other setup, Neutron error assertions,
 // created(), and what a refused request must leave alone (the change feed's head, a state snapshot).
 import assert from 'node:assert/strict';
-import { adminToken, api, memberProject, type Api } from './client.js';
+import { adminToken, api, memberProject, type Api, type Wire } from './client.js';
+import type { Resource } from './shapes.js';
 
 /** An admin client and two member projects, `demo` then `other`, each with a client and its id. */
 export async function adminDemoOther(base: string) {
@@ -19,11 +20,21 @@ export async function adminDemoOther(base: string) {
 }
 
 /** The NeutronError type of a reply; undefined when the body is no NeutronError. */
-export const errType = (r: { body: any }) => r.body?.NeutronError?.type;
-const errMsg = (r: { body: any }): string => r.body?.NeutronError?.message ?? '';
+export const errType = (r: { body: unknown }) => neutronErrorField(r.body, 'type');
+const errMsg = (r: { body: unknown }): string => {
+  const message = neutronErrorField(r.body, 'message');
+  return typeof message === 'string' ? message : '';
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+function neutronErrorField(body: unknown, key: 'type' | 'message'): unknown {
+  const error = isObject(body) ? body.NeutronError : undefined;
+  return isObject(error) ? error[key] : undefined;
+}
 
 /** Asserts a NeutronError reply: status, type and, if given, the message (exactly, or matching a RegExp). */
-export function expectError(r: { status: number; body: any }, status: number, type: string, message?: string | RegExp) {
+export function expectError(r: { status: number; body: unknown }, status: number, type: string, message?: string | RegExp) {
   assert.equal(r.status, status, JSON.stringify(r.body));
   assert.equal(errType(r), type, JSON.stringify(r.body));
   if (typeof message === 'string') assert.equal(errMsg(r), message);
@@ -31,7 +42,7 @@ export function expectError(r: { status: number; body: any }, status: number, ty
 }
 
 /** Awaits a create, asserts 201 and returns the created resource (`body[key]`). */
-export async function created<T = any>(p: Promise<{ status: number; body: any }>, key: string): Promise<T> {
+export async function created<T = Wire>(p: Promise<{ status: number; body: Wire }>, key: string): Promise<T> {
   const r = await p;
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body[key];
@@ -51,7 +62,7 @@ export async function feedHead(admin: Api): Promise<number> {
 /** Routers, ports, floating IPs and (unless `feed` is false) the change feed's head, as comparable text. */
 export async function l3Snapshot(admin: Api, feed = true): Promise<string> {
   const [routers, ports, fips] = await Promise.all([admin.get('/routers'), admin.get('/ports'), admin.get('/floatingips')]);
-  const sorted = (items: any[]) => [...items].sort((a, b) => a.id.localeCompare(b.id));
+  const sorted = (items: Resource[]) => [...items].sort((a, b) => a.id.localeCompare(b.id));
   return JSON.stringify({
     routers: sorted(routers.body.routers),
     ports: sorted(ports.body.ports),

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Wire } from './client.js';
 
 export const OPENSTACK = '/usr/bin/openstack';
 export const haveOpenstack = () => existsSync(OPENSTACK);
@@ -66,6 +67,6 @@ export function openstackCli(baseUrl: string, users: CloudUser[]) {
     /** Removes the clouds.yaml and its directory. */
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
     /** Runs with `-f json` and parses the output. */
-    json: async <T = any>(cloud: string, args: string[]): Promise<T> => JSON.parse(await run(cloud, [...args, '-f', 'json'])) as T,
+    json: async <T = Wire>(cloud: string, args: string[]): Promise<T> => JSON.parse(await run(cloud, [...args, '-f', 'json'])) as T,
   };
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
-import { defaultServerConfig, type ServerConfig } from '../../src/config.js';
+import { defaultServerConfig, type ServerConfig } from '../../src/server-config.js';
 import { openDb, type Db } from '../../src/store/db.js';
 import { createDatabase, sharedPostgresUrl } from './postgres.js';
 

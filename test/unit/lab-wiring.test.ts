@@ -2,6 +2,9 @@
 // instance wiring and names, process identification.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { labTopology } from '../../src/lab/topology.js';
 import { wiringCommands, unwiringCommands } from '../../src/lab/wiring.js';
 import { agentArgv, nodeAgentConfig } from '../../src/lab/agents.js';
@@ -10,6 +13,7 @@ import { newLabState } from '../../src/lab/state.js';
 import { dhcpClientArgv, instanceNamespace, instanceWiring } from '../../src/lab/instance-state.js';
 import { bridgeName, tapName } from '../../src/kernel/names.js';
 import { cmdlineMatches, hasEnded } from '../../src/lab/procs.js';
+import { dhcpHookEnv } from '../../src/lab/instance.js';
 import { inNetns } from '../../src/exec/run.js';
 import { parseAgentConfig, renderAgentConfig } from '../../src/agent/config.js';
 
@@ -107,6 +111,12 @@ test('instances: names, tap on the node, eth0 with the MAC, udhcpc with the hook
   assert.ok(dhcp.join(' ').includes('-O mtu'));
 });
 
+test("the DHCP hook (udhcpc runs it by its `#!/usr/bin/env node`) runs on neutrino's Node.js, whichever node PATH has first", () => {
+  const env = dhcpHookEnv({ PATH: '/usr/local/bin:/usr/bin:/bin' });
+  const hookNode = spawnSync('/usr/bin/env', ['node', '-p', 'process.execPath'], { encoding: 'utf8', env });
+  assert.equal(hookNode.stdout, `${process.execPath}\n`, hookNode.stderr);
+});
+
 test('processes: a PID is ours only while its command line still matches', () => {
   const argv = ['/usr/bin/node', '/repo/bin/neutrino.js', 'agent', '--config', '/s/labs/lt/nodes/compute1/agent.ini'];
   assert.ok(cmdlineMatches(argv, ['agent', '/s/labs/lt/nodes/compute1/agent.ini']));
@@ -120,7 +130,8 @@ test('processes: a PID is ours only while its command line still matches', () =>
 });
 
 test('hasEnded: a live process with its markers has not ended; a missing PID or another program has', () => {
-  assert.equal(hasEnded({ pid: process.pid, markers: [process.argv[1] ?? 'node'] }), false);
+  // This file's name: its command line holds it however it was started (the test runner passes the path as given).
+  assert.equal(hasEnded({ pid: process.pid, markers: [basename(fileURLToPath(import.meta.url))] }), false);
   assert.equal(hasEnded({ pid: process.pid, markers: ['not-this-program-at-all'] }), true, 'a reused PID is another program');
   assert.equal(hasEnded({ pid: 4_194_304 + 7, markers: ['agent'] }), true, 'no such process');
 });

@@ -1,6 +1,7 @@
 // scripts/link-bin.sh (run by install-deps.sh) puts `neutrino` on PATH as the README's commands
-// expect: a symlink to this checkout's bin/neutrino.js, made once, kept on a rerun, never over a
-// file that is not a symlink. Into a temp directory here, never /usr/local/bin.
+// expect: a symlink to this checkout's bin/neutrino, made once, kept on a rerun, never over a file
+// that is not a symlink; `neutrino` then runs on the Node.js npm scripts run on, whichever `node`
+// comes first on PATH. Into a temp directory here, never /usr/local/bin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,9 +9,9 @@ import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BIN } from '../helpers/neutrino-cli.js';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/link-bin.sh', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/neutrino', import.meta.url));
 const built = existsSync(new URL('../../dist/cli/index.js', import.meta.url)) ? false : 'needs npm run build (dist/)';
 
 function withDir(fn: (dir: string) => void): void {
@@ -25,7 +26,7 @@ function withDir(fn: (dir: string) => void): void {
 const link = (dir: string, path = process.env.PATH ?? '') =>
   spawnSync('bash', [SCRIPT, dir], { encoding: 'utf8', env: { ...process.env, PATH: path } });
 
-test('links DIR/neutrino to bin/neutrino.js, and `neutrino` then runs from PATH', { skip: built }, () =>
+test('links DIR/neutrino to bin/neutrino, and `neutrino` then runs from PATH', { skip: built }, () =>
   withDir((dir) => {
     const first = link(dir);
     assert.equal(first.status, 0, first.stderr);
@@ -40,6 +41,21 @@ test('links DIR/neutrino to bin/neutrino.js, and `neutrino` then runs from PATH'
     const again = link(dir, path);
     assert.equal(again.status, 0, again.stderr);
     assert.equal(again.stdout, `==> ${dir}/neutrino already points to ${BIN}\n`);
+  }),
+);
+
+test('`neutrino` from PATH runs on the Node.js the tests run on, whichever node the shell finds first', { skip: built }, () =>
+  withDir((dir) => {
+    const linked = link(dir);
+    assert.equal(linked.status, 0, linked.stderr);
+    // The shell's PATH, as before npm put node_modules/.bin (and its `node`) first.
+    const shell = (process.env.PATH ?? '').split(':').filter((p) => !p.endsWith('/node_modules/.bin'));
+    // Node prints its version and exits before the CLI starts.
+    const printVersion = '--import=data:text/javascript,console.log(process.version);process.exit(0)';
+    const env = { ...process.env, PATH: [dir, ...shell].join(':'), NODE_OPTIONS: printVersion };
+    const run = spawnSync('neutrino', ['--version'], { encoding: 'utf8', env });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, `${process.version}\n`);
   }),
 );
 

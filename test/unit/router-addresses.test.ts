@@ -4,6 +4,7 @@
 // and the node observed afterwards, on the fake kernel; the commands checked with a recording runner.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Logger } from 'pino';
 import { planNode } from '../../src/planner/index.js';
 import { addressesReleased, addressesToAnnounce } from '../../src/planner/l3.js';
 import type { RouterView } from '../../src/model/hostview.js';
@@ -116,7 +117,7 @@ const logs = () => {
     log: {
       warn: (_o: object, msg: string) => void seen.push({ level: 'warn', msg }),
       debug: (_o: object, msg: string) => void seen.push({ level: 'debug', msg }),
-    } as any,
+    } as Pick<Logger, 'warn' | 'debug'>,
   };
 };
 

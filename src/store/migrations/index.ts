@@ -1,5 +1,5 @@
 // Every schema migration, in order. Add new ones at the end; never edit a released one.
-import type { Migration } from 'kysely';
+import type { Migration } from 'kysely/migration';
 import * as m001 from './001_identity.js';
 import * as m002 from './002_networking.js';
 import * as m003 from './003_identity_hardening.js';

@@ -1,0 +1,43 @@
+// Users: administration, a user's projects, and the user's own password change.
+import { IdParams, PasswordChange, UserCreate, UserUpdate } from '../../identity/schemas.js';
+import { listBody } from '../../identity/views.js';
+import { byId, flag, param, type IdentityRouteContext, type IdentityRouter } from './request.js';
+
+export function userRoutes(r: IdentityRouter, { identity, view, v3, caller, self }: IdentityRouteContext): void {
+  r.post(`${v3}/users`, { schema: { body: UserCreate } }, async (req, reply) => {
+    const row = await identity.createUser(await caller(req), req.body.user);
+    return reply.status(201).send({ user: view.user(row) });
+  });
+  r.get(`${v3}/users`, async (req) => {
+    const filters = { name: param(req, 'name'), domain_id: param(req, 'domain_id'), enabled: flag(req, 'enabled') };
+    const rows = await identity.listUsers(await caller(req), filters);
+    return listBody(
+      'users',
+      rows.map((u) => view.user(u)),
+      self(req),
+    );
+  });
+  r.get(`${v3}/users/:id`, byId, async (req) => ({
+    user: view.user(await identity.getUser(await caller(req), req.params.id)),
+  }));
+  r.patch(`${v3}/users/:id`, { schema: { params: IdParams, body: UserUpdate } }, async (req) => ({
+    user: view.user(await identity.updateUser(await caller(req), req.params.id, req.body.user)),
+  }));
+  r.delete(`${v3}/users/:id`, byId, async (req, reply) => {
+    await identity.deleteUser(await caller(req), req.params.id);
+    return reply.status(204).send();
+  });
+  r.get(`${v3}/users/:id/projects`, byId, async (req) => {
+    const rows = await identity.listUserProjects(await caller(req), req.params.id);
+    return listBody(
+      'projects',
+      rows.map((p) => view.project(p)),
+      self(req),
+    );
+  });
+  r.post(`${v3}/users/:id/password`, { schema: { params: IdParams, body: PasswordChange } }, async (req, reply) => {
+    const { password, original_password } = req.body.user;
+    await identity.changePassword(await caller(req), req.params.id, original_password, password);
+    return reply.status(204).send();
+  });
+}

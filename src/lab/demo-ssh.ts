@@ -1,0 +1,110 @@
+// The demo instance's SSH server (dropbear) and the client key that logs in to it, plus a listener on
+// a port the security group does not allow, for the proof that it stays closed.
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inNetns, run, spawnDetached } from '../exec/run.js';
+import { DEMO_SSHD } from './demo-paths.js';
+import { DEMO, succeeds, type Scene } from './demo-scene.js';
+import type { InstanceRecord } from './instance-state.js';
+import { LabError } from './topology.js';
+import { waitFor } from './util.js';
+
+/** Keys, then dropbear on port 22, then the listener on the blocked port, all in the instance. */
+export async function startInstanceServers(s: Scene, inst: InstanceRecord): Promise<Keys> {
+  const { step, o } = s;
+  const instDir = s.ctx.paths.instanceDir(inst.id);
+  const keys = await step(
+    'SSH key pair and dropbear host key (dropbearkey ed25519)',
+    () => makeKeys(s.ctx.paths.dir),
+    (k) => k.key,
+  );
+  await step(
+    `SSH server in the instance (dropbear on ${DEMO.instance.ip}:22)`,
+    async () => {
+      const pid = await startSshd(inst.namespace, instDir, keys);
+      await waitFor(succeeds(['nc', '-z', '-w', '1', DEMO.instance.ip, '22'], inst.namespace), {
+        timeoutMs: 10_000,
+        abort: o.abort,
+        onTimeout: () => new LabError(`dropbear does not listen on port 22 in ${inst.namespace}; log: ${join(instDir, 'sshd.log')}`),
+      });
+      return pid;
+    },
+    (pid) => `pid ${pid} (recorded in ${join(instDir, 'sshd.pid')})`,
+  );
+  await step(
+    `listener on tcp/${DEMO.blockedPort} in the instance (not allowed by the group)`,
+    async () => {
+      const pid = await spawnDetached(inNetns(['nc', '-l', '-k', String(DEMO.blockedPort)], inst.namespace), {
+        log: join(instDir, `nc-${DEMO.blockedPort}.log`),
+      });
+      writeFileSync(join(instDir, `nc-${DEMO.blockedPort}.pid`), `${pid}\n`);
+      await waitFor(succeeds(['nc', '-z', '-w', '1', DEMO.instance.ip, String(DEMO.blockedPort)], inst.namespace), {
+        timeoutMs: 5_000,
+        abort: o.abort,
+        onTimeout: () => new LabError(`the test listener on port ${DEMO.blockedPort} did not start in ${inst.namespace}`),
+      });
+      return pid;
+    },
+    (pid) => `nc pid ${pid}`,
+  );
+  return keys;
+}
+
+export interface Keys {
+  dir: string;
+  key: string;
+  hostKey: string;
+  home: string;
+  clientHome: string;
+}
+
+/** The demo's client key, the host key, and the home dir bind-mounted over /root for dropbear. */
+async function makeKeys(labDir: string): Promise<Keys> {
+  const dir = join(labDir, 'demo');
+  const home = join(dir, 'root');
+  const clientHome = join(dir, 'client');
+  for (const d of [dir, home, join(home, '.ssh'), clientHome]) {
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    chmodSync(d, 0o700);
+  }
+  const key = join(dir, 'id_ed25519');
+  const hostKey = join(dir, 'ssh_host_ed25519_key');
+  if (!existsSync(key)) await run(['dropbearkey', '-t', 'ed25519', '-f', key]);
+  if (!existsSync(hostKey)) await run(['dropbearkey', '-t', 'ed25519', '-f', hostKey]);
+  const pub = (await run(['dropbearkey', '-y', '-f', key])).stdout.split('\n').find((l) => l.startsWith('ssh-ed25519 '));
+  if (!pub) throw new LabError(`dropbearkey -y -f ${key} printed no public key`);
+  writeFileSync(join(dir, 'id_ed25519.pub'), `${pub}\n`, { mode: 0o644 });
+  writeFileSync(join(home, '.ssh', 'authorized_keys'), `${pub}\n`, { mode: 0o600 });
+  return { dir, key, hostKey, home, clientHome };
+}
+
+/** dropbear in the instance's network namespace and a private mount namespace (see demo-sshd.ts). */
+async function startSshd(namespace: string, instDir: string, k: Keys): Promise<number> {
+  if (!existsSync(DEMO_SSHD)) throw new LabError(`${DEMO_SSHD} is missing: run 'npm run build'`);
+  const argv = inNetns(
+    [
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      process.execPath,
+      DEMO_SSHD,
+      k.home,
+      'dropbear',
+      '-F',
+      '-E',
+      '-R',
+      '-p',
+      '22',
+      '-r',
+      k.hostKey,
+      '-P',
+      join(instDir, 'dropbear.pid'),
+    ],
+    namespace,
+  );
+  const pid = await spawnDetached(argv, { log: join(instDir, 'sshd.log') });
+  writeFileSync(join(instDir, 'sshd.pid'), `${pid}\n`);
+  return pid;
+}
