@@ -3,11 +3,10 @@
 // the agent's own planner on any Neutron cloud.
 //
 // Same selection and the same order as the server, so the planner's output (the order of rules in
-// a chain, a dnsmasq file) comes out identical. The server's order is that of its SQLite reads: an
-// index search yields rows by (indexed value, insertion), ORDER BY sorts ties stably, and the API's
-// lists come in insertion order; each list below says which read it mirrors. Pure.
+// a chain, a dnsmasq file) comes out identical. Every read of the server's has a total order (its
+// sort keys, then id), on any engine; each list below sorts by the same keys. Pure.
 import type { HostView, PortView, RemotePortView, RouterView, SecurityGroupView } from '../model/hostview.js';
-import { AGENT_TYPES, DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/neutron.js';
+import { AGENT_TYPES, ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/neutron.js';
 import {
   attr,
   attrFlag,
