@@ -5,7 +5,7 @@ import { readFile as fsReadFile } from 'node:fs/promises';
 import { isExecError } from '../exec/errors.js';
 import { inNetns, run as localRun, type Runner } from '../exec/run.js';
 import { isNamespaceName } from '../kernel/names.js';
-import { shellQuote } from '../lab/clouds.js';
+import { shellQuote } from '../exec/shell-quote.js';
 
 export type AccessSpec = { kind: 'local' } | { kind: 'netns'; name: string } | { kind: 'ssh'; user: string; address: string };
 

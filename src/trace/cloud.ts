@@ -1,7 +1,7 @@
-// The API side of a trace: a read-only Networking API client, either the lab's admin client or one
-// for any OpenStack cloud (OS_CLOUD + clouds.yaml, or the OS_* variables, as openstacksdk finds
-// them; Keystone v3 and the token catalog's network endpoint through client/keystone.ts), and
-// fetchApi, which reads every resource the tracer needs using standard Neutron attributes and calls only.
+// The API side of a trace: a read-only Networking API client for any OpenStack cloud (OS_CLOUD +
+// clouds.yaml, or the OS_* variables, as openstacksdk finds them; a lab's admin client comes from
+// the CLI, src/cli/trace-lab.ts; Keystone v3 and the token catalog's network endpoint through
+// client/keystone.ts), and fetchApi, which reads every resource the tracer needs using standard Neutron attributes and calls only.
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -20,7 +20,6 @@ import {
 } from '../client/keystone.js';
 import { explainFailure, NoAnswerError, type ApiTarget } from '../client/reach.js';
 import { mapLimit } from '../exec/real.js';
-import { adminClient, loadLab, type LabRef } from '../lab/context.js';
 import type { ApiObject, ApiResources, Snapshot } from './snapshot.js';
 
 /** GETs on the Networking API; `path` is from the API root ('/v2.0/networks'); a status ≥ 400 rejects with HttpError. */
@@ -28,17 +27,6 @@ export interface ApiClient {
   /** the network endpoint, for Snapshot.source */
   endpoint: string;
   get<T>(path: string): Promise<T>;
-}
-
-// ---------------------------------------------------------------- the lab
-
-export function labApiClient(ref: LabRef): { client: ApiClient; source: Snapshot['source'] } {
-  const { state } = loadLab(ref);
-  const admin = adminClient(state);
-  return {
-    client: { endpoint: admin.endpoint.url, get: (path) => admin.call('GET', path) },
-    source: { endpoint: admin.endpoint.url, lab: state.lab },
-  };
 }
 
 // ---------------------------------------------------------------- clouds.yaml and OS_* variables

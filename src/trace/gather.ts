@@ -1,10 +1,9 @@
-// Gathers a Snapshot from a live system: the API (the lab's server, or any cloud from clouds.yaml)
-// and every node it can reach (the lab's node namespaces, or --node HOST=ACCESS), reading on each
+// Gathers a Snapshot from a live system: the API (a lab's server, or any cloud from clouds.yaml)
+// and every node it can reach (a lab's node namespaces, or --node HOST=ACCESS), reading on each
 // node only the namespaces, sysctls, conntrack tables and instance XML the trace can use.
 import { join } from 'node:path';
-import { loadLab, type LabRef } from '../lab/context.js';
 import { nodeAccess, parseAccess } from './access.js';
-import { cloudApiClient, fetchApi, labApiClient, resolveCloud, type ApiClient } from './cloud.js';
+import { cloudApiClient, fetchApi, resolveCloud, type ApiClient } from './cloud.js';
 import { collectNode, DEFAULT_AGENT_CONFIG } from './collect.js';
 import { namespacesToRead } from './expect.js';
 import { HOST } from '../kernel/types.js';
@@ -21,9 +20,16 @@ export interface NodeTarget {
   instancesPath: string;
 }
 
+/** A lab's API and nodes (given by the CLI: trace/labs.ts). */
+export interface LabSource {
+  client: ApiClient;
+  source: Snapshot['source'];
+  targets: NodeTarget[];
+}
+
 export interface GatherOptions {
   /** trace a lab: its server and its nodes */
-  lab?: LabRef;
+  lab?: LabSource;
   /** HOST → ACCESS (outside a lab) */
   nodes?: Record<string, string>;
   agentConfigs?: Record<string, string>;
@@ -31,16 +37,6 @@ export interface GatherOptions {
   /** openstacksdk cloud name (default OS_CLOUD) */
   cloud?: string;
   progress?: (line: string) => void;
-}
-
-export function labTargets(ref: LabRef): NodeTarget[] {
-  const { state, paths } = loadLab(ref);
-  return state.nodes.map((n) => ({
-    host: n.name,
-    access: `netns:${n.namespace}`,
-    agentConfig: paths.agentIni(n.name),
-    instancesPath: paths.instancesDir,
-  }));
 }
 
 export function cliTargets(o: GatherOptions): NodeTarget[] {
@@ -94,8 +90,7 @@ export async function gatherSnapshot(o: GatherOptions): Promise<Snapshot> {
   let source: Snapshot['source'];
   let targets: NodeTarget[];
   if (o.lab) {
-    ({ client, source } = labApiClient(o.lab));
-    targets = labTargets(o.lab);
+    ({ client, source, targets } = o.lab);
   } else {
     ({ client, source } = await cloudApiClient(resolveCloud(o.cloud ? { cloud: o.cloud } : {})));
     targets = cliTargets(o);

@@ -4,7 +4,7 @@
 // tap: its carrier. Pure.
 import { bridgeName, tapName } from '../kernel/names.js';
 import { HOST } from '../kernel/types.js';
-import { parseDomainInterfaces } from '../lab/libvirt.js';
+import { parseDomainInterfaces } from '../observe/libvirt.js';
 import { observeCommand, result, type HopBase, type HopDraft } from './checks.js';
 import type { TraceContext } from './context.js';
 import type { Hop } from './report.js';

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { traceDhcp, DhcpTraceError } from '../../src/trace/dhcp.js';
 import { argValues, dnsmasqIn, parseCmdline, parseHostsFile, parseLeases, parseNetnsPids, parseOptsFile } from '../../src/trace/dnsmasq.js';
 import { checkOptions, contextFrom, TraceUsageError, type TraceCliOptions } from '../../src/trace/run.js';
+import { traceLabs } from '../../src/cli/trace-lab.js';
 import type { TraceReport } from '../../src/trace/report.js';
 import type { DhcpNamespaceDump, Snapshot } from '../../src/trace/snapshot.js';
 import { loadSnapshot, saveSnapshot } from '../../src/trace/snapshot-io.js';
@@ -335,6 +336,7 @@ test('trace dhcp options: no flow options, no --count; --wait only with --probe,
   const base: TraceCliOptions = {
     kind: 'dhcp',
     target: instancePort.id,
+    labs: traceLabs(),
     nodes: {},
     agentConfigs: {},
     instancesPaths: {},
