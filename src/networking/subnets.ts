@@ -5,7 +5,7 @@ import type { AuthContext } from '../model/context.js';
 import { conflict, forbidden, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.js';
 import { canonicalIpOrNull, cidrsOverlap, formatCidr, parsePrefix } from '../model/ip.js';
 import { defaultGateway, defaultPools, validateGateway, validatePools, type Pool } from '../model/ipam.js';
-import { DHCP_OWNER } from '../model/neutron.js';
+import { DHCP_OWNER, ROUTER_OWNER_PREFIX } from '../model/neutron.js';
 import { canSeeNetwork, isOwner } from '../model/policy.js';
 import {
   isAllocationPools,
@@ -216,7 +216,7 @@ export function subnetService(config: ServerConfig): ResourceService {
               .select('ports.id')
               .where('ip_allocations.subnet_id', '=', id)
               .where('ip_allocations.ip_address', '=', subnet.gateway_ip)
-              .where('ports.device_owner', 'like', 'network:router%')
+              .where('ports.device_owner', 'like', `${ROUTER_OWNER_PREFIX}%`)
               .executeTakeFirst()
           : undefined;
         if (routerPort) {

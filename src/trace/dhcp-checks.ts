@@ -3,11 +3,11 @@
 // the port's host entry, and the security-group rules that let DHCP through. Expected values come
 // from the agent's planner (the node's desired qdhcp- namespace and dnsmasq); observed ones from the
 // node's dump, with dnsmasq's files found through its own command line. Pure.
+import { AGENT_DHCP, AGENT_L2 } from '../model/neutron.js';
 import { bridgeName, dhcpNamespace, nsName, sgChains, tapName } from '../kernel/names.js';
 import { HOST, type ProcessSpec } from '../kernel/types.js';
 import { parsePrefix } from '../model/ip.js';
-import { AGENT_TYPES } from '../model/neutron.js';
-import { AGENT_L2, agentNote, type TraceContext } from './context.js';
+import { agentNote, type TraceContext } from './context.js';
 import {
   checkAddress,
   checkLink,
@@ -25,8 +25,6 @@ import { cmdlinePath, netnsPidsArgv } from './collect-dhcp.js';
 import { agentHop, netRef, portRef, segmentOf } from './l2.js';
 import type { Hop, Reason } from './report.js';
 import type { ApiObject } from './snapshot.js';
-
-export const AGENT_DHCP = AGENT_TYPES.dhcp.agent_type;
 
 const netName = (net: ApiObject) => String(net['name'] || net.id);
 const dhcpOwner = (ctx: TraceContext, host: string, net: ApiObject) =>

@@ -4,9 +4,9 @@
 // dnsmasq that serves the subnet and knows the port's MAC; and the DHCPOFFER back, through the
 // port's security group. Pure.
 import { HOST } from '../kernel/types.js';
-import { AGENT_L2, byId, fixedIps, str, type TraceContext } from './context.js';
+import { byId, fixedIps, str, type TraceContext } from './context.js';
 import { apiHop, result, type HopDraft } from './checks.js';
-import { AGENT_DHCP, dhcpAgentHop, dhcpPortHops, dnsmasqHop, dnsmasqOptionsHop, hostEntryHop, sgDhcpHop } from './dhcp-checks.js';
+import { dhcpAgentHop, dhcpPortHops, dnsmasqHop, dnsmasqOptionsHop, hostEntryHop, sgDhcpHop } from './dhcp-checks.js';
 import { finish, isHopWarning } from './finish.js';
 import { refinish } from './probe-locate.js';
 import { instanceHop } from './instance.js';
@@ -14,7 +14,7 @@ import { agentHop, netRef, portRef, segmentHops, segmentOf, tapHop } from './l2.
 import { crossNodes, replyFdb } from './port.js';
 import type { TraceReport, TraceTarget } from './report.js';
 import type { ApiObject } from './snapshot.js';
-import { NO_DHCP_OWNERS } from '../model/neutron.js';
+import { AGENT_DHCP, AGENT_L2, COMPUTE_OWNER_PREFIX, DHCP_OWNER, NO_DHCP_OWNERS } from '../model/neutron.js';
 
 /** The network's DHCP nodes: the agents hosting it, else (a reader refused the scheduler call) its DHCP ports' hosts. */
 export function dhcpHostsOf(ctx: TraceContext, net: ApiObject): string[] {
@@ -23,7 +23,7 @@ export function dhcpHostsOf(ctx: TraceContext, net: ApiObject): string[] {
   return [
     ...new Set(
       ctx.api.ports
-        .filter((p) => p['network_id'] === net.id && p['device_owner'] === 'network:dhcp')
+        .filter((p) => p['network_id'] === net.id && p['device_owner'] === DHCP_OWNER)
         .map((p) => str(p, 'binding:host_id'))
         .filter(Boolean),
     ),
@@ -95,7 +95,7 @@ export function dhcpLegHops(ctx: TraceContext, port: ApiObject): HopDraft[] {
   const self = { mac, ip: v4[0]!.ip_address, what: `port ${port.id}` };
   // The client's side: its NIC, tap, egress DHCP rules, bridge.
   hops.push(agentHop(ctx, host, AGENT_L2, 'request'));
-  if (str(port, 'device_owner').startsWith('compute:')) hops.push(instanceHop(ctx, host, port, net, 'request'));
+  if (str(port, 'device_owner').startsWith(COMPUTE_OWNER_PREFIX)) hops.push(instanceHop(ctx, host, port, net, 'request'));
   hops.push(
     tapHop(ctx, host, port, net, 'request'),
     sgDhcpHop(ctx, host, port, 'egress', 'request'),
@@ -103,14 +103,14 @@ export function dhcpLegHops(ctx: TraceContext, port: ApiObject): HopDraft[] {
   );
   for (const dhcpHost of dhcpHosts) {
     const dhcpPort = ctx.api.ports.find(
-      (p) => p['network_id'] === net.id && p['device_owner'] === 'network:dhcp' && p['binding:host_id'] === dhcpHost,
+      (p) => p['network_id'] === net.id && p['device_owner'] === DHCP_OWNER && p['binding:host_id'] === dhcpHost,
     );
     if (!dhcpPort) {
       hops.push(dhcpAgentHop(ctx, dhcpHost, net, 'request'));
       hops.push(
         result(
           { leg: 'request', node: dhcpHost, namespace: HOST, device: null, resource: netRef(net), check: 'DHCP port' },
-          { device_owner: 'network:dhcp', 'binding:host_id': dhcpHost },
+          { device_owner: DHCP_OWNER, 'binding:host_id': dhcpHost },
           null,
           [{ command: `GET /v2.0/ports?network_id=${net.id}&device_owner=network:dhcp` }],
           {

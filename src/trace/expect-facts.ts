@@ -4,7 +4,7 @@
 // configured value keeps where it came from, so a hop can name the setting behind a device. Pure.
 import { AGENT_SETTINGS, optionsSet, parseAgentConfig, type AgentConfig } from '../agent/config.js';
 import { HOST, type ObservedNamespace } from '../kernel/types.js';
-import { AGENT_TYPES } from '../model/neutron.js';
+import { AGENT_L2, AGENT_TYPES } from '../model/neutron.js';
 import { parseNamespace } from '../observe/node.js';
 import type { NodeFacts } from '../planner/index.js';
 import type { ApiObject, ApiResources, NodeDump } from './snapshot.js';
@@ -37,7 +37,7 @@ export function rolesFromAgents(api: ApiResources, host: string): NodeFacts['rol
 }
 
 export const l2AgentOf = (api: ApiResources, host: string): ApiObject | undefined =>
-  api.agents.find((a) => a['host'] === host && a['agent_type'] === AGENT_TYPES.l2.agent_type);
+  api.agents.find((a) => a['host'] === host && a['agent_type'] === AGENT_L2);
 
 const reported = (agent: ApiObject | undefined): Record<string, unknown> =>
   agent && agent['configurations'] && typeof agent['configurations'] === 'object'
@@ -105,8 +105,8 @@ function fromFile(cfg: AgentConfig, set: Set<string>, path: string, sources: Fac
 function fromReport(api: ApiResources, host: string, why: string, sources: FactSources, problems: string[]): Configured {
   const agent = l2AgentOf(api, host);
   const report = reported(agent);
-  const who = `the ${AGENT_TYPES.l2.agent_type} on ${host}`;
-  const missing = (field: string) => (agent ? `${who} reports no ${field}` : `no ${AGENT_TYPES.l2.agent_type} is registered on ${host}`);
+  const who = `the ${AGENT_L2} on ${host}`;
+  const missing = (field: string) => (agent ? `${who} reports no ${field}` : `no ${AGENT_L2} is registered on ${host}`);
   const out: Configured = { localIp: null, arpResponder: false, mappings: {}, statePath: DEFAULT_STATE_PATH };
   const ip = report['tunneling_ip'];
   if (typeof ip === 'string' && ip) {
@@ -134,7 +134,7 @@ function checkAgainstReport(api: ApiResources, host: string, path: string, c: Co
   const agent = l2AgentOf(api, host);
   if (!agent) return;
   const report = reported(agent);
-  const who = `the ${AGENT_TYPES.l2.agent_type} on ${host}`;
+  const who = `the ${AGENT_L2} on ${host}`;
   const ip = report['tunneling_ip'];
   if (typeof ip === 'string' && ip && c.localIp !== null && ip !== c.localIp) {
     problems.push(

@@ -7,7 +7,7 @@
 // index search yields rows by (indexed value, insertion), ORDER BY sorts ties stably, and the API's
 // lists come in insertion order; each list below says which read it mirrors. Pure.
 import type { HostView, PortView, RemotePortView, RouterView, SecurityGroupView } from '../model/hostview.js';
-import { AGENT_TYPES, DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/neutron.js';
+import { AGENT_L2, DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/neutron.js';
 import {
   attr,
   attrFlag,
@@ -33,7 +33,7 @@ const byId = (o: { id: string }) => o.id;
 export function vtepsFromAgents(api: ApiResources): Map<string, string> {
   const out = new Map<string, string>();
   for (const a of api.agents) {
-    if (a['agent_type'] !== AGENT_TYPES.l2.agent_type) continue;
+    if (a['agent_type'] !== AGENT_L2) continue;
     const ip = config(a)['tunneling_ip'];
     if (typeof ip === 'string' && ip) out.set(attr(a, 'host'), ip);
   }

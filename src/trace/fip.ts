@@ -1,9 +1,10 @@
 // `neutrino trace fip ADDRESS`: the scenario's walk (docs/scenario.md, steps 1–10) from the provider
 // network's upstream to the instance behind a floating IP, and the reply leg back. Every hop
 // compares what the planner wants on that node with what the node's kernel shows. Pure.
+import { AGENT_L2, AGENT_L3, COMPUTE_OWNER_PREFIX, ROUTER_GW_OWNER } from '../model/neutron.js';
 import { qgName, qrName, routerNamespace } from '../kernel/names.js';
 import { HOST } from '../kernel/types.js';
-import { AGENT_L2, AGENT_L3, agentNote, byId, fixedIps, str, type TraceContext } from './context.js';
+import { agentNote, byId, fixedIps, str, type TraceContext } from './context.js';
 import { checkAddress, result, type HopDraft } from './checks.js';
 import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
 import { instanceHop } from './instance.js';
@@ -123,7 +124,7 @@ export function traceFip(ctx: TraceContext, address: string, o: FipOptions, star
     hops.push(
       result(
         api('router hosted', routerRef(router)),
-        { l3_agent: 'a live L3 agent' },
+        { l3_agent: `a live ${AGENT_L3}` },
         { l3_agents: [] },
         [{ command: `GET /v2.0/routers/${router.id}/l3-agents` }],
         {
@@ -136,17 +137,15 @@ export function traceFip(ctx: TraceContext, address: string, o: FipOptions, star
     return done();
   }
   hops.push(
-    result(api('router hosted', routerRef(router), routerHost), { l3_agent: 'a live L3 agent' }, { host: routerHost }, [
+    result(api('router hosted', routerRef(router), routerHost), { l3_agent: `a live ${AGENT_L3}` }, { host: routerHost }, [
       { command: `GET /v2.0/routers/${router.id}/l3-agents`, line: routerHost },
     ]),
   );
 
   const routerPorts = ctx.api.ports.filter((p) => p['device_id'] === router.id);
-  const gwPort = routerPorts.find((p) => p['device_owner'] === 'network:router_gateway');
+  const gwPort = routerPorts.find((p) => p['device_owner'] === ROUTER_GW_OWNER);
   const subnet = subnetOf(ctx, net.id, fixed);
-  const intfPort = routerPorts.find(
-    (p) => p['device_owner'] !== 'network:router_gateway' && fixedIps(p).some((f) => f.subnet_id === subnet?.id),
-  );
+  const intfPort = routerPorts.find((p) => p['device_owner'] !== ROUTER_GW_OWNER && fixedIps(p).some((f) => f.subnet_id === subnet?.id));
   if (!gwPort) {
     hops.push(
       result(
@@ -233,7 +232,7 @@ export function traceFip(ctx: TraceContext, address: string, o: FipOptions, star
   }
   hops.push(sgHop(ctx, portHost, port, o.flow, source, 'request'));
   hops.push(tapHop(ctx, portHost, port, net, 'request'));
-  if (String(port['device_owner'] ?? '').startsWith('compute:')) hops.push(instanceHop(ctx, portHost, port, net, 'request'));
+  if (String(port['device_owner'] ?? '').startsWith(COMPUTE_OWNER_PREFIX)) hops.push(instanceHop(ctx, portHost, port, net, 'request'));
 
   // ---- reply: instance → its gateway (the router's qr-) → un-DNAT → out through qg-
   if (!sameNode) {

@@ -1,6 +1,7 @@
 // Gathers a Snapshot from a live system: the API (a lab's server, or any cloud from clouds.yaml)
 // and every node it can reach (a lab's node namespaces, or --node HOST=ACCESS), reading on each
 // node only the namespaces, sysctls, conntrack tables and instance XML the trace can use.
+import { COMPUTE_OWNER_PREFIX } from '../model/neutron.js';
 import { join } from 'node:path';
 import { nodeAccess, parseAccess } from './access.js';
 import { cloudApiClient, fetchApi, resolveCloud, type ApiClient } from './cloud.js';
@@ -56,7 +57,7 @@ export function collectRequest(api: ApiResources, t: NodeTarget) {
   const { namespaces, sysctls, conntrack } = namespacesToRead(api, t.host);
   const instances: Record<string, string> = {};
   for (const p of api.ports) {
-    if (p['binding:host_id'] !== t.host || !String(p['device_owner'] ?? '').startsWith('compute:') || !p['device_id']) continue;
+    if (p['binding:host_id'] !== t.host || !String(p['device_owner'] ?? '').startsWith(COMPUTE_OWNER_PREFIX) || !p['device_id']) continue;
     instances[String(p['device_id'])] = join(t.instancesPath, String(p['device_id']), 'libvirt.xml');
   }
   const dhcp = namespaces.filter((ns) => ns.startsWith(DHCP_NS_PREFIX));

@@ -1,10 +1,11 @@
 // The L2 hops of a path on one node (Neutron's Linux bridge agent): the network's bridge, its
 // uplink (the mapped NIC of a flat network, vxlan-N of a VXLAN one), a port's tap, and the
 // l2population entries toward another node's VTEP. Pure.
+import { AGENT_L2 } from '../model/neutron.js';
 import { bridgeName, tapName, vxlanName } from '../kernel/names.js';
 import { HOST } from '../kernel/types.js';
 import { FLOOD_MAC } from '../planner/l2.js';
-import { AGENT_L2, agentNote, type TraceContext } from './context.js';
+import { agentNote, type TraceContext } from './context.js';
 import { checkLink, desiredLink, isDraft, namespaceOr, observeCommand, result, wantOf, type HopDraft } from './checks.js';
 import type { Hop, ResourceRef } from './report.js';
 import type { ApiObject } from './snapshot.js';

@@ -1,9 +1,10 @@
 // `neutrino trace port PORT --to ADDRESS|PORT`: from an instance's port to another port (east-west,
 // on the same network or through a router) or to an address outside (through the router's SNAT),
 // and the reply leg back. Same hops and checks as the floating-IP walk, in the other direction. Pure.
+import { AGENT_L2, AGENT_L3, COMPUTE_OWNER_PREFIX, FLOATINGIP_OWNER, ROUTER_GW_OWNER, ROUTER_INTF_OWNER } from '../model/neutron.js';
 import { qgName, qrName, routerNamespace, wrapChain } from '../kernel/names.js';
 import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
-import { AGENT_L2, AGENT_L3, agentNote, byId, fixedIps, str, type TraceContext } from './context.js';
+import { agentNote, byId, fixedIps, str, type TraceContext } from './context.js';
 import { apiHop, checkRule, result, type HopDraft } from './checks.js';
 import { finish } from './finish.js';
 import { instanceHop } from './instance.js';
@@ -53,7 +54,7 @@ export function replyFdb(
 /** The router connecting subnet `subnetId` (its interface port there), if any. */
 function routerOn(ctx: TraceContext, subnetId: string): { router: ApiObject; intf: ApiObject } | null {
   for (const p of ctx.api.ports) {
-    if (!String(p['device_owner'] ?? '').startsWith('network:router_interface')) continue;
+    if (!String(p['device_owner'] ?? '').startsWith(ROUTER_INTF_OWNER)) continue;
     if (!fixedIps(p).some((f) => f.subnet_id === subnetId)) continue;
     const router = byId(ctx.api.routers, p['device_id']);
     if (router) return { router, intf: p };
@@ -95,7 +96,7 @@ export function tracePort(ctx: TraceContext, portQuery: string, to: string, o: P
     return done();
   }
   const dstPort = ctx.api.ports.find(
-    (p) => p.id === to || fixedIps(p).some((f) => f.ip_address === to && p['device_owner'] !== 'network:floatingip'),
+    (p) => p.id === to || fixedIps(p).some((f) => f.ip_address === to && p['device_owner'] !== FLOATINGIP_OWNER),
   );
   const dstIp = dstPort ? (fixedIps(dstPort).find((f) => f.ip_address === to)?.ip_address ?? v4Of(dstPort)?.ip_address ?? null) : to;
   if (!dstIp || !parseIp(dstIp)) {
@@ -114,7 +115,7 @@ export function tracePort(ctx: TraceContext, portQuery: string, to: string, o: P
 
   // The sending side, on the port's node.
   hops.push(agentHop(ctx, host, AGENT_L2, 'request'));
-  if (String(port['device_owner'] ?? '').startsWith('compute:')) hops.push(instanceHop(ctx, host, port, net, 'request'));
+  if (String(port['device_owner'] ?? '').startsWith(COMPUTE_OWNER_PREFIX)) hops.push(instanceHop(ctx, host, port, net, 'request'));
   hops.push(
     tapHop(ctx, host, port, net, 'request'),
     sgHop(ctx, host, port, o.flow, dstIp, 'request', 'egress'),
@@ -138,7 +139,8 @@ export function tracePort(ctx: TraceContext, portQuery: string, to: string, o: P
     target.router = undefined;
     hops.push(...crossNodes(ctx, net, host, dstHost, { mac: dstMac, ip: dstIp, what: `port ${dstPort.id}` }, 'request'));
     hops.push(sgHop(ctx, dstHost, dstPort, o.flow, srcIp, 'request'), tapHop(ctx, dstHost, dstPort, net, 'request'));
-    if (String(dstPort['device_owner'] ?? '').startsWith('compute:')) hops.push(instanceHop(ctx, dstHost, dstPort, net, 'request'));
+    if (String(dstPort['device_owner'] ?? '').startsWith(COMPUTE_OWNER_PREFIX))
+      hops.push(instanceHop(ctx, dstHost, dstPort, net, 'request'));
     hops.push(...replyFdb(ctx, net, dstHost, host, self));
     return done();
   }
@@ -166,7 +168,7 @@ export function tracePort(ctx: TraceContext, portQuery: string, to: string, o: P
   target.router = { id: router.id, name: str(router, 'name'), host: rHost };
   if (!rHost) {
     hops.push(
-      result(apiHop('router hosted', routerRef(router)), { l3_agent: 'a live L3 agent' }, { l3_agents: [] }, [], {
+      result(apiHop('router hosted', routerRef(router)), { l3_agent: `a live ${AGENT_L3}` }, { l3_agents: [] }, [], {
         status: 'missing',
         reason: 'ROUTER_NOT_SCHEDULED',
         cause: `router ${str(router, 'name') || router.id} is not hosted by any L3 agent`,
@@ -215,7 +217,8 @@ export function tracePort(ctx: TraceContext, portQuery: string, to: string, o: P
       ),
     );
     hops.push(sgHop(ctx, dstHost, dstPort, o.flow, srcIp, 'request'), tapHop(ctx, dstHost, dstPort, dstNet, 'request'));
-    if (String(dstPort['device_owner'] ?? '').startsWith('compute:')) hops.push(instanceHop(ctx, dstHost, dstPort, dstNet, 'request'));
+    if (String(dstPort['device_owner'] ?? '').startsWith(COMPUTE_OWNER_PREFIX))
+      hops.push(instanceHop(ctx, dstHost, dstPort, dstNet, 'request'));
     hops.push(
       ...replyFdb(ctx, dstNet, dstHost, rHost, {
         mac: str(intf2, 'mac_address').toLowerCase(),
@@ -231,7 +234,7 @@ export function tracePort(ctx: TraceContext, portQuery: string, to: string, o: P
   }
 
   // Outside: SNAT to the floating IP or the gateway address, out through qg- to the provider network.
-  const gwPort = ctx.api.ports.find((p) => p['device_id'] === router.id && p['device_owner'] === 'network:router_gateway');
+  const gwPort = ctx.api.ports.find((p) => p['device_id'] === router.id && p['device_owner'] === ROUTER_GW_OWNER);
   if (!gwPort) {
     hops.push(
       result(apiHop('router gateway', routerRef(router)), { external_gateway_info: 'set' }, { external_gateway_info: null }, [], {

@@ -1,9 +1,10 @@
 // The router hops (Neutron's L3 agent, legacy router): the router port's veth pair between the
 // network's bridge and qrouter-<id>, addresses, forwarding, routes and NAT rules. Pure.
+import { AGENT_L2, AGENT_L3 } from '../model/neutron.js';
 import { bridgeName, qgName, qrName, routerNamespace, tapName, wrapChain } from '../kernel/names.js';
 import { HOST } from '../kernel/types.js';
 import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
-import { AGENT_L2, AGENT_L3, agentNote, type TraceContext } from './context.js';
+import { agentNote, type TraceContext } from './context.js';
 import {
   checkAddress,
   checkLink,

@@ -1,5 +1,6 @@
 // One trace from the command line: gather (live) or load (snapshot), optionally record, build the
 // context, trace, render. Returns the exit status of the verdict: 0 healthy, 1 broken, 3 inconclusive.
+import { COMPUTE_OWNER_PREFIX, ROUTER_GW_OWNER, ROUTER_INTF_OWNER } from '../model/neutron.js';
 import { parseIp } from '../model/ip.js';
 import { HOST } from '../kernel/types.js';
 import type { TraceContext } from './context.js';
@@ -164,7 +165,7 @@ function traceOf(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot, fipO
 /** The instance's port on the Networking API (its compute: port). */
 function instancePort(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot): ApiObject {
   const id = instanceId(o.target, snapshot, o.labs);
-  const port = ctx.api.ports.find((p) => p['device_id'] === id && String(p['device_owner'] ?? '').startsWith('compute:'));
+  const port = ctx.api.ports.find((p) => p['device_id'] === id && String(p['device_owner'] ?? '').startsWith(COMPUTE_OWNER_PREFIX));
   if (!port) throw new TraceUsageError(`no port has device_id ${id}: no instance '${o.target}' is known to the Networking API`);
   return port;
 }
@@ -194,9 +195,9 @@ function instanceId(query: string, snapshot: Snapshot, labs: TraceLabs): string 
 function externalGateway(ctx: TraceContext, port: ApiObject): string | null {
   const subnetIds = new Set(fixedIps(port).map((f) => f.subnet_id));
   const intf = ctx.api.ports.find(
-    (p) => String(p['device_owner'] ?? '').startsWith('network:router_interface') && fixedIps(p).some((f) => subnetIds.has(f.subnet_id)),
+    (p) => String(p['device_owner'] ?? '').startsWith(ROUTER_INTF_OWNER) && fixedIps(p).some((f) => subnetIds.has(f.subnet_id)),
   );
-  const gw = intf && ctx.api.ports.find((p) => p['device_id'] === intf['device_id'] && p['device_owner'] === 'network:router_gateway');
+  const gw = intf && ctx.api.ports.find((p) => p['device_id'] === intf['device_id'] && p['device_owner'] === ROUTER_GW_OWNER);
   const subnet = gw && ctx.api.subnets.find((s) => s.id === fixedIps(gw)[0]?.subnet_id);
   return (subnet?.['gateway_ip'] as string | null | undefined) ?? null;
 }

@@ -4,9 +4,9 @@
 import { remoteGroupIpset, sgChains, tapName } from '../kernel/names.js';
 import { HOST } from '../kernel/types.js';
 import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
-import { IP_PROTOCOL_MAP } from '../model/neutron.js';
+import { AGENT_L2, IP_PROTOCOL_MAP } from '../model/neutron.js';
 import type { RuleFields } from '../model/sgrules.js';
-import { AGENT_L2, agentNote, fixedIps, type TraceContext } from './context.js';
+import { agentNote, fixedIps, type TraceContext } from './context.js';
 import { isDraft, namespaceOr, observeCommand, result, type HopDraft } from './checks.js';
 import { chainDiffers, compareChain, describeChainDiff } from './compare.js';
 import { remoteSetFinding } from './sg-ipset.js';
