@@ -1,45 +1,12 @@
-// Reading Networking API objects (standard Neutron attributes only) into the HostView's shapes.
-// Attributes a cloud may leave out (extensions it does not load) take Neutron's defaults, so the
-// same code reads neutrino and a real Neutron. Pure.
-import type { FixedIpView, NetworkView, PortView, SecurityGroupRuleView, SubnetView } from '../model/hostview.js';
+// Reading Networking API objects (standard Neutron attributes only) into the HostView's shapes
+// (ports: model/port-view.ts, shared with the server). Attributes a cloud may leave out (extensions
+// it does not load) take Neutron's defaults, so the same code reads neutrino and a real Neutron. Pure.
+import type { NetworkView, SecurityGroupRuleView, SubnetView } from '../model/hostview.js';
+import { attr as text, attrFlag as flag, attrList as list, cmpText } from '../model/port-view.js';
 import type { ApiObject } from './snapshot.js';
 
-/** Byte order, as SQLite compares TEXT (not locale order). */
-export const cmpText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-const text = (o: ApiObject, key: string, fallback = ''): string => (typeof o[key] === 'string' ? (o[key] as string) : fallback);
 const textOrNull = (o: ApiObject, key: string): string | null => (typeof o[key] === 'string' ? (o[key] as string) : null);
-const flag = (o: ApiObject, key: string, fallback: boolean): boolean => (typeof o[key] === 'boolean' ? (o[key] as boolean) : fallback);
-const list = <T>(o: ApiObject, key: string): T[] => (Array.isArray(o[key]) ? (o[key] as T[]) : []);
 const intOrNull = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : null);
-
-export const fixedIpsOf = (port: ApiObject): FixedIpView[] =>
-  list<FixedIpView>(port, 'fixed_ips').map((f) => ({ subnet_id: f.subnet_id, ip_address: f.ip_address }));
-
-/** binding:host_id ('' when unbound, or when the caller may not read it). */
-export const hostOf = (port: ApiObject): string => text(port, 'binding:host_id');
-
-export function portView(p: ApiObject): PortView {
-  return {
-    id: p.id,
-    network_id: text(p, 'network_id'),
-    mac_address: text(p, 'mac_address'),
-    fixed_ips: fixedIpsOf(p),
-    device_owner: text(p, 'device_owner'),
-    device_id: text(p, 'device_id'),
-    admin_state_up: flag(p, 'admin_state_up', true),
-    status: text(p, 'status'),
-    // port-security extension absent: Neutron filters every port
-    port_security_enabled: flag(p, 'port_security_enabled', true),
-    // the server reads a port's groups through its (port, group) key: by group id
-    security_groups: [...list<string>(p, 'security_groups')].sort(cmpText),
-    allowed_address_pairs: list<{ ip_address: string; mac_address: string }>(p, 'allowed_address_pairs').map((a) => ({
-      ip_address: a.ip_address,
-      mac_address: a.mac_address,
-    })),
-    binding_host_id: hostOf(p),
-  };
-}
 
 /** The network's segment: provider:* attributes, or the first of `segments` (multi-provider extension). */
 function segmentOf(n: ApiObject): { type: string; physnet: string | null; vni: number | null } {
@@ -118,5 +85,3 @@ export const key =
   (name: string) =>
   (o: ApiObject): string =>
     text(o, name);
-
-export { text as attr, flag as attrFlag };

@@ -8,20 +8,8 @@
 // lists come in insertion order; each list below says which read it mirrors. Pure.
 import type { HostView, PortView, RemotePortView, RouterView, SecurityGroupView } from '../model/hostview.js';
 import { AGENT_L2, DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/neutron.js';
-import {
-  attr,
-  attrFlag,
-  cmpText,
-  fixedIpsOf,
-  hostOf,
-  key,
-  networkView,
-  portView,
-  ruleView,
-  rulesOf,
-  sortByKeys,
-  subnetView,
-} from './expect-api.js';
+import { attr, attrFlag, cmpText, fixedIpsOf, hostOf, portView } from '../model/port-view.js';
+import { key, networkView, ruleView, rulesOf, sortByKeys, subnetView } from './expect-api.js';
 import type { ApiObject, ApiResources } from './snapshot.js';
 
 const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
