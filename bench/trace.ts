@@ -8,8 +8,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tapName } from '../src/kernel/names.js';
 import { adminClient, loadLab } from '../src/lab/context.js';
-import { traceFip } from '../src/trace/fip.js';
-import { gatherSnapshot } from '../src/trace/gather.js';
+import { traceFip } from '../src/trace/walk/fip.js';
+import { gatherSnapshot } from '../src/trace/read/gather.js';
 import { labSource } from '../src/cli/trace-lab.js';
 import { contextFrom } from '../src/trace/run.js';
 

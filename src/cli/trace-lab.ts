@@ -1,8 +1,8 @@
 // The lab as the tracer sees it (trace/labs.ts): its admin API client, its node namespaces with
 // their agent configs and instance directories, its instances and its external host, read from the
 // lab's state under a state root.
-import type { ApiClient } from '../trace/cloud.js';
-import type { LabSource, NodeTarget } from '../trace/gather.js';
+import type { ApiClient } from '../trace/read/cloud.js';
+import type { LabSource, NodeTarget } from '../trace/read/gather.js';
 import type { TraceLabs } from '../trace/labs.js';
 import type { Snapshot } from '../trace/snapshot.js';
 import { adminClient, loadLab, type LabRef } from '../lab/context.js';

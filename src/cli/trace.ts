@@ -3,9 +3,9 @@
 // Exit status: 0 healthy, 1 broken, 2 usage or environment (unreachable API, refused credentials), 3 inconclusive.
 import { Command, Option } from 'commander';
 import { DEFAULT_LAB } from '../lab/paths.js';
-import { AccessError } from '../trace/access.js';
+import { AccessError } from '../trace/read/access.js';
 import { CloudConfigError } from '../client/keystone.js';
-import { ProbeError } from '../trace/probe.js';
+import { ProbeError } from '../trace/probe/probe.js';
 import { runTrace, TraceUsageError, type TraceCliOptions } from '../trace/run.js';
 import { EXIT_INCONCLUSIVE, EXIT_USAGE, isUsageOrEnvironment } from './exit.js';
 import { stateRootOption } from './lab.js';

@@ -2,7 +2,7 @@
 // the snapshot (agent heartbeat ages are measured against it, so a recorded snapshot replays the
 // same verdict). Lookups in Neutron's terms. Pure.
 import type { ApiObject, ApiResources } from './snapshot.js';
-import type { TraceNode } from './nodes.js';
+import type { TraceNode } from './read/nodes.js';
 
 export interface TraceContext {
   api: ApiResources;

@@ -4,23 +4,23 @@ import { COMPUTE_OWNER_PREFIX, ROUTER_GW_OWNER, ROUTER_INTF_OWNER } from '../mod
 import { parseIp } from '../model/ip.js';
 import { HOST } from '../kernel/types.js';
 import type { TraceContext } from './context.js';
-import { expectedNode } from './expect.js';
+import { expectedNode } from './expect/expect.js';
 import { exitStatusOf } from './finish.js';
-import { traceFip, type FipOptions } from './fip.js';
-import { tracePort } from './port.js';
+import { traceFip, type FipOptions } from './walk/fip.js';
+import { tracePort } from './walk/port.js';
 import { fixedIps } from './context.js';
-import { gatherSnapshot } from './gather.js';
+import { gatherSnapshot } from './read/gather.js';
 import type { TraceLabs } from './labs.js';
-import { agentsOn, parseDump, type TraceNode } from './nodes.js';
-import { renderDot, renderMermaid } from './render-graph.js';
-import { renderText } from './render-text.js';
+import { agentsOn, parseDump, type TraceNode } from './read/nodes.js';
+import { renderDot, renderMermaid } from './render/render-graph.js';
+import { renderText } from './render/render-text.js';
 import type { TraceReport } from './report.js';
 import type { ApiObject, Snapshot } from './snapshot.js';
-import { loadSnapshot, saveSnapshot } from './snapshot-io.js';
-import { nodeAccess, parseAccess } from './access.js';
-import { probeFip, probePort } from './probe.js';
-import { dhcpClientArgv, probeDhcp, probeDhcpPassive } from './probe-dhcp.js';
-import { dhcpClientPort, DhcpTraceError, traceDhcp, withDhcpLeg } from './dhcp.js';
+import { loadSnapshot, saveSnapshot } from './read/snapshot-io.js';
+import { nodeAccess, parseAccess } from './read/access.js';
+import { probeFip, probePort } from './probe/probe.js';
+import { dhcpClientArgv, probeDhcp, probeDhcpPassive } from './probe/probe-dhcp.js';
+import { dhcpClientPort, DhcpTraceError, traceDhcp, withDhcpLeg } from './walk/dhcp.js';
 
 export class TraceUsageError extends Error {
   constructor(message: string) {

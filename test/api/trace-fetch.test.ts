@@ -10,7 +10,7 @@ import { HttpError } from '../../src/client/http.js';
 import { CredentialsError } from '../../src/client/reach.js';
 import { labPaths } from '../../src/lab/paths.js';
 import { newLabState, writeLabState } from '../../src/lab/state.js';
-import { cloudApiClient, fetchApi, resolveCloud, type ApiClient } from '../../src/trace/cloud.js';
+import { cloudApiClient, fetchApi, resolveCloud, type ApiClient } from '../../src/trace/read/cloud.js';
 import { labApiClient } from '../../src/cli/trace-lab.js';
 import type { Api } from '../helpers/client.js';
 import { adminDemoOther, created } from '../helpers/networking.js';
