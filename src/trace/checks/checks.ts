@@ -43,10 +43,10 @@ export function observeCommand(ns: NsKey, what: 'link' | 'addr' | 'route' | 'nei
   }
 }
 
-/** A hop checked against the API rather than a node (on no node, in no namespace, on no device). */
-export const apiHop = (check: string, resource: Hop['resource']) => ({
+/** A hop checked against the API rather than a node's kernel (in no namespace, on no device; on `node` when it concerns one). */
+export const apiHop = (check: string, resource: Hop['resource'], node = '') => ({
   leg: 'request' as const,
-  node: '',
+  node,
   namespace: HOST,
   device: null,
   resource,

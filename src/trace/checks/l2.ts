@@ -6,12 +6,20 @@ import { bridgeName, tapName, vxlanName } from '../../kernel/names.js';
 import { HOST } from '../../kernel/types.js';
 import { FLOOD_MAC } from '../../planner/l2.js';
 import { agentNote, type TraceContext } from '../context.js';
-import { checkLink, desiredLink, isDraft, namespaceOr, observeCommand, result, wantOf, type HopDraft } from './checks.js';
+import { apiHop, checkLink, desiredLink, isDraft, namespaceOr, observeCommand, result, wantOf, type HopDraft } from './checks.js';
 import type { Hop, ResourceRef } from '../report.js';
 import type { ApiObject } from '../snapshot.js';
 
 export const netRef = (net: ApiObject): ResourceRef => ({ type: 'network', id: net.id, name: String(net['name'] ?? '') });
 export const portRef = (port: ApiObject): ResourceRef => ({ type: 'port', id: port.id, name: String(port['name'] ?? '') });
+
+/** The API shows `port` bound to no host: no node plugs it, so no hop past this one can be located. */
+export const portUnboundHop = (port: ApiObject, cause: string): HopDraft =>
+  result(apiHop('port bound', portRef(port)), { 'binding:host_id': 'a host' }, { 'binding:host_id': '' }, [], {
+    status: 'missing',
+    reason: 'PORT_NOT_BOUND',
+    cause,
+  });
 export const segmentOf = (net: ApiObject) => ({
   type: String(net['provider:network_type'] ?? ''),
   physnet: (net['provider:physical_network'] as string | null) ?? null,

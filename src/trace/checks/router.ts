@@ -150,21 +150,32 @@ export function routeHop(
   return result(base, expected, { route: line(match) }, evidence);
 }
 
+/** A hop about floating IP `fip` in the router's namespace on `host`. */
+export function floatingIpHopBase(
+  host: string,
+  router: ApiObject,
+  fip: ApiObject,
+  check: string,
+  leg: Hop['leg'],
+  device: string | null = null,
+) {
+  return {
+    leg,
+    node: host,
+    namespace: routerNamespace(router.id),
+    device,
+    resource: { type: 'floatingip' as const, id: fip.id, name: String(fip['floating_ip_address']) },
+    check,
+  };
+}
+
 export function dnatHop(ctx: TraceContext, host: string, router: ApiObject, fip: ApiObject, leg: Hop['leg']): HopDraft {
   const address = String(fip['floating_ip_address']);
   const fixed = String(fip['fixed_ip_address']);
   const chain = wrapChain('l3', 'PREROUTING');
-  const base = {
-    leg,
-    node: host,
-    namespace: routerNamespace(router.id),
-    device: null,
-    resource: { type: 'floatingip' as const, id: fip.id, name: address },
-    check: 'DNAT',
-  };
   return checkRule(
     ctx.nodes[host],
-    base,
+    floatingIpHopBase(host, router, fip, 'DNAT', leg),
     'nat',
     chain,
     `-d ${address}/32 -j DNAT --to-destination ${fixed}`,
@@ -177,17 +188,9 @@ export function snatHop(ctx: TraceContext, host: string, router: ApiObject, fip:
   const address = String(fip['floating_ip_address']);
   const fixed = String(fip['fixed_ip_address']);
   const chain = wrapChain('l3', 'float-snat');
-  const base = {
-    leg,
-    node: host,
-    namespace: routerNamespace(router.id),
-    device: null,
-    resource: { type: 'floatingip' as const, id: fip.id, name: address },
-    check: 'SNAT',
-  };
   return checkRule(
     ctx.nodes[host],
-    base,
+    floatingIpHopBase(host, router, fip, 'SNAT', leg),
     'nat',
     chain,
     `-s ${fixed}/32 -j SNAT --to-source ${address} --random-fully`,
@@ -201,14 +204,7 @@ export function conntrackHop(ctx: TraceContext, host: string, router: ApiObject,
   const ns = routerNamespace(router.id);
   const address = String(fip['floating_ip_address']);
   const fixed = String(fip['fixed_ip_address']);
-  const base = {
-    leg,
-    node: host,
-    namespace: ns,
-    device: null,
-    resource: { type: 'floatingip' as const, id: fip.id, name: address },
-    check: 'conntrack',
-  };
+  const base = floatingIpHopBase(host, router, fip, 'conntrack', leg);
   const text = ctx.nodes[host]?.dump?.conntrack[ns];
   const expected = { original_dst: address, reply_src: fixed };
   if (text === undefined) return result(base, expected, null, [], undefined);

@@ -10,7 +10,7 @@ import { dhcpAgentHop, dhcpPortHops, dnsmasqHop, dnsmasqOptionsHop, hostEntryHop
 import { finish, isHopWarning } from '../finish.js';
 import { refinish } from '../probe/probe-locate.js';
 import { instanceHop } from '../checks/instance.js';
-import { agentHop, netRef, portRef, segmentHops, segmentOf, tapHop } from '../checks/l2.js';
+import { agentHop, portUnboundHop, netRef, portRef, segmentHops, segmentOf, tapHop } from '../checks/l2.js';
 import { crossNodes, replyFdb } from './port.js';
 import type { TraceReport, TraceTarget } from '../report.js';
 import type { ApiObject } from '../snapshot.js';
@@ -83,13 +83,7 @@ export function dhcpLegHops(ctx: TraceContext, port: ApiObject): HopDraft[] {
     return hops;
   }
   if (!host) {
-    hops.push(
-      result(apiHop('port bound', portRef(port)), { 'binding:host_id': 'a host' }, { 'binding:host_id': '' }, [], {
-        status: 'missing',
-        reason: 'PORT_NOT_BOUND',
-        cause: `port ${port.id} is bound to no host: no node has plugged it`,
-      }),
-    );
+    hops.push(portUnboundHop(port, `port ${port.id} is bound to no host: no node has plugged it`));
     return hops;
   }
   const self = { mac, ip: v4[0]!.ip_address, what: `port ${port.id}` };

@@ -1,17 +1,18 @@
 // `neutrino trace fip ADDRESS`: the scenario's walk (docs/scenario.md, steps 1–10) from the provider
 // network's upstream to the instance behind a floating IP, and the reply leg back. Every hop
-// compares what the planner wants on that node with what the node's kernel shows. Pure.
+// compares what the planner wants on that node with what the node's kernel shows. The walk is a
+// list of steps (steps.ts): the API's gates, then the hops in the packet's order. Pure.
 import { AGENT_L2, AGENT_L3, COMPUTE_OWNER_PREFIX, ROUTER_GW_OWNER } from '../../model/neutron.js';
-import { qgName, qrName, routerNamespace } from '../../kernel/names.js';
-import { HOST } from '../../kernel/types.js';
+import { qgName, qrName } from '../../kernel/names.js';
 import { agentNote, byId, fixedIps, str, type TraceContext } from '../context.js';
-import { checkAddress, result, type HopDraft } from '../checks/checks.js';
+import { apiHop, checkAddress, result, type HopDraft } from '../checks/checks.js';
 import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
 import { instanceHop } from '../checks/instance.js';
-import { agentHop, fdbHop, portRef, segmentHops, segmentOf, tapHop, vtepOf } from '../checks/l2.js';
+import { agentHop, portUnboundHop, fdbHop, segmentHops, segmentOf, tapHop, vtepOf } from '../checks/l2.js';
 import {
   conntrackHop,
   dnatHop,
+  floatingIpHopBase,
   forwardingHop,
   routeHop,
   routerAddressHop,
@@ -21,9 +22,9 @@ import {
   subnetOf,
 } from '../checks/router.js';
 import { sgHop } from '../checks/sg.js';
-import { finish } from '../finish.js';
-import type { TraceReport, TraceTarget } from '../report.js';
+import type { EvidenceLine, ResourceRef, TraceReport, TraceTarget } from '../report.js';
 import type { ApiObject } from '../snapshot.js';
+import { gate, hops, pass, stop, walk, type Step } from './steps.js';
 
 export interface FipOptions {
   flow: TraceTarget['flow'];
@@ -31,40 +32,52 @@ export interface FipOptions {
   source?: string;
 }
 
-const api = (
-  check: string,
-  resource: HopDraft['resource'],
-  node = '',
-): Omit<HopDraft, 'expected' | 'observed' | 'status' | 'evidence'> => ({
-  leg: 'request',
-  node,
-  namespace: HOST,
-  device: null,
-  resource,
-  check,
-});
+/** The walk's state: what it was asked, then what the gates find (each filled before any step reads it). */
+interface FipWalk {
+  ctx: TraceContext;
+  target: TraceTarget;
+  address: string;
+  o: FipOptions;
+  fip: ApiObject;
+  fipRef: ResourceRef;
+  fipEvidence: EvidenceLine[];
+  port: ApiObject;
+  net: ApiObject;
+  /** the fixed IP behind the floating IP */
+  fixed: string;
+  portHost: string;
+  router: ApiObject;
+  routerHost: string;
+  routerPorts: ApiObject[];
+  gwPort: ApiObject;
+  intfPort: ApiObject;
+  subnet: ApiObject;
+}
 
-export function traceFip(ctx: TraceContext, address: string, o: FipOptions, started = Date.now()): TraceReport {
-  const target: TraceTarget = { kind: 'floatingip', query: address, flow: o.flow };
-  const hops: HopDraft[] = [];
-  const done = () => finish(ctx, target, hops, started);
+const routerName = (w: FipWalk) => str(w.router, 'name') || w.router.id;
+const routerHostOf = (ctx: TraceContext, router: ApiObject) => (ctx.api.router_hosts[router.id] ?? [])[0] ?? null;
+const extNetOf = (w: FipWalk) => byId(w.ctx.api.networks, w.gwPort['network_id'])!;
+const qgOf = (w: FipWalk) => qgName(w.gwPort.id);
+const crossing = (w: FipWalk) => w.portHost !== w.routerHost;
 
-  const fip = ctx.api.floatingips.find((f) => f['floating_ip_address'] === address);
-  if (!fip) {
-    hops.push(
+// ---- the gates: what the API must show before any node can be checked
+
+const fipExists = gate<FipWalk>('floating IP exists', (w) => {
+  const fip = w.ctx.api.floatingips.find((f) => f['floating_ip_address'] === w.address);
+  if (!fip)
+    return stop(
       result(
-        api('floating IP exists', { type: 'floatingip', id: '', name: address }),
-        { floating_ip_address: address },
+        apiHop('floating IP exists', { type: 'floatingip', id: '', name: w.address }),
+        { floating_ip_address: w.address },
         null,
-        [{ command: `GET /v2.0/floatingips?floating_ip_address=${address}` }],
-        { status: 'missing', reason: 'FIP_NOT_FOUND', cause: `no floating IP ${address} exists (openstack floating ip list)` },
+        [{ command: `GET /v2.0/floatingips?floating_ip_address=${w.address}` }],
+        { status: 'missing', reason: 'FIP_NOT_FOUND', cause: `no floating IP ${w.address} exists (openstack floating ip list)` },
       ),
     );
-    return done();
-  }
-  target.floatingip = { id: fip.id, address };
-  const fipRef = { type: 'floatingip' as const, id: fip.id, name: address };
-  const fipEvidence = [
+  w.target.floatingip = { id: fip.id, address: w.address };
+  w.fip = fip;
+  w.fipRef = { type: 'floatingip', id: fip.id, name: w.address };
+  w.fipEvidence = [
     {
       command: `GET /v2.0/floatingips/${fip.id}`,
       line: JSON.stringify({
@@ -75,100 +88,117 @@ export function traceFip(ctx: TraceContext, address: string, o: FipOptions, star
       }),
     },
   ];
+  return pass();
+});
+
+const fipAssociated = gate<FipWalk>('floating IP associated', (w) => {
+  const { ctx, fip, target } = w;
   const port = byId(ctx.api.ports, fip['port_id']);
-  if (!fip['port_id'] || !port) {
-    hops.push(
+  if (!fip['port_id'] || !port)
+    return stop(
       result(
-        api('floating IP associated', fipRef),
+        apiHop('floating IP associated', w.fipRef),
         { port_id: 'a port' },
         { port_id: fip['port_id'] ?? null, status: fip['status'] },
-        fipEvidence,
+        w.fipEvidence,
         {
           status: 'missing',
           reason: 'FIP_NOT_ASSOCIATED',
-          cause: `floating IP ${address} is not associated with any port: nothing answers on it (openstack floating ip set --port PORT ${address})`,
+          cause: `floating IP ${w.address} is not associated with any port: nothing answers on it (openstack floating ip set --port PORT ${w.address})`,
         },
       ),
     );
-    return done();
-  }
   const net = byId(ctx.api.networks, port['network_id'])!;
   const fixed = String(fip['fixed_ip_address'] ?? fixedIps(port)[0]?.ip_address ?? '');
   const portHost = str(port, 'binding:host_id');
   target.port = { id: port.id, fixed_ip: fixed || null, mac: str(port, 'mac_address').toLowerCase(), host: portHost, network_id: net.id };
   target.network = { id: net.id, name: str(net, 'name'), type: segmentOf(net).type, segmentation_id: segmentOf(net).vni };
-  hops.push(
+  Object.assign(w, { port, net, fixed, portHost });
+  return pass(
     result(
-      api('floating IP associated', fipRef),
+      apiHop('floating IP associated', w.fipRef),
       { port_id: port.id },
       { port_id: port.id, fixed_ip_address: fixed, status: fip['status'] },
-      fipEvidence,
+      w.fipEvidence,
     ),
   );
+});
 
-  const router = byId(ctx.api.routers, fip['router_id']);
-  const routerHost = router ? ((ctx.api.router_hosts[router.id] ?? [])[0] ?? null) : null;
-  if (router) target.router = { id: router.id, name: str(router, 'name'), host: routerHost };
-  if (!router) {
-    hops.push(
-      result(api('router', fipRef), { router_id: 'a router' }, { router_id: null }, fipEvidence, {
+const hasRouter = gate<FipWalk>('router', (w) => {
+  const router = byId(w.ctx.api.routers, w.fip['router_id']);
+  if (!router)
+    return stop(
+      result(apiHop('router', w.fipRef), { router_id: 'a router' }, { router_id: null }, w.fipEvidence, {
         status: 'missing',
         reason: 'NO_ROUTER_INTERFACE',
-        cause: `floating IP ${address} has no router: no router connects network ${str(net, 'name') || net.id} to the floating IP's network`,
+        cause: `floating IP ${w.address} has no router: no router connects network ${str(w.net, 'name') || w.net.id} to the floating IP's network`,
       }),
     );
-    return done();
-  }
-  const agents = ctx.api.agents.filter((a) => a['agent_type'] === AGENT_L3);
+  w.router = router;
+  w.target.router = { id: router.id, name: str(router, 'name'), host: routerHostOf(w.ctx, router) };
+  return pass();
+});
+
+const routerHosted = gate<FipWalk>('router hosted', (w) => {
+  const { ctx, router } = w;
+  const routerHost = routerHostOf(ctx, router);
   if (!routerHost) {
-    hops.push(
+    const agents = ctx.api.agents.filter((a) => a['agent_type'] === AGENT_L3);
+    return stop(
       result(
-        api('router hosted', routerRef(router)),
+        apiHop('router hosted', routerRef(router)),
         { l3_agent: `a live ${AGENT_L3}` },
         { l3_agents: [] },
         [{ command: `GET /v2.0/routers/${router.id}/l3-agents` }],
         {
           status: 'missing',
           reason: 'ROUTER_NOT_SCHEDULED',
-          cause: `router ${str(router, 'name') || router.id} is not hosted by any L3 agent (${agents.length ? `L3 agents: ${agents.map((a) => `${a['host']} ${a['alive'] ? 'alive' : 'down'}`).join(', ')}` : 'no L3 agent is registered'})`,
+          cause: `router ${routerName(w)} is not hosted by any L3 agent (${agents.length ? `L3 agents: ${agents.map((a) => `${a['host']} ${a['alive'] ? 'alive' : 'down'}`).join(', ')}` : 'no L3 agent is registered'})`,
         },
       ),
     );
-    return done();
   }
-  hops.push(
-    result(api('router hosted', routerRef(router), routerHost), { l3_agent: `a live ${AGENT_L3}` }, { host: routerHost }, [
+  w.routerHost = routerHost;
+  return pass(
+    result(apiHop('router hosted', routerRef(router), routerHost), { l3_agent: `a live ${AGENT_L3}` }, { host: routerHost }, [
       { command: `GET /v2.0/routers/${router.id}/l3-agents`, line: routerHost },
     ]),
   );
+});
 
-  const routerPorts = ctx.api.ports.filter((p) => p['device_id'] === router.id);
-  const gwPort = routerPorts.find((p) => p['device_owner'] === ROUTER_GW_OWNER);
-  const subnet = subnetOf(ctx, net.id, fixed);
-  const intfPort = routerPorts.find((p) => p['device_owner'] !== ROUTER_GW_OWNER && fixedIps(p).some((f) => f.subnet_id === subnet?.id));
-  if (!gwPort) {
-    hops.push(
+const routerGateway = gate<FipWalk>('router gateway', (w) => {
+  const { ctx, router } = w;
+  w.routerPorts = ctx.api.ports.filter((p) => p['device_id'] === router.id);
+  const gwPort = w.routerPorts.find((p) => p['device_owner'] === ROUTER_GW_OWNER);
+  if (!gwPort)
+    return stop(
       result(
-        api('router gateway', routerRef(router), routerHost),
+        apiHop('router gateway', routerRef(router), w.routerHost),
         { external_gateway_info: 'set' },
         { external_gateway_info: router['external_gateway_info'] ?? null },
         [],
         {
           status: 'missing',
           reason: 'NO_ROUTER_GATEWAY',
-          cause: `router ${str(router, 'name') || router.id} has no external gateway (openstack router set --external-gateway NETWORK ${str(router, 'name') || router.id})`,
+          cause: `router ${routerName(w)} has no external gateway (openstack router set --external-gateway NETWORK ${routerName(w)})`,
         },
       ),
     );
-    return done();
-  }
-  if (!intfPort || !subnet) {
-    hops.push(
+  w.gwPort = gwPort;
+  return pass();
+});
+
+const routerInterface = gate<FipWalk>('router interface', (w) => {
+  const { ctx, router, gwPort, fixed } = w;
+  const subnet = subnetOf(ctx, w.net.id, fixed);
+  const intfPort = w.routerPorts.find((p) => p['device_owner'] !== ROUTER_GW_OWNER && fixedIps(p).some((f) => f.subnet_id === subnet?.id));
+  if (!intfPort || !subnet)
+    return stop(
       result(
-        api('router interface', routerRef(router), routerHost),
+        apiHop('router interface', routerRef(router), w.routerHost),
         { subnet: subnet?.id ?? fixed },
         {
-          interfaces: routerPorts
+          interfaces: w.routerPorts
             .filter((p) => p !== gwPort)
             .map((p) =>
               fixedIps(p)
@@ -180,119 +210,154 @@ export function traceFip(ctx: TraceContext, address: string, o: FipOptions, star
         {
           status: 'missing',
           reason: 'NO_ROUTER_INTERFACE',
-          cause: `router ${str(router, 'name') || router.id} has no interface on subnet ${subnet ? `${str(subnet, 'name') || subnet.id} (${subnet['cidr']})` : `of ${fixed}`}: the instance's network is not connected to it (openstack router add subnet ${str(router, 'name') || router.id} ${subnet ? str(subnet, 'name') || subnet.id : 'SUBNET'})`,
+          cause: `router ${routerName(w)} has no interface on subnet ${subnet ? `${str(subnet, 'name') || subnet.id} (${subnet['cidr']})` : `of ${fixed}`}: the instance's network is not connected to it (openstack router add subnet ${routerName(w)} ${subnet ? str(subnet, 'name') || subnet.id : 'SUBNET'})`,
         },
       ),
     );
-    return done();
-  }
-  const extNet = byId(ctx.api.networks, gwPort['network_id'])!;
-  const extSubnet = subnetOf(ctx, extNet.id, fixedIps(gwPort)[0]?.ip_address ?? '');
-  const source = o.source ?? null;
-  if (!portHost) {
-    hops.push(
-      result(api('port bound', portRef(port)), { 'binding:host_id': 'a host' }, { 'binding:host_id': '' }, [], {
-        status: 'missing',
-        reason: 'PORT_NOT_BOUND',
-        cause: `port ${port.id} is bound to no host: no node has plugged it (its instance is not running, or nova never bound it)`,
-      }),
-    );
-    return done();
-  }
-  const qg = qgName(gwPort.id);
-  const qr = qrName(intfPort.id);
-  const sameNode = portHost === routerHost;
-  const routerVtep = vtepOf(ctx, routerHost);
-  const portVtep = vtepOf(ctx, portHost);
+  Object.assign(w, { subnet, intfPort });
+  return pass();
+});
 
-  // ---- request: upstream → router (on the router's node) → tenant network → instance
-  hops.push(agentHop(ctx, routerHost, AGENT_L3, 'request'), agentHop(ctx, routerHost, AGENT_L2, 'request'));
-  const [extBridge, extUplink] = segmentHops(ctx, routerHost, extNet, 'request');
-  hops.push(extUplink!, extBridge!);
-  hops.push(...routerPortHops(ctx, routerHost, router, gwPort, extNet, 'qg', true, 'request'));
-  hops.push(routerAddressHop(ctx, routerHost, router, gwPort, qg, 'request'));
-  hops.push(fipAddressHop(ctx, routerHost, router, fip, qg));
-  hops.push(dnatHop(ctx, routerHost, router, fip, 'request'));
-  hops.push(forwardingHop(ctx, routerHost, router, 'request'));
-  // The device and its address before the route: a missing qr- also takes its connected route away.
-  const [qrDevice, qrTap] = routerPortHops(ctx, routerHost, router, intfPort, net, 'qr', false, 'request');
-  hops.push(qrDevice!, routerAddressHop(ctx, routerHost, router, intfPort, qr, 'request'));
-  hops.push(routeHop(ctx, routerHost, router, fixed, qr, null, `subnet ${subnet['cidr']} behind ${qr}`, 'request'));
-  hops.push(qrTap!);
-  const [intBridge, intUplink] = segmentHops(ctx, routerHost, net, 'request');
-  hops.push(intBridge!);
-  if (!sameNode) {
-    hops.push(intUplink!);
-    hops.push(
-      fdbHop(ctx, routerHost, net, { mac: target.port.mac, ip: fixed, host: portHost, vtep: portVtep, what: `port ${port.id}` }, 'request'),
-    );
-    hops.push(agentHop(ctx, portHost, AGENT_L2, 'request'));
-    const [b, u] = segmentHops(ctx, portHost, net, 'request');
-    hops.push(u!, b!);
-  }
-  hops.push(sgHop(ctx, portHost, port, o.flow, source, 'request'));
-  hops.push(tapHop(ctx, portHost, port, net, 'request'));
-  if (String(port['device_owner'] ?? '').startsWith(COMPUTE_OWNER_PREFIX)) hops.push(instanceHop(ctx, portHost, port, net, 'request'));
-
-  // ---- reply: instance → its gateway (the router's qr-) → un-DNAT → out through qg-
-  if (!sameNode) {
-    const gw = fixedIps(intfPort)[0]?.ip_address ?? null;
-    hops.push(
-      fdbHop(
-        ctx,
-        portHost,
-        net,
-        {
-          mac: str(intfPort, 'mac_address').toLowerCase(),
-          ip: gw,
-          host: routerHost,
-          vtep: routerVtep,
-          what: `router ${str(router, 'name') || router.id}'s interface ${gw}`,
-        },
-        'reply',
+const portBound = gate<FipWalk>('port bound', (w) =>
+  w.portHost
+    ? pass()
+    : stop(
+        portUnboundHop(
+          w.port,
+          `port ${w.port.id} is bound to no host: no node has plugged it (its instance is not running, or nova never bound it)`,
+        ),
       ),
-    );
-  }
-  hops.push(snatHop(ctx, routerHost, router, fip, 'reply'));
-  hops.push(conntrackHop(ctx, routerHost, router, fip, 'reply'));
-  // Back to the source: on the external subnet directly, else (the outside) through its gateway.
+);
+
+// ---- the hops
+
+/** The floating IP's /32 on the gateway device (the L3 agent adds it so the router answers ARP for it). */
+function fipAddressHop(ctx: TraceContext, host: string, router: ApiObject, fip: ApiObject, qg: string): HopDraft {
+  return checkAddress(
+    ctx.nodes[host],
+    floatingIpHopBase(host, router, fip, 'floating IP address', 'request', qg),
+    qg,
+    `${String(fip['floating_ip_address'])}/32`,
+    `the ${AGENT_L3} on ${host} adds it so the router answers ARP for the floating IP; ${agentNote(ctx, host, AGENT_L3)}`,
+  );
+}
+
+/** The way back to the source: on the external subnet directly, else (the outside) through its gateway. */
+function replyRouteHop(w: FipWalk, host: string): HopDraft {
+  const { ctx, router } = w;
+  const source = w.o.source ?? null;
+  const qg = qgOf(w);
+  const extSubnet = subnetOf(ctx, extNetOf(w).id, fixedIps(w.gwPort)[0]?.ip_address ?? '');
   const extGw = extSubnet ? str(extSubnet, 'gateway_ip') || null : null;
   const extCidr = extSubnet ? parsePrefix(String(extSubnet['cidr'])) : null;
   const srcIp = source ? parseIp(source) : null;
   const onLink = !!(srcIp && extCidr && cidrContains(extCidr, srcIp));
-  hops.push(
-    onLink
-      ? routeHop(ctx, routerHost, router, source!, qg, null, `the source ${source} on the external subnet`, 'reply')
-      : routeHop(
-          ctx,
-          routerHost,
-          router,
-          source ?? 'default',
-          qg,
-          extGw,
-          `${source ? `the source ${source}, ` : 'the outside, '}through the external subnet's gateway ${extGw ?? '(none)'}`,
-          'reply',
-        ),
-  );
-  return done();
+  return onLink
+    ? routeHop(ctx, host, router, source!, qg, null, `the source ${source} on the external subnet`, 'reply')
+    : routeHop(
+        ctx,
+        host,
+        router,
+        source ?? 'default',
+        qg,
+        extGw,
+        `${source ? `the source ${source}, ` : 'the outside, '}through the external subnet's gateway ${extGw ?? '(none)'}`,
+        'reply',
+      );
 }
 
-/** The floating IP's /32 on the gateway device (the L3 agent adds it so the router answers ARP for it). */
-function fipAddressHop(ctx: TraceContext, host: string, router: ApiObject, fip: ApiObject, qg: string): HopDraft {
-  const address = String(fip['floating_ip_address']);
-  const base = {
-    leg: 'request' as const,
-    node: host,
-    namespace: routerNamespace(router.id),
-    device: qg,
-    resource: { type: 'floatingip' as const, id: fip.id, name: address },
-    check: 'floating IP address',
-  };
-  return checkAddress(
-    ctx.nodes[host],
-    base,
-    qg,
-    `${address}/32`,
-    `the ${AGENT_L3} on ${host} adds it so the router answers ARP for the floating IP; ${agentNote(ctx, host, AGENT_L3)}`,
-  );
+const FIP_WALK: Step<FipWalk>[] = [
+  fipExists,
+  fipAssociated,
+  hasRouter,
+  routerHosted,
+  routerGateway,
+  routerInterface,
+  portBound,
+  // ---- request: upstream → router (on the router's node) → tenant network → instance
+  hops('L3 agent', 'routerHost', (w, h) => agentHop(w.ctx, h, AGENT_L3, 'request')),
+  hops('L2 agent', 'routerHost', (w, h) => agentHop(w.ctx, h, AGENT_L2, 'request')),
+  hops('provider uplink and bridge', 'routerHost', (w, h) => {
+    const [bridge, uplink] = segmentHops(w.ctx, h, extNetOf(w), 'request');
+    return [uplink!, bridge!];
+  }),
+  hops('gateway port', 'routerHost', (w, h) => routerPortHops(w.ctx, h, w.router, w.gwPort, extNetOf(w), 'qg', true, 'request')),
+  hops('gateway address', 'routerHost', (w, h) => routerAddressHop(w.ctx, h, w.router, w.gwPort, qgOf(w), 'request')),
+  hops('floating IP address', 'routerHost', (w, h) => fipAddressHop(w.ctx, h, w.router, w.fip, qgOf(w))),
+  hops('DNAT', 'routerHost', (w, h) => dnatHop(w.ctx, h, w.router, w.fip, 'request')),
+  hops('forwarding', 'routerHost', (w, h) => forwardingHop(w.ctx, h, w.router, 'request')),
+  // The device and its address before the route: a missing qr- also takes its connected route away.
+  hops('router interface', 'routerHost', (w, h) => {
+    const qr = qrName(w.intfPort.id);
+    const [device, tap] = routerPortHops(w.ctx, h, w.router, w.intfPort, w.net, 'qr', false, 'request');
+    return [
+      device!,
+      routerAddressHop(w.ctx, h, w.router, w.intfPort, qr, 'request'),
+      routeHop(w.ctx, h, w.router, w.fixed, qr, null, `subnet ${w.subnet['cidr']} behind ${qr}`, 'request'),
+      tap!,
+    ];
+  }),
+  hops('tenant bridge', 'routerHost', (w, h) => segmentHops(w.ctx, h, w.net, 'request')[0]!),
+  hops('tenant uplink', 'routerHost', (w, h) => segmentHops(w.ctx, h, w.net, 'request')[1]!, crossing),
+  hops(
+    'l2population entry toward the port',
+    'routerHost',
+    (w, h) =>
+      fdbHop(
+        w.ctx,
+        h,
+        w.net,
+        { mac: w.target.port!.mac, ip: w.fixed, host: w.portHost, vtep: vtepOf(w.ctx, w.portHost), what: `port ${w.port.id}` },
+        'request',
+      ),
+    crossing,
+  ),
+  hops('L2 agent', 'portHost', (w, h) => agentHop(w.ctx, h, AGENT_L2, 'request'), crossing),
+  hops(
+    'tenant uplink and bridge',
+    'portHost',
+    (w, h) => {
+      const [bridge, uplink] = segmentHops(w.ctx, h, w.net, 'request');
+      return [uplink!, bridge!];
+    },
+    crossing,
+  ),
+  hops('security group', 'portHost', (w, h) => sgHop(w.ctx, h, w.port, w.o.flow, w.o.source ?? null, 'request')),
+  hops('tap', 'portHost', (w, h) => tapHop(w.ctx, h, w.port, w.net, 'request')),
+  hops(
+    'instance NIC',
+    'portHost',
+    (w, h) => instanceHop(w.ctx, h, w.port, w.net, 'request'),
+    (w) => String(w.port['device_owner'] ?? '').startsWith(COMPUTE_OWNER_PREFIX),
+  ),
+  // ---- reply: instance → its gateway (the router's qr-) → un-DNAT → out through qg-
+  hops(
+    'l2population entry toward the router',
+    'portHost',
+    (w, h) => {
+      const gw = fixedIps(w.intfPort)[0]?.ip_address ?? null;
+      return fdbHop(
+        w.ctx,
+        h,
+        w.net,
+        {
+          mac: str(w.intfPort, 'mac_address').toLowerCase(),
+          ip: gw,
+          host: w.routerHost,
+          vtep: vtepOf(w.ctx, w.routerHost),
+          what: `router ${routerName(w)}'s interface ${gw}`,
+        },
+        'reply',
+      );
+    },
+    crossing,
+  ),
+  hops('SNAT', 'routerHost', (w, h) => snatHop(w.ctx, h, w.router, w.fip, 'reply')),
+  hops('conntrack', 'routerHost', (w, h) => conntrackHop(w.ctx, h, w.router, w.fip, 'reply')),
+  hops('route back to the source', 'routerHost', replyRouteHop),
+];
+
+export function traceFip(ctx: TraceContext, address: string, o: FipOptions, started = Date.now()): TraceReport {
+  const target: TraceTarget = { kind: 'floatingip', query: address, flow: o.flow };
+  return walk(FIP_WALK, { ctx, target, address, o } as FipWalk, started);
 }
