@@ -169,35 +169,48 @@ export function floatingIpHopBase(
   };
 }
 
-export function dnatHop(ctx: TraceContext, host: string, router: ApiObject, fip: ApiObject, leg: Hop['leg']): HopDraft {
+/** A floating IP's two NAT rules in the L3 agent's chains: its DNAT in, its SNAT out. */
+const FIP_NAT = {
+  DNAT: {
+    chain: wrapChain('l3', 'PREROUTING'),
+    rule: (address: string, fixed: string) => `-d ${address}/32 -j DNAT --to-destination ${fixed}`,
+    missing: (address: string, fixed: string) => `the DNAT rule for floating IP ${address} → ${fixed} is missing`,
+    effect: (address: string) => `packets to ${address} are not forwarded to the instance`,
+  },
+  SNAT: {
+    chain: wrapChain('l3', 'float-snat'),
+    rule: (address: string, fixed: string) => `-s ${fixed}/32 -j SNAT --to-source ${address} --random-fully`,
+    missing: (address: string, fixed: string) => `the SNAT rule ${fixed} → ${address} is missing`,
+    effect: () => 'connections the instance opens leave with another source address',
+  },
+};
+
+function fipNatHop(
+  kind: keyof typeof FIP_NAT,
+  ctx: TraceContext,
+  host: string,
+  router: ApiObject,
+  fip: ApiObject,
+  leg: Hop['leg'],
+): HopDraft {
   const address = String(fip['floating_ip_address']);
   const fixed = String(fip['fixed_ip_address']);
-  const chain = wrapChain('l3', 'PREROUTING');
+  const nat = FIP_NAT[kind];
   return checkRule(
     ctx.nodes[host],
-    floatingIpHopBase(host, router, fip, 'DNAT', leg),
+    floatingIpHopBase(host, router, fip, kind, leg),
     'nat',
-    chain,
-    `-d ${address}/32 -j DNAT --to-destination ${fixed}`,
+    nat.chain,
+    nat.rule(address, fixed),
     l3Owner(ctx, host, router),
-    `the DNAT rule for floating IP ${address} → ${fixed} is missing from ${chain} in ${routerNamespace(router.id)} on ${host}: packets to ${address} are not forwarded to the instance`,
+    `${nat.missing(address, fixed)} from ${nat.chain} in ${routerNamespace(router.id)} on ${host}: ${nat.effect(address)}`,
   );
 }
 
-export function snatHop(ctx: TraceContext, host: string, router: ApiObject, fip: ApiObject, leg: Hop['leg']): HopDraft {
-  const address = String(fip['floating_ip_address']);
-  const fixed = String(fip['fixed_ip_address']);
-  const chain = wrapChain('l3', 'float-snat');
-  return checkRule(
-    ctx.nodes[host],
-    floatingIpHopBase(host, router, fip, 'SNAT', leg),
-    'nat',
-    chain,
-    `-s ${fixed}/32 -j SNAT --to-source ${address} --random-fully`,
-    l3Owner(ctx, host, router),
-    `the SNAT rule ${fixed} → ${address} is missing from ${chain} in ${routerNamespace(router.id)} on ${host}: connections the instance opens leave with another source address`,
-  );
-}
+export const dnatHop = (ctx: TraceContext, host: string, router: ApiObject, fip: ApiObject, leg: Hop['leg']): HopDraft =>
+  fipNatHop('DNAT', ctx, host, router, fip, leg);
+export const snatHop = (ctx: TraceContext, host: string, router: ApiObject, fip: ApiObject, leg: Hop['leg']): HopDraft =>
+  fipNatHop('SNAT', ctx, host, router, fip, leg);
 
 /** The conntrack entries of the floating IP in the router namespace: what the reply leg relies on. Informational. */
 export function conntrackHop(ctx: TraceContext, host: string, router: ApiObject, fip: ApiObject, leg: Hop['leg']): HopDraft {
