@@ -8,8 +8,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tapName } from '../src/kernel/names.js';
 import { adminClient, loadLab } from '../src/lab/context.js';
-import { traceFip } from '../src/trace/fip.js';
-import { gatherSnapshot } from '../src/trace/gather.js';
+import { traceFip } from '../src/trace/walk/fip.js';
+import { gatherSnapshot } from '../src/trace/read/gather.js';
+import { labSource } from '../src/cli/trace-lab.js';
 import { contextFrom } from '../src/trace/run.js';
 
 const LAB = 'btrace';
@@ -39,7 +40,7 @@ async function measure(): Promise<Record<string, unknown>> {
   let ok = true;
   for (let i = 0; i < ITER; i++) {
     const t0 = performance.now();
-    const snap = await gatherSnapshot({ lab: { lab: LAB, stateRoot: root } });
+    const snap = await gatherSnapshot({ lab: labSource({ lab: LAB, stateRoot: root }) });
     const t1 = performance.now();
     const report = traceFip(contextFrom(snap, 'bench'), FIP, { flow: { protocol: 'icmp' }, source: '198.51.100.1' });
     const t2 = performance.now();

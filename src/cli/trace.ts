@@ -3,12 +3,13 @@
 // Exit status: 0 healthy, 1 broken, 2 usage or environment (unreachable API, refused credentials), 3 inconclusive.
 import { Command, Option } from 'commander';
 import { DEFAULT_LAB } from '../lab/paths.js';
-import { AccessError } from '../trace/access.js';
+import { AccessError } from '../trace/read/access.js';
 import { CloudConfigError } from '../client/keystone.js';
-import { ProbeError } from '../trace/probe.js';
+import { ProbeError } from '../trace/probe/probe.js';
 import { runTrace, TraceUsageError, type TraceCliOptions } from '../trace/run.js';
 import { EXIT_INCONCLUSIVE, EXIT_USAGE, isUsageOrEnvironment } from './exit.js';
 import { stateRootOption } from './lab.js';
+import { traceLabs } from './trace-lab.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -60,7 +61,7 @@ async function act(kind: TraceCliOptions['kind'], target: string, f: Record<stri
       target,
       to: f.to as string | undefined,
       lab: f.lab as string | undefined,
-      stateRoot: f.stateRoot as string | undefined,
+      labs: traceLabs(f.stateRoot as string | undefined),
       cloud: f.cloud as string | undefined,
       nodes: pairs(f.node as string[] | undefined, '--node'),
       agentConfigs: pairs(f.agentConfig as string[] | undefined, '--agent-config'),

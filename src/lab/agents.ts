@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AgentConfig } from '../agent/config.js';
 import { renderAgentConfig } from '../agent/config.js';
 import type { NeutrinoClient } from '../client/neutrino.js';
-import { AGENT_TYPES } from '../model/neutron.js';
+import { AGENT_L2 } from '../model/neutron.js';
 import { NEUTRINO_BIN, type LabPaths } from './paths.js';
 import { hasEnded } from './procs.js';
 import { inNetns, spawnDetached } from '../exec/run.js';
@@ -74,7 +74,7 @@ export async function waitAgentsAlive(
         }
       }
       const { agents } = await client.call<{ agents: ApiAgent[] }>('GET', '/v2.0/agents');
-      const missing = nodes.filter((n) => !agents.some((a) => a.agent_type === AGENT_TYPES.l2.agent_type && a.host === n.name && a.alive));
+      const missing = nodes.filter((n) => !agents.some((a) => a.agent_type === AGENT_L2 && a.host === n.name && a.alive));
       firstMissing = missing[0];
       return missing.length ? null : true;
     },
@@ -84,7 +84,7 @@ export async function waitAgentsAlive(
       abort,
       onTimeout: () =>
         new LabError(
-          `the Linux bridge agent of node ${firstMissing.name} did not show alive within ${timeoutMs / 1000} s (log: ${paths.agentLog(firstMissing.name)})`,
+          `the ${AGENT_L2} of node ${firstMissing.name} did not show alive within ${timeoutMs / 1000} s (log: ${paths.agentLog(firstMissing.name)})`,
         ),
     },
   );

@@ -1,5 +1,6 @@
 // The lab's clouds.yaml (for the `openstack` CLI and openstacksdk) and the shell lines of
 // `neutrino lab env`. Pure.
+import { shellQuote } from '../exec/shell-quote.js';
 
 export interface CloudEntry {
   name: string;
@@ -37,11 +38,6 @@ export function labClouds(lab: string, adminPassword: string, demoPassword: stri
     { name: `${lab}-admin`, username: 'admin', password: adminPassword, project: 'admin' },
     { name: lab, username: 'demo', password: demoPassword, project: 'demo' },
   ];
-}
-
-/** POSIX shell quoting, only when needed. */
-export function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export function envLines(cloudsFile: string, cloud: string): string {

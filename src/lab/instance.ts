@@ -1,6 +1,7 @@
 // `neutrino instance create|list|delete`: plays nova + libvirt in the lab. An instance is a namespace
 // with an eth0 whose veth peer tap<port[:11]> sits in the node's namespace (the agent plugs it into
 // brq<net[:11]>), a libvirt.xml, and busybox udhcpc taking the address from the DHCP agent.
+import { AGENT_DHCP } from '../model/neutron.js';
 import { randomUUID } from 'node:crypto';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -138,7 +139,7 @@ async function waitForLease(ctx: LabContext, r: InstanceRecord, timeoutMs: numbe
   const log = join(ctx.paths.instanceDir(r.id), 'udhcpc.log');
   const noAddress = (why: string) =>
     new LabError(
-      `instance ${r.name} was created but has no address: ${why}; is a DHCP agent serving network ${r.network.name}? log: ${log}; remove it with 'neutrino instance delete ${r.name}'`,
+      `instance ${r.name} was created but has no address: ${why}; is a ${AGENT_DHCP} serving network ${r.network.name}? log: ${log}; remove it with 'neutrino instance delete ${r.name}'`,
     );
   r.ip = await waitFor(
     async () => {

@@ -1,7 +1,7 @@
 // `neutrino lab restart-agent NODE`: ends the node's agent by PID (if it still runs), starts the same
 // command again in the node's namespace, records the new PID, and waits for its start report.
 import { existsSync } from 'node:fs';
-import { AGENT_TYPES } from '../model/neutron.js';
+import { AGENT_L2 } from '../model/neutron.js';
 import { agentMarkers, startAgent, writeAgentConfig } from './agents.js';
 import { adminClient, type LabContext } from './context.js';
 import { hasEnded, terminate } from './procs.js';
@@ -45,9 +45,7 @@ export async function restartAgent(
       if (hasEnded({ pid, markers })) throw new LabError(`the agent of node ${nodeName} exited (${lastLogLine(log)}; log: ${log})`);
       const { agents } = await client.call<{ agents: ApiAgent[] }>('GET', '/v2.0/agents');
       return (
-        agents.some(
-          (a) => a.agent_type === AGENT_TYPES.l2.agent_type && a.host === nodeName && a.alive && parseAgentTime(a.started_at) >= since,
-        ) || null
+        agents.some((a) => a.agent_type === AGENT_L2 && a.host === nodeName && a.alive && parseAgentTime(a.started_at) >= since) || null
       );
     },
     {

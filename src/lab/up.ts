@@ -1,5 +1,6 @@
 // `neutrino lab up`: namespaces and cables, the server, the demo project, the node agents; lab.json
 // is saved after every step, and any failure takes down whatever was made before it is reported.
+import { AGENT_L2 } from '../model/neutron.js';
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { startAgent, waitAgentsAlive, writeAgentConfig } from './agents.js';
@@ -131,7 +132,7 @@ async function startAgents(o: UpOptions, state: LabState, paths: ReturnType<type
       started.push({ name: node.name, pid });
     }
   });
-  await step(o.print, o.abort, 'every Linux bridge agent alive in GET /v2.0/agents', () =>
+  await step(o.print, o.abort, `every ${AGENT_L2} alive in GET /v2.0/agents`, () =>
     waitAgentsAlive(client, paths, started, o.abort, o.agentTimeoutMs),
   );
 }

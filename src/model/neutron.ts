@@ -8,6 +8,10 @@ export const AGENT_TYPES = {
   l3: { agent_type: 'L3 agent', topic: 'l3_agent' },
 } as const;
 export type AgentRole = keyof typeof AGENT_TYPES;
+/** Each agent type by itself, as messages name it ('the Linux bridge agent on HOST'). */
+export const AGENT_L2 = AGENT_TYPES.l2.agent_type;
+export const AGENT_L3 = AGENT_TYPES.l3.agent_type;
+export const AGENT_DHCP = AGENT_TYPES.dhcp.agent_type;
 
 /** DEVICE_OWNER_NETWORK_PREFIX: ports of Neutron's own services (DHCP, routers, floating IPs). */
 export const NETWORK_OWNER_PREFIX = 'network:';
@@ -15,6 +19,8 @@ export const NETWORK_OWNER_PREFIX = 'network:';
 export const DHCP_OWNER = 'network:dhcp';
 /** DEVICE_OWNER_FLOATINGIP */
 export const FLOATINGIP_OWNER = 'network:floatingip';
+/** The start of the owners of a router's ports (interfaces, gateway, HA and distributed interfaces). */
+export const ROUTER_OWNER_PREFIX = 'network:router';
 /** DEVICE_OWNER_ROUTER_GW */
 export const ROUTER_GW_OWNER = 'network:router_gateway';
 /** DEVICE_OWNER_ROUTER_INTF */

@@ -3,24 +3,8 @@ import type { HostView, NetworkView, PortView, RouterView, SecurityGroupView, Su
 import type { PortRow } from '../store/schema/index.js';
 import { bool, parseJson, type Tx } from './common.js';
 import { portsToApi } from './ports.js';
-import { AGENT_TYPES, ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/neutron.js';
-
-function portView(api: Record<string, unknown>): PortView {
-  return {
-    id: api.id as string,
-    network_id: api.network_id as string,
-    mac_address: api.mac_address as string,
-    fixed_ips: api.fixed_ips as PortView['fixed_ips'],
-    device_owner: api.device_owner as string,
-    device_id: api.device_id as string,
-    admin_state_up: api.admin_state_up as boolean,
-    status: api.status as string,
-    port_security_enabled: api.port_security_enabled as boolean,
-    security_groups: api.security_groups as string[],
-    allowed_address_pairs: api.allowed_address_pairs as PortView['allowed_address_pairs'],
-    binding_host_id: api['binding:host_id'] as string,
-  };
-}
+import { AGENT_L2, ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/neutron.js';
+import { portView } from '../model/port-view.js';
 
 async function views(tx: Tx, rows: PortRow[]): Promise<PortView[]> {
   return (await portsToApi(tx, rows)).map(portView);
@@ -28,11 +12,7 @@ async function views(tx: Tx, rows: PortRow[]): Promise<PortView[]> {
 
 /** Each host's VXLAN endpoint, from its L2 agent's reported `tunneling_ip`. */
 async function vteps(tx: Tx): Promise<Map<string, string>> {
-  const agents = await tx
-    .selectFrom('agents')
-    .select(['host', 'configurations'])
-    .where('agent_type', '=', AGENT_TYPES.l2.agent_type)
-    .execute();
+  const agents = await tx.selectFrom('agents').select(['host', 'configurations']).where('agent_type', '=', AGENT_L2).execute();
   const out = new Map<string, string>();
   for (const a of agents) {
     const ip = parseJson<{ tunneling_ip?: string }>(a.configurations).tunneling_ip;

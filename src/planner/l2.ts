@@ -5,12 +5,12 @@ import { bridgeName, tapName, vxlanName } from '../kernel/names.js';
 import type { FdbSpec, LinkSpec, NeighSpec } from '../kernel/types.js';
 import type { HostView, NetworkView, PortView } from '../model/hostview.js';
 import type { NodeFacts } from './facts.js';
-import { DHCP_OWNER, VXLAN_UDP_PORT } from '../model/neutron.js';
+import { DHCP_OWNER, ROUTER_OWNER_PREFIX, VXLAN_UDP_PORT } from '../model/neutron.js';
 
 export const FLOOD_MAC = '00:00:00:00:00:00';
 
 /** Ports whose host side the L2 role plugs but another role (DHCP, L3) creates. */
-export const isServicePort = (p: PortView) => p.device_owner === DHCP_OWNER || p.device_owner.startsWith('network:router');
+export const isServicePort = (p: PortView) => p.device_owner === DHCP_OWNER || p.device_owner.startsWith(ROUTER_OWNER_PREFIX);
 
 export interface L2Plan {
   links: LinkSpec[];

@@ -1,9 +1,8 @@
 // What one trace works on: the API resources, every node as parsed and planned, and the clock of
 // the snapshot (agent heartbeat ages are measured against it, so a recorded snapshot replays the
 // same verdict). Lookups in Neutron's terms. Pure.
-import { AGENT_TYPES } from '../model/neutron.js';
 import type { ApiObject, ApiResources } from './snapshot.js';
-import type { TraceNode } from './nodes.js';
+import type { TraceNode } from './read/nodes.js';
 
 export interface TraceContext {
   api: ApiResources;
@@ -13,9 +12,6 @@ export interface TraceContext {
   /** 'live' or the snapshot directory */
   source: string;
 }
-
-export const AGENT_L2 = AGENT_TYPES.l2.agent_type;
-export const AGENT_L3 = AGENT_TYPES.l3.agent_type;
 
 export const byId = (list: ApiObject[], id: unknown): ApiObject | undefined => list.find((o) => o.id === id);
 export const str = (o: ApiObject | undefined, key: string): string => (o && typeof o[key] === 'string' ? (o[key] as string) : '');

@@ -1,6 +1,6 @@
 // Numbers the hops, finds the first broken one and the verdict: the report. Pure.
 import type { TraceContext } from './context.js';
-import type { HopDraft } from './checks.js';
+import type { HopDraft } from './checks/checks.js';
 import type { Hop, TraceReport, TraceTarget, Verdict } from './report.js';
 
 /**

@@ -1,28 +1,26 @@
 // One trace from the command line: gather (live) or load (snapshot), optionally record, build the
 // context, trace, render. Returns the exit status of the verdict: 0 healthy, 1 broken, 3 inconclusive.
+import { COMPUTE_OWNER_PREFIX, ROUTER_GW_OWNER, ROUTER_INTF_OWNER } from '../model/neutron.js';
 import { parseIp } from '../model/ip.js';
 import { HOST } from '../kernel/types.js';
 import type { TraceContext } from './context.js';
-import { expectedNode } from './expect.js';
+import { expectedNode } from './expect/expect.js';
 import { exitStatusOf } from './finish.js';
-import { traceFip, type FipOptions } from './fip.js';
-import { tracePort } from './port.js';
+import { traceFip, type FipOptions } from './walk/fip.js';
+import { tracePort } from './walk/port.js';
 import { fixedIps } from './context.js';
-import { listInstances } from '../lab/instance-state.js';
-import { labPaths, stateRoot as stateRootOf } from '../lab/paths.js';
-import { gatherSnapshot } from './gather.js';
-import { agentsOn, parseDump, type TraceNode } from './nodes.js';
-import { renderDot, renderMermaid } from './render-graph.js';
-import { renderText } from './render-text.js';
+import { gatherSnapshot } from './read/gather.js';
+import type { TraceLabs } from './labs.js';
+import { agentsOn, parseDump, type TraceNode } from './read/nodes.js';
+import { renderDot, renderMermaid } from './render/render-graph.js';
+import { renderText } from './render/render-text.js';
 import type { TraceReport } from './report.js';
 import type { ApiObject, Snapshot } from './snapshot.js';
-import { loadSnapshot, saveSnapshot } from './snapshot-io.js';
-import { loadLab } from '../lab/context.js';
-import { UPSTREAM_CLIENT } from '../lab/topology.js';
-import { nodeAccess, parseAccess } from './access.js';
-import { probeFip, probePort } from './probe.js';
-import { dhcpClientArgv, probeDhcp, probeDhcpPassive } from './probe-dhcp.js';
-import { dhcpClientPort, DhcpTraceError, traceDhcp, withDhcpLeg } from './dhcp.js';
+import { loadSnapshot, saveSnapshot } from './read/snapshot-io.js';
+import { nodeAccess, parseAccess } from './read/access.js';
+import { probeFip, probePort } from './probe/probe.js';
+import { dhcpClientArgv, probeDhcp, probeDhcpPassive } from './probe/probe-dhcp.js';
+import { dhcpClientPort, DhcpTraceError, traceDhcp, withDhcpLeg } from './walk/dhcp.js';
 
 export class TraceUsageError extends Error {
   constructor(message: string) {
@@ -37,7 +35,8 @@ export interface TraceCliOptions {
   /** port and instance traces: the destination (a port id, a port's fixed IP, or an address) */
   to?: string;
   lab?: string;
-  stateRoot?: string;
+  /** the labs this machine runs (the CLI reads them from their state root) */
+  labs: TraceLabs;
   cloud?: string;
   nodes: Record<string, string>;
   agentConfigs: Record<string, string>;
@@ -118,16 +117,16 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
   } else {
     const cloudMode =
       o.cloud !== undefined || Object.keys(o.nodes).length > 0 || (!o.lab && !!(process.env.OS_CLOUD || process.env.OS_AUTH_URL));
-    const lab = cloudMode ? undefined : { lab: o.lab ?? 'neutrino', stateRoot: o.stateRoot };
+    const lab = cloudMode ? undefined : (o.lab ?? o.labs.defaultLab);
     snapshot = await gatherSnapshot({
-      lab,
+      lab: lab === undefined ? undefined : o.labs.source(lab),
       nodes: o.nodes,
       agentConfigs: o.agentConfigs,
       instancesPaths: o.instancesPaths,
       cloud: o.cloud,
       progress: o.format === 'text' ? o.progress : undefined,
     });
-    source = lab ? `live, lab ${lab.lab}` : `live, ${snapshot.source.endpoint}`;
+    source = lab ? `live, lab ${lab}` : `live, ${snapshot.source.endpoint}`;
     if (o.record) {
       await saveSnapshot(o.record, snapshot);
       o.progress(`snapshot recorded in ${o.record} (trace it again with --snapshot ${o.record})`);
@@ -137,7 +136,7 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
   const flow =
     o.protocol === 'icmp' ? { protocol: 'icmp' as const } : { protocol: o.protocol, ...(o.port ? { port: Number(o.port) } : {}) };
   // In a lab the traffic comes from the external host's client beyond the upstream router.
-  const from = o.source ?? (snapshot.source.lab ? UPSTREAM_CLIENT : undefined);
+  const from = o.source ?? (snapshot.source.lab ? o.labs.upstreamClient : undefined);
   let report: TraceReport = traceOf(ctx, o, snapshot, { flow, ...(from ? { source: from } : {}) }, started);
   if (o.probe && o.wait !== undefined) report = await waitForDhcp(report, o, snapshot);
   else if (o.probe)
@@ -165,8 +164,8 @@ function traceOf(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot, fipO
 
 /** The instance's port on the Networking API (its compute: port). */
 function instancePort(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot): ApiObject {
-  const id = instanceId(o.target, snapshot, o.stateRoot);
-  const port = ctx.api.ports.find((p) => p['device_id'] === id && String(p['device_owner'] ?? '').startsWith('compute:'));
+  const id = instanceId(o.target, snapshot, o.labs);
+  const port = ctx.api.ports.find((p) => p['device_id'] === id && String(p['device_owner'] ?? '').startsWith(COMPUTE_OWNER_PREFIX));
   if (!port) throw new TraceUsageError(`no port has device_id ${id}: no instance '${o.target}' is known to the Networking API`);
   return port;
 }
@@ -182,12 +181,12 @@ function dhcpTrace(ctx: TraceContext, target: string, started: number): TraceRep
 }
 
 /** An instance id from an id, or from a lab instance's name. */
-function instanceId(query: string, snapshot: Snapshot, stateRoot?: string): string {
+function instanceId(query: string, snapshot: Snapshot, labs: TraceLabs): string {
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(query)) return query;
   const lab = snapshot.source.lab;
   if (!lab)
     throw new TraceUsageError(`'${query}' is not an instance id; outside a lab instances are known by id only (the ports' device_id)`);
-  const found = listInstances(labPaths(stateRootOf(stateRoot), lab)).find((i) => i.name === query || i.id === query);
+  const found = labs.instances(lab).find((i) => i.name === query || i.id === query);
   if (!found) throw new TraceUsageError(`lab '${lab}' has no instance '${query}'`);
   return found.id;
 }
@@ -196,9 +195,9 @@ function instanceId(query: string, snapshot: Snapshot, stateRoot?: string): stri
 function externalGateway(ctx: TraceContext, port: ApiObject): string | null {
   const subnetIds = new Set(fixedIps(port).map((f) => f.subnet_id));
   const intf = ctx.api.ports.find(
-    (p) => String(p['device_owner'] ?? '').startsWith('network:router_interface') && fixedIps(p).some((f) => subnetIds.has(f.subnet_id)),
+    (p) => String(p['device_owner'] ?? '').startsWith(ROUTER_INTF_OWNER) && fixedIps(p).some((f) => subnetIds.has(f.subnet_id)),
   );
-  const gw = intf && ctx.api.ports.find((p) => p['device_id'] === intf['device_id'] && p['device_owner'] === 'network:router_gateway');
+  const gw = intf && ctx.api.ports.find((p) => p['device_id'] === intf['device_id'] && p['device_owner'] === ROUTER_GW_OWNER);
   const subnet = gw && ctx.api.subnets.find((s) => s.id === fixedIps(gw)[0]?.subnet_id);
   return (subnet?.['gateway_ip'] as string | null | undefined) ?? null;
 }
@@ -206,13 +205,13 @@ function externalGateway(ctx: TraceContext, port: ApiObject): string | null {
 /** --probe: real traffic from the upstream side, captured on every hop's device on every node. */
 async function probe(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot): Promise<TraceReport> {
   const lab = snapshot.source.lab;
-  const fromAccess = o.from ?? (lab ? `netns:${loadLab({ lab, stateRoot: o.stateRoot }).state.topology.external.namespace}` : undefined);
+  const fromAccess = o.from ?? (lab ? `netns:${o.labs.externalNamespace(lab)}` : undefined);
   if (!fromAccess)
     throw new TraceUsageError(
       '--probe needs --from ACCESS: where to send the traffic from (local, netns:NAME or ssh:USER@ADDRESS), on the provider network side',
     );
   const access = Object.fromEntries(Object.values(snapshot.nodes).map((d) => [d.host, nodeAccess(parseAccess(d.access))]));
-  const source = o.source ?? (lab && !o.from ? UPSTREAM_CLIENT : undefined);
+  const source = o.source ?? (lab && !o.from ? o.labs.upstreamClient : undefined);
   if (o.format === 'text')
     o.progress(
       `probing: ${report.target.flow.protocol} to ${o.target} from ${fromAccess}${source ? ` (source ${source})` : ''}, capturing on every hop`,
@@ -240,9 +239,7 @@ async function instanceDhcpLeg(
   const leg = traceDhcp(ctx, instancePort(ctx, o, snapshot).id, started);
   if (!o.probe) return leg;
   const fromIsExternal = path.target.kind === 'floatingip' && o.from !== undefined;
-  const inLab =
-    !!snapshot.source.lab &&
-    !!listInstances(labPaths(stateRootOf(o.stateRoot), snapshot.source.lab)).find((i) => i.port.id === leg.target.port?.id);
+  const inLab = !!snapshot.source.lab && !!o.labs.instances(snapshot.source.lab).find((i) => i.port.id === leg.target.port?.id);
   if (fromIsExternal && !inLab) {
     return {
       ...leg,
@@ -275,7 +272,7 @@ async function probeFromPort(
 ): Promise<TraceReport> {
   const lab = snapshot.source.lab;
   const portId = report.target.port?.id;
-  const instance = lab && portId ? listInstances(labPaths(stateRootOf(o.stateRoot), lab)).find((i) => i.port.id === portId) : undefined;
+  const instance = lab && portId ? o.labs.instances(lab).find((i) => i.port.id === portId) : undefined;
   const fromAccess = o.from ?? (instance ? `netns:${instance.namespace}` : undefined);
   if (!fromAccess)
     throw new TraceUsageError(

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NeutrinoClient } from '../../src/client/neutrino.js';
-import { cloudApiClient, resolveCloud } from '../../src/trace/cloud.js';
+import { cloudApiClient, resolveCloud } from '../../src/trace/read/cloud.js';
 import { adminToken, request } from '../helpers/client.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 

@@ -13,10 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labNodes, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
 import { isRoot, neutrinoOk } from '../helpers/neutrino-cli.js';
-import { nodeAccess, parseAccess, type NodeAccess } from '../../src/trace/access.js';
-import { traceFip } from '../../src/trace/fip.js';
-import { gatherSnapshot } from '../../src/trace/gather.js';
-import { probeFip } from '../../src/trace/probe.js';
+import { nodeAccess, parseAccess, type NodeAccess } from '../../src/trace/read/access.js';
+import { traceFip } from '../../src/trace/walk/fip.js';
+import { gatherSnapshot } from '../../src/trace/read/gather.js';
+import { labSource } from '../../src/cli/trace-lab.js';
+import { probeFip } from '../../src/trace/probe/probe.js';
 import type { Hop, TraceReport, TraceTarget } from '../../src/trace/report.js';
 import { contextFrom } from '../../src/trace/run.js';
 
@@ -31,7 +32,7 @@ const labState = () => ({ nodes: labNodes(root, lab) });
 const signalAgents = (sig: 'SIGSTOP' | 'SIGCONT') => signalLabAgents(root, lab, sig);
 
 async function trace(flow: TraceTarget['flow']): Promise<TraceReport> {
-  const snapshot = await gatherSnapshot({ lab: { lab, stateRoot: root } });
+  const snapshot = await gatherSnapshot({ lab: labSource({ lab, stateRoot: root }) });
   return traceFip(contextFrom(snapshot, `live, lab ${lab}`), FIP, { flow });
 }
 

@@ -12,9 +12,9 @@ import { RealKernel } from '../../src/exec/real.js';
 import { run, type Runner } from '../../src/exec/run.js';
 import { HOST, type ObservedNode } from '../../src/kernel/types.js';
 import { parseNamespace, resolvePeers } from '../../src/observe/node.js';
-import { nodeAccess, parseAccess } from '../../src/trace/access.js';
-import { collectNode, type CollectRequest } from '../../src/trace/collect.js';
-import { loadSnapshot, saveSnapshot } from '../../src/trace/snapshot-io.js';
+import { nodeAccess, parseAccess } from '../../src/trace/read/access.js';
+import { collectNode, type CollectRequest } from '../../src/trace/read/collect.js';
+import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.js';
 import type { NodeDump } from '../../src/trace/snapshot.js';
 import { isRoot, removeAll, uniquePrefix } from './sandbox.js';
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labNamespaces, labTopology, LabError } from '../../src/lab/topology.js';
-import { parseDomainInterfaces, renderDomainXml } from '../../src/lab/libvirt.js';
+import { renderDomainXml } from '../../src/lab/libvirt.js';
+import { parseDomainInterfaces } from '../../src/observe/libvirt.js';
 import { AgentConfigError, parseAgentConfig, renderAgentConfig } from '../../src/agent/config.js';
 
 test('lab topology: scenario names and addresses, every namespace prefixed by the lab', () => {

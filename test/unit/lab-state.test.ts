@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labPaths } from '../../src/lab/paths.js';
 import { newLabState, parseLabState } from '../../src/lab/state.js';
-import { envLines, labClouds, renderCloudsYaml, shellQuote } from '../../src/lab/clouds.js';
+import { envLines, labClouds, renderCloudsYaml } from '../../src/lab/clouds.js';
+import { shellQuote } from '../../src/exec/shell-quote.js';
 import { leaseCommands, parseStaticRoutes } from '../../src/lab/dhcp-lease.js';
 import { LabError } from '../../src/lab/topology.js';
 

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudConfigError, identityV3, networkEndpoint } from '../../src/client/keystone.js';
-import { configCandidates, keystoneAuthBody, resolveCloud, type CloudLookup } from '../../src/trace/cloud.js';
+import { configCandidates, keystoneAuthBody, resolveCloud, type CloudLookup } from '../../src/trace/read/cloud.js';
 
 let root = '';
 let cwd = '';

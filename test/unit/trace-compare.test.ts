@@ -1,4 +1,4 @@
-// Comparisons by meaning (src/trace/compare.ts) on the shapes a real Neutron agent writes: its
+// Comparisons by meaning (src/trace/checks/compare.ts) on the shapes a real Neutron agent writes: its
 // security-group rules in its server's order, its SNAT rules in its own order and its match modules
 // in its code's order; and real differences still found and named.
 import { test } from 'node:test';
@@ -12,7 +12,7 @@ import {
   ruleTarget,
   ruleWords,
   sysctlValue,
-} from '../../src/trace/compare.js';
+} from '../../src/trace/checks/compare.js';
 
 const ESTABLISHED =
   '-m state --state RELATED,ESTABLISHED -m comment --comment "Direct packets associated with a known session to the RETURN chain." -j RETURN';

@@ -8,13 +8,22 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { traceDhcp, DhcpTraceError } from '../../src/trace/dhcp.js';
-import { argValues, dnsmasqIn, parseCmdline, parseHostsFile, parseLeases, parseNetnsPids, parseOptsFile } from '../../src/trace/dnsmasq.js';
+import { traceDhcp, DhcpTraceError } from '../../src/trace/walk/dhcp.js';
+import {
+  argValues,
+  dnsmasqIn,
+  parseCmdline,
+  parseHostsFile,
+  parseLeases,
+  parseNetnsPids,
+  parseOptsFile,
+} from '../../src/trace/read/dnsmasq.js';
 import { checkOptions, contextFrom, TraceUsageError, type TraceCliOptions } from '../../src/trace/run.js';
+import { traceLabs } from '../../src/cli/trace-lab.js';
 import type { TraceReport } from '../../src/trace/report.js';
 import type { DhcpNamespaceDump, Snapshot } from '../../src/trace/snapshot.js';
-import { loadSnapshot, saveSnapshot } from '../../src/trace/snapshot-io.js';
-import { renderText } from '../../src/trace/render-text.js';
+import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.js';
+import { renderText } from '../../src/trace/render/render-text.js';
 
 const fixture = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace-dhcp', 'healthy');
 const recorded = await loadSnapshot(fixture);
@@ -299,7 +308,7 @@ test("Neutron's dnsmasq files are read by meaning: client ids, port tags, IPv6, 
 });
 
 test('the DHCP probe counts the exchange by MAC, plain and inside VXLAN, and reads what the client said', async () => {
-  const { countDhcp, parseUdhcpc, DHCP_FILTERS } = await import('../../src/trace/probe-dhcp.js');
+  const { countDhcp, parseUdhcpc, DHCP_FILTERS } = await import('../../src/trace/probe/probe-dhcp.js');
   const me = 'fa:16:3e:31:94:3b';
   // `tcpdump -n -tt -e` on a tap or a bridge …
   const plain = [
@@ -335,6 +344,7 @@ test('trace dhcp options: no flow options, no --count; --wait only with --probe,
   const base: TraceCliOptions = {
     kind: 'dhcp',
     target: instancePort.id,
+    labs: traceLabs(),
     nodes: {},
     agentConfigs: {},
     instancesPaths: {},

@@ -2,7 +2,7 @@
 // links) and the API's agents, with where each configured value came from.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeFactsFromDump } from '../../src/trace/expect-facts.js';
+import { nodeFactsFromDump } from '../../src/trace/expect/expect-facts.js';
 import type { ApiObject, ApiResources } from '../../src/trace/snapshot.js';
 import { AGENT_INI, hostDump } from '../helpers/trace-dump.js';
 

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { accessArgv, nodeAccess, parseAccess } from '../../src/trace/access.js';
-import { probeFip } from '../../src/trace/probe.js';
-import { captureCommand, readCapture, tcpdumpArgv } from '../../src/trace/probe-capture.js';
-import { countPackets, parsePing } from '../../src/trace/probe-count.js';
-import { locateLoss, refinish } from '../../src/trace/probe-locate.js';
-import { renderText } from '../../src/trace/render-text.js';
+import { accessArgv, nodeAccess, parseAccess } from '../../src/trace/read/access.js';
+import { probeFip } from '../../src/trace/probe/probe.js';
+import { captureCommand, readCapture, tcpdumpArgv } from '../../src/trace/probe/probe-capture.js';
+import { countPackets, parsePing } from '../../src/trace/probe/probe-count.js';
+import { locateLoss, refinish } from '../../src/trace/probe/probe-locate.js';
+import { renderText } from '../../src/trace/render/render-text.js';
 import {
   capturePoints,
   captureFilter,
@@ -21,7 +21,7 @@ import {
   underlayFilter,
   UNDERLAY_CHECK,
   withUnderlayHops,
-} from '../../src/trace/probe-plan.js';
+} from '../../src/trace/probe/probe-plan.js';
 import type { Hop, HopCapture, TraceReport } from '../../src/trace/report.js';
 
 const FIP = '10.123.123.104';

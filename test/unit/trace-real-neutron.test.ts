@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { contextFrom, runTrace, type TraceCliOptions } from '../../src/trace/run.js';
-import { sgHop } from '../../src/trace/sg.js';
-import { readsIpsets } from '../../src/trace/gather.js';
-import { loadSnapshot, saveSnapshot } from '../../src/trace/snapshot-io.js';
+import { traceLabs } from '../../src/cli/trace-lab.js';
+import { sgHop } from '../../src/trace/checks/sg.js';
+import { readsIpsets } from '../../src/trace/read/gather.js';
+import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.js';
 import type { Snapshot } from '../../src/trace/snapshot.js';
 import type { TraceReport } from '../../src/trace/report.js';
 
@@ -33,6 +34,7 @@ async function trace(
 ): Promise<{ code: number; report: TraceReport }> {
   let out = '';
   const code = await runTrace({
+    labs: traceLabs(),
     nodes: {},
     agentConfigs: {},
     instancesPaths: {},

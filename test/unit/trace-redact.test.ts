@@ -1,7 +1,7 @@
 // A recorded agent configuration keeps every setting the tracer uses and no secret.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { redactIni } from '../../src/trace/redact.js';
+import { redactIni } from '../../src/trace/read/redact.js';
 import { parseAgentConfig } from '../../src/agent/config.js';
 
 test('redactIni: password, secret and token values replaced; settings, comments and empty values kept', () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HOST } from '../../src/kernel/types.js';
 import { parseNamespace } from '../../src/observe/node.js';
-import { loadSnapshot, saveSnapshot, SnapshotError } from '../../src/trace/snapshot-io.js';
+import { loadSnapshot, saveSnapshot, SnapshotError } from '../../src/trace/read/snapshot-io.js';
 import type { NodeDump, Snapshot } from '../../src/trace/snapshot.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/kernel/${name}`, import.meta.url), 'utf8');

@@ -5,11 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { traceFip } from '../../src/trace/fip.js';
+import { traceFip } from '../../src/trace/walk/fip.js';
 import { contextFrom } from '../../src/trace/run.js';
-import { loadSnapshot } from '../../src/trace/snapshot-io.js';
-import { renderText } from '../../src/trace/render-text.js';
-import { renderDot, renderMermaid } from '../../src/trace/render-graph.js';
+import { loadSnapshot } from '../../src/trace/read/snapshot-io.js';
+import { renderText } from '../../src/trace/render/render-text.js';
+import { renderDot, renderMermaid } from '../../src/trace/render/render-graph.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace');
 const FIP = '10.123.123.104';

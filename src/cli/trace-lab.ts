@@ -1,0 +1,46 @@
+// The lab as the tracer sees it (trace/labs.ts): its admin API client, its node namespaces with
+// their agent configs and instance directories, its instances and its external host, read from the
+// lab's state under a state root.
+import type { ApiClient } from '../trace/read/cloud.js';
+import type { LabSource, NodeTarget } from '../trace/read/gather.js';
+import type { TraceLabs } from '../trace/labs.js';
+import type { Snapshot } from '../trace/snapshot.js';
+import { adminClient, loadLab, type LabRef } from '../lab/context.js';
+import { listInstances } from '../lab/instance-state.js';
+import { DEFAULT_LAB, labPaths, stateRoot as stateRootOf } from '../lab/paths.js';
+import { UPSTREAM_CLIENT } from '../lab/topology.js';
+
+export function labApiClient(ref: LabRef): { client: ApiClient; source: Snapshot['source'] } {
+  const { state } = loadLab(ref);
+  const admin = adminClient(state);
+  return {
+    client: { endpoint: admin.endpoint.url, get: (path) => admin.call('GET', path) },
+    source: { endpoint: admin.endpoint.url, lab: state.lab },
+  };
+}
+
+export function labTargets(ref: LabRef): NodeTarget[] {
+  const { state, paths } = loadLab(ref);
+  return state.nodes.map((n) => ({
+    host: n.name,
+    access: `netns:${n.namespace}`,
+    agentConfig: paths.agentIni(n.name),
+    instancesPath: paths.instancesDir,
+  }));
+}
+
+/** What the tracer reads of a running lab. */
+export function labSource(ref: LabRef): LabSource {
+  return { ...labApiClient(ref), targets: labTargets(ref) };
+}
+
+/** The labs under `stateRoot` (default: the lab commands' own). */
+export function traceLabs(stateRoot?: string): TraceLabs {
+  return {
+    defaultLab: DEFAULT_LAB,
+    upstreamClient: UPSTREAM_CLIENT,
+    source: (lab) => labSource({ lab, stateRoot }),
+    externalNamespace: (lab) => loadLab({ lab, stateRoot }).state.topology.external.namespace,
+    instances: (lab) => listInstances(labPaths(stateRootOf(stateRoot), lab)),
+  };
+}

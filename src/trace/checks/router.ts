@@ -1,0 +1,244 @@
+// The router hops (Neutron's L3 agent, legacy router): the router port's veth pair between the
+// network's bridge and qrouter-<id>, addresses, forwarding, routes and NAT rules. Pure.
+import { AGENT_L2, AGENT_L3 } from '../../model/neutron.js';
+import { bridgeName, qgName, qrName, routerNamespace, tapName, wrapChain } from '../../kernel/names.js';
+import { HOST } from '../../kernel/types.js';
+import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
+import { agentNote, type TraceContext } from '../context.js';
+import {
+  checkAddress,
+  checkLink,
+  checkRule,
+  desiredLink,
+  isDraft,
+  namespaceOr,
+  observeCommand,
+  result,
+  wantOf,
+  type HopDraft,
+} from './checks.js';
+import { netRef, portRef, segmentOf } from './l2.js';
+import { sysctlValue } from './compare.js';
+import type { Hop, ResourceRef } from '../report.js';
+import type { ApiObject } from '../snapshot.js';
+
+export const routerRef = (r: ApiObject): ResourceRef => ({ type: 'router', id: r.id, name: String(r['name'] ?? '') });
+const l3Owner = (ctx: TraceContext, host: string, r: ApiObject) =>
+  `the ${AGENT_L3} on ${host} makes it for router ${r['name'] || r.id}; ${agentNote(ctx, host, AGENT_L3)}`;
+
+/**
+ * A router port's veth: the tap end in the network's bridge (HOST) and the qr-/qg- end in the
+ * router's namespace. Order follows the packet: `inward` = from the bridge into the router.
+ */
+export function routerPortHops(
+  ctx: TraceContext,
+  host: string,
+  router: ApiObject,
+  port: ApiObject,
+  net: ApiObject,
+  kind: 'qr' | 'qg',
+  inward: boolean,
+  leg: Hop['leg'],
+): HopDraft[] {
+  const node = ctx.nodes[host];
+  const ns = routerNamespace(router.id);
+  const inner = kind === 'qr' ? qrName(port.id) : qgName(port.id);
+  const tap = tapName(port.id);
+  const mtu = segmentOf(net).mtu;
+  const tapHop = checkLink(
+    node,
+    { leg, node: host, namespace: HOST, device: tap, resource: portRef(port), check: 'veth in bridge' },
+    wantOf(desiredLink(node, HOST, tap), { name: tap, up: true, master: bridgeName(net.id), mtu, peer: { name: inner, netns: ns } }),
+    `${l3Owner(ctx, host, router)}; the ${AGENT_L2} on ${host} needs it in ${bridgeName(net.id)}`,
+  );
+  const innerHop = checkLink(
+    node,
+    { leg, node: host, namespace: ns, device: inner, resource: portRef(port), check: 'router port' },
+    wantOf(desiredLink(node, ns, inner), { name: inner, up: true, mtu, peer: { name: tap, netns: HOST } }),
+    l3Owner(ctx, host, router),
+  );
+  return inward ? [tapHop, innerHop] : [innerHop, tapHop];
+}
+
+/** The router port's own address(es) on its qr-/qg- device. */
+export function routerAddressHop(
+  ctx: TraceContext,
+  host: string,
+  router: ApiObject,
+  port: ApiObject,
+  dev: string,
+  leg: Hop['leg'],
+): HopDraft {
+  const fixed = (port['fixed_ips'] as Array<{ subnet_id: string; ip_address: string }>)?.find((f) => parseIp(f.ip_address)?.version === 4);
+  const subnet = fixed ? ctx.api.subnets.find((s) => s.id === fixed.subnet_id) : undefined;
+  const prefix = subnet ? parsePrefix(String(subnet['cidr'])) : null;
+  const address = fixed && prefix ? `${fixed.ip_address}/${prefix.prefixLength}` : '?';
+  return checkAddress(
+    ctx.nodes[host],
+    { leg, node: host, namespace: routerNamespace(router.id), device: dev, resource: portRef(port), check: 'address' },
+    dev,
+    address,
+    l3Owner(ctx, host, router),
+  );
+}
+
+export function forwardingHop(ctx: TraceContext, host: string, router: ApiObject, leg: Hop['leg']): HopDraft {
+  const ns = routerNamespace(router.id);
+  const key = 'net.ipv4.ip_forward';
+  const base = { leg, node: host, namespace: ns, device: null, resource: routerRef(router), check: 'ip_forward' };
+  const owner = l3Owner(ctx, host, router);
+  const o = namespaceOr(ctx.nodes[host], base, { [key]: '1' }, owner);
+  if (isDraft(o)) return o;
+  const raw = o.sysctls[key];
+  const value = raw === undefined ? undefined : sysctlValue(raw);
+  const evidence = [{ command: observeCommand(ns, 'sysctl', key), ...(value !== undefined ? { line: `${key} = ${value}` } : {}) }];
+  if (value === undefined)
+    return result(base, { [key]: '1' }, null, evidence, {
+      status: 'unknown',
+      reason: 'NODE_UNREADABLE',
+      cause: `${key} was not read in ${ns}`,
+    });
+  if (value !== '1')
+    return result(base, { [key]: '1' }, { [key]: value }, evidence, {
+      status: 'mismatch',
+      reason: 'FORWARDING_DISABLED',
+      cause: `IP forwarding is off in ${ns} on ${host} (${key} = ${value}): the router forwards nothing; ${owner}`,
+    });
+  return result(base, { [key]: '1' }, { [key]: value }, evidence);
+}
+
+/** A route in the router namespace toward `dst` through `dev` (connected or via a gateway). */
+export function routeHop(
+  ctx: TraceContext,
+  host: string,
+  router: ApiObject,
+  dst: string,
+  dev: string,
+  via: string | null,
+  what: string,
+  leg: Hop['leg'],
+): HopDraft {
+  const ns = routerNamespace(router.id);
+  const base = { leg, node: host, namespace: ns, device: dev, resource: routerRef(router), check: 'route' };
+  const expected = { to: dst, dev, ...(via ? { via } : {}) };
+  const owner = l3Owner(ctx, host, router);
+  const o = namespaceOr(ctx.nodes[host], base, expected, owner);
+  if (isDraft(o)) return o;
+  const ip = parseIp(dst === 'default' ? '0.0.0.0' : dst);
+  const candidates = o.routes.filter((r) => r.family === 4 && r.type === 'unicast');
+  // Longest prefix match, as the kernel does.
+  const match = candidates
+    .map((r) => ({ r, p: r.dst === 'default' ? parsePrefix('0.0.0.0/0') : parsePrefix(r.dst.includes('/') ? r.dst : `${r.dst}/32`) }))
+    .filter((x) => x.p && ip && (dst === 'default' ? x.r.dst === 'default' : cidrContains(x.p, ip)))
+    .sort((a, b) => b.p!.prefixLength - a.p!.prefixLength)[0]?.r;
+  const line = (r: typeof match) =>
+    r && `${r.dst}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${r.dev}` : ''} proto ${r.protocol} scope ${r.scope}`;
+  const evidence = [{ command: observeCommand(ns, 'route'), ...(match ? { line: line(match)! } : {}) }];
+  if (!match)
+    return result(base, expected, { route: null }, evidence, {
+      status: 'missing',
+      reason: 'NO_ROUTE',
+      cause: `${ns} on ${host} has no route to ${dst === 'default' ? 'the outside (default route)' : dst} (${what}); ${owner}`,
+    });
+  if (match.dev !== dev || (via && match.via !== via)) {
+    return result(base, expected, { route: line(match) }, evidence, {
+      status: 'mismatch',
+      reason: 'NO_ROUTE',
+      cause: `${ns} on ${host} routes ${dst} via ${line(match)}, not through ${dev}${via ? ` via ${via}` : ''} (${what}); ${owner}`,
+    });
+  }
+  return result(base, expected, { route: line(match) }, evidence);
+}
+
+/** A hop about floating IP `fip` in the router's namespace on `host`. */
+export function floatingIpHopBase(
+  host: string,
+  router: ApiObject,
+  fip: ApiObject,
+  check: string,
+  leg: Hop['leg'],
+  device: string | null = null,
+) {
+  return {
+    leg,
+    node: host,
+    namespace: routerNamespace(router.id),
+    device,
+    resource: { type: 'floatingip' as const, id: fip.id, name: String(fip['floating_ip_address']) },
+    check,
+  };
+}
+
+/** A floating IP's two NAT rules in the L3 agent's chains: its DNAT in, its SNAT out. */
+const FIP_NAT = {
+  DNAT: {
+    chain: wrapChain('l3', 'PREROUTING'),
+    rule: (address: string, fixed: string) => `-d ${address}/32 -j DNAT --to-destination ${fixed}`,
+    missing: (address: string, fixed: string) => `the DNAT rule for floating IP ${address} → ${fixed} is missing`,
+    effect: (address: string) => `packets to ${address} are not forwarded to the instance`,
+  },
+  SNAT: {
+    chain: wrapChain('l3', 'float-snat'),
+    rule: (address: string, fixed: string) => `-s ${fixed}/32 -j SNAT --to-source ${address} --random-fully`,
+    missing: (address: string, fixed: string) => `the SNAT rule ${fixed} → ${address} is missing`,
+    effect: () => 'connections the instance opens leave with another source address',
+  },
+};
+
+function fipNatHop(
+  kind: keyof typeof FIP_NAT,
+  ctx: TraceContext,
+  host: string,
+  router: ApiObject,
+  fip: ApiObject,
+  leg: Hop['leg'],
+): HopDraft {
+  const address = String(fip['floating_ip_address']);
+  const fixed = String(fip['fixed_ip_address']);
+  const nat = FIP_NAT[kind];
+  return checkRule(
+    ctx.nodes[host],
+    floatingIpHopBase(host, router, fip, kind, leg),
+    'nat',
+    nat.chain,
+    nat.rule(address, fixed),
+    l3Owner(ctx, host, router),
+    `${nat.missing(address, fixed)} from ${nat.chain} in ${routerNamespace(router.id)} on ${host}: ${nat.effect(address)}`,
+  );
+}
+
+export const dnatHop = (ctx: TraceContext, host: string, router: ApiObject, fip: ApiObject, leg: Hop['leg']): HopDraft =>
+  fipNatHop('DNAT', ctx, host, router, fip, leg);
+export const snatHop = (ctx: TraceContext, host: string, router: ApiObject, fip: ApiObject, leg: Hop['leg']): HopDraft =>
+  fipNatHop('SNAT', ctx, host, router, fip, leg);
+
+/** The conntrack entries of the floating IP in the router namespace: what the reply leg relies on. Informational. */
+export function conntrackHop(ctx: TraceContext, host: string, router: ApiObject, fip: ApiObject, leg: Hop['leg']): HopDraft {
+  const ns = routerNamespace(router.id);
+  const address = String(fip['floating_ip_address']);
+  const fixed = String(fip['fixed_ip_address']);
+  const base = floatingIpHopBase(host, router, fip, 'conntrack', leg);
+  const text = ctx.nodes[host]?.dump?.conntrack[ns];
+  const expected = { original_dst: address, reply_src: fixed };
+  if (text === undefined) return result(base, expected, null, [], undefined);
+  const lines = text.split('\n').filter((l) => l.includes(`dst=${address} `) && l.includes(`src=${fixed} `));
+  return result(base, expected, { entries: lines.length }, [
+    { command: `ip netns exec ${ns} conntrack -L`, ...(lines[0] ? { line: lines[0].trim() } : {}) },
+  ]);
+}
+
+/** The subnet (API object) holding `ip` on a network. */
+export function subnetOf(ctx: TraceContext, networkId: string, ip: string): ApiObject | undefined {
+  const addr = parseIp(ip);
+  return ctx.api.subnets.find(
+    (s) =>
+      s['network_id'] === networkId &&
+      addr &&
+      (() => {
+        const p = parsePrefix(String(s['cidr']));
+        return !!p && cidrContains(p, addr);
+      })(),
+  );
+}
+
+export { netRef };

@@ -1,0 +1,379 @@
+// `neutrino trace port PORT --to ADDRESS|PORT`: from an instance's port to another port (east-west,
+// on the same network or through a router) or to an address outside (through the router's SNAT),
+// and the reply leg back. Same hops and checks as the floating-IP walk, in the other direction; the
+// walk is a list of steps (steps.ts), with a branch for each way the destination is reached. Pure.
+import { AGENT_L2, AGENT_L3, COMPUTE_OWNER_PREFIX, FLOATINGIP_OWNER, ROUTER_GW_OWNER, ROUTER_INTF_OWNER } from '../../model/neutron.js';
+import { qgName, qrName, routerNamespace, wrapChain } from '../../kernel/names.js';
+import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
+import { agentNote, byId, fixedIps, str, type TraceContext } from '../context.js';
+import { apiHop, checkRule, result, type HopDraft } from '../checks/checks.js';
+import { instanceHop } from '../checks/instance.js';
+import { agentHop, portUnboundHop, fdbHop, segmentHops, segmentOf, tapHop, vtepOf } from '../checks/l2.js';
+import type { Hop, TraceReport, TraceTarget } from '../report.js';
+import { floatingIpHopBase, forwardingHop, routeHop, routerAddressHop, routerPortHops, routerRef, subnetOf } from '../checks/router.js';
+import { sgHop } from '../checks/sg.js';
+import type { ApiObject } from '../snapshot.js';
+import { branch, gate, hops, pass, stop, walk, type Step } from './steps.js';
+
+export interface PortTraceOptions {
+  flow: TraceTarget['flow'];
+}
+
+const v4Of = (p: ApiObject) => fixedIps(p).find((f) => parseIp(f.ip_address)?.version === 4);
+const bridgeHop = (ctx: TraceContext, host: string, net: ApiObject, leg: Hop['leg']) => segmentHops(ctx, host, net, leg)[0]!;
+
+/** From `from` to `to` over network `net`: the VXLAN tunnel (or the flat uplinks) between two nodes, then the far bridge. */
+export function crossNodes(
+  ctx: TraceContext,
+  net: ApiObject,
+  from: string,
+  to: string,
+  target: { mac: string; ip: string | null; what: string },
+  leg: Hop['leg'],
+): HopDraft[] {
+  if (from === to) return [];
+  const [, fromUplink] = segmentHops(ctx, from, net, leg);
+  const [toBridge, toUplink] = segmentHops(ctx, to, net, leg);
+  const hops: HopDraft[] = [fromUplink!];
+  if (segmentOf(net).type === 'vxlan') hops.push(fdbHop(ctx, from, net, { ...target, host: to, vtep: vtepOf(ctx, to) }, leg));
+  hops.push(agentHop(ctx, to, AGENT_L2, leg), toUplink!, toBridge!);
+  return hops;
+}
+
+/** The reply leg's l2population entry on `from` toward `to` (nothing on one node or a flat network). */
+export function replyFdb(
+  ctx: TraceContext,
+  net: ApiObject,
+  from: string,
+  to: string,
+  target: { mac: string; ip: string | null; what: string },
+): HopDraft[] {
+  if (from === to || segmentOf(net).type !== 'vxlan') return [];
+  return [fdbHop(ctx, from, net, { ...target, host: to, vtep: vtepOf(ctx, to) }, 'reply')];
+}
+
+/** The router connecting subnet `subnetId` (its interface port there), if any. */
+function routerOn(ctx: TraceContext, subnetId: string): { router: ApiObject; intf: ApiObject } | null {
+  for (const p of ctx.api.ports) {
+    if (!String(p['device_owner'] ?? '').startsWith(ROUTER_INTF_OWNER)) continue;
+    if (!fixedIps(p).some((f) => f.subnet_id === subnetId)) continue;
+    const router = byId(ctx.api.routers, p['device_id']);
+    if (router) return { router, intf: p };
+  }
+  return null;
+}
+
+/** The walk's state: what it was asked, then what the gates find (each filled before any step reads it). */
+interface PortWalk {
+  ctx: TraceContext;
+  target: TraceTarget;
+  portQuery: string;
+  to: string;
+  o: PortTraceOptions;
+  port: ApiObject;
+  net: ApiObject;
+  src: { subnet_id: string; ip_address: string } | undefined;
+  srcIp: string | null;
+  host: string;
+  /** the port as the reply's l2population entries name it */
+  self: { mac: string; ip: string | null; what: string };
+  dstPort: ApiObject | undefined;
+  dstIp: string;
+  /** the destination port's host ('' when it has none, or the destination is no port) */
+  dstHost: string;
+  router: ApiObject;
+  intf: ApiObject;
+  routerHost: string;
+  /** the destination's network and the router's interface there, when it is another network behind the router */
+  dstNet: ApiObject;
+  dstSubnet: ApiObject;
+  intf2: ApiObject | undefined;
+  gwPort: ApiObject;
+}
+
+const routerName = (w: PortWalk) => str(w.router, 'name') || w.router.id;
+const isInstance = (p: ApiObject) => String(p['device_owner'] ?? '').startsWith(COMPUTE_OWNER_PREFIX);
+const dstIsInstance = (w: PortWalk) => isInstance(w.dstPort!);
+const dstMac = (w: PortWalk) => str(w.dstPort!, 'mac_address').toLowerCase();
+const extNetOf = (w: PortWalk) => byId(w.ctx.api.networks, w.gwPort['network_id'])!;
+
+// ---- the gates
+
+const portExists = gate<PortWalk>('port exists', (w) => {
+  const { ctx, portQuery, target } = w;
+  const port = ctx.api.ports.find((p) => p.id === portQuery || (portQuery.length >= 8 && p.id.startsWith(portQuery)));
+  if (!port)
+    return stop(
+      result(
+        apiHop('port exists', { type: 'port', id: portQuery }),
+        { port: portQuery },
+        null,
+        [{ command: `GET /v2.0/ports/${portQuery}` }],
+        { status: 'missing', reason: 'PORT_NOT_BOUND', cause: `no port ${portQuery} exists (openstack port list)` },
+      ),
+    );
+  const net = byId(ctx.api.networks, port['network_id'])!;
+  const src = v4Of(port);
+  const host = str(port, 'binding:host_id');
+  const mac = str(port, 'mac_address').toLowerCase();
+  target.port = { id: port.id, fixed_ip: src?.ip_address ?? null, mac, host, network_id: net.id };
+  target.network = { id: net.id, name: str(net, 'name'), type: segmentOf(net).type, segmentation_id: segmentOf(net).vni };
+  const srcIp = src?.ip_address ?? null;
+  Object.assign(w, { port, net, src, host, srcIp, self: { mac, ip: srcIp, what: `port ${port.id}` } });
+  return pass();
+});
+
+const portBound = gate<PortWalk>('port bound', (w) =>
+  w.host ? pass() : stop(portUnboundHop(w.port, `port ${w.port.id} is bound to no host: no node has plugged it`)),
+);
+
+const destination = gate<PortWalk>('destination', (w) => {
+  const { ctx, to } = w;
+  const dstPort = ctx.api.ports.find(
+    (p) => p.id === to || fixedIps(p).some((f) => f.ip_address === to && p['device_owner'] !== FLOATINGIP_OWNER),
+  );
+  const dstIp = dstPort ? (fixedIps(dstPort).find((f) => f.ip_address === to)?.ip_address ?? v4Of(dstPort)?.ip_address ?? null) : to;
+  if (!dstIp || !parseIp(dstIp))
+    return stop(
+      result(apiHop('destination', { type: 'port', id: to }), { to }, null, [], {
+        status: 'missing',
+        reason: 'PORT_NOT_BOUND',
+        cause: `'${to}' is neither a port nor an IPv4 address`,
+      }),
+    );
+  w.target.destination = dstIp;
+  Object.assign(w, { dstPort, dstIp, dstHost: dstPort ? str(dstPort, 'binding:host_id') : '' });
+  return pass();
+});
+
+const destinationBound = gate<PortWalk>('destination port bound', (w) => {
+  if (!w.dstHost) return stop(portUnboundHop(w.dstPort!, `port ${w.dstPort!.id} is bound to no host`));
+  w.target.router = undefined;
+  return pass();
+});
+
+const routerInterface = gate<PortWalk>('router interface', (w) => {
+  const via = w.src ? routerOn(w.ctx, w.src.subnet_id) : null;
+  if (!via)
+    return stop(
+      result(
+        apiHop('router interface', { type: 'subnet', id: w.src?.subnet_id ?? '' }),
+        { router_interface: "on the port's subnet" },
+        { router_interface: null },
+        [],
+        {
+          status: 'missing',
+          reason: 'NO_ROUTER_INTERFACE',
+          cause: `no router has an interface on the subnet of ${w.srcIp ?? w.port.id}: ${w.dstIp} is not reachable from network ${str(w.net, 'name') || w.net.id}`,
+        },
+      ),
+    );
+  Object.assign(w, via);
+  return pass();
+});
+
+const routerHosted = gate<PortWalk>('router hosted', (w) => {
+  const { ctx, router } = w;
+  const routerHost = (ctx.api.router_hosts[router.id] ?? [])[0] ?? null;
+  w.target.router = { id: router.id, name: str(router, 'name'), host: routerHost };
+  if (!routerHost)
+    return stop(
+      result(apiHop('router hosted', routerRef(router)), { l3_agent: `a live ${AGENT_L3}` }, { l3_agents: [] }, [], {
+        status: 'missing',
+        reason: 'ROUTER_NOT_SCHEDULED',
+        cause: `router ${routerName(w)} is not hosted by any L3 agent`,
+      }),
+    );
+  w.routerHost = routerHost;
+  return pass();
+});
+
+/** Finds whether the destination is on another network behind the same router (never stops the walk). */
+const behindRouter = gate<PortWalk>('destination behind the router', (w) => {
+  const { ctx, dstPort, router } = w;
+  const dstNet = dstPort ? byId(ctx.api.networks, dstPort['network_id']) : undefined;
+  const dstSubnet = dstPort && dstNet ? subnetOf(ctx, dstNet.id, w.dstIp) : undefined;
+  const intf2 = dstSubnet
+    ? ctx.api.ports.find((p) => p['device_id'] === router.id && fixedIps(p).some((f) => f.subnet_id === dstSubnet.id))
+    : undefined;
+  Object.assign(w, { dstNet, dstSubnet, intf2 });
+  return pass();
+});
+
+const routerGateway = gate<PortWalk>('router gateway', (w) => {
+  const gwPort = w.ctx.api.ports.find((p) => p['device_id'] === w.router.id && p['device_owner'] === ROUTER_GW_OWNER);
+  if (!gwPort)
+    return stop(
+      result(apiHop('router gateway', routerRef(w.router)), { external_gateway_info: 'set' }, { external_gateway_info: null }, [], {
+        status: 'missing',
+        reason: 'NO_ROUTER_GATEWAY',
+        cause: `router ${routerName(w)} has no external gateway: ${w.dstIp} outside is not reachable`,
+      }),
+    );
+  w.gwPort = gwPort;
+  return pass();
+});
+
+// ---- the hops
+
+/** The SNAT rule the traffic leaves by: the port's floating IP's, else the router's gateway address. */
+function snatHop(w: PortWalk, host: string): HopDraft {
+  const { ctx, router, srcIp } = w;
+  const qg = qgName(w.gwPort.id);
+  const fip = ctx.api.floatingips.find((f) => f['port_id'] === w.port.id && f['router_id'] === router.id);
+  const ns = routerNamespace(router.id);
+  const l3Owner = `the ${AGENT_L3} on ${host} adds it for router ${routerName(w)}; ${agentNote(ctx, host, AGENT_L3)}`;
+  if (fip) {
+    const address = String(fip['floating_ip_address']);
+    return checkRule(
+      ctx.nodes[host],
+      floatingIpHopBase(host, router, fip, 'SNAT', 'request'),
+      'nat',
+      wrapChain('l3', 'float-snat'),
+      `-s ${srcIp}/32 -j SNAT --to-source ${address} --random-fully`,
+      l3Owner,
+      `the SNAT rule ${srcIp} → ${address} (floating IP) is missing in ${ns} on ${host}`,
+    );
+  }
+  const base = { leg: 'request' as const, node: host, namespace: ns, device: null, resource: routerRef(router), check: 'SNAT' };
+  if (router['external_gateway_info'] && (router['external_gateway_info'] as { enable_snat?: boolean }).enable_snat !== false) {
+    const gwAddr = v4Of(w.gwPort)?.ip_address ?? '?';
+    return checkRule(
+      ctx.nodes[host],
+      base,
+      'nat',
+      wrapChain('l3', 'snat'),
+      `-o ${qg} -j SNAT --to-source ${gwAddr} --random-fully`,
+      l3Owner,
+      `the router's SNAT rule to ${gwAddr} is missing in ${ns} on ${host}: the instance's traffic leaves with its private address`,
+    );
+  }
+  return result(base, { snat: 'enable_snat or a floating IP' }, { enable_snat: false }, [], {
+    status: 'mismatch',
+    reason: 'NAT_RULE_MISSING',
+    cause: `router ${routerName(w)} has enable_snat false and port ${w.port.id} has no floating IP: its traffic leaves with ${srcIp}, which the outside cannot answer`,
+  });
+}
+
+/** The route out to the destination: through the external subnet's gateway, unless the destination is on that subnet. */
+function routeOutHop(w: PortWalk, host: string): HopDraft {
+  const { ctx, dstIp } = w;
+  const extSubnet = subnetOf(ctx, extNetOf(w).id, v4Of(w.gwPort)?.ip_address ?? '');
+  const extCidr = extSubnet ? parsePrefix(String(extSubnet['cidr'])) : null;
+  const extGw = extSubnet ? str(extSubnet, 'gateway_ip') || null : null;
+  const onLink = extCidr && cidrContains(extCidr, parseIp(dstIp)!);
+  return routeHop(ctx, host, w.router, dstIp, qgName(w.gwPort.id), onLink ? null : extGw, `${dstIp} outside`, 'request');
+}
+
+/** The reply's route back into the port's subnet, behind the router's interface there. */
+const replyRouteHop = (w: PortWalk, host: string, what: string) =>
+  routeHop(w.ctx, host, w.router, w.srcIp ?? '0.0.0.0', qrName(w.intf.id), null, what, 'reply');
+
+/** The destination port's side: its security group, tap and instance. */
+const destinationHops = (dstNet: (w: PortWalk) => ApiObject): Step<PortWalk>[] => [
+  hops('security group', 'dstHost', (w, h) => sgHop(w.ctx, h, w.dstPort!, w.o.flow, w.srcIp, 'request')),
+  hops('tap', 'dstHost', (w, h) => tapHop(w.ctx, h, w.dstPort!, dstNet(w), 'request')),
+  hops('instance NIC', 'dstHost', (w, h) => instanceHop(w.ctx, h, w.dstPort!, dstNet(w), 'request'), dstIsInstance),
+];
+
+const PORT_WALK: Step<PortWalk>[] = [
+  portExists,
+  portBound,
+  destination,
+  // The sending side, on the port's node.
+  hops('L2 agent', 'host', (w, h) => agentHop(w.ctx, h, AGENT_L2, 'request')),
+  hops(
+    'instance NIC',
+    'host',
+    (w, h) => instanceHop(w.ctx, h, w.port, w.net, 'request'),
+    (w) => isInstance(w.port),
+  ),
+  hops('tap', 'host', (w, h) => tapHop(w.ctx, h, w.port, w.net, 'request')),
+  hops('security group', 'host', (w, h) => sgHop(w.ctx, h, w.port, w.o.flow, w.dstIp, 'request', 'egress')),
+  hops('bridge', 'host', (w, h) => bridgeHop(w.ctx, h, w.net, 'request')),
+  branch(
+    'east-west on the same network',
+    (w) => !!w.dstPort && w.dstPort['network_id'] === w.net.id,
+    [
+      destinationBound,
+      hops('across to the destination', 'host', (w, h) =>
+        crossNodes(w.ctx, w.net, h, w.dstHost, { mac: dstMac(w), ip: w.dstIp, what: `port ${w.dstPort!.id}` }, 'request'),
+      ),
+      ...destinationHops((w) => w.net),
+      hops('l2population entry back', 'dstHost', (w, h) => replyFdb(w.ctx, w.net, h, w.host, w.self)),
+    ],
+    true,
+  ),
+  // Through the router on the port's subnet.
+  routerInterface,
+  routerHosted,
+  hops('across to the router', 'host', (w, h) => {
+    const gwIp = v4Of(w.intf)?.ip_address ?? null;
+    const intfMac = str(w.intf, 'mac_address').toLowerCase();
+    return crossNodes(
+      w.ctx,
+      w.net,
+      h,
+      w.routerHost,
+      { mac: intfMac, ip: gwIp, what: `router ${routerName(w)}'s interface ${gwIp}` },
+      'request',
+    );
+  }),
+  hops('L3 agent', 'routerHost', (w, h) => agentHop(w.ctx, h, AGENT_L3, 'request')),
+  hops('router interface', 'routerHost', (w, h) => [
+    ...routerPortHops(w.ctx, h, w.router, w.intf, w.net, 'qr', true, 'request'),
+    routerAddressHop(w.ctx, h, w.router, w.intf, qrName(w.intf.id), 'request'),
+  ]),
+  hops('forwarding', 'routerHost', (w, h) => forwardingHop(w.ctx, h, w.router, 'request')),
+  behindRouter,
+  branch(
+    'another tenant network behind the same router',
+    (w) => !!(w.dstPort && w.dstNet && w.intf2),
+    [
+      hops('router interface to the destination', 'routerHost', (w, h) => {
+        const qr2 = qrName(w.intf2!.id);
+        const [device, tap] = routerPortHops(w.ctx, h, w.router, w.intf2!, w.dstNet, 'qr', false, 'request');
+        return [
+          device!,
+          routerAddressHop(w.ctx, h, w.router, w.intf2!, qr2, 'request'),
+          routeHop(w.ctx, h, w.router, w.dstIp, qr2, null, `subnet ${w.dstSubnet['cidr']} behind ${qr2}`, 'request'),
+          tap!,
+          bridgeHop(w.ctx, h, w.dstNet, 'request'),
+        ];
+      }),
+      hops('across to the destination', 'routerHost', (w, h) =>
+        crossNodes(w.ctx, w.dstNet, h, w.dstHost, { mac: dstMac(w), ip: w.dstIp, what: `port ${w.dstPort!.id}` }, 'request'),
+      ),
+      ...destinationHops((w) => w.dstNet),
+      hops('l2population entry back to the router', 'dstHost', (w, h) =>
+        replyFdb(w.ctx, w.dstNet, h, w.routerHost, {
+          mac: str(w.intf2!, 'mac_address').toLowerCase(),
+          ip: v4Of(w.intf2!)?.ip_address ?? null,
+          what: `router ${routerName(w)}'s interface`,
+        }),
+      ),
+      hops('route back', 'routerHost', (w, h) => replyRouteHop(w, h, `subnet of ${w.srcIp} behind ${qrName(w.intf.id)}`)),
+      hops('l2population entry back', 'routerHost', (w, h) => replyFdb(w.ctx, w.net, h, w.host, w.self)),
+    ],
+    true,
+  ),
+  // Outside: SNAT to the floating IP or the gateway address, out through qg- to the provider network.
+  routerGateway,
+  hops('SNAT', 'routerHost', snatHop),
+  hops('route out', 'routerHost', routeOutHop),
+  hops('gateway port', 'routerHost', (w, h) => {
+    const [device, tap] = routerPortHops(w.ctx, h, w.router, w.gwPort, extNetOf(w), 'qg', false, 'request');
+    return [device!, routerAddressHop(w.ctx, h, w.router, w.gwPort, qgName(w.gwPort.id), 'request'), tap!];
+  }),
+  hops('provider bridge and uplink', 'routerHost', (w, h) => {
+    const [bridge, uplink] = segmentHops(w.ctx, h, extNetOf(w), 'request');
+    return [bridge!, uplink!];
+  }),
+  hops('route back', 'routerHost', (w, h) => replyRouteHop(w, h, `the instance's subnet behind ${qrName(w.intf.id)}`)),
+  hops('l2population entry back', 'routerHost', (w, h) => replyFdb(w.ctx, w.net, h, w.host, w.self)),
+];
+
+export function tracePort(ctx: TraceContext, portQuery: string, to: string, o: PortTraceOptions, started = Date.now()): TraceReport {
+  const target: TraceTarget = { kind: 'port', query: `${portQuery} → ${to}`, flow: o.flow };
+  return walk(PORT_WALK, { ctx, target, portQuery, to, o } as PortWalk, started);
+}
