@@ -2,9 +2,12 @@
 // from an INI file in Neutron's own section and option names and from command-line flags; flags win.
 import { readFileSync } from 'node:fs';
 import { parse } from 'ini';
+import { DatabaseUrlError, parseDatabaseUrl, type Engine } from './store/engine.js';
 
 export interface ServerConfig {
   stateDir: string;
+  /** Where the state is kept: Neutron's [database] connection; null keeps SQLite in stateDir. */
+  database: Engine | null;
   host: string;
   port: number;
   /** Also serve the API on this Unix socket (agents in other network namespaces reach it there). */
@@ -47,6 +50,7 @@ export interface ServerConfig {
 
 export const defaultServerConfig: ServerConfig = {
   stateDir: '/var/lib/neutrino',
+  database: null,
   host: '127.0.0.1',
   port: 9696,
   tenantNetworkTypes: ['vxlan'],
@@ -114,6 +118,7 @@ function nonNegativeSeconds(name: string, v: string): number {
 export interface ServerFlags {
   config?: string;
   stateDir?: string;
+  db?: string;
   listen?: string;
   listenUnix?: string;
   publicUrl?: string;
@@ -135,6 +140,15 @@ export interface ServerFlags {
 
 type Ini = Record<string, Record<string, string> | undefined>;
 
+function databaseOption(name: string, connection: string): Engine {
+  try {
+    return parseDatabaseUrl(connection);
+  } catch (e) {
+    if (e instanceof DatabaseUrlError) throw new ServerConfigError(`${name}: ${e.message}`);
+    throw e;
+  }
+}
+
 export function loadServerConfig(flags: ServerFlags): ServerConfig {
   const cfg: ServerConfig = { ...defaultServerConfig };
   if (flags.config) {
@@ -146,6 +160,7 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     }
     const d = ini.DEFAULT ?? {};
     if (d.state_path) cfg.stateDir = d.state_path;
+    if (ini.database?.connection) cfg.database = databaseOption('[database] connection', ini.database.connection);
     if (d.bind_host) cfg.host = d.bind_host;
     if (d.bind_port) cfg.port = positiveInt('bind_port', d.bind_port);
     if (d.global_physnet_mtu) cfg.physicalMtu = positiveInt('global_physnet_mtu', d.global_physnet_mtu);
@@ -169,6 +184,7 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     if (ini.api?.keepalive_timeout) cfg.keepaliveTimeout = positiveInt('[api] keepalive_timeout', ini.api.keepalive_timeout);
   }
   if (flags.stateDir) cfg.stateDir = flags.stateDir;
+  if (flags.db) cfg.database = databaseOption('--db', flags.db);
   if (flags.listen) Object.assign(cfg, parseListen(flags.listen));
   if (flags.publicUrl) cfg.publicUrl = flags.publicUrl;
   if (flags.listenUnix) cfg.unixSocket = flags.listenUnix;

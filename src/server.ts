@@ -8,6 +8,7 @@ import { connectionBounds, createBoundedServer } from './api/bounded-server.js';
 import { ConnectionDrain } from './api/drain.js';
 import type { ServerConfig } from './server-config.js';
 import { openDb, type Db } from './store/db.js';
+import { redactPassword } from './store/engine.js';
 import { lockStateDir, type StateLock } from './store/lock.js';
 import { securePrivateDir } from './store/state-dir.js';
 
@@ -33,11 +34,13 @@ export const NO_USERS_WARNING =
  * servers must not migrate or write one database), then the database.
  */
 async function openStore(config: ServerConfig, logger: pino.Logger): Promise<{ db: Db; lock: StateLock | null }> {
+  // A shared database is for several servers at once: the database itself keeps them consistent.
+  if (config.database?.kind === 'postgres') return { db: await openDb({ stateDir: config.stateDir, engine: config.database }), lock: null };
   const onDisk = config.stateDir !== ':memory:';
   if (onDisk) for (const w of securePrivateDir(config.stateDir)) logger.warn(w);
   const lock = onDisk ? lockStateDir(config.stateDir) : null;
   try {
-    const db = await openDb({ stateDir: config.stateDir, onWarning: (w) => logger.warn(w) });
+    const db = await openDb({ stateDir: config.stateDir, engine: config.database ?? undefined, onWarning: (w) => logger.warn(w) });
     return { db, lock };
   } catch (e) {
     lock?.release();
@@ -69,7 +72,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       rmSync(config.unixSocket, { force: true });
       await new Promise<void>((resolve, reject) => unix.once('error', reject).listen(config.unixSocket, resolve));
     }
-    logger.info({ address, unixSocket: config.unixSocket, stateDir: config.stateDir }, 'neutrino server listening');
+    const database = config.database?.kind === 'postgres' ? redactPassword(config.database.url) : undefined;
+    logger.info({ address, unixSocket: config.unixSocket, stateDir: config.stateDir, database }, 'neutrino server listening');
     return {
       url: address,
       async close() {

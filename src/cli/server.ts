@@ -14,12 +14,16 @@ function givenOptions<T extends object>(cmd: Command): Partial<T> {
 export function registerServerCommand(program: Command): void {
   program
     .command('server')
-    .description('Run the Networking v2.0 + Identity v3 API server (SQLite state in --state-dir)')
+    .description('Run the Networking v2.0 + Identity v3 API server (state in SQLite in --state-dir, or in PostgreSQL with --db)')
     .option(
       '--config <file>',
-      'INI file with Neutron option names ([DEFAULT] global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [identity] lockout_failure_attempts, lockout_duration, failure_backoff_max, [neutrino] change_feed_window, [DEFAULT] graceful_shutdown_timeout, [api] header_timeout, request_timeout, keepalive_timeout); flags win over it',
+      'INI file with Neutron option names ([database] connection, [DEFAULT] global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [identity] lockout_failure_attempts, lockout_duration, failure_backoff_max, [neutrino] change_feed_window, [DEFAULT] graceful_shutdown_timeout, [api] header_timeout, request_timeout, keepalive_timeout); flags win over it',
     )
     .addOption(new Option('--state-dir <dir>', 'directory for the SQLite database').default(d.stateDir))
+    .option(
+      '--db <url>',
+      "database shared by every server process instead of --state-dir's SQLite file, as Neutron's [database] connection: postgresql://USER:PASSWORD@HOST/DATABASE",
+    )
     .addOption(new Option('--listen <host:port>', 'address to listen on').default(`${d.host}:${d.port}`))
     .option('--listen-unix <path>', 'also serve the API on this Unix socket (for agents in other network namespaces)')
     .option('--public-url <url>', 'base URL clients use to reach this server, when not http://HOST:PORT of --listen')
