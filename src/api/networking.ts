@@ -113,7 +113,7 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
   v2.get(collection, async (req) => {
     const raw = req.query as RawQuery;
     const q = parseListQuery(service.spec, raw);
-    const all = await service.list(db, req.ctx, q.filters);
+    const all = await unitOfWork(db, (tx) => service.list(tx, req.ctx, q.filters));
     const page = applyListQuery(service.spec, all, q, `${baseUrl}/v2.0/${segment}`, raw);
     const body: Record<string, unknown> = { [plural]: page.items.map((it) => render(service, it, req.ctx, q.fields)) };
     if (page.links.length) body[`${plural}_links`] = page.links;
@@ -121,7 +121,7 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
   });
 
   v2.get<{ Params: { id: string } }>(member, async (req) => {
-    const item = await service.show(db, req.ctx, req.params.id);
+    const item = await unitOfWork(db, (tx) => service.show(tx, req.ctx, req.params.id));
     return { [singular]: render(service, item, req.ctx, fieldsOf(req.query)) };
   });
 

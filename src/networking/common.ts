@@ -1,14 +1,14 @@
 // Shared helpers of the networking services: ids, timestamps, JSON columns, the change feed.
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema/index.js';
 import { onBeforeCommit } from '../store/unit-of-work.js';
 import { appendChanges, type NewChange } from '../store/changes.js';
 import type { AuthContext } from '../model/context.js';
 import type { ResourceSpec } from '../model/attributes.js';
 
-/** A database handle or an open transaction: every service function works with either. */
-export type Tx = Kysely<Database>;
+/** An open transaction (a unit of work's, see store/unit-of-work.ts): every service function runs in one. */
+export type Tx = Transaction<Database>;
 
 export type Item = Record<string, unknown>;
 
