@@ -91,7 +91,7 @@ test('200 concurrent port creates through both servers on one /24: distinct addr
 
   // Follow the feed from the other server, page by page: strictly increasing revisions, every port once.
   const seen: FeedChange[] = [];
-  for (let rev = since; ; ) {
+  for (let rev = since; ;) {
     const page = (await feedB.get<FeedPage>(`/neutrino/changes?since=${rev}`)).body;
     if (!page.changes.length) break;
     seen.push(...page.changes);
