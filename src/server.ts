@@ -9,6 +9,7 @@ import { ConnectionDrain } from './api/drain.js';
 import type { ServerConfig } from './server-config.js';
 import { openDb, type Db } from './store/db.js';
 import { redactPassword } from './store/engine.js';
+import { isWorkerProcess } from './server-workers.js';
 import { lockStateDir, type StateLock } from './store/lock.js';
 import { securePrivateDir } from './store/state-dir.js';
 
@@ -49,7 +50,7 @@ async function openStore(config: ServerConfig, logger: pino.Logger): Promise<{ d
 }
 
 export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
-  const logger = pino({ level: opts.logLevel ?? 'info', base: { service: 'neutrino-server' } });
+  const logger = pino({ level: opts.logLevel ?? 'info', base: { service: 'neutrino-server', pid: process.pid } });
   const { db, lock } = await openStore(config, logger);
   const closeStore = async () => {
     await db.destroy();
@@ -69,7 +70,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       // The same answers as on TCP to requests too slow or malformed to reach the application.
       for (const onClientError of http.server.listeners('clientError'))
         unix.on('clientError', onClientError as (...args: unknown[]) => void);
-      rmSync(config.unixSocket, { force: true });
+      // Workers share the primary's socket (node:cluster): only a single server removes a stale file.
+      if (!isWorkerProcess()) rmSync(config.unixSocket, { force: true });
       await new Promise<void>((resolve, reject) => unix.once('error', reject).listen(config.unixSocket, resolve));
     }
     const database = config.database?.kind === 'postgres' ? redactPassword(config.database.url) : undefined;

@@ -48,12 +48,16 @@ const pgTypes = {
     oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-function postgresDialect(url: string, poolSize: number): Dialect {
-  return new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes }) });
+function postgresDialect(url: string, poolSize: number, onWarning: (message: string) => void): Dialect {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes });
+  // An idle connection the database ends (a restart, an administrator) is dropped from the pool and
+  // replaced on next use; unhandled, its error would end the process.
+  pool.on('error', (e) => onWarning(`database connection lost while idle: ${e.message}`));
+  return new PostgresDialect({ pool });
 }
 
 function dialectFor({ stateDir, engine, onWarning = () => undefined, poolSize = 10 }: OpenOptions): Dialect {
-  if (engine?.kind === 'postgres') return postgresDialect(engine.url, poolSize);
+  if (engine?.kind === 'postgres') return postgresDialect(engine.url, poolSize, onWarning);
   if (engine?.kind === 'sqlite') return sqliteDialect(engine.file);
   if (stateDir === ':memory:') return sqliteDialect(':memory:');
   // Private before SQLite opens anything: the database holds password hashes and tokens.

@@ -24,6 +24,14 @@ export interface UnitOfWorkOptions {
 
 /** Work to run inside the transaction just before it commits (the change feed's append). */
 type BeforeCommit = (tx: Tx) => Promise<void>;
+const retried = new WeakSet<Tx>();
+
+/**
+ * True when this unit of work lost a race before and runs again: allocators that take the lowest free
+ * value then choose at random among the free ones (as Neutron always does), so contenders that keep
+ * meeting on the same value spread out.
+ */
+export const isRetry = (tx: Tx): boolean => retried.has(tx);
 const beforeCommit = new WeakMap<Tx, BeforeCommit[]>();
 
 /** Runs `hook` after the unit of work's own code, inside its transaction, once per attempt. */
@@ -39,11 +47,12 @@ export function onBeforeCommit(tx: Tx, hook: BeforeCommit): boolean {
  * a short randomised pause), up to `attempts` times; then the last error is thrown. `work` must have
  * no effect outside the transaction, since it may run more than once.
  */
-export async function unitOfWork<T>(db: Reader, work: (tx: Tx) => Promise<T>, { attempts = 8 }: UnitOfWorkOptions = {}): Promise<T> {
+export async function unitOfWork<T>(db: Reader, work: (tx: Tx) => Promise<T>, { attempts = 12 }: UnitOfWorkOptions = {}): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.transaction().execute(async (tx) => {
         beforeCommit.set(tx, []);
+        if (attempt > 1) retried.add(tx);
         const out = await work(tx);
         for (const hook of beforeCommit.get(tx) ?? []) await hook(tx);
         return out;

@@ -3,7 +3,7 @@
 // address or MAC, and a watcher following the feed sees every revision exactly once, in order.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, startPostgres, type PostgresCluster } from '../helpers/postgres.js';
@@ -105,4 +105,49 @@ test('200 concurrent port creates through both servers on one /24: distinct addr
   assert.equal(new Set(revisions).size, revisions.length);
   const created = seen.filter((c) => c.resource === 'port' && c.op === 'create').map((c) => c.resource_id);
   assert.deepEqual([...created].sort(), ports.map((p) => p.id).sort());
+});
+
+/** PIDs of the direct children of `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text ? text.split(/\s+/).map(Number) : [];
+}
+
+test('--workers 2: two worker processes answer on one address, and SIGTERM drains both and exits 0', async () => {
+  const db = await createDatabase(cluster.url);
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-pgsrv-'));
+  dirs.push(dir);
+  const server = spawnServer(dir, await freePort(), { NEUTRINO_ADMIN_PASSWORD: ADMIN_PASSWORD }, ['--db', db.url, '--workers', '2']);
+  servers.push(server);
+  await listening(server, 30_000);
+  const workers = childrenOf(server.pid);
+  assert.equal(workers.length, 2, server.output());
+  const admin = api(server.url, await adminToken(server.url));
+  const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => admin.post('/networks', { network: { name: `w${i}` } })));
+  assert.deepEqual(
+    replies.filter((r) => r.status !== 201).map((r) => r.body),
+    [],
+  );
+  // Each worker logged its start (pino JSON lines carry the pid).
+  const listeningPids = new Set(
+    server
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('neutrino server listening'))
+      .map((l) => (JSON.parse(l) as { pid: number }).pid),
+  );
+  assert.deepEqual([...listeningPids].sort(), [...workers].sort());
+  await stopServer(server, 'SIGTERM');
+  assert.equal(await server.exited, 0, server.output());
+  for (const w of workers) assert.ok(!existsSync(`/proc/${w}`), `worker ${w} ended`);
+});
+
+test('--workers 2 on SQLite is refused with one line and a non-zero exit', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-pgsrv-'));
+  dirs.push(dir);
+  const server = spawnServer(dir, await freePort(), {}, ['--workers', '2']);
+  servers.push(server);
+  assert.equal(await server.exited, 2);
+  assert.match(server.output(), /^neutrino: 2 API workers need a database they can share: set \[database\] connection \(or --db\)/m);
+  assert.equal(server.output().trim().split('\n').length, 1, server.output());
 });
