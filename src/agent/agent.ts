@@ -1,19 +1,20 @@
 // The agent process: reports its roles, then reconciles the node level-triggered — a full pass at
-// start (which leaves working traffic alone: apply only changes what differs), a pass whenever the
-// change feed says something moved, and a pass every resync interval to repair drift.
+// start (which leaves working traffic alone: apply only changes what differs), a targeted pass
+// whenever the change feed or a link event says something moved (only what changed since the last
+// converged pass is read and changed), and a full pass every resync interval to repair drift.
 import { mkdirSync } from 'node:fs';
 import { HOST } from '../kernel/types.js';
 import type { Logger } from 'pino';
 import type { NeutrinoClient } from '../client/neutrino.js';
 import { HostWatch } from './host-watch.js';
-import { LinkMonitor } from './link-monitor.js';
+import { LinkMonitor, type LinkEvents } from './link-monitor.js';
 import type { Kernel } from '../exec/kernel.js';
 import type { HostView } from '../model/hostview.js';
 import { AGENT_TYPES } from '../model/neutron.js';
 import type { AgentConfig } from './config.js';
 import { deleteConntrackState } from './conntrack.js';
 import { sendGarps } from './garp.js';
-import { agentPass, type AgentPassResult, type Facts } from './pass.js';
+import { agentPass, type AgentPassResult, type Facts, type PriorPass } from './pass.js';
 
 export class Agent {
   private stopped = false;
@@ -40,6 +41,12 @@ export class Agent {
   }
 
   private monitor = new LinkMonitor(() => undefined);
+  /** The last converged pass (targeted passes start from it); null: the next pass is a full one. */
+  private prior: Omit<PriorPass, 'events'> | null = null;
+  /** Links named by events since the current pass began. */
+  private events: LinkEvents = new Map();
+  /** When the last full pass began (performance.now()): one is due every resync interval. */
+  private lastFull = -Infinity;
   private kicked = false;
   private firstPass = true;
   private waiting: AbortController | null = null;
@@ -59,7 +66,8 @@ export class Agent {
   }
 
   /** Something changed on the node itself (a link event): reconcile now, without waiting for the feed. */
-  private kick(): void {
+  private kick(events?: LinkEvents): void {
+    for (const [name, present] of events ?? []) this.events.set(name, present);
     this.kicked = true;
     this.waiting?.abort();
   }
@@ -76,12 +84,16 @@ export class Agent {
     if (!this.kicked) {
       this.waiting = new AbortController();
       try {
-        await this.watch.follow(this.cfg.resyncInterval, this.waiting.signal);
+        await this.watch.follow(Math.max(0, this.fullDueInMs() / 1000), this.waiting.signal);
       } finally {
         this.waiting = null;
       }
     }
     this.kicked = false;
+  }
+
+  private fullDueInMs(): number {
+    return this.lastFull + this.cfg.resyncInterval * 1000 - performance.now();
   }
 
   private get view(): HostView | null {
@@ -117,10 +129,17 @@ export class Agent {
 
   private async pass(facts: Facts): Promise<void> {
     if (!this.view) return;
-    const r = await agentPass(this.kernel, this.view, facts);
+    const full = this.prior === null || this.fullDueInMs() <= 0;
+    const events = this.events;
+    this.events = new Map();
+    if (full) this.lastFull = performance.now();
+    this.prior = full ? null : this.prior;
+    const r = await agentPass(this.kernel, this.view, facts, this.prior ? { ...this.prior, events } : undefined);
+    // Only a converged pass is a base to build on: anything else is looked at again, whole.
+    this.prior = r.converged ? { desired: r.desired, presentTaps: r.presentTaps, portStatus: r.portStatus } : null;
     this.afterRouterChanges(r);
     this.devices = Object.values(r.portStatus).filter((s) => s === 'ACTIVE').length;
-    const cost = { ops: r.ops, commands: r.commands, ms: Math.round(r.ms), converged: r.converged };
+    const cost = { ops: r.ops, commands: r.commands, ms: Math.round(r.ms), converged: r.converged, scope: scopeLabel(r.scope) };
     if (this.firstPass) this.log.info({ ...cost, ports: this.view.ports.length }, 'initial sync');
     else if (r.ops) this.log.info(cost, 'applied changes');
     this.firstPass = false;
@@ -184,7 +203,7 @@ export class Agent {
       () => void this.reportState(false).catch((e) => this.log.warn({ err: e }, 'state report failed')),
       this.cfg.reportInterval * 1000,
     );
-    this.monitor = new LinkMonitor(() => this.kick());
+    this.monitor = new LinkMonitor((events) => this.kick(events));
     this.monitor.start();
     try {
       while (!this.stopped) {
@@ -196,6 +215,7 @@ export class Agent {
           // Level-triggered: whatever failed, the next pass starts from a fresh view.
           this.log.error({ err: e }, 'reconcile failed; full resync shortly');
           this.watch.reset();
+          this.prior = null;
           if (!this.stopped) await this.pause(1000);
         }
       }
@@ -204,4 +224,11 @@ export class Agent {
       await this.monitor.stop();
     }
   }
+}
+
+/** For the log: how many links and chains a targeted pass looked at, or why the pass was full. */
+function scopeLabel(scope: AgentPassResult['scope']): string {
+  if (typeof scope === 'string') return scope;
+  const chains = Object.values(scope.chains).reduce((n, c) => n + c.size, 0);
+  return `slice: ${scope.links.size} links, ${chains} chains, ${scope.ipsets.size} sets, ${scope.namespaces.size} namespaces`;
 }
