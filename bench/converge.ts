@@ -2,13 +2,13 @@
 // VXLAN, and on a node with many ports the agent's full resync and the cost of one more port
 // (operations, commands, milliseconds); then the L3 part in a lab of its own (bench/l3.ts: router
 // and floating IP convergence, also alone as npm run bench:l3). Prints one JSON object.
-// Usage: npm run bench:converge (ITER, PORTS; FIP_ITER, ROUTER_ITER, PROBE_MS, PROFILE_ITER for L3)
+// Usage: npm run bench:converge (ITER, PORTS, ONE_ITER, L3=0 to skip the L3 part; FIP_ITER, ROUTER_ITER, PROBE_MS, PROFILE_ITER for L3)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminClient, loadLab } from '../src/lab/context.js';
-import { tapName } from '../src/kernel/names.js';
+import { sgChains, tapName } from '../src/kernel/names.js';
 import type { NeutrinoClient } from '../src/client/neutrino.js';
 import { l3Bench } from './l3.js';
 
@@ -17,6 +17,7 @@ const root = mkdtempSync(join(tmpdir(), 'neutrino-bench-'));
 const L = ['--lab', LAB, '--state-root', root];
 const ITER = Number(process.env.ITER ?? 10);
 const BIG = Number(process.env.PORTS ?? 1000);
+const ONE_ITER = Number(process.env.ONE_ITER ?? 5);
 
 const cli = (...args: string[]) => {
   const r = spawnSync(process.execPath, ['bin/neutrino.js', ...args], { encoding: 'utf8' });
@@ -155,6 +156,38 @@ async function main(): Promise<Record<string, unknown>> {
     const oneActive = performance.now() - tOne;
     const onePasses = passes(log, from);
 
+    // ONE_ITER times on the big node: a port with security groups (its own chains) plugged → ACTIVE,
+    // then deleted through the API → its chains gone from compute1's filter table.
+    const plugMore: number[] = [];
+    const chainsGone: number[] = [];
+    const chainExists = (name: string) =>
+      spawnSync('nsenter', [`--net=/run/netns/${computeNs}`, '--', 'iptables', '-S', name], { stdio: 'ignore' }).status === 0;
+    for (let i = 0; i < ONE_ITER; i++) {
+      const sg = (
+        await c.call<{ port: Port }>('POST', '/v2.0/ports', {
+          port: {
+            network_id: net.id,
+            'binding:host_id': 'compute1',
+            device_owner: 'compute:nova',
+            device_id: `sg-${i}`,
+            port_security_enabled: true,
+          },
+        })
+      ).port;
+      await until(async () => chainExists(sgChains(sg.id).ingress));
+      made.push(`${LAB}-sg${i}`);
+      let t0 = performance.now();
+      plug(computeNs, `${LAB}-sg${i}`, sg);
+      await until(async () => (await status(c, sg.id)) === 'ACTIVE');
+      plugMore.push(performance.now() - t0);
+      await sleep(500);
+      t0 = performance.now();
+      await c.call('DELETE', `/v2.0/ports/${sg.id}`);
+      await until(async () => !chainExists(sgChains(sg.id).ingress) && !chainExists(sgChains(sg.id).egress));
+      chainsGone.push(performance.now() - t0);
+      await sleep(500);
+    }
+
     const rss = (pid: number | null) => {
       try {
         return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -172,6 +205,11 @@ async function main(): Promise<Record<string, unknown>> {
       wire_all_new_ports_ms: round(wireAll),
       agent_restart: { command_ms: round(restart), initial_sync: initial ?? null },
       one_more_port: { plug_to_active_ms: round(oneActive), passes: onePasses },
+      one_more_port_with_security_groups: {
+        iterations: ONE_ITER,
+        plug_to_active_ms: { median: median(plugMore), max: round(Math.max(...plugMore)) },
+        delete_to_chains_gone_ms: { median: median(chainsGone), max: round(Math.max(...chainsGone)) },
+      },
       memory_mib: { server: round(rss(fresh.server.pid)), agents: fresh.nodes.map((n) => ({ node: n.name, rss: round(rss(n.agentPid)) })) },
     };
   } finally {
@@ -182,4 +220,6 @@ async function main(): Promise<Record<string, unknown>> {
 }
 
 const converge = await main();
-console.log(JSON.stringify({ ...converge, l3: await l3Bench() }, null, 2));
+// L3=0 leaves the L3 part out (it brings up a lab of its own).
+const l3 = process.env.L3 === '0' ? undefined : await l3Bench();
+console.log(JSON.stringify({ ...converge, l3 }, null, 2));

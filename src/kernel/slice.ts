@@ -3,7 +3,7 @@
 // what the diff needs to look at alongside them. A pass restricted to a slice cuts both the desired
 // and the observed state to it, so the ordinary diff can neither see nor remove anything outside.
 import { ruleIpsets } from './mark.js';
-import { VXLAN_PREFIX } from './names.js';
+import { isInterfaceName, VXLAN_PREFIX } from './names.js';
 import { HOST, type DesiredNamespace, type DesiredNode, type LinkSpec, type NsKey, type ObservedNode, type TableName } from './types.js';
 
 export interface Slice {
@@ -33,22 +33,25 @@ export const DEFAULT_SLICE_LIMITS: SliceLimits = { maxLinks: 256 };
 
 const json = (x: unknown): string => JSON.stringify(x);
 
-/** Names whose value differs between two keyed collections (present in one only counts). */
-function changedKeys<T>(before: readonly T[], after: readonly T[], key: (x: T) => string): Set<string> {
-  const group = (xs: readonly T[]) => {
-    const m = new Map<string, string[]>();
+/**
+ * Keys whose entries differ between two keyed collections (present in one only counts). Entries
+ * sharing a key are compared in order: the planner lists them in a stable one.
+ */
+function changedKeys<T>(before: readonly T[], after: readonly T[], key: (x: T) => string, print: (x: T) => string = json): Set<string> {
+  const prints = (xs: readonly T[]) => {
+    const m = new Map<string, string>();
     for (const x of xs) {
       const k = key(x);
-      m.set(k, [...(m.get(k) ?? []), json(x)]);
+      const p = print(x);
+      m.set(k, m.has(k) ? `${m.get(k)!}\n${p}` : p);
     }
     return m;
   };
-  const a = group(before);
-  const b = group(after);
+  const a = prints(before);
+  const b = prints(after);
   const out = new Set<string>();
-  for (const k of new Set([...a.keys(), ...b.keys()])) {
-    if (json([...(a.get(k) ?? [])].sort()) !== json([...(b.get(k) ?? [])].sort())) out.add(k);
-  }
+  for (const [k, p] of a) if (b.get(k) !== p) out.add(k);
+  for (const k of b.keys()) if (!a.has(k)) out.add(k);
   return out;
 }
 
@@ -83,7 +86,9 @@ export function sliceBetween(
   if (!sameList(was.sysctls, now.sysctls)) return 'host-sysctls';
   if (!sameList(was.processes, now.processes)) return 'host-processes';
 
-  const slice: Slice = { links: new Set(eventLinks), entryDevs: new Set(), chains: {}, ipsets: new Set(), namespaces: new Set() };
+  // Event names come from the kernel: only names neutrino could write into a command are kept.
+  const named = [...eventLinks].filter(isInterfaceName);
+  const slice: Slice = { links: new Set(named), entryDevs: new Set(), chains: {}, ipsets: new Set(), namespaces: new Set() };
   const add = (set: Set<string>, keys: Iterable<string>) => {
     for (const k of keys) set.add(k);
   };
@@ -108,7 +113,12 @@ export function sliceBetween(
     changedKeys(was.ipsets, now.ipsets, (s) => s.name),
   );
   for (const table of new Set([...Object.keys(was.iptables), ...Object.keys(now.iptables)]) as Set<TableName>) {
-    const chains = changedKeys(was.iptables[table] ?? [], now.iptables[table] ?? [], (c) => c.name);
+    const chains = changedKeys(
+      was.iptables[table] ?? [],
+      now.iptables[table] ?? [],
+      (c) => c.name,
+      (c) => c.rules.join('\n'),
+    );
     if (chains.size) slice.chains[table] = chains;
   }
   for (const ns of new Set([...Object.keys(before.namespaces), ...Object.keys(after.namespaces)])) {
@@ -117,7 +127,8 @@ export function sliceBetween(
   closeOver(slice, [...was.links, ...now.links]);
   // A rule may only name a declared set: the sets the slice's chains match come along.
   for (const [table, names] of Object.entries(slice.chains) as [TableName, Set<string>][]) {
-    for (const c of now.iptables[table] ?? []) if (names.has(c.name)) for (const r of c.rules) add(slice.ipsets, ruleIpsets(r));
+    for (const c of now.iptables[table] ?? [])
+      if (names.has(c.name)) for (const r of c.rules) if (r.includes('--match-set')) add(slice.ipsets, ruleIpsets(r));
   }
   if (slice.links.size > limits.maxLinks) return 'too-large';
   const entryDevs = [
