@@ -2,6 +2,7 @@
 // VXLAN, and on a node with many ports the agent's full resync and the cost of one more port
 // (operations, commands, milliseconds); then the L3 part in a lab of its own (bench/l3.ts: router
 // and floating IP convergence, also alone as npm run bench:l3). Prints one JSON object.
+// The agents' logs are left in $TMPDIR/bench-converge-<node>.log.
 // Usage: npm run bench:converge (ITER, PORTS, ONE_ITER, L3=0 to skip the L3 part; FIP_ITER, ROUTER_ITER, PROBE_MS, PROFILE_ITER for L3)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -32,10 +33,10 @@ const median = (xs: number[]) => {
 };
 const round = (x: number) => +x.toFixed(1);
 
-async function until(fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function until(fn: () => Promise<boolean>, timeoutMs = 60_000, what = 'a condition'): Promise<void> {
   const t0 = performance.now();
   while (!(await fn())) {
-    if (performance.now() - t0 > timeoutMs) throw new Error('timed out');
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
 }
@@ -107,7 +108,7 @@ async function main(): Promise<Record<string, unknown>> {
       made.push(`${LAB}-pa${i}`);
       let t0 = performance.now();
       plug(computeNs, `${LAB}-pa${i}`, a);
-      await until(async () => (await status(c, a.id)) === 'ACTIVE');
+      await until(async () => (await status(c, a.id)) === 'ACTIVE', 60_000, 'a plugged port ACTIVE');
       toActive.push(performance.now() - t0);
       // plug → first ping reply from the controller's instance
       const b = ports[2 * i + 1];
@@ -130,6 +131,7 @@ async function main(): Promise<Record<string, unknown>> {
     await until(
       async () => (await c.call<{ ports: Port[] }>('GET', `/v2.0/ports?binding:host_id=compute1&status=DOWN&fields=id`)).ports.length === 0,
       300_000,
+      'every port on the big node ACTIVE',
     );
     const wireAll = performance.now() - tBig;
 
@@ -143,7 +145,7 @@ async function main(): Promise<Record<string, unknown>> {
         .slice(from)
         .split('\n')
         .find((l) => l.includes('"initial sync"'));
-    await until(async () => initialLine() !== undefined, 120_000);
+    await until(async () => initialLine() !== undefined, 120_000, "the restarted agent's initial sync");
     const initial = JSON.parse(initialLine()!);
 
     // One more port on the big node: the work it costs.
@@ -152,7 +154,7 @@ async function main(): Promise<Record<string, unknown>> {
     made.push(`${LAB}-one`);
     const tOne = performance.now();
     plug(computeNs, `${LAB}-one`, one);
-    await until(async () => (await status(c, one.id)) === 'ACTIVE');
+    await until(async () => (await status(c, one.id)) === 'ACTIVE', 60_000, 'one more port ACTIVE');
     const oneActive = performance.now() - tOne;
     const onePasses = passes(log, from);
 
@@ -174,17 +176,25 @@ async function main(): Promise<Record<string, unknown>> {
           },
         })
       ).port;
-      await until(async () => chainExists(sgChains(sg.id).ingress));
-      made.push(`${LAB}-sg${i}`);
+      await until(async () => chainExists(sgChains(sg.id).ingress), 60_000, 'the chains of a bound port');
+      // A Linux bridge takes at most 1,023 ports: each iteration's instance (and tap) goes at its end.
+      const vm = `${LAB}-sg${i}`;
+      made.push(vm);
       let t0 = performance.now();
-      plug(computeNs, `${LAB}-sg${i}`, sg);
-      await until(async () => (await status(c, sg.id)) === 'ACTIVE');
+      plug(computeNs, vm, sg);
+      await until(async () => (await status(c, sg.id)) === 'ACTIVE', 60_000, 'a port with security groups ACTIVE');
       plugMore.push(performance.now() - t0);
       await sleep(500);
       t0 = performance.now();
       await c.call('DELETE', `/v2.0/ports/${sg.id}`);
-      await until(async () => !chainExists(sgChains(sg.id).ingress) && !chainExists(sgChains(sg.id).egress));
+      await until(
+        async () => !chainExists(sgChains(sg.id).ingress) && !chainExists(sgChains(sg.id).egress),
+        60_000,
+        'the chains of a deleted port gone',
+      );
       chainsGone.push(performance.now() - t0);
+      spawnSync('ip', ['netns', 'del', vm]);
+      made.pop();
       await sleep(500);
     }
 
@@ -213,6 +223,9 @@ async function main(): Promise<Record<string, unknown>> {
       memory_mib: { server: round(rss(fresh.server.pid)), agents: fresh.nodes.map((n) => ({ node: n.name, rss: round(rss(n.agentPid)) })) },
     };
   } finally {
+    // The lab goes with its state root: the agents' logs are kept.
+    for (const node of ['controller', 'compute1'])
+      spawnSync('cp', [loadLab({ lab: LAB, stateRoot: root }).paths.agentLog(node), `${tmpdir()}/bench-converge-${node}.log`]);
     for (const ns of made) spawnSync('ip', ['netns', 'del', ns]);
     cli('lab', 'down', ...L);
     rmSync(root, { recursive: true, force: true });

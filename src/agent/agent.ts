@@ -16,6 +16,12 @@ import { deleteConntrackState } from './conntrack.js';
 import { sendGarps } from './garp.js';
 import { agentPass, type AgentPassResult, type Facts, type PriorPass } from './pass.js';
 
+/** A full pass is followed by at least this many times its duration without one (see fullPassDone). */
+const FULL_PASS_SHARE = 10;
+
+/** The longest long-poll of the change feed the server accepts (seconds). */
+const FEED_WAIT_MAX_S = 60;
+
 export class Agent {
   private stopped = false;
   private readonly watch: HostWatch;
@@ -45,8 +51,8 @@ export class Agent {
   private prior: Omit<PriorPass, 'events'> | null = null;
   /** Links named by events since the current pass began. */
   private events: LinkEvents = new Map();
-  /** When the last full pass began (performance.now()): one is due every resync interval. */
-  private lastFull = -Infinity;
+  /** When the next full pass is due (performance.now()); see fullPassDone. */
+  private fullDue = -Infinity;
   private kicked = false;
   private firstPass = true;
   private waiting: AbortController | null = null;
@@ -84,7 +90,9 @@ export class Agent {
     if (!this.kicked) {
       this.waiting = new AbortController();
       try {
-        await this.watch.follow(Math.max(0, this.fullDueInMs() / 1000), this.waiting.signal);
+        // Until the next full pass is due; the server holds a long-poll for at most a minute.
+        const waitS = Math.min(FEED_WAIT_MAX_S, Math.max(0, Math.round(this.fullDueInMs()) / 1000));
+        await this.watch.follow(waitS, this.waiting.signal);
       } finally {
         this.waiting = null;
       }
@@ -93,7 +101,16 @@ export class Agent {
   }
 
   private fullDueInMs(): number {
-    return this.lastFull + this.cfg.resyncInterval * 1000 - performance.now();
+    return this.fullDue - performance.now();
+  }
+
+  /**
+   * The next full pass comes a resync interval after this one ends, or later on a node whose full
+   * pass is long: then at most 1/FULL_PASS_SHARE of the agent's time goes to full passes, and the
+   * targeted passes that changes need are not stuck behind one full pass after another.
+   */
+  private fullPassDone(ms: number): void {
+    this.fullDue = performance.now() + Math.max(this.cfg.resyncInterval * 1000, FULL_PASS_SHARE * ms);
   }
 
   private get view(): HostView | null {
@@ -132,11 +149,11 @@ export class Agent {
     const full = this.prior === null || this.fullDueInMs() <= 0;
     const events = this.events;
     this.events = new Map();
-    if (full) this.lastFull = performance.now();
     this.prior = full ? null : this.prior;
     const r = await agentPass(this.kernel, this.view, facts, this.prior ? { ...this.prior, events } : undefined);
     // Only a converged pass is a base to build on: anything else is looked at again, whole.
     this.prior = r.converged ? { desired: r.desired, presentTaps: r.presentTaps, portStatus: r.portStatus } : null;
+    if (full) this.fullPassDone(r.ms);
     this.afterRouterChanges(r);
     this.devices = Object.values(r.portStatus).filter((s) => s === 'ACTIVE').length;
     const cost = { ops: r.ops, commands: r.commands, ms: Math.round(r.ms), converged: r.converged, scope: scopeLabel(r.scope) };

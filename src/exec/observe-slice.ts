@@ -14,8 +14,12 @@ import type { ParsedNamespace } from '../observe/node.js';
 import { isExecError } from './errors.js';
 import type { Runner } from './run.js';
 
-/** What a `-force` batch says about a line naming a device that is not there (any other failure is real). */
-const MISSING_DEVICE = /^(Device "[^"]+" does not exist\.|Command failed -:\d+)$/;
+/**
+ * What a `-force` batch may say besides its output: a line naming a device that is not there, and
+ * the notice of a dump that links changing meanwhile interrupted (also ignored by a full
+ * observation: the second observation of the pass shows where things ended). Anything else is a failure.
+ */
+const EXPECTED_STDERR = /^(Device "[^"]+" does not exist\.|Command failed -:\d+|Dump was interrupted and may be inconsistent\.)$/;
 
 /**
  * The slice's links with their addresses: one `ip -d addr show dev X` line per link in one
@@ -25,7 +29,7 @@ async function readLinks(run: Runner, netns: string | undefined, names: readonly
   if (names.length === 0) return [];
   const stdin = names.map((n) => `addr show dev ${n}`).join('\n') + '\n';
   const out = await run(['ip', '-j', '-d', '-force', '-batch', '-'], { netns, stdin, acceptExit: [1] });
-  const unexpected = out.stderr.split('\n').filter((l) => l.trim() !== '' && !MISSING_DEVICE.test(l.trim()));
+  const unexpected = out.stderr.split('\n').filter((l) => l.trim() !== '' && !EXPECTED_STDERR.test(l.trim()));
   if (unexpected.length) throw new ParseError('ip -j -d -force -batch', unexpected.join('; '));
   return out.stdout
     .split('\n')
@@ -68,7 +72,8 @@ export async function observeHostSlice(run: Runner, netns: string | undefined, s
     Promise.all(entryDevs.map((d) => perDevice(run, netns, ['ip', '-j', '-d', 'neigh', 'show', 'dev', d], d, 'dev'))),
     tables.length ? readTables(run, netns, tables) : Promise.resolve({}),
     slice.ipsets.size ? readIpsets(run, netns) : Promise.resolve(''),
-    run(['ip', '-j', 'netns', 'list-id'], { netns }),
+    // Only veth peers need namespace ids.
+    slice.links.size ? run(['ip', '-j', 'netns', 'list-id'], { netns }).then((r) => r.stdout) : Promise.resolve(''),
   ]);
   const state = emptyObservedNamespace(null);
   state.links = links.map(parseLink);
@@ -80,5 +85,5 @@ export async function observeHostSlice(run: Runner, netns: string | undefined, s
     if (wanted) state.iptables[table] = chains.filter((c) => wanted.has(c.name));
   }
   state.ipsets = parseIpsetSave(ipsets).filter((s) => slice.ipsets.has(s.name));
-  return { state, nsids: parseNetnsIds(ids.stdout) };
+  return { state, nsids: parseNetnsIds(ids) };
 }
