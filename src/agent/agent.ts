@@ -17,7 +17,7 @@ import { sendGarps } from './garp.js';
 import { agentPass, type AgentPassResult, type Facts, type PriorPass } from './pass.js';
 
 /** A full pass is followed by at least this many times its duration without one (see fullPassDone). */
-const FULL_PASS_SHARE = 10;
+const FULL_PASS_GAP = 5;
 
 /** The longest long-poll of the change feed the server accepts (seconds). */
 const FEED_WAIT_MAX_S = 60;
@@ -106,11 +106,11 @@ export class Agent {
 
   /**
    * The next full pass comes a resync interval after this one ends, or later on a node whose full
-   * pass is long: then at most 1/FULL_PASS_SHARE of the agent's time goes to full passes, and the
+   * pass is long: then at most 1/(FULL_PASS_GAP + 1) of the agent's time goes to full passes, and
    * targeted passes that changes need are not stuck behind one full pass after another.
    */
   private fullPassDone(ms: number): void {
-    this.fullDue = performance.now() + Math.max(this.cfg.resyncInterval * 1000, FULL_PASS_SHARE * ms);
+    this.fullDue = performance.now() + Math.max(this.cfg.resyncInterval * 1000, FULL_PASS_GAP * ms);
   }
 
   private get view(): HostView | null {
