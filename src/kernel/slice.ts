@@ -4,7 +4,16 @@
 // and the observed state to it, so the ordinary diff can neither see nor remove anything outside.
 import { ruleIpsets } from './mark.js';
 import { isInterfaceName, VXLAN_PREFIX } from './names.js';
-import { HOST, type DesiredNamespace, type DesiredNode, type LinkSpec, type NsKey, type ObservedNode, type TableName } from './types.js';
+import {
+  emptyDesiredNamespace,
+  HOST,
+  type DesiredNamespace,
+  type DesiredNode,
+  type LinkSpec,
+  type NsKey,
+  type ObservedNode,
+  type TableName,
+} from './types.js';
 
 export interface Slice {
   /** HOST links by name, with their addresses, fdb and neighbour entries. */
@@ -69,19 +78,8 @@ export function sliceBetween(
   limits: SliceLimits = DEFAULT_SLICE_LIMITS,
 ): Slice | SliceRefusal {
   if (!before || before.owner !== after.owner) return 'no-previous-state';
-  const empty: DesiredNamespace = {
-    links: [],
-    addresses: [],
-    routes: [],
-    fdb: [],
-    neigh: [],
-    sysctls: [],
-    iptables: {},
-    ipsets: [],
-    processes: [],
-  };
-  const was = before.namespaces[HOST] ?? empty;
-  const now = after.namespaces[HOST] ?? empty;
+  const was = before.namespaces[HOST] ?? emptyDesiredNamespace();
+  const now = after.namespaces[HOST] ?? emptyDesiredNamespace();
   if (!sameList(was.routes, now.routes)) return 'host-routes';
   if (!sameList(was.sysctls, now.sysctls)) return 'host-sysctls';
   if (!sameList(was.processes, now.processes)) return 'host-processes';
@@ -92,25 +90,17 @@ export function sliceBetween(
   const add = (set: Set<string>, keys: Iterable<string>) => {
     for (const k of keys) set.add(k);
   };
-  add(
-    slice.links,
+  const byDev = (x: { dev: string }) => x.dev;
+  for (const changed of [
     changedKeys(was.links, now.links, (l) => l.name),
-  );
-  add(
-    slice.links,
-    changedKeys(was.addresses, now.addresses, (a) => a.dev),
-  );
-  add(
-    slice.links,
-    changedKeys(was.fdb, now.fdb, (f) => f.dev),
-  );
-  add(
-    slice.links,
-    changedKeys(was.neigh, now.neigh, (n) => n.dev),
-  );
+    changedKeys(was.addresses, now.addresses, byDev),
+    changedKeys(was.fdb, now.fdb, byDev),
+    changedKeys(was.neigh, now.neigh, byDev),
+  ])
+    add(slice.links, changed);
   add(
     slice.ipsets,
-    changedKeys(was.ipsets, now.ipsets, (s) => s.name),
+    changedKeys(was.ipsets, now.ipsets, (x) => x.name),
   );
   for (const table of new Set([...Object.keys(was.iptables), ...Object.keys(now.iptables)]) as Set<TableName>) {
     const chains = changedKeys(
