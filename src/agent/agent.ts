@@ -1,7 +1,8 @@
 // The agent process: reports its roles, then reconciles the node level-triggered — a full pass at
 // start (which leaves working traffic alone: apply only changes what differs), a targeted pass
 // whenever the change feed or a link event says something moved (only what changed since the last
-// converged pass is read and changed), and a full pass every resync interval to repair drift.
+// converged pass is read and changed), and a full pass a resync interval after the last one (longer
+// on a node whose full pass is long) to repair drift.
 import { mkdirSync } from 'node:fs';
 import { HOST } from '../kernel/types.js';
 import type { Logger } from 'pino';
