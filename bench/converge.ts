@@ -2,13 +2,14 @@
 // VXLAN, and on a node with many ports the agent's full resync and the cost of one more port
 // (operations, commands, milliseconds); then the L3 part in a lab of its own (bench/l3.ts: router
 // and floating IP convergence, also alone as npm run bench:l3). Prints one JSON object.
-// Usage: npm run bench:converge (ITER, PORTS; FIP_ITER, ROUTER_ITER, PROBE_MS, PROFILE_ITER for L3)
+// The agents' logs are left in $TMPDIR/bench-converge-<node>.log.
+// Usage: npm run bench:converge (ITER, PORTS, ONE_ITER, L3=0 to skip the L3 part; FIP_ITER, ROUTER_ITER, PROBE_MS, PROFILE_ITER for L3)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminClient, loadLab } from '../src/lab/context.js';
-import { tapName } from '../src/kernel/names.js';
+import { sgChains, tapName } from '../src/kernel/names.js';
 import type { NeutrinoClient } from '../src/client/neutrino.js';
 import { l3Bench } from './l3.js';
 
@@ -17,6 +18,7 @@ const root = mkdtempSync(join(tmpdir(), 'neutrino-bench-'));
 const L = ['--lab', LAB, '--state-root', root];
 const ITER = Number(process.env.ITER ?? 10);
 const BIG = Number(process.env.PORTS ?? 1000);
+const ONE_ITER = Number(process.env.ONE_ITER ?? 5);
 
 const cli = (...args: string[]) => {
   const r = spawnSync(process.execPath, ['bin/neutrino.js', ...args], { encoding: 'utf8' });
@@ -31,10 +33,10 @@ const median = (xs: number[]) => {
 };
 const round = (x: number) => +x.toFixed(1);
 
-async function until(fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function until(fn: () => Promise<boolean>, timeoutMs = 60_000, what = 'a condition'): Promise<void> {
   const t0 = performance.now();
   while (!(await fn())) {
-    if (performance.now() - t0 > timeoutMs) throw new Error('timed out');
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
 }
@@ -106,7 +108,7 @@ async function main(): Promise<Record<string, unknown>> {
       made.push(`${LAB}-pa${i}`);
       let t0 = performance.now();
       plug(computeNs, `${LAB}-pa${i}`, a);
-      await until(async () => (await status(c, a.id)) === 'ACTIVE');
+      await until(async () => (await status(c, a.id)) === 'ACTIVE', 60_000, 'a plugged port ACTIVE');
       toActive.push(performance.now() - t0);
       // plug → first ping reply from the controller's instance
       const b = ports[2 * i + 1];
@@ -129,6 +131,7 @@ async function main(): Promise<Record<string, unknown>> {
     await until(
       async () => (await c.call<{ ports: Port[] }>('GET', `/v2.0/ports?binding:host_id=compute1&status=DOWN&fields=id`)).ports.length === 0,
       300_000,
+      'every port on the big node ACTIVE',
     );
     const wireAll = performance.now() - tBig;
 
@@ -142,7 +145,7 @@ async function main(): Promise<Record<string, unknown>> {
         .slice(from)
         .split('\n')
         .find((l) => l.includes('"initial sync"'));
-    await until(async () => initialLine() !== undefined, 120_000);
+    await until(async () => initialLine() !== undefined, 120_000, "the restarted agent's initial sync");
     const initial = JSON.parse(initialLine()!);
 
     // One more port on the big node: the work it costs.
@@ -151,9 +154,49 @@ async function main(): Promise<Record<string, unknown>> {
     made.push(`${LAB}-one`);
     const tOne = performance.now();
     plug(computeNs, `${LAB}-one`, one);
-    await until(async () => (await status(c, one.id)) === 'ACTIVE');
+    await until(async () => (await status(c, one.id)) === 'ACTIVE', 60_000, 'one more port ACTIVE');
     const oneActive = performance.now() - tOne;
     const onePasses = passes(log, from);
+
+    // ONE_ITER times on the big node: a port with security groups (its own chains) plugged → ACTIVE,
+    // then deleted through the API → its chains gone from compute1's filter table.
+    const plugMore: number[] = [];
+    const chainsGone: number[] = [];
+    const chainExists = (name: string) =>
+      spawnSync('nsenter', [`--net=/run/netns/${computeNs}`, '--', 'iptables', '-S', name], { stdio: 'ignore' }).status === 0;
+    for (let i = 0; i < ONE_ITER; i++) {
+      const sg = (
+        await c.call<{ port: Port }>('POST', '/v2.0/ports', {
+          port: {
+            network_id: net.id,
+            'binding:host_id': 'compute1',
+            device_owner: 'compute:nova',
+            device_id: `sg-${i}`,
+            port_security_enabled: true,
+          },
+        })
+      ).port;
+      await until(async () => chainExists(sgChains(sg.id).ingress), 60_000, 'the chains of a bound port');
+      // A Linux bridge takes at most 1,023 ports: each iteration's instance (and tap) goes at its end.
+      const vm = `${LAB}-sg${i}`;
+      made.push(vm);
+      let t0 = performance.now();
+      plug(computeNs, vm, sg);
+      await until(async () => (await status(c, sg.id)) === 'ACTIVE', 60_000, 'a port with security groups ACTIVE');
+      plugMore.push(performance.now() - t0);
+      await sleep(500);
+      t0 = performance.now();
+      await c.call('DELETE', `/v2.0/ports/${sg.id}`);
+      await until(
+        async () => !chainExists(sgChains(sg.id).ingress) && !chainExists(sgChains(sg.id).egress),
+        60_000,
+        'the chains of a deleted port gone',
+      );
+      chainsGone.push(performance.now() - t0);
+      spawnSync('ip', ['netns', 'del', vm]);
+      made.pop();
+      await sleep(500);
+    }
 
     const rss = (pid: number | null) => {
       try {
@@ -172,9 +215,17 @@ async function main(): Promise<Record<string, unknown>> {
       wire_all_new_ports_ms: round(wireAll),
       agent_restart: { command_ms: round(restart), initial_sync: initial ?? null },
       one_more_port: { plug_to_active_ms: round(oneActive), passes: onePasses },
+      one_more_port_with_security_groups: {
+        iterations: ONE_ITER,
+        plug_to_active_ms: { median: median(plugMore), max: round(Math.max(...plugMore)) },
+        delete_to_chains_gone_ms: { median: median(chainsGone), max: round(Math.max(...chainsGone)) },
+      },
       memory_mib: { server: round(rss(fresh.server.pid)), agents: fresh.nodes.map((n) => ({ node: n.name, rss: round(rss(n.agentPid)) })) },
     };
   } finally {
+    // The lab goes with its state root: the agents' logs are kept.
+    for (const node of ['controller', 'compute1'])
+      spawnSync('cp', [loadLab({ lab: LAB, stateRoot: root }).paths.agentLog(node), `${tmpdir()}/bench-converge-${node}.log`]);
     for (const ns of made) spawnSync('ip', ['netns', 'del', ns]);
     cli('lab', 'down', ...L);
     rmSync(root, { recursive: true, force: true });
@@ -182,4 +233,6 @@ async function main(): Promise<Record<string, unknown>> {
 }
 
 const converge = await main();
-console.log(JSON.stringify({ ...converge, l3: await l3Bench() }, null, 2));
+// L3=0 leaves the L3 part out (it brings up a lab of its own).
+const l3 = process.env.L3 === '0' ? undefined : await l3Bench();
+console.log(JSON.stringify({ ...converge, l3 }, null, 2));

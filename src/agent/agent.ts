@@ -1,19 +1,27 @@
 // The agent process: reports its roles, then reconciles the node level-triggered — a full pass at
-// start (which leaves working traffic alone: apply only changes what differs), a pass whenever the
-// change feed says something moved, and a pass every resync interval to repair drift.
+// start (which leaves working traffic alone: apply only changes what differs), a targeted pass
+// whenever the change feed or a link event says something moved (only what changed since the last
+// converged pass is read and changed), and a full pass a resync interval after the last one (longer
+// on a node whose full pass is long) to repair drift.
 import { mkdirSync } from 'node:fs';
 import { HOST } from '../kernel/types.js';
 import type { Logger } from 'pino';
 import type { NeutrinoClient } from '../client/neutrino.js';
 import { HostWatch } from './host-watch.js';
-import { LinkMonitor } from './link-monitor.js';
+import { LinkMonitor, type LinkEvents } from './link-monitor.js';
 import type { Kernel } from '../exec/kernel.js';
 import type { HostView } from '../model/hostview.js';
 import { AGENT_TYPES } from '../model/neutron.js';
 import type { AgentConfig } from './config.js';
 import { deleteConntrackState } from './conntrack.js';
 import { sendGarps } from './garp.js';
-import { agentPass, type AgentPassResult, type Facts } from './pass.js';
+import { agentPass, type AgentPassResult, type Facts, type PriorPass } from './pass.js';
+
+/** A full pass is followed by at least this many times its duration without one (see fullPassDone). */
+const FULL_PASS_GAP = 5;
+
+/** The longest long-poll of the change feed the server accepts (seconds). */
+const FEED_WAIT_MAX_S = 60;
 
 export class Agent {
   private stopped = false;
@@ -40,6 +48,12 @@ export class Agent {
   }
 
   private monitor = new LinkMonitor(() => undefined);
+  /** The last converged pass (targeted passes start from it); null: the next pass is a full one. */
+  private prior: Omit<PriorPass, 'events'> | null = null;
+  /** Links named by events since the current pass began. */
+  private events: LinkEvents = new Map();
+  /** When the next full pass is due (performance.now()); see fullPassDone. */
+  private fullDue = -Infinity;
   private kicked = false;
   private firstPass = true;
   private waiting: AbortController | null = null;
@@ -59,7 +73,8 @@ export class Agent {
   }
 
   /** Something changed on the node itself (a link event): reconcile now, without waiting for the feed. */
-  private kick(): void {
+  private kick(events?: LinkEvents): void {
+    for (const [name, present] of events ?? []) this.events.set(name, present);
     this.kicked = true;
     this.waiting?.abort();
   }
@@ -76,12 +91,27 @@ export class Agent {
     if (!this.kicked) {
       this.waiting = new AbortController();
       try {
-        await this.watch.follow(this.cfg.resyncInterval, this.waiting.signal);
+        // Until the next full pass is due; the server holds a long-poll for at most a minute.
+        const waitS = Math.min(FEED_WAIT_MAX_S, Math.max(0, Math.round(this.fullDueInMs()) / 1000));
+        await this.watch.follow(waitS, this.waiting.signal);
       } finally {
         this.waiting = null;
       }
     }
     this.kicked = false;
+  }
+
+  private fullDueInMs(): number {
+    return this.fullDue - performance.now();
+  }
+
+  /**
+   * The next full pass comes a resync interval after this one ends, or later on a node whose full
+   * pass is long: then at most 1/(FULL_PASS_GAP + 1) of the agent's time goes to full passes, and
+   * targeted passes that changes need are not stuck behind one full pass after another.
+   */
+  private fullPassDone(ms: number): void {
+    this.fullDue = performance.now() + Math.max(this.cfg.resyncInterval * 1000, FULL_PASS_GAP * ms);
   }
 
   private get view(): HostView | null {
@@ -117,10 +147,17 @@ export class Agent {
 
   private async pass(facts: Facts): Promise<void> {
     if (!this.view) return;
-    const r = await agentPass(this.kernel, this.view, facts);
+    const full = this.prior === null || this.fullDueInMs() <= 0;
+    const events = this.events;
+    this.events = new Map();
+    this.prior = full ? null : this.prior;
+    const r = await agentPass(this.kernel, this.view, facts, this.prior ? { ...this.prior, events } : undefined);
+    // Only a converged pass is a base to build on: anything else is looked at again, whole.
+    this.prior = r.converged ? { desired: r.desired, presentTaps: r.presentTaps, portStatus: r.portStatus } : null;
+    if (full) this.fullPassDone(r.ms);
     this.afterRouterChanges(r);
     this.devices = Object.values(r.portStatus).filter((s) => s === 'ACTIVE').length;
-    const cost = { ops: r.ops, commands: r.commands, ms: Math.round(r.ms), converged: r.converged };
+    const cost = { ops: r.ops, commands: r.commands, ms: Math.round(r.ms), converged: r.converged, scope: scopeLabel(r.scope) };
     if (this.firstPass) this.log.info({ ...cost, ports: this.view.ports.length }, 'initial sync');
     else if (r.ops) this.log.info(cost, 'applied changes');
     this.firstPass = false;
@@ -184,7 +221,7 @@ export class Agent {
       () => void this.reportState(false).catch((e) => this.log.warn({ err: e }, 'state report failed')),
       this.cfg.reportInterval * 1000,
     );
-    this.monitor = new LinkMonitor(() => this.kick());
+    this.monitor = new LinkMonitor((events) => this.kick(events));
     this.monitor.start();
     try {
       while (!this.stopped) {
@@ -196,6 +233,7 @@ export class Agent {
           // Level-triggered: whatever failed, the next pass starts from a fresh view.
           this.log.error({ err: e }, 'reconcile failed; full resync shortly');
           this.watch.reset();
+          this.prior = null;
           if (!this.stopped) await this.pause(1000);
         }
       }
@@ -204,4 +242,11 @@ export class Agent {
       await this.monitor.stop();
     }
   }
+}
+
+/** For the log: how many links and chains a targeted pass looked at, or why the pass was full. */
+function scopeLabel(scope: AgentPassResult['scope']): string {
+  if (typeof scope === 'string') return scope;
+  const chains = Object.values(scope.chains).reduce((n, c) => n + c.size, 0);
+  return `slice: ${scope.links.size} links, ${chains} chains, ${scope.ipsets.size} sets, ${scope.namespaces.size} namespaces`;
 }

@@ -1,12 +1,17 @@
 // One agent pass: plan from the host view (the taps present on the node are an input), run the
 // kernel's reconcile() (exec/reconcile.ts: observe → diff → apply → observe), and work out which
-// ports are ACTIVE and which router addresses came and went.
+// ports are ACTIVE and which router addresses came and went. A full pass reads the whole node; a
+// targeted one, given the last converged pass, reads and changes only the slice of the node that
+// differs from it (kernel/slice.ts), so its cost follows the change, not the node's size.
 import { createHash } from 'node:crypto';
 import { DHCP_NS_PREFIX, ROUTER_NS_PREFIX, tapName } from '../kernel/names.js';
 import { render } from '../kernel/render.js';
 import { HOST, type DesiredNode } from '../kernel/types.js';
 import type { Kernel } from '../exec/kernel.js';
-import { reconcile } from '../exec/reconcile.js';
+import { reconcile, reconcileSlice } from '../exec/reconcile.js';
+import type { ProcessHint } from '../kernel/scope.js';
+import { sliceBetween, type Slice, type SliceRefusal } from '../kernel/slice.js';
+import type { LinkEvents } from './link-monitor.js';
 import type { HostView } from '../model/hostview.js';
 import { planNode, type NodeFacts } from '../planner/index.js';
 import { addressesReleased, addressesToAnnounce, type RouterAddress } from '../planner/l3.js';
@@ -22,6 +27,10 @@ export interface AgentPassResult {
   /** port id → ACTIVE | DOWN for every port bound to this host */
   portStatus: Record<string, 'ACTIVE' | 'DOWN'>;
   desired: DesiredNode;
+  /** the taps the plan took as present */
+  presentTaps: Set<string>;
+  /** the slice a targeted pass worked on, or why the pass was a full one */
+  scope: Slice | SliceRefusal | 'full';
   /** router addresses this pass added (to announce with gratuitous ARP) and removed (conntrack state to drop) */
   announce: RouterAddress[];
   released: RouterAddress[];
@@ -29,6 +38,38 @@ export interface AgentPassResult {
 }
 
 export type Facts = Omit<NodeFacts, 'presentTaps'>;
+
+/** What a targeted pass starts from: the last converged pass, and the link events since it began. */
+export interface PriorPass {
+  desired: DesiredNode;
+  presentTaps: ReadonlySet<string>;
+  portStatus: Readonly<Record<string, 'ACTIVE' | 'DOWN'>>;
+  events: LinkEvents;
+}
+
+const isTap = (name: string): boolean => name.startsWith('tap');
+
+/** The taps present after the events (the pass then reads each of them: the events only say where to look). */
+export function tapsAfter(before: ReadonlySet<string>, events: LinkEvents): Set<string> {
+  const taps = new Set(before);
+  for (const [name, present] of events) {
+    if (!isTap(name)) continue;
+    if (present) taps.add(name);
+    else taps.delete(name);
+  }
+  return taps;
+}
+
+/** Daemons of namespaces the slice removes: their pid files, so they are stopped before the namespace goes. */
+function removedDaemons(before: DesiredNode, after: DesiredNode, slice: Slice): Record<string, ProcessHint[]> {
+  const hints: Record<string, ProcessHint[]> = {};
+  for (const ns of slice.namespaces) {
+    if (ns in after.namespaces) continue;
+    const procs = before.namespaces[ns]?.processes ?? [];
+    hints[ns] = procs.map((p) => ({ id: p.id, pidFile: p.pidFile, files: p.files.map((f) => f.path) }));
+  }
+  return hints;
+}
 
 /** Namespaces the agents of a node may create; owned ones nobody wants any more are removed. */
 export const AGENT_NAMESPACE_PREFIXES = [DHCP_NS_PREFIX, ROUTER_NS_PREFIX];
@@ -44,17 +85,27 @@ export function namespaceOwner(facts: Pick<Facts, 'host' | 'statePath'>): string
   return `${facts.host.slice(0, 55)}-${digest}`;
 }
 
-export async function agentPass(kernel: Kernel, view: HostView, facts: Facts): Promise<AgentPassResult> {
+/** A full pass without `prior`; with it, a targeted pass unless the change needs a full one (see sliceBetween). */
+export async function agentPass(kernel: Kernel, view: HostView, facts: Facts, prior?: PriorPass): Promise<AgentPassResult> {
   const t0 = performance.now();
-  const presentTaps = new Set((await kernel.linkNames()).filter((n) => n.startsWith('tap')));
+  const presentTaps = prior ? tapsAfter(prior.presentTaps, prior.events) : new Set((await kernel.linkNames()).filter(isTap));
   const plan = planNode(view, { ...facts, presentTaps });
   plan.desired.owner = namespaceOwner(facts);
-  const r = await reconcile(kernel, plan.desired, { prefixes: AGENT_NAMESPACE_PREFIXES });
+  const scope = prior ? sliceBetween(prior.desired, plan.desired, prior.events.keys()) : 'full';
+  const slice = typeof scope === 'object' ? scope : null;
+  const r = slice
+    ? await reconcileSlice(kernel, plan.desired, slice, { processes: removedDaemons(prior!.desired, plan.desired, slice) })
+    : await reconcile(kernel, plan.desired, { prefixes: AGENT_NAMESPACE_PREFIXES });
   const hostLinks = new Map((r.observed.namespaces[HOST]?.links ?? []).map((l) => [l.name, l]));
   const plugged = new Set(plan.plugged.map((p) => p.id));
   const portStatus: AgentPassResult['portStatus'] = {};
   for (const p of view.ports) {
-    portStatus[p.id] = plugged.has(p.id) && hostLinks.get(tapName(p.id))?.master ? 'ACTIVE' : 'DOWN';
+    const tap = tapName(p.id);
+    const seen = !slice || slice.links.has(tap);
+    // A tap outside the slice is as the last converged pass left it.
+    if (!plugged.has(p.id)) portStatus[p.id] = 'DOWN';
+    else if (seen) portStatus[p.id] = hostLinks.get(tap)?.master ? 'ACTIVE' : 'DOWN';
+    else portStatus[p.id] = prior?.portStatus[p.id] ?? 'DOWN';
   }
   return {
     ops: r.plan.ops.length,
@@ -64,6 +115,8 @@ export async function agentPass(kernel: Kernel, view: HostView, facts: Facts): P
     unresolved: r.remaining.unresolved.map((u) => (typeof u === 'string' ? u : JSON.stringify(u))),
     portStatus,
     desired: plan.desired,
+    presentTaps,
+    scope,
     announce: addressesToAnnounce(r.plan.ops, r.observed),
     released: addressesReleased(r.plan.ops, r.observed),
     ms: performance.now() - t0,

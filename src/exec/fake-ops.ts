@@ -110,6 +110,17 @@ export function applyIptables(state: ObservedNamespace, op: Extract<Op, { op: 'i
     }
   }
   for (const w of write) get(w.name)!.rules.push(...w.rules);
+  for (const e of op.change.edit ?? []) {
+    const c = get(e.chain) ?? fakeFail('not-found', op, `Chain '${e.chain}' does not exist`);
+    for (const at of e.deleteAt) {
+      if (at > c.rules.length) fakeFail('not-found', op, 'Index of deletion too big');
+      c.rules.splice(at - 1, 1);
+    }
+    for (const { at, rule } of e.insert) {
+      if (at > c.rules.length + 1) fakeFail('invalid', op, 'Index of insertion too big');
+      c.rules.splice(at - 1, 0, rule);
+    }
+  }
   for (const b of builtins) get(b.chain)!.rules.unshift(...b.insert);
   const left = chains.filter((c) => !dels.includes(c.name));
   for (const c of left) for (const r of c.rules) checkTarget(op, r, left);

@@ -2,6 +2,7 @@
 import { isNeutrinoMark } from '../kernel/mark.js';
 import type { LinkChanges, Op } from '../kernel/ops.js';
 import { inScope, ipsetsInScope, type ObserveScope } from '../kernel/scope.js';
+import { sliceObserved, type Slice } from '../kernel/slice.js';
 import {
   emptyObservedNamespace,
   HOST,
@@ -40,6 +41,11 @@ export class FakeKernel implements Kernel {
     }
     refreshMarks(out);
     return out;
+  }
+
+  async observeSlice(slice: Slice, scope: ObserveScope): Promise<ObservedNode> {
+    const ipsets = [...new Set([HOST, ...(scope.ipsets ?? [])])];
+    return sliceObserved(await this.observe({ ...scope, host: true, namespaces: [...slice.namespaces], prefixes: [], ipsets }), slice);
   }
 
   async linkNames(): Promise<string[]> {

@@ -1,10 +1,16 @@
 // The seam the agent, drift repair and the tracer talk to: observe the node, apply operations. Real and fake behind it.
 import type { Op } from '../kernel/ops.js';
 import type { ObserveScope } from '../kernel/scope.js';
+import type { Slice } from '../kernel/slice.js';
 import type { ObservedNode } from '../kernel/types.js';
 
 export interface Kernel {
   observe(scope: ObserveScope): Promise<ObservedNode>;
+  /**
+   * What sliceObserved() would cut from a full observation, read without the rest: the slice's
+   * HOST objects and its namespaces (`scope` gives their sysctls, IP sets and daemons).
+   */
+  observeSlice(slice: Slice, scope: ObserveScope): Promise<ObservedNode>;
   /** Names of the links in HOST: a cheap look (no details) for deciding what to plan. */
   linkNames(): Promise<string[]>;
   /** Performs the ops in order; stops at the first failure and throws (ApplyError). */

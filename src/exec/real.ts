@@ -2,12 +2,14 @@
 import type { Op } from '../kernel/ops.js';
 import { render, type Command } from '../kernel/render.js';
 import { inScope, ipsetsInScope, type ObserveScope } from '../kernel/scope.js';
+import type { Slice } from '../kernel/slice.js';
 import { HOST, type NsKey, type ObservedNode } from '../kernel/types.js';
 import { parseNetnsList } from '../observe/netns.js';
 import { parseNamespace, resolvePeers, type ParsedNamespace } from '../observe/node.js';
 import { isExecError } from './errors.js';
 import { ApplyError, type Kernel } from './kernel.js';
 import { observeProcess, reloadProcess, startProcess, stopProcess } from './procs.js';
+import { observeHostSlice } from './observe-slice.js';
 import { readRawNamespace } from './read-namespace.js';
 import { run as defaultRun, type Runner } from './run.js';
 
@@ -64,10 +66,25 @@ export class RealKernel implements Kernel {
   }
 
   async observe(scope: ObserveScope): Promise<ObservedNode> {
-    const existing = await this.listNamespaces();
-    const keys: NsKey[] = existing.filter((n) => n !== this.hostNetns && inScope(scope, n));
+    return this.observeWith(scope, (ns) => this.observeNamespace(ns, scope));
+  }
+
+  /**
+   * Only what `slice` names in HOST (see observe-slice.ts), and its namespaces whole; `scope` says
+   * which sysctls, IP sets and daemons to read in those namespaces.
+   */
+  async observeSlice(slice: Slice, scope: ObserveScope): Promise<ObservedNode> {
+    const named: ObserveScope = { ...scope, host: true, namespaces: [...slice.namespaces], prefixes: [] };
+    return this.observeWith(named, (ns) =>
+      ns === HOST ? observeHostSlice(this.run, this.hostNetns, slice) : this.observeNamespace(ns, named),
+    );
+  }
+
+  private async observeWith(scope: ObserveScope, read: (ns: NsKey) => Promise<ParsedNamespace | undefined>): Promise<ObservedNode> {
+    const others = scope.namespaces.length || scope.prefixes.length ? await this.listNamespaces() : [];
+    const keys: NsKey[] = others.filter((n) => n !== this.hostNetns && inScope(scope, n));
     if (scope.host) keys.unshift(HOST);
-    const parsed = await mapLimit(keys, OBSERVE_PARALLEL, (ns) => this.observeNamespace(ns, scope));
+    const parsed = await mapLimit(keys, OBSERVE_PARALLEL, read);
     const node: ObservedNode = { namespaces: {} };
     const nsids = new Map<NsKey, Map<number, string>>();
     keys.forEach((ns, i) => {

@@ -1,7 +1,9 @@
-// One pass: observe → diff → apply → observe again; converged only if the second diff is empty.
+// One pass: observe → diff → apply → observe again; converged only if the second diff is empty. Over
+// the whole node, or over the slice of it one change concerns.
 import { diff, isConverged } from '../kernel/diff.js';
 import type { Plan } from '../kernel/ops.js';
 import { scopeFor, type ObserveScope, type ScopeOptions } from '../kernel/scope.js';
+import { sliceDesired, type Slice } from '../kernel/slice.js';
 import type { DesiredNode, ObservedNode } from '../kernel/types.js';
 import type { Kernel } from './kernel.js';
 
@@ -22,7 +24,22 @@ export interface PassResult {
  */
 export async function reconcile(kernel: Kernel, desired: DesiredNode, opts: ScopeOptions = {}): Promise<PassResult> {
   const scope: ObserveScope = scopeFor(desired, opts);
-  const first = await kernel.observe(scope);
+  return converge(kernel, desired, () => kernel.observe(scope));
+}
+
+/**
+ * The same, for the slice of the node one change concerns (kernel/slice.ts): desired and observed
+ * are both cut to it, so nothing outside the slice is read, compared or touched. `opts.processes`
+ * should name the daemons of namespaces the slice removes, so they are stopped first.
+ */
+export async function reconcileSlice(kernel: Kernel, desired: DesiredNode, slice: Slice, opts: ScopeOptions = {}): Promise<PassResult> {
+  const cut = sliceDesired(desired, slice);
+  const scope: ObserveScope = scopeFor(cut, { ...opts, host: true, prefixes: [] });
+  return converge(kernel, cut, () => kernel.observeSlice(slice, scope));
+}
+
+async function converge(kernel: Kernel, desired: DesiredNode, observe: () => Promise<ObservedNode>): Promise<PassResult> {
+  const first = await observe();
   const plan = diff(desired, first);
   // Nothing to do: the first observation already shows the node as desired (or blocked).
   if (plan.ops.length === 0) return { plan, remaining: plan, converged: isConverged(plan), observed: first };
@@ -32,7 +49,7 @@ export async function reconcile(kernel: Kernel, desired: DesiredNode, opts: Scop
   } catch (e) {
     error = e as Error;
   }
-  const observed = await kernel.observe(scope);
+  const observed = await observe();
   const remaining = diff(desired, observed);
   const result: PassResult = { plan, remaining, converged: error === undefined && isConverged(remaining), observed };
   if (error) result.error = error;

@@ -12,6 +12,8 @@ export interface RunOptions {
   netns?: string;
   stdin?: string;
   timeoutMs?: number;
+  /** Exit statuses besides 0 that still count as success (a `-force` batch where some lines failed). */
+  acceptExit?: readonly number[];
 }
 
 export interface RunResult {
@@ -88,7 +90,8 @@ function complete(full: readonly string[], opts: RunOptions): Promise<Completion
 export const run: Runner = async (argv, opts = {}) => {
   const full = inNetns(argv, opts.netns);
   const c = await complete(full, opts);
-  if (c.code === 0 && !c.timedOut) return { stdout: c.stdout, stderr: c.stderr };
+  const accepted = c.code === 0 || (c.code !== null && (opts.acceptExit?.includes(c.code) ?? false));
+  if (accepted && !c.timedOut) return { stdout: c.stdout, stderr: c.stderr };
   const kind = c.timedOut ? 'timeout' : classify(c.stderr, c.code);
   throw new ExecError(kind, full, c.code, c.stderr, opts.netns, failedLine(c.stderr, opts.stdin));
 };

@@ -1,6 +1,6 @@
 // iptables of one namespace: owned chains compared whole, neutrino's jumps in built-in chains compared in order.
 import { isOwnedBuiltinRule, isOwnedChain } from './mark.js';
-import type { IptablesChange, Op } from './ops.js';
+import type { ChainEdit, IptablesChange, Op } from './ops.js';
 import {
   BUILTIN_CHAINS,
   type ChainSpec,
@@ -28,11 +28,16 @@ function diffTable(table: TableName, want: ChainSpec[], have: ObservedChain[]): 
   const haveByName = new Map(have.map((c) => [c.name, c]));
   const wantByName = new Map(want.map((c) => [c.name, c]));
   const change: IptablesChange = { write: [], builtins: [], delete: [] };
+  const edits: ChainEdit[] = [];
   for (const c of want) {
     if (builtin.has(c.name)) continue;
     const got = haveByName.get(c.name);
-    if (!got || !sameRules(got.rules, c.rules)) change.write.push(c);
+    if (got && sameRules(got.rules, c.rules)) continue;
+    const edit = got && chainEdit(c.name, got.rules, c.rules);
+    if (edit) edits.push(edit);
+    else change.write.push(c);
   }
+  if (edits.length) change.edit = edits;
   for (const name of builtin) {
     const wanted = wantByName.get(name)?.rules ?? [];
     const ours = (haveByName.get(name)?.rules ?? []).filter(isOwnedBuiltinRule);
@@ -42,6 +47,35 @@ function diffTable(table: TableName, want: ChainSpec[], have: ObservedChain[]): 
     }
   }
   for (const c of have) if (isOwnedChain(c.name) && !wantByName.has(c.name)) change.delete.push(c.name);
-  const empty = change.write.length + change.builtins.length + change.delete.length === 0;
+  const empty = change.write.length + change.builtins.length + change.delete.length + edits.length === 0;
   return empty ? undefined : change;
+}
+
+/** Chains shorter than this are rewritten whole: the text is as short, and simpler to read. */
+export const MIN_RULES_FOR_EDIT = 32;
+
+/**
+ * The rules to delete and insert that turn `have` into `want` in place, or undefined when a
+ * rewrite is the better (or the only) way: a short chain, many changes, a repeated rule, or rules
+ * kept in another order. Rewriting a chain of thousands of rules (a node's FORWARD chain with a
+ * jump per port) costs the kernel hundreds of milliseconds; one insert costs a few.
+ */
+export function chainEdit(chain: string, have: readonly string[], want: readonly string[]): ChainEdit | undefined {
+  if (want.length < MIN_RULES_FOR_EDIT) return undefined;
+  const haveSet = new Set(have);
+  const wantSet = new Set(want);
+  if (haveSet.size !== have.length || wantSet.size !== want.length) return undefined;
+  const kept = have.filter((r) => wantSet.has(r));
+  const keptInWant = want.filter((r) => haveSet.has(r));
+  if (!sameRules(kept, keptInWant)) return undefined;
+  const deleteAt: number[] = [];
+  have.forEach((r, i) => {
+    if (!wantSet.has(r)) deleteAt.push(i + 1);
+  });
+  const insert: ChainEdit['insert'] = [];
+  want.forEach((rule, i) => {
+    if (!haveSet.has(rule)) insert.push({ at: i + 1, rule });
+  });
+  if ((deleteAt.length + insert.length) * 4 > want.length) return undefined;
+  return { chain, deleteAt: deleteAt.reverse(), insert };
 }

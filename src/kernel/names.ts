@@ -88,10 +88,12 @@ export const qgName = (portId: string): string => device('qg-', portId);
 /** `ns-` + port id[:11] — DHCP port, in the DHCP namespace. */
 export const nsName = (portId: string): string => device('ns-', portId);
 
+export const VXLAN_PREFIX = 'vxlan-';
+
 /** `vxlan-<VNI>`, VNI in 0..2^24-1. */
 export function vxlanName(vni: number): string {
   if (!Number.isInteger(vni) || vni < 0 || vni > MAX_VXLAN_VNI) throw new InvalidName('VNI', vni);
-  return `vxlan-${vni}`;
+  return `${VXLAN_PREFIX}${vni}`;
 }
 
 /** Neutron's namespace prefixes (NS_PREFIX of the L3 and DHCP agents). */

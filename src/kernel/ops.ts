@@ -32,6 +32,18 @@ export interface IptablesChange {
   builtins: { chain: string; remove: string[]; insert: string[] }[];
   /** Owned chains to flush and delete. */
   delete: string[];
+  /** Long owned chains changed in place (a few rules deleted and inserted) rather than rewritten. */
+  edit?: ChainEdit[];
+}
+
+/**
+ * Rules deleted by position (1-based, in the chain as observed; descending, so each position still
+ * holds when its turn comes), then inserted at their position in the final chain (ascending).
+ */
+export interface ChainEdit {
+  chain: string;
+  deleteAt: number[];
+  insert: { at: number; rule: string }[];
 }
 
 /**

@@ -9,7 +9,8 @@ import { assertRuleText } from './validate.js';
  * 1. `:CHAIN - [0:0]` declares a new chain, and with --noflush *flushes* an existing one — so it
  *    both creates the chains to write and empties the chains to delete;
  * 2. `-D` neutrino's old jumps in built-in chains (they may reference chains deleted in 5);
- * 3. `-A` the rules of written chains (every referenced chain is declared by now);
+ * 3. `-A` the rules of written chains (every referenced chain is declared by now); edited chains'
+ *    rules deleted by position (descending) and inserted at theirs (ascending);
  * 4. `-I BUILTIN n` neutrino's jumps, at the top, in order;
  * 5. `-X` the deleted chains — last, since a chain cannot be deleted while referenced, and a rule
  *    cannot name a chain already deleted earlier in the same input.
@@ -20,8 +21,18 @@ export function renderTable(table: TableName, change: IptablesChange): string {
   for (const c of [...change.write.map((w) => w.name), ...change.delete]) out.push(`:${assertChainName(c)} - [0:0]`);
   for (const b of change.builtins) for (const r of b.remove) out.push(`-D ${assertChainName(b.chain)} ${assertRuleText(r)}`);
   for (const c of change.write) for (const r of c.rules) out.push(`-A ${c.name} ${assertRuleText(r)}`);
+  for (const e of change.edit ?? []) {
+    const chain = assertChainName(e.chain);
+    for (const at of e.deleteAt) out.push(`-D ${chain} ${assertPosition(at)}`);
+    for (const { at, rule } of e.insert) out.push(`-I ${chain} ${assertPosition(at)} ${assertRuleText(rule)}`);
+  }
   for (const b of change.builtins) b.insert.forEach((r, i) => out.push(`-I ${assertChainName(b.chain)} ${i + 1} ${assertRuleText(r)}`));
   for (const c of change.delete) out.push(`-X ${c}`);
   out.push('COMMIT');
   return out.join('\n') + '\n';
+}
+
+function assertPosition(at: number): number {
+  if (!Number.isInteger(at) || at < 1) throw new Error(`bad rule position ${at}`);
+  return at;
 }

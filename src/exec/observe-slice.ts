@@ -1,0 +1,89 @@
+// A targeted read of HOST: only the links, entries, tables and IP sets of a slice (kernel/slice.ts),
+// so a pass caused by one change costs the same on a node with ten ports or a thousand. The other
+// namespaces of a slice are read whole, as by a full observation.
+import type { Slice } from '../kernel/slice.js';
+import { emptyObservedNamespace, type ObservedNamespace, type TableName } from '../kernel/types.js';
+import { parseFdb } from '../observe/bridge.js';
+import { parseIpsetSave } from '../observe/ipset.js';
+import { parseIptablesSave } from '../observe/iptables.js';
+import { parseArray, ParseError, type Obj } from '../observe/json.js';
+import { addressesFrom, neighFrom } from '../observe/l3.js';
+import { parseLink } from '../observe/link.js';
+import { parseNetnsIds } from '../observe/netns.js';
+import type { ParsedNamespace } from '../observe/node.js';
+import { isExecError } from './errors.js';
+import type { Runner } from './run.js';
+
+/**
+ * What a `-force` batch may say besides its output: a line naming a device that is not there, and
+ * the notice of a dump that links changing meanwhile interrupted (also ignored by a full
+ * observation: the second observation of the pass shows where things ended). Anything else is a failure.
+ */
+const EXPECTED_STDERR = /^(Device "[^"]+" does not exist\.|Command failed -:\d+|Dump was interrupted and may be inconsistent\.)$/;
+
+/**
+ * The slice's links with their addresses: one `ip -d addr show dev X` line per link in one
+ * `-force` batch; a missing link prints nothing (and makes the batch exit 1).
+ */
+async function readLinks(run: Runner, netns: string | undefined, names: readonly string[]): Promise<Obj[]> {
+  if (names.length === 0) return [];
+  const stdin = names.map((n) => `addr show dev ${n}`).join('\n') + '\n';
+  const out = await run(['ip', '-j', '-d', '-force', '-batch', '-'], { netns, stdin, acceptExit: [1] });
+  const unexpected = out.stderr.split('\n').filter((l) => l.trim() !== '' && !EXPECTED_STDERR.test(l.trim()));
+  if (unexpected.length) throw new ParseError('ip -j -d -force -batch', unexpected.join('; '));
+  return out.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .flatMap((l) => parseArray(l, 'ip -j -d addr show dev'));
+}
+
+/** One device's output of a per-device listing that leaves the device out of each entry; none when the device is gone. */
+async function perDevice(run: Runner, netns: string | undefined, argv: string[], dev: string, field: string): Promise<Obj[]> {
+  try {
+    const text = (await run(argv, { netns })).stdout;
+    return text.trim() === '' ? [] : parseArray(text, argv.join(' ')).map((e) => ({ ...e, [field]: dev }));
+  } catch (e) {
+    if (isExecError(e, 'not-found')) return [];
+    throw e;
+  }
+}
+
+async function readTables(run: Runner, netns: string | undefined, tables: TableName[]): Promise<ObservedNamespace['iptables']> {
+  const saved = await Promise.all(tables.map((t) => run(['iptables-save', '-t', t], { netns })));
+  return Object.assign({}, ...saved.map((s) => parseIptablesSave(s.stdout)));
+}
+
+async function readIpsets(run: Runner, netns: string | undefined): Promise<string> {
+  try {
+    return (await run(['ipset', 'save'], { netns })).stdout;
+  } catch (e) {
+    if (isExecError(e, 'no-command')) return '';
+    throw e;
+  }
+}
+
+/** HOST as the slice sees it: the same shape sliceObserved() cuts from a full observation. */
+export async function observeHostSlice(run: Runner, netns: string | undefined, slice: Slice): Promise<ParsedNamespace> {
+  const tables = Object.keys(slice.chains) as TableName[];
+  const entryDevs = [...slice.entryDevs];
+  const [links, fdb, neigh, iptables, ipsets, ids] = await Promise.all([
+    readLinks(run, netns, [...slice.links].sort()),
+    Promise.all(entryDevs.map((d) => perDevice(run, netns, ['bridge', '-j', 'fdb', 'show', 'dev', d], d, 'ifname'))),
+    Promise.all(entryDevs.map((d) => perDevice(run, netns, ['ip', '-j', '-d', 'neigh', 'show', 'dev', d], d, 'dev'))),
+    tables.length ? readTables(run, netns, tables) : Promise.resolve({}),
+    slice.ipsets.size ? readIpsets(run, netns) : Promise.resolve(''),
+    // Only veth peers need namespace ids.
+    slice.links.size ? run(['ip', '-j', 'netns', 'list-id'], { netns }).then((r) => r.stdout) : Promise.resolve(''),
+  ]);
+  const state = emptyObservedNamespace(null);
+  state.links = links.map(parseLink);
+  state.addresses = addressesFrom(links);
+  state.fdb = parseFdb(JSON.stringify(fdb.flat()));
+  state.neigh = neighFrom(neigh.flat());
+  for (const [table, chains] of Object.entries(iptables) as [TableName, NonNullable<ObservedNamespace['iptables'][TableName]>][]) {
+    const wanted = slice.chains[table];
+    if (wanted) state.iptables[table] = chains.filter((c) => wanted.has(c.name));
+  }
+  state.ipsets = parseIpsetSave(ipsets).filter((s) => slice.ipsets.has(s.name));
+  return { state, nsids: parseNetnsIds(ids) };
+}

@@ -1,0 +1,214 @@
+// The part of a node one change concerns: which HOST links, chains and IP sets and which other
+// namespaces differ between two desired states (plus the links a local event named), closed over
+// what the diff needs to look at alongside them. A pass restricted to a slice cuts both the desired
+// and the observed state to it, so the ordinary diff can neither see nor remove anything outside.
+import { ruleIpsets } from './mark.js';
+import { isInterfaceName, VXLAN_PREFIX } from './names.js';
+import {
+  emptyDesiredNamespace,
+  HOST,
+  type DesiredNamespace,
+  type DesiredNode,
+  type LinkSpec,
+  type NsKey,
+  type ObservedNode,
+  type TableName,
+} from './types.js';
+
+export interface Slice {
+  /** HOST links by name, with their addresses, fdb and neighbour entries. */
+  links: Set<string>;
+  /**
+   * The slice's links that may carry neutrino's fdb or neighbour entries (VXLAN devices): only
+   * these have their entries read; the other links' entries are learned ones, never neutrino's.
+   */
+  entryDevs: Set<string>;
+  /** HOST iptables chains (owned and built-in) per table. */
+  chains: Partial<Record<TableName, Set<string>>>;
+  /** HOST IP sets by name. */
+  ipsets: Set<string>;
+  /** Other namespaces, each taken whole (wanted now, before, or both). */
+  namespaces: Set<NsKey>;
+}
+
+/** Why a change needs a full pass instead: what the slice does not model in HOST. */
+export type SliceRefusal = 'no-previous-state' | 'host-routes' | 'host-sysctls' | 'host-processes' | 'too-large';
+
+export interface SliceLimits {
+  /** More links than this in one slice: a full pass is cheaper than reading them one by one. */
+  maxLinks: number;
+}
+export const DEFAULT_SLICE_LIMITS: SliceLimits = { maxLinks: 256 };
+
+const json = (x: unknown): string => JSON.stringify(x);
+
+/**
+ * Keys whose entries differ between two keyed collections (present in one only counts). Entries
+ * sharing a key are compared in order: the planner lists them in a stable one.
+ */
+function changedKeys<T>(before: readonly T[], after: readonly T[], key: (x: T) => string, print: (x: T) => string = json): Set<string> {
+  const prints = (xs: readonly T[]) => {
+    const m = new Map<string, string>();
+    for (const x of xs) {
+      const k = key(x);
+      const p = print(x);
+      m.set(k, m.has(k) ? `${m.get(k)!}\n${p}` : p);
+    }
+    return m;
+  };
+  const a = prints(before);
+  const b = prints(after);
+  const out = new Set<string>();
+  for (const [k, p] of a) if (b.get(k) !== p) out.add(k);
+  for (const k of b.keys()) if (!a.has(k)) out.add(k);
+  return out;
+}
+
+const sameList = (a: readonly unknown[], b: readonly unknown[]): boolean => json(a) === json(b);
+
+/**
+ * The slice that turns `before` into `after`, widened by `eventLinks` (HOST links a local event
+ * named); or why only a full pass will do. `before` is the desired state of the last converged
+ * pass: everything outside the slice was verified then and is wanted unchanged.
+ */
+export function sliceBetween(
+  before: DesiredNode | null,
+  after: DesiredNode,
+  eventLinks: Iterable<string> = [],
+  limits: SliceLimits = DEFAULT_SLICE_LIMITS,
+): Slice | SliceRefusal {
+  if (!before || before.owner !== after.owner) return 'no-previous-state';
+  const was = before.namespaces[HOST] ?? emptyDesiredNamespace();
+  const now = after.namespaces[HOST] ?? emptyDesiredNamespace();
+  if (!sameList(was.routes, now.routes)) return 'host-routes';
+  if (!sameList(was.sysctls, now.sysctls)) return 'host-sysctls';
+  if (!sameList(was.processes, now.processes)) return 'host-processes';
+
+  // Event names come from the kernel: only names neutrino could write into a command are kept.
+  const named = [...eventLinks].filter(isInterfaceName);
+  const slice: Slice = { links: new Set(named), entryDevs: new Set(), chains: {}, ipsets: new Set(), namespaces: new Set() };
+  const add = (set: Set<string>, keys: Iterable<string>) => {
+    for (const k of keys) set.add(k);
+  };
+  const byDev = (x: { dev: string }) => x.dev;
+  for (const changed of [
+    changedKeys(was.links, now.links, (l) => l.name),
+    changedKeys(was.addresses, now.addresses, byDev),
+    changedKeys(was.fdb, now.fdb, byDev),
+    changedKeys(was.neigh, now.neigh, byDev),
+  ])
+    add(slice.links, changed);
+  add(
+    slice.ipsets,
+    changedKeys(was.ipsets, now.ipsets, (x) => x.name),
+  );
+  for (const table of new Set([...Object.keys(was.iptables), ...Object.keys(now.iptables)]) as Set<TableName>) {
+    const chains = changedKeys(
+      was.iptables[table] ?? [],
+      now.iptables[table] ?? [],
+      (c) => c.name,
+      (c) => c.rules.join('\n'),
+    );
+    if (chains.size) slice.chains[table] = chains;
+  }
+  for (const ns of new Set([...Object.keys(before.namespaces), ...Object.keys(after.namespaces)])) {
+    if (ns !== HOST && json(before.namespaces[ns]) !== json(after.namespaces[ns])) slice.namespaces.add(ns);
+  }
+  closeOver(slice, [...was.links, ...now.links]);
+  // A rule may only name a declared set: the sets the slice's chains match come along.
+  for (const [table, names] of Object.entries(slice.chains) as [TableName, Set<string>][]) {
+    for (const c of now.iptables[table] ?? [])
+      if (names.has(c.name)) for (const r of c.rules) if (r.includes('--match-set')) add(slice.ipsets, ruleIpsets(r));
+  }
+  if (slice.links.size > limits.maxLinks) return 'too-large';
+  const entryDevs = [
+    ...[...was.links, ...now.links].filter((l) => l.kind === 'vxlan').map((l) => l.name),
+    ...[...was.fdb, ...now.fdb, ...was.neigh, ...now.neigh].map((e) => e.dev),
+    ...[...slice.links].filter((name) => name.startsWith(VXLAN_PREFIX)),
+  ];
+  for (const dev of entryDevs) if (slice.links.has(dev)) slice.entryDevs.add(dev);
+  return slice;
+}
+
+/**
+ * What the diff reads next to a link: its master and underlay (they must exist), the namespace of
+ * a veth's peer (pairing is checked from both ends); and for a namespace, the HOST ends of its veths.
+ */
+function closeOver(slice: Slice, hostLinks: readonly LinkSpec[]): void {
+  for (const l of hostLinks) if (l.kind === 'veth' && slice.namespaces.has(l.peer.netns)) slice.links.add(l.name);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    const size = slice.links.size + slice.namespaces.size;
+    for (const l of hostLinks) {
+      if (!slice.links.has(l.name)) continue;
+      if (l.master) slice.links.add(l.master);
+      if (l.kind === 'vxlan' && l.vxlan.dev) slice.links.add(l.vxlan.dev);
+      if (l.kind === 'veth' && l.peer.netns !== HOST) slice.namespaces.add(l.peer.netns);
+    }
+    for (const l of hostLinks) if (l.kind === 'veth' && slice.namespaces.has(l.peer.netns)) slice.links.add(l.name);
+    grew = slice.links.size + slice.namespaces.size > size;
+  }
+}
+
+/** `desired` cut to the slice: HOST keeps only the slice's objects; other namespaces only the slice's. */
+export function sliceDesired(desired: DesiredNode, slice: Slice): DesiredNode {
+  const out: DesiredNode = { namespaces: {} };
+  if (desired.owner !== undefined) out.owner = desired.owner;
+  for (const [ns, spec] of Object.entries(desired.namespaces)) {
+    if (ns !== HOST) {
+      if (slice.namespaces.has(ns)) out.namespaces[ns] = spec;
+      continue;
+    }
+    const iptables: DesiredNamespace['iptables'] = {};
+    for (const [table, chains] of Object.entries(spec.iptables) as [TableName, NonNullable<DesiredNamespace['iptables'][TableName]>][]) {
+      const wanted = slice.chains[table];
+      if (wanted) iptables[table] = chains.filter((c) => wanted.has(c.name));
+    }
+    out.namespaces[HOST] = {
+      links: spec.links.filter((l) => slice.links.has(l.name)),
+      addresses: spec.addresses.filter((a) => slice.links.has(a.dev)),
+      routes: [],
+      fdb: spec.fdb.filter((f) => slice.entryDevs.has(f.dev)),
+      neigh: spec.neigh.filter((n) => slice.entryDevs.has(n.dev)),
+      sysctls: [],
+      iptables,
+      ipsets: spec.ipsets.filter((s) => slice.ipsets.has(s.name)),
+      processes: [],
+    };
+  }
+  return out;
+}
+
+/**
+ * `observed` cut to the slice, the same way as sliceDesired: what a targeted observation reads
+ * (the fake kernel's, and a check of the real one's). HOST routes, sysctls and daemons are left
+ * out on both sides: a change to them needs a full pass.
+ */
+export function sliceObserved(observed: ObservedNode, slice: Slice): ObservedNode {
+  const out: ObservedNode = { namespaces: {} };
+  for (const [ns, state] of Object.entries(observed.namespaces)) {
+    if (ns !== HOST) {
+      if (slice.namespaces.has(ns)) out.namespaces[ns] = state;
+      continue;
+    }
+    const iptables: typeof state.iptables = {};
+    for (const [table, chains] of Object.entries(state.iptables) as [TableName, NonNullable<(typeof state.iptables)[TableName]>][]) {
+      const wanted = slice.chains[table];
+      if (wanted) iptables[table] = chains.filter((c) => wanted.has(c.name));
+    }
+    out.namespaces[HOST] = {
+      mark: state.mark,
+      links: state.links.filter((l) => slice.links.has(l.name)),
+      addresses: state.addresses.filter((a) => slice.links.has(a.dev)),
+      routes: [],
+      fdb: state.fdb.filter((f) => slice.entryDevs.has(f.dev)),
+      neigh: state.neigh.filter((n) => slice.entryDevs.has(n.dev)),
+      sysctls: {},
+      iptables,
+      ipsets: state.ipsets.filter((s) => slice.ipsets.has(s.name)),
+      processes: [],
+    };
+  }
+  return out;
+}

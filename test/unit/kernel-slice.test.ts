@@ -1,0 +1,239 @@
+// Targeted passes: the slice one change concerns (kernel/slice.ts), chains edited in place
+// (diff-iptables chainEdit), link events, and agent passes on a fake node with many ports: a
+// targeted pass converges the node as a full pass would and touches nothing outside its slice.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseLinkEvent } from '../../src/agent/link-monitor.js';
+import { agentPass, tapsAfter, type Facts, type PriorPass } from '../../src/agent/pass.js';
+import { FakeKernel } from '../../src/exec/fake.js';
+import { diff } from '../../src/kernel/diff.js';
+import { chainEdit, MIN_RULES_FOR_EDIT } from '../../src/kernel/diff-iptables.js';
+import { bridgeName, sgChains, tapName } from '../../src/kernel/names.js';
+import { renderTable } from '../../src/kernel/render-iptables.js';
+import { scopeFor } from '../../src/kernel/scope.js';
+import { sliceBetween, sliceDesired, type Slice } from '../../src/kernel/slice.js';
+import { emptyObservedNamespace, HOST, type ObservedLink, type ObservedNode } from '../../src/kernel/types.js';
+import type { PortView } from '../../src/model/hostview.js';
+import { planNode } from '../../src/planner/index.js';
+import { computeFacts, FLAT, SG_NET, sgPort, sgView } from '../helpers/sg-view.js';
+
+const N = 40;
+const hex = (i: number) => i.toString(16).padStart(4, '0');
+const port = (i: number): PortView =>
+  sgPort(`${hex(i)}aaaa-0000-4000-8000-00000000${hex(i)}`, `172.16.1.${i + 2}`, `fa:16:3e:00:${hex(i).slice(0, 2)}:${hex(i).slice(2)}`);
+const PORTS = Array.from({ length: N }, (_, i) => port(i));
+const NEW = port(N);
+const { presentTaps: _unused, ...facts } = computeFacts([]);
+const FACTS: Facts = facts;
+
+const device = (ifindex: number, name: string, kind = 'device', alias: string | null = null): ObservedLink => ({
+  ifindex,
+  name,
+  kind,
+  mtu: 1500,
+  up: true,
+  operstate: 'UP',
+  master: null,
+  mac: `02:00:00:00:${hex(ifindex).slice(0, 2)}:${hex(ifindex).slice(2)}`,
+  alias,
+});
+
+/** A node with `lo`, the provider NIC and the given ports' taps (made by a hypervisor: unmarked). */
+function node(ports: PortView[]): ObservedNode {
+  const host = emptyObservedNamespace();
+  host.links.push(device(1, 'lo'), device(2, 'eth1'), ...ports.map((p, i) => device(10 + i, tapName(p.id), 'tap')));
+  return { namespaces: { [HOST]: host } };
+}
+
+/** The same kernel state with one more link in HOST, as a hypervisor plugging a tap leaves it. */
+function plugged(kernel: FakeKernel, link: ObservedLink): FakeKernel {
+  const state = kernel.dump();
+  state.namespaces[HOST]!.links.push(link);
+  return new FakeKernel(state);
+}
+
+const view = (ports: PortView[]) => sgView(ports, undefined, FLAT);
+const prior = (r: Awaited<ReturnType<typeof agentPass>>, events: PriorPass['events'] = new Map()): PriorPass => ({
+  desired: r.desired,
+  presentTaps: r.presentTaps,
+  portStatus: r.portStatus,
+  events,
+});
+const asSlice = (s: unknown): Slice => {
+  assert.equal(typeof s, 'object', `a targeted pass, not ${String(s)}`);
+  return s as Slice;
+};
+const fullDiff = async (kernel: FakeKernel, ports: PortView[], taps: PortView[] = ports) => {
+  const { desired } = planNode(view(ports), { ...FACTS, presentTaps: new Set(taps.map((p) => tapName(p.id))) });
+  desired.owner = (await agentPass(new FakeKernel(), view([]), FACTS)).desired.owner;
+  return diff(desired, await kernel.observe(scopeFor(desired, { prefixes: ['qrouter-', 'qdhcp-'] })));
+};
+
+test("one more port: the slice is its tap, its bridge (the tap's master) and chains, and nothing of the other ports", () => {
+  const taps = (ports: PortView[]) => ({ ...FACTS, presentTaps: new Set(ports.map((p) => tapName(p.id))) });
+  const before = planNode(view(PORTS), taps(PORTS)).desired;
+  const after = planNode(view([...PORTS, NEW]), taps([...PORTS, NEW])).desired;
+  const slice = asSlice(sliceBetween(before, after));
+  assert.deepEqual([...slice.links].sort(), [bridgeName(SG_NET), tapName(NEW.id)].sort());
+  const { ingress, egress, spoof } = sgChains(NEW.id);
+  const shared = ['FORWARD', 'INPUT', 'sg-chain', 'unknown-in', 'unknown-out'].map((c) => `neutron-linuxbri-${c}`);
+  assert.deepEqual([...slice.chains.filter!].sort(), [ingress, egress, spoof, ...shared].sort());
+  assert.deepEqual(slice.namespaces.size, 0);
+  // The cut desired state holds only those objects.
+  const cut = sliceDesired(after, slice).namespaces[HOST]!;
+  assert.deepEqual(cut.links.map((l) => l.name).sort(), [...slice.links].sort());
+  assert.equal(cut.iptables.filter!.length, 8);
+});
+
+test('a slice is refused when a full pass is needed: no previous state, HOST routes changed, too many links', () => {
+  const d = planNode(view(PORTS), { ...FACTS, presentTaps: new Set(PORTS.map((p) => tapName(p.id))) }).desired;
+  assert.equal(sliceBetween(null, d), 'no-previous-state');
+  const routed = structuredClone(d);
+  routed.namespaces[HOST]!.routes.push({ dst: '10.0.0.0/8', dev: 'eth1' });
+  assert.equal(sliceBetween(d, routed), 'host-routes');
+  const none = planNode(view(PORTS), { ...FACTS, presentTaps: new Set() }).desired;
+  assert.equal(sliceBetween(none, d, [], { maxLinks: 10 }), 'too-large');
+  // Nothing changed and no event: an empty slice.
+  const same = asSlice(sliceBetween(d, structuredClone(d)));
+  assert.equal(same.links.size + Object.keys(same.chains).length + same.ipsets.size + same.namespaces.size, 0);
+});
+
+test('targeted passes on a node with many ports: plug, then delete, one port; the node ends as a full pass leaves it', async () => {
+  let kernel = new FakeKernel(node(PORTS));
+  const first = await agentPass(kernel, view(PORTS), FACTS);
+  assert.ok(first.converged, JSON.stringify(first.unresolved));
+  assert.equal(first.scope, 'full');
+  assert.ok(PORTS.every((p) => first.portStatus[p.id] === 'ACTIVE'));
+
+  // The port is bound (chains planned before the tap exists), then its tap is plugged.
+  const bound = await agentPass(kernel, view([...PORTS, NEW]), FACTS, prior(first));
+  assert.ok(bound.converged);
+  assert.deepEqual([...asSlice(bound.scope).links], []);
+  assert.equal(bound.portStatus[NEW.id], 'DOWN');
+  const before = kernel.dump();
+  kernel = plugged(kernel, device(999, tapName(NEW.id), 'tap'));
+  const plug = await agentPass(kernel, view([...PORTS, NEW]), FACTS, prior(bound, new Map([[tapName(NEW.id), true]])));
+  assert.ok(plug.converged, JSON.stringify(plug.unresolved));
+  const slice = asSlice(plug.scope);
+  assert.deepEqual([...slice.links].sort(), [bridgeName(SG_NET), tapName(NEW.id)].sort());
+  assert.equal(plug.ops, 1, 'the tap joins its bridge: one link-set');
+  assert.equal(plug.portStatus[NEW.id], 'ACTIVE');
+  assert.ok(
+    PORTS.every((p) => plug.portStatus[p.id] === 'ACTIVE'),
+    'the other ports keep their status',
+  );
+  assert.deepEqual((await fullDiff(kernel, [...PORTS, NEW])).ops, [], 'a full pass finds nothing left to do');
+  // Nothing but the new tap changed.
+  const after = kernel.dump();
+  const others = (n: ObservedNode) => n.namespaces[HOST]!.links.filter((l) => l.name !== tapName(NEW.id));
+  assert.deepEqual(others(after), others(before));
+
+  // The port is deleted: its chains go, every other chain stays as it was.
+  const gone = await agentPass(kernel, view(PORTS), FACTS, prior(plug));
+  assert.ok(gone.converged);
+  const chains = (n: ObservedNode) => new Map(n.namespaces[HOST]!.iptables.filter!.map((c) => [c.name, c.rules]));
+  const was = chains(after);
+  const now = chains(kernel.dump());
+  const { ingress, egress, spoof } = sgChains(NEW.id);
+  for (const c of [ingress, egress, spoof]) assert.ok(was.has(c) && !now.has(c), c);
+  for (const [name, rules] of now) {
+    if (name.startsWith('neutron-linuxbri-') && !/-(FORWARD|INPUT|sg-chain|unknown-in|unknown-out)$/.test(name)) {
+      assert.deepEqual(rules, was.get(name), name);
+    }
+  }
+  assert.ok(![...now.values()].flat().some((r) => r.includes(tapName(NEW.id))), 'no rule names the deleted port');
+  assert.deepEqual((await fullDiff(kernel, PORTS, [...PORTS, NEW])).ops, []);
+});
+
+test('a targeted pass never removes what lies outside its slice; the next full pass does', async () => {
+  const start = node(PORTS);
+  start.namespaces[HOST]!.links.push(device(500, 'brqstale-00', 'bridge', 'neutrino'));
+  let kernel = new FakeKernel(start);
+  const first = await agentPass(kernel, view(PORTS), FACTS);
+  assert.ok(!kernel.dump().namespaces[HOST]!.links.some((l) => l.name === 'brqstale-00'), 'the full pass removes the stale bridge');
+  // Drift no event reports: a stale marked bridge appears again, and a port's chain loses its rules.
+  const drifted = kernel.dump();
+  drifted.namespaces[HOST]!.links.push(device(501, 'brqstale-00', 'bridge', 'neutrino'));
+  const egress = sgChains(PORTS[0]!.id).egress;
+  drifted.namespaces[HOST]!.iptables.filter!.find((c) => c.name === egress)!.rules = [];
+  kernel = new FakeKernel(drifted);
+  kernel = plugged(kernel, device(999, tapName(NEW.id), 'tap'));
+  const plug = await agentPass(kernel, view([...PORTS, NEW]), FACTS, prior(first, new Map([[tapName(NEW.id), true]])));
+  assert.ok(plug.converged);
+  const host = kernel.dump().namespaces[HOST]!;
+  assert.ok(
+    host.links.some((l) => l.name === 'brqstale-00'),
+    'outside the slice: left alone',
+  );
+  assert.deepEqual(host.iptables.filter!.find((c) => c.name === egress)!.rules, []);
+  const full = await agentPass(kernel, view([...PORTS, NEW]), FACTS);
+  assert.ok(full.converged);
+  assert.ok(!kernel.dump().namespaces[HOST]!.links.some((l) => l.name === 'brqstale-00'));
+  assert.ok(kernel.dump().namespaces[HOST]!.iptables.filter!.find((c) => c.name === egress)!.rules.length > 0);
+});
+
+test('chainEdit: a long chain changed by a few rules is edited in place, by position', () => {
+  const rules = Array.from({ length: MIN_RULES_FOR_EDIT + 8 }, (_, i) => `-m physdev --physdev-in tap${hex(i)} -j RETURN`);
+  const want = [...rules.slice(0, 5), '-j NEW1', ...rules.slice(6, 20), '-j NEW2', ...rules.slice(20)];
+  const edit = chainEdit('neutron-x', rules, want)!;
+  assert.deepEqual(edit.deleteAt, [6]);
+  assert.deepEqual(edit.insert, [
+    { at: 6, rule: '-j NEW1' },
+    { at: 21, rule: '-j NEW2' },
+  ]);
+  // Replayed as the kernel runs it (deletions first, descending; then insertions, ascending).
+  const replay = [...rules];
+  for (const at of edit.deleteAt) replay.splice(at - 1, 1);
+  for (const { at, rule } of edit.insert) replay.splice(at - 1, 0, rule);
+  assert.deepEqual(replay, want);
+  assert.match(
+    renderTable('filter', { write: [], builtins: [], delete: [], edit: [edit] }),
+    /-D neutron-x 6\n-I neutron-x 6 -j NEW1\n-I neutron-x 21 -j NEW2\n/,
+  );
+  // Rewritten instead: short chains, other orders, repeated rules, many changes.
+  assert.equal(chainEdit('c', rules.slice(0, 4), ['-j X', ...rules.slice(0, 4)]), undefined);
+  assert.equal(chainEdit('c', rules, [rules[1]!, rules[0]!, ...rules.slice(2)]), undefined);
+  assert.equal(chainEdit('c', [...rules, rules[0]!], rules), undefined);
+  assert.equal(
+    chainEdit(
+      'c',
+      rules,
+      rules.map((r) => `${r} x`),
+    ),
+    undefined,
+  );
+});
+
+test('a long chain edited in place on the fake kernel ends as desired', async () => {
+  const taps = Array.from({ length: 60 }, (_, i) => port(100 + i)).map((p) => ({ ...p, port_security_enabled: false }));
+  const kernel = new FakeKernel(node(taps));
+  const r1 = await agentPass(kernel, view(taps), FACTS);
+  assert.ok(r1.converged);
+  const more = [...taps.slice(0, 30), ...taps.slice(31), { ...NEW, port_security_enabled: false }];
+  const k2 = plugged(kernel, device(999, tapName(NEW.id), 'tap'));
+  const r2 = await agentPass(k2, view(more), FACTS, prior(r1, new Map([[tapName(NEW.id), true]])));
+  assert.ok(r2.converged, JSON.stringify(r2.unresolved));
+  assert.deepEqual((await fullDiff(k2, more, [...taps, NEW])).ops, []);
+});
+
+test('link events: names and presence from `ip -o monitor link` lines; the taps they leave present', () => {
+  assert.deepEqual(parseLinkEvent('3: tapabc@tapdef: <BROADCAST,MULTICAST,UP> mtu 1500 qdisc noqueue state DOWN'), {
+    name: 'tapabc',
+    present: true,
+  });
+  assert.deepEqual(parseLinkEvent('Deleted 3: tapabc@NONE: <BROADCAST,MULTICAST> mtu 1500 master brqx'), {
+    name: 'tapabc',
+    present: false,
+  });
+  assert.deepEqual(parseLinkEvent('4: brqx: <BROADCAST,MULTICAST> mtu 1500 qdisc noop'), { name: 'brqx', present: true });
+  assert.equal(parseLinkEvent('    link/ether 6a:3d:14:67:42:e0'), null);
+  const taps = tapsAfter(
+    new Set(['tapa', 'tapb']),
+    new Map([
+      ['tapa', false],
+      ['tapc', true],
+      ['brqx', true],
+    ]),
+  );
+  assert.deepEqual([...taps].sort(), ['tapb', 'tapc']);
+});
