@@ -11,6 +11,8 @@ import { freePort, listening, spawnServer, stopServer, type ServerProcess } from
 import { adminToken, api, memberProject, type Api } from '../helpers/client.js';
 import { ADMIN_PASSWORD } from '../helpers/server.js';
 import type { Change, Port } from '../helpers/shapes.js';
+import { NeutrinoClient } from '../../src/client/neutrino.js';
+import { UnreachableError } from '../../src/client/reach.js';
 
 let cluster: PostgresCluster;
 const dirs: string[] = [];
@@ -19,6 +21,8 @@ let a: Api;
 let b: Api;
 /** The feed is the agents' (admin) view; read through the second server. */
 let feedB: Api;
+let sharedDb: string;
+let serverB: ServerProcess;
 
 type FeedChange = Change & { revision: number };
 type FeedPage = { revision: number; changes: FeedChange[] };
@@ -35,6 +39,7 @@ async function startServer(dbUrl: string, env: Record<string, string> = {}): Pro
 before(async () => {
   cluster = await startPostgres();
   const db = await createDatabase(cluster.url);
+  sharedDb = db.url;
   // Both start at once: the schema is migrated once, under the migrator's lock.
   const [one, two] = await Promise.all([
     startServer(db.url, { NEUTRINO_ADMIN_PASSWORD: ADMIN_PASSWORD }),
@@ -44,6 +49,7 @@ before(async () => {
   a = api(one.url, demo.token);
   // A token issued by one server is good at the other: they share one store.
   b = api(two.url, demo.token);
+  serverB = two;
   feedB = api(two.url, await adminToken(two.url));
 });
 
@@ -150,4 +156,22 @@ test('--workers 2 on SQLite is refused with one line and a non-zero exit', async
   assert.equal(await server.exited, 2);
   assert.match(server.output(), /^neutrino: 2 API workers need a database they can share: set \[database\] connection \(or --db\)/m);
   assert.equal(server.output().trim().split('\n').length, 1, server.output());
+});
+
+test("an agent's client goes on at another server when its server goes away", async () => {
+  const c = await startServer(sharedDb);
+  const client = new NeutrinoClient([{ url: c.url }, { url: serverB.url }], {
+    username: 'admin',
+    password: ADMIN_PASSWORD,
+    project: 'admin',
+  });
+  const before = await client.call<{ networks: unknown[] }>('GET', '/v2.0/networks');
+  assert.equal(client.endpoint.url, c.url);
+  await stopServer(c);
+  const after = await client.call<{ networks: unknown[] }>('GET', '/v2.0/networks');
+  assert.equal(client.endpoint.url, serverB.url, 'moved to the other server');
+  assert.equal(after.networks.length, before.networks.length, 'the same store behind both');
+  // With no server left to try, the failure names the last one.
+  const lonely = new NeutrinoClient([{ url: c.url }], { username: 'admin', password: ADMIN_PASSWORD, project: 'admin' });
+  await assert.rejects(lonely.call('GET', '/v2.0/networks'), UnreachableError);
 });
