@@ -10,6 +10,7 @@ PACKAGES=(
   iproute2 iptables ipset dnsmasq-base tcpdump iputils-ping iputils-arping conntrack
   udhcpc dropbear-bin netcat-openbsd openssh-client
   python3-openstackclient
+  postgresql
 )
 # Node may come from elsewhere than Debian (as on CI machines); only install Debian's when absent
 # (its npm fetches the packages; its node is too old to run neutrino: provide-node.sh adds one).
@@ -18,11 +19,17 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# The tests start PostgreSQL clusters of their own; the package must not create and start a system one.
+if [[ " ${missing[*]} " == *" postgresql "* && ! -e /etc/postgresql-common/createcluster.conf ]]; then
+  mkdir -p /etc/postgresql-common
+  echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
+  export DEBIAN_FRONTEND=noninteractive UCF_FORCE_CONFFOLD=1
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # confold (dpkg and ucf): a configuration file already there, such as createcluster.conf above, is kept.
+  apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
 fi
 
 # neutrino runs on Node.js 24 or newer: the machine's when it has it, else this checkout's own

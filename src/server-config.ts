@@ -2,9 +2,14 @@
 // from an INI file in Neutron's own section and option names and from command-line flags; flags win.
 import { readFileSync } from 'node:fs';
 import { parse } from 'ini';
+import { DatabaseUrlError, parseDatabaseUrl, type Engine } from './store/engine.js';
 
 export interface ServerConfig {
   stateDir: string;
+  /** Where the state is kept: Neutron's [database] connection; null keeps SQLite in stateDir. */
+  database: Engine | null;
+  /** API worker processes (Neutron's api_workers); more than one needs a shared database. */
+  workers: number;
   host: string;
   port: number;
   /** Also serve the API on this Unix socket (agents in other network namespaces reach it there). */
@@ -47,6 +52,8 @@ export interface ServerConfig {
 
 export const defaultServerConfig: ServerConfig = {
   stateDir: '/var/lib/neutrino',
+  database: null,
+  workers: 1,
   host: '127.0.0.1',
   port: 9696,
   tenantNetworkTypes: ['vxlan'],
@@ -114,6 +121,8 @@ function nonNegativeSeconds(name: string, v: string): number {
 export interface ServerFlags {
   config?: string;
   stateDir?: string;
+  db?: string;
+  workers?: string;
   listen?: string;
   listenUnix?: string;
   publicUrl?: string;
@@ -135,6 +144,15 @@ export interface ServerFlags {
 
 type Ini = Record<string, Record<string, string> | undefined>;
 
+function databaseOption(name: string, connection: string): Engine {
+  try {
+    return parseDatabaseUrl(connection);
+  } catch (e) {
+    if (e instanceof DatabaseUrlError) throw new ServerConfigError(`${name}: ${e.message}`);
+    throw e;
+  }
+}
+
 export function loadServerConfig(flags: ServerFlags): ServerConfig {
   const cfg: ServerConfig = { ...defaultServerConfig };
   if (flags.config) {
@@ -146,7 +164,9 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     }
     const d = ini.DEFAULT ?? {};
     if (d.state_path) cfg.stateDir = d.state_path;
+    if (ini.database?.connection) cfg.database = databaseOption('[database] connection', ini.database.connection);
     if (d.bind_host) cfg.host = d.bind_host;
+    if (d.api_workers) cfg.workers = positiveInt('api_workers', d.api_workers);
     if (d.bind_port) cfg.port = positiveInt('bind_port', d.bind_port);
     if (d.global_physnet_mtu) cfg.physicalMtu = positiveInt('global_physnet_mtu', d.global_physnet_mtu);
     if (ini.ml2?.tenant_network_types) cfg.tenantNetworkTypes = list(ini.ml2.tenant_network_types);
@@ -169,6 +189,13 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     if (ini.api?.keepalive_timeout) cfg.keepaliveTimeout = positiveInt('[api] keepalive_timeout', ini.api.keepalive_timeout);
   }
   if (flags.stateDir) cfg.stateDir = flags.stateDir;
+  if (flags.db) cfg.database = databaseOption('--db', flags.db);
+  if (flags.workers) cfg.workers = positiveInt('--workers', flags.workers);
+  if (cfg.workers > 1 && cfg.database?.kind !== 'postgres') {
+    throw new ServerConfigError(
+      `${cfg.workers} API workers need a database they can share: set [database] connection (or --db) to postgresql://USER:PASSWORD@HOST/DATABASE (SQLite has a single writer process)`,
+    );
+  }
   if (flags.listen) Object.assign(cfg, parseListen(flags.listen));
   if (flags.publicUrl) cfg.publicUrl = flags.publicUrl;
   if (flags.listenUnix) cfg.unixSocket = flags.listenUnix;

@@ -8,6 +8,8 @@ import { connectionBounds, createBoundedServer } from './api/bounded-server.js';
 import { ConnectionDrain } from './api/drain.js';
 import type { ServerConfig } from './server-config.js';
 import { openDb, type Db } from './store/db.js';
+import { redactPassword } from './store/engine.js';
+import { isWorkerProcess } from './server-workers.js';
 import { lockStateDir, type StateLock } from './store/lock.js';
 import { securePrivateDir } from './store/state-dir.js';
 
@@ -33,11 +35,13 @@ export const NO_USERS_WARNING =
  * servers must not migrate or write one database), then the database.
  */
 async function openStore(config: ServerConfig, logger: pino.Logger): Promise<{ db: Db; lock: StateLock | null }> {
+  // A shared database is for several servers at once: the database itself keeps them consistent.
+  if (config.database?.kind === 'postgres') return { db: await openDb({ stateDir: config.stateDir, engine: config.database }), lock: null };
   const onDisk = config.stateDir !== ':memory:';
   if (onDisk) for (const w of securePrivateDir(config.stateDir)) logger.warn(w);
   const lock = onDisk ? lockStateDir(config.stateDir) : null;
   try {
-    const db = await openDb({ stateDir: config.stateDir, onWarning: (w) => logger.warn(w) });
+    const db = await openDb({ stateDir: config.stateDir, engine: config.database ?? undefined, onWarning: (w) => logger.warn(w) });
     return { db, lock };
   } catch (e) {
     lock?.release();
@@ -46,7 +50,7 @@ async function openStore(config: ServerConfig, logger: pino.Logger): Promise<{ d
 }
 
 export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
-  const logger = pino({ level: opts.logLevel ?? 'info', base: { service: 'neutrino-server' } });
+  const logger = pino({ level: opts.logLevel ?? 'info', base: { service: 'neutrino-server', pid: process.pid } });
   const { db, lock } = await openStore(config, logger);
   const closeStore = async () => {
     await db.destroy();
@@ -66,10 +70,12 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       // The same answers as on TCP to requests too slow or malformed to reach the application.
       for (const onClientError of http.server.listeners('clientError'))
         unix.on('clientError', onClientError as (...args: unknown[]) => void);
-      rmSync(config.unixSocket, { force: true });
+      // Workers share the primary's socket (node:cluster): only a single server removes a stale file.
+      if (!isWorkerProcess()) rmSync(config.unixSocket, { force: true });
       await new Promise<void>((resolve, reject) => unix.once('error', reject).listen(config.unixSocket, resolve));
     }
-    logger.info({ address, unixSocket: config.unixSocket, stateDir: config.stateDir }, 'neutrino server listening');
+    const database = config.database?.kind === 'postgres' ? redactPassword(config.database.url) : undefined;
+    logger.info({ address, unixSocket: config.unixSocket, stateDir: config.stateDir, database }, 'neutrino server listening');
     return {
       url: address,
       async close() {

@@ -7,6 +7,7 @@ export interface AgentConfig {
   host: string;
   /** where the agent keeps its files (dnsmasq configs, leases) */
   statePath: string;
+  /** [neutrino] server_url: one URL, or several servers on one shared database, comma-separated (tried in turn) */
   serverUrl: string;
   username: string;
   password: string;
@@ -149,3 +150,10 @@ export function renderAgentConfig(c: AgentConfig): string {
     '',
   ].join('\n');
 }
+
+/** The servers of [neutrino] server_url, in the order the agent tries them. */
+export const serverUrlsOf = (cfg: Pick<AgentConfig, 'serverUrl'>): string[] =>
+  cfg.serverUrl
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);

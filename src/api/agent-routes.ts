@@ -1,5 +1,6 @@
 // The agents' side of the API (neutrino's replacement for Neutron's RPC): state reports, the change
 // feed, each host's view, and port status. Admin (service) tokens only.
+import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../server-config.js';
 import type { Db } from '../store/db.js';
@@ -24,7 +25,7 @@ async function agentRoutes(v2: FastifyInstance, { db, config, feed }: { db: Db; 
   });
 
   v2.post('/agents/report', async (req) => {
-    const agent = await db.transaction().execute(async (tx) => {
+    const agent = await unitOfWork(db, async (tx) => {
       const row = await reportState(tx, req.ctx, req.body);
       await autoScheduleDhcp(tx, config, row);
       await autoScheduleL3(tx, config, row);
@@ -45,17 +46,17 @@ async function agentRoutes(v2: FastifyInstance, { db, config, feed }: { db: Db; 
 
   v2.get<{ Params: { host: string } }>('/hosts/:host/view', async (req) => {
     // One transaction: the view is consistent with the revision it reports.
-    const view = await db.transaction().execute(async (tx) => buildHostView(tx, req.params.host, await feed.head(tx)));
+    const view = await unitOfWork(db, async (tx) => buildHostView(tx, req.params.host, await feed.head(tx)));
     return { view };
   });
 
   v2.post<{ Params: { host: string } }>('/hosts/:host/port-status', async (req) => {
-    const updated = await db.transaction().execute((tx) => setPortStatus(tx, req.params.host, req.body));
+    const updated = await unitOfWork(db, (tx) => setPortStatus(tx, req.params.host, req.body));
     return { updated };
   });
 
   v2.post<{ Params: { host: string } }>('/hosts/:host/floatingip-status', async (req) => {
-    const updated = await db.transaction().execute((tx) => reportFloatingIpStatus(tx, req.params.host, req.body));
+    const updated = await unitOfWork(db, (tx) => reportFloatingIpStatus(tx, req.params.host, req.body));
     return { updated };
   });
 }

@@ -1,5 +1,6 @@
 // Networking v2.0 over HTTP: version discovery, token check, and the generic list/show/create/
 // update/delete routes every resource shares (wrapping, bulk create, filters, fields, paging).
+import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../server-config.js';
 import type { Db } from '../store/db.js';
@@ -13,6 +14,7 @@ import { buildServices } from '../networking/index.js';
 import { registerExtraRoutes } from './networking-extra.js';
 import { EXTENSIONS } from '../networking/extensions.js';
 import { ChangeFeed } from '../networking/feed.js';
+import { listenForCommits } from '../store/listen.js';
 import { registerAgentRoutes } from './agent-routes.js';
 
 declare module 'fastify' {
@@ -39,8 +41,15 @@ export async function registerNetworkingRoutes(http: FastifyInstance, deps: Netw
   const services = buildServices(deps.config);
   const feed = new ChangeFeed(db, deps.config.changeFeedWindow);
   await feed.compact();
+  // Commits by other server processes on a shared database wake this process's watchers too.
+  const listener = await listenForCommits(
+    db,
+    () => feed.notify(),
+    (err) => http.log.warn({ err }, 'change feed listener: connection lost; reconnecting'),
+  );
   // Shutting down: answer the long-polls now rather than hold the shutdown for their full wait.
   http.addHook('preClose', async () => feed.close());
+  http.addHook('onClose', async () => listener.close());
 
   await http.register(
     async (v2) => {
@@ -104,7 +113,7 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
   v2.get(collection, async (req) => {
     const raw = req.query as RawQuery;
     const q = parseListQuery(service.spec, raw);
-    const all = await service.list(db, req.ctx, q.filters);
+    const all = await unitOfWork(db, (tx) => service.list(tx, req.ctx, q.filters));
     const page = applyListQuery(service.spec, all, q, `${baseUrl}/v2.0/${segment}`, raw);
     const body: Record<string, unknown> = { [plural]: page.items.map((it) => render(service, it, req.ctx, q.fields)) };
     if (page.links.length) body[`${plural}_links`] = page.links;
@@ -112,7 +121,7 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
   });
 
   v2.get<{ Params: { id: string } }>(member, async (req) => {
-    const item = await service.show(db, req.ctx, req.params.id);
+    const item = await unitOfWork(db, (tx) => service.show(tx, req.ctx, req.params.id));
     return { [singular]: render(service, item, req.ctx, fieldsOf(req.query)) };
   });
 
@@ -120,7 +129,7 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
     const items = bulkItems(service.spec, req.body);
     if (items) {
       // Bulk create: all or nothing, in one transaction.
-      const created = await db.transaction().execute(async (tx) => {
+      const created = await unitOfWork(db, async (tx) => {
         const out: Item[] = [];
         for (const one of items) out.push(await service.create(tx, req.ctx, prepareCreate(service.spec, one, req.ctx)));
         return out;
@@ -128,18 +137,18 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
       return reply.status(201).send({ [plural]: created.map((it) => render(service, it, req.ctx, null)) });
     }
     const attrs = prepareCreate(service.spec, req.body, req.ctx);
-    const item = await db.transaction().execute((tx) => service.create(tx, req.ctx, attrs));
+    const item = await unitOfWork(db, (tx) => service.create(tx, req.ctx, attrs));
     return reply.status(201).send({ [singular]: render(service, item, req.ctx, null) });
   });
 
   v2.put<{ Params: { id: string } }>(member, async (req) => {
     const attrs = prepareUpdate(service.spec, req.body, req.ctx);
-    const item = await db.transaction().execute((tx) => service.update(tx, req.ctx, req.params.id, attrs));
+    const item = await unitOfWork(db, (tx) => service.update(tx, req.ctx, req.params.id, attrs));
     return { [singular]: render(service, item, req.ctx, null) };
   });
 
   v2.delete<{ Params: { id: string } }>(member, async (req, reply) => {
-    await db.transaction().execute((tx) => service.remove(tx, req.ctx, req.params.id));
+    await unitOfWork(db, (tx) => service.remove(tx, req.ctx, req.params.id));
     return reply.status(204).send();
   });
 }

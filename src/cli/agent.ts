@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { Agent } from '../agent/agent.js';
-import { AgentConfigError, parseAgentConfig, type AgentConfig } from '../agent/config.js';
+import { AgentConfigError, parseAgentConfig, serverUrlsOf, type AgentConfig } from '../agent/config.js';
 import { NeutrinoClient } from '../client/neutrino.js';
 import { RealKernel } from '../exec/real.js';
 import { logLevelOption } from './log-level.js';
@@ -34,12 +34,12 @@ export function registerAgentCommand(program: Command): void {
       const overrides: Partial<AgentConfig> = flags.host ? { host: flags.host } : {};
       const cfg = parseAgentConfig(text, overrides);
       const log = pino({ level: flags.logLevel, base: { service: 'neutrino-agent', host: cfg.host } });
-      const endpoint = {
-        url: cfg.serverUrl,
+      const endpoints = serverUrlsOf(cfg).map((url) => ({
+        url,
         hint: `is \`neutrino server\` running there? check [neutrino] server_url in ${flags.config}`,
         credentialsHint: `check [neutrino] username, password and project in ${flags.config}`,
-      };
-      const client = new NeutrinoClient(endpoint, { username: cfg.username, password: cfg.password, project: cfg.project });
+      }));
+      const client = new NeutrinoClient(endpoints, { username: cfg.username, password: cfg.password, project: cfg.project });
       const agent = new Agent(cfg, client, new RealKernel(), log);
       // The first signal lets the pass under way finish; a second one, with no listener left, ends the process at once.
       const stop = () => {

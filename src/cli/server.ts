@@ -14,13 +14,22 @@ function givenOptions<T extends object>(cmd: Command): Partial<T> {
 export function registerServerCommand(program: Command): void {
   program
     .command('server')
-    .description('Run the Networking v2.0 + Identity v3 API server (SQLite state in --state-dir)')
+    .description('Run the Networking v2.0 + Identity v3 API server (state in SQLite in --state-dir, or in PostgreSQL with --db)')
     .option(
       '--config <file>',
-      'INI file with Neutron option names ([DEFAULT] global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [identity] lockout_failure_attempts, lockout_duration, failure_backoff_max, [neutrino] change_feed_window, [DEFAULT] graceful_shutdown_timeout, [api] header_timeout, request_timeout, keepalive_timeout); flags win over it',
+      'INI file with Neutron option names ([database] connection, [DEFAULT] api_workers, global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [identity] lockout_failure_attempts, lockout_duration, failure_backoff_max, [neutrino] change_feed_window, [DEFAULT] graceful_shutdown_timeout, [api] header_timeout, request_timeout, keepalive_timeout); flags win over it',
     )
     .addOption(new Option('--state-dir <dir>', 'directory for the SQLite database').default(d.stateDir))
+    .option(
+      '--db <url>',
+      "database shared by every server process instead of --state-dir's SQLite file, as Neutron's [database] connection: postgresql://USER:PASSWORD@HOST/DATABASE",
+    )
     .addOption(new Option('--listen <host:port>', 'address to listen on').default(`${d.host}:${d.port}`))
+    .addOption(
+      new Option('--workers <n>', 'API worker processes sharing the listening address (more than one needs --db PostgreSQL)').default(
+        String(d.workers),
+      ),
+    )
     .option('--listen-unix <path>', 'also serve the API on this Unix socket (for agents in other network namespaces)')
     .option('--public-url <url>', 'base URL clients use to reach this server, when not http://HOST:PORT of --listen')
     .addOption(
@@ -88,6 +97,13 @@ export function registerServerCommand(program: Command): void {
     .action(async (_flags: unknown, cmd: Command) => {
       const flags = givenOptions<ServerFlags & { bootstrapAdminPassword: string; logLevel: string }>(cmd);
       const config = loadServerConfig(flags);
+      if (config.workers > 1) {
+        const { isWorkerProcess, superviseWorkers } = await import('../server-workers.js');
+        if (!isWorkerProcess()) {
+          const log = (m: string) => process.stderr.write(`neutrino server: ${m}\n`);
+          process.exit(await superviseWorkers({ workers: config.workers, unixSocket: config.unixSocket, log }));
+        }
+      }
       // Loaded here, not at the top: the HTTP stack costs every other command ~0.3 s of start-up.
       const { startServer } = await import('../server.js');
       const server = await startServer(config, {
@@ -95,7 +111,10 @@ export function registerServerCommand(program: Command): void {
         logLevel: flags.logLevel ?? 'info',
       });
       // The first signal drains; a second one, with no listener left, ends the process at once.
+      let stopping = false;
       const stop = () => {
+        if (stopping) return;
+        stopping = true;
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
         void server.close().then(
@@ -108,5 +127,6 @@ export function registerServerCommand(program: Command): void {
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      if (config.workers > 1) (await import('../server-workers.js')).onStopRequest(stop);
     });
 }

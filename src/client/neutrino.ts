@@ -3,6 +3,7 @@
 import type { HostView } from '../model/hostview.js';
 import { HttpError, requestJson, type Endpoint } from './http.js';
 import { issueToken, passwordAuthBody, TokenSession } from './keystone.js';
+import { UnreachableError } from './reach.js';
 
 export interface Credentials {
   username: string;
@@ -29,11 +30,37 @@ const identityAt = (url: string) => (url.startsWith('unix:') ? `${url} /identity
 
 export class NeutrinoClient {
   private readonly session = new TokenSession(() => this.authenticate());
+  private readonly endpoints: Endpoint[];
+  private current = 0;
 
+  /**
+   * Several endpoints are several servers on one shared database: a request that cannot reach the
+   * current one goes to the next (a token is good at every one of them).
+   */
   constructor(
-    readonly endpoint: Endpoint,
+    endpoints: Endpoint | Endpoint[],
     private readonly creds: Credentials,
-  ) {}
+  ) {
+    this.endpoints = Array.isArray(endpoints) ? endpoints : [endpoints];
+    if (!this.endpoints.length) throw new Error('NeutrinoClient needs at least one endpoint');
+  }
+
+  /** The server requests go to now. */
+  get endpoint(): Endpoint {
+    return this.endpoints[this.current];
+  }
+
+  /** Sends to the current server; when it cannot be reached, to each other one in turn. */
+  private async failover<T>(send: (endpoint: Endpoint) => Promise<T>): Promise<T> {
+    for (let tried = 1; ; tried++) {
+      try {
+        return await send(this.endpoint);
+      } catch (e) {
+        if (!(e instanceof UnreachableError) || tried >= this.endpoints.length) throw e;
+        this.current = (this.current + 1) % this.endpoints.length;
+      }
+    }
+  }
 
   private async authenticate(): Promise<string> {
     const { username, password, project } = this.creds;
@@ -46,7 +73,7 @@ export class NeutrinoClient {
     });
     const token = await issueToken(
       {
-        post: (b) => requestJson(this.endpoint, 'POST', TOKENS, { body: b }),
+        post: (b) => this.failover((endpoint) => requestJson(endpoint, 'POST', TOKENS, { body: b })),
         path: TOKENS,
         target: { api: 'the Identity API', url: identityAt(this.endpoint.url), credentialsHint: this.endpoint.credentialsHint },
         who: `user '${username}', project '${project}'`,
@@ -59,7 +86,7 @@ export class NeutrinoClient {
   /** A call with the token; on 401 it authenticates once more and retries. */
   async call<T>(method: string, path: string, body?: unknown, timeoutMs?: number, signal?: AbortSignal): Promise<T> {
     const r = await this.session.send((token) =>
-      requestJson(this.endpoint, method, path, { body, headers: { 'x-auth-token': token }, timeoutMs, signal }),
+      this.failover((endpoint) => requestJson(endpoint, method, path, { body, headers: { 'x-auth-token': token }, timeoutMs, signal })),
     );
     if (r.status >= 400) throw new HttpError(r.status, r.body, method, path);
     return r.body as T;

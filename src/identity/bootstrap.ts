@@ -1,4 +1,5 @@
 // keystone-manage bootstrap: the Default domain, admin/member/reader roles, and the admin project and user.
+import { unitOfWork } from '../store/unit-of-work.js';
 import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema/index.js';
 import { DEFAULT_DOMAIN_ID, isoNow, newId, type IdentityDeps } from './context.js';
@@ -10,7 +11,7 @@ type Trx = Transaction<Database>;
 export async function bootstrap(deps: IdentityDeps, adminPassword: string): Promise<void> {
   const hash = await hashPassword(adminPassword);
   const created = isoNow(deps);
-  await deps.db.transaction().execute(async (trx) => {
+  await unitOfWork(deps.db, async (trx) => {
     await trx
       .insertInto('domains')
       .values({ id: DEFAULT_DOMAIN_ID, name: 'Default', description: 'The default domain', enabled: 1 })

@@ -29,7 +29,7 @@ export async function recordFailure(db: Db, userId: string, nowMs: number): Prom
     .insertInto('failed_auths')
     .values({ user_id: userId, failed_auth_count: 1, failed_auth_at: at })
     .onConflict((oc) =>
-      oc.column('user_id').doUpdateSet((eb) => ({ failed_auth_count: eb('failed_auth_count', '+', 1), failed_auth_at: at })),
+      oc.column('user_id').doUpdateSet((eb) => ({ failed_auth_count: eb('failed_auths.failed_auth_count', '+', 1), failed_auth_at: at })),
     )
     .execute();
 }

@@ -1,4 +1,5 @@
 // Project administration: create, list, show, update, delete, and the projects a user may scope to.
+import { unitOfWork } from '../store/unit-of-work.js';
 import type { AuthContext } from '../model/context.js';
 import type { ProjectRow } from '../store/schema/index.js';
 import { DEFAULT_DOMAIN_ID, isoNow, newId, requireAdmin, type IdentityDeps } from './context.js';
@@ -78,7 +79,7 @@ export async function updateProject(deps: IdentityDeps, caller: AuthContext, id:
 export async function deleteProject(deps: IdentityDeps, caller: AuthContext, id: string): Promise<void> {
   requireAdmin(caller, 'delete_project');
   await projectById(deps.db, id);
-  await deps.db.transaction().execute(async (trx) => {
+  await unitOfWork(deps.db, async (trx) => {
     await trx.deleteFrom('role_assignments').where('target_type', '=', 'project').where('target_id', '=', id).execute();
     await revokeTokensOf(deps, { projectId: id }, trx);
     await trx.deleteFrom('projects').where('id', '=', id).execute();

@@ -1,4 +1,5 @@
 // Roles: global roles only (no domain-specific ones), and the roles a user holds on a project.
+import { unitOfWork } from '../store/unit-of-work.js';
 import type { AuthContext } from '../model/context.js';
 import type { Db } from '../store/db.js';
 import type { RoleRow } from '../store/schema/index.js';
@@ -30,7 +31,7 @@ export async function listRoles(db: Db, filters: { name?: string } = {}): Promis
 export async function deleteRole(deps: IdentityDeps, caller: AuthContext, id: string): Promise<void> {
   requireAdmin(caller, 'delete_role');
   await roleById(deps.db, id);
-  await deps.db.transaction().execute(async (trx) => {
+  await unitOfWork(deps.db, async (trx) => {
     await trx.deleteFrom('role_assignments').where('role_id', '=', id).execute();
     await trx.deleteFrom('roles').where('id', '=', id).execute();
   });

@@ -1,4 +1,5 @@
 // User administration: create, list, show, update, delete, and the self-service password change.
+import { unitOfWork } from '../store/unit-of-work.js';
 import type { AuthContext } from '../model/context.js';
 import type { UserRow } from '../store/schema/index.js';
 import { DEFAULT_DOMAIN_ID, isoNow, newId, requireAdmin, type IdentityDeps } from './context.js';
@@ -101,7 +102,7 @@ export async function changePassword(
 export async function deleteUser(deps: IdentityDeps, caller: AuthContext, id: string): Promise<void> {
   requireAdmin(caller, 'delete_user');
   await userById(deps.db, id);
-  await deps.db.transaction().execute(async (trx) => {
+  await unitOfWork(deps.db, async (trx) => {
     await trx.deleteFrom('role_assignments').where('user_id', '=', id).execute();
     await revokeTokensOf(deps, { userId: id }, trx);
     await trx.deleteFrom('users').where('id', '=', id).execute();

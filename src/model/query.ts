@@ -111,7 +111,9 @@ export interface ListPage {
 /** Filters, sorts and pages the visible items; `fields` is applied by the caller after policy stripping. */
 export function applyListQuery(res: ResourceSpec, all: Item[], q: ListQuery, selfUrl: string, raw: RawQuery): ListPage {
   let items = all.filter((it) => matches(res, it, q.filters));
-  if (q.sorts.length) {
+  // Without sort keys the order is the id's, as a primary-key scan gives it on Neutron's databases:
+  // stable on every engine, so markers page through it.
+  {
     const sorts = q.sorts.some(([k]) => k === 'id') ? q.sorts : [...q.sorts, ['id', 'asc'] as [string, 'asc']];
     items = [...items].sort((x, y) => {
       for (const [k, dir] of sorts) {

@@ -1,12 +1,14 @@
 // Shared helpers of the networking services: ids, timestamps, JSON columns, the change feed.
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema/index.js';
+import { onBeforeCommit } from '../store/unit-of-work.js';
+import { appendChanges, type NewChange } from '../store/changes.js';
 import type { AuthContext } from '../model/context.js';
 import type { ResourceSpec } from '../model/attributes.js';
 
-/** A database handle or an open transaction: every service function works with either. */
-export type Tx = Kysely<Database>;
+/** An open transaction (a unit of work's, see store/unit-of-work.ts): every service function runs in one. */
+export type Tx = Transaction<Database>;
 
 export type Item = Record<string, unknown>;
 
@@ -19,7 +21,14 @@ export const bool = (v: number | boolean) => Boolean(v);
 export const int = (v: unknown) => (v ? 1 : 0);
 export const parseJson = <T>(text: string): T => JSON.parse(text) as T;
 
-/** Appends to the change feed that agents watch; called inside the writing transaction. */
+/** The changes a unit of work has recorded so far, appended to the feed just before it commits. */
+const pendingChanges = new WeakMap<Tx, NewChange[]>();
+
+/**
+ * Appends to the change feed that agents watch; called inside the writing transaction. Inside a unit
+ * of work the rows are held until its end, so the feed's lock is held only for the append and the
+ * commit (see appendChanges).
+ */
 export async function recordChange(
   tx: Tx,
   resource: string,
@@ -27,7 +36,14 @@ export async function recordChange(
   op: 'create' | 'update' | 'delete' | 'status',
   projectId: string | null,
 ): Promise<void> {
-  await tx.insertInto('changes').values({ resource, resource_id: resourceId, op, project_id: projectId, at: timestamp() }).execute();
+  const row: NewChange = { resource, resource_id: resourceId, op, project_id: projectId, at: timestamp() };
+  let pending = pendingChanges.get(tx);
+  if (!pending) {
+    const rows: NewChange[] = [];
+    if (!onBeforeCommit(tx as Transaction<Database>, (t) => appendChanges(t, rows))) return appendChanges(tx, [row]);
+    pendingChanges.set(tx, (pending = rows));
+  }
+  pending.push(row);
 }
 
 /** Fields of the standard-attributes extensions, in Neutron's names. */

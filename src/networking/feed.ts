@@ -2,7 +2,7 @@
 // change as soon as its transaction commits. A reconnecting agent resumes from its last revision.
 // Only the newest `window` revisions are kept: an agent further behind is told to resync (410).
 import { NeutronError } from '../model/errors.js';
-import type { Tx } from './common.js';
+import type { Reader } from '../store/unit-of-work.js';
 
 export interface Change {
   revision: number;
@@ -36,7 +36,7 @@ export class ChangeFeed {
   private closed = false;
 
   constructor(
-    private readonly db: Tx,
+    private readonly db: Reader,
     /** How many of the newest revisions are kept. */
     private readonly window: number,
   ) {
@@ -67,7 +67,7 @@ export class ChangeFeed {
   }
 
   /** Oldest and newest revision held (oldest null while the feed is empty); both ends of the key. */
-  private async held(tx: Tx = this.db): Promise<{ oldest: number | null; head: number }> {
+  private async held(tx: Reader = this.db): Promise<{ oldest: number | null; head: number }> {
     const row = await tx
       .selectFrom('changes')
       .select((eb) => [eb.fn.min('revision').as('oldest'), eb.fn.max('revision').as('head')])
@@ -82,7 +82,7 @@ export class ChangeFeed {
   }
 
   /** Highest revision; pass the open transaction when inside one (SQLite has a single connection). */
-  async head(tx: Tx = this.db): Promise<number> {
+  async head(tx: Reader = this.db): Promise<number> {
     const row = await tx
       .selectFrom('changes')
       .select((eb) => eb.fn.max('revision').as('rev'))

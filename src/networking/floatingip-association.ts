@@ -36,6 +36,7 @@ async function routerForFloatingIp(tx: Tx, port: PortRow, subnetId: string, exte
     .where('gw.network_id', '=', externalNetworkId)
     .where('gw.device_owner', '=', ROUTER_GW_OWNER)
     .orderBy('intf.created_at')
+    .orderBy('intf.id')
     .execute();
   const subnet = await tx.selectFrom('subnets').select('gateway_ip').where('id', '=', subnetId).executeTakeFirst();
   const best = candidates.find((c) => c.ip_address === subnet?.gateway_ip) ?? candidates[0];

@@ -21,6 +21,8 @@ async function vteps(tx: Tx): Promise<Map<string, string>> {
   return out;
 }
 
+// Every read below has a total order (ties broken by id): the agent's rules and devices come out in
+// the same order on every engine, and the tracer rebuilds the same order from the API's lists.
 async function securityGroups(tx: Tx, ids: string[]): Promise<SecurityGroupView[]> {
   if (!ids.length) return [];
   const groups = await tx.selectFrom('security_groups').selectAll().where('id', 'in', ids).execute();
@@ -29,6 +31,7 @@ async function securityGroups(tx: Tx, ids: string[]): Promise<SecurityGroupView[
     .selectAll()
     .where('security_group_id', 'in', ids)
     .orderBy('created_at')
+    .orderBy('id')
     .execute();
   const remoteIds = [...new Set(rules.map((r) => r.remote_group_id).filter((x): x is string => !!x))];
   const members = remoteIds.length
@@ -82,6 +85,7 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
     .where('device_id', 'in', ids)
     .where('device_owner', 'in', ROUTER_OWNED)
     .orderBy('created_at')
+    .orderBy('id')
     .execute();
   const ports = await views(tx, portRows);
   const subnetIds = [...new Set(ports.flatMap((p) => p.fixed_ips.map((f) => f.subnet_id)))];
@@ -96,6 +100,7 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
     .where('fixed_port_id', 'is not', null)
     .where('fixed_ip_address', 'is not', null)
     .orderBy('floating_ip_address')
+    .orderBy('id')
     .execute();
   return rows.map((r): RouterView => {
     const gwPort = ports.find((p) => p.device_id === r.id && p.device_owner === ROUTER_GW_OWNER && p.id === r.gw_port_id);
@@ -125,19 +130,22 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
 }
 
 export async function buildHostView(tx: Tx, host: string, revision: number): Promise<HostView> {
-  const local = await tx.selectFrom('ports').selectAll().where('binding_host_id', '=', host).execute();
+  const local = await tx.selectFrom('ports').selectAll().where('binding_host_id', '=', host).orderBy('id').execute();
   const dhcpNetworks = (
     await tx
       .selectFrom('network_dhcp_agents')
       .innerJoin('agents', 'agents.id', 'network_dhcp_agents.agent_id')
       .select('network_dhcp_agents.network_id')
       .where('agents.host', '=', host)
+      .orderBy('network_dhcp_agents.network_id')
       .execute()
   ).map((r) => r.network_id);
   const networkIds = [...new Set([...local.map((p) => p.network_id), ...dhcpNetworks])];
-  const networks = networkIds.length ? await tx.selectFrom('networks').selectAll().where('id', 'in', networkIds).execute() : [];
+  const networks = networkIds.length
+    ? await tx.selectFrom('networks').selectAll().where('id', 'in', networkIds).orderBy('id').execute()
+    : [];
   const subnets = networkIds.length
-    ? await tx.selectFrom('subnets').selectAll().where('network_id', 'in', networkIds).orderBy('created_at').execute()
+    ? await tx.selectFrom('subnets').selectAll().where('network_id', 'in', networkIds).orderBy('created_at').orderBy('id').execute()
     : [];
 
   const vxlanIds = networks.filter((n) => n.network_type === 'vxlan').map((n) => n.id);
@@ -148,6 +156,8 @@ export async function buildHostView(tx: Tx, host: string, revision: number): Pro
         .where('network_id', 'in', vxlanIds)
         .where('binding_host_id', '!=', host)
         .where('binding_host_id', '!=', '')
+        .orderBy('network_id')
+        .orderBy('id')
         .execute()
     : [];
   const endpoints = await vteps(tx);
@@ -165,7 +175,9 @@ export async function buildHostView(tx: Tx, host: string, revision: number): Pro
   const vtepKeys = new Map(remotePorts.map((p) => [`${p.network_id}|${p.host}`, { network_id: p.network_id, host: p.host, vtep: p.vtep }]));
 
   const ports = await views(tx, local);
-  const dhcpRows = dhcpNetworks.length ? await tx.selectFrom('ports').selectAll().where('network_id', 'in', dhcpNetworks).execute() : [];
+  const dhcpRows = dhcpNetworks.length
+    ? await tx.selectFrom('ports').selectAll().where('network_id', 'in', dhcpNetworks).orderBy('network_id').orderBy('id').execute()
+    : [];
   const groupIds = [...new Set(ports.flatMap((p) => p.security_groups))];
 
   return {

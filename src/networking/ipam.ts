@@ -51,7 +51,13 @@ export async function allocateFixedIps(
   requests: FixedIpRequest[] | undefined,
   opts: { lowest: boolean; keep?: FixedIp[] },
 ): Promise<FixedIp[]> {
-  const subnets = await tx.selectFrom('subnets').selectAll().where('network_id', '=', network.id).orderBy('created_at').execute();
+  const subnets = await tx
+    .selectFrom('subnets')
+    .selectAll()
+    .where('network_id', '=', network.id)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
   const byId = new Map(subnets.map((s) => [s.id, s]));
 
   if (requests === undefined) {

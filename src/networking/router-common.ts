@@ -114,6 +114,7 @@ export async function routerPorts(tx: Tx, routerId: string, owners = ROUTER_OWNE
     .where('device_id', '=', routerId)
     .where('device_owner', 'in', owners)
     .orderBy('created_at')
+    .orderBy('id')
     .execute();
   const ips = await fixedIpsOf(
     tx,

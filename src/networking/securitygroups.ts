@@ -86,11 +86,6 @@ export async function ensureDefaultSecurityGroup(tx: Tx, projectId: string): Pro
   return id;
 }
 
-/** Runs `fn` in a transaction: the given one, or a new one when handed the plain database. */
-export async function inTransaction<T>(tx: Tx, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return tx.isTransaction ? fn(tx) : tx.transaction().execute(fn);
-}
-
 /**
  * Lazy creation on list (get_security_groups / get_security_group_rules): the default group of the
  * project named by a project_id/tenant_id filter, else of the caller's project. Only admins trigger it
@@ -102,7 +97,8 @@ export async function ensureDefaultOnList(tx: Tx, ctx: AuthContext, filters: Map
   if (!projectId || (projectId !== ctx.projectId && !ctx.isAdmin)) return;
   const known = await tx.selectFrom('default_security_groups').select('project_id').where('project_id', '=', projectId).executeTakeFirst();
   if (known) return;
-  await inTransaction(tx, (t) => ensureDefaultSecurityGroup(t, projectId));
+  // Two first lists at once both try: the loser's unit of work meets the key and runs again.
+  await ensureDefaultSecurityGroup(tx, projectId);
 }
 
 export const groupNotFound = (id: string) => notFound('SecurityGroupNotFound', `Security group ${id} does not exist`);

@@ -1,5 +1,7 @@
 // Network segments (ML2 type drivers flat and vxlan): validation of provider attributes,
 // tenant VNI allocation, and the MTU Neutron computes for each type.
+import { randomInt } from 'node:crypto';
+import { isRetry } from '../store/unit-of-work.js';
 import type { ServerConfig } from '../server-config.js';
 import { conflict, invalidInput, unavailable } from '../model/errors.js';
 import type { Tx } from './common.js';
@@ -45,7 +47,14 @@ export function validateProviderSegment(config: ServerConfig, s: Partial<Segment
   throw invalidInput(`network_type value '${String(type)}' not supported`);
 }
 
-/** Completes a segment: a VXLAN segment without a VNI gets the lowest free one of the ranges. */
+/** How many of the lowest free VNIs a retried allocation chooses among (Neutron's IDPOOL_SELECT_SIZE). */
+const VNI_SELECT_SIZE = 100;
+
+/**
+ * Completes a segment: a VXLAN segment without a VNI gets the lowest free one of the ranges — or, when
+ * its unit of work lost that VNI to a concurrent one and runs again, one at random among the lowest
+ * free (see isRetry).
+ */
 export async function allocateSegment(tx: Tx, config: ServerConfig, s: Segment): Promise<Segment> {
   if (s.network_type === 'vxlan' && s.segmentation_id === null) {
     const used = new Set(
@@ -53,9 +62,12 @@ export async function allocateSegment(tx: Tx, config: ServerConfig, s: Segment):
         (r) => r.segmentation_id,
       ),
     );
+    const free: number[] = [];
+    const wanted = isRetry(tx) ? VNI_SELECT_SIZE : 1;
     for (const [lo, hi] of config.vniRanges) {
-      for (let vni = lo; vni <= hi; vni++) if (!used.has(vni)) return { ...s, segmentation_id: vni };
+      for (let vni = lo; vni <= hi && free.length < wanted; vni++) if (!used.has(vni)) free.push(vni);
     }
+    if (free.length) return { ...s, segmentation_id: free[randomInt(free.length)] };
     throw unavailable('NoNetworkAvailable', 'Unable to create the network. No tenant network is available for allocation.');
   }
   const taken = await tx.selectFrom('networks').select('id').where('segment_key', '=', segmentKey(s)).executeTakeFirst();

@@ -1,11 +1,14 @@
-// Opens the embedded SQLite store (WAL) behind Kysely and brings its schema up to date.
-// Everything above this layer speaks Kysely, so a PostgreSQL dialect can replace SQLite here.
+// Opens the store behind Kysely — the embedded SQLite file (WAL) by default, or a PostgreSQL database
+// that several servers share — and brings its schema up to date. Everything above this layer speaks
+// Kysely and never names the engine.
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type Dialect } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import pg from 'pg';
 import type { Database } from './schema/index.js';
 import { migrations } from './migrations/index.js';
+import { type Engine } from './engine.js';
 import { DB_FILE, securePrivateDbFiles, securePrivateDir } from './state-dir.js';
 
 export type Db = Kysely<Database>;
@@ -19,24 +22,57 @@ class StaticMigrations implements MigrationProvider {
 export interface OpenOptions {
   /** Directory holding neutrino.db; ':memory:' keeps everything in memory (tests). */
   stateDir: string;
+  /** Another engine than the state directory's SQLite file (`[database] connection`). */
+  engine?: Engine;
   /** Told about permissions tightened on an existing state directory or database. */
   onWarning?: (message: string) => void;
+  /** Most connections one process holds to PostgreSQL at once. */
+  poolSize?: number;
 }
 
-export async function openDb({ stateDir, onWarning = () => undefined }: OpenOptions): Promise<Db> {
-  let file = ':memory:';
-  if (stateDir !== ':memory:') {
-    // Private before SQLite opens anything: the database holds password hashes and tokens.
-    for (const w of [...securePrivateDir(stateDir), ...securePrivateDbFiles(stateDir)]) onWarning(w);
-    file = join(stateDir, DB_FILE);
-  }
+function sqliteDialect(file: string): Dialect {
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
   // NORMAL is durable across application crashes in WAL mode; only power loss can lose the last commits.
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new SqliteDialect({ database: sqlite });
+}
+
+// int8 (counts, sums) arrives as a string by default, to keep 64-bit precision; every such value
+// here (counts, revisions) fits a double.
+const INT8_OID = 20;
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+function postgresDialect(url: string, poolSize: number, onWarning: (message: string) => void): Dialect {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes });
+  // An idle connection the database ends (a restart, an administrator) is dropped from the pool and
+  // replaced on next use; unhandled, its error would end the process.
+  pool.on('error', (e) => onWarning(`database connection lost while idle: ${e.message}`));
+  return new PostgresDialect({ pool });
+}
+
+function dialectFor({ stateDir, engine, onWarning = () => undefined, poolSize = 10 }: OpenOptions): Dialect {
+  if (engine?.kind === 'postgres') return postgresDialect(engine.url, poolSize, onWarning);
+  if (engine?.kind === 'sqlite') return sqliteDialect(engine.file);
+  if (stateDir === ':memory:') return sqliteDialect(':memory:');
+  // Private before SQLite opens anything: the database holds password hashes and tokens.
+  for (const w of [...securePrivateDir(stateDir), ...securePrivateDbFiles(stateDir)]) onWarning(w);
+  return sqliteDialect(join(stateDir, DB_FILE));
+}
+
+/** The PostgreSQL URL each open handle was made from (for a second, listening connection). */
+const postgresUrls = new WeakMap<Db, string>();
+export const postgresUrlOf = (db: Db): string | null => postgresUrls.get(db) ?? null;
+
+export async function openDb(opts: OpenOptions): Promise<Db> {
+  const db = new Kysely<Database>({ dialect: dialectFor(opts) });
+  if (opts.engine?.kind === 'postgres') postgresUrls.set(db, opts.engine.url);
+  // Several servers may start at once on one PostgreSQL database: Kysely's migrator takes a lock.
   const { error, results } = await new Migrator({ db, provider: new StaticMigrations() }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

@@ -7,7 +7,6 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import type { Api } from '../helpers/client.js';
 import { adminDemoOther, created, expectError, feedHead, l3Snapshot } from '../helpers/networking.js';
 import type { Change, FloatingIp, Port, Resource, Router } from '../helpers/shapes.js';
-import { openDb } from '../../src/store/db.js';
 import { setFloatingIpStatus } from '../../src/networking/floatingips.js';
 
 let srv: TestServer;
@@ -439,8 +438,9 @@ test('disassociation, status reported by the agent side, and deletion', async (t
   assert.equal(same.status, 200, JSON.stringify(same.body));
 
   // The L3 agent's report (no HTTP route yet): status goes ACTIVE, with a 'status' change in the feed.
-  const db = await openDb({ stateDir: srv.stateDir });
-  try {
+  {
+    // The server's own store, beside its HTTP API.
+    const db = srv.db;
     const head0 = await feedHead(admin);
     assert.equal(await db.transaction().execute((tx) => setFloatingIpStatus(tx, fip.id, 'ACTIVE')), true);
     assert.equal(
@@ -458,8 +458,6 @@ test('disassociation, status reported by the agent side, and deletion', async (t
       changes.map((c: Change) => [c.resource, c.op, c.resource_id]),
       [['floatingip', 'status', fip.id]],
     );
-  } finally {
-    await db.destroy();
   }
 
   const fipPort = (await admin.get(`/ports?device_id=${fip.id}`)).body.ports[0];

@@ -6,17 +6,13 @@
 // The seed is fixed and printed; FUZZ_SEED=<n> replays another run, FUZZ_SCALE=<k> multiplies the runs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import { sql } from 'kysely';
 import { buildApp, type App } from '../../src/api/app.js';
 import { defaultServerConfig } from '../../src/server-config.js';
-import { openDb, type Db } from '../../src/store/db.js';
+import type { Database } from '../../src/store/schema/index.js';
 import { adminDemoOther } from '../helpers/networking.js';
 import { issueToken, type Api } from '../helpers/client.js';
-import { ADMIN_PASSWORD } from '../helpers/server.js';
+import { ADMIN_PASSWORD, openTestStore, type TestStore } from '../helpers/server.js';
 import {
   attributes,
   body,
@@ -47,8 +43,7 @@ interface FuzzRequest {
   kind?: string;
 }
 
-let stateDir: string;
-let db: Db;
+let store: TestStore;
 let app: App;
 const tokens = {} as Record<Who, string>;
 let requests = 0;
@@ -65,21 +60,50 @@ const refs: Record<string, string[]> = {};
 
 /** Row counts of every table, revision sums and quota limits: anything a request can change. */
 async function fingerprint(): Promise<string> {
-  const { rows } = await sql<{ f: string }>`SELECT
-    (SELECT coalesce(max(revision), 0) FROM changes) || '|' ||
-    (SELECT count(*) FROM networks) || ',' || (SELECT total(revision_number) FROM networks) || '|' ||
-    (SELECT count(*) FROM subnets) || ',' || (SELECT total(revision_number) FROM subnets) || '|' ||
-    (SELECT count(*) FROM ports) || ',' || (SELECT total(revision_number) FROM ports) || '|' ||
-    (SELECT count(*) FROM ip_allocations) || '|' || (SELECT count(*) FROM port_security_groups) || '|' ||
-    (SELECT count(*) FROM security_groups) || ',' || (SELECT total(revision_number) FROM security_groups) || '|' ||
-    (SELECT count(*) FROM security_group_rules) || '|' ||
-    (SELECT count(*) FROM routers) || ',' || (SELECT total(revision_number) FROM routers) || '|' ||
-    (SELECT count(*) FROM floatingips) || '|' || (SELECT count(*) FROM agents) || '|' ||
-    (SELECT coalesce(group_concat(project_id || '/' || resource || '=' || "limit"), '') FROM quotas) || '|' ||
-    (SELECT count(*) FROM projects) || ',' || (SELECT count(*) FROM users) || ',' || (SELECT count(*) FROM roles) || ',' ||
-    (SELECT count(*) FROM role_assignments) || ',' || (SELECT count(*) FROM tokens) || ',' ||
-    (SELECT coalesce(group_concat(id || ':' || name || ':' || enabled), '') FROM projects) AS f`.execute(db);
-  return rows[0].f;
+  const db = store.db;
+  const counted = async (table: keyof Database) =>
+    String(
+      (
+        await db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  const revised = async (table: 'networks' | 'subnets' | 'ports' | 'security_groups' | 'routers') => {
+    const row = await db
+      .selectFrom(table)
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('revision_number').as('r')])
+      .executeTakeFirstOrThrow();
+    return `${row.n},${Number(row.r ?? 0)}`;
+  };
+  const head = await db
+    .selectFrom('changes')
+    .select((eb) => eb.fn.max('revision').as('r'))
+    .executeTakeFirstOrThrow();
+  const quotas = await db
+    .selectFrom('quotas')
+    .select(['project_id', 'resource', 'limit'])
+    .orderBy('project_id')
+    .orderBy('resource')
+    .execute();
+  const projects = await db.selectFrom('projects').select(['id', 'name', 'enabled']).orderBy('id').execute();
+  return [
+    String(head.r ?? 0),
+    await revised('networks'),
+    await revised('subnets'),
+    await revised('ports'),
+    await counted('ip_allocations'),
+    await counted('port_security_groups'),
+    await revised('security_groups'),
+    await counted('security_group_rules'),
+    await revised('routers'),
+    await counted('floatingips'),
+    await counted('agents'),
+    quotas.map((q) => `${q.project_id}/${q.resource}=${q.limit}`).join(','),
+    (await Promise.all((['projects', 'users', 'roles', 'role_assignments', 'tokens'] as const).map(counted))).join(','),
+    projects.map((p) => `${p.id}:${p.name}:${p.enabled}`).join(','),
+  ].join('|');
 }
 
 const clip = (s: string, n = 400) => (s.length > n ? `${s.slice(0, n)}…(${s.length} chars)` : s);
@@ -593,8 +617,8 @@ async function fuzz(label: string, index: number, arb: fc.Arbitrary<FuzzRequest>
 }
 
 before(async () => {
-  stateDir = mkdtempSync(join(tmpdir(), 'neutrino-fuzz-'));
-  db = await openDb({ stateDir });
+  store = await openTestStore();
+  const { stateDir, db } = store;
   const config = { ...defaultServerConfig, stateDir, host: '127.0.0.1', port: 0 };
   app = await buildApp({ config, db });
   await app.identity.bootstrap(ADMIN_PASSWORD);
@@ -612,8 +636,7 @@ before(async () => {
 
 after(async () => {
   await app?.http.close();
-  await db?.destroy();
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  await store?.close();
 });
 
 /** One of everything for demo and for other, on a shared external network: the references to fuzz with. */

@@ -111,7 +111,6 @@ before(async () => {
   assert.equal(byPort.status, 200, JSON.stringify(byPort.body));
 });
 after(async () => {
-  store?.close();
   await srv.close();
 });
 
@@ -526,14 +525,14 @@ function matrix(): Case[] {
 test("isolation matrix: project A with project B's ids gets Neutron's answer and writes nothing", async (t) => {
   const cases = matrix();
   t.diagnostic(`isolation matrix: ${cases.length} cases`);
-  store = openStoreReader(srv.stateDir);
+  store = openStoreReader(srv.db);
   let head = 0;
   for (let page = await changesSince(0); page.changes.length; page = await changesSince(head)) head = page.revision;
-  assert.ok(store.snapshot().ports.includes(ids.aPort), "the reader sees the server's store");
+  assert.ok((await store.snapshot()).ports.includes(ids.aPort), "the reader sees the server's store");
   for (const c of cases) {
     await t.test(c.name, async () => {
       // Taken per case, so one case's stray write is reported by that case alone.
-      const baseline = store.snapshot();
+      const baseline = await store.snapshot();
       head = (await changesSince(head)).revision;
       const r = await c.send();
       const want = c.expect();
@@ -545,7 +544,7 @@ test("isolation matrix: project A with project B's ids gets Neutron's answer and
       }
       c.check?.(r);
       assert.deepEqual((await changesSince(head)).changes, [], 'no change-feed entry');
-      assert.deepEqual(changedTables(baseline, store.snapshot()), [], 'no row of the store changed');
+      assert.deepEqual(changedTables(baseline, await store.snapshot()), [], 'no row of the store changed');
     });
   }
 });

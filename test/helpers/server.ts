@@ -1,4 +1,6 @@
-// Starts a real server on an ephemeral loopback port with a real SQLite file, for API tests.
+// Starts a real server on an ephemeral loopback port, for API tests: its state in a real SQLite file,
+// or in a fresh database of the real PostgreSQL cluster named by NEUTRINO_TEST_POSTGRES (see
+// with-postgres.ts), so the same tests run on both engines.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +8,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
 import { defaultServerConfig, type ServerConfig } from '../../src/server-config.js';
 import { openDb, type Db } from '../../src/store/db.js';
+import { createDatabase, sharedPostgresUrl } from './postgres.js';
 
 export const ADMIN_PASSWORD = 'secret-admin';
 
@@ -18,10 +21,33 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(overrides: Partial<ServerConfig> = {}, logger?: FastifyBaseLogger): Promise<TestServer> {
+export interface TestStore {
+  stateDir: string;
+  db: Db;
+  close(): Promise<void>;
+}
+
+/** A fresh store: SQLite in a new state directory, or a new database on the test PostgreSQL cluster. */
+export async function openTestStore(): Promise<TestStore> {
   const stateDir = mkdtempSync(join(tmpdir(), 'neutrino-test-'));
+  const pg = sharedPostgresUrl();
+  const database = pg ? await createDatabase(pg) : null;
+  const db = await openDb({ stateDir, engine: database ? { kind: 'postgres', url: database.url } : undefined });
+  return {
+    stateDir,
+    db,
+    async close() {
+      await db.destroy();
+      await database?.drop();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startTestServer(overrides: Partial<ServerConfig> = {}, logger?: FastifyBaseLogger): Promise<TestServer> {
+  const store = await openTestStore();
+  const { stateDir, db } = store;
   const config: ServerConfig = { ...defaultServerConfig, stateDir, host: '127.0.0.1', port: 0, ...overrides };
-  const db = await openDb({ stateDir });
   // Port 0 picks a free port; the public URL is fixed up once it is known.
   const probe = await buildAppOnFreePort(config, db, logger);
   return {
@@ -31,8 +57,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, log
     db,
     async close() {
       await probe.close();
-      await db.destroy();
-      rmSync(stateDir, { recursive: true, force: true });
+      await store.close();
     },
   };
 }

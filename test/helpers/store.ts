@@ -1,27 +1,23 @@
-// Reads a test server's SQLite store directly (read-only, beside the server's own connection in WAL
-// mode) to prove a refused request wrote nothing: every table's rows, compared whole.
-import { join } from 'node:path';
-import SQLite from 'better-sqlite3';
+// Reads a test server's store whole (through its own handle, on either engine) to prove a refused
+// request wrote nothing: every table's rows, compared whole.
+import { sql } from 'kysely';
+import type { Db } from '../../src/store/db.js';
 
 export interface StoreReader {
-  /** Each table's rows as text, by table name. */
-  snapshot(): Record<string, string>;
-  close(): void;
+  /** Each table's rows as text, by table name (rows in a fixed order, whatever the engine). */
+  snapshot(): Promise<Record<string, string>>;
 }
 
-export function openStoreReader(stateDir: string): StoreReader {
-  const db = new SQLite(join(stateDir, 'neutrino.db'), { readonly: true, fileMustExist: true });
-  const tables = () =>
-    (
-      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{
-        name: string;
-      }>
-    ).map((t) => t.name);
+export function openStoreReader(db: Db): StoreReader {
   return {
-    snapshot() {
-      return Object.fromEntries(tables().map((t) => [t, JSON.stringify(db.prepare(`SELECT * FROM "${t}" ORDER BY rowid`).all())]));
+    async snapshot() {
+      const out: Record<string, string> = {};
+      for (const t of await db.introspection.getTables()) {
+        const { rows } = await sql<Record<string, unknown>>`SELECT * FROM ${sql.table(t.name)}`.execute(db);
+        out[t.name] = JSON.stringify(rows.map((r) => JSON.stringify(r)).sort());
+      }
+      return out;
     },
-    close: () => db.close(),
   };
 }
 

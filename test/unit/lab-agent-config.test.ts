@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { labNamespaces, labTopology, LabError } from '../../src/lab/topology.js';
 import { renderDomainXml } from '../../src/lab/libvirt.js';
 import { parseDomainInterfaces } from '../../src/observe/libvirt.js';
-import { AgentConfigError, parseAgentConfig, renderAgentConfig } from '../../src/agent/config.js';
+import { AgentConfigError, parseAgentConfig, renderAgentConfig, serverUrlsOf } from '../../src/agent/config.js';
 
 test('lab topology: scenario names and addresses, every namespace prefixed by the lab', () => {
   const t = labTopology('nt1', ['controller', 'compute1']);
@@ -58,4 +58,12 @@ test('agent config: Neutron layout, validation, round trip', () => {
     () => parseAgentConfig(text.replace('host = compute1', 'host = compute1\ngraceful_shutdown_timeout = 0')),
     /graceful_shutdown_timeout/,
   );
+});
+
+test('agent config: several servers in [neutrino] server_url, tried in the order given', () => {
+  const base = `[DEFAULT]\nhost = compute1\n[vxlan]\nlocal_ip = 192.168.0.105\n[neutrino]\n`;
+  assert.deepEqual(serverUrlsOf(parseAgentConfig(base)), ['http://127.0.0.1:9696']);
+  const two = parseAgentConfig(`${base}server_url = http://10.0.0.1:9696, http://10.0.0.2:9696\n`);
+  assert.deepEqual(serverUrlsOf(two), ['http://10.0.0.1:9696', 'http://10.0.0.2:9696']);
+  assert.deepEqual(serverUrlsOf(parseAgentConfig(renderAgentConfig(two))), serverUrlsOf(two));
 });

@@ -1,6 +1,7 @@
 // Networking tables: networks, subnets, ports and their IP allocations, security groups, routers,
 // floating IPs, quotas, agents and the change feed.
 import type { CreateTableBuilder, Kysely } from 'kysely';
+import { autoIncrementKey } from '../dialect.js';
 
 function standard<T extends string>(t: CreateTableBuilder<T, never>) {
   return t
@@ -182,7 +183,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('changes')
-    .addColumn('revision', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('revision', 'integer', autoIncrementKey(db))
     .addColumn('resource', 'text', (c) => c.notNull())
     .addColumn('resource_id', 'text', (c) => c.notNull())
     .addColumn('op', 'text', (c) => c.notNull())

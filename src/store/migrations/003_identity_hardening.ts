@@ -1,11 +1,12 @@
 // Keystone's revocation events (tokens issued before an event that matches them are dead, even if
 // the user regains the role) and its per-user record of consecutive failed password checks.
 import type { Kysely } from 'kysely';
+import { autoIncrementKey } from '../dialect.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('revocation_events')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', autoIncrementKey(db))
     .addColumn('user_id', 'text')
     .addColumn('project_id', 'text')
     .addColumn('issued_before', 'text', (c) => c.notNull())

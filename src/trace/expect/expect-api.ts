@@ -66,9 +66,8 @@ export function ruleView(r: ApiObject): SecurityGroupRuleView {
 export const rulesOf = (group: ApiObject): ApiObject[] => list<ApiObject>(group, 'security_group_rules');
 
 /**
- * Stable sort by text keys (byte order). Mirrors the server's reads: SQLite returns rows of an
- * index search in (indexed value, insertion) order and sorts ORDER BY ties stably, and the API's
- * lists come in insertion order, so sorting a list stably by the same keys gives the same order.
+ * Stable sort by text keys (byte order). The server's host-view reads each have a total order
+ * (ties broken by id); sorting by the same keys here gives the order the agent planned in.
  */
 export function sortByKeys<T>(items: T[], ...keys: Array<(item: T) => string>): T[] {
   return [...items].sort((a, b) => {

@@ -3,11 +3,10 @@
 // the agent's own planner on any Neutron cloud.
 //
 // Same selection and the same order as the server, so the planner's output (the order of rules in
-// a chain, a dnsmasq file) comes out identical. The server's order is that of its SQLite reads: an
-// index search yields rows by (indexed value, insertion), ORDER BY sorts ties stably, and the API's
-// lists come in insertion order; each list below says which read it mirrors. Pure.
+// a chain, a dnsmasq file) comes out identical. Every read of the server's has a total order (its
+// sort keys, then id), on any engine; each list below sorts by the same keys. Pure.
 import type { HostView, PortView, RemotePortView, RouterView, SecurityGroupView } from '../../model/hostview.js';
-import { AGENT_L2, DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_OWNED } from '../../model/neutron.js';
+import { AGENT_L2, ROUTER_GW_OWNER, ROUTER_OWNED } from '../../model/neutron.js';
 import { attr, attrFlag, cmpText, fixedIpsOf, hostOf, portView } from '../../model/port-view.js';
 import { key, networkView, ruleView, rulesOf, sortByKeys, subnetView } from './expect-api.js';
 import type { ApiObject, ApiResources } from '../snapshot.js';
@@ -28,17 +27,12 @@ export function vtepsFromAgents(api: ApiResources): Map<string, string> {
   return out;
 }
 
-/**
- * Networks whose DHCP `host` serves (dhcp_hosts), in the order they were scheduled there (the
- * server reads its bindings in insertion order). The API shows no binding order, but the DHCP port
- * is created with the binding and removed with it, so the host's DHCP ports come in that order.
- */
+/** Networks whose DHCP `host` serves (dhcp_hosts), by id like the server. */
 export function dhcpNetworksOf(api: ApiResources, host: string): string[] {
-  const served = new Set(api.networks.filter((n) => (api.dhcp_hosts[n.id] ?? []).includes(host)).map(byId));
-  const withPort = unique(
-    api.ports.filter((p) => attr(p, 'device_owner') === DHCP_OWNER && hostOf(p) === host).map(key('network_id')),
-  ).filter((id) => served.has(id));
-  return [...withPort, ...[...served].filter((id) => !withPort.includes(id))];
+  return api.networks
+    .filter((n) => (api.dhcp_hosts[n.id] ?? []).includes(host))
+    .map(byId)
+    .sort(cmpText);
 }
 
 /** Routers scheduled to `host`'s L3 agent (router_hosts), by id like the server. */
@@ -55,7 +49,7 @@ function securityGroups(api: ApiResources, ids: string[]): SecurityGroupView[] {
   const rules = sortByKeys(
     ids.flatMap((id) => rulesOf(groups.get(id) ?? { id }).map((r) => ({ rule: r, group: id }))),
     (r) => attr(r.rule, 'created_at'),
-    (r) => r.group,
+    (r) => r.rule.id,
   );
   const remoteIds = unique(rules.map((r) => r.rule['remote_group_id']).filter((x): x is string => typeof x === 'string' && !!x));
   const membersOf = (groupId: string): string[] =>
@@ -86,7 +80,7 @@ function routers(api: ApiResources, host: string): RouterView[] {
   const ids = new Set(rows.map(byId));
   // Their ports: by router (index), then ordered by creation.
   const owned = api.ports.filter((p) => ids.has(attr(p, 'device_id')) && ROUTER_OWNED.includes(attr(p, 'device_owner')));
-  const ports = sortByKeys(owned, key('created_at'), key('device_id')).map(portView);
+  const ports = sortByKeys(owned, key('created_at'), byId).map(portView);
   const subnets = new Map(api.subnets.map((s) => [s.id, s]));
   const firstV4 = (p: PortView) => p.fixed_ips.map((f) => subnets.get(f.subnet_id)).find((s) => s && s['ip_version'] === 4);
   const fips = sortByKeys(
@@ -94,6 +88,7 @@ function routers(api: ApiResources, host: string): RouterView[] {
       (f) => ids.has(attr(f, 'router_id')) && typeof f['port_id'] === 'string' && typeof f['fixed_ip_address'] === 'string',
     ),
     key('floating_ip_address'),
+    byId,
   );
   return rows.map((r): RouterView => {
     // The API shows no gw_port_id: the gateway port is the port the router owns as its gateway.
@@ -135,8 +130,11 @@ function routers(api: ApiResources, host: string): RouterView[] {
 
 /** The HostView of `host` from API objects: what its agent plans from (see the file comment). */
 export function hostViewFromApi(api: ApiResources, host: string, revision = 0): HostView {
-  // Bound here (index on the host): insertion order.
-  const local = api.ports.filter((p) => hostOf(p) === host);
+  // Bound here, by id.
+  const local = sortByKeys(
+    api.ports.filter((p) => hostOf(p) === host),
+    byId,
+  );
   const dhcpNetworks = dhcpNetworksOf(api, host);
   const networkIds = new Set([...local.map(key('network_id')), ...dhcpNetworks]);
   // Networks by id (primary key); subnets by network (index), then ordered by creation.
@@ -147,7 +145,7 @@ export function hostViewFromApi(api: ApiResources, host: string, revision = 0): 
   const subnets = sortByKeys(
     api.subnets.filter((s) => networkIds.has(attr(s, 'network_id'))),
     key('created_at'),
-    key('network_id'),
+    byId,
   ).map(subnetView);
 
   // l2population: the other hosts' ports on this host's VXLAN networks (by network, index), each behind its host's VTEP.
@@ -157,7 +155,7 @@ export function hostViewFromApi(api: ApiResources, host: string, revision = 0): 
   const remote = api.ports.filter(
     (p) => vxlanIds.has(attr(p, 'network_id')) && hostOf(p) !== host && hostOf(p) !== '' && endpoints.has(hostOf(p)),
   );
-  const remotePorts: RemotePortView[] = sortByKeys(remote, key('network_id'))
+  const remotePorts: RemotePortView[] = sortByKeys(remote, key('network_id'), byId)
     .filter((p) => endpoints.get(hostOf(p)) !== localVtep)
     .map((p) => ({
       network_id: attr(p, 'network_id'),
@@ -184,6 +182,7 @@ export function hostViewFromApi(api: ApiResources, host: string, revision = 0): 
     dhcp_ports: sortByKeys(
       api.ports.filter((p) => dhcpIds.has(attr(p, 'network_id'))),
       key('network_id'),
+      byId,
     ).map(portView),
     routers: routers(api, host),
   };

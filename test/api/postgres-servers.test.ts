@@ -1,0 +1,177 @@
+// Two `neutrino server` processes on one real PostgreSQL database: a write through one reaches a
+// long-poll on the other at once (LISTEN/NOTIFY), concurrent creates through both never share an
+// address or MAC, and a watcher following the feed sees every revision exactly once, in order.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDatabase, startPostgres, type PostgresCluster } from '../helpers/postgres.js';
+import { freePort, listening, spawnServer, stopServer, type ServerProcess } from '../helpers/server-process.js';
+import { adminToken, api, memberProject, type Api } from '../helpers/client.js';
+import { ADMIN_PASSWORD } from '../helpers/server.js';
+import type { Change, Port } from '../helpers/shapes.js';
+import { NeutrinoClient } from '../../src/client/neutrino.js';
+import { UnreachableError } from '../../src/client/reach.js';
+
+let cluster: PostgresCluster;
+const dirs: string[] = [];
+const servers: ServerProcess[] = [];
+let a: Api;
+let b: Api;
+/** The feed is the agents' (admin) view; read through the second server. */
+let feedB: Api;
+let sharedDb: string;
+let serverB: ServerProcess;
+
+type FeedChange = Change & { revision: number };
+type FeedPage = { revision: number; changes: FeedChange[] };
+
+async function startServer(dbUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-pgsrv-'));
+  dirs.push(dir);
+  const server = spawnServer(dir, await freePort(), env, ['--db', dbUrl]);
+  servers.push(server);
+  await listening(server, 30_000);
+  return server;
+}
+
+before(async () => {
+  cluster = await startPostgres();
+  const db = await createDatabase(cluster.url);
+  sharedDb = db.url;
+  // Both start at once: the schema is migrated once, under the migrator's lock.
+  const [one, two] = await Promise.all([
+    startServer(db.url, { NEUTRINO_ADMIN_PASSWORD: ADMIN_PASSWORD }),
+    startServer(db.url, { NEUTRINO_ADMIN_PASSWORD: ADMIN_PASSWORD }),
+  ]);
+  const demo = await memberProject(one.url, await adminToken(one.url), 'demo');
+  a = api(one.url, demo.token);
+  // A token issued by one server is good at the other: they share one store.
+  b = api(two.url, demo.token);
+  serverB = two;
+  feedB = api(two.url, await adminToken(two.url));
+});
+
+after(async () => {
+  for (const s of servers) await stopServer(s);
+  await cluster?.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const head = async (): Promise<number> => (await feedB.get<FeedPage>('/neutrino/changes?since=0')).body.revision;
+
+test("a write through one server answers a long-poll waiting on the other before the poll's own deadline", async () => {
+  const since = await head();
+  const polling = feedB.get<FeedPage>(`/neutrino/changes?since=${since}&wait=50`);
+  await new Promise((r) => setTimeout(r, 300));
+  const net = (await a.post('/networks', { network: { name: 'heard-across' } })).body.network;
+  const t0 = Date.now();
+  const page = (await polling).body;
+  assert.ok(
+    page.changes.some((c) => c.resource === 'network' && c.resource_id === net.id && c.op === 'create'),
+    JSON.stringify(page),
+  );
+  // The poll would otherwise have waited its 50 s out (and answered with nothing).
+  assert.ok(Date.now() - t0 < 45_000);
+});
+
+test('200 concurrent port creates through both servers on one /24: distinct addresses and MACs, none lost; the feed holds each once, in order', async () => {
+  const net = (await a.post('/networks', { network: { name: 'shared-busy' } })).body.network;
+  await a.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.30.0.0/24' } });
+  const since = await head();
+  const replies = await Promise.all(
+    Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).post<{ port: Port }>('/ports', { port: { network_id: net.id } })),
+  );
+  const failed = replies.filter((r) => r.status !== 201);
+  assert.deepEqual(
+    failed.map((r) => r.body),
+    [],
+  );
+  const ports = replies.map((r) => r.body.port);
+  const ips = ports.map((p) => p.fixed_ips[0].ip_address);
+  assert.equal(new Set(ips).size, 200, 'no duplicate address');
+  assert.equal(new Set(ports.map((p) => p.mac_address)).size, 200, 'no duplicate MAC');
+  const listed = (await b.get<{ ports: Port[] }>(`/ports?network_id=${net.id}`)).body.ports;
+  assert.deepEqual(listed.map((p) => p.fixed_ips[0].ip_address).sort(), [...ips].sort());
+
+  // Follow the feed from the other server, page by page: strictly increasing revisions, every port once.
+  const seen: FeedChange[] = [];
+  for (let rev = since; ;) {
+    const page = (await feedB.get<FeedPage>(`/neutrino/changes?since=${rev}`)).body;
+    if (!page.changes.length) break;
+    seen.push(...page.changes);
+    rev = page.revision;
+  }
+  const revisions = seen.map((c) => c.revision);
+  assert.deepEqual(
+    revisions,
+    [...revisions].sort((x, y) => x - y),
+  );
+  assert.equal(new Set(revisions).size, revisions.length);
+  const created = seen.filter((c) => c.resource === 'port' && c.op === 'create').map((c) => c.resource_id);
+  assert.deepEqual([...created].sort(), ports.map((p) => p.id).sort());
+});
+
+/** PIDs of the direct children of `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text ? text.split(/\s+/).map(Number) : [];
+}
+
+test('--workers 2: two worker processes answer on one address, and SIGTERM drains both and exits 0', async () => {
+  const db = await createDatabase(cluster.url);
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-pgsrv-'));
+  dirs.push(dir);
+  const server = spawnServer(dir, await freePort(), { NEUTRINO_ADMIN_PASSWORD: ADMIN_PASSWORD }, ['--db', db.url, '--workers', '2']);
+  servers.push(server);
+  await listening(server, 30_000);
+  const workers = childrenOf(server.pid);
+  assert.equal(workers.length, 2, server.output());
+  const admin = api(server.url, await adminToken(server.url));
+  const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => admin.post('/networks', { network: { name: `w${i}` } })));
+  assert.deepEqual(
+    replies.filter((r) => r.status !== 201).map((r) => r.body),
+    [],
+  );
+  // Each worker logged its start (pino JSON lines carry the pid).
+  const listeningPids = new Set(
+    server
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('neutrino server listening'))
+      .map((l) => (JSON.parse(l) as { pid: number }).pid),
+  );
+  assert.deepEqual([...listeningPids].sort(), [...workers].sort());
+  await stopServer(server, 'SIGTERM');
+  assert.equal(await server.exited, 0, server.output());
+  for (const w of workers) assert.ok(!existsSync(`/proc/${w}`), `worker ${w} ended`);
+});
+
+test('--workers 2 on SQLite is refused with one line and a non-zero exit', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-pgsrv-'));
+  dirs.push(dir);
+  const server = spawnServer(dir, await freePort(), {}, ['--workers', '2']);
+  servers.push(server);
+  assert.equal(await server.exited, 2);
+  assert.match(server.output(), /^neutrino: 2 API workers need a database they can share: set \[database\] connection \(or --db\)/m);
+  assert.equal(server.output().trim().split('\n').length, 1, server.output());
+});
+
+test("an agent's client goes on at another server when its server goes away", async () => {
+  const c = await startServer(sharedDb);
+  const client = new NeutrinoClient([{ url: c.url }, { url: serverB.url }], {
+    username: 'admin',
+    password: ADMIN_PASSWORD,
+    project: 'admin',
+  });
+  const before = await client.call<{ networks: unknown[] }>('GET', '/v2.0/networks');
+  assert.equal(client.endpoint.url, c.url);
+  await stopServer(c);
+  const after = await client.call<{ networks: unknown[] }>('GET', '/v2.0/networks');
+  assert.equal(client.endpoint.url, serverB.url, 'moved to the other server');
+  assert.equal(after.networks.length, before.networks.length, 'the same store behind both');
+  // With no server left to try, the failure names the last one.
+  const lonely = new NeutrinoClient([{ url: c.url }], { username: 'admin', password: ADMIN_PASSWORD, project: 'admin' });
+  await assert.rejects(lonely.call('GET', '/v2.0/networks'), UnreachableError);
+});
