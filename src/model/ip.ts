@@ -39,7 +39,15 @@ export function ipVersion(text: unknown): IpVersion | null {
 
 /** RFC 5952 text: IPv6 lower-case and zero-compressed (an embedded IPv4 tail printed as hex groups). */
 export function formatIp(ip: Ip): string {
-  return ip.version === 4 ? Address4.fromBigInt(ip.value).correctForm() : Address6.fromBigInt(ip.value).correctForm();
+  return ip.version === 4 ? dottedQuad(Number(ip.value)) : Address6.fromBigInt(ip.value).correctForm();
+}
+
+/**
+ * An IPv4 address as text, by arithmetic: the same text as the library's correctForm, at a small
+ * fraction of its cost (address allocation formats up to a thousand candidates per port).
+ */
+function dottedQuad(v: number): string {
+  return `${Math.floor(v / 2 ** 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
 /** Canonical text of an address ("10.0.0.1", "2001:db8::1"); null when it is not an address. */

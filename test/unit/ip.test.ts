@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import fc from 'fast-check';
+import { Address4 } from 'ip-address';
 import {
   broadcastAddress,
   canonicalIpOrNull,
@@ -183,4 +184,13 @@ test("EUI-64 addresses as Neutron's get_ipv6_addr_by_EUI64 computes them", () =>
   assert.equal(eui64Address('2001:db8::/64', '00:16:3e:33:44'), null);
   assert.equal(eui64Address('2001:db8::/64', '00:16-3e:33:44:55'), null);
   assert.equal(eui64Address('not-a-prefix', '00:16:3e:33:44:55'), null);
+});
+
+test("formatIp's IPv4 text is the library's correct form for every address", () => {
+  const same = (v: bigint) => assert.equal(formatIp({ version: 4, value: v }), Address4.fromBigInt(v).correctForm());
+  for (const v of [0n, 1n, 255n, 256n, 2n ** 24n, 2n ** 31n, 2n ** 32n - 1n]) same(v);
+  fc.assert(
+    fc.property(fc.bigInt({ min: 0n, max: 2n ** 32n - 1n }), (v) => same(v)),
+    { numRuns: 20_000 },
+  );
 });
