@@ -570,7 +570,7 @@ export function portService(): ResourceService {
     async list(tx, ctx, filters) {
       const { query, complete } = pushFilters(tx, portTable, visiblePorts(tx, ctx), filters);
       const rows = await query.execute();
-      return portsToApi(tx, rows, rows.length > 200 && complete);
+      return portsToApi(tx, rows, rows.length > 200);
     },
 
     async listPage(tx, ctx, q) {
