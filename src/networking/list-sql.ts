@@ -16,6 +16,20 @@ export interface Column {
 /** A filter that needs more than a column comparison (a join table), built from its wanted values. */
 export type FilterBuilder = (values: unknown[], tx: Tx) => Expression<SqlBool> | null;
 
+export const textColumn = (column: string): Column => ({ column, kind: 'text' });
+export const boolColumn = (column: string): Column => ({ column, kind: 'bool' });
+
+/** The columns every resource table has (the migrations' standard()). */
+export const standardColumns: Record<string, Column> = {
+  id: textColumn('id'),
+  name: textColumn('name'),
+  description: textColumn('description'),
+  project_id: textColumn('project_id'),
+  created_at: textColumn('created_at'),
+  updated_at: textColumn('updated_at'),
+  revision_number: { column: 'revision_number', kind: 'int' },
+};
+
 export interface ListTable {
   /** table name, also the alias the column references use */
   table: string;
@@ -94,15 +108,15 @@ const flip = (d: 'asc' | 'desc') => (d === 'asc' ? 'desc' : 'asc');
 
 /**
  * One page of `base` (the visible rows), filtered, sorted and cut in SQL; null when a filter or sort key
- * cannot be expressed as SQL or there is no limit (the caller then does it in memory). `markerRow` is
- * the marker's row found among the visible ones (the caller answers NotFound when there is none).
+ * cannot be expressed as SQL or there is no limit (the caller then does it in memory). The marker must
+ * be among the visible rows, else `markerNotFound()` is thrown (Neutron's _get_<resource>).
  */
 export async function sqlPage<TB extends keyof Database, O>(
   tx: Tx,
   t: ListTable,
   base: Query<TB, O>,
   q: ListQuery,
-  markerRow: () => Promise<Record<string, unknown>>,
+  markerNotFound: (id: string) => Error,
 ): Promise<SqlPage<O> | null> {
   if (q.limit === null) return null;
   const keys = sortColumns(t, q.sorts);
@@ -114,7 +128,9 @@ export async function sqlPage<TB extends keyof Database, O>(
   let page = filtered;
   let hasBefore = false;
   if (q.marker !== null) {
-    const m = await markerRow();
+    const m = (await base.where(sql<SqlBool>`${colRef(t, t.columns.id)} = ${q.marker}`).executeTakeFirst()) as
+      Record<string, unknown> | undefined;
+    if (!m) throw markerNotFound(q.marker);
     page = page.where(after(tx, t, travel, m));
     const back = travel.map(([c, d]) => [c, flip(d)] as [Column, 'asc' | 'desc']);
     const before = await filtered

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Expression, type SqlBool } from 'kysely';
 import { isPostgres } from '../store/dialect.js';
-import { pushFilters, sqlPage, type Column, type ListTable } from './list-sql.js';
+import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.js';
 import { composeRule, type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { badRequest, conflict, forbidden, NeutronError, notFound, policyDenied } from '../model/errors.js';
@@ -86,29 +86,21 @@ function securityGroupsInSql(values: unknown[]): Expression<SqlBool> | null {
   return sql<SqlBool>`exists (select 1 from port_security_groups g where g.port_id = ports.id and g.security_group_id in (${sql.join(values)}))`;
 }
 
-const text = (column: string): Column => ({ column, kind: 'text' });
-
 /** The ports table as lists filter and sort it. */
 const portTable: ListTable = {
   table: 'ports',
   columns: {
-    id: text('id'),
-    name: text('name'),
-    description: text('description'),
-    network_id: text('network_id'),
-    admin_state_up: { column: 'admin_state_up', kind: 'bool' },
-    mac_address: text('mac_address'),
-    device_id: text('device_id'),
-    device_owner: text('device_owner'),
-    status: text('status'),
-    port_security_enabled: { column: 'port_security_enabled', kind: 'bool' },
-    'binding:host_id': text('binding_host_id'),
-    'binding:vnic_type': text('binding_vnic_type'),
-    'binding:vif_type': text('binding_vif_type'),
-    project_id: text('project_id'),
-    created_at: text('created_at'),
-    updated_at: text('updated_at'),
-    revision_number: { column: 'revision_number', kind: 'int' },
+    ...standardColumns,
+    network_id: textColumn('network_id'),
+    admin_state_up: boolColumn('admin_state_up'),
+    mac_address: textColumn('mac_address'),
+    device_id: textColumn('device_id'),
+    device_owner: textColumn('device_owner'),
+    status: textColumn('status'),
+    port_security_enabled: boolColumn('port_security_enabled'),
+    'binding:host_id': textColumn('binding_host_id'),
+    'binding:vnic_type': textColumn('binding_vnic_type'),
+    'binding:vif_type': textColumn('binding_vif_type'),
   },
   filters: { fixed_ips: fixedIpsInSql, security_groups: securityGroupsInSql },
 };
@@ -568,20 +560,15 @@ export function portService(): ResourceService {
     spec: portSpec,
 
     async list(tx, ctx, filters) {
-      const { query, complete } = pushFilters(tx, portTable, visiblePorts(tx, ctx), filters);
+      const { query } = pushFilters(tx, portTable, visiblePorts(tx, ctx), filters);
       const rows = await query.execute();
       return portsToApi(tx, rows, rows.length > 200);
     },
 
     async listPage(tx, ctx, q) {
-      const marker = async () => {
-        const row = await visiblePorts(tx, ctx)
-          .where('ports.id', '=', q.marker as string)
-          .executeTakeFirst();
-        if (!row) throw notFound('PortNotFound', `Port ${q.marker} could not be found.`);
-        return row as unknown as Record<string, unknown>;
-      };
-      const page = await sqlPage(tx, portTable, visiblePorts(tx, ctx), q, marker);
+      const page = await sqlPage(tx, portTable, visiblePorts(tx, ctx), q, (id) =>
+        notFound('PortNotFound', `Port ${id} could not be found.`),
+      );
       return page && { items: await portsToApi(tx, page.rows), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
 

@@ -6,27 +6,41 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer } from '../helpers/server.js';
 import { adminDemoOther, created, expectError } from '../helpers/networking.js';
-import type { Api } from '../helpers/client.js';
+import type { Api, Reply } from '../helpers/client.js';
 
 const NAMES = ['a', 'B', 'b', '_x', 'Z', 'é', 'a b', ''];
 const OWNERS = ['compute:nova', 'compute:az1', ''];
 
 /** Follows one kind of link from `path` to its end; the pages in the order they came. */
-async function walk(client: Api, path: string, rel: 'next' | 'previous'): Promise<Array<Array<{ id: string }>>> {
+async function walk(client: Api, path: string, rel: 'next' | 'previous', plural = 'ports'): Promise<Array<Array<{ id: string }>>> {
   const pages: Array<Array<{ id: string }>> = [];
   let next: string | undefined = path;
   for (let guard = 0; next; guard++) {
     assert.ok(guard < 500, 'too many pages');
-    const r = await client.get(next);
+    const r: Reply = await client.get(next);
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    pages.push(r.body.ports);
-    const link = (r.body.ports_links ?? []).find((l: { rel: string }) => l.rel === rel) as { href: string } | undefined;
+    pages.push(r.body[plural]);
+    const link = (r.body[`${plural}_links`] ?? []).find((l: { rel: string }) => l.rel === rel) as { href: string } | undefined;
     next = link ? link.href.slice(link.href.indexOf('/v2.0') + '/v2.0'.length) : undefined;
   }
   return pages;
 }
 
 const ids = (items: Array<{ id: string }>) => items.map((p) => p.id);
+
+/** Walks `query` in pages of `limit` forwards, then from the last page backwards: both give `expected`. */
+async function pagesAgree(client: Api, plural: string, query: string, limit: number, expected: string[], what: string) {
+  const paged = `/${plural}?${[query, `limit=${limit}`].filter(Boolean).join('&')}`;
+  const forward = await walk(client, paged, 'next', plural);
+  assert.deepEqual(ids(forward.flat()), expected, what);
+  assert.ok(
+    forward.every((p, i) => p.length === limit || i === forward.length - 1),
+    what,
+  );
+  const backward = await walk(client, `${paged}&page_reverse=True`, 'previous', plural);
+  assert.deepEqual(ids(backward.reverse().flat()), expected, `${what} backwards`);
+  assert.deepEqual(ids(backward[backward.length - 1]), expected.slice(-limit), `${what} last page`);
+}
 
 async function setup() {
   const srv = await startTestServer();
@@ -134,4 +148,50 @@ test('a marker with a limit must be visible: unknown or another project’s is P
     r.body.ports_links.map((l: { rel: string }) => l.rel),
     ['next', 'previous'],
   );
+});
+
+test('networks: filters (pushed down or not), sorts and limits page to the unpaged list', async (t) => {
+  const srv = await startTestServer();
+  t.after(() => srv.close());
+  const { admin, demo, other, otherProject } = await adminDemoOther(srv.url);
+  let subnetId = '';
+  for (let i = 0; i < 30; i++) {
+    const net = await created(
+      demo.post('/networks', { network: { name: NAMES[i % NAMES.length], admin_state_up: i % 3 !== 0 } }),
+      'network',
+    );
+    if (i === 7) {
+      const sub = await demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.50.0.0/24' } });
+      subnetId = sub.body.subnet.id;
+    }
+  }
+  for (let i = 0; i < 12; i++) {
+    const mine = i % 2 ? { name: NAMES[i % 4] } : { name: NAMES[i % 4], shared: true, project_id: otherProject };
+    await created((i % 2 ? other : admin).post('/networks', { network: mine }), 'network');
+  }
+  const filters = [
+    '',
+    'shared=true',
+    'admin_state_up=false',
+    'name=a&name=b',
+    `subnets=${subnetId}`,
+    'provider:physical_network=',
+    'mtu=1450&mtu=1500',
+  ];
+  const sorts = ['', 'sort_key=name&sort_dir=desc', 'sort_key=mtu&sort_dir=asc&sort_key=name&sort_dir=asc&sort_key=id&sort_dir=desc'];
+  for (const [who, client] of [
+    ['demo', demo],
+    ['admin', admin],
+  ] as const) {
+    for (const filter of filters) {
+      for (const sort of sorts) {
+        const query = [filter, sort].filter(Boolean).join('&');
+        const all = await client.get(`/networks${query ? `?${query}` : ''}`);
+        assert.equal(all.status, 200, JSON.stringify(all.body));
+        for (const limit of [4, 17]) {
+          await pagesAgree(client, 'networks', query, limit, ids(all.body.networks), `${who}: ${query} limit=${limit}`);
+        }
+      }
+    }
+  }
 });
