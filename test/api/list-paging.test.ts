@@ -150,7 +150,7 @@ test('a marker with a limit must be visible: unknown or another project’s is P
   );
 });
 
-test('networks: filters (pushed down or not), sorts and limits page to the unpaged list', async (t) => {
+test('networks and subnets: filters and sorts (pushed down or not) and limits page to the unpaged list', async (t) => {
   const srv = await startTestServer();
   t.after(() => srv.close());
   const { admin, demo, other, otherProject } = await adminDemoOther(srv.url);
@@ -160,14 +160,16 @@ test('networks: filters (pushed down or not), sorts and limits page to the unpag
       demo.post('/networks', { network: { name: NAMES[i % NAMES.length], admin_state_up: i % 3 !== 0 } }),
       'network',
     );
-    if (i === 7) {
-      const sub = await demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.50.0.0/24' } });
-      subnetId = sub.body.subnet.id;
+    if (i % 3 === 1) {
+      const subnet = { network_id: net.id, ip_version: 4, cidr: `10.50.${i}.0/24`, enable_dhcp: i % 2 === 0, name: NAMES[i % 5] };
+      subnetId = (await created(demo.post('/subnets', { subnet }), 'subnet')).id;
     }
   }
   for (let i = 0; i < 12; i++) {
     const mine = i % 2 ? { name: NAMES[i % 4] } : { name: NAMES[i % 4], shared: true, project_id: otherProject };
-    await created((i % 2 ? other : admin).post('/networks', { network: mine }), 'network');
+    const net = await created((i % 2 ? other : admin).post('/networks', { network: mine }), 'network');
+    const subnet = { network_id: net.id, ip_version: 4, cidr: `10.60.${i}.0/24`, gateway_ip: i % 4 ? null : `10.60.${i}.9` };
+    await created(other.post('/subnets', { subnet }), 'subnet');
   }
   const filters = [
     '',
@@ -190,6 +192,29 @@ test('networks: filters (pushed down or not), sorts and limits page to the unpag
         assert.equal(all.status, 200, JSON.stringify(all.body));
         for (const limit of [4, 17]) {
           await pagesAgree(client, 'networks', query, limit, ids(all.body.networks), `${who}: ${query} limit=${limit}`);
+        }
+      }
+    }
+  }
+  const subnetFilters = ['', 'enable_dhcp=false', 'ip_version=4&name=a&name=b', 'gateway_ip='];
+  const subnetSorts = [
+    '',
+    'sort_key=cidr&sort_dir=desc',
+    'sort_key=gateway_ip&sort_dir=asc',
+    'sort_key=enable_dhcp&sort_dir=desc&sort_key=name&sort_dir=asc',
+  ];
+  for (const [who, client] of [
+    ['demo', demo],
+    ['other', other],
+    ['admin', admin],
+  ] as const) {
+    for (const filter of subnetFilters) {
+      for (const sort of subnetSorts) {
+        const query = [filter, sort].filter(Boolean).join('&');
+        const all = await client.get(`/subnets${query ? `?${query}` : ''}`);
+        assert.equal(all.status, 200, JSON.stringify(all.body));
+        for (const limit of [3, 8]) {
+          await pagesAgree(client, 'subnets', query, limit, ids(all.body.subnets), `${who}: subnets ${query} limit=${limit}`);
         }
       }
     }
