@@ -61,9 +61,15 @@ function columnFilter(t: ListTable, c: Column, values: unknown[]): Expression<Sq
   const typed = (v: unknown) =>
     c.kind === 'bool' ? typeof v === 'boolean' : c.kind === 'int' ? typeof v === 'number' : typeof v === 'string';
   if (!values.every(typed)) return null;
-  if (!values.length) return FALSE;
-  return sql<SqlBool>`${colRef(t, c)} in (${sql.join(values.map((v) => stored(c, v)))})`;
+  // An integer column holds 32 bits (PostgreSQL refuses a bigger parameter): a bigger value matches nothing.
+  const possible =
+    c.kind === 'int' ? values.filter((v) => Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31) : values;
+  if (!possible.length) return FALSE;
+  return sql<SqlBool>`${colRef(t, c)} in (${sql.join(possible.map((v) => stored(c, v)))})`;
 }
+
+/** PostgreSQL text holds no NUL (a parameter with one is an error): such a value matches nothing there. */
+const storable = (tx: Tx, v: unknown) => !(typeof v === 'string' && v.includes('\0') && isPostgres(tx));
 
 /** The query's filters that SQL can apply, and whether that is all of them. */
 export function pushFilters<TB extends keyof Database, O>(
@@ -76,7 +82,8 @@ export function pushFilters<TB extends keyof Database, O>(
   for (const [key, values] of filters) {
     const c = Object.hasOwn(t.columns, key) ? t.columns[key] : undefined;
     const custom = t.filters && Object.hasOwn(t.filters, key) ? t.filters[key] : undefined;
-    const cond = c ? columnFilter(t, c, values) : custom ? custom(values, tx) : null;
+    const usable = values.filter((v) => storable(tx, v));
+    const cond = c ? columnFilter(t, c, usable) : custom ? custom(usable, tx) : null;
     if (cond) q = q.where(cond);
     else complete = false;
   }
@@ -128,6 +135,7 @@ export async function sqlPage<TB extends keyof Database, O>(
   let page = filtered;
   let hasBefore = false;
   if (q.marker !== null) {
+    if (!storable(tx, q.marker)) throw markerNotFound(q.marker);
     const m = (await base.where(sql<SqlBool>`${colRef(t, t.columns.id)} = ${q.marker}`).executeTakeFirst()) as
       Record<string, unknown> | undefined;
     if (!m) throw markerNotFound(q.marker);

@@ -134,6 +134,12 @@ test('a marker with a limit must be visible: unknown or another project’s is P
   expectError(await demo.get(`/networks?limit=1&marker=${unknown}`), 404, 'NetworkNotFound', `Network ${unknown} could not be found.`);
   expectError(await demo.get(`/subnets?limit=1&marker=${unknown}`), 404, 'SubnetNotFound', `Subnet ${unknown} could not be found.`);
 
+  // A marker PostgreSQL text cannot hold (a NUL) is just unknown; such a filter value matches nothing.
+  expectError(await demo.get('/ports?limit=5&marker=a%00b'), 404, 'PortNotFound');
+  assert.equal((await demo.get('/ports?name=a%00b&mtu=1&limit=2')).status, 400);
+  assert.deepEqual((await demo.get('/ports?name=a%00b&limit=2')).body.ports, []);
+  assert.deepEqual((await demo.get('/networks?mtu=99999999999999999999&limit=2')).body.networks, []);
+
   // Without a limit there is no paging: Neutron ignores the marker.
   const all = ids((await demo.get('/ports')).body.ports);
   assert.deepEqual(ids((await demo.get(`/ports?marker=${unknown}`)).body.ports), all);
