@@ -29,8 +29,9 @@ async function walk(client: Api, path: string, rel: 'next' | 'previous', plural 
 const ids = (items: Array<{ id: string }>) => items.map((p) => p.id);
 
 /** Walks `query` in pages of `limit` forwards, then from the last page backwards: both give `expected`. */
-async function pagesAgree(client: Api, plural: string, query: string, limit: number, expected: string[], what: string) {
-  const paged = `/${plural}?${[query, `limit=${limit}`].filter(Boolean).join('&')}`;
+async function pagesAgree(client: Api, path: string, query: string, limit: number, expected: string[], what: string) {
+  const paged = `/${path}?${[query, `limit=${limit}`].filter(Boolean).join('&')}`;
+  const plural = path.replace('-', '_');
   const forward = await walk(client, paged, 'next', plural);
   assert.deepEqual(ids(forward.flat()), expected, what);
   assert.ok(
@@ -221,6 +222,46 @@ test('networks and subnets: filters and sorts (pushed down or not) and limits pa
         assert.equal(all.status, 200, JSON.stringify(all.body));
         for (const limit of [3, 8]) {
           await pagesAgree(client, 'subnets', query, limit, ids(all.body.subnets), `${who}: subnets ${query} limit=${limit}`);
+        }
+      }
+    }
+  }
+});
+
+test('security groups: filters and sorts (pushed down or not) and limits page to the unpaged list', async (t) => {
+  const srv = await startTestServer();
+  t.after(() => srv.close());
+  const { admin, demo, other, demoProject } = await adminDemoOther(srv.url);
+  const quota = await admin.put(`/quotas/${demoProject}`, { quota: { security_group: -1, security_group_rule: -1 } });
+  assert.equal(quota.status, 200, JSON.stringify(quota.body));
+  for (let i = 0; i < 25; i++) {
+    await created(
+      demo.post('/security-groups', { security_group: { name: NAMES[i % 7] || 'x', stateful: i % 3 !== 0 } }),
+      'security_group',
+    );
+  }
+  for (let i = 0; i < 5; i++)
+    await created(other.post('/security-groups', { security_group: { name: NAMES[i] || 'x' } }), 'security_group');
+  const unknown = '00000000-0000-4000-8000-000000000000';
+  expectError(
+    await demo.get(`/security-groups?limit=2&marker=${unknown}`),
+    404,
+    'SecurityGroupNotFound',
+    `Security group ${unknown} does not exist`,
+  );
+  const filters = ['', 'stateful=false', 'name=a&name=b', 'shared=false'];
+  const sorts = ['', 'sort_key=name&sort_dir=desc'];
+  for (const [who, client] of [
+    ['demo', demo],
+    ['admin', admin],
+  ] as const) {
+    for (const filter of filters) {
+      for (const sort of sorts) {
+        const query = [filter, sort].filter(Boolean).join('&');
+        const all = await client.get(`/security-groups${query ? `?${query}` : ''}`);
+        assert.equal(all.status, 200, JSON.stringify(all.body));
+        for (const limit of [4, 9]) {
+          await pagesAgree(client, 'security-groups', query, limit, ids(all.body.security_groups), `${who}: ${query} limit=${limit}`);
         }
       }
     }
