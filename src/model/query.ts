@@ -109,7 +109,8 @@ export interface ListPage {
 }
 
 /** The sort keys with id last: without sort keys the order is the id's, as a primary-key scan gives it. */
-const withIdLast = (sorts: ListQuery['sorts']) => (sorts.some(([k]) => k === 'id') ? sorts : [...sorts, ['id', 'asc'] as [string, 'asc']]);
+export const withIdLast = (sorts: ListQuery['sorts']) =>
+  sorts.some(([k]) => k === 'id') ? sorts : [...sorts, ['id', 'asc'] as [string, 'asc']];
 
 function comparator(sorts: ListQuery['sorts']) {
   const keys = withIdLast(sorts);

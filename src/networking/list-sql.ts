@@ -3,7 +3,7 @@
 // repeated values OR'ed, booleans as 0/1, id the last sort key, text in byte order on both engines.
 import { sql, type Expression, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { isPostgres } from '../store/dialect.js';
-import type { ListQuery } from '../model/query.js';
+import { withIdLast, type ListQuery } from '../model/query.js';
 import type { Database } from '../store/schema/index.js';
 import type { Tx } from './common.js';
 
@@ -92,7 +92,7 @@ export function pushFilters<TB extends keyof Database, O>(
 
 /** The sort keys as columns, id last (the default order is id's), or null if one is not a column. */
 function sortColumns(t: ListTable, sorts: ListQuery['sorts']): Array<[Column, 'asc' | 'desc']> | null {
-  const keys = sorts.some(([k]) => k === 'id') ? sorts : [...sorts, ['id', 'asc'] as [string, 'asc']];
+  const keys = withIdLast(sorts);
   const out: Array<[Column, 'asc' | 'desc']> = [];
   for (const [k, dir] of keys) {
     if (!Object.hasOwn(t.columns, k)) return null;
@@ -148,7 +148,9 @@ export async function sqlPage<TB extends keyof Database, O>(
     hasBefore = before.length > 0;
   }
   for (const [c, d] of travel) page = page.orderBy(sql`${ordered(tx, t, c)} ${sql.raw(d)}`);
-  const rows = await page.limit(q.limit + 1).execute();
+  // One row more than the page tells whether there are more; a limit beyond any table's size is capped
+  // (PostgreSQL refuses a LIMIT beyond 64 bits, SQLite one that is no integer).
+  const rows = await page.limit(Math.min(q.limit, 2 ** 31) + 1).execute();
   const hasMore = rows.length > q.limit;
   const kept = rows.slice(0, q.limit);
   return { rows: q.pageReverse ? kept.reverse() : kept, hasMore, hasBefore };

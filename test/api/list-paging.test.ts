@@ -141,6 +141,12 @@ test('a marker with a limit must be visible: unknown or another project’s is P
   assert.deepEqual((await demo.get('/ports?name=a%00b&limit=2')).body.ports, []);
   assert.deepEqual((await demo.get('/networks?mtu=99999999999999999999&limit=2')).body.networks, []);
 
+  // A limit beyond any table's size is the whole list, without links.
+  const huge = await demo.get('/ports?limit=99999999999999999999');
+  assert.equal(huge.status, 200, JSON.stringify(huge.body));
+  assert.equal(huge.body.ports_links, undefined);
+  assert.equal(huge.body.ports.length, (await demo.get('/ports')).body.ports.length);
+
   // Without a limit there is no paging: Neutron ignores the marker.
   const all = ids((await demo.get('/ports')).body.ports);
   assert.deepEqual(ids((await demo.get(`/ports?marker=${unknown}`)).body.ports), all);
