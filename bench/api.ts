@@ -1,6 +1,7 @@
 // API benchmark: starts a real `neutrino server` process (SQLite file in a temp dir) and measures
 // port-create latency serial and with 8 concurrent clients, requests per second on a show call,
-// and list-ports latency with 1,000 ports. Prints one JSON object.
+// and list-ports latency with 1,000 ports (BENCH_LIST_PORTS=N for another count): the whole list, by
+// device_id, and pages of 100 (first, after a marker, sorted). Prints one JSON object.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { createServer } from 'node:net';
 import { api, issueToken, memberProject } from '../test/helpers/client.js';
 
 const PASSWORD = 'bench-admin';
+const LIST_PORTS = Number(process.env.BENCH_LIST_PORTS ?? 1000);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -83,20 +85,27 @@ async function main() {
       ),
     );
 
-    // Bring the network to 1,000 ports for the list measurements.
+    // Bring the network to LIST_PORTS ports (1,000 unless BENCH_LIST_PORTS says) for the list measurements.
     const existing = (await demo.get(`/ports?network_id=${net.id}&fields=id`)).body.ports.length;
     await Promise.all(
       Array.from({ length: 8 }, async (_, w) => {
-        for (let i = existing + w; i < 1000; i += 8) await create(1000 + i);
+        for (let i = existing + w; i < LIST_PORTS; i += 8) await create(LIST_PORTS + i);
       }),
     );
     const count = (await demo.get(`/ports?network_id=${net.id}&fields=id`)).body.ports.length;
 
     const listAll: number[] = [];
     const listFiltered: number[] = [];
+    const firstPage: number[] = [];
+    const laterPage: number[] = [];
+    const sortedPage: number[] = [];
+    const middle = (await demo.get('/ports?fields=id')).body.ports[Math.floor(count / 2)].id as string;
     for (let i = 0; i < 20; i++) {
       listAll.push((await timed(() => demo.get('/ports')))[0]);
       listFiltered.push((await timed(() => demo.get(`/ports?device_id=dev-${i * 7}`)))[0]);
+      firstPage.push((await timed(() => demo.get('/ports?limit=100')))[0]);
+      laterPage.push((await timed(() => demo.get(`/ports?limit=100&marker=${middle}`)))[0]);
+      sortedPage.push((await timed(() => demo.get(`/ports?limit=100&sort_key=mac_address&sort_dir=desc&marker=${middle}`)))[0]);
     }
 
     const showMs: number[] = [];
@@ -136,6 +145,9 @@ async function main() {
             ports: count,
             unfiltered: { p50: pct(listAll, 50), p95: pct(listAll, 95) },
             by_device_id: { p50: pct(listFiltered, 50), p95: pct(listFiltered, 95) },
+            limit_100_first_page: { p50: pct(firstPage, 50), p95: pct(firstPage, 95) },
+            limit_100_after_marker: { p50: pct(laterPage, 50), p95: pct(laterPage, 95) },
+            limit_100_by_mac_desc_after_marker: { p50: pct(sortedPage, 50), p95: pct(sortedPage, 95) },
           },
         },
         null,

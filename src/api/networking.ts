@@ -8,7 +8,7 @@ import type { IdentityService } from '../identity/service.js';
 import type { AuthContext } from '../model/context.js';
 import { bulkItems, prepareCreate, prepareUpdate, visibleTo } from '../model/attributes.js';
 import { notFound, unauthorized } from '../model/errors.js';
-import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
+import { applyListQuery, pageLinks, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import type { Item, ResourceService } from '../networking/common.js';
 import { buildServices } from '../networking/index.js';
 import { registerExtraRoutes } from './networking-extra.js';
@@ -113,8 +113,16 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
   v2.get(collection, async (req) => {
     const raw = req.query as RawQuery;
     const q = parseListQuery(service.spec, raw);
-    const all = await unitOfWork(db, (tx) => service.list(tx, req.ctx, q.filters));
-    const page = applyListQuery(service.spec, all, q, `${baseUrl}/v2.0/${segment}`, raw);
+    const selfUrl = `${baseUrl}/v2.0/${segment}`;
+    const page = await unitOfWork(db, async (tx) => {
+      const paged = service.listPage ? await service.listPage(tx, req.ctx, q) : null;
+      if (paged) return { items: paged.items, links: pageLinks(paged.items, q, paged.hasMore, paged.hasBefore, selfUrl, raw) };
+      const all = await service.list(tx, req.ctx, q.filters);
+      // With a limit the marker must be one the caller sees: Neutron's _get_<resource> answers NotFound.
+      const needsMarker = q.limit !== null && q.marker !== null && !all.some((it) => it.id === q.marker);
+      const markerItem = needsMarker ? await service.show(tx, req.ctx, q.marker as string) : undefined;
+      return applyListQuery(service.spec, all, q, selfUrl, raw, markerItem);
+    });
     const body: Record<string, unknown> = { [plural]: page.items.map((it) => render(service, it, req.ctx, q.fields)) };
     if (page.links.length) body[`${plural}_links`] = page.links;
     return body;

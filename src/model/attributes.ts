@@ -173,12 +173,25 @@ export function composeRule(action: string, singular: string, attrs: string[]): 
   return parts.length === 1 ? `(${base} and ${parts[0]})` : `(${base} and (${parts.join(' and ')}))`;
 }
 
+/** The attributes only admins read, per resource (computed once: every listed item is stripped of them). */
+const adminOnly = new WeakMap<ResourceSpec, Set<string>>();
+
+function adminReadNames(res: ResourceSpec): Set<string> {
+  let names = adminOnly.get(res);
+  if (!names) {
+    names = new Set(Object.keys(res.attributes).filter((k) => res.attributes[k].adminRead));
+    adminOnly.set(res, names);
+  }
+  return names;
+}
+
 /** Removes what the caller may not read. */
 export function visibleTo(res: ResourceSpec, item: Record<string, unknown>, ctx: AuthContext): Record<string, unknown> {
   if (ctx.isAdmin) return item;
+  const hidden = adminReadNames(res);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(item)) {
-    if (!attrSpec(res, k)?.adminRead) out[k] = v;
+  for (const k of Object.keys(item)) {
+    if (!hidden.has(k)) out[k] = item[k];
   }
   return out;
 }

@@ -108,35 +108,56 @@ export interface ListPage {
   links: Array<{ rel: 'next' | 'previous'; href: string }>;
 }
 
-/** Filters, sorts and pages the visible items; `fields` is applied by the caller after policy stripping. */
-export function applyListQuery(res: ResourceSpec, all: Item[], q: ListQuery, selfUrl: string, raw: RawQuery): ListPage {
-  let items = all.filter((it) => matches(res, it, q.filters));
-  // Without sort keys the order is the id's, as a primary-key scan gives it on Neutron's databases:
-  // stable on every engine, so markers page through it.
-  {
-    const sorts = q.sorts.some(([k]) => k === 'id') ? q.sorts : [...q.sorts, ['id', 'asc'] as [string, 'asc']];
-    items = [...items].sort((x, y) => {
-      for (const [k, dir] of sorts) {
-        const c = compare(x[k], y[k]);
-        if (c) return dir === 'asc' ? c : -c;
-      }
-      return 0;
-    });
-  }
+/** The sort keys with id last: without sort keys the order is the id's, as a primary-key scan gives it. */
+export const withIdLast = (sorts: ListQuery['sorts']) =>
+  sorts.some(([k]) => k === 'id') ? sorts : [...sorts, ['id', 'asc'] as [string, 'asc']];
+
+function comparator(sorts: ListQuery['sorts']) {
+  const keys = withIdLast(sorts);
+  return (x: Item, y: Item) => {
+    for (const [k, dir] of keys) {
+      const c = compare(x[k], y[k]);
+      if (c) return dir === 'asc' ? c : -c;
+    }
+    return 0;
+  };
+}
+
+/**
+ * Filters, sorts and pages the visible items; `fields` is applied by the caller after policy stripping.
+ * `markerItem` is the marker when it is visible but not among `all` (the page starts after its place).
+ */
+export function applyListQuery(res: ResourceSpec, all: Item[], q: ListQuery, selfUrl: string, raw: RawQuery, markerItem?: Item): ListPage {
+  const order = comparator(q.sorts);
+  let items = all.filter((it) => matches(res, it, q.filters)).sort(order);
   if (q.limit === null && q.marker === null) return { items, links: [] };
 
-  if (q.pageReverse) items = [...items].reverse();
+  if (q.pageReverse) items = items.reverse();
   let start = 0;
   if (q.marker !== null) {
-    const at = items.findIndex((it) => it.id === q.marker);
-    start = at >= 0 ? at + 1 : 0;
+    // A marker filtered out still has a place in the order (Neutron pages by its values).
+    const marker = all.find((it) => it.id === q.marker) ?? markerItem;
+    const travel = (x: Item, y: Item) => (q.pageReverse ? -order(x, y) : order(x, y));
+    if (marker) {
+      const at = items.findIndex((it) => travel(it, marker) > 0);
+      start = at >= 0 ? at : items.length;
+    }
   }
   const end = q.limit === null ? items.length : start + q.limit;
   let page = items.slice(start, end);
-  const hasMore = end < items.length;
-  const hasBefore = start > 0;
   if (q.pageReverse) page = page.reverse();
+  return { items: page, links: pageLinks(page, q, end < items.length, start > 0, selfUrl, raw) };
+}
 
+/** next/previous links of a page; `hasMore`/`hasBefore` are in the direction of travel (page_reverse walks back). */
+export function pageLinks(
+  page: Item[],
+  q: ListQuery,
+  hasMore: boolean,
+  hasBefore: boolean,
+  selfUrl: string,
+  raw: RawQuery,
+): ListPage['links'] {
   const links: ListPage['links'] = [];
   const link = (marker: string, reverse: boolean) => {
     const params = new URLSearchParams();
@@ -156,7 +177,7 @@ export function applyListQuery(res: ResourceSpec, all: Item[], q: ListQuery, sel
     if (forwardMore) links.push({ rel: 'next', href: link(last, false) });
     if (backwardMore) links.push({ rel: 'previous', href: link(first, true) });
   }
-  return { items: page, links };
+  return links;
 }
 
 /** Keeps only the requested fields (Neutron always honours `fields` after policy). */

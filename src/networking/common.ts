@@ -6,6 +6,7 @@ import { onBeforeCommit } from '../store/unit-of-work.js';
 import { appendChanges, type NewChange } from '../store/changes.js';
 import type { AuthContext } from '../model/context.js';
 import type { ResourceSpec } from '../model/attributes.js';
+import type { ListQuery } from '../model/query.js';
 
 /** An open transaction (a unit of work's, see store/unit-of-work.ts): every service function runs in one. */
 export type Tx = Transaction<Database>;
@@ -65,11 +66,23 @@ export function standardFields(row: {
   };
 }
 
+/** A page of items in list order; `hasMore`/`hasBefore` in the direction of travel (see model/query.ts pageLinks). */
+export interface ItemPage {
+  items: Item[];
+  hasMore: boolean;
+  hasBefore: boolean;
+}
+
 /** One Networking API resource as the HTTP layer drives it. Writes run inside a transaction. */
 export interface ResourceService {
   spec: ResourceSpec;
   /** Items the caller may see, as API dicts (before attribute stripping). `filters` may be pushed down. */
   list(tx: Tx, ctx: AuthContext, filters: Map<string, unknown[]>): Promise<Item[]>;
+  /**
+   * One page of a limited list (filtered, sorted and cut by the database), or null when the query needs
+   * the in-memory path. An unknown or invisible marker is the resource's NotFound.
+   */
+  listPage?(tx: Tx, ctx: AuthContext, q: ListQuery): Promise<ItemPage | null>;
   show(tx: Tx, ctx: AuthContext, id: string): Promise<Item>;
   create(tx: Tx, ctx: AuthContext, attrs: Item): Promise<Item>;
   update(tx: Tx, ctx: AuthContext, id: string, attrs: Item): Promise<Item>;

@@ -1,4 +1,6 @@
 // Networks: ML2 segments (flat, vxlan), MTU, sharing and external flags, deletion rules.
+import { sql, type Expression, type SqlBool } from 'kysely';
+import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.js';
 import type { ServerConfig } from '../server-config.js';
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
@@ -7,18 +9,7 @@ import { AUTO_DELETE_PORT_OWNERS, FLOATINGIP_OWNER, NETWORK_OWNER_PREFIX, ROUTER
 import { canSeeNetwork, ownerOrAdmin } from '../model/policy.js';
 import { inRange, isAvailabilityZoneHints, isString, isStringOrNull, toBoolean, toInt, toIntOrNull } from '../model/validators.js';
 import type { NetworkRow } from '../store/schema/index.js';
-import {
-  bool,
-  int,
-  newId,
-  recordChange,
-  standardFields,
-  stringFilter,
-  timestamp,
-  type Item,
-  type ResourceService,
-  type Tx,
-} from './common.js';
+import { bool, int, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
 import { enforceQuota } from './quotas.js';
 import { allocateSegment, maxMtu, segmentKey, tenantSegment, validateProviderSegment, type Segment } from './segments.js';
 import { ensureDefaultSecurityGroup } from './securitygroups.js';
@@ -76,6 +67,36 @@ export function networkToApi(row: NetworkRow, subnets: string[]): Item {
     ipv6_address_scope: null,
     ...standardFields(row),
   };
+}
+
+/** A network with any of the subnets. */
+function subnetsInSql(values: unknown[]): Expression<SqlBool> | null {
+  if (!values.every((v) => typeof v === 'string')) return null;
+  if (!values.length) return sql<SqlBool>`1 = 0`;
+  return sql<SqlBool>`exists (select 1 from subnets s where s.network_id = networks.id and s.id in (${sql.join(values)}))`;
+}
+
+/** The networks table as lists filter and sort it (the nullable provider columns stay in memory). */
+const networkTable: ListTable = {
+  table: 'networks',
+  columns: {
+    ...standardColumns,
+    admin_state_up: boolColumn('admin_state_up'),
+    status: textColumn('status'),
+    shared: boolColumn('shared'),
+    'router:external': boolColumn('router_external'),
+    mtu: { column: 'mtu', kind: 'int' },
+    port_security_enabled: boolColumn('port_security_enabled'),
+    'provider:network_type': textColumn('network_type'),
+  },
+  filters: { subnets: subnetsInSql },
+};
+
+/** The networks the caller sees (canSeeNetwork): its own, shared and external ones. */
+function visibleNetworks(tx: Tx, ctx: AuthContext) {
+  const q = tx.selectFrom('networks').selectAll();
+  if (ctx.isAdmin) return q;
+  return q.where((eb) => eb.or([eb('project_id', '=', ctx.projectId), eb('shared', '<>', 0), eb('router_external', '<>', 0)]));
 }
 
 /** Loads a network the caller may see, or NetworkNotFound. */
@@ -240,11 +261,14 @@ export function networkService(config: ServerConfig): ResourceService {
     spec: networkSpec,
 
     async list(tx, ctx, filters) {
-      let q = tx.selectFrom('networks').selectAll();
-      const ids = stringFilter(filters, 'id');
-      if (ids) q = q.where('id', 'in', ids);
-      const rows = (await q.execute()).filter((r) => canSeeNetwork(ctx, r));
-      return networksToApi(tx, rows);
+      const { query } = pushFilters(tx, networkTable, visibleNetworks(tx, ctx), filters);
+      return networksToApi(tx, await query.execute());
+    },
+
+    async listPage(tx, ctx, q) {
+      const notFoundErr = (id: string) => notFound('NetworkNotFound', `Network ${id} could not be found.`);
+      const page = await sqlPage(tx, networkTable, visibleNetworks(tx, ctx), q, notFoundErr);
+      return page && { items: await networksToApi(tx, page.rows), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
 
     async show(tx, ctx, id) {

@@ -1,5 +1,8 @@
 // Ports: addresses (IPAM), MACs, bindings, security groups, port security and address pairs.
 import { randomBytes } from 'node:crypto';
+import { sql, type Expression, type SqlBool } from 'kysely';
+import { isPostgres } from '../store/dialect.js';
+import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.js';
 import { composeRule, type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { badRequest, conflict, forbidden, NeutronError, notFound, policyDenied } from '../model/errors.js';
@@ -28,7 +31,6 @@ import {
   parseJson,
   recordChange,
   standardFields,
-  stringFilter,
   timestamp,
   type Item,
   type ResourceService,
@@ -43,9 +45,15 @@ import { ensureDefaultSecurityGroup } from './securitygroups.js';
 
 export const MAX_ALLOWED_ADDRESS_PAIRS = 10;
 
+/** One `fixed_ips` filter value (`ip_address=10.0.0.3`, as the CLI sends it) as key and wanted value. */
+function fixedIpFilter(wanted: unknown): { key: string; want: string | undefined } {
+  const [key, want] = String(wanted).split('=', 2);
+  return { key, want };
+}
+
 /** `fixed_ips=ip_address=10.0.0.3` / `fixed_ips=subnet_id=…` filters, as the CLI sends them. */
 function matchFixedIp(value: unknown, wanted: unknown): boolean {
-  const [key, want] = String(wanted).split('=', 2);
+  const { key, want } = fixedIpFilter(wanted);
   if (want === undefined) return false;
   // Only the three keys Neutron knows; any other key matches nothing (never a lookup on the prototype).
   return (value as FixedIp[]).some((f) =>
@@ -56,6 +64,46 @@ function matchFixedIp(value: unknown, wanted: unknown): boolean {
         : key === 'subnet_id' && f.subnet_id === want,
   );
 }
+
+/** matchFixedIp in SQL: a port with an allocation matching any of the values. */
+function fixedIpsInSql(values: unknown[], tx: Tx): Expression<SqlBool> {
+  const conds = values.map((wanted) => {
+    const { key, want } = fixedIpFilter(wanted);
+    if (want === undefined) return sql`1 = 0`;
+    if (key === 'ip_address') return sql`a.ip_address = ${want}`;
+    if (key === 'subnet_id') return sql`a.subnet_id = ${want}`;
+    if (key === 'ip_address_substr') return isPostgres(tx) ? sql`strpos(a.ip_address, ${want}) > 0` : sql`instr(a.ip_address, ${want}) > 0`;
+    return sql`1 = 0`;
+  });
+  if (!conds.length) return sql<SqlBool>`1 = 0`;
+  return sql<SqlBool>`exists (select 1 from ip_allocations a where a.port_id = ports.id and (${sql.join(conds, sql` or `)}))`;
+}
+
+/** A port in any of the groups. */
+function securityGroupsInSql(values: unknown[]): Expression<SqlBool> | null {
+  if (!values.every((v) => typeof v === 'string')) return null;
+  if (!values.length) return sql<SqlBool>`1 = 0`;
+  return sql<SqlBool>`exists (select 1 from port_security_groups g where g.port_id = ports.id and g.security_group_id in (${sql.join(values)}))`;
+}
+
+/** The ports table as lists filter and sort it. */
+const portTable: ListTable = {
+  table: 'ports',
+  columns: {
+    ...standardColumns,
+    network_id: textColumn('network_id'),
+    admin_state_up: boolColumn('admin_state_up'),
+    mac_address: textColumn('mac_address'),
+    device_id: textColumn('device_id'),
+    device_owner: textColumn('device_owner'),
+    status: textColumn('status'),
+    port_security_enabled: boolColumn('port_security_enabled'),
+    'binding:host_id': textColumn('binding_host_id'),
+    'binding:vnic_type': textColumn('binding_vnic_type'),
+    'binding:vif_type': textColumn('binding_vif_type'),
+  },
+  filters: { fixed_ips: fixedIpsInSql, security_groups: securityGroupsInSql },
+};
 
 export const portSpec: ResourceSpec = {
   singular: 'port',
@@ -498,29 +546,30 @@ export async function deletePort(tx: Tx, ctx: AuthContext, id: string, system = 
   await recordChange(tx, 'port', id, 'delete', port.project_id);
 }
 
+/** The ports the caller sees: its project's, and every port on its project's networks. */
+function visiblePorts(tx: Tx, ctx: AuthContext) {
+  const q = tx.selectFrom('ports').selectAll('ports');
+  if (ctx.isAdmin) return q;
+  return q
+    .innerJoin('networks', 'networks.id', 'ports.network_id')
+    .where((eb) => eb.or([eb('ports.project_id', '=', ctx.projectId), eb('networks.project_id', '=', ctx.projectId)]));
+}
+
 export function portService(): ResourceService {
   return {
     spec: portSpec,
 
     async list(tx, ctx, filters) {
-      let q = tx.selectFrom('ports').selectAll('ports');
-      for (const [key, col] of [
-        ['id', 'id'],
-        ['network_id', 'network_id'],
-        ['device_id', 'device_id'],
-        ['device_owner', 'device_owner'],
-        ['binding:host_id', 'binding_host_id'],
-      ] as const) {
-        const v = stringFilter(filters, key);
-        if (v) q = q.where(`ports.${col}`, 'in', v);
-      }
-      if (!ctx.isAdmin) {
-        q = q
-          .innerJoin('networks', 'networks.id', 'ports.network_id')
-          .where((eb) => eb.or([eb('ports.project_id', '=', ctx.projectId), eb('networks.project_id', '=', ctx.projectId)]));
-      }
-      const rows = await q.execute();
-      return portsToApi(tx, rows, rows.length > 200 && filters.size === 0);
+      const { query } = pushFilters(tx, portTable, visiblePorts(tx, ctx), filters);
+      const rows = await query.execute();
+      return portsToApi(tx, rows, rows.length > 200);
+    },
+
+    async listPage(tx, ctx, q) {
+      const page = await sqlPage(tx, portTable, visiblePorts(tx, ctx), q, (id) =>
+        notFound('PortNotFound', `Port ${id} could not be found.`),
+      );
+      return page && { items: await portsToApi(tx, page.rows), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
 
     async show(tx, ctx, id) {

@@ -6,8 +6,9 @@ import { conflict, notFound } from '../model/errors.js';
 import { normalizedCidr } from '../model/sgrules.js';
 import { isString, toBoolean } from '../model/validators.js';
 import type { SecurityGroupRow, SecurityGroupRuleRow } from '../store/schema/index.js';
-import { bool, newId, recordChange, standardFields, stringFilter, timestamp, type Item, type ResourceService, type Tx } from './common.js';
+import { bool, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
 import { enforceQuota } from './quotas.js';
+import { boolColumn, pushFilters, sqlPage, standardColumns, type ListTable } from './list-sql.js';
 
 /** Rules every new group gets: egress to anywhere, IPv4 and IPv6. */
 function egressRules(groupId: string, projectId: string, now: string): SecurityGroupRuleRow[] {
@@ -176,6 +177,15 @@ const securityGroupSpecWithPath = {
 };
 export const securityGroupSpec: ResourceSpec = securityGroupSpecWithPath;
 
+/** The security groups table as lists filter and sort it (`shared` is no column: always false). */
+const groupTable: ListTable = { table: 'security_groups', columns: { ...standardColumns, stateful: boolColumn('stateful') } };
+
+/** The groups the caller sees: its project's, or every one for admins. */
+function visibleGroups(tx: Tx, ctx: AuthContext) {
+  const q = tx.selectFrom('security_groups').selectAll();
+  return ctx.isAdmin ? q : q.where('project_id', '=', ctx.projectId);
+}
+
 export function groupToApi(row: SecurityGroupRow, rules: SecurityGroupRuleRow[]): Item {
   return {
     id: row.id,
@@ -218,12 +228,15 @@ export function securityGroupService(): ResourceService {
 
     async list(tx, ctx, filters) {
       await ensureDefaultOnList(tx, ctx, filters);
-      let q = tx.selectFrom('security_groups').selectAll();
-      const ids = stringFilter(filters, 'id');
-      if (ids) q = q.where('id', 'in', ids);
-      if (!ctx.isAdmin) q = q.where('project_id', '=', ctx.projectId);
-      const rows = await q.execute();
+      const { query } = pushFilters(tx, groupTable, visibleGroups(tx, ctx), filters);
+      const rows = await query.execute();
       return groupsToApi(tx, rows, rows.length > 500);
+    },
+
+    async listPage(tx, ctx, q) {
+      await ensureDefaultOnList(tx, ctx, q.filters);
+      const page = await sqlPage(tx, groupTable, visibleGroups(tx, ctx), q, groupNotFound);
+      return page && { items: await groupsToApi(tx, page.rows), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
 
     async show(tx, ctx, id) {

@@ -1,5 +1,6 @@
 // Subnets: CIDR, gateway and pool validation, overlap checks, deletion rules.
 import type { ServerConfig } from '../server-config.js';
+import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.js';
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, forbidden, invalidInput, notFound, policyDenied } from '../model/errors.js';
@@ -27,7 +28,6 @@ import {
   parseJson,
   recordChange,
   standardFields,
-  stringFilter,
   timestamp,
   type Item,
   type ResourceService,
@@ -85,6 +85,34 @@ export function subnetToApi(row: SubnetRow): Item {
     service_types: [],
     ...standardFields(row),
   };
+}
+
+/** The subnets table as lists filter and sort it (the nullable gateway and IPv6 modes stay in memory). */
+const subnetTable: ListTable = {
+  table: 'subnets',
+  columns: {
+    ...standardColumns,
+    network_id: textColumn('network_id'),
+    ip_version: { column: 'ip_version', kind: 'int' },
+    cidr: textColumn('cidr'),
+    enable_dhcp: boolColumn('enable_dhcp'),
+  },
+};
+
+/** The subnets the caller sees: its own, and those on networks it sees (canSeeNetwork). */
+function visibleSubnets(tx: Tx, ctx: AuthContext) {
+  const q = tx.selectFrom('subnets').selectAll('subnets');
+  if (ctx.isAdmin) return q;
+  return q
+    .innerJoin('networks', 'networks.id', 'subnets.network_id')
+    .where((eb) =>
+      eb.or([
+        eb('subnets.project_id', '=', ctx.projectId),
+        eb('networks.project_id', '=', ctx.projectId),
+        eb('networks.shared', '<>', 0),
+        eb('networks.router_external', '<>', 0),
+      ]),
+    );
 }
 
 /** Loads a subnet the caller may see (through its network), or SubnetNotFound. */
@@ -211,19 +239,14 @@ export function subnetService(config: ServerConfig): ResourceService {
     spec: subnetSpec,
 
     async list(tx, ctx, filters) {
-      let q = tx.selectFrom('subnets').selectAll();
-      const nets = stringFilter(filters, 'network_id');
-      if (nets) q = q.where('network_id', 'in', nets);
-      const rows = await q.execute();
-      const networks = new Map(
-        (await tx.selectFrom('networks').select(['id', 'project_id', 'shared', 'router_external']).execute()).map((n) => [n.id, n]),
-      );
-      return rows
-        .filter((s) => {
-          const n = networks.get(s.network_id);
-          return isOwner(ctx, s) || ctx.isAdmin || (n !== undefined && canSeeNetwork(ctx, n));
-        })
-        .map(subnetToApi);
+      const { query } = pushFilters(tx, subnetTable, visibleSubnets(tx, ctx), filters);
+      return (await query.execute()).map(subnetToApi);
+    },
+
+    async listPage(tx, ctx, q) {
+      const notFoundErr = (id: string) => notFound('SubnetNotFound', `Subnet ${id} could not be found.`);
+      const page = await sqlPage(tx, subnetTable, visibleSubnets(tx, ctx), q, notFoundErr);
+      return page && { items: page.rows.map(subnetToApi), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
 
     async show(tx, ctx, id) {

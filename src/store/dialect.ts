@@ -1,7 +1,7 @@
 // The few places where the engines differ in DDL or errors, asked of a Kysely instance.
 import { PostgresAdapter, type ColumnDefinitionBuilder, type Kysely } from 'kysely';
 
-export const isPostgres = (db: Kysely<unknown>): boolean => db.getExecutor().adapter instanceof PostgresAdapter;
+export const isPostgres = (db: Pick<Kysely<unknown>, 'getExecutor'>): boolean => db.getExecutor().adapter instanceof PostgresAdapter;
 
 /**
  * An integer key the database numbers itself. On SQLite this is exactly the `integer primary key

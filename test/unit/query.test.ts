@@ -52,6 +52,17 @@ test('sorting and marker pagination with next/previous links', () => {
   );
 });
 
+test('a marker the filters leave out pages from its place in the order, both ways', () => {
+  const page = (raw: Record<string, string>, markerItem?: Record<string, unknown>) => {
+    const p = applyListQuery(networkSpec, items, parseListQuery(networkSpec, raw), 'http://x/v2.0/networks', raw, markerItem);
+    return [p.items.map((i) => i.id), p.links.map((l) => l.rel)];
+  };
+  assert.deepEqual(page({ name: 'n1', limit: '5', marker: 'b' }), [['d'], ['previous']]);
+  assert.deepEqual(page({ name: 'n1', limit: '5', marker: 'bb' }, { id: 'bb', name: 'n0' }), [['d'], ['previous']]);
+  assert.deepEqual(page({ name: 'n1', limit: '5', marker: 'c', page_reverse: 'True' }), [['a'], ['next']]);
+  assert.deepEqual(page({ name: 'n1', limit: '5', marker: 'zz' }), [['a', 'd'], []]);
+});
+
 test('fields keep only what was asked', () => {
   assert.deepEqual(selectFields({ id: 1, name: 'x', mtu: 1450 }, ['id', 'mtu']), { id: 1, mtu: 1450 });
 });

@@ -1,0 +1,275 @@
+// Paged lists against unpaged ones: for a few hundred ports (some another project's, some invisible),
+// every combination of filters, sort keys and page size walked forwards and backwards through the
+// `ports_links` gives exactly the unpaged list in the same order. And the marker's rules: with a
+// limit it must be a resource the caller sees (Neutron's <Resource>NotFound otherwise).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer } from '../helpers/server.js';
+import { adminDemoOther, created, expectError } from '../helpers/networking.js';
+import type { Api, Reply } from '../helpers/client.js';
+
+const NAMES = ['a', 'B', 'b', '_x', 'Z', 'é', 'a b', ''];
+const OWNERS = ['compute:nova', 'compute:az1', ''];
+
+/** Follows one kind of link from `path` to its end; the pages in the order they came. */
+async function walk(client: Api, path: string, rel: 'next' | 'previous', plural = 'ports'): Promise<Array<Array<{ id: string }>>> {
+  const pages: Array<Array<{ id: string }>> = [];
+  let next: string | undefined = path;
+  for (let guard = 0; next; guard++) {
+    assert.ok(guard < 500, 'too many pages');
+    const r: Reply = await client.get(next);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    pages.push(r.body[plural]);
+    const link = (r.body[`${plural}_links`] ?? []).find((l: { rel: string }) => l.rel === rel) as { href: string } | undefined;
+    next = link ? link.href.slice(link.href.indexOf('/v2.0') + '/v2.0'.length) : undefined;
+  }
+  return pages;
+}
+
+const ids = (items: Array<{ id: string }>) => items.map((p) => p.id);
+
+/** Walks `query` in pages of `limit` forwards, then from the last page backwards: both give `expected`. */
+async function pagesAgree(client: Api, path: string, query: string, limit: number, expected: string[], what: string) {
+  const paged = `/${path}?${[query, `limit=${limit}`].filter(Boolean).join('&')}`;
+  const plural = path.replace('-', '_');
+  const forward = await walk(client, paged, 'next', plural);
+  assert.deepEqual(ids(forward.flat()), expected, what);
+  assert.ok(
+    forward.every((p, i) => p.length === limit || i === forward.length - 1),
+    what,
+  );
+  const backward = await walk(client, `${paged}&page_reverse=True`, 'previous', plural);
+  assert.deepEqual(ids(backward.reverse().flat()), expected, `${what} backwards`);
+  assert.deepEqual(ids(backward[backward.length - 1]), expected.slice(-limit), `${what} last page`);
+}
+
+async function setup() {
+  const srv = await startTestServer();
+  const { admin, demo, other, otherProject } = await adminDemoOther(srv.url);
+  const net = await created(demo.post('/networks', { network: { name: 'n' } }), 'network');
+  const s1 = await created(demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.20.0.0/23' } }), 'subnet');
+  const s2 = await created(demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.30.0.0/24' } }), 'subnet');
+  const ports = Array.from({ length: 180 }, (_, i) => ({
+    network_id: net.id,
+    name: NAMES[i % NAMES.length],
+    device_owner: OWNERS[i % OWNERS.length],
+    device_id: `dev-${i % 11}`,
+    admin_state_up: i % 4 !== 0,
+    fixed_ips: i % 5 === 0 ? [{ subnet_id: s1.id }, { subnet_id: s2.id }] : [{ subnet_id: i % 2 ? s1.id : s2.id }],
+  }));
+  for (let i = 0; i < ports.length; i += 60) {
+    const r = await demo.post('/ports', { ports: ports.slice(i, i + 60).map((port) => ({ port })) });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  // The other project's ports on demo's network (demo sees them) and on its own (demo does not).
+  for (let i = 0; i < 20; i++) {
+    await created(admin.post('/ports', { port: { network_id: net.id, project_id: otherProject, name: NAMES[i % 3] } }), 'port');
+  }
+  const otherNet = await created(other.post('/networks', { network: { name: 'o' } }), 'network');
+  await created(other.post('/subnets', { subnet: { network_id: otherNet.id, ip_version: 4, cidr: '10.40.0.0/24' } }), 'subnet');
+  const hidden: Array<{ id: string }> = [];
+  for (let i = 0; i < 10; i++) hidden.push(await created(other.post('/ports', { port: { network_id: otherNet.id, name: 'a' } }), 'port'));
+  return { srv, admin, demo, net, s1, s2, hidden };
+}
+
+test('every filter/sort/limit combination pages, forwards and backwards, to the unpaged list', async (t) => {
+  const { srv, admin, demo, net, s1 } = await setup();
+  t.after(() => srv.close());
+  const filters = [
+    '',
+    'device_owner=compute:nova',
+    'admin_state_up=false',
+    `fixed_ips=subnet_id=${s1.id}`,
+    'fixed_ips=ip_address_substr=.1&fixed_ips=ip_address=10.30.0.7',
+    'name=a&name=b&name=',
+    `network_id=${net.id}&device_id=dev-3&device_id=dev-4`,
+    'name=nobody',
+  ];
+  const sorts = [
+    '',
+    'sort_key=name&sort_dir=desc',
+    'sort_key=admin_state_up&sort_dir=asc&sort_key=name&sort_dir=desc',
+    'sort_key=device_owner&sort_dir=asc&sort_key=id&sort_dir=desc',
+  ];
+  for (const [who, client] of [
+    ['demo', demo],
+    ['admin', admin],
+  ] as const) {
+    for (const filter of filters) {
+      for (const sort of sorts) {
+        const query = [filter, sort].filter(Boolean).join('&');
+        const all = await client.get(`/ports${query ? `?${query}` : ''}`);
+        assert.equal(all.status, 200, JSON.stringify(all.body));
+        const expected = ids(all.body.ports);
+        for (const limit of [13, 61]) {
+          const what = `${who}: ${query} limit=${limit}`;
+          const paged = `/ports?${[query, `limit=${limit}`].filter(Boolean).join('&')}`;
+          const forward = await walk(client, paged, 'next');
+          assert.deepEqual(ids(forward.flat()), expected, what);
+          assert.ok(
+            forward.every((p, i) => p.length === limit || i === forward.length - 1),
+            what,
+          );
+          // From the last page back to the first by the previous links.
+          const lastPage = `${paged}&page_reverse=True`;
+          const backward = await walk(client, lastPage, 'previous');
+          assert.deepEqual(ids(backward.reverse().flat()), expected, `${what} backwards`);
+          assert.deepEqual(ids(backward[backward.length - 1]), expected.slice(-limit), `${what} last page`);
+        }
+      }
+    }
+  }
+});
+
+test('a marker with a limit must be visible: unknown or another project’s is PortNotFound; a filtered-out one pages from its place', async (t) => {
+  const { srv, demo, hidden } = await setup();
+  t.after(() => srv.close());
+  const unknown = '00000000-0000-4000-8000-000000000000';
+  expectError(await demo.get(`/ports?limit=5&marker=${unknown}`), 404, 'PortNotFound', `Port ${unknown} could not be found.`);
+  expectError(await demo.get(`/ports?limit=5&marker=${hidden[0].id}`), 404, 'PortNotFound', `Port ${hidden[0].id} could not be found.`);
+  expectError(
+    await demo.get(`/ports?limit=5&sort_key=name&sort_dir=asc&page_reverse=True&device_owner=x&marker=${unknown}`),
+    404,
+    'PortNotFound',
+  );
+  expectError(await demo.get(`/networks?limit=1&marker=${unknown}`), 404, 'NetworkNotFound', `Network ${unknown} could not be found.`);
+  expectError(await demo.get(`/subnets?limit=1&marker=${unknown}`), 404, 'SubnetNotFound', `Subnet ${unknown} could not be found.`);
+
+  // A marker PostgreSQL text cannot hold (a NUL) is just unknown; such a filter value matches nothing.
+  expectError(await demo.get('/ports?limit=5&marker=a%00b'), 404, 'PortNotFound');
+  assert.equal((await demo.get('/ports?name=a%00b&mtu=1&limit=2')).status, 400);
+  assert.deepEqual((await demo.get('/ports?name=a%00b&limit=2')).body.ports, []);
+  assert.deepEqual((await demo.get('/networks?mtu=99999999999999999999&limit=2')).body.networks, []);
+
+  // A limit beyond any table's size is the whole list, without links.
+  const huge = await demo.get('/ports?limit=99999999999999999999');
+  assert.equal(huge.status, 200, JSON.stringify(huge.body));
+  assert.equal(huge.body.ports_links, undefined);
+  assert.equal(huge.body.ports.length, (await demo.get('/ports')).body.ports.length);
+
+  // Without a limit there is no paging: Neutron ignores the marker.
+  const all = ids((await demo.get('/ports')).body.ports);
+  assert.deepEqual(ids((await demo.get(`/ports?marker=${unknown}`)).body.ports), all);
+
+  // A visible marker the filter leaves out: the page starts after its place in the order.
+  const nova = ids((await demo.get('/ports?device_owner=compute:nova')).body.ports);
+  const outside = all.find((id) => !nova.includes(id) && id > nova[3]) as string;
+  const r = await demo.get(`/ports?device_owner=compute:nova&limit=4&marker=${outside}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(ids(r.body.ports), nova.filter((id) => id > outside).slice(0, 4));
+  assert.deepEqual(
+    r.body.ports_links.map((l: { rel: string }) => l.rel),
+    ['next', 'previous'],
+  );
+});
+
+test('networks and subnets: filters and sorts (pushed down or not) and limits page to the unpaged list', async (t) => {
+  const srv = await startTestServer();
+  t.after(() => srv.close());
+  const { admin, demo, other, otherProject } = await adminDemoOther(srv.url);
+  let subnetId = '';
+  for (let i = 0; i < 30; i++) {
+    const net = await created(
+      demo.post('/networks', { network: { name: NAMES[i % NAMES.length], admin_state_up: i % 3 !== 0 } }),
+      'network',
+    );
+    if (i % 3 === 1) {
+      const subnet = { network_id: net.id, ip_version: 4, cidr: `10.50.${i}.0/24`, enable_dhcp: i % 2 === 0, name: NAMES[i % 5] };
+      subnetId = (await created(demo.post('/subnets', { subnet }), 'subnet')).id;
+    }
+  }
+  for (let i = 0; i < 12; i++) {
+    const mine = i % 2 ? { name: NAMES[i % 4] } : { name: NAMES[i % 4], shared: true, project_id: otherProject };
+    const net = await created((i % 2 ? other : admin).post('/networks', { network: mine }), 'network');
+    const subnet = { network_id: net.id, ip_version: 4, cidr: `10.60.${i}.0/24`, gateway_ip: i % 4 ? null : `10.60.${i}.9` };
+    await created(other.post('/subnets', { subnet }), 'subnet');
+  }
+  const filters = [
+    '',
+    'shared=true',
+    'admin_state_up=false',
+    'name=a&name=b',
+    `subnets=${subnetId}`,
+    'provider:physical_network=',
+    'mtu=1450&mtu=1500',
+  ];
+  const sorts = ['', 'sort_key=name&sort_dir=desc', 'sort_key=mtu&sort_dir=asc&sort_key=name&sort_dir=asc&sort_key=id&sort_dir=desc'];
+  for (const [who, client] of [
+    ['demo', demo],
+    ['admin', admin],
+  ] as const) {
+    for (const filter of filters) {
+      for (const sort of sorts) {
+        const query = [filter, sort].filter(Boolean).join('&');
+        const all = await client.get(`/networks${query ? `?${query}` : ''}`);
+        assert.equal(all.status, 200, JSON.stringify(all.body));
+        for (const limit of [4, 17]) {
+          await pagesAgree(client, 'networks', query, limit, ids(all.body.networks), `${who}: ${query} limit=${limit}`);
+        }
+      }
+    }
+  }
+  const subnetFilters = ['', 'enable_dhcp=false', 'ip_version=4&name=a&name=b', 'gateway_ip='];
+  const subnetSorts = [
+    '',
+    'sort_key=cidr&sort_dir=desc',
+    'sort_key=gateway_ip&sort_dir=asc',
+    'sort_key=enable_dhcp&sort_dir=desc&sort_key=name&sort_dir=asc',
+  ];
+  for (const [who, client] of [
+    ['demo', demo],
+    ['other', other],
+    ['admin', admin],
+  ] as const) {
+    for (const filter of subnetFilters) {
+      for (const sort of subnetSorts) {
+        const query = [filter, sort].filter(Boolean).join('&');
+        const all = await client.get(`/subnets${query ? `?${query}` : ''}`);
+        assert.equal(all.status, 200, JSON.stringify(all.body));
+        for (const limit of [3, 8]) {
+          await pagesAgree(client, 'subnets', query, limit, ids(all.body.subnets), `${who}: subnets ${query} limit=${limit}`);
+        }
+      }
+    }
+  }
+});
+
+test('security groups: filters and sorts (pushed down or not) and limits page to the unpaged list', async (t) => {
+  const srv = await startTestServer();
+  t.after(() => srv.close());
+  const { admin, demo, other, demoProject } = await adminDemoOther(srv.url);
+  const quota = await admin.put(`/quotas/${demoProject}`, { quota: { security_group: -1, security_group_rule: -1 } });
+  assert.equal(quota.status, 200, JSON.stringify(quota.body));
+  for (let i = 0; i < 25; i++) {
+    await created(
+      demo.post('/security-groups', { security_group: { name: NAMES[i % 7] || 'x', stateful: i % 3 !== 0 } }),
+      'security_group',
+    );
+  }
+  for (let i = 0; i < 5; i++)
+    await created(other.post('/security-groups', { security_group: { name: NAMES[i] || 'x' } }), 'security_group');
+  const unknown = '00000000-0000-4000-8000-000000000000';
+  expectError(
+    await demo.get(`/security-groups?limit=2&marker=${unknown}`),
+    404,
+    'SecurityGroupNotFound',
+    `Security group ${unknown} does not exist`,
+  );
+  const filters = ['', 'stateful=false', 'name=a&name=b', 'shared=false'];
+  const sorts = ['', 'sort_key=name&sort_dir=desc'];
+  for (const [who, client] of [
+    ['demo', demo],
+    ['admin', admin],
+  ] as const) {
+    for (const filter of filters) {
+      for (const sort of sorts) {
+        const query = [filter, sort].filter(Boolean).join('&');
+        const all = await client.get(`/security-groups${query ? `?${query}` : ''}`);
+        assert.equal(all.status, 200, JSON.stringify(all.body));
+        for (const limit of [4, 9]) {
+          await pagesAgree(client, 'security-groups', query, limit, ids(all.body.security_groups), `${who}: ${query} limit=${limit}`);
+        }
+      }
+    }
+  }
+});
