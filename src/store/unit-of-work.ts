@@ -15,7 +15,7 @@ export type Tx = Transaction<Database>;
 /** PostgreSQL SQLSTATEs of a conflict that a later attempt may not meet (SQLite runs one writer at a time, so only a busy database there). */
 const RETRYABLE = new Set(['40001', '40P01', '23505', 'SQLITE_BUSY']);
 
-export const isConflict = (e: unknown): boolean => RETRYABLE.has(String((e as { code?: unknown } | null)?.code ?? ''));
+const isConflict = (e: unknown): boolean => RETRYABLE.has(String((e as { code?: unknown } | null)?.code ?? ''));
 
 export interface UnitOfWorkOptions {
   /** Attempts in all (the first included). */

@@ -43,6 +43,30 @@ async function pagesAgree(client: Api, path: string, query: string, limit: numbe
   assert.deepEqual(ids(backward[backward.length - 1]), expected.slice(-limit), `${what} last page`);
 }
 
+/** For every client × filter × sort: the unpaged list, then each page size walked both ways gives it. */
+async function everyCombinationPagesAgree(
+  clients: ReadonlyArray<readonly [string, Api]>,
+  path: string,
+  filters: string[],
+  sorts: string[],
+  limits: number[],
+  label = '',
+) {
+  const plural = path.replace('-', '_');
+  for (const [who, client] of clients) {
+    for (const filter of filters) {
+      for (const sort of sorts) {
+        const query = [filter, sort].filter(Boolean).join('&');
+        const all = await client.get(`/${path}${query ? `?${query}` : ''}`);
+        assert.equal(all.status, 200, JSON.stringify(all.body));
+        for (const limit of limits) {
+          await pagesAgree(client, path, query, limit, ids(all.body[plural]), `${who}: ${label}${query} limit=${limit}`);
+        }
+      }
+    }
+  }
+}
+
 async function setup() {
   const srv = await startTestServer();
   const { admin, demo, other, otherProject } = await adminDemoOther(srv.url);
@@ -91,34 +115,16 @@ test('every filter/sort/limit combination pages, forwards and backwards, to the 
     'sort_key=admin_state_up&sort_dir=asc&sort_key=name&sort_dir=desc',
     'sort_key=device_owner&sort_dir=asc&sort_key=id&sort_dir=desc',
   ];
-  for (const [who, client] of [
-    ['demo', demo],
-    ['admin', admin],
-  ] as const) {
-    for (const filter of filters) {
-      for (const sort of sorts) {
-        const query = [filter, sort].filter(Boolean).join('&');
-        const all = await client.get(`/ports${query ? `?${query}` : ''}`);
-        assert.equal(all.status, 200, JSON.stringify(all.body));
-        const expected = ids(all.body.ports);
-        for (const limit of [13, 61]) {
-          const what = `${who}: ${query} limit=${limit}`;
-          const paged = `/ports?${[query, `limit=${limit}`].filter(Boolean).join('&')}`;
-          const forward = await walk(client, paged, 'next');
-          assert.deepEqual(ids(forward.flat()), expected, what);
-          assert.ok(
-            forward.every((p, i) => p.length === limit || i === forward.length - 1),
-            what,
-          );
-          // From the last page back to the first by the previous links.
-          const lastPage = `${paged}&page_reverse=True`;
-          const backward = await walk(client, lastPage, 'previous');
-          assert.deepEqual(ids(backward.reverse().flat()), expected, `${what} backwards`);
-          assert.deepEqual(ids(backward[backward.length - 1]), expected.slice(-limit), `${what} last page`);
-        }
-      }
-    }
-  }
+  await everyCombinationPagesAgree(
+    [
+      ['demo', demo],
+      ['admin', admin],
+    ],
+    'ports',
+    filters,
+    sorts,
+    [13, 61],
+  );
 });
 
 test('a marker with a limit must be visible: unknown or another project’s is PortNotFound; a filtered-out one pages from its place', async (t) => {
@@ -194,21 +200,16 @@ test('networks and subnets: filters and sorts (pushed down or not) and limits pa
     'mtu=1450&mtu=1500',
   ];
   const sorts = ['', 'sort_key=name&sort_dir=desc', 'sort_key=mtu&sort_dir=asc&sort_key=name&sort_dir=asc&sort_key=id&sort_dir=desc'];
-  for (const [who, client] of [
-    ['demo', demo],
-    ['admin', admin],
-  ] as const) {
-    for (const filter of filters) {
-      for (const sort of sorts) {
-        const query = [filter, sort].filter(Boolean).join('&');
-        const all = await client.get(`/networks${query ? `?${query}` : ''}`);
-        assert.equal(all.status, 200, JSON.stringify(all.body));
-        for (const limit of [4, 17]) {
-          await pagesAgree(client, 'networks', query, limit, ids(all.body.networks), `${who}: ${query} limit=${limit}`);
-        }
-      }
-    }
-  }
+  await everyCombinationPagesAgree(
+    [
+      ['demo', demo],
+      ['admin', admin],
+    ],
+    'networks',
+    filters,
+    sorts,
+    [4, 17],
+  );
   const subnetFilters = ['', 'enable_dhcp=false', 'ip_version=4&name=a&name=b', 'gateway_ip='];
   const subnetSorts = [
     '',
@@ -216,22 +217,18 @@ test('networks and subnets: filters and sorts (pushed down or not) and limits pa
     'sort_key=gateway_ip&sort_dir=asc',
     'sort_key=enable_dhcp&sort_dir=desc&sort_key=name&sort_dir=asc',
   ];
-  for (const [who, client] of [
-    ['demo', demo],
-    ['other', other],
-    ['admin', admin],
-  ] as const) {
-    for (const filter of subnetFilters) {
-      for (const sort of subnetSorts) {
-        const query = [filter, sort].filter(Boolean).join('&');
-        const all = await client.get(`/subnets${query ? `?${query}` : ''}`);
-        assert.equal(all.status, 200, JSON.stringify(all.body));
-        for (const limit of [3, 8]) {
-          await pagesAgree(client, 'subnets', query, limit, ids(all.body.subnets), `${who}: subnets ${query} limit=${limit}`);
-        }
-      }
-    }
-  }
+  await everyCombinationPagesAgree(
+    [
+      ['demo', demo],
+      ['other', other],
+      ['admin', admin],
+    ],
+    'subnets',
+    subnetFilters,
+    subnetSorts,
+    [3, 8],
+    'subnets ',
+  );
 });
 
 test('security groups: filters and sorts (pushed down or not) and limits page to the unpaged list', async (t) => {
@@ -257,19 +254,14 @@ test('security groups: filters and sorts (pushed down or not) and limits page to
   );
   const filters = ['', 'stateful=false', 'name=a&name=b', 'shared=false'];
   const sorts = ['', 'sort_key=name&sort_dir=desc'];
-  for (const [who, client] of [
-    ['demo', demo],
-    ['admin', admin],
-  ] as const) {
-    for (const filter of filters) {
-      for (const sort of sorts) {
-        const query = [filter, sort].filter(Boolean).join('&');
-        const all = await client.get(`/security-groups${query ? `?${query}` : ''}`);
-        assert.equal(all.status, 200, JSON.stringify(all.body));
-        for (const limit of [4, 9]) {
-          await pagesAgree(client, 'security-groups', query, limit, ids(all.body.security_groups), `${who}: ${query} limit=${limit}`);
-        }
-      }
-    }
-  }
+  await everyCombinationPagesAgree(
+    [
+      ['demo', demo],
+      ['admin', admin],
+    ],
+    'security-groups',
+    filters,
+    sorts,
+    [4, 9],
+  );
 });

@@ -3,10 +3,10 @@
 // the tests run as root: PostgreSQL refuses to run as root), stopped and removed at the end.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freeLoopbackPort } from '../../src/lab/server-proc.js';
 
 export interface PostgresCluster {
   /** Connection URL of the cluster's `postgres` database (superuser `neutrino`, trust auth on loopback). */
@@ -32,17 +32,6 @@ function runAs(): { uid: number; gid: number } | null {
   if (process.getuid?.() !== 0) return null;
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
   return { uid: id('-u'), gid: id('-g') };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitReady(url: string, child: ChildProcess, logFile: string): Promise<void> {
@@ -83,7 +72,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${String((e as { stderr?: Buffer }).stderr ?? e)}`);
   }
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const logFile = join(dir, 'postgres.log');
   const log = openSync(logFile, 'a');
   if (owner) chownSync(logFile, owner.uid, owner.gid);

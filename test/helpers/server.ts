@@ -9,6 +9,7 @@ import { buildApp } from '../../src/api/app.js';
 import { defaultServerConfig, type ServerConfig } from '../../src/server-config.js';
 import { openDb, type Db } from '../../src/store/db.js';
 import { createDatabase, sharedPostgresUrl } from './postgres.js';
+import { freeLoopbackPort } from '../../src/lab/server-proc.js';
 
 export const ADMIN_PASSWORD = 'secret-admin';
 
@@ -63,15 +64,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, log
 }
 
 async function buildAppOnFreePort(config: ServerConfig, db: Db, logger?: FastifyBaseLogger) {
-  const { createServer } = await import('node:net');
-  const port: number = await new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
+  const port = await freeLoopbackPort();
   const finalConfig = { ...config, port };
   const { http, identity } = await buildApp({ config: finalConfig, db, logger });
   await identity.bootstrap(ADMIN_PASSWORD);
