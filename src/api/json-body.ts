@@ -35,10 +35,14 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /**
  * Why a parsed JSON value cannot be stored as given, or undefined: a string (keys included) that is not
- * well-formed UTF-16, or a number too large for a double (1e400 parses as Infinity and is stored as null).
+ * well-formed UTF-16 or holds NUL (PostgreSQL text cannot), or a number too large for a double (1e400
+ * parses as Infinity and is stored as null).
  */
 export function unrepresentable(value: unknown): string | undefined {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? 'invalid Unicode (lone surrogate)' : undefined;
+  if (typeof value === 'string') {
+    if (value.includes('\0')) return 'NUL character in a string';
+    return LONE_SURROGATE.test(value) ? 'invalid Unicode (lone surrogate)' : undefined;
+  }
   if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'number out of range';
   if (value === null || typeof value !== 'object') return undefined;
   if (Array.isArray(value)) {

@@ -9,6 +9,7 @@ import pg from 'pg';
 import type { Database } from './schema/index.js';
 import { migrations } from './migrations/index.js';
 import { type Engine } from './engine.js';
+import { NulMatchesNothing } from './nul-matches-nothing.js';
 import { DB_FILE, securePrivateDbFiles, securePrivateDir } from './state-dir.js';
 
 export type Db = Kysely<Database>;
@@ -70,7 +71,8 @@ const postgresUrls = new WeakMap<Db, string>();
 export const postgresUrlOf = (db: Db): string | null => postgresUrls.get(db) ?? null;
 
 export async function openDb(opts: OpenOptions): Promise<Db> {
-  const db = new Kysely<Database>({ dialect: dialectFor(opts) });
+  const postgres = opts.engine?.kind === 'postgres';
+  const db = new Kysely<Database>({ dialect: dialectFor(opts), plugins: postgres ? [new NulMatchesNothing()] : [] });
   if (opts.engine?.kind === 'postgres') postgresUrls.set(db, opts.engine.url);
   // Several servers may start at once on one PostgreSQL database: Kysely's migrator takes a lock.
   const { error, results } = await new Migrator({ db, provider: new StaticMigrations() }).migrateToLatest();

@@ -44,6 +44,8 @@ test('parseJsonBody refuses what would not be stored as sent', () => {
   assert.match(refusal('{"x":"\\udc00"}'), /lone surrogate/);
   assert.match(refusal('{"\\ud800":1}'), /lone surrogate/);
   assert.match(refusal('[1e400]'), /number out of range/);
+  assert.match(refusal('{"name":"a\\u0000b"}'), /NUL character/);
+  assert.match(refusal('{"a\\u0000":1}'), /NUL character/);
   assert.match(refusal(Buffer.from([0x22, 0xc3, 0x28, 0x22])), /invalid UTF-8/);
   assert.equal(refusal('{"a":'), 'Malformed request body');
   assert.equal(unrepresentable({ a: [1, 'b', { c: null }] }), undefined);
