@@ -63,16 +63,17 @@ async function ensureDhcpPort(tx: Tx, networkId: string, agent: AgentRow): Promi
     );
     return;
   }
-  const held = await tx.selectFrom('ip_allocations').select('subnet_id').where('port_id', '=', port.id).execute();
+  const held = await tx.selectFrom('ip_allocations').select(['subnet_id', 'ip_address']).where('port_id', '=', port.id).execute();
   const missing = subnets.filter((s) => !held.some((h) => h.subnet_id === s.id));
   if (!missing.length) return;
   const network = await tx.selectFrom('networks').selectAll().where('id', '=', networkId).executeTakeFirstOrThrow();
-  const added = await allocateFixedIps(
+  const next = await allocateFixedIps(
     tx,
     network,
     missing.map((s) => ({ subnet_id: s.id })),
-    { lowest: true },
+    { lowest: true, port: { deviceOwner: DHCP_OWNER, mac: port.mac_address }, keep: held },
   );
+  const added = next.filter((f) => !held.some((h) => h.subnet_id === f.subnet_id && h.ip_address === f.ip_address));
   await tx
     .insertInto('ip_allocations')
     .values(added.map((f) => ({ ...f, port_id: port.id, network_id: networkId })))

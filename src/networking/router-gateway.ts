@@ -80,7 +80,11 @@ async function validateGatewayNetwork(tx: Tx, ctx: AuthContext, networkId: strin
 
 /** _update_current_gw_port: new addresses on the same port. */
 async function readdressGatewayPort(tx: Tx, gwRow: PortRow, network: NetworkRow, extIps: FixedIpRequest[], gwIps: FixedIp[] | undefined) {
-  const next = await allocateFixedIps(tx, network, extIps, { lowest: false, keep: gwIps });
+  const next = await allocateFixedIps(tx, network, extIps, {
+    lowest: false,
+    port: { deviceOwner: ROUTER_GW_OWNER, mac: gwRow.mac_address },
+    keep: gwIps,
+  });
   await tx.deleteFrom('ip_allocations').where('port_id', '=', gwRow.id).execute();
   if (next.length)
     await tx

@@ -37,7 +37,16 @@ import { getVisibleNetwork } from './networks.js';
 import { enforceQuota } from './quotas.js';
 import { scheduleNetworkDhcp } from './dhcp-scheduler.js';
 import { subnetCidr } from './lookups.js';
-import { checkedGateway, checkLimits, rejectSubnetPool, requestedCidr } from './subnet-requests.js';
+import { addAutoAddressesOnNetwork } from './ipam.js';
+import {
+  checkAddressFamilies,
+  checkedGateway,
+  checkIpv6DhcpUpdate,
+  checkLimits,
+  isAutoAddressSubnet,
+  rejectSubnetPool,
+  requestedCidr,
+} from './subnet-requests.js';
 
 export { MAX_DNS_NAMESERVERS, MAX_HOST_ROUTES } from './subnet-requests.js';
 
@@ -175,8 +184,8 @@ function newSubnetRow(id: string, networkId: string, cidr: Cidr, gateway: string
     allocation_pools: JSON.stringify(pools),
     dns_nameservers: JSON.stringify(a.dns_nameservers ?? []),
     host_routes: JSON.stringify(a.host_routes ?? []),
-    ipv6_ra_mode: null,
-    ipv6_address_mode: null,
+    ipv6_ra_mode: (a.ipv6_ra_mode as string | undefined) ?? null,
+    ipv6_address_mode: (a.ipv6_address_mode as string | undefined) ?? null,
     revision_number: 0,
     created_at: now,
     updated_at: now,
@@ -268,6 +277,8 @@ export function subnetService(config: ServerConfig): ResourceService {
       // The writes: the row, its change-feed entry, then the network's DHCP placement.
       await tx.insertInto('subnets').values(row).execute();
       await recordChange(tx, 'subnet', id, 'create', row.project_id);
+      // The network's ports (router interfaces excepted) take their EUI-64 address on a new auto-address subnet.
+      if (isAutoAddressSubnet(row)) await addAutoAddressesOnNetwork(tx, row);
       await scheduleNetworkDhcp(tx, config, network.id);
       return subnetToApi(row);
     },
@@ -276,6 +287,8 @@ export function subnetService(config: ServerConfig): ResourceService {
       const { subnet, network } = await getVisibleSubnet(tx, ctx, id);
       authorizeSubnetChange(ctx, subnet, network, 'rule:update_subnet');
       checkLimits(id, a);
+      checkAddressFamilies(subnet.ip_version, a);
+      if (subnet.ip_version === 6) checkIpv6DhcpUpdate(subnet, a);
       const cidr = subnetCidr(subnet);
       const gateway =
         'gateway_ip' in a && a.gateway_ip !== subnet.gateway_ip ? await movedGateway(tx, subnet, a.gateway_ip) : subnet.gateway_ip;
