@@ -5,7 +5,7 @@ import type { ServerConfig } from '../server-config.js';
 import { authContext } from '../model/context.js';
 import type { AgentRow } from '../store/schema/index.js';
 import { recordChange, type Tx } from './common.js';
-import { allocateFixedIps } from './ipam.js';
+import { addFixedIps } from './ipam.js';
 import { isAlive } from './agents.js';
 import { createPort, deletePort } from './ports.js';
 import { AGENT_TYPES, DHCP_OWNER } from '../model/neutron.js';
@@ -67,17 +67,14 @@ async function ensureDhcpPort(tx: Tx, networkId: string, agent: AgentRow): Promi
   const missing = subnets.filter((s) => !held.some((h) => h.subnet_id === s.id));
   if (!missing.length) return;
   const network = await tx.selectFrom('networks').selectAll().where('id', '=', networkId).executeTakeFirstOrThrow();
-  const next = await allocateFixedIps(
+  await addFixedIps(
     tx,
     network,
+    port,
+    held,
     missing.map((s) => ({ subnet_id: s.id })),
-    { lowest: true, port: { deviceOwner: DHCP_OWNER, mac: port.mac_address }, keep: held },
+    true,
   );
-  const added = next.filter((f) => !held.some((h) => h.subnet_id === f.subnet_id && h.ip_address === f.ip_address));
-  await tx
-    .insertInto('ip_allocations')
-    .values(added.map((f) => ({ ...f, port_id: port.id, network_id: networkId })))
-    .execute();
   await recordChange(tx, 'port', port.id, 'update', port.project_id);
 }
 

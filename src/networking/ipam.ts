@@ -190,6 +190,33 @@ export async function allocateFixedIps(
 }
 
 /**
+ * Gives a port that holds `held` the further addresses `requests` ask for (with its automatic ones)
+ * and stores them; returns those added. The caller records the port's change.
+ */
+export async function addFixedIps(
+  tx: Tx,
+  network: NetworkRow,
+  port: { id: string; device_owner: string; mac_address: string },
+  held: FixedIp[],
+  requests: FixedIpRequest[],
+  lowest = false,
+): Promise<FixedIp[]> {
+  const next = await allocateFixedIps(tx, network, [...held, ...requests], {
+    lowest,
+    port: { deviceOwner: port.device_owner, mac: port.mac_address },
+    keep: held,
+  });
+  const added = next.filter((f) => !held.some((h) => h.subnet_id === f.subnet_id && h.ip_address === f.ip_address));
+  if (added.length) {
+    await tx
+      .insertInto('ip_allocations')
+      .values(added.map((f) => ({ ...f, port_id: port.id, network_id: network.id })))
+      .execute();
+  }
+  return added;
+}
+
+/**
  * add_auto_addrs_on_network_ports: a new auto-address subnet gives every port of its network (router
  * interfaces excepted) its EUI-64 address there; each port so changed is updated (revision, feed).
  */

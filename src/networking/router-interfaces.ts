@@ -7,7 +7,7 @@ import { inPools, type Pool } from '../model/ipam.js';
 import { isUuid } from '../model/validators.js';
 import type { PortRow, RouterRow, SubnetRow } from '../store/schema/index.js';
 import { parseJson, type Tx } from './common.js';
-import { allocateFixedIps, type FixedIp } from './ipam.js';
+import { addFixedIps, type FixedIp } from './ipam.js';
 import { createPort, deletePort, getVisiblePort } from './ports.js';
 import {
   badRouter,
@@ -179,16 +179,7 @@ async function addPrefixToPort(
   subnet: SubnetRow,
 ): Promise<InterfaceInfo> {
   const network = await tx.selectFrom('networks').selectAll().where('id', '=', port.network_id).executeTakeFirstOrThrow();
-  const next = await allocateFixedIps(tx, network, [...port.fixed_ips, { subnet_id: subnet.id, ip_address: subnet.gateway_ip! }], {
-    lowest: false,
-    port: { deviceOwner: port.device_owner, mac: port.mac_address },
-    keep: port.fixed_ips,
-  });
-  const added = next.filter((f) => !port.fixed_ips.some((h) => h.subnet_id === f.subnet_id && h.ip_address === f.ip_address));
-  await tx
-    .insertInto('ip_allocations')
-    .values(added.map((f) => ({ ...f, port_id: port.id, network_id: port.network_id })))
-    .execute();
+  await addFixedIps(tx, network, port, port.fixed_ips, [{ subnet_id: subnet.id, ip_address: subnet.gateway_ip! }]);
   await touchPort(tx, port);
   await touchRouter(tx, router);
   return interfaceInfo(router.id, port, [subnet.id], 'last');

@@ -281,3 +281,31 @@ test('allowed address pairs: IPv6 addresses and prefixes', async (t) => {
     'HTTPBadRequest',
   );
 });
+
+test('a new IPv6 subnet on an external network gives existing router gateways an address there', async (t) => {
+  const { admin, demo } = await clients(t);
+  const ext = await created(admin.post('/networks', { network: { name: 'ext', 'router:external': true } }), 'network');
+  const e4 = await created(admin.post('/subnets', { subnet: { network_id: ext.id, ip_version: 4, cidr: '203.0.113.0/24' } }), 'subnet');
+  const router = await created(demo.post('/routers', { router: { name: 'r', external_gateway_info: { network_id: ext.id } } }), 'router');
+  assert.deepEqual(
+    router.external_gateway_info.external_fixed_ips.map((f: Ip) => f.subnet_id),
+    [e4.id],
+  );
+  const e6 = await created(
+    admin.post('/subnets', {
+      subnet: { network_id: ext.id, ip_version: 6, cidr: '2001:db8:e::/64', ipv6_address_mode: 'dhcpv6-stateful' },
+    }),
+    'subnet',
+  );
+  let info = (await demo.get(`/routers/${router.id}`)).body.router.external_gateway_info;
+  assert.deepEqual(info.external_fixed_ips.map((f: Ip) => f.subnet_id).sort(), [e4.id, e6.id].sort());
+  // A second stateful IPv6 subnet adds nothing: the gateway already has one of each family.
+  await created(
+    admin.post('/subnets', {
+      subnet: { network_id: ext.id, ip_version: 6, cidr: '2001:db8:d::/64', ipv6_address_mode: 'dhcpv6-stateful' },
+    }),
+    'subnet',
+  );
+  info = (await demo.get(`/routers/${router.id}`)).body.router.external_gateway_info;
+  assert.equal(info.external_fixed_ips.length, 2);
+});

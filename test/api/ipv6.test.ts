@@ -210,7 +210,10 @@ test('ports on a dual-stack network: one IPv4, one DHCPv6-stateful, an EUI-64 on
     demo.post('/subnets', v6(netId, { cidr: '2001:db8:a::/64', ipv6_address_mode: 'dhcpv6-stateful' })),
     'subnet',
   );
-  await created(demo.post('/subnets', v6(netId, { cidr: '2001:db8:b::/64', ipv6_address_mode: 'dhcpv6-stateful' })), 'subnet');
+  const stateful2 = await created(
+    demo.post('/subnets', v6(netId, { cidr: '2001:db8:b::/64', ipv6_address_mode: 'dhcpv6-stateful' })),
+    'subnet',
+  );
   const slaac = await created(
     demo.post('/subnets', v6(netId, { cidr: '2001:db8:c::/64', ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' })),
     'subnet',
@@ -223,12 +226,19 @@ test('ports on a dual-stack network: one IPv4, one DHCPv6-stateful, an EUI-64 on
   const bySubnet = new Map((p.fixed_ips as Array<{ subnet_id: string; ip_address: string }>).map((f) => [f.subnet_id, f.ip_address]));
   assert.equal(bySubnet.size, 4, JSON.stringify(p.fixed_ips));
   assert.match(bySubnet.get(s4.id)!, /^10\.0\.0\./);
-  assert.match(bySubnet.get(stateful.id)!, /^2001:db8:a::/);
+  // One address from the DHCPv6-stateful subnets (the first with room), none from the other.
+  const statefulIp = bySubnet.get(stateful.id) ?? bySubnet.get(stateful2.id)!;
+  assert.match(statefulIp, /^2001:db8:[ab]:/);
   assert.equal(bySubnet.get(slaac.id), '2001:db8:c:0:f816:3eff:fe33:4455');
   assert.equal(bySubnet.get(stateless.id), '2001:db8:d:0:f816:3eff:fe33:4455');
 
   // fixed_ips filters work for both families, in SQL lists and pages alike.
-  for (const q of [`ip_address=${bySubnet.get(slaac.id)}`, `subnet_id=${stateful.id}`, 'ip_address_substr=f816:3eff:fe33']) {
+  for (const q of [
+    `ip_address=${bySubnet.get(slaac.id)}`,
+    `ip_address=${statefulIp}`,
+    `subnet_id=${slaac.id}`,
+    'ip_address_substr=f816:3eff:fe33',
+  ]) {
     for (const page of ['', '&limit=5']) {
       const r = await demo.get(`/ports?fixed_ips=${encodeURIComponent(q)}${page}`);
       assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -354,4 +364,33 @@ test('DHCPv6-stateful: addresses from the pool, explicit ones checked like IPv4,
     400,
     'InvalidIpForNetwork',
   );
+});
+
+test('deleting an auto-address subnet takes the ports addresses with it; a router interface still blocks it', async (t) => {
+  const { demo, netId } = await network(t);
+  const slaac = await created(demo.post('/subnets', v6(netId, { ipv6_ra_mode: 'slaac', ipv6_address_mode: 'slaac' })), 'subnet');
+  const stateful = await created(
+    demo.post('/subnets', v6(netId, { cidr: '2001:db8:2::/64', ipv6_address_mode: 'dhcpv6-stateful' })),
+    'subnet',
+  );
+  const port = await created(demo.post('/ports', { port: { network_id: netId } }), 'port');
+  assert.equal(port.fixed_ips.length, 2);
+  expectError(
+    await demo.del(`/subnets/${stateful.id}`),
+    409,
+    'SubnetInUse',
+    `Unable to complete operation on subnet ${stateful.id}: One or more ports have an IP allocation from this subnet.`,
+  );
+  assert.equal((await demo.del(`/subnets/${slaac.id}`)).status, 204);
+  assert.deepEqual(
+    (await demo.get(`/ports/${port.id}`)).body.port.fixed_ips.map((f: { subnet_id: string }) => f.subnet_id),
+    [stateful.id],
+  );
+  const again = await created(
+    demo.post('/subnets', v6(netId, { cidr: '2001:db8:3::/64', ipv6_address_mode: 'dhcpv6-stateless', ipv6_ra_mode: 'dhcpv6-stateless' })),
+    'subnet',
+  );
+  const router = await created(demo.post('/routers', { router: { name: 'r' } }), 'router');
+  assert.equal((await demo.put(`/routers/${router.id}/add_router_interface`, { subnet_id: again.id })).status, 200);
+  expectError(await demo.del(`/subnets/${again.id}`), 409, 'SubnetInUse');
 });
