@@ -151,3 +151,12 @@ export function eui64Address(prefix: string, mac: string): string | null {
   const value = (c.network + eui64) ^ (1n << 57n);
   return value < 1n << 128n ? formatIp({ version: 6, value }) : null;
 }
+
+/**
+ * Whether an address looks like an EUI-64 one: ff:fe in the middle of its interface identifier
+ * (ipv6_utils.is_eui64_address). Neutron re-derives such addresses when a port's MAC changes.
+ */
+export function isEui64Address(text: string): boolean {
+  const ip = parseIp(text);
+  return ip !== null && ip.version === 6 && (ip.value & 0xffff000000n) === 0xfffe000000n;
+}

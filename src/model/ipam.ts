@@ -13,9 +13,12 @@ interface Range {
   end: bigint;
 }
 
-/** The gateway Neutron picks when none is given: the first host address (IPv4 network + 1). */
+/**
+ * The gateway Neutron picks when none is given (ipam_backend_mixin._gateway_ip_str): IPv4 network + 1;
+ * IPv6 the network address itself, the subnet-router anycast address, which routers answer.
+ */
 export function defaultGateway(c: Cidr): string | null {
-  return ipAt(c, hostRange(c).start);
+  return ipAt(c, c.version === 6 ? c.network : hostRange(c).start);
 }
 
 /** Default pools: the usable range with the gateway cut out (ipam/utils.py::generate_pools). */
@@ -72,11 +75,14 @@ export function validatePools(c: Cidr, pools: Pool[], gateway: string | null): P
   return pools.map((p) => ranges.find((r) => r.pool.start === ipAt(c, parseIp(p.start)!.value))!.pool);
 }
 
-/** A gateway must be a host address when it lies inside the subnet (Neutron allows it outside). */
+/**
+ * An IPv4 gateway inside the subnet must not be its network or broadcast address; any IPv6 address
+ * will do (ipam/utils.py::check_gateway_invalid_in_subnet). Neutron allows a gateway outside the subnet.
+ */
 export function validateGateway(c: Cidr, gateway: string): void {
   const gw = parseIp(gateway);
   if (!gw || gw.version !== c.version) throw invalidInput(`Gateway is not valid on subnet`);
-  if (!cidrContains(c, gw)) return;
+  if (!cidrContains(c, gw) || c.version === 6) return;
   const r = hostRange(c);
   if (gw.value < r.start || gw.value > r.end) throw invalidInput('Gateway is not valid on subnet');
 }

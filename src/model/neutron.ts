@@ -39,6 +39,8 @@ export const ROUTER_INTERFACE_OWNERS = [
   'network:router_interface_distributed',
   'network:ha_router_replicated_interface',
 ];
+/** ROUTER_INTERFACE_OWNERS_SNAT: router interfaces and DVR SNAT ports, which take no automatic EUI-64 address. */
+export const ROUTER_INTERFACE_OWNERS_SNAT = [...ROUTER_INTERFACE_OWNERS, 'network:router_centralized_snat'];
 /** Every port a router owns (its "attached ports"): interfaces and the gateway. */
 export const ROUTER_OWNED = [...ROUTER_INTERFACE_OWNERS, ROUTER_GW_OWNER];
 /** Port owners whose ports go away with their network (AUTO_DELETE_PORT_OWNERS). */

@@ -5,7 +5,7 @@ import type { ServerConfig } from '../server-config.js';
 import { authContext } from '../model/context.js';
 import type { AgentRow } from '../store/schema/index.js';
 import { recordChange, type Tx } from './common.js';
-import { allocateFixedIps } from './ipam.js';
+import { addFixedIps } from './ipam.js';
 import { isAlive } from './agents.js';
 import { createPort, deletePort } from './ports.js';
 import { AGENT_TYPES, DHCP_OWNER } from '../model/neutron.js';
@@ -63,20 +63,18 @@ async function ensureDhcpPort(tx: Tx, networkId: string, agent: AgentRow): Promi
     );
     return;
   }
-  const held = await tx.selectFrom('ip_allocations').select('subnet_id').where('port_id', '=', port.id).execute();
+  const held = await tx.selectFrom('ip_allocations').select(['subnet_id', 'ip_address']).where('port_id', '=', port.id).execute();
   const missing = subnets.filter((s) => !held.some((h) => h.subnet_id === s.id));
   if (!missing.length) return;
   const network = await tx.selectFrom('networks').selectAll().where('id', '=', networkId).executeTakeFirstOrThrow();
-  const added = await allocateFixedIps(
+  await addFixedIps(
     tx,
     network,
+    port,
+    held,
     missing.map((s) => ({ subnet_id: s.id })),
-    { lowest: true },
+    true,
   );
-  await tx
-    .insertInto('ip_allocations')
-    .values(added.map((f) => ({ ...f, port_id: port.id, network_id: networkId })))
-    .execute();
   await recordChange(tx, 'port', port.id, 'update', port.project_id);
 }
 

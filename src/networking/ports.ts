@@ -7,7 +7,7 @@ import { composeRule, type ResourceSpec, standardAttributes, textAttribute } fro
 import type { AuthContext } from '../model/context.js';
 import { badRequest, conflict, forbidden, NeutronError, notFound, policyDenied } from '../model/errors.js';
 import { dhcpOptsOnCreate, dhcpOptsOnUpdate, parseDhcpOpts, type DhcpOpt, type DhcpOptRequest } from '../model/dhcp-opts.js';
-import { parsePrefix } from '../model/ip.js';
+import { isEui64Address, parseIp, parsePrefix } from '../model/ip.js';
 import { canSeePort, isNetworkDevice, isOwner, ownerOrAdmin } from '../model/policy.js';
 import {
   isAddressPairs,
@@ -328,7 +328,10 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
     mac = await generateMac(tx, network.id);
   }
   const pairs = normalizePairs((a.allowed_address_pairs as unknown[]) ?? [], mac, portSecurity);
-  const fixedIps = await allocateFixedIps(tx, network, a.fixed_ips as FixedIpRequest[] | undefined, { lowest: deviceOwner === DHCP_OWNER });
+  const fixedIps = await allocateFixedIps(tx, network, a.fixed_ips as FixedIpRequest[] | undefined, {
+    lowest: deviceOwner === DHCP_OWNER,
+    port: { deviceOwner, mac },
+  });
 
   const now = timestamp();
   const host = (a['binding:host_id'] as string) ?? '';
@@ -454,14 +457,24 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
     portSecurity,
   );
 
-  if ('fixed_ips' in a) {
+  const macChanged = mac !== port.mac_address;
+  if ('fixed_ips' in a || macChanged) {
     const held = current.fixed_ips as FixedIp[];
-    const next = await allocateFixedIps(tx, network, a.fixed_ips as FixedIpRequest[], {
+    // A new MAC alone re-derives the port's EUI-64 addresses and keeps the others (update_port_with_ips).
+    const requests =
+      'fixed_ips' in a
+        ? (a.fixed_ips as FixedIpRequest[])
+        : held.map((h) => (isEui64Address(h.ip_address) ? { subnet_id: h.subnet_id } : { ...h }));
+    const next = await allocateFixedIps(tx, network, requests, {
       lowest: port.device_owner === DHCP_OWNER,
+      port: { deviceOwner: port.device_owner, mac },
       keep: held,
+      macChanged,
     });
-    const dropped = held.filter((h) => !next.some((n) => n.ip_address === h.ip_address && n.subnet_id === h.subnet_id));
-    if (port.device_owner === ROUTER_INTF_OWNER && dropped.length) {
+    const differs = (x: FixedIp[]) => (f: FixedIp) => !x.some((y) => y.ip_address === f.ip_address && y.subnet_id === f.subnet_id);
+    const dropped = held.filter(differs(next));
+    const ipv4Changed = [...dropped, ...next.filter(differs(held))].some((f) => parseIp(f.ip_address)?.version === 4);
+    if (port.device_owner === ROUTER_INTF_OWNER && ipv4Changed) {
       throw new NeutronError(400, 'IPAddressChangeNotAllowed', `IP updates for port ${id} are not allowed for the router interface ports.`);
     }
     for (const d of dropped) {

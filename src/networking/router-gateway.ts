@@ -3,14 +3,15 @@
 import { composeRule } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, policyDenied } from '../model/errors.js';
-import { canonicalIpOrNull } from '../model/ip.js';
+import { canonicalIpOrNull, parseIp } from '../model/ip.js';
 import { Invalid, toBoolean } from '../model/validators.js';
-import type { NetworkRow, PortRow, RouterRow } from '../store/schema/index.js';
+import type { NetworkRow, PortRow, RouterRow, SubnetRow } from '../store/schema/index.js';
 import { int, type Tx } from './common.js';
-import { allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
+import { addFixedIps, allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
 import { getVisibleNetwork } from './networks.js';
 import { createPort, deletePort } from './ports.js';
-import { badRouter, checkDupRouterSubnets, fixedIpsOf, systemContext, touchPort } from './router-common.js';
+import { badRouter, checkDupRouterSubnets, fixedIpsOf, systemContext, touchPort, touchRouter } from './router-common.js';
+import { isAutoAddressSubnet } from './subnet-requests.js';
 import { ROUTER_GW_OWNER } from '../model/neutron.js';
 
 export interface GatewayInfo {
@@ -80,7 +81,11 @@ async function validateGatewayNetwork(tx: Tx, ctx: AuthContext, networkId: strin
 
 /** _update_current_gw_port: new addresses on the same port. */
 async function readdressGatewayPort(tx: Tx, gwRow: PortRow, network: NetworkRow, extIps: FixedIpRequest[], gwIps: FixedIp[] | undefined) {
-  const next = await allocateFixedIps(tx, network, extIps, { lowest: false, keep: gwIps });
+  const next = await allocateFixedIps(tx, network, extIps, {
+    lowest: false,
+    port: { deviceOwner: ROUTER_GW_OWNER, mac: gwRow.mac_address },
+    keep: gwIps,
+  });
   await tx.deleteFrom('ip_allocations').where('port_id', '=', gwRow.id).execute();
   if (next.length)
     await tx
@@ -157,4 +162,34 @@ export async function updateGateway(
     gwPortId = await createGatewayPort(tx, router, networkId, extIps);
   }
   return { gw_port_id: gwPortId, enable_snat: networkId ? enableSnat : int(true) };
+}
+
+/**
+ * update_router_gw_ports: a new IPv6 subnet on an external network gives each router gateway port
+ * there an address on it, unless the port already holds two stateful addresses or one of that family.
+ * (Auto-address subnets reach gateway ports like any other port, through their EUI-64 address.)
+ */
+export async function addSubnetToGatewayPorts(tx: Tx, network: NetworkRow, subnet: SubnetRow): Promise<void> {
+  const gwPorts = await tx
+    .selectFrom('ports')
+    .selectAll()
+    .where('network_id', '=', network.id)
+    .where('device_owner', '=', ROUTER_GW_OWNER)
+    .execute();
+  if (!gwPorts.length) return;
+  const subnets = await tx.selectFrom('subnets').selectAll().where('network_id', '=', network.id).execute();
+  const autoSubnets = new Set(subnets.filter(isAutoAddressSubnet).map((s) => s.id));
+  const held = await fixedIpsOf(
+    tx,
+    gwPorts.map((p) => p.id),
+  );
+  for (const port of gwPorts) {
+    const ips = held.get(port.id) ?? [];
+    const stateful = ips.filter((f) => !autoSubnets.has(f.subnet_id));
+    if (stateful.length > 1 || (stateful.length === 1 && parseIp(stateful[0].ip_address)!.version === subnet.ip_version)) continue;
+    if (!(await addFixedIps(tx, network, port, ips, [{ subnet_id: subnet.id }])).length) continue;
+    await touchPort(tx, port);
+    const router = await tx.selectFrom('routers').selectAll().where('id', '=', port.device_id).executeTakeFirst();
+    if (router) await touchRouter(tx, router);
+  }
 }

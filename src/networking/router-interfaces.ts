@@ -7,7 +7,7 @@ import { inPools, type Pool } from '../model/ipam.js';
 import { isUuid } from '../model/validators.js';
 import type { PortRow, RouterRow, SubnetRow } from '../store/schema/index.js';
 import { parseJson, type Tx } from './common.js';
-import type { FixedIp } from './ipam.js';
+import { addFixedIps, type FixedIp } from './ipam.js';
 import { createPort, deletePort, getVisiblePort } from './ports.js';
 import {
   badRouter,
@@ -104,6 +104,16 @@ async function addInterfaceByPort(tx: Tx, ctx: AuthContext, router: RouterRow, p
   if (!fixedIps.length) throw badRouter('Router port must have at least one fixed IP');
   // Neutron attaches by updating the port as the caller: another project's port may not join this router.
   await enforceRouterDeviceOwner(tx, ctx, { device_owner: ROUTER_INTF_OWNER, device_id: router.id, project_id: port.project_id });
+  if (hasIpv6Address(fixedIps)) {
+    const other = (await routerPorts(tx, router.id, [ROUTER_INTF_OWNER])).find(
+      (p) => p.id !== port.id && p.network_id === port.network_id && hasIpv6Address(p.fixed_ips),
+    );
+    if (other) {
+      throw badRouter(
+        `Router already contains IPv6 port ${other.id} belonging to network id ${other.network_id}. Only one IPv6 port from the same network subnet can be connected to a router.`,
+      );
+    }
+  }
   const subnets = await subnetsByIds(tx, [...new Set(fixedIps.map((f) => f.subnet_id))]);
   await checkDupRouterSubnets(tx, router.id, subnets);
   if (subnets.filter((s) => s.ip_version === 4).length > 1) throw badRouter('Cannot have multiple IPv4 subnets on router port');
@@ -125,7 +135,17 @@ async function addInterfaceBySubnet(tx: Tx, ctx: AuthContext, router: RouterRow,
   if (subnet.project_id !== ctx.projectId && !ctx.isAdmin) {
     throw badRouter(`Cannot add interface to router because subnet ${subnet.id} is not owned by project making the request`);
   }
+  if (subnet.ip_version === 6 && subnet.ipv6_ra_mode === null && subnet.ipv6_address_mode !== null) {
+    throw badRouter(`IPv6 subnet ${subnet.id} configured to receive RAs from an external router cannot be added to Neutron Router.`);
+  }
   await checkDupRouterSubnets(tx, router.id, [subnet]);
+  if (subnet.ip_version === 6) {
+    // Another IPv6 prefix of a network the router already has an IPv6 port on joins that port.
+    const shared = (await routerPorts(tx, router.id, [ROUTER_INTF_OWNER])).find(
+      (p) => p.network_id === subnet.network_id && hasIpv6Address(p.fixed_ips),
+    );
+    if (shared) return addPrefixToPort(tx, router, shared, subnet);
+  }
   const port = await createPort(
     tx,
     systemContext,
@@ -147,6 +167,22 @@ async function addInterfaceBySubnet(tx: Tx, ctx: AuthContext, router: RouterRow,
     [subnet.id],
     'last',
   );
+}
+
+const hasIpv6Address = (ips: FixedIp[]) => ips.some((f) => parseIp(f.ip_address)?.version === 6);
+
+/** The subnet's gateway address added to the router's IPv6 port on its network (an update of that port). */
+async function addPrefixToPort(
+  tx: Tx,
+  router: RouterRow,
+  port: PortRow & { fixed_ips: FixedIp[] },
+  subnet: SubnetRow,
+): Promise<InterfaceInfo> {
+  const network = await tx.selectFrom('networks').selectAll().where('id', '=', port.network_id).executeTakeFirstOrThrow();
+  await addFixedIps(tx, network, port, port.fixed_ips, [{ subnet_id: subnet.id, ip_address: subnet.gateway_ip! }]);
+  await touchPort(tx, port);
+  await touchRouter(tx, router);
+  return interfaceInfo(router.id, port, [subnet.id], 'last');
 }
 
 /** _check_router_interface_not_in_use: no floating IP of this router reaches a fixed IP on the subnet. */

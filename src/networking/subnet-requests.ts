@@ -31,22 +31,81 @@ export function rejectSubnetPool(a: Item): void {
   }
 }
 
-/** The CIDR a create asks for, checked against ip_version, DHCP and the IPv6-only attributes. */
-export function requestedCidr(a: Item): Cidr {
-  if (a.ip_version === 6) {
-    throw invalidInput('IPv6 subnets are not supported yet by this server; create an IPv4 subnet (ip_version 4)');
+/** SLAAC and DHCPv6-stateless: the subnet's ports take EUI-64 addresses (ipv6_utils.is_auto_address_subnet). */
+export const AUTO_ADDRESS_MODES = ['slaac', 'dhcpv6-stateless'];
+
+export function isAutoAddressSubnet(s: { ipv6_ra_mode?: unknown; ipv6_address_mode?: unknown }): boolean {
+  return AUTO_ADDRESS_MODES.includes(s.ipv6_address_mode as string) || AUTO_ADDRESS_MODES.includes(s.ipv6_ra_mode as string);
+}
+
+const isSet = (v: unknown) => v !== undefined && v !== null;
+
+/** _validate_ip_version: an address or prefix of the subnet's family. */
+function checkFamily(version: number, text: unknown, name: string): void {
+  if (parsePrefix(text)?.version !== version) {
+    throw invalidInput(`${name} '${String(text)}' does not match the ip_version '${version}'`);
   }
+}
+
+/** The CIDR a create asks for, checked against ip_version, DHCP and the IPv6-only attributes (_validate_subnet). */
+export function requestedCidr(a: Item): Cidr {
   if (a.cidr === undefined) throw invalidInput('A cidr must be specified in the absence of a subnet pool');
   const cidr = parsePrefix(a.cidr)!;
-  if (cidr.version !== a.ip_version) throw invalidInput('Cidr and ip_version are inconsistent');
+  checkFamily(a.ip_version as number, a.cidr, 'cidr');
   if (cidr.prefixLength === 0) throw invalidInput('0 is not allowed as CIDR prefix length');
-  if (a.enable_dhcp && cidr.version === 4 && cidr.prefixLength > 30) {
+  if (cidr.version === 6) {
+    if (cidr.network === 0n) throw invalidInput("IPv6 subnet '::' is not supported");
+    if (a.enable_dhcp && cidr.prefixLength > 126)
+      throw invalidInput('Subnet has a prefix length that is incompatible with DHCP service enabled');
+    if (a.enable_dhcp && cidr.network >> 120n === 0xffn) throw invalidInput('Multicast IP subnet is not supported if enable_dhcp is True');
+  } else if (a.enable_dhcp && cidr.prefixLength > 30) {
     throw invalidInput(`Invalid CIDR ${formatCidr(cidr)} for IPv4 DHCP: prefix length must be 30 or less`);
   }
-  for (const key of ['ipv6_ra_mode', 'ipv6_address_mode'] as const) {
-    if (a[key] !== undefined && a[key] !== null) throw invalidInput(`${key} is not valid when ip_version is 4`);
+  checkAddressFamilies(cidr.version, a);
+  if (cidr.version === 4) {
+    for (const key of ['ipv6_ra_mode', 'ipv6_address_mode'] as const) {
+      if (isSet(a[key])) throw invalidInput(`${key} is not valid when ip_version is 4`);
+    }
+  } else {
+    checkIpv6Modes(cidr, a);
   }
   return cidr;
+}
+
+/** dns_nameservers and host routes of the subnet's family (_validate_subnet, _validate_host_route). */
+export function checkAddressFamilies(version: number, a: Item): void {
+  if (a.gateway_ip !== undefined && a.gateway_ip !== null) checkFamily(version, a.gateway_ip, 'gateway_ip');
+  for (const dns of (a.dns_nameservers as unknown[] | undefined) ?? []) checkFamily(version, dns, 'dns_nameserver');
+  for (const r of (a.host_routes as Array<{ destination: unknown; nexthop: unknown }> | undefined) ?? []) {
+    checkFamily(version, r.nexthop, 'nexthop');
+    checkFamily(version, r.destination, 'destination');
+  }
+}
+
+/** _validate_ipv6_attributes on create: modes need DHCP, must agree, and auto-addressing needs a /64. */
+function checkIpv6Modes(cidr: Cidr, a: Item): void {
+  const ra = a.ipv6_ra_mode;
+  const addr = a.ipv6_address_mode;
+  if ((isSet(ra) || isSet(addr)) && !a.enable_dhcp) {
+    throw invalidInput('ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False');
+  }
+  if (isSet(ra) && isSet(addr) && ra !== addr) {
+    throw invalidInput(
+      `ipv6_ra_mode set to '${String(ra)}' with ipv6_address_mode set to '${String(addr)}' is not valid. If both attributes are set, they must be the same value`,
+    );
+  }
+  if (isAutoAddressSubnet(a) && cidr.prefixLength !== 64) {
+    throw invalidInput(
+      `Invalid CIDR ${formatCidr(cidr)} for IPv6 address mode. OpenStack uses the EUI-64 address format, which requires the prefix to be /64`,
+    );
+  }
+}
+
+/** _validate_ipv6_update_dhcp: DHCP stays on while an IPv6 mode is set. */
+export function checkIpv6DhcpUpdate(subnet: { ipv6_ra_mode: string | null; ipv6_address_mode: string | null }, a: Item): void {
+  if ('enable_dhcp' in a && !a.enable_dhcp && (isSet(subnet.ipv6_ra_mode) || isSet(subnet.ipv6_address_mode))) {
+    throw invalidInput('Cannot disable enable_dhcp with ipv6 attributes set');
+  }
 }
 
 /** A requested gateway (null: none), validated against the CIDR and in canonical form. */

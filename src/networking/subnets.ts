@@ -6,7 +6,7 @@ import type { AuthContext } from '../model/context.js';
 import { conflict, forbidden, invalidInput, notFound, policyDenied } from '../model/errors.js';
 import { cidrsOverlap, formatCidr, type Cidr } from '../model/ip.js';
 import { defaultGateway, defaultPools, validatePools, type Pool } from '../model/ipam.js';
-import { DHCP_OWNER, ROUTER_OWNER_PREFIX } from '../model/neutron.js';
+import { DHCP_OWNER, ROUTER_INTERFACE_OWNERS, ROUTER_OWNER_PREFIX } from '../model/neutron.js';
 import { canSeeNetwork, isOwner } from '../model/policy.js';
 import {
   isAllocationPools,
@@ -37,7 +37,17 @@ import { getVisibleNetwork } from './networks.js';
 import { enforceQuota } from './quotas.js';
 import { scheduleNetworkDhcp } from './dhcp-scheduler.js';
 import { subnetCidr } from './lookups.js';
-import { checkedGateway, checkLimits, rejectSubnetPool, requestedCidr } from './subnet-requests.js';
+import { addAutoAddressesOnNetwork } from './ipam.js';
+import { addSubnetToGatewayPorts } from './router-gateway.js';
+import {
+  checkAddressFamilies,
+  checkedGateway,
+  checkIpv6DhcpUpdate,
+  checkLimits,
+  isAutoAddressSubnet,
+  rejectSubnetPool,
+  requestedCidr,
+} from './subnet-requests.js';
 
 export { MAX_DNS_NAMESERVERS, MAX_HOST_ROUTES } from './subnet-requests.js';
 
@@ -175,8 +185,8 @@ function newSubnetRow(id: string, networkId: string, cidr: Cidr, gateway: string
     allocation_pools: JSON.stringify(pools),
     dns_nameservers: JSON.stringify(a.dns_nameservers ?? []),
     host_routes: JSON.stringify(a.host_routes ?? []),
-    ipv6_ra_mode: null,
-    ipv6_address_mode: null,
+    ipv6_ra_mode: (a.ipv6_ra_mode as string | undefined) ?? null,
+    ipv6_address_mode: (a.ipv6_address_mode as string | undefined) ?? null,
     revision_number: 0,
     created_at: now,
     updated_at: now,
@@ -206,19 +216,25 @@ function authorizeSubnetChange(ctx: AuthContext, subnet: SubnetRow, network: Net
 interface AddressUser {
   id: string;
   device_owner: string;
+  project_id: string;
 }
 
 async function portsWithAddressOn(tx: Tx, subnetId: string): Promise<AddressUser[]> {
   return tx
     .selectFrom('ip_allocations')
     .innerJoin('ports', 'ports.id', 'ip_allocations.port_id')
-    .select(['ports.id', 'ports.device_owner'])
+    .select(['ports.id', 'ports.device_owner', 'ports.project_id'])
     .where('ip_allocations.subnet_id', '=', subnetId)
     .execute();
 }
 
-function rejectSubnetInUse(id: string, users: AddressUser[]): void {
-  if (users.some((u) => u.device_owner !== DHCP_OWNER)) {
+/**
+ * _remove_subnet_ip_allocations_from_ports: router interfaces keep any subnet; other ports keep a
+ * subnet unless their addresses there are DHCP ports' or automatic (SLAAC / DHCPv6-stateless) ones.
+ */
+function rejectSubnetInUse(id: string, users: AddressUser[], autoAddress: boolean): void {
+  const blocks = (u: AddressUser) => (autoAddress ? ROUTER_INTERFACE_OWNERS.includes(u.device_owner) : u.device_owner !== DHCP_OWNER);
+  if (users.some(blocks)) {
     throw conflict(
       'SubnetInUse',
       `Unable to complete operation on subnet ${id}: One or more ports have an IP allocation from this subnet.`,
@@ -226,10 +242,10 @@ function rejectSubnetInUse(id: string, users: AddressUser[]): void {
   }
 }
 
-/** DHCP ports lose their address on this subnet; the ports themselves stay with the network. */
-async function deleteSubnet(tx: Tx, subnet: SubnetRow, network: NetworkRow, dhcpPorts: AddressUser[]): Promise<void> {
+/** The ports left with an address on this subnet lose it; the ports themselves stay with the network. */
+async function deleteSubnet(tx: Tx, subnet: SubnetRow, users: AddressUser[]): Promise<void> {
   await tx.deleteFrom('ip_allocations').where('subnet_id', '=', subnet.id).execute();
-  for (const u of dhcpPorts) await recordChange(tx, 'port', u.id, 'update', network.project_id);
+  for (const u of users) await recordChange(tx, 'port', u.id, 'update', u.project_id);
   await tx.deleteFrom('subnets').where('id', '=', subnet.id).execute();
   await recordChange(tx, 'subnet', subnet.id, 'delete', subnet.project_id);
 }
@@ -268,6 +284,10 @@ export function subnetService(config: ServerConfig): ResourceService {
       // The writes: the row, its change-feed entry, then the network's DHCP placement.
       await tx.insertInto('subnets').values(row).execute();
       await recordChange(tx, 'subnet', id, 'create', row.project_id);
+      // Router gateways on an external network may take an address on a new IPv6 subnet; the network's
+      // ports (router interfaces excepted) take their EUI-64 address on a new auto-address subnet.
+      if (network.router_external && row.ip_version === 6) await addSubnetToGatewayPorts(tx, network, row);
+      if (isAutoAddressSubnet(row)) await addAutoAddressesOnNetwork(tx, row);
       await scheduleNetworkDhcp(tx, config, network.id);
       return subnetToApi(row);
     },
@@ -276,6 +296,8 @@ export function subnetService(config: ServerConfig): ResourceService {
       const { subnet, network } = await getVisibleSubnet(tx, ctx, id);
       authorizeSubnetChange(ctx, subnet, network, 'rule:update_subnet');
       checkLimits(id, a);
+      checkAddressFamilies(subnet.ip_version, a);
+      if (subnet.ip_version === 6) checkIpv6DhcpUpdate(subnet, a);
       const cidr = subnetCidr(subnet);
       const gateway =
         'gateway_ip' in a && a.gateway_ip !== subnet.gateway_ip ? await movedGateway(tx, subnet, a.gateway_ip) : subnet.gateway_ip;
@@ -299,9 +321,9 @@ export function subnetService(config: ServerConfig): ResourceService {
       const { subnet, network } = await getVisibleSubnet(tx, ctx, id);
       authorizeSubnetChange(ctx, subnet, network, 'rule:delete_subnet');
       const users = await portsWithAddressOn(tx, id);
-      rejectSubnetInUse(id, users);
-      // The writes: DHCP ports' addresses, the subnet, their change-feed entries, then DHCP placement.
-      await deleteSubnet(tx, subnet, network, users);
+      rejectSubnetInUse(id, users, isAutoAddressSubnet(subnet));
+      // The writes: the remaining ports' addresses, the subnet, their change-feed entries, then DHCP placement.
+      await deleteSubnet(tx, subnet, users);
       await scheduleNetworkDhcp(tx, config, network.id);
     },
   };

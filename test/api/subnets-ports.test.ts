@@ -43,7 +43,7 @@ test('subnet validation errors', async (t) => {
     [{ network_id: netId, ip_version: 4, cidr: '172.16.1.128/25' }, 400, 'InvalidInput'],
     [{ network_id: netId, ip_version: 4, cidr: '10.0.0.0/33' }, 400, 'HTTPBadRequest'],
     [{ network_id: netId, ip_version: 4, cidr: '10.0.0.5/24' }, 400, 'HTTPBadRequest'],
-    [{ network_id: netId, ip_version: 6, cidr: '2001:db8::/64' }, 400, 'InvalidInput'],
+    [{ network_id: netId, ip_version: 6, cidr: '10.9.0.0/24' }, 400, 'InvalidInput'],
     [{ network_id: netId, ip_version: 4, cidr: '10.9.0.0/24', gateway_ip: '10.9.0.255' }, 400, 'InvalidInput'],
     [
       { network_id: netId, ip_version: 4, cidr: '10.9.0.0/24', allocation_pools: [{ start: '10.9.0.1', end: '10.9.0.9' }] },

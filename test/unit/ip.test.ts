@@ -10,6 +10,7 @@ import {
   cidrSize,
   cidrsOverlap,
   eui64Address,
+  isEui64Address,
   formatCidr,
   formatIp,
   hostRange,
@@ -193,4 +194,12 @@ test("formatIp's IPv4 text is the library's correct form for every address", () 
     fc.property(fc.bigInt({ min: 0n, max: 2n ** 32n - 1n }), (v) => same(v)),
     { numRuns: 20_000 },
   );
+});
+
+test('isEui64Address: ff:fe in the middle of the interface id (ipv6_utils.is_eui64_address)', () => {
+  assert.equal(isEui64Address('2001:db8::216:3eff:fe33:4455'), true);
+  assert.equal(isEui64Address('2001:db8::f816:3eff:fe00:1'), true);
+  assert.equal(isEui64Address('2001:db8::1'), false);
+  assert.equal(isEui64Address('2001:db8::3eff:fe33:4455'), true);
+  assert.equal(isEui64Address('10.0.0.1'), false);
 });

@@ -89,3 +89,14 @@ test('the random window is capped at 1000 free addresses', () => {
   chooseAddress(big, defaultPools(big, '10.0.0.1'), new Set(), false, (n) => ((window = n), 0));
   assert.equal(window, 1000);
 });
+
+test('IPv6: the default gateway is the subnet-router anycast address and the pool starts after it', () => {
+  const c64 = parsePrefix('2001:db8::/64')!;
+  assert.equal(defaultGateway(c64), '2001:db8::');
+  assert.deepEqual(defaultPools(c64, '2001:db8::'), [{ start: '2001:db8::1', end: '2001:db8::ffff:ffff:ffff:ffff' }]);
+  // a gateway at ::1 is cut out of the pool, as generate_pools does
+  assert.deepEqual(defaultPools(c64, '2001:db8::1'), [{ start: '2001:db8::2', end: '2001:db8::ffff:ffff:ffff:ffff' }]);
+  // any address of an IPv6 subnet may be its gateway (only IPv4 refuses network and broadcast)
+  validateGateway(c64, '2001:db8::');
+  validateGateway(c64, '2001:db8::ffff:ffff:ffff:ffff');
+});
