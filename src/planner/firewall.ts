@@ -1,5 +1,6 @@
 // Security groups of one node: Neutron's iptables firewall for Linux bridge (IptablesFirewallDriver
-// with the linuxbridge wrap prefix and enable_ipset) in the HOST filter table. Pure.
+// with the linuxbridge wrap prefix and enable_ipset) in the HOST filter table. Pure. This module
+// writes iptables (IPv4) and the shared parts; firewall6.ts the IPv6 chains of ip6tables.
 //
 // Remote-group rules match an IP set of the group's member addresses, as Neutron's with ipset:
 // `NIPv4<group id>` (hash:net, family inet), `-m set --match-set NAME src|dst`. One rule per remote
@@ -177,7 +178,7 @@ export const ESTABLISHED = `-m state --state RELATED,ESTABLISHED ${comment(COMME
 export const INVALID = `-m state --state INVALID ${comment(COMMENT.INVALID_DROP)} -j DROP`;
 export const FALLBACK = `${comment(COMMENT.UNMATCHED)} -j ${lb('sg-fallback')}`;
 
-/** The three chains of a filtered port in iptables (IPv4). */
+/** The chains of a filtered port in iptables (IPv4): ingress, egress, and anti-spoofing when it has an IPv4 address or pair, or no fixed IP. */
 export function portChains(port: PortView, view: HostView): ChainSpec[] {
   const { ingress, egress, spoof } = sgChains(port.id);
   const sg = (direction: 'ingress' | 'egress') => groupRules(port, view, direction, 'IPv4');

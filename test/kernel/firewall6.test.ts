@@ -13,7 +13,18 @@ import { HOST } from '../../src/kernel/types.js';
 import type { PortView, SecurityGroupView } from '../../src/model/hostview.js';
 import { planNode } from '../../src/planner/index.js';
 import { parseNetnsList } from '../../src/observe/netns.js';
-import { computeFacts, FLAT, INSTANCE, OTHER, plugInstance, rule, scenarioGroup, SG_ID, sgView } from '../helpers/sg-view.js';
+import {
+  computeFacts,
+  FLAT,
+  INSTANCE,
+  makeFirewallNode,
+  OTHER,
+  plugInstance,
+  rule,
+  scenarioGroup,
+  SG_ID,
+  sgView,
+} from '../helpers/sg-view.js';
 import { isRoot } from './sandbox.js';
 
 const prefix = `ntfw6-${randomBytes(2).toString('hex')}-`;
@@ -74,13 +85,7 @@ describe('IPv6 security groups against the real kernel', { skip: isRoot() ? fals
   const k = new RealKernel({ hostNetns: node });
 
   before(async () => {
-    await run(['ip', 'netns', 'add', node]);
-    await run(['ip', '-batch', '-'], {
-      netns: node,
-      stdin: 'link set lo up\nlink add eth1 type veth peer name eth1p\nlink set eth1 up\nlink set eth1p up\n',
-    });
-    for (const proto of ['iptables', 'ip6tables'])
-      await run(['sysctl', '-q', '-w', `net.bridge.bridge-nf-call-${proto}=1`], { netns: node }).catch(() => undefined);
+    await makeFirewallNode(node);
     for (const p of [A, B]) {
       await plugInstance(node, vm(p), p);
       // Static addresses (no DHCPv6/SLAAC here); nodad: usable at once. The link-local address is the kernel's EUI-64 one.

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { FakeKernel } from '../../src/exec/fake.js';
 import { diff } from '../../src/kernel/diff.js';
 import { scopeFor } from '../../src/kernel/scope.js';
-import { emptyObservedNamespace, HOST, type ChainSpec, type DesiredNode } from '../../src/kernel/types.js';
+import { HOST, type ChainSpec, type DesiredNode } from '../../src/kernel/types.js';
 import type { PortView } from '../../src/model/hostview.js';
 import { ip6tablesPrefix, planFirewall, planIpsets } from '../../src/planner/firewall.js';
 import { planFirewall6 } from '../../src/planner/firewall6.js';
-import { planNode, type NodeFacts } from '../../src/planner/index.js';
-import { INSTANCE, OTHER, rule, scenarioGroup, SG_ID, sgView } from '../helpers/sg-view.js';
+import { planNode } from '../../src/planner/index.js';
+import { INSTANCE, observedHostWithTaps, OTHER, rule, scenarioGroup, SG_ID, sgView, vxlanComputeFacts } from '../helpers/sg-view.js';
 
 const V6_SUBNET = '66666666-2222-3333-4444-555555555555';
 const dualStack = (p: PortView, ip6: string): PortView => ({
@@ -99,6 +99,9 @@ test('no address of one family in the other family: IPv4 tables of a dual-stack 
   const withPairs = { ...DUAL, allowed_address_pairs: [{ ip_address: '2001:db8:0:1::/64', mac_address: '' }] };
   // The IPv4 table of the dual-stack port with IPv6 pairs and rules is that of the IPv4-only port with the IPv4 rules.
   assert.deepEqual(v4([withPairs]), v4([INSTANCE], [scenarioGroup()]));
+  // The same when no IPv6 rule exists at all.
+  const only4 = { ...scenarioGroup(), rules: scenarioGroup().rules.filter((r) => r.ethertype === 'IPv4') };
+  assert.deepEqual(v4([withPairs], [only4]), v4([INSTANCE], [only4]));
   for (const rules of v4([withPairs]).values()) for (const r of rules) assert.doesNotMatch(r, /-[sd] \S*:|NIPv6|icmp6/, r);
   for (const rules of v6([withPairs]).values())
     for (const r of rules) assert.doesNotMatch(r, /-[sd] [\d.]+\/|NIPv4|--sport 6[78]|-p icmp /, r);
@@ -187,15 +190,7 @@ test('NIPv6 sets: one per remote group of an IPv6 rule, family inet6, IPv6 membe
   assert.deepEqual(planIpsets(sgView([DUAL], [scenarioGroup([remote4])]), 'IPv6'), []);
 });
 
-const compute: NodeFacts = {
-  host: 'compute1',
-  roles: ['l2'],
-  localIp: '192.168.0.105',
-  localIpDevice: 'eth0',
-  physicalInterfaceMappings: {},
-  statePath: '/var/lib/neutrino',
-  presentTaps: new Set(['tap3c338602-d8', 'tap37720f0a-f0']),
-};
+const compute = vxlanComputeFacts(['tap3c338602-d8', 'tap37720f0a-f0']);
 
 test('planNode: both families on an L2 node, both kinds of sets; IPv6 off on the VXLAN device, nothing else', () => {
   const host = planNode(sgView([DUAL, DUAL_OTHER], [dualGroup()]), compute).desired.namespaces[HOST]!;
@@ -211,25 +206,8 @@ test('planNode: both families on an L2 node, both kinds of sets; IPv6 off on the
   assert.ok(empty.ip6tables?.filter?.some((c) => c.name === 'neutron-linuxbri-unknown-in'));
 });
 
-function hostWithTaps() {
-  const host = emptyObservedNamespace();
-  const nic = (ifindex: number, name: string, kind: string) => ({
-    ifindex,
-    name,
-    kind,
-    mtu: 1500,
-    up: true,
-    operstate: 'UP',
-    master: null,
-    mac: `02:00:00:00:00:0${ifindex}`,
-    alias: null,
-  });
-  host.links.push(nic(1, 'lo', 'device'), nic(2, 'eth0', 'device'), nic(3, 'tap3c338602-d8', 'tun'), nic(4, 'tap37720f0a-f0', 'tun'));
-  return host;
-}
-
 test('fake kernel: both families converge, drift in ip6tables is repaired, a removed port takes its IPv6 chains and set with it', async () => {
-  const kernel = new FakeKernel({ namespaces: { [HOST]: hostWithTaps() } });
+  const kernel = new FakeKernel({ namespaces: { [HOST]: observedHostWithTaps(['tap3c338602-d8', 'tap37720f0a-f0']) } });
   const converge = async (desired: DesiredNode) => {
     const scope = scopeFor(desired);
     await kernel.apply(diff(desired, await kernel.observe(scope)).ops);
