@@ -68,8 +68,11 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
   if (node.roles.includes('l2')) {
     // Neutron's driver writes both families whenever the kernel has IPv6 (use_ipv6).
     host.iptables = mergeTables(host.iptables, planFirewall(view, servicePorts));
-    host.ip6tables = mergeTables(host.ip6tables ?? {}, planFirewall6(view, servicePorts));
-    host.ipsets.push(...planIpsets(view, 'IPv4'), ...planIpsets(view, 'IPv6'));
+    host.ipsets.push(...planIpsets(view, 'IPv4'));
+    if (node.ipv6 !== false) {
+      host.ip6tables = mergeTables(host.ip6tables ?? {}, planFirewall6(view, servicePorts));
+      host.ipsets.push(...planIpsets(view, 'IPv6'));
+    }
   }
   return { desired, plugged: l2.plugged };
 }

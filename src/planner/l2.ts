@@ -64,7 +64,8 @@ export function planL2(view: HostView, node: NodeFacts, servicePortsPlugged: Set
     links.push({ kind: 'bridge', name: bridgeName(net.id), up: true }, uplink(net, node)!);
     if (net.network_type !== 'vxlan') continue;
     const dev = vxlanName(net.segmentation_id!);
-    sysctls.push({ key: deviceSysctl('ipv6', dev, 'disable_ipv6'), value: '1' });
+    // ip_lib.disable_ipv6 does nothing on a kernel without IPv6 (the key does not exist there).
+    if (node.ipv6 !== false) sysctls.push({ key: deviceSysctl('ipv6', dev, 'disable_ipv6'), value: '1' });
     const vteps = [...new Set(view.remote_vteps.filter((v) => v.network_id === net.id).map((v) => v.vtep))].sort();
     for (const dst of vteps) fdb.push({ dev, mac: FLOOD_MAC, dst });
     for (const rp of view.remote_ports.filter((r) => r.network_id === net.id)) {

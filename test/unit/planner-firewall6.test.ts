@@ -192,7 +192,7 @@ test('NIPv6 sets: one per remote group of an IPv6 rule, family inet6, IPv6 membe
 
 const compute = vxlanComputeFacts(['tap3c338602-d8', 'tap37720f0a-f0']);
 
-test('planNode: both families on an L2 node, both kinds of sets; IPv6 off on the VXLAN device, nothing else', () => {
+test('planNode: both families on an L2 node, both kinds of sets; IPv6 off on the VXLAN device, nothing else; IPv4 alone without IPv6', () => {
   const host = planNode(sgView([DUAL, DUAL_OTHER], [dualGroup()]), compute).desired.namespaces[HOST]!;
   assert.ok(host.iptables.filter?.some((c) => c.name === 'neutron-linuxbri-i3c338602-d'));
   assert.ok(host.ip6tables?.filter?.some((c) => c.name === 'neutron-linuxbri-i3c338602-d'));
@@ -201,6 +201,12 @@ test('planNode: both families on an L2 node, both kinds of sets; IPv6 off on the
     [[SET6, 'inet6']],
   );
   assert.deepEqual(host.sysctls, [{ key: 'net.ipv6.conf.vxlan-41.disable_ipv6', value: '1' }]);
+  // A kernel without IPv6 (Neutron's use_ipv6 false): IPv4 only, no IPv6 sysctl.
+  const v4only = planNode(sgView([DUAL, DUAL_OTHER], [dualGroup()]), { ...compute, ipv6: false }).desired.namespaces[HOST]!;
+  assert.equal(v4only.ip6tables, undefined);
+  assert.deepEqual(v4only.ipsets, []);
+  assert.deepEqual(v4only.sysctls, []);
+  assert.deepEqual(v4only.iptables, host.iptables);
   // The skeleton is there with no port at all, in both families.
   const empty = planNode(sgView([]), compute).desired.namespaces[HOST]!;
   assert.ok(empty.ip6tables?.filter?.some((c) => c.name === 'neutron-linuxbri-unknown-in'));
