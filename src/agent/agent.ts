@@ -145,6 +145,16 @@ export class Agent {
     return found.dev;
   }
 
+  /**
+   * Whether this node's kernel has IPv6 (oslo netutils.is_ipv6_enabled, which Neutron's firewall
+   * and ip_lib ask): the default interface setting exists and does not disable it.
+   */
+  private async ipv6Enabled(): Promise<boolean> {
+    const key = 'net.ipv6.conf.default.disable_ipv6';
+    const node = await this.kernel.observe({ host: true, namespaces: [], prefixes: [], sysctls: { [HOST]: [key] }, processes: {} });
+    return node.namespaces[HOST]?.sysctls[key] === '0';
+  }
+
   private async pass(facts: Facts): Promise<void> {
     if (!this.view) return;
     const full = this.prior === null || this.fullDueInMs() <= 0;
@@ -214,6 +224,7 @@ export class Agent {
       localIpDevice: await this.localIpDevice(),
       physicalInterfaceMappings: this.cfg.physicalInterfaceMappings,
       arpResponder: this.cfg.l2Population && this.cfg.arpResponder,
+      ipv6: await this.ipv6Enabled(),
       statePath: this.cfg.statePath,
     };
     await this.reportState(true);

@@ -89,10 +89,11 @@ function applyFdb(state: ObservedNamespace, op: Extract<Op, { op: 'fdb-add' | 'f
   state.fdb.push({ mac: f.mac, dev: f.dev, dst: f.dst, flags: ['self'], state: 'permanent' });
 }
 
-/** One iptables-restore: checked as a whole first, like the real transaction. */
-export function applyIptables(state: ObservedNamespace, op: Extract<Op, { op: 'iptables' }>): void {
+/** One iptables-restore or ip6tables-restore: checked as a whole first, like the real transaction. */
+export function applyIptables(state: ObservedNamespace, op: Extract<Op, { op: 'iptables' | 'ip6tables' }>): void {
+  const tables = op.op === 'iptables' ? state.iptables : (state.ip6tables ??= {});
   const chains: ObservedChain[] = structuredClone(
-    state.iptables[op.table] ?? BUILTIN_CHAINS[op.table].map((name) => ({ name, policy: 'ACCEPT', rules: [] })),
+    tables[op.table] ?? BUILTIN_CHAINS[op.table].map((name) => ({ name, policy: 'ACCEPT', rules: [] })),
   );
   const get = (name: string) => chains.find((c) => c.name === name);
   const { write, builtins, delete: dels } = op.change;
@@ -125,19 +126,22 @@ export function applyIptables(state: ObservedNamespace, op: Extract<Op, { op: 'i
   const left = chains.filter((c) => !dels.includes(c.name));
   for (const c of left) for (const r of c.rules) checkTarget(op, r, left);
   for (const c of left) for (const r of c.rules) checkSets(op, r, state);
-  state.iptables[op.table] = left;
+  tables[op.table] = left;
 }
 
-/** iptables refuses a rule that matches a missing set, or an IPv6 set. */
-function checkSets(op: Op, rule: string, state: ObservedNamespace): void {
+/** iptables refuses a rule that matches a missing set or an IPv6 set; ip6tables one that matches an IPv4 set. */
+function checkSets(op: Extract<Op, { op: 'iptables' | 'ip6tables' }>, rule: string, state: ObservedNamespace): void {
+  const [other, otherName] = op.op === 'iptables' ? ['inet6', 'IPv6'] : ['inet', 'IPv4'];
   for (const name of ruleIpsets(rule)) {
     const set = state.ipsets.find((s) => s.name === name) ?? fakeFail('not-found', op, `Set ${name} doesn't exist.`);
-    if (set.family === 'inet6') fakeFail('invalid', op, `The protocol family of set ${name} is IPv6, which is not applicable.`);
+    if (set.family === other) fakeFail('invalid', op, `The protocol family of set ${name} is ${otherName}, which is not applicable.`);
   }
 }
 
 const setInUse = (state: ObservedNamespace, name: string): boolean =>
-  Object.values(state.iptables).some((chains) => (chains ?? []).some((c) => c.rules.some((r) => ruleIpsets(r).includes(name))));
+  [...Object.values(state.iptables), ...Object.values(state.ip6tables ?? {})].some((chains) =>
+    (chains ?? []).some((c) => c.rules.some((r) => ruleIpsets(r).includes(name))),
+  );
 
 /** One `ipset restore -exist` op, with the kernel's refusals (a set in use, a create over another type). */
 export function applyIpset(state: ObservedNamespace, op: Extract<Op, { op: 'ipset' | 'ipset-destroy' }>): void {

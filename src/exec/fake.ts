@@ -92,6 +92,7 @@ export class FakeKernel implements Kernel {
       case 'link-set':
         return this.linkSet(op, op.name, op.set);
       case 'iptables':
+      case 'ip6tables':
         return applyIptables(this.ns(op), op);
       case 'ipset':
       case 'ipset-destroy':

@@ -1,7 +1,7 @@
 // A targeted read of HOST: only the links, entries, tables and IP sets of a slice (kernel/slice.ts),
 // so a pass caused by one change costs the same on a node with ten ports or a thousand. The other
 // namespaces of a slice are read whole, as by a full observation.
-import type { Slice } from '../kernel/slice.js';
+import { cutTables, type Slice } from '../kernel/slice.js';
 import { emptyObservedNamespace, type ObservedNamespace, type TableName } from '../kernel/types.js';
 import { parseFdb } from '../observe/bridge.js';
 import { parseIpsetSave } from '../observe/ipset.js';
@@ -48,9 +48,14 @@ async function perDevice(run: Runner, netns: string | undefined, argv: string[],
   }
 }
 
-async function readTables(run: Runner, netns: string | undefined, tables: TableName[]): Promise<ObservedNamespace['iptables']> {
-  const saved = await Promise.all(tables.map((t) => run(['iptables-save', '-t', t], { netns })));
-  return Object.assign({}, ...saved.map((s) => parseIptablesSave(s.stdout)));
+async function readTables(
+  run: Runner,
+  netns: string | undefined,
+  tool: 'iptables-save' | 'ip6tables-save',
+  tables: TableName[],
+): Promise<ObservedNamespace['iptables']> {
+  const saved = await Promise.all(tables.map((t) => run([tool, '-t', t], { netns })));
+  return Object.assign({}, ...saved.map((s) => parseIptablesSave(s.stdout, tool)));
 }
 
 async function readIpsets(run: Runner, netns: string | undefined): Promise<string> {
@@ -65,12 +70,14 @@ async function readIpsets(run: Runner, netns: string | undefined): Promise<strin
 /** HOST as the slice sees it: the same shape sliceObserved() cuts from a full observation. */
 export async function observeHostSlice(run: Runner, netns: string | undefined, slice: Slice): Promise<ParsedNamespace> {
   const tables = Object.keys(slice.chains) as TableName[];
+  const tables6 = Object.keys(slice.chains6) as TableName[];
   const entryDevs = [...slice.entryDevs];
-  const [links, fdb, neigh, iptables, ipsets, ids] = await Promise.all([
+  const [links, fdb, neigh, iptables, ip6tables, ipsets, ids] = await Promise.all([
     readLinks(run, netns, [...slice.links].sort()),
     Promise.all(entryDevs.map((d) => perDevice(run, netns, ['bridge', '-j', 'fdb', 'show', 'dev', d], d, 'ifname'))),
     Promise.all(entryDevs.map((d) => perDevice(run, netns, ['ip', '-j', '-d', 'neigh', 'show', 'dev', d], d, 'dev'))),
-    tables.length ? readTables(run, netns, tables) : Promise.resolve({}),
+    tables.length ? readTables(run, netns, 'iptables-save', tables) : Promise.resolve({}),
+    tables6.length ? readTables(run, netns, 'ip6tables-save', tables6) : Promise.resolve({}),
     slice.ipsets.size ? readIpsets(run, netns) : Promise.resolve(''),
     // Only veth peers need namespace ids.
     slice.links.size ? run(['ip', '-j', 'netns', 'list-id'], { netns }).then((r) => r.stdout) : Promise.resolve(''),
@@ -80,10 +87,8 @@ export async function observeHostSlice(run: Runner, netns: string | undefined, s
   state.addresses = addressesFrom(links);
   state.fdb = parseFdb(JSON.stringify(fdb.flat()));
   state.neigh = neighFrom(neigh.flat());
-  for (const [table, chains] of Object.entries(iptables) as [TableName, NonNullable<ObservedNamespace['iptables'][TableName]>][]) {
-    const wanted = slice.chains[table];
-    if (wanted) state.iptables[table] = chains.filter((c) => wanted.has(c.name));
-  }
+  state.iptables = cutTables(iptables, slice.chains);
+  state.ip6tables = cutTables(ip6tables, slice.chains6);
   state.ipsets = parseIpsetSave(ipsets).filter((s) => slice.ipsets.has(s.name));
   return { state, nsids: parseNetnsIds(ids) };
 }

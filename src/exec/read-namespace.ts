@@ -1,6 +1,7 @@
 // The commands that read one namespace's kernel state as raw text (RawNamespace): the agent's observe
 // and the tracer's collector run the same ones, so a snapshot parses exactly as the agent sees it.
 import { IP_OBSERVE_BATCH, type RawNamespace } from '../observe/node.js';
+import { isExecError } from './errors.js';
 import type { Runner } from './run.js';
 
 /** One command and the RawNamespace field its stdout fills. */
@@ -8,6 +9,8 @@ export interface RawCommand {
   field: keyof RawNamespace;
   argv: string[];
   stdin?: string;
+  /** A node without this tool leaves the field absent rather than failing the read. */
+  optional?: true;
 }
 
 /** In RawNamespace field order; `sysctl` only when keys are asked for (its field stays ''). */
@@ -17,6 +20,7 @@ export function rawNamespaceCommands(sysctlKeys: readonly string[]): RawCommand[
     { field: 'route6', argv: ['ip', '-6', '-j', '-d', 'route', 'show', 'table', 'main'] },
     { field: 'fdb', argv: ['bridge', '-j', 'fdb', 'show'] },
     { field: 'iptablesSave', argv: ['iptables-save'] },
+    { field: 'ip6tablesSave', argv: ['ip6tables-save'], optional: true },
   ];
   if (sysctlKeys.length > 0) cmds.push({ field: 'sysctl', argv: ['sysctl', '-e', ...sysctlKeys] });
   return cmds;
@@ -30,8 +34,18 @@ const emptyRaw = (): RawNamespace => ({ ip: '', route6: '', fdb: '', iptablesSav
  */
 export async function readRawNamespace(run: Runner, netns: string | undefined, sysctlKeys: readonly string[]): Promise<RawNamespace> {
   const cmds = rawNamespaceCommands(sysctlKeys);
-  const outs = await Promise.all(cmds.map((c) => run(c.argv, c.stdin === undefined ? { netns } : { netns, stdin: c.stdin })));
+  const outs = await Promise.all(
+    cmds.map((c) =>
+      run(c.argv, c.stdin === undefined ? { netns } : { netns, stdin: c.stdin }).catch((e: unknown) => {
+        if (c.optional && isExecError(e, 'no-command')) return undefined;
+        throw e;
+      }),
+    ),
+  );
   const raw = emptyRaw();
-  cmds.forEach((c, i) => (raw[c.field] = outs[i]!.stdout));
+  cmds.forEach((c, i) => {
+    const out = outs[i];
+    if (out !== undefined) raw[c.field] = out.stdout;
+  });
   return raw;
 }

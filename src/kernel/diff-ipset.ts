@@ -2,7 +2,7 @@
 // that match them are written; owned sets nobody wants destroyed after those rules are gone.
 import { isOwnedBuiltinRule, isOwnedChain, isOwnedIpset, ruleIpsets } from './mark.js';
 import type { Op, Unresolved } from './ops.js';
-import { BUILTIN_CHAINS, type DesiredNamespace, type NsKey, type ObservedNamespace, type TableName } from './types.js';
+import { BUILTIN_CHAINS, type DesiredNamespace, type NsKey, type ObservedChain, type ObservedNamespace, type TableName } from './types.js';
 
 export interface IpsetPlan {
   /** Before the namespace's iptables ops: a rule may only name a set that exists. */
@@ -18,21 +18,24 @@ export interface IpsetPlan {
  */
 function setsUsedByOthers(have: ObservedNamespace): Set<string> {
   const used = new Set<string>();
-  for (const [table, chains] of Object.entries(have.iptables) as [TableName, NonNullable<ObservedNamespace['iptables'][TableName]>][]) {
-    const builtin = new Set(BUILTIN_CHAINS[table]);
-    for (const c of chains) {
-      if (isOwnedChain(c.name)) continue;
-      for (const r of c.rules) if (!(builtin.has(c.name) && isOwnedBuiltinRule(r))) for (const s of ruleIpsets(r)) used.add(s);
+  for (const tables of [have.iptables, have.ip6tables ?? {}]) {
+    for (const [table, chains] of Object.entries(tables) as [TableName, ObservedChain[]][]) {
+      const builtin = new Set(BUILTIN_CHAINS[table]);
+      for (const c of chains) {
+        if (isOwnedChain(c.name)) continue;
+        for (const r of c.rules) if (!(builtin.has(c.name) && isOwnedBuiltinRule(r))) for (const s of ruleIpsets(r)) used.add(s);
+      }
     }
   }
   return used;
 }
 
-/** Sets matched by any observed rule, neutrino's included (the rules as they are before this pass). */
+/** Sets matched by any observed rule of either family, neutrino's included (the rules as they are before this pass). */
 function setsUsedNow(have: ObservedNamespace): Set<string> {
   const used = new Set<string>();
-  for (const chains of Object.values(have.iptables))
-    for (const c of chains ?? []) for (const r of c.rules) for (const s of ruleIpsets(r)) used.add(s);
+  for (const tables of [have.iptables, have.ip6tables ?? {}])
+    for (const chains of Object.values(tables))
+      for (const c of chains ?? []) for (const r of c.rules) for (const s of ruleIpsets(r)) used.add(s);
   return used;
 }
 
@@ -71,11 +74,11 @@ export function diffIpsets(ns: NsKey, want: DesiredNamespace, have: ObservedName
     if (add.length + del.length > 0) plan.early.push({ op: 'ipset', ns, change: { ...base, mode: 'update', add, del } });
   }
   // Owned sets nobody wants, unless a rule that is not neutrino's still matches one (destroy would
-  // fail). Only IPv4 sets: an IPv6 set can only be matched from ip6tables, which is not observed,
-  // so whether one is in use is unknown (a Neutron agent that ran here before leaves such rules).
+  // fail). IPv6 sets only where ip6tables was observed: elsewhere whether one is in use is unknown.
   const others = setsUsedByOthers(have);
+  const families = new Set(have.ip6tables === undefined ? ['inet'] : ['inet', 'inet6']);
   for (const s of haveSets) {
-    if (isOwnedIpset(s.name) && s.family === 'inet' && !wanted.has(s.name) && !others.has(s.name))
+    if (isOwnedIpset(s.name) && families.has(s.family ?? '') && !wanted.has(s.name) && !others.has(s.name))
       plan.late.push({ op: 'ipset-destroy', ns, name: s.name });
   }
   return plan;

@@ -13,12 +13,22 @@ import {
 
 const sameRules = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((r, i) => r === b[i]);
 
+/**
+ * The iptables ops, then the ip6tables ops, of one namespace. Both families are managed alike: an
+ * absent desired `ip6tables` wants no owned chain there; an absent observed one (a state saved
+ * before IPv6 tables were observed) is taken as empty.
+ */
 export function diffIptables(ns: NsKey, want: DesiredNamespace, have: ObservedNamespace): Op[] {
-  const tables = new Set([...Object.keys(want.iptables), ...Object.keys(have.iptables)] as TableName[]);
   const ops: Op[] = [];
-  for (const table of [...tables].sort()) {
-    const change = diffTable(table, want.iptables[table] ?? [], have.iptables[table] ?? []);
-    if (change) ops.push({ op: 'iptables', ns, table, change });
+  for (const [op, wanted, had] of [
+    ['iptables', want.iptables, have.iptables],
+    ['ip6tables', want.ip6tables ?? {}, have.ip6tables ?? {}],
+  ] as const) {
+    const tables = new Set([...Object.keys(wanted), ...Object.keys(had)] as TableName[]);
+    for (const table of [...tables].sort()) {
+      const change = diffTable(table, wanted[table] ?? [], had[table] ?? []);
+      if (change) ops.push({ op, ns, table, change });
+    }
   }
   return ops;
 }

@@ -13,7 +13,7 @@ import { Work } from './work.js';
 /**
  * Order: unwanted namespaces (their daemons stopped first), new namespaces; links that must be
  * recreated, then new links; then per namespace sysctls, IP sets (created, members changed),
- * iptables, link attributes, addresses, routes, neighbour and fdb entries (extras before
+ * iptables then ip6tables, link attributes, addresses, routes, neighbour and fdb entries (extras before
  * additions), daemons; last, deletions in reverse: daemons and unwanted IP sets (after the rules
  * that matched them are gone), then links (ports before bridges).
  *

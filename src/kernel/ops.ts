@@ -77,6 +77,8 @@ export type Op =
   | { op: 'fdb-add'; ns: NsKey; fdb: FdbSpec }
   | { op: 'fdb-del'; ns: NsKey; fdb: FdbSpec }
   | { op: 'iptables'; ns: NsKey; table: TableName; change: IptablesChange }
+  /** The same for the IPv6 tables (ip6tables-restore). */
+  | { op: 'ip6tables'; ns: NsKey; table: TableName; change: IptablesChange }
   | { op: 'ipset'; ns: NsKey; change: IpsetChange }
   | { op: 'ipset-destroy'; ns: NsKey; name: string }
   | { op: 'proc-start'; ns: NsKey; proc: ProcessSpec }

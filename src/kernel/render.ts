@@ -18,12 +18,13 @@ export type Command =
   | { kind: 'proc-reload'; netns: NsKey; proc: ProcessSpec; ops: Op[] }
   | { kind: 'proc-stop'; netns: NsKey; id: string; pidFile: string; ops: Op[] };
 
-type Tool = 'ip' | 'bridge' | 'sysctl' | 'iptables' | 'ipset';
+type Tool = 'ip' | 'bridge' | 'sysctl' | 'iptables' | 'ip6tables' | 'ipset';
 
 function toolOf(op: Op): Tool | undefined {
   if (op.op === 'fdb-add' || op.op === 'fdb-del') return 'bridge';
   if (op.op === 'sysctl') return 'sysctl';
   if (op.op === 'iptables') return 'iptables';
+  if (op.op === 'ip6tables') return 'ip6tables';
   if (op.op === 'ipset' || op.op === 'ipset-destroy') return 'ipset';
   if (op.op.startsWith('proc-') || op.op.startsWith('netns-')) return undefined;
   return 'ip';
@@ -76,10 +77,11 @@ function batch(tool: Tool, ns: NsKey, ops: Op[]): Command {
       return { kind: 'run', netns: ns, argv: ['bridge', '-batch', '-'], stdin: lines(ops, bridgeLines), ops };
     case 'sysctl':
       return { kind: 'run', netns: ns, argv: ['sysctl', '-q', '-w', ...ops.map(sysctlArg)], ops };
-    case 'iptables': {
-      const text = ops.map((o) => (o.op === 'iptables' ? renderTable(o.table, o.change) : '')).join('');
+    case 'iptables':
+    case 'ip6tables': {
+      const text = ops.map((o) => (o.op === tool ? renderTable(o.table, o.change) : '')).join('');
       // -w: wait for the xtables lock instead of failing (legacy backend; harmless on nf_tables).
-      return { kind: 'run', netns: ns, argv: ['iptables-restore', '-w', '--noflush'], stdin: text, ops };
+      return { kind: 'run', netns: ns, argv: [`${tool}-restore`, '-w', '--noflush'], stdin: text, ops };
     }
     case 'ipset':
       return { kind: 'run', netns: ns, argv: ['ipset', 'restore', '-exist'], stdin: lines(ops, ipsetLines), ops };

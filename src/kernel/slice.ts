@@ -7,8 +7,8 @@ import { isInterfaceName, VXLAN_PREFIX } from './names.js';
 import {
   emptyDesiredNamespace,
   HOST,
-  type DesiredNamespace,
   type DesiredNode,
+  type IptablesSpec,
   type LinkSpec,
   type NsKey,
   type ObservedNode,
@@ -25,6 +25,8 @@ export interface Slice {
   entryDevs: Set<string>;
   /** HOST iptables chains (owned and built-in) per table. */
   chains: Partial<Record<TableName, Set<string>>>;
+  /** HOST ip6tables chains, the same way. */
+  chains6: Partial<Record<TableName, Set<string>>>;
   /** HOST IP sets by name. */
   ipsets: Set<string>;
   /** Other namespaces, each taken whole (wanted now, before, or both). */
@@ -86,7 +88,7 @@ export function sliceBetween(
 
   // Event names come from the kernel: only names neutrino could write into a command are kept.
   const named = [...eventLinks].filter(isInterfaceName);
-  const slice: Slice = { links: new Set(named), entryDevs: new Set(), chains: {}, ipsets: new Set(), namespaces: new Set() };
+  const slice: Slice = { links: new Set(named), entryDevs: new Set(), chains: {}, chains6: {}, ipsets: new Set(), namespaces: new Set() };
   const add = (set: Set<string>, keys: Iterable<string>) => {
     for (const k of keys) set.add(k);
   };
@@ -102,23 +104,21 @@ export function sliceBetween(
     slice.ipsets,
     changedKeys(was.ipsets, now.ipsets, (x) => x.name),
   );
-  for (const table of new Set([...Object.keys(was.iptables), ...Object.keys(now.iptables)]) as Set<TableName>) {
-    const chains = changedKeys(
-      was.iptables[table] ?? [],
-      now.iptables[table] ?? [],
-      (c) => c.name,
-      (c) => c.rules.join('\n'),
-    );
-    if (chains.size) slice.chains[table] = chains;
-  }
+  slice.chains = changedChains(was.iptables, now.iptables);
+  slice.chains6 = changedChains(was.ip6tables ?? {}, now.ip6tables ?? {});
   for (const ns of new Set([...Object.keys(before.namespaces), ...Object.keys(after.namespaces)])) {
     if (ns !== HOST && json(before.namespaces[ns]) !== json(after.namespaces[ns])) slice.namespaces.add(ns);
   }
   closeOver(slice, [...was.links, ...now.links]);
   // A rule may only name a declared set: the sets the slice's chains match come along.
-  for (const [table, names] of Object.entries(slice.chains) as [TableName, Set<string>][]) {
-    for (const c of now.iptables[table] ?? [])
-      if (names.has(c.name)) for (const r of c.rules) if (r.includes('--match-set')) add(slice.ipsets, ruleIpsets(r));
+  for (const [chains, tables] of [
+    [slice.chains, now.iptables],
+    [slice.chains6, now.ip6tables ?? {}],
+  ] as const) {
+    for (const [table, names] of Object.entries(chains) as [TableName, Set<string>][]) {
+      for (const c of tables[table] ?? [])
+        if (names.has(c.name)) for (const r of c.rules) if (r.includes('--match-set')) add(slice.ipsets, ruleIpsets(r));
+    }
   }
   if (slice.links.size > limits.maxLinks) return 'too-large';
   const entryDevs = [
@@ -128,6 +128,34 @@ export function sliceBetween(
   ];
   for (const dev of entryDevs) if (slice.links.has(dev)) slice.entryDevs.add(dev);
   return slice;
+}
+
+/** Per table, the chains whose rules differ between two states of one family's tables. */
+function changedChains(was: IptablesSpec, now: IptablesSpec): Slice['chains'] {
+  const out: Slice['chains'] = {};
+  for (const table of new Set([...Object.keys(was), ...Object.keys(now)]) as Set<TableName>) {
+    const chains = changedKeys(
+      was[table] ?? [],
+      now[table] ?? [],
+      (c) => c.name,
+      (c) => c.rules.join('\n'),
+    );
+    if (chains.size) out[table] = chains;
+  }
+  return out;
+}
+
+/** The tables cut to a slice's chains (desired or observed alike). */
+export function cutTables<C extends { name: string }>(
+  tables: Partial<Record<TableName, C[]>>,
+  wanted: Slice['chains'],
+): Partial<Record<TableName, C[]>> {
+  const out: Partial<Record<TableName, C[]>> = {};
+  for (const [table, chains] of Object.entries(tables) as [TableName, C[]][]) {
+    const names = wanted[table];
+    if (names) out[table] = chains.filter((c) => names.has(c.name));
+  }
+  return out;
 }
 
 /**
@@ -160,11 +188,7 @@ export function sliceDesired(desired: DesiredNode, slice: Slice): DesiredNode {
       if (slice.namespaces.has(ns)) out.namespaces[ns] = spec;
       continue;
     }
-    const iptables: DesiredNamespace['iptables'] = {};
-    for (const [table, chains] of Object.entries(spec.iptables) as [TableName, NonNullable<DesiredNamespace['iptables'][TableName]>][]) {
-      const wanted = slice.chains[table];
-      if (wanted) iptables[table] = chains.filter((c) => wanted.has(c.name));
-    }
+    const iptables = cutTables(spec.iptables, slice.chains);
     out.namespaces[HOST] = {
       links: spec.links.filter((l) => slice.links.has(l.name)),
       addresses: spec.addresses.filter((a) => slice.links.has(a.dev)),
@@ -173,6 +197,7 @@ export function sliceDesired(desired: DesiredNode, slice: Slice): DesiredNode {
       neigh: spec.neigh.filter((n) => slice.entryDevs.has(n.dev)),
       sysctls: [],
       iptables,
+      ...(spec.ip6tables === undefined ? {} : { ip6tables: cutTables(spec.ip6tables, slice.chains6) }),
       ipsets: spec.ipsets.filter((s) => slice.ipsets.has(s.name)),
       processes: [],
     };
@@ -192,11 +217,7 @@ export function sliceObserved(observed: ObservedNode, slice: Slice): ObservedNod
       if (slice.namespaces.has(ns)) out.namespaces[ns] = state;
       continue;
     }
-    const iptables: typeof state.iptables = {};
-    for (const [table, chains] of Object.entries(state.iptables) as [TableName, NonNullable<(typeof state.iptables)[TableName]>][]) {
-      const wanted = slice.chains[table];
-      if (wanted) iptables[table] = chains.filter((c) => wanted.has(c.name));
-    }
+    const iptables = cutTables(state.iptables, slice.chains);
     out.namespaces[HOST] = {
       mark: state.mark,
       links: state.links.filter((l) => slice.links.has(l.name)),
@@ -206,6 +227,7 @@ export function sliceObserved(observed: ObservedNode, slice: Slice): ObservedNod
       neigh: state.neigh.filter((n) => slice.entryDevs.has(n.dev)),
       sysctls: {},
       iptables,
+      ...(state.ip6tables === undefined ? {} : { ip6tables: cutTables(state.ip6tables, slice.chains6) }),
       ipsets: state.ipsets.filter((s) => slice.ipsets.has(s.name)),
       processes: [],
     };

@@ -156,7 +156,15 @@ export interface DesiredNamespace {
   neigh: NeighSpec[];
   sysctls: SysctlSpec[];
   iptables: IptablesSpec;
-  /** IP sets; the iptables rules of this namespace may match them (`-m set --match-set NAME src`). */
+  /**
+   * The IPv6 tables (ip6tables), same shape as `iptables`. Absent = none wanted: owned chains and
+   * jumps found there are removed, as in `iptables`.
+   */
+  ip6tables?: IptablesSpec;
+  /**
+   * IP sets; the rules of this namespace may match them (`-m set --match-set NAME src`): iptables
+   * rules sets of family inet, ip6tables rules sets of family inet6.
+   */
   ipsets: IpsetSpec[];
   processes: ProcessSpec[];
 }
@@ -265,6 +273,8 @@ export interface ObservedNamespace {
   /** Only the keys that were asked for; a missing key is absent. */
   sysctls: Record<string, string>;
   iptables: ObservedTables;
+  /** `ip6tables-save`; absent when not read (states saved before IPv6 tables were observed). */
+  ip6tables?: ObservedTables;
   /** Only where they were asked for (ObserveScope.ipsets); empty elsewhere. */
   ipsets: ObservedIpset[];
   processes: ObservedProcess[];

@@ -58,6 +58,7 @@ function normalizeNamespace(s: DesiredNamespace): DesiredNamespace {
     neigh: s.neigh.map((n) => ({ dev: assertInterfaceName(n.dev), ip: canonicalIpOrThrow(n.ip), lladdr: canonicalMac(n.lladdr) })),
     sysctls: s.sysctls.map((x) => ({ key: sysctlKey(x.key), value: sysctlValue(x.value) })),
     iptables: normalizeIptables(s.iptables),
+    ...(s.ip6tables === undefined ? {} : { ip6tables: normalizeIptables(s.ip6tables) }),
     // `?? []`: desired states built by hand before sets were modelled.
     ipsets: normalizeIpsets(s.ipsets ?? []),
     processes: s.processes.map((p) => {
@@ -193,18 +194,23 @@ function checkReferences(node: DesiredNode, ns: string, s: DesiredNamespace, che
     check(() => links.get(f.dev)?.kind === 'vxlan' || fail(`fdb entry ${f.mac} on ${f.dev}, which is not a declared vxlan`), where);
   }
   // A rule may only match a set of its own namespace that will exist (iptables-restore refuses the
-  // whole input otherwise), of the family iptables (IPv4) matches.
+  // whole input otherwise), of the family its table matches: inet for iptables, inet6 for ip6tables.
   const sets = new Map(s.ipsets.map((x) => [x.name, x]));
-  for (const chains of Object.values(s.iptables)) {
-    for (const r of (chains ?? []).flatMap((c) => c.rules)) {
-      for (const name of ruleIpsets(r)) {
-        if (!isOwnedIpset(name)) continue;
-        const set = sets.get(name);
-        check(() => set !== undefined || fail(`iptables rule matches undeclared ipset ${name}`), where);
-        check(
-          () => set === undefined || set.family === 'inet' || fail(`iptables rule matches ipset ${name} of family ${set.family}`),
-          where,
-        );
+  for (const [tool, tables, family] of [
+    ['iptables', s.iptables, 'inet'],
+    ['ip6tables', s.ip6tables ?? {}, 'inet6'],
+  ] as const) {
+    for (const chains of Object.values(tables)) {
+      for (const r of (chains ?? []).flatMap((c) => c.rules)) {
+        for (const name of ruleIpsets(r)) {
+          if (!isOwnedIpset(name)) continue;
+          const set = sets.get(name);
+          check(() => set !== undefined || fail(`${tool} rule matches undeclared ipset ${name}`), where);
+          check(
+            () => set === undefined || set.family === family || fail(`${tool} rule matches ipset ${name} of family ${set.family}`),
+            where,
+          );
+        }
       }
     }
   }

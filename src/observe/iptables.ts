@@ -1,11 +1,9 @@
-// Parser of `iptables-save` output: every table, chain, policy and rule (rule text kept in save's canonical form).
+// Parser of `iptables-save` and `ip6tables-save` output (the same format): every table, chain, policy and rule (rule text kept in save's canonical form).
 import type { ObservedChain, ObservedTables, TableName } from '../kernel/types.js';
 import { ParseError } from './json.js';
 
 const TABLES = new Set<string>(['filter', 'nat', 'mangle', 'raw']);
-const SRC = 'iptables-save';
-
-export function parseIptablesSave(text: string): ObservedTables {
+export function parseIptablesSave(text: string, source = 'iptables-save'): ObservedTables {
   const tables: ObservedTables = {};
   let chains: Map<string, ObservedChain> | undefined;
   let table: string | undefined;
@@ -17,24 +15,24 @@ export function parseIptablesSave(text: string): ObservedTables {
       table = line.slice(1);
       chains = new Map();
     } else if (line === 'COMMIT') {
-      if (!table || !chains) throw new ParseError(SRC, `${where}: COMMIT outside a table`);
+      if (!table || !chains) throw new ParseError(source, `${where}: COMMIT outside a table`);
       // Tables other than the four neutrino knows (security, …) are read past, not kept.
       if (TABLES.has(table)) tables[table as TableName] = [...chains.values()];
       table = undefined;
       chains = undefined;
     } else if (line.startsWith(':')) {
       const [name, policy] = line.slice(1).split(' ');
-      if (!chains || !name) throw new ParseError(SRC, `${where}: chain outside a table`);
+      if (!chains || !name) throw new ParseError(source, `${where}: chain outside a table`);
       chains.set(name, { name, policy: policy === '-' || policy === undefined ? null : policy, rules: [] });
     } else if (line.startsWith('-A ')) {
       const m = /^-A (\S+)(?: (.*))?$/.exec(line);
       const chain = m && chains?.get(m[1] ?? '');
-      if (!m || !chain) throw new ParseError(SRC, `${where}: rule for an undeclared chain: ${line}`);
+      if (!m || !chain) throw new ParseError(source, `${where}: rule for an undeclared chain: ${line}`);
       chain.rules.push(m[2] ?? '');
     } else {
-      throw new ParseError(SRC, `${where}: unexpected line: ${line}`);
+      throw new ParseError(source, `${where}: unexpected line: ${line}`);
     }
   });
-  if (table !== undefined) throw new ParseError(SRC, `table ${table} has no COMMIT`);
+  if (table !== undefined) throw new ParseError(source, `table ${table} has no COMMIT`);
   return tables;
 }

@@ -22,6 +22,8 @@ export interface RawNamespace {
   fdb: string;
   /** `iptables-save`. */
   iptablesSave: string;
+  /** `ip6tables-save`; absent when not read (older snapshots, a node without ip6tables). */
+  ip6tablesSave?: string;
   /** `sysctl -e KEY…`, or '' when no key was asked for. */
   sysctl: string;
   /** `ipset save`, where IP sets were asked for (ObserveScope.ipsets); absent = none read. */
@@ -45,6 +47,7 @@ export function parseNamespace(ns: NsKey, raw: RawNamespace): ParsedNamespace {
     neigh: neighFrom(neigh ?? []),
     sysctls: parseSysctl(raw.sysctl),
     iptables: parseIptablesSave(raw.iptablesSave),
+    ...(raw.ip6tablesSave === undefined ? {} : { ip6tables: parseIptablesSave(raw.ip6tablesSave, 'ip6tables-save') }),
     ipsets: raw.ipset === undefined ? [] : parseIpsetSave(raw.ipset),
     processes: [],
   };

@@ -12,6 +12,11 @@ export interface NodeFacts {
   /** [vxlan] arp_responder (with l2population): VXLAN devices answer ARP themselves; default off */
   arpResponder?: boolean;
   statePath: string;
+  /**
+   * IPv6 on in the node's kernel (Neutron's is_ipv6_enabled: net.ipv6.conf.default.disable_ipv6 is
+   * 0): only then are ip6tables, NIPv6 sets and per-device IPv6 sysctls planned. Default on.
+   */
+  ipv6?: boolean;
   /** tap<port[:11]> devices present in HOST (hypervisor taps, lab veth ends) */
   presentTaps: Set<string>;
 }

@@ -1,5 +1,6 @@
 // Security groups of one node: Neutron's iptables firewall for Linux bridge (IptablesFirewallDriver
-// with the linuxbridge wrap prefix and enable_ipset) in the HOST filter table. Pure.
+// with the linuxbridge wrap prefix and enable_ipset) in the HOST filter table. Pure. This module
+// writes iptables (IPv4) and the shared parts; firewall6.ts the IPv6 chains of ip6tables.
 //
 // Remote-group rules match an IP set of the group's member addresses, as Neutron's with ipset:
 // `NIPv4<group id>` (hash:net, family inet), `-m set --match-set NAME src|dst`. One rule per remote
@@ -45,16 +46,18 @@ export const COMMENT = {
   ALLOW_ASSOC: 'Direct packets associated with a known session to the RETURN chain.',
   PORT_SEC_ACCEPT: 'Accept all packets when port security is disabled.',
   TRUSTED_ACCEPT: 'Accept all packets when port is trusted.',
-  IPV4_DHCP_CLIENT: 'Allow DHCP client traffic.',
+  DHCP_CLIENT: 'Allow DHCP client traffic.',
   DHCP_SPOOF: 'Prevent DHCP Spoofing by VM.',
   PAIR_ALLOW: 'Allow traffic from defined IP/MAC pairs.',
   PAIR_DROP: 'Drop traffic without an IP/MAC allow rule.',
   FALLBACK: 'Default drop rule for unmatched traffic.',
+  IPV6_RA_DROP: 'Drop IPv6 Router Advts from VM Instance.',
+  IPV6_ICMP_ALLOW: 'Allow IPv6 ICMP traffic.',
   /** neutrino's own: the no-window default drop (see the header). */
   NO_CHAINS: 'Drop traffic of a tap device that has no security group chains yet.',
 } as const;
 
-const comment = (text: string): string => `-m comment --comment "${text}"`;
+export const comment = (text: string): string => `-m comment --comment "${text}"`;
 
 /** Protocol numbers as iptables-save prints them (getprotobynumber on Debian 12; 0 = any). */
 const PROTO_NAMES: Readonly<Record<number, string>> = {
@@ -92,25 +95,34 @@ export function iptablesProtocol(protocol: string | null): string | null {
   return PROTO_NAMES[num] ?? String(num);
 }
 
+export type Ethertype = SecurityGroupRuleView['ethertype'];
+const VERSION: Readonly<Record<Ethertype, 4 | 6>> = { IPv4: 4, IPv6: 6 };
+
 /**
- * An IPv4 address or prefix as iptables-save prints it ('a.b.c.d/len', host bits cleared); '' for
- * a /0 (iptables leaves it out); null when it is not IPv4 (IPv6 goes to ip6tables, not planned here).
+ * An address or prefix of `ethertype`'s family as iptables-save / ip6tables-save print it
+ * ('a.b.c.d/len', '2001:db8::/64', host bits cleared); '' for a /0 (left out); null when it is of
+ * the other family: each family's addresses go to its own tables and sets only.
  */
-export function iptablesPrefix(text: string): string | null {
+export function iptablesPrefix(text: string, ethertype: Ethertype = 'IPv4'): string | null {
   const c = parsePrefix(text);
-  if (c?.version !== 4) return null;
+  if (c?.version !== VERSION[ethertype]) return null;
   return c.prefixLength === 0 ? '' : formatCidr(c);
 }
 
-/** `-p … [-m …] [--dport …|--icmp-type …]` of a security group rule (Neutron's _protocol_arg + _port_arg). */
+/** An IPv6 address or prefix as ip6tables-save prints it; '' for ::/0, null for IPv4. */
+export const ip6tablesPrefix = (text: string): string | null => iptablesPrefix(text, 'IPv6');
+
+/** `-p … [-m …] [--dport …|--icmp-type …|--icmpv6-type …]` of a security group rule (Neutron's _protocol_arg + _port_arg). */
 function protocolArgs(rule: SecurityGroupRuleView): string[] {
   const proto = iptablesProtocol(rule.protocol);
   if (proto === null) return [];
   const out = [`-p ${proto}`];
   const min = rule.port_range_min;
   const max = rule.port_range_max;
-  if (proto === 'icmp') {
-    if (min !== null) out.push(`-m icmp --icmp-type ${max !== null ? `${min}/${max}` : min}`);
+  if (proto === 'icmp' || proto === 'ipv6-icmp') {
+    // port_range_min/max are the ICMP type and code; iptables' module is icmp6 for ipv6-icmp.
+    const [module, flag] = proto === 'icmp' ? ['icmp', '--icmp-type'] : ['icmp6', '--icmpv6-type'];
+    if (min !== null) out.push(`-m ${module} ${flag} ${max !== null ? `${min}/${max}` : min}`);
     return out;
   }
   if (min === null) return out;
@@ -130,19 +142,20 @@ function protocolArgs(rule: SecurityGroupRuleView): string[] {
 const IPSET_DIRECTION = { ingress: 'src', egress: 'dst' } as const;
 
 /**
- * One security group rule → its iptables rule (Neutron's _generate_plain_rule_args, or
- * _generate_ipset_rule_args for a remote group: protocol and ports, then the set match).
+ * One security group rule of `ethertype` → its rule in that family's table (Neutron's
+ * _generate_plain_rule_args, or _generate_ipset_rule_args for a remote group: protocol and ports,
+ * then the set match); nothing for a rule of the other ethertype (_split_sgr_by_ethertype).
  */
-function convertRule(rule: SecurityGroupRuleView): string[] {
-  if (rule.ethertype !== 'IPv4') return [];
+function convertRule(rule: SecurityGroupRuleView, ethertype: Ethertype): string[] {
+  if (rule.ethertype !== ethertype) return [];
   const proto = protocolArgs(rule);
   if (rule.remote_group_id !== null) {
-    const set = remoteGroupIpset(rule.remote_group_id, 'IPv4');
+    const set = remoteGroupIpset(rule.remote_group_id, ethertype);
     return [[...proto, `-m set --match-set ${set} ${IPSET_DIRECTION[rule.direction]}`, '-j RETURN'].join(' ')];
   }
   let remote = '';
   if (rule.remote_ip_prefix !== null) {
-    const p = iptablesPrefix(rule.remote_ip_prefix);
+    const p = iptablesPrefix(rule.remote_ip_prefix, ethertype);
     if (p === null) return [];
     remote = p;
   }
@@ -150,20 +163,29 @@ function convertRule(rule: SecurityGroupRuleView): string[] {
   return [[...(remote ? [`${flag} ${remote}`] : []), ...proto, '-j RETURN'].join(' ')];
 }
 
-const unique = (rules: string[]): string[] => [...new Set(rules)];
+export const unique = (rules: string[]): string[] => [...new Set(rules)];
 
-const ipv4Of = (port: PortView): string[] => port.fixed_ips.map((f) => iptablesPrefix(f.ip_address)).filter((p): p is string => !!p);
+export const addressesOf = (port: PortView, ethertype: Ethertype): string[] =>
+  port.fixed_ips.map((f) => iptablesPrefix(f.ip_address, ethertype)).filter((p): p is string => !!p);
 
-/** The three chains of a filtered port. */
+/** The converted security group rules of a port's groups, one direction and family, duplicates removed. */
+export function groupRules(port: PortView, view: HostView, direction: 'ingress' | 'egress', ethertype: Ethertype): string[] {
+  const rules = port.security_groups.flatMap((id) => view.security_groups.find((g) => g.id === id)?.rules ?? []);
+  return unique(rules.filter((r) => r.direction === direction).flatMap((r) => convertRule(r, ethertype)));
+}
+
+export const ESTABLISHED = `-m state --state RELATED,ESTABLISHED ${comment(COMMENT.ALLOW_ASSOC)} -j RETURN`;
+export const INVALID = `-m state --state INVALID ${comment(COMMENT.INVALID_DROP)} -j DROP`;
+export const FALLBACK = `${comment(COMMENT.UNMATCHED)} -j ${lb('sg-fallback')}`;
+
+/** The chains of a filtered port in iptables (IPv4): ingress, egress, and anti-spoofing when it has an IPv4 address or pair, or no fixed IP. */
 export function portChains(port: PortView, view: HostView): ChainSpec[] {
   const { ingress, egress, spoof } = sgChains(port.id);
-  const rules = port.security_groups.flatMap((id) => view.security_groups.find((g) => g.id === id)?.rules ?? []);
-  const sg = (direction: 'ingress' | 'egress') => unique(rules.filter((r) => r.direction === direction).flatMap(convertRule));
-  const established = `-m state --state RELATED,ESTABLISHED ${comment(COMMENT.ALLOW_ASSOC)} -j RETURN`;
-  const invalid = `-m state --state INVALID ${comment(COMMENT.INVALID_DROP)} -j DROP`;
-  const fallback = `${comment(COMMENT.UNMATCHED)} -j ${lb('sg-fallback')}`;
+  const sg = (direction: 'ingress' | 'egress') => groupRules(port, view, direction, 'IPv4');
   // Provider rules (securitygroups_rpc_base._apply_provider_rule): DHCP replies to the port's addresses and broadcast.
-  const dhcpReplies = [...ipv4Of(port), '255.255.255.255/32'].map((d) => `-d ${d} -p udp -m udp --sport 67 --dport 68 -j RETURN`);
+  const dhcpReplies = [...addressesOf(port, 'IPv4'), '255.255.255.255/32'].map(
+    (d) => `-d ${d} -p udp -m udp --sport 67 --dport 68 -j RETURN`,
+  );
   const pairs: Array<{ ip: string; mac: string }> = [
     ...port.fixed_ips.map((f) => ({ ip: f.ip_address, mac: port.mac_address })),
     ...port.allowed_address_pairs.map((a) => ({ ip: a.ip_address, mac: a.mac_address || port.mac_address })),
@@ -172,29 +194,35 @@ export function portChains(port: PortView, view: HostView): ChainSpec[] {
     pairs.flatMap(({ ip, mac }) => {
       const p = iptablesPrefix(ip);
       if (p === null) return [];
-      return [`${p ? `-s ${p} ` : ''}-m mac --mac-source ${mac.toLowerCase()} ${comment(COMMENT.PAIR_ALLOW)} -j RETURN`];
+      return [pairAllow(p, mac)];
     }),
   );
-  if (spoofRules.length === 0)
-    spoofRules.push(`-m mac --mac-source ${port.mac_address.toLowerCase()} ${comment(COMMENT.PAIR_ALLOW)} -j RETURN`);
-  return [
-    { name: ingress, rules: unique([established, ...dhcpReplies, ...sg('ingress'), invalid, fallback]) },
+  // _spoofing_rule: a port without fixed IPs is allowed from its MAC alone; a port whose fixed IPs
+  // are all IPv6 has no IPv4 pair, so no IPv4 spoof chain (and no jump to it), as in Neutron.
+  if (port.fixed_ips.length === 0) spoofRules.push(pairAllow(null, port.mac_address));
+  const chains: ChainSpec[] = [
+    { name: ingress, rules: unique([ESTABLISHED, ...dhcpReplies, ...sg('ingress'), INVALID, FALLBACK]) },
     {
       name: egress,
       rules: unique([
-        `-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 ${comment(COMMENT.IPV4_DHCP_CLIENT)} -j RETURN`,
-        `-j ${spoof}`,
-        `-p udp -m udp --sport 68 --dport 67 ${comment(COMMENT.IPV4_DHCP_CLIENT)} -j RETURN`,
+        `-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 ${comment(COMMENT.DHCP_CLIENT)} -j RETURN`,
+        ...(spoofRules.length ? [`-j ${spoof}`] : []),
+        `-p udp -m udp --sport 68 --dport 67 ${comment(COMMENT.DHCP_CLIENT)} -j RETURN`,
         `-p udp -m udp --sport 67 --dport 68 ${comment(COMMENT.DHCP_SPOOF)} -j DROP`,
-        established,
+        ESTABLISHED,
         ...sg('egress'),
-        invalid,
-        fallback,
+        INVALID,
+        FALLBACK,
       ]),
     },
-    { name: spoof, rules: [...spoofRules, `${comment(COMMENT.PAIR_DROP)} -j DROP`] },
   ];
+  if (spoofRules.length) chains.push({ name: spoof, rules: [...spoofRules, `${comment(COMMENT.PAIR_DROP)} -j DROP`] });
+  return chains;
 }
+
+/** An anti-spoofing RETURN for a source prefix ('' = any, null = none: the MAC alone) from a MAC. */
+export const pairAllow = (prefix: string | null, mac: string): string =>
+  `${prefix ? `-s ${prefix} ` : ''}-m mac --mac-source ${mac.toLowerCase()} ${comment(COMMENT.PAIR_ALLOW)} -j RETURN`;
 
 /** Ports Neutron's agent trusts (net.is_port_trusted): service ports, never filtered. */
 export const isTrustedPort = (p: PortView): boolean => p.device_owner.startsWith(NETWORK_OWNER_PREFIX);
@@ -202,36 +230,40 @@ export const isTrustedPort = (p: PortView): boolean => p.device_owner.startsWith
 /** Ports whose chains planFirewall writes: bound here, not trusted, port security on. */
 const filtered = (view: HostView): PortView[] => view.ports.filter((p) => !isTrustedPort(p) && p.port_security_enabled);
 
+/** What a /0 becomes in a set (ipset refuses a /0): the two halves of the address space. */
+const HALVES: Readonly<Record<Ethertype, string[]>> = { IPv4: ['0.0.0.0/1', '128.0.0.0/1'], IPv6: ['::/1', '8000::/1'] };
+
 /**
- * IpsetManager._sanitize_addresses: ipset refuses a /0, so it becomes the two halves of the
- * address space. Other prefixes and addresses go as they are (the kernel model canonicalizes).
+ * IpsetManager._sanitize_addresses: a /0 becomes the two /1 halves. Other prefixes and addresses
+ * go as they are (the kernel model canonicalizes); addresses of the other family are left out.
  */
-function ipsetMembers(addresses: readonly string[]): string[] {
+function ipsetMembers(addresses: readonly string[], ethertype: Ethertype): string[] {
   return addresses.flatMap((a) => {
-    const p = iptablesPrefix(a);
-    if (p === null) return []; // not IPv4: NIPv6 sets are for ip6tables, not planned here
-    return p === '' ? ['0.0.0.0/1', '128.0.0.0/1'] : [p];
+    const p = iptablesPrefix(a, ethertype);
+    if (p === null) return [];
+    return p === '' ? HALVES[ethertype] : [p];
   });
 }
 
 /**
- * The HOST IP sets: one `NIPv4<group>` per remote group an IPv4 rule of a filtered port's groups
- * names, holding that group's member addresses (empty when it has none).
+ * The HOST IP sets of one family: one `NIPv4<group>` (family inet) or `NIPv6<group>` (inet6) per
+ * remote group a rule of that ethertype of a filtered port's groups names, holding that group's
+ * member addresses of the family (empty when it has none).
  */
-export function planIpsets(view: HostView): IpsetSpec[] {
+export function planIpsets(view: HostView, ethertype: Ethertype = 'IPv4'): IpsetSpec[] {
   const remotes = new Set<string>();
   for (const port of filtered(view)) {
     for (const id of port.security_groups) {
       for (const r of view.security_groups.find((g) => g.id === id)?.rules ?? []) {
-        if (r.ethertype === 'IPv4' && r.remote_group_id !== null) remotes.add(r.remote_group_id);
+        if (r.ethertype === ethertype && r.remote_group_id !== null) remotes.add(r.remote_group_id);
       }
     }
   }
   return [...remotes].sort().map((id) => ({
-    name: remoteGroupIpset(id, 'IPv4'),
+    name: remoteGroupIpset(id, ethertype),
     type: 'hash:net',
-    family: 'inet',
-    members: [...new Set(ipsetMembers(view.security_groups.find((g) => g.id === id)?.member_ips ?? []))].sort(),
+    family: ethertype === 'IPv4' ? 'inet' : 'inet6',
+    members: [...new Set(ipsetMembers(view.security_groups.find((g) => g.id === id)?.member_ips ?? [], ethertype))].sort(),
   }));
 }
 
@@ -241,7 +273,11 @@ export function planIpsets(view: HostView): IpsetSpec[] {
  * `servicePortIds`: ports whose host side another role of this node makes (DHCP, router): trusted
  * even when the view does not list them among the node's ports.
  */
-export function planFirewall(view: HostView, servicePortIds: Iterable<string> = []): IptablesSpec {
+export function planFirewall(
+  view: HostView,
+  servicePortIds: Iterable<string> = [],
+  chainsOfPort: (port: PortView, view: HostView) => ChainSpec[] = portChains,
+): IptablesSpec {
   const bridged = (dir: 'in' | 'out', tap: string) => `-m physdev --physdev-${dir} ${tap} --physdev-is-bridged`;
   const forward: string[] = [];
   const input: string[] = [];
@@ -271,7 +307,7 @@ export function planFirewall(view: HostView, servicePortIds: Iterable<string> = 
       `${bridged('out', tap)} ${comment(COMMENT.SG_TO_VM_SG)} -j ${ingress}`,
       `${bridged('in', tap)} ${comment(COMMENT.SG_TO_VM_SG)} -j ${egress}`,
     );
-    portChainSpecs.push(...portChains(port, view));
+    portChainSpecs.push(...chainsOfPort(port, view));
   }
   // No window: bridged traffic from or to a tap that is none of the above is dropped before Neutron's
   // rules see it (they would let it through when the other side is a known port: sg-chain ends in ACCEPT).

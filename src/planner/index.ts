@@ -1,10 +1,11 @@
 // planNode(view, node) → the desired kernel state of one node. Pure (see README.md).
-import { emptyDesiredNamespace, HOST, type DesiredNode } from '../kernel/types.js';
+import { emptyDesiredNamespace, HOST, type ChainSpec, type DesiredNode, type IptablesSpec, type TableName } from '../kernel/types.js';
 import { DHCP_NS_PREFIX } from '../kernel/names.js';
 import type { HostView, PortView } from '../model/hostview.js';
 import { planDhcpNamespace } from './dhcp-ns.js';
 import type { NodeFacts } from './facts.js';
 import { planFirewall, planIpsets } from './firewall.js';
+import { planFirewall6 } from './firewall6.js';
 import { planL2, uplink } from './l2.js';
 import { planRouter } from './l3.js';
 
@@ -14,6 +15,13 @@ export interface NodePlan {
   desired: DesiredNode;
   /** ports that are wired once `desired` is applied: reported ACTIVE */
   plugged: PortView[];
+}
+
+/** `more`'s chains appended to `into`'s, table by table. */
+function mergeTables(into: IptablesSpec, more: IptablesSpec): IptablesSpec {
+  const out: IptablesSpec = { ...into };
+  for (const [table, chains] of Object.entries(more) as Array<[TableName, ChainSpec[]]>) out[table] = [...(out[table] ?? []), ...chains];
+  return out;
 }
 
 export function planNode(view: HostView, node: NodeFacts): NodePlan {
@@ -47,6 +55,7 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
   host.links.unshift(...l2.links);
   host.fdb.push(...l2.fdb);
   host.neigh.push(...l2.neigh);
+  host.sysctls.push(...l2.sysctls);
   // A DHCP namespace whose network cannot be wired here would be useless: drop it.
   for (const networkId of view.dhcp_networks) {
     if (!l2.networks.some((n) => n.id === networkId)) {
@@ -57,11 +66,13 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
   // Security groups: on every L2 node, even before any port is plugged (the skeleton's default drop
   // is what keeps a tap enslaved before its chains exist from passing traffic; see firewall.ts).
   if (node.roles.includes('l2')) {
-    const fw = planFirewall(view, servicePorts);
-    for (const [table, chains] of Object.entries(fw) as Array<[keyof typeof fw, NonNullable<(typeof fw)['filter']>]>) {
-      host.iptables[table] = [...(host.iptables[table] ?? []), ...chains];
+    // Neutron's driver writes both families whenever the kernel has IPv6 (use_ipv6).
+    host.iptables = mergeTables(host.iptables, planFirewall(view, servicePorts));
+    host.ipsets.push(...planIpsets(view, 'IPv4'));
+    if (node.ipv6 !== false) {
+      host.ip6tables = mergeTables(host.ip6tables ?? {}, planFirewall6(view, servicePorts));
+      host.ipsets.push(...planIpsets(view, 'IPv6'));
     }
-    host.ipsets.push(...planIpsets(view));
   }
   return { desired, plugged: l2.plugged };
 }

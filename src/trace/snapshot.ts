@@ -77,7 +77,7 @@ export interface NodeDump {
   dhcp?: Record<NsKey, DhcpNamespaceDump>;
   /**
    * The command behind each output above, by namespace and by what it filled: a RawNamespace field
-   * ('ip', 'route6', 'fdb', 'iptablesSave', 'sysctl'), 'conntrack', or 'netns' (in '': the
+   * ('ip', 'route6', 'fdb', 'iptablesSave', 'ip6tablesSave', 'sysctl'), 'conntrack', or 'netns' (in '': the
    * namespace listing that a null namespace is absent from).
    */
   commands?: Record<NsKey, Record<string, CommandLine>>;

@@ -4,6 +4,7 @@ import type { HostView, NetworkView, PortView, SecurityGroupRuleView, SecurityGr
 import type { NodeFacts } from '../../src/planner/index.js';
 import { tapName } from '../../src/kernel/names.js';
 import { run } from '../../src/exec/run.js';
+import { emptyObservedNamespace, type ObservedNamespace } from '../../src/kernel/types.js';
 
 export const SG_NET = 'e6e37ba0-3b7c-4f2e-9d1a-2f3c4b5a6d7e';
 export const SG_SUBNET = '11111111-2222-3333-4444-555555555555';
@@ -99,6 +100,17 @@ export function sgView(ports: PortView[], groups: SecurityGroupView[] = [scenari
   };
 }
 
+/** compute1 with the L2 role and a VXLAN underlay on eth0 (the views' network is VXLAN 41), the given taps present. */
+export const vxlanComputeFacts = (taps: string[]): NodeFacts => ({
+  host: 'compute1',
+  roles: ['l2'],
+  localIp: '192.168.0.105',
+  localIpDevice: 'eth0',
+  physicalInterfaceMappings: {},
+  statePath: '/var/lib/neutrino',
+  presentTaps: new Set(taps),
+});
+
 /** compute1 with the L2 role on a flat provider network (eth1), the given instances' taps present. */
 export const computeFacts = (present: PortView[]): NodeFacts => ({
   host: 'compute1',
@@ -120,4 +132,37 @@ export async function plugInstance(node: string, ns: string, p: PortView): Promi
     stdin: `link set lo up\nlink set eth0 address ${p.mac_address} up\naddr add ${p.fixed_ips[0]!.ip_address}/24 dev eth0\n`,
   });
   await run(['ip', 'link', 'set', tapName(p.id), 'up'], { netns: node });
+}
+
+/** An observed HOST with `lo`, the uplink `eth0` and the given taps (by name), all up, none enslaved. */
+export function observedHostWithTaps(taps: string[]): ObservedNamespace {
+  const host = emptyObservedNamespace();
+  const nic = (ifindex: number, name: string, kind: string) => ({
+    ifindex,
+    name,
+    kind,
+    mtu: 1500,
+    up: true,
+    operstate: 'UP',
+    master: null,
+    mac: `02:00:00:00:00:0${ifindex}`,
+    alias: null,
+  });
+  host.links.push(nic(1, 'lo', 'device'), nic(2, 'eth0', 'device'), ...taps.map((t, i) => nic(3 + i, t, 'tun')));
+  return host;
+}
+
+/**
+ * A node namespace for firewall tests: `lo` up, the provider NIC eth1 made by hand as a real one
+ * (not neutrino's; no dummy module here, so one end of a veth), bridged traffic through iptables
+ * and ip6tables.
+ */
+export async function makeFirewallNode(node: string): Promise<void> {
+  await run(['ip', 'netns', 'add', node]);
+  await run(['ip', '-batch', '-'], {
+    netns: node,
+    stdin: 'link set lo up\nlink add eth1 type veth peer name eth1p\nlink set eth1 up\nlink set eth1p up\n',
+  });
+  for (const proto of ['iptables', 'ip6tables'])
+    await run(['sysctl', '-q', '-w', `net.bridge.bridge-nf-call-${proto}=1`], { netns: node }).catch(() => undefined);
 }

@@ -17,6 +17,7 @@ import {
   computeFacts,
   FLAT,
   INSTANCE,
+  makeFirewallNode,
   OTHER,
   plugInstance as plugSgInstance,
   rule,
@@ -65,13 +66,7 @@ describe('security group firewall against the real kernel', { skip: isRoot() ? f
   const k = new RealKernel({ hostNetns: node });
 
   before(async () => {
-    await run(['ip', 'netns', 'add', node]);
-    // The provider NIC: made by hand, as a real one (not neutrino's; no dummy module here, so one end of a veth).
-    await run(['ip', '-batch', '-'], {
-      netns: node,
-      stdin: 'link set lo up\nlink add eth1 type veth peer name eth1p\nlink set eth1 up\nlink set eth1p up\n',
-    });
-    await run(['sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1'], { netns: node }).catch(() => undefined);
+    await makeFirewallNode(node);
     await plugInstance(INSTANCE);
     await plugInstance(OTHER);
     for (const port of [22, 8080]) listen(vm(INSTANCE), port);

@@ -138,7 +138,10 @@ describe('trace collector against the real kernel', { skip: isRoot() ? false : '
     const cmds = dump.commands!;
     assert.deepEqual(Object.keys(cmds), [HOST, ns2]);
     assert.deepEqual(cmds[HOST]!['netns'], { argv: ['ip', '-j', 'netns', 'list'] });
-    assert.deepEqual(Object.keys(cmds[ns2]!), ['ip', 'route6', 'fdb', 'iptablesSave', 'sysctl', 'conntrack']);
+    // The agent's commands, ip6tables-save included (the tracer reads what the agent reads).
+    assert.deepEqual(Object.keys(cmds[ns2]!), ['ip', 'route6', 'fdb', 'iptablesSave', 'ip6tablesSave', 'sysctl', 'conntrack']);
+    assert.deepEqual(cmds[ns2]!['ip6tablesSave'], { argv: ['ip6tables-save'] });
+    assert.equal(typeof dump.namespaces[ns2]!.ip6tablesSave, 'string');
     assert.deepEqual(cmds[ns2]!['ip'], {
       argv: ['ip', '-j', '-d', '-batch', '-'],
       stdin: 'link show\naddr show\nneigh show\nnetns list-id\nroute show table main\n',

@@ -149,7 +149,7 @@ test('diff: owned sets nobody wants are destroyed after the rules that matched t
     members: [],
   }));
   const plan = diff(node([], []), { namespaces: { [HOST]: have } });
-  // NIPv6stale stays: only ip6tables could match it, and ip6tables is not observed.
+  // NIPv6stale stays: only ip6tables could match it, and ip6tables was not observed here.
   assert.deepEqual(opLabels(plan.ops), ['iptables', `ipset-destroy:${G}`, 'ipset-destroy:NIPv4stale']);
   assert.deepEqual(plan.unresolved, []);
 });

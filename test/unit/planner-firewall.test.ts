@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { FakeKernel } from '../../src/exec/fake.js';
 import { diff } from '../../src/kernel/diff.js';
 import { scopeFor } from '../../src/kernel/scope.js';
-import { emptyObservedNamespace, HOST, type ChainSpec } from '../../src/kernel/types.js';
+import { HOST, type ChainSpec } from '../../src/kernel/types.js';
 import { iptablesPrefix, iptablesProtocol, planFirewall } from '../../src/planner/firewall.js';
-import { planNode, type NodeFacts } from '../../src/planner/index.js';
-import { INSTANCE, OTHER, rule, scenarioGroup, SG_ID, sgView } from '../helpers/sg-view.js';
+import { planNode } from '../../src/planner/index.js';
+import { INSTANCE, observedHostWithTaps, OTHER, rule, scenarioGroup, SG_ID, sgView, vxlanComputeFacts } from '../helpers/sg-view.js';
 
 const chains = (ports = [INSTANCE], groups = [scenarioGroup()]): Map<string, string[]> =>
   new Map((planFirewall(sgView(ports, groups)).filter ?? []).map((c: ChainSpec) => [c.name, c.rules]));
@@ -173,33 +173,13 @@ test('port security disabled and trusted ports: no chains, ACCEPT in FORWARD, kn
   assert.ok(router.get('neutron-linuxbri-unknown-in')!.includes('-m physdev --physdev-in tap0f0e0d0c-0b -j RETURN'));
 });
 
-const compute: NodeFacts = {
-  host: 'compute1',
-  roles: ['l2'],
-  localIp: '192.168.0.105',
-  localIpDevice: 'eth0',
-  physicalInterfaceMappings: {},
-  statePath: '/var/lib/neutrino',
-  presentTaps: new Set(['tap3c338602-d8']),
-};
+const compute = vxlanComputeFacts(['tap3c338602-d8']);
 
 test('planNode: HOST filter table on an L2 node (skeleton even with no port); chains before the tap joins its bridge', () => {
   const empty = planNode(sgView([]), compute).desired.namespaces[HOST]!;
   assert.ok(empty.iptables.filter?.some((c) => c.name === 'neutron-linuxbri-unknown-in'));
   const { desired } = planNode(sgView([INSTANCE]), compute);
-  const observed = emptyObservedNamespace();
-  const nic = (ifindex: number, name: string, kind: string) => ({
-    ifindex,
-    name,
-    kind,
-    mtu: 1500,
-    up: true,
-    operstate: 'UP',
-    master: null,
-    mac: `02:00:00:00:00:0${ifindex}`,
-    alias: null,
-  });
-  observed.links.push(nic(1, 'lo', 'device'), nic(2, 'eth0', 'device'), nic(3, 'tap3c338602-d8', 'tun'));
+  const observed = observedHostWithTaps(['tap3c338602-d8']);
   const ops = diff(desired, { namespaces: { [HOST]: observed } }).ops;
   const iptables = ops.findIndex((o) => o.op === 'iptables');
   const enslave = ops.findIndex((o) => o.op === 'link-set' && o.name === 'tap3c338602-d8');
@@ -212,19 +192,7 @@ test('applying the planned firewall to a fake kernel converges: the second diff 
     ...compute,
     presentTaps: new Set(['tap3c338602-d8', 'tap37720f0a-f0']),
   });
-  const host = emptyObservedNamespace();
-  const nic = (ifindex: number, name: string, kind: string) => ({
-    ifindex,
-    name,
-    kind,
-    mtu: 1500,
-    up: true,
-    operstate: 'UP',
-    master: null,
-    mac: `02:00:00:00:00:0${ifindex}`,
-    alias: null,
-  });
-  host.links.push(nic(1, 'lo', 'device'), nic(2, 'eth0', 'device'), nic(3, 'tap3c338602-d8', 'tun'), nic(4, 'tap37720f0a-f0', 'tun'));
+  const host = observedHostWithTaps(['tap3c338602-d8', 'tap37720f0a-f0']);
   const kernel = new FakeKernel({ namespaces: { [HOST]: host } });
   const scope = scopeFor(desired);
   await kernel.apply(diff(desired, await kernel.observe(scope)).ops);

@@ -100,7 +100,7 @@ const shape =
 const apiObject = shape({ id: isStr });
 
 const RAW_FIELDS = { ip: isStr, route6: isStr, fdb: isStr, iptablesSave: isStr, sysctl: isStr };
-const RAW_OPTIONAL = { ipset: isStr };
+const RAW_OPTIONAL = { ipset: isStr, ip6tablesSave: isStr };
 const RAW_NAMESPACE = shape(RAW_FIELDS, RAW_OPTIONAL);
 const COMMAND = shape({ argv: arrayOf(isStr) }, { stdin: isStr });
 
