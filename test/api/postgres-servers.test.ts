@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createDatabase, startPostgres, type PostgresCluster } from '../helpers/postgres.js';
 import { freePort, listening, spawnServer, stopServer, type ServerProcess } from '../helpers/server-process.js';
 import { adminToken, api, memberProject, type Api } from '../helpers/client.js';
@@ -134,15 +135,18 @@ test('--workers 2: two worker processes answer on one address, and SIGTERM drain
     replies.filter((r) => r.status !== 201).map((r) => r.body),
     [],
   );
-  // Each worker logged its start (pino JSON lines carry the pid).
-  const listeningPids = new Set(
-    server
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('neutrino server listening'))
-      .map((l) => (JSON.parse(l) as { pid: number }).pid),
-  );
-  assert.deepEqual([...listeningPids].sort(), [...workers].sort());
+  // Each worker logs its start (pino JSON lines carry the pid); the first one listening was enough
+  // for `listening`, so the other's line may come a moment later on a loaded machine.
+  const listeningPids = () =>
+    new Set(
+      server
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('neutrino server listening'))
+        .map((l) => (JSON.parse(l) as { pid: number }).pid),
+    );
+  for (let waited = 0; listeningPids().size < workers.length && waited < 30_000; waited += 50) await delay(50);
+  assert.deepEqual([...listeningPids()].sort(), [...workers].sort());
   await stopServer(server, 'SIGTERM');
   assert.equal(await server.exited, 0, server.output());
   for (const w of workers) assert.ok(!existsSync(`/proc/${w}`), `worker ${w} ended`);
