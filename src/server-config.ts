@@ -213,10 +213,9 @@ const httpUrl = (name: string, v: string | undefined): string => {
 export function parseKeystoneAuthtoken(section: Record<string, string>, warnings: string[]): KeystoneAuthtoken {
   const k = (name: string) => (section[name] === undefined || section[name] === '' ? undefined : String(section[name]));
   const authType = k('auth_type');
+  if (!authType) throw new ServerConfigError('auth_strategy = keystone needs [keystone_authtoken] auth_type = password');
   if (authType !== 'password')
-    throw new ServerConfigError(
-      `[keystone_authtoken] auth_type must be 'password' (the only one neutrino implements), not ${authType ? `'${authType}'` : 'unset'}`,
-    );
+    throw new ServerConfigError(`[keystone_authtoken] auth_type must be 'password' (the only one neutrino implements), not '${authType}'`);
   const password = k('password');
   if (!password) throw new ServerConfigError('auth_strategy = keystone needs [keystone_authtoken] password');
   if (!k('username') && !k('user_id'))

@@ -94,7 +94,9 @@ export class NeutrinoClient {
     return {
       api: this.keystone ? 'Keystone' : 'the Identity API',
       url,
-      hint: this.endpoint.hint,
+      hint: this.keystone
+        ? 'the server names it in WWW-Authenticate ([keystone_authtoken] www_authenticate_uri): this host must reach it'
+        : this.endpoint.hint,
       credentialsHint: this.endpoint.credentialsHint,
     };
   }

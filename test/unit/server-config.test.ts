@@ -148,7 +148,7 @@ test('auth_strategy and [keystone_authtoken]: keystonemiddleware names, defaults
     assert.match(load(...authtoken).warnings.join(), /\[keystone_authtoken\] is set but auth_strategy is builtin/);
 
     assert.throws(() => load('[DEFAULT]', 'auth_strategy = noauth'), /auth_strategy must be 'builtin' or 'keystone', not 'noauth'/);
-    assert.throws(() => load('[DEFAULT]', 'auth_strategy = keystone'), /auth_type must be 'password'/);
+    assert.throws(() => load('[DEFAULT]', 'auth_strategy = keystone'), /needs \[keystone_authtoken\] auth_type = password/);
     assert.throws(
       () => load('[DEFAULT]', 'auth_strategy = keystone', ...authtoken.map((l) => l.replace('= password', '= v3token'))),
       /auth_type must be 'password' .*not 'v3token'/,
