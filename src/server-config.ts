@@ -48,6 +48,35 @@ export interface ServerConfig {
   keepaliveTimeout: number;
   /** Seconds requests in flight get to finish on SIGTERM/SIGINT (oslo.service's graceful_shutdown_timeout). */
   gracefulShutdownTimeout: number;
+  /** Who validates tokens (Neutron's [DEFAULT] auth_strategy): the built-in identity, or an existing Keystone. */
+  authStrategy: AuthStrategy;
+  /** [keystone_authtoken], with auth_strategy = keystone. */
+  keystone: KeystoneAuthtoken | null;
+  /** Settings given but not acted on, to be logged at start (never ignored silently). */
+  warnings: string[];
+}
+
+export type AuthStrategy = 'builtin' | 'keystone';
+
+/** keystonemiddleware's [keystone_authtoken] options neutrino acts on (auth_type = password). */
+export interface KeystoneAuthtoken {
+  /** Sent to clients in WWW-Authenticate on a 401: where they get a token. */
+  wwwAuthenticateUri: string;
+  /** Keystone's Identity API the server itself talks to (service login, token validation). */
+  authUrl: string;
+  username?: string;
+  userId?: string;
+  password: string;
+  projectName?: string;
+  projectId?: string;
+  userDomainName?: string;
+  userDomainId?: string;
+  projectDomainName?: string;
+  projectDomainId?: string;
+  /** Seconds a validation result is reused; a revoked token is refused within this bound. */
+  tokenCacheTime: number;
+  /** Seconds to wait for Keystone's answer (keystonemiddleware's http_connect_timeout); then 503. */
+  httpConnectTimeout: number;
 }
 
 export const defaultServerConfig: ServerConfig = {
@@ -75,6 +104,9 @@ export const defaultServerConfig: ServerConfig = {
   requestTimeout: 60,
   keepaliveTimeout: 30,
   gracefulShutdownTimeout: 5,
+  authStrategy: 'builtin',
+  keystone: null,
+  warnings: [],
 };
 
 export function publicUrl(config: ServerConfig): string {
@@ -140,6 +172,7 @@ export interface ServerFlags {
   requestTimeout?: string;
   keepaliveTimeout?: string;
   gracefulShutdownTimeout?: string;
+  authStrategy?: string;
 }
 
 type Ini = Record<string, Record<string, string> | undefined>;
@@ -153,8 +186,76 @@ function databaseOption(name: string, connection: string): Engine {
   }
 }
 
+const KEYSTONE_AUTHTOKEN_OPTIONS = new Set([
+  'www_authenticate_uri',
+  'auth_url',
+  'auth_type',
+  'username',
+  'user_id',
+  'password',
+  'project_name',
+  'project_id',
+  'user_domain_name',
+  'user_domain_id',
+  'project_domain_name',
+  'project_domain_id',
+  'token_cache_time',
+  'http_connect_timeout',
+]);
+
+const httpUrl = (name: string, v: string | undefined): string => {
+  if (!v) throw new ServerConfigError(`auth_strategy = keystone needs [keystone_authtoken] ${name}`);
+  if (!/^https?:\/\/[^/\s]+/.test(v)) throw new ServerConfigError(`[keystone_authtoken] ${name} must be an http(s) URL, not '${v}'`);
+  return v.replace(/\/+$/, '');
+};
+
+/** [keystone_authtoken] for auth_strategy = keystone: what neutrino needs, and a warning for what it does not implement. */
+export function parseKeystoneAuthtoken(section: Record<string, string>, warnings: string[]): KeystoneAuthtoken {
+  const k = (name: string) => (section[name] === undefined || section[name] === '' ? undefined : String(section[name]));
+  const authType = k('auth_type');
+  if (!authType) throw new ServerConfigError('auth_strategy = keystone needs [keystone_authtoken] auth_type = password');
+  if (authType !== 'password')
+    throw new ServerConfigError(`[keystone_authtoken] auth_type must be 'password' (the only one neutrino implements), not '${authType}'`);
+  const password = k('password');
+  if (!password) throw new ServerConfigError('auth_strategy = keystone needs [keystone_authtoken] password');
+  if (!k('username') && !k('user_id'))
+    throw new ServerConfigError('auth_strategy = keystone needs [keystone_authtoken] username (or user_id)');
+  if (!k('project_name') && !k('project_id'))
+    throw new ServerConfigError('auth_strategy = keystone needs [keystone_authtoken] project_name (or project_id)');
+  const authUrl = httpUrl('auth_url', k('auth_url'));
+  // keystonemiddleware falls back to the identity server it talks to, with a warning; so does neutrino.
+  if (!k('www_authenticate_uri'))
+    warnings.push(`[keystone_authtoken] www_authenticate_uri is not set: clients are sent to auth_url (${authUrl}) in WWW-Authenticate`);
+  const unknown = Object.keys(section).filter((o) => !KEYSTONE_AUTHTOKEN_OPTIONS.has(o));
+  if (unknown.length)
+    warnings.push(`[keystone_authtoken] options not implemented by neutrino, without effect: ${unknown.sort().join(', ')}`);
+  return {
+    wwwAuthenticateUri: k('www_authenticate_uri') ? httpUrl('www_authenticate_uri', k('www_authenticate_uri')) : authUrl,
+    authUrl,
+    username: k('username'),
+    userId: k('user_id'),
+    password,
+    projectName: k('project_name'),
+    projectId: k('project_id'),
+    userDomainName: k('user_domain_name'),
+    userDomainId: k('user_domain_id'),
+    projectDomainName: k('project_domain_name'),
+    projectDomainId: k('project_domain_id'),
+    tokenCacheTime:
+      k('token_cache_time') === undefined ? 300 : nonNegativeSeconds('[keystone_authtoken] token_cache_time', k('token_cache_time')!),
+    httpConnectTimeout:
+      k('http_connect_timeout') === undefined ? 10 : positiveInt('[keystone_authtoken] http_connect_timeout', k('http_connect_timeout')!),
+  };
+}
+
+function authStrategyOption(name: string, v: string): AuthStrategy {
+  if (v !== 'builtin' && v !== 'keystone') throw new ServerConfigError(`${name} must be 'builtin' or 'keystone', not '${v}'`);
+  return v;
+}
+
 export function loadServerConfig(flags: ServerFlags): ServerConfig {
-  const cfg: ServerConfig = { ...defaultServerConfig };
+  const cfg: ServerConfig = { ...defaultServerConfig, warnings: [] };
+  let authtoken: Record<string, string> | undefined;
   if (flags.config) {
     let ini: Ini;
     try {
@@ -187,7 +288,12 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     if (ini.api?.header_timeout) cfg.headerTimeout = positiveInt('[api] header_timeout', ini.api.header_timeout);
     if (ini.api?.request_timeout) cfg.requestTimeout = positiveInt('[api] request_timeout', ini.api.request_timeout);
     if (ini.api?.keepalive_timeout) cfg.keepaliveTimeout = positiveInt('[api] keepalive_timeout', ini.api.keepalive_timeout);
+    if (d.auth_strategy) cfg.authStrategy = authStrategyOption('auth_strategy', d.auth_strategy);
+    authtoken = ini.keystone_authtoken;
   }
+  if (flags.authStrategy) cfg.authStrategy = authStrategyOption('--auth-strategy', flags.authStrategy);
+  if (cfg.authStrategy === 'keystone') cfg.keystone = parseKeystoneAuthtoken(authtoken ?? {}, cfg.warnings);
+  else if (authtoken) cfg.warnings.push('[keystone_authtoken] is set but auth_strategy is builtin: the section has no effect');
   if (flags.stateDir) cfg.stateDir = flags.stateDir;
   if (flags.db) cfg.database = databaseOption('--db', flags.db);
   if (flags.workers) cfg.workers = positiveInt('--workers', flags.workers);

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { buildApp } from './api/app.js';
 import { connectionBounds, createBoundedServer } from './api/bounded-server.js';
 import { ConnectionDrain } from './api/drain.js';
-import type { ServerConfig } from './server-config.js';
+import { ServerConfigError, type ServerConfig } from './server-config.js';
 import { openDb, type Db } from './store/db.js';
 import { redactPassword } from './store/engine.js';
 import { isWorkerProcess } from './server-workers.js';
@@ -50,6 +50,11 @@ async function openStore(config: ServerConfig, logger: pino.Logger): Promise<{ d
 }
 
 export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
+  // The built-in identity is off behind Keystone: a user created in it could not log in anywhere.
+  if (config.keystone && opts.bootstrapAdminPassword)
+    throw new ServerConfigError(
+      "--bootstrap-admin-password (NEUTRINO_ADMIN_PASSWORD) creates a built-in user; with auth_strategy = keystone users are Keystone's",
+    );
   const logger = pino({ level: opts.logLevel ?? 'info', base: { service: 'neutrino-server', pid: process.pid } });
   const { db, lock } = await openStore(config, logger);
   const closeStore = async () => {
@@ -57,8 +62,11 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     lock?.release();
   };
   try {
+    for (const w of config.warnings) logger.warn(w);
     const { http, identity } = await buildApp({ config, db, logger });
-    if (opts.bootstrapAdminPassword) await identity.bootstrap(opts.bootstrapAdminPassword);
+    if (config.keystone) {
+      logger.info({ authUrl: config.keystone.authUrl, tokenCacheTime: config.keystone.tokenCacheTime }, 'tokens are validated by Keystone');
+    } else if (opts.bootstrapAdminPassword) await identity.bootstrap(opts.bootstrapAdminPassword);
     else if (!(await identity.hasUsers())) logger.warn(NO_USERS_WARNING);
     const drain = new ConnectionDrain();
     drain.watch(http.server);

@@ -5,6 +5,7 @@ import type { Db } from '../store/db.js';
 import { IdentityService, identityOptions } from '../identity/service.js';
 import { registerIdentityRoutes } from './identity/routes.js';
 import { registerNetworkingRoutes } from './networking.js';
+import { keystoneAuthenticate } from './keystone-auth.js';
 import { handleClientError, handleError, neutronBody, serviceUnavailable } from './errors.js';
 import { newRequestId, registerRequestIdHeader, REQUEST_ID_LOG_LABEL } from './request-id.js';
 import { registerAccessLog } from './access-log.js';
@@ -51,7 +52,8 @@ export async function buildApp({ config, db, logger = false }: AppDeps): Promise
     return503OnClosing: false,
   });
   const base = publicUrl(config);
-  http.decorate('identityUrl', `${base}/identity/v3`);
+  // Where a 401 sends clients for a token (WWW-Authenticate): the built-in identity, or Keystone.
+  http.decorate('identityUrl', config.keystone?.wwwAuthenticateUri ?? `${base}/identity/v3`);
 
   // Clients do not always send a JSON content type; every body is JSON here.
   http.removeAllContentTypeParsers();
@@ -84,7 +86,12 @@ export async function buildApp({ config, db, logger = false }: AppDeps): Promise
 
   const identity = new IdentityService(db, identityOptions(config));
   registerHealthcheck(http, db);
-  await registerIdentityRoutes(http, { identity, baseUrl: base });
-  await registerNetworkingRoutes(http, { identity, db, config, baseUrl: base });
+  // Behind Keystone the built-in identity API is not served at all: its paths answer 404.
+  if (config.keystone) {
+    await registerNetworkingRoutes(http, { authenticate: keystoneAuthenticate(config.keystone, http.log), db, config, baseUrl: base });
+  } else {
+    await registerIdentityRoutes(http, { identity, baseUrl: base });
+    await registerNetworkingRoutes(http, { authenticate: (token) => identity.authenticateToken(token), db, config, baseUrl: base });
+  }
   return { http, identity };
 }

@@ -4,7 +4,7 @@ import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../server-config.js';
 import type { Db } from '../store/db.js';
-import type { IdentityService } from '../identity/service.js';
+import type { Authenticate } from './keystone-auth.js';
 import type { AuthContext } from '../model/context.js';
 import { bulkItems, prepareCreate, prepareUpdate, visibleTo } from '../model/attributes.js';
 import { notFound, unauthorized } from '../model/errors.js';
@@ -24,7 +24,8 @@ declare module 'fastify' {
 }
 
 export interface NetworkingDeps {
-  identity: IdentityService;
+  /** The built-in identity's token check, or Keystone's (auth_strategy). */
+  authenticate: Authenticate;
   db: Db;
   config: ServerConfig;
   baseUrl: string;
@@ -55,7 +56,7 @@ export async function registerNetworkingRoutes(http: FastifyInstance, deps: Netw
     async (v2) => {
       v2.addHook('onRequest', async (request: FastifyRequest) => {
         const token = request.headers['x-auth-token'];
-        const ctx = typeof token === 'string' && token ? await deps.identity.authenticateToken(token) : null;
+        const ctx = typeof token === 'string' && token ? await deps.authenticate(token) : null;
         if (!ctx) throw unauthorized();
         request.ctx = ctx;
       });

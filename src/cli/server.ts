@@ -14,10 +14,20 @@ function givenOptions<T extends object>(cmd: Command): Partial<T> {
 export function registerServerCommand(program: Command): void {
   program
     .command('server')
-    .description('Run the Networking v2.0 + Identity v3 API server (state in SQLite in --state-dir, or in PostgreSQL with --db)')
+    .description(
+      'Run the Networking v2.0 + Identity v3 API server (state in SQLite in --state-dir, or in PostgreSQL with --db); behind an existing Keystone with auth_strategy = keystone, Networking v2.0 only',
+    )
     .option(
       '--config <file>',
-      'INI file with Neutron option names ([database] connection, [DEFAULT] api_workers, global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [identity] lockout_failure_attempts, lockout_duration, failure_backoff_max, [neutrino] change_feed_window, [DEFAULT] graceful_shutdown_timeout, [api] header_timeout, request_timeout, keepalive_timeout); flags win over it',
+      'INI file with Neutron option names ([database] connection, [DEFAULT] api_workers, global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [identity] lockout_failure_attempts, lockout_duration, failure_backoff_max, [neutrino] change_feed_window, [DEFAULT] graceful_shutdown_timeout, [api] header_timeout, request_timeout, keepalive_timeout, [DEFAULT] auth_strategy, [keystone_authtoken] www_authenticate_uri, auth_url, auth_type, username, password, project_name, user_domain_name, project_domain_name, token_cache_time, http_connect_timeout); flags win over it',
+    )
+    .addOption(
+      new Option(
+        '--auth-strategy <strategy>',
+        "who checks tokens: 'builtin' (this server's Identity v3 at /identity/v3) or 'keystone' (an existing Keystone, set in the --config file's [keystone_authtoken]; the built-in Identity API is then off and its paths answer 404)",
+      )
+        .choices(['builtin', 'keystone'])
+        .default(d.authStrategy),
     )
     .addOption(new Option('--state-dir <dir>', 'directory for the SQLite database').default(d.stateDir))
     .option(

@@ -2,8 +2,10 @@
 // tracer's client of any cloud): the token request's body, issuing a project-scoped token, a token
 // that is renewed once when the API answers 401, and the network endpoint in the token's catalog.
 // The transport is the caller's (a Unix socket or TCP to neutrino, http/https with TLS to a cloud).
+// And the server's side behind an existing Keystone (auth_strategy = keystone): its own service
+// token, and the validation of its callers' tokens with it (keystonemiddleware's job in Neutron).
 import { describe, HttpError, type JsonReply } from './http.js';
-import { CredentialsError, type ApiTarget } from './reach.js';
+import { connectionFailure, CredentialsError, UnreachableError, type ApiTarget } from './reach.js';
 
 /** The cloud's settings or its catalog cannot give a token or a network endpoint. */
 export class CloudConfigError extends Error {
@@ -62,6 +64,9 @@ export interface IssuedToken {
   id: string;
   /** the token's service catalog (absent with ?nocatalog) */
   catalog: unknown;
+  /** when it was issued and when it expires, ISO 8601 (as Keystone answers) */
+  issuedAt?: string;
+  expiresAt?: string;
 }
 
 /** Issues a token: a refusal (401) is a CredentialsError, any other answer but 201 an HttpError. */
@@ -69,7 +74,8 @@ export async function issueToken(req: TokenRequest, body: unknown): Promise<Issu
   const r = await req.post(body);
   if (r.status === 401) throw new CredentialsError(req.target, req.who ? `${req.who}: ${describe(r.body)}` : describe(r.body));
   if (r.status !== 201) throw new HttpError(r.status, r.body, 'POST', req.path);
-  return { id: String(r.headers['x-subject-token']), catalog: (r.body as { token?: { catalog?: unknown } } | undefined)?.token?.catalog };
+  const token = (r.body as { token?: { catalog?: unknown; issued_at?: string; expires_at?: string } } | undefined)?.token;
+  return { id: String(r.headers['x-subject-token']), catalog: token?.catalog, issuedAt: token?.issued_at, expiresAt: token?.expires_at };
 }
 
 /** A token taken when first needed and taken anew, once per call, when the API answers 401 (it expired). */
@@ -109,4 +115,127 @@ export function networkEndpoint(catalog: unknown, iface: string, region?: string
   }
   // Requests carry /v2.0 themselves; a catalog entry that already ends in it is cut back to the root.
   return match[0]!.url!.replace(/\/+$/, '').replace(/\/v2\.0$/, '');
+}
+
+/** Keystone could not say whether a token is valid: unreachable, too slow, or refusing the service's own login. */
+export class KeystoneUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeystoneUnavailableError';
+  }
+}
+
+/** What GET /v3/auth/tokens answers about a valid token (the parts a service acts on). */
+export interface ValidatedToken {
+  user: { id: string; name?: string };
+  project?: { id: string; name?: string };
+  roles?: Array<{ id?: string; name: string }>;
+  expires_at: string;
+}
+
+export interface ServiceLogin {
+  /** Keystone's Identity API, …/v3 or its root */
+  authUrl: string;
+  auth: PasswordAuth;
+  /** ms to wait for each answer from Keystone */
+  timeoutMs: number;
+}
+
+/** A token is renewed this long before it expires: 2 minutes (keystoneauth's margin), or half its life when that is shorter. */
+export function renewalTime(issuedAt: number, expiresAt: number): number {
+  return expiresAt - Math.min(120_000, (expiresAt - issuedAt) / 2);
+}
+
+/** A JSON request over http or https (fetch): the reply, or UnreachableError when no answer came within timeoutMs. */
+export async function fetchJson(url: string, init: RequestInit, timeoutMs: number, target: ApiTarget): Promise<JsonReply> {
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (e) {
+    const cause = (e as { cause?: NodeJS.ErrnoException }).cause;
+    if ((e as Error).name === 'TimeoutError') throw new UnreachableError(target, `no answer within ${timeoutMs / 1000} s`);
+    throw new UnreachableError(target, cause ? connectionFailure(cause) : (e as Error).message);
+  }
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON: keep the text */
+  }
+  return { status: res.status, headers: Object.fromEntries(res.headers), body };
+}
+
+export const JSON_HEADERS = { accept: 'application/json', 'content-type': 'application/json' };
+
+/**
+ * The server's own session with Keystone: a service token from the configured password login, taken
+ * when first needed and renewed before it expires; and the validation of other tokens with it.
+ */
+export class KeystoneTokenValidator {
+  private service: { id: string; renewAt: number } | null = null;
+  private login: Promise<string> | null = null;
+  private readonly v3: string;
+  private readonly target: ApiTarget;
+
+  constructor(
+    private readonly opts: ServiceLogin,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.v3 = identityV3(opts.authUrl);
+    this.target = { api: 'Keystone', url: this.v3, credentialsHint: 'check [keystone_authtoken] in the server configuration' };
+  }
+
+  private async logIn(): Promise<string> {
+    const path = `${this.v3}/auth/tokens?nocatalog`;
+    const post = (body: unknown) =>
+      fetchJson(path, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body) }, this.opts.timeoutMs, this.target);
+    let token: IssuedToken;
+    try {
+      token = await issueToken(
+        { post, path, target: this.target, who: 'the [keystone_authtoken] service user' },
+        passwordAuthBody(this.opts.auth),
+      );
+    } catch (e) {
+      if (e instanceof UnreachableError) throw new KeystoneUnavailableError(e.message);
+      throw new KeystoneUnavailableError(`the service login failed: ${(e as Error).message}`);
+    }
+    const issued = token.issuedAt ? Date.parse(token.issuedAt) : this.now();
+    const expires = token.expiresAt ? Date.parse(token.expiresAt) : NaN;
+    // A token whose expiry cannot be read is used for this one request only.
+    this.service = { id: token.id, renewAt: Number.isFinite(expires) ? renewalTime(issued, expires) : 0 };
+    return token.id;
+  }
+
+  /** The service token: the one held while it is not due for renewal, else a new one (one login at a time). */
+  async serviceToken(): Promise<string> {
+    if (this.service && this.now() < this.service.renewAt) return this.service.id;
+    this.login ??= this.logIn().finally(() => (this.login = null));
+    return this.login;
+  }
+
+  /** The token's data when Keystone says it is valid now; null when it says it is not (unknown, expired, revoked). */
+  async validate(subjectToken: string): Promise<ValidatedToken | null> {
+    const ask = async (service: string) => {
+      const headers = { ...JSON_HEADERS, 'x-auth-token': service, 'x-subject-token': subjectToken };
+      try {
+        return await fetchJson(`${this.v3}/auth/tokens?nocatalog`, { method: 'GET', headers }, this.opts.timeoutMs, this.target);
+      } catch (e) {
+        throw e instanceof UnreachableError ? new KeystoneUnavailableError(e.message) : e;
+      }
+    };
+    let r = await ask(await this.serviceToken());
+    if (r.status === 401) {
+      // The service token itself was refused (revoked, or Keystone's keys rotated): log in again, once.
+      this.service = null;
+      r = await ask(await this.serviceToken());
+    }
+    if (r.status === 200) {
+      const token = (r.body as { token?: ValidatedToken } | undefined)?.token;
+      if (!token?.user?.id || !token.expires_at) throw new KeystoneUnavailableError('Keystone answered a validation without a token body');
+      return token;
+    }
+    if (r.status === 404) return null;
+    throw new KeystoneUnavailableError(`Keystone answered the validation with ${r.status}: ${describe(r.body)}`);
+  }
 }

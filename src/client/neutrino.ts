@@ -1,8 +1,8 @@
 // Typed client of the neutrino server for agents and the CLI: password authentication with
 // re-authentication when the token expires, and the agent calls.
 import type { HostView } from '../model/hostview.js';
-import { HttpError, requestJson, type Endpoint } from './http.js';
-import { issueToken, passwordAuthBody, TokenSession } from './keystone.js';
+import { HttpError, requestJson, type Endpoint, type JsonReply } from './http.js';
+import { fetchJson, identityV3, issueToken, JSON_HEADERS, passwordAuthBody, TokenSession } from './keystone.js';
 import { UnreachableError } from './reach.js';
 
 export interface Credentials {
@@ -32,6 +32,8 @@ export class NeutrinoClient {
   private readonly session = new TokenSession(() => this.authenticate());
   private readonly endpoints: Endpoint[];
   private current = 0;
+  /** The Keystone a server behind one named (auth_strategy = keystone), once found. */
+  private keystone: string | null = null;
 
   /**
    * Several endpoints are several servers on one shared database: a request that cannot reach the
@@ -71,16 +73,54 @@ export class NeutrinoClient {
       projectName: project,
       projectDomainName: this.creds.projectDomain,
     });
+    const identityTarget = () => this.identityTarget();
     const token = await issueToken(
       {
-        post: (b) => this.failover((endpoint) => requestJson(endpoint, 'POST', TOKENS, { body: b })),
+        post: (b) => this.postTokens(b),
         path: TOKENS,
-        target: { api: 'the Identity API', url: identityAt(this.endpoint.url), credentialsHint: this.endpoint.credentialsHint },
+        // Read once the answer is in: by then it is known whether the server is behind Keystone.
+        get target() {
+          return identityTarget();
+        },
         who: `user '${username}', project '${project}'`,
       },
       body,
     );
     return token.id;
+  }
+
+  private identityTarget() {
+    const url = this.keystone ?? identityAt(this.endpoint.url);
+    return {
+      api: this.keystone ? 'Keystone' : 'the Identity API',
+      url,
+      hint: this.keystone
+        ? 'the server names it in WWW-Authenticate ([keystone_authtoken] www_authenticate_uri): this host must reach it'
+        : this.endpoint.hint,
+      credentialsHint: this.endpoint.credentialsHint,
+    };
+  }
+
+  /** POST …/auth/tokens at the server's built-in identity, or at the Keystone it is behind. */
+  private async postTokens(body: unknown): Promise<JsonReply> {
+    if (!this.keystone) {
+      const r = await this.failover((endpoint) => requestJson(endpoint, 'POST', TOKENS, { body }));
+      if (r.status !== 404) return r;
+      this.keystone = await this.discoverKeystone(r);
+    }
+    const init = { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body) };
+    return fetchJson(`${this.keystone}/auth/tokens`, init, 30_000, this.identityTarget());
+  }
+
+  /**
+   * A server behind Keystone serves no Identity API of its own (404); the 401 it answers to a request
+   * without a token names that Keystone (WWW-Authenticate: Keystone uri="…"), as keystonemiddleware's does.
+   */
+  private async discoverKeystone(notFound: JsonReply): Promise<string> {
+    const r = await this.failover((endpoint) => requestJson(endpoint, 'GET', '/v2.0/'));
+    const uri = /^Keystone uri="([^"]+)"/.exec(String(r.headers['www-authenticate'] ?? ''))?.[1];
+    if (r.status !== 401 || !uri) throw new HttpError(notFound.status, notFound.body, 'POST', TOKENS);
+    return identityV3(uri);
   }
 
   /** A call with the token; on 401 it authenticates once more and retries. */

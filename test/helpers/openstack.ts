@@ -25,15 +25,18 @@ export class CliError extends Error {
   }
 }
 
-/** Writes a clouds.yaml for the given users and returns a runner bound to it. */
-export function openstackCli(baseUrl: string, users: CloudUser[]) {
+/**
+ * Writes a clouds.yaml for the given users and returns a runner bound to it; they log in at the
+ * server's built-in identity, or at `authUrl` (a Keystone whose catalog names the network endpoint).
+ */
+export function openstackCli(baseUrl: string, users: CloudUser[], authUrl = `${baseUrl}/identity/v3`) {
   const dir = mkdtempSync(join(tmpdir(), 'neutrino-clouds-'));
   const file = join(dir, 'clouds.yaml');
   const entries = users
     .map(
       (u) => `  ${u.name}:
     auth:
-      auth_url: ${baseUrl}/identity/v3
+      auth_url: ${authUrl}
       username: ${u.username}
       password: ${u.password}
       project_name: ${u.project}

@@ -92,3 +92,81 @@ test('connection bounds and graceful_shutdown_timeout: defaults, [api]/[DEFAULT]
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('auth_strategy and [keystone_authtoken]: keystonemiddleware names, defaults, warnings for what is not implemented, bad values refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-config-'));
+  const file = join(dir, 'neutron.conf');
+  const authtoken = [
+    '[keystone_authtoken]',
+    'www_authenticate_uri = http://keystone.example:5000/',
+    'auth_url = http://keystone.example:5000/v3',
+    'auth_type = password',
+    'username = neutron',
+    'password = secret',
+    'project_name = service',
+    'user_domain_name = Default',
+    'project_domain_name = Default',
+  ];
+  const load = (...lines: string[]) => {
+    writeFileSync(file, lines.join('\n') + '\n');
+    return loadServerConfig({ config: file });
+  };
+  try {
+    const builtin = loadServerConfig({});
+    assert.equal(builtin.authStrategy, 'builtin');
+    assert.equal(builtin.keystone, null);
+    assert.deepEqual(builtin.warnings, []);
+
+    const ks = load('[DEFAULT]', 'auth_strategy = keystone', ...authtoken);
+    assert.equal(ks.authStrategy, 'keystone');
+    assert.deepEqual(ks.keystone, {
+      wwwAuthenticateUri: 'http://keystone.example:5000',
+      authUrl: 'http://keystone.example:5000/v3',
+      username: 'neutron',
+      userId: undefined,
+      password: 'secret',
+      projectName: 'service',
+      projectId: undefined,
+      userDomainName: 'Default',
+      userDomainId: undefined,
+      projectDomainName: 'Default',
+      projectDomainId: undefined,
+      tokenCacheTime: 300,
+      httpConnectTimeout: 10,
+    });
+    assert.deepEqual(ks.warnings, []);
+    assert.equal(load('[DEFAULT]', 'auth_strategy = keystone', ...authtoken, 'token_cache_time = 5').keystone?.tokenCacheTime, 5);
+    assert.equal(loadServerConfig({ config: file, authStrategy: 'builtin' }).keystone, null, '--auth-strategy wins over the file');
+
+    const unknown = load('[DEFAULT]', 'auth_strategy = keystone', ...authtoken, 'memcached_servers = 127.0.0.1:11211', 'cafile = /x.pem');
+    assert.deepEqual(unknown.warnings, [
+      '[keystone_authtoken] options not implemented by neutrino, without effect: cafile, memcached_servers',
+    ]);
+    const noUri = load('[DEFAULT]', 'auth_strategy = keystone', ...authtoken.filter((l) => !l.startsWith('www_')));
+    assert.equal(noUri.keystone?.wwwAuthenticateUri, 'http://keystone.example:5000/v3');
+    assert.match(noUri.warnings.join(), /www_authenticate_uri is not set/);
+    assert.match(load(...authtoken).warnings.join(), /\[keystone_authtoken\] is set but auth_strategy is builtin/);
+
+    assert.throws(() => load('[DEFAULT]', 'auth_strategy = noauth'), /auth_strategy must be 'builtin' or 'keystone', not 'noauth'/);
+    assert.throws(() => load('[DEFAULT]', 'auth_strategy = keystone'), /needs \[keystone_authtoken\] auth_type = password/);
+    assert.throws(
+      () => load('[DEFAULT]', 'auth_strategy = keystone', ...authtoken.map((l) => l.replace('= password', '= v3token'))),
+      /auth_type must be 'password' .*not 'v3token'/,
+    );
+    assert.throws(
+      () => load('[DEFAULT]', 'auth_strategy = keystone', ...authtoken.filter((l) => !l.startsWith('password'))),
+      /needs \[keystone_authtoken\] password/,
+    );
+    assert.throws(
+      () => load('[DEFAULT]', 'auth_strategy = keystone', ...authtoken.filter((l) => !l.startsWith('auth_url'))),
+      /needs \[keystone_authtoken\] auth_url/,
+    );
+    assert.throws(() => load('[DEFAULT]', 'auth_strategy = keystone', ...authtoken, 'token_cache_time = soon'), /token_cache_time/);
+    assert.throws(
+      () => load('[DEFAULT]', 'auth_strategy = keystone', ...authtoken.map((l) => l.replace('auth_url = http://', 'auth_url = ftp://'))),
+      /auth_url must be an http\(s\) URL/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
