@@ -12,6 +12,8 @@ export interface NodeFacts {
   /** [vxlan] arp_responder (with l2population): VXLAN devices answer ARP themselves; default off */
   arpResponder?: boolean;
   statePath: string;
+  /** radvd's `-u`: the agent's own user name, as Neutron passes it (radvd_user unset); none: no `-u` */
+  radvdUser?: string | null;
   /** tap<port[:11]> devices present in HOST (hypervisor taps, lab veth ends) */
   presentTaps: Set<string>;
 }

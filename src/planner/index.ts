@@ -35,7 +35,7 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
       return !!net && uplink(net, node) !== null;
     };
     for (const router of view.routers ?? []) {
-      const r = planRouter(view, router, canWire);
+      const r = planRouter(view, router, { canWire, statePath: node.statePath, radvdUser: node.radvdUser ?? null });
       if (!r) continue;
       desired.namespaces[r.namespace] = r.spec;
       host.links.push(...r.hostLinks);

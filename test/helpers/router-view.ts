@@ -1,7 +1,7 @@
 // The canonical scenario's router as the controller's HostView sees it (selfservice VXLAN 41 and the
 // flat provider network, the router's qr-/qg- ports, a floating IP), for the L3 planner's tests.
 import type { NodeFacts } from '../../src/planner/index.js';
-import type { HostView, PortView, RouterView } from '../../src/model/hostview.js';
+import type { HostView, PortView, RouterSubnetView, RouterView } from '../../src/model/hostview.js';
 
 export const SELF = 'e6e37ba0-3b3f-4d4f-9a1b-2c3d4e5f6a7b';
 export const SELF_SUB = '11111111-2222-3333-4444-555555555555';
@@ -49,13 +49,30 @@ export const fip = (fixed = '172.16.1.3') => ({
   port_id: '3c338602-d806-488a-ae66-c4c8f8d13b9b',
 });
 
+/** A router port's subnet as the L3 RPC gives it (IPv4 unless modes say otherwise). */
+export const routerSubnet = (
+  id: string,
+  cidr: string,
+  gateway_ip: string | null,
+  over: Partial<RouterSubnetView> = {},
+): RouterSubnetView => ({
+  id,
+  ip_version: cidr.includes(':') ? 6 : 4,
+  cidr,
+  gateway_ip,
+  ipv6_ra_mode: null,
+  ipv6_address_mode: null,
+  dns_nameservers: [],
+  ...over,
+});
+
 export const router = (over: Partial<RouterView> = {}): RouterView => ({
   id: ROUTER,
   name: 'router',
   admin_state_up: true,
   enable_snat: true,
-  gateway: { port: qg, subnet: { cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1' } },
-  interfaces: [{ port: qr, cidr: '172.16.1.0/24' }],
+  gateway: { port: qg, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1')] },
+  interfaces: [{ port: qr, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1')] }],
   floating_ips: [fip()],
   ...over,
 });
@@ -92,6 +109,8 @@ export const view = (routers: RouterView[]): HostView => ({
       ip_version: 4,
       cidr: '172.16.1.0/24',
       gateway_ip: '172.16.1.1',
+      ipv6_ra_mode: null,
+      ipv6_address_mode: null,
       enable_dhcp: true,
       dns_nameservers: [],
       host_routes: [],
@@ -103,6 +122,8 @@ export const view = (routers: RouterView[]): HostView => ({
       ip_version: 4,
       cidr: '10.123.123.0/24',
       gateway_ip: '10.123.123.1',
+      ipv6_ra_mode: null,
+      ipv6_address_mode: null,
       enable_dhcp: false,
       dns_nameservers: [],
       host_routes: [],

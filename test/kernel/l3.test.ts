@@ -11,6 +11,7 @@ import { RealKernel } from '../../src/exec/real.js';
 import { reconcile } from '../../src/exec/reconcile.js';
 import { run } from '../../src/exec/run.js';
 import { isRoot, ping, removeAll, uniquePrefix } from './sandbox.js';
+import { routerSubnet } from '../helpers/router-view.js';
 
 const prefix = uniquePrefix();
 const ROUTER = randomUUID();
@@ -52,8 +53,8 @@ const router = (fips: RouterView['floating_ips']): RouterView => ({
   name: 'router',
   admin_state_up: true,
   enable_snat: true,
-  gateway: { port: qg, subnet: { cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1' } },
-  interfaces: [{ port: qr, cidr: '172.16.1.0/24' }],
+  gateway: { port: qg, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1')] },
+  interfaces: [{ port: qr, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1')] }],
   floating_ips: fips,
 });
 const view = (fips: RouterView['floating_ips']): HostView => ({
@@ -88,6 +89,8 @@ const view = (fips: RouterView['floating_ips']): HostView => ({
       ip_version: 4,
       cidr: '172.16.1.0/24',
       gateway_ip: '172.16.1.1',
+      ipv6_ra_mode: null,
+      ipv6_address_mode: null,
       enable_dhcp: false,
       dns_nameservers: [],
       host_routes: [],
@@ -99,6 +102,8 @@ const view = (fips: RouterView['floating_ips']): HostView => ({
       ip_version: 4,
       cidr: '10.123.123.0/24',
       gateway_ip: '10.123.123.1',
+      ipv6_ra_mode: null,
+      ipv6_address_mode: null,
       enable_dhcp: false,
       dns_nameservers: [],
       host_routes: [],

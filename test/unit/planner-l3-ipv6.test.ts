@@ -1,0 +1,143 @@
+// The L3 role with IPv6 (Neutron's router_info.py, namespaces.py, ra.py): the interfaces' and the
+// gateway's IPv6 addresses, the default IPv6 route via the external subnet's gateway, forwarding
+// and accept_ra, radvd with Neutron's config while an interface has an IPv6 subnet, and no IPv6 NAT.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planNode } from '../../src/planner/index.js';
+import { controllerFacts, EXT, EXT_SUB, NS, qg, qr, ROUTER, router, routerSubnet, SELF, SELF_SUB, view } from '../helpers/router-view.js';
+import type { HostView, RouterView, SubnetView } from '../../src/model/hostview.js';
+import { diff } from '../../src/kernel/diff.js';
+import { FakeKernel } from '../../src/exec/fake.js';
+import { scopeFor } from '../../src/kernel/scope.js';
+
+const SELF6 = 'aaaaaaaa-0000-4000-8000-000000000006';
+const EXT6 = 'bbbbbbbb-0000-4000-8000-000000000006';
+const facts = { ...controllerFacts(['l2', 'dhcp', 'l3']), radvdUser: 'root' };
+
+const subnet6 = (id: string, network_id: string, cidr: string, gateway_ip: string | null, mode: string | null): SubnetView => ({
+  id,
+  network_id,
+  ip_version: 6,
+  cidr,
+  gateway_ip,
+  ipv6_ra_mode: mode,
+  ipv6_address_mode: mode,
+  enable_dhcp: true,
+  dns_nameservers: ['2001:db8::53'],
+  host_routes: [],
+  allocation_pools: [],
+});
+
+/** The helper's router with an IPv6 subnet on the self-service interface and, optionally, on the gateway. */
+function dualStack(mode: string | null, extGateway: string | null): { view: HostView; router: RouterView } {
+  const s6 = subnet6(SELF6, SELF, 'fd00:1::/64', 'fd00:1::1', mode);
+  const e6 = subnet6(EXT6, EXT, '2001:db8:e::/64', extGateway, null);
+  const qr6 = { ...qr, fixed_ips: [...qr.fixed_ips, { subnet_id: SELF6, ip_address: 'fd00:1::1' }] };
+  const qg6 = { ...qg, fixed_ips: [...qg.fixed_ips, { subnet_id: EXT6, ip_address: '2001:db8:e::5' }] };
+  const rs = (s: SubnetView) =>
+    routerSubnet(s.id, s.cidr, s.gateway_ip, {
+      ipv6_ra_mode: s.ipv6_ra_mode,
+      ipv6_address_mode: s.ipv6_address_mode,
+      dns_nameservers: s.dns_nameservers,
+    });
+  const r = router({
+    gateway: { port: qg6, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1'), rs(e6)] },
+    interfaces: [{ port: qr6, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1'), rs(s6)] }],
+  });
+  const v = view([r]);
+  v.subnets.push(s6, e6);
+  v.ports = [qr6, qg6];
+  return { view: v, router: r };
+}
+
+test('IPv6 addresses on qr- and qg-, the default IPv6 route via the external subnet’s gateway, forwarding on, accept_ra 0', () => {
+  const { view: v, router: r } = dualStack('slaac', '2001:db8:e::1');
+  const ns = planNode(v, facts).desired.namespaces[NS]!;
+  assert.deepEqual(ns.addresses, [
+    { dev: 'qr-0b1c2d3e-4f', address: '172.16.1.1/24' },
+    { dev: 'qr-0b1c2d3e-4f', address: 'fd00:1::1/64' },
+    { dev: 'qg-7a8b9c0d-1e', address: '10.123.123.102/24' },
+    { dev: 'qg-7a8b9c0d-1e', address: '2001:db8:e::5/64' },
+    { dev: 'qg-7a8b9c0d-1e', address: '10.123.123.104/32' },
+  ]);
+  assert.deepEqual(ns.routes, [
+    { dst: 'default', via: '10.123.123.1', dev: 'qg-7a8b9c0d-1e' },
+    { dst: 'default', via: '2001:db8:e::1', dev: 'qg-7a8b9c0d-1e' },
+  ]);
+  assert.deepEqual(
+    ns.sysctls.filter((s) => s.key.startsWith('net.ipv6.')),
+    [
+      { key: 'net.ipv6.conf.all.forwarding', value: '1' },
+      { key: 'net.ipv6.conf.qg-7a8b9c0d-1e.accept_ra', value: '0' },
+      { key: 'net.ipv6.conf.qg-7a8b9c0d-1e.forwarding', value: '1' },
+    ],
+  );
+  // No IPv6 NAT: the nat table is IPv4 (iptables) only, and names no IPv6 address.
+  const rules = Object.values(ns.iptables).flatMap((chains) => chains.flatMap((c) => c.rules));
+  assert.ok(rules.length > 0 && !rules.some((rule) => /2001:db8|fd00:/.test(rule)), 'no IPv6 address in the NAT rules');
+  assert.equal(r.id, ROUTER);
+});
+
+test('radvd runs with Neutron’s config for the IPv6 interface; a v4-only router has none', () => {
+  const { view: v } = dualStack('slaac', '2001:db8:e::1');
+  const ns = planNode(v, facts).desired.namespaces[NS]!;
+  assert.equal(ns.processes.length, 1);
+  const radvd = ns.processes[0]!;
+  assert.equal(radvd.id, `radvd-${ROUTER}`);
+  assert.deepEqual(radvd.argv, [
+    'radvd',
+    '-C',
+    `/var/lib/neutrino/ra/${ROUTER}.radvd.conf`,
+    '-p',
+    `/var/lib/neutrino/external/pids/${ROUTER}.pid.radvd`,
+    '-m',
+    'syslog',
+    '-u',
+    'root',
+  ]);
+  const conf = radvd.files[0]!.content;
+  assert.match(conf, /^interface qr-0b1c2d3e-4f\n/);
+  assert.match(conf, /AdvLinkMTU 1450;/);
+  assert.match(conf, /RDNSS  2001:db8::53  \{\};/);
+  assert.match(conf, /prefix fd00:1::\/64\n   \{\n        AdvOnLink on;\n        AdvAutonomous on;/);
+  assert.deepEqual(planNode(view([router()]), facts).desired.namespaces[NS]!.processes, []);
+});
+
+test('without an IPv6 gateway on the external subnet, qg- accepts router advertisements (accept_ra 2) and no IPv6 route is set', () => {
+  const { view: v } = dualStack('dhcpv6-stateful', null);
+  const ns = planNode(v, facts).desired.namespaces[NS]!;
+  assert.deepEqual(ns.routes, [{ dst: 'default', via: '10.123.123.1', dev: 'qg-7a8b9c0d-1e' }]);
+  assert.ok(ns.sysctls.some((s) => s.key === 'net.ipv6.conf.qg-7a8b9c0d-1e.accept_ra' && s.value === '2'));
+  assert.match(ns.processes[0]!.files[0]!.content, /AdvManagedFlag on;[\s\S]*AdvAutonomous off;/);
+});
+
+test('an IPv6 gateway outside its subnet is reached on-link first', () => {
+  const { view: v } = dualStack('slaac', '2001:db8:f::1');
+  const ns = planNode(v, facts).desired.namespaces[NS]!;
+  assert.deepEqual(ns.routes.slice(1), [
+    { dst: '2001:db8:f::1/128', dev: 'qg-7a8b9c0d-1e' },
+    { dst: 'default', via: '2001:db8:f::1', dev: 'qg-7a8b9c0d-1e' },
+  ]);
+});
+
+test('on the fake kernel: radvd starts, a config change reloads it (SIGHUP), losing the IPv6 interface stops it', async () => {
+  const kernel = new FakeKernel();
+  const apply = async (v: HostView) => {
+    const { desired } = planNode(v, facts);
+    const plan = diff(
+      desired,
+      await kernel.observe(
+        scopeFor(desired, {
+          processes: { [NS]: [{ id: `radvd-${ROUTER}`, pidFile: `/var/lib/neutrino/external/pids/${ROUTER}.pid.radvd`, files: [] }] },
+        }),
+      ),
+    );
+    await kernel.apply(plan.ops);
+    return plan.ops.map((o) => o.op).filter((o) => o.startsWith('proc-'));
+  };
+  const slaac = dualStack('slaac', '2001:db8:e::1');
+  assert.deepEqual(await apply(slaac.view), ['proc-start']);
+  assert.deepEqual(await apply(slaac.view), []);
+  assert.deepEqual(await apply(dualStack('dhcpv6-stateless', '2001:db8:e::1').view), ['proc-reload']);
+  assert.deepEqual(await apply(view([router()])), ['proc-stop']);
+});
