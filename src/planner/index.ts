@@ -5,6 +5,7 @@ import type { HostView, PortView } from '../model/hostview.js';
 import { planDhcpNamespace } from './dhcp-ns.js';
 import type { NodeFacts } from './facts.js';
 import { planFirewall, planIpsets } from './firewall.js';
+import { hostIpv6Off } from './host-ipv6.js';
 import { planL2, uplink } from './l2.js';
 import { planRouter } from './l3.js';
 
@@ -54,6 +55,7 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
       host.links = host.links.filter((l) => !(l.kind === 'veth' && l.peer.netns === `${DHCP_NS_PREFIX}${networkId}`));
     }
   }
+  host.sysctls.push(...hostIpv6Off(host.links));
   // Security groups: on every L2 node, even before any port is plugged (the skeleton's default drop
   // is what keeps a tap enslaved before its chains exist from passing traffic; see firewall.ts).
   if (node.roles.includes('l2')) {

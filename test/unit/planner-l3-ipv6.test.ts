@@ -4,51 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planNode } from '../../src/planner/index.js';
-import { controllerFacts, EXT, EXT_SUB, NS, qg, qr, ROUTER, router, routerSubnet, SELF, SELF_SUB, view } from '../helpers/router-view.js';
-import type { HostView, RouterView, SubnetView } from '../../src/model/hostview.js';
+import { controllerFacts, dualStack, NS, ROUTER, router, view } from '../helpers/router-view.js';
+import type { HostView } from '../../src/model/hostview.js';
 import { diff } from '../../src/kernel/diff.js';
 import { FakeKernel } from '../../src/exec/fake.js';
 import { scopeFor } from '../../src/kernel/scope.js';
 
-const SELF6 = 'aaaaaaaa-0000-4000-8000-000000000006';
-const EXT6 = 'bbbbbbbb-0000-4000-8000-000000000006';
 const facts = { ...controllerFacts(['l2', 'dhcp', 'l3']), radvdUser: 'root' };
-
-const subnet6 = (id: string, network_id: string, cidr: string, gateway_ip: string | null, mode: string | null): SubnetView => ({
-  id,
-  network_id,
-  ip_version: 6,
-  cidr,
-  gateway_ip,
-  ipv6_ra_mode: mode,
-  ipv6_address_mode: mode,
-  enable_dhcp: true,
-  dns_nameservers: ['2001:db8::53'],
-  host_routes: [],
-  allocation_pools: [],
-});
-
-/** The helper's router with an IPv6 subnet on the self-service interface and, optionally, on the gateway. */
-function dualStack(mode: string | null, extGateway: string | null): { view: HostView; router: RouterView } {
-  const s6 = subnet6(SELF6, SELF, 'fd00:1::/64', 'fd00:1::1', mode);
-  const e6 = subnet6(EXT6, EXT, '2001:db8:e::/64', extGateway, null);
-  const qr6 = { ...qr, fixed_ips: [...qr.fixed_ips, { subnet_id: SELF6, ip_address: 'fd00:1::1' }] };
-  const qg6 = { ...qg, fixed_ips: [...qg.fixed_ips, { subnet_id: EXT6, ip_address: '2001:db8:e::5' }] };
-  const rs = (s: SubnetView) =>
-    routerSubnet(s.id, s.cidr, s.gateway_ip, {
-      ipv6_ra_mode: s.ipv6_ra_mode,
-      ipv6_address_mode: s.ipv6_address_mode,
-      dns_nameservers: s.dns_nameservers,
-    });
-  const r = router({
-    gateway: { port: qg6, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1'), rs(e6)] },
-    interfaces: [{ port: qr6, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1'), rs(s6)] }],
-  });
-  const v = view([r]);
-  v.subnets.push(s6, e6);
-  v.ports = [qr6, qg6];
-  return { view: v, router: r };
-}
 
 test('IPv6 addresses on qr- and qg-, the default IPv6 route via the external subnet’s gateway, forwarding on, accept_ra 0', () => {
   const { view: v, router: r } = dualStack('slaac', '2001:db8:e::1');
