@@ -89,6 +89,8 @@ export interface InstanceJson {
   port_id: string;
   mac: string;
   ip: string | null;
+  /** every global address of both families on eth0 (DHCP, SLAAC) */
+  addresses: string[];
   namespace: string;
   tap: string;
 }

@@ -1,8 +1,10 @@
-// A minimal DHCPv6 client (RFC 8415) for root tests, run with the project's node inside a namespace:
-// Solicit, then Request the address the Advertise offers, and print the Reply's IA_NA address and
-// DNS servers as JSON. The client identifies itself by a DUID-LL of the interface's MAC, from the
-// interface's link-local address, so that a server can find its static lease by MAC.
-import { run } from '../../src/exec/run.js';
+// The lab's DHCPv6 client (RFC 8415; Debian's busybox has no udhcpc6): run with the Node.js running
+// neutrino inside an instance's namespace, it Solicits, Requests the address the Advertise offers
+// and prints the Reply's IA_NA addresses and DNS servers as JSON, then quits (as udhcpc -q does).
+// It identifies itself by a DUID-LL of the interface's MAC, from the interface's link-local
+// address, so that dnsmasq finds the port's static lease by MAC.
+import { run } from '../exec/run.js';
+import { canonicalIpOrNull } from '../model/ip.js';
 
 /** The client's program (plain JavaScript for `node -e`): argv = [iface, mac]. */
 const CLIENT = String.raw`
@@ -49,8 +51,9 @@ export interface Dhcpv6Reply {
   dns: string[];
 }
 
-/** Runs the client in `netns` on `iface` (which must have its link-local address). */
-export async function dhcpv6Request(netns: string, iface: string, mac: string): Promise<Dhcpv6Reply> {
-  const out = await run([process.execPath, '-e', CLIENT, iface, mac], { netns, timeoutMs: 20_000 });
-  return JSON.parse(out.stdout.trim()) as Dhcpv6Reply;
+/** One exchange in `netns` on `iface` (which must have its link-local address); rejects when no lease comes. */
+export async function dhcpv6Request(netns: string, iface: string, mac: string, timeoutMs = 20_000): Promise<Dhcpv6Reply> {
+  const out = await run([process.execPath, '-e', CLIENT, iface, mac], { netns, timeoutMs });
+  const reply = JSON.parse(out.stdout.trim()) as Dhcpv6Reply;
+  return { addresses: reply.addresses.map((a) => canonicalIpOrNull(a) ?? a), dns: reply.dns.map((a) => canonicalIpOrNull(a) ?? a) };
 }
