@@ -17,7 +17,7 @@ import { RealKernel } from '../../src/exec/real.js';
 import { reconcile } from '../../src/exec/reconcile.js';
 import { run } from '../../src/exec/run.js';
 import { radvdPidPath, radvdProcessId } from '../../src/planner/radvd.js';
-import { isRoot, removeAll, uniquePrefix } from './sandbox.js';
+import { isRoot, nodeWithInstance, removeAll, uniquePrefix } from './sandbox.js';
 import { dualStack, qr, router, SELF6, SELF_SUB, view } from '../helpers/router-view.js';
 
 const prefix = uniquePrefix();
@@ -83,33 +83,15 @@ describe('an IPv6 router with radvd on the real kernel', { skip: isRoot() ? fals
       radvdUser: 'root',
       presentTaps: new Set(['tap3c338602-d8']),
     };
-    for (const n of [node, ext, inst]) await run(['ip', 'netns', 'add', n]);
-    await run(['ip', '-batch', '-'], {
-      netns: node,
-      stdin:
-        [
-          'link set lo up',
-          'link add eth1 type veth peer name eth1p',
-          'link set eth1p up',
-          'addr add 192.168.0.104/24 dev eth1',
-          'link set eth1 up',
-          `link add eth2 type veth peer name eth0 netns ${ext}`,
-          'link set eth2 up',
-          `link add tap3c338602-d8 type veth peer name eth0 netns ${inst}`,
-          'link set tap3c338602-d8 up',
-        ].join('\n') + '\n',
-    });
+    await nodeWithInstance({ node, inst, ext, tap: 'tap3c338602-d8', mac: VM_MAC });
     // The external host routes the self-service prefix back to the router's gateway address: no NAT.
     await run(['ip', '-batch', '-'], {
       netns: ext,
       stdin: 'link set lo up\naddr add 10.123.123.1/24 dev eth0\naddr add 2001:db8:e::1/64 dev eth0 nodad\nlink set eth0 up\n',
     });
     await run(['ip', '-6', 'route', 'add', 'fd00:1::/64', 'via', '2001:db8:e::5', 'dev', 'eth0'], { netns: ext });
-    // The instance: only its MAC and link; its IPv6 address and default route come from radvd.
-    await run(['ip', '-batch', '-'], {
-      netns: inst,
-      stdin: `link set lo up\nlink set eth0 address ${VM_MAC}\nlink set eth0 mtu 1450\nlink set eth0 up\n`,
-    });
+    // The instance has only its MAC and link: its IPv6 address and default route come from radvd.
+    await run(['ip', 'link', 'set', 'eth0', 'mtu', '1450'], { netns: inst });
   });
 
   after(async () => {

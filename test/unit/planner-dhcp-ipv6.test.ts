@@ -4,81 +4,18 @@
 // default routes of both families and accept_ra off. IPv4 as before.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { HostView, PortView, SubnetView } from '../../src/model/hostview.js';
+import type { HostView, SubnetView } from '../../src/model/hostview.js';
+import { dhcpView, STATEFUL, STATELESS, subnets, V4 } from '../helpers/dhcp6-view.js';
 import { planDnsmasq } from '../../src/planner/dhcp.js';
 import { planDhcpNamespace } from '../../src/planner/dhcp-ns.js';
 
 const NET = 'e6e37ba0-3b3f-4d4f-9a1b-2c3d4e5f6a7b';
-const V4 = '11111111-0000-4000-8000-000000000004';
-const SLAAC = '11111111-0000-4000-8000-00000000000a';
-const STATEFUL = '11111111-0000-4000-8000-00000000000f';
-const STATELESS = '11111111-0000-4000-8000-00000000000e';
-
-const subnet = (id: string, cidr: string, gateway_ip: string, mode: string | null, dns: string[] = []): SubnetView => ({
-  id,
-  network_id: NET,
-  ip_version: cidr.includes(':') ? 6 : 4,
-  cidr,
-  gateway_ip,
-  ipv6_ra_mode: mode,
-  ipv6_address_mode: mode,
-  enable_dhcp: true,
-  dns_nameservers: dns,
-  host_routes: [],
-  allocation_pools: [],
-});
-const subnets = [
-  subnet(V4, '172.16.1.0/24', '172.16.1.1', null, ['8.8.4.4']),
-  subnet(SLAAC, 'fd00:1::/64', 'fd00:1::1', 'slaac', ['2001:db8::1']),
-  subnet(STATEFUL, 'fd00:2::/64', 'fd00:2::1', 'dhcpv6-stateful', ['2001:db8::53', '2001:db8::54']),
-  subnet(STATELESS, 'fd00:3::/64', 'fd00:3::1', 'dhcpv6-stateless'),
-];
-const port = (id: string, owner: string, mac: string, last: string): PortView => ({
-  id,
-  network_id: NET,
-  mac_address: mac,
-  fixed_ips: [
-    { subnet_id: V4, ip_address: `172.16.1.${last}` },
-    { subnet_id: SLAAC, ip_address: `fd00:1::${last}` },
-    { subnet_id: STATEFUL, ip_address: `fd00:2::${last}` },
-    { subnet_id: STATELESS, ip_address: `fd00:3::${last}` },
-  ],
-  device_owner: owner,
-  device_id: 'x',
-  admin_state_up: true,
-  status: 'ACTIVE',
-  port_security_enabled: true,
-  security_groups: [],
-  allowed_address_pairs: [],
-  binding_host_id: 'controller',
-});
-const dhcp = port('aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', 'network:dhcp', 'fa:16:3e:00:00:02', '2');
-const vm = port('3c338602-d806-488a-ae66-c4c8f8d13b9b', 'compute:nova', 'fa:16:3e:a7:f7:5a', '3');
-
-const view = (subs: SubnetView[] = subnets): HostView => ({
-  host: 'controller',
-  revision: 1,
-  networks: [
-    {
-      id: NET,
-      name: 'selfservice',
-      network_type: 'vxlan',
-      physical_network: null,
-      segmentation_id: 41,
-      mtu: 1450,
-      admin_state_up: true,
-      router_external: false,
-    },
-  ],
-  subnets: subs,
-  ports: [dhcp],
-  remote_ports: [],
-  remote_vteps: [],
-  security_groups: [],
-  dhcp_networks: [NET],
-  dhcp_ports: [dhcp, vm],
-  routers: [],
-});
+const subs = subnets(NET);
+const view = (only: SubnetView[] = subs): HostView => {
+  const v = dhcpView(NET, subs);
+  // The ports keep their addresses on every subnet; the network has only `only`.
+  return { ...v, subnets: only };
+};
 
 test('dnsmasq: a static DHCPv6 range for the stateful and the stateless subnet, none for SLAAC; lease cap', () => {
   const plan = planDnsmasq(view(), NET, '/s', 1450)!;
@@ -126,7 +63,7 @@ test('options file: DHCPv6 name servers (option6, bracketed) and the search doma
 });
 
 test('IPv4 only: unchanged (no DHCPv6 range, no v6 option)', () => {
-  const plan = planDnsmasq(view([subnets[0]!]), NET, '/s', 1450)!;
+  const plan = planDnsmasq(view([subs[0]!]), NET, '/s', 1450)!;
   assert.equal(plan.argv.filter((a) => a.startsWith('--dhcp-range')).length, 1);
   assert.ok(plan.argv.includes('--dhcp-lease-max=256'));
   assert.doesNotMatch(plan.files.opts, /option6/);
@@ -149,7 +86,7 @@ test('the namespace: every fixed IP on ns-, default routes of both families, rou
 });
 
 test('a SLAAC-only network: dnsmasq runs (DNS) but serves no DHCPv6', () => {
-  const plan = planDnsmasq(view([subnets[1]!]), NET, '/s', 1450)!;
+  const plan = planDnsmasq(view([subs[1]!]), NET, '/s', 1450)!;
   assert.equal(plan.argv.filter((a) => a.startsWith('--dhcp-range')).length, 0);
   assert.equal(plan.files.host, '');
   assert.equal(plan.files.opts, '\n');
