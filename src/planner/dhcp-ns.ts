@@ -2,7 +2,8 @@
 // its addresses and default route, and dnsmasq. The tap end joins the bridge in HOST. Pure.
 import { bridgeName, dhcpNamespace, nsName, tapName } from '../kernel/names.js';
 import { emptyDesiredNamespace, HOST, type DesiredNamespace, type LinkSpec, type RouteSpec } from '../kernel/types.js';
-import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
+import { parsePrefix } from '../model/ip.js';
+import { defaultRouteVia } from './gateway-route.js';
 import type { HostView, SubnetView } from '../model/hostview.js';
 import { DHCPV6_STATELESS, IPV6_SLAAC } from '../model/neutron.js';
 import { planDnsmasq } from './dhcp.js';
@@ -31,13 +32,7 @@ function defaultRoutes(subnets: readonly SubnetView[], dev: string): RouteSpec[]
       const autoconf = auto.includes(x.ipv6_address_mode ?? '') || auto.includes(x.ipv6_ra_mode ?? '');
       return len > 0 && len <= 126 && !(len !== 64 && autoconf);
     });
-    if (!s) continue;
-    const cidr = parsePrefix(s.cidr);
-    const gw = parseIp(s.gateway_ip);
-    // IPv6 has no route scopes: its on-link route is one with a device and no gateway.
-    if (cidr && gw && !cidrContains(cidr, gw))
-      routes.push(family === 4 ? { dst: `${s.gateway_ip}/32`, dev, scope: 'link' } : { dst: `${s.gateway_ip}/128`, dev });
-    routes.push({ dst: 'default', via: s.gateway_ip!, dev });
+    if (s) routes.push(...defaultRouteVia(s.cidr, s.gateway_ip!, dev));
   }
   return routes;
 }

@@ -16,7 +16,8 @@ import {
   type ObservedNode,
   type RouteSpec,
 } from '../kernel/types.js';
-import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
+import { parseIp, parsePrefix } from '../model/ip.js';
+import { defaultRouteVia } from './gateway-route.js';
 import type { HostView, PortView, RouterPortView, RouterSubnetView, RouterView } from '../model/hostview.js';
 import { needsRadvd, radvdProcess, type RadvdPort } from './radvd.js';
 
@@ -59,23 +60,10 @@ export interface RouterFacts {
   radvdUser: string | null;
 }
 
-/**
- * The default route of one family via the first external subnet of that family with a gateway;
- * a gateway outside its subnet is reached on-link first (_add_route_to_gw).
- */
+/** The default route of one family via the first external subnet of that family with a gateway. */
 function gatewayRoutes(subnets: readonly RouterSubnetView[], family: 4 | 6, dev: string): RouteSpec[] {
-  for (const s of subnets) {
-    const gatewayIp = s.gateway_ip ? parseIp(s.gateway_ip) : null;
-    const cidr = parsePrefix(s.cidr);
-    if (!gatewayIp || gatewayIp.version !== family || !cidr) continue;
-    const routes: RouteSpec[] = [];
-    // IPv6 has no route scopes: the on-link route is one with a device and no gateway.
-    if (!cidrContains(cidr, gatewayIp))
-      routes.push(family === 4 ? { dst: `${s.gateway_ip}/32`, dev, scope: 'link' } : { dst: `${s.gateway_ip}/128`, dev });
-    routes.push({ dst: 'default', via: s.gateway_ip!, dev });
-    return routes;
-  }
-  return [];
+  const s = subnets.find((x) => x.gateway_ip && parseIp(x.gateway_ip)?.version === family);
+  return s ? defaultRouteVia(s.cidr, s.gateway_ip!, dev) : [];
 }
 
 /**
