@@ -9,8 +9,11 @@ import type { HostView } from '../../src/model/hostview.js';
 import { diff } from '../../src/kernel/diff.js';
 import { FakeKernel } from '../../src/exec/fake.js';
 import { scopeFor } from '../../src/kernel/scope.js';
+import { emptyObservedNamespace, HOST } from '../../src/kernel/types.js';
+import { agentPass, type PriorPass } from '../../src/agent/pass.js';
 
 const facts = { ...controllerFacts(['l2', 'dhcp', 'l3']), radvdUser: 'root' };
+const radvdHint = { id: `radvd-${ROUTER}`, pidFile: `/var/lib/neutrino/external/pids/${ROUTER}.pid.radvd`, files: [] };
 
 test('IPv6 addresses on qr- and qg-, the default IPv6 route via the external subnet’s gateway, forwarding on, accept_ra 0', () => {
   const { view: v, router: r } = dualStack('slaac', '2001:db8:e::1');
@@ -102,4 +105,46 @@ test('on the fake kernel: radvd starts, a config change reloads it (SIGHUP), los
   assert.deepEqual(await apply(slaac.view), []);
   assert.deepEqual(await apply(dualStack('dhcpv6-stateless', '2001:db8:e::1').view), ['proc-reload']);
   assert.deepEqual(await apply(view([router()])), ['proc-stop']);
+});
+
+test('agent passes: a targeted pass stops the radvd of a router that keeps its namespace but loses IPv6; a full pass does too', async () => {
+  const { presentTaps: _taps, ...agentFacts } = facts;
+  const host = emptyObservedNamespace();
+  const nic = (ifindex: number, name: string) => ({
+    ifindex,
+    name,
+    kind: 'device',
+    mtu: 1500,
+    up: true,
+    operstate: 'UP',
+    master: null,
+    mac: `02:00:00:00:00:0${ifindex}`,
+    alias: null,
+  });
+  host.links.push(nic(1, 'lo'), nic(2, 'eth1'), nic(3, 'eth2'));
+  const kernel = new FakeKernel({ namespaces: { [HOST]: host } });
+  const prior = (r: Awaited<ReturnType<typeof agentPass>>): PriorPass => ({
+    desired: r.desired,
+    presentTaps: r.presentTaps,
+    portStatus: r.portStatus,
+    events: new Map(),
+  });
+  const first = await agentPass(kernel, dualStack('slaac', '2001:db8:e::1').view, agentFacts);
+  assert.ok(first.converged && first.desired.namespaces[NS]!.processes.length === 1);
+  const targeted = await agentPass(kernel, view([router()]), agentFacts, prior(first));
+  assert.equal(typeof targeted.scope, 'object', 'a targeted pass');
+  assert.ok(targeted.converged, targeted.unresolved.join('; '));
+  assert.deepEqual(
+    (await kernel.observe(scopeFor(targeted.desired, { processes: { [NS]: [radvdHint] } }))).namespaces[NS]!.processes.filter((p) => p.pid !== null),
+    [],
+  );
+  // Again with IPv6, then a full pass (which knows nothing of the last one) without it.
+  await agentPass(kernel, dualStack('slaac', '2001:db8:e::1').view, agentFacts);
+  const full = await agentPass(kernel, view([router()]), agentFacts);
+  assert.equal(full.scope, 'full');
+  assert.ok(full.converged);
+  assert.deepEqual(
+    (await kernel.observe(scopeFor(full.desired, { processes: { [NS]: [radvdHint] } }))).namespaces[NS]!.processes.filter((p) => p.pid !== null),
+    [],
+  );
 });
