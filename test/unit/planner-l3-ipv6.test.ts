@@ -135,7 +135,9 @@ test('agent passes: a targeted pass stops the radvd of a router that keeps its n
   assert.equal(typeof targeted.scope, 'object', 'a targeted pass');
   assert.ok(targeted.converged, targeted.unresolved.join('; '));
   assert.deepEqual(
-    (await kernel.observe(scopeFor(targeted.desired, { processes: { [NS]: [radvdHint] } }))).namespaces[NS]!.processes.filter((p) => p.pid !== null),
+    (await kernel.observe(scopeFor(targeted.desired, { processes: { [NS]: [radvdHint] } }))).namespaces[NS]!.processes.filter(
+      (p) => p.pid !== null,
+    ),
     [],
   );
   // Again with IPv6, then a full pass (which knows nothing of the last one) without it.
@@ -144,7 +146,9 @@ test('agent passes: a targeted pass stops the radvd of a router that keeps its n
   assert.equal(full.scope, 'full');
   assert.ok(full.converged);
   assert.deepEqual(
-    (await kernel.observe(scopeFor(full.desired, { processes: { [NS]: [radvdHint] } }))).namespaces[NS]!.processes.filter((p) => p.pid !== null),
+    (await kernel.observe(scopeFor(full.desired, { processes: { [NS]: [radvdHint] } }))).namespaces[NS]!.processes.filter(
+      (p) => p.pid !== null,
+    ),
     [],
   );
 });
