@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   iproute2 iptables ipset dnsmasq-base tcpdump iputils-ping iputils-arping conntrack
-  udhcpc dropbear-bin netcat-openbsd openssh-client
+  udhcpc radvd dropbear-bin netcat-openbsd openssh-client
   python3-openstackclient
   postgresql
   python3-keystone  # the tests' real Keystone (test/helpers/keystone.ts): the library and its scripts, no service

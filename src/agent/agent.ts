@@ -4,6 +4,7 @@
 // converged pass is read and changed), and a full pass a resync interval after the last one (longer
 // on a node whose full pass is long) to repair drift.
 import { mkdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { HOST } from '../kernel/types.js';
 import type { Logger } from 'pino';
 import type { NeutrinoClient } from '../client/neutrino.js';
@@ -226,6 +227,8 @@ export class Agent {
       arpResponder: this.cfg.l2Population && this.cfg.arpResponder,
       ipv6: await this.ipv6Enabled(),
       statePath: this.cfg.statePath,
+      // radvd_user unset: Neutron passes radvd the agent's own user.
+      radvdUser: userInfo().username,
     };
     await this.reportState(true);
     const heartbeat = setInterval(

@@ -4,9 +4,9 @@
 // targeted one, given the last converged pass, reads and changes only the slice of the node that
 // differs from it (kernel/slice.ts), so its cost follows the change, not the node's size.
 import { createHash } from 'node:crypto';
-import { DHCP_NS_PREFIX, ROUTER_NS_PREFIX, tapName } from '../kernel/names.js';
+import { DHCP_NS_PREFIX, ROUTER_NS_PREFIX, routerNamespace, tapName } from '../kernel/names.js';
 import { render } from '../kernel/render.js';
-import { HOST, type DesiredNode } from '../kernel/types.js';
+import { HOST, type DesiredNode, type ProcessSpec } from '../kernel/types.js';
 import type { Kernel } from '../exec/kernel.js';
 import { reconcile, reconcileSlice } from '../exec/reconcile.js';
 import type { ProcessHint } from '../kernel/scope.js';
@@ -15,6 +15,7 @@ import type { LinkEvents } from './link-monitor.js';
 import type { HostView } from '../model/hostview.js';
 import { planNode, type NodeFacts } from '../planner/index.js';
 import { addressesReleased, addressesToAnnounce, type RouterAddress } from '../planner/l3.js';
+import { radvdPidPath, radvdProcessId } from '../planner/radvd.js';
 
 /** What an agent pass did: the kernel pass's outcome in the agent's terms (ports, router addresses). */
 export interface AgentPassResult {
@@ -60,13 +61,30 @@ export function tapsAfter(before: ReadonlySet<string>, events: LinkEvents): Set<
   return taps;
 }
 
-/** Daemons of namespaces the slice removes: their pid files, so they are stopped before the namespace goes. */
+const hintOf = (p: ProcessSpec): ProcessHint => ({ id: p.id, pidFile: p.pidFile, files: p.files.map((f) => f.path) });
+
+/**
+ * Daemons the slice no longer wants: those of namespaces it removes (stopped before the namespace
+ * goes) and those dropped from namespaces that stay (radvd of a router left without IPv6).
+ */
 function removedDaemons(before: DesiredNode, after: DesiredNode, slice: Slice): Record<string, ProcessHint[]> {
   const hints: Record<string, ProcessHint[]> = {};
   for (const ns of slice.namespaces) {
-    if (ns in after.namespaces) continue;
-    const procs = before.namespaces[ns]?.processes ?? [];
-    hints[ns] = procs.map((p) => ({ id: p.id, pidFile: p.pidFile, files: p.files.map((f) => f.path) }));
+    const kept = new Set((after.namespaces[ns]?.processes ?? []).map((p) => p.id));
+    const gone = (before.namespaces[ns]?.processes ?? []).filter((p) => !kept.has(p.id));
+    if (gone.length) hints[ns] = gone.map(hintOf);
+  }
+  return hints;
+}
+
+/**
+ * For a full pass, which knows nothing of earlier ones: the radvd every hosted router may run,
+ * so that one no longer wanted (its router has no IPv6 interface any more) is found and stopped.
+ */
+function routerDaemons(view: HostView, statePath: string): Record<string, ProcessHint[]> {
+  const hints: Record<string, ProcessHint[]> = {};
+  for (const r of view.routers ?? []) {
+    hints[routerNamespace(r.id)] = [{ id: radvdProcessId(r.id), pidFile: radvdPidPath(statePath, r.id), files: [] }];
   }
   return hints;
 }
@@ -95,7 +113,7 @@ export async function agentPass(kernel: Kernel, view: HostView, facts: Facts, pr
   const slice = typeof scope === 'object' ? scope : null;
   const r = slice
     ? await reconcileSlice(kernel, plan.desired, slice, { processes: removedDaemons(prior!.desired, plan.desired, slice) })
-    : await reconcile(kernel, plan.desired, { prefixes: AGENT_NAMESPACE_PREFIXES });
+    : await reconcile(kernel, plan.desired, { prefixes: AGENT_NAMESPACE_PREFIXES, processes: routerDaemons(view, facts.statePath) });
   const hostLinks = new Map((r.observed.namespaces[HOST]?.links ?? []).map((l) => [l.name, l]));
   const plugged = new Set(plan.plugged.map((p) => p.id));
   const portStatus: AgentPassResult['portStatus'] = {};

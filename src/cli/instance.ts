@@ -1,7 +1,7 @@
 // `neutrino instance create|list|delete|exec`: instances in a lab, playing nova + libvirt.
 import { Option, type Command } from 'commander';
 import { loadLab } from '../lab/context.js';
-import { createInstance, deleteInstance, findInstance, instanceAddress } from '../lab/instance.js';
+import { createInstance, deleteInstance, findInstance, instanceAddress, instanceAddresses } from '../lab/instance.js';
 import { listInstances } from '../lab/instance-state.js';
 import { inNetns, runInherit } from '../exec/run.js';
 import { table } from '../lab/status.js';
@@ -75,6 +75,7 @@ export function registerInstanceCommand(program: Command): void {
           port_id: r.port.id,
           mac: r.port.mac,
           ip: ((await instanceAddress(r.namespace)) ?? '').split('/')[0] || null,
+          addresses: (await instanceAddresses(r.namespace)).map((a) => a.split('/')[0]!),
           namespace: r.namespace,
           tap: r.tap,
         })),
@@ -83,8 +84,8 @@ export function registerInstanceCommand(program: Command): void {
       else
         print(
           table([
-            ['NAME', 'ID', 'HOST', 'NETWORK', 'PORT', 'MAC', 'IP', 'NAMESPACE'],
-            ...rows.map((r) => [r.name, r.id, r.host, r.network, r.port_id, r.mac, r.ip ?? '-', r.namespace]),
+            ['NAME', 'ID', 'HOST', 'NETWORK', 'PORT', 'MAC', 'ADDRESSES', 'NAMESPACE'],
+            ...rows.map((r) => [r.name, r.id, r.host, r.network, r.port_id, r.mac, r.addresses.join(',') || '-', r.namespace]),
           ]).trimEnd(),
         );
     });

@@ -9,7 +9,7 @@ import { parseIptablesSave } from '../observe/iptables.js';
 import { parseArray, ParseError, type Obj } from '../observe/json.js';
 import { addressesFrom, neighFrom } from '../observe/l3.js';
 import { parseLink } from '../observe/link.js';
-import { parseNetnsIds } from '../observe/netns.js';
+import { parseNetnsIds, parseSysctl } from '../observe/netns.js';
 import type { ParsedNamespace } from '../observe/node.js';
 import { isExecError } from './errors.js';
 import type { Runner } from './run.js';
@@ -67,12 +67,20 @@ async function readIpsets(run: Runner, netns: string | undefined): Promise<strin
   }
 }
 
-/** HOST as the slice sees it: the same shape sliceObserved() cuts from a full observation. */
-export async function observeHostSlice(run: Runner, netns: string | undefined, slice: Slice): Promise<ParsedNamespace> {
+/**
+ * HOST as the slice sees it: the same shape sliceObserved() cuts from a full observation.
+ * `sysctlKeys` are the per-device sysctls of the slice's links (scopeFor of the cut desired state).
+ */
+export async function observeHostSlice(
+  run: Runner,
+  netns: string | undefined,
+  slice: Slice,
+  sysctlKeys: readonly string[] = [],
+): Promise<ParsedNamespace> {
   const tables = Object.keys(slice.chains) as TableName[];
   const tables6 = Object.keys(slice.chains6) as TableName[];
   const entryDevs = [...slice.entryDevs];
-  const [links, fdb, neigh, iptables, ip6tables, ipsets, ids] = await Promise.all([
+  const [links, fdb, neigh, iptables, ip6tables, ipsets, ids, sysctls] = await Promise.all([
     readLinks(run, netns, [...slice.links].sort()),
     Promise.all(entryDevs.map((d) => perDevice(run, netns, ['bridge', '-j', 'fdb', 'show', 'dev', d], d, 'ifname'))),
     Promise.all(entryDevs.map((d) => perDevice(run, netns, ['ip', '-j', '-d', 'neigh', 'show', 'dev', d], d, 'dev'))),
@@ -81,6 +89,8 @@ export async function observeHostSlice(run: Runner, netns: string | undefined, s
     slice.ipsets.size ? readIpsets(run, netns) : Promise.resolve(''),
     // Only veth peers need namespace ids.
     slice.links.size ? run(['ip', '-j', 'netns', 'list-id'], { netns }).then((r) => r.stdout) : Promise.resolve(''),
+    // -e: a key of a device not there yet is left out, not an error.
+    sysctlKeys.length ? run(['sysctl', '-e', ...sysctlKeys], { netns }).then((r) => r.stdout) : Promise.resolve(''),
   ]);
   const state = emptyObservedNamespace(null);
   state.links = links.map(parseLink);
@@ -89,6 +99,7 @@ export async function observeHostSlice(run: Runner, netns: string | undefined, s
   state.neigh = neighFrom(neigh.flat());
   state.iptables = cutTables(iptables, slice.chains);
   state.ip6tables = cutTables(ip6tables, slice.chains6);
+  state.sysctls = parseSysctl(sysctls);
   state.ipsets = parseIpsetSave(ipsets).filter((s) => slice.ipsets.has(s.name));
   return { state, nsids: parseNetnsIds(ids) };
 }

@@ -76,7 +76,7 @@ export class RealKernel implements Kernel {
   async observeSlice(slice: Slice, scope: ObserveScope): Promise<ObservedNode> {
     const named: ObserveScope = { ...scope, host: true, namespaces: [...slice.namespaces], prefixes: [] };
     return this.observeWith(named, (ns) =>
-      ns === HOST ? observeHostSlice(this.run, this.hostNetns, slice) : this.observeNamespace(ns, named),
+      ns === HOST ? observeHostSlice(this.run, this.hostNetns, slice, scope.sysctls[HOST] ?? []) : this.observeNamespace(ns, named),
     );
   }
 

@@ -7,6 +7,7 @@ import { isInterfaceName, VXLAN_PREFIX } from './names.js';
 import {
   emptyDesiredNamespace,
   HOST,
+  type DesiredNamespace,
   type DesiredNode,
   type IptablesSpec,
   type LinkSpec,
@@ -69,6 +70,22 @@ function changedKeys<T>(before: readonly T[], after: readonly T[], key: (x: T) =
 const sameList = (a: readonly unknown[], b: readonly unknown[]): boolean => json(a) === json(b);
 
 /**
+ * The device a per-device sysctl belongs to ('net.ipv6.conf.brqX.disable_ipv6' → 'brqX'; sysctl(8)
+ * writes a dot in a device name as '/'), null for the namespace-wide ones ('all', 'default', others).
+ * A slice takes the former with their link, like its addresses.
+ */
+export function sysctlDevice(key: string): string | null {
+  const m = /^net\.ipv[46]\.(?:conf|neigh)\.([^.]+)\.[^.]+$/.exec(key);
+  if (!m || m[1] === 'all' || m[1] === 'default') return null;
+  return m[1]!.replace(/\//g, '.');
+}
+
+const inSlice = (slice: Slice, key: string): boolean => {
+  const dev = sysctlDevice(key);
+  return dev !== null && slice.links.has(dev);
+};
+
+/**
  * The slice that turns `before` into `after`, widened by `eventLinks` (HOST links a local event
  * named); or why only a full pass will do. `before` is the desired state of the last converged
  * pass: everything outside the slice was verified then and is wanted unchanged.
@@ -83,7 +100,8 @@ export function sliceBetween(
   const was = before.namespaces[HOST] ?? emptyDesiredNamespace();
   const now = after.namespaces[HOST] ?? emptyDesiredNamespace();
   if (!sameList(was.routes, now.routes)) return 'host-routes';
-  if (!sameList(was.sysctls, now.sysctls)) return 'host-sysctls';
+  const global = (xs: DesiredNamespace['sysctls']) => xs.filter((x) => sysctlDevice(x.key) === null);
+  if (!sameList(global(was.sysctls), global(now.sysctls))) return 'host-sysctls';
   if (!sameList(was.processes, now.processes)) return 'host-processes';
 
   // Event names come from the kernel: only names neutrino could write into a command are kept.
@@ -98,6 +116,11 @@ export function sliceBetween(
     changedKeys(was.addresses, now.addresses, byDev),
     changedKeys(was.fdb, now.fdb, byDev),
     changedKeys(was.neigh, now.neigh, byDev),
+    changedKeys(
+      was.sysctls.filter((x) => sysctlDevice(x.key) !== null),
+      now.sysctls.filter((x) => sysctlDevice(x.key) !== null),
+      (x) => sysctlDevice(x.key)!,
+    ),
   ])
     add(slice.links, changed);
   add(
@@ -195,7 +218,7 @@ export function sliceDesired(desired: DesiredNode, slice: Slice): DesiredNode {
       routes: [],
       fdb: spec.fdb.filter((f) => slice.entryDevs.has(f.dev)),
       neigh: spec.neigh.filter((n) => slice.entryDevs.has(n.dev)),
-      sysctls: [],
+      sysctls: spec.sysctls.filter((x) => inSlice(slice, x.key)),
       iptables,
       ...(spec.ip6tables === undefined ? {} : { ip6tables: cutTables(spec.ip6tables, slice.chains6) }),
       ipsets: spec.ipsets.filter((s) => slice.ipsets.has(s.name)),
@@ -207,8 +230,8 @@ export function sliceDesired(desired: DesiredNode, slice: Slice): DesiredNode {
 
 /**
  * `observed` cut to the slice, the same way as sliceDesired: what a targeted observation reads
- * (the fake kernel's, and a check of the real one's). HOST routes, sysctls and daemons are left
- * out on both sides: a change to them needs a full pass.
+ * (the fake kernel's, and a check of the real one's). HOST routes, namespace-wide sysctls and
+ * daemons are left out on both sides: a change to them needs a full pass.
  */
 export function sliceObserved(observed: ObservedNode, slice: Slice): ObservedNode {
   const out: ObservedNode = { namespaces: {} };
@@ -225,7 +248,7 @@ export function sliceObserved(observed: ObservedNode, slice: Slice): ObservedNod
       routes: [],
       fdb: state.fdb.filter((f) => slice.entryDevs.has(f.dev)),
       neigh: state.neigh.filter((n) => slice.entryDevs.has(n.dev)),
-      sysctls: {},
+      sysctls: Object.fromEntries(Object.entries(state.sysctls).filter(([k]) => inSlice(slice, k))),
       iptables,
       ...(state.ip6tables === undefined ? {} : { ip6tables: cutTables(state.ip6tables, slice.chains6) }),
       ipsets: state.ipsets.filter((s) => slice.ipsets.has(s.name)),

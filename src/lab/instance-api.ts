@@ -1,8 +1,9 @@
 // The API side of an instance, as nova does it: find the network and security groups by name or id,
-// create the port bound to the node (device_owner compute:nova, device_id the instance uuid), delete it.
+// create the port bound to the node (device_owner compute:nova, device_id the instance uuid), delete it;
+// whether the port has a DHCPv6-stateful address.
 import type { NeutrinoClient } from '../client/neutrino.js';
 import { HttpError } from '../client/http.js';
-import { COMPUTE_OWNER_PREFIX } from '../model/neutron.js';
+import { COMPUTE_OWNER_PREFIX, DHCPV6_STATEFUL } from '../model/neutron.js';
 import { LabUsageError } from './topology.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -91,4 +92,17 @@ export async function deletePort(c: NeutrinoClient, id: string): Promise<void> {
   } catch (e) {
     if (!(e instanceof HttpError && e.status === 404)) throw e;
   }
+}
+
+/**
+ * Whether any of the port's fixed IPs lies on a DHCPv6-stateful subnet: a guest there takes its
+ * address from DHCPv6 (the advertisements' Managed flag), not from SLAAC.
+ */
+export async function onStatefulDhcpv6(c: NeutrinoClient, fixedIps: ApiPort['fixed_ips']): Promise<boolean> {
+  for (const f of fixedIps) {
+    if (!f.ip_address.includes(':')) continue;
+    const { subnet } = await c.call<{ subnet: { ipv6_address_mode?: string | null } }>('GET', `/v2.0/subnets/${f.subnet_id}`);
+    if (subnet.ipv6_address_mode === DHCPV6_STATEFUL) return true;
+  }
+  return false;
 }

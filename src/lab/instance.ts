@@ -1,13 +1,15 @@
 // `neutrino instance create|list|delete`: plays nova + libvirt in the lab. An instance is a namespace
 // with an eth0 whose veth peer tap<port[:11]> sits in the node's namespace (the agent plugs it into
-// brq<net[:11]>), a libvirt.xml, and busybox udhcpc taking the address from the DHCP agent.
+// brq<net[:11]>), a libvirt.xml, and busybox udhcpc taking the address from the DHCP agent; on a
+// DHCPv6-stateful subnet also a DHCPv6 exchange, and SLAAC from the router's advertisements.
 import { AGENT_DHCP } from '../model/neutron.js';
 import { randomUUID } from 'node:crypto';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { projectId } from './bootstrap.js';
 import { adminClient, nodeNamespace, type LabContext } from './context.js';
-import { createInstancePort, deletePort, findNetwork, findSecurityGroups } from './instance-api.js';
+import { createInstancePort, deletePort, findNetwork, findSecurityGroups, onStatefulDhcpv6 } from './instance-api.js';
+import { dhcpv6Request } from './dhcpv6-client.js';
 import { bridgeName, tapName } from '../kernel/names.js';
 import {
   dhcpClientArgv,
@@ -37,12 +39,33 @@ export interface CreateOptions {
   print: Print;
 }
 
+/**
+ * The addresses (with prefix) on the instance's eth0 of both families: its DHCP address and what
+ * router advertisements (SLAAC) gave it; link-local ones left out. A fresh namespace accepts
+ * router advertisements and autoconfigures (accept_ra 1, autoconf 1, forwarding 0), as a guest does.
+ */
+export async function instanceAddresses(namespace: string, family?: 4 | 6): Promise<string[]> {
+  const r = await runStatus([
+    'ip',
+    '-n',
+    namespace,
+    '-j',
+    ...(family ? [`-${family}`] : []),
+    'addr',
+    'show',
+    'dev',
+    'eth0',
+    'scope',
+    'global',
+  ]);
+  if (r.code !== 0) return [];
+  const links = JSON.parse(r.stdout || '[]') as Array<{ addr_info?: Array<{ local: string; prefixlen: number }> }>;
+  return (links[0]?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`);
+}
+
 /** The IPv4 address (with prefix) on the instance's eth0, or null. */
 export async function instanceAddress(namespace: string): Promise<string | null> {
-  const r = await runStatus(['ip', '-n', namespace, '-j', '-4', 'addr', 'show', 'dev', 'eth0']);
-  if (r.code !== 0) return null;
-  const info = (JSON.parse(r.stdout || '[]') as Array<{ addr_info?: Array<{ local: string; prefixlen: number }> }>)[0]?.addr_info?.[0];
-  return info ? `${info.local}/${info.prefixlen}` : null;
+  return (await instanceAddresses(namespace, 4))[0] ?? null;
 }
 
 function dhcpHook(): string {
@@ -130,7 +153,35 @@ export async function createInstance(ctx: LabContext, o: CreateOptions): Promise
     await removeInstance(ctx, record).catch(() => undefined);
     throw e;
   }
-  return { record, seconds: await waitForLease(ctx, record, o.dhcpTimeoutMs) };
+  const seconds = await waitForLease(ctx, record, o.dhcpTimeoutMs);
+  if (await onStatefulDhcpv6(client, port.fixed_ips)) await takeDhcpv6Lease(record, o);
+  return { record, seconds };
+}
+
+/**
+ * DHCPv6 on a stateful subnet, once (as udhcpc -q): the leased addresses go on eth0 as /128s, their
+ * prefix being on-link from the router's advertisements (AdvOnLink, not autonomous). A LabError
+ * (instance kept) when no lease comes.
+ */
+async function takeDhcpv6Lease(r: InstanceRecord, o: Pick<CreateOptions, 'dhcpTimeoutMs' | 'print'>): Promise<void> {
+  const noAddress = (why: string) =>
+    new LabError(`instance ${r.name} was created but has no DHCPv6 address: ${why}; remove it with 'neutrino instance delete ${r.name}'`);
+  // The client sends from eth0's link-local address: it must have passed duplicate address detection.
+  await waitFor(
+    async () => {
+      const out = await runStatus(['ip', '-n', r.namespace, '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link']);
+      return /inet6 fe80::/.test(out.stdout) && !/tentative/.test(out.stdout) ? true : null;
+    },
+    { timeoutMs: o.dhcpTimeoutMs, everyMs: 200, onTimeout: () => noAddress('eth0 has no link-local address') },
+  );
+  let reply;
+  try {
+    reply = await dhcpv6Request(r.namespace, 'eth0', r.port.mac, o.dhcpTimeoutMs);
+  } catch (e) {
+    throw noAddress((e as Error).message.split('\n')[0]!);
+  }
+  for (const a of reply.addresses) await run(['ip', '-n', r.namespace, 'addr', 'replace', `${a}/128`, 'dev', 'eth0']);
+  o.print(`instance ${r.name}: ${reply.addresses.join(', ')} by DHCPv6`);
 }
 
 /** Waits for the DHCP address and records it; a LabError (instance kept) when none comes. */

@@ -18,6 +18,9 @@ export interface SubnetView {
   ip_version: number;
   cidr: string;
   gateway_ip: string | null;
+  /** IPv6 only: how router advertisements and addresses are given (slaac, dhcpv6-stateful, dhcpv6-stateless); null when unset */
+  ipv6_ra_mode: string | null;
+  ipv6_address_mode: string | null;
   enable_dhcp: boolean;
   dns_nameservers: string[];
   host_routes: Array<{ destination: string; nexthop: string }>;
@@ -74,16 +77,33 @@ export interface SecurityGroupView {
   member_ips: string[];
 }
 
+/** A subnet of a router port, as Neutron's L3 RPC gives it in the port's `subnets`. */
+export interface RouterSubnetView {
+  id: string;
+  ip_version: number;
+  cidr: string;
+  gateway_ip: string | null;
+  ipv6_ra_mode: string | null;
+  ipv6_address_mode: string | null;
+  dns_nameservers: string[];
+}
+
+/** A router port and the subnets of its fixed IPs (both families, in fixed-IP order, each once). */
+export interface RouterPortView {
+  port: PortView;
+  subnets: RouterSubnetView[];
+}
+
 /** A router hosted by this node's L3 role (legacy: one qrouter- namespace). */
 export interface RouterView {
   id: string;
   name: string;
   admin_state_up: boolean;
   enable_snat: boolean;
-  /** the gateway port and the external subnet of its first IPv4 address */
-  gateway: { port: PortView; subnet: { cidr: string; gateway_ip: string | null } } | null;
-  /** one entry per interface port: the subnet of its first IPv4 address */
-  interfaces: Array<{ port: PortView; cidr: string }>;
+  /** the gateway port and its external subnets */
+  gateway: RouterPortView | null;
+  /** one entry per interface port with at least one known subnet */
+  interfaces: RouterPortView[];
   /** associated floating IPs only */
   floating_ips: Array<{ id: string; floating_ip_address: string; fixed_ip_address: string; port_id: string }>;
 }

@@ -79,3 +79,8 @@ export const IP_PROTOCOL_MAP: Readonly<Record<string, number>> = {
 
 /** Linux's default VXLAN port: what Neutron gets when [vxlan] udp_dstport is unset (not IANA's 4789). */
 export const VXLAN_UDP_PORT = 8472;
+
+/** ipv6_ra_mode / ipv6_address_mode values. */
+export const IPV6_SLAAC = 'slaac';
+export const DHCPV6_STATEFUL = 'dhcpv6-stateful';
+export const DHCPV6_STATELESS = 'dhcpv6-stateless';

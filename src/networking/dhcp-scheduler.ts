@@ -32,7 +32,6 @@ async function dhcpSubnets(tx: Tx, networkId: string) {
     .select('id')
     .where('network_id', '=', networkId)
     .where('enable_dhcp', '=', 1)
-    .where('ip_version', '=', 4)
     .execute();
 }
 

@@ -1,9 +1,10 @@
 // Builds the HostView of one node: the resources its agent turns into kernel state.
-import type { HostView, NetworkView, PortView, RouterView, SecurityGroupView, SubnetView } from '../model/hostview.js';
+import type { HostView, NetworkView, PortView, RouterSubnetView, RouterView, SecurityGroupView, SubnetView } from '../model/hostview.js';
 import type { PortRow } from '../store/schema/index.js';
 import { bool, parseJson, type Tx } from './common.js';
 import { portsToApi } from './ports.js';
-import { AGENT_L2, ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/neutron.js';
+import { AGENT_L2, ROUTER_OWNED } from '../model/neutron.js';
+import { routerPorts } from '../model/router-view.js';
 import { portView } from '../model/port-view.js';
 
 async function views(tx: Tx, rows: PortRow[]): Promise<PortView[]> {
@@ -89,10 +90,21 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
     .execute();
   const ports = await views(tx, portRows);
   const subnetIds = [...new Set(ports.flatMap((p) => p.fixed_ips.map((f) => f.subnet_id)))];
-  const subnets = subnetIds.length
-    ? await tx.selectFrom('subnets').select(['id', 'cidr', 'gateway_ip', 'ip_version']).where('id', 'in', subnetIds).execute()
-    : [];
-  const firstV4 = (p: PortView) => p.fixed_ips.map((f) => subnets.find((s) => s.id === f.subnet_id)).find((s) => s && s.ip_version === 4);
+  const subnets = subnetIds.length ? await tx.selectFrom('subnets').selectAll().where('id', 'in', subnetIds).execute() : [];
+  const subnetViews = new Map(
+    subnets.map((s): [string, RouterSubnetView] => [
+      s.id,
+      {
+        id: s.id,
+        ip_version: s.ip_version,
+        cidr: s.cidr,
+        gateway_ip: s.gateway_ip,
+        ipv6_ra_mode: s.ipv6_ra_mode,
+        ipv6_address_mode: s.ipv6_address_mode,
+        dns_nameservers: parseJson(s.dns_nameservers),
+      },
+    ]),
+  );
   const fips = await tx
     .selectFrom('floatingips')
     .selectAll()
@@ -103,20 +115,19 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
     .orderBy('id')
     .execute();
   return rows.map((r): RouterView => {
-    const gwPort = ports.find((p) => p.device_id === r.id && p.device_owner === ROUTER_GW_OWNER && p.id === r.gw_port_id);
-    const gwSubnet = gwPort && firstV4(gwPort);
+    const { gateway, interfaces } = routerPorts(
+      r.id,
+      ports,
+      (p) => p.id === r.gw_port_id,
+      (id) => subnetViews.get(id),
+    );
     return {
       id: r.id,
       name: r.name,
       admin_state_up: bool(r.admin_state_up),
       enable_snat: bool(r.enable_snat),
-      gateway: gwPort && gwSubnet ? { port: gwPort, subnet: { cidr: gwSubnet.cidr, gateway_ip: gwSubnet.gateway_ip } } : null,
-      interfaces: ports
-        .filter((p) => p.device_id === r.id && p.device_owner !== ROUTER_GW_OWNER)
-        .flatMap((p) => {
-          const s = firstV4(p);
-          return s ? [{ port: p, cidr: s.cidr }] : [];
-        }),
+      gateway,
+      interfaces,
       floating_ips: fips
         .filter((f) => f.router_id === r.id)
         .map((f) => ({
@@ -199,6 +210,8 @@ export async function buildHostView(tx: Tx, host: string, revision: number): Pro
       ip_version: s.ip_version,
       cidr: s.cidr,
       gateway_ip: s.gateway_ip,
+      ipv6_ra_mode: s.ipv6_ra_mode,
+      ipv6_address_mode: s.ipv6_address_mode,
       enable_dhcp: bool(s.enable_dhcp),
       dns_nameservers: parseJson(s.dns_nameservers),
       host_routes: parseJson(s.host_routes),

@@ -1,9 +1,11 @@
 // The DHCP role's namespace for one network: qdhcp-<net> with the ns- end of the DHCP port's veth,
 // its addresses and default route, and dnsmasq. The tap end joins the bridge in HOST. Pure.
 import { bridgeName, dhcpNamespace, nsName, tapName } from '../kernel/names.js';
-import { emptyDesiredNamespace, HOST, type DesiredNamespace, type LinkSpec } from '../kernel/types.js';
+import { emptyDesiredNamespace, HOST, type DesiredNamespace, type LinkSpec, type RouteSpec } from '../kernel/types.js';
 import { parsePrefix } from '../model/ip.js';
-import type { HostView } from '../model/hostview.js';
+import { defaultRouteVia } from './gateway-route.js';
+import type { HostView, SubnetView } from '../model/hostview.js';
+import { DHCPV6_STATELESS, IPV6_SLAAC } from '../model/neutron.js';
 import { planDnsmasq } from './dhcp.js';
 
 export interface DhcpNamespacePlan {
@@ -12,6 +14,27 @@ export interface DhcpNamespacePlan {
   /** the host end of the DHCP port's veth, for HOST */
   hostLink: LinkSpec;
   portId: string;
+}
+
+/**
+ * _set_default_route: per family, the default route via the gateway of the first DHCP-enabled
+ * subnet that has one (IPv6: not /0 nor longer than /126; SLAAC and DHCPv6-stateless ones only
+ * as /64), a gateway outside its subnet reached on-link first.
+ */
+function defaultRoutes(subnets: readonly SubnetView[], dev: string): RouteSpec[] {
+  const routes: RouteSpec[] = [];
+  for (const family of [4, 6] as const) {
+    const s = subnets.find((x) => {
+      if (x.ip_version !== family || !x.enable_dhcp || !x.gateway_ip) return false;
+      if (family === 4) return true;
+      const len = parsePrefix(x.cidr)?.prefixLength ?? 0;
+      const auto = [IPV6_SLAAC, DHCPV6_STATELESS];
+      const autoconf = auto.includes(x.ipv6_address_mode ?? '') || auto.includes(x.ipv6_ra_mode ?? '');
+      return len > 0 && len <= 126 && !(len !== 64 && autoconf);
+    });
+    if (s) routes.push(...defaultRouteVia(s.cidr, s.gateway_ip!, dev));
+  }
+  return routes;
 }
 
 export function planDhcpNamespace(view: HostView, networkId: string, statePath: string): DhcpNamespacePlan | null {
@@ -30,8 +53,16 @@ export function planDhcpNamespace(view: HostView, networkId: string, statePath: 
     const subnet = view.subnets.find((s) => s.id === f.subnet_id);
     if (subnet) spec.addresses.push({ dev: ns, address: `${f.ip_address}/${parsePrefix(subnet.cidr)!.prefixLength}` });
   }
-  const gateway = view.subnets.find((s) => s.network_id === networkId && s.enable_dhcp && s.gateway_ip)?.gateway_ip;
-  if (gateway) spec.routes.push({ dst: 'default', via: gateway, dev: ns });
+  // Neutron disables router advertisements in the namespace before plugging (DeviceManager.setup):
+  // the port's addresses are configured, not autoconfigured. The device may exist before the
+  // namespace default is written here, so it gets the setting too.
+  spec.sysctls.push({ key: 'net.ipv6.conf.default.accept_ra', value: '0' }, { key: `net.ipv6.conf.${ns}.accept_ra`, value: '0' });
+  spec.routes.push(
+    ...defaultRoutes(
+      view.subnets.filter((s) => s.network_id === networkId),
+      ns,
+    ),
+  );
   spec.processes.push({
     id: `dnsmasq-${networkId}`,
     argv: plan.argv,

@@ -1,9 +1,9 @@
 // What the DHCP role runs for one network: dnsmasq's argv and its host/opts/addn_hosts files,
 // as Neutron's DHCP agent writes them (neutron/agent/linux/dhcp.py). Pure.
 import { DHCP_NS_PREFIX } from '../kernel/names.js';
-import { ipv4Netmask, parsePrefix } from '../model/ip.js';
+import { addressBits, ipv4Netmask, parsePrefix } from '../model/ip.js';
 import type { HostView, PortView, SubnetView } from '../model/hostview.js';
-import { DHCP_OWNER, NO_DHCP_OWNERS } from '../model/neutron.js';
+import { DHCP_OWNER, DHCPV6_STATEFUL, DHCPV6_STATELESS, IPV6_SLAAC, NO_DHCP_OWNERS } from '../model/neutron.js';
 
 export const LEASE_SECONDS = 86400;
 export const DNS_DOMAIN = 'openstacklocal';
@@ -21,29 +21,91 @@ export interface DnsmasqPlan {
 
 const hostname = (ip: string) => `host-${ip.replace(/[.:]/g, '-')}`;
 
+/** --dhcp-hostsfile tag of IPv6 entries (HOST_DHCPV6_TAG; dnsmasq ≥ 2.81 takes host tags). */
+const HOST_DHCPV6_TAG = 'tag:dhcpv6,';
+/** [DEFAULT] dnsmasq_lease_max */
+const DNSMASQ_LEASE_MAX = 2 ** 24;
+
+/** IPv6 addresses are bracketed in dnsmasq's files, to tell them from MAC addresses. */
+const forDnsmasq = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
+
+/** The subnets dnsmasq serves: those with DHCP enabled, of both families (Dnsmasq._get_all_subnets, enable_dhcp). */
 function dhcpSubnets(view: HostView, networkId: string): SubnetView[] {
-  return view.subnets.filter((s) => s.network_id === networkId && s.enable_dhcp && s.ip_version === 4);
+  return view.subnets.filter((s) => s.network_id === networkId && s.enable_dhcp);
 }
 
+/**
+ * The dhcp-range mode of a subnet (Dnsmasq._build_cmdline_callback): 'static' for IPv4, for
+ * DHCPv6 (stateful and stateless) and for IPv6 subnets without modes; none for SLAAC, which
+ * dnsmasq leaves to the router's advertisements.
+ */
+function rangeMode(s: SubnetView): 'static' | null {
+  if (s.ip_version === 4) return 'static';
+  const addr = s.ipv6_address_mode;
+  return addr === DHCPV6_STATEFUL || addr === DHCPV6_STATELESS || (!addr && !s.ipv6_ra_mode) ? 'static' : null;
+}
+
+function dhcpRange(s: SubnetView): string | null {
+  const c = parsePrefix(s.cidr)!;
+  const net = s.cidr.split('/')[0];
+  if (s.ip_version === 4) return `--dhcp-range=set:subnet-${s.id},${net},static,${ipv4Netmask(c.prefixLength)},${LEASE_SECONDS}s`;
+  // dnsmasq cannot serve a DHCPv6 range shorter than /64.
+  if (c.prefixLength < 64) return null;
+  return `--dhcp-range=set:subnet-${s.id},${net},static,${c.prefixLength},${LEASE_SECONDS}s`;
+}
+
+/**
+ * Dnsmasq._iter_hosts: a port's fixed IPs with those of DHCPv6-stateless subnets first (dnsmasq
+ * reads the hosts file from its end, and a stateless entry must not shadow an IPv4 one).
+ */
+function sortedFixedIps(port: PortView, v6: Map<string, SubnetView>): PortView['fixed_ips'] {
+  const stateless = (id: string) => v6.get(id)?.ipv6_address_mode === DHCPV6_STATELESS;
+  return [...port.fixed_ips.filter((f) => stateless(f.subnet_id)), ...port.fixed_ips.filter((f) => !stateless(f.subnet_id))];
+}
+
+/**
+ * --dhcp-hostsfile and --addn-hosts (_output_hosts_file, _output_addn_hosts_file). Static leases
+ * by MAC for IPv4 and DHCPv6-stateful addresses (IPv6 ones tagged and bracketed); SLAAC and
+ * DHCPv6-stateless addresses get no lease, only their host name.
+ */
 function hostsFile(ports: PortView[], subnets: SubnetView[]): { host: string; addn: string } {
   const ids = new Set(subnets.map((s) => s.id));
+  const v6 = new Map(subnets.filter((s) => s.ip_version === 6).map((s) => [s.id, s]));
   const host: string[] = [];
   const addn: string[] = [];
   for (const p of ports) {
     if (NO_DHCP_OWNERS.includes(p.device_owner)) continue;
-    for (const f of p.fixed_ips) {
+    for (const f of sortedFixedIps(p, v6)) {
       if (!ids.has(f.subnet_id)) continue;
       const name = hostname(f.ip_address);
-      host.push(`${p.mac_address},${name}.${DNS_DOMAIN}.,${f.ip_address}`);
+      const v6subnet = v6.get(f.subnet_id);
+      const mode = v6subnet?.ipv6_address_mode;
+      const noDhcp = mode === IPV6_SLAAC || mode === DHCPV6_STATELESS;
+      if (!noDhcp) host.push(`${p.mac_address},${v6subnet ? HOST_DHCPV6_TAG : ''}${name}.${DNS_DOMAIN}.,${forDnsmasq(f.ip_address)}`);
       addn.push(`${f.ip_address}\t${name}.${DNS_DOMAIN}. ${name}`);
     }
   }
   return { host: host.join('\n') + (host.length ? '\n' : ''), addn: addn.join('\n') + (addn.length ? '\n' : '') };
 }
 
+/** _generate_opts_per_subnet for a DHCPv6 subnet: name servers (bracketed) and the search domain, nothing for SLAAC. */
+function ipv6Options(s: SubnetView): string[] {
+  if (s.ipv6_address_mode === IPV6_SLAAC) return [];
+  const tag = `tag:subnet-${s.id}`;
+  const lines: string[] = [];
+  if (s.dns_nameservers.length === 1 && s.dns_nameservers[0] === '::') lines.push(`${tag},option6:dns-server`);
+  else if (s.dns_nameservers.length) lines.push(`${tag},option6:dns-server,${s.dns_nameservers.map((d) => `[${d}]`).join(',')}`);
+  lines.push(`${tag},option6:domain-search,${DNS_DOMAIN}`);
+  return lines;
+}
+
 function optsFile(subnets: SubnetView[], all: SubnetView[]): string {
   const lines: string[] = [];
   for (const s of subnets) {
+    if (s.ip_version === 6) {
+      lines.push(...ipv6Options(s));
+      continue;
+    }
     const tag = `tag:subnet-${s.id}`;
     if (s.dns_nameservers.length) lines.push(`${tag},option:dns-server,${s.dns_nameservers.join(',')}`);
     const routes = s.host_routes.map((r) => `${r.destination},${r.nexthop}`);
@@ -69,6 +131,10 @@ export function planDnsmasq(view: HostView, networkId: string, statePath: string
     view.dhcp_ports.filter((p) => p.network_id === networkId),
     subnets,
   );
+  const ranges = subnets.flatMap((s) => {
+    const arg = rangeMode(s) ? dhcpRange(s) : null;
+    return arg ? [{ arg, cidr: parsePrefix(s.cidr)! }] : [];
+  });
   const argv = [
     'dnsmasq',
     '--no-hosts',
@@ -82,14 +148,11 @@ export function planDnsmasq(view: HostView, networkId: string, statePath: string
     '--dhcp-userclass=set:ipxe6,iPXE',
     '--local-service',
     '--bind-dynamic',
-    ...subnets.map((s) => {
-      const c = parsePrefix(s.cidr)!;
-      return `--dhcp-range=set:subnet-${s.id},${s.cidr.split('/')[0]},static,${ipv4Netmask(c.prefixLength)},${LEASE_SECONDS}s`;
-    }),
+    ...ranges.map((r) => r.arg),
     ...(mtu > 0 ? [`--dhcp-option-force=option:mtu,${mtu}`] : []),
     `--dhcp-lease-max=${Math.min(
-      subnets.reduce((n, s) => n + 2 ** (32 - parsePrefix(s.cidr)!.prefixLength), 0),
-      2 ** 24,
+      ranges.reduce((n, r) => n + 2 ** (addressBits(r.cidr.version) - r.cidr.prefixLength), 0),
+      DNSMASQ_LEASE_MAX,
     )}`,
     '--conf-file=/dev/null',
     `--domain=${DNS_DOMAIN}`,

@@ -6,6 +6,7 @@ import { planDhcpNamespace } from './dhcp-ns.js';
 import type { NodeFacts } from './facts.js';
 import { planFirewall, planIpsets } from './firewall.js';
 import { planFirewall6 } from './firewall6.js';
+import { hostIpv6Off } from './host-ipv6.js';
 import { planL2, uplink } from './l2.js';
 import { planRouter } from './l3.js';
 
@@ -43,7 +44,7 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
       return !!net && uplink(net, node) !== null;
     };
     for (const router of view.routers ?? []) {
-      const r = planRouter(view, router, canWire);
+      const r = planRouter(view, router, { canWire, statePath: node.statePath, radvdUser: node.radvdUser ?? null });
       if (!r) continue;
       desired.namespaces[r.namespace] = r.spec;
       host.links.push(...r.hostLinks);
@@ -55,7 +56,6 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
   host.links.unshift(...l2.links);
   host.fdb.push(...l2.fdb);
   host.neigh.push(...l2.neigh);
-  host.sysctls.push(...l2.sysctls);
   // A DHCP namespace whose network cannot be wired here would be useless: drop it.
   for (const networkId of view.dhcp_networks) {
     if (!l2.networks.some((n) => n.id === networkId)) {
@@ -63,6 +63,8 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
       host.links = host.links.filter((l) => !(l.kind === 'veth' && l.peer.netns === `${DHCP_NS_PREFIX}${networkId}`));
     }
   }
+  // ip_lib.disable_ipv6 does nothing on a kernel without IPv6 (the keys do not exist there).
+  if (node.ipv6 !== false) host.sysctls.push(...hostIpv6Off(host.links));
   // Security groups: on every L2 node, even before any port is plugged (the skeleton's default drop
   // is what keeps a tap enslaved before its chains exist from passing traffic; see firewall.ts).
   if (node.roles.includes('l2')) {

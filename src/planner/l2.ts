@@ -1,8 +1,8 @@
 // L2 of one node (Neutron's Linux bridge agent with l2population): per realized network a brq
 // bridge with its vxlan-N or mapped NIC, the ports' taps in it, and fdb/ARP entries toward the
 // other nodes' VTEPs. Pure.
-import { bridgeName, deviceSysctl, tapName, vxlanName } from '../kernel/names.js';
-import type { FdbSpec, LinkSpec, NeighSpec, SysctlSpec } from '../kernel/types.js';
+import { bridgeName, tapName, vxlanName } from '../kernel/names.js';
+import type { FdbSpec, LinkSpec, NeighSpec } from '../kernel/types.js';
 import type { HostView, NetworkView, PortView } from '../model/hostview.js';
 import type { NodeFacts } from './facts.js';
 import { DHCP_OWNER, ROUTER_OWNER_PREFIX, VXLAN_UDP_PORT } from '../model/neutron.js';
@@ -16,8 +16,6 @@ export interface L2Plan {
   links: LinkSpec[];
   fdb: FdbSpec[];
   neigh: NeighSpec[];
-  /** IPv6 off on the VXLAN devices (ensure_vxlan's disable_ipv6), so they send nothing of their own into the overlay */
-  sysctls: SysctlSpec[];
   /** networks wired on this node */
   networks: NetworkView[];
   /** ports whose tap is (or will be) in its bridge: they are ACTIVE once applied */
@@ -57,15 +55,11 @@ export function planL2(view: HostView, node: NodeFacts, servicePortsPlugged: Set
   const links: LinkSpec[] = [];
   const fdb: FdbSpec[] = [];
   const neigh: NeighSpec[] = [];
-  const sysctls: SysctlSpec[] = [];
   for (const net of networks) {
-    // Neutron's agent sets no sysctl on the bridge, the taps or a flat uplink; os-vif (not the
-    // agent) disables IPv6 on bridges nova creates.
+    // IPv6 on the bridge and the VXLAN device is switched off with the service ports' ends (host-ipv6.ts).
     links.push({ kind: 'bridge', name: bridgeName(net.id), up: true }, uplink(net, node)!);
     if (net.network_type !== 'vxlan') continue;
     const dev = vxlanName(net.segmentation_id!);
-    // ip_lib.disable_ipv6 does nothing on a kernel without IPv6 (the key does not exist there).
-    if (node.ipv6 !== false) sysctls.push({ key: deviceSysctl('ipv6', dev, 'disable_ipv6'), value: '1' });
     const vteps = [...new Set(view.remote_vteps.filter((v) => v.network_id === net.id).map((v) => v.vtep))].sort();
     for (const dst of vteps) fdb.push({ dev, mac: FLOOD_MAC, dst });
     for (const rp of view.remote_ports.filter((r) => r.network_id === net.id)) {
@@ -84,5 +78,5 @@ export function planL2(view: HostView, node: NodeFacts, servicePortsPlugged: Set
     if (net && !isServicePort(p))
       links.push({ kind: 'device', name: tapName(p.id), mtu: net.mtu, up: p.admin_state_up, master: bridgeName(net.id) });
   }
-  return { links, fdb, neigh, sysctls, networks, plugged: plugged.filter((p) => wired.has(p.network_id)) };
+  return { links, fdb, neigh, networks, plugged: plugged.filter((p) => wired.has(p.network_id)) };
 }

@@ -1,8 +1,9 @@
 // The L3 role's namespace for one router (Neutron's L3 agent, legacy routers): qrouter-<id> with the
 // qr- (interfaces) and qg- (gateway) ends of the router ports' veths, their addresses and the
-// floating IPs' /32s, the default route via the external subnet's gateway, IP forwarding, and the
-// NAT rules of neutron/agent/l3/router_info.py in Neutron's chains. The tap ends join the networks'
-// bridges in HOST. Pure.
+// floating IPs' /32s, the default routes via the external subnets' gateways (IPv4 and IPv6), IP
+// forwarding of both families, the NAT rules of neutron/agent/l3/router_info.py in Neutron's chains
+// (IPv4 only: Neutron never NATs IPv6), and radvd on the interfaces of IPv6 subnets. The tap ends
+// join the networks' bridges in HOST. Pure.
 import { bridgeName, POSTROUTING_BOTTOM, qgName, qrName, ROUTER_NS_PREFIX, routerNamespace, tapName, wrapChain } from '../kernel/names.js';
 import type { Op } from '../kernel/ops.js';
 import {
@@ -13,9 +14,12 @@ import {
   type IptablesSpec,
   type LinkSpec,
   type ObservedNode,
+  type RouteSpec,
 } from '../kernel/types.js';
-import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
-import type { HostView, PortView, RouterView } from '../model/hostview.js';
+import { parseIp, parsePrefix } from '../model/ip.js';
+import { defaultRouteVia } from './gateway-route.js';
+import type { HostView, PortView, RouterPortView, RouterSubnetView, RouterView } from '../model/hostview.js';
+import { needsRadvd, radvdProcess, type RadvdPort } from './radvd.js';
 
 /** external_ingress_mark / ROUTER_MARK_MASK (l3 agent defaults). */
 export const EXTERNAL_INGRESS_MARK = '0x2/0xffff';
@@ -36,15 +40,30 @@ const l3 = (chain: string) => wrapChain('l3', chain);
 
 const v4 = (ip: string) => parseIp(ip)?.version === 4;
 
-/** `ip/prefixlen` of each fixed IP whose subnet is known (the interface's own cidr as a fallback). */
-function portAddresses(view: HostView, port: PortView, fallbackCidr: string | null): string[] {
+/** `ip/prefixlen` of each fixed IP of a router port whose subnet is known (fixed_ip_cidrs). */
+function portAddresses(rp: RouterPortView): string[] {
   const out: string[] = [];
-  for (const f of port.fixed_ips) {
-    const cidr = view.subnets.find((s) => s.id === f.subnet_id)?.cidr ?? fallbackCidr;
+  for (const f of rp.port.fixed_ips) {
+    const cidr = rp.subnets.find((s) => s.id === f.subnet_id)?.cidr;
     const prefix = cidr ? parsePrefix(cidr) : null;
     if (prefix && prefix.version === parseIp(f.ip_address)?.version) out.push(`${f.ip_address}/${prefix.prefixLength}`);
   }
   return out;
+}
+
+/** What planRouter needs to know about the node besides the router. */
+export interface RouterFacts {
+  /** whether this node can wire a network (has its uplink) */
+  canWire: (networkId: string) => boolean;
+  statePath: string;
+  /** radvd's `-u` (see radvdProcess) */
+  radvdUser: string | null;
+}
+
+/** The default route of one family via the first external subnet of that family with a gateway. */
+function gatewayRoutes(subnets: readonly RouterSubnetView[], family: 4 | 6, dev: string): RouteSpec[] {
+  const s = subnets.find((x) => x.gateway_ip && parseIp(x.gateway_ip)?.version === family);
+  return s ? defaultRouteVia(s.cidr, s.gateway_ip!, dev) : [];
 }
 
 /**
@@ -100,7 +119,8 @@ export function routerIptables(
  * realize here. `canWire(networkId)` says whether this node can wire a network (has its uplink):
  * ports on other networks are left out, as the L2 role could not connect them.
  */
-export function planRouter(view: HostView, router: RouterView, canWire: (networkId: string) => boolean): RouterPlan | null {
+export function planRouter(view: HostView, router: RouterView, facts: RouterFacts): RouterPlan | null {
+  const { canWire } = facts;
   if (!router.admin_state_up) return null;
   const namespace = routerNamespace(router.id);
   const spec = emptyDesiredNamespace();
@@ -111,6 +131,8 @@ export function planRouter(view: HostView, router: RouterView, canWire: (network
     { key: 'net.ipv4.ip_forward', value: '1' },
     { key: 'net.ipv4.conf.all.arp_ignore', value: '1' },
     { key: 'net.ipv4.conf.all.arp_announce', value: '2' },
+    // Namespace.create with IPv6 enabled on the host; new devices inherit it (it sets the default too).
+    { key: 'net.ipv6.conf.all.forwarding', value: '1' },
   );
 
   /** The veth of one router port: `inner` in the namespace, tap<port> in the network's bridge. */
@@ -137,18 +159,21 @@ export function planRouter(view: HostView, router: RouterView, canWire: (network
     return true;
   };
 
+  const radvdPorts: RadvdPort[] = [];
   for (const intf of router.interfaces) {
     const dev = qrName(intf.port.id);
     if (!plug(intf.port, dev)) continue;
-    for (const address of portAddresses(view, intf.port, intf.cidr)) spec.addresses.push({ dev, address });
+    for (const address of portAddresses(intf)) spec.addresses.push({ dev, address });
+    const mtu = view.networks.find((n) => n.id === intf.port.network_id)?.mtu ?? 0;
+    radvdPorts.push({ dev, mtu, subnets: intf.subnets });
   }
 
   let gw: { dev: string; ip: string } | null = null;
   if (router.gateway) {
-    const { port, subnet } = router.gateway;
+    const { port, subnets } = router.gateway;
     const dev = qgName(port.id);
     if (plug(port, dev)) {
-      const addresses = portAddresses(view, port, subnet.cidr);
+      const addresses = portAddresses(router.gateway);
       for (const address of addresses) spec.addresses.push({ dev, address });
       const first = port.fixed_ips.find((f) => v4(f.ip_address));
       if (first) gw = { dev, ip: first.ip_address };
@@ -157,15 +182,18 @@ export function planRouter(view: HostView, router: RouterView, canWire: (network
         if (v4(f.floating_ip_address) && !taken.has(f.floating_ip_address))
           spec.addresses.push({ dev, address: `${f.floating_ip_address}/32` });
       }
-      const gatewayIp = subnet.gateway_ip ? parseIp(subnet.gateway_ip) : null;
-      const cidr = parsePrefix(subnet.cidr);
-      if (gatewayIp && gatewayIp.version === 4 && cidr) {
-        // A gateway outside the subnet is reached on-link first (_external_gateway_added).
-        if (!cidrContains(cidr, gatewayIp)) spec.routes.push({ dst: `${subnet.gateway_ip}/32`, dev, scope: 'link' });
-        spec.routes.push({ dst: 'default', via: subnet.gateway_ip!, dev });
-      }
+      spec.routes.push(...gatewayRoutes(subnets, 4, dev));
+      const v6Routes = gatewayRoutes(subnets, 6, dev);
+      spec.routes.push(...v6Routes);
+      // _configure_ipv6_params_on_gw: without an IPv6 gateway the default route comes from the
+      // upstream router's advertisements (accept_ra 2: even while forwarding); with one, none.
+      spec.sysctls.push(
+        { key: `net.ipv6.conf.${dev}.accept_ra`, value: v6Routes.length ? '0' : '2' },
+        { key: `net.ipv6.conf.${dev}.forwarding`, value: '1' },
+      );
     }
   }
+  if (needsRadvd(radvdPorts)) spec.processes.push(radvdProcess(facts.statePath, router.id, radvdPorts, facts.radvdUser));
   spec.iptables = routerIptables(router, gw, router.floating_ips);
   return { namespace, spec, hostLinks, portIds };
 }

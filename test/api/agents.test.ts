@@ -172,3 +172,33 @@ test('deleting the last DHCP subnet removes the DHCP port', async (t) => {
   assert.deepEqual((await admin.get(`/ports?network_id=${netId}`)).body.ports, []);
   assert.deepEqual((await admin.get('/neutrino/hosts/controller/view')).body.view.dhcp_networks, []);
 });
+
+test('IPv6 DHCP: an IPv6-only network is scheduled; the DHCP port holds an address on every DHCP-enabled subnet of both families', async (t) => {
+  const server = await freshServer(t);
+  const { admin, demo, report } = server;
+  await reportBridgeAgents(server);
+  assert.equal((await report('DHCP agent', 'controller')).status, 200);
+  const netId = (await demo.post('/networks', { network: { name: 'v6' } })).body.network.id;
+  const stateful = await demo.post('/subnets', {
+    subnet: {
+      network_id: netId,
+      ip_version: 6,
+      cidr: '2001:db8:1::/64',
+      ipv6_ra_mode: 'dhcpv6-stateful',
+      ipv6_address_mode: 'dhcpv6-stateful',
+    },
+  });
+  assert.equal(stateful.status, 201, JSON.stringify(stateful.body));
+  const dhcpPorts = async () => (await admin.get(`/ports?network_id=${netId}&device_owner=network:dhcp`)).body.ports;
+  let [port] = await dhcpPorts();
+  assert.ok(port, 'the IPv6-only network got its DHCP port');
+  assert.deepEqual(
+    port.fixed_ips.map((f: { ip_address: string }) => f.ip_address),
+    ['2001:db8:1::1'],
+  );
+  assert.deepEqual((await admin.get('/neutrino/hosts/controller/view')).body.view.dhcp_networks, [netId]);
+  // An IPv4 subnet added later: the same DHCP port gets its address there too.
+  assert.equal((await demo.post('/subnets', { subnet: { network_id: netId, ip_version: 4, cidr: '172.16.9.0/24' } })).status, 201);
+  [port] = await dhcpPorts();
+  assert.deepEqual(port.fixed_ips.map((f: { ip_address: string }) => f.ip_address).sort(), ['172.16.9.2', '2001:db8:1::1']);
+});

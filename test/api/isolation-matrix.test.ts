@@ -573,7 +573,10 @@ test("after the claims, B's router is B's: host view, overlap, deletion; A's flo
   assert.ok(bView, 'B router scheduled');
   // Its interfaces: bSub, and the port B itself attached on A's second network; none of A's ports.
   assert.deepEqual(bView.interfaces.map((i: { port: { id: string } }) => i.port.id).sort(), [ids.bIntfPort, ids.bIntfOnA].sort());
-  assert.deepEqual(bView.interfaces.map((i: { cidr: string }) => i.cidr).sort(), ['10.2.0.0/24', '10.5.0.0/24']);
+  assert.deepEqual(bView.interfaces.flatMap((i: { subnets: Array<{ cidr: string }> }) => i.subnets.map((s) => s.cidr)).sort(), [
+    '10.2.0.0/24',
+    '10.5.0.0/24',
+  ]);
   assert.ok(!JSON.stringify(bView).includes(ids.aSub), "A's subnet is not on B's router");
   const bPorts = (await admin.get(`/ports?device_id=${ids.bRouter}`)).body.ports;
   assert.deepEqual(

@@ -107,9 +107,15 @@ test('a router with ports waits for an L3 agent, then is scheduled and its ports
   assert.equal(r.enable_snat, true);
   assert.equal(r.gateway.port.device_owner, 'network:router_gateway');
   assert.deepEqual(r.gateway.port.fixed_ips, [{ subnet_id: providerSubnet.id, ip_address: '10.123.123.102' }]);
-  assert.deepEqual(r.gateway.subnet, { cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1' });
+  assert.deepEqual(
+    r.gateway.subnets.map((s: { cidr: string; gateway_ip: string | null }) => [s.cidr, s.gateway_ip]),
+    [['10.123.123.0/24', '10.123.123.1']],
+  );
   assert.equal(r.interfaces.length, 1);
-  assert.equal(r.interfaces[0].cidr, '172.16.1.0/24');
+  assert.deepEqual(
+    r.interfaces[0].subnets.map((s: { cidr: string }) => s.cidr),
+    ['172.16.1.0/24'],
+  );
   assert.deepEqual(r.interfaces[0].port.fixed_ips, [{ subnet_id: selfSubnet.id, ip_address: '172.16.1.1' }]);
   assert.deepEqual(r.floating_ips, []);
   // The router's ports are local ports of the host, and their networks are in its view.
@@ -188,7 +194,7 @@ test('a new router goes to the least loaded live L3 agent; interface changes fol
   );
   assert.equal(v2.routers[0].gateway, null);
   assert.deepEqual(
-    v2.routers[0].interfaces.map((i: ViewRouter['interfaces'][number]) => i.cidr),
+    v2.routers[0].interfaces.flatMap((i: ViewRouter['interfaces'][number]) => i.subnets.map((s) => s.cidr)),
     ['172.16.2.0/24'],
   );
   assert.deepEqual(

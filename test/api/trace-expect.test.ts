@@ -183,10 +183,10 @@ test('the canonical scenario: every host’s view rebuilt from the API equals th
     c.routers.map((r) => [
       r.id,
       r.gateway?.port.fixed_ips[0]?.ip_address,
-      r.interfaces.map((i) => i.cidr),
+      r.interfaces.map((i) => i.subnets.map((s) => s.cidr)),
       r.floating_ips.map((f) => f.floating_ip_address),
     ]),
-    [[router.id, '10.123.123.102', ['172.16.1.0/24'], ['10.123.123.104']]],
+    [[router.id, '10.123.123.102', [['172.16.1.0/24']], ['10.123.123.104']]],
   );
   assert.deepEqual(c.dhcp_networks.sort(), [provider.id, self.id].sort());
   assert.deepEqual(
@@ -276,10 +276,14 @@ test('expectedNode plans a host from the API and its dump as the agent would; na
     `qrouter-${scenario.router.id}`,
     ...hostViewFromApi(api, 'controller').dhcp_networks.map((n) => `qdhcp-${n}`),
   ]);
+  const qg = `qg-${hostViewFromApi(api, 'controller').routers[0]!.gateway!.port.id.slice(0, 11)}`;
   assert.deepEqual(scope.sysctls[`qrouter-${scenario.router.id}`], [
     'net.ipv4.ip_forward',
     'net.ipv4.conf.all.arp_ignore',
     'net.ipv4.conf.all.arp_announce',
+    'net.ipv6.conf.all.forwarding',
+    `net.ipv6.conf.${qg}.accept_ra`,
+    `net.ipv6.conf.${qg}.forwarding`,
   ]);
   assert.deepEqual(scope.conntrack, [`qrouter-${scenario.router.id}`]);
   assert.deepEqual(namespacesToRead(api, 'compute1'), { namespaces: [''], sysctls: {}, conntrack: [] });

@@ -1,7 +1,7 @@
 // The canonical scenario's router as the controller's HostView sees it (selfservice VXLAN 41 and the
 // flat provider network, the router's qr-/qg- ports, a floating IP), for the L3 planner's tests.
 import type { NodeFacts } from '../../src/planner/index.js';
-import type { HostView, PortView, RouterView } from '../../src/model/hostview.js';
+import type { HostView, PortView, RouterSubnetView, RouterView, SubnetView } from '../../src/model/hostview.js';
 
 export const SELF = 'e6e37ba0-3b3f-4d4f-9a1b-2c3d4e5f6a7b';
 export const SELF_SUB = '11111111-2222-3333-4444-555555555555';
@@ -49,13 +49,30 @@ export const fip = (fixed = '172.16.1.3') => ({
   port_id: '3c338602-d806-488a-ae66-c4c8f8d13b9b',
 });
 
+/** A router port's subnet as the L3 RPC gives it (IPv4 unless modes say otherwise). */
+export const routerSubnet = (
+  id: string,
+  cidr: string,
+  gateway_ip: string | null,
+  over: Partial<RouterSubnetView> = {},
+): RouterSubnetView => ({
+  id,
+  ip_version: cidr.includes(':') ? 6 : 4,
+  cidr,
+  gateway_ip,
+  ipv6_ra_mode: null,
+  ipv6_address_mode: null,
+  dns_nameservers: [],
+  ...over,
+});
+
 export const router = (over: Partial<RouterView> = {}): RouterView => ({
   id: ROUTER,
   name: 'router',
   admin_state_up: true,
   enable_snat: true,
-  gateway: { port: qg, subnet: { cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1' } },
-  interfaces: [{ port: qr, cidr: '172.16.1.0/24' }],
+  gateway: { port: qg, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1')] },
+  interfaces: [{ port: qr, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1')] }],
   floating_ips: [fip()],
   ...over,
 });
@@ -92,6 +109,8 @@ export const view = (routers: RouterView[]): HostView => ({
       ip_version: 4,
       cidr: '172.16.1.0/24',
       gateway_ip: '172.16.1.1',
+      ipv6_ra_mode: null,
+      ipv6_address_mode: null,
       enable_dhcp: true,
       dns_nameservers: [],
       host_routes: [],
@@ -103,6 +122,8 @@ export const view = (routers: RouterView[]): HostView => ({
       ip_version: 4,
       cidr: '10.123.123.0/24',
       gateway_ip: '10.123.123.1',
+      ipv6_ra_mode: null,
+      ipv6_address_mode: null,
       enable_dhcp: false,
       dns_nameservers: [],
       host_routes: [],
@@ -117,6 +138,46 @@ export const view = (routers: RouterView[]): HostView => ({
   dhcp_ports: [],
   routers,
 });
+
+export const SELF6 = 'aaaaaaaa-0000-4000-8000-000000000006';
+export const EXT6 = 'bbbbbbbb-0000-4000-8000-000000000006';
+
+export const subnet6 = (id: string, network_id: string, cidr: string, gateway_ip: string | null, mode: string | null): SubnetView => ({
+  id,
+  network_id,
+  ip_version: 6,
+  cidr,
+  gateway_ip,
+  ipv6_ra_mode: mode,
+  ipv6_address_mode: mode,
+  enable_dhcp: true,
+  dns_nameservers: ['2001:db8::53'],
+  host_routes: [],
+  allocation_pools: [],
+});
+
+/** The canonical router with an IPv6 subnet on the self-service interface and, optionally, on the gateway. */
+export function dualStack(mode: string | null, extGateway: string | null, routerId = ROUTER): { view: HostView; router: RouterView } {
+  const s6 = subnet6(SELF6, SELF, 'fd00:1::/64', 'fd00:1::1', mode);
+  const e6 = subnet6(EXT6, EXT, '2001:db8:e::/64', extGateway, null);
+  const qr6 = { ...qr, fixed_ips: [...qr.fixed_ips, { subnet_id: SELF6, ip_address: 'fd00:1::1' }] };
+  const qg6 = { ...qg, fixed_ips: [...qg.fixed_ips, { subnet_id: EXT6, ip_address: '2001:db8:e::5' }] };
+  const rs = (s: SubnetView) =>
+    routerSubnet(s.id, s.cidr, s.gateway_ip, {
+      ipv6_ra_mode: s.ipv6_ra_mode,
+      ipv6_address_mode: s.ipv6_address_mode,
+      dns_nameservers: s.dns_nameservers,
+    });
+  const r = router({
+    id: routerId,
+    gateway: { port: qg6, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1'), rs(e6)] },
+    interfaces: [{ port: qr6, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1'), rs(s6)] }],
+  });
+  const v = view([r]);
+  v.subnets.push(s6, e6);
+  v.ports = [qr6, qg6];
+  return { view: v, router: r };
+}
 
 export const controllerFacts = (roles: NodeFacts['roles']): NodeFacts => ({
   host: 'controller',

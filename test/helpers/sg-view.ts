@@ -84,6 +84,8 @@ export function sgView(ports: PortView[], groups: SecurityGroupView[] = [scenari
         ip_version: 4,
         cidr: '172.16.1.0/24',
         gateway_ip: '172.16.1.1',
+        ipv6_ra_mode: null,
+        ipv6_address_mode: null,
         enable_dhcp: true,
         dns_nameservers: [],
         host_routes: [],

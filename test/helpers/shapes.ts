@@ -62,7 +62,7 @@ export interface Agent {
 /** A router in an L3 agent's view (/neutrino/l3-view): its interfaces' subnets. */
 export interface ViewRouter {
   id: string;
-  interfaces: Array<{ cidr: string }>;
+  interfaces: Array<{ subnets: Array<{ cidr: string }> }>;
 }
 
 /** A Keystone v3 token request body. */
@@ -89,6 +89,8 @@ export interface InstanceJson {
   port_id: string;
   mac: string;
   ip: string | null;
+  /** every global address of both families on eth0 (DHCP, SLAAC) */
+  addresses: string[];
   namespace: string;
   tap: string;
 }

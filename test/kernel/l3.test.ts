@@ -10,7 +10,8 @@ import type { HostView, PortView, RouterView } from '../../src/model/hostview.js
 import { RealKernel } from '../../src/exec/real.js';
 import { reconcile } from '../../src/exec/reconcile.js';
 import { run } from '../../src/exec/run.js';
-import { isRoot, ping, removeAll, uniquePrefix } from './sandbox.js';
+import { isRoot, nodeWithInstance, ping, removeAll, uniquePrefix } from './sandbox.js';
+import { routerSubnet } from '../helpers/router-view.js';
 
 const prefix = uniquePrefix();
 const ROUTER = randomUUID();
@@ -52,8 +53,8 @@ const router = (fips: RouterView['floating_ips']): RouterView => ({
   name: 'router',
   admin_state_up: true,
   enable_snat: true,
-  gateway: { port: qg, subnet: { cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1' } },
-  interfaces: [{ port: qr, cidr: '172.16.1.0/24' }],
+  gateway: { port: qg, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1')] },
+  interfaces: [{ port: qr, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1')] }],
   floating_ips: fips,
 });
 const view = (fips: RouterView['floating_ips']): HostView => ({
@@ -88,6 +89,8 @@ const view = (fips: RouterView['floating_ips']): HostView => ({
       ip_version: 4,
       cidr: '172.16.1.0/24',
       gateway_ip: '172.16.1.1',
+      ipv6_ra_mode: null,
+      ipv6_address_mode: null,
       enable_dhcp: false,
       dns_nameservers: [],
       host_routes: [],
@@ -99,6 +102,8 @@ const view = (fips: RouterView['floating_ips']): HostView => ({
       ip_version: 4,
       cidr: '10.123.123.0/24',
       gateway_ip: '10.123.123.1',
+      ipv6_ra_mode: null,
+      ipv6_address_mode: null,
       enable_dhcp: false,
       dns_nameservers: [],
       host_routes: [],
@@ -134,27 +139,11 @@ describe('a router namespace on the real kernel', { skip: isRoot() ? false : 'ne
   };
 
   before(async () => {
-    for (const n of [node, ext, inst]) await run(['ip', 'netns', 'add', n]);
-    await run(['ip', '-batch', '-'], {
-      netns: node,
-      stdin:
-        [
-          'link set lo up',
-          'link add eth1 type veth peer name eth1p',
-          'link set eth1p up',
-          'addr add 192.168.0.104/24 dev eth1',
-          'link set eth1 up',
-          `link add eth2 type veth peer name eth0 netns ${ext}`,
-          'link set eth2 up',
-          `link add tap3c338602-d8 type veth peer name eth0 netns ${inst}`,
-          'link set tap3c338602-d8 up',
-        ].join('\n') + '\n',
-    });
+    await nodeWithInstance({ node, inst, ext, tap: 'tap3c338602-d8', mac: 'fa:16:3e:a7:f7:5a' });
     await run(['ip', '-batch', '-'], { netns: ext, stdin: 'link set lo up\naddr add 10.123.123.1/24 dev eth0\nlink set eth0 up\n' });
     await run(['ip', '-batch', '-'], {
       netns: inst,
-      stdin:
-        'link set lo up\nlink set eth0 address fa:16:3e:a7:f7:5a\nlink set eth0 mtu 1450\naddr add 172.16.1.3/24 dev eth0\nlink set eth0 up\nroute add default via 172.16.1.1\n',
+      stdin: 'link set eth0 mtu 1450\naddr add 172.16.1.3/24 dev eth0\nroute add default via 172.16.1.1\n',
     });
   });
 

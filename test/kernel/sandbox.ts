@@ -48,3 +48,27 @@ export async function ping(netns: string, ip: string, tries = 3): Promise<boolea
   }
   return false;
 }
+
+/**
+ * A node as the router and DHCP root tests use it: `node` with eth1 holding local_ip 192.168.0.104
+ * (its veth peer left in the node), the provider NIC eth2 to `ext`'s eth0 when given, and an
+ * instance namespace `inst` whose eth0 (MAC `mac`, up) has its peer `tap` in the node.
+ */
+export async function nodeWithInstance(o: { node: string; inst: string; tap: string; mac: string; ext?: string }): Promise<void> {
+  for (const n of [o.node, o.inst, ...(o.ext ? [o.ext] : [])]) await run(['ip', 'netns', 'add', n]);
+  await run(['ip', '-batch', '-'], {
+    netns: o.node,
+    stdin:
+      [
+        'link set lo up',
+        'link add eth1 type veth peer name eth1p',
+        'link set eth1p up',
+        'addr add 192.168.0.104/24 dev eth1',
+        'link set eth1 up',
+        ...(o.ext ? [`link add eth2 type veth peer name eth0 netns ${o.ext}`, 'link set eth2 up'] : []),
+        `link add ${o.tap} type veth peer name eth0 netns ${o.inst}`,
+        `link set ${o.tap} up`,
+      ].join('\n') + '\n',
+  });
+  await run(['ip', '-batch', '-'], { netns: o.inst, stdin: `link set lo up\nlink set eth0 address ${o.mac}\nlink set eth0 up\n` });
+}

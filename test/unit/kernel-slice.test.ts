@@ -98,6 +98,24 @@ test('a slice is refused when a full pass is needed: no previous state, HOST rou
   assert.equal(same.links.size + Object.keys(same.chains).length + same.ipsets.size + same.namespaces.size, 0);
 });
 
+test('a per-device HOST sysctl rides with its link in a slice; a namespace-wide one needs a full pass', () => {
+  const d = planNode(view(PORTS), { ...FACTS, presentTaps: new Set(PORTS.map((p) => tapName(p.id))) }).desired;
+  const bridge = bridgeName(SG_NET);
+  const key = `net.ipv6.conf.${bridge}.disable_ipv6`;
+  assert.ok(
+    d.namespaces[HOST]!.sysctls.some((x) => x.key === key && x.value === '1'),
+    'IPv6 off on the bridge',
+  );
+  const changed = structuredClone(d);
+  changed.namespaces[HOST]!.sysctls = changed.namespaces[HOST]!.sysctls.map((x) => (x.key === key ? { ...x, value: '0' } : x));
+  const slice = asSlice(sliceBetween(d, changed));
+  assert.ok(slice.links.has(bridge));
+  assert.deepEqual(sliceDesired(changed, slice).namespaces[HOST]!.sysctls, [{ key, value: '0' }]);
+  const global = structuredClone(d);
+  global.namespaces[HOST]!.sysctls.push({ key: 'net.ipv4.ip_forward', value: '1' });
+  assert.equal(sliceBetween(d, global), 'host-sysctls');
+});
+
 test('targeted passes on a node with many ports: plug, then delete, one port; the node ends as a full pass leaves it', async () => {
   let kernel = new FakeKernel(node(PORTS));
   const first = await agentPass(kernel, view(PORTS), FACTS);

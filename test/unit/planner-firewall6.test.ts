@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { FakeKernel } from '../../src/exec/fake.js';
 import { diff } from '../../src/kernel/diff.js';
 import { scopeFor } from '../../src/kernel/scope.js';
+import { bridgeName } from '../../src/kernel/names.js';
 import { HOST, type ChainSpec, type DesiredNode } from '../../src/kernel/types.js';
 import type { PortView } from '../../src/model/hostview.js';
 import { ip6tablesPrefix, planFirewall, planIpsets } from '../../src/planner/firewall.js';
@@ -192,15 +193,20 @@ test('NIPv6 sets: one per remote group of an IPv6 rule, family inet6, IPv6 membe
 
 const compute = vxlanComputeFacts(['tap3c338602-d8', 'tap37720f0a-f0']);
 
-test('planNode: both families on an L2 node, both kinds of sets; IPv6 off on the VXLAN device, nothing else; IPv4 alone without IPv6', () => {
-  const host = planNode(sgView([DUAL, DUAL_OTHER], [dualGroup()]), compute).desired.namespaces[HOST]!;
+test('planNode: both families on an L2 node, both kinds of sets; IPv6 off on the bridge and the VXLAN device only; IPv4 alone without IPv6', () => {
+  const view = sgView([DUAL, DUAL_OTHER], [dualGroup()]);
+  const host = planNode(view, compute).desired.namespaces[HOST]!;
   assert.ok(host.iptables.filter?.some((c) => c.name === 'neutron-linuxbri-i3c338602-d'));
   assert.ok(host.ip6tables?.filter?.some((c) => c.name === 'neutron-linuxbri-i3c338602-d'));
   assert.deepEqual(
     host.ipsets.map((s) => [s.name, s.family]),
     [[SET6, 'inet6']],
   );
-  assert.deepEqual(host.sysctls, [{ key: 'net.ipv6.conf.vxlan-41.disable_ipv6', value: '1' }]);
+  assert.deepEqual(
+    host.sysctls.map((s) => s.key),
+    [`net.ipv6.conf.${bridgeName(view.networks[0].id)}.disable_ipv6`, 'net.ipv6.conf.vxlan-41.disable_ipv6'],
+  );
+  assert.ok(host.sysctls.every((s) => s.value === '1'));
   // A kernel without IPv6 (Neutron's use_ipv6 false): IPv4 only, no IPv6 sysctl.
   const v4only = planNode(sgView([DUAL, DUAL_OTHER], [dualGroup()]), { ...compute, ipv6: false }).desired.namespaces[HOST]!;
   assert.equal(v4only.ip6tables, undefined);

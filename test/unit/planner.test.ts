@@ -52,6 +52,8 @@ const view = (host: string, ports: PortView[], dhcpNets: string[]): HostView => 
       ip_version: 4,
       cidr: '172.16.1.0/24',
       gateway_ip: '172.16.1.1',
+      ipv6_ra_mode: null,
+      ipv6_address_mode: null,
       enable_dhcp: true,
       dns_nameservers: ['8.8.4.4'],
       host_routes: [],

@@ -40,6 +40,8 @@ export function subnetView(s: ApiObject): SubnetView {
     ip_version: typeof s['ip_version'] === 'number' ? (s['ip_version'] as number) : 4,
     cidr: text(s, 'cidr'),
     gateway_ip: textOrNull(s, 'gateway_ip'),
+    ipv6_ra_mode: textOrNull(s, 'ipv6_ra_mode'),
+    ipv6_address_mode: textOrNull(s, 'ipv6_address_mode'),
     enable_dhcp: flag(s, 'enable_dhcp', true),
     dns_nameservers: list<string>(s, 'dns_nameservers'),
     host_routes: list<{ destination: string; nexthop: string }>(s, 'host_routes').map((r) => ({

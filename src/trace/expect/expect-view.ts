@@ -5,8 +5,9 @@
 // Same selection and the same order as the server, so the planner's output (the order of rules in
 // a chain, a dnsmasq file) comes out identical. Every read of the server's has a total order (its
 // sort keys, then id), on any engine; each list below sorts by the same keys. Pure.
-import type { HostView, PortView, RemotePortView, RouterView, SecurityGroupView } from '../../model/hostview.js';
-import { AGENT_L2, ROUTER_GW_OWNER, ROUTER_OWNED } from '../../model/neutron.js';
+import type { HostView, RemotePortView, RouterSubnetView, RouterView, SecurityGroupView } from '../../model/hostview.js';
+import { AGENT_L2, ROUTER_OWNED } from '../../model/neutron.js';
+import { routerPorts } from '../../model/router-view.js';
 import { attr, attrFlag, cmpText, fixedIpsOf, hostOf, portView } from '../../model/port-view.js';
 import { key, networkView, ruleView, rulesOf, sortByKeys, subnetView } from './expect-api.js';
 import type { ApiObject, ApiResources } from '../snapshot.js';
@@ -81,8 +82,13 @@ function routers(api: ApiResources, host: string): RouterView[] {
   // Their ports: by router (index), then ordered by creation.
   const owned = api.ports.filter((p) => ids.has(attr(p, 'device_id')) && ROUTER_OWNED.includes(attr(p, 'device_owner')));
   const ports = sortByKeys(owned, key('created_at'), byId).map(portView);
-  const subnets = new Map(api.subnets.map((s) => [s.id, s]));
-  const firstV4 = (p: PortView) => p.fixed_ips.map((f) => subnets.get(f.subnet_id)).find((s) => s && s['ip_version'] === 4);
+  const subnets = new Map(
+    api.subnets.map((s): [string, RouterSubnetView] => {
+      const v = subnetView(s);
+      const { id, ip_version, cidr, gateway_ip, ipv6_ra_mode, ipv6_address_mode, dns_nameservers } = v;
+      return [s.id, { id, ip_version, cidr, gateway_ip, ipv6_ra_mode, ipv6_address_mode, dns_nameservers }];
+    }),
+  );
   const fips = sortByKeys(
     api.floatingips.filter(
       (f) => ids.has(attr(f, 'router_id')) && typeof f['port_id'] === 'string' && typeof f['fixed_ip_address'] === 'string',
@@ -92,30 +98,21 @@ function routers(api: ApiResources, host: string): RouterView[] {
   );
   return rows.map((r): RouterView => {
     // The API shows no gw_port_id: the gateway port is the port the router owns as its gateway.
-    const gwPort = ports.find((p) => p.device_id === r.id && p.device_owner === ROUTER_GW_OWNER);
-    const gwSubnet = gwPort && firstV4(gwPort);
+    // The API shows no gw_port_id: the gateway port is the port the router owns as its gateway.
+    const { gateway, interfaces } = routerPorts(
+      r.id,
+      ports,
+      () => true,
+      (id) => subnets.get(id),
+    );
     const info = r['external_gateway_info'] as { enable_snat?: boolean } | null | undefined;
     return {
       id: r.id,
       name: attr(r, 'name'),
       admin_state_up: attrFlag(r, 'admin_state_up', true),
       enable_snat: info?.enable_snat ?? true,
-      gateway:
-        gwPort && gwSubnet
-          ? {
-              port: gwPort,
-              subnet: {
-                cidr: attr(gwSubnet, 'cidr'),
-                gateway_ip: typeof gwSubnet['gateway_ip'] === 'string' ? gwSubnet['gateway_ip'] : null,
-              },
-            }
-          : null,
-      interfaces: ports
-        .filter((p) => p.device_id === r.id && p.device_owner !== ROUTER_GW_OWNER)
-        .flatMap((p) => {
-          const s = firstV4(p);
-          return s ? [{ port: p, cidr: attr(s, 'cidr') }] : [];
-        }),
+      gateway,
+      interfaces,
       floating_ips: fips
         .filter((f) => f['router_id'] === r.id)
         .map((f) => ({

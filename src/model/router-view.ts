@@ -1,0 +1,34 @@
+// A router's ports as the L3 role sees them: each port with the subnets of its fixed IPs, as
+// Neutron's L3 RPC hands them to the agent (port['subnets']). One reading for the server's host
+// view and the tracer's rebuilt one. Pure.
+import type { PortView, RouterPortView, RouterSubnetView } from './hostview.js';
+import { ROUTER_GW_OWNER } from './neutron.js';
+
+/** The subnets of `port`'s fixed IPs that `subnetOf` knows, each once, in fixed-IP order. */
+export function routerPortView(port: PortView, subnetOf: (id: string) => RouterSubnetView | undefined): RouterPortView {
+  const subnets: RouterSubnetView[] = [];
+  for (const f of port.fixed_ips) {
+    const s = subnetOf(f.subnet_id);
+    if (s && !subnets.some((x) => x.id === s.id)) subnets.push(s);
+  }
+  return { port, subnets };
+}
+
+/** The gateway (when `gwPortId` names one of `ports` with a known subnet) and the interfaces of one router. */
+export function routerPorts(
+  routerId: string,
+  ports: readonly PortView[],
+  isGateway: (p: PortView) => boolean,
+  subnetOf: (id: string) => RouterSubnetView | undefined,
+): { gateway: RouterPortView | null; interfaces: RouterPortView[] } {
+  const own = ports.filter((p) => p.device_id === routerId);
+  const gwPort = own.find((p) => p.device_owner === ROUTER_GW_OWNER && isGateway(p));
+  const gateway = gwPort ? routerPortView(gwPort, subnetOf) : null;
+  return {
+    gateway: gateway && gateway.subnets.length ? gateway : null,
+    interfaces: own
+      .filter((p) => p.device_owner !== ROUTER_GW_OWNER)
+      .map((p) => routerPortView(p, subnetOf))
+      .filter((r) => r.subnets.length > 0),
+  };
+}
