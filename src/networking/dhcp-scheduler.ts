@@ -27,12 +27,7 @@ function uuid5Dns(name: string): string {
 export const dhcpDeviceId = (host: string, networkId: string) => `dhcp${uuid5Dns(host)}-${networkId}`;
 
 async function dhcpSubnets(tx: Tx, networkId: string) {
-  return tx
-    .selectFrom('subnets')
-    .select('id')
-    .where('network_id', '=', networkId)
-    .where('enable_dhcp', '=', 1)
-    .execute();
+  return tx.selectFrom('subnets').select('id').where('network_id', '=', networkId).where('enable_dhcp', '=', 1).execute();
 }
 
 /** The DHCP port of `agent` on the network, with an address on every DHCP-enabled subnet. */
