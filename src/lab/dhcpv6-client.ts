@@ -19,9 +19,14 @@ const parse = (b) => { const o = []; for (let i = 0; i + 4 <= b.length; ) { cons
 const ip6 = (b) => Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2).toString(16)).join(':');
 const common = [opt(1, duid), opt(8, Buffer.from([0, 0])), opt(6, Buffer.from([0, 23, 0, 24]))];
 const sock = dgram.createSocket({ type: 'udp6', reuseAddr: true });
-let done = false;
-const timer = setTimeout(() => { console.log(JSON.stringify({ error: 'no reply' })); process.exit(2); }, 15000);
 const send = (b) => sock.send(b, 547, 'ff02::1:2%' + iface);
+let done = false;
+let lastError = 'no reply';
+// Solicit again every second (RFC 8415 retransmits): a lost message or an early "no address" answer
+// (the server still reading its host file) is not the end; only the overall time limit is.
+const solicit = () => send(msg(1, ...common, opt(3, Buffer.concat([iaid, Buffer.alloc(8)]))));
+const retry = setInterval(() => { if (!done) solicit(); }, 1000);
+const timer = setTimeout(() => { console.log(JSON.stringify({ error: lastError })); process.exit(2); }, 15000);
 sock.on('message', (m) => {
   if (done || m.subarray(1, 4).compare(xid) !== 0) return;
   const opts = parse(m.subarray(4));
@@ -29,8 +34,8 @@ sock.on('message', (m) => {
   const addrs = ia ? parse(ia.data.subarray(12)).filter((o) => o.code === 5).map((o) => ip6(o.data.subarray(0, 16))) : [];
   const status = [...opts, ...(ia ? parse(ia.data.subarray(12)) : [])].find((o) => o.code === 13);
   if (!ia || (status && status.data.readUInt16BE(0) !== 0)) {
-    console.log(JSON.stringify({ error: status ? status.data.subarray(2).toString() : 'no IA_NA', type: m[0] }));
-    process.exit(2);
+    lastError = (status ? status.data.subarray(2).toString() : 'no IA_NA') + ' (message type ' + m[0] + ')';
+    return;
   }
   if (m[0] === 2) {
     const server = opts.find((o) => o.code === 2);
@@ -38,12 +43,13 @@ sock.on('message', (m) => {
   } else if (m[0] === 7) {
     done = true;
     clearTimeout(timer);
+    clearInterval(retry);
     const dns = opts.filter((o) => o.code === 23).flatMap((o) => Array.from({ length: o.data.length / 16 }, (_, i) => ip6(o.data.subarray(i * 16, i * 16 + 16))));
     console.log(JSON.stringify({ addresses: addrs, dns }));
     sock.close();
   }
 });
-sock.bind(546, '::', () => { sock.setMulticastInterface('::%' + iface); send(msg(1, ...common, opt(3, Buffer.concat([iaid, Buffer.alloc(8)])))); });
+sock.bind(546, '::', () => { sock.setMulticastInterface('::%' + iface); solicit(); });
 `;
 
 export interface Dhcpv6Reply {
