@@ -66,11 +66,22 @@ export class ChangeFeed {
     return Number(r.numDeletedRows);
   }
 
-  /** Oldest and newest revision held (oldest null while the feed is empty); both ends of the key. */
+  /**
+   * Oldest and newest revision held (oldest null while the feed is empty); both ends of the key. Two
+   * subqueries: SQLite reads min() or max() alone from the key's end, but scans the table for both in one.
+   */
   private async held(tx: Reader = this.db): Promise<{ oldest: number | null; head: number }> {
     const row = await tx
-      .selectFrom('changes')
-      .select((eb) => [eb.fn.min('revision').as('oldest'), eb.fn.max('revision').as('head')])
+      .selectNoFrom((eb) => [
+        eb
+          .selectFrom('changes')
+          .select((c) => c.fn.min('revision').as('r'))
+          .as('oldest'),
+        eb
+          .selectFrom('changes')
+          .select((c) => c.fn.max('revision').as('r'))
+          .as('head'),
+      ])
       .executeTakeFirst();
     return { oldest: row?.oldest == null ? null : Number(row.oldest), head: Number(row?.head ?? 0) };
   }

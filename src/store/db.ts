@@ -11,6 +11,7 @@ import { migrations } from './migrations/index.js';
 import { type Engine } from './engine.js';
 import { NulMatchesNothing } from './nul-matches-nothing.js';
 import { DB_FILE, securePrivateDbFiles, securePrivateDir } from './state-dir.js';
+import { withStatementCache } from './statement-cache.js';
 
 export type Db = Kysely<Database>;
 
@@ -38,7 +39,7 @@ function sqliteDialect(file: string): Dialect {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  return new SqliteDialect({ database: sqlite });
+  return new SqliteDialect({ database: withStatementCache(sqlite) });
 }
 
 // int8 (counts, sums) arrives as a string by default, to keep 64-bit precision; every such value
