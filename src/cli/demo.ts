@@ -11,7 +11,7 @@ export function registerDemoCommand(program: Command): void {
     program
       .command('demo')
       .description(
-        'Bring up a lab and the canonical scenario (networks, router, instance with ssh, floating IP) and prove it from the external host',
+        'Bring up a lab and the canonical scenario, dual-stack (networks, router, instance with ssh, floating IP, SLAAC) and prove it from the external host over IPv4 and IPv6',
       ),
   )
     .option('--down', 'remove the lab at the end instead of leaving it up for exploring')

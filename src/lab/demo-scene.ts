@@ -4,6 +4,7 @@ import type { NeutrinoClient } from '../client/neutrino.js';
 import { runStatus } from '../exec/run.js';
 import { projectId } from './bootstrap.js';
 import { adminClient, nodeNamespace, type LabContext } from './context.js';
+import { PROVIDER_CIDR6, PROVIDER_GATEWAY6 } from './topology.js';
 import type { Abort, Print } from './util.js';
 
 export const DEMO = {
@@ -12,9 +13,13 @@ export const DEMO = {
     cidr: '10.123.123.0/24',
     gateway: '10.123.123.1',
     pool: { start: '10.123.123.100', end: '10.123.123.200' },
+    // The dual-stack half: the upstream host's address is the gateway, as 10.123.123.1 is.
+    cidr6: PROVIDER_CIDR6,
+    gateway6: PROVIDER_GATEWAY6,
+    pool6: { start: '2001:db8:123::100', end: '2001:db8:123::200' },
   },
-  selfservice: { name: 'selfservice', vni: 41, cidr: '172.16.1.0/24', gateway: '172.16.1.1' },
-  router: { name: 'router', gatewayIp: '10.123.123.102' },
+  selfservice: { name: 'selfservice', vni: 41, cidr: '172.16.1.0/24', gateway: '172.16.1.1', cidr6: '2001:db8:1::/64' },
+  router: { name: 'router', gatewayIp: '10.123.123.102', gatewayIp6: '2001:db8:123::102' },
   group: 'demo-ssh',
   instance: { name: 'instance', host: 'compute1', ip: '172.16.1.3' },
   floatingIp: '10.123.123.104',

@@ -1,5 +1,6 @@
 // The demo instance's SSH server (dropbear) and the client key that logs in to it, plus a listener on
-// a port the security group does not allow, for the proof that it stays closed.
+// a port the security group does not allow, for the proof that it stays closed. Both listen on the
+// instance's IPv4 and IPv6 addresses.
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inNetns, run, spawnDetached } from '../exec/run.js';
@@ -9,8 +10,15 @@ import type { InstanceRecord } from './instance-state.js';
 import { LabError } from './topology.js';
 import { waitFor } from './util.js';
 
+/** A probe: true once something accepts TCP on every address in `addresses` at `port`, from inside `namespace`. */
+const listensOn = (namespace: string, addresses: string[], port: number) => async () => {
+  for (const a of addresses) if (!(await succeeds(['nc', '-z', '-w', '1', a, String(port)], namespace)())) return null;
+  return true;
+};
+
 /** Keys, then dropbear on port 22, then the listener on the blocked port, all in the instance. */
-export async function startInstanceServers(s: Scene, inst: InstanceRecord): Promise<Keys> {
+export async function startInstanceServers(s: Scene, inst: InstanceRecord, ip6: string): Promise<Keys> {
+  const addresses = [DEMO.instance.ip, ip6];
   const { step, o } = s;
   const instDir = s.ctx.paths.instanceDir(inst.id);
   const keys = await step(
@@ -19,13 +27,16 @@ export async function startInstanceServers(s: Scene, inst: InstanceRecord): Prom
     (k) => k.key,
   );
   await step(
-    `SSH server in the instance (dropbear on ${DEMO.instance.ip}:22)`,
+    `SSH server in the instance (dropbear on ${DEMO.instance.ip}:22 and [${ip6}]:22)`,
     async () => {
       const pid = await startSshd(inst.namespace, instDir, keys);
-      await waitFor(succeeds(['nc', '-z', '-w', '1', DEMO.instance.ip, '22'], inst.namespace), {
+      await waitFor(listensOn(inst.namespace, addresses, 22), {
         timeoutMs: 10_000,
         abort: o.abort,
-        onTimeout: () => new LabError(`dropbear does not listen on port 22 in ${inst.namespace}; log: ${join(instDir, 'sshd.log')}`),
+        onTimeout: () =>
+          new LabError(
+            `dropbear does not listen on port 22 of ${addresses.join(' and ')} in ${inst.namespace}; log: ${join(instDir, 'sshd.log')}`,
+          ),
       });
       return pid;
     },
@@ -34,11 +45,12 @@ export async function startInstanceServers(s: Scene, inst: InstanceRecord): Prom
   await step(
     `listener on tcp/${DEMO.blockedPort} in the instance (not allowed by the group)`,
     async () => {
-      const pid = await spawnDetached(inNetns(['nc', '-l', '-k', String(DEMO.blockedPort)], inst.namespace), {
+      // -6 listens on [::], which takes IPv4 connections too (bindv6only is 0 in a fresh namespace).
+      const pid = await spawnDetached(inNetns(['nc', '-6', '-l', '-k', String(DEMO.blockedPort)], inst.namespace), {
         log: join(instDir, `nc-${DEMO.blockedPort}.log`),
       });
       writeFileSync(join(instDir, `nc-${DEMO.blockedPort}.pid`), `${pid}\n`);
-      await waitFor(succeeds(['nc', '-z', '-w', '1', DEMO.instance.ip, String(DEMO.blockedPort)], inst.namespace), {
+      await waitFor(listensOn(inst.namespace, addresses, DEMO.blockedPort), {
         timeoutMs: 5_000,
         abort: o.abort,
         onTimeout: () => new LabError(`the test listener on port ${DEMO.blockedPort} did not start in ${inst.namespace}`),

@@ -1,7 +1,8 @@
 // `neutrino demo`: the canonical scenario in one command. Brings up a lab (replacing one of the same
 // name), creates the provider and self-service networks, the router, a security group, the instance
 // with an SSH server and its floating IP through the API, then proves it from the external host
-// (ping, ssh login showing 172.16.1.3, a port the group does not allow stays closed).
+// (ping, ssh login showing 172.16.1.3, a port the group does not allow stays closed). Dual-stack: the
+// same proofs over IPv6 reach the instance's SLAAC address directly, routed, without NAT.
 import { existsSync } from 'node:fs';
 import { loadLab, type LabContext } from './context.js';
 import { createInstance } from './instance.js';
@@ -9,10 +10,12 @@ import { labDown } from './down.js';
 import { listNamespaces } from './netns.js';
 import { labPaths, stateRoot, stateRootFlag } from './paths.js';
 import { DEMO, openScene, stepper, type DemoOptions, type Res, type Scene, type Step } from './demo-scene.js';
-import { printExplore, printRealization, proveFromExternalHost } from './demo-proofs.js';
+import { demoRadvdConf, printExplore, printRealization, proveFromExternalHost } from './demo-proofs.js';
 import { startInstanceServers } from './demo-ssh.js';
+import { routeTenantPrefixUpstream, waitForSlaacAddress } from './demo-ipv6.js';
 import type { InstanceRecord } from './instance-state.js';
 import { LabError } from './topology.js';
+import { IPV6_SLAAC } from '../model/neutron.js';
 import { labUp } from './up.js';
 
 export { DEMO, type DemoOptions } from './demo-scene.js';
@@ -53,26 +56,29 @@ async function scenario(ctx: LabContext, o: DemoOptions, step: Step): Promise<vo
   const routing = await createRouter(s, nets);
   const group = await createSecurityGroup(s);
   const inst = await bootInstance(s, nets, group);
-  const keys = await startInstanceServers(s, inst);
+  const ip6 = await waitForSlaacAddress(s, inst, nets.selfSubnet6);
+  const keys = await startInstanceServers(s, inst, ip6);
   const fip = await associateFloatingIp(s, nets, inst);
-  await proveFromExternalHost(s, keys);
-  await printRealization(s, { ...nets, ...routing, group, inst, fip });
-  printExplore(o, keys);
+  await proveFromExternalHost(s, keys, ip6);
+  await printRealization(s, { ...nets, ...routing, group, inst, fip, ip6 });
+  printExplore(o, keys, { ip6, radvdConf: demoRadvdConf(s, routing.router) });
 }
 
 interface Networks {
   provider: Res;
   providerSubnet: Res;
+  providerSubnet6: Res;
   selfservice: Res;
   selfSubnet: Res;
+  selfSubnet6: Res;
 }
 
-/** The provider network (external, flat) and the demo project's self-service network (vxlan), each with its subnet. */
+/** The provider network (external, flat) and the demo project's self-service network (vxlan), each with an IPv4 and an IPv6 subnet. */
 async function createNetworks(s: Scene): Promise<Networks> {
   return { ...(await createProviderNetwork(s)), ...(await createSelfServiceNetwork(s)) };
 }
 
-async function createProviderNetwork(s: Scene): Promise<Pick<Networks, 'provider' | 'providerSubnet'>> {
+async function createProviderNetwork(s: Scene): Promise<Pick<Networks, 'provider' | 'providerSubnet' | 'providerSubnet6'>> {
   const { step } = s;
   const provider = await step(
     'network provider (flat, physnet provider, router:external)',
@@ -100,10 +106,25 @@ async function createProviderNetwork(s: Scene): Promise<Pick<Networks, 'provider
       }),
     (subnet) => subnet.id,
   );
-  return { provider, providerSubnet };
+  // Addresses on it are configured statically (the router's gateway, the upstream host): no RA or address mode, no DHCP.
+  const providerSubnet6 = await step(
+    `subnet provider-ipv6 ${DEMO.provider.cidr6}, gateway ${DEMO.provider.gateway6}, pool ${DEMO.provider.pool6.start}-${DEMO.provider.pool6.end}`,
+    () =>
+      s.post('/v2.0/subnets', 'subnet', {
+        name: 'provider-ipv6',
+        network_id: provider.id,
+        ip_version: 6,
+        cidr: DEMO.provider.cidr6,
+        gateway_ip: DEMO.provider.gateway6,
+        allocation_pools: [DEMO.provider.pool6],
+        enable_dhcp: false,
+      }),
+    (subnet) => subnet.id,
+  );
+  return { provider, providerSubnet, providerSubnet6 };
 }
 
-async function createSelfServiceNetwork(s: Scene): Promise<Pick<Networks, 'selfservice' | 'selfSubnet'>> {
+async function createSelfServiceNetwork(s: Scene): Promise<Pick<Networks, 'selfservice' | 'selfSubnet' | 'selfSubnet6'>> {
   const { step } = s;
   const selfservice = await step(
     `network selfservice (vxlan, VNI ${DEMO.selfservice.vni}, project demo)`,
@@ -129,22 +150,44 @@ async function createSelfServiceNetwork(s: Scene): Promise<Pick<Networks, 'selfs
       }),
     (subnet) => subnet.id,
   );
-  return { selfservice, selfSubnet };
+  // SLAAC: the router's radvd advertises the prefix and the instance makes its EUI-64 address, the one
+  // the API gave its port. The gateway is Neutron's default (the prefix address), the router interface's.
+  const selfSubnet6 = await step(
+    `subnet selfservice-ipv6 ${DEMO.selfservice.cidr6}, ipv6_ra_mode and ipv6_address_mode slaac`,
+    () =>
+      s.post('/v2.0/subnets', 'subnet', {
+        name: 'selfservice-ipv6',
+        network_id: selfservice.id,
+        project_id: s.project,
+        ip_version: 6,
+        cidr: DEMO.selfservice.cidr6,
+        ipv6_ra_mode: IPV6_SLAAC,
+        ipv6_address_mode: IPV6_SLAAC,
+      }),
+    (subnet) => `${subnet.id}, gateway ${String(subnet.gateway_ip)}`,
+  );
+  return { selfservice, selfSubnet, selfSubnet6 };
 }
 
-/** The demo project's router: its gateway on the provider network, an interface on the self-service subnet. */
-async function createRouter(s: Scene, nets: Networks): Promise<{ router: Res; intf: { port_id: string } }> {
+/**
+ * The demo project's router: its gateway on the provider network (both families), an interface on each
+ * self-service subnet; upstream, the external host routes the tenant IPv6 prefix to the gateway.
+ */
+async function createRouter(s: Scene, nets: Networks): Promise<{ router: Res; intf: { port_id: string }; intf6: { port_id: string } }> {
   const { step } = s;
-  const { provider, providerSubnet, selfSubnet } = nets;
+  const { provider, providerSubnet, providerSubnet6, selfSubnet, selfSubnet6 } = nets;
   const router = await step(
-    `router router (project demo), gateway ${DEMO.router.gatewayIp} on provider`,
+    `router router (project demo), gateway ${DEMO.router.gatewayIp} and ${DEMO.router.gatewayIp6} on provider`,
     () =>
       s.post('/v2.0/routers', 'router', {
         name: 'router',
         project_id: s.project,
         external_gateway_info: {
           network_id: provider.id,
-          external_fixed_ips: [{ subnet_id: providerSubnet.id, ip_address: DEMO.router.gatewayIp }],
+          external_fixed_ips: [
+            { subnet_id: providerSubnet.id, ip_address: DEMO.router.gatewayIp },
+            { subnet_id: providerSubnet6.id, ip_address: DEMO.router.gatewayIp6 },
+          ],
         },
       }),
     (r) => r.id,
@@ -154,27 +197,36 @@ async function createRouter(s: Scene, nets: Networks): Promise<{ router: Res; in
     () => s.client.call<{ port_id: string }>('PUT', `/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: selfSubnet.id }),
     (r) => `port ${r.port_id}`,
   );
-  return { router, intf };
+  const intf6 = await step(
+    `router interface on selfservice-ipv6 ${DEMO.selfservice.cidr6} (radvd advertises it)`,
+    () => s.client.call<{ port_id: string }>('PUT', `/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: selfSubnet6.id }),
+    (r) => `port ${r.port_id}`,
+  );
+  await routeTenantPrefixUpstream(s);
+  return { router, intf, intf6 };
 }
 
-/** The group the instance gets: ingress ICMP and SSH from anywhere, nothing else. */
+/** The group the instance gets: ingress ICMP and SSH from anywhere, for each family, nothing else. */
 async function createSecurityGroup(s: Scene): Promise<Res> {
   const { step } = s;
   return step(
-    `security group ${DEMO.group} (project demo): ingress ICMP and tcp/22`,
+    `security group ${DEMO.group} (project demo): ingress ICMP and tcp/22, ICMPv6 and tcp/22 over IPv6`,
     async () => {
       const g = await s.post('/v2.0/security-groups', 'security_group', {
         name: DEMO.group,
         project_id: s.project,
         description: 'neutrino demo: ping and ssh',
       });
-      for (const r of [{ protocol: 'icmp' }, { protocol: 'tcp', port_range_min: 22, port_range_max: 22 }]) {
+      const ssh = { protocol: 'tcp', port_range_min: 22, port_range_max: 22 };
+      const rules = [
+        ...[{ protocol: 'icmp' }, ssh].map((r) => ({ ethertype: 'IPv4', remote_ip_prefix: '0.0.0.0/0', ...r })),
+        ...[{ protocol: 'ipv6-icmp' }, ssh].map((r) => ({ ethertype: 'IPv6', remote_ip_prefix: '::/0', ...r })),
+      ];
+      for (const r of rules) {
         await s.post('/v2.0/security-group-rules', 'security_group_rule', {
           security_group_id: g.id,
           project_id: s.project,
           direction: 'ingress',
-          ethertype: 'IPv4',
-          remote_ip_prefix: '0.0.0.0/0',
           ...r,
         });
       }

@@ -1,6 +1,8 @@
 // What an instance's DHCP client does with a lease: the `ip` commands for udhcpc's events, from the
 // environment udhcpc passes its hook (interface, ip, mask/subnet, router, mtu, staticroutes). Pure.
-// /etc/resolv.conf is never touched: the instance shares the machine's file system.
+// /etc/resolv.conf is never touched: the instance shares the machine's file system. Only IPv4
+// addresses are flushed: the link-local and SLAAC addresses on eth0 are IPv6's (without its link-local
+// address the instance would send no router solicitation and wait for an unsolicited advertisement).
 import { ipv4NetmaskLength, ipVersion, parsePrefix } from '../model/ip.js';
 
 export type Env = Record<string, string | undefined>;
@@ -30,7 +32,7 @@ export function leaseCommands(event: string, env: Env): string[][] {
   if (!dev || !/^[A-Za-z0-9_.-]{1,15}$/.test(dev)) return [];
   if (event === 'deconfig')
     return [
-      ['ip', 'addr', 'flush', 'dev', dev],
+      ['ip', '-4', 'addr', 'flush', 'dev', dev],
       ['ip', 'link', 'set', 'dev', dev, 'up'],
     ];
   if (event !== 'bound' && event !== 'renew') return [];
@@ -38,7 +40,7 @@ export function leaseCommands(event: string, env: Env): string[][] {
   if (!env.ip || !isIpv4(env.ip) || len === null) return [];
   const cmds: string[][] = [];
   if (env.mtu && /^\d+$/.test(env.mtu) && Number(env.mtu) >= 576) cmds.push(['ip', 'link', 'set', 'dev', dev, 'mtu', env.mtu]);
-  if (event === 'bound') cmds.push(['ip', 'addr', 'flush', 'dev', dev]);
+  if (event === 'bound') cmds.push(['ip', '-4', 'addr', 'flush', 'dev', dev]);
   const brd = isIpv4(env.broadcast) ? ['broadcast', env.broadcast] : [];
   cmds.push(['ip', 'addr', 'replace', `${env.ip}/${len}`, ...brd, 'dev', dev]);
   // With classless static routes present, the router option is ignored (RFC 3442).

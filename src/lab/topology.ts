@@ -31,14 +31,17 @@ export interface LabTopology {
   /** namespace holding the management switch (a bridge) */
   switchNamespace: string;
   switchBridge: string;
-  /** the provider network's upstream host */
-  external: { namespace: string; nic: string; address: string; gateway: string };
+  /** the provider network's upstream host; address6 is its IPv6 address on the provider link */
+  external: { namespace: string; nic: string; address: string; gateway: string; address6?: string };
   cables: LabCable[];
 }
 
 export const MANAGEMENT_CIDR = '192.168.0.0/24';
 export const PROVIDER_CIDR = '10.123.123.0/24';
 export const PROVIDER_GATEWAY = '10.123.123.1';
+/** The provider link's IPv6 prefix (documentation range) and the upstream host's address on it. */
+export const PROVIDER_CIDR6 = '2001:db8:123::/64';
+export const PROVIDER_GATEWAY6 = '2001:db8:123::1';
 /**
  * A client beyond the upstream router (TEST-NET-2, on the external host's lo): traffic from it to a
  * floating IP comes back through the router's default route, as from anywhere on the internet,
@@ -85,7 +88,13 @@ export function labTopology(lab: string, nodeNames: string[]): LabTopology {
     providerNic: i === 0 ? 'eth2' : null,
     roles: i === 0 ? ['l2', 'dhcp', 'l3'] : ['l2'],
   }));
-  const external = { namespace: labNamespace(lab, 'external'), nic: 'eth0', address: `${PROVIDER_GATEWAY}/24`, gateway: PROVIDER_GATEWAY };
+  const external = {
+    namespace: labNamespace(lab, 'external'),
+    nic: 'eth0',
+    address: `${PROVIDER_GATEWAY}/24`,
+    gateway: PROVIDER_GATEWAY,
+    address6: `${PROVIDER_GATEWAY6}/64`,
+  };
   const cables: LabCable[] = nodes.map((n, i) => ({
     a: { name: n.managementNic, namespace: n.namespace, address: `${n.managementIp}/24` },
     b: { name: `p${i}`, namespace: switchNamespace, address: null },

@@ -24,7 +24,10 @@ export function wiringCommands(t: LabTopology): Argv[] {
       cmds.push(['ip', '-n', end.namespace, 'link', 'set', end.name, 'up']);
     }
   }
-  cmds.push(['ip', '-n', t.external.namespace, 'addr', 'add', `${UPSTREAM_CLIENT}/32`, 'dev', 'lo']);
+  const ext = t.external;
+  cmds.push(['ip', '-n', ext.namespace, 'addr', 'add', `${UPSTREAM_CLIENT}/32`, 'dev', 'lo']);
+  // nodad: the lab owns this link, and the address is usable at once (no tentative phase).
+  if (ext.address6) cmds.push(['ip', '-n', ext.namespace, 'addr', 'add', ext.address6, 'dev', ext.nic, 'nodad']);
   return cmds;
 }
 

@@ -1,6 +1,7 @@
 // `neutrino demo` end to end as root: the whole canonical scenario in one command, with its proofs
 // from the external host (ping, ssh login showing 172.16.1.3, a port the group does not allow stays
-// closed); a rerun replaces the lab, `--down` removes it, and nothing of the lab is left behind.
+// closed), the same over IPv6 to the instance's SLAAC address (routed, no NAT); a rerun replaces the
+// lab, `--down` removes it, and nothing of the lab is left behind.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -27,7 +28,34 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
+/** The instance's SLAAC address on 2001:db8:1::/64, as the demo reports it: the EUI-64 of the port's MAC. */
+function slaacAddress(out: string): string {
+  const m = out.match(
+    /instance's SLAAC address on 2001:db8:1::\/64 \(router advertisement from radvd\): (2001:db8:1:0:f816:3eff:fe[0-9a-f]{2}:[0-9a-f]{1,4})\/64, the port's fixed IPv6 address \(EUI-64 of fa:16:3e:([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})\)/,
+  );
+  assert.ok(m, "the demo reports the instance's SLAAC address");
+  const [, ip6, b3, b4, b5] = m;
+  assert.equal(ip6, `2001:db8:1:0:f816:3eff:fe${b3}:${b4}${b5}`.replace(/:0+([0-9a-f])/g, ':$1'), 'EUI-64 of the MAC');
+  return ip6;
+}
+
+function assertIpv6Proofs(out: string) {
+  assert.match(out, /subnet provider-ipv6 2001:db8:123::\/64, gateway 2001:db8:123::1, /);
+  assert.match(out, /subnet selfservice-ipv6 2001:db8:1::\/64, ipv6_ra_mode and ipv6_address_mode slaac: \S+, gateway 2001:db8:1::/);
+  assert.match(out, /router router \(project demo\), gateway 10\.123\.123\.102 and 2001:db8:123::102 on provider/);
+  assert.match(out, /upstream route on the external host: 2001:db8:1::\/64 via 2001:db8:123::102/);
+  const q = slaacAddress(out); // hex digits and colons: nothing to escape in a RegExp
+  assert.match(out, new RegExp(`proof: ping -6 -c 3 ${q} from \\S+-external: 3 packets transmitted, 3 received`));
+  assert.match(out, new RegExp(`proof: ssh root@${q} ip addr .*logged in; ip addr shows ${q}`));
+  assert.match(out, new RegExp(`inet6 ${q}/64 scope global`));
+  assert.match(out, new RegExp(`proof: tcp/8080 to ${q} does not connect`));
+  assert.match(out, /radvd in qrouter-[0-9a-f-]{36} \(\S+\.radvd\.conf\)/);
+  assert.match(out, /chains in iptables and ip6tables/);
+  assert.match(out, /2001:db8:1::\/64 via 2001:db8:123::102 on \S+-external/);
+}
+
 function assertProofs(out: string) {
+  assertIpv6Proofs(out);
   assert.match(out, /proof: ping -c 3 10\.123\.123\.104 from \S+-external: 3 packets transmitted, 3 received/);
   assert.match(out, /proof: ssh root@10\.123\.123\.104 ip addr .*logged in; ip addr shows 172\.16\.1\.3/);
   assert.match(out, /inet 172\.16\.1\.3\/24/);
@@ -60,6 +88,12 @@ test('neutrino demo: the scenario with ping and ssh through the floating IP; the
   assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /demo-sshd/);
   const ls = await neutrino(['instance', 'exec', ...L, 'instance', '--', 'ip', 'addr'], 20_000);
   assert.match(ls.stdout, /inet 172\.16\.1\.3\//);
+  // DHCPv4 left IPv6 alone: the link-local address the router solicitation went from is still there.
+  assert.match(ls.stdout, new RegExp(`inet6 ${slaacAddress(r.stdout)}/64 `));
+  assert.match(ls.stdout, /inet6 fe80::f816:3eff:fe[0-9a-f:]+\/64 scope link/);
+  // The external host's own addresses and the route an upstream router has, in its namespace only.
+  const ext = await neutrino(['lab', 'exec', ...L, 'external', '--', 'ip', '-6', 'route', 'show', '2001:db8:1::/64'], 20_000);
+  assert.match(ext.stdout, /2001:db8:1::\/64 via 2001:db8:123::102 dev eth0/);
 });
 
 test('neutrino demo --down: a rerun replaces the lab, proves it again and leaves nothing behind', { skip, timeout: 240_000 }, async () => {

@@ -57,7 +57,7 @@ test('clouds.yaml: <lab>-admin and <lab> (demo), auth_url under /identity/v3; en
   assert.equal(shellQuote("/a b/it's"), `'/a b/it'\\''s'`);
 });
 
-test('DHCP hook: address, MTU and default route from a lease; RFC 3442 routes win over the router option', () => {
+test('DHCP hook: address, MTU and default route from a lease; RFC 3442 routes win over the router option; IPv6 addresses stay', () => {
   const env = {
     interface: 'eth0',
     ip: '172.16.1.3',
@@ -68,7 +68,7 @@ test('DHCP hook: address, MTU and default route from a lease; RFC 3442 routes wi
   };
   assert.deepEqual(leaseCommands('bound', env), [
     ['ip', 'link', 'set', 'dev', 'eth0', 'mtu', '1450'],
-    ['ip', 'addr', 'flush', 'dev', 'eth0'],
+    ['ip', '-4', 'addr', 'flush', 'dev', 'eth0'],
     ['ip', 'addr', 'replace', '172.16.1.3/24', 'broadcast', '172.16.1.255', 'dev', 'eth0'],
     ['ip', 'route', 'replace', 'default', 'via', '172.16.1.1', 'dev', 'eth0'],
   ]);
@@ -79,9 +79,12 @@ test('DHCP hook: address, MTU and default route from a lease; RFC 3442 routes wi
   ]);
   assert.ok(!withRoutes.some((c) => c.includes('flush')), 'a renewal keeps the address');
   assert.deepEqual(leaseCommands('deconfig', env), [
-    ['ip', 'addr', 'flush', 'dev', 'eth0'],
+    ['ip', '-4', 'addr', 'flush', 'dev', 'eth0'],
     ['ip', 'link', 'set', 'dev', 'eth0', 'up'],
   ]);
+  for (const event of ['bound', 'deconfig'])
+    for (const c of leaseCommands(event, env).filter((x) => x.includes('flush')))
+      assert.equal(c[1], '-4', `${event} flushes IPv4 addresses only (the link-local IPv6 address stays)`);
   assert.deepEqual(leaseCommands('leasefail', env), []);
   assert.deepEqual(leaseCommands('bound', { ...env, interface: 'eth0; rm -rf /' }), [], 'no odd device names');
   assert.deepEqual(leaseCommands('bound', { ...env, subnet: '255.0.255.0' }), [], 'no non-contiguous masks');

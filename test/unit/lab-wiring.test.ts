@@ -30,6 +30,7 @@ test('wiring: namespaces with lo up, the switch bridge, then veths created direc
   assert.ok(cmds.includes('ip -n lt-compute1 addr add 192.168.0.105/24 dev eth0'));
   assert.ok(cmds.includes('ip -n lt-external addr add 10.123.123.1/24 dev eth0'));
   assert.ok(cmds.includes('ip -n lt-external addr add 198.51.100.1/32 dev lo'), 'a client beyond the upstream router');
+  assert.ok(cmds.includes('ip -n lt-external addr add 2001:db8:123::1/64 dev eth0 nodad'), 'the upstream host on the provider IPv6 prefix');
   assert.ok(cmds.includes('ip -n lt-mgmt link set p1 master br-mgmt'));
   assert.ok(cmds.includes('ip -n lt-controller link set eth2 up'));
   assert.ok(!cmds.some((c) => c.includes('addr add') && c.includes('eth2')), 'eth2 stays unaddressed');
