@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import type { Api } from '../helpers/client.js';
 import { adminDemoOther, created, expectError, feedHead } from '../helpers/networking.js';
+import { pushFilters, standardColumns } from '../../src/networking/list-sql.js';
+import { tagFiltersInSql } from '../../src/networking/tags.js';
+import type { Tx } from '../../src/networking/common.js';
 
 let srv: TestServer;
 let admin: Api;
@@ -259,6 +262,30 @@ test('the tag filters: tags (all), tags-any, not-tags (not all), not-tags-any (n
     assert.deepEqual((await other.get(`${path}?tags=a&name=f1`)).body[key], []);
     for (const id of ids) assert.equal((await demo.del(`${path}/${id}`)).status, 204, `${path}/${id}`);
   }
+});
+
+test('the tag filters are SQL on the SQL-listed tables, and a deleted resource takes its tags along', async () => {
+  const a = await created(demo.post('/networks', { network: { name: 'sql-a' } }), 'network');
+  const b = await created(demo.post('/networks', { network: { name: 'sql-b' } }), 'network');
+  await demo.put(`/networks/${a.id}/tags`, { tags: ['p', 'q'] });
+  await demo.put(`/networks/${b.id}/tags`, { tags: ['q'] });
+  const table = { table: 'networks', columns: standardColumns, filters: tagFiltersInSql('networks') };
+  const db = srv.db as unknown as Tx;
+  const cases: Array<[string, string[], string[]]> = [
+    ['tags', ['p,q'], [a.id]],
+    ['tags-any', ['p', 'q'], [a.id, b.id]],
+    ['not-tags', ['p,q'], [b.id]],
+    ['not-tags-any', ['p'], [b.id]],
+  ];
+  for (const [key, values, want] of cases) {
+    const base = db.selectFrom('networks').select('networks.id').where('networks.name', 'in', ['sql-a', 'sql-b']);
+    const { query, complete } = pushFilters(db, table, base, new Map([[key, values]]));
+    assert.ok(complete, key);
+    assert.deepEqual((await query.execute()).map((r) => r.id).sort(), [...want].sort(), key);
+  }
+  for (const n of [a, b]) assert.equal((await demo.del(`/networks/${n.id}`)).status, 204);
+  const left = await srv.db.selectFrom('networks_tags').select('resource_id').where('resource_id', 'in', [a.id, b.id]).execute();
+  assert.deepEqual(left, []);
 });
 
 test('GET /extensions lists standard-attr-tag, tag-creation and tag-ports-during-bulk-creation', async () => {
