@@ -254,6 +254,10 @@ test('the tag filters: tags (all), tags-any, not-tags (not all), not-tags-any (n
       ['tags=b&not-tags=c', ['f1']],
       ['tags-any=a&not-tags-any=b', ['f2']],
       ['tags=', []],
+      // NUL is in no tag (PostgreSQL cannot even be asked about it).
+      ['tags=a&tags=b%00', []],
+      ['not-tags=a&not-tags=%00', ['f1', 'f2', 'f3', 'f4']],
+      ['tags-any=c&tags-any=%00', ['f3']],
     ];
     for (const [query, want] of cases) {
       assert.deepEqual(await filtered(path, key, query), [want, want], `${path}?${query}`);
