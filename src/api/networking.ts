@@ -16,6 +16,7 @@ import { EXTENSIONS } from '../networking/extensions.js';
 import { ChangeFeed } from '../networking/feed.js';
 import { listenForCommits } from '../store/listen.js';
 import { registerAgentRoutes } from './agent-routes.js';
+import { registerTagRoutes } from './tag-routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -85,7 +86,10 @@ export async function registerNetworkingRoutes(http: FastifyInstance, deps: Netw
         return { extension: ext };
       });
 
-      for (const service of services) registerResource(v2, service, db, baseUrl);
+      for (const service of services) {
+        registerResource(v2, service, db, baseUrl);
+        registerTagRoutes(v2, service, db);
+      }
       await registerExtraRoutes(v2, { db, config: deps.config });
       await registerAgentRoutes(v2, { db, config: deps.config, feed });
     },

@@ -28,6 +28,8 @@ export interface AttrSpec {
   filterConvert?: Converter;
   /** matches a resource's value against one converted filter value; default: equality */
   filterMatch?: (value: unknown, wanted: unknown) => boolean;
+  /** matches a whole item against all the filter's values at once (filters that are no attribute's, like tags-any) */
+  filterItem?: (item: Record<string, unknown>, wanted: unknown[]) => boolean;
 }
 
 export type AttrMap = Record<string, AttrSpec>;
@@ -51,9 +53,8 @@ export interface ResourceSpec {
 /** A free-text field such as `name`: settable, defaulting to '', filterable and sortable. */
 export const textAttribute: AttrSpec = { post: true, put: true, default: '', validate: isString(255), filter: true, sort: true };
 
-/** The standard-attributes extensions' fields (tags, timestamps, revision), listed last in a resource's attributes. */
+/** The standard-attributes extensions' fields (timestamps, revision), listed last in a resource's attributes. */
 export const standardAttributes: AttrMap = {
-  tags: { filter: false },
   created_at: { sort: true, filter: true },
   updated_at: { sort: true, filter: true },
   revision_number: { filter: true, sort: true, convert: toInt },

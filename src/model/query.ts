@@ -80,8 +80,13 @@ type Item = Record<string, unknown>;
 
 function matches(res: ResourceSpec, item: Item, filters: Map<string, unknown[]>): boolean {
   for (const [key, wanted] of filters) {
+    const spec = attrSpec(res, key);
+    if (spec?.filterItem) {
+      if (!spec.filterItem(item, wanted)) return false;
+      continue;
+    }
     const value = item[key];
-    const match = attrSpec(res, key)?.filterMatch;
+    const match = spec?.filterMatch;
     const ok = wanted.some((w) => (match ? match(value, w) : equalish(value, w)));
     if (!ok) return false;
   }

@@ -48,9 +48,16 @@ export const EXTENSIONS = [
   ext('standard-attr-description', 'standard-attr-description', 'Extension to add descriptions to standard attributes'),
   ext('standard-attr-revisions', 'Resource revision numbers', 'This extension will display the revision number of neutron resources.'),
   ext(
+    'standard-attr-tag',
+    'Tag support for resources with standard attribute: network, subnet, port, security_group, router, floatingip',
+    'Enables to set tag on resources with standard attribute.',
+  ),
+  ext(
     'standard-attr-timestamp',
     'Resource timestamps',
     'Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes.',
   ),
   ext('stateful-security-group', 'Stateful security group', 'Indicates if the security group is stateful or not'),
+  ext('tag-creation', 'Tag creation extension', 'Allow to create multiple tags for a resource'),
+  ext('tag-ports-during-bulk-creation', 'Tag Ports During Bulk Creation', 'Allow to tag ports during bulk creation'),
 ];

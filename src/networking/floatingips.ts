@@ -14,6 +14,7 @@ import { createPort, deletePort } from './ports.js';
 import { enforceQuota } from './quotas.js';
 import { systemContext } from './router-common.js';
 import { FLOATINGIP_OWNER } from '../model/neutron.js';
+import { tagAttributes } from './tags.js';
 
 export const FLOATINGIP_STATUSES = ['ACTIVE', 'DOWN', 'ERROR'];
 
@@ -34,6 +35,7 @@ export const floatingIpSpec: ResourceSpec = {
     description: { post: true, put: true, default: '', validate: isString(255), filter: true },
     port_details: { filter: false },
     ...standardAttributes,
+    ...tagAttributes(),
   },
 };
 

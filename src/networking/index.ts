@@ -6,6 +6,7 @@ import { portService } from './ports.js';
 import { securityGroupServices } from './securitygrouprules.js';
 import { floatingIpService, routerService } from './routers.js';
 import { subnetService } from './subnets.js';
+import { withTags } from './tagged-service.js';
 
 export function buildServices(config: ServerConfig): ResourceService[] {
   return [
@@ -15,5 +16,5 @@ export function buildServices(config: ServerConfig): ResourceService[] {
     ...securityGroupServices(),
     routerService(config),
     floatingIpService(),
-  ];
+  ].map(withTags);
 }

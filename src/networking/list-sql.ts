@@ -83,7 +83,9 @@ export function pushFilters<TB extends keyof Database, O>(
     const c = Object.hasOwn(t.columns, key) ? t.columns[key] : undefined;
     const custom = t.filters && Object.hasOwn(t.filters, key) ? t.filters[key] : undefined;
     const usable = values.filter((v) => storable(tx, v));
-    const cond = c ? columnFilter(t, c, usable) : custom ? custom(usable, tx) : null;
+    // A custom filter need not be an OR of its values (tags=a&tags=b is an AND): one it could not be
+    // given whole is left to memory.
+    const cond = c ? columnFilter(t, c, usable) : custom && usable.length === values.length ? custom(usable, tx) : null;
     if (cond) q = q.where(cond);
     else complete = false;
   }

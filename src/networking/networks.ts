@@ -13,6 +13,7 @@ import { bool, int, newId, recordChange, standardFields, timestamp, type Item, t
 import { enforceQuota } from './quotas.js';
 import { allocateSegment, maxMtu, segmentKey, tenantSegment, validateProviderSegment, type Segment } from './segments.js';
 import { ensureDefaultSecurityGroup } from './securitygroups.js';
+import { tagAttributes, tagFiltersInSql } from './tags.js';
 
 export const networkSpec: ResourceSpec = {
   singular: 'network',
@@ -44,6 +45,7 @@ export const networkSpec: ResourceSpec = {
     ipv4_address_scope: { filter: false },
     ipv6_address_scope: { filter: false },
     ...standardAttributes,
+    ...tagAttributes(),
   },
 };
 
@@ -89,7 +91,7 @@ const networkTable: ListTable = {
     port_security_enabled: boolColumn('port_security_enabled'),
     'provider:network_type': textColumn('network_type'),
   },
-  filters: { subnets: subnetsInSql },
+  filters: { subnets: subnetsInSql, ...tagFiltersInSql('networks') },
 };
 
 /** The networks the caller sees (canSeeNetwork): its own, shared and external ones. */

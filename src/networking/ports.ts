@@ -42,6 +42,7 @@ import { enforceQuota } from './quotas.js';
 import { enforceRouterDeviceOwner } from './router-common.js';
 import { DHCP_OWNER, FLOATINGIP_OWNER, ROUTER_INTF_OWNER, ROUTER_OWNED } from '../model/neutron.js';
 import { ensureDefaultSecurityGroup } from './securitygroups.js';
+import { tagAttributes, tagFiltersInSql } from './tags.js';
 
 export const MAX_ALLOWED_ADDRESS_PAIRS = 10;
 
@@ -102,7 +103,7 @@ const portTable: ListTable = {
     'binding:vnic_type': textColumn('binding_vnic_type'),
     'binding:vif_type': textColumn('binding_vif_type'),
   },
-  filters: { fixed_ips: fixedIpsInSql, security_groups: securityGroupsInSql },
+  filters: { fixed_ips: fixedIpsInSql, security_groups: securityGroupsInSql, ...tagFiltersInSql('ports') },
 };
 
 export const portSpec: ResourceSpec = {
@@ -146,6 +147,7 @@ export const portSpec: ResourceSpec = {
     'binding:vif_details': { adminRead: true, filter: false },
     ip_allocation: { filter: false },
     ...standardAttributes,
+    ...tagAttributes(true),
   },
 };
 

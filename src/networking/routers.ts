@@ -13,6 +13,7 @@ import { ROUTER_INTF_OWNER } from '../model/neutron.js';
 import { checkGatewayPolicy, parseGatewayInfo, updateGateway } from './router-gateway.js';
 import { scheduleRouter } from './l3-scheduler.js';
 import type { ServerConfig } from '../server-config.js';
+import { tagAttributes } from './tags.js';
 
 export { floatingIpService } from './floatingips.js';
 export { addRouterInterface, removeRouterInterface, type InterfaceInfo } from './router-interfaces.js';
@@ -36,6 +37,7 @@ export const routerSpec: ResourceSpec = {
     availability_zone_hints: { filter: false },
     availability_zones: { filter: false },
     ...standardAttributes,
+    ...tagAttributes(),
   },
 };
 

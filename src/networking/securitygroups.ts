@@ -9,6 +9,7 @@ import type { SecurityGroupRow, SecurityGroupRuleRow } from '../store/schema/ind
 import { bool, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
 import { enforceQuota } from './quotas.js';
 import { boolColumn, pushFilters, sqlPage, standardColumns, type ListTable } from './list-sql.js';
+import { tagAttributes, tagFiltersInSql } from './tags.js';
 
 /** Rules every new group gets: egress to anywhere, IPv4 and IPv6. */
 function egressRules(groupId: string, projectId: string, now: string): SecurityGroupRuleRow[] {
@@ -166,6 +167,7 @@ const securityGroupAttributes: ResourceSpec['attributes'] = {
   shared: { filter: true, filterConvert: toBoolean },
   security_group_rules: { filter: false },
   ...standardAttributes,
+  ...tagAttributes(),
 };
 
 /** `path` is the URL collection (the body key stays `security_groups`). */
@@ -178,7 +180,11 @@ const securityGroupSpecWithPath = {
 export const securityGroupSpec: ResourceSpec = securityGroupSpecWithPath;
 
 /** The security groups table as lists filter and sort it (`shared` is no column: always false). */
-const groupTable: ListTable = { table: 'security_groups', columns: { ...standardColumns, stateful: boolColumn('stateful') } };
+const groupTable: ListTable = {
+  table: 'security_groups',
+  columns: { ...standardColumns, stateful: boolColumn('stateful') },
+  filters: tagFiltersInSql('security_groups'),
+};
 
 /** The groups the caller sees: its project's, or every one for admins. */
 function visibleGroups(tx: Tx, ctx: AuthContext) {

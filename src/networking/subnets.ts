@@ -48,6 +48,7 @@ import {
   rejectSubnetPool,
   requestedCidr,
 } from './subnet-requests.js';
+import { tagAttributes, tagFiltersInSql } from './tags.js';
 
 export { MAX_DNS_NAMESERVERS, MAX_HOST_ROUTES } from './subnet-requests.js';
 
@@ -74,6 +75,7 @@ export const subnetSpec: ResourceSpec = {
     subnetpool_id: { post: true, validate: isUuidOrNull, filter: true },
     service_types: { filter: false },
     ...standardAttributes,
+    ...tagAttributes(),
   },
 };
 
@@ -107,6 +109,7 @@ const subnetTable: ListTable = {
     cidr: textColumn('cidr'),
     enable_dhcp: boolColumn('enable_dhcp'),
   },
+  filters: tagFiltersInSql('subnets'),
 };
 
 /** The subnets the caller sees: its own, and those on networks it sees (canSeeNetwork). */

@@ -80,6 +80,7 @@ async function setup() {
     device_id: `dev-${i % 11}`,
     admin_state_up: i % 4 !== 0,
     fixed_ips: i % 5 === 0 ? [{ subnet_id: s1.id }, { subnet_id: s2.id }] : [{ subnet_id: i % 2 ? s1.id : s2.id }],
+    tags: [['x', 'y'], ['x'], ['y'], []][i % 4],
   }));
   for (let i = 0; i < ports.length; i += 60) {
     const r = await demo.post('/ports', { ports: ports.slice(i, i + 60).map((port) => ({ port })) });
@@ -108,6 +109,8 @@ test('every filter/sort/limit combination pages, forwards and backwards, to the 
     'name=a&name=b&name=',
     `network_id=${net.id}&device_id=dev-3&device_id=dev-4`,
     'name=nobody',
+    'tags=x,y',
+    'tags-any=y&not-tags=x',
   ];
   const sorts = [
     '',
@@ -179,6 +182,7 @@ test('networks and subnets: filters and sorts (pushed down or not) and limits pa
       demo.post('/networks', { network: { name: NAMES[i % NAMES.length], admin_state_up: i % 3 !== 0 } }),
       'network',
     );
+    if (i % 4) assert.equal((await demo.put(`/networks/${net.id}/tags`, { tags: i % 2 ? ['odd'] : ['even', 'odd'] })).status, 200);
     if (i % 3 === 1) {
       const subnet = { network_id: net.id, ip_version: 4, cidr: `10.50.${i}.0/24`, enable_dhcp: i % 2 === 0, name: NAMES[i % 5] };
       subnetId = (await created(demo.post('/subnets', { subnet }), 'subnet')).id;
@@ -198,6 +202,7 @@ test('networks and subnets: filters and sorts (pushed down or not) and limits pa
     `subnets=${subnetId}`,
     'provider:physical_network=',
     'mtu=1450&mtu=1500',
+    'not-tags-any=even&tags=odd',
   ];
   const sorts = ['', 'sort_key=name&sort_dir=desc', 'sort_key=mtu&sort_dir=asc&sort_key=name&sort_dir=asc&sort_key=id&sort_dir=desc'];
   await everyCombinationPagesAgree(

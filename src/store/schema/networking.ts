@@ -161,6 +161,12 @@ export interface RouterL3AgentRow {
   agent_id: string;
 }
 
+/** One tag of one resource (the <resource table>_tags tables). */
+export interface TagRow {
+  resource_id: string;
+  tag: string;
+}
+
 /** The change feed: every write appends one row; `revision` is the feed's resource version. */
 export interface ChangeRow {
   revision: Generated<number>;
@@ -187,4 +193,10 @@ export interface NetworkingTables {
   network_dhcp_agents: NetworkDhcpAgentRow;
   router_l3_agents: RouterL3AgentRow;
   changes: ChangeRow;
+  networks_tags: TagRow;
+  subnets_tags: TagRow;
+  ports_tags: TagRow;
+  routers_tags: TagRow;
+  floatingips_tags: TagRow;
+  security_groups_tags: TagRow;
 }
