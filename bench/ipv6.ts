@@ -14,17 +14,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { adminClient, loadLab, nodeNamespace } from '../src/lab/context.js';
+import { nodeNamespace } from '../src/lab/context.js';
 import { createInstance } from '../src/lab/instance.js';
 import { now, Prober } from './probe.js';
-import { agentNamespaces, cli, CONTROLLER, doneAt, ipOk, loadavg, round, settledPasses, stats, timed, until } from './l3.js';
+import { cli, CONTROLLER, doneAt, ipOk, loadavg, providerLab, round, settledPasses, stats, timed, until } from './l3.js';
 
 const REPS = Number(process.env.REPS ?? 10);
 const PROBE_MS = Number(process.env.PROBE_MS ?? 5);
 const EXTERNAL_V6 = '2001:db8:ff::1';
 const PREFIX = '2001:db8:1::/64';
-
-type Res = { id: string; [k: string]: unknown };
 
 /** The instance's global IPv6 address `addr` on eth0: 'tentative' during DAD, 'ready' after, or null. */
 function addressState(ns: string, addr: string): 'tentative' | 'ready' | null {
@@ -40,27 +38,7 @@ export async function ipv6Bench() {
   const probers: Prober[] = [];
   const load = loadavg();
   try {
-    cli('lab', 'up', ...L, '--nodes', `${CONTROLLER},compute1`);
-    const foreign = agentNamespaces();
-    const ctx = loadLab({ lab, stateRoot: root });
-    const c = adminClient(ctx.state);
-    const post = async (path: string, key: string, body: Record<string, unknown>) =>
-      (await c.call<Record<string, Res>>('POST', path, { [key]: body }))[key];
-
-    const provider = await post('/v2.0/networks', 'network', {
-      name: 'provider',
-      'router:external': true,
-      'provider:network_type': 'flat',
-      'provider:physical_network': 'provider',
-    });
-    await post('/v2.0/subnets', 'subnet', {
-      network_id: provider.id,
-      ip_version: 4,
-      cidr: '10.123.123.0/24',
-      gateway_ip: '10.123.123.1',
-      allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }],
-      enable_dhcp: false,
-    });
+    const { foreign, ctx, c, post, provider } = await providerLab(lab, root);
     await post('/v2.0/subnets', 'subnet', {
       network_id: provider.id,
       ip_version: 6,

@@ -153,6 +153,31 @@ export const agentNamespaces = () =>
     .stdout.split('\n')
     .filter((l) => /^q(router|dhcp)-/.test(l)).length;
 
+/** A lab up (CONTROLLER + compute1) with the flat provider network and its IPv4 subnet, made through the API. */
+export async function providerLab(lab: string, stateRoot: string) {
+  cli('lab', 'up', '--lab', lab, '--state-root', stateRoot, '--nodes', `${CONTROLLER},compute1`);
+  const foreign = agentNamespaces();
+  const ctx = loadLab({ lab, stateRoot });
+  const c = adminClient(ctx.state);
+  const post = async (path: string, key: string, body: Record<string, unknown>) =>
+    (await c.call<Record<string, Res>>('POST', path, { [key]: body }))[key];
+  const provider = await post('/v2.0/networks', 'network', {
+    name: 'provider',
+    'router:external': true,
+    'provider:network_type': 'flat',
+    'provider:physical_network': 'provider',
+  });
+  await post('/v2.0/subnets', 'subnet', {
+    network_id: provider.id,
+    ip_version: 4,
+    cidr: '10.123.123.0/24',
+    gateway_ip: '10.123.123.1',
+    allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }],
+    enable_dhcp: false,
+  });
+  return { foreign, ctx, c, post, provider };
+}
+
 export async function l3Bench(): Promise<L3Result> {
   const lab = `bl${process.pid % 100000}`;
   const root = mkdtempSync(join(tmpdir(), 'neutrino-bench-l3-'));
@@ -160,27 +185,7 @@ export async function l3Bench(): Promise<L3Result> {
   const probers: Prober[] = [];
   const load = loadavg();
   try {
-    cli('lab', 'up', ...L, '--nodes', `${CONTROLLER},compute1`);
-    const foreign = agentNamespaces();
-    const ctx = loadLab({ lab, stateRoot: root });
-    const c = adminClient(ctx.state);
-    const post = async (path: string, key: string, body: Record<string, unknown>) =>
-      (await c.call<Record<string, Res>>('POST', path, { [key]: body }))[key];
-
-    const provider = await post('/v2.0/networks', 'network', {
-      name: 'provider',
-      'router:external': true,
-      'provider:network_type': 'flat',
-      'provider:physical_network': 'provider',
-    });
-    await post('/v2.0/subnets', 'subnet', {
-      network_id: provider.id,
-      ip_version: 4,
-      cidr: '10.123.123.0/24',
-      gateway_ip: '10.123.123.1',
-      allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }],
-      enable_dhcp: false,
-    });
+    const { foreign, ctx, c, post, provider } = await providerLab(lab, root);
     const selfservice = await post('/v2.0/networks', 'network', { name: 'selfservice' });
     const subnet = await post('/v2.0/subnets', 'subnet', {
       network_id: selfservice.id,

@@ -233,20 +233,10 @@ test(
   { skip, timeout: 120_000 },
   async () => {
     openstack('security', 'group', 'create', '--project', 'demo', 'web6');
-    openstackRaw(
-      'security',
-      'group',
-      'rule',
-      'create',
-      '--ingress',
-      '--ethertype',
-      'IPv6',
-      '--protocol',
-      'tcp',
-      '--dst-port',
-      '7010',
-      'web6',
-    );
+    /** An ingress IPv6 rule in web6. */
+    const allow = (...rule: string[]) =>
+      openstackRaw('security', 'group', 'rule', 'create', '--ingress', '--ethertype', 'IPv6', ...rule, 'web6');
+    allow('--protocol', 'tcp', '--dst-port', '7010');
     await neutrinoOk(['instance', 'create', ...L, 'web', '--network', 'v6a', '--host', 'compute1', '--security-group', 'web6'], 60_000);
     const port = (await instances()).find((i) => i.name === 'web')!.port_id;
     const addr = fixedIps(openstack('port', 'show', port))[0]!;
@@ -261,23 +251,10 @@ test(
       assert.equal(await connect(from, addr, 7011), null, `${from} → web tcp/7011 is closed`);
       assert.equal(await ping6(from, addr), false, `${from} → web ICMPv6 echo is not allowed yet`);
     }
-    openstackRaw('security', 'group', 'rule', 'create', '--ingress', '--ethertype', 'IPv6', '--protocol', 'ipv6-icmp', 'web6');
+    allow('--protocol', 'ipv6-icmp');
     await eventually('ICMPv6 echo from the external host once allowed', () => ping6(external, addr), FEW_SECONDS);
     assert.ok(await ping6(nsOf('a'), addr), 'from a too');
-    openstackRaw(
-      'security',
-      'group',
-      'rule',
-      'create',
-      '--ingress',
-      '--ethertype',
-      'IPv6',
-      '--protocol',
-      'tcp',
-      '--dst-port',
-      '7011',
-      'web6',
-    );
+    allow('--protocol', 'tcp', '--dst-port', '7011');
     await eventually('tcp/7011 opens once a rule allows it', () => connect(external, addr, 7011), FEW_SECONDS);
     assert.ok(await connect(nsOf('a'), addr, 7011), 'from a too');
   },
