@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# ICMP echo prober for the L3 benchmark (bench/l3.ts), run inside a network namespace as root.
+# ICMP (ICMPv6 for an IPv6 DST) echo prober for the L3 benchmarks (bench/l3.ts, bench/ipv6.ts),
+# run inside a network namespace as root.
 # Sends one echo request to DST every INTERVAL_MS and prints one line per reply:
 #   <seq> <sent> <received>        (Unix time in seconds, microsecond resolution)
 # MODE 'new' gives every probe its own ICMP id, so each probe is a new conntrack flow (what a new
@@ -23,14 +24,21 @@ def checksum(data: bytes) -> int:
     return ~s & 0xFFFF
 
 
-def echo(ident: int, seq: int, payload: bytes) -> bytes:
+def echo(ident: int, seq: int, payload: bytes, v6: bool) -> bytes:
+    if v6:  # the kernel fills in an ICMPv6 checksum (it covers the IPv6 pseudo-header)
+        return struct.pack('!BBHHH', 128, 0, 0, ident, seq & 0xFFFF) + payload
     head = struct.pack('!BBHHH', 8, 0, 0, ident, seq & 0xFFFF)
     return struct.pack('!BBHHH', 8, 0, checksum(head + payload), ident, seq & 0xFFFF) + payload
 
 
 def main() -> None:
     dst, interval, mode = sys.argv[1], float(sys.argv[2]) / 1000, sys.argv[3]
-    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    v6 = ':' in dst
+    if v6:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    else:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    reply_type = 129 if v6 else 0
     sock.setblocking(False)
     nonce = os.urandom(8)
     base = int.from_bytes(os.urandom(2), 'big')
@@ -45,7 +53,7 @@ def main() -> None:
             ident = (base + seq) & 0xFFFF if mode == 'new' else base
             sent[seq] = time.time()
             try:
-                sock.sendto(echo(ident, seq, nonce + struct.pack('!I', seq)), (dst, 0))
+                sock.sendto(echo(ident, seq, nonce + struct.pack('!I', seq), v6), (dst, 0))
             except OSError:
                 pass  # no route / neighbour failed: a lost probe
             seq += 1
@@ -62,9 +70,9 @@ def main() -> None:
                 except BlockingIOError:
                     break
                 got = time.time()
-                ihl = (pkt[0] & 0x0F) * 4
-                icmp = pkt[ihl:]
-                if len(icmp) < 20 or icmp[0] != 0 or icmp[8:16] != nonce:
+                # An IPv4 raw socket delivers the IP header, an IPv6 one the ICMPv6 message alone.
+                icmp = pkt if v6 else pkt[(pkt[0] & 0x0F) * 4 :]
+                if len(icmp) < 20 or icmp[0] != reply_type or icmp[8:16] != nonce:
                     continue
                 n = struct.unpack('!I', icmp[16:20])[0]
                 if n in sent:

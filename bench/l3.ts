@@ -32,14 +32,14 @@ const QUIET_MS = 1500;
 const FLOW_WATCH_MS = 5000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const round = (x: number) => +x.toFixed(1);
+export const round = (x: number) => +x.toFixed(1);
 const quantile = (xs: number[], q: number) => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (!s.length) return NaN;
   const i = (s.length - 1) * q;
   return round(s[Math.floor(i)] + (s[Math.ceil(i)] - s[Math.floor(i)]) * (i - Math.floor(i)));
 };
-const stats = (xs: number[]) => ({
+export const stats = (xs: number[]) => ({
   median: quantile(xs, 0.5),
   p90: quantile(xs, 0.9),
   min: quantile(xs, 0),
@@ -47,18 +47,18 @@ const stats = (xs: number[]) => ({
   n: xs.length,
 });
 
-function cli(...args: string[]): string {
+export function cli(...args: string[]): string {
   const r = spawnSync(process.execPath, ['bin/neutrino.js', ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`neutrino ${args.join(' ')}: ${r.stderr || r.stdout}`);
   return r.stdout;
 }
 
-function ipOk(args: string[]): void {
+export function ipOk(args: string[]): void {
   const r = spawnSync('ip', args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs: number, everyMs = 2): Promise<T> {
+export async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs: number, everyMs = 2): Promise<T> {
   const end = now() + timeoutMs;
   for (;;) {
     const v = fn();
@@ -69,7 +69,7 @@ async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs
 }
 
 /** Times one API call: [result, start, end]. */
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number, number]> {
+export async function timed<T>(fn: () => Promise<T>): Promise<[T, number, number]> {
   const t0 = now();
   const v = await fn();
   return [v, t0, now()];
@@ -105,7 +105,7 @@ function agentPasses(ctx: LabContext, nodes: string[], from: number, to: number,
 }
 
 /** The passes since `from`, once at least one has been logged (a loaded machine logs late) and `extraMs` more. */
-async function settledPasses(ctx: LabContext, nodes: string[], from: number, origin: number, extraMs: number): Promise<Pass[]> {
+export async function settledPasses(ctx: LabContext, nodes: string[], from: number, origin: number, extraMs: number): Promise<Pass[]> {
   const end = now() + 10_000;
   while (!agentPasses(ctx, nodes, from, now(), origin).length && now() < end) await sleep(50);
   await sleep(extraMs);
@@ -113,7 +113,7 @@ async function settledPasses(ctx: LabContext, nodes: string[], from: number, ori
 }
 
 /** When the last pass that changed something ended. */
-const doneAt = (ps: Pass[]) => (ps.length ? Math.max(...ps.map((p) => p.end_ms)) : NaN);
+export const doneAt = (ps: Pass[]) => (ps.length ? Math.max(...ps.map((p) => p.end_ms)) : NaN);
 
 /** strace on the named nodes' agents around `fn`; the passes it saw, relative to the origin `fn` returns. */
 async function traced(ctx: LabContext, nodes: string[], fn: () => Promise<number>): Promise<Record<string, PassPhases[]>> {
@@ -139,19 +139,44 @@ export interface L3Result {
   floating_ip: Record<string, unknown>;
 }
 
-const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+export const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 /**
  * The controller's node name, unique on the machine: at be55d6d an agent's namespace owner mark is
  * its host name alone, so two labs' `controller` agents remove each other's qrouter-/qdhcp- namespaces.
  */
-const CONTROLLER = `ctl${process.pid % 100000}`;
+export const CONTROLLER = `ctl${process.pid % 100000}`;
 
 /** qrouter-/qdhcp- namespaces on the machine: every agent observes them all (other labs' too). */
-const agentNamespaces = () =>
+export const agentNamespaces = () =>
   spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
     .stdout.split('\n')
     .filter((l) => /^q(router|dhcp)-/.test(l)).length;
+
+/** A lab up (CONTROLLER + compute1) with the flat provider network and its IPv4 subnet, made through the API. */
+export async function providerLab(lab: string, stateRoot: string) {
+  cli('lab', 'up', '--lab', lab, '--state-root', stateRoot, '--nodes', `${CONTROLLER},compute1`);
+  const foreign = agentNamespaces();
+  const ctx = loadLab({ lab, stateRoot });
+  const c = adminClient(ctx.state);
+  const post = async (path: string, key: string, body: Record<string, unknown>) =>
+    (await c.call<Record<string, Res>>('POST', path, { [key]: body }))[key];
+  const provider = await post('/v2.0/networks', 'network', {
+    name: 'provider',
+    'router:external': true,
+    'provider:network_type': 'flat',
+    'provider:physical_network': 'provider',
+  });
+  await post('/v2.0/subnets', 'subnet', {
+    network_id: provider.id,
+    ip_version: 4,
+    cidr: '10.123.123.0/24',
+    gateway_ip: '10.123.123.1',
+    allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }],
+    enable_dhcp: false,
+  });
+  return { foreign, ctx, c, post, provider };
+}
 
 export async function l3Bench(): Promise<L3Result> {
   const lab = `bl${process.pid % 100000}`;
@@ -160,27 +185,7 @@ export async function l3Bench(): Promise<L3Result> {
   const probers: Prober[] = [];
   const load = loadavg();
   try {
-    cli('lab', 'up', ...L, '--nodes', `${CONTROLLER},compute1`);
-    const foreign = agentNamespaces();
-    const ctx = loadLab({ lab, stateRoot: root });
-    const c = adminClient(ctx.state);
-    const post = async (path: string, key: string, body: Record<string, unknown>) =>
-      (await c.call<Record<string, Res>>('POST', path, { [key]: body }))[key];
-
-    const provider = await post('/v2.0/networks', 'network', {
-      name: 'provider',
-      'router:external': true,
-      'provider:network_type': 'flat',
-      'provider:physical_network': 'provider',
-    });
-    await post('/v2.0/subnets', 'subnet', {
-      network_id: provider.id,
-      ip_version: 4,
-      cidr: '10.123.123.0/24',
-      gateway_ip: '10.123.123.1',
-      allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }],
-      enable_dhcp: false,
-    });
+    const { foreign, ctx, c, post, provider } = await providerLab(lab, root);
     const selfservice = await post('/v2.0/networks', 'network', { name: 'selfservice' });
     const subnet = await post('/v2.0/subnets', 'subnet', {
       network_id: selfservice.id,

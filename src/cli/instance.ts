@@ -58,7 +58,11 @@ export function registerInstanceCommand(program: Command): void {
           dhcpTimeoutMs,
           print,
         });
-        print(`instance ${name}: address ${record.ip} by DHCP after ${seconds.toFixed(1)} s`);
+        print(
+          record.ip
+            ? `instance ${name}: address ${record.ip} by DHCP after ${seconds.toFixed(1)} s`
+            : `instance ${name}: no IPv4 address on its network (IPv6 from router advertisements or DHCPv6)`,
+        );
       },
     );
 

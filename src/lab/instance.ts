@@ -58,10 +58,19 @@ export async function instanceAddresses(namespace: string, family?: 4 | 6): Prom
     'scope',
     'global',
   ]);
-  if (r.code !== 0) return [];
-  const links = JSON.parse(r.stdout || '[]') as Array<{ addr_info?: Array<{ local: string; prefixlen: number }> }>;
-  return (links[0]?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`);
+  return r.code === 0 ? addressesOfIpJson(r.stdout) : [];
 }
+
+/**
+ * The addresses (with prefix) in `ip -j addr show dev X` output. iproute2 leaves an empty object in
+ * addr_info for each address its filter (scope, family) drops: those are not addresses.
+ */
+export function addressesOfIpJson(stdout: string): string[] {
+  const links = JSON.parse(stdout || '[]') as Array<{ addr_info?: Array<{ local?: string; prefixlen?: number }> }>;
+  return (links[0]?.addr_info ?? []).filter((a) => a.local).map((a) => `${a.local}/${a.prefixlen}`);
+}
+
+const hasIpv4 = (fixedIps: InstanceRecord['port']['fixedIps']) => fixedIps.some((f) => !f.ip_address.includes(':'));
 
 /** The IPv4 address (with prefix) on the instance's eth0, or null. */
 export async function instanceAddress(namespace: string): Promise<string | null> {
@@ -144,16 +153,19 @@ export async function createInstance(ctx: LabContext, o: CreateOptions): Promise
     o.print(
       `instance ${o.name} (${id}) on ${o.host}: port ${port.id}, MAC ${port.mac_address}, ${record.tap} in ${hostNamespace}, eth0 in ${namespace}`,
     );
-    record.dhcpPid = await spawnDetached(dhcpClientArgv(namespace, hook, join(dir, 'udhcpc.pid')), {
-      log: join(dir, 'udhcpc.log'),
-      env: dhcpHookEnv(),
-    });
-    writeInstance(paths, record);
+    // A port with IPv6 addresses only (an IPv6-only network) has no DHCPv4 server to wait for.
+    if (hasIpv4(port.fixed_ips)) {
+      record.dhcpPid = await spawnDetached(dhcpClientArgv(namespace, hook, join(dir, 'udhcpc.pid')), {
+        log: join(dir, 'udhcpc.log'),
+        env: dhcpHookEnv(),
+      });
+      writeInstance(paths, record);
+    }
   } catch (e) {
     await removeInstance(ctx, record).catch(() => undefined);
     throw e;
   }
-  const seconds = await waitForLease(ctx, record, o.dhcpTimeoutMs);
+  const seconds = record.dhcpPid ? await waitForLease(ctx, record, o.dhcpTimeoutMs) : 0;
   if (await onStatefulDhcpv6(client, port.fixed_ips)) await takeDhcpv6Lease(record, o);
   return { record, seconds };
 }

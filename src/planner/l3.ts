@@ -166,6 +166,11 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
     for (const address of portAddresses(intf)) spec.addresses.push({ dev, address });
     const mtu = view.networks.find((n) => n.id === intf.port.network_id)?.mtu ?? 0;
     radvdPorts.push({ dev, mtu, subnets: intf.subnets });
+    // No duplicate address detection on an IPv6 interface (set before the link comes up): radvd
+    // started while the link-local address is still tentative cannot send, and its next
+    // advertisement is up to 16 s away (MAX_INITIAL_RTR_ADVERT_INTERVAL). The addresses are the
+    // port's own: IPAM's allocations and the EUI-64 of its unique MAC.
+    if (needsRadvd([radvdPorts.at(-1)!])) spec.sysctls.push({ key: `net.ipv6.conf.${dev}.accept_dad`, value: '0' });
   }
 
   let gw: { dev: string; ip: string } | null = null;

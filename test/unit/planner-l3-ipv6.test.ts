@@ -15,7 +15,7 @@ import { agentPass, type PriorPass } from '../../src/agent/pass.js';
 const facts = { ...controllerFacts(['l2', 'dhcp', 'l3']), radvdUser: 'root' };
 const radvdHint = { id: `radvd-${ROUTER}`, pidFile: `/var/lib/neutrino/external/pids/${ROUTER}.pid.radvd`, files: [] };
 
-test('IPv6 addresses on qr- and qg-, the default IPv6 route via the external subnet’s gateway, forwarding on, accept_ra 0', () => {
+test('IPv6 addresses on qr- and qg-, the default IPv6 route via the external subnet’s gateway, forwarding on, accept_ra 0, no DAD on the IPv6 qr-', () => {
   const { view: v, router: r } = dualStack('slaac', '2001:db8:e::1');
   const ns = planNode(v, facts).desired.namespaces[NS]!;
   assert.deepEqual(ns.addresses, [
@@ -33,6 +33,7 @@ test('IPv6 addresses on qr- and qg-, the default IPv6 route via the external sub
     ns.sysctls.filter((s) => s.key.startsWith('net.ipv6.')),
     [
       { key: 'net.ipv6.conf.all.forwarding', value: '1' },
+      { key: 'net.ipv6.conf.qr-0b1c2d3e-4f.accept_dad', value: '0' },
       { key: 'net.ipv6.conf.qg-7a8b9c0d-1e.accept_ra', value: '0' },
       { key: 'net.ipv6.conf.qg-7a8b9c0d-1e.forwarding', value: '1' },
     ],
@@ -151,4 +152,14 @@ test('agent passes: a targeted pass stops the radvd of a router that keeps its n
     ),
     [],
   );
+});
+
+test('no DAD on an IPv6 qr-: the sysctl comes before the link goes up (radvd can send at once); a v4-only qr- keeps DAD', async () => {
+  const { desired } = planNode(dualStack('slaac', '2001:db8:e::1').view, facts);
+  const ops = diff(desired, await new FakeKernel().observe(scopeFor(desired, {}))).ops;
+  const dad = ops.findIndex((o) => o.op === 'sysctl' && o.key === 'net.ipv6.conf.qr-0b1c2d3e-4f.accept_dad' && o.value === '0');
+  const up = ops.findIndex((o) => o.op === 'link-set' && o.name === 'qr-0b1c2d3e-4f' && o.set.up === true);
+  assert.ok(dad >= 0 && up > dad, `accept_dad 0 (op ${dad}) before qr- up (op ${up})`);
+  const v4 = planNode(view([router()]), facts).desired.namespaces[NS]!;
+  assert.ok(!v4.sysctls.some((s) => s.key.endsWith('.accept_dad')));
 });
