@@ -8,7 +8,7 @@ export interface Pool {
   end: string;
 }
 
-interface Range {
+export interface Range {
   start: bigint;
   end: bigint;
 }
@@ -97,30 +97,104 @@ export function inPools(c: Cidr, pools: Pool[], ip: string): boolean {
   });
 }
 
-/** How many addresses the random choice draws from (Neutron's window). */
+/** How many addresses, from the lowest free one, the random choice draws from (Neutron's window). */
 export const ALLOCATION_WINDOW = 1000;
+/** Allocated addresses read by the lowest-free search's first step (it usually ends there), doubling up to WALK_MAX. */
+const WALK_FIRST = 8;
+const WALK_MAX = 256;
+/** Random addresses of the window tried at once before reading the whole window. */
+const PROBES = 16;
+/** Free addresses a dense window is widened to hold, at least. */
+const MIN_CANDIDATES = 100;
 
-/**
- * Picks a free address from the pools: the lowest for `network:dhcp` ports, otherwise a random one
- * among the first ALLOCATION_WINDOW free addresses of the first pool with space. `random(n)` returns
- * an integer in [0, n) and is passed in so this stays pure. Null when the pools are full.
- */
-export function chooseAddress(
-  c: Cidr,
-  pools: Pool[],
-  used: ReadonlySet<string>,
-  lowest: boolean,
-  random: (n: number) => number,
-): string | null {
-  for (const p of pools) {
-    const s = parseIp(p.start)!.value;
-    const e = parseIp(p.end)!.value;
-    const free: string[] = [];
-    for (let v = s; v <= e && free.length < (lowest ? 1 : ALLOCATION_WINDOW); v++) {
-      const text = ipAt(c, v);
-      if (!used.has(text)) free.push(text);
+/** The sortable form of an address value that ip_allocations.ip_key holds (migration 004). */
+export const ipamKey = (value: bigint): string => value.toString().padStart(39, '0');
+
+/** A subnet's allocated address values, as the search reads them (an index of the database). */
+export interface AllocatedIndex {
+  /** The allocated values in [from, to], ascending, at most `limit` of them. */
+  inRange(from: bigint, to: bigint, limit: number): Promise<bigint[]>;
+  /** Which of `values` are allocated. */
+  among(values: bigint[]): Promise<Set<bigint>>;
+}
+
+export interface AddressSearch {
+  /** Every pool address below it is known to be allocated. */
+  floor: bigint;
+  /** The lowest free address, or one at random near it. */
+  lowest: boolean;
+  /** Addresses this request has already chosen: not free, though not yet stored. */
+  taken: ReadonlySet<bigint>;
+  /** An integer in [0, n): passed in so that tests can choose. */
+  random: (n: number) => number;
+}
+
+export interface AddressChoice {
+  value: bigint;
+  /** A higher floor that the search proved, if any: every pool address below it is allocated. */
+  floor: bigint | null;
+}
+
+/** The lowest value in [from, to] neither allocated nor taken; reads only up to the first gap. */
+async function lowestFree(index: AllocatedIndex, from: bigint, to: bigint, taken: ReadonlySet<bigint>): Promise<bigint | null> {
+  let v = from;
+  for (let step = WALK_FIRST; v <= to; step = Math.min(step * 2, WALK_MAX)) {
+    const used = await index.inRange(v, to, step);
+    for (const k of used) {
+      for (; v < k; v++) if (!taken.has(v)) return v;
+      v = k + 1n;
     }
-    if (free.length) return lowest ? free[0] : free[random(free.length)];
+    if (used.length < step) {
+      for (; v <= to; v++) if (!taken.has(v)) return v;
+    }
   }
   return null;
 }
+
+/**
+ * A value drawn uniformly from the free ones of the window [from, to] (`from` is free): a few random
+ * probes, else one read of the window, widened by whole windows up to `last` while it holds fewer
+ * than MIN_CANDIDATES free values, so that concurrent allocators do not all meet on a full window.
+ */
+async function randomFree(index: AllocatedIndex, from: bigint, to: bigint, last: bigint, s: AddressSearch): Promise<bigint> {
+  const isFree = (used: ReadonlySet<bigint>) => (v: bigint) => !used.has(v) && !s.taken.has(v);
+  const probes = Array.from({ length: PROBES }, () => from + BigInt(s.random(Number(to - from) + 1)));
+  const hit = probes.find(isFree(await index.among(probes)));
+  if (hit !== undefined) return hit;
+  for (let end = to; ; end = end + BigInt(ALLOCATION_WINDOW) < last ? end + BigInt(ALLOCATION_WINDOW) : last) {
+    const free: bigint[] = [];
+    const freeHere = isFree(new Set(await index.inRange(from, end, Number(end - from) + 1)));
+    for (let v = from; v <= end; v++) if (freeHere(v)) free.push(v);
+    if (free.length >= MIN_CANDIDATES || end === last) return free[s.random(free.length)];
+  }
+}
+
+/**
+ * Picks a free address from the pools, in their order: the lowest free one (for `network:dhcp`
+ * ports), or one at random among the free addresses of the ALLOCATION_WINDOW addresses that start at
+ * the lowest free one of the first pool with space (widened while it is nearly full). Neutron draws
+ * from the first 1,000 free addresses instead, which needs every allocation read, since the holes a
+ * random choice leaves low in the pool last; on pools of up to 1,000 addresses the two are the same.
+ * Reads start at the floor, so the cost does not grow with the addresses allocated below it. Null
+ * when the pools are full.
+ */
+export async function chooseAddress(pools: Range[], index: AllocatedIndex, s: AddressSearch): Promise<AddressChoice | null> {
+  const full: Range[] = [];
+  for (const p of pools) {
+    const from = p.start > s.floor ? p.start : s.floor;
+    const low = from <= p.end ? await lowestFree(index, from, p.end, s.taken) : null;
+    if (low === null) {
+      full.push(p);
+      continue;
+    }
+    // `low` is a floor for the whole subnet once every pool that starts lower is known full.
+    const floor = pools.every((q) => q.start >= p.start || full.includes(q)) ? low : null;
+    if (s.lowest) return { value: low, floor };
+    const windowEnd = low + BigInt(ALLOCATION_WINDOW - 1);
+    return { value: await randomFree(index, low, windowEnd < p.end ? windowEnd : p.end, p.end, s), floor };
+  }
+  return null;
+}
+
+/** The pools as ranges of address values. */
+export const poolRanges = (pools: Pool[]): Range[] => pools.map((p) => ({ start: parseIp(p.start)!.value, end: parseIp(p.end)!.value }));

@@ -4,11 +4,12 @@
 // transaction; the (subnet, address) primary key backs it up when several servers share a database.
 import { randomInt } from 'node:crypto';
 import { badRequest, conflict, invalidInput, NeutronError } from '../model/errors.js';
-import { canonicalIpOrNull, cidrContains, eui64Address, isEui64Address, parseIp } from '../model/ip.js';
-import { chooseAddress, type Pool } from '../model/ipam.js';
+import { canonicalIpOrNull, cidrContains, eui64Address, ipAt, isEui64Address, parseIp } from '../model/ip.js';
+import { chooseAddress, poolRanges, type Pool } from '../model/ipam.js';
 import { ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS, ROUTER_INTERFACE_OWNERS_SNAT } from '../model/neutron.js';
 import type { NetworkRow, SubnetRow } from '../store/schema/index.js';
 import { parseJson, recordChange, timestamp, type Tx } from './common.js';
+import { allocatedIndex, allocationRows, isAllocated, raiseFloor, readFloor } from './ipam-store.js';
 import { subnetCidr } from './lookups.js';
 import { isAutoAddressSubnet } from './subnet-requests.js';
 
@@ -39,9 +40,16 @@ const alreadyAllocated = (ip: string, subnetId: string) =>
   conflict('IpAddressAlreadyAllocated', `IP address ${ip} already allocated in subnet ${subnetId}`);
 
 async function pickFrom(tx: Tx, subnet: SubnetRow, lowest: boolean, taken: FixedIp[] = []): Promise<string | null> {
-  const used = await usedAddresses(tx, subnet.id);
-  for (const t of taken) used.add(t.ip_address);
-  return chooseAddress(subnetCidr(subnet), parseJson<Pool[]>(subnet.allocation_pools), used, lowest, (n) => randomInt(n));
+  const floor = await readFloor(tx, subnet.id);
+  const choice = await chooseAddress(poolRanges(parseJson<Pool[]>(subnet.allocation_pools)), allocatedIndex(tx, subnet.id), {
+    floor: floor.value,
+    lowest,
+    taken: new Set(taken.filter((t) => t.subnet_id === subnet.id).map((t) => parseIp(t.ip_address)!.value)),
+    random: (n) => randomInt(n),
+  });
+  if (!choice) return null;
+  if (choice.floor !== null) await raiseFloor(tx, subnet.id, floor, choice.floor);
+  return ipAt(subnetCidr(subnet), choice.value);
 }
 
 const isAutoSubnet = (s: SubnetRow) => s.ip_version === 6 && isAutoAddressSubnet(s);
@@ -77,7 +85,7 @@ function checkAutoAddress(subnet: SubnetRow, requested: string, ip: string, port
 /** The EUI-64 address of the port on an auto-address subnet, if no other port holds it. */
 async function autoAddress(tx: Tx, subnet: SubnetRow, mac: string): Promise<FixedIp> {
   const ip = eui64Address(subnet.cidr, mac)!;
-  if ((await usedAddresses(tx, subnet.id)).has(ip)) throw alreadyAllocated(ip, subnet.id);
+  if (await isAllocated(tx, subnet.id, ip)) throw alreadyAllocated(ip, subnet.id);
   return { subnet_id: subnet.id, ip_address: ip };
 }
 
@@ -158,7 +166,7 @@ export async function allocateFixedIps(
           continue;
         }
         checkExplicit(subnet, ip, port.deviceOwner);
-        if ((await usedAddresses(tx, subnet.id)).has(ip) || result.some((r) => r.ip_address === ip)) throw alreadyAllocated(ip, subnet.id);
+        if (result.some((r) => r.ip_address === ip) || (await isAllocated(tx, subnet.id, ip))) throw alreadyAllocated(ip, subnet.id);
         result.push({ subnet_id: subnet.id, ip_address: ip });
         continue;
       }
@@ -210,7 +218,7 @@ export async function addFixedIps(
   if (added.length) {
     await tx
       .insertInto('ip_allocations')
-      .values(added.map((f) => ({ ...f, port_id: port.id, network_id: network.id })))
+      .values(allocationRows(added, port.id, network.id))
       .execute();
   }
   return added;
@@ -235,7 +243,7 @@ export async function addAutoAddressesOnNetwork(tx: Tx, subnet: SubnetRow): Prom
     used.add(ip);
     await tx
       .insertInto('ip_allocations')
-      .values({ subnet_id: subnet.id, ip_address: ip, port_id: p.id, network_id: subnet.network_id })
+      .values(allocationRows([{ subnet_id: subnet.id, ip_address: ip }], p.id, subnet.network_id))
       .execute();
     await tx
       .updateTable('ports')

@@ -37,6 +37,7 @@ import {
   type Tx,
 } from './common.js';
 import { allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
+import { allocationRows } from './ipam-store.js';
 import { getVisibleNetwork } from './networks.js';
 import { enforceQuota } from './quotas.js';
 import { enforceRouterDeviceOwner } from './router-common.js';
@@ -363,7 +364,7 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
   if (fixedIps.length) {
     await tx
       .insertInto('ip_allocations')
-      .values(fixedIps.map((f) => ({ ...f, port_id: row.id, network_id: network.id })))
+      .values(allocationRows(fixedIps, row.id, network.id))
       .execute();
   }
   if (groups.length) {
@@ -492,7 +493,7 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
     if (next.length)
       await tx
         .insertInto('ip_allocations')
-        .values(next.map((f) => ({ ...f, port_id: id, network_id: network.id })))
+        .values(allocationRows(next, id, network.id))
         .execute();
   }
   if ('security_groups' in a) {

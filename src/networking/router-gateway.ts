@@ -8,6 +8,7 @@ import { Invalid, toBoolean } from '../model/validators.js';
 import type { NetworkRow, PortRow, RouterRow, SubnetRow } from '../store/schema/index.js';
 import { int, type Tx } from './common.js';
 import { addFixedIps, allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
+import { allocationRows } from './ipam-store.js';
 import { getVisibleNetwork } from './networks.js';
 import { createPort, deletePort } from './ports.js';
 import { badRouter, checkDupRouterSubnets, fixedIpsOf, systemContext, touchPort, touchRouter } from './router-common.js';
@@ -90,7 +91,7 @@ async function readdressGatewayPort(tx: Tx, gwRow: PortRow, network: NetworkRow,
   if (next.length)
     await tx
       .insertInto('ip_allocations')
-      .values(next.map((f) => ({ ...f, port_id: gwRow.id, network_id: network.id })))
+      .values(allocationRows(next, gwRow.id, network.id))
       .execute();
   await touchPort(tx, gwRow);
 }

@@ -205,3 +205,30 @@ test('ports on a network of another project: forbidden unless shared', async (t)
   assert.equal(explicit.status, 403);
   assert.equal(errType(explicit), 'PolicyNotAuthorized');
 });
+
+test('the lowest free address is found again after ports go and after the pools change', async (t) => {
+  const { admin, demo, netId, subnetId } = await selfserviceSubnet(t);
+  const dhcp = async () => {
+    const r = await admin.post('/ports', { port: { network_id: netId, device_owner: 'network:dhcp' } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return { id: r.body.port.id as string, ip: r.body.port.fixed_ips[0].ip_address as string };
+  };
+  const first = await dhcp();
+  assert.equal(first.ip, '172.16.1.2');
+  const explicit: Record<string, string> = {};
+  for (const ip of ['172.16.1.3', '172.16.1.4', '172.16.1.5']) {
+    const r = await demo.post('/ports', { port: { network_id: netId, fixed_ips: [{ ip_address: ip }] } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    explicit[ip] = r.body.port.id;
+  }
+  assert.equal((await dhcp()).ip, '172.16.1.6');
+  assert.equal((await admin.del(`/ports/${first.id}`)).status, 204);
+  assert.equal((await dhcp()).ip, '172.16.1.2');
+  assert.equal((await demo.del(`/ports/${explicit['172.16.1.4']}`)).status, 204);
+  assert.equal((await dhcp()).ip, '172.16.1.4');
+  const pools = (p: { start: string; end: string }) => demo.put(`/subnets/${subnetId}`, { subnet: { allocation_pools: [p] } });
+  assert.equal((await pools({ start: '172.16.1.100', end: '172.16.1.200' })).status, 200);
+  assert.equal((await dhcp()).ip, '172.16.1.100');
+  assert.equal((await pools({ start: '172.16.1.2', end: '172.16.1.254' })).status, 200);
+  assert.equal((await dhcp()).ip, '172.16.1.7');
+});

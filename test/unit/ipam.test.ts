@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePrefix } from '../../src/model/ip.js';
-import { chooseAddress, defaultGateway, defaultPools, validateGateway, validatePools } from '../../src/model/ipam.js';
+import { ipAt, parseIp, parsePrefix } from '../../src/model/ip.js';
+import {
+  chooseAddress,
+  defaultGateway,
+  defaultPools,
+  poolRanges,
+  validateGateway,
+  validatePools,
+  type AddressSearch,
+  type Pool,
+} from '../../src/model/ipam.js';
 import { NeutronError } from '../../src/model/errors.js';
 
 const c24 = parsePrefix('10.0.0.0/24')!;
@@ -62,32 +71,97 @@ test('pool validation: out of bounds, inverted, overlapping, gateway conflict', 
   assert.deepEqual(validatePools(c24, [{ start: '10.0.0.10', end: '10.0.0.20' }], '10.0.0.1'), [{ start: '10.0.0.10', end: '10.0.0.20' }]);
 });
 
-test('lowest choice skips used addresses and moves to the next pool', () => {
+/** An in-memory AllocatedIndex over addresses of c24 that counts the allocations it returns. */
+function memoryIndex(used: string[]) {
+  const values = used.map((ip) => parseIp(ip)!.value).sort((x, y) => (x < y ? -1 : 1));
+  const index = {
+    rowsRead: 0,
+    async inRange(from: bigint, to: bigint, limit: number) {
+      const rows = values.filter((v) => v >= from && v <= to).slice(0, limit);
+      index.rowsRead += rows.length;
+      return rows;
+    },
+    async among(candidates: bigint[]) {
+      return new Set(candidates.filter((v) => values.includes(v)));
+    },
+  };
+  return index;
+}
+
+const search = (over: Partial<AddressSearch> = {}): AddressSearch => ({
+  floor: 0n,
+  lowest: true,
+  taken: new Set(),
+  random: first,
+  ...over,
+});
+const choose = async (pools: Pool[], used: string[], over: Partial<AddressSearch> = {}) => {
+  const choice = await chooseAddress(poolRanges(pools), memoryIndex(used), search(over));
+  return choice && { ip: ipAt(c24, choice.value), floor: choice.floor === null ? null : ipAt(c24, choice.floor) };
+};
+
+test('lowest choice skips used addresses and moves to the next pool', async () => {
   const pools = [
     { start: '10.0.0.2', end: '10.0.0.3' },
     { start: '10.0.0.10', end: '10.0.0.11' },
   ];
-  assert.equal(chooseAddress(c24, pools, new Set(['10.0.0.2']), true, first), '10.0.0.3');
-  assert.equal(chooseAddress(c24, pools, new Set(['10.0.0.2', '10.0.0.3']), true, first), '10.0.0.10');
-  assert.equal(chooseAddress(c24, pools, new Set(['10.0.0.2', '10.0.0.3', '10.0.0.10', '10.0.0.11']), true, first), null);
+  assert.equal((await choose(pools, ['10.0.0.2']))?.ip, '10.0.0.3');
+  assert.equal((await choose(pools, ['10.0.0.2', '10.0.0.3']))?.ip, '10.0.0.10');
+  assert.equal(await choose(pools, ['10.0.0.2', '10.0.0.3', '10.0.0.10', '10.0.0.11']), null);
+  // addresses this request already chose count as used
+  assert.equal((await choose(pools, ['10.0.0.2'], { taken: new Set([parseIp('10.0.0.3')!.value]) }))?.ip, '10.0.0.10');
 });
 
-test('random choice draws from the free addresses of the first pool with space', () => {
+test('random choice draws from the free addresses of the first pool with space', async () => {
   const pools = [{ start: '10.0.0.2', end: '10.0.0.6' }];
   const seen: number[] = [];
-  const pick = (n: number) => {
+  const last = (n: number) => {
     seen.push(n);
     return n - 1;
   };
-  assert.equal(chooseAddress(c24, pools, new Set(['10.0.0.6']), false, pick), '10.0.0.5');
-  assert.deepEqual(seen, [4]);
+  // every probe of the 5-address window meets 10.0.0.6; the choice then reads the 4 free ones
+  assert.equal((await choose(pools, ['10.0.0.6'], { lowest: false, random: last }))?.ip, '10.0.0.5');
+  assert.deepEqual(seen, [...Array<number>(16).fill(5), 4]);
+  // a free probe is taken as it is
+  assert.equal((await choose(pools, ['10.0.0.6'], { lowest: false, random: () => 1 }))?.ip, '10.0.0.3');
 });
 
-test('the random window is capped at 1000 free addresses', () => {
+test('the random window is the 1000 addresses from the lowest free one', async () => {
   const big = parsePrefix('10.0.0.0/16')!;
   let window = 0;
-  chooseAddress(big, defaultPools(big, '10.0.0.1'), new Set(), false, (n) => ((window = n), 0));
+  const index = memoryIndex([]);
+  const choice = await chooseAddress(
+    poolRanges(defaultPools(big, '10.0.0.1')),
+    index,
+    search({ lowest: false, random: (n) => ((window = n), n - 1) }),
+  );
   assert.equal(window, 1000);
+  assert.equal(ipAt(big, choice!.value), '10.0.3.233');
+});
+
+test('the search reads from the floor and only up to the first free address, and reports the floor it proved', async () => {
+  const big = parsePrefix('10.0.0.0/16')!;
+  const at = (n: number) => big.network + BigInt(n);
+  const used = Array.from({ length: 5000 }, (_, i) => ipAt(big, at(2 + i)));
+  const pools = poolRanges(defaultPools(big, '10.0.0.1'));
+  const fromStart = memoryIndex(used);
+  const low = await chooseAddress(pools, fromStart, search());
+  assert.equal(ipAt(big, low!.value), '10.0.19.138');
+  assert.equal(low!.floor, at(5002));
+  assert.ok(fromStart.rowsRead >= 5000);
+  const fromFloor = memoryIndex(used);
+  assert.equal((await chooseAddress(pools, fromFloor, search({ floor: at(4990) })))!.value, at(5002));
+  assert.equal(fromFloor.rowsRead, 12);
+});
+
+test('a floor is proved only when every pool that starts lower is full', async () => {
+  const pools = [
+    { start: '10.0.0.20', end: '10.0.0.29' },
+    { start: '10.0.0.2', end: '10.0.0.9' },
+  ];
+  assert.deepEqual(await choose(pools, ['10.0.0.20']), { ip: '10.0.0.21', floor: null });
+  const full = Array.from({ length: 8 }, (_, i) => `10.0.0.${2 + i}`);
+  assert.deepEqual(await choose([...pools].reverse(), [...full, '10.0.0.20']), { ip: '10.0.0.21', floor: '10.0.0.21' });
 });
 
 test('IPv6: the default gateway is the subnet-router anycast address and the pool starts after it', () => {
@@ -99,4 +173,16 @@ test('IPv6: the default gateway is the subnet-router anycast address and the poo
   // any address of an IPv6 subnet may be its gateway (only IPv4 refuses network and broadcast)
   validateGateway(c64, '2001:db8::');
   validateGateway(c64, '2001:db8::ffff:ffff:ffff:ffff');
+});
+
+test('a nearly full window is widened until it holds 100 free addresses', async () => {
+  const big = parsePrefix('10.0.0.0/16')!;
+  const at = (n: number) => big.network + BigInt(n);
+  // 10.0.0.2 free, then 1,500 allocated: the first window holds 1 free address, the widened one 500
+  const used = Array.from({ length: 1500 }, (_, i) => ipAt(big, at(3 + i)));
+  let drawnFrom = 0;
+  const random = (n: number) => ((drawnFrom = n), n - 1);
+  const choice = await chooseAddress(poolRanges(defaultPools(big, '10.0.0.1')), memoryIndex(used), search({ lowest: false, random }));
+  assert.equal(drawnFrom, 500);
+  assert.equal(choice!.value, at(2001));
 });

@@ -4,10 +4,12 @@ import * as m001 from './001_identity.js';
 import * as m002 from './002_networking.js';
 import * as m003 from './003_identity_hardening.js';
 import * as m004 from './004_tags.js';
+import * as m005 from './005_ipam_floors.js';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
   '002_networking': m002,
   '003_identity_hardening': m003,
   '004_tags': m004,
+  '005_ipam_floors': m005,
 };

@@ -70,6 +70,15 @@ export interface IpAllocationRow {
   subnet_id: string;
   network_id: string;
   ip_address: string;
+  /** The address as a number, zero-padded decimal: sorts as the addresses do (ipamKey). */
+  ip_key: string;
+}
+
+/** Every address of the subnet's pools whose key is below floor_key is allocated (migration 004). */
+export interface IpamFloorRow {
+  subnet_id: string;
+  floor_key: string;
+  generation: number;
 }
 
 export interface PortSecurityGroupRow {
@@ -182,6 +191,7 @@ export interface NetworkingTables {
   subnets: SubnetRow;
   ports: PortRow;
   ip_allocations: IpAllocationRow;
+  ipam_floors: IpamFloorRow;
   port_security_groups: PortSecurityGroupRow;
   security_groups: SecurityGroupRow;
   default_security_groups: DefaultSecurityGroupRow;
