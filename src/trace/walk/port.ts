@@ -137,7 +137,12 @@ const destination = gate<PortWalk>('destination', (w) => {
   const dstPort = ctx.api.ports.find(
     (p) => p.id === to || fixedIps(p).some((f) => f.ip_address === to && p['device_owner'] !== FLOATINGIP_OWNER),
   );
-  const dstIp = dstPort ? (fixedIps(dstPort).find((f) => f.ip_address === to)?.ip_address ?? v4Of(dstPort)?.ip_address ?? null) : to;
+  const dstIp = dstPort
+    ? (fixedIps(dstPort).find((f) => f.ip_address === to)?.ip_address ??
+      v4Of(dstPort)?.ip_address ??
+      fixedIpOf(dstPort, 6)?.ip_address ??
+      null)
+    : to;
   if (!dstIp || !parseIp(dstIp))
     return stop(
       result(apiHop('destination', { type: 'port', id: to }), { to }, null, [], {
