@@ -1,6 +1,7 @@
 // What one trace works on: the API resources, every node as parsed and planned, and the clock of
 // the snapshot (agent heartbeat ages are measured against it, so a recorded snapshot replays the
 // same verdict). Lookups in Neutron's terms. Pure.
+import { parseIp } from '../model/ip.js';
 import type { ApiObject, ApiResources } from './snapshot.js';
 import type { TraceNode } from './read/nodes.js';
 
@@ -15,6 +16,11 @@ export interface TraceContext {
 
 export const byId = (list: ApiObject[], id: unknown): ApiObject | undefined => list.find((o) => o.id === id);
 export const str = (o: ApiObject | undefined, key: string): string => (o && typeof o[key] === 'string' ? (o[key] as string) : '');
+
+export type IpFamily = 4 | 6;
+
+/** The port's first fixed IP of `family`. */
+export const fixedIpOf = (port: ApiObject, family: IpFamily) => fixedIps(port).find((f) => parseIp(f.ip_address)?.version === family);
 
 export function fixedIps(port: ApiObject): Array<{ subnet_id: string; ip_address: string }> {
   return Array.isArray(port['fixed_ips']) ? (port['fixed_ips'] as Array<{ subnet_id: string; ip_address: string }>) : [];

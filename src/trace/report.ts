@@ -50,6 +50,10 @@ export const REASONS = [
   'DHCP_OPTIONS_MISMATCH',
   'DHCP_HOST_ENTRY_MISSING',
   'SG_DHCP_BLOCKED',
+  // IPv6 (ipv6.ts)
+  'RADVD_NOT_RUNNING',
+  'RADVD_CONFIG_MISMATCH',
+  'SG_ICMPV6_BLOCKED',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

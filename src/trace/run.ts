@@ -3,12 +3,12 @@
 import { COMPUTE_OWNER_PREFIX, ROUTER_GW_OWNER, ROUTER_INTF_OWNER } from '../model/neutron.js';
 import { parseIp } from '../model/ip.js';
 import { HOST } from '../kernel/types.js';
-import type { TraceContext } from './context.js';
+import type { IpFamily, TraceContext } from './context.js';
 import { expectedNode } from './expect/expect.js';
 import { exitStatusOf } from './finish.js';
 import { traceFip, type FipOptions } from './walk/fip.js';
 import { tracePort } from './walk/port.js';
-import { fixedIps } from './context.js';
+import { fixedIpOf, fixedIps } from './context.js';
 import { gatherSnapshot } from './read/gather.js';
 import type { TraceLabs } from './labs.js';
 import { agentsOn, parseDump, type TraceNode } from './read/nodes.js';
@@ -34,6 +34,8 @@ export interface TraceCliOptions {
   target: string;
   /** port and instance traces: the destination (a port id, a port's fixed IP, or an address) */
   to?: string;
+  /** trace instance without --to: its way out over IPv6 (to the external subnet's IPv6 gateway) */
+  ipv6?: boolean;
   lab?: string;
   /** the labs this machine runs (the CLI reads them from their state root) */
   labs: TraceLabs;
@@ -157,6 +159,8 @@ function traceOf(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot, fipO
   if (o.kind === 'dhcp') return dhcpTrace(ctx, o.target, started);
   const port = instancePort(ctx, o, snapshot);
   if (o.to) return tracePort(ctx, port.id, o.to, { flow: fipOptions.flow }, started);
+  // Floating IPs are IPv4 only: over IPv6 the instance is reached by its own address, routed as it is.
+  if (o.ipv6) return tracePort(ctx, port.id, externalGateway(ctx, port, 6) ?? '::', { flow: fipOptions.flow }, started);
   const fip = ctx.api.floatingips.find((f) => f['port_id'] === port.id);
   if (fip) return traceFip(ctx, String(fip['floating_ip_address']), fipOptions, started);
   return tracePort(ctx, port.id, externalGateway(ctx, port) ?? '0.0.0.0', { flow: fipOptions.flow }, started);
@@ -192,13 +196,14 @@ function instanceId(query: string, snapshot: Snapshot, labs: TraceLabs): string 
 }
 
 /** The external subnet's gateway of the router on the port's subnet: "the outside" for an instance. */
-function externalGateway(ctx: TraceContext, port: ApiObject): string | null {
-  const subnetIds = new Set(fixedIps(port).map((f) => f.subnet_id));
+function externalGateway(ctx: TraceContext, port: ApiObject, family?: IpFamily): string | null {
+  const own = family ? [fixedIpOf(port, family)].filter((f) => !!f) : fixedIps(port);
+  const subnetIds = new Set(own.map((f) => f!.subnet_id));
   const intf = ctx.api.ports.find(
     (p) => String(p['device_owner'] ?? '').startsWith(ROUTER_INTF_OWNER) && fixedIps(p).some((f) => subnetIds.has(f.subnet_id)),
   );
   const gw = intf && ctx.api.ports.find((p) => p['device_id'] === intf['device_id'] && p['device_owner'] === ROUTER_GW_OWNER);
-  const subnet = gw && ctx.api.subnets.find((s) => s.id === fixedIps(gw)[0]?.subnet_id);
+  const subnet = gw && ctx.api.subnets.find((s) => s.id === (family ? fixedIpOf(gw, family) : fixedIps(gw)[0])?.subnet_id);
   return (subnet?.['gateway_ip'] as string | null | undefined) ?? null;
 }
 

@@ -75,6 +75,8 @@ export interface NodeDump {
   errors: string[];
   /** the DHCP namespaces' processes and dnsmasq files, per qdhcp- namespace that exists (absent in older snapshots) */
   dhcp?: Record<NsKey, DhcpNamespaceDump>;
+  /** the processes of router namespaces whose router has an IPv6 subnet, with radvd's configuration (absent in older snapshots) */
+  radvd?: Record<NsKey, DhcpNamespaceDump>;
   /**
    * The command behind each output above, by namespace and by what it filled: a RawNamespace field
    * ('ip', 'route6', 'fdb', 'iptablesSave', 'ip6tablesSave', 'sysctl'), 'conntrack', or 'netns' (in '': the

@@ -136,7 +136,9 @@ test('filters: the flow and the address; on the underlay the inner protocol and 
     underlayFilter({ protocol: 'tcp', port: 22 }, '10.0.0.255', 4789),
     'udp port 4789 and udp[39] = 6 and (udp[42:4] = 0x0a0000ff or udp[46:4] = 0x0a0000ff)',
   );
-  assert.throws(() => underlayFilter({ protocol: 'icmp' }, 'fd00::1'), ProbeError);
+  // An IPv6 inner header has its own offsets (trace-ipv6.test.ts); what is no address is refused.
+  assert.match(underlayFilter({ protocol: 'icmp' }, 'fd00::1'), /^udp port 8472 and udp\[36\] = 58 and /);
+  assert.throws(() => underlayFilter({ protocol: 'icmp' }, '172.16.1'), ProbeError);
 });
 
 // ---- the plan

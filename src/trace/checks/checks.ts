@@ -22,7 +22,11 @@ export interface HopBase {
 export const where = (b: { node: string; namespace: NsKey }) => (b.namespace === HOST ? `on ${b.node}` : `in ${b.namespace} on ${b.node}`);
 
 /** The command a namespace's state was read with, as an operator would type it on the node. */
-export function observeCommand(ns: NsKey, what: 'link' | 'addr' | 'route' | 'neigh' | 'fdb' | 'iptables' | 'sysctl', extra = ''): string {
+export function observeCommand(
+  ns: NsKey,
+  what: 'link' | 'addr' | 'route' | 'route6' | 'neigh' | 'neigh6' | 'fdb' | 'iptables' | 'ip6tables' | 'sysctl',
+  extra = '',
+): string {
   const ip = ns === HOST ? 'ip' : `ip -n ${ns}`;
   const exec = ns === HOST ? '' : `ip netns exec ${ns} `;
   switch (what) {
@@ -32,12 +36,17 @@ export function observeCommand(ns: NsKey, what: 'link' | 'addr' | 'route' | 'nei
       return `${ip} -j addr show${extra ? ` dev ${extra}` : ''}`;
     case 'route':
       return `${ip} -j route show table main`;
+    case 'route6':
+      return `${ip} -6 -j route show table main`;
     case 'neigh':
       return `${ip} -j neigh show${extra ? ` dev ${extra}` : ''}`;
+    case 'neigh6':
+      return `${ip} -6 -j neigh show${extra ? ` dev ${extra}` : ''}`;
     case 'fdb':
       return `${ns === HOST ? 'bridge' : `bridge -n ${ns}`} -j fdb show${extra ? ` dev ${extra}` : ''}`;
     case 'iptables':
-      return `${exec}iptables-save${extra ? ` -t ${extra}` : ''}`;
+    case 'ip6tables':
+      return `${exec}${what}-save${extra ? ` -t ${extra}` : ''}`;
     case 'sysctl':
       return `${exec}sysctl ${extra}`;
   }
@@ -242,7 +251,7 @@ export function checkAddress(node: TraceNode | undefined, base: HopBase, dev: st
   const evidence = [
     {
       command: observeCommand(base.namespace, 'addr', dev),
-      ...(found ? { line: `${found.dev} inet ${found.address} scope ${found.scope}` } : {}),
+      ...(found ? { line: `${found.dev} ${ip?.includes(':') ? 'inet6' : 'inet'} ${found.address} scope ${found.scope}` } : {}),
     },
   ];
   if (!found)

@@ -188,6 +188,8 @@ export function fdbHop(
   // The ARP proxy entry is expected only where the planner wants one ([vxlan] arp_responder).
   const wantNeigh = !!target.ip && !!node?.desired?.namespaces[HOST]?.neigh.some((n) => n.dev === dev && n.ip === target.ip);
   const neigh = target.ip ? ns.neigh.find((n) => n.dev === dev && n.ip === target.ip) : undefined;
+  // IPv6 has no ARP: the VXLAN device answers neighbour solicitations from the same proxy entries.
+  const v6 = !!target.ip?.includes(':');
   const observed = {
     fdb: entries
       .filter((f) => f.mac === target.mac || f.mac === FLOOD_MAC)
@@ -202,7 +204,7 @@ export function fdbHop(
     ...(target.ip
       ? [
           {
-            command: observeCommand(HOST, 'neigh', dev),
+            command: observeCommand(HOST, v6 ? 'neigh6' : 'neigh', dev),
             ...(neigh ? { line: `${neigh.ip} lladdr ${neigh.lladdr} ${neigh.state.join(',')}` } : {}),
           },
         ]
@@ -225,7 +227,9 @@ export function fdbHop(
     return result(base, expected, observed, evidence, {
       status: 'missing',
       reason: 'NO_ARP_ENTRY',
-      cause: `${dev} on ${host} has no ARP proxy entry ${target.ip} → ${target.mac}${neigh ? ` (it has ${neigh.lladdr})` : ''}: ARP for ${target.what} is not answered (the VXLAN device proxies ARP and does not learn); ${owner}`,
+      cause: v6
+        ? `${dev} on ${host} has no neighbour proxy entry ${target.ip} → ${target.mac}${neigh ? ` (it has ${neigh.lladdr})` : ''}: neighbour solicitations for ${target.what} are not answered (the VXLAN device proxies them and does not learn); ${owner}`
+        : `${dev} on ${host} has no ARP proxy entry ${target.ip} → ${target.mac}${neigh ? ` (it has ${neigh.lladdr})` : ''}: ARP for ${target.what} is not answered (the VXLAN device proxies ARP and does not learn); ${owner}`,
     });
   }
   return result(base, expected, observed, evidence);

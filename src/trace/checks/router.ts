@@ -4,6 +4,7 @@ import { AGENT_L2, AGENT_L3 } from '../../model/neutron.js';
 import { bridgeName, qgName, qrName, routerNamespace, tapName, wrapChain } from '../../kernel/names.js';
 import { HOST } from '../../kernel/types.js';
 import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
+import type { IpFamily } from '../context.js';
 import { agentNote, type TraceContext } from '../context.js';
 import {
   checkAddress,
@@ -68,8 +69,11 @@ export function routerAddressHop(
   port: ApiObject,
   dev: string,
   leg: Hop['leg'],
+  family: IpFamily = 4,
 ): HopDraft {
-  const fixed = (port['fixed_ips'] as Array<{ subnet_id: string; ip_address: string }>)?.find((f) => parseIp(f.ip_address)?.version === 4);
+  const fixed = (port['fixed_ips'] as Array<{ subnet_id: string; ip_address: string }>)?.find(
+    (f) => parseIp(f.ip_address)?.version === family,
+  );
   const subnet = fixed ? ctx.api.subnets.find((s) => s.id === fixed.subnet_id) : undefined;
   const prefix = subnet ? parsePrefix(String(subnet['cidr'])) : null;
   const address = fixed && prefix ? `${fixed.ip_address}/${prefix.prefixLength}` : '?';
@@ -82,10 +86,16 @@ export function routerAddressHop(
   );
 }
 
-export function forwardingHop(ctx: TraceContext, host: string, router: ApiObject, leg: Hop['leg']): HopDraft {
+/** The sysctl that lets the router forward each family (Neutron's L3 agent sets both in the namespace). */
+const FORWARDING = {
+  4: { key: 'net.ipv4.ip_forward', check: 'ip_forward', what: 'IP forwarding' },
+  6: { key: 'net.ipv6.conf.all.forwarding', check: 'ipv6 forwarding', what: 'IPv6 forwarding' },
+} as const;
+
+export function forwardingHop(ctx: TraceContext, host: string, router: ApiObject, leg: Hop['leg'], family: IpFamily = 4): HopDraft {
   const ns = routerNamespace(router.id);
-  const key = 'net.ipv4.ip_forward';
-  const base = { leg, node: host, namespace: ns, device: null, resource: routerRef(router), check: 'ip_forward' };
+  const { key, check, what } = FORWARDING[family];
+  const base = { leg, node: host, namespace: ns, device: null, resource: routerRef(router), check };
   const owner = l3Owner(ctx, host, router);
   const o = namespaceOr(ctx.nodes[host], base, { [key]: '1' }, owner);
   if (isDraft(o)) return o;
@@ -102,7 +112,7 @@ export function forwardingHop(ctx: TraceContext, host: string, router: ApiObject
     return result(base, { [key]: '1' }, { [key]: value }, evidence, {
       status: 'mismatch',
       reason: 'FORWARDING_DISABLED',
-      cause: `IP forwarding is off in ${ns} on ${host} (${key} = ${value}): the router forwards nothing; ${owner}`,
+      cause: `${what} is off in ${ns} on ${host} (${key} = ${value}): the router forwards no ${family === 4 ? '' : 'IPv6 '}traffic; ${owner}`,
     });
   return result(base, { [key]: '1' }, { [key]: value }, evidence);
 }
@@ -124,21 +134,24 @@ export function routeHop(
   const owner = l3Owner(ctx, host, router);
   const o = namespaceOr(ctx.nodes[host], base, expected, owner);
   if (isDraft(o)) return o;
-  const ip = parseIp(dst === 'default' ? '0.0.0.0' : dst);
-  const candidates = o.routes.filter((r) => r.family === 4 && r.type === 'unicast');
+  const family = dst === 'default' ? 4 : (parseIp(dst)?.version ?? 4);
+  const any = family === 4 ? '0.0.0.0' : '::';
+  const host_ = family === 4 ? 32 : 128;
+  const ip = parseIp(dst === 'default' ? any : dst);
+  const candidates = o.routes.filter((r) => r.family === family && r.type === 'unicast');
   // Longest prefix match, as the kernel does.
   const match = candidates
-    .map((r) => ({ r, p: r.dst === 'default' ? parsePrefix('0.0.0.0/0') : parsePrefix(r.dst.includes('/') ? r.dst : `${r.dst}/32`) }))
+    .map((r) => ({ r, p: r.dst === 'default' ? parsePrefix(`${any}/0`) : parsePrefix(r.dst.includes('/') ? r.dst : `${r.dst}/${host_}`) }))
     .filter((x) => x.p && ip && (dst === 'default' ? x.r.dst === 'default' : cidrContains(x.p, ip)))
     .sort((a, b) => b.p!.prefixLength - a.p!.prefixLength)[0]?.r;
   const line = (r: typeof match) =>
     r && `${r.dst}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${r.dev}` : ''} proto ${r.protocol} scope ${r.scope}`;
-  const evidence = [{ command: observeCommand(ns, 'route'), ...(match ? { line: line(match)! } : {}) }];
+  const evidence = [{ command: observeCommand(ns, family === 4 ? 'route' : 'route6'), ...(match ? { line: line(match)! } : {}) }];
   if (!match)
     return result(base, expected, { route: null }, evidence, {
       status: 'missing',
       reason: 'NO_ROUTE',
-      cause: `${ns} on ${host} has no route to ${dst === 'default' ? 'the outside (default route)' : dst} (${what}); ${owner}`,
+      cause: `${ns} on ${host} has no ${family === 4 ? '' : 'IPv6 '}route to ${dst === 'default' ? 'the outside (default route)' : dst} (${what}); ${owner}`,
     });
   if (match.dev !== dev || (via && match.via !== via)) {
     return result(base, expected, { route: line(match) }, evidence, {

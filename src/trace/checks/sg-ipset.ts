@@ -28,7 +28,7 @@ export function remoteSetFinding(
   source: string,
   host: string,
 ): SetFinding {
-  const set = remoteGroupIpset(groupId, 'IPv4');
+  const set = remoteGroupIpset(groupId, source.includes(':') ? 'IPv6' : 'IPv4');
   if (node.dump?.namespaces[HOST]?.ipset === undefined) {
     return {
       held: false,

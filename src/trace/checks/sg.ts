@@ -30,15 +30,15 @@ export function ruleAdmits(
   remote: string | null,
   members: (groupId: string) => string[],
   direction: 'ingress' | 'egress' = 'ingress',
+  ethertype: 'IPv4' | 'IPv6' = 'IPv4',
 ): boolean {
   const source = remote;
-  if (rule.direction !== direction || rule.ethertype !== 'IPv4') return false;
-  if (
-    rule.protocol !== null &&
-    rule.protocol !== 'any' &&
-    protoNumber(rule.protocol) !== protoNumber(flow.protocol === 'icmp' ? 'icmp' : flow.protocol)
-  )
-    return false;
+  const v6 = ethertype === 'IPv6';
+  if (rule.direction !== direction || rule.ethertype !== ethertype) return false;
+  // For IPv6, Neutron takes 'icmp' (and 'icmpv6') to mean ICMPv6.
+  const ruleProto = v6 && (rule.protocol === 'icmp' || rule.protocol === 'icmpv6') ? 'ipv6-icmp' : rule.protocol;
+  const flowProto = flow.protocol === 'icmp' ? (v6 ? 'ipv6-icmp' : 'icmp') : flow.protocol;
+  if (ruleProto !== null && ruleProto !== 'any' && protoNumber(ruleProto) !== protoNumber(flowProto)) return false;
   if (flow.protocol !== 'icmp' && rule.protocol !== null && flow.port !== undefined) {
     if (rule.port_range_min !== null && flow.port < rule.port_range_min) return false;
     if (rule.port_range_max !== null && flow.port > rule.port_range_max) return false;
@@ -87,12 +87,15 @@ export function sgHop(
   };
   const owner = `the ${AGENT_L2} on ${host} writes it from the port's security groups; ${agentNote(ctx, host, AGENT_L2)}`;
   if (port['port_security_enabled'] === false) return result(base, { filtering: false }, { filtering: false }, [], undefined);
-  const desired = node?.desired?.namespaces[HOST]?.iptables.filter?.find((c) => c.name === chains.ingress);
+  // The same chains in both families: an IPv6 flow is filtered by ip6tables (Neutron's IptablesFirewallDriver).
+  const v6 = !!source?.includes(':');
+  const tables = v6 ? 'ip6tables' : 'iptables';
+  const desired = node?.desired?.namespaces[HOST]?.[tables]?.filter?.find((c) => c.name === chains.ingress);
   const expected: Record<string, unknown> = { chain: chains.ingress, groups: groupIds, flow: flowText(flow), source };
   const ns = namespaceOr(node, base, expected, owner);
   if (isDraft(ns)) return ns;
-  const observedChain = ns.iptables.filter?.find((c) => c.name === chains.ingress);
-  const command = observeCommand(HOST, 'iptables', 'filter');
+  const observedChain = ns[tables]?.filter?.find((c) => c.name === chains.ingress);
+  const command = observeCommand(HOST, tables, 'filter');
   if (!observedChain) {
     return result(base, expected, { chain: null }, [{ command }], {
       status: 'missing',
@@ -107,16 +110,17 @@ export function sgHop(
     ctx.api.ports
       .filter((p) => ((p['security_groups'] as string[] | undefined) ?? []).includes(groupId))
       .flatMap((p) => fixedIps(p).map((f) => f.ip_address));
-  const admits = (r: Rule) => ruleAdmits(r, flow, source, members, direction);
+  const admits = (r: Rule) => ruleAdmits(r, flow, source, members, direction, v6 ? 'IPv6' : 'IPv4');
   // A rule on addresses before one on a remote group: it holds without the group's IP set.
   const admitting = rules.find((r) => admits(r) && !r.remote_group_id) ?? rules.find(admits);
-  const protoRules = observedChain.rules.filter((r) => r.includes(`-p ${flow.protocol}`)).map((r) => `-A ${chains.ingress} ${r}`);
+  const protoText = v6 && flow.protocol === 'icmp' ? 'ipv6-icmp' : flow.protocol;
+  const protoRules = observedChain.rules.filter((r) => r.includes(`-p ${protoText}`)).map((r) => `-A ${chains.ingress} ${r}`);
   const evidence = [
     { command, ...(protoRules[0] ? { line: protoRules[0] } : {}) },
     { command: 'GET /v2.0/security-groups', ...(admitting ? { line: JSON.stringify(admitting) } : {}) },
   ];
   if (!admitting) {
-    const cmd = flow.protocol === 'icmp' ? '--protocol icmp' : `--protocol ${flow.protocol} --dst-port ${flow.port ?? '1:65535'}`;
+    const cmd = `${v6 ? '--ethertype IPv6 ' : ''}${flow.protocol === 'icmp' ? `--protocol ${protoText}` : `--protocol ${flow.protocol} --dst-port ${flow.port ?? '1:65535'}`}`;
     return result(
       base,
       expected,
@@ -154,7 +158,7 @@ export function sgHop(
   if (admitting.remote_group_id && source !== null && node) {
     const group = ctx.api.security_groups.find((g) => g.id === admitting.remote_group_id);
     const f = remoteSetFinding(node, ns, admitting.remote_group_id, String(group?.['name'] || admitting.remote_group_id), source, host);
-    const set = remoteGroupIpset(admitting.remote_group_id, 'IPv4');
+    const set = remoteGroupIpset(admitting.remote_group_id, v6 ? 'IPv6' : 'IPv4');
     if (!f.held)
       return result(
         base,

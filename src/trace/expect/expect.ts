@@ -7,6 +7,7 @@ import { HOST, type DesiredNode, type NsKey, type ObservedNamespace } from '../.
 import type { HostView, PortView } from '../../model/hostview.js';
 import { planNode, type NodeFacts } from '../../planner/index.js';
 import { isServicePort } from '../../planner/l2.js';
+import { radvdProcessId } from '../../planner/radvd.js';
 import { nodeFactsFromDump, type FactSources } from './expect-facts.js';
 import { hostViewFromApi } from './expect-view.js';
 import type { ApiResources, NodeDump } from '../snapshot.js';
@@ -59,6 +60,8 @@ export interface NamespacesToRead {
   sysctls: Record<NsKey, string[]>;
   /** router namespaces: where NAT leaves conntrack entries */
   conntrack: NsKey[];
+  /** router namespaces where the plan runs radvd (the router has an IPv6 subnet); absent when none */
+  radvd?: NsKey[];
 }
 
 /** Placeholder NIC for planning without a dump: only the plan's shape (namespaces, sysctl keys) is used. */
@@ -86,8 +89,12 @@ export function namespacesToRead(api: ApiResources, host: string): NamespacesToR
     statePath: '/',
     presentTaps: new Set(),
   };
-  const planned = scopeFor(planNode(view, anyNode).desired).sysctls;
+  const plan = planNode(view, anyNode).desired;
+  const planned = scopeFor(plan).sysctls;
   const sysctls: Record<NsKey, string[]> = {};
   for (const ns of namespaces) if (planned[ns]?.length) sysctls[ns] = planned[ns]!;
-  return { namespaces, sysctls, conntrack: routers };
+  const radvd = view.routers
+    .filter((r) => plan.namespaces[routerNamespace(r.id)]?.processes.some((p) => p.id === radvdProcessId(r.id)))
+    .map((r) => routerNamespace(r.id));
+  return { namespaces, sysctls, conntrack: routers, ...(radvd.length ? { radvd } : {}) };
 }

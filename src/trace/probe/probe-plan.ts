@@ -50,18 +50,33 @@ export const flowText = (f: ProbeFlow) => (f.protocol === 'icmp' ? 'ICMP echo' :
 
 /** The filter on a device where the traced packets carry `address` (plain, not encapsulated). */
 export function captureFilter(flow: ProbeFlow, address: string): string {
-  return `${flow.protocol === 'icmp' ? 'icmp' : `tcp port ${flow.port}`} and host ${address}`;
+  // ICMPv6 also carries neighbour discovery to and from the address: only echo requests and replies
+  // (types 128, 129 right after the fixed header) count and use up the packet bound.
+  const icmp = address.includes(':') ? 'icmp6 and (ip6[40] = 128 or ip6[40] = 129)' : 'icmp';
+  return `${flow.protocol === 'icmp' ? icmp : `tcp port ${flow.port}`} and host ${address}`;
 }
 
+/** An address's 32-bit words, as BPF compares them. */
+const words = (value: bigint, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `0x${((value >> BigInt(32 * (count - 1 - i))) & 0xffffffffn).toString(16).padStart(8, '0')}`);
+
 /**
- * The filter on a VXLAN leg's underlay NIC: the outer UDP port, and the inner IPv4 packet's protocol
+ * The filter on a VXLAN leg's underlay NIC: the outer UDP port, and the inner IPv4 or IPv6 packet's protocol
  * and addresses (offsets past the UDP header, the 8-byte VXLAN header and the inner Ethernet header),
  * so other tenants' tunnelled traffic neither counts nor uses up the packet bound.
  */
 export function underlayFilter(flow: ProbeFlow, address: string, port = VXLAN_PORT): string {
   const ip = parseIp(address);
-  if (ip?.version !== 4) throw new ProbeError(`'${address}' is not an IPv4 address`);
-  const hex = `0x${ip.value.toString(16).padStart(8, '0')}`;
+  if (!ip) throw new ProbeError(`'${address}' is not an IP address`);
+  if (ip.version === 6) {
+    // The inner IPv6 header: next header at its byte 6, source at 8, destination at 24 (16 bytes each).
+    const at = (offset: number) =>
+      words(ip.value, 4)
+        .map((w, i) => `udp[${offset + 4 * i}:4] = ${w}`)
+        .join(' and ');
+    return `udp port ${port} and udp[36] = ${flow.protocol === 'icmp' ? 58 : 6} and ((${at(38)}) or (${at(54)}))`;
+  }
+  const hex = words(ip.value, 1)[0]!;
   return `udp port ${port} and udp[39] = ${flow.protocol === 'icmp' ? 1 : 6} and (udp[42:4] = ${hex} or udp[46:4] = ${hex})`;
 }
 

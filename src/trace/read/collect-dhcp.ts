@@ -1,9 +1,9 @@
-// Reads what runs in a node's qdhcp- namespaces: the PIDs in each (`ip netns pids`), their command
-// lines, and the files each dnsmasq's own arguments name. Only reads; what cannot be read is said
-// in `errors` and left null.
+// Reads what runs in a node's service namespaces: the PIDs in each (`ip netns pids`), their command
+// lines, and the files the daemons' own arguments name (dnsmasq's in qdhcp-, radvd's -C in
+// qrouter-). Only reads; what cannot be read is said in `errors` and left null.
 import { isExecError } from '../../exec/errors.js';
 import type { NodeAccess } from './access.js';
-import { dnsmasqFiles, isDnsmasq, parseCmdline, parseNetnsPids } from './dnsmasq.js';
+import { argValue, dnsmasqFiles, isDnsmasq, parseCmdline, parseNetnsPids } from './dnsmasq.js';
 import type { DhcpNamespaceDump } from '../snapshot.js';
 
 export const netnsPidsArgv = (ns: string) => ['ip', 'netns', 'pids', ns];
@@ -11,7 +11,29 @@ export const cmdlinePath = (pid: number) => `/proc/${pid}/cmdline`;
 
 const why = (e: unknown) => (isExecError(e) ? e.stderr.trim().split('\n')[0] || e.message : e instanceof Error ? e.message : String(e));
 
-export async function collectDhcpNamespace(access: NodeAccess, ns: string, errors: string[]): Promise<DhcpNamespaceDump> {
+/** The files a process's argv names that a trace reads: dnsmasq's host/opts/lease files. */
+const dnsmasqPaths = (argv: string[] | null): string[] => (isDnsmasq(argv) ? Object.values(dnsmasqFiles(argv)) : []);
+
+export const isRadvd = (argv: readonly string[] | null): argv is string[] => !!argv && /(^|\/)radvd$/.test(argv[0] ?? '');
+/** radvd's configuration file (`-C`). */
+export const radvdConfigOf = (argv: readonly string[]): string | undefined => argValue(argv, '-C') ?? argValue(argv, '--config');
+const radvdPaths = (argv: string[] | null): string[] => {
+  const conf = isRadvd(argv) ? radvdConfigOf(argv) : undefined;
+  return conf ? [conf] : [];
+};
+
+export const collectDhcpNamespace = (access: NodeAccess, ns: string, errors: string[]) =>
+  collectNamespaceProcesses(access, ns, errors, dnsmasqPaths);
+/** A qrouter- namespace's processes and the radvd configuration they name. */
+export const collectRouterNamespace = (access: NodeAccess, ns: string, errors: string[]) =>
+  collectNamespaceProcesses(access, ns, errors, radvdPaths);
+
+async function collectNamespaceProcesses(
+  access: NodeAccess,
+  ns: string,
+  errors: string[],
+  filesOf: (argv: string[] | null) => string[],
+): Promise<DhcpNamespaceDump> {
   const dump: DhcpNamespaceDump = { pids: null, cmdlines: {}, files: {} };
   try {
     dump.pids = parseNetnsPids((await access.run(netnsPidsArgv(ns))).stdout);
@@ -33,11 +55,7 @@ export async function collectDhcpNamespace(access: NodeAccess, ns: string, error
       dump.cmdlines[String(pid)] = text === null ? null : parseCmdline(text);
     }),
   );
-  const paths = new Set(
-    Object.values(dump.cmdlines)
-      .filter(isDnsmasq)
-      .flatMap((argv) => Object.values(dnsmasqFiles(argv))),
-  );
+  const paths = new Set(Object.values(dump.cmdlines).flatMap(filesOf));
   await Promise.all([...paths].map(async (p) => void (dump.files[p] = await read(p))));
   return dump;
 }

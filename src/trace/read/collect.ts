@@ -8,7 +8,7 @@ import { HOST, type NsKey } from '../../kernel/types.js';
 import { parseNetnsList } from '../../observe/netns.js';
 import type { RawNamespace } from '../../observe/node.js';
 import type { NodeAccess } from './access.js';
-import { collectDhcpNamespace, netnsPidsArgv } from './collect-dhcp.js';
+import { collectDhcpNamespace, collectRouterNamespace, netnsPidsArgv } from './collect-dhcp.js';
 import { redactIni } from './redact.js';
 import type { CommandLine, NodeDump } from '../snapshot.js';
 
@@ -34,6 +34,8 @@ export interface CollectRequest {
   agentConfigPath?: string;
   /** qdhcp- namespaces whose processes and dnsmasq files to read */
   dhcp?: NsKey[];
+  /** qrouter- namespaces whose processes (radvd) and radvd configuration to read */
+  radvd?: NsKey[];
   /** instance id → path of its domain XML on the node */
   instances?: Record<string, string>;
   parallel?: number;
@@ -119,16 +121,20 @@ export async function collectNode(access: NodeAccess, req: CollectRequest): Prom
           dump.errors.push(`cannot read ${argv.join(' ')} in ${nsLabel(ns)}: ${reason(e)}`);
         }
       });
-  const dhcp = new Map<NsKey, Awaited<ReturnType<typeof collectDhcpNamespace>>>();
-  const dhcpTasks = [...new Set(req.dhcp ?? [])]
-    .filter((ns) => raws.has(ns))
-    .map((ns) => async () => {
-      record(ns, 'dhcp', { argv: netnsPidsArgv(ns) });
-      dhcp.set(ns, await collectDhcpNamespace(access, ns, dump.errors));
-    });
+  type Processes = Awaited<ReturnType<typeof collectDhcpNamespace>>;
+  const processes = (list: NsKey[] | undefined, what: string, read: typeof collectDhcpNamespace, into: Map<NsKey, Processes>) =>
+    [...new Set(list ?? [])]
+      .filter((ns) => raws.has(ns))
+      .map((ns) => async () => {
+        record(ns, what, { argv: netnsPidsArgv(ns) });
+        into.set(ns, await read(access, ns, dump.errors));
+      });
+  const dhcp = new Map<NsKey, Processes>();
+  const radvd = new Map<NsKey, Processes>();
   await mapLimit(
     [
-      ...dhcpTasks,
+      ...processes(req.dhcp, 'dhcp', collectDhcpNamespace, dhcp),
+      ...processes(req.radvd, 'radvd', collectRouterNamespace, radvd),
       ...extra(req.conntrack, 'conntrack', CONNTRACK_ARGV, (ns, out) => conntrack.set(ns, out)),
       ...extra(req.ipsets, 'ipset', IPSET_ARGV, (ns, out) => (raws.get(ns)!.ipset = out)),
     ],
@@ -146,6 +152,10 @@ export async function collectNode(access: NodeAccess, req: CollectRequest): Prom
   if (req.dhcp?.length) {
     dump.dhcp = {};
     for (const ns of req.dhcp) if (dhcp.has(ns)) dump.dhcp[ns] = dhcp.get(ns)!;
+  }
+  if (req.radvd?.length) {
+    dump.radvd = {};
+    for (const ns of req.radvd) if (radvd.has(ns)) dump.radvd[ns] = radvd.get(ns)!;
   }
   for (const id of instanceIds) dump.instances[id] = { path: req.instances![id]!, xml: xml.get(id) ?? null };
   return dump;

@@ -54,7 +54,7 @@ export function cliTargets(o: GatherOptions): NodeTarget[] {
 
 /** What to read on one node, from the resources alone. */
 export function collectRequest(api: ApiResources, t: NodeTarget) {
-  const { namespaces, sysctls, conntrack } = namespacesToRead(api, t.host);
+  const { namespaces, sysctls, conntrack, radvd } = namespacesToRead(api, t.host);
   const instances: Record<string, string> = {};
   for (const p of api.ports) {
     if (p['binding:host_id'] !== t.host || !String(p['device_owner'] ?? '').startsWith(COMPUTE_OWNER_PREFIX) || !p['device_id']) continue;
@@ -67,6 +67,7 @@ export function collectRequest(api: ApiResources, t: NodeTarget) {
     sysctls,
     conntrack,
     dhcp,
+    ...(radvd?.length ? { radvd } : {}),
     ...(readsIpsets(api, t.host) ? { ipsets: [HOST] } : {}),
     agentConfigPath: t.agentConfig,
     instances,

@@ -162,6 +162,10 @@ function checkNodeDump(v: unknown, file: string, host: string): asserts v is Nod
       if (raw !== null) checkFields(isObj(raw) ? raw : {}, file, `namespaces[${JSON.stringify(ns)}].`, RAW_FIELDS, RAW_OPTIONAL);
     }
   }
-  checkFields(v, file, '', NODE_FIELDS, { commands: recordOf(recordOf(COMMAND)), dhcp: recordOf(DHCP_NAMESPACE) });
+  checkFields(v, file, '', NODE_FIELDS, {
+    commands: recordOf(recordOf(COMMAND)),
+    dhcp: recordOf(DHCP_NAMESPACE),
+    radvd: recordOf(DHCP_NAMESPACE),
+  });
   if (v['host'] !== host) throw new SnapshotError(`${file}: holds host '${String(v['host'])}', snapshot.json lists '${host}'`);
 }

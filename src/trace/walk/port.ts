@@ -5,10 +5,11 @@
 import { AGENT_L2, AGENT_L3, COMPUTE_OWNER_PREFIX, FLOATINGIP_OWNER, ROUTER_GW_OWNER, ROUTER_INTF_OWNER } from '../../model/neutron.js';
 import { qgName, qrName, routerNamespace, wrapChain } from '../../kernel/names.js';
 import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
-import { agentNote, byId, fixedIps, str, type TraceContext } from '../context.js';
+import { agentNote, byId, fixedIpOf, fixedIps, str, type IpFamily, type TraceContext } from '../context.js';
 import { apiHop, checkRule, result, type HopDraft } from '../checks/checks.js';
 import { instanceHop } from '../checks/instance.js';
-import { agentHop, portUnboundHop, fdbHop, segmentHops, segmentOf, tapHop, vtepOf } from '../checks/l2.js';
+import { ndHop, radvdHop, slaacAddressHop } from '../checks/ipv6.js';
+import { agentHop, portRef, portUnboundHop, fdbHop, segmentHops, segmentOf, tapHop, vtepOf } from '../checks/l2.js';
 import type { Hop, TraceReport, TraceTarget } from '../report.js';
 import { floatingIpHopBase, forwardingHop, routeHop, routerAddressHop, routerPortHops, routerRef, subnetOf } from '../checks/router.js';
 import { sgHop } from '../checks/sg.js';
@@ -19,7 +20,7 @@ export interface PortTraceOptions {
   flow: TraceTarget['flow'];
 }
 
-const v4Of = (p: ApiObject) => fixedIps(p).find((f) => parseIp(f.ip_address)?.version === 4);
+const v4Of = (p: ApiObject) => fixedIpOf(p, 4);
 const bridgeHop = (ctx: TraceContext, host: string, net: ApiObject, leg: Hop['leg']) => segmentHops(ctx, host, net, leg)[0]!;
 
 /** From `from` to `to` over network `net`: the VXLAN tunnel (or the flat uplinks) between two nodes, then the far bridge. */
@@ -70,6 +71,8 @@ interface PortWalk {
   portQuery: string;
   to: string;
   o: PortTraceOptions;
+  /** the destination's address family: the source address, router addresses, routes and tables are of it */
+  family: IpFamily;
   port: ApiObject;
   net: ApiObject;
   src: { subnet_id: string; ip_address: string } | undefined;
@@ -95,6 +98,8 @@ const routerName = (w: PortWalk) => str(w.router, 'name') || w.router.id;
 const isInstance = (p: ApiObject) => String(p['device_owner'] ?? '').startsWith(COMPUTE_OWNER_PREFIX);
 const dstIsInstance = (w: PortWalk) => isInstance(w.dstPort!);
 const dstMac = (w: PortWalk) => str(w.dstPort!, 'mac_address').toLowerCase();
+const addrOf = (w: PortWalk, p: ApiObject) => fixedIpOf(p, w.family);
+const isV6 = (w: PortWalk) => w.family === 6;
 const extNetOf = (w: PortWalk) => byId(w.ctx.api.networks, w.gwPort['network_id'])!;
 
 // ---- the gates
@@ -132,19 +137,50 @@ const destination = gate<PortWalk>('destination', (w) => {
   const dstPort = ctx.api.ports.find(
     (p) => p.id === to || fixedIps(p).some((f) => f.ip_address === to && p['device_owner'] !== FLOATINGIP_OWNER),
   );
-  const dstIp = dstPort ? (fixedIps(dstPort).find((f) => f.ip_address === to)?.ip_address ?? v4Of(dstPort)?.ip_address ?? null) : to;
+  const dstIp = dstPort
+    ? (fixedIps(dstPort).find((f) => f.ip_address === to)?.ip_address ??
+      v4Of(dstPort)?.ip_address ??
+      fixedIpOf(dstPort, 6)?.ip_address ??
+      null)
+    : to;
   if (!dstIp || !parseIp(dstIp))
     return stop(
       result(apiHop('destination', { type: 'port', id: to }), { to }, null, [], {
         status: 'missing',
         reason: 'PORT_NOT_BOUND',
-        cause: `'${to}' is neither a port nor an IPv4 address`,
+        cause: `'${to}' is neither a port nor an IP address`,
       }),
     );
   w.target.destination = dstIp;
   Object.assign(w, { dstPort, dstIp, dstHost: dstPort ? str(dstPort, 'binding:host_id') : '' });
   return pass();
 });
+
+/** An IPv6 destination is reached from the port's IPv6 address: it must have one. */
+const sourceOfFamily = gate<PortWalk>('source address', (w) => {
+  w.family = parseIp(w.dstIp)!.version as IpFamily;
+  if (w.family === 4) return pass();
+  const src = fixedIpOf(w.port, 6);
+  if (!src)
+    return stop(
+      result(apiHop('IPv6 address', portRef(w.port), w.host), { fixed_ip: 'an IPv6 address' }, { fixed_ips: fixedIps(w.port) }, [], {
+        status: 'missing',
+        reason: 'ADDRESS_MISSING',
+        cause: `port ${w.port.id} has no IPv6 address (no fixed IP on an IPv6 subnet of network ${str(w.net, 'name') || w.net.id}): it cannot reach ${w.dstIp}`,
+      }),
+    );
+  const srcIp = src.ip_address;
+  Object.assign(w, { src, srcIp, self: { ...w.self, ip: srcIp } });
+  w.target.port = { ...w.target.port!, fixed_ip: srcIp };
+  return pass();
+});
+
+/** The IPv6 hops of a port on its node: the SLAAC address Neutron expects and the neighbour-discovery rules. */
+const portV6Hops = (w: PortWalk, h: string, port: ApiObject, leg: Hop['leg']): HopDraft[] => {
+  const ip = fixedIpOf(port, 6);
+  const slaac = ip ? slaacAddressHop(w.ctx, port, h, ip.ip_address, ip.subnet_id) : null;
+  return [...(slaac ? [slaac] : []), ndHop(w.ctx, h, port, leg)];
+};
 
 const destinationBound = gate<PortWalk>('destination port bound', (w) => {
   if (!w.dstHost) return stop(portUnboundHop(w.dstPort!, `port ${w.dstPort!.id} is bound to no host`));
@@ -258,7 +294,7 @@ function snatHop(w: PortWalk, host: string): HopDraft {
 /** The route out to the destination: through the external subnet's gateway, unless the destination is on that subnet. */
 function routeOutHop(w: PortWalk, host: string): HopDraft {
   const { ctx, dstIp } = w;
-  const extSubnet = subnetOf(ctx, extNetOf(w).id, v4Of(w.gwPort)?.ip_address ?? '');
+  const extSubnet = subnetOf(ctx, extNetOf(w).id, addrOf(w, w.gwPort)?.ip_address ?? '');
   const extCidr = extSubnet ? parsePrefix(String(extSubnet['cidr'])) : null;
   const extGw = extSubnet ? str(extSubnet, 'gateway_ip') || null : null;
   const onLink = extCidr && cidrContains(extCidr, parseIp(dstIp)!);
@@ -271,6 +307,7 @@ const replyRouteHop = (w: PortWalk, host: string, what: string) =>
 
 /** The destination port's side: its security group, tap and instance. */
 const destinationHops = (dstNet: (w: PortWalk) => ApiObject): Step<PortWalk>[] => [
+  hops('IPv6 neighbour discovery', 'dstHost', (w, h) => portV6Hops(w, h, w.dstPort!, 'request'), isV6),
   hops('security group', 'dstHost', (w, h) => sgHop(w.ctx, h, w.dstPort!, w.o.flow, w.srcIp, 'request')),
   hops('tap', 'dstHost', (w, h) => tapHop(w.ctx, h, w.dstPort!, dstNet(w), 'request')),
   hops('instance NIC', 'dstHost', (w, h) => instanceHop(w.ctx, h, w.dstPort!, dstNet(w), 'request'), dstIsInstance),
@@ -280,6 +317,7 @@ const PORT_WALK: Step<PortWalk>[] = [
   portExists,
   portBound,
   destination,
+  sourceOfFamily,
   // The sending side, on the port's node.
   hops('L2 agent', 'host', (w, h) => agentHop(w.ctx, h, AGENT_L2, 'request')),
   hops(
@@ -288,6 +326,7 @@ const PORT_WALK: Step<PortWalk>[] = [
     (w, h) => instanceHop(w.ctx, h, w.port, w.net, 'request'),
     (w) => isInstance(w.port),
   ),
+  hops('IPv6 neighbour discovery', 'host', (w, h) => portV6Hops(w, h, w.port, 'request'), isV6),
   hops('tap', 'host', (w, h) => tapHop(w.ctx, h, w.port, w.net, 'request')),
   hops('security group', 'host', (w, h) => sgHop(w.ctx, h, w.port, w.o.flow, w.dstIp, 'request', 'egress')),
   hops('bridge', 'host', (w, h) => bridgeHop(w.ctx, h, w.net, 'request')),
@@ -308,7 +347,7 @@ const PORT_WALK: Step<PortWalk>[] = [
   routerInterface,
   routerHosted,
   hops('across to the router', 'host', (w, h) => {
-    const gwIp = v4Of(w.intf)?.ip_address ?? null;
+    const gwIp = addrOf(w, w.intf)?.ip_address ?? null;
     const intfMac = str(w.intf, 'mac_address').toLowerCase();
     return crossNodes(
       w.ctx,
@@ -322,9 +361,15 @@ const PORT_WALK: Step<PortWalk>[] = [
   hops('L3 agent', 'routerHost', (w, h) => agentHop(w.ctx, h, AGENT_L3, 'request')),
   hops('router interface', 'routerHost', (w, h) => [
     ...routerPortHops(w.ctx, h, w.router, w.intf, w.net, 'qr', true, 'request'),
-    routerAddressHop(w.ctx, h, w.router, w.intf, qrName(w.intf.id), 'request'),
+    routerAddressHop(w.ctx, h, w.router, w.intf, qrName(w.intf.id), 'request', w.family),
   ]),
-  hops('forwarding', 'routerHost', (w, h) => forwardingHop(w.ctx, h, w.router, 'request')),
+  hops('forwarding', 'routerHost', (w, h) => forwardingHop(w.ctx, h, w.router, 'request', w.family)),
+  hops(
+    'radvd',
+    'routerHost',
+    (w, h) => radvdHop(w.ctx, h, w.router, w.intf, byId(w.ctx.api.subnets, w.src!.subnet_id)!, 'request') ?? [],
+    isV6,
+  ),
   behindRouter,
   branch(
     'another tenant network behind the same router',
@@ -335,7 +380,7 @@ const PORT_WALK: Step<PortWalk>[] = [
         const [device, tap] = routerPortHops(w.ctx, h, w.router, w.intf2!, w.dstNet, 'qr', false, 'request');
         return [
           device!,
-          routerAddressHop(w.ctx, h, w.router, w.intf2!, qr2, 'request'),
+          routerAddressHop(w.ctx, h, w.router, w.intf2!, qr2, 'request', w.family),
           routeHop(w.ctx, h, w.router, w.dstIp, qr2, null, `subnet ${w.dstSubnet['cidr']} behind ${qr2}`, 'request'),
           tap!,
           bridgeHop(w.ctx, h, w.dstNet, 'request'),
@@ -348,7 +393,7 @@ const PORT_WALK: Step<PortWalk>[] = [
       hops('l2population entry back to the router', 'dstHost', (w, h) =>
         replyFdb(w.ctx, w.dstNet, h, w.routerHost, {
           mac: str(w.intf2!, 'mac_address').toLowerCase(),
-          ip: v4Of(w.intf2!)?.ip_address ?? null,
+          ip: addrOf(w, w.intf2!)?.ip_address ?? null,
           what: `router ${routerName(w)}'s interface`,
         }),
       ),
@@ -357,13 +402,14 @@ const PORT_WALK: Step<PortWalk>[] = [
     ],
     true,
   ),
-  // Outside: SNAT to the floating IP or the gateway address, out through qg- to the provider network.
+  // Outside: SNAT to the floating IP or the gateway address, out through qg- to the provider network
+  // (IPv6 is routed as it is: Neutron has no NAT for it).
   routerGateway,
-  hops('SNAT', 'routerHost', snatHop),
+  hops('SNAT', 'routerHost', snatHop, (w) => !isV6(w)),
   hops('route out', 'routerHost', routeOutHop),
   hops('gateway port', 'routerHost', (w, h) => {
     const [device, tap] = routerPortHops(w.ctx, h, w.router, w.gwPort, extNetOf(w), 'qg', false, 'request');
-    return [device!, routerAddressHop(w.ctx, h, w.router, w.gwPort, qgName(w.gwPort.id), 'request'), tap!];
+    return [device!, routerAddressHop(w.ctx, h, w.router, w.gwPort, qgName(w.gwPort.id), 'request', w.family), tap!];
   }),
   hops('provider bridge and uplink', 'routerHost', (w, h) => {
     const [bridge, uplink] = segmentHops(w.ctx, h, extNetOf(w), 'request');
@@ -375,5 +421,5 @@ const PORT_WALK: Step<PortWalk>[] = [
 
 export function tracePort(ctx: TraceContext, portQuery: string, to: string, o: PortTraceOptions, started = Date.now()): TraceReport {
   const target: TraceTarget = { kind: 'port', query: `${portQuery} → ${to}`, flow: o.flow };
-  return walk(PORT_WALK, { ctx, target, portQuery, to, o } as PortWalk, started);
+  return walk(PORT_WALK, { ctx, target, portQuery, to, o, family: 4 } as PortWalk, started);
 }
