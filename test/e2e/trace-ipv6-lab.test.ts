@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
 import { eventually, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
 import { haveOpenstack } from '../helpers/openstack.js';
-import { addIpv6ToDemo, IPV6_FAULTS, IPV6_OUTSIDE } from '../helpers/ipv6-demo.js';
+import { DEMO_SLAAC_PREFIX, IPV6_FAULTS, IPV6_OUTSIDE } from '../helpers/ipv6-demo.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
 const lab = `t6${process.pid % 10000}`;
@@ -66,7 +66,6 @@ before(async () => {
   env = { ...process.env };
   for (const m of (await neutrinoOk(['lab', 'env', ...L, '--admin'])).matchAll(/export (\w+)=(\S+)/g))
     env[m[1]!] = m[2]!.replace(/^['"]|['"]$/g, '');
-  addIpv6ToDemo(openstack);
   routerNs = `qrouter-${JSON.parse(openstack('router', 'show', 'router', '-f', 'json')).id}`;
   await neutrinoOk(
     ['instance', 'create', ...L, '--network', 'selfservice', '--host', 'compute1', '--security-group', 'demo-ssh', 'vm6a'],
@@ -86,7 +85,7 @@ before(async () => {
         addresses: string[];
       }>;
       for (const i of list) vm[i.name] = i;
-      return ['vm6a', 'vm6b'].every((n) => vm[n]?.addresses.some((a) => a.startsWith('fd00:41:')));
+      return ['vm6a', 'vm6b'].every((n) => vm[n]?.addresses.some((a) => a.startsWith(DEMO_SLAAC_PREFIX)));
     },
     60_000,
   );
