@@ -165,7 +165,10 @@ async function randomFree(index: AllocatedIndex, from: bigint, to: bigint, last:
     const free: bigint[] = [];
     const freeHere = isFree(new Set(await index.inRange(from, end, Number(end - from) + 1)));
     for (let v = from; v <= end; v++) if (freeHere(v)) free.push(v);
-    if (free.length >= MIN_CANDIDATES || end === last) return free[s.random(free.length)];
+    if (free.length >= MIN_CANDIDATES || (end === last && free.length)) return free[s.random(free.length)];
+    // A concurrent writer took the rest since `from` was read free (PostgreSQL reads each statement's
+    // own snapshot): `from` it is — its insert then meets the unique key and the unit of work retries.
+    if (end === last) return from;
   }
 }
 

@@ -186,3 +186,22 @@ test('a nearly full window is widened until it holds 100 free addresses', async 
   assert.equal(drawnFrom, 500);
   assert.equal(choice!.value, at(2001));
 });
+
+test('random choice when a concurrent writer fills the pool between the reads: the lowest free one read, never a draw from nothing', async () => {
+  const pools = [{ start: '10.0.0.2', end: '10.0.0.4' }];
+  const index = memoryIndex(['10.0.0.2', '10.0.0.3']);
+  // The first read (the lowest free search) sees .4 free; every later read sees the pool full, as
+  // PostgreSQL's per-statement snapshots do once another transaction commits .4.
+  const full = memoryIndex(['10.0.0.2', '10.0.0.3', '10.0.0.4']);
+  let reads = 0;
+  const racing = {
+    inRange: (from: bigint, to: bigint, limit: number) => (reads++ === 0 ? index : full).inRange(from, to, limit),
+    among: (candidates: bigint[]) => full.among(candidates),
+  };
+  const choice = await chooseAddress(
+    poolRanges(pools),
+    racing,
+    search({ lowest: false, random: (n) => (n > 0 ? n - 1 : assert.fail('drew from 0')) }),
+  );
+  assert.equal(choice && ipAt(c24, choice.value), '10.0.0.4');
+});
