@@ -1,6 +1,7 @@
 // A self-service network with an IPv4 subnet and IPv6 subnets of each mode, its DHCP port and an
 // instance port (each with an address on every subnet), as the controller's HostView sees it with
 // the DHCP role: for the DHCPv6 planner and root tests.
+import { selfserviceNetwork } from './router-view.js';
 import type { HostView, PortView, SubnetView } from '../../src/model/hostview.js';
 
 export const V4 = '11111111-0000-4000-8000-000000000004';
@@ -61,18 +62,7 @@ export function dhcpView(net: string, subs: SubnetView[] = subnets(net)): HostVi
   return {
     host: 'controller',
     revision: 1,
-    networks: [
-      {
-        id: net,
-        name: 'selfservice',
-        network_type: 'vxlan',
-        physical_network: null,
-        segmentation_id: 41,
-        mtu: 1450,
-        admin_state_up: true,
-        router_external: false,
-      },
-    ],
+    networks: [selfserviceNetwork(net)],
     subnets: subs,
     ports: [dhcp, vm],
     remote_ports: [],

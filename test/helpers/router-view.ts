@@ -77,20 +77,23 @@ export const router = (over: Partial<RouterView> = {}): RouterView => ({
   ...over,
 });
 
+/** The scenario's selfservice network (VXLAN 41) as a host view carries it. */
+export const selfserviceNetwork = (id: string): HostView['networks'][number] => ({
+  id,
+  name: 'selfservice',
+  network_type: 'vxlan',
+  physical_network: null,
+  segmentation_id: 41,
+  mtu: 1450,
+  admin_state_up: true,
+  router_external: false,
+});
+
 export const view = (routers: RouterView[]): HostView => ({
   host: 'controller',
   revision: 9,
   networks: [
-    {
-      id: SELF,
-      name: 'selfservice',
-      network_type: 'vxlan',
-      physical_network: null,
-      segmentation_id: 41,
-      mtu: 1450,
-      admin_state_up: true,
-      router_external: false,
-    },
+    selfserviceNetwork(SELF),
     {
       id: EXT,
       name: 'provider',
