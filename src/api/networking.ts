@@ -17,6 +17,8 @@ import { ChangeFeed } from '../networking/feed.js';
 import { listenForCommits } from '../store/listen.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import { registerTagRoutes } from './tag-routes.js';
+import { nextTurn } from './turns.js';
+import { Readable } from 'node:stream';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -103,6 +105,26 @@ function render(service: ResourceService, item: Item, ctx: AuthContext, fields: 
   return selectFields(visibleTo(service.spec, item, ctx), fields);
 }
 
+/** Items rendered and serialised per slice of a long list: each slice a turn of its own. */
+const LIST_SLICE = 250;
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * `{"<plural>": [...], ...links}` as text, LIST_SLICE items at a time, each slice after a turn, so a
+ * list of thousands never holds the event loop for longer than one slice (and the socket sends each
+ * part as it comes instead of one string of megabytes).
+ */
+async function* jsonListInTurns(plural: string, items: Item[], render1: (it: Item) => Item, links: object) {
+  yield `{${JSON.stringify(plural)}:[`;
+  for (let i = 0; i < items.length; i += LIST_SLICE) {
+    await nextTurn();
+    const part = JSON.stringify(items.slice(i, i + LIST_SLICE).map(render1));
+    yield (i ? ',' : '') + part.slice(1, -1);
+  }
+  const tail = JSON.stringify(links);
+  yield tail === '{}' ? ']}' : `],${tail.slice(1)}`;
+}
+
 function fieldsOf(query: unknown): string[] | null {
   const f = (query as RawQuery).fields;
   if (f === undefined) return null;
@@ -115,10 +137,12 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
   const collection = `/${segment}`;
   const member = `/${segment}/:id`;
 
-  v2.get(collection, async (req) => {
+  v2.get(collection, async (req, reply) => {
     const raw = req.query as RawQuery;
     const q = parseListQuery(service.spec, raw);
     const selfUrl = `${baseUrl}/v2.0/${segment}`;
+    // A list may be long: its reading is one slice of work, taken in turn with the other long ones.
+    if (q.limit === null || q.limit > LIST_SLICE) await nextTurn();
     const page = await unitOfWork(db, async (tx) => {
       const paged = service.listPage ? await service.listPage(tx, req.ctx, q) : null;
       if (paged) return { items: paged.items, links: pageLinks(paged.items, q, paged.hasMore, paged.hasBefore, selfUrl, raw) };
@@ -128,9 +152,12 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
       const markerItem = needsMarker ? await service.show(tx, req.ctx, q.marker as string) : undefined;
       return applyListQuery(service.spec, all, q, selfUrl, raw, markerItem);
     });
-    const body: Record<string, unknown> = { [plural]: page.items.map((it) => render(service, it, req.ctx, q.fields)) };
-    if (page.links.length) body[`${plural}_links`] = page.links;
-    return body;
+    const links = page.links.length ? { [`${plural}_links`]: page.links } : {};
+    if (page.items.length > LIST_SLICE) {
+      const render1 = (it: Item) => render(service, it, req.ctx, q.fields);
+      return reply.type(JSON_TYPE).send(Readable.from(jsonListInTurns(plural, page.items, render1, links)));
+    }
+    return { [plural]: page.items.map((it) => render(service, it, req.ctx, q.fields)), ...links };
   });
 
   v2.get<{ Params: { id: string } }>(member, async (req) => {

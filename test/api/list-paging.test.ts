@@ -270,3 +270,48 @@ test('security groups: filters and sorts (pushed down or not) and limits page to
     [4, 9],
   );
 });
+
+test('a list longer than one slice (sent in parts) is the same JSON as its pages, with fields and links', async (t) => {
+  const srv = await startTestServer();
+  t.after(() => srv.close());
+  const { admin, demo } = await adminDemoOther(srv.url);
+  const net = await created(demo.post('/networks', { network: { name: 'long' } }), 'network');
+  await created(demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.50.0.0/22' } }), 'subnet');
+  const demoProject = net.project_id as string;
+  assert.equal((await admin.put(`/quotas/${demoProject}`, { quota: { port: -1 } })).status, 200);
+  for (let i = 0; i < 700; i += 100) {
+    const r = await demo.post('/ports', {
+      ports: Array.from({ length: 100 }, (_, j) => ({ port: { network_id: net.id, name: `p${i + j}`, tags: ['t'] } })),
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  for (const [who, client] of [
+    ['demo', demo],
+    ['admin', admin],
+  ] as const) {
+    const whole = await client.get(`/ports?network_id=${net.id}`);
+    assert.equal(whole.status, 200);
+    assert.equal(whole.body.ports.length, 700, who);
+    assert.equal(whole.body.ports_links, undefined, `${who}: no links without a limit`);
+    // Pages of 100 are rendered whole (not in parts): the parts must join to exactly the same items.
+    const pages = await walk(client, `/ports?network_id=${net.id}&limit=100`, 'next');
+    assert.deepEqual(whole.body.ports, pages.flat(), `${who}: the long list equals its pages`);
+    const some = await client.get(`/ports?network_id=${net.id}&fields=id&fields=name&sort_key=name&sort_dir=asc`);
+    assert.deepEqual(
+      some.body.ports,
+      [...whole.body.ports].sort((a, b) => (a.name < b.name ? -1 : 1)).map((p) => ({ id: p.id, name: p.name })),
+      `${who}: fields and sort`,
+    );
+  }
+  // A page larger than one slice is sent in parts too, with its links after the items.
+  const big = await demo.get(`/ports?network_id=${net.id}&limit=400`);
+  assert.equal(big.status, 200);
+  assert.equal(big.body.ports.length, 400);
+  assert.deepEqual(
+    big.body.ports_links.map((l: { rel: string }) => l.rel),
+    ['next'],
+  );
+  const rest = await demo.get(big.body.ports_links[0].href.slice(big.body.ports_links[0].href.indexOf('/v2.0') + 5));
+  assert.equal(rest.body.ports.length, 300);
+  assert.equal(new Set([...big.body.ports, ...rest.body.ports].map((p) => p.id)).size, 700);
+});
