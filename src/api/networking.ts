@@ -8,7 +8,7 @@ import type { Authenticate } from './keystone-auth.js';
 import type { AuthContext } from '../model/context.js';
 import { bulkItems, prepareCreate, prepareUpdate, visibleTo } from '../model/attributes.js';
 import { notFound, unauthorized } from '../model/errors.js';
-import { applyListQuery, pageLinks, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
+import { applyListQuery, attributesRead, pageLinks, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import type { Item, ResourceService } from '../networking/common.js';
 import { buildServices } from '../networking/index.js';
 import { registerExtraRoutes } from './networking-extra.js';
@@ -146,7 +146,7 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
     const page = await unitOfWork(db, async (tx) => {
       const paged = service.listPage ? await service.listPage(tx, req.ctx, q) : null;
       if (paged) return { items: paged.items, links: pageLinks(paged.items, q, paged.hasMore, paged.hasBefore, selfUrl, raw) };
-      const all = await service.list(tx, req.ctx, q.filters);
+      const all = await service.list(tx, req.ctx, q.filters, attributesRead(q));
       // With a limit the marker must be one the caller sees: Neutron's _get_<resource> answers NotFound.
       const needsMarker = q.limit !== null && q.marker !== null && !all.some((it) => it.id === q.marker);
       const markerItem = needsMarker ? await service.show(tx, req.ctx, q.marker as string) : undefined;

@@ -185,6 +185,18 @@ export function pageLinks(
   return links;
 }
 
+/**
+ * The attributes a list must load for `q`: null (all of them) without `fields`; else the fields, the
+ * sort keys, what the filters read (a tag filter reads `tags`) and `id` (paging and markers use it).
+ * Lets a service skip what nobody reads — `fields=id&fields=device_id` needs no addresses or tags.
+ */
+export function attributesRead(q: Pick<ListQuery, 'fields' | 'filters' | 'sorts'>): ReadonlySet<string> | null {
+  if (!q.fields) return null;
+  const out = new Set(['id', ...q.fields, ...q.sorts.map(([k]) => k)]);
+  for (const key of q.filters.keys()) out.add(/^(not-)?tags(-any)?$/.test(key) ? 'tags' : key);
+  return out;
+}
+
 /** Keeps only the requested fields (Neutron always honours `fields` after policy). */
 export function selectFields(item: Item, fields: string[] | null): Item {
   if (!fields) return item;

@@ -76,8 +76,11 @@ export interface ItemPage {
 /** One Networking API resource as the HTTP layer drives it. Writes run inside a transaction. */
 export interface ResourceService {
   spec: ResourceSpec;
-  /** Items the caller may see, as API dicts (before attribute stripping). `filters` may be pushed down. */
-  list(tx: Tx, ctx: AuthContext, filters: Map<string, unknown[]>): Promise<Item[]>;
+  /**
+   * Items the caller may see, as API dicts (before attribute stripping). `filters` may be pushed down;
+   * `read` (model/query.ts attributesRead), when given, names the only attributes anyone will read.
+   */
+  list(tx: Tx, ctx: AuthContext, filters: Map<string, unknown[]>, read?: ReadonlySet<string> | null): Promise<Item[]>;
   /**
    * One page of a limited list (filtered, sorted and cut by the database), or null when the query needs
    * the in-memory path. An unknown or invisible marker is the resource's NotFound.

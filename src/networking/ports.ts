@@ -5,6 +5,7 @@ import { isPostgres } from '../store/dialect.js';
 import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.js';
 import { composeRule, type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
+import { attributesRead } from '../model/query.js';
 import { badRequest, conflict, forbidden, NeutronError, notFound, policyDenied } from '../model/errors.js';
 import { dhcpOptsOnCreate, dhcpOptsOnUpdate, parseDhcpOpts, type DhcpOpt, type DhcpOptRequest } from '../model/dhcp-opts.js';
 import { isEui64Address, parseIp, parsePrefix } from '../model/ip.js';
@@ -377,7 +378,8 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
   return portToApi(row, fixedIps, groups);
 }
 
-async function loadExtras(tx: Tx, portIds: string[] | 'all') {
+/** The ports' addresses and groups; either is left empty when `read` says nobody reads it. */
+async function loadExtras(tx: Tx, portIds: string[] | 'all', read: ReadonlySet<string> | null = null) {
   let ips = tx.selectFrom('ip_allocations').select(['port_id', 'subnet_id', 'ip_address']);
   let sgs = tx.selectFrom('port_security_groups').selectAll();
   if (portIds !== 'all') {
@@ -385,14 +387,15 @@ async function loadExtras(tx: Tx, portIds: string[] | 'all') {
     ips = ips.where('port_id', 'in', portIds);
     sgs = sgs.where('port_id', 'in', portIds);
   }
+  const wanted = (attr: string) => !read || read.has(attr);
   const ipMap = new Map<string, FixedIp[]>();
-  for (const r of await ips.execute()) {
+  for (const r of wanted('fixed_ips') ? await ips.execute() : []) {
     const list = ipMap.get(r.port_id) ?? [];
     list.push({ subnet_id: r.subnet_id, ip_address: r.ip_address });
     ipMap.set(r.port_id, list);
   }
   const sgMap = new Map<string, string[]>();
-  for (const r of await sgs.execute()) {
+  for (const r of wanted('security_groups') ? await sgs.execute() : []) {
     const list = sgMap.get(r.port_id) ?? [];
     list.push(r.security_group_id);
     sgMap.set(r.port_id, list);
@@ -400,8 +403,8 @@ async function loadExtras(tx: Tx, portIds: string[] | 'all') {
   return { ips: ipMap, groups: sgMap };
 }
 
-export async function portsToApi(tx: Tx, rows: PortRow[], all = false): Promise<Item[]> {
-  const extras = await loadExtras(tx, all ? 'all' : rows.map((r) => r.id));
+export async function portsToApi(tx: Tx, rows: PortRow[], all = false, read: ReadonlySet<string> | null = null): Promise<Item[]> {
+  const extras = await loadExtras(tx, all ? 'all' : rows.map((r) => r.id), read);
   return rows.map((r) => portToApi(r, extras.ips.get(r.id) ?? [], extras.groups.get(r.id) ?? []));
 }
 
@@ -575,17 +578,17 @@ export function portService(): ResourceService {
   return {
     spec: portSpec,
 
-    async list(tx, ctx, filters) {
+    async list(tx, ctx, filters, read) {
       const { query } = pushFilters(tx, portTable, visiblePorts(tx, ctx), filters);
       const rows = await query.execute();
-      return portsToApi(tx, rows, rows.length > 200);
+      return portsToApi(tx, rows, rows.length > 200, read);
     },
 
     async listPage(tx, ctx, q) {
       const page = await sqlPage(tx, portTable, visiblePorts(tx, ctx), q, (id) =>
         notFound('PortNotFound', `Port ${id} could not be found.`),
       );
-      return page && { items: await portsToApi(tx, page.rows), hasMore: page.hasMore, hasBefore: page.hasBefore };
+      return page && { items: await portsToApi(tx, page.rows, false, attributesRead(q)), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
 
     async show(tx, ctx, id) {

@@ -1,6 +1,7 @@
 // A resource service whose items carry their tags (TagPlugin._extend_tags_dict), and which takes tags
 // in a create body where Neutron allows it (ports: tag-ports-during-bulk-creation).
 import type { ResourceService } from './common.js';
+import { attributesRead } from '../model/query.js';
 import { addTags, attachTags, isTaggedTable } from './tags.js';
 
 export function withTags(service: ResourceService): ResourceService {
@@ -8,11 +9,15 @@ export function withTags(service: ResourceService): ResourceService {
   if (!isTaggedTable(table)) return service;
   return {
     ...service,
-    list: async (tx, ctx, filters) => attachTags(tx, table, await service.list(tx, ctx, filters)),
+    list: async (tx, ctx, filters, read) => {
+      const items = await service.list(tx, ctx, filters, read);
+      return read && !read.has('tags') ? items : attachTags(tx, table, items);
+    },
     listPage: service.listPage
       ? async (tx, ctx, q) => {
           const page = await service.listPage!(tx, ctx, q);
-          if (page) await attachTags(tx, table, page.items);
+          const read = attributesRead(q);
+          if (page && (!read || read.has('tags'))) await attachTags(tx, table, page.items);
           return page;
         }
       : undefined,
