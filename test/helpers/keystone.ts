@@ -163,14 +163,21 @@ export class KeystoneAdmin {
     if (res.status !== 204) throw new Error(`revoking a token: ${res.status}`);
   }
 
-  /** A request as the bootstrap admin (project admin). */
-  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-    this.token ??= (await this.login('admin', KEYSTONE_ADMIN_PASSWORD, 'admin')).id;
-    return fetch(`${this.url}${path}`, {
-      method,
-      headers: { 'x-auth-token': this.token, 'content-type': 'application/json', ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+  /**
+   * A request as the bootstrap admin (project admin). Its token is kept, and taken again once Keystone
+   * answers 401: tests that shorten `[token] expiration` outlive it on a slow machine.
+   */
+  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    for (let attempt = 1; ; attempt++) {
+      this.token ??= (await this.login('admin', KEYSTONE_ADMIN_PASSWORD, 'admin')).id;
+      const res = await fetch(`${this.url}${path}`, {
+        method,
+        headers: { 'x-auth-token': this.token, 'content-type': 'application/json', ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (res.status !== 401 || attempt === 2) return res;
+      this.token = null;
+    }
   }
 
   /** POST …/<collection> {<kind>: attrs}: the new resource's id. */
