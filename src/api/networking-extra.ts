@@ -1,4 +1,4 @@
-// Networking routes outside the generic resource pattern: quotas, agents, router actions.
+// Networking routes outside the generic resource pattern: quotas, agents, floating IP pools, router actions.
 import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../server-config.js';
@@ -6,13 +6,16 @@ import type { Db } from '../store/db.js';
 import { defaultQuota, listQuotas, quotaDetails, resetQuota, showQuota, updateQuota } from '../networking/quotas.js';
 import { listAgents, networkDhcpAgents, routerL3Agents, showAgent } from '../networking/agents.js';
 import { registerRouterActions } from './router-actions.js';
+import { floatingIpPoolSpec, listFloatingIpPools } from '../networking/floatingip-pools.js';
+import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 
 export interface ExtraDeps {
   db: Db;
   config: ServerConfig;
+  baseUrl: string;
 }
 
-export async function registerExtraRoutes(v2: FastifyInstance, { db, config }: ExtraDeps): Promise<void> {
+export async function registerExtraRoutes(v2: FastifyInstance, { db, config, baseUrl }: ExtraDeps): Promise<void> {
   type P = { Params: { project: string } };
   v2.get('/quotas', async (req) => ({ quotas: await unitOfWork(db, (tx) => listQuotas(tx, req.ctx)) }));
   v2.get<P>('/quotas/:project/default', async (req) => ({ quota: defaultQuota(req.ctx, req.params.project) }));
@@ -37,5 +40,16 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config }: E
   v2.get<Id>('/routers/:id/l3-agents', async (req) => ({
     agents: await unitOfWork(db, (tx) => routerL3Agents(tx, req.ctx, config, req.params.id)),
   }));
+  v2.get('/floatingip_pools', async (req) => {
+    const raw = req.query as RawQuery;
+    const q = parseListQuery(floatingIpPoolSpec, raw);
+    const pools = await unitOfWork(db, (tx) => listFloatingIpPools(tx, req.ctx));
+    // Paged by subnet id, as Neutron's pager pages the subnets it reads.
+    const withIds = pools.map((p) => ({ ...p, id: p.subnet_id }));
+    const page = applyListQuery(floatingIpPoolSpec, withIds, q, `${baseUrl}/v2.0/floatingip_pools`, raw);
+    const body: Record<string, unknown> = { floatingip_pools: page.items.map(({ id: _id, ...p }) => selectFields(p, q.fields)) };
+    if (page.links.length) body.floatingip_pools_links = page.links;
+    return body;
+  });
   registerRouterActions(v2, { db, config });
 }

@@ -92,7 +92,7 @@ export async function registerNetworkingRoutes(http: FastifyInstance, deps: Netw
         registerResource(v2, service, db, baseUrl);
         registerTagRoutes(v2, service, db);
       }
-      await registerExtraRoutes(v2, { db, config: deps.config });
+      await registerExtraRoutes(v2, { db, config: deps.config, baseUrl });
       await registerAgentRoutes(v2, { db, config: deps.config, feed });
     },
     { prefix: '/v2.0' },
