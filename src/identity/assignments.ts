@@ -6,6 +6,7 @@ import { notFoundError } from './errors.js';
 import { projectById, roleById, userById } from './lookup.js';
 import { revokeTokensOf } from './revocation.js';
 import { directRoles } from './roles.js';
+import { deleteCredentialsOnProject } from './app-credentials.js';
 
 export interface AssignmentFilters {
   userId?: string;
@@ -80,6 +81,7 @@ export async function unassignRole(
     .executeTakeFirst();
   if (Number(res.numDeletedRows) === 0) throw grantNotFound(projectId, userId, roleId);
   await revokeTokensOf(deps, { userId, projectId });
+  await deleteCredentialsOnProject(deps, userId, projectId);
 }
 
 /** GET /v3/projects/{p}/users/{u}/roles: the directly assigned roles. */

@@ -68,6 +68,12 @@ function impliedRoleNames(names: Set<string>): string[] {
   return implied;
 }
 
+/** The roles that `roles` imply (transitively) and that are not among them. */
+export async function impliedRoles(db: Db, roles: RoleRow[]): Promise<RoleRow[]> {
+  const names = impliedRoleNames(new Set(roles.map((r) => r.name)));
+  return names.length ? db.selectFrom('roles').selectAll().where('name', 'in', names).execute() : [];
+}
+
 /** Direct roles plus the ones they imply (admin ⇒ member ⇒ reader), as Keystone puts them in tokens. */
 export async function effectiveRoles(db: Db, userId: string, projectId: string): Promise<RoleRow[]> {
   const direct = await directRoles(db, userId, projectId);

@@ -31,6 +31,14 @@ export const AuthRequest = Type.Object({
         }),
       ),
       token: Type.Optional(Type.Object({ id: Type.String({ minLength: 1, maxLength: 1024 }) })),
+      application_credential: Type.Optional(
+        Type.Object({
+          id: Type.Optional(Id),
+          name: Type.Optional(Name),
+          secret: Secret,
+          user: Type.Optional(Type.Object({ id: Type.Optional(Id), name: Type.Optional(Name), domain: Type.Optional(DomainRef) })),
+        }),
+      ),
     }),
     scope: Type.Optional(
       Type.Union([
@@ -128,6 +136,31 @@ export const RoleCreate = Type.Object({
   ),
 });
 export type RoleCreate = Static<typeof RoleCreate>['role'];
+
+export type AppCredAuth = NonNullable<AuthRequest['auth']['identity']['application_credential']>;
+
+const RoleRef = Type.Object({ id: Type.Optional(Id), name: Type.Optional(Name) }, Closed);
+
+export const AppCredCreate = Type.Object({
+  application_credential: Type.Object(
+    {
+      name: Name,
+      description: Type.Optional(Nullable(Text)),
+      secret: Type.Optional(Nullable(Secret)),
+      expires_at: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
+      roles: Type.Optional(Type.Array(RoleRef, { maxItems: 64 })),
+      unrestricted: Type.Optional(Nullable(Type.Boolean())),
+      access_rules: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 64 })),
+    },
+    Closed,
+  ),
+});
+export type AppCredCreate = Static<typeof AppCredCreate>['application_credential'];
+
+export const UserCredParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 255 }),
+  credId: Type.String({ minLength: 1, maxLength: 255 }),
+});
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
 export const GrantParams = Type.Object({

@@ -4,6 +4,7 @@ import type { ServerConfig } from '../server-config.js';
 import type { AuthContext } from '../model/context.js';
 import type { Db } from '../store/db.js';
 import type { DomainRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';
+import * as appCreds from './app-credentials.js';
 import * as assignments from './assignments.js';
 import { bootstrap, hasUsers } from './bootstrap.js';
 import { catalog, listEndpoints, listServices, type CatalogEndpoint, type CatalogService } from './catalog.js';
@@ -12,7 +13,7 @@ import { listDomains } from './domains.js';
 import { domainById, roleById } from './lookup.js';
 import * as projects from './projects.js';
 import * as roles from './roles.js';
-import type { AuthRequest, ProjectCreate, ProjectUpdate, RoleCreate, UserCreate, UserUpdate } from './schemas.js';
+import type { AppCredCreate, AuthRequest, ProjectCreate, ProjectUpdate, RoleCreate, UserCreate, UserUpdate } from './schemas.js';
 import type { LockoutPolicy } from './lockout.js';
 import type { BackoffPolicy } from './login-throttle.js';
 import { PasswordGuard } from './password-guard.js';
@@ -22,6 +23,7 @@ import * as users from './users.js';
 
 export { REGION, type CatalogEndpoint, type CatalogService } from './catalog.js';
 export { DEFAULT_DOMAIN_ID, keystoneTime, requireAdmin, type Named, type ScopedRef } from './context.js';
+export type { ApplicationCredential } from './app-credentials.js';
 export type { AssignmentFilters, RoleAssignment } from './assignments.js';
 export type { ProjectFilters } from './projects.js';
 export type { IssuedToken, TokenBody } from './tokens.js';
@@ -172,6 +174,26 @@ export class IdentityService {
 
   deleteUser(caller: AuthContext, id: string): Promise<void> {
     return users.deleteUser(this.deps, caller, id);
+  }
+
+  // ---- application credentials -----------------------------------------------------------------
+
+  /** The new credential and its secret, which is shown only this once. */
+  createApplicationCredential(caller: AuthContext, userId: string, input: AppCredCreate) {
+    return appCreds.createApplicationCredential(this.deps, caller, userId, input);
+  }
+
+  listApplicationCredentials(caller: AuthContext, userId: string, name?: string) {
+    return appCreds.listApplicationCredentials(this.deps, caller, userId, name);
+  }
+
+  getApplicationCredential(caller: AuthContext, userId: string, id: string) {
+    return appCreds.getApplicationCredential(this.deps, caller, userId, id);
+  }
+
+  /** Tokens issued from the credential die with it. */
+  deleteApplicationCredential(caller: AuthContext, userId: string, id: string): Promise<void> {
+    return appCreds.deleteApplicationCredential(this.deps, caller, userId, id);
   }
 
   // ---- roles and role assignments --------------------------------------------------------------

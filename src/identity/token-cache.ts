@@ -8,6 +8,8 @@ export interface CacheEntry {
   expiresMs: number;
   userId: string;
   projectId: string;
+  /** The application credential the token came from, if any. */
+  applicationCredentialId?: string;
 }
 
 /** Token hash → the caller it authenticates, until the token expires or something invalidates it. */

@@ -1,12 +1,13 @@
 // Tokens: issue (password or token method, always project-scoped), validate, revoke, and authenticate callers.
 import { randomBytes } from 'node:crypto';
 import { authContext, type AuthContext } from '../model/context.js';
-import type { DomainRow, ProjectRow, RoleRow, TokenRow, UserRow } from '../store/schema/index.js';
+import type { ApplicationCredentialRow, DomainRow, ProjectRow, RoleRow, TokenRow, UserRow } from '../store/schema/index.js';
+import { credentialTokenRoles, isExpired, proveApplicationCredential } from './app-credentials.js';
 import { findPasswordUser, scopeProject } from './auth-request.js';
 import { catalog, type CatalogService } from './catalog.js';
 import { keystoneTime, named, sha256, type IdentityDeps, type Named, type ScopedRef } from './context.js';
 import { forbiddenAction, notFoundError, unauthorized } from './errors.js';
-import { domainById } from './lookup.js';
+import { domainById, projectById } from './lookup.js';
 import { isRevokedByEvent, pruneRevocations } from './revocation.js';
 import { effectiveRoles } from './roles.js';
 import type { AuthRequest } from './schemas.js';
@@ -24,6 +25,7 @@ export interface TokenBody {
     is_domain: false;
     roles: Named[];
     catalog: CatalogService[];
+    application_credential?: { id: string; name: string; restricted: boolean };
   };
 }
 
@@ -40,6 +42,7 @@ interface LoadedToken {
   project: ProjectRow;
   projectDomain: DomainRow;
   roles: RoleRow[];
+  cred: ApplicationCredentialRow | null;
 }
 
 /** What the request's identity proved: the user, the methods, and (for a rescoped token) expiry and audit chain. */
@@ -48,6 +51,8 @@ interface Proof {
   methods: string[];
   expiresMs?: number;
   audit: string[];
+  /** The application credential the token is issued from (directly, or through its token). */
+  cred?: ApplicationCredentialRow;
 }
 
 const auditId = () => randomBytes(16).toString('base64url');
@@ -62,13 +67,19 @@ export class TokenService {
 
   /** POST /v3/auth/tokens. */
   async issue(auth: AuthRequest['auth'], baseUrl: string): Promise<IssuedToken> {
-    const { user, methods, expiresMs, audit } = await this.prove(auth.identity);
+    const { user, methods, expiresMs, audit, cred } = await this.prove(auth.identity, auth.scope !== undefined);
     // Taken before the roles are read: a revocation racing with this request then matches the new token.
     const issuedMs = this.deps.now();
     if (!user.enabled) throw unauthorized();
-    const project = await scopeProject(this.deps.db, auth.scope, user);
-    const roles = await effectiveRoles(this.deps.db, user.id, project.id);
+    // A credential's token is scoped to the credential's project and carries the credential's roles.
+    const project = cred
+      ? await projectById(this.deps.db, cred.project_id).catch(() => null)
+      : await scopeProject(this.deps.db, auth.scope, user);
+    if (!project?.enabled) throw unauthorized();
+    const roles = cred ? await credentialTokenRoles(this.deps, cred) : await effectiveRoles(this.deps.db, user.id, project.id);
     if (roles.length === 0) throw unauthorized();
+    const ttlEnd = expiresMs ?? issuedMs + this.tokenTtlSeconds * 1000;
+    const credEnd = cred?.expires_at ? Date.parse(cred.expires_at) : Infinity;
 
     const token = randomBytes(32).toString('base64url');
     const row: TokenRow = {
@@ -78,8 +89,9 @@ export class TokenService {
       methods: methods.join(','),
       audit_id: audit.join(','),
       issued_at: new Date(issuedMs).toISOString(),
-      expires_at: new Date(expiresMs ?? issuedMs + this.tokenTtlSeconds * 1000).toISOString(),
+      expires_at: new Date(Math.min(ttlEnd, credEnd)).toISOString(),
       revoked: 0,
+      application_credential_id: cred?.id ?? null,
     };
     await this.deps.db.insertInto('tokens').values(row).execute();
     await this.purgeExpired();
@@ -87,7 +99,7 @@ export class TokenService {
       domainById(this.deps.db, user.domain_id),
       domainById(this.deps.db, project.domain_id),
     ]);
-    return { token, body: tokenBody({ row, user, userDomain, project, projectDomain, roles }, baseUrl) };
+    return { token, body: tokenBody({ row, user, userDomain, project, projectDomain, roles, cred: cred ?? null }, baseUrl) };
   }
 
   /** The caller of every API request: cached, so a hit costs one sha256 and a Map lookup. */
@@ -107,8 +119,15 @@ export class TokenService {
       projectName: loaded.project.name,
       roles: loaded.roles.map((r) => r.name),
       expiresAt: keystoneTime(Date.parse(loaded.row.expires_at)),
+      ...(loaded.cred ? { applicationCredential: { id: loaded.cred.id, unrestricted: Boolean(loaded.cred.unrestricted) } } : {}),
     });
-    const entry = { ctx, expiresMs: Date.parse(loaded.row.expires_at), userId: ctx.userId, projectId: ctx.projectId };
+    const entry = {
+      ctx,
+      expiresMs: Date.parse(loaded.row.expires_at),
+      userId: ctx.userId,
+      projectId: ctx.projectId,
+      applicationCredentialId: loaded.cred?.id,
+    };
     this.deps.cache.remember(mark, hash, entry, now);
     return ctx;
   }
@@ -131,9 +150,13 @@ export class TokenService {
     this.deps.cache.forget(hash);
   }
 
-  /** Checks the password, or the parent token of a rescope; 401 otherwise. */
-  private async prove(identity: AuthRequest['auth']['identity']): Promise<Proof> {
+  /** Checks the password, the application credential, or the parent token of a rescope; 401 otherwise. */
+  private async prove(identity: AuthRequest['auth']['identity'], hasScope: boolean): Promise<Proof> {
     const audit = auditId();
+    if (identity.methods.includes('application_credential') && identity.application_credential) {
+      const { cred, user } = await proveApplicationCredential(this.deps, identity.application_credential, hasScope);
+      return { user, methods: ['application_credential'], audit: [audit], cred };
+    }
     if (identity.methods.includes('password') && identity.password) {
       const ref = identity.password.user;
       const found = await findPasswordUser(this.deps.db, ref);
@@ -143,9 +166,11 @@ export class TokenService {
     if (identity.methods.includes('token') && identity.token) {
       const parent = await this.load(sha256(identity.token.id));
       if (!parent) throw unauthorized();
-      // A rescoped token keeps its parent's expiry, as in Keystone.
+      if (parent.cred && hasScope) throw forbiddenAction('Using an application credential token to create a scoped token is not allowed.');
+      // A rescoped token keeps its parent's expiry (and credential), as in Keystone.
       const expiresMs = Date.parse(parent.row.expires_at);
-      return { user: parent.user, methods: ['token'], expiresMs, audit: [audit, parent.row.audit_id.split(',')[0]] };
+      const chain = [audit, parent.row.audit_id.split(',')[0]];
+      return { user: parent.user, methods: ['token'], expiresMs, audit: chain, ...(parent.cred ? { cred: parent.cred } : {}) };
     }
     throw unauthorized();
   }
@@ -161,13 +186,19 @@ export class TokenService {
       db.selectFrom('projects').selectAll().where('id', '=', row.project_id).executeTakeFirst(),
     ]);
     if (!user?.enabled || !project?.enabled) return null;
+    // A credential's token lives only as long as the credential.
+    const cred = row.application_credential_id
+      ? ((await db.selectFrom('application_credentials').selectAll().where('id', '=', row.application_credential_id).executeTakeFirst()) ??
+        null)
+      : null;
+    if (row.application_credential_id && (!cred || isExpired(this.deps, cred))) return null;
     const [userDomain, projectDomain, roles] = await Promise.all([
       db.selectFrom('domains').selectAll().where('id', '=', user.domain_id).executeTakeFirst(),
       db.selectFrom('domains').selectAll().where('id', '=', project.domain_id).executeTakeFirst(),
-      effectiveRoles(db, user.id, project.id),
+      cred ? credentialTokenRoles(this.deps, cred) : effectiveRoles(db, user.id, project.id),
     ]);
     if (!userDomain?.enabled || !projectDomain?.enabled || roles.length === 0) return null;
-    return { row, user, userDomain, project, projectDomain, roles };
+    return { row, user, userDomain, project, projectDomain, roles, cred };
   }
 
   /** Expired token rows, and revocation events older than every live token, are useless; drop them now and then. */
@@ -197,6 +228,7 @@ function tokenBody(t: LoadedToken, baseUrl: string): TokenBody {
       is_domain: false,
       roles: t.roles.map(named),
       catalog: baseUrl ? catalog(baseUrl) : [],
+      ...(t.cred ? { application_credential: { id: t.cred.id, name: t.cred.name, restricted: !t.cred.unrestricted } } : {}),
     },
   };
 }

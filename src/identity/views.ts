@@ -1,7 +1,9 @@
 // Keystone v3 JSON renderings of identity rows (entities with `links`, wrapped lists, version documents).
 import type { DomainRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';
+import type { ApplicationCredential } from './app-credentials.js';
 import type { RoleAssignment } from './assignments.js';
 import type { CatalogEndpoint, CatalogService } from './catalog.js';
+import { keystoneTime } from './context.js';
 
 type Links = { self: string };
 
@@ -86,6 +88,22 @@ export class IdentityViews {
       description: r.description || null,
       options: {},
       links: this.links(`roles/${r.id}`),
+    };
+  }
+
+  /** Keystone's public fields of a credential; `secret` only in the answer to its creation. */
+  applicationCredential({ row, roles }: ApplicationCredential, secret?: string) {
+    return {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      expires_at: row.expires_at === null ? null : keystoneTime(Date.parse(row.expires_at)),
+      project_id: row.project_id,
+      roles: roles.map((r) => ({ id: r.id, name: r.name, domain_id: r.domain_id, description: r.description || null, options: {} })),
+      unrestricted: Boolean(row.unrestricted),
+      access_rules: [],
+      ...(secret === undefined ? {} : { secret }),
+      links: this.links(`users/${row.user_id}/application_credentials/${row.id}`),
     };
   }
 

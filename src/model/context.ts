@@ -9,6 +9,8 @@ export interface AuthContext {
   /** Neutron Zed's legacy policy: the `admin` role is admin everywhere. */
   isAdmin: boolean;
   expiresAt: string;
+  /** Set when the token was issued from an application credential. */
+  applicationCredential?: { id: string; unrestricted: boolean };
 }
 
 export function authContext(fields: Omit<AuthContext, 'isAdmin'>): AuthContext {

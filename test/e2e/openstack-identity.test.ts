@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -93,3 +93,36 @@ test('openstack CLI: tokens, projects, users, role assignments', { skip, timeout
   });
   assert.equal(left.status, 404, 'the demo token died with its project');
 });
+
+test(
+  'openstack CLI: an application credential created, logged in with (v3applicationcredential), deleted',
+  { skip, timeout: 180_000 },
+  async () => {
+    await openstack('admin', 'project', 'create', 'apps', '-f', 'json');
+    await openstack('admin', 'user', 'create', '--project', 'apps', '--password', 'apps-pw', 'apps', '-f', 'json');
+    await openstack('admin', 'role', 'add', '--project', 'apps', '--user', 'apps', 'member');
+    const clouds = join(dir, 'clouds.yaml');
+    writeFileSync(clouds, `${readFileSync(clouds, 'utf8')}  apps:\n${cloud('apps', 'apps-pw', 'apps')}\n`);
+
+    const cred = await openstack('apps', 'application', 'credential', 'create', '--description', 'for CI', 'ci', '-f', 'json');
+    assert.equal(cred.name, 'ci');
+    assert.ok(cred.secret, 'the secret is shown at creation');
+    writeFileSync(
+      clouds,
+      `${readFileSync(clouds, 'utf8')}  ci:\n    auth_type: v3applicationcredential\n    auth:\n      auth_url: ${server.url}/identity/v3\n` +
+        `      application_credential_id: ${cred.id}\n      application_credential_secret: ${cred.secret}\n` +
+        `    region_name: RegionOne\n    identity_api_version: 3\n`,
+    );
+    const token = await openstack('ci', 'token', 'issue', '-f', 'json');
+    assert.equal(token.project_id, cred.project_id);
+    const net = await openstack('ci', 'network', 'create', 'ci-net', '-f', 'json');
+    assert.equal(net.project_id, cred.project_id);
+    const listed = await openstack('apps', 'application', 'credential', 'list', '-f', 'json');
+    assert.deepEqual(
+      listed.map((c: Record<string, unknown>) => c.Name),
+      ['ci'],
+    );
+    await openstack('apps', 'application', 'credential', 'delete', 'ci');
+    await assert.rejects(openstack('ci', 'network', 'list', '-f', 'json'), /401|authenticat/i);
+  },
+);

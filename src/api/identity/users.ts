@@ -1,5 +1,5 @@
 // Users: administration, a user's projects, and the user's own password change.
-import { IdParams, PasswordChange, UserCreate, UserUpdate } from '../../identity/schemas.js';
+import { AppCredCreate, IdParams, PasswordChange, UserCreate, UserCredParams, UserUpdate } from '../../identity/schemas.js';
 import { listBody } from '../../identity/views.js';
 import { byId, flag, param, type IdentityRouteContext, type IdentityRouter } from './request.js';
 
@@ -34,6 +34,27 @@ export function userRoutes(r: IdentityRouter, { identity, view, v3, caller, self
       rows.map((p) => view.project(p)),
       self(req),
     );
+  });
+  r.post(`${v3}/users/:id/application_credentials`, { schema: { params: IdParams, body: AppCredCreate } }, async (req, reply) => {
+    const made = await identity.createApplicationCredential(await caller(req), req.params.id, req.body.application_credential);
+    return reply.status(201).send({ application_credential: view.applicationCredential(made, made.secret) });
+  });
+  r.get(`${v3}/users/:id/application_credentials`, byId, async (req) => {
+    const creds = await identity.listApplicationCredentials(await caller(req), req.params.id, param(req, 'name'));
+    return listBody(
+      'application_credentials',
+      creds.map((c) => view.applicationCredential(c)),
+      self(req),
+    );
+  });
+  r.get(`${v3}/users/:id/application_credentials/:credId`, { schema: { params: UserCredParams } }, async (req) => ({
+    application_credential: view.applicationCredential(
+      await identity.getApplicationCredential(await caller(req), req.params.id, req.params.credId),
+    ),
+  }));
+  r.delete(`${v3}/users/:id/application_credentials/:credId`, { schema: { params: UserCredParams } }, async (req, reply) => {
+    await identity.deleteApplicationCredential(await caller(req), req.params.id, req.params.credId);
+    return reply.status(204).send();
   });
   r.post(`${v3}/users/:id/password`, { schema: { params: IdParams, body: PasswordChange } }, async (req, reply) => {
     const { password, original_password } = req.body.user;

@@ -55,6 +55,26 @@ export interface TokenRow {
   issued_at: string;
   expires_at: string;
   revoked: number;
+  /** the application credential the token was issued from (`application_credential` method), else null */
+  application_credential_id: string | null;
+}
+
+export interface ApplicationCredentialRow {
+  id: string;
+  name: string;
+  description: string | null;
+  user_id: string;
+  project_id: string;
+  /** the secret's hash (password.ts): the secret itself is shown once, at creation */
+  secret_hash: string;
+  expires_at: string | null;
+  unrestricted: number;
+  created_at: string;
+}
+
+export interface ApplicationCredentialRoleRow {
+  application_credential_id: string;
+  role_id: string;
 }
 
 /** Tokens of the user (any, if null) on the project (any, if null) issued at or before `issued_before` are revoked. */
@@ -81,4 +101,6 @@ export interface IdentityTables {
   tokens: TokenRow;
   revocation_events: RevocationEventRow;
   failed_auths: FailedAuthRow;
+  application_credentials: ApplicationCredentialRow;
+  application_credential_roles: ApplicationCredentialRoleRow;
 }
