@@ -1,4 +1,5 @@
-// Networking routes outside the generic resource pattern: quotas, agents, router actions.
+// Networking routes outside the generic resource pattern: quotas, agents, router and subnet pool
+// actions, network IP availability.
 import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../server-config.js';
@@ -6,6 +7,8 @@ import type { Db } from '../store/db.js';
 import { defaultQuota, listQuotas, quotaDetails, resetQuota, showQuota, updateQuota } from '../networking/quotas.js';
 import { listAgents, networkDhcpAgents, routerL3Agents, showAgent } from '../networking/agents.js';
 import { registerRouterActions } from './router-actions.js';
+import { registerSubnetPoolActions } from './subnetpool-actions.js';
+import { registerIpAvailabilityRoutes } from './ip-availability.js';
 
 export interface ExtraDeps {
   db: Db;
@@ -38,4 +41,6 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config }: E
     agents: await unitOfWork(db, (tx) => routerL3Agents(tx, req.ctx, config, req.params.id)),
   }));
   registerRouterActions(v2, { db, config });
+  registerSubnetPoolActions(v2, db);
+  registerIpAvailabilityRoutes(v2, db);
 }
