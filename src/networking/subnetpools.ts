@@ -26,6 +26,7 @@ import {
 } from './common.js';
 import { getVisibleAddressScope } from './address-scopes.js';
 import { getVisibleNetwork } from './networks.js';
+import { enforceQuota } from './quotas.js';
 import { tagAttributes, tagFiltersInSql } from './tags.js';
 
 /** validate_not_empty_string with a length cap (the pool's name is required and not blank). */
@@ -49,16 +50,8 @@ export const isSubnetList: Validator = (v) => {
 /** validate_non_negative (after convert_to_int). */
 const isNonNegative: Validator = (v) => ((v as number) < 0 ? `'${show(v)}' should be non-negative` : undefined);
 
-/** The prefix lengths are shown as text (_make_subnetpool_dict): a filter compares them as text too. */
-const prefixlenAttribute: AttrSpec = {
-  post: true,
-  put: true,
-  convert: toInt,
-  validate: isNonNegative,
-  filter: true,
-  sort: true,
-  filterMatch: (value, wanted) => String(value) === String(wanted),
-};
+/** The prefix lengths (shown as text, _make_subnetpool_dict; lists filter and sort them as the integers stored). */
+const prefixlenAttribute: AttrSpec = { post: true, put: true, convert: toInt, validate: isNonNegative, filter: true, sort: true };
 
 export const subnetPoolSpec: ResourceSpec = {
   singular: 'subnetpool',
@@ -354,6 +347,7 @@ export function subnetPoolService(): ResourceService {
     },
 
     async create(tx, ctx, a) {
+      await enforceQuota(tx, a.project_id as string, 'subnetpool');
       const pool = readPool({
         prefixes: a.prefixes as string[],
         min_prefixlen: a.min_prefixlen as number | undefined,

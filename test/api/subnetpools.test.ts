@@ -511,3 +511,16 @@ test('lists: filters, sorting and paging over pools', async () => {
   assert.deepEqual((await demo.get('/subnetpools?ip_version=6&name=page-1')).body.subnetpools, []);
   expectError(await demo.get('/subnetpools?bogus=1'), 400, 'HTTPBadRequest', "['bogus'] is invalid attribute for filtering");
 });
+
+test('the subnetpool quota: unlimited by default, enforced once set', async () => {
+  const quota = (await admin.get(`/quotas/${demoProject}`)).body.quota;
+  assert.equal(quota.subnetpool, -1);
+  assert.equal((await admin.put(`/quotas/${demoProject}`, { quota: { subnetpool: 0 } })).status, 200);
+  expectError(
+    await demo.post('/subnetpools', { subnetpool: { name: 'q', prefixes: ['10.130.0.0/16'] } }),
+    409,
+    'OverQuota',
+    "Quota exceeded for resources: ['subnetpool'].",
+  );
+  assert.equal((await admin.del(`/quotas/${demoProject}`)).status, 204);
+});
