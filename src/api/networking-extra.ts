@@ -1,5 +1,5 @@
 // Networking routes outside the generic resource pattern: quotas, agents, router and subnet pool
-// actions, network IP availability.
+// actions.
 import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../server-config.js';
@@ -8,7 +8,6 @@ import { defaultQuota, listQuotas, quotaDetails, resetQuota, showQuota, updateQu
 import { listAgents, networkDhcpAgents, routerL3Agents, showAgent } from '../networking/agents.js';
 import { registerRouterActions } from './router-actions.js';
 import { registerSubnetPoolActions } from './subnetpool-actions.js';
-import { registerIpAvailabilityRoutes } from './ip-availability.js';
 
 export interface ExtraDeps {
   db: Db;
@@ -42,5 +41,4 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config }: E
   }));
   registerRouterActions(v2, { db, config });
   registerSubnetPoolActions(v2, db);
-  registerIpAvailabilityRoutes(v2, db);
 }

@@ -17,6 +17,7 @@ import { ChangeFeed } from '../networking/feed.js';
 import { listenForCommits } from '../store/listen.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import { registerTagRoutes } from './tag-routes.js';
+import { registerIpAvailabilityRoutes } from './ip-availability.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -91,6 +92,7 @@ export async function registerNetworkingRoutes(http: FastifyInstance, deps: Netw
         registerTagRoutes(v2, service, db);
       }
       await registerExtraRoutes(v2, { db, config: deps.config });
+      registerIpAvailabilityRoutes(v2, db, baseUrl);
       await registerAgentRoutes(v2, { db, config: deps.config, feed });
     },
     { prefix: '/v2.0' },

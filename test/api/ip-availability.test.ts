@@ -90,6 +90,23 @@ test('list: every network (those without subnets too), filters and fields', asyn
   assert.deepEqual(named.network_ip_availabilities, [{ network_id: empty.id, used_ips: 0 }]);
   const fields = (await admin.get(`/network-ip-availabilities/${net.id}?fields=network_name`)).body;
   assert.deepEqual(fields, { network_ip_availability: { network_name: 'avail' } });
+  const sorted = (await admin.get('/network-ip-availabilities?sort_key=network_id&sort_dir=desc')).body.network_ip_availabilities;
+  const ids = sorted.map((x: Wire) => x.network_id);
+  assert.deepEqual(ids, [...ids].sort().reverse());
+  const first = (await admin.get('/network-ip-availabilities?limit=1')).body;
+  assert.equal(first.network_ip_availabilities.length, 1);
+  assert.equal(first.network_ip_availabilities[0].network_id, [...ids].sort()[0]);
+  const next = first.network_ip_availabilities_links.find((l: Wire) => l.rel === 'next');
+  assert.match(
+    next.href,
+    new RegExp(`/v2\\.0/network-ip-availabilities\\?limit=1&marker=${first.network_ip_availabilities[0].network_id}$`),
+  );
+  expectError(
+    await admin.get('/network-ip-availabilities?sort_key=used_ips'),
+    400,
+    'HTTPBadRequest',
+    "['used_ips'] is invalid attribute for sort_keys",
+  );
   expectError(await admin.get('/network-ip-availabilities?bogus=1'), 400, 'HTTPBadRequest', "['bogus'] is invalid attribute for filtering");
   expectError(
     await admin.get('/network-ip-availabilities?ip_version=x'),
