@@ -1,4 +1,5 @@
-// Networking routes outside the generic resource pattern: quotas, agents, floating IP pools, router actions.
+// Networking routes outside the generic resource pattern: quotas, agents, floating IP pools, router
+// and subnet pool actions.
 import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../server-config.js';
@@ -8,6 +9,7 @@ import { listAgents, networkDhcpAgents, routerL3Agents, showAgent } from '../net
 import { registerRouterActions } from './router-actions.js';
 import { floatingIpPoolSpec, listFloatingIpPools } from '../networking/floatingip-pools.js';
 import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
+import { registerSubnetPoolActions } from './subnetpool-actions.js';
 
 export interface ExtraDeps {
   db: Db;
@@ -52,4 +54,5 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config, bas
     return body;
   });
   registerRouterActions(v2, { db, config });
+  registerSubnetPoolActions(v2, db);
 }

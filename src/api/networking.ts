@@ -19,6 +19,7 @@ import { registerAgentRoutes } from './agent-routes.js';
 import { registerTagRoutes } from './tag-routes.js';
 import { nextTurn } from './turns.js';
 import { Readable } from 'node:stream';
+import { registerIpAvailabilityRoutes } from './ip-availability.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -93,6 +94,7 @@ export async function registerNetworkingRoutes(http: FastifyInstance, deps: Netw
         registerTagRoutes(v2, service, db);
       }
       await registerExtraRoutes(v2, { db, config: deps.config, baseUrl });
+      registerIpAvailabilityRoutes(v2, db, baseUrl);
       await registerAgentRoutes(v2, { db, config: deps.config, feed });
     },
     { prefix: '/v2.0' },

@@ -88,10 +88,21 @@ export interface RouterSubnetView {
   dns_nameservers: string[];
 }
 
+/** The address scope of each family on a network (null: none), keyed as the L3 RPC's JSON keys them. */
+export interface AddressScopesView {
+  '4': string | null;
+  '6': string | null;
+}
+
 /** A router port and the subnets of its fixed IPs (both families, in fixed-IP order, each once). */
 export interface RouterPortView {
   port: PortView;
   subnets: RouterSubnetView[];
+  /**
+   * The address scopes of the port's network (the L3 RPC's port['address_scopes']). Recorded for the
+   * data plane, which is to skip NAT between a router's ports of one scope; no kernel rule uses it yet.
+   */
+  address_scopes: AddressScopesView;
 }
 
 /** A router hosted by this node's L3 role (legacy: one qrouter- namespace). */

@@ -10,9 +10,11 @@ const ext = (alias: string, name: string, description: string) => ({
 });
 
 export const EXTENSIONS = [
+  ext('address-scope', 'Address scope', 'Address scopes extension.'),
   ext('agent', 'agent', 'The agent management extension.'),
   ext('allowed-address-pairs', 'Allowed Address Pairs', 'Provides allowed address pairs'),
   ext('binding', 'Port Binding', 'Expose port bindings of a virtual port to external application'),
+  ext('default-subnetpools', 'Default Subnetpools', 'Provides ability to mark and use a subnetpool as the default.'),
   ext('dhcp_agent_scheduler', 'DHCP Agent Scheduler', 'Schedule networks among dhcp agents'),
   ext('empty-string-filtering', 'Empty String Filtering Extension', 'Allow filtering by attributes with empty string value'),
   ext('external-net', 'Neutron external network', 'Adds external network attribute to network resource.'),
@@ -27,6 +29,7 @@ export const EXTENSIONS = [
   ext('l3_agent_scheduler', 'L3 Agent Scheduler', 'Schedule routers among l3 agents'),
   ext('net-mtu', 'Network MTU', 'Provides MTU attribute for a network resource.'),
   ext('net-mtu-writable', 'Network MTU (writable)', 'Provides a writable MTU attribute for a network resource.'),
+  ext('network-ip-availability', 'Network IP Availability', 'Provides IP availability data for each network and subnet.'),
   ext('pagination', 'Pagination support', 'Extension that indicates that pagination is enabled.'),
   ext('port-security', 'Port Security', 'Provides port security'),
   ext('project-id', 'project_id field enabled', 'Extension that indicates that project_id field is enabled.'),
@@ -50,7 +53,7 @@ export const EXTENSIONS = [
   ext('standard-attr-revisions', 'Resource revision numbers', 'This extension will display the revision number of neutron resources.'),
   ext(
     'standard-attr-tag',
-    'Tag support for resources with standard attribute: network, subnet, port, security_group, router, floatingip',
+    'Tag support for resources with standard attribute: network, subnet, port, security_group, router, floatingip, subnetpool',
     'Enables to set tag on resources with standard attribute.',
   ),
   ext(
@@ -59,6 +62,9 @@ export const EXTENSIONS = [
     'Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes.',
   ),
   ext('stateful-security-group', 'Stateful security group', 'Indicates if the security group is stateful or not'),
+  ext('subnet_allocation', 'Subnet Allocation', 'Enables allocation of subnets from a subnet pool'),
+  ext('subnet_onboard', 'Subnet Onboard', 'Provides support for onboarding subnets into subnet pools'),
+  ext('subnetpool-prefix-ops', 'Subnet Pool Prefix Operations', 'Provides support for adjusting the prefix list of subnet pools'),
   ext('tag-creation', 'Tag creation extension', 'Allow to create multiple tags for a resource'),
   ext('tag-ports-during-bulk-creation', 'Tag Ports During Bulk Creation', 'Allow to tag ports during bulk creation'),
 ];

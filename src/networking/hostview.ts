@@ -1,10 +1,19 @@
 // Builds the HostView of one node: the resources its agent turns into kernel state.
-import type { HostView, NetworkView, PortView, RouterSubnetView, RouterView, SecurityGroupView, SubnetView } from '../model/hostview.js';
+import type {
+  AddressScopesView,
+  HostView,
+  NetworkView,
+  PortView,
+  RouterSubnetView,
+  RouterView,
+  SecurityGroupView,
+  SubnetView,
+} from '../model/hostview.js';
 import type { PortRow } from '../store/schema/index.js';
 import { bool, parseJson, type Tx } from './common.js';
 import { portsToApi } from './ports.js';
 import { AGENT_L2, ROUTER_OWNED } from '../model/neutron.js';
-import { routerPorts } from '../model/router-view.js';
+import { NO_ADDRESS_SCOPES, routerPorts } from '../model/router-view.js';
 import { portView } from '../model/port-view.js';
 
 async function views(tx: Tx, rows: PortRow[]): Promise<PortView[]> {
@@ -68,6 +77,25 @@ async function securityGroups(tx: Tx, ids: string[]): Promise<SecurityGroupView[
   return [...new Set([...ids, ...remoteIds])].map(viewOf);
 }
 
+/** Each network's address scope per family, from its subnets' pools (as the L3 RPC reads them). */
+async function addressScopesByNetwork(tx: Tx, networkIds: string[]): Promise<Map<string, AddressScopesView>> {
+  const out = new Map<string, AddressScopesView>();
+  if (!networkIds.length) return out;
+  const rows = await tx
+    .selectFrom('subnets')
+    .innerJoin('subnetpools', 'subnetpools.id', 'subnets.subnetpool_id')
+    .select(['subnets.network_id', 'subnets.ip_version', 'subnetpools.address_scope_id'])
+    .where('subnets.network_id', 'in', networkIds)
+    .where('subnetpools.address_scope_id', 'is not', null)
+    .execute();
+  for (const r of rows) {
+    const scopes = out.get(r.network_id) ?? { ...NO_ADDRESS_SCOPES };
+    scopes[String(r.ip_version) as '4' | '6'] = r.address_scope_id;
+    out.set(r.network_id, scopes);
+  }
+  return out;
+}
+
 /** The routers scheduled to `host`'s L3 agent, with their ports, subnets and associated floating IPs. */
 async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
   const rows = await tx
@@ -105,6 +133,7 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
       },
     ]),
   );
+  const scopes = await addressScopesByNetwork(tx, [...new Set(ports.map((p) => p.network_id))]);
   const fips = await tx
     .selectFrom('floatingips')
     .selectAll()
@@ -120,6 +149,7 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
       ports,
       (p) => p.id === r.gw_port_id,
       (id) => subnetViews.get(id),
+      (networkId) => scopes.get(networkId) ?? NO_ADDRESS_SCOPES,
     );
     return {
       id: r.id,

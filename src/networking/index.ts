@@ -7,6 +7,8 @@ import { securityGroupServices } from './securitygrouprules.js';
 import { floatingIpService, routerService } from './routers.js';
 import { subnetService } from './subnets.js';
 import { withTags } from './tagged-service.js';
+import { subnetPoolService } from './subnetpools.js';
+import { addressScopeService } from './address-scopes.js';
 
 export function buildServices(config: ServerConfig): ResourceService[] {
   return [
@@ -16,5 +18,7 @@ export function buildServices(config: ServerConfig): ResourceService[] {
     ...securityGroupServices(),
     routerService(config),
     floatingIpService(),
+    subnetPoolService(),
+    addressScopeService(),
   ].map(withTags);
 }

@@ -49,7 +49,15 @@ export const networkSpec: ResourceSpec = {
   },
 };
 
-export function networkToApi(row: NetworkRow, subnets: string[]): Item {
+/** A network's address scope per family (_extend_network_dict_address_scope): its subnets' pools' scopes. */
+export interface NetworkScopes {
+  ipv4: string | null;
+  ipv6: string | null;
+}
+
+const NO_SCOPES: NetworkScopes = { ipv4: null, ipv6: null };
+
+export function networkToApi(row: NetworkRow, subnets: string[], scopes: NetworkScopes = NO_SCOPES): Item {
   return {
     id: row.id,
     name: row.name,
@@ -65,8 +73,8 @@ export function networkToApi(row: NetworkRow, subnets: string[]): Item {
     'provider:segmentation_id': row.segmentation_id,
     availability_zone_hints: [],
     availability_zones: [],
-    ipv4_address_scope: null,
-    ipv6_address_scope: null,
+    ipv4_address_scope: scopes.ipv4,
+    ipv6_address_scope: scopes.ipv6,
     ...standardFields(row),
   };
 }
@@ -108,21 +116,39 @@ export async function getVisibleNetwork(tx: Tx, ctx: AuthContext, id: string): P
   return row;
 }
 
-async function subnetIdsByNetwork(tx: Tx, networkIds: string[]): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
+interface NetworkSubnets {
+  ids: string[];
+  scopes: NetworkScopes;
+}
+
+/** Each network's subnet ids and, from the subnets' pools, its address scope per family. */
+async function subnetsByNetwork(tx: Tx, networkIds: string[]): Promise<Map<string, NetworkSubnets>> {
+  const out = new Map<string, NetworkSubnets>();
   if (!networkIds.length) return out;
-  const rows = await tx.selectFrom('subnets').select(['id', 'network_id']).where('network_id', 'in', networkIds).execute();
-  for (const r of rows) out.set(r.network_id, [...(out.get(r.network_id) ?? []), r.id]);
+  const rows = await tx
+    .selectFrom('subnets')
+    .leftJoin('subnetpools', 'subnetpools.id', 'subnets.subnetpool_id')
+    .select(['subnets.id', 'subnets.network_id', 'subnetpools.ip_version', 'subnetpools.address_scope_id'])
+    .where('subnets.network_id', 'in', networkIds)
+    .execute();
+  for (const r of rows) {
+    let entry = out.get(r.network_id);
+    if (!entry) out.set(r.network_id, (entry = { ids: [], scopes: { ...NO_SCOPES } }));
+    entry.ids.push(r.id);
+    // One pool per family on a network (or pools of one scope): any of its subnets tells the scope.
+    if (r.ip_version === 4) entry.scopes.ipv4 = r.address_scope_id;
+    if (r.ip_version === 6) entry.scopes.ipv6 = r.address_scope_id;
+  }
   return out;
 }
 
-/** Networks as API dicts, with their subnet ids. */
+/** Networks as API dicts, with their subnet ids and address scopes. */
 async function networksToApi(tx: Tx, rows: NetworkRow[]): Promise<Item[]> {
-  const subnets = await subnetIdsByNetwork(
+  const subnets = await subnetsByNetwork(
     tx,
     rows.map((r) => r.id),
   );
-  return rows.map((r) => networkToApi(r, subnets.get(r.id) ?? []));
+  return rows.map((r) => networkToApi(r, subnets.get(r.id)?.ids ?? [], subnets.get(r.id)?.scopes));
 }
 
 /** The MTU a request asks for (0 or none: the largest the segment type allows), within bounds. */

@@ -13,6 +13,8 @@ export const QUOTA_DEFAULTS = {
   floatingip: 50,
   security_group: 10,
   security_group_rule: 100,
+  // Registered by the subnet pool extensions, unlimited by default (quota default_quota = -1).
+  subnetpool: -1,
 } as const;
 
 export type QuotaResource = keyof typeof QUOTA_DEFAULTS;
@@ -26,6 +28,7 @@ const TABLE = {
   floatingip: 'floatingips',
   security_group: 'security_groups',
   security_group_rule: 'security_group_rules',
+  subnetpool: 'subnetpools',
 } as const;
 
 export async function limits(tx: Tx, projectId: string): Promise<Record<QuotaResource, number>> {

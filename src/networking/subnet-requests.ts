@@ -1,5 +1,5 @@
 // Subnet requests: pure checks of what a create or update asks for (limits, CIDR, gateway).
-import { invalidInput, NeutronError, notFound } from '../model/errors.js';
+import { invalidInput, NeutronError } from '../model/errors.js';
 import { canonicalIpOrNull, formatCidr, parsePrefix, type Cidr } from '../model/ip.js';
 import { validateGateway } from '../model/ipam.js';
 import type { Item } from './common.js';
@@ -24,13 +24,6 @@ export function checkLimits(id: string, a: Item) {
   }
 }
 
-/** There are no subnet pools (yet): any pool named is one that does not exist. */
-export function rejectSubnetPool(a: Item): void {
-  if (a.subnetpool_id !== undefined && a.subnetpool_id !== null) {
-    throw notFound('SubnetPoolNotFound', `Subnet pool ${a.subnetpool_id} could not be found.`);
-  }
-}
-
 /** SLAAC and DHCPv6-stateless: the subnet's ports take EUI-64 addresses (ipv6_utils.is_auto_address_subnet). */
 export const AUTO_ADDRESS_MODES = ['slaac', 'dhcpv6-stateless'];
 
@@ -49,9 +42,30 @@ function checkFamily(version: number, text: unknown, name: string): void {
 
 /** The CIDR a create asks for, checked against ip_version, DHCP and the IPv6-only attributes (_validate_subnet). */
 export function requestedCidr(a: Item): Cidr {
-  if (a.cidr === undefined) throw invalidInput('A cidr must be specified in the absence of a subnet pool');
   const cidr = parsePrefix(a.cidr)!;
   checkFamily(a.ip_version as number, a.cidr, 'cidr');
+  checkSubnetRequest(a, cidr);
+  return cidr;
+}
+
+/**
+ * _validate_subnet: what a create asks for besides its CIDR, and with the CIDR when the request names
+ * one (a pool's allocation is not checked against DHCP or EUI-64 needs, as in Neutron).
+ */
+export function checkSubnetRequest(a: Item, cidr: Cidr | null): void {
+  const version = (cidr?.version ?? a.ip_version) as number;
+  if (cidr) checkCidr(a, cidr);
+  checkAddressFamilies(version, a);
+  if (version === 4) {
+    for (const key of ['ipv6_ra_mode', 'ipv6_address_mode'] as const) {
+      if (isSet(a[key])) throw invalidInput(`${key} is not valid when ip_version is 4`);
+    }
+  } else {
+    checkIpv6Modes(cidr, a);
+  }
+}
+
+function checkCidr(a: Item, cidr: Cidr): void {
   if (cidr.prefixLength === 0) throw invalidInput('0 is not allowed as CIDR prefix length');
   if (cidr.version === 6) {
     if (cidr.network === 0n) throw invalidInput("IPv6 subnet '::' is not supported");
@@ -61,15 +75,6 @@ export function requestedCidr(a: Item): Cidr {
   } else if (a.enable_dhcp && cidr.prefixLength > 30) {
     throw invalidInput(`Invalid CIDR ${formatCidr(cidr)} for IPv4 DHCP: prefix length must be 30 or less`);
   }
-  checkAddressFamilies(cidr.version, a);
-  if (cidr.version === 4) {
-    for (const key of ['ipv6_ra_mode', 'ipv6_address_mode'] as const) {
-      if (isSet(a[key])) throw invalidInput(`${key} is not valid when ip_version is 4`);
-    }
-  } else {
-    checkIpv6Modes(cidr, a);
-  }
-  return cidr;
 }
 
 /** dns_nameservers and host routes of the subnet's family (_validate_subnet, _validate_host_route). */
@@ -83,7 +88,7 @@ export function checkAddressFamilies(version: number, a: Item): void {
 }
 
 /** _validate_ipv6_attributes on create: modes need DHCP, must agree, and auto-addressing needs a /64. */
-function checkIpv6Modes(cidr: Cidr, a: Item): void {
+function checkIpv6Modes(cidr: Cidr | null, a: Item): void {
   const ra = a.ipv6_ra_mode;
   const addr = a.ipv6_address_mode;
   if ((isSet(ra) || isSet(addr)) && !a.enable_dhcp) {
@@ -94,7 +99,7 @@ function checkIpv6Modes(cidr: Cidr, a: Item): void {
       `ipv6_ra_mode set to '${String(ra)}' with ipv6_address_mode set to '${String(addr)}' is not valid. If both attributes are set, they must be the same value`,
     );
   }
-  if (isAutoAddressSubnet(a) && cidr.prefixLength !== 64) {
+  if (cidr && isAutoAddressSubnet(a) && cidr.prefixLength !== 64) {
     throw invalidInput(
       `Invalid CIDR ${formatCidr(cidr)} for IPv6 address mode. OpenStack uses the EUI-64 address format, which requires the prefix to be /64`,
     );

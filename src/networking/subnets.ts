@@ -16,6 +16,8 @@ import {
   isOneOf,
   isSubnetCidr,
   isUuid,
+  show,
+  type Validator,
   isUuidOrNull,
   toBoolean,
   toInt,
@@ -45,12 +47,15 @@ import {
   checkIpv6DhcpUpdate,
   checkLimits,
   isAutoAddressSubnet,
-  rejectSubnetPool,
   requestedCidr,
 } from './subnet-requests.js';
+import { allocateFromPool, checkNetworkPoolAffinity, requestedSubnetPool, type SubnetSpace } from './subnet-allocation.js';
 import { tagAttributes, tagFiltersInSql } from './tags.js';
 
 export { MAX_DNS_NAMESERVERS, MAX_HOST_ROUTES } from './subnet-requests.js';
+
+const isSubnetCidrOrNull: Validator = (v) => (v === null ? undefined : isSubnetCidr(v));
+const isNonNegative: Validator = (v) => ((v as number) < 0 ? `'${show(v)}' should be non-negative` : undefined);
 
 /** ipv6_ra_mode / ipv6_address_mode values (null: not set). */
 const IPV6_MODES = ['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac', null];
@@ -64,7 +69,10 @@ export const subnetSpec: ResourceSpec = {
     description: { ...textAttribute, sort: false },
     network_id: { post: true, required: true, validate: isUuid, filter: true, sort: true },
     ip_version: { post: true, required: true, convert: toInt, validate: isOneOf([4, 6]), filter: true, sort: true },
-    cidr: { post: true, validate: isSubnetCidr, filter: true, sort: true },
+    cidr: { post: true, validate: isSubnetCidrOrNull, filter: true, sort: true },
+    // Create-only and never shown: the size of a CIDR from a pool, and "take the family's default pool".
+    prefixlen: { post: true, convert: toInt, validate: isNonNegative, filter: false },
+    use_default_subnetpool: { post: true, default: false, convert: toBoolean, filter: false },
     gateway_ip: { post: true, put: true, validate: isIpOrNull, filter: true, sort: true },
     allocation_pools: { post: true, put: true, validate: isAllocationPools, filter: false },
     dns_nameservers: { post: true, put: true, default: () => [], validate: isNameservers(Infinity), filter: true },
@@ -72,7 +80,7 @@ export const subnetSpec: ResourceSpec = {
     enable_dhcp: { post: true, put: true, default: true, convert: toBoolean, filter: true, sort: true },
     ipv6_ra_mode: { post: true, validate: isOneOf(IPV6_MODES), filter: true },
     ipv6_address_mode: { post: true, validate: isOneOf(IPV6_MODES), filter: true },
-    subnetpool_id: { post: true, validate: isUuidOrNull, filter: true },
+    subnetpool_id: { post: true, validate: isUuidOrNull, filter: true, sort: true },
     service_types: { filter: false },
     ...standardAttributes,
     ...tagAttributes(),
@@ -93,7 +101,7 @@ export function subnetToApi(row: SubnetRow): Item {
     enable_dhcp: bool(row.enable_dhcp),
     ipv6_ra_mode: row.ipv6_ra_mode,
     ipv6_address_mode: row.ipv6_address_mode,
-    subnetpool_id: null,
+    subnetpool_id: row.subnetpool_id,
     service_types: [],
     ...standardFields(row),
   };
@@ -173,7 +181,16 @@ async function movedGateway(tx: Tx, subnet: SubnetRow, requested: unknown): Prom
   return checkedGateway(subnetCidr(subnet), requested as string | null);
 }
 
-function newSubnetRow(id: string, networkId: string, cidr: Cidr, gateway: string | null, pools: Pool[], a: Item): SubnetRow {
+/** The space of a subnet that gives its own CIDR: the gateway and pools asked for, or the defaults. */
+function ownSpace(a: Item): SubnetSpace {
+  const cidr = requestedCidr(a);
+  const gateway = a.gateway_ip === undefined ? defaultGateway(cidr) : checkedGateway(cidr, a.gateway_ip as string | null);
+  const pools = a.allocation_pools === undefined ? defaultPools(cidr, gateway) : validatePools(cidr, a.allocation_pools as Pool[], gateway);
+  return { cidr, gateway, pools };
+}
+
+function newSubnetRow(id: string, networkId: string, space: SubnetSpace, subnetpoolId: string | null, a: Item): SubnetRow {
+  const { cidr, gateway, pools } = space;
   const now = timestamp();
   return {
     id,
@@ -190,6 +207,7 @@ function newSubnetRow(id: string, networkId: string, cidr: Cidr, gateway: string
     host_routes: JSON.stringify(a.host_routes ?? []),
     ipv6_ra_mode: (a.ipv6_ra_mode as string | undefined) ?? null,
     ipv6_address_mode: (a.ipv6_address_mode as string | undefined) ?? null,
+    subnetpool_id: subnetpoolId,
     revision_number: 0,
     created_at: now,
     updated_at: now,
@@ -274,16 +292,14 @@ export function subnetService(config: ServerConfig): ResourceService {
 
     async create(tx, ctx, a) {
       const network = await networkForNewSubnet(tx, ctx, a);
-      rejectSubnetPool(a);
       await enforceQuota(tx, a.project_id as string, 'subnet');
-      const cidr = requestedCidr(a);
+      const pool = await requestedSubnetPool(tx, ctx, a);
       const id = newId();
       checkLimits(id, a);
-      await rejectOverlap(tx, network.id, cidr);
-      const gateway = a.gateway_ip === undefined ? defaultGateway(cidr) : checkedGateway(cidr, a.gateway_ip as string | null);
-      const pools =
-        a.allocation_pools === undefined ? defaultPools(cidr, gateway) : validatePools(cidr, a.allocation_pools as Pool[], gateway);
-      const row = newSubnetRow(id, network.id, cidr, gateway, pools, a);
+      const space = pool ? await allocateFromPool(tx, pool, a, () => ownSpace(a)) : ownSpace(a);
+      await rejectOverlap(tx, network.id, space.cidr);
+      await checkNetworkPoolAffinity(tx, network.id, space.cidr.version, pool);
+      const row = newSubnetRow(id, network.id, space, pool?.id ?? null, a);
       // The writes: the row, its change-feed entry, then the network's DHCP placement.
       await tx.insertInto('subnets').values(row).execute();
       await recordChange(tx, 'subnet', id, 'create', row.project_id);

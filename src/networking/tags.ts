@@ -5,16 +5,20 @@ import { sql, type Expression, type SqlBool } from 'kysely';
 import type { AttrMap } from '../model/attributes.js';
 import { isUniqueStringList } from '../model/validators.js';
 import { tagTableName, TAGGED_TABLES } from '../store/migrations/004_tags.js';
+import { TAGGED_TABLES_007 } from '../store/migrations/007_subnetpools.js';
 import { timestamp, type Item, type Tx } from './common.js';
 import type { FilterBuilder } from './list-sql.js';
 
-export type TaggedTable = (typeof TAGGED_TABLES)[number];
+/** Every table that takes tags, over the migrations that added them. */
+const ALL_TAGGED_TABLES = [...TAGGED_TABLES, ...TAGGED_TABLES_007] as const;
+
+export type TaggedTable = (typeof ALL_TAGGED_TABLES)[number];
 
 /** MAX_TAG_LEN and MAX_TAGS_COUNT of neutron/extensions/tagging.py. */
 export const MAX_TAG_LEN = 255;
 export const MAX_TAGS_COUNT = 50;
 
-export const isTaggedTable = (table: string): table is TaggedTable => (TAGGED_TABLES as readonly string[]).includes(table);
+export const isTaggedTable = (table: string): table is TaggedTable => (ALL_TAGGED_TABLES as readonly string[]).includes(table);
 
 const tagTable = (table: TaggedTable) => tagTableName(table) as `${TaggedTable}_tags`;
 

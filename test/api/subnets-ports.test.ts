@@ -65,7 +65,8 @@ test('subnet validation errors', async (t) => {
       400,
       'DNSNameServersExhausted',
     ],
-    [{ network_id: netId, ip_version: 4 }, 400, 'InvalidInput'],
+    // Neither a CIDR nor a pool: _create_subnet_precommit's BadRequest (subnet_allocation).
+    [{ network_id: netId, ip_version: 4 }, 400, 'BadRequest'],
     [{ network_id: netId, cidr: '10.9.0.0/24' }, 400, 'HTTPBadRequest'],
     [{ network_id: '3c338602-d806-488a-ae66-c4c8f8d13b9b', ip_version: 4, cidr: '10.9.0.0/24' }, 404, 'NetworkNotFound'],
   ];

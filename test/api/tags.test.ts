@@ -33,6 +33,7 @@ before(async () => {
   const router = await created(demo.post('/routers', { router: { name: 'r' } }), 'router');
   const sg = await created(demo.post('/security-groups', { security_group: { name: 'sg' } }), 'security_group');
   const fip = await created(demo.post('/floatingips', { floatingip: { floating_network_id: ext.id } }), 'floatingip');
+  const pool = await created(demo.post('/subnetpools', { subnetpool: { name: 'p', prefixes: ['10.200.0.0/16'] } }), 'subnetpool');
   owned.push(
     ['/networks', 'network', net.id],
     ['/subnets', 'subnet', sub.id],
@@ -40,6 +41,7 @@ before(async () => {
     ['/routers', 'router', router.id],
     ['/security-groups', 'security_group', sg.id],
     ['/floatingips', 'floatingip', fip.id],
+    ['/subnetpools', 'subnetpool', pool.id],
   );
 });
 

@@ -1,5 +1,6 @@
 // The canonical scenario's router as the controller's HostView sees it (selfservice VXLAN 41 and the
 // flat provider network, the router's qr-/qg- ports, a floating IP), for the L3 planner's tests.
+import { NO_ADDRESS_SCOPES } from '../../src/model/router-view.js';
 import type { NodeFacts } from '../../src/planner/index.js';
 import type { HostView, PortView, RouterSubnetView, RouterView, SubnetView } from '../../src/model/hostview.js';
 
@@ -71,8 +72,8 @@ export const router = (over: Partial<RouterView> = {}): RouterView => ({
   name: 'router',
   admin_state_up: true,
   enable_snat: true,
-  gateway: { port: qg, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1')] },
-  interfaces: [{ port: qr, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1')] }],
+  gateway: { port: qg, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1')], address_scopes: NO_ADDRESS_SCOPES },
+  interfaces: [{ port: qr, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1')], address_scopes: NO_ADDRESS_SCOPES }],
   floating_ips: [fip()],
   ...over,
 });
@@ -173,8 +174,10 @@ export function dualStack(mode: string | null, extGateway: string | null, router
     });
   const r = router({
     id: routerId,
-    gateway: { port: qg6, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1'), rs(e6)] },
-    interfaces: [{ port: qr6, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1'), rs(s6)] }],
+    gateway: { port: qg6, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1'), rs(e6)], address_scopes: NO_ADDRESS_SCOPES },
+    interfaces: [
+      { port: qr6, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1'), rs(s6)], address_scopes: NO_ADDRESS_SCOPES },
+    ],
   });
   const v = view([r]);
   v.subnets.push(s6, e6);

@@ -2,6 +2,7 @@
 // "external" host 10.123.123.1, an instance on the self-service network behind a router: the
 // router namespace converges (the NAT rules are in iptables-save's canonical form), the instance
 // reaches the external host through SNAT, and the external host reaches it through its floating IP.
+import { NO_ADDRESS_SCOPES } from '../../src/model/router-view.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -53,8 +54,8 @@ const router = (fips: RouterView['floating_ips']): RouterView => ({
   name: 'router',
   admin_state_up: true,
   enable_snat: true,
-  gateway: { port: qg, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1')] },
-  interfaces: [{ port: qr, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1')] }],
+  gateway: { port: qg, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1')], address_scopes: NO_ADDRESS_SCOPES },
+  interfaces: [{ port: qr, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1')], address_scopes: NO_ADDRESS_SCOPES }],
   floating_ips: fips,
 });
 const view = (fips: RouterView['floating_ips']): HostView => ({

@@ -42,6 +42,8 @@ export interface SubnetRow extends StandardColumns {
   host_routes: string;
   ipv6_ra_mode: string | null;
   ipv6_address_mode: string | null;
+  /** the subnet pool the CIDR was allocated from (null: none) */
+  subnetpool_id: string | null;
 }
 
 export interface PortRow extends StandardColumns {
@@ -170,6 +172,30 @@ export interface RouterL3AgentRow {
   agent_id: string;
 }
 
+/** An address scope (migration 007): no standard attributes, as in Neutron. */
+export interface AddressScopeRow {
+  id: string;
+  project_id: string;
+  name: string;
+  shared: number;
+  ip_version: number;
+}
+
+export interface SubnetPoolRow extends StandardColumns {
+  ip_version: number;
+  default_prefixlen: number;
+  min_prefixlen: number;
+  max_prefixlen: number;
+  shared: number;
+  is_default: number;
+  default_quota: number | null;
+  /** replaced by every allocation from the pool: concurrent allocations meet on the row */
+  hash: string;
+  address_scope_id: string | null;
+  /** JSON [cidr], compacted */
+  prefixes: string;
+}
+
 /** One tag of one resource (the <resource table>_tags tables). */
 export interface TagRow {
   resource_id: string;
@@ -209,4 +235,7 @@ export interface NetworkingTables {
   routers_tags: TagRow;
   floatingips_tags: TagRow;
   security_groups_tags: TagRow;
+  address_scopes: AddressScopeRow;
+  subnetpools: SubnetPoolRow;
+  subnetpools_tags: TagRow;
 }

@@ -5,9 +5,9 @@
 // Same selection and the same order as the server, so the planner's output (the order of rules in
 // a chain, a dnsmasq file) comes out identical. Every read of the server's has a total order (its
 // sort keys, then id), on any engine; each list below sorts by the same keys. Pure.
-import type { HostView, RemotePortView, RouterSubnetView, RouterView, SecurityGroupView } from '../../model/hostview.js';
+import type { AddressScopesView, HostView, RemotePortView, RouterSubnetView, RouterView, SecurityGroupView } from '../../model/hostview.js';
 import { AGENT_L2, ROUTER_OWNED } from '../../model/neutron.js';
-import { routerPorts } from '../../model/router-view.js';
+import { NO_ADDRESS_SCOPES, routerPorts } from '../../model/router-view.js';
 import { attr, attrFlag, cmpText, fixedIpsOf, hostOf, portView } from '../../model/port-view.js';
 import { key, networkView, ruleView, rulesOf, sortByKeys, subnetView } from './expect-api.js';
 import type { ApiObject, ApiResources } from '../snapshot.js';
@@ -75,6 +75,13 @@ function securityGroups(api: ApiResources, ids: string[]): SecurityGroupView[] {
   });
 }
 
+/** A network's address scopes as the API shows them (ipv4_address_scope, ipv6_address_scope). */
+function scopesOf(api: ApiResources, networkId: string): AddressScopesView {
+  const n = api.networks.find((x) => x.id === networkId);
+  const scope = (key: string) => (n && typeof n[key] === 'string' ? (n[key] as string) : null);
+  return n ? { '4': scope('ipv4_address_scope'), '6': scope('ipv6_address_scope') } : { ...NO_ADDRESS_SCOPES };
+}
+
 function routers(api: ApiResources, host: string): RouterView[] {
   const rows = routersOf(api, host);
   if (!rows.length) return [];
@@ -104,6 +111,7 @@ function routers(api: ApiResources, host: string): RouterView[] {
       ports,
       () => true,
       (id) => subnets.get(id),
+      (networkId) => scopesOf(api, networkId),
     );
     const info = r['external_gateway_info'] as { enable_snat?: boolean } | null | undefined;
     return {
