@@ -113,7 +113,8 @@ test("the ICMPv6 rule's cause names Neutron's ICMPV6_ALLOWED_INGRESS_TYPES and t
 test("radvd's configuration without the subnet's prefix: RADVD_CONFIG_MISMATCH", async () => {
   const r = await traced('ipv6-healthy', OUTSIDE, (s) => {
     for (const ns of Object.values(s.nodes['controller']!.radvd!))
-      for (const path of Object.keys(ns.files)) ns.files[path] = ns.files[path]!.replace('prefix 2001:db8:1::/64', 'prefix 2001:db8:42::/64');
+      for (const path of Object.keys(ns.files))
+        ns.files[path] = ns.files[path]!.replace('prefix 2001:db8:1::/64', 'prefix 2001:db8:42::/64');
   });
   assert.deepEqual(broken(r), { reason: 'RADVD_CONFIG_MISMATCH', node: 'controller', check: 'radvd' });
 });
