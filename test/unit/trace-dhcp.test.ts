@@ -19,7 +19,7 @@ import {
   parseOptsFile,
 } from '../../src/trace/read/dnsmasq.js';
 import { checkOptions, contextFrom, TraceUsageError, type TraceCliOptions } from '../../src/trace/run.js';
-import { traceLabs } from '../../src/cli/trace-lab.js';
+import { traceCliDefaults } from '../helpers/trace-cli.js';
 import type { TraceReport } from '../../src/trace/report.js';
 import type { DhcpNamespaceDump, Snapshot } from '../../src/trace/snapshot.js';
 import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.js';
@@ -341,19 +341,7 @@ test('the DHCP probe counts the exchange by MAC, plain and inside VXLAN, and rea
 });
 
 test('trace dhcp options: no flow options, no --count; --wait only with --probe, 1-600 s, without --from', () => {
-  const base: TraceCliOptions = {
-    kind: 'dhcp',
-    target: instancePort.id,
-    labs: traceLabs(),
-    nodes: {},
-    agentConfigs: {},
-    instancesPaths: {},
-    protocol: 'icmp',
-    format: 'json',
-    detail: false,
-    write: () => undefined,
-    progress: () => undefined,
-  };
+  const base: TraceCliOptions = { ...traceCliDefaults(), kind: 'dhcp', target: instancePort.id };
   assert.doesNotThrow(() => checkOptions(base));
   assert.doesNotThrow(() => checkOptions({ ...base, probe: true, wait: '30' }));
   const refused = (o: Partial<TraceCliOptions>, re: RegExp) =>
