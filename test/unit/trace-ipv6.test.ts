@@ -165,3 +165,20 @@ test("the probe over IPv6: echo-only ICMPv6 filters, the inner IPv6 header's add
   assert.deepEqual(countPackets(text, { protocol: 'icmp' }, 'fd00:41::1'), { request: 1, reply: 1 });
   assert.deepEqual(countPackets(text, { protocol: 'tcp', port: 22 }, 'fd00:41::1'), { request: 1, reply: 1 });
 });
+
+test("a real Neutron router keeps DAD on its IPv6 interfaces (accept_dad 1, an address still tentative): neutrino's own accept_dad 0 is never expected", async () => {
+  const realNeutron = (s: Snapshot) => {
+    for (const [ns, raw] of Object.entries(s.nodes['controller']!.namespaces)) {
+      if (!ns.startsWith('qrouter-')) continue;
+      raw.sysctl = raw.sysctl!.replace(/(accept_dad = )0/g, '$11');
+      raw.ip = raw.ip!.replace(/("local":"2001:db8:1::","prefixlen":64,)/, '$1"tentative":true,');
+      assert.match(raw.sysctl!, /qr-\S+\.accept_dad = 1/);
+      assert.match(raw.ip!, /"tentative":true/);
+    }
+  };
+  for (const to of [OUTSIDE, VM6B_V6]) {
+    const r = await traced('ipv6-healthy', to, realNeutron);
+    assert.equal(r.ok, true, JSON.stringify(r.firstBroken));
+    assert.ok(!JSON.stringify(r.hops.map((h) => h.expected)).includes('accept_dad'), 'no hop expects accept_dad');
+  }
+});
