@@ -401,3 +401,15 @@ test("a subnet's DNS servers and host routes changed in the API but not in dnsma
   );
   assert.equal(trace(s).ok, true, JSON.stringify(trace(s).firstBroken));
 });
+
+test("the DHCPv4 probe captures where every DHCP leg's device is (the family's wire skips nothing), with the same filters", async () => {
+  const { DHCP4_WIRE, DHCP_FILTERS, dhcpTraffic } = await import('../../src/trace/probe/probe-dhcp.js');
+  const { pathCapturePoints, withUnderlayHops } = await import('../../src/trace/probe/probe-plan.js');
+  const planned = withUnderlayHops(trace(copy()));
+  const traffic = dhcpTraffic(DHCP4_WIRE, mac, 'x', 1, async () => ({ sent: 0, answered: 0 }));
+  assert.deepEqual(
+    traffic.points(planned),
+    pathCapturePoints(planned, DHCP_FILTERS, () => '0.0.0.0'),
+  );
+  assert.ok(traffic.points(planned).some((p) => p.encapsulated));
+});
