@@ -169,7 +169,7 @@ test("the probe over IPv6: echo-only ICMPv6 filters, the inner IPv6 header's add
 test("a real Neutron router keeps DAD on its IPv6 interfaces (accept_dad 1, an address still tentative): neutrino's own accept_dad 0 is never expected", async () => {
   const realNeutron = (s: Snapshot) => {
     for (const [ns, raw] of Object.entries(s.nodes['controller']!.namespaces)) {
-      if (!ns.startsWith('qrouter-')) continue;
+      if (!ns.startsWith('qrouter-') || !raw) continue;
       raw.sysctl = raw.sysctl!.replace(/(accept_dad = )0/g, '$11');
       raw.ip = raw.ip!.replace(/("local":"2001:db8:1::","prefixlen":64,)/, '$1"tentative":true,');
       assert.match(raw.sysctl!, /qr-\S+\.accept_dad = 1/);
