@@ -145,19 +145,23 @@ could not be checked, or the trace could not decide).`,
     .command('instance')
     .argument('<name|id>', 'the instance: its name in a lab, else its id')
     .description(
-      "An instance's connectivity: its DHCP leg, then its floating IP's path in (the scenario's walk) when it has one, else its way out to the external network's gateway; --to traces to that destination instead. Names are resolved in a lab; elsewhere give the instance id (its ports' device_id)",
+      "An instance's connectivity: its DHCP leg, then its floating IP's path in (the scenario's walk) when it has one, else its way out to the external network's gateway; --to traces to that destination instead. The family: IPv4 when the instance has a floating IP or an IPv4 address, IPv6 when it has only IPv6 addresses (or with --ipv6). Names are resolved in a lab; elsewhere give the instance id (its ports' device_id)",
     );
   probeOptions(traceOptions(instance), 'the instance itself; for its floating IP, the external host')
     .option('--to <address|port-id>', 'trace from the instance to this destination instead')
-    .option('--ipv6', "the instance's way out over IPv6: from its IPv6 address to the external network's IPv6 gateway")
+    .option(
+      '--ipv6',
+      "the instance's way out over IPv6 (from its IPv6 address to the external network's IPv6 gateway, routed: no floating IP) and its DHCPv6 leg; the default for an instance with only IPv6 addresses",
+    )
     .action((name: string, f: Record<string, unknown>) => act('instance', name, f));
   const dhcp = trace
     .command('dhcp')
     .argument('<port-id>', "the instance's Neutron port: its id or an 8+ character id prefix")
     .description(
-      "A port's DHCP exchange: its tap, security group (the DHCP rules) and bridge, across to each DHCP node of its network, the DHCP agent, the qdhcp- namespace and the DHCP port's veth, dnsmasq running with the subnet's options and the port's host entry (MAC → address), and the reply back; --probe runs a DHCP client (busybox udhcpc on eth0, changing nothing) where the port's traffic starts",
+      "A port's DHCP exchange: its tap, security group (the DHCP rules) and bridge, across to each DHCP node of its network, the DHCP agent, the qdhcp- namespace and the DHCP port's veth, dnsmasq running with the subnet's options and the port's host entry (MAC → address), and the reply back; --probe runs a DHCP client (busybox udhcpc on eth0, changing nothing) where the port's traffic starts. DHCPv6 (--ipv6, or a port with only IPv6 addresses): the same walk over udp 546 → 547 with the ip6tables rules, after the router's advertisements that tell the instance to ask (radvd); on SLAAC subnets there is no DHCPv6 exchange, and radvd is checked instead",
     );
   probeOptions(traceOptions(dhcp), "the port's instance")
+    .option('--ipv6', 'the DHCPv6 exchange (the default for a port with only IPv6 addresses)')
     .option(
       '--wait <seconds>',
       'with --probe: start no client, capture for SECONDS (1-600) while the instance renews its lease or you start its DHCP client',

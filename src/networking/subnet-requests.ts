@@ -67,13 +67,33 @@ export function checkSubnetRequest(a: Item, cidr: Cidr | null): void {
 
 function checkCidr(a: Item, cidr: Cidr): void {
   if (cidr.prefixLength === 0) throw invalidInput('0 is not allowed as CIDR prefix length');
-  if (cidr.version === 6) {
-    if (cidr.network === 0n) throw invalidInput("IPv6 subnet '::' is not supported");
-    if (a.enable_dhcp && cidr.prefixLength > 126)
-      throw invalidInput('Subnet has a prefix length that is incompatible with DHCP service enabled');
-    if (a.enable_dhcp && cidr.network >> 120n === 0xffn) throw invalidInput('Multicast IP subnet is not supported if enable_dhcp is True');
-  } else if (a.enable_dhcp && cidr.prefixLength > 30) {
-    throw invalidInput(`Invalid CIDR ${formatCidr(cidr)} for IPv4 DHCP: prefix length must be 30 or less`);
+  if (cidr.version === 6 && cidr.network === 0n) throw invalidInput("IPv6 subnet '::' is not supported");
+  if (a.enable_dhcp) checkDhcpServable(cidr);
+}
+
+/** Whether the whole prefix lies inside `range` (netaddr's `IPNetwork in IPNetwork`). */
+const within = (cidr: Cidr, range: Cidr) => cidr.version === range.version && cidr.network >= range.network && cidr.last <= range.last;
+
+const IPV4_MULTICAST = parsePrefix('224.0.0.0/4')!;
+const IPV6_MULTICAST = parsePrefix('ff00::/8')!;
+const IPV4_LOOPBACK = parsePrefix('127.0.0.0/8')!;
+
+/**
+ * _validate_subnet's checks of a CIDR that DHCP is to serve: on create with enable_dhcp, and on an
+ * update that turns DHCP on (a subnet that already had it is not checked again, as in Neutron).
+ */
+export function checkDhcpServable(cidr: Cidr): void {
+  if (cidr.prefixLength > (cidr.version === 4 ? 30 : 126)) {
+    throw invalidInput('Subnet has a prefix length that is incompatible with DHCP service enabled');
+  }
+  if (within(cidr, cidr.version === 4 ? IPV4_MULTICAST : IPV6_MULTICAST)) {
+    throw invalidInput('Multicast IP subnet is not supported if enable_dhcp is True');
+  }
+  // IPv6's loopback is ::1/128, already refused by the prefix length.
+  if (within(cidr, IPV4_LOOPBACK)) throw invalidInput('Loopback IP subnet is not supported if enable_dhcp is True');
+  // Neutron's message ends in a full stop of its own (so its reply has two).
+  if (cidr.version === 4 && cidr.network === 0n) {
+    throw invalidInput("First IP '0.0.0.0' of network is not supported if enable_dhcp is True.");
   }
 }
 

@@ -44,6 +44,7 @@ import { addSubnetToGatewayPorts } from './router-gateway.js';
 import {
   checkAddressFamilies,
   checkedGateway,
+  checkDhcpServable,
   checkIpv6DhcpUpdate,
   checkLimits,
   isAutoAddressSubnet,
@@ -314,6 +315,8 @@ export function subnetService(config: ServerConfig): ResourceService {
     async update(tx, ctx, id, a) {
       const { subnet, network } = await getVisibleSubnet(tx, ctx, id);
       authorizeSubnetChange(ctx, subnet, network, 'rule:update_subnet');
+      // _validate_subnet's order: the DHCP checks when DHCP is turned on, then limits and families.
+      if (a.enable_dhcp && !subnet.enable_dhcp) checkDhcpServable(subnetCidr(subnet));
       checkLimits(id, a);
       checkAddressFamilies(subnet.ip_version, a);
       if (subnet.ip_version === 6) checkIpv6DhcpUpdate(subnet, a);

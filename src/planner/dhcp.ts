@@ -39,7 +39,7 @@ function dhcpSubnets(view: HostView, networkId: string): SubnetView[] {
  * DHCPv6 (stateful and stateless) and for IPv6 subnets without modes; none for SLAAC, which
  * dnsmasq leaves to the router's advertisements.
  */
-function rangeMode(s: SubnetView): 'static' | null {
+export function rangeMode(s: Pick<SubnetView, 'ip_version' | 'ipv6_address_mode' | 'ipv6_ra_mode'>): 'static' | null {
   if (s.ip_version === 4) return 'static';
   const addr = s.ipv6_address_mode;
   return addr === DHCPV6_STATEFUL || addr === DHCPV6_STATELESS || (!addr && !s.ipv6_ra_mode) ? 'static' : null;

@@ -169,7 +169,8 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
     // No duplicate address detection on an IPv6 interface (set before the link comes up): radvd
     // started while the link-local address is still tentative cannot send, and its next
     // advertisement is up to 16 s away (MAX_INITIAL_RTR_ADVERT_INTERVAL). The addresses are the
-    // port's own: IPAM's allocations and the EUI-64 of its unique MAC.
+    // port's own: IPAM's allocations and the EUI-64 of its unique MAC. Neutron's L3 agent leaves DAD
+    // on (router_info.py and interface.py set no accept_dad), so the tracer does not check this key.
     if (needsRadvd([radvdPorts.at(-1)!])) spec.sysctls.push({ key: `net.ipv6.conf.${dev}.accept_dad`, value: '0' });
   }
 

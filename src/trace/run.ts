@@ -20,7 +20,8 @@ import { loadSnapshot, saveSnapshot } from './read/snapshot-io.js';
 import { nodeAccess, parseAccess } from './read/access.js';
 import { probeFip, probePort } from './probe/probe.js';
 import { dhcpClientArgv, probeDhcp, probeDhcpPassive } from './probe/probe-dhcp.js';
-import { dhcpClientPort, DhcpTraceError, traceDhcp, withDhcpLeg } from './walk/dhcp.js';
+import { probeDhcp6, probeDhcp6Passive } from './probe/probe-dhcp6.js';
+import { dhcpClientPort, DhcpTraceError, DHCPV6_SERVER_PORT, traceDhcp, withDhcpLeg } from './walk/dhcp.js';
 
 export class TraceUsageError extends Error {
   constructor(message: string) {
@@ -34,7 +35,10 @@ export interface TraceCliOptions {
   target: string;
   /** port and instance traces: the destination (a port id, a port's fixed IP, or an address) */
   to?: string;
-  /** trace instance without --to: its way out over IPv6 (to the external subnet's IPv6 gateway) */
+  /**
+   * trace instance without --to: its way out over IPv6 (to the external subnet's IPv6 gateway);
+   * trace dhcp: the DHCPv6 exchange. Without it both follow IPv4 unless the port has only IPv6.
+   */
   ipv6?: boolean;
   lab?: string;
   /** the labs this machine runs (the CLI reads them from their state root) */
@@ -145,7 +149,7 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
     report =
       report.target.kind === 'floatingip'
         ? await probe(report, o, snapshot)
-        : await probeFromPort(report, o, snapshot, report.target.kind === 'dhcp' ? probeDhcp : probePort);
+        : await probeFromPort(report, o, snapshot, report.target.kind === 'dhcp' ? dhcpProbeOf(report) : probePort);
   // An instance gets its address first: its DHCP leg leads.
   if (o.kind === 'instance') report = withDhcpLeg(await instanceDhcpLeg(ctx, o, snapshot, report, started), report);
   o.write(render(report, o));
@@ -156,12 +160,14 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
 function traceOf(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot, fipOptions: FipOptions, started: number): TraceReport {
   if (o.kind === 'fip') return traceFip(ctx, o.target, fipOptions, started);
   if (o.kind === 'port') return tracePort(ctx, o.target, o.to!, { flow: fipOptions.flow }, started);
-  if (o.kind === 'dhcp') return dhcpTrace(ctx, o.target, started);
+  if (o.kind === 'dhcp') return dhcpTrace(ctx, o.target, started, o.ipv6 ? 6 : undefined);
   const port = instancePort(ctx, o, snapshot);
   if (o.to) return tracePort(ctx, port.id, o.to, { flow: fipOptions.flow }, started);
-  // Floating IPs are IPv4 only: over IPv6 the instance is reached by its own address, routed as it is.
-  if (o.ipv6) return tracePort(ctx, port.id, externalGateway(ctx, port, 6) ?? '::', { flow: fipOptions.flow }, started);
   const fip = ctx.api.floatingips.find((f) => f['port_id'] === port.id);
+  // Floating IPs are IPv4 only: over IPv6 the instance is reached by its own address, routed as it
+  // is. IPv6 when asked, or when the instance has no floating IP and no IPv4 address.
+  if (o.ipv6 || (!fip && !fixedIpOf(port, 4) && fixedIpOf(port, 6)))
+    return tracePort(ctx, port.id, externalGateway(ctx, port, 6) ?? '::', { flow: fipOptions.flow }, started);
   if (fip) return traceFip(ctx, String(fip['floating_ip_address']), fipOptions, started);
   return tracePort(ctx, port.id, externalGateway(ctx, port) ?? '0.0.0.0', { flow: fipOptions.flow }, started);
 }
@@ -174,14 +180,14 @@ function instancePort(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot)
   return port;
 }
 
-function dhcpTrace(ctx: TraceContext, target: string, started: number): TraceReport {
+function dhcpTrace(ctx: TraceContext, target: string, started: number, family?: IpFamily): TraceReport {
   try {
     dhcpClientPort(ctx, target);
   } catch (e) {
     if (e instanceof DhcpTraceError) throw new TraceUsageError(e.message);
     throw e;
   }
-  return traceDhcp(ctx, target, started);
+  return traceDhcp(ctx, target, started, family);
 }
 
 /** An instance id from an id, or from a lab instance's name. */
@@ -241,7 +247,9 @@ async function instanceDhcpLeg(
   path: TraceReport,
   started: number,
 ): Promise<TraceReport> {
-  const leg = traceDhcp(ctx, instancePort(ctx, o, snapshot).id, started);
+  // The leg of the path's family: the address the path starts from.
+  const family = parseIp(path.target.port?.fixed_ip)?.version;
+  const leg = traceDhcp(ctx, instancePort(ctx, o, snapshot).id, started, family);
   if (!o.probe) return leg;
   const fromIsExternal = path.target.kind === 'floatingip' && o.from !== undefined;
   const inLab = !!snapshot.source.lab && !!o.labs.instances(snapshot.source.lab).find((i) => i.port.id === leg.target.port?.id);
@@ -254,15 +262,20 @@ async function instanceDhcpLeg(
       ],
     };
   }
-  return probeFromPort(leg, fromIsExternal ? { ...o, from: undefined } : o, snapshot, probeDhcp);
+  return probeFromPort(leg, fromIsExternal ? { ...o, from: undefined } : o, snapshot, dhcpProbeOf(leg));
 }
+
+/** A DHCP report's leg follows DHCPv6 when its flow goes to the DHCPv6 servers' port. */
+const isDhcp6 = (report: TraceReport) => report.target.flow.port === DHCPV6_SERVER_PORT;
+const dhcpProbeOf = (report: TraceReport) => (isDhcp6(report) ? probeDhcp6 : probeDhcp);
 
 /** trace dhcp --probe --wait: capture the DHCP leg while the port's own client renews (or the operator starts one). */
 async function waitForDhcp(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot): Promise<TraceReport> {
   const access = Object.fromEntries(Object.values(snapshot.nodes).map((d) => [d.host, nodeAccess(parseAccess(d.access))]));
   if (o.format === 'text')
     o.progress(`probing: capturing DHCP on every hop for ${o.wait} s: renew the lease or start the DHCP client in the instance now`);
-  return probeDhcpPassive(report, { access, ...(o.captureDir ? { captureDir: o.captureDir } : {}) }, Number(o.wait) * 1000);
+  const passive = isDhcp6(report) ? probeDhcp6Passive : probeDhcpPassive;
+  return passive(report, { access, ...(o.captureDir ? { captureDir: o.captureDir } : {}) }, Number(o.wait) * 1000);
 }
 
 /**
@@ -286,7 +299,9 @@ async function probeFromPort(
   const access = Object.fromEntries(Object.values(snapshot.nodes).map((d) => [d.host, nodeAccess(parseAccess(d.access))]));
   const what =
     report.target.kind === 'dhcp'
-      ? `a DHCP exchange (${dhcpClientArgv().join(' ')})`
+      ? isDhcp6(report)
+        ? 'a DHCPv6 exchange that commits nothing (a Solicit or Information-request, from Node.js)'
+        : `a DHCP exchange (${dhcpClientArgv().join(' ')})`
       : `${report.target.flow.protocol} to ${report.target.destination ?? '?'}`;
   if (o.format === 'text') o.progress(`probing: ${what} from ${fromAccess}, capturing on every hop`);
   return probeWith(report, {

@@ -203,6 +203,49 @@ test('IPv6 subnet update: modes are read-only, DHCP stays on with a mode, gatewa
   assert.equal((await demo.put(`/subnets/${plain.id}`, { subnet: { enable_dhcp: false } })).status, 200);
 });
 
+test('subnet update turning DHCP on runs the create checks of the prefix (both families), each refusal Neutron error', async (t) => {
+  const { demo, netId } = await network(t);
+  const dhcpOff = async (ip_version: number, cidr: string) =>
+    (await created(demo.post('/subnets', { subnet: { network_id: netId, ip_version, cidr, enable_dhcp: false } }), 'subnet')).id as string;
+  const refusals: Array<[number, string, string]> = [
+    [6, '2001:db8:7::/127', 'Subnet has a prefix length that is incompatible with DHCP service enabled.'],
+    [6, 'ff05::/64', 'Multicast IP subnet is not supported if enable_dhcp is True.'],
+    [4, '10.9.0.0/31', 'Subnet has a prefix length that is incompatible with DHCP service enabled.'],
+    [4, '239.1.0.0/24', 'Multicast IP subnet is not supported if enable_dhcp is True.'],
+    [4, '127.0.0.0/24', 'Loopback IP subnet is not supported if enable_dhcp is True.'],
+    [4, '0.0.0.0/24', "First IP '0.0.0.0' of network is not supported if enable_dhcp is True.."],
+  ];
+  for (const [version, cidr, message] of refusals) {
+    const id = await dhcpOff(version, cidr);
+    const r = await demo.put(`/subnets/${id}`, { subnet: { enable_dhcp: true } });
+    expectError(r, 400, 'InvalidInput', `Invalid input for operation: ${message}`);
+    assert.equal((await demo.get(`/subnets/${id}`)).body.subnet.enable_dhcp, false, cidr);
+    // Create refuses the same prefix with DHCP on, with the same words.
+    const c = await demo.post('/subnets', { subnet: { network_id: netId, ip_version: version, cidr, name: 'again' } });
+    expectError(c, 400, 'InvalidInput', `Invalid input for operation: ${message}`);
+  }
+  // A subnet whose DHCP is on already is not checked again; a servable prefix may turn DHCP on.
+  const ok = await dhcpOff(6, '2001:db8:8::/64');
+  const on = await demo.put(`/subnets/${ok}`, { subnet: { enable_dhcp: true } });
+  assert.equal(on.status, 200, JSON.stringify(on.body));
+  assert.equal(on.body.subnet.enable_dhcp, true);
+  assert.equal((await demo.put(`/subnets/${ok}`, { subnet: { enable_dhcp: true, name: 'still' } })).status, 200);
+  // Modes stay read-only on a subnet without them too: DHCP can be turned on, a mode never set by update.
+  const v4 = await dhcpOff(4, '10.10.0.0/24');
+  expectError(
+    await demo.put(`/subnets/${v4}`, { subnet: { enable_dhcp: true, ipv6_ra_mode: 'slaac' } }),
+    400,
+    'HTTPBadRequest',
+    'Cannot update read-only attribute ipv6_ra_mode',
+  );
+  expectError(
+    await demo.put(`/subnets/${ok}`, { subnet: { ipv6_address_mode: 'slaac' } }),
+    400,
+    'HTTPBadRequest',
+    'Cannot update read-only attribute ipv6_address_mode',
+  );
+});
+
 test('ports on a dual-stack network: one IPv4, one DHCPv6-stateful, an EUI-64 on each auto-address subnet', async (t) => {
   const { demo, netId } = await network(t);
   const s4 = await created(demo.post('/subnets', { subnet: { network_id: netId, ip_version: 4, cidr: '10.0.0.0/24' } }), 'subnet');

@@ -10,9 +10,8 @@ const words = (s: string) => s.split(' ');
 
 /**
  * The demo is dual-stack (provider-ipv6, selfservice-ipv6 with SLAAC on the router, ICMPv6 and tcp/22
- * for IPv6 in demo-ssh): the prefix the instances autoconfigure from. The recordings in
- * test/fixtures/trace/ipv6-*.json were made before, on a demo with an added fd00:41::/64 SLAAC
- * subnet; a new recording shows this prefix instead.
+ * for IPv6 in demo-ssh): the prefix the instances autoconfigure from, as in the recordings
+ * test/fixtures/trace/ipv6-* (record-ipv6.ts).
  */
 export const DEMO_SLAAC_PREFIX = '2001:db8:1:';
 

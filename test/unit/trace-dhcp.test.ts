@@ -19,7 +19,7 @@ import {
   parseOptsFile,
 } from '../../src/trace/read/dnsmasq.js';
 import { checkOptions, contextFrom, TraceUsageError, type TraceCliOptions } from '../../src/trace/run.js';
-import { traceLabs } from '../../src/cli/trace-lab.js';
+import { traceCliDefaults } from '../helpers/trace-cli.js';
 import type { TraceReport } from '../../src/trace/report.js';
 import type { DhcpNamespaceDump, Snapshot } from '../../src/trace/snapshot.js';
 import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.js';
@@ -341,19 +341,7 @@ test('the DHCP probe counts the exchange by MAC, plain and inside VXLAN, and rea
 });
 
 test('trace dhcp options: no flow options, no --count; --wait only with --probe, 1-600 s, without --from', () => {
-  const base: TraceCliOptions = {
-    kind: 'dhcp',
-    target: instancePort.id,
-    labs: traceLabs(),
-    nodes: {},
-    agentConfigs: {},
-    instancesPaths: {},
-    protocol: 'icmp',
-    format: 'json',
-    detail: false,
-    write: () => undefined,
-    progress: () => undefined,
-  };
+  const base: TraceCliOptions = { ...traceCliDefaults(), kind: 'dhcp', target: instancePort.id };
   assert.doesNotThrow(() => checkOptions(base));
   assert.doesNotThrow(() => checkOptions({ ...base, probe: true, wait: '30' }));
   const refused = (o: Partial<TraceCliOptions>, re: RegExp) =>
@@ -412,4 +400,16 @@ test("a subnet's DNS servers and host routes changed in the API but not in dnsma
     (t) => `${tag},option:dns-server,192.0.2.54,192.0.2.53\n${tag},option:classless-static-route,${routes}\n${tag},249,${routes}\n${t}`,
   );
   assert.equal(trace(s).ok, true, JSON.stringify(trace(s).firstBroken));
+});
+
+test("the DHCPv4 probe captures where every DHCP leg's device is (the family's wire skips nothing), with the same filters", async () => {
+  const { DHCP4_WIRE, DHCP_FILTERS, dhcpTraffic } = await import('../../src/trace/probe/probe-dhcp.js');
+  const { pathCapturePoints, withUnderlayHops } = await import('../../src/trace/probe/probe-plan.js');
+  const planned = withUnderlayHops(trace(copy()));
+  const traffic = dhcpTraffic(DHCP4_WIRE, mac, 'x', 1, async () => ({ sent: 0, answered: 0 }));
+  assert.deepEqual(
+    traffic.points(planned),
+    pathCapturePoints(planned, DHCP_FILTERS, () => '0.0.0.0'),
+  );
+  assert.ok(traffic.points(planned).some((p) => p.encapsulated));
 });

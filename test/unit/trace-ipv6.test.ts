@@ -17,9 +17,9 @@ import { countPackets } from '../../src/trace/probe/probe-count.js';
 import type { Snapshot } from '../../src/trace/snapshot.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace');
-const VM6A = '8956016c-a95e-49c4-9bbf-a937d325ba54'; // compute1
-const VM6B = '1756034f-1435-4c13-b6b4-5688f4ae5cc7'; // controller
-const VM6B_V6 = 'fd00:41::f816:3eff:fe6f:7cdf';
+const VM6A = '739cac2c-0ea2-4242-825c-461cbbc29932'; // compute1
+const VM6B = 'a5ba6cfc-66e9-44be-bd6b-be6377dac8c2'; // controller
+const VM6B_V6 = '2001:db8:1:0:f816:3eff:fe70:f0ad';
 const OUTSIDE = '2001:db8:ffff::1';
 
 async function traced(name: string, to: string, edit?: (s: Snapshot) => void) {
@@ -36,7 +36,7 @@ const broken = (r: Awaited<ReturnType<typeof traced>>) => {
 test('healthy, east-west over IPv6: the SLAAC addresses and the ICMPv6 neighbour-discovery rules of both ports, ip6tables security groups', async () => {
   const r = await traced('ipv6-healthy', VM6B_V6);
   assert.equal(r.ok, true, JSON.stringify(r.firstBroken));
-  assert.equal(r.target.port!.fixed_ip, 'fd00:41::f816:3eff:fede:7ead');
+  assert.equal(r.target.port!.fixed_ip, '2001:db8:1:0:f816:3eff:fed3:adc');
   assert.equal(r.target.destination, VM6B_V6);
   const checks = r.hops.map((h) => `${h.node} ${h.check}`);
   for (const c of [
@@ -64,13 +64,13 @@ test('healthy, out through the router over IPv6: router IPv6 addresses, IPv6 for
   assert.equal(r.ok, true, JSON.stringify(r.firstBroken));
   const at = (check: string) => r.hops.find((h) => h.check === check && h.namespace.startsWith('qrouter-'));
   assert.equal(at('ipv6 forwarding')!.expected['net.ipv6.conf.all.forwarding'], '1');
-  assert.deepEqual(at('radvd')!.observed!['prefixes'], ['fd00:41::/64']);
+  assert.deepEqual(at('radvd')!.observed!['prefixes'], ['2001:db8:1::/64']);
   const route = r.hops.find((h) => h.check === 'route' && h.leg === 'request')!;
   assert.deepEqual(route.expected, { to: OUTSIDE, dev: route.device, via: '2001:db8:123::1' });
   assert.match(route.evidence[0]!.line ?? '', /^default via 2001:db8:123::1 dev qg-/);
   assert.match(route.evidence[0]!.command, /-6 -j route show/);
   const addresses = r.hops.filter((h) => h.check === 'address').map((h) => h.expected['address']);
-  assert.deepEqual(addresses, ['fd00:41::/64', '2001:db8:123::1a6/64']);
+  assert.deepEqual(addresses, ['2001:db8:1::/64', '2001:db8:123::102/64']);
   assert.ok(!r.hops.some((h) => h.check === 'SNAT' || h.check === 'ip_forward'), 'IPv6 is not NATed; IPv4 forwarding is not its path');
   assert.match(renderText(r, { color: false, detail: true }), /OK +every hop checked matches/);
 });
@@ -78,7 +78,7 @@ test('healthy, out through the router over IPv6: router IPv6 addresses, IPv6 for
 test('an IPv4 destination on the same snapshot walks the IPv4 path: no IPv6 hop', async () => {
   const r = await traced('ipv6-healthy', '10.123.123.1');
   assert.equal(r.ok, true, JSON.stringify(r.firstBroken));
-  assert.equal(r.target.port!.fixed_ip, '172.16.1.23');
+  assert.equal(r.target.port!.fixed_ip, '172.16.1.183');
   assert.ok(!r.hops.some((h) => ['radvd', 'ipv6 forwarding', 'IPv6 address', 'ICMPv6 neighbour discovery'].includes(h.check)));
   assert.ok(r.hops.some((h) => h.check === 'SNAT' && h.status === 'ok'));
 });
@@ -113,7 +113,8 @@ test("the ICMPv6 rule's cause names Neutron's ICMPV6_ALLOWED_INGRESS_TYPES and t
 test("radvd's configuration without the subnet's prefix: RADVD_CONFIG_MISMATCH", async () => {
   const r = await traced('ipv6-healthy', OUTSIDE, (s) => {
     for (const ns of Object.values(s.nodes['controller']!.radvd!))
-      for (const path of Object.keys(ns.files)) ns.files[path] = ns.files[path]!.replace('prefix fd00:41::/64', 'prefix fd00:42::/64');
+      for (const path of Object.keys(ns.files))
+        ns.files[path] = ns.files[path]!.replace('prefix 2001:db8:1::/64', 'prefix 2001:db8:42::/64');
   });
   assert.deepEqual(broken(r), { reason: 'RADVD_CONFIG_MISMATCH', node: 'controller', check: 'radvd' });
 });
@@ -132,11 +133,11 @@ test("a fixed IP that is not the port's EUI-64 address on a SLAAC subnet; a port
   const other = await traced('ipv6-healthy', VM6B_V6, (s) => {
     const p = s.api.ports.find((x) => x.id === VM6A)!;
     p['fixed_ips'] = (p['fixed_ips'] as Array<{ ip_address: string }>).map((f) =>
-      f.ip_address.includes(':') ? { ...f, ip_address: 'fd00:41::99' } : f,
+      f.ip_address.includes(':') ? { ...f, ip_address: '2001:db8:1::99' } : f,
     );
   });
   assert.deepEqual(broken(other), { reason: 'ADDRESS_MISSING', node: 'compute1', check: 'IPv6 address' });
-  assert.match(other.firstBroken!.cause, /forms fd00:41::f816:3eff:fede:7ead from MAC/);
+  assert.match(other.firstBroken!.cause, /forms 2001:db8:1:0:f816:3eff:fed3:adc from MAC/);
   const none = await traced('ipv6-healthy', VM6B_V6, (s) => {
     const p = s.api.ports.find((x) => x.id === VM6A)!;
     p['fixed_ips'] = (p['fixed_ips'] as Array<{ ip_address: string }>).filter((f) => !f.ip_address.includes(':'));
@@ -163,4 +164,21 @@ test("the probe over IPv6: echo-only ICMPv6 filters, the inner IPv6 header's add
   ].join('\n');
   assert.deepEqual(countPackets(text, { protocol: 'icmp' }, 'fd00:41::1'), { request: 1, reply: 1 });
   assert.deepEqual(countPackets(text, { protocol: 'tcp', port: 22 }, 'fd00:41::1'), { request: 1, reply: 1 });
+});
+
+test("a real Neutron router keeps DAD on its IPv6 interfaces (accept_dad 1, an address still tentative): neutrino's own accept_dad 0 is never expected", async () => {
+  const realNeutron = (s: Snapshot) => {
+    for (const [ns, raw] of Object.entries(s.nodes['controller']!.namespaces)) {
+      if (!ns.startsWith('qrouter-') || !raw) continue;
+      raw.sysctl = raw.sysctl!.replace(/(accept_dad = )0/g, '$11');
+      raw.ip = raw.ip!.replace(/("local":"2001:db8:1::","prefixlen":64,)/, '$1"tentative":true,');
+      assert.match(raw.sysctl!, /qr-\S+\.accept_dad = 1/);
+      assert.match(raw.ip!, /"tentative":true/);
+    }
+  };
+  for (const to of [OUTSIDE, VM6B_V6]) {
+    const r = await traced('ipv6-healthy', to, realNeutron);
+    assert.equal(r.ok, true, JSON.stringify(r.firstBroken));
+    assert.ok(!JSON.stringify(r.hops.map((h) => h.expected)).includes('accept_dad'), 'no hop expects accept_dad');
+  }
 });

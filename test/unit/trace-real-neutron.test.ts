@@ -9,13 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { contextFrom, runTrace, type TraceCliOptions } from '../../src/trace/run.js';
-import { traceLabs } from '../../src/cli/trace-lab.js';
+import { contextFrom, type TraceCliOptions } from '../../src/trace/run.js';
+import { traceJson } from '../helpers/trace-cli.js';
 import { sgHop } from '../../src/trace/checks/sg.js';
 import { readsIpsets } from '../../src/trace/read/gather.js';
 import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.js';
 import type { Snapshot } from '../../src/trace/snapshot.js';
-import type { TraceReport } from '../../src/trace/report.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace', 'real-neutron-zed');
 const FIP_DIR = join(fixtures, 'healthy-fip');
@@ -29,24 +28,7 @@ let dir: string;
 before(() => (dir = mkdtempSync(join(tmpdir(), 'neutrino-real-neutron-'))));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function trace(
-  o: Partial<TraceCliOptions> & Pick<TraceCliOptions, 'kind' | 'target' | 'snapshot'>,
-): Promise<{ code: number; report: TraceReport }> {
-  let out = '';
-  const code = await runTrace({
-    labs: traceLabs(),
-    nodes: {},
-    agentConfigs: {},
-    instancesPaths: {},
-    protocol: 'icmp',
-    format: 'json',
-    detail: false,
-    write: (s) => (out += s),
-    progress: () => undefined,
-    ...o,
-  });
-  return { code, report: JSON.parse(out) as TraceReport };
-}
+const trace = (o: Parameters<typeof traceJson>[0] & Pick<TraceCliOptions, 'snapshot'>) => traceJson(o);
 
 /** A copy of a recording with `mutate` applied, saved under the test's own directory. */
 let copies = 0;

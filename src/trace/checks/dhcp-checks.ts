@@ -6,8 +6,8 @@
 import { AGENT_DHCP, AGENT_L2 } from '../../model/neutron.js';
 import { bridgeName, dhcpNamespace, nsName, sgChains, tapName } from '../../kernel/names.js';
 import { HOST, type ProcessSpec } from '../../kernel/types.js';
-import { parsePrefix } from '../../model/ip.js';
-import { agentNote, type TraceContext } from '../context.js';
+import { canonicalIpOrNull, parseIp, parsePrefix } from '../../model/ip.js';
+import { agentNote, type IpFamily, type TraceContext } from '../context.js';
 import {
   checkAddress,
   checkLink,
@@ -20,7 +20,16 @@ import {
   type HopBase,
   type HopDraft,
 } from './checks.js';
-import { argValues, dnsmasqIn, parseHostsFile, parseLeases, parseOptsFile, type DhcpOption, type RunningDnsmasq } from '../read/dnsmasq.js';
+import {
+  argValues,
+  dnsmasqIn,
+  parseHostsFile,
+  parseLeases,
+  parseLeases6,
+  parseOptsFile,
+  type DhcpOption,
+  type RunningDnsmasq,
+} from '../read/dnsmasq.js';
 import { cmdlinePath, netnsPidsArgv } from '../read/collect-dhcp.js';
 import { agentHop, netRef, portRef, segmentOf } from './l2.js';
 import type { Hop, Reason } from '../report.js';
@@ -51,7 +60,14 @@ export function dhcpAgentHop(ctx: TraceContext, host: string, net: ApiObject, le
 }
 
 /** The qdhcp- namespace, the DHCP port's veth (tap in the bridge, ns- inside) and its addresses. */
-export function dhcpPortHops(ctx: TraceContext, host: string, net: ApiObject, dhcpPort: ApiObject, leg: Hop['leg']): HopDraft[] {
+export function dhcpPortHops(
+  ctx: TraceContext,
+  host: string,
+  net: ApiObject,
+  dhcpPort: ApiObject,
+  leg: Hop['leg'],
+  family: IpFamily = 4,
+): HopDraft[] {
   const node = ctx.nodes[host];
   const ns = dhcpNamespace(net.id);
   const nsDev = nsName(dhcpPort.id);
@@ -84,7 +100,7 @@ export function dhcpPortHops(ctx: TraceContext, host: string, net: ApiObject, dh
     return s ? parsePrefix(String(s['cidr']))?.prefixLength : undefined;
   };
   const addresses = ((dhcpPort['fixed_ips'] as Array<{ subnet_id: string; ip_address: string }> | undefined) ?? [])
-    .filter((f) => prefixOf(f.subnet_id) !== undefined && !f.ip_address.includes(':'))
+    .filter((f) => prefixOf(f.subnet_id) !== undefined && parseIp(f.ip_address)?.version === family)
     .map((f) => checkAddress(node, inNs(nsDev, 'DHCP port address'), nsDev, `${f.ip_address}/${prefixOf(f.subnet_id)}`, owner));
   return [
     renamed(
@@ -223,6 +239,12 @@ export function dnsmasqOptionsHop(ctx: TraceContext, host: string, net: ApiObjec
   return result(base, expected, observed, evidence);
 }
 
+/** An IPv4 lease of `mac`: the one for `ip`, else its first. */
+function leaseOf(text: string, mac: string, ip: string) {
+  const leases = parseLeases(text).filter((l) => l.mac === mac);
+  return leases.find((l) => l.ip === ip) ?? leases[0];
+}
+
 /** The port's entry (MAC → address) in the hosts file dnsmasq was started with, and its lease if any. */
 export function hostEntryHop(
   ctx: TraceContext,
@@ -248,7 +270,7 @@ export function hostEntryHop(
     result(base, expected, observed, evidence, {
       status,
       reason: 'DHCP_HOST_ENTRY_MISSING',
-      cause: `${what}: dnsmasq's ranges are static, so it ignores the DHCPDISCOVER of port ${port.id} (${mac}) and the instance gets no address; ${owner}`,
+      cause: `${what}: dnsmasq's ranges are static, so it ignores the ${ip.includes(':') ? 'DHCPv6 Solicit' : 'DHCPDISCOVER'} of port ${port.id} (${mac}) and the instance gets no address; ${owner}`,
     });
   if (!file)
     return missing(`dnsmasq in ${ns} on ${host} runs without --dhcp-hostsfile`, null, [
@@ -258,9 +280,14 @@ export function hostEntryHop(
   if (file.text === null)
     return missing(`dnsmasq's hosts file ${file.path} on ${host} does not exist or could not be read`, { hosts_file: null }, [{ command }]);
   const entries = parseHostsFile(file.text).filter((e) => e.mac === mac);
-  const exact = entries.find((e) => e.ip === ip);
-  const leases = running.files.leases?.text != null ? parseLeases(running.files.leases.text).filter((l) => l.mac === mac) : [];
-  const lease = leases.find((l) => l.ip === ip) ?? leases[0];
+  const exact = entries.find((e) => e.ip !== null && canonicalIpOrNull(e.ip) === canonicalIpOrNull(ip));
+  const leaseText = running.files.leases?.text;
+  const lease =
+    leaseText == null
+      ? undefined
+      : ip.includes(':')
+        ? parseLeases6(leaseText).find((l) => l.ip === canonicalIpOrNull(ip))
+        : leaseOf(leaseText, mac, ip);
   const leaseEvidence = running.files.leases
     ? [{ command: `cat ${running.files.leases.path}`, ...(lease ? { line: lease.line } : {}) }]
     : [];
@@ -278,12 +305,27 @@ export function hostEntryHop(
   return result(base, expected, { entry: exact.line, lease: lease ? lease.line : null }, [{ command, line: exact.line }, ...leaseEvidence]);
 }
 
+/** The DHCP ports of each family (server, client) and the table their rules are in. */
+const DHCP_PORTS = {
+  4: { server: 67, client: 68, table: 'iptables' },
+  6: { server: 547, client: 546, table: 'ip6tables' },
+} as const;
+
 /**
  * The provider rules that let DHCP through a filtered port (Neutron adds them whatever the security
- * groups say): ingress, replies from udp 67 to 68; egress, requests from udp 68 to 67.
+ * groups say): ingress, replies from udp 67 to 68; egress, requests from udp 68 to 67. DHCPv6 in
+ * ip6tables: ingress 547 → 546 to each of the port's IPv6 addresses and to fe80::/64, egress 546 → 547.
  */
-export function sgDhcpHop(ctx: TraceContext, host: string, port: ApiObject, direction: 'ingress' | 'egress', leg: Hop['leg']): HopDraft {
+export function sgDhcpHop(
+  ctx: TraceContext,
+  host: string,
+  port: ApiObject,
+  direction: 'ingress' | 'egress',
+  leg: Hop['leg'],
+  family: IpFamily = 4,
+): HopDraft {
   const node = ctx.nodes[host];
+  const { server, client, table } = DHCP_PORTS[family];
   const chain = direction === 'ingress' ? sgChains(port.id).ingress : sgChains(port.id).egress;
   const base: HopBase = {
     leg,
@@ -291,38 +333,48 @@ export function sgDhcpHop(ctx: TraceContext, host: string, port: ApiObject, dire
     namespace: HOST,
     device: tapName(port.id),
     resource: portRef(port),
-    check: `security group DHCP ${direction}`,
+    check: `security group ${family === 6 ? 'DHCPv6' : 'DHCP'} ${direction}`,
   };
   if (port['port_security_enabled'] === false) return result(base, { filtering: false }, { filtering: false }, []);
   const owner = `the ${AGENT_L2} on ${host} adds it to every port with port security, whatever its security groups say; ${agentNote(ctx, host, AGENT_L2)}`;
-  const dhcpRule = direction === 'ingress' ? /--sport 67 --dport 68 .*-j RETURN$/ : /--sport 68 --dport 67 .*-j RETURN$/;
-  const want = (node?.desired?.namespaces[HOST]?.iptables.filter?.find((c) => c.name === chain)?.rules ?? []).filter((r) =>
-    dhcpRule.test(r),
-  );
+  const [sport, dport] = direction === 'ingress' ? [server, client] : [client, server];
+  const dhcpRule = new RegExp(`--sport ${sport} --dport ${dport} .*-j RETURN$`);
+  const planned = node?.desired?.namespaces[HOST]?.[table];
+  const want = (planned?.filter?.find((c) => c.name === chain)?.rules ?? []).filter((r) => dhcpRule.test(r));
   const expected = { chain, rules: want.map((r) => `-A ${chain} ${r}`) };
   const ns = namespaceOr(node, base, expected, owner);
   if (isDraft(ns)) return ns;
-  const command = observeCommand(HOST, 'iptables', 'filter');
+  const command = observeCommand(HOST, table, 'filter');
+  const observedTable = ns[table];
+  if (observedTable === undefined)
+    return result(base, expected, null, [{ command }], {
+      status: 'unknown',
+      reason: 'NODE_UNREADABLE',
+      cause: `${table}-save was not read on ${host}`,
+    });
   if (!want.length)
     return result(base, expected, null, [{ command }], {
       status: 'unknown',
       reason: 'CONFIG_MISSING',
       cause: `the planner wants no chain ${chain} for port ${port.id} on ${host}: nothing to compare with`,
     });
-  const have = ns.iptables.filter?.find((c) => c.name === chain);
+  const have = observedTable.filter?.find((c) => c.name === chain);
   if (!have)
     return result(base, expected, { chain: null }, [{ command }], {
       status: 'missing',
       reason: 'SG_CHAIN_MISSING',
-      cause: `chain ${chain} for port ${port.id} does not exist on ${host}: DHCP to and from ${tapName(port.id)} is dropped; ${owner}`,
+      cause: `chain ${chain} for port ${port.id} does not exist in ${table} on ${host}: ${family === 6 ? 'DHCPv6' : 'DHCP'} to and from ${tapName(port.id)} is dropped; ${owner}`,
     });
   const absent = want.filter((r) => !have.rules.includes(r));
-  const observed = { rules: have.rules.filter((r) => /--sport 6[78] --dport 6[78]/.test(r)).map((r) => `-A ${chain} ${r}`) };
+  const dhcpPorts = new RegExp(`--sport (${server}|${client}) --dport (${server}|${client})`);
+  const observed = { rules: have.rules.filter((r) => dhcpPorts.test(r)).map((r) => `-A ${chain} ${r}`) };
   if (absent.length) {
+    const [request, reply] =
+      family === 6 ? ['Solicit and Request', 'Advertise and Reply'] : ['DHCPDISCOVER and DHCPREQUEST', 'DHCPOFFER and DHCPACK'];
     const what =
       direction === 'ingress'
-        ? `dnsmasq's DHCPOFFER and DHCPACK (udp 67 → 68) to port ${port.id} are dropped`
-        : `the instance's DHCPDISCOVER and DHCPREQUEST (udp 68 → 67) from port ${port.id} are dropped`;
+        ? `dnsmasq's ${reply} (udp ${server} → ${client}) to port ${port.id} are dropped`
+        : `the instance's ${request} (udp ${client} → ${server}) from port ${port.id} are dropped`;
     return result(base, expected, observed, [{ command }], {
       status: 'dropped',
       reason: 'SG_DHCP_BLOCKED',

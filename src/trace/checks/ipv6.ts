@@ -22,13 +22,25 @@ const ICMPV6_TYPE_NAMES: Record<number, string> = {
   136: 'neighbour advertisement',
 };
 
-/** The interface block of `dev` in a radvd configuration ('' when it has none). */
+/**
+ * The interface block of `dev` in a radvd configuration ('' when it has none). Neutron's ra.py
+ * renders one block per interface and concatenates them, so a block may start right after the
+ * previous one's `};`.
+ */
 function interfaceBlock(conf: string, dev: string): string {
-  const start = conf.search(new RegExp(`(^|\\n)interface ${dev.replace(/[-.]/g, '\\$&')}\\s*\\n`));
-  if (start < 0) return '';
-  const next = conf.indexOf('\ninterface ', start + 1);
-  return next < 0 ? conf.slice(start) : conf.slice(start, next);
+  const starts = [...conf.matchAll(/(?<=^|[\n;])[ \t]*interface[ \t]+(\S+)\s*\{/g)].map((m) => ({ name: m[1]!, at: m.index }));
+  const i = starts.findIndex((b) => b.name === dev);
+  if (i < 0) return '';
+  return conf.slice(starts[i]!.at, starts[i + 1]?.at ?? conf.length);
 }
+
+/** The DHCPv6 flags of an interface block (ra.py: stateful → Managed, stateless → Other). */
+const RA_FLAGS = {
+  AdvManagedFlag: 'instances ask DHCPv6 for their address (dhcpv6-stateful)',
+  AdvOtherConfigFlag: 'instances ask DHCPv6 for their options (dhcpv6-stateless)',
+} as const;
+const flagsIn = (block: string) =>
+  (Object.keys(RA_FLAGS) as Array<keyof typeof RA_FLAGS>).filter((f) => new RegExp(`^\\s*${f}\\s+on;`, 'm').test(block));
 
 /** The prefixes a radvd interface block advertises. */
 const prefixesIn = (block: string): string[] => [...block.matchAll(/^\s*prefix\s+(\S+)/gm)].map((m) => m[1]!);
@@ -54,9 +66,16 @@ export function radvdHop(
   if (node?.desired && !planned) return null;
   const cidr = str(subnet, 'cidr');
   const plannedConf = planned?.files[0]?.content ?? '';
-  const wantPrefix = prefixesIn(interfaceBlock(plannedConf, dev)).includes(cidr);
+  const plannedBlock = interfaceBlock(plannedConf, dev);
+  const wantPrefix = prefixesIn(plannedBlock).includes(cidr);
+  const wantFlags = flagsIn(plannedBlock);
   const base = { leg, node: host, namespace: ns, device: dev, resource: routerRef(router), check: 'radvd' };
-  const expected = { process: 'radvd', interface: dev, ...(wantPrefix ? { prefix: cidr } : {}) };
+  const expected = {
+    process: 'radvd',
+    interface: dev,
+    ...(wantPrefix ? { prefix: cidr } : {}),
+    ...(wantFlags.length ? { flags: wantFlags } : {}),
+  };
   const owner = `the ${AGENT_L3} on ${host} runs it for router ${router['name'] || router.id} (neutron/agent/linux/ra.py); ${agentNote(ctx, host, AGENT_L3)}`;
   const o = namespaceOr(node, base, expected, owner);
   if (isDraft(o)) return o;
@@ -87,12 +106,27 @@ export function radvdHop(
     });
   const block = interfaceBlock(conf, dev);
   const prefixes = prefixesIn(block);
-  const observed = { process: 'radvd', pid: Number(pid), config: path, interface: block ? dev : null, prefixes };
+  const flags = flagsIn(block);
+  const observed = {
+    process: 'radvd',
+    pid: Number(pid),
+    config: path,
+    interface: block ? dev : null,
+    prefixes,
+    ...(wantFlags.length || flags.length ? { flags } : {}),
+  };
+  const missingFlag = wantFlags.find((f) => !flags.includes(f));
   if (!block || (wantPrefix && !prefixes.includes(cidr)))
     return result(base, expected, observed, evidence, {
       status: 'mismatch',
       reason: 'RADVD_CONFIG_MISMATCH',
       cause: `radvd's configuration ${path} in ${ns} on ${host} ${block ? `does not advertise prefix ${cidr} on ${dev}` : `has no interface ${dev}`}: instances on subnet ${cidr} get no ${wantPrefix ? 'prefix' : 'advertisements'} from router ${router['name'] || router.id}; ${owner}`,
+    });
+  if (missingFlag)
+    return result(base, expected, observed, evidence, {
+      status: 'mismatch',
+      reason: 'RADVD_CONFIG_MISMATCH',
+      cause: `radvd's configuration ${path} in ${ns} on ${host} does not set ${missingFlag} on ${dev}, by which ${RA_FLAGS[missingFlag]}: instances on subnet ${cidr} are never told to ask; ${owner}`,
     });
   return result(base, expected, observed, evidence);
 }

@@ -38,23 +38,34 @@ export const DHCP_FILTERS: CaptureFilters = {
 };
 
 const MAC = '[0-9a-f]{2}(?::[0-9a-f]{2}){5}';
-// The Ethernet header and the UDP ports, as `tcpdump -n -e` prints them; an underlay's inner frame
-// (read with -T vxlan) prints the same way, though its payload is then misnamed VXLAN.
-const DHCP_FRAME = new RegExp(`(${MAC}) > (${MAC}), ethertype IPv4[^:]*: \\S+\\.(67|68) > \\S+\\.(67|68): `);
+
+/**
+ * Counts a family's DHCP frames in `tcpdump -n -e` text: requests from the client port to the
+ * server port sent by `mac`, replies the other way to `mac` (or to broadcast, where DHCPv4 sends
+ * them). The Ethernet header and the UDP ports are read as tcpdump prints them; an underlay's inner
+ * frame (read with -T vxlan) prints the same way, though its payload is then misnamed VXLAN.
+ */
+export function dhcpCounter(ethertype: 'IPv4' | 'IPv6', server: number, client: number, broadcastReplies: boolean) {
+  const frame = new RegExp(
+    `(${MAC}) > (${MAC}), ethertype ${ethertype}[^:]*: \\S+\\.(${server}|${client}) > \\S+\\.(${server}|${client}): `,
+  );
+  return (text: string, mac: string): Counts => {
+    const c: Counts = { request: 0, reply: 0 };
+    const m = mac.toLowerCase();
+    for (const line of text.split('\n')) {
+      const f = frame.exec(line);
+      if (!f) continue;
+      const [, src, dst, sport, dport] = f.map(String);
+      if (sport === String(client) && dport === String(server) && src === m) c.request++;
+      else if (sport === String(server) && dport === String(client) && (dst === m || (broadcastReplies && dst === 'ff:ff:ff:ff:ff:ff')))
+        c.reply++;
+    }
+    return c;
+  };
+}
 
 /** DHCP requests from `mac` and replies to it (or to broadcast) in `tcpdump -n -e` text. */
-export function countDhcp(text: string, mac: string): Counts {
-  const c: Counts = { request: 0, reply: 0 };
-  const m = mac.toLowerCase();
-  for (const line of text.split('\n')) {
-    const f = DHCP_FRAME.exec(line);
-    if (!f) continue;
-    const [, src, dst, sport, dport] = f;
-    if (sport === '68' && dport === '67' && src === m) c.request++;
-    else if (sport === '67' && dport === '68' && (dst === m || dst === 'ff:ff:ff:ff:ff:ff')) c.reply++;
-  }
-  return c;
-}
+export const countDhcp = dhcpCounter('IPv4', 67, 68, true);
 
 /** What the client says it did: DISCOVERs and REQUESTs sent; OFFERs (each followed by a select) and ACKs (a lease) received. */
 export function parseUdhcpc(output: string): { sent: number; answered: number } {
@@ -63,14 +74,28 @@ export function parseUdhcpc(output: string): { sent: number; answered: number } 
   return { sent: n(/(sending|broadcasting) discover/) + selects, answered: selects + n(/lease of \S+ obtained/) };
 }
 
-const dhcpTraffic = (mac: string, from: string, sendMs: number, send: ProbeTraffic['send']): ProbeTraffic => ({
-  label: 'dhcp',
+/** How each family's exchange is captured and counted. */
+export interface DhcpWire {
+  label: string;
+  filters: CaptureFilters;
+  count: (text: string, mac: string) => Counts;
+  /** the hops whose devices carry no part of the exchange (radvd's interface on a DHCPv6 leg) */
+  skip?: (h: Hop) => boolean;
+}
+
+export const DHCP4_WIRE: DhcpWire = { label: 'dhcp', filters: DHCP_FILTERS, count: countDhcp };
+
+export const dhcpTraffic = (wire: DhcpWire, mac: string, from: string, sendMs: number, send: ProbeTraffic['send']): ProbeTraffic => ({
+  label: wire.label,
   from,
-  points: (planned) => pathCapturePoints(planned, DHCP_FILTERS, () => '0.0.0.0'),
+  points: (planned) => {
+    const skipped = new Set(planned.hops.filter((h) => wire.skip?.(h)).map((h) => h.index));
+    return pathCapturePoints(planned, wire.filters, () => '0.0.0.0').filter((p) => !p.hops.every((i) => skipped.has(i)));
+  },
   packetBound: 64,
   sendMs,
   send,
-  count: (text) => countDhcp(text, mac),
+  count: (text) => wire.count(text, mac),
 });
 
 /** A DHCP exchange started by a client where the port's traffic starts (`o.from`). */
@@ -80,7 +105,7 @@ export async function probeDhcp(report: TraceReport, o: ProbeOptions): Promise<T
   const argv = dhcpClientArgv();
   return probeAlong(
     report,
-    dhcpTraffic(mac, o.from.label, 10_000, async (warnings) => {
+    dhcpTraffic(DHCP4_WIRE, mac, o.from.label, 10_000, async (warnings) => {
       const r = await collect(accessArgv(o.from.access.spec, argv, undefined, o.sshOptions), 20_000);
       const said = parseUdhcpc(`${r.stdout}\n${r.stderr}`);
       if (said.sent === 0)
@@ -97,10 +122,15 @@ export async function probeDhcp(report: TraceReport, o: ProbeOptions): Promise<T
  * Starts no client: captures for `waitMs` while the instance renews its lease or the operator starts
  * a client. What was sent and answered is what the first device (the port's own tap) saw.
  */
-export async function probeDhcpPassive(report: TraceReport, o: Omit<ProbeOptions, 'from'>, waitMs: number): Promise<TraceReport> {
+export async function probeDhcpPassive(
+  report: TraceReport,
+  o: Omit<ProbeOptions, 'from'>,
+  waitMs: number,
+  wire: DhcpWire = DHCP4_WIRE,
+): Promise<TraceReport> {
   const mac = report.target.port?.mac;
   if (!mac) return { ...report, warnings: [...report.warnings, `probe: nothing captured: no port ${report.target.query}`] };
-  const traffic = dhcpTraffic(mac, `the port's own client (captured for ${Math.round(waitMs / 1000)} s)`, waitMs, async () => {
+  const traffic = dhcpTraffic(wire, mac, `the port's own client (captured for ${Math.round(waitMs / 1000)} s)`, waitMs, async () => {
     await new Promise((r) => setTimeout(r, waitMs));
     return { sent: 0, answered: 0 };
   });
@@ -115,7 +145,7 @@ export async function probeDhcpPassive(report: TraceReport, o: Omit<ProbeOptions
         ...probed,
         warnings: [
           ...probed.warnings,
-          `probe: no DHCP request from ${mac} within ${Math.round(waitMs / 1000)} s: start the instance's DHCP client (or wait for its renewal) during the capture`,
+          `probe: no ${wire === DHCP4_WIRE ? 'DHCP' : 'DHCPv6'} request from ${mac} within ${Math.round(waitMs / 1000)} s: start the instance's DHCP client (or wait for its renewal) during the capture`,
         ],
       };
 }

@@ -2,7 +2,7 @@
 // its command line (the files it serves are the ones its own arguments name — Neutron's
 // $state_path/dhcp/<net>/{host,opts,leases} or neutrino's), and those files' lines by meaning:
 // host entries (MAC → address), tagged options, leases. Pure.
-import { parseIp } from '../../model/ip.js';
+import { canonicalIpOrNull, parseIp } from '../../model/ip.js';
 import type { DhcpNamespaceDump } from '../snapshot.js';
 
 /** The arguments naming the files a DHCP trace reads. */
@@ -125,6 +125,24 @@ export function parseLeases(text: string): Lease[] {
     const [expiry, mac, ip] = raw.trim().split(/\s+/);
     if (!expiry || !/^\d+$/.test(expiry) || !mac || !MAC.test(mac) || !ip || parseIp(ip)?.version !== 4) continue;
     out.push({ expiry: Number(expiry), mac: mac.toLowerCase(), ip, line: raw.trim() });
+  }
+  return out;
+}
+
+export interface Lease6 {
+  expiry: number;
+  iaid: string;
+  ip: string;
+  line: string;
+}
+
+/** The IPv6 leases of a --dhcp-leasefile: after its `duid` line, `EXPIRY IAID ADDRESS HOSTNAME CLIENT-DUID` (no MAC). */
+export function parseLeases6(text: string): Lease6[] {
+  const out: Lease6[] = [];
+  for (const raw of text.split('\n')) {
+    const [expiry, iaid, ip] = raw.trim().split(/\s+/);
+    if (!expiry || !/^\d+$/.test(expiry) || !iaid || !ip || parseIp(ip)?.version !== 6) continue;
+    out.push({ expiry: Number(expiry), iaid, ip: canonicalIpOrNull(ip)!, line: raw.trim() });
   }
   return out;
 }

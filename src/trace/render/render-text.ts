@@ -31,6 +31,7 @@ function summary(h: Hop): string {
   if (typeof e['rule'] === 'string') parts.push(String(e['rule']).replace(/^-A \S+ /, ''));
   if (typeof e['mac'] === 'string' && typeof e['ip_address'] === 'string') parts.push(`${e['mac']} → ${e['ip_address']}`);
   if (typeof e['fdb'] === 'string') parts.push(String(e['fdb']).replace(/ self permanent$/, ''));
+  if (typeof e['dhcpv6'] === 'string') parts.push(String(e['dhcpv6']));
   if (typeof e['to'] === 'string') parts.push(`${e['to']}${e['via'] ? ` via ${e['via']}` : ''} dev ${e['dev']}`);
   if (h.check === 'conntrack' && h.observed) parts.push(`${h.observed['entries']} entr${h.observed['entries'] === 1 ? 'y' : 'ies'}`);
   if (h.capture) parts.push(`req ${h.capture.request} rep ${h.capture.reply ?? '-'}`);

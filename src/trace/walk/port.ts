@@ -54,7 +54,7 @@ export function replyFdb(
 }
 
 /** The router connecting subnet `subnetId` (its interface port there), if any. */
-function routerOn(ctx: TraceContext, subnetId: string): { router: ApiObject; intf: ApiObject } | null {
+export function routerOn(ctx: TraceContext, subnetId: string): { router: ApiObject; intf: ApiObject } | null {
   for (const p of ctx.api.ports) {
     if (!String(p['device_owner'] ?? '').startsWith(ROUTER_INTF_OWNER)) continue;
     if (!fixedIps(p).some((f) => f.subnet_id === subnetId)) continue;
