@@ -106,6 +106,8 @@ export interface RouterView {
   interfaces: RouterPortView[];
   /** associated floating IPs only */
   floating_ips: Array<{ id: string; floating_ip_address: string; fixed_ip_address: string; port_id: string }>;
+  /** extra routes (the router's `routes`), in their API order */
+  routes: Array<{ destination: string; nexthop: string }>;
 }
 
 export interface HostView {

@@ -21,6 +21,12 @@ export const EXTENSIONS = [
     'Neutron L3 Configurable external gateway mode',
     'Extension of the router abstraction for specifying whether SNAT should occur on the external gateway',
   ),
+  ext('extraroute', 'Neutron Extra Route', 'Extra routes configuration for L3 router'),
+  ext(
+    'extraroute-atomic',
+    'Atomically add/remove extra routes',
+    'Edit extra routes of a router on server side by atomically adding/removing extra routes',
+  ),
   ext('filter-validation', 'Filter parameters validation', 'Provides validation on filter parameters.'),
   ext('fip-port-details', 'Floating IP Port Details Extension', 'Add port_details attribute to Floating IP resource'),
   ext('l3_agent_scheduler', 'L3 Agent Scheduler', 'Schedule routers among l3 agents'),

@@ -74,6 +74,7 @@ export const router = (over: Partial<RouterView> = {}): RouterView => ({
   gateway: { port: qg, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1')] },
   interfaces: [{ port: qr, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1')] }],
   floating_ips: [fip()],
+  routes: [],
   ...over,
 });
 

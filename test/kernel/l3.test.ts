@@ -56,6 +56,7 @@ const router = (fips: RouterView['floating_ips']): RouterView => ({
   gateway: { port: qg, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1')] },
   interfaces: [{ port: qr, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1')] }],
   floating_ips: fips,
+  routes: [],
 });
 const view = (fips: RouterView['floating_ips']): HostView => ({
   host: 'controller',
