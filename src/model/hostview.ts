@@ -44,6 +44,8 @@ export interface PortView {
   port_security_enabled: boolean;
   security_groups: string[];
   allowed_address_pairs: Array<{ ip_address: string; mac_address: string }>;
+  /** options dnsmasq gives this port alone (tag port-<id>): a name or number, its value, the DHCP family */
+  extra_dhcp_opts: Array<{ opt_name: string; opt_value: string; ip_version: number }>;
   binding_host_id: string;
 }
 

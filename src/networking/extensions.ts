@@ -21,6 +21,11 @@ export const EXTENSIONS = [
     'Neutron L3 Configurable external gateway mode',
     'Extension of the router abstraction for specifying whether SNAT should occur on the external gateway',
   ),
+  ext(
+    'extra_dhcp_opt',
+    'Neutron Extra DHCP options',
+    'Extra options configuration for DHCP. For example PXE boot options to DHCP clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)',
+  ),
   ext('extraroute', 'Neutron Extra Route', 'Extra routes configuration for L3 router'),
   ext(
     'extraroute-atomic',

@@ -22,6 +22,7 @@ const port = (id: string, net: string, sub: string, owner: string, ip: string, m
   port_security_enabled: false,
   security_groups: [],
   allowed_address_pairs: [],
+  extra_dhcp_opts: [],
   binding_host_id: 'controller',
 });
 export const qr = port(

@@ -33,6 +33,7 @@ const port = (id: string, net: string, sub: string, owner: string, ip: string, m
   port_security_enabled: false,
   security_groups: [],
   allowed_address_pairs: [],
+  extra_dhcp_opts: [],
   binding_host_id: 'controller',
 });
 const qr = port('0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9', SELF, SELF_SUB, 'network:router_interface', '172.16.1.1', 'fa:16:3e:00:01:01');
