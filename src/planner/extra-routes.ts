@@ -1,7 +1,7 @@
 // A router's extra routes in its namespace (RouterInfo.routes_updated): `ip route replace <destination>
-// via <nexthop>` in the main table, each through the router device whose subnet holds the next hop.
-// Pure.
-import type { RouteSpec } from '../kernel/types.js';
+// via <nexthop>` in the main table through the router device whose subnet holds the next hop, or one
+// multipath route for a destination with several next hops. Pure.
+import type { NexthopSpec, RouteSpec } from '../kernel/types.js';
 import { cidrContains, formatCidr, formatIp, parseIp, parsePrefix, type Ip } from '../model/ip.js';
 import type { RouterView } from '../model/hostview.js';
 
@@ -18,26 +18,29 @@ const holds = (cidr: string, ip: Ip): boolean => {
 
 /**
  * The routes of `routes` whose next hop is on one of `devices` (the server accepted it on a subnet of
- * the router's ports; a port not plugged here has no device yet, and its routes wait for it). A
- * zero-length destination is the family's default route. Several next hops for one destination:
- * the first, in the router's order (Neutron makes them one ECMP route; the kernel model here keys a
- * route by destination and keeps one next hop).
+ * the router's ports; a port not plugged here has no device yet, and its routes wait for it), one
+ * per destination in the router's order: several next hops for one destination make one multipath
+ * (ECMP) route, as _update_routing_table_ecmp makes it. A zero-length destination is the family's
+ * default route.
  */
 export function extraRoutes(routes: RouterView['routes'], devices: readonly RouterDevice[]): RouteSpec[] {
-  const out: RouteSpec[] = [];
-  const seen = new Set<string>();
+  const byDst = new Map<string, { dst: string; family: 4 | 6; paths: NexthopSpec[] }>();
   for (const r of routes) {
     const dst = parsePrefix(r.destination);
     const hop = parseIp(r.nexthop);
     if (!dst || !hop || dst.version !== hop.version) continue;
     const dev = devices.find((d) => d.cidrs.some((c) => holds(c, hop)))?.dev;
+    if (!dev) continue;
     const dstText = dst.prefixLength === 0 ? 'default' : formatCidr(dst);
     const key = `${dst.version} ${dstText}`;
-    if (!dev || seen.has(key)) continue;
-    seen.add(key);
-    out.push({ dst: dstText, via: formatIp(hop), dev, family: dst.version });
+    const entry = byDst.get(key) ?? { dst: dstText, family: dst.version, paths: [] };
+    const via = formatIp(hop);
+    if (!entry.paths.some((p) => p.via === via)) entry.paths.push({ via, dev });
+    byDst.set(key, entry);
   }
-  return out;
+  return [...byDst.values()].map(({ dst, family, paths }) =>
+    paths.length === 1 ? { dst, via: paths[0]!.via, dev: paths[0]!.dev, family } : { dst, nexthops: paths, family },
+  );
 }
 
 /** `base` with `extra` added; an extra route replaces a base route of the same destination (the gateway's default). */

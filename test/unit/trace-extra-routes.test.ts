@@ -14,17 +14,21 @@ const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures',
 const SOURCE = '198.51.100.1';
 const ROUTE = { destination: '198.51.100.0/24', nexthop: '10.123.123.50' };
 
-/** The healthy snapshot with ROUTE on the router, and (when `inKernel`) in its namespace's main table. */
-async function traced(inKernel: boolean) {
+const ROUTE2 = { destination: '198.51.100.0/24', nexthop: '10.123.123.51' };
+
+/** The healthy snapshot with ROUTE on the router, and (when `inKernel`) in its namespace's main table; with ROUTE2 too, one multipath route. */
+async function traced(inKernel: boolean, ecmp = false) {
   const snap: Snapshot = await loadSnapshot(join(fixtures, 'healthy'));
   const router = snap.api.routers[0]!;
-  router['routes'] = [ROUTE];
+  router['routes'] = ecmp ? [ROUTE, ROUTE2] : [ROUTE];
   const ns = snap.nodes['controller']!.namespaces[`qrouter-${router.id}`]!;
   if (inKernel) {
     ns.ip = ns.ip.replace(
       /\{"type":"unicast","dst":"default","gateway":"10\.123\.123\.1","dev":"(qg-[0-9a-f-]+)","protocol":"149","scope":"global","flags":\[\]\}/,
       (all, dev: string) =>
-        `${all},{"type":"unicast","dst":"198.51.100.0/24","gateway":"10.123.123.50","dev":"${dev}","protocol":"149","scope":"global","flags":[]}`,
+        ecmp
+          ? `${all},{"type":"unicast","dst":"198.51.100.0/24","protocol":"149","scope":"global","flags":[],"nexthops":[{"gateway":"10.123.123.50","dev":"${dev}","weight":1,"flags":[]},{"gateway":"10.123.123.51","dev":"${dev}","weight":1,"flags":[]}]}`
+          : `${all},{"type":"unicast","dst":"198.51.100.0/24","gateway":"10.123.123.50","dev":"${dev}","protocol":"149","scope":"global","flags":[]}`,
     );
     assert.match(ns.ip, /198\.51\.100\.0\/24/);
   }
@@ -44,4 +48,11 @@ test('an extra route missing from the namespace: NO_ROUTE at the reply route', a
   assert.equal(r.ok, false);
   assert.equal(r.firstBroken!.reason, 'NO_ROUTE', r.firstBroken!.cause);
   assert.match(r.firstBroken!.cause, /extra route 198\.51\.100\.0\/24 via 10\.123\.123\.50/);
+});
+
+test('two next hops: the multipath route in the kernel takes the way', async () => {
+  const r = await traced(true, true);
+  assert.equal(r.ok, true, JSON.stringify(r.firstBroken));
+  const route = r.hops.find((h) => h.check === 'route' && h.leg === 'reply' && h.expected['to'] === SOURCE)!;
+  assert.match(route.evidence[0]!.line ?? '', /nexthop via 10\.123\.123\.50 dev qg-\S+ nexthop via 10\.123\.123\.51/);
 });

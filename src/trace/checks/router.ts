@@ -144,8 +144,12 @@ export function routeHop(
     .map((r) => ({ r, p: r.dst === 'default' ? parsePrefix(`${any}/0`) : parsePrefix(r.dst.includes('/') ? r.dst : `${r.dst}/${host_}`) }))
     .filter((x) => x.p && ip && (dst === 'default' ? x.r.dst === 'default' : cidrContains(x.p, ip)))
     .sort((a, b) => b.p!.prefixLength - a.p!.prefixLength)[0]?.r;
+  const paths = (r: NonNullable<typeof match>) => (r.nexthops ?? []).map((h) => ` nexthop via ${h.via} dev ${h.dev}`).join('');
   const line = (r: typeof match) =>
-    r && `${r.dst}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${r.dev}` : ''} proto ${r.protocol} scope ${r.scope}`;
+    r && `${r.dst}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${r.dev}` : ''} proto ${r.protocol} scope ${r.scope}${paths(r)}`;
+  // A multipath route (several next hops of an extra route) takes the way when one of its paths is it.
+  const takes = (r: NonNullable<typeof match>) =>
+    r.nexthops ? r.nexthops.some((h) => h.dev === dev && (!via || h.via === via)) : r.dev === dev && (!via || r.via === via);
   const evidence = [{ command: observeCommand(ns, family === 4 ? 'route' : 'route6'), ...(match ? { line: line(match)! } : {}) }];
   if (!match)
     return result(base, expected, { route: null }, evidence, {
@@ -153,7 +157,7 @@ export function routeHop(
       reason: 'NO_ROUTE',
       cause: `${ns} on ${host} has no ${family === 4 ? '' : 'IPv6 '}route to ${dst === 'default' ? 'the outside (default route)' : dst} (${what}); ${owner}`,
     });
-  if (match.dev !== dev || (via && match.via !== via)) {
+  if (!takes(match)) {
     return result(base, expected, { route: line(match) }, evidence, {
       status: 'mismatch',
       reason: 'NO_ROUTE',
