@@ -2,6 +2,7 @@
 // flat provider network, the router's qr-/qg- ports, a floating IP), for the L3 planner's tests.
 import type { NodeFacts } from '../../src/planner/index.js';
 import type { HostView, PortView, RouterSubnetView, RouterView, SubnetView } from '../../src/model/hostview.js';
+import { emptyObservedNamespace, type ObservedNamespace } from '../../src/kernel/types.js';
 
 export const SELF = 'e6e37ba0-3b3f-4d4f-9a1b-2c3d4e5f6a7b';
 export const SELF_SUB = '11111111-2222-3333-4444-555555555555';
@@ -193,3 +194,23 @@ export const controllerFacts = (roles: NodeFacts['roles']): NodeFacts => ({
   statePath: '/var/lib/neutrino',
   presentTaps: new Set(),
 });
+
+/** The controller's HOST as observed before the first pass: `lo` and its NICs eth1 and eth2, up. */
+export function controllerHost(): ObservedNamespace {
+  const host = emptyObservedNamespace();
+  for (const [i, name] of ['lo', 'eth1', 'eth2'].entries()) {
+    const ifindex = i + 1;
+    host.links.push({
+      ifindex,
+      name,
+      kind: 'device',
+      mtu: 1500,
+      up: true,
+      operstate: 'UP',
+      master: null,
+      mac: `02:00:00:00:00:0${ifindex}`,
+      alias: null,
+    });
+  }
+  return host;
+}

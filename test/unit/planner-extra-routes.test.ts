@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planNode } from '../../src/planner/index.js';
 import { extraRoutes } from '../../src/planner/extra-routes.js';
-import { controllerFacts, NS, router, view } from '../helpers/router-view.js';
-import { emptyObservedNamespace, HOST } from '../../src/kernel/types.js';
+import { controllerFacts, controllerHost, NS, router, view } from '../helpers/router-view.js';
+import { HOST } from '../../src/kernel/types.js';
 import { diff } from '../../src/kernel/diff.js';
 import { FakeKernel } from '../../src/exec/fake.js';
 import { scopeFor } from '../../src/kernel/scope.js';
@@ -58,19 +58,7 @@ test('the router namespace: extra routes next to the gateway’s default route, 
 
 test('apply to the FakeKernel: the route is added, the second diff is empty, removing it deletes it', async () => {
   const withRoute = planNode(view([router({ routes: [{ destination: '10.9.0.0/24', nexthop: '172.16.1.5' }] })]), facts).desired;
-  const host = emptyObservedNamespace();
-  const nic = (ifindex: number, name: string) => ({
-    ifindex,
-    name,
-    kind: 'device',
-    mtu: 1500,
-    up: true,
-    operstate: 'UP',
-    master: null,
-    mac: `02:00:00:00:00:0${ifindex}`,
-    alias: null,
-  });
-  host.links.push(nic(1, 'lo'), nic(2, 'eth1'), nic(3, 'eth2'));
+  const host = controllerHost();
   const kernel = new FakeKernel({ namespaces: { [HOST]: host } });
   const scope = (d: typeof withRoute) => scopeFor(d, { prefixes: ['qrouter-', 'qdhcp-'] });
   await kernel.apply(diff(withRoute, await kernel.observe(scope(withRoute))).ops);
@@ -93,20 +81,7 @@ test('several next hops for one destination: one multipath route, converging on 
     { destination: '10.9.0.0/24', nexthop: '172.16.1.6' },
   ];
   const ecmp = planNode(view([router({ routes: two })]), facts).desired;
-  const host = emptyObservedNamespace();
-  host.links.push(
-    ...['lo', 'eth1', 'eth2'].map((name, i) => ({
-      ifindex: i + 1,
-      name,
-      kind: 'device',
-      mtu: 1500,
-      up: true,
-      operstate: 'UP',
-      master: null,
-      mac: `02:00:00:00:00:0${i + 1}`,
-      alias: null,
-    })),
-  );
+  const host = controllerHost();
   const kernel = new FakeKernel({ namespaces: { [HOST]: host } });
   const scope = (d: typeof ecmp) => scopeFor(d, { prefixes: ['qrouter-', 'qdhcp-'] });
   await kernel.apply(diff(ecmp, await kernel.observe(scope(ecmp))).ops);
