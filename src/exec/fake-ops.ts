@@ -2,7 +2,7 @@
 import { defaultMetric, routeFamily, routeKey } from '../kernel/diff-l3.js';
 import { isOwnedChain, ROUTE_PROTO, ruleIpsets } from '../kernel/mark.js';
 import type { Op } from '../kernel/ops.js';
-import { BUILTIN_CHAINS, type ObservedChain, type ObservedNamespace } from '../kernel/types.js';
+import { BUILTIN_CHAINS, routeDevices, type ObservedChain, type ObservedNamespace } from '../kernel/types.js';
 import { canonicalNet, cidrFamily, ZERO_MAC } from '../kernel/values.js';
 import { ExecError, type ErrorKind } from './errors.js';
 
@@ -34,7 +34,7 @@ export function applyL3(state: ObservedNamespace, op: Op): void {
       return;
     }
     case 'route-replace': {
-      needDev(state, op, op.route.dev);
+      for (const dev of routeDevices(op.route)) needDev(state, op, dev);
       const r = op.route;
       const family = routeFamily(r);
       state.routes = state.routes.filter((x) => routeKey(x) !== routeKey({ ...r, family }));
@@ -43,7 +43,7 @@ export function applyL3(state: ObservedNamespace, op: Op): void {
         family,
         metric: r.metric ?? defaultMetric(family),
         protocol: ROUTE_PROTO,
-        scope: r.scope ?? (r.via === undefined ? 'link' : 'global'),
+        scope: r.scope ?? (r.via === undefined && r.nexthops === undefined ? 'link' : 'global'),
         type: 'unicast',
       });
       return;

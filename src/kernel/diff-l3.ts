@@ -1,7 +1,15 @@
 // Addresses, routes, neighbour and fdb entries, sysctls of one namespace: extras first (owned only), then what is missing.
 import { isOwnedFdb, isOwnedNeigh, isOwnedRoute } from './mark.js';
 import type { Op, Unresolved } from './ops.js';
-import type { DesiredNamespace, NsKey, ObservedNamespace, ObservedRoute, RouteSpec } from './types.js';
+import {
+  routeDevices,
+  type DesiredNamespace,
+  type NexthopSpec,
+  type NsKey,
+  type ObservedNamespace,
+  type ObservedRoute,
+  type RouteSpec,
+} from './types.js';
 import { cidrFamily, ipFamily } from './values.js';
 import { markedDevices } from './work.js';
 
@@ -45,10 +53,21 @@ export function routeFamily(r: { dst: string; via?: string; family?: 4 | 6 }): 4
 /** IPv4 routes default to metric 0, IPv6 routes to 1024. */
 export const defaultMetric = (family: 4 | 6): number => (family === 4 ? 0 : 1024);
 
+/** Two multipath routes' paths, in any order (or both none). */
+const samePaths = (a: NexthopSpec[] | undefined, b: NexthopSpec[] | undefined): boolean => {
+  const text = (hs: NexthopSpec[] | undefined) =>
+    (hs ?? [])
+      .map((h) => `${h.via} ${h.dev}`)
+      .sort()
+      .join(',');
+  return text(a) === text(b);
+};
+
 function routeMatches(want: RouteSpec, got: ObservedRoute): boolean {
   return (
     isOwnedRoute(got) &&
     got.via === want.via &&
+    samePaths(want.nexthops, got.nexthops) &&
     (want.dev === undefined || got.dev === want.dev) &&
     (want.scope === undefined || got.scope === want.scope) &&
     (want.src === undefined || got.src === want.src)
@@ -64,7 +83,7 @@ export function diffRoutes(ns: NsKey, want: DesiredNamespace, have: ObservedName
   for (const r of want.routes) {
     const got = byKey.get(routeKey(r));
     if (got && routeMatches(r, got)) continue;
-    if (r.dev !== undefined && missingDev(ns, have, r.dev, `route ${r.dst}`, out)) continue;
+    if (routeDevices(r).some((dev) => missingDev(ns, have, dev, `route ${r.dst}`, out))) continue;
     out.ops.push({ op: 'route-replace', ns, route: { ...r, family: routeFamily(r) } });
   }
 }

@@ -73,6 +73,8 @@ function routeTokens(r: RouteSpec, withScope: boolean): (string | number)[] {
   if (withScope && r.scope !== undefined) t.push('scope', r.scope);
   if (withScope && r.src !== undefined) t.push('src', canonicalIpOrThrow(r.src));
   t.push('proto', ROUTE_PROTO, 'metric', r.metric ?? (r.family === 6 ? 1024 : 0));
+  // A multipath route's paths come last (a deletion names the route by destination and metric alone).
+  if (withScope) for (const h of r.nexthops ?? []) t.push('nexthop', 'via', canonicalIpOrThrow(h.via), 'dev', dev(h.dev));
   return t;
 }
 

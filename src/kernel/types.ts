@@ -70,16 +70,29 @@ export interface AddressSpec {
   address: string;
 }
 
-/** A route in the main table. `dst` is 'default' or a prefix; family is taken from dst/via, else `family`, else 4. */
+/** One path of a multipath (ECMP) route. */
+export interface NexthopSpec {
+  via: string;
+  dev: string;
+}
+
+/**
+ * A route in the main table. `dst` is 'default' or a prefix; family is taken from dst/via, else
+ * `family`, else 4. `nexthops` (two or more) makes it a multipath route, with no `via` or `dev`.
+ */
 export interface RouteSpec {
   dst: string;
   via?: string;
   dev?: string;
+  nexthops?: NexthopSpec[];
   scope?: 'link' | 'global' | 'host';
   metric?: number;
   src?: string;
   family?: 4 | 6;
 }
+
+/** The devices a route leaves by: its `dev`, or its paths' devices. */
+export const routeDevices = (r: RouteSpec): string[] => (r.nexthops ? r.nexthops.map((h) => h.dev) : r.dev !== undefined ? [r.dev] : []);
 
 /** A static forwarding entry on a VXLAN device (`bridge fdb … self permanent`); mac 00:…:00 = flooding. */
 export interface FdbSpec {
@@ -210,6 +223,8 @@ export interface ObservedRoute {
   family: 4 | 6;
   via?: string;
   dev?: string;
+  /** a multipath route's paths (then no via or dev) */
+  nexthops?: NexthopSpec[];
   protocol: string;
   scope: string;
   metric?: number;

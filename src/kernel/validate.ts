@@ -9,6 +9,7 @@ import {
   type DesiredNode,
   type IpsetSpec,
   type LinkSpec,
+  routeDevices,
   type RouteSpec,
   type TableName,
 } from './types.js';
@@ -97,7 +98,11 @@ function normalizeRoute(r: RouteSpec): RouteSpec {
   if (r.src !== undefined) out.src = canonicalIpOrThrow(r.src);
   if (r.dev !== undefined) out.dev = assertInterfaceName(r.dev);
   if (r.metric !== undefined && !(Number.isInteger(r.metric) && r.metric >= 0)) throw new Error(`bad metric ${r.metric}`);
-  if (r.via === undefined && r.dev === undefined) throw new Error(`route ${r.dst} needs via or dev`);
+  if (r.nexthops !== undefined) {
+    if (r.nexthops.length < 2 || r.via !== undefined || r.dev !== undefined)
+      throw new Error(`route ${r.dst}: nexthops are two or more paths, without via or dev`);
+    out.nexthops = r.nexthops.map((h) => ({ via: canonicalIpOrThrow(h.via), dev: assertInterfaceName(h.dev) }));
+  } else if (r.via === undefined && r.dev === undefined) throw new Error(`route ${r.dst} needs via or dev`);
   return out;
 }
 
@@ -188,7 +193,7 @@ function checkReferences(node: DesiredNode, ns: string, s: DesiredNamespace, che
     if (l.kind === 'veth') check(() => checkVethMirror(node, ns, l), where);
   }
   for (const a of s.addresses) declared(a.dev, `address ${a.address}`);
-  for (const r of s.routes) if (r.dev !== undefined) declared(r.dev, `route ${r.dst}`);
+  for (const r of s.routes) for (const dev of routeDevices(r)) declared(dev, `route ${r.dst}`);
   for (const n of s.neigh) declared(n.dev, `neighbour ${n.ip}`);
   for (const f of s.fdb) {
     check(() => links.get(f.dev)?.kind === 'vxlan' || fail(`fdb entry ${f.mac} on ${f.dev}, which is not a declared vxlan`), where);

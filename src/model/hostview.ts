@@ -44,6 +44,8 @@ export interface PortView {
   port_security_enabled: boolean;
   security_groups: string[];
   allowed_address_pairs: Array<{ ip_address: string; mac_address: string }>;
+  /** options dnsmasq gives this port alone (tag port-<id>): a name or number, its value, the DHCP family */
+  extra_dhcp_opts: Array<{ opt_name: string; opt_value: string; ip_version: number }>;
   binding_host_id: string;
 }
 
@@ -117,6 +119,8 @@ export interface RouterView {
   interfaces: RouterPortView[];
   /** associated floating IPs only */
   floating_ips: Array<{ id: string; floating_ip_address: string; fixed_ip_address: string; port_id: string }>;
+  /** extra routes (the router's `routes`), in their API order */
+  routes: Array<{ destination: string; nexthop: string }>;
 }
 
 export interface HostView {

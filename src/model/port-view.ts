@@ -42,6 +42,12 @@ export function portView(p: ApiFields): PortView {
       ip_address: a.ip_address,
       mac_address: a.mac_address,
     })),
+    // extra_dhcp_opt absent: none
+    extra_dhcp_opts: attrList<{ opt_name: string; opt_value: string; ip_version: number }>(p, 'extra_dhcp_opts').map((o) => ({
+      opt_name: String(o.opt_name),
+      opt_value: String(o.opt_value),
+      ip_version: Number(o.ip_version ?? 4),
+    })),
     binding_host_id: hostOf(p),
   };
 }

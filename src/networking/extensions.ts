@@ -23,6 +23,17 @@ export const EXTENSIONS = [
     'Neutron L3 Configurable external gateway mode',
     'Extension of the router abstraction for specifying whether SNAT should occur on the external gateway',
   ),
+  ext(
+    'extra_dhcp_opt',
+    'Neutron Extra DHCP options',
+    'Extra options configuration for DHCP. For example PXE boot options to DHCP clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)',
+  ),
+  ext('extraroute', 'Neutron Extra Route', 'Extra routes configuration for L3 router'),
+  ext(
+    'extraroute-atomic',
+    'Atomically add/remove extra routes',
+    'Edit extra routes of a router on server side by atomically adding/removing extra routes',
+  ),
   ext('filter-validation', 'Filter parameters validation', 'Provides validation on filter parameters.'),
   ext('fip-port-details', 'Floating IP Port Details Extension', 'Add port_details attribute to Floating IP resource'),
   ext('floatingip-pools', 'Floating IP Pools Extension', 'Provides a floating IP pools API.'),

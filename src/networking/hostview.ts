@@ -166,6 +166,7 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
           fixed_ip_address: f.fixed_ip_address!,
           port_id: f.fixed_port_id!,
         })),
+      routes: parseJson(r.routes),
     };
   });
 }

@@ -242,12 +242,19 @@ function normalizePairs(pairs: unknown[], mac: string, portSecurity: boolean) {
  */
 async function checkGroups(tx: Tx, ctx: AuthContext, ids: string[]): Promise<void> {
   if (!ids.length) return;
-  const rows = await tx.selectFrom('security_groups').select(['id', 'project_id']).where('id', 'in', ids).execute();
+  const rows = await tx.selectFrom('security_groups').select(['id', 'project_id', 'stateful']).where('id', 'in', ids).execute();
   for (const id of ids) {
     const g = rows.find((r) => r.id === id);
     if (!g || (!ctx.isAdmin && g.project_id !== ctx.projectId)) {
       throw notFound('SecurityGroupNotFound', `Security group ${id} does not exist`);
     }
+  }
+  // _validate_sgs_for_port: a port's filtering is either with conntrack or without, not both.
+  if (new Set(rows.map((r) => bool(r.stateful))).size > 1) {
+    throw conflict(
+      'SecurityGroupConflict',
+      'Error Cannot apply both stateful and stateless security groups on the same port at the same time while attempting the operation.',
+    );
   }
 }
 

@@ -23,6 +23,7 @@ import {
 import { subnetCidr } from './lookups.js';
 import { ROUTER_INTF_OWNER } from '../model/neutron.js';
 import { getVisibleSubnet } from './subnets.js';
+import { checkSubnetNotUsedByRoutes } from './extra-routes.js';
 
 export interface InterfaceInfo {
   id: string;
@@ -185,8 +186,17 @@ async function addPrefixToPort(
   return interfaceInfo(router.id, port, [subnet.id], 'last');
 }
 
-/** _check_router_interface_not_in_use: no floating IP of this router reaches a fixed IP on the subnet. */
-async function checkInterfaceNotInUse(tx: Tx, routerId: string, subnet: SubnetRow): Promise<void> {
+/**
+ * _confirm_router_interface_not_in_use: no floating IP of this router reaches a fixed IP on the
+ * subnet, and no extra route has its next hop there.
+ */
+async function checkInterfaceNotInUse(tx: Tx, router: RouterRow, subnet: SubnetRow): Promise<void> {
+  await checkNoFloatingIpBehind(tx, router.id, subnet);
+  checkSubnetNotUsedByRoutes(router, subnet);
+}
+
+/** No floating IP of the router reaches a fixed IP on the subnet. */
+async function checkNoFloatingIpBehind(tx: Tx, routerId: string, subnet: SubnetRow): Promise<void> {
   const fips = await tx.selectFrom('floatingips').select(['fixed_ip_address', 'fixed_port_id']).where('router_id', '=', routerId).execute();
   if (!fips.length) return;
   const onSubnet = new Set(
@@ -221,7 +231,7 @@ async function removeInterfaceByPort(tx: Tx, router: RouterRow, portId: string, 
     throw new NeutronError(400, 'SubnetMismatchForPort', `Subnet on port ${portId} does not match the requested subnet ${subnetId}.`);
   }
   const subnets = await subnetsByIds(tx, [...new Set(portSubnets)]);
-  for (const s of subnets) await checkInterfaceNotInUse(tx, router.id, s);
+  for (const s of subnets) await checkInterfaceNotInUse(tx, router, s);
   await deletePort(tx, systemContext, port.id, true);
   await touchRouter(tx, router);
   return interfaceInfo(
@@ -236,7 +246,7 @@ async function removeInterfaceByPort(tx: Tx, router: RouterRow, portId: string, 
 async function removeInterfaceBySubnet(tx: Tx, ctx: AuthContext, router: RouterRow, subnetId: string): Promise<InterfaceInfo> {
   const { subnet } = await getVisibleSubnet(tx, ctx, subnetId);
   const ports = (await routerPorts(tx, router.id, [ROUTER_INTF_OWNER])).filter((p) => p.network_id === subnet.network_id);
-  if (ports.length) await checkInterfaceNotInUse(tx, router.id, subnet);
+  if (ports.length) await checkInterfaceNotInUse(tx, router, subnet);
   for (const p of ports) {
     const portSubnets = p.fixed_ips.map((f) => f.subnet_id);
     if (!portSubnets.includes(subnet.id)) continue;

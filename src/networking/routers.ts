@@ -14,6 +14,7 @@ import { checkGatewayPolicy, parseGatewayInfo, updateGateway } from './router-ga
 import { scheduleRouter } from './l3-scheduler.js';
 import type { ServerConfig } from '../server-config.js';
 import { tagAttributes } from './tags.js';
+import { parseRoutes, validateRoutes, type ExtraRoute } from './extra-routes.js';
 
 export { floatingIpService } from './floatingips.js';
 export { addRouterInterface, removeRouterInterface, type InterfaceInfo } from './router-interfaces.js';
@@ -31,7 +32,7 @@ export const routerSpec: ResourceSpec = {
     admin_state_up: { post: true, put: true, default: true, convert: toBoolean, filter: true, sort: true },
     status: { filter: true, sort: true },
     external_gateway_info: { post: true, put: true, default: null, convert: emptyToNull, validate: isExternalGatewayInfo, filter: false },
-    routes: { filter: false },
+    routes: { put: true, convert: (v) => parseRoutes(v), filter: false },
     distributed: { post: true, put: true, convert: toBoolean, adminSet: true, adminRead: true, filter: true },
     ha: { post: true, put: true, convert: toBoolean, adminSet: true, adminRead: true, filter: true },
     availability_zone_hints: { filter: false },
@@ -103,6 +104,8 @@ export function routerService(config: ServerConfig): ResourceService {
       const router = await getVisibleRouter(tx, ctx, id);
       checkGatewayPolicy(ctx, 'update', a.external_gateway_info);
       checkLegacy(a);
+      // ExtraRoute_dbonly_mixin.update_router: the routes are checked against the ports before the gateway changes.
+      if ('routes' in a) await validateRoutes(tx, router, a.routes as ExtraRoute[]);
       const gw = 'external_gateway_info' in a ? await updateGateway(tx, ctx, router, parseGatewayInfo(a.external_gateway_info)) : {};
       await tx
         .updateTable('routers')
@@ -111,6 +114,7 @@ export function routerService(config: ServerConfig): ResourceService {
           name: (a.name as string) ?? router.name,
           description: (a.description as string) ?? router.description,
           admin_state_up: 'admin_state_up' in a ? int(a.admin_state_up) : router.admin_state_up,
+          routes: 'routes' in a ? JSON.stringify(a.routes) : router.routes,
           revision_number: router.revision_number + 1,
           updated_at: timestamp(),
         })

@@ -44,6 +44,12 @@ export function routesFrom(routes: Obj[], family: 4 | 6): ObservedRoute[] {
       if (via !== undefined) route.via = canonicalIpOrThrow(via);
       const dev = optStr(r, 'dev');
       if (dev !== undefined) route.dev = dev;
+      if (Array.isArray(r['nexthops'])) {
+        route.nexthops = (r['nexthops'] as Obj[]).map((h) => ({
+          via: canonicalIpOrThrow(str(h, 'gateway', src)),
+          dev: str(h, 'dev', src),
+        }));
+      }
       // IPv4 metric 0 is not printed.
       route.metric = optNum(r, 'metric') ?? 0;
       const src2 = optStr(r, 'prefsrc');

@@ -63,10 +63,31 @@ function sortedFixedIps(port: PortView, v6: Map<string, SubnetView>): PortView['
   return [...port.fixed_ips.filter((f) => stateless(f.subnet_id)), ...port.fixed_ips.filter((f) => !stateless(f.subnet_id))];
 }
 
+/** Dnsmasq._PORT_TAG_PREFIX: the tag a port's hosts-file lines set and its options match. */
+const portTag = (p: PortView) => `port-${p.id}`;
+
+/** The client-id option (by name or number 61), which goes into the hosts file rather than the opts file. */
+const isClientId = (o: PortView['extra_dhcp_opts'][number]) => o.opt_name === 'client-id' || o.opt_name === '61';
+
+/**
+ * One hosts-file line of a port's address (_output_hosts_file): `mac,[tag:dhcpv6,]name,ip`; a port
+ * with extra options also sets its tag, and with a client-id option is matched by it (`id:<cid>`),
+ * setting the tag only if it has other options too.
+ */
+function hostLine(p: PortView, v6tag: string, name: string, ip: string): string {
+  const opts = p.extra_dhcp_opts;
+  if (!opts.length) return `${p.mac_address},${v6tag}${name},${ip}`;
+  const clientId = opts.find(isClientId)?.opt_value;
+  if (clientId && opts.length > 1) return `${p.mac_address},${v6tag}id:${clientId},${name},${ip},set:${portTag(p)}`;
+  if (clientId) return `${p.mac_address},${v6tag}id:${clientId},${name},${ip}`;
+  return `${p.mac_address},${v6tag}${name},${ip},set:${portTag(p)}`;
+}
+
 /**
  * --dhcp-hostsfile and --addn-hosts (_output_hosts_file, _output_addn_hosts_file). Static leases
  * by MAC for IPv4 and DHCPv6-stateful addresses (IPv6 ones tagged and bracketed); SLAAC and
- * DHCPv6-stateless addresses get no lease, only their host name.
+ * DHCPv6-stateless addresses get no lease, only their host name — and on a DHCPv6-stateless subnet
+ * a port with extra options a line that sets its tag, so that its options reach it.
  */
 function hostsFile(ports: PortView[], subnets: SubnetView[]): { host: string; addn: string } {
   const ids = new Set(subnets.map((s) => s.id));
@@ -80,12 +101,41 @@ function hostsFile(ports: PortView[], subnets: SubnetView[]): { host: string; ad
       const name = hostname(f.ip_address);
       const v6subnet = v6.get(f.subnet_id);
       const mode = v6subnet?.ipv6_address_mode;
-      const noDhcp = mode === IPV6_SLAAC || mode === DHCPV6_STATELESS;
-      if (!noDhcp) host.push(`${p.mac_address},${v6subnet ? HOST_DHCPV6_TAG : ''}${name}.${DNS_DOMAIN}.,${forDnsmasq(f.ip_address)}`);
+      const v6tag = v6subnet ? HOST_DHCPV6_TAG : '';
+      if (mode === DHCPV6_STATELESS && p.extra_dhcp_opts.length) host.push(`${p.mac_address},${v6tag}set:${portTag(p)}`);
+      if (mode !== IPV6_SLAAC && mode !== DHCPV6_STATELESS)
+        host.push(hostLine(p, v6tag, `${name}.${DNS_DOMAIN}.`, forDnsmasq(f.ip_address)));
       addn.push(`${f.ip_address}\t${name}.${DNS_DOMAIN}. ${name}`);
     }
   }
   return { host: host.join('\n') + (host.length ? '\n' : ''), addn: addn.join('\n') + (addn.length ? '\n' : '') };
+}
+
+/**
+ * Dnsmasq._format_option: `tag:<tag>,[<the value's own tag>,]option:<name>,<value>` — `option6:` for
+ * DHCPv6 (numbers too), a bare number for DHCPv4; name and value cut at their first line break.
+ */
+export function formatOption(ipVersion: number, tag: string, option: string, ...values: string[]): string {
+  const m = /^(tag:(.*),)?(.*)$/s.exec(option.split('\n', 1)[0]!)!;
+  const name = m[3]!;
+  const opt = ipVersion === 6 ? `option6:${name}` : /^\d+$/.test(name) ? name : `option:${name}`;
+  return [`tag:${tag}`, ...(m[1] ? [m[1].slice(0, -1)] : []), opt, ...values.map((v) => v.split('\n', 1)[0]!)].join(',');
+}
+
+/**
+ * _generate_opts_per_port: each port's extra options but the client id, under its tag, those of an
+ * IP version the port has an address of (another is left out, as the agent logs and skips it).
+ */
+function portOptions(ports: PortView[]): string[] {
+  const lines: string[] = [];
+  for (const p of ports) {
+    const versions = new Set<number>(p.fixed_ips.map((f) => (f.ip_address.includes(':') ? 6 : 4)));
+    for (const o of p.extra_dhcp_opts) {
+      if (isClientId(o) || !versions.has(o.ip_version)) continue;
+      lines.push(formatOption(o.ip_version, portTag(p), o.opt_name, o.opt_value));
+    }
+  }
+  return lines;
 }
 
 /** _generate_opts_per_subnet for a DHCPv6 subnet: name servers (bracketed) and the search domain, nothing for SLAAC. */
@@ -99,7 +149,7 @@ function ipv6Options(s: SubnetView): string[] {
   return lines;
 }
 
-function optsFile(subnets: SubnetView[], all: SubnetView[]): string {
+function optsFile(subnets: SubnetView[], all: SubnetView[], ports: PortView[]): string {
   const lines: string[] = [];
   for (const s of subnets) {
     if (s.ip_version === 6) {
@@ -118,6 +168,7 @@ function optsFile(subnets: SubnetView[], all: SubnetView[]): string {
     }
     lines.push(s.gateway_ip ? `${tag},option:router,${s.gateway_ip}` : `${tag},option:router`);
   }
+  lines.push(...portOptions(ports));
   return lines.join('\n') + '\n';
 }
 
@@ -127,10 +178,8 @@ export function planDnsmasq(view: HostView, networkId: string, statePath: string
   const subnets = dhcpSubnets(view, networkId);
   if (!port || !subnets.length) return null;
   const dir = `${statePath}/dhcp/${networkId}`;
-  const { host, addn } = hostsFile(
-    view.dhcp_ports.filter((p) => p.network_id === networkId),
-    subnets,
-  );
+  const ports = view.dhcp_ports.filter((p) => p.network_id === networkId);
+  const { host, addn } = hostsFile(ports, subnets);
   const ranges = subnets.flatMap((s) => {
     const arg = rangeMode(s) ? dhcpRange(s) : null;
     return arg ? [{ arg, cidr: parsePrefix(s.cidr)! }] : [];
@@ -169,6 +218,7 @@ export function planDnsmasq(view: HostView, networkId: string, statePath: string
       opts: optsFile(
         subnets,
         view.subnets.filter((s) => s.network_id === networkId),
+        ports,
       ),
     },
   };

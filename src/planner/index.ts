@@ -6,6 +6,7 @@ import { planDhcpNamespace } from './dhcp-ns.js';
 import type { NodeFacts } from './facts.js';
 import { planFirewall, planIpsets } from './firewall.js';
 import { planFirewall6 } from './firewall6.js';
+import { planStateless } from './stateless.js';
 import { hostIpv6Off } from './host-ipv6.js';
 import { planL2, uplink } from './l2.js';
 import { planRouter } from './l3.js';
@@ -69,10 +70,10 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
   // is what keeps a tap enslaved before its chains exist from passing traffic; see firewall.ts).
   if (node.roles.includes('l2')) {
     // Neutron's driver writes both families whenever the kernel has IPv6 (use_ipv6).
-    host.iptables = mergeTables(host.iptables, planFirewall(view, servicePorts));
+    host.iptables = mergeTables(mergeTables(host.iptables, planFirewall(view, servicePorts)), planStateless(view, 'IPv4'));
     host.ipsets.push(...planIpsets(view, 'IPv4'));
     if (node.ipv6 !== false) {
-      host.ip6tables = mergeTables(host.ip6tables ?? {}, planFirewall6(view, servicePorts));
+      host.ip6tables = mergeTables(mergeTables(host.ip6tables ?? {}, planFirewall6(view, servicePorts)), planStateless(view, 'IPv6'));
       host.ipsets.push(...planIpsets(view, 'IPv6'));
     }
   }

@@ -1,9 +1,9 @@
 // The L3 role's namespace for one router (Neutron's L3 agent, legacy routers): qrouter-<id> with the
 // qr- (interfaces) and qg- (gateway) ends of the router ports' veths, their addresses and the
-// floating IPs' /32s, the default routes via the external subnets' gateways (IPv4 and IPv6), IP
-// forwarding of both families, the NAT rules of neutron/agent/l3/router_info.py in Neutron's chains
-// (IPv4 only: Neutron never NATs IPv6), and radvd on the interfaces of IPv6 subnets. The tap ends
-// join the networks' bridges in HOST. Pure.
+// floating IPs' /32s, the default routes via the external subnets' gateways (IPv4 and IPv6), the
+// router's extra routes (extra-routes.ts), IP forwarding of both families, the NAT rules of
+// neutron/agent/l3/router_info.py in Neutron's chains (IPv4 only: Neutron never NATs IPv6), and
+// radvd on the interfaces of IPv6 subnets. The tap ends join the networks' bridges in HOST. Pure.
 import { bridgeName, POSTROUTING_BOTTOM, qgName, qrName, ROUTER_NS_PREFIX, routerNamespace, tapName, wrapChain } from '../kernel/names.js';
 import type { Op } from '../kernel/ops.js';
 import {
@@ -20,6 +20,7 @@ import { parseIp, parsePrefix } from '../model/ip.js';
 import { defaultRouteVia } from './gateway-route.js';
 import type { HostView, PortView, RouterPortView, RouterSubnetView, RouterView } from '../model/hostview.js';
 import { needsRadvd, radvdProcess, type RadvdPort } from './radvd.js';
+import { extraRoutes, withExtraRoutes, type RouterDevice } from './extra-routes.js';
 
 /** external_ingress_mark / ROUTER_MARK_MASK (l3 agent defaults). */
 export const EXTERNAL_INGRESS_MARK = '0x2/0xffff';
@@ -160,9 +161,11 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
   };
 
   const radvdPorts: RadvdPort[] = [];
+  const devices: RouterDevice[] = [];
   for (const intf of router.interfaces) {
     const dev = qrName(intf.port.id);
     if (!plug(intf.port, dev)) continue;
+    devices.push({ dev, cidrs: intf.subnets.map((s) => s.cidr) });
     for (const address of portAddresses(intf)) spec.addresses.push({ dev, address });
     const mtu = view.networks.find((n) => n.id === intf.port.network_id)?.mtu ?? 0;
     radvdPorts.push({ dev, mtu, subnets: intf.subnets });
@@ -179,6 +182,7 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
     const { port, subnets } = router.gateway;
     const dev = qgName(port.id);
     if (plug(port, dev)) {
+      devices.push({ dev, cidrs: subnets.map((s) => s.cidr) });
       const addresses = portAddresses(router.gateway);
       for (const address of addresses) spec.addresses.push({ dev, address });
       const first = port.fixed_ips.find((f) => v4(f.ip_address));
@@ -199,6 +203,7 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
       );
     }
   }
+  spec.routes = withExtraRoutes(spec.routes, extraRoutes(router.routes, devices));
   if (needsRadvd(radvdPorts)) spec.processes.push(radvdProcess(facts.statePath, router.id, radvdPorts, facts.radvdUser));
   spec.iptables = routerIptables(router, gw, router.floating_ips);
   return { namespace, spec, hostLinks, portIds };

@@ -669,3 +669,34 @@ test('quotas: security groups and rules are counted, the new group’s egress ru
   assert.deepEqual(details.security_group, { limit: 2, used: 2, reserved: 0 });
   assert.deepEqual(details.security_group_rule, { limit: 8, used: 8, reserved: 0 });
 });
+
+test('a port takes stateful or stateless groups, never both: 409 SecurityGroupConflict on create and update', async () => {
+  // The earlier tests used up demo's ten groups.
+  assert.equal((await admin.put(`/quotas/${demoProject}`, { quota: { security_group: 20 } })).status, 200);
+  const net = (await demo.post('/networks', { network: { name: 'mixing' } })).body.network;
+  await demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.77.0.0/24' } });
+  const stateful = await newGroup(demo, 'mix-stateful');
+  const stateless = await newGroup(demo, 'mix-stateless', { stateful: false });
+  const stateless2 = await newGroup(demo, 'mix-stateless-2', { stateful: false });
+  const message =
+    'Error Cannot apply both stateful and stateless security groups on the same port at the same time while attempting the operation.';
+  const before = (await demo.get('/ports')).body.ports.length;
+  expectError(
+    await demo.post('/ports', { port: { network_id: net.id, security_groups: [stateful.id, stateless.id] } }),
+    409,
+    'SecurityGroupConflict',
+    message,
+  );
+  assert.equal((await demo.get('/ports')).body.ports.length, before, 'nothing created');
+  const port = (await demo.post('/ports', { port: { network_id: net.id, security_groups: [stateless.id, stateless2.id] } })).body.port;
+  assert.deepEqual([...port.security_groups].sort(), [stateless.id, stateless2.id].sort());
+  expectError(
+    await demo.put(`/ports/${port.id}`, { port: { security_groups: [stateless.id, stateful.id] } }),
+    409,
+    'SecurityGroupConflict',
+    message,
+  );
+  assert.deepEqual([...(await demo.get(`/ports/${port.id}`)).body.port.security_groups].sort(), [stateless.id, stateless2.id].sort());
+  const moved = await demo.put(`/ports/${port.id}`, { port: { security_groups: [stateful.id] } });
+  assert.equal(moved.status, 200, JSON.stringify(moved.body));
+});

@@ -47,6 +47,7 @@ const port = (net: string, subs: SubnetView[], id: string, owner: string, mac: s
   port_security_enabled: false,
   security_groups: [],
   allowed_address_pairs: [],
+  extra_dhcp_opts: [],
   binding_host_id: 'controller',
 });
 

@@ -3,6 +3,7 @@
 import { NO_ADDRESS_SCOPES } from '../../src/model/router-view.js';
 import type { NodeFacts } from '../../src/planner/index.js';
 import type { HostView, PortView, RouterSubnetView, RouterView, SubnetView } from '../../src/model/hostview.js';
+import { emptyObservedNamespace, type ObservedNamespace } from '../../src/kernel/types.js';
 
 export const SELF = 'e6e37ba0-3b3f-4d4f-9a1b-2c3d4e5f6a7b';
 export const SELF_SUB = '11111111-2222-3333-4444-555555555555';
@@ -23,6 +24,7 @@ const port = (id: string, net: string, sub: string, owner: string, ip: string, m
   port_security_enabled: false,
   security_groups: [],
   allowed_address_pairs: [],
+  extra_dhcp_opts: [],
   binding_host_id: 'controller',
 });
 export const qr = port(
@@ -75,6 +77,7 @@ export const router = (over: Partial<RouterView> = {}): RouterView => ({
   gateway: { port: qg, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1')], address_scopes: NO_ADDRESS_SCOPES },
   interfaces: [{ port: qr, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1')], address_scopes: NO_ADDRESS_SCOPES }],
   floating_ips: [fip()],
+  routes: [],
   ...over,
 });
 
@@ -194,3 +197,23 @@ export const controllerFacts = (roles: NodeFacts['roles']): NodeFacts => ({
   statePath: '/var/lib/neutrino',
   presentTaps: new Set(),
 });
+
+/** The controller's HOST as observed before the first pass: `lo` and its NICs eth1 and eth2, up. */
+export function controllerHost(): ObservedNamespace {
+  const host = emptyObservedNamespace();
+  for (const [i, name] of ['lo', 'eth1', 'eth2'].entries()) {
+    const ifindex = i + 1;
+    host.links.push({
+      ifindex,
+      name,
+      kind: 'device',
+      mtu: 1500,
+      up: true,
+      operstate: 'UP',
+      master: null,
+      mac: `02:00:00:00:00:0${ifindex}`,
+      alias: null,
+    });
+  }
+  return host;
+}

@@ -23,6 +23,7 @@ export function sgPort(id: string, ip: string, mac: string, over: Partial<PortVi
     port_security_enabled: true,
     security_groups: [SG_ID],
     allowed_address_pairs: [],
+    extra_dhcp_opts: [],
     binding_host_id: 'compute1',
     ...over,
   };

@@ -34,6 +34,7 @@ const port = (id: string, net: string, sub: string, owner: string, ip: string, m
   port_security_enabled: false,
   security_groups: [],
   allowed_address_pairs: [],
+  extra_dhcp_opts: [],
   binding_host_id: 'controller',
 });
 const qr = port('0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9', SELF, SELF_SUB, 'network:router_interface', '172.16.1.1', 'fa:16:3e:00:01:01');
@@ -57,6 +58,7 @@ const router = (fips: RouterView['floating_ips']): RouterView => ({
   gateway: { port: qg, subnets: [routerSubnet(EXT_SUB, '10.123.123.0/24', '10.123.123.1')], address_scopes: NO_ADDRESS_SCOPES },
   interfaces: [{ port: qr, subnets: [routerSubnet(SELF_SUB, '172.16.1.0/24', '172.16.1.1')], address_scopes: NO_ADDRESS_SCOPES }],
   floating_ips: fips,
+  routes: [],
 });
 const view = (fips: RouterView['floating_ips']): HostView => ({
   host: 'controller',
@@ -181,5 +183,29 @@ describe('a router namespace on the real kernel', { skip: isRoot() ? false : 'ne
     assert.doesNotMatch(addrs, /10\.123\.123\.104/);
     assert.equal(await ping(ext, '10.123.123.104', 1), false);
     assert.ok(await ping(inst, '10.123.123.1'), 'SNAT still works');
+  });
+
+  test('extra routes: one next hop a plain route, several a multipath route; converged, then removed', async () => {
+    const withRoutes = (routes: RouterView['routes']) => {
+      const v = view([]);
+      v.routers = v.routers.map((r) => ({ ...r, routes }));
+      return reconcile(kernel(), { ...planNode(v, facts).desired, owner: node }, {});
+    };
+    const routes = [
+      { destination: '10.9.0.0/24', nexthop: '172.16.1.3' },
+      { destination: '10.8.0.0/24', nexthop: '172.16.1.3' },
+      { destination: '10.8.0.0/24', nexthop: '172.16.1.4' },
+    ];
+    const r = await withRoutes(routes);
+    assert.ok(r.converged, JSON.stringify(r.remaining));
+    assert.deepEqual((await withRoutes(routes)).plan.ops, [], 'a second pass has nothing to do');
+    const shown = (await run(['ip', 'route', 'show'], { netns: NS })).stdout;
+    assert.match(shown, /^10\.9\.0\.0\/24 via 172\.16\.1\.3 dev qr-0b1c2d3e-4f proto 149/m);
+    assert.match(
+      shown,
+      /^10\.8\.0\.0\/24 proto 149 \n\s+nexthop via 172\.16\.1\.3 dev qr-0b1c2d3e-4f weight 1 \n\s+nexthop via 172\.16\.1\.4 /m,
+    );
+    assert.ok((await withRoutes([])).converged);
+    assert.doesNotMatch((await run(['ip', 'route', 'show'], { netns: NS })).stdout, /10\.[89]\.0\.0/);
   });
 });

@@ -119,6 +119,19 @@ test('addresses and routes: families, protocol 149 (the mark), metrics, IPv6 def
   ]);
 });
 
+test('a multipath route: its paths, no via or dev', () => {
+  const [r] = parseRoutes(
+    '[{"type":"unicast","dst":"10.8.0.0/24","protocol":"149","scope":"global","flags":[],"nexthops":[{"gateway":"172.16.1.3","dev":"qr-a","weight":1,"flags":[]},{"gateway":"172.16.1.4","dev":"qr-a","weight":1,"flags":[]}]}]',
+    4,
+  );
+  assert.deepEqual(r!.nexthops, [
+    { via: '172.16.1.3', dev: 'qr-a' },
+    { via: '172.16.1.4', dev: 'qr-a' },
+  ]);
+  assert.equal(r!.via, undefined);
+  assert.equal(r!.dev, undefined);
+});
+
 test('only the main table is kept, and a host route gets its /32', () => {
   const routes = parseRoutes(
     '[{"dst":"10.0.0.1","dev":"x","table":"main"},{"dst":"10.0.0.2","dev":"x","table":"local","type":"local"}]',

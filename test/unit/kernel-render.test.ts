@@ -128,6 +128,26 @@ test('routes: IPv6 default spelled ::/0 (no per-line -6 in a batch), metric 1024
   assert.equal(cmd.stdin, 'route replace ::/0 via fd00::1 proto 149 metric 1024\n');
 });
 
+test('routes: a multipath route names its paths last; its deletion names destination and metric alone', () => {
+  const route = {
+    dst: '10.8.0.0/24',
+    family: 4 as const,
+    nexthops: [
+      { via: '172.16.1.3', dev: 'qr-0b1c2d3e-4f' },
+      { via: '172.16.1.4', dev: 'qr-0b1c2d3e-4f' },
+    ],
+  };
+  const add = render([{ op: 'route-replace', ns: HOST, route }])[0]!;
+  assert.ok(add.kind === 'run');
+  assert.equal(
+    add.stdin,
+    'route replace 10.8.0.0/24 proto 149 metric 0 nexthop via 172.16.1.3 dev qr-0b1c2d3e-4f nexthop via 172.16.1.4 dev qr-0b1c2d3e-4f\n',
+  );
+  const del = render([{ op: 'route-del', ns: HOST, route }])[0]!;
+  assert.ok(del.kind === 'run');
+  assert.equal(del.stdin, 'route del 10.8.0.0/24 proto 149 metric 0\n');
+});
+
 test('unsafe values never reach a command', () => {
   const bad: Op[] = [
     { op: 'link-del', ns: HOST, name: 'x y' },

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planNode } from '../../src/planner/index.js';
-import { controllerFacts, NS, qg, qr, router, view } from '../helpers/router-view.js';
-import { emptyObservedNamespace, HOST, type VethSpec } from '../../src/kernel/types.js';
+import { controllerFacts, controllerHost, NS, qg, qr, router, view } from '../helpers/router-view.js';
+import { HOST, type VethSpec } from '../../src/kernel/types.js';
 import { diff } from '../../src/kernel/diff.js';
 import { FakeKernel } from '../../src/exec/fake.js';
 import { scopeFor } from '../../src/kernel/scope.js';
@@ -101,19 +101,7 @@ test('no l3 role, router down, or an external network this node cannot wire', ()
 
 test('apply to the FakeKernel: the second diff is empty', async () => {
   const { desired } = planNode(view([router()]), facts);
-  const host = emptyObservedNamespace();
-  const nic = (ifindex: number, name: string) => ({
-    ifindex,
-    name,
-    kind: 'device',
-    mtu: 1500,
-    up: true,
-    operstate: 'UP',
-    master: null,
-    mac: `02:00:00:00:00:0${ifindex}`,
-    alias: null,
-  });
-  host.links.push(nic(1, 'lo'), nic(2, 'eth1'), nic(3, 'eth2'));
+  const host = controllerHost();
   const kernel = new FakeKernel({ namespaces: { [HOST]: host } });
   const scope = scopeFor(desired, { prefixes: ['qrouter-', 'qdhcp-'] });
   const first = diff(desired, await kernel.observe(scope));

@@ -22,6 +22,7 @@ const port = (id: string, owner: string, ip: string, mac: string): PortView => (
   port_security_enabled: true,
   security_groups: [],
   allowed_address_pairs: [],
+  extra_dhcp_opts: [],
   binding_host_id: 'compute1',
 });
 const instance = port('3c338602-d806-488a-ae66-c4c8f8d13b9b', 'compute:nova', '172.16.1.3', 'fa:16:3e:a7:f7:5a');

@@ -1,6 +1,6 @@
 // The router hops (Neutron's L3 agent, legacy router): the router port's veth pair between the
 // network's bridge and qrouter-<id>, addresses, forwarding, routes and NAT rules. Pure.
-import { AGENT_L2, AGENT_L3 } from '../../model/neutron.js';
+import { AGENT_L2, AGENT_L3, ROUTER_GW_OWNER, ROUTER_INTF_OWNER } from '../../model/neutron.js';
 import { bridgeName, qgName, qrName, routerNamespace, tapName, wrapChain } from '../../kernel/names.js';
 import { HOST } from '../../kernel/types.js';
 import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
@@ -144,8 +144,12 @@ export function routeHop(
     .map((r) => ({ r, p: r.dst === 'default' ? parsePrefix(`${any}/0`) : parsePrefix(r.dst.includes('/') ? r.dst : `${r.dst}/${host_}`) }))
     .filter((x) => x.p && ip && (dst === 'default' ? x.r.dst === 'default' : cidrContains(x.p, ip)))
     .sort((a, b) => b.p!.prefixLength - a.p!.prefixLength)[0]?.r;
+  const paths = (r: NonNullable<typeof match>) => (r.nexthops ?? []).map((h) => ` nexthop via ${h.via} dev ${h.dev}`).join('');
   const line = (r: typeof match) =>
-    r && `${r.dst}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${r.dev}` : ''} proto ${r.protocol} scope ${r.scope}`;
+    r && `${r.dst}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${r.dev}` : ''} proto ${r.protocol} scope ${r.scope}${paths(r)}`;
+  // A multipath route (several next hops of an extra route) takes the way when one of its paths is it.
+  const takes = (r: NonNullable<typeof match>) =>
+    r.nexthops ? r.nexthops.some((h) => h.dev === dev && (!via || h.via === via)) : r.dev === dev && (!via || r.via === via);
   const evidence = [{ command: observeCommand(ns, family === 4 ? 'route' : 'route6'), ...(match ? { line: line(match)! } : {}) }];
   if (!match)
     return result(base, expected, { route: null }, evidence, {
@@ -153,7 +157,7 @@ export function routeHop(
       reason: 'NO_ROUTE',
       cause: `${ns} on ${host} has no ${family === 4 ? '' : 'IPv6 '}route to ${dst === 'default' ? 'the outside (default route)' : dst} (${what}); ${owner}`,
     });
-  if (match.dev !== dev || (via && match.via !== via)) {
+  if (!takes(match)) {
     return result(base, expected, { route: line(match) }, evidence, {
       status: 'mismatch',
       reason: 'NO_ROUTE',
@@ -255,3 +259,37 @@ export function subnetOf(ctx: TraceContext, networkId: string, ip: string): ApiO
 }
 
 export { netRef };
+
+/** An extra route of a router that the kernel would take toward an address, and the device it leaves by. */
+export interface ExtraRouteHop {
+  destination: string;
+  prefixLength: number;
+  via: string;
+  dev: string;
+}
+
+/**
+ * The longest of the router's extra routes (`routes`) holding `dst`, through the router port (qr- or
+ * qg-) whose subnet holds its next hop; null when none holds `dst` or its next hop is on no port.
+ */
+export function extraRouteTo(ctx: TraceContext, router: ApiObject, dst: string): ExtraRouteHop | null {
+  const ip = parseIp(dst);
+  if (!ip) return null;
+  const routes = (Array.isArray(router['routes']) ? router['routes'] : []) as Array<{ destination: string; nexthop: string }>;
+  const matching = routes
+    .map((r) => ({ r, p: parsePrefix(r.destination) }))
+    .filter((x) => x.p && cidrContains(x.p, ip))
+    .sort((a, b) => b.p!.prefixLength - a.p!.prefixLength);
+  for (const { r, p } of matching) {
+    const port = ctx.api.ports.find(
+      (x) =>
+        x['device_id'] === router.id &&
+        (x['device_owner'] === ROUTER_INTF_OWNER || x['device_owner'] === ROUTER_GW_OWNER) &&
+        subnetOf(ctx, String(x['network_id']), r.nexthop) !== undefined,
+    );
+    if (!port) continue;
+    const dev = port['device_owner'] === ROUTER_GW_OWNER ? qgName(port.id) : qrName(port.id);
+    return { destination: r.destination, prefixLength: p!.prefixLength, via: r.nexthop, dev };
+  }
+  return null;
+}

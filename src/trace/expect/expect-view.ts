@@ -8,7 +8,7 @@
 import type { AddressScopesView, HostView, RemotePortView, RouterSubnetView, RouterView, SecurityGroupView } from '../../model/hostview.js';
 import { AGENT_L2, ROUTER_OWNED } from '../../model/neutron.js';
 import { NO_ADDRESS_SCOPES, routerPorts } from '../../model/router-view.js';
-import { attr, attrFlag, cmpText, fixedIpsOf, hostOf, portView } from '../../model/port-view.js';
+import { attr, attrFlag, attrList, cmpText, fixedIpsOf, hostOf, portView } from '../../model/port-view.js';
 import { key, networkView, ruleView, rulesOf, sortByKeys, subnetView } from './expect-api.js';
 import type { ApiObject, ApiResources } from '../snapshot.js';
 
@@ -129,6 +129,10 @@ function routers(api: ApiResources, host: string): RouterView[] {
           fixed_ip_address: attr(f, 'fixed_ip_address'),
           port_id: attr(f, 'port_id'),
         })),
+      routes: attrList<{ destination: string; nexthop: string }>(r, 'routes').map((x) => ({
+        destination: x.destination,
+        nexthop: x.nexthop,
+      })),
     };
   });
 }

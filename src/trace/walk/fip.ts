@@ -11,6 +11,7 @@ import { instanceHop } from '../checks/instance.js';
 import { agentHop, portUnboundHop, fdbHop, segmentHops, segmentOf, tapHop, vtepOf } from '../checks/l2.js';
 import {
   conntrackHop,
+  extraRouteTo,
   dnatHop,
   floatingIpHopBase,
   forwardingHop,
@@ -252,6 +253,12 @@ function replyRouteHop(w: FipWalk, host: string): HopDraft {
   const extCidr = extSubnet ? parsePrefix(String(extSubnet['cidr'])) : null;
   const srcIp = source ? parseIp(source) : null;
   const onLink = !!(srcIp && extCidr && cidrContains(extCidr, srcIp));
+  // An extra route the kernel prefers (longer than the external subnet's connected route) leads the way back.
+  const extra = source ? extraRouteTo(ctx, router, source) : null;
+  if (extra && !(onLink && extCidr!.prefixLength >= extra.prefixLength)) {
+    const what = `the source ${source}, by the extra route ${extra.destination} via ${extra.via}`;
+    return routeHop(ctx, host, router, source!, extra.dev, extra.via, what, 'reply');
+  }
   return onLink
     ? routeHop(ctx, host, router, source!, qg, null, `the source ${source} on the external subnet`, 'reply')
     : routeHop(

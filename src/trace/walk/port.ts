@@ -11,7 +11,16 @@ import { instanceHop } from '../checks/instance.js';
 import { ndHop, radvdHop, slaacAddressHop } from '../checks/ipv6.js';
 import { agentHop, portRef, portUnboundHop, fdbHop, segmentHops, segmentOf, tapHop, vtepOf } from '../checks/l2.js';
 import type { Hop, TraceReport, TraceTarget } from '../report.js';
-import { floatingIpHopBase, forwardingHop, routeHop, routerAddressHop, routerPortHops, routerRef, subnetOf } from '../checks/router.js';
+import {
+  extraRouteTo,
+  floatingIpHopBase,
+  forwardingHop,
+  routeHop,
+  routerAddressHop,
+  routerPortHops,
+  routerRef,
+  subnetOf,
+} from '../checks/router.js';
 import { sgHop } from '../checks/sg.js';
 import type { ApiObject } from '../snapshot.js';
 import { branch, gate, hops, pass, stop, walk, type Step } from './steps.js';
@@ -298,6 +307,12 @@ function routeOutHop(w: PortWalk, host: string): HopDraft {
   const extCidr = extSubnet ? parsePrefix(String(extSubnet['cidr'])) : null;
   const extGw = extSubnet ? str(extSubnet, 'gateway_ip') || null : null;
   const onLink = extCidr && cidrContains(extCidr, parseIp(dstIp)!);
+  // An extra route the kernel prefers (longer than the external subnet's connected route) leads the way.
+  const extra = extraRouteTo(ctx, w.router, dstIp);
+  if (extra && !(onLink && extCidr.prefixLength >= extra.prefixLength)) {
+    const what = `${dstIp} by the extra route ${extra.destination} via ${extra.via}`;
+    return routeHop(ctx, host, w.router, dstIp, extra.dev, extra.via, what, 'request');
+  }
   return routeHop(ctx, host, w.router, dstIp, qgName(w.gwPort.id), onLink ? null : extGw, `${dstIp} outside`, 'request');
 }
 
