@@ -13,6 +13,7 @@ export const QUOTA_DEFAULTS = {
   floatingip: 50,
   security_group: 10,
   security_group_rule: 100,
+  rbac_policy: 10,
 } as const;
 
 export type QuotaResource = keyof typeof QUOTA_DEFAULTS;
@@ -26,6 +27,7 @@ const TABLE = {
   floatingip: 'floatingips',
   security_group: 'security_groups',
   security_group_rule: 'security_group_rules',
+  rbac_policy: 'rbac_policies',
 } as const;
 
 export async function limits(tx: Tx, projectId: string): Promise<Record<QuotaResource, number>> {
