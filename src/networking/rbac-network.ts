@@ -7,8 +7,7 @@ import { invalidInput, NeutronError } from '../model/errors.js';
 import type { NetworkRow, RbacPolicyRow } from '../store/schema/index.js';
 import type { Tx } from './common.js';
 import { applyExternalFlag, getVisibleNetwork, invalidSharedSetting } from './networks.js';
-import { inCallback, rbacPolicyInUse } from './rbac-callbacks.js';
-import type { NewRbacPolicy, RbacObjectType } from './rbac-objects.js';
+import { inCallback, rbacPolicyInUse, type NewRbacPolicy, type RbacObjectType } from './rbac-callbacks.js';
 import { ACCESS_EXTERNAL, ACCESS_SHARED, policiesOf, WILDCARD } from './rbac-sql.js';
 
 const PLUGIN = 'neutron.plugins.ml2.plugin.Ml2Plugin';

@@ -6,25 +6,10 @@ import type { AuthContext } from '../model/context.js';
 import { invalidInput, type NeutronError } from '../model/errors.js';
 import type { RbacPolicyRow } from '../store/schema/index.js';
 import type { Tx } from './common.js';
-import { inCallback, rbacPolicyInUse } from './rbac-callbacks.js';
+import { inCallback, rbacPolicyInUse, type RbacObjectType } from './rbac-callbacks.js';
 import { networkRbac } from './rbac-network.js';
 import { ACCESS_SHARED, policiesOf, WILDCARD } from './rbac-sql.js';
 import { groupNotFound } from './securitygroups.js';
-
-export type NewRbacPolicy = Omit<RbacPolicyRow, 'id'>;
-
-export interface RbacObjectType {
-  /** the valid actions, in Neutron's order (InvalidActionForType lists them) */
-  actions: readonly string[];
-  /** BEFORE_CREATE: the caller may share the object this way; side effects of the new policy */
-  beforeCreate(tx: Tx, ctx: AuthContext, p: NewRbacPolicy): Promise<void>;
-  /** BEFORE_UPDATE: the caller may change the policy, and the project losing it depends on nothing */
-  beforeUpdate(tx: Tx, ctx: AuthContext, p: RbacPolicyRow, newTarget: string): Promise<void>;
-  /** BEFORE_DELETE: nothing depends on the policy */
-  beforeDelete(tx: Tx, ctx: AuthContext, p: RbacPolicyRow): Promise<void>;
-  /** AFTER_DELETE: what the policy's removal changes on its object */
-  afterDelete?(tx: Tx, p: RbacPolicyRow): Promise<void>;
-}
 
 /** The owner of object `id` in `table`, whoever may see it; undefined when there is none. */
 export async function objectOwner(tx: Tx, table: string, id: string): Promise<string | undefined> {

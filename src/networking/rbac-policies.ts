@@ -9,8 +9,8 @@ import type { RbacPolicyRow } from '../store/schema/index.js';
 import { recordChange, timestamp, type Item, type ResourceService, type Tx } from './common.js';
 import { pushFilters, sqlPage, textColumn, type ListTable } from './list-sql.js';
 import { enforceQuota } from './quotas.js';
-import { asInvalidInput, asPolicyInUse } from './rbac-callbacks.js';
-import { RBAC_OBJECT_TYPES, type NewRbacPolicy, type RbacObjectType } from './rbac-objects.js';
+import { asInvalidInput, asPolicyInUse, type NewRbacPolicy, type RbacObjectType } from './rbac-callbacks.js';
+import { RBAC_OBJECT_TYPES } from './rbac-objects.js';
 import { insertPolicy, WILDCARD } from './rbac-sql.js';
 
 /** convert_valid_object_type: case and surrounding blanks do not matter. */
