@@ -42,24 +42,22 @@ export async function sharedWith(tx: Tx, objectType: string, ids: string[], proj
   return new Set(rows.map((r) => r.object_id));
 }
 
-/** Whether the object has a policy of one of `actions` for `projectId` or everyone. */
-export async function isSharedWith(
-  tx: Tx,
-  objectType: string,
-  id: string,
-  projectId: string,
-  actions: readonly string[],
-): Promise<boolean> {
+/** Whether the object has a policy of one of `actions` for one of `targets`. */
+async function hasPolicy(tx: Tx, objectType: string, id: string, actions: readonly string[], targets: string[]): Promise<boolean> {
   const row = await tx
     .selectFrom('rbac_policies')
     .select('id')
     .where('object_type', '=', objectType)
     .where('object_id', '=', id)
     .where('action', 'in', actions)
-    .where('target_project', 'in', [projectId, WILDCARD])
+    .where('target_project', 'in', targets)
     .executeTakeFirst();
   return Boolean(row);
 }
+
+/** Whether the object has a policy of one of `actions` for `projectId` or everyone. */
+export const isSharedWith = (tx: Tx, objectType: string, id: string, projectId: string, actions: readonly string[]) =>
+  hasPolicy(tx, objectType, id, actions, [projectId, WILDCARD]);
 
 /** The object's policies of one action (all targets). */
 export function policiesOf(tx: Tx, objectType: string, id: string, action: string): Promise<RbacPolicyRow[]> {
@@ -86,3 +84,7 @@ export async function deletePoliciesOf(tx: Tx, objectType: string, id: string, a
   if (target) q = q.where('target_project', '=', target);
   await q.execute();
 }
+
+/** Whether a policy of `action` names `projectId` itself, not only everyone (NetworkRBAC.get_projects with a target). */
+export const isTargeted = (tx: Tx, objectType: string, id: string, action: string, projectId: string) =>
+  hasPolicy(tx, objectType, id, [action], [projectId]);

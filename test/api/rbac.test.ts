@@ -85,6 +85,11 @@ test('sharing a network with one project: the policy, what the target may do, an
   );
   assert.equal((await target.client.get(`/subnets?network_id=${net.id}`)).body.subnets.length, 1);
   const port = await created(target.client.post('/ports', { port: { network_id: net.id } }), 'port');
+  // A policy naming the project lets its router take an interface on the subnet.
+  const router = await created(target.client.post('/routers', { router: { name: 'r' } }), 'router');
+  const byPolicy = await target.client.put(`/routers/${router.id}/add_router_interface`, { subnet_id: seen.subnets[0] });
+  assert.equal(byPolicy.status, 200, JSON.stringify(byPolicy.body));
+  assert.equal((await target.client.put(`/routers/${router.id}/remove_router_interface`, { subnet_id: seen.subnets[0] })).status, 200);
   expectError(
     await target.client.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.250.0.0/24' } }),
     403,
@@ -166,6 +171,15 @@ test('the wildcard: only admins share with everyone; `shared` is its policy; rem
   assert.equal((await owner.client.get(`/networks/${net.id}`)).body.network.shared, true);
   assert.equal((await third.client.get(`/networks/${net.id}`)).body.network.shared, true);
   const port = await created(target.client.post('/ports', { port: { network_id: net.id } }), 'port');
+  // Shared with everyone is not enough for another project's router interface (LP-1757482).
+  const [subnetId] = (await target.client.get(`/networks/${net.id}`)).body.network.subnets;
+  const router = await created(target.client.post('/routers', { router: { name: 'r' } }), 'router');
+  expectError(
+    await target.client.put(`/routers/${router.id}/add_router_interface`, { subnet_id: subnetId }),
+    400,
+    'BadRequest',
+    `Bad router request: Cannot add interface to router because subnet ${subnetId} is not owned by project making the request.`,
+  );
 
   // The owner may not make it a policy for everyone either way round.
   expectError(
