@@ -38,7 +38,7 @@ export const rbacPolicySpec: ResourceSpec = {
     object_type: { post: true, required: true, convert: toObjectType, filter: true, sort: true },
     object_id: { post: true, required: true, validate: isUuid, filter: true, sort: true },
     target_tenant: { post: true, put: true, required: true, convert: toTargetProject, filter: true, sort: true },
-    action: { post: true, required: true, validate: isString(1024), filter: true, sort: true },
+    action: { post: true, required: true, validate: isString(255), filter: true, sort: true },
   },
 };
 
