@@ -9,15 +9,6 @@ export interface Owned {
 export const isOwner = (ctx: AuthContext, obj: Owned) => obj.project_id === ctx.projectId;
 export const ownerOrAdmin = (ctx: AuthContext, obj: Owned) => ctx.isAdmin || isOwner(ctx, obj);
 
-export interface NetworkVisibility extends Owned {
-  shared: number | boolean;
-  router_external: number | boolean;
-}
-
-/** Networks: owner, admin, or anyone when shared or external (RBAC to '*'). */
-export const canSeeNetwork = (ctx: AuthContext, net: NetworkVisibility) =>
-  ownerOrAdmin(ctx, net) || Boolean(net.shared) || Boolean(net.router_external);
-
 /** Ports: their project, the network's owner, or admin. */
 export const canSeePort = (ctx: AuthContext, port: Owned, network: Owned | undefined) =>
   ownerOrAdmin(ctx, port) || (network !== undefined && isOwner(ctx, network));

@@ -48,6 +48,8 @@ export const EXTENSIONS = [
   ext('quotas', 'Quota management support', 'Expose functions for quotas management per project'),
   ext('quota_details', 'Quota details management support', 'Expose functions for quotas usage statistics per project'),
   ext('quota-check-limit', 'Quota engine limit check', 'Support for checking the resource usage before applying a new quota limit'),
+  ext('rbac-policies', 'RBAC Policies', 'Allows creation and modification of policies that control project access to resources.'),
+  ext('rbac-security-groups', 'Add security_group type to network RBAC', 'Add security_group type to network RBAC'),
   ext(
     'router',
     'Neutron L3 Router',
@@ -58,6 +60,11 @@ export const EXTENSIONS = [
     'security-groups-normalized-cidr',
     'Normalized CIDR field for security group rules',
     'Add new field with normalized remote_ip_prefix cidr in SG rule',
+  ),
+  ext(
+    'security-groups-shared-filtering',
+    'Security group filtering on the shared field',
+    'Support filtering security groups on the shared field',
   ),
   ext('sorting', 'Sorting support', 'Extension that indicates that sorting is enabled.'),
   ext('standard-attr-description', 'standard-attr-description', 'Extension to add descriptions to standard attributes'),

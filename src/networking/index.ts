@@ -2,6 +2,7 @@
 import type { ServerConfig } from '../server-config.js';
 import type { ResourceService } from './common.js';
 import { networkService } from './networks.js';
+import { rbacPolicyService } from './rbac-policies.js';
 import { portService } from './ports.js';
 import { securityGroupServices } from './securitygrouprules.js';
 import { floatingIpService, routerService } from './routers.js';
@@ -20,5 +21,6 @@ export function buildServices(config: ServerConfig): ResourceService[] {
     floatingIpService(),
     subnetPoolService(),
     addressScopeService(),
+    rbacPolicyService(),
   ].map(withTags);
 }

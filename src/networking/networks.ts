@@ -6,7 +6,7 @@ import { type ResourceSpec, standardAttributes, textAttribute } from '../model/a
 import type { AuthContext } from '../model/context.js';
 import { conflict, invalidInput, notFound, policyDenied } from '../model/errors.js';
 import { AUTO_DELETE_PORT_OWNERS, FLOATINGIP_OWNER, NETWORK_OWNER_PREFIX, ROUTER_GW_OWNER } from '../model/neutron.js';
-import { canSeeNetwork, ownerOrAdmin } from '../model/policy.js';
+import { ownerOrAdmin } from '../model/policy.js';
 import { inRange, isAvailabilityZoneHints, isString, isStringOrNull, toBoolean, toInt, toIntOrNull } from '../model/validators.js';
 import type { NetworkRow } from '../store/schema/index.js';
 import { bool, int, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
@@ -14,6 +14,18 @@ import { enforceQuota } from './quotas.js';
 import { allocateSegment, maxMtu, segmentKey, tenantSegment, validateProviderSegment, type Segment } from './segments.js';
 import { ensureDefaultSecurityGroup } from './securitygroups.js';
 import { tagAttributes, tagFiltersInSql } from './tags.js';
+import {
+  ACCESS_EXTERNAL,
+  ACCESS_SHARED,
+  deletePoliciesOf,
+  insertPolicy,
+  isSharedWith,
+  policiesOf,
+  sharedFilterInSql,
+  sharedInSql,
+  sharedWith,
+  WILDCARD,
+} from './rbac-sql.js';
 
 export const networkSpec: ResourceSpec = {
   singular: 'network',
@@ -57,14 +69,15 @@ export interface NetworkScopes {
 
 const NO_SCOPES: NetworkScopes = { ipv4: null, ipv6: null };
 
-export function networkToApi(row: NetworkRow, subnets: string[], scopes: NetworkScopes = NO_SCOPES): Item {
+/** `shared`: whether the network is shared with the caller's project or everyone (is_network_shared). */
+export function networkToApi(row: NetworkRow, subnets: string[], shared: boolean, scopes: NetworkScopes = NO_SCOPES): Item {
   return {
     id: row.id,
     name: row.name,
     admin_state_up: bool(row.admin_state_up),
     status: row.status,
     subnets,
-    shared: bool(row.shared),
+    shared,
     'router:external': bool(row.router_external),
     mtu: row.mtu,
     port_security_enabled: bool(row.port_security_enabled),
@@ -86,33 +99,49 @@ function subnetsInSql(values: unknown[]): Expression<SqlBool> | null {
   return sql<SqlBool>`exists (select 1 from subnets s where s.network_id = networks.id and s.id in (${sql.join(values)}))`;
 }
 
-/** The networks table as lists filter and sort it (the nullable provider columns stay in memory). */
-const networkTable: ListTable = {
+/** The networks table as lists filter and sort it for the caller (the nullable provider columns stay in memory). */
+const networkTable = (ctx: AuthContext): ListTable => ({
   table: 'networks',
   columns: {
     ...standardColumns,
     admin_state_up: boolColumn('admin_state_up'),
     status: textColumn('status'),
-    shared: boolColumn('shared'),
     'router:external': boolColumn('router_external'),
     mtu: { column: 'mtu', kind: 'int' },
     port_security_enabled: boolColumn('port_security_enabled'),
     'provider:network_type': textColumn('network_type'),
   },
-  filters: { subnets: subnetsInSql, ...tagFiltersInSql('networks') },
-};
+  filters: { subnets: subnetsInSql, shared: sharedFilterInSql('network', 'networks.id', ctx.projectId), ...tagFiltersInSql('networks') },
+});
 
-/** The networks the caller sees (canSeeNetwork): its own, shared and external ones. */
+/** The RBAC actions that make a network visible to their target (the shared and external_net query hooks). */
+export const NETWORK_ACCESS = [ACCESS_SHARED, ACCESS_EXTERNAL] as const;
+
+/** Whether the network in `idColumn` is visible to the caller through a policy: SQL for the lists. */
+export const networkSharedInSql = (ctx: AuthContext, idColumn: string) => sharedInSql('network', idColumn, ctx.projectId, NETWORK_ACCESS);
+
+/** The networks the caller sees: its own and those shared with it or made external for it (RBAC). */
 function visibleNetworks(tx: Tx, ctx: AuthContext) {
   const q = tx.selectFrom('networks').selectAll();
   if (ctx.isAdmin) return q;
-  return q.where((eb) => eb.or([eb('project_id', '=', ctx.projectId), eb('shared', '<>', 0), eb('router_external', '<>', 0)]));
+  return q.where((eb) => eb.or([eb('project_id', '=', ctx.projectId), networkSharedInSql(ctx, 'networks.id')]));
 }
+
+/** Whether the caller sees the network: owner, admin, or an RBAC policy for its project or everyone. */
+export async function canSeeNetwork(tx: Tx, ctx: AuthContext, row: NetworkRow): Promise<boolean> {
+  return ownerOrAdmin(ctx, row) || isSharedWith(tx, 'network', row.id, ctx.projectId, NETWORK_ACCESS);
+}
+
+/** Whether the network is shared (access_as_shared) with the caller's project or everyone: its `shared` as the caller sees it. */
+export const isNetworkSharedWith = (tx: Tx, ctx: AuthContext, id: string) =>
+  isSharedWith(tx, 'network', id, ctx.projectId, [ACCESS_SHARED]);
+
+export const networkNotFound = (id: string) => notFound('NetworkNotFound', `Network ${id} could not be found.`);
 
 /** Loads a network the caller may see, or NetworkNotFound. */
 export async function getVisibleNetwork(tx: Tx, ctx: AuthContext, id: string): Promise<NetworkRow> {
   const row = await tx.selectFrom('networks').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row || !canSeeNetwork(ctx, row)) throw notFound('NetworkNotFound', `Network ${id} could not be found.`);
+  if (!row || !(await canSeeNetwork(tx, ctx, row))) throw networkNotFound(id);
   return row;
 }
 
@@ -142,13 +171,12 @@ async function subnetsByNetwork(tx: Tx, networkIds: string[]): Promise<Map<strin
   return out;
 }
 
-/** Networks as API dicts, with their subnet ids and address scopes. */
-async function networksToApi(tx: Tx, rows: NetworkRow[]): Promise<Item[]> {
-  const subnets = await subnetsByNetwork(
-    tx,
-    rows.map((r) => r.id),
-  );
-  return rows.map((r) => networkToApi(r, subnets.get(r.id)?.ids ?? [], subnets.get(r.id)?.scopes));
+/** Networks as API dicts for the caller, with their subnet ids and address scopes. */
+async function networksToApi(tx: Tx, ctx: AuthContext, rows: NetworkRow[]): Promise<Item[]> {
+  const ids = rows.map((r) => r.id);
+  const subnets = await subnetsByNetwork(tx, ids);
+  const shared = await sharedWith(tx, 'network', ids, ctx.projectId);
+  return rows.map((r) => networkToApi(r, subnets.get(r.id)?.ids ?? [], shared.has(r.id), subnets.get(r.id)?.scopes));
 }
 
 /** The MTU a request asks for (0 or none: the largest the segment type allows), within bounds. */
@@ -186,8 +214,8 @@ function newNetworkRow(config: ServerConfig, a: Item, segment: Segment): Network
     description: a.description as string,
     admin_state_up: int(a.admin_state_up),
     status: 'ACTIVE',
-    shared: int(a.shared),
-    router_external: int(a['router:external']),
+    // applyExternalFlag sets it, with its policy.
+    router_external: 0,
     mtu: effectiveMtu(config, segment.network_type, a.mtu),
     port_security_enabled: int(a.port_security_enabled),
     network_type: segment.network_type,
@@ -213,18 +241,67 @@ function rejectProviderChange(row: NetworkRow, a: Item): void {
   }
 }
 
-/** A network stops being shared only while no other project has a port on it. */
+export const invalidSharedSetting = (network: string) =>
+  conflict('InvalidSharedSetting', `Unable to reconfigure sharing settings for network ${network}. Multiple tenants are using it.`);
+
+/**
+ * _validate_shared_update: a network stops being shared with everyone only while every other project
+ * with a port (not the network's own) or a subnet on it keeps a policy of its own.
+ */
 async function rejectUnsharingWhileUsed(tx: Tx, row: NetworkRow): Promise<void> {
-  const others = await tx
+  const ports = await tx
     .selectFrom('ports')
-    .select('id')
+    .select('project_id')
     .where('network_id', '=', row.id)
-    .where('project_id', '!=', row.project_id)
     .where('device_owner', 'not like', `${NETWORK_OWNER_PREFIX}%`)
-    .executeTakeFirst();
-  if (others) {
-    throw conflict('InvalidSharedSetting', `Unable to reconfigure sharing settings for network ${row.id}. Multiple tenants are using it.`);
+    .execute();
+  const subnets = await tx.selectFrom('subnets').select('project_id').where('network_id', '=', row.id).execute();
+  const users = new Set([...ports, ...subnets].map((r) => r.project_id));
+  const allowed = new Set((await policiesOf(tx, 'network', row.id, ACCESS_SHARED)).map((p) => p.target_project));
+  allowed.delete(WILDCARD);
+  allowed.add(row.project_id);
+  if ([...users].some((p) => !allowed.has(p))) throw invalidSharedSetting(row.name);
+}
+
+/** The wildcard access_as_shared policy follows the `shared` flag (create_network, update_network). */
+async function applySharedFlag(tx: Tx, row: NetworkRow, shared: boolean): Promise<void> {
+  const wildcard = (await policiesOf(tx, 'network', row.id, ACCESS_SHARED)).find((p) => p.target_project === WILDCARD);
+  if (shared && !wildcard) {
+    await insertPolicy(tx, {
+      project_id: row.project_id,
+      object_type: 'network',
+      object_id: row.id,
+      target_project: WILDCARD,
+      action: ACCESS_SHARED,
+    });
+  } else if (!shared && wildcard) {
+    await rejectUnsharingWhileUsed(tx, row);
+    await deletePoliciesOf(tx, 'network', row.id, ACCESS_SHARED, WILDCARD);
   }
+}
+
+/**
+ * _process_l3_update: making a network external adds the wildcard access_as_external policy (unless a
+ * policy for one project does it); making it internal needs no gateway and drops every such policy.
+ */
+export async function applyExternalFlag(tx: Tx, row: NetworkRow, external: boolean, allowAll = true): Promise<void> {
+  if (external === bool(row.router_external)) return;
+  if (external) {
+    await tx.updateTable('networks').set({ router_external: 1 }).where('id', '=', row.id).execute();
+    if (allowAll) {
+      await insertPolicy(tx, {
+        project_id: row.project_id,
+        object_type: 'network',
+        object_id: row.id,
+        target_project: WILDCARD,
+        action: ACCESS_EXTERNAL,
+      });
+    }
+    return;
+  }
+  await rejectUnexternalWhileGateways(tx, row);
+  await tx.updateTable('networks').set({ router_external: 0 }).where('id', '=', row.id).execute();
+  await deletePoliciesOf(tx, 'network', row.id, ACCESS_EXTERNAL);
 }
 
 /** A network stops being external only while no router gateway or floating IP uses it. */
@@ -249,8 +326,6 @@ function networkChanges(config: ServerConfig, row: NetworkRow, a: Item): Partial
     name: (a.name as string) ?? row.name,
     description: (a.description as string) ?? row.description,
     admin_state_up: 'admin_state_up' in a ? int(a.admin_state_up) : row.admin_state_up,
-    shared: 'shared' in a ? int(a.shared) : row.shared,
-    router_external: 'router:external' in a ? int(a['router:external']) : row.router_external,
     port_security_enabled: 'port_security_enabled' in a ? int(a.port_security_enabled) : row.port_security_enabled,
     mtu: 'mtu' in a ? effectiveMtu(config, row.network_type, a.mtu) : row.mtu,
     revision_number: row.revision_number + 1,
@@ -280,6 +355,7 @@ async function deleteNetwork(tx: Tx, row: NetworkRow, ports: Array<{ id: string 
     await tx.deleteFrom('subnets').where('id', '=', s.id).execute();
     await recordChange(tx, 'subnet', s.id, 'delete', row.project_id);
   }
+  await deletePoliciesOf(tx, 'network', row.id);
   await tx.deleteFrom('networks').where('id', '=', row.id).execute();
   await recordChange(tx, 'network', row.id, 'delete', row.project_id);
 }
@@ -289,18 +365,18 @@ export function networkService(config: ServerConfig): ResourceService {
     spec: networkSpec,
 
     async list(tx, ctx, filters) {
-      const { query } = pushFilters(tx, networkTable, visibleNetworks(tx, ctx), filters);
-      return networksToApi(tx, await query.execute());
+      const { query } = pushFilters(tx, networkTable(ctx), visibleNetworks(tx, ctx), filters);
+      return networksToApi(tx, ctx, await query.execute());
     },
 
     async listPage(tx, ctx, q) {
       const notFoundErr = (id: string) => notFound('NetworkNotFound', `Network ${id} could not be found.`);
-      const page = await sqlPage(tx, networkTable, visibleNetworks(tx, ctx), q, notFoundErr);
-      return page && { items: await networksToApi(tx, page.rows), hasMore: page.hasMore, hasBefore: page.hasBefore };
+      const page = await sqlPage(tx, networkTable(ctx), visibleNetworks(tx, ctx), q, notFoundErr);
+      return page && { items: await networksToApi(tx, ctx, page.rows), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
 
     async show(tx, ctx, id) {
-      return (await networksToApi(tx, [await getVisibleNetwork(tx, ctx, id)]))[0];
+      return (await networksToApi(tx, ctx, [await getVisibleNetwork(tx, ctx, id)]))[0];
     },
 
     async create(tx, ctx, a) {
@@ -308,21 +384,23 @@ export function networkService(config: ServerConfig): ResourceService {
       await enforceQuota(tx, a.project_id as string, 'network');
       const segment = await allocateSegment(tx, config, requestedSegment(config, a));
       const row = newNetworkRow(config, a, segment);
-      // The writes: the row, the project's default security group, the change-feed entry.
+      // The writes: the row, its wildcard policies, the project's default security group, the change-feed entry.
       await tx.insertInto('networks').values(row).execute();
+      await applySharedFlag(tx, row, a.shared as boolean);
+      await applyExternalFlag(tx, row, a['router:external'] as boolean);
       await ensureDefaultSecurityGroup(tx, row.project_id);
       await recordChange(tx, 'network', row.id, 'create', row.project_id);
-      return networkToApi(row, []);
+      return this.show(tx, ctx, row.id);
     },
 
     async update(tx, ctx, id, a) {
       const row = await getVisibleNetwork(tx, ctx, id);
       if (!ownerOrAdmin(ctx, row)) throw policyDenied('rule:update_network');
       rejectProviderChange(row, a);
-      if (a.shared === false && row.shared) await rejectUnsharingWhileUsed(tx, row);
-      if (a['router:external'] === false && row.router_external) await rejectUnexternalWhileGateways(tx, row);
       const next = networkChanges(config, row, a);
-      // The writes: the row and its change-feed entry.
+      // The writes: the wildcard policies, the row and its change-feed entry.
+      if ('shared' in a) await applySharedFlag(tx, row, a.shared as boolean);
+      if ('router:external' in a) await applyExternalFlag(tx, row, a['router:external'] as boolean);
       await tx.updateTable('networks').set(next).where('id', '=', id).execute();
       await recordChange(tx, 'network', id, 'update', row.project_id);
       return this.show(tx, ctx, id);

@@ -39,11 +39,11 @@ import {
 } from './common.js';
 import { allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
 import { allocationRows } from './ipam-store.js';
-import { getVisibleNetwork } from './networks.js';
+import { getVisibleNetwork, isNetworkSharedWith } from './networks.js';
 import { enforceQuota } from './quotas.js';
 import { enforceRouterDeviceOwner } from './router-common.js';
 import { DHCP_OWNER, FLOATINGIP_OWNER, ROUTER_INTF_OWNER, ROUTER_OWNED } from '../model/neutron.js';
-import { ensureDefaultSecurityGroup } from './securitygroups.js';
+import { ensureDefaultSecurityGroup, isGroupSharedWith } from './securitygroups.js';
 import { tagAttributes, tagFiltersInSql } from './tags.js';
 
 export const MAX_ALLOWED_ADDRESS_PAIRS = 10;
@@ -237,17 +237,18 @@ function normalizePairs(pairs: unknown[], mac: string, portSecurity: boolean) {
 }
 
 /**
- * _get_security_groups_on_port: the groups must be ones the caller sees — its own project's (a member
- * creates ports only for its own project, so on create they are also the port's project's).
+ * _get_security_groups_on_port: the groups must be ones the caller sees and the port's project may use
+ * — that project's own, or shared with it or everyone (rbac-security-groups).
  */
-async function checkGroups(tx: Tx, ctx: AuthContext, ids: string[]): Promise<void> {
+async function checkGroups(tx: Tx, ctx: AuthContext, ids: string[], portProject: string): Promise<void> {
   if (!ids.length) return;
   const rows = await tx.selectFrom('security_groups').select(['id', 'project_id', 'stateful']).where('id', 'in', ids).execute();
+  const usableBy = async (g: { id: string; project_id: string }, project: string) =>
+    g.project_id === project || (await isGroupSharedWith(tx, g.id, project));
   for (const id of ids) {
     const g = rows.find((r) => r.id === id);
-    if (!g || (!ctx.isAdmin && g.project_id !== ctx.projectId)) {
-      throw notFound('SecurityGroupNotFound', `Security group ${id} does not exist`);
-    }
+    const ok = g && (ctx.isAdmin || ((await usableBy(g, ctx.projectId)) && (!portProject || (await usableBy(g, portProject)))));
+    if (!ok) throw notFound('SecurityGroupNotFound', `Security group ${id} does not exist`);
   }
   // _validate_sgs_for_port: a port's filtering is either with conntrack or without, not both.
   if (new Set(rows.map((r) => bool(r.stateful))).size > 1) {
@@ -304,7 +305,8 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
     : getVisibleNetwork(tx, ctx, a.network_id as string));
   const projectId = a.project_id as string;
   if (!opts.system && !ctx.isAdmin && !isOwner(ctx, network)) {
-    if (!network.shared) throw forbidden(`Tenant ${ctx.projectId} not allowed to create port on this network`);
+    if (!(await isNetworkSharedWith(tx, ctx, network.id)))
+      throw forbidden(`Tenant ${ctx.projectId} not allowed to create port on this network`);
     const denied = networkOwnerAttrs(a, 'create');
     if (denied.length) throw policyDenied(composeRule('create', 'port', denied));
   }
@@ -323,7 +325,7 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
       'Port security must be enabled and port must have an IP address in order to use security groups.',
     );
   }
-  await checkGroups(tx, ctx, groups);
+  await checkGroups(tx, ctx, groups, projectId);
 
   let mac: string;
   if (a.mac_address !== undefined) {
@@ -462,7 +464,7 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
       'Port has security group associated. Cannot disable port security or ip address until security group is removed',
     );
   }
-  if ('security_groups' in a) await checkGroups(tx, ctx, groups);
+  if ('security_groups' in a) await checkGroups(tx, ctx, groups, port.project_id);
   const mac = 'mac_address' in a ? normalizeMac(a.mac_address as string) : port.mac_address;
   const pairs = normalizePairs(
     (a.allowed_address_pairs as unknown[]) ?? parseJson<unknown[]>(port.allowed_address_pairs),

@@ -15,6 +15,7 @@ export const QUOTA_DEFAULTS = {
   security_group_rule: 100,
   // Registered by the subnet pool extensions, unlimited by default (quota default_quota = -1).
   subnetpool: -1,
+  rbac_policy: 10,
 } as const;
 
 export type QuotaResource = keyof typeof QUOTA_DEFAULTS;
@@ -29,6 +30,7 @@ const TABLE = {
   security_group: 'security_groups',
   security_group_rule: 'security_group_rules',
   subnetpool: 'subnetpools',
+  rbac_policy: 'rbac_policies',
 } as const;
 
 export async function limits(tx: Tx, projectId: string): Promise<Record<QuotaResource, number>> {

@@ -24,6 +24,7 @@ import { subnetCidr } from './lookups.js';
 import { ROUTER_INTF_OWNER } from '../model/neutron.js';
 import { getVisibleSubnet } from './subnets.js';
 import { checkSubnetNotUsedByRoutes } from './extra-routes.js';
+import { ACCESS_SHARED, isTargeted } from './rbac-sql.js';
 
 export interface InterfaceInfo {
   id: string;
@@ -133,7 +134,13 @@ async function addInterfaceByPort(tx: Tx, ctx: AuthContext, router: RouterRow, p
 async function addInterfaceBySubnet(tx: Tx, ctx: AuthContext, router: RouterRow, subnetId: string): Promise<InterfaceInfo> {
   const { subnet } = await getVisibleSubnet(tx, ctx, subnetId);
   if (!subnet.gateway_ip) throw badRouter('Subnet for router interface must have a gateway IP');
-  if (subnet.project_id !== ctx.projectId && !ctx.isAdmin) {
+  // A network shared with the caller's project by a policy of its own may take the interface; one
+  // shared with everyone may not (LP-1757482, LP-1975603).
+  if (
+    subnet.project_id !== ctx.projectId &&
+    !ctx.isAdmin &&
+    !(await isTargeted(tx, 'network', subnet.network_id, ACCESS_SHARED, ctx.projectId))
+  ) {
     throw badRouter(`Cannot add interface to router because subnet ${subnet.id} is not owned by project making the request`);
   }
   if (subnet.ip_version === 6 && subnet.ipv6_ra_mode === null && subnet.ipv6_address_mode !== null) {

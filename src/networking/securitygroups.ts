@@ -2,7 +2,8 @@
 // /v2.0/security-groups resource (neutron/db/securitygroups_db.py, Zed behaviour).
 import { type ResourceSpec, standardAttributes } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
-import { conflict, notFound } from '../model/errors.js';
+import { conflict, notFound, policyDenied } from '../model/errors.js';
+import { ownerOrAdmin } from '../model/policy.js';
 import { normalizedCidr } from '../model/sgrules.js';
 import { isString, toBoolean } from '../model/validators.js';
 import type { SecurityGroupRow, SecurityGroupRuleRow } from '../store/schema/index.js';
@@ -10,6 +11,7 @@ import { bool, newId, recordChange, standardFields, timestamp, type Item, type R
 import { enforceQuota } from './quotas.js';
 import { boolColumn, pushFilters, sqlPage, standardColumns, type ListTable } from './list-sql.js';
 import { tagAttributes, tagFiltersInSql } from './tags.js';
+import { ACCESS_SHARED, deletePoliciesOf, isSharedWith, sharedFilterInSql, sharedInSql, sharedWith } from './rbac-sql.js';
 
 /** Rules every new group gets: egress to anywhere, IPv4 and IPv6. */
 function egressRules(groupId: string, projectId: string, now: string): SecurityGroupRuleRow[] {
@@ -105,12 +107,21 @@ export async function ensureDefaultOnList(tx: Tx, ctx: AuthContext, filters: Map
 
 export const groupNotFound = (id: string) => notFound('SecurityGroupNotFound', `Security group ${id} does not exist`);
 
-export const canSeeGroup = (ctx: AuthContext, row: { project_id: string }) => ctx.isAdmin || row.project_id === ctx.projectId;
+/** Whether a project may use the group: its own, or shared with it or everyone (rbac-security-groups). */
+export const isGroupSharedWith = (tx: Tx, id: string, projectId: string) =>
+  isSharedWith(tx, 'security_group', id, projectId, [ACCESS_SHARED]);
 
-/** A group the caller may see (its project's, or any for admins), or 404 SecurityGroupNotFound. */
+/** A group the caller may see (its project's, one shared with it, or any for admins), or 404 SecurityGroupNotFound. */
 export async function getVisibleGroup(tx: Tx, ctx: AuthContext, id: string): Promise<SecurityGroupRow> {
   const row = await tx.selectFrom('security_groups').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row || !canSeeGroup(ctx, row)) throw groupNotFound(id);
+  if (!row || !(ownerOrAdmin(ctx, row) || (await isGroupSharedWith(tx, id, ctx.projectId)))) throw groupNotFound(id);
+  return row;
+}
+
+/** A group the caller may change: visible, and its own (or admin) — else 403, as it may see it. */
+async function getOwnGroup(tx: Tx, ctx: AuthContext, id: string, action: 'update' | 'delete'): Promise<SecurityGroupRow> {
+  const row = await getVisibleGroup(tx, ctx, id);
+  if (!ownerOrAdmin(ctx, row)) throw policyDenied(`rule:${action}_security_group`);
   return row;
 }
 
@@ -179,25 +190,29 @@ const securityGroupSpecWithPath = {
 };
 export const securityGroupSpec: ResourceSpec = securityGroupSpecWithPath;
 
-/** The security groups table as lists filter and sort it (`shared` is no column: always false). */
-const groupTable: ListTable = {
+/** The security groups table as lists filter and sort it for the caller (`shared`: a policy for it, security-groups-shared-filtering). */
+const groupTable = (ctx: AuthContext): ListTable => ({
   table: 'security_groups',
   columns: { ...standardColumns, stateful: boolColumn('stateful') },
-  filters: tagFiltersInSql('security_groups'),
-};
+  filters: { shared: sharedFilterInSql('security_group', 'security_groups.id', ctx.projectId), ...tagFiltersInSql('security_groups') },
+});
 
-/** The groups the caller sees: its project's, or every one for admins. */
+/** The groups the caller sees: its project's and those shared with it, or every one for admins. */
 function visibleGroups(tx: Tx, ctx: AuthContext) {
   const q = tx.selectFrom('security_groups').selectAll();
-  return ctx.isAdmin ? q : q.where('project_id', '=', ctx.projectId);
+  if (ctx.isAdmin) return q;
+  return q.where((eb) =>
+    eb.or([eb('project_id', '=', ctx.projectId), sharedInSql('security_group', 'security_groups.id', ctx.projectId, [ACCESS_SHARED])]),
+  );
 }
 
-export function groupToApi(row: SecurityGroupRow, rules: SecurityGroupRuleRow[]): Item {
+/** `shared`: whether the group is shared with the caller's project or everyone. */
+export function groupToApi(row: SecurityGroupRow, rules: SecurityGroupRuleRow[], shared = false): Item {
   return {
     id: row.id,
     name: row.name,
     stateful: bool(row.stateful),
-    shared: false,
+    shared,
     security_group_rules: rules.map(ruleToApi),
     ...standardFields(row),
   };
@@ -216,9 +231,11 @@ async function rulesByGroup(tx: Tx, groupIds: string[] | 'all'): Promise<Map<str
   return out;
 }
 
-async function groupsToApi(tx: Tx, rows: SecurityGroupRow[], all = false): Promise<Item[]> {
-  const rules = await rulesByGroup(tx, all ? 'all' : rows.map((r) => r.id));
-  return rows.map((r) => groupToApi(r, rules.get(r.id) ?? []));
+async function groupsToApi(tx: Tx, ctx: AuthContext, rows: SecurityGroupRow[], all = false): Promise<Item[]> {
+  const ids = rows.map((r) => r.id);
+  const rules = await rulesByGroup(tx, all ? 'all' : ids);
+  const shared = await sharedWith(tx, 'security_group', ids, ctx.projectId);
+  return rows.map((r) => groupToApi(r, rules.get(r.id) ?? [], shared.has(r.id)));
 }
 
 async function portsUsing(tx: Tx, groupId: string): Promise<boolean> {
@@ -234,22 +251,22 @@ export function securityGroupService(): ResourceService {
 
     async list(tx, ctx, filters) {
       await ensureDefaultOnList(tx, ctx, filters);
-      const { query } = pushFilters(tx, groupTable, visibleGroups(tx, ctx), filters);
+      const { query } = pushFilters(tx, groupTable(ctx), visibleGroups(tx, ctx), filters);
       const rows = await query.execute();
-      return groupsToApi(tx, rows, rows.length > 500);
+      return groupsToApi(tx, ctx, rows, rows.length > 500);
     },
 
     async listPage(tx, ctx, q) {
       await ensureDefaultOnList(tx, ctx, q.filters);
-      const page = await sqlPage(tx, groupTable, visibleGroups(tx, ctx), q, groupNotFound);
-      return page && { items: await groupsToApi(tx, page.rows), hasMore: page.hasMore, hasBefore: page.hasBefore };
+      const page = await sqlPage(tx, groupTable(ctx), visibleGroups(tx, ctx), q, groupNotFound);
+      return page && { items: await groupsToApi(tx, ctx, page.rows), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
 
     async show(tx, ctx, id) {
-      return (await groupsToApi(tx, [await getVisibleGroup(tx, ctx, id)]))[0];
+      return (await groupsToApi(tx, ctx, [await getVisibleGroup(tx, ctx, id)]))[0];
     },
 
-    async create(tx, _ctx, a) {
+    async create(tx, ctx, a) {
       const projectId = a.project_id as string;
       await enforceQuota(tx, projectId, 'security_group');
       await ensureDefaultSecurityGroup(tx, projectId);
@@ -263,11 +280,11 @@ export function securityGroupService(): ResourceService {
         isDefault: false,
       });
       const row = await tx.selectFrom('security_groups').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-      return (await groupsToApi(tx, [row]))[0];
+      return (await groupsToApi(tx, ctx, [row]))[0];
     },
 
     async update(tx, ctx, id, a) {
-      const row = await getVisibleGroup(tx, ctx, id);
+      const row = await getOwnGroup(tx, ctx, id, 'update');
       if (row.name === 'default' && 'name' in a) {
         throw conflict('SecurityGroupCannotUpdateDefault', 'Updating default security group not allowed.');
       }
@@ -288,7 +305,7 @@ export function securityGroupService(): ResourceService {
     },
 
     async remove(tx, ctx, id) {
-      const row = await getVisibleGroup(tx, ctx, id);
+      const row = await getOwnGroup(tx, ctx, id, 'delete');
       if (await portsUsing(tx, id)) throw inUse(id);
       if (row.name === 'default' && !ctx.isAdmin) {
         throw conflict('SecurityGroupCannotRemoveDefault', 'Insufficient rights for removing default security group.');
@@ -307,6 +324,7 @@ export function securityGroupService(): ResourceService {
       for (const g of new Set(referencing.map((r) => r.security_group_id))) await touchGroup(tx, g);
       await tx.deleteFrom('security_group_rules').where('security_group_id', '=', id).execute();
       await tx.deleteFrom('default_security_groups').where('security_group_id', '=', id).execute();
+      await deletePoliciesOf(tx, 'security_group', id);
       await tx.deleteFrom('security_groups').where('id', '=', id).execute();
       await recordChange(tx, 'security_group', id, 'delete', row.project_id);
     },

@@ -7,7 +7,7 @@ import { conflict, forbidden, invalidInput, notFound, policyDenied } from '../mo
 import { cidrsOverlap, formatCidr, type Cidr } from '../model/ip.js';
 import { defaultGateway, defaultPools, validatePools, type Pool } from '../model/ipam.js';
 import { DHCP_OWNER, ROUTER_INTERFACE_OWNERS, ROUTER_OWNER_PREFIX } from '../model/neutron.js';
-import { canSeeNetwork, isOwner } from '../model/policy.js';
+import { isOwner } from '../model/policy.js';
 import {
   isAllocationPools,
   isHostRoutes,
@@ -35,7 +35,7 @@ import {
   type ResourceService,
   type Tx,
 } from './common.js';
-import { getVisibleNetwork } from './networks.js';
+import { canSeeNetwork, getVisibleNetwork, isNetworkSharedWith, networkSharedInSql } from './networks.js';
 import { enforceQuota } from './quotas.js';
 import { scheduleNetworkDhcp } from './dhcp-scheduler.js';
 import { subnetCidr } from './lookups.js';
@@ -131,8 +131,7 @@ function visibleSubnets(tx: Tx, ctx: AuthContext) {
       eb.or([
         eb('subnets.project_id', '=', ctx.projectId),
         eb('networks.project_id', '=', ctx.projectId),
-        eb('networks.shared', '<>', 0),
-        eb('networks.router_external', '<>', 0),
+        networkSharedInSql(ctx, 'networks.id'),
       ]),
     );
 }
@@ -141,7 +140,7 @@ function visibleSubnets(tx: Tx, ctx: AuthContext) {
 export async function getVisibleSubnet(tx: Tx, ctx: AuthContext, id: string): Promise<{ subnet: SubnetRow; network: NetworkRow }> {
   const subnet = await tx.selectFrom('subnets').selectAll().where('id', '=', id).executeTakeFirst();
   const network = subnet && (await tx.selectFrom('networks').selectAll().where('id', '=', subnet.network_id).executeTakeFirst());
-  if (!subnet || !network || !(canSeeNetwork(ctx, network) || isOwner(ctx, subnet))) {
+  if (!subnet || !network || !(isOwner(ctx, subnet) || (await canSeeNetwork(tx, ctx, network)))) {
     throw notFound('SubnetNotFound', `Subnet ${id} could not be found.`);
   }
   return { subnet, network };
@@ -151,7 +150,7 @@ export async function getVisibleSubnet(tx: Tx, ctx: AuthContext, id: string): Pr
 async function networkForNewSubnet(tx: Tx, ctx: AuthContext, a: Item): Promise<NetworkRow> {
   const network = await getVisibleNetwork(tx, ctx, a.network_id as string);
   if (!ctx.isAdmin && !isOwner(ctx, network)) {
-    if (network.shared) throw policyDenied('rule:create_subnet');
+    if (await isNetworkSharedWith(tx, ctx, network.id)) throw policyDenied('rule:create_subnet');
     throw forbidden(`Tenant ${ctx.projectId} not allowed to create subnet on this network`);
   }
   return network;

@@ -20,6 +20,7 @@ const DEFAULTS = {
   floatingip: 50,
   security_group: 10,
   security_group_rule: 100,
+  rbac_policy: 10,
 };
 
 before(async () => {

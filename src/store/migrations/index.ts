@@ -5,6 +5,7 @@ import * as m002 from './002_networking.js';
 import * as m003 from './003_identity_hardening.js';
 import * as m004 from './004_tags.js';
 import * as m005 from './005_ipam_floors.js';
+import * as m006 from './006_rbac.js';
 import * as m007 from './007_subnetpools.js';
 import * as m012 from './012_application_credentials.js';
 
@@ -14,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   '003_identity_hardening': m003,
   '004_tags': m004,
   '005_ipam_floors': m005,
+  '006_rbac': m006,
   '007_subnetpools': m007,
   '012_application_credentials': m012,
 };

@@ -17,7 +17,7 @@ export interface StandardColumns {
 export interface NetworkRow extends StandardColumns {
   admin_state_up: number;
   status: string;
-  shared: number;
+  /** the network is external (Neutron's externalnetworks row); who may use it is RBAC's access_as_external */
   router_external: number;
   mtu: number;
   port_security_enabled: number;
