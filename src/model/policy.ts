@@ -18,6 +18,13 @@ export interface NetworkVisibility extends Owned {
 export const canSeeNetwork = (ctx: AuthContext, net: NetworkVisibility) =>
   ownerOrAdmin(ctx, net) || Boolean(net.shared) || Boolean(net.router_external);
 
+/**
+ * Subnets: their project, the network's owner, admin, or anyone when the network is shared. An external
+ * network's subnets stay private (access_as_external grants the network, not its subnets).
+ */
+export const canSeeSubnet = (ctx: AuthContext, subnet: Owned, net: NetworkVisibility) =>
+  ownerOrAdmin(ctx, subnet) || isOwner(ctx, net) || Boolean(net.shared);
+
 /** Ports: their project, the network's owner, or admin. */
 export const canSeePort = (ctx: AuthContext, port: Owned, network: Owned | undefined) =>
   ownerOrAdmin(ctx, port) || (network !== undefined && isOwner(ctx, network));

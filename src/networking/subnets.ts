@@ -7,7 +7,7 @@ import { conflict, forbidden, invalidInput, notFound, policyDenied } from '../mo
 import { cidrsOverlap, formatCidr, type Cidr } from '../model/ip.js';
 import { defaultGateway, defaultPools, validatePools, type Pool } from '../model/ipam.js';
 import { DHCP_OWNER, ROUTER_INTERFACE_OWNERS, ROUTER_OWNER_PREFIX } from '../model/neutron.js';
-import { canSeeNetwork, isOwner } from '../model/policy.js';
+import { canSeeSubnet, isOwner } from '../model/policy.js';
 import {
   isAllocationPools,
   isHostRoutes,
@@ -112,19 +112,14 @@ const subnetTable: ListTable = {
   filters: tagFiltersInSql('subnets'),
 };
 
-/** The subnets the caller sees: its own, and those on networks it sees (canSeeNetwork). */
+/** The subnets the caller sees (canSeeSubnet): its own, and those on networks it owns or that are shared. */
 function visibleSubnets(tx: Tx, ctx: AuthContext) {
   const q = tx.selectFrom('subnets').selectAll('subnets');
   if (ctx.isAdmin) return q;
   return q
     .innerJoin('networks', 'networks.id', 'subnets.network_id')
     .where((eb) =>
-      eb.or([
-        eb('subnets.project_id', '=', ctx.projectId),
-        eb('networks.project_id', '=', ctx.projectId),
-        eb('networks.shared', '<>', 0),
-        eb('networks.router_external', '<>', 0),
-      ]),
+      eb.or([eb('subnets.project_id', '=', ctx.projectId), eb('networks.project_id', '=', ctx.projectId), eb('networks.shared', '<>', 0)]),
     );
 }
 
@@ -132,7 +127,7 @@ function visibleSubnets(tx: Tx, ctx: AuthContext) {
 export async function getVisibleSubnet(tx: Tx, ctx: AuthContext, id: string): Promise<{ subnet: SubnetRow; network: NetworkRow }> {
   const subnet = await tx.selectFrom('subnets').selectAll().where('id', '=', id).executeTakeFirst();
   const network = subnet && (await tx.selectFrom('networks').selectAll().where('id', '=', subnet.network_id).executeTakeFirst());
-  if (!subnet || !network || !(canSeeNetwork(ctx, network) || isOwner(ctx, subnet))) {
+  if (!subnet || !network || !canSeeSubnet(ctx, subnet, network)) {
     throw notFound('SubnetNotFound', `Subnet ${id} could not be found.`);
   }
   return { subnet, network };
