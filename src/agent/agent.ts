@@ -133,7 +133,15 @@ export class Agent {
           : role === 'dhcp'
             ? { dhcp_driver: 'dnsmasq', networks: this.view?.dhcp_networks.length ?? 0 }
             : { routers: this.view?.routers?.length ?? 0 };
-      await this.client.reportState({ agent_type: AGENT_TYPES[role].agent_type, host: this.cfg.host, configurations, start_flag: start });
+      // Only the DHCP and L3 agents have a zone (the L2 agent reports none, as Neutron's).
+      const zone = role === 'l2' ? {} : { availability_zone: this.cfg.availabilityZone };
+      await this.client.reportState({
+        agent_type: AGENT_TYPES[role].agent_type,
+        host: this.cfg.host,
+        configurations,
+        start_flag: start,
+        ...zone,
+      });
     }
   }
 

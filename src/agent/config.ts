@@ -23,6 +23,8 @@ export interface AgentConfig {
   physicalInterfaceMappings: Record<string, string>;
   /** seconds between state reports (Neutron's report_interval) */
   reportInterval: number;
+  /** [agent] availability_zone: the zone the DHCP and L3 roles report (Neutron's default: nova) */
+  availabilityZone: string;
   /** seconds between full resyncs that repair drift */
   resyncInterval: number;
   /** seconds the pass under way gets to finish on SIGTERM/SIGINT (oslo.service's graceful_shutdown_timeout) */
@@ -82,6 +84,7 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
     arpResponder: truthy(vx.arp_responder, false),
     physicalInterfaceMappings: parseMappings(s(lb.physical_interface_mappings) ?? ''),
     reportInterval: Number(s(ini.agent?.report_interval) ?? 5),
+    availabilityZone: s((ini.agent ?? ini.AGENT)?.availability_zone) ?? 'nova',
     resyncInterval: Number(s(n.resync_interval) ?? 3),
     gracefulShutdownTimeout: Number(s(d.graceful_shutdown_timeout) ?? 5),
     ...overrides,
@@ -103,6 +106,7 @@ export const AGENT_SETTINGS = {
   enableVxlan: '[vxlan] enable_vxlan',
   arpResponder: '[vxlan] arp_responder',
   physicalInterfaceMappings: '[linux_bridge] physical_interface_mappings',
+  availabilityZone: '[agent] availability_zone',
 } as const;
 
 /** The options the text sets itself, as '[section] option' (so a value can be told from a default). */
@@ -135,6 +139,7 @@ export function renderAgentConfig(c: AgentConfig): string {
     '',
     '[agent]',
     `report_interval = ${c.reportInterval}`,
+    `availability_zone = ${c.availabilityZone}`,
     '',
     '[linux_bridge]',
     `physical_interface_mappings = ${mappings}`,

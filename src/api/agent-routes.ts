@@ -26,9 +26,11 @@ async function agentRoutes(v2: FastifyInstance, { db, config, feed }: { db: Db; 
 
   v2.post('/agents/report', async (req) => {
     const agent = await unitOfWork(db, async (tx) => {
-      const row = await reportState(tx, req.ctx, req.body);
-      await autoScheduleDhcp(tx, config, row);
-      await autoScheduleL3(tx, config, row);
+      const { row, resync } = await reportState(tx, req.ctx, config, req.body);
+      if (resync) {
+        await autoScheduleDhcp(tx, config, row);
+        await autoScheduleL3(tx, config, row);
+      }
       return row;
     });
     return { agent: agentToApi(agent, config) };

@@ -1,15 +1,25 @@
 // Networking routes outside the generic resource pattern: quotas, agents, floating IP pools, router
 // and subnet pool actions.
 import { unitOfWork } from '../store/unit-of-work.js';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerConfig } from '../server-config.js';
 import type { Db } from '../store/db.js';
 import { defaultQuota, listQuotas, quotaDetails, resetQuota, showQuota, updateQuota } from '../networking/quotas.js';
 import { listAgents, networkDhcpAgents, routerL3Agents, showAgent } from '../networking/agents.js';
 import { registerRouterActions } from './router-actions.js';
 import { floatingIpPoolSpec, listFloatingIpPools } from '../networking/floatingip-pools.js';
-import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import { registerSubnetPoolActions } from './subnetpool-actions.js';
+import { listAvailabilityZones } from '../networking/availability-zones.js';
+import {
+  addDhcpNetwork,
+  addL3Router,
+  networksOnDhcpAgent,
+  removeDhcpNetwork,
+  removeL3Router,
+  routersOnL3Agent,
+} from '../networking/agent-scheduling.js';
+import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
+import type { ResourceSpec } from '../model/attributes.js';
 
 export interface ExtraDeps {
   db: Db;
@@ -20,6 +30,8 @@ export interface ExtraDeps {
 export async function registerExtraRoutes(v2: FastifyInstance, { db, config, baseUrl }: ExtraDeps): Promise<void> {
   type P = { Params: { project: string } };
   v2.get('/quotas', async (req) => ({ quotas: await unitOfWork(db, (tx) => listQuotas(tx, req.ctx)) }));
+  // The caller's own project id (quotasv2's deprecated `tenant` action, which `neutron quota-show` uses).
+  v2.get('/quotas/tenant', async (req) => ({ tenant: { tenant_id: req.ctx.projectId } }));
   v2.get<P>('/quotas/:project/default', async (req) => ({ quota: defaultQuota(req.ctx, req.params.project) }));
   v2.get<P>('/quotas/:project/details', async (req) => ({
     quota: await unitOfWork(db, (tx) => quotaDetails(tx, req.ctx, req.params.project)),
@@ -55,4 +67,49 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config, bas
   });
   registerRouterActions(v2, { db, config });
   registerSubnetPoolActions(v2, db);
+  registerAgentScheduling(v2, { db, config });
+
+  // availability_zone with availability_zone_filter: name, resource and state filter the list.
+  v2.get('/availability_zones', async (req) => {
+    const raw = req.query as RawQuery;
+    const q = parseListQuery(availabilityZoneSpec, raw);
+    const zones = await unitOfWork(db, (tx) => listAvailabilityZones(tx));
+    const { items } = applyListQuery(availabilityZoneSpec, zones, { ...q, limit: null, marker: null }, '', raw);
+    return { availability_zones: items.map((z) => selectFields(z, q.fields)) };
+  });
 }
+
+/** The agent scheduler sub-resources: an add answers 201 with a JSON null (the plugin returns nothing). */
+function registerAgentScheduling(v2: FastifyInstance, { db, config }: Omit<ExtraDeps, 'baseUrl'>): void {
+  type Id = { Params: { id: string } };
+  type Member = { Params: { id: string; member: string } };
+  const added = (reply: FastifyReply) => reply.status(201).type('application/json').send('null');
+  v2.get<Id>('/agents/:id/dhcp-networks', async (req) => ({
+    networks: await unitOfWork(db, (tx) => networksOnDhcpAgent(tx, req.ctx, config, req.params.id)),
+  }));
+  v2.post<Id>('/agents/:id/dhcp-networks', async (req, reply) => {
+    await unitOfWork(db, (tx) => addDhcpNetwork(tx, req.ctx, req.params.id, req.body));
+    return added(reply);
+  });
+  v2.delete<Member>('/agents/:id/dhcp-networks/:member', async (req, reply) => {
+    await unitOfWork(db, (tx) => removeDhcpNetwork(tx, req.ctx, req.params.id, req.params.member));
+    return reply.status(204).send();
+  });
+  v2.get<Id>('/agents/:id/l3-routers', async (req) => ({
+    routers: await unitOfWork(db, (tx) => routersOnL3Agent(tx, req.ctx, config, req.params.id)),
+  }));
+  v2.post<Id>('/agents/:id/l3-routers', async (req, reply) => {
+    await unitOfWork(db, (tx) => addL3Router(tx, req.ctx, req.params.id, req.body));
+    return added(reply);
+  });
+  v2.delete<Member>('/agents/:id/l3-routers/:member', async (req, reply) => {
+    await unitOfWork(db, (tx) => removeL3Router(tx, req.ctx, req.params.id, req.params.member));
+    return reply.status(204).send();
+  });
+}
+
+const availabilityZoneSpec: ResourceSpec = {
+  singular: 'availability_zone',
+  plural: 'availability_zones',
+  attributes: { name: { filter: true }, resource: { filter: true }, state: { filter: true } },
+};

@@ -7,9 +7,10 @@ import type { Db } from '../store/db.js';
 import type { Authenticate } from './keystone-auth.js';
 import type { AuthContext } from '../model/context.js';
 import { bulkItems, prepareCreate, prepareUpdate, visibleTo } from '../model/attributes.js';
-import { notFound, unauthorized } from '../model/errors.js';
+import { badRequest, notFound, unauthorized } from '../model/errors.js';
 import { applyListQuery, attributesRead, pageLinks, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
-import type { Item, ResourceService } from '../networking/common.js';
+import type { Item, ResourceService, Tx } from '../networking/common.js';
+import { enforceRevision, revisionConstraint } from './if-match.js';
 import { buildServices } from '../networking/index.js';
 import { registerExtraRoutes } from './networking-extra.js';
 import { EXTENSIONS } from '../networking/extensions.js';
@@ -133,6 +134,28 @@ function fieldsOf(query: unknown): string[] | null {
   return Array.isArray(f) ? f : [f];
 }
 
+/**
+ * Runs a write under an If-Match revision constraint. As in Neutron, which checks when the write is
+ * flushed, the write's own refusals (not found, policy, validation) come first; a stale revision
+ * then rolls it back with a 412.
+ */
+async function constrained<T>(
+  tx: Tx,
+  service: ResourceService,
+  ctx: AuthContext,
+  id: string,
+  expected: number | null,
+  write: () => Promise<T>,
+): Promise<T> {
+  if (expected === null) return write();
+  const { revision_number: current } = await service.show(tx, ctx, id);
+  const out = await write();
+  if (typeof current !== 'number')
+    throw badRequest('Bad if-match request: Revision matching not supported for this resource.', 'BadRequest');
+  enforceRevision(expected, current);
+  return out;
+}
+
 function registerResource(v2: FastifyInstance, service: ResourceService, db: Db, baseUrl: string) {
   const { singular, plural } = service.spec;
   const segment = service.spec.path ?? plural;
@@ -185,12 +208,18 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
 
   v2.put<{ Params: { id: string } }>(member, async (req) => {
     const attrs = prepareUpdate(service.spec, req.body, req.ctx);
-    const item = await unitOfWork(db, (tx) => service.update(tx, req.ctx, req.params.id, attrs));
+    const expected = revisionConstraint(req.headers['if-match']);
+    const item = await unitOfWork(db, (tx) =>
+      constrained(tx, service, req.ctx, req.params.id, expected, () => service.update(tx, req.ctx, req.params.id, attrs)),
+    );
     return { [singular]: render(service, item, req.ctx, null) };
   });
 
   v2.delete<{ Params: { id: string } }>(member, async (req, reply) => {
-    await unitOfWork(db, (tx) => service.remove(tx, req.ctx, req.params.id));
+    const expected = revisionConstraint(req.headers['if-match']);
+    await unitOfWork(db, (tx) =>
+      constrained(tx, service, req.ctx, req.params.id, expected, () => service.remove(tx, req.ctx, req.params.id)),
+    );
     return reply.status(204).send();
   });
 }

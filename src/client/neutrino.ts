@@ -132,7 +132,13 @@ export class NeutrinoClient {
     return r.body as T;
   }
 
-  reportState(agent: { agent_type: string; host: string; configurations: Record<string, unknown>; start_flag?: boolean }) {
+  reportState(agent: {
+    agent_type: string;
+    host: string;
+    configurations: Record<string, unknown>;
+    start_flag?: boolean;
+    availability_zone?: string;
+  }) {
     return this.call<{ agent: Record<string, unknown> }>('POST', '/v2.0/neutrino/agents/report', { agent });
   }
 

@@ -29,6 +29,7 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
     arpResponder: false,
     physicalInterfaceMappings: node.providerNic ? { provider: node.providerNic } : {},
     reportInterval: 5,
+    availabilityZone: 'nova',
     resyncInterval: 3,
     // Within the 3 s `lab down` waits before SIGKILL.
     gracefulShutdownTimeout: 2,

@@ -43,6 +43,8 @@ export const ROUTER_INTERFACE_OWNERS = [
 export const ROUTER_INTERFACE_OWNERS_SNAT = [...ROUTER_INTERFACE_OWNERS, 'network:router_centralized_snat'];
 /** Every port a router owns (its "attached ports"): interfaces and the gateway. */
 export const ROUTER_OWNED = [...ROUTER_INTERFACE_OWNERS, ROUTER_GW_OWNER];
+/** The L3 plugin's IP_UPDATE_NOT_ALLOWED_LIST: router ports whose IPv4 addresses the port API may not change. */
+export const IP_UPDATE_NOT_ALLOWED_OWNERS = [...ROUTER_INTERFACE_OWNERS_SNAT, ROUTER_HA_INTF_OWNER];
 /** Port owners whose ports go away with their network (AUTO_DELETE_PORT_OWNERS). */
 export const AUTO_DELETE_PORT_OWNERS = [DHCP_OWNER, DISTRIBUTED_OWNER, AGENT_GW_OWNER];
 /** Owners Neutron writes no DHCP host entry for (dhcp.py port_requires_dhcp_configuration). */

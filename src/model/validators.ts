@@ -82,11 +82,22 @@ export const isUniqueStringList =
     return undefined;
   };
 
-/** Availability zone hints: unique names whose JSON form fits Neutron's 255-character column. */
+/** Python's json.dumps of a JSON value (', ' and ': ' separators, non-ASCII escaped): what ml2 measures. */
+export function pythonJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(pythonJson).join(', ')}]`;
+  if (v !== null && typeof v === 'object') {
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${pythonJson(k)}: ${pythonJson(x)}`)
+      .join(', ')}}`;
+  }
+  return JSON.stringify(v).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Availability zone hints: unique names whose JSON form (as Python writes it) fits Neutron's 255-character column. */
 export const isAvailabilityZoneHints: Validator = (v) => {
   const reason = isUniqueStringList()(v);
   if (reason) return reason;
-  if (JSON.stringify(v).length > 255) throw invalidInput('Too many availability_zone_hints specified');
+  if (pythonJson(v).length > 255) throw invalidInput('Too many availability_zone_hints specified');
   return undefined;
 };
 

@@ -93,11 +93,26 @@ function checkReport(body: unknown): AgentReport {
   if (a.configurations !== undefined && (typeof a.configurations !== 'object' || Array.isArray(a.configurations))) {
     throw badRequest('Invalid input for configurations. Reason: not a dictionary.');
   }
+  const zone = a.availability_zone;
+  if (zone !== undefined && zone !== null && (typeof zone !== 'string' || zone.length > 255)) {
+    throw badRequest(`Invalid input for availability_zone. Reason: '${show(zone)}' is not a valid string.`);
+  }
   return a;
 }
 
-/** Registers an agent or records its heartbeat (Neutron's report_state). Returns the row. */
-export async function reportState(tx: Tx, ctx: AuthContext, body: unknown): Promise<AgentRow> {
+/**
+ * An agent's report, recorded. `resync`: the agent is new, restarted or back from the dead — the
+ * moments a Neutron agent does its full sync, whose RPC auto-schedules what no agent serves yet
+ * (not every heartbeat: a network or router an admin removed from an agent stays unserved until
+ * something reschedules it).
+ */
+export interface ReportedAgent {
+  row: AgentRow;
+  resync: boolean;
+}
+
+/** Registers an agent or records its heartbeat (Neutron's report_state). */
+export async function reportState(tx: Tx, ctx: AuthContext, config: ServerConfig, body: unknown): Promise<ReportedAgent> {
   if (!ctx.isAdmin) throw policyDenied('rule:report_state');
   const a = checkReport(body);
   const type = Object.values(AGENT_TYPES).find((t) => t.agent_type === a.agent_type)!;
@@ -123,7 +138,11 @@ export async function reportState(tx: Tx, ctx: AuthContext, body: unknown): Prom
       .execute();
     // Only a change others depend on (e.g. the VTEP address) goes into the feed, not each heartbeat.
     if (changed || a.start_flag) await recordChange(tx, 'agent', existing.id, 'update', null);
-    return { ...existing, heartbeat_timestamp: now, configurations };
+    const zone = a.availability_zone ?? existing.availability_zone;
+    return {
+      row: { ...existing, heartbeat_timestamp: now, configurations, availability_zone: zone },
+      resync: Boolean(a.start_flag) || !isAlive(existing, config),
+    };
   }
   const row: AgentRow = {
     id: newId(),
@@ -132,7 +151,8 @@ export async function reportState(tx: Tx, ctx: AuthContext, body: unknown): Prom
     topic: type.topic,
     host: a.host,
     admin_state_up: 1,
-    availability_zone: a.availability_zone ?? 'nova',
+    // Agents without a zone (the L2 agent) report none, and have none.
+    availability_zone: a.availability_zone ?? null,
     description: '',
     configurations,
     created_at: now,
@@ -141,5 +161,5 @@ export async function reportState(tx: Tx, ctx: AuthContext, body: unknown): Prom
   };
   await tx.insertInto('agents').values(row).execute();
   await recordChange(tx, 'agent', row.id, 'create', null);
-  return row;
+  return { row, resync: true };
 }

@@ -4,11 +4,12 @@ import { createHash } from 'node:crypto';
 import type { ServerConfig } from '../server-config.js';
 import { authContext } from '../model/context.js';
 import type { AgentRow } from '../store/schema/index.js';
-import { recordChange, type Tx } from './common.js';
+import { recordChange, timestamp, type Tx } from './common.js';
 import { addFixedIps } from './ipam.js';
 import { isAlive } from './agents.js';
 import { createPort, deletePort } from './ports.js';
 import { AGENT_TYPES, DHCP_OWNER } from '../model/neutron.js';
+import { hintsOf, inHintedZone } from './availability-zones.js';
 
 const system = authContext({ userId: '', userName: 'neutrino', projectId: '', projectName: '', roles: ['admin'], expiresAt: '' });
 
@@ -30,16 +31,34 @@ async function dhcpSubnets(tx: Tx, networkId: string) {
   return tx.selectFrom('subnets').select('id').where('network_id', '=', networkId).where('enable_dhcp', '=', 1).execute();
 }
 
+/** DEVICE_ID_RESERVED_DHCP_PORT: a DHCP port kept (with its addresses) for the network's next agent. */
+export const RESERVED_DHCP_DEVICE_ID = 'reserved_dhcp_port';
+
+/** The agent's DHCP port on the network, or a reserved one it takes over (as the DHCP agent's setup_dhcp_port does). */
+async function agentDhcpPort(tx: Tx, networkId: string, agent: AgentRow) {
+  const ports = tx.selectFrom('ports').selectAll().where('network_id', '=', networkId).where('device_owner', '=', DHCP_OWNER);
+  const own = await ports.where('binding_host_id', '=', agent.host).executeTakeFirst();
+  if (own) return own;
+  const reserved = await ports.where('device_id', '=', RESERVED_DHCP_DEVICE_ID).orderBy('id').executeTakeFirst();
+  if (!reserved) return undefined;
+  const claimed = {
+    device_id: dhcpDeviceId(agent.host, networkId),
+    binding_host_id: agent.host,
+    binding_vif_type: 'bridge',
+    binding_vif_details: JSON.stringify({ port_filter: true, connectivity: 'l2' }),
+    status: 'DOWN',
+    revision_number: reserved.revision_number + 1,
+    updated_at: timestamp(),
+  };
+  await tx.updateTable('ports').set(claimed).where('id', '=', reserved.id).execute();
+  await recordChange(tx, 'port', reserved.id, 'update', reserved.project_id);
+  return { ...reserved, ...claimed };
+}
+
 /** The DHCP port of `agent` on the network, with an address on every DHCP-enabled subnet. */
 async function ensureDhcpPort(tx: Tx, networkId: string, agent: AgentRow): Promise<void> {
   const subnets = await dhcpSubnets(tx, networkId);
-  const port = await tx
-    .selectFrom('ports')
-    .selectAll()
-    .where('network_id', '=', networkId)
-    .where('device_owner', '=', DHCP_OWNER)
-    .where('binding_host_id', '=', agent.host)
-    .executeTakeFirst();
+  const port = await agentDhcpPort(tx, networkId, agent);
   if (!port) {
     const network = await tx.selectFrom('networks').select('project_id').where('id', '=', networkId).executeTakeFirstOrThrow();
     await createPort(
@@ -82,6 +101,46 @@ async function liveDhcpAgents(tx: Tx, config: ServerConfig): Promise<AgentRow[]>
   return rows.filter((r) => isAlive(r, config));
 }
 
+/**
+ * add_network_to_dhcp_agent, once the request is checked: the agent serves the network from now on
+ * (with its DHCP port when the network has a DHCP-enabled subnet).
+ */
+export async function addNetworkToDhcpAgent(tx: Tx, networkId: string, agent: AgentRow): Promise<void> {
+  await bind(tx, networkId, agent);
+  if ((await dhcpSubnets(tx, networkId)).length) await ensureDhcpPort(tx, networkId, agent);
+}
+
+/**
+ * remove_network_from_dhcp_agent, once the binding is gone: the agent's DHCP port is reserved (kept
+ * with its addresses for the next agent) and leaves the agent's host, whose DHCP service for the
+ * network then goes away.
+ */
+export async function releaseDhcpPort(tx: Tx, networkId: string, agent: AgentRow): Promise<void> {
+  await recordChange(tx, 'network', networkId, 'update', null);
+  const ports = await tx
+    .selectFrom('ports')
+    .selectAll()
+    .where('network_id', '=', networkId)
+    .where('device_id', '=', dhcpDeviceId(agent.host, networkId))
+    .execute();
+  for (const p of ports) {
+    await tx
+      .updateTable('ports')
+      .set({
+        device_id: RESERVED_DHCP_DEVICE_ID,
+        binding_host_id: '',
+        binding_vif_type: 'unbound',
+        binding_vif_details: '{}',
+        status: 'DOWN',
+        revision_number: p.revision_number + 1,
+        updated_at: timestamp(),
+      })
+      .where('id', '=', p.id)
+      .execute();
+    await recordChange(tx, 'port', p.id, 'update', p.project_id);
+  }
+}
+
 async function bind(tx: Tx, networkId: string, agent: AgentRow) {
   await tx.insertInto('network_dhcp_agents').values({ network_id: networkId, agent_id: agent.id }).execute();
   await recordChange(tx, 'network', networkId, 'update', null);
@@ -111,8 +170,9 @@ export async function scheduleNetworkDhcp(tx: Tx, config: ServerConfig, networkI
   }
   let agents = bindings;
   if (!agents.length) {
-    const live = await liveDhcpAgents(tx, config);
-    if (!live.length) return; // scheduled when a DHCP agent reports in
+    const network = await tx.selectFrom('networks').select('availability_zone_hints').where('id', '=', networkId).executeTakeFirstOrThrow();
+    const live = (await liveDhcpAgents(tx, config)).filter((a) => inHintedZone(a, hintsOf(network)));
+    if (!live.length) return; // scheduled when a DHCP agent (in a hinted zone) reports in
     const load = await tx
       .selectFrom('network_dhcp_agents')
       .select(['agent_id', (eb) => eb.fn.countAll<number>().as('n')])
@@ -126,6 +186,12 @@ export async function scheduleNetworkDhcp(tx: Tx, config: ServerConfig, networkI
   for (const agent of agents) await ensureDhcpPort(tx, networkId, agent);
 }
 
+async function networkHints(tx: Tx, ids: string[]): Promise<Map<string, string[]>> {
+  if (!ids.length) return new Map();
+  const rows = await tx.selectFrom('networks').select(['id', 'availability_zone_hints']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, hintsOf(r)]));
+}
+
 /** On a DHCP agent's report: take every DHCP network that no agent serves yet. */
 export async function autoScheduleDhcp(tx: Tx, config: ServerConfig, agent: AgentRow): Promise<void> {
   if (agent.agent_type !== AGENT_TYPES.dhcp.agent_type) return;
@@ -136,7 +202,12 @@ export async function autoScheduleDhcp(tx: Tx, config: ServerConfig, agent: Agen
     .where('enable_dhcp', '=', 1)
     .where('network_id', 'not in', (eb) => eb.selectFrom('network_dhcp_agents').select('network_id'))
     .execute();
+  const hints = await networkHints(
+    tx,
+    orphans.map((o) => o.network_id),
+  );
   for (const o of orphans) {
+    if (!inHintedZone(agent, hints.get(o.network_id) ?? [])) continue;
     await bind(tx, o.network_id, agent);
     await ensureDhcpPort(tx, o.network_id, agent);
   }

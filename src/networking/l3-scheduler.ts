@@ -10,6 +10,7 @@ import { ROUTER_OWNED } from '../model/neutron.js';
 import { setFloatingIpStatus } from './floatingips.js';
 import { badRequest } from '../model/errors.js';
 import { show } from '../model/validators.js';
+import { hintsOf, inHintedZone } from './availability-zones.js';
 
 async function liveL3Agents(tx: Tx, config: ServerConfig): Promise<AgentRow[]> {
   const rows = await tx
@@ -52,6 +53,22 @@ async function bind(tx: Tx, routerId: string, agent: AgentRow): Promise<void> {
   await recordChange(tx, 'router', routerId, 'update', null);
 }
 
+/** add_router_to_l3_agent, once the request is checked: the agent hosts the router, whose ports move to its host. */
+export async function addRouterToL3Agent(tx: Tx, routerId: string, agent: AgentRow): Promise<void> {
+  await bind(tx, routerId, agent);
+  await bindRouterPorts(tx, routerId, agent.host);
+}
+
+/** remove_router_from_l3_agent: the router is unhosted until an update reschedules it or an admin adds it again. */
+export async function removeRouterFromL3Agent(tx: Tx, routerId: string, agentId: string): Promise<void> {
+  const deleted = await tx
+    .deleteFrom('router_l3_agents')
+    .where('router_id', '=', routerId)
+    .where('agent_id', '=', agentId)
+    .executeTakeFirst();
+  if (Number(deleted.numDeletedRows) > 0) await recordChange(tx, 'router', routerId, 'update', null);
+}
+
 /** The host of the agent hosting the router, or null when it is not scheduled. */
 export async function routerHost(tx: Tx, routerId: string): Promise<string | null> {
   const row = await tx
@@ -69,7 +86,7 @@ export async function routerHost(tx: Tx, routerId: string): Promise<string | nul
  * bound to that host; a router with neither stays (or becomes) unscheduled.
  */
 export async function scheduleRouter(tx: Tx, config: ServerConfig, routerId: string): Promise<void> {
-  const router = await tx.selectFrom('routers').select('id').where('id', '=', routerId).executeTakeFirst();
+  const router = await tx.selectFrom('routers').select(['id', 'availability_zone_hints']).where('id', '=', routerId).executeTakeFirst();
   if (!router) return;
   const hasPorts = await tx
     .selectFrom('ports')
@@ -84,8 +101,8 @@ export async function scheduleRouter(tx: Tx, config: ServerConfig, routerId: str
   }
   let host = await routerHost(tx, routerId);
   if (!host) {
-    const live = await liveL3Agents(tx, config);
-    if (!live.length) return; // scheduled when an L3 agent reports in
+    const live = (await liveL3Agents(tx, config)).filter((a) => inHintedZone(a, hintsOf(router)));
+    if (!live.length) return; // scheduled when an L3 agent (in a hinted zone) reports in
     const load = await tx
       .selectFrom('router_l3_agents')
       .select(['agent_id', (eb) => eb.fn.countAll<number>().as('n')])
@@ -103,14 +120,13 @@ export async function scheduleRouter(tx: Tx, config: ServerConfig, routerId: str
 export async function autoScheduleL3(tx: Tx, config: ServerConfig, agent: AgentRow): Promise<void> {
   if (agent.agent_type !== AGENT_TYPES.l3.agent_type || !agent.admin_state_up || !isAlive(agent, config)) return;
   const orphans = await tx
-    .selectFrom('ports')
-    .select('device_id')
-    .distinct()
-    .where('device_owner', 'in', ROUTER_OWNED)
-    .where('device_id', 'in', (eb) => eb.selectFrom('routers').select('id'))
-    .where('device_id', 'not in', (eb) => eb.selectFrom('router_l3_agents').select('router_id'))
+    .selectFrom('routers')
+    .select(['id as device_id', 'availability_zone_hints'])
+    .where('id', 'in', (eb) => eb.selectFrom('ports').select('device_id').where('device_owner', 'in', ROUTER_OWNED))
+    .where('id', 'not in', (eb) => eb.selectFrom('router_l3_agents').select('router_id'))
     .execute();
   for (const o of orphans) {
+    if (!inHintedZone(agent, hintsOf(o))) continue;
     await bind(tx, o.device_id, agent);
     await bindRouterPorts(tx, o.device_id, agent.host);
   }

@@ -26,6 +26,7 @@ import {
   sharedWith,
   WILDCARD,
 } from './rbac-sql.js';
+import { hintsOf, hostingZones, validateAvailabilityZones } from './availability-zones.js';
 
 export const networkSpec: ResourceSpec = {
   singular: 'network',
@@ -70,7 +71,13 @@ export interface NetworkScopes {
 const NO_SCOPES: NetworkScopes = { ipv4: null, ipv6: null };
 
 /** `shared`: whether the network is shared with the caller's project or everyone (is_network_shared). */
-export function networkToApi(row: NetworkRow, subnets: string[], shared: boolean, scopes: NetworkScopes = NO_SCOPES): Item {
+export function networkToApi(
+  row: NetworkRow,
+  subnets: string[],
+  shared: boolean,
+  scopes: NetworkScopes = NO_SCOPES,
+  zones: string[] = [],
+): Item {
   return {
     id: row.id,
     name: row.name,
@@ -84,8 +91,8 @@ export function networkToApi(row: NetworkRow, subnets: string[], shared: boolean
     'provider:network_type': row.network_type,
     'provider:physical_network': row.physical_network,
     'provider:segmentation_id': row.segmentation_id,
-    availability_zone_hints: [],
-    availability_zones: [],
+    availability_zone_hints: hintsOf(row),
+    availability_zones: zones,
     ipv4_address_scope: scopes.ipv4,
     ipv6_address_scope: scopes.ipv6,
     ...standardFields(row),
@@ -171,12 +178,13 @@ async function subnetsByNetwork(tx: Tx, networkIds: string[]): Promise<Map<strin
   return out;
 }
 
-/** Networks as API dicts for the caller, with their subnet ids and address scopes. */
+/** Networks as API dicts for the caller, with their subnet ids, address scopes and zones. */
 async function networksToApi(tx: Tx, ctx: AuthContext, rows: NetworkRow[]): Promise<Item[]> {
   const ids = rows.map((r) => r.id);
   const subnets = await subnetsByNetwork(tx, ids);
   const shared = await sharedWith(tx, 'network', ids, ctx.projectId);
-  return rows.map((r) => networkToApi(r, subnets.get(r.id)?.ids ?? [], shared.has(r.id), subnets.get(r.id)?.scopes));
+  const zones = await hostingZones(tx, 'network', ids);
+  return rows.map((r) => networkToApi(r, subnets.get(r.id)?.ids ?? [], shared.has(r.id), subnets.get(r.id)?.scopes, zones.get(r.id) ?? []));
 }
 
 /** The MTU a request asks for (0 or none: the largest the segment type allows), within bounds. */
@@ -186,12 +194,6 @@ function effectiveMtu(config: ServerConfig, type: string, requested: unknown): n
   if ((requested as number) > max) throw invalidInput(`Requested MTU is too big, maximum is ${max}`);
   if ((requested as number) < 68) throw invalidInput(`Requested MTU is too small, minimum is 68`);
   return requested as number;
-}
-
-/** No availability zones are known to the scheduler (the extension is not offered): a hint names none. */
-function rejectAvailabilityZoneHints(a: Item): void {
-  const [hint] = a.availability_zone_hints as string[];
-  if (hint !== undefined) throw notFound('AvailabilityZoneNotFound', `AvailabilityZone ${hint} could not be found.`);
 }
 
 /** The provider segment a request names (admins), else the tenant network type's. */
@@ -222,6 +224,7 @@ function newNetworkRow(config: ServerConfig, a: Item, segment: Segment): Network
     physical_network: segment.physical_network,
     segmentation_id: segment.segmentation_id,
     segment_key: segmentKey(segment),
+    availability_zone_hints: JSON.stringify(a.availability_zone_hints ?? []),
     revision_number: 0,
     created_at: now,
     updated_at: now,
@@ -344,6 +347,24 @@ function rejectNetworkInUse(id: string, ports: Array<{ id: string; device_owner:
   }
 }
 
+/**
+ * Floating IPs on the network that no port uses go with it (l3_db's delete_disassociated_floatingips,
+ * run before the in-use check); their ports then go as the network's own. Returns those ports' ids.
+ */
+async function deleteDisassociatedFloatingIps(tx: Tx, networkId: string): Promise<Set<string>> {
+  const fips = await tx
+    .selectFrom('floatingips')
+    .select(['id', 'project_id', 'floating_port_id'])
+    .where('floating_network_id', '=', networkId)
+    .where('fixed_port_id', 'is', null)
+    .execute();
+  for (const f of fips) {
+    await tx.deleteFrom('floatingips').where('id', '=', f.id).execute();
+    await recordChange(tx, 'floatingip', f.id, 'delete', f.project_id);
+  }
+  return new Set(fips.map((f) => f.floating_port_id));
+}
+
 /** Deletes the network's own ports, its subnets and the network, each with its change-feed entry. */
 async function deleteNetwork(tx: Tx, row: NetworkRow, ports: Array<{ id: string }>): Promise<void> {
   for (const p of ports) {
@@ -380,8 +401,8 @@ export function networkService(config: ServerConfig): ResourceService {
     },
 
     async create(tx, ctx, a) {
-      rejectAvailabilityZoneHints(a);
       await enforceQuota(tx, a.project_id as string, 'network');
+      await validateAvailabilityZones(tx, 'network', a.availability_zone_hints as string[]);
       const segment = await allocateSegment(tx, config, requestedSegment(config, a));
       const row = newNetworkRow(config, a, segment);
       // The writes: the row, its wildcard policies, the project's default security group, the change-feed entry.
@@ -410,9 +431,13 @@ export function networkService(config: ServerConfig): ResourceService {
       const row = await getVisibleNetwork(tx, ctx, id);
       // Visible (shared or external) but not the caller's: 403, as for update (the caller may see it).
       if (!ownerOrAdmin(ctx, row)) throw policyDenied('rule:delete_network');
+      const fipPorts = row.router_external ? await deleteDisassociatedFloatingIps(tx, id) : new Set<string>();
       const ports = await tx.selectFrom('ports').select(['id', 'device_owner']).where('network_id', '=', id).execute();
-      rejectNetworkInUse(id, ports);
-      // The writes: ports, subnets and the network, each with its change-feed entry.
+      rejectNetworkInUse(
+        id,
+        ports.filter((p) => !fipPorts.has(p.id)),
+      );
+      // The writes: floating IPs (above), ports, subnets and the network, each with its change-feed entry.
       await deleteNetwork(tx, row, ports);
     },
   };

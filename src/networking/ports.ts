@@ -6,7 +6,7 @@ import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type Lis
 import { composeRule, type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { attributesRead } from '../model/query.js';
-import { badRequest, conflict, forbidden, NeutronError, notFound, policyDenied } from '../model/errors.js';
+import { badRequest, conflict, forbidden, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.js';
 import { dhcpOptsOnCreate, dhcpOptsOnUpdate, parseDhcpOpts, type DhcpOpt, type DhcpOptRequest } from '../model/dhcp-opts.js';
 import { isEui64Address, parseIp, parsePrefix } from '../model/ip.js';
 import { canSeePort, isNetworkDevice, isOwner, ownerOrAdmin } from '../model/policy.js';
@@ -17,12 +17,15 @@ import {
   isMac,
   isOneOf,
   isString,
+  isStringOrNull,
   isUuid,
+  pythonJson,
   isUuidList,
   noneToEmptyList,
   normalizeMac,
   show,
   toBoolean,
+  type Validator,
 } from '../model/validators.js';
 import type { NetworkRow, PortRow } from '../store/schema/index.js';
 import {
@@ -42,11 +45,25 @@ import { allocationRows } from './ipam-store.js';
 import { getVisibleNetwork, isNetworkSharedWith } from './networks.js';
 import { enforceQuota } from './quotas.js';
 import { enforceRouterDeviceOwner } from './router-common.js';
-import { DHCP_OWNER, FLOATINGIP_OWNER, ROUTER_INTF_OWNER, ROUTER_OWNED } from '../model/neutron.js';
+import { DHCP_OWNER, FLOATINGIP_OWNER, IP_UPDATE_NOT_ALLOWED_OWNERS, ROUTER_OWNED } from '../model/neutron.js';
+import { macFromBinding, releasesDeviceMac } from '../model/port-mac.js';
 import { ensureDefaultSecurityGroup, isGroupSharedWith } from './securitygroups.js';
 import { tagAttributes, tagFiltersInSql } from './tags.js';
 
 export const MAX_ALLOWED_ADDRESS_PAIRS = 10;
+
+/** port-numa-affinity-policy's values (None included); neutron-lib's type:values message. */
+const NUMA_AFFINITY_POLICIES: unknown[] = ['required', 'preferred', 'legacy', null];
+const isNumaAffinityPolicy: Validator = (v) => (NUMA_AFFINITY_POLICIES.includes(v) ? undefined : `${show(v)} is not in valid_values`);
+
+/** ml2's BINDING_PROFILE_LEN: the profile's JSON text is stored in a column this long. */
+const BINDING_PROFILE_LEN = 4095;
+
+/** The profile as stored; longer than ml2's column when Python writes it: InvalidInput. */
+function bindingProfileJson(profile: unknown): string {
+  if (pythonJson(profile).length > BINDING_PROFILE_LEN) throw invalidInput('binding:profile value too large');
+  return JSON.stringify(profile);
+}
 
 /** One `fixed_ips` filter value (`ip_address=10.0.0.3`, as the CLI sends it) as key and wanted value. */
 function fixedIpFilter(wanted: unknown): { key: string; want: string | undefined } {
@@ -117,7 +134,8 @@ export const portSpec: ResourceSpec = {
     description: { ...textAttribute, sort: false },
     network_id: { post: true, required: true, validate: isUuid, filter: true, sort: true },
     admin_state_up: { post: true, put: true, default: true, convert: toBoolean, filter: true, sort: true },
-    mac_address: { post: true, put: true, validate: isMac, filter: true, sort: true },
+    // port-mac-address-regenerate: null asks for a new random MAC (convert_to_mac_if_none).
+    mac_address: { post: true, put: true, convert: (v) => (v === null ? randomMac() : v), validate: isMac, filter: true, sort: true },
     fixed_ips: { post: true, put: true, validate: isFixedIps, filter: true, filterConvert: (v) => v, filterMatch: matchFixedIp },
     device_id: textAttribute,
     device_owner: textAttribute,
@@ -126,7 +144,17 @@ export const portSpec: ResourceSpec = {
     port_security_enabled: { post: true, put: true, convert: toBoolean, filter: true },
     allowed_address_pairs: { post: true, put: true, convert: noneToEmptyList, validate: isAddressPairs, filter: false },
     extra_dhcp_opts: { post: true, put: true, default: null, convert: parseDhcpOpts, filter: false },
-    'binding:host_id': { post: true, put: true, default: '', validate: isString(255), adminSet: true, adminRead: true, filter: true },
+    // null or '' unbinds (ml2's _process_port_binding_attributes: `host or ''`); Nova sends null.
+    'binding:host_id': {
+      post: true,
+      put: true,
+      default: '',
+      convert: (v) => v ?? '',
+      validate: isString(255),
+      adminSet: true,
+      adminRead: true,
+      filter: true,
+    },
     'binding:vnic_type': {
       post: true,
       put: true,
@@ -144,7 +172,19 @@ export const portSpec: ResourceSpec = {
       ]),
       filter: true,
     },
-    'binding:profile': { post: true, put: true, default: () => ({}), validate: isDict, adminSet: true, adminRead: true, filter: false },
+    // dict_or_none; null clears the profile.
+    'binding:profile': {
+      post: true,
+      put: true,
+      default: () => ({}),
+      convert: (v) => v ?? {},
+      validate: isDict,
+      adminSet: true,
+      adminRead: true,
+      filter: false,
+    },
+    numa_affinity_policy: { post: true, put: true, default: null, validate: isNumaAffinityPolicy, filter: false },
+    device_profile: { post: true, default: null, validate: isStringOrNull(255), filter: false },
     'binding:vif_type': { adminRead: true, filter: true },
     'binding:vif_details': { adminRead: true, filter: false },
     ip_allocation: { filter: false },
@@ -174,6 +214,8 @@ export function portToApi(row: PortRow, fixedIps: FixedIp[], groups: string[]): 
     'binding:vif_type': row.binding_vif_type,
     'binding:vif_details': parseJson(row.binding_vif_details),
     ip_allocation: 'immediate',
+    numa_affinity_policy: row.numa_affinity_policy,
+    device_profile: row.device_profile,
     ...standardFields(row),
   };
 }
@@ -185,9 +227,12 @@ function binding(host: string) {
     : { binding_vif_type: 'unbound', binding_vif_details: '{}' };
 }
 
+/** A random MAC under Neutron's default base_mac (fa:16:3e:00:00:00). */
+const randomMac = () => `fa:16:3e:${[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+
 async function generateMac(tx: Tx, networkId: string): Promise<string> {
   for (let attempt = 0; attempt < 16; attempt++) {
-    const mac = `fa:16:3e:${[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+    const mac = randomMac();
     const taken = await tx
       .selectFrom('ports')
       .select('id')
@@ -348,6 +393,8 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
 
   const now = timestamp();
   const host = (a['binding:host_id'] as string) ?? '';
+  const vnicType = (a['binding:vnic_type'] as string) ?? 'normal';
+  const profile = bindingProfileJson(a['binding:profile'] ?? {});
   const row: PortRow = {
     id: (a.id as string) ?? newId(),
     project_id: projectId,
@@ -355,17 +402,19 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
     description: (a.description as string) ?? '',
     network_id: network.id,
     admin_state_up: int(a.admin_state_up ?? true),
-    mac_address: mac,
+    mac_address: macFromBinding(null, { host, vnicType, profile }, randomMac) ?? mac,
     device_id: (a.device_id as string) ?? '',
     device_owner: deviceOwner,
     status: deviceOwner === FLOATINGIP_OWNER ? 'N/A' : 'DOWN',
     port_security_enabled: int(portSecurity),
     binding_host_id: host,
-    binding_vnic_type: (a['binding:vnic_type'] as string) ?? 'normal',
+    binding_vnic_type: vnicType,
     ...binding(host),
-    binding_profile: JSON.stringify(a['binding:profile'] ?? {}),
+    binding_profile: profile,
     allowed_address_pairs: JSON.stringify(pairs),
     extra_dhcp_opts: JSON.stringify(dhcpOptsOnCreate((a.extra_dhcp_opts as DhcpOptRequest[] | undefined) ?? [])),
+    numa_affinity_policy: (a.numa_affinity_policy as string | null) ?? null,
+    device_profile: (a.device_profile as string | null) ?? null,
     revision_number: 0,
     created_at: now,
     updated_at: now,
@@ -425,6 +474,18 @@ export async function getVisiblePort(tx: Tx, ctx: AuthContext, id: string): Prom
   return { port, network };
 }
 
+/** VIF_UNPLUGGED_TYPES: a port whose binding has none of these is plugged, and keeps its MAC. */
+const VIF_UNPLUGGED_TYPES = ['unbound', 'binding_failed'];
+
+/**
+ * l3-port-ip-change-not-allowed: a port of a router's (an owner in the L3 plugin's
+ * IP_UPDATE_NOT_ALLOWED_LIST, a device that is a router here) keeps its IPv4 addresses.
+ */
+async function isBuiltInRouterPort(tx: Tx, port: PortRow): Promise<boolean> {
+  if (!IP_UPDATE_NOT_ALLOWED_OWNERS.includes(port.device_owner)) return false;
+  return Boolean(await tx.selectFrom('routers').select('id').where('id', '=', port.device_id).executeTakeFirst());
+}
+
 async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promise<Item> {
   const { port, network } = await getVisiblePort(tx, ctx, id);
   if (!ctx.isAdmin && !isOwner(ctx, network)) {
@@ -434,7 +495,7 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
   await checkDeviceChange(tx, ctx, port, a);
   if ('mac_address' in a && normalizeMac(a.mac_address as string) !== port.mac_address) {
     if (!ctx.isAdmin) throw policyDenied(composeRule('update', 'port', ['mac_address']));
-    if (port.binding_host_id) {
+    if (!VIF_UNPLUGGED_TYPES.includes(port.binding_vif_type)) {
       throw conflict(
         'PortBound',
         `Unable to complete operation on port ${id}, port is already bound, port type: ${port.binding_vif_type}, old_mac ${port.mac_address}, new_mac ${a.mac_address}.`,
@@ -448,6 +509,7 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
       .executeTakeFirst();
     if (taken) throw macInUse(network.id, a.mac_address as string);
   }
+  if (releasesDeviceMac(port.binding_vnic_type, port.device_id, a)) a = { ...a, mac_address: randomMac() };
   const current = (await portsToApi(tx, [port]))[0];
   const portSecurity = 'port_security_enabled' in a ? (a.port_security_enabled as boolean) : bool(port.port_security_enabled);
   const groups = (a.security_groups as string[] | undefined) ?? (current.security_groups as string[]);
@@ -489,8 +551,9 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
     const differs = (x: FixedIp[]) => (f: FixedIp) => !x.some((y) => y.ip_address === f.ip_address && y.subnet_id === f.subnet_id);
     const dropped = held.filter(differs(next));
     const ipv4Changed = [...dropped, ...next.filter(differs(held))].some((f) => parseIp(f.ip_address)?.version === 4);
-    if (port.device_owner === ROUTER_INTF_OWNER && ipv4Changed) {
-      throw new NeutronError(400, 'IPAddressChangeNotAllowed', `IP updates for port ${id} are not allowed for the router interface ports.`);
+    if (ipv4Changed && (await isBuiltInRouterPort(tx, port))) {
+      // ipam's IPAddressChangeNotAllowed, re-raised by update_port as BadRequest(resource='ports').
+      throw badRequest(`Bad ports request: IP updates for port ${id} are not allowed.`, 'BadRequest');
     }
     for (const d of dropped) {
       const fip = await tx
@@ -517,20 +580,25 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
         .execute();
   }
   const host = 'binding:host_id' in a ? (a['binding:host_id'] as string) : port.binding_host_id;
+  const vnicType = (a['binding:vnic_type'] as string) ?? port.binding_vnic_type;
+  const profile = 'binding:profile' in a ? bindingProfileJson(a['binding:profile']) : port.binding_profile;
+  const before = { host: port.binding_host_id, vnicType: port.binding_vnic_type, profile: port.binding_profile };
+  const boundMac = macFromBinding(before, { host, vnicType, profile }, randomMac);
   await tx
     .updateTable('ports')
     .set({
       name: (a.name as string) ?? port.name,
       description: (a.description as string) ?? port.description,
       admin_state_up: 'admin_state_up' in a ? int(a.admin_state_up) : port.admin_state_up,
-      mac_address: mac,
+      mac_address: boundMac ?? mac,
       device_id: (a.device_id as string) ?? port.device_id,
       device_owner: (a.device_owner as string) ?? port.device_owner,
       port_security_enabled: int(portSecurity),
       binding_host_id: host,
       ...(host !== port.binding_host_id ? { ...binding(host), status: 'DOWN' } : {}),
-      binding_vnic_type: (a['binding:vnic_type'] as string) ?? port.binding_vnic_type,
-      binding_profile: 'binding:profile' in a ? JSON.stringify(a['binding:profile']) : port.binding_profile,
+      binding_vnic_type: vnicType,
+      binding_profile: profile,
+      numa_affinity_policy: 'numa_affinity_policy' in a ? (a.numa_affinity_policy as string | null) : port.numa_affinity_policy,
       allowed_address_pairs: JSON.stringify(pairs),
       extra_dhcp_opts:
         'extra_dhcp_opts' in a

@@ -8,6 +8,7 @@ import type { PortRow, RouterRow, SubnetRow } from '../store/schema/index.js';
 import { bool, parseJson, recordChange, standardFields, timestamp, type Item, type Tx } from './common.js';
 import type { FixedIp } from './ipam.js';
 import { routerNotFound, subnetCidr } from './lookups.js';
+import { hintsOf, hostingZones } from './availability-zones.js';
 
 /** The server acting for itself (context.elevated()): creates and deletes service ports. */
 export const systemContext: AuthContext = authContext({
@@ -54,7 +55,7 @@ interface GatewayPort {
   fixed_ips: FixedIp[];
 }
 
-export function routerToApi(row: RouterRow, gw: GatewayPort | undefined): Item {
+export function routerToApi(row: RouterRow, gw: GatewayPort | undefined, zones: string[] = []): Item {
   return {
     id: row.id,
     name: row.name,
@@ -70,8 +71,8 @@ export function routerToApi(row: RouterRow, gw: GatewayPort | undefined): Item {
     routes: parseJson<unknown[]>(row.routes),
     distributed: false,
     ha: false,
-    availability_zone_hints: [],
-    availability_zones: [],
+    availability_zone_hints: hintsOf(row),
+    availability_zones: zones,
     ...standardFields(row),
   };
 }
@@ -93,9 +94,14 @@ export async function routersToApi(tx: Tx, rows: RouterRow[]): Promise<Item[]> {
   const gwIds = rows.map((r) => r.gw_port_id).filter((x): x is string => !!x);
   const ports = gwIds.length ? await tx.selectFrom('ports').select(['id', 'network_id']).where('id', 'in', gwIds).execute() : [];
   const ips = await fixedIpsOf(tx, gwIds);
+  const zones = await hostingZones(
+    tx,
+    'router',
+    rows.map((r) => r.id),
+  );
   return rows.map((r) => {
     const p = r.gw_port_id ? ports.find((x) => x.id === r.gw_port_id) : undefined;
-    return routerToApi(r, p && { network_id: p.network_id, fixed_ips: ips.get(p.id) ?? [] });
+    return routerToApi(r, p && { network_id: p.network_id, fixed_ips: ips.get(p.id) ?? [] }, zones.get(r.id) ?? []);
   });
 }
 

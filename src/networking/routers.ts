@@ -3,7 +3,8 @@
 // live alongside; every router name stays importable from here.
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import { conflict } from '../model/errors.js';
-import { isExternalGatewayInfo, toBoolean } from '../model/validators.js';
+import { isAvailabilityZoneHints, isExternalGatewayInfo, toBoolean } from '../model/validators.js';
+import { validateAvailabilityZones } from './availability-zones.js';
 import type { RouterRow } from '../store/schema/index.js';
 import { int, newId, recordChange, stringFilter, timestamp, type Item, type ResourceService } from './common.js';
 import { deletePort } from './ports.js';
@@ -35,7 +36,7 @@ export const routerSpec: ResourceSpec = {
     routes: { put: true, convert: (v) => parseRoutes(v), filter: false },
     distributed: { post: true, put: true, convert: toBoolean, adminSet: true, adminRead: true, filter: true },
     ha: { post: true, put: true, convert: toBoolean, adminSet: true, adminRead: true, filter: true },
-    availability_zone_hints: { filter: false },
+    availability_zone_hints: { post: true, default: () => [], validate: isAvailabilityZoneHints, filter: false },
     availability_zones: { filter: false },
     ...standardAttributes,
     ...tagAttributes(),
@@ -60,6 +61,7 @@ function newRouterRow(projectId: string, a: Item): RouterRow {
     gw_port_id: null,
     enable_snat: 1,
     routes: '[]',
+    availability_zone_hints: JSON.stringify(a.availability_zone_hints ?? []),
     revision_number: 0,
     created_at: now,
     updated_at: now,
@@ -87,6 +89,7 @@ export function routerService(config: ServerConfig): ResourceService {
       checkLegacy(a);
       const projectId = a.project_id as string;
       await enforceQuota(tx, projectId, 'router');
+      await validateAvailabilityZones(tx, 'router', a.availability_zone_hints as string[]);
       const row = newRouterRow(projectId, a);
       await tx.insertInto('routers').values(row).execute();
       const info = parseGatewayInfo(a.external_gateway_info);

@@ -7,7 +7,7 @@ import { conflict, forbidden, invalidInput, notFound, policyDenied } from '../mo
 import { cidrsOverlap, formatCidr, type Cidr } from '../model/ip.js';
 import { defaultGateway, defaultPools, validatePools, type Pool } from '../model/ipam.js';
 import { DHCP_OWNER, ROUTER_INTERFACE_OWNERS, ROUTER_OWNER_PREFIX } from '../model/neutron.js';
-import { isOwner } from '../model/policy.js';
+import { isOwner, ownerOrAdmin } from '../model/policy.js';
 import {
   isAllocationPools,
   isHostRoutes,
@@ -35,7 +35,8 @@ import {
   type ResourceService,
   type Tx,
 } from './common.js';
-import { canSeeNetwork, getVisibleNetwork, isNetworkSharedWith, networkSharedInSql } from './networks.js';
+import { getVisibleNetwork, isNetworkSharedWith } from './networks.js';
+import { ACCESS_SHARED, sharedInSql } from './rbac-sql.js';
 import { enforceQuota } from './quotas.js';
 import { scheduleNetworkDhcp } from './dhcp-scheduler.js';
 import { subnetCidr } from './lookups.js';
@@ -121,26 +122,25 @@ const subnetTable: ListTable = {
   filters: tagFiltersInSql('subnets'),
 };
 
-/** The subnets the caller sees: its own, and those on networks it sees (canSeeNetwork). */
+/** The subnets the caller sees (canSeeSubnet): its own, and those on networks it owns or that are shared. */
 function visibleSubnets(tx: Tx, ctx: AuthContext) {
   const q = tx.selectFrom('subnets').selectAll('subnets');
   if (ctx.isAdmin) return q;
-  return q
-    .innerJoin('networks', 'networks.id', 'subnets.network_id')
-    .where((eb) =>
-      eb.or([
-        eb('subnets.project_id', '=', ctx.projectId),
-        eb('networks.project_id', '=', ctx.projectId),
-        networkSharedInSql(ctx, 'networks.id'),
-      ]),
-    );
+  return q.innerJoin('networks', 'networks.id', 'subnets.network_id').where((eb) =>
+    eb.or([
+      eb('subnets.project_id', '=', ctx.projectId),
+      eb('networks.project_id', '=', ctx.projectId),
+      // access_as_shared only: an external network's subnets stay private (access_as_external grants the network).
+      sharedInSql('network', 'networks.id', ctx.projectId, [ACCESS_SHARED]),
+    ]),
+  );
 }
 
 /** Loads a subnet the caller may see (through its network), or SubnetNotFound. */
 export async function getVisibleSubnet(tx: Tx, ctx: AuthContext, id: string): Promise<{ subnet: SubnetRow; network: NetworkRow }> {
   const subnet = await tx.selectFrom('subnets').selectAll().where('id', '=', id).executeTakeFirst();
   const network = subnet && (await tx.selectFrom('networks').selectAll().where('id', '=', subnet.network_id).executeTakeFirst());
-  if (!subnet || !network || !(isOwner(ctx, subnet) || (await canSeeNetwork(tx, ctx, network)))) {
+  if (!subnet || !network || !(isOwner(ctx, subnet) || ownerOrAdmin(ctx, network) || (await isNetworkSharedWith(tx, ctx, network.id)))) {
     throw notFound('SubnetNotFound', `Subnet ${id} could not be found.`);
   }
   return { subnet, network };

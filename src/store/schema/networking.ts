@@ -26,6 +26,8 @@ export interface NetworkRow extends StandardColumns {
   segmentation_id: number | null;
   /** "vxlan:41" or "flat:provider": unique, so one segment is never given to two networks */
   segment_key: string;
+  /** JSON list of availability zone names */
+  availability_zone_hints: string;
 }
 
 export interface SubnetRow extends StandardColumns {
@@ -65,6 +67,10 @@ export interface PortRow extends StandardColumns {
   allowed_address_pairs: string;
   /** JSON [{opt_name, opt_value, ip_version}] */
   extra_dhcp_opts: string;
+  /** required, preferred, legacy or null (port-numa-affinity-policy) */
+  numa_affinity_policy: string | null;
+  /** Cyborg device profile name or null (port-device-profile) */
+  device_profile: string | null;
 }
 
 export interface IpAllocationRow {
@@ -122,6 +128,8 @@ export interface RouterRow extends StandardColumns {
   enable_snat: number;
   /** JSON [{destination, nexthop}] */
   routes: string;
+  /** JSON list of availability zone names */
+  availability_zone_hints: string;
 }
 
 export interface FloatingIpRow {
