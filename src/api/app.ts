@@ -13,6 +13,8 @@ import { registerHealthcheck } from './healthcheck.js';
 import { NeutronError } from '../model/errors.js';
 import { connectionBounds, createBoundedServer } from './bounded-server.js';
 import { parseJsonBody } from './json-body.js';
+import { startNovaNotifier } from '../notify/nova-notifier.js';
+import type { NovaConfig } from '../server-config-nova.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -93,5 +95,18 @@ export async function buildApp({ config, db, logger = false }: AppDeps): Promise
     await registerIdentityRoutes(http, { identity, baseUrl: base });
     await registerNetworkingRoutes(http, { authenticate: (token) => identity.authenticateToken(token), db, config, baseUrl: base });
   }
+  if (config.nova) notifyNova(http, db, config.nova, config.gracefulShutdownTimeout);
   return { http, identity };
+}
+
+/** Nova's port events from this process's commits; what is queued at shutdown is sent within the shutdown bound. */
+function notifyNova(http: FastifyInstance, db: Db, nova: NovaConfig, shutdownSeconds: number): void {
+  const notifier = startNovaNotifier(db, nova, http.log);
+  http.log.info({ authUrl: nova.authUrl, interval: nova.sendEventsInterval }, "Nova is notified of its instances' port events");
+  http.addHook('onClose', async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, shutdownSeconds * 1000)));
+    await Promise.race([notifier.close(), bound]);
+    clearTimeout(timer);
+  });
 }

@@ -38,6 +38,7 @@ import {
 } from './common.js';
 import { allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
 import { allocationRows } from './ipam-store.js';
+import { notePortDeleted, notePortStatus } from './port-events.js';
 import { getVisibleNetwork } from './networks.js';
 import { enforceQuota } from './quotas.js';
 import { enforceRouterDeviceOwner } from './router-common.js';
@@ -531,6 +532,7 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
     .execute();
   await recordChange(tx, 'port', id, 'update', port.project_id);
   const { port: updated } = await getVisiblePort(tx, { ...ctx, isAdmin: true }, id);
+  notePortStatus(tx, updated, port.status, updated.status);
   return (await portsToApi(tx, [updated]))[0];
 }
 
@@ -560,6 +562,7 @@ export async function deletePort(tx: Tx, ctx: AuthContext, id: string, system = 
   }
   await tx.deleteFrom('ports').where('id', '=', id).execute();
   await recordChange(tx, 'port', id, 'delete', port.project_id);
+  notePortDeleted(tx, port);
 }
 
 /** The ports the caller sees: its project's, and every port on its project's networks. */
