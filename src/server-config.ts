@@ -53,6 +53,8 @@ export interface ServerConfig {
   authStrategy: AuthStrategy;
   /** [keystone_authtoken], with auth_strategy = keystone. */
   keystone: KeystoneAuthtoken | null;
+  /** Where /metrics is also served without a token (--metrics-listen, [neutrino] metrics_listen); unset: not. */
+  metricsListen?: { host: string; port: number };
   /** Nova's port events ([nova], [DEFAULT] notify_nova_on_*); null: Nova is not notified. */
   nova: NovaConfig | null;
   /** A compute endpoint the built-in identity lists in its catalog ([neutrino] catalog_compute_url), for Nova and the notifier. */
@@ -139,10 +141,10 @@ export function parseVniRanges(text: string): Array<[number, number]> {
   });
 }
 
-export function parseListen(text: string): { host: string; port: number } {
+export function parseListen(text: string, name = '--listen'): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new ServerConfigError(`invalid --listen '${text}': expected HOST:PORT`);
+  if (!m || port > 65535) throw new ServerConfigError(`invalid ${name} '${text}': expected HOST:PORT`);
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
@@ -163,6 +165,7 @@ export interface ServerFlags {
   workers?: string;
   listen?: string;
   listenUnix?: string;
+  metricsListen?: string;
   publicUrl?: string;
   tenantNetworkTypes?: string;
   vniRanges?: string;
@@ -286,6 +289,7 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     } catch (e) {
       throw e instanceof NovaConfigError ? new ServerConfigError(e.message) : e;
     }
+    if (ini.neutrino?.metrics_listen) cfg.metricsListen = parseListen(ini.neutrino.metrics_listen, '[neutrino] metrics_listen');
     if (ini.neutrino?.catalog_compute_url) cfg.catalogComputeUrl = ini.neutrino.catalog_compute_url.replace(/\/+$/, '');
   }
   if (flags.authStrategy) cfg.authStrategy = authStrategyOption('--auth-strategy', flags.authStrategy);
@@ -302,6 +306,7 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     );
   }
   if (flags.listen) Object.assign(cfg, parseListen(flags.listen));
+  if (flags.metricsListen) cfg.metricsListen = parseListen(flags.metricsListen, '--metrics-listen');
   if (flags.publicUrl) cfg.publicUrl = flags.publicUrl;
   if (flags.listenUnix) cfg.unixSocket = flags.listenUnix;
   if (flags.tenantNetworkTypes) cfg.tenantNetworkTypes = list(flags.tenantNetworkTypes);

@@ -41,6 +41,10 @@ export function registerServerCommand(program: Command): void {
       ),
     )
     .option('--listen-unix <path>', 'also serve the API on this Unix socket (for agents in other network namespaces)')
+    .option(
+      '--metrics-listen <host:port>',
+      'also serve Prometheus metrics at /metrics on this address, without a token (choose one only monitoring reaches); the API listener serves them to admins',
+    )
     .option('--public-url <url>', 'base URL clients use to reach this server, when not http://HOST:PORT of --listen')
     .addOption(
       new Option('--bootstrap-admin-password <password>', 'create domain Default, project/user admin and roles on first start').env(
@@ -111,7 +115,11 @@ export function registerServerCommand(program: Command): void {
         const { isWorkerProcess, superviseWorkers } = await import('../server-workers.js');
         if (!isWorkerProcess()) {
           const log = (m: string) => process.stderr.write(`neutrino server: ${m}\n`);
-          process.exit(await superviseWorkers({ workers: config.workers, unixSocket: config.unixSocket, log }));
+          const { serveClusterMetrics } = await import('../metrics/primary.js');
+          const metrics = await serveClusterMetrics(config.metricsListen, log);
+          const status = await superviseWorkers({ workers: config.workers, unixSocket: config.unixSocket, log });
+          await metrics?.close();
+          process.exit(status);
         }
       }
       // Loaded here, not at the top: the HTTP stack costs every other command ~0.3 s of start-up.

@@ -96,6 +96,15 @@ function checkReport(body: unknown): AgentReport {
   return a;
 }
 
+/**
+ * The configurations others may depend on: all but the agent's converged revision, which moves
+ * with every change it realizes (were it a change itself, each report would wake every agent).
+ */
+function dependedOn(configurations: string): string {
+  const { converged_revision: _progress, ...rest } = parseJson<Record<string, unknown>>(configurations);
+  return JSON.stringify(rest);
+}
+
 /** Registers an agent or records its heartbeat (Neutron's report_state). Returns the row. */
 export async function reportState(tx: Tx, ctx: AuthContext, body: unknown): Promise<AgentRow> {
   if (!ctx.isAdmin) throw policyDenied('rule:report_state');
@@ -110,7 +119,7 @@ export async function reportState(tx: Tx, ctx: AuthContext, body: unknown): Prom
     .executeTakeFirst();
   const configurations = JSON.stringify(a.configurations ?? {});
   if (existing) {
-    const changed = existing.configurations !== configurations;
+    const changed = dependedOn(existing.configurations) !== dependedOn(configurations);
     await tx
       .updateTable('agents')
       .set({

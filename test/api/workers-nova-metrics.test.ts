@@ -1,6 +1,8 @@
-// Nova's port events from a server with two API workers on one PostgreSQL database: each event is
-// sent once, by the worker whose unit of work committed the change (the commit is heard only in
-// the process that made it), never by both. Status reports arrive over fresh connections, which
+// A server with two API workers on one PostgreSQL database. Nova's port events: each is sent once,
+// by the worker whose unit of work committed the change (the commit is heard only in the process
+// that made it), never by both. Metrics: whole, whichever way they are read — from the primary on
+// --metrics-listen or from a worker on the API listener, both merge every worker's (requests
+// summed, the store's gauges taken once). Status reports arrive over fresh connections, which
 // node:cluster deals out to both workers in turn.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,11 +16,13 @@ import { freePort, listening, spawnServer, stopServer, type ServerProcess } from
 import { adminToken, api } from '../helpers/client.js';
 import { ADMIN_PASSWORD } from '../helpers/server.js';
 import { startStandInNova, type StandInNova } from '../helpers/nova.js';
+import { family, parsePrometheus, samples, value } from '../helpers/prometheus.js';
 
 let cluster: PostgresCluster;
 let server: ServerProcess;
 let nova: StandInNova;
 let dir: string;
+let metricsPort: number;
 
 before(async () => {
   cluster = await startPostgres();
@@ -47,7 +51,10 @@ before(async () => {
       '',
     ].join('\n'),
   );
+  metricsPort = await freePort();
   server = spawnServer(join(dir, 'state'), port, { NEUTRINO_ADMIN_PASSWORD: ADMIN_PASSWORD }, [
+    '--metrics-listen',
+    `127.0.0.1:${metricsPort}`,
     '--db',
     db.url,
     '--workers',
@@ -110,4 +117,18 @@ test('two workers: every port event reaches Nova exactly once, sent by the worke
       .map((l) => (JSON.parse(l) as { pid: number }).pid),
   );
   assert.equal(senders.size, 2, `events sent by both workers (pids ${[...senders].join(', ')})`);
+});
+
+test('two workers: metrics are whole on --metrics-listen (primary) and on the API listener (a worker)', async () => {
+  const token = await adminToken(server.url);
+  // The test above made 16 status reports through both workers and left 16 ports ACTIVE.
+  const fromPrimary = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const fromWorker = await (await fetch(`${server.url}/metrics`, { headers: { 'x-auth-token': token } })).text();
+  for (const text of [fromPrimary, fromWorker]) {
+    const m = parsePrometheus(text);
+    const route = { method: 'POST', route: '/v2.0/neutrino/hosts/:host/port-status', status: '200' };
+    assert.equal(samples(family(m, 'neutrino_http_request_duration_seconds', 'HISTOGRAM'), route)[0]?.count, '16');
+    assert.equal(value(family(m, 'neutrino_ports', 'GAUGE'), { status: 'ACTIVE' }), 16, 'taken once, not summed');
+  }
+  assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status, 404);
 });
