@@ -181,3 +181,22 @@ async function waitForLog(match: (l: (typeof logs)[number]) => boolean): Promise
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+test('a token the identity revoked: Nova answers 401, the notifier logs in again and sends the batch once more', async () => {
+  const warm = await instancePort();
+  await setStatus({ [warm.id]: 'ACTIVE' });
+  await arrived(warm.id, 'network-vif-plugged');
+  for (const token of nova.tokensSeen) {
+    const r = await fetch(`${server.url}/identity/v3/auth/tokens`, {
+      method: 'DELETE',
+      headers: { 'x-auth-token': await adminToken(server.url), 'x-subject-token': token },
+    });
+    assert.equal(r.status, 204);
+  }
+  const refusedBefore = nova.refusedTokens.length;
+  const p = await instancePort();
+  await setStatus({ [p.id]: 'ACTIVE' });
+  await arrived(p.id, 'network-vif-plugged');
+  assert.equal(nova.refusedTokens.length, refusedBefore + 1, 'one refusal, then a new token');
+  assert.equal(nova.delivered().filter((e) => e.tag === p.id).length, 1);
+});

@@ -31,6 +31,10 @@ export interface StandInNova {
   requests: NovaRequestRecord[];
   /** Every breach of the contract, as a sentence (a test expects none). */
   violations: string[];
+  /** Tokens the identity did not accept (answered 401, as keystonemiddleware does: a client may log in again). */
+  refusedTokens: string[];
+  /** Tokens accepted so far. */
+  tokensSeen: Set<string>;
   /** Instances Nova knows: events for other server_uuids get code 404. */
   instances: Set<string>;
   /** Answers the next `count` valid requests with `status` (e.g. 503) without processing them. */
@@ -89,19 +93,15 @@ export interface StandInNovaOptions {
 export async function startStandInNova({ identityUrl }: StandInNovaOptions): Promise<StandInNova> {
   const requests: NovaRequestRecord[] = [];
   const violations: string[] = [];
+  const refusedTokens: string[] = [];
+  const tokensSeen = new Set<string>();
   const instances = new Set<string>();
   let failing = { count: 0, status: 503 };
-  const validated = new Map<string, boolean>();
-
-  /** Valid and allowed: the identity says so and the token carries admin or service. */
+  /** Valid and allowed: the identity says so (asked every time: a revoked token is refused at once) and it carries admin or service. */
   async function tokenAllowed(token: string): Promise<boolean> {
-    const known = validated.get(token);
-    if (known !== undefined) return known;
     const r = await fetch(`${identityUrl}/auth/tokens?nocatalog`, { headers: { 'x-auth-token': token, 'x-subject-token': token } });
     const body = (await r.json().catch(() => null)) as { token?: { roles?: Array<{ name: string }> } } | null;
-    const ok = r.status === 200 && (body?.token?.roles ?? []).some((role) => role.name === 'admin' || role.name === 'service');
-    validated.set(token, ok);
-    return ok;
+    return r.status === 200 && (body?.token?.roles ?? []).some((role) => role.name === 'admin' || role.name === 'service');
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -112,7 +112,13 @@ export async function startStandInNova({ identityUrl }: StandInNovaOptions): Pro
     if (req.method !== 'POST' || req.url !== '/v2.1/os-server-external-events') return breach(404, 'not the external events API');
     const token = req.headers['x-auth-token'];
     if (typeof token !== 'string' || !token) return breach(401, 'no X-Auth-Token');
-    if (!(await tokenAllowed(token))) return breach(401, 'X-Auth-Token not valid (or without admin/service role) at the identity');
+    if (!(await tokenAllowed(token))) {
+      refusedTokens.push(token);
+      return answer(res, 401, {
+        error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' },
+      });
+    }
+    tokensSeen.add(token);
     // python-novaclient at API 2.1 sends the legacy header only (OpenStack-API-Version from 2.27 on).
     if (req.headers['x-openstack-nova-api-version'] !== '2.1') return breach(400, 'X-OpenStack-Nova-API-Version is not 2.1');
     if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) return breach(400, 'Content-Type is not JSON');
@@ -154,6 +160,8 @@ export async function startStandInNova({ identityUrl }: StandInNovaOptions): Pro
     endpoint: `http://127.0.0.1:${port}/v2.1`,
     requests,
     violations,
+    refusedTokens,
+    tokensSeen,
     instances,
     failNext(count, status = 503) {
       failing = { count, status };
