@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'ini';
 import { DatabaseUrlError, parseDatabaseUrl, type Engine } from './store/engine.js';
+import { NovaConfigError, parseNovaOptions, PASSWORD_AUTH_OPTIONS, type NovaConfig } from './server-config-nova.js';
 
 export interface ServerConfig {
   stateDir: string;
@@ -52,6 +53,12 @@ export interface ServerConfig {
   authStrategy: AuthStrategy;
   /** [keystone_authtoken], with auth_strategy = keystone. */
   keystone: KeystoneAuthtoken | null;
+  /** Where /metrics is also served without a token (--metrics-listen, [neutrino] metrics_listen); unset: not. */
+  metricsListen?: { host: string; port: number };
+  /** Nova's port events ([nova], [DEFAULT] notify_nova_on_*); null: Nova is not notified. */
+  nova: NovaConfig | null;
+  /** A compute endpoint the built-in identity lists in its catalog ([neutrino] catalog_compute_url), for Nova and the notifier. */
+  catalogComputeUrl?: string;
   /** Settings given but not acted on, to be logged at start (never ignored silently). */
   warnings: string[];
 }
@@ -106,6 +113,7 @@ export const defaultServerConfig: ServerConfig = {
   gracefulShutdownTimeout: 5,
   authStrategy: 'builtin',
   keystone: null,
+  nova: null,
   warnings: [],
 };
 
@@ -133,10 +141,10 @@ export function parseVniRanges(text: string): Array<[number, number]> {
   });
 }
 
-export function parseListen(text: string): { host: string; port: number } {
+export function parseListen(text: string, name = '--listen'): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new ServerConfigError(`invalid --listen '${text}': expected HOST:PORT`);
+  if (!m || port > 65535) throw new ServerConfigError(`invalid ${name} '${text}': expected HOST:PORT`);
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
@@ -157,6 +165,7 @@ export interface ServerFlags {
   workers?: string;
   listen?: string;
   listenUnix?: string;
+  metricsListen?: string;
   publicUrl?: string;
   tenantNetworkTypes?: string;
   vniRanges?: string;
@@ -186,22 +195,7 @@ function databaseOption(name: string, connection: string): Engine {
   }
 }
 
-const KEYSTONE_AUTHTOKEN_OPTIONS = new Set([
-  'www_authenticate_uri',
-  'auth_url',
-  'auth_type',
-  'username',
-  'user_id',
-  'password',
-  'project_name',
-  'project_id',
-  'user_domain_name',
-  'user_domain_id',
-  'project_domain_name',
-  'project_domain_id',
-  'token_cache_time',
-  'http_connect_timeout',
-]);
+const KEYSTONE_AUTHTOKEN_OPTIONS = new Set([...PASSWORD_AUTH_OPTIONS, 'www_authenticate_uri', 'token_cache_time', 'http_connect_timeout']);
 
 const httpUrl = (name: string, v: string | undefined): string => {
   if (!v) throw new ServerConfigError(`auth_strategy = keystone needs [keystone_authtoken] ${name}`);
@@ -290,10 +284,19 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     if (ini.api?.keepalive_timeout) cfg.keepaliveTimeout = positiveInt('[api] keepalive_timeout', ini.api.keepalive_timeout);
     if (d.auth_strategy) cfg.authStrategy = authStrategyOption('auth_strategy', d.auth_strategy);
     authtoken = ini.keystone_authtoken;
+    try {
+      cfg.nova = parseNovaOptions(d, ini.nova, cfg.warnings);
+    } catch (e) {
+      throw e instanceof NovaConfigError ? new ServerConfigError(e.message) : e;
+    }
+    if (ini.neutrino?.metrics_listen) cfg.metricsListen = parseListen(ini.neutrino.metrics_listen, '[neutrino] metrics_listen');
+    if (ini.neutrino?.catalog_compute_url) cfg.catalogComputeUrl = ini.neutrino.catalog_compute_url.replace(/\/+$/, '');
   }
   if (flags.authStrategy) cfg.authStrategy = authStrategyOption('--auth-strategy', flags.authStrategy);
   if (cfg.authStrategy === 'keystone') cfg.keystone = parseKeystoneAuthtoken(authtoken ?? {}, cfg.warnings);
   else if (authtoken) cfg.warnings.push('[keystone_authtoken] is set but auth_strategy is builtin: the section has no effect');
+  if (cfg.keystone && cfg.catalogComputeUrl)
+    cfg.warnings.push("[neutrino] catalog_compute_url has no effect with auth_strategy = keystone: Keystone's catalog names Nova");
   if (flags.stateDir) cfg.stateDir = flags.stateDir;
   if (flags.db) cfg.database = databaseOption('--db', flags.db);
   if (flags.workers) cfg.workers = positiveInt('--workers', flags.workers);
@@ -303,6 +306,7 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     );
   }
   if (flags.listen) Object.assign(cfg, parseListen(flags.listen));
+  if (flags.metricsListen) cfg.metricsListen = parseListen(flags.metricsListen, '--metrics-listen');
   if (flags.publicUrl) cfg.publicUrl = flags.publicUrl;
   if (flags.listenUnix) cfg.unixSocket = flags.listenUnix;
   if (flags.tenantNetworkTypes) cfg.tenantNetworkTypes = list(flags.tenantNetworkTypes);

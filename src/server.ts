@@ -10,6 +10,7 @@ import { ServerConfigError, type ServerConfig } from './server-config.js';
 import { openDb, type Db } from './store/db.js';
 import { redactPassword } from './store/engine.js';
 import { isWorkerProcess } from './server-workers.js';
+import { startMetricsListener } from './metrics/listener.js';
 import { lockStateDir, type StateLock } from './store/lock.js';
 import { securePrivateDir } from './store/state-dir.js';
 
@@ -63,7 +64,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   };
   try {
     for (const w of config.warnings) logger.warn(w);
-    const { http, identity } = await buildApp({ config, db, logger });
+    const { http, identity, metrics } = await buildApp({ config, db, logger });
     if (config.keystone) {
       logger.info({ authUrl: config.keystone.authUrl, tokenCacheTime: config.keystone.tokenCacheTime }, 'tokens are validated by Keystone');
     } else if (opts.bootstrapAdminPassword) await identity.bootstrap(opts.bootstrapAdminPassword);
@@ -82,6 +83,17 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       if (!isWorkerProcess()) rmSync(config.unixSocket, { force: true });
       await new Promise<void>((resolve, reject) => unix.once('error', reject).listen(config.unixSocket, resolve));
     }
+    // With several workers the primary serves the merged metrics there (metrics/primary.ts).
+    const metricsListener =
+      config.metricsListen && !isWorkerProcess()
+        ? await startMetricsListener(
+            config.metricsListen.host,
+            config.metricsListen.port,
+            () => metrics.expose(),
+            (err) => logger.error({ err }, 'metrics scrape failed'),
+          )
+        : null;
+    if (metricsListener) logger.info({ address: metricsListener.address }, 'metrics served without a token');
     const database = config.database?.kind === 'postgres' ? redactPassword(config.database.url) : undefined;
     logger.info({ address, unixSocket: config.unixSocket, stateDir: config.stateDir, database }, 'neutrino server listening');
     return {
@@ -89,6 +101,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       async close() {
         const t0 = Date.now();
         const unixDone = unix ? stopAccepting(unix) : Promise.resolve();
+        await metricsListener?.close();
         // Fastify's close answers new requests on open connections with 503 and ends the long-polls (preClose).
         const appDone = http.close();
         drain.begin();

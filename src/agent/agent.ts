@@ -17,6 +17,7 @@ import type { AgentConfig } from './config.js';
 import { deleteConntrackState } from './conntrack.js';
 import { sendGarps } from './garp.js';
 import { agentPass, type AgentPassResult, type Facts, type PriorPass } from './pass.js';
+import type { AgentMetrics } from './metrics.js';
 
 /** A full pass is followed by at least this many times its duration without one (see fullPassDone). */
 const FULL_PASS_GAP = 5;
@@ -31,12 +32,15 @@ export class Agent {
   /** floating IP id → the status last reported (ACTIVE ones only are kept) */
   private fipReported = new Map<string, string>();
   private devices = 0;
+  /** The host view's revision the last converged pass realized (reported: the server shows the agent's lag). */
+  private convergedRevision: number | null = null;
 
   constructor(
     private readonly cfg: AgentConfig,
     private readonly client: NeutrinoClient,
     private readonly kernel: Kernel,
     private readonly log: Logger,
+    private readonly metrics?: AgentMetrics,
   ) {
     this.watch = new HostWatch(client, cfg.host, log);
   }
@@ -133,6 +137,7 @@ export class Agent {
           : role === 'dhcp'
             ? { dhcp_driver: 'dnsmasq', networks: this.view?.dhcp_networks.length ?? 0 }
             : { routers: this.view?.routers?.length ?? 0 };
+      if (this.convergedRevision !== null) configurations.converged_revision = this.convergedRevision;
       // Only the DHCP and L3 agents have a zone (the L2 agent reports none, as Neutron's).
       const zone = role === 'l2' ? {} : { availability_zone: this.cfg.availabilityZone };
       await this.client.reportState({
@@ -176,6 +181,8 @@ export class Agent {
     if (full) this.fullPassDone(r.ms);
     this.afterRouterChanges(r);
     this.devices = Object.values(r.portStatus).filter((s) => s === 'ACTIVE').length;
+    if (r.converged) this.convergedRevision = this.view.revision;
+    this.metrics?.pass({ full, ms: r.ms, ops: r.ops, converged: r.converged, portsWired: this.devices, revision: this.view.revision });
     const cost = { ops: r.ops, commands: r.commands, ms: Math.round(r.ms), converged: r.converged, scope: scopeLabel(r.scope) };
     if (this.firstPass) this.log.info({ ...cost, ports: this.view.ports.length }, 'initial sync');
     else if (r.ops) this.log.info(cost, 'applied changes');
@@ -254,6 +261,7 @@ export class Agent {
         } catch (e) {
           // Level-triggered: whatever failed, the next pass starts from a fresh view.
           this.log.error({ err: e }, 'reconcile failed; full resync shortly');
+          this.metrics?.failed();
           this.watch.reset();
           this.prior = null;
           if (!this.stopped) await this.pause(1000);

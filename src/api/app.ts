@@ -5,7 +5,9 @@ import type { Db } from '../store/db.js';
 import { IdentityService, identityOptions } from '../identity/service.js';
 import { registerIdentityRoutes } from './identity/routes.js';
 import { registerNetworkingRoutes } from './networking.js';
-import { keystoneAuthenticate } from './keystone-auth.js';
+import { keystoneAuthenticate, type Authenticate } from './keystone-auth.js';
+import { registerMetrics, type ServerMetrics } from './metrics.js';
+import { isWorkerProcess } from '../server-workers.js';
 import { handleClientError, handleError, neutronBody, serviceUnavailable } from './errors.js';
 import { newRequestId, registerRequestIdHeader, REQUEST_ID_LOG_LABEL } from './request-id.js';
 import { registerAccessLog } from './access-log.js';
@@ -13,6 +15,8 @@ import { registerHealthcheck } from './healthcheck.js';
 import { NeutronError } from '../model/errors.js';
 import { connectionBounds, createBoundedServer } from './bounded-server.js';
 import { parseJsonBody } from './json-body.js';
+import { startNovaNotifier } from '../notify/nova-notifier.js';
+import type { NovaConfig } from '../server-config-nova.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,6 +33,7 @@ export interface AppDeps {
 export interface App {
   http: FastifyInstance;
   identity: IdentityService;
+  metrics: ServerMetrics;
 }
 
 export async function buildApp({ config, db, logger = false }: AppDeps): Promise<App> {
@@ -86,12 +91,25 @@ export async function buildApp({ config, db, logger = false }: AppDeps): Promise
 
   const identity = new IdentityService(db, identityOptions(config));
   registerHealthcheck(http, db);
+  const authenticate: Authenticate = config.keystone
+    ? keystoneAuthenticate(config.keystone, http.log)
+    : (token) => identity.authenticateToken(token);
+  const metrics = registerMetrics(http, { db, config, authenticate, inWorker: isWorkerProcess() });
   // Behind Keystone the built-in identity API is not served at all: its paths answer 404.
-  if (config.keystone) {
-    await registerNetworkingRoutes(http, { authenticate: keystoneAuthenticate(config.keystone, http.log), db, config, baseUrl: base });
-  } else {
-    await registerIdentityRoutes(http, { identity, baseUrl: base });
-    await registerNetworkingRoutes(http, { authenticate: (token) => identity.authenticateToken(token), db, config, baseUrl: base });
-  }
-  return { http, identity };
+  if (!config.keystone) await registerIdentityRoutes(http, { identity, baseUrl: base });
+  await registerNetworkingRoutes(http, { authenticate, db, config, baseUrl: base });
+  if (config.nova) notifyNova(http, db, config.nova, config.gracefulShutdownTimeout);
+  return { http, identity, metrics };
+}
+
+/** Nova's port events from this process's commits; what is queued at shutdown is sent within the shutdown bound. */
+function notifyNova(http: FastifyInstance, db: Db, nova: NovaConfig, shutdownSeconds: number): void {
+  const notifier = startNovaNotifier(db, nova, http.log);
+  http.log.info({ authUrl: nova.authUrl, interval: nova.sendEventsInterval }, "Nova is notified of its instances' port events");
+  http.addHook('onClose', async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, shutdownSeconds * 1000)));
+    await Promise.race([notifier.close(), bound]);
+    clearTimeout(timer);
+  });
 }

@@ -7,10 +7,14 @@ import { AgentConfigError, parseAgentConfig, serverUrlsOf, type AgentConfig } fr
 import { NeutrinoClient } from '../client/neutrino.js';
 import { RealKernel } from '../exec/real.js';
 import { logLevelOption } from './log-level.js';
+import { AgentMetrics } from '../agent/metrics.js';
+import { startMetricsListener } from '../metrics/listener.js';
+import { parseListen } from '../server-config.js';
 
 interface AgentFlags {
   config: string;
   host?: string;
+  metricsListen?: string;
   logLevel: string;
 }
 
@@ -23,6 +27,10 @@ export function registerAgentCommand(program: Command): void {
       'agent INI file ([DEFAULT] host, state_path; [neutrino] server_url, username, password, project, roles; [linux_bridge] physical_interface_mappings; [vxlan] local_ip; [DEFAULT] graceful_shutdown_timeout)',
     )
     .option('--host <name>', 'host name reported to the server (overrides [DEFAULT] host)')
+    .option(
+      '--metrics-listen <host:port>',
+      'serve Prometheus metrics at /metrics on this address, without a token (off unless given; choose an address only monitoring reaches)',
+    )
     .addOption(logLevelOption())
     .action(async (flags: AgentFlags) => {
       let text: string;
@@ -40,7 +48,19 @@ export function registerAgentCommand(program: Command): void {
         credentialsHint: `check [neutrino] username, password and project in ${flags.config}`,
       }));
       const client = new NeutrinoClient(endpoints, { username: cfg.username, password: cfg.password, project: cfg.project });
-      const agent = new Agent(cfg, client, new RealKernel(), log);
+      const metricsAt = flags.metricsListen ? parseListen(flags.metricsListen, '--metrics-listen') : null;
+      const metrics = metricsAt ? new AgentMetrics() : undefined;
+      const listener =
+        metricsAt && metrics
+          ? await startMetricsListener(
+              metricsAt.host,
+              metricsAt.port,
+              async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+              (err) => log.error({ err }, 'metrics scrape failed'),
+            )
+          : null;
+      if (listener) log.info({ address: listener.address }, 'metrics served without a token');
+      const agent = new Agent(cfg, client, new RealKernel(), log, metrics);
       // The first signal lets the pass under way finish; a second one, with no listener left, ends the process at once.
       const stop = () => {
         process.off('SIGINT', stop);
@@ -56,6 +76,7 @@ export function registerAgentCommand(program: Command): void {
       process.on('SIGTERM', stop);
       log.info({ roles: cfg.roles, localIp: cfg.localIp }, 'neutrino agent starting');
       await agent.run();
+      await listener?.close();
       log.info('neutrino agent stopped');
       process.exit(0);
     });

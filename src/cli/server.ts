@@ -19,7 +19,7 @@ export function registerServerCommand(program: Command): void {
     )
     .option(
       '--config <file>',
-      'INI file with Neutron option names ([database] connection, [DEFAULT] api_workers, global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [identity] lockout_failure_attempts, lockout_duration, failure_backoff_max, [neutrino] change_feed_window, [DEFAULT] graceful_shutdown_timeout, [api] header_timeout, request_timeout, keepalive_timeout, [DEFAULT] auth_strategy, [keystone_authtoken] www_authenticate_uri, auth_url, auth_type, username, password, project_name, user_domain_name, project_domain_name, token_cache_time, http_connect_timeout); flags win over it',
+      'INI file with Neutron option names ([database] connection, [DEFAULT] api_workers, global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [identity] lockout_failure_attempts, lockout_duration, failure_backoff_max, [neutrino] change_feed_window, [DEFAULT] graceful_shutdown_timeout, [api] header_timeout, request_timeout, keepalive_timeout, [DEFAULT] auth_strategy, [keystone_authtoken] www_authenticate_uri, auth_url, auth_type, username, password, project_name, user_domain_name, project_domain_name, token_cache_time, http_connect_timeout, [DEFAULT] notify_nova_on_port_status_changes, notify_nova_on_port_data_changes, send_events_interval, http_retries, [nova] auth_url, auth_type, username, password, project_name, user_domain_name, project_domain_name, region_name, endpoint_type, timeout, [neutrino] catalog_compute_url); flags win over it',
     )
     .addOption(
       new Option(
@@ -41,6 +41,10 @@ export function registerServerCommand(program: Command): void {
       ),
     )
     .option('--listen-unix <path>', 'also serve the API on this Unix socket (for agents in other network namespaces)')
+    .option(
+      '--metrics-listen <host:port>',
+      'also serve Prometheus metrics at /metrics on this address, without a token (choose one only monitoring reaches); the API listener serves them to admins',
+    )
     .option('--public-url <url>', 'base URL clients use to reach this server, when not http://HOST:PORT of --listen')
     .addOption(
       new Option('--bootstrap-admin-password <password>', 'create domain Default, project/user admin and roles on first start').env(
@@ -111,7 +115,11 @@ export function registerServerCommand(program: Command): void {
         const { isWorkerProcess, superviseWorkers } = await import('../server-workers.js');
         if (!isWorkerProcess()) {
           const log = (m: string) => process.stderr.write(`neutrino server: ${m}\n`);
-          process.exit(await superviseWorkers({ workers: config.workers, unixSocket: config.unixSocket, log }));
+          const { serveClusterMetrics } = await import('../metrics/primary.js');
+          const metrics = await serveClusterMetrics(config.metricsListen, log);
+          const status = await superviseWorkers({ workers: config.workers, unixSocket: config.unixSocket, log });
+          await metrics?.close();
+          process.exit(status);
         }
       }
       // Loaded here, not at the top: the HTTP stack costs every other command ~0.3 s of start-up.

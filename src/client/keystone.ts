@@ -103,18 +103,23 @@ interface CatalogEntry {
   endpoints?: Array<{ interface?: string; region?: string; region_id?: string; url?: string }>;
 }
 
+/** The URL of the catalog's `type` service for the interface (and region, when set), from a v3 token's catalog. */
+export function catalogEndpoint(catalog: unknown, type: string, iface: string, region?: string): string {
+  const services = Array.isArray(catalog) ? (catalog as CatalogEntry[]) : [];
+  const endpoints = services.filter((s) => s.type === type).flatMap((s) => s.endpoints ?? []);
+  if (endpoints.length === 0) throw new CloudConfigError(`the token's catalog has no '${type}' service`);
+  const match = endpoints.filter((e) => e.interface === iface && (region === undefined || e.region_id === region || e.region === region));
+  if (match.length === 0 || !match[0]!.url) {
+    const have = endpoints.map((e) => `${e.interface}@${e.region_id ?? e.region ?? '?'}`).join(', ');
+    throw new CloudConfigError(`the catalog has no ${iface} ${type} endpoint${region ? ` in region ${region}` : ''} (it has ${have})`);
+  }
+  return match[0]!.url!.replace(/\/+$/, '');
+}
+
 /** The `network` service's URL for the interface (and region, when set) from a v3 token's catalog. */
 export function networkEndpoint(catalog: unknown, iface: string, region?: string): string {
-  const services = Array.isArray(catalog) ? (catalog as CatalogEntry[]) : [];
-  const network = services.filter((s) => s.type === 'network').flatMap((s) => s.endpoints ?? []);
-  if (network.length === 0) throw new CloudConfigError("the token's catalog has no 'network' service");
-  const match = network.filter((e) => e.interface === iface && (region === undefined || e.region_id === region || e.region === region));
-  if (match.length === 0 || !match[0]!.url) {
-    const have = network.map((e) => `${e.interface}@${e.region_id ?? e.region ?? '?'}`).join(', ');
-    throw new CloudConfigError(`the catalog has no ${iface} network endpoint${region ? ` in region ${region}` : ''} (it has ${have})`);
-  }
   // Requests carry /v2.0 themselves; a catalog entry that already ends in it is cut back to the root.
-  return match[0]!.url!.replace(/\/+$/, '').replace(/\/v2\.0$/, '');
+  return catalogEndpoint(catalog, 'network', iface, region).replace(/\/v2\.0$/, '');
 }
 
 /** Keystone could not say whether a token is valid: unreachable, too slow, or refusing the service's own login. */

@@ -1,4 +1,5 @@
-// The fixed service catalog: neutrino's network and identity endpoints, in tokens and as admin objects.
+// The fixed service catalog: neutrino's network and identity endpoints (and other services' set in the
+// configuration, such as Nova's), in tokens and as admin objects.
 import type { AuthContext } from '../model/context.js';
 import { requireAdmin, sha256 } from './context.js';
 
@@ -35,18 +36,29 @@ function catalogService(type: string, name: string, url: string): CatalogService
   };
 }
 
-export function catalog(baseUrl: string): CatalogService[] {
-  return [catalogService('network', 'neutron', `${baseUrl}/`), catalogService('identity', 'keystone', `${baseUrl}/identity/v3`)];
+/** Another service's endpoint listed in the catalog (the same URL on every interface). */
+export interface OtherService {
+  type: string;
+  name: string;
+  url: string;
+}
+
+export function catalog(baseUrl: string, others: readonly OtherService[] = []): CatalogService[] {
+  return [
+    catalogService('network', 'neutron', `${baseUrl}/`),
+    catalogService('identity', 'keystone', `${baseUrl}/identity/v3`),
+    ...others.map((o) => catalogService(o.type, o.name, o.url)),
+  ];
 }
 
 /** GET /v3/services: the fixed catalog as administration objects (read-only). */
-export function listServices(caller: AuthContext, baseUrl: string): CatalogService[] {
+export function listServices(caller: AuthContext, services: CatalogService[]): CatalogService[] {
   requireAdmin(caller, 'list_services');
-  return catalog(baseUrl);
+  return services;
 }
 
 /** GET /v3/endpoints. */
-export function listEndpoints(caller: AuthContext, baseUrl: string): Array<CatalogEndpoint & { service_id: string }> {
+export function listEndpoints(caller: AuthContext, services: CatalogService[]): Array<CatalogEndpoint & { service_id: string }> {
   requireAdmin(caller, 'list_endpoints');
-  return catalog(baseUrl).flatMap((s) => s.endpoints.map((e) => ({ ...e, service_id: s.id })));
+  return services.flatMap((s) => s.endpoints.map((e) => ({ ...e, service_id: s.id })));
 }

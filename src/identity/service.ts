@@ -7,7 +7,7 @@ import type { DomainRow, ProjectRow, RoleRow, UserRow } from '../store/schema/in
 import * as appCreds from './app-credentials.js';
 import * as assignments from './assignments.js';
 import { bootstrap, hasUsers } from './bootstrap.js';
-import { catalog, listEndpoints, listServices, type CatalogEndpoint, type CatalogService } from './catalog.js';
+import { catalog, listEndpoints, listServices, type CatalogEndpoint, type CatalogService, type OtherService } from './catalog.js';
 import type { IdentityDeps } from './context.js';
 import { listDomains } from './domains.js';
 import { domainById, roleById } from './lookup.js';
@@ -39,6 +39,8 @@ export interface IdentityOptions {
   lockout?: LockoutPolicy;
   /** Per-user back-off on failed password checks; off unless given. */
   backoff?: BackoffPolicy;
+  /** Services besides neutrino's own that the catalog lists. */
+  otherServices?: OtherService[];
 }
 
 /** The identity settings of the server's configuration. */
@@ -47,6 +49,7 @@ export function identityOptions(config: ServerConfig): IdentityOptions {
     tokenTtlSeconds: config.tokenTtlSeconds,
     lockout: { failureAttempts: config.lockoutFailureAttempts, durationSeconds: config.lockoutDuration },
     backoff: { initialDelayMs: config.failureBackoffInitialMs, maxDelayMs: config.failureBackoffMax * 1000 },
+    otherServices: config.catalogComputeUrl ? [{ type: 'compute', name: 'nova', url: config.catalogComputeUrl }] : [],
   };
 }
 
@@ -64,7 +67,7 @@ export class IdentityService {
     const now = opts.now ?? Date.now;
     const passwords = new PasswordGuard(db, now, { lockout: opts.lockout ?? NO_LOCKOUT, backoff: opts.backoff ?? NO_BACKOFF });
     this.deps = { db, now, cache: new TokenCache(), passwords };
-    this.tokens = new TokenService(this.deps, opts.tokenTtlSeconds);
+    this.tokens = new TokenService(this.deps, opts.tokenTtlSeconds, (baseUrl) => this.catalog(baseUrl));
   }
 
   /** Idempotent: Default domain, admin/member/reader roles, admin project and user (password set once). */
@@ -80,16 +83,16 @@ export class IdentityService {
   // ---- tokens and catalog ----------------------------------------------------------------------
 
   catalog(baseUrl: string): CatalogService[] {
-    return catalog(baseUrl);
+    return catalog(baseUrl, this.opts.otherServices);
   }
 
   /** GET /v3/services and /v3/endpoints: the fixed catalog as administration objects (read-only). */
   listServices(caller: AuthContext, baseUrl: string): CatalogService[] {
-    return listServices(caller, baseUrl);
+    return listServices(caller, this.catalog(baseUrl));
   }
 
   listEndpoints(caller: AuthContext, baseUrl: string): Array<CatalogEndpoint & { service_id: string }> {
-    return listEndpoints(caller, baseUrl);
+    return listEndpoints(caller, this.catalog(baseUrl));
   }
 
   /** POST /v3/auth/tokens: password (or token) authentication, always project-scoped. */

@@ -4,7 +4,7 @@ import { authContext, type AuthContext } from '../model/context.js';
 import type { ApplicationCredentialRow, DomainRow, ProjectRow, RoleRow, TokenRow, UserRow } from '../store/schema/index.js';
 import { credentialTokenRoles, isExpired, proveApplicationCredential } from './app-credentials.js';
 import { findPasswordUser, scopeProject } from './auth-request.js';
-import { catalog, type CatalogService } from './catalog.js';
+import type { CatalogService } from './catalog.js';
 import { keystoneTime, named, sha256, type IdentityDeps, type Named, type ScopedRef } from './context.js';
 import { forbiddenAction, notFoundError, unauthorized } from './errors.js';
 import { domainById, projectById } from './lookup.js';
@@ -63,7 +63,14 @@ export class TokenService {
   constructor(
     private readonly deps: IdentityDeps,
     private readonly tokenTtlSeconds: number,
+    /** The service catalog put in tokens, for the base URL the client reached. */
+    private readonly catalogOf: (baseUrl: string) => CatalogService[],
   ) {}
+
+  /** A token's catalog: none without a base URL (?nocatalog). */
+  private catalogFor(baseUrl: string): CatalogService[] {
+    return baseUrl ? this.catalogOf(baseUrl) : [];
+  }
 
   /** POST /v3/auth/tokens. */
   async issue(auth: AuthRequest['auth'], baseUrl: string): Promise<IssuedToken> {
@@ -99,7 +106,10 @@ export class TokenService {
       domainById(this.deps.db, user.domain_id),
       domainById(this.deps.db, project.domain_id),
     ]);
-    return { token, body: tokenBody({ row, user, userDomain, project, projectDomain, roles, cred: cred ?? null }, baseUrl) };
+    return {
+      token,
+      body: tokenBody({ row, user, userDomain, project, projectDomain, roles, cred: cred ?? null }, this.catalogFor(baseUrl)),
+    };
   }
 
   /** The caller of every API request: cached, so a hit costs one sha256 and a Map lookup. */
@@ -137,7 +147,7 @@ export class TokenService {
     const loaded = subjectToken ? await this.load(sha256(subjectToken)) : null;
     if (!loaded) throw notFoundError('token', 'the X-Subject-Token');
     if (!caller.isAdmin && caller.userId !== loaded.user.id) throw forbiddenAction('identity:validate_token');
-    return tokenBody(loaded, baseUrl);
+    return tokenBody(loaded, this.catalogFor(baseUrl));
   }
 
   /** DELETE /v3/auth/tokens. */
@@ -216,7 +226,7 @@ export class TokenService {
   }
 }
 
-function tokenBody(t: LoadedToken, baseUrl: string): TokenBody {
+function tokenBody(t: LoadedToken, services: CatalogService[]): TokenBody {
   return {
     token: {
       methods: t.row.methods.split(','),
@@ -227,7 +237,7 @@ function tokenBody(t: LoadedToken, baseUrl: string): TokenBody {
       project: { ...named(t.project), domain: named(t.projectDomain) },
       is_domain: false,
       roles: t.roles.map(named),
-      catalog: baseUrl ? catalog(baseUrl) : [],
+      catalog: services,
       ...(t.cred ? { application_credential: { id: t.cred.id, name: t.cred.name, restricted: !t.cred.unrestricted } } : {}),
     },
   };

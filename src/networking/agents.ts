@@ -111,6 +111,15 @@ export interface ReportedAgent {
   resync: boolean;
 }
 
+/**
+ * The configurations others may depend on: all but the agent's converged revision, which moves
+ * with every change it realizes (were it a change itself, each report would wake every agent).
+ */
+function dependedOn(configurations: string): string {
+  const { converged_revision: _progress, ...rest } = parseJson<Record<string, unknown>>(configurations);
+  return JSON.stringify(rest);
+}
+
 /** Registers an agent or records its heartbeat (Neutron's report_state). */
 export async function reportState(tx: Tx, ctx: AuthContext, config: ServerConfig, body: unknown): Promise<ReportedAgent> {
   if (!ctx.isAdmin) throw policyDenied('rule:report_state');
@@ -125,7 +134,7 @@ export async function reportState(tx: Tx, ctx: AuthContext, config: ServerConfig
     .executeTakeFirst();
   const configurations = JSON.stringify(a.configurations ?? {});
   if (existing) {
-    const changed = existing.configurations !== configurations;
+    const changed = dependedOn(existing.configurations) !== dependedOn(configurations);
     await tx
       .updateTable('agents')
       .set({

@@ -2,6 +2,7 @@
 import { badRequest } from '../model/errors.js';
 import { show } from '../model/validators.js';
 import { recordChange, timestamp, type Tx } from './common.js';
+import { notePortStatus } from './port-events.js';
 
 const STATUSES = ['ACTIVE', 'DOWN', 'BUILD', 'ERROR'];
 
@@ -16,7 +17,7 @@ export async function setPortStatus(tx: Tx, host: string, body: unknown): Promis
     }
     const row = await tx
       .selectFrom('ports')
-      .select(['status', 'project_id'])
+      .select(['status', 'project_id', 'device_id', 'device_owner'])
       .where('id', '=', id)
       .where('binding_host_id', '=', host)
       .executeTakeFirst();
@@ -24,6 +25,7 @@ export async function setPortStatus(tx: Tx, host: string, body: unknown): Promis
     await tx.updateTable('ports').set({ status, updated_at: timestamp() }).where('id', '=', id).execute();
     // op 'status': watchers that only shape the kernel can skip it.
     await recordChange(tx, 'port', id, 'status', row.project_id);
+    notePortStatus(tx, { id, device_id: row.device_id, device_owner: row.device_owner }, row.status, status);
     changed.push(id);
   }
   return changed;

@@ -42,6 +42,7 @@ import {
 } from './common.js';
 import { allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
 import { allocationRows } from './ipam-store.js';
+import { notePortDeleted, notePortStatus } from './port-events.js';
 import { getVisibleNetwork, isNetworkSharedWith } from './networks.js';
 import { enforceQuota } from './quotas.js';
 import { enforceRouterDeviceOwner } from './router-common.js';
@@ -611,6 +612,7 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
     .execute();
   await recordChange(tx, 'port', id, 'update', port.project_id);
   const { port: updated } = await getVisiblePort(tx, { ...ctx, isAdmin: true }, id);
+  notePortStatus(tx, updated, port.status, updated.status);
   return (await portsToApi(tx, [updated]))[0];
 }
 
@@ -640,6 +642,7 @@ export async function deletePort(tx: Tx, ctx: AuthContext, id: string, system = 
   }
   await tx.deleteFrom('ports').where('id', '=', id).execute();
   await recordChange(tx, 'port', id, 'delete', port.project_id);
+  notePortDeleted(tx, port);
 }
 
 /** The ports the caller sees: its project's, and every port on its project's networks. */

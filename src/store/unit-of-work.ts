@@ -42,6 +42,34 @@ export function onBeforeCommit(tx: Tx, hook: BeforeCommit): boolean {
   return true;
 }
 
+/** What a unit of work announces once it has committed (facts for other parts of the process, such as the Nova notifier). */
+const published = new WeakMap<Tx, unknown[]>();
+type CommitListener = (facts: readonly unknown[]) => void;
+const commitListeners = new WeakMap<Reader, Set<CommitListener>>();
+
+/**
+ * Announces `fact` to the database's commit listeners once this unit of work has committed, and only
+ * then: an attempt that fails or runs again announces nothing. False outside a unit of work.
+ */
+export function publishAfterCommit(tx: Tx, fact: unknown): boolean {
+  const facts = published.get(tx);
+  if (!facts) return false;
+  facts.push(fact);
+  return true;
+}
+
+/**
+ * Calls `listener` with the facts of every unit of work committed on `db` by this process (each
+ * commit is heard by the one process that made it). It runs in the committing request, so it must
+ * only take note and return. Returns the unsubscription.
+ */
+export function onCommitted(db: Reader, listener: CommitListener): () => void {
+  let set = commitListeners.get(db);
+  if (!set) commitListeners.set(db, (set = new Set()));
+  set.add(listener);
+  return () => set.delete(listener);
+}
+
 /**
  * Runs `work` in one transaction, committing at the end. On a conflict the whole unit runs again (with
  * a short randomised pause), up to `attempts` times; then the last error is thrown. `work` must have
@@ -50,13 +78,17 @@ export function onBeforeCommit(tx: Tx, hook: BeforeCommit): boolean {
 export async function unitOfWork<T>(db: Reader, work: (tx: Tx) => Promise<T>, { attempts = 12 }: UnitOfWorkOptions = {}): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction().execute(async (tx) => {
+      let facts: unknown[] = [];
+      const out = await db.transaction().execute(async (tx) => {
         beforeCommit.set(tx, []);
+        published.set(tx, (facts = []));
         if (attempt > 1) retried.add(tx);
         const out = await work(tx);
         for (const hook of beforeCommit.get(tx) ?? []) await hook(tx);
         return out;
       });
+      if (facts.length) for (const listener of commitListeners.get(db) ?? []) listener(facts);
+      return out;
     } catch (e) {
       if (attempt >= attempts || !isConflict(e)) throw e;
       await sleep(Math.random() * 2 ** Math.min(attempt, 6));

@@ -49,7 +49,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, log
   const store = await openTestStore();
   const { stateDir, db } = store;
   const config: ServerConfig = { ...defaultServerConfig, stateDir, host: '127.0.0.1', port: 0, ...overrides };
-  // Port 0 picks a free port; the public URL is fixed up once it is known.
+  // Port 0 picks a free port (a test that must know it first, to name it in the config, gives it).
   const probe = await buildAppOnFreePort(config, db, logger);
   return {
     url: probe.url,
@@ -64,7 +64,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, log
 }
 
 async function buildAppOnFreePort(config: ServerConfig, db: Db, logger?: FastifyBaseLogger) {
-  const port = await freeLoopbackPort();
+  const port = config.port || (await freeLoopbackPort());
   const finalConfig = { ...config, port };
   const { http, identity } = await buildApp({ config: finalConfig, db, logger });
   await identity.bootstrap(ADMIN_PASSWORD);
