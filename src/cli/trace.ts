@@ -61,6 +61,7 @@ async function act(kind: TraceCliOptions['kind'], target: string, f: Record<stri
       target,
       to: f.to as string | undefined,
       ...(f.ipv6 ? { ipv6: true } : {}),
+      ...(f.metadata ? { metadata: true } : {}),
       lab: f.lab as string | undefined,
       labs: traceLabs(f.stateRoot as string | undefined),
       cloud: f.cloud as string | undefined,
@@ -150,6 +151,10 @@ could not be checked, or the trace could not decide).`,
   probeOptions(traceOptions(instance), 'the instance itself; for its floating IP, the external host')
     .option('--to <address|port-id>', 'trace from the instance to this destination instead')
     .option('--ipv6', "the instance's way out over IPv6: from its IPv6 address to the external network's IPv6 gateway")
+    .option(
+      '--metadata',
+      "the instance's metadata path to 169.254.169.254: the router's redirect and metadata proxy, or on an isolated network the DHCP namespace's proxy and the route DHCP gives; the metadata agent",
+    )
     .action((name: string, f: Record<string, unknown>) => act('instance', name, f));
   const dhcp = trace
     .command('dhcp')

@@ -21,6 +21,7 @@ import { nodeAccess, parseAccess } from './read/access.js';
 import { probeFip, probePort } from './probe/probe.js';
 import { dhcpClientArgv, probeDhcp, probeDhcpPassive } from './probe/probe-dhcp.js';
 import { dhcpClientPort, DhcpTraceError, traceDhcp, withDhcpLeg } from './walk/dhcp.js';
+import { traceMetadata } from './walk/metadata.js';
 
 export class TraceUsageError extends Error {
   constructor(message: string) {
@@ -36,6 +37,8 @@ export interface TraceCliOptions {
   to?: string;
   /** trace instance without --to: its way out over IPv6 (to the external subnet's IPv6 gateway) */
   ipv6?: boolean;
+  /** trace instance: its metadata path (169.254.169.254) instead of its connectivity */
+  metadata?: boolean;
   lab?: string;
   /** the labs this machine runs (the CLI reads them from their state root) */
   labs: TraceLabs;
@@ -90,6 +93,8 @@ export function checkOptions(o: TraceCliOptions): void {
   }
   if (o.kind === 'fip' && parseIp(o.target)?.version !== 4) throw new TraceUsageError(`'${o.target}' is not an IPv4 address`);
   if (o.kind === 'port' && !o.to) throw new TraceUsageError('trace port needs --to ADDRESS|PORT');
+  if (o.metadata && (o.to !== undefined || o.ipv6 || o.probe))
+    throw new TraceUsageError('--metadata checks the path to 169.254.169.254: it takes no --to, --ipv6 or --probe');
   if (o.to !== undefined && !parseIp(o.to) && !/^[0-9a-f-]{8,36}$/.test(o.to))
     throw new TraceUsageError(`--to '${o.to}' is neither an IPv4 address nor a port id`);
   if (o.port !== undefined && (!/^\d+$/.test(o.port) || Number(o.port) < 1 || Number(o.port) > 65535))
@@ -158,6 +163,7 @@ function traceOf(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot, fipO
   if (o.kind === 'port') return tracePort(ctx, o.target, o.to!, { flow: fipOptions.flow }, started);
   if (o.kind === 'dhcp') return dhcpTrace(ctx, o.target, started);
   const port = instancePort(ctx, o, snapshot);
+  if (o.metadata) return traceMetadata(ctx, port, o.target, started);
   if (o.to) return tracePort(ctx, port.id, o.to, { flow: fipOptions.flow }, started);
   // Floating IPs are IPv4 only: over IPv6 the instance is reached by its own address, routed as it is.
   if (o.ipv6) return tracePort(ctx, port.id, externalGateway(ctx, port, 6) ?? '::', { flow: fipOptions.flow }, started);
