@@ -37,7 +37,7 @@ export function registerInstanceCommand(program: Command): void {
     .addOption(new Option('--project <name>', 'the project that owns the port').choices(['demo', 'admin']).default('demo'))
     .option('--dhcp-timeout <seconds>', 'how long to wait for the DHCP address', '20')
     .option('--ssh-key <file>', 'an OpenSSH public key file the instance gets from the metadata service (public-keys/0/openssh-key)')
-    .option('--key-name <name>', "the key's name in the metadata (Nova's key pair name; default: the file's name without .pub)")
+    .option('--key-name <name>', "the key's name in the metadata (Nova's key pair name); without it, the file's name less .pub")
     .action(
       async (
         name: string,

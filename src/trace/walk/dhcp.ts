@@ -158,13 +158,17 @@ export function dhcpClientPort(ctx: TraceContext, query: string): ApiObject {
   return port;
 }
 
-export function traceDhcp(ctx: TraceContext, portQuery: string, started = Date.now()): TraceReport {
-  const port = dhcpClientPort(ctx, portQuery);
+/** The target of a trace about one port's IPv4 traffic on its own network (its DHCP, its metadata). */
+export function ipv4PortTarget(
+  ctx: TraceContext,
+  port: ApiObject,
+  o: Pick<TraceTarget, 'kind' | 'query' | 'flow' | 'destination'>,
+): TraceTarget {
   const net = byId(ctx.api.networks, port['network_id'])!;
   const v4 = fixedIps(port).find((f) => !f.ip_address.includes(':'));
-  const target: TraceTarget = {
-    kind: 'dhcp',
-    query: portQuery,
+  return {
+    kind: o.kind,
+    query: o.query,
     port: {
       id: port.id,
       fixed_ip: v4?.ip_address ?? null,
@@ -173,8 +177,14 @@ export function traceDhcp(ctx: TraceContext, portQuery: string, started = Date.n
       network_id: net.id,
     },
     network: { id: net.id, name: str(net, 'name'), type: segmentOf(net).type, segmentation_id: segmentOf(net).vni },
-    flow: { protocol: 'udp', port: 67 },
+    flow: o.flow,
+    ...(o.destination ? { destination: o.destination } : {}),
   };
+}
+
+export function traceDhcp(ctx: TraceContext, portQuery: string, started = Date.now()): TraceReport {
+  const port = dhcpClientPort(ctx, portQuery);
+  const target = ipv4PortTarget(ctx, port, { kind: 'dhcp', query: portQuery, flow: { protocol: 'udp', port: 67 } });
   return finish(ctx, target, dhcpLegHops(ctx, port), started);
 }
 

@@ -8,13 +8,12 @@ import { AGENT_DHCP, DHCP_OWNER, ROUTER_INTERFACE_OWNERS } from '../../model/neu
 import { haproxyProcessId, METADATA_IP } from '../../planner/metadata.js';
 import { agentNote, byId, fixedIps, str, type TraceContext } from '../context.js';
 import { finish } from '../finish.js';
-import type { TraceReport, TraceTarget } from '../report.js';
+import type { TraceReport } from '../report.js';
 import type { ApiObject } from '../snapshot.js';
 import { apiHop, result, type HopDraft } from '../checks/checks.js';
 import { metadataAgentHop, metadataProxyHop, metadataRedirectHops, metadataRouteHop } from '../checks/metadata.js';
 import { routerRef } from '../checks/router.js';
-import { segmentOf } from '../checks/l2.js';
-import { dhcpHostsOf } from './dhcp.js';
+import { dhcpHostsOf, ipv4PortTarget } from './dhcp.js';
 
 /** The router whose interface holds the subnet's gateway address (the subnet is then not isolated). */
 function attachedRouter(ctx: TraceContext, subnet: ApiObject): ApiObject | undefined {
@@ -83,20 +82,7 @@ export function traceMetadata(ctx: TraceContext, port: ApiObject, query: string,
   const net = byId(ctx.api.networks, port['network_id'])!;
   const v4 = fixedIps(port).find((f) => !f.ip_address.includes(':'));
   const subnet = v4 ? byId(ctx.api.subnets, v4.subnet_id) : undefined;
-  const target: TraceTarget = {
-    kind: 'instance',
-    query,
-    port: {
-      id: port.id,
-      fixed_ip: v4?.ip_address ?? null,
-      mac: str(port, 'mac_address').toLowerCase(),
-      host: str(port, 'binding:host_id'),
-      network_id: net.id,
-    },
-    network: { id: net.id, name: str(net, 'name'), type: segmentOf(net).type, segmentation_id: segmentOf(net).vni },
-    flow: { protocol: 'tcp', port: 80 },
-    destination: METADATA_IP,
-  };
+  const target = ipv4PortTarget(ctx, port, { kind: 'instance', query, flow: { protocol: 'tcp', port: 80 }, destination: METADATA_IP });
   if (!subnet)
     return finish(
       ctx,
