@@ -19,7 +19,15 @@ import {
 import { parseIp, parsePrefix } from '../model/ip.js';
 import { defaultRouteVia } from './gateway-route.js';
 import type { HostView, PortView, RouterPortView, RouterSubnetView, RouterView } from '../model/hostview.js';
-import { haproxyProcess, METADATA_PORT, metadataMangleRule, metadataNatRule, routerFilterChains, type MetadataFacts } from './metadata.js';
+import {
+  haproxyProcess,
+  METADATA_PORT,
+  metadataMangleRule,
+  metadataNatRule,
+  routerFilterChains,
+  routerFilterChains6,
+  type MetadataFacts,
+} from './metadata.js';
 import { needsRadvd, radvdProcess, type RadvdPort } from './radvd.js';
 
 /** external_ingress_mark / ROUTER_MARK_MASK (l3 agent defaults). */
@@ -211,6 +219,7 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
     spec.processes.push(haproxyProcess(facts.statePath, { kind: 'Router', id: router.id }, bind, facts.metadata));
   }
   spec.iptables = routerIptables(router, gw, router.floating_ips, !!facts.metadata);
+  if (facts.metadata && facts.ipv6) spec.ip6tables = { filter: routerFilterChains6() };
   return { namespace, spec, hostLinks, portIds };
 }
 

@@ -139,6 +139,17 @@ export function routerFilterChains(): ChainSpec[] {
 }
 
 /**
+ * The same INPUT rules in ip6tables (initialize_metadata_iptables duplicates them when IPv6 is on):
+ * the proxy binds '::', so without them its port would take direct connections over IPv6.
+ */
+export function routerFilterChains6(): ChainSpec[] {
+  return [
+    { name: 'INPUT', rules: [`-j ${l3('INPUT')}`] },
+    { name: l3('INPUT'), rules: metadataFilterRules },
+  ];
+}
+
+/**
  * get_isolated_subnets: a subnet is isolated unless a router interface port holds its gateway
  * address. `ports` are the network's ports.
  */

@@ -46,6 +46,14 @@ test("the router: REDIRECT to 9697 before the floating IPs' DNAT, the mark, INPU
     'neutron-l3-agent-INPUT': ['-m mark --mark 0x1/0xffff -j ACCEPT', '-p tcp -m tcp --dport 9697 -j DROP'],
     'neutron-l3-agent-scope': ['-m mark --mark 0x1/0xffff -j DROP'],
   });
+  // The proxy binds '::': the same INPUT rules in ip6tables; none on a kernel without IPv6.
+  assert.deepEqual(chains(ns.ip6tables?.filter), {
+    INPUT: ['-j neutron-l3-agent-INPUT'],
+    'neutron-l3-agent-INPUT': ['-m mark --mark 0x1/0xffff -j ACCEPT', '-p tcp -m tcp --dport 9697 -j DROP'],
+  });
+  const noV6 = planNode(view([router()]), { ...controllerFacts(['l2', 'l3']), metadata: md(), ipv6: false }).desired.namespaces[NS]!;
+  assert.equal(noV6.ip6tables, undefined);
+  assert.match(noV6.processes[0]!.files[0]!.content, /\n {4}bind 0\.0\.0\.0:9697\n/);
 });
 
 test("the router's haproxy: Neutron's argv, pid file and configuration, bound to :: on 9697, forwarding to the agent's socket", () => {
