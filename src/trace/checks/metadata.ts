@@ -47,10 +47,15 @@ export function metadataRedirectHops(ctx: TraceContext, host: string, router: Ap
   return [rename(redirect), rename(accept)];
 }
 
-/** haproxy's pid and argv in a namespace's process dump, when it runs with the configuration the agent plans. */
-function runningProxy(procs: DhcpNamespaceDump, conf: string | null): [string, string[]] | undefined {
+/**
+ * haproxy's pid and argv in a namespace's process dump, when it runs with the resource's
+ * configuration: ns-metadata-proxy/<id>.conf under whatever state_path the agent has (a real
+ * Neutron's is in neutron.conf, which the tracer does not read).
+ */
+function runningProxy(procs: DhcpNamespaceDump, id: string): [string, string[]] | undefined {
+  const conf = `/ns-metadata-proxy/${id}.conf`;
   return Object.entries(procs.cmdlines).find(
-    (e): e is [string, string[]] => !!e[1] && /(^|\/)haproxy$/.test(e[1][0] ?? '') && (conf === null || argValue(e[1], '-f') === conf),
+    (e): e is [string, string[]] => !!e[1] && /(^|\/)haproxy$/.test(e[1][0] ?? '') && !!argValue(e[1], '-f')?.endsWith(conf),
   );
 }
 
@@ -85,7 +90,7 @@ export function metadataProxyHop(
       reason: 'NODE_UNREADABLE',
       cause: `the processes in ${ns} on ${host} were not read: whether the metadata proxy runs cannot be told`,
     });
-  const found = runningProxy(procs, conf);
+  const found = runningProxy(procs, id);
   if (!found)
     return result(base, expected, { process: null }, [{ command }], {
       status: 'missing',
