@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   iproute2 iptables ipset dnsmasq-base tcpdump iputils-ping iputils-arping conntrack
   udhcpc radvd dropbear-bin netcat-openbsd openssh-client
+  haproxy  # the metadata proxies in qrouter- and qdhcp- namespaces, as Neutron runs them
   python3-openstackclient
   postgresql
   python3-keystone  # the tests' real Keystone (test/helpers/keystone.ts): the library and its scripts, no service

@@ -3,7 +3,7 @@
 // whenever the change feed or a link event says something moved (only what changed since the last
 // converged pass is read and changed), and a full pass a resync interval after the last one (longer
 // on a node whose full pass is long) to repair drift.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { HOST } from '../kernel/types.js';
 import type { Logger } from 'pino';
@@ -12,10 +12,13 @@ import { HostWatch } from './host-watch.js';
 import { LinkMonitor, type LinkEvents } from './link-monitor.js';
 import type { Kernel } from '../exec/kernel.js';
 import type { HostView } from '../model/hostview.js';
-import { AGENT_TYPES } from '../model/neutron.js';
+import { AGENT_METADATA, AGENT_TYPES } from '../model/neutron.js';
+import { defaultMetadataSocket } from '../planner/metadata.js';
 import type { AgentConfig } from './config.js';
 import { deleteConntrackState } from './conntrack.js';
 import { sendGarps } from './garp.js';
+import { MetadataAgent } from './metadata-agent.js';
+import { metadataFacts } from './metadata-facts.js';
 import { agentPass, type AgentPassResult, type Facts, type PriorPass } from './pass.js';
 import type { AgentMetrics } from './metrics.js';
 
@@ -34,6 +37,8 @@ export class Agent {
   private devices = 0;
   /** The host view's revision the last converged pass realized (reported: the server shows the agent's lag). */
   private convergedRevision: number | null = null;
+  /** the metadata agent, on nodes with the DHCP or L3 role */
+  private metadata: MetadataAgent | null = null;
 
   constructor(
     private readonly cfg: AgentConfig,
@@ -148,6 +153,28 @@ export class Agent {
         ...zone,
       });
     }
+    if (this.metadata) {
+      const md = this.cfg.metadata;
+      await this.client.reportState({
+        agent_type: AGENT_METADATA,
+        host: this.cfg.host,
+        configurations: {
+          metadata_proxy_socket: this.metadataSocket,
+          nova_metadata_host: md.novaMetadataHost,
+          nova_metadata_port: md.novaMetadataPort,
+        },
+        start_flag: start,
+      });
+    }
+  }
+
+  private get metadataSocket(): string {
+    return this.cfg.metadata.socket ?? defaultMetadataSocket(this.cfg.statePath);
+  }
+
+  /** Nodes that run metadata proxies (DHCP or L3 role) run the metadata agent they forward to. */
+  private get runsMetadataAgent(): boolean {
+    return this.cfg.roles.includes('dhcp') || this.cfg.roles.includes('l3');
   }
 
   /** The NIC that holds local_ip: VXLAN devices sit on it (Neutron's get_local_ip_device). */
@@ -244,7 +271,13 @@ export class Agent {
       statePath: this.cfg.statePath,
       // radvd_user unset: Neutron passes radvd the agent's own user.
       radvdUser: userInfo().username,
+      // metadata_proxy_user/group unset: the proxies run as the agent's effective user and group.
+      metadata: this.runsMetadataAgent ? metadataFacts(this.cfg, { user: userInfo().username, group: groupName(userInfo().gid) }) : null,
     };
+    if (this.runsMetadataAgent) {
+      this.metadata = new MetadataAgent(this.cfg.metadata, this.metadataSocket, this.client, this.log.child({ component: 'metadata' }));
+      await this.metadata.start();
+    }
     await this.reportState(true);
     const heartbeat = setInterval(
       () => void this.reportState(false).catch((e) => this.log.warn({ err: e }, 'state report failed')),
@@ -270,8 +303,22 @@ export class Agent {
     } finally {
       clearInterval(heartbeat);
       await this.monitor.stop();
+      await this.metadata?.stop();
     }
   }
+}
+
+/** The name of group `gid` in /etc/group (haproxy takes names); the number itself when it has none. */
+function groupName(gid: number): string {
+  try {
+    const line = readFileSync('/etc/group', 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[2] === String(gid));
+    if (line) return line.split(':')[0]!;
+  } catch {
+    /* no /etc/group: the number */
+  }
+  return String(gid);
 }
 
 /** For the log: how many links and chains a targeted pass looked at, or why the pass was full. */

@@ -29,6 +29,25 @@ export interface AgentConfig {
   resyncInterval: number;
   /** seconds the pass under way gets to finish on SIGTERM/SIGINT (oslo.service's graceful_shutdown_timeout) */
   gracefulShutdownTimeout: number;
+  /** The metadata service's options, in [DEFAULT] as Neutron's l3_agent.ini, dhcp_agent.ini and metadata_agent.ini have them. */
+  metadata: MetadataConfig;
+}
+
+/** Neutron's metadata options (defaults as Neutron's). */
+export interface MetadataConfig {
+  /** enable_metadata_proxy (L3 agent): haproxy in every router namespace */
+  enableMetadataProxy: boolean;
+  /** enable_isolated_metadata (DHCP agent) */
+  enableIsolatedMetadata: boolean;
+  /** force_metadata (DHCP agent) */
+  forceMetadata: boolean;
+  /** metadata_proxy_socket: the metadata agent's UNIX socket; null: $state_path/metadata_proxy */
+  socket: string | null;
+  novaMetadataHost: string;
+  novaMetadataPort: number;
+  novaMetadataProtocol: 'http' | 'https';
+  /** metadata_proxy_shared_secret: signs X-Instance-ID for Nova */
+  sharedSecret: string;
 }
 
 export class AgentConfigError extends Error {}
@@ -54,6 +73,18 @@ export function parseMappings(text: string): Record<string, string> {
 const truthy = (v: unknown, fallback: boolean) => (v === undefined ? fallback : /^(true|1|yes|on)$/i.test(String(v)));
 
 type Ini = Record<string, Record<string, string | boolean> | undefined>;
+
+/** The metadata options' defaults (Neutron's). */
+export const DEFAULT_METADATA_CONFIG: MetadataConfig = {
+  enableMetadataProxy: true,
+  enableIsolatedMetadata: false,
+  forceMetadata: false,
+  socket: null,
+  novaMetadataHost: '127.0.0.1',
+  novaMetadataPort: 8775,
+  novaMetadataProtocol: 'http',
+  sharedSecret: '',
+};
 
 /** Parses the INI text; `overrides` (from flags) win over the file. */
 export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> = {}): AgentConfig {
@@ -87,6 +118,16 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
     availabilityZone: s((ini.agent ?? ini.AGENT)?.availability_zone) ?? 'nova',
     resyncInterval: Number(s(n.resync_interval) ?? 3),
     gracefulShutdownTimeout: Number(s(d.graceful_shutdown_timeout) ?? 5),
+    metadata: {
+      enableMetadataProxy: truthy(d.enable_metadata_proxy, DEFAULT_METADATA_CONFIG.enableMetadataProxy),
+      enableIsolatedMetadata: truthy(d.enable_isolated_metadata, DEFAULT_METADATA_CONFIG.enableIsolatedMetadata),
+      forceMetadata: truthy(d.force_metadata, DEFAULT_METADATA_CONFIG.forceMetadata),
+      socket: s(d.metadata_proxy_socket) ?? null,
+      novaMetadataHost: s(d.nova_metadata_host) ?? DEFAULT_METADATA_CONFIG.novaMetadataHost,
+      novaMetadataPort: Number(s(d.nova_metadata_port) ?? DEFAULT_METADATA_CONFIG.novaMetadataPort),
+      novaMetadataProtocol: (s(d.nova_metadata_protocol) ?? DEFAULT_METADATA_CONFIG.novaMetadataProtocol) as 'http' | 'https',
+      sharedSecret: s(d.metadata_proxy_shared_secret) ?? '',
+    },
     ...overrides,
   };
   if (!cfg.host) throw new AgentConfigError('no host name: set [DEFAULT] host or --host');
@@ -94,6 +135,10 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
   if (!(cfg.reportInterval > 0) || !(cfg.resyncInterval > 0))
     throw new AgentConfigError('report_interval and resync_interval must be positive numbers');
   if (!(cfg.gracefulShutdownTimeout > 0)) throw new AgentConfigError('graceful_shutdown_timeout must be a positive number');
+  const md = cfg.metadata;
+  if (!['http', 'https'].includes(md.novaMetadataProtocol)) throw new AgentConfigError("nova_metadata_protocol must be 'http' or 'https'");
+  if (!Number.isInteger(md.novaMetadataPort) || md.novaMetadataPort < 1 || md.novaMetadataPort > 65535)
+    throw new AgentConfigError('nova_metadata_port must be a port number');
   return cfg;
 }
 
@@ -107,6 +152,10 @@ export const AGENT_SETTINGS = {
   arpResponder: '[vxlan] arp_responder',
   physicalInterfaceMappings: '[linux_bridge] physical_interface_mappings',
   availabilityZone: '[agent] availability_zone',
+  enableMetadataProxy: '[DEFAULT] enable_metadata_proxy',
+  enableIsolatedMetadata: '[DEFAULT] enable_isolated_metadata',
+  forceMetadata: '[DEFAULT] force_metadata',
+  metadataProxySocket: '[DEFAULT] metadata_proxy_socket',
 } as const;
 
 /** The options the text sets itself, as '[section] option' (so a value can be told from a default). */
@@ -128,6 +177,14 @@ export function renderAgentConfig(c: AgentConfig): string {
     `host = ${c.host}`,
     `state_path = ${c.statePath}`,
     `graceful_shutdown_timeout = ${c.gracefulShutdownTimeout}`,
+    `enable_metadata_proxy = ${c.metadata.enableMetadataProxy}`,
+    `enable_isolated_metadata = ${c.metadata.enableIsolatedMetadata}`,
+    `force_metadata = ${c.metadata.forceMetadata}`,
+    ...(c.metadata.socket ? [`metadata_proxy_socket = ${c.metadata.socket}`] : []),
+    `nova_metadata_host = ${c.metadata.novaMetadataHost}`,
+    `nova_metadata_port = ${c.metadata.novaMetadataPort}`,
+    `nova_metadata_protocol = ${c.metadata.novaMetadataProtocol}`,
+    `metadata_proxy_shared_secret = ${c.metadata.sharedSecret}`,
     '',
     '[neutrino]',
     `server_url = ${c.serverUrl}`,

@@ -4,7 +4,7 @@
 // targeted one, given the last converged pass, reads and changes only the slice of the node that
 // differs from it (kernel/slice.ts), so its cost follows the change, not the node's size.
 import { createHash } from 'node:crypto';
-import { DHCP_NS_PREFIX, ROUTER_NS_PREFIX, routerNamespace, tapName } from '../kernel/names.js';
+import { DHCP_NS_PREFIX, dhcpNamespace, ROUTER_NS_PREFIX, routerNamespace, tapName } from '../kernel/names.js';
 import { render } from '../kernel/render.js';
 import { HOST, type DesiredNode, type ProcessSpec } from '../kernel/types.js';
 import type { Kernel } from '../exec/kernel.js';
@@ -15,6 +15,7 @@ import type { LinkEvents } from './link-monitor.js';
 import type { HostView } from '../model/hostview.js';
 import { planNode, type NodeFacts } from '../planner/index.js';
 import { addressesReleased, addressesToAnnounce, type RouterAddress } from '../planner/l3.js';
+import { haproxyPidPath, haproxyProcessId } from '../planner/metadata.js';
 import { radvdPidPath, radvdProcessId } from '../planner/radvd.js';
 
 /** What an agent pass did: the kernel pass's outcome in the agent's terms (ports, router addresses). */
@@ -78,14 +79,17 @@ function removedDaemons(before: DesiredNode, after: DesiredNode, slice: Slice): 
 }
 
 /**
- * For a full pass, which knows nothing of earlier ones: the radvd every hosted router may run,
- * so that one no longer wanted (its router has no IPv6 interface any more) is found and stopped.
+ * For a full pass, which knows nothing of earlier ones: the radvd and metadata proxy every hosted
+ * router may run, and the metadata proxy of every DHCP namespace, so that one no longer wanted (its
+ * router has no IPv6 interface any more, isolated metadata was turned off) is found and stopped.
  */
-function routerDaemons(view: HostView, statePath: string): Record<string, ProcessHint[]> {
+function serviceDaemons(view: HostView, statePath: string): Record<string, ProcessHint[]> {
   const hints: Record<string, ProcessHint[]> = {};
+  const haproxy = (id: string): ProcessHint => ({ id: haproxyProcessId(id), pidFile: haproxyPidPath(statePath, id), files: [] });
   for (const r of view.routers ?? []) {
-    hints[routerNamespace(r.id)] = [{ id: radvdProcessId(r.id), pidFile: radvdPidPath(statePath, r.id), files: [] }];
+    hints[routerNamespace(r.id)] = [{ id: radvdProcessId(r.id), pidFile: radvdPidPath(statePath, r.id), files: [] }, haproxy(r.id)];
   }
+  for (const id of view.dhcp_networks) hints[dhcpNamespace(id)] = [haproxy(id)];
   return hints;
 }
 
@@ -113,7 +117,7 @@ export async function agentPass(kernel: Kernel, view: HostView, facts: Facts, pr
   const slice = typeof scope === 'object' ? scope : null;
   const r = slice
     ? await reconcileSlice(kernel, plan.desired, slice, { processes: removedDaemons(prior!.desired, plan.desired, slice) })
-    : await reconcile(kernel, plan.desired, { prefixes: AGENT_NAMESPACE_PREFIXES, processes: routerDaemons(view, facts.statePath) });
+    : await reconcile(kernel, plan.desired, { prefixes: AGENT_NAMESPACE_PREFIXES, processes: serviceDaemons(view, facts.statePath) });
   const hostLinks = new Map((r.observed.namespaces[HOST]?.links ?? []).map((l) => [l.name, l]));
   const plugged = new Set(plan.plugged.map((p) => p.id));
   const portStatus: AgentPassResult['portStatus'] = {};

@@ -1,8 +1,10 @@
 // `neutrino instance create|list|delete|exec`: instances in a lab, playing nova + libvirt.
 import { Option, type Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { loadLab } from '../lab/context.js';
 import { createInstance, deleteInstance, findInstance, instanceAddress, instanceAddresses } from '../lab/instance.js';
-import { listInstances } from '../lab/instance-state.js';
+import { listInstances, publicKeyOf } from '../lab/instance-state.js';
 import { inNetns, runInherit } from '../exec/run.js';
 import { table } from '../lab/status.js';
 import { LabUsageError } from '../lab/topology.js';
@@ -34,6 +36,8 @@ export function registerInstanceCommand(program: Command): void {
     .option('--fixed-ip <ip>', 'the fixed IP to ask for')
     .addOption(new Option('--project <name>', 'the project that owns the port').choices(['demo', 'admin']).default('demo'))
     .option('--dhcp-timeout <seconds>', 'how long to wait for the DHCP address', '20')
+    .option('--ssh-key <file>', 'an OpenSSH public key file the instance gets from the metadata service (public-keys/0/openssh-key)')
+    .option('--key-name <name>', "the key's name in the metadata (Nova's key pair name); without it, the file's name less .pub")
     .action(
       async (
         name: string,
@@ -44,10 +48,14 @@ export function registerInstanceCommand(program: Command): void {
           fixedIp?: string;
           project: 'demo' | 'admin';
           dhcpTimeout: string;
+          sshKey?: string;
+          keyName?: string;
         },
       ) => {
         const dhcpTimeoutMs = Number(f.dhcpTimeout) * 1000;
         if (!(dhcpTimeoutMs > 0)) throw new LabUsageError(`invalid --dhcp-timeout '${f.dhcpTimeout}'`);
+        if (f.keyName && !f.sshKey) throw new LabUsageError('--key-name names the key of --ssh-key: give --ssh-key FILE too');
+        const publicKeys = f.sshKey ? [readPublicKey(f.sshKey, f.keyName)] : [];
         const { record, seconds } = await createInstance(loadLab(f), {
           name,
           network: f.network,
@@ -56,6 +64,7 @@ export function registerInstanceCommand(program: Command): void {
           fixedIp: f.fixedIp,
           project: f.project,
           dhcpTimeoutMs,
+          publicKeys,
           print,
         });
         print(
@@ -105,4 +114,14 @@ export function registerInstanceCommand(program: Command): void {
     .action(async (name: string, cmd: string[], f: LabFlags) => {
       process.exit(await runInherit(inNetns(commandAfterDashes(cmd), findInstance(loadLab(f), name).namespace)));
     });
+}
+
+function readPublicKey(file: string, name?: string): { name: string; key: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new LabUsageError(`cannot read --ssh-key ${file}: ${(e as Error).message}`);
+  }
+  return publicKeyOf(text, name ?? basename(file).replace(/\.pub$/, ''), file);
 }

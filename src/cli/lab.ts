@@ -10,6 +10,8 @@ import { restartAgent } from '../lab/restart.js';
 import { labStatus, renderStatus } from '../lab/status.js';
 import { LabUsageError } from '../lab/topology.js';
 import { labUp } from '../lab/up.js';
+import { runLabMetadataServer } from '../lab/metadata-server.js';
+import { logLevelOption } from './log-level.js';
 import { Abort } from '../lab/util.js';
 
 interface LabFlags {
@@ -99,6 +101,16 @@ export function registerLabCommand(program: Command): void {
       if (!(timeoutMs > 0)) throw new LabUsageError(`invalid --timeout '${f.timeout}'`);
       const r = await restartAgent(loadLab(f), node, timeoutMs);
       print(`agent of ${node} restarted: pid ${r.pid}${r.previous ? ` (was ${r.previous})` : ''}, start reported after ${r.ms} ms`);
+    });
+
+  lab
+    .command('metadata-server', { hidden: true })
+    .description("Serve instance metadata as Nova's metadata API would (the lab starts it in the controller's namespace)")
+    .requiredOption('--lab-dir <dir>', "the lab's directory")
+    .requiredOption('--listen <host>', 'the address to listen on (port 8775)')
+    .addOption(logLevelOption())
+    .action(async (f: { labDir: string; listen: string; logLevel: string }) => {
+      await runLabMetadataServer(f.labDir, f.listen, f.logLevel);
     });
 
   labOptions(lab.command('down').description('Remove every process, namespace, device and file of the lab')).action((f: LabFlags) =>

@@ -61,6 +61,7 @@ async function act(kind: TraceCliOptions['kind'], target: string, f: Record<stri
       target,
       to: f.to as string | undefined,
       ...(f.ipv6 ? { ipv6: true } : {}),
+      ...(f.metadata ? { metadata: true } : {}),
       lab: f.lab as string | undefined,
       labs: traceLabs(f.stateRoot as string | undefined),
       cloud: f.cloud as string | undefined,
@@ -152,6 +153,10 @@ could not be checked, or the trace could not decide).`,
     .option(
       '--ipv6',
       "the instance's way out over IPv6 (from its IPv6 address to the external network's IPv6 gateway, routed: no floating IP) and its DHCPv6 leg; the default for an instance with only IPv6 addresses",
+    )
+    .option(
+      '--metadata',
+      "the instance's metadata path to 169.254.169.254: the router's redirect and metadata proxy, or on an isolated network the DHCP namespace's proxy and the route DHCP gives; the metadata agent",
     )
     .action((name: string, f: Record<string, unknown>) => act('instance', name, f));
   const dhcp = trace

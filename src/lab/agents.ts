@@ -2,7 +2,7 @@
 // real `neutrino agent` inside the node's namespace, and the wait until GET /v2.0/agents shows it alive.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AgentConfig } from '../agent/config.js';
-import { renderAgentConfig } from '../agent/config.js';
+import { DEFAULT_METADATA_CONFIG, renderAgentConfig } from '../agent/config.js';
 import type { NeutrinoClient } from '../client/neutrino.js';
 import { AGENT_L2 } from '../model/neutron.js';
 import { NEUTRINO_BIN, type LabPaths } from './paths.js';
@@ -33,6 +33,14 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
     resyncInterval: 3,
     // Within the 3 s `lab down` waits before SIGKILL.
     gracefulShutdownTimeout: 2,
+    metadata: {
+      ...DEFAULT_METADATA_CONFIG,
+      // The lab has networks without routers: their instances get metadata from the DHCP namespace.
+      enableIsolatedMetadata: true,
+      ...(state.metadata
+        ? { novaMetadataHost: state.metadata.host, novaMetadataPort: state.metadata.port, sharedSecret: state.metadata.secret }
+        : {}),
+    },
   };
 }
 

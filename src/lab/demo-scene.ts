@@ -21,6 +21,8 @@ export const DEMO = {
   selfservice: { name: 'selfservice', vni: 41, cidr: '172.16.1.0/24', gateway: '172.16.1.1', cidr6: '2001:db8:1::/64' },
   router: { name: 'router', gatewayIp: '10.123.123.102', gatewayIp6: '2001:db8:123::102' },
   group: 'demo-ssh',
+  /** the key pair's name in the instance's metadata (the install guide's `openstack keypair create ... mykey`) */
+  keyName: 'mykey',
   instance: { name: 'instance', host: 'compute1', ip: '172.16.1.3' },
   floatingIp: '10.123.123.104',
   blockedPort: 8080,

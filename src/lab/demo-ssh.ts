@@ -1,12 +1,14 @@
 // The demo instance's SSH server (dropbear) and the client key that logs in to it, plus a listener on
 // a port the security group does not allow, for the proof that it stays closed. Both listen on the
-// instance's IPv4 and IPv6 addresses.
+// instance's IPv4 and IPv6 addresses. The instance takes the client's public key from the metadata
+// service, as cloud-init does (public-keys/0/openssh-key), into the authorized_keys dropbear reads.
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inNetns, run, spawnDetached } from '../exec/run.js';
 import { DEMO_SSHD } from './demo-paths.js';
 import { DEMO, succeeds, type Scene } from './demo-scene.js';
 import type { InstanceRecord } from './instance-state.js';
+import { METADATA_IP } from '../planner/metadata.js';
 import { LabError } from './topology.js';
 import { waitFor } from './util.js';
 
@@ -16,15 +18,52 @@ const listensOn = (namespace: string, addresses: string[], port: number) => asyn
   return true;
 };
 
-/** Keys, then dropbear on port 22, then the listener on the blocked port, all in the instance. */
-export async function startInstanceServers(s: Scene, inst: InstanceRecord, ip6: string): Promise<Keys> {
-  const addresses = [DEMO.instance.ip, ip6];
-  const { step, o } = s;
-  const instDir = s.ctx.paths.instanceDir(inst.id);
-  const keys = await step(
+/** The client key pair and dropbear's host key, before the instance exists (its metadata carries the public key). */
+export function demoKeys(s: Scene): Promise<Keys> {
+  return s.step(
     'SSH key pair and dropbear host key (dropbearkey ed25519)',
     () => makeKeys(s.ctx.paths.dir),
     (k) => k.key,
+  );
+}
+
+/** What the instance fetches, as cloud-init does: its first public key. */
+export const METADATA_KEY_URL = `http://${METADATA_IP}/latest/meta-data/public-keys/0/openssh-key`;
+
+/** The key from the metadata service into ~/.ssh/authorized_keys (a proxy just started may need a moment). */
+async function keyFromMetadata(s: Scene, inst: InstanceRecord, keys: Keys): Promise<void> {
+  const fetched = await waitFor(
+    async () => {
+      try {
+        const out = (await run(inNetns(['curl', '-sf', '-m', '5', METADATA_KEY_URL], inst.namespace))).stdout.trim();
+        return out || null;
+      } catch {
+        return null;
+      }
+    },
+    {
+      timeoutMs: 30_000,
+      everyMs: 500,
+      abort: s.o.abort,
+      onTimeout: () =>
+        new LabError(
+          `the instance got no key from ${METADATA_KEY_URL} within 30 s (the metadata path: try 'neutrino trace instance instance --metadata')`,
+        ),
+    },
+  );
+  if (fetched !== keys.pub) throw new LabError(`the metadata service gave the instance another key: '${fetched}', not '${keys.pub}'`);
+  writeFileSync(join(keys.home, '.ssh', 'authorized_keys'), `${fetched}\n`, { mode: 0o600 });
+}
+
+/** The key from the metadata service, then dropbear on port 22, then the listener on the blocked port, all in the instance. */
+export async function startInstanceServers(s: Scene, inst: InstanceRecord, ip6: string, keys: Keys): Promise<void> {
+  const addresses = [DEMO.instance.ip, ip6];
+  const { step, o } = s;
+  const instDir = s.ctx.paths.instanceDir(inst.id);
+  await step(
+    `SSH key from the metadata service (curl ${METADATA_KEY_URL} in the instance, as cloud-init) into authorized_keys`,
+    () => keyFromMetadata(s, inst, keys),
+    () => join(keys.home, '.ssh', 'authorized_keys'),
   );
   await step(
     `SSH server in the instance (dropbear on ${DEMO.instance.ip}:22 and [${ip6}]:22)`,
@@ -59,12 +98,13 @@ export async function startInstanceServers(s: Scene, inst: InstanceRecord, ip6: 
     },
     (pid) => `nc pid ${pid}`,
   );
-  return keys;
 }
 
 export interface Keys {
   dir: string;
   key: string;
+  /** the client's public key (OpenSSH format) */
+  pub: string;
   hostKey: string;
   home: string;
   clientHome: string;
@@ -86,8 +126,7 @@ async function makeKeys(labDir: string): Promise<Keys> {
   const pub = (await run(['dropbearkey', '-y', '-f', key])).stdout.split('\n').find((l) => l.startsWith('ssh-ed25519 '));
   if (!pub) throw new LabError(`dropbearkey -y -f ${key} printed no public key`);
   writeFileSync(join(dir, 'id_ed25519.pub'), `${pub}\n`, { mode: 0o644 });
-  writeFileSync(join(home, '.ssh', 'authorized_keys'), `${pub}\n`, { mode: 0o600 });
-  return { dir, key, hostKey, home, clientHome };
+  return { dir, key, pub: pub.trim(), hostKey, home, clientHome };
 }
 
 /** dropbear in the instance's network namespace and a private mount namespace (see demo-sshd.ts). */

@@ -11,7 +11,7 @@ import { listNamespaces } from './netns.js';
 import { labPaths, stateRoot, stateRootFlag } from './paths.js';
 import { DEMO, openScene, stepper, type DemoOptions, type Res, type Scene, type Step } from './demo-scene.js';
 import { demoRadvdConf, printExplore, printRealization, proveFromExternalHost } from './demo-proofs.js';
-import { startInstanceServers } from './demo-ssh.js';
+import { demoKeys, startInstanceServers, type Keys } from './demo-ssh.js';
 import { routeTenantPrefixUpstream, waitForSlaacAddress } from './demo-ipv6.js';
 import type { InstanceRecord } from './instance-state.js';
 import { LabError } from './topology.js';
@@ -55,9 +55,10 @@ async function scenario(ctx: LabContext, o: DemoOptions, step: Step): Promise<vo
   const nets = await createNetworks(s);
   const routing = await createRouter(s, nets);
   const group = await createSecurityGroup(s);
-  const inst = await bootInstance(s, nets, group);
+  const keys = await demoKeys(s);
+  const inst = await bootInstance(s, nets, group, keys);
   const ip6 = await waitForSlaacAddress(s, inst, nets.selfSubnet6);
-  const keys = await startInstanceServers(s, inst, ip6);
+  await startInstanceServers(s, inst, ip6, keys);
   const fip = await associateFloatingIp(s, nets, inst);
   await proveFromExternalHost(s, keys, ip6);
   await printRealization(s, { ...nets, ...routing, group, inst, fip, ip6 });
@@ -236,8 +237,8 @@ async function createSecurityGroup(s: Scene): Promise<Res> {
   );
 }
 
-/** The instance on compute1 with its fixed IP; DHCP must have given it that address. */
-async function bootInstance(s: Scene, nets: Networks, group: Res): Promise<InstanceRecord> {
+/** The instance on compute1 with its fixed IP and the client's key in its metadata; DHCP must have given it that address. */
+async function bootInstance(s: Scene, nets: Networks, group: Res, keys: Keys): Promise<InstanceRecord> {
   const { step } = s;
   const { selfservice } = nets;
   const { record: inst } = await step(
@@ -251,6 +252,7 @@ async function bootInstance(s: Scene, nets: Networks, group: Res): Promise<Insta
         fixedIp: DEMO.instance.ip,
         project: 'demo',
         dhcpTimeoutMs: 30_000,
+        publicKeys: [{ name: DEMO.keyName, key: keys.pub }],
         print: () => undefined,
       }),
     (r) => `${r.record.ip} by DHCP, port ${r.record.port.id}, namespace ${r.record.namespace}`,

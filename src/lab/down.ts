@@ -6,6 +6,7 @@ import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { agentMarkers } from './agents.js';
 import { dhcpMarkers, listInstances } from './instance-state.js';
+import { metadataMarkers } from './metadata-proc.js';
 import { deleteNamespace, listNamespaces, namespaceExists, namespacePids } from './netns.js';
 import { agentNamespaces, dnsmasqTargets, strayDnsmasq } from './owned.js';
 import { labPaths, stateRoot, type LabPaths } from './paths.js';
@@ -44,7 +45,8 @@ function recordedTargets(paths: LabPaths, state: LabState | null): { first: Proc
     .filter((i) => i.dhcpPid)
     .map((i) => ({ pid: i.dhcpPid!, markers: dhcpMarkers(paths.instanceDir(i.id)), label: `DHCP client of instance ${i.name}` }));
   const server = state?.server.pid ? [{ pid: state.server.pid, markers: serverMarkers(paths), label: 'server' }] : [];
-  return { first: agents, then: [...dhcp, ...server] };
+  const metadata = state?.metadata?.pid ? [{ pid: state.metadata.pid, markers: metadataMarkers(paths), label: 'metadata server' }] : [];
+  return { first: agents, then: [...dhcp, ...metadata, ...server] };
 }
 
 /** Processes still inside the lab's namespaces (e.g. a command started with `lab exec`). */

@@ -23,6 +23,8 @@ export interface InstanceRecord {
   dhcpPid: number | null;
   /** the address DHCP gave, with its prefix length, once known */
   ip: string | null;
+  /** the SSH public keys the metadata service hands the instance (Nova's key pair: name and key) */
+  publicKeys?: Array<{ name: string; key: string }>;
   createdAt: string;
 }
 
@@ -93,4 +95,18 @@ export function listInstances(paths: LabPaths): InstanceRecord[] {
     }
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+const PUBLIC_KEY = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+) [A-Za-z0-9+/=]+( [^\r\n]*)?$/;
+const KEY_NAME = /^[A-Za-z0-9 _.@-]{1,255}$/;
+
+/**
+ * The public key of an OpenSSH .pub file's text (its first line), named `name`: what `instance
+ * create --ssh-key FILE --key-name NAME` stores for the metadata service. Pure.
+ */
+export function publicKeyOf(text: string, name: string, file: string): { name: string; key: string } {
+  if (!KEY_NAME.test(name)) throw new LabUsageError(`invalid key name '${name}': letters, digits, spaces and _.@- only`);
+  const key = text.split('\n')[0]!.trim();
+  if (!PUBLIC_KEY.test(key)) throw new LabUsageError(`${file} holds no OpenSSH public key (expected e.g. 'ssh-ed25519 AAAA… comment')`);
+  return { name, key };
 }

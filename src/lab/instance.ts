@@ -36,6 +36,8 @@ export interface CreateOptions {
   fixedIp?: string;
   project: string;
   dhcpTimeoutMs: number;
+  /** SSH public keys for the metadata service (`--ssh-key`) */
+  publicKeys?: Array<{ name: string; key: string }>;
   print: Print;
 }
 
@@ -135,6 +137,7 @@ export async function createInstance(ctx: LabContext, o: CreateOptions): Promise
     bridge: bridgeName(network.id),
     dhcpPid: null,
     ip: null,
+    ...(o.publicKeys?.length ? { publicKeys: o.publicKeys } : {}),
     createdAt: new Date().toISOString(),
   };
   const dir = paths.instanceDir(id);

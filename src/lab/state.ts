@@ -4,6 +4,8 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { labTopology, LabError, type LabTopology } from './topology.js';
 import type { LabPaths } from './paths.js';
+/** Nova's metadata API port (metadata_listen_port), where the lab's agents send metadata requests. */
+export const NOVA_METADATA_PORT = 8775;
 
 export interface LabNodeState {
   name: string;
@@ -24,6 +26,11 @@ export interface LabState {
   server: { pid: number | null; url: string | null; socket: string; adminPassword: string };
   demo: { project: string; username: string; password: string };
   nodes: LabNodeState[];
+  /**
+   * The lab's metadata server (Nova's stand-in) in the controller's namespace, and the
+   * metadata_proxy_shared_secret it shares with the agents. Absent in labs made before it existed.
+   */
+  metadata?: { pid: number | null; host: string; port: number; secret: string };
 }
 
 export function newLabState(o: {
@@ -34,6 +41,8 @@ export function newLabState(o: {
   agents: boolean;
   adminPassword: string;
   demoPassword: string;
+  /** metadata_proxy_shared_secret; without it the lab has no metadata server */
+  metadataSecret?: string;
   now: Date;
 }): LabState {
   const topology = labTopology(o.lab, o.nodes);
@@ -48,6 +57,9 @@ export function newLabState(o: {
     server: { pid: null, url: null, socket: o.socket, adminPassword: o.adminPassword },
     demo: { project: 'demo', username: 'demo', password: o.demoPassword },
     nodes: topology.nodes.map((n) => ({ name: n.name, namespace: n.namespace, managementIp: n.managementIp, agentPid: null })),
+    ...(o.metadataSecret
+      ? { metadata: { pid: null, host: topology.nodes[0]!.managementIp, port: NOVA_METADATA_PORT, secret: o.metadataSecret } }
+      : {}),
   };
 }
 
@@ -72,7 +84,8 @@ export function parseLabState(text: string, file = 'lab.json'): LabState {
   if (JSON.stringify(expected) !== JSON.stringify(s.topology)) throw bad('topology does not match its node names');
   if (!Array.isArray(s.nodes) || s.nodes.some((n, i) => n.name !== expected.nodes[i]?.name || n.namespace !== expected.nodes[i].namespace))
     throw bad('nodes do not match the topology');
-  if (!s.server || !isPid(s.server.pid) || s.nodes.some((n) => !isPid(n.agentPid))) throw bad('invalid PID');
+  if (!s.server || !isPid(s.server.pid) || s.nodes.some((n) => !isPid(n.agentPid)) || (s.metadata && !isPid(s.metadata.pid)))
+    throw bad('invalid PID');
   return s;
 }
 

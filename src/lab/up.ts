@@ -11,6 +11,7 @@ import { labDown } from './down.js';
 import { namespaceExists } from './netns.js';
 import { labPaths, MAX_SOCKET_PATH, stateRoot, stateRootFlag } from './paths.js';
 import { run } from '../exec/run.js';
+import { startMetadataServer } from './metadata-proc.js';
 import { startServer, waitForServer } from './server-proc.js';
 import { newLabState, writeLabState, type LabState } from './state.js';
 import { labNamespaces, labTopology, LabUsageError } from './topology.js';
@@ -82,6 +83,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     agents: o.agents,
     adminPassword: randomPassword(),
     demoPassword: randomPassword(),
+    metadataSecret: randomPassword(),
     now: new Date(),
   });
   writeLabState(paths, state);
@@ -103,6 +105,15 @@ export async function labUp(o: UpOptions): Promise<LabState> {
       paths.cloudsYaml,
       renderCloudsYaml(state.server.url!, labClouds(o.lab, state.server.adminPassword, state.demo.password)),
       { mode: 0o600 },
+    );
+    await step(
+      o.print,
+      o.abort,
+      `metadata server (Nova's stand-in) on ${state.metadata!.host}:${state.metadata!.port} in ${topology.nodes[0]!.namespace}`,
+      async () => {
+        state.metadata!.pid = await startMetadataServer(paths, topology.nodes[0]!.namespace, state.metadata!.host, o.abort);
+        save();
+      },
     );
     for (const node of topology.nodes) writeAgentConfig(state, paths, node);
     if (o.agents) await startAgents(o, state, paths, client);

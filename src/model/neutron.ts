@@ -12,6 +12,13 @@ export type AgentRole = keyof typeof AGENT_TYPES;
 export const AGENT_L2 = AGENT_TYPES.l2.agent_type;
 export const AGENT_L3 = AGENT_TYPES.l3.agent_type;
 export const AGENT_DHCP = AGENT_TYPES.dhcp.agent_type;
+/** AGENT_TYPE_METADATA: the metadata agent, which every node with the DHCP or L3 role runs (no role of its own). */
+export const AGENT_METADATA = 'Metadata agent';
+/** Every agent type the server registers: the roles' and the metadata agent. */
+export const REPORTED_AGENT_TYPES: ReadonlyArray<{ agent_type: string; topic: string }> = [
+  ...Object.values(AGENT_TYPES),
+  { agent_type: AGENT_METADATA, topic: 'N/A' },
+];
 
 /** DEVICE_OWNER_NETWORK_PREFIX: ports of Neutron's own services (DHCP, routers, floating IPs). */
 export const NETWORK_OWNER_PREFIX = 'network:';

@@ -2,7 +2,7 @@
 import type { ServerConfig } from '../server-config.js';
 import type { AuthContext } from '../model/context.js';
 import { badRequest, notFound, policyDenied } from '../model/errors.js';
-import { AGENT_TYPES } from '../model/neutron.js';
+import { REPORTED_AGENT_TYPES } from '../model/neutron.js';
 import { show } from '../model/validators.js';
 import type { AgentRow } from '../store/schema/index.js';
 import { bool, newId, parseJson, recordChange, timestamp, type Tx } from './common.js';
@@ -85,7 +85,7 @@ export interface AgentReport {
 function checkReport(body: unknown): AgentReport {
   const a = (body as { agent?: AgentReport } | undefined)?.agent;
   if (!a || typeof a !== 'object') throw badRequest("Unable to find 'agent' in request body");
-  const known = Object.values(AGENT_TYPES).map((t) => t.agent_type as string);
+  const known = REPORTED_AGENT_TYPES.map((t) => t.agent_type);
   if (!known.includes(a.agent_type))
     throw badRequest(`Invalid input for agent_type. Reason: '${show(a.agent_type)}' is not in ${JSON.stringify(known)}.`);
   if (typeof a.host !== 'string' || !/^[A-Za-z0-9_.-]{1,255}$/.test(a.host))
@@ -124,7 +124,7 @@ function dependedOn(configurations: string): string {
 export async function reportState(tx: Tx, ctx: AuthContext, config: ServerConfig, body: unknown): Promise<ReportedAgent> {
   if (!ctx.isAdmin) throw policyDenied('rule:report_state');
   const a = checkReport(body);
-  const type = Object.values(AGENT_TYPES).find((t) => t.agent_type === a.agent_type)!;
+  const type = REPORTED_AGENT_TYPES.find((t) => t.agent_type === a.agent_type)!;
   const now = timestamp();
   const existing = await tx
     .selectFrom('agents')

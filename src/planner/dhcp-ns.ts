@@ -7,6 +7,7 @@ import { defaultRouteVia } from './gateway-route.js';
 import type { HostView, SubnetView } from '../model/hostview.js';
 import { DHCPV6_STATELESS, IPV6_SLAAC } from '../model/neutron.js';
 import { planDnsmasq } from './dhcp.js';
+import { haproxyProcess, METADATA_CIDR, METADATA_HTTP_PORT, METADATA_IP, shouldEnableMetadata, type MetadataFacts } from './metadata.js';
 
 export interface DhcpNamespacePlan {
   namespace: string;
@@ -37,10 +38,15 @@ function defaultRoutes(subnets: readonly SubnetView[], dev: string): RouteSpec[]
   return routes;
 }
 
-export function planDhcpNamespace(view: HostView, networkId: string, statePath: string): DhcpNamespacePlan | null {
+export function planDhcpNamespace(
+  view: HostView,
+  networkId: string,
+  statePath: string,
+  metadata: MetadataFacts | null = null,
+): DhcpNamespacePlan | null {
   const net = view.networks.find((n) => n.id === networkId);
   if (!net) return null;
-  const plan = planDnsmasq(view, networkId, statePath, net.mtu);
+  const plan = planDnsmasq(view, networkId, statePath, net.mtu, metadata);
   if (!plan) return null;
   const namespace = dhcpNamespace(networkId);
   const spec = emptyDesiredNamespace();
@@ -53,6 +59,8 @@ export function planDhcpNamespace(view: HostView, networkId: string, statePath: 
     const subnet = view.subnets.find((s) => s.id === f.subnet_id);
     if (subnet) spec.addresses.push({ dev: ns, address: `${f.ip_address}/${parsePrefix(subnet.cidr)!.prefixLength}` });
   }
+  // DeviceManager._set_metadata_address: 169.254.169.254 on the port whenever either option is on.
+  if (metadata && (metadata.enableIsolatedMetadata || metadata.forceMetadata)) spec.addresses.push({ dev: ns, address: METADATA_CIDR });
   // Neutron disables router advertisements in the namespace before plugging (DeviceManager.setup):
   // the port's addresses are configured, not autoconfigured. The device may exist before the
   // namespace default is written here, so it gets the setting too.
@@ -74,6 +82,12 @@ export function planDhcpNamespace(view: HostView, networkId: string, statePath: 
       { path: `${plan.dir}/interface`, content: `${ns}\n` },
     ],
   });
+  const networkPorts = view.dhcp_ports.filter((p) => p.network_id === networkId);
+  const networkSubnets = view.subnets.filter((s) => s.network_id === networkId);
+  if (metadata && shouldEnableMetadata(metadata, networkSubnets, networkPorts)) {
+    const bind = { host: METADATA_IP, port: METADATA_HTTP_PORT };
+    spec.processes.push(haproxyProcess(statePath, { kind: 'Network', id: networkId }, bind, metadata));
+  }
   const hostLink: LinkSpec = {
     kind: 'veth',
     name: tapName(plan.port.id),

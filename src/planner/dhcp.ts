@@ -4,6 +4,7 @@ import { DHCP_NS_PREFIX } from '../kernel/names.js';
 import { addressBits, ipv4Netmask, parsePrefix } from '../model/ip.js';
 import type { HostView, PortView, SubnetView } from '../model/hostview.js';
 import { DHCP_OWNER, DHCPV6_STATEFUL, DHCPV6_STATELESS, IPV6_SLAAC, NO_DHCP_OWNERS } from '../model/neutron.js';
+import { isolatedSubnets, METADATA_CIDR, metadataRouteNextHop, type MetadataFacts } from './metadata.js';
 
 export const LEASE_SECONDS = 86400;
 export const DNS_DOMAIN = 'openstacklocal';
@@ -149,7 +150,14 @@ function ipv6Options(s: SubnetView): string[] {
   return lines;
 }
 
-function optsFile(subnets: SubnetView[], all: SubnetView[], ports: PortView[]): string {
+/** What the metadata route of option 121 depends on: the isolated subnets, the DHCP port, the agent's options. */
+interface MetadataRouting {
+  isolated: Set<string>;
+  dhcpPort: PortView;
+  facts: MetadataFacts | null;
+}
+
+function optsFile(subnets: SubnetView[], all: SubnetView[], ports: PortView[], md: MetadataRouting): string {
   const lines: string[] = [];
   for (const s of subnets) {
     if (s.ip_version === 6) {
@@ -159,6 +167,9 @@ function optsFile(subnets: SubnetView[], all: SubnetView[], ports: PortView[]): 
     const tag = `tag:subnet-${s.id}`;
     if (s.dns_nameservers.length) lines.push(`${tag},option:dns-server,${s.dns_nameservers.join(',')}`);
     const routes = s.host_routes.map((r) => `${r.destination},${r.nexthop}`);
+    const dhcpIp = md.dhcpPort.fixed_ips.find((f) => f.subnet_id === s.id)?.ip_address ?? null;
+    const metadataHop = metadataRouteNextHop(s, { isolated: md.isolated.has(s.id), dhcpIp, facts: md.facts });
+    if (metadataHop) routes.push(`${METADATA_CIDR},${metadataHop}`);
     // Other IPv4 subnets of the same network are on-link.
     for (const other of all) if (other.id !== s.id && other.ip_version === 4) routes.push(`${other.cidr},0.0.0.0`);
     if (routes.length) {
@@ -173,13 +184,20 @@ function optsFile(subnets: SubnetView[], all: SubnetView[], ports: PortView[]): 
 }
 
 /** The dnsmasq for `networkId` on this host, or null when this host has no DHCP port there yet. */
-export function planDnsmasq(view: HostView, networkId: string, statePath: string, mtu: number): DnsmasqPlan | null {
+export function planDnsmasq(
+  view: HostView,
+  networkId: string,
+  statePath: string,
+  mtu: number,
+  metadata: MetadataFacts | null = null,
+): DnsmasqPlan | null {
   const port = view.ports.find((p) => p.network_id === networkId && p.device_owner === DHCP_OWNER);
   const subnets = dhcpSubnets(view, networkId);
   if (!port || !subnets.length) return null;
   const dir = `${statePath}/dhcp/${networkId}`;
-  const ports = view.dhcp_ports.filter((p) => p.network_id === networkId);
-  const { host, addn } = hostsFile(ports, subnets);
+  const networkPorts = view.dhcp_ports.filter((p) => p.network_id === networkId);
+  const networkSubnets = view.subnets.filter((s) => s.network_id === networkId);
+  const { host, addn } = hostsFile(networkPorts, subnets);
   const ranges = subnets.flatMap((s) => {
     const arg = rangeMode(s) ? dhcpRange(s) : null;
     return arg ? [{ arg, cidr: parsePrefix(s.cidr)! }] : [];
@@ -215,11 +233,11 @@ export function planDnsmasq(view: HostView, networkId: string, statePath: string
     files: {
       host,
       addn_hosts: addn,
-      opts: optsFile(
-        subnets,
-        view.subnets.filter((s) => s.network_id === networkId),
-        ports,
-      ),
+      opts: optsFile(subnets, networkSubnets, networkPorts, {
+        isolated: isolatedSubnets(networkSubnets, networkPorts),
+        dhcpPort: port,
+        facts: metadata,
+      }),
     },
   };
 }

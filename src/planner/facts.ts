@@ -1,5 +1,6 @@
 // What the planner knows about a node besides the resources: a leaf module, so the planner's parts
 // (l2, l3, …) can take it without importing the planner's entry point.
+import type { MetadataFacts } from './metadata.js';
 
 /** What the planner needs to know about the node besides the resources. */
 export interface NodeFacts {
@@ -19,6 +20,11 @@ export interface NodeFacts {
   ipv6?: boolean;
   /** radvd's `-u`: the agent's own user name, as Neutron passes it (radvd_user unset); none: no `-u` */
   radvdUser?: string | null;
+  /**
+   * The metadata proxies' settings (metadata_proxy_socket, the proxy's user and group, the DHCP
+   * agent's enable_isolated_metadata and force_metadata); none: no metadata proxy anywhere.
+   */
+  metadata?: MetadataFacts | null;
   /** tap<port[:11]> devices present in HOST (hypervisor taps, lab veth ends) */
   presentTaps: Set<string>;
 }

@@ -32,7 +32,7 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
   const servicePorts = new Set<string>();
   if (node.roles.includes('dhcp')) {
     for (const networkId of view.dhcp_networks) {
-      const dhcp = planDhcpNamespace(view, networkId, node.statePath);
+      const dhcp = planDhcpNamespace(view, networkId, node.statePath, node.metadata ?? null);
       if (!dhcp) continue;
       desired.namespaces[dhcp.namespace] = dhcp.spec;
       host.links.push(dhcp.hostLink);
@@ -45,7 +45,13 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
       return !!net && uplink(net, node) !== null;
     };
     for (const router of view.routers ?? []) {
-      const r = planRouter(view, router, { canWire, statePath: node.statePath, radvdUser: node.radvdUser ?? null });
+      const r = planRouter(view, router, {
+        canWire,
+        statePath: node.statePath,
+        radvdUser: node.radvdUser ?? null,
+        metadata: node.metadata?.enableMetadataProxy ? node.metadata : null,
+        ipv6: node.ipv6 !== false,
+      });
       if (!r) continue;
       desired.namespaces[r.namespace] = r.spec;
       host.links.push(...r.hostLinks);

@@ -19,6 +19,15 @@ import {
 import { parseIp, parsePrefix } from '../model/ip.js';
 import { defaultRouteVia } from './gateway-route.js';
 import type { HostView, PortView, RouterPortView, RouterSubnetView, RouterView } from '../model/hostview.js';
+import {
+  haproxyProcess,
+  METADATA_PORT,
+  metadataMangleRule,
+  metadataNatRule,
+  routerFilterChains,
+  routerFilterChains6,
+  type MetadataFacts,
+} from './metadata.js';
 import { needsRadvd, radvdProcess, type RadvdPort } from './radvd.js';
 import { extraRoutes, withExtraRoutes, type RouterDevice } from './extra-routes.js';
 
@@ -59,6 +68,10 @@ export interface RouterFacts {
   statePath: string;
   /** radvd's `-u` (see radvdProcess) */
   radvdUser: string | null;
+  /** the metadata proxy's settings; null: no metadata proxy (enable_metadata_proxy = false) */
+  metadata: MetadataFacts | null;
+  /** IPv6 on in the node's kernel: the metadata proxy then binds '::' (both families), as Neutron's does */
+  ipv6: boolean;
 }
 
 /** The default route of one family via the first external subnet of that family with a gateway. */
@@ -71,13 +84,15 @@ function gatewayRoutes(subnets: readonly RouterSubnetView[], family: 4 | 6, dev:
  * The nat and mangle tables of the router namespace as Neutron's L3 agent writes them (chains
  * wrapped as neutron-l3-agent-*, the external-ingress mark on the gateway), in iptables-save's
  * canonical form. `gw` is the gateway device and its first IPv4 address, when there is a gateway.
+ * With `metadata`, the metadata proxy's redirect, mark and filter rules (metadata/driver.py).
  */
 export function routerIptables(
   router: Pick<RouterView, 'enable_snat'>,
   gw: { dev: string; ip: string } | null,
   fips: RouterView['floating_ips'],
+  metadata = false,
 ): IptablesSpec {
-  const pre: string[] = [];
+  const pre: string[] = metadata ? [metadataNatRule] : [];
   const out: string[] = [];
   const post: string[] = [];
   const floatSnat: string[] = [];
@@ -109,10 +124,10 @@ export function routerIptables(
   ];
   const mangle: ChainSpec[] = [
     { name: 'PREROUTING', rules: [`-j ${l3('PREROUTING')}`] },
-    { name: l3('PREROUTING'), rules: [`-j ${l3('mark')}`] },
+    { name: l3('PREROUTING'), rules: [`-j ${l3('mark')}`, ...(metadata ? [metadataMangleRule] : [])] },
     { name: l3('mark'), rules: mark },
   ];
-  return { nat, mangle };
+  return metadata ? { filter: routerFilterChains(), nat, mangle } : { nat, mangle };
 }
 
 /**
@@ -205,7 +220,12 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
   }
   spec.routes = withExtraRoutes(spec.routes, extraRoutes(router.routes, devices));
   if (needsRadvd(radvdPorts)) spec.processes.push(radvdProcess(facts.statePath, router.id, radvdPorts, facts.radvdUser));
-  spec.iptables = routerIptables(router, gw, router.floating_ips);
+  if (facts.metadata) {
+    const bind = { host: facts.ipv6 ? '::' : '0.0.0.0', port: METADATA_PORT };
+    spec.processes.push(haproxyProcess(facts.statePath, { kind: 'Router', id: router.id }, bind, facts.metadata));
+  }
+  spec.iptables = routerIptables(router, gw, router.floating_ips, !!facts.metadata);
+  if (facts.metadata && facts.ipv6) spec.ip6tables = { filter: routerFilterChains6() };
   return { namespace, spec, hostLinks, portIds };
 }
 

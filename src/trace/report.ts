@@ -54,6 +54,11 @@ export const REASONS = [
   'RADVD_NOT_RUNNING',
   'RADVD_CONFIG_MISMATCH',
   'SG_ICMPV6_BLOCKED',
+  // the metadata path (metadata.ts)
+  'METADATA_REDIRECT_MISSING',
+  'METADATA_PROXY_NOT_RUNNING',
+  'METADATA_AGENT_DOWN',
+  'METADATA_ROUTE_MISSING',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

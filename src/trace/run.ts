@@ -22,6 +22,7 @@ import { probeFip, probePort } from './probe/probe.js';
 import { dhcpClientArgv, probeDhcp, probeDhcpPassive } from './probe/probe-dhcp.js';
 import { probeDhcp6, probeDhcp6Passive } from './probe/probe-dhcp6.js';
 import { dhcpClientPort, DhcpTraceError, DHCPV6_SERVER_PORT, traceDhcp, withDhcpLeg } from './walk/dhcp.js';
+import { traceMetadata } from './walk/metadata.js';
 
 export class TraceUsageError extends Error {
   constructor(message: string) {
@@ -40,6 +41,8 @@ export interface TraceCliOptions {
    * trace dhcp: the DHCPv6 exchange. Without it both follow IPv4 unless the port has only IPv6.
    */
   ipv6?: boolean;
+  /** trace instance: its metadata path (169.254.169.254) instead of its connectivity */
+  metadata?: boolean;
   lab?: string;
   /** the labs this machine runs (the CLI reads them from their state root) */
   labs: TraceLabs;
@@ -94,6 +97,8 @@ export function checkOptions(o: TraceCliOptions): void {
   }
   if (o.kind === 'fip' && parseIp(o.target)?.version !== 4) throw new TraceUsageError(`'${o.target}' is not an IPv4 address`);
   if (o.kind === 'port' && !o.to) throw new TraceUsageError('trace port needs --to ADDRESS|PORT');
+  if (o.metadata && (o.to !== undefined || o.ipv6 || o.probe))
+    throw new TraceUsageError('--metadata checks the path to 169.254.169.254: it takes no --to, --ipv6 or --probe');
   if (o.to !== undefined && !parseIp(o.to) && !/^[0-9a-f-]{8,36}$/.test(o.to))
     throw new TraceUsageError(`--to '${o.to}' is neither an IPv4 address nor a port id`);
   if (o.port !== undefined && (!/^\d+$/.test(o.port) || Number(o.port) < 1 || Number(o.port) > 65535))
@@ -162,6 +167,7 @@ function traceOf(ctx: TraceContext, o: TraceCliOptions, snapshot: Snapshot, fipO
   if (o.kind === 'port') return tracePort(ctx, o.target, o.to!, { flow: fipOptions.flow }, started);
   if (o.kind === 'dhcp') return dhcpTrace(ctx, o.target, started, o.ipv6 ? 6 : undefined);
   const port = instancePort(ctx, o, snapshot);
+  if (o.metadata) return traceMetadata(ctx, port, o.target, started);
   if (o.to) return tracePort(ctx, port.id, o.to, { flow: fipOptions.flow }, started);
   const fip = ctx.api.floatingips.find((f) => f['port_id'] === port.id);
   // Floating IPs are IPv4 only: over IPv6 the instance is reached by its own address, routed as it

@@ -35,6 +35,8 @@ const mac = String(instancePort['mac_address']);
 const ip = (instancePort['fixed_ips'] as Array<{ ip_address: string }>)[0]!.ip_address;
 
 const copy = (): Snapshot => structuredClone(recorded);
+/** The network's IPv4 subnet (the demo's network is dual-stack; the API lists its subnets in any order). */
+const ipv4Subnet = (s: Snapshot) => s.api.subnets.find((x) => x['network_id'] === netId && x['ip_version'] === 4)!;
 const trace = (s: Snapshot): TraceReport => traceDhcp(contextFrom(s, 'snapshot'), instancePort.id);
 const dhcpDump = (s: Snapshot): DhcpNamespaceDump => s.nodes['controller']!.dhcp![qdhcp]!;
 /** Rewrites the file dnsmasq's command line names with `arg`. */
@@ -207,7 +209,7 @@ test('no DHCP agent hosts the network: NO_DHCP_AGENT, from the API alone', () =>
 
 test('DHCP disabled on the subnet: DHCP_DISABLED', () => {
   const s = copy();
-  const subnet = s.api.subnets.find((x) => x['network_id'] === netId)!;
+  const subnet = ipv4Subnet(s);
   subnet['enable_dhcp'] = false;
   brokenAt(trace(s), { reason: 'DHCP_DISABLED', node: '', check: 'DHCP enabled' });
 });
@@ -382,18 +384,18 @@ test("a real Neutron's recording (no dnsmasq data in it): its qdhcp- namespace, 
 
 test("a subnet's DNS servers and host routes changed in the API but not in dnsmasq's options: DHCP_OPTIONS_MISMATCH; written there, ok", () => {
   const s = copy();
-  const subnet = s.api.subnets.find((x) => x['network_id'] === netId)!;
+  const subnet = ipv4Subnet(s);
   subnet['dns_nameservers'] = ['192.0.2.53', '192.0.2.54'];
   subnet['host_routes'] = [{ destination: '10.10.0.0/16', nexthop: '172.16.1.254' }];
   const b = brokenAt(trace(s), { reason: 'DHCP_OPTIONS_MISMATCH', node: 'controller', check: 'dnsmasq options' });
   assert.match(b.cause, /no 'tag:subnet-[0-9a-f-]+,option:dns-server,192\.0\.2\.53,192\.0\.2\.54'/);
   assert.match(
     b.cause,
-    /no 'tag:subnet-[0-9a-f-]+,option:classless-static-route,10\.10\.0\.0\/16,172\.16\.1\.254,0\.0\.0\.0\/0,172\.16\.1\.1'/,
+    /no 'tag:subnet-[0-9a-f-]+,option:classless-static-route,10\.10\.0\.0\/16,172\.16\.1\.254,169\.254\.169\.254\/32,172\.16\.1\.1,0\.0\.0\.0\/0,172\.16\.1\.1'/,
   );
-  // As Neutron writes them (servers in another order; its metadata route besides the subnet's), they hold.
+  // Written in another order (servers; the metadata route via the router before the subnet's), they hold.
   const tag = `tag:subnet-${subnet.id}`;
-  const routes = '169.254.169.254/32,172.16.1.2,10.10.0.0/16,172.16.1.254,0.0.0.0/0,172.16.1.1';
+  const routes = '169.254.169.254/32,172.16.1.1,10.10.0.0/16,172.16.1.254,0.0.0.0/0,172.16.1.1';
   editFile(
     s,
     '--dhcp-optsfile',

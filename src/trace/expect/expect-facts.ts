@@ -2,7 +2,15 @@
 // from what the tracer read there — the Linux bridge agent's configuration file and the observed
 // kernel state — and, where the file is missing or unreadable, from the L2 agent's own report. Each
 // configured value keeps where it came from, so a hop can name the setting behind a device. Pure.
-import { AGENT_SETTINGS, optionsSet, parseAgentConfig, type AgentConfig } from '../../agent/config.js';
+import {
+  AGENT_SETTINGS,
+  DEFAULT_METADATA_CONFIG,
+  optionsSet,
+  parseAgentConfig,
+  type AgentConfig,
+  type MetadataConfig,
+} from '../../agent/config.js';
+import { metadataFacts } from '../../agent/metadata-facts.js';
 import { HOST, type ObservedNamespace } from '../../kernel/types.js';
 import { AGENT_L2, AGENT_TYPES } from '../../model/neutron.js';
 import { parseNamespace } from '../../observe/node.js';
@@ -79,7 +87,14 @@ interface Configured {
   arpResponder: boolean;
   mappings: Record<string, string>;
   statePath: string;
+  metadata: MetadataConfig;
 }
+
+/**
+ * The user and group the metadata proxies run as cannot be read from the configuration (the
+ * agent's own when unset): root, as agents that manage namespaces run. Only haproxy's file names them.
+ */
+const PROXY_IDENTITY = { user: 'root', group: 'root' };
 
 /** Values from the file; an option the file does not set is the agent's default, said as such. */
 function fromFile(cfg: AgentConfig, set: Set<string>, path: string, sources: FactSources): Configured {
@@ -98,6 +113,7 @@ function fromFile(cfg: AgentConfig, set: Set<string>, path: string, sources: Fac
     arpResponder: cfg.l2Population && cfg.arpResponder,
     mappings: cfg.physicalInterfaceMappings,
     statePath: cfg.statePath,
+    metadata: cfg.metadata,
   };
 }
 
@@ -107,7 +123,13 @@ function fromReport(api: ApiResources, host: string, why: string, sources: FactS
   const report = reported(agent);
   const who = `the ${AGENT_L2} on ${host}`;
   const missing = (field: string) => (agent ? `${who} reports no ${field}` : `no ${AGENT_L2} is registered on ${host}`);
-  const out: Configured = { localIp: null, arpResponder: false, mappings: {}, statePath: DEFAULT_STATE_PATH };
+  const out: Configured = {
+    localIp: null,
+    arpResponder: false,
+    mappings: {},
+    statePath: DEFAULT_STATE_PATH,
+    metadata: DEFAULT_METADATA_CONFIG,
+  };
   const ip = report['tunneling_ip'];
   if (typeof ip === 'string' && ip) {
     out.localIp = ip;
@@ -196,6 +218,10 @@ export function nodeFactsFromDump(host: string, dump: NodeDump, api: ApiResource
       physicalInterfaceMappings: c.mappings,
       arpResponder: c.arpResponder,
       statePath: c.statePath,
+      // The agent runs the metadata agent and its proxies on DHCP and L3 nodes only.
+      ...(roles.includes('dhcp') || roles.includes('l3')
+        ? { metadata: metadataFacts({ metadata: c.metadata, statePath: c.statePath }, PROXY_IDENTITY) }
+        : {}),
       presentTaps: new Set((observed.state?.links ?? []).filter((l) => l.name.startsWith('tap')).map((l) => l.name)),
     },
     sources,

@@ -1,6 +1,9 @@
 // What the tracer expects on each node: the agent's own planner (src/planner) fed with the node's
 // HostView rebuilt from the Networking API (expect-view.ts) and the node's facts read from its dump
 // (expect-facts.ts). Also what to read on a node before there is a dump (namespacesToRead). Pure.
+import { DEFAULT_METADATA_CONFIG } from '../../agent/config.js';
+import { metadataFacts } from '../../agent/metadata-facts.js';
+import { haproxyProcessId } from '../../planner/metadata.js';
 import { dhcpNamespace, routerNamespace, tapName } from '../../kernel/names.js';
 import { scopeFor } from '../../kernel/scope.js';
 import { HOST, type DesiredNode, type NsKey, type ObservedNamespace } from '../../kernel/types.js';
@@ -87,14 +90,18 @@ export function namespacesToRead(api: ApiResources, host: string): NamespacesToR
     localIpDevice: ANY_NIC,
     physicalInterfaceMappings: Object.fromEntries(physnets.map((p) => [p, ANY_NIC])),
     statePath: '/',
+    metadata: metadataFacts({ metadata: DEFAULT_METADATA_CONFIG, statePath: '/' }, { user: 'root', group: 'root' }),
     presentTaps: new Set(),
   };
   const plan = planNode(view, anyNode).desired;
   const planned = scopeFor(plan).sysctls;
   const sysctls: Record<NsKey, string[]> = {};
   for (const ns of namespaces) if (planned[ns]?.length) sysctls[ns] = planned[ns]!;
+  // Router namespaces whose daemons a trace checks: radvd, and the metadata proxy (on by default).
   const radvd = view.routers
-    .filter((r) => plan.namespaces[routerNamespace(r.id)]?.processes.some((p) => p.id === radvdProcessId(r.id)))
+    .filter((r) =>
+      plan.namespaces[routerNamespace(r.id)]?.processes.some((p) => p.id === radvdProcessId(r.id) || p.id === haproxyProcessId(r.id)),
+    )
     .map((r) => routerNamespace(r.id));
   return { namespaces, sysctls, conntrack: routers, ...(radvd.length ? { radvd } : {}) };
 }

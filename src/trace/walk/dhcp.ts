@@ -62,14 +62,18 @@ export const DHCPV6_SERVER_PORT = 547;
  */
 export const dhcpFamilyOf = (port: ApiObject): IpFamily => (!fixedIpOf(port, 4) && fixedIpOf(port, 6) ? 6 : 4);
 
-export function traceDhcp(ctx: TraceContext, portQuery: string, started = Date.now(), family?: IpFamily): TraceReport {
-  const port = dhcpClientPort(ctx, portQuery);
+/** The target of a trace about one port's traffic of one family on its own network (its DHCP, its metadata). */
+export function portTarget(
+  ctx: TraceContext,
+  port: ApiObject,
+  family: IpFamily,
+  o: Pick<TraceTarget, 'kind' | 'query' | 'flow' | 'destination'>,
+): TraceTarget {
   const net = byId(ctx.api.networks, port['network_id'])!;
-  const fam = family ?? dhcpFamilyOf(port);
-  const own = fixedIpOf(port, fam);
-  const target: TraceTarget = {
-    kind: 'dhcp',
-    query: portQuery,
+  const own = fixedIpOf(port, family);
+  return {
+    kind: o.kind,
+    query: o.query,
     port: {
       id: port.id,
       fixed_ip: own?.ip_address ?? null,
@@ -78,8 +82,20 @@ export function traceDhcp(ctx: TraceContext, portQuery: string, started = Date.n
       network_id: net.id,
     },
     network: { id: net.id, name: str(net, 'name'), type: segmentOf(net).type, segmentation_id: segmentOf(net).vni },
-    flow: { protocol: 'udp', port: fam === 6 ? DHCPV6_SERVER_PORT : 67 },
+    flow: o.flow,
+    ...(o.destination ? { destination: o.destination } : {}),
   };
+}
+
+/** The target of a trace about one port's IPv4 traffic on its own network. */
+export const ipv4PortTarget = (ctx: TraceContext, port: ApiObject, o: Pick<TraceTarget, 'kind' | 'query' | 'flow' | 'destination'>) =>
+  portTarget(ctx, port, 4, o);
+
+export function traceDhcp(ctx: TraceContext, portQuery: string, started = Date.now(), family?: IpFamily): TraceReport {
+  const port = dhcpClientPort(ctx, portQuery);
+  const fam = family ?? dhcpFamilyOf(port);
+  const flow = { protocol: 'udp' as const, port: fam === 6 ? DHCPV6_SERVER_PORT : 67 };
+  const target = portTarget(ctx, port, fam, { kind: 'dhcp', query: portQuery, flow });
   if (fam === 4) return finish(ctx, target, dhcpLegHops(ctx, port), started);
   const leg = dhcp6LegHops(ctx, port);
   const report = finish(ctx, target, leg.hops, started);

@@ -1,0 +1,169 @@
+// The hops of an instance's metadata path (neutron/agent/metadata/driver.py, neutron/agent/linux/dhcp.py):
+// the router's REDIRECT of 169.254.169.254:80 to the proxy and INPUT's accept of marked packets, the
+// haproxy the agent runs in the router's or the DHCP namespace, the metadata agent it forwards to
+// (registered and alive), and, on an isolated network, the 169.254.169.254/32 route DHCP gives the
+// instance (option 121). Pure.
+import { dhcpNamespace, routerNamespace, wrapChain } from '../../kernel/names.js';
+import type { NsKey } from '../../kernel/types.js';
+import { AGENT_DHCP, AGENT_L3, AGENT_METADATA } from '../../model/neutron.js';
+import { haproxyProcessId, METADATA_CIDR, metadataFilterRules, metadataNatRule } from '../../planner/metadata.js';
+import { agentNote, agentOf, ago, heartbeatAge, str, type TraceContext } from '../context.js';
+import { argValue, parseOptsFile } from '../read/dnsmasq.js';
+import type { Hop, ResourceRef } from '../report.js';
+import type { ApiObject, DhcpNamespaceDump } from '../snapshot.js';
+import { apiHop, checkRule, isDraft, namespaceOr, result, type HopBase, type HopDraft } from './checks.js';
+import { routerRef } from './router.js';
+
+const leg: Hop['leg'] = 'request';
+
+const l3Owner = (ctx: TraceContext, host: string, router: ApiObject) =>
+  `the ${AGENT_L3} on ${host} writes it for router ${str(router, 'name') || router.id} (metadata/driver.py); ${agentNote(ctx, host, AGENT_L3)}`;
+
+/** The REDIRECT of 169.254.169.254:80 from qr-+ to the proxy's port, and INPUT's accept of what it marked. */
+export function metadataRedirectHops(ctx: TraceContext, host: string, router: ApiObject): HopDraft[] {
+  const node = ctx.nodes[host];
+  const ns = routerNamespace(router.id);
+  const base: HopBase = { leg, node: host, namespace: ns, device: 'qr-+', resource: routerRef(router), check: 'metadata redirect' };
+  const owner = l3Owner(ctx, host, router);
+  const rename = (h: HopDraft): HopDraft => (h.reason === 'NAT_RULE_MISSING' ? { ...h, reason: 'METADATA_REDIRECT_MISSING' } : h);
+  const redirect = checkRule(
+    node,
+    base,
+    'nat',
+    wrapChain('l3', 'PREROUTING'),
+    metadataNatRule,
+    owner,
+    `no REDIRECT of ${METADATA_CIDR}:80 to the metadata proxy in router ${str(router, 'name') || router.id}: instances' metadata requests are routed on instead of answered`,
+  );
+  const accept = checkRule(
+    node,
+    { ...base, device: null, check: 'metadata accept' },
+    'filter',
+    wrapChain('l3', 'INPUT'),
+    metadataFilterRules[0]!,
+    owner,
+    `the router does not accept the redirected (marked) metadata requests: its INPUT drops them before the proxy`,
+  );
+  return [rename(redirect), rename(accept)];
+}
+
+/**
+ * haproxy's pid and argv in a namespace's process dump, when it runs with the resource's
+ * configuration: ns-metadata-proxy/<id>.conf under whatever state_path the agent has (a real
+ * Neutron's is in neutron.conf, which the tracer does not read).
+ */
+function runningProxy(procs: DhcpNamespaceDump, id: string): [string, string[]] | undefined {
+  const conf = `/ns-metadata-proxy/${id}.conf`;
+  return Object.entries(procs.cmdlines).find(
+    (e): e is [string, string[]] => !!e[1] && /(^|\/)haproxy$/.test(e[1][0] ?? '') && !!argValue(e[1], '-f')?.endsWith(conf),
+  );
+}
+
+/**
+ * The metadata proxy (haproxy) of a router or of an isolated network, running in its namespace
+ * with the configuration the agent writes for it; `resource` is the router or the network.
+ */
+export function metadataProxyHop(
+  ctx: TraceContext,
+  host: string,
+  where: { kind: 'router'; router: ApiObject } | { kind: 'network'; network: ApiObject },
+): HopDraft {
+  const node = ctx.nodes[host];
+  const id = where.kind === 'router' ? where.router.id : where.network.id;
+  const ns: NsKey = where.kind === 'router' ? routerNamespace(id) : dhcpNamespace(id);
+  const resource: ResourceRef =
+    where.kind === 'router' ? routerRef(where.router) : { type: 'network', id, name: str(where.network, 'name') || undefined };
+  const planned = node?.desired?.namespaces[ns]?.processes.find((p) => p.id === haproxyProcessId(id));
+  const conf = planned ? (argValue(planned.argv, '-f') ?? null) : null;
+  const listen = where.kind === 'router' ? 'port 9697' : `${METADATA_CIDR.split('/')[0]}:80`;
+  const base: HopBase = { leg, node: host, namespace: ns, device: null, resource, check: 'metadata proxy' };
+  const expected = { process: 'haproxy', listening: listen, ...(conf ? { config: conf } : {}) };
+  const agent = where.kind === 'router' ? AGENT_L3 : AGENT_DHCP;
+  const owner = `the ${agent} on ${host} runs it (metadata/driver.py${where.kind === 'router' ? ', [DEFAULT] enable_metadata_proxy' : ', [DEFAULT] enable_isolated_metadata / force_metadata'}); ${agentNote(ctx, host, agent)}`;
+  const o = namespaceOr(node, base, expected, owner);
+  if (isDraft(o)) return o;
+  const procs = where.kind === 'router' ? node!.dump!.radvd?.[ns] : node!.dump!.dhcp?.[ns];
+  const command = `ip netns pids ${ns}; cat /proc/PID/cmdline`;
+  if (!procs || procs.pids === null)
+    return result(base, expected, null, [{ command }], {
+      status: 'unknown',
+      reason: 'NODE_UNREADABLE',
+      cause: `the processes in ${ns} on ${host} were not read: whether the metadata proxy runs cannot be told`,
+    });
+  const found = runningProxy(procs, id);
+  if (!found)
+    return result(base, expected, { process: null }, [{ command }], {
+      status: 'missing',
+      reason: 'METADATA_PROXY_NOT_RUNNING',
+      cause: `no metadata proxy (haproxy${conf ? ` -f ${conf}` : ''}) runs in ${ns} on ${host}: nothing listens on ${listen} and instances' requests to ${METADATA_CIDR.split('/')[0]} get no answer; ${owner}`,
+    });
+  const [pid, argv] = found;
+  return result(base, expected, { process: 'haproxy', pid: Number(pid), config: argValue(argv, '-f') ?? null }, [
+    { command, line: `${pid} ${argv.join(' ')}` },
+  ]);
+}
+
+/** The metadata agent on the proxy's node: registered and alive (it answers the proxy's UNIX socket). */
+export function metadataAgentHop(ctx: TraceContext, host: string): HopDraft {
+  const agent = agentOf(ctx, host, AGENT_METADATA);
+  const base = apiHop('metadata agent', { type: 'agent', id: agent?.id ?? '', name: `${AGENT_METADATA} on ${host}` }, host);
+  const expected = { agent: AGENT_METADATA, host, alive: true };
+  if (!agent)
+    return result(base, expected, { agent: null }, [{ command: `openstack network agent list --host ${host}` }], {
+      status: 'missing',
+      reason: 'METADATA_AGENT_DOWN',
+      cause: `no ${AGENT_METADATA} is registered on ${host}: the metadata proxies there forward to a socket nobody answers`,
+    });
+  const age = heartbeatAge(ctx, agent);
+  const observed = { agent: AGENT_METADATA, host, alive: agent['alive'] !== false, last_heartbeat: ago(age) };
+  if (agent['alive'] === false)
+    return result(base, expected, observed, [{ command: `openstack network agent list --host ${host}` }], {
+      status: 'down',
+      reason: 'METADATA_AGENT_DOWN',
+      cause: `the ${AGENT_METADATA} on ${host} is down (it last reported ${ago(age)}): the metadata proxies there get no answer from its socket`,
+    });
+  return result(base, expected, observed, [{ command: `openstack network agent list --host ${host}` }]);
+}
+
+/**
+ * The route to 169.254.169.254 the instance gets by DHCP (option 121) on an isolated network: via
+ * the DHCP port, where the proxy listens. From the options file dnsmasq runs with.
+ */
+export function metadataRouteHop(ctx: TraceContext, host: string, network: ApiObject, subnet: ApiObject, nextHop: string): HopDraft {
+  const ns = dhcpNamespace(network.id);
+  const base: HopBase = {
+    leg,
+    node: host,
+    namespace: ns,
+    device: null,
+    resource: { type: 'subnet', id: subnet.id, name: str(subnet, 'name') || undefined },
+    check: 'metadata route',
+  };
+  const want = `${METADATA_CIDR},${nextHop}`;
+  const expected = { option: 'classless-static-route (121)', route: want };
+  const owner = `the ${AGENT_DHCP} on ${host} writes it (dhcp.py _generate_opts_per_subnet); ${agentNote(ctx, host, AGENT_DHCP)}`;
+  const node = ctx.nodes[host];
+  const o = namespaceOr(node, base, expected, owner);
+  if (isDraft(o)) return o;
+  const procs = node!.dump!.dhcp?.[ns];
+  const argv = procs ? Object.values(procs.cmdlines).find((a) => a?.[0] === 'dnsmasq') : undefined;
+  const path = argv ? argValue(argv, '--dhcp-optsfile') : undefined;
+  const text = path ? (procs!.files[path] ?? null) : null;
+  const command = path ? `cat ${path}` : `ip netns pids ${ns}; cat /proc/PID/cmdline`;
+  if (text === null)
+    return result(base, expected, null, [{ command }], {
+      status: 'unknown',
+      reason: 'NODE_UNREADABLE',
+      cause: `dnsmasq's options file in ${ns} on ${host} could not be read: the route DHCP gives cannot be told`,
+    });
+  const line = parseOptsFile(text).find(
+    (x) => x.tags.includes(`subnet-${subnet.id}`) && x.option === 'classless-static-route' && x.values.join(',').includes(want),
+  );
+  if (!line)
+    return result(base, expected, { route: null }, [{ command }], {
+      status: 'missing',
+      reason: 'METADATA_ROUTE_MISSING',
+      cause: `DHCP gives instances on subnet ${str(subnet, 'cidr')} no route ${METADATA_CIDR} via ${nextHop} (option 121): on this isolated network their requests to ${METADATA_CIDR.split('/')[0]} go to the default gateway, not to the proxy; ${owner}`,
+    });
+  return result(base, expected, { route: want }, [{ command, line: line.line }]);
+}

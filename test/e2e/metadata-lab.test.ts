@@ -1,0 +1,240 @@
+// The metadata service end to end as root: a lab (the controller runs the DHCP and L3 roles, hence
+// the metadata agent; the lab's stand-in for Nova's metadata API listens on 192.168.0.104:8775), a
+// network behind a router and an isolated one, an instance on each with an SSH key. Each instance
+// fetches its metadata at 169.254.169.254 — through the router's REDIRECT to haproxy on 9697, or from
+// haproxy on 169.254.169.254:80 in the DHCP namespace (option 121 routes it there) — and gets its own
+// whatever headers it sends; an unknown source address gets 404 and a wrong signature 403, both
+// logged; the instances reach neither the proxy's port, the agent nor the metadata server directly.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
+import { haveOpenstack } from '../helpers/openstack.js';
+import { eventually, labNodes, labUpAsAdmin, resumeAndTakeDown } from '../helpers/lab.js';
+import type { InstanceJson } from '../helpers/shapes.js';
+
+const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
+const lab = `md${process.pid % 100000}`;
+const root = mkdtempSync(join(tmpdir(), 'neutrino-md-lab-'));
+const L = ['--lab', lab, '--state-root', root];
+const MD = 'http://169.254.169.254';
+const NOVA = '192.168.0.104:8775';
+
+let env: NodeJS.ProcessEnv;
+let routerId = '';
+let isolatedNet = '';
+let vm: InstanceJson;
+let iso: InstanceJson;
+const keys: Record<string, string> = {};
+
+const openstack = (...args: string[]) => {
+  const out = execFileSync('openstack', [...args, '-f', 'json'], { env, encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : null;
+};
+const openstackRaw = (...args: string[]) => execFileSync('openstack', args, { env, encoding: 'utf8' });
+
+/** curl in an instance: the body and the HTTP status ('000' when nothing answered). */
+async function curlIn(instance: string, url: string, ...extra: string[]): Promise<{ body: string; status: string }> {
+  const r = await neutrino(['instance', 'exec', ...L, instance, '--', 'curl', '-s', '-m', '3', '-w', '\n%{http_code}', ...extra, url]);
+  const lines = r.stdout.split('\n');
+  return { status: lines.at(-1) ?? '', body: lines.slice(0, -1).join('\n') };
+}
+const fetchOk = async (instance: string, path: string) => {
+  const r = await curlIn(instance, `${MD}${path}`);
+  assert.equal(r.status, '200', `${path} from ${instance}: ${r.body}`);
+  return r.body;
+};
+
+/** The body once the path answers 200 (a proxy just started may need a moment), else false. */
+const bodyWhenOk = async (instance: string, path: string) => {
+  const r = await curlIn(instance, `${MD}${path}`);
+  return r.status === '200' && r.body;
+};
+
+function makeKey(name: string): string {
+  const file = join(root, name);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${name}@lab`, '-f', file]);
+  keys[name] = readFileSync(`${file}.pub`, 'utf8').trim();
+  return `${file}.pub`;
+}
+
+before(async () => {
+  if (skip) return;
+  env = await labUpAsAdmin(L);
+  openstack('network', 'create', '--project', 'demo', 'selfservice');
+  openstack('subnet', 'create', '--project', 'demo', '--network', 'selfservice', '--subnet-range', '172.16.1.0/24', 'selfservice');
+  routerId = openstack('router', 'create', '--project', 'demo', 'router').id;
+  openstackRaw('router', 'add', 'subnet', 'router', 'selfservice');
+  isolatedNet = openstack('network', 'create', '--project', 'demo', 'isolated').id;
+  openstack('subnet', 'create', '--project', 'demo', '--network', 'isolated', '--subnet-range', '10.77.0.0/24', 'isolated');
+  await neutrinoOk(
+    ['instance', 'create', ...L, 'vm', '--network', 'selfservice', '--host', 'compute1', '--ssh-key', makeKey('vmkey')],
+    60_000,
+  );
+  await neutrinoOk(
+    [
+      'instance',
+      'create',
+      ...L,
+      'iso',
+      '--network',
+      'isolated',
+      '--host',
+      'compute1',
+      '--ssh-key',
+      makeKey('isokey'),
+      '--key-name',
+      'isolated key',
+    ],
+    60_000,
+  );
+  const list = JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as InstanceJson[];
+  vm = list.find((i) => i.name === 'vm')!;
+  iso = list.find((i) => i.name === 'iso')!;
+});
+
+after(async () => {
+  if (skip) return;
+  await resumeAndTakeDown(root, lab);
+});
+
+test('through the router: OpenStack and EC2 metadata of the instance, its key from --ssh-key', { skip, timeout: 120_000 }, async () => {
+  const ns = `qrouter-${routerId}`;
+  const nat = execFileSync('ip', ['netns', 'exec', ns, 'iptables', '-t', 'nat', '-S'], { encoding: 'utf8' });
+  assert.match(
+    nat,
+    /-A neutron-l3-agent-PREROUTING -d 169\.254\.169\.254\/32 -i qr-\+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697/,
+  );
+  const filter = execFileSync('ip', ['netns', 'exec', ns, 'iptables', '-S', 'neutron-l3-agent-INPUT'], { encoding: 'utf8' });
+  assert.match(
+    filter,
+    /-A neutron-l3-agent-INPUT -m mark --mark 0x1\/0xffff -j ACCEPT\n-A neutron-l3-agent-INPUT -p tcp -m tcp --dport 9697 -j DROP/,
+  );
+  const meta = JSON.parse(
+    await eventually('meta_data.json through the router', () => bodyWhenOk('vm', '/openstack/latest/meta_data.json'), 30_000),
+  ) as Record<string, unknown>;
+  const port = openstack('port', 'show', vm.port_id);
+  assert.equal(meta['uuid'], vm.id);
+  assert.equal(meta['name'], 'vm');
+  assert.equal(meta['hostname'], 'vm.novalocal');
+  assert.equal(meta['project_id'], port.project_id);
+  assert.equal(meta['availability_zone'], 'nova');
+  assert.deepEqual(meta['public_keys'], { vmkey: keys['vmkey'] });
+  const net = JSON.parse(await fetchOk('vm', '/openstack/latest/network_data.json')) as { links: Array<{ ethernet_mac_address: string }> };
+  assert.equal(net.links[0]!.ethernet_mac_address, vm.mac);
+  assert.equal(await fetchOk('vm', '/latest/meta-data/local-ipv4'), vm.ip!.split('/')[0]);
+  assert.equal(await fetchOk('vm', '/latest/meta-data/hostname'), 'vm.novalocal');
+  assert.match(await fetchOk('vm', '/latest/meta-data/instance-id'), /^i-[0-9a-f]{8}$/);
+  assert.equal(await fetchOk('vm', '/latest/meta-data/public-keys/'), '0=vmkey');
+  assert.equal(await fetchOk('vm', '/latest/meta-data/public-keys/0/openssh-key'), keys['vmkey']);
+  // The selfservice subnet is on a router: DHCP routes 169.254.169.254 via its gateway (option 121).
+  const routes = (await neutrinoOk(['instance', 'exec', ...L, 'vm', '--', 'ip', 'route'])).split('\n');
+  assert.ok(
+    routes.some((r) => /^169\.254\.169\.254 via 172\.16\.1\.1 dev eth0/.test(r)),
+    routes.join('\n'),
+  );
+  const agents = openstack('network', 'agent', 'list', '--host', 'controller') as Array<{ 'Agent Type': string; Alive: boolean }>;
+  assert.ok(
+    agents.some((a) => a['Agent Type'] === 'Metadata agent' && a.Alive),
+    JSON.stringify(agents),
+  );
+});
+
+test(
+  'on an isolated network: haproxy in qdhcp- on 169.254.169.254, the option 121 route to the DHCP port',
+  { skip, timeout: 120_000 },
+  async () => {
+    const dhcpPort = (
+      openstack('port', 'list', '--network', isolatedNet, '--device-owner', 'network:dhcp') as Array<{
+        'Fixed IP Addresses': Array<{ ip_address: string }>;
+      }>
+    )[0]!;
+    const dhcpIp = dhcpPort['Fixed IP Addresses'][0]!.ip_address;
+    const addrs = execFileSync('ip', ['-n', `qdhcp-${isolatedNet}`, '-o', 'addr', 'show'], { encoding: 'utf8' });
+    assert.match(addrs, /inet 169\.254\.169\.254\/32/);
+    const routes = (await neutrinoOk(['instance', 'exec', ...L, 'iso', '--', 'ip', 'route'])).split('\n');
+    assert.ok(
+      routes.some((r) => r.startsWith(`169.254.169.254 via ${dhcpIp} dev eth0`)),
+      routes.join('\n'),
+    );
+    const meta = JSON.parse(
+      await eventually('meta_data.json on the isolated network', () => bodyWhenOk('iso', '/openstack/latest/meta_data.json'), 30_000),
+    ) as Record<string, unknown>;
+    assert.equal(meta['uuid'], iso.id);
+    assert.deepEqual(meta['public_keys'], { 'isolated key': keys['isokey'] });
+    assert.equal(await fetchOk('iso', '/latest/meta-data/public-keys/0/openssh-key'), keys['isokey']);
+  },
+);
+
+test('spoofed headers from an instance are ignored: it gets its own metadata', { skip, timeout: 60_000 }, async () => {
+  const spoof = [
+    ...['-H', `X-Instance-ID: ${iso.id}`, '-H', 'X-Tenant-ID: admin', '-H', 'X-Instance-ID-Signature: 00'],
+    ...[
+      '-H',
+      `X-Neutron-Network-ID: ${isolatedNet}`,
+      '-H',
+      `X-Neutron-Router-ID: ${routerId}`,
+      '-H',
+      `X-Forwarded-For: ${iso.ip!.split('/')[0]}`,
+    ],
+  ];
+  const fromVm = await curlIn('vm', `${MD}/openstack/latest/meta_data.json`, ...spoof);
+  assert.equal(fromVm.status, '200', fromVm.body);
+  assert.equal((JSON.parse(fromVm.body) as { uuid: string }).uuid, vm.id);
+  const fromIso = await curlIn(
+    'iso',
+    `${MD}/openstack/latest/meta_data.json`,
+    ...spoof.slice(0, 6),
+    '-H',
+    `X-Neutron-Router-ID: ${routerId}`,
+    '-H',
+    `X-Forwarded-For: ${vm.ip!.split('/')[0]}`,
+  );
+  assert.equal(fromIso.status, '200', fromIso.body);
+  assert.equal((JSON.parse(fromIso.body) as { uuid: string }).uuid, iso.id);
+});
+
+test('an unknown source address gets 404, a wrong signature 403; both are logged', { skip, timeout: 60_000 }, async () => {
+  const socket = join(root, 'labs', lab, 'nodes', 'controller', 'state', 'metadata_proxy');
+  const viaAgent = await neutrino([
+    ...['lab', 'exec', ...L, 'controller', '--', 'curl', '-s', '-w', '\n%{http_code}', '--unix-socket', socket],
+    ...['-H', 'X-Forwarded-For: 10.77.0.250', '-H', `X-Neutron-Network-ID: ${isolatedNet}`, 'http://metadata/latest/meta-data/'],
+  ]);
+  assert.equal(viaAgent.stdout.split('\n').at(-1), '404', viaAgent.stdout);
+  const agentLog = readFileSync(join(root, 'labs', lab, 'logs', 'agent-controller.log'), 'utf8');
+  assert.match(agentLog, /no port found with IP address 10\.77\.0\.250 behind network/);
+  const badSig = await neutrino([
+    ...['lab', 'exec', ...L, 'controller', '--', 'curl', '-s', '-w', '\n%{http_code}'],
+    ...[
+      '-H',
+      `X-Instance-ID: ${vm.id}`,
+      '-H',
+      'X-Tenant-ID: x',
+      '-H',
+      'X-Instance-ID-Signature: 0badc0de',
+      `http://${NOVA}/latest/meta-data/`,
+    ],
+  ]);
+  assert.equal(badSig.stdout.split('\n').at(-1), '403', badSig.stdout);
+  const serverLog = readFileSync(join(root, 'labs', lab, 'logs', 'metadata-server.log'), 'utf8');
+  assert.match(serverLog, /X-Instance-ID-Signature does not match/);
+});
+
+test('instances reach neither the proxy port, the metadata agent nor the metadata server directly', { skip, timeout: 60_000 }, async () => {
+  // The router's 9697 only takes what the REDIRECT marked.
+  assert.equal((await curlIn('vm', 'http://172.16.1.1:9697/latest/meta-data/')).status, '000');
+  // The metadata server is on the management network, which no instance network routes to.
+  assert.equal((await curlIn('vm', `http://${NOVA}/latest/meta-data/`)).status, '000');
+  assert.equal((await curlIn('iso', `http://${NOVA}/latest/meta-data/`)).status, '000');
+  // The DHCP namespace's proxy listens on 169.254.169.254 only, not on the DHCP port's address.
+  const dhcpIp = (await neutrinoOk(['instance', 'exec', ...L, 'iso', '--', 'ip', 'route'])).match(/169\.254\.169\.254 via (\S+)/)![1]!;
+  assert.equal((await curlIn('iso', `http://${dhcpIp}/latest/meta-data/`)).status, '000');
+  // The metadata agent (in the controller's agent) has no TCP port at all: only its UNIX socket.
+  const agentPid = labNodes(root, lab).find((n) => n.name === 'controller')!.agentPid!;
+  const listening = execFileSync('ip', ['netns', 'exec', `${lab}-controller`, 'ss', '-Hltnp'], { encoding: 'utf8' });
+  assert.doesNotMatch(listening, new RegExp(`pid=${agentPid},`));
+  assert.match(listening, /192\.168\.0\.104:8775/);
+});
