@@ -5,6 +5,7 @@ import * as m002 from './002_networking.js';
 import * as m003 from './003_identity_hardening.js';
 import * as m004 from './004_tags.js';
 import * as m005 from './005_ipam_floors.js';
+import * as m010 from './010_vlan.js';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '003_identity_hardening': m003,
   '004_tags': m004,
   '005_ipam_floors': m005,
+  '010_vlan': m010,
 };
