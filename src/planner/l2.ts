@@ -1,7 +1,7 @@
 // L2 of one node (Neutron's Linux bridge agent with l2population): per realized network a brq
-// bridge with its vxlan-N or mapped NIC, the ports' taps in it, and fdb/ARP entries toward the
-// other nodes' VTEPs. Pure.
-import { bridgeName, tapName, vxlanName } from '../kernel/names.js';
+// bridge with its vxlan-N, mapped NIC (flat) or the NIC's VLAN subinterface `<nic>.<vid>`, the
+// ports' taps in it, and fdb/ARP entries toward the other nodes' VTEPs. Pure.
+import { bridgeName, tapName, vlanSubinterfaceName, vxlanName } from '../kernel/names.js';
 import type { FdbSpec, LinkSpec, NeighSpec } from '../kernel/types.js';
 import type { HostView, NetworkView, PortView } from '../model/hostview.js';
 import type { NodeFacts } from './facts.js';
@@ -45,7 +45,24 @@ export function uplink(net: NetworkView, node: NodeFacts): LinkSpec | null {
     const nic = node.physicalInterfaceMappings[net.physical_network];
     if (nic) return { kind: 'device', name: nic, up: true, master: bridgeName(net.id) };
   }
+  if (net.network_type === 'vlan' && net.physical_network && net.segmentation_id !== null) {
+    const nic = node.physicalInterfaceMappings[net.physical_network];
+    if (nic) {
+      const vlan = { id: net.segmentation_id, dev: nic };
+      return { kind: 'vlan', name: vlanSubinterfaceName(nic, vlan.id), up: true, master: bridgeName(net.id), vlan };
+    }
+  }
   return null;
+}
+
+/**
+ * The NICs VLAN subinterfaces sit on, up (a subinterface carries nothing while its parent is down),
+ * unless a flat network already declares the NIC. They are not neutrino's: never created or deleted.
+ */
+function vlanParents(links: readonly LinkSpec[]): LinkSpec[] {
+  const declared = new Set(links.map((l) => l.name));
+  const parents = new Set(links.flatMap((l) => (l.kind === 'vlan' && !declared.has(l.vlan.dev) ? [l.vlan.dev] : [])));
+  return [...parents].sort().map((name) => ({ kind: 'device', name, up: true }));
 }
 
 export function planL2(view: HostView, node: NodeFacts, servicePortsPlugged: Set<string>): L2Plan {
@@ -69,6 +86,7 @@ export function planL2(view: HostView, node: NodeFacts, servicePortsPlugged: Set
       if (node.arpResponder) for (const ip of rp.ip_addresses) neigh.push({ dev, ip, lladdr: rp.mac_address });
     }
   }
+  links.push(...vlanParents(links));
   // The underlay NIC is not neutrino's: declared so the VXLAN devices can name it, never changed.
   if (node.localIpDevice && networks.some((n) => n.network_type === 'vxlan')) links.push({ kind: 'device', name: node.localIpDevice });
   const wired = new Set(networks.map((n) => n.id));
