@@ -27,7 +27,7 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
     l2Population: true,
     // Neutron's default: ARP is flooded to the other VTEPs, so gratuitous ARP reaches every instance.
     arpResponder: false,
-    physicalInterfaceMappings: node.providerNic ? { provider: node.providerNic } : {},
+    physicalInterfaceMappings: { provider: node.providerNic },
     reportInterval: 5,
     resyncInterval: 3,
     // Within the 3 s `lab down` waits before SIGKILL.

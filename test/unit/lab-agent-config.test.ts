@@ -11,7 +11,7 @@ test('lab topology: scenario names and addresses, every namespace prefixed by th
     t.nodes.map((n) => [n.name, n.namespace, n.managementNic, n.managementIp, n.providerNic]),
     [
       ['controller', 'nt1-controller', 'eth1', '192.168.0.104', 'eth2'],
-      ['compute1', 'nt1-compute1', 'eth0', '192.168.0.105', null],
+      ['compute1', 'nt1-compute1', 'eth0', '192.168.0.105', 'eth1'],
     ],
   );
   assert.ok(labNamespaces(t).every((ns) => ns.startsWith('nt1-')));
