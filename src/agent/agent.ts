@@ -127,6 +127,7 @@ export class Agent {
               tunneling_ip: this.cfg.localIp,
               tunnel_types: this.cfg.enableVxlan ? ['vxlan'] : [],
               interface_mappings: this.cfg.physicalInterfaceMappings,
+              bridge_mappings: this.cfg.bridgeMappings,
               l2_population: this.cfg.l2Population,
               devices: this.devices,
             }
@@ -135,6 +136,19 @@ export class Agent {
             : { routers: this.view?.routers?.length ?? 0 };
       await this.client.reportState({ agent_type: AGENT_TYPES[role].agent_type, host: this.cfg.host, configurations, start_flag: start });
     }
+  }
+
+  /** The bridges of bridge_mappings, which must exist (Neutron's validate_bridge_mappings: the agent does not start without them). */
+  private async mappedBridges(): Promise<Record<string, string>> {
+    const wanted = Object.entries(this.cfg.bridgeMappings);
+    if (!wanted.length) return {};
+    const node = await this.kernel.observe({ host: true, namespaces: [], prefixes: [], sysctls: {}, processes: {} });
+    const links = node.namespaces[HOST]?.links ?? [];
+    for (const [physnet, bridge] of wanted) {
+      if (!links.some((l) => l.name === bridge && l.kind === 'bridge'))
+        throw new Error(`bridge ${bridge} for physical network ${physnet} does not exist ([linux_bridge] bridge_mappings)`);
+    }
+    return this.cfg.bridgeMappings;
   }
 
   /** The NIC that holds local_ip: VXLAN devices sit on it (Neutron's get_local_ip_device). */
@@ -224,6 +238,7 @@ export class Agent {
       localIp: this.cfg.localIp,
       localIpDevice: await this.localIpDevice(),
       physicalInterfaceMappings: this.cfg.physicalInterfaceMappings,
+      bridgeMappings: await this.mappedBridges(),
       arpResponder: this.cfg.l2Population && this.cfg.arpResponder,
       ipv6: await this.ipv6Enabled(),
       statePath: this.cfg.statePath,

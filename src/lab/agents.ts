@@ -28,6 +28,7 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
     // Neutron's default: ARP is flooded to the other VTEPs, so gratuitous ARP reaches every instance.
     arpResponder: false,
     physicalInterfaceMappings: { provider: node.providerNic },
+    bridgeMappings: {},
     reportInterval: 5,
     resyncInterval: 3,
     // Within the 3 s `lab down` waits before SIGKILL.

@@ -9,6 +9,8 @@ export interface NodeFacts {
   /** the NIC holding local_ip, found at agent start */
   localIpDevice: string | null;
   physicalInterfaceMappings: Record<string, string>;
+  /** [linux_bridge] bridge_mappings: physical network → an existing bridge (not neutrino's: never created or deleted) */
+  bridgeMappings?: Record<string, string>;
   /** [vxlan] arp_responder (with l2population): VXLAN devices answer ARP themselves; default off */
   arpResponder?: boolean;
   statePath: string;

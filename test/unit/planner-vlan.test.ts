@@ -177,3 +177,36 @@ test('the fake kernel: the diff creates the subinterface and brings eth1 up, con
   const deleted = removal.filter((o) => o.op === 'link-del').map((o) => (o.op === 'link-del' ? o.name : ''));
   assert.deepEqual(deleted, ['eth1.100', 'brqe6e37ba0-3b']);
 });
+
+test('bridge_mappings: a flat network of a mapped physnet uses that existing bridge — no brq, no NIC, never deleted', async () => {
+  const node: NodeFacts = { ...compute, physicalInterfaceMappings: {}, bridgeMappings: { provider: 'br-ex' } };
+  const { desired, plugged } = planNode(view([network(FLAT, 'flat', null)], [vmFlat]), node);
+  const links = hostLinks(desired);
+  assert.deepEqual(links['br-ex'], { kind: 'device', name: 'br-ex', up: true });
+  assert.equal(links['tap4d338602-d8'].master, 'br-ex');
+  assert.ok(!Object.keys(links).some((n) => n.startsWith('brq')), 'no brq bridge');
+  assert.deepEqual(
+    plugged.map((p) => p.id),
+    [vmFlat.id],
+  );
+  // A VLAN network is wired through physical_interface_mappings only (Neutron's ensure_vlan needs the NIC).
+  assert.deepEqual(planNode(view([network(NET, 'vlan', 100)], [vm]), node).plugged, []);
+
+  const host = emptyObservedNamespace();
+  host.links.push(
+    nic(1, 'lo', 'device'),
+    { ...nic(2, 'br-ex', 'bridge'), bridge: { forwardDelay: 15, stp: true } },
+    nic(3, 'tap4d338602-d8', 'tun'),
+  );
+  const kernel = new FakeKernel({ namespaces: { [HOST]: host } });
+  await kernel.apply(diff(desired, await kernel.observe(scopeFor(desired))).ops);
+  const seen = (await kernel.observe(scopeFor(desired))).namespaces[HOST].links;
+  assert.equal(seen.find((l) => l.name === 'tap4d338602-d8')?.master, 'br-ex');
+  assert.deepEqual(
+    seen.find((l) => l.name === 'br-ex')?.bridge,
+    { forwardDelay: 15, stp: true },
+    "the operator's bridge keeps its settings",
+  );
+  const empty = planNode(view([], []), node).desired;
+  assert.ok(!diff(empty, await kernel.observe(scopeFor(desired))).ops.some((o) => o.op === 'link-del' && o.name === 'br-ex'));
+});

@@ -129,3 +129,29 @@ for (const [name, fault, want] of [
     assert.match(renderText(report, { color: false, detail: false }), new RegExp(`STOPPED AT  hop ${b.index}: .*${want.reason}`));
   });
 }
+
+test('bridge_mappings: the flat provider network on an existing bridge br-ex — the walk checks it, and its ports in it', async () => {
+  const snap = await loadSnapshot(join(fixtures, 'healthy'));
+  const provider = snap.api.networks.find((n) => n['name'] === 'provider')!;
+  const brq = `brq${provider.id.slice(0, 11)}`;
+  const cfg = snap.nodes['controller']!.agentConfig;
+  cfg.text = cfg.text!.replace(/^(physical_interface_mappings = .*)$/m, '$1\nbridge_mappings = provider:br-ex');
+  editLinks(snap, 'controller', (links) =>
+    links.map((l) => ({
+      ...l,
+      ...(l['ifname'] === brq ? { ifname: 'br-ex', ifalias: undefined } : {}),
+      ...(l['master'] === brq ? { master: 'br-ex' } : {}),
+    })),
+  );
+  const report = trace(snap);
+  assert.equal(report.ok, true, JSON.stringify(report.firstBroken));
+  assert.ok(
+    report.hops.some((h) => h.device === 'br-ex' && h.check === 'bridge' && h.setting?.includes('bridge_mappings = provider:br-ex')),
+  );
+  assert.ok(!report.hops.some((h) => h.device === brq));
+
+  // The bridge down: the hop on it says so.
+  editLinks(snap, 'controller', (links) => links.map((l) => (l['ifname'] === 'br-ex' ? { ...l, flags: ['BROADCAST'] } : l)));
+  const down = trace(snap).firstBroken!;
+  assert.deepEqual([down.node, down.device, down.reason], ['controller', 'br-ex', 'DEVICE_DOWN']);
+});

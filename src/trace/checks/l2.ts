@@ -77,10 +77,28 @@ export function agentHop(ctx: TraceContext, host: string, type: string, leg: Hop
   return result(base, { agent_type: type, alive: true }, observed, evidence);
 }
 
+/** A flat network's existing bridge from the node's bridge_mappings, with the setting it comes from. */
+function mappedBridgeOf(ctx: TraceContext, host: string, net: ApiObject): { bridge: string; setting: string } | null {
+  const seg = segmentOf(net);
+  const mappings = ctx.nodes[host]?.settings['bridge_mappings'];
+  const bridge = seg.type === 'flat' && seg.physnet && mappings ? mappingOf(mappings.value, seg.physnet) : undefined;
+  return bridge ? { bridge, setting: `[linux_bridge] bridge_mappings = ${mappings!.value} (${mappings!.source})` } : null;
+}
+
 /** The network's bridge and its uplink on a node. `peerHost` is the other end of a VXLAN leg, for the cause. */
 export function segmentHops(ctx: TraceContext, host: string, net: ApiObject, leg: Hop['leg']): HopDraft[] {
   const node = ctx.nodes[host];
   const seg = segmentOf(net);
+  const mapped = mappedBridgeOf(ctx, host, net);
+  if (mapped) {
+    // bridge_mappings: the node's own bridge is the network's bridge and its way out; the agent only brings it up.
+    const owner = `it is not made by the ${AGENT_L2}: bridge_mappings names it for physical network ${seg.physnet}`;
+    const base = { leg, node: host, namespace: HOST, device: mapped.bridge, resource: netRef(net), setting: mapped.setting };
+    return [
+      checkLink(node, { ...base, check: 'bridge' }, { name: mapped.bridge, up: true }, owner),
+      checkLink(node, { ...base, check: 'uplink' }, { name: mapped.bridge, up: true }, owner),
+    ];
+  }
   const bridge = bridgeName(net.id);
   const ref = netRef(net);
   const hops: HopDraft[] = [];
