@@ -17,6 +17,7 @@ import type { AgentConfig } from './config.js';
 import { deleteConntrackState } from './conntrack.js';
 import { sendGarps } from './garp.js';
 import { agentPass, type AgentPassResult, type Facts, type PriorPass } from './pass.js';
+import { kernelHasVlan } from './vlan-support.js';
 
 /** A full pass is followed by at least this many times its duration without one (see fullPassDone). */
 const FULL_PASS_GAP = 5;
@@ -164,6 +165,14 @@ export class Agent {
    * Whether this node's kernel has IPv6 (oslo netutils.is_ipv6_enabled, which Neutron's firewall
    * and ip_lib ask): the default interface setting exists and does not disable it.
    */
+  /** 802.1Q in the kernel; without it VLAN networks are left unwired here (their ports stay DOWN), said once at start. */
+  private vlanSupported(): boolean {
+    const has = kernelHasVlan();
+    if (!has && Object.keys(this.cfg.physicalInterfaceMappings).length)
+      this.log.warn('the kernel has no 802.1Q VLAN support (8021q): VLAN networks are not wired on this node');
+    return has;
+  }
+
   private async ipv6Enabled(): Promise<boolean> {
     const key = 'net.ipv6.conf.default.disable_ipv6';
     const node = await this.kernel.observe({ host: true, namespaces: [], prefixes: [], sysctls: { [HOST]: [key] }, processes: {} });
@@ -241,6 +250,7 @@ export class Agent {
       bridgeMappings: await this.mappedBridges(),
       arpResponder: this.cfg.l2Population && this.cfg.arpResponder,
       ipv6: await this.ipv6Enabled(),
+      vlan: this.vlanSupported(),
       statePath: this.cfg.statePath,
       // radvd_user unset: Neutron passes radvd the agent's own user.
       radvdUser: userInfo().username,

@@ -62,7 +62,7 @@ export function uplink(net: NetworkView, node: NodeFacts): LinkSpec | null {
     const nic = node.physicalInterfaceMappings[net.physical_network];
     if (nic) return { kind: 'device', name: nic, up: true, master: bridgeName(net.id) };
   }
-  if (net.network_type === 'vlan' && net.physical_network && net.segmentation_id !== null) {
+  if (net.network_type === 'vlan' && net.physical_network && net.segmentation_id !== null && node.vlan !== false) {
     const nic = node.physicalInterfaceMappings[net.physical_network];
     if (nic) {
       const vlan = { id: net.segmentation_id, dev: nic };

@@ -12,6 +12,7 @@ import { scopeFor } from '../../src/kernel/scope.js';
 import { linkAddLine } from '../../src/kernel/render-ip.js';
 import { vlanSubinterfaceName } from '../../src/kernel/names.js';
 import { parseLink } from '../../src/observe/link.js';
+import { kernelHasVlan } from '../../src/agent/vlan-support.js';
 
 const NET = 'e6e37ba0-3b3f-4d4f-9a1b-2c3d4e5f6a7b';
 const FLAT = 'f1a7f1a7-0000-4000-8000-000000000001';
@@ -98,10 +99,26 @@ test('a flat and a VLAN network on one physnet: the NIC in the flat bridge, the 
   assert.equal(links.find((l) => l.name === 'eth1.100')?.master, 'brqe6e37ba0-3b');
 });
 
-test('a VLAN network on a physnet this node does not map is not wired here', () => {
-  const { desired, plugged } = planNode(view([network(NET, 'vlan', 100)], [vm]), { ...compute, physicalInterfaceMappings: {} });
-  assert.deepEqual(desired.namespaces[HOST].links, []);
-  assert.deepEqual(plugged, []);
+test('a VLAN network on a physnet this node does not map, or on a kernel without 802.1Q, is not wired here', () => {
+  for (const node of [
+    { ...compute, physicalInterfaceMappings: {} },
+    { ...compute, vlan: false },
+  ]) {
+    const { desired, plugged } = planNode(view([network(NET, 'vlan', 100)], [vm]), node);
+    assert.deepEqual(desired.namespaces[HOST].links, []);
+    assert.deepEqual(plugged, []);
+  }
+});
+
+test('802.1Q support: 8021q loaded (/proc/net/vlan, /sys/module/8021q) or its module file present', () => {
+  const only = (path: string) => (p: string) => p === path;
+  assert.equal(kernelHasVlan(only('/proc/net/vlan'), '6.1.0'), true);
+  assert.equal(kernelHasVlan(only('/sys/module/8021q'), '6.1.0'), true);
+  assert.equal(kernelHasVlan(only('/lib/modules/6.1.0/kernel/net/8021q'), '6.1.0'), true);
+  assert.equal(
+    kernelHasVlan(() => false, '6.1.0'),
+    false,
+  );
 });
 
 test("subinterface names: <nic>.<vid>, or a cut NIC name with its hash when that is too long (Neutron's get_subinterface_name)", () => {
