@@ -23,6 +23,13 @@ export interface ServerConfig {
   vniRanges: Array<[number, number]>;
   /** Physical networks that flat networks may use ('*' = any). */
   flatNetworks: string[];
+  /**
+   * Physical networks VLAN networks may use, in order, each with the VLAN ranges tenant networks are
+   * allocated from (Neutron's [ml2_type_vlan] network_vlan_ranges; a physnet named alone: 1–4094).
+   */
+  networkVlanRanges: VlanRanges;
+  /** MTU of each physical network that differs from physicalMtu (Neutron's [ml2] physical_network_mtus). */
+  physicalNetworkMtus: Record<string, number>;
   /** MTU of the physical underlay (Neutron's global_physnet_mtu). */
   physicalMtu: number;
   /** Token lifetime in seconds (Keystone's [token] expiration). */
@@ -65,6 +72,11 @@ export interface ServerConfig {
 
 export type AuthStrategy = 'builtin' | 'keystone';
 
+export type VlanRanges = Array<{ physicalNetwork: string; ranges: Array<[number, number]> }>;
+
+/** The network types a network may get without provider attributes. */
+export const TENANT_NETWORK_TYPES = ['vxlan', 'vlan'];
+
 /** keystonemiddleware's [keystone_authtoken] options neutrino acts on (auth_type = password). */
 export interface KeystoneAuthtoken {
   /** Sent to clients in WWW-Authenticate on a 401: where they get a token. */
@@ -95,6 +107,8 @@ export const defaultServerConfig: ServerConfig = {
   tenantNetworkTypes: ['vxlan'],
   vniRanges: [[1, 1000]],
   flatNetworks: ['provider'],
+  networkVlanRanges: [],
+  physicalNetworkMtus: {},
   physicalMtu: 1500,
   tokenTtlSeconds: 3600,
   maxRequestBodyBytes: 114688,
@@ -141,6 +155,43 @@ export function parseVniRanges(text: string): Array<[number, number]> {
   });
 }
 
+export const MIN_VLAN_TAG = 1;
+export const MAX_VLAN_TAG = 4094;
+
+/** Neutron's parse_network_vlan_ranges: `physnet[:min:max]`, ranges of one physnet gathered in order. */
+export function parseNetworkVlanRanges(text: string): VlanRanges {
+  const out: VlanRanges = [];
+  for (const entry of list(text)) {
+    const bad = (error: string) => new ServerConfigError(`Invalid network VLAN range: '${entry}' - '${error}'.`);
+    const parts = entry.split(':');
+    if (parts.length !== 1 && parts.length !== 3) throw bad('Need exactly two values for VLAN range');
+    const [physnet, ...tags] = parts;
+    if (!physnet) throw new ServerConfigError(`Invalid network VLAN range: '${entry}' - 'Empty physical network name.'.`);
+    const range = tags.map((t) => {
+      if (!/^\d+$/.test(t) || Number(t) < MIN_VLAN_TAG || Number(t) > MAX_VLAN_TAG) throw bad(`${t} is not a valid VLAN tag`);
+      return Number(t);
+    });
+    if (range.length && range[1] < range[0]) throw bad('End of VLAN range is less than start of VLAN range');
+    let known = out.find((e) => e.physicalNetwork === physnet);
+    if (!known) out.push((known = { physicalNetwork: physnet, ranges: [] }));
+    const whole = known.ranges.length === 1 && known.ranges[0][0] === MIN_VLAN_TAG && known.ranges[0][1] === MAX_VLAN_TAG;
+    if (!range.length) known.ranges = [[MIN_VLAN_TAG, MAX_VLAN_TAG]];
+    else if (!whole) known.ranges.push([range[0], range[1]]);
+  }
+  return out;
+}
+
+/** `physnet:mtu` pairs (Neutron's [ml2] physical_network_mtus). */
+export function parsePhysicalNetworkMtus(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const entry of list(text)) {
+    const m = /^([^:]+):(\d+)$/.exec(entry);
+    if (!m || Number(m[2]) <= 0) throw new ServerConfigError(`invalid physical_network_mtus entry '${entry}': expected PHYSNET:MTU`);
+    out[m[1].trim()] = Number(m[2]);
+  }
+  return out;
+}
+
 export function parseListen(text: string, name = '--listen'): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[2]) : NaN;
@@ -170,6 +221,8 @@ export interface ServerFlags {
   tenantNetworkTypes?: string;
   vniRanges?: string;
   flatNetworks?: string;
+  networkVlanRanges?: string;
+  physicalNetworkMtus?: string;
   physicalMtu?: string;
   tokenTtl?: string;
   agentDownTime?: string;
@@ -266,6 +319,9 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     if (d.global_physnet_mtu) cfg.physicalMtu = positiveInt('global_physnet_mtu', d.global_physnet_mtu);
     if (ini.ml2?.tenant_network_types) cfg.tenantNetworkTypes = list(ini.ml2.tenant_network_types);
     if (ini.ml2_type_flat?.flat_networks !== undefined) cfg.flatNetworks = list(ini.ml2_type_flat.flat_networks);
+    if (ini.ml2_type_vlan?.network_vlan_ranges !== undefined)
+      cfg.networkVlanRanges = parseNetworkVlanRanges(ini.ml2_type_vlan.network_vlan_ranges);
+    if (ini.ml2?.physical_network_mtus) cfg.physicalNetworkMtus = parsePhysicalNetworkMtus(ini.ml2.physical_network_mtus);
     if (ini.ml2_type_vxlan?.vni_ranges) cfg.vniRanges = parseVniRanges(ini.ml2_type_vxlan.vni_ranges);
     if (d.agent_down_time) cfg.agentDownTime = positiveInt('agent_down_time', d.agent_down_time);
     if (ini.neutrino?.change_feed_window)
@@ -312,6 +368,8 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
   if (flags.tenantNetworkTypes) cfg.tenantNetworkTypes = list(flags.tenantNetworkTypes);
   if (flags.vniRanges) cfg.vniRanges = parseVniRanges(flags.vniRanges);
   if (flags.flatNetworks !== undefined) cfg.flatNetworks = list(flags.flatNetworks);
+  if (flags.networkVlanRanges !== undefined) cfg.networkVlanRanges = parseNetworkVlanRanges(flags.networkVlanRanges);
+  if (flags.physicalNetworkMtus !== undefined) cfg.physicalNetworkMtus = parsePhysicalNetworkMtus(flags.physicalNetworkMtus);
   if (flags.physicalMtu) cfg.physicalMtu = positiveInt('--physical-mtu', flags.physicalMtu);
   if (flags.tokenTtl) cfg.tokenTtlSeconds = positiveInt('--token-ttl', flags.tokenTtl);
   if (flags.agentDownTime) cfg.agentDownTime = positiveInt('--agent-down-time', flags.agentDownTime);
@@ -329,7 +387,8 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
   // The whole request includes its headers (Node's http server refuses the opposite too).
   if (cfg.headerTimeout > cfg.requestTimeout)
     throw new ServerConfigError(`header timeout (${cfg.headerTimeout} s) must not exceed request timeout (${cfg.requestTimeout} s)`);
-  const unknownType = cfg.tenantNetworkTypes.find((t) => t !== 'vxlan');
-  if (unknownType) throw new ServerConfigError(`tenant network type '${unknownType}' is not supported (supported: vxlan)`);
+  const unknownType = cfg.tenantNetworkTypes.find((t) => !TENANT_NETWORK_TYPES.includes(t));
+  if (unknownType)
+    throw new ServerConfigError(`tenant network type '${unknownType}' is not supported (supported: ${TENANT_NETWORK_TYPES.join(', ')})`);
   return cfg;
 }

@@ -21,6 +21,7 @@ import { MetadataAgent } from './metadata-agent.js';
 import { metadataFacts } from './metadata-facts.js';
 import { agentPass, type AgentPassResult, type Facts, type PriorPass } from './pass.js';
 import type { AgentMetrics } from './metrics.js';
+import { kernelHasVlan } from './vlan-support.js';
 
 /** A full pass is followed by at least this many times its duration without one (see fullPassDone). */
 const FULL_PASS_GAP = 5;
@@ -136,6 +137,7 @@ export class Agent {
               tunneling_ip: this.cfg.localIp,
               tunnel_types: this.cfg.enableVxlan ? ['vxlan'] : [],
               interface_mappings: this.cfg.physicalInterfaceMappings,
+              bridge_mappings: this.cfg.bridgeMappings,
               l2_population: this.cfg.l2Population,
               devices: this.devices,
             }
@@ -177,6 +179,19 @@ export class Agent {
     return this.cfg.roles.includes('dhcp') || this.cfg.roles.includes('l3');
   }
 
+  /** The bridges of bridge_mappings, which must exist (Neutron's validate_bridge_mappings: the agent does not start without them). */
+  private async mappedBridges(): Promise<Record<string, string>> {
+    const wanted = Object.entries(this.cfg.bridgeMappings);
+    if (!wanted.length) return {};
+    const node = await this.kernel.observe({ host: true, namespaces: [], prefixes: [], sysctls: {}, processes: {} });
+    const links = node.namespaces[HOST]?.links ?? [];
+    for (const [physnet, bridge] of wanted) {
+      if (!links.some((l) => l.name === bridge && l.kind === 'bridge'))
+        throw new Error(`bridge ${bridge} for physical network ${physnet} does not exist ([linux_bridge] bridge_mappings)`);
+    }
+    return this.cfg.bridgeMappings;
+  }
+
   /** The NIC that holds local_ip: VXLAN devices sit on it (Neutron's get_local_ip_device). */
   private async localIpDevice(): Promise<string | null> {
     if (!this.cfg.localIp) return null;
@@ -190,6 +205,14 @@ export class Agent {
    * Whether this node's kernel has IPv6 (oslo netutils.is_ipv6_enabled, which Neutron's firewall
    * and ip_lib ask): the default interface setting exists and does not disable it.
    */
+  /** 802.1Q in the kernel; without it VLAN networks are left unwired here (their ports stay DOWN), said once at start. */
+  private vlanSupported(): boolean {
+    const has = kernelHasVlan();
+    if (!has && Object.keys(this.cfg.physicalInterfaceMappings).length)
+      this.log.warn('the kernel has no 802.1Q VLAN support (8021q): VLAN networks are not wired on this node');
+    return has;
+  }
+
   private async ipv6Enabled(): Promise<boolean> {
     const key = 'net.ipv6.conf.default.disable_ipv6';
     const node = await this.kernel.observe({ host: true, namespaces: [], prefixes: [], sysctls: { [HOST]: [key] }, processes: {} });
@@ -266,8 +289,10 @@ export class Agent {
       localIp: this.cfg.localIp,
       localIpDevice: await this.localIpDevice(),
       physicalInterfaceMappings: this.cfg.physicalInterfaceMappings,
+      bridgeMappings: await this.mappedBridges(),
       arpResponder: this.cfg.l2Population && this.cfg.arpResponder,
       ipv6: await this.ipv6Enabled(),
+      vlan: this.vlanSupported(),
       statePath: this.cfg.statePath,
       // radvd_user unset: Neutron passes radvd the agent's own user.
       radvdUser: userInfo().username,

@@ -21,6 +21,8 @@ export interface AgentConfig {
   arpResponder: boolean;
   /** [linux_bridge] physical_interface_mappings: physical network → NIC */
   physicalInterfaceMappings: Record<string, string>;
+  /** [linux_bridge] bridge_mappings: physical network → an existing bridge its flat network's ports join */
+  bridgeMappings: Record<string, string>;
   /** seconds between state reports (Neutron's report_interval) */
   reportInterval: number;
   /** [agent] availability_zone: the zone the DHCP and L3 roles report (Neutron's default: nova) */
@@ -54,16 +56,15 @@ export class AgentConfigError extends Error {}
 
 const ROLES = Object.keys(AGENT_TYPES) as AgentRole[];
 
-export function parseMappings(text: string): Record<string, string> {
+export function parseMappings(text: string, option = 'physical_interface_mappings', what = 'INTERFACE'): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of text
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)) {
     const [physnet, nic, extra] = item.split(':').map((s) => s.trim());
-    if (!physnet || !nic || extra !== undefined)
-      throw new AgentConfigError(`invalid physical_interface_mappings entry '${item}': expected PHYSNET:INTERFACE`);
-    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(nic)) throw new AgentConfigError(`invalid interface name '${nic}' in physical_interface_mappings`);
+    if (!physnet || !nic || extra !== undefined) throw new AgentConfigError(`invalid ${option} entry '${item}': expected PHYSNET:${what}`);
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(nic)) throw new AgentConfigError(`invalid interface name '${nic}' in ${option}`);
     if (out[physnet]) throw new AgentConfigError(`physical network '${physnet}' is mapped twice`);
     out[physnet] = nic;
   }
@@ -114,6 +115,7 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
     l2Population: truthy(vx.l2_population, true),
     arpResponder: truthy(vx.arp_responder, false),
     physicalInterfaceMappings: parseMappings(s(lb.physical_interface_mappings) ?? ''),
+    bridgeMappings: parseMappings(s(lb.bridge_mappings) ?? '', 'bridge_mappings', 'BRIDGE'),
     reportInterval: Number(s(ini.agent?.report_interval) ?? 5),
     availabilityZone: s((ini.agent ?? ini.AGENT)?.availability_zone) ?? 'nova',
     resyncInterval: Number(s(n.resync_interval) ?? 3),
@@ -156,6 +158,7 @@ export const AGENT_SETTINGS = {
   enableIsolatedMetadata: '[DEFAULT] enable_isolated_metadata',
   forceMetadata: '[DEFAULT] force_metadata',
   metadataProxySocket: '[DEFAULT] metadata_proxy_socket',
+  bridgeMappings: '[linux_bridge] bridge_mappings',
 } as const;
 
 /** The options the text sets itself, as '[section] option' (so a value can be told from a default). */
@@ -169,9 +172,11 @@ export function optionsSet(text: string): Set<string> {
 
 /** Renders a config file in the same layout (used by the lab to write each node's agent.ini). */
 export function renderAgentConfig(c: AgentConfig): string {
-  const mappings = Object.entries(c.physicalInterfaceMappings)
-    .map(([p, i]) => `${p}:${i}`)
-    .join(',');
+  const pairs = (m: Record<string, string>) =>
+    Object.entries(m)
+      .map(([p, i]) => `${p}:${i}`)
+      .join(',');
+  const mappings = pairs(c.physicalInterfaceMappings);
   return [
     '[DEFAULT]',
     `host = ${c.host}`,
@@ -200,6 +205,7 @@ export function renderAgentConfig(c: AgentConfig): string {
     '',
     '[linux_bridge]',
     `physical_interface_mappings = ${mappings}`,
+    ...(Object.keys(c.bridgeMappings).length ? [`bridge_mappings = ${pairs(c.bridgeMappings)}`] : []),
     '',
     '[vxlan]',
     `enable_vxlan = ${c.enableVxlan}`,

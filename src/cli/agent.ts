@@ -24,7 +24,7 @@ export function registerAgentCommand(program: Command): void {
     .description("Run the node agent: Linux bridge (L2) always, DHCP and L3 where configured; reads Neutron's linuxbridge_agent.ini layout")
     .requiredOption(
       '--config <file>',
-      'agent INI file ([DEFAULT] host, state_path; [neutrino] server_url, username, password, project, roles; [linux_bridge] physical_interface_mappings; [vxlan] local_ip; [DEFAULT] graceful_shutdown_timeout)',
+      'agent INI file ([DEFAULT] host, state_path; [neutrino] server_url, username, password, project, roles; [linux_bridge] physical_interface_mappings, bridge_mappings; [vxlan] local_ip; [DEFAULT] graceful_shutdown_timeout)',
     )
     .option('--host <name>', 'host name reported to the server (overrides [DEFAULT] host)')
     .option(

@@ -60,14 +60,24 @@ export function registerLabCommand(program: Command): void {
     .option('--nodes <names>', 'node names, controller first', 'controller,compute1')
     .option('--no-agents', 'do not start the node agents (their configs are still written)')
     .option('--agent-timeout <seconds>', 'how long to wait for every agent to show alive', '30')
-    .action(async (f: LabFlags & { nodes: string; agents: boolean; agentTimeout: string }) => {
+    .option(
+      '--tenant-network-type <type>',
+      "what networks created without provider attributes get: 'vxlan' or 'vlan' (physnet provider)",
+      'vxlan',
+    )
+    .action(async (f: LabFlags & { nodes: string; agents: boolean; agentTimeout: string; tenantNetworkType: string }) => {
       const nodes = f.nodes
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
       const agentTimeoutMs = Number(f.agentTimeout) * 1000;
       if (!(agentTimeoutMs > 0)) throw new LabUsageError(`invalid --agent-timeout '${f.agentTimeout}'`);
-      await withAbort((abort) => labUp({ lab: f.lab, nodes, stateRoot: f.stateRoot, agents: f.agents, agentTimeoutMs, print, abort }));
+      const tenantNetworkType = f.tenantNetworkType;
+      if (tenantNetworkType !== 'vxlan' && tenantNetworkType !== 'vlan')
+        throw new LabUsageError(`invalid --tenant-network-type '${tenantNetworkType}': 'vxlan' or 'vlan'`);
+      await withAbort((abort) =>
+        labUp({ lab: f.lab, nodes, stateRoot: f.stateRoot, agents: f.agents, tenantNetworkType, agentTimeoutMs, print, abort }),
+      );
     });
 
   labOptions(lab.command('status').description("Show the lab's server and node agents"))

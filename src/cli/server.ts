@@ -64,6 +64,11 @@ export function registerServerCommand(program: Command): void {
     .addOption(
       new Option('--flat-networks <names>', "physical networks usable by flat networks, '*' for any").default(d.flatNetworks.join(',')),
     )
+    .option(
+      '--network-vlan-ranges <ranges>',
+      'physical networks for VLAN networks, each with tenant VLAN ranges: physnet1:100:199,physnet2',
+    )
+    .option('--physical-network-mtus <mtus>', 'MTU of physical networks whose MTU is not the underlay MTU: physnet1:9000')
     .addOption(new Option('--physical-mtu <mtu>', 'MTU of the underlay network').default(String(d.physicalMtu)))
     .addOption(new Option('--token-ttl <seconds>', 'token lifetime').default(String(d.tokenTtlSeconds)))
     .addOption(

@@ -123,6 +123,12 @@ export class FakeKernel implements Kernel {
       // The kernel leaves room for the 50 bytes of VXLAN-over-IPv4 encapsulation.
       link.mtu = (under?.mtu ?? 1500) - 50;
     }
+    if (spec.kind === 'vlan') {
+      const parent = state.links.find((l) => l.name === spec.vlan.dev);
+      if (!parent) fakeFail('not-found', op, `Cannot find device "${spec.vlan.dev}"`);
+      link.vlan = { ...spec.vlan };
+      link.mtu = parent.mtu;
+    }
     if (spec.kind === 'veth') {
       const peerNs = this.ns(op, spec.peer.netns);
       if (peerNs.links.some((l) => l.name === spec.peer.name)) fakeFail('exists', op, 'RTNETLINK answers: File exists');

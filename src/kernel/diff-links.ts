@@ -16,8 +16,8 @@ export interface LinkPlan {
 
 type Add = { ns: NsKey; link: LinkSpec };
 
-/** The order in which kinds are created: a VXLAN device may sit on a veth made in the same pass. */
-const CREATE_RANK: Record<string, number> = { bridge: 0, tap: 1, veth: 1, vxlan: 2 };
+/** The order in which kinds are created: a VXLAN or VLAN device may sit on a veth made in the same pass. */
+const CREATE_RANK: Record<string, number> = { bridge: 0, tap: 1, veth: 1, vxlan: 2, vlan: 2 };
 
 export function diffLinks(desired: DesiredNode, work: Work, managed: NsKey[]): LinkPlan {
   const plan: LinkPlan = { create: [], set: new Map(), remove: [], unresolved: [] };
@@ -49,7 +49,7 @@ function planLink(desired: DesiredNode, spec: LinkSpec, ns: NsKey, work: Work, p
     return;
   }
   if (obs && !needsRecreate(spec, obs)) return;
-  const under = spec.kind === 'vxlan' ? spec.vxlan.dev : undefined;
+  const under = spec.kind === 'vxlan' ? spec.vxlan.dev : spec.kind === 'vlan' ? spec.vlan.dev : undefined;
   if (under !== undefined && !work.link(ns, under) && !willBeCreated(desired, ns, under)) {
     plan.unresolved.push({ ns, object: `link ${spec.name}`, reason: `underlay device ${under} does not exist` });
     return;
@@ -76,6 +76,7 @@ function wantedAlias(spec: LinkSpec, ns: NsKey, owner: string | undefined): stri
 
 function needsRecreate(spec: LinkSpec, obs: ObservedLink): boolean {
   if (obs.kind !== spec.kind) return true;
+  if (spec.kind === 'vlan') return obs.vlan?.id !== spec.vlan.id || obs.vlan.dev !== spec.vlan.dev;
   if (spec.kind !== 'vxlan') return false;
   const want = spec.vxlan;
   const got = obs.vxlan;

@@ -1,4 +1,5 @@
 // Neutron's Linux bridge naming scheme (the contract with operators) and the validators every name passes before it reaches a command.
+import { createHash } from 'node:crypto';
 
 /** Linux limit (IFNAMSIZ - 1). */
 export const DEVICE_NAME_MAX = 15;
@@ -94,6 +95,30 @@ export const VXLAN_PREFIX = 'vxlan-';
 export function vxlanName(vni: number): string {
   if (!Number.isInteger(vni) || vni < 0 || vni > MAX_VXLAN_VNI) throw new InvalidName('VNI', vni);
   return `${VXLAN_PREFIX}${vni}`;
+}
+
+/** 802.1Q VLAN ids a subinterface may carry. */
+export const MIN_VLAN_ID = 1;
+export const MAX_VLAN_ID = 4094;
+/** The longest `.<vid>` (Neutron's MAX_VLAN_POSTFIX_LEN). */
+const MAX_VLAN_POSTFIX = 5;
+/** Characters of the SHA-1 a shortened name keeps (neutron-lib's INTERFACE_HASH_LEN). */
+const INTERFACE_HASH_LEN = 6;
+
+/**
+ * The VLAN subinterface of a NIC: `<nic>.<vid>` (Neutron's get_subinterface_name); when that is too
+ * long, the NIC's name is cut and a hash of it appended, so different NICs keep different names.
+ */
+export function vlanSubinterfaceName(nic: string, vid: number): string {
+  if (!Number.isInteger(vid) || vid < MIN_VLAN_ID || vid > MAX_VLAN_ID) throw new InvalidName('VLAN id', vid);
+  const postfix = `.${vid}`;
+  let prefix = assertInterfaceName(nic);
+  const maxPrefix = DEVICE_NAME_MAX - MAX_VLAN_POSTFIX;
+  if (prefix.length + postfix.length > DEVICE_NAME_MAX && prefix.length > maxPrefix) {
+    const hash = createHash('sha1').update(nic).digest('hex').slice(0, INTERFACE_HASH_LEN);
+    prefix = nic.slice(0, maxPrefix - INTERFACE_HASH_LEN) + hash;
+  }
+  return assertInterfaceName(prefix + postfix);
 }
 
 /** Neutron's namespace prefixes (NS_PREFIX of the L3 and DHCP agents). */

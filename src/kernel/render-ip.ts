@@ -25,6 +25,8 @@ export function linkAddLine(ns: NsKey, link: Exclude<LinkSpec, { kind: 'device' 
       return line('tuntap', 'add', 'dev', dev(link.name), 'mode', 'tap');
     case 'veth':
       return line('link', 'add', dev(link.name), 'type', 'veth', 'peer', 'name', dev(link.peer.name), ...peerNetns(ns, link.peer.netns));
+    case 'vlan':
+      return line('link', 'add', 'link', dev(link.vlan.dev), 'name', dev(link.name), 'type', 'vlan', 'id', link.vlan.id);
     case 'vxlan': {
       const v = link.vxlan;
       const local = v.local !== undefined ? ['local', canonicalIpOrThrow(v.local)] : [];

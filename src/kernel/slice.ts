@@ -195,6 +195,7 @@ function closeOver(slice: Slice, hostLinks: readonly LinkSpec[]): void {
       if (!slice.links.has(l.name)) continue;
       if (l.master) slice.links.add(l.master);
       if (l.kind === 'vxlan' && l.vxlan.dev) slice.links.add(l.vxlan.dev);
+      if (l.kind === 'vlan') slice.links.add(l.vlan.dev);
       if (l.kind === 'veth' && l.peer.netns !== HOST) slice.namespaces.add(l.peer.netns);
     }
     for (const l of hostLinks) if (l.kind === 'veth' && slice.namespaces.has(l.peer.netns)) slice.links.add(l.name);

@@ -57,11 +57,20 @@ export interface VxlanSpec extends LinkSpecBase {
   kind: 'vxlan';
   vxlan: VxlanParams;
 }
+/** An 802.1Q subinterface `<nic>.<vid>` of `dev` (Neutron's ensure_vlan). */
+export interface VlanParams {
+  id: number;
+  dev: string;
+}
+export interface VlanSpec extends LinkSpecBase {
+  kind: 'vlan';
+  vlan: VlanParams;
+}
 /** A device neutrino does not create (a NIC, `lo`): it must exist; only its attributes are set; never deleted. */
 export interface DeviceSpec extends LinkSpecBase {
   kind: 'device';
 }
-export type LinkSpec = BridgeSpec | VethSpec | TapSpec | VxlanSpec | DeviceSpec;
+export type LinkSpec = BridgeSpec | VethSpec | TapSpec | VxlanSpec | VlanSpec | DeviceSpec;
 export type LinkKind = LinkSpec['kind'];
 
 /** `address` is 'ip/prefixlen'. */
@@ -200,6 +209,8 @@ export interface ObservedLink {
   /** veth: the other end. `netns`/`name` are filled in when it could be resolved. */
   peer?: { ifindex: number; netnsid?: number; netns?: NsKey; name?: string };
   vxlan?: VxlanParams & { group?: string };
+  /** vlan: its id, and its parent when in the same namespace */
+  vlan?: { id: number; dev?: string };
   bridge?: { forwardDelay: number; stp: boolean };
   /** As a bridge port: STP state ('forwarding', 'disabled', …) and flags. */
   port?: BridgePortState;

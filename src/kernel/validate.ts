@@ -1,5 +1,13 @@
 // Checks a desired node before anything is planned from it, and returns it in canonical form (addresses, MACs).
-import { assertChainName, assertInterfaceName, assertIpsetName, assertNamespaceName, MAX_VXLAN_VNI } from './names.js';
+import {
+  assertChainName,
+  assertInterfaceName,
+  assertIpsetName,
+  assertNamespaceName,
+  MAX_VLAN_ID,
+  MAX_VXLAN_VNI,
+  MIN_VLAN_ID,
+} from './names.js';
 import { isOwnedBuiltinRule, isOwnedChain, isOwnedIpset, ruleIpsets } from './mark.js';
 import { canonicalCidr, canonicalDst, canonicalIpOrThrow, canonicalMac, canonicalNet, cidrFamily } from './values.js';
 import {
@@ -88,6 +96,11 @@ function normalizeLink(l: LinkSpec): LinkSpec {
     if (v.local !== undefined) vxlan.local = canonicalIpOrThrow(v.local);
     if (v.dev !== undefined) vxlan.dev = assertInterfaceName(v.dev);
     return { ...base, kind: 'vxlan', vxlan };
+  }
+  if (l.kind === 'vlan') {
+    const { id, dev } = l.vlan;
+    if (!Number.isInteger(id) || id < MIN_VLAN_ID || id > MAX_VLAN_ID) throw new Error(`bad VLAN id ${id}`);
+    return { ...base, kind: 'vlan', vlan: { id, dev: assertInterfaceName(dev) } };
   }
   return base;
 }
@@ -190,6 +203,7 @@ function checkReferences(node: DesiredNode, ns: string, s: DesiredNamespace, che
       );
     }
     if (l.kind === 'vxlan' && l.vxlan.dev !== undefined) declared(l.vxlan.dev, `vxlan ${l.name}`);
+    if (l.kind === 'vlan') declared(l.vlan.dev, `vlan ${l.name}`);
     if (l.kind === 'veth') check(() => checkVethMirror(node, ns, l), where);
   }
   for (const a of s.addresses) declared(a.dev, `address ${a.address}`);

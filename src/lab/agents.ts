@@ -27,7 +27,8 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
     l2Population: true,
     // Neutron's default: ARP is flooded to the other VTEPs, so gratuitous ARP reaches every instance.
     arpResponder: false,
-    physicalInterfaceMappings: node.providerNic ? { provider: node.providerNic } : {},
+    physicalInterfaceMappings: { provider: node.providerNic },
+    bridgeMappings: {},
     reportInterval: 5,
     availabilityZone: 'nova',
     resyncInterval: 3,

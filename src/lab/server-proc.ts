@@ -5,7 +5,7 @@ import { requestJson } from '../client/http.js';
 import { NEUTRINO_BIN, type LabPaths } from './paths.js';
 import { hasEnded } from './procs.js';
 import { spawnDetached } from '../exec/run.js';
-import { LabError } from './topology.js';
+import { LAB_VLAN_RANGES, LabError } from './topology.js';
 import { lastLogLine, waitFor, type Abort } from './util.js';
 
 export function freeLoopbackPort(): Promise<number> {
@@ -28,7 +28,10 @@ export const LAB_AGENT_DOWN_TIME = 15;
 /** Requests in flight at `lab down` get 2 s: within the 3 s it waits before SIGKILL. */
 const LAB_SHUTDOWN_GRACE = 2;
 
-export function serverArgv(paths: LabPaths, port: number): string[] {
+/** The type networks get without provider attributes: VXLAN (the scenario's), or VLANs of LAB_VLAN_RANGES. */
+export type LabTenantNetworkType = 'vxlan' | 'vlan';
+
+export function serverArgv(paths: LabPaths, port: number, tenantNetworkType: LabTenantNetworkType = 'vxlan'): string[] {
   return [
     ...[
       process.execPath,
@@ -42,16 +45,21 @@ export function serverArgv(paths: LabPaths, port: number): string[] {
       paths.socket,
     ],
     ...['--agent-down-time', String(LAB_AGENT_DOWN_TIME), '--graceful-shutdown-timeout', String(LAB_SHUTDOWN_GRACE)],
+    ...['--network-vlan-ranges', LAB_VLAN_RANGES, '--tenant-network-types', tenantNetworkType],
   ];
 }
 
 /** What identifies the lab's server in /proc/<pid>/cmdline. */
 export const serverMarkers = (paths: LabPaths) => ['server', paths.serverDir];
 
-export async function startServer(paths: LabPaths, adminPassword: string): Promise<{ pid: number; url: string }> {
+export async function startServer(
+  paths: LabPaths,
+  adminPassword: string,
+  tenantNetworkType: LabTenantNetworkType,
+): Promise<{ pid: number; url: string }> {
   const port = await freeLoopbackPort();
   const env = { ...process.env, NEUTRINO_ADMIN_PASSWORD: adminPassword };
-  const pid = await spawnDetached(serverArgv(paths, port), { log: paths.serverLog, env });
+  const pid = await spawnDetached(serverArgv(paths, port, tenantNetworkType), { log: paths.serverLog, env });
   return { pid, url: `http://127.0.0.1:${port}` };
 }
 

@@ -1,5 +1,6 @@
-// The lab's layout, as plain data: one network namespace per node, a management switch, the
-// provider network's upstream host, and the NICs with the scenario's names and addresses. Pure.
+// The lab's layout, as plain data: one network namespace per node, a management switch and a
+// provider switch (one namespace holds both bridges), the provider network's upstream host, and the
+// NICs with the scenario's names and addresses. Pure.
 import type { AgentRole } from '../model/neutron.js';
 
 export interface LabNic {
@@ -7,6 +8,8 @@ export interface LabNic {
   name: string;
   namespace: string;
   address: string | null;
+  /** the switch bridge this end is a port of (ends in the switch namespace) */
+  bridge?: string;
 }
 
 /** A cable: a veth pair with one end in each namespace. */
@@ -20,17 +23,22 @@ export interface LabNode {
   namespace: string;
   managementNic: string;
   managementIp: string;
-  /** the provider NIC (controller only) */
-  providerNic: string | null;
+  /** the NIC of physical network `provider` (physical_interface_mappings), cabled to the provider switch */
+  providerNic: string;
   roles: AgentRole[];
 }
 
 export interface LabTopology {
   lab: string;
   nodes: LabNode[];
-  /** namespace holding the management switch (a bridge) */
+  /** namespace holding the management switch and the provider switch (two bridges) */
   switchNamespace: string;
   switchBridge: string;
+  /**
+   * The provider network's switch: every node's provider NIC and the upstream host. A bridge without
+   * VLAN filtering, so it carries VLAN networks' tagged frames between the nodes as they are.
+   */
+  providerBridge: string;
   /** the provider network's upstream host; address6 is its IPv6 address on the provider link */
   external: { namespace: string; nic: string; address: string; gateway: string; address6?: string };
   cables: LabCable[];
@@ -48,6 +56,8 @@ export const PROVIDER_GATEWAY6 = '2001:db8:123::1';
  * where traffic from 10.123.123.1 would come back over the connected provider subnet.
  */
 export const UPSTREAM_CLIENT = '198.51.100.1';
+/** The lab server's [ml2_type_vlan] network_vlan_ranges: physical network `provider`, tenant VLANs 100–199. */
+export const LAB_VLAN_RANGES = 'provider:100:199';
 
 export class LabError extends Error {}
 /** A LabError that is the caller's or the machine's, not the operation's (bad name, lab not up, not root): exit status 2. */
@@ -67,7 +77,7 @@ export function labNamespace(lab: string, name: string): string {
 
 /**
  * The first node is the controller (management on eth1, provider NIC eth2, DHCP and L3 roles), the
- * others are computes (management on eth0), as in the scenario: 192.168.0.104, .105, …
+ * others are computes (management on eth0, provider NIC eth1), as in the scenario: 192.168.0.104, .105, …
  */
 export function labTopology(lab: string, nodeNames: string[]): LabTopology {
   checkLabName(lab);
@@ -85,7 +95,7 @@ export function labTopology(lab: string, nodeNames: string[]): LabTopology {
     namespace: labNamespace(lab, name),
     managementNic: i === 0 ? 'eth1' : 'eth0',
     managementIp: `192.168.0.${104 + i}`,
-    providerNic: i === 0 ? 'eth2' : null,
+    providerNic: i === 0 ? 'eth2' : 'eth1',
     roles: i === 0 ? ['l2', 'dhcp', 'l3'] : ['l2'],
   }));
   const external = {
@@ -95,15 +105,23 @@ export function labTopology(lab: string, nodeNames: string[]): LabTopology {
     gateway: PROVIDER_GATEWAY,
     address6: `${PROVIDER_GATEWAY6}/64`,
   };
+  const switchBridge = 'br-mgmt';
+  const providerBridge = 'br-provider';
   const cables: LabCable[] = nodes.map((n, i) => ({
     a: { name: n.managementNic, namespace: n.namespace, address: `${n.managementIp}/24` },
-    b: { name: `p${i}`, namespace: switchNamespace, address: null },
+    b: { name: `p${i}`, namespace: switchNamespace, address: null, bridge: switchBridge },
   }));
+  for (const [i, n] of nodes.entries()) {
+    cables.push({
+      a: { name: n.providerNic, namespace: n.namespace, address: null },
+      b: { name: `v${i}`, namespace: switchNamespace, address: null, bridge: providerBridge },
+    });
+  }
   cables.push({
-    a: { name: nodes[0].providerNic!, namespace: nodes[0].namespace, address: null },
-    b: { name: external.nic, namespace: external.namespace, address: external.address },
+    a: { name: external.nic, namespace: external.namespace, address: external.address },
+    b: { name: 'vext', namespace: switchNamespace, address: null, bridge: providerBridge },
   });
-  return { lab, nodes, switchNamespace, switchBridge: 'br-mgmt', external, cables };
+  return { lab, nodes, switchNamespace, switchBridge, providerBridge, external, cables };
 }
 
 /** Every namespace the lab itself makes (node, switch and external namespaces). */

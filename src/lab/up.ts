@@ -12,7 +12,7 @@ import { namespaceExists } from './netns.js';
 import { labPaths, MAX_SOCKET_PATH, stateRoot, stateRootFlag } from './paths.js';
 import { run } from '../exec/run.js';
 import { startMetadataServer } from './metadata-proc.js';
-import { startServer, waitForServer } from './server-proc.js';
+import { startServer, waitForServer, type LabTenantNetworkType } from './server-proc.js';
 import { newLabState, writeLabState, type LabState } from './state.js';
 import { labNamespaces, labTopology, LabUsageError } from './topology.js';
 import { randomPassword, step, type Abort, type Print } from './util.js';
@@ -23,6 +23,8 @@ export interface UpOptions {
   nodes: string[];
   stateRoot?: string;
   agents: boolean;
+  /** the server's tenant_network_types (default vxlan) */
+  tenantNetworkType?: LabTenantNetworkType;
   agentTimeoutMs?: number;
   print: Print;
   abort: Abort;
@@ -93,7 +95,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
       for (const argv of wiringCommands(topology)) await run(argv);
     });
     await step(o.print, o.abort, 'server started', async () => {
-      const { pid, url } = await startServer(paths, state.server.adminPassword);
+      const { pid, url } = await startServer(paths, state.server.adminPassword, o.tenantNetworkType ?? 'vxlan');
       Object.assign(state.server, { pid, url });
       save();
       await waitForServer(paths, pid, url, o.abort);

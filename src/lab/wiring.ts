@@ -6,7 +6,7 @@ import { labNamespaces, UPSTREAM_CLIENT } from './topology.js';
 
 export type Argv = string[];
 
-/** Namespaces first (with lo up), then the switch bridge, then each cable with addresses and links up. */
+/** Namespaces first (with lo up), then the switch bridges, then each cable with addresses and links up. */
 export function wiringCommands(t: LabTopology): Argv[] {
   const cmds: Argv[] = [];
   for (const ns of labNamespaces(t)) {
@@ -14,12 +14,14 @@ export function wiringCommands(t: LabTopology): Argv[] {
     cmds.push(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
   }
   const sw = t.switchNamespace;
-  cmds.push(['ip', '-n', sw, 'link', 'add', t.switchBridge, 'type', 'bridge']);
-  cmds.push(['ip', '-n', sw, 'link', 'set', t.switchBridge, 'up']);
+  for (const bridge of [t.switchBridge, t.providerBridge]) {
+    cmds.push(['ip', '-n', sw, 'link', 'add', bridge, 'type', 'bridge']);
+    cmds.push(['ip', '-n', sw, 'link', 'set', bridge, 'up']);
+  }
   for (const { a, b } of t.cables) {
     cmds.push(['ip', 'link', 'add', a.name, 'netns', a.namespace, 'type', 'veth', 'peer', 'name', b.name, 'netns', b.namespace]);
     for (const end of [a, b]) {
-      if (end.namespace === sw) cmds.push(['ip', '-n', sw, 'link', 'set', end.name, 'master', t.switchBridge]);
+      if (end.bridge) cmds.push(['ip', '-n', sw, 'link', 'set', end.name, 'master', end.bridge]);
       if (end.address) cmds.push(['ip', '-n', end.namespace, 'addr', 'add', end.address, 'dev', end.name]);
       cmds.push(['ip', '-n', end.namespace, 'link', 'set', end.name, 'up']);
     }

@@ -1,4 +1,4 @@
-// Networks: ML2 segments (flat, vxlan), MTU, sharing and external flags, deletion rules.
+// Networks: ML2 segments (flat, vlan, vxlan), MTU, sharing and external flags, deletion rules.
 import { sql, type Expression, type SqlBool } from 'kysely';
 import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.js';
 import type { ServerConfig } from '../server-config.js';
@@ -11,7 +11,7 @@ import { inRange, isAvailabilityZoneHints, isString, isStringOrNull, toBoolean, 
 import type { NetworkRow } from '../store/schema/index.js';
 import { bool, int, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
 import { enforceQuota } from './quotas.js';
-import { allocateSegment, maxMtu, segmentKey, tenantSegment, validateProviderSegment, type Segment } from './segments.js';
+import { allocateSegment, maxMtu, recordVlanAllocation, segmentKey, validateProviderSegment, type Segment } from './segments.js';
 import { ensureDefaultSecurityGroup } from './securitygroups.js';
 import { tagAttributes, tagFiltersInSql } from './tags.js';
 import {
@@ -188,18 +188,18 @@ async function networksToApi(tx: Tx, ctx: AuthContext, rows: NetworkRow[]): Prom
 }
 
 /** The MTU a request asks for (0 or none: the largest the segment type allows), within bounds. */
-function effectiveMtu(config: ServerConfig, type: string, requested: unknown): number {
-  const max = maxMtu(config, type);
+function effectiveMtu(config: ServerConfig, s: Pick<Segment, 'network_type' | 'physical_network'>, requested: unknown): number {
+  const max = maxMtu(config, s.network_type, s.physical_network);
   if (requested === undefined || requested === 0) return max;
   if ((requested as number) > max) throw invalidInput(`Requested MTU is too big, maximum is ${max}`);
   if ((requested as number) < 68) throw invalidInput(`Requested MTU is too small, minimum is 68`);
   return requested as number;
 }
 
-/** The provider segment a request names (admins), else the tenant network type's. */
-function requestedSegment(config: ServerConfig, a: Item): Segment {
+/** The provider segment a request names (admins), else null: a tenant segment. */
+function requestedSegment(config: ServerConfig, a: Item): Segment | null {
   const given = ['provider:network_type', 'provider:physical_network', 'provider:segmentation_id'].some((k) => k in a);
-  if (!given) return tenantSegment(config);
+  if (!given) return null;
   return validateProviderSegment(config, {
     network_type: a['provider:network_type'] as string | undefined,
     physical_network: a['provider:physical_network'] as string | undefined,
@@ -218,7 +218,7 @@ function newNetworkRow(config: ServerConfig, a: Item, segment: Segment): Network
     status: 'ACTIVE',
     // applyExternalFlag sets it, with its policy.
     router_external: 0,
-    mtu: effectiveMtu(config, segment.network_type, a.mtu),
+    mtu: effectiveMtu(config, segment, a.mtu),
     port_security_enabled: int(a.port_security_enabled),
     network_type: segment.network_type,
     physical_network: segment.physical_network,
@@ -330,7 +330,7 @@ function networkChanges(config: ServerConfig, row: NetworkRow, a: Item): Partial
     description: (a.description as string) ?? row.description,
     admin_state_up: 'admin_state_up' in a ? int(a.admin_state_up) : row.admin_state_up,
     port_security_enabled: 'port_security_enabled' in a ? int(a.port_security_enabled) : row.port_security_enabled,
-    mtu: 'mtu' in a ? effectiveMtu(config, row.network_type, a.mtu) : row.mtu,
+    mtu: 'mtu' in a ? effectiveMtu(config, row, a.mtu) : row.mtu,
     revision_number: row.revision_number + 1,
     updated_at: timestamp(),
   };
@@ -405,10 +405,11 @@ export function networkService(config: ServerConfig): ResourceService {
       await validateAvailabilityZones(tx, 'network', a.availability_zone_hints as string[]);
       const segment = await allocateSegment(tx, config, requestedSegment(config, a));
       const row = newNetworkRow(config, a, segment);
-      // The writes: the row, its wildcard policies, the project's default security group, the change-feed entry.
+      // The writes: the row, its wildcard policies, its VLAN's allocation, the project's default security group, the change-feed entry.
       await tx.insertInto('networks').values(row).execute();
       await applySharedFlag(tx, row, a.shared as boolean);
       await applyExternalFlag(tx, row, a['router:external'] as boolean);
+      await recordVlanAllocation(tx, row.id, segment);
       await ensureDefaultSecurityGroup(tx, row.project_id);
       await recordChange(tx, 'network', row.id, 'create', row.project_id);
       return this.show(tx, ctx, row.id);

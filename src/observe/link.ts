@@ -32,6 +32,11 @@ export function parseLink(o: Obj): ObservedLink {
     link.peer = netnsid === undefined ? { ifindex: peerIndex } : { ifindex: peerIndex, netnsid };
   }
   if (kind === 'vxlan' && data) link.vxlan = vxlanOf(data);
+  if (kind === 'vlan' && data) {
+    // `link` names the parent when it lives in the same namespace.
+    const parent = optStr(o, 'link');
+    link.vlan = parent === undefined ? { id: num(data, 'id', SRC) } : { id: num(data, 'id', SRC), dev: parent };
+  }
   if (kind === 'bridge' && data) {
     link.bridge = { forwardDelay: optNum(data, 'forward_delay') ?? 0, stp: (optNum(data, 'stp_state') ?? 0) !== 0 };
   }

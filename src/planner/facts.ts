@@ -10,6 +10,8 @@ export interface NodeFacts {
   /** the NIC holding local_ip, found at agent start */
   localIpDevice: string | null;
   physicalInterfaceMappings: Record<string, string>;
+  /** [linux_bridge] bridge_mappings: physical network → an existing bridge (not neutrino's: never created or deleted) */
+  bridgeMappings?: Record<string, string>;
   /** [vxlan] arp_responder (with l2population): VXLAN devices answer ARP themselves; default off */
   arpResponder?: boolean;
   statePath: string;
@@ -18,6 +20,8 @@ export interface NodeFacts {
    * 0): only then are ip6tables, NIPv6 sets and per-device IPv6 sysctls planned. Default on.
    */
   ipv6?: boolean;
+  /** the kernel makes 802.1Q subinterfaces (VLAN networks are wired only then); default yes */
+  vlan?: boolean;
   /** radvd's `-u`: the agent's own user name, as Neutron passes it (radvd_user unset); none: no `-u` */
   radvdUser?: string | null;
   /**

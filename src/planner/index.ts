@@ -1,6 +1,14 @@
 // planNode(view, node) → the desired kernel state of one node. Pure (see README.md).
-import { emptyDesiredNamespace, HOST, type ChainSpec, type DesiredNode, type IptablesSpec, type TableName } from '../kernel/types.js';
-import { DHCP_NS_PREFIX } from '../kernel/names.js';
+import {
+  emptyDesiredNamespace,
+  HOST,
+  type ChainSpec,
+  type DesiredNode,
+  type IptablesSpec,
+  type LinkSpec,
+  type TableName,
+} from '../kernel/types.js';
+import { bridgeName, DHCP_NS_PREFIX } from '../kernel/names.js';
 import type { HostView, PortView } from '../model/hostview.js';
 import { planDhcpNamespace } from './dhcp-ns.js';
 import type { NodeFacts } from './facts.js';
@@ -8,7 +16,7 @@ import { planFirewall, planIpsets } from './firewall.js';
 import { planFirewall6 } from './firewall6.js';
 import { planStateless } from './stateless.js';
 import { hostIpv6Off } from './host-ipv6.js';
-import { planL2, uplink } from './l2.js';
+import { canWireNetwork, mappedBridge, planL2 } from './l2.js';
 import { planRouter } from './l3.js';
 
 export type { NodeFacts } from './facts.js';
@@ -24,6 +32,15 @@ function mergeTables(into: IptablesSpec, more: IptablesSpec): IptablesSpec {
   const out: IptablesSpec = { ...into };
   for (const [table, chains] of Object.entries(more) as Array<[TableName, ChainSpec[]]>) out[table] = [...(out[table] ?? []), ...chains];
   return out;
+}
+
+/** The DHCP and router ports' host ends of a bridge-mapped network join that bridge instead of brq<net>. */
+function joinMappedBridges(links: LinkSpec[], view: HostView, node: NodeFacts): void {
+  for (const net of view.networks) {
+    const existing = mappedBridge(net, node);
+    if (!existing) continue;
+    for (const l of links) if (l.master === bridgeName(net.id)) l.master = existing;
+  }
 }
 
 export function planNode(view: HostView, node: NodeFacts): NodePlan {
@@ -42,7 +59,7 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
   if (node.roles.includes('l3')) {
     const canWire = (networkId: string) => {
       const net = view.networks.find((n) => n.id === networkId);
-      return !!net && uplink(net, node) !== null;
+      return !!net && canWireNetwork(net, node);
     };
     for (const router of view.routers ?? []) {
       const r = planRouter(view, router, {
@@ -58,6 +75,7 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
       for (const id of r.portIds) servicePorts.add(id);
     }
   }
+  joinMappedBridges(host.links, view, node);
   const l2 = planL2(view, node, servicePorts);
   // The service ports' veth ends were added above; bridges and uplinks come first in the list.
   host.links.unshift(...l2.links);

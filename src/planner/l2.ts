@@ -1,7 +1,8 @@
 // L2 of one node (Neutron's Linux bridge agent with l2population): per realized network a brq
-// bridge with its vxlan-N or mapped NIC, the ports' taps in it, and fdb/ARP entries toward the
-// other nodes' VTEPs. Pure.
-import { bridgeName, tapName, vxlanName } from '../kernel/names.js';
+// bridge with its vxlan-N, mapped NIC (flat) or the NIC's VLAN subinterface `<nic>.<vid>` — or, for
+// a flat network of bridge_mappings, that existing bridge — the ports' taps in it, and fdb/ARP
+// entries toward the other nodes' VTEPs. Pure.
+import { bridgeName, tapName, vlanSubinterfaceName, vxlanName } from '../kernel/names.js';
 import type { FdbSpec, LinkSpec, NeighSpec } from '../kernel/types.js';
 import type { HostView, NetworkView, PortView } from '../model/hostview.js';
 import type { NodeFacts } from './facts.js';
@@ -21,6 +22,22 @@ export interface L2Plan {
   /** ports whose tap is (or will be) in its bridge: they are ACTIVE once applied */
   plugged: PortView[];
 }
+
+/**
+ * The existing bridge bridge_mappings gives a flat network's physical network (Neutron's
+ * ensure_flat_bridge with phy_bridge_name: its ports join that bridge, no brq is made), or null.
+ */
+export function mappedBridge(net: NetworkView, node: NodeFacts): string | null {
+  if (net.network_type !== 'flat' || !net.physical_network) return null;
+  return node.bridgeMappings?.[net.physical_network] ?? null;
+}
+
+/** The bridge a network's ports join on this node. */
+export const networkBridge = (net: NetworkView, node: NodeFacts): string => mappedBridge(net, node) ?? bridgeName(net.id);
+
+/** Whether this node can wire the network: a bridge of bridge_mappings, or an uplink it can make. */
+export const canWireNetwork = (net: NetworkView, node: NodeFacts): boolean =>
+  mappedBridge(net, node) !== null || uplink(net, node) !== null;
 
 /** The uplink of a network on this node, or null when the node cannot wire it. */
 export function uplink(net: NetworkView, node: NodeFacts): LinkSpec | null {
@@ -45,17 +62,40 @@ export function uplink(net: NetworkView, node: NodeFacts): LinkSpec | null {
     const nic = node.physicalInterfaceMappings[net.physical_network];
     if (nic) return { kind: 'device', name: nic, up: true, master: bridgeName(net.id) };
   }
+  if (net.network_type === 'vlan' && net.physical_network && net.segmentation_id !== null && node.vlan !== false) {
+    const nic = node.physicalInterfaceMappings[net.physical_network];
+    if (nic) {
+      const vlan = { id: net.segmentation_id, dev: nic };
+      return { kind: 'vlan', name: vlanSubinterfaceName(nic, vlan.id), up: true, master: bridgeName(net.id), vlan };
+    }
+  }
   return null;
+}
+
+/**
+ * The NICs VLAN subinterfaces sit on, up (a subinterface carries nothing while its parent is down),
+ * unless a flat network already declares the NIC. They are not neutrino's: never created or deleted.
+ */
+function vlanParents(links: readonly LinkSpec[]): LinkSpec[] {
+  const declared = new Set(links.map((l) => l.name));
+  const parents = new Set(links.flatMap((l) => (l.kind === 'vlan' && !declared.has(l.vlan.dev) ? [l.vlan.dev] : [])));
+  return [...parents].sort().map((name) => ({ kind: 'device', name, up: true }));
 }
 
 export function planL2(view: HostView, node: NodeFacts, servicePortsPlugged: Set<string>): L2Plan {
   // A port is plugged when its tap exists (a hypervisor's tap or a veth end) or a role here makes it.
   const plugged = view.ports.filter((p) => node.presentTaps.has(tapName(p.id)) || servicePortsPlugged.has(p.id));
-  const networks = view.networks.filter((n) => plugged.some((p) => p.network_id === n.id) && uplink(n, node));
+  const networks = view.networks.filter((n) => plugged.some((p) => p.network_id === n.id) && canWireNetwork(n, node));
   const links: LinkSpec[] = [];
   const fdb: FdbSpec[] = [];
   const neigh: NeighSpec[] = [];
   for (const net of networks) {
+    const existing = mappedBridge(net, node);
+    // Not neutrino's: only brought up (Neutron's ensure_bridge), never created or deleted.
+    if (existing) {
+      if (!links.some((l) => l.name === existing)) links.push({ kind: 'device', name: existing, up: true });
+      continue;
+    }
     // IPv6 on the bridge and the VXLAN device is switched off with the service ports' ends (host-ipv6.ts).
     links.push({ kind: 'bridge', name: bridgeName(net.id), up: true }, uplink(net, node)!);
     if (net.network_type !== 'vxlan') continue;
@@ -69,6 +109,7 @@ export function planL2(view: HostView, node: NodeFacts, servicePortsPlugged: Set
       if (node.arpResponder) for (const ip of rp.ip_addresses) neigh.push({ dev, ip, lladdr: rp.mac_address });
     }
   }
+  links.push(...vlanParents(links));
   // The underlay NIC is not neutrino's: declared so the VXLAN devices can name it, never changed.
   if (node.localIpDevice && networks.some((n) => n.network_type === 'vxlan')) links.push({ kind: 'device', name: node.localIpDevice });
   const wired = new Set(networks.map((n) => n.id));
@@ -76,7 +117,7 @@ export function planL2(view: HostView, node: NodeFacts, servicePortsPlugged: Set
     const net = networks.find((n) => n.id === p.network_id);
     // Instance taps are the hypervisor's: only their attributes are neutrino's (never created or deleted).
     if (net && !isServicePort(p))
-      links.push({ kind: 'device', name: tapName(p.id), mtu: net.mtu, up: p.admin_state_up, master: bridgeName(net.id) });
+      links.push({ kind: 'device', name: tapName(p.id), mtu: net.mtu, up: p.admin_state_up, master: networkBridge(net, node) });
   }
   return { links, fdb, neigh, networks, plugged: plugged.filter((p) => wired.has(p.network_id)) };
 }

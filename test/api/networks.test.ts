@@ -88,8 +88,10 @@ test('admin creates the flat provider network; a second one on the same physnet 
   const unknown = await admin.post('/networks', { network: { 'provider:network_type': 'flat', 'provider:physical_network': 'nope' } });
   assert.equal(unknown.status, 400);
   assert.equal(unknown.body.NeutronError.type, 'InvalidInput');
+  // No physical network has VLAN ranges on this server: a VLAN network has nowhere to go.
   const vlan = await admin.post('/networks', { network: { 'provider:network_type': 'vlan' } });
-  assert.equal(vlan.status, 400);
+  assert.equal(vlan.status, 503);
+  assert.equal(vlan.body.NeutronError.type, 'NoNetworkAvailable');
   // The external network is visible to every project.
   const list = await other.get('/networks?router:external=True');
   assert.deepEqual(

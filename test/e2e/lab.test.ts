@@ -104,7 +104,14 @@ test(
     assert.ok(eth2.flags.includes('UP'), 'eth2 is up');
     assert.deepEqual(ipv4(`${labA}-controller`, 'eth2'), [], 'eth2 carries no address (the provider bridge takes it)');
     const ports = JSON.parse(inNs(`${labA}-mgmt`, 'bridge', '-j', 'link')) as Array<{ ifname: string; master: string }>;
-    assert.deepEqual(ports.map((p) => `${p.ifname}>${p.master}`).sort(), ['p0>br-mgmt', 'p1>br-mgmt']);
+    assert.deepEqual(ports.map((p) => `${p.ifname}>${p.master}`).sort(), [
+      'p0>br-mgmt',
+      'p1>br-mgmt',
+      'v0>br-provider',
+      'v1>br-provider',
+      'vext>br-provider',
+    ]);
+    assert.ok(linkJson(`${labA}-compute1`, 'eth1').flags.includes('UP'), "compute1's provider NIC eth1 is up");
     inNs(`${labA}-compute1`, 'ping', '-c', '1', '-W', '2', '192.168.0.104');
     inNs(`${labA}-controller`, 'ping', '-c', '1', '-W', '2', '192.168.0.105');
 

@@ -11,7 +11,7 @@ test('lab topology: scenario names and addresses, every namespace prefixed by th
     t.nodes.map((n) => [n.name, n.namespace, n.managementNic, n.managementIp, n.providerNic]),
     [
       ['controller', 'nt1-controller', 'eth1', '192.168.0.104', 'eth2'],
-      ['compute1', 'nt1-compute1', 'eth0', '192.168.0.105', null],
+      ['compute1', 'nt1-compute1', 'eth0', '192.168.0.105', 'eth1'],
     ],
   );
   assert.ok(labNamespaces(t).every((ns) => ns.startsWith('nt1-')));
@@ -66,4 +66,16 @@ test('agent config: several servers in [neutrino] server_url, tried in the order
   const two = parseAgentConfig(`${base}server_url = http://10.0.0.1:9696, http://10.0.0.2:9696\n`);
   assert.deepEqual(serverUrlsOf(two), ['http://10.0.0.1:9696', 'http://10.0.0.2:9696']);
   assert.deepEqual(serverUrlsOf(parseAgentConfig(renderAgentConfig(two))), serverUrlsOf(two));
+});
+
+test('agent config: [linux_bridge] bridge_mappings parsed, validated and rendered', () => {
+  const text = `[DEFAULT]\nhost = n1\n[linux_bridge]\nbridge_mappings = provider:br-ex\n[vxlan]\nlocal_ip = 192.168.0.9\n`;
+  const c = parseAgentConfig(text);
+  assert.deepEqual(c.bridgeMappings, { provider: 'br-ex' });
+  assert.deepEqual(parseAgentConfig(renderAgentConfig(c)), c);
+  assert.deepEqual(parseAgentConfig(text.replace(/bridge_mappings.*\n/, '')).bridgeMappings, {});
+  assert.throws(
+    () => parseAgentConfig(text.replace('provider:br-ex', 'provider')),
+    /invalid bridge_mappings entry 'provider': expected PHYSNET:BRIDGE/,
+  );
 });

@@ -19,13 +19,18 @@ import { parseAgentConfig, renderAgentConfig } from '../../src/agent/config.js';
 
 const t = labTopology('lt', ['controller', 'compute1']);
 
-test('wiring: namespaces with lo up, the switch bridge, then veths created directly in their namespaces', () => {
+test('wiring: namespaces with lo up, the switch bridges, then veths created directly in their namespaces', () => {
   const cmds = wiringCommands(t).map((c) => c.join(' '));
   assert.deepEqual(cmds.slice(0, 2), ['ip netns add lt-controller', 'ip -n lt-controller link set lo up']);
   assert.ok(cmds.includes('ip -n lt-mgmt link add br-mgmt type bridge'));
   assert.ok(cmds.includes('ip link add eth1 netns lt-controller type veth peer name p0 netns lt-mgmt'));
   assert.ok(cmds.includes('ip link add eth0 netns lt-compute1 type veth peer name p1 netns lt-mgmt'));
-  assert.ok(cmds.includes('ip link add eth2 netns lt-controller type veth peer name eth0 netns lt-external'));
+  // The provider switch: every node's provider NIC and the upstream host.
+  assert.ok(cmds.includes('ip -n lt-mgmt link add br-provider type bridge'));
+  assert.ok(cmds.includes('ip link add eth2 netns lt-controller type veth peer name v0 netns lt-mgmt'));
+  assert.ok(cmds.includes('ip link add eth1 netns lt-compute1 type veth peer name v1 netns lt-mgmt'));
+  assert.ok(cmds.includes('ip link add eth0 netns lt-external type veth peer name vext netns lt-mgmt'));
+  for (const port of ['v0', 'v1', 'vext']) assert.ok(cmds.includes(`ip -n lt-mgmt link set ${port} master br-provider`), port);
   assert.ok(cmds.includes('ip -n lt-controller addr add 192.168.0.104/24 dev eth1'));
   assert.ok(cmds.includes('ip -n lt-compute1 addr add 192.168.0.105/24 dev eth0'));
   assert.ok(cmds.includes('ip -n lt-external addr add 10.123.123.1/24 dev eth0'));
@@ -66,7 +71,7 @@ test('agents: agent.ini like the scenario, started with nsenter --net (not ip ne
   assert.deepEqual(ctl.physicalInterfaceMappings, { provider: 'eth2' });
   assert.equal(ctl.localIp, '192.168.0.104');
   assert.deepEqual(cmp.roles, ['l2']);
-  assert.deepEqual(cmp.physicalInterfaceMappings, {});
+  assert.deepEqual(cmp.physicalInterfaceMappings, { provider: 'eth1' });
   assert.equal(cmp.localIp, '192.168.0.105');
   assert.deepEqual(parseAgentConfig(renderAgentConfig(ctl)), ctl);
   const argv = agentArgv('lt-compute1', paths.agentIni('compute1'));

@@ -170,3 +170,45 @@ test('auth_strategy and [keystone_authtoken]: keystonemiddleware names, defaults
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('[ml2_type_vlan] network_vlan_ranges and [ml2] physical_network_mtus: as Neutron parses them, flags over the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-config-'));
+  try {
+    assert.deepEqual(loadServerConfig({}).networkVlanRanges, []);
+    const file = join(dir, 'ml2_conf.ini');
+    writeFileSync(
+      file,
+      '[ml2]\ntenant_network_types = vlan,vxlan\nphysical_network_mtus = physnet1:9000, physnet2:1400\n' +
+        '[ml2_type_vlan]\nnetwork_vlan_ranges = physnet1:100:199,physnet2,physnet1:300:300,physnet2:5:6\n',
+    );
+    const cfg = loadServerConfig({ config: file });
+    assert.deepEqual(cfg.tenantNetworkTypes, ['vlan', 'vxlan']);
+    // A physnet named alone may use every VLAN; a later range of it adds nothing.
+    assert.deepEqual(cfg.networkVlanRanges, [
+      {
+        physicalNetwork: 'physnet1',
+        ranges: [
+          [100, 199],
+          [300, 300],
+        ],
+      },
+      { physicalNetwork: 'physnet2', ranges: [[1, 4094]] },
+    ]);
+    assert.deepEqual(cfg.physicalNetworkMtus, { physnet1: 9000, physnet2: 1400 });
+    assert.deepEqual(loadServerConfig({ config: file, networkVlanRanges: 'provider:10:20' }).networkVlanRanges, [
+      { physicalNetwork: 'provider', ranges: [[10, 20]] },
+    ]);
+    for (const [bad, why] of [
+      ['p:1', "Invalid network VLAN range: 'p:1' - 'Need exactly two values for VLAN range'."],
+      ['p:0:10', "Invalid network VLAN range: 'p:0:10' - '0 is not a valid VLAN tag'."],
+      ['p:1:4095', "Invalid network VLAN range: 'p:1:4095' - '4095 is not a valid VLAN tag'."],
+      ['p:20:10', "Invalid network VLAN range: 'p:20:10' - 'End of VLAN range is less than start of VLAN range'."],
+    ]) {
+      assert.throws(() => loadServerConfig({ networkVlanRanges: bad }), { message: why });
+    }
+    assert.throws(() => loadServerConfig({ physicalNetworkMtus: 'physnet1' }), /physical_network_mtus/);
+    assert.throws(() => loadServerConfig({ tenantNetworkTypes: 'gre' }), /'gre' is not supported \(supported: vxlan, vlan\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -8,6 +8,7 @@ import * as m005 from './005_ipam_floors.js';
 import * as m006 from './006_rbac.js';
 import * as m007 from './007_subnetpools.js';
 import * as m008 from './008_misc_parity.js';
+import * as m010 from './010_vlan.js';
 import * as m012 from './012_application_credentials.js';
 
 export const migrations: Record<string, Migration> = {
@@ -19,5 +20,6 @@ export const migrations: Record<string, Migration> = {
   '006_rbac': m006,
   '007_subnetpools': m007,
   '008_misc_parity': m008,
+  '010_vlan': m010,
   '012_application_credentials': m012,
 };

@@ -24,7 +24,7 @@ export interface NetworkRow extends StandardColumns {
   network_type: string;
   physical_network: string | null;
   segmentation_id: number | null;
-  /** "vxlan:41" or "flat:provider": unique, so one segment is never given to two networks */
+  /** "vxlan:41", "vlan:physnet1:100" or "flat:provider": unique, so one segment is never given to two networks */
   segment_key: string;
   /** JSON list of availability zone names */
   availability_zone_hints: string;
@@ -83,6 +83,13 @@ export interface IpAllocationRow {
 }
 
 /** Every address of the subnet's pools whose key is below floor_key is allocated (migration 004). */
+/** An allocated VLAN of a physical network (ml2_vlan_allocations). */
+export interface VlanAllocationRow {
+  physical_network: string;
+  vlan_id: number;
+  network_id: string;
+}
+
 export interface IpamFloorRow {
   subnet_id: string;
   floor_key: string;
@@ -226,6 +233,7 @@ export interface NetworkingTables {
   ports: PortRow;
   ip_allocations: IpAllocationRow;
   ipam_floors: IpamFloorRow;
+  ml2_vlan_allocations: VlanAllocationRow;
   port_security_groups: PortSecurityGroupRow;
   security_groups: SecurityGroupRow;
   default_security_groups: DefaultSecurityGroupRow;

@@ -136,6 +136,7 @@ export interface LinkWant {
   mac?: string;
   peer?: { name: string; netns: NsKey };
   vxlan?: { vni: number; local?: string; dev?: string };
+  vlan?: { id: number; dev: string };
 }
 
 export function wantOf(spec: LinkSpec | undefined, fallback: LinkWant): LinkWant {
@@ -144,6 +145,7 @@ export function wantOf(spec: LinkSpec | undefined, fallback: LinkWant): LinkWant
   if (spec.mtu !== undefined) w.mtu = spec.mtu;
   if (spec.kind === 'veth') w.peer = spec.peer;
   if (spec.kind === 'vxlan') w.vxlan = { vni: spec.vxlan.vni, local: spec.vxlan.local, dev: spec.vxlan.dev };
+  if (spec.kind === 'vlan') w.vlan = { id: spec.vlan.id, dev: spec.vlan.dev };
   if (spec.mac !== undefined) w.mac = spec.mac;
   return w;
 }
@@ -160,6 +162,7 @@ export function linkObserved(l: ObservedLink): Record<string, unknown> {
   };
   if (l.peer) o.peer = { ifindex: l.peer.ifindex, namespace: l.peer.netns ?? null, name: l.peer.name ?? null };
   if (l.vxlan) o.vxlan = { vni: l.vxlan.vni, local: l.vxlan.local ?? null, dev: l.vxlan.dev ?? null, dstport: l.vxlan.dstport };
+  if (l.vlan) o.vlan = { id: l.vlan.id, dev: l.vlan.dev ?? null };
   return o;
 }
 
@@ -169,6 +172,7 @@ const expectedOf = (w: LinkWant): Record<string, unknown> => {
   if (w.master !== undefined) e.master = w.master;
   if (w.peer) e.peer = { name: w.peer.name, namespace: w.peer.netns };
   if (w.vxlan) e.vxlan = w.vxlan;
+  if (w.vlan) e.vlan = w.vlan;
   if (w.mtu !== undefined) e.mtu = w.mtu;
   return e;
 };
@@ -230,6 +234,21 @@ export function checkLink(node: TraceNode | undefined, base: HopBase, want: Link
         'mismatch',
         'VXLAN_MISCONFIGURED',
         `${want.name} ${at}: ${diffs.join('; ')}${base.setting ? ` — from ${base.setting}` : ''}`,
+      );
+  }
+  if (want.vlan) {
+    const v = link.vlan;
+    const diffs: string[] = [];
+    if (!v) diffs.push(`it is a ${link.kind}, not a VLAN subinterface`);
+    else {
+      if (v.id !== want.vlan.id) diffs.push(`VLAN id ${v.id}, not ${want.vlan.id} (the network's provider:segmentation_id)`);
+      if (v.dev !== want.vlan.dev) diffs.push(`parent ${v.dev ?? 'outside this namespace'}, not ${want.vlan.dev}`);
+    }
+    if (diffs.length)
+      return bad(
+        'mismatch',
+        'VLAN_MISCONFIGURED',
+        `${want.name} ${at}: ${diffs.join('; ')}${base.setting ? ` — from ${base.setting}` : ''}; ${owner}`,
       );
   }
   if (want.mtu !== undefined && link.mtu !== want.mtu)

@@ -1,12 +1,23 @@
 // The L2 hops of a path on one node (Neutron's Linux bridge agent): the network's bridge, its
-// uplink (the mapped NIC of a flat network, vxlan-N of a VXLAN one), a port's tap, and the
-// l2population entries toward another node's VTEP. Pure.
+// uplink (the mapped NIC of a flat network, its subinterface <nic>.<vid> of a VLAN one, vxlan-N of a
+// VXLAN one), a port's tap, and the l2population entries toward another node's VTEP. Pure.
 import { AGENT_L2 } from '../../model/neutron.js';
-import { bridgeName, tapName, vxlanName } from '../../kernel/names.js';
+import { bridgeName, tapName, vlanSubinterfaceName, vxlanName } from '../../kernel/names.js';
 import { HOST } from '../../kernel/types.js';
 import { FLOOD_MAC } from '../../planner/l2.js';
 import { agentNote, type TraceContext } from '../context.js';
-import { apiHop, checkLink, desiredLink, isDraft, namespaceOr, observeCommand, result, wantOf, type HopDraft } from './checks.js';
+import {
+  apiHop,
+  checkLink,
+  desiredLink,
+  isDraft,
+  namespaceOr,
+  observeCommand,
+  result,
+  wantOf,
+  type HopBase,
+  type HopDraft,
+} from './checks.js';
 import type { Hop, ResourceRef } from '../report.js';
 import type { ApiObject } from '../snapshot.js';
 
@@ -66,10 +77,28 @@ export function agentHop(ctx: TraceContext, host: string, type: string, leg: Hop
   return result(base, { agent_type: type, alive: true }, observed, evidence);
 }
 
+/** A flat network's existing bridge from the node's bridge_mappings, with the setting it comes from. */
+function mappedBridgeOf(ctx: TraceContext, host: string, net: ApiObject): { bridge: string; setting: string } | null {
+  const seg = segmentOf(net);
+  const mappings = ctx.nodes[host]?.settings['bridge_mappings'];
+  const bridge = seg.type === 'flat' && seg.physnet && mappings ? mappingOf(mappings.value, seg.physnet) : undefined;
+  return bridge ? { bridge, setting: `[linux_bridge] bridge_mappings = ${mappings!.value} (${mappings!.source})` } : null;
+}
+
 /** The network's bridge and its uplink on a node. `peerHost` is the other end of a VXLAN leg, for the cause. */
 export function segmentHops(ctx: TraceContext, host: string, net: ApiObject, leg: Hop['leg']): HopDraft[] {
   const node = ctx.nodes[host];
   const seg = segmentOf(net);
+  const mapped = mappedBridgeOf(ctx, host, net);
+  if (mapped) {
+    // bridge_mappings: the node's own bridge is the network's bridge and its way out; the agent only brings it up.
+    const owner = `it is not made by the ${AGENT_L2}: bridge_mappings names it for physical network ${seg.physnet}`;
+    const base = { leg, node: host, namespace: HOST, device: mapped.bridge, resource: netRef(net), setting: mapped.setting };
+    return [
+      checkLink(node, { ...base, check: 'bridge' }, { name: mapped.bridge, up: true }, owner),
+      checkLink(node, { ...base, check: 'uplink' }, { name: mapped.bridge, up: true }, owner),
+    ];
+  }
   const bridge = bridgeName(net.id);
   const ref = netRef(net);
   const hops: HopDraft[] = [];
@@ -117,6 +146,7 @@ export function segmentHops(ctx: TraceContext, host: string, net: ApiObject, leg
         cause: `${host} has no interface for physical network '${seg.physnet}': [linux_bridge] physical_interface_mappings ${mappings ? `is '${mappings.value}'` : 'was not read'}; add ${seg.physnet}:<NIC>`,
       });
     }
+    if (seg.type === 'vlan' && seg.vni !== null) return vlanUplinkHop(ctx, host, net, nic, { ...base, device: nic });
     const hop = checkLink(
       node,
       base,
@@ -129,6 +159,28 @@ export function segmentHops(ctx: TraceContext, host: string, net: ApiObject, leg
   // Toward the bridge from outside, the uplink comes first; from a port, the bridge first.
   hops.push(bridgeHop, uplink());
   return hops;
+}
+
+/**
+ * A VLAN network's uplink on a node: the subinterface `<nic>.<vid>` in the bridge with the network's
+ * VLAN id on the mapped NIC, and that NIC up (a subinterface of a down NIC carries nothing).
+ */
+function vlanUplinkHop(ctx: TraceContext, host: string, net: ApiObject, nic: string, base: HopBase): HopDraft {
+  const node = ctx.nodes[host];
+  const seg = segmentOf(net);
+  const vid = seg.vni!;
+  const name = vlanSubinterfaceName(nic, vid);
+  const bridge = bridgeName(net.id);
+  const owner = `the ${AGENT_L2} on ${host} creates it on ${nic} for VLAN network ${net['name'] || net.id} (VLAN ${vid} of physical network ${seg.physnet}); ${agentNote(ctx, host, AGENT_L2)}`;
+  const want = wantOf(desiredLink(node, HOST, name), { name, up: true, master: bridge, vlan: { id: vid, dev: nic } });
+  const hop = checkLink(node, { ...base, device: name, check: 'vlan' }, want, owner);
+  if (hop.reason === 'DEVICE_MISSING') hop.reason = 'VLAN_SUBINTERFACE_MISSING';
+  if (hop.status !== 'ok') return hop;
+  const parentOwner = `it carries ${name}'s tagged frames to the physical network; the ${AGENT_L2} on ${host} sets it up`;
+  const parent = checkLink(node, { ...base, device: nic, check: 'vlan parent' }, { name: nic, up: true }, parentOwner);
+  if (parent.reason === 'DEVICE_DOWN') parent.reason = 'VLAN_PARENT_DOWN';
+  else if (parent.reason === 'DEVICE_MISSING') parent.reason = 'UPLINK_MISSING';
+  return parent.status === 'ok' ? hop : parent;
 }
 
 export function mappingOf(mappings: string, physnet: string): string | undefined {

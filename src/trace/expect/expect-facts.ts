@@ -86,6 +86,7 @@ interface Configured {
   localIp: string | null;
   arpResponder: boolean;
   mappings: Record<string, string>;
+  bridgeMappings: Record<string, string>;
   statePath: string;
   metadata: MetadataConfig;
 }
@@ -106,12 +107,14 @@ function fromFile(cfg: AgentConfig, set: Set<string>, path: string, sources: Fac
   };
   if (cfg.localIp !== null) note('localIp', cfg.localIp);
   note('physicalInterfaceMappings', mappingsText(cfg.physicalInterfaceMappings));
+  if (Object.keys(cfg.bridgeMappings).length) note('bridgeMappings', mappingsText(cfg.bridgeMappings));
   note('statePath', cfg.statePath);
   note('arpResponder', String(cfg.arpResponder));
   return {
     localIp: cfg.localIp,
     arpResponder: cfg.l2Population && cfg.arpResponder,
     mappings: cfg.physicalInterfaceMappings,
+    bridgeMappings: cfg.bridgeMappings,
     statePath: cfg.statePath,
     metadata: cfg.metadata,
   };
@@ -127,6 +130,7 @@ function fromReport(api: ApiResources, host: string, why: string, sources: FactS
     localIp: null,
     arpResponder: false,
     mappings: {},
+    bridgeMappings: {},
     statePath: DEFAULT_STATE_PATH,
     metadata: DEFAULT_METADATA_CONFIG,
   };
@@ -147,6 +151,19 @@ function fromReport(api: ApiResources, host: string, why: string, sources: FactS
       source: `interface_mappings reported by ${who} (${why})`,
     };
   } else problems.push(`${AGENT_SETTINGS.physicalInterfaceMappings} of ${host} is unknown: ${missing('interface_mappings')}`);
+  const b = report['bridge_mappings'];
+  if (b && typeof b === 'object' && !Array.isArray(b)) {
+    out.bridgeMappings = Object.fromEntries(
+      Object.entries(b as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
+    if (Object.keys(out.bridgeMappings).length)
+      sources.bridge_mappings = {
+        setting: AGENT_SETTINGS.bridgeMappings,
+        value: mappingsText(out.bridgeMappings),
+        from: 'agent',
+        source: `bridge_mappings reported by ${who} (${why})`,
+      };
+  }
   sources.state_path = { setting: AGENT_SETTINGS.statePath, value: out.statePath, from: 'default', source: `a placeholder (${why})` };
   return out;
 }
@@ -216,6 +233,7 @@ export function nodeFactsFromDump(host: string, dump: NodeDump, api: ApiResource
       localIp: c.localIp,
       localIpDevice: holder?.dev ?? null,
       physicalInterfaceMappings: c.mappings,
+      ...(Object.keys(c.bridgeMappings).length ? { bridgeMappings: c.bridgeMappings } : {}),
       arpResponder: c.arpResponder,
       statePath: c.statePath,
       // The agent runs the metadata agent and its proxies on DHCP and L3 nodes only.

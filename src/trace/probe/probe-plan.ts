@@ -86,7 +86,7 @@ export const pcapPath = (node: string, namespace: string, device: string) =>
   `${safe(node)}/${namespace === HOST ? '' : `${safe(namespace)}.`}${safe(device)}.pcap`;
 
 /** Statuses that say the device is not there to capture on. */
-const ABSENT: ReadonlySet<Reason> = new Set(['DEVICE_MISSING', 'NAMESPACE_MISSING', 'UPLINK_MISSING']);
+const ABSENT: ReadonlySet<Reason> = new Set(['DEVICE_MISSING', 'NAMESPACE_MISSING', 'UPLINK_MISSING', 'VLAN_SUBINTERFACE_MISSING']);
 
 /** The VXLAN parameters of a 'vxlan' hop: as the kernel shows them, else as the planner wants them. */
 function vxlanOf(h: Hop): { dev: string | null; dstport: number; local: string | null } | null {

@@ -60,6 +60,8 @@ const routerHostOf = (ctx: TraceContext, router: ApiObject) => (ctx.api.router_h
 const extNetOf = (w: FipWalk) => byId(w.ctx.api.networks, w.gwPort['network_id'])!;
 const qgOf = (w: FipWalk) => qgName(w.gwPort.id);
 const crossing = (w: FipWalk) => w.portHost !== w.routerHost;
+/** Between two nodes over VXLAN: l2population's entries carry the frames (a flat or VLAN network has none). */
+const tunnelled = (w: FipWalk) => crossing(w) && segmentOf(w.net).type === 'vxlan';
 
 // ---- the gates: what the API must show before any node can be checked
 
@@ -317,7 +319,7 @@ const FIP_WALK: Step<FipWalk>[] = [
         { mac: w.target.port!.mac, ip: w.fixed, host: w.portHost, vtep: vtepOf(w.ctx, w.portHost), what: `port ${w.port.id}` },
         'request',
       ),
-    crossing,
+    tunnelled,
   ),
   hops('L2 agent', 'portHost', (w, h) => agentHop(w.ctx, h, AGENT_L2, 'request'), crossing),
   hops(
@@ -357,7 +359,7 @@ const FIP_WALK: Step<FipWalk>[] = [
         'reply',
       );
     },
-    crossing,
+    tunnelled,
   ),
   hops('SNAT', 'routerHost', (w, h) => snatHop(w.ctx, h, w.router, w.fip, 'reply')),
   hops('conntrack', 'routerHost', (w, h) => conntrackHop(w.ctx, h, w.router, w.fip, 'reply')),
