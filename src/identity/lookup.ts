@@ -1,6 +1,6 @@
 // Reading identity rows by id (404 when missing) and guarding unique names (Keystone's 409).
 import type { Db } from '../store/db.js';
-import type { DomainRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';
+import type { DomainRow, GroupRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';
 import { duplicateName, isUniqueViolation, notFoundError } from './errors.js';
 
 function found<T>(row: T | undefined, kind: string, id: string): T {
@@ -18,6 +18,10 @@ export async function projectById(db: Db, id: string): Promise<ProjectRow> {
 
 export async function userById(db: Db, id: string): Promise<UserRow> {
   return found(await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst(), 'user', id);
+}
+
+export async function groupById(db: Db, id: string): Promise<GroupRow> {
+  return found(await db.selectFrom('groups').selectAll().where('id', '=', id).executeTakeFirst(), 'group', id);
 }
 
 export async function roleById(db: Db, id: string): Promise<RoleRow> {

@@ -86,7 +86,7 @@ export async function deleteProject(deps: IdentityDeps, caller: AuthContext, id:
   });
 }
 
-/** GET /v3/users/{id}/projects and /v3/auth/projects: enabled projects the user holds a role on. */
+/** GET /v3/users/{id}/projects and /v3/auth/projects: enabled projects the user or one of its groups holds a role on. */
 export async function listUserProjects(deps: IdentityDeps, caller: AuthContext, userId: string): Promise<ProjectRow[]> {
   if (caller.userId !== userId) requireAdmin(caller, 'list_user_projects');
   await userById(deps.db, userId);
@@ -94,8 +94,23 @@ export async function listUserProjects(deps: IdentityDeps, caller: AuthContext, 
     .selectFrom('projects')
     .selectAll()
     .where('enabled', '=', 1)
-    .where('id', 'in', (eb) =>
-      eb.selectFrom('role_assignments').select('target_id').where('target_type', '=', 'project').where('user_id', '=', userId),
+    .where((eb) =>
+      eb.or([
+        eb(
+          'id',
+          'in',
+          eb.selectFrom('role_assignments').select('target_id').where('target_type', '=', 'project').where('user_id', '=', userId),
+        ),
+        eb(
+          'id',
+          'in',
+          eb
+            .selectFrom('group_role_assignments as ga')
+            .innerJoin('group_memberships as gm', 'gm.group_id', 'ga.group_id')
+            .select('ga.project_id')
+            .where('gm.user_id', '=', userId),
+        ),
+      ]),
     )
     .orderBy('name')
     .execute();

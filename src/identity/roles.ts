@@ -74,9 +74,29 @@ export async function impliedRoles(db: Db, roles: RoleRow[]): Promise<RoleRow[]>
   return names.length ? db.selectFrom('roles').selectAll().where('name', 'in', names).execute() : [];
 }
 
-/** Direct roles plus the ones they imply (admin ⇒ member ⇒ reader), as Keystone puts them in tokens. */
+/** The roles the user's groups hold on the project. */
+export function groupRoles(db: Db, userId: string, projectId: string): Promise<RoleRow[]> {
+  return db
+    .selectFrom('group_role_assignments as ga')
+    .innerJoin('group_memberships as gm', 'gm.group_id', 'ga.group_id')
+    .innerJoin('roles as r', 'r.id', 'ga.role_id')
+    .select(['r.id', 'r.name', 'r.domain_id', 'r.description'])
+    .distinct()
+    .where('ga.project_id', '=', projectId)
+    .where('gm.user_id', '=', userId)
+    .orderBy('r.name')
+    .execute();
+}
+
+/** The user's own roles on the project and its groups' there, each once. */
+async function assignedRoles(db: Db, userId: string, projectId: string): Promise<RoleRow[]> {
+  const [own, viaGroups] = await Promise.all([directRoles(db, userId, projectId), groupRoles(db, userId, projectId)]);
+  return [...own, ...viaGroups.filter((g) => !own.some((o) => o.id === g.id))];
+}
+
+/** Assigned roles (own and groups') plus the ones they imply (admin ⇒ member ⇒ reader), as Keystone puts them in tokens. */
 export async function effectiveRoles(db: Db, userId: string, projectId: string): Promise<RoleRow[]> {
-  const direct = await directRoles(db, userId, projectId);
+  const direct = await assignedRoles(db, userId, projectId);
   const implied = impliedRoleNames(new Set(direct.map((r) => r.name)));
   if (implied.length === 0) return direct;
   const extra = await db.selectFrom('roles').selectAll().where('name', 'in', implied).execute();

@@ -137,6 +137,19 @@ export const RoleCreate = Type.Object({
 });
 export type RoleCreate = Static<typeof RoleCreate>['role'];
 
+export const GroupCreate = Type.Object({
+  group: Type.Object({ name: Name, domain_id: Type.Optional(Id), description: Type.Optional(Nullable(Text)) }, Closed),
+});
+export type GroupCreate = Static<typeof GroupCreate>['group'];
+
+export const GroupUpdate = Type.Object({
+  group: Type.Object(
+    { name: Type.Optional(Name), domain_id: Type.Optional(Id), description: Type.Optional(Nullable(Text)) },
+    { ...Closed, minProperties: 1 },
+  ),
+});
+export type GroupUpdate = Static<typeof GroupUpdate>['group'];
+
 export type AppCredAuth = NonNullable<AuthRequest['auth']['identity']['application_credential']>;
 
 const RoleRef = Type.Object({ id: Type.Optional(Id), name: Type.Optional(Name) }, Closed);
@@ -157,18 +170,29 @@ export const AppCredCreate = Type.Object({
 });
 export type AppCredCreate = Static<typeof AppCredCreate>['application_credential'];
 
-export const UserCredParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 255 }),
-  credId: Type.String({ minLength: 1, maxLength: 255 }),
-});
-
-export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
+/** An id in a request path. */
+const PathId = Type.String({ minLength: 1, maxLength: 255 });
+export const IdParams = Type.Object({ id: PathId });
+export const UserCredParams = Type.Object({ id: PathId, credId: PathId });
 export const GrantParams = Type.Object({
-  projectId: Type.String({ minLength: 1, maxLength: 255 }),
-  userId: Type.String({ minLength: 1, maxLength: 255 }),
-  roleId: Type.String({ minLength: 1, maxLength: 255 }),
+  projectId: PathId,
+  userId: PathId,
+  roleId: PathId,
 });
 export const ProjectUserParams = Type.Object({
-  projectId: Type.String({ minLength: 1, maxLength: 255 }),
-  userId: Type.String({ minLength: 1, maxLength: 255 }),
+  projectId: PathId,
+  userId: PathId,
+});
+export const GroupUserParams = Type.Object({
+  groupId: PathId,
+  userId: PathId,
+});
+export const GroupGrantParams = Type.Object({
+  projectId: PathId,
+  groupId: PathId,
+  roleId: PathId,
+});
+export const ProjectGroupParams = Type.Object({
+  projectId: PathId,
+  groupId: PathId,
 });

@@ -3,9 +3,11 @@
 import type { ServerConfig } from '../server-config.js';
 import type { AuthContext } from '../model/context.js';
 import type { Db } from '../store/db.js';
-import type { DomainRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';
+import type { DomainRow, GroupRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';
 import * as appCreds from './app-credentials.js';
 import * as assignments from './assignments.js';
+import * as groupGrants from './group-grants.js';
+import * as groups from './groups.js';
 import { bootstrap, hasUsers } from './bootstrap.js';
 import { catalog, listEndpoints, listServices, type CatalogEndpoint, type CatalogService, type OtherService } from './catalog.js';
 import type { IdentityDeps } from './context.js';
@@ -13,7 +15,17 @@ import { listDomains } from './domains.js';
 import { domainById, roleById } from './lookup.js';
 import * as projects from './projects.js';
 import * as roles from './roles.js';
-import type { AppCredCreate, AuthRequest, ProjectCreate, ProjectUpdate, RoleCreate, UserCreate, UserUpdate } from './schemas.js';
+import type {
+  AppCredCreate,
+  AuthRequest,
+  GroupCreate,
+  GroupUpdate,
+  ProjectCreate,
+  ProjectUpdate,
+  RoleCreate,
+  UserCreate,
+  UserUpdate,
+} from './schemas.js';
 import type { LockoutPolicy } from './lockout.js';
 import type { BackoffPolicy } from './login-throttle.js';
 import { PasswordGuard } from './password-guard.js';
@@ -25,6 +37,7 @@ export { REGION, type CatalogEndpoint, type CatalogService } from './catalog.js'
 export { DEFAULT_DOMAIN_ID, keystoneTime, requireAdmin, type Named, type ScopedRef } from './context.js';
 export type { ApplicationCredential } from './app-credentials.js';
 export type { AssignmentFilters, RoleAssignment } from './assignments.js';
+export type { GroupFilters } from './groups.js';
 export type { ProjectFilters } from './projects.js';
 export type { IssuedToken, TokenBody } from './tokens.js';
 export type { UserFilters } from './users.js';
@@ -146,7 +159,7 @@ export class IdentityService {
     return projects.deleteProject(this.deps, caller, id);
   }
 
-  /** GET /v3/users/{id}/projects and /v3/auth/projects: enabled projects the user holds a role on. */
+  /** GET /v3/users/{id}/projects and /v3/auth/projects: enabled projects the user or one of its groups holds a role on. */
   listUserProjects(caller: AuthContext, userId: string): Promise<ProjectRow[]> {
     return projects.listUserProjects(this.deps, caller, userId);
   }
@@ -177,6 +190,67 @@ export class IdentityService {
 
   deleteUser(caller: AuthContext, id: string): Promise<void> {
     return users.deleteUser(this.deps, caller, id);
+  }
+
+  // ---- groups and their members -----------------------------------------------------------------
+
+  createGroup(caller: AuthContext, input: GroupCreate): Promise<GroupRow> {
+    return groups.createGroup(this.deps, caller, input);
+  }
+
+  listGroups(caller: AuthContext, filters: groups.GroupFilters = {}): Promise<GroupRow[]> {
+    return groups.listGroups(this.deps, caller, filters);
+  }
+
+  getGroup(caller: AuthContext, id: string): Promise<GroupRow> {
+    return groups.getGroup(this.deps, caller, id);
+  }
+
+  updateGroup(caller: AuthContext, id: string, patch: GroupUpdate): Promise<GroupRow> {
+    return groups.updateGroup(this.deps, caller, id, patch);
+  }
+
+  /** The members' tokens die if the group held roles. */
+  deleteGroup(caller: AuthContext, id: string): Promise<void> {
+    return groups.deleteGroup(this.deps, caller, id);
+  }
+
+  addUserToGroup(caller: AuthContext, groupId: string, userId: string): Promise<void> {
+    return groups.addUserToGroup(this.deps, caller, groupId, userId);
+  }
+
+  checkUserInGroup(caller: AuthContext, groupId: string, userId: string): Promise<void> {
+    return groups.checkUserInGroup(this.deps, caller, groupId, userId);
+  }
+
+  /** The user's tokens die. */
+  removeUserFromGroup(caller: AuthContext, groupId: string, userId: string): Promise<void> {
+    return groups.removeUserFromGroup(this.deps, caller, groupId, userId);
+  }
+
+  listUsersInGroup(caller: AuthContext, groupId: string): Promise<UserRow[]> {
+    return groups.listUsersInGroup(this.deps, caller, groupId);
+  }
+
+  listGroupsForUser(caller: AuthContext, userId: string): Promise<GroupRow[]> {
+    return groups.listGroupsForUser(this.deps, caller, userId);
+  }
+
+  assignGroupRole(caller: AuthContext, projectId: string, groupId: string, roleId: string): Promise<void> {
+    return groupGrants.assignGroupRole(this.deps, caller, projectId, groupId, roleId);
+  }
+
+  checkGroupRole(caller: AuthContext, projectId: string, groupId: string, roleId: string): Promise<void> {
+    return groupGrants.checkGroupRole(this.deps, caller, projectId, groupId, roleId);
+  }
+
+  /** The members' tokens on the project die. */
+  unassignGroupRole(caller: AuthContext, projectId: string, groupId: string, roleId: string): Promise<void> {
+    return groupGrants.unassignGroupRole(this.deps, caller, projectId, groupId, roleId);
+  }
+
+  listGroupGrants(caller: AuthContext, projectId: string, groupId: string): Promise<RoleRow[]> {
+    return groupGrants.listGroupGrants(this.deps, caller, projectId, groupId);
   }
 
   // ---- application credentials -----------------------------------------------------------------

@@ -1,5 +1,5 @@
 // Keystone v3 JSON renderings of identity rows (entities with `links`, wrapped lists, version documents).
-import type { DomainRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';
+import type { DomainRow, GroupRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';
 import type { ApplicationCredential } from './app-credentials.js';
 import type { RoleAssignment } from './assignments.js';
 import type { CatalogEndpoint, CatalogService } from './catalog.js';
@@ -80,6 +80,10 @@ export class IdentityViews {
     };
   }
 
+  group(g: GroupRow) {
+    return { id: g.id, name: g.name, domain_id: g.domain_id, description: g.description, links: this.links(`groups/${g.id}`) };
+  }
+
   role(r: RoleRow) {
     return {
       id: r.id,
@@ -119,13 +123,23 @@ export class IdentityViews {
     return { id, description: '', parent_region_id: null, links: this.links(`regions/${id}`) };
   }
 
+  /** Keystone's rendering: the actor is `user` or `group`; a user's assignment through a group links the membership. */
   assignment(a: RoleAssignment, includeNames: boolean) {
     const withName = <T extends { id: string }>(ref: T, extra: object) => (includeNames ? { ...ref, ...extra } : ref);
+    const target = `${this.v3}/projects/${a.project.id}`;
+    const viaGroup = a.group ? `/groups/${a.group.id}` : `/users/${a.user?.id}`;
     return {
-      links: { assignment: `${this.v3}/projects/${a.project.id}/users/${a.user.id}/roles/${a.role.id}` },
+      links: {
+        assignment: `${target}${viaGroup}/roles/${a.role.id}`,
+        ...(a.user && a.group ? { membership: `${this.v3}/groups/${a.group.id}/users/${a.user.id}` } : {}),
+      },
       role: withName({ id: a.role.id }, { name: a.role.name }),
       scope: { project: withName({ id: a.project.id }, { name: a.project.name, domain: a.project.domain }) },
-      user: withName({ id: a.user.id }, { name: a.user.name, domain: a.user.domain }),
+      ...(a.user
+        ? { user: withName({ id: a.user.id }, { name: a.user.name, domain: a.user.domain }) }
+        : a.group
+          ? { group: withName({ id: a.group.id }, { name: a.group.name, domain: a.group.domain }) }
+          : {}),
     };
   }
 }

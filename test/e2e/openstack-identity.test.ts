@@ -126,3 +126,40 @@ test(
     await assert.rejects(openstack('ci', 'network', 'list', '-f', 'json'), /401|authenticat/i);
   },
 );
+
+test(
+  'openstack CLI: a group’s role on a project lets its member in; leaving the group kills the member’s token',
+  { skip, timeout: 180_000 },
+  async () => {
+    await openstack('admin', 'project', 'create', 'crew', '-f', 'json');
+    await openstack('admin', 'user', 'create', '--password', 'dana-pw', 'dana', '-f', 'json');
+    const group = await openstack('admin', 'group', 'create', '--description', 'the crew', 'crew-members', '-f', 'json');
+    assert.equal(group.name, 'crew-members');
+    await openstack('admin', 'group', 'add', 'user', 'crew-members', 'dana');
+    await openstack('admin', 'role', 'add', '--group', 'crew-members', '--project', 'crew', 'member');
+    const assignments = await openstack('admin', 'role', 'assignment', 'list', '--project', 'crew', '--names', '-f', 'json');
+    assert.deepEqual(
+      assignments.map((a: Record<string, string>) => [a.Role, a.Group, a.User]),
+      [['member', 'crew-members@Default', '']],
+    );
+    const members = await openstack('admin', 'group', 'contains', 'user', 'crew-members', 'dana');
+    assert.match(members, /dana in group crew-members/);
+
+    const clouds = join(dir, 'clouds.yaml');
+    writeFileSync(clouds, `${readFileSync(clouds, 'utf8')}  dana:\n${cloud('dana', 'dana-pw', 'crew')}\n`);
+    const token = await openstack('dana', 'token', 'issue', '-f', 'json');
+    assert.deepEqual(await openstack('dana', 'network', 'list', '-f', 'json'), []);
+    // The same token, used as it is.
+    writeFileSync(
+      clouds,
+      `${readFileSync(clouds, 'utf8')}  dana-token:\n    auth_type: v3token\n    auth:\n      auth_url: ${server.url}/identity/v3\n` +
+        `      token: ${token.id}\n      project_name: crew\n      project_domain_name: Default\n` +
+        `    region_name: RegionOne\n    identity_api_version: 3\n`,
+    );
+    assert.deepEqual(await openstack('dana-token', 'network', 'list', '-f', 'json'), []);
+
+    await openstack('admin', 'group', 'remove', 'user', 'crew-members', 'dana');
+    await assert.rejects(openstack('dana-token', 'network', 'list', '-f', 'json'), /401|authenticat/i);
+    await assert.rejects(openstack('dana', 'network', 'list', '-f', 'json'), /401|authenticat/i);
+  },
+);

@@ -1,5 +1,5 @@
 // Roles and their assignments to users on projects (grants, and the role_assignments query).
-import { GrantParams, ProjectUserParams, RoleCreate } from '../../identity/schemas.js';
+import { GrantParams, GroupGrantParams, ProjectGroupParams, ProjectUserParams, RoleCreate } from '../../identity/schemas.js';
 import { listBody } from '../../identity/views.js';
 import { byId, flag, param, type IdentityRouteContext, type IdentityRouter, type Query } from './request.js';
 
@@ -53,15 +53,45 @@ export function grantRoutes(r: IdentityRouter, { identity, view, v3, caller, sel
   });
 }
 
+/** Group grants: one role of one group on one project. */
+export function groupGrantRoutes(r: IdentityRouter, { identity, view, v3, caller, self }: IdentityRouteContext): void {
+  const grant = `${v3}/projects/:projectId/groups/:groupId/roles/:roleId`;
+  r.put(grant, { schema: { params: GroupGrantParams } }, async (req, reply) => {
+    const { projectId, groupId, roleId } = req.params;
+    await identity.assignGroupRole(await caller(req), projectId, groupId, roleId);
+    return reply.status(204).send();
+  });
+  r.head(grant, { schema: { params: GroupGrantParams } }, async (req, reply) => {
+    const { projectId, groupId, roleId } = req.params;
+    await identity.checkGroupRole(await caller(req), projectId, groupId, roleId);
+    return reply.status(204).send();
+  });
+  r.delete(grant, { schema: { params: GroupGrantParams } }, async (req, reply) => {
+    const { projectId, groupId, roleId } = req.params;
+    await identity.unassignGroupRole(await caller(req), projectId, groupId, roleId);
+    return reply.status(204).send();
+  });
+  r.get(`${v3}/projects/:projectId/groups/:groupId/roles`, { schema: { params: ProjectGroupParams } }, async (req) => {
+    const rows = await identity.listGroupGrants(await caller(req), req.params.projectId, req.params.groupId);
+    return listBody(
+      'roles',
+      rows.map((x) => view.role(x)),
+      self(req),
+    );
+  });
+}
+
 /** The role_assignments query (`openstack role assignment list`). */
 export function roleAssignmentRoutes(r: IdentityRouter, { identity, view, v3, caller, self }: IdentityRouteContext): void {
   r.get(`${v3}/role_assignments`, async (req) => {
     const ctx = await caller(req);
     const q = req.query as Query;
-    // Groups, domain/system scopes and inheritance do not exist here: such filters match nothing.
-    const unsatisfiable = ['group.id', 'scope.domain.id', 'scope.system', 'scope.OS-INHERIT:inherited_to'].some((k) => q[k] !== undefined);
+    // Domain/system scopes and inheritance do not exist here: such filters match nothing.
+    const unsatisfiable = ['scope.domain.id', 'scope.system', 'scope.OS-INHERIT:inherited_to'].some((k) => q[k] !== undefined);
     const rows = await identity.listRoleAssignments(ctx, {
       userId: param(req, 'user.id'),
+      groupId: param(req, 'group.id'),
+      effective: flag(req, 'effective') ?? false,
       projectId: param(req, 'scope.project.id'),
       roleId: param(req, 'role.id'),
       unsatisfiable,

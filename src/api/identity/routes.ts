@@ -4,9 +4,10 @@ import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/typ
 import type { FastifyInstance, FastifySchemaValidationError } from 'fastify';
 import { authScopeRoutes, discoveryRoutes, tokenRoutes } from './auth.js';
 import { endpointRoutes, regionRoutes, serviceRoutes } from './catalog.js';
+import { groupRoutes } from './groups.js';
 import { domainRoutes, projectRoutes } from './projects.js';
 import { identityRouteContext, type IdentityRouteDeps } from './request.js';
-import { grantRoutes, roleAssignmentRoutes, roleRoutes } from './roles.js';
+import { grantRoutes, groupGrantRoutes, roleAssignmentRoutes, roleRoutes } from './roles.js';
 import { userRoutes } from './users.js';
 
 export async function registerIdentityRoutes(http: FastifyInstance, deps: IdentityRouteDeps): Promise<void> {
@@ -26,8 +27,10 @@ export async function registerIdentityRoutes(http: FastifyInstance, deps: Identi
     domainRoutes(r, context);
     projectRoutes(r, context);
     userRoutes(r, context);
+    groupRoutes(r, context);
     roleRoutes(r, context);
     grantRoutes(r, context);
+    groupGrantRoutes(r, context);
     roleAssignmentRoutes(r, context);
   });
 }

@@ -77,6 +77,25 @@ export interface ApplicationCredentialRoleRow {
   role_id: string;
 }
 
+export interface GroupRow {
+  id: string;
+  name: string;
+  domain_id: string;
+  description: string;
+}
+
+export interface GroupMembershipRow {
+  group_id: string;
+  user_id: string;
+}
+
+/** A role of a group on a project: every member holds it there. */
+export interface GroupRoleAssignmentRow {
+  project_id: string;
+  group_id: string;
+  role_id: string;
+}
+
 /** Tokens of the user (any, if null) on the project (any, if null) issued at or before `issued_before` are revoked. */
 export interface RevocationEventRow {
   id: Generated<number>;
@@ -103,4 +122,7 @@ export interface IdentityTables {
   failed_auths: FailedAuthRow;
   application_credentials: ApplicationCredentialRow;
   application_credential_roles: ApplicationCredentialRoleRow;
+  groups: GroupRow;
+  group_memberships: GroupMembershipRow;
+  group_role_assignments: GroupRoleAssignmentRow;
 }
