@@ -39,6 +39,7 @@ const port = (id: string, networkId: string): PortView => ({
   security_groups: [],
   allowed_address_pairs: [],
   binding_host_id: 'compute1',
+  extra_dhcp_opts: [],
 });
 const vm = port('3c338602-d806-488a-ae66-c4c8f8d13b9b', NET);
 const vmFlat = port('4d338602-d806-488a-ae66-c4c8f8d13b9b', FLAT);
