@@ -13,7 +13,7 @@ import { LinkMonitor, type LinkEvents } from './link-monitor.js';
 import type { Kernel } from '../exec/kernel.js';
 import type { HostView } from '../model/hostview.js';
 import { AGENT_TYPES } from '../model/neutron.js';
-import type { AgentConfig } from './config.js';
+import { vxlanSettingsOf, type AgentConfig } from './config.js';
 import { deleteConntrackState } from './conntrack.js';
 import { sendGarps } from './garp.js';
 import { agentPass, type AgentPassResult, type Facts, type PriorPass } from './pass.js';
@@ -225,6 +225,7 @@ export class Agent {
       localIpDevice: await this.localIpDevice(),
       physicalInterfaceMappings: this.cfg.physicalInterfaceMappings,
       arpResponder: this.cfg.l2Population && this.cfg.arpResponder,
+      vxlan: vxlanSettingsOf(this.cfg),
       ipv6: await this.ipv6Enabled(),
       statePath: this.cfg.statePath,
       // radvd_user unset: Neutron passes radvd the agent's own user.

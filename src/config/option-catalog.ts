@@ -80,7 +80,7 @@ export const AGENT_OPTIONS: OptionCatalog = {
     neutrino: ['server_url', 'username', 'password', 'project', 'roles', 'resync_interval'],
     agent: ['report_interval'],
     linux_bridge: ['physical_interface_mappings'],
-    vxlan: ['enable_vxlan', 'local_ip', 'l2_population', 'arp_responder'],
+    vxlan: ['enable_vxlan', 'local_ip', 'l2_population', 'arp_responder', 'udp_dstport', 'ttl', 'tos', 'vxlan_group'],
     securitygroup: ['firewall_driver'],
   },
   neutronOnly: {
@@ -104,7 +104,7 @@ export const AGENT_OPTIONS: OptionCatalog = {
       'extensions',
     ],
     linux_bridge: ['bridge_mappings'],
-    vxlan: ['ttl', 'tos', 'vxlan_group', 'udp_srcport_min', 'udp_srcport_max', 'udp_dstport', 'multicast_ranges'],
+    vxlan: ['udp_srcport_min', 'udp_srcport_max', 'multicast_ranges'],
     securitygroup: ['enable_security_group', 'enable_ipset', 'permitted_ethertypes'],
     qos: ['kernel_hz', 'tbf_latency'],
     network_log: ['rate_limit', 'burst_limit', 'local_output_log_base'],

@@ -2,11 +2,12 @@
 // from what the tracer read there — the Linux bridge agent's configuration file and the observed
 // kernel state — and, where the file is missing or unreadable, from the L2 agent's own report. Each
 // configured value keeps where it came from, so a hop can name the setting behind a device. Pure.
-import { AGENT_SETTINGS, optionsSet, parseAgentConfig, type AgentConfig } from '../../agent/config.js';
+import { AGENT_SETTINGS, optionsSet, parseAgentConfig, vxlanSettingsOf, type AgentConfig } from '../../agent/config.js';
 import { HOST, type ObservedNamespace } from '../../kernel/types.js';
 import { AGENT_L2, AGENT_TYPES } from '../../model/neutron.js';
 import { parseNamespace } from '../../observe/node.js';
 import type { NodeFacts } from '../../planner/index.js';
+import type { VxlanSettings } from '../../planner/facts.js';
 import type { ApiObject, ApiResources, NodeDump } from '../snapshot.js';
 
 /** Where one value of the node's facts came from. */
@@ -72,13 +73,15 @@ function observedHost(dump: NodeDump): { state: ObservedNamespace | null; error?
 }
 
 /** The agent's own default state_path, for a file that does not set it. */
-const DEFAULT_STATE_PATH = parseAgentConfig('[DEFAULT]\nhost = x\n[vxlan]\nenable_vxlan = false\n').statePath;
+const DEFAULT_AGENT = parseAgentConfig('[DEFAULT]\nhost = x\n[vxlan]\nenable_vxlan = false\n');
+const DEFAULT_STATE_PATH = DEFAULT_AGENT.statePath;
 
 interface Configured {
   localIp: string | null;
   arpResponder: boolean;
   mappings: Record<string, string>;
   statePath: string;
+  vxlan: VxlanSettings;
 }
 
 /** Values from the file; an option the file does not set is the agent's default, said as such. */
@@ -93,7 +96,11 @@ function fromFile(cfg: AgentConfig, set: Set<string>, path: string, sources: Fac
   note('physicalInterfaceMappings', mappingsText(cfg.physicalInterfaceMappings));
   note('statePath', cfg.statePath);
   note('arpResponder', String(cfg.arpResponder));
+  note('udpDstport', String(vxlanSettingsOf(cfg).dstport));
+  note('l2Population', String(cfg.l2Population));
+  if (!cfg.l2Population) note('vxlanGroup', cfg.vxlanGroup);
   return {
+    vxlan: vxlanSettingsOf(cfg),
     localIp: cfg.localIp,
     arpResponder: cfg.l2Population && cfg.arpResponder,
     mappings: cfg.physicalInterfaceMappings,
@@ -102,12 +109,25 @@ function fromFile(cfg: AgentConfig, set: Set<string>, path: string, sources: Fac
 }
 
 /** Values from the L2 agent's report (tunneling_ip, interface_mappings: what it runs with), when the file cannot be used. */
-function fromReport(api: ApiResources, host: string, why: string, sources: FactSources, problems: string[]): Configured {
+function fromReport(
+  api: ApiResources,
+  host: string,
+  why: string,
+  sources: FactSources,
+  problems: string[],
+  hostNs: ObservedNamespace | null,
+): Configured {
   const agent = l2AgentOf(api, host);
   const report = reported(agent);
   const who = `the ${AGENT_L2} on ${host}`;
   const missing = (field: string) => (agent ? `${who} reports no ${field}` : `no ${AGENT_L2} is registered on ${host}`);
-  const out: Configured = { localIp: null, arpResponder: false, mappings: {}, statePath: DEFAULT_STATE_PATH };
+  const out: Configured = {
+    localIp: null,
+    arpResponder: false,
+    mappings: {},
+    statePath: DEFAULT_STATE_PATH,
+    vxlan: vxlanFromDevices(report, hostNs, host, why, sources),
+  };
   const ip = report['tunneling_ip'];
   if (typeof ip === 'string' && ip) {
     out.localIp = ip;
@@ -126,6 +146,33 @@ function fromReport(api: ApiResources, host: string, why: string, sources: FactS
     };
   } else problems.push(`${AGENT_SETTINGS.physicalInterfaceMappings} of ${host} is unknown: ${missing('interface_mappings')}`);
   sources.state_path = { setting: AGENT_SETTINGS.statePath, value: out.statePath, from: 'default', source: `a placeholder (${why})` };
+  return out;
+}
+
+/**
+ * Without the file, how the node's VXLAN devices are made is read from one of them (port, ttl, tos,
+ * group), and l2_population from the agent's report, as Neutron's agent reports it.
+ */
+function vxlanFromDevices(
+  report: Record<string, unknown>,
+  hostNs: ObservedNamespace | null,
+  host: string,
+  why: string,
+  sources: FactSources,
+): VxlanSettings {
+  const out = vxlanSettingsOf(DEFAULT_AGENT);
+  if (typeof report['l2_population'] === 'boolean') out.l2Population = report['l2_population'];
+  const device = hostNs?.links.find((l) => l.vxlan && /^vxlan-\d+$/.test(l.name));
+  if (!device?.vxlan) return out;
+  const v = device.vxlan;
+  Object.assign(out, { dstport: v.dstport, ttl: v.ttl ?? null, tos: v.tos ?? null });
+  if (v.group !== undefined) out.group = v.group;
+  sources.udp_dstport = {
+    setting: AGENT_SETTINGS.udpDstport,
+    value: String(v.dstport),
+    from: 'observed',
+    source: `the UDP port of ${device.name} on ${host} (${why})`,
+  };
   return out;
 }
 
@@ -156,13 +203,15 @@ export function nodeFactsFromDump(host: string, dump: NodeDump, api: ApiResource
   const sources: FactSources = {};
   const problems: string[] = [];
   const file = readConfig({ ...dump, host });
+  // What only the live node knows: which device holds local_ip, which taps exist.
+  const observed = parsedHost ? { state: parsedHost } : observedHost(dump);
   let c: Configured;
   if ('cfg' in file) {
     c = fromFile(file.cfg, file.set, dump.agentConfig.path, sources);
     checkAgainstReport(api, host, dump.agentConfig.path, c, problems);
   } else {
     problems.push(file.error);
-    c = fromReport(api, host, file.error, sources, problems);
+    c = fromReport(api, host, file.error, sources, problems, observed.state);
   }
 
   const roles = rolesFromAgents(api, host);
@@ -173,8 +222,6 @@ export function nodeFactsFromDump(host: string, dump: NodeDump, api: ApiResource
     source: `the agents registered on ${host}: ${roles.length ? roles.join(', ') : 'none'}`,
   };
 
-  // What only the live node knows: which device holds local_ip, which taps exist.
-  const observed = parsedHost ? { state: parsedHost } : observedHost(dump);
   if (observed.error) problems.push(observed.error);
   const holder = c.localIp ? observed.state?.addresses.find((a) => a.address.split('/')[0] === c.localIp) : undefined;
   if (holder)
@@ -195,6 +242,7 @@ export function nodeFactsFromDump(host: string, dump: NodeDump, api: ApiResource
       localIpDevice: holder?.dev ?? null,
       physicalInterfaceMappings: c.mappings,
       arpResponder: c.arpResponder,
+      vxlan: c.vxlan,
       statePath: c.statePath,
       presentTaps: new Set((observed.state?.links ?? []).filter((l) => l.name.startsWith('tap')).map((l) => l.name)),
     },
