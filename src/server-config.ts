@@ -2,6 +2,7 @@
 // from an INI file in Neutron's own section and option names and from command-line flags; flags win.
 import { readFileSync } from 'node:fs';
 import { parse } from 'ini';
+import { optionWarnings, SERVER_OPTIONS } from './config/option-catalog.js';
 import { DatabaseUrlError, parseDatabaseUrl, type Engine } from './store/engine.js';
 import { NovaConfigError, parseNovaOptions, PASSWORD_AUTH_OPTIONS, type NovaConfig } from './server-config-nova.js';
 
@@ -304,12 +305,14 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
   const cfg: ServerConfig = { ...defaultServerConfig, warnings: [] };
   let authtoken: Record<string, string> | undefined;
   if (flags.config) {
-    let ini: Ini;
+    let text: string;
     try {
-      ini = parse(readFileSync(flags.config, 'utf8')) as Ini;
+      text = readFileSync(flags.config, 'utf8');
     } catch (e) {
       throw new ServerConfigError(`cannot read config file ${flags.config}: ${(e as Error).message}`);
     }
+    const ini = parse(text) as Ini;
+    cfg.warnings.push(...optionWarnings(flags.config, text, SERVER_OPTIONS));
     const d = ini.DEFAULT ?? {};
     if (d.state_path) cfg.stateDir = d.state_path;
     if (ini.database?.connection) cfg.database = databaseOption('[database] connection', ini.database.connection);

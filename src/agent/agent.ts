@@ -14,7 +14,7 @@ import type { Kernel } from '../exec/kernel.js';
 import type { HostView } from '../model/hostview.js';
 import { AGENT_METADATA, AGENT_TYPES } from '../model/neutron.js';
 import { defaultMetadataSocket } from '../planner/metadata.js';
-import type { AgentConfig } from './config.js';
+import { vxlanSettingsOf, type AgentConfig } from './config.js';
 import { deleteConntrackState } from './conntrack.js';
 import { sendGarps } from './garp.js';
 import { MetadataAgent } from './metadata-agent.js';
@@ -291,6 +291,7 @@ export class Agent {
       physicalInterfaceMappings: this.cfg.physicalInterfaceMappings,
       bridgeMappings: await this.mappedBridges(),
       arpResponder: this.cfg.l2Population && this.cfg.arpResponder,
+      vxlan: vxlanSettingsOf(this.cfg),
       ipv6: await this.ipv6Enabled(),
       vlan: this.vlanSupported(),
       statePath: this.cfg.statePath,

@@ -1,7 +1,10 @@
 // The agent's configuration, read from an INI file laid out like Neutron's linuxbridge_agent.ini
 // (so the tracer and operators find settings where they expect them), plus flags. Pure parsing.
 import { parse } from 'ini';
-import { AGENT_TYPES, type AgentRole } from '../model/neutron.js';
+import { parseIp } from '../model/ip.js';
+import { AGENT_TYPES, VXLAN_UDP_PORT, type AgentRole } from '../model/neutron.js';
+import type { VxlanSettings } from '../planner/facts.js';
+import { vxlanGroupProblem } from '../planner/vxlan-group.js';
 
 export interface AgentConfig {
   host: string;
@@ -19,6 +22,13 @@ export interface AgentConfig {
   l2Population: boolean;
   /** [vxlan] arp_responder: with l2population, the VXLAN devices answer ARP from permanent neighbour entries (Neutron's default: off) */
   arpResponder: boolean;
+  /** [vxlan] udp_dstport: the VXLAN devices' UDP port; null: the kernel's (8472) */
+  udpDstport: number | null;
+  /** [vxlan] ttl and tos of the encapsulating packets; null: the kernel's */
+  ttl: number | null;
+  tos: number | null;
+  /** [vxlan] vxlan_group: the multicast group(s) BUM traffic is flooded to without l2population */
+  vxlanGroup: string;
   /** [linux_bridge] physical_interface_mappings: physical network → NIC */
   physicalInterfaceMappings: Record<string, string>;
   /** [linux_bridge] bridge_mappings: physical network → an existing bridge its flat network's ports join */
@@ -73,6 +83,17 @@ export function parseMappings(text: string, option = 'physical_interface_mapping
 
 const truthy = (v: unknown, fallback: boolean) => (v === undefined ? fallback : /^(true|1|yes|on)$/i.test(String(v)));
 
+/** An integer option within [min, max]; 0 or unset is null (Neutron passes the value only when it is set and not 0). */
+function optionalInt(name: string, v: string | undefined, max: number): number | null {
+  if (v === undefined || v.trim() === '') return null;
+  if (!/^\d+$/.test(v.trim()) || Number(v) > max)
+    throw new AgentConfigError(`[vxlan] ${name} must be an integer from 0 to ${max}, not '${v}'`);
+  return Number(v) === 0 ? null : Number(v);
+}
+
+/** Neutron's vxlan_group default. */
+const DEFAULT_VXLAN_GROUP = '224.0.0.1';
+
 type Ini = Record<string, Record<string, string | boolean> | undefined>;
 
 /** The metadata options' defaults (Neutron's). */
@@ -114,6 +135,10 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
     enableVxlan: truthy(vx.enable_vxlan, true),
     l2Population: truthy(vx.l2_population, true),
     arpResponder: truthy(vx.arp_responder, false),
+    udpDstport: optionalInt('udp_dstport', s(vx.udp_dstport), 65535),
+    ttl: optionalInt('ttl', s(vx.ttl), 255),
+    tos: optionalInt('tos', s(vx.tos), 255),
+    vxlanGroup: s(vx.vxlan_group) ?? DEFAULT_VXLAN_GROUP,
     physicalInterfaceMappings: parseMappings(s(lb.physical_interface_mappings) ?? ''),
     bridgeMappings: parseMappings(s(lb.bridge_mappings) ?? '', 'bridge_mappings', 'BRIDGE'),
     reportInterval: Number(s(ini.agent?.report_interval) ?? 5),
@@ -134,6 +159,14 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
   };
   if (!cfg.host) throw new AgentConfigError('no host name: set [DEFAULT] host or --host');
   if (cfg.enableVxlan && !cfg.localIp) throw new AgentConfigError('[vxlan] local_ip is required when enable_vxlan is true');
+  if (cfg.localIp !== null && !parseIp(cfg.localIp))
+    throw new AgentConfigError(`[vxlan] local_ip must be an IP address, not '${cfg.localIp}'`);
+  if (cfg.enableVxlan && !cfg.l2Population) {
+    // Neutron's VXLAN MCAST mode: without l2population the group is how BUM traffic reaches the other VTEPs.
+    if (!cfg.vxlanGroup) throw new AgentConfigError('[vxlan] vxlan_group must be set when l2_population is false');
+    const problem = vxlanGroupProblem(cfg.vxlanGroup, cfg.localIp!);
+    if (problem) throw new AgentConfigError(`[vxlan] vxlan_group ${problem}`);
+  }
   if (!(cfg.reportInterval > 0) || !(cfg.resyncInterval > 0))
     throw new AgentConfigError('report_interval and resync_interval must be positive numbers');
   if (!(cfg.gracefulShutdownTimeout > 0)) throw new AgentConfigError('graceful_shutdown_timeout must be a positive number');
@@ -144,6 +177,15 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
   return cfg;
 }
 
+/** How this agent makes its VXLAN devices. */
+export const vxlanSettingsOf = (cfg: AgentConfig): VxlanSettings => ({
+  dstport: cfg.udpDstport ?? VXLAN_UDP_PORT,
+  ttl: cfg.ttl,
+  tos: cfg.tos,
+  l2Population: cfg.l2Population,
+  group: cfg.vxlanGroup,
+});
+
 /** Where each setting lives in the file, as operators and Neutron's docs name it. */
 export const AGENT_SETTINGS = {
   host: '[DEFAULT] host',
@@ -152,6 +194,9 @@ export const AGENT_SETTINGS = {
   localIp: '[vxlan] local_ip',
   enableVxlan: '[vxlan] enable_vxlan',
   arpResponder: '[vxlan] arp_responder',
+  udpDstport: '[vxlan] udp_dstport',
+  l2Population: '[vxlan] l2_population',
+  vxlanGroup: '[vxlan] vxlan_group',
   physicalInterfaceMappings: '[linux_bridge] physical_interface_mappings',
   availabilityZone: '[agent] availability_zone',
   enableMetadataProxy: '[DEFAULT] enable_metadata_proxy',
@@ -212,6 +257,10 @@ export function renderAgentConfig(c: AgentConfig): string {
     `local_ip = ${c.localIp ?? ''}`,
     `l2_population = ${c.l2Population}`,
     `arp_responder = ${c.arpResponder}`,
+    ...(c.udpDstport !== null ? [`udp_dstport = ${c.udpDstport}`] : []),
+    ...(c.ttl !== null ? [`ttl = ${c.ttl}`] : []),
+    ...(c.tos !== null ? [`tos = ${c.tos}`] : []),
+    ...(c.vxlanGroup !== DEFAULT_VXLAN_GROUP ? [`vxlan_group = ${c.vxlanGroup}`] : []),
     '',
     '[securitygroup]',
     'firewall_driver = iptables',

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { Agent } from '../agent/agent.js';
 import { AgentConfigError, parseAgentConfig, serverUrlsOf, type AgentConfig } from '../agent/config.js';
+import { AGENT_OPTIONS, optionWarnings } from '../config/option-catalog.js';
 import { NeutrinoClient } from '../client/neutrino.js';
 import { RealKernel } from '../exec/real.js';
 import { logLevelOption } from './log-level.js';
@@ -74,6 +75,7 @@ export function registerAgentCommand(program: Command): void {
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      for (const w of optionWarnings(flags.config, text, AGENT_OPTIONS)) log.warn(w);
       log.info({ roles: cfg.roles, localIp: cfg.localIp }, 'neutrino agent starting');
       await agent.run();
       await listener?.close();

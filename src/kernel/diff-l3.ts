@@ -118,8 +118,10 @@ export function diffFdb(ns: NsKey, want: DesiredNamespace, have: ObservedNamespa
   const key = (dev: string, mac: string, dst: string | undefined) => `${dev} ${mac} ${dst ?? ''}`;
   const wanted = new Set(want.fdb.map((f) => key(f.dev, f.mac, f.dst)));
   const present = new Set(have.fdb.filter((f) => f.flags.includes('self')).map((f) => key(f.dev, f.mac, f.dst)));
+  // A VXLAN device with a multicast group holds the kernel's own flooding entry toward it.
+  const groupEntries = new Set(have.links.filter((l) => l.vxlan?.group).map((l) => key(l.name, '00:00:00:00:00:00', l.vxlan!.group)));
   for (const f of have.fdb) {
-    if (!isOwnedFdb(f, marked) || wanted.has(key(f.dev, f.mac, f.dst))) continue;
+    if (!isOwnedFdb(f, marked) || wanted.has(key(f.dev, f.mac, f.dst)) || groupEntries.has(key(f.dev, f.mac, f.dst))) continue;
     out.ops.push({ op: 'fdb-del', ns, fdb: { dev: f.dev, mac: f.mac, dst: f.dst ?? '' } });
   }
   for (const f of want.fdb) {

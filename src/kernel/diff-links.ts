@@ -87,7 +87,10 @@ function needsRecreate(spec: LinkSpec, obs: ObservedLink): boolean {
     got.learning !== want.learning ||
     got.proxy !== want.proxy ||
     (want.local !== undefined && got.local !== want.local) ||
-    (want.dev !== undefined && got.dev !== want.dev)
+    (want.dev !== undefined && got.dev !== want.dev) ||
+    got.group !== want.group ||
+    (got.ttl ?? 0) !== (want.ttl ?? 0) ||
+    (got.tos ?? 0) !== (want.tos ?? 0)
   );
 }
 

@@ -31,8 +31,25 @@ export function linkAddLine(ns: NsKey, link: Exclude<LinkSpec, { kind: 'device' 
       const v = link.vxlan;
       const local = v.local !== undefined ? ['local', canonicalIpOrThrow(v.local)] : [];
       const under = v.dev !== undefined ? ['dev', dev(v.dev)] : [];
+      const group = v.group !== undefined ? ['group', canonicalIpOrThrow(v.group)] : [];
+      const ip = [...(v.ttl !== undefined ? ['ttl', v.ttl] : []), ...(v.tos !== undefined ? ['tos', tosHex(v.tos)] : [])];
       const flags = [v.learning ? 'learning' : 'nolearning', v.proxy ? 'proxy' : 'noproxy'];
-      return line('link', 'add', dev(link.name), 'type', 'vxlan', 'id', v.vni, ...local, ...under, 'dstport', v.dstport, ...flags);
+      return line(
+        'link',
+        'add',
+        dev(link.name),
+        'type',
+        'vxlan',
+        'id',
+        v.vni,
+        ...local,
+        ...group,
+        ...under,
+        'dstport',
+        v.dstport,
+        ...ip,
+        ...flags,
+      );
     }
   }
 }
@@ -132,3 +149,6 @@ export function bridgeLines(op: Op): string[] | undefined {
   // A unicast MAC has one entry: replace moves it to the new VTEP.
   return [line('fdb', mac === ZERO_MAC ? 'append' : 'replace', mac, ...where, 'self', 'permanent')];
 }
+
+/** ip(8) reads a TOS value as hexadecimal (rtnl_dsfield_a2n): 16 would be 0x16. */
+const tosHex = (tos: number): string => `0x${tos.toString(16)}`;

@@ -52,6 +52,12 @@ export interface VxlanParams {
   learning: boolean;
   /** ARP proxy: the kernel answers ARP from the neighbour table. */
   proxy: boolean;
+  /** Multicast group the device floods BUM traffic to (Neutron's VXLAN MCAST mode, without l2population). */
+  group?: string;
+  /** IP TTL of the encapsulating packets; unset: the kernel's (0, inherit/auto). */
+  ttl?: number;
+  /** IP TOS of the encapsulating packets; unset: the kernel's (0). */
+  tos?: number;
 }
 export interface VxlanSpec extends LinkSpecBase {
   kind: 'vxlan';
@@ -208,7 +214,7 @@ export interface ObservedLink {
   alias: string | null;
   /** veth: the other end. `netns`/`name` are filled in when it could be resolved. */
   peer?: { ifindex: number; netnsid?: number; netns?: NsKey; name?: string };
-  vxlan?: VxlanParams & { group?: string };
+  vxlan?: VxlanParams;
   /** vlan: its id, and its parent when in the same namespace */
   vlan?: { id: number; dev?: string };
   bridge?: { forwardDelay: number; stp: boolean };

@@ -95,6 +95,9 @@ function normalizeLink(l: LinkSpec): LinkSpec {
     const vxlan = { ...v };
     if (v.local !== undefined) vxlan.local = canonicalIpOrThrow(v.local);
     if (v.dev !== undefined) vxlan.dev = assertInterfaceName(v.dev);
+    if (v.group !== undefined) vxlan.group = canonicalIpOrThrow(v.group);
+    if (v.ttl !== undefined && !(Number.isInteger(v.ttl) && v.ttl >= 0 && v.ttl <= 255)) throw new Error(`bad VXLAN ttl ${v.ttl}`);
+    if (v.tos !== undefined && !(Number.isInteger(v.tos) && v.tos >= 0 && v.tos <= 255)) throw new Error(`bad VXLAN tos ${v.tos}`);
     return { ...base, kind: 'vxlan', vxlan };
   }
   if (l.kind === 'vlan') {

@@ -43,7 +43,8 @@ export class Work {
 
   /**
    * Removes a link as the kernel does: with its veth peer, the VXLAN devices on top of it, its
-   * addresses, routes, fdb and neighbour entries; ports of a removed bridge lose their master.
+   * addresses, routes, fdb and neighbour entries, its per-device sysctls (a device made again under
+   * the name starts from the defaults); ports of a removed bridge lose their master.
    */
   removeLink(ns: NsKey, name: string): void {
     const state = this.namespaces.get(ns);
@@ -54,6 +55,7 @@ export class Work {
     state.routes = state.routes.filter((r) => r.dev !== name);
     state.fdb = state.fdb.filter((f) => f.dev !== name && f.master !== name);
     state.neigh = state.neigh.filter((n) => n.dev !== name);
+    for (const key of Object.keys(state.sysctls)) if (key.includes(`.conf.${name.replaceAll('.', '/')}.`)) delete state.sysctls[key];
     for (const l of state.links) if (l.master === name) l.master = null;
     for (const l of [...state.links]) if (l.vxlan?.dev === name) this.removeLink(ns, l.name);
     const peer = link.peer;

@@ -27,6 +27,10 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
     l2Population: true,
     // Neutron's default: ARP is flooded to the other VTEPs, so gratuitous ARP reaches every instance.
     arpResponder: false,
+    udpDstport: null,
+    ttl: null,
+    tos: null,
+    vxlanGroup: '224.0.0.1',
     physicalInterfaceMappings: { provider: node.providerNic },
     bridgeMappings: {},
     reportInterval: 5,

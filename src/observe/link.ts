@@ -70,5 +70,10 @@ function vxlanOf(d: Obj): NonNullable<ObservedLink['vxlan']> {
   if (dev !== undefined) v.dev = dev;
   const group = optStr(d, 'group') ?? optStr(d, 'group6');
   if (group !== undefined) v.group = group;
+  // 0 (auto/inherit) is the kernel's default and left out, as a spec without ttl/tos says it.
+  const ttl = optNum(d, 'ttl');
+  if (ttl) v.ttl = ttl;
+  const tos = typeof d['tos'] === 'string' && /^0x[0-9a-f]+$/i.test(d['tos']) ? parseInt(d['tos'], 16) : optNum(d, 'tos');
+  if (tos) v.tos = tos;
   return v;
 }

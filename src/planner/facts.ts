@@ -15,6 +15,8 @@ export interface NodeFacts {
   /** [vxlan] arp_responder (with l2population): VXLAN devices answer ARP themselves; default off */
   arpResponder?: boolean;
   statePath: string;
+  /** How the VXLAN devices are made ([vxlan] udp_dstport, ttl, tos, l2_population, vxlan_group); unset: neutrino's defaults. */
+  vxlan?: VxlanSettings;
   /**
    * IPv6 on in the node's kernel (Neutron's is_ipv6_enabled: net.ipv6.conf.default.disable_ipv6 is
    * 0): only then are ip6tables, NIPv6 sets and per-device IPv6 sysctls planned. Default on.
@@ -31,4 +33,16 @@ export interface NodeFacts {
   metadata?: MetadataFacts | null;
   /** tap<port[:11]> devices present in HOST (hypervisor taps, lab veth ends) */
   presentTaps: Set<string>;
+}
+
+/** [vxlan] settings of the node's VXLAN devices. */
+export interface VxlanSettings {
+  /** UDP destination port (udp_dstport; the kernel's 8472 when unset) */
+  dstport: number;
+  ttl: number | null;
+  tos: number | null;
+  /** with l2population: unicast flooding to the VTEPs from fdb entries; without: flooding to `group` */
+  l2Population: boolean;
+  /** vxlan_group: an address, or a network of which each VNI gets one address */
+  group: string;
 }

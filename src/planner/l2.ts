@@ -5,10 +5,16 @@
 import { bridgeName, tapName, vlanSubinterfaceName, vxlanName } from '../kernel/names.js';
 import type { FdbSpec, LinkSpec, NeighSpec } from '../kernel/types.js';
 import type { HostView, NetworkView, PortView } from '../model/hostview.js';
-import type { NodeFacts } from './facts.js';
+import type { NodeFacts, VxlanSettings } from './facts.js';
 import { DHCP_OWNER, ROUTER_OWNER_PREFIX, VXLAN_UDP_PORT } from '../model/neutron.js';
+import { vxlanGroupOf } from './vxlan-group.js';
 
 export const FLOOD_MAC = '00:00:00:00:00:00';
+
+/** Neutron's defaults as neutrino runs them: the kernel's port, no ttl/tos, l2population. */
+const DEFAULT_VXLAN: VxlanSettings = { dstport: VXLAN_UDP_PORT, ttl: null, tos: null, l2Population: true, group: '224.0.0.1' };
+
+const vxlanOf = (node: NodeFacts): VxlanSettings => node.vxlan ?? DEFAULT_VXLAN;
 
 /** Ports whose host side the L2 role plugs but another role (DHCP, L3) creates. */
 export const isServicePort = (p: PortView) => p.device_owner === DHCP_OWNER || p.device_owner.startsWith(ROUTER_OWNER_PREFIX);
@@ -42,6 +48,7 @@ export const canWireNetwork = (net: NetworkView, node: NodeFacts): boolean =>
 /** The uplink of a network on this node, or null when the node cannot wire it. */
 export function uplink(net: NetworkView, node: NodeFacts): LinkSpec | null {
   if (net.network_type === 'vxlan' && node.localIp && node.localIpDevice && net.segmentation_id !== null) {
+    const s = vxlanOf(node);
     return {
       kind: 'vxlan',
       name: vxlanName(net.segmentation_id),
@@ -52,9 +59,14 @@ export function uplink(net: NetworkView, node: NodeFacts): LinkSpec | null {
         vni: net.segmentation_id,
         local: node.localIp,
         dev: node.localIpDevice,
-        dstport: VXLAN_UDP_PORT,
-        learning: false,
+        dstport: s.dstport,
+        // Without l2population no fdb entries are written: the device learns remote MACs itself and
+        // floods the rest to the group (Neutron's VXLAN MCAST mode).
+        learning: !s.l2Population,
         proxy: node.arpResponder === true,
+        ...(s.l2Population ? {} : { group: vxlanGroupOf(s.group, net.segmentation_id) }),
+        ...(s.ttl !== null ? { ttl: s.ttl } : {}),
+        ...(s.tos !== null ? { tos: s.tos } : {}),
       },
     };
   }
@@ -98,7 +110,7 @@ export function planL2(view: HostView, node: NodeFacts, servicePortsPlugged: Set
     }
     // IPv6 on the bridge and the VXLAN device is switched off with the service ports' ends (host-ipv6.ts).
     links.push({ kind: 'bridge', name: bridgeName(net.id), up: true }, uplink(net, node)!);
-    if (net.network_type !== 'vxlan') continue;
+    if (net.network_type !== 'vxlan' || !vxlanOf(node).l2Population) continue;
     const dev = vxlanName(net.segmentation_id!);
     const vteps = [...new Set(view.remote_vteps.filter((v) => v.network_id === net.id).map((v) => v.vtep))].sort();
     for (const dst of vteps) fdb.push({ dev, mac: FLOOD_MAC, dst });

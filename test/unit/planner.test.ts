@@ -117,6 +117,40 @@ test('[vxlan] arp_responder: the VXLAN device proxies ARP from a permanent entry
   assert.deepEqual(host.neigh, [{ dev: 'vxlan-41', ip: '172.16.1.2', lladdr: 'fa:16:3e:00:00:02' }]);
 });
 
+test('[vxlan] udp_dstport, ttl and tos: the VXLAN device is made with them; l2population entries unchanged', () => {
+  const vxlan = { dstport: 4789, ttl: 32, tos: 16, l2Population: true, group: '224.0.0.1' };
+  const host = planNode(view('compute1', [instance], []), { ...compute, vxlan }).desired.namespaces[HOST];
+  const vx = host.links.find((l) => l.name === 'vxlan-41');
+  assert.deepEqual(vx?.kind === 'vxlan' && vx.vxlan, {
+    vni: 41,
+    local: '192.168.0.105',
+    dev: 'eth0',
+    dstport: 4789,
+    learning: false,
+    proxy: false,
+    ttl: 32,
+    tos: 16,
+  });
+  assert.equal(host.fdb.length, 2);
+});
+
+test('l2_population = false: the VXLAN device floods to its vxlan_group address and learns; no fdb entries, no ARP responder', () => {
+  const vxlan = { dstport: 8472, ttl: null, tos: null, l2Population: false, group: '239.1.0.0/16' };
+  const host = planNode(view('compute1', [instance], []), { ...compute, vxlan }).desired.namespaces[HOST];
+  const vx = host.links.find((l) => l.name === 'vxlan-41');
+  assert.deepEqual(vx?.kind === 'vxlan' && vx.vxlan, {
+    vni: 41,
+    local: '192.168.0.105',
+    dev: 'eth0',
+    dstport: 8472,
+    learning: true,
+    proxy: false,
+    group: '239.1.0.41',
+  });
+  assert.deepEqual(host.fdb, []);
+  assert.deepEqual(host.neigh, []);
+});
+
 test('a network with no plugged port on the node is not wired there', () => {
   const { desired, plugged } = planNode(view('compute1', [instance], []), { ...compute, presentTaps: new Set() });
   assert.deepEqual(desired.namespaces[HOST].links, []);

@@ -67,9 +67,11 @@ test('from the configuration file: local_ip, mappings and state_path name their 
     localIpDevice: 'eth0',
     physicalInterfaceMappings: { provider: 'eth1' },
     arpResponder: false,
+    vxlan: { dstport: 8472, ttl: null, tos: null, l2Population: true, group: '224.0.0.1' },
     statePath: '/var/lib/neutrino/labs/x/compute1',
     presentTaps: new Set(['tapaaaaaaaa-aa', 'tapbbbbbbbb-bb']),
   });
+  assert.equal(r.sources.udp_dstport?.source, `[vxlan] udp_dstport not set in ${AGENT_INI}: the default`);
   assert.equal(r.sources.arp_responder?.value, 'false', '[vxlan] arp_responder (Neutron default off)');
   assert.deepEqual(r.sources.local_ip, {
     setting: '[vxlan] local_ip',
@@ -186,4 +188,35 @@ test('the file wins over the report, but a running agent that disagrees with its
     `[vxlan] local_ip is 192.168.0.105 in ${AGENT_INI} but the Linux bridge agent on compute1 reports tunneling_ip 192.168.0.99: it runs with another configuration`,
     `[linux_bridge] physical_interface_mappings is 'provider:eth1' in ${AGENT_INI} but the Linux bridge agent on compute1 reports interface_mappings 'provider:eth7': it runs with another configuration`,
   ]);
+});
+
+test('[vxlan] udp_dstport, ttl, tos, l2_population and vxlan_group from the file shape the expected VXLAN devices', () => {
+  const ini = NEUTRINO_INI + 'udp_dstport = 4789\nttl = 32\ntos = 16\nl2_population = false\nvxlan_group = 239.1.0.0/16\n';
+  const r = nodeFactsFromDump('compute1', hostDump('compute1', ini, LINKS), API);
+  assert.deepEqual(r.problems, []);
+  assert.deepEqual(r.facts.vxlan, { dstport: 4789, ttl: 32, tos: 16, l2Population: false, group: '239.1.0.0/16' });
+  assert.deepEqual(r.sources.udp_dstport, {
+    setting: '[vxlan] udp_dstport',
+    value: '4789',
+    from: 'config',
+    source: `[vxlan] udp_dstport in ${AGENT_INI}`,
+  });
+  assert.equal(r.sources.vxlan_group?.value, '239.1.0.0/16');
+});
+
+test("without the file, the VXLAN devices' port, ttl, tos and group are read from a device, l2_population from the report", () => {
+  const dump = hostDump('compute1', null, [...LINKS, ['vxlan-41', null]]);
+  const ns = dump.namespaces['']!;
+  const [links, ...rest] = ns.ip.split('\n');
+  const parsed = JSON.parse(links) as Array<Record<string, unknown>>;
+  parsed.find((l) => l['ifname'] === 'vxlan-41')!['linkinfo'] = {
+    info_kind: 'vxlan',
+    info_data: { id: 41, group: '239.1.0.41', link: 'eth0', port: 4789, learning: true, tos: '0x10', ttl: 32 },
+  };
+  ns.ip = [JSON.stringify(parsed), ...rest].join('\n');
+  const api = apiWith([agent('compute1', 'Linux bridge agent', { tunneling_ip: '192.168.0.105', l2_population: false })]);
+  const r = nodeFactsFromDump('compute1', dump, api);
+  assert.deepEqual(r.facts.vxlan, { dstport: 4789, ttl: 32, tos: 16, l2Population: false, group: '239.1.0.41' });
+  assert.equal(r.sources.udp_dstport?.from, 'observed');
+  assert.match(r.sources.udp_dstport!.source, /^the UDP port of vxlan-41 on compute1 \(the agent configuration .* could not be read\)$/);
 });

@@ -135,7 +135,7 @@ export interface LinkWant {
   mtu?: number;
   mac?: string;
   peer?: { name: string; netns: NsKey };
-  vxlan?: { vni: number; local?: string; dev?: string };
+  vxlan?: { vni: number; local?: string; dev?: string; dstport?: number; group?: string | null };
   vlan?: { id: number; dev: string };
 }
 
@@ -144,7 +144,11 @@ export function wantOf(spec: LinkSpec | undefined, fallback: LinkWant): LinkWant
   const w: LinkWant = { name: spec.name, up: spec.up ?? fallback.up, master: spec.master === undefined ? fallback.master : spec.master };
   if (spec.mtu !== undefined) w.mtu = spec.mtu;
   if (spec.kind === 'veth') w.peer = spec.peer;
-  if (spec.kind === 'vxlan') w.vxlan = { vni: spec.vxlan.vni, local: spec.vxlan.local, dev: spec.vxlan.dev };
+  if (spec.kind === 'vxlan') {
+    const { vni, local, dev, dstport, group } = spec.vxlan;
+    // null: the device must have no group (l2population's unicast flooding).
+    w.vxlan = { vni, local, dev, dstport, group: group ?? null };
+  }
   if (spec.kind === 'vlan') w.vlan = { id: spec.vlan.id, dev: spec.vlan.dev };
   if (spec.mac !== undefined) w.mac = spec.mac;
   return w;
@@ -161,7 +165,10 @@ export function linkObserved(l: ObservedLink): Record<string, unknown> {
     mac: l.mac,
   };
   if (l.peer) o.peer = { ifindex: l.peer.ifindex, namespace: l.peer.netns ?? null, name: l.peer.name ?? null };
-  if (l.vxlan) o.vxlan = { vni: l.vxlan.vni, local: l.vxlan.local ?? null, dev: l.vxlan.dev ?? null, dstport: l.vxlan.dstport };
+  if (l.vxlan) {
+    const { vni, local, dev, dstport, group } = l.vxlan;
+    o.vxlan = { vni, local: local ?? null, dev: dev ?? null, dstport, group: group ?? null };
+  }
   if (l.vlan) o.vlan = { id: l.vlan.id, dev: l.vlan.dev ?? null };
   return o;
 }
@@ -228,6 +235,10 @@ export function checkLink(node: TraceNode | undefined, base: HopBase, want: Link
       if (want.vxlan.local && v.local !== want.vxlan.local) diffs.push(`local ${v.local ?? 'unset'}, not ${want.vxlan.local}`);
       if (want.vxlan.dev && v.dev !== want.vxlan.dev)
         diffs.push(`device ${v.dev ?? 'unset'}, not ${want.vxlan.dev} (the NIC holding local_ip)`);
+      if (want.vxlan.dstport !== undefined && v.dstport !== want.vxlan.dstport)
+        diffs.push(`UDP port ${v.dstport}, not ${want.vxlan.dstport} ([vxlan] udp_dstport)`);
+      if (want.vxlan.group !== undefined && want.vxlan.group !== (v.group ?? null))
+        diffs.push(`multicast group ${v.group ?? 'unset'}, not ${want.vxlan.group ?? 'unset'} ([vxlan] vxlan_group, l2_population)`);
     }
     if (diffs.length)
       return bad(

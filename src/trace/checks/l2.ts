@@ -217,6 +217,8 @@ export function fdbHop(
   const node = ctx.nodes[host];
   const seg = segmentOf(net);
   const dev = vxlanName(seg.vni ?? 0);
+  const spec = desiredLink(node, HOST, dev);
+  if (spec?.kind === 'vxlan' && spec.vxlan.group !== undefined) return multicastHop(ctx, host, net, spec.vxlan.group, target, leg);
   const base = { leg, node: host, namespace: HOST, device: dev, resource: netRef(net), check: 'l2population' };
   const expected: Record<string, unknown> = {
     fdb: `${target.mac} dst ${target.vtep ?? '?'} self permanent`,
@@ -292,4 +294,41 @@ export function vtepOf(ctx: TraceContext, host: string): string | null {
   const a = ctx.api.agents.find((x) => x['host'] === host && x['agent_type'] === AGENT_L2);
   const ip = (a?.['configurations'] as { tunneling_ip?: string } | undefined)?.tunneling_ip;
   return ip ?? ctx.nodes[host]?.settings['local_ip']?.value ?? null;
+}
+
+/**
+ * Without l2population (Neutron's VXLAN MCAST mode) no fdb entries are written: the VXLAN device
+ * floods to its multicast group, where the other nodes' devices listen, and learns where MACs are.
+ */
+function multicastHop(
+  ctx: TraceContext,
+  host: string,
+  net: ApiObject,
+  group: string,
+  target: { host: string; what: string },
+  leg: Hop['leg'],
+): HopDraft {
+  const node = ctx.nodes[host];
+  const dev = vxlanName(segmentOf(net).vni ?? 0);
+  const base = { leg, node: host, namespace: HOST, device: dev, resource: netRef(net), check: 'multicast flooding' };
+  const expected = { group };
+  const owner = `the ${AGENT_L2} on ${host} creates it with the group of [vxlan] vxlan_group (l2_population = false), toward ${target.what} on ${target.host}; ${agentNote(ctx, host, AGENT_L2)}`;
+  const ns = namespaceOr(node, base, expected, owner);
+  if (isDraft(ns)) return ns;
+  const link = ns.links.find((l) => l.name === dev);
+  const observed = { group: link?.vxlan?.group ?? null };
+  const evidence = [{ command: observeCommand(HOST, 'link', dev) }];
+  if (!link)
+    return result(base, expected, observed, evidence, {
+      status: 'missing',
+      reason: 'DEVICE_MISSING',
+      cause: `${dev} does not exist on ${host}; ${owner}`,
+    });
+  if (observed.group !== group)
+    return result(base, expected, observed, evidence, {
+      status: 'mismatch',
+      reason: 'VXLAN_MISCONFIGURED',
+      cause: `${dev} on ${host} floods to ${observed.group ?? 'no multicast group'}, not ${group}: broadcasts for ${target.what} do not reach ${target.host}; ${owner}`,
+    });
+  return result(base, expected, observed, evidence);
 }

@@ -9,12 +9,14 @@ import {
   parseAgentConfig,
   type AgentConfig,
   type MetadataConfig,
+  vxlanSettingsOf,
 } from '../../agent/config.js';
 import { metadataFacts } from '../../agent/metadata-facts.js';
 import { HOST, type ObservedNamespace } from '../../kernel/types.js';
 import { AGENT_L2, AGENT_TYPES } from '../../model/neutron.js';
 import { parseNamespace } from '../../observe/node.js';
 import type { NodeFacts } from '../../planner/index.js';
+import type { VxlanSettings } from '../../planner/facts.js';
 import type { ApiObject, ApiResources, NodeDump } from '../snapshot.js';
 
 /** Where one value of the node's facts came from. */
@@ -80,7 +82,8 @@ function observedHost(dump: NodeDump): { state: ObservedNamespace | null; error?
 }
 
 /** The agent's own default state_path, for a file that does not set it. */
-const DEFAULT_STATE_PATH = parseAgentConfig('[DEFAULT]\nhost = x\n[vxlan]\nenable_vxlan = false\n').statePath;
+const DEFAULT_AGENT = parseAgentConfig('[DEFAULT]\nhost = x\n[vxlan]\nenable_vxlan = false\n');
+const DEFAULT_STATE_PATH = DEFAULT_AGENT.statePath;
 
 interface Configured {
   localIp: string | null;
@@ -89,6 +92,7 @@ interface Configured {
   bridgeMappings: Record<string, string>;
   statePath: string;
   metadata: MetadataConfig;
+  vxlan: VxlanSettings;
 }
 
 /**
@@ -110,7 +114,11 @@ function fromFile(cfg: AgentConfig, set: Set<string>, path: string, sources: Fac
   if (Object.keys(cfg.bridgeMappings).length) note('bridgeMappings', mappingsText(cfg.bridgeMappings));
   note('statePath', cfg.statePath);
   note('arpResponder', String(cfg.arpResponder));
+  note('udpDstport', String(vxlanSettingsOf(cfg).dstport));
+  note('l2Population', String(cfg.l2Population));
+  if (!cfg.l2Population) note('vxlanGroup', cfg.vxlanGroup);
   return {
+    vxlan: vxlanSettingsOf(cfg),
     localIp: cfg.localIp,
     arpResponder: cfg.l2Population && cfg.arpResponder,
     mappings: cfg.physicalInterfaceMappings,
@@ -121,7 +129,14 @@ function fromFile(cfg: AgentConfig, set: Set<string>, path: string, sources: Fac
 }
 
 /** Values from the L2 agent's report (tunneling_ip, interface_mappings: what it runs with), when the file cannot be used. */
-function fromReport(api: ApiResources, host: string, why: string, sources: FactSources, problems: string[]): Configured {
+function fromReport(
+  api: ApiResources,
+  host: string,
+  why: string,
+  sources: FactSources,
+  problems: string[],
+  hostNs: ObservedNamespace | null,
+): Configured {
   const agent = l2AgentOf(api, host);
   const report = reported(agent);
   const who = `the ${AGENT_L2} on ${host}`;
@@ -133,6 +148,7 @@ function fromReport(api: ApiResources, host: string, why: string, sources: FactS
     bridgeMappings: {},
     statePath: DEFAULT_STATE_PATH,
     metadata: DEFAULT_METADATA_CONFIG,
+    vxlan: vxlanFromDevices(report, hostNs, host, why, sources),
   };
   const ip = report['tunneling_ip'];
   if (typeof ip === 'string' && ip) {
@@ -168,6 +184,33 @@ function fromReport(api: ApiResources, host: string, why: string, sources: FactS
   return out;
 }
 
+/**
+ * Without the file, how the node's VXLAN devices are made is read from one of them (port, ttl, tos,
+ * group), and l2_population from the agent's report, as Neutron's agent reports it.
+ */
+function vxlanFromDevices(
+  report: Record<string, unknown>,
+  hostNs: ObservedNamespace | null,
+  host: string,
+  why: string,
+  sources: FactSources,
+): VxlanSettings {
+  const out = vxlanSettingsOf(DEFAULT_AGENT);
+  if (typeof report['l2_population'] === 'boolean') out.l2Population = report['l2_population'];
+  const device = hostNs?.links.find((l) => l.vxlan && /^vxlan-\d+$/.test(l.name));
+  if (!device?.vxlan) return out;
+  const v = device.vxlan;
+  Object.assign(out, { dstport: v.dstport, ttl: v.ttl ?? null, tos: v.tos ?? null });
+  if (v.group !== undefined) out.group = v.group;
+  sources.udp_dstport = {
+    setting: AGENT_SETTINGS.udpDstport,
+    value: String(v.dstport),
+    from: 'observed',
+    source: `the UDP port of ${device.name} on ${host} (${why})`,
+  };
+  return out;
+}
+
 /** The file and the running agent disagree: the agent has not been restarted since the file changed (or reads another file). */
 function checkAgainstReport(api: ApiResources, host: string, path: string, c: Configured, problems: string[]): void {
   const agent = l2AgentOf(api, host);
@@ -195,13 +238,15 @@ export function nodeFactsFromDump(host: string, dump: NodeDump, api: ApiResource
   const sources: FactSources = {};
   const problems: string[] = [];
   const file = readConfig({ ...dump, host });
+  // What only the live node knows: which device holds local_ip, which taps exist.
+  const observed = parsedHost ? { state: parsedHost } : observedHost(dump);
   let c: Configured;
   if ('cfg' in file) {
     c = fromFile(file.cfg, file.set, dump.agentConfig.path, sources);
     checkAgainstReport(api, host, dump.agentConfig.path, c, problems);
   } else {
     problems.push(file.error);
-    c = fromReport(api, host, file.error, sources, problems);
+    c = fromReport(api, host, file.error, sources, problems, observed.state);
   }
 
   const roles = rolesFromAgents(api, host);
@@ -212,8 +257,6 @@ export function nodeFactsFromDump(host: string, dump: NodeDump, api: ApiResource
     source: `the agents registered on ${host}: ${roles.length ? roles.join(', ') : 'none'}`,
   };
 
-  // What only the live node knows: which device holds local_ip, which taps exist.
-  const observed = parsedHost ? { state: parsedHost } : observedHost(dump);
   if (observed.error) problems.push(observed.error);
   const holder = c.localIp ? observed.state?.addresses.find((a) => a.address.split('/')[0] === c.localIp) : undefined;
   if (holder)
@@ -235,6 +278,7 @@ export function nodeFactsFromDump(host: string, dump: NodeDump, api: ApiResource
       physicalInterfaceMappings: c.mappings,
       ...(Object.keys(c.bridgeMappings).length ? { bridgeMappings: c.bridgeMappings } : {}),
       arpResponder: c.arpResponder,
+      vxlan: c.vxlan,
       statePath: c.statePath,
       // The agent runs the metadata agent and its proxies on DHCP and L3 nodes only.
       ...(roles.includes('dhcp') || roles.includes('l3')
