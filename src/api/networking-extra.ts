@@ -1,5 +1,5 @@
 // Networking routes outside the generic resource pattern: quotas, agents, floating IP pools, router
-// and subnet pool actions.
+// and subnet pool actions, port bindings.
 import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../server-config.js';
@@ -10,6 +10,7 @@ import { registerRouterActions } from './router-actions.js';
 import { floatingIpPoolSpec, listFloatingIpPools } from '../networking/floatingip-pools.js';
 import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import { registerSubnetPoolActions } from './subnetpool-actions.js';
+import { registerPortBindingRoutes } from './port-bindings.js';
 
 export interface ExtraDeps {
   db: Db;
@@ -55,4 +56,5 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config, bas
   });
   registerRouterActions(v2, { db, config });
   registerSubnetPoolActions(v2, db);
+  registerPortBindingRoutes(v2, db);
 }
