@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Db } from '../store/db.js';
 import { unitOfWork } from '../store/unit-of-work.js';
 import { prepareCreate } from '../model/attributes.js';
-import { selectFields, type RawQuery } from '../model/query.js';
+import { parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import {
   activatePortBinding,
   createPortBinding,
@@ -23,9 +23,9 @@ export function registerPortBindingRoutes(v2: FastifyInstance, db: Db): void {
   type Port = { Params: { id: string } };
   type Binding = { Params: { id: string; host: string } };
   v2.get<Port>('/ports/:id/bindings', async (req) => {
-    const query = req.query as RawQuery;
-    const bindings = await unitOfWork(db, (tx) => listPortBindings(tx, req.ctx, req.params.id, query));
-    return { bindings: bindings.map((b) => selectFields(b, fieldsOf(query))) };
+    const q = parseListQuery(portBindingSpec, req.query as RawQuery);
+    const bindings = await unitOfWork(db, (tx) => listPortBindings(tx, req.ctx, req.params.id, q.filters));
+    return { bindings: bindings.map((b) => selectFields(b, q.fields)) };
   });
   v2.get<Binding>('/ports/:id/bindings/:host', async (req) => {
     const found = await unitOfWork(db, (tx) => showPortBinding(tx, req.ctx, req.params.id, req.params.host));

@@ -21,15 +21,12 @@ export const portBindingSpec: ResourceSpec = {
     host: { post: true, required: true, validate: isString(255) },
     vnic_type: { post: true, default: 'normal', validate: isOneOf(VNIC_TYPES) },
     // type:dict_or_none; None is no profile.
-    profile: { post: true, validate: (v) => (v === null ? undefined : isDict(v)) },
+    profile: { post: true, validate: (v) => (v === null ? undefined : isDict(v)), filter: false },
     vif_type: {},
-    vif_details: {},
+    vif_details: { filter: false },
     status: {},
   },
 };
-
-/** The attributes a binding list filters on (is_filter in the API definition). */
-const FILTERS = ['host', 'vif_type', 'vnic_type', 'status'] as const;
 
 interface Binding {
   host: string;
@@ -99,14 +96,12 @@ async function allBindings(tx: Tx, port: PortRow): Promise<Binding[]> {
   return [activeBinding(port), ...(await inactiveRows(tx, port.id)).map(inactiveBinding)];
 }
 
-const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
-
 /** GET /ports/{id}/bindings: filtered by host, vif_type, vnic_type, status; a non-admin sees none. */
-export async function listPortBindings(tx: Tx, ctx: AuthContext, portId: string, query: Record<string, unknown>): Promise<Item[]> {
+export async function listPortBindings(tx: Tx, ctx: AuthContext, portId: string, filters: Map<string, unknown[]>): Promise<Item[]> {
   const port = await bindablePort(tx, ctx, portId);
   if (!ctx.isAdmin) return [];
-  const bindings = await allBindings(tx, port);
-  return bindings.filter((b) => FILTERS.every((f) => query[f] === undefined || asList(query[f]).includes(b[f]))) as unknown as Item[];
+  const bindings = (await allBindings(tx, port)) as unknown as Item[];
+  return bindings.filter((b) => [...filters].every(([key, wanted]) => wanted.includes(b[key])));
 }
 
 /** GET /ports/{id}/bindings/{host}. */

@@ -70,6 +70,9 @@ test('the list filters on host, vif_type, vnic_type and status', async (t) => {
   assert.deepEqual(await hosts('vnic_type=direct'), ['compute3:INACTIVE']);
   assert.deepEqual(await hosts('vif_type=bridge&vnic_type=normal'), ['compute1:ACTIVE', 'compute2:INACTIVE']);
   assert.deepEqual(await hosts('vif_type=unbound'), []);
+  assert.deepEqual((await admin.get(`${bindings}?status=ACTIVE&fields=host`)).body.bindings, [{ host: 'compute1' }]);
+  expectError(await admin.get(`${bindings}?profile=x`), 400, 'HTTPBadRequest', "['profile'] is invalid attribute for filtering");
+  expectError(await admin.get(`${bindings}?colour=red`), 400, 'HTTPBadRequest', "['colour'] is invalid attribute for filtering");
 });
 
 test("activate: the binding becomes the port's, the previous one INACTIVE, the port DOWN at a new revision", async (t) => {
