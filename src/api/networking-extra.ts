@@ -1,5 +1,5 @@
 // Networking routes outside the generic resource pattern: quotas, agents, floating IP pools, router
-// and subnet pool actions.
+// and subnet pool actions, port bindings.
 import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerConfig } from '../server-config.js';
@@ -20,6 +20,7 @@ import {
 } from '../networking/agent-scheduling.js';
 import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import type { ResourceSpec } from '../model/attributes.js';
+import { registerPortBindingRoutes } from './port-bindings.js';
 
 export interface ExtraDeps {
   db: Db;
@@ -77,6 +78,7 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config, bas
     const { items } = applyListQuery(availabilityZoneSpec, zones, { ...q, limit: null, marker: null }, '', raw);
     return { availability_zones: items.map((z) => selectFields(z, q.fields)) };
   });
+  registerPortBindingRoutes(v2, db);
 }
 
 /** The agent scheduler sub-resources: an add answers 201 with a JSON null (the plugin returns nothing). */

@@ -16,6 +16,7 @@ export const EXTENSIONS = [
   ext('availability_zone', 'Availability Zone', 'The availability zone extension.'),
   ext('availability_zone_filter', 'Availability Zone Filter Extension', 'Add filter parameters to AvailabilityZone resource'),
   ext('binding', 'Port Binding', 'Expose port bindings of a virtual port to external application'),
+  ext('binding-extended', 'Port Bindings Extended', 'Expose port bindings of a virtual port to external application'),
   ext('default-subnetpools', 'Default Subnetpools', 'Provides ability to mark and use a subnetpool as the default.'),
   ext('dhcp_agent_scheduler', 'DHCP Agent Scheduler', 'Schedule networks among dhcp agents'),
   ext('empty-string-filtering', 'Empty String Filtering Extension', 'Allow filtering by attributes with empty string value'),

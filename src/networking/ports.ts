@@ -66,6 +66,19 @@ function bindingProfileJson(profile: unknown): string {
   return JSON.stringify(profile);
 }
 
+/** portbindings.VNIC_TYPES. */
+export const VNIC_TYPES = [
+  'normal',
+  'direct',
+  'macvtap',
+  'baremetal',
+  'direct-physical',
+  'virtio-forwarder',
+  'smart-nic',
+  'vdpa',
+  'remote-managed',
+];
+
 /** One `fixed_ips` filter value (`ip_address=10.0.0.3`, as the CLI sends it) as key and wanted value. */
 function fixedIpFilter(wanted: unknown): { key: string; want: string | undefined } {
   const [key, want] = String(wanted).split('=', 2);
@@ -160,17 +173,7 @@ export const portSpec: ResourceSpec = {
       post: true,
       put: true,
       default: 'normal',
-      validate: isOneOf([
-        'normal',
-        'direct',
-        'macvtap',
-        'baremetal',
-        'direct-physical',
-        'virtio-forwarder',
-        'smart-nic',
-        'vdpa',
-        'remote-managed',
-      ]),
+      validate: isOneOf(VNIC_TYPES),
       filter: true,
     },
     // dict_or_none; null clears the profile.
@@ -222,7 +225,7 @@ export function portToApi(row: PortRow, fixedIps: FixedIp[], groups: string[]): 
 }
 
 /** Binding as the Linux bridge mechanism driver reports it once a host is set. */
-function binding(host: string) {
+export function binding(host: string) {
   return host
     ? { binding_vif_type: 'bridge', binding_vif_details: JSON.stringify({ port_filter: true, connectivity: 'l2' }) }
     : { binding_vif_type: 'unbound', binding_vif_details: '{}' };

@@ -10,6 +10,7 @@ import * as m007 from './007_subnetpools.js';
 import * as m008 from './008_misc_parity.js';
 import * as m010 from './010_vlan.js';
 import * as m012 from './012_application_credentials.js';
+import * as m015 from './015_port_bindings.js';
 import * as m016 from './016_identity_groups.js';
 
 export const migrations: Record<string, Migration> = {
@@ -23,5 +24,6 @@ export const migrations: Record<string, Migration> = {
   '008_misc_parity': m008,
   '010_vlan': m010,
   '012_application_credentials': m012,
+  '015_port_bindings': m015,
   '016_identity_groups': m016,
 };

@@ -73,6 +73,18 @@ export interface PortRow extends StandardColumns {
   device_profile: string | null;
 }
 
+/** An INACTIVE binding of a port on another host (the active one is the port's binding_* columns). */
+export interface PortBindingRow {
+  port_id: string;
+  host: string;
+  vnic_type: string;
+  vif_type: string;
+  /** JSON object */
+  vif_details: string;
+  /** JSON object */
+  profile: string;
+}
+
 export interface IpAllocationRow {
   port_id: string;
   subnet_id: string;
@@ -231,6 +243,7 @@ export interface NetworkingTables {
   networks: NetworkRow;
   subnets: SubnetRow;
   ports: PortRow;
+  port_bindings: PortBindingRow;
   ip_allocations: IpAllocationRow;
   ipam_floors: IpamFloorRow;
   ml2_vlan_allocations: VlanAllocationRow;
