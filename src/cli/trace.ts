@@ -13,7 +13,7 @@ import { traceLabs } from './trace-lab.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function pairs(list: string[] | undefined, flag: string): Record<string, string> {
+export function pairs(list: string[] | undefined, flag: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of list ?? []) {
     const i = item.indexOf('=');
@@ -23,8 +23,8 @@ function pairs(list: string[] | undefined, flag: string): Record<string, string>
   return out;
 }
 
-/** The options every trace takes: where the data comes from, the flow, the output. */
-function traceOptions(cmd: Command): Command {
+/** Where the data comes from: a lab, a cloud and its nodes (shared with `neutrino web`). */
+export function accessOptions(cmd: Command): Command {
   return cmd
     .option(
       '--lab <name>',
@@ -38,7 +38,12 @@ function traceOptions(cmd: Command): Command {
       'the Linux bridge agent config of a host (repeatable); other hosts: /etc/neutron/plugins/ml2/linuxbridge_agent.ini',
       collect,
     )
-    .option('--instances-path <host=dir>', "nova's instances_path on a host (repeatable); other hosts: /var/lib/nova/instances", collect)
+    .option('--instances-path <host=dir>', "nova's instances_path on a host (repeatable); other hosts: /var/lib/nova/instances", collect);
+}
+
+/** The options every trace takes: where the data comes from, the flow, the output. */
+function traceOptions(cmd: Command): Command {
+  return accessOptions(cmd)
     .addOption(new Option('--protocol <proto>', 'the traced flow').choices(['icmp', 'tcp', 'udp']).default('icmp'))
     .option(
       '--port <number>',
