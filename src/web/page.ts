@@ -31,6 +31,7 @@ export const PAGE_HTML = `<!doctype html>
   .dev:focus rect { outline: none; stroke: #06c; stroke-width: 3; }
   line.bridge { stroke: #5a5; } line.veth { stroke: #36c; stroke-width: 2; } line.tunnel { stroke: #a5c; stroke-width: 2; stroke-dasharray: 6 3; }
   line.fault { stroke: #c22; }
+  .lines line { opacity: 0.75; }
   text { font-size: 11px; }
   .title { font-weight: bold; font-size: 12px; }
 </style>
@@ -111,13 +112,14 @@ function draw() {
         const dg = el('g', { class: cls, tabindex: 0, role: 'button', 'data-id': d.id, 'aria-label': d.name + ' ' + d.status }, ng);
         el('rect', { x: dx, y: dy, width: DW, height: DH, rx: 3 }, dg);
         text(dg, dx + 4, dy + 13, d.name + ' (' + d.kind + ')');
-        text(dg, dx + 4, dy + 27, d.faults.length ? d.faults[0].reason : (d.addresses[0] || (d.up === false ? 'down' : d.up === null ? '' : 'up')));
+        const addr = d.addresses.find((a) => !a.startsWith('fe80:')) || '';
+        text(dg, dx + 4, dy + 27, d.faults.length ? d.faults[0].reason : addr || (d.up === false ? 'down' : d.up === null ? '' : 'up'));
         const tip = el('title', {}, dg);
         tip.textContent = d.name + ': ' + d.status + (d.faults.length ? ' — ' + d.faults.map((f) => f.reason + ': ' + f.cause).join('; ') : '');
         const select = () => show(d);
         dg.addEventListener('click', select);
         dg.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); select(); } });
-        pos.set(d.id, { x: dx + DW / 2, y: dy + DH / 2 });
+        pos.set(d.id, { x: dx + DW / 2, top: dy, bottom: dy + DH });
       });
       y += h + GAP;
     }
@@ -129,10 +131,13 @@ function draw() {
   for (const e of t.edges) {
     const a = pos.get(e.from), b = pos.get(e.to);
     if (!a || !b) continue;
-    const l = el('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: e.kind + (e.faults.length ? ' fault' : '') }, lines);
+    // From the facing edges of the two boxes; drawn over the boxes, thin, so that no box hides it.
+    const down = a.top <= b.top;
+    const y1 = a.top === b.top ? a.bottom : down ? a.bottom : a.top, y2 = a.top === b.top ? b.bottom : down ? b.top : b.bottom;
+    const l = el('line', { x1: a.x, y1, x2: b.x, y2, class: e.kind + (e.faults.length ? ' fault' : '') }, lines);
     el('title', {}, l).textContent = e.kind + (e.label ? ' ' + e.label : '') + (e.faults.length ? ' — ' + e.faults[0].cause : '');
   }
-  svg.insertBefore(lines, svg.firstChild);
+  svg.appendChild(lines);
   svg.setAttribute('width', x);
   svg.setAttribute('height', maxH + PAD);
 }
