@@ -184,6 +184,7 @@ events.addEventListener('view', async (e) => {
   drawResources();
   draw();
   document.body.dataset.version = view.version;
+  document.body.dataset.views = String(Number(document.body.dataset.views || 0) + 1);
 });
 events.onerror = () => { document.getElementById('status').textContent = 'disconnected: retrying…'; };
 `;

@@ -12,6 +12,8 @@ import type { View, ViewSource } from './state.js';
 
 export interface WebServer {
   url: string;
+  /** event streams open now (pages watching) */
+  watchers(): number;
   close(): Promise<void>;
 }
 
@@ -69,7 +71,7 @@ export async function startWebServer(source: ViewSource, listen: { host: string;
       case '/api/events':
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
         streams.add(res);
-        req.on('close', () => streams.delete(res));
+        res.on('close', () => streams.delete(res));
         if (view) send(res, view);
         return;
       default:
@@ -84,6 +86,7 @@ export async function startWebServer(source: ViewSource, listen: { host: string;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     url: `http://${host}:${addr.port}/`,
+    watchers: () => streams.size,
     close: async () => {
       unsubscribe();
       clearInterval(keepAlive);
