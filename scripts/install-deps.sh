@@ -12,6 +12,7 @@ PACKAGES=(
   python3-openstackclient
   postgresql
   python3-keystone  # the tests' real Keystone (test/helpers/keystone.ts): the library and its scripts, no service
+  chromium  # the page test of `neutrino web` (test/e2e/web-page.test.ts): headless, no browser download
 )
 # Node may come from elsewhere than Debian (as on CI machines); only install Debian's when absent
 # (its npm fetches the packages; its node is too old to run neutrino: provide-node.sh adds one).

@@ -9,6 +9,7 @@ import { ProbeError } from '../trace/probe/probe.js';
 import { runTrace, TraceUsageError, type TraceCliOptions } from '../trace/run.js';
 import { EXIT_INCONCLUSIVE, EXIT_USAGE, isUsageOrEnvironment } from './exit.js';
 import { stateRootOption } from './lab.js';
+import { ServerConfigError } from '../server-config.js';
 import { traceLabs } from './trace-lab.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -89,15 +90,24 @@ async function act(kind: TraceCliOptions['kind'], target: string, f: Record<stri
       progress: (s) => process.stderr.write(`${s}\n`),
     });
   } catch (e) {
-    const usage =
-      e instanceof TraceUsageError ||
-      e instanceof AccessError ||
-      e instanceof CloudConfigError ||
-      e instanceof ProbeError ||
-      isUsageOrEnvironment(e);
-    process.stderr.write(`neutrino trace: ${(e as Error).message}\n`);
-    process.exitCode = usage ? EXIT_USAGE : EXIT_INCONCLUSIVE;
+    failWith('neutrino trace', e);
   }
+}
+
+/**
+ * A failed read as the command's one-line reason and exit status: 2 for usage or the environment (a
+ * bad option, an unreachable API, refused credentials), 3 when the command could not decide.
+ */
+export function failWith(command: string, e: unknown): void {
+  const usage =
+    e instanceof TraceUsageError ||
+    e instanceof AccessError ||
+    e instanceof CloudConfigError ||
+    e instanceof ProbeError ||
+    e instanceof ServerConfigError ||
+    isUsageOrEnvironment(e);
+  process.stderr.write(`${command}: ${(e as Error).message}\n`);
+  process.exitCode = usage ? EXIT_USAGE : EXIT_INCONCLUSIVE;
 }
 
 /** --probe and its options; `from` says where the traffic starts by default in a lab. */

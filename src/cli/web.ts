@@ -1,17 +1,14 @@
 // `neutrino web`: the cloud's network as a live picture in a browser, read by the tracer's readers
 // (the same access options as `neutrino trace`), or a recorded snapshot offline. Read-only.
 import type { Command } from 'commander';
-import { parseListen, ServerConfigError } from '../server-config.js';
-import { AccessError } from '../trace/read/access.js';
-import { CloudConfigError } from '../client/keystone.js';
+import { parseListen } from '../server-config.js';
 import { cloudApiClient, resolveCloud } from '../trace/read/cloud.js';
 import { cliTargets, gatherSnapshot, type LabSource } from '../trace/read/gather.js';
 import { loadSnapshot } from '../trace/read/snapshot-io.js';
 import { gatherOptions, labOf, TraceUsageError, type AccessOptions } from '../trace/run.js';
 import { startWebServer } from '../web/server.js';
 import { ViewSource, type ViewSourceOptions } from '../web/state.js';
-import { EXIT_INCONCLUSIVE, EXIT_USAGE, isUsageOrEnvironment } from './exit.js';
-import { accessOptions, pairs } from './trace.js';
+import { accessOptions, failWith, pairs } from './trace.js';
 import { labApiClient, traceLabs } from './trace-lab.js';
 
 export const DEFAULT_WEB_LISTEN = '127.0.0.1:8080';
@@ -81,14 +78,7 @@ export function registerWebCommand(program: Command): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     } catch (e) {
-      const usage =
-        e instanceof TraceUsageError ||
-        e instanceof AccessError ||
-        e instanceof CloudConfigError ||
-        e instanceof ServerConfigError ||
-        isUsageOrEnvironment(e);
-      process.stderr.write(`neutrino web: ${(e as Error).message}\n`);
-      process.exitCode = usage ? EXIT_USAGE : EXIT_INCONCLUSIVE;
+      failWith('neutrino web', e);
     }
   });
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { neutrinoSpawn } from '../helpers/neutrino-cli.js';
+import { webUrl } from '../helpers/web.js';
 import { loadSnapshot } from '../../src/trace/read/snapshot-io.js';
 import { startWebServer } from '../../src/web/server.js';
 import { ViewSource, type View } from '../../src/web/state.js';
@@ -43,15 +44,7 @@ async function* viewEvents(url: string, signal: AbortSignal): AsyncGenerator<Vie
 test('the built command serves a snapshot: page, topology, resources, trace, events; read-only', async (t) => {
   const child = neutrinoSpawn(['web', '--snapshot', join(fixtures, 'healthy'), '--listen', '127.0.0.1:0']);
   t.after(() => child.kill('SIGTERM'));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`neutrino web exited ${code}: ${out}`)));
-  });
+  const url = await webUrl(child);
   const page = await fetch(url);
   assert.equal(page.status, 200);
   assert.match(await page.text(), /<svg id="picture"[^>]*role="img"/);

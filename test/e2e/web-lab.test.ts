@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk, neutrinoSpawn } from '../helpers/neutrino-cli.js';
+import { webUrl } from '../helpers/web.js';
 import { haveOpenstack } from '../helpers/openstack.js';
 import { eventually, labUpAsAdmin } from '../helpers/lab.js';
 import type { Topology } from '../../src/web/topology.js';
@@ -37,17 +38,7 @@ test('an instance created while neutrino web watches the lab appears in its topo
   openstack('subnet', 'create', '--project', 'demo', '--network', 'selfservice', '--subnet-range', '172.16.1.0/24', 'selfservice');
   const web = neutrinoSpawn(['web', ...L, '--listen', '127.0.0.1:0']);
   t.after(() => web.kill('SIGTERM'));
-  let stderr = '';
-  web.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    web.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    web.on('exit', (code) => reject(new Error(`neutrino web exited ${code}: ${out}${stderr}`)));
-  });
+  const url = await webUrl(web);
   const topology = async () => (await (await fetch(new URL('api/topology', url))).json()) as Topology;
   const before = await topology();
   assert.equal(before.source, `live, lab ${lab}`);
