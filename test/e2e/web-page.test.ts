@@ -102,11 +102,27 @@ test(
     assert.ok(!first.includes('DEVICE_DOWN'));
     assert.ok(first.includes(`data-version="${version}" data-views="1"`));
 
+    // The floating IP's trace drawn on the picture: its devices green, hop by hop.
+    await browser.evaluate(
+      "document.getElementById('fip').value = '10.123.123.104'; document.getElementById('trace').requestSubmit(); true",
+    );
+    await eventually('the trace on the picture', async () => /class="dev [^"]*hop-ok"/.test(await html()), 10_000);
+    const traced = await html();
+    for (const dev of [
+      'compute1//tapc50088b7-68',
+      'controller//vxlan-41',
+      'controller/qrouter-9ad128a1-30db-4e91-b4de-46e00d580f50/qg-7eb8e0cf-3b',
+    ])
+      assert.match(traced, new RegExp(`<g class="dev ok [^"]*hop-ok"[^>]*data-id="${dev}"`), dev);
+    assert.doesNotMatch(traced, /class="dev [^"]*hop-bad"/);
+
     // The tap goes down while the page is open: no reload, the event stream brings it.
     current = join(fixtures, 'tap-down');
     await eventually('the tap down on the page', async () => (await html()).includes('>DEVICE_DOWN</text>'), 10_000);
     const after = await html();
     assert.ok(after.includes(`data-version="${version + 1}" data-views="2"`));
     assert.match(after, /<g class="dev down [^"]*"[^>]*aria-label="tapc50088b7-68 down"/);
+    // …and the trace, walked again on the new view, turns the tap's hop red.
+    assert.match(after, /<g class="dev down [^"]*hop-bad"[^>]*data-id="compute1\/\/tapc50088b7-68"/);
   },
 );
