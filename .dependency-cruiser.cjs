@@ -41,7 +41,7 @@ module.exports = {
       name: 'tracer-is-independent',
       severity: 'error',
       comment: "The tracer reads what the API and the nodes show; it does not share the server's logic.",
-      from: { path: '^src/trace/' },
+      from: { path: '^src/(trace|web)/' },
       to: { path: '^src/(networking|identity|store|api)/' },
     },
     {

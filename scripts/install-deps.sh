@@ -14,6 +14,7 @@ PACKAGES=(
   postgresql
   python3-keystone  # the tests' real Keystone (test/helpers/keystone.ts): the library and its scripts, no service
   systemd  # systemd-analyze, to verify contrib/systemd's units in the tests
+  chromium  # the page test of `neutrino web` (test/e2e/web-page.test.ts): headless, no browser download
 )
 # Node may come from elsewhere than Debian (as on CI machines); only install Debian's when absent
 # (its npm fetches the packages; its node is too old to run neutrino: provide-node.sh adds one).

@@ -7,6 +7,7 @@ import { registerInstanceCommand } from './instance.js';
 import { registerLabCommand } from './lab.js';
 import { registerServerCommand } from './server.js';
 import { registerTraceCommand } from './trace.js';
+import { registerWebCommand } from './web.js';
 
 export function buildProgram(): Command {
   const program = new Command('neutrino')
@@ -20,5 +21,6 @@ export function buildProgram(): Command {
   registerAgentCommand(program);
   registerDemoCommand(program);
   registerTraceCommand(program);
+  registerWebCommand(program);
   return program;
 }

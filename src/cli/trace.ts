@@ -9,11 +9,12 @@ import { ProbeError } from '../trace/probe/probe.js';
 import { runTrace, TraceUsageError, type TraceCliOptions } from '../trace/run.js';
 import { EXIT_INCONCLUSIVE, EXIT_USAGE, isUsageOrEnvironment } from './exit.js';
 import { stateRootOption } from './lab.js';
+import { ServerConfigError } from '../server-config.js';
 import { traceLabs } from './trace-lab.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function pairs(list: string[] | undefined, flag: string): Record<string, string> {
+export function pairs(list: string[] | undefined, flag: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of list ?? []) {
     const i = item.indexOf('=');
@@ -23,8 +24,8 @@ function pairs(list: string[] | undefined, flag: string): Record<string, string>
   return out;
 }
 
-/** The options every trace takes: where the data comes from, the flow, the output. */
-function traceOptions(cmd: Command): Command {
+/** Where the data comes from: a lab, a cloud and its nodes (shared with `neutrino web`). */
+export function accessOptions(cmd: Command): Command {
   return cmd
     .option(
       '--lab <name>',
@@ -38,7 +39,12 @@ function traceOptions(cmd: Command): Command {
       'the Linux bridge agent config of a host (repeatable); other hosts: /etc/neutron/plugins/ml2/linuxbridge_agent.ini',
       collect,
     )
-    .option('--instances-path <host=dir>', "nova's instances_path on a host (repeatable); other hosts: /var/lib/nova/instances", collect)
+    .option('--instances-path <host=dir>', "nova's instances_path on a host (repeatable); other hosts: /var/lib/nova/instances", collect);
+}
+
+/** The options every trace takes: where the data comes from, the flow, the output. */
+function traceOptions(cmd: Command): Command {
+  return accessOptions(cmd)
     .addOption(new Option('--protocol <proto>', 'the traced flow').choices(['icmp', 'tcp', 'udp']).default('icmp'))
     .option(
       '--port <number>',
@@ -85,15 +91,24 @@ async function act(kind: TraceCliOptions['kind'], target: string, f: Record<stri
       progress: (s) => process.stderr.write(`${s}\n`),
     });
   } catch (e) {
-    const usage =
-      e instanceof TraceUsageError ||
-      e instanceof AccessError ||
-      e instanceof CloudConfigError ||
-      e instanceof ProbeError ||
-      isUsageOrEnvironment(e);
-    process.stderr.write(`neutrino trace: ${(e as Error).message}\n`);
-    process.exitCode = usage ? EXIT_USAGE : EXIT_INCONCLUSIVE;
+    failWith('neutrino trace', e);
   }
+}
+
+/**
+ * A failed read as the command's one-line reason and exit status: 2 for usage or the environment (a
+ * bad option, an unreachable API, refused credentials), 3 when the command could not decide.
+ */
+export function failWith(command: string, e: unknown): void {
+  const usage =
+    e instanceof TraceUsageError ||
+    e instanceof AccessError ||
+    e instanceof CloudConfigError ||
+    e instanceof ProbeError ||
+    e instanceof ServerConfigError ||
+    isUsageOrEnvironment(e);
+  process.stderr.write(`${command}: ${(e as Error).message}\n`);
+  process.exitCode = usage ? EXIT_USAGE : EXIT_INCONCLUSIVE;
 }
 
 /** --probe and its options; `from` says where the traffic starts by default in a lab. */

@@ -168,6 +168,7 @@ export function printExplore(o: DemoOptions, keys: Keys, v6: { ip6: string; radv
   o.print(`  neutrino lab exec ${L} external -- ping -6 -c 3 ${v6.ip6}   # IPv6: routed to the instance, no NAT`);
   o.print(`  neutrino lab exec ${L} compute1 -- ip6tables -S   # the group's IPv6 rules (neutron-linuxbri-* chains)`);
   o.print(`  cat ${v6.radvdConf}   # what radvd advertises on the router's qr- device`);
+  o.print(`  neutrino web ${L}   # the lab's network as a live picture: open http://127.0.0.1:8080/`);
   o.print(`  neutrino lab down ${L}`);
   o.print('Next step:');
   o.print(`  neutrino trace fip ${DEMO.floatingIp}`);

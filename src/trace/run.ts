@@ -9,7 +9,7 @@ import { exitStatusOf } from './finish.js';
 import { traceFip, type FipOptions } from './walk/fip.js';
 import { tracePort } from './walk/port.js';
 import { fixedIpOf, fixedIps } from './context.js';
-import { gatherSnapshot } from './read/gather.js';
+import { gatherSnapshot, type GatherOptions } from './read/gather.js';
 import type { TraceLabs } from './labs.js';
 import { agentsOn, parseDump, type TraceNode } from './read/nodes.js';
 import { renderDot, renderMermaid } from './render/render-graph.js';
@@ -117,6 +117,27 @@ export function checkOptions(o: TraceCliOptions): void {
     throw new TraceUsageError('--lab reads the lab itself: it takes no --cloud or --node');
 }
 
+/** The options that say where a live read comes from (shared with `neutrino web`). */
+export type AccessOptions = Pick<TraceCliOptions, 'lab' | 'labs' | 'cloud' | 'nodes' | 'agentConfigs' | 'instancesPaths'>;
+
+/** The lab read: --lab, else the default lab unless a cloud is named (--cloud, --node, OS_CLOUD, OS_AUTH_URL). */
+export function labOf(o: AccessOptions): string | undefined {
+  const cloudMode =
+    o.cloud !== undefined || Object.keys(o.nodes).length > 0 || (!o.lab && !!(process.env.OS_CLOUD || process.env.OS_AUTH_URL));
+  return cloudMode ? undefined : (o.lab ?? o.labs.defaultLab);
+}
+
+export function gatherOptions(o: AccessOptions, lab: string | undefined, progress?: (s: string) => void): GatherOptions {
+  return {
+    lab: lab === undefined ? undefined : o.labs.source(lab),
+    nodes: o.nodes,
+    agentConfigs: o.agentConfigs,
+    instancesPaths: o.instancesPaths,
+    cloud: o.cloud,
+    progress,
+  };
+}
+
 export async function runTrace(o: TraceCliOptions): Promise<number> {
   checkOptions(o);
   const started = Date.now();
@@ -126,17 +147,8 @@ export async function runTrace(o: TraceCliOptions): Promise<number> {
     snapshot = await loadSnapshot(o.snapshot);
     source = `snapshot ${o.snapshot}`;
   } else {
-    const cloudMode =
-      o.cloud !== undefined || Object.keys(o.nodes).length > 0 || (!o.lab && !!(process.env.OS_CLOUD || process.env.OS_AUTH_URL));
-    const lab = cloudMode ? undefined : (o.lab ?? o.labs.defaultLab);
-    snapshot = await gatherSnapshot({
-      lab: lab === undefined ? undefined : o.labs.source(lab),
-      nodes: o.nodes,
-      agentConfigs: o.agentConfigs,
-      instancesPaths: o.instancesPaths,
-      cloud: o.cloud,
-      progress: o.format === 'text' ? o.progress : undefined,
-    });
+    const lab = labOf(o);
+    snapshot = await gatherSnapshot(gatherOptions(o, lab, o.format === 'text' ? o.progress : undefined));
     source = lab ? `live, lab ${lab}` : `live, ${snapshot.source.endpoint}`;
     if (o.record) {
       await saveSnapshot(o.record, snapshot);

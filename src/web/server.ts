@@ -1,0 +1,97 @@
+// `neutrino web`'s HTTP server: the page, the topology and the linked resources as JSON, a trace
+// walked on the current snapshot, and server-sent events whenever the picture changes. Read-only:
+// GET and HEAD only; it binds where it is told (the CLI's default is localhost).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { contextFrom } from '../trace/run.js';
+import { traceFip } from '../trace/walk/fip.js';
+import { tracePort } from '../trace/walk/port.js';
+import type { TraceReport } from '../trace/report.js';
+import { PAGE_HTML, PAGE_SCRIPT } from './page.js';
+import type { View, ViewSource } from './state.js';
+
+export interface WebServer {
+  url: string;
+  /** event streams open now (pages watching) */
+  watchers(): number;
+  close(): Promise<void>;
+}
+
+const json = (res: http.ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+};
+
+const errorBody = (status: number, type: string, message: string) => ({ NeutronError: { type, message, detail: '' } });
+
+/** A trace on the current snapshot: ?fip=ADDRESS, or ?port=ID&to=ADDRESS|PORT. */
+export function traceOn(source: ViewSource, q: URLSearchParams): TraceReport | { error: string } {
+  const snapshot = source.snapshot();
+  if (!snapshot) return { error: 'nothing has been read yet' };
+  const ctx = contextFrom(snapshot, source.label);
+  const flow = { protocol: 'icmp' as const };
+  const fip = q.get('fip');
+  if (fip) return traceFip(ctx, fip, { flow });
+  const port = q.get('port');
+  const to = q.get('to');
+  if (port && to) return tracePort(ctx, port, to, { flow });
+  return { error: 'give fip=ADDRESS, or port=ID and to=ADDRESS|PORT' };
+}
+
+export async function startWebServer(source: ViewSource, listen: { host: string; port: number }): Promise<WebServer> {
+  const streams = new Set<http.ServerResponse>();
+  const send = (res: http.ServerResponse, v: View) => res.write(`event: view\nid: ${v.version}\ndata: ${JSON.stringify(v)}\n\n`);
+  const unsubscribe = source.subscribe((v) => streams.forEach((res) => send(res, v)));
+  // A comment line now and then keeps proxies and idle timeouts from closing the stream.
+  const keepAlive = setInterval(() => streams.forEach((res) => res.write(': keep-alive\n\n')), 15_000);
+  keepAlive.unref();
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return json(res, 405, errorBody(405, 'HTTPMethodNotAllowed', `neutrino web is read-only: ${req.method} is not allowed`));
+    }
+    const view = source.view();
+    switch (url.pathname) {
+      case '/':
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        return res.end(PAGE_HTML);
+      case '/app.js':
+        res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
+        return res.end(PAGE_SCRIPT);
+      case '/api/topology':
+        return view ? json(res, 200, view.topology) : json(res, 503, errorBody(503, 'NotReady', 'nothing has been read yet'));
+      case '/api/resources':
+        return view ? json(res, 200, view.resources) : json(res, 503, errorBody(503, 'NotReady', 'nothing has been read yet'));
+      case '/api/trace': {
+        const report = traceOn(source, url.searchParams);
+        return 'error' in report ? json(res, 400, errorBody(400, 'BadRequest', report.error)) : json(res, 200, report);
+      }
+      case '/api/events':
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+        streams.add(res);
+        res.on('close', () => streams.delete(res));
+        if (view) send(res, view);
+        return;
+      default:
+        return json(res, 404, errorBody(404, 'NotFound', `${url.pathname} is not a page of neutrino web`));
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${host}:${addr.port}/`,
+    watchers: () => streams.size,
+    close: async () => {
+      unsubscribe();
+      clearInterval(keepAlive);
+      for (const res of streams) res.end();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// `neutrino web --lab` as root on a live lab: the topology shows the lab's nodes, and an instance
+// created while the page is watched appears — its tap in the network's bridge on its node — in
+// /api/topology and as a server-sent event, without a restart.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isRoot, neutrino, neutrinoOk, neutrinoSpawn } from '../helpers/neutrino-cli.js';
+import { webUrl } from '../helpers/web.js';
+import { haveOpenstack } from '../helpers/openstack.js';
+import { eventually, labUpAsAdmin } from '../helpers/lab.js';
+import type { Topology } from '../../src/web/topology.js';
+
+const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
+const lab = `w${process.pid % 100000}`;
+const root = mkdtempSync(join(tmpdir(), 'neutrino-web-lab-'));
+const L = ['--lab', lab, '--state-root', root];
+let env: NodeJS.ProcessEnv;
+
+const openstack = (...args: string[]) => JSON.parse(execFileSync('openstack', [...args, '-f', 'json'], { env, encoding: 'utf8' }));
+
+before(async () => {
+  if (skip) return;
+  env = await labUpAsAdmin(L);
+});
+
+after(async () => {
+  if (skip) return;
+  const down = await neutrino(['lab', 'down', ...L]);
+  assert.equal(down.code, 0, down.stderr);
+  rmSync(root, { recursive: true, force: true });
+});
+
+test('an instance created while neutrino web watches the lab appears in its topology', { skip, timeout: 240_000 }, async (t) => {
+  const net = openstack('network', 'create', '--project', 'demo', 'selfservice');
+  openstack('subnet', 'create', '--project', 'demo', '--network', 'selfservice', '--subnet-range', '172.16.1.0/24', 'selfservice');
+  const web = neutrinoSpawn(['web', ...L, '--listen', '127.0.0.1:0']);
+  t.after(() => web.kill('SIGTERM'));
+  const url = await webUrl(web);
+  const topology = async () => (await (await fetch(new URL('api/topology', url))).json()) as Topology;
+  const before = await topology();
+  assert.equal(before.source, `live, lab ${lab}`);
+  assert.deepEqual(before.nodes.map((n) => n.host).sort(), ['compute1', 'controller']);
+  const taps = (topo: Topology) =>
+    topo.nodes.flatMap((n) => n.namespaces.filter((ns) => ns.name === '').flatMap((ns) => ns.devices.map((d) => ({ ...d, host: n.host }))));
+  assert.ok(!taps(before).some((d) => d.host === 'compute1' && d.name.startsWith('tap')));
+
+  await neutrinoOk(['instance', 'create', ...L, 'vm1', '--network', 'selfservice', '--host', 'compute1'], 60_000);
+  const port = openstack('port', 'list', '--network', net.id, '--device-owner', 'compute:nova')[0] as { ID: string };
+  const tapName = `tap${port.ID.slice(0, 11)}`;
+  const brq = `brq${String(net.id).slice(0, 11)}`;
+  const seen = await eventually(
+    `${tapName} in the topology`,
+    async () => {
+      const tap = taps(await topology()).find((d) => d.host === 'compute1' && d.name === tapName);
+      return tap?.status === 'ok' ? tap : undefined;
+    },
+    30_000,
+  );
+  assert.equal(seen.master, brq);
+  assert.deepEqual(seen.faults, []);
+});
