@@ -19,9 +19,9 @@ import { renderText } from '../../src/trace/render/render-text.js';
 import type { Snapshot } from '../../src/trace/snapshot.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace');
-const VM6C = '164768ff-853a-4111-8644-b586f35ea443'; // compute1, DHCPv6-stateful 2001:db8:2::/64 only
-const VM6C_MAC = 'fa:16:3e:72:c8:dd';
-const VM6A = '739cac2c-0ea2-4242-825c-461cbbc29932'; // compute1, IPv4 and SLAAC 2001:db8:1::/64
+const VM6C = '8fcfb3c1-e3d9-4643-a2fc-114bcb998791'; // compute1, DHCPv6-stateful 2001:db8:2::/64 only
+const VM6C_MAC = 'fa:16:3e:85:16:1e';
+const VM6A = '5686314d-cf46-4560-9c22-11bd8f7c3738'; // compute1, IPv4 and SLAAC 2001:db8:1::/64
 
 async function traced(name: string, port: string, edit?: (s: Snapshot) => void, family?: 4 | 6) {
   const snap = await loadSnapshot(join(fixtures, name));
@@ -50,7 +50,7 @@ test('DHCPv6-stateful, healthy: radvd with the Managed flag, ip6tables DHCPv6 ru
   assert.equal(r.ok, true, JSON.stringify(r.firstBroken));
   // A port with only IPv6 addresses gets its DHCPv6 leg without asking.
   assert.deepEqual(r.target.flow, { protocol: 'udp', port: 547 });
-  assert.equal(r.target.port!.fixed_ip, '2001:db8:2::122');
+  assert.equal(r.target.port!.fixed_ip, '2001:db8:2::34a');
   const at = (check: string) => r.hops.find((h) => h.check === check)!;
   assert.deepEqual(at('radvd').observed!['flags'], ['AdvManagedFlag']);
   assert.deepEqual(at('radvd').observed!['prefixes'], ['2001:db8:2::/64']);
@@ -58,15 +58,15 @@ test('DHCPv6-stateful, healthy: radvd with the Managed flag, ip6tables DHCPv6 ru
   assert.match(egress.evidence[0]!.command, /ip6tables-save -t filter/);
   assert.match(String((egress.expected['rules'] as string[])[0]), /--sport 546 --dport 547 .*-j RETURN$/);
   assert.deepEqual(at('security group DHCPv6 ingress').expected['rules'], [
-    `-A neutron-linuxbri-i${VM6C.slice(0, 10)} -d 2001:db8:2::122/128 -p udp -m udp --sport 547 --dport 546 -j RETURN`,
+    `-A neutron-linuxbri-i${VM6C.slice(0, 10)} -d 2001:db8:2::34a/128 -p udp -m udp --sport 547 --dport 546 -j RETURN`,
     `-A neutron-linuxbri-i${VM6C.slice(0, 10)} -d fe80::/64 -p udp -m udp --sport 547 --dport 546 -j RETURN`,
   ]);
   assert.equal(at('DHCP port address').expected['address'], '2001:db8:2::1/64');
   assert.match(String((at('dnsmasq options').expected['ranges'] as string[])[0]), /,2001:db8:2::,static,64,/);
   const entry = at('DHCP host entry');
-  assert.deepEqual(entry.expected, { mac: VM6C_MAC, ip_address: '2001:db8:2::122', hosts_file: entry.expected['hosts_file'] });
-  assert.match(String(entry.observed!['entry']), /^fa:16:3e:72:c8:dd,tag:dhcpv6,.*\[2001:db8:2::122\]$/);
-  assert.match(String(entry.observed!['lease']), / 2001:db8:2::122 .* 00:03:00:01:fa:16:3e:72:c8:dd$/);
+  assert.deepEqual(entry.expected, { mac: VM6C_MAC, ip_address: '2001:db8:2::34a', hosts_file: entry.expected['hosts_file'] });
+  assert.match(String(entry.observed!['entry']), /^fa:16:3e:85:16:1e,tag:dhcpv6,.*\[2001:db8:2::34a\]$/);
+  assert.match(String(entry.observed!['lease']), / 2001:db8:2::34a .* 00:03:00:01:fa:16:3e:85:16:1e$/);
   // The radvd hop leads: without the advertisements the instance never asks.
   assert.equal(
     r.hops.findIndex((h) => h.check === 'radvd'),
@@ -78,7 +78,7 @@ test('DHCPv6-stateful, healthy: radvd with the Managed flag, ip6tables DHCPv6 ru
 const FAULTS: Array<[string, (s: Snapshot) => void, { reason: string; node: string; check: string }]> = [
   [
     'the host entry gone from the hosts file',
-    (s) => editFiles(s, 'controller', 'dhcp', (p, t) => (p.endsWith('/host') ? t.replace(/^fa:16:3e:72:c8:dd,.*\n/m, '') : t)),
+    (s) => editFiles(s, 'controller', 'dhcp', (p, t) => (p.endsWith('/host') ? t.replace(/^fa:16:3e:85:16:1e,.*\n/m, '') : t)),
     { reason: 'DHCP_HOST_ENTRY_MISSING', node: 'controller', check: 'DHCP host entry' },
   ],
   [
@@ -92,12 +92,12 @@ const FAULTS: Array<[string, (s: Snapshot) => void, { reason: string; node: stri
   [
     'the DHCPv6 client rule gone from the egress chain',
     (s) =>
-      editIp6tables(s, 'compute1', (t) => t.replace(/^-A neutron-linuxbri-o164768ff-8 -p udp -m udp --sport 546 --dport 547 .*\n/m, '')),
+      editIp6tables(s, 'compute1', (t) => t.replace(/^-A neutron-linuxbri-o8fcfb3c1-e -p udp -m udp --sport 546 --dport 547 .*\n/m, '')),
     { reason: 'SG_DHCP_BLOCKED', node: 'compute1', check: 'security group DHCPv6 egress' },
   ],
   [
     'the DHCPv6 reply rules gone from the ingress chain',
-    (s) => editIp6tables(s, 'compute1', (t) => t.replace(/^-A neutron-linuxbri-i164768ff-8 .*--sport 547 --dport 546 -j RETURN\n/gm, '')),
+    (s) => editIp6tables(s, 'compute1', (t) => t.replace(/^-A neutron-linuxbri-i8fcfb3c1-e .*--sport 547 --dport 546 -j RETURN\n/gm, '')),
     { reason: 'SG_DHCP_BLOCKED', node: 'compute1', check: 'security group DHCPv6 ingress' },
   ],
   [
@@ -198,18 +198,18 @@ test('refusals before the exchange: no IPv6 address; DHCP off on a subnet withou
 
 test("dnsmasq's files over IPv6: host lines with id: and bracketed addresses; IPv6 leases by address", () => {
   assert.deepEqual(
-    parseHostsFile('fa:16:3e:72:c8:dd,tag:dhcpv6,id:00:03:00:01:fa:16:3e:72:c8:dd,host-x.openstacklocal.,[2001:db8:2::122]\n').map((e) => [
+    parseHostsFile('fa:16:3e:85:16:1e,tag:dhcpv6,id:00:03:00:01:fa:16:3e:85:16:1e,host-x.openstacklocal.,[2001:db8:2::34a]\n').map((e) => [
       e.mac,
       e.ip,
     ]),
-    [['fa:16:3e:72:c8:dd', '2001:db8:2::122']],
+    [['fa:16:3e:85:16:1e', '2001:db8:2::34a']],
   );
   const leases = parseLeases6(
-    'duid 00:01:00:01:32:a7:d2:45:fa:16:3e:d4:72:97\n1796630352 1 2001:db8:2:0::122 host-2001-db8-2--122 00:03:00:01:fa:16:3e:72:c8:dd\n1796630352 fa:16:3e:00:00:01 10.0.0.5 host *\n',
+    'duid 00:01:00:01:32:a7:d2:45:fa:16:3e:d4:72:97\n1796630352 1 2001:db8:2:0::34a host-2001-db8-2--34a 00:03:00:01:fa:16:3e:85:16:1e\n1796630352 fa:16:3e:00:00:01 10.0.0.5 host *\n',
   );
   assert.deepEqual(
     leases.map((l) => [l.iaid, l.ip]),
-    [['1', '2001:db8:2::122']],
+    [['1', '2001:db8:2::34a']],
   );
 });
 
@@ -246,19 +246,19 @@ const traceInstance = async (instanceId: string, extra: Partial<TraceCliOptions>
   (await traceJson({ kind: 'instance', target: instanceId, snapshot: join(fixtures, 'ipv6-dhcp-stateful'), ...extra })).report;
 
 test('trace instance picks the family: the floating IP or IPv4 when there is one, IPv6 for an IPv6-only instance (DHCPv6 leg first); --ipv6 asks', async () => {
-  const v6only = await traceInstance('8a603800-c0ad-495e-ae16-16aef47f0d12'); // vm6c
+  const v6only = await traceInstance('e1eaa28b-f35c-42c5-a9e7-805e5495ce06'); // vm6c
   assert.equal(v6only.ok, true, JSON.stringify(v6only.firstBroken));
   assert.equal(v6only.target.kind, 'port');
   assert.equal(v6only.target.destination, '2001:db8:123::1');
   assert.equal(v6only.hops[0]!.check, 'agent alive');
-  assert.ok(v6only.hops.some((h) => h.check === 'DHCP host entry' && h.expected['ip_address'] === '2001:db8:2::122'));
+  assert.ok(v6only.hops.some((h) => h.check === 'DHCP host entry' && h.expected['ip_address'] === '2001:db8:2::34a'));
   assert.ok(!v6only.hops.some((h) => h.check === 'SNAT'));
-  const fip = await traceInstance('85c93a1d-bb6a-4b95-9740-7ef5479ae609'); // instance, with 10.123.123.104
+  const fip = await traceInstance('88165da6-bd73-4da6-8301-801ef7299fe2'); // instance, with 10.123.123.104
   assert.equal(fip.target.kind, 'floatingip');
   assert.ok(fip.hops.some((h) => h.check === 'security group DHCP egress'));
-  const v4 = await traceInstance('fea9f5be-8405-4824-a00d-39adc4518ec7'); // vm6a: IPv4 and SLAAC, no floating IP
+  const v4 = await traceInstance('9c05e786-9470-46d6-b224-90e4370f6919'); // vm6a: IPv4 and SLAAC, no floating IP
   assert.equal(v4.target.destination, '10.123.123.1');
-  const asked = await traceInstance('fea9f5be-8405-4824-a00d-39adc4518ec7', { ipv6: true });
+  const asked = await traceInstance('9c05e786-9470-46d6-b224-90e4370f6919', { ipv6: true });
   assert.equal(asked.target.destination, '2001:db8:123::1');
   assert.equal(asked.hops[0]!.check, 'DHCPv6');
   assert.equal(asked.ok, true, JSON.stringify(asked.firstBroken));

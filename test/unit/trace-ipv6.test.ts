@@ -17,9 +17,9 @@ import { countPackets } from '../../src/trace/probe/probe-count.js';
 import type { Snapshot } from '../../src/trace/snapshot.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace');
-const VM6A = '739cac2c-0ea2-4242-825c-461cbbc29932'; // compute1
-const VM6B = 'a5ba6cfc-66e9-44be-bd6b-be6377dac8c2'; // controller
-const VM6B_V6 = '2001:db8:1:0:f816:3eff:fe70:f0ad';
+const VM6A = '5686314d-cf46-4560-9c22-11bd8f7c3738'; // compute1
+const VM6B = '572d8905-58be-4a74-a31f-fe6443b74fb1'; // controller
+const VM6B_V6 = '2001:db8:1:0:f816:3eff:fec3:aa5c';
 const OUTSIDE = '2001:db8:ffff::1';
 
 async function traced(name: string, to: string, edit?: (s: Snapshot) => void) {
@@ -36,7 +36,7 @@ const broken = (r: Awaited<ReturnType<typeof traced>>) => {
 test('healthy, east-west over IPv6: the SLAAC addresses and the ICMPv6 neighbour-discovery rules of both ports, ip6tables security groups', async () => {
   const r = await traced('ipv6-healthy', VM6B_V6);
   assert.equal(r.ok, true, JSON.stringify(r.firstBroken));
-  assert.equal(r.target.port!.fixed_ip, '2001:db8:1:0:f816:3eff:fed3:adc');
+  assert.equal(r.target.port!.fixed_ip, '2001:db8:1:0:f816:3eff:fead:6f08');
   assert.equal(r.target.destination, VM6B_V6);
   const checks = r.hops.map((h) => `${h.node} ${h.check}`);
   for (const c of [
@@ -78,7 +78,7 @@ test('healthy, out through the router over IPv6: router IPv6 addresses, IPv6 for
 test('an IPv4 destination on the same snapshot walks the IPv4 path: no IPv6 hop', async () => {
   const r = await traced('ipv6-healthy', '10.123.123.1');
   assert.equal(r.ok, true, JSON.stringify(r.firstBroken));
-  assert.equal(r.target.port!.fixed_ip, '172.16.1.183');
+  assert.equal(r.target.port!.fixed_ip, '172.16.1.201');
   assert.ok(!r.hops.some((h) => ['radvd', 'ipv6 forwarding', 'IPv6 address', 'ICMPv6 neighbour discovery'].includes(h.check)));
   assert.ok(r.hops.some((h) => h.check === 'SNAT' && h.status === 'ok'));
 });
@@ -137,7 +137,7 @@ test("a fixed IP that is not the port's EUI-64 address on a SLAAC subnet; a port
     );
   });
   assert.deepEqual(broken(other), { reason: 'ADDRESS_MISSING', node: 'compute1', check: 'IPv6 address' });
-  assert.match(other.firstBroken!.cause, /forms 2001:db8:1:0:f816:3eff:fed3:adc from MAC/);
+  assert.match(other.firstBroken!.cause, /forms 2001:db8:1:0:f816:3eff:fead:6f08 from MAC/);
   const none = await traced('ipv6-healthy', VM6B_V6, (s) => {
     const p = s.api.ports.find((x) => x.id === VM6A)!;
     p['fixed_ips'] = (p['fixed_ips'] as Array<{ ip_address: string }>).filter((f) => !f.ip_address.includes(':'));
