@@ -10,6 +10,7 @@ import { registerRouterActions } from './router-actions.js';
 import { floatingIpPoolSpec, listFloatingIpPools } from '../networking/floatingip-pools.js';
 import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import { registerSubnetPoolActions } from './subnetpool-actions.js';
+import { registerPortForwardingRoutes } from './port-forwarding-routes.js';
 
 export interface ExtraDeps {
   db: Db;
@@ -55,4 +56,5 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config, bas
   });
   registerRouterActions(v2, { db, config });
   registerSubnetPoolActions(v2, db);
+  registerPortForwardingRoutes(v2, db, baseUrl);
 }

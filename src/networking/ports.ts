@@ -45,6 +45,7 @@ import { enforceRouterDeviceOwner } from './router-common.js';
 import { DHCP_OWNER, FLOATINGIP_OWNER, ROUTER_INTF_OWNER, ROUTER_OWNED } from '../model/neutron.js';
 import { ensureDefaultSecurityGroup } from './securitygroups.js';
 import { tagAttributes, tagFiltersInSql } from './tags.js';
+import { deletePortForwardingsOfPort } from './port-forwarding-store.js';
 
 export const MAX_ALLOWED_ADDRESS_PAIRS = 10;
 
@@ -558,6 +559,7 @@ export async function deletePort(tx: Tx, ctx: AuthContext, id: string, system = 
       throw conflict('ServicePortInUse', `Port ${id} cannot be deleted directly via the port API: has device owner ${port.device_owner}.`);
     }
   }
+  await deletePortForwardingsOfPort(tx, id);
   // Deleting an instance's port disassociates its floating IPs (l3_db.disassociate_floatingips).
   const fips = await tx.selectFrom('floatingips').select(['id', 'project_id']).where('fixed_port_id', '=', id).execute();
   for (const f of fips) {
