@@ -97,9 +97,11 @@ test(
     await eventually('floating IP ACTIVE', async () => openstack('floating', 'ip', 'show', fip.id).status === 'ACTIVE');
     assert.equal(await connectFromExternal(2223, 'other-port'), false, 'only the forwarded port');
 
-    // The tracer finds nothing wrong on this node.
-    const trace = await neutrino(['trace', 'fip', FIP, ...L]);
-    assert.doesNotMatch(trace.stdout + trace.stderr, /NAT_RULE_MISSING|UNEXPECTED|MISSING/, trace.stdout + trace.stderr);
+    // The tracer walks the forwarding to the instance's port 22 and finds nothing wrong.
+    const trace = await neutrino(['trace', 'fip', FIP, '--protocol', 'tcp', '--port', '2222', ...L]);
+    assert.equal(trace.code, 0, trace.stdout + trace.stderr);
+    assert.doesNotMatch(trace.stdout, /STOPPED AT|MISSING|MISMATCH/, trace.stdout);
+    assert.match(trace.stdout, /DNAT/, trace.stdout);
 
     openstackRaw('floating', 'ip', 'port', 'forwarding', 'delete', fip.id, pf.id);
     await eventually('the connection is refused again', async () => !(await connectFromExternal(2222, 'after')));
