@@ -66,7 +66,10 @@ export async function removeForwardings(tx: Tx, rows: PortForwardingRow[]): Prom
   }
 }
 
-/** _process_port_request on PRECOMMIT_DELETE: a deleted internal port takes its forwardings along. */
-export async function deletePortForwardingsOfPort(tx: Tx, portId: string): Promise<void> {
-  await removeForwardings(tx, await tx.selectFrom('port_forwardings').selectAll().where('internal_port_id', '=', portId).execute());
+/** _process_port_request: a deleted internal port takes its forwardings along; a port giving up addresses, those to them. */
+export async function deletePortForwardingsOfPort(tx: Tx, portId: string, addresses?: string[]): Promise<void> {
+  if (addresses && !addresses.length) return;
+  let q = tx.selectFrom('port_forwardings').selectAll().where('internal_port_id', '=', portId);
+  if (addresses) q = q.where('internal_ip_address', 'in', addresses);
+  await removeForwardings(tx, await q.execute());
 }

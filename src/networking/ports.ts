@@ -500,6 +500,12 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
         .executeTakeFirst();
       if (fip) throw badRequest(`Cannot update the fixed IP ${d.ip_address} of port ${id}: floating IP ${fip.id} uses it.`, 'BadRequest');
     }
+    // _process_port_request on AFTER_UPDATE: forwardings to an address the port gave up go with it.
+    await deletePortForwardingsOfPort(
+      tx,
+      id,
+      dropped.map((d) => d.ip_address),
+    );
     await tx.deleteFrom('ip_allocations').where('port_id', '=', id).execute();
     if (next.length)
       await tx

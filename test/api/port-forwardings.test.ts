@@ -214,3 +214,21 @@ test('deleting the internal port removes its forwardings and frees the floating 
   assert.equal((await demo.get(`/floatingips/${fip.id}`)).body.floatingip.router_id, null);
   assert.equal((await demo.del(`/floatingips/${fip.id}`)).status, 204);
 });
+
+test('a port giving up the forwarded address loses those forwardings; other addresses keep theirs', async (t) => {
+  const { demo, pfs, ssh, port, subnet } = await scenario(t);
+  const two = await demo.put(`/ports/${port.id}`, {
+    port: { fixed_ips: [{ ip_address: '172.16.1.3' }, { subnet_id: subnet.id, ip_address: '172.16.1.4' }] },
+  });
+  assert.equal(two.status, 200, JSON.stringify(two.body));
+  await created(demo.post(pfs, { port_forwarding: ssh }), 'port_forwarding');
+  const kept = await created(
+    demo.post(pfs, { port_forwarding: { ...ssh, internal_ip_address: '172.16.1.4', external_port: 2244 } }),
+    'port_forwarding',
+  );
+  assert.equal((await demo.put(`/ports/${port.id}`, { port: { fixed_ips: [{ ip_address: '172.16.1.4' }] } })).status, 200);
+  assert.deepEqual(
+    (await demo.get(pfs)).body.port_forwardings.map((p: { id: string }) => p.id),
+    [kept.id],
+  );
+});
