@@ -269,6 +269,7 @@ export class Agent {
     for (const router of this.view?.routers ?? []) {
       if (!router.admin_state_up || !router.gateway || portStatus[router.gateway.port.id] !== 'ACTIVE') continue;
       for (const f of router.floating_ips) want.set(f.id, 'ACTIVE');
+      for (const f of router.port_forwardings ?? []) want.set(f.floatingip_id, 'ACTIVE');
     }
     for (const id of this.fipReported.keys()) if (!want.has(id)) want.set(id, 'DOWN');
     const changed: Record<string, string> = {};

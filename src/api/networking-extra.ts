@@ -21,6 +21,7 @@ import {
 import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import type { ResourceSpec } from '../model/attributes.js';
 import { registerPortBindingRoutes } from './port-bindings.js';
+import { registerPortForwardingRoutes } from './port-forwarding-routes.js';
 
 export interface ExtraDeps {
   db: Db;
@@ -79,6 +80,7 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config, bas
     return { availability_zones: items.map((z) => selectFields(z, q.fields)) };
   });
   registerPortBindingRoutes(v2, db);
+  registerPortForwardingRoutes(v2, db, baseUrl);
 }
 
 /** The agent scheduler sub-resources: an add answers 201 with a JSON null (the plugin returns nothing). */

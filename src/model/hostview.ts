@@ -121,6 +121,19 @@ export interface RouterView {
   floating_ips: Array<{ id: string; floating_ip_address: string; fixed_ip_address: string; port_id: string }>;
   /** extra routes (the router's `routes`), in their API order */
   routes: Array<{ destination: string; nexthop: string }>;
+  /** floating IP port forwardings through this router (absent in views recorded before they existed) */
+  port_forwardings?: PortForwardingView[];
+}
+
+/** One forwarding: (floating IP, protocol, external port) → (internal address, internal port). */
+export interface PortForwardingView {
+  id: string;
+  floatingip_id: string;
+  floating_ip_address: string;
+  protocol: string;
+  external_port: number;
+  internal_ip_address: string;
+  internal_port: number;
 }
 
 export interface HostView {

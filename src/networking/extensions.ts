@@ -20,6 +20,7 @@ export const EXTENSIONS = [
   ext('default-subnetpools', 'Default Subnetpools', 'Provides ability to mark and use a subnetpool as the default.'),
   ext('dhcp_agent_scheduler', 'DHCP Agent Scheduler', 'Schedule networks among dhcp agents'),
   ext('empty-string-filtering', 'Empty String Filtering Extension', 'Allow filtering by attributes with empty string value'),
+  ext('expose-port-forwarding-in-fip', 'Expose Floating IP port forwardings', 'Expose port forwarding fields in floating IP response'),
   ext('external-net', 'Neutron external network', 'Adds external network attribute to network resource.'),
   ext(
     'ext-gw-mode',
@@ -39,6 +40,17 @@ export const EXTENSIONS = [
   ),
   ext('filter-validation', 'Filter parameters validation', 'Provides validation on filter parameters.'),
   ext('fip-port-details', 'Floating IP Port Details Extension', 'Add port_details attribute to Floating IP resource'),
+  ext('floating-ip-port-forwarding', 'Floating IP Port Forwarding', 'Allow port forwarding from floating IP port to an internal port'),
+  ext(
+    'floating-ip-port-forwarding-description',
+    'Floating IP Port Forwarding new attribute description',
+    'Add a description field to Port Forwarding rules',
+  ),
+  ext(
+    'floating-ip-port-forwarding-detail',
+    'Floating IP port forwarding detail',
+    "Allow list floating ip return more port forwarding data, include'id' and 'internal_port_id'",
+  ),
   ext('floatingip-pools', 'Floating IP Pools Extension', 'Provides a floating IP pools API.'),
   ext('ip-substring-filtering', 'IP address substring filtering', 'Provides IP address substring filtering when listing ports'),
   ext('l3_agent_scheduler', 'L3 Agent Scheduler', 'Schedule routers among l3 agents'),

@@ -24,7 +24,7 @@ export const NO_ASSOCIATION: Association = { fixed_port_id: null, fixed_ip_addre
  * get_router_for_floatingip: a router with an interface on the internal subnet and its gateway on
  * the external network; the one whose interface holds the subnet's gateway IP wins.
  */
-async function routerForFloatingIp(tx: Tx, port: PortRow, subnetId: string, externalNetworkId: string): Promise<string> {
+export async function routerForFloatingIp(tx: Tx, port: PortRow, subnetId: string, externalNetworkId: string): Promise<string> {
   const candidates = await tx
     .selectFrom('ports as intf')
     .innerJoin('ip_allocations as ip', 'ip.port_id', 'intf.id')

@@ -15,6 +15,7 @@ import { enforceQuota } from './quotas.js';
 import { systemContext } from './router-common.js';
 import { FLOATINGIP_OWNER } from '../model/neutron.js';
 import { tagAttributes } from './tags.js';
+import { checkFloatingIpFree, forwardingsByFloatingIp } from './port-forwarding-store.js';
 
 export const FLOATINGIP_STATUSES = ['ACTIVE', 'DOWN', 'ERROR'];
 
@@ -34,6 +35,7 @@ export const floatingIpSpec: ResourceSpec = {
     status: { filter: true, sort: true },
     description: { post: true, put: true, default: '', validate: isString(255), filter: true },
     port_details: { filter: false },
+    port_forwardings: { filter: false },
     ...standardAttributes,
     ...tagAttributes(),
   },
@@ -53,7 +55,7 @@ function portDetails(port: PortRow | undefined): Item | null {
   };
 }
 
-export function floatingIpToApi(row: FloatingIpRow, port: PortRow | undefined): Item {
+export function floatingIpToApi(row: FloatingIpRow, port: PortRow | undefined, forwardings: Item[] = []): Item {
   return {
     id: row.id,
     floating_ip_address: row.floating_ip_address,
@@ -63,6 +65,7 @@ export function floatingIpToApi(row: FloatingIpRow, port: PortRow | undefined): 
     fixed_ip_address: row.fixed_ip_address,
     status: row.status,
     port_details: portDetails(port),
+    port_forwardings: forwardings,
     ...standardFields(row),
   };
 }
@@ -71,7 +74,11 @@ async function floatingIpsToApi(tx: Tx, rows: FloatingIpRow[]): Promise<Item[]> 
   const portIds = [...new Set(rows.map((r) => r.fixed_port_id).filter((x): x is string => !!x))];
   const ports = portIds.length ? await tx.selectFrom('ports').selectAll().where('id', 'in', portIds).execute() : [];
   const byId = new Map(ports.map((p) => [p.id, p]));
-  return rows.map((r) => floatingIpToApi(r, r.fixed_port_id ? byId.get(r.fixed_port_id) : undefined));
+  const forwardings = await forwardingsByFloatingIp(
+    tx,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => floatingIpToApi(r, r.fixed_port_id ? byId.get(r.fixed_port_id) : undefined, forwardings.get(r.id)));
 }
 
 /** A floating IP of the caller's project (any for admins), or FloatingIPNotFound. */
@@ -212,8 +219,11 @@ export function floatingIpService(): ResourceService {
     async update(tx, ctx, id, a) {
       const row = await getVisibleFloatingIp(tx, ctx, id);
       rejectFixedIpWithoutPort(a);
+      if (a.port_id) await checkFloatingIpFree(tx, id);
       const was = currentAssociation(row);
-      const assoc = 'port_id' in a ? await requestedAssociation(tx, ctx, row, a) : was;
+      // A floating IP serving port forwardings keeps their router when "disassociated".
+      const forwarded = !row.fixed_port_id && row.router_id !== null;
+      const assoc = 'port_id' in a && !forwarded ? await requestedAssociation(tx, ctx, row, a) : was;
       // The writes: the row, its change-feed entry, and the routers whose NAT changes.
       await tx
         .updateTable('floatingips')
@@ -232,6 +242,7 @@ export function floatingIpService(): ResourceService {
 
     async remove(tx, ctx, id) {
       const row = await getVisibleFloatingIp(tx, ctx, id);
+      await checkFloatingIpFree(tx, id);
       await tx.deleteFrom('floatingips').where('id', '=', id).execute();
       const port = await tx.selectFrom('ports').select('id').where('id', '=', row.floating_port_id).executeTakeFirst();
       if (port) await deletePort(tx, systemContext, port.id, true);

@@ -143,6 +143,23 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
     .orderBy('floating_ip_address')
     .orderBy('id')
     .execute();
+  const forwardings = await tx
+    .selectFrom('port_forwardings as pf')
+    .innerJoin('floatingips as f', 'f.id', 'pf.floatingip_id')
+    .select([
+      'pf.id',
+      'pf.floatingip_id',
+      'f.floating_ip_address',
+      'f.router_id',
+      'pf.protocol',
+      'pf.external_port',
+      'pf.internal_ip_address',
+      'pf.internal_port',
+    ])
+    .where('f.router_id', 'in', ids)
+    .orderBy('f.floating_ip_address')
+    .orderBy('pf.id')
+    .execute();
   return rows.map((r): RouterView => {
     const { gateway, interfaces } = routerPorts(
       r.id,
@@ -167,6 +184,7 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
           port_id: f.fixed_port_id!,
         })),
       routes: parseJson(r.routes),
+      port_forwardings: forwardings.filter((f) => f.router_id === r.id).map(({ router_id: _r, ...f }) => f),
     };
   });
 }

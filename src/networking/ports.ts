@@ -50,6 +50,7 @@ import { DHCP_OWNER, FLOATINGIP_OWNER, IP_UPDATE_NOT_ALLOWED_OWNERS, ROUTER_OWNE
 import { macFromBinding, releasesDeviceMac } from '../model/port-mac.js';
 import { ensureDefaultSecurityGroup, isGroupSharedWith } from './securitygroups.js';
 import { tagAttributes, tagFiltersInSql } from './tags.js';
+import { deletePortForwardingsOfPort } from './port-forwarding-store.js';
 
 export const MAX_ALLOWED_ADDRESS_PAIRS = 10;
 
@@ -568,6 +569,12 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
         .executeTakeFirst();
       if (fip) throw badRequest(`Cannot update the fixed IP ${d.ip_address} of port ${id}: floating IP ${fip.id} uses it.`, 'BadRequest');
     }
+    // _process_port_request on AFTER_UPDATE: forwardings to an address the port gave up go with it.
+    await deletePortForwardingsOfPort(
+      tx,
+      id,
+      dropped.map((d) => d.ip_address),
+    );
     await tx.deleteFrom('ip_allocations').where('port_id', '=', id).execute();
     if (next.length)
       await tx
@@ -633,6 +640,7 @@ export async function deletePort(tx: Tx, ctx: AuthContext, id: string, system = 
       throw conflict('ServicePortInUse', `Port ${id} cannot be deleted directly via the port API: has device owner ${port.device_owner}.`);
     }
   }
+  await deletePortForwardingsOfPort(tx, id);
   // Deleting an instance's port disassociates its floating IPs (l3_db.disassociate_floatingips).
   const fips = await tx.selectFrom('floatingips').select(['id', 'project_id']).where('fixed_port_id', '=', id).execute();
   for (const f of fips) {

@@ -30,6 +30,7 @@ import {
 } from './metadata.js';
 import { needsRadvd, radvdProcess, type RadvdPort } from './radvd.js';
 import { extraRoutes, withExtraRoutes, type RouterDevice } from './extra-routes.js';
+import { FIP_PF_CHAIN, portForwardingChains } from './port-forwarding.js';
 
 /** external_ingress_mark / ROUTER_MARK_MASK (l3 agent defaults). */
 export const EXTERNAL_INGRESS_MARK = '0x2/0xffff';
@@ -87,7 +88,7 @@ function gatewayRoutes(subnets: readonly RouterSubnetView[], family: 4 | 6, dev:
  * With `metadata`, the metadata proxy's redirect, mark and filter rules (metadata/driver.py).
  */
 export function routerIptables(
-  router: Pick<RouterView, 'enable_snat'>,
+  router: Pick<RouterView, 'enable_snat' | 'port_forwardings'>,
   gw: { dev: string; ip: string } | null,
   fips: RouterView['floating_ips'],
   metadata = false,
@@ -111,6 +112,8 @@ export function routerIptables(
       floatSnat.push(`-s ${f.fixed_ip_address}/32 -j SNAT --to-source ${f.floating_ip_address}${RANDOM_FULLY}`);
     }
   }
+  const forwarding = gw ? portForwardingChains(router.port_forwardings ?? []) : [];
+  if (forwarding.length) pre.push(`-j ${l3(FIP_PF_CHAIN)}`);
   const nat: ChainSpec[] = [
     { name: 'PREROUTING', rules: [`-j ${l3('PREROUTING')}`] },
     { name: 'OUTPUT', rules: [`-j ${l3('OUTPUT')}`] },
@@ -121,6 +124,7 @@ export function routerIptables(
     { name: l3('float-snat'), rules: floatSnat },
     { name: l3('snat'), rules: snat },
     { name: POSTROUTING_BOTTOM, rules: [`${SNAT_COMMENT} -j ${l3('snat')}`] },
+    ...forwarding,
   ];
   const mangle: ChainSpec[] = [
     { name: 'PREROUTING', rules: [`-j ${l3('PREROUTING')}`] },
@@ -129,6 +133,15 @@ export function routerIptables(
   ];
   return metadata ? { filter: routerFilterChains(), nat, mangle } : { nat, mangle };
 }
+
+/** The floating IPs the gateway holds: the associated ones' and those serving port forwardings, once each. */
+const floatingAddresses = (router: RouterView): string[] =>
+  [
+    ...new Set([
+      ...router.floating_ips.map((f) => f.floating_ip_address),
+      ...(router.port_forwardings ?? []).map((f) => f.floating_ip_address),
+    ]),
+  ].filter(v4);
 
 /**
  * The router's namespace, or null when the router is administratively down or has nothing to
@@ -203,9 +216,8 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
       const first = port.fixed_ips.find((f) => v4(f.ip_address));
       if (first) gw = { dev, ip: first.ip_address };
       const taken = new Set(addresses.map((a) => a.split('/')[0]));
-      for (const f of router.floating_ips) {
-        if (v4(f.floating_ip_address) && !taken.has(f.floating_ip_address))
-          spec.addresses.push({ dev, address: `${f.floating_ip_address}/32` });
+      for (const address of floatingAddresses(router)) {
+        if (!taken.has(address)) spec.addresses.push({ dev, address: `${address}/32` });
       }
       spec.routes.push(...gatewayRoutes(subnets, 4, dev));
       const v6Routes = gatewayRoutes(subnets, 6, dev);

@@ -267,6 +267,35 @@ test('after changes (a second network and subnet, ports moved, a rule deleted, t
   assert.equal(hostViewFromApi(api, 'controller').routers[0]!.interfaces.length, 2);
 });
 
+test("port forwardings: the router's forwardings rebuilt from the floating IPs' port_forwardings equal the server's", async () => {
+  const { provider, self, vm2, router } = await canonicalScenario();
+  const free = await created(
+    admin.post('/floatingips', {
+      floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.110', project_id: self.project_id },
+    }),
+    'floatingip',
+  );
+  const pfs = `/floatingips/${free.id}/port_forwardings`;
+  const ip = vm2.fixed_ips[0].ip_address;
+  for (const [protocol, external_port, internal_port] of [
+    ['tcp', 2222, 22],
+    ['udp', 53, 53],
+  ] as const) {
+    await created(
+      admin.post(pfs, { port_forwarding: { internal_port_id: vm2.id, internal_ip_address: ip, protocol, external_port, internal_port } }),
+      'port_forwarding',
+    );
+  }
+  const api = await assertParity('port forwardings');
+  const r = hostViewFromApi(api, 'controller').routers.find((x) => x.id === router.id)!;
+  assert.deepEqual(
+    r
+      .port_forwardings!.map((f) => `${f.floating_ip_address} ${f.protocol}/${f.external_port} ${f.internal_ip_address}:${f.internal_port}`)
+      .sort(),
+    [`10.123.123.110 tcp/2222 ${ip}:22`, `10.123.123.110 udp/53 ${ip}:53`],
+  );
+});
+
 test('expectedNode plans a host from the API and its dump as the agent would; namespacesToRead names what to read', async () => {
   const scenario = await canonicalScenario();
   const api = await readApi();

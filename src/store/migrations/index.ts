@@ -10,6 +10,7 @@ import * as m007 from './007_subnetpools.js';
 import * as m008 from './008_misc_parity.js';
 import * as m010 from './010_vlan.js';
 import * as m012 from './012_application_credentials.js';
+import * as m013 from './013_port_forwardings.js';
 import * as m015 from './015_port_bindings.js';
 import * as m016 from './016_identity_groups.js';
 
@@ -24,6 +25,7 @@ export const migrations: Record<string, Migration> = {
   '008_misc_parity': m008,
   '010_vlan': m010,
   '012_application_credentials': m012,
+  '013_port_forwardings': m013,
   '015_port_bindings': m015,
   '016_identity_groups': m016,
 };

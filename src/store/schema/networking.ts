@@ -167,6 +167,18 @@ export interface FloatingIpRow {
   updated_at: string;
 }
 
+export interface PortForwardingRow {
+  id: string;
+  floatingip_id: string;
+  internal_port_id: string;
+  internal_ip_address: string;
+  protocol: string;
+  external_port: number;
+  internal_port: number;
+  description: string;
+  created_at: string;
+}
+
 export interface QuotaRow {
   project_id: string;
   resource: string;
@@ -253,6 +265,7 @@ export interface NetworkingTables {
   security_group_rules: SecurityGroupRuleRow;
   routers: RouterRow;
   floatingips: FloatingIpRow;
+  port_forwardings: PortForwardingRow;
   quotas: QuotaRow;
   agents: AgentRow;
   network_dhcp_agents: NetworkDhcpAgentRow;

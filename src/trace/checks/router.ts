@@ -22,6 +22,8 @@ import { netRef, portRef, segmentOf } from './l2.js';
 import { sysctlValue } from './compare.js';
 import type { Hop, ResourceRef } from '../report.js';
 import type { ApiObject } from '../snapshot.js';
+import { portForwardingChain, portForwardingRule } from '../../planner/port-forwarding.js';
+import type { PortForwardingView } from '../../model/hostview.js';
 
 export const routerRef = (r: ApiObject): ResourceRef => ({ type: 'router', id: r.id, name: String(r['name'] ?? '') });
 const l3Owner = (ctx: TraceContext, host: string, r: ApiObject) =>
@@ -228,6 +230,29 @@ export const dnatHop = (ctx: TraceContext, host: string, router: ApiObject, fip:
   fipNatHop('DNAT', ctx, host, router, fip, leg);
 export const snatHop = (ctx: TraceContext, host: string, router: ApiObject, fip: ApiObject, leg: Hop['leg']): HopDraft =>
   fipNatHop('SNAT', ctx, host, router, fip, leg);
+
+/** A port forwarding's DNAT in its own chain, as the L3 agent's port_forwarding extension writes it. */
+export function forwardingDnatHop(
+  ctx: TraceContext,
+  host: string,
+  router: ApiObject,
+  fip: ApiObject,
+  pf: Omit<PortForwardingView, 'floatingip_id' | 'floating_ip_address'>,
+  leg: Hop['leg'],
+): HopDraft {
+  const address = String(fip['floating_ip_address']);
+  const chain = portForwardingChain(pf.id);
+  const to = `${pf.internal_ip_address}:${pf.internal_port}`;
+  return checkRule(
+    ctx.nodes[host],
+    floatingIpHopBase(host, router, fip, 'DNAT', leg),
+    'nat',
+    chain,
+    portForwardingRule({ ...pf, floatingip_id: fip.id, floating_ip_address: address }),
+    l3Owner(ctx, host, router),
+    `the port forwarding ${address}:${pf.external_port}/${pf.protocol} → ${to} is missing from ${chain} in ${routerNamespace(router.id)} on ${host}: connections to it are not forwarded to the instance`,
+  );
+}
 
 /** The conntrack entries of the floating IP in the router namespace: what the reply leg relies on. Informational. */
 export function conntrackHop(ctx: TraceContext, host: string, router: ApiObject, fip: ApiObject, leg: Hop['leg']): HopDraft {

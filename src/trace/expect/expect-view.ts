@@ -5,7 +5,15 @@
 // Same selection and the same order as the server, so the planner's output (the order of rules in
 // a chain, a dnsmasq file) comes out identical. Every read of the server's has a total order (its
 // sort keys, then id), on any engine; each list below sorts by the same keys. Pure.
-import type { AddressScopesView, HostView, RemotePortView, RouterSubnetView, RouterView, SecurityGroupView } from '../../model/hostview.js';
+import type {
+  AddressScopesView,
+  HostView,
+  PortForwardingView,
+  RemotePortView,
+  RouterSubnetView,
+  RouterView,
+  SecurityGroupView,
+} from '../../model/hostview.js';
 import { AGENT_L2, ROUTER_OWNED } from '../../model/neutron.js';
 import { NO_ADDRESS_SCOPES, routerPorts } from '../../model/router-view.js';
 import { attr, attrFlag, attrList, cmpText, fixedIpsOf, hostOf, portView } from '../../model/port-view.js';
@@ -129,12 +137,29 @@ function routers(api: ApiResources, host: string): RouterView[] {
           fixed_ip_address: attr(f, 'fixed_ip_address'),
           port_id: attr(f, 'port_id'),
         })),
+      port_forwardings: forwardingsOf(api.floatingips.filter((f) => f['router_id'] === r.id)),
       routes: attrList<{ destination: string; nexthop: string }>(r, 'routes').map((x) => ({
         destination: x.destination,
         nexthop: x.nexthop,
       })),
     };
   });
+}
+
+/** A router's port forwardings from its floating IPs' `port_forwardings` (floating-ip-port-forwarding-detail), as the host view orders them. */
+function forwardingsOf(fips: ApiObject[]): PortForwardingView[] {
+  const out = fips.flatMap((f) =>
+    attrList<Record<string, unknown>>(f, 'port_forwardings').map((p): PortForwardingView => ({
+      id: String(p['id']),
+      floatingip_id: f.id,
+      floating_ip_address: attr(f, 'floating_ip_address'),
+      protocol: String(p['protocol']),
+      external_port: Number(p['external_port']),
+      internal_ip_address: String(p['internal_ip_address']),
+      internal_port: Number(p['internal_port']),
+    })),
+  );
+  return out.sort((a, b) => cmpText(a.floating_ip_address, b.floating_ip_address) || cmpText(a.id, b.id));
 }
 
 /** The HostView of `host` from API objects: what its agent plans from (see the file comment). */

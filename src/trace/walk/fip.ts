@@ -14,6 +14,7 @@ import {
   extraRouteTo,
   dnatHop,
   floatingIpHopBase,
+  forwardingDnatHop,
   forwardingHop,
   routeHop,
   routerAddressHop,
@@ -53,8 +54,31 @@ interface FipWalk {
   gwPort: ApiObject;
   intfPort: ApiObject;
   subnet: ApiObject;
+  /** the port forwarding walked when the floating IP serves forwardings instead of a port */
+  forwarding?: ForwardingRef;
 }
 
+/** A floating IP's port forwarding as its `port_forwardings` shows it (floating-ip-port-forwarding-detail). */
+interface ForwardingRef {
+  id: string;
+  protocol: string;
+  external_port: number;
+  internal_port: number;
+  internal_ip_address: string;
+  internal_port_id: string;
+}
+
+/** The forwarding a flow takes: the one of its protocol and external port, else the first. */
+function forwardingFor(fip: ApiObject, flow: FipOptions['flow']): ForwardingRef | undefined {
+  const all = (Array.isArray(fip['port_forwardings']) ? fip['port_forwardings'] : []) as ForwardingRef[];
+  return all.find((f) => f.protocol === flow.protocol && f.external_port === flow.port) ?? all[0];
+}
+
+/** The flow as it reaches the instance: through a forwarding, to its internal port. */
+const innerFlow = (w: FipWalk): FipOptions['flow'] =>
+  w.forwarding ? { protocol: w.forwarding.protocol as FipOptions['flow']['protocol'], port: w.forwarding.internal_port } : w.o.flow;
+
+const fip0PortId = (w: FipWalk) => w.fip['port_id'];
 const routerName = (w: FipWalk) => str(w.router, 'name') || w.router.id;
 const routerHostOf = (ctx: TraceContext, router: ApiObject) => (ctx.api.router_hosts[router.id] ?? [])[0] ?? null;
 const extNetOf = (w: FipWalk) => byId(w.ctx.api.networks, w.gwPort['network_id'])!;
@@ -95,7 +119,14 @@ const fipExists = gate<FipWalk>('floating IP exists', (w) => {
 });
 
 const fipAssociated = gate<FipWalk>('floating IP associated', (w) => {
-  const { ctx, fip, target } = w;
+  const { ctx, target } = w;
+  // A floating IP serving port forwardings is walked to the forwarding's internal port and address.
+  const forwarding = fip0PortId(w) ? undefined : forwardingFor(w.fip, w.o.flow);
+  if (forwarding) {
+    w.forwarding = forwarding;
+    w.fip = { ...w.fip, port_id: forwarding.internal_port_id, fixed_ip_address: forwarding.internal_ip_address };
+  }
+  const fip = w.fip;
   const port = byId(ctx.api.ports, fip['port_id']);
   if (!fip['port_id'] || !port)
     return stop(
@@ -293,7 +324,9 @@ const FIP_WALK: Step<FipWalk>[] = [
   hops('gateway port', 'routerHost', (w, h) => routerPortHops(w.ctx, h, w.router, w.gwPort, extNetOf(w), 'qg', true, 'request')),
   hops('gateway address', 'routerHost', (w, h) => routerAddressHop(w.ctx, h, w.router, w.gwPort, qgOf(w), 'request')),
   hops('floating IP address', 'routerHost', (w, h) => fipAddressHop(w.ctx, h, w.router, w.fip, qgOf(w))),
-  hops('DNAT', 'routerHost', (w, h) => dnatHop(w.ctx, h, w.router, w.fip, 'request')),
+  hops('DNAT', 'routerHost', (w, h) =>
+    w.forwarding ? forwardingDnatHop(w.ctx, h, w.router, w.fip, w.forwarding, 'request') : dnatHop(w.ctx, h, w.router, w.fip, 'request'),
+  ),
   hops('forwarding', 'routerHost', (w, h) => forwardingHop(w.ctx, h, w.router, 'request')),
   // The device and its address before the route: a missing qr- also takes its connected route away.
   hops('router interface', 'routerHost', (w, h) => {
@@ -331,7 +364,7 @@ const FIP_WALK: Step<FipWalk>[] = [
     },
     crossing,
   ),
-  hops('security group', 'portHost', (w, h) => sgHop(w.ctx, h, w.port, w.o.flow, w.o.source ?? null, 'request')),
+  hops('security group', 'portHost', (w, h) => sgHop(w.ctx, h, w.port, innerFlow(w), w.o.source ?? null, 'request')),
   hops('tap', 'portHost', (w, h) => tapHop(w.ctx, h, w.port, w.net, 'request')),
   hops(
     'instance NIC',
@@ -361,7 +394,13 @@ const FIP_WALK: Step<FipWalk>[] = [
     },
     tunnelled,
   ),
-  hops('SNAT', 'routerHost', (w, h) => snatHop(w.ctx, h, w.router, w.fip, 'reply')),
+  // A forwarding's reply is un-DNAT'd by conntrack alone: no SNAT rule to the floating IP.
+  hops(
+    'SNAT',
+    'routerHost',
+    (w, h) => snatHop(w.ctx, h, w.router, w.fip, 'reply'),
+    (w) => !w.forwarding,
+  ),
   hops('conntrack', 'routerHost', (w, h) => conntrackHop(w.ctx, h, w.router, w.fip, 'reply')),
   hops('route back to the source', 'routerHost', replyRouteHop),
 ];

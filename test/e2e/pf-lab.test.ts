@@ -1,0 +1,112 @@
+// Floating IP port forwarding end to end as root, with real traffic: a lab (controller with the L3
+// role and the provider NIC to the external host 10.123.123.1, compute1), a router between the
+// provider and a self-service network, instance `vm` on compute1 with a TCP listener on port 22. A
+// forwarding tcp/2222 on a free floating IP → vm:22 (made with the `openstack` CLI) lets the external
+// host's connection to <fip>:2222 reach the listener, through Neutron's fip-pf / pf-<id> chains in
+// qrouter- and the floating IP on qg-; the tracer finds no fault on the floating IP; deleted, the
+// connection is refused and the chains and address are gone.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
+import { haveOpenstack } from '../helpers/openstack.js';
+import { eventually, labUpAsAdmin } from '../helpers/lab.js';
+import type { InstanceJson, OpenStackRow } from '../helpers/shapes.js';
+
+const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
+const lab = `pf${process.pid % 100000}`;
+const root = mkdtempSync(join(tmpdir(), 'neutrino-pf-lab-'));
+const L = ['--lab', lab, '--state-root', root];
+const FIP = '10.123.123.110';
+
+let env: NodeJS.ProcessEnv;
+let routerId = '';
+let vm: InstanceJson;
+/** The listener in the instance; ended by PID in after(). */
+let listener: ChildProcess | undefined;
+const heard = join(root, 'listener.out');
+
+const openstack = (...args: string[]) => {
+  const out = execFileSync('openstack', [...args, '-f', 'json'], { env, encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : null;
+};
+const openstackRaw = (...args: string[]) => execFileSync('openstack', args, { env, encoding: 'utf8' });
+const routerNat = () => execFileSync('ip', ['netns', 'exec', `qrouter-${routerId}`, 'iptables', '-t', 'nat', '-S'], { encoding: 'utf8' });
+const routerAddrs = () => execFileSync('ip', ['-n', `qrouter-${routerId}`, '-o', 'addr', 'show'], { encoding: 'utf8' });
+/** A TCP connection from the external host to FIP:port sending `word`: true when it connected. */
+const connectFromExternal = async (port: number, word: string) =>
+  (await neutrino(['lab', 'exec', ...L, 'external', '--', 'sh', '-c', `echo ${word} | nc -N -w 2 ${FIP} ${port}`])).code === 0;
+
+before(async () => {
+  if (skip) return;
+  env = await labUpAsAdmin(L);
+  openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'provider', 'provider');
+  openstack(
+    ...['subnet', 'create', '--network', 'provider', '--subnet-range', '10.123.123.0/24', '--gateway', '10.123.123.1'],
+    ...['--allocation-pool', 'start=10.123.123.100,end=10.123.123.200', '--no-dhcp', 'provider'],
+  );
+  openstack('network', 'create', '--project', 'demo', 'selfservice');
+  openstack('subnet', 'create', '--project', 'demo', '--network', 'selfservice', '--subnet-range', '172.16.1.0/24', 'selfservice');
+  routerId = openstack('router', 'create', '--project', 'demo', 'router').id;
+  openstackRaw('router', 'set', '--external-gateway', 'provider', 'router');
+  openstackRaw('router', 'add', 'subnet', 'router', 'selfservice');
+  const def = (openstack('security', 'group', 'list', '--project', 'demo') as OpenStackRow[]).find((g) => g.Name === 'default')!;
+  openstackRaw('security', 'group', 'rule', 'create', '--ingress', '--protocol', 'tcp', '--dst-port', '22', def.ID);
+  await neutrinoOk(['instance', 'create', ...L, 'vm', '--network', 'selfservice', '--host', 'compute1'], 60_000);
+  vm = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as InstanceJson[]).find((i) => i.name === 'vm')!;
+  // Port 22 in the instance: what each connection sends lands in `heard`.
+  listener = spawn('ip', ['netns', 'exec', vm.namespace, 'sh', '-c', `exec nc -l -k 22 >> ${heard}`], { stdio: 'ignore' });
+});
+
+after(async () => {
+  if (skip) return;
+  if (listener && listener.exitCode === null && listener.signalCode === null) listener.kill('SIGTERM');
+  const down = await neutrino(['lab', 'down', ...L]);
+  assert.equal(down.code, 0, down.stderr);
+  rmSync(root, { recursive: true, force: true });
+});
+
+test(
+  'a forwarding tcp/2222 → vm:22 carries the external host’s connection; deleted, it is refused',
+  { skip, timeout: 300_000 },
+  async () => {
+    const fip = openstack('floating', 'ip', 'create', '--project', 'demo', '--floating-ip-address', FIP, 'provider');
+    assert.equal(await connectFromExternal(2222, 'before'), false, 'nothing forwards yet');
+
+    const pf = openstack(
+      ...['floating', 'ip', 'port', 'forwarding', 'create', '--internal-ip-address', vm.ip!, '--port', vm.port_id],
+      ...['--internal-protocol-port', '22', '--external-protocol-port', '2222', '--protocol', 'tcp', fip.id],
+    );
+    await eventually('the external host connects to the floating IP port 2222', () => connectFromExternal(2222, 'through-forwarding'));
+    await eventually('the instance’s port 22 got the connection', async () => readFileSync(heard, 'utf8').includes('through-forwarding'));
+
+    // Neutron's chains and the floating IP on qg-.
+    const nat = routerNat();
+    const chain = `neutron-l3-agent-pf-${pf.id.slice(0, 8)}`;
+    assert.match(nat, /^-A neutron-l3-agent-PREROUTING -j neutron-l3-agent-fip-pf$/m);
+    assert.match(nat, new RegExp(`^-A neutron-l3-agent-fip-pf -j ${chain}$`, 'm'));
+    const ip = vm.ip!.replace(/\./g, '\\.');
+    assert.match(
+      nat,
+      new RegExp(`^-A ${chain} -d 10\\.123\\.123\\.110/32 -p tcp -m tcp --dport 2222 -j DNAT --to-destination ${ip}:22$`, 'm'),
+    );
+    assert.match(routerAddrs(), /qg-\S+\s+inet 10\.123\.123\.110\/32/);
+    await eventually('floating IP ACTIVE', async () => openstack('floating', 'ip', 'show', fip.id).status === 'ACTIVE');
+    assert.equal(await connectFromExternal(2223, 'other-port'), false, 'only the forwarded port');
+
+    // The tracer walks the forwarding to the instance's port 22 and finds nothing wrong.
+    const trace = await neutrino(['trace', 'fip', FIP, '--protocol', 'tcp', '--port', '2222', ...L]);
+    assert.equal(trace.code, 0, trace.stdout + trace.stderr);
+    assert.doesNotMatch(trace.stdout, /STOPPED AT|MISSING|MISMATCH/, trace.stdout);
+    assert.match(trace.stdout, /DNAT/, trace.stdout);
+
+    openstackRaw('floating', 'ip', 'port', 'forwarding', 'delete', fip.id, pf.id);
+    await eventually('the connection is refused again', async () => !(await connectFromExternal(2222, 'after')));
+    await eventually('the chains leave qrouter-', async () => !/fip-pf|pf-/.test(routerNat()));
+    assert.doesNotMatch(routerAddrs(), /10\.123\.123\.110\//);
+    assert.ok(!readFileSync(heard, 'utf8').includes('after'));
+  },
+);
