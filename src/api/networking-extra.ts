@@ -1,5 +1,5 @@
-// Networking routes outside the generic resource pattern: quotas, agents, floating IP pools, router
-// and subnet pool actions.
+// Networking routes outside the generic resource pattern: quotas, agents, floating IP pools, service
+// providers, router and subnet pool actions.
 import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../server-config.js';
@@ -10,6 +10,7 @@ import { registerRouterActions } from './router-actions.js';
 import { floatingIpPoolSpec, listFloatingIpPools } from '../networking/floatingip-pools.js';
 import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import { registerSubnetPoolActions } from './subnetpool-actions.js';
+import { SERVICE_PROVIDERS, serviceProviderQuery, serviceProviderSpec } from '../networking/service-providers.js';
 
 export interface ExtraDeps {
   db: Db;
@@ -52,6 +53,12 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config, bas
     const body: Record<string, unknown> = { floatingip_pools: page.items.map(({ id: _id, ...p }) => selectFields(p, q.fields)) };
     if (page.links.length) body.floatingip_pools_links = page.links;
     return body;
+  });
+  v2.get('/service-providers', async (req) => {
+    const raw = serviceProviderQuery(req.query as RawQuery);
+    const q = parseListQuery(serviceProviderSpec, raw);
+    const page = applyListQuery(serviceProviderSpec, [...SERVICE_PROVIDERS], q, `${baseUrl}/v2.0/service-providers`, raw);
+    return { service_providers: page.items.map((p) => selectFields(p, q.fields)) };
   });
   registerRouterActions(v2, { db, config });
   registerSubnetPoolActions(v2, db);

@@ -59,6 +59,7 @@ export const EXTENSIONS = [
     'Normalized CIDR field for security group rules',
     'Add new field with normalized remote_ip_prefix cidr in SG rule',
   ),
+  ext('service-type', 'Neutron Service Type Management', 'API for retrieving service providers for Neutron advanced services'),
   ext('sorting', 'Sorting support', 'Extension that indicates that sorting is enabled.'),
   ext('standard-attr-description', 'standard-attr-description', 'Extension to add descriptions to standard attributes'),
   ext('standard-attr-revisions', 'Resource revision numbers', 'This extension will display the revision number of neutron resources.'),
