@@ -10,6 +10,7 @@ import { registerRouterActions } from './router-actions.js';
 import { floatingIpPoolSpec, listFloatingIpPools } from '../networking/floatingip-pools.js';
 import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import { registerSubnetPoolActions } from './subnetpool-actions.js';
+import { bindServiceProfile, showBinding, unbindServiceProfile } from '../networking/flavors.js';
 import { SERVICE_PROVIDERS, serviceProviderQuery, serviceProviderSpec } from '../networking/service-providers.js';
 
 export interface ExtraDeps {
@@ -59,6 +60,18 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config, bas
     const q = parseListQuery(serviceProviderSpec, raw);
     const page = applyListQuery(serviceProviderSpec, [...SERVICE_PROVIDERS], q, `${baseUrl}/v2.0/service-providers`, raw);
     return { service_providers: page.items.map((p) => selectFields(p, q.fields)) };
+  });
+  v2.post<Id>('/flavors/:id/service_profiles', async (req, reply) => {
+    const flavor = await unitOfWork(db, (tx) => bindServiceProfile(tx, req.ctx, req.params.id, req.body));
+    return reply.status(201).send({ service_profile: flavor });
+  });
+  type Binding = { Params: { id: string; sp: string } };
+  v2.get<Binding>('/flavors/:id/service_profiles/:sp', async (req) => ({
+    service_profile: await unitOfWork(db, (tx) => showBinding(tx, req.params.id, req.params.sp)),
+  }));
+  v2.delete<Binding>('/flavors/:id/service_profiles/:sp', async (req, reply) => {
+    await unitOfWork(db, (tx) => unbindServiceProfile(tx, req.ctx, req.params.id, req.params.sp));
+    return reply.status(204).send();
   });
   registerRouterActions(v2, { db, config });
   registerSubnetPoolActions(v2, db);

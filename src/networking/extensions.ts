@@ -36,6 +36,7 @@ export const EXTENSIONS = [
   ),
   ext('filter-validation', 'Filter parameters validation', 'Provides validation on filter parameters.'),
   ext('fip-port-details', 'Floating IP Port Details Extension', 'Add port_details attribute to Floating IP resource'),
+  ext('flavors', 'Neutron Service Flavors', 'Flavor specification for Neutron advanced services.'),
   ext('floatingip-pools', 'Floating IP Pools Extension', 'Provides a floating IP pools API.'),
   ext('l3_agent_scheduler', 'L3 Agent Scheduler', 'Schedule routers among l3 agents'),
   ext('net-mtu', 'Network MTU', 'Provides MTU attribute for a network resource.'),

@@ -24,6 +24,9 @@ export const L3_SERVICE_TYPE = 'L3_ROUTER_NAT';
 
 export const SERVICE_PROVIDERS: readonly Item[] = [{ service_type: L3_SERVICE_TYPE, name: 'single_node', default: true }];
 
+/** The providers' driver paths, as Neutron names them: what a service profile's `driver` may be. */
+export const SERVICE_PROVIDER_DRIVERS: readonly string[] = ['neutron.services.l3_router.service_providers.single_node.SingleNodeDriver'];
+
 /**
  * The query Neutron applies: ServiceTypeManager says filter_validation_support = False, so filters on
  * no attribute are dropped rather than refused, and its plugin call takes no sorts or paging; a

@@ -7,6 +7,7 @@ import * as m004 from './004_tags.js';
 import * as m005 from './005_ipam_floors.js';
 import * as m007 from './007_subnetpools.js';
 import * as m012 from './012_application_credentials.js';
+import * as m014 from './014_small_extensions.js';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '005_ipam_floors': m005,
   '007_subnetpools': m007,
   '012_application_credentials': m012,
+  '014_small_extensions': m014,
 };

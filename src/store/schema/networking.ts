@@ -181,6 +181,29 @@ export interface AddressScopeRow {
   ip_version: number;
 }
 
+/** A service flavor (migration 014): no project and no standard attributes, as in Neutron. */
+export interface FlavorRow {
+  id: string;
+  name: string;
+  description: string | null;
+  service_type: string;
+  enabled: number;
+}
+
+/** A service profile (migration 014): a provider driver and/or operator metainfo. */
+export interface ServiceProfileRow {
+  id: string;
+  description: string | null;
+  driver: string;
+  enabled: number;
+  metainfo: string;
+}
+
+export interface FlavorServiceProfileBindingRow {
+  flavor_id: string;
+  service_profile_id: string;
+}
+
 export interface SubnetPoolRow extends StandardColumns {
   ip_version: number;
   default_prefixlen: number;
@@ -238,4 +261,7 @@ export interface NetworkingTables {
   address_scopes: AddressScopeRow;
   subnetpools: SubnetPoolRow;
   subnetpools_tags: TagRow;
+  flavors: FlavorRow;
+  service_profiles: ServiceProfileRow;
+  flavor_service_profile_bindings: FlavorServiceProfileBindingRow;
 }

@@ -1,0 +1,35 @@
+// Service flavors (Neutron's flavors, serviceprofiles, flavorserviceprofilebindings): an operator's
+// named choice of service profiles, each naming a provider driver. A binding goes with either end.
+import type { Kysely } from 'kysely';
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('flavors')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('description', 'text')
+    .addColumn('service_type', 'text', (c) => c.notNull())
+    .addColumn('enabled', 'integer', (c) => c.notNull())
+    .execute();
+
+  await db.schema
+    .createTable('service_profiles')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('description', 'text')
+    .addColumn('driver', 'text', (c) => c.notNull())
+    .addColumn('enabled', 'integer', (c) => c.notNull())
+    .addColumn('metainfo', 'text', (c) => c.notNull())
+    .execute();
+
+  await db.schema
+    .createTable('flavor_service_profile_bindings')
+    .addColumn('flavor_id', 'text', (c) => c.notNull().references('flavors.id').onDelete('cascade'))
+    .addColumn('service_profile_id', 'text', (c) => c.notNull().references('service_profiles.id').onDelete('cascade'))
+    .addPrimaryKeyConstraint('flavor_service_profile_bindings_pkey', ['flavor_id', 'service_profile_id'])
+    .execute();
+  await db.schema
+    .createIndex('flavor_service_profile_bindings_profile')
+    .on('flavor_service_profile_bindings')
+    .column('service_profile_id')
+    .execute();
+}
