@@ -38,6 +38,7 @@ export const EXTENSIONS = [
   ext('fip-port-details', 'Floating IP Port Details Extension', 'Add port_details attribute to Floating IP resource'),
   ext('flavors', 'Neutron Service Flavors', 'Flavor specification for Neutron advanced services.'),
   ext('floatingip-pools', 'Floating IP Pools Extension', 'Provides a floating IP pools API.'),
+  ext('l3-flavors', 'Router Flavor Extension', 'Flavor support for routers.'),
   ext('l3_agent_scheduler', 'L3 Agent Scheduler', 'Schedule routers among l3 agents'),
   ext('net-mtu', 'Network MTU', 'Provides MTU attribute for a network resource.'),
   ext('net-mtu-writable', 'Network MTU (writable)', 'Provides a writable MTU attribute for a network resource.'),

@@ -8,7 +8,7 @@ import { conflict, NeutronError, notFound, policyDenied } from '../model/errors.
 import { isString, isStringOrNull, isUuid, isUuidList, toBoolean } from '../model/validators.js';
 import type { FlavorRow, ServiceProfileRow } from '../store/schema/index.js';
 import { bool, int, newId, type Item, type ResourceService, type Tx } from './common.js';
-import { L3_SERVICE_TYPE, SERVICE_PROVIDER_DRIVERS } from './service-providers.js';
+import { L3_SERVICE_TYPE, providerByDriver } from './service-providers.js';
 
 /** Plugin types neutrino has (Neutron validates service_type against its loaded plugins). */
 const SERVICE_PLUGIN_TYPES = ['CORE', L3_SERVICE_TYPE, 'FLAVORS'];
@@ -116,10 +116,9 @@ async function getProfile(tx: Tx, id: string): Promise<ServiceProfileRow> {
 
 /** A non-empty driver must be one of the listed providers' (Neutron filters providers by it). */
 function validateDriver(driver: string): void {
-  if (!SERVICE_PROVIDER_DRIVERS.includes(driver)) {
-    throw notFound('ServiceProfileDriverNotFound', `Service Profile driver ${driver} could not be found.`);
-  }
+  if (!providerByDriver(driver)) throw driverNotFound(driver);
 }
+const driverNotFound = (driver: string) => notFound('ServiceProfileDriverNotFound', `Service Profile driver ${driver} could not be found.`);
 
 /** Flavors still chosen by a router cannot go (Neutron's foreign key answers FlavorInUse). */
 export type FlavorUse = (tx: Tx, flavorId: string) => Promise<boolean>;
@@ -230,6 +229,28 @@ function bindingBodyId(body: unknown, ctx: AuthContext): string {
 }
 
 const profileInUse = (id: string) => conflict('ServiceProfileInUse', `Service Profile ${id} is used by some service instance.`);
+
+/**
+ * The provider name a router created with `flavorId` gets (the L3 driver controller's
+ * _get_l3_driver_by_flavor): the flavor's first bound profile must be enabled and name a provider's
+ * driver. Neutron checks neither the flavor's service_type nor its `enabled` here, and neither does
+ * neutrino. Any value is looked up (the attribute has no validator): null is Python's None.
+ */
+export async function providerOfFlavor(tx: Tx, flavorId: unknown): Promise<string> {
+  const id = flavorId === null ? 'None' : String(flavorId);
+  await getFlavor(tx, id);
+  const [spId] = await profileIdsOf(tx, id);
+  if (spId === undefined) throw bindingNotFound('', id);
+  const profile = await getProfile(tx, spId);
+  if (!profile.enabled) throw new NeutronError(503, 'ServiceProfileDisabled', 'Service Profile is not enabled.');
+  const provider = providerByDriver(profile.driver);
+  if (!provider) throw driverNotFound(profile.driver);
+  return provider.name;
+}
+
+/** A router created with the flavor keeps it in use (Neutron's foreign key from routers.flavor_id). */
+export const routerUsesFlavor: FlavorUse = async (tx, flavorId) =>
+  (await tx.selectFrom('routers').select('id').where('flavor_id', '=', flavorId).executeTakeFirst()) !== undefined;
 
 /** POST /flavors/{id}/service_profiles: binds a profile; answers the flavor, under `service_profile`, as Neutron does. */
 export async function bindServiceProfile(tx: Tx, ctx: AuthContext, flavorId: string, body: unknown): Promise<Item> {

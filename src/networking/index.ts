@@ -9,7 +9,7 @@ import { subnetService } from './subnets.js';
 import { withTags } from './tagged-service.js';
 import { subnetPoolService } from './subnetpools.js';
 import { addressScopeService } from './address-scopes.js';
-import { flavorService, serviceProfileService } from './flavors.js';
+import { flavorService, routerUsesFlavor, serviceProfileService } from './flavors.js';
 
 export function buildServices(config: ServerConfig): ResourceService[] {
   return [
@@ -21,7 +21,7 @@ export function buildServices(config: ServerConfig): ResourceService[] {
     floatingIpService(),
     subnetPoolService(),
     addressScopeService(),
-    flavorService(async () => false),
+    flavorService(routerUsesFlavor),
     serviceProfileService(),
   ].map(withTags);
 }

@@ -70,6 +70,7 @@ export function routerToApi(row: RouterRow, gw: GatewayPort | undefined): Item {
     routes: parseJson<unknown[]>(row.routes),
     distributed: false,
     ha: false,
+    flavor_id: row.flavor_id,
     availability_zone_hints: [],
     availability_zones: [],
     ...standardFields(row),

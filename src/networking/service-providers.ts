@@ -22,10 +22,28 @@ export const serviceProviderSpec: ResourceSpec = {
 /** The plugin constant Neutron files routers under (neutron_lib.plugins.constants.L3). */
 export const L3_SERVICE_TYPE = 'L3_ROUTER_NAT';
 
-export const SERVICE_PROVIDERS: readonly Item[] = [{ service_type: L3_SERVICE_TYPE, name: 'single_node', default: true }];
+interface ServiceProvider {
+  service_type: string;
+  name: string;
+  default: boolean;
+  /** Neutron's driver path: what a service profile's `driver` names; not shown by the API. */
+  driver: string;
+}
 
-/** The providers' driver paths, as Neutron names them: what a service profile's `driver` may be. */
-export const SERVICE_PROVIDER_DRIVERS: readonly string[] = ['neutron.services.l3_router.service_providers.single_node.SingleNodeDriver'];
+const PROVIDERS: readonly ServiceProvider[] = [
+  {
+    service_type: L3_SERVICE_TYPE,
+    name: 'single_node',
+    default: true,
+    driver: 'neutron.services.l3_router.service_providers.single_node.SingleNodeDriver',
+  },
+];
+
+/** The providers as GET /v2.0/service-providers shows them. */
+export const SERVICE_PROVIDERS: readonly Item[] = PROVIDERS.map(({ driver: _driver, ...shown }) => shown);
+
+/** The provider whose driver path is `driver`, if any. */
+export const providerByDriver = (driver: string): ServiceProvider | undefined => PROVIDERS.find((p) => p.driver === driver);
 
 /**
  * The query Neutron applies: ServiceTypeManager says filter_validation_support = False, so filters on

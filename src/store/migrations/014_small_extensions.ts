@@ -1,5 +1,6 @@
 // Service flavors (Neutron's flavors, serviceprofiles, flavorserviceprofilebindings): an operator's
 // named choice of service profiles, each naming a provider driver. A binding goes with either end.
+// Routers record the flavor they were created with (l3-flavors); a flavor in use is not deleted.
 import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -32,4 +33,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on('flavor_service_profile_bindings')
     .column('service_profile_id')
     .execute();
+
+  await db.schema.alterTable('routers').addColumn('flavor_id', 'text').execute();
+  await db.schema.createIndex('routers_flavor').on('routers').column('flavor_id').execute();
 }

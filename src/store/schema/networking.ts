@@ -122,6 +122,8 @@ export interface RouterRow extends StandardColumns {
   enable_snat: number;
   /** JSON [{destination, nexthop}] */
   routes: string;
+  /** The flavor the router was created with (migration 014), if any. */
+  flavor_id: string | null;
 }
 
 export interface FloatingIpRow {
