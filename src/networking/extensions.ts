@@ -12,6 +12,7 @@ const ext = (alias: string, name: string, description: string) => ({
 export const EXTENSIONS = [
   ext('address-scope', 'Address scope', 'Address scopes extension.'),
   ext('agent', 'agent', 'The agent management extension.'),
+  ext('agent-resources-synced', "Agent's Resource View Synced to Placement", 'Stores success/failure of last sync to Placement'),
   ext('allowed-address-pairs', 'Allowed Address Pairs', 'Provides allowed address pairs'),
   ext('binding', 'Port Binding', 'Expose port bindings of a virtual port to external application'),
   ext('default-subnetpools', 'Default Subnetpools', 'Provides ability to mark and use a subnetpool as the default.'),
