@@ -1,5 +1,5 @@
 // Networking routes outside the generic resource pattern: quotas, agents, floating IP pools, service
-// providers, router and subnet pool actions.
+// providers, flavor bindings, router, subnet pool and address group actions.
 import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../server-config.js';
@@ -10,6 +10,7 @@ import { registerRouterActions } from './router-actions.js';
 import { floatingIpPoolSpec, listFloatingIpPools } from '../networking/floatingip-pools.js';
 import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import { registerSubnetPoolActions } from './subnetpool-actions.js';
+import { addAddresses, removeAddresses } from '../networking/address-groups.js';
 import { bindServiceProfile, showBinding, unbindServiceProfile } from '../networking/flavors.js';
 import { SERVICE_PROVIDERS, serviceProviderQuery, serviceProviderSpec } from '../networking/service-providers.js';
 
@@ -73,6 +74,12 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config, bas
     await unitOfWork(db, (tx) => unbindServiceProfile(tx, req.ctx, req.params.id, req.params.sp));
     return reply.status(204).send();
   });
+  v2.put<Id>('/address-groups/:id/add_addresses', async (req) =>
+    unitOfWork(db, (tx) => addAddresses(tx, req.ctx, req.params.id, req.body)),
+  );
+  v2.put<Id>('/address-groups/:id/remove_addresses', async (req) =>
+    unitOfWork(db, (tx) => removeAddresses(tx, req.ctx, req.params.id, req.body)),
+  );
   registerRouterActions(v2, { db, config });
   registerSubnetPoolActions(v2, db);
 }

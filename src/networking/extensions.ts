@@ -10,6 +10,7 @@ const ext = (alias: string, name: string, description: string) => ({
 });
 
 export const EXTENSIONS = [
+  ext('address-group', 'Address group', 'Support address group'),
   ext('address-scope', 'Address scope', 'Address scopes extension.'),
   ext('agent', 'agent', 'The agent management extension.'),
   ext('agent-resources-synced', "Agent's Resource View Synced to Placement", 'Stores success/failure of last sync to Placement'),

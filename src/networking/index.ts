@@ -9,6 +9,7 @@ import { subnetService } from './subnets.js';
 import { withTags } from './tagged-service.js';
 import { subnetPoolService } from './subnetpools.js';
 import { addressScopeService } from './address-scopes.js';
+import { addressGroupService } from './address-groups.js';
 import { flavorService, routerUsesFlavor, serviceProfileService } from './flavors.js';
 
 export function buildServices(config: ServerConfig): ResourceService[] {
@@ -23,5 +24,6 @@ export function buildServices(config: ServerConfig): ResourceService[] {
     addressScopeService(),
     flavorService(routerUsesFlavor),
     serviceProfileService(),
+    addressGroupService(),
   ].map(withTags);
 }

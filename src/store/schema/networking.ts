@@ -206,6 +206,14 @@ export interface FlavorServiceProfileBindingRow {
   service_profile_id: string;
 }
 
+/** An address group (migration 014): standard attributes, no tags (Neutron gives it no tag support). */
+export type AddressGroupRow = StandardColumns;
+
+export interface AddressAssociationRow {
+  address_group_id: string;
+  address: string;
+}
+
 export interface SubnetPoolRow extends StandardColumns {
   ip_version: number;
   default_prefixlen: number;
@@ -266,4 +274,6 @@ export interface NetworkingTables {
   flavors: FlavorRow;
   service_profiles: ServiceProfileRow;
   flavor_service_profile_bindings: FlavorServiceProfileBindingRow;
+  address_groups: AddressGroupRow;
+  address_associations: AddressAssociationRow;
 }
