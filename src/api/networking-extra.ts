@@ -1,5 +1,5 @@
-// Networking routes outside the generic resource pattern: quotas, agents, floating IP pools, router
-// and subnet pool actions, port bindings.
+// Networking routes outside the generic resource pattern: quotas, agents, floating IP pools, service
+// providers, flavor bindings, router, subnet pool and address group actions, port bindings and forwardings.
 import { unitOfWork } from '../store/unit-of-work.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerConfig } from '../server-config.js';
@@ -22,6 +22,9 @@ import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../
 import type { ResourceSpec } from '../model/attributes.js';
 import { registerPortBindingRoutes } from './port-bindings.js';
 import { registerPortForwardingRoutes } from './port-forwarding-routes.js';
+import { addAddresses, removeAddresses } from '../networking/address-groups.js';
+import { bindServiceProfile, showBinding, unbindServiceProfile } from '../networking/flavors.js';
+import { SERVICE_PROVIDERS, serviceProviderQuery, serviceProviderSpec } from '../networking/service-providers.js';
 
 export interface ExtraDeps {
   db: Db;
@@ -67,6 +70,30 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config, bas
     if (page.links.length) body.floatingip_pools_links = page.links;
     return body;
   });
+  v2.get('/service-providers', async (req) => {
+    const raw = serviceProviderQuery(req.query as RawQuery);
+    const q = parseListQuery(serviceProviderSpec, raw);
+    const page = applyListQuery(serviceProviderSpec, [...SERVICE_PROVIDERS], q, `${baseUrl}/v2.0/service-providers`, raw);
+    return { service_providers: page.items.map((p) => selectFields(p, q.fields)) };
+  });
+  v2.post<Id>('/flavors/:id/service_profiles', async (req, reply) => {
+    const flavor = await unitOfWork(db, (tx) => bindServiceProfile(tx, req.ctx, req.params.id, req.body));
+    return reply.status(201).send({ service_profile: flavor });
+  });
+  type Binding = { Params: { id: string; sp: string } };
+  v2.get<Binding>('/flavors/:id/service_profiles/:sp', async (req) => ({
+    service_profile: await unitOfWork(db, (tx) => showBinding(tx, req.params.id, req.params.sp)),
+  }));
+  v2.delete<Binding>('/flavors/:id/service_profiles/:sp', async (req, reply) => {
+    await unitOfWork(db, (tx) => unbindServiceProfile(tx, req.ctx, req.params.id, req.params.sp));
+    return reply.status(204).send();
+  });
+  v2.put<Id>('/address-groups/:id/add_addresses', async (req) =>
+    unitOfWork(db, (tx) => addAddresses(tx, req.ctx, req.params.id, req.body)),
+  );
+  v2.put<Id>('/address-groups/:id/remove_addresses', async (req) =>
+    unitOfWork(db, (tx) => removeAddresses(tx, req.ctx, req.params.id, req.body)),
+  );
   registerRouterActions(v2, { db, config });
   registerSubnetPoolActions(v2, db);
   registerAgentScheduling(v2, { db, config });

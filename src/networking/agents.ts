@@ -29,6 +29,8 @@ export function agentToApi(r: AgentRow, config: ServerConfig) {
     created_at: agentTime(r.created_at),
     started_at: agentTime(r.started_at),
     heartbeat_timestamp: agentTime(r.heartbeat_timestamp),
+    // agent-resources-synced: the result of the agent's last resource sync to Placement; no neutrino
+    // agent reports resources to Placement, so it is None, as for Neutron's agents that report none.
     resources_synced: null,
   };
 }

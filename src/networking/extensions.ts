@@ -10,8 +10,10 @@ const ext = (alias: string, name: string, description: string) => ({
 });
 
 export const EXTENSIONS = [
+  ext('address-group', 'Address group', 'Support address group'),
   ext('address-scope', 'Address scope', 'Address scopes extension.'),
   ext('agent', 'agent', 'The agent management extension.'),
+  ext('agent-resources-synced', "Agent's Resource View Synced to Placement", 'Stores success/failure of last sync to Placement'),
   ext('allowed-address-pairs', 'Allowed Address Pairs', 'Provides allowed address pairs'),
   ext('availability_zone', 'Availability Zone', 'The availability zone extension.'),
   ext('availability_zone_filter', 'Availability Zone Filter Extension', 'Add filter parameters to AvailabilityZone resource'),
@@ -40,6 +42,7 @@ export const EXTENSIONS = [
   ),
   ext('filter-validation', 'Filter parameters validation', 'Provides validation on filter parameters.'),
   ext('fip-port-details', 'Floating IP Port Details Extension', 'Add port_details attribute to Floating IP resource'),
+  ext('flavors', 'Neutron Service Flavors', 'Flavor specification for Neutron advanced services.'),
   ext('floating-ip-port-forwarding', 'Floating IP Port Forwarding', 'Allow port forwarding from floating IP port to an internal port'),
   ext(
     'floating-ip-port-forwarding-description',
@@ -53,6 +56,7 @@ export const EXTENSIONS = [
   ),
   ext('floatingip-pools', 'Floating IP Pools Extension', 'Provides a floating IP pools API.'),
   ext('ip-substring-filtering', 'IP address substring filtering', 'Provides IP address substring filtering when listing ports'),
+  ext('l3-flavors', 'Router Flavor Extension', 'Flavor support for routers.'),
   ext('l3_agent_scheduler', 'L3 Agent Scheduler', 'Schedule routers among l3 agents'),
   ext(
     'l3-port-ip-change-not-allowed',
@@ -103,6 +107,7 @@ export const EXTENSIONS = [
     'Security group filtering on the shared field',
     'Support filtering security groups on the shared field',
   ),
+  ext('service-type', 'Neutron Service Type Management', 'API for retrieving service providers for Neutron advanced services'),
   ext('sorting', 'Sorting support', 'Extension that indicates that sorting is enabled.'),
   ext('standard-attr-description', 'standard-attr-description', 'Extension to add descriptions to standard attributes'),
   ext('standard-attr-revisions', 'Resource revision numbers', 'This extension will display the revision number of neutron resources.'),

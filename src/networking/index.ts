@@ -10,6 +10,8 @@ import { subnetService } from './subnets.js';
 import { withTags } from './tagged-service.js';
 import { subnetPoolService } from './subnetpools.js';
 import { addressScopeService } from './address-scopes.js';
+import { addressGroupService } from './address-groups.js';
+import { flavorService, routerUsesFlavor, serviceProfileService } from './flavors.js';
 
 export function buildServices(config: ServerConfig): ResourceService[] {
   return [
@@ -22,5 +24,8 @@ export function buildServices(config: ServerConfig): ResourceService[] {
     subnetPoolService(),
     addressScopeService(),
     rbacPolicyService(),
+    flavorService(routerUsesFlavor),
+    serviceProfileService(),
+    addressGroupService(),
   ].map(withTags);
 }

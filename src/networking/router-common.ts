@@ -71,6 +71,7 @@ export function routerToApi(row: RouterRow, gw: GatewayPort | undefined, zones: 
     routes: parseJson<unknown[]>(row.routes),
     distributed: false,
     ha: false,
+    flavor_id: row.flavor_id,
     availability_zone_hints: hintsOf(row),
     availability_zones: zones,
     ...standardFields(row),

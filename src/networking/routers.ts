@@ -16,6 +16,7 @@ import { scheduleRouter } from './l3-scheduler.js';
 import type { ServerConfig } from '../server-config.js';
 import { tagAttributes } from './tags.js';
 import { parseRoutes, validateRoutes, type ExtraRoute } from './extra-routes.js';
+import { providerOfFlavor } from './flavors.js';
 
 export { floatingIpService } from './floatingips.js';
 export { addRouterInterface, removeRouterInterface, type InterfaceInfo } from './router-interfaces.js';
@@ -36,6 +37,8 @@ export const routerSpec: ResourceSpec = {
     routes: { put: true, convert: (v) => parseRoutes(v), filter: false },
     distributed: { post: true, put: true, convert: toBoolean, adminSet: true, adminRead: true, filter: true },
     ha: { post: true, put: true, convert: toBoolean, adminSet: true, adminRead: true, filter: true },
+    // l3-flavors: set on create only; no filter (is_filter is not set in Neutron's attribute map).
+    flavor_id: { post: true, sort: true, filter: false },
     availability_zone_hints: { post: true, default: () => [], validate: isAvailabilityZoneHints, filter: false },
     availability_zones: { filter: false },
     ...standardAttributes,
@@ -62,6 +65,7 @@ function newRouterRow(projectId: string, a: Item): RouterRow {
     enable_snat: 1,
     routes: '[]',
     availability_zone_hints: JSON.stringify(a.availability_zone_hints ?? []),
+    flavor_id: (a.flavor_id as string | undefined) ?? null,
     revision_number: 0,
     created_at: now,
     updated_at: now,
@@ -87,6 +91,7 @@ export function routerService(config: ServerConfig): ResourceService {
     async create(tx, ctx, a) {
       checkGatewayPolicy(ctx, 'create', a.external_gateway_info);
       checkLegacy(a);
+      if ('flavor_id' in a) await providerOfFlavor(tx, a.flavor_id);
       const projectId = a.project_id as string;
       await enforceQuota(tx, projectId, 'router');
       await validateAvailabilityZones(tx, 'router', a.availability_zone_hints as string[]);

@@ -84,6 +84,9 @@ test('a DHCP network waits for a DHCP agent, then gets its DHCP port at the lowe
     ['compute1/Linux bridge agent', 'controller/DHCP agent', 'controller/Linux bridge agent'],
   );
   assert.ok(agents.every((a: { alive: boolean }) => a.alive));
+  // agent-resources-synced: no agent syncs resources to Placement here, so none has a result.
+  assert.ok(agents.every((a: { resources_synced: unknown }) => a.resources_synced === null));
+  assert.equal((await demo.get('/extensions/agent-resources-synced')).status, 200);
   const shown = await admin.get(`/agents/${agents[1].id}`);
   assert.equal(shown.body.agent.host, 'controller');
   assert.equal((await demo.get(`/agents/${agents[1].id}`)).status, 404);

@@ -11,6 +11,7 @@ import * as m008 from './008_misc_parity.js';
 import * as m010 from './010_vlan.js';
 import * as m012 from './012_application_credentials.js';
 import * as m013 from './013_port_forwardings.js';
+import * as m014 from './014_small_extensions.js';
 import * as m015 from './015_port_bindings.js';
 import * as m016 from './016_identity_groups.js';
 
@@ -26,6 +27,7 @@ export const migrations: Record<string, Migration> = {
   '010_vlan': m010,
   '012_application_credentials': m012,
   '013_port_forwardings': m013,
+  '014_small_extensions': m014,
   '015_port_bindings': m015,
   '016_identity_groups': m016,
 };

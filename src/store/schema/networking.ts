@@ -149,6 +149,8 @@ export interface RouterRow extends StandardColumns {
   routes: string;
   /** JSON list of availability zone names */
   availability_zone_hints: string;
+  /** The flavor the router was created with (migration 014), if any. */
+  flavor_id: string | null;
 }
 
 export interface FloatingIpRow {
@@ -220,6 +222,37 @@ export interface AddressScopeRow {
   ip_version: number;
 }
 
+/** A service flavor (migration 014): no project and no standard attributes, as in Neutron. */
+export interface FlavorRow {
+  id: string;
+  name: string;
+  description: string | null;
+  service_type: string;
+  enabled: number;
+}
+
+/** A service profile (migration 014): a provider driver and/or operator metainfo. */
+export interface ServiceProfileRow {
+  id: string;
+  description: string | null;
+  driver: string;
+  enabled: number;
+  metainfo: string;
+}
+
+export interface FlavorServiceProfileBindingRow {
+  flavor_id: string;
+  service_profile_id: string;
+}
+
+/** An address group (migration 014): standard attributes, no tags (Neutron gives it no tag support). */
+export type AddressGroupRow = StandardColumns;
+
+export interface AddressAssociationRow {
+  address_group_id: string;
+  address: string;
+}
+
 export interface SubnetPoolRow extends StandardColumns {
   ip_version: number;
   default_prefixlen: number;
@@ -280,4 +313,9 @@ export interface NetworkingTables {
   address_scopes: AddressScopeRow;
   subnetpools: SubnetPoolRow;
   subnetpools_tags: TagRow;
+  flavors: FlavorRow;
+  service_profiles: ServiceProfileRow;
+  flavor_service_profile_bindings: FlavorServiceProfileBindingRow;
+  address_groups: AddressGroupRow;
+  address_associations: AddressAssociationRow;
 }
