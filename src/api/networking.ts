@@ -8,7 +8,7 @@ import type { Authenticate } from './keystone-auth.js';
 import type { AuthContext } from '../model/context.js';
 import { bulkItems, prepareCreate, prepareUpdate, visibleTo } from '../model/attributes.js';
 import { badRequest, notFound, unauthorized } from '../model/errors.js';
-import { applyListQuery, attributesRead, pageLinks, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
+import { applyListQuery, attributesRead, fieldsOf, pageLinks, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import type { Item, ResourceService, Tx } from '../networking/common.js';
 import { enforceRevision, revisionConstraint } from './if-match.js';
 import { buildServices } from '../networking/index.js';
@@ -128,12 +128,6 @@ async function* jsonListInTurns(plural: string, items: Item[], render1: (it: Ite
   yield tail === '{}' ? ']}' : `],${tail.slice(1)}`;
 }
 
-function fieldsOf(query: unknown): string[] | null {
-  const f = (query as RawQuery).fields;
-  if (f === undefined) return null;
-  return Array.isArray(f) ? f : [f];
-}
-
 /**
  * Runs a write under an If-Match revision constraint. As in Neutron, which checks when the write is
  * flushed, the write's own refusals (not found, policy, validation) come first; a stale revision
@@ -187,7 +181,7 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
 
   v2.get<{ Params: { id: string } }>(member, async (req) => {
     const item = await unitOfWork(db, (tx) => service.show(tx, req.ctx, req.params.id));
-    return { [singular]: render(service, item, req.ctx, fieldsOf(req.query)) };
+    return { [singular]: render(service, item, req.ctx, fieldsOf(req.query as RawQuery)) };
   });
 
   v2.post(collection, async (req, reply) => {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Db } from '../store/db.js';
 import { unitOfWork } from '../store/unit-of-work.js';
 import { prepareCreate } from '../model/attributes.js';
-import { parseListQuery, selectFields, type RawQuery } from '../model/query.js';
+import { fieldsOf, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import {
   activatePortBinding,
   createPortBinding,
@@ -12,12 +12,6 @@ import {
   portBindingSpec,
   showPortBinding,
 } from '../networking/port-bindings.js';
-
-function fieldsOf(query: RawQuery): string[] | null {
-  const f = query.fields;
-  if (f === undefined) return null;
-  return Array.isArray(f) ? f : [f];
-}
 
 export function registerPortBindingRoutes(v2: FastifyInstance, db: Db): void {
   type Port = { Params: { id: string } };

@@ -197,6 +197,11 @@ export function attributesRead(q: Pick<ListQuery, 'fields' | 'filters' | 'sorts'
   return out;
 }
 
+/** The `fields` a show asks for (every `fields=` value), or null for all of them. */
+export function fieldsOf(query: RawQuery): string[] | null {
+  return query.fields === undefined ? null : many(query.fields);
+}
+
 /** Keeps only the requested fields (Neutron always honours `fields` after policy). */
 export function selectFields(item: Item, fields: string[] | null): Item {
   if (!fields) return item;
