@@ -33,7 +33,12 @@ before(async () => {
   srv = await startTestServer();
   ({ admin, demo, other } = await adminDemoOther(srv.url));
   net = await created(demo.post('/networks', { network: { name: 'ports' } }), 'network');
-  subnet = await created(demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.30.0.0/24' } }), 'subnet');
+  // Allocations stay below .90, so the addresses the tests name (.98, .99) are never taken at random.
+  const allocation_pools = [{ start: '10.30.0.2', end: '10.30.0.89' }];
+  subnet = await created(
+    demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.30.0.0/24', allocation_pools } }),
+    'subnet',
+  );
 });
 after(() => srv.close());
 
