@@ -9,6 +9,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, neutrino } from '../helpers/neutrino-cli.js';
+import { labPaths } from '../../src/lab/paths.js';
+import { namespaceOwner } from '../../src/agent/pass.js';
+import { namespaceMark } from '../../src/kernel/mark.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : false;
 const lab = `d${process.pid % 100000}`;
@@ -97,11 +100,27 @@ test('neutrino demo: the scenario with ping and ssh through the floating IP; the
 });
 
 test('neutrino demo --down: a rerun replaces the lab, proves it again and leaves nothing behind', { skip, timeout: 240_000 }, async () => {
-  const routers = () =>
+  // The lab's agents mark the namespaces they create (agent/pass.ts); other labs on this machine
+  // (tests running alongside) create and remove their own, which are not this test's business.
+  const paths = labPaths(root, lab);
+  const nodes = readdirSync(paths.nodesDir);
+  const marks = new Set(nodes.map((host) => namespaceMark(namespaceOwner({ host, statePath: paths.agentState(host) }))));
+  const ofThisLab = () =>
     execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
       .split('\n')
-      .filter((l) => l.startsWith('qrouter-') || l.startsWith('qdhcp-'));
-  const before = new Set(routers());
+      .map((l) => l.split(' ')[0]!)
+      .filter((ns) => ns.startsWith('qrouter-') || ns.startsWith('qdhcp-'))
+      .filter((ns) => {
+        try {
+          const lo = JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'link', 'show', 'lo'], { encoding: 'utf8' })) as Array<{
+            ifalias?: string;
+          }>;
+          return marks.has(lo[0]?.ifalias ?? '');
+        } catch {
+          return false; // gone meanwhile
+        }
+      });
+  assert.ok(ofThisLab().length > 0, 'the lab up before --down has marked agent namespaces');
   const r = await neutrino(['demo', ...L, '--down'], 200_000);
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /previous lab \S+ removed \(a rerun replaces it\)/);
@@ -109,7 +128,14 @@ test('neutrino demo --down: a rerun replaces the lab, proves it again and leaves
   assert.match(r.stdout, /--down: removing the lab/);
   assert.deepEqual(namespacesOfLab(), [], 'no namespace of the lab is left');
   const created: string[] = r.stdout.match(/qrouter-[0-9a-f-]{36}/g) ?? [];
-  for (const ns of routers()) assert.ok(before.has(ns) && !created.includes(ns), `namespace left: ${ns}`);
+  assert.ok(created.length > 0, 'the demo names its router namespace');
+  const names = new Set(
+    execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.split(' ')[0]),
+  );
+  for (const ns of created) assert.ok(!names.has(ns), `namespace left: ${ns}`);
+  assert.deepEqual(ofThisLab(), [], 'no agent namespace of the lab is left');
   assert.ok(!existsSync(join(root, 'labs', lab)), 'the lab dir is removed');
   const procs = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
   assert.ok(!procs.includes(join(root, 'labs', lab)), 'no process of the lab is left');
