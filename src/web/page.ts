@@ -75,7 +75,9 @@ export const PAGE_SCRIPT = `const PICTURE_CSS = ${JSON.stringify(PICTURE_CSS)};
 // under the other, a namespace's devices in layers along their bridge edges (a bridge above its
 // ports). A bridge with more than GROUP_AT taps shows them as one group until it is opened.
 const NS = 'http://www.w3.org/2000/svg';
-const DW = 150, DH = 34, HEAD = 24, PAD = 10, GROUP_AT = 8;
+const DW = 150, DH = 34, HEAD = 24, MARKS = 14, PAD = 10, GROUP_AT = 8, PACK_AT = 40, MIN_NS_W = 240;
+const NS_PADDING = '[top=' + (HEAD + MARKS) + ',left=8,bottom=8,right=8]';
+const nsTitle = (ns) => (ns.name || 'root namespace') + (ns.faults.length ? '  ✗ ' + ns.faults[0].cause : '');
 const elk = new ELK();
 let view = null, selected = null, trace = null;
 let layoutKey = '', positions = null;
@@ -173,13 +175,19 @@ function elkGraph(t, m) {
       id: n.id,
       layoutOptions: { 'elk.algorithm': 'layered', 'elk.direction': 'RIGHT', 'elk.spacing.nodeNode': '10', 'elk.padding': '[top=' + (HEAD + 6) + ',left=10,bottom=10,right=10]' },
       ...(n.namespaces.length ? {} : { width: 260, height: HEAD + 20 }),
-      children: m.namespaces.filter((x) => x.node === n).map(({ ns, items }) => ({
+      children: m.namespaces.filter((x) => x.node === n).map(({ ns, items }) => {
+        // Wide enough for its title (bold 12px), and a second line for the trace's marks on it.
+        const minimum = { 'elk.nodeSize.constraints': 'MINIMUM_SIZE', 'elk.nodeSize.minimum': '(' + Math.max(MIN_NS_W, Math.ceil(nsTitle(ns).length * 7.4 + 16)) + ',' + (HEAD + MARKS + 8) + ')' };
+        return {
         id: ns.id,
-        layoutOptions: { 'elk.algorithm': 'layered', 'elk.direction': 'DOWN', 'elk.spacing.nodeNode': '8', 'elk.layered.spacing.nodeNodeBetweenLayers': '18', 'elk.padding': '[top=' + HEAD + ',left=8,bottom=8,right=8]' },
-        ...(items.length ? {} : { width: 240, height: HEAD + 8 }),
+        // Many devices (an opened group of taps): packed in rows, as layers would make one endless row.
+        layoutOptions: items.length > PACK_AT
+          ? { 'elk.algorithm': 'rectpacking', 'elk.aspectRatio': '1.6', 'elk.spacing.nodeNode': '8', 'elk.padding': NS_PADDING, ...minimum }
+          : { 'elk.algorithm': 'layered', 'elk.direction': 'DOWN', 'elk.spacing.nodeNode': '8', 'elk.layered.spacing.nodeNodeBetweenLayers': '18', 'elk.padding': NS_PADDING, ...minimum },
         children: items.map((i) => ({ id: i.id, width: DW, height: DH })),
-        edges: inner.get(ns.id) || [],
-      })),
+        edges: items.length > PACK_AT ? [] : inner.get(ns.id) || [],
+      };
+      }),
     })),
   };
 }
@@ -239,12 +247,12 @@ async function render() {
     const rules = hops.rules.get(ns.id) || [];
     const ng = el('g', { class: ['ns', ns.status, worst(rules.map((r) => r.cls))].join(' '), 'data-id': ns.id }, svg);
     el('rect', { x: b.x, y: b.y, width: b.w, height: b.h, rx: 4 }, ng);
-    const label = text(ng, b.x + 6, b.y + 15, (ns.name || 'root namespace') + (ns.faults.length ? '  ✗ ' + ns.faults[0].cause : ''), 'title');
+    const label = text(ng, b.x + 6, b.y + 15, nsTitle(ns), 'title');
     if (ns.faults.length) label.setAttribute('fill', '#c22');
-    // Hops without a device (NAT rules, routes, forwarding) are marks at the right of the namespace's title.
-    const marks = rules.length ? el('text', { x: b.x + b.w - 6, y: b.y + 15, 'text-anchor': 'end', class: 'rules' }, ng) : null;
-    for (const r of rules) {
-      const mark = el('tspan', { class: 'rule ' + r.cls, dx: 8 }, marks);
+    // Hops without a device (NAT rules, routes, forwarding, agents) are marks under the namespace's title.
+    const marks = rules.length ? el('text', { x: b.x + 6, y: b.y + 15 + MARKS, class: 'rules' }, ng) : null;
+    for (const [i, r] of rules.entries()) {
+      const mark = el('tspan', { class: 'rule ' + r.cls, dx: i ? 8 : 0 }, marks);
       mark.textContent = (r.cls === 'hop-ok' ? '✓ ' : r.cls === 'hop-bad' ? '✗ ' : '? ') + r.hop.check + (r.hop.reason ? ' ' + r.hop.reason : '');
       el('title', {}, mark).textContent = '#' + r.hop.index + ' ' + r.hop.check + ': ' + r.hop.status + (r.hop.cause ? ' — ' + r.hop.cause : '');
     }
