@@ -5,7 +5,8 @@ import { parseListen } from '../server-config.js';
 import { cloudApiClient, resolveCloud } from '../trace/read/cloud.js';
 import { cliTargets, gatherSnapshot, type LabSource } from '../trace/read/gather.js';
 import { loadSnapshot } from '../trace/read/snapshot-io.js';
-import { gatherOptions, labOf, TraceUsageError, type AccessOptions } from '../trace/run.js';
+import { fipProbeOptions, gatherOptions, labOf, TraceUsageError, type AccessOptions } from '../trace/run.js';
+import { probeFip } from '../trace/probe/probe.js';
 import { startWebServer } from '../web/server.js';
 import { ViewSource, type ViewSourceOptions } from '../web/state.js';
 import { accessOptions, failWith, pairs } from './trace.js';
@@ -45,7 +46,15 @@ export function registerWebCommand(program: Command): void {
     )
     .option('--listen <host:port>', 'where to serve the page (localhost only by default)', DEFAULT_WEB_LISTEN)
     .option('--interval <ms>', 'how often the nodes are re-read, in milliseconds', '1000')
-    .option('--snapshot <dir>', 'show a snapshot recorded with `neutrino trace … --record DIR`, offline');
+    .option('--snapshot <dir>', 'show a snapshot recorded with `neutrino trace … --record DIR`, offline')
+    .option(
+      '--allow-probe',
+      "let the page probe a floating IP's path with real traffic (as `neutrino trace fip --probe`); read-only without it",
+    )
+    .option(
+      '--from <access>',
+      'with --allow-probe: where the probe sends from: local, netns:NAME or ssh:USER@ADDRESS; in a lab, without it: its external host',
+    );
   accessOptions(web).action(async (f: Record<string, unknown>) => {
     try {
       const listen = parseListen(f.listen as string);
@@ -69,8 +78,20 @@ export function registerWebCommand(program: Command): void {
       const options = await viewSourceOptions(access, snapshot, interval, f.stateRoot as string | undefined);
       const source = new ViewSource({ ...options, onError: (e) => process.stderr.write(`neutrino web: re-read failed: ${e.message}\n`) });
       await source.start();
-      const server = await startWebServer(source, listen);
-      process.stdout.write(`neutrino web: ${options.label} at ${server.url}\n`);
+      const allowProbe = !!f.allowProbe;
+      if (f.from !== undefined && !allowProbe) throw new TraceUsageError('--from says where probes send from: it goes with --allow-probe');
+      if (allowProbe && snapshot) throw new TraceUsageError('--allow-probe sends real traffic: a --snapshot has none to probe');
+      const from = f.from as string | undefined;
+      if (allowProbe && access.lab === undefined && from === undefined)
+        throw new TraceUsageError(
+          '--allow-probe on a cloud needs --from ACCESS: where to send the traffic from, on the provider network side',
+        );
+      const server = await startWebServer(
+        source,
+        listen,
+        allowProbe ? { probe: (report, snap) => probeFip(report, fipProbeOptions(snap, { from, labs })) } : {},
+      );
+      process.stdout.write(`neutrino web: ${options.label} at ${server.url}${allowProbe ? ' (probes allowed)' : ''}\n`);
       const stop = () => {
         source.stop();
         void server.close().then(() => process.exit(0));

@@ -18,7 +18,7 @@ import type { TraceReport } from './report.js';
 import type { ApiObject, Snapshot } from './snapshot.js';
 import { loadSnapshot, saveSnapshot } from './read/snapshot-io.js';
 import { nodeAccess, parseAccess } from './read/access.js';
-import { probeFip, probePort } from './probe/probe.js';
+import { probeFip, probePort, type ProbeOptions } from './probe/probe.js';
 import { dhcpClientArgv, probeDhcp, probeDhcpPassive } from './probe/probe-dhcp.js';
 import { probeDhcp6, probeDhcp6Passive } from './probe/probe-dhcp6.js';
 import { dhcpClientPort, DhcpTraceError, DHCPV6_SERVER_PORT, traceDhcp, withDhcpLeg } from './walk/dhcp.js';
@@ -233,6 +233,22 @@ function externalGateway(ctx: TraceContext, port: ApiObject, family?: IpFamily):
 
 /** --probe: real traffic from the upstream side, captured on every hop's device on every node. */
 async function probe(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot): Promise<TraceReport> {
+  const options = fipProbeOptions(snapshot, o);
+  if (o.format === 'text')
+    o.progress(
+      `probing: ${report.target.flow.protocol} to ${o.target} from ${options.from.label}${options.source ? ` (source ${options.source})` : ''}, capturing on every hop`,
+    );
+  return probeFip(report, options);
+}
+
+/**
+ * How a floating IP's probe runs: each node of the snapshot reached as it was read, the traffic sent
+ * from --from (in a lab without it: its external host, from the client beyond the upstream router).
+ */
+export function fipProbeOptions(
+  snapshot: Snapshot,
+  o: Pick<TraceCliOptions, 'from' | 'source' | 'labs' | 'count' | 'captureDir'>,
+): ProbeOptions {
   const lab = snapshot.source.lab;
   const fromAccess = o.from ?? (lab ? `netns:${o.labs.externalNamespace(lab)}` : undefined);
   if (!fromAccess)
@@ -241,17 +257,13 @@ async function probe(report: TraceReport, o: TraceCliOptions, snapshot: Snapshot
     );
   const access = Object.fromEntries(Object.values(snapshot.nodes).map((d) => [d.host, nodeAccess(parseAccess(d.access))]));
   const source = o.source ?? (lab && !o.from ? o.labs.upstreamClient : undefined);
-  if (o.format === 'text')
-    o.progress(
-      `probing: ${report.target.flow.protocol} to ${o.target} from ${fromAccess}${source ? ` (source ${source})` : ''}, capturing on every hop`,
-    );
-  return probeFip(report, {
+  return {
     access,
     from: { access: nodeAccess(parseAccess(fromAccess)), label: fromAccess },
     ...(source ? { source } : {}),
     ...(o.count ? { count: Number(o.count) } : {}),
     ...(o.captureDir ? { captureDir: o.captureDir } : {}),
-  });
+  };
 }
 
 /**

@@ -1,14 +1,27 @@
 // `neutrino web`'s HTTP server: the page, the topology and the linked resources as JSON, a trace
 // walked on the current snapshot, and server-sent events whenever the picture changes. Read-only:
-// GET and HEAD only; it binds where it is told (the CLI's default is localhost).
+// GET and HEAD only, except POST /api/probe when started with --allow-probe (real traffic through a
+// floating IP's path, one probe at a time); it binds where it is told (the CLI's default is localhost).
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { contextFrom } from '../trace/run.js';
 import { traceFip } from '../trace/walk/fip.js';
 import { tracePort } from '../trace/walk/port.js';
 import type { TraceReport } from '../trace/report.js';
+import type { Snapshot } from '../trace/snapshot.js';
 import { PAGE_HTML, PAGE_SCRIPT } from './page.js';
 import type { View, ViewSource } from './state.js';
+
+export interface WebServerOptions {
+  /** with --allow-probe: sends real traffic through a traced floating IP's path and measures it */
+  probe?: (report: TraceReport, snapshot: Snapshot) => Promise<TraceReport>;
+}
+
+/** ELK's browser bundle, read once from the installed elkjs package. */
+let elkBundle: string | null = null;
+const elkScript = () => (elkBundle ??= readFileSync(createRequire(import.meta.url).resolve('elkjs/lib/elk.bundled.js'), 'utf8'));
 
 export interface WebServer {
   url: string;
@@ -38,7 +51,11 @@ export function traceOn(source: ViewSource, q: URLSearchParams): TraceReport | {
   return { error: 'give fip=ADDRESS, or port=ID and to=ADDRESS|PORT' };
 }
 
-export async function startWebServer(source: ViewSource, listen: { host: string; port: number }): Promise<WebServer> {
+export async function startWebServer(
+  source: ViewSource,
+  listen: { host: string; port: number },
+  options: WebServerOptions = {},
+): Promise<WebServer> {
   const streams = new Set<http.ServerResponse>();
   const send = (res: http.ServerResponse, v: View) => res.write(`event: view\nid: ${v.version}\ndata: ${JSON.stringify(v)}\n\n`);
   const unsubscribe = source.subscribe((v) => streams.forEach((res) => send(res, v)));
@@ -46,8 +63,34 @@ export async function startWebServer(source: ViewSource, listen: { host: string;
   const keepAlive = setInterval(() => streams.forEach((res) => res.write(': keep-alive\n\n')), 15_000);
   keepAlive.unref();
 
+  let probing = false;
+  const probe = async (res: http.ServerResponse, q: URLSearchParams) => {
+    if (!options.probe)
+      return json(res, 403, errorBody(403, 'Forbidden', 'neutrino web was started without --allow-probe: it sends no traffic'));
+    if (!q.get('fip'))
+      return json(
+        res,
+        400,
+        errorBody(400, 'BadRequest', 'the page probes a floating IP (fip=ADDRESS); probe a port with neutrino trace port --probe'),
+      );
+    if (probing) return json(res, 409, errorBody(409, 'Conflict', 'a probe is already running: wait for its result'));
+    const snapshot = source.snapshot();
+    const report = traceOn(source, q);
+    if ('error' in report || !snapshot)
+      return json(res, 400, errorBody(400, 'BadRequest', 'error' in report ? report.error : 'nothing read yet'));
+    probing = true;
+    try {
+      json(res, 200, await options.probe(report, snapshot));
+    } catch (e) {
+      json(res, 500, errorBody(500, 'ProbeFailed', (e as Error).message));
+    } finally {
+      probing = false;
+    }
+  };
+
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method === 'POST' && url.pathname === '/api/probe') return void probe(res, url.searchParams);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return json(res, 405, errorBody(405, 'HTTPMethodNotAllowed', `neutrino web is read-only: ${req.method} is not allowed`));
@@ -60,6 +103,11 @@ export async function startWebServer(source: ViewSource, listen: { host: string;
       case '/app.js':
         res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
         return res.end(PAGE_SCRIPT);
+      case '/vendor/elk.js':
+        res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' });
+        return res.end(elkScript());
+      case '/api/config':
+        return json(res, 200, { allowProbe: !!options.probe });
       case '/api/topology':
         return view ? json(res, 200, view.topology) : json(res, 503, errorBody(503, 'NotReady', 'nothing has been read yet'));
       case '/api/resources':

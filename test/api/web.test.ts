@@ -110,7 +110,8 @@ test('server-sent events follow the recording as it changes, and only when it ch
   assert.equal(first.version, 1);
   // Re-reads of an unchanged recording: no event, the version stays.
   const before = reads;
-  await new Promise((r) => setTimeout(r, 500));
+  // At least two re-reads (every 100 ms; waited for up to 10 s, as a loaded machine may be slow).
+  for (let waited = 0; reads <= before + 1 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
   assert.ok(reads > before + 1, `re-read ${reads - before} times`);
   assert.equal(source.view()!.version, 1);
 

@@ -1,6 +1,7 @@
 // `neutrino web --lab` as root on a live lab: the topology shows the lab's nodes, and an instance
 // created while the page is watched appears — its tap in the network's bridge on its node — in
-// /api/topology and as a server-sent event, without a restart.
+// /api/topology and as a server-sent event, without a restart. Started with --allow-probe, the page
+// probes the instance's floating IP with real traffic (without it, the probe is refused).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -12,6 +13,7 @@ import { webUrl } from '../helpers/web.js';
 import { haveOpenstack } from '../helpers/openstack.js';
 import { eventually, labUpAsAdmin } from '../helpers/lab.js';
 import type { Topology } from '../../src/web/topology.js';
+import type { TraceReport } from '../../src/trace/report.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
 const lab = `w${process.pid % 100000}`;
@@ -61,4 +63,58 @@ test('an instance created while neutrino web watches the lab appears in its topo
   );
   assert.equal(seen.master, brq);
   assert.deepEqual(seen.faults, []);
+  // Read-only: no probe without --allow-probe.
+  assert.deepEqual(await (await fetch(new URL('api/config', url))).json(), { allowProbe: false });
+  const refused = await fetch(new URL('api/probe?fip=10.123.123.104', url), { method: 'POST' });
+  assert.equal(refused.status, 403);
+  assert.equal(((await refused.json()) as { NeutronError: { type: string } }).NeutronError.type, 'Forbidden');
 });
+
+test(
+  'with --allow-probe the page probes a floating IP: echo requests and replies counted on the path',
+  { skip, timeout: 300_000 },
+  async (t) => {
+    openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'provider', 'provider');
+    openstack(
+      'subnet',
+      'create',
+      '--network',
+      'provider',
+      '--subnet-range',
+      '10.123.123.0/24',
+      '--gateway',
+      '10.123.123.1',
+      '--allocation-pool',
+      'start=10.123.123.100,end=10.123.123.200',
+      '--no-dhcp',
+      'provider',
+    );
+    const router = openstack('router', 'create', '--project', 'demo', 'router') as { id: string };
+    execFileSync('openstack', ['router', 'set', '--external-gateway', 'provider', 'router'], { env });
+    execFileSync('openstack', ['router', 'add', 'subnet', 'router', 'selfservice'], { env });
+    const def = (openstack('security', 'group', 'list', '--project', 'demo') as Array<{ ID: string; Name: string }>).find(
+      (g) => g.Name === 'default',
+    )!;
+    execFileSync('openstack', ['security', 'group', 'rule', 'create', '--ingress', '--protocol', 'icmp', def.ID], { env });
+    const port = openstack('port', 'list', '--device-owner', 'compute:nova')[0] as { ID: string };
+    openstack('floating', 'ip', 'create', '--project', 'demo', '--floating-ip-address', '10.123.123.104', '--port', port.ID, 'provider');
+    const web = neutrinoSpawn(['web', ...L, '--listen', '127.0.0.1:0', '--allow-probe']);
+    t.after(() => web.kill('SIGTERM'));
+    const url = await webUrl(web);
+    assert.deepEqual(await (await fetch(new URL('api/config', url))).json(), { allowProbe: true });
+    // The router and its floating IP realised and read: the static trace is healthy first.
+    await eventually(
+      'a healthy trace of the floating IP',
+      async () => ((await (await fetch(new URL('api/trace?fip=10.123.123.104', url))).json()) as TraceReport).verdict === 'healthy',
+      60_000,
+    );
+    const res = await fetch(new URL('api/probe?fip=10.123.123.104', url), { method: 'POST' });
+    const report = (await res.json()) as TraceReport;
+    assert.equal(res.status, 200, JSON.stringify(report));
+    assert.equal(report.verdict, 'healthy', JSON.stringify(report.hops.filter((h) => h.status !== 'ok')));
+    const tap = report.hops.find((h) => h.node === 'compute1' && h.device?.startsWith('tap') && h.capture);
+    assert.ok(tap?.capture, 'the instance tap was captured on');
+    assert.ok(tap.capture.request >= 1 && (tap.capture.reply ?? 0) >= 1, JSON.stringify(tap.capture));
+    assert.ok(router.id);
+  },
+);
