@@ -1,6 +1,7 @@
 // Networking v2.0 over HTTP: version discovery, token check, and the generic list/show/create/
 // update/delete routes every resource shares (wrapping, bulk create, filters, fields, paging).
 import { unitOfWork } from '../store/unit-of-work.js';
+import { withReader } from '../store/read-pool.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../server-config.js';
 import type { Db } from '../store/db.js';
@@ -155,6 +156,9 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
   const segment = service.spec.path ?? plural;
   const collection = `/${segment}`;
   const member = `/${segment}/:id`;
+  // GETs that only read run on a read-only connection: a long list then holds up no write.
+  const reading = <T>(work: (tx: Tx) => Promise<T>): Promise<T> =>
+    service.readOnlyGets ? withReader(db, (reader) => unitOfWork(reader, work)) : unitOfWork(db, work);
 
   v2.get(collection, async (req, reply) => {
     const raw = req.query as RawQuery;
@@ -162,7 +166,7 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
     const selfUrl = `${baseUrl}/v2.0/${segment}`;
     // A list may be long: its reading is one slice of work, taken in turn with the other long ones.
     if (q.limit === null || q.limit > LIST_SLICE) await nextTurn();
-    const page = await unitOfWork(db, async (tx) => {
+    const page = await reading(async (tx) => {
       const paged = service.listPage ? await service.listPage(tx, req.ctx, q) : null;
       if (paged) return { items: paged.items, links: pageLinks(paged.items, q, paged.hasMore, paged.hasBefore, selfUrl, raw) };
       const all = await service.list(tx, req.ctx, q.filters, attributesRead(q));
@@ -180,7 +184,7 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
   });
 
   v2.get<{ Params: { id: string } }>(member, async (req) => {
-    const item = await unitOfWork(db, (tx) => service.show(tx, req.ctx, req.params.id));
+    const item = await reading((tx) => service.show(tx, req.ctx, req.params.id));
     return { [singular]: render(service, item, req.ctx, fieldsOf(req.query as RawQuery)) };
   });
 

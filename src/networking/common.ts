@@ -87,6 +87,8 @@ export interface ResourceService {
    */
   listPage?(tx: Tx, ctx: AuthContext, q: ListQuery): Promise<ItemPage | null>;
   show(tx: Tx, ctx: AuthContext, id: string): Promise<Item>;
+  /** list, listPage and show only read (no default created on first sight): they may run on a read-only connection. */
+  readOnlyGets?: boolean;
   create(tx: Tx, ctx: AuthContext, attrs: Item): Promise<Item>;
   update(tx: Tx, ctx: AuthContext, id: string, attrs: Item): Promise<Item>;
   remove(tx: Tx, ctx: AuthContext, id: string): Promise<void>;

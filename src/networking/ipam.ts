@@ -52,6 +52,10 @@ async function pickFrom(tx: Tx, subnet: SubnetRow, lowest: boolean, taken: Fixed
   return ipAt(subnetCidr(subnet), choice.value);
 }
 
+/** Oldest first, then by id: created_at and id are ASCII, so code-unit order is the engines' text order. */
+const byCreation = (a: SubnetRow, b: SubnetRow) =>
+  a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+
 const isAutoSubnet = (s: SubnetRow) => s.ip_version === 6 && isAutoAddressSubnet(s);
 
 /** Router ports may hold an IPv6 subnet's first address; other typed ports may not (ipam/utils.py::check_subnet_ip). */
@@ -101,13 +105,9 @@ export async function allocateFixedIps(
   requests: FixedIpRequest[] | undefined,
   opts: { lowest: boolean; port: PortIdentity; keep?: FixedIp[]; macChanged?: boolean },
 ): Promise<FixedIp[]> {
-  const subnets = await tx
-    .selectFrom('subnets')
-    .selectAll()
-    .where('network_id', '=', network.id)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
+  // Sorted here, not by ORDER BY: a network has few subnets, and SQLite's sorter costs more per
+  // query (~0.1 ms, whatever the row count) than the rest of this read.
+  const subnets = (await tx.selectFrom('subnets').selectAll().where('network_id', '=', network.id).execute()).sort(byCreation);
   const byId = new Map(subnets.map((s) => [s.id, s]));
   const { port } = opts;
   const takesAutoAddresses = !ROUTER_INTERFACE_OWNERS_SNAT.includes(port.deviceOwner);

@@ -384,6 +384,7 @@ async function deleteNetwork(tx: Tx, row: NetworkRow, ports: Array<{ id: string 
 export function networkService(config: ServerConfig): ResourceService {
   return {
     spec: networkSpec,
+    readOnlyGets: true,
 
     async list(tx, ctx, filters) {
       const { query } = pushFilters(tx, networkTable(ctx), visibleNetworks(tx, ctx), filters);

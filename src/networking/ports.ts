@@ -367,6 +367,7 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
   const portSecurity = a.port_security_enabled === undefined ? bool(network.port_security_enabled) : (a.port_security_enabled as boolean);
   let groups = a.security_groups as string[] | undefined;
   if (groups === undefined) {
+    // The port's project's own default group: nothing to check (as Neutron, which checks only requested groups).
     groups = portSecurity && !isNetworkDevice(deviceOwner) && projectId ? [await ensureDefaultSecurityGroup(tx, projectId)] : [];
   } else if (groups.length && !portSecurity) {
     throw new NeutronError(
@@ -374,8 +375,9 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
       'PortSecurityAndIPRequiredForSecurityGroups',
       'Port security must be enabled and port must have an IP address in order to use security groups.',
     );
+  } else {
+    await checkGroups(tx, ctx, groups, projectId);
   }
-  await checkGroups(tx, ctx, groups, projectId);
 
   let mac: string;
   if (a.mac_address !== undefined) {
@@ -668,6 +670,7 @@ function visiblePorts(tx: Tx, ctx: AuthContext) {
 export function portService(): ResourceService {
   return {
     spec: portSpec,
+    readOnlyGets: true,
 
     async list(tx, ctx, filters, read) {
       const { query } = pushFilters(tx, portTable, visiblePorts(tx, ctx), filters);

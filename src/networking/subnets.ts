@@ -274,6 +274,7 @@ async function deleteSubnet(tx: Tx, subnet: SubnetRow, users: AddressUser[]): Pr
 export function subnetService(config: ServerConfig): ResourceService {
   return {
     spec: subnetSpec,
+    readOnlyGets: true,
 
     async list(tx, ctx, filters) {
       const { query } = pushFilters(tx, subnetTable, visibleSubnets(tx, ctx), filters);

@@ -27,6 +27,7 @@ export function withTags(service: ResourceService): ResourceService {
       const item = await service.create(tx, ctx, rest);
       // The tags go in with the resource, no revision of their own (process_create_port).
       if (Array.isArray(tags) && tags.length) await addTags(tx, table, item.id as string, tags as string[]);
+      else return { ...item, tags: [] }; // a resource just created has no other tags
       return (await attachTags(tx, table, [item]))[0];
     },
     update: async (tx, ctx, id, attrs) => (await attachTags(tx, table, [await service.update(tx, ctx, id, attrs)]))[0],

@@ -12,6 +12,7 @@ import { type Engine } from './engine.js';
 import { NulMatchesNothing } from './nul-matches-nothing.js';
 import { DB_FILE, securePrivateDbFiles, securePrivateDir } from './state-dir.js';
 import { withStatementCache } from './statement-cache.js';
+import { closeReaders, openReaders } from './read-pool.js';
 
 export type Db = Kysely<Database>;
 
@@ -32,14 +33,23 @@ export interface OpenOptions {
   poolSize?: number;
 }
 
-function sqliteDialect(file: string): Dialect {
+function sqliteDialect(file: string, onClose: () => void = () => undefined): Dialect {
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
   // NORMAL is durable across application crashes in WAL mode; only power loss can lose the last commits.
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  return new SqliteDialect({ database: withStatementCache(sqlite) });
+  const database = withStatementCache(sqlite);
+  return new SqliteDialect({
+    database: {
+      ...database,
+      close: () => {
+        onClose();
+        database.close();
+      },
+    },
+  });
 }
 
 // int8 (counts, sums) arrives as a string by default, to keep 64-bit precision; every such value
@@ -58,13 +68,21 @@ function postgresDialect(url: string, poolSize: number, onWarning: (message: str
   return new PostgresDialect({ pool });
 }
 
-function dialectFor({ stateDir, engine, onWarning = () => undefined, poolSize = 10 }: OpenOptions): Dialect {
+/** The SQLite file the options name, or null (PostgreSQL, or in memory: nothing a second connection sees). */
+function sqliteFileOf({ stateDir, engine }: OpenOptions): string | null {
+  if (engine?.kind === 'postgres') return null;
+  const file = engine?.kind === 'sqlite' ? engine.file : stateDir === ':memory:' ? ':memory:' : join(stateDir, DB_FILE);
+  return file === ':memory:' ? null : file;
+}
+
+function dialectFor(opts: OpenOptions, onClose: () => void): Dialect {
+  const { stateDir, engine, onWarning = () => undefined, poolSize = 10 } = opts;
   if (engine?.kind === 'postgres') return postgresDialect(engine.url, poolSize, onWarning);
-  if (engine?.kind === 'sqlite') return sqliteDialect(engine.file);
+  if (engine?.kind === 'sqlite') return sqliteDialect(engine.file, onClose);
   if (stateDir === ':memory:') return sqliteDialect(':memory:');
   // Private before SQLite opens anything: the database holds password hashes and tokens.
   for (const w of [...securePrivateDir(stateDir), ...securePrivateDbFiles(stateDir)]) onWarning(w);
-  return sqliteDialect(join(stateDir, DB_FILE));
+  return sqliteDialect(join(stateDir, DB_FILE), onClose);
 }
 
 /** The PostgreSQL URL each open handle was made from (for a second, listening connection). */
@@ -73,7 +91,11 @@ export const postgresUrlOf = (db: Db): string | null => postgresUrls.get(db) ?? 
 
 export async function openDb(opts: OpenOptions): Promise<Db> {
   const postgres = opts.engine?.kind === 'postgres';
-  const db = new Kysely<Database>({ dialect: dialectFor(opts), plugins: postgres ? [new NulMatchesNothing()] : [] });
+  const closing = { readers: () => undefined as void };
+  const db = new Kysely<Database>({
+    dialect: dialectFor(opts, () => closing.readers()),
+    plugins: postgres ? [new NulMatchesNothing()] : [],
+  });
   if (opts.engine?.kind === 'postgres') postgresUrls.set(db, opts.engine.url);
   // Several servers may start at once on one PostgreSQL database: Kysely's migrator takes a lock.
   const { error, results } = await new Migrator({ db, provider: new StaticMigrations() }).migrateToLatest();
@@ -81,6 +103,11 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     await db.destroy();
     throw new Error(`schema migration ${failed} failed: ${String(error)}`);
+  }
+  const file = sqliteFileOf(opts);
+  if (file) {
+    openReaders(db, file);
+    closing.readers = () => closeReaders(db);
   }
   return db;
 }

@@ -1,0 +1,69 @@
+// Read-only connections to the SQLite file, for requests that only read. In WAL mode a reader sees
+// the last commit as of its first read and neither waits for the writer nor holds it up, so a long
+// list no longer keeps a write (or another read) waiting on the one connection. Each reader also
+// lets the event loop turn after every long result (a query that returned many rows), so a list's
+// reading is cut into slices between which other requests run. PostgreSQL's pool, and SQLite in
+// memory (which a second connection cannot see), keep reading on the main handle.
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect, type KyselyPlugin, type PluginTransformResultArgs, type QueryResult, type UnknownRow } from 'kysely';
+import type { Database } from './schema/index.js';
+import { withStatementCache } from './statement-cache.js';
+
+type Db = Kysely<Database>;
+
+/** Read connections per database: a long list holds one for its whole reading, short reads take another. */
+export const READERS = 4;
+/** A result with more rows than this ends a slice of work: the loop turns before the next query. */
+const LONG_RESULT = 250;
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+class TurnAfterLongResults implements KyselyPlugin {
+  transformQuery: KyselyPlugin['transformQuery'] = (args) => args.node;
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    if (args.result.rows.length > LONG_RESULT) await turn();
+    return args.result;
+  }
+}
+
+interface Reader {
+  db: Db;
+  file: SQLite.Database;
+  busy: number;
+}
+
+const pools = new WeakMap<Db, Reader[]>();
+
+/** Opens the read connections of `db`, the writer of the SQLite file `file` (after its migrations). */
+export function openReaders(db: Db, file: string, count = READERS): void {
+  const readers: Reader[] = [];
+  for (let i = 0; i < count; i++) {
+    const conn = new SQLite(file, { readonly: true });
+    conn.pragma('busy_timeout = 5000');
+    const reader = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: withStatementCache(conn) }),
+      plugins: [new TurnAfterLongResults()],
+    });
+    readers.push({ db: reader, file: conn, busy: 0 });
+  }
+  pools.set(db, readers);
+}
+
+/** Closes the read connections of `db` (with the writer). */
+export function closeReaders(db: Db): void {
+  for (const r of pools.get(db) ?? []) r.file.close();
+  pools.delete(db);
+}
+
+/** Runs `work` on the least busy read connection of `db`, or on `db` itself when it has none. */
+export async function withReader<T>(db: Db, work: (reader: Db) => Promise<T>): Promise<T> {
+  const readers = pools.get(db);
+  if (!readers) return work(db);
+  const reader = readers.reduce((a, b) => (b.busy < a.busy ? b : a));
+  reader.busy++;
+  try {
+    return await work(reader.db);
+  } finally {
+    reader.busy--;
+  }
+}

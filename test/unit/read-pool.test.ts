@@ -1,0 +1,72 @@
+// The read-only connections of a SQLite file store: they see every committed write, refuse writes,
+// read while the writer holds a transaction open, and spread concurrent reads; a store in memory
+// reads on its own handle.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDb, type Db } from '../../src/store/db.js';
+import { withReader } from '../../src/store/read-pool.js';
+import { unitOfWork } from '../../src/store/unit-of-work.js';
+
+const quota = (project_id: string) => ({ project_id, resource: 'port', limit: 7 });
+const quotasOf = (db: Db) => db.selectFrom('quotas').select('project_id').orderBy('project_id').execute();
+
+async function withFileStore(fn: (db: Db) => Promise<void>) {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-read-pool-'));
+  const db = await openDb({ stateDir: dir });
+  try {
+    await fn(db);
+  } finally {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a reader sees what was committed, and not what is still in an open transaction', () =>
+  withFileStore(async (db) => {
+    await unitOfWork(db, (tx) => tx.insertInto('quotas').values(quota('p1')).execute());
+    await withReader(db, async (reader) => {
+      assert.notEqual(reader, db);
+      assert.deepEqual(await quotasOf(reader), [{ project_id: 'p1' }]);
+    });
+    await unitOfWork(db, async (tx) => {
+      await tx.insertInto('quotas').values(quota('p2')).execute();
+      // The writer's transaction is open: the reader neither waits for it nor sees it.
+      assert.deepEqual(await withReader(db, quotasOf), [{ project_id: 'p1' }]);
+    });
+    assert.deepEqual(await withReader(db, quotasOf), [{ project_id: 'p1' }, { project_id: 'p2' }]);
+  }));
+
+test('a reader refuses writes', () =>
+  withFileStore(async (db) => {
+    await withReader(db, async (reader) => {
+      await assert.rejects(reader.insertInto('quotas').values(quota('p1')).execute(), /readonly/);
+    });
+  }));
+
+test('concurrent reads take different connections', () =>
+  withFileStore(async (db) => {
+    const seen = new Set<Db>();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const reads = [1, 2, 3].map(() =>
+      withReader(db, async (reader) => {
+        seen.add(reader);
+        await held;
+      }),
+    );
+    release();
+    await Promise.all(reads);
+    assert.equal(seen.size, 3);
+  }));
+
+test('a store in memory reads on its own handle', async () => {
+  const db = await openDb({ stateDir: ':memory:' });
+  try {
+    await withReader(db, async (reader) => assert.equal(reader, db));
+  } finally {
+    await db.destroy();
+  }
+});
