@@ -22,6 +22,7 @@ import { metadataFacts } from './metadata-facts.js';
 import { agentPass, type AgentPassResult, type Facts, type PriorPass } from './pass.js';
 import type { AgentMetrics } from './metrics.js';
 import { kernelHasVlan } from './vlan-support.js';
+import { PortChainMemo } from '../planner/port-memo.js';
 
 /** A full pass is followed by at least this many times its duration without one (see fullPassDone). */
 const FULL_PASS_GAP = 5;
@@ -61,6 +62,8 @@ export class Agent {
   private monitor = new LinkMonitor(() => undefined);
   /** The last converged pass (targeted passes start from it); null: the next pass is a full one. */
   private prior: Omit<PriorPass, 'events'> | null = null;
+  /** Each port's planned chains, reused while the port and its groups' rules stay as they were. */
+  private readonly chainMemo = new PortChainMemo();
   /** Links named by events since the current pass began. */
   private events: LinkEvents = new Map();
   /** When the next full pass is due (performance.now()); see fullPassDone. */
@@ -225,7 +228,7 @@ export class Agent {
     const events = this.events;
     this.events = new Map();
     this.prior = full ? null : this.prior;
-    const r = await agentPass(this.kernel, this.view, facts, this.prior ? { ...this.prior, events } : undefined);
+    const r = await agentPass(this.kernel, this.view, facts, this.prior ? { ...this.prior, events } : undefined, this.chainMemo);
     // Only a converged pass is a base to build on: anything else is looked at again, whole.
     this.prior = r.converged ? { desired: r.desired, presentTaps: r.presentTaps, portStatus: r.portStatus } : null;
     if (full) this.fullPassDone(r.ms);
