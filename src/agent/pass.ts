@@ -38,6 +38,8 @@ export interface AgentPassResult {
   announce: RouterAddress[];
   released: RouterAddress[];
   ms: number;
+  /** Where the time went (ms): planning and the slice, then the kernel pass's parts. */
+  timings: { plan: number; observe: number; apply: number; confirm: number };
 }
 
 export type Facts = Omit<NodeFacts, 'presentTaps'>;
@@ -121,6 +123,7 @@ export async function agentPass(
   const plan = planNode(view, { ...facts, presentTaps }, memo);
   plan.desired.owner = namespaceOwner(facts);
   const scope = prior ? sliceBetween(prior.desired, plan.desired, prior.events.keys()) : 'full';
+  const planned = performance.now();
   const slice = typeof scope === 'object' ? scope : null;
   const r = slice
     ? await reconcileSlice(kernel, plan.desired, slice, { processes: removedDaemons(prior!.desired, plan.desired, slice) })
@@ -149,5 +152,6 @@ export async function agentPass(
     announce: addressesToAnnounce(r.plan.ops, r.observed),
     released: addressesReleased(r.plan.ops, r.observed),
     ms: performance.now() - t0,
+    timings: { plan: Math.round(planned - t0), ...r.ms },
   };
 }

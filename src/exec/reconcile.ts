@@ -16,6 +16,8 @@ export interface PassResult {
   /** The failure that stopped apply part-way, if any (the pass still re-observed). */
   error?: Error;
   observed: ObservedNode;
+  /** Where the pass's time went (ms): the first observation, the apply, the second observation. */
+  ms: { observe: number; apply: number; confirm: number };
 }
 
 /**
@@ -70,21 +72,27 @@ async function converge(
   observe: () => Promise<ObservedNode>,
   confirm?: Confirm,
 ): Promise<PassResult> {
+  const t0 = performance.now();
   const first = await observe();
   const plan = diff(desired, first);
+  const ms = { observe: Math.round(performance.now() - t0), apply: 0, confirm: 0 };
   // Nothing to do: the first observation already shows the node as desired (or blocked).
-  if (plan.ops.length === 0) return { plan, remaining: plan, converged: isConverged(plan), observed: first };
+  if (plan.ops.length === 0) return { plan, remaining: plan, converged: isConverged(plan), observed: first, ms };
   let error: Error | undefined;
+  const t1 = performance.now();
   try {
     await kernel.apply(plan.ops);
   } catch (e) {
     error = e as Error;
   }
+  const t2 = performance.now();
+  ms.apply = Math.round(t2 - t1);
   // A failed apply is looked at whole: part of it may have gone in.
   const check = error === undefined && confirm ? confirm : { desired, observe };
   const observed = await check.observe();
   const remaining = diff(check.desired, observed);
-  const result: PassResult = { plan, remaining, converged: error === undefined && isConverged(remaining), observed };
+  ms.confirm = Math.round(performance.now() - t2);
+  const result: PassResult = { plan, remaining, converged: error === undefined && isConverged(remaining), observed, ms };
   if (error) result.error = error;
   return result;
 }
