@@ -22,6 +22,8 @@ import { metadataFacts } from './metadata-facts.js';
 import { agentPass, type AgentPassResult, type Facts, type PriorPass } from './pass.js';
 import type { AgentMetrics } from './metrics.js';
 import { kernelHasVlan } from './vlan-support.js';
+import { PortChainMemo } from '../planner/port-memo.js';
+import { isFullPass } from './full-pass.js';
 
 /** A full pass is followed by at least this many times its duration without one (see fullPassDone). */
 const FULL_PASS_GAP = 5;
@@ -61,10 +63,15 @@ export class Agent {
   private monitor = new LinkMonitor(() => undefined);
   /** The last converged pass (targeted passes start from it); null: the next pass is a full one. */
   private prior: Omit<PriorPass, 'events'> | null = null;
+  /** Each port's planned chains, reused while the port and its groups' rules stay as they were. */
+  private readonly chainMemo = new PortChainMemo();
   /** Links named by events since the current pass began. */
   private events: LinkEvents = new Map();
-  /** When the next full pass is due (performance.now()); see fullPassDone. */
+  /** When the next full pass is due (performance.now()), and the gap it keeps; see fullPassDone. */
   private fullDue = -Infinity;
+  private fullGapMs = 0;
+  /** The host view the last pass planned from: another one means the resources changed. */
+  private lastView: HostView | null = null;
   private kicked = false;
   private firstPass = true;
   private waiting: AbortController | null = null;
@@ -122,7 +129,8 @@ export class Agent {
    * targeted passes that changes need are not stuck behind one full pass after another.
    */
   private fullPassDone(ms: number): void {
-    this.fullDue = performance.now() + Math.max(this.cfg.resyncInterval * 1000, FULL_PASS_GAP * ms);
+    this.fullGapMs = Math.max(this.cfg.resyncInterval * 1000, FULL_PASS_GAP * ms);
+    this.fullDue = performance.now() + this.fullGapMs;
   }
 
   private get view(): HostView | null {
@@ -221,11 +229,13 @@ export class Agent {
 
   private async pass(facts: Facts): Promise<void> {
     if (!this.view) return;
-    const full = this.prior === null || this.fullDueInMs() <= 0;
     const events = this.events;
     this.events = new Map();
+    const hasChange = events.size > 0 || this.view !== this.lastView;
+    this.lastView = this.view;
+    const full = isFullPass(this.prior !== null, { dueInMs: this.fullDueInMs(), gapMs: this.fullGapMs }, hasChange);
     this.prior = full ? null : this.prior;
-    const r = await agentPass(this.kernel, this.view, facts, this.prior ? { ...this.prior, events } : undefined);
+    const r = await agentPass(this.kernel, this.view, facts, this.prior ? { ...this.prior, events } : undefined, this.chainMemo);
     // Only a converged pass is a base to build on: anything else is looked at again, whole.
     this.prior = r.converged ? { desired: r.desired, presentTaps: r.presentTaps, portStatus: r.portStatus } : null;
     if (full) this.fullPassDone(r.ms);
@@ -233,7 +243,15 @@ export class Agent {
     this.devices = Object.values(r.portStatus).filter((s) => s === 'ACTIVE').length;
     if (r.converged) this.convergedRevision = this.view.revision;
     this.metrics?.pass({ full, ms: r.ms, ops: r.ops, converged: r.converged, portsWired: this.devices, revision: this.view.revision });
-    const cost = { ops: r.ops, commands: r.commands, ms: Math.round(r.ms), converged: r.converged, scope: scopeLabel(r.scope) };
+    const cost = {
+      ops: r.ops,
+      commands: r.commands,
+      ms: Math.round(r.ms),
+      converged: r.converged,
+      scope: scopeLabel(r.scope),
+      // view: the last fetch of the host view (the change that started this pass, when the view changed)
+      timings: { view: this.watch.stats.lastSyncMs, ...r.timings },
+    };
     if (this.firstPass) this.log.info({ ...cost, ports: this.view.ports.length }, 'initial sync');
     else if (r.ops) this.log.info(cost, 'applied changes');
     this.firstPass = false;

@@ -11,7 +11,7 @@ export class HostWatch {
   /** The feed revision the view accounts for. */
   revision = 0;
   /** Full syncs done, and how many of them because the feed had moved past our revision. */
-  readonly stats = { fullSyncs: 0, expired: 0 };
+  readonly stats = { fullSyncs: 0, expired: 0, lastSyncMs: 0 };
 
   constructor(
     private readonly client: NeutrinoClient,
@@ -25,7 +25,9 @@ export class HostWatch {
   }
 
   async fullSync(): Promise<HostView> {
+    const t0 = performance.now();
     this.view = await this.client.hostView(this.host);
+    this.stats.lastSyncMs = Math.round(performance.now() - t0);
     this.revision = this.view.revision;
     this.stats.fullSyncs++;
     return this.view;

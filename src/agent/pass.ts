@@ -14,6 +14,7 @@ import { sliceBetween, type Slice, type SliceRefusal } from '../kernel/slice.js'
 import type { LinkEvents } from './link-monitor.js';
 import type { HostView } from '../model/hostview.js';
 import { planNode, type NodeFacts } from '../planner/index.js';
+import type { PortChainMemo } from '../planner/port-memo.js';
 import { addressesReleased, addressesToAnnounce, type RouterAddress } from '../planner/l3.js';
 import { haproxyPidPath, haproxyProcessId } from '../planner/metadata.js';
 import { radvdPidPath, radvdProcessId } from '../planner/radvd.js';
@@ -37,6 +38,8 @@ export interface AgentPassResult {
   announce: RouterAddress[];
   released: RouterAddress[];
   ms: number;
+  /** Where the time went (ms): planning and the slice, then the kernel pass's parts. */
+  timings: { plan: number; observe: number; apply: number; confirm: number };
 }
 
 export type Facts = Omit<NodeFacts, 'presentTaps'>;
@@ -108,12 +111,19 @@ export function namespaceOwner(facts: Pick<Facts, 'host' | 'statePath'>): string
 }
 
 /** A full pass without `prior`; with it, a targeted pass unless the change needs a full one (see sliceBetween). */
-export async function agentPass(kernel: Kernel, view: HostView, facts: Facts, prior?: PriorPass): Promise<AgentPassResult> {
+export async function agentPass(
+  kernel: Kernel,
+  view: HostView,
+  facts: Facts,
+  prior?: PriorPass,
+  memo?: PortChainMemo,
+): Promise<AgentPassResult> {
   const t0 = performance.now();
   const presentTaps = prior ? tapsAfter(prior.presentTaps, prior.events) : new Set((await kernel.linkNames()).filter(isTap));
-  const plan = planNode(view, { ...facts, presentTaps });
+  const plan = planNode(view, { ...facts, presentTaps }, memo);
   plan.desired.owner = namespaceOwner(facts);
   const scope = prior ? sliceBetween(prior.desired, plan.desired, prior.events.keys()) : 'full';
+  const planned = performance.now();
   const slice = typeof scope === 'object' ? scope : null;
   const r = slice
     ? await reconcileSlice(kernel, plan.desired, slice, { processes: removedDaemons(prior!.desired, plan.desired, slice) })
@@ -142,5 +152,6 @@ export async function agentPass(kernel: Kernel, view: HostView, facts: Facts, pr
     announce: addressesToAnnounce(r.plan.ops, r.observed),
     released: addressesReleased(r.plan.ops, r.observed),
     ms: performance.now() - t0,
+    timings: { plan: Math.round(planned - t0), ...r.ms },
   };
 }

@@ -22,11 +22,23 @@ import type { Runner } from './run.js';
 const EXPECTED_STDERR = /^(Device "[^"]+" does not exist\.|Command failed -:\d+|Dump was interrupted and may be inconsistent\.)$/;
 
 /**
+ * More links than this are read with one `ip -d addr show` of the whole namespace, cut to the slice:
+ * each `addr show dev X` costs a few milliseconds, the whole namespace's links ~0.1 s even with
+ * thousands (a burst of a thousand new taps is then one targeted pass, not a full one).
+ */
+export const LINKS_READ_ALONE = 64;
+
+/**
  * The slice's links with their addresses: one `ip -d addr show dev X` line per link in one
  * `-force` batch; a missing link prints nothing (and makes the batch exit 1).
  */
-async function readLinks(run: Runner, netns: string | undefined, names: readonly string[]): Promise<Obj[]> {
+export async function readLinks(run: Runner, netns: string | undefined, names: readonly string[]): Promise<Obj[]> {
   if (names.length === 0) return [];
+  if (names.length > LINKS_READ_ALONE) {
+    const wanted = new Set(names);
+    const all = parseArray((await run(['ip', '-j', '-d', 'addr', 'show'], { netns })).stdout, 'ip -j -d addr show');
+    return all.filter((l) => wanted.has(String(l.ifname)));
+  }
   const stdin = names.map((n) => `addr show dev ${n}`).join('\n') + '\n';
   const out = await run(['ip', '-j', '-d', '-force', '-batch', '-'], { netns, stdin, acceptExit: [1] });
   const unexpected = out.stderr.split('\n').filter((l) => l.trim() !== '' && !EXPECTED_STDERR.test(l.trim()));
@@ -48,14 +60,62 @@ async function perDevice(run: Runner, netns: string | undefined, argv: string[],
   }
 }
 
+/** What iptables-nft 1.8 and legacy iptables say when `-S CHAIN` names a chain that is not there. */
+const NO_CHAIN = /No chain\/target\/match by that name|chain `[^']+' in table `[^']+' is incompatible|does not exist/;
+
+/**
+ * One chain in `iptables-save` form (`-S` prints the same rule text: `-N C` or `-P C POLICY`, then
+ * `-A C …`), or '' when the chain is not there. iptables-nft fetches that chain's rules alone,
+ * where `iptables-save -t filter` would read a table of thousands of rules.
+ */
+async function readChain(
+  run: Runner,
+  netns: string | undefined,
+  tool: 'iptables' | 'ip6tables',
+  table: TableName,
+  chain: string,
+): Promise<string> {
+  let out: string;
+  try {
+    out = (await run([tool, '-t', table, '-S', chain], { netns })).stdout;
+  } catch (e) {
+    if (isExecError(e) && e.exitCode === 1 && NO_CHAIN.test(e.stderr)) return '';
+    throw e;
+  }
+  return out
+    .split('\n')
+    .map((l) => {
+      const policy = /^-P (\S+) (\S+)$/.exec(l);
+      if (policy) return `:${policy[1]!} ${policy[2]!} [0:0]`;
+      const user = /^-N (\S+)$/.exec(l);
+      return user ? `:${user[1]!} - [0:0]` : l;
+    })
+    .join('\n');
+}
+
+/** More chains than this in one table are read with one `iptables-save -t TABLE` instead of one by one. */
+const CHAINS_READ_ALONE = 16;
+
+/**
+ * The slice's chains of one family: each read alone, all at once, or the whole table when the
+ * slice names many of its chains (a group's rules changed on every port in it). Chains not there
+ * are left out.
+ */
 async function readTables(
   run: Runner,
   netns: string | undefined,
-  tool: 'iptables-save' | 'ip6tables-save',
-  tables: TableName[],
+  tool: 'iptables' | 'ip6tables',
+  chains: Slice['chains'],
 ): Promise<ObservedNamespace['iptables']> {
-  const saved = await Promise.all(tables.map((t) => run([tool, '-t', t], { netns })));
-  return Object.assign({}, ...saved.map((s) => parseIptablesSave(s.stdout, tool)));
+  const tables = Object.entries(chains) as [TableName, Set<string>][];
+  const saved = await Promise.all(
+    tables.map(async ([table, names]) => {
+      if (names.size > CHAINS_READ_ALONE) return (await run([`${tool}-save`, '-t', table], { netns })).stdout;
+      const texts = await Promise.all([...names].sort().map((c) => readChain(run, netns, tool, table, c)));
+      return `*${table}\n${texts.join('\n')}\nCOMMIT\n`;
+    }),
+  );
+  return cutTables(parseIptablesSave(saved.join(''), `${tool} -S`), chains);
 }
 
 async function readIpsets(run: Runner, netns: string | undefined): Promise<string> {
@@ -77,15 +137,13 @@ export async function observeHostSlice(
   slice: Slice,
   sysctlKeys: readonly string[] = [],
 ): Promise<ParsedNamespace> {
-  const tables = Object.keys(slice.chains) as TableName[];
-  const tables6 = Object.keys(slice.chains6) as TableName[];
   const entryDevs = [...slice.entryDevs];
   const [links, fdb, neigh, iptables, ip6tables, ipsets, ids, sysctls] = await Promise.all([
     readLinks(run, netns, [...slice.links].sort()),
     Promise.all(entryDevs.map((d) => perDevice(run, netns, ['bridge', '-j', 'fdb', 'show', 'dev', d], d, 'ifname'))),
     Promise.all(entryDevs.map((d) => perDevice(run, netns, ['ip', '-j', '-d', 'neigh', 'show', 'dev', d], d, 'dev'))),
-    tables.length ? readTables(run, netns, 'iptables-save', tables) : Promise.resolve({}),
-    tables6.length ? readTables(run, netns, 'ip6tables-save', tables6) : Promise.resolve({}),
+    readTables(run, netns, 'iptables', slice.chains),
+    readTables(run, netns, 'ip6tables', slice.chains6),
     slice.ipsets.size ? readIpsets(run, netns) : Promise.resolve(''),
     // Only veth peers need namespace ids.
     slice.links.size ? run(['ip', '-j', 'netns', 'list-id'], { netns }).then((r) => r.stdout) : Promise.resolve(''),
@@ -97,8 +155,8 @@ export async function observeHostSlice(
   state.addresses = addressesFrom(links);
   state.fdb = parseFdb(JSON.stringify(fdb.flat()));
   state.neigh = neighFrom(neigh.flat());
-  state.iptables = cutTables(iptables, slice.chains);
-  state.ip6tables = cutTables(ip6tables, slice.chains6);
+  state.iptables = iptables;
+  state.ip6tables = ip6tables;
   state.sysctls = parseSysctl(sysctls);
   state.ipsets = parseIpsetSave(ipsets).filter((s) => slice.ipsets.has(s.name));
   return { state, nsids: parseNetnsIds(ids) };

@@ -38,31 +38,41 @@ export interface Slice {
 export type SliceRefusal = 'no-previous-state' | 'host-routes' | 'host-sysctls' | 'host-processes' | 'too-large';
 
 export interface SliceLimits {
-  /** More links than this in one slice: a full pass is cheaper than reading them one by one. */
+  /** More links than this in one slice: a full pass instead. */
   maxLinks: number;
 }
-export const DEFAULT_SLICE_LIMITS: SliceLimits = { maxLinks: 256 };
+/**
+ * No limit: a targeted read of many links reads the namespace's links whole (exec/observe-slice.ts),
+ * still far less than a full pass reads, so a burst of link events is one targeted pass.
+ */
+export const DEFAULT_SLICE_LIMITS: SliceLimits = { maxLinks: Number.POSITIVE_INFINITY };
 
 const json = (x: unknown): string => JSON.stringify(x);
 
 /**
  * Keys whose entries differ between two keyed collections (present in one only counts). Entries
- * sharing a key are compared in order: the planner lists them in a stable one.
+ * sharing a key are compared in order: the planner lists them in a stable one. Entries that are the
+ * same object on both sides (a port's chains the planner reused) are equal without being printed.
  */
 function changedKeys<T>(before: readonly T[], after: readonly T[], key: (x: T) => string, print: (x: T) => string = json): Set<string> {
-  const prints = (xs: readonly T[]) => {
-    const m = new Map<string, string>();
+  const group = (xs: readonly T[]) => {
+    const m = new Map<string, T[]>();
     for (const x of xs) {
       const k = key(x);
-      const p = print(x);
-      m.set(k, m.has(k) ? `${m.get(k)!}\n${p}` : p);
+      const list = m.get(k);
+      if (list) list.push(x);
+      else m.set(k, [x]);
     }
     return m;
   };
-  const a = prints(before);
-  const b = prints(after);
+  const same = (a: readonly T[], b: readonly T[]) => a.length === b.length && a.every((x, i) => x === b[i] || print(x) === print(b[i]!));
+  const a = group(before);
+  const b = group(after);
   const out = new Set<string>();
-  for (const [k, p] of a) if (b.get(k) !== p) out.add(k);
+  for (const [k, xs] of a) {
+    const ys = b.get(k);
+    if (!ys || !same(xs, ys)) out.add(k);
+  }
   for (const k of b.keys()) if (!a.has(k)) out.add(k);
   return out;
 }

@@ -49,9 +49,16 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
   };
 }
 
-/** `nsenter --net=/run/netns/<ns> -- node bin/neutrino.js agent --config <ini>` (pure). */
+/**
+ * Node.js flags of an agent: V8 lets the young generation grow to 128 MiB while a pass on a big node
+ * allocates, though the agent keeps a few MiB alive; capped at 2 MiB semi-spaces, its resident
+ * memory follows what it holds (contrib/systemd/neutrino-agent.service sets the same).
+ */
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=2'];
+
+/** `nsenter --net=/run/netns/<ns> -- node --max-semi-space-size=2 bin/neutrino.js agent --config <ini>` (pure). */
 export function agentArgv(namespace: string, ini: string): string[] {
-  return inNetns([process.execPath, NEUTRINO_BIN, 'agent', '--config', ini], namespace);
+  return inNetns([process.execPath, ...AGENT_NODE_FLAGS, NEUTRINO_BIN, 'agent', '--config', ini], namespace);
 }
 
 export const agentMarkers = (paths: LabPaths, node: string) => ['agent', paths.agentIni(node)];

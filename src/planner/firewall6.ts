@@ -109,6 +109,10 @@ export function portChains6(port: PortView, view: HostView): ChainSpec[] {
  * port-security-disabled ACCEPTs and no-window drop (Neutron writes them to both families), with
  * the IPv6 per-port chains.
  */
-export function planFirewall6(view: HostView, servicePortIds: Iterable<string> = []): IptablesSpec {
-  return planFirewall(view, servicePortIds, portChains6);
+export function planFirewall6(
+  view: HostView,
+  servicePortIds: Iterable<string> = [],
+  chainsOfPort: (port: PortView, view: HostView) => ChainSpec[] = portChains6,
+): IptablesSpec {
+  return planFirewall(view, servicePortIds, chainsOfPort);
 }

@@ -12,8 +12,9 @@ import { bridgeName, DHCP_NS_PREFIX } from '../kernel/names.js';
 import type { HostView, PortView } from '../model/hostview.js';
 import { planDhcpNamespace } from './dhcp-ns.js';
 import type { NodeFacts } from './facts.js';
-import { planFirewall, planIpsets } from './firewall.js';
-import { planFirewall6 } from './firewall6.js';
+import { planFirewall, planIpsets, portChains } from './firewall.js';
+import { planFirewall6, portChains6 } from './firewall6.js';
+import type { PortChainMemo } from './port-memo.js';
 import { planStateless } from './stateless.js';
 import { hostIpv6Off } from './host-ipv6.js';
 import { canWireNetwork, mappedBridge, planL2 } from './l2.js';
@@ -43,7 +44,11 @@ function joinMappedBridges(links: LinkSpec[], view: HostView, node: NodeFacts): 
   }
 }
 
-export function planNode(view: HostView, node: NodeFacts): NodePlan {
+/**
+ * `memo` (optional) hands back a port's security group chains from an earlier call when nothing
+ * they are made of changed: the same result, without re-planning every port of a big node.
+ */
+export function planNode(view: HostView, node: NodeFacts, memo?: PortChainMemo): NodePlan {
   const host = emptyDesiredNamespace();
   const desired: DesiredNode = { namespaces: { [HOST]: host } };
   const servicePorts = new Set<string>();
@@ -94,12 +99,19 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
   // is what keeps a tap enslaved before its chains exist from passing traffic; see firewall.ts).
   if (node.roles.includes('l2')) {
     // Neutron's driver writes both families whenever the kernel has IPv6 (use_ipv6).
-    host.iptables = mergeTables(mergeTables(host.iptables, planFirewall(view, servicePorts)), planStateless(view, 'IPv4'));
+    host.iptables = mergeTables(
+      mergeTables(host.iptables, planFirewall(view, servicePorts, memo?.wrap('4', portChains) ?? portChains)),
+      planStateless(view, 'IPv4'),
+    );
     host.ipsets.push(...planIpsets(view, 'IPv4'));
     if (node.ipv6 !== false) {
-      host.ip6tables = mergeTables(mergeTables(host.ip6tables ?? {}, planFirewall6(view, servicePorts)), planStateless(view, 'IPv6'));
+      host.ip6tables = mergeTables(
+        mergeTables(host.ip6tables ?? {}, planFirewall6(view, servicePorts, memo?.wrap('6', portChains6) ?? portChains6)),
+        planStateless(view, 'IPv6'),
+      );
       host.ipsets.push(...planIpsets(view, 'IPv6'));
     }
   }
+  memo?.endPass();
   return { desired, plugged: l2.plugged };
 }

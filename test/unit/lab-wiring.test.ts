@@ -78,6 +78,7 @@ test('agents: agent.ini like the scenario, started with nsenter --net (not ip ne
   assert.deepEqual(argv.slice(0, 3), ['nsenter', '--net=/run/netns/lt-compute1', '--']);
   assert.deepEqual(argv.slice(3), [
     process.execPath,
+    '--max-semi-space-size=2',
     NEUTRINO_BIN,
     'agent',
     '--config',

@@ -1,0 +1,215 @@
+// The parts of a targeted pass whose cost must not grow with the node: a port's chains planned once
+// and reused while it and its groups' rules stay the same (planner/port-memo.ts), the slice's chains
+// read one by one and its links read whole beyond a few dozen (exec/observe-slice.ts), a burst of link
+// events taken in one targeted pass, and chains restored by one transaction not read again.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isFullPass } from '../../src/agent/full-pass.js';
+import { agentPass, type Facts, type PriorPass } from '../../src/agent/pass.js';
+import { FakeKernel } from '../../src/exec/fake.js';
+import { LINKS_READ_ALONE, observeHostSlice, readLinks } from '../../src/exec/observe-slice.js';
+import type { RunOptions, RunResult } from '../../src/exec/run.js';
+import { ExecError } from '../../src/exec/errors.js';
+import { reconcileSlice } from '../../src/exec/reconcile.js';
+import type { Kernel } from '../../src/exec/kernel.js';
+import { bridgeName, sgChains, tapName } from '../../src/kernel/names.js';
+import { sliceBetween, type Slice } from '../../src/kernel/slice.js';
+import { emptyObservedNamespace, HOST, type ObservedNode } from '../../src/kernel/types.js';
+import type { PortView } from '../../src/model/hostview.js';
+import { planNode } from '../../src/planner/index.js';
+import { PortChainMemo } from '../../src/planner/port-memo.js';
+import { computeFacts, FLAT, rule, scenarioGroup, sgPort, sgView } from '../helpers/sg-view.js';
+
+const hex = (i: number) => i.toString(16).padStart(4, '0');
+const port = (i: number): PortView =>
+  sgPort(`${hex(i)}cccc-0000-4000-8000-00000000${hex(i)}`, `172.16.2.${i + 2}`, `fa:16:3e:02:${hex(i).slice(0, 2)}:${hex(i).slice(2)}`);
+const PORTS = Array.from({ length: 30 }, (_, i) => port(i));
+const { presentTaps: _unused, ...facts } = computeFacts([]);
+const FACTS: Facts = facts;
+const withTaps = (ports: PortView[]) => ({ ...FACTS, presentTaps: new Set(ports.map((p) => tapName(p.id))) });
+const view = (ports: PortView[], groups = [scenarioGroup()]) => sgView(ports, groups, FLAT);
+const chainsOf = (ports: PortView[], memo?: PortChainMemo, groups = [scenarioGroup()]) =>
+  planNode(view(ports, groups), withTaps(ports), memo).desired;
+
+test('port chain memo: the same plan as without it; only the ports a change concerns are planned again', () => {
+  const memo = new PortChainMemo();
+  const first = chainsOf(PORTS, memo);
+  assert.deepEqual(first, chainsOf(PORTS));
+  // Both families: each port with port security has its chains planned once per family.
+  assert.equal(memo.stats.planned, 2 * PORTS.length);
+
+  const planned = () => {
+    const n = memo.stats.planned;
+    memo.stats.planned = 0;
+    return n;
+  };
+  planned();
+  // One more port: only it is planned; every other port's chains are the very same objects.
+  const more = [...PORTS, port(99)];
+  const second = chainsOf(more, memo);
+  assert.deepEqual(second, chainsOf(more));
+  assert.equal(planned(), 2);
+  const byName = (d: typeof first) => new Map(d.namespaces[HOST]!.iptables.filter!.map((c) => [c.name, c]));
+  const ingress0 = sgChains(PORTS[0]!.id).ingress;
+  assert.equal(byName(second).get(ingress0), byName(first).get(ingress0));
+
+  // Status alone (the agent's own reports) and group members change no chain: nothing planned.
+  const moved = [{ ...PORTS[0]!, status: 'ACTIVE' }, ...PORTS.slice(1)];
+  const members = { ...scenarioGroup(), member_ips: ['172.16.2.200'] };
+  assert.deepEqual(chainsOf(moved, memo, [members]), chainsOf(moved, undefined, [members]));
+  assert.equal(planned(), 0);
+
+  // A port's own change (an address pair) plans that port again; a group's rules, all its ports.
+  const paired = [
+    { ...PORTS[3]!, allowed_address_pairs: [{ ip_address: '10.9.9.9', mac_address: '' }] },
+    ...PORTS.filter((_, i) => i !== 3),
+  ];
+  assert.deepEqual(chainsOf(paired, memo), chainsOf(paired));
+  assert.equal(planned(), 2);
+  const opened = [scenarioGroup([rule({ id: 'http', protocol: 'tcp', port_range_min: 80, port_range_max: 80 })])];
+  assert.deepEqual(chainsOf(PORTS, memo, opened), chainsOf(PORTS, undefined, opened));
+  assert.equal(planned(), 2 * PORTS.length);
+
+  // Ports no longer planned are forgotten.
+  chainsOf(PORTS.slice(0, 5), memo);
+  assert.equal(memo.size, 2 * 5);
+});
+
+test('a burst of link events (a thousand new taps) is one targeted slice, not a full pass', () => {
+  const many = Array.from({ length: 1000 }, (_, i) => ({ ...port(1000 + i), port_security_enabled: false }));
+  const before = planNode(view(many), { ...FACTS, presentTaps: new Set() }).desired;
+  const after = planNode(view(many), withTaps(many)).desired;
+  // The events also name the hypervisor's ends of the veths, which are no concern of neutrino's.
+  const events = many.flatMap((p, i) => [tapName(p.id), `bp${i}`]);
+  const slice = sliceBetween(before, after, events);
+  assert.equal(typeof slice, 'object', String(slice));
+  const links = (slice as Slice).links;
+  assert.ok(many.every((p) => links.has(tapName(p.id))));
+  assert.ok(links.has(bridgeName(many[0]!.network_id)));
+});
+
+/** A runner that answers from a table of argv → stdout, and records what ran. */
+function fakeRunner(answers: (argv: readonly string[]) => string | ExecError) {
+  const ran: string[][] = [];
+  const run = async (argv: readonly string[], _opts?: RunOptions): Promise<RunResult> => {
+    ran.push([...argv]);
+    const out = answers(argv);
+    if (out instanceof ExecError) throw out;
+    return { stdout: out, stderr: '' };
+  };
+  return { run, ran };
+}
+
+const link = (name: string, i: number) => ({
+  ifindex: i,
+  ifname: name,
+  flags: ['UP'],
+  mtu: 1500,
+  operstate: 'UP',
+  link_type: 'ether',
+  address: '02:00:00:00:00:01',
+  addr_info: [],
+});
+
+test('links of a slice: a few read by name in one batch, many read in one dump of the namespace and cut', async () => {
+  const few = ['tapa', 'brqx'];
+  const r1 = fakeRunner(() => few.map((n, i) => JSON.stringify([link(n, i + 2)])).join('\n'));
+  assert.deepEqual(
+    (await readLinks(r1.run, 'ns', few)).map((l) => l.ifname),
+    few,
+  );
+  assert.deepEqual(r1.ran, [['ip', '-j', '-d', '-force', '-batch', '-']]);
+
+  const many = Array.from({ length: LINKS_READ_ALONE + 1 }, (_, i) => `tap${hex(i)}`);
+  const r2 = fakeRunner(() => JSON.stringify([...many, 'eth0', 'bp1'].map((n, i) => link(n, i + 2))));
+  assert.deepEqual(
+    (await readLinks(r2.run, 'ns', many)).map((l) => l.ifname),
+    many,
+  );
+  assert.deepEqual(r2.ran, [['ip', '-j', '-d', 'addr', 'show']]);
+});
+
+test('chains of a slice: each read with `iptables -S` (a missing one left out); many of a table with one iptables-save', async () => {
+  const noChain = new ExecError(
+    'failed',
+    ['iptables'],
+    1,
+    "iptables v1.8.9 (nf_tables): chain `neutron-gone' in table `filter' is incompatible, use 'nft' tool.\n",
+  );
+  const { run, ran } = fakeRunner((argv) => {
+    const chain = argv[4];
+    if (argv[0] === 'iptables' && chain === 'FORWARD') return '-P FORWARD ACCEPT\n-A FORWARD -j neutron-filter-top\n';
+    if (argv[0] === 'iptables' && chain === 'neutron-x') return '-N neutron-x\n-A neutron-x -m comment --comment "a b" -j RETURN\n';
+    if (argv[0] === 'iptables') return noChain;
+    if (argv[0] === 'ip6tables-save')
+      return '*filter\n:INPUT ACCEPT [0:0]\n' + many.map((c) => `:${c} - [0:0]\n-A ${c} -j RETURN\n`).join('') + 'COMMIT\n';
+    return '';
+  });
+  const many = Array.from({ length: 17 }, (_, i) => `neutron-c${i}`);
+  const slice: Slice = {
+    links: new Set(),
+    entryDevs: new Set(),
+    chains: { filter: new Set(['FORWARD', 'neutron-x', 'neutron-gone']) },
+    chains6: { filter: new Set(many) },
+    ipsets: new Set(),
+    namespaces: new Set(),
+  };
+  const { state } = await observeHostSlice(run, undefined, slice);
+  assert.deepEqual(state.iptables.filter, [
+    { name: 'FORWARD', policy: 'ACCEPT', rules: ['-j neutron-filter-top'] },
+    { name: 'neutron-x', policy: null, rules: ['-m comment --comment "a b" -j RETURN'] },
+  ]);
+  assert.deepEqual(
+    state.ip6tables!.filter!.map((c) => c.name),
+    many,
+    'cut to the slice: INPUT is left out',
+  );
+  assert.deepEqual(
+    ran.filter((a) => a[0]!.startsWith('ip6tables')),
+    [['ip6tables-save', '-t', 'filter']],
+  );
+  assert.equal(ran.filter((a) => a[0] === 'iptables').length, 3);
+});
+
+/** The fake kernel, recording what each slice observation read. */
+class CountingKernel extends FakeKernel {
+  reads: Slice[] = [];
+  override async observeSlice(...args: Parameters<Kernel['observeSlice']>): Promise<ObservedNode> {
+    this.reads.push(args[0]);
+    return super.observeSlice(...args);
+  }
+}
+
+test('after a successful apply only what is not iptables is read again; a failed apply is read again whole', async () => {
+  const start: ObservedNode = { namespaces: { [HOST]: emptyObservedNamespace() } };
+  const k = new CountingKernel(start);
+  const first = await agentPass(k, view(PORTS), FACTS);
+  assert.ok(first.converged);
+  const prior: PriorPass = { desired: first.desired, presentTaps: first.presentTaps, portStatus: first.portStatus, events: new Map() };
+  // One more port bound (no tap yet): chains only; read once, before the restore.
+  const bound = await agentPass(k, view([...PORTS, port(99)]), FACTS, prior);
+  assert.ok(bound.converged, JSON.stringify(bound.unresolved));
+  assert.ok(bound.ops > 0);
+  assert.equal(k.reads.length, 1);
+  assert.ok(Object.keys(k.reads[0]!.chains).length > 0);
+
+  // A failing apply: the chains are read again to see where the node stands.
+  const failing = new CountingKernel(k.dump());
+  failing.apply = async () => {
+    throw new Error('restore failed');
+  };
+  const slice = bound.scope as Slice;
+  const r = await reconcileSlice(failing, planNode(view(PORTS), withTaps([])).desired, slice);
+  assert.equal(r.converged, false);
+  assert.equal(failing.reads.length, 2);
+  assert.deepEqual(failing.reads[1], slice);
+});
+
+test('the periodic full pass lets a pending change go first, targeted, unless it is a whole gap late', () => {
+  const gapMs = 3000;
+  assert.equal(isFullPass(false, { dueInMs: 1000, gapMs }, true), true, 'nothing to build on');
+  assert.equal(isFullPass(true, { dueInMs: 1000, gapMs }, false), false, 'not due');
+  assert.equal(isFullPass(true, { dueInMs: -1, gapMs }, false), true, 'due, nothing waiting');
+  assert.equal(isFullPass(true, { dueInMs: -1, gapMs }, true), false, 'due, a burst of events waiting');
+  assert.equal(isFullPass(true, { dueInMs: -gapMs, gapMs }, true), true, 'a whole gap late');
+});
