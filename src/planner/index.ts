@@ -18,6 +18,7 @@ import { planStateless } from './stateless.js';
 import { hostIpv6Off } from './host-ipv6.js';
 import { canWireNetwork, mappedBridge, planL2 } from './l2.js';
 import { planRouter } from './l3.js';
+import { withRealizedSegments } from './segment-choice.js';
 
 export type { NodeFacts } from './facts.js';
 
@@ -44,6 +45,7 @@ function joinMappedBridges(links: LinkSpec[], view: HostView, node: NodeFacts): 
 }
 
 export function planNode(view: HostView, node: NodeFacts): NodePlan {
+  view = withRealizedSegments(view, node);
   const host = emptyDesiredNamespace();
   const desired: DesiredNode = { namespaces: { [HOST]: host } };
   const servicePorts = new Set<string>();
