@@ -1,12 +1,18 @@
 // What the server tells one node's agent: every resource that shapes that node's kernel state.
 // The server builds it (networking/hostview.ts); the agent's planner consumes it. Plain data.
 
-export interface NetworkView {
-  id: string;
-  name: string;
-  network_type: 'flat' | 'vxlan' | string;
+export interface SegmentView {
+  network_type: 'flat' | 'vlan' | 'vxlan' | string;
   physical_network: string | null;
   segmentation_id: number | null;
+}
+
+/** A network; its own segment fields are its first segment's, or, once planned, the one its node realizes. */
+export interface NetworkView extends SegmentView {
+  id: string;
+  name: string;
+  /** every segment of a network with several (multi-provider), in order; absent for one */
+  segments?: SegmentView[];
   mtu: number;
   admin_state_up: boolean;
   router_external: boolean;

@@ -63,6 +63,7 @@ export const EXTENSIONS = [
     'Prevent L3 router ports IP address change extension',
     'Prevent change of IP address for some L3 router ports',
   ),
+  ext('multi-provider', 'Multi Provider Network', 'Expose mapping of virtual networks to multiple physical networks'),
   ext('net-mtu', 'Network MTU', 'Provides MTU attribute for a network resource.'),
   ext('net-mtu-writable', 'Network MTU (writable)', 'Provides a writable MTU attribute for a network resource.'),
   ext('network-ip-availability', 'Network IP Availability', 'Provides IP availability data for each network and subnet.'),

@@ -6,11 +6,13 @@ import type {
   PortView,
   RouterSubnetView,
   RouterView,
+  SegmentView,
   SecurityGroupView,
   SubnetView,
 } from '../model/hostview.js';
 import type { PortRow } from '../store/schema/index.js';
 import { bool, parseJson, type Tx } from './common.js';
+import { segmentsByNetwork } from './segments.js';
 import { portsToApi } from './ports.js';
 import { AGENT_L2, ROUTER_OWNED } from '../model/neutron.js';
 import { NO_ADDRESS_SCOPES, routerPorts } from '../model/router-view.js';
@@ -208,7 +210,12 @@ export async function buildHostView(tx: Tx, host: string, revision: number): Pro
     ? await tx.selectFrom('subnets').selectAll().where('network_id', 'in', networkIds).orderBy('created_at').orderBy('id').execute()
     : [];
 
-  const vxlanIds = networks.filter((n) => n.network_type === 'vxlan').map((n) => n.id);
+  const segments = await segmentsByNetwork(tx, networkIds);
+  const segmentViews = (id: string): SegmentView[] =>
+    segments
+      .get(id)!
+      .map((g) => ({ network_type: g.network_type, physical_network: g.physical_network, segmentation_id: g.segmentation_id }));
+  const vxlanIds = networks.filter((n) => segments.get(n.id)!.some((g) => g.network_type === 'vxlan')).map((n) => n.id);
   const remoteRows = vxlanIds.length
     ? await tx
         .selectFrom('ports')
@@ -243,16 +250,19 @@ export async function buildHostView(tx: Tx, host: string, revision: number): Pro
   return {
     host,
     revision,
-    networks: networks.map((n): NetworkView => ({
-      id: n.id,
-      name: n.name,
-      network_type: n.network_type,
-      physical_network: n.physical_network,
-      segmentation_id: n.segmentation_id,
-      mtu: n.mtu,
-      admin_state_up: bool(n.admin_state_up),
-      router_external: bool(n.router_external),
-    })),
+    networks: networks.map((n): NetworkView => {
+      const own = segmentViews(n.id);
+      return {
+        id: n.id,
+        name: n.name,
+        // A network whose last segment an admin removed is wired nowhere.
+        ...(own[0] ?? { network_type: '', physical_network: null, segmentation_id: null }),
+        ...(own.length > 1 ? { segments: own } : {}),
+        mtu: n.mtu,
+        admin_state_up: bool(n.admin_state_up),
+        router_external: bool(n.router_external),
+      };
+    }),
     subnets: subnets.map((s): SubnetView => ({
       id: s.id,
       network_id: s.network_id,

@@ -1,4 +1,5 @@
-// Networks: ML2 segments (flat, vlan, vxlan), MTU, sharing and external flags, deletion rules.
+// Networks: ML2 segments (flat, vlan, vxlan; one or several: multi-provider), MTU, sharing and
+// external flags, deletion rules.
 import { sql, type Expression, type SqlBool } from 'kysely';
 import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.js';
 import type { ServerConfig } from '../server-config.js';
@@ -11,7 +12,8 @@ import { inRange, isAvailabilityZoneHints, isString, isStringOrNull, toBoolean, 
 import type { NetworkRow } from '../store/schema/index.js';
 import { bool, int, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
 import { enforceQuota } from './quotas.js';
-import { allocateSegment, maxMtu, recordVlanAllocation, segmentKey, validateProviderSegment, type Segment } from './segments.js';
+import { allocateSegments, insertSegments, networkMaxMtu, segmentsByNetwork, type Segment } from './segments.js';
+import { convertSegments, PROVIDER_ATTRIBUTES, providerFields, requestedSegments } from './multi-provider.js';
 import { ensureDefaultSecurityGroup } from './securitygroups.js';
 import { tagAttributes, tagFiltersInSql } from './tags.js';
 import {
@@ -28,6 +30,14 @@ import {
 } from './rbac-sql.js';
 import { hintsOf, hostingZones, validateAvailabilityZones } from './availability-zones.js';
 
+/** A provider filter matches a network with any segment of a wanted value (network_matches_filters). */
+function anySegmentMatches(attr: string) {
+  return (item: Item, wanted: unknown[]): boolean => {
+    const segments = (item.segments as Item[] | undefined) ?? [item];
+    return segments.some((s) => wanted.some((w) => s[attr] !== null && String(s[attr]) === String(w)));
+  };
+}
+
 export const networkSpec: ResourceSpec = {
   singular: 'network',
   plural: 'networks',
@@ -41,8 +51,24 @@ export const networkSpec: ResourceSpec = {
     'router:external': { post: true, put: true, default: false, convert: toBoolean, adminSet: true, filter: true },
     mtu: { post: true, put: true, convert: toInt, validate: inRange(0, 65535), filter: true, sort: true },
     port_security_enabled: { post: true, put: true, default: true, convert: toBoolean, filter: true },
-    'provider:network_type': { post: true, put: true, validate: isString(255), adminSet: true, adminRead: true, filter: true },
-    'provider:physical_network': { post: true, put: true, validate: isStringOrNull(64), adminSet: true, adminRead: true, filter: true },
+    'provider:network_type': {
+      post: true,
+      put: true,
+      validate: isString(255),
+      adminSet: true,
+      adminRead: true,
+      filter: true,
+      filterItem: anySegmentMatches('provider:network_type'),
+    },
+    'provider:physical_network': {
+      post: true,
+      put: true,
+      validate: isStringOrNull(64),
+      adminSet: true,
+      adminRead: true,
+      filter: true,
+      filterItem: anySegmentMatches('provider:physical_network'),
+    },
     'provider:segmentation_id': {
       post: true,
       put: true,
@@ -51,7 +77,9 @@ export const networkSpec: ResourceSpec = {
       adminRead: true,
       filter: true,
       filterConvert: toInt,
+      filterItem: anySegmentMatches('provider:segmentation_id'),
     },
+    segments: { post: true, put: true, convert: convertSegments, adminSet: true, adminRead: true, filter: false },
     subnets: { filter: true },
     availability_zone_hints: { post: true, default: () => [], validate: isAvailabilityZoneHints, filter: false },
     availability_zones: { filter: false },
@@ -73,6 +101,7 @@ const NO_SCOPES: NetworkScopes = { ipv4: null, ipv6: null };
 /** `shared`: whether the network is shared with the caller's project or everyone (is_network_shared). */
 export function networkToApi(
   row: NetworkRow,
+  segments: readonly Segment[],
   subnets: string[],
   shared: boolean,
   scopes: NetworkScopes = NO_SCOPES,
@@ -88,9 +117,7 @@ export function networkToApi(
     'router:external': bool(row.router_external),
     mtu: row.mtu,
     port_security_enabled: bool(row.port_security_enabled),
-    'provider:network_type': row.network_type,
-    'provider:physical_network': row.physical_network,
-    'provider:segmentation_id': row.segmentation_id,
+    ...providerFields(segments),
     availability_zone_hints: hintsOf(row),
     availability_zones: zones,
     ipv4_address_scope: scopes.ipv4,
@@ -106,7 +133,16 @@ function subnetsInSql(values: unknown[]): Expression<SqlBool> | null {
   return sql<SqlBool>`exists (select 1 from subnets s where s.network_id = networks.id and s.id in (${sql.join(values)}))`;
 }
 
-/** The networks table as lists filter and sort it for the caller (the nullable provider columns stay in memory). */
+/** A network with a segment of any of the values in the column. */
+function segmentInSql(column: 'network_type' | 'physical_network' | 'segmentation_id') {
+  return (values: unknown[]): Expression<SqlBool> | null => {
+    if (!values.every((v) => typeof v === (column === 'segmentation_id' ? 'number' : 'string'))) return null;
+    if (!values.length) return sql<SqlBool>`1 = 0`;
+    return sql<SqlBool>`exists (select 1 from network_segments g where g.network_id = networks.id and g.${sql.ref(column)} in (${sql.join(values)}))`;
+  };
+}
+
+/** The networks table as lists filter and sort it for the caller; a provider filter matches any of a network's segments. */
 const networkTable = (ctx: AuthContext): ListTable => ({
   table: 'networks',
   columns: {
@@ -116,9 +152,15 @@ const networkTable = (ctx: AuthContext): ListTable => ({
     'router:external': boolColumn('router_external'),
     mtu: { column: 'mtu', kind: 'int' },
     port_security_enabled: boolColumn('port_security_enabled'),
-    'provider:network_type': textColumn('network_type'),
   },
-  filters: { subnets: subnetsInSql, shared: sharedFilterInSql('network', 'networks.id', ctx.projectId), ...tagFiltersInSql('networks') },
+  filters: {
+    'provider:network_type': segmentInSql('network_type'),
+    'provider:physical_network': segmentInSql('physical_network'),
+    'provider:segmentation_id': segmentInSql('segmentation_id'),
+    subnets: subnetsInSql,
+    shared: sharedFilterInSql('network', 'networks.id', ctx.projectId),
+    ...tagFiltersInSql('networks'),
+  },
 });
 
 /** The RBAC actions that make a network visible to their target (the shared and external_net query hooks). */
@@ -184,30 +226,29 @@ async function networksToApi(tx: Tx, ctx: AuthContext, rows: NetworkRow[]): Prom
   const subnets = await subnetsByNetwork(tx, ids);
   const shared = await sharedWith(tx, 'network', ids, ctx.projectId);
   const zones = await hostingZones(tx, 'network', ids);
-  return rows.map((r) => networkToApi(r, subnets.get(r.id)?.ids ?? [], shared.has(r.id), subnets.get(r.id)?.scopes, zones.get(r.id) ?? []));
+  const segments = await segmentsByNetwork(tx, ids);
+  return rows.map((r) =>
+    networkToApi(
+      r,
+      segments.get(r.id) ?? [],
+      subnets.get(r.id)?.ids ?? [],
+      shared.has(r.id),
+      subnets.get(r.id)?.scopes,
+      zones.get(r.id) ?? [],
+    ),
+  );
 }
 
-/** The MTU a request asks for (0 or none: the largest the segment type allows), within bounds. */
-function effectiveMtu(config: ServerConfig, s: Pick<Segment, 'network_type' | 'physical_network'>, requested: unknown): number {
-  const max = maxMtu(config, s.network_type, s.physical_network);
+/** The MTU a request asks for (0 or none: the largest the segments allow), within bounds. */
+function effectiveMtu(config: ServerConfig, segments: readonly Segment[], requested: unknown): number {
+  const max = networkMaxMtu(config, segments);
   if (requested === undefined || requested === 0) return max;
   if ((requested as number) > max) throw invalidInput(`Requested MTU is too big, maximum is ${max}`);
   if ((requested as number) < 68) throw invalidInput(`Requested MTU is too small, minimum is 68`);
   return requested as number;
 }
 
-/** The provider segment a request names (admins), else null: a tenant segment. */
-function requestedSegment(config: ServerConfig, a: Item): Segment | null {
-  const given = ['provider:network_type', 'provider:physical_network', 'provider:segmentation_id'].some((k) => k in a);
-  if (!given) return null;
-  return validateProviderSegment(config, {
-    network_type: a['provider:network_type'] as string | undefined,
-    physical_network: a['provider:physical_network'] as string | undefined,
-    segmentation_id: a['provider:segmentation_id'] as number | undefined,
-  });
-}
-
-function newNetworkRow(config: ServerConfig, a: Item, segment: Segment): NetworkRow {
+function newNetworkRow(config: ServerConfig, a: Item, segments: readonly Segment[]): NetworkRow {
   const now = timestamp();
   return {
     id: newId(),
@@ -218,12 +259,8 @@ function newNetworkRow(config: ServerConfig, a: Item, segment: Segment): Network
     status: 'ACTIVE',
     // applyExternalFlag sets it, with its policy.
     router_external: 0,
-    mtu: effectiveMtu(config, segment, a.mtu),
+    mtu: effectiveMtu(config, segments, a.mtu),
     port_security_enabled: int(a.port_security_enabled),
-    network_type: segment.network_type,
-    physical_network: segment.physical_network,
-    segmentation_id: segment.segmentation_id,
-    segment_key: segmentKey(segment),
     availability_zone_hints: JSON.stringify(a.availability_zone_hints ?? []),
     revision_number: 0,
     created_at: now,
@@ -231,16 +268,21 @@ function newNetworkRow(config: ServerConfig, a: Item, segment: Segment): Network
   };
 }
 
-/** The segment is fixed once allocated: an update may repeat it, not change it. */
-function rejectProviderChange(row: NetworkRow, a: Item): void {
-  for (const [attr, col] of [
-    ['provider:network_type', 'network_type'],
-    ['provider:physical_network', 'physical_network'],
-    ['provider:segmentation_id', 'segmentation_id'],
-  ] as const) {
-    if (attr in a && a[attr] !== row[col]) {
-      throw invalidInput(`Plugin does not support updating the following provider network attributes: ${attr}`);
+const providerUpdateRefused = (attr: string) =>
+  invalidInput(`Plugin does not support updating the following provider network attributes: ${attr}`);
+
+/** The segments are fixed once allocated: an update may repeat them, not change them. */
+function rejectProviderChange(segments: readonly Segment[], a: Item): void {
+  const current = providerFields(segments);
+  for (const attr of PROVIDER_ATTRIBUTES) {
+    if (!(attr in a)) continue;
+    if (segments.length > 1) {
+      throw invalidInput('Provider network attributes can be updated only in provider networks with a single segment');
     }
+    if (a[attr] !== current[attr]) throw providerUpdateRefused(attr);
+  }
+  if ('segments' in a && JSON.stringify(a.segments) !== JSON.stringify(segments.length > 1 ? current.segments : [current])) {
+    throw providerUpdateRefused('segments');
   }
 }
 
@@ -324,13 +366,13 @@ async function rejectUnexternalWhileGateways(tx: Tx, row: NetworkRow): Promise<v
 }
 
 /** The columns an update writes: what it names, the rest as they were. */
-function networkChanges(config: ServerConfig, row: NetworkRow, a: Item): Partial<NetworkRow> {
+function networkChanges(config: ServerConfig, row: NetworkRow, segments: readonly Segment[], a: Item): Partial<NetworkRow> {
   return {
     name: (a.name as string) ?? row.name,
     description: (a.description as string) ?? row.description,
     admin_state_up: 'admin_state_up' in a ? int(a.admin_state_up) : row.admin_state_up,
     port_security_enabled: 'port_security_enabled' in a ? int(a.port_security_enabled) : row.port_security_enabled,
-    mtu: 'mtu' in a ? effectiveMtu(config, row, a.mtu) : row.mtu,
+    mtu: 'mtu' in a ? effectiveMtu(config, segments, a.mtu) : row.mtu,
     revision_number: row.revision_number + 1,
     updated_at: timestamp(),
   };
@@ -404,13 +446,13 @@ export function networkService(config: ServerConfig): ResourceService {
     async create(tx, ctx, a) {
       await enforceQuota(tx, a.project_id as string, 'network');
       await validateAvailabilityZones(tx, 'network', a.availability_zone_hints as string[]);
-      const segment = await allocateSegment(tx, config, requestedSegment(config, a));
-      const row = newNetworkRow(config, a, segment);
-      // The writes: the row, its wildcard policies, its VLAN's allocation, the project's default security group, the change-feed entry.
+      const segments = await allocateSegments(tx, config, requestedSegments(config, a) ?? [null]);
+      const row = newNetworkRow(config, a, segments);
+      // The writes: the row, its wildcard policies, its segments with their VLANs' allocations, the project's default security group, the change-feed entry.
       await tx.insertInto('networks').values(row).execute();
       await applySharedFlag(tx, row, a.shared as boolean);
       await applyExternalFlag(tx, row, a['router:external'] as boolean);
-      await recordVlanAllocation(tx, row.id, segment);
+      await insertSegments(tx, row.id, segments);
       await ensureDefaultSecurityGroup(tx, row.project_id);
       await recordChange(tx, 'network', row.id, 'create', row.project_id);
       return this.show(tx, ctx, row.id);
@@ -419,8 +461,9 @@ export function networkService(config: ServerConfig): ResourceService {
     async update(tx, ctx, id, a) {
       const row = await getVisibleNetwork(tx, ctx, id);
       if (!ownerOrAdmin(ctx, row)) throw policyDenied('rule:update_network');
-      rejectProviderChange(row, a);
-      const next = networkChanges(config, row, a);
+      const segments = (await segmentsByNetwork(tx, [id])).get(id)!;
+      rejectProviderChange(segments, a);
+      const next = networkChanges(config, row, segments, a);
       // The writes: the wildcard policies, the row and its change-feed entry.
       if ('shared' in a) await applySharedFlag(tx, row, a.shared as boolean);
       if ('router:external' in a) await applyExternalFlag(tx, row, a['router:external'] as boolean);

@@ -1,11 +1,12 @@
 // Network segments (ML2 type drivers flat, vlan and vxlan): validation of provider attributes,
-// tenant segment allocation in the order of tenant_network_types, and the MTU Neutron computes for
-// each type.
+// tenant segment allocation in the order of tenant_network_types, the MTU Neutron computes for
+// each type, and the network_segments rows that hold a network's segments in order.
 import { randomInt } from 'node:crypto';
 import { isRetry } from '../store/unit-of-work.js';
 import { MAX_VLAN_TAG, MIN_VLAN_TAG, type ServerConfig } from '../server-config.js';
 import { conflict, invalidInput, unavailable, type NeutronError } from '../model/errors.js';
-import type { Tx } from './common.js';
+import type { NetworkSegmentRow } from '../store/schema/index.js';
+import { newId, timestamp, type Tx } from './common.js';
 
 export interface Segment {
   network_type: string;
@@ -97,37 +98,41 @@ function chooseFree(tx: Tx, ranges: Array<[number, number]>, used: Set<number>):
   return free.length ? free[randomInt(free.length)] : null;
 }
 
-async function freeVni(tx: Tx, config: ServerConfig): Promise<number | null> {
-  const rows = await tx.selectFrom('networks').select('segmentation_id').where('network_type', '=', 'vxlan').execute();
-  return chooseFree(tx, config.vniRanges, new Set(rows.map((r) => r.segmentation_id!)));
+/** The ids of the request's own segments (not yet written) of a type and physical network. */
+const pendingIds = (pending: readonly Segment[], type: string, physnet: string | null) =>
+  pending.filter((p) => p.network_type === type && p.physical_network === physnet).map((p) => p.segmentation_id!);
+
+async function freeVni(tx: Tx, config: ServerConfig, pending: readonly Segment[]): Promise<number | null> {
+  const rows = await tx.selectFrom('network_segments').select('segmentation_id').where('network_type', '=', 'vxlan').execute();
+  return chooseFree(tx, config.vniRanges, new Set([...rows.map((r) => r.segmentation_id!), ...pendingIds(pending, 'vxlan', null)]));
 }
 
 /** A free VLAN of the physical network's ranges, or null. */
-async function freeVlan(tx: Tx, ranges: Array<[number, number]>, physnet: string): Promise<number | null> {
+async function freeVlan(tx: Tx, ranges: Array<[number, number]>, physnet: string, pending: readonly Segment[]): Promise<number | null> {
   const rows = await tx.selectFrom('ml2_vlan_allocations').select('vlan_id').where('physical_network', '=', physnet).execute();
-  return chooseFree(tx, ranges, new Set(rows.map((r) => r.vlan_id)));
+  return chooseFree(tx, ranges, new Set([...rows.map((r) => r.vlan_id), ...pendingIds(pending, 'vlan', physnet)]));
 }
 
 /** A free VLAN of the first physical network (in network_vlan_ranges' order, or the one named) that has one. */
-async function allocateVlan(tx: Tx, config: ServerConfig, physnet: string | null): Promise<Segment | null> {
+async function allocateVlan(tx: Tx, config: ServerConfig, physnet: string | null, pending: readonly Segment[]): Promise<Segment | null> {
   for (const { physicalNetwork, ranges } of config.networkVlanRanges) {
     if (physnet !== null && physicalNetwork !== physnet) continue;
-    const vid = await freeVlan(tx, ranges, physicalNetwork);
+    const vid = await freeVlan(tx, ranges, physicalNetwork, pending);
     if (vid !== null) return { network_type: 'vlan', physical_network: physicalNetwork, segmentation_id: vid };
   }
   return null;
 }
 
 /** The segment of a type a network gets without provider attributes, or null when its ranges are full. */
-async function allocateTenantSegment(tx: Tx, config: ServerConfig, type: string): Promise<Segment | null> {
-  if (type === 'vlan') return allocateVlan(tx, config, null);
-  const vni = await freeVni(tx, config);
+async function allocateTenantSegment(tx: Tx, config: ServerConfig, type: string, pending: readonly Segment[]): Promise<Segment | null> {
+  if (type === 'vlan') return allocateVlan(tx, config, null, pending);
+  const vni = await freeVni(tx, config, pending);
   return vni === null ? null : { network_type: 'vxlan', physical_network: null, segmentation_id: vni };
 }
 
 /** Refuses a fully specified segment another network holds (the unique segment key is the last word). */
 async function rejectTakenSegment(tx: Tx, s: Segment): Promise<void> {
-  const taken = await tx.selectFrom('networks').select('id').where('segment_key', '=', segmentKey(s)).executeTakeFirst();
+  const taken = await tx.selectFrom('network_segments').select('id').where('segment_key', '=', segmentKey(s)).executeTakeFirst();
   if (!taken) return;
   if (s.network_type === 'flat') {
     throw conflict('FlatNetworkInUse', `Unable to create the flat network. Physical network ${s.physical_network} is in use.`);
@@ -144,19 +149,22 @@ async function rejectTakenSegment(tx: Tx, s: Segment): Promise<void> {
 /**
  * Completes a segment: a tenant segment (null: no provider attributes) is allocated from the first of
  * tenant_network_types with a free id; a provider segment without an id gets a free one of its type's
- * ranges; a fully specified one must be free.
+ * ranges; a fully specified one must be free. `pending`: the segments this request completed before,
+ * not yet written, whose ids are taken too.
  */
-export async function allocateSegment(tx: Tx, config: ServerConfig, s: Segment | null): Promise<Segment> {
+export async function allocateSegment(tx: Tx, config: ServerConfig, s: Segment | null, pending: readonly Segment[] = []): Promise<Segment> {
   if (s === null) {
     for (const type of config.tenantNetworkTypes) {
-      const allocated = await allocateTenantSegment(tx, config, type);
+      const allocated = await allocateTenantSegment(tx, config, type, pending);
       if (allocated) return allocated;
     }
     throw noNetworkAvailable();
   }
   if (s.segmentation_id === null && s.network_type !== 'flat') {
     const allocated =
-      s.network_type === 'vlan' ? await allocateVlan(tx, config, s.physical_network) : await allocateTenantSegment(tx, config, 'vxlan');
+      s.network_type === 'vlan'
+        ? await allocateVlan(tx, config, s.physical_network, pending)
+        : await allocateTenantSegment(tx, config, 'vxlan', pending);
     if (allocated) return allocated;
     throw noNetworkAvailable();
   }
@@ -164,11 +172,57 @@ export async function allocateSegment(tx: Tx, config: ServerConfig, s: Segment |
   return s;
 }
 
-/** Records the segment's VLAN as allocated to the network (after the network's row is written). */
-export async function recordVlanAllocation(tx: Tx, networkId: string, s: Segment): Promise<void> {
-  if (s.network_type !== 'vlan') return;
-  await tx
-    .insertInto('ml2_vlan_allocations')
-    .values({ physical_network: s.physical_network!, vlan_id: s.segmentation_id!, network_id: networkId })
+/** Completes the segments of one request in order (each id taken by the ones before it). */
+export async function allocateSegments(tx: Tx, config: ServerConfig, requested: ReadonlyArray<Segment | null>): Promise<Segment[]> {
+  const out: Segment[] = [];
+  for (const s of requested) out.push(await allocateSegment(tx, config, s, out));
+  return out;
+}
+
+/** The largest MTU of a network: its segments' smallest, without segments the underlay's (Neutron's _get_network_mtu). */
+export const networkMaxMtu = (config: ServerConfig, segments: readonly Segment[]): number =>
+  segments.length ? Math.min(...segments.map((s) => maxMtu(config, s.network_type, s.physical_network))) : config.physicalMtu;
+
+/** Writes the network's segments in order (after the network's row), each VLAN recorded as allocated. */
+export async function insertSegments(tx: Tx, networkId: string, segments: readonly Segment[]): Promise<void> {
+  const now = timestamp();
+  for (const [index, s] of segments.entries()) {
+    await tx
+      .insertInto('network_segments')
+      .values({
+        id: newId(),
+        network_id: networkId,
+        network_type: s.network_type,
+        physical_network: s.physical_network,
+        segmentation_id: s.segmentation_id,
+        segment_key: segmentKey(s),
+        segment_index: index,
+        name: null,
+        description: '',
+        revision_number: 0,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    if (s.network_type !== 'vlan') continue;
+    await tx
+      .insertInto('ml2_vlan_allocations')
+      .values({ physical_network: s.physical_network!, vlan_id: s.segmentation_id!, network_id: networkId })
+      .execute();
+  }
+}
+
+/** Each network's segments, in order. */
+export async function segmentsByNetwork(tx: Tx, networkIds: readonly string[]): Promise<Map<string, NetworkSegmentRow[]>> {
+  const out = new Map<string, NetworkSegmentRow[]>(networkIds.map((id) => [id, []]));
+  if (!networkIds.length) return out;
+  const rows = await tx
+    .selectFrom('network_segments')
+    .selectAll()
+    .where('network_id', 'in', [...networkIds])
+    .orderBy('network_id')
+    .orderBy('segment_index')
     .execute();
+  for (const r of rows) out.get(r.network_id)?.push(r);
+  return out;
 }

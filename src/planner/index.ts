@@ -19,6 +19,7 @@ import { planStateless } from './stateless.js';
 import { hostIpv6Off } from './host-ipv6.js';
 import { canWireNetwork, mappedBridge, planL2 } from './l2.js';
 import { planRouter } from './l3.js';
+import { withRealizedSegments } from './segment-choice.js';
 
 export type { NodeFacts } from './facts.js';
 
@@ -49,6 +50,7 @@ function joinMappedBridges(links: LinkSpec[], view: HostView, node: NodeFacts): 
  * they are made of changed: the same result, without re-planning every port of a big node.
  */
 export function planNode(view: HostView, node: NodeFacts, memo?: PortChainMemo): NodePlan {
+  view = withRealizedSegments(view, node);
   const host = emptyDesiredNamespace();
   const desired: DesiredNode = { namespaces: { [HOST]: host } };
   const servicePorts = new Set<string>();

@@ -3,27 +3,14 @@
 // and (with-postgres.ts) PostgreSQL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import SQLite from 'better-sqlite3';
-import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Dialect } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { migrations } from '../../src/store/migrations/index.js';
 import { openDb } from '../../src/store/db.js';
-import type { Engine } from '../../src/store/engine.js';
-import { createDatabase, sharedPostgresUrl } from '../helpers/postgres.js';
+import { upgradeStore } from '../helpers/upgrade.js';
 
 test('migration 006 turns shared and external flags into wildcard policies', async () => {
-  const stateDir = mkdtempSync(join(tmpdir(), 'neutrino-rbac-upgrade-'));
-  const cluster = sharedPostgresUrl();
-  const database = cluster ? await createDatabase(cluster) : null;
-  const engine: Engine = database ? { kind: 'postgres', url: database.url } : { kind: 'sqlite', file: join(stateDir, 'neutrino.db') };
-  const dialect: Dialect =
-    engine.kind === 'postgres'
-      ? new PostgresDialect({ pool: new pg.Pool({ connectionString: engine.url, max: 1 }) })
-      : new SqliteDialect({ database: new SQLite(engine.file) });
+  const { stateDir, engine, dialect, cleanup } = await upgradeStore('neutrino-rbac-upgrade-');
   try {
     const old = new Kysely<unknown>({ dialect });
     const provider = { getMigrations: async () => migrations };
@@ -71,7 +58,6 @@ test('migration 006 turns shared and external flags into wildcard policies', asy
       await db.destroy();
     }
   } finally {
-    await database?.drop();
-    rmSync(stateDir, { recursive: true, force: true });
+    await cleanup();
   }
 });

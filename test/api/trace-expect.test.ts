@@ -11,6 +11,8 @@ import { expectedNode, namespacesToRead } from '../../src/trace/expect/expect.js
 import type { ApiObject, ApiResources } from '../../src/trace/snapshot.js';
 import { hostDump } from '../helpers/trace-dump.js';
 import { planNode } from '../../src/planner/index.js';
+import { HOST } from '../../src/kernel/types.js';
+import { bridgeName, tapName } from '../../src/kernel/names.js';
 
 let srv: TestServer;
 let admin: Api;
@@ -294,6 +296,45 @@ test("port forwardings: the router's forwardings rebuilt from the floating IPs' 
       .sort(),
     [`10.123.123.110 tcp/2222 ${ip}:22`, `10.123.123.110 udp/53 ${ip}:53`],
   );
+});
+
+test('a network of several segments: each host’s view from the API equals the server’s, each host wiring the segment it can', async () => {
+  const multi = await created(
+    admin.post('/networks', {
+      network: {
+        name: 'multi',
+        segments: [
+          { 'provider:network_type': 'flat', 'provider:physical_network': 'provider' },
+          { 'provider:network_type': 'vxlan', 'provider:segmentation_id': 77 },
+        ],
+      },
+    }),
+    'network',
+  );
+  const taps = new Set<string>();
+  for (const host of ['controller', 'compute1']) {
+    const port = await created(
+      admin.post('/ports', { port: { network_id: multi.id, 'binding:host_id': host, device_owner: 'compute:nova' } }),
+      'port',
+    );
+    taps.add(tapName(port.id));
+  }
+  const api = await assertParity('several segments');
+  const uplinks = (host: string, facts: { localIp: string; mappings: Record<string, string> }) =>
+    planNode(hostViewFromApi(api, host), {
+      host,
+      roles: ['l2'],
+      localIp: facts.localIp,
+      localIpDevice: 'eth1',
+      physicalInterfaceMappings: facts.mappings,
+      statePath: '/var/lib/neutrino',
+      presentTaps: taps,
+    })
+      .desired.namespaces[HOST]!.links.filter((l) => l.master === bridgeName(multi.id) && !taps.has(l.name))
+      .map((l) => l.name);
+  // The controller maps the flat segment's physical network; compute1 has only its tunnel endpoint.
+  assert.deepEqual(uplinks('controller', { localIp: '192.168.0.104', mappings: { provider: 'eth2' } }), ['eth2']);
+  assert.deepEqual(uplinks('compute1', { localIp: '192.168.0.105', mappings: {} }), ['vxlan-77']);
 });
 
 test('expectedNode plans a host from the API and its dump as the agent would; namespacesToRead names what to read', async () => {

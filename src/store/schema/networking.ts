@@ -21,11 +21,6 @@ export interface NetworkRow extends StandardColumns {
   router_external: number;
   mtu: number;
   port_security_enabled: number;
-  network_type: string;
-  physical_network: string | null;
-  segmentation_id: number | null;
-  /** "vxlan:41", "vlan:physnet1:100" or "flat:provider": unique, so one segment is never given to two networks */
-  segment_key: string;
   /** JSON list of availability zone names */
   availability_zone_hints: string;
 }
@@ -95,6 +90,23 @@ export interface IpAllocationRow {
 }
 
 /** Every address of the subnet's pools whose key is below floor_key is allocated (migration 004). */
+/** One of a network's segments (networksegments), in the network's order of segment_index. */
+export interface NetworkSegmentRow {
+  id: string;
+  network_id: string;
+  network_type: string;
+  physical_network: string | null;
+  segmentation_id: number | null;
+  /** "vxlan:41", "vlan:physnet1:100" or "flat:provider": unique, so one segment is never given to two networks */
+  segment_key: string;
+  segment_index: number;
+  name: string | null;
+  description: string;
+  revision_number: number;
+  created_at: string;
+  updated_at: string;
+}
+
 /** An allocated VLAN of a physical network (ml2_vlan_allocations). */
 export interface VlanAllocationRow {
   physical_network: string;
@@ -286,6 +298,7 @@ export interface ChangeRow {
 
 export interface NetworkingTables {
   networks: NetworkRow;
+  network_segments: NetworkSegmentRow;
   subnets: SubnetRow;
   ports: PortRow;
   port_bindings: PortBindingRow;

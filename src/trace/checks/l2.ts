@@ -31,12 +31,17 @@ export const portUnboundHop = (port: ApiObject, cause: string): HopDraft =>
     reason: 'PORT_NOT_BOUND',
     cause,
   });
-export const segmentOf = (net: ApiObject) => ({
-  type: String(net['provider:network_type'] ?? ''),
-  physnet: (net['provider:physical_network'] as string | null) ?? null,
-  vni: (net['provider:segmentation_id'] as number | null) ?? null,
-  mtu: Number(net['mtu'] ?? 1500),
-});
+/** The network's segment: its provider:* attributes, or (several segments) the first of `segments`. */
+export function segmentOf(net: ApiObject) {
+  const several = Array.isArray(net['segments']) ? (net['segments'] as Array<Record<string, unknown>>) : [];
+  const src: Record<string, unknown> = net['provider:network_type'] === undefined && several.length ? several[0]! : net;
+  return {
+    type: String(src['provider:network_type'] ?? ''),
+    physnet: (src['provider:physical_network'] as string | null) ?? null,
+    vni: (src['provider:segmentation_id'] as number | null) ?? null,
+    mtu: Number(net['mtu'] ?? 1500),
+  };
+}
 
 const l2Owner = (ctx: TraceContext, host: string, what: string) =>
   `the ${AGENT_L2} on ${host} makes it for ${what}; ${agentNote(ctx, host, AGENT_L2)}`;

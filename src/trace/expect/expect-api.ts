@@ -1,32 +1,29 @@
 // Reading Networking API objects (standard Neutron attributes only) into the HostView's shapes
 // (ports: model/port-view.ts, shared with the server). Attributes a cloud may leave out (extensions
 // it does not load) take Neutron's defaults, so the same code reads neutrino and a real Neutron. Pure.
-import type { NetworkView, SecurityGroupRuleView, SubnetView } from '../../model/hostview.js';
+import type { NetworkView, SecurityGroupRuleView, SegmentView, SubnetView } from '../../model/hostview.js';
 import { attr as text, attrFlag as flag, attrList as list, cmpText } from '../../model/port-view.js';
 import type { ApiObject } from '../snapshot.js';
 
 const textOrNull = (o: ApiObject, key: string): string | null => (typeof o[key] === 'string' ? (o[key] as string) : null);
 const intOrNull = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : null);
 
-/** The network's segment: provider:* attributes, or the first of `segments` (multi-provider extension). */
-function segmentOf(n: ApiObject): { type: string; physnet: string | null; vni: number | null } {
-  const segs = list<Record<string, unknown>>(n, 'segments');
-  const src = n['provider:network_type'] === undefined && segs.length ? segs[0]! : n;
-  return {
-    type: typeof src['provider:network_type'] === 'string' ? (src['provider:network_type'] as string) : '',
-    physnet: typeof src['provider:physical_network'] === 'string' ? (src['provider:physical_network'] as string) : null,
-    vni: intOrNull(src['provider:segmentation_id']),
-  };
-}
+/** One segment's provider:* attributes (a network's own, or one of its `segments`). */
+const segmentView = (src: Record<string, unknown>): SegmentView => ({
+  network_type: typeof src['provider:network_type'] === 'string' ? (src['provider:network_type'] as string) : '',
+  physical_network: typeof src['provider:physical_network'] === 'string' ? (src['provider:physical_network'] as string) : null,
+  segmentation_id: intOrNull(src['provider:segmentation_id']),
+});
 
+/** The network's segment: provider:* attributes, or the first of `segments` (multi-provider extension) — then all of them too. */
 export function networkView(n: ApiObject): NetworkView {
-  const seg = segmentOf(n);
+  const segs = list<Record<string, unknown>>(n, 'segments');
+  const several = n['provider:network_type'] === undefined && segs.length ? segs.map(segmentView) : null;
   return {
     id: n.id,
     name: text(n, 'name'),
-    network_type: seg.type,
-    physical_network: seg.physnet,
-    segmentation_id: seg.vni,
+    ...(several ? several[0]! : segmentView(n)),
+    ...(several && several.length > 1 ? { segments: several } : {}),
     mtu: typeof n['mtu'] === 'number' ? (n['mtu'] as number) : 1500,
     admin_state_up: flag(n, 'admin_state_up', true),
     router_external: flag(n, 'router:external', false),

@@ -183,7 +183,7 @@ export function hostViewFromApi(api: ApiResources, host: string, revision = 0): 
   ).map(subnetView);
 
   // l2population: the other hosts' ports on this host's VXLAN networks (by network, index), each behind its host's VTEP.
-  const vxlanIds = new Set(networks.filter((n) => n.network_type === 'vxlan').map(byId));
+  const vxlanIds = new Set(networks.filter((n) => (n.segments ?? [n]).some((g) => g.network_type === 'vxlan')).map(byId));
   const endpoints = vtepsFromAgents(api);
   const localVtep = endpoints.get(host);
   const remote = api.ports.filter(

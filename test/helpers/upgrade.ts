@@ -1,0 +1,37 @@
+// A store for a migration test: its state directory, engine (PostgreSQL when with-postgres.ts gives
+// a cluster, else SQLite) and a Kysely dialect to write it as an older release did; cleanup drops both.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { PostgresDialect, SqliteDialect, type Dialect } from 'kysely';
+import type { Engine } from '../../src/store/engine.js';
+import { createDatabase, sharedPostgresUrl } from './postgres.js';
+
+export interface UpgradeStore {
+  stateDir: string;
+  engine: Engine;
+  dialect: Dialect;
+  cleanup(): Promise<void>;
+}
+
+export async function upgradeStore(prefix: string): Promise<UpgradeStore> {
+  const stateDir = mkdtempSync(join(tmpdir(), prefix));
+  const cluster = sharedPostgresUrl();
+  const database = cluster ? await createDatabase(cluster) : null;
+  const engine: Engine = database ? { kind: 'postgres', url: database.url } : { kind: 'sqlite', file: join(stateDir, 'neutrino.db') };
+  const dialect: Dialect =
+    engine.kind === 'postgres'
+      ? new PostgresDialect({ pool: new pg.Pool({ connectionString: engine.url, max: 1 }) })
+      : new SqliteDialect({ database: new SQLite(engine.file) });
+  return {
+    stateDir,
+    engine,
+    dialect,
+    async cleanup() {
+      await database?.drop();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
