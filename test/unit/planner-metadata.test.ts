@@ -13,6 +13,7 @@ import { dhcpPort, dhcpView, subnet, V4 } from '../helpers/dhcp6-view.js';
 import { metadataSource, novaHeaders, signInstanceId } from '../../src/agent/metadata-request.js';
 import { metadataAnswer, type MetadataInstance } from '../../src/lab/metadata-docs.js';
 import { signatureValid } from '../../src/lab/metadata-server.js';
+import { checkUserData } from '../../src/lab/instance-state.js';
 import { parseAgentConfig, rateLimitingProblem, renderAgentConfig } from '../../src/agent/config.js';
 import { diffProcesses } from '../../src/kernel/diff-procs.js';
 import type { DesiredNamespace, NsKey, ObservedNamespace, ProcessSpec } from '../../src/kernel/types.js';
@@ -216,15 +217,15 @@ const inst: MetadataInstance = {
 };
 
 test("the lab's documents: meta_data.json, network_data.json and the EC2 tree in Nova's formats", () => {
-  const meta = JSON.parse(metadataAnswer('/openstack/latest/meta_data.json', inst).body) as Record<string, unknown>;
+  const meta = JSON.parse(String(metadataAnswer('/openstack/latest/meta_data.json', inst).body)) as Record<string, unknown>;
   assert.deepEqual(
     [meta['uuid'], meta['name'], meta['hostname'], meta['project_id'], meta['availability_zone'], meta['public_keys']],
     [inst.id, 'vm', 'vm.novalocal', 'p1', 'nova', { mykey: 'ssh-ed25519 AAAA x@y' }],
   );
-  const net = JSON.parse(metadataAnswer('/openstack/latest/network_data.json', inst).body) as Record<string, unknown>;
+  const net = JSON.parse(String(metadataAnswer('/openstack/latest/network_data.json', inst).body)) as Record<string, unknown>;
   assert.deepEqual(net['networks'], [{ id: 'network0', type: 'ipv4_dhcp', link: 'tap3c338602-d8', network_id: NET }]);
   assert.deepEqual(net['services'], [{ type: 'dns', address: '8.8.8.8' }]);
-  const ec2 = (p: string) => metadataAnswer(`/latest/meta-data/${p}`, inst).body;
+  const ec2 = (p: string) => String(metadataAnswer(`/latest/meta-data/${p}`, inst).body);
   assert.equal(ec2('instance-id'), 'i-664c706e');
   assert.equal(ec2('local-ipv4'), '172.16.1.3');
   assert.equal(ec2('public-ipv4'), '10.123.123.104');
@@ -234,6 +235,22 @@ test("the lab's documents: meta_data.json, network_data.json and the EC2 tree in
   assert.equal(ec2('public-keys/0/openssh-key'), 'ssh-ed25519 AAAA x@y');
   assert.match(ec2(''), /^instance-id\nlocal-ipv4\npublic-ipv4\nhostname\n/);
   assert.equal(metadataAnswer('/latest/meta-data/nothing', inst).status, 404);
+});
+
+test('user data: served as Nova serves it (the decoded bytes) and listed only when the instance has some', () => {
+  const bytes = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff]); // gzip's magic: user data may be binary
+  const withData = { ...inst, userData: bytes.toString('base64') };
+  for (const path of ['/openstack/latest/user_data', '/latest/user-data']) {
+    const a = metadataAnswer(path, withData);
+    assert.equal(a.status, 200);
+    assert.deepEqual(Buffer.from(a.body), bytes);
+    assert.equal(metadataAnswer(path, inst).status, 404);
+  }
+  assert.equal(String(metadataAnswer('/openstack/latest', withData).body), 'meta_data.json\nuser_data\nnetwork_data.json');
+  assert.equal(String(metadataAnswer('/openstack/latest', inst).body), 'meta_data.json\nnetwork_data.json');
+  assert.equal(String(metadataAnswer('/latest', withData).body), 'meta-data/\nuser-data');
+  assert.equal(String(metadataAnswer('/latest/', inst).body), 'meta-data/');
+  assert.throws(() => checkUserData('A'.repeat(65536)), /User data too large/);
 });
 
 test('haproxy configuration: the unlimited template, rendered as Neutron renders it', () => {
