@@ -3,7 +3,7 @@
 // certificate to present, or no verification at all. Answers as fetchJson does.
 import https from 'node:https';
 import { describeTlsFailure, type TlsSettings } from './tls-settings.js';
-import type { JsonReply } from './http.js';
+import { readJsonReply, type JsonReply } from './http.js';
 import { explainFailure, NoAnswerError, UnreachableError, type ApiTarget } from './reach.js';
 
 export interface HttpsJsonRequest {
@@ -24,23 +24,7 @@ export function httpsJson(url: string, req: HttpsJsonRequest, timeoutMs: number,
     ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
   };
   return new Promise((resolve, reject) => {
-    const r = https.request(url, opts, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = text;
-        try {
-          body = text ? JSON.parse(text) : undefined;
-        } catch {
-          /* not JSON: keep the text */
-        }
-        const h: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
-        resolve({ status: res.statusCode ?? 0, headers: h, body });
-      });
-    });
+    const r = https.request(url, opts, (res) => readJsonReply(res, resolve, reject));
     r.on('timeout', () => r.destroy(new NoAnswerError(timeoutMs)));
     r.on('error', (e) => {
       const tlsReason = describeTlsFailure(e);

@@ -145,8 +145,8 @@ test('through the router: OpenStack and EC2 metadata of the instance, its key fr
   assert.equal(await fetchOk('vm', '/latest/meta-data/public-keys/'), '0=vmkey');
   assert.equal(await fetchOk('vm', '/latest/meta-data/public-keys/0/openssh-key'), keys['vmkey']);
   // --user-data, as Nova serves it; an instance without any gets 404 (and no listing of it).
-  assert.equal(await fetchOk('vm', '/openstack/latest/user_data'), USER_DATA.trimEnd());
-  assert.equal(await fetchOk('vm', '/latest/user-data'), USER_DATA.trimEnd());
+  assert.equal(await fetchOk('vm', '/openstack/latest/user_data'), USER_DATA);
+  assert.equal(await fetchOk('vm', '/latest/user-data'), USER_DATA);
   assert.match(await fetchOk('vm', '/openstack/latest'), /^meta_data\.json\nuser_data\n/);
   assert.equal((await curlIn('iso', `${MD}/openstack/latest/user_data`)).status, '404');
   // The selfservice subnet is on a router: DHCP routes 169.254.169.254 via its gateway (option 121).
