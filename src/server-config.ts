@@ -1,5 +1,6 @@
 // The server's settings and their defaults (Neutron's neutron.conf / ml2_conf.ini equivalents), read
 // from an INI file in Neutron's own section and option names and from command-line flags; flags win.
+import type { TlsOptions } from './client/tls-settings.js';
 import { readFileSync } from 'node:fs';
 import { parse } from 'ini';
 import { optionWarnings, SERVER_OPTIONS } from './config/option-catalog.js';
@@ -97,6 +98,8 @@ export interface KeystoneAuthtoken {
   tokenCacheTime: number;
   /** Seconds to wait for Keystone's answer (keystonemiddleware's http_connect_timeout); then 503. */
   httpConnectTimeout: number;
+  /** TLS toward Keystone: cafile, certfile, keyfile, insecure (keystoneauth's session options). */
+  tls: TlsOptions;
 }
 
 export const defaultServerConfig: ServerConfig = {
@@ -205,6 +208,15 @@ function positiveInt(name: string, v: string): number {
   return Number(v);
 }
 
+/** oslo.config's booleans. */
+function bool(name: string, v: string | undefined, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  const t = v.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(t)) return true;
+  if (['false', '0', 'no', 'off'].includes(t)) return false;
+  throw new ServerConfigError(`${name} must be true or false, not '${v}'`);
+}
+
 function nonNegativeSeconds(name: string, v: string): number {
   if (!/^\d+(\.\d+)?$/.test(v.trim())) throw new ServerConfigError(`${name} must be a number of seconds (0 or more), not '${v}'`);
   return Number(v);
@@ -249,7 +261,17 @@ function databaseOption(name: string, connection: string): Engine {
   }
 }
 
-const KEYSTONE_AUTHTOKEN_OPTIONS = new Set([...PASSWORD_AUTH_OPTIONS, 'www_authenticate_uri', 'token_cache_time', 'http_connect_timeout']);
+const KEYSTONE_AUTHTOKEN_OPTIONS = new Set([
+  ...PASSWORD_AUTH_OPTIONS,
+  'www_authenticate_uri',
+  'token_cache_time',
+  'http_connect_timeout',
+  'cafile',
+  'certfile',
+  'keyfile',
+  'insecure',
+  'memcached_servers',
+]);
 
 const httpUrl = (name: string, v: string | undefined): string => {
   if (!v) throw new ServerConfigError(`auth_strategy = keystone needs [keystone_authtoken] ${name}`);
@@ -274,6 +296,15 @@ export function parseKeystoneAuthtoken(section: Record<string, string>, warnings
   // keystonemiddleware falls back to the identity server it talks to, with a warning; so does neutrino.
   if (!k('www_authenticate_uri'))
     warnings.push(`[keystone_authtoken] www_authenticate_uri is not set: clients are sent to auth_url (${authUrl}) in WWW-Authenticate`);
+  // keystonemiddleware shares its token cache through memcached; each neutrino server process keeps its own.
+  if (k('memcached_servers'))
+    warnings.push(
+      `[keystone_authtoken] memcached_servers is ignored: each server process caches validated tokens itself, for token_cache_time seconds`,
+    );
+  if (k('keyfile') && !k('certfile')) throw new ServerConfigError('[keystone_authtoken] keyfile needs certfile (the client certificate)');
+  const insecure = bool('[keystone_authtoken] insecure', k('insecure'), false);
+  if (insecure && k('cafile'))
+    warnings.push("[keystone_authtoken] insecure = true: cafile is not used, Keystone's certificate is not verified");
   const unknown = Object.keys(section).filter((o) => !KEYSTONE_AUTHTOKEN_OPTIONS.has(o));
   if (unknown.length)
     warnings.push(`[keystone_authtoken] options not implemented by neutrino, without effect: ${unknown.sort().join(', ')}`);
@@ -293,6 +324,7 @@ export function parseKeystoneAuthtoken(section: Record<string, string>, warnings
       k('token_cache_time') === undefined ? 300 : nonNegativeSeconds('[keystone_authtoken] token_cache_time', k('token_cache_time')!),
     httpConnectTimeout:
       k('http_connect_timeout') === undefined ? 10 : positiveInt('[keystone_authtoken] http_connect_timeout', k('http_connect_timeout')!),
+    tls: { cafile: k('cafile'), certfile: k('certfile'), keyfile: k('keyfile'), insecure },
   };
 }
 

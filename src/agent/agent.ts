@@ -14,7 +14,7 @@ import type { Kernel } from '../exec/kernel.js';
 import type { HostView } from '../model/hostview.js';
 import { AGENT_METADATA, AGENT_TYPES } from '../model/neutron.js';
 import { defaultMetadataSocket } from '../planner/metadata.js';
-import { vxlanSettingsOf, type AgentConfig } from './config.js';
+import { rateLimitingProblem, vxlanSettingsOf, type AgentConfig } from './config.js';
 import { deleteConntrackState } from './conntrack.js';
 import { sendGarps } from './garp.js';
 import { MetadataAgent } from './metadata-agent.js';
@@ -320,6 +320,8 @@ export class Agent {
       metadata: this.runsMetadataAgent ? metadataFacts(this.cfg, { user: userInfo().username, group: groupName(userInfo().gid) }) : null,
     };
     if (this.runsMetadataAgent) {
+      const problem = rateLimitingProblem(this.cfg.metadata.rateLimiting);
+      if (problem) this.log.warn(problem);
       this.metadata = new MetadataAgent(this.cfg.metadata, this.metadataSocket, this.client, this.log.child({ component: 'metadata' }));
       await this.metadata.start();
     }

@@ -60,6 +60,20 @@ export interface MetadataConfig {
   novaMetadataProtocol: 'http' | 'https';
   /** metadata_proxy_shared_secret: signs X-Instance-ID for Nova */
   sharedSecret: string;
+  /** [metadata_rate_limiting] */
+  rateLimiting: MetadataRateLimitingConfig;
+}
+
+/** Neutron's [metadata_rate_limiting] options (neutron/conf/agent/metadata/config.py). */
+export interface MetadataRateLimitingConfig {
+  /** rate_limit_enabled */
+  enabled: boolean;
+  /** ip_versions: the metadata address families limited; haproxy limits one only */
+  ipVersions: number[];
+  baseWindowDuration: number;
+  baseQueryRateLimit: number;
+  burstWindowDuration: number;
+  burstQueryRateLimit: number;
 }
 
 export class AgentConfigError extends Error {}
@@ -106,7 +120,57 @@ export const DEFAULT_METADATA_CONFIG: MetadataConfig = {
   novaMetadataPort: 8775,
   novaMetadataProtocol: 'http',
   sharedSecret: '',
+  rateLimiting: {
+    enabled: false,
+    ipVersions: [4],
+    baseWindowDuration: 10,
+    baseQueryRateLimit: 10,
+    burstWindowDuration: 10,
+    burstQueryRateLimit: 10,
+  },
 };
+
+/** An integer option of at least `min` (oslo.config's IntOpt(min=…)); unset: the default. */
+function intOption(name: string, v: string | undefined, dflt: number, min: number): number {
+  if (v === undefined || v.trim() === '') return dflt;
+  if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new AgentConfigError(`${name} must be an integer of at least ${min}, not '${v}'`);
+  return Number(v);
+}
+
+/** [metadata_rate_limiting]: ip_versions takes only 4 and 6, as its oslo.config type does. */
+function parseRateLimiting(section: Record<string, string | boolean>, s: (v: unknown) => string | undefined): MetadataRateLimitingConfig {
+  const d = DEFAULT_METADATA_CONFIG.rateLimiting;
+  const name = (o: string) => `[metadata_rate_limiting] ${o}`;
+  const versions = s(section.ip_versions);
+  const ipVersions =
+    versions === undefined
+      ? d.ipVersions
+      : versions
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean)
+          .map((v) => {
+            if (v !== '4' && v !== '6') throw new AgentConfigError(`${name('ip_versions')} takes 4 and 6 only, not '${v}'`);
+            return Number(v);
+          });
+  return {
+    enabled: truthy(section.rate_limit_enabled, d.enabled),
+    ipVersions,
+    baseWindowDuration: intOption(name('base_window_duration'), s(section.base_window_duration), d.baseWindowDuration, 1),
+    baseQueryRateLimit: intOption(name('base_query_rate_limit'), s(section.base_query_rate_limit), d.baseQueryRateLimit, 1),
+    burstWindowDuration: intOption(name('burst_window_duration'), s(section.burst_window_duration), d.burstWindowDuration, 1),
+    burstQueryRateLimit: intOption(name('burst_query_rate_limit'), s(section.burst_query_rate_limit), d.burstQueryRateLimit, 1),
+  };
+}
+
+/**
+ * Why rate limiting is configured but off, as Neutron's parse_ip_versions warns: haproxy's stick
+ * tables count one address family, so ip_versions must name exactly one.
+ */
+export function rateLimitingProblem(r: MetadataRateLimitingConfig): string | null {
+  if (!r.enabled || new Set(r.ipVersions).size === 1) return null;
+  return `Invalid metadata address IP versions: [${r.ipVersions.join(', ')}]. Metadata rate limiting cannot be enabled for IPv4 and IPv6 at the same time (or for none). Metadata rate limiting will not be enabled.`;
+}
 
 /** Parses the INI text; `overrides` (from flags) win over the file. */
 export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> = {}): AgentConfig {
@@ -154,6 +218,7 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
       novaMetadataPort: Number(s(d.nova_metadata_port) ?? DEFAULT_METADATA_CONFIG.novaMetadataPort),
       novaMetadataProtocol: (s(d.nova_metadata_protocol) ?? DEFAULT_METADATA_CONFIG.novaMetadataProtocol) as 'http' | 'https',
       sharedSecret: s(d.metadata_proxy_shared_secret) ?? '',
+      rateLimiting: parseRateLimiting(ini.metadata_rate_limiting ?? {}, s),
     },
     ...overrides,
   };
@@ -215,6 +280,21 @@ export function optionsSet(text: string): Set<string> {
   return out;
 }
 
+/** [metadata_rate_limiting], when it differs from Neutron's defaults. */
+function renderRateLimiting(r: MetadataRateLimitingConfig): string[] {
+  if (JSON.stringify(r) === JSON.stringify(DEFAULT_METADATA_CONFIG.rateLimiting)) return [];
+  return [
+    '[metadata_rate_limiting]',
+    `rate_limit_enabled = ${r.enabled}`,
+    `ip_versions = ${r.ipVersions.join(',')}`,
+    `base_window_duration = ${r.baseWindowDuration}`,
+    `base_query_rate_limit = ${r.baseQueryRateLimit}`,
+    `burst_window_duration = ${r.burstWindowDuration}`,
+    `burst_query_rate_limit = ${r.burstQueryRateLimit}`,
+    '',
+  ];
+}
+
 /** Renders a config file in the same layout (used by the lab to write each node's agent.ini). */
 export function renderAgentConfig(c: AgentConfig): string {
   const pairs = (m: Record<string, string>) =>
@@ -236,6 +316,7 @@ export function renderAgentConfig(c: AgentConfig): string {
     `nova_metadata_protocol = ${c.metadata.novaMetadataProtocol}`,
     `metadata_proxy_shared_secret = ${c.metadata.sharedSecret}`,
     '',
+    ...renderRateLimiting(c.metadata.rateLimiting),
     '[neutrino]',
     `server_url = ${c.serverUrl}`,
     `username = ${c.username}`,

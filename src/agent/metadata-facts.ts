@@ -1,7 +1,19 @@
 // The metadata settings the planner takes (MetadataFacts), from the agent's configuration and the
 // user and group the proxies run as (metadata_proxy_user/group unset: the agent's own). Pure.
-import { defaultMetadataSocket, type MetadataFacts } from '../planner/metadata.js';
-import type { AgentConfig } from './config.js';
+import { defaultMetadataSocket, type MetadataFacts, type MetadataRateLimit } from '../planner/metadata.js';
+import { rateLimitingProblem, type AgentConfig, type MetadataRateLimitingConfig } from './config.js';
+
+/** What the proxies limit: nothing unless rate limiting is on for exactly one address family. */
+function rateLimitOf(r: MetadataRateLimitingConfig): MetadataRateLimit | null {
+  if (!r.enabled || rateLimitingProblem(r)) return null;
+  return {
+    ipVersion: r.ipVersions[0] === 6 ? 6 : 4,
+    baseWindow: r.baseWindowDuration,
+    baseLimit: r.baseQueryRateLimit,
+    burstWindow: r.burstWindowDuration,
+    burstLimit: r.burstQueryRateLimit,
+  };
+}
 
 export function metadataFacts(cfg: Pick<AgentConfig, 'metadata' | 'statePath'>, identity: { user: string; group: string }): MetadataFacts {
   return {
@@ -11,5 +23,6 @@ export function metadataFacts(cfg: Pick<AgentConfig, 'metadata' | 'statePath'>, 
     enableIsolatedMetadata: cfg.metadata.enableIsolatedMetadata,
     forceMetadata: cfg.metadata.forceMetadata,
     enableMetadataProxy: cfg.metadata.enableMetadataProxy,
+    rateLimit: rateLimitOf(cfg.metadata.rateLimiting),
   };
 }

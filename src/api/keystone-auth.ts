@@ -4,7 +4,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { KeystoneTokenValidator, KeystoneUnavailableError } from '../client/keystone.js';
 import type { AuthContext } from '../model/context.js';
 import { NeutronError } from '../model/errors.js';
-import type { KeystoneAuthtoken } from '../server-config.js';
+import { ServerConfigError, type KeystoneAuthtoken } from '../server-config.js';
+import { TlsFileError, tlsSettings, type TlsSettings } from '../client/tls-settings.js';
 import { CachedTokenValidation, contextOfToken } from './keystone-tokens.js';
 
 /** The caller's context for a token, or null when it is not valid; throws what the API answers otherwise. */
@@ -13,10 +14,20 @@ export type Authenticate = (token: string) => Promise<AuthContext | null>;
 /** Validation results kept at most (each a few hundred bytes). */
 const MAX_CACHED_TOKENS = 10_000;
 
+/** The files cafile, certfile and keyfile name, read at start: one that cannot be read stops the server. */
+function keystoneTls(k: KeystoneAuthtoken): TlsSettings {
+  try {
+    return tlsSettings(k.tls, '[keystone_authtoken]');
+  } catch (e) {
+    throw e instanceof TlsFileError ? new ServerConfigError(e.message) : e;
+  }
+}
+
 export function keystoneAuthenticate(k: KeystoneAuthtoken, log: FastifyBaseLogger): Authenticate {
   const keystone = new KeystoneTokenValidator({
     authUrl: k.authUrl,
     timeoutMs: k.httpConnectTimeout * 1000,
+    tls: keystoneTls(k),
     auth: {
       password: k.password,
       username: k.username,

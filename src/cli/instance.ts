@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadLab } from '../lab/context.js';
 import { createInstance, deleteInstance, findInstance, instanceAddress, instanceAddresses } from '../lab/instance.js';
-import { listInstances, publicKeyOf } from '../lab/instance-state.js';
+import { checkUserData, listInstances, publicKeyOf } from '../lab/instance-state.js';
 import { inNetns, runInherit } from '../exec/run.js';
 import { table } from '../lab/status.js';
 import { LabUsageError } from '../lab/topology.js';
@@ -38,6 +38,7 @@ export function registerInstanceCommand(program: Command): void {
     .option('--dhcp-timeout <seconds>', 'how long to wait for the DHCP address', '20')
     .option('--ssh-key <file>', 'an OpenSSH public key file the instance gets from the metadata service (public-keys/0/openssh-key)')
     .option('--key-name <name>', "the key's name in the metadata (Nova's key pair name); without it, the file's name less .pub")
+    .option('--user-data <file>', 'user data the instance gets from the metadata service (openstack/latest/user_data, latest/user-data)')
     .action(
       async (
         name: string,
@@ -50,6 +51,7 @@ export function registerInstanceCommand(program: Command): void {
           dhcpTimeout: string;
           sshKey?: string;
           keyName?: string;
+          userData?: string;
         },
       ) => {
         const dhcpTimeoutMs = Number(f.dhcpTimeout) * 1000;
@@ -65,6 +67,7 @@ export function registerInstanceCommand(program: Command): void {
           project: f.project,
           dhcpTimeoutMs,
           publicKeys,
+          ...(f.userData !== undefined ? { userData: readUserData(f.userData) } : {}),
           print,
         });
         print(
@@ -114,6 +117,17 @@ export function registerInstanceCommand(program: Command): void {
     .action(async (name: string, cmd: string[], f: LabFlags) => {
       process.exit(await runInherit(inNetns(commandAfterDashes(cmd), findInstance(loadLab(f), name).namespace)));
     });
+}
+
+/** The file's bytes, base64-encoded as Nova keeps user data. */
+function readUserData(file: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new LabUsageError(`cannot read --user-data ${file}: ${(e as Error).message}`);
+  }
+  return checkUserData(bytes.toString('base64'));
 }
 
 function readPublicKey(file: string, name?: string): { name: string; key: string } {

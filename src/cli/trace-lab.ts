@@ -21,11 +21,14 @@ export function labApiClient(ref: LabRef): { client: ApiClient; source: Snapshot
 
 export function labTargets(ref: LabRef): NodeTarget[] {
   const { state, paths } = loadLab(ref);
+  const instances = listInstances(paths);
   return state.nodes.map((n) => ({
     host: n.name,
     access: `netns:${n.namespace}`,
     agentConfig: paths.agentIni(n.name),
     instancesPath: paths.instancesDir,
+    // The lab's instances are namespaces under the same /run/netns: their route tables can be read.
+    instanceNamespaces: Object.fromEntries(instances.filter((i) => i.host === n.name).map((i) => [i.id, i.namespace])),
   }));
 }
 

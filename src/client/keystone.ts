@@ -6,6 +6,8 @@
 // token, and the validation of its callers' tokens with it (keystonemiddleware's job in Neutron).
 import { describe, HttpError, type JsonReply } from './http.js';
 import { connectionFailure, CredentialsError, UnreachableError, type ApiTarget } from './reach.js';
+import { httpsJson } from './https-json.js';
+import type { TlsSettings } from './tls-settings.js';
 
 /** The cloud's settings or its catalog cannot give a token or a network endpoint. */
 export class CloudConfigError extends Error {
@@ -144,6 +146,8 @@ export interface ServiceLogin {
   auth: PasswordAuth;
   /** ms to wait for each answer from Keystone */
   timeoutMs: number;
+  /** TLS toward Keystone ([keystone_authtoken] cafile, certfile, keyfile, insecure); null: fetch's defaults */
+  tls?: TlsSettings | null;
 }
 
 /** A token is renewed this long before it expires: 2 minutes (keystoneauth's margin), or half its life when that is shorter. */
@@ -152,7 +156,22 @@ export function renewalTime(issuedAt: number, expiresAt: number): number {
 }
 
 /** A JSON request over http or https (fetch): the reply, or UnreachableError when no answer came within timeoutMs. */
-export async function fetchJson(url: string, init: RequestInit, timeoutMs: number, target: ApiTarget): Promise<JsonReply> {
+export async function fetchJson(
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  target: ApiTarget,
+  tls: TlsSettings | null = null,
+): Promise<JsonReply> {
+  // Own TLS settings need node:https (fetch takes no CA, client certificate or insecure flag).
+  if (tls && url.startsWith('https:'))
+    return httpsJson(
+      url,
+      { method: init.method ?? 'GET', headers: init.headers as Record<string, string>, body: init.body as string | undefined },
+      timeoutMs,
+      target,
+      tls,
+    );
   let res: Response;
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
@@ -194,7 +213,13 @@ export class KeystoneTokenValidator {
   private async logIn(): Promise<string> {
     const path = `${this.v3}/auth/tokens?nocatalog`;
     const post = (body: unknown) =>
-      fetchJson(path, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body) }, this.opts.timeoutMs, this.target);
+      fetchJson(
+        path,
+        { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body) },
+        this.opts.timeoutMs,
+        this.target,
+        this.opts.tls,
+      );
     let token: IssuedToken;
     try {
       token = await issueToken(
@@ -224,7 +249,13 @@ export class KeystoneTokenValidator {
     const ask = async (service: string) => {
       const headers = { ...JSON_HEADERS, 'x-auth-token': service, 'x-subject-token': subjectToken };
       try {
-        return await fetchJson(`${this.v3}/auth/tokens?nocatalog`, { method: 'GET', headers }, this.opts.timeoutMs, this.target);
+        return await fetchJson(
+          `${this.v3}/auth/tokens?nocatalog`,
+          { method: 'GET', headers },
+          this.opts.timeoutMs,
+          this.target,
+          this.opts.tls,
+        );
       } catch (e) {
         throw e instanceof UnreachableError ? new KeystoneUnavailableError(e.message) : e;
       }

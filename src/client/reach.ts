@@ -43,7 +43,8 @@ export class NoAnswerError extends Error {
   }
 }
 
-const TLS_CODE = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_TLS_|ERR_SSL_|EPROTO$|HOSTNAME_MISMATCH)/;
+/** The error codes of a failed TLS handshake or certificate check. */
+export const TLS_CODE = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_TLS_|ERR_SSL_|EPROTO$|HOSTNAME_MISMATCH)/;
 
 /** The reason, in words, for a socket-level error (errno codes of connect/getaddrinfo, TLS codes). */
 export function connectionFailure(e: NodeJS.ErrnoException & { hostname?: string }): string {

@@ -96,6 +96,14 @@ export const AGENT_OPTIONS: OptionCatalog = {
     linux_bridge: ['physical_interface_mappings', 'bridge_mappings'],
     vxlan: ['enable_vxlan', 'local_ip', 'l2_population', 'arp_responder', 'udp_dstport', 'ttl', 'tos', 'vxlan_group'],
     securitygroup: ['firewall_driver'],
+    metadata_rate_limiting: [
+      'rate_limit_enabled',
+      'ip_versions',
+      'base_window_duration',
+      'base_query_rate_limit',
+      'burst_window_duration',
+      'burst_query_rate_limit',
+    ],
   },
   neutronOnly: {
     DEFAULT: AGENT_DEFAULT_NEUTRON,

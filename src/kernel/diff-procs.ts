@@ -1,4 +1,5 @@
-// Managed daemons of one namespace: start what is not running, restart on a new argv, SIGHUP on new files.
+// Managed daemons of one namespace: start what is not running, restart on a new argv, SIGHUP on new
+// files (or restart, for a daemon that reads them only at start).
 import type { Op } from './ops.js';
 import type { DesiredNamespace, NsKey, ObservedNamespace, ObservedProcess, ProcessSpec } from './types.js';
 
@@ -14,7 +15,7 @@ export function diffProcesses(ns: NsKey, want: DesiredNamespace, have: ObservedN
     const got = have.processes.find((x) => x.id === p.id);
     if (!got || got.pid === null) {
       ops.push({ op: 'proc-start', ns, proc: p });
-    } else if (!sameArgv(got.argv, p.argv)) {
+    } else if (!sameArgv(got.argv, p.argv) || (p.onNewFiles === 'restart' && !sameFiles(p, got))) {
       ops.push({ op: 'proc-stop', ns, id: p.id, pidFile: got.pidFile }, { op: 'proc-start', ns, proc: p });
     } else if (!sameFiles(p, got)) {
       ops.push({ op: 'proc-reload', ns, proc: p });

@@ -157,6 +157,8 @@ export interface ProcessSpec {
   argv: string[];
   pidFile: string;
   files: { path: string; content: string }[];
+  /** What new file contents take: SIGHUP (the default: dnsmasq, radvd re-read them) or a restart (haproxy). */
+  onNewFiles?: 'reload' | 'restart';
 }
 
 /** Set families (ipset's names): IPv4 and IPv6. */

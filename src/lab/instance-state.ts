@@ -25,7 +25,19 @@ export interface InstanceRecord {
   ip: string | null;
   /** the SSH public keys the metadata service hands the instance (Nova's key pair: name and key) */
   publicKeys?: Array<{ name: string; key: string }>;
+  /** the instance's user data, base64-encoded as Nova stores it (`--user-data`) */
+  userData?: string;
   createdAt: string;
+}
+
+/** Nova's MAX_USERDATA_SIZE: the base64 text, in bytes. */
+export const MAX_USER_DATA = 65535;
+
+/** `userData` (base64) if Nova would take it. */
+export function checkUserData(userData: string): string {
+  if (userData.length > MAX_USER_DATA)
+    throw new LabUsageError(`User data too large. User data must be no larger than ${MAX_USER_DATA} bytes once base64 encoded.`);
+  return userData;
 }
 
 const INSTANCE_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;

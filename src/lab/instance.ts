@@ -38,6 +38,8 @@ export interface CreateOptions {
   dhcpTimeoutMs: number;
   /** SSH public keys for the metadata service (`--ssh-key`) */
   publicKeys?: Array<{ name: string; key: string }>;
+  /** user data for the metadata service, base64 (`--user-data`) */
+  userData?: string;
   print: Print;
 }
 
@@ -138,6 +140,7 @@ export async function createInstance(ctx: LabContext, o: CreateOptions): Promise
     dhcpPid: null,
     ip: null,
     ...(o.publicKeys?.length ? { publicKeys: o.publicKeys } : {}),
+    ...(o.userData !== undefined ? { userData: o.userData } : {}),
     createdAt: new Date().toISOString(),
   };
   const dir = paths.instanceDir(id);

@@ -20,6 +20,8 @@ export interface MetadataInstance {
   }>;
   /** the floating IP associated with the port, if any */
   floatingIp: string | null;
+  /** the user data, base64 as Nova stores it; absent when the instance has none */
+  userData?: string;
 }
 
 /** [api] dhcp_domain's default: Nova appends it to the host name. */
@@ -68,7 +70,8 @@ export function networkDataJson(i: MetadataInstance): Record<string, unknown> {
 export interface MetadataAnswer {
   status: number;
   contentType: string;
-  body: string;
+  /** bytes for user data (which may be binary, e.g. gzip), text otherwise */
+  body: string | Buffer;
 }
 
 const text = (body: string): MetadataAnswer => ({ status: 200, contentType: 'text/plain; charset=UTF-8', body });
@@ -103,14 +106,21 @@ function listing(tree: Record<string, string>, dir: string, i: MetadataInstance)
   return [...entries].join('\n');
 }
 
+/** The user data as Nova serves it: the decoded bytes, text/plain; none (404) when the instance has none. */
+const userData = (i: MetadataInstance): MetadataAnswer =>
+  i.userData === undefined ? NOT_FOUND : { status: 200, contentType: 'text/plain; charset=UTF-8', body: Buffer.from(i.userData, 'base64') };
+
 /** The answer for one path (query and trailing slash aside, as Nova routes them). */
 export function metadataAnswer(path: string, i: MetadataInstance): MetadataAnswer {
   const p = path.split('?')[0]!.replace(/\/+$/, '');
+  // Nova lists user_data / user-data only for an instance that has it.
+  const has = i.userData !== undefined;
   if (p === '/openstack') return text('latest');
-  if (p === '/openstack/latest') return text('meta_data.json\nnetwork_data.json');
+  if (p === '/openstack/latest') return text(['meta_data.json', ...(has ? ['user_data'] : []), 'network_data.json'].join('\n'));
   if (p === '/openstack/latest/meta_data.json') return json(metaDataJson(i));
   if (p === '/openstack/latest/network_data.json') return json(networkDataJson(i));
-  if (p === '' || p === '/latest') return text(p === '' ? 'latest' : 'meta-data/');
+  if (p === '/openstack/latest/user_data' || p === '/latest/user-data') return userData(i);
+  if (p === '' || p === '/latest') return text(p === '' ? 'latest' : ['meta-data/', ...(has ? ['user-data'] : [])].join('\n'));
   if (p === '/latest/meta-data' || p.startsWith('/latest/meta-data/')) {
     const rel = p.slice('/latest/meta-data'.length).replace(/^\//, '');
     const tree = ec2Tree(i);

@@ -71,6 +71,7 @@ export class LabMetadataServer {
       network: { id: network.id, mtu: network.mtu },
       subnets,
       floatingIp: floatingips[0]?.floating_ip_address ?? null,
+      ...(record.userData !== undefined ? { userData: record.userData } : {}),
     };
   }
 

@@ -1,15 +1,17 @@
 // Which port changes Nova hears of, and as what (Neutron's neutron/notifiers/nova.py): only ports of
 // instances (device_owner compute:*, a UUID device_id). A port becoming ACTIVE or ERROR from DOWN or
 // BUILD (or from nothing) is network-vif-plugged, ACTIVE to DOWN is network-vif-unplugged, a deleted
-// port network-vif-deleted; every other transition is of no interest to Nova.
+// port network-vif-deleted; every other transition is of no interest to Nova. An API update of the
+// port, and a floating IP associated with it or taken from it, is network-changed: Nova then
+// refreshes what it caches of the instance's network.
 
 /** One event of POST /v2.1/os-server-external-events. */
 export interface NovaEvent {
-  name: 'network-vif-plugged' | 'network-vif-unplugged' | 'network-vif-deleted';
+  name: 'network-changed' | 'network-vif-plugged' | 'network-vif-unplugged' | 'network-vif-deleted';
   server_uuid: string;
   /** The port's id. */
   tag: string;
-  /** Absent on network-vif-deleted, as Neutron sends it. */
+  /** Absent on network-vif-deleted and network-changed, as Neutron sends them. */
   status?: 'completed' | 'failed';
 }
 
@@ -42,4 +44,9 @@ export function portStatusEvent(port: InstancePort, previous: string | null, cur
 /** The event for a deleted port, or null when it was not an instance's. */
 export function portDeletedEvent(port: InstancePort): NovaEvent | null {
   return isComputePort(port) ? { server_uuid: port.device_id, name: 'network-vif-deleted', tag: port.id } : null;
+}
+
+/** The event for a change of the port's network facts (addresses, floating IPs), or null when it is not an instance's. */
+export function networkChangedEvent(port: InstancePort): NovaEvent | null {
+  return isComputePort(port) ? { name: 'network-changed', server_uuid: port.device_id, tag: port.id } : null;
 }

@@ -16,6 +16,7 @@ import { systemContext } from './router-common.js';
 import { FLOATINGIP_OWNER } from '../model/neutron.js';
 import { tagAttributes } from './tags.js';
 import { checkFloatingIpFree, forwardingsByFloatingIp } from './port-forwarding-store.js';
+import { noteFloatingIpPort } from './port-events.js';
 
 export const FLOATINGIP_STATUSES = ['ACTIVE', 'DOWN', 'ERROR'];
 
@@ -213,6 +214,7 @@ export function floatingIpService(): ResourceService {
       await tx.insertInto('floatingips').values(row).execute();
       await recordChange(tx, 'floatingip', id, 'create', row.project_id);
       await notifyRouters(tx, row.router_id);
+      if (row.fixed_port_id) await noteFloatingIpPort(tx, row.fixed_port_id);
       return (await floatingIpsToApi(tx, [row]))[0];
     },
 
@@ -237,6 +239,7 @@ export function floatingIpService(): ResourceService {
         .execute();
       await recordChange(tx, 'floatingip', id, 'update', row.project_id);
       if (!sameAssociation(assoc, was)) await notifyRouters(tx, row.router_id, assoc.router_id);
+      await noteFloatingIpUpdate(tx, was.fixed_port_id, assoc.fixed_port_id);
       return this.show(tx, ctx, id);
     },
 
@@ -248,6 +251,18 @@ export function floatingIpService(): ResourceService {
       if (port) await deletePort(tx, systemContext, port.id, true);
       await recordChange(tx, 'floatingip', id, 'delete', row.project_id);
       await notifyRouters(tx, row.router_id);
+      if (row.fixed_port_id) await noteFloatingIpPort(tx, row.fixed_port_id);
     },
   };
+}
+
+/**
+ * The ports Nova hears network-changed for after a floating IP update, as Neutron's notifier picks
+ * them: the port it had, when it has one now as well (even the same one: Neutron then sends the
+ * event twice), and the port it has now or else the one it had.
+ */
+async function noteFloatingIpUpdate(tx: Tx, had: string | null, has: string | null): Promise<void> {
+  if (had && has) await noteFloatingIpPort(tx, had);
+  const port = has ?? had;
+  if (port) await noteFloatingIpPort(tx, port);
 }

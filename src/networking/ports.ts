@@ -42,7 +42,7 @@ import {
 } from './common.js';
 import { allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
 import { allocationRows } from './ipam-store.js';
-import { notePortDeleted, notePortStatus } from './port-events.js';
+import { notePortChanged, notePortDeleted, notePortStatus } from './port-events.js';
 import { getVisibleNetwork, isNetworkSharedWith } from './networks.js';
 import { enforceQuota } from './quotas.js';
 import { enforceRouterDeviceOwner } from './router-common.js';
@@ -625,6 +625,8 @@ async function updatePort(tx: Tx, ctx: AuthContext, id: string, a: Item): Promis
   await recordChange(tx, 'port', id, 'update', port.project_id);
   const { port: updated } = await getVisiblePort(tx, { ...ctx, isAdmin: true }, id);
   notePortStatus(tx, updated, port.status, updated.status);
+  // Neutron's notifier sends network-changed after every API update of an instance's port, whatever changed.
+  notePortChanged(tx, updated);
   return (await portsToApi(tx, [updated]))[0];
 }
 

@@ -1,9 +1,9 @@
 // Tells Nova about its instances' ports (Neutron's nova notifier): the port facts this process
-// commits become network-vif-plugged / -unplugged / -deleted events, sent in batches to Nova's
+// commits become network-vif-plugged / -unplugged / -deleted and network-changed events, sent in batches to Nova's
 // os-server-external-events. Taking note of a commit is an array push: the API never waits for Nova.
 import type { FastifyBaseLogger } from 'fastify';
 import { NovaClient, NovaRetryableError, type NovaAnswer } from '../client/nova.js';
-import { portDeletedEvent, portStatusEvent, type NovaEvent } from '../model/nova-events.js';
+import { networkChangedEvent, portDeletedEvent, portStatusEvent, type NovaEvent } from '../model/nova-events.js';
 import { onPortFacts, type PortFact } from '../networking/port-events.js';
 import type { NovaConfig } from '../server-config-nova.js';
 import type { Reader } from '../store/unit-of-work.js';
@@ -22,7 +22,8 @@ type Log = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error' | 'debug'>;
 /** The event a committed port fact means for Nova, if any, under the notify_nova_on_* settings. */
 export function eventOfFact(fact: PortFact, config: Pick<NovaConfig, 'notifyOnStatusChanges' | 'notifyOnDataChanges'>): NovaEvent | null {
   if (fact.kind === 'status') return config.notifyOnStatusChanges ? portStatusEvent(fact.port, fact.previous, fact.current) : null;
-  return config.notifyOnDataChanges ? portDeletedEvent(fact.port) : null;
+  if (!config.notifyOnDataChanges) return null;
+  return fact.kind === 'changed' ? networkChangedEvent(fact.port) : portDeletedEvent(fact.port);
 }
 
 function logAnswer(log: Log, answer: NovaAnswer, batch: NovaEvent[]): void {

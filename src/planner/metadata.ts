@@ -32,6 +32,20 @@ export interface MetadataFacts {
   forceMetadata: boolean;
   /** [DEFAULT] enable_metadata_proxy (L3 agent; Neutron's default true): haproxy in every router namespace */
   enableMetadataProxy: boolean;
+  /** [metadata_rate_limiting] when it is on for one IP version; null: the proxies do not limit */
+  rateLimit: MetadataRateLimit | null;
+}
+
+/** What the proxies limit, per source address (Neutron's RATE_LIMITED_CONFIG_TEMPLATE). */
+export interface MetadataRateLimit {
+  /** The source addresses counted: IPv4 or IPv6 (haproxy's stick tables take one type). */
+  ipVersion: 4 | 6;
+  /** base_window_duration (s) and base_query_rate_limit (requests in it) */
+  baseWindow: number;
+  baseLimit: number;
+  /** burst_window_duration (s) and burst_query_rate_limit */
+  burstWindow: number;
+  burstLimit: number;
 }
 
 /** metadata_proxy_socket's default: $state_path/metadata_proxy. */
@@ -48,9 +62,40 @@ const TIMEOUTS = { http_request: 30, connect: 30, client: 32, server: 32, http_k
 
 export type MetadataResource = { kind: 'Router'; id: string } | { kind: 'Network'; id: string };
 
+/** The listener: unlimited, or counting each source's requests in two windows and answering 429 beyond either limit. */
+function listener(host: string, port: number, socket: string, limit: MetadataRateLimit | null): string {
+  if (!limit)
+    return `
+listen listener
+    bind ${host}:${port}
+    
+    server metadata ${socket}
+`;
+  const type = limit.ipVersion === 6 ? 'ipv6' : 'ip';
+  const expire = Math.max(limit.baseWindow, limit.burstWindow);
+  return `
+backend base_rate_limiter
+    stick-table type ${type} size 10k expire ${expire}s store http_req_rate(${limit.baseWindow}s)
+
+backend burst_rate_limiter
+    stick-table type ${type} size 10k expire ${expire}s store http_req_rate(${limit.burstWindow}s)
+
+listen listener
+    bind ${host}:${port}
+    
+
+    http-request track-sc0 src table base_rate_limiter
+    http-request track-sc1 src table burst_rate_limiter
+    http-request deny deny_status 429 if { src_http_req_rate(base_rate_limiter) gt ${limit.baseLimit} }
+    http-request deny deny_status 429 if { src_http_req_rate(burst_rate_limiter) gt ${limit.burstLimit} }
+
+    server metadata ${socket}
+`;
+}
+
 /**
- * The haproxy configuration as Neutron renders it (METADATA_HAPROXY_GLOBAL + the unlimited listener
- * + the header template, rate limiting off): the header of the other resource kind is deleted and
+ * The haproxy configuration as Neutron renders it (METADATA_HAPROXY_GLOBAL + the listener, unlimited
+ * or rate-limited + the header template): the header of the other resource kind is deleted and
  * this one's set, so an instance cannot choose which router or network it claims to come from;
  * `option forwardfor` adds the client's address as X-Forwarded-For.
  */
@@ -87,18 +132,17 @@ defaults
     timeout client          ${t.client}s
     timeout server          ${t.server}s
     timeout http-keep-alive ${t.http_keep_alive}s
-
-listen listener
-    bind ${o.host}:${o.port}
-    
-    server metadata ${o.facts.socket}
-
+${listener(o.host, o.port, o.facts.socket, o.facts.rateLimit)}
     http-request del-header X-Neutron-${other}-ID
     http-request set-header X-Neutron-${o.resource.kind}-ID ${o.resource.id}
 `;
 }
 
-/** The metadata proxy of one router or network: `haproxy -f <conf>`, daemonizing and writing its pid file. */
+/**
+ * The metadata proxy of one router or network: `haproxy -f <conf>`, daemonizing and writing its pid
+ * file; restarted when its configuration changes (haproxy reads it only at start; Neutron likewise
+ * replaces a proxy whose configuration file is obsolete).
+ */
 export function haproxyProcess(
   statePath: string,
   resource: MetadataResource,
@@ -112,6 +156,7 @@ export function haproxyProcess(
     argv: ['haproxy', '-f', conf],
     pidFile,
     files: [{ path: conf, content: haproxyConfig({ resource, ...bind, facts, pidFile }) }],
+    onNewFiles: 'restart',
   };
 }
 

@@ -73,14 +73,20 @@ export interface NodeDump {
   instances: Record<string, { path: string; xml: string | null }>;
   /** what could not be read, in words */
   errors: string[];
+  /**
+   * The IPv4 route table of each instance whose namespace the node can enter (a lab's instances;
+   * absent for a cloud's guests, which the tracer cannot enter), by instance id: the output of
+   * `ip -4 -j route show table main` there, null when it could not be read.
+   */
+  instanceRoutes?: Record<string, { namespace: string; routes: string | null }>;
   /** the DHCP namespaces' processes and dnsmasq files, per qdhcp- namespace that exists (absent in older snapshots) */
   dhcp?: Record<NsKey, DhcpNamespaceDump>;
   /** the processes of router namespaces whose router has an IPv6 subnet, with radvd's configuration (absent in older snapshots) */
   radvd?: Record<NsKey, DhcpNamespaceDump>;
   /**
    * The command behind each output above, by namespace and by what it filled: a RawNamespace field
-   * ('ip', 'route6', 'fdb', 'iptablesSave', 'ip6tablesSave', 'sysctl'), 'conntrack', or 'netns' (in '': the
-   * namespace listing that a null namespace is absent from).
+   * ('ip', 'route6', 'fdb', 'iptablesSave', 'ip6tablesSave', 'sysctl'), 'conntrack', 'routes' (an
+   * instance's), or 'netns' (in '': the namespace listing that a null namespace is absent from).
    */
   commands?: Record<NsKey, Record<string, CommandLine>>;
 }

@@ -182,6 +182,48 @@ async function waitForLog(match: (l: (typeof logs)[number]) => boolean): Promise
   }
 }
 
+test('network-changed, as Neutron sends it: an API update of an instance port, and each port a floating IP joins or leaves', async () => {
+  const ext = (await admin.post('/networks', { network: { name: 'ext', 'router:external': true } })).body.network;
+  await admin.post('/subnets', { subnet: { network_id: ext.id, cidr: '198.51.100.0/24', ip_version: 4 } });
+  const subnetId = (await admin.get(`/subnets?network_id=${networkId}`)).body.subnets[0].id as string;
+  const router = (await admin.post('/routers', { router: { name: 'r', external_gateway_info: { network_id: ext.id } } })).body.router;
+  assert.equal((await admin.put(`/routers/${router.id}/add_router_interface`, { subnet_id: subnetId })).status, 200);
+  const [p1, p2] = [await instancePort(), await instancePort()];
+  const other = await instancePort({ owner: 'network:dhcp' });
+  const mark = nova.delivered().length;
+  assert.equal((await admin.put(`/ports/${p1.id}`, { port: { name: 'renamed' } })).status, 200);
+  assert.equal((await admin.put(`/ports/${other.id}`, { port: { name: 'renamed' } })).status, 200);
+  const fip = await admin.post('/floatingips', { floatingip: { floating_network_id: ext.id, port_id: p1.id } });
+  assert.equal(fip.status, 201, JSON.stringify(fip.body));
+  const fipPath = `/floatingips/${fip.body.floatingip.id}`;
+  const update = async (port_id: string | null) => assert.equal((await admin.put(fipPath, { floatingip: { port_id } })).status, 200);
+  await update(p2.id); // moved: the port it had, then the one it has
+  await update(null); // disassociated: the port it had
+  await update(p1.id);
+  // An update that keeps the port names it twice (Neutron's notifier counts it as "had one and has one").
+  assert.equal((await admin.put(fipPath, { floatingip: { description: 'd' } })).status, 200);
+  assert.equal((await admin.del(fipPath)).status, 204);
+  const last = await instancePort();
+  assert.equal((await admin.put(`/ports/${last.id}`, { port: { name: 'marker' } })).status, 200);
+  const changed = (await arrived(last.id, 'network-changed'))
+    .slice(mark)
+    .filter((e) => e.name === 'network-changed' && e.tag !== last.id)
+    .map((e) => [e.tag === p1.id ? 'p1' : e.tag === p2.id ? 'p2' : e.tag, e.server_uuid === (e.tag === p1.id ? p1 : p2).deviceId]);
+  assert.deepEqual(changed, [
+    ['p1', true], // port update
+    ['p1', true], // created associated
+    ['p1', true], // moved from p1 …
+    ['p2', true], // … to p2
+    ['p2', true], // disassociated
+    ['p1', true], // associated again
+    ['p1', true], // description: had p1 …
+    ['p1', true], // … has p1
+    ['p1', true], // deleted while associated
+  ]);
+  assert.ok(!nova.delivered().some((e) => e.tag === other.id), 'nothing for a port that is not an instance’s');
+  assert.ok(!nova.delivered().some((e) => 'status' in e && e.name === 'network-changed'), 'network-changed carries no status');
+});
+
 test('a token the identity revoked: Nova answers 401, the notifier logs in again and sends the batch once more', async () => {
   const warm = await instancePort();
   await setStatus({ [warm.id]: 'ACTIVE' });

@@ -5,16 +5,20 @@
 // haproxy on 169.254.169.254:80 in the DHCP namespace (option 121 routes it there) — and gets its own
 // whatever headers it sends; an unknown source address gets 404 and a wrong signature 403, both
 // logged; the instances reach neither the proxy's port, the agent nor the metadata server directly.
+// The instance created with --user-data gets it; with [metadata_rate_limiting] on, the proxies
+// (restarted on their new configuration) answer 429 beyond the limit.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
 import { haveOpenstack } from '../helpers/openstack.js';
 import { eventually, labNodes, labUpAsAdmin, resumeAndTakeDown } from '../helpers/lab.js';
 import type { InstanceJson } from '../helpers/shapes.js';
+import { traceJson } from '../helpers/trace-cli.js';
+import { traceLabs } from '../../src/cli/trace-lab.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
 const lab = `md${process.pid % 100000}`;
@@ -29,6 +33,7 @@ let isolatedNet = '';
 let vm: InstanceJson;
 let iso: InstanceJson;
 const keys: Record<string, string> = {};
+const USER_DATA = '#cloud-config\nhostname: from-user-data\n';
 
 const openstack = (...args: string[]) => {
   const out = execFileSync('openstack', [...args, '-f', 'json'], { env, encoding: 'utf8' });
@@ -61,6 +66,12 @@ function makeKey(name: string): string {
   return `${file}.pub`;
 }
 
+function userDataFile(): string {
+  const file = join(root, 'user-data');
+  writeFileSync(file, USER_DATA);
+  return file;
+}
+
 before(async () => {
   if (skip) return;
   env = await labUpAsAdmin(L);
@@ -71,7 +82,10 @@ before(async () => {
   isolatedNet = openstack('network', 'create', '--project', 'demo', 'isolated').id;
   openstack('subnet', 'create', '--project', 'demo', '--network', 'isolated', '--subnet-range', '10.77.0.0/24', 'isolated');
   await neutrinoOk(
-    ['instance', 'create', ...L, 'vm', '--network', 'selfservice', '--host', 'compute1', '--ssh-key', makeKey('vmkey')],
+    [
+      ...['instance', 'create', ...L, 'vm', '--network', 'selfservice', '--host', 'compute1', '--ssh-key', makeKey('vmkey')],
+      ...['--user-data', userDataFile()],
+    ],
     60_000,
   );
   await neutrinoOk(
@@ -130,12 +144,23 @@ test('through the router: OpenStack and EC2 metadata of the instance, its key fr
   assert.match(await fetchOk('vm', '/latest/meta-data/instance-id'), /^i-[0-9a-f]{8}$/);
   assert.equal(await fetchOk('vm', '/latest/meta-data/public-keys/'), '0=vmkey');
   assert.equal(await fetchOk('vm', '/latest/meta-data/public-keys/0/openssh-key'), keys['vmkey']);
+  // --user-data, as Nova serves it; an instance without any gets 404 (and no listing of it).
+  assert.equal(await fetchOk('vm', '/openstack/latest/user_data'), USER_DATA);
+  assert.equal(await fetchOk('vm', '/latest/user-data'), USER_DATA);
+  assert.match(await fetchOk('vm', '/openstack/latest'), /^meta_data\.json\nuser_data\n/);
+  assert.equal((await curlIn('iso', `${MD}/openstack/latest/user_data`)).status, '404');
   // The selfservice subnet is on a router: DHCP routes 169.254.169.254 via its gateway (option 121).
   const routes = (await neutrinoOk(['instance', 'exec', ...L, 'vm', '--', 'ip', 'route'])).split('\n');
   assert.ok(
     routes.some((r) => /^169\.254\.169\.254 via 172\.16\.1\.1 dev eth0/.test(r)),
     routes.join('\n'),
   );
+  // The tracer reads that route from the instance's own table, its first hop.
+  const traced = await traceJson({ kind: 'instance', target: 'vm', metadata: true, lab, labs: traceLabs(root) });
+  assert.equal(traced.code, 0, JSON.stringify(traced.report.firstBroken));
+  // (after the hops that check the agents' liveness, the live trace's own preamble)
+  const route = traced.report.hops.find((h) => h.check === 'metadata route');
+  assert.deepEqual([route?.namespace, route?.observed], [vm.namespace, { route: '169.254.169.254 via 172.16.1.1 dev eth0' }]);
   const agents = openstack('network', 'agent', 'list', '--host', 'controller') as Array<{ 'Agent Type': string; Alive: boolean }>;
   assert.ok(
     agents.some((a) => a['Agent Type'] === 'Metadata agent' && a.Alive),
@@ -238,3 +263,32 @@ test('instances reach neither the proxy port, the metadata agent nor the metadat
   assert.doesNotMatch(listening, new RegExp(`pid=${agentPid},`));
   assert.match(listening, /192\.168\.0\.104:8775/);
 });
+
+test(
+  '[metadata_rate_limiting]: the proxies restart on their new configuration and answer 429 beyond the limit',
+  { skip, timeout: 120_000 },
+  async () => {
+    const LIMIT = 4;
+    const nodeDir = join(root, 'labs', lab, 'nodes', 'controller');
+    appendFileSync(
+      join(nodeDir, 'agent.ini'),
+      `\n[metadata_rate_limiting]\nrate_limit_enabled = true\nbase_window_duration = 60\nbase_query_rate_limit = ${LIMIT}\nburst_window_duration = 60\nburst_query_rate_limit = ${LIMIT}\n`,
+    );
+    await neutrinoOk(['lab', 'restart-agent', ...L, 'controller']);
+    const conf = (id: string) => readFileSync(join(nodeDir, 'state', 'ns-metadata-proxy', `${id}.conf`), 'utf8');
+    for (const id of [routerId, isolatedNet])
+      await eventually(`haproxy of ${id} limited`, () => Promise.resolve(conf(id).includes('deny_status 429')), 30_000);
+    for (const instance of ['vm', 'iso']) {
+      // The restarted proxy answers again; from then on each source has LIMIT requests per window.
+      await eventually(`metadata from ${instance} again`, () => bodyWhenOk(instance, '/latest/meta-data/instance-id'), 30_000);
+      const statuses: string[] = [];
+      for (let n = 0; n < LIMIT + 2; n++) statuses.push((await curlIn(instance, `${MD}/latest/meta-data/instance-id`)).status);
+      assert.ok(statuses.includes('429'), `${instance}: ${statuses.join(' ')}`);
+      assert.deepEqual(
+        statuses.filter((s) => s !== '429' && s !== '200'),
+        [],
+        `${instance}: ${statuses.join(' ')}`,
+      );
+    }
+  },
+);

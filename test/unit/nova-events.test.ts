@@ -1,7 +1,8 @@
 // Which port changes become Nova events (Neutron's nova notifier's table), and the [nova] settings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isComputePort, portDeletedEvent, portStatusEvent } from '../../src/model/nova-events.js';
+import { isComputePort, networkChangedEvent, portDeletedEvent, portStatusEvent } from '../../src/model/nova-events.js';
+import { eventOfFact } from '../../src/notify/nova-notifier.js';
 import { parseNovaOptions, NovaConfigError } from '../../src/server-config-nova.js';
 
 const vm = { id: 'p1', device_id: '3f2a1c54-0b8e-4a51-9d3c-2b1e5f6a7c80', device_owner: 'compute:nova' };
@@ -40,6 +41,17 @@ test("only instances' ports: owner compute:*, device_id UUID-like (oslo's is_uui
   assert.ok(!isComputePort({ ...vm, device_id: '' }));
   assert.ok(!isComputePort({ ...vm, device_id: 'vm-1' }));
   assert.equal(portDeletedEvent({ ...vm, device_owner: 'network:router_interface' }), null);
+});
+
+test('network-changed: an instance port’s, without status; none for other ports; off with notify_nova_on_port_data_changes', () => {
+  assert.deepEqual(networkChangedEvent(vm), { name: 'network-changed', server_uuid: vm.device_id, tag: 'p1' });
+  assert.equal(networkChangedEvent({ ...vm, device_owner: 'network:router_gateway' }), null);
+  const on = { notifyOnStatusChanges: true, notifyOnDataChanges: true };
+  const off = { notifyOnStatusChanges: true, notifyOnDataChanges: false };
+  assert.equal(eventOfFact({ kind: 'changed', port: vm }, on)?.name, 'network-changed');
+  assert.equal(eventOfFact({ kind: 'changed', port: vm }, off), null);
+  assert.equal(eventOfFact({ kind: 'deleted', port: vm }, off), null);
+  assert.equal(eventOfFact({ kind: 'status', port: vm, previous: 'DOWN', current: 'ACTIVE' }, off)?.name, 'network-vif-plugged');
 });
 
 test('[nova]: Neutron defaults, no section or no auth_type means off, unknown options warn, bad values refused', () => {

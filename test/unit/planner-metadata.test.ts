@@ -13,7 +13,10 @@ import { dhcpPort, dhcpView, subnet, V4 } from '../helpers/dhcp6-view.js';
 import { metadataSource, novaHeaders, signInstanceId } from '../../src/agent/metadata-request.js';
 import { metadataAnswer, type MetadataInstance } from '../../src/lab/metadata-docs.js';
 import { signatureValid } from '../../src/lab/metadata-server.js';
-import { parseAgentConfig } from '../../src/agent/config.js';
+import { checkUserData } from '../../src/lab/instance-state.js';
+import { parseAgentConfig, rateLimitingProblem, renderAgentConfig } from '../../src/agent/config.js';
+import { diffProcesses } from '../../src/kernel/diff-procs.js';
+import type { DesiredNamespace, NsKey, ObservedNamespace, ProcessSpec } from '../../src/kernel/types.js';
 import { metadataFacts } from '../../src/agent/metadata-facts.js';
 import type { HostView, PortView } from '../../src/model/hostview.js';
 
@@ -24,6 +27,7 @@ const md = (over: Partial<MetadataFacts> = {}): MetadataFacts => ({
   enableIsolatedMetadata: false,
   forceMetadata: false,
   enableMetadataProxy: true,
+  rateLimit: null,
   ...over,
 });
 const chains = (t: { name: string; rules: string[] }[] | undefined) => Object.fromEntries((t ?? []).map((c) => [c.name, c.rules]));
@@ -157,6 +161,7 @@ test("the agent's settings: Neutron's option names and defaults in [DEFAULT]", (
     enableIsolatedMetadata: false,
     forceMetadata: false,
     enableMetadataProxy: true,
+    rateLimit: null,
   });
   assert.deepEqual(
     [d.metadata.novaMetadataHost, d.metadata.novaMetadataPort, d.metadata.novaMetadataProtocol],
@@ -212,15 +217,15 @@ const inst: MetadataInstance = {
 };
 
 test("the lab's documents: meta_data.json, network_data.json and the EC2 tree in Nova's formats", () => {
-  const meta = JSON.parse(metadataAnswer('/openstack/latest/meta_data.json', inst).body) as Record<string, unknown>;
+  const meta = JSON.parse(String(metadataAnswer('/openstack/latest/meta_data.json', inst).body)) as Record<string, unknown>;
   assert.deepEqual(
     [meta['uuid'], meta['name'], meta['hostname'], meta['project_id'], meta['availability_zone'], meta['public_keys']],
     [inst.id, 'vm', 'vm.novalocal', 'p1', 'nova', { mykey: 'ssh-ed25519 AAAA x@y' }],
   );
-  const net = JSON.parse(metadataAnswer('/openstack/latest/network_data.json', inst).body) as Record<string, unknown>;
+  const net = JSON.parse(String(metadataAnswer('/openstack/latest/network_data.json', inst).body)) as Record<string, unknown>;
   assert.deepEqual(net['networks'], [{ id: 'network0', type: 'ipv4_dhcp', link: 'tap3c338602-d8', network_id: NET }]);
   assert.deepEqual(net['services'], [{ type: 'dns', address: '8.8.8.8' }]);
-  const ec2 = (p: string) => metadataAnswer(`/latest/meta-data/${p}`, inst).body;
+  const ec2 = (p: string) => String(metadataAnswer(`/latest/meta-data/${p}`, inst).body);
   assert.equal(ec2('instance-id'), 'i-664c706e');
   assert.equal(ec2('local-ipv4'), '172.16.1.3');
   assert.equal(ec2('public-ipv4'), '10.123.123.104');
@@ -232,8 +237,91 @@ test("the lab's documents: meta_data.json, network_data.json and the EC2 tree in
   assert.equal(metadataAnswer('/latest/meta-data/nothing', inst).status, 404);
 });
 
+test('user data: served as Nova serves it (the decoded bytes) and listed only when the instance has some', () => {
+  const bytes = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff]); // gzip's magic: user data may be binary
+  const withData = { ...inst, userData: bytes.toString('base64') };
+  for (const path of ['/openstack/latest/user_data', '/latest/user-data']) {
+    const a = metadataAnswer(path, withData);
+    assert.equal(a.status, 200);
+    assert.deepEqual(Buffer.from(a.body), bytes);
+    assert.equal(metadataAnswer(path, inst).status, 404);
+  }
+  assert.equal(String(metadataAnswer('/openstack/latest', withData).body), 'meta_data.json\nuser_data\nnetwork_data.json');
+  assert.equal(String(metadataAnswer('/openstack/latest', inst).body), 'meta_data.json\nnetwork_data.json');
+  assert.equal(String(metadataAnswer('/latest', withData).body), 'meta-data/\nuser-data');
+  assert.equal(String(metadataAnswer('/latest/', inst).body), 'meta-data/');
+  assert.throws(() => checkUserData('A'.repeat(65536)), /User data too large/);
+});
+
 test('haproxy configuration: the unlimited template, rendered as Neutron renders it', () => {
   const text = haproxyConfig({ resource: { kind: 'Router', id: 'r1' }, host: '0.0.0.0', port: 9697, facts: md(), pidFile: '/p' });
   assert.ok(text.startsWith('\nglobal\n    log         /dev/log local0 info\n    log-tag     haproxy-metadata-proxy-r1\n'));
   assert.match(text, /\nlisten listener\n {4}bind 0\.0\.0\.0:9697\n {4}\n {4}server metadata \/var\/lib\/neutrino\/metadata_proxy\n\n/);
+});
+
+test('[metadata_rate_limiting]: off by default; on for one address family, haproxy counts each source in two windows and answers 429', () => {
+  const base = '[DEFAULT]\nhost = n1\nstate_path = /s\n[vxlan]\nenable_vxlan = false\n';
+  const facts = (text: string) => metadataFacts(parseAgentConfig(base + text), { user: 'root', group: 'root' });
+  assert.equal(facts('').rateLimit, null);
+  assert.equal(facts('[metadata_rate_limiting]\nbase_query_rate_limit = 5\n').rateLimit, null, 'rate_limit_enabled is false by default');
+  const on = facts('[metadata_rate_limiting]\nrate_limit_enabled = true\nbase_window_duration = 20\nburst_query_rate_limit = 3\n');
+  assert.deepEqual(on.rateLimit, { ipVersion: 4, baseWindow: 20, baseLimit: 10, burstWindow: 10, burstLimit: 3 });
+  // Both families at once: Neutron warns and does not limit (haproxy's stick tables take one type).
+  const both = parseAgentConfig(base + '[metadata_rate_limiting]\nrate_limit_enabled = true\nip_versions = 4,6\n');
+  assert.match(rateLimitingProblem(both.metadata.rateLimiting)!, /cannot be enabled for IPv4 and IPv6 at the same time/);
+  assert.equal(metadataFacts(both, { user: 'root', group: 'root' }).rateLimit, null);
+  assert.equal(facts('[metadata_rate_limiting]\nrate_limit_enabled = true\nip_versions = 6\n').rateLimit?.ipVersion, 6);
+  assert.throws(() => parseAgentConfig(base + '[metadata_rate_limiting]\nip_versions = 5\n'), /takes 4 and 6 only/);
+  assert.throws(() => parseAgentConfig(base + '[metadata_rate_limiting]\nbase_window_duration = 0\n'), /at least 1/);
+  // The lab's agent.ini carries the section (only when it differs from the defaults) and reads back the same.
+  const withIp = base.replace('enable_vxlan = false', 'local_ip = 10.0.0.1');
+  const rendered = renderAgentConfig(
+    parseAgentConfig(withIp + '[metadata_rate_limiting]\nrate_limit_enabled = true\nbase_query_rate_limit = 4\n'),
+  );
+  assert.deepEqual(parseAgentConfig(rendered).metadata.rateLimiting.baseQueryRateLimit, 4);
+  assert.doesNotMatch(renderAgentConfig(parseAgentConfig(withIp)), /metadata_rate_limiting/);
+
+  const text = haproxyConfig({ resource: { kind: 'Network', id: 'n1' }, host: '169.254.169.254', port: 80, facts: on, pidFile: '/p' });
+  assert.ok(
+    text.includes(`
+backend base_rate_limiter
+    stick-table type ip size 10k expire 20s store http_req_rate(20s)
+
+backend burst_rate_limiter
+    stick-table type ip size 10k expire 20s store http_req_rate(10s)
+
+listen listener
+    bind 169.254.169.254:80
+    
+
+    http-request track-sc0 src table base_rate_limiter
+    http-request track-sc1 src table burst_rate_limiter
+    http-request deny deny_status 429 if { src_http_req_rate(base_rate_limiter) gt 10 }
+    http-request deny deny_status 429 if { src_http_req_rate(burst_rate_limiter) gt 3 }
+
+    server metadata /s/metadata_proxy
+
+    http-request del-header X-Neutron-Router-ID
+    http-request set-header X-Neutron-Network-ID n1
+`),
+    text,
+  );
+});
+
+test('a proxy whose configuration changes is restarted (haproxy reads it only at start); dnsmasq gets SIGHUP', () => {
+  const ns = 'qdhcp-x' as NsKey;
+  const proc = { id: 'haproxy-n1', argv: ['haproxy', '-f', '/c'], pidFile: '/p', files: [{ path: '/c', content: 'new' }] };
+  const have = (p: typeof proc): ObservedNamespace =>
+    ({
+      processes: [{ id: p.id, pidFile: p.pidFile, pid: 7, argv: p.argv, files: [{ path: '/c', content: 'old' }] }],
+    }) as unknown as ObservedNamespace;
+  const want = (p: ProcessSpec): DesiredNamespace => ({ processes: [p] }) as unknown as DesiredNamespace;
+  assert.deepEqual(
+    diffProcesses(ns, want({ ...proc, onNewFiles: 'restart' }), have(proc)).map((o) => o.op),
+    ['proc-stop', 'proc-start'],
+  );
+  assert.deepEqual(
+    diffProcesses(ns, want(proc), have(proc)).map((o) => o.op),
+    ['proc-reload'],
+  );
 });

@@ -133,15 +133,25 @@ test('auth_strategy and [keystone_authtoken]: keystonemiddleware names, defaults
       projectDomainId: undefined,
       tokenCacheTime: 300,
       httpConnectTimeout: 10,
+      tls: { cafile: undefined, certfile: undefined, keyfile: undefined, insecure: false },
     });
     assert.deepEqual(ks.warnings, []);
     assert.equal(load('[DEFAULT]', 'auth_strategy = keystone', ...authtoken, 'token_cache_time = 5').keystone?.tokenCacheTime, 5);
     assert.equal(loadServerConfig({ config: file, authStrategy: 'builtin' }).keystone, null, '--auth-strategy wins over the file');
 
-    const unknown = load('[DEFAULT]', 'auth_strategy = keystone', ...authtoken, 'memcached_servers = 127.0.0.1:11211', 'cafile = /x.pem');
+    const unknown = load(
+      '[DEFAULT]',
+      'auth_strategy = keystone',
+      ...authtoken,
+      'memcached_servers = 127.0.0.1:11211',
+      'cafile = /x.pem',
+      'region_name = RegionOne',
+    );
     assert.deepEqual(unknown.warnings, [
-      '[keystone_authtoken] options not implemented by neutrino, without effect: cafile, memcached_servers',
+      '[keystone_authtoken] memcached_servers is ignored: each server process caches validated tokens itself, for token_cache_time seconds',
+      '[keystone_authtoken] options not implemented by neutrino, without effect: region_name',
     ]);
+    assert.equal(unknown.keystone?.tls.cafile, '/x.pem');
     const noUri = load('[DEFAULT]', 'auth_strategy = keystone', ...authtoken.filter((l) => !l.startsWith('www_')));
     assert.equal(noUri.keystone?.wwwAuthenticateUri, 'http://keystone.example:5000/v3');
     assert.match(noUri.warnings.join(), /www_authenticate_uri is not set/);

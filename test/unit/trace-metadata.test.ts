@@ -9,7 +9,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { contextFrom } from '../../src/trace/run.js';
 import { traceMetadata } from '../../src/trace/walk/metadata.js';
-import { loadSnapshot } from '../../src/trace/read/snapshot-io.js';
+import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { TraceReport } from '../../src/trace/report.js';
 import type { Snapshot } from '../../src/trace/snapshot.js';
 
@@ -89,4 +91,73 @@ test('the network detached from its router, no proxy in its DHCP namespace: META
   const cause = brokenAt(r, 'METADATA_PROXY_NOT_RUNNING', 'metadata proxy');
   assert.equal(r.hops[r.firstBroken!.index - 1]!.namespace, `qdhcp-${String(instancePort['network_id'])}`);
   assert.match(cause, /no metadata proxy .* runs in qdhcp-/);
+});
+
+// The instance's own route table, as a lab snapshot holds it (`ip -4 -j route show table main` in
+// its namespace): the route hop reads it instead of dnsmasq's configuration.
+const INSTANCE_NS = 'lab-i-instance';
+const withRoutes = (routes: unknown[] | null): Snapshot => {
+  const s = copy();
+  s.nodes['compute1']!.instanceRoutes = {
+    [String(instancePort['device_id'])]: { namespace: INSTANCE_NS, routes: routes === null ? null : JSON.stringify(routes) },
+  };
+  return s;
+};
+const LINK = { dst: '172.16.1.0/24', dev: 'eth0', protocol: 'kernel', scope: 'link', prefsrc: '172.16.1.3', flags: [] };
+const DEFAULT = { dst: 'default', gateway: '172.16.1.1', dev: 'eth0', flags: [] };
+const METADATA = { dst: '169.254.169.254', gateway: '172.16.1.1', dev: 'eth0', flags: [] };
+
+test("the instance's route table in the snapshot: its route to 169.254.169.254 via the router's gateway is the first hop", () => {
+  const r = trace(withRoutes([DEFAULT, METADATA, LINK]));
+  assert.equal(r.ok, true, JSON.stringify(r.firstBroken));
+  assert.deepEqual(
+    r.hops.map((h) => [h.check, h.node, h.namespace]),
+    [
+      ['metadata route', 'compute1', INSTANCE_NS],
+      ['metadata redirect', 'controller', qrouter],
+      ['metadata accept', 'controller', qrouter],
+      ['metadata proxy', 'controller', qrouter],
+      ['metadata agent', 'controller', ''],
+    ],
+  );
+  assert.deepEqual(r.hops[0]!.observed, { route: '169.254.169.254 via 172.16.1.1 dev eth0' });
+  // The default route serves as well when DHCP gave no /32 (the kernel picks the longest prefix).
+  assert.equal(trace(withRoutes([DEFAULT, LINK])).ok, true);
+  // Without the table (a cloud's guest) the router path has no route hop, as before.
+  assert.equal(trace(copy()).hops[0]!.check, 'metadata redirect');
+});
+
+test("the instance's table has no route to 169.254.169.254, or one via another address: METADATA_ROUTE_MISSING at the instance", () => {
+  assert.match(
+    brokenAt(trace(withRoutes([LINK])), 'METADATA_ROUTE_MISSING', 'metadata route'),
+    /the instance has no route to 169\.254\.169\.254/,
+  );
+  const elsewhere = { ...METADATA, gateway: '172.16.1.2' };
+  assert.match(
+    brokenAt(trace(withRoutes([DEFAULT, elsewhere, LINK])), 'METADATA_ROUTE_MISSING', 'metadata route'),
+    /by its route 169\.254\.169\.254 via 172\.16\.1\.2 dev eth0, not via 172\.16\.1\.1/,
+  );
+  const unread = trace(withRoutes(null));
+  assert.equal(unread.hops[0]!.status, 'unknown');
+  assert.equal(unread.hops[0]!.reason, 'NODE_UNREADABLE');
+});
+
+test("on an isolated network the instance's table is read instead of dnsmasq's options: the route must lead to the DHCP port", () => {
+  const s = withRoutes([DEFAULT, METADATA, LINK]);
+  s.api.ports = s.api.ports.filter((p) => !(p['device_id'] === routerId && String(p['device_owner']) === 'network:router_interface'));
+  const route = trace(s).hops.find((h) => h.check === 'metadata route')!;
+  assert.equal(route.namespace, INSTANCE_NS);
+  assert.equal(route.reason, 'METADATA_ROUTE_MISSING');
+  assert.match(route.cause!, /by its route 169\.254\.169\.254 via 172\.16\.1\.1 dev eth0, not via 172\.16\.1\.\d+/);
+});
+
+test('a snapshot with instance route tables saves and loads (the shape check takes them)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trace-md-'));
+  try {
+    const s = withRoutes([DEFAULT]);
+    await saveSnapshot(dir, s);
+    assert.deepEqual((await loadSnapshot(dir)).nodes['compute1']!.instanceRoutes, s.nodes['compute1']!.instanceRoutes);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,12 +1,14 @@
 // The hops of an instance's metadata path (neutron/agent/metadata/driver.py, neutron/agent/linux/dhcp.py):
 // the router's REDIRECT of 169.254.169.254:80 to the proxy and INPUT's accept of marked packets, the
 // haproxy the agent runs in the router's or the DHCP namespace, the metadata agent it forwards to
-// (registered and alive), and, on an isolated network, the 169.254.169.254/32 route DHCP gives the
-// instance (option 121). Pure.
+// (registered and alive), and the instance's route to 169.254.169.254: read from its own route table
+// when the snapshot has it (a lab's instances), else, on an isolated network, from the
+// 169.254.169.254/32 route DHCP gives it (option 121). Pure.
 import { dhcpNamespace, routerNamespace, wrapChain } from '../../kernel/names.js';
 import type { NsKey } from '../../kernel/types.js';
 import { AGENT_DHCP, AGENT_L3, AGENT_METADATA } from '../../model/neutron.js';
-import { haproxyProcessId, METADATA_CIDR, metadataFilterRules, metadataNatRule } from '../../planner/metadata.js';
+import { haproxyProcessId, METADATA_CIDR, METADATA_IP, metadataFilterRules, metadataNatRule } from '../../planner/metadata.js';
+import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
 import { agentNote, agentOf, ago, heartbeatAge, str, type TraceContext } from '../context.js';
 import { argValue, parseOptsFile } from '../read/dnsmasq.js';
 import type { Hop, ResourceRef } from '../report.js';
@@ -166,4 +168,82 @@ export function metadataRouteHop(ctx: TraceContext, host: string, network: ApiOb
       cause: `DHCP gives instances on subnet ${str(subnet, 'cidr')} no route ${METADATA_CIDR} via ${nextHop} (option 121): on this isolated network their requests to ${METADATA_CIDR.split('/')[0]} go to the default gateway, not to the proxy; ${owner}`,
     });
   return result(base, expected, { route: want }, [{ command, line: line.line }]);
+}
+
+/** One route of `ip -j route` as the hop needs it. */
+interface JsonRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+}
+
+/** The route the kernel picks for 169.254.169.254 (longest prefix) in `ip -4 -j route` output; undefined when none fits. */
+export function metadataRouteOf(routes: readonly JsonRoute[]): JsonRoute | undefined {
+  const target = parseIp(METADATA_IP)!;
+  let best: { route: JsonRoute; length: number } | undefined;
+  for (const r of routes) {
+    const prefix = parsePrefix(r.dst === 'default' ? '0.0.0.0/0' : r.dst);
+    if (prefix && cidrContains(prefix, target) && (!best || prefix.prefixLength > best.length))
+      best = { route: r, length: prefix.prefixLength };
+  }
+  return best?.route;
+}
+
+const routeLine = (r: JsonRoute) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`;
+
+/** The instance's route table, when its node's dump has it (the instance's port is bound there). */
+export function instanceRouteTable(
+  ctx: TraceContext,
+  port: ApiObject,
+): { host: string; namespace: string; routes: string | null } | undefined {
+  const host = str(port, 'binding:host_id');
+  const t = ctx.nodes[host]?.dump?.instanceRoutes?.[str(port, 'device_id')];
+  return t ? { host, ...t } : undefined;
+}
+
+/**
+ * The route the instance itself takes to 169.254.169.254, from its route table: it must lead to
+ * `nextHop` (the router's gateway address, or the DHCP port where the isolated network's proxy listens).
+ */
+export function instanceMetadataRouteHop(ctx: TraceContext, port: ApiObject, subnet: ApiObject, nextHop: string): HopDraft | null {
+  const table = instanceRouteTable(ctx, port);
+  if (!table) return null;
+  const base: HopBase = {
+    leg,
+    node: table.host,
+    namespace: table.namespace,
+    device: null,
+    resource: { type: 'port', id: port.id },
+    check: 'metadata route',
+  };
+  const expected = { route: `${METADATA_IP} via ${nextHop}` };
+  const command = `ip netns exec ${table.namespace} ip -4 route show table main`;
+  let routes: JsonRoute[] | null = null;
+  try {
+    routes = table.routes === null ? null : (JSON.parse(table.routes) as JsonRoute[]);
+  } catch {
+    routes = null;
+  }
+  if (!Array.isArray(routes))
+    return result(base, expected, null, [{ command }], {
+      status: 'unknown',
+      reason: 'NODE_UNREADABLE',
+      cause: `the route table of the instance (namespace ${table.namespace}) could not be read: its route to ${METADATA_IP} cannot be told`,
+    });
+  const chosen = metadataRouteOf(routes);
+  if (!chosen || chosen.gateway !== nextHop)
+    return result(
+      base,
+      expected,
+      { route: chosen ? routeLine(chosen) : null },
+      [{ command, ...(chosen ? { line: routeLine(chosen) } : {}) }],
+      {
+        status: 'missing',
+        reason: 'METADATA_ROUTE_MISSING',
+        cause: chosen
+          ? `the instance sends its requests to ${METADATA_IP} by its route ${routeLine(chosen)}, not via ${nextHop}, where the proxy for subnet ${str(subnet, 'cidr')} is reached: it never gets an answer; DHCP gives the route (option 121: renew the lease)`
+          : `the instance has no route to ${METADATA_IP} (neither one of its own nor a default route): its requests never leave it; DHCP gives the route via ${nextHop} (option 121: renew the lease)`,
+      },
+    );
+  return result(base, expected, { route: routeLine(chosen) }, [{ command, line: routeLine(chosen) }]);
 }

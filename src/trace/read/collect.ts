@@ -19,6 +19,8 @@ export const COLLECT_PARALLEL = 4;
 export const NETNS_LIST_ARGV = ['ip', '-j', 'netns', 'list'];
 export const CONNTRACK_ARGV = ['conntrack', '-L'];
 export const IPSET_ARGV = ['ipset', 'save'];
+/** An instance's IPv4 routes, as JSON (what its metadata route is checked against). */
+export const INSTANCE_ROUTES_ARGV = ['ip', '-4', '-j', 'route', 'show', 'table', 'main'];
 
 export interface CollectRequest {
   /** Neutron host name */
@@ -38,6 +40,8 @@ export interface CollectRequest {
   radvd?: NsKey[];
   /** instance id → path of its domain XML on the node */
   instances?: Record<string, string>;
+  /** instance id → its namespace (a lab's instances), whose route table to read */
+  instanceNamespaces?: Record<string, string>;
   parallel?: number;
 }
 
@@ -96,6 +100,16 @@ export async function collectNode(access: NodeAccess, req: CollectRequest): Prom
 
   const instanceIds = Object.keys(req.instances ?? {});
   const xml = new Map<string, string | null>();
+  const routes = new Map<string, string | null>();
+  const readRoutes = async (id: string, ns: string) => {
+    record(ns, 'routes', { argv: INSTANCE_ROUTES_ARGV });
+    try {
+      routes.set(id, (await access.run(INSTANCE_ROUTES_ARGV, { netns: ns })).stdout);
+    } catch (e) {
+      dump.errors.push(`cannot read the routes of instance ${id} in namespace ${ns}: ${reason(e)}`);
+      routes.set(id, null);
+    }
+  };
   const tasks: Array<() => Promise<void>> = [
     ...(existing ? keys.filter((ns) => ns === HOST || existing!.has(ns)).map((ns) => () => readNs(ns)) : []),
     async () => {
@@ -103,6 +117,11 @@ export async function collectNode(access: NodeAccess, req: CollectRequest): Prom
       dump.agentConfig.text = text === null ? null : redactIni(text);
     },
     ...instanceIds.map((id) => async () => void xml.set(id, await readFile(req.instances![id]!, `the XML of instance ${id}`))),
+    ...Object.entries(req.instanceNamespaces ?? {}).map(
+      ([id, ns]) =>
+        () =>
+          readRoutes(id, ns),
+    ),
   ];
   const parallel = req.parallel ?? COLLECT_PARALLEL;
   await mapLimit(tasks, parallel, (t) => t());
@@ -158,5 +177,8 @@ export async function collectNode(access: NodeAccess, req: CollectRequest): Prom
     for (const ns of req.radvd) if (radvd.has(ns)) dump.radvd[ns] = radvd.get(ns)!;
   }
   for (const id of instanceIds) dump.instances[id] = { path: req.instances![id]!, xml: xml.get(id) ?? null };
+  const instanceNs = Object.entries(req.instanceNamespaces ?? {});
+  if (instanceNs.length)
+    dump.instanceRoutes = Object.fromEntries(instanceNs.map(([id, namespace]) => [id, { namespace, routes: routes.get(id) ?? null }]));
   return dump;
 }

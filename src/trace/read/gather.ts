@@ -19,6 +19,8 @@ export interface NodeTarget {
   access: string;
   agentConfig: string;
   instancesPath: string;
+  /** instance id → namespace, for instances the node can enter (a lab's): their route tables are read */
+  instanceNamespaces?: Record<string, string>;
 }
 
 /** A lab's API and nodes (given by the CLI: trace/labs.ts). */
@@ -71,6 +73,7 @@ export function collectRequest(api: ApiResources, t: NodeTarget) {
     ...(readsIpsets(api, t.host) ? { ipsets: [HOST] } : {}),
     agentConfigPath: t.agentConfig,
     instances,
+    ...(t.instanceNamespaces && Object.keys(t.instanceNamespaces).length ? { instanceNamespaces: t.instanceNamespaces } : {}),
   };
 }
 

@@ -166,6 +166,7 @@ function checkNodeDump(v: unknown, file: string, host: string): asserts v is Nod
     commands: recordOf(recordOf(COMMAND)),
     dhcp: recordOf(DHCP_NAMESPACE),
     radvd: recordOf(DHCP_NAMESPACE),
+    instanceRoutes: recordOf(shape({ namespace: isStr, routes: strOrNull })),
   });
   if (v['host'] !== host) throw new SnapshotError(`${file}: holds host '${String(v['host'])}', snapshot.json lists '${host}'`);
 }

@@ -2,7 +2,8 @@
 // builds it. On a subnet a router is attached to (a router interface holds its gateway): the
 // router's REDIRECT to its metadata proxy, the proxy, the metadata agent on the router's node. On an
 // isolated subnet: the proxy in the DHCP namespace, the metadata agent there, and the route DHCP
-// gives the instance to it. Pure.
+// gives the instance to it. The instance's own route table, when the snapshot has it, shows the route
+// it takes on either path. Pure.
 import { dhcpNamespace } from '../../kernel/names.js';
 import { AGENT_DHCP, DHCP_OWNER, ROUTER_INTERFACE_OWNERS } from '../../model/neutron.js';
 import { haproxyProcessId, METADATA_IP } from '../../planner/metadata.js';
@@ -11,7 +12,13 @@ import { finish } from '../finish.js';
 import type { TraceReport } from '../report.js';
 import type { ApiObject } from '../snapshot.js';
 import { apiHop, result, type HopDraft } from '../checks/checks.js';
-import { metadataAgentHop, metadataProxyHop, metadataRedirectHops, metadataRouteHop } from '../checks/metadata.js';
+import {
+  instanceMetadataRouteHop,
+  metadataAgentHop,
+  metadataProxyHop,
+  metadataRedirectHops,
+  metadataRouteHop,
+} from '../checks/metadata.js';
 import { routerRef } from '../checks/router.js';
 import { ipv4PortTarget } from './dhcp.js';
 import { dhcpHostsOf } from './dhcp-exchange.js';
@@ -26,7 +33,7 @@ function attachedRouter(ctx: TraceContext, subnet: ApiObject): ApiObject | undef
   return intf ? byId(ctx.api.routers, intf['device_id']) : undefined;
 }
 
-function routerPath(ctx: TraceContext, router: ApiObject): HopDraft[] {
+function routerPath(ctx: TraceContext, router: ApiObject, port: ApiObject, subnet: ApiObject): HopDraft[] {
   const host = (ctx.api.router_hosts[router.id] ?? [])[0];
   if (!host)
     return [
@@ -36,10 +43,17 @@ function routerPath(ctx: TraceContext, router: ApiObject): HopDraft[] {
         cause: `router ${str(router, 'name') || router.id} is not hosted by any L3 agent: no metadata proxy serves its networks`,
       }),
     ];
-  return [...metadataRedirectHops(ctx, host, router), metadataProxyHop(ctx, host, { kind: 'router', router }), metadataAgentHop(ctx, host)];
+  // The instance reaches the router's REDIRECT through the subnet's gateway (DHCP's route, or its default route).
+  const route = instanceMetadataRouteHop(ctx, port, subnet, str(subnet, 'gateway_ip'));
+  return [
+    ...(route ? [route] : []),
+    ...metadataRedirectHops(ctx, host, router),
+    metadataProxyHop(ctx, host, { kind: 'router', router }),
+    metadataAgentHop(ctx, host),
+  ];
 }
 
-function isolatedPath(ctx: TraceContext, net: ApiObject, subnet: ApiObject): HopDraft[] {
+function isolatedPath(ctx: TraceContext, net: ApiObject, subnet: ApiObject, port: ApiObject): HopDraft[] {
   const hosts = dhcpHostsOf(ctx, net);
   const host = hosts[0];
   const none = (cause: string) =>
@@ -72,11 +86,9 @@ function isolatedPath(ctx: TraceContext, net: ApiObject, subnet: ApiObject): Hop
       p['network_id'] === net.id && p['device_owner'] === DHCP_OWNER && (str(p, 'binding:host_id') === host || !str(p, 'binding:host_id')),
   );
   const dhcpIp = dhcpPort ? fixedIps(dhcpPort).find((f) => f.subnet_id === subnet.id)?.ip_address : undefined;
-  return [
-    metadataProxyHop(ctx, host, { kind: 'network', network: net }),
-    metadataAgentHop(ctx, host),
-    ...(dhcpIp ? [metadataRouteHop(ctx, host, net, subnet, dhcpIp)] : []),
-  ];
+  // The route the instance took, when its table is in the snapshot; else the one DHCP hands out.
+  const route = dhcpIp ? (instanceMetadataRouteHop(ctx, port, subnet, dhcpIp) ?? metadataRouteHop(ctx, host, net, subnet, dhcpIp)) : null;
+  return [metadataProxyHop(ctx, host, { kind: 'network', network: net }), metadataAgentHop(ctx, host), ...(route ? [route] : [])];
 }
 
 export function traceMetadata(ctx: TraceContext, port: ApiObject, query: string, started = Date.now()): TraceReport {
@@ -105,5 +117,5 @@ export function traceMetadata(ctx: TraceContext, port: ApiObject, query: string,
     );
   const router = attachedRouter(ctx, subnet);
   if (router) target.router = { id: router.id, name: str(router, 'name'), host: (ctx.api.router_hosts[router.id] ?? [])[0] ?? null };
-  return finish(ctx, target, router ? routerPath(ctx, router) : isolatedPath(ctx, net, subnet), started);
+  return finish(ctx, target, router ? routerPath(ctx, router, port, subnet) : isolatedPath(ctx, net, subnet, port), started);
 }

@@ -1,0 +1,35 @@
+// JSON over HTTPS with the TLS settings of a configuration section (keystoneauth's cafile,
+// certfile, keyfile, insecure): the CA bundle the server's certificate must chain to, a client
+// certificate to present, or no verification at all. Answers as fetchJson does.
+import https from 'node:https';
+import { describeTlsFailure, type TlsSettings } from './tls-settings.js';
+import { readJsonReply, type JsonReply } from './http.js';
+import { explainFailure, NoAnswerError, UnreachableError, type ApiTarget } from './reach.js';
+
+export interface HttpsJsonRequest {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export function httpsJson(url: string, req: HttpsJsonRequest, timeoutMs: number, target: ApiTarget, tls: TlsSettings): Promise<JsonReply> {
+  const payload = req.body === undefined ? undefined : Buffer.from(req.body);
+  const headers = { ...req.headers, ...(payload ? { 'content-length': String(payload.length) } : {}) };
+  const opts: https.RequestOptions = {
+    method: req.method,
+    headers,
+    timeout: timeoutMs,
+    rejectUnauthorized: tls.verify,
+    ...(tls.ca ? { ca: tls.ca } : {}),
+    ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
+  };
+  return new Promise((resolve, reject) => {
+    const r = https.request(url, opts, (res) => readJsonReply(res, resolve, reject));
+    r.on('timeout', () => r.destroy(new NoAnswerError(timeoutMs)));
+    r.on('error', (e) => {
+      const tlsReason = describeTlsFailure(e);
+      reject(tlsReason ? new UnreachableError(target, tlsReason) : explainFailure(e, target));
+    });
+    r.end(payload);
+  });
+}
