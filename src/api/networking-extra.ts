@@ -22,6 +22,7 @@ import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../
 import type { ResourceSpec } from '../model/attributes.js';
 import { registerPortBindingRoutes } from './port-bindings.js';
 import { registerPortForwardingRoutes } from './port-forwarding-routes.js';
+import { registerAutoAllocateRoutes } from './auto-allocate-routes.js';
 import { addAddresses, removeAddresses } from '../networking/address-groups.js';
 import { bindServiceProfile, showBinding, unbindServiceProfile } from '../networking/flavors.js';
 import { SERVICE_PROVIDERS, serviceProviderQuery, serviceProviderSpec } from '../networking/service-providers.js';
@@ -108,6 +109,7 @@ export async function registerExtraRoutes(v2: FastifyInstance, { db, config, bas
   });
   registerPortBindingRoutes(v2, db);
   registerPortForwardingRoutes(v2, db, baseUrl);
+  registerAutoAllocateRoutes(v2, { db, config });
 }
 
 /** The agent scheduler sub-resources: an add answers 201 with a JSON null (the plugin returns nothing). */

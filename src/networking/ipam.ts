@@ -12,6 +12,7 @@ import { parseJson, recordChange, timestamp, type Tx } from './common.js';
 import { allocatedIndex, allocationRows, isAllocated, raiseFloor, readFloor } from './ipam-store.js';
 import { subnetCidr } from './lookups.js';
 import { isAutoAddressSubnet } from './subnet-requests.js';
+import { candidateSubnets } from './service-types.js';
 
 export interface FixedIpRequest {
   subnet_id?: string;
@@ -35,6 +36,12 @@ async function usedAddresses(tx: Tx, subnetId: string): Promise<Set<string>> {
 }
 
 const exhausted = (networkId: string) => conflict('IpAddressGenerationFailure', `No more IP addresses available on network ${networkId}.`);
+
+const invalidSubnet = (networkId: string, subnetId: string) =>
+  invalidInput(`Failed to create port on network ${networkId}, because fixed_ips included invalid subnet ${subnetId}`);
+
+const invalidIpForNetwork = (ip: string) =>
+  new NeutronError(400, 'InvalidIpForNetwork', `IP address ${ip} is not a valid IP for any of the subnets on the specified network.`);
 
 const alreadyAllocated = (ip: string, subnetId: string) =>
   conflict('IpAddressAlreadyAllocated', `IP address ${ip} already allocated in subnet ${subnetId}`);
@@ -110,12 +117,15 @@ export async function allocateFixedIps(
   const subnets = (await tx.selectFrom('subnets').selectAll().where('network_id', '=', network.id).execute()).sort(byCreation);
   const byId = new Map(subnets.map((s) => [s.id, s]));
   const { port } = opts;
+  // Subnets reserved for other services are not the port's to take new addresses on; addresses it holds stay.
+  const candidates = candidateSubnets(subnets, network.id, port.deviceOwner);
+  const isCandidate = (s: SubnetRow) => candidates.includes(s);
   const takesAutoAddresses = !ROUTER_INTERFACE_OWNERS_SNAT.includes(port.deviceOwner);
   const result: FixedIp[] = [];
 
   if (requests === undefined) {
-    const v4 = subnets.filter((s) => s.ip_version === 4);
-    const v6Stateful = subnets.filter((s) => s.ip_version === 6 && !isAutoSubnet(s));
+    const v4 = candidates.filter((s) => s.ip_version === 4);
+    const v6Stateful = candidates.filter((s) => s.ip_version === 6 && !isAutoSubnet(s));
     for (const group of [v4, v6Stateful]) {
       if (!group.length) continue;
       let picked: FixedIp | undefined;
@@ -143,21 +153,13 @@ export async function allocateFixedIps(
       let subnet: SubnetRow | undefined;
       if (req.subnet_id !== undefined) {
         subnet = byId.get(req.subnet_id);
-        if (!subnet) {
-          throw invalidInput(`Failed to create port on network ${network.id}, because fixed_ips included invalid subnet ${req.subnet_id}`);
-        }
+        if (!subnet) throw invalidSubnet(network.id, req.subnet_id);
       }
       if (req.ip_address !== undefined) {
         const ip = canonicalIpOrNull(req.ip_address)!;
         if (!subnet) {
           subnet = subnets.find((s) => cidrContains(subnetCidr(s), parseIp(ip)!));
-          if (!subnet) {
-            throw new NeutronError(
-              400,
-              'InvalidIpForNetwork',
-              `IP address ${ip} is not a valid IP for any of the subnets on the specified network.`,
-            );
-          }
+          if (!subnet) throw invalidIpForNetwork(ip);
         }
         checkAutoAddress(subnet, req.ip_address, ip, port);
         const held = take((f) => f.ip_address === ip && f.subnet_id === subnet!.id);
@@ -165,6 +167,7 @@ export async function allocateFixedIps(
           result.push(held);
           continue;
         }
+        if (!isCandidate(subnet)) throw req.subnet_id === undefined ? invalidIpForNetwork(ip) : invalidSubnet(network.id, subnet.id);
         checkExplicit(subnet, ip, port.deviceOwner);
         if (result.some((r) => r.ip_address === ip) || (await isAllocated(tx, subnet.id, ip))) throw alreadyAllocated(ip, subnet.id);
         result.push({ subnet_id: subnet.id, ip_address: ip });
@@ -178,6 +181,7 @@ export async function allocateFixedIps(
         result.push(held);
         continue;
       }
+      if (!isCandidate(subnet)) throw invalidSubnet(network.id, subnet.id);
       const ip = await pickFrom(tx, subnet, opts.lowest, result);
       if (!ip) throw exhausted(network.id);
       result.push({ subnet_id: subnet.id, ip_address: ip });
@@ -190,7 +194,7 @@ export async function allocateFixedIps(
     }
   }
   if (takesAutoAddresses) {
-    for (const s of subnets.filter(isAutoSubnet)) {
+    for (const s of candidates.filter(isAutoSubnet)) {
       if (!result.some((r) => r.subnet_id === s.id)) result.push(await autoAddress(tx, s, port.mac));
     }
   }

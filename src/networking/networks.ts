@@ -83,6 +83,7 @@ export const networkSpec: ResourceSpec = {
     subnets: { filter: true },
     availability_zone_hints: { post: true, default: () => [], validate: isAvailabilityZoneHints, filter: false },
     availability_zones: { filter: false },
+    is_default: { post: true, put: true, default: false, convert: toBoolean, adminSet: true, filter: true },
     ipv4_address_scope: { filter: false },
     ipv6_address_scope: { filter: false },
     ...standardAttributes,
@@ -122,6 +123,8 @@ export function networkToApi(
     availability_zones: zones,
     ipv4_address_scope: scopes.ipv4,
     ipv6_address_scope: scopes.ipv6,
+    // Only an external network has the flag (_extend_external_network_default).
+    ...(row.router_external ? { is_default: bool(row.is_default) } : {}),
     ...standardFields(row),
   };
 }
@@ -262,6 +265,8 @@ function newNetworkRow(config: ServerConfig, a: Item, segments: readonly Segment
     mtu: effectiveMtu(config, segments, a.mtu),
     port_security_enabled: int(a.port_security_enabled),
     availability_zone_hints: JSON.stringify(a.availability_zone_hints ?? []),
+    // applyDefaultFlag sets it, once the network is external.
+    is_default: 0,
     revision_number: 0,
     created_at: now,
     updated_at: now,
@@ -345,8 +350,30 @@ export async function applyExternalFlag(tx: Tx, row: NetworkRow, external: boole
     return;
   }
   await rejectUnexternalWhileGateways(tx, row);
-  await tx.updateTable('networks').set({ router_external: 0 }).where('id', '=', row.id).execute();
+  // The flag is the external network's: an internal network is no default, and is none when external again.
+  await tx.updateTable('networks').set({ router_external: 0, is_default: 0 }).where('id', '=', row.id).execute();
   await deletePoliciesOf(tx, 'network', row.id, ACCESS_EXTERNAL);
+}
+
+/**
+ * _ensure_external_network_default_value_callback: `is_default` on a network that is (or is being
+ * made) external marks it as the deployment's default external network; there is at most one.
+ */
+async function applyDefaultFlag(tx: Tx, id: string, a: Item): Promise<void> {
+  if (!('is_default' in a)) return;
+  const external = (await tx.selectFrom('networks').select('router_external').where('id', '=', id).executeTakeFirstOrThrow())
+    .router_external;
+  if (!('router:external' in a) && !external) return;
+  if (a.is_default) {
+    const other = await tx.selectFrom('networks').select('id').where('is_default', '<>', 0).where('id', '<>', id).executeTakeFirst();
+    if (other) throw conflict('DefaultExternalNetworkExists', `A default external network already exists: ${other.id}.`);
+  }
+  if (external)
+    await tx
+      .updateTable('networks')
+      .set({ is_default: int(a.is_default) })
+      .where('id', '=', id)
+      .execute();
 }
 
 /** A network stops being external only while no router gateway or floating IP uses it. */
@@ -453,6 +480,7 @@ export function networkService(config: ServerConfig): ResourceService {
       await applySharedFlag(tx, row, a.shared as boolean);
       await applyExternalFlag(tx, row, a['router:external'] as boolean);
       await insertSegments(tx, row.id, segments);
+      await applyDefaultFlag(tx, row.id, a);
       await ensureDefaultSecurityGroup(tx, row.project_id);
       await recordChange(tx, 'network', row.id, 'create', row.project_id);
       return this.show(tx, ctx, row.id);
@@ -467,6 +495,7 @@ export function networkService(config: ServerConfig): ResourceService {
       // The writes: the wildcard policies, the row and its change-feed entry.
       if ('shared' in a) await applySharedFlag(tx, row, a.shared as boolean);
       if ('router:external' in a) await applyExternalFlag(tx, row, a['router:external'] as boolean);
+      await applyDefaultFlag(tx, id, a);
       await tx.updateTable('networks').set(next).where('id', '=', id).execute();
       await recordChange(tx, 'network', id, 'update', row.project_id);
       return this.show(tx, ctx, id);

@@ -166,7 +166,8 @@ export async function updateGateway(
 }
 
 /**
- * update_router_gw_ports: a new IPv6 subnet on an external network gives each router gateway port
+ * update_router_gw_ports: a new IPv6 subnet on an external network (or IPv4 one reserved for router
+ * gateways by its service types) gives each router gateway port
  * there an address on it, unless the port already holds two stateful addresses or one of that family.
  * (Auto-address subnets reach gateway ports like any other port, through their EUI-64 address.)
  */

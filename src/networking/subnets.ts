@@ -6,7 +6,7 @@ import type { AuthContext } from '../model/context.js';
 import { conflict, forbidden, invalidInput, notFound, policyDenied } from '../model/errors.js';
 import { cidrsOverlap, formatCidr, type Cidr } from '../model/ip.js';
 import { defaultGateway, defaultPools, validatePools, type Pool } from '../model/ipam.js';
-import { DHCP_OWNER, ROUTER_INTERFACE_OWNERS, ROUTER_OWNER_PREFIX } from '../model/neutron.js';
+import { DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS, ROUTER_OWNER_PREFIX } from '../model/neutron.js';
 import { isOwner, ownerOrAdmin } from '../model/policy.js';
 import {
   isAllocationPools,
@@ -53,6 +53,7 @@ import {
 } from './subnet-requests.js';
 import { allocateFromPool, checkNetworkPoolAffinity, requestedSubnetPool, type SubnetSpace } from './subnet-allocation.js';
 import { tagAttributes, tagFiltersInSql } from './tags.js';
+import { serviceTypesOf, toServiceTypes } from './service-types.js';
 
 export { MAX_DNS_NAMESERVERS, MAX_HOST_ROUTES } from './subnet-requests.js';
 
@@ -83,7 +84,7 @@ export const subnetSpec: ResourceSpec = {
     ipv6_ra_mode: { post: true, validate: isOneOf(IPV6_MODES), filter: true },
     ipv6_address_mode: { post: true, validate: isOneOf(IPV6_MODES), filter: true },
     subnetpool_id: { post: true, validate: isUuidOrNull, filter: true, sort: true },
-    service_types: { filter: false },
+    service_types: { post: true, put: true, convert: toServiceTypes, adminSet: true, filter: false },
     ...standardAttributes,
     ...tagAttributes(),
   },
@@ -104,7 +105,7 @@ export function subnetToApi(row: SubnetRow): Item {
     ipv6_ra_mode: row.ipv6_ra_mode,
     ipv6_address_mode: row.ipv6_address_mode,
     subnetpool_id: row.subnetpool_id,
-    service_types: [],
+    service_types: serviceTypesOf(row),
     ...standardFields(row),
   };
 }
@@ -208,6 +209,7 @@ function newSubnetRow(id: string, networkId: string, space: SubnetSpace, subnetp
     ipv6_ra_mode: (a.ipv6_ra_mode as string | undefined) ?? null,
     ipv6_address_mode: (a.ipv6_address_mode as string | undefined) ?? null,
     subnetpool_id: subnetpoolId,
+    service_types: JSON.stringify(a.service_types ?? []),
     revision_number: 0,
     created_at: now,
     updated_at: now,
@@ -224,6 +226,7 @@ function subnetChanges(subnet: SubnetRow, a: Item, gateway: string | null, pools
     dns_nameservers: 'dns_nameservers' in a ? JSON.stringify(a.dns_nameservers) : subnet.dns_nameservers,
     host_routes: 'host_routes' in a ? JSON.stringify(a.host_routes) : subnet.host_routes,
     enable_dhcp: 'enable_dhcp' in a ? int(a.enable_dhcp) : subnet.enable_dhcp,
+    service_types: 'service_types' in a ? JSON.stringify(a.service_types) : subnet.service_types,
     revision_number: subnet.revision_number + 1,
     updated_at: timestamp(),
   };
@@ -304,9 +307,12 @@ export function subnetService(config: ServerConfig): ResourceService {
       // The writes: the row, its change-feed entry, then the network's DHCP placement.
       await tx.insertInto('subnets').values(row).execute();
       await recordChange(tx, 'subnet', id, 'create', row.project_id);
-      // Router gateways on an external network may take an address on a new IPv6 subnet; the network's
-      // ports (router interfaces excepted) take their EUI-64 address on a new auto-address subnet.
-      if (network.router_external && row.ip_version === 6) await addSubnetToGatewayPorts(tx, network, row);
+      // Router gateways on an external network may take an address on a new IPv6 subnet, or IPv4 one
+      // reserved for them; the network's ports (router interfaces excepted) take their EUI-64 address
+      // on a new auto-address subnet.
+      if (network.router_external && (row.ip_version === 6 || serviceTypesOf(row).includes(ROUTER_GW_OWNER))) {
+        await addSubnetToGatewayPorts(tx, network, row);
+      }
       if (isAutoAddressSubnet(row)) await addAutoAddressesOnNetwork(tx, row);
       await scheduleNetworkDhcp(tx, config, network.id);
       return subnetToApi(row);

@@ -23,6 +23,8 @@ export interface NetworkRow extends StandardColumns {
   port_security_enabled: number;
   /** JSON list of availability zone names */
   availability_zone_hints: string;
+  /** the default external network (auto-allocated topology); kept only while the network is external */
+  is_default: number;
 }
 
 export interface SubnetRow extends StandardColumns {
@@ -41,6 +43,15 @@ export interface SubnetRow extends StandardColumns {
   ipv6_address_mode: string | null;
   /** the subnet pool the CIDR was allocated from (null: none) */
   subnetpool_id: string | null;
+  /** JSON list of device owners whose ports may take addresses here (empty: any) */
+  service_types: string;
+}
+
+/** A project's auto-allocated network and router (get-me-a-network): at most one per project. */
+export interface AutoAllocatedTopologyRow {
+  project_id: string;
+  network_id: string;
+  router_id: string | null;
 }
 
 export interface PortRow extends StandardColumns {
@@ -331,4 +342,5 @@ export interface NetworkingTables {
   flavor_service_profile_bindings: FlavorServiceProfileBindingRow;
   address_groups: AddressGroupRow;
   address_associations: AddressAssociationRow;
+  auto_allocated_topologies: AutoAllocatedTopologyRow;
 }
