@@ -293,6 +293,7 @@ export class Agent {
       bridgeMappings: await this.mappedBridges(),
       arpResponder: this.cfg.l2Population && this.cfg.arpResponder,
       vxlan: vxlanSettingsOf(this.cfg),
+      enableIpset: this.cfg.enableIpset,
       ipv6: await this.ipv6Enabled(),
       vlan: this.vlanSupported(),
       statePath: this.cfg.statePath,

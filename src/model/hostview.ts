@@ -68,6 +68,8 @@ export interface SecurityGroupRuleView {
   port_range_max: number | null;
   remote_ip_prefix: string | null;
   remote_group_id: string | null;
+  /** an address group whose addresses are the remote (absent in views recorded before address groups were matched) */
+  remote_address_group_id?: string | null;
 }
 
 export interface SecurityGroupView {
@@ -77,6 +79,12 @@ export interface SecurityGroupView {
   rules: SecurityGroupRuleView[];
   /** addresses of the group's member ports, for remote-group rules */
   member_ips: string[];
+}
+
+/** An address group a rule names as its remote: its addresses (CIDRs, as the API shows them). */
+export interface AddressGroupView {
+  id: string;
+  addresses: string[];
 }
 
 /** A subnet of a router port, as Neutron's L3 RPC gives it in the port's `subnets`. */
@@ -148,6 +156,8 @@ export interface HostView {
   /** VXLAN endpoints of other nodes sharing each VXLAN network: flooding entries */
   remote_vteps: Array<{ network_id: string; host: string; vtep: string }>;
   security_groups: SecurityGroupView[];
+  /** the address groups the rules of `security_groups` name, by id (absent when none is named) */
+  address_groups?: AddressGroupView[];
   /** networks whose DHCP this host serves, and every port on them (static leases) */
   dhcp_networks: string[];
   dhcp_ports: PortView[];

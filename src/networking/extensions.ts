@@ -103,6 +103,11 @@ export const EXTENSIONS = [
     'Add new field with normalized remote_ip_prefix cidr in SG rule',
   ),
   ext(
+    'security-groups-remote-address-group',
+    'Remote address group id field for security group rules',
+    'Add new field of remote address group id in SG rules',
+  ),
+  ext(
     'security-groups-shared-filtering',
     'Security group filtering on the shared field',
     'Support filtering security groups on the shared field',

@@ -94,11 +94,12 @@ export function planNode(view: HostView, node: NodeFacts): NodePlan {
   // is what keeps a tap enslaved before its chains exist from passing traffic; see firewall.ts).
   if (node.roles.includes('l2')) {
     // Neutron's driver writes both families whenever the kernel has IPv6 (use_ipv6).
-    host.iptables = mergeTables(mergeTables(host.iptables, planFirewall(view, servicePorts)), planStateless(view, 'IPv4'));
-    host.ipsets.push(...planIpsets(view, 'IPv4'));
+    const fw = { enableIpset: node.enableIpset !== false };
+    host.iptables = mergeTables(mergeTables(host.iptables, planFirewall(view, servicePorts, fw)), planStateless(view, 'IPv4'));
+    host.ipsets.push(...planIpsets(view, 'IPv4', fw));
     if (node.ipv6 !== false) {
-      host.ip6tables = mergeTables(mergeTables(host.ip6tables ?? {}, planFirewall6(view, servicePorts)), planStateless(view, 'IPv6'));
-      host.ipsets.push(...planIpsets(view, 'IPv6'));
+      host.ip6tables = mergeTables(mergeTables(host.ip6tables ?? {}, planFirewall6(view, servicePorts, fw)), planStateless(view, 'IPv6'));
+      host.ipsets.push(...planIpsets(view, 'IPv6', fw));
     }
   }
   return { desired, plugged: l2.plugged };

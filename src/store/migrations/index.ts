@@ -14,6 +14,7 @@ import * as m013 from './013_port_forwardings.js';
 import * as m014 from './014_small_extensions.js';
 import * as m015 from './015_port_bindings.js';
 import * as m016 from './016_identity_groups.js';
+import * as m021 from './021_address_group_rules_metering.js';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '014_small_extensions': m014,
   '015_port_bindings': m015,
   '016_identity_groups': m016,
+  '021_address_group_rules_metering': m021,
 };

@@ -134,6 +134,8 @@ export interface SecurityGroupRuleRow {
   port_range_max: number | null;
   remote_ip_prefix: string | null;
   remote_group_id: string | null;
+  /** an address group whose addresses are the remote (migration 021) */
+  remote_address_group_id: string | null;
   description: string;
   revision_number: number;
   created_at: string;
@@ -248,6 +250,24 @@ export interface FlavorServiceProfileBindingRow {
 /** An address group (migration 014): standard attributes, no tags (Neutron gives it no tag support). */
 export type AddressGroupRow = StandardColumns;
 
+/** A metering label (migration 021): traffic of a project's routers counted by its rules. */
+export interface MeteringLabelRow {
+  id: string;
+  project_id: string;
+  name: string;
+  description: string;
+  shared: number;
+}
+
+export interface MeteringLabelRuleRow {
+  id: string;
+  project_id: string;
+  metering_label_id: string;
+  direction: string;
+  excluded: number;
+  remote_ip_prefix: string | null;
+}
+
 export interface AddressAssociationRow {
   address_group_id: string;
   address: string;
@@ -318,4 +338,6 @@ export interface NetworkingTables {
   flavor_service_profile_bindings: FlavorServiceProfileBindingRow;
   address_groups: AddressGroupRow;
   address_associations: AddressAssociationRow;
+  metering_labels: MeteringLabelRow;
+  metering_label_rules: MeteringLabelRuleRow;
 }
