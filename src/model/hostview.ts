@@ -131,6 +131,22 @@ export interface RouterView {
   routes: Array<{ destination: string; nexthop: string }>;
   /** floating IP port forwardings through this router (absent in views recorded before they existed) */
   port_forwardings?: PortForwardingView[];
+  /** the metering labels counting its traffic (absent when none applies) */
+  metering_labels?: MeteringLabelView[];
+}
+
+/** A metering label on a router: its rules (traffic through the gateway to or from a prefix), in id order. */
+export interface MeteringLabelView {
+  id: string;
+  rules: Array<{ id: string; direction: 'ingress' | 'egress'; excluded: boolean; remote_ip_prefix: string }>;
+}
+
+/** One label's counters in one router, as its L3 agent reports them (the label chain's, since it was made). */
+export interface MeteringCounter {
+  label_id: string;
+  router_id: string;
+  packets: number;
+  bytes: number;
 }
 
 /** One forwarding: (floating IP, protocol, external port) → (internal address, internal port). */

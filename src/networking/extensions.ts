@@ -63,6 +63,7 @@ export const EXTENSIONS = [
     'Prevent L3 router ports IP address change extension',
     'Prevent change of IP address for some L3 router ports',
   ),
+  ext('metering', 'Neutron Metering', 'Neutron Metering extension.'),
   ext('net-mtu', 'Network MTU', 'Provides MTU attribute for a network resource.'),
   ext('net-mtu-writable', 'Network MTU (writable)', 'Provides a writable MTU attribute for a network resource.'),
   ext('network-ip-availability', 'Network IP Availability', 'Provides IP availability data for each network and subnet.'),

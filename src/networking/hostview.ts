@@ -16,6 +16,7 @@ import { portsToApi } from './ports.js';
 import { AGENT_L2, ROUTER_OWNED } from '../model/neutron.js';
 import { NO_ADDRESS_SCOPES, routerPorts } from '../model/router-view.js';
 import { portView } from '../model/port-view.js';
+import { meteringLabelsOf } from './metering.js';
 
 async function views(tx: Tx, rows: PortRow[]): Promise<PortView[]> {
   return (await portsToApi(tx, rows)).map(portView);
@@ -181,6 +182,7 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
     .orderBy('f.floating_ip_address')
     .orderBy('pf.id')
     .execute();
+  const metering = await meteringLabelsOf(tx, rows);
   return rows.map((r): RouterView => {
     const { gateway, interfaces } = routerPorts(
       r.id,
@@ -206,6 +208,7 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
         })),
       routes: parseJson(r.routes),
       port_forwardings: forwardings.filter((f) => f.router_id === r.id).map(({ router_id: _r, ...f }) => f),
+      ...(metering.has(r.id) ? { metering_labels: metering.get(r.id) } : {}),
     };
   });
 }

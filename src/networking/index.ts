@@ -12,6 +12,7 @@ import { subnetPoolService } from './subnetpools.js';
 import { addressScopeService } from './address-scopes.js';
 import { addressGroupService } from './address-groups.js';
 import { flavorService, routerUsesFlavor, serviceProfileService } from './flavors.js';
+import { meteringLabelRuleService, meteringLabelService } from './metering.js';
 
 export function buildServices(config: ServerConfig): ResourceService[] {
   return [
@@ -27,5 +28,7 @@ export function buildServices(config: ServerConfig): ResourceService[] {
     flavorService(routerUsesFlavor),
     serviceProfileService(),
     addressGroupService(),
+    meteringLabelService(),
+    meteringLabelRuleService(),
   ].map(withTags);
 }

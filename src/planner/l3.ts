@@ -32,6 +32,7 @@ import { needsRadvd, radvdProcess, type RadvdPort } from './radvd.js';
 import { extraRoutes, withExtraRoutes, type RouterDevice } from './extra-routes.js';
 import { FIP_PF_CHAIN, portForwardingChains } from './port-forwarding.js';
 import { addressScopeRules, type AddressScopeRules, type ScopedDevice } from './address-scope.js';
+import { meteringChains } from './metering.js';
 
 /** external_ingress_mark / ROUTER_MARK_MASK (l3 agent defaults). */
 export const EXTERNAL_INGRESS_MARK = '0x2/0xffff';
@@ -148,6 +149,17 @@ export function routerIptables(
   return { filter: routerFilterChains(metadata, scopes?.filterScope ?? []), nat, mangle };
 }
 
+/** `more` added to `chains`: a chain of both gets `more`'s rules after its own (a built-in chain's jumps). */
+function joinChains(chains: readonly ChainSpec[], more: readonly ChainSpec[]): ChainSpec[] {
+  const out = chains.map((c) => ({ ...c, rules: [...c.rules] }));
+  for (const c of more) {
+    const same = out.find((x) => x.name === c.name);
+    if (same) same.rules.push(...c.rules);
+    else out.push({ ...c, rules: [...c.rules] });
+  }
+  return out;
+}
+
 /** The floating IPs the gateway holds: the associated ones' and those serving port forwardings, once each. */
 const floatingAddresses = (router: RouterView): string[] =>
   [
@@ -257,6 +269,8 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
     spec.processes.push(haproxyProcess(facts.statePath, { kind: 'Router', id: router.id }, bind, facts.metadata));
   }
   spec.iptables = routerIptables(router, gw, router.floating_ips, !!facts.metadata, addressScopeRules(router, scoped, scopedGateway));
+  const metering = meteringChains(router);
+  if (metering.length) spec.iptables.filter = joinChains(spec.iptables.filter ?? [], metering);
   if (facts.metadata && facts.ipv6) spec.ip6tables = { filter: routerFilterChains6() };
   return { namespace, spec, hostLinks, portIds };
 }

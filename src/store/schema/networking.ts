@@ -268,6 +268,16 @@ export interface MeteringLabelRuleRow {
   remote_ip_prefix: string | null;
 }
 
+/** The counters of one label in one router on one host, as its L3 agent last reported them. */
+export interface MeteringCounterRow {
+  label_id: string;
+  router_id: string;
+  host: string;
+  packets: number;
+  bytes: number;
+  updated_at: string;
+}
+
 export interface AddressAssociationRow {
   address_group_id: string;
   address: string;
@@ -340,4 +350,5 @@ export interface NetworkingTables {
   address_associations: AddressAssociationRow;
   metering_labels: MeteringLabelRow;
   metering_label_rules: MeteringLabelRuleRow;
+  metering_counters: MeteringCounterRow;
 }
