@@ -19,6 +19,7 @@ import { deleteConntrackState } from './conntrack.js';
 import { sendGarps } from './garp.js';
 import { MetadataAgent } from './metadata-agent.js';
 import { metadataFacts } from './metadata-facts.js';
+import { readMeteringCounters } from './metering.js';
 import { agentPass, type AgentPassResult, type Facts, type PriorPass } from './pass.js';
 import type { AgentMetrics } from './metrics.js';
 import { kernelHasVlan } from './vlan-support.js';
@@ -40,6 +41,8 @@ export class Agent {
   private devices = 0;
   /** The host view's revision the last converged pass realized (reported: the server shows the agent's lag). */
   private convergedRevision: number | null = null;
+  /** whether the last metering report held counters (an empty one is sent once they are gone) */
+  private meteringReported = false;
   /** the metadata agent, on nodes with the DHCP or L3 role */
   private metadata: MetadataAgent | null = null;
 
@@ -163,6 +166,7 @@ export class Agent {
         ...zone,
       });
     }
+    if (this.cfg.roles.includes('l3')) await this.reportMeteringCounters();
     if (this.metadata) {
       const md = this.cfg.metadata;
       await this.client.reportState({
@@ -176,6 +180,17 @@ export class Agent {
         start_flag: start,
       });
     }
+  }
+
+  /**
+   * The metering agent's report, with each state report: every label's counters in this node's
+   * routers (the server keeps the last report per host; an empty one once the last label went).
+   */
+  private async reportMeteringCounters(): Promise<void> {
+    const counters = await readMeteringCounters(this.view?.routers ?? [], this.log);
+    if (!counters.length && !this.meteringReported) return;
+    await this.client.reportMeteringCounters(this.cfg.host, counters);
+    this.meteringReported = counters.length > 0;
   }
 
   private get metadataSocket(): string {
@@ -311,6 +326,7 @@ export class Agent {
       bridgeMappings: await this.mappedBridges(),
       arpResponder: this.cfg.l2Population && this.cfg.arpResponder,
       vxlan: vxlanSettingsOf(this.cfg),
+      enableIpset: this.cfg.enableIpset,
       ipv6: await this.ipv6Enabled(),
       vlan: this.vlanSupported(),
       statePath: this.cfg.statePath,

@@ -29,6 +29,8 @@ export interface AgentConfig {
   tos: number | null;
   /** [vxlan] vxlan_group: the multicast group(s) BUM traffic is flooded to without l2population */
   vxlanGroup: string;
+  /** [securitygroup] enable_ipset: remote-group rules match IP sets (Neutron's default); off: one rule per member address */
+  enableIpset: boolean;
   /** [linux_bridge] physical_interface_mappings: physical network → NIC */
   physicalInterfaceMappings: Record<string, string>;
   /** [linux_bridge] bridge_mappings: physical network → an existing bridge its flat network's ports join */
@@ -203,6 +205,7 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
     ttl: optionalInt('ttl', s(vx.ttl), 255),
     tos: optionalInt('tos', s(vx.tos), 255),
     vxlanGroup: s(vx.vxlan_group) ?? DEFAULT_VXLAN_GROUP,
+    enableIpset: truthy(ini.securitygroup?.enable_ipset, true),
     physicalInterfaceMappings: parseMappings(s(lb.physical_interface_mappings) ?? ''),
     bridgeMappings: parseMappings(s(lb.bridge_mappings) ?? '', 'bridge_mappings', 'BRIDGE'),
     reportInterval: Number(s(ini.agent?.report_interval) ?? 5),
@@ -269,6 +272,7 @@ export const AGENT_SETTINGS = {
   forceMetadata: '[DEFAULT] force_metadata',
   metadataProxySocket: '[DEFAULT] metadata_proxy_socket',
   bridgeMappings: '[linux_bridge] bridge_mappings',
+  enableIpset: '[securitygroup] enable_ipset',
 } as const;
 
 /** The options the text sets itself, as '[section] option' (so a value can be told from a default). */
@@ -345,6 +349,7 @@ export function renderAgentConfig(c: AgentConfig): string {
     '',
     '[securitygroup]',
     'firewall_driver = iptables',
+    ...(c.enableIpset ? [] : ['enable_ipset = false']),
     '',
   ].join('\n');
 }

@@ -12,6 +12,7 @@ import { autoScheduleL3, reportFloatingIpStatus } from '../networking/l3-schedul
 import type { ChangeFeed } from '../networking/feed.js';
 import { buildHostView } from '../networking/hostview.js';
 import { setPortStatus } from '../networking/port-status.js';
+import { meteringCounters, recordMeteringCounters } from '../networking/metering.js';
 
 const MAX_WAIT_S = 60;
 
@@ -60,5 +61,16 @@ async function agentRoutes(v2: FastifyInstance, { db, config, feed }: { db: Db; 
   v2.post<{ Params: { host: string } }>('/hosts/:host/floatingip-status', async (req) => {
     const updated = await unitOfWork(db, (tx) => reportFloatingIpStatus(tx, req.params.host, req.body));
     return { updated };
+  });
+
+  // The metering counters the L3 agents report, and their reading (neutrino metering).
+  v2.post<{ Params: { host: string } }>('/hosts/:host/metering-counters', async (req) => {
+    const recorded = await unitOfWork(db, (tx) => recordMeteringCounters(tx, req.params.host, req.body));
+    return { recorded };
+  });
+
+  v2.get<{ Querystring: { label_id?: string } }>('/metering-counters', async (req) => {
+    const counters = await unitOfWork(db, (tx) => meteringCounters(tx, req.query.label_id));
+    return { counters };
   });
 }

@@ -5,6 +5,7 @@ import { registerDemoCommand } from './demo.js';
 import { EXIT_STATUS_HELP } from './exit.js';
 import { registerInstanceCommand } from './instance.js';
 import { registerLabCommand } from './lab.js';
+import { registerMeteringCommand } from './metering.js';
 import { registerServerCommand } from './server.js';
 import { registerTraceCommand } from './trace.js';
 import { registerWebCommand } from './web.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerAgentCommand(program);
   registerDemoCommand(program);
   registerTraceCommand(program);
+  registerMeteringCommand(program);
   registerWebCommand(program);
   return program;
 }

@@ -1,6 +1,6 @@
 // Typed client of the neutrino server for agents and the CLI: password authentication with
 // re-authentication when the token expires, and the agent calls.
-import type { HostView } from '../model/hostview.js';
+import type { HostView, MeteringCounter } from '../model/hostview.js';
 import { HttpError, requestJson, type Endpoint, type JsonReply } from './http.js';
 import { fetchJson, identityV3, issueToken, JSON_HEADERS, passwordAuthBody, TokenSession } from './keystone.js';
 import { UnreachableError } from './reach.js';
@@ -173,5 +173,12 @@ export class NeutrinoClient {
     return (
       await this.call<{ updated: string[] }>('POST', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/floatingip-status`, { floatingips })
     ).updated;
+  }
+
+  /** The host's metering counters (each label in each router here), replacing what it reported before. */
+  async reportMeteringCounters(host: string, counters: MeteringCounter[]): Promise<number> {
+    return (
+      await this.call<{ recorded: number }>('POST', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/metering-counters`, { counters })
+    ).recorded;
   }
 }

@@ -95,7 +95,7 @@ export const AGENT_OPTIONS: OptionCatalog = {
     AGENT: ['availability_zone'],
     linux_bridge: ['physical_interface_mappings', 'bridge_mappings'],
     vxlan: ['enable_vxlan', 'local_ip', 'l2_population', 'arp_responder', 'udp_dstport', 'ttl', 'tos', 'vxlan_group'],
-    securitygroup: ['firewall_driver'],
+    securitygroup: ['firewall_driver', 'enable_ipset'],
     metadata_rate_limiting: [
       'rate_limit_enabled',
       'ip_versions',
@@ -127,7 +127,7 @@ export const AGENT_OPTIONS: OptionCatalog = {
     ],
     linux_bridge: ['bridge_mappings'],
     vxlan: ['udp_srcport_min', 'udp_srcport_max', 'multicast_ranges'],
-    securitygroup: ['enable_security_group', 'enable_ipset', 'permitted_ethertypes'],
+    securitygroup: ['enable_security_group', 'permitted_ethertypes'],
     qos: ['kernel_hz', 'tbf_latency'],
     network_log: ['rate_limit', 'burst_limit', 'local_output_log_base'],
   },

@@ -29,7 +29,8 @@ export function renderTable(table: TableName, change: IptablesChange): string {
   for (const b of change.builtins) b.insert.forEach((r, i) => out.push(`-I ${assertChainName(b.chain)} ${i + 1} ${assertRuleText(r)}`));
   for (const c of change.delete) out.push(`-X ${c}`);
   out.push('COMMIT');
-  return out.join('\n') + '\n';
+  // An empty rule leaves `-A CHAIN ` with a trailing blank.
+  return out.map((l) => l.trimEnd()).join('\n') + '\n';
 }
 
 function assertPosition(at: number): number {

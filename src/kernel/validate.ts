@@ -137,9 +137,13 @@ function absolutePath(p: string): string {
   return p;
 }
 
-/** One line of iptables-restore input: no line breaks, balanced double quotes. */
+/**
+ * One line of iptables-restore input: no line breaks, balanced double quotes. The empty rule (no
+ * match, no target: it counts every packet, as Neutron's metering label chains hold) is one; blank
+ * space alone is not.
+ */
 export function assertRuleText(rule: string): string {
-  if (/[\r\n\0]/.test(rule) || (rule.match(/"/g)?.length ?? 0) % 2 !== 0 || rule.trim() === '') {
+  if (/[\r\n\0]/.test(rule) || (rule.match(/"/g)?.length ?? 0) % 2 !== 0 || (rule !== '' && rule.trim() === '')) {
     throw new Error(`bad iptables rule ${JSON.stringify(rule)}`);
   }
   return rule;

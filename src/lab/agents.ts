@@ -33,6 +33,7 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
     vxlanGroup: '224.0.0.1',
     physicalInterfaceMappings: { provider: node.providerNic },
     bridgeMappings: {},
+    enableIpset: true,
     reportInterval: 5,
     availabilityZone: 'nova',
     resyncInterval: 3,

@@ -74,6 +74,8 @@ export interface SecurityGroupRuleView {
   port_range_max: number | null;
   remote_ip_prefix: string | null;
   remote_group_id: string | null;
+  /** an address group whose addresses are the remote (absent in views recorded before address groups were matched) */
+  remote_address_group_id?: string | null;
 }
 
 export interface SecurityGroupView {
@@ -83,6 +85,12 @@ export interface SecurityGroupView {
   rules: SecurityGroupRuleView[];
   /** addresses of the group's member ports, for remote-group rules */
   member_ips: string[];
+}
+
+/** An address group a rule names as its remote: its addresses (CIDRs, as the API shows them). */
+export interface AddressGroupView {
+  id: string;
+  addresses: string[];
 }
 
 /** A subnet of a router port, as Neutron's L3 RPC gives it in the port's `subnets`. */
@@ -129,6 +137,22 @@ export interface RouterView {
   routes: Array<{ destination: string; nexthop: string }>;
   /** floating IP port forwardings through this router (absent in views recorded before they existed) */
   port_forwardings?: PortForwardingView[];
+  /** the metering labels counting its traffic (absent when none applies) */
+  metering_labels?: MeteringLabelView[];
+}
+
+/** A metering label on a router: its rules (traffic through the gateway to or from a prefix), in id order. */
+export interface MeteringLabelView {
+  id: string;
+  rules: Array<{ id: string; direction: 'ingress' | 'egress'; excluded: boolean; remote_ip_prefix: string }>;
+}
+
+/** One label's counters in one router, as its L3 agent reports them (the label chain's, since it was made). */
+export interface MeteringCounter {
+  label_id: string;
+  router_id: string;
+  packets: number;
+  bytes: number;
 }
 
 /** One forwarding: (floating IP, protocol, external port) → (internal address, internal port). */
@@ -154,6 +178,8 @@ export interface HostView {
   /** VXLAN endpoints of other nodes sharing each VXLAN network: flooding entries */
   remote_vteps: Array<{ network_id: string; host: string; vtep: string }>;
   security_groups: SecurityGroupView[];
+  /** the address groups the rules of `security_groups` name, by id (absent when none is named) */
+  address_groups?: AddressGroupView[];
   /** networks whose DHCP this host serves, and every port on them (static leases) */
   dhcp_networks: string[];
   dhcp_ports: PortView[];

@@ -1,7 +1,8 @@
 // Address groups (neutron/db/address_group_db.py): a project's named set of CIDRs, which security
-// group rules may name as their remote (that use is not built here: rules naming one are refused).
-// Addresses are normalized to network/prefixlen; add_addresses refuses ones already there and
-// remove_addresses ones not there, each bumping the group's revision.
+// group rules may name as their remote (remote_address_group_id; the agents match an IP set of its
+// addresses). Addresses are normalized to network/prefixlen; add_addresses refuses ones already
+// there and remove_addresses ones not there, each bumping the group's revision and telling the
+// agents (their sets follow the addresses). A group a rule names is not deleted (AddressGroupInUse).
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { badRequest, NeutronError, notFound } from '../model/errors.js';
@@ -9,7 +10,7 @@ import { formatCidr, parsePrefix } from '../model/ip.js';
 import { ownerOrAdmin } from '../model/policy.js';
 import { isString, isSubnetCidr, noneToEmptyList, type Validator } from '../model/validators.js';
 import type { AddressGroupRow } from '../store/schema/index.js';
-import { newId, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
+import { newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
 
 /** validate_subnet_list: a list of CIDRs without duplicates. */
 const isSubnetList: Validator = (v) => {
@@ -62,6 +63,15 @@ async function getAddressGroup(tx: Tx, ctx: AuthContext, id: string): Promise<Ad
   return row;
 }
 
+/**
+ * check_address_group: the group a rule names as its remote exists for the rule's project (any
+ * project's for an admin), or AddressGroupNotFound.
+ */
+export async function checkAddressGroup(tx: Tx, ctx: AuthContext, id: string, projectId: string): Promise<void> {
+  const row = await tx.selectFrom('address_groups').select('project_id').where('id', '=', id).executeTakeFirst();
+  if (!row || (!ctx.isAdmin && row.project_id !== projectId)) throw addressGroupNotFound(id);
+}
+
 /** netaddr.IPNetwork(addr) → "network/prefixlen": a plain address is a host prefix. */
 function normalizeAddress(addr: unknown): string {
   const text = typeof addr === 'string' && !addr.includes('/') ? `${addr}/${addr.includes(':') ? 128 : 32}` : addr;
@@ -77,12 +87,14 @@ function requestedAddresses(body: unknown): string[] {
   return [...new Set(list.map(normalizeAddress))];
 }
 
+/** A new revision of the group; the agents hear of it (their IP sets hold its addresses). */
 async function bumpRevision(tx: Tx, row: AddressGroupRow): Promise<void> {
   await tx
     .updateTable('address_groups')
     .set({ revision_number: row.revision_number + 1, updated_at: timestamp() })
     .where('id', '=', row.id)
     .execute();
+  await recordChange(tx, 'address_group', row.id, 'update', row.project_id);
 }
 
 async function insertAddresses(tx: Tx, id: string, addresses: string[]): Promise<void> {
@@ -172,8 +184,10 @@ export function addressGroupService(): ResourceService {
     },
 
     async remove(tx, ctx, id) {
-      // Neutron answers AddressGroupInUse for a group a rule names; rules naming one are refused
-      // here (that remote is not built), so no group is ever in use.
+      const inUse = await tx.selectFrom('security_group_rules').select('id').where('remote_address_group_id', '=', id).executeTakeFirst();
+      if (inUse) {
+        throw new NeutronError(409, 'AddressGroupInUse', `Address group ${id} is in use on one or more security group rules.`);
+      }
       await getAddressGroup(tx, ctx, id);
       await tx.deleteFrom('address_groups').where('id', '=', id).execute();
     },

@@ -64,6 +64,7 @@ export const EXTENSIONS = [
     'Prevent L3 router ports IP address change extension',
     'Prevent change of IP address for some L3 router ports',
   ),
+  ext('metering', 'Neutron Metering', 'Neutron Metering extension.'),
   ext('multi-provider', 'Multi Provider Network', 'Expose mapping of virtual networks to multiple physical networks'),
   ext('net-mtu', 'Network MTU', 'Provides MTU attribute for a network resource.'),
   ext('net-mtu-writable', 'Network MTU (writable)', 'Provides a writable MTU attribute for a network resource.'),
@@ -103,6 +104,11 @@ export const EXTENSIONS = [
     'security-groups-normalized-cidr',
     'Normalized CIDR field for security group rules',
     'Add new field with normalized remote_ip_prefix cidr in SG rule',
+  ),
+  ext(
+    'security-groups-remote-address-group',
+    'Remote address group id field for security group rules',
+    'Add new field of remote address group id in SG rules',
   ),
   ext(
     'security-groups-shared-filtering',

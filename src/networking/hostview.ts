@@ -1,5 +1,6 @@
 // Builds the HostView of one node: the resources its agent turns into kernel state.
 import type {
+  AddressGroupView,
   AddressScopesView,
   HostView,
   NetworkView,
@@ -17,6 +18,7 @@ import { portsToApi } from './ports.js';
 import { AGENT_L2, ROUTER_OWNED } from '../model/neutron.js';
 import { NO_ADDRESS_SCOPES, routerPorts } from '../model/router-view.js';
 import { portView } from '../model/port-view.js';
+import { meteringLabelsOf } from './metering.js';
 
 async function views(tx: Tx, rows: PortRow[]): Promise<PortView[]> {
   return (await portsToApi(tx, rows)).map(portView);
@@ -71,12 +73,32 @@ async function securityGroups(tx: Tx, ids: string[]): Promise<SecurityGroupView[
           port_range_max: r.port_range_max,
           remote_ip_prefix: r.remote_ip_prefix,
           remote_group_id: r.remote_group_id,
+          remote_address_group_id: r.remote_address_group_id,
         })),
       member_ips: [...new Set(members.filter((m) => m.group === id).map((m) => m.ip))].sort(),
     };
   };
   // Groups referenced only as remote groups are included too: their member addresses matter.
   return [...new Set([...ids, ...remoteIds])].map(viewOf);
+}
+
+/** The address groups the groups' rules name as their remote, by id, with their addresses. */
+async function addressGroups(tx: Tx, groups: SecurityGroupView[]): Promise<AddressGroupView[]> {
+  const ids = [...new Set(groups.flatMap((g) => g.rules.map((r) => r.remote_address_group_id)).filter((x): x is string => !!x))].sort();
+  if (!ids.length) return [];
+  const rows = await tx
+    .selectFrom('address_associations')
+    .select(['address_group_id', 'address'])
+    .where('address_group_id', 'in', ids)
+    .execute();
+  // Sorted here, not by the engine: byte order on every engine, as the tracer sorts them.
+  return ids.map((id) => ({
+    id,
+    addresses: rows
+      .filter((r) => r.address_group_id === id)
+      .map((r) => r.address)
+      .sort(),
+  }));
 }
 
 /** Each network's address scope per family, from its subnets' pools (as the L3 RPC reads them). */
@@ -162,6 +184,7 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
     .orderBy('f.floating_ip_address')
     .orderBy('pf.id')
     .execute();
+  const metering = await meteringLabelsOf(tx, rows);
   return rows.map((r): RouterView => {
     const { gateway, interfaces } = routerPorts(
       r.id,
@@ -187,6 +210,7 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
         })),
       routes: parseJson(r.routes),
       port_forwardings: forwardings.filter((f) => f.router_id === r.id).map(({ router_id: _r, ...f }) => f),
+      ...(metering.has(r.id) ? { metering_labels: metering.get(r.id) } : {}),
     };
   });
 }
@@ -246,6 +270,8 @@ export async function buildHostView(tx: Tx, host: string, revision: number): Pro
     ? await tx.selectFrom('ports').selectAll().where('network_id', 'in', dhcpNetworks).orderBy('network_id').orderBy('id').execute()
     : [];
   const groupIds = [...new Set(ports.flatMap((p) => p.security_groups))];
+  const groups = await securityGroups(tx, groupIds);
+  const remoteAddressGroups = await addressGroups(tx, groups);
 
   return {
     host,
@@ -279,7 +305,8 @@ export async function buildHostView(tx: Tx, host: string, revision: number): Pro
     ports,
     remote_ports: remotePorts,
     remote_vteps: [...vtepKeys.values()],
-    security_groups: await securityGroups(tx, groupIds),
+    security_groups: groups,
+    ...(remoteAddressGroups.length ? { address_groups: remoteAddressGroups } : {}),
     dhcp_networks: dhcpNetworks,
     dhcp_ports: await views(tx, dhcpRows),
     routers: await hostRouters(tx, host),

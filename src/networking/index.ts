@@ -13,6 +13,7 @@ import { addressScopeService } from './address-scopes.js';
 import { addressGroupService } from './address-groups.js';
 import { flavorService, routerUsesFlavor, serviceProfileService } from './flavors.js';
 import { segmentService } from './network-segments.js';
+import { meteringLabelRuleService, meteringLabelService } from './metering.js';
 
 export function buildServices(config: ServerConfig): ResourceService[] {
   return [
@@ -29,5 +30,7 @@ export function buildServices(config: ServerConfig): ResourceService[] {
     serviceProfileService(),
     addressGroupService(),
     segmentService(config),
+    meteringLabelService(),
+    meteringLabelRuleService(),
   ].map(withTags);
 }

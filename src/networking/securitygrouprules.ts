@@ -3,6 +3,7 @@
 import type { ResourceSpec } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { NeutronError, notFound } from '../model/errors.js';
+import { checkAddressGroup } from './address-groups.js';
 import {
   convertEthertype,
   convertPort,
@@ -140,9 +141,7 @@ export function securityGroupRuleService(): ResourceService {
         );
       }
       if (rule.remote_group_id) await groupForRule(tx, ctx, rule.remote_group_id, projectId);
-      if (rule.remote_address_group_id) {
-        throw notFound('AddressGroupNotFound', `Address group ${rule.remote_address_group_id} could not be found.`);
-      }
+      if (rule.remote_address_group_id) await checkAddressGroup(tx, ctx, rule.remote_address_group_id, projectId);
       await groupForRule(tx, ctx, rule.security_group_id, projectId);
 
       const key = ruleKey(rule);
@@ -152,7 +151,7 @@ export function securityGroupRuleService(): ResourceService {
         .selectAll()
         .where('security_group_id', '=', rule.security_group_id)
         .execute();
-      const same = existing.find((r) => ruleKey({ ...r, remote_address_group_id: null }) === key);
+      const same = existing.find((r) => ruleKey(r) === key);
       if (same) throw ruleExists(same.id);
 
       const now = timestamp();
@@ -167,6 +166,7 @@ export function securityGroupRuleService(): ResourceService {
         port_range_max: rule.port_range_max,
         remote_ip_prefix: rule.remote_ip_prefix,
         remote_group_id: rule.remote_group_id,
+        remote_address_group_id: rule.remote_address_group_id,
         description: a.description as string,
         revision_number: 0,
         created_at: now,

@@ -22,6 +22,8 @@ export interface NodeFacts {
    * 0): only then are ip6tables, NIPv6 sets and per-device IPv6 sysctls planned. Default on.
    */
   ipv6?: boolean;
+  /** [securitygroup] enable_ipset: remote-group rules match IP sets; off: one rule per member address. Default on. */
+  enableIpset?: boolean;
   /** the kernel makes 802.1Q subinterfaces (VLAN networks are wired only then); default yes */
   vlan?: boolean;
   /** radvd's `-u`: the agent's own user name, as Neutron passes it (radvd_user unset); none: no `-u` */

@@ -6,7 +6,11 @@
 // `NIPv4<group id>` (hash:net, family inet), `-m set --match-set NAME src|dst`. One rule per remote
 // group whatever its size, and a membership change touches the set alone, not the chains. Unlike
 // Neutron, the set of a group without members is created (empty) and its rule written, rather than
-// both left out: the rule text then never depends on membership.
+// both left out: the rule text then never depends on membership. A rule naming an address group
+// (remote_address_group_id) is the same with the address group's id and addresses, as Neutron
+// keys both kinds of remote alike (sg_member_ips). With `[securitygroup] enable_ipset = false`
+// there are no sets: each such rule becomes one plain rule per member address (but the port's own
+// addresses), as Neutron's _expand_sg_rule_with_remote_ips does, and membership rewrites chains.
 //
 // Every rule is written exactly as `iptables-save` (1.8.9, nf_tables) prints it, each shape checked
 // on the kernel: `-m state --state …`, `-p tcp -m tcp --dport 22`, protocol numbers printed as
@@ -141,16 +145,54 @@ function protocolArgs(rule: SecurityGroupRuleView): string[] {
 /** Neutron's IPSET_DIRECTION: the remote side is the source of ingress traffic, the destination of egress. */
 const IPSET_DIRECTION = { ingress: 'src', egress: 'dst' } as const;
 
+/** The agent settings the firewall follows. */
+export interface FirewallOptions {
+  /** [securitygroup] enable_ipset (Neutron's default: on) */
+  enableIpset?: boolean;
+}
+
+/** Neutron's _get_any_remote_group_id_in_rule: the remote group, else the remote address group; null: neither. */
+export const remoteOf = (rule: SecurityGroupRuleView): string | null => rule.remote_group_id ?? rule.remote_address_group_id ?? null;
+
+/** The addresses of a remote (a security group's member addresses, or an address group's CIDRs), as the view gives them. */
+export function remoteMembers(view: HostView, remoteId: string): string[] {
+  const group = view.security_groups.find((g) => g.id === remoteId);
+  if (group) return group.member_ips;
+  return view.address_groups?.find((g) => g.id === remoteId)?.addresses ?? [];
+}
+
+/** A plain rule: `-s`/`-d` the remote prefix ('' = any), protocol and ports (_generate_plain_rule_args). */
+function plainRule(rule: SecurityGroupRuleView, remote: string, proto: string[]): string {
+  const flag = rule.direction === 'ingress' ? '-s' : '-d';
+  return [...(remote ? [`${flag} ${remote}`] : []), ...proto, '-j RETURN'].join(' ');
+}
+
 /**
- * One security group rule of `ethertype` → its rule in that family's table (Neutron's
+ * One security group rule of `ethertype` → its rules in that family's table for `port` (Neutron's
  * _generate_plain_rule_args, or _generate_ipset_rule_args for a remote group: protocol and ports,
- * then the set match); nothing for a rule of the other ethertype (_split_sgr_by_ethertype).
+ * then the set match; without ipset, one plain rule per remote member); nothing for a rule of the
+ * other ethertype (_split_sgr_by_ethertype).
  */
-function convertRule(rule: SecurityGroupRuleView, ethertype: Ethertype): string[] {
+function convertRule(
+  rule: SecurityGroupRuleView,
+  ethertype: Ethertype,
+  port: PortView,
+  view: HostView,
+  options: FirewallOptions,
+): string[] {
   if (rule.ethertype !== ethertype) return [];
   const proto = protocolArgs(rule);
-  if (rule.remote_group_id !== null) {
-    const set = remoteGroupIpset(rule.remote_group_id, ethertype);
+  const remoteId = remoteOf(rule);
+  if (remoteId !== null) {
+    if (options.enableIpset === false) {
+      const own = new Set(port.fixed_ips.map((f) => f.ip_address));
+      return remoteMembers(view, remoteId)
+        .filter((ip) => !own.has(ip))
+        .map((ip) => iptablesPrefix(ip, ethertype))
+        .filter((p): p is string => p !== null)
+        .map((p) => plainRule(rule, p, proto));
+    }
+    const set = remoteGroupIpset(remoteId, ethertype);
     return [[...proto, `-m set --match-set ${set} ${IPSET_DIRECTION[rule.direction]}`, '-j RETURN'].join(' ')];
   }
   let remote = '';
@@ -159,8 +201,7 @@ function convertRule(rule: SecurityGroupRuleView, ethertype: Ethertype): string[
     if (p === null) return [];
     remote = p;
   }
-  const flag = rule.direction === 'ingress' ? '-s' : '-d';
-  return [[...(remote ? [`${flag} ${remote}`] : []), ...proto, '-j RETURN'].join(' ')];
+  return [plainRule(rule, remote, proto)];
 }
 
 export const unique = (rules: string[]): string[] => [...new Set(rules)];
@@ -169,9 +210,15 @@ export const addressesOf = (port: PortView, ethertype: Ethertype): string[] =>
   port.fixed_ips.map((f) => iptablesPrefix(f.ip_address, ethertype)).filter((p): p is string => !!p);
 
 /** The converted security group rules of a port's groups, one direction and family, duplicates removed. */
-export function groupRules(port: PortView, view: HostView, direction: 'ingress' | 'egress', ethertype: Ethertype): string[] {
+export function groupRules(
+  port: PortView,
+  view: HostView,
+  direction: 'ingress' | 'egress',
+  ethertype: Ethertype,
+  options: FirewallOptions = {},
+): string[] {
   const rules = port.security_groups.flatMap((id) => view.security_groups.find((g) => g.id === id)?.rules ?? []);
-  return unique(rules.filter((r) => r.direction === direction).flatMap((r) => convertRule(r, ethertype)));
+  return unique(rules.filter((r) => r.direction === direction).flatMap((r) => convertRule(r, ethertype, port, view, options)));
 }
 
 export const ESTABLISHED = `-m state --state RELATED,ESTABLISHED ${comment(COMMENT.ALLOW_ASSOC)} -j RETURN`;
@@ -179,9 +226,9 @@ export const INVALID = `-m state --state INVALID ${comment(COMMENT.INVALID_DROP)
 export const FALLBACK = `${comment(COMMENT.UNMATCHED)} -j ${lb('sg-fallback')}`;
 
 /** The chains of a filtered port in iptables (IPv4): ingress, egress, and anti-spoofing when it has an IPv4 address or pair, or no fixed IP. */
-export function portChains(port: PortView, view: HostView): ChainSpec[] {
+export function portChains(port: PortView, view: HostView, options: FirewallOptions = {}): ChainSpec[] {
   const { ingress, egress, spoof } = sgChains(port.id);
-  const sg = (direction: 'ingress' | 'egress') => groupRules(port, view, direction, 'IPv4');
+  const sg = (direction: 'ingress' | 'egress') => groupRules(port, view, direction, 'IPv4', options);
   // Provider rules (securitygroups_rpc_base._apply_provider_rule): DHCP replies to the port's addresses and broadcast.
   const dhcpReplies = [...addressesOf(port, 'IPv4'), '255.255.255.255/32'].map(
     (d) => `-d ${d} -p udp -m udp --sport 67 --dport 68 -j RETURN`,
@@ -246,16 +293,19 @@ function ipsetMembers(addresses: readonly string[], ethertype: Ethertype): strin
 }
 
 /**
- * The HOST IP sets of one family: one `NIPv4<group>` (family inet) or `NIPv6<group>` (inet6) per
- * remote group a rule of that ethertype of a filtered port's groups names, holding that group's
- * member addresses of the family (empty when it has none).
+ * The HOST IP sets of one family: one `NIPv4<id>` (family inet) or `NIPv6<id>` (inet6) per remote
+ * group or remote address group a rule of that ethertype of a filtered port's groups names, holding
+ * that group's member addresses (or the address group's addresses) of the family, empty when it has
+ * none. None at all with enable_ipset off.
  */
-export function planIpsets(view: HostView, ethertype: Ethertype = 'IPv4'): IpsetSpec[] {
+export function planIpsets(view: HostView, ethertype: Ethertype = 'IPv4', options: FirewallOptions = {}): IpsetSpec[] {
+  if (options.enableIpset === false) return [];
   const remotes = new Set<string>();
   for (const port of filtered(view)) {
     for (const id of port.security_groups) {
       for (const r of view.security_groups.find((g) => g.id === id)?.rules ?? []) {
-        if (r.ethertype === ethertype && r.remote_group_id !== null) remotes.add(r.remote_group_id);
+        const remote = remoteOf(r);
+        if (r.ethertype === ethertype && remote !== null) remotes.add(remote);
       }
     }
   }
@@ -263,7 +313,7 @@ export function planIpsets(view: HostView, ethertype: Ethertype = 'IPv4'): Ipset
     name: remoteGroupIpset(id, ethertype),
     type: 'hash:net',
     family: ethertype === 'IPv4' ? 'inet' : 'inet6',
-    members: [...new Set(ipsetMembers(view.security_groups.find((g) => g.id === id)?.member_ips ?? [], ethertype))].sort(),
+    members: [...new Set(ipsetMembers(remoteMembers(view, id), ethertype))].sort(),
   }));
 }
 
@@ -276,7 +326,8 @@ export function planIpsets(view: HostView, ethertype: Ethertype = 'IPv4'): Ipset
 export function planFirewall(
   view: HostView,
   servicePortIds: Iterable<string> = [],
-  chainsOfPort: (port: PortView, view: HostView) => ChainSpec[] = portChains,
+  options: FirewallOptions = {},
+  chainsOfPort: (port: PortView, view: HostView, options: FirewallOptions) => ChainSpec[] = portChains,
 ): IptablesSpec {
   const bridged = (dir: 'in' | 'out', tap: string) => `-m physdev --physdev-${dir} ${tap} --physdev-is-bridged`;
   const forward: string[] = [];
@@ -307,7 +358,7 @@ export function planFirewall(
       `${bridged('out', tap)} ${comment(COMMENT.SG_TO_VM_SG)} -j ${ingress}`,
       `${bridged('in', tap)} ${comment(COMMENT.SG_TO_VM_SG)} -j ${egress}`,
     );
-    portChainSpecs.push(...chainsOfPort(port, view));
+    portChainSpecs.push(...chainsOfPort(port, view, options));
   }
   // No window: bridged traffic from or to a tap that is none of the above is dropped before Neutron's
   // rules see it (they would let it through when the other side is a known port: sg-chain ends in ACCEPT).

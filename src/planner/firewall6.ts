@@ -14,6 +14,7 @@ import {
   ESTABLISHED,
   FALLBACK,
   groupRules,
+  type FirewallOptions,
   INVALID,
   ip6tablesPrefix,
   pairAllow,
@@ -54,7 +55,7 @@ function spoofPairs(port: PortView): Array<{ mac: string; ip: string | null }> {
  * The chains of a filtered port in ip6tables. As in Neutron, the spoof chain (and the egress jump
  * to it) only exists when the port has an IPv6 pair: a port with only IPv4 addresses has none.
  */
-export function portChains6(port: PortView, view: HostView): ChainSpec[] {
+export function portChains6(port: PortView, view: HostView, options: FirewallOptions = {}): ChainSpec[] {
   const { ingress, egress, spoof } = sgChains(port.id);
   const v6 = addressesOf(port, 'IPv6');
   const icmp6 = (type: number) => `-p ipv6-icmp -m icmp6 --icmpv6-type ${type}`;
@@ -79,7 +80,7 @@ export function portChains6(port: PortView, view: HostView): ChainSpec[] {
         ...ICMPV6_ALLOWED_INGRESS_TYPES.map((t) => `${icmp6(t)} -j RETURN`),
         ESTABLISHED,
         ...provider,
-        ...groupRules(port, view, 'ingress', 'IPv6'),
+        ...groupRules(port, view, 'ingress', 'IPv6', options),
         INVALID,
         FALLBACK,
       ]),
@@ -94,7 +95,7 @@ export function portChains6(port: PortView, view: HostView): ChainSpec[] {
         `-p udp -m udp --sport 546 --dport 547 ${comment(COMMENT.DHCP_CLIENT)} -j RETURN`,
         `-p udp -m udp --sport 547 --dport 546 ${comment(COMMENT.DHCP_SPOOF)} -j DROP`,
         ESTABLISHED,
-        ...groupRules(port, view, 'egress', 'IPv6'),
+        ...groupRules(port, view, 'egress', 'IPv6', options),
         INVALID,
         FALLBACK,
       ]),
@@ -112,7 +113,8 @@ export function portChains6(port: PortView, view: HostView): ChainSpec[] {
 export function planFirewall6(
   view: HostView,
   servicePortIds: Iterable<string> = [],
-  chainsOfPort: (port: PortView, view: HostView) => ChainSpec[] = portChains6,
+  options: FirewallOptions = {},
+  chainsOfPort: (port: PortView, view: HostView, options: FirewallOptions) => ChainSpec[] = portChains6,
 ): IptablesSpec {
-  return planFirewall(view, servicePortIds, chainsOfPort);
+  return planFirewall(view, servicePortIds, options, chainsOfPort);
 }

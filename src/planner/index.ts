@@ -101,17 +101,20 @@ export function planNode(view: HostView, node: NodeFacts, memo?: PortChainMemo):
   // is what keeps a tap enslaved before its chains exist from passing traffic; see firewall.ts).
   if (node.roles.includes('l2')) {
     // Neutron's driver writes both families whenever the kernel has IPv6 (use_ipv6).
+    const fw = { enableIpset: node.enableIpset !== false };
+    // Without IP sets a port's chains name its remote groups' members, which the memo's key leaves out: no reuse then.
+    const reuse = fw.enableIpset ? memo : undefined;
     host.iptables = mergeTables(
-      mergeTables(host.iptables, planFirewall(view, servicePorts, memo?.wrap('4', portChains) ?? portChains)),
+      mergeTables(host.iptables, planFirewall(view, servicePorts, fw, reuse?.wrap('4', portChains) ?? portChains)),
       planStateless(view, 'IPv4'),
     );
-    host.ipsets.push(...planIpsets(view, 'IPv4'));
+    host.ipsets.push(...planIpsets(view, 'IPv4', fw));
     if (node.ipv6 !== false) {
       host.ip6tables = mergeTables(
-        mergeTables(host.ip6tables ?? {}, planFirewall6(view, servicePorts, memo?.wrap('6', portChains6) ?? portChains6)),
+        mergeTables(host.ip6tables ?? {}, planFirewall6(view, servicePorts, fw, reuse?.wrap('6', portChains6) ?? portChains6)),
         planStateless(view, 'IPv6'),
       );
-      host.ipsets.push(...planIpsets(view, 'IPv6'));
+      host.ipsets.push(...planIpsets(view, 'IPv6', fw));
     }
   }
   memo?.endPass();

@@ -31,6 +31,8 @@ import {
 import { needsRadvd, radvdProcess, type RadvdPort } from './radvd.js';
 import { extraRoutes, withExtraRoutes, type RouterDevice } from './extra-routes.js';
 import { FIP_PF_CHAIN, portForwardingChains } from './port-forwarding.js';
+import { addressScopeRules, type AddressScopeRules, type ScopedDevice } from './address-scope.js';
+import { meteringChains } from './metering.js';
 
 /** external_ingress_mark / ROUTER_MARK_MASK (l3 agent defaults). */
 export const EXTERNAL_INGRESS_MARK = '0x2/0xffff';
@@ -92,12 +94,13 @@ export function routerIptables(
   gw: { dev: string; ip: string } | null,
   fips: RouterView['floating_ips'],
   metadata = false,
+  scopes: AddressScopeRules | null = null,
 ): IptablesSpec {
   const pre: string[] = metadata ? [metadataNatRule] : [];
   const out: string[] = [];
   const post: string[] = [];
   const floatSnat: string[] = [];
-  const snat: string[] = [`-j ${l3('float-snat')}`];
+  const snat: string[] = [`-j ${l3('float-snat')}`, ...(scopes?.natSnat ?? [])];
   const mark: string[] = [];
   if (gw) {
     post.push(`! -o ${gw.dev} -m conntrack ! --ctstate DNAT -j ACCEPT`);
@@ -128,10 +131,33 @@ export function routerIptables(
   ];
   const mangle: ChainSpec[] = [
     { name: 'PREROUTING', rules: [`-j ${l3('PREROUTING')}`] },
-    { name: l3('PREROUTING'), rules: [`-j ${l3('mark')}`, ...(metadata ? [metadataMangleRule] : [])] },
+    { name: l3('PREROUTING'), rules: [`-j ${l3('mark')}`, ...(scopes?.manglePrerouting ?? []), ...(metadata ? [metadataMangleRule] : [])] },
     { name: l3('mark'), rules: mark },
   ];
-  return metadata ? { filter: routerFilterChains(), nat, mangle } : { nat, mangle };
+  if (scopes) {
+    mangle.push(
+      { name: 'FORWARD', rules: [`-j ${l3('FORWARD')}`] },
+      { name: 'POSTROUTING', rules: [`-j ${l3('POSTROUTING')}`] },
+      { name: l3('FORWARD'), rules: scopes.mangleForward },
+      { name: l3('POSTROUTING'), rules: scopes.manglePostrouting },
+      { name: l3('scope'), rules: scopes.mangleScope },
+      { name: l3('floatingip'), rules: scopes.mangleFloatingip },
+      { name: l3('float-snat'), rules: scopes.mangleFloatSnat },
+    );
+  }
+  if (!metadata && !scopes) return { nat, mangle };
+  return { filter: routerFilterChains(metadata, scopes?.filterScope ?? []), nat, mangle };
+}
+
+/** `more` added to `chains`: a chain of both gets `more`'s rules after its own (a built-in chain's jumps). */
+function joinChains(chains: readonly ChainSpec[], more: readonly ChainSpec[]): ChainSpec[] {
+  const out = chains.map((c) => ({ ...c, rules: [...c.rules] }));
+  for (const c of more) {
+    const same = out.find((x) => x.name === c.name);
+    if (same) same.rules.push(...c.rules);
+    else out.push({ ...c, rules: [...c.rules] });
+  }
+  return out;
 }
 
 /** The floating IPs the gateway holds: the associated ones' and those serving port forwardings, once each. */
@@ -190,9 +216,14 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
 
   const radvdPorts: RadvdPort[] = [];
   const devices: RouterDevice[] = [];
+  // The devices with an IPv4 address and their port's IPv4 scope (_get_port_devicename_scopemark).
+  const scoped: ScopedDevice[] = [];
+  let scopedGateway: ScopedDevice | null = null;
+  const hasV4 = (rp: RouterPortView) => rp.port.fixed_ips.some((f) => v4(f.ip_address));
   for (const intf of router.interfaces) {
     const dev = qrName(intf.port.id);
     if (!plug(intf.port, dev)) continue;
+    if (hasV4(intf)) scoped.push({ dev, scope: intf.address_scopes['4'] });
     devices.push({ dev, cidrs: intf.subnets.map((s) => s.cidr) });
     for (const address of portAddresses(intf)) spec.addresses.push({ dev, address });
     const mtu = view.networks.find((n) => n.id === intf.port.network_id)?.mtu ?? 0;
@@ -210,6 +241,7 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
     const { port, subnets } = router.gateway;
     const dev = qgName(port.id);
     if (plug(port, dev)) {
+      if (hasV4(router.gateway)) scopedGateway = { dev, scope: router.gateway.address_scopes['4'] };
       devices.push({ dev, cidrs: subnets.map((s) => s.cidr) });
       const addresses = portAddresses(router.gateway);
       for (const address of addresses) spec.addresses.push({ dev, address });
@@ -236,7 +268,9 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
     const bind = { host: facts.ipv6 ? '::' : '0.0.0.0', port: METADATA_PORT };
     spec.processes.push(haproxyProcess(facts.statePath, { kind: 'Router', id: router.id }, bind, facts.metadata));
   }
-  spec.iptables = routerIptables(router, gw, router.floating_ips, !!facts.metadata);
+  spec.iptables = routerIptables(router, gw, router.floating_ips, !!facts.metadata, addressScopeRules(router, scoped, scopedGateway));
+  const metering = meteringChains(router);
+  if (metering.length) spec.iptables.filter = joinChains(spec.iptables.filter ?? [], metering);
   if (facts.metadata && facts.ipv6) spec.ip6tables = { filter: routerFilterChains6() };
   return { namespace, spec, hostLinks, portIds };
 }

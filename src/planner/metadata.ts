@@ -170,16 +170,16 @@ export const metadataMangleRule = `-d ${METADATA_CIDR} -i qr-+ -p tcp -m tcp --d
 export const metadataFilterRules = [`-m mark --mark ${METADATA_ACCESS_MARK} -j ACCEPT`, `-p tcp -m tcp --dport ${METADATA_PORT} -j DROP`];
 
 /**
- * The router's filter table as far as metadata goes: INPUT's accept/drop of the proxy's port, and
- * marked packets never forwarded (L3-scope's first rule).
+ * The router's filter table: with `metadata`, INPUT's accept/drop of the proxy's port and marked
+ * packets never forwarded (L3-scope's first rule); then the address scopes' drops (address-scope.ts).
  */
-export function routerFilterChains(): ChainSpec[] {
+export function routerFilterChains(metadata = true, scopeRules: readonly string[] = []): ChainSpec[] {
   return [
     { name: 'INPUT', rules: [`-j ${l3('INPUT')}`] },
     { name: 'FORWARD', rules: [`-j ${l3('FORWARD')}`] },
     { name: l3('FORWARD'), rules: [`-j ${l3('scope')}`] },
-    { name: l3('INPUT'), rules: metadataFilterRules },
-    { name: l3('scope'), rules: [`-m mark --mark ${METADATA_ACCESS_MARK} -j DROP`] },
+    { name: l3('INPUT'), rules: metadata ? metadataFilterRules : [] },
+    { name: l3('scope'), rules: [...(metadata ? [`-m mark --mark ${METADATA_ACCESS_MARK} -j DROP`] : []), ...scopeRules] },
   ];
 }
 

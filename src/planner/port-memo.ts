@@ -5,9 +5,13 @@
 // the chains handed out are shared between passes and must not be mutated.
 import type { ChainSpec } from '../kernel/types.js';
 import type { HostView, PortView, SecurityGroupView } from '../model/hostview.js';
+import type { FirewallOptions } from './firewall.js';
 
-/** A port's chains in one family's tables (firewall.ts portChains, firewall6.ts portChains6). */
-export type ChainsOfPort = (port: PortView, view: HostView) => ChainSpec[];
+/**
+ * A port's chains in one family's tables (firewall.ts portChains, firewall6.ts portChains6). The
+ * options are the agent's own settings, the same on every pass, so they are no part of the key.
+ */
+export type ChainsOfPort = (port: PortView, view: HostView, options: FirewallOptions) => ChainSpec[];
 
 interface Entry {
   key: string;
@@ -34,7 +38,7 @@ export class PortChainMemo {
 
   /** `chainsOf` with reuse, for one family ('4', '6'). */
   wrap(family: string, chainsOf: ChainsOfPort): ChainsOfPort {
-    return (port, view) => {
+    return (port, view, options) => {
       const byId = this.groupsOf(view);
       const key = portChainKey(port, (id) => this.groupKey(byId.get(id)));
       const slot = `${family}\n${port.id}`;
@@ -44,7 +48,7 @@ export class PortChainMemo {
         this.stats.reused++;
         return hit.chains;
       }
-      const chains = chainsOf(port, view);
+      const chains = chainsOf(port, view, options);
       this.entries.set(slot, { key, chains });
       this.stats.planned++;
       return chains;

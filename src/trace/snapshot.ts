@@ -17,6 +17,8 @@ export interface ApiResources {
   floatingips: ApiObject[];
   /** each with its `security_group_rules` */
   security_groups: ApiObject[];
+  /** the address groups some rule names as its remote (absent when none is named, and in older snapshots) */
+  address_groups?: ApiObject[];
   agents: ApiObject[];
   /** router id → `host` of the L3 agents hosting it (GET /v2.0/routers/{id}/l3-agents) */
   router_hosts: Record<string, string[]>;

@@ -433,7 +433,12 @@ test('every rule validation error, with Neutron status and type', async () => {
       'SecurityGroupNotFound',
       'Security group 8a1f3c1e-0000-4000-8000-000000000001 does not exist',
     ],
-    [{ remote_address_group_id: '8a1f3c1e-0000-4000-8000-000000000002' }, 404, 'AddressGroupNotFound'],
+    [
+      { remote_address_group_id: '8a1f3c1e-0000-4000-8000-000000000002' },
+      404,
+      'AddressGroupNotFound',
+      'Address group 8a1f3c1e-0000-4000-8000-000000000002 could not be found.',
+    ],
   ];
   for (const [extra, status, type, message] of cases) {
     const body = { security_group_id: g.id, direction: 'ingress', ...extra };

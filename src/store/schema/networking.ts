@@ -157,6 +157,8 @@ export interface SecurityGroupRuleRow {
   port_range_max: number | null;
   remote_ip_prefix: string | null;
   remote_group_id: string | null;
+  /** an address group whose addresses are the remote (migration 021) */
+  remote_address_group_id: string | null;
   description: string;
   revision_number: number;
   created_at: string;
@@ -271,6 +273,34 @@ export interface FlavorServiceProfileBindingRow {
 /** An address group (migration 014): standard attributes, no tags (Neutron gives it no tag support). */
 export type AddressGroupRow = StandardColumns;
 
+/** A metering label (migration 021): traffic of a project's routers counted by its rules. */
+export interface MeteringLabelRow {
+  id: string;
+  project_id: string;
+  name: string;
+  description: string;
+  shared: number;
+}
+
+export interface MeteringLabelRuleRow {
+  id: string;
+  project_id: string;
+  metering_label_id: string;
+  direction: string;
+  excluded: number;
+  remote_ip_prefix: string | null;
+}
+
+/** The counters of one label in one router on one host, as its L3 agent last reported them. */
+export interface MeteringCounterRow {
+  label_id: string;
+  router_id: string;
+  host: string;
+  packets: number;
+  bytes: number;
+  updated_at: string;
+}
+
 export interface AddressAssociationRow {
   address_group_id: string;
   address: string;
@@ -343,4 +373,7 @@ export interface NetworkingTables {
   address_groups: AddressGroupRow;
   address_associations: AddressAssociationRow;
   auto_allocated_topologies: AutoAllocatedTopologyRow;
+  metering_labels: MeteringLabelRow;
+  metering_label_rules: MeteringLabelRuleRow;
+  metering_counters: MeteringCounterRow;
 }

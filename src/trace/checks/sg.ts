@@ -16,13 +16,14 @@ import type { ApiObject } from '../snapshot.js';
 type Flow = TraceTarget['flow'];
 
 /** A rule as the API gives it, with its group (RuleFields' names are Neutron's). */
-type Rule = Omit<RuleFields, 'remote_address_group_id'> & { id: string };
+type Rule = Omit<RuleFields, 'remote_address_group_id'> & { id: string; remote_address_group_id?: string | null };
 
 const protoNumber = (p: string | null) => (p === null ? null : /^\d+$/.test(p) ? Number(p) : (IP_PROTOCOL_MAP[p] ?? null));
 
 /**
  * Whether a rule of `direction` admits the flow; `remote` is the other end (the source of ingress
- * traffic, the destination of egress traffic); members: the remote groups' addresses.
+ * traffic, the destination of egress traffic); members: the remote groups' addresses (an address
+ * group's: its CIDRs).
  */
 export function ruleAdmits(
   rule: Rule,
@@ -52,6 +53,16 @@ export function ruleAdmits(
     if (!ip || !cidrContains(p, ip)) return false;
   }
   if (rule.remote_group_id) return source !== null && members(rule.remote_group_id).includes(source);
+  if (rule.remote_address_group_id) {
+    const ip = source === null ? null : parseIp(source);
+    return (
+      ip !== null &&
+      members(rule.remote_address_group_id).some((c) => {
+        const p = parsePrefix(c);
+        return !!p && cidrContains(p, ip);
+      })
+    );
+  }
   return true;
 }
 
@@ -107,12 +118,13 @@ export function sgHop(
     ((g['security_group_rules'] as Rule[] | undefined) ?? []).map((r) => ({ ...r, security_group_id: g.id })),
   );
   const members = (groupId: string) =>
+    ((ctx.api.address_groups ?? []).find((g) => g.id === groupId)?.['addresses'] as string[] | undefined) ??
     ctx.api.ports
       .filter((p) => ((p['security_groups'] as string[] | undefined) ?? []).includes(groupId))
       .flatMap((p) => fixedIps(p).map((f) => f.ip_address));
   const admits = (r: Rule) => ruleAdmits(r, flow, source, members, direction, v6 ? 'IPv6' : 'IPv4');
   // A rule on addresses before one on a remote group: it holds without the group's IP set.
-  const admitting = rules.find((r) => admits(r) && !r.remote_group_id) ?? rules.find(admits);
+  const admitting = rules.find((r) => admits(r) && !r.remote_group_id && !r.remote_address_group_id) ?? rules.find(admits);
   const protoText = v6 && flow.protocol === 'icmp' ? 'ipv6-icmp' : flow.protocol;
   const protoRules = observedChain.rules.filter((r) => r.includes(`-p ${protoText}`)).map((r) => `-A ${chains.ingress} ${r}`);
   const evidence = [

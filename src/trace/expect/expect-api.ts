@@ -59,6 +59,7 @@ export function ruleView(r: ApiObject): SecurityGroupRuleView {
     port_range_max: intOrNull(r['port_range_max']),
     remote_ip_prefix: textOrNull(r, 'remote_ip_prefix'),
     remote_group_id: textOrNull(r, 'remote_group_id'),
+    remote_address_group_id: textOrNull(r, 'remote_address_group_id'),
   };
 }
 

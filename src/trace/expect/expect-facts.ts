@@ -93,6 +93,7 @@ interface Configured {
   statePath: string;
   metadata: MetadataConfig;
   vxlan: VxlanSettings;
+  enableIpset: boolean;
 }
 
 /**
@@ -117,8 +118,10 @@ function fromFile(cfg: AgentConfig, set: Set<string>, path: string, sources: Fac
   note('udpDstport', String(vxlanSettingsOf(cfg).dstport));
   note('l2Population', String(cfg.l2Population));
   if (!cfg.l2Population) note('vxlanGroup', cfg.vxlanGroup);
+  if (set.has(AGENT_SETTINGS.enableIpset)) note('enableIpset', String(cfg.enableIpset));
   return {
     vxlan: vxlanSettingsOf(cfg),
+    enableIpset: cfg.enableIpset,
     localIp: cfg.localIp,
     arpResponder: cfg.l2Population && cfg.arpResponder,
     mappings: cfg.physicalInterfaceMappings,
@@ -149,6 +152,8 @@ function fromReport(
     statePath: DEFAULT_STATE_PATH,
     metadata: DEFAULT_METADATA_CONFIG,
     vxlan: vxlanFromDevices(report, hostNs, host, why, sources),
+    // Not reported: Neutron's default.
+    enableIpset: true,
   };
   const ip = report['tunneling_ip'];
   if (typeof ip === 'string' && ip) {
@@ -279,6 +284,7 @@ export function nodeFactsFromDump(host: string, dump: NodeDump, api: ApiResource
       ...(Object.keys(c.bridgeMappings).length ? { bridgeMappings: c.bridgeMappings } : {}),
       arpResponder: c.arpResponder,
       vxlan: c.vxlan,
+      ...(c.enableIpset ? {} : { enableIpset: false }),
       statePath: c.statePath,
       // The agent runs the metadata agent and its proxies on DHCP and L3 nodes only.
       ...(roles.includes('dhcp') || roles.includes('l3')

@@ -6,6 +6,7 @@
 // a chain, a dnsmasq file) comes out identical. Every read of the server's has a total order (its
 // sort keys, then id), on any engine; each list below sorts by the same keys. Pure.
 import type {
+  AddressGroupView,
   AddressScopesView,
   HostView,
   PortForwardingView,
@@ -80,6 +81,15 @@ function securityGroups(api: ApiResources, ids: string[]): SecurityGroupView[] {
       rules: rules.filter((r) => r.group === id).map((r) => ruleView(r.rule)),
       member_ips: membersOf(id),
     };
+  });
+}
+
+/** The address groups the groups' rules name as their remote, by id, with their addresses (byte order, as the server). */
+function addressGroups(api: ApiResources, groups: SecurityGroupView[]): AddressGroupView[] {
+  const ids = unique(groups.flatMap((g) => g.rules.map((r) => r.remote_address_group_id)).filter((x): x is string => !!x)).sort(cmpText);
+  return ids.map((id) => {
+    const g = (api.address_groups ?? []).find((x) => x.id === id);
+    return { id, addresses: (g ? attrList<string>(g, 'addresses') : []).slice().sort(cmpText) };
   });
 }
 
@@ -202,6 +212,8 @@ export function hostViewFromApi(api: ApiResources, host: string, revision = 0): 
 
   const ports = local.map(portView);
   const dhcpIds = new Set(dhcpNetworks);
+  const groups = securityGroups(api, unique(ports.flatMap((p) => p.security_groups)));
+  const remoteAddressGroups = addressGroups(api, groups);
   return {
     host,
     revision,
@@ -210,7 +222,8 @@ export function hostViewFromApi(api: ApiResources, host: string, revision = 0): 
     ports,
     remote_ports: remotePorts,
     remote_vteps: [...vtepKeys.values()],
-    security_groups: securityGroups(api, unique(ports.flatMap((p) => p.security_groups))),
+    security_groups: groups,
+    ...(remoteAddressGroups.length ? { address_groups: remoteAddressGroups } : {}),
     dhcp_networks: dhcpNetworks,
     // Every port on those networks (static leases): by network (index).
     dhcp_ports: sortByKeys(

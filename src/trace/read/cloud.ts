@@ -427,6 +427,11 @@ export async function fetchApi(client: ApiClient): Promise<ApiResources> {
     const rules = await list(client, 'security-group-rules', 'security_group_rules');
     for (const g of securityGroups) g['security_group_rules'] = rules.filter((r) => r['security_group_id'] === g.id);
   }
+  // Address groups only when a rule names one: a cloud without the extension is traced as before.
+  const namesAddressGroup = securityGroups.some((g) =>
+    (g['security_group_rules'] as ApiObject[]).some((r) => typeof r['remote_address_group_id'] === 'string'),
+  );
+  const addressGroups = namesAddressGroup ? await list(client, 'address-groups', 'address_groups') : null;
 
   const routerPorts = (id: string) => {
     const mine = ports.filter((p) => p['device_id'] === id);
@@ -453,6 +458,7 @@ export async function fetchApi(client: ApiClient): Promise<ApiResources> {
     routers,
     floatingips,
     security_groups: securityGroups,
+    ...(addressGroups ? { address_groups: addressGroups } : {}),
     agents,
     router_hosts: l3.hosts,
     dhcp_hosts: dhcp.hosts,

@@ -110,7 +110,7 @@ const DHCP_NAMESPACE = shape({
   files: recordOf(strOrNull),
 });
 
-const API_FIELDS: Record<keyof Omit<ApiResources, 'errors'>, Check> = {
+const API_FIELDS: Record<keyof Omit<ApiResources, 'errors' | 'address_groups'>, Check> = {
   networks: arrayOf(apiObject),
   subnets: arrayOf(apiObject),
   ports: arrayOf(apiObject),
@@ -151,7 +151,10 @@ function checkIndex(v: unknown, file: string): asserts v is SnapshotIndex {
   if (v['version'] !== 1)
     throw new SnapshotError(`${file}: snapshot version ${JSON.stringify(v['version'])} is not supported (this neutrino reads version 1)`);
   checkFields(v, file, '', { createdAt: isStr, source: shape({ endpoint: isStr }, { lab: isStr }), nodes: arrayOf(isStr), api: isObj });
-  checkFields(v['api'] as Record<string, unknown>, file, 'api.', API_FIELDS, { errors: arrayOf(isStr) });
+  checkFields(v['api'] as Record<string, unknown>, file, 'api.', API_FIELDS, {
+    errors: arrayOf(isStr),
+    address_groups: arrayOf(apiObject),
+  });
 }
 
 function checkNodeDump(v: unknown, file: string, host: string): asserts v is NodeDump {

@@ -1,0 +1,236 @@
+// Metering (neutron/db/metering/metering_db.py, the `metering` extension): labels, and rules that
+// count a router's traffic through its gateway to or from a prefix under a label. Admin only, as
+// Neutron's policy has it. A label applies to the routers of its project, a shared label to every
+// router; the L3 role realizes them as Neutron's iptables metering driver (planner/metering.ts).
+// Changes reach the agents through the change feed.
+import type { ResourceSpec } from '../model/attributes.js';
+import type { AuthContext } from '../model/context.js';
+import { badRequest, notFound, policyDenied } from '../model/errors.js';
+import { formatCidr, parsePrefix } from '../model/ip.js';
+import { isString, isSubnetCidr, isUuid, toBoolean, type Validator } from '../model/validators.js';
+import type { MeteringCounter, MeteringLabelView } from '../model/hostview.js';
+import type { MeteringLabelRow, MeteringLabelRuleRow } from '../store/schema/index.js';
+import { bool, newId, recordChange, stringFilter, timestamp, type Item, type ResourceService, type Tx } from './common.js';
+
+const isDirection: Validator = (v) =>
+  v === 'ingress' || v === 'egress' ? undefined : `'${typeof v === 'string' ? v : JSON.stringify(v)}' is not in ['ingress', 'egress']`;
+
+export const meteringLabelSpec: ResourceSpec = {
+  singular: 'metering_label',
+  plural: 'metering_labels',
+  path: 'metering/metering-labels',
+  attributes: {
+    id: { filter: true, sort: true },
+    name: { post: true, default: '', validate: isString(255), filter: true, sort: true },
+    description: { post: true, default: '', validate: isString(1024), filter: true, sort: true },
+    shared: { post: true, default: false, convert: toBoolean, filter: true, sort: true },
+  },
+};
+
+export const meteringLabelRuleSpec: ResourceSpec = {
+  singular: 'metering_label_rule',
+  plural: 'metering_label_rules',
+  path: 'metering/metering-label-rules',
+  attributes: {
+    id: { filter: true, sort: true },
+    metering_label_id: { post: true, required: true, validate: isUuid, filter: true, sort: true },
+    direction: { post: true, required: true, validate: isDirection, filter: true, sort: true },
+    excluded: { post: true, default: false, convert: toBoolean, filter: true, sort: true },
+    remote_ip_prefix: { post: true, required: true, validate: isSubnetCidr, filter: true, sort: true },
+  },
+};
+
+const labelNotFound = (id: string) => notFound('MeteringLabelNotFound', `Metering label ${id} does not exist`);
+const ruleNotFound = (id: string) => notFound('MeteringLabelRuleNotFound', `Metering label rule ${id} does not exist`);
+
+/** Neutron's policy: every metering call is admin_only. */
+function adminOnly(ctx: AuthContext, action: string): void {
+  if (!ctx.isAdmin) throw policyDenied(`rule:${action}`);
+}
+
+const labelToApi = (r: MeteringLabelRow): Item => ({
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  shared: bool(r.shared),
+  project_id: r.project_id,
+  tenant_id: r.project_id,
+});
+
+const ruleToApi = (r: MeteringLabelRuleRow): Item => ({
+  id: r.id,
+  metering_label_id: r.metering_label_id,
+  direction: r.direction,
+  excluded: bool(r.excluded),
+  remote_ip_prefix: r.remote_ip_prefix,
+  project_id: r.project_id,
+  tenant_id: r.project_id,
+});
+
+async function getLabel(tx: Tx, id: string): Promise<MeteringLabelRow> {
+  const row = await tx.selectFrom('metering_labels').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw labelNotFound(id);
+  return row;
+}
+
+async function getRule(tx: Tx, id: string): Promise<MeteringLabelRuleRow> {
+  const row = await tx.selectFrom('metering_label_rules').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw ruleNotFound(id);
+  return row;
+}
+
+export function meteringLabelService(): ResourceService {
+  return {
+    spec: meteringLabelSpec,
+    async list(tx, ctx, filters) {
+      adminOnly(ctx, 'get_metering_label');
+      let q = tx.selectFrom('metering_labels').selectAll();
+      const ids = stringFilter(filters, 'id');
+      if (ids) q = q.where('id', 'in', ids);
+      return (await q.execute()).map(labelToApi);
+    },
+    async show(tx, ctx, id) {
+      adminOnly(ctx, 'get_metering_label');
+      return labelToApi(await getLabel(tx, id));
+    },
+    async create(tx, ctx, a) {
+      adminOnly(ctx, 'create_metering_label');
+      const row: MeteringLabelRow = {
+        id: newId(),
+        project_id: a.project_id as string,
+        name: a.name as string,
+        description: a.description as string,
+        shared: a.shared ? 1 : 0,
+      };
+      await tx.insertInto('metering_labels').values(row).execute();
+      await recordChange(tx, 'metering_label', row.id, 'create', row.project_id);
+      return labelToApi(row);
+    },
+    async update(tx, ctx, id) {
+      adminOnly(ctx, 'update_metering_label');
+      return labelToApi(await getLabel(tx, id));
+    },
+    async remove(tx, ctx, id) {
+      adminOnly(ctx, 'delete_metering_label');
+      const row = await getLabel(tx, id);
+      await tx.deleteFrom('metering_counters').where('label_id', '=', id).execute();
+      await tx.deleteFrom('metering_label_rules').where('metering_label_id', '=', id).execute();
+      await tx.deleteFrom('metering_labels').where('id', '=', id).execute();
+      await recordChange(tx, 'metering_label', id, 'delete', row.project_id);
+    },
+  };
+}
+
+export function meteringLabelRuleService(): ResourceService {
+  return {
+    spec: meteringLabelRuleSpec,
+    async list(tx, ctx, filters) {
+      adminOnly(ctx, 'get_metering_label_rule');
+      let q = tx.selectFrom('metering_label_rules').selectAll();
+      const labels = stringFilter(filters, 'metering_label_id');
+      if (labels) q = q.where('metering_label_id', 'in', labels);
+      return (await q.execute()).map(ruleToApi);
+    },
+    async show(tx, ctx, id) {
+      adminOnly(ctx, 'get_metering_label_rule');
+      return ruleToApi(await getRule(tx, id));
+    },
+    async create(tx, ctx, a) {
+      adminOnly(ctx, 'create_metering_label_rule');
+      const label = await getLabel(tx, a.metering_label_id as string);
+      const row: MeteringLabelRuleRow = {
+        id: newId(),
+        project_id: a.project_id as string,
+        metering_label_id: label.id,
+        direction: a.direction as string,
+        excluded: a.excluded ? 1 : 0,
+        remote_ip_prefix: formatCidr(parsePrefix(a.remote_ip_prefix)!),
+      };
+      await tx.insertInto('metering_label_rules').values(row).execute();
+      await recordChange(tx, 'metering_label_rule', row.id, 'create', row.project_id);
+      return ruleToApi(row);
+    },
+    async update(tx, ctx, id) {
+      adminOnly(ctx, 'update_metering_label_rule');
+      return ruleToApi(await getRule(tx, id));
+    },
+    async remove(tx, ctx, id) {
+      adminOnly(ctx, 'delete_metering_label_rule');
+      const row = await getRule(tx, id);
+      await tx.deleteFrom('metering_label_rules').where('id', '=', id).execute();
+      await recordChange(tx, 'metering_label_rule', id, 'delete', row.project_id);
+    },
+  };
+}
+
+/** The labels of each router (its project's and the shared ones), by router id; routers without one are absent. */
+export async function meteringLabelsOf(
+  tx: Tx,
+  routers: ReadonlyArray<{ id: string; project_id: string }>,
+): Promise<Map<string, MeteringLabelView[]>> {
+  const out = new Map<string, MeteringLabelView[]>();
+  if (!routers.length) return out;
+  const labels = await tx.selectFrom('metering_labels').selectAll().orderBy('id').execute();
+  if (!labels.length) return out;
+  const rules = await tx.selectFrom('metering_label_rules').selectAll().orderBy('id').execute();
+  for (const r of routers) {
+    const mine = labels.filter((l) => bool(l.shared) || l.project_id === r.project_id);
+    if (!mine.length) continue;
+    out.set(
+      r.id,
+      mine.map((l) => ({
+        id: l.id,
+        rules: rules
+          .filter((x) => x.metering_label_id === l.id && x.remote_ip_prefix !== null)
+          .map((x) => ({
+            id: x.id,
+            direction: x.direction as 'ingress' | 'egress',
+            excluded: bool(x.excluded),
+            remote_ip_prefix: x.remote_ip_prefix!,
+          })),
+      })),
+    );
+  }
+  return out;
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** POST /neutrino/hosts/{host}/metering-counters: the host's counters replace what it reported before (labels gone are ignored). */
+export async function recordMeteringCounters(tx: Tx, host: string, body: unknown): Promise<number> {
+  const list = body !== null && typeof body === 'object' ? (body as Record<string, unknown>).counters : undefined;
+  if (!Array.isArray(list)) throw badRequest("Failed to parse request. Required attribute 'counters' not specified");
+  const counters = list.map((c): MeteringCounter => {
+    const x = (c ?? {}) as Record<string, unknown>;
+    if (typeof x.label_id !== 'string' || typeof x.router_id !== 'string' || !isCount(x.packets) || !isCount(x.bytes))
+      throw badRequest('Invalid input for counters. Reason: each needs label_id, router_id, packets and bytes.');
+    return { label_id: x.label_id, router_id: x.router_id, packets: x.packets, bytes: x.bytes };
+  });
+  const known = new Set(
+    counters.length
+      ? (
+          await tx
+            .selectFrom('metering_labels')
+            .select('id')
+            .where(
+              'id',
+              'in',
+              counters.map((c) => c.label_id),
+            )
+            .execute()
+        ).map((r) => r.id)
+      : [],
+  );
+  await tx.deleteFrom('metering_counters').where('host', '=', host).execute();
+  const now = timestamp();
+  const rows = counters.filter((c) => known.has(c.label_id)).map((c) => ({ ...c, host, updated_at: now }));
+  if (rows.length) await tx.insertInto('metering_counters').values(rows).execute();
+  return rows.length;
+}
+
+/** GET /neutrino/metering-counters[?label_id=…]: every reported counter, by label, router and host. */
+export async function meteringCounters(tx: Tx, labelId?: string): Promise<Item[]> {
+  let q = tx.selectFrom('metering_counters').selectAll().orderBy('label_id').orderBy('router_id').orderBy('host');
+  if (labelId) q = q.where('label_id', '=', labelId);
+  return (await q.execute()).map((r) => ({ ...r, packets: Number(r.packets), bytes: Number(r.bytes) }));
+}

@@ -1,0 +1,152 @@
+// Remote address groups, address scopes and metering end to end as root, with real traffic, in one
+// lab (controller with the L3 role and the provider NIC to the external host 10.123.123.1,
+// compute1). The provider and self-service subnets come from one pool of one address scope, so the
+// router routes between them without NAT: the external host reaches instance `vm` at its own
+// address (through a route to 172.16.1.0/24 via the router's gateway address, in the lab's external
+// namespace) and the router's conntrack shows the instance's address unchanged. Port 22 of `vm` is
+// open only to an address group holding the external host: its NIPv4 set on compute1 follows the
+// group's addresses, and so does the connection. A metering label counts the traffic through the
+// gateway in neutron-meter-l-<label>, and `neutrino metering` shows the agent's report. All made
+// with the `openstack` CLI.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
+import { haveOpenstack } from '../helpers/openstack.js';
+import { eventually, labUpAsAdmin } from '../helpers/lab.js';
+import type { InstanceJson, OpenStackRow } from '../helpers/shapes.js';
+
+const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
+const lab = `dp${process.pid % 100000}`;
+const root = mkdtempSync(join(tmpdir(), 'neutrino-dataplane-lab-'));
+const L = ['--lab', lab, '--state-root', root];
+const EXTERNAL = '10.123.123.1';
+
+let env: NodeJS.ProcessEnv;
+let routerId = '';
+let gatewayIp = '';
+let vm: InstanceJson;
+let listener: ChildProcess | undefined;
+const heard = join(root, 'listener.out');
+
+const openstack = (...args: string[]) => {
+  const out = execFileSync('openstack', [...args, '-f', 'json'], { env, encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : null;
+};
+const openstackRaw = (...args: string[]) => execFileSync('openstack', args, { env, encoding: 'utf8' });
+const inRouter = (...argv: string[]) => execFileSync('ip', ['netns', 'exec', `qrouter-${routerId}`, ...argv], { encoding: 'utf8' });
+const onExternal = (...argv: string[]) => neutrino(['lab', 'exec', ...L, 'external', '--', ...argv]);
+/** A TCP connection from the external host to the instance's own address, port 22, sending `word`. */
+const connect = async (word: string) => (await onExternal('sh', '-c', `echo ${word} | nc -N -w 2 ${vm.ip} 22`)).code === 0;
+
+before(async () => {
+  if (skip) return;
+  env = await labUpAsAdmin(L);
+  const scope = openstack('address', 'scope', 'create', '--share', '--ip-version', '4', 'scope1');
+  openstack(
+    ...['subnet', 'pool', 'create', '--share', '--address-scope', scope.id, '--default-prefix-length', '24'],
+    ...['--pool-prefix', '10.123.123.0/24', '--pool-prefix', '172.16.0.0/16', 'pool1'],
+  );
+  openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'provider', 'provider');
+  openstack(
+    ...['subnet', 'create', '--network', 'provider', '--subnet-pool', 'pool1', '--subnet-range', '10.123.123.0/24'],
+    ...['--gateway', EXTERNAL, '--allocation-pool', 'start=10.123.123.100,end=10.123.123.200', '--no-dhcp', 'provider'],
+  );
+  openstack('network', 'create', '--project', 'demo', 'selfservice');
+  openstack(
+    ...['subnet', 'create', '--project', 'demo', '--network', 'selfservice', '--subnet-pool', 'pool1'],
+    ...['--subnet-range', '172.16.1.0/24', 'selfservice'],
+  );
+  routerId = openstack('router', 'create', '--project', 'demo', 'router').id;
+  openstackRaw('router', 'set', '--external-gateway', 'provider', 'router');
+  openstackRaw('router', 'add', 'subnet', 'router', 'selfservice');
+  const router = openstack('router', 'show', routerId);
+  gatewayIp = router.external_gateway_info.external_fixed_ips[0].ip_address;
+  await neutrinoOk(['instance', 'create', ...L, 'vm', '--network', 'selfservice', '--host', 'compute1'], 60_000);
+  vm = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as InstanceJson[]).find((i) => i.name === 'vm')!;
+  listener = spawn('ip', ['netns', 'exec', vm.namespace, 'sh', '-c', `exec nc -l -k 22 >> ${heard}`], { stdio: 'ignore' });
+  // The external host routes the scope's self-service addresses to the router (nothing NATs them).
+  const route = await onExternal('ip', 'route', 'add', '172.16.1.0/24', 'via', gatewayIp);
+  assert.equal(route.code, 0, route.stderr);
+});
+
+after(async () => {
+  if (skip) return;
+  if (listener && listener.exitCode === null && listener.signalCode === null) listener.kill('SIGTERM');
+  const down = await neutrino(['lab', 'down', ...L]);
+  assert.equal(down.code, 0, down.stderr);
+  rmSync(root, { recursive: true, force: true });
+});
+
+test('one address scope: routed without NAT; an address group opens port 22; metering counts it', { skip, timeout: 420_000 }, async () => {
+  // Metering: every packet through the gateway, both ways, under one label of the demo project.
+  const demo = (openstack('project', 'show', 'demo') as { id: string }).id;
+  const label = openstack('network', 'meter', 'create', '--project', demo, 'all-traffic');
+  openstack('network', 'meter', 'rule', 'create', '--egress', '--remote-ip-prefix', '0.0.0.0/0', label.id);
+  openstack('network', 'meter', 'rule', 'create', '--ingress', '--remote-ip-prefix', '0.0.0.0/0', label.id);
+
+  // Address scopes: the instance reaches the external host with its own address.
+  await eventually(
+    'the instance pings the external host',
+    async () => (await neutrino(['instance', 'exec', ...L, 'vm', '--', 'ping', '-c', '1', '-W', '1', EXTERNAL])).code === 0,
+  );
+  const scopeMangle = inRouter('iptables', '-t', 'mangle', '-S', 'neutron-l3-agent-scope');
+  assert.match(scopeMangle, /-i qr-\S+ -j MARK --set-xmark 0x4010000\/0xffff0000/);
+  assert.match(scopeMangle, /-i qg-\S+ -j MARK --set-xmark 0x4010000\/0xffff0000/);
+  assert.match(
+    inRouter('iptables', '-t', 'nat', '-S', 'neutron-l3-agent-snat'),
+    /-o qg-\S+ -m connmark --mark 0x4010000\/0xffff0000 -j ACCEPT/,
+  );
+  const flows = inRouter('conntrack', '-L', '-p', 'icmp', '-d', EXTERNAL);
+  const ip = vm.ip!.replace(/\./g, '\\.');
+  assert.match(flows, new RegExp(`src=${ip} dst=10\\.123\\.123\\.1 .*src=10\\.123\\.123\\.1 dst=${ip} `), `not NATed:\n${flows}`);
+
+  // Remote address group: port 22 open to the external host's address only while the group holds it.
+  const group = openstack('address', 'group', 'create', '--project', demo, '--address', `${EXTERNAL}/32`, 'outside');
+  const def = (openstack('security', 'group', 'list', '--project', demo) as OpenStackRow[]).find((g) => g.Name === 'default')!;
+  openstack(
+    'security',
+    'group',
+    'rule',
+    'create',
+    '--ingress',
+    '--protocol',
+    'tcp',
+    '--dst-port',
+    '22',
+    '--remote-address-group',
+    group.id,
+    def.ID,
+  );
+  const set = `NIPv4${group.id}`.slice(0, 29);
+  await eventually('the external host connects to port 22', () => connect('allowed'));
+  await eventually('the instance got it', async () => readFileSync(heard, 'utf8').includes('allowed'));
+  const members = await neutrino(['lab', 'exec', ...L, 'compute1', '--', 'ipset', 'list', set]);
+  assert.match(members.stdout, /^10\.123\.123\.1$/m, members.stdout + members.stderr);
+  openstackRaw('address', 'group', 'unset', '--address', `${EXTERNAL}/32`, group.id);
+  await eventually(
+    'the set is emptied',
+    async () => !/^10\.123\.123\.1$/m.test((await neutrino(['lab', 'exec', ...L, 'compute1', '--', 'ipset', 'list', set])).stdout),
+  );
+  assert.equal(await connect('refused'), false, 'no longer in the group: dropped');
+  openstackRaw('address', 'group', 'set', '--address', `${EXTERNAL}/32`, group.id);
+  await eventually('open again once the address is back', () => connect('again'));
+
+  // Metering: the label chain counted the traffic, and the agent reported it to the server.
+  const chain = `neutron-meter-l-${label.id}`.slice(0, 28);
+  const counted = inRouter('iptables', '-t', 'filter', '-L', chain, '-v', '-x', '-n');
+  // The one empty rule's line: packets, bytes, no target (prot prints as 0 or all).
+  const packets = Number(/^\s*(\d+)\s+\d+\s+(?:0|all)\s/m.exec(counted)?.[1] ?? 0);
+  assert.ok(packets > 0, counted);
+  await eventually('neutrino metering shows the report', async () => {
+    const shown = JSON.parse(await neutrinoOk(['metering', ...L, '--label', label.id, '--json'])) as Array<{
+      router_id: string;
+      packets: number;
+      bytes: number;
+    }>;
+    return shown.some((c) => c.router_id === routerId && c.packets > 0 && c.bytes > 0);
+  });
+});
