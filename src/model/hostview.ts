@@ -123,6 +123,19 @@ export interface RouterView {
   routes: Array<{ destination: string; nexthop: string }>;
   /** floating IP port forwardings through this router (absent in views recorded before they existed) */
   port_forwardings?: PortForwardingView[];
+  /** an HA router's VRRP side on this host (absent: a legacy router) */
+  ha?: RouterHaView;
+}
+
+/** What keepalived of an HA router needs on one host (the L3 RPC's `_ha_interface`, `ha_vr_id`, `_ha_state`). */
+export interface RouterHaView {
+  vr_id: number;
+  /** this host's `ha-` port on the project's HA network */
+  port: PortView;
+  /** the HA network's subnet (l3_ha_net_cidr) */
+  cidr: string;
+  /** the state last reported from this host */
+  state: string | null;
 }
 
 /** One forwarding: (floating IP, protocol, external port) → (internal address, internal port). */
