@@ -22,6 +22,10 @@ import { metadataFacts } from './metadata-facts.js';
 import { agentPass, type AgentPassResult, type Facts, type PriorPass } from './pass.js';
 import type { AgentMetrics } from './metrics.js';
 import { kernelHasVlan } from './vlan-support.js';
+import { HaStateReporter, haWatches } from './ha-state.js';
+
+/** How often the HA routers' keepalived state is read (Neutron's monitor reacts at once; the server learns it in batches). */
+const HA_CHECK_MS = 500;
 
 /** A full pass is followed by at least this many times its duration without one (see fullPassDone). */
 const FULL_PASS_GAP = 5;
@@ -300,6 +304,7 @@ export class Agent {
       radvdUser: userInfo().username,
       // metadata_proxy_user/group unset: the proxies run as the agent's effective user and group.
       metadata: this.runsMetadataAgent ? metadataFacts(this.cfg, { user: userInfo().username, group: groupName(userInfo().gid) }) : null,
+      haVrrpAdvertInt: this.cfg.haVrrpAdvertInt,
     };
     if (this.runsMetadataAgent) {
       this.metadata = new MetadataAgent(this.cfg.metadata, this.metadataSocket, this.client, this.log.child({ component: 'metadata' }));
@@ -312,6 +317,8 @@ export class Agent {
     );
     this.monitor = new LinkMonitor((events) => this.kick(events));
     this.monitor.start();
+    const ha = new HaStateReporter(this.cfg.host, this.client, this.log.child({ component: 'ha' }));
+    const haTimer = this.cfg.roles.includes('l3') ? setInterval(() => void ha.check(haWatches(this.view)), HA_CHECK_MS) : null;
     try {
       while (!this.stopped) {
         try {
@@ -329,6 +336,7 @@ export class Agent {
       }
     } finally {
       clearInterval(heartbeat);
+      if (haTimer) clearInterval(haTimer);
       await this.monitor.stop();
       await this.metadata?.stop();
     }

@@ -89,6 +89,8 @@ export const AGENT_OPTIONS: OptionCatalog = {
       'nova_metadata_port',
       'nova_metadata_protocol',
       'metadata_proxy_shared_secret',
+      // HA routers (l3_agent.ini).
+      'ha_vrrp_advert_int',
     ],
     neutrino: ['server_url', 'username', 'password', 'project', 'roles', 'resync_interval'],
     agent: ['report_interval', 'availability_zone'],
