@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { agentServer } from '../helpers/agent-server.js';
 import { created, expectError } from '../helpers/networking.js';
-import type { Resource } from '../helpers/shapes.js';
+import type { Wire as Resource } from '../helpers/client.js';
 import { defaultServerConfig } from '../../src/server-config.js';
 import { parseL3HaOptions } from '../../src/server-config-l3ha.js';
 
