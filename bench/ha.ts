@@ -74,7 +74,11 @@ export async function haBench() {
       direction: 'ingress',
       protocol: 'icmp',
     });
-    const router = await post('/v2.0/routers', 'router', { name: 'ha', ha: true, external_gateway_info: { network_id: provider.id } });
+    const router = await post('/v2.0/routers', 'router', {
+      name: 'ha',
+      ha: true,
+      external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ ip_address: '10.123.123.102' }] },
+    });
     await c.call('PUT', `/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
     const { record: vm } = await createInstance(ctx, {
       name: 'vm',

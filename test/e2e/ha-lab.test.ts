@@ -91,7 +91,8 @@ before(async () => {
   const router = openstack('router', 'create', '--project', 'demo', '--ha', 'router');
   assert.equal(router.ha, true);
   routerId = router.id;
-  openstackRaw('router', 'set', '--external-gateway', 'provider', 'router');
+  // The gateway's address is chosen: a random one could be the floating IP's.
+  openstackRaw('router', 'set', '--external-gateway', 'provider', '--fixed-ip', 'subnet=provider,ip-address=10.123.123.102', 'router');
   openstackRaw('router', 'add', 'subnet', 'router', 'selfservice');
   const groups = openstack('security', 'group', 'list', '--project', 'demo') as Array<{ ID: string; Name: string }>;
   openstackRaw('security', 'group', 'rule', 'create', '--ingress', '--protocol', 'icmp', groups.find((g) => g.Name === 'default')!.ID);
