@@ -15,18 +15,16 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { adminClient, loadLab, nodeNamespace } from '../src/lab/context.js';
+import { loadLab, nodeNamespace } from '../src/lab/context.js';
 import { createInstance } from '../src/lab/instance.js';
 import { now, Prober } from './probe.js';
-import { cli, ipOk, loadavg, round, stats, until } from './l3.js';
+import { cli, ipOk, loadavg, providerLab, round, stats, until } from './l3.js';
 
 const REPS = Number(process.env.REPS ?? 3);
 const PROBE_MS = Number(process.env.PROBE_MS ?? 10);
 const CUT = process.env.CUT !== '0';
 const FIP = '10.123.123.120';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-type Res = { id: string } & Record<string, unknown>;
 
 /** The longest time between two replies received within [from, to] (ms), or to - from without any. */
 function longestGap(p: Prober, from: number, to: number): number {
@@ -47,25 +45,7 @@ export async function haBench() {
   const load = loadavg();
   let prober: Prober | undefined;
   try {
-    cli('lab', 'up', ...L, '--nodes', 'controller,compute1', '--network-nodes', '2');
-    const ctx = loadLab({ lab, stateRoot: root });
-    const c = adminClient(ctx.state);
-    const post = async (path: string, key: string, body: Record<string, unknown>) =>
-      (await c.call<Record<string, Res>>('POST', path, { [key]: body }))[key];
-    const provider = await post('/v2.0/networks', 'network', {
-      name: 'provider',
-      'router:external': true,
-      'provider:network_type': 'flat',
-      'provider:physical_network': 'provider',
-    });
-    await post('/v2.0/subnets', 'subnet', {
-      network_id: provider.id,
-      ip_version: 4,
-      cidr: '10.123.123.0/24',
-      gateway_ip: '10.123.123.1',
-      allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }],
-      enable_dhcp: false,
-    });
+    const { ctx, c, post, provider } = await providerLab(lab, root, ['--nodes', 'controller,compute1', '--network-nodes', '2']);
     const net = await post('/v2.0/networks', 'network', { name: 'selfservice' });
     const subnet = await post('/v2.0/subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '172.16.1.0/24' });
     const group = await post('/v2.0/security-groups', 'security_group', { name: 'bench-icmp' });
