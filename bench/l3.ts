@@ -154,8 +154,8 @@ export const agentNamespaces = () =>
     .filter((l) => /^q(router|dhcp)-/.test(l)).length;
 
 /** A lab up (CONTROLLER + compute1) with the flat provider network and its IPv4 subnet, made through the API. */
-export async function providerLab(lab: string, stateRoot: string) {
-  cli('lab', 'up', '--lab', lab, '--state-root', stateRoot, '--nodes', `${CONTROLLER},compute1`);
+export async function providerLab(lab: string, stateRoot: string, upArgs = ['--nodes', `${CONTROLLER},compute1`]) {
+  cli('lab', 'up', '--lab', lab, '--state-root', stateRoot, ...upArgs);
   const foreign = agentNamespaces();
   const ctx = loadLab({ lab, stateRoot });
   const c = adminClient(ctx.state);

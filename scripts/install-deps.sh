@@ -10,6 +10,7 @@ PACKAGES=(
   iproute2 iptables ipset dnsmasq-base tcpdump iputils-ping iputils-arping conntrack
   udhcpc radvd dropbear-bin netcat-openbsd openssh-client
   haproxy  # the metadata proxies in qrouter- and qdhcp- namespaces, as Neutron runs them
+  keepalived  # VRRP of HA routers in their qrouter- namespaces, as Neutron runs it
   python3-openstackclient
   postgresql
   python3-keystone  # the tests' real Keystone (test/helpers/keystone.ts): the library and its scripts, no service

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'ini';
 import { optionWarnings, SERVER_OPTIONS } from './config/option-catalog.js';
 import { DatabaseUrlError, parseDatabaseUrl, type Engine } from './store/engine.js';
+import { DEFAULT_L3_HA, L3HaConfigError, parseL3HaOptions, type L3HaConfig } from './server-config-l3ha.js';
 import { NovaConfigError, parseNovaOptions, PASSWORD_AUTH_OPTIONS, type NovaConfig } from './server-config-nova.js';
 
 export interface ServerConfig {
@@ -68,6 +69,8 @@ export interface ServerConfig {
   nova: NovaConfig | null;
   /** A compute endpoint the built-in identity lists in its catalog ([neutrino] catalog_compute_url), for Nova and the notifier. */
   catalogComputeUrl?: string;
+  /** HA routers ([DEFAULT] l3_ha, max_l3_agents_per_router, l3_ha_net_cidr). */
+  l3ha: L3HaConfig;
   /** Settings given but not acted on, to be logged at start (never ignored silently). */
   warnings: string[];
 }
@@ -132,6 +135,7 @@ export const defaultServerConfig: ServerConfig = {
   authStrategy: 'builtin',
   keystone: null,
   nova: null,
+  l3ha: DEFAULT_L3_HA,
   warnings: [],
 };
 
@@ -379,6 +383,11 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
       cfg.nova = parseNovaOptions(d, ini.nova, cfg.warnings);
     } catch (e) {
       throw e instanceof NovaConfigError ? new ServerConfigError(e.message) : e;
+    }
+    try {
+      cfg.l3ha = parseL3HaOptions(d);
+    } catch (e) {
+      throw e instanceof L3HaConfigError ? new ServerConfigError(e.message) : e;
     }
     if (ini.neutrino?.metrics_listen) cfg.metricsListen = parseListen(ini.neutrino.metrics_listen, '[neutrino] metrics_listen');
     if (ini.neutrino?.catalog_compute_url) cfg.catalogComputeUrl = ini.neutrino.catalog_compute_url.replace(/\/+$/, '');

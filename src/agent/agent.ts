@@ -25,6 +25,10 @@ import type { AgentMetrics } from './metrics.js';
 import { kernelHasVlan } from './vlan-support.js';
 import { PortChainMemo } from '../planner/port-memo.js';
 import { isFullPass } from './full-pass.js';
+import { HaStateReporter, haWatches } from './ha-state.js';
+
+/** How often the HA routers' keepalived state is read (Neutron's monitor reacts at once; the server learns it in batches). */
+const HA_CHECK_MS = 500;
 
 /** A full pass is followed by at least this many times its duration without one (see fullPassDone). */
 const FULL_PASS_GAP = 5;
@@ -334,6 +338,7 @@ export class Agent {
       radvdUser: userInfo().username,
       // metadata_proxy_user/group unset: the proxies run as the agent's effective user and group.
       metadata: this.runsMetadataAgent ? metadataFacts(this.cfg, { user: userInfo().username, group: groupName(userInfo().gid) }) : null,
+      haVrrpAdvertInt: this.cfg.haVrrpAdvertInt,
     };
     if (this.runsMetadataAgent) {
       const problem = rateLimitingProblem(this.cfg.metadata.rateLimiting);
@@ -348,6 +353,8 @@ export class Agent {
     );
     this.monitor = new LinkMonitor((events) => this.kick(events));
     this.monitor.start();
+    const ha = new HaStateReporter(this.cfg.host, this.client, this.log.child({ component: 'ha' }));
+    const haTimer = this.cfg.roles.includes('l3') ? setInterval(() => void ha.check(haWatches(this.view)), HA_CHECK_MS) : null;
     try {
       while (!this.stopped) {
         try {
@@ -365,6 +372,7 @@ export class Agent {
       }
     } finally {
       clearInterval(heartbeat);
+      if (haTimer) clearInterval(haTimer);
       await this.monitor.stop();
       await this.metadata?.stop();
     }

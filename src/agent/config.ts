@@ -5,6 +5,7 @@ import { parseIp } from '../model/ip.js';
 import { AGENT_TYPES, VXLAN_UDP_PORT, type AgentRole } from '../model/neutron.js';
 import type { VxlanSettings } from '../planner/facts.js';
 import { vxlanGroupProblem } from '../planner/vxlan-group.js';
+import { DEFAULT_ADVERT_INT } from '../planner/keepalived.js';
 
 export interface AgentConfig {
   host: string;
@@ -45,6 +46,8 @@ export interface AgentConfig {
   gracefulShutdownTimeout: number;
   /** The metadata service's options, in [DEFAULT] as Neutron's l3_agent.ini, dhcp_agent.ini and metadata_agent.ini have them. */
   metadata: MetadataConfig;
+  /** [DEFAULT] ha_vrrp_advert_int (l3_agent.ini): keepalived's VRRP advertisement interval of HA routers, seconds */
+  haVrrpAdvertInt: number;
 }
 
 /** Neutron's metadata options (defaults as Neutron's). */
@@ -212,6 +215,7 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
     availabilityZone: s((ini.agent ?? ini.AGENT)?.availability_zone) ?? 'nova',
     resyncInterval: Number(s(n.resync_interval) ?? 3),
     gracefulShutdownTimeout: Number(s(d.graceful_shutdown_timeout) ?? 5),
+    haVrrpAdvertInt: Number(s(d.ha_vrrp_advert_int) ?? DEFAULT_ADVERT_INT),
     metadata: {
       enableMetadataProxy: truthy(d.enable_metadata_proxy, DEFAULT_METADATA_CONFIG.enableMetadataProxy),
       enableIsolatedMetadata: truthy(d.enable_isolated_metadata, DEFAULT_METADATA_CONFIG.enableIsolatedMetadata),
@@ -237,6 +241,8 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
   }
   if (!(cfg.reportInterval > 0) || !(cfg.resyncInterval > 0))
     throw new AgentConfigError('report_interval and resync_interval must be positive numbers');
+  if (!Number.isInteger(cfg.haVrrpAdvertInt) || cfg.haVrrpAdvertInt < 1)
+    throw new AgentConfigError('ha_vrrp_advert_int must be an integer of 1 or more (seconds)');
   if (!(cfg.gracefulShutdownTimeout > 0)) throw new AgentConfigError('graceful_shutdown_timeout must be a positive number');
   const md = cfg.metadata;
   if (!['http', 'https'].includes(md.novaMetadataProtocol)) throw new AgentConfigError("nova_metadata_protocol must be 'http' or 'https'");
@@ -319,6 +325,7 @@ export function renderAgentConfig(c: AgentConfig): string {
     `nova_metadata_port = ${c.metadata.novaMetadataPort}`,
     `nova_metadata_protocol = ${c.metadata.novaMetadataProtocol}`,
     `metadata_proxy_shared_secret = ${c.metadata.sharedSecret}`,
+    ...(c.haVrrpAdvertInt !== DEFAULT_ADVERT_INT ? [`ha_vrrp_advert_int = ${c.haVrrpAdvertInt}`] : []),
     '',
     ...renderRateLimiting(c.metadata.rateLimiting),
     '[neutrino]',

@@ -11,6 +11,7 @@ import { autoScheduleDhcp } from '../networking/dhcp-scheduler.js';
 import { autoScheduleL3, reportFloatingIpStatus } from '../networking/l3-scheduler.js';
 import type { ChangeFeed } from '../networking/feed.js';
 import { buildHostView } from '../networking/hostview.js';
+import { checkHaStates, updateHaStates } from '../networking/l3-ha.js';
 import { setPortStatus } from '../networking/port-status.js';
 import { meteringCounters, recordMeteringCounters } from '../networking/metering.js';
 
@@ -72,5 +73,12 @@ async function agentRoutes(v2: FastifyInstance, { db, config, feed }: { db: Db; 
   v2.get<{ Querystring: { label_id?: string } }>('/metering-counters', async (req) => {
     const counters = await unitOfWork(db, (tx) => meteringCounters(tx, req.query.label_id));
     return { counters };
+  });
+
+  // update_ha_routers_states: what keepalived made of each HA router on that host.
+  v2.post<{ Params: { host: string } }>('/hosts/:host/ha-router-states', async (req) => {
+    const states = checkHaStates(req.body);
+    const updated = await unitOfWork(db, (tx) => updateHaStates(tx, req.params.host, states));
+    return { updated };
   });
 }

@@ -132,7 +132,7 @@ function registerAgentScheduling(v2: FastifyInstance, { db, config }: Omit<Extra
     routers: await unitOfWork(db, (tx) => routersOnL3Agent(tx, req.ctx, config, req.params.id)),
   }));
   v2.post<Id>('/agents/:id/l3-routers', async (req, reply) => {
-    await unitOfWork(db, (tx) => addL3Router(tx, req.ctx, req.params.id, req.body));
+    await unitOfWork(db, (tx) => addL3Router(tx, req.ctx, config, req.params.id, req.body));
     return added(reply);
   });
   v2.delete<Member>('/agents/:id/l3-routers/:member', async (req, reply) => {

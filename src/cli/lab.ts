@@ -8,7 +8,7 @@ import { DEFAULT_LAB, DEFAULT_STATE_ROOT } from '../lab/paths.js';
 import { inNetns, runInherit } from '../exec/run.js';
 import { restartAgent } from '../lab/restart.js';
 import { labStatus, renderStatus } from '../lab/status.js';
-import { LabUsageError } from '../lab/topology.js';
+import { LabUsageError, MAX_NETWORK_NODES, networkNodeName } from '../lab/topology.js';
 import { labUp } from '../lab/up.js';
 import { runLabMetadataServer } from '../lab/metadata-server.js';
 import { logLevelOption } from './log-level.js';
@@ -65,20 +65,26 @@ export function registerLabCommand(program: Command): void {
       "what networks created without provider attributes get: 'vxlan' or 'vlan' (physnet provider)",
       'vxlan',
     )
-    .action(async (f: LabFlags & { nodes: string; agents: boolean; agentTimeout: string; tenantNetworkType: string }) => {
-      const nodes = f.nodes
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      const agentTimeoutMs = Number(f.agentTimeout) * 1000;
-      if (!(agentTimeoutMs > 0)) throw new LabUsageError(`invalid --agent-timeout '${f.agentTimeout}'`);
-      const tenantNetworkType = f.tenantNetworkType;
-      if (tenantNetworkType !== 'vxlan' && tenantNetworkType !== 'vlan')
-        throw new LabUsageError(`invalid --tenant-network-type '${tenantNetworkType}': 'vxlan' or 'vlan'`);
-      await withAbort((abort) =>
-        labUp({ lab: f.lab, nodes, stateRoot: f.stateRoot, agents: f.agents, tenantNetworkType, agentTimeoutMs, print, abort }),
-      );
-    });
+    .option('--network-nodes <count>', 'network nodes (L3 and DHCP roles): the controller, then network2, network3, …', '1')
+    .action(
+      async (f: LabFlags & { nodes: string; agents: boolean; agentTimeout: string; tenantNetworkType: string; networkNodes: string }) => {
+        const nodes = withNetworkNodes(
+          f.nodes
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          f.networkNodes,
+        );
+        const agentTimeoutMs = Number(f.agentTimeout) * 1000;
+        if (!(agentTimeoutMs > 0)) throw new LabUsageError(`invalid --agent-timeout '${f.agentTimeout}'`);
+        const tenantNetworkType = f.tenantNetworkType;
+        if (tenantNetworkType !== 'vxlan' && tenantNetworkType !== 'vlan')
+          throw new LabUsageError(`invalid --tenant-network-type '${tenantNetworkType}': 'vxlan' or 'vlan'`);
+        await withAbort((abort) =>
+          labUp({ lab: f.lab, nodes, stateRoot: f.stateRoot, agents: f.agents, tenantNetworkType, agentTimeoutMs, print, abort }),
+        );
+      },
+    );
 
   labOptions(lab.command('status').description("Show the lab's server and node agents"))
     .option('--json', 'print JSON')
@@ -126,4 +132,12 @@ export function registerLabCommand(program: Command): void {
   labOptions(lab.command('down').description('Remove every process, namespace, device and file of the lab')).action((f: LabFlags) =>
     labDown({ lab: f.lab, stateRoot: f.stateRoot, print }),
   );
+}
+
+/** The nodes with network2…networkN appended for `--network-nodes N` (the controller is the first network node). */
+function withNetworkNodes(nodes: string[], count: string): string[] {
+  const n = Number(count);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_NETWORK_NODES)
+    throw new LabUsageError(`invalid --network-nodes '${count}': a number from 1 to ${MAX_NETWORK_NODES}`);
+  return [...nodes, ...Array.from({ length: n - 1 }, (_, i) => networkNodeName(i + 2))];
 }

@@ -168,6 +168,12 @@ export class NeutrinoClient {
       .updated;
   }
 
+  /** The HA routers' states keepalived gives on this host (update_ha_routers_states); returns the routers whose state changed. */
+  async setHaRouterStates(host: string, states: Record<string, string>): Promise<string[]> {
+    return (await this.call<{ updated: string[] }>('POST', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/ha-router-states`, { states }))
+      .updated;
+  }
+
   async setFloatingIpStatus(host: string, floatingips: Record<string, string>): Promise<string[]> {
     if (!Object.keys(floatingips).length) return [];
     return (

@@ -27,9 +27,10 @@ export function diffAddresses(ns: NsKey, want: DesiredNamespace, have: ObservedN
   const key = (dev: string, address: string) => `${dev} ${address}`;
   const wanted = new Set(want.addresses.map((a) => key(a.dev, a.address)));
   const present = new Set(have.addresses.map((a) => key(a.dev, a.address)));
+  const daemons = new Set(want.daemonAddressDevices ?? []);
   for (const a of have.addresses) {
-    // Kernel-made IPv6 link-local addresses are never neutrino's to remove.
-    if (!marked.has(a.dev) || (a.family === 6 && a.scope === 'link') || wanted.has(key(a.dev, a.address))) continue;
+    // Kernel-made IPv6 link-local addresses are never neutrino's to remove, nor a daemon's addresses.
+    if (!marked.has(a.dev) || (a.family === 6 && a.scope === 'link') || daemons.has(a.dev) || wanted.has(key(a.dev, a.address))) continue;
     out.ops.push({ op: 'addr-del', ns, addr: { dev: a.dev, address: a.address } });
   }
   for (const a of want.addresses) {

@@ -86,6 +86,8 @@ export const tapName = (portId: string): string => device('tap', portId);
 export const qrName = (portId: string): string => device('qr-', portId);
 /** `qg-` + port id[:11] — router gateway, in the router namespace. */
 export const qgName = (portId: string): string => device('qg-', portId);
+/** `ha-` + port id[:11] — an HA router's port on its HA network (VRRP), in the router namespace. */
+export const haName = (portId: string): string => device('ha-', portId);
 /** `ns-` + port id[:11] — DHCP port, in the DHCP namespace. */
 export const nsName = (portId: string): string => device('ns-', portId);
 

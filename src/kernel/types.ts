@@ -197,6 +197,11 @@ export interface DesiredNamespace {
    */
   ipsets: IpsetSpec[];
   processes: ProcessSpec[];
+  /**
+   * Devices whose further addresses a daemon of this namespace manages (keepalived's VIPs on an HA
+   * router's devices): addresses there that `addresses` does not list are left alone, not removed.
+   */
+  daemonAddressDevices?: string[];
 }
 
 // ---------------------------------------------------------------- observed

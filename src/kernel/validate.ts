@@ -70,6 +70,7 @@ function normalizeNamespace(s: DesiredNamespace): DesiredNamespace {
     ...(s.ip6tables === undefined ? {} : { ip6tables: normalizeIptables(s.ip6tables) }),
     // `?? []`: desired states built by hand before sets were modelled.
     ipsets: normalizeIpsets(s.ipsets ?? []),
+    ...(s.daemonAddressDevices === undefined ? {} : { daemonAddressDevices: s.daemonAddressDevices.map(assertInterfaceName) }),
     processes: s.processes.map((p) => {
       if (!/^[A-Za-z0-9_.-]+$/.test(p.id)) throw new Error(`bad process id ${JSON.stringify(p.id)}`);
       if (p.argv.length === 0 || p.argv.some((a) => a.includes('\0'))) throw new Error(`bad argv for ${p.id}`);

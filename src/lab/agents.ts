@@ -1,15 +1,17 @@
 // The node agents: each node's agent.ini (as on a real host), the `nsenter --net` command that runs a
 // real `neutrino agent` inside the node's namespace, and the wait until GET /v2.0/agents shows it alive.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AgentConfig } from '../agent/config.js';
 import { DEFAULT_METADATA_CONFIG, renderAgentConfig } from '../agent/config.js';
 import type { NeutrinoClient } from '../client/neutrino.js';
 import { AGENT_L2 } from '../model/neutron.js';
 import { NEUTRINO_BIN, type LabPaths } from './paths.js';
+import { DEFAULT_ADVERT_INT } from '../planner/keepalived.js';
 import { hasEnded } from './procs.js';
 import { inNetns, spawnDetached } from '../exec/run.js';
 import type { LabState } from './state.js';
-import { LabError, type LabNode } from './topology.js';
+import { isExtraNetworkNode, LabError, type LabNode } from './topology.js';
 import { lastLogLine, waitFor, type Abort } from './util.js';
 
 /** The agent configuration of one node (pure). */
@@ -39,6 +41,7 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
     resyncInterval: 3,
     // Within the 3 s `lab down` waits before SIGKILL.
     gracefulShutdownTimeout: 2,
+    haVrrpAdvertInt: DEFAULT_ADVERT_INT,
     metadata: {
       ...DEFAULT_METADATA_CONFIG,
       // The lab has networks without routers: their instances get metadata from the DHCP namespace.
@@ -57,10 +60,22 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
  */
 export const AGENT_NODE_FLAGS = ['--max-semi-space-size=2'];
 
-/** `nsenter --net=/run/netns/<ns> -- node --max-semi-space-size=2 bin/neutrino.js agent --config <ini>` (pure). */
-export function agentArgv(namespace: string, ini: string): string[] {
-  return inNetns([process.execPath, ...AGENT_NODE_FLAGS, NEUTRINO_BIN, 'agent', '--config', ini], namespace);
+/**
+ * `nsenter --net=/run/netns/<ns> -- node --max-semi-space-size=2 bin/neutrino.js agent --config <ini>`
+ * (pure). With `netnsDir`, the agent runs in a mount namespace of its own where that directory is
+ * /run/netns, as on a host of its own: the namespaces it makes (qrouter-<id>, also on the controller
+ * for an HA router) are apart from the other nodes'. Its daemons inherit that mount namespace.
+ */
+export function agentArgv(namespace: string, ini: string, netnsDir?: string): string[] {
+  const agent = [process.execPath, ...AGENT_NODE_FLAGS, NEUTRINO_BIN, 'agent', '--config', ini];
+  if (!netnsDir) return inNetns(agent, namespace);
+  const own = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$0" /run/netns && exec "$@"', netnsDir];
+  return inNetns([...own, ...agent], namespace);
 }
+
+/** The /run/netns of a network node besides the controller (see agentArgv); null for the others. */
+export const nodeNetnsDir = (paths: LabPaths, node: Pick<LabNode, 'name'>): string | null =>
+  isExtraNetworkNode(node.name) ? join(paths.nodeDir(node.name), 'netns') : null;
 
 export const agentMarkers = (paths: LabPaths, node: string) => ['agent', paths.agentIni(node)];
 
@@ -70,7 +85,13 @@ export function writeAgentConfig(state: LabState, paths: LabPaths, node: LabNode
 }
 
 export function startAgent(paths: LabPaths, node: LabNode): Promise<number> {
-  return spawnDetached(agentArgv(node.namespace, paths.agentIni(node.name)), { log: paths.agentLog(node.name) });
+  const netnsDir = nodeNetnsDir(paths, node);
+  // A fresh directory each start: namespaces a former agent made live on in its own mount namespace only.
+  if (netnsDir) {
+    rmSync(netnsDir, { recursive: true, force: true });
+    mkdirSync(netnsDir, { recursive: true, mode: 0o755 });
+  }
+  return spawnDetached(agentArgv(node.namespace, paths.agentIni(node.name), netnsDir ?? undefined), { log: paths.agentLog(node.name) });
 }
 
 interface ApiAgent {

@@ -11,9 +11,10 @@ import { deleteNamespace, listNamespaces, namespaceExists, namespacePids } from 
 import { agentNamespaces, dnsmasqTargets, strayDnsmasq } from './owned.js';
 import { labPaths, stateRoot, type LabPaths } from './paths.js';
 import { readCmdline, terminate, type ProcTarget } from './procs.js';
+import { daemonsOfPrivateAgent } from './mount-ns.js';
 import { serverMarkers } from './server-proc.js';
 import { readLabState, type LabState } from './state.js';
-import { checkLabName, labNamespace, LabError } from './topology.js';
+import { checkLabName, isExtraNetworkNode, labNamespace, LabError } from './topology.js';
 import type { Print } from './util.js';
 
 export const DEFAULT_NODES = ['controller', 'compute1'];
@@ -69,6 +70,8 @@ export async function labDown(o: { lab: string; stateRoot?: string; print: Print
   // Agents first, so nothing is re-created meanwhile; the namespaces are listed only once they have
   // ended, since an agent finishes the pass it is in on SIGTERM (and that pass may add one).
   const ended = await terminate(rec.first);
+  const privateNodes = (state?.topology.nodes ?? []).filter((n) => isExtraNetworkNode(n.name));
+  ended.push(...(await terminate(privateNodes.flatMap((n) => daemonsOfPrivateAgent(paths.agentState(n.name), n.name)))));
   const instanceNs = listNamespaces().filter((ns) => ns.startsWith(`${o.lab}-i-`));
   const agentNs = (await agentNamespaces(paths, state)).filter(namespaceExists);
   const own = ownNamespaces(o.lab, paths, state).filter(namespaceExists);

@@ -6,7 +6,8 @@ import { agentMarkers, startAgent, writeAgentConfig } from './agents.js';
 import { adminClient, type LabContext } from './context.js';
 import { hasEnded, terminate } from './procs.js';
 import { writeLabState } from './state.js';
-import { LabError, LabUsageError } from './topology.js';
+import { isExtraNetworkNode, LabError, LabUsageError } from './topology.js';
+import { daemonsOfPrivateAgent } from './mount-ns.js';
 import { lastLogLine, waitFor } from './util.js';
 
 interface ApiAgent {
@@ -32,6 +33,8 @@ export async function restartAgent(
   const previous = rec.agentPid;
   const markers = agentMarkers(paths, nodeName);
   if (previous) await terminate([{ pid: previous, markers, label: `agent of ${nodeName}` }]);
+  // A new mount namespace comes with the new agent: the former one's daemons go with their namespaces.
+  if (isExtraNetworkNode(nodeName)) await terminate(daemonsOfPrivateAgent(paths.agentState(nodeName), nodeName));
   if (!existsSync(paths.agentIni(nodeName))) writeAgentConfig(state, paths, node);
   const t0 = Date.now();
   const since = Math.floor(t0 / 1000) * 1000;

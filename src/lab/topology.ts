@@ -75,9 +75,21 @@ export function labNamespace(lab: string, name: string): string {
   return `${lab}-${name}`;
 }
 
+/** Network nodes besides the controller (`lab up --network-nodes`): network2, network3, … */
+export const networkNodeName = (n: number): string => `network${n}`;
+export const MAX_NETWORK_NODES = 9;
+const NETWORK_NODE = /^network[2-9]$/;
+
+/**
+ * Whether a node is a network node besides the controller. Its agent makes the same qrouter-
+ * namespaces as the controller's (an HA router lives on both), so it gets a /run/netns of its own.
+ */
+export const isExtraNetworkNode = (name: string): boolean => NETWORK_NODE.test(name);
+
 /**
  * The first node is the controller (management on eth1, provider NIC eth2, DHCP and L3 roles), the
- * others are computes (management on eth0, provider NIC eth1), as in the scenario: 192.168.0.104, .105, …
+ * others are computes (management on eth0, provider NIC eth1), as in the scenario: 192.168.0.104, .105, …;
+ * a node named network2…network9 is laid out like a compute, with the controller's DHCP and L3 roles.
  */
 export function labTopology(lab: string, nodeNames: string[]): LabTopology {
   checkLabName(lab);
@@ -96,7 +108,7 @@ export function labTopology(lab: string, nodeNames: string[]): LabTopology {
     managementNic: i === 0 ? 'eth1' : 'eth0',
     managementIp: `192.168.0.${104 + i}`,
     providerNic: i === 0 ? 'eth2' : 'eth1',
-    roles: i === 0 ? ['l2', 'dhcp', 'l3'] : ['l2'],
+    roles: i === 0 || isExtraNetworkNode(name) ? ['l2', 'dhcp', 'l3'] : ['l2'],
   }));
   const external = {
     namespace: labNamespace(lab, 'external'),

@@ -139,6 +139,8 @@ export interface RouterView {
   port_forwardings?: PortForwardingView[];
   /** the metering labels counting its traffic (absent when none applies) */
   metering_labels?: MeteringLabelView[];
+  /** an HA router's VRRP side on this host (absent: a legacy router) */
+  ha?: RouterHaView;
 }
 
 /** A metering label on a router: its rules (traffic through the gateway to or from a prefix), in id order. */
@@ -153,6 +155,17 @@ export interface MeteringCounter {
   router_id: string;
   packets: number;
   bytes: number;
+}
+
+/** What keepalived of an HA router needs on one host (the L3 RPC's `_ha_interface`, `ha_vr_id`, `_ha_state`). */
+export interface RouterHaView {
+  vr_id: number;
+  /** this host's `ha-` port on the project's HA network */
+  port: PortView;
+  /** the HA network's subnet (l3_ha_net_cidr) */
+  cidr: string;
+  /** the state last reported from this host */
+  state: string | null;
 }
 
 /** One forwarding: (floating IP, protocol, external port) → (internal address, internal port). */

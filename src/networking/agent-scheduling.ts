@@ -101,22 +101,24 @@ export async function routersOnL3Agent(tx: Tx, ctx: AuthContext, config: ServerC
 }
 
 /** POST /agents/{id}/l3-routers */
-export async function addL3Router(tx: Tx, ctx: AuthContext, agentId: string, body: unknown): Promise<void> {
+export async function addL3Router(tx: Tx, ctx: AuthContext, config: ServerConfig, agentId: string, body: unknown): Promise<void> {
   enforceAdmin(ctx, 'create_l3-router');
   const routerId = bodyId(body, 'router_id');
-  await getVisibleRouter(tx, ctx, routerId);
+  const router = await getVisibleRouter(tx, ctx, routerId);
   const agent = await getAgent(tx, agentId);
   // validate_agent_router_combination: an enabled L3 agent (legacy routers only here; alive or not).
   if (agent.agent_type !== AGENT_TYPES.l3.agent_type || !servicesAvailable(agent)) {
     throw notFound('InvalidL3Agent', `Agent ${agentId} is not a L3 Agent or has been disabled`);
   }
   // check_agent_router_scheduling_needed: already here is no change; elsewhere, a legacy router stays.
-  const binding = await tx.selectFrom('router_l3_agents').select('agent_id').where('router_id', '=', routerId).executeTakeFirst();
-  if (binding?.agent_id === agentId) return;
-  if (binding) {
+  const bindings = await tx.selectFrom('router_l3_agents').select('agent_id').where('router_id', '=', routerId).execute();
+  if (bindings.some((b) => b.agent_id === agentId)) return;
+  const binding = bindings[0];
+  // An HA router takes any number of agents.
+  if (binding && !router.ha) {
     throw conflict('RouterHostedByL3Agent', `The router ${routerId} has been already hosted by the L3 Agent ${binding.agent_id}.`);
   }
-  await addRouterToL3Agent(tx, routerId, agent);
+  await addRouterToL3Agent(tx, config, router, agent);
 }
 
 /** DELETE /agents/{id}/l3-routers/{router_id}: unbinding a router the agent does not host is no error. */

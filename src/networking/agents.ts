@@ -60,18 +60,41 @@ export async function networkDhcpAgents(tx: Tx, ctx: AuthContext, config: Server
   return rows.map((r) => agentToApi(r, config));
 }
 
-/** GET /routers/{id}/l3-agents (l3_agent_scheduler): the L3 agents hosting a router (policy: admin). */
+/**
+ * GET /routers/{id}/l3-agents (l3_agent_scheduler): the L3 agents hosting a router (policy: admin);
+ * for an HA router each with its `ha_state`. An active agent that is dead is shown (and recorded)
+ * as standby, or unknown when every agent of the router is dead
+ * (_get_bindings_and_update_router_state_for_dead_agents).
+ */
 export async function routerL3Agents(tx: Tx, ctx: AuthContext, config: ServerConfig, routerId: string) {
   if (!ctx.isAdmin) throw policyDenied('rule:get_l3-agents');
-  const router = await tx.selectFrom('routers').select('id').where('id', '=', routerId).executeTakeFirst();
+  const router = await tx.selectFrom('routers').select(['id', 'ha']).where('id', '=', routerId).executeTakeFirst();
   if (!router) throw routerNotFound(routerId);
   const rows = await tx
     .selectFrom('router_l3_agents')
     .innerJoin('agents', 'agents.id', 'router_l3_agents.agent_id')
     .selectAll('agents')
+    .select('router_l3_agents.ha_state')
     .where('router_l3_agents.router_id', '=', routerId)
     .execute();
-  return rows.map((r) => agentToApi(r, config));
+  if (!router.ha) return rows.map(({ ha_state: _s, ...r }) => agentToApi(r, config));
+  const up = (r: AgentRow) => isAlive(r, config) && !!r.admin_state_up;
+  const allDead = rows.every((r) => !up(r));
+  const out = [];
+  for (const { ha_state, ...r } of rows) {
+    let state = ha_state ?? 'standby';
+    if (state === 'active' && !up(r)) {
+      state = allDead ? 'unknown' : 'standby';
+      await tx
+        .updateTable('router_l3_agents')
+        .set({ ha_state: state })
+        .where('router_id', '=', routerId)
+        .where('agent_id', '=', r.id)
+        .execute();
+    }
+    out.push({ ...agentToApi(r, config), ha_state: state });
+  }
+  return out;
 }
 
 export interface AgentReport {

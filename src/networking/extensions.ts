@@ -58,6 +58,7 @@ export const EXTENSIONS = [
   ext('floatingip-pools', 'Floating IP Pools Extension', 'Provides a floating IP pools API.'),
   ext('ip-substring-filtering', 'IP address substring filtering', 'Provides IP address substring filtering when listing ports'),
   ext('l3-flavors', 'Router Flavor Extension', 'Flavor support for routers.'),
+  ext('l3-ha', 'HA Router extension', 'Adds HA capability to routers.'),
   ext('l3_agent_scheduler', 'L3 Agent Scheduler', 'Schedule routers among l3 agents'),
   ext(
     'l3-port-ip-change-not-allowed',

@@ -127,6 +127,7 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
     .innerJoin('agents', 'agents.id', 'router_l3_agents.agent_id')
     .innerJoin('routers', 'routers.id', 'router_l3_agents.router_id')
     .selectAll('routers')
+    .select(['router_l3_agents.ha_port_id', 'router_l3_agents.ha_state'])
     .where('agents.host', '=', host)
     .orderBy('routers.id')
     .execute();
@@ -141,7 +142,9 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
     .orderBy('id')
     .execute();
   const ports = await views(tx, portRows);
-  const subnetIds = [...new Set(ports.flatMap((p) => p.fixed_ips.map((f) => f.subnet_id)))];
+  const haPortIds = rows.map((r) => r.ha_port_id).filter((id): id is string => !!id);
+  const haPorts = haPortIds.length ? await views(tx, await tx.selectFrom('ports').selectAll().where('id', 'in', haPortIds).execute()) : [];
+  const subnetIds = [...new Set([...ports, ...haPorts].flatMap((p) => p.fixed_ips.map((f) => f.subnet_id)))];
   const subnets = subnetIds.length ? await tx.selectFrom('subnets').selectAll().where('id', 'in', subnetIds).execute() : [];
   const subnetViews = new Map(
     subnets.map((s): [string, RouterSubnetView] => [
@@ -211,9 +214,28 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
       routes: parseJson(r.routes),
       port_forwardings: forwardings.filter((f) => f.router_id === r.id).map(({ router_id: _r, ...f }) => f),
       ...(metering.has(r.id) ? { metering_labels: metering.get(r.id) } : {}),
+      ...haView(r, haPorts, subnetViews),
     };
   });
 }
+
+/** An HA router's `ha` entry on this host, when it has its `ha-` port here. */
+function haView(
+  r: { ha: number; ha_vr_id: number; ha_port_id: string | null; ha_state: string | null },
+  haPorts: PortView[],
+  subnets: Map<string, RouterSubnetView>,
+): Pick<RouterView, 'ha'> {
+  const port = r.ha ? haPorts.find((p) => p.id === r.ha_port_id) : undefined;
+  const cidr = port && subnets.get(port.fixed_ips[0]?.subnet_id ?? '')?.cidr;
+  return port && cidr ? { ha: { vr_id: r.ha_vr_id, port, cidr, state: r.ha_state } } : {};
+}
+
+/** The networks an HA router's ports are on: the standby hosts wire them too (only the active one's ports are bound there). */
+const haRouterNetworks = (routers: RouterView[]): string[] =>
+  routers
+    .filter((r) => r.ha)
+    .flatMap((r) => [...(r.gateway ? [r.gateway] : []), ...r.interfaces, { port: r.ha!.port }])
+    .map((p) => p.port.network_id);
 
 export async function buildHostView(tx: Tx, host: string, revision: number): Promise<HostView> {
   const local = await tx.selectFrom('ports').selectAll().where('binding_host_id', '=', host).orderBy('id').execute();
@@ -226,7 +248,8 @@ export async function buildHostView(tx: Tx, host: string, revision: number): Pro
       .orderBy('network_dhcp_agents.network_id')
       .execute()
   ).map((r) => r.network_id);
-  const networkIds = [...new Set([...local.map((p) => p.network_id), ...dhcpNetworks])];
+  const routers = await hostRouters(tx, host);
+  const networkIds = [...new Set([...local.map((p) => p.network_id), ...dhcpNetworks, ...haRouterNetworks(routers)])];
   const networks = networkIds.length
     ? await tx.selectFrom('networks').selectAll().where('id', 'in', networkIds).orderBy('id').execute()
     : [];
@@ -309,6 +332,6 @@ export async function buildHostView(tx: Tx, host: string, revision: number): Pro
     ...(remoteAddressGroups.length ? { address_groups: remoteAddressGroups } : {}),
     dhcp_networks: dhcpNetworks,
     dhcp_ports: await views(tx, dhcpRows),
-    routers: await hostRouters(tx, host),
+    routers,
   };
 }

@@ -11,6 +11,8 @@ import { setFloatingIpStatus } from './floatingips.js';
 import { badRequest } from '../model/errors.js';
 import { show } from '../model/validators.js';
 import { hintsOf, inHintedZone } from './availability-zones.js';
+import { bindHaRouter, haAgentCount, haPortHost, unbindHaRouter } from './l3-ha.js';
+import type { RouterRow } from '../store/schema/index.js';
 
 async function liveL3Agents(tx: Tx, config: ServerConfig): Promise<AgentRow[]> {
   const rows = await tx
@@ -53,14 +55,24 @@ async function bind(tx: Tx, routerId: string, agent: AgentRow): Promise<void> {
   await recordChange(tx, 'router', routerId, 'update', null);
 }
 
-/** add_router_to_l3_agent, once the request is checked: the agent hosts the router, whose ports move to its host. */
-export async function addRouterToL3Agent(tx: Tx, routerId: string, agent: AgentRow): Promise<void> {
-  await bind(tx, routerId, agent);
-  await bindRouterPorts(tx, routerId, agent.host);
+/**
+ * add_router_to_l3_agent, once the request is checked: the agent hosts the router, whose ports move
+ * to its host; an HA router gets one more agent (and `ha-` port) instead, its ports staying with the active one.
+ */
+export async function addRouterToL3Agent(tx: Tx, config: ServerConfig, router: RouterRow, agent: AgentRow): Promise<void> {
+  if (router.ha) {
+    await bindHaRouter(tx, config, router, agent);
+    const host = await haPortHost(tx, router.id);
+    if (host) await bindRouterPorts(tx, router.id, host);
+    return;
+  }
+  await bind(tx, router.id, agent);
+  await bindRouterPorts(tx, router.id, agent.host);
 }
 
 /** remove_router_from_l3_agent: the router is unhosted until an update reschedules it or an admin adds it again. */
 export async function removeRouterFromL3Agent(tx: Tx, routerId: string, agentId: string): Promise<void> {
+  if (await unbindHaRouter(tx, routerId, agentId)) return;
   const deleted = await tx
     .deleteFrom('router_l3_agents')
     .where('router_id', '=', routerId)
@@ -86,8 +98,9 @@ export async function routerHost(tx: Tx, routerId: string): Promise<string | nul
  * bound to that host; a router with neither stays (or becomes) unscheduled.
  */
 export async function scheduleRouter(tx: Tx, config: ServerConfig, routerId: string): Promise<void> {
-  const router = await tx.selectFrom('routers').select(['id', 'availability_zone_hints']).where('id', '=', routerId).executeTakeFirst();
+  const router = await tx.selectFrom('routers').selectAll().where('id', '=', routerId).executeTakeFirst();
   if (!router) return;
+  if (router.ha) return scheduleHaRouter(tx, config, router);
   const hasPorts = await tx
     .selectFrom('ports')
     .select('id')
@@ -101,19 +114,42 @@ export async function scheduleRouter(tx: Tx, config: ServerConfig, routerId: str
   }
   let host = await routerHost(tx, routerId);
   if (!host) {
-    const live = (await liveL3Agents(tx, config)).filter((a) => inHintedZone(a, hintsOf(router)));
-    if (!live.length) return; // scheduled when an L3 agent (in a hinted zone) reports in
-    const load = await tx
-      .selectFrom('router_l3_agents')
-      .select(['agent_id', (eb) => eb.fn.countAll<number>().as('n')])
-      .groupBy('agent_id')
-      .execute();
-    const count = (id: string) => Number(load.find((l) => l.agent_id === id)?.n ?? 0);
-    const chosen = live.sort((a, b) => count(a.id) - count(b.id) || a.host.localeCompare(b.host))[0];
+    const chosen = (await candidates(tx, config, router))[0];
+    if (!chosen) return; // scheduled when an L3 agent (in a hinted zone) reports in
     await bind(tx, routerId, chosen);
     host = chosen.host;
   }
   await bindRouterPorts(tx, routerId, host);
+}
+
+/** The live L3 agents in the router's hinted zones, least loaded first (LeastRoutersScheduler), ties by host. */
+async function candidates(tx: Tx, config: ServerConfig, router: Pick<RouterRow, 'availability_zone_hints'>): Promise<AgentRow[]> {
+  const live = (await liveL3Agents(tx, config)).filter((a) => inHintedZone(a, hintsOf(router)));
+  const load = await tx
+    .selectFrom('router_l3_agents')
+    .select(['agent_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('agent_id')
+    .execute();
+  const count = (id: string) => Number(load.find((l) => l.agent_id === id)?.n ?? 0);
+  return live.sort((a, b) => count(a.id) - count(b.id) || a.host.localeCompare(b.host));
+}
+
+/**
+ * An HA router, scheduled from its creation on (as Neutron's _after_router_create): on as many live
+ * L3 agents as max_l3_agents_per_router allows, each with its `ha-` port; agents it already has are
+ * kept. Its own ports are bound to the active agent's host (the first agent's until one reports).
+ */
+async function scheduleHaRouter(tx: Tx, config: ServerConfig, router: RouterRow): Promise<void> {
+  const hosting = new Set(
+    (await tx.selectFrom('router_l3_agents').select('agent_id').where('router_id', '=', router.id).execute()).map((r) => r.agent_id),
+  );
+  const pool = await candidates(tx, config, router);
+  const wanted = haAgentCount(config, pool.length);
+  for (const agent of pool.filter((a) => !hosting.has(a.id)).slice(0, Math.max(0, wanted - hosting.size))) {
+    await bindHaRouter(tx, config, router, agent);
+  }
+  const host = await haPortHost(tx, router.id);
+  if (host) await bindRouterPorts(tx, router.id, host);
 }
 
 /** On an L3 agent's report: take every router with ports that no agent hosts yet. */
@@ -124,12 +160,21 @@ export async function autoScheduleL3(tx: Tx, config: ServerConfig, agent: AgentR
     .select(['id as device_id', 'availability_zone_hints'])
     .where('id', 'in', (eb) => eb.selectFrom('ports').select('device_id').where('device_owner', 'in', ROUTER_OWNED))
     .where('id', 'not in', (eb) => eb.selectFrom('router_l3_agents').select('router_id'))
+    .where('ha', '=', 0)
     .execute();
   for (const o of orphans) {
     if (!inHintedZone(agent, hintsOf(o))) continue;
     await bind(tx, o.device_id, agent);
     await bindRouterPorts(tx, o.device_id, agent.host);
   }
+  // _schedule_ha_routers_to_additional_agent: HA routers short of agents take this one too.
+  const ha = await tx
+    .selectFrom('routers')
+    .selectAll()
+    .where('ha', '=', 1)
+    .where('id', 'not in', (eb) => eb.selectFrom('router_l3_agents').select('router_id').where('agent_id', '=', agent.id))
+    .execute();
+  for (const router of ha) if (inHintedZone(agent, hintsOf(router))) await scheduleHaRouter(tx, config, router);
 }
 
 /**

@@ -70,7 +70,7 @@ export function routerToApi(row: RouterRow, gw: GatewayPort | undefined, zones: 
       : null,
     routes: parseJson<unknown[]>(row.routes),
     distributed: false,
-    ha: false,
+    ha: bool(row.ha),
     flavor_id: row.flavor_id,
     availability_zone_hints: hintsOf(row),
     availability_zones: zones,

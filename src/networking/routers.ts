@@ -6,7 +6,8 @@ import { conflict } from '../model/errors.js';
 import { isAvailabilityZoneHints, isExternalGatewayInfo, toBoolean } from '../model/validators.js';
 import { validateAvailabilityZones } from './availability-zones.js';
 import type { RouterRow } from '../store/schema/index.js';
-import { int, newId, recordChange, stringFilter, timestamp, type Item, type ResourceService } from './common.js';
+import { bool, int, newId, recordChange, stringFilter, timestamp, type Item, type ResourceService, type Tx } from './common.js';
+import { allocateVrId, deleteHaNetworkIfUnused, ensureHaNetwork, unbindHaRouterEverywhere, wantsHa } from './l3-ha.js';
 import { deletePort } from './ports.js';
 import { enforceQuota } from './quotas.js';
 import { badRouter, getVisibleRouter, routerPorts, routersToApi, systemContext } from './router-common.js';
@@ -46,10 +47,29 @@ export const routerSpec: ResourceSpec = {
   },
 };
 
-/** Only legacy (centralized, non-HA) routers exist here. */
-function checkLegacy(a: Item): void {
-  if (a.distributed === true) throw badRouter('Distributed routers are not supported: neutrino provides legacy routers only');
-  if (a.ha === true) throw badRouter('HA routers are not supported: neutrino provides legacy routers only');
+/** Only centralized routers (legacy or HA) exist here. */
+function checkCentralized(a: Item): void {
+  if (a.distributed === true) throw badRouter('Distributed routers are not supported: neutrino provides centralized routers only');
+}
+
+/** _validate_migration: `ha` changes only on a router that is (or is being set) administratively down. */
+function checkHaMigration(router: RouterRow, a: Item): boolean {
+  if (a.ha === undefined || a.ha === null || int(a.ha) === router.ha) return false;
+  const up = 'admin_state_up' in a ? a.admin_state_up === true : bool(router.admin_state_up);
+  if (up) throw badRouter('Cannot change HA attribute of active routers. Please set router admin_state_up to False prior to upgrade');
+  return true;
+}
+
+/** _reconfigure_ha_resources: the router leaves its agents and is scheduled again as what it became. */
+async function migrateHa(tx: Tx, config: ServerConfig, router: RouterRow, ha: boolean): Promise<Partial<RouterRow>> {
+  if (ha) {
+    const deleted = await tx.deleteFrom('router_l3_agents').where('router_id', '=', router.id).executeTakeFirst();
+    if (Number(deleted.numDeletedRows)) await recordChange(tx, 'router', router.id, 'update', null);
+    await ensureHaNetwork(tx, config, router.project_id);
+    return { ha: 1, ha_vr_id: await allocateVrId(tx, router.project_id, router.id) };
+  }
+  await unbindHaRouterEverywhere(tx, router.id);
+  return { ha: 0, ha_vr_id: 0 };
 }
 
 function newRouterRow(projectId: string, a: Item): RouterRow {
@@ -66,6 +86,8 @@ function newRouterRow(projectId: string, a: Item): RouterRow {
     routes: '[]',
     availability_zone_hints: JSON.stringify(a.availability_zone_hints ?? []),
     flavor_id: (a.flavor_id as string | undefined) ?? null,
+    ha: 0,
+    ha_vr_id: 0,
     revision_number: 0,
     created_at: now,
     updated_at: now,
@@ -90,12 +112,17 @@ export function routerService(config: ServerConfig): ResourceService {
 
     async create(tx, ctx, a) {
       checkGatewayPolicy(ctx, 'create', a.external_gateway_info);
-      checkLegacy(a);
+      checkCentralized(a);
       if ('flavor_id' in a) await providerOfFlavor(tx, a.flavor_id);
       const projectId = a.project_id as string;
       await enforceQuota(tx, projectId, 'router');
       await validateAvailabilityZones(tx, 'router', a.availability_zone_hints as string[]);
       const row = newRouterRow(projectId, a);
+      if (wantsHa(config, a)) {
+        // _before_router_create: the project's HA network exists before the router does.
+        await ensureHaNetwork(tx, config, projectId);
+        Object.assign(row, { ha: 1, ha_vr_id: await allocateVrId(tx, projectId, row.id) });
+      }
       await tx.insertInto('routers').values(row).execute();
       const info = parseGatewayInfo(a.external_gateway_info);
       if (info) {
@@ -111,7 +138,8 @@ export function routerService(config: ServerConfig): ResourceService {
     async update(tx, ctx, id, a) {
       const router = await getVisibleRouter(tx, ctx, id);
       checkGatewayPolicy(ctx, 'update', a.external_gateway_info);
-      checkLegacy(a);
+      checkCentralized(a);
+      const ha = checkHaMigration(router, a) ? await migrateHa(tx, config, router, a.ha === true) : {};
       // ExtraRoute_dbonly_mixin.update_router: the routes are checked against the ports before the gateway changes.
       if ('routes' in a) await validateRoutes(tx, router, a.routes as ExtraRoute[]);
       const gw = 'external_gateway_info' in a ? await updateGateway(tx, ctx, router, parseGatewayInfo(a.external_gateway_info)) : {};
@@ -119,6 +147,7 @@ export function routerService(config: ServerConfig): ResourceService {
         .updateTable('routers')
         .set({
           ...gw,
+          ...ha,
           name: (a.name as string) ?? router.name,
           description: (a.description as string) ?? router.description,
           admin_state_up: 'admin_state_up' in a ? int(a.admin_state_up) : router.admin_state_up,
@@ -129,6 +158,7 @@ export function routerService(config: ServerConfig): ResourceService {
         .where('id', '=', id)
         .execute();
       await recordChange(tx, 'router', id, 'update', router.project_id);
+      if (ha.ha === 0) await deleteHaNetworkIfUnused(tx, config, router.project_id);
       await scheduleRouter(tx, config, id);
       return this.show(tx, ctx, id);
     },
@@ -143,9 +173,11 @@ export function routerService(config: ServerConfig): ResourceService {
       // _delete_current_gw_port (to no network), then any other port still naming the router.
       if (router.gw_port_id) await updateGateway(tx, ctx, router, null);
       for (const p of await routerPorts(tx, id)) await deletePort(tx, systemContext, p.id, true);
+      await unbindHaRouterEverywhere(tx, id);
       await tx.deleteFrom('router_l3_agents').where('router_id', '=', id).execute();
       await tx.deleteFrom('routers').where('id', '=', id).execute();
       await recordChange(tx, 'router', id, 'delete', router.project_id);
+      if (router.ha) await deleteHaNetworkIfUnused(tx, config, router.project_id);
     },
   };
 }

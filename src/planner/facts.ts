@@ -33,6 +33,8 @@ export interface NodeFacts {
    * agent's enable_isolated_metadata and force_metadata); none: no metadata proxy anywhere.
    */
   metadata?: MetadataFacts | null;
+  /** keepalived's VRRP advertisement interval of HA routers (ha_vrrp_advert_int); default Neutron's 2 s */
+  haVrrpAdvertInt?: number;
   /** tap<port[:11]> devices present in HOST (hypervisor taps, lab veth ends) */
   presentTaps: Set<string>;
 }

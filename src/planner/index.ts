@@ -20,6 +20,7 @@ import { hostIpv6Off } from './host-ipv6.js';
 import { canWireNetwork, mappedBridge, planL2 } from './l2.js';
 import { planRouter } from './l3.js';
 import { withRealizedSegments } from './segment-choice.js';
+import { DEFAULT_ADVERT_INT } from './keepalived.js';
 
 export type { NodeFacts } from './facts.js';
 
@@ -54,6 +55,7 @@ export function planNode(view: HostView, node: NodeFacts, memo?: PortChainMemo):
   const host = emptyDesiredNamespace();
   const desired: DesiredNode = { namespaces: { [HOST]: host } };
   const servicePorts = new Set<string>();
+  const serviceNetworks = new Set<string>();
   if (node.roles.includes('dhcp')) {
     for (const networkId of view.dhcp_networks) {
       const dhcp = planDhcpNamespace(view, networkId, node.statePath, node.metadata ?? null);
@@ -75,15 +77,17 @@ export function planNode(view: HostView, node: NodeFacts, memo?: PortChainMemo):
         radvdUser: node.radvdUser ?? null,
         metadata: node.metadata?.enableMetadataProxy ? node.metadata : null,
         ipv6: node.ipv6 !== false,
+        haVrrpAdvertInt: node.haVrrpAdvertInt ?? DEFAULT_ADVERT_INT,
       });
       if (!r) continue;
       desired.namespaces[r.namespace] = r.spec;
       host.links.push(...r.hostLinks);
       for (const id of r.portIds) servicePorts.add(id);
+      for (const id of r.networkIds) serviceNetworks.add(id);
     }
   }
   joinMappedBridges(host.links, view, node);
-  const l2 = planL2(view, node, servicePorts);
+  const l2 = planL2(view, node, servicePorts, serviceNetworks);
   // The service ports' veth ends were added above; bridges and uplinks come first in the list.
   host.links.unshift(...l2.links);
   host.fdb.push(...l2.fdb);

@@ -94,10 +94,18 @@ function vlanParents(links: readonly LinkSpec[]): LinkSpec[] {
   return [...parents].sort().map((name) => ({ kind: 'device', name, up: true }));
 }
 
-export function planL2(view: HostView, node: NodeFacts, servicePortsPlugged: Set<string>): L2Plan {
+export function planL2(
+  view: HostView,
+  node: NodeFacts,
+  servicePortsPlugged: Set<string>,
+  serviceNetworks: ReadonlySet<string> = new Set(),
+): L2Plan {
   // A port is plugged when its tap exists (a hypervisor's tap or a veth end) or a role here makes it.
   const plugged = view.ports.filter((p) => node.presentTaps.has(tapName(p.id)) || servicePortsPlugged.has(p.id));
-  const networks = view.networks.filter((n) => plugged.some((p) => p.network_id === n.id) && canWireNetwork(n, node));
+  // serviceNetworks: networks a service port of this node joins without being bound here (an HA router's standby side).
+  const networks = view.networks.filter(
+    (n) => (plugged.some((p) => p.network_id === n.id) || serviceNetworks.has(n.id)) && canWireNetwork(n, node),
+  );
   const links: LinkSpec[] = [];
   const fdb: FdbSpec[] = [];
   const neigh: NeighSpec[] = [];

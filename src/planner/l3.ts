@@ -33,6 +33,8 @@ import { extraRoutes, withExtraRoutes, type RouterDevice } from './extra-routes.
 import { FIP_PF_CHAIN, portForwardingChains } from './port-forwarding.js';
 import { addressScopeRules, type AddressScopeRules, type ScopedDevice } from './address-scope.js';
 import { meteringChains } from './metering.js';
+import { haName } from '../kernel/names.js';
+import { keepalivedProcess, linkLocalVip, type KeepalivedRoute, type KeepalivedVip } from './keepalived.js';
 
 /** external_ingress_mark / ROUTER_MARK_MASK (l3 agent defaults). */
 export const EXTERNAL_INGRESS_MARK = '0x2/0xffff';
@@ -47,6 +49,8 @@ export interface RouterPlan {
   hostLinks: LinkSpec[];
   /** the router ports realized here: plugged once applied */
   portIds: string[];
+  /** the networks of those ports */
+  networkIds: string[];
 }
 
 const l3 = (chain: string) => wrapChain('l3', chain);
@@ -75,6 +79,8 @@ export interface RouterFacts {
   metadata: MetadataFacts | null;
   /** IPv6 on in the node's kernel: the metadata proxy then binds '::' (both families), as Neutron's does */
   ipv6: boolean;
+  /** keepalived's advertisement interval of HA routers, seconds ([DEFAULT] ha_vrrp_advert_int) */
+  haVrrpAdvertInt: number;
 }
 
 /** The default route of one family via the first external subnet of that family with a gateway. */
@@ -181,6 +187,7 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
   const spec = emptyDesiredNamespace();
   const hostLinks: LinkSpec[] = [];
   const portIds: string[] = [];
+  const networkIds = new Set<string>();
   spec.links.push({ kind: 'device', name: 'lo', up: true });
   spec.sysctls.push(
     { key: 'net.ipv4.ip_forward', value: '1' },
@@ -211,9 +218,19 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
       peer: { name: inner, netns: namespace },
     });
     portIds.push(port.id);
+    networkIds.add(net.id);
     return true;
   };
 
+  // An HA router's addresses and routes on qr-/qg- are keepalived's, which sets them on the active node only.
+  const vrrp = router.ha ? { vips: [] as KeepalivedVip[], routes: [] as KeepalivedRoute[] } : null;
+  const addAddress = (dev: string, address: string) => (vrrp ? vrrp.vips.push({ address, dev }) : spec.addresses.push({ dev, address }));
+  /** _disable_ipv6_addressing_on_interface: no kernel link-local address; keepalived holds it, on the active node. */
+  const vrrpDevice = (dev: string, mac: string) => {
+    if (!vrrp || !facts.ipv6) return;
+    spec.sysctls.push({ key: `net.ipv6.conf.${dev}.addr_gen_mode`, value: '1' });
+    vrrp.vips.push({ address: linkLocalVip(mac), dev, scope: 'link' });
+  };
   const radvdPorts: RadvdPort[] = [];
   const devices: RouterDevice[] = [];
   // The devices with an IPv4 address and their port's IPv4 scope (_get_port_devicename_scopemark).
@@ -224,8 +241,9 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
     const dev = qrName(intf.port.id);
     if (!plug(intf.port, dev)) continue;
     if (hasV4(intf)) scoped.push({ dev, scope: intf.address_scopes['4'] });
+    vrrpDevice(dev, intf.port.mac_address);
     devices.push({ dev, cidrs: intf.subnets.map((s) => s.cidr) });
-    for (const address of portAddresses(intf)) spec.addresses.push({ dev, address });
+    for (const address of portAddresses(intf)) addAddress(dev, address);
     const mtu = view.networks.find((n) => n.id === intf.port.network_id)?.mtu ?? 0;
     radvdPorts.push({ dev, mtu, subnets: intf.subnets });
     // No duplicate address detection on an IPv6 interface (set before the link comes up): radvd
@@ -242,18 +260,19 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
     const dev = qgName(port.id);
     if (plug(port, dev)) {
       if (hasV4(router.gateway)) scopedGateway = { dev, scope: router.gateway.address_scopes['4'] };
+      vrrpDevice(dev, port.mac_address);
       devices.push({ dev, cidrs: subnets.map((s) => s.cidr) });
       const addresses = portAddresses(router.gateway);
-      for (const address of addresses) spec.addresses.push({ dev, address });
+      for (const address of addresses) addAddress(dev, address);
       const first = port.fixed_ips.find((f) => v4(f.ip_address));
       if (first) gw = { dev, ip: first.ip_address };
       const taken = new Set(addresses.map((a) => a.split('/')[0]));
       for (const address of floatingAddresses(router)) {
-        if (!taken.has(address)) spec.addresses.push({ dev, address: `${address}/32` });
+        if (!taken.has(address)) addAddress(dev, `${address}/32`);
       }
-      spec.routes.push(...gatewayRoutes(subnets, 4, dev));
       const v6Routes = gatewayRoutes(subnets, 6, dev);
-      spec.routes.push(...v6Routes);
+      if (vrrp) vrrp.routes.push(...virtualGatewayRoutes(subnets, dev));
+      else spec.routes.push(...gatewayRoutes(subnets, 4, dev), ...v6Routes);
       // _configure_ipv6_params_on_gw: without an IPv6 gateway the default route comes from the
       // upstream router's advertisements (accept_ra 2: even while forwarding); with one, none.
       spec.sysctls.push(
@@ -262,8 +281,25 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
       );
     }
   }
-  spec.routes = withExtraRoutes(spec.routes, extraRoutes(router.routes, devices));
-  if (needsRadvd(radvdPorts)) spec.processes.push(radvdProcess(facts.statePath, router.id, radvdPorts, facts.radvdUser));
+  if (vrrp && router.ha) {
+    // routes_updated: the extra routes are virtual routes too, without a device.
+    vrrp.routes.push(...router.routes.map((r) => ({ destination: r.destination, nexthop: r.nexthop })));
+    const haDev = planHaPort(router.ha, spec, plug);
+    if (haDev) {
+      spec.daemonAddressDevices = [haDev, ...devices.map((d) => d.dev)];
+      spec.processes.push(
+        keepalivedProcess(facts.statePath, router.id, {
+          vrId: router.ha.vr_id,
+          haDev,
+          haCidr: router.ha.cidr,
+          advertInt: facts.haVrrpAdvertInt,
+          ...vrrp,
+        }),
+      );
+    }
+  } else spec.routes = withExtraRoutes(spec.routes, extraRoutes(router.routes, devices));
+  // radvd of an HA router runs on its active node only (enabled on the state change), which neutrino does not do yet.
+  if (!vrrp && needsRadvd(radvdPorts)) spec.processes.push(radvdProcess(facts.statePath, router.id, radvdPorts, facts.radvdUser));
   if (facts.metadata) {
     const bind = { host: facts.ipv6 ? '::' : '0.0.0.0', port: METADATA_PORT };
     spec.processes.push(haproxyProcess(facts.statePath, { kind: 'Router', id: router.id }, bind, facts.metadata));
@@ -272,7 +308,29 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
   const metering = meteringChains(router);
   if (metering.length) spec.iptables.filter = joinChains(spec.iptables.filter ?? [], metering);
   if (facts.metadata && facts.ipv6) spec.ip6tables = { filter: routerFilterChains6() };
-  return { namespace, spec, hostLinks, portIds };
+  return { namespace, spec, hostLinks, portIds, networkIds: [...networkIds] };
+}
+
+/** _add_default_gw_virtual_route: the default route of each family via the external subnets' gateways. */
+function virtualGatewayRoutes(subnets: readonly RouterSubnetView[], dev: string): KeepalivedRoute[] {
+  return ([4, 6] as const).flatMap((family) => {
+    const s = subnets.find((x) => x.gateway_ip && parseIp(x.gateway_ip)?.version === family);
+    return s ? [{ destination: family === 4 ? '0.0.0.0/0' : '::/0', nexthop: s.gateway_ip!, dev }] : [];
+  });
+}
+
+/** ha_network_added: the `ha-` veth on the HA network with its address; the device name, or null when it cannot be wired. */
+function planHaPort(
+  ha: NonNullable<RouterView['ha']>,
+  spec: DesiredNamespace,
+  plug: (port: PortView, inner: string) => boolean,
+): string | null {
+  const dev = haName(ha.port.id);
+  if (!plug(ha.port, dev)) return null;
+  const prefix = parsePrefix(ha.cidr);
+  for (const f of ha.port.fixed_ips)
+    if (prefix && v4(f.ip_address)) spec.addresses.push({ dev, address: `${f.ip_address}/${prefix.prefixLength}` });
+  return dev;
 }
 
 /** An IPv4 address on a router device, in its namespace (a GARP to send, conntrack state to drop). */

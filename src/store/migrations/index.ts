@@ -16,6 +16,7 @@ import * as m015 from './015_port_bindings.js';
 import * as m016 from './016_identity_groups.js';
 import * as m018 from './018_auto_allocate_service_types.js';
 import * as m019 from './019_network_segments.js';
+import * as m020 from './020_l3_ha.js';
 import * as m021 from './021_address_group_rules_metering.js';
 
 export const migrations: Record<string, Migration> = {
@@ -35,5 +36,6 @@ export const migrations: Record<string, Migration> = {
   '016_identity_groups': m016,
   '018_auto_allocate_service_types': m018,
   '019_network_segments': m019,
+  '020_l3_ha': m020,
   '021_address_group_rules_metering': m021,
 };

@@ -176,6 +176,10 @@ export interface RouterRow extends StandardColumns {
   availability_zone_hints: string;
   /** The flavor the router was created with (migration 014), if any. */
   flavor_id: string | null;
+  /** l3-ha (migration 020): 1 for a VRRP router kept by keepalived on several L3 agents. */
+  ha: number;
+  /** The router's VRRP id on its project's HA network (1–254); 0 when not HA. */
+  ha_vr_id: number;
 }
 
 export interface FloatingIpRow {
@@ -236,6 +240,16 @@ export interface NetworkDhcpAgentRow {
 export interface RouterL3AgentRow {
   router_id: string;
   agent_id: string;
+  /** An HA router's `ha-` port on that agent's host (migration 020); null for a legacy router. */
+  ha_port_id: string | null;
+  /** What that agent's keepalived reported: active, standby, fault, unknown; null until it reports. */
+  ha_state: string | null;
+}
+
+/** The HA network of a project (migration 020): VRRP traffic of its HA routers. */
+export interface HaRouterNetworkRow {
+  project_id: string;
+  network_id: string;
 }
 
 /** An address scope (migration 007): no standard attributes, as in Neutron. */
@@ -357,6 +371,7 @@ export interface NetworkingTables {
   agents: AgentRow;
   network_dhcp_agents: NetworkDhcpAgentRow;
   router_l3_agents: RouterL3AgentRow;
+  ha_router_networks: HaRouterNetworkRow;
   changes: ChangeRow;
   networks_tags: TagRow;
   subnets_tags: TagRow;

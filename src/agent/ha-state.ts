@@ -1,0 +1,75 @@
+// The state of this node's HA routers, as Neutron's keepalived-state-change monitor reads it: a
+// router is active here while its primary VIP (169.254.0.<vr_id>/24) is on its `ha-` device, which
+// keepalived adds on becoming MASTER and removes otherwise. Changes are reported to the server
+// (update_ha_routers_states), which moves the router's ports to the active host.
+import type { Logger } from 'pino';
+import type { NeutrinoClient } from '../client/neutrino.js';
+import { run as defaultRun, type Runner } from '../exec/run.js';
+import { haName, routerNamespace } from '../kernel/names.js';
+import type { HostView } from '../model/hostview.js';
+import { primaryVip } from '../planner/keepalived.js';
+
+export interface HaWatch {
+  routerId: string;
+  namespace: string;
+  dev: string;
+  /** the primary VIP, address/prefix */
+  vip: string;
+}
+
+/** The HA routers of a host view this node watches (pure). */
+export function haWatches(view: HostView | null): HaWatch[] {
+  return (view?.routers ?? [])
+    .filter((r) => r.ha && r.admin_state_up)
+    .map((r) => ({
+      routerId: r.id,
+      namespace: routerNamespace(r.id),
+      dev: haName(r.ha!.port.id),
+      vip: primaryVip(r.ha!.cidr, r.ha!.vr_id),
+    }));
+}
+
+/** `ip -o -4 addr show dev <ha>` output → active when the primary VIP is there (pure). */
+export function stateFromAddresses(output: string, vip: string): 'active' | 'standby' {
+  return output.split('\n').some((l) => l.split(/\s+/).includes(vip)) ? 'active' : 'standby';
+}
+
+export class HaStateReporter {
+  /** router id → the state last reported */
+  private reported = new Map<string, string>();
+  private busy = false;
+
+  constructor(
+    private readonly host: string,
+    private readonly client: NeutrinoClient,
+    private readonly log: Logger,
+    private readonly run: Runner = defaultRun,
+  ) {}
+
+  /** Reads each watched router's state and reports those that changed (one check at a time). */
+  async check(watches: HaWatch[]): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const changed: Record<string, string> = {};
+      for (const w of watches) {
+        let state: string;
+        try {
+          state = stateFromAddresses((await this.run(['ip', '-n', w.namespace, '-o', '-4', 'addr', 'show', 'dev', w.dev])).stdout, w.vip);
+        } catch {
+          continue; // the namespace or device is not there yet: the pass makes it
+        }
+        if (this.reported.get(w.routerId) !== state) changed[w.routerId] = state;
+      }
+      for (const id of this.reported.keys()) if (!watches.some((w) => w.routerId === id)) this.reported.delete(id);
+      if (!Object.keys(changed).length) return;
+      this.log.info({ states: changed }, 'HA router state changed');
+      await this.client.setHaRouterStates(this.host, changed);
+      for (const [id, s] of Object.entries(changed)) this.reported.set(id, s);
+    } catch (e) {
+      this.log.warn({ err: e }, 'HA router state report failed; retried on the next check');
+    } finally {
+      this.busy = false;
+    }
+  }
+}

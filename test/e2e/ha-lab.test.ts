@@ -1,0 +1,172 @@
+// HA routers end to end as root, with real traffic: a lab with two network nodes (controller and
+// network2, both with the L3 role and keepalived), compute1 with instance `vm`, an HA router made with
+// the `openstack` CLI (`router create --ha`) between the provider network and a self-service network,
+// and a floating IP the external host pings. keepalived's config is Neutron's on both nodes, one node
+// is active (it alone holds the floating IP) and GET /routers/{id}/l3-agents says which. The active
+// node's agent (SIGKILL) and keepalived (SIGTERM) are ended by PID: the standby takes over within the
+// bound, the router's ports move to it, and the killed node's agent started again rejoins as standby
+// (keepalived's nopreempt) without a lost reply.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
+import { haveOpenstack } from '../helpers/openstack.js';
+import { eventually, labNodes } from '../helpers/lab.js';
+import type { InstanceJson } from '../helpers/shapes.js';
+
+const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
+const lab = `ha${process.pid % 100000}`;
+const root = mkdtempSync(join(tmpdir(), 'neutrino-ha-lab-'));
+const L = ['--lab', lab, '--state-root', root];
+const FIP = '10.123.123.120';
+/** ping's interval in the failover measurements (seconds). */
+const INTERVAL = 0.1;
+/** Neutron's ha_vrrp_advert_int is 2 s; keepalived stopping hands over at once (priority 0), so the gap is the handover and GARP. */
+const MAX_GAP_S = 3;
+
+let env: NodeJS.ProcessEnv;
+let routerId = '';
+
+const openstack = (...args: string[]) => {
+  const out = execFileSync('openstack', [...args, '-f', 'json'], { env, encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : null;
+};
+const openstackRaw = (...args: string[]) => execFileSync('openstack', args, { env, encoding: 'utf8' });
+const stateDir = (node: string) => join(root, 'labs', lab, 'nodes', node, 'state');
+const agentPid = (node: string) => labNodes(root, lab).find((n) => n.name === node)!.agentPid!;
+/** `ip` in a node's view of /run/netns: network2's agent has one of its own (its mount namespace). */
+const nodeIp = (node: string, args: string[]) =>
+  execFileSync(
+    node === 'controller' ? 'ip' : 'nsenter',
+    node === 'controller' ? args : [`--mount=/proc/${agentPid(node)}/ns/mnt`, 'ip', ...args],
+    {
+      encoding: 'utf8',
+    },
+  );
+const haStates = async () =>
+  Object.fromEntries(
+    (openstack('network', 'agent', 'list', '--router', routerId, '--long') as Array<Record<string, string>>).map((a) => [
+      a.Host,
+      a['HA State'],
+    ]),
+  );
+const activeNode = async () => {
+  const s = await haStates();
+  const active = Object.keys(s).filter((h) => s[h] === 'active');
+  return active.length === 1 && Object.keys(s).length === 2 ? active[0] : undefined;
+};
+
+/** Pings the floating IP from the external host `count` times while `during` runs; the longest run of lost replies, in seconds. */
+async function pingGap(count: number, during: () => Promise<void>): Promise<{ gapS: number; replies: number }> {
+  const ping = neutrino(
+    ['lab', 'exec', ...L, 'external', '--', 'ping', '-n', '-i', String(INTERVAL), '-W', '1', '-c', String(count), FIP],
+    120_000,
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  await during();
+  const out = (await ping).stdout;
+  const seqs = [...new Set([...out.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1])))].sort((a, b) => a - b);
+  let longest = seqs.length ? seqs[0] - 1 : count;
+  for (let i = 1; i < seqs.length; i++) longest = Math.max(longest, seqs[i] - seqs[i - 1] - 1);
+  longest = Math.max(longest, count - (seqs.at(-1) ?? 0));
+  return { gapS: Number((longest * INTERVAL).toFixed(1)), replies: seqs.length };
+}
+
+before(async () => {
+  if (skip) return;
+  await neutrinoOk(['lab', 'up', ...L, '--nodes', 'controller,compute1', '--network-nodes', '2'], 240_000);
+  const envText = await neutrinoOk(['lab', 'env', ...L, '--admin']);
+  env = { ...process.env };
+  for (const m of envText.matchAll(/export (\w+)=(\S+)/g)) env[m[1]] = m[2].replace(/^['"]|['"]$/g, '');
+  openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'provider', 'provider');
+  openstack(
+    ...['subnet', 'create', '--network', 'provider', '--subnet-range', '10.123.123.0/24', '--gateway', '10.123.123.1'],
+    ...['--allocation-pool', 'start=10.123.123.100,end=10.123.123.200', '--no-dhcp', 'provider'],
+  );
+  openstack('network', 'create', '--project', 'demo', 'selfservice');
+  openstack('subnet', 'create', '--project', 'demo', '--network', 'selfservice', '--subnet-range', '172.16.1.0/24', 'selfservice');
+  const router = openstack('router', 'create', '--project', 'demo', '--ha', 'router');
+  assert.equal(router.ha, true);
+  routerId = router.id;
+  // The gateway's address is chosen: a random one could be the floating IP's.
+  openstackRaw('router', 'set', '--external-gateway', 'provider', '--fixed-ip', 'subnet=provider,ip-address=10.123.123.102', 'router');
+  openstackRaw('router', 'add', 'subnet', 'router', 'selfservice');
+  const groups = openstack('security', 'group', 'list', '--project', 'demo') as Array<{ ID: string; Name: string }>;
+  openstackRaw('security', 'group', 'rule', 'create', '--ingress', '--protocol', 'icmp', groups.find((g) => g.Name === 'default')!.ID);
+  await neutrinoOk(['instance', 'create', ...L, 'vm', '--network', 'selfservice', '--host', 'compute1'], 90_000);
+  const vm = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as InstanceJson[]).find((i) => i.name === 'vm')!;
+  openstack('floating', 'ip', 'create', '--project', 'demo', '--floating-ip-address', FIP, '--port', vm.port_id, 'provider');
+});
+
+after(async () => {
+  if (skip) return;
+  const down = await neutrino(['lab', 'down', ...L]);
+  assert.equal(down.code, 0, down.stderr);
+  rmSync(root, { recursive: true, force: true });
+});
+
+test(
+  'an HA router on two network nodes: keepalived, one active node, failover and rejoin by the floating IP',
+  { skip, timeout: 420_000 },
+  async (t) => {
+    const pingOnce = async () => (await neutrino(['lab', 'exec', ...L, 'external', '--', 'ping', '-c', '1', '-W', '1', FIP])).code === 0;
+    await eventually('the external host reaches the floating IP', pingOnce, 60_000);
+    const first = await eventually('one node active, the other standby', activeNode, 30_000);
+    const standby = first === 'controller' ? 'network2' : 'controller';
+
+    // Neutron's keepalived config, the same on both nodes; only the active one holds the addresses.
+    const conf = (node: string) => readFileSync(join(stateDir(node), 'ha_confs', routerId, 'keepalived.conf'), 'utf8');
+    // Each node has its own ha- port; the rest is the same.
+    const sameAsOther = (text: string) => text.replace(/ha-[0-9a-f-]+/g, 'ha-…');
+    assert.equal(sameAsOther(conf('controller')), sameAsOther(conf('network2')));
+    const c = conf(first);
+    assert.match(
+      c,
+      /^vrrp_instance VR_(\d+) \{\n {4}state BACKUP\n {4}interface ha-\S+\n {4}virtual_router_id \1\n {4}priority 50\n {4}garp_master_delay 60\n {4}nopreempt\n {4}advert_int 2\n/m,
+    );
+    assert.match(c, /virtual_ipaddress \{\n {8}169\.254\.0\.\d+\/24 dev ha-\S+\n {4}\}/);
+    assert.match(c, new RegExp(`^ {8}${FIP.replace(/\./g, '\\.')}/32 dev qg-\\S+ no_track$`, 'm'));
+    assert.match(c, /^ {8}172\.16\.1\.1\/24 dev qr-\S+ no_track$/m);
+    assert.match(c, /^ {8}0\.0\.0\.0\/0 via 10\.123\.123\.1 dev qg-\S+ no_track protocol static$/m);
+    const addrs = (node: string) => nodeIp(node, ['-n', `qrouter-${routerId}`, '-o', '-4', 'addr', 'show']);
+    assert.match(addrs(first), new RegExp(`qg-\\S+\\s+inet ${FIP.replace(/\./g, '\\.')}/32`));
+    assert.doesNotMatch(addrs(standby), new RegExp(FIP.replace(/\./g, '\\.')));
+    assert.match(addrs(standby), /ha-\S+\s+inet 169\.254\.19[2-9]|ha-\S+\s+inet 169\.254\.2\d\d/, 'the standby has its HA port address');
+
+    // Failover: the active node's agent and keepalived ended by PID.
+    const keepalivedPid = Number(readFileSync(join(stateDir(first), 'ha_confs', `${routerId}.pid`), 'utf8').trim());
+    assert.match(readFileSync(`/proc/${keepalivedPid}/cmdline`, 'utf8'), new RegExp(`keepalived.*${stateDir(first)}`));
+    const failover = await pingGap(100, async () => {
+      process.kill(agentPid(first), 'SIGKILL');
+      process.kill(keepalivedPid, 'SIGTERM');
+    });
+    t.diagnostic(`failover ${first} → ${standby}: longest gap ${failover.gapS} s, ${failover.replies}/100 replies`);
+    assert.ok(failover.gapS <= MAX_GAP_S, `replies stopped for ${failover.gapS} s`);
+    await eventually(`${standby} reported active`, async () => (await haStates())[standby] === 'active', 30_000);
+    const intf = openstack('port', 'list', '--router', routerId, '--device-owner', 'network:router_interface', '--long') as Array<{
+      ID: string;
+    }>;
+    await eventually(
+      'the router interface bound to the new active node',
+      async () => openstack('port', 'show', intf[0].ID)['binding_host_id'] === standby,
+    );
+
+    // Rejoin: the killed node's agent starts again; its keepalived comes up BACKUP (nopreempt) and takes nothing over.
+    const rejoin = await pingGap(100, async () => {
+      await neutrinoOk(['lab', 'restart-agent', ...L, first], 60_000);
+    });
+    t.diagnostic(`rejoin of ${first}: longest gap ${rejoin.gapS} s, ${rejoin.replies}/100 replies`);
+    assert.equal(rejoin.gapS, 0, 'no reply lost while the former active node rejoins');
+    await eventually(
+      `${first} standby, ${standby} still active`,
+      async () => {
+        const s = await haStates();
+        return s[first] === 'standby' && s[standby] === 'active';
+      },
+      30_000,
+    );
+  },
+);

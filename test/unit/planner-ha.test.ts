@@ -1,0 +1,104 @@
+// HA routers in the L3 planner (Neutron's ha_router.py and keepalived.py): the `ha-` port on the HA
+// network with its address, keepalived with Neutron's config (VRRP instance, primary VIP, the
+// router's addresses and floating IPs as excluded VIPs, default and extra routes as virtual routes),
+// no address or route of the router's own on qr-/qg- (keepalived's, on the active node), the
+// standby side wired though its ports are bound elsewhere; and the state read from the primary VIP.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planNode } from '../../src/planner/index.js';
+import { controllerFacts, NS, qg, qr, ROUTER, router, view } from '../helpers/router-view.js';
+import type { HostView, PortView } from '../../src/model/hostview.js';
+import { keepalivedConfig, primaryVip, primaryVipRange } from '../../src/planner/keepalived.js';
+import { haWatches, stateFromAddresses } from '../../src/agent/ha-state.js';
+import { HOST } from '../../src/kernel/types.js';
+
+const HA_NET = 'cccccccc-0000-4000-8000-00000000000c';
+const HA_SUB = 'dddddddd-0000-4000-8000-00000000000d';
+const haPort: PortView = {
+  ...qr,
+  id: 'e5e5e5e5-1111-4222-8333-944445555666',
+  network_id: HA_NET,
+  mac_address: 'fa:16:3e:00:0a:0a',
+  fixed_ips: [{ subnet_id: HA_SUB, ip_address: '169.254.192.7' }],
+  device_owner: 'network:router_ha_interface',
+};
+
+/** The standby side: the router's own ports bound to network2, this host's ha- port here. */
+function haView(): HostView {
+  const elsewhere = (p: PortView) => ({ ...p, binding_host_id: 'network2' });
+  const r = router({
+    routes: [{ destination: '192.0.2.0/24', nexthop: '172.16.1.10' }],
+    gateway: { ...router().gateway!, port: elsewhere(qg) },
+    interfaces: router().interfaces.map((i) => ({ ...i, port: elsewhere(i.port) })),
+    ha: { vr_id: 7, port: haPort, cidr: '169.254.192.0/18', state: 'standby' },
+  });
+  const v = view([r]);
+  v.networks.push({ ...v.networks[0]!, id: HA_NET, name: 'HA network tenant p', segmentation_id: 42 });
+  v.ports = [haPort];
+  return v;
+}
+
+test('keepalived with Neutron’s config; qr-/qg- without addresses or routes of the agent; ha- with its address', () => {
+  const plan = planNode(haView(), controllerFacts(['l2', 'l3']));
+  const ns = plan.desired.namespaces[NS]!;
+  assert.deepEqual(ns.addresses, [{ dev: 'ha-e5e5e5e5-11', address: '169.254.192.7/18' }]);
+  assert.deepEqual(ns.routes, []);
+  assert.deepEqual(ns.daemonAddressDevices, ['ha-e5e5e5e5-11', 'qr-0b1c2d3e-4f', 'qg-7a8b9c0d-1e']);
+  assert.ok(ns.links.some((l) => l.name === 'qr-0b1c2d3e-4f') && ns.links.some((l) => l.name === 'qg-7a8b9c0d-1e'));
+  assert.ok(ns.sysctls.some((s) => s.key === 'net.ipv6.conf.qr-0b1c2d3e-4f.addr_gen_mode' && s.value === '1'));
+  // The standby wires the router's networks although none of its ports is bound here.
+  const bridges = plan.desired.namespaces[HOST]!.links.filter((l) => l.kind === 'bridge').map((l) => l.name);
+  assert.equal(bridges.length, 3);
+  const [keepalived] = ns.processes.filter((p) => p.id === `keepalived-${ROUTER}`);
+  assert.deepEqual(keepalived!.argv.slice(0, 2), ['keepalived', '-P']);
+  assert.equal(
+    keepalived!.files[0]!.content,
+    `global_defs {
+    notification_email_from neutron@openstack.local
+    router_id neutron
+}
+vrrp_instance VR_7 {
+    state BACKUP
+    interface ha-e5e5e5e5-11
+    virtual_router_id 7
+    priority 50
+    garp_master_delay 60
+    nopreempt
+    advert_int 2
+    track_interface {
+        ha-e5e5e5e5-11
+    }
+    virtual_ipaddress {
+        169.254.0.7/24 dev ha-e5e5e5e5-11
+    }
+    virtual_ipaddress_excluded {
+        10.123.123.102/24 dev qg-7a8b9c0d-1e no_track
+        10.123.123.104/32 dev qg-7a8b9c0d-1e no_track
+        172.16.1.1/24 dev qr-0b1c2d3e-4f no_track
+        fe80::f816:3eff:fe00:101/64 dev qr-0b1c2d3e-4f scope link no_track
+        fe80::f816:3eff:fe00:102/64 dev qg-7a8b9c0d-1e scope link no_track
+    }
+    virtual_routes {
+        0.0.0.0/0 via 10.123.123.1 dev qg-7a8b9c0d-1e no_track protocol static
+        192.0.2.0/24 via 172.16.1.10 no_track protocol static
+    }
+}
+`,
+  );
+});
+
+test('the primary VIP range leaves out the HA network, and the VRRP state comes from the primary VIP on ha-', () => {
+  assert.equal(primaryVipRange('169.254.192.0/18'), '169.254.0.0/24');
+  assert.equal(primaryVipRange('169.254.0.0/18'), '169.254.128.0/24');
+  assert.equal(primaryVip('169.254.192.0/18', 254), '169.254.0.254/24');
+  assert.match(
+    keepalivedConfig({ vrId: 1, haDev: 'ha-x', haCidr: '169.254.192.0/18', advertInt: 1, vips: [], routes: [] }),
+    /advert_int 1\n/,
+  );
+  const [w] = haWatches(haView());
+  assert.deepEqual(w, { routerId: ROUTER, namespace: NS, dev: 'ha-e5e5e5e5-11', vip: '169.254.0.7/24' });
+  const standby = '5: ha-e5e5e5e5-11    inet 169.254.192.7/18 brd 169.254.255.255 scope global ha-e5e5e5e5-11\\       valid_lft forever';
+  assert.equal(stateFromAddresses(standby, w!.vip), 'standby');
+  assert.equal(stateFromAddresses(`${standby}\n5: ha-e5e5e5e5-11    inet 169.254.0.7/24 scope global ha-e5e5e5e5-11\\`, w!.vip), 'active');
+  assert.equal(stateFromAddresses(`5: ha-e5e5e5e5-11    inet 169.254.0.70/24 scope global`, w!.vip), 'standby');
+});
