@@ -1,15 +1,20 @@
 // Address groups (neutron/db/address_group_db.py): a project's named set of CIDRs, which security
 // group rules may name as their remote (that use is not built here: rules naming one are refused).
 // Addresses are normalized to network/prefixlen; add_addresses refuses ones already there and
-// remove_addresses ones not there, each bumping the group's revision.
+// remove_addresses ones not there, each bumping the group's revision. Visible to their project, admins,
+// and the projects RBAC shares them with (rbac-address-group); only the owner or an admin changes one.
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
-import { badRequest, NeutronError, notFound } from '../model/errors.js';
+import { badRequest, NeutronError, notFound, policyDenied } from '../model/errors.js';
 import { formatCidr, parsePrefix } from '../model/ip.js';
 import { ownerOrAdmin } from '../model/policy.js';
 import { isString, isSubnetCidr, noneToEmptyList, type Validator } from '../model/validators.js';
 import type { AddressGroupRow } from '../store/schema/index.js';
 import { newId, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
+import { sharedObjectType } from './rbac-shared-object.js';
+import { canSeeShared, deletePoliciesOf, ownOrSharedInSql } from './rbac-sql.js';
+
+const OBJECT_TYPE = 'address_group';
 
 /** validate_subnet_list: a list of CIDRs without duplicates. */
 const isSubnetList: Validator = (v) => {
@@ -55,12 +60,30 @@ async function toApi(tx: Tx, row: AddressGroupRow): Promise<Item> {
   return { id: row.id, name: row.name, addresses: await addressesOf(tx, row.id), ...standard };
 }
 
-/** An address group of the caller's project (any for admins), or AddressGroupNotFound. */
+/** An address group the caller sees (its project's, shared with it or everyone, any for admins), or AddressGroupNotFound. */
 async function getAddressGroup(tx: Tx, ctx: AuthContext, id: string): Promise<AddressGroupRow> {
   const row = await tx.selectFrom('address_groups').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row || !ownerOrAdmin(ctx, row)) throw addressGroupNotFound(id);
+  if (!row || !(await canSeeShared(tx, ctx, OBJECT_TYPE, row))) throw addressGroupNotFound(id);
   return row;
 }
+
+/** A group the caller may change (`rule`: admin or owner); one it only sees is the policy's 403. */
+async function getOwnAddressGroup(tx: Tx, ctx: AuthContext, id: string, rule: string): Promise<AddressGroupRow> {
+  const row = await getAddressGroup(tx, ctx, id);
+  if (!ownerOrAdmin(ctx, row)) throw policyDenied(`rule:${rule}`);
+  return row;
+}
+
+/**
+ * RBAC on address groups: the projects whose security group rules name the group depend on it. Rules
+ * cannot name a group yet (security-groups-remote-address-group is not built), so none does.
+ */
+export const addressGroupRbac = sharedObjectType({
+  table: 'address_groups',
+  callback: 'neutron.objects.address_group.AddressGroup.validate_rbac_policy_change',
+  notFound: addressGroupNotFound,
+  boundProjects: () => Promise.resolve(new Set<string>()),
+});
 
 /** netaddr.IPNetwork(addr) → "network/prefixlen": a plain address is a host prefix. */
 function normalizeAddress(addr: unknown): string {
@@ -95,7 +118,7 @@ async function insertAddresses(tx: Tx, id: string, addresses: string[]): Promise
 
 /** PUT /address-groups/{id}/add_addresses → {"address_group": ...}. */
 export async function addAddresses(tx: Tx, ctx: AuthContext, id: string, body: unknown): Promise<Item> {
-  const row = await getAddressGroup(tx, ctx, id);
+  const row = await getOwnAddressGroup(tx, ctx, id, 'add_addresses');
   const wanted = requestedAddresses(body);
   const present = new Set(await addressesOf(tx, id));
   const already = wanted.filter((a) => present.has(a));
@@ -109,7 +132,7 @@ export async function addAddresses(tx: Tx, ctx: AuthContext, id: string, body: u
 
 /** PUT /address-groups/{id}/remove_addresses → {"address_group": ...}. */
 export async function removeAddresses(tx: Tx, ctx: AuthContext, id: string, body: unknown): Promise<Item> {
-  const row = await getAddressGroup(tx, ctx, id);
+  const row = await getOwnAddressGroup(tx, ctx, id, 'remove_addresses');
   const wanted = requestedAddresses(body);
   const present = new Set(await addressesOf(tx, id));
   const missing = wanted.filter((a) => !present.has(a));
@@ -129,7 +152,7 @@ export function addressGroupService(): ResourceService {
 
     async list(tx, ctx) {
       let q = tx.selectFrom('address_groups').selectAll();
-      if (!ctx.isAdmin) q = q.where('project_id', '=', ctx.projectId);
+      if (!ctx.isAdmin) q = q.where(ownOrSharedInSql(OBJECT_TYPE, 'address_groups', ctx.projectId));
       return Promise.all((await q.execute()).map((r) => toApi(tx, r)));
     },
 
@@ -160,7 +183,7 @@ export function addressGroupService(): ResourceService {
     },
 
     async update(tx, ctx, id, a) {
-      const row = await getAddressGroup(tx, ctx, id);
+      const row = await getOwnAddressGroup(tx, ctx, id, 'update_address_group');
       const next = {
         name: (a.name as string | undefined) ?? row.name,
         description: (a.description as string | undefined) ?? row.description,
@@ -174,7 +197,8 @@ export function addressGroupService(): ResourceService {
     async remove(tx, ctx, id) {
       // Neutron answers AddressGroupInUse for a group a rule names; rules naming one are refused
       // here (that remote is not built), so no group is ever in use.
-      await getAddressGroup(tx, ctx, id);
+      await getOwnAddressGroup(tx, ctx, id, 'delete_address_group');
+      await deletePoliciesOf(tx, OBJECT_TYPE, id);
       await tx.deleteFrom('address_groups').where('id', '=', id).execute();
     },
   };

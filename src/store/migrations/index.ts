@@ -14,6 +14,7 @@ import * as m013 from './013_port_forwardings.js';
 import * as m014 from './014_small_extensions.js';
 import * as m015 from './015_port_bindings.js';
 import * as m016 from './016_identity_groups.js';
+import * as m017 from './017_rbac_shared_objects.js';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '014_small_extensions': m014,
   '015_port_bindings': m015,
   '016_identity_groups': m016,
+  '017_rbac_shared_objects': m017,
 };
