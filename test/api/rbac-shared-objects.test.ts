@@ -76,7 +76,14 @@ test('sharing a subnet pool with one project: visible, shared for it, allocatabl
   expectError(await third.client.get(`/subnetpools/${pool.id}`), 404, 'SubnetPoolNotFound');
   assert.deepEqual((await third.client.get('/subnetpools')).body.subnetpools, []);
 
-  // Still the owner's to change and to share.
+  // Still the owner's to change (its tags too) and to share.
+  assert.deepEqual((await target.client.get(`/subnetpools/${pool.id}/tags`)).body, { tags: [] });
+  expectError(
+    await target.client.put(`/subnetpools/${pool.id}/tags`, { tags: ['t'] }),
+    403,
+    'PolicyNotAuthorized',
+    'update_subnetpool:tags is disallowed by policy',
+  );
   expectError(
     await target.client.put(`/subnetpools/${pool.id}`, { subnetpool: { name: 'mine' } }),
     403,
