@@ -3,14 +3,20 @@
 // addresses). Addresses are normalized to network/prefixlen; add_addresses refuses ones already
 // there and remove_addresses ones not there, each bumping the group's revision and telling the
 // agents (their sets follow the addresses). A group a rule names is not deleted (AddressGroupInUse).
+// Visible to their project, admins, and the projects RBAC shares them with (rbac-address-group);
+// only the owner or an admin changes one.
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
-import { badRequest, NeutronError, notFound } from '../model/errors.js';
+import { badRequest, NeutronError, notFound, policyDenied } from '../model/errors.js';
 import { formatCidr, parsePrefix } from '../model/ip.js';
 import { ownerOrAdmin } from '../model/policy.js';
 import { isString, isSubnetCidr, noneToEmptyList, type Validator } from '../model/validators.js';
 import type { AddressGroupRow } from '../store/schema/index.js';
 import { newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
+import { sharedObjectType } from './rbac-shared-object.js';
+import { canSeeShared, deletePoliciesOf, ownOrSharedInSql } from './rbac-sql.js';
+
+const OBJECT_TYPE = 'address_group';
 
 /** validate_subnet_list: a list of CIDRs without duplicates. */
 const isSubnetList: Validator = (v) => {
@@ -56,21 +62,46 @@ async function toApi(tx: Tx, row: AddressGroupRow): Promise<Item> {
   return { id: row.id, name: row.name, addresses: await addressesOf(tx, row.id), ...standard };
 }
 
-/** An address group of the caller's project (any for admins), or AddressGroupNotFound. */
+/** An address group the caller sees (its project's, shared with it or everyone, any for admins), or AddressGroupNotFound. */
 async function getAddressGroup(tx: Tx, ctx: AuthContext, id: string): Promise<AddressGroupRow> {
   const row = await tx.selectFrom('address_groups').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row || !ownerOrAdmin(ctx, row)) throw addressGroupNotFound(id);
+  if (!row || !(await canSeeShared(tx, ctx, OBJECT_TYPE, row))) throw addressGroupNotFound(id);
   return row;
 }
 
 /**
- * check_address_group: the group a rule names as its remote exists for the rule's project (any
- * project's for an admin), or AddressGroupNotFound.
+ * check_address_group: the group a rule names as its remote is visible to the rule's project (its
+ * own, or shared with it by RBAC; any project's for an admin), or AddressGroupNotFound.
  */
 export async function checkAddressGroup(tx: Tx, ctx: AuthContext, id: string, projectId: string): Promise<void> {
-  const row = await tx.selectFrom('address_groups').select('project_id').where('id', '=', id).executeTakeFirst();
-  if (!row || (!ctx.isAdmin && row.project_id !== projectId)) throw addressGroupNotFound(id);
+  const row = await tx.selectFrom('address_groups').select(['id', 'project_id']).where('id', '=', id).executeTakeFirst();
+  if (!row || !(ctx.isAdmin || (await canSeeShared(tx, { ...ctx, isAdmin: false, projectId }, OBJECT_TYPE, row)))) {
+    throw addressGroupNotFound(id);
+  }
 }
+
+/** A group the caller may change (`rule`: admin or owner); one it only sees is the policy's 403. */
+async function getOwnAddressGroup(tx: Tx, ctx: AuthContext, id: string, rule: string): Promise<AddressGroupRow> {
+  const row = await getAddressGroup(tx, ctx, id);
+  if (!ownerOrAdmin(ctx, row)) throw policyDenied(`rule:${rule}`);
+  return row;
+}
+
+/** RBAC on address groups: the projects whose security group rules name the group depend on it. */
+export const addressGroupRbac = sharedObjectType({
+  table: 'address_groups',
+  callback: 'neutron.objects.address_group.AddressGroup.validate_rbac_policy_change',
+  notFound: addressGroupNotFound,
+  async boundProjects(tx, id) {
+    const rows = await tx
+      .selectFrom('security_group_rules')
+      .select('project_id')
+      .distinct()
+      .where('remote_address_group_id', '=', id)
+      .execute();
+    return new Set(rows.map((r) => r.project_id));
+  },
+});
 
 /** netaddr.IPNetwork(addr) → "network/prefixlen": a plain address is a host prefix. */
 function normalizeAddress(addr: unknown): string {
@@ -107,7 +138,7 @@ async function insertAddresses(tx: Tx, id: string, addresses: string[]): Promise
 
 /** PUT /address-groups/{id}/add_addresses → {"address_group": ...}. */
 export async function addAddresses(tx: Tx, ctx: AuthContext, id: string, body: unknown): Promise<Item> {
-  const row = await getAddressGroup(tx, ctx, id);
+  const row = await getOwnAddressGroup(tx, ctx, id, 'add_addresses');
   const wanted = requestedAddresses(body);
   const present = new Set(await addressesOf(tx, id));
   const already = wanted.filter((a) => present.has(a));
@@ -121,7 +152,7 @@ export async function addAddresses(tx: Tx, ctx: AuthContext, id: string, body: u
 
 /** PUT /address-groups/{id}/remove_addresses → {"address_group": ...}. */
 export async function removeAddresses(tx: Tx, ctx: AuthContext, id: string, body: unknown): Promise<Item> {
-  const row = await getAddressGroup(tx, ctx, id);
+  const row = await getOwnAddressGroup(tx, ctx, id, 'remove_addresses');
   const wanted = requestedAddresses(body);
   const present = new Set(await addressesOf(tx, id));
   const missing = wanted.filter((a) => !present.has(a));
@@ -141,7 +172,7 @@ export function addressGroupService(): ResourceService {
 
     async list(tx, ctx) {
       let q = tx.selectFrom('address_groups').selectAll();
-      if (!ctx.isAdmin) q = q.where('project_id', '=', ctx.projectId);
+      if (!ctx.isAdmin) q = q.where(ownOrSharedInSql(OBJECT_TYPE, 'address_groups', ctx.projectId));
       return Promise.all((await q.execute()).map((r) => toApi(tx, r)));
     },
 
@@ -172,7 +203,7 @@ export function addressGroupService(): ResourceService {
     },
 
     async update(tx, ctx, id, a) {
-      const row = await getAddressGroup(tx, ctx, id);
+      const row = await getOwnAddressGroup(tx, ctx, id, 'update_address_group');
       const next = {
         name: (a.name as string | undefined) ?? row.name,
         description: (a.description as string | undefined) ?? row.description,
@@ -184,11 +215,12 @@ export function addressGroupService(): ResourceService {
     },
 
     async remove(tx, ctx, id) {
+      await getOwnAddressGroup(tx, ctx, id, 'delete_address_group');
       const inUse = await tx.selectFrom('security_group_rules').select('id').where('remote_address_group_id', '=', id).executeTakeFirst();
       if (inUse) {
         throw new NeutronError(409, 'AddressGroupInUse', `Address group ${id} is in use on one or more security group rules.`);
       }
-      await getAddressGroup(tx, ctx, id);
+      await deletePoliciesOf(tx, OBJECT_TYPE, id);
       await tx.deleteFrom('address_groups').where('id', '=', id).execute();
     },
   };

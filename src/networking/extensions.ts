@@ -87,8 +87,11 @@ export const EXTENSIONS = [
   ext('quotas', 'Quota management support', 'Expose functions for quotas management per project'),
   ext('quota_details', 'Quota details management support', 'Expose functions for quotas usage statistics per project'),
   ext('quota-check-limit', 'Quota engine limit check', 'Support for checking the resource usage before applying a new quota limit'),
+  ext('rbac-address-group', 'Add address_group type to RBAC', 'Add address_group type to network RBAC'),
+  ext('rbac-address-scope', 'Add address_scope type to RBAC', 'Add address_scope type to RBAC'),
   ext('rbac-policies', 'RBAC Policies', 'Allows creation and modification of policies that control project access to resources.'),
   ext('rbac-security-groups', 'Add security_group type to network RBAC', 'Add security_group type to network RBAC'),
+  ext('rbac-subnetpool', 'Add subnetpool type to RBAC', 'Add subnetpool type to RBAC'),
   ext(
     'revision-if-match',
     'If-Match constraints based on revision_number',

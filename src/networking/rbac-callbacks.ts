@@ -1,7 +1,7 @@
 // The RBAC_POLICY callbacks of an object type, and how Neutron reports a refusal from one: the
 // callback's error inside a CallbackFailure, which the RBAC plugin turns into InvalidInput (create) or
 // RbacPolicyInUse (update, delete). The checks themselves live with each object type (rbac-objects.ts,
-// rbac-network.ts).
+// rbac-network.ts, rbac-shared-object.ts).
 import type { AuthContext } from '../model/context.js';
 import { conflict, invalidInput, NeutronError } from '../model/errors.js';
 import type { RbacPolicyRow } from '../store/schema/index.js';
@@ -47,6 +47,10 @@ export const rbacPolicyInUse = (objectId: string, details: string) =>
     'RbacPolicyInUse',
     `RBAC policy on object ${objectId} cannot be removed because other objects depend on it.\nDetails: ${details}`,
   );
+
+/** RbacPolicyInitError (a PolicyInitError: a server error unless a callback reports it). */
+export const rbacPolicyInitError = (objectId: string, reason: string) =>
+  new NeutronError(500, 'RbacPolicyInitError', `Failed to create RBAC policy on object ${objectId} because ${reason}.`);
 
 /** create_rbac_policy: a BEFORE_CREATE failure is InvalidInput. */
 export async function asInvalidInput<T>(run: () => Promise<T>): Promise<T> {

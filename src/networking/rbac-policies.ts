@@ -1,6 +1,7 @@
 // The rbac-policies resource (neutron/db/rbac_db_mixin.py, neutron/extensions/rbac.py): policies that
-// share a network or security group with one project or all ('*'). Each object type's own checks are
-// in rbac-objects.ts; this module validates, applies the policy rules and stores.
+// share a network, security group, address scope, subnet pool or address group with one project or
+// all ('*'). Each object type's own checks are in rbac-objects.ts; this module validates, applies the
+// policy rules and stores.
 import { composeRule, type ResourceSpec } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
 import { conflict, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.js';

@@ -1,7 +1,9 @@
 // RBAC policies as the other resources consult them: who an object is shared with, in SQL (for lists)
-// and per object, and the policies a resource writes itself (a network's `shared` flag). A leaf module:
-// the networks and security groups import it without a cycle.
+// and per object, and the policies a resource writes itself (a `shared` flag). A leaf module: the
+// shareable resources import it without a cycle.
 import { sql, type Expression, type SqlBool } from 'kysely';
+import type { AuthContext } from '../model/context.js';
+import { ownerOrAdmin, type Owned } from '../model/policy.js';
 import type { RbacPolicyRow } from '../store/schema/index.js';
 import { newId, type Tx } from './common.js';
 
@@ -16,6 +18,15 @@ export const WILDCARD = '*';
 export function sharedInSql(objectType: string, idColumn: string, projectId: string, actions: readonly string[]): Expression<SqlBool> {
   return sql<SqlBool>`exists (select 1 from rbac_policies r where r.object_type = ${objectType} and r.object_id = ${sql.ref(idColumn)}
     and r.action in (${sql.join(actions)}) and r.target_project in (${projectId}, ${WILDCARD}))`;
+}
+
+/**
+ * The rows of `table` (an object type shared by access_as_shared) that a non-admin caller sees: its
+ * project's and those shared with it or everyone (model_query.query_with_hooks' RBAC scope).
+ */
+export function ownOrSharedInSql(objectType: string, table: string, projectId: string): Expression<SqlBool> {
+  const shared = sharedInSql(objectType, `${table}.id`, projectId, [ACCESS_SHARED]);
+  return sql<SqlBool>`(${sql.ref(`${table}.project_id`)} = ${projectId} or ${shared})`;
 }
 
 /** The `shared` filter (model_query.apply_filters): shared with the caller's project or everyone, or not. */
@@ -58,6 +69,14 @@ async function hasPolicy(tx: Tx, objectType: string, id: string, actions: readon
 /** Whether the object has a policy of one of `actions` for `projectId` or everyone. */
 export const isSharedWith = (tx: Tx, objectType: string, id: string, projectId: string, actions: readonly string[]) =>
   hasPolicy(tx, objectType, id, actions, [projectId, WILDCARD]);
+
+/** RbacNeutronDbObjectMixin.is_accessible: the caller's project's, shared with it or everyone, or any for admins. */
+export async function canSeeShared(tx: Tx, ctx: AuthContext, objectType: string, row: Owned & { id: string }): Promise<boolean> {
+  return ownerOrAdmin(ctx, row) || isSharedWith(tx, objectType, row.id, ctx.projectId, [ACCESS_SHARED]);
+}
+
+/** Whether the object is shared with every project (its `shared` flag as its owner sets it). */
+export const isSharedWithAll = (tx: Tx, objectType: string, id: string) => hasPolicy(tx, objectType, id, [ACCESS_SHARED], [WILDCARD]);
 
 /** The object's policies of one action (all targets). */
 export function policiesOf(tx: Tx, objectType: string, id: string, action: string): Promise<RbacPolicyRow[]> {

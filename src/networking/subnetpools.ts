@@ -1,7 +1,7 @@
 // Subnet pools (neutron/db/db_base_plugin_v2.py, subnetpool parts): CRUD with Neutron's reading of
 // prefixes and prefix-length bounds, one default pool per family, address-scope association, and
 // the prefix operations (add_prefixes, remove_prefixes, onboard_network_subnets). Visible to their
-// project, admins, and everyone when shared (RBAC entries come with rbac-subnetpool).
+// project, admins, and the projects RBAC shares them with (rbac-subnetpool); `shared` is the wildcard policy.
 import { boolColumn, pushFilters, sqlPage, standardColumns, type ListTable } from './list-sql.js';
 import { type AttrSpec, type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
@@ -27,6 +27,9 @@ import {
 import { getVisibleAddressScope } from './address-scopes.js';
 import { getVisibleNetwork } from './networks.js';
 import { enforceQuota } from './quotas.js';
+import { rbacPolicyInitError, type NewRbacPolicy } from './rbac-callbacks.js';
+import { attachWildcardPolicy, sharedObjectType } from './rbac-shared-object.js';
+import { canSeeShared, deletePoliciesOf, ownOrSharedInSql, sharedFilterInSql, sharedWith, WILDCARD } from './rbac-sql.js';
 import { tagAttributes, tagFiltersInSql } from './tags.js';
 
 /** validate_not_empty_string with a length cap (the pool's name is required and not blank). */
@@ -74,7 +77,8 @@ export const subnetPoolSpec: ResourceSpec = {
   },
 };
 
-export function subnetPoolToApi(row: SubnetPoolRow): Item {
+/** `shared`: whether the pool is shared with the caller's project or everyone. */
+export function subnetPoolToApi(row: SubnetPoolRow, shared: boolean): Item {
   return {
     id: row.id,
     name: row.name,
@@ -82,7 +86,7 @@ export function subnetPoolToApi(row: SubnetPoolRow): Item {
     min_prefixlen: String(row.min_prefixlen),
     max_prefixlen: String(row.max_prefixlen),
     is_default: bool(row.is_default),
-    shared: bool(row.shared),
+    shared,
     prefixes: parseJson<string[]>(row.prefixes),
     ip_version: row.ip_version,
     default_quota: row.default_quota,
@@ -91,7 +95,10 @@ export function subnetPoolToApi(row: SubnetPoolRow): Item {
   };
 }
 
-const subnetPoolTable: ListTable = {
+const OBJECT_TYPE = 'subnetpool';
+
+/** The pools table as lists filter and sort it for the caller (`shared`: a policy for it). */
+const subnetPoolTable = (ctx: AuthContext): ListTable => ({
   table: 'subnetpools',
   columns: {
     ...standardColumns,
@@ -100,25 +107,66 @@ const subnetPoolTable: ListTable = {
     min_prefixlen: { column: 'min_prefixlen', kind: 'int' },
     max_prefixlen: { column: 'max_prefixlen', kind: 'int' },
     is_default: boolColumn('is_default'),
-    shared: boolColumn('shared'),
   },
-  filters: tagFiltersInSql('subnetpools'),
-};
+  filters: { shared: sharedFilterInSql(OBJECT_TYPE, 'subnetpools.id', ctx.projectId), ...tagFiltersInSql('subnetpools') },
+});
 
 export const subnetPoolNotFound = (id: string) => notFound('SubnetPoolNotFound', `Subnet pool ${id} could not be found.`);
 
 function visiblePools(tx: Tx, ctx: AuthContext) {
   const q = tx.selectFrom('subnetpools').selectAll();
-  if (ctx.isAdmin) return q;
-  return q.where((eb) => eb.or([eb('project_id', '=', ctx.projectId), eb('shared', '<>', 0)]));
+  return ctx.isAdmin ? q : q.where(ownOrSharedInSql(OBJECT_TYPE, 'subnetpools', ctx.projectId));
 }
 
-/** A pool the caller may see (its own, shared, or any for admins), or SubnetPoolNotFound. */
+/** A pool the caller may see (its own, shared with it or everyone, or any for admins), or SubnetPoolNotFound. */
 export async function getVisibleSubnetPool(tx: Tx, ctx: AuthContext, id: string): Promise<SubnetPoolRow> {
   const row = await tx.selectFrom('subnetpools').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row || !(ownerOrAdmin(ctx, row) || row.shared)) throw subnetPoolNotFound(id);
+  if (!row || !(await canSeeShared(tx, ctx, OBJECT_TYPE, row))) throw subnetPoolNotFound(id);
   return row;
 }
+
+async function poolsToApi(tx: Tx, ctx: AuthContext, rows: SubnetPoolRow[]): Promise<Item[]> {
+  const shared = await sharedWith(
+    tx,
+    OBJECT_TYPE,
+    rows.map((r) => r.id),
+    ctx.projectId,
+  );
+  return rows.map((r) => subnetPoolToApi(r, shared.has(r.id)));
+}
+
+const poolToApi = async (tx: Tx, ctx: AuthContext, row: SubnetPoolRow) => (await poolsToApi(tx, ctx, [row]))[0];
+
+/**
+ * SubnetPool.validate_rbac_policy_create: a pool in an address scope is shared only with a project the
+ * scope is shared with (or everyone) by a policy the caller sees (its project's; admins: any).
+ */
+async function checkScopeSharedWithTarget(tx: Tx, ctx: AuthContext, p: NewRbacPolicy): Promise<void> {
+  const pool = await tx.selectFrom('subnetpools').select('address_scope_id').where('id', '=', p.object_id).executeTakeFirst();
+  if (!pool?.address_scope_id) return;
+  let policies = tx
+    .selectFrom('rbac_policies')
+    .select('id')
+    .where('object_type', '=', 'address_scope')
+    .where('object_id', '=', pool.address_scope_id)
+    .where('target_project', 'in', [WILDCARD, p.target_project]);
+  if (!ctx.isAdmin) policies = policies.where('project_id', '=', ctx.projectId);
+  if (!(await policies.executeTakeFirst())) {
+    throw rbacPolicyInitError(p.object_id, "target project doesn't have access to associated address scope.");
+  }
+}
+
+/** RBAC on subnet pools: the projects with subnets from the pool depend on it. */
+export const subnetPoolRbac = sharedObjectType({
+  table: 'subnetpools',
+  callback: 'neutron.objects.subnetpool.SubnetPool.validate_rbac_policy_change',
+  notFound: subnetPoolNotFound,
+  async boundProjects(tx, id) {
+    const rows = await tx.selectFrom('subnets').select('project_id').where('subnetpool_id', '=', id).execute();
+    return new Set(rows.map((r) => r.project_id));
+  },
+  validateCreate: checkScopeSharedWithTarget,
+});
 
 /** The default pool of a family the caller sees (get_default_subnetpool), if any. */
 export async function defaultSubnetPool(tx: Tx, ctx: AuthContext, version: number): Promise<SubnetPoolRow | undefined> {
@@ -333,17 +381,17 @@ export function subnetPoolService(): ResourceService {
     spec: subnetPoolSpec,
 
     async list(tx, ctx, filters) {
-      const { query } = pushFilters(tx, subnetPoolTable, visiblePools(tx, ctx), filters);
-      return (await query.execute()).map(subnetPoolToApi);
+      const { query } = pushFilters(tx, subnetPoolTable(ctx), visiblePools(tx, ctx), filters);
+      return poolsToApi(tx, ctx, await query.execute());
     },
 
     async listPage(tx, ctx, q) {
-      const page = await sqlPage(tx, subnetPoolTable, visiblePools(tx, ctx), q, subnetPoolNotFound);
-      return page && { items: page.rows.map(subnetPoolToApi), hasMore: page.hasMore, hasBefore: page.hasBefore };
+      const page = await sqlPage(tx, subnetPoolTable(ctx), visiblePools(tx, ctx), q, subnetPoolNotFound);
+      return page && { items: await poolsToApi(tx, ctx, page.rows), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
 
     async show(tx, ctx, id) {
-      return subnetPoolToApi(await getVisibleSubnetPool(tx, ctx, id));
+      return poolToApi(tx, ctx, await getVisibleSubnetPool(tx, ctx, id));
     },
 
     async create(tx, ctx, a) {
@@ -370,7 +418,6 @@ export function subnetPoolService(): ResourceService {
         default_prefixlen: pool.default_prefixlen,
         min_prefixlen: pool.min_prefixlen,
         max_prefixlen: pool.max_prefixlen,
-        shared: int(a.shared),
         is_default: int(a.is_default),
         default_quota: (a.default_quota as number | undefined) ?? null,
         hash: newId(),
@@ -378,8 +425,9 @@ export function subnetPoolService(): ResourceService {
         prefixes: JSON.stringify(pool.prefixes),
       };
       await tx.insertInto('subnetpools').values(row).execute();
+      if (a.shared) await attachWildcardPolicy(tx, ctx, subnetPoolRbac, OBJECT_TYPE, id, row.project_id);
       await recordChange(tx, 'subnetpool', id, 'create', row.project_id);
-      return subnetPoolToApi(row);
+      return poolToApi(tx, ctx, row);
     },
 
     async update(tx, ctx, id, a) {
@@ -387,7 +435,7 @@ export function subnetPoolService(): ResourceService {
       const next = await updatePool(tx, ctx, row, a);
       // As Neutron's update answer, built from the pool object: the prefix lengths as numbers.
       return {
-        ...subnetPoolToApi(next),
+        ...(await poolToApi(tx, ctx, next)),
         default_prefixlen: next.default_prefixlen,
         min_prefixlen: next.min_prefixlen,
         max_prefixlen: next.max_prefixlen,
@@ -398,6 +446,7 @@ export function subnetPoolService(): ResourceService {
       const row = await ownPool(tx, ctx, id, 'delete_subnetpool');
       const used = await tx.selectFrom('subnets').select('id').where('subnetpool_id', '=', id).executeTakeFirst();
       if (used) throw badRequest('Unable to delete subnet pool: Subnet pool has existing allocations.', 'SubnetPoolDeleteError');
+      await deletePoliciesOf(tx, OBJECT_TYPE, id);
       await tx.deleteFrom('subnetpools').where('id', '=', id).execute();
       await recordChange(tx, 'subnetpool', id, 'delete', row.project_id);
     },

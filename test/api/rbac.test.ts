@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api, memberProject, type Api } from '../helpers/client.js';
+import { adminToken, api, sharingProjects, type Api } from '../helpers/client.js';
 import { created, expectError } from '../helpers/networking.js';
 
 let srv: TestServer;
@@ -22,19 +22,7 @@ before(async () => {
 });
 after(() => srv.close());
 
-interface Project {
-  client: Api;
-  id: string;
-}
-
-/** Three new member projects: the owner of what is shared, the target, and a bystander. */
-async function projects(): Promise<{ owner: Project; target: Project; third: Project }> {
-  const make = async (label: string): Promise<Project> => {
-    const p = await memberProject(srv.url, adminTok, `${label}-${randomUUID().slice(0, 8)}`);
-    return { client: api(srv.url, p.token), id: p.projectId };
-  };
-  return { owner: await make('owner'), target: await make('target'), third: await make('third') };
-}
+const projects = () => sharingProjects(srv.url, adminTok);
 
 /** A network of `p` with an IPv4 subnet, unique per call. */
 let cidrCounter = 0;

@@ -1,4 +1,5 @@
 // A tiny HTTP client for API tests: tokens, a member project, and JSON requests.
+import { randomUUID } from 'node:crypto';
 import { ADMIN_PASSWORD } from './server.js';
 
 /**
@@ -73,3 +74,21 @@ export function api(base: string, token: string) {
 }
 
 export type Api = ReturnType<typeof api>;
+
+/** A member project as the RBAC tests use one: its client and id. */
+export interface MemberProject {
+  client: Api;
+  id: string;
+}
+
+/** Three new member projects (unique names): the owner of what is shared, the target, and a bystander. */
+export async function sharingProjects(
+  base: string,
+  admin: string,
+): Promise<{ owner: MemberProject; target: MemberProject; third: MemberProject }> {
+  const make = async (label: string): Promise<MemberProject> => {
+    const p = await memberProject(base, admin, `${label}-${randomUUID().slice(0, 8)}`);
+    return { client: api(base, p.token), id: p.projectId };
+  };
+  return { owner: await make('owner'), target: await make('target'), third: await make('third') };
+}

@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { PostgresDialect, SqliteDialect, type Dialect } from 'kysely';
+import assert from 'node:assert/strict';
+import { Kysely, PostgresDialect, SqliteDialect, type Dialect } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import { migrations } from '../../src/store/migrations/index.js';
+import { openDb, type Db } from '../../src/store/db.js';
 import type { Engine } from '../../src/store/engine.js';
 import { createDatabase, sharedPostgresUrl } from './postgres.js';
 
@@ -34,4 +38,32 @@ export async function upgradeStore(prefix: string): Promise<UpgradeStore> {
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A store migrated up to `before`, seeded by `seed` as that release wrote it, then opened (migrating
+ * to the latest) and handed to `check`; removed at the end.
+ */
+export async function upgrade(
+  before: string,
+  seed: (old: Kysely<unknown>) => Promise<void>,
+  check: (db: Db) => Promise<void>,
+): Promise<void> {
+  const { stateDir, engine, dialect, cleanup } = await upgradeStore('neutrino-upgrade-');
+  try {
+    const old = new Kysely<unknown>({ dialect });
+    const provider = { getMigrations: async () => migrations };
+    const { error } = await new Migrator({ db: old, provider }).migrateTo(before);
+    assert.equal(error, undefined);
+    await seed(old);
+    await old.destroy();
+    const db = await openDb({ stateDir, engine });
+    try {
+      await check(db);
+    } finally {
+      await db.destroy();
+    }
+  } finally {
+    await cleanup();
+  }
 }

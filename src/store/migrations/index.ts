@@ -14,6 +14,7 @@ import * as m013 from './013_port_forwardings.js';
 import * as m014 from './014_small_extensions.js';
 import * as m015 from './015_port_bindings.js';
 import * as m016 from './016_identity_groups.js';
+import * as m017 from './017_rbac_shared_objects.js';
 import * as m018 from './018_auto_allocate_service_types.js';
 import * as m019 from './019_network_segments.js';
 import * as m020 from './020_l3_ha.js';
@@ -34,6 +35,7 @@ export const migrations: Record<string, Migration> = {
   '014_small_extensions': m014,
   '015_port_bindings': m015,
   '016_identity_groups': m016,
+  '017_rbac_shared_objects': m017,
   '018_auto_allocate_service_types': m018,
   '019_network_segments': m019,
   '020_l3_ha': m020,

@@ -252,12 +252,11 @@ export interface HaRouterNetworkRow {
   network_id: string;
 }
 
-/** An address scope (migration 007): no standard attributes, as in Neutron. */
+/** An address scope (migration 007): no standard attributes, as in Neutron; shared through RBAC (migration 017). */
 export interface AddressScopeRow {
   id: string;
   project_id: string;
   name: string;
-  shared: number;
   ip_version: number;
 }
 
@@ -320,12 +319,12 @@ export interface AddressAssociationRow {
   address: string;
 }
 
+/** A subnet pool (migration 007): shared through RBAC (migration 017). */
 export interface SubnetPoolRow extends StandardColumns {
   ip_version: number;
   default_prefixlen: number;
   min_prefixlen: number;
   max_prefixlen: number;
-  shared: number;
   is_default: number;
   default_quota: number | null;
   /** replaced by every allocation from the pool: concurrent allocations meet on the row */
