@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
 import { haveOpenstack } from '../helpers/openstack.js';
-import { eventually, labUpAsAdmin } from '../helpers/lab.js';
+import { createLabProvider, eventually, labUpAsAdmin } from '../helpers/lab.js';
 import type { InstanceJson, OpenStackPortRow } from '../helpers/shapes.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
@@ -97,21 +97,7 @@ const fixedIps = (p: OpenStackPortRow | Record<string, unknown>): string[] => {
 before(async () => {
   if (skip) return;
   env = await labUpAsAdmin(L);
-  openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'provider', 'provider');
-  openstack(
-    'subnet',
-    'create',
-    '--network',
-    'provider',
-    '--subnet-range',
-    '10.123.123.0/24',
-    '--gateway',
-    '10.123.123.1',
-    '--allocation-pool',
-    'start=10.123.123.100,end=10.123.123.200',
-    '--no-dhcp',
-    'provider',
-  );
+  createLabProvider(openstack);
   openstack(
     'subnet',
     'create',

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
 import { haveOpenstack } from '../helpers/openstack.js';
-import { eventually, labUpAsAdmin } from '../helpers/lab.js';
+import { createLabProvider, eventually, labUpAsAdmin } from '../helpers/lab.js';
 import type { InstanceJson, IpLink, LabStatusJson, OpenStackPortRow, OpenStackRow } from '../helpers/shapes.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
@@ -62,21 +62,7 @@ after(async () => {
 });
 
 test('router with gateway and interface: the instance on compute1 reaches the external host', { skip, timeout: 240_000 }, async () => {
-  openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'provider', 'provider');
-  openstack(
-    'subnet',
-    'create',
-    '--network',
-    'provider',
-    '--subnet-range',
-    '10.123.123.0/24',
-    '--gateway',
-    '10.123.123.1',
-    '--allocation-pool',
-    'start=10.123.123.100,end=10.123.123.200',
-    '--no-dhcp',
-    'provider',
-  );
+  createLabProvider(openstack);
   openstack('network', 'create', '--project', 'demo', 'selfservice');
   openstack('subnet', 'create', '--project', 'demo', '--network', 'selfservice', '--subnet-range', '172.16.1.0/24', 'selfservice');
   const router = openstack('router', 'create', '--project', 'demo', 'router');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk, neutrinoSpawn } from '../helpers/neutrino-cli.js';
 import { webUrl } from '../helpers/web.js';
 import { haveOpenstack } from '../helpers/openstack.js';
-import { eventually, labUpAsAdmin } from '../helpers/lab.js';
+import { createLabProvider, eventually, labUpAsAdmin } from '../helpers/lab.js';
 import type { Topology } from '../../src/web/topology.js';
 import type { TraceReport } from '../../src/trace/report.js';
 
@@ -74,21 +74,7 @@ test(
   'with --allow-probe the page probes a floating IP: echo requests and replies counted on the path',
   { skip, timeout: 300_000 },
   async (t) => {
-    openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'provider', 'provider');
-    openstack(
-      'subnet',
-      'create',
-      '--network',
-      'provider',
-      '--subnet-range',
-      '10.123.123.0/24',
-      '--gateway',
-      '10.123.123.1',
-      '--allocation-pool',
-      'start=10.123.123.100,end=10.123.123.200',
-      '--no-dhcp',
-      'provider',
-    );
+    createLabProvider(openstack);
     const router = openstack('router', 'create', '--project', 'demo', 'router') as { id: string };
     execFileSync('openstack', ['router', 'set', '--external-gateway', 'provider', 'router'], { env });
     execFileSync('openstack', ['router', 'add', 'subnet', 'router', 'selfservice'], { env });

@@ -48,3 +48,15 @@ export async function resumeAndTakeDown(root: string, lab: string): Promise<void
   await neutrino(['lab', 'down', '--lab', lab, '--state-root', root]);
   rmSync(root, { recursive: true, force: true });
 }
+
+/**
+ * The lab's flat provider network as an admin creates it (the external host is 10.123.123.1 on it):
+ * external, its subnet without DHCP, addresses from .100 to .200 for gateways and floating IPs.
+ */
+export function createLabProvider(openstack: (...args: string[]) => unknown): void {
+  openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'provider', 'provider');
+  openstack(
+    ...['subnet', 'create', '--network', 'provider', '--subnet-range', '10.123.123.0/24', '--gateway', '10.123.123.1'],
+    ...['--allocation-pool', 'start=10.123.123.100,end=10.123.123.200', '--no-dhcp', 'provider'],
+  );
+}
