@@ -80,7 +80,11 @@ before(async () => {
   routerId = openstack('router', 'create', '--project', 'demo', 'router').id;
   openstackRaw('router', 'add', 'subnet', 'router', 'selfservice');
   isolatedNet = openstack('network', 'create', '--project', 'demo', 'isolated').id;
-  openstack('subnet', 'create', '--project', 'demo', '--network', 'isolated', '--subnet-range', '10.77.0.0/24', 'isolated');
+  // The pool ends at .200: 10.77.0.250 below is an address of the subnet that no port can hold.
+  openstack(
+    ...['subnet', 'create', '--project', 'demo', '--network', 'isolated', '--subnet-range', '10.77.0.0/24'],
+    ...['--allocation-pool', 'start=10.77.0.2,end=10.77.0.200', 'isolated'],
+  );
   await neutrinoOk(
     [
       ...['instance', 'create', ...L, 'vm', '--network', 'selfservice', '--host', 'compute1', '--ssh-key', makeKey('vmkey')],
