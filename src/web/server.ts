@@ -37,11 +37,10 @@ const json = (res: http.ServerResponse, status: number, body: unknown) => {
 
 const errorBody = (status: number, type: string, message: string) => ({ NeutronError: { type, message, detail: '' } });
 
-/** A trace on the current snapshot: ?fip=ADDRESS, or ?port=ID&to=ADDRESS|PORT. */
-export function traceOn(source: ViewSource, q: URLSearchParams): TraceReport | { error: string } {
-  const snapshot = source.snapshot();
+/** A trace on a snapshot (the source's current one): ?fip=ADDRESS, or ?port=ID&to=ADDRESS|PORT. */
+export function traceOn(snapshot: Snapshot | null, label: string, q: URLSearchParams): TraceReport | { error: string } {
   if (!snapshot) return { error: 'nothing has been read yet' };
-  const ctx = contextFrom(snapshot, source.label);
+  const ctx = contextFrom(snapshot, label);
   const flow = { protocol: 'icmp' as const };
   const fip = q.get('fip');
   if (fip) return traceFip(ctx, fip, { flow });
@@ -74,8 +73,9 @@ export async function startWebServer(
         errorBody(400, 'BadRequest', 'the page probes a floating IP (fip=ADDRESS); probe a port with neutrino trace port --probe'),
       );
     if (probing) return json(res, 409, errorBody(409, 'Conflict', 'a probe is already running: wait for its result'));
+    // One snapshot for the walk and the probe: the nodes probed are the ones the trace was walked on.
     const snapshot = source.snapshot();
-    const report = traceOn(source, q);
+    const report = traceOn(snapshot, source.label, q);
     if ('error' in report || !snapshot)
       return json(res, 400, errorBody(400, 'BadRequest', 'error' in report ? report.error : 'nothing read yet'));
     probing = true;
@@ -113,7 +113,7 @@ export async function startWebServer(
       case '/api/resources':
         return view ? json(res, 200, view.resources) : json(res, 503, errorBody(503, 'NotReady', 'nothing has been read yet'));
       case '/api/trace': {
-        const report = traceOn(source, url.searchParams);
+        const report = traceOn(source.snapshot(), source.label, url.searchParams);
         return 'error' in report ? json(res, 400, errorBody(400, 'BadRequest', report.error)) : json(res, 200, report);
       }
       case '/api/events':
