@@ -4,8 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planNode, type NodeFacts } from '../../src/planner/index.js';
-import type { HostView, NetworkView, PortView, SegmentView } from '../../src/model/hostview.js';
+import type { HostView, NetworkView, SegmentView } from '../../src/model/hostview.js';
 import { HOST, type LinkSpec } from '../../src/kernel/types.js';
+import { l2Port } from '../helpers/l2-view.js';
 
 const NET = 'e6e37ba0-3b3f-4d4f-9a1b-2c3d4e5f6a7b';
 const VLAN: SegmentView = { network_type: 'vlan', physical_network: 'physnet1', segmentation_id: 12 };
@@ -21,21 +22,7 @@ const network = (segments: SegmentView[]): NetworkView => ({
   admin_state_up: true,
   router_external: false,
 });
-const vm: PortView = {
-  id: '3c338602-d806-488a-ae66-c4c8f8d13b9b',
-  network_id: NET,
-  mac_address: 'fa:16:3e:a7:f7:5a',
-  fixed_ips: [],
-  device_owner: 'compute:nova',
-  device_id: 'x',
-  admin_state_up: true,
-  status: 'DOWN',
-  port_security_enabled: false,
-  security_groups: [],
-  allowed_address_pairs: [],
-  binding_host_id: 'compute1',
-  extra_dhcp_opts: [],
-};
+const vm = l2Port('3c338602-d806-488a-ae66-c4c8f8d13b9b', NET);
 const view = (segments: SegmentView[]): HostView => ({
   host: 'compute1',
   revision: 1,

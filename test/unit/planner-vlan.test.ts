@@ -13,6 +13,7 @@ import { linkAddLine } from '../../src/kernel/render-ip.js';
 import { vlanSubinterfaceName } from '../../src/kernel/names.js';
 import { parseLink } from '../../src/observe/link.js';
 import { kernelHasVlan } from '../../src/agent/vlan-support.js';
+import { l2Port } from '../helpers/l2-view.js';
 
 const NET = 'e6e37ba0-3b3f-4d4f-9a1b-2c3d4e5f6a7b';
 const FLAT = 'f1a7f1a7-0000-4000-8000-000000000001';
@@ -26,21 +27,7 @@ const network = (id: string, type: string, vid: number | null): NetworkView => (
   admin_state_up: true,
   router_external: false,
 });
-const port = (id: string, networkId: string): PortView => ({
-  id,
-  network_id: networkId,
-  mac_address: 'fa:16:3e:a7:f7:5a',
-  fixed_ips: [],
-  device_owner: 'compute:nova',
-  device_id: 'x',
-  admin_state_up: true,
-  status: 'DOWN',
-  port_security_enabled: false,
-  security_groups: [],
-  allowed_address_pairs: [],
-  binding_host_id: 'compute1',
-  extra_dhcp_opts: [],
-});
+const port = l2Port;
 const vm = port('3c338602-d806-488a-ae66-c4c8f8d13b9b', NET);
 const vmFlat = port('4d338602-d806-488a-ae66-c4c8f8d13b9b', FLAT);
 
