@@ -75,7 +75,7 @@ test(
   { skip, timeout: 300_000 },
   async (t) => {
     createLabProvider(openstack);
-    const router = openstack('router', 'create', '--project', 'demo', 'router') as { id: string };
+    openstack('router', 'create', '--project', 'demo', 'router');
     execFileSync('openstack', ['router', 'set', '--external-gateway', 'provider', 'router'], { env });
     execFileSync('openstack', ['router', 'add', 'subnet', 'router', 'selfservice'], { env });
     const def = (openstack('security', 'group', 'list', '--project', 'demo') as Array<{ ID: string; Name: string }>).find(
@@ -101,6 +101,5 @@ test(
     const tap = report.hops.find((h) => h.node === 'compute1' && h.device?.startsWith('tap') && h.capture);
     assert.ok(tap?.capture, 'the instance tap was captured on');
     assert.ok(tap.capture.request >= 1 && (tap.capture.reply ?? 0) >= 1, JSON.stringify(tap.capture));
-    assert.ok(router.id);
   },
 );
