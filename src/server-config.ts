@@ -71,6 +71,8 @@ export interface ServerConfig {
   catalogComputeUrl?: string;
   /** HA routers ([DEFAULT] l3_ha, max_l3_agents_per_router, l3_ha_net_cidr). */
   l3ha: L3HaConfig;
+  /** The `dvr` and `router-admin-state-down-before-update` extensions are listed ([DEFAULT] enable_dvr). */
+  enableDvr: boolean;
   /** Settings given but not acted on, to be logged at start (never ignored silently). */
   warnings: string[];
 }
@@ -136,6 +138,7 @@ export const defaultServerConfig: ServerConfig = {
   keystone: null,
   nova: null,
   l3ha: DEFAULT_L3_HA,
+  enableDvr: true,
   warnings: [],
 };
 
@@ -389,6 +392,14 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     } catch (e) {
       throw e instanceof L3HaConfigError ? new ServerConfigError(e.message) : e;
     }
+    const opt = (v: unknown) => (v === undefined ? undefined : String(v));
+    cfg.enableDvr = bool('enable_dvr', opt(d.enable_dvr), true);
+    // Distributed routers need the Open vSwitch agent's DVR modes; Linux bridge has none, so a
+    // default of distributed routers cannot be honoured.
+    if (bool('router_distributed', opt(d.router_distributed), false))
+      throw new ServerConfigError(
+        'router_distributed = true: distributed routers are not supported (Linux bridge has no DVR); neutrino provides centralized routers only',
+      );
     if (ini.neutrino?.metrics_listen) cfg.metricsListen = parseListen(ini.neutrino.metrics_listen, '[neutrino] metrics_listen');
     if (ini.neutrino?.catalog_compute_url) cfg.catalogComputeUrl = ini.neutrino.catalog_compute_url.replace(/\/+$/, '');
   }

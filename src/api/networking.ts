@@ -8,13 +8,13 @@ import type { Db } from '../store/db.js';
 import type { Authenticate } from './keystone-auth.js';
 import type { AuthContext } from '../model/context.js';
 import { bulkItems, prepareCreate, prepareUpdate, visibleTo } from '../model/attributes.js';
-import { badRequest, notFound, unauthorized } from '../model/errors.js';
+import { badRequest, NeutronError, notFound, unauthorized } from '../model/errors.js';
 import { applyListQuery, attributesRead, fieldsOf, pageLinks, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import type { Item, ResourceService, Tx } from '../networking/common.js';
 import { enforceRevision, revisionConstraint } from './if-match.js';
 import { buildServices } from '../networking/index.js';
 import { registerExtraRoutes } from './networking-extra.js';
-import { EXTENSIONS } from '../networking/extensions.js';
+import { listedExtensions } from '../networking/extensions.js';
 import { ChangeFeed } from '../networking/feed.js';
 import { listenForCommits } from '../store/listen.js';
 import { registerAgentRoutes } from './agent-routes.js';
@@ -84,9 +84,10 @@ export async function registerNetworkingRoutes(http: FastifyInstance, deps: Netw
           links: [{ href: `${baseUrl}/v2.0/${s.spec.path ?? s.spec.plural}`, rel: 'self' }],
         })),
       }));
-      v2.get('/extensions', async () => ({ extensions: EXTENSIONS }));
+      const extensions = listedExtensions(deps.config);
+      v2.get('/extensions', async () => ({ extensions }));
       v2.get<{ Params: { alias: string } }>('/extensions/:alias', async (req) => {
-        const ext = EXTENSIONS.find((e) => e.alias === req.params.alias);
+        const ext = extensions.find((e) => e.alias === req.params.alias);
         if (!ext) throw notFound('HTTPNotFound', `Extension with alias ${req.params.alias} does not exist`);
         return { extension: ext };
       });
@@ -205,7 +206,15 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
   });
 
   v2.put<{ Params: { id: string } }>(member, async (req) => {
-    const attrs = prepareUpdate(service.spec, req.body, req.ctx);
+    let attrs: Item;
+    try {
+      attrs = prepareUpdate(service.spec, req.body, req.ctx);
+    } catch (e) {
+      // Neutron fetches the resource before enforcing the update policy: an attribute the caller may
+      // not set on a resource it cannot see is that resource's 404, never a 403 naming the rule.
+      if (e instanceof NeutronError && e.status === 403) await unitOfWork(db, (tx) => service.show(tx, req.ctx, req.params.id));
+      throw e;
+    }
     const expected = revisionConstraint(req.headers['if-match']);
     const item = await unitOfWork(db, (tx) =>
       constrained(tx, service, req.ctx, req.params.id, expected, () => service.update(tx, req.ctx, req.params.id, attrs)),

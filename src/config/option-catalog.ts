@@ -156,6 +156,9 @@ export const SERVER_OPTIONS: OptionCatalog = {
       'l3_ha',
       'max_l3_agents_per_router',
       'l3_ha_net_cidr',
+      // DVR (server-config.ts): the extensions' listing; router_distributed = true is refused.
+      'enable_dvr',
+      'router_distributed',
     ],
     database: ['connection'],
     ml2: ['tenant_network_types', 'physical_network_mtus'],
@@ -208,8 +211,6 @@ export const SERVER_OPTIONS: OptionCatalog = {
       'router_scheduler_driver',
       'router_auto_schedule',
       'allow_automatic_l3agent_failover',
-      'router_distributed',
-      'enable_dvr',
       'host_dvr_for_dhcp',
       'l3_ha_network_type',
       'l3_ha_network_physical_name',

@@ -22,6 +22,8 @@ export const EXTENSIONS = [
   ext('binding-extended', 'Port Bindings Extended', 'Expose port bindings of a virtual port to external application'),
   ext('default-subnetpools', 'Default Subnetpools', 'Provides ability to mark and use a subnetpool as the default.'),
   ext('dhcp_agent_scheduler', 'DHCP Agent Scheduler', 'Schedule networks among dhcp agents'),
+  // `distributed` exists (false, admin-only) and `true` is refused: Linux bridge has no DVR.
+  ext('dvr', 'Distributed Virtual Router', 'Enables configuration of Distributed Virtual Routers.'),
   ext('empty-string-filtering', 'Empty String Filtering Extension', 'Allow filtering by attributes with empty string value'),
   ext('expose-port-forwarding-in-fip', 'Expose Floating IP port forwardings', 'Expose port forwarding fields in floating IP response'),
   ext('external-net', 'Neutron external network', 'Adds external network attribute to network resource.'),
@@ -102,6 +104,11 @@ export const EXTENSIONS = [
     'Neutron L3 Router',
     'Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway.',
   ),
+  ext(
+    'router-admin-state-down-before-update',
+    "Enforce Router's Admin State Down Before Update Extension",
+    'Ensure that the admin state of a router is DOWN (admin_state_up=False) before updating the distributed attribute',
+  ),
   ext('router_availability_zone', 'Router Availability Zone', 'Availability zone support for router.'),
   ext('security-group', 'security-group', 'The security groups extension.'),
   ext(
@@ -141,3 +148,10 @@ export const EXTENSIONS = [
   ext('tag-creation', 'Tag creation extension', 'Allow to create multiple tags for a resource'),
   ext('tag-ports-during-bulk-creation', 'Tag Ports During Bulk Creation', 'Allow to tag ports during bulk creation'),
 ];
+
+/** Neutron's L3 plugin drops the DVR extensions when `enable_dvr = false`. */
+const DVR_ALIASES = new Set(['dvr', 'router-admin-state-down-before-update']);
+
+export function listedExtensions(config: { enableDvr: boolean }): typeof EXTENSIONS {
+  return config.enableDvr ? EXTENSIONS : EXTENSIONS.filter((e) => !DVR_ALIASES.has(e.alias));
+}

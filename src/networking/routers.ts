@@ -2,7 +2,7 @@
 // Its gateway (router-gateway.ts), interfaces (router-interfaces.ts) and shared pieces (router-common.ts)
 // live alongside; every router name stays importable from here.
 import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
-import { conflict } from '../model/errors.js';
+import { badRequest, conflict } from '../model/errors.js';
 import { isAvailabilityZoneHints, isExternalGatewayInfo, toBoolean } from '../model/validators.js';
 import { validateAvailabilityZones } from './availability-zones.js';
 import type { RouterRow } from '../store/schema/index.js';
@@ -47,9 +47,25 @@ export const routerSpec: ResourceSpec = {
   },
 };
 
-/** Only centralized routers (legacy or HA) exist here. */
-function checkCentralized(a: Item): void {
+/** Only centralized routers (legacy or HA) exist here; without the dvr extension `distributed` is unknown. */
+function checkCentralized(config: ServerConfig, a: Item): void {
+  if (!config.enableDvr && 'distributed' in a) throw badRequest("Unrecognized attribute(s) 'distributed'");
   if (a.distributed === true) throw badRouter('Distributed routers are not supported: neutrino provides centralized routers only');
+}
+
+/**
+ * _validate_router_migration with router-admin-state-down-before-update: `distributed` changes only
+ * while the router is down before and after the update; only then does the refusal of DVR come.
+ */
+function checkDistributedMigration(config: ServerConfig, router: RouterRow, a: Item): void {
+  if (a.distributed === true && config.enableDvr) {
+    const upAfter = 'admin_state_up' in a ? a.admin_state_up === true : bool(router.admin_state_up);
+    if (bool(router.admin_state_up) || upAfter)
+      throw badRouter(
+        "Cannot change the 'distributed' attribute of active routers. Please set router admin_state_up to False prior to upgrade",
+      );
+  }
+  checkCentralized(config, a);
 }
 
 /** _validate_migration: `ha` changes only on a router that is (or is being set) administratively down. */
@@ -112,7 +128,7 @@ export function routerService(config: ServerConfig): ResourceService {
 
     async create(tx, ctx, a) {
       checkGatewayPolicy(ctx, 'create', a.external_gateway_info);
-      checkCentralized(a);
+      checkCentralized(config, a);
       if ('flavor_id' in a) await providerOfFlavor(tx, a.flavor_id);
       const projectId = a.project_id as string;
       await enforceQuota(tx, projectId, 'router');
@@ -138,7 +154,7 @@ export function routerService(config: ServerConfig): ResourceService {
     async update(tx, ctx, id, a) {
       const router = await getVisibleRouter(tx, ctx, id);
       checkGatewayPolicy(ctx, 'update', a.external_gateway_info);
-      checkCentralized(a);
+      checkDistributedMigration(config, router, a);
       const ha = checkHaMigration(router, a) ? await migrateHa(tx, config, router, a.ha === true) : {};
       // ExtraRoute_dbonly_mixin.update_router: the routes are checked against the ports before the gateway changes.
       if ('routes' in a) await validateRoutes(tx, router, a.routes as ExtraRoute[]);

@@ -222,3 +222,22 @@ test('[ml2_type_vlan] network_vlan_ranges and [ml2] physical_network_mtus: as Ne
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('enable_dvr and router_distributed: DVR extensions listed by default, distributed routers by default refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-config-'));
+  const file = join(dir, 'neutron.conf');
+  const load = (...lines: string[]) => {
+    writeFileSync(file, lines.join('\n') + '\n');
+    return loadServerConfig({ config: file });
+  };
+  try {
+    assert.equal(loadServerConfig({}).enableDvr, true);
+    const off = load('[DEFAULT]', 'enable_dvr = false', 'router_distributed = false');
+    assert.equal(off.enableDvr, false);
+    assert.deepEqual(off.warnings, [], 'both options are acted on, not warned about');
+    assert.throws(() => load('[DEFAULT]', 'router_distributed = true'), /router_distributed = true: distributed routers are not supported/);
+    assert.throws(() => load('[DEFAULT]', 'enable_dvr = maybe'), /enable_dvr must be true or false, not 'maybe'/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
