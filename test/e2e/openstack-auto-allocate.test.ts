@@ -2,28 +2,17 @@
 // external network (`network create --external --default`), `network auto allocated topology create
 // [--check-resources]` failing as Neutron does and then building the project's network, subnets and
 // router, `… delete`; `subnet create/set/unset --service-type` and ports placed by their device owner.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server.js';
-import { CliError, haveOpenstack, openstackCli } from '../helpers/openstack.js';
+import { cliSuite } from '../helpers/cli-suite.js';
+import { CliError } from '../helpers/openstack.js';
 import type { Wire } from '../helpers/client.js';
 
-let srv: TestServer;
-let cli: ReturnType<typeof openstackCli>;
+const suite = cliSuite();
+const skip = suite.skip;
 
-const skip = haveOpenstack() ? false : 'Debian python3-openstackclient is not installed (scripts/install-deps.sh installs it)';
-
-before(async () => {
-  srv = await startTestServer();
-  cli = openstackCli(srv.url, [{ name: 'admin', username: 'admin', password: ADMIN_PASSWORD, project: 'admin' }]);
-});
-after(async () => {
-  cli?.cleanup();
-  await srv?.close();
-});
-
-const admin = (...a: string[]): Promise<Wire> => cli.json('admin', a);
-const run = (...a: string[]) => cli.run('admin', a);
+const admin = (...a: string[]): Promise<Wire> => suite.cli.json('admin', a);
+const run = (...a: string[]) => suite.cli.run('admin', a);
 
 /** The CLI's failure: a non-zero exit whose message names the reason. */
 async function fails(args: string[], reason: RegExp): Promise<void> {

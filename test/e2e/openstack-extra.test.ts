@@ -2,28 +2,16 @@
 // `router add route` / `router remove route` (extraroute-atomic), `router set --route` / `--no-route`
 // (the routes attribute), a refused next hop, `port create/set --extra-dhcp-option`, and
 // `security group create --stateless` with the mixing refusal.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server.js';
-import { haveOpenstack, openstackCli } from '../helpers/openstack.js';
+import { cliSuite } from '../helpers/cli-suite.js';
 import type { Wire } from '../helpers/client.js';
 
-let srv: TestServer;
-let cli: ReturnType<typeof openstackCli>;
+const suite = cliSuite();
+const skip = suite.skip;
 
-const skip = haveOpenstack() ? false : 'Debian python3-openstackclient is not installed (scripts/install-deps.sh installs it)';
-
-before(async () => {
-  srv = await startTestServer();
-  cli = openstackCli(srv.url, [{ name: 'admin', username: 'admin', password: ADMIN_PASSWORD, project: 'admin' }]);
-});
-after(async () => {
-  cli?.cleanup();
-  await srv?.close();
-});
-
-const admin = (...a: string[]): Promise<Wire> => cli.json('admin', a);
-const run = (...a: string[]) => cli.run('admin', a);
+const admin = (...a: string[]): Promise<Wire> => suite.cli.json('admin', a);
+const run = (...a: string[]) => suite.cli.run('admin', a);
 const routesOf = async (router: string) =>
   ((await admin('router', 'show', router)).routes as Array<{ destination: string; nexthop: string }>)
     .map((r) => `${r.destination} ${r.nexthop}`)
@@ -52,7 +40,7 @@ test(
     await run('router', 'remove', 'route', '--route', 'destination=10.8.0.0/16,gateway=172.16.9.6', 'xr-router');
     assert.deepEqual(await routesOf('xr-router'), ['10.9.0.0/24 172.16.9.5']);
 
-    const refused = await cli
+    const refused = await suite.cli
       .run('admin', ['router', 'add', 'route', '--route', 'destination=10.7.0.0/16,gateway=192.168.77.1', 'xr-router'])
       .then(
         () => null,
@@ -62,7 +50,7 @@ test(
     assert.deepEqual(await routesOf('xr-router'), ['10.9.0.0/24 172.16.9.5']);
 
     // A route's next hop keeps its interface.
-    const inUse = await cli.run('admin', ['router', 'remove', 'subnet', 'xr-router', 'xr-sub']).then(
+    const inUse = await suite.cli.run('admin', ['router', 'remove', 'subnet', 'xr-router', 'xr-sub']).then(
       () => null,
       (e: Error) => e.message,
     );
@@ -110,7 +98,7 @@ test('security group create --stateless; a port with both kinds is refused', { s
   assert.equal(stateless.stateful, false);
   await admin('security', 'group', 'create', 'sf-group');
   await admin('network', 'create', 'sl-net');
-  const refused = await cli
+  const refused = await suite.cli
     .run('admin', ['port', 'create', '--network', 'sl-net', '--security-group', 'sl-group', '--security-group', 'sf-group', 'sl-port'])
     .then(
       () => null,

@@ -1,34 +1,25 @@
 // Neutron parity through Debian's real `openstack` CLI: availability zones, manual DHCP and L3 agent
 // scheduling, unbinding and profile/NUMA changes of ports, and deleting an external network that
 // still has floating IPs. The agents are registered over the agent API (no kernel work here).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server.js';
-import { haveOpenstack, openstackCli } from '../helpers/openstack.js';
+import { cliSuite } from '../helpers/cli-suite.js';
 import { adminToken, api, type Api, type Wire } from '../helpers/client.js';
 
-let srv: TestServer;
-let cli: ReturnType<typeof openstackCli>;
-let http: Api;
+const suite = cliSuite();
+const skip = suite.skip;
+let adminHttp: Api | undefined;
+/** The admin over HTTP, for what the CLI has no command for (agents' state reports). */
+const http = async (): Promise<Api> => (adminHttp ??= api(suite.srv.url, await adminToken(suite.srv.url)));
 
-const skip = haveOpenstack() ? false : 'Debian python3-openstackclient is not installed (scripts/install-deps.sh installs it)';
-
-before(async () => {
-  srv = await startTestServer();
-  cli = openstackCli(srv.url, [{ name: 'admin', username: 'admin', password: ADMIN_PASSWORD, project: 'admin' }]);
-  http = api(srv.url, await adminToken(srv.url));
-});
-after(async () => {
-  cli?.cleanup();
-  await srv?.close();
-});
-
-const admin = (...a: string[]): Promise<Wire> => cli.json('admin', a);
-const run = (...a: string[]) => cli.run('admin', a);
+const admin = (...a: string[]): Promise<Wire> => suite.cli.json('admin', a);
+const run = (...a: string[]) => suite.cli.run('admin', a);
 
 /** Registers an agent as its first state report would; returns its id. */
 async function agent(agent_type: string, host: string, availability_zone?: string): Promise<string> {
-  const r = await http.post('/neutrino/agents/report', {
+  const r = await (
+    await http()
+  ).post('/neutrino/agents/report', {
     agent: { agent_type, host, configurations: {}, start_flag: true, availability_zone },
   });
   assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -74,7 +65,7 @@ test('network agent add/remove network --dhcp and router --l3', { skip, timeout:
   await run('network', 'agent', 'add', 'network', '--dhcp', l1, 'sched-net');
   assert.deepEqual(await hosting(), [other]);
   const netId = (await admin('network', 'show', 'sched-net')).id;
-  const again = await http.post(`/agents/${other}/dhcp-networks`, { network_id: netId });
+  const again = await (await http()).post(`/agents/${other}/dhcp-networks`, { network_id: netId });
   assert.equal(again.status, 409);
   assert.equal(again.body.NeutronError.type, 'NetworkHostedByDHCPAgent');
 
@@ -95,7 +86,7 @@ test('network agent add/remove network --dhcp and router --l3', { skip, timeout:
   await run('network', 'agent', 'add', 'router', '--l3', l3First, 'sched-router');
   assert.deepEqual(await routerHosts(), [l3Other]);
   const routerId = (await admin('router', 'show', 'sched-router')).id;
-  const hosted = await http.post(`/agents/${l3First}/l3-routers`, { router_id: routerId });
+  const hosted = await (await http()).post(`/agents/${l3First}/l3-routers`, { router_id: routerId });
   assert.equal(hosted.status, 409);
   assert.equal(hosted.body.NeutronError.type, 'RouterHostedByL3Agent');
   const listed = (await admin('router', 'list', '--agent', l3Other)) as Array<{ Name: string }>;

@@ -1,28 +1,17 @@
 // Subnet pools, address scopes and IP availability through Debian's real `openstack` CLI: address scope
 // create, subnet pool create with prefixes in a scope, subnet create from the pool by prefix length,
 // subnet pool set --pool-prefix (add_prefixes), subnet pool tags, ip availability list/show.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server.js';
-import { CliError, haveOpenstack, openstackCli } from '../helpers/openstack.js';
+import { cliSuite } from '../helpers/cli-suite.js';
+import { CliError } from '../helpers/openstack.js';
 import type { Wire } from '../helpers/client.js';
 
-let srv: TestServer;
-let cli: ReturnType<typeof openstackCli>;
+const suite = cliSuite();
+const skip = suite.skip;
 
-const skip = haveOpenstack() ? false : 'Debian python3-openstackclient is not installed (scripts/install-deps.sh installs it)';
-
-before(async () => {
-  srv = await startTestServer();
-  cli = openstackCli(srv.url, [{ name: 'admin', username: 'admin', password: ADMIN_PASSWORD, project: 'admin' }]);
-});
-after(async () => {
-  cli?.cleanup();
-  await srv?.close();
-});
-
-const admin = (...a: string[]): Promise<Wire> => cli.json('admin', a);
-const run = (...a: string[]) => cli.run('admin', a);
+const admin = (...a: string[]): Promise<Wire> => suite.cli.json('admin', a);
+const run = (...a: string[]) => suite.cli.run('admin', a);
 
 test(
   'address scope, subnet pool in it, subnets by prefix length, pool prefixes added, IP availability',

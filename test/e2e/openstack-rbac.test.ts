@@ -4,37 +4,22 @@
 // for an address scope, a subnet pool in it and an address group (`--type address_scope|subnetpool|
 // address_group`): the second project allocates a subnet from the pool and puts a pool of its own in
 // the scope, which holds those policies, and sees the group without being able to change it.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server.js';
-import { CliError, haveOpenstack, openstackCli } from '../helpers/openstack.js';
+import { cliSuite, member } from '../helpers/cli-suite.js';
+import { CliError } from '../helpers/openstack.js';
 import { api, issueToken, type Wire } from '../helpers/client.js';
 import { created } from '../helpers/networking.js';
 
-let srv: TestServer;
-let cli: ReturnType<typeof openstackCli>;
+const suite = cliSuite({ users: [member('demo'), member('other')] });
+const skip = suite.skip;
 
-const skip = haveOpenstack() ? false : 'Debian python3-openstackclient is not installed (scripts/install-deps.sh installs it)';
-
-before(async () => {
-  srv = await startTestServer();
-  cli = openstackCli(srv.url, [
-    { name: 'admin', username: 'admin', password: ADMIN_PASSWORD, project: 'admin' },
-    { name: 'demo', username: 'demo', password: 'demo-pw', project: 'demo' },
-    { name: 'other', username: 'other', password: 'other-pw', project: 'other' },
-  ]);
-});
-after(async () => {
-  cli?.cleanup();
-  await srv?.close();
-});
-
-const admin = (...a: string[]): Promise<Wire> => cli.json('admin', a);
-const demo = (...a: string[]): Promise<Wire> => cli.json('demo', a);
-const other = (...a: string[]): Promise<Wire> => cli.json('other', a);
+const admin = (...a: string[]): Promise<Wire> => suite.cli.json('admin', a);
+const demo = (...a: string[]): Promise<Wire> => suite.cli.json('demo', a);
+const other = (...a: string[]): Promise<Wire> => suite.cli.json('other', a);
 
 async function refused(cloud: string, args: string[], pattern: RegExp) {
-  await assert.rejects(cli.run(cloud, args), (e: CliError) => {
+  await assert.rejects(suite.cli.run(cloud, args), (e: CliError) => {
     assert.ok(e instanceof CliError);
     assert.match(e.stderr, pattern);
     return true;
@@ -49,7 +34,7 @@ function projects(): Promise<Record<string, string>> {
     for (const name of ['demo', 'other']) {
       ids[name] = (await admin('project', 'create', '--domain', 'default', name)).id;
       await admin('user', 'create', '--domain', 'default', '--project', name, '--password', `${name}-pw`, name);
-      await cli.run('admin', ['role', 'add', '--project', name, '--user', name, 'member']);
+      await suite.cli.run('admin', ['role', 'add', '--project', name, '--user', name, 'member']);
     }
     return ids;
   })();
@@ -103,8 +88,8 @@ test('network rbac create/list/show/delete: the second project uses the shared n
   await refused('other', ['subnet', 'create', '--network', 'demo-net', '--subnet-range', '10.78.0.0/24', 'x'], /disallowed by policy/);
   await refused('demo', ['network', 'rbac', 'delete', policy.id], /cannot be removed because other objects depend on it/);
 
-  await cli.run('other', ['port', 'delete', 'other-port']);
-  await cli.run('demo', ['network', 'rbac', 'delete', policy.id]);
+  await suite.cli.run('other', ['port', 'delete', 'other-port']);
+  await suite.cli.run('demo', ['network', 'rbac', 'delete', policy.id]);
   assert.deepEqual(await demo('network', 'rbac', 'list'), []);
   await refused('other', ['network', 'show', net.id], /No Network found/);
 });
@@ -115,8 +100,8 @@ test(
   async () => {
     const ids = await projects();
     // What is shared and what uses it is made over HTTP: the CLI calls are the sharing and the using.
-    const demoApi = api(srv.url, await issueToken(srv.url, 'demo', 'demo-pw', 'demo'));
-    const otherApi = api(srv.url, await issueToken(srv.url, 'other', 'other-pw', 'other'));
+    const demoApi = api(suite.srv.url, await issueToken(suite.srv.url, 'demo', 'demo-pw', 'demo'));
+    const otherApi = api(suite.srv.url, await issueToken(suite.srv.url, 'other', 'other-pw', 'other'));
     const scope = await created(demoApi.post('/address-scopes', { address_scope: { name: 'demo-scope', ip_version: 4 } }), 'address_scope');
     const pool = await created(
       demoApi.post('/subnetpools', { subnetpool: { name: 'demo-pool', prefixes: ['10.90.0.0/16'], address_scope_id: scope.id } }),
@@ -165,12 +150,12 @@ test(
     // What the other project uses holds the policies; the group's goes.
     await refused('demo', ['network', 'rbac', 'delete', poolPolicy.id], /cannot be removed because other objects depend on it/);
     await refused('demo', ['network', 'rbac', 'delete', scopePolicy.id], /cannot be removed because other objects depend on it/);
-    await cli.run('demo', ['network', 'rbac', 'delete', groupPolicy.id]);
+    await suite.cli.run('demo', ['network', 'rbac', 'delete', groupPolicy.id]);
     await refused('other', ['address', 'group', 'show', group.id], /No AddressGroup found/);
 
     assert.equal((await otherApi.del(`/subnets/${subnet.id}`)).status, 204);
     assert.equal((await otherApi.del(`/subnetpools/${own.id}`)).status, 204);
-    await cli.run('demo', ['network', 'rbac', 'delete', poolPolicy.id, scopePolicy.id]);
+    await suite.cli.run('demo', ['network', 'rbac', 'delete', poolPolicy.id, scopePolicy.id]);
     await refused('other', ['subnet', 'pool', 'show', pool.id], /No SubnetPool found/);
     assert.deepEqual((await demoApi.get('/rbac-policies')).body.rbac_policies, []);
   },

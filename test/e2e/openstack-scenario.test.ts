@@ -1,36 +1,21 @@
 // The canonical scenario's resources, created, shown, listed, updated and deleted with Debian's real
 // `openstack` CLI by two projects; the second project must see none of the first's private resources.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server.js';
-import { CliError, haveOpenstack, openstackCli } from '../helpers/openstack.js';
+import { cliSuite, member } from '../helpers/cli-suite.js';
+import { CliError } from '../helpers/openstack.js';
 import type { OpenStackRow } from '../helpers/shapes.js';
 
-let srv: TestServer;
-let cli: ReturnType<typeof openstackCli>;
+const suite = cliSuite({ users: [member('demo'), member('other')] });
+const skip = suite.skip;
 
-const skip = haveOpenstack() ? false : 'Debian python3-openstackclient is not installed (scripts/install-deps.sh installs it)';
-
-before(async () => {
-  srv = await startTestServer();
-  cli = openstackCli(srv.url, [
-    { name: 'admin', username: 'admin', password: ADMIN_PASSWORD, project: 'admin' },
-    { name: 'demo', username: 'demo', password: 'demo-pw', project: 'demo' },
-    { name: 'other', username: 'other', password: 'other-pw', project: 'other' },
-  ]);
-});
-after(async () => {
-  cli?.cleanup();
-  await srv?.close();
-});
-
-const admin = (...a: string[]) => cli.json('admin', a);
-const demo = (...a: string[]) => cli.json('demo', a);
-const other = (...a: string[]) => cli.json('other', a);
-const run = (cloud: string, ...a: string[]) => cli.run(cloud, a);
+const admin = (...a: string[]) => suite.cli.json('admin', a);
+const demo = (...a: string[]) => suite.cli.json('demo', a);
+const other = (...a: string[]) => suite.cli.json('other', a);
+const run = (cloud: string, ...a: string[]) => suite.cli.run(cloud, a);
 
 async function refused(cloud: string, args: string[], pattern: RegExp) {
-  await assert.rejects(cli.run(cloud, args), (e: CliError) => {
+  await assert.rejects(suite.cli.run(cloud, args), (e: CliError) => {
     assert.ok(e instanceof CliError);
     assert.match(e.stderr, pattern);
     return true;

@@ -1,28 +1,16 @@
 // Provider networks and their segments through Debian's real `openstack` CLI: network create
 // --provider-*, network segment create/list/show/set/delete, and the network's `segments` once it
 // has several.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server.js';
-import { haveOpenstack, openstackCli } from '../helpers/openstack.js';
+import { cliSuite } from '../helpers/cli-suite.js';
 import type { Wire } from '../helpers/client.js';
 
-let srv: TestServer;
-let cli: ReturnType<typeof openstackCli>;
+const suite = cliSuite({ config: { vniRanges: [[40, 49]], networkVlanRanges: [{ physicalNetwork: 'physnet1', ranges: [[100, 199]] }] } });
+const skip = suite.skip;
 
-const skip = haveOpenstack() ? false : 'Debian python3-openstackclient is not installed (scripts/install-deps.sh installs it)';
-
-before(async () => {
-  srv = await startTestServer({ vniRanges: [[40, 49]], networkVlanRanges: [{ physicalNetwork: 'physnet1', ranges: [[100, 199]] }] });
-  cli = openstackCli(srv.url, [{ name: 'admin', username: 'admin', password: ADMIN_PASSWORD, project: 'admin' }]);
-});
-after(async () => {
-  cli?.cleanup();
-  await srv?.close();
-});
-
-const admin = (...a: string[]): Promise<Wire> => cli.json('admin', a);
-const run = (...a: string[]) => cli.run('admin', a);
+const admin = (...a: string[]): Promise<Wire> => suite.cli.json('admin', a);
+const run = (...a: string[]) => suite.cli.run('admin', a);
 const VLAN_150 = ['--provider-network-type', 'vlan', '--provider-physical-network', 'physnet1', '--provider-segment', '150'];
 
 test('a VLAN provider network, a VXLAN segment added and removed, segments listed', { skip, timeout: 300_000 }, async () => {

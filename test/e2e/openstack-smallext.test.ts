@@ -1,29 +1,17 @@
 // Service providers, flavors, router flavors and address groups through Debian's real `openstack`
 // CLI: network service provider list, network flavor (profile) create/list/add profile, router
 // create with a flavor_id (--extra-property), address group create/set/unset/show/delete.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server.js';
-import { haveOpenstack, openstackCli } from '../helpers/openstack.js';
+import { cliSuite } from '../helpers/cli-suite.js';
 import type { Wire } from '../helpers/client.js';
 
-let srv: TestServer;
-let cli: ReturnType<typeof openstackCli>;
-
-const skip = haveOpenstack() ? false : 'Debian python3-openstackclient is not installed (scripts/install-deps.sh installs it)';
+const suite = cliSuite();
+const skip = suite.skip;
 const SINGLE_NODE = 'neutron.services.l3_router.service_providers.single_node.SingleNodeDriver';
 
-before(async () => {
-  srv = await startTestServer();
-  cli = openstackCli(srv.url, [{ name: 'admin', username: 'admin', password: ADMIN_PASSWORD, project: 'admin' }]);
-});
-after(async () => {
-  cli?.cleanup();
-  await srv?.close();
-});
-
-const admin = (...a: string[]): Promise<Wire> => cli.json('admin', a);
-const run = (...a: string[]) => cli.run('admin', a);
+const admin = (...a: string[]): Promise<Wire> => suite.cli.json('admin', a);
+const run = (...a: string[]) => suite.cli.run('admin', a);
 
 test('service providers, flavors with a profile, and a router of that flavor', { skip, timeout: 300_000 }, async () => {
   const providers = await admin('network', 'service', 'provider', 'list');

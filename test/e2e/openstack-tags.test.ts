@@ -1,27 +1,15 @@
 // Tags through Debian's real `openstack` CLI: --tag on create and set, unset --tag/--all-tag, and the
 // list filters --tags/--any-tags/--not-tags/--not-any-tags, on every taggable resource.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server.js';
-import { haveOpenstack, openstackCli } from '../helpers/openstack.js';
+import { cliSuite } from '../helpers/cli-suite.js';
 import type { Wire } from '../helpers/client.js';
 
-let srv: TestServer;
-let cli: ReturnType<typeof openstackCli>;
+const suite = cliSuite();
+const skip = suite.skip;
 
-const skip = haveOpenstack() ? false : 'Debian python3-openstackclient is not installed (scripts/install-deps.sh installs it)';
-
-before(async () => {
-  srv = await startTestServer();
-  cli = openstackCli(srv.url, [{ name: 'admin', username: 'admin', password: ADMIN_PASSWORD, project: 'admin' }]);
-});
-after(async () => {
-  cli?.cleanup();
-  await srv?.close();
-});
-
-const admin = (...a: string[]): Promise<Wire> => cli.json('admin', a);
-const run = (...a: string[]) => cli.run('admin', a);
+const admin = (...a: string[]): Promise<Wire> => suite.cli.json('admin', a);
+const run = (...a: string[]) => suite.cli.run('admin', a);
 const names = (rows: Array<{ Name: string }>) => rows.map((r) => r.Name).sort();
 
 test(
