@@ -1,13 +1,15 @@
 // API benchmark: starts a real `neutrino server` process (SQLite file in a temp dir) and measures
 // port-create latency serial and with 8 concurrent clients, requests per second on a show call,
 // and list-ports latency with 1,000 ports (BENCH_LIST_PORTS=N for another count): the whole list, by
-// device_id, and pages of 100 (first, after a marker, sorted). Prints one JSON object.
+// device_id, and pages of 100 (first, after a marker, sorted); the server's CPU time per whole list, and
+// a list of three fields. Prints one JSON object.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { api, issueToken, memberProject } from '../test/helpers/client.js';
+import { processCpuMs } from './server-process.js';
 
 const PASSWORD = 'bench-admin';
 const LIST_PORTS = Number(process.env.BENCH_LIST_PORTS ?? 1000);
@@ -108,6 +110,16 @@ async function main() {
       sortedPage.push((await timed(() => demo.get(`/ports?limit=100&sort_key=mac_address&sort_dir=desc&marker=${middle}`)))[0]);
     }
 
+    // Server CPU per full list (read from /proc, less disturbed by other processes than the wall time),
+    // and a list that asks for three fields only.
+    const cpu0 = processCpuMs(server.pid!);
+    for (let i = 0; i < 20; i++) await demo.get('/ports');
+    const listCpuMs = (processCpuMs(server.pid!) - cpu0) / 20;
+    const someFields: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      someFields.push((await timed(() => demo.get('/ports?fields=id&fields=mac_address&fields=fixed_ips')))[0]);
+    }
+
     const showMs: number[] = [];
     let shows = 0;
     const [showWall] = await timed(() =>
@@ -143,7 +155,8 @@ async function main() {
           },
           list_ports_ms: {
             ports: count,
-            unfiltered: { p50: pct(listAll, 50), p95: pct(listAll, 95) },
+            unfiltered: { p50: pct(listAll, 50), p95: pct(listAll, 95), server_cpu_ms: +listCpuMs.toFixed(1) },
+            three_fields: { p50: pct(someFields, 50), p95: pct(someFields, 95) },
             by_device_id: { p50: pct(listFiltered, 50), p95: pct(listFiltered, 95) },
             limit_100_first_page: { p50: pct(firstPage, 50), p95: pct(firstPage, 95) },
             limit_100_after_marker: { p50: pct(laterPage, 50), p95: pct(laterPage, 95) },

@@ -49,7 +49,7 @@ export async function startServer(nodeArgs: string[] = []): Promise<ServerProces
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
-function processCpuMs(pid: number): number {
+export function processCpuMs(pid: number): number {
   // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

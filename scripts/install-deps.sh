@@ -37,6 +37,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
 fi
 
+# Debian keeps PostgreSQL's server binaries off PATH, in /usr/lib/postgresql/<version>/bin, where the
+# tests and `npm run bench:postgres` take the newest (test/helpers/postgres.ts), started as `postgres` under root.
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || ! id postgres >/dev/null 2>&1; then
+  echo "install-deps: PostgreSQL's server (/usr/lib/postgresql/*/bin/initdb) or its postgres account is missing" >&2
+  exit 1
+fi
+
 # neutrino runs on Node.js 24 or newer: the machine's when it has it, else this checkout's own
 # (.runtime/node, the machine's node and npm left as they are).
 ./scripts/provide-node.sh

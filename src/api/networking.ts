@@ -9,6 +9,7 @@ import type { Authenticate } from './keystone-auth.js';
 import type { AuthContext } from '../model/context.js';
 import { bulkItems, prepareCreate, prepareUpdate, visibleTo } from '../model/attributes.js';
 import { badRequest, NeutronError, notFound, unauthorized } from '../model/errors.js';
+import { itemRenderer } from '../model/item-render.js';
 import { applyListQuery, attributesRead, fieldsOf, pageLinks, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
 import type { Item, ResourceService, Tx } from '../networking/common.js';
 import { enforceRevision, revisionConstraint } from './if-match.js';
@@ -124,7 +125,8 @@ async function* jsonListInTurns(plural: string, items: Item[], render1: (it: Ite
   for (let i = 0; i < items.length; i += LIST_SLICE) {
     await nextTurn();
     const part = JSON.stringify(items.slice(i, i + LIST_SLICE).map(render1));
-    yield (i ? ',' : '') + part.slice(1, -1);
+    // Bytes, not a string: HTTP would otherwise measure each string's UTF-8 length before encoding it.
+    yield Buffer.from((i ? ',' : '') + part.slice(1, -1));
   }
   const tail = JSON.stringify(links);
   yield tail === '{}' ? ']}' : `],${tail.slice(1)}`;
@@ -177,11 +179,10 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
       return applyListQuery(service.spec, all, q, selfUrl, raw, markerItem);
     });
     const links = page.links.length ? { [`${plural}_links`]: page.links } : {};
-    if (page.items.length > LIST_SLICE) {
-      const render1 = (it: Item) => render(service, it, req.ctx, q.fields);
+    const render1 = itemRenderer(service.spec, req.ctx, q.fields);
+    if (page.items.length > LIST_SLICE)
       return reply.type(JSON_TYPE).send(Readable.from(jsonListInTurns(plural, page.items, render1, links)));
-    }
-    return { [plural]: page.items.map((it) => render(service, it, req.ctx, q.fields)), ...links };
+    return { [plural]: page.items.map(render1), ...links };
   });
 
   v2.get<{ Params: { id: string } }>(member, async (req) => {

@@ -177,7 +177,7 @@ export function composeRule(action: string, singular: string, attrs: string[]): 
 /** The attributes only admins read, per resource (computed once: every listed item is stripped of them). */
 const adminOnly = new WeakMap<ResourceSpec, Set<string>>();
 
-function adminReadNames(res: ResourceSpec): Set<string> {
+export function adminReadNames(res: ResourceSpec): ReadonlySet<string> {
   let names = adminOnly.get(res);
   if (!names) {
     names = new Set(Object.keys(res.attributes).filter((k) => res.attributes[k].adminRead));

@@ -198,6 +198,49 @@ export const portSpec: ResourceSpec = {
   },
 };
 
+/** The columns each port attribute is made from; the others (addresses, groups, tags) come from tables of their own. */
+const PORT_COLUMNS: Record<string, ReadonlyArray<keyof PortRow>> = {
+  id: ['id'],
+  name: ['name'],
+  network_id: ['network_id'],
+  admin_state_up: ['admin_state_up'],
+  mac_address: ['mac_address'],
+  device_id: ['device_id'],
+  device_owner: ['device_owner'],
+  status: ['status'],
+  port_security_enabled: ['port_security_enabled'],
+  allowed_address_pairs: ['allowed_address_pairs'],
+  extra_dhcp_opts: ['extra_dhcp_opts'],
+  'binding:host_id': ['binding_host_id'],
+  'binding:vnic_type': ['binding_vnic_type'],
+  'binding:profile': ['binding_profile'],
+  'binding:vif_type': ['binding_vif_type'],
+  'binding:vif_details': ['binding_vif_details'],
+  numa_affinity_policy: ['numa_affinity_policy'],
+  device_profile: ['device_profile'],
+  tenant_id: ['project_id'],
+  project_id: ['project_id'],
+  description: ['description'],
+  created_at: ['created_at'],
+  updated_at: ['updated_at'],
+  revision_number: ['revision_number'],
+};
+
+/** The columns a list selects: those of the attributes `read` names (id always), or all of them (null). */
+function portColumns(read: ReadonlySet<string> | null): Array<keyof PortRow> | null {
+  if (!read) return null;
+  const out = new Set<keyof PortRow>(['id']);
+  for (const attr of read) for (const c of Object.hasOwn(PORT_COLUMNS, attr) ? PORT_COLUMNS[attr] : []) out.add(c);
+  return [...out];
+}
+
+/** A JSON column's value; undefined when a list did not select the column (nobody reads the attribute). */
+const jsonColumn = (text: string | undefined): unknown => (text === undefined ? undefined : parseJson(text));
+
+/**
+ * A port as the API shows it. From a list that selected only some columns (portColumns), the
+ * attributes of the others are meaningless: nobody reads them.
+ */
 export function portToApi(row: PortRow, fixedIps: FixedIp[], groups: string[]): Item {
   return {
     id: row.id,
@@ -211,13 +254,13 @@ export function portToApi(row: PortRow, fixedIps: FixedIp[], groups: string[]): 
     status: row.status,
     security_groups: groups,
     port_security_enabled: bool(row.port_security_enabled),
-    allowed_address_pairs: parseJson(row.allowed_address_pairs),
-    extra_dhcp_opts: parseJson(row.extra_dhcp_opts),
+    allowed_address_pairs: jsonColumn(row.allowed_address_pairs),
+    extra_dhcp_opts: jsonColumn(row.extra_dhcp_opts),
     'binding:host_id': row.binding_host_id,
     'binding:vnic_type': row.binding_vnic_type,
-    'binding:profile': parseJson(row.binding_profile),
+    'binding:profile': jsonColumn(row.binding_profile),
     'binding:vif_type': row.binding_vif_type,
-    'binding:vif_details': parseJson(row.binding_vif_details),
+    'binding:vif_details': jsonColumn(row.binding_vif_details),
     ip_allocation: 'immediate',
     numa_affinity_policy: row.numa_affinity_policy,
     device_profile: row.device_profile,
@@ -660,14 +703,21 @@ export async function deletePort(tx: Tx, ctx: AuthContext, id: string, system = 
   notePortDeleted(tx, port);
 }
 
-/** The ports the caller sees: its project's, and every port on its project's networks. */
-function visiblePorts(tx: Tx, ctx: AuthContext) {
-  const q = tx.selectFrom('ports').selectAll('ports');
+/**
+ * The ports the caller sees: its project's, and every port on its project's networks; all their
+ * columns, or only `columns` (the rows then hold only those).
+ */
+function visiblePorts(tx: Tx, ctx: AuthContext, columns: Array<keyof PortRow> | null = null) {
+  const q = columns
+    ? (tx.selectFrom('ports').select(columns.map((c) => `ports.${c}` as const)) as unknown as ReturnType<typeof selectAllPorts>)
+    : selectAllPorts(tx);
   if (ctx.isAdmin) return q;
   return q
     .innerJoin('networks', 'networks.id', 'ports.network_id')
     .where((eb) => eb.or([eb('ports.project_id', '=', ctx.projectId), eb('networks.project_id', '=', ctx.projectId)]));
 }
+
+const selectAllPorts = (tx: Tx) => tx.selectFrom('ports').selectAll('ports');
 
 export function portService(): ResourceService {
   return {
@@ -675,16 +725,17 @@ export function portService(): ResourceService {
     readOnlyGets: true,
 
     async list(tx, ctx, filters, read) {
-      const { query } = pushFilters(tx, portTable, visiblePorts(tx, ctx), filters);
+      const { query } = pushFilters(tx, portTable, visiblePorts(tx, ctx, portColumns(read ?? null)), filters);
       const rows = await query.execute();
       return portsToApi(tx, rows, rows.length > 200, read);
     },
 
     async listPage(tx, ctx, q) {
-      const page = await sqlPage(tx, portTable, visiblePorts(tx, ctx), q, (id) =>
+      const read = attributesRead(q);
+      const page = await sqlPage(tx, portTable, visiblePorts(tx, ctx, portColumns(read)), q, (id) =>
         notFound('PortNotFound', `Port ${id} could not be found.`),
       );
-      return page && { items: await portsToApi(tx, page.rows, false, attributesRead(q)), hasMore: page.hasMore, hasBefore: page.hasBefore };
+      return page && { items: await portsToApi(tx, page.rows, false, read), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
 
     async show(tx, ctx, id) {

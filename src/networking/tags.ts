@@ -85,16 +85,17 @@ export function tagFiltersInSql(table: TaggedTable): Record<TagFilter, FilterBui
   };
 }
 
-/** The tags of each resource id, sorted. */
+/** Past this many resources the whole tags table is read at once (as a long list's addresses are). */
+const READ_ALL_TAGS = 200;
+
+/** The tags of each resource id, sorted (of others too, when many are asked for). */
 export async function loadTags(tx: Tx, table: TaggedTable, ids: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
+  const all = ids.length > READ_ALL_TAGS;
   // Chunks keep the parameter count within both engines' limits.
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows = await tx
-      .selectFrom(tagTable(table))
-      .select(['resource_id', 'tag'])
-      .where('resource_id', 'in', ids.slice(i, i + 500))
-      .execute();
+  for (let i = 0; i < (all ? 1 : ids.length); i += 500) {
+    const query = tx.selectFrom(tagTable(table)).select(['resource_id', 'tag']);
+    const rows = await (all ? query : query.where('resource_id', 'in', ids.slice(i, i + 500))).execute();
     for (const r of rows) {
       const list = out.get(r.resource_id);
       if (list) list.push(r.tag);
