@@ -146,7 +146,16 @@ test(
     t.diagnostic(`failover ${first} → ${standby}: longest gap ${failover.gapS} s, ${failover.replies}/100 replies`);
     assert.ok(failover.gapS <= MAX_GAP_S, `replies stopped for ${failover.gapS} s`);
     await eventually(`${standby} reported active`, async () => (await haStates())[standby] === 'active', 30_000);
-    const intf = openstack('port', 'list', '--router', routerId, '--device-owner', 'network:router_interface', '--long') as Array<{
+    // An HA router's interfaces are Neutron's replicated ones.
+    const intf = openstack(
+      'port',
+      'list',
+      '--router',
+      routerId,
+      '--device-owner',
+      'network:ha_router_replicated_interface',
+      '--long',
+    ) as Array<{
       ID: string;
     }>;
     await eventually(
