@@ -26,8 +26,6 @@ export const NETWORK_OWNER_PREFIX = 'network:';
 export const DHCP_OWNER = 'network:dhcp';
 /** DEVICE_OWNER_FLOATINGIP */
 export const FLOATINGIP_OWNER = 'network:floatingip';
-/** The start of the owners of a router's ports (interfaces, gateway, HA and distributed interfaces). */
-export const ROUTER_OWNER_PREFIX = 'network:router';
 /** DEVICE_OWNER_ROUTER_GW */
 export const ROUTER_GW_OWNER = 'network:router_gateway';
 /** DEVICE_OWNER_ROUTER_INTF */
@@ -46,6 +44,8 @@ export const COMPUTE_OWNER_PREFIX = 'compute:';
 export const ROUTER_INTERFACE_OWNERS = [ROUTER_INTF_OWNER, 'network:router_interface_distributed', ROUTER_HA_REPLICATED_INTF_OWNER];
 /** ROUTER_INTERFACE_OWNERS_SNAT: router interfaces and DVR SNAT ports, which take no automatic EUI-64 address. */
 export const ROUTER_INTERFACE_OWNERS_SNAT = [...ROUTER_INTERFACE_OWNERS, 'network:router_centralized_snat'];
+/** ROUTER_PORT_OWNERS: the owners of a router's ports (interfaces, gateway, HA and distributed interfaces). */
+export const ROUTER_PORT_OWNERS = [...ROUTER_INTERFACE_OWNERS_SNAT, ROUTER_GW_OWNER, ROUTER_HA_INTF_OWNER];
 /** Every port a router owns (its "attached ports"): interfaces and the gateway. */
 export const ROUTER_OWNED = [...ROUTER_INTERFACE_OWNERS, ROUTER_GW_OWNER];
 /** The L3 plugin's IP_UPDATE_NOT_ALLOWED_LIST: router ports whose IPv4 addresses the port API may not change. */
