@@ -353,14 +353,19 @@ export class Agent {
     );
     this.monitor = new LinkMonitor((events) => this.kick(events));
     this.monitor.start();
-    const ha = new HaStateReporter(this.cfg.host, this.client, this.log.child({ component: 'ha' }));
-    const haTimer = this.cfg.roles.includes('l3') ? setInterval(() => void ha.check(haWatches(this.view)), HA_CHECK_MS) : null;
+    const l3 = this.cfg.roles.includes('l3');
+    // A router made primary or standby here is planned again (IPv6 forwarding, radvd).
+    const ha = new HaStateReporter(this.cfg.host, this.client, this.log.child({ component: 'ha' }), undefined, () => this.kick());
+    const haTimer = l3 ? setInterval(() => void ha.check(haWatches(this.view)), HA_CHECK_MS) : null;
     try {
       while (!this.stopped) {
         try {
           await this.waitAndRefresh();
           if (this.stopped) break;
-          await this.pass(facts);
+          // The first pass knows which routers keepalived holds here already (an agent restarted
+          // next to a running keepalived), so that it does not plan a primary as a standby.
+          if (l3 && this.firstPass) await ha.check(haWatches(this.view));
+          await this.pass({ ...facts, haPrimary: ha.primaryRouters() });
         } catch (e) {
           // Level-triggered: whatever failed, the next pass starts from a fresh view.
           this.log.error({ err: e }, 'reconcile failed; full resync shortly');

@@ -1,7 +1,8 @@
 // The state of this node's HA routers, as Neutron's keepalived-state-change monitor reads it: a
 // router is active here while its primary VIP (169.254.0.<vr_id>/24) is on its `ha-` device, which
 // keepalived adds on becoming MASTER and removes otherwise. Changes are reported to the server
-// (update_ha_routers_states), which moves the router's ports to the active host.
+// (update_ha_routers_states), which moves the router's ports to the active host, and to the agent,
+// which plans a primary router unlike a standby one (IPv6 forwarding, radvd).
 import type { Logger } from 'pino';
 import type { NeutrinoClient } from '../client/neutrino.js';
 import { run as defaultRun, type Runner } from '../exec/run.js';
@@ -37,30 +38,52 @@ export function stateFromAddresses(output: string, vip: string): 'active' | 'sta
 export class HaStateReporter {
   /** router id → the state last reported */
   private reported = new Map<string, string>();
-  private busy = false;
+  /** the routers last read as active here */
+  private primary = new Set<string>();
+  private inFlight: Promise<void> | null = null;
 
+  /** `onPrimaryChange` is called when the set of routers active here changed. */
   constructor(
     private readonly host: string,
     private readonly client: NeutrinoClient,
     private readonly log: Logger,
     private readonly run: Runner = defaultRun,
+    private readonly onPrimaryChange: () => void = () => undefined,
   ) {}
 
-  /** Reads each watched router's state and reports those that changed (one check at a time). */
-  async check(watches: HaWatch[]): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
+  /** The routers active on this node as last read. */
+  primaryRouters(): ReadonlySet<string> {
+    return this.primary;
+  }
+
+  /** Reads each watched router's state and reports those that changed (one check at a time: a second caller waits for it). */
+  check(watches: HaWatch[]): Promise<void> {
+    this.inFlight ??= this.readAndReport(watches).finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  private async readAndReport(watches: HaWatch[]): Promise<void> {
+    const states = new Map<string, string>();
+    for (const w of watches) {
+      try {
+        states.set(
+          w.routerId,
+          stateFromAddresses((await this.run(['ip', '-n', w.namespace, '-o', '-4', 'addr', 'show', 'dev', w.dev])).stdout, w.vip),
+        );
+      } catch {
+        // the namespace or device is not there yet: the pass makes it
+      }
+    }
+    const primary = new Set([...states].filter(([, s]) => s === 'active').map(([id]) => id));
+    if (primary.size !== this.primary.size || [...primary].some((id) => !this.primary.has(id))) {
+      this.primary = primary;
+      this.onPrimaryChange();
+    }
     try {
       const changed: Record<string, string> = {};
-      for (const w of watches) {
-        let state: string;
-        try {
-          state = stateFromAddresses((await this.run(['ip', '-n', w.namespace, '-o', '-4', 'addr', 'show', 'dev', w.dev])).stdout, w.vip);
-        } catch {
-          continue; // the namespace or device is not there yet: the pass makes it
-        }
-        if (this.reported.get(w.routerId) !== state) changed[w.routerId] = state;
-      }
+      for (const [id, state] of states) if (this.reported.get(id) !== state) changed[id] = state;
       for (const id of this.reported.keys()) if (!watches.some((w) => w.routerId === id)) this.reported.delete(id);
       if (!Object.keys(changed).length) return;
       this.log.info({ states: changed }, 'HA router state changed');
@@ -68,8 +91,6 @@ export class HaStateReporter {
       for (const [id, s] of Object.entries(changed)) this.reported.set(id, s);
     } catch (e) {
       this.log.warn({ err: e }, 'HA router state report failed; retried on the next check');
-    } finally {
-      this.busy = false;
     }
   }
 }

@@ -26,14 +26,14 @@ export const NETWORK_OWNER_PREFIX = 'network:';
 export const DHCP_OWNER = 'network:dhcp';
 /** DEVICE_OWNER_FLOATINGIP */
 export const FLOATINGIP_OWNER = 'network:floatingip';
-/** The start of the owners of a router's ports (interfaces, gateway, HA and distributed interfaces). */
-export const ROUTER_OWNER_PREFIX = 'network:router';
 /** DEVICE_OWNER_ROUTER_GW */
 export const ROUTER_GW_OWNER = 'network:router_gateway';
 /** DEVICE_OWNER_ROUTER_INTF */
 export const ROUTER_INTF_OWNER = 'network:router_interface';
-/** DEVICE_OWNER_ROUTER_HA_INTF */
+/** DEVICE_OWNER_ROUTER_HA_INTF: an HA router's `ha-` port on the HA network, one per agent */
 export const ROUTER_HA_INTF_OWNER = 'network:router_ha_interface';
+/** DEVICE_OWNER_HA_REPLICATED_INT: an interface of an HA router (replicated on each of its agents) */
+export const ROUTER_HA_REPLICATED_INTF_OWNER = 'network:ha_router_replicated_interface';
 /** DEVICE_OWNER_DISTRIBUTED */
 export const DISTRIBUTED_OWNER = 'network:distributed';
 /** DEVICE_OWNER_AGENT_GW */
@@ -41,13 +41,11 @@ export const AGENT_GW_OWNER = 'network:floatingip_agent_gateway';
 /** DEVICE_OWNER_COMPUTE_PREFIX: an instance's port is owned by `compute:<zone>`. */
 export const COMPUTE_OWNER_PREFIX = 'compute:';
 /** Owners of ports that connect a router to an internal subnet (ROUTER_INTERFACE_OWNERS). */
-export const ROUTER_INTERFACE_OWNERS = [
-  ROUTER_INTF_OWNER,
-  'network:router_interface_distributed',
-  'network:ha_router_replicated_interface',
-];
+export const ROUTER_INTERFACE_OWNERS = [ROUTER_INTF_OWNER, 'network:router_interface_distributed', ROUTER_HA_REPLICATED_INTF_OWNER];
 /** ROUTER_INTERFACE_OWNERS_SNAT: router interfaces and DVR SNAT ports, which take no automatic EUI-64 address. */
 export const ROUTER_INTERFACE_OWNERS_SNAT = [...ROUTER_INTERFACE_OWNERS, 'network:router_centralized_snat'];
+/** ROUTER_PORT_OWNERS: the owners of a router's ports (interfaces, gateway, HA and distributed interfaces). */
+export const ROUTER_PORT_OWNERS = [...ROUTER_INTERFACE_OWNERS_SNAT, ROUTER_GW_OWNER, ROUTER_HA_INTF_OWNER];
 /** Every port a router owns (its "attached ports"): interfaces and the gateway. */
 export const ROUTER_OWNED = [...ROUTER_INTERFACE_OWNERS, ROUTER_GW_OWNER];
 /** The L3 plugin's IP_UPDATE_NOT_ALLOWED_LIST: router ports whose IPv4 addresses the port API may not change. */

@@ -3,12 +3,15 @@
 import { authContext, type AuthContext } from '../model/context.js';
 import { conflict, NeutronError } from '../model/errors.js';
 import { cidrsOverlap } from '../model/ip.js';
-import { ROUTER_GW_OWNER, ROUTER_OWNED } from '../model/neutron.js';
+import { ROUTER_GW_OWNER, ROUTER_HA_REPLICATED_INTF_OWNER, ROUTER_INTF_OWNER, ROUTER_OWNED } from '../model/neutron.js';
 import type { PortRow, RouterRow, SubnetRow } from '../store/schema/index.js';
 import { bool, parseJson, recordChange, standardFields, timestamp, type Item, type Tx } from './common.js';
 import type { FixedIp } from './ipam.js';
 import { routerNotFound, subnetCidr } from './lookups.js';
 import { hintsOf, hostingZones } from './availability-zones.js';
+
+/** _get_device_owner: the owner of a router's interfaces, replicated ones for an HA router. */
+export const interfaceOwner = (router: Pick<RouterRow, 'ha'>): string => (router.ha ? ROUTER_HA_REPLICATED_INTF_OWNER : ROUTER_INTF_OWNER);
 
 /** The server acting for itself (context.elevated()): creates and deletes service ports. */
 export const systemContext: AuthContext = authContext({

@@ -15,13 +15,13 @@ import {
   enforceRouterDeviceOwner,
   fixedIpsOf,
   getVisibleRouter,
+  interfaceOwner,
   routerPorts,
   systemContext,
   touchPort,
   touchRouter,
 } from './router-common.js';
 import { subnetCidr } from './lookups.js';
-import { ROUTER_INTF_OWNER } from '../model/neutron.js';
 import { getVisibleSubnet } from './subnets.js';
 import { checkSubnetNotUsedByRoutes } from './extra-routes.js';
 import { ACCESS_SHARED, isTargeted } from './rbac-sql.js';
@@ -105,9 +105,9 @@ async function addInterfaceByPort(tx: Tx, ctx: AuthContext, router: RouterRow, p
   const fixedIps = (await fixedIpsOf(tx, [port.id])).get(port.id) ?? [];
   if (!fixedIps.length) throw badRouter('Router port must have at least one fixed IP');
   // Neutron attaches by updating the port as the caller: another project's port may not join this router.
-  await enforceRouterDeviceOwner(tx, ctx, { device_owner: ROUTER_INTF_OWNER, device_id: router.id, project_id: port.project_id });
+  await enforceRouterDeviceOwner(tx, ctx, { device_owner: interfaceOwner(router), device_id: router.id, project_id: port.project_id });
   if (hasIpv6Address(fixedIps)) {
-    const other = (await routerPorts(tx, router.id, [ROUTER_INTF_OWNER])).find(
+    const other = (await routerPorts(tx, router.id, [interfaceOwner(router)])).find(
       (p) => p.id !== port.id && p.network_id === port.network_id && hasIpv6Address(p.fixed_ips),
     );
     if (other) {
@@ -120,7 +120,7 @@ async function addInterfaceByPort(tx: Tx, ctx: AuthContext, router: RouterRow, p
   await checkDupRouterSubnets(tx, router.id, subnets);
   if (subnets.filter((s) => s.ip_version === 4).length > 1) throw badRouter('Cannot have multiple IPv4 subnets on router port');
   checkPortInRange(ctx, port, fixedIps, subnets);
-  await touchPort(tx, port, { device_id: router.id, device_owner: ROUTER_INTF_OWNER });
+  await touchPort(tx, port, { device_id: router.id, device_owner: interfaceOwner(router) });
   await touchRouter(tx, router);
   return interfaceInfo(
     router.id,
@@ -149,7 +149,7 @@ async function addInterfaceBySubnet(tx: Tx, ctx: AuthContext, router: RouterRow,
   await checkDupRouterSubnets(tx, router.id, [subnet]);
   if (subnet.ip_version === 6) {
     // Another IPv6 prefix of a network the router already has an IPv6 port on joins that port.
-    const shared = (await routerPorts(tx, router.id, [ROUTER_INTF_OWNER])).find(
+    const shared = (await routerPorts(tx, router.id, [interfaceOwner(router)])).find(
       (p) => p.network_id === subnet.network_id && hasIpv6Address(p.fixed_ips),
     );
     if (shared) return addPrefixToPort(tx, router, shared, subnet);
@@ -163,7 +163,7 @@ async function addInterfaceBySubnet(tx: Tx, ctx: AuthContext, router: RouterRow,
       fixed_ips: [{ subnet_id: subnet.id, ip_address: subnet.gateway_ip }],
       admin_state_up: true,
       device_id: router.id,
-      device_owner: ROUTER_INTF_OWNER,
+      device_owner: interfaceOwner(router),
       name: '',
     },
     { system: true },
@@ -231,7 +231,7 @@ export async function removeRouterInterface(tx: Tx, ctx: AuthContext, routerId: 
 
 /** _remove_interface_by_port: the port must be one of the router's interfaces (on `subnetId`, if given). */
 async function removeInterfaceByPort(tx: Tx, router: RouterRow, portId: string, subnetId: string | undefined): Promise<InterfaceInfo> {
-  const port = (await routerPorts(tx, router.id, [ROUTER_INTF_OWNER])).find((p) => p.id === portId);
+  const port = (await routerPorts(tx, router.id, [interfaceOwner(router)])).find((p) => p.id === portId);
   if (!port) throw notFound('RouterInterfaceNotFound', `Router ${router.id} does not have an interface with id ${portId}`);
   const portSubnets = port.fixed_ips.map((f) => f.subnet_id);
   if (subnetId !== undefined && !portSubnets.includes(subnetId)) {
@@ -252,7 +252,7 @@ async function removeInterfaceByPort(tx: Tx, router: RouterRow, portId: string, 
 /** _remove_interface_by_subnet: the first interface port on the subnet loses it (or goes, if it was its only one). */
 async function removeInterfaceBySubnet(tx: Tx, ctx: AuthContext, router: RouterRow, subnetId: string): Promise<InterfaceInfo> {
   const { subnet } = await getVisibleSubnet(tx, ctx, subnetId);
-  const ports = (await routerPorts(tx, router.id, [ROUTER_INTF_OWNER])).filter((p) => p.network_id === subnet.network_id);
+  const ports = (await routerPorts(tx, router.id, [interfaceOwner(router)])).filter((p) => p.network_id === subnet.network_id);
   if (ports.length) await checkInterfaceNotInUse(tx, router, subnet);
   for (const p of ports) {
     const portSubnets = p.fixed_ips.map((f) => f.subnet_id);

@@ -10,8 +10,7 @@ import { bool, int, newId, recordChange, stringFilter, timestamp, type Item, typ
 import { allocateVrId, deleteHaNetworkIfUnused, ensureHaNetwork, unbindHaRouterEverywhere, wantsHa } from './l3-ha.js';
 import { deletePort } from './ports.js';
 import { enforceQuota } from './quotas.js';
-import { badRouter, getVisibleRouter, routerPorts, routersToApi, systemContext } from './router-common.js';
-import { ROUTER_INTF_OWNER } from '../model/neutron.js';
+import { badRouter, getVisibleRouter, interfaceOwner, routerPorts, routersToApi, systemContext, touchPort } from './router-common.js';
 import { checkGatewayPolicy, parseGatewayInfo, updateGateway } from './router-gateway.js';
 import { scheduleRouter } from './l3-scheduler.js';
 import type { ServerConfig } from '../server-config.js';
@@ -76,8 +75,13 @@ function checkHaMigration(router: RouterRow, a: Item): boolean {
   return true;
 }
 
-/** _reconfigure_ha_resources: the router leaves its agents and is scheduled again as what it became. */
+/**
+ * _reconfigure_ha_resources: the router leaves its agents and is scheduled again as what it became;
+ * its interfaces change owner (_migrate_router_ports).
+ */
 async function migrateHa(tx: Tx, config: ServerConfig, router: RouterRow, ha: boolean): Promise<Partial<RouterRow>> {
+  const owner = { from: interfaceOwner(router), to: interfaceOwner({ ha: ha ? 1 : 0 }) };
+  for (const p of await routerPorts(tx, router.id, [owner.from])) await touchPort(tx, p, { device_owner: owner.to });
   if (ha) {
     const deleted = await tx.deleteFrom('router_l3_agents').where('router_id', '=', router.id).executeTakeFirst();
     if (Number(deleted.numDeletedRows)) await recordChange(tx, 'router', router.id, 'update', null);
@@ -182,7 +186,7 @@ export function routerService(config: ServerConfig): ResourceService {
     async remove(tx, ctx, id) {
       const router = await getVisibleRouter(tx, ctx, id);
       // _ensure_router_not_in_use
-      const attached = await routerPorts(tx, id, [ROUTER_INTF_OWNER]);
+      const attached = await routerPorts(tx, id, [interfaceOwner(router)]);
       if (attached.length) {
         throw conflict('RouterInUse', `Router ${id} has ports still attached: ${attached.map((p) => p.id).join(', ')}`);
       }

@@ -6,7 +6,7 @@ import type { AuthContext } from '../model/context.js';
 import { conflict, forbidden, invalidInput, notFound, policyDenied } from '../model/errors.js';
 import { cidrsOverlap, formatCidr, type Cidr } from '../model/ip.js';
 import { defaultGateway, defaultPools, validatePools, type Pool } from '../model/ipam.js';
-import { DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS, ROUTER_OWNER_PREFIX } from '../model/neutron.js';
+import { DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS, ROUTER_PORT_OWNERS } from '../model/neutron.js';
 import { isOwner, ownerOrAdmin } from '../model/policy.js';
 import {
   isAllocationPools,
@@ -173,7 +173,7 @@ async function movedGateway(tx: Tx, subnet: SubnetRow, requested: unknown): Prom
         .select('ports.id')
         .where('ip_allocations.subnet_id', '=', subnet.id)
         .where('ip_allocations.ip_address', '=', subnet.gateway_ip)
-        .where('ports.device_owner', 'like', `${ROUTER_OWNER_PREFIX}%`)
+        .where('ports.device_owner', 'in', ROUTER_PORT_OWNERS)
         .executeTakeFirst()
     : undefined;
   if (routerPort) {

@@ -35,6 +35,11 @@ export interface NodeFacts {
   metadata?: MetadataFacts | null;
   /** keepalived's VRRP advertisement interval of HA routers (ha_vrrp_advert_int); default Neutron's 2 s */
   haVrrpAdvertInt?: number;
+  /**
+   * The HA routers keepalived made primary on this node (their primary VIP is on `ha-`), as last
+   * read from the kernel; the others are standby here. Default: none.
+   */
+  haPrimary?: ReadonlySet<string>;
   /** tap<port[:11]> devices present in HOST (hypervisor taps, lab veth ends) */
   presentTaps: Set<string>;
 }

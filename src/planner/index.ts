@@ -78,6 +78,7 @@ export function planNode(view: HostView, node: NodeFacts, memo?: PortChainMemo):
         metadata: node.metadata?.enableMetadataProxy ? node.metadata : null,
         ipv6: node.ipv6 !== false,
         haVrrpAdvertInt: node.haVrrpAdvertInt ?? DEFAULT_ADVERT_INT,
+        haPrimary: node.haPrimary?.has(router.id) ?? false,
       });
       if (!r) continue;
       desired.namespaces[r.namespace] = r.spec;

@@ -6,7 +6,7 @@ import { bridgeName, tapName, vlanSubinterfaceName, vxlanName } from '../kernel/
 import type { FdbSpec, LinkSpec, NeighSpec } from '../kernel/types.js';
 import type { HostView, NetworkView, PortView } from '../model/hostview.js';
 import type { NodeFacts, VxlanSettings } from './facts.js';
-import { DHCP_OWNER, ROUTER_OWNER_PREFIX, VXLAN_UDP_PORT } from '../model/neutron.js';
+import { DHCP_OWNER, ROUTER_PORT_OWNERS, VXLAN_UDP_PORT } from '../model/neutron.js';
 import { vxlanGroupOf } from './vxlan-group.js';
 
 export const FLOOD_MAC = '00:00:00:00:00:00';
@@ -17,7 +17,7 @@ const DEFAULT_VXLAN: VxlanSettings = { dstport: VXLAN_UDP_PORT, ttl: null, tos: 
 const vxlanOf = (node: NodeFacts): VxlanSettings => node.vxlan ?? DEFAULT_VXLAN;
 
 /** Ports whose host side the L2 role plugs but another role (DHCP, L3) creates. */
-export const isServicePort = (p: PortView) => p.device_owner === DHCP_OWNER || p.device_owner.startsWith(ROUTER_OWNER_PREFIX);
+export const isServicePort = (p: PortView) => p.device_owner === DHCP_OWNER || ROUTER_PORT_OWNERS.includes(p.device_owner);
 
 export interface L2Plan {
   links: LinkSpec[];

@@ -81,6 +81,8 @@ export interface RouterFacts {
   ipv6: boolean;
   /** keepalived's advertisement interval of HA routers, seconds ([DEFAULT] ha_vrrp_advert_int) */
   haVrrpAdvertInt: number;
+  /** keepalived made this HA router primary on this node (false: standby, or not HA) */
+  haPrimary: boolean;
 }
 
 /** The default route of one family via the first external subnet of that family with a gateway. */
@@ -189,12 +191,18 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
   const portIds: string[] = [];
   const networkIds = new Set<string>();
   spec.links.push({ kind: 'device', name: 'lo', up: true });
+  // A standby HA router must send nothing from its qr-/qg- devices: they have the primary's MACs,
+  // and one frame from them makes the switches deliver the router's traffic here. IPv6 forwarding
+  // makes a device join the all-routers groups, which the kernel announces in MLD reports from that
+  // MAC: HaRouterNamespace.create leaves it off, the state change to primary turns it on
+  // (_configure_ipv6_params), and nothing turns it off again, as leaving the groups is announced too.
+  const standby = !!router.ha && !facts.haPrimary;
   spec.sysctls.push(
     { key: 'net.ipv4.ip_forward', value: '1' },
     { key: 'net.ipv4.conf.all.arp_ignore', value: '1' },
     { key: 'net.ipv4.conf.all.arp_announce', value: '2' },
     // Namespace.create with IPv6 enabled on the host; new devices inherit it (it sets the default too).
-    { key: 'net.ipv6.conf.all.forwarding', value: '1' },
+    ...(standby ? [] : [{ key: 'net.ipv6.conf.all.forwarding', value: '1' }]),
   );
 
   /** The veth of one router port: `inner` in the namespace, tap<port> in the network's bridge. */
@@ -274,10 +282,13 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
       if (vrrp) vrrp.routes.push(...virtualGatewayRoutes(subnets, dev));
       else spec.routes.push(...gatewayRoutes(subnets, 4, dev), ...v6Routes);
       // _configure_ipv6_params_on_gw: without an IPv6 gateway the default route comes from the
-      // upstream router's advertisements (accept_ra 2: even while forwarding); with one, none.
+      // upstream router's advertisements (accept_ra 2: even while forwarding); with one, none. An HA
+      // router's standby accepts none, and its forwarding stays as it is: off since the namespace
+      // was made, on in a former primary. Neutron turns it off on the standby, whose MLD reports of
+      // leaving the groups then take the floating IPs' traffic from the primary for seconds.
       spec.sysctls.push(
-        { key: `net.ipv6.conf.${dev}.accept_ra`, value: v6Routes.length ? '0' : '2' },
-        { key: `net.ipv6.conf.${dev}.forwarding`, value: '1' },
+        { key: `net.ipv6.conf.${dev}.accept_ra`, value: v6Routes.length || standby ? '0' : '2' },
+        ...(standby ? [] : [{ key: `net.ipv6.conf.${dev}.forwarding`, value: '1' }]),
       );
     }
   }
@@ -298,8 +309,8 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
       );
     }
   } else spec.routes = withExtraRoutes(spec.routes, extraRoutes(router.routes, devices));
-  // radvd of an HA router runs on its active node only (enabled on the state change), which neutrino does not do yet.
-  if (!vrrp && needsRadvd(radvdPorts)) spec.processes.push(radvdProcess(facts.statePath, router.id, radvdPorts, facts.radvdUser));
+  // radvd of an HA router runs on its primary node only (_update_radvd_daemon on the state change).
+  if (!standby && needsRadvd(radvdPorts)) spec.processes.push(radvdProcess(facts.statePath, router.id, radvdPorts, facts.radvdUser));
   if (facts.metadata) {
     const bind = { host: facts.ipv6 ? '::' : '0.0.0.0', port: METADATA_PORT };
     spec.processes.push(haproxyProcess(facts.statePath, { kind: 'Router', id: router.id }, bind, facts.metadata));

@@ -1,6 +1,6 @@
 // One trace from the command line: gather (live) or load (snapshot), optionally record, build the
 // context, trace, render. Returns the exit status of the verdict: 0 healthy, 1 broken, 3 inconclusive.
-import { COMPUTE_OWNER_PREFIX, ROUTER_GW_OWNER, ROUTER_INTF_OWNER } from '../model/neutron.js';
+import { COMPUTE_OWNER_PREFIX, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../model/neutron.js';
 import { parseIp } from '../model/ip.js';
 import { HOST } from '../kernel/types.js';
 import type { IpFamily, TraceContext } from './context.js';
@@ -224,7 +224,7 @@ function externalGateway(ctx: TraceContext, port: ApiObject, family?: IpFamily):
   const own = family ? [fixedIpOf(port, family)].filter((f) => !!f) : fixedIps(port);
   const subnetIds = new Set(own.map((f) => f!.subnet_id));
   const intf = ctx.api.ports.find(
-    (p) => String(p['device_owner'] ?? '').startsWith(ROUTER_INTF_OWNER) && fixedIps(p).some((f) => subnetIds.has(f.subnet_id)),
+    (p) => ROUTER_INTERFACE_OWNERS.includes(String(p['device_owner'] ?? '')) && fixedIps(p).some((f) => subnetIds.has(f.subnet_id)),
   );
   const gw = intf && ctx.api.ports.find((p) => p['device_id'] === intf['device_id'] && p['device_owner'] === ROUTER_GW_OWNER);
   const subnet = gw && ctx.api.subnets.find((s) => s.id === (family ? fixedIpOf(gw, family) : fixedIps(gw)[0])?.subnet_id);

@@ -3,7 +3,7 @@
 // qr-, qg- or ns- device; a router its qrouter- namespace's devices; a floating IP its router's qg-
 // device and its port's tap; a security group the taps of its ports. Pure.
 import { bridgeName, nsName, qgName, qrName, routerNamespace, tapName, vxlanName } from '../kernel/names.js';
-import { COMPUTE_OWNER_PREFIX, DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTF_OWNER } from '../model/neutron.js';
+import { COMPUTE_OWNER_PREFIX, DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../model/neutron.js';
 import type { ApiObject, ApiResources } from '../trace/snapshot.js';
 import type { Topology } from './topology.js';
 
@@ -29,7 +29,7 @@ const s = (o: ApiObject | undefined, k: string) => (o && typeof o[k] === 'string
 /** The device name a port is realised by, from its owner. */
 export function portDeviceName(port: ApiObject): string {
   const owner = s(port, 'device_owner');
-  if (owner === ROUTER_INTF_OWNER || owner.startsWith('network:router_interface')) return qrName(port.id);
+  if (ROUTER_INTERFACE_OWNERS.includes(owner)) return qrName(port.id);
   if (owner === ROUTER_GW_OWNER) return qgName(port.id);
   if (owner === DHCP_OWNER) return nsName(port.id);
   return tapName(port.id);

@@ -61,9 +61,18 @@ test('an HA router: HA network, VRRP id, two agents with ha- ports, states, fail
     'subnet',
   );
   assert.equal((await demo.put(`/routers/${router.id}/add_router_interface`, { subnet_id: sub.id })).status, 200);
+  // An HA router's interfaces are replicated ones (_get_device_owner), and router interfaces all the same.
   const intf = async () =>
-    ((await admin.get(`/ports?device_id=${router.id}&device_owner=network:router_interface`)).body.ports as Resource[])[0];
+    ((await admin.get(`/ports?device_id=${router.id}&device_owner=network:ha_router_replicated_interface`)).body.ports as Resource[])[0];
   assert.equal((await intf())['binding:host_id'], 'net1');
+  assert.deepEqual((await admin.get(`/ports?device_id=${router.id}&device_owner=network:router_interface`)).body.ports, []);
+  expectError(await admin.del(`/routers/${router.id}`), 409, 'RouterInUse', new RegExp(`has ports still attached: ${(await intf()).id}`));
+  const v3 = (await view('net3')).routers.find((r: Resource) => r.id === router.id);
+  assert.deepEqual(
+    v3.interfaces.map((i: Resource) => i.port.device_owner),
+    ['network:ha_router_replicated_interface'],
+    'the host view has it as an interface',
+  );
   assert.ok(
     (await view('net3')).networks.some((n: Resource) => n.id === net.id),
     'a standby host wires the interface network',
@@ -108,13 +117,27 @@ test('max_l3_agents_per_router, l3_ha default, migration to and from HA while do
 
   const legacy = await created<Resource>(admin.post('/routers', { router: { name: 'l' } }), 'router');
   assert.equal(legacy.ha, false);
+  const owners = async () =>
+    ((await admin.get(`/ports?device_id=${legacy.id}`)).body.ports as Resource[])
+      .map((p) => p.device_owner)
+      .filter((o) => o !== 'network:router_ha_interface');
+  const net = await created<Resource>(admin.post('/networks', { network: { name: 'in' } }), 'network');
+  const sub = await created<Resource>(
+    admin.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.8.0.0/24' } }),
+    'subnet',
+  );
+  assert.equal((await admin.put(`/routers/${legacy.id}/add_router_interface`, { subnet_id: sub.id })).status, 200);
+  assert.deepEqual(await owners(), ['network:router_interface']);
   const up = await admin.put(`/routers/${legacy.id}`, { router: { ha: true, admin_state_up: false } });
   assert.equal(up.status, 200, JSON.stringify(up.body));
   assert.equal(up.body.router.ha, true);
   assert.equal(((await admin.get(`/routers/${legacy.id}/l3-agents`)).body.agents as Agent[]).length, 3);
+  // _migrate_router_ports: the interfaces change owner with the router.
+  assert.deepEqual(await owners(), ['network:ha_router_replicated_interface']);
   const down = await admin.put(`/routers/${legacy.id}`, { router: { ha: false } });
   assert.equal(down.status, 200, JSON.stringify(down.body));
-  assert.deepEqual((await admin.get(`/routers/${legacy.id}/l3-agents`)).body.agents, [], 'a legacy router without ports is unscheduled');
+  assert.deepEqual(await owners(), ['network:router_interface']);
+  assert.equal((await admin.put(`/routers/${legacy.id}/remove_router_interface`, { subnet_id: sub.id })).status, 200);
   assert.deepEqual((await admin.get(`/networks?name=HA%20network%20tenant%20${legacy.project_id}`)).body.networks, []);
 });
 

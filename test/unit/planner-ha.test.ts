@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planNode } from '../../src/planner/index.js';
-import { controllerFacts, NS, qg, qr, ROUTER, router, view } from '../helpers/router-view.js';
+import { controllerFacts, dualStack, NS, qg, qr, ROUTER, router, view } from '../helpers/router-view.js';
 import type { HostView, PortView } from '../../src/model/hostview.js';
 import { keepalivedConfig, primaryVip, primaryVipRange } from '../../src/planner/keepalived.js';
 import { haWatches, stateFromAddresses } from '../../src/agent/ha-state.js';
@@ -22,6 +22,13 @@ const haPort: PortView = {
   fixed_ips: [{ subnet_id: HA_SUB, ip_address: '169.254.192.7' }],
   device_owner: 'network:router_ha_interface',
 };
+
+/** `v` with its HA network and this host's ha- port (the router's own ports stay as they are). */
+function withHaNetwork(v: HostView): HostView {
+  v.networks.push({ ...v.networks[0]!, id: HA_NET, name: 'HA network tenant p', segmentation_id: 42 });
+  v.ports = [...v.ports, haPort];
+  return v;
+}
 
 /** The standby side: the router's own ports bound to network2, this host's ha- port here. */
 function haView(): HostView {
@@ -101,4 +108,42 @@ test('the primary VIP range leaves out the HA network, and the VRRP state comes 
   assert.equal(stateFromAddresses(standby, w!.vip), 'standby');
   assert.equal(stateFromAddresses(`${standby}\n5: ha-e5e5e5e5-11    inet 169.254.0.7/24 scope global ha-e5e5e5e5-11\\`, w!.vip), 'active');
   assert.equal(stateFromAddresses(`5: ha-e5e5e5e5-11    inet 169.254.0.70/24 scope global`, w!.vip), 'standby');
+});
+
+const sysctlsOf = (v: HostView, primary: boolean) =>
+  Object.fromEntries(
+    planNode(v, { ...controllerFacts(['l2', 'l3']), haPrimary: new Set(primary ? [ROUTER] : []) }).desired.namespaces[NS]!.sysctls.map(
+      (x) => [x.key, x.value],
+    ),
+  );
+
+test('IPv6 forwarding is on where the router is primary only; a standby leaves it as the kernel has it', () => {
+  const standby = sysctlsOf(haView(), false);
+  // Off since the namespace was made (no MLD report from the shared MACs), and never turned off again.
+  assert.equal(standby['net.ipv6.conf.all.forwarding'], undefined);
+  assert.equal(standby['net.ipv6.conf.qg-7a8b9c0d-1e.forwarding'], undefined);
+  assert.equal(standby['net.ipv6.conf.qg-7a8b9c0d-1e.accept_ra'], '0');
+  const primary = sysctlsOf(haView(), true);
+  assert.equal(primary['net.ipv6.conf.all.forwarding'], '1');
+  assert.equal(primary['net.ipv6.conf.qg-7a8b9c0d-1e.forwarding'], '1');
+  assert.equal(primary['net.ipv6.conf.qg-7a8b9c0d-1e.accept_ra'], '2');
+  // A router that is not HA is planned as before, whatever the set says.
+  const legacy = Object.fromEntries(
+    planNode(view([router()]), controllerFacts(['l2', 'l3'])).desired.namespaces[NS]!.sysctls.map((x) => [x.key, x.value]),
+  );
+  assert.equal(legacy['net.ipv6.conf.all.forwarding'], '1');
+  assert.equal(legacy['net.ipv6.conf.qg-7a8b9c0d-1e.forwarding'], '1');
+});
+
+test('radvd of an HA router runs on its primary node only', () => {
+  const { view: v, router: r } = dualStack('slaac', null);
+  r.ha = { vr_id: 7, port: haPort, cidr: '169.254.192.0/18', state: 'standby' };
+  const radvd = (primary: boolean) =>
+    planNode(withHaNetwork(structuredClone(v)), { ...controllerFacts(['l2', 'l3']), haPrimary: new Set(primary ? [ROUTER] : []) })
+      .desired.namespaces[NS]!.processes.filter((p) => p.id.startsWith('radvd'))
+      .map((p) => p.files[0]!.content);
+  assert.deepEqual(radvd(false), []);
+  const [conf] = radvd(true);
+  assert.match(conf!, /^interface qr-0b1c2d3e-4f\n/);
+  assert.match(conf!, /prefix fd00:1::\/64/);
 });

@@ -1,6 +1,6 @@
 // The router hops (Neutron's L3 agent, legacy router): the router port's veth pair between the
 // network's bridge and qrouter-<id>, addresses, forwarding, routes and NAT rules. Pure.
-import { AGENT_L2, AGENT_L3, ROUTER_GW_OWNER, ROUTER_INTF_OWNER } from '../../model/neutron.js';
+import { AGENT_L2, AGENT_L3, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../../model/neutron.js';
 import { bridgeName, qgName, qrName, routerNamespace, tapName, wrapChain } from '../../kernel/names.js';
 import { HOST } from '../../kernel/types.js';
 import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
@@ -309,7 +309,7 @@ export function extraRouteTo(ctx: TraceContext, router: ApiObject, dst: string):
     const port = ctx.api.ports.find(
       (x) =>
         x['device_id'] === router.id &&
-        (x['device_owner'] === ROUTER_INTF_OWNER || x['device_owner'] === ROUTER_GW_OWNER) &&
+        (ROUTER_INTERFACE_OWNERS.includes(String(x['device_owner'])) || x['device_owner'] === ROUTER_GW_OWNER) &&
         subnetOf(ctx, String(x['network_id']), r.nexthop) !== undefined,
     );
     if (!port) continue;

@@ -18,6 +18,7 @@ import { parseNamespace } from '../../observe/node.js';
 import type { NodeFacts } from '../../planner/index.js';
 import type { VxlanSettings } from '../../planner/facts.js';
 import type { ApiObject, ApiResources, NodeDump } from '../snapshot.js';
+import { primaryRoutersOn } from './ha-primary.js';
 
 /** Where one value of the node's facts came from. */
 export interface FactSource {
@@ -291,6 +292,8 @@ export function nodeFactsFromDump(host: string, dump: NodeDump, api: ApiResource
         ? { metadata: metadataFacts({ metadata: c.metadata, statePath: c.statePath }, PROXY_IDENTITY) }
         : {}),
       presentTaps: new Set((observed.state?.links ?? []).filter((l) => l.name.startsWith('tap')).map((l) => l.name)),
+      // The agent plans an HA router's primary unlike its standby (IPv6 forwarding, radvd).
+      ...(roles.includes('l3') ? { haPrimary: primaryRoutersOn(dump, api) } : {}),
     },
     sources,
     problems,

@@ -2,7 +2,7 @@
 // clouds.yaml, or the OS_* variables, as openstacksdk finds them; a lab's admin client comes from
 // the CLI, src/cli/trace-lab.ts; Keystone v3 and the token catalog's network endpoint through
 // client/keystone.ts), and fetchApi, which reads every resource the tracer needs using standard Neutron attributes and calls only.
-import { DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTF_OWNER } from '../../model/neutron.js';
+import { DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../../model/neutron.js';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -436,7 +436,7 @@ export async function fetchApi(client: ApiClient): Promise<ApiResources> {
   const routerPorts = (id: string) => {
     const mine = ports.filter((p) => p['device_id'] === id);
     const gw = boundHosts(mine.filter((p) => p['device_owner'] === ROUTER_GW_OWNER));
-    return gw.length > 0 ? gw : boundHosts(mine.filter((p) => p['device_owner'] === ROUTER_INTF_OWNER));
+    return gw.length > 0 ? gw : boundHosts(mine.filter((p) => ROUTER_INTERFACE_OWNERS.includes(String(p['device_owner']))));
   };
   const dhcpPorts = (id: string) => boundHosts(ports.filter((p) => p['network_id'] === id && p['device_owner'] === DHCP_OWNER)).sort();
   const withDhcp = networks.filter((n) => subnets.some((s) => s['network_id'] === n.id && s['enable_dhcp'] === true)).map((n) => n.id);

@@ -2,7 +2,14 @@
 // on the same network or through a router) or to an address outside (through the router's SNAT),
 // and the reply leg back. Same hops and checks as the floating-IP walk, in the other direction; the
 // walk is a list of steps (steps.ts), with a branch for each way the destination is reached. Pure.
-import { AGENT_L2, AGENT_L3, COMPUTE_OWNER_PREFIX, FLOATINGIP_OWNER, ROUTER_GW_OWNER, ROUTER_INTF_OWNER } from '../../model/neutron.js';
+import {
+  AGENT_L2,
+  AGENT_L3,
+  COMPUTE_OWNER_PREFIX,
+  FLOATINGIP_OWNER,
+  ROUTER_GW_OWNER,
+  ROUTER_INTERFACE_OWNERS,
+} from '../../model/neutron.js';
 import { qgName, qrName, routerNamespace, wrapChain } from '../../kernel/names.js';
 import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
 import { agentNote, byId, fixedIpOf, fixedIps, str, type IpFamily, type TraceContext } from '../context.js';
@@ -65,7 +72,7 @@ export function replyFdb(
 /** The router connecting subnet `subnetId` (its interface port there), if any. */
 export function routerOn(ctx: TraceContext, subnetId: string): { router: ApiObject; intf: ApiObject } | null {
   for (const p of ctx.api.ports) {
-    if (!String(p['device_owner'] ?? '').startsWith(ROUTER_INTF_OWNER)) continue;
+    if (!ROUTER_INTERFACE_OWNERS.includes(String(p['device_owner'] ?? ''))) continue;
     if (!fixedIps(p).some((f) => f.subnet_id === subnetId)) continue;
     const router = byId(ctx.api.routers, p['device_id']);
     if (router) return { router, intf: p };
