@@ -6,6 +6,8 @@ import { parse } from 'ini';
 import { optionWarnings, SERVER_OPTIONS } from './config/option-catalog.js';
 import { DatabaseUrlError, parseDatabaseUrl, type Engine } from './store/engine.js';
 import { DEFAULT_L3_HA, L3HaConfigError, parseL3HaOptions, type L3HaConfig } from './server-config-l3ha.js';
+import { parseQuotaOptions, QuotaConfigError } from './server-config-quotas.js';
+import { QUOTA_DEFAULTS, type QuotaResource } from './networking/quotas.js';
 import { NovaConfigError, parseNovaOptions, PASSWORD_AUTH_OPTIONS, type NovaConfig } from './server-config-nova.js';
 
 export interface ServerConfig {
@@ -71,6 +73,8 @@ export interface ServerConfig {
   catalogComputeUrl?: string;
   /** HA routers ([DEFAULT] l3_ha, max_l3_agents_per_router, l3_ha_net_cidr). */
   l3ha: L3HaConfig;
+  /** The limits of projects without their own ([quotas] quota_*, default_quota; negative: unlimited). */
+  quotaDefaults: Record<QuotaResource, number>;
   /** The `dvr` and `router-admin-state-down-before-update` extensions are listed ([DEFAULT] enable_dvr). */
   enableDvr: boolean;
   /** Settings given but not acted on, to be logged at start (never ignored silently). */
@@ -138,6 +142,7 @@ export const defaultServerConfig: ServerConfig = {
   keystone: null,
   nova: null,
   l3ha: DEFAULT_L3_HA,
+  quotaDefaults: { ...QUOTA_DEFAULTS },
   enableDvr: true,
   warnings: [],
 };
@@ -391,6 +396,11 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
       cfg.l3ha = parseL3HaOptions(d);
     } catch (e) {
       throw e instanceof L3HaConfigError ? new ServerConfigError(e.message) : e;
+    }
+    try {
+      cfg.quotaDefaults = parseQuotaOptions(ini.quotas);
+    } catch (e) {
+      throw e instanceof QuotaConfigError ? new ServerConfigError(e.message) : e;
     }
     const opt = (v: unknown) => (v === undefined ? undefined : String(v));
     cfg.enableDvr = bool('enable_dvr', opt(d.enable_dvr), true);

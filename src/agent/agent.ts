@@ -19,7 +19,7 @@ import { deleteConntrackState } from './conntrack.js';
 import { sendGarps } from './garp.js';
 import { MetadataAgent } from './metadata-agent.js';
 import { metadataFacts } from './metadata-facts.js';
-import { readMeteringCounters } from './metering.js';
+import { readMeteringDeltas } from './metering.js';
 import { agentPass, type AgentPassResult, type Facts, type PriorPass } from './pass.js';
 import type { AgentMetrics } from './metrics.js';
 import { kernelHasVlan } from './vlan-support.js';
@@ -45,8 +45,6 @@ export class Agent {
   private devices = 0;
   /** The host view's revision the last converged pass realized (reported: the server shows the agent's lag). */
   private convergedRevision: number | null = null;
-  /** whether the last metering report held counters (an empty one is sent once they are gone) */
-  private meteringReported = false;
   /** the metadata agent, on nodes with the DHCP or L3 role */
   private metadata: MetadataAgent | null = null;
 
@@ -187,14 +185,12 @@ export class Agent {
   }
 
   /**
-   * The metering agent's report, with each state report: every label's counters in this node's
-   * routers (the server keeps the last report per host; an empty one once the last label went).
+   * The metering agent's report, with each state report: what every label in this node's routers
+   * counted since the last report (the server adds them to its totals). Nothing without labels.
    */
   private async reportMeteringCounters(): Promise<void> {
-    const counters = await readMeteringCounters(this.view?.routers ?? [], this.log);
-    if (!counters.length && !this.meteringReported) return;
-    await this.client.reportMeteringCounters(this.cfg.host, counters);
-    this.meteringReported = counters.length > 0;
+    const deltas = await readMeteringDeltas(this.view?.routers ?? [], this.log);
+    if (deltas.length) await this.client.reportMeteringDeltas(this.cfg.host, deltas);
   }
 
   private get metadataSocket(): string {

@@ -1,29 +1,28 @@
-// The metering counters of this node's routers: the packets and bytes each label chain
-// (neutron-meter-l-<label>) counted, read with `iptables-save -c` in the router's namespace, as
-// Neutron's iptables metering driver reads its label chains' counters. Failures are logged and
-// leave that router out; never fatal.
+// The metering counters of this node's routers, as Neutron's metering agent reports them: each
+// label chain (neutron-meter-l-<label>) is listed and zeroed in one command in the router's
+// namespace (`iptables -L CHAIN -n -v -x -Z`, the driver's get_traffic_counters with zero=True),
+// so each report carries what was counted since the last one; the server adds them up. Failures
+// are logged and leave that chain out (its counts stay for the next report); never fatal.
 import type { Logger } from 'pino';
 import { routerNamespace } from '../kernel/names.js';
 import type { MeteringCounter, RouterView } from '../model/hostview.js';
 import { run as defaultRun, type Runner } from '../exec/run.js';
 import { meterLabelChain, meteringChains } from '../planner/metering.js';
 
-/** `[packets:bytes] -A CHAIN …` lines of `iptables-save -c`: each chain's counters, summed over its rules. */
-export function parseChainCounters(save: string): Map<string, { packets: number; bytes: number }> {
-  const out = new Map<string, { packets: number; bytes: number }>();
-  for (const line of save.split('\n')) {
-    const m = /^\[(\d+):(\d+)\] -A (\S+)/.exec(line);
-    if (!m) continue;
-    const c = out.get(m[3]!) ?? { packets: 0, bytes: 0 };
-    c.packets += Number(m[1]);
-    c.bytes += Number(m[2]);
-    out.set(m[3]!, c);
+/** `iptables -L CHAIN -n -v -x`: the packets and bytes of its rules, summed (the chain's two title lines skipped). */
+export function parseListedCounters(listing: string): { packets: number; bytes: number } {
+  const acc = { packets: 0, bytes: 0 };
+  for (const line of listing.split('\n').slice(2)) {
+    const [packets, bytes] = line.trim().split(/\s+/);
+    if (!packets || !bytes || !/^\d+$/.test(packets) || !/^\d+$/.test(bytes)) break;
+    acc.packets += Number(packets);
+    acc.bytes += Number(bytes);
   }
-  return out;
+  return acc;
 }
 
-/** The counters of every label in every router of `routers` whose metering chains the planner writes. */
-export async function readMeteringCounters(
+/** What every label chain of every router in `routers` counted since it was last read (reading zeroes it). */
+export async function readMeteringDeltas(
   routers: readonly RouterView[],
   log: Pick<Logger, 'warn'>,
   run: Runner = defaultRun,
@@ -31,17 +30,15 @@ export async function readMeteringCounters(
   const out: MeteringCounter[] = [];
   for (const router of routers) {
     if (!router.admin_state_up || !meteringChains(router).length) continue;
-    let save: string;
-    try {
-      save = (await run(['iptables-save', '-c', '-t', 'filter'], { netns: routerNamespace(router.id), timeoutMs: 5000 })).stdout;
-    } catch (e) {
-      log.warn({ router: router.id, err: e }, 'reading metering counters failed');
-      continue;
-    }
-    const chains = parseChainCounters(save);
+    const netns = routerNamespace(router.id);
     for (const label of router.metering_labels ?? []) {
-      const c = chains.get(meterLabelChain(label.id));
-      if (c) out.push({ label_id: label.id, router_id: router.id, ...c });
+      const chain = meterLabelChain(label.id);
+      try {
+        const listed = await run(['iptables', '-w', '-t', 'filter', '-L', chain, '-n', '-v', '-x', '-Z'], { netns, timeoutMs: 5000 });
+        out.push({ label_id: label.id, router_id: router.id, ...parseListedCounters(listed.stdout) });
+      } catch (e) {
+        log.warn({ router: router.id, chain, err: e }, 'reading metering counters failed');
+      }
     }
   }
   return out;

@@ -1,4 +1,4 @@
-// `neutrino metering`: the metering counters the L3 agents last reported to a lab's server (each
+// `neutrino metering`: the metering totals of a lab's server, the sum of what the L3 agents reported (each
 // label in each router: packets and bytes its label chain counted), as a table or JSON.
 import type { Command } from 'commander';
 import { adminClient, loadLab } from '../lab/context.js';
@@ -19,7 +19,7 @@ export function registerMeteringCommand(program: Command): void {
   labOptions(
     program
       .command('metering')
-      .description("Show the metering counters the L3 agents last reported: packets and bytes per label and router (a lab's server)"),
+      .description("Show the metering totals the L3 agents reported: packets and bytes per label and router (a lab's server)"),
   )
     .option('--label <id>', 'only this metering label')
     .option('--json', 'print JSON')

@@ -181,10 +181,9 @@ export class NeutrinoClient {
     ).updated;
   }
 
-  /** The host's metering counters (each label in each router here), replacing what it reported before. */
-  async reportMeteringCounters(host: string, counters: MeteringCounter[]): Promise<number> {
-    return (
-      await this.call<{ recorded: number }>('POST', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/metering-counters`, { counters })
-    ).recorded;
+  /** What each label in each router of the host counted since its last report; the server adds them to its totals. */
+  async reportMeteringDeltas(host: string, deltas: MeteringCounter[]): Promise<number> {
+    return (await this.call<{ recorded: number }>('POST', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/metering-counters`, { deltas }))
+      .recorded;
   }
 }

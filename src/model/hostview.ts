@@ -146,10 +146,20 @@ export interface RouterView {
 /** A metering label on a router: its rules (traffic through the gateway to or from a prefix), in id order. */
 export interface MeteringLabelView {
   id: string;
-  rules: Array<{ id: string; direction: 'ingress' | 'egress'; excluded: boolean; remote_ip_prefix: string }>;
+  rules: MeteringRuleView[];
 }
 
-/** One label's counters in one router, as its L3 agent reports them (the label chain's, since it was made). */
+/** A metering rule: the deprecated remote prefix (egress from it, ingress to it), or a source and/or a destination prefix. */
+export interface MeteringRuleView {
+  id: string;
+  direction: 'ingress' | 'egress';
+  excluded: boolean;
+  remote_ip_prefix: string | null;
+  source_ip_prefix: string | null;
+  destination_ip_prefix: string | null;
+}
+
+/** One label's counters in one router: what its label chain counted (since the last report, as the L3 agent reports them; totals as the server shows them). */
 export interface MeteringCounter {
   label_id: string;
   router_id: string;
@@ -168,15 +178,17 @@ export interface RouterHaView {
   state: string | null;
 }
 
-/** One forwarding: (floating IP, protocol, external port) → (internal address, internal port). */
+/** One forwarding: (floating IP, protocol, external ports) → (internal address, internal ports); a single port is start = end. */
 export interface PortForwardingView {
   id: string;
   floatingip_id: string;
   floating_ip_address: string;
   protocol: string;
   external_port: number;
+  external_port_end: number;
   internal_ip_address: string;
   internal_port: number;
+  internal_port_end: number;
 }
 
 export interface HostView {

@@ -180,8 +180,10 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
       'f.router_id',
       'pf.protocol',
       'pf.external_port',
+      'pf.external_port_end',
       'pf.internal_ip_address',
       'pf.internal_port',
+      'pf.internal_port_end',
     ])
     .where('f.router_id', 'in', ids)
     .orderBy('f.floating_ip_address')

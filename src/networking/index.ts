@@ -14,8 +14,10 @@ import { addressGroupService } from './address-groups.js';
 import { flavorService, routerUsesFlavor, serviceProfileService } from './flavors.js';
 import { segmentService } from './network-segments.js';
 import { meteringLabelRuleService, meteringLabelService } from './metering.js';
+import { setQuotaDefaults } from './quotas.js';
 
 export function buildServices(config: ServerConfig): ResourceService[] {
+  setQuotaDefaults(config.quotaDefaults);
   return [
     networkService(config),
     subnetService(config),

@@ -3,11 +3,12 @@
 // Neutron's policy has it. A label applies to the routers of its project, a shared label to every
 // router; the L3 role realizes them as Neutron's iptables metering driver (planner/metering.ts).
 // Changes reach the agents through the change feed.
+import { sql } from 'kysely';
 import type { ResourceSpec } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
-import { badRequest, notFound, policyDenied } from '../model/errors.js';
-import { formatCidr, parsePrefix } from '../model/ip.js';
-import { isString, isSubnetCidr, isUuid, toBoolean, type Validator } from '../model/validators.js';
+import { badRequest, conflict, NeutronError, notFound, policyDenied } from '../model/errors.js';
+import { cidrsOverlap, formatCidr, formatIp, parsePrefix } from '../model/ip.js';
+import { isString, isSubnetCidr, isUuid, show, toBoolean, type Validator } from '../model/validators.js';
 import type { MeteringCounter, MeteringLabelView } from '../model/hostview.js';
 import type { MeteringLabelRow, MeteringLabelRuleRow } from '../store/schema/index.js';
 import { bool, newId, recordChange, stringFilter, timestamp, type Item, type ResourceService, type Tx } from './common.js';
@@ -36,12 +37,62 @@ export const meteringLabelRuleSpec: ResourceSpec = {
     metering_label_id: { post: true, required: true, validate: isUuid, filter: true, sort: true },
     direction: { post: true, required: true, validate: isDirection, filter: true, sort: true },
     excluded: { post: true, default: false, convert: toBoolean, filter: true, sort: true },
-    remote_ip_prefix: { post: true, required: true, validate: isSubnetCidr, filter: true, sort: true },
+    remote_ip_prefix: { post: true, default: null, validate: (v) => (v === null ? undefined : isSubnetCidr(v)), filter: true, sort: true },
+    // metering_source_and_destination_fields: checked by the plugin (validate_metering_label_rule)
+    source_ip_prefix: { post: true, default: null, filter: true, sort: true },
+    destination_ip_prefix: { post: true, default: null, filter: true, sort: true },
   },
 };
 
-const labelNotFound = (id: string) => notFound('MeteringLabelNotFound', `Metering label ${id} does not exist`);
-const ruleNotFound = (id: string) => notFound('MeteringLabelRuleNotFound', `Metering label rule ${id} does not exist`);
+const PREFIXES = ['remote_ip_prefix', 'source_ip_prefix', 'destination_ip_prefix'] as const;
+
+/** Neutron's generic `Invalid` (the plugin's rule checks); Neutron leaves it unmapped (a 500), neutrino answers 400. */
+const invalid = (message: string) => new NeutronError(400, 'Invalid', message);
+
+/** validate_metering_rule_ip_address: ipaddress.ip_interface — an address or an address/length, host bits allowed. */
+function checkIpInterface(field: string, v: unknown): void {
+  if (v === null || v === undefined || v === '') return;
+  if (!parsePrefix(v)) throw invalid(`${field}: ${show(v)} is invalid ['${show(v)}' does not appear to be an IPv4 or IPv6 interface].`);
+}
+
+/** str(netaddr.IPNetwork(v)): the address as given (host bits kept) with its length, /32 or /128 when none. */
+function storedPrefix(v: unknown): string | null {
+  const p = typeof v === 'string' && v ? parsePrefix(v) : null;
+  return p ? `${formatIp({ version: p.version, value: p.address })}/${p.prefixLength}` : null;
+}
+
+/** validate_metering_label_rule: the deprecated remote prefix alone, or a source and/or a destination. */
+function checkRulePrefixes(a: Item): void {
+  for (const f of PREFIXES) checkIpInterface(f, a[f]);
+  if (a.remote_ip_prefix && (a.source_ip_prefix || a.destination_ip_prefix))
+    throw invalid("Cannot use 'remote-ip-prefix' in conjunction with 'source-ip-prefix' or 'destination-ip-prefix'.");
+  if (!a.remote_ip_prefix && !a.source_ip_prefix && !a.destination_ip_prefix)
+    throw invalid(
+      "You must define at least one of the following parameters 'remote_ip_prefix', or 'source_ip_prefix' or 'destination_ip_prefix'.",
+    );
+}
+
+/**
+ * check_for_rule_overlaps: within a label, direction and `excluded`, two remote prefixes may not
+ * overlap (Neutron compares remote_ip_prefix only; source and destination prefixes may).
+ */
+async function checkRuleOverlaps(tx: Tx, row: MeteringLabelRuleRow): Promise<void> {
+  if (!row.remote_ip_prefix) return;
+  const mine = parsePrefix(row.remote_ip_prefix)!;
+  const others = await tx
+    .selectFrom('metering_label_rules')
+    .select('remote_ip_prefix')
+    .where('metering_label_id', '=', row.metering_label_id)
+    .where('direction', '=', row.direction)
+    .where('excluded', '=', row.excluded)
+    .where('remote_ip_prefix', 'is not', null)
+    .execute();
+  if (others.some((o) => cidrsOverlap(parsePrefix(o.remote_ip_prefix)!, mine)))
+    throw conflict('MeteringLabelRuleOverlaps', `Metering label rule with remote_ip_prefix '${row.remote_ip_prefix}' overlaps another.`);
+}
+
+const labelNotFound = (id: string) => notFound('MeteringLabelNotFound', `Metering label '${id}' does not exist.`);
+const ruleNotFound = (id: string) => notFound('MeteringLabelRuleNotFound', `Metering label rule '${id}' does not exist.`);
 
 /** Neutron's policy: every metering call is admin_only. */
 function adminOnly(ctx: AuthContext, action: string): void {
@@ -63,6 +114,8 @@ const ruleToApi = (r: MeteringLabelRuleRow): Item => ({
   direction: r.direction,
   excluded: bool(r.excluded),
   remote_ip_prefix: r.remote_ip_prefix,
+  source_ip_prefix: r.source_ip_prefix,
+  destination_ip_prefix: r.destination_ip_prefix,
   project_id: r.project_id,
   tenant_id: r.project_id,
 });
@@ -137,6 +190,7 @@ export function meteringLabelRuleService(): ResourceService {
     },
     async create(tx, ctx, a) {
       adminOnly(ctx, 'create_metering_label_rule');
+      checkRulePrefixes(a);
       const label = await getLabel(tx, a.metering_label_id as string);
       const row: MeteringLabelRuleRow = {
         id: newId(),
@@ -144,8 +198,11 @@ export function meteringLabelRuleService(): ResourceService {
         metering_label_id: label.id,
         direction: a.direction as string,
         excluded: a.excluded ? 1 : 0,
-        remote_ip_prefix: formatCidr(parsePrefix(a.remote_ip_prefix)!),
+        remote_ip_prefix: a.remote_ip_prefix ? formatCidr(parsePrefix(a.remote_ip_prefix)!) : null,
+        source_ip_prefix: storedPrefix(a.source_ip_prefix),
+        destination_ip_prefix: storedPrefix(a.destination_ip_prefix),
       };
+      await checkRuleOverlaps(tx, row);
       await tx.insertInto('metering_label_rules').values(row).execute();
       await recordChange(tx, 'metering_label_rule', row.id, 'create', row.project_id);
       return ruleToApi(row);
@@ -181,12 +238,14 @@ export async function meteringLabelsOf(
       mine.map((l) => ({
         id: l.id,
         rules: rules
-          .filter((x) => x.metering_label_id === l.id && x.remote_ip_prefix !== null)
+          .filter((x) => x.metering_label_id === l.id)
           .map((x) => ({
             id: x.id,
             direction: x.direction as 'ingress' | 'egress',
             excluded: bool(x.excluded),
-            remote_ip_prefix: x.remote_ip_prefix!,
+            remote_ip_prefix: x.remote_ip_prefix,
+            source_ip_prefix: x.source_ip_prefix,
+            destination_ip_prefix: x.destination_ip_prefix,
           })),
       })),
     );
@@ -196,35 +255,37 @@ export async function meteringLabelsOf(
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-/** POST /neutrino/hosts/{host}/metering-counters: the host's counters replace what it reported before (labels gone are ignored). */
+/**
+ * POST /neutrino/hosts/{host}/metering-counters: what the host's labels counted since its last
+ * report (`deltas`), added to the totals per label, router and host (labels gone are ignored).
+ */
 export async function recordMeteringCounters(tx: Tx, host: string, body: unknown): Promise<number> {
-  const list = body !== null && typeof body === 'object' ? (body as Record<string, unknown>).counters : undefined;
-  if (!Array.isArray(list)) throw badRequest("Failed to parse request. Required attribute 'counters' not specified");
-  const counters = list.map((c): MeteringCounter => {
+  const list = body !== null && typeof body === 'object' ? (body as Record<string, unknown>).deltas : undefined;
+  if (!Array.isArray(list)) throw badRequest("Failed to parse request. Required attribute 'deltas' not specified");
+  const deltas = list.map((c): MeteringCounter => {
     const x = (c ?? {}) as Record<string, unknown>;
     if (typeof x.label_id !== 'string' || typeof x.router_id !== 'string' || !isCount(x.packets) || !isCount(x.bytes))
-      throw badRequest('Invalid input for counters. Reason: each needs label_id, router_id, packets and bytes.');
+      throw badRequest('Invalid input for deltas. Reason: each needs label_id, router_id, packets and bytes.');
     return { label_id: x.label_id, router_id: x.router_id, packets: x.packets, bytes: x.bytes };
   });
-  const known = new Set(
-    counters.length
-      ? (
-          await tx
-            .selectFrom('metering_labels')
-            .select('id')
-            .where(
-              'id',
-              'in',
-              counters.map((c) => c.label_id),
-            )
-            .execute()
-        ).map((r) => r.id)
-      : [],
-  );
-  await tx.deleteFrom('metering_counters').where('host', '=', host).execute();
+  if (!deltas.length) return 0;
+  const labelIds = [...new Set(deltas.map((c) => c.label_id))];
+  const known = new Set((await tx.selectFrom('metering_labels').select('id').where('id', 'in', labelIds).execute()).map((r) => r.id));
   const now = timestamp();
-  const rows = counters.filter((c) => known.has(c.label_id)).map((c) => ({ ...c, host, updated_at: now }));
-  if (rows.length) await tx.insertInto('metering_counters').values(rows).execute();
+  const rows = deltas.filter((c) => known.has(c.label_id)).map((c) => ({ ...c, host, updated_at: now }));
+  for (const row of rows) {
+    await tx
+      .insertInto('metering_counters')
+      .values(row)
+      .onConflict((oc) =>
+        oc.columns(['label_id', 'router_id', 'host']).doUpdateSet({
+          packets: sql`metering_counters.packets + ${row.packets}`,
+          bytes: sql`metering_counters.bytes + ${row.bytes}`,
+          updated_at: now,
+        }),
+      )
+      .execute();
+  }
   return rows.length;
 }
 

@@ -4,15 +4,32 @@ import { conflict } from '../model/errors.js';
 import type { FloatingIpRow, PortForwardingRow } from '../store/schema/index.js';
 import { recordChange, timestamp, type Item, type Tx } from './common.js';
 
+/** A side's single port, null when it is a range (Neutron shows the port only when start = end). */
+const singlePort = (start: number, end: number) => (start === end ? start : null);
+
 export function portForwardingToApi(row: PortForwardingRow): Item {
   return {
     id: row.id,
-    external_port: row.external_port,
-    internal_port: row.internal_port,
+    external_port: singlePort(row.external_port, row.external_port_end),
+    internal_port: singlePort(row.internal_port, row.internal_port_end),
     internal_ip_address: row.internal_ip_address,
     protocol: row.protocol,
     internal_port_id: row.internal_port_id,
     description: row.description,
+    external_port_range: `${row.external_port}:${row.external_port_end}`,
+    internal_port_range: `${row.internal_port}:${row.internal_port_end}`,
+  };
+}
+
+/** A forwarding in its floating IP's `port_forwardings` (_extend_floatingip_dict): a side that is a range has no port there. */
+function forwardingInFloatingIp(row: PortForwardingRow): Item {
+  return {
+    id: row.id,
+    ...(row.external_port === row.external_port_end ? { external_port: row.external_port } : {}),
+    ...(row.internal_port === row.internal_port_end ? { internal_port: row.internal_port } : {}),
+    internal_ip_address: row.internal_ip_address,
+    protocol: row.protocol,
+    internal_port_id: row.internal_port_id,
   };
 }
 
@@ -24,8 +41,7 @@ export async function forwardingsByFloatingIp(tx: Tx, fipIds: string[]): Promise
   const out = new Map<string, Item[]>();
   for (const r of rows) {
     const list = out.get(r.floatingip_id) ?? [];
-    const { description: _d, ...shown } = portForwardingToApi(r);
-    list.push(shown);
+    list.push(forwardingInFloatingIp(r));
     out.set(r.floatingip_id, list);
   }
   return out;

@@ -1,12 +1,13 @@
 // Floating IP port forwardings (neutron/services/portforwarding/pf_plugin.py): a sub-resource of a
-// floating IP that is associated with no port. (floating IP, protocol, external port) is DNAT'd to
-// (internal address, internal port) by the router connecting the internal subnet to the floating
-// IP's network; the first forwarding sets the floating IP's router, the last one removed clears it.
+// floating IP that is associated with no port. (floating IP, protocol, external port or range) is
+// DNAT'd to (internal address, internal port or range) by the router connecting the internal subnet
+// to the floating IP's network; the first forwarding sets the floating IP's router, the last one
+// removed clears it. Ranges map N:N (port by port) or N:1 (floating-ip-port-forwarding-port-ranges).
 import type { ResourceSpec } from '../model/attributes.js';
 import type { AuthContext } from '../model/context.js';
-import { conflict, NeutronError, notFound } from '../model/errors.js';
+import { badRequest, conflict, NeutronError, notFound } from '../model/errors.js';
 import { canonicalIpOrNull, parseIp } from '../model/ip.js';
-import { inRange, isIp, isOneOf, isString, isUuid, toInt } from '../model/validators.js';
+import { inRange, isIp, isOneOf, isString, isUuid, toIntOrNull, type Validator } from '../model/validators.js';
 import type { FloatingIpRow, PortForwardingRow } from '../store/schema/index.js';
 import { newId, timestamp, type Item, type Tx } from './common.js';
 import { notifyRouter, portForwardingToApi, removeForwardings, setFloatingIpRouter } from './port-forwarding-store.js';
@@ -14,18 +15,25 @@ import { routerForFloatingIp } from './floatingip-association.js';
 import { getVisibleFloatingIp } from './floatingips.js';
 import { getVisiblePort } from './ports.js';
 import { badResourceRequest } from './router-common.js';
+import { formatPortRange, isPortRangeOrNull, parsePortRange, rangesCollide, rangesRelate, type PortRange } from './port-ranges.js';
 
 /** neutron_lib.constants.IPTABLES_PROTOCOL_MAP's keys, the protocols the API accepts. */
 const PROTOCOLS = ['dccp', 'icmp', 'ipv6-icmp', 'sctp', 'tcp', 'udp'];
-const toPort = { convert: toInt, validate: inRange(1, 65535) };
+const inPortRange = inRange(1, 65535);
+/** type:range_or_none (1, 65535): with port ranges, a side may be given as a range instead. */
+const isPortOrNull: Validator = (v) => (v === null ? undefined : inPortRange(v));
+const toPort = { convert: toIntOrNull, validate: isPortOrNull, default: null };
+const toRange = { validate: isPortRangeOrNull, default: null };
 
 export const portForwardingSpec: ResourceSpec = {
   singular: 'port_forwarding',
   plural: 'port_forwardings',
   attributes: {
     id: { filter: true, sort: true },
-    external_port: { post: true, put: true, required: true, ...toPort, filter: true, sort: true },
-    internal_port: { post: true, put: true, required: true, ...toPort, filter: false },
+    external_port: { post: true, put: true, ...toPort, filter: true, sort: true },
+    internal_port: { post: true, put: true, ...toPort, filter: false },
+    external_port_range: { post: true, put: true, ...toRange, filter: true, sort: true },
+    internal_port_range: { post: true, put: true, ...toRange, filter: false },
     internal_ip_address: { post: true, put: true, required: true, validate: isIp, filter: false },
     protocol: { post: true, put: true, required: true, validate: isOneOf(PROTOCOLS), filter: true, sort: true },
     internal_port_id: { post: true, put: true, required: true, validate: isUuid, filter: true, sort: true },
@@ -98,35 +106,55 @@ async function checkPortHasNoFloatingIp(tx: Tx, pf: Pick<PortForwardingRow, 'int
   }
 }
 
-/** _check_port_collisions (single ports): one external port per floating IP and protocol, one internal socket per protocol. */
+const externalRange = (pf: PortForwardingRow): PortRange => ({ start: pf.external_port, end: pf.external_port_end });
+const internalRange = (pf: PortForwardingRow): PortRange => ({ start: pf.internal_port, end: pf.internal_port_end });
+
+/**
+ * One side of a request: a single port (which wins, as Neutron stores it) or a range; null when
+ * neither is given.
+ */
+function sideOf(a: Item, key: 'external_port' | 'internal_port'): PortRange | null {
+  const single = a[key];
+  if (typeof single === 'number') return { start: single, end: single };
+  const range = a[`${key}_range`];
+  return range === null || range === undefined ? null : parsePortRange(range as string);
+}
+
+/** Sets a side of the row from the request when given. */
+function applySide(row: PortForwardingRow, a: Item, key: 'external_port' | 'internal_port'): void {
+  const side = sideOf(a, key);
+  if (!side) return;
+  row[key] = side.start;
+  row[`${key}_end`] = side.end;
+}
+
+/**
+ * _check_port_collisions: the internal and external ranges relate N:N or N:1; no other forwarding
+ * of the protocol shares an external port of the floating IP, nor an internal port of the socket.
+ */
 async function checkCollisions(tx: Tx, pf: PortForwardingRow): Promise<void> {
-  const external = await tx
-    .selectFrom('port_forwardings')
-    .select('external_port')
-    .where('floatingip_id', '=', pf.floatingip_id)
-    .where('protocol', '=', pf.protocol)
-    .where('external_port', '=', pf.external_port)
-    .where('id', '!=', pf.id)
-    .executeTakeFirst();
-  if (external) {
-    throw badPf(
-      `There is a port collision with the external_port_range. The following ranges collide: ${external.external_port}:${external.external_port} and ${pf.external_port}:${pf.external_port}`,
+  if (!rangesRelate(internalRange(pf), externalRange(pf)))
+    throw badPf('Invalid ranges of internal and/or external ports. The relation between internal and external ports must be N-N or 1-N');
+  const collide = (key: string, existing: PortRange, mine: PortRange) =>
+    badPf(
+      `There is a port collision with the ${key}. The following ranges collide: ${formatPortRange(existing)} and ${formatPortRange(mine)}`,
     );
-  }
-  const internal = await tx
+  const others = await tx
     .selectFrom('port_forwardings')
-    .select('internal_port')
-    .where('internal_port_id', '=', pf.internal_port_id)
+    .selectAll()
     .where('protocol', '=', pf.protocol)
-    .where('internal_ip_address', '=', pf.internal_ip_address)
-    .where('internal_port', '=', pf.internal_port)
     .where('id', '!=', pf.id)
-    .executeTakeFirst();
-  if (internal) {
-    throw badPf(
-      `There is a port collision with the internal_port_range. The following ranges collide: ${internal.internal_port}:${internal.internal_port} and ${pf.internal_port}:${pf.internal_port}`,
-    );
-  }
+    .where((eb) => eb.or([eb('internal_port_id', '=', pf.internal_port_id), eb('floatingip_id', '=', pf.floatingip_id)]))
+    .execute();
+  const internal = others.find(
+    (o) =>
+      o.internal_port_id === pf.internal_port_id &&
+      o.internal_ip_address === pf.internal_ip_address &&
+      rangesCollide(internalRange(o), internalRange(pf)),
+  );
+  if (internal) throw collide('internal_port_range', internalRange(internal), internalRange(pf));
+  const external = others.find((o) => o.floatingip_id === pf.floatingip_id && rangesCollide(externalRange(o), externalRange(pf)));
+  if (external) throw collide('external_port_range', externalRange(external), externalRange(pf));
 }
 
 /** A caller's view of a floating IP's forwardings: the floating IP must be visible (get_floatingip's policy). */
@@ -143,14 +171,24 @@ export async function showPortForwarding(tx: Tx, ctx: AuthContext, fipId: string
 
 export async function createPortForwarding(tx: Tx, ctx: AuthContext, fipId: string, a: Item): Promise<Item> {
   const fip = await getVisibleFloatingIp(tx, ctx, fipId);
+  const external = sideOf(a, 'external_port');
+  const internal = sideOf(a, 'internal_port');
+  for (const [side, key] of [
+    [external, 'external_port'],
+    [internal, 'internal_port'],
+  ] as const) {
+    if (!side) throw badRequest(`Failed to parse request. Required attribute '${key}' or '${key}_range' not specified`);
+  }
   const row: PortForwardingRow = {
     id: newId(),
     floatingip_id: fip.id,
     internal_port_id: a.internal_port_id as string,
     internal_ip_address: canonicalIpOrNull(a.internal_ip_address as string)!,
     protocol: a.protocol as string,
-    external_port: a.external_port as number,
-    internal_port: a.internal_port as number,
+    external_port: external!.start,
+    external_port_end: external!.end,
+    internal_port: internal!.start,
+    internal_port_end: internal!.end,
     description: (a.description as string) ?? '',
     created_at: timestamp(),
   };
@@ -169,6 +207,9 @@ export async function createPortForwarding(tx: Tx, ctx: AuthContext, fipId: stri
   await notifyRouter(tx, routerId);
   return portForwardingToApi(row);
 }
+
+/** A side in a conflict message: the port, or the range when it is one. */
+const portsShown = (r: PortRange) => (r.start === r.end ? String(r.start) : `'${formatPortRange(r)}'`);
 
 /** _check_port_forwarding_update: the internal address is the port's, and no other forwarding has the same sockets. */
 async function checkUpdated(tx: Tx, fip: FloatingIpRow, pf: PortForwardingRow): Promise<void> {
@@ -189,16 +230,17 @@ async function checkUpdated(tx: Tx, fip: FloatingIpRow, pf: PortForwardingRow): 
     .execute();
   const fail = (conflicting: string) =>
     badPf(`Another port forwarding entry with the same attributes already exists, conflicting values are {${conflicting}}`);
+  const same = (x: PortRange, y: PortRange) => x.start === y.start && x.end === y.end;
   for (const o of others) {
-    if (o.external_port === pf.external_port)
-      throw fail(`'floating_ip_address': '${fip.floating_ip_address}', 'external_port': ${o.external_port}`);
+    if (same(externalRange(o), externalRange(pf)))
+      throw fail(`'floating_ip_address': '${fip.floating_ip_address}', 'external_port': ${portsShown(externalRange(o))}`);
     if (
       o.internal_port_id === pf.internal_port_id &&
       o.internal_ip_address === pf.internal_ip_address &&
-      o.internal_port === pf.internal_port
+      same(internalRange(o), internalRange(pf))
     ) {
       throw fail(
-        `'internal_port_id': '${o.internal_port_id}', 'internal_ip_address': '${o.internal_ip_address}', 'internal_port': ${o.internal_port}`,
+        `'internal_port_id': '${o.internal_port_id}', 'internal_ip_address': '${o.internal_ip_address}', 'internal_port': ${portsShown(internalRange(o))}`,
       );
     }
   }
@@ -208,9 +250,11 @@ export async function updatePortForwarding(tx: Tx, ctx: AuthContext, fipId: stri
   const fip = await getVisibleFloatingIp(tx, ctx, fipId);
   const old = await getForwarding(tx, fipId, id);
   const next: PortForwardingRow = { ...old };
-  for (const k of ['internal_port_id', 'protocol', 'external_port', 'internal_port', 'description'] as const) {
+  for (const k of ['internal_port_id', 'protocol', 'description'] as const) {
     if (k in a) (next as unknown as Item)[k] = a[k];
   }
+  applySide(next, a, 'external_port');
+  applySide(next, a, 'internal_port');
   if ('internal_ip_address' in a) next.internal_ip_address = canonicalIpOrNull(a.internal_ip_address as string)!;
   if (a.internal_port_id) await checkPortHasNoFloatingIp(tx, next);
   if (a.internal_port_id && a.internal_port_id !== old.internal_port_id) {

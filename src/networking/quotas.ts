@@ -21,6 +21,16 @@ export const QUOTA_DEFAULTS = {
 export type QuotaResource = keyof typeof QUOTA_DEFAULTS;
 export const QUOTA_RESOURCES = Object.keys(QUOTA_DEFAULTS) as QuotaResource[];
 
+/**
+ * The limits of projects without their own: the server's [quotas] options, set once as it starts
+ * (each API process has one server; a server started without them puts Neutron's defaults back).
+ */
+let defaults: Record<QuotaResource, number> = { ...QUOTA_DEFAULTS };
+
+export function setQuotaDefaults(next: Record<QuotaResource, number>): void {
+  defaults = { ...next };
+}
+
 const TABLE = {
   network: 'networks',
   subnet: 'subnets',
@@ -35,7 +45,7 @@ const TABLE = {
 
 export async function limits(tx: Tx, projectId: string): Promise<Record<QuotaResource, number>> {
   const rows = await tx.selectFrom('quotas').selectAll().where('project_id', '=', projectId).execute();
-  const out = { ...QUOTA_DEFAULTS } as Record<QuotaResource, number>;
+  const out = { ...defaults };
   for (const r of rows) if (r.resource in out) out[r.resource as QuotaResource] = r.limit;
   return out;
 }
@@ -83,7 +93,7 @@ export async function showQuota(tx: Tx, ctx: AuthContext, projectId: string) {
 /** GET /quotas/{project}/default */
 export function defaultQuota(ctx: AuthContext, projectId: string) {
   checkReadable(ctx, projectId);
-  return { ...QUOTA_DEFAULTS };
+  return { ...defaults };
 }
 
 export async function quotaDetails(tx: Tx, ctx: AuthContext, projectId: string) {

@@ -1,6 +1,6 @@
 // Metering labels and rules (the `metering` extension): admin-only CRUD under /v2.0/metering,
 // Neutron's refusals; a router's host view carries its project's and the shared labels; agents'
-// counter reports are kept per host and read back.
+// reports (what each label counted since the last one) add up per host, label and router.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer } from '../helpers/server.js';
@@ -55,7 +55,7 @@ test('metering: labels and rules, refusals, the routers they apply to, counters'
     }),
     404,
     'MeteringLabelNotFound',
-    `Metering label ${missing} does not exist`,
+    `Metering label '${missing}' does not exist.`,
   );
   expectError(
     await admin.post('/metering/metering-label-rules', {
@@ -77,7 +77,7 @@ test('metering: labels and rules, refusals, the routers they apply to, counters'
     await admin.get(`/metering/metering-label-rules/${missing}`),
     404,
     'MeteringLabelRuleNotFound',
-    `Metering label rule ${missing} does not exist`,
+    `Metering label rule '${missing}' does not exist.`,
   );
   assert.deepEqual(
     (await admin.get(`/metering/metering-label-rules?metering_label_id=${label.id}&fields=id&sort_key=id`)).body.metering_label_rules
@@ -106,16 +106,18 @@ test('metering: labels and rules, refusals, the routers they apply to, counters'
     ['10.0.0.0/8', true],
   ]);
 
-  // Counters: a host's report replaces its last one; labels gone are dropped.
-  const report = (counters: unknown) => admin.post('/neutrino/hosts/meter-host/metering-counters', { counters });
+  // Reports are deltas (the agent zeroes its chains as it reads them): they add up; labels gone are dropped.
+  const report = (deltas: unknown) => admin.post('/neutrino/hosts/meter-host/metering-counters', { deltas });
   const one = { label_id: label.id, router_id: router.id, packets: 3, bytes: 252 };
   assert.deepEqual((await report([one, { ...one, label_id: missing }])).body, { recorded: 1 });
+  assert.deepEqual((await report([{ ...one, packets: 2, bytes: 168 }])).body, { recorded: 1 });
   const read = (await admin.get('/neutrino/metering-counters')).body.counters;
   assert.deepEqual(
     read.map(({ updated_at: _u, ...c }: { updated_at: string }) => c),
-    [{ ...one, host: 'meter-host' }],
+    [{ ...one, packets: 5, bytes: 420, host: 'meter-host' }],
   );
   expectError(await report([{ label_id: label.id }]), 400, 'HTTPBadRequest');
+  expectError(await admin.post('/neutrino/hosts/meter-host/metering-counters', { counters: [one] }), 400, 'HTTPBadRequest');
   assert.equal((await demo.get('/neutrino/metering-counters')).status, 403);
 
   assert.equal((await admin.del(`/metering/metering-label-rules/${excluded.id}`)).status, 204);
@@ -127,4 +129,58 @@ test('metering: labels and rules, refusals, the routers they apply to, counters'
   const ext = await admin.get('/extensions/metering');
   assert.equal(ext.status, 200);
   assert.equal(ext.body.extension.name, 'Neutron Metering');
+});
+
+test('metering rules: source and destination prefixes, the remote prefix alone, overlaps (MeteringLabelRuleOverlaps)', async (t) => {
+  const srv = await startTestServer();
+  t.after(() => srv.close());
+  const { admin } = await adminDemoOther(srv.url);
+  const label = await created(admin.post('/metering/metering-labels', { metering_label: { name: 'sd' } }), 'metering_label');
+  const post = (rule: Record<string, unknown>) =>
+    admin.post('/metering/metering-label-rules', { metering_label_rule: { metering_label_id: label.id, direction: 'egress', ...rule } });
+
+  const sd = await created(post({ source_ip_prefix: '10.0.0.5/24', destination_ip_prefix: '203.0.113.7' }), 'metering_label_rule');
+  assert.deepEqual(
+    [sd.remote_ip_prefix, sd.source_ip_prefix, sd.destination_ip_prefix],
+    [null, '10.0.0.5/24', '203.0.113.7/32'],
+    'str(netaddr.IPNetwork(...)): host bits kept, a length added',
+  );
+  // Neutron checks overlaps of remote prefixes only: the same source prefix again is accepted.
+  await created(post({ source_ip_prefix: '10.0.0.0/24' }), 'metering_label_rule');
+
+  expectError(
+    await post({ remote_ip_prefix: '10.1.0.0/16', source_ip_prefix: '10.0.0.0/24' }),
+    400,
+    'Invalid',
+    "Cannot use 'remote-ip-prefix' in conjunction with 'source-ip-prefix' or 'destination-ip-prefix'.",
+  );
+  expectError(
+    await post({}),
+    400,
+    'Invalid',
+    "You must define at least one of the following parameters 'remote_ip_prefix', or 'source_ip_prefix' or 'destination_ip_prefix'.",
+  );
+  expectError(
+    await post({ destination_ip_prefix: 'nowhere' }),
+    400,
+    'Invalid',
+    "destination_ip_prefix: nowhere is invalid ['nowhere' does not appear to be an IPv4 or IPv6 interface].",
+  );
+
+  await created(post({ remote_ip_prefix: '10.1.0.0/16' }), 'metering_label_rule');
+  expectError(
+    await post({ remote_ip_prefix: '10.1.2.0/24' }),
+    409,
+    'MeteringLabelRuleOverlaps',
+    "Metering label rule with remote_ip_prefix '10.1.2.0/24' overlaps another.",
+  );
+  // Another direction, or excluded, is another set of rules.
+  await created(post({ remote_ip_prefix: '10.1.2.0/24', direction: 'ingress' }), 'metering_label_rule');
+  await created(post({ remote_ip_prefix: '10.1.2.0/24', excluded: true }), 'metering_label_rule');
+
+  const listed = (await admin.get(`/metering/metering-label-rules?source_ip_prefix=10.0.0.5/24`)).body.metering_label_rules;
+  assert.deepEqual(
+    listed.map((r: { id: string }) => r.id),
+    [sd.id],
+  );
 });

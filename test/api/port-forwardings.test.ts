@@ -43,6 +43,7 @@ test('extensions: floating-ip-port-forwarding and its companions are listed', as
     'floating-ip-port-forwarding',
     'floating-ip-port-forwarding-description',
     'floating-ip-port-forwarding-detail',
+    'floating-ip-port-forwarding-port-ranges',
   ]) {
     assert.ok(aliases.includes(a), a);
   }
@@ -61,6 +62,8 @@ test('create, show, list, update, delete; the floating IP shows them and follows
       protocol: 'tcp',
       internal_port_id: port.id,
       description: 'ssh',
+      external_port_range: '2222:2222',
+      internal_port_range: '22:22',
     },
   );
   assert.deepEqual((await demo.get(`${pfs}/${pf.id}`)).body.port_forwarding, pf);
@@ -152,6 +155,72 @@ test('refusals: collisions on the external port and the internal socket (400, as
   );
   assert.equal((await demo.get(pfs)).body.port_forwardings.length, 2);
   assert.equal((await demo.get(`${pfs}/${first.id}`)).body.port_forwarding.external_port, 2222);
+});
+
+test('port ranges: N:N and N:1 shown as Neutron shows them; the relation, the range syntax and overlaps refused', async (t) => {
+  const { demo, fip, pfs, ssh, port } = await scenario(t);
+  const { external_port: _e, internal_port: _i, ...socket } = ssh;
+  const post = (body: object) => demo.post(pfs, { port_forwarding: { ...socket, ...body } });
+  const nn = await created(post({ external_port_range: '2222:2224', internal_port_range: '22:24' }), 'port_forwarding');
+  assert.deepEqual(
+    [nn.external_port, nn.internal_port, nn.external_port_range, nn.internal_port_range],
+    [null, null, '2222:2224', '22:24'],
+  );
+  const n1 = await created(post({ external_port_range: '8000:8009', internal_port: 80 }), 'port_forwarding');
+  assert.deepEqual([n1.external_port, n1.internal_port, n1.external_port_range, n1.internal_port_range], [null, 80, '8000:8009', '80:80']);
+  // The floating IP's detail shows a side's port only when it is one port (_extend_floatingip_dict).
+  const detail = (await demo.get(`/floatingips/${fip.id}`)).body.floatingip.port_forwardings as Array<Record<string, unknown>>;
+  assert.deepEqual(
+    detail.find((f) => f.id === n1.id),
+    { id: n1.id, internal_port: 80, internal_ip_address: '172.16.1.3', protocol: 'tcp', internal_port_id: port.id },
+  );
+  assert.deepEqual(
+    (await demo.get(`${pfs}?external_port_range=2222:2224`)).body.port_forwardings.map((f: { id: string }) => f.id),
+    [nn.id],
+  );
+
+  const relation =
+    'Bad port_forwarding request: Invalid ranges of internal and/or external ports. The relation between internal and external ports must be N-N or 1-N.';
+  expectError(await post({ external_port_range: '3000:3004', internal_port_range: '30:32' }), 400, 'BadRequest', relation);
+  expectError(await post({ external_port: 3000, internal_port_range: '30:32' }), 400, 'BadRequest', relation);
+  for (const [range, reason] of [
+    ['5:4', 'First port in a port range must be lower than the second port'],
+    ['0:10', 'Invalid port: 0, the port must be in the range [1, 65535]'],
+    ['4:500000', 'Invalid port: 500000'],
+    ['1:2:3', 'Port range must be two integers separated by a colon'],
+    ['80:', 'Port range must be two integers separated by a colon'],
+  ]) {
+    expectError(
+      await post({ external_port_range: range, internal_port: 30 }),
+      400,
+      'HTTPBadRequest',
+      `Invalid input for external_port_range. Reason: ${reason}.`,
+    );
+  }
+  expectError(
+    await post({ internal_port: 30 }),
+    400,
+    'HTTPBadRequest',
+    "Failed to parse request. Required attribute 'external_port' or 'external_port_range' not specified",
+  );
+  expectError(
+    await post({ external_port_range: '2224:2230', internal_port: 30 }),
+    400,
+    'BadRequest',
+    'Bad port_forwarding request: There is a port collision with the external_port_range. The following ranges collide: 2222:2224 and 2224:2230.',
+  );
+  expectError(
+    await post({ external_port_range: '9000:9002', internal_port_range: '23:25' }),
+    400,
+    'BadRequest',
+    'Bad port_forwarding request: There is a port collision with the internal_port_range. The following ranges collide: 22:24 and 23:25.',
+  );
+  // An update is checked as it would leave the forwarding: a single internal port for a range is N:1.
+  const up = await demo.put(`${pfs}/${nn.id}`, { port_forwarding: { internal_port: 2200 } });
+  assert.equal(up.status, 200, JSON.stringify(up.body));
+  assert.deepEqual([up.body.port_forwarding.internal_port, up.body.port_forwarding.internal_port_range], [2200, '2200:2200']);
+  expectError(await demo.put(`${pfs}/${nn.id}`, { port_forwarding: { internal_port_range: '100:110' } }), 400, 'BadRequest', relation);
+  assert.equal((await demo.get(pfs)).body.port_forwardings.length, 2);
 });
 
 test('refusals: associations (409) — a FIP bound to a port, a port with its own FIP, associating a FIP in use', async (t) => {

@@ -4,7 +4,9 @@
 // forwarding tcp/2222 on a free floating IP → vm:22 (made with the `openstack` CLI) lets the external
 // host's connection to <fip>:2222 reach the listener, through Neutron's fip-pf / pf-<id> chains in
 // qrouter- and the floating IP on qg-; the tracer finds no fault on the floating IP; deleted, the
-// connection is refused and the chains and address are gone.
+// connection is refused and the chains and address are gone. Port ranges (through the API: this
+// openstack CLI takes single ports only): 4021:4023 → 21:23 maps port by port (4022 reaches vm:22),
+// and changed to one internal port, every external port of the range reaches vm:22 (N:1).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -14,6 +16,7 @@ import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
 import { haveOpenstack } from '../helpers/openstack.js';
 import { eventually, labUpAsAdmin } from '../helpers/lab.js';
+import { adminClient, loadLab } from '../../src/lab/context.js';
 import type { InstanceJson, OpenStackRow } from '../helpers/shapes.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
@@ -108,5 +111,36 @@ test(
     await eventually('the chains leave qrouter-', async () => !/fip-pf|pf-/.test(routerNat()));
     assert.doesNotMatch(routerAddrs(), /10\.123\.123\.110\//);
     assert.ok(!readFileSync(heard, 'utf8').includes('after'));
+
+    // Port ranges, as the API takes them.
+    const client = adminClient(loadLab({ lab, stateRoot: root }).state);
+    const pfs = `/v2.0/floatingips/${fip.id}/port_forwardings`;
+    const call = async (method: string, path: string, body: object) =>
+      (await client.call<{ port_forwarding: { id: string } }>(method, path, body)).port_forwarding;
+    const range = await call('POST', pfs, {
+      port_forwarding: {
+        internal_port_id: vm.port_id,
+        internal_ip_address: vm.ip,
+        protocol: 'tcp',
+        external_port_range: '4021:4023',
+        internal_port_range: '21:23',
+      },
+    });
+    await eventually('N:N: 4022 reaches the instance’s port 22', () => connectFromExternal(4022, 'range-offset'));
+    await eventually('the instance heard it', async () => readFileSync(heard, 'utf8').includes('range-offset'));
+    const rangeChain = `neutron-l3-agent-pf-${range.id.slice(0, 8)}`;
+    assert.match(
+      routerNat(),
+      new RegExp(
+        `^-A ${rangeChain} -d 10\\.123\\.123\\.110/32 -p tcp -m tcp --dport 4021:4023 -j DNAT --to-destination ${ip}:21-23/4021$`,
+        'm',
+      ),
+    );
+    await call('PUT', `${pfs}/${range.id}`, { port_forwarding: { internal_port: 22 } });
+    await eventually('N:1: 4023 reaches the instance’s port 22 too', () => connectFromExternal(4023, 'range-to-one'));
+    await eventually('the instance heard it', async () => readFileSync(heard, 'utf8').includes('range-to-one'));
+    assert.match(routerNat(), new RegExp(`^-A ${rangeChain} .*--dport 4021:4023 -j DNAT --to-destination ${ip}:22$`, 'm'));
+    openstackRaw('floating', 'ip', 'port', 'forwarding', 'delete', fip.id, range.id);
+    await eventually('the range’s chains leave qrouter-', async () => !/fip-pf|pf-/.test(routerNat()));
   },
 );

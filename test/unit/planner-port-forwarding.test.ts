@@ -20,14 +20,27 @@ const ssh: PortForwardingView = {
   floating_ip_address: '10.123.123.110',
   protocol: 'tcp',
   external_port: 2222,
+  external_port_end: 2222,
   internal_ip_address: '172.16.1.3',
   internal_port: 22,
+  internal_port_end: 22,
 };
 const withForwardings = (port_forwardings: PortForwardingView[]) => view([router({ floating_ips: [], port_forwardings })]);
 
 test('a forwarding: fip-pf from the wrapped PREROUTING, its pf- chain with the DNAT, the floating IP on qg-', () => {
   const ns = planNode(
-    withForwardings([ssh, { ...ssh, id: '9e8d7c6b-1111-4222-8333-444455556666', protocol: 'udp', external_port: 53, internal_port: 5353 }]),
+    withForwardings([
+      ssh,
+      {
+        ...ssh,
+        id: '9e8d7c6b-1111-4222-8333-444455556666',
+        protocol: 'udp',
+        external_port: 53,
+        external_port_end: 53,
+        internal_port: 5353,
+        internal_port_end: 5353,
+      },
+    ]),
     facts,
   ).desired.namespaces[NS];
   const nat = chains(ns.iptables.nat);
@@ -45,6 +58,25 @@ test('a forwarding: fip-pf from the wrapped PREROUTING, its pf- chain with the D
     [{ dev: 'qg-7a8b9c0d-1e', address: '10.123.123.110/32' }],
     'the address once, however many forwardings',
   );
+});
+
+test('port ranges as extract_ports writes them: N:N offset from the external start, N:1 to one port', () => {
+  const nn = { ...ssh, external_port: 2222, external_port_end: 2224, internal_port: 22, internal_port_end: 24 };
+  const n1 = {
+    ...ssh,
+    id: '9e8d7c6b-1111-4222-8333-444455556666',
+    external_port: 8000,
+    external_port_end: 8009,
+    internal_port: 80,
+    internal_port_end: 80,
+  };
+  const nat = chains(planNode(withForwardings([nn, n1]), facts).desired.namespaces[NS].iptables.nat);
+  assert.deepEqual(nat['neutron-l3-agent-pf-3f1d2c4b'], [
+    '-d 10.123.123.110/32 -p tcp -m tcp --dport 2222:2224 -j DNAT --to-destination 172.16.1.3:22-24/2222',
+  ]);
+  assert.deepEqual(nat['neutron-l3-agent-pf-9e8d7c6b'], [
+    '-d 10.123.123.110/32 -p tcp -m tcp --dport 8000:8009 -j DNAT --to-destination 172.16.1.3:80',
+  ]);
 });
 
 test('no forwardings (or none with ports): no fip-pf chain and no jump', () => {

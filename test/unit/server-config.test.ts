@@ -241,3 +241,50 @@ test('enable_dvr and router_distributed: DVR extensions listed by default, distr
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('[quotas]: quota_* per resource, default_quota for the others (subnet pools), negative = unlimited, the rest warned', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-config-'));
+  const file = join(dir, 'neutron.conf');
+  const load = (...lines: string[]) => {
+    writeFileSync(file, lines.join('\n') + '\n');
+    return loadServerConfig({ config: file });
+  };
+  try {
+    assert.equal(loadServerConfig({}).quotaDefaults.network, 100);
+    const cfg = load(
+      '[quotas]',
+      'quota_network = 3',
+      'quota_subnet = -1',
+      'quota_port = 7',
+      'quota_router = 2',
+      'quota_floatingip = 4',
+      'quota_security_group = 5',
+      'quota_security_group_rule = 50',
+      'quota_rbac_policy = 6',
+      'default_quota = 9',
+      'quota_driver = neutron.db.quota.driver_nolock.DbQuotaNoLockDriver',
+      'quota_volumes = 3',
+    );
+    assert.deepEqual(cfg.quotaDefaults, {
+      network: 3,
+      subnet: -1,
+      port: 7,
+      router: 2,
+      floatingip: 4,
+      security_group: 5,
+      security_group_rule: 50,
+      subnetpool: 9,
+      rbac_policy: 6,
+    });
+    assert.deepEqual(cfg.warnings, [
+      `${file}:11: [quotas] quota_driver: not supported by neutrino, ignored`,
+      `${file}:12: [quotas] quota_volumes: unknown option`,
+    ]);
+    assert.throws(
+      () => load('[quotas]', 'quota_port = lots'),
+      /\[quotas\] quota_port must be an integer \(negative: unlimited\), not 'lots'/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -19,6 +19,7 @@ import * as m018 from './018_auto_allocate_service_types.js';
 import * as m019 from './019_network_segments.js';
 import * as m020 from './020_l3_ha.js';
 import * as m021 from './021_address_group_rules_metering.js';
+import * as m022 from './022_port_ranges_metering_prefixes.js';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   '019_network_segments': m019,
   '020_l3_ha': m020,
   '021_address_group_rules_metering': m021,
+  '022_port_ranges_metering_prefixes': m022,
 };

@@ -204,8 +204,11 @@ export interface PortForwardingRow {
   internal_port_id: string;
   internal_ip_address: string;
   protocol: string;
+  /** the first port of each side's range; a single port is a range of one */
   external_port: number;
+  external_port_end: number;
   internal_port: number;
+  internal_port_end: number;
   description: string;
   created_at: string;
 }
@@ -302,9 +305,11 @@ export interface MeteringLabelRuleRow {
   direction: string;
   excluded: number;
   remote_ip_prefix: string | null;
+  source_ip_prefix: string | null;
+  destination_ip_prefix: string | null;
 }
 
-/** The counters of one label in one router on one host, as its L3 agent last reported them. */
+/** The totals of one label in one router on one host: the sum of what its L3 agent reported. */
 export interface MeteringCounterRow {
   label_id: string;
   router_id: string;

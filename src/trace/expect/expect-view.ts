@@ -156,18 +156,25 @@ function routers(api: ApiResources, host: string): RouterView[] {
   });
 }
 
-/** A router's port forwardings from its floating IPs' `port_forwardings` (floating-ip-port-forwarding-detail), as the host view orders them. */
+/**
+ * A router's port forwardings from its floating IPs' `port_forwardings` (floating-ip-port-forwarding-detail),
+ * as the host view orders them. A side that is a range has no port there: such forwardings are left out.
+ */
 function forwardingsOf(fips: ApiObject[]): PortForwardingView[] {
   const out = fips.flatMap((f) =>
-    attrList<Record<string, unknown>>(f, 'port_forwardings').map((p): PortForwardingView => ({
-      id: String(p['id']),
-      floatingip_id: f.id,
-      floating_ip_address: attr(f, 'floating_ip_address'),
-      protocol: String(p['protocol']),
-      external_port: Number(p['external_port']),
-      internal_ip_address: String(p['internal_ip_address']),
-      internal_port: Number(p['internal_port']),
-    })),
+    attrList<Record<string, unknown>>(f, 'port_forwardings')
+      .filter((p) => typeof p['external_port'] === 'number' && typeof p['internal_port'] === 'number')
+      .map((p): PortForwardingView => ({
+        id: String(p['id']),
+        floatingip_id: f.id,
+        floating_ip_address: attr(f, 'floating_ip_address'),
+        protocol: String(p['protocol']),
+        external_port: Number(p['external_port']),
+        external_port_end: Number(p['external_port']),
+        internal_ip_address: String(p['internal_ip_address']),
+        internal_port: Number(p['internal_port']),
+        internal_port_end: Number(p['internal_port']),
+      })),
   );
   return out.sort((a, b) => cmpText(a.floating_ip_address, b.floating_ip_address) || cmpText(a.id, b.id));
 }

@@ -68,11 +68,15 @@ interface ForwardingRef {
   internal_port_id: string;
 }
 
-/** The forwarding a flow takes: the one of its protocol and external port, else the first. */
+/** The forwarding a flow takes: the one of its protocol and external port, else the first (ranges, shown without ports, are not walked). */
 function forwardingFor(fip: ApiObject, flow: FipOptions['flow']): ForwardingRef | undefined {
-  const all = (Array.isArray(fip['port_forwardings']) ? fip['port_forwardings'] : []) as ForwardingRef[];
+  const listed = (Array.isArray(fip['port_forwardings']) ? fip['port_forwardings'] : []) as ForwardingRef[];
+  const all = listed.filter((f) => typeof f.external_port === 'number' && typeof f.internal_port === 'number');
   return all.find((f) => f.protocol === flow.protocol && f.external_port === flow.port) ?? all[0];
 }
+
+/** A forwarding of single ports as the host view has it (start = end). */
+const singlePorts = (f: ForwardingRef) => ({ ...f, external_port_end: f.external_port, internal_port_end: f.internal_port });
 
 /** The flow as it reaches the instance: through a forwarding, to its internal port. */
 const innerFlow = (w: FipWalk): FipOptions['flow'] =>
@@ -325,7 +329,9 @@ const FIP_WALK: Step<FipWalk>[] = [
   hops('gateway address', 'routerHost', (w, h) => routerAddressHop(w.ctx, h, w.router, w.gwPort, qgOf(w), 'request')),
   hops('floating IP address', 'routerHost', (w, h) => fipAddressHop(w.ctx, h, w.router, w.fip, qgOf(w))),
   hops('DNAT', 'routerHost', (w, h) =>
-    w.forwarding ? forwardingDnatHop(w.ctx, h, w.router, w.fip, w.forwarding, 'request') : dnatHop(w.ctx, h, w.router, w.fip, 'request'),
+    w.forwarding
+      ? forwardingDnatHop(w.ctx, h, w.router, w.fip, singlePorts(w.forwarding), 'request')
+      : dnatHop(w.ctx, h, w.router, w.fip, 'request'),
   ),
   hops('forwarding', 'routerHost', (w, h) => forwardingHop(w.ctx, h, w.router, 'request')),
   // The device and its address before the route: a missing qr- also takes its connected route away.
