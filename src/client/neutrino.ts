@@ -1,7 +1,7 @@
 // Typed client of the neutrino server for agents and the CLI: password authentication with
 // re-authentication when the token expires, and the agent calls.
 import type { HostView, MeteringCounter } from '../model/hostview.js';
-import { HttpError, requestJson, type Endpoint, type JsonReply } from './http.js';
+import { connectionPool, HttpError, requestJson, type Endpoint, type JsonReply } from './http.js';
 import { fetchJson, identityV3, issueToken, JSON_HEADERS, passwordAuthBody, TokenSession } from './keystone.js';
 import { UnreachableError } from './reach.js';
 
@@ -32,6 +32,8 @@ export class NeutrinoClient {
   private readonly session = new TokenSession(() => this.authenticate());
   private readonly endpoints: Endpoint[];
   private current = 0;
+  /** This client's own connections (see connectionPool). */
+  private readonly pool = connectionPool();
   /** The Keystone a server behind one named (auth_strategy = keystone), once found. */
   private keystone: string | null = null;
 
@@ -104,7 +106,7 @@ export class NeutrinoClient {
   /** POST …/auth/tokens at the server's built-in identity, or at the Keystone it is behind. */
   private async postTokens(body: unknown): Promise<JsonReply> {
     if (!this.keystone) {
-      const r = await this.failover((endpoint) => requestJson(endpoint, 'POST', TOKENS, { body }));
+      const r = await this.failover((endpoint) => requestJson(endpoint, 'POST', TOKENS, { body, pool: this.pool }));
       if (r.status !== 404) return r;
       this.keystone = await this.discoverKeystone(r);
     }
@@ -117,7 +119,7 @@ export class NeutrinoClient {
    * without a token names that Keystone (WWW-Authenticate: Keystone uri="…"), as keystonemiddleware's does.
    */
   private async discoverKeystone(notFound: JsonReply): Promise<string> {
-    const r = await this.failover((endpoint) => requestJson(endpoint, 'GET', '/v2.0/'));
+    const r = await this.failover((endpoint) => requestJson(endpoint, 'GET', '/v2.0/', { pool: this.pool }));
     const uri = /^Keystone uri="([^"]+)"/.exec(String(r.headers['www-authenticate'] ?? ''))?.[1];
     if (r.status !== 401 || !uri) throw new HttpError(notFound.status, notFound.body, 'POST', TOKENS);
     return identityV3(uri);
@@ -126,7 +128,9 @@ export class NeutrinoClient {
   /** A call with the token; on 401 it authenticates once more and retries. */
   async call<T>(method: string, path: string, body?: unknown, timeoutMs?: number, signal?: AbortSignal): Promise<T> {
     const r = await this.session.send((token) =>
-      this.failover((endpoint) => requestJson(endpoint, method, path, { body, headers: { 'x-auth-token': token }, timeoutMs, signal })),
+      this.failover((endpoint) =>
+        requestJson(endpoint, method, path, { body, headers: { 'x-auth-token': token }, timeoutMs, signal, pool: this.pool }),
+      ),
     );
     if (r.status >= 400) throw new HttpError(r.status, r.body, method, path);
     return r.body as T;

@@ -92,3 +92,25 @@ test('an agent watcher left behind the window does a full sync, converges, then 
   assert.deepEqual({ fullSyncs: watch.stats.fullSyncs, expired: watch.stats.expired }, { fullSyncs: 3, expired: 1 });
   assert.equal(watch.revision, (await window()).head);
 });
+
+test('clients in one process do not queue behind each other’s long-polls: each has its own connections', async () => {
+  const creds = { username: 'admin', password: ADMIN_PASSWORD, project: 'admin' };
+  const head = (await admin.get('/neutrino/hosts/nowhere/view')).body.view.revision as number;
+  // More waiting long-polls than one client's pool holds (8 connections).
+  const stop = new AbortController();
+  let answered = 0;
+  const polls = Array.from({ length: 9 }, () =>
+    new NeutrinoClient({ url: srv.url }, creds).changes(head, 30, stop.signal).then(
+      () => answered++,
+      () => undefined,
+    ),
+  );
+  try {
+    const view = await new NeutrinoClient({ url: srv.url }, creds).hostView('feed-host');
+    assert.equal(view.revision, head);
+    assert.equal(answered, 0, 'the view was answered while every long-poll still waited');
+  } finally {
+    stop.abort();
+    await Promise.all(polls);
+  }
+});
