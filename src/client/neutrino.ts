@@ -1,6 +1,7 @@
 // Typed client of the neutrino server for agents and the CLI: password authentication with
 // re-authentication when the token expires, and the agent calls.
 import type { HostView, MeteringCounter } from '../model/hostview.js';
+import type { HostViewDelta } from '../model/hostview-delta.js';
 import { connectionPool, HttpError, requestJson, type Endpoint, type JsonReply } from './http.js';
 import { fetchJson, identityV3, issueToken, JSON_HEADERS, passwordAuthBody, TokenSession } from './keystone.js';
 import { UnreachableError } from './reach.js';
@@ -17,6 +18,12 @@ export interface ChangePage {
   revision: number;
   changes: Array<{ revision: number; resource: string; resource_id: string; op: string }>;
 }
+
+/**
+ * A host view answer: the whole view, or a delta to the view held under the tag sent; `tag` names
+ * what the agent holds next (absent from a server that makes no deltas).
+ */
+export type HostViewAnswer = { tag?: string; view: HostView; reason?: string } | { tag: string; delta: HostViewDelta };
 
 /** The server no longer holds every change after the revision asked for: re-read the host view. */
 export class FeedExpiredError extends Error {}
@@ -147,7 +154,18 @@ export class NeutrinoClient {
   }
 
   async hostView(host: string): Promise<HostView> {
-    return (await this.call<{ view: HostView }>('GET', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/view`)).view;
+    return (await this.hostViewAnswer(host)).view;
+  }
+
+  /** The whole host view and its tag. */
+  hostViewAnswer(host: string): Promise<HostViewAnswer & { view: HostView }> {
+    return this.call('GET', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/view`);
+  }
+
+  /** Long-polls for up to `waitS` seconds for what changed in the view held at `since` under `tag`. */
+  hostViewSince(host: string, since: number, tag: string, waitS: number, signal?: AbortSignal): Promise<HostViewAnswer> {
+    const query = `since=${since}&tag=${encodeURIComponent(tag)}&wait=${waitS}`;
+    return this.call('GET', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/view?${query}`, undefined, (waitS + 15) * 1000, signal);
   }
 
   /** Long-polls the change feed for up to `waitS` seconds; FeedExpiredError when `since` fell out of its window. */
