@@ -2,7 +2,8 @@
 // NeutrinoClient, each with its own token, all in this one process rather than 100 agent processes)
 // long-poll a real `neutrino server` process (SQLite file in a temp dir). Each host has one port bound
 // to it on a shared network. Then BENCH_ROUNDS (20) times: one port update (admin_state_up toggled),
-// and the time from sending it until each watch holds a host view at or past the update's revision.
+// and the time from sending it until each watch holds a host view at or past the update's revision
+// (by a delta of the view it holds, or whole when the server cannot make one).
 // Prints one JSON object.
 import { cpus } from 'node:os';
 import { pino } from 'pino';
@@ -91,6 +92,7 @@ try {
         update_to_view_ms: { p50: pct(latencies, 50), p99: pct(latencies, 99), max: pct(latencies, 100), n: latencies.length },
         update_to_last_view_ms: { p50: pct(lastOfRound, 50), max: pct(lastOfRound, 100) },
         full_syncs: watches.reduce((n, w) => n + w.stats.fullSyncs, 0),
+        deltas: watches.reduce((n, w) => n + w.stats.deltas, 0),
       },
       null,
       2,

@@ -275,17 +275,16 @@ export async function buildHostView(tx: Tx, host: string, revision: number): Pro
         .execute()
     : [];
   const endpoints = await vteps(tx);
-  const remote = (await views(tx, remoteRows)).filter((p) => endpoints.has(p.binding_host_id));
   const localVtep = endpoints.get(host);
-  const remotePorts = remote
-    .filter((p) => endpoints.get(p.binding_host_id) !== localVtep)
-    .map((p) => ({
-      network_id: p.network_id,
-      host: p.binding_host_id,
-      vtep: endpoints.get(p.binding_host_id)!,
-      mac_address: p.mac_address,
-      ip_addresses: p.fixed_ips.map((f) => f.ip_address),
-    }));
+  // Only ports on hosts with another VXLAN endpoint are entries: the others are not converted at all.
+  const remoteBound = remoteRows.filter((p) => endpoints.has(p.binding_host_id) && endpoints.get(p.binding_host_id) !== localVtep);
+  const remotePorts = (await views(tx, remoteBound)).map((p) => ({
+    network_id: p.network_id,
+    host: p.binding_host_id,
+    vtep: endpoints.get(p.binding_host_id)!,
+    mac_address: p.mac_address,
+    ip_addresses: p.fixed_ips.map((f) => f.ip_address),
+  }));
   const vtepKeys = new Map(remotePorts.map((p) => [`${p.network_id}|${p.host}`, { network_id: p.network_id, host: p.host, vtep: p.vtep }]));
 
   const ports = await views(tx, local);
