@@ -59,13 +59,21 @@ try {
     let target = Infinity;
     let setTarget: (r: number) => void = () => undefined;
     let t0 = 0;
+    // When each watch reached each revision this round: the update's revision is known only once the
+    // head is read, an answer that can queue behind the fan-out it measures.
+    const steps = watches.map((): Array<[number, number]> => []);
     const done = new Promise<void>((resolve) => {
       const check = () => {
-        for (let i = 0; i < watches.length; i++)
-          if (!reached.has(i) && watches[i].revision >= target) reached.set(i, performance.now() - t0);
+        for (let i = 0; i < watches.length; i++) {
+          const at = steps[i].find(([rev]) => rev >= target);
+          if (!reached.has(i) && at) reached.set(i, at[1] - t0);
+        }
         if (reached.size === watches.length) resolve();
       };
-      onStep = check;
+      onStep = (i) => {
+        steps[i].push([watches[i].revision, performance.now()]);
+        check();
+      };
       setTarget = (r) => {
         target = r;
         check();

@@ -8,6 +8,7 @@ import { unitOfWork, type Reader } from '../store/unit-of-work.js';
 import type { ChangeFeed, ChangePage } from './feed.js';
 import type { HostViewCache } from './hostview-cache.js';
 import { buildHostView } from './hostview.js';
+import { SnapshotMemo } from './hostview-memo.js';
 
 /** Why a whole view was sent instead of a delta. */
 export type FullReason = 'first' | 'unknown-base' | 'expired' | 'larger';
@@ -15,6 +16,9 @@ export type FullReason = 'first' | 'unknown-base' | 'expired' | 'larger';
 export type HostViewAnswer = { tag: string; view: HostView; reason: FullReason } | { tag: string; delta: HostViewDelta };
 
 export class HostViewUpdates {
+  /** Shared by the views rebuilt at the newest revision (not by first fetches: those stand alone). */
+  private memo: SnapshotMemo | null = null;
+
   constructor(
     private readonly db: Reader,
     private readonly feed: ChangeFeed,
@@ -22,9 +26,12 @@ export class HostViewUpdates {
   ) {}
 
   /** The current view, whole. */
-  async full(host: string, reason: FullReason = 'first'): Promise<HostViewAnswer & { view: HostView }> {
+  async full(host: string, reason: FullReason = 'first', shared = false): Promise<HostViewAnswer & { view: HostView }> {
     // One transaction: the view is consistent with the revision it reports.
-    const view = await unitOfWork(this.db, async (tx) => buildHostView(tx, host, await this.feed.head(tx)));
+    const view = await unitOfWork(this.db, async (tx) => {
+      const head = await this.feed.head(tx);
+      return buildHostView(tx, host, head, shared ? this.memoAt(head) : null);
+    });
     return { tag: this.cache.remember(view), view, reason };
   }
 
@@ -46,9 +53,15 @@ export class HostViewUpdates {
       const view = { ...base, revision: page.revision };
       return { tag: this.cache.remember(view), delta: { since, revision: page.revision, sections: {} } };
     }
-    const next = await this.full(host);
+    const next = await this.full(host, 'first', true);
     const delta = diffHostViews(base, next.view);
     return deltaIsSmaller(delta, next.view) ? { tag: next.tag, delta } : { ...next, reason: 'larger' };
+  }
+
+  /** The memo of reads at `revision`; a newer revision replaces it (builds still at the older one keep theirs). */
+  private memoAt(revision: number): SnapshotMemo {
+    if (!this.memo || this.memo.revision < revision) this.memo = new SnapshotMemo(revision);
+    return this.memo.revision === revision ? this.memo : new SnapshotMemo(revision);
   }
 
   /**
