@@ -51,6 +51,8 @@ try {
 
   const latencies: number[] = [];
   const lastOfRound: number[] = [];
+  // The server's CPU time over the rounds: less disturbed by other load than the latencies.
+  const cpuBefore = server.cpuMs();
   for (let round = 0; round < ROUNDS; round++) {
     const before = await headOf(0);
     const port = ports[round % AGENTS];
@@ -90,6 +92,7 @@ try {
     lastOfRound.push(Math.max(...reached.values()));
   }
 
+  const serverCpuPerUpdate = (server.cpuMs() - cpuBefore) / ROUNDS;
   console.log(
     JSON.stringify(
       {
@@ -101,6 +104,7 @@ try {
         update_to_last_view_ms: { p50: pct(lastOfRound, 50), max: pct(lastOfRound, 100) },
         full_syncs: watches.reduce((n, w) => n + w.stats.fullSyncs, 0),
         deltas: watches.reduce((n, w) => n + w.stats.deltas, 0),
+        server_cpu_ms_per_update: Math.round(serverCpuPerUpdate),
       },
       null,
       2,
