@@ -62,7 +62,7 @@ test('a host view kept by deltas equals the whole view after every change', asyn
   const ok = async (p: Promise<{ status: number; body: unknown }>, status = 200) => {
     const r = await p;
     assert.equal(r.status, status, JSON.stringify(r.body));
-    return r.body as Record<string, Record<string, unknown>>;
+    return r.body as Record<string, { id: string } & Record<string, unknown>>;
   };
   const bound = (name: string, host: string, extra: object = {}) =>
     created(
