@@ -10,12 +10,20 @@ import { agentToApi, reportState } from '../networking/agents.js';
 import { autoScheduleDhcp } from '../networking/dhcp-scheduler.js';
 import { autoScheduleL3, reportFloatingIpStatus } from '../networking/l3-scheduler.js';
 import type { ChangeFeed } from '../networking/feed.js';
-import { buildHostView } from '../networking/hostview.js';
+import { HostViewCache } from '../networking/hostview-cache.js';
+import { HostViewUpdates } from '../networking/hostview-updates.js';
 import { checkHaStates, updateHaStates } from '../networking/l3-ha.js';
 import { setPortStatus } from '../networking/port-status.js';
 import { meteringCounters, recordMeteringCounters } from '../networking/metering.js';
 
 const MAX_WAIT_S = 60;
+
+/** A long-poll's `wait` (seconds, at most a minute), in ms. */
+function waitMs(wait: string | undefined): number {
+  const s = Number(wait ?? 0);
+  if (!(s >= 0 && s <= MAX_WAIT_S)) throw badRequest(`Invalid input for wait. Reason: must be between 0 and ${MAX_WAIT_S} seconds.`);
+  return s * 1000;
+}
 
 export async function registerAgentRoutes(v2: FastifyInstance, deps: { db: Db; config: ServerConfig; feed: ChangeFeed }) {
   await v2.register((scope) => agentRoutes(scope, deps), { prefix: '/neutrino' });
@@ -40,18 +48,21 @@ async function agentRoutes(v2: FastifyInstance, { db, config, feed }: { db: Db; 
 
   v2.get<{ Querystring: { since?: string; wait?: string } }>('/changes', async (req) => {
     const since = Number(req.query.since ?? 0);
-    const wait = Number(req.query.wait ?? 0);
     if (!Number.isInteger(since) || since < 0)
       throw badRequest(`Invalid input for since. Reason: '${show(req.query.since)}' is not a non-negative integer.`);
-    if (!(wait >= 0 && wait <= MAX_WAIT_S))
-      throw badRequest(`Invalid input for wait. Reason: must be between 0 and ${MAX_WAIT_S} seconds.`);
-    return feed.watch(since, wait * 1000);
+    return feed.watch(since, waitMs(req.query.wait));
   });
 
-  v2.get<{ Params: { host: string } }>('/hosts/:host/view', async (req) => {
-    // One transaction: the view is consistent with the revision it reports.
-    const view = await unitOfWork(db, async (tx) => buildHostView(tx, req.params.host, await feed.head(tx)));
-    return { view };
+  // The whole view; or, given the revision and tag of a view this process sent, a long-poll like
+  // /changes answered with what changed in that view (a delta), or the whole view when no delta can be made.
+  const views = new HostViewUpdates(db, feed, new HostViewCache());
+  v2.get<{ Params: { host: string }; Querystring: { since?: string; tag?: string; wait?: string } }>('/hosts/:host/view', async (req) => {
+    const { since, tag } = req.query;
+    if (since === undefined) return views.full(req.params.host);
+    const from = Number(since);
+    if (!Number.isInteger(from) || from < 0)
+      throw badRequest(`Invalid input for since. Reason: '${show(since)}' is not a non-negative integer.`);
+    return views.since(req.params.host, from, tag ?? '', waitMs(req.query.wait));
   });
 
   v2.post<{ Params: { host: string } }>('/hosts/:host/port-status', async (req) => {

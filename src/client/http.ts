@@ -43,7 +43,14 @@ export interface JsonReply {
   body: unknown;
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+/**
+ * A pool of kept-alive connections for one client. Each client (one agent's, one CLI command's) holds
+ * its own: a long-poll holds one connection for up to a minute, so clients sharing one bounded pool in
+ * a process (a benchmark's hundred watches) would queue their requests behind each other's long-polls.
+ */
+export const connectionPool = () => new http.Agent({ keepAlive: true, maxSockets: 8 });
+
+const sharedPool = connectionPool();
 
 /** Collects a response's body as JSON (the text when it is not JSON, undefined when empty). */
 export function readJsonReply(res: http.IncomingMessage, resolve: (r: JsonReply) => void, reject: (e: Error) => void): void {
@@ -66,7 +73,7 @@ export function requestJson(
   endpoint: Endpoint,
   method: string,
   path: string,
-  opts: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number; signal?: AbortSignal } = {},
+  opts: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number; signal?: AbortSignal; pool?: http.Agent } = {},
 ): Promise<JsonReply> {
   const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
@@ -81,7 +88,7 @@ export function requestJson(
         return { host: u.hostname, port: u.port, path: u.pathname + u.search };
       })();
   return new Promise((resolve, reject) => {
-    const req = http.request({ ...target, method, headers, agent, timeout: opts.timeoutMs ?? 30_000 }, (res) =>
+    const req = http.request({ ...target, method, headers, agent: opts.pool ?? sharedPool, timeout: opts.timeoutMs ?? 30_000 }, (res) =>
       readJsonReply(res, resolve, reject),
     );
     req.on('timeout', () => req.destroy(new NoAnswerError(opts.timeoutMs ?? 30_000)));

@@ -1,7 +1,8 @@
 // Typed client of the neutrino server for agents and the CLI: password authentication with
 // re-authentication when the token expires, and the agent calls.
 import type { HostView, MeteringCounter } from '../model/hostview.js';
-import { HttpError, requestJson, type Endpoint, type JsonReply } from './http.js';
+import type { HostViewDelta } from '../model/hostview-delta.js';
+import { connectionPool, HttpError, requestJson, type Endpoint, type JsonReply } from './http.js';
 import { fetchJson, identityV3, issueToken, JSON_HEADERS, passwordAuthBody, TokenSession } from './keystone.js';
 import { UnreachableError } from './reach.js';
 
@@ -18,6 +19,12 @@ export interface ChangePage {
   changes: Array<{ revision: number; resource: string; resource_id: string; op: string }>;
 }
 
+/**
+ * A host view answer: the whole view, or a delta to the view held under the tag sent; `tag` names
+ * what the agent holds next (absent from a server that makes no deltas).
+ */
+export type HostViewAnswer = { tag?: string; view: HostView; reason?: string } | { tag: string; delta: HostViewDelta };
+
 /** The server no longer holds every change after the revision asked for: re-read the host view. */
 export class FeedExpiredError extends Error {}
 
@@ -32,6 +39,8 @@ export class NeutrinoClient {
   private readonly session = new TokenSession(() => this.authenticate());
   private readonly endpoints: Endpoint[];
   private current = 0;
+  /** This client's own connections (see connectionPool). */
+  private readonly pool = connectionPool();
   /** The Keystone a server behind one named (auth_strategy = keystone), once found. */
   private keystone: string | null = null;
 
@@ -104,7 +113,7 @@ export class NeutrinoClient {
   /** POST …/auth/tokens at the server's built-in identity, or at the Keystone it is behind. */
   private async postTokens(body: unknown): Promise<JsonReply> {
     if (!this.keystone) {
-      const r = await this.failover((endpoint) => requestJson(endpoint, 'POST', TOKENS, { body }));
+      const r = await this.failover((endpoint) => requestJson(endpoint, 'POST', TOKENS, { body, pool: this.pool }));
       if (r.status !== 404) return r;
       this.keystone = await this.discoverKeystone(r);
     }
@@ -117,7 +126,7 @@ export class NeutrinoClient {
    * without a token names that Keystone (WWW-Authenticate: Keystone uri="…"), as keystonemiddleware's does.
    */
   private async discoverKeystone(notFound: JsonReply): Promise<string> {
-    const r = await this.failover((endpoint) => requestJson(endpoint, 'GET', '/v2.0/'));
+    const r = await this.failover((endpoint) => requestJson(endpoint, 'GET', '/v2.0/', { pool: this.pool }));
     const uri = /^Keystone uri="([^"]+)"/.exec(String(r.headers['www-authenticate'] ?? ''))?.[1];
     if (r.status !== 401 || !uri) throw new HttpError(notFound.status, notFound.body, 'POST', TOKENS);
     return identityV3(uri);
@@ -126,7 +135,9 @@ export class NeutrinoClient {
   /** A call with the token; on 401 it authenticates once more and retries. */
   async call<T>(method: string, path: string, body?: unknown, timeoutMs?: number, signal?: AbortSignal): Promise<T> {
     const r = await this.session.send((token) =>
-      this.failover((endpoint) => requestJson(endpoint, method, path, { body, headers: { 'x-auth-token': token }, timeoutMs, signal })),
+      this.failover((endpoint) =>
+        requestJson(endpoint, method, path, { body, headers: { 'x-auth-token': token }, timeoutMs, signal, pool: this.pool }),
+      ),
     );
     if (r.status >= 400) throw new HttpError(r.status, r.body, method, path);
     return r.body as T;
@@ -143,7 +154,18 @@ export class NeutrinoClient {
   }
 
   async hostView(host: string): Promise<HostView> {
-    return (await this.call<{ view: HostView }>('GET', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/view`)).view;
+    return (await this.hostViewAnswer(host)).view;
+  }
+
+  /** The whole host view and its tag. */
+  hostViewAnswer(host: string): Promise<HostViewAnswer & { view: HostView }> {
+    return this.call('GET', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/view`);
+  }
+
+  /** Long-polls for up to `waitS` seconds for what changed in the view held at `since` under `tag`. */
+  hostViewSince(host: string, since: number, tag: string, waitS: number, signal?: AbortSignal): Promise<HostViewAnswer> {
+    const query = `since=${since}&tag=${encodeURIComponent(tag)}&wait=${waitS}`;
+    return this.call('GET', `/v2.0/neutrino/hosts/${encodeURIComponent(host)}/view?${query}`, undefined, (waitS + 15) * 1000, signal);
   }
 
   /** Long-polls the change feed for up to `waitS` seconds; FeedExpiredError when `since` fell out of its window. */

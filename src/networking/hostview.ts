@@ -19,9 +19,14 @@ import { AGENT_L2, ROUTER_OWNED } from '../model/neutron.js';
 import { NO_ADDRESS_SCOPES, routerPorts } from '../model/router-view.js';
 import { portView } from '../model/port-view.js';
 import { meteringLabelsOf } from './metering.js';
+import type { SnapshotMemo } from './hostview-memo.js';
 
-async function views(tx: Tx, rows: PortRow[]): Promise<PortView[]> {
-  return (await portsToApi(tx, rows)).map(portView);
+/** The rows as port views; with a memo, only the ports it does not hold yet are converted. */
+async function views(tx: Tx, rows: PortRow[], memo: SnapshotMemo | null = null): Promise<PortView[]> {
+  if (!memo) return (await portsToApi(tx, rows)).map(portView);
+  const missing = rows.filter((r) => !memo.ports.has(r.id));
+  (await portsToApi(tx, missing)).forEach((p, i) => memo.ports.set(missing[i].id, portView(p)));
+  return rows.map((r) => memo.ports.get(r.id)!);
 }
 
 /** Each host's VXLAN endpoint, from its L2 agent's reported `tunneling_ip`. */
@@ -121,7 +126,7 @@ async function addressScopesByNetwork(tx: Tx, networkIds: string[]): Promise<Map
 }
 
 /** The routers scheduled to `host`'s L3 agent, with their ports, subnets and associated floating IPs. */
-async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
+async function hostRouters(tx: Tx, host: string, memo: SnapshotMemo | null): Promise<RouterView[]> {
   const rows = await tx
     .selectFrom('router_l3_agents')
     .innerJoin('agents', 'agents.id', 'router_l3_agents.agent_id')
@@ -141,9 +146,11 @@ async function hostRouters(tx: Tx, host: string): Promise<RouterView[]> {
     .orderBy('created_at')
     .orderBy('id')
     .execute();
-  const ports = await views(tx, portRows);
+  const ports = await views(tx, portRows, memo);
   const haPortIds = rows.map((r) => r.ha_port_id).filter((id): id is string => !!id);
-  const haPorts = haPortIds.length ? await views(tx, await tx.selectFrom('ports').selectAll().where('id', 'in', haPortIds).execute()) : [];
+  const haPorts = haPortIds.length
+    ? await views(tx, await tx.selectFrom('ports').selectAll().where('id', 'in', haPortIds).execute(), memo)
+    : [];
   const subnetIds = [...new Set([...ports, ...haPorts].flatMap((p) => p.fixed_ips.map((f) => f.subnet_id)))];
   const subnets = subnetIds.length ? await tx.selectFrom('subnets').selectAll().where('id', 'in', subnetIds).execute() : [];
   const subnetViews = new Map(
@@ -239,7 +246,12 @@ const haRouterNetworks = (routers: RouterView[]): string[] =>
     .flatMap((r) => [...(r.gateway ? [r.gateway] : []), ...r.interfaces, { port: r.ha!.port }])
     .map((p) => p.port.network_id);
 
-export async function buildHostView(tx: Tx, host: string, revision: number): Promise<HostView> {
+/**
+ * The view of `host` at `revision`. A memo (for one revision, see SnapshotMemo) lends the reads that
+ * do not depend on the host; the view is the same with it or without.
+ */
+export async function buildHostView(tx: Tx, host: string, revision: number, memo: SnapshotMemo | null = null): Promise<HostView> {
+  const shared = <T>(key: string, read: () => Promise<T>): Promise<T> => (memo ? memo.once(key, read) : read());
   const local = await tx.selectFrom('ports').selectAll().where('binding_host_id', '=', host).orderBy('id').execute();
   const dhcpNetworks = (
     await tx
@@ -250,53 +262,61 @@ export async function buildHostView(tx: Tx, host: string, revision: number): Pro
       .orderBy('network_dhcp_agents.network_id')
       .execute()
   ).map((r) => r.network_id);
-  const routers = await hostRouters(tx, host);
+  const routers = await hostRouters(tx, host, memo);
   const networkIds = [...new Set([...local.map((p) => p.network_id), ...dhcpNetworks, ...haRouterNetworks(routers)])];
   const networks = networkIds.length
-    ? await tx.selectFrom('networks').selectAll().where('id', 'in', networkIds).orderBy('id').execute()
+    ? await shared(`networks:${networkIds.join()}`, () =>
+        tx.selectFrom('networks').selectAll().where('id', 'in', networkIds).orderBy('id').execute(),
+      )
     : [];
   const subnets = networkIds.length
-    ? await tx.selectFrom('subnets').selectAll().where('network_id', 'in', networkIds).orderBy('created_at').orderBy('id').execute()
+    ? await shared(`subnets:${networkIds.join()}`, () =>
+        tx.selectFrom('subnets').selectAll().where('network_id', 'in', networkIds).orderBy('created_at').orderBy('id').execute(),
+      )
     : [];
 
-  const segments = await segmentsByNetwork(tx, networkIds);
+  const segments = await shared(`segments:${networkIds.join()}`, () => segmentsByNetwork(tx, networkIds));
   const segmentViews = (id: string): SegmentView[] =>
     segments
       .get(id)!
       .map((g) => ({ network_type: g.network_type, physical_network: g.physical_network, segmentation_id: g.segmentation_id }));
   const vxlanIds = networks.filter((n) => segments.get(n.id)!.some((g) => g.network_type === 'vxlan')).map((n) => n.id);
-  const remoteRows = vxlanIds.length
-    ? await tx
-        .selectFrom('ports')
-        .selectAll()
-        .where('network_id', 'in', vxlanIds)
-        .where('binding_host_id', '!=', host)
-        .where('binding_host_id', '!=', '')
-        .orderBy('network_id')
-        .orderBy('id')
-        .execute()
+  // Every bound port of those networks (the same for every host), then those bound elsewhere.
+  const boundRows = vxlanIds.length
+    ? await shared(`bound:${vxlanIds.join()}`, () =>
+        tx
+          .selectFrom('ports')
+          .selectAll()
+          .where('network_id', 'in', vxlanIds)
+          .where('binding_host_id', '!=', '')
+          .orderBy('network_id')
+          .orderBy('id')
+          .execute(),
+      )
     : [];
-  const endpoints = await vteps(tx);
-  const remote = (await views(tx, remoteRows)).filter((p) => endpoints.has(p.binding_host_id));
+  const remoteRows = boundRows.filter((p) => p.binding_host_id !== host);
+  const endpoints = await shared('vteps', () => vteps(tx));
   const localVtep = endpoints.get(host);
-  const remotePorts = remote
-    .filter((p) => endpoints.get(p.binding_host_id) !== localVtep)
-    .map((p) => ({
-      network_id: p.network_id,
-      host: p.binding_host_id,
-      vtep: endpoints.get(p.binding_host_id)!,
-      mac_address: p.mac_address,
-      ip_addresses: p.fixed_ips.map((f) => f.ip_address),
-    }));
+  // Only ports on hosts with another VXLAN endpoint are entries: the others are not converted at all.
+  const remoteBound = remoteRows.filter((p) => endpoints.has(p.binding_host_id) && endpoints.get(p.binding_host_id) !== localVtep);
+  const remotePorts = (await views(tx, remoteBound, memo)).map((p) => ({
+    network_id: p.network_id,
+    host: p.binding_host_id,
+    vtep: endpoints.get(p.binding_host_id)!,
+    mac_address: p.mac_address,
+    ip_addresses: p.fixed_ips.map((f) => f.ip_address),
+  }));
   const vtepKeys = new Map(remotePorts.map((p) => [`${p.network_id}|${p.host}`, { network_id: p.network_id, host: p.host, vtep: p.vtep }]));
 
-  const ports = await views(tx, local);
+  const ports = await views(tx, local, memo);
   const dhcpRows = dhcpNetworks.length
-    ? await tx.selectFrom('ports').selectAll().where('network_id', 'in', dhcpNetworks).orderBy('network_id').orderBy('id').execute()
+    ? await shared(`dhcp:${dhcpNetworks.join()}`, () =>
+        tx.selectFrom('ports').selectAll().where('network_id', 'in', dhcpNetworks).orderBy('network_id').orderBy('id').execute(),
+      )
     : [];
   const groupIds = [...new Set(ports.flatMap((p) => p.security_groups))];
-  const groups = await securityGroups(tx, groupIds);
-  const remoteAddressGroups = await addressGroups(tx, groups);
+  const groups = await shared(`groups:${groupIds.join()}`, () => securityGroups(tx, groupIds));
+  const remoteAddressGroups = await shared(`address-groups:${groupIds.join()}`, () => addressGroups(tx, groups));
 
   return {
     host,
@@ -333,7 +353,7 @@ export async function buildHostView(tx: Tx, host: string, revision: number): Pro
     security_groups: groups,
     ...(remoteAddressGroups.length ? { address_groups: remoteAddressGroups } : {}),
     dhcp_networks: dhcpNetworks,
-    dhcp_ports: await views(tx, dhcpRows),
+    dhcp_ports: await views(tx, dhcpRows, memo),
     routers,
   };
 }

@@ -61,7 +61,7 @@ test('an agent watcher left behind the window does a full sync, converges, then 
   const watch = new HostWatch(client, 'feed-host', pino({ level: 'silent' }));
   await watch.follow(0);
   const { lastSyncMs, ...counts } = watch.stats;
-  assert.deepEqual(counts, { fullSyncs: 1, expired: 0 });
+  assert.deepEqual(counts, { fullSyncs: 1, expired: 0, deltas: 0 });
   assert.ok(lastSyncMs >= 0, 'the full sync is timed');
   // length, not deepEqual: deepEqual's assertion signature would narrow the ports to never[] for the rest of the test
   assert.equal(watch.view!.ports.length, 0);
@@ -77,7 +77,10 @@ test('an agent watcher left behind the window does a full sync, converges, then 
   assert.equal(expired.status, 410);
 
   await watch.follow(0);
-  assert.deepEqual({ fullSyncs: watch.stats.fullSyncs, expired: watch.stats.expired }, { fullSyncs: 2, expired: 1 });
+  assert.deepEqual(
+    { fullSyncs: watch.stats.fullSyncs, expired: watch.stats.expired, deltas: watch.stats.deltas },
+    { fullSyncs: 2, expired: 1, deltas: 0 },
+  );
   assert.deepEqual(watch.view!.ports.map((p) => p.id).sort(), ids.sort());
   assert.equal(watch.revision, (await window()).head);
 
@@ -88,7 +91,32 @@ test('an agent watcher left behind the window does a full sync, converges, then 
   assert.equal(statusOnly.status, 200);
   await watch.follow(0);
   assert.ok(watch.revision > revisionBefore);
-  // A resource change re-reads the view; nothing was missed, so no resync for being behind.
-  assert.deepEqual({ fullSyncs: watch.stats.fullSyncs, expired: watch.stats.expired }, { fullSyncs: 3, expired: 1 });
+  // The changes arrive as a delta of the view; nothing was missed, so no resync for being behind.
+  assert.deepEqual(
+    { fullSyncs: watch.stats.fullSyncs, expired: watch.stats.expired, deltas: watch.stats.deltas },
+    { fullSyncs: 2, expired: 1, deltas: 1 },
+  );
   assert.equal(watch.revision, (await window()).head);
+});
+
+test('clients in one process do not queue behind each other’s long-polls: each has its own connections', async () => {
+  const creds = { username: 'admin', password: ADMIN_PASSWORD, project: 'admin' };
+  const head = (await admin.get('/neutrino/hosts/nowhere/view')).body.view.revision as number;
+  // More waiting long-polls than one client's pool holds (8 connections).
+  const stop = new AbortController();
+  let answered = 0;
+  const polls = Array.from({ length: 9 }, () =>
+    new NeutrinoClient({ url: srv.url }, creds).changes(head, 30, stop.signal).then(
+      () => answered++,
+      () => undefined,
+    ),
+  );
+  try {
+    const view = await new NeutrinoClient({ url: srv.url }, creds).hostView('feed-host');
+    assert.equal(view.revision, head);
+    assert.equal(answered, 0, 'the view was answered while every long-poll still waited');
+  } finally {
+    stop.abort();
+    await Promise.all(polls);
+  }
 });

@@ -14,12 +14,16 @@ import { ADMIN_PASSWORD } from '../helpers/server.js';
 import type { Change, Port } from '../helpers/shapes.js';
 import { NeutrinoClient } from '../../src/client/neutrino.js';
 import { UnreachableError } from '../../src/client/reach.js';
+import { HostWatch } from '../../src/agent/host-watch.js';
+import pino from 'pino';
 
 let cluster: PostgresCluster;
 const dirs: string[] = [];
 const servers: ServerProcess[] = [];
 let a: Api;
 let b: Api;
+/** Admin through the first server (port bindings are admin-only). */
+let aAdmin: Api;
 /** The feed is the agents' (admin) view; read through the second server. */
 let feedB: Api;
 let sharedDb: string;
@@ -48,6 +52,7 @@ before(async () => {
   ]);
   const demo = await memberProject(one.url, await adminToken(one.url), 'demo');
   a = api(one.url, demo.token);
+  aAdmin = api(one.url, await adminToken(one.url));
   // A token issued by one server is good at the other: they share one store.
   b = api(two.url, demo.token);
   serverB = two;
@@ -75,6 +80,30 @@ test("a write through one server answers a long-poll waiting on the other before
   );
   // The poll would otherwise have waited its 50 s out (and answered with nothing).
   assert.ok(Date.now() - t0 < 45_000);
+});
+
+test('an agent watching through one server gets, as a delta, a port bound to it through the other; the same view as a whole fetch', async () => {
+  const net = (await a.post('/networks', { network: { name: 'delta-across' } })).body.network;
+  await a.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.77.1.0/24' } });
+  const bind = async (name: string) => {
+    const port = (await a.post('/ports', { port: { network_id: net.id, device_owner: 'compute:nova', device_id: name } })).body.port;
+    assert.equal((await aAdmin.put(`/ports/${port.id}`, { port: { 'binding:host_id': 'pg-node' } })).status, 200);
+    return port;
+  };
+  await bind('vm-first');
+  const client = new NeutrinoClient({ url: serverB.url }, { username: 'admin', password: ADMIN_PASSWORD, project: 'admin' });
+  const watch = new HostWatch(client, 'pg-node', pino({ level: 'silent' }));
+  await watch.follow(0);
+  const waiting = watch.follow(50);
+  await delay(300);
+  const port = await bind('vm-across');
+  await waiting;
+  // The first write alone may wake the poll: follow until the binding is in.
+  while (!watch.view!.ports.some((p) => p.id === port.id)) await watch.follow(10);
+  assert.equal(watch.stats.fullSyncs, 1, 'after the first fetch, deltas only');
+  assert.ok(watch.stats.deltas >= 1);
+  const whole = (await feedB.get(`/neutrino/hosts/pg-node/view`)).body.view;
+  assert.equal(JSON.stringify(watch.view), JSON.stringify(whole));
 });
 
 test('200 concurrent port creates through both servers on one /24: distinct addresses and MACs, none lost; the feed holds each once, in order', async () => {
