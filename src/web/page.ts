@@ -27,6 +27,7 @@ text { font-size: 11px; }
 .title { font-weight: bold; font-size: 12px; }
 .dev.group rect { fill: #eef4ff; stroke: #36c; }
 .dev.group.mismatch rect { fill: #fde2e2; stroke: #c22; stroke-width: 2; }
+.ns.missing > rect, .ns.mismatch > rect { stroke: #c22; stroke-width: 2; }
 .ns.hop-ok > rect { stroke: #1a1; stroke-width: 2; }
 .ns.hop-bad > rect { stroke: #c00; stroke-width: 3; stroke-dasharray: none; }
 .rule.hop-ok { fill: #1a1; } .rule.hop-bad { fill: #c00; font-weight: bold; } .rule.hop-grey { fill: #666; }
@@ -81,7 +82,8 @@ export const PAGE_SCRIPT = `const PICTURE_CSS = ${JSON.stringify(PICTURE_CSS)};
 const NS = 'http://www.w3.org/2000/svg';
 const DW = 150, DH = 34, HEAD = 24, MARKS = 14, PAD = 10, GROUP_AT = 8, PACK_AT = 40, MIN_NS_W = 240;
 const NS_PADDING = '[top=' + (HEAD + MARKS) + ',left=8,bottom=8,right=8]';
-const nsTitle = (ns) => (ns.name || 'root namespace') + (ns.faults.length ? '  ✗ ' + ns.faults[0].cause : '');
+// A namespace's standing faults (missing namespace, iptables rules) by reason in its title; the causes in its details.
+const nsTitle = (ns) => (ns.name || 'root namespace') + (ns.faults.length ? '  ✗ ' + [...new Set(ns.faults.map((f) => f.reason))].join(' ✗ ') : '');
 const elk = new ELK();
 let view = null, selected = null, trace = null;
 // While an uploaded snapshot is shown: its id (traces are walked on it) and the live view meanwhile.
@@ -253,8 +255,15 @@ async function render() {
     const rules = hops.rules.get(ns.id) || [];
     const ng = el('g', { class: ['ns', ns.status, worst(rules.map((r) => r.cls))].join(' '), 'data-id': ns.id }, svg);
     el('rect', { x: b.x, y: b.y, width: b.w, height: b.h, rx: 4 }, ng);
-    const label = text(ng, b.x + 6, b.y + 15, nsTitle(ns), 'title');
-    if (ns.faults.length) label.setAttribute('fill', '#c22');
+    const name = ns.name || 'root namespace';
+    text(ng, b.x + 6, b.y + 15, name, 'title');
+    if (ns.faults.length) {
+      // Its own text after the name (the name stays a text of its own), focusable for the causes.
+      const faults = text(ng, b.x + 6 + Math.ceil(name.length * 7.4) + 8, b.y + 15, nsTitle(ns).slice(name.length).trim(), 'title ns-faults');
+      faults.setAttribute('fill', '#c22');
+      el('title', {}, faults).textContent = ns.faults.map((f) => f.reason + ': ' + f.cause).join('\\n');
+      focusable(faults, name + ' on ' + node.host + ': ' + ns.faults.length + ' fault(s)', () => show({ namespace: ns.name, node: node.host, status: ns.status, faults: ns.faults }));
+    }
     // Hops without a device (NAT rules, routes, forwarding, agents) are marks under the namespace's title.
     const marks = rules.length ? el('text', { x: b.x + 6, y: b.y + 15 + MARKS, class: 'rules' }, ng) : null;
     for (const [i, r] of rules.entries()) {

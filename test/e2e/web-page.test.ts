@@ -5,7 +5,8 @@
 // page receives the new view by server-sent events and marks the fault with the tracer's reason —
 // a device hop red, or a rule hop on its namespace. The picture exports as SVG and PNG; a bridge with
 // many taps shows them as one group that opens on click. A recorded snapshot uploaded in the page (a
-// directory picked, or its files) is drawn and traced offline while the live view goes on.
+// directory picked, or its files) is drawn and traced offline while the live view goes on; its
+// standing iptables fault (the DNAT gone) is on the router's namespace before any trace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -146,6 +147,13 @@ test(
     await page.setInputFiles('#upload-dir', join(fixtures, 'dnat-missing'));
     await page.waitForSelector('body[data-offline="dnat-missing"]', { timeout: 30_000 });
     assert.match((await page.textContent('#status'))!, /^snapshot dnat-missing \(uploaded\) · read /);
+    // Before any trace: the standing fault on the router's namespace, by the tracer's reason, its cause in the details.
+    const title = page.locator(`[data-id="${ROUTER_NS}"] > text.ns-faults`);
+    assert.match((await title.textContent())!, /✗ .*NAT_RULE_MISSING/);
+    assert.match((await page.getAttribute(`[data-id="${ROUTER_NS}"]`, 'class'))!, /^ns missing/);
+    await title.focus();
+    await page.keyboard.press('Enter');
+    assert.match((await page.textContent('#panel'))!, /-j DNAT --to-destination 172\.16\.1\.3/);
     await page.fill('#fip', '10.123.123.104');
     await page.click('#trace button:text("trace")');
     await page.waitForSelector('tspan.rule.hop-bad', { timeout: 10_000 });
