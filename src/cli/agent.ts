@@ -28,7 +28,7 @@ export function agentClient(cfg: AgentConfig, configFile: string): NeutrinoClien
   const endpoints = serverUrlsOf(cfg).map((url) => ({
     url,
     hint: `is \`neutrino server\` running there? check [neutrino] server_url in ${configFile}`,
-    credentialsHint: `check [neutrino] username, password, project (user_domain_name, project_domain_name) in ${configFile}`,
+    credentialsHint: `check [neutrino] username, password and project in ${configFile}`,
   }));
   return new NeutrinoClient(endpoints, {
     username: cfg.username,
