@@ -75,7 +75,14 @@ export function radvdHop(
   const plannedBlock = interfaceBlock(plannedConf, dev);
   const wantPrefix = prefixesIn(plannedBlock).includes(cidr);
   const wantFlags = flagsIn(plannedBlock);
-  const base = { leg, node: host, namespace: ns, device: dev, resource: routerRef(router), check: metadataRoute ? 'metadata route' : 'radvd' };
+  const base = {
+    leg,
+    node: host,
+    namespace: ns,
+    device: dev,
+    resource: routerRef(router),
+    check: metadataRoute ? 'metadata route' : 'radvd',
+  };
   const expected = {
     process: 'radvd',
     interface: dev,

@@ -39,7 +39,14 @@ export function metadataRedirectHops(ctx: TraceContext, host: string, router: Ap
   const suffix = family === 6 ? ' (IPv6)' : '';
   const tool = family === 6 ? 'ip6tables' : 'iptables';
   const cidr = family === 6 ? METADATA_V6_CIDR : METADATA_CIDR;
-  const base: HopBase = { leg, node: host, namespace: ns, device: 'qr-+', resource: routerRef(router), check: `metadata redirect${suffix}` };
+  const base: HopBase = {
+    leg,
+    node: host,
+    namespace: ns,
+    device: 'qr-+',
+    resource: routerRef(router),
+    check: `metadata redirect${suffix}`,
+  };
   const owner = l3Owner(ctx, host, router);
   const rename = (h: HopDraft): HopDraft => (h.reason === 'NAT_RULE_MISSING' ? { ...h, reason: 'METADATA_REDIRECT_MISSING' } : h);
   const redirect = checkRule(

@@ -70,7 +70,9 @@ function routerPath(ctx: TraceContext, router: ApiObject, port: ApiObject, subne
 function ipv6Path(ctx: TraceContext, net: ApiObject, port: ApiObject): HopDraft[] {
   const subnets = ctx.api.subnets.filter((s) => s['network_id'] === net.id && Number(s['ip_version']) === 6);
   const own = fixedIps(port).find((f) => f.ip_address.includes(':'));
-  const routed = (own ? subnets.filter((s) => s.id === own.subnet_id) : subnets).map((s) => ({ s, on: attachedRouter(ctx, s) })).find((x) => x.on);
+  const routed = (own ? subnets.filter((s) => s.id === own.subnet_id) : subnets)
+    .map((s) => ({ s, on: attachedRouter(ctx, s) }))
+    .find((x) => x.on);
   if (routed) {
     const { router, intf } = routed.on!;
     const host = routerHost(ctx, router);
