@@ -16,6 +16,14 @@ export interface AgentConfig {
   username: string;
   password: string;
   project: string;
+  /** [neutrino] user_domain_name / project_domain_name: where the agent's user and project are (Keystone's 'Default' unless given) */
+  userDomainName: string;
+  projectDomainName: string;
+  /**
+   * [neutrino] auth_url: the Keystone to log in at when the server runs with auth_strategy =
+   * keystone; null: the one the server names (its WWW-Authenticate), or the server's own identity.
+   */
+  authUrl: string | null;
   roles: AgentRole[];
   /** [vxlan] local_ip: the VXLAN interfaces sit on the device holding it */
   localIp: string | null;
@@ -199,6 +207,9 @@ export function parseAgentConfig(text: string, overrides: Partial<AgentConfig> =
     username: s(n.username) ?? 'admin',
     password: s(n.password) ?? '',
     project: s(n.project) ?? 'admin',
+    userDomainName: s(n.user_domain_name) ?? 'Default',
+    projectDomainName: s(n.project_domain_name) ?? 'Default',
+    authUrl: s(n.auth_url) || null,
     roles: roles as AgentRole[],
     localIp: s(vx.local_ip) ?? null,
     enableVxlan: truthy(vx.enable_vxlan, true),
@@ -333,6 +344,9 @@ export function renderAgentConfig(c: AgentConfig): string {
     `username = ${c.username}`,
     `password = ${c.password}`,
     `project = ${c.project}`,
+    ...(c.authUrl ? [`auth_url = ${c.authUrl}`] : []),
+    ...(c.userDomainName !== 'Default' ? [`user_domain_name = ${c.userDomainName}`] : []),
+    ...(c.projectDomainName !== 'Default' ? [`project_domain_name = ${c.projectDomainName}`] : []),
     `roles = ${c.roles.join(',')}`,
     `resync_interval = ${c.resyncInterval}`,
     '',

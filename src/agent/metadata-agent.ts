@@ -42,11 +42,12 @@ export class MetadataAgent {
     return [...new Set(ports.map((p) => p.network_id))];
   }
 
-  /** get_port: the one port holding the address on those networks, or null (none, or several). */
+  /** get_port: the one port holding the address (or the link-local address's MAC) on those networks, or null (none, or several). */
   async instanceOf(src: MetadataSource): Promise<{ instanceId: string; projectId: string } | null> {
     const networks = src.networkId ? [src.networkId] : await this.routerNetworks(src.routerId!);
     if (!networks.length) return null;
-    const q = query([['fixed_ips', `ip_address=${src.remoteIp}`], ...networks.map((n): [string, string] => ['network_id', n])]);
+    const by: [string, string] = src.remoteMac ? ['mac_address', src.remoteMac] : ['fixed_ips', `ip_address=${src.remoteIp}`];
+    const q = query([by, ...networks.map((n): [string, string] => ['network_id', n])]);
     const { ports } = await this.client.call<{ ports: ApiPort[] }>('GET', `/v2.0/ports?${q}`);
     return ports.length === 1 ? { instanceId: ports[0].device_id, projectId: ports[0].project_id } : null;
   }
@@ -62,7 +63,8 @@ export class MetadataAgent {
     if ('refused' in src) return this.refuse(res, 404, src.refused, req);
     const found = await this.instanceOf(src);
     const via = src.routerId ? `router ${src.routerId}` : `network ${src.networkId}`;
-    if (!found) return this.refuse(res, 404, `no port found with IP address ${src.remoteIp} behind ${via}`, req);
+    const address = src.remoteMac ? `MAC address ${src.remoteMac} (from ${src.remoteIp})` : `IP address ${src.remoteIp}`;
+    if (!found) return this.refuse(res, 404, `no port found with ${address} behind ${via}`, req);
     const headers = novaHeaders({ remoteIp: src.remoteIp, ...found, secret: this.cfg.sharedSecret });
     const send = this.cfg.novaMetadataProtocol === 'https' ? httpsRequest : httpRequest;
     await new Promise<void>((resolve) => {

@@ -19,13 +19,34 @@ interface AgentFlags {
   logLevel: string;
 }
 
+/**
+ * The agent's client of the server: [neutrino] server_url; its login with [neutrino] username,
+ * password, project (and their domains) at the server's identity or, behind Keystone, at
+ * [neutrino] auth_url or the Keystone the server names.
+ */
+export function agentClient(cfg: AgentConfig, configFile: string): NeutrinoClient {
+  const endpoints = serverUrlsOf(cfg).map((url) => ({
+    url,
+    hint: `is \`neutrino server\` running there? check [neutrino] server_url in ${configFile}`,
+    credentialsHint: `check [neutrino] username, password and project in ${configFile}`,
+  }));
+  return new NeutrinoClient(endpoints, {
+    username: cfg.username,
+    password: cfg.password,
+    project: cfg.project,
+    userDomain: cfg.userDomainName,
+    projectDomain: cfg.projectDomainName,
+    authUrl: cfg.authUrl,
+  });
+}
+
 export function registerAgentCommand(program: Command): void {
   program
     .command('agent')
     .description("Run the node agent: Linux bridge (L2) always, DHCP and L3 where configured; reads Neutron's linuxbridge_agent.ini layout")
     .requiredOption(
       '--config <file>',
-      'agent INI file ([DEFAULT] host, state_path; [neutrino] server_url, username, password, project, roles; [linux_bridge] physical_interface_mappings, bridge_mappings; [vxlan] local_ip; [DEFAULT] graceful_shutdown_timeout)',
+      'agent INI file ([DEFAULT] host, state_path; [neutrino] server_url, username, password, project, user_domain_name, project_domain_name, auth_url, roles; [linux_bridge] physical_interface_mappings, bridge_mappings; [vxlan] local_ip; [DEFAULT] graceful_shutdown_timeout)',
     )
     .option('--host <name>', 'host name reported to the server (overrides [DEFAULT] host)')
     .option(
@@ -43,12 +64,7 @@ export function registerAgentCommand(program: Command): void {
       const overrides: Partial<AgentConfig> = flags.host ? { host: flags.host } : {};
       const cfg = parseAgentConfig(text, overrides);
       const log = pino({ level: flags.logLevel, base: { service: 'neutrino-agent', host: cfg.host } });
-      const endpoints = serverUrlsOf(cfg).map((url) => ({
-        url,
-        hint: `is \`neutrino server\` running there? check [neutrino] server_url in ${flags.config}`,
-        credentialsHint: `check [neutrino] username, password and project in ${flags.config}`,
-      }));
-      const client = new NeutrinoClient(endpoints, { username: cfg.username, password: cfg.password, project: cfg.project });
+      const client = agentClient(cfg, flags.config);
       const metricsAt = flags.metricsListen ? parseListen(flags.metricsListen, '--metrics-listen') : null;
       const metrics = metricsAt ? new AgentMetrics() : undefined;
       const listener =

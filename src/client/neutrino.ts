@@ -12,6 +12,8 @@ export interface Credentials {
   project: string;
   userDomain?: string;
   projectDomain?: string;
+  /** a Keystone to log in at (its URL, /v3 or not); unset: the server's identity, or the Keystone it names */
+  authUrl?: string | null;
 }
 
 export interface ChangePage {
@@ -54,6 +56,7 @@ export class NeutrinoClient {
   ) {
     this.endpoints = Array.isArray(endpoints) ? endpoints : [endpoints];
     if (!this.endpoints.length) throw new Error('NeutrinoClient needs at least one endpoint');
+    if (creds.authUrl) this.keystone = identityV3(creds.authUrl);
   }
 
   /** The server requests go to now. */
@@ -104,7 +107,9 @@ export class NeutrinoClient {
       api: this.keystone ? 'Keystone' : 'the Identity API',
       url,
       hint: this.keystone
-        ? 'the server names it in WWW-Authenticate ([keystone_authtoken] www_authenticate_uri): this host must reach it'
+        ? this.creds.authUrl
+          ? 'check [neutrino] auth_url: this host must reach it'
+          : 'the server names it in WWW-Authenticate ([keystone_authtoken] www_authenticate_uri): this host must reach it'
         : this.endpoint.hint,
       credentialsHint: this.endpoint.credentialsHint,
     };

@@ -92,7 +92,17 @@ export const AGENT_OPTIONS: OptionCatalog = {
       // HA routers (l3_agent.ini).
       'ha_vrrp_advert_int',
     ],
-    neutrino: ['server_url', 'username', 'password', 'project', 'roles', 'resync_interval'],
+    neutrino: [
+      'server_url',
+      'username',
+      'password',
+      'project',
+      'user_domain_name',
+      'project_domain_name',
+      'auth_url',
+      'roles',
+      'resync_interval',
+    ],
     agent: ['report_interval', 'availability_zone'],
     AGENT: ['availability_zone'],
     linux_bridge: ['physical_interface_mappings', 'bridge_mappings'],

@@ -39,8 +39,33 @@ async function writeFiles(proc: ProcessSpec): Promise<void> {
   }
 }
 
+/** What `ip -j addr show` says of one address: usable, still tentative, failed DAD, or absent. */
+export function addressState(ipJson: string, address: string): 'ready' | 'tentative' | 'dadfailed' | 'absent' {
+  const links = JSON.parse(ipJson || '[]') as Array<{ addr_info?: Array<{ local?: string; tentative?: boolean; dadfailed?: boolean }> }>;
+  const a = links.flatMap((l) => l.addr_info ?? []).find((x) => x.local === address);
+  if (!a) return 'absent';
+  if (a.dadfailed) return 'dadfailed';
+  return a.tentative ? 'tentative' : 'ready';
+}
+
+/**
+ * Waits (up to `timeoutMs`) until `want.address` on `want.dev` has passed duplicate address
+ * detection. Failed DAD means another node holds the address: starting would only fail to bind.
+ */
+async function waitForAddress(run: Runner, want: NonNullable<ProcessSpec['waitAddress']>, netns: string | undefined, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = addressState((await run(['ip', '-6', '-j', 'addr', 'show', 'dev', want.dev], { netns })).stdout, want.address);
+    if (state === 'ready' || Date.now() > deadline) return;
+    if (state === 'dadfailed')
+      throw new Error(`${want.address} on ${want.dev} failed duplicate address detection: another node answers for it there`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** The argv must daemonize: its launcher exits once the daemon runs and has written its pid file. */
 export async function startProcess(run: Runner, proc: ProcessSpec, netns: string | undefined): Promise<void> {
+  if (proc.waitAddress) await waitForAddress(run, proc.waitAddress, netns);
   await writeFiles(proc);
   await mkdir(dirname(proc.pidFile), { recursive: true });
   await run(proc.argv, { netns });

@@ -159,6 +159,11 @@ export interface ProcessSpec {
   files: { path: string; content: string }[];
   /** What new file contents take: SIGHUP (the default: dnsmasq, radvd re-read them) or a restart (haproxy). */
   onNewFiles?: 'reload' | 'restart';
+  /**
+   * An IPv6 address (no prefix) on a device of the namespace that the daemon binds: it is started
+   * once the address has left duplicate address detection (a tentative address cannot be bound).
+   */
+  waitAddress?: { dev: string; address: string };
 }
 
 /** Set families (ipset's names): IPv4 and IPv6. */

@@ -52,12 +52,18 @@ export function instanceNamespace(lab: string, name: string): string {
   return `${lab}-i-${name}`;
 }
 
-/** Creates the instance's namespace and NIC; the tap's MTU is the network's, as libvirt sets it. */
+/**
+ * Creates the instance's namespace and NIC; the tap's MTU is the network's, as libvirt sets it.
+ * The NIC takes routes from router advertisements' route information options (accepting up to
+ * /128, as a cloud image must for the route to fe80::a9fe:a9fe, the IPv6 metadata address, that
+ * Neutron's radvd advertises).
+ */
 export function instanceWiring(r: Pick<InstanceRecord, 'namespace' | 'hostNamespace' | 'tap' | 'port' | 'network'>): string[][] {
   const ns = r.namespace;
   return [
     ['ip', 'netns', 'add', ns],
     ['ip', '-n', ns, 'link', 'set', 'lo', 'up'],
+    inNetns(['sysctl', '-qw', 'net.ipv6.conf.default.accept_ra_rt_info_max_plen=128'], ns),
     ['ip', 'link', 'add', r.tap, 'netns', r.hostNamespace, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns],
     ['ip', '-n', ns, 'link', 'set', 'eth0', 'address', r.port.mac],
     ['ip', '-n', r.hostNamespace, 'link', 'set', r.tap, 'mtu', String(r.network.mtu)],

@@ -153,6 +153,21 @@ export function eui64Address(prefix: string, mac: string): string | null {
 }
 
 /**
+ * The MAC encoded in an IPv6 link-local address (fe80::/10), as netutils.get_mac_addr_by_ipv6
+ * decodes it: the lowest 8 bytes without their middle ff:fe, the universal/local bit flipped back.
+ * Null for anything that is not an IPv6 link-local address.
+ */
+export function macOfLinkLocal(text: string): string | null {
+  const ip = parseIp(text);
+  if (!ip || ip.version !== 6 || ip.value >> 118n !== 0x3fan) return null;
+  const m = (((ip.value & 0xffffff0000000000n) >> 16n) + (ip.value & 0xffffffn)) ^ 0x020000000000n;
+  return (m & 0xffffffffffffn)
+    .toString(16)
+    .padStart(12, '0')
+    .replace(/(..)(?!$)/g, '$1:');
+}
+
+/**
  * Whether an address looks like an EUI-64 one: ff:fe in the middle of its interface identifier
  * (ipv6_utils.is_eui64_address). Neutron re-derives such addresses when a port's MAC changes.
  */

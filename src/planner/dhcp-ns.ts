@@ -7,7 +7,16 @@ import { defaultRouteVia } from './gateway-route.js';
 import type { HostView, SubnetView } from '../model/hostview.js';
 import { DHCPV6_STATELESS, IPV6_SLAAC } from '../model/neutron.js';
 import { planDnsmasq } from './dhcp.js';
-import { haproxyProcess, METADATA_CIDR, METADATA_HTTP_PORT, METADATA_IP, shouldEnableMetadata, type MetadataFacts } from './metadata.js';
+import {
+  haproxyProcess,
+  METADATA_CIDR,
+  METADATA_HTTP_PORT,
+  METADATA_IP,
+  METADATA_V6_CIDR,
+  METADATA_V6_IP,
+  shouldEnableMetadata,
+  type MetadataFacts,
+} from './metadata.js';
 
 export interface DhcpNamespacePlan {
   namespace: string;
@@ -43,6 +52,7 @@ export function planDhcpNamespace(
   networkId: string,
   statePath: string,
   metadata: MetadataFacts | null = null,
+  ipv6 = true,
 ): DhcpNamespacePlan | null {
   const net = view.networks.find((n) => n.id === networkId);
   if (!net) return null;
@@ -59,18 +69,18 @@ export function planDhcpNamespace(
     const subnet = view.subnets.find((s) => s.id === f.subnet_id);
     if (subnet) spec.addresses.push({ dev: ns, address: `${f.ip_address}/${parsePrefix(subnet.cidr)!.prefixLength}` });
   }
-  // DeviceManager._set_metadata_address: 169.254.169.254 on the port whenever either option is on.
-  if (metadata && (metadata.enableIsolatedMetadata || metadata.forceMetadata)) spec.addresses.push({ dev: ns, address: METADATA_CIDR });
+  const networkSubnets = view.subnets.filter((s) => s.network_id === networkId);
+  // DeviceManager.setup: 169.254.169.254 on the port whenever either option is on, and
+  // fe80::a9fe:a9fe too when a DHCP-enabled subnet is IPv6 (the agent sees those only) and IPv6 is on.
+  const metadataOn = !!metadata && (metadata.enableIsolatedMetadata || metadata.forceMetadata);
+  const metadataV6 = metadataOn && ipv6 && networkSubnets.some((s) => s.enable_dhcp && s.ip_version === 6);
+  if (metadataOn) spec.addresses.push({ dev: ns, address: METADATA_CIDR });
+  if (metadataV6) spec.addresses.push({ dev: ns, address: METADATA_V6_CIDR });
   // Neutron disables router advertisements in the namespace before plugging (DeviceManager.setup):
   // the port's addresses are configured, not autoconfigured. The device may exist before the
   // namespace default is written here, so it gets the setting too.
   spec.sysctls.push({ key: 'net.ipv6.conf.default.accept_ra', value: '0' }, { key: `net.ipv6.conf.${ns}.accept_ra`, value: '0' });
-  spec.routes.push(
-    ...defaultRoutes(
-      view.subnets.filter((s) => s.network_id === networkId),
-      ns,
-    ),
-  );
+  spec.routes.push(...defaultRoutes(networkSubnets, ns));
   spec.processes.push({
     id: `dnsmasq-${networkId}`,
     argv: plan.argv,
@@ -83,9 +93,10 @@ export function planDhcpNamespace(
     ],
   });
   const networkPorts = view.dhcp_ports.filter((p) => p.network_id === networkId);
-  const networkSubnets = view.subnets.filter((s) => s.network_id === networkId);
   if (metadata && shouldEnableMetadata(metadata, networkSubnets, networkPorts)) {
-    const bind = { host: METADATA_IP, port: METADATA_HTTP_PORT };
+    // enable_isolated_metadata_proxy: the proxy also binds fe80::a9fe:a9fe on the DHCP port's device.
+    const v6 = metadataV6 ? { host: METADATA_V6_IP, dev: ns } : null;
+    const bind = { host: METADATA_IP, port: METADATA_HTTP_PORT, v6 };
     spec.processes.push(haproxyProcess(statePath, { kind: 'Network', id: networkId }, bind, metadata));
   }
   const hostLink: LinkSpec = {

@@ -58,7 +58,7 @@ export function planNode(view: HostView, node: NodeFacts, memo?: PortChainMemo):
   const serviceNetworks = new Set<string>();
   if (node.roles.includes('dhcp')) {
     for (const networkId of view.dhcp_networks) {
-      const dhcp = planDhcpNamespace(view, networkId, node.statePath, node.metadata ?? null);
+      const dhcp = planDhcpNamespace(view, networkId, node.statePath, node.metadata ?? null, node.ipv6 !== false);
       if (!dhcp) continue;
       desired.namespaces[dhcp.namespace] = dhcp.spec;
       host.links.push(dhcp.hostLink);

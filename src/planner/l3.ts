@@ -25,7 +25,7 @@ import {
   metadataMangleRule,
   metadataNatRule,
   routerFilterChains,
-  routerFilterChains6,
+  routerIptables6,
   type MetadataFacts,
 } from './metadata.js';
 import { needsRadvd, radvdProcess, type RadvdPort } from './radvd.js';
@@ -318,7 +318,7 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
   spec.iptables = routerIptables(router, gw, router.floating_ips, !!facts.metadata, addressScopeRules(router, scoped, scopedGateway));
   const metering = meteringChains(router);
   if (metering.length) spec.iptables.filter = joinChains(spec.iptables.filter ?? [], metering);
-  if (facts.metadata && facts.ipv6) spec.ip6tables = { filter: routerFilterChains6() };
+  if (facts.metadata && facts.ipv6) spec.ip6tables = routerIptables6();
   return { namespace, spec, hostLinks, portIds, networkIds: [...networkIds] };
 }
 

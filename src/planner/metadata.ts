@@ -5,7 +5,7 @@
 // agent's UNIX socket; the router's iptables rules; isolated subnets and the metadata route of
 // DHCP option 121. Pure.
 import { wrapChain } from '../kernel/names.js';
-import type { ChainSpec, ProcessSpec } from '../kernel/types.js';
+import type { ChainSpec, IptablesSpec, ProcessSpec } from '../kernel/types.js';
 import type { PortView, SubnetView } from '../model/hostview.js';
 import { ROUTER_INTERFACE_OWNERS } from '../model/neutron.js';
 
@@ -18,6 +18,9 @@ export const METADATA_PORT = 9697;
 export const METADATA_ACCESS_MARK = '0x1/0xffff';
 /** Where the DHCP namespace's haproxy listens on 169.254.169.254 (constants.METADATA_PORT). */
 export const METADATA_HTTP_PORT = 80;
+/** constants.METADATA_V6_IP / METADATA_V6_CIDR: the link-local address instances reach metadata at over IPv6. */
+export const METADATA_V6_IP = 'fe80::a9fe:a9fe';
+export const METADATA_V6_CIDR = `${METADATA_V6_IP}/128`;
 
 /** What the metadata path needs to know about the node (agent configuration and identity). */
 export interface MetadataFacts {
@@ -62,13 +65,24 @@ const TIMEOUTS = { http_request: 30, connect: 30, client: 32, server: 32, http_k
 
 export type MetadataResource = { kind: 'Router'; id: string } | { kind: 'Network'; id: string };
 
+/**
+ * The proxy's second bind of an isolated network (bind_v6_line): fe80::a9fe:a9fe on the DHCP
+ * port's device, the only interface a link-local address means something on.
+ */
+export interface MetadataV6Bind {
+  host: string;
+  dev: string;
+}
+
+const v6BindLine = (port: number, v6: MetadataV6Bind | null) => (v6 ? `bind [${v6.host}]:${port} interface ${v6.dev}` : '');
+
 /** The listener: unlimited, or counting each source's requests in two windows and answering 429 beyond either limit. */
-function listener(host: string, port: number, socket: string, limit: MetadataRateLimit | null): string {
+function listener(host: string, port: number, socket: string, limit: MetadataRateLimit | null, v6: MetadataV6Bind | null): string {
   if (!limit)
     return `
 listen listener
     bind ${host}:${port}
-    
+    ${v6BindLine(port, v6)}
     server metadata ${socket}
 `;
   const type = limit.ipVersion === 6 ? 'ipv6' : 'ip';
@@ -82,7 +96,7 @@ backend burst_rate_limiter
 
 listen listener
     bind ${host}:${port}
-    
+    ${v6BindLine(port, v6)}
 
     http-request track-sc0 src table base_rate_limiter
     http-request track-sc1 src table burst_rate_limiter
@@ -105,6 +119,7 @@ export function haproxyConfig(o: {
   port: number;
   facts: MetadataFacts;
   pidFile: string;
+  v6?: MetadataV6Bind | null;
 }): string {
   const other = o.resource.kind === 'Router' ? 'Network' : 'Router';
   const t = TIMEOUTS;
@@ -132,7 +147,7 @@ defaults
     timeout client          ${t.client}s
     timeout server          ${t.server}s
     timeout http-keep-alive ${t.http_keep_alive}s
-${listener(o.host, o.port, o.facts.socket, o.facts.rateLimit)}
+${listener(o.host, o.port, o.facts.socket, o.facts.rateLimit, o.v6 ?? null)}
     http-request del-header X-Neutron-${other}-ID
     http-request set-header X-Neutron-${o.resource.kind}-ID ${o.resource.id}
 `;
@@ -141,12 +156,14 @@ ${listener(o.host, o.port, o.facts.socket, o.facts.rateLimit)}
 /**
  * The metadata proxy of one router or network: `haproxy -f <conf>`, daemonizing and writing its pid
  * file; restarted when its configuration changes (haproxy reads it only at start; Neutron likewise
- * replaces a proxy whose configuration file is obsolete).
+ * replaces a proxy whose configuration file is obsolete). With `bind.v6`, haproxy cannot bind
+ * fe80::a9fe:a9fe before duplicate address detection has passed: it starts once the address is
+ * usable (spawn_monitored_metadata_proxy waits the same way).
  */
 export function haproxyProcess(
   statePath: string,
   resource: MetadataResource,
-  bind: { host: string; port: number },
+  bind: { host: string; port: number; v6?: MetadataV6Bind | null },
   facts: MetadataFacts,
 ): ProcessSpec {
   const conf = haproxyConfigPath(statePath, resource.id);
@@ -157,6 +174,7 @@ export function haproxyProcess(
     pidFile,
     files: [{ path: conf, content: haproxyConfig({ resource, ...bind, facts, pidFile }) }],
     onNewFiles: 'restart',
+    ...(bind.v6 ? { waitAddress: { dev: bind.v6.dev, address: bind.v6.host } } : {}),
   };
 }
 
@@ -166,6 +184,9 @@ const l3 = (chain: string) => wrapChain('l3', chain);
 export const metadataNatRule = `-d ${METADATA_CIDR} -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports ${METADATA_PORT}`;
 /** The mangle rule that marks the same packets, so that INPUT accepts them (and only them) on the proxy's port. */
 export const metadataMangleRule = `-d ${METADATA_CIDR} -i qr-+ -p tcp -m tcp --dport 80 -j MARK --set-xmark ${METADATA_ACCESS_MARK}`;
+/** The same two in ip6tables for fe80::a9fe:a9fe (radvd advertises a route to it via the router: ra.py). */
+export const metadataNatRule6 = `-d ${METADATA_V6_CIDR} -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports ${METADATA_PORT}`;
+export const metadataMangleRule6 = `-d ${METADATA_V6_CIDR} -i qr-+ -p tcp -m tcp --dport 80 -j MARK --set-xmark ${METADATA_ACCESS_MARK}`;
 /** metadata_filter_rules: marked packets are accepted, anything else to the proxy's port dropped. */
 export const metadataFilterRules = [`-m mark --mark ${METADATA_ACCESS_MARK} -j ACCEPT`, `-p tcp -m tcp --dport ${METADATA_PORT} -j DROP`];
 
@@ -184,14 +205,28 @@ export function routerFilterChains(metadata = true, scopeRules: readonly string[
 }
 
 /**
- * The same INPUT rules in ip6tables (initialize_metadata_iptables duplicates them when IPv6 is on):
- * the proxy binds '::', so without them its port would take direct connections over IPv6.
+ * The router's ip6tables when IPv6 is on (apply_metadata_nat_rules, initialize_metadata_iptables):
+ * requests to fe80::a9fe:a9fe:80 from qr-+ marked and redirected to the proxy (bound to '::'),
+ * INPUT accepting only marked packets on its port, marked packets never forwarded.
  */
-export function routerFilterChains6(): ChainSpec[] {
-  return [
-    { name: 'INPUT', rules: [`-j ${l3('INPUT')}`] },
-    { name: l3('INPUT'), rules: metadataFilterRules },
-  ];
+export function routerIptables6(): IptablesSpec {
+  return {
+    filter: [
+      { name: 'INPUT', rules: [`-j ${l3('INPUT')}`] },
+      { name: 'FORWARD', rules: [`-j ${l3('FORWARD')}`] },
+      { name: l3('FORWARD'), rules: [`-j ${l3('scope')}`] },
+      { name: l3('INPUT'), rules: metadataFilterRules },
+      { name: l3('scope'), rules: [`-m mark --mark ${METADATA_ACCESS_MARK} -j DROP`] },
+    ],
+    nat: [
+      { name: 'PREROUTING', rules: [`-j ${l3('PREROUTING')}`] },
+      { name: l3('PREROUTING'), rules: [metadataNatRule6] },
+    ],
+    mangle: [
+      { name: 'PREROUTING', rules: [`-j ${l3('PREROUTING')}`] },
+      { name: l3('PREROUTING'), rules: [metadataMangleRule6] },
+    ],
+  };
 }
 
 /**

@@ -3,6 +3,7 @@
 import { COMPUTE_OWNER_PREFIX, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../model/neutron.js';
 import { parseIp } from '../model/ip.js';
 import { HOST } from '../kernel/types.js';
+import { PortChainMemo } from '../planner/port-memo.js';
 import type { IpFamily, TraceContext } from './context.js';
 import { expectedNode } from './expect/expect.js';
 import { exitStatusOf } from './finish.js';
@@ -70,12 +71,20 @@ export interface TraceCliOptions {
   progress: (s: string) => void;
 }
 
-/** The tracer's view of every node in a snapshot: parsed kernel state and the planner's expectation. */
-export function contextFrom(snapshot: Snapshot, source: string): TraceContext {
+/**
+ * The tracer's view of every node in a snapshot: parsed kernel state and the planner's expectation.
+ * `memos` (by node and its agent's configuration) reuse ports' planned chains from an earlier
+ * snapshot of the same cloud.
+ */
+export function contextFrom(snapshot: Snapshot, source: string, memos?: Map<string, PortChainMemo>): TraceContext {
   const nodes: Record<string, TraceNode> = {};
   for (const [host, dump] of Object.entries(snapshot.nodes)) {
     const parsed = parseDump(dump);
-    const e = expectedNode(snapshot.api, dump, { allBoundTaps: true, parsedHost: parsed.observed.namespaces[HOST] });
+    // One memo per node and configuration: the chains depend on the agent's settings too (enable_ipset).
+    const key = `${host}\n${dump.agentConfig.text ?? ''}`;
+    let memo = memos?.get(key);
+    if (memos && !memo) memos.set(key, (memo = new PortChainMemo()));
+    const e = expectedNode(snapshot.api, dump, { allBoundTaps: true, parsedHost: parsed.observed.namespaces[HOST], memo });
     nodes[host] = { host, dump, ...parsed, desired: e.desired, settings: e.settings, agents: agentsOn(snapshot.api, host) };
   }
   return { api: snapshot.api, nodes, now: new Date(snapshot.createdAt), source };

@@ -1,7 +1,8 @@
 // The page of `neutrino web`: static HTML and a small script whose one dependency is ELK (elkjs, for
 // the layout of nested boxes). The script draws bridge, veth and tunnel lines, follows the
 // server-sent events, highlights a selected resource's devices, draws a trace's hops green/red/grey
-// (hops without a device, such as NAT rules, on their namespace), groups a bridge's many taps, and
+// (hops without a device, such as NAT rules, on their namespace), groups a bridge's many taps,
+// shows a recorded snapshot uploaded in it (a directory picked or dropped, or its files) offline, and
 // exports the picture as SVG or PNG. Every name is SVG <text>; details go to a side panel (an ARIA
 // live region), and every device is focusable.
 
@@ -26,6 +27,7 @@ text { font-size: 11px; }
 .title { font-weight: bold; font-size: 12px; }
 .dev.group rect { fill: #eef4ff; stroke: #36c; }
 .dev.group.mismatch rect { fill: #fde2e2; stroke: #c22; stroke-width: 2; }
+.ns.missing > rect, .ns.mismatch > rect { stroke: #c22; stroke-width: 2; }
 .ns.hop-ok > rect { stroke: #1a1; stroke-width: 2; }
 .ns.hop-bad > rect { stroke: #c00; stroke-width: 3; stroke-dasharray: none; }
 .rule.hop-ok { fill: #1a1; } .rule.hop-bad { fill: #c00; font-weight: bold; } .rule.hop-grey { fill: #666; }
@@ -58,6 +60,9 @@ export const PAGE_HTML = `<!doctype html>
       or port <input id="port" size="10" aria-label="port id"> to <input id="to" size="14" aria-label="destination">
       <button>trace</button> <button type="button" id="probe" hidden>probe</button> <button type="button" id="clear">clear</button>
     </form>
+    <span id="offline">· open a recorded snapshot: <label>directory <input type="file" id="upload-dir" webkitdirectory></label>
+      <label>or its files <input type="file" id="upload-files" multiple accept=".json,application/json"></label> (or drop it here)
+      <button type="button" id="live" hidden>back to live</button></span>
     <span id="tools">· <button type="button" id="collapse">group taps</button><button type="button" id="export-svg">export SVG</button><button type="button" id="export-png">export PNG</button></span>
   </header>
   <svg id="picture" role="img" aria-label="The cloud's network topology" xmlns="http://www.w3.org/2000/svg"></svg>
@@ -77,9 +82,12 @@ export const PAGE_SCRIPT = `const PICTURE_CSS = ${JSON.stringify(PICTURE_CSS)};
 const NS = 'http://www.w3.org/2000/svg';
 const DW = 150, DH = 34, HEAD = 24, MARKS = 14, PAD = 10, GROUP_AT = 8, PACK_AT = 40, MIN_NS_W = 240;
 const NS_PADDING = '[top=' + (HEAD + MARKS) + ',left=8,bottom=8,right=8]';
-const nsTitle = (ns) => (ns.name || 'root namespace') + (ns.faults.length ? '  ✗ ' + ns.faults[0].cause : '');
+// A namespace's standing faults (missing namespace, iptables rules) by reason in its title; the causes in its details.
+const nsTitle = (ns) => (ns.name || 'root namespace') + (ns.faults.length ? '  ✗ ' + [...new Set(ns.faults.map((f) => f.reason))].join(' ✗ ') : '');
 const elk = new ELK();
 let view = null, selected = null, trace = null;
+// While an uploaded snapshot is shown: its id (traces are walked on it) and the live view meanwhile.
+let offline = null, liveView = null, allowProbe = false;
 let layoutKey = '', positions = null;
 const expanded = new Set();
 const svg = document.getElementById('picture');
@@ -247,8 +255,15 @@ async function render() {
     const rules = hops.rules.get(ns.id) || [];
     const ng = el('g', { class: ['ns', ns.status, worst(rules.map((r) => r.cls))].join(' '), 'data-id': ns.id }, svg);
     el('rect', { x: b.x, y: b.y, width: b.w, height: b.h, rx: 4 }, ng);
-    const label = text(ng, b.x + 6, b.y + 15, nsTitle(ns), 'title');
-    if (ns.faults.length) label.setAttribute('fill', '#c22');
+    const name = ns.name || 'root namespace';
+    text(ng, b.x + 6, b.y + 15, name, 'title');
+    if (ns.faults.length) {
+      // Its own text after the name (the name stays a text of its own), focusable for the causes.
+      const faults = text(ng, b.x + 6 + Math.ceil(name.length * 7.4) + 8, b.y + 15, nsTitle(ns).slice(name.length).trim(), 'title ns-faults');
+      faults.setAttribute('fill', '#c22');
+      el('title', {}, faults).textContent = ns.faults.map((f) => f.reason + ': ' + f.cause).join('\\n');
+      focusable(faults, name + ' on ' + node.host + ': ' + ns.faults.length + ' fault(s)', () => show({ namespace: ns.name, node: node.host, status: ns.status, faults: ns.faults }));
+    }
     // Hops without a device (NAT rules, routes, forwarding, agents) are marks under the namespace's title.
     const marks = rules.length ? el('text', { x: b.x + 6, y: b.y + 15 + MARKS, class: 'rules' }, ng) : null;
     for (const [i, r] of rules.entries()) {
@@ -336,6 +351,7 @@ function traceText(r) {
 
 async function runTrace(probe) {
   const q = new URLSearchParams();
+  if (offline) q.set('snapshot', offline.id);
   const fip = document.getElementById('fip').value.trim();
   if (fip) q.set('fip', fip); else { q.set('port', document.getElementById('port').value.trim()); q.set('to', document.getElementById('to').value.trim()); }
   show(probe ? 'probing: sending packets and capturing on every device of the path…' : 'tracing…');
@@ -387,8 +403,68 @@ document.getElementById('export-svg').addEventListener('click', () => {
 document.getElementById('export-png').addEventListener('click', async () => download('neutrino-topology.png', await pngDataUrl()));
 window.neutrinoExport = { svg: svgDocument, png: pngDataUrl };
 
+/** Shows an uploaded snapshot (its files by path) offline, as neutrino web --snapshot DIR would. */
+async function openSnapshot(files, name) {
+  show('reading snapshot ' + name + '…');
+  const r = await fetch('/api/snapshots?name=' + encodeURIComponent(name), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ files }) });
+  const b = await r.json();
+  if (!r.ok) { show(b.NeutronError ? b.NeutronError.message : JSON.stringify(b)); return; }
+  if (!offline) liveView = view;
+  offline = { id: b.id, name };
+  view = b.view; trace = null; selected = null; expanded.clear();
+  document.getElementById('live').hidden = false;
+  document.getElementById('probe').hidden = true;
+  drawResources();
+  await draw();
+  document.body.dataset.offline = name;
+  show('snapshot ' + name + ' (recorded ' + view.topology.readAt + '): drawn and traced offline; "back to live" shows the cloud again.');
+}
+const nameOf = (list) => { const p = (list[0] && list[0].webkitRelativePath) || ''; return p.includes('/') ? p.split('/')[0] : 'snapshot'; };
+async function filesOf(list) {
+  const out = {};
+  for (const f of list) out[f.webkitRelativePath || f.name] = await f.text();
+  return out;
+}
+for (const id of ['upload-dir', 'upload-files'])
+  document.getElementById(id).addEventListener('change', async (e) => {
+    const list = [...e.target.files];
+    if (list.length) await openSnapshot(await filesOf(list), nameOf(list));
+    e.target.value = '';
+  });
+/** A dropped directory's files by path (the directory's name first), read through the entries API. */
+async function entryFiles(entry, path, out) {
+  if (entry.isFile) { out[path + entry.name] = await (await new Promise((ok, ko) => entry.file(ok, ko))).text(); return; }
+  const reader = entry.createReader();
+  for (;;) {
+    const batch = await new Promise((ok, ko) => reader.readEntries(ok, ko));
+    if (!batch.length) return;
+    for (const e of batch) await entryFiles(e, path + entry.name + '/', out);
+  }
+}
+const dropZone = document.querySelector('main');
+dropZone.addEventListener('dragover', (e) => e.preventDefault());
+dropZone.addEventListener('drop', async (e) => {
+  e.preventDefault();
+  const entries = [...e.dataTransfer.items].map((i) => i.webkitGetAsEntry && i.webkitGetAsEntry()).filter(Boolean);
+  const out = {};
+  if (entries.length) for (const en of entries) await entryFiles(en, '', out);
+  else for (const f of e.dataTransfer.files) out[f.name] = await f.text();
+  await openSnapshot(out, entries.length === 1 && entries[0].isDirectory ? entries[0].name : 'snapshot');
+});
+document.getElementById('live').addEventListener('click', async () => {
+  offline = null; trace = null; selected = null;
+  view = liveView;
+  document.getElementById('live').hidden = true;
+  document.getElementById('probe').hidden = !allowProbe;
+  delete document.body.dataset.offline;
+  drawResources();
+  await draw();
+  show('live again');
+});
+
 const events = new EventSource('/api/events');
 events.addEventListener('view', async (e) => {
+  if (offline) { liveView = JSON.parse(e.data); return; }
   view = JSON.parse(e.data);
   if (selected) selected = view.resources.resources.find((r) => r.id === selected.id) || null;
   await retrace();
@@ -398,5 +474,5 @@ events.addEventListener('view', async (e) => {
   document.body.dataset.views = String(Number(document.body.dataset.views || 0) + 1);
 });
 events.onerror = () => { document.getElementById('status').textContent = 'disconnected: retrying…'; };
-fetch('/api/config').then((r) => r.json()).then((c) => { document.getElementById('probe').hidden = !c.allowProbe; });
+fetch('/api/config').then((r) => r.json()).then((c) => { allowProbe = !!c.allowProbe; document.getElementById('probe').hidden = !c.allowProbe || !!offline; });
 `;

@@ -1,7 +1,9 @@
 // `neutrino web`'s HTTP server: the page, the topology and the linked resources as JSON, a trace
 // walked on the current snapshot, and server-sent events whenever the picture changes. Read-only:
 // GET and HEAD only, except POST /api/probe when started with --allow-probe (real traffic through a
-// floating IP's path, one probe at a time); it binds where it is told (the CLI's default is localhost).
+// floating IP's path, one probe at a time) and POST /api/snapshots (a recorded snapshot uploaded in
+// the page, drawn and traced offline, kept in memory); it binds where it is told (the CLI's default
+// is localhost).
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -13,6 +15,7 @@ import type { TraceReport } from '../trace/report.js';
 import type { Snapshot } from '../trace/snapshot.js';
 import { PAGE_HTML, PAGE_SCRIPT } from './page.js';
 import type { View, ViewSource } from './state.js';
+import { filesOf, readBody, UploadError, Uploads } from './uploads.js';
 
 export interface WebServerOptions {
   /** with --allow-probe: sends real traffic through a traced floating IP's path and measures it */
@@ -88,9 +91,22 @@ export async function startWebServer(
     }
   };
 
+  const uploads = new Uploads();
+  const upload = async (req: http.IncomingMessage, res: http.ServerResponse, q: URLSearchParams) => {
+    try {
+      const u = await uploads.add(filesOf(await readBody(req)), q.get('name') || 'snapshot');
+      json(res, 201, { id: u.id, view: u.view });
+    } catch (e) {
+      if (!(e instanceof UploadError)) throw e;
+      json(res, e.status, errorBody(e.status, e.status === 413 ? 'RequestEntityTooLarge' : 'BadRequest', e.message));
+    }
+  };
+
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'POST' && url.pathname === '/api/probe') return void probe(res, url.searchParams);
+    if (req.method === 'POST' && url.pathname === '/api/snapshots')
+      return void upload(req, res, url.searchParams).catch((e: Error) => json(res, 500, errorBody(500, 'UploadFailed', e.message)));
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return json(res, 405, errorBody(405, 'HTTPMethodNotAllowed', `neutrino web is read-only: ${req.method} is not allowed`));
@@ -113,7 +129,13 @@ export async function startWebServer(
       case '/api/resources':
         return view ? json(res, 200, view.resources) : json(res, 503, errorBody(503, 'NotReady', 'nothing has been read yet'));
       case '/api/trace': {
-        const report = traceOn(source.snapshot(), source.label, url.searchParams);
+        // ?snapshot=ID: on an uploaded recording, offline.
+        const id = url.searchParams.get('snapshot');
+        const uploaded = id ? uploads.get(id) : undefined;
+        if (id && !uploaded) return json(res, 404, errorBody(404, 'NotFound', `no uploaded snapshot ${id} (only the last few are kept)`));
+        const report = uploaded
+          ? traceOn(uploaded.snapshot, uploaded.label, url.searchParams)
+          : traceOn(source.snapshot(), source.label, url.searchParams);
         return 'error' in report ? json(res, 400, errorBody(400, 'BadRequest', report.error)) : json(res, 200, report);
       }
       case '/api/events':

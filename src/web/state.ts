@@ -3,6 +3,7 @@
 // `intervalMs` and at once when neutrino's change feed reports a write (a plain Neutron has no such
 // feed: then the periodic re-read alone follows it); listeners hear of a change only when the picture
 // differs (a cheap diff of the JSON, without the read time).
+import type { PortChainMemo } from '../planner/port-memo.js';
 import { contextFrom } from '../trace/run.js';
 import type { ApiClient } from '../trace/read/cloud.js';
 import type { Snapshot } from '../trace/snapshot.js';
@@ -28,8 +29,9 @@ export interface ViewSourceOptions {
   onError?: (e: Error) => void;
 }
 
-export function viewOf(snapshot: Snapshot, label: string): Omit<View, 'version'> {
-  const topology = buildTopology(contextFrom(snapshot, label));
+/** `memos`: kept by a live source across its re-reads, so that only changed ports' chains are planned again. */
+export function viewOf(snapshot: Snapshot, label: string, memos?: Map<string, PortChainMemo>): Omit<View, 'version'> {
+  const topology = buildTopology(contextFrom(snapshot, label, memos));
   return { topology, resources: buildResources(snapshot.api, topology) };
 }
 
@@ -44,6 +46,7 @@ export class ViewSource {
   private stopped = false;
   private reading: Promise<void> | null = null;
   private again = false;
+  private readonly memos = new Map<string, PortChainMemo>();
 
   constructor(private readonly o: ViewSourceOptions) {}
 
@@ -88,7 +91,7 @@ export class ViewSource {
         this.again = false;
         try {
           const snapshot = await this.o.read();
-          const next = viewOf(snapshot, this.o.label);
+          const next = viewOf(snapshot, this.o.label, this.memos);
           this.recorded = snapshot;
           const f = fingerprint(next);
           if (f !== this.last) {

@@ -2,20 +2,23 @@
 // bridge membership, veth peers, VXLAN parameters, addresses and state, and the links between them
 // (bridge ports, veth pairs, VXLAN tunnels between VTEPs). Every device the planner expects is checked
 // with the tracer's own checks (checkLink, checkAddress), so a fault carries the tracer's reason and
-// cause; a device in Neutron's naming the planner does not expect is marked unexpected. Pure.
+// cause; a device in Neutron's naming the planner does not expect is marked unexpected; the
+// namespace's iptables are compared with what the planner writes (iptables-faults.ts). Pure.
 import { HOST, type NsKey, type ObservedLink } from '../kernel/types.js';
 import { VXLAN_PREFIX } from '../kernel/names.js';
 import { checkAddress, checkLink, desiredLink, wantOf, type HopBase } from '../trace/checks/checks.js';
 import type { TraceContext } from '../trace/context.js';
 import type { TraceNode } from '../trace/read/nodes.js';
 import type { Reason } from '../trace/report.js';
+import { iptablesFaults } from './iptables-faults.js';
 
 /** ok: as expected; observed: present, not Neutron's (eth0, lo, the instance side); the rest: faults. */
 export type ElementStatus = 'ok' | 'observed' | 'missing' | 'unexpected' | 'mismatch' | 'down' | 'unknown';
 
 export interface Fault {
   status: Exclude<ElementStatus, 'ok' | 'observed'>;
-  reason: Reason | 'UNEXPECTED_DEVICE';
+  /** the tracer's reason; or the picture's own: a device or an iptables rule nothing explains */
+  reason: Reason | 'UNEXPECTED_DEVICE' | 'IPTABLES_RULE_UNEXPECTED';
   cause: string;
 }
 
@@ -187,6 +190,9 @@ function namespaceOf(node: TraceNode, ns: NsKey): TopologyNamespace {
         cause: `${f.dev} on ${host} has no fdb entry for ${f.mac} toward ${f.dst}; ${OWNER}`,
       });
   }
+  // Standing iptables faults: on the device a chain or rule names, else on the namespace.
+  if (desired && observed)
+    for (const f of iptablesFaults(host, ns, desired, observed)) addFault((f.device && byName.get(f.device)) || out, f.fault);
   const planned = new Set((desired?.links ?? []).map((l) => l.name));
   // Only where the planner speaks for the namespace: the node's own (Neutron's devices) or a namespace it plans.
   if (desired || ns === HOST) {

@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NeutrinoClient } from '../../src/client/neutrino.js';
+import { parseAgentConfig } from '../../src/agent/config.js';
+import { agentClient } from '../../src/cli/agent.js';
 import { KeystoneAdmin, keystoneMissing, startKeystone, type KeystoneServer, type KeystoneTokenBody } from '../helpers/keystone.js';
 import type { Wire } from '../helpers/client.js';
 import { haveOpenstack, openstackCli } from '../helpers/openstack.js';
@@ -195,6 +197,20 @@ describe('auth_strategy = keystone against a real Keystone', { skip }, () => {
     assert.equal((await client.hostView('ks-node-1')).host, 'ks-node-1');
     const refused = new NeutrinoClient({ url: server.url }, { username: 'neutrino-agent', password: 'wrong', project: 'service' });
     await assert.rejects(refused.reportState(report.agent), new RegExp(`Keystone at ${keystone.url}/v3 refused the credentials`));
+  });
+
+  test("`neutrino agent`'s own client from agent.ini: [neutrino] auth_url and the domains log it in at Keystone", async () => {
+    const ini = (extra: string) =>
+      `[DEFAULT]\nhost = ks-node-2\n[vxlan]\nenable_vxlan = false\n[neutrino]\nserver_url = ${server.url}\nusername = neutrino-agent\npassword = ${PASSWORD}\nproject = service\n${extra}`;
+    const cfg = parseAgentConfig(ini(`auth_url = ${keystone.url}\nuser_domain_name = Default\nproject_domain_name = Default\n`));
+    assert.deepEqual([cfg.authUrl, cfg.userDomainName, cfg.projectDomainName], [keystone.url, 'Default', 'Default']);
+    const client = agentClient(cfg, 'agent.ini');
+    const agent = { agent_type: 'Linux bridge agent', host: 'ks-node-2', configurations: {} };
+    assert.equal((await client.reportState(agent)).agent.host, 'ks-node-2');
+    assert.equal((await client.hostView('ks-node-2')).host, 'ks-node-2');
+    // A user or project in a domain Keystone does not have: refused there, the file named.
+    const elsewhere = agentClient(parseAgentConfig(ini(`auth_url = ${keystone.url}/v3\nuser_domain_name = nowhere\n`)), 'agent.ini');
+    await assert.rejects(elsewhere.reportState(agent), new RegExp(`Keystone at ${keystone.url}/v3 refused the credentials`));
   });
 
   test('the real openstack CLI logs in at Keystone and reaches neutrino through the catalog', { skip: !haveOpenstack() }, async () => {

@@ -5,6 +5,8 @@
 // haproxy on 169.254.169.254:80 in the DHCP namespace (option 121 routes it there) — and gets its own
 // whatever headers it sends; an unknown source address gets 404 and a wrong signature 403, both
 // logged; the instances reach neither the proxy's port, the agent nor the metadata server directly.
+// Over IPv6 both instances reach fe80::a9fe:a9fe (radvd's route to the router, or the address the
+// DHCP namespace's proxy also binds) and are known by the MAC in their link-local address.
 // The instance created with --user-data gets it; with [metadata_rate_limiting] on, the proxies
 // (restarted on their new configuration) answer 429 beyond the limit.
 import { after, before, test } from 'node:test';
@@ -26,6 +28,9 @@ const root = mkdtempSync(join(tmpdir(), 'neutrino-md-lab-'));
 const L = ['--lab', lab, '--state-root', root];
 const MD = 'http://169.254.169.254';
 const NOVA = '192.168.0.104:8775';
+/** The IPv6 metadata address, with the instance's NIC as its zone (URL-encoded %). */
+const MD6 = 'http://[fe80::a9fe:a9fe%25eth0]';
+const PREFIX6 = '2001:db8:51::/64';
 
 let env: NodeJS.ProcessEnv;
 let routerId = '';
@@ -77,13 +82,23 @@ before(async () => {
   env = await labUpAsAdmin(L);
   openstack('network', 'create', '--project', 'demo', 'selfservice');
   openstack('subnet', 'create', '--project', 'demo', '--network', 'selfservice', '--subnet-range', '172.16.1.0/24', 'selfservice');
+  openstack(
+    ...['subnet', 'create', '--project', 'demo', '--network', 'selfservice', '--ip-version', '6', '--subnet-range', PREFIX6],
+    ...['--ipv6-ra-mode', 'slaac', '--ipv6-address-mode', 'slaac', 'selfservice6'],
+  );
   routerId = openstack('router', 'create', '--project', 'demo', 'router').id;
   openstackRaw('router', 'add', 'subnet', 'router', 'selfservice');
+  openstackRaw('router', 'add', 'subnet', 'router', 'selfservice6');
   isolatedNet = openstack('network', 'create', '--project', 'demo', 'isolated').id;
   // The pool ends at .200: 10.77.0.250 below is an address of the subnet that no port can hold.
   openstack(
     ...['subnet', 'create', '--project', 'demo', '--network', 'isolated', '--subnet-range', '10.77.0.0/24'],
     ...['--allocation-pool', 'start=10.77.0.2,end=10.77.0.200', 'isolated'],
+  );
+  // No router sends advertisements there: its instance has its link-local address only.
+  openstack(
+    ...['subnet', 'create', '--project', 'demo', '--network', 'isolated', '--ip-version', '6', '--subnet-range', 'fd00:77::/64'],
+    ...['--ipv6-address-mode', 'slaac', 'isolated6'],
   );
   await neutrinoOk(
     [
@@ -195,6 +210,67 @@ test(
     assert.equal(meta['uuid'], iso.id);
     assert.deepEqual(meta['public_keys'], { 'isolated key': keys['isokey'] });
     assert.equal(await fetchOk('iso', '/latest/meta-data/public-keys/0/openssh-key'), keys['isokey']);
+  },
+);
+
+test(
+  'over IPv6: fe80::a9fe:a9fe routed to the router by its advertisements and redirected there; bound in qdhcp- on the isolated network',
+  { skip, timeout: 120_000 },
+  async () => {
+    const nat6 = execFileSync('ip', ['netns', 'exec', `qrouter-${routerId}`, 'ip6tables', '-t', 'nat', '-S'], { encoding: 'utf8' });
+    assert.match(
+      nat6,
+      /-A neutron-l3-agent-PREROUTING -d fe80::a9fe:a9fe\/128 -i qr-\+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697/,
+    );
+    // radvd's route information option, which the instance accepts (up to /128), leads to the router.
+    const route6 = await eventually(
+      'the route to fe80::a9fe:a9fe from the router advertisements',
+      async () => {
+        const out = await neutrinoOk(['instance', 'exec', ...L, 'vm', '--', 'ip', '-6', 'route', 'show', 'fe80::a9fe:a9fe']);
+        return /via fe80::\S+ dev eth0/.test(out) && out;
+      },
+      60_000,
+    );
+    assert.match(route6, /proto ra/);
+    const fromVm = JSON.parse(
+      await eventually(
+        'meta_data.json over IPv6 through the router',
+        async () => {
+          const r = await curlIn('vm', `${MD6}/openstack/latest/meta_data.json`, '-g', '-6');
+          return r.status === '200' && r.body;
+        },
+        30_000,
+      ),
+    ) as { uuid: string };
+    assert.equal(fromVm.uuid, vm.id);
+    // The instance asked from its link-local address: the agent knew it by the MAC in it.
+    const vmV6 = openstack('port', 'show', vm.port_id).fixed_ips.find((f: { ip_address: string }) => f.ip_address.includes(':'));
+    assert.ok(vmV6?.ip_address.startsWith('2001:db8:51:'), JSON.stringify(vmV6));
+    const addrs = execFileSync('ip', ['-n', `qdhcp-${isolatedNet}`, '-o', 'addr', 'show'], { encoding: 'utf8' });
+    assert.match(addrs, /inet6 fe80::a9fe:a9fe\/128/);
+    const fromIso = JSON.parse(
+      await eventually(
+        'meta_data.json over IPv6 on the isolated network',
+        async () => {
+          const r = await curlIn('iso', `${MD6}/openstack/latest/meta_data.json`, '-g', '-6');
+          return r.status === '200' && r.body;
+        },
+        30_000,
+      ),
+    ) as { uuid: string };
+    assert.equal(fromIso.uuid, iso.id);
+    // The router's proxy port takes nothing unmarked over IPv6 either.
+    assert.equal((await curlIn('vm', 'http://[2001:db8:51::1]:9697/latest/meta-data/', '-g')).status, '000');
+    // The tracer follows both IPv6 paths.
+    for (const [name, checks] of [
+      ['vm', ['metadata route', 'metadata redirect (IPv6)', 'metadata accept (IPv6)']],
+      ['iso', ['metadata address']],
+    ] as const) {
+      const traced = await traceJson({ kind: 'instance', target: name, metadata: true, lab, labs: traceLabs(root) });
+      assert.equal(traced.code, 0, `${name}: ${JSON.stringify(traced.report.firstBroken)}`);
+      const seen = traced.report.hops.map((h) => h.check);
+      for (const c of checks) assert.ok(seen.includes(c), `${name}: ${seen.join(', ')}`);
+    }
   },
 );
 

@@ -4,7 +4,9 @@
 // recording changes (a tap goes down, then the floating IP's DNAT rule goes): without a reload the
 // page receives the new view by server-sent events and marks the fault with the tracer's reason —
 // a device hop red, or a rule hop on its namespace. The picture exports as SVG and PNG; a bridge with
-// many taps shows them as one group that opens on click.
+// many taps shows them as one group that opens on click. A recorded snapshot uploaded in the page (a
+// directory picked, or its files) is drawn and traced offline while the live view goes on; its
+// standing iptables fault (the DNAT gone) is on the router's namespace before any trace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -131,3 +133,61 @@ test('a bridge with many taps shows them as one group that opens on click and cl
   await group.waitFor({ timeout: 10_000 });
   assert.equal(await page.locator('g.dev[data-id^="compute1//tap"]').count(), 0);
 });
+
+test(
+  'a recorded snapshot uploaded in the page is drawn and traced offline; back to live afterwards',
+  { skip, timeout: 120_000 },
+  async (t) => {
+    const source = new ViewSource({ read: () => loadSnapshot(join(fixtures, 'healthy')), label: 'live healthy', intervalMs: 200 });
+    const server = await serve(t, source);
+    const page = await (await launchBrowser(t)).newPage();
+    await page.goto(server.url);
+    await page.waitForSelector('text=vxlan-41 (vxlan)', { timeout: 30_000 });
+    // The recording's directory, as the picker gives it (each file's path under the directory's name).
+    await page.setInputFiles('#upload-dir', join(fixtures, 'dnat-missing'));
+    await page.waitForSelector('body[data-offline="dnat-missing"]', { timeout: 30_000 });
+    assert.match((await page.textContent('#status'))!, /^snapshot dnat-missing \(uploaded\) · read /);
+    // Before any trace: the standing fault on the router's namespace, by the tracer's reason, its cause in the details.
+    const title = page.locator(`[data-id="${ROUTER_NS}"] > text.ns-faults`);
+    assert.match((await title.textContent())!, /✗ .*NAT_RULE_MISSING/);
+    assert.match((await page.getAttribute(`[data-id="${ROUTER_NS}"]`, 'class'))!, /^ns missing/);
+    await title.focus();
+    await page.keyboard.press('Enter');
+    assert.match((await page.textContent('#panel'))!, /-j DNAT --to-destination 172\.16\.1\.3/);
+    await page.fill('#fip', '10.123.123.104');
+    await page.click('#trace button:text("trace")');
+    await page.waitForSelector('tspan.rule.hop-bad', { timeout: 10_000 });
+    assert.match(await page.content(), /<tspan class="rule hop-bad"[^>]*>✗ DNAT NAT_RULE_MISSING/);
+    assert.ok(await page.isHidden('#probe'), 'a recording has nothing to probe');
+    await page.screenshot({ path: join(ARTIFACTS, 'uploaded-dnat-missing.png'), fullPage: true });
+    // The live view keeps coming meanwhile, and is shown again on request, its trace healthy.
+    await page.click('#live');
+    await page.waitForFunction(() => !document.body.dataset['offline'], undefined, { timeout: 10_000 });
+    assert.match((await page.textContent('#status'))!, /^live healthy · read /);
+    await page.click('#trace button:text("trace")');
+    await page.waitForSelector('g.dev.hop-ok', { timeout: 10_000 });
+    assert.doesNotMatch(await page.content(), /class="[^"]*hop-bad/);
+    // The files themselves (no directory): found by their names.
+    const dir = join(fixtures, 'tap-down');
+    await page.setInputFiles('#upload-files', [
+      join(dir, 'snapshot.json'),
+      join(dir, 'nodes', 'compute1.json'),
+      join(dir, 'nodes', 'controller.json'),
+    ]);
+    await page.waitForSelector('text=DEVICE_DOWN', { timeout: 30_000 });
+    // What is not a recording is refused with the reason, over HTTP as in the page.
+    const post = (body: unknown) =>
+      fetch(new URL('/api/snapshots?name=x', server.url), {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      });
+    const noNodes = await post({ files: { 'x/snapshot.json': await readFile(join(dir, 'snapshot.json'), 'utf8') } });
+    assert.equal(noNodes.status, 400);
+    assert.match(((await noNodes.json()) as { NeutronError: { message: string } }).NeutronError.message, /nodes\/\S+\.json: missing/);
+    assert.equal((await post({ files: { 'a.txt': 'hello' } })).status, 400);
+    assert.equal((await post([1])).status, 400);
+    const trace = await fetch(new URL('/api/trace?snapshot=nope&fip=10.123.123.104', server.url));
+    assert.equal(trace.status, 404);
+  },
+);

@@ -1,6 +1,7 @@
 // A recorded snapshot grown to a big node: N more instance ports on the instance's network, bound to
 // the same node, each with its tap in the network's bridge — in the API and in the node's recorded
-// `ip` output alike, so the planner expects every tap and finds it. For the page's grouping and its
+// `ip` output alike, so the planner expects every tap and finds it, and its security-group chains in
+// iptables-save. For the page's grouping and its
 // render time on a node with 1,000 ports.
 import type { ApiObject, Snapshot } from '../../src/trace/snapshot.js';
 
@@ -39,5 +40,37 @@ export function withMorePorts(snapshot: Snapshot, n: number): Snapshot {
   lines[0] = JSON.stringify(links);
   lines[1] = JSON.stringify(addrs);
   raw.ip = lines.join('\n');
+  if (raw.iptablesSave) raw.iptablesSave = withPortChains(raw.iptablesSave, model, ports);
   return copy;
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * iptables-save with the model port's lines (its chains, and the jumps naming its tap) copied for
+ * each port, its id, MAC and addresses replaced: the security-group chains the agent would write.
+ */
+function withPortChains(save: string, model: ApiObject, ports: ApiObject[]): string {
+  const ips = (p: ApiObject) => (p['fixed_ips'] as Array<{ ip_address: string }>).map((f) => f.ip_address);
+  const mac = (p: ApiObject) => String(p['mac_address']);
+  const isModels = (l: string | undefined) => !!l?.includes(model.id.slice(0, 10));
+  const copyFor = (line: string, p: ApiObject) => {
+    let text = line.replaceAll(model.id.slice(0, 11), p.id.slice(0, 11)).replaceAll(model.id.slice(0, 10), p.id.slice(0, 10));
+    text = text.replaceAll(mac(model), mac(p)).replaceAll(mac(model).toUpperCase(), mac(p).toUpperCase());
+    ips(model).forEach((ip, k) => (text = text.replace(new RegExp(`${escape(ip)}(?=[/\\s]|$)`, 'g'), ips(p)[k] ?? ip)));
+    return text;
+  };
+  const lines = save.split('\n');
+  const out: string[] = [];
+  let run: string[] = [];
+  for (const [i, line] of lines.entries()) {
+    out.push(line);
+    if (!isModels(line)) continue;
+    run.push(line);
+    // After the last line of a run of the model's lines, the same run for every port.
+    if (isModels(lines[i + 1])) continue;
+    for (const p of ports) for (const l of run) out.push(copyFor(l, p));
+    run = [];
+  }
+  return out.join('\n');
 }

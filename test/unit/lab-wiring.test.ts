@@ -104,6 +104,7 @@ test('instances: names, tap on the node, eth0 with the MAC, udhcpc with the hook
   assert.deepEqual(cmds, [
     'ip netns add lt-i-vm1',
     'ip -n lt-i-vm1 link set lo up',
+    'nsenter --net=/run/netns/lt-i-vm1 -- sysctl -qw net.ipv6.conf.default.accept_ra_rt_info_max_plen=128',
     'ip link add tap3c338602-d8 netns lt-compute1 type veth peer name eth0 netns lt-i-vm1',
     'ip -n lt-i-vm1 link set eth0 address fa:16:3e:a7:f7:5a',
     'ip -n lt-compute1 link set tap3c338602-d8 mtu 1450',

@@ -1,7 +1,8 @@
 // The metadata path in the planner, as Neutron builds it: in qrouter-<id> the REDIRECT of
 // 169.254.169.254:80 from qr-+ to 9697, the mark, INPUT's accept/drop and haproxy adding
 // X-Neutron-Router-ID; in qdhcp-<net> (enable_isolated_metadata / force_metadata) 169.254.169.254 on
-// the ns- device, haproxy on it adding X-Neutron-Network-ID, and option 121's route to it; the
+// the ns- device, haproxy on it adding X-Neutron-Network-ID, and option 121's route to it; over
+// IPv6, fe80::a9fe:a9fe redirected in the router's ip6tables or bound on the ns- device; the
 // metadata agent's decisions (source, headers, signature); the lab's documents.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,13 +10,14 @@ import { createHmac } from 'node:crypto';
 import { planNode } from '../../src/planner/index.js';
 import { haproxyConfig, isolatedSubnets, type MetadataFacts } from '../../src/planner/metadata.js';
 import { controllerFacts, NS, ROUTER, router, view } from '../helpers/router-view.js';
-import { dhcpPort, dhcpView, subnet, V4 } from '../helpers/dhcp6-view.js';
+import { dhcpPort, dhcpView, SLAAC, subnet, V4 } from '../helpers/dhcp6-view.js';
 import { metadataSource, novaHeaders, signInstanceId } from '../../src/agent/metadata-request.js';
 import { metadataAnswer, type MetadataInstance } from '../../src/lab/metadata-docs.js';
 import { signatureValid } from '../../src/lab/metadata-server.js';
 import { checkUserData } from '../../src/lab/instance-state.js';
 import { parseAgentConfig, rateLimitingProblem, renderAgentConfig } from '../../src/agent/config.js';
 import { diffProcesses } from '../../src/kernel/diff-procs.js';
+import { addressState } from '../../src/exec/procs.js';
 import type { DesiredNamespace, NsKey, ObservedNamespace, ProcessSpec } from '../../src/kernel/types.js';
 import { metadataFacts } from '../../src/agent/metadata-facts.js';
 import type { HostView, PortView } from '../../src/model/hostview.js';
@@ -50,10 +52,22 @@ test("the router: REDIRECT to 9697 before the floating IPs' DNAT, the mark, INPU
     'neutron-l3-agent-INPUT': ['-m mark --mark 0x1/0xffff -j ACCEPT', '-p tcp -m tcp --dport 9697 -j DROP'],
     'neutron-l3-agent-scope': ['-m mark --mark 0x1/0xffff -j DROP'],
   });
-  // The proxy binds '::': the same INPUT rules in ip6tables; none on a kernel without IPv6.
+  // The proxy binds '::': in ip6tables, fe80::a9fe:a9fe:80 marked and redirected to it, the same
+  // INPUT and forwarding rules; none on a kernel without IPv6.
   assert.deepEqual(chains(ns.ip6tables?.filter), {
     INPUT: ['-j neutron-l3-agent-INPUT'],
+    FORWARD: ['-j neutron-l3-agent-FORWARD'],
+    'neutron-l3-agent-FORWARD': ['-j neutron-l3-agent-scope'],
     'neutron-l3-agent-INPUT': ['-m mark --mark 0x1/0xffff -j ACCEPT', '-p tcp -m tcp --dport 9697 -j DROP'],
+    'neutron-l3-agent-scope': ['-m mark --mark 0x1/0xffff -j DROP'],
+  });
+  assert.deepEqual(chains(ns.ip6tables?.nat), {
+    PREROUTING: ['-j neutron-l3-agent-PREROUTING'],
+    'neutron-l3-agent-PREROUTING': ['-d fe80::a9fe:a9fe/128 -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697'],
+  });
+  assert.deepEqual(chains(ns.ip6tables?.mangle), {
+    PREROUTING: ['-j neutron-l3-agent-PREROUTING'],
+    'neutron-l3-agent-PREROUTING': ['-d fe80::a9fe:a9fe/128 -i qr-+ -p tcp -m tcp --dport 80 -j MARK --set-xmark 0x1/0xffff'],
   });
   const noV6 = planNode(view([router()]), { ...controllerFacts(['l2', 'l3']), metadata: md(), ipv6: false }).desired.namespaces[NS]!;
   assert.equal(noV6.ip6tables, undefined);
@@ -129,6 +143,29 @@ test('isolated network with enable_isolated_metadata: 169.254.169.254 on ns-, ha
   );
 });
 
+test('isolated network with an IPv6 subnet: fe80::a9fe:a9fe on ns- too, the proxy binding it there once DAD has passed', () => {
+  const DUAL = [...V4ONLY, subnet(NET, SLAAC, 'fd00:1::/64', 'fd00:1::1', 'slaac')];
+  const ns = dhcpNs(dhcpView(NET, DUAL), md({ enableIsolatedMetadata: true }));
+  const dev = ns.addresses.find((a) => a.address === '169.254.169.254/32')!.dev;
+  assert.ok(ns.addresses.some((a) => a.address === 'fe80::a9fe:a9fe/128' && a.dev === dev));
+  const p = ns.processes.find((x) => x.id === `haproxy-${NET}`)!;
+  assert.ok(p.files[0]!.content.includes(`\n    bind 169.254.169.254:80\n    bind [fe80::a9fe:a9fe]:80 interface ${dev}\n`));
+  assert.deepEqual(p.waitAddress, { dev, address: 'fe80::a9fe:a9fe' });
+  // IPv4 only, or IPv6 off in the kernel, or a DHCP-disabled IPv6 subnet: no IPv6 address nor bind.
+  const off = [
+    dhcpNs(isolatedView(), md({ enableIsolatedMetadata: true })),
+    planNode(dhcpView(NET, DUAL), { ...controllerFacts(['l2', 'dhcp']), metadata: md({ enableIsolatedMetadata: true }), ipv6: false })
+      .desired.namespaces[`qdhcp-${NET}`]!,
+    dhcpNs(dhcpView(NET, [V4ONLY[0]!, { ...DUAL[1]!, enable_dhcp: false }]), md({ enableIsolatedMetadata: true })),
+  ];
+  for (const o of off) {
+    assert.ok(!o.addresses.some((a) => a.address.startsWith('fe80::a9fe')));
+    const h = o.processes.find((x) => x.id === `haproxy-${NET}`)!;
+    assert.match(h.files[0]!.content, /\n {4}bind 169\.254\.169\.254:80\n {4}\n/);
+    assert.equal(h.waitAddress, undefined);
+  }
+});
+
 test("a network on a router: no DHCP proxy (unless forced); option 121 routes metadata via the gateway, as Neutron's always does", () => {
   const routed = dhcpNs(routedView(), md({ enableIsolatedMetadata: true }));
   assert.equal(routed.processes.filter((p) => p.argv[0] === 'haproxy').length, 0);
@@ -190,6 +227,16 @@ test("the metadata agent: the proxy's (last) X-Forwarded-For and header decide; 
   assert.deepEqual(metadataSource({ 'x-forwarded-for': '172.16.1.3', 'x-neutron-network-id': 'n1' }), {
     remoteIp: '172.16.1.3',
     networkId: 'n1',
+  });
+  // A link-local source (a request to fe80::a9fe:a9fe) is known by the MAC its EUI-64 carries.
+  assert.deepEqual(metadataSource({ 'x-forwarded-for': 'fe80::f816:3eff:fea7:f75a', 'x-neutron-network-id': 'n1' }), {
+    remoteIp: 'fe80::f816:3eff:fea7:f75a',
+    remoteMac: 'fa:16:3e:a7:f7:5a',
+    networkId: 'n1',
+  });
+  assert.deepEqual(metadataSource({ 'x-forwarded-for': 'fd00:1::f816:3eff:fea7:f75a', 'x-neutron-router-id': 'r1' }), {
+    remoteIp: 'fd00:1::f816:3eff:fea7:f75a',
+    routerId: 'r1',
   });
   assert.ok('refused' in metadataSource({ 'x-forwarded-for': '172.16.1.3', 'x-neutron-network-id': 'n1', 'x-neutron-router-id': 'r1' }));
   assert.ok('refused' in metadataSource({ 'x-forwarded-for': '172.16.1.3' }));
@@ -324,4 +371,14 @@ test('a proxy whose configuration changes is restarted (haproxy reads it only at
     diffProcesses(ns, want(proc), have(proc)).map((o) => o.op),
     ['proc-reload'],
   );
+});
+
+test("a daemon binding an IPv6 address waits for it: `ip -j addr`'s tentative and dadfailed flags read", () => {
+  const ipJson = (flags: Record<string, boolean>) =>
+    JSON.stringify([{ ifname: 'ns-a', addr_info: [{ family: 'inet6', local: 'fe80::a9fe:a9fe', prefixlen: 128, ...flags }, {}] }]);
+  assert.equal(addressState(ipJson({}), 'fe80::a9fe:a9fe'), 'ready');
+  assert.equal(addressState(ipJson({ tentative: true }), 'fe80::a9fe:a9fe'), 'tentative');
+  assert.equal(addressState(ipJson({ tentative: true, dadfailed: true }), 'fe80::a9fe:a9fe'), 'dadfailed');
+  assert.equal(addressState(ipJson({}), 'fe80::1'), 'absent');
+  assert.equal(addressState('', 'fe80::1'), 'absent');
 });

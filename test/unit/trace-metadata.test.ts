@@ -21,7 +21,18 @@ const instancePort = recorded.api.ports.find((p) => String(p['device_owner']).st
 const routerId = recorded.api.routers[0]!.id;
 const qrouter = `qrouter-${routerId}`;
 
-const copy = (): Snapshot => structuredClone(recorded);
+/** The recording as a cloud's would be: without the instance's own route table (a lab's snapshot has it). */
+const copy = (): Snapshot => {
+  const s = structuredClone(recorded);
+  delete s.nodes['compute1']!.instanceRoutes;
+  return s;
+};
+/** The IPv6 hops after the IPv4 ones: the instance's port is on a SLAAC subnet of the same router. */
+const V6_HOPS = () => [
+  ['metadata route', 'controller', qrouter],
+  ['metadata redirect (IPv6)', 'controller', qrouter],
+  ['metadata accept (IPv6)', 'controller', qrouter],
+];
 const trace = (s: Snapshot): TraceReport => traceMetadata(contextFrom(s, 'snapshot'), instancePort, 'instance');
 const controller = (s: Snapshot) => s.nodes['controller']!;
 
@@ -43,6 +54,7 @@ test('healthy: the router redirects to its metadata proxy, which forwards to a l
       ['metadata accept', 'controller', qrouter],
       ['metadata proxy', 'controller', qrouter],
       ['metadata agent', 'controller', ''],
+      ...V6_HOPS(),
     ],
   );
   assert.equal(r.target.destination, '169.254.169.254');
@@ -59,6 +71,26 @@ test("the REDIRECT gone from the router's nat table: METADATA_REDIRECT_MISSING",
   assert.match(
     brokenAt(trace(s), 'METADATA_REDIRECT_MISSING', 'metadata redirect'),
     /no REDIRECT of 169\.254\.169\.254\/32:80 to the metadata proxy/,
+  );
+});
+
+test("IPv6: the REDIRECT of fe80::a9fe:a9fe gone from the router's ip6tables, or radvd's route to it: each named at its hop", () => {
+  const s = copy();
+  const ns = controller(s).namespaces[qrouter]!;
+  ns.ip6tablesSave = ns
+    .ip6tablesSave!.split('\n')
+    .filter((l) => !l.includes('REDIRECT --to-ports 9697'))
+    .join('\n');
+  assert.match(
+    brokenAt(trace(s), 'METADATA_REDIRECT_MISSING', 'metadata redirect (IPv6)'),
+    /no REDIRECT of fe80::a9fe:a9fe\/128:80 to the metadata proxy/,
+  );
+  const t = copy();
+  const files = controller(t).radvd![qrouter]!.files;
+  for (const path of Object.keys(files)) files[path] = files[path]!.replace(/\n\s*route fe80::a9fe:a9fe\/128 \{\n\s*\};/g, '');
+  assert.match(
+    brokenAt(trace(t), 'METADATA_ROUTE_MISSING', 'metadata route'),
+    /announces no route fe80::a9fe:a9fe\/128 on qr-\S+: instances on subnet 2001:db8:1::\/64/,
   );
 });
 
@@ -118,6 +150,7 @@ test("the instance's route table in the snapshot: its route to 169.254.169.254 v
       ['metadata accept', 'controller', qrouter],
       ['metadata proxy', 'controller', qrouter],
       ['metadata agent', 'controller', ''],
+      ...V6_HOPS(),
     ],
   );
   assert.deepEqual(r.hops[0]!.observed, { route: '169.254.169.254 via 172.16.1.1 dev eth0' });

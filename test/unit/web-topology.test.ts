@@ -1,7 +1,8 @@
 // The picture's model (src/web/topology.ts, resources.ts) on the tracer's recorded snapshots: nodes,
 // namespaces and devices with Neutron's names, bridge ports, veth pairs and the VXLAN tunnel; each
-// recorded fault on its device with the tracer's reason; a real Neutron agent's node (zed) read the
-// same way, with no fault; resources linked to the devices that realise them.
+// recorded fault on its device with the tracer's reason; standing iptables faults on the device or
+// namespace they concern; a real Neutron agent's node (zed) read the same way, with no fault;
+// resources linked to the devices that realise them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
@@ -105,10 +106,57 @@ test('devices the Networking API does not account for are unexpected: a deleted 
 
 const faultOrder = (t: Topology, id: string) => devices(t).findIndex((d) => d.id === id);
 
+const nsFaults = (t: Topology) =>
+  t.nodes.flatMap((n) => n.namespaces.flatMap((ns) => ns.faults.map((f) => ({ ns: `${n.host}/${ns.name}`, ...f }))));
+
+test('standing iptables faults: a floating IP’s DNAT gone is the router namespace’s NAT_RULE_MISSING, without a trace', async () => {
+  const { topology: t } = await viewAt('dnat-missing');
+  const router = nsFaults(t).filter((f) => f.ns.startsWith('controller/qrouter-'));
+  const dnat = router.find((f) => f.reason === 'NAT_RULE_MISSING')!;
+  assert.match(
+    dnat.cause,
+    /^iptables nat has no '-A neutron-l3-agent-PREROUTING -d 10\.123\.123\.104\/32 -j DNAT --to-destination 172\.16\.1\.3' in qrouter-/,
+  );
+  // The recording predates the agent's metadata REDIRECT: the picture names that too, and nothing else.
+  assert.deepEqual(router.map((f) => f.reason).sort(), ['METADATA_REDIRECT_MISSING', 'NAT_RULE_MISSING']);
+  assert.deepEqual(
+    (await viewAt('healthy')).topology.nodes.flatMap((n) => n.namespaces.flatMap((ns) => ns.faults.map((f) => f.reason))),
+    ['METADATA_REDIRECT_MISSING'],
+  );
+});
+
+test('standing iptables faults: a port’s chain gone is its tap’s SG_CHAIN_MISSING; a DROP added by hand is the namespace’s', async () => {
+  const snap = await loadSnapshot(join(fixtures, 'healthy'));
+  const fip = snap.api.floatingips.find((f) => f['floating_ip_address'] === FIP)!;
+  const chain = `neutron-linuxbri-i${String(fip['port_id']).slice(0, 10)}`;
+  const host = snap.nodes['compute1']!.namespaces['']!;
+  host.iptablesSave = host
+    .iptablesSave!.split('\n')
+    .filter((l) => !l.includes(chain))
+    .join('\n')
+    .replace('\n-A FORWARD ', '\n-A FORWARD -s 172.16.1.0/24 -j DROP\n-A FORWARD ');
+  const { topology: t } = viewOf(snap, 'edited');
+  const tap = devices(t).find((d) => d.id === `compute1//tap${String(fip['port_id']).slice(0, 11)}`)!;
+  assert.equal(tap.status, 'missing');
+  assert.deepEqual(
+    tap.faults.map((f) => f.reason),
+    ['SG_CHAIN_MISSING'],
+  );
+  assert.match(tap.faults[0]!.cause, new RegExp(`^iptables filter chain ${chain} is missing on compute1: `));
+  const root = nsFaults(t).filter((f) => f.ns === 'compute1/');
+  assert.deepEqual(
+    root.map((f) => [f.reason, f.status]),
+    [['IPTABLES_RULE_UNEXPECTED', 'mismatch']],
+  );
+  assert.match(root[0]!.cause, /has '-A FORWARD -s 172\.16\.1\.0\/24 -j DROP' on compute1, which the agent never writes/);
+});
+
 test('real Neutron (zed): its agents’ devices read and matched by the same readers, without a fault', async () => {
   for (const name of ['real-neutron-zed/healthy-fip', 'real-neutron-zed/healthy-port-to-external']) {
     const { topology: t, resources } = await viewAt(name);
     assert.deepEqual(faulty(t), [], name);
+    // Its own iptables (more chains and rules than neutrino writes) hold every rule the tracer checks.
+    assert.deepEqual(nsFaults(t), [], name);
     const all = devices(t);
     for (const prefix of ['tap', 'brq', 'vxlan-', 'qr-', 'qg-'])
       assert.ok(

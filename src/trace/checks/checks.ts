@@ -308,13 +308,21 @@ export function checkRule(
   rule: string,
   owner: string,
   missingCause: string,
+  tool: 'iptables' | 'ip6tables' = 'iptables',
 ): HopDraft {
-  const expected = { table, chain, rule: `-A ${chain} ${rule}` };
+  const expected = { ...(tool === 'ip6tables' ? { tool } : {}), table, chain, rule: `-A ${chain} ${rule}` };
   const ns = namespaceOr(node, base, expected, owner);
   if (isDraft(ns)) return ns;
-  const chains = ns.iptables[table] ?? [];
+  const command = observeCommand(base.namespace, tool, table);
+  const tables = tool === 'iptables' ? ns.iptables : ns.ip6tables;
+  if (tables === undefined)
+    return result(base, expected, null, [{ command }], {
+      status: 'unknown',
+      reason: 'NODE_UNREADABLE',
+      cause: `${tool}-save was not read ${where(base)}`,
+    });
+  const chains = tables[table] ?? [];
   const c = chains.find((x) => x.name === chain);
-  const command = observeCommand(base.namespace, 'iptables', table);
   // By meaning: the agent may write the matches in another order, or without --random-fully.
   const found = c ? findRule(c.rules, rule) : undefined;
   if (found === undefined) {

@@ -6,6 +6,7 @@ import { HOST } from '../../kernel/types.js';
 import { eui64Address, parseIp } from '../../model/ip.js';
 import { AGENT_L2, AGENT_L3, DHCPV6_STATELESS, IPV6_SLAAC } from '../../model/neutron.js';
 import { ICMPV6_ALLOWED_INGRESS_TYPES } from '../../planner/firewall6.js';
+import { METADATA_V6_CIDR, METADATA_V6_IP } from '../../planner/metadata.js';
 import { radvdProcessId } from '../../planner/radvd.js';
 import { agentNote, str, type TraceContext } from '../context.js';
 import { isRadvd, radvdConfigOf } from '../read/collect-dhcp.js';
@@ -44,12 +45,16 @@ const flagsIn = (block: string) =>
 
 /** The prefixes a radvd interface block advertises. */
 const prefixesIn = (block: string): string[] => [...block.matchAll(/^\s*prefix\s+(\S+)/gm)].map((m) => m[1]!);
+/** The routes (route information options) a radvd interface block announces. */
+const routesIn = (block: string): string[] => [...block.matchAll(/^\s*route\s+(\S+)/gm)].map((m) => m[1]!);
 
 /**
  * radvd for `router`'s IPv6 subnet on interface port `intf`: running in the router's namespace
  * (its command line names the configuration file), the configuration has the interface's block and
  * advertises the subnet's prefix where Neutron's would (ipv6_ra_mode slaac, dhcpv6-stateless,
- * dhcpv6-stateful). null when the planner runs no radvd for the router (no IPv6 subnet).
+ * dhcpv6-stateful). null when the planner runs no radvd for the router (no IPv6 subnet). With
+ * `metadataRoute`, the block must also announce the route to fe80::a9fe:a9fe (ra.py), by which
+ * instances send their IPv6 metadata requests to the router.
  */
 export function radvdHop(
   ctx: TraceContext,
@@ -58,6 +63,7 @@ export function radvdHop(
   intf: ApiObject,
   subnet: ApiObject,
   leg: Hop['leg'],
+  metadataRoute = false,
 ): HopDraft | null {
   const node = ctx.nodes[host];
   const ns = routerNamespace(router.id);
@@ -69,12 +75,20 @@ export function radvdHop(
   const plannedBlock = interfaceBlock(plannedConf, dev);
   const wantPrefix = prefixesIn(plannedBlock).includes(cidr);
   const wantFlags = flagsIn(plannedBlock);
-  const base = { leg, node: host, namespace: ns, device: dev, resource: routerRef(router), check: 'radvd' };
+  const base = {
+    leg,
+    node: host,
+    namespace: ns,
+    device: dev,
+    resource: routerRef(router),
+    check: metadataRoute ? 'metadata route' : 'radvd',
+  };
   const expected = {
     process: 'radvd',
     interface: dev,
     ...(wantPrefix ? { prefix: cidr } : {}),
     ...(wantFlags.length ? { flags: wantFlags } : {}),
+    ...(metadataRoute ? { route: METADATA_V6_CIDR } : {}),
   };
   const owner = `the ${AGENT_L3} on ${host} runs it for router ${router['name'] || router.id} (neutron/agent/linux/ra.py); ${agentNote(ctx, host, AGENT_L3)}`;
   const o = namespaceOr(node, base, expected, owner);
@@ -114,6 +128,7 @@ export function radvdHop(
     interface: block ? dev : null,
     prefixes,
     ...(wantFlags.length || flags.length ? { flags } : {}),
+    ...(metadataRoute ? { routes: routesIn(block) } : {}),
   };
   const missingFlag = wantFlags.find((f) => !flags.includes(f));
   if (!block || (wantPrefix && !prefixes.includes(cidr)))
@@ -127,6 +142,12 @@ export function radvdHop(
       status: 'mismatch',
       reason: 'RADVD_CONFIG_MISMATCH',
       cause: `radvd's configuration ${path} in ${ns} on ${host} does not set ${missingFlag} on ${dev}, by which ${RA_FLAGS[missingFlag]}: instances on subnet ${cidr} are never told to ask; ${owner}`,
+    });
+  if (metadataRoute && !routesIn(block).includes(METADATA_V6_CIDR))
+    return result(base, expected, observed, evidence, {
+      status: 'missing',
+      reason: 'METADATA_ROUTE_MISSING',
+      cause: `radvd's configuration ${path} in ${ns} on ${host} announces no route ${METADATA_V6_CIDR} on ${dev}: instances on subnet ${cidr} send their requests to ${METADATA_V6_IP} nowhere (it is on no link); ${owner}`,
     });
   return result(base, expected, observed, evidence);
 }

@@ -7,13 +7,21 @@
 import { dhcpNamespace, routerNamespace, wrapChain } from '../../kernel/names.js';
 import type { NsKey } from '../../kernel/types.js';
 import { AGENT_DHCP, AGENT_L3, AGENT_METADATA } from '../../model/neutron.js';
-import { haproxyProcessId, METADATA_CIDR, METADATA_IP, metadataFilterRules, metadataNatRule } from '../../planner/metadata.js';
+import {
+  haproxyProcessId,
+  METADATA_CIDR,
+  METADATA_IP,
+  METADATA_V6_CIDR,
+  metadataFilterRules,
+  metadataNatRule,
+  metadataNatRule6,
+} from '../../planner/metadata.js';
 import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
 import { agentNote, agentOf, ago, heartbeatAge, str, type TraceContext } from '../context.js';
 import { argValue, parseOptsFile } from '../read/dnsmasq.js';
 import type { Hop, ResourceRef } from '../report.js';
 import type { ApiObject, DhcpNamespaceDump } from '../snapshot.js';
-import { apiHop, checkRule, isDraft, namespaceOr, result, type HopBase, type HopDraft } from './checks.js';
+import { apiHop, checkAddress, checkRule, isDraft, namespaceOr, result, type HopBase, type HopDraft } from './checks.js';
 import { routerRef } from './router.js';
 
 const leg: Hop['leg'] = 'request';
@@ -21,11 +29,24 @@ const leg: Hop['leg'] = 'request';
 const l3Owner = (ctx: TraceContext, host: string, router: ApiObject) =>
   `the ${AGENT_L3} on ${host} writes it for router ${str(router, 'name') || router.id} (metadata/driver.py); ${agentNote(ctx, host, AGENT_L3)}`;
 
-/** The REDIRECT of 169.254.169.254:80 from qr-+ to the proxy's port, and INPUT's accept of what it marked. */
-export function metadataRedirectHops(ctx: TraceContext, host: string, router: ApiObject): HopDraft[] {
+/**
+ * The REDIRECT of 169.254.169.254:80 (IPv6: fe80::a9fe:a9fe:80, in ip6tables) from qr-+ to the
+ * proxy's port, and INPUT's accept of what it marked.
+ */
+export function metadataRedirectHops(ctx: TraceContext, host: string, router: ApiObject, family: 4 | 6 = 4): HopDraft[] {
   const node = ctx.nodes[host];
   const ns = routerNamespace(router.id);
-  const base: HopBase = { leg, node: host, namespace: ns, device: 'qr-+', resource: routerRef(router), check: 'metadata redirect' };
+  const suffix = family === 6 ? ' (IPv6)' : '';
+  const tool = family === 6 ? 'ip6tables' : 'iptables';
+  const cidr = family === 6 ? METADATA_V6_CIDR : METADATA_CIDR;
+  const base: HopBase = {
+    leg,
+    node: host,
+    namespace: ns,
+    device: 'qr-+',
+    resource: routerRef(router),
+    check: `metadata redirect${suffix}`,
+  };
   const owner = l3Owner(ctx, host, router);
   const rename = (h: HopDraft): HopDraft => (h.reason === 'NAT_RULE_MISSING' ? { ...h, reason: 'METADATA_REDIRECT_MISSING' } : h);
   const redirect = checkRule(
@@ -33,20 +54,36 @@ export function metadataRedirectHops(ctx: TraceContext, host: string, router: Ap
     base,
     'nat',
     wrapChain('l3', 'PREROUTING'),
-    metadataNatRule,
+    family === 6 ? metadataNatRule6 : metadataNatRule,
     owner,
-    `no REDIRECT of ${METADATA_CIDR}:80 to the metadata proxy in router ${str(router, 'name') || router.id}: instances' metadata requests are routed on instead of answered`,
+    `no REDIRECT of ${cidr}:80 to the metadata proxy in router ${str(router, 'name') || router.id}: instances' metadata requests are routed on instead of answered`,
+    tool,
   );
   const accept = checkRule(
     node,
-    { ...base, device: null, check: 'metadata accept' },
+    { ...base, device: null, check: `metadata accept${suffix}` },
     'filter',
     wrapChain('l3', 'INPUT'),
     metadataFilterRules[0]!,
     owner,
     `the router does not accept the redirected (marked) metadata requests: its INPUT drops them before the proxy`,
+    tool,
   );
   return [rename(redirect), rename(accept)];
+}
+
+/** fe80::a9fe:a9fe on the DHCP port's device of an isolated network, where its proxy's second bind listens. */
+export function metadataAddressHop(ctx: TraceContext, host: string, network: ApiObject, dev: string): HopDraft {
+  const base: HopBase = {
+    leg,
+    node: host,
+    namespace: dhcpNamespace(network.id),
+    device: dev,
+    resource: { type: 'network', id: network.id, name: str(network, 'name') || undefined },
+    check: 'metadata address',
+  };
+  const owner = `the ${AGENT_DHCP} on ${host} adds it with [DEFAULT] enable_isolated_metadata or force_metadata on a network with an IPv6 subnet (dhcp.py DeviceManager.setup); ${agentNote(ctx, host, AGENT_DHCP)}`;
+  return checkAddress(ctx.nodes[host], base, dev, METADATA_V6_CIDR, owner);
 }
 
 /**

@@ -9,6 +9,7 @@ import { scopeFor } from '../../kernel/scope.js';
 import { HOST, type DesiredNode, type NsKey, type ObservedNamespace } from '../../kernel/types.js';
 import type { HostView, PortView } from '../../model/hostview.js';
 import { planNode, type NodeFacts } from '../../planner/index.js';
+import type { PortChainMemo } from '../../planner/port-memo.js';
 import { isServicePort } from '../../planner/l2.js';
 import { radvdProcessId } from '../../planner/radvd.js';
 import { nodeFactsFromDump, type FactSources } from './expect-facts.js';
@@ -42,6 +43,8 @@ export interface ExpectOptions {
   allBoundTaps?: boolean;
   /** the node's own namespace, when the caller has parsed the dump already */
   parsedHost?: ObservedNamespace;
+  /** ports' security group chains from an earlier expectation of the same node (the picture re-reads it every second) */
+  memo?: PortChainMemo;
 }
 
 /** The kernel objects `dump.host` should hold, computed exactly as its agent computes them. */
@@ -49,7 +52,8 @@ export function expectedNode(api: ApiResources, dump: NodeDump, o: ExpectOptions
   const view = hostViewFromApi(api, dump.host, o.revision ?? 0);
   const { facts, sources, problems } = nodeFactsFromDump(dump.host, dump, api, o.parsedHost);
   if (o.allBoundTaps) facts.presentTaps = new Set([...facts.presentTaps, ...view.ports.map((p) => tapName(p.id))]);
-  const plan = planNode(view, facts);
+  const plan = planNode(view, facts, o.memo);
+  o.memo?.endPass();
   // As the agent does (reconcile.ts): the owner mark keeps nodes sharing /run/netns apart.
   plan.desired.owner = dump.host;
   return { view, facts, desired: plan.desired, plugged: plan.plugged, sources, settings: sources, problems };

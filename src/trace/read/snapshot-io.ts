@@ -47,33 +47,58 @@ export async function saveSnapshot(dir: string, snap: Snapshot): Promise<void> {
 }
 
 export async function loadSnapshot(dir: string): Promise<Snapshot> {
-  const indexFile = join(dir, SNAPSHOT_FILE);
-  const index = await readJson(indexFile);
-  checkIndex(index, indexFile);
+  return snapshotFrom(async (rel) => {
+    const file = join(dir, rel);
+    try {
+      return { name: file, text: await readFile(file, 'utf8') };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new SnapshotError(
+        `${file}: ${code === 'ENOENT' ? 'missing (not a snapshot directory, or an incomplete one)' : (e as Error).message}`,
+      );
+    }
+  });
+}
+
+/**
+ * A snapshot from its files' texts by path, as a page uploads a recorded directory: the paths
+ * relative to anything (the directory's own name first, or nothing), snapshot.json found by name;
+ * node files under nodes/ beside it, or (a plain selection of files) anywhere by their name.
+ */
+export async function snapshotFromFiles(files: Readonly<Record<string, string>>): Promise<Snapshot> {
+  const byPath = new Map(Object.entries(files).map(([p, text]) => [p.replace(/\\/g, '/'), text]));
+  const paths = [...byPath.keys()];
+  const index = paths.filter((p) => p === SNAPSHOT_FILE || p.endsWith(`/${SNAPSHOT_FILE}`)).sort((a, b) => a.length - b.length)[0];
+  if (index === undefined) throw new SnapshotError(`${SNAPSHOT_FILE}: missing (not a recorded snapshot, or not all of its files)`);
+  const root = index.slice(0, -SNAPSHOT_FILE.length);
+  return snapshotFrom(async (rel) => {
+    const base = rel.split('/').at(-1)!;
+    const found = byPath.has(`${root}${rel}`) ? `${root}${rel}` : paths.find((p) => p === base || p.endsWith(`/${base}`));
+    if (found === undefined) throw new SnapshotError(`${rel}: missing (not all of the snapshot's files were given)`);
+    return { name: rel, text: byPath.get(found)! };
+  });
+}
+
+/** A snapshot read through `read` (a path relative to the snapshot's directory → its name for errors and its text). */
+async function snapshotFrom(read: (rel: string) => Promise<{ name: string; text: string }>): Promise<Snapshot> {
+  const indexFile = await read(SNAPSHOT_FILE);
+  const index = parseJson(indexFile);
+  checkIndex(index, indexFile.name);
   const nodes: Record<string, NodeDump> = {};
   for (const host of index.nodes) {
-    const file = nodeFile(dir, host);
-    const dump = await readJson(file);
-    checkNodeDump(dump, file, host);
+    const file = await read(`${NODES_DIR}/${encodeURIComponent(host)}.json`);
+    const dump = parseJson(file);
+    checkNodeDump(dump, file.name, host);
     nodes[host] = dump;
   }
   return { version: index.version, createdAt: index.createdAt, source: index.source, api: index.api, nodes };
 }
 
-async function readJson(file: string): Promise<unknown> {
-  let text: string;
+function parseJson(file: { name: string; text: string }): unknown {
   try {
-    text = await readFile(file, 'utf8');
+    return JSON.parse(file.text);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new SnapshotError(
-      `${file}: ${code === 'ENOENT' ? 'missing (not a snapshot directory, or an incomplete one)' : (e as Error).message}`,
-    );
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new SnapshotError(`${file}: not valid JSON: ${(e as Error).message}`);
+    throw new SnapshotError(`${file.name}: not valid JSON: ${(e as Error).message}`);
   }
 }
 
