@@ -110,13 +110,25 @@ test('router interface by port: a second IPv6 port on one network is refused', a
 test('dual-stack external network: gateway addresses in both families; floating IPs stay IPv4', async (t) => {
   const { admin, demo } = await clients(t);
   const ext = await created(admin.post('/networks', { network: { name: 'ext', 'router:external': true } }), 'network');
-  const e4 = await created(admin.post('/subnets', { subnet: { network_id: ext.id, ip_version: 4, cidr: '203.0.113.0/24' } }), 'subnet');
+  // The pools start at .100: the first router's random gateway addresses cannot be the .50 that r2 names.
+  const e4 = await created(
+    admin.post('/subnets', {
+      subnet: {
+        network_id: ext.id,
+        ip_version: 4,
+        cidr: '203.0.113.0/24',
+        allocation_pools: [{ start: '203.0.113.100', end: '203.0.113.200' }],
+      },
+    }),
+    'subnet',
+  );
   const e6 = await created(
     admin.post('/subnets', {
       subnet: {
         network_id: ext.id,
         ip_version: 6,
         cidr: '2001:db8:e::/64',
+        allocation_pools: [{ start: '2001:db8:e::100', end: '2001:db8:e::1ff' }],
         ipv6_ra_mode: 'dhcpv6-stateful',
         ipv6_address_mode: 'dhcpv6-stateful',
       },

@@ -294,12 +294,13 @@ test('gateway errors: not external, not found, address taken, pool exhausted, ga
   assert.notEqual(newGw[0].id, oldGw.id);
   assert.equal(newGw[0].network_id, provider.id);
   assert.equal((await admin.get(`/ports/${oldGw.id}`)).status, 404);
-  // Same network, new address (admin): the same port changes its address.
+  // Same network, new address (admin): the same port changes its address. The new one lies outside the
+  // pool (.100 to .200), where the gateway's random address cannot already be.
   const readdr = await admin.put(`/routers/${r1.id}`, {
-    router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ ip_address: '10.123.123.150' }] } },
+    router: { external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ ip_address: '10.123.123.250' }] } },
   });
   assert.equal(readdr.status, 200, JSON.stringify(readdr.body));
-  assert.equal(readdr.body.router.external_gateway_info.external_fixed_ips[0].ip_address, '10.123.123.150');
+  assert.equal(readdr.body.router.external_gateway_info.external_fixed_ips[0].ip_address, '10.123.123.250');
   assert.equal((await admin.get(`/ports?device_id=${r1.id}`)).body.ports[0].id, newGw[0].id);
   // enable_snat is admin-settable and resets to the default when the gateway is set without it.
   const nosnat = await admin.put(`/routers/${r1.id}`, {

@@ -29,7 +29,10 @@ test('SIGTERM with stalled and idle clients connected: they are closed and the s
       'POST /v2.0/networks HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"netw',
     );
     const idle = await rawConnect({ port: server.port }, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-    await new Promise((r) => setTimeout(r, 300));
+    // Idle once answered: wait for the answer itself (a fixed pause is too short on a loaded machine).
+    for (const until = Date.now() + 10_000; statusOf(idle.received()) === null && Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     assert.equal(statusOf(idle.received()), 200);
     const t0 = Date.now();
     server.proc.kill('SIGTERM');

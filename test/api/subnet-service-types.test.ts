@@ -94,8 +94,20 @@ test('service_types validation: a list of strings, each starting as a device own
 
 test('allocation: a port takes addresses on subnets for its device owner first, then on untyped ones, never on others', async () => {
   const net = await network(admin, { 'provider:network_type': 'vxlan' });
-  const computeSubnet = await subnet(admin, { network_id: net.id, cidr: '10.4.1.0/24', service_types: ['compute:nova'] });
-  const lbSubnet = await subnet(admin, { network_id: net.id, cidr: '10.4.2.0/24', service_types: ['neutron:LOADBALANCERV2'] });
+  // The pools end below .50: the addresses named below (10.4.1.77, 10.4.2.50) are never a random allocation's.
+  const allocation_pools = (prefix: string) => [{ start: `${prefix}.2`, end: `${prefix}.49` }];
+  const computeSubnet = await subnet(admin, {
+    network_id: net.id,
+    cidr: '10.4.1.0/24',
+    service_types: ['compute:nova'],
+    allocation_pools: allocation_pools('10.4.1'),
+  });
+  const lbSubnet = await subnet(admin, {
+    network_id: net.id,
+    cidr: '10.4.2.0/24',
+    service_types: ['neutron:LOADBALANCERV2'],
+    allocation_pools: allocation_pools('10.4.2'),
+  });
   const plainSubnet = await subnet(admin, { network_id: net.id, cidr: '10.4.3.0/24' });
 
   const vm = (await port(admin, { network_id: net.id, device_owner: 'compute:nova' })).body.port;

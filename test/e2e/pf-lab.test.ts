@@ -49,7 +49,8 @@ before(async () => {
   openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'provider', 'provider');
   openstack(
     ...['subnet', 'create', '--network', 'provider', '--subnet-range', '10.123.123.0/24', '--gateway', '10.123.123.1'],
-    ...['--allocation-pool', 'start=10.123.123.100,end=10.123.123.200', '--no-dhcp', 'provider'],
+    // The pool starts above the floating IP 10.123.123.110, so the router's random gateway cannot take it.
+    ...['--allocation-pool', 'start=10.123.123.150,end=10.123.123.200', '--no-dhcp', 'provider'],
   );
   openstack('network', 'create', '--project', 'demo', 'selfservice');
   openstack('subnet', 'create', '--project', 'demo', '--network', 'selfservice', '--subnet-range', '172.16.1.0/24', 'selfservice');

@@ -71,6 +71,9 @@ before(async () => {
       'selfservice',
       '--subnet-range',
       '172.16.1.0/24',
+      // The pool ends at .200: the spoofed source 172.16.1.250 below is never an instance's address.
+      '--allocation-pool',
+      'start=172.16.1.2,end=172.16.1.200',
       'selfservice',
     );
   };

@@ -51,12 +51,14 @@ export async function resumeAndTakeDown(root: string, lab: string): Promise<void
 
 /**
  * The lab's flat provider network as an admin creates it (the external host is 10.123.123.1 on it):
- * external, its subnet without DHCP, addresses from .100 to .200 for gateways and floating IPs.
+ * external, its subnet without DHCP, addresses from .150 to .200 for gateways and floating IPs: the
+ * addresses tests name (the floating IP 10.123.123.104) lie below the pool, so no random allocation
+ * (a router's gateway) takes them.
  */
 export function createLabProvider(openstack: (...args: string[]) => unknown): void {
   openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'provider', 'provider');
   openstack(
     ...['subnet', 'create', '--network', 'provider', '--subnet-range', '10.123.123.0/24', '--gateway', '10.123.123.1'],
-    ...['--allocation-pool', 'start=10.123.123.100,end=10.123.123.200', '--no-dhcp', 'provider'],
+    ...['--allocation-pool', 'start=10.123.123.150,end=10.123.123.200', '--no-dhcp', 'provider'],
   );
 }
