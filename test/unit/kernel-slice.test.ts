@@ -11,7 +11,7 @@ import { chainEdit, MIN_RULES_FOR_EDIT } from '../../src/kernel/diff-iptables.js
 import { bridgeName, sgChains, tapName } from '../../src/kernel/names.js';
 import { renderTable } from '../../src/kernel/render-iptables.js';
 import { scopeFor } from '../../src/kernel/scope.js';
-import { sliceBetween, sliceDesired, type Slice } from '../../src/kernel/slice.js';
+import { sameValue, sliceBetween, sliceDesired, type Slice } from '../../src/kernel/slice.js';
 import { emptyObservedNamespace, HOST, type ObservedLink, type ObservedNode } from '../../src/kernel/types.js';
 import type { PortView } from '../../src/model/hostview.js';
 import { planNode } from '../../src/planner/index.js';
@@ -274,6 +274,18 @@ test('a long chain the last pass left is edited without being read, its rules de
   const full = await agentPass(kernel, view(fewest), FACTS);
   assert.ok(full.converged);
   assert.deepEqual((await fullDiff(kernel, fewest, taps)).ops, []);
+});
+
+test('sameValue: equal as JSON prints them, whatever the order of keys; an undefined key counts as absent', () => {
+  assert.ok(sameValue({ a: 1, b: [1, { c: 'x' }] }, { b: [1, { c: 'x' }], a: 1 }));
+  assert.ok(sameValue({ a: 1, m: undefined }, { a: 1 }));
+  assert.ok(sameValue(null, null));
+  assert.ok(!sameValue({ a: 1 }, { a: 2 }));
+  assert.ok(!sameValue({ a: 1 }, { a: 1, b: null }));
+  assert.ok(!sameValue([1, 2], [2, 1]));
+  assert.ok(!sameValue([1], { 0: 1 }));
+  assert.ok(!sameValue({ a: null }, { a: undefined }));
+  assert.ok(!sameValue('1', 1));
 });
 
 test('link events: names and presence from `ip -o monitor link` lines; the taps they leave present', () => {
