@@ -12,6 +12,7 @@ import {
   type ObservedNode,
   type ObservedTables,
 } from '../kernel/types.js';
+import { normalizeIpsets } from '../kernel/validate.js';
 import type { Kernel } from './kernel.js';
 
 export interface PassResult {
@@ -41,16 +42,16 @@ export async function reconcile(kernel: Kernel, desired: DesiredNode, opts: Scop
  * are both cut to it, so nothing outside the slice is read, compared or touched. `opts.processes`
  * should name the daemons of namespaces the slice removes, so they are stopped first.
  *
- * With `known` (the desired state of the last converged pass) the slice's chains are not read at
- * all: they are as that pass left them, each either found equal to it or written by an
- * `iptables-restore` transaction whose success means it went in — the same premise that lets a
- * targeted pass trust everything outside its slice. A node-wide chain with a rule or two per port
+ * With `known` (the desired state of the last converged pass) the slice's chains and IP sets are
+ * not read at all: they are as that pass left them, each either found equal to it or written by an
+ * `iptables-restore` transaction (an `ipset restore`) whose success means it went in — the same
+ * premise that lets a targeted pass trust everything outside its slice. A node-wide chain with a rule or two per port
  * (neutron-linuxbri-FORWARD, -INPUT, -sg-chain, -unknown-in/out) is then edited in place from
  * that copy, its old rules deleted by their text (a drifted chain fails the transaction, and the
  * next pass is a full one), so a one-port change reads and writes that port's rules alone. After an
- * apply that succeeded the chains are not read again either; the rest of the slice is confirmed as
- * usual; drift in the chains is the periodic full pass's to repair. A failed apply reads the slice
- * again whole, chains included, to see where the node stands.
+ * apply that succeeded the chains and sets are not read again either; the rest of the slice is
+ * confirmed as usual; drift in them is the periodic full pass's to repair. A failed apply reads the
+ * slice again whole, chains and sets included, to see where the node stands.
  */
 export async function reconcileSlice(
   kernel: Kernel,
@@ -67,16 +68,18 @@ export async function reconcileSlice(
     observe: () => (isEmptySlice(rest) ? Promise.resolve(nothingObserved()) : kernel.observeSlice(rest, scope)),
   };
   const whole = () => kernel.observeSlice(slice, scope);
-  const first = known ? async () => withKnownChains(await confirm.observe(), known, slice) : whole;
+  const first = known ? async () => withKnownState(await confirm.observe(), known, slice) : whole;
   return converge(kernel, cut, first, confirm, whole);
 }
 
-/** The slice's chains as `known` has them (a chain it lacks is taken as absent), put into HOST of `observed`. */
-export function withKnownChains(observed: ObservedNode, known: DesiredNode, slice: Slice): ObservedNode {
+/** The slice's chains and sets as `known` has them (one it lacks is taken as absent), put into HOST of `observed`. */
+export function withKnownState(observed: ObservedNode, known: DesiredNode, slice: Slice): ObservedNode {
   const spec = known.namespaces[HOST];
   const host = observed.namespaces[HOST] ?? emptyObservedNamespace(null);
   host.iptables = assumedTables(cutTables(spec?.iptables ?? {}, slice.chains), slice.chains);
   host.ip6tables = assumedTables(cutTables(spec?.ip6tables ?? {}, slice.chains6), slice.chains6);
+  // In the form `ipset save` prints, as the diff compares them with the desired members.
+  host.ipsets = normalizeIpsets((spec?.ipsets ?? []).filter((s) => slice.ipsets.has(s.name))).map((s) => ({ ...s, options: '' }));
   observed.namespaces[HOST] = host;
   return observed;
 }
@@ -88,9 +91,9 @@ function assumedTables(tables: IptablesSpec, wanted: Slice['chains']): ObservedT
   return out;
 }
 
-/** The slice without its iptables chains: what is read again after a successful apply. */
+/** The slice without its iptables chains and HOST IP sets: what is read again after a successful apply. */
 export function confirmedPart(slice: Slice): Slice {
-  return { ...slice, chains: {}, chains6: {} };
+  return { ...slice, chains: {}, chains6: {}, ipsets: new Set() };
 }
 
 const isEmptySlice = (s: Slice): boolean => s.links.size + s.ipsets.size + s.namespaces.size === 0;

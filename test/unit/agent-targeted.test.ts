@@ -18,7 +18,7 @@ import { emptyObservedNamespace, HOST, type ObservedNode } from '../../src/kerne
 import type { PortView } from '../../src/model/hostview.js';
 import { planNode } from '../../src/planner/index.js';
 import { PortChainMemo } from '../../src/planner/port-memo.js';
-import { computeFacts, FLAT, rule, scenarioGroup, sgPort, sgView } from '../helpers/sg-view.js';
+import { computeFacts, FLAT, rule, scenarioGroup, SG_ID, sgPort, sgView } from '../helpers/sg-view.js';
 
 const hex = (i: number) => i.toString(16).padStart(4, '0');
 const port = (i: number): PortView =>
@@ -174,24 +174,27 @@ class CountingKernel extends FakeKernel {
   }
 }
 
-test('a targeted pass reads no chains: it takes them from the last converged pass; a failed apply is read again whole', async () => {
+test('a targeted pass reads no chains or IP sets: it takes them from the last converged pass; a failed apply is read again whole', async () => {
   const start: ObservedNode = { namespaces: { [HOST]: emptyObservedNamespace() } };
   const k = new CountingKernel(start);
-  const first = await agentPass(k, view(PORTS), FACTS);
+  // A group allowing its members in: its IP set changes with the members.
+  const peers = (ips: string[]) => [{ ...scenarioGroup([rule({ id: 'peers', remote_group_id: SG_ID })]), member_ips: ips }];
+  const first = await agentPass(k, view(PORTS, peers(['172.16.2.2'])), FACTS);
   assert.ok(first.converged);
   const prior: PriorPass = { desired: first.desired, presentTaps: first.presentTaps, portStatus: first.portStatus, events: new Map() };
-  // One more port bound (no tap yet): its chains and the node-wide ones change, and none is read.
-  const bound = await agentPass(k, view([...PORTS, port(99)]), FACTS, prior);
+  // One more port bound (no tap yet): its chains, the node-wide ones and its group's set change, and none is read.
+  const bound = await agentPass(k, view([...PORTS, port(99)], peers(['172.16.2.2', '172.16.2.101'])), FACTS, prior);
   assert.ok(bound.converged, JSON.stringify(bound.unresolved));
   assert.ok(bound.ops > 0);
   assert.ok(Object.keys((bound.scope as Slice).chains).length > 0);
-  const chainsRead = (s: Slice) => Object.keys(s.chains).length + Object.keys(s.chains6).length;
+  assert.ok((bound.scope as Slice).ipsets.size > 0);
+  const chainsRead = (s: Slice) => Object.keys(s.chains).length + Object.keys(s.chains6).length + s.ipsets.size;
   assert.deepEqual(
     k.reads.map(chainsRead),
     k.reads.map(() => 0),
   );
   // The kernel is as a full pass would leave it.
-  const check = await agentPass(k, view([...PORTS, port(99)]), FACTS);
+  const check = await agentPass(k, view([...PORTS, port(99)], peers(['172.16.2.2', '172.16.2.101'])), FACTS);
   assert.equal(check.ops, 0);
 
   // A failing apply: the chains are read again to see where the node stands.
@@ -200,7 +203,9 @@ test('a targeted pass reads no chains: it takes them from the last converged pas
     throw new Error('restore failed');
   };
   const slice = bound.scope as Slice;
-  const r = await reconcileSlice(failing, planNode(view(PORTS), withTaps([])).desired, slice, { known: bound.desired });
+  const r = await reconcileSlice(failing, planNode(view(PORTS, peers(['172.16.2.2'])), withTaps([])).desired, slice, {
+    known: bound.desired,
+  });
   assert.equal(r.converged, false);
   assert.deepEqual(failing.reads.at(-1), slice);
 });
