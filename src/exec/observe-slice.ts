@@ -104,8 +104,11 @@ export async function observeHostSlice(
     readTables(run, netns, 'iptables', slice.chains),
     readTables(run, netns, 'ip6tables', slice.chains6),
     slice.ipsets.size ? readIpsets(run, netns) : Promise.resolve(''),
-    // Only veth peers need namespace ids.
-    slice.links.size ? run(['ip', '-j', 'netns', 'list-id'], { netns }).then((r) => r.stdout) : Promise.resolve(''),
+    // Only the peers of neutrino's veths need namespace ids, and the slice holds those veths'
+    // namespaces (closeOver); a hypervisor's tap is never compared by its peer.
+    slice.links.size && slice.namespaces.size
+      ? run(['ip', '-j', 'netns', 'list-id'], { netns }).then((r) => r.stdout)
+      : Promise.resolve(''),
     // -e: a key of a device not there yet is left out, not an error.
     sysctlKeys.length ? run(['sysctl', '-e', ...sysctlKeys], { netns }).then((r) => r.stdout) : Promise.resolve(''),
   ]);

@@ -1,7 +1,7 @@
 // The parts of a targeted pass whose cost must not grow with the node: a port's chains planned once
-// and reused while it and its groups' rules stay the same (planner/port-memo.ts), the slice's chains
-// read one by one and its links read whole beyond a few dozen (exec/observe-slice.ts), a burst of link
-// events taken in one targeted pass, and chains restored by one transaction not read again.
+// and reused while it and its groups' rules stay the same (planner/port-memo.ts), the slice's links
+// read whole beyond a few dozen (exec/observe-slice.ts), a burst of link events taken in one targeted
+// pass, and chains and IP sets taken from the last converged pass instead of read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isFullPass } from '../../src/agent/full-pass.js';
@@ -111,7 +111,7 @@ const link = (name: string, i: number) => ({
   addr_info: [],
 });
 
-test('links of a slice: a few read by name in one batch, many read in one dump of the namespace and cut', async () => {
+test('links of a slice: a few read by name in one batch, many read in one dump of the namespace and cut; namespace ids only when needed', async () => {
   const few = ['tapa', 'brqx'];
   const r1 = fakeRunner(() => few.map((n, i) => JSON.stringify([link(n, i + 2)])).join('\n'));
   assert.deepEqual(
@@ -127,6 +127,19 @@ test('links of a slice: a few read by name in one batch, many read in one dump o
     many,
   );
   assert.deepEqual(r2.ran, [['ip', '-j', '-d', 'addr', 'show']]);
+
+  // A plug (a tap and its bridge): one process; namespace ids only when the slice holds a namespace
+  // (the other end of one of neutrino's veths).
+  const plug: Slice = { links: new Set(few), entryDevs: new Set(), chains: {}, chains6: {}, ipsets: new Set(), namespaces: new Set() };
+  const r3 = fakeRunner((argv) => (argv.includes('list-id') ? '[]' : few.map((n, i) => JSON.stringify([link(n, i + 2)])).join('\n')));
+  await observeHostSlice(r3.run, undefined, plug);
+  assert.deepEqual(r3.ran, [['ip', '-j', '-d', '-force', '-batch', '-']]);
+  const r4 = fakeRunner((argv) => (argv.includes('list-id') ? '[]' : few.map((n, i) => JSON.stringify([link(n, i + 2)])).join('\n')));
+  await observeHostSlice(r4.run, undefined, { ...plug, namespaces: new Set(['qdhcp-x']) });
+  assert.deepEqual(r4.ran, [
+    ['ip', '-j', '-d', '-force', '-batch', '-'],
+    ['ip', '-j', 'netns', 'list-id'],
+  ]);
 });
 
 test('chains of a slice: one iptables-save per table and family, cut to the slice (a missing chain left out)', async () => {
