@@ -45,9 +45,9 @@ export async function reconcile(kernel: Kernel, desired: DesiredNode, opts: Scop
  * With `known` (the desired state of the last converged pass) the slice's chains and IP sets are
  * not read at all: they are as that pass left them, each either found equal to it or written by an
  * `iptables-restore` transaction (an `ipset restore`) whose success means it went in — the same
- * premise that lets a targeted pass trust everything outside its slice. A node-wide chain with a rule or two per port
- * (neutron-linuxbri-FORWARD, -INPUT, -sg-chain, -unknown-in/out) is then edited in place from
- * that copy, its old rules deleted by their text (a drifted chain fails the transaction, and the
+ * premise that lets a targeted pass trust everything outside its slice. A node-wide chain with a
+ * rule or two per port (neutron-linuxbri-FORWARD, -INPUT, -sg-chain, -unknown-in/out) is then
+ * edited in place from that copy, its old rules deleted by their text (a drifted chain fails the transaction, and the
  * next pass is a full one), so a one-port change reads and writes that port's rules alone. After an
  * apply that succeeded the chains and sets are not read again either; the rest of the slice is
  * confirmed as usual; drift in them is the periodic full pass's to repair. A failed apply reads the
