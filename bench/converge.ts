@@ -128,6 +128,7 @@ async function main(): Promise<Record<string, unknown>> {
       ['-n', computeNs, '-batch', '-'],
       big.map((p, i) => `link add ${tapName(p.id)} type veth peer name bp${i}\nlink set bp${i} up`).join('\n') + '\n',
     );
+    const createTaps = performance.now() - tBig;
     await until(
       async () => (await c.call<{ ports: Port[] }>('GET', `/v2.0/ports?binding:host_id=compute1&status=DOWN&fields=id`)).ports.length === 0,
       300_000,
@@ -213,6 +214,8 @@ async function main(): Promise<Record<string, unknown>> {
       plug_to_first_ping_ms: { median: median(toPing), max: round(Math.max(...toPing)) },
       node_ports: BIG + 2 * ITER + 1,
       wire_all_new_ports_ms: round(wireAll),
+      // of which creating the taps (one ip -batch): the rest is the agent's
+      create_taps_ms: round(createTaps),
       agent_restart: { command_ms: round(restart), initial_sync: initial ?? null },
       one_more_port: { plug_to_active_ms: round(oneActive), passes: onePasses },
       one_more_port_with_security_groups: {

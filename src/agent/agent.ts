@@ -111,15 +111,21 @@ export class Agent {
       await this.watch.fullSync();
       return;
     }
-    if (!this.kicked) {
-      this.waiting = new AbortController();
-      try {
-        // Until the next full pass is due; the server holds a long-poll for at most a minute.
-        const waitS = Math.min(FEED_WAIT_MAX_S, Math.max(0, Math.round(this.fullDueInMs()) / 1000));
-        await this.watch.follow(waitS, this.waiting.signal);
-      } finally {
-        this.waiting = null;
-      }
+    if (this.kicked) {
+      // Link events waiting: the feed is still looked at, without waiting (and not aborted by more
+      // events), so that a stream of link events — a pass's own changes to a thousand taps raise
+      // more — cannot keep a change of the resources (the ports those taps belong to) from the agent.
+      this.kicked = false;
+      await this.watch.follow(0);
+      return;
+    }
+    this.waiting = new AbortController();
+    try {
+      // Until the next full pass is due; the server holds a long-poll for at most a minute.
+      const waitS = Math.min(FEED_WAIT_MAX_S, Math.max(0, Math.round(this.fullDueInMs()) / 1000));
+      await this.watch.follow(waitS, this.waiting.signal);
+    } finally {
+      this.waiting = null;
     }
     this.kicked = false;
   }

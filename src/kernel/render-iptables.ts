@@ -10,7 +10,7 @@ import { assertRuleText } from './validate.js';
  *    both creates the chains to write and empties the chains to delete;
  * 2. `-D` neutrino's old jumps in built-in chains (they may reference chains deleted in 5);
  * 3. `-A` the rules of written chains (every referenced chain is declared by now); edited chains'
- *    rules deleted by position (descending) and inserted at theirs (ascending);
+ *    rules deleted by position (descending) or by text and inserted at theirs (ascending);
  * 4. `-I BUILTIN n` neutrino's jumps, at the top, in order;
  * 5. `-X` the deleted chains — last, since a chain cannot be deleted while referenced, and a rule
  *    cannot name a chain already deleted earlier in the same input.
@@ -24,6 +24,7 @@ export function renderTable(table: TableName, change: IptablesChange): string {
   for (const e of change.edit ?? []) {
     const chain = assertChainName(e.chain);
     for (const at of e.deleteAt) out.push(`-D ${chain} ${assertPosition(at)}`);
+    for (const r of e.deleteRules ?? []) out.push(`-D ${chain} ${assertRuleText(r)}`);
     for (const { at, rule } of e.insert) out.push(`-I ${chain} ${assertPosition(at)} ${assertRuleText(rule)}`);
   }
   for (const b of change.builtins) b.insert.forEach((r, i) => out.push(`-I ${assertChainName(b.chain)} ${i + 1} ${assertRuleText(r)}`));

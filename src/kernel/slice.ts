@@ -47,14 +47,37 @@ export interface SliceLimits {
  */
 export const DEFAULT_SLICE_LIMITS: SliceLimits = { maxLinks: Number.POSITIVE_INFINITY };
 
-const json = (x: unknown): string => JSON.stringify(x);
+/**
+ * Whether two plain values (what JSON holds) are equal as JSON would print them, but for the
+ * order of object keys, without printing them: a pass compares every link of the node, and
+ * printing each of thousands costs more than the rest of a one-port pass. A key whose value is
+ * undefined counts as absent, as in JSON.
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((x, i) => sameValue(x, b[i]));
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x).filter((k) => x[k] !== undefined);
+  if (keys.length !== Object.keys(y).filter((k) => y[k] !== undefined).length) return false;
+  return keys.every((k) => sameValue(x[k], y[k]));
+}
 
 /**
  * Keys whose entries differ between two keyed collections (present in one only counts). Entries
  * sharing a key are compared in order: the planner lists them in a stable one. Entries that are the
- * same object on both sides (a port's chains the planner reused) are equal without being printed.
+ * same object on both sides (a port's chains the planner reused) are equal without being compared.
  */
-function changedKeys<T>(before: readonly T[], after: readonly T[], key: (x: T) => string, print: (x: T) => string = json): Set<string> {
+function changedKeys<T>(
+  before: readonly T[],
+  after: readonly T[],
+  key: (x: T) => string,
+  equal: (x: T, y: T) => boolean = sameValue,
+): Set<string> {
   const group = (xs: readonly T[]) => {
     const m = new Map<string, T[]>();
     for (const x of xs) {
@@ -65,7 +88,7 @@ function changedKeys<T>(before: readonly T[], after: readonly T[], key: (x: T) =
     }
     return m;
   };
-  const same = (a: readonly T[], b: readonly T[]) => a.length === b.length && a.every((x, i) => x === b[i] || print(x) === print(b[i]!));
+  const same = (a: readonly T[], b: readonly T[]) => a.length === b.length && a.every((x, i) => x === b[i] || equal(x, b[i]!));
   const a = group(before);
   const b = group(after);
   const out = new Set<string>();
@@ -77,7 +100,7 @@ function changedKeys<T>(before: readonly T[], after: readonly T[], key: (x: T) =
   return out;
 }
 
-const sameList = (a: readonly unknown[], b: readonly unknown[]): boolean => json(a) === json(b);
+const sameList = (a: readonly unknown[], b: readonly unknown[]): boolean => sameValue(a, b);
 
 /**
  * The device a per-device sysctl belongs to ('net.ipv6.conf.brqX.disable_ipv6' → 'brqX'; sysctl(8)
@@ -140,7 +163,7 @@ export function sliceBetween(
   slice.chains = changedChains(was.iptables, now.iptables);
   slice.chains6 = changedChains(was.ip6tables ?? {}, now.ip6tables ?? {});
   for (const ns of new Set([...Object.keys(before.namespaces), ...Object.keys(after.namespaces)])) {
-    if (ns !== HOST && json(before.namespaces[ns]) !== json(after.namespaces[ns])) slice.namespaces.add(ns);
+    if (ns !== HOST && !sameValue(before.namespaces[ns], after.namespaces[ns])) slice.namespaces.add(ns);
   }
   closeOver(slice, [...was.links, ...now.links]);
   // A rule may only name a declared set: the sets the slice's chains match come along.
@@ -171,7 +194,7 @@ function changedChains(was: IptablesSpec, now: IptablesSpec): Slice['chains'] {
       was[table] ?? [],
       now[table] ?? [],
       (c) => c.name,
-      (c) => c.rules.join('\n'),
+      (a, b) => a.rules.length === b.rules.length && a.rules.every((r, i) => r === b.rules[i]),
     );
     if (chains.size) out[table] = chains;
   }
@@ -196,20 +219,33 @@ export function cutTables<C extends { name: string }>(
  * a veth's peer (pairing is checked from both ends); and for a namespace, the HOST ends of its veths.
  */
 function closeOver(slice: Slice, hostLinks: readonly LinkSpec[]): void {
-  for (const l of hostLinks) if (l.kind === 'veth' && slice.namespaces.has(l.peer.netns)) slice.links.add(l.name);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    const size = slice.links.size + slice.namespaces.size;
-    for (const l of hostLinks) {
-      if (!slice.links.has(l.name)) continue;
-      if (l.master) slice.links.add(l.master);
-      if (l.kind === 'vxlan' && l.vxlan.dev) slice.links.add(l.vxlan.dev);
-      if (l.kind === 'vlan') slice.links.add(l.vlan.dev);
-      if (l.kind === 'veth' && l.peer.netns !== HOST) slice.namespaces.add(l.peer.netns);
+  // Indexed once, then only what the slice reaches is visited: the work follows the slice, not the node.
+  const byName = new Map<string, LinkSpec[]>();
+  const vethsTo = new Map<string, string[]>();
+  for (const l of hostLinks) {
+    byName.set(l.name, [...(byName.get(l.name) ?? []), l]);
+    if (l.kind === 'veth') vethsTo.set(l.peer.netns, [...(vethsTo.get(l.peer.netns) ?? []), l.name]);
+  }
+  const links = [...slice.links];
+  const namespaces = [...slice.namespaces];
+  const addLink = (name: string) => {
+    if (slice.links.has(name)) return;
+    slice.links.add(name);
+    links.push(name);
+  };
+  while (links.length || namespaces.length) {
+    for (let ns = namespaces.pop(); ns !== undefined; ns = namespaces.pop()) for (const name of vethsTo.get(ns) ?? []) addLink(name);
+    for (let name = links.pop(); name !== undefined; name = links.pop()) {
+      for (const l of byName.get(name) ?? []) {
+        if (l.master) addLink(l.master);
+        if (l.kind === 'vxlan' && l.vxlan.dev) addLink(l.vxlan.dev);
+        if (l.kind === 'vlan') addLink(l.vlan.dev);
+        if (l.kind === 'veth' && l.peer.netns !== HOST && !slice.namespaces.has(l.peer.netns)) {
+          slice.namespaces.add(l.peer.netns);
+          namespaces.push(l.peer.netns);
+        }
+      }
     }
-    for (const l of hostLinks) if (l.kind === 'veth' && slice.namespaces.has(l.peer.netns)) slice.links.add(l.name);
-    grew = slice.links.size + slice.namespaces.size > size;
   }
 }
 

@@ -283,6 +283,8 @@ export interface ObservedChain {
   /** Policy of a built-in chain; null for user chains. */
   policy: string | null;
   rules: string[];
+  /** Not read: taken from the desired state of the last converged pass (exec/reconcile.ts). */
+  assumed?: true;
 }
 export type ObservedTables = Partial<Record<TableName, ObservedChain[]>>;
 

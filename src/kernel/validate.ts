@@ -174,7 +174,7 @@ function normalizeIptables(t: DesiredNamespace['iptables']): DesiredNamespace['i
 /** Set types neutrino writes: their members are addresses or networks of the set's family. */
 const IPSET_TYPES = new Set(['hash:net', 'hash:ip']);
 
-function normalizeIpsets(sets: readonly IpsetSpec[]): IpsetSpec[] {
+export function normalizeIpsets(sets: readonly IpsetSpec[]): IpsetSpec[] {
   const seen = new Set<string>();
   return sets.map((set) => {
     assertIpsetName(set.name);

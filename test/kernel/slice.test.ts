@@ -1,7 +1,8 @@
 // Root test of targeted passes on a node namespace with many ports (the agent's pass through
 // RealKernel, as a link event and a port create or delete start it): the targeted read of HOST is
 // what a full observation cut to the slice shows; one more port gets its chains and joins its
-// bridge; deleting it removes its chains and rules and nothing else; a full pass then has nothing to do.
+// bridge; deleting it removes its chains and rules and nothing else; a full pass then has nothing to do;
+// a node-wide chain that drifted makes the targeted deletion fail whole, and the full pass repairs it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -111,5 +112,22 @@ describe('targeted passes on a node with many ports', { skip: isRoot() ? false :
     assert.ok(gone.converged, JSON.stringify(gone.unresolved));
     assert.deepEqual(await iptablesLines(), savedBefore);
     assert.deepEqual(diff(gone.desired, await k.observe(scopeFor(gone.desired, { prefixes: AGENT_NAMESPACE_PREFIXES }))).ops, []);
+
+    // The node-wide chains are not read by a targeted pass: bound again, then one of its rules
+    // removed behind the agent's back, its deletion fails as a whole (nothing else goes in its
+    // stead) and the full pass that follows repairs the node.
+    const again = await agentPass(k, view([...PORTS, NEW]), FACTS, prior(gone));
+    assert.ok(again.converged, JSON.stringify(again.unresolved));
+    const unknownIn = 'neutron-linuxbri-unknown-in';
+    const drifted = `-m physdev --physdev-in ${tapName(NEW.id)} -j RETURN`;
+    assert.ok((await iptablesLines()).includes(`-A ${unknownIn} ${drifted}`));
+    await run(['iptables', '-D', unknownIn, ...drifted.split(' ')], { netns: node });
+    const lines = await iptablesLines();
+    const failed = await agentPass(k, view(PORTS), FACTS, prior(again));
+    assert.equal(failed.converged, false);
+    assert.deepEqual(await iptablesLines(), lines, 'the failed transaction changed nothing');
+    const repaired = await agentPass(k, view(PORTS), FACTS);
+    assert.ok(repaired.converged, JSON.stringify(repaired.unresolved));
+    assert.deepEqual(await iptablesLines(), savedBefore);
   });
 });

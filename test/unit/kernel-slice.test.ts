@@ -11,7 +11,7 @@ import { chainEdit, MIN_RULES_FOR_EDIT } from '../../src/kernel/diff-iptables.js
 import { bridgeName, sgChains, tapName } from '../../src/kernel/names.js';
 import { renderTable } from '../../src/kernel/render-iptables.js';
 import { scopeFor } from '../../src/kernel/scope.js';
-import { sliceBetween, sliceDesired, type Slice } from '../../src/kernel/slice.js';
+import { sameValue, sliceBetween, sliceDesired, type Slice } from '../../src/kernel/slice.js';
 import { emptyObservedNamespace, HOST, type ObservedLink, type ObservedNode } from '../../src/kernel/types.js';
 import type { PortView } from '../../src/model/hostview.js';
 import { planNode } from '../../src/planner/index.js';
@@ -232,6 +232,60 @@ test('a long chain edited in place on the fake kernel ends as desired', async ()
   const r2 = await agentPass(k2, view(more), FACTS, prior(r1, new Map([[tapName(NEW.id), true]])));
   assert.ok(r2.converged, JSON.stringify(r2.unresolved));
   assert.deepEqual((await fullDiff(k2, more, [...taps, NEW])).ops, []);
+});
+
+test('a long chain the last pass left is edited without being read, its rules deleted by text; drift there fails the pass, a full pass repairs it', async () => {
+  const taps = Array.from({ length: 60 }, (_, i) => port(200 + i)).map((p) => ({ ...p, port_security_enabled: false }));
+  let kernel = new FakeKernel(node(taps));
+  const r1 = await agentPass(kernel, view(taps), FACTS);
+  assert.ok(r1.converged);
+  // One port deleted: its rules go from the node-wide chains, by their text.
+  const fewer = taps.filter((_, i) => i !== 30);
+  const r2 = await agentPass(kernel, view(fewer), FACTS, prior(r1));
+  assert.ok(r2.converged, JSON.stringify(r2.unresolved));
+  const unknownIn = 'neutron-linuxbri-unknown-in';
+  assert.ok(asSlice(r2.scope).chains.filter!.has(unknownIn));
+  assert.deepEqual((await fullDiff(kernel, fewer, taps)).ops, []);
+  const gone = `-m physdev --physdev-in ${tapName(taps[30]!.id)} -j RETURN`;
+  const text = renderTable('filter', {
+    write: [],
+    builtins: [],
+    delete: [],
+    edit: [
+      chainEdit(
+        unknownIn,
+        r1.desired.namespaces[HOST]!.iptables.filter!.find((c) => c.name === unknownIn)!.rules,
+        r2.desired.namespaces[HOST]!.iptables.filter!.find((c) => c.name === unknownIn)!.rules,
+        true,
+      )!,
+    ],
+  });
+  assert.match(text, new RegExp(`\n-D ${unknownIn} ${gone.replace(/[-+]/g, '\\$&')}\n`));
+
+  // Drift inside the next slice: the rule the next deletion expects is gone already.
+  const drifted = kernel.dump();
+  const chain = drifted.namespaces[HOST]!.iptables.filter!.find((c) => c.name === unknownIn)!;
+  chain.rules = chain.rules.filter((r) => !r.includes(tapName(taps[31]!.id)));
+  kernel = new FakeKernel(drifted);
+  const fewest = fewer.filter((p) => p.id !== taps[31]!.id);
+  const r3 = await agentPass(kernel, view(fewest), FACTS, prior(r2));
+  assert.equal(r3.converged, false, 'the transaction fails: nothing else is deleted in its stead');
+  assert.equal(kernel.dump().namespaces[HOST]!.iptables.filter!.find((c) => c.name === unknownIn)!.rules.length, chain.rules.length);
+  const full = await agentPass(kernel, view(fewest), FACTS);
+  assert.ok(full.converged);
+  assert.deepEqual((await fullDiff(kernel, fewest, taps)).ops, []);
+});
+
+test('sameValue: equal as JSON prints them, whatever the order of keys; an undefined key counts as absent', () => {
+  assert.ok(sameValue({ a: 1, b: [1, { c: 'x' }] }, { b: [1, { c: 'x' }], a: 1 }));
+  assert.ok(sameValue({ a: 1, m: undefined }, { a: 1 }));
+  assert.ok(sameValue(null, null));
+  assert.ok(!sameValue({ a: 1 }, { a: 2 }));
+  assert.ok(!sameValue({ a: 1 }, { a: 1, b: null }));
+  assert.ok(!sameValue([1, 2], [2, 1]));
+  assert.ok(!sameValue([1], { 0: 1 }));
+  assert.ok(!sameValue({ a: null }, { a: undefined }));
+  assert.ok(!sameValue('1', 1));
 });
 
 test('link events: names and presence from `ip -o monitor link` lines; the taps they leave present', () => {
