@@ -6,6 +6,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadServerConfig } from '../../src/server-config.js';
 
+/** Runs `body` with a loader that writes neutron.conf (at `file`, in a temp dir) of the given lines and loads it. */
+function withConfigFile(body: (load: (...lines: string[]) => ReturnType<typeof loadServerConfig>, file: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-config-'));
+  const file = join(dir, 'neutron.conf');
+  try {
+    body((...lines) => {
+      writeFileSync(file, lines.join('\n') + '\n');
+      return loadServerConfig({ config: file });
+    }, file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 test('agent_down_time: default 75, [DEFAULT] agent_down_time, --agent-down-time over the file, bad values refused', () => {
   const dir = mkdtempSync(join(tmpdir(), 'neutrino-config-'));
   try {
@@ -224,32 +238,18 @@ test('[ml2_type_vlan] network_vlan_ranges and [ml2] physical_network_mtus: as Ne
 });
 
 test('enable_dvr and router_distributed: DVR extensions listed by default, distributed routers by default refused', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'neutrino-config-'));
-  const file = join(dir, 'neutron.conf');
-  const load = (...lines: string[]) => {
-    writeFileSync(file, lines.join('\n') + '\n');
-    return loadServerConfig({ config: file });
-  };
-  try {
+  withConfigFile((load) => {
     assert.equal(loadServerConfig({}).enableDvr, true);
     const off = load('[DEFAULT]', 'enable_dvr = false', 'router_distributed = false');
     assert.equal(off.enableDvr, false);
     assert.deepEqual(off.warnings, [], 'both options are acted on, not warned about');
     assert.throws(() => load('[DEFAULT]', 'router_distributed = true'), /router_distributed = true: distributed routers are not supported/);
     assert.throws(() => load('[DEFAULT]', 'enable_dvr = maybe'), /enable_dvr must be true or false, not 'maybe'/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('[quotas]: quota_* per resource, default_quota for the others (subnet pools), negative = unlimited, the rest warned', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'neutrino-config-'));
-  const file = join(dir, 'neutron.conf');
-  const load = (...lines: string[]) => {
-    writeFileSync(file, lines.join('\n') + '\n');
-    return loadServerConfig({ config: file });
-  };
-  try {
+  withConfigFile((load, file) => {
     assert.equal(loadServerConfig({}).quotaDefaults.network, 100);
     const cfg = load(
       '[quotas]',
@@ -284,7 +284,5 @@ test('[quotas]: quota_* per resource, default_quota for the others (subnet pools
       () => load('[quotas]', 'quota_port = lots'),
       /\[quotas\] quota_port must be an integer \(negative: unlimited\), not 'lots'/,
     );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
