@@ -2,34 +2,25 @@
 // unused floating IPs with it, an external network's subnets stay private to its project unless it is
 // shared, the caller's own project (`GET /quotas/tenant`), and If-Match revision constraints on PUT
 // and DELETE (revision-if-match). Each test makes what it needs, so it passes alone.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { adminSuite } from '../helpers/admin-suite.js';
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api, memberProject, request, type Api } from '../helpers/client.js';
+import { api, memberProject, request, type Api } from '../helpers/client.js';
 import { created, expectError, feedHead } from '../helpers/networking.js';
 import type { Resource } from '../helpers/shapes.js';
 
-let srv: TestServer;
-let adminTok: string;
-let admin: Api;
-
-before(async () => {
-  srv = await startTestServer();
-  adminTok = await adminToken(srv.url);
-  admin = api(srv.url, adminTok);
-});
-after(() => srv.close());
+const suite = adminSuite();
 
 async function freshProject(label: string): Promise<{ client: Api; projectId: string; token: string }> {
-  const p = await memberProject(srv.url, adminTok, `${label}-${randomUUID().slice(0, 8)}`);
-  return { client: api(srv.url, p.token), projectId: p.projectId, token: p.token };
+  const p = await memberProject(suite.srv.url, suite.adminTok, `${label}-${randomUUID().slice(0, 8)}`);
+  return { client: api(suite.srv.url, p.token), projectId: p.projectId, token: p.token };
 }
 
 /** An external flat network with one subnet (admin's). */
 async function externalNetwork(cidr: string, shared = false): Promise<{ net: Resource; subnet: Resource }> {
   const net = await created<Resource>(
-    admin.post('/networks', {
+    suite.admin.post('/networks', {
       network: {
         name: `ext-${randomUUID().slice(0, 6)}`,
         'router:external': true,
@@ -39,27 +30,27 @@ async function externalNetwork(cidr: string, shared = false): Promise<{ net: Res
     }),
     'network',
   );
-  const subnet = await created<Resource>(admin.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr } }), 'subnet');
+  const subnet = await created<Resource>(suite.admin.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr } }), 'subnet');
   return { net, subnet };
 }
 
 /** A request with an If-Match header. */
 const withIfMatch = (token: string, method: string, path: string, ifMatch: string, body?: unknown) =>
-  request(`${srv.url}/v2.0${path}`, method, token, body, { 'if-match': ifMatch });
+  request(`${suite.srv.url}/v2.0${path}`, method, token, body, { 'if-match': ifMatch });
 
 test('deleting an external network deletes its floating IPs that no port uses', async () => {
   const { net } = await externalNetwork('10.201.0.0/24');
   const demo = await freshProject('demo');
   const fip = await created<Resource>(demo.client.post('/floatingips', { floatingip: { floating_network_id: net.id } }), 'floatingip');
-  const byAdmin = await admin.post('/floatingips', { floatingip: { floating_network_id: net.id } });
+  const byAdmin = await suite.admin.post('/floatingips', { floatingip: { floating_network_id: net.id } });
   assert.equal(byAdmin.status, 201);
-  const r = await admin.del(`/networks/${net.id}`);
+  const r = await suite.admin.del(`/networks/${net.id}`);
   assert.equal(r.status, 204, JSON.stringify(r.body));
   expectError(await demo.client.get(`/floatingips/${fip.id}`), 404, 'FloatingIPNotFound');
-  expectError(await admin.get(`/floatingips/${byAdmin.body.floatingip.id}`), 404, 'FloatingIPNotFound');
-  const ports = await admin.get(`/ports?network_id=${net.id}`);
+  expectError(await suite.admin.get(`/floatingips/${byAdmin.body.floatingip.id}`), 404, 'FloatingIPNotFound');
+  const ports = await suite.admin.get(`/ports?network_id=${net.id}`);
   assert.deepEqual(ports.body.ports, []);
-  const changes = (await admin.get('/neutrino/changes?since=0')).body.changes as Array<{
+  const changes = (await suite.admin.get('/neutrino/changes?since=0')).body.changes as Array<{
     resource: string;
     resource_id: string;
     op: string;
@@ -86,20 +77,20 @@ test('an external network whose floating IP is associated stays: NetworkInUse, a
     'floatingip',
   );
   const free = await created<Resource>(demo.client.post('/floatingips', { floatingip: { floating_network_id: net.id } }), 'floatingip');
-  const head = await feedHead(admin);
-  expectError(await admin.del(`/networks/${net.id}`), 409, 'NetworkInUse');
+  const head = await feedHead(suite.admin);
+  expectError(await suite.admin.del(`/networks/${net.id}`), 409, 'NetworkInUse');
   // The refusal is one transaction: the unused floating IP is still there, the feed did not move.
   assert.equal((await demo.client.get(`/floatingips/${free.id}`)).status, 200);
   assert.equal((await demo.client.get(`/floatingips/${associated.id}`)).status, 200);
-  assert.equal((await admin.get(`/subnets/${extSubnet.id}`)).status, 200);
-  assert.equal(await feedHead(admin), head);
+  assert.equal((await suite.admin.get(`/subnets/${extSubnet.id}`)).status, 200);
+  assert.equal(await feedHead(suite.admin), head);
 });
 
 test('a member may not delete an external network it does not own', async () => {
   const { net } = await externalNetwork('10.203.0.0/24');
   const demo = await freshProject('demo');
   expectError(await demo.client.del(`/networks/${net.id}`), 403, 'PolicyNotAuthorized', 'rule:delete_network is disallowed by policy');
-  assert.equal((await admin.get(`/networks/${net.id}`)).status, 200);
+  assert.equal((await suite.admin.get(`/networks/${net.id}`)).status, 200);
 });
 
 test('an external network’s subnets are not visible to other projects unless the network is shared', async () => {
@@ -121,7 +112,7 @@ test('an external network’s subnets are not visible to other projects unless t
     ((await demo.client.get(`/subnets?network_id=${sharedNet.id}`)).body.subnets as Resource[]).some((s) => s.id === sharedSubnet.id),
   );
   // Admin sees all.
-  assert.equal((await admin.get(`/subnets/${subnet.id}`)).status, 200);
+  assert.equal((await suite.admin.get(`/subnets/${subnet.id}`)).status, 200);
   // A router interface cannot name an invisible subnet.
   const router = await created<Resource>(demo.client.post('/routers', { router: { name: 'r' } }), 'router');
   expectError(await demo.client.put(`/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id }), 404, 'SubnetNotFound');
@@ -132,7 +123,7 @@ test('GET /quotas/tenant answers the caller’s own project', async () => {
   const r = await demo.client.get('/quotas/tenant');
   assert.equal(r.status, 200);
   assert.deepEqual(r.body, { tenant: { tenant_id: demo.projectId } });
-  const a = await admin.get('/quotas/tenant');
+  const a = await suite.admin.get('/quotas/tenant');
   assert.equal(a.status, 200);
   assert.equal(typeof a.body.tenant.tenant_id, 'string');
   assert.notEqual(a.body.tenant.tenant_id, demo.projectId);
@@ -145,12 +136,12 @@ test('If-Match revision_number: a current revision updates and deletes, a stale 
   const ok = await withIfMatch(demo.token, 'PUT', `/networks/${net.id}`, `revision_number=${rev}`, { network: { name: 'n2' } });
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
   assert.equal(ok.body.network.revision_number, rev + 1);
-  const head = await feedHead(admin);
+  const head = await feedHead(suite.admin);
   const stale = await withIfMatch(demo.token, 'PUT', `/networks/${net.id}`, `revision_number=${rev}`, { network: { name: 'n3' } });
   expectError(stale, 412, 'RevisionNumberConstraintFailed', `Constrained to ${rev}, but current revision is ${rev + 1}`);
   assert.equal(stale.body.NeutronError.detail, '');
   assert.equal((await demo.client.get(`/networks/${net.id}`)).body.network.name, 'n2');
-  assert.equal(await feedHead(admin), head);
+  assert.equal(await feedHead(suite.admin), head);
   expectError(
     await withIfMatch(demo.token, 'DELETE', `/networks/${net.id}`, `"revision_number=${rev}"`),
     412,

@@ -1,16 +1,14 @@
 // Quotas over HTTP: Neutron's defaults, per-project limits set by admins, OverQuota on create,
 // check_limit against current usage, usage details, reset, and who may do what.
 // Each test makes member projects of its own, so it passes alone and in any order.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { adminSuite } from '../helpers/admin-suite.js';
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api, memberProject, type Api } from '../helpers/client.js';
+import { api, memberProject, type Api } from '../helpers/client.js';
 import { expectError } from '../helpers/networking.js';
 
-let srv: TestServer;
-let adminTok: string;
-let admin: Api;
+const suite = adminSuite();
 
 const DEFAULTS = {
   network: 100,
@@ -23,17 +21,10 @@ const DEFAULTS = {
   rbac_policy: 10,
 };
 
-before(async () => {
-  srv = await startTestServer();
-  adminTok = await adminToken(srv.url);
-  admin = api(srv.url, adminTok);
-});
-after(() => srv.close());
-
 /** A new member project (a unique name per call) with its client. */
 async function freshProject(label: string): Promise<{ client: Api; projectId: string }> {
-  const p = await memberProject(srv.url, adminTok, `${label}-${randomUUID().slice(0, 8)}`);
-  return { client: api(srv.url, p.token), projectId: p.projectId };
+  const p = await memberProject(suite.srv.url, suite.adminTok, `${label}-${randomUUID().slice(0, 8)}`);
+  return { client: api(suite.srv.url, p.token), projectId: p.projectId };
 }
 
 /** `demo` and `other`: two new member projects, as the tests below call them. */
@@ -44,7 +35,7 @@ async function demoAndOther() {
 }
 
 const customLimits = async () =>
-  (await admin.get('/quotas')).body.quotas as Array<{ project_id: string; network: number; tenant_id: string }>;
+  (await suite.admin.get('/quotas')).body.quotas as Array<{ project_id: string; network: number; tenant_id: string }>;
 
 test('defaults: a project without limits of its own has Neutron’s defaults', async () => {
   const { demo, demoProject, otherProject } = await demoAndOther();
@@ -54,7 +45,7 @@ test('defaults: a project without limits of its own has Neutron’s defaults', a
   const defaults = await demo.get(`/quotas/${demoProject}/default`);
   assert.equal(defaults.status, 200);
   for (const [k, v] of Object.entries(DEFAULTS)) assert.equal(defaults.body.quota[k], v, k);
-  const byAdmin = await admin.get(`/quotas/${otherProject}`);
+  const byAdmin = await suite.admin.get(`/quotas/${otherProject}`);
   assert.equal(byAdmin.status, 200);
   assert.equal(byAdmin.body.quota.network, 100);
   // Neither has custom limits, so neither is listed.
@@ -81,7 +72,7 @@ test('members read only their own quotas and change none', async () => {
 
 test('a network limit of 1: the second network is over quota; usage shows in details', async () => {
   const { demo, demoProject, other } = await demoAndOther();
-  const set = await admin.put(`/quotas/${demoProject}`, { quota: { network: 1 } });
+  const set = await suite.admin.put(`/quotas/${demoProject}`, { quota: { network: 1 } });
   assert.equal(set.status, 200);
   assert.equal(set.body.quota.network, 1);
   assert.equal(set.body.quota.subnet, 100);
@@ -116,24 +107,24 @@ test('check_limit refuses a limit below current usage unless forced; without it 
   const net = (await other.get('/networks')).body.networks.length;
   assert.equal(net, 2);
   expectError(
-    await admin.put(`/quotas/${otherProject}`, { quota: { network: 1, check_limit: true } }),
+    await suite.admin.put(`/quotas/${otherProject}`, { quota: { network: 1, check_limit: true } }),
     400,
     'HTTPBadRequest',
     'Quota limit 1 for network must be greater than or equal to already used 2',
   );
-  assert.equal((await admin.get(`/quotas/${otherProject}`)).body.quota.network, 100, 'nothing stored');
+  assert.equal((await suite.admin.get(`/quotas/${otherProject}`)).body.quota.network, 100, 'nothing stored');
   // Equal to usage, unlimited, and forced values pass the check.
-  assert.equal((await admin.put(`/quotas/${otherProject}`, { quota: { network: 2, check_limit: 'True' } })).body.quota.network, 2);
-  assert.equal((await admin.put(`/quotas/${otherProject}`, { quota: { network: -1, check_limit: true } })).body.quota.network, -1);
+  assert.equal((await suite.admin.put(`/quotas/${otherProject}`, { quota: { network: 2, check_limit: 'True' } })).body.quota.network, 2);
+  assert.equal((await suite.admin.put(`/quotas/${otherProject}`, { quota: { network: -1, check_limit: true } })).body.quota.network, -1);
   assert.equal(
-    (await admin.put(`/quotas/${otherProject}`, { quota: { network: 0, check_limit: true, force: true } })).body.quota.network,
+    (await suite.admin.put(`/quotas/${otherProject}`, { quota: { network: 0, check_limit: true, force: true } })).body.quota.network,
     0,
   );
-  assert.equal((await admin.put(`/quotas/${otherProject}`, { quota: { network: 1 } })).body.quota.network, 1);
+  assert.equal((await suite.admin.put(`/quotas/${otherProject}`, { quota: { network: 1 } })).body.quota.network, 1);
   expectError(await other.post('/networks', { network: { name: 'o3' } }), 409, 'OverQuota');
   // -1 is unlimited.
-  await admin.put(`/quotas/${otherProject}`, { quota: { network: -1, subnet: '7' } });
-  const q = (await admin.get(`/quotas/${otherProject}`)).body.quota;
+  await suite.admin.put(`/quotas/${otherProject}`, { quota: { network: -1, subnet: '7' } });
+  const q = (await suite.admin.get(`/quotas/${otherProject}`)).body.quota;
   assert.equal(q.network, -1);
   assert.equal(q.subnet, 7);
   assert.equal((await other.post('/networks', { network: { name: 'o3' } })).status, 201);
@@ -141,36 +132,41 @@ test('check_limit refuses a limit below current usage unless forced; without it 
 
 test('quota bodies are validated', async () => {
   const { projectId: demoProject } = await freshProject('demo');
-  assert.equal((await admin.put(`/quotas/${demoProject}`, { quota: { network: 1 } })).status, 200);
+  assert.equal((await suite.admin.put(`/quotas/${demoProject}`, { quota: { network: 1 } })).status, 200);
   expectError(
-    await admin.put(`/quotas/${demoProject}`, { quota: { widgets: 3 } }),
+    await suite.admin.put(`/quotas/${demoProject}`, { quota: { widgets: 3 } }),
     400,
     'HTTPBadRequest',
     "Unrecognized attribute(s) 'widgets'",
   );
   expectError(
-    await admin.put(`/quotas/${demoProject}`, { quota: { network: -2 } }),
+    await suite.admin.put(`/quotas/${demoProject}`, { quota: { network: -2 } }),
     400,
     'HTTPBadRequest',
     "Invalid input for network. Reason: '-2' is too small - must be at least '-1'.",
   );
   expectError(
-    await admin.put(`/quotas/${demoProject}`, { quota: { network: 'lots' } }),
+    await suite.admin.put(`/quotas/${demoProject}`, { quota: { network: 'lots' } }),
     400,
     'InvalidInput',
     "Invalid input for operation: 'lots' is not an integer.",
   );
-  expectError(await admin.put(`/quotas/${demoProject}`, { quota: { network: 2 ** 31 } }), 400, 'HTTPBadRequest');
-  expectError(await admin.put(`/quotas/${demoProject}`, { network: 3 }), 400, 'HTTPBadRequest', "Unable to find 'quota' in request body");
-  assert.equal((await admin.get(`/quotas/${demoProject}`)).body.quota.network, 1, 'nothing changed');
+  expectError(await suite.admin.put(`/quotas/${demoProject}`, { quota: { network: 2 ** 31 } }), 400, 'HTTPBadRequest');
+  expectError(
+    await suite.admin.put(`/quotas/${demoProject}`, { network: 3 }),
+    400,
+    'HTTPBadRequest',
+    "Unable to find 'quota' in request body",
+  );
+  assert.equal((await suite.admin.get(`/quotas/${demoProject}`)).body.quota.network, 1, 'nothing changed');
 });
 
 test('DELETE resets a project to the defaults', async () => {
   const { client: demo, projectId: demoProject } = await freshProject('demo');
-  assert.equal((await admin.put(`/quotas/${demoProject}`, { quota: { network: 1 } })).status, 200);
+  assert.equal((await suite.admin.put(`/quotas/${demoProject}`, { quota: { network: 1 } })).status, 200);
   assert.equal((await demo.post('/networks', { network: { name: 'one' } })).status, 201);
   expectError(await demo.post('/networks', { network: { name: 'two' } }), 409, 'OverQuota');
-  const r = await admin.del(`/quotas/${demoProject}`);
+  const r = await suite.admin.del(`/quotas/${demoProject}`);
   assert.equal(r.status, 204);
   const q = (await demo.get(`/quotas/${demoProject}`)).body.quota;
   for (const [k, v] of Object.entries(DEFAULTS)) assert.equal(q[k], v, k);
@@ -180,7 +176,7 @@ test('DELETE resets a project to the defaults', async () => {
 
 test('port and subnet limits are enforced too', async () => {
   const { client, projectId } = await freshProject('tight');
-  await admin.put(`/quotas/${projectId}`, { quota: { subnet: 1, port: 1 } });
+  await suite.admin.put(`/quotas/${projectId}`, { quota: { subnet: 1, port: 1 } });
   const net = (await client.post('/networks', { network: { name: 'n' } })).body.network;
   assert.equal((await client.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '10.9.0.0/24' } })).status, 201);
   expectError(

@@ -4,25 +4,16 @@
 // or share what it does not own), the `shared` flags of pools and scopes as wildcard policies, and the
 // refusals — removing a policy something depends on, a pool shared beyond its scope, wrong actions.
 // Each test makes member projects of its own, so it passes alone and in any order.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { adminSuite } from '../helpers/admin-suite.js';
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api, sharingProjects, type Api, type Wire } from '../helpers/client.js';
+import { sharingProjects, type Api, type Wire } from '../helpers/client.js';
 import { created, expectError } from '../helpers/networking.js';
 
-let srv: TestServer;
-let adminTok: string;
-let admin: Api;
+const suite = adminSuite();
 
-before(async () => {
-  srv = await startTestServer();
-  adminTok = await adminToken(srv.url);
-  admin = api(srv.url, adminTok);
-});
-after(() => srv.close());
-
-const projects = () => sharingProjects(srv.url, adminTok);
+const projects = () => sharingProjects(suite.srv.url, suite.adminTok);
 
 const share = (p: Api, object_type: string, object_id: string, target_tenant: string, action = 'access_as_shared') =>
   p.post('/rbac-policies', { rbac_policy: { object_type, object_id, target_tenant, action } });
@@ -113,13 +104,13 @@ test('sharing a subnet pool with one project: visible, shared for it, allocatabl
     inUse('subnetpool.SubnetPool', pool.id, target.id),
   );
   // A wildcard policy covers the target: the project's own one may go.
-  const all = await created(share(admin, 'subnetpool', pool.id, '*'), 'rbac_policy');
+  const all = await created(share(suite.admin, 'subnetpool', pool.id, '*'), 'rbac_policy');
   assert.equal((await owner.client.del(`/rbac-policies/${policy.id}`)).status, 204);
-  expectError(await admin.del(`/rbac-policies/${all.id}`), 409, 'RbacPolicyInUse', inUse('subnetpool.SubnetPool', pool.id, '*'));
+  expectError(await suite.admin.del(`/rbac-policies/${all.id}`), 409, 'RbacPolicyInUse', inUse('subnetpool.SubnetPool', pool.id, '*'));
   assert.equal((await owner.client.get(`/subnetpools/${pool.id}`)).body.subnetpool.shared, true, 'shared with all: its owner too');
 
   assert.equal((await target.client.del(`/subnets/${subnet.id}`)).status, 204);
-  assert.equal((await admin.del(`/rbac-policies/${all.id}`)).status, 204);
+  assert.equal((await suite.admin.del(`/rbac-policies/${all.id}`)).status, 204);
   expectError(await target.client.get(`/subnetpools/${pool.id}`), 404, 'SubnetPoolNotFound');
 
   // Deleting the pool deletes its policies.
@@ -130,9 +121,9 @@ test('sharing a subnet pool with one project: visible, shared for it, allocatabl
 
 test('a shared subnet pool is its wildcard policy: made on create, seen by all, held while another project uses it', async () => {
   const { owner, target } = await projects();
-  const pool = await newPool(admin, { shared: true });
+  const pool = await newPool(suite.admin, { shared: true });
   assert.equal(pool.shared, true);
-  const [wildcard] = (await admin.get(`/rbac-policies?object_id=${pool.id}`)).body.rbac_policies;
+  const [wildcard] = (await suite.admin.get(`/rbac-policies?object_id=${pool.id}`)).body.rbac_policies;
   assert.deepEqual(
     { ...wildcard, id: undefined },
     {
@@ -147,15 +138,15 @@ test('a shared subnet pool is its wildcard policy: made on create, seen by all, 
   );
   assert.ok(ids((await owner.client.get('/subnetpools?shared=true')).body.subnetpools).includes(pool.id));
   const subnet = await created(subnetFrom(target.client, pool.id), 'subnet');
-  expectError(await admin.del(`/rbac-policies/${wildcard.id}`), 409, 'RbacPolicyInUse', inUse('subnetpool.SubnetPool', pool.id, '*'));
+  expectError(await suite.admin.del(`/rbac-policies/${wildcard.id}`), 409, 'RbacPolicyInUse', inUse('subnetpool.SubnetPool', pool.id, '*'));
   // A policy of its own for the target lets the wildcard go; the others no longer see the pool.
-  await shared(admin, 'subnetpool', pool.id, target.id);
-  assert.equal((await admin.del(`/rbac-policies/${wildcard.id}`)).status, 204);
-  assert.equal((await admin.get(`/subnetpools/${pool.id}`)).body.subnetpool.shared, false);
+  await shared(suite.admin, 'subnetpool', pool.id, target.id);
+  assert.equal((await suite.admin.del(`/rbac-policies/${wildcard.id}`)).status, 204);
+  assert.equal((await suite.admin.get(`/subnetpools/${pool.id}`)).body.subnetpool.shared, false);
   assert.equal((await target.client.get(`/subnetpools/${pool.id}`)).body.subnetpool.shared, true);
   expectError(await owner.client.get(`/subnetpools/${pool.id}`), 404, 'SubnetPoolNotFound');
   assert.equal((await target.client.del(`/subnets/${subnet.id}`)).status, 204);
-  assert.equal((await admin.del(`/subnetpools/${pool.id}`)).status, 204);
+  assert.equal((await suite.admin.del(`/subnetpools/${pool.id}`)).status, 204);
 });
 
 test('address scopes: shared by policy or flag, a target’s pool in the scope holds the policy, pools shared within their scope', async () => {
@@ -207,10 +198,10 @@ test('address scopes: shared by policy or flag, a target’s pool in the scope h
   expectError(await share(owner.client, 'subnetpool', mine.id, '*'), 403, 'PolicyNotAuthorized');
   await shared(owner.client, 'subnetpool', mine.id, target.id);
   // The admin makes the scope shared (a wildcard policy, the admin's); nobody unshares it by the flag.
-  const flagged = await admin.put(`/address-scopes/${scope.id}`, { address_scope: { shared: true } });
+  const flagged = await suite.admin.put(`/address-scopes/${scope.id}`, { address_scope: { shared: true } });
   assert.equal(flagged.status, 200, JSON.stringify(flagged.body));
   assert.equal(flagged.body.address_scope.shared, true);
-  const wildcard = (await admin.get(`/rbac-policies?object_id=${scope.id}&target_tenant=*`)).body.rbac_policies;
+  const wildcard = (await suite.admin.get(`/rbac-policies?object_id=${scope.id}&target_tenant=*`)).body.rbac_policies;
   assert.equal(wildcard.length, 1);
   assert.notEqual(wildcard[0].project_id, owner.id);
   expectError(
@@ -220,7 +211,7 @@ test('address scopes: shared by policy or flag, a target’s pool in the scope h
     '(rule:update_address_scope and rule:update_address_scope:shared) is disallowed by policy',
   );
   expectError(
-    await admin.put(`/address-scopes/${scope.id}`, { address_scope: { shared: false } }),
+    await suite.admin.put(`/address-scopes/${scope.id}`, { address_scope: { shared: false } }),
     400,
     'AddressScopeUpdateError',
     `Unable to update address scope ${scope.id} : Shared address scope can't be unshared.`,
@@ -228,26 +219,26 @@ test('address scopes: shared by policy or flag, a target’s pool in the scope h
   assert.equal((await third.client.get(`/address-scopes/${scope.id}`)).body.address_scope.shared, true);
   // The owner's own policies decide, not the admin's wildcard.
   expectError(await share(owner.client, 'subnetpool', mine.id, third.id), 400, 'InvalidInput', beyond);
-  await shared(admin, 'subnetpool', mine.id, third.id);
+  await shared(suite.admin, 'subnetpool', mine.id, third.id);
 
   // The target's own policy may now go (the wildcard covers it); the wildcard may not while any
   // pool is in the scope — the owner's own counts too, as Neutron's bound projects are every pool's.
   assert.equal((await owner.client.del(`/rbac-policies/${policy.id}`)).status, 204);
   assert.equal((await target.client.del(`/subnetpools/${theirs.id}`)).status, 204);
   expectError(
-    await admin.del(`/rbac-policies/${wildcard[0].id}`),
+    await suite.admin.del(`/rbac-policies/${wildcard[0].id}`),
     409,
     'RbacPolicyInUse',
     inUse('address_scope.AddressScope', scope.id, '*'),
   );
   assert.equal((await owner.client.del(`/subnetpools/${mine.id}`)).status, 204);
-  assert.equal((await admin.del(`/rbac-policies/${wildcard[0].id}`)).status, 204);
+  assert.equal((await suite.admin.del(`/rbac-policies/${wildcard[0].id}`)).status, 204);
   assert.equal((await owner.client.get(`/address-scopes/${scope.id}`)).body.address_scope.shared, false);
 
   // Deleting the scope deletes its policies.
   await shared(owner.client, 'address_scope', scope.id, third.id);
   assert.equal((await owner.client.del(`/address-scopes/${scope.id}`)).status, 204);
-  assert.deepEqual((await admin.get(`/rbac-policies?object_id=${scope.id}`)).body.rbac_policies, []);
+  assert.deepEqual((await suite.admin.get(`/rbac-policies?object_id=${scope.id}`)).body.rbac_policies, []);
 });
 
 /** The status of creating a pool of `p` in `scopeId`. */
@@ -255,17 +246,21 @@ const newPoolStatus = (p: Api, scopeId: string) =>
   p.post('/subnetpools', { subnetpool: { name: 'pool', prefixes: [`10.${++prefixCounter}.0.0/16`], address_scope_id: scopeId } });
 
 test('a shared pool is created only within a scope shared with everyone', async () => {
-  const scope = await created(admin.post('/address-scopes', { address_scope: { name: 's', ip_version: 4 } }), 'address_scope');
-  const r = await admin.post('/subnetpools', {
+  const scope = await created(suite.admin.post('/address-scopes', { address_scope: { name: 's', ip_version: 4 } }), 'address_scope');
+  const r = await suite.admin.post('/subnetpools', {
     subnetpool: { name: 'p', prefixes: [`10.${++prefixCounter}.0.0/16`], address_scope_id: scope.id, shared: true },
   });
   expectError(r, 400, 'InvalidInput', /because target project doesn't have access to associated address scope\.\."\.$/);
-  assert.deepEqual((await admin.get(`/subnetpools?address_scope_id=${scope.id}`)).body.subnetpools, [], 'the refused pool is not created');
-  assert.equal((await admin.put(`/address-scopes/${scope.id}`, { address_scope: { shared: true } })).status, 200);
-  const pool = await newPool(admin, { address_scope_id: scope.id, shared: true });
+  assert.deepEqual(
+    (await suite.admin.get(`/subnetpools?address_scope_id=${scope.id}`)).body.subnetpools,
+    [],
+    'the refused pool is not created',
+  );
+  assert.equal((await suite.admin.put(`/address-scopes/${scope.id}`, { address_scope: { shared: true } })).status, 200);
+  const pool = await newPool(suite.admin, { address_scope_id: scope.id, shared: true });
   assert.equal(pool.shared, true);
-  assert.equal((await admin.del(`/subnetpools/${pool.id}`)).status, 204);
-  assert.equal((await admin.del(`/address-scopes/${scope.id}`)).status, 204);
+  assert.equal((await suite.admin.del(`/subnetpools/${pool.id}`)).status, 204);
+  assert.equal((await suite.admin.del(`/address-scopes/${scope.id}`)).status, 204);
 });
 
 test('address groups: visible to the projects they are shared with, still the owner’s to change', async () => {
@@ -310,10 +305,10 @@ test('address groups: visible to the projects they are shared with, still the ow
   // Nothing uses a group yet: its policies go freely; a wildcard shares it with everyone.
   assert.equal((await owner.client.del(`/rbac-policies/${policy.id}`)).status, 204);
   expectError(await target.client.get(`/address-groups/${ag.id}`), 404, 'AddressGroupNotFound');
-  await shared(admin, 'address_group', ag.id, '*');
+  await shared(suite.admin, 'address_group', ag.id, '*');
   assert.equal((await third.client.get(`/address-groups/${ag.id}`)).status, 200);
   assert.equal((await owner.client.del(`/address-groups/${ag.id}`)).status, 204);
-  assert.deepEqual((await admin.get(`/rbac-policies?object_id=${ag.id}`)).body.rbac_policies, []);
+  assert.deepEqual((await suite.admin.get(`/rbac-policies?object_id=${ag.id}`)).body.rbac_policies, []);
 });
 
 test('policies list and filter by the new object types; the extensions are listed', async () => {
@@ -335,6 +330,6 @@ test('policies list and filter by the new object types; the extensions are liste
     assert.deepEqual(ids(listed), [p.id]);
   }
   expectError(await share(owner.client, 'subnetpool', pool.id, target.id), 409, 'DuplicateRbacPolicy');
-  const aliases = (await admin.get('/extensions')).body.extensions.map((e: { alias: string }) => e.alias);
+  const aliases = (await suite.admin.get('/extensions')).body.extensions.map((e: { alias: string }) => e.alias);
   for (const alias of ['rbac-address-group', 'rbac-address-scope', 'rbac-subnetpool']) assert.ok(aliases.includes(alias), alias);
 });

@@ -4,25 +4,16 @@
 // the `shared` and `router:external` flags derived from the policies, and every refusal — policy,
 // validation, duplicates, quota, and removing a policy something still depends on.
 // Each test makes member projects of its own, so it passes alone and in any order.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { adminSuite } from '../helpers/admin-suite.js';
 import { randomUUID } from 'node:crypto';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api, sharingProjects, type Api } from '../helpers/client.js';
+import { sharingProjects, type Api } from '../helpers/client.js';
 import { created, expectError } from '../helpers/networking.js';
 
-let srv: TestServer;
-let adminTok: string;
-let admin: Api;
+const suite = adminSuite();
 
-before(async () => {
-  srv = await startTestServer();
-  adminTok = await adminToken(srv.url);
-  admin = api(srv.url, adminTok);
-});
-after(() => srv.close());
-
-const projects = () => sharingProjects(srv.url, adminTok);
+const projects = () => sharingProjects(suite.srv.url, suite.adminTok);
 
 /** A network of `p` with an IPv4 subnet, unique per call. */
 let cidrCounter = 0;
@@ -141,7 +132,7 @@ test('the wildcard: only admins share with everyone; `shared` is its policy; rem
     '(rule:create_rbac_policy and (rule:create_rbac_policy:object_type and rule:create_rbac_policy:object_id and rule:create_rbac_policy:target_tenant and rule:create_rbac_policy:action)) is disallowed by policy',
   );
   // `shared: true` (admin only) is the wildcard policy, owned by the network's project.
-  const upd = await admin.put(`/networks/${net.id}`, { network: { shared: true } });
+  const upd = await suite.admin.put(`/networks/${net.id}`, { network: { shared: true } });
   assert.equal(upd.status, 200, JSON.stringify(upd.body));
   const [implicit] = (await owner.client.get(`/rbac-policies?object_id=${net.id}`)).body.rbac_policies;
   assert.deepEqual(
@@ -178,7 +169,7 @@ test('the wildcard: only admins share with everyone; `shared` is its policy; rem
   );
   // Unsharing and removing the wildcard are refused while the target's port depends on it …
   expectError(
-    await admin.put(`/networks/${net.id}`, { network: { shared: false } }),
+    await suite.admin.put(`/networks/${net.id}`, { network: { shared: false } }),
     409,
     'InvalidSharedSetting',
     `Unable to reconfigure sharing settings for network ${net.name}. Multiple tenants are using it.`,
@@ -194,18 +185,18 @@ test('the wildcard: only admins share with everyone; `shared` is its policy; rem
   assert.equal((await target.client.del(`/ports/${port.id}`)).status, 204);
   assert.equal((await owner.client.del(`/networks/${net.id}`)).status, 204);
   assert.deepEqual((await owner.client.get(`/rbac-policies?object_id=${net.id}`)).body.rbac_policies, []);
-  assert.deepEqual((await admin.get(`/rbac-policies?object_id=${net.id}`)).body.rbac_policies, []);
+  assert.deepEqual((await suite.admin.get(`/rbac-policies?object_id=${net.id}`)).body.rbac_policies, []);
 });
 
 test('creating a network shared or external makes its wildcard policies; admins see every policy', async () => {
   const { owner } = await projects();
   const net = await created(
-    admin.post('/networks', { network: { name: 'both', project_id: owner.id, shared: true, 'router:external': true } }),
+    suite.admin.post('/networks', { network: { name: 'both', project_id: owner.id, shared: true, 'router:external': true } }),
     'network',
   );
   assert.equal(net.shared, true);
   assert.equal(net['router:external'], true);
-  const policies = (await admin.get(`/rbac-policies?object_id=${net.id}&sort_key=action&sort_dir=asc`)).body.rbac_policies;
+  const policies = (await suite.admin.get(`/rbac-policies?object_id=${net.id}&sort_key=action&sort_dir=asc`)).body.rbac_policies;
   assert.deepEqual(
     policies.map((p: { action: string; target_tenant: string; project_id: string }) => [p.action, p.target_tenant, p.project_id]),
     [
@@ -215,17 +206,17 @@ test('creating a network shared or external makes its wildcard policies; admins 
   );
   // Filters: each attribute, and tenant_id for project_id.
   for (const q of ['action=access_as_external', 'target_tenant=*', `tenant_id=${owner.id}`, 'object_type=network']) {
-    const got = (await admin.get(`/rbac-policies?object_id=${net.id}&${q}`)).body.rbac_policies;
+    const got = (await suite.admin.get(`/rbac-policies?object_id=${net.id}&${q}`)).body.rbac_policies;
     assert.ok(got.length >= 1, q);
   }
-  assert.equal((await admin.get(`/rbac-policies?object_id=${net.id}&object_type=security_group`)).body.rbac_policies.length, 0);
+  assert.equal((await suite.admin.get(`/rbac-policies?object_id=${net.id}&object_type=security_group`)).body.rbac_policies.length, 0);
   // Making it internal drops its external policies.
-  assert.equal((await admin.put(`/networks/${net.id}`, { network: { 'router:external': false } })).status, 200);
+  assert.equal((await suite.admin.put(`/networks/${net.id}`, { network: { 'router:external': false } })).status, 200);
   assert.deepEqual(
-    (await admin.get(`/rbac-policies?object_id=${net.id}`)).body.rbac_policies.map((p: { action: string }) => p.action),
+    (await suite.admin.get(`/rbac-policies?object_id=${net.id}`)).body.rbac_policies.map((p: { action: string }) => p.action),
     ['access_as_shared'],
   );
-  assert.equal((await admin.del(`/networks/${net.id}`)).status, 204);
+  assert.equal((await suite.admin.del(`/networks/${net.id}`)).status, 204);
 });
 
 test('access_as_external for one project: the network becomes external for it (gateway, floating IP), not a port', async () => {
@@ -262,14 +253,14 @@ test('access_as_external for one project: the network becomes external for it (g
   // A wildcard for everyone (admins only) lets the project's own policy go.
   const wildcard = { object_type: 'network', object_id: net.id, target_tenant: '*', action: 'access_as_external' };
   expectError(await share(owner.client, wildcard), 403, 'PolicyNotAuthorized');
-  const all = await created(share(admin, wildcard), 'rbac_policy');
-  assert.equal(all.project_id, (await admin.get(`/rbac-policies/${all.id}`)).body.rbac_policy.project_id);
+  const all = await created(share(suite.admin, wildcard), 'rbac_policy');
+  assert.equal(all.project_id, (await suite.admin.get(`/rbac-policies/${all.id}`)).body.rbac_policy.project_id);
   assert.equal((await third.client.get(`/networks/${net.id}`)).status, 200);
   assert.equal((await owner.client.del(`/rbac-policies/${policy.id}`)).status, 204);
   // Now the wildcard is the one the router depends on.
-  expectError(await admin.del(`/rbac-policies/${all.id}`), 409, 'RbacPolicyInUse');
+  expectError(await suite.admin.del(`/rbac-policies/${all.id}`), 409, 'RbacPolicyInUse');
   assert.equal((await target.client.put(`/routers/${router.id}`, { router: { external_gateway_info: {} } })).status, 200);
-  assert.equal((await admin.del(`/rbac-policies/${all.id}`)).status, 204);
+  assert.equal((await suite.admin.del(`/rbac-policies/${all.id}`)).status, 204);
   // The last external policy gone, the network is internal again.
   assert.equal((await owner.client.get(`/networks/${net.id}`)).body.network['router:external'], false);
   expectError(await target.client.get(`/networks/${net.id}`), 404, 'NetworkNotFound');
@@ -405,7 +396,7 @@ test('refusals: validation, objects not the caller’s, actions per type, quota'
   );
   assert.equal((await owner.client.get(`/networks/${net.id}`)).body.network['router:external'], false, 'a refused policy changes nothing');
   // Admins may share anyone's network; the policy is the admin's.
-  const byAdmin = await shareNetwork(admin, net.id, randomUUID().replace(/-/g, ''));
+  const byAdmin = await shareNetwork(suite.admin, net.id, randomUUID().replace(/-/g, ''));
   assert.notEqual(byAdmin.project_id, owner.id);
 
   // Read-only attributes; unknown policies.
@@ -423,7 +414,7 @@ test('refusals: validation, objects not the caller’s, actions per type, quota'
   expectError(await owner.client.del(`/rbac-policies/${randomUUID()}`), 404, 'RbacPolicyNotFound');
 
   // Quota: rbac_policy, 10 by default.
-  assert.equal((await admin.put(`/quotas/${owner.id}`, { quota: { rbac_policy: 1 } })).status, 200);
+  assert.equal((await suite.admin.put(`/quotas/${owner.id}`, { quota: { rbac_policy: 1 } })).status, 200);
   expectError(
     await share(owner.client, { ...ok, target_tenant: randomUUID() }),
     409,
@@ -434,10 +425,10 @@ test('refusals: validation, objects not the caller’s, actions per type, quota'
 });
 
 test('the extensions are listed', async () => {
-  const aliases = (await admin.get('/extensions')).body.extensions.map((e: { alias: string }) => e.alias);
+  const aliases = (await suite.admin.get('/extensions')).body.extensions.map((e: { alias: string }) => e.alias);
   for (const alias of ['rbac-policies', 'rbac-security-groups', 'security-groups-shared-filtering'])
     assert.ok(aliases.includes(alias), alias);
-  const r = await admin.get('/');
+  const r = await suite.admin.get('/');
   assert.ok(
     r.body.resources.some((x: { name: string; collection: string }) => x.name === 'rbac_policy' && x.collection === 'rbac-policies'),
   );
