@@ -76,7 +76,8 @@ export class Agent {
   private fullDue = -Infinity;
   private fullGapMs = 0;
   /** The host view the last pass planned from: another one means the resources changed. */
-  private lastView: HostView | null = null;
+  /** The host watch's contentVersion the last pass planned from. */
+  private lastContentVersion = -1;
   private kicked = false;
   private firstPass = true;
   private waiting: AbortController | null = null;
@@ -252,8 +253,10 @@ export class Agent {
     if (!this.view) return;
     const events = this.events;
     this.events = new Map();
-    const hasChange = events.size > 0 || this.view !== this.lastView;
-    this.lastView = this.view;
+    // An empty delta is no change: taking it for one made every due full pass wait a whole gap more,
+    // polling the server without waiting all the while.
+    const hasChange = events.size > 0 || this.watch.contentVersion !== this.lastContentVersion;
+    this.lastContentVersion = this.watch.contentVersion;
     const full = isFullPass(this.prior !== null, { dueInMs: this.fullDueInMs(), gapMs: this.fullGapMs }, hasChange);
     this.prior = full ? null : this.prior;
     const r = await agentPass(this.kernel, this.view, facts, this.prior ? { ...this.prior, events } : undefined, this.chainMemo);

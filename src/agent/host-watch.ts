@@ -14,6 +14,12 @@ export class HostWatch {
   view: HostView | null = null;
   /** The feed revision the view accounts for. */
   revision = 0;
+  /**
+   * Counts the views held whose content may differ from the one before: a whole view, or a delta
+   * that changed something. An empty delta (the long-poll ended with nothing for this host) only
+   * moves the revision, and is no reason for a pass.
+   */
+  contentVersion = 0;
   /** The server's name for the view held (null: whole views only). */
   private tag: string | null = null;
   /** Full syncs done, and how many of them because the feed had moved past our revision; deltas applied. */
@@ -41,6 +47,7 @@ export class HostWatch {
     this.view = answer.view;
     this.tag = answer.tag ?? null;
     this.revision = this.view.revision;
+    this.contentVersion++;
     this.stats.fullSyncs++;
     return this.view;
   }
@@ -80,6 +87,7 @@ export class HostWatch {
     }
     this.tag = answer.tag;
     this.revision = this.view.revision;
+    if (Object.keys(answer.delta.sections).length) this.contentVersion++;
     this.stats.deltas++;
   }
 

@@ -6,15 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { Agent } from '../../src/agent/agent.js';
-import { parseAgentConfig } from '../../src/agent/config.js';
+import type { Agent } from '../../src/agent/agent.js';
 import { AgentMetrics } from '../../src/agent/metrics.js';
-import { NeutrinoClient } from '../../src/client/neutrino.js';
-import { FakeKernel } from '../../src/exec/fake.js';
 import { startMetricsListener, type MetricsListener } from '../../src/metrics/listener.js';
 import { adminToken, api } from '../helpers/client.js';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { fakeNodeAgent } from '../helpers/fake-node-agent.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { family, parsePrometheus, samples, value, type Family } from '../helpers/prometheus.js';
 
 let server: TestServer;
@@ -26,20 +23,6 @@ let running: Promise<void>;
 before(async () => {
   server = await startTestServer();
   dir = mkdtempSync(join(tmpdir(), 'neutrino-agent-metrics-'));
-  const cfg = parseAgentConfig(
-    [
-      '[DEFAULT]',
-      'host = metrics1',
-      `state_path = ${join(dir, 'metrics1')}`,
-      '[agent]',
-      'report_interval = 1',
-      '[neutrino]',
-      `server_url = ${server.url}`,
-      `password = ${ADMIN_PASSWORD}`,
-      '[vxlan]',
-      'enable_vxlan = false',
-    ].join('\n'),
-  );
   const metrics = new AgentMetrics();
   listener = await startMetricsListener(
     '127.0.0.1',
@@ -47,8 +30,7 @@ before(async () => {
     async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     () => undefined,
   );
-  const client = new NeutrinoClient({ url: server.url }, { username: cfg.username, password: cfg.password, project: cfg.project });
-  agent = new Agent(cfg, client, new FakeKernel(), pino({ level: 'silent' }), metrics);
+  agent = fakeNodeAgent({ serverUrl: server.url, host: 'metrics1', stateRoot: dir, sections: ['[agent]', 'report_interval = 1'], metrics });
   running = agent.run();
 });
 

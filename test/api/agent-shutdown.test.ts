@@ -7,14 +7,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { Agent } from '../../src/agent/agent.js';
-import { parseAgentConfig } from '../../src/agent/config.js';
-import { NeutrinoClient } from '../../src/client/neutrino.js';
 import { FakeKernel } from '../../src/exec/fake.js';
 import type { ObserveScope } from '../../src/kernel/scope.js';
 import type { Slice } from '../../src/kernel/slice.js';
 import type { ObservedNode } from '../../src/kernel/types.js';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { fakeNodeAgent } from '../helpers/fake-node-agent.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let dir: string;
@@ -54,25 +52,12 @@ class SlowKernel extends FakeKernel {
 }
 
 function newAgent(host: string) {
-  const cfg = parseAgentConfig(
-    [
-      '[DEFAULT]',
-      `host = ${host}`,
-      `state_path = ${join(dir, host)}`,
-      '[neutrino]',
-      `server_url = ${server.url}`,
-      `password = ${ADMIN_PASSWORD}`,
-      // A long resync wait: only a given-up long-poll lets run() end quickly.
-      'resync_interval = 30',
-      '[vxlan]',
-      'enable_vxlan = false',
-    ].join('\n'),
-  );
   const lines: string[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
   const kernel = new SlowKernel();
-  const client = new NeutrinoClient({ url: server.url }, { username: cfg.username, password: cfg.password, project: cfg.project });
-  return { agent: new Agent(cfg, client, kernel, log), kernel, logged: (msg: string) => lines.some((l) => JSON.parse(l).msg === msg) };
+  // A long resync wait: only a given-up long-poll lets run() end quickly.
+  const agent = fakeNodeAgent({ serverUrl: server.url, host, stateRoot: dir, neutrino: ['resync_interval = 30'], kernel, log });
+  return { agent, kernel, logged: (msg: string) => lines.some((l) => JSON.parse(l).msg === msg) };
 }
 
 async function waitFor(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
