@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
 import { haveOpenstack } from '../helpers/openstack.js';
-import { eventually, labNodes } from '../helpers/lab.js';
+import { eventually, labAdminEnv, labNodes } from '../helpers/lab.js';
 import type { InstanceJson } from '../helpers/shapes.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
@@ -78,9 +78,7 @@ async function pingGap(count: number, during: () => Promise<void>): Promise<{ ga
 before(async () => {
   if (skip) return;
   await neutrinoOk(['lab', 'up', ...L, '--nodes', 'controller,compute1', '--network-nodes', '2'], 240_000);
-  const envText = await neutrinoOk(['lab', 'env', ...L, '--admin']);
-  env = { ...process.env };
-  for (const m of envText.matchAll(/export (\w+)=(\S+)/g)) env[m[1]] = m[2].replace(/^['"]|['"]$/g, '');
+  env = await labAdminEnv(L);
   openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'provider', 'provider');
   openstack(
     ...['subnet', 'create', '--network', 'provider', '--subnet-range', '10.123.123.0/24', '--gateway', '10.123.123.1'],

@@ -2,15 +2,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 import type { Wire } from '../helpers/client.js';
+import { cliEnv, haveOpenstack, OPENSTACK } from '../helpers/openstack.js';
 
-const OPENSTACK = '/usr/bin/openstack';
-const missing = !existsSync(OPENSTACK);
+const missing = !haveOpenstack();
 const skip = missing ? `${OPENSTACK} is not installed (apt-get install python3-openstackclient)` : false;
 const run = promisify(execFile);
 
@@ -34,7 +34,7 @@ function cloud(username: string, password: string, project: string) {
 /** Runs the CLI (no shell) against a named cloud; JSON output is parsed. */
 async function openstack(cloudName: string, ...args: string[]): Promise<Wire> {
   // Only our clouds.yaml speaks: stray OS_* variables from the caller's shell would override it.
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_')));
+  const env = cliEnv(Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_'))));
   Object.assign(env, { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml'), OS_CLOUD: cloudName, HOME: dir });
   try {
     const { stdout } = await run(OPENSTACK, args, { env, cwd: dir, timeout: 60_000 });

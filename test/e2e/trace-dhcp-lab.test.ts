@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
-import { eventually, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
+import { eventually, labAdminEnv, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
 import type { TraceReport } from '../../src/trace/report.js';
 import { haveOpenstack } from '../helpers/openstack.js';
 
@@ -205,9 +205,7 @@ test(
     );
     // Through the router to another tenant network (the openstack CLI makes it): vm2 → vm3 on compute1.
     if (haveOpenstack()) {
-      const env = { ...process.env };
-      for (const m of (await neutrinoOk(['lab', 'env', ...L, '--admin'])).matchAll(/export (\w+)=(\S+)/g))
-        env[m[1]!] = m[2]!.replace(/^['"]|['"]$/g, '');
+      const env = await labAdminEnv(L);
       const openstack = (...args: string[]) => execFileSync('openstack', args, { env, encoding: 'utf8' });
       openstack('network', 'create', '--project', 'demo', 'net2');
       openstack('subnet', 'create', '--project', 'demo', '--network', 'net2', '--subnet-range', '172.16.2.0/24', 'sub2');

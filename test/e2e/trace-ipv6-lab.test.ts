@@ -15,7 +15,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
-import { eventually, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
+import { eventually, labAdminEnv, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
 import { haveOpenstack } from '../helpers/openstack.js';
 import { DEMO_SLAAC_PREFIX, IPV6_FAULTS, IPV6_OUTSIDE } from '../helpers/ipv6-demo.js';
 
@@ -69,9 +69,7 @@ before(async () => {
   if (skip) return;
   chmodSync(root, 0o755);
   await neutrinoOk(['demo', ...L], 240_000);
-  env = { ...process.env };
-  for (const m of (await neutrinoOk(['lab', 'env', ...L, '--admin'])).matchAll(/export (\w+)=(\S+)/g))
-    env[m[1]!] = m[2]!.replace(/^['"]|['"]$/g, '');
+  env = await labAdminEnv(L);
   routerNs = `qrouter-${JSON.parse(openstack('router', 'show', 'router', '-f', 'json')).id}`;
   await neutrinoOk(
     ['instance', 'create', ...L, '--network', 'selfservice', '--host', 'compute1', '--security-group', 'demo-ssh', 'vm6a'],

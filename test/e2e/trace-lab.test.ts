@@ -11,7 +11,7 @@ import { chmodSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
-import { eventually, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
+import { eventually, labAdminEnv, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
 import { haveOpenstack } from '../helpers/openstack.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
@@ -91,9 +91,7 @@ before(async () => {
   if (skip) return;
   chmodSync(root, 0o755);
   await neutrinoOk(['demo', ...L], 240_000);
-  const envText = await neutrinoOk(['lab', 'env', ...L, '--admin']);
-  env = { ...process.env };
-  for (const m of envText.matchAll(/export (\w+)=(\S+)/g)) env[m[1]!] = m[2]!.replace(/^['"]|['"]$/g, '');
+  env = await labAdminEnv(L);
 });
 
 after(async () => {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
 import { haveOpenstack } from '../helpers/openstack.js';
-import { eventually, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
+import { eventually, labAdminEnv, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
 import type { InstanceJson, IpLink } from '../helpers/shapes.js';
 
 /** Whether this kernel makes VLAN subinterfaces: tried on a veth in a namespace made (and removed) here. */
@@ -58,9 +58,7 @@ const ping = async (from: string, to: string) =>
 before(async () => {
   if (skip) return;
   await neutrinoOk(['lab', 'up', ...L, '--nodes', 'controller,compute1', '--tenant-network-type', 'vlan'], 180_000);
-  const envText = await neutrinoOk(['lab', 'env', ...L, '--admin']);
-  env = { ...process.env };
-  for (const m of envText.matchAll(/export (\w+)=(\S+)/g)) env[m[1]] = m[2].replace(/^['"]|['"]$/g, '');
+  env = await labAdminEnv(L);
 });
 
 after(async () => {

@@ -2,6 +2,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { neutrino, neutrinoOk } from './neutrino-cli.js';
+import { cliEnv } from './openstack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -19,9 +20,18 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
 /** `lab up` with controller + compute1; returns an environment for the openstack CLI as the lab's admin. */
 export async function labUpAsAdmin(labArgs: string[]): Promise<NodeJS.ProcessEnv> {
   await neutrinoOk(['lab', 'up', ...labArgs, '--nodes', 'controller,compute1'], 180_000);
-  const envText = await neutrinoOk(['lab', 'env', ...labArgs, '--admin']);
-  const env = { ...process.env };
-  for (const m of envText.matchAll(/export (\w+)=(\S+)/g)) env[m[1]] = m[2].replace(/^['"]|['"]$/g, '');
+  return labAdminEnv(labArgs);
+}
+
+/** An environment for the openstack CLI as the lab's admin (what `neutrino lab env --admin` exports). */
+export async function labAdminEnv(labArgs: string[]): Promise<NodeJS.ProcessEnv> {
+  return withExports(await neutrinoOk(['lab', 'env', ...labArgs, '--admin']));
+}
+
+/** The CLI's environment plus the `export NAME=value` lines of `envText`. */
+export function withExports(envText: string): NodeJS.ProcessEnv {
+  const env = cliEnv();
+  for (const m of envText.matchAll(/export (\w+)=(\S+)/g)) env[m[1]!] = m[2]!.replace(/^['"]|['"]$/g, '');
   return env;
 }
 

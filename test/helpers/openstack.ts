@@ -8,6 +8,14 @@ import type { Wire } from './client.js';
 export const OPENSTACK = '/usr/bin/openstack';
 export const haveOpenstack = () => existsSync(OPENSTACK);
 
+/** The directory whose sitecustomize keeps osprofiler out of the CLI (see that file). */
+const CLI_PYTHON_PATH = join(import.meta.dirname, 'openstack-python');
+
+/** `base` (the test process's environment by default) for running the `openstack` CLI. */
+export function cliEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...base, PYTHONPATH: base.PYTHONPATH ? `${CLI_PYTHON_PATH}:${base.PYTHONPATH}` : CLI_PYTHON_PATH };
+}
+
 export interface CloudUser {
   name: string;
   username: string;
@@ -55,7 +63,7 @@ export function openstackCli(baseUrl: string, users: CloudUser[], authUrl = `${b
       execFile(
         OPENSTACK,
         args,
-        { env: { ...process.env, OS_CLIENT_CONFIG_FILE: file, OS_CLOUD: cloud }, timeout: 60_000 },
+        { env: { ...cliEnv(), OS_CLIENT_CONFIG_FILE: file, OS_CLOUD: cloud }, timeout: 60_000 },
         (err, stdout, stderr) => {
           if (err) reject(new CliError(args, typeof err.code === 'number' ? err.code : -1, stderr || err.message));
           else resolve(stdout);
