@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { isFullPass } from '../../src/agent/full-pass.js';
 import { agentPass, type Facts, type PriorPass } from '../../src/agent/pass.js';
 import { withoutEchoes } from '../../src/agent/link-echoes.js';
-import { parseLinkState } from '../../src/agent/link-monitor.js';
+import { parseLinkState, type SeenLinks } from '../../src/agent/link-monitor.js';
 import { FakeKernel } from '../../src/exec/fake.js';
 import { LINKS_READ_ALONE, observeHostSlice, readLinks } from '../../src/exec/observe-slice.js';
 import type { RunOptions, RunResult } from '../../src/exec/run.js';
@@ -246,7 +246,7 @@ test("a pass's own link changes, seen as events, are no change; anything else is
   )!;
   assert.deepEqual(wired, { up: true, master: bridge, mtu: 1500, mac: 'fa:16:3e:00:00:01' });
   const unwired = parseLinkState(line(tap, '<BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN group default'))!;
-  const names = (events: Map<string, boolean>, seen: Map<string, typeof wired>) => [...withoutEchoes(events, seen, base).keys()];
+  const names = (events: Map<string, boolean>, seen: SeenLinks) => [...withoutEchoes(events, seen, base).keys()];
   // The tap enslaved and up, as the pass wanted it: an echo; down or without its bridge: a change.
   assert.deepEqual(names(new Map([[tap, true]]), new Map([[tap, wired]])), []);
   assert.deepEqual(names(new Map([[tap, true]]), new Map([[tap, unwired]])), [tap]);
