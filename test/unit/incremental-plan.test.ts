@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tapName } from '../../src/kernel/names.js';
-import { sliceBetween } from '../../src/kernel/slice.js';
-import type { DesiredNode } from '../../src/kernel/types.js';
+import { sliceBetween, type Slice } from '../../src/kernel/slice.js';
+import { emptyDesiredNamespace, HOST, type DesiredNode } from '../../src/kernel/types.js';
 import type { PortView, SecurityGroupView } from '../../src/model/hostview.js';
 import { planNode } from '../../src/planner/index.js';
 import { PortChainMemo } from '../../src/planner/port-memo.js';
@@ -131,7 +131,31 @@ test('one more port plans that port alone: the others keep their chains, tap lin
   const more = [...ports, sgPort('ffffeeee-0000-4000-8000-00000000ffff', '172.16.5.2', 'fa:16:3e:05:00:01')];
   const second = planOf({ ports: more, groups: [scenarioGroup()], taps: new Set([...taps, tapName(more.at(-1)!.id)]) }, memo);
   assert.equal(memo.stats.planned, 2, 'its chains, in both families');
-  const links = (d: DesiredNode) => new Map(d.namespaces['']!.links.map((l) => [l.name, l]));
+  const links = (d: DesiredNode) => new Map(d.namespaces[HOST]!.links.map((l) => [l.name, l]));
   const tap0 = tapName(ports[0]!.id);
   assert.equal(links(second).get(tap0), links(first).get(tap0), 'the same tap link object');
+});
+
+test('the slice closes over veths both ways: a namespace that changed brings its HOST ends and their bridge, a HOST end brings its namespace', () => {
+  const ns = 'qrouter-1';
+  const node = (routes: string[], mtu: number): DesiredNode => {
+    const host = emptyDesiredNamespace();
+    host.links.push(
+      { kind: 'bridge', name: 'brqnet', up: true },
+      { kind: 'veth', name: 'tapr1', up: true, master: 'brqnet', mtu, peer: { name: 'qr-1', netns: ns } },
+      { kind: 'device', name: 'tapother', up: true, master: 'brqother' },
+    );
+    const router = emptyDesiredNamespace();
+    router.routes.push(...routes.map((dst) => ({ dst, via: '10.0.0.1', dev: 'qr-1' })));
+    return { namespaces: { [HOST]: host, [ns]: router } };
+  };
+  const base = node([], 1500);
+  const routed = sliceBetween(base, node(['10.9.0.0/16'], 1500)) as Slice;
+  assert.deepEqual([...routed.namespaces], [ns]);
+  assert.deepEqual([...routed.links].sort(), ['brqnet', 'tapr1']);
+  const resized = sliceBetween(base, node([], 1450)) as Slice;
+  assert.deepEqual([...resized.namespaces], [ns]);
+  assert.deepEqual([...resized.links].sort(), ['brqnet', 'tapr1']);
+  // The same slices when nothing was indexed before (fresh copies).
+  assert.deepEqual(sliceBetween(structuredClone(base), node(['10.9.0.0/16'], 1500)), routed);
 });
