@@ -275,7 +275,10 @@ export class Agent {
     this.lastContentVersion = this.watch.contentVersion;
     const full = isFullPass(this.prior !== null, { dueInMs: this.fullDueInMs(), gapMs: this.fullGapMs }, hasChange);
     // Woken by echoes alone: nothing to plan.
-    if (!full && !forced && !hasChange && raw.size > 0) return;
+    if (!full && !forced && !hasChange && raw.size > 0) {
+      this.log.debug({ links: raw.size }, "link events of the last pass's own changes: nothing to do");
+      return;
+    }
     this.prior = full ? null : this.prior;
     const r = await agentPass(this.kernel, this.view, facts, this.prior ? { ...this.prior, events } : undefined, this.chainMemo);
     // Only a converged pass is a base to build on: anything else is looked at again, whole.
