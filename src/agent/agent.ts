@@ -9,7 +9,8 @@ import { HOST } from '../kernel/types.js';
 import type { Logger } from 'pino';
 import type { NeutrinoClient } from '../client/neutrino.js';
 import { HostWatch } from './host-watch.js';
-import { LinkMonitor, type LinkEvents } from './link-monitor.js';
+import { LinkMonitor, type LinkEvents, type SeenLinks } from './link-monitor.js';
+import { withoutEchoes } from './link-echoes.js';
 import type { Kernel } from '../exec/kernel.js';
 import type { HostView } from '../model/hostview.js';
 import { AGENT_METADATA, AGENT_TYPES } from '../model/neutron.js';
@@ -70,8 +71,11 @@ export class Agent {
   private prior: Omit<PriorPass, 'events'> | null = null;
   /** Each port's planned chains, reused while the port and its groups' rules stay as they were. */
   private readonly chainMemo = new PortChainMemo();
-  /** Links named by events since the current pass began. */
+  /** Links named by events since the current pass began, and what their last events showed. */
   private events: LinkEvents = new Map();
+  private seen: SeenLinks = new Map();
+  /** A kick without link events (an HA state change) since the current pass began: the next pass runs whatever the events. */
+  private forced = false;
   /** When the next full pass is due (performance.now()), and the gap it keeps; see fullPassDone. */
   private fullDue = -Infinity;
   private fullGapMs = 0;
@@ -97,8 +101,14 @@ export class Agent {
   }
 
   /** Something changed on the node itself (a link event): reconcile now, without waiting for the feed. */
-  private kick(events?: LinkEvents): void {
-    for (const [name, present] of events ?? []) this.events.set(name, present);
+  private kick(events?: LinkEvents, seen?: SeenLinks): void {
+    if (!events) this.forced = true;
+    for (const [name, present] of events ?? []) {
+      this.events.set(name, present);
+      const state = seen?.get(name);
+      if (state) this.seen.set(name, state);
+      else this.seen.delete(name);
+    }
     this.kicked = true;
     this.waiting?.abort();
   }
@@ -251,13 +261,24 @@ export class Agent {
 
   private async pass(facts: Facts): Promise<void> {
     if (!this.view) return;
-    const events = this.events;
+    const raw = this.events;
+    // The last pass's own changes, seen as link events, are no change.
+    const events = withoutEchoes(raw, this.seen, this.prior);
+    const forced = this.forced;
     this.events = new Map();
+    this.seen = new Map();
+    this.forced = false;
     // An empty delta is no change: taking it for one made every due full pass wait a whole gap more,
     // polling the server without waiting all the while.
-    const hasChange = events.size > 0 || this.watch.contentVersion !== this.lastContentVersion;
+    const viewChanged = this.watch.contentVersion !== this.lastContentVersion;
+    const hasChange = events.size > 0 || viewChanged;
     this.lastContentVersion = this.watch.contentVersion;
     const full = isFullPass(this.prior !== null, { dueInMs: this.fullDueInMs(), gapMs: this.fullGapMs }, hasChange);
+    // Woken by echoes alone: nothing to plan.
+    if (!full && !forced && !hasChange && raw.size > 0) {
+      this.log.debug({ links: raw.size }, "link events of the last pass's own changes: nothing to do");
+      return;
+    }
     this.prior = full ? null : this.prior;
     const r = await agentPass(this.kernel, this.view, facts, this.prior ? { ...this.prior, events } : undefined, this.chainMemo);
     // Only a converged pass is a base to build on: anything else is looked at again, whole.
@@ -356,7 +377,7 @@ export class Agent {
       () => void this.reportState(false).catch((e) => this.log.warn({ err: e }, 'state report failed')),
       this.cfg.reportInterval * 1000,
     );
-    this.monitor = new LinkMonitor((events) => this.kick(events));
+    this.monitor = new LinkMonitor((events, seen) => this.kick(events, seen));
     this.monitor.start();
     const l3 = this.cfg.roles.includes('l3');
     // A router made primary or standby here is planned again (IPv6 forwarding, radvd).

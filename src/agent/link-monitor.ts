@@ -7,6 +7,29 @@ import { createInterface } from 'node:readline';
 /** Link name → whether it exists after the burst (its last event was not a deletion). */
 export type LinkEvents = Map<string, boolean>;
 
+/** The attributes of a link an event shows, those a pass sets (the last event of a burst counts). */
+export interface SeenLink {
+  up: boolean;
+  master: string | null;
+  mtu: number | null;
+  mac: string | null;
+}
+
+/** Link name → the attributes its last event of a burst showed (deletions left out). */
+export type SeenLinks = Map<string, SeenLink>;
+
+/** The attributes one `ip -o monitor link` line shows (`<…,UP,…> mtu 1450 … master brqx … link/ether …`). */
+export function parseLinkState(line: string): SeenLink | null {
+  const flags = /<([^>]*)>/.exec(line);
+  if (!flags) return null;
+  return {
+    up: flags[1]!.split(',').includes('UP'),
+    master: / master (\S+)/.exec(line)?.[1] ?? null,
+    mtu: Number(/ mtu (\d+)/.exec(line)?.[1] ?? NaN) || null,
+    mac: /link\/ether ([0-9a-f:]+)/.exec(line)?.[1] ?? null,
+  };
+}
+
 /** One `ip -o monitor link` line: `3: tapabc@if2: <…> …`, or `Deleted 3: tapabc@if2: …`. */
 export function parseLinkEvent(line: string): { name: string; present: boolean } | null {
   const m = /^(Deleted )?\d+:\s+([^:@\s]+)[:@]/.exec(line);
@@ -17,10 +40,11 @@ export class LinkMonitor {
   private child: ChildProcess | null = null;
   private timer: NodeJS.Timeout | null = null;
   private events: LinkEvents = new Map();
+  private seen: SeenLinks = new Map();
 
-  /** `onChange` is called at most once per `debounceMs` burst of events, with the links they named. */
+  /** `onChange` is called at most once per `debounceMs` burst of events, with the links they named and what they showed. */
   constructor(
-    private readonly onChange: (events: LinkEvents) => void,
+    private readonly onChange: (events: LinkEvents, seen: SeenLinks) => void,
     private readonly debounceMs = 15,
   ) {}
 
@@ -29,13 +53,19 @@ export class LinkMonitor {
     this.child = child;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const event = parseLinkEvent(line);
-      if (event) this.events.set(event.name, event.present);
+      if (event) {
+        this.events.set(event.name, event.present);
+        const state = event.present ? parseLinkState(line) : null;
+        if (state) this.seen.set(event.name, state);
+        else this.seen.delete(event.name);
+      }
       if (this.timer) return;
       this.timer = setTimeout(() => {
         this.timer = null;
-        const events = this.events;
+        const { events, seen } = this;
         this.events = new Map();
-        this.onChange(events);
+        this.seen = new Map();
+        this.onChange(events, seen);
       }, this.debounceMs);
     });
     // If the monitor dies the periodic resync still converges the node; try again later.

@@ -13,6 +13,7 @@ import {
   type LinkSpec,
   type NsKey,
   type ObservedNode,
+  type SysctlSpec,
   type TableName,
 } from './types.js';
 
@@ -68,9 +69,34 @@ export function sameValue(a: unknown, b: unknown): boolean {
 }
 
 /**
+ * A list's entries by key, in order. Indexed once per list object and key function (desired
+ * states are not changed once planned): the `after` of one pass's slice is the `before` of the
+ * next one's, so each pass indexes only the lists its own plan made.
+ */
+const groupings = new WeakMap<(x: never) => string, WeakMap<readonly unknown[], Map<string, unknown[]>>>();
+
+function grouped<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  let byList = groupings.get(key);
+  if (!byList) groupings.set(key, (byList = new WeakMap()));
+  let m = byList.get(xs) as Map<string, T[]> | undefined;
+  if (!m) {
+    m = new Map<string, T[]>();
+    for (const x of xs) {
+      const k = key(x);
+      const list = m.get(k);
+      if (list) list.push(x);
+      else m.set(k, [x]);
+    }
+    byList.set(xs, m);
+  }
+  return m;
+}
+
+/**
  * Keys whose entries differ between two keyed collections (present in one only counts). Entries
  * sharing a key are compared in order: the planner lists them in a stable one. Entries that are the
  * same object on both sides (a port's chains the planner reused) are equal without being compared.
+ * `key` should be a function made once (its groupings are kept under it).
  */
 function changedKeys<T>(
   before: readonly T[],
@@ -78,25 +104,30 @@ function changedKeys<T>(
   key: (x: T) => string,
   equal: (x: T, y: T) => boolean = sameValue,
 ): Set<string> {
-  const group = (xs: readonly T[]) => {
-    const m = new Map<string, T[]>();
-    for (const x of xs) {
-      const k = key(x);
-      const list = m.get(k);
-      if (list) list.push(x);
-      else m.set(k, [x]);
-    }
-    return m;
-  };
   const same = (a: readonly T[], b: readonly T[]) => a.length === b.length && a.every((x, i) => x === b[i] || equal(x, b[i]!));
-  const a = group(before);
-  const b = group(after);
+  const a = grouped(before, key);
+  const b = grouped(after, key);
   const out = new Set<string>();
   for (const [k, xs] of a) {
     const ys = b.get(k);
     if (!ys || !same(xs, ys)) out.add(k);
   }
   for (const k of b.keys()) if (!a.has(k)) out.add(k);
+  return out;
+}
+
+const byName = (x: { name: string }): string => x.name;
+const byDev = (x: { dev: string }): string => x.dev;
+const bySysctlDevice = (x: { key: string }): string => sysctlDevice(x.key)!;
+
+const deviceSysctlsOf = new WeakMap<readonly SysctlSpec[], SysctlSpec[]>();
+/** The per-device sysctls of a list (one list object each time, so that its grouping is kept). */
+function deviceSysctls(xs: readonly SysctlSpec[]): SysctlSpec[] {
+  let out = deviceSysctlsOf.get(xs);
+  if (!out) {
+    out = xs.filter((x) => sysctlDevice(x.key) !== null);
+    deviceSysctlsOf.set(xs, out);
+  }
   return out;
 }
 
@@ -143,44 +174,34 @@ export function sliceBetween(
   const add = (set: Set<string>, keys: Iterable<string>) => {
     for (const k of keys) set.add(k);
   };
-  const byDev = (x: { dev: string }) => x.dev;
   for (const changed of [
-    changedKeys(was.links, now.links, (l) => l.name),
+    changedKeys(was.links, now.links, byName),
     changedKeys(was.addresses, now.addresses, byDev),
     changedKeys(was.fdb, now.fdb, byDev),
     changedKeys(was.neigh, now.neigh, byDev),
-    changedKeys(
-      was.sysctls.filter((x) => sysctlDevice(x.key) !== null),
-      now.sysctls.filter((x) => sysctlDevice(x.key) !== null),
-      (x) => sysctlDevice(x.key)!,
-    ),
+    changedKeys(deviceSysctls(was.sysctls), deviceSysctls(now.sysctls), bySysctlDevice),
   ])
     add(slice.links, changed);
-  add(
-    slice.ipsets,
-    changedKeys(was.ipsets, now.ipsets, (x) => x.name),
-  );
+  add(slice.ipsets, changedKeys(was.ipsets, now.ipsets, byName));
   slice.chains = changedChains(was.iptables, now.iptables);
   slice.chains6 = changedChains(was.ip6tables ?? {}, now.ip6tables ?? {});
   for (const ns of new Set([...Object.keys(before.namespaces), ...Object.keys(after.namespaces)])) {
     if (ns !== HOST && !sameValue(before.namespaces[ns], after.namespaces[ns])) slice.namespaces.add(ns);
   }
-  closeOver(slice, [...was.links, ...now.links]);
+  closeOver(slice, [linkIndex(was.links), linkIndex(now.links)]);
   // A rule may only name a declared set: the sets the slice's chains match come along.
   for (const [chains, tables] of [
     [slice.chains, now.iptables],
     [slice.chains6, now.ip6tables ?? {}],
   ] as const) {
     for (const [table, names] of Object.entries(chains) as [TableName, Set<string>][]) {
-      for (const c of tables[table] ?? [])
-        if (names.has(c.name)) for (const r of c.rules) if (r.includes('--match-set')) add(slice.ipsets, ruleIpsets(r));
+      for (const c of tables[table] ?? []) if (names.has(c.name)) add(slice.ipsets, setsMatchedBy(c.rules));
     }
   }
   if (slice.links.size > limits.maxLinks) return 'too-large';
   const entryDevs = [
-    ...[...was.links, ...now.links].filter((l) => l.kind === 'vxlan').map((l) => l.name),
-    ...[...was.fdb, ...now.fdb, ...was.neigh, ...now.neigh].map((e) => e.dev),
-    ...[...slice.links].filter((name) => name.startsWith(VXLAN_PREFIX)),
+    ...[...slice.links].filter((name) => name.startsWith(VXLAN_PREFIX) || isVxlan(was.links, name) || isVxlan(now.links, name)),
+    ...[was.fdb, now.fdb, was.neigh, now.neigh].flatMap((entries) => [...grouped(entries, byDev).keys()]),
   ];
   for (const dev of entryDevs) if (slice.links.has(dev)) slice.entryDevs.add(dev);
   return slice;
@@ -193,7 +214,7 @@ function changedChains(was: IptablesSpec, now: IptablesSpec): Slice['chains'] {
     const chains = changedKeys(
       was[table] ?? [],
       now[table] ?? [],
-      (c) => c.name,
+      byName,
       (a, b) => a.rules.length === b.rules.length && a.rules.every((r, i) => r === b.rules[i]),
     );
     if (chains.size) out[table] = chains;
@@ -214,18 +235,54 @@ export function cutTables<C extends { name: string }>(
   return out;
 }
 
+const isVxlan = (links: readonly LinkSpec[], name: string): boolean =>
+  grouped(links, byName)
+    .get(name)
+    ?.some((l) => l.kind === 'vxlan') ?? false;
+
+/** The sets a chain's rules match, found once per rules list (a port's chains the planner reused keep theirs). */
+const setsOfRules = new WeakMap<readonly string[], string[]>();
+function setsMatchedBy(rules: readonly string[]): string[] {
+  let sets = setsOfRules.get(rules);
+  if (!sets) {
+    sets = rules.flatMap((r) => (r.includes('--match-set') ? ruleIpsets(r) : []));
+    setsOfRules.set(rules, sets);
+  }
+  return sets;
+}
+
+/** HOST links by name and the veths to each namespace, of one desired state's list. */
+interface LinkIndex {
+  byName: Map<string, LinkSpec[]>;
+  vethsTo: Map<string, string[]>;
+}
+
+const linkIndexes = new WeakMap<readonly LinkSpec[], LinkIndex>();
+function linkIndex(links: readonly LinkSpec[]): LinkIndex {
+  let index = linkIndexes.get(links);
+  if (!index) {
+    const vethsTo = new Map<string, string[]>();
+    for (const l of links) {
+      if (l.kind !== 'veth') continue;
+      const names = vethsTo.get(l.peer.netns);
+      if (names) names.push(l.name);
+      else vethsTo.set(l.peer.netns, [l.name]);
+    }
+    index = { byName: grouped(links, byName), vethsTo };
+    linkIndexes.set(links, index);
+  }
+  return index;
+}
+
 /**
  * What the diff reads next to a link: its master and underlay (they must exist), the namespace of
  * a veth's peer (pairing is checked from both ends); and for a namespace, the HOST ends of its veths.
+ * The links of both desired states are indexed once per list, then only what the slice reaches is
+ * visited: the work follows the slice, not the node.
  */
-function closeOver(slice: Slice, hostLinks: readonly LinkSpec[]): void {
-  // Indexed once, then only what the slice reaches is visited: the work follows the slice, not the node.
-  const byName = new Map<string, LinkSpec[]>();
-  const vethsTo = new Map<string, string[]>();
-  for (const l of hostLinks) {
-    byName.set(l.name, [...(byName.get(l.name) ?? []), l]);
-    if (l.kind === 'veth') vethsTo.set(l.peer.netns, [...(vethsTo.get(l.peer.netns) ?? []), l.name]);
-  }
+function closeOver(slice: Slice, indexes: readonly LinkIndex[]): void {
+  const linksNamed = (name: string) => indexes.flatMap((i) => i.byName.get(name) ?? []);
+  const vethsTo = (ns: string) => indexes.flatMap((i) => i.vethsTo.get(ns) ?? []);
   const links = [...slice.links];
   const namespaces = [...slice.namespaces];
   const addLink = (name: string) => {
@@ -234,9 +291,9 @@ function closeOver(slice: Slice, hostLinks: readonly LinkSpec[]): void {
     links.push(name);
   };
   while (links.length || namespaces.length) {
-    for (let ns = namespaces.pop(); ns !== undefined; ns = namespaces.pop()) for (const name of vethsTo.get(ns) ?? []) addLink(name);
+    for (let ns = namespaces.pop(); ns !== undefined; ns = namespaces.pop()) for (const name of vethsTo(ns)) addLink(name);
     for (let name = links.pop(); name !== undefined; name = links.pop()) {
-      for (const l of byName.get(name) ?? []) {
+      for (const l of linksNamed(name)) {
         if (l.master) addLink(l.master);
         if (l.kind === 'vxlan' && l.vxlan.dev) addLink(l.vxlan.dev);
         if (l.kind === 'vlan') addLink(l.vlan.dev);

@@ -317,6 +317,69 @@ export function planIpsets(view: HostView, ethertype: Ethertype = 'IPv4', option
   }));
 }
 
+/** A port's rules in the node-wide chains, and its tap's RETURNs in the no-window chains. */
+interface NodeWideRules {
+  forward: string[];
+  input: string[];
+  sgChain: string[];
+  tap: string;
+  unknownIn: string;
+  unknownOut: string;
+}
+
+const bridged = (dir: 'in' | 'out', tap: string) => `-m physdev --physdev-${dir} ${tap} --physdev-is-bridged`;
+
+/** The no-window chains' RETURN for a known tap, one direction. */
+const knownTap = (dir: 'in' | 'out', tap: string) => `-m physdev --physdev-${dir} ${tap} -j RETURN`;
+
+function nodeWideRulesOf(port: PortView): NodeWideRules {
+  const tap = tapName(port.id);
+  const out: NodeWideRules = { forward: [], input: [], sgChain: [], tap, unknownIn: knownTap('in', tap), unknownOut: knownTap('out', tap) };
+  if (isTrustedPort(port) || !port.port_security_enabled) {
+    const why = comment(isTrustedPort(port) ? COMMENT.TRUSTED_ACCEPT : COMMENT.PORT_SEC_ACCEPT);
+    out.forward.push(`${bridged('out', tap)} ${why} -j ACCEPT`, `${bridged('in', tap)} ${why} -j ACCEPT`);
+    if (!isTrustedPort(port)) out.input.push(`${bridged('in', tap)} ${why} -j ACCEPT`);
+    return out;
+  }
+  const { ingress, egress } = sgChains(port.id);
+  out.forward.push(
+    `${bridged('out', tap)} ${comment(COMMENT.VM_INT_SG)} -j ${lb('sg-chain')}`,
+    `${bridged('in', tap)} ${comment(COMMENT.VM_INT_SG)} -j ${lb('sg-chain')}`,
+  );
+  out.input.push(`${bridged('in', tap)} ${comment(COMMENT.INPUT_TO_SG)} -j ${egress}`);
+  out.sgChain.push(
+    `${bridged('out', tap)} ${comment(COMMENT.SG_TO_VM_SG)} -j ${ingress}`,
+    `${bridged('in', tap)} ${comment(COMMENT.SG_TO_VM_SG)} -j ${egress}`,
+  );
+  return out;
+}
+
+/**
+ * A port's node-wide rules depend on the port alone, and a host view keeps the objects of the
+ * ports a change left alone: each port's rules are written once, not on every pass of a big node
+ * (the same strings again also compare at once with the last pass's).
+ */
+const nodeWideMemo = new WeakMap<PortView, NodeWideRules>();
+const nodeWideRules = (port: PortView): NodeWideRules => {
+  let rules = nodeWideMemo.get(port);
+  if (!rules) {
+    rules = nodeWideRulesOf(port);
+    nodeWideMemo.set(port, rules);
+  }
+  return rules;
+};
+
+/** A view's ports by id, sorted once per list (the same list object is the same ports). */
+const sortedMemo = new WeakMap<readonly PortView[], PortView[]>();
+function portsById(ports: readonly PortView[]): PortView[] {
+  let sorted = sortedMemo.get(ports);
+  if (!sorted) {
+    sorted = [...ports].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    sortedMemo.set(ports, sorted);
+  }
+  return sorted;
+}
+
 /**
  * The HOST filter table of an L2 node: the skeleton with the no-window drop, and per port bound
  * here either its chains (port security on), or ACCEPT rules (trusted, or port security off).
@@ -329,42 +392,34 @@ export function planFirewall(
   options: FirewallOptions = {},
   chainsOfPort: (port: PortView, view: HostView, options: FirewallOptions) => ChainSpec[] = portChains,
 ): IptablesSpec {
-  const bridged = (dir: 'in' | 'out', tap: string) => `-m physdev --physdev-${dir} ${tap} --physdev-is-bridged`;
   const forward: string[] = [];
   const input: string[] = [];
   const sgChain: string[] = [];
   const portChainSpecs: ChainSpec[] = [];
-  const ports = [...view.ports].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const ports = portsById(view.ports);
   const listed = new Set(ports.map((p) => p.id));
   const extraTrusted = [...new Set(servicePortIds)].filter((id) => !listed.has(id)).sort();
   const trustedAccept = comment(COMMENT.TRUSTED_ACCEPT);
   for (const id of extraTrusted)
     forward.push(`${bridged('out', tapName(id))} ${trustedAccept} -j ACCEPT`, `${bridged('in', tapName(id))} ${trustedAccept} -j ACCEPT`);
+  const known = new Map<string, Pick<NodeWideRules, 'unknownIn' | 'unknownOut'>>();
+  for (const id of extraTrusted) {
+    const tap = tapName(id);
+    known.set(tap, { unknownIn: knownTap('in', tap), unknownOut: knownTap('out', tap) });
+  }
   for (const port of ports) {
-    const tap = tapName(port.id);
-    if (isTrustedPort(port) || !port.port_security_enabled) {
-      const why = comment(isTrustedPort(port) ? COMMENT.TRUSTED_ACCEPT : COMMENT.PORT_SEC_ACCEPT);
-      forward.push(`${bridged('out', tap)} ${why} -j ACCEPT`, `${bridged('in', tap)} ${why} -j ACCEPT`);
-      if (!isTrustedPort(port)) input.push(`${bridged('in', tap)} ${why} -j ACCEPT`);
-      continue;
-    }
-    const { ingress, egress } = sgChains(port.id);
-    forward.push(
-      `${bridged('out', tap)} ${comment(COMMENT.VM_INT_SG)} -j ${lb('sg-chain')}`,
-      `${bridged('in', tap)} ${comment(COMMENT.VM_INT_SG)} -j ${lb('sg-chain')}`,
-    );
-    input.push(`${bridged('in', tap)} ${comment(COMMENT.INPUT_TO_SG)} -j ${egress}`);
-    sgChain.push(
-      `${bridged('out', tap)} ${comment(COMMENT.SG_TO_VM_SG)} -j ${ingress}`,
-      `${bridged('in', tap)} ${comment(COMMENT.SG_TO_VM_SG)} -j ${egress}`,
-    );
-    portChainSpecs.push(...chainsOfPort(port, view, options));
+    const rules = nodeWideRules(port);
+    known.set(rules.tap, rules);
+    forward.push(...rules.forward);
+    input.push(...rules.input);
+    sgChain.push(...rules.sgChain);
+    if (!isTrustedPort(port) && port.port_security_enabled) portChainSpecs.push(...chainsOfPort(port, view, options));
   }
   // No window: bridged traffic from or to a tap that is none of the above is dropped before Neutron's
   // rules see it (they would let it through when the other side is a known port: sg-chain ends in ACCEPT).
-  const known = [...new Set([...extraTrusted, ...ports.map((p) => p.id)].map(tapName))].sort();
-  const unknownIn = known.map((t) => `-m physdev --physdev-in ${t} -j RETURN`);
-  const unknownOut = known.map((t) => `-m physdev --physdev-out ${t} -j RETURN`);
+  const taps = [...known.keys()].sort();
+  const unknownIn = taps.map((t) => known.get(t)!.unknownIn);
+  const unknownOut = taps.map((t) => known.get(t)!.unknownOut);
   forward.unshift(`${bridged('in', 'tap+')} -j ${lb('unknown-in')}`, `${bridged('out', 'tap+')} -j ${lb('unknown-out')}`);
   const filter: ChainSpec[] = [
     { name: 'FORWARD', rules: [`-j ${FILTER_TOP}`, `-j ${lb('FORWARD')}`] },

@@ -94,6 +94,20 @@ function vlanParents(links: readonly LinkSpec[]): LinkSpec[] {
   return [...parents].sort().map((name) => ({ kind: 'device', name, up: true }));
 }
 
+/**
+ * A tap's link, the same object again while its port, MTU and bridge stay the same (a host
+ * view keeps the objects a change left alone): on a big node the next pass's comparison then
+ * passes over the unchanged taps at once. Specs are never changed once planned.
+ */
+const tapLinks = new WeakMap<PortView, LinkSpec>();
+function tapLink(p: PortView, net: NetworkView, master: string): LinkSpec {
+  const hit = tapLinks.get(p);
+  if (hit && hit.mtu === net.mtu && hit.master === master) return hit;
+  const link: LinkSpec = { kind: 'device', name: tapName(p.id), mtu: net.mtu, up: p.admin_state_up, master };
+  tapLinks.set(p, link);
+  return link;
+}
+
 export function planL2(
   view: HostView,
   node: NodeFacts,
@@ -133,11 +147,11 @@ export function planL2(
   // The underlay NIC is not neutrino's: declared so the VXLAN devices can name it, never changed.
   if (node.localIpDevice && networks.some((n) => n.network_type === 'vxlan')) links.push({ kind: 'device', name: node.localIpDevice });
   const wired = new Set(networks.map((n) => n.id));
+  const byId = new Map(networks.map((n) => [n.id, n]));
   for (const p of plugged) {
-    const net = networks.find((n) => n.id === p.network_id);
+    const net = byId.get(p.network_id);
     // Instance taps are the hypervisor's: only their attributes are neutrino's (never created or deleted).
-    if (net && !isServicePort(p))
-      links.push({ kind: 'device', name: tapName(p.id), mtu: net.mtu, up: p.admin_state_up, master: networkBridge(net, node) });
+    if (net && !isServicePort(p)) links.push(tapLink(p, net, networkBridge(net, node)));
   }
   return { links, fdb, neigh, networks, plugged: plugged.filter((p) => wired.has(p.network_id)) };
 }

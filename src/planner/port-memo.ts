@@ -16,7 +16,14 @@ export type ChainsOfPort = (port: PortView, view: HostView, options: FirewallOpt
 interface Entry {
   key: string;
   chains: ChainSpec[];
+  /** The port and group objects it was last asked for: the same objects again need no key (a host view keeps unchanged entries). */
+  port: PortView;
+  groups: Array<SecurityGroupView | undefined>;
+  /** the last pass that asked for it */
+  pass: number;
 }
+
+const sameObjects = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * What a port's chains are made of, as text: the port without its status (which the agent's own
@@ -28,9 +35,10 @@ export function portChainKey(port: PortView, groupKey: (id: string) => string): 
 }
 
 export class PortChainMemo {
-  /** `${family}\n${port id}` → the last chains planned for it */
-  private entries = new Map<string, Entry>();
-  private used = new Set<string>();
+  /** family → port id → the last chains planned for it */
+  private entries = new Map<string, Map<string, Entry>>();
+  /** The pass under way, and the pass each entry was last asked for in (endPass drops the others). */
+  private pass = 0;
   /** Group objects of the views seen: each group's key is printed once per view. */
   private groupKeys = new WeakMap<SecurityGroupView, string>();
   /** Ports planned anew and reused since the last endPass (for tests and the log). */
@@ -38,19 +46,24 @@ export class PortChainMemo {
 
   /** `chainsOf` with reuse, for one family ('4', '6'). */
   wrap(family: string, chainsOf: ChainsOfPort): ChainsOfPort {
+    let entries = this.entries.get(family);
+    if (!entries) this.entries.set(family, (entries = new Map()));
+    const slots = entries;
     return (port, view, options) => {
       const byId = this.groupsOf(view);
-      const key = portChainKey(port, (id) => this.groupKey(byId.get(id)));
-      const slot = `${family}\n${port.id}`;
-      this.used.add(slot);
-      const hit = this.entries.get(slot);
-      if (hit?.key === key) {
+      const groups = port.security_groups.map((id) => byId.get(id));
+      const hit = slots.get(port.id);
+      if (hit && hit.port === port && sameObjects(hit.groups, groups)) {
+        hit.pass = this.pass;
         this.stats.reused++;
         return hit.chains;
       }
-      const chains = chainsOf(port, view, options);
-      this.entries.set(slot, { key, chains });
-      this.stats.planned++;
+      const key = portChainKey(port, (id) => this.groupKey(byId.get(id)));
+      const reuse = hit?.key === key;
+      const chains = reuse ? hit.chains : chainsOf(port, view, options);
+      slots.set(port.id, { key, chains, port, groups, pass: this.pass });
+      if (reuse) this.stats.reused++;
+      else this.stats.planned++;
       return chains;
     };
   }
@@ -78,11 +91,13 @@ export class PortChainMemo {
 
   /** Forgets the ports the pass just planned did not ask for (unbound, deleted, no longer filtered). */
   endPass(): void {
-    for (const slot of this.entries.keys()) if (!this.used.has(slot)) this.entries.delete(slot);
-    this.used = new Set();
+    for (const entries of this.entries.values()) for (const [id, entry] of entries) if (entry.pass !== this.pass) entries.delete(id);
+    this.pass++;
   }
 
   get size(): number {
-    return this.entries.size;
+    let n = 0;
+    for (const entries of this.entries.values()) n += entries.size;
+    return n;
   }
 }

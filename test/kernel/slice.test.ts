@@ -1,11 +1,16 @@
 // Root test of targeted passes on a node namespace with many ports (the agent's pass through
 // RealKernel, as a link event and a port create or delete start it): the targeted read of HOST is
 // what a full observation cut to the slice shows; one more port gets its chains and joins its
-// bridge; deleting it removes its chains and rules and nothing else; a full pass then has nothing to do;
-// a node-wide chain that drifted makes the targeted deletion fail whole, and the full pass repairs it.
+// bridge, and the link events its pass raises are that pass's echoes; deleting it removes its chains
+// and rules and nothing else; a full pass then has nothing to do; a node-wide chain that drifted makes
+// the targeted deletion fail whole, and the full pass repairs it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { withoutEchoes } from '../../src/agent/link-echoes.js';
+import { parseLinkEvent, parseLinkState, type LinkEvents, type SeenLinks } from '../../src/agent/link-monitor.js';
 import { agentPass, AGENT_NAMESPACE_PREFIXES, type Facts, type PriorPass } from '../../src/agent/pass.js';
 import { RealKernel } from '../../src/exec/real.js';
 import { run } from '../../src/exec/run.js';
@@ -44,6 +49,42 @@ async function plugTap(p: PortView, peer: string): Promise<void> {
 
 const iptablesLines = async () =>
   (await run(['iptables-save', '-t', 'filter'], { netns: node })).stdout.split('\n').filter((l) => !l.startsWith('#'));
+
+/**
+ * `ip -o monitor link` in the node, from once it is listening (an alias set on the test's own
+ * eth1p is seen) until stop(): the links its events named and what the last ones showed.
+ */
+async function watchLinks(): Promise<{ stop: () => Promise<{ events: LinkEvents; seen: SeenLinks }> }> {
+  const events: LinkEvents = new Map();
+  const seen: SeenLinks = new Map();
+  const child = spawn('ip', ['-n', node, '-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const event = parseLinkEvent(line);
+    if (!event) return;
+    events.set(event.name, event.present);
+    const state = event.present ? parseLinkState(line) : null;
+    if (state) seen.set(event.name, state);
+    else seen.delete(event.name);
+  });
+  for (let i = 0; !events.has('eth1p'); i++) {
+    if (i === 100) throw new Error('ip monitor link saw nothing');
+    await run(['ip', 'link', 'set', 'eth1p', 'alias', `ready${i}`], { netns: node });
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  events.clear();
+  seen.clear();
+  return {
+    stop: async () => {
+      // Events come a moment after the change that raised them.
+      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => {
+        child.once('exit', r);
+        child.kill();
+      });
+      return { events, seen };
+    },
+  };
+}
 
 /** For comparing a targeted read with a full one: peers of taps whose other end is outside the slice stay unresolved there. */
 function comparable(n: ObservedNode): unknown {
@@ -90,8 +131,15 @@ describe('targeted passes on a node with many ports', { skip: isRoot() ? false :
 
     // Bound and plugged in one go (the link event names the tap).
     await plugTap(NEW, 'bpnew');
+    const monitor = await watchLinks();
     const plug = await agentPass(k, view([...PORTS, NEW]), FACTS, prior(first, new Map([[tapName(NEW.id), true]])));
     assert.ok(plug.converged, JSON.stringify(plug.unresolved));
+    // The link events the pass's own changes raised are its echoes: they would start no pass.
+    const echoes = await monitor.stop();
+    assert.ok(echoes.events.has(tapName(NEW.id)), 'the tap joining its bridge was seen');
+    // (eth1p: the monitor's own readiness probe, whose last event may come late.)
+    const changes = [...withoutEchoes(echoes.events, echoes.seen, plug).keys()].filter((name) => name !== 'eth1p');
+    assert.deepEqual(changes, []);
     const slice = plug.scope as Slice;
     assert.deepEqual([...slice.links].sort(), [bridgeName(SG_NET), tapName(NEW.id)].sort());
     assert.equal(plug.portStatus[NEW.id], 'ACTIVE');

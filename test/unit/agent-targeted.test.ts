@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isFullPass } from '../../src/agent/full-pass.js';
 import { agentPass, type Facts, type PriorPass } from '../../src/agent/pass.js';
+import { withoutEchoes } from '../../src/agent/link-echoes.js';
+import { parseLinkState, type SeenLinks } from '../../src/agent/link-monitor.js';
 import { FakeKernel } from '../../src/exec/fake.js';
 import { LINKS_READ_ALONE, observeHostSlice, readLinks } from '../../src/exec/observe-slice.js';
 import type { RunOptions, RunResult } from '../../src/exec/run.js';
@@ -230,4 +232,31 @@ test('the periodic full pass lets a pending change go first, targeted, unless it
   assert.equal(isFullPass(true, { dueInMs: -1, gapMs }, false), true, 'due, nothing waiting');
   assert.equal(isFullPass(true, { dueInMs: -1, gapMs }, true), false, 'due, a burst of events waiting');
   assert.equal(isFullPass(true, { dueInMs: -gapMs, gapMs }, true), true, 'a whole gap late');
+});
+
+test("a pass's own link changes, seen as events, are no change; anything else is", () => {
+  const line = (name: string, rest: string) => `7: ${name}@if2: ${rest} \\    link/ether fa:16:3e:00:00:01 brd ff:ff:ff:ff:ff:ff`;
+  const p = PORTS[0]!;
+  const tap = tapName(p.id);
+  const bridge = bridgeName(p.network_id);
+  const desired = planNode(view(PORTS), withTaps(PORTS)).desired;
+  const base = { desired, presentTaps: new Set(PORTS.map((q) => tapName(q.id))) };
+  const wired = parseLinkState(
+    line(tap, `<BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master ${bridge} state UP group default`),
+  )!;
+  assert.deepEqual(wired, { up: true, master: bridge, mtu: 1500, mac: 'fa:16:3e:00:00:01' });
+  const unwired = parseLinkState(line(tap, '<BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN group default'))!;
+  const names = (events: Map<string, boolean>, seen: SeenLinks) => [...withoutEchoes(events, seen, base).keys()];
+  // The tap enslaved and up, as the pass wanted it: an echo; down or without its bridge: a change.
+  assert.deepEqual(names(new Map([[tap, true]]), new Map([[tap, wired]])), []);
+  assert.deepEqual(names(new Map([[tap, true]]), new Map([[tap, unwired]])), [tap]);
+  assert.deepEqual(names(new Map([[tap, true]]), new Map([[tap, { ...wired, master: 'brqother' }]])), [tap]);
+  // A tap gone that the pass counted as present, a new tap, a link it never wanted: changes.
+  assert.deepEqual(names(new Map([[tap, false]]), new Map()), [tap]);
+  const fresh = tapName(port(99).id);
+  assert.deepEqual(names(new Map([[fresh, true]]), new Map([[fresh, unwired]])), [fresh]);
+  // A link gone that it neither wanted nor counted (the other end of a veth): no change.
+  assert.deepEqual(names(new Map([['bp7', false]]), new Map()), []);
+  // Without a converged pass to compare with, every event counts.
+  assert.deepEqual([...withoutEchoes(new Map([[tap, true]]), new Map([[tap, wired]]), null).keys()], [tap]);
 });
