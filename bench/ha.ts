@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadLab, nodeNamespace } from '../src/lab/context.js';
-import { createInstance } from '../src/lab/instance.js';
+import { selfServiceInstance } from './tenant.js';
 import { now, Prober } from './probe.js';
 import { cli, ipOk, loadavg, providerLab, round, stats, until } from './l3.js';
 
@@ -45,30 +45,15 @@ export async function haBench() {
   const load = loadavg();
   let prober: Prober | undefined;
   try {
-    const { ctx, c, post, provider } = await providerLab(lab, root, ['--nodes', 'controller,compute1', '--network-nodes', '2']);
-    const net = await post('/v2.0/networks', 'network', { name: 'selfservice' });
-    const subnet = await post('/v2.0/subnets', 'subnet', { network_id: net.id, ip_version: 4, cidr: '172.16.1.0/24' });
-    const group = await post('/v2.0/security-groups', 'security_group', { name: 'bench-icmp' });
-    await post('/v2.0/security-group-rules', 'security_group_rule', {
-      security_group_id: group.id,
-      direction: 'ingress',
-      protocol: 'icmp',
-    });
+    const made = await providerLab(lab, root, ['--nodes', 'controller,compute1', '--network-nodes', '2']);
+    const { ctx, c, post, provider } = made;
+    const { subnet, vm } = await selfServiceInstance(made, { protocol: 'icmp' }, 60_000);
     const router = await post('/v2.0/routers', 'router', {
       name: 'ha',
       ha: true,
       external_gateway_info: { network_id: provider.id, external_fixed_ips: [{ ip_address: '10.123.123.102' }] },
     });
     await c.call('PUT', `/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
-    const { record: vm } = await createInstance(ctx, {
-      name: 'vm',
-      network: net.id,
-      host: 'compute1',
-      securityGroups: [group.id],
-      project: 'admin',
-      dhcpTimeoutMs: 60_000,
-      print: () => undefined,
-    });
     await post('/v2.0/floatingips', 'floatingip', { floating_network_id: provider.id, floating_ip_address: FIP, port_id: vm.port.id });
 
     const states = async () =>

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adminClient, loadLab, nodeNamespace, type LabContext } from '../src/lab/context.js';
-import { createInstance } from '../src/lab/instance.js';
+import { selfServiceInstance } from './tenant.js';
 import type { NeutrinoClient } from '../src/client/neutrino.js';
 import { now, Prober } from './probe.js';
 import { passPhases, Tracer, type PassPhases } from './strace-profile.js';
@@ -185,30 +185,9 @@ export async function l3Bench(): Promise<L3Result> {
   const probers: Prober[] = [];
   const load = loadavg();
   try {
-    const { foreign, ctx, c, post, provider } = await providerLab(lab, root);
-    const selfservice = await post('/v2.0/networks', 'network', { name: 'selfservice' });
-    const subnet = await post('/v2.0/subnets', 'subnet', {
-      network_id: selfservice.id,
-      ip_version: 4,
-      cidr: '172.16.1.0/24',
-      gateway_ip: '172.16.1.1',
-    });
-    const group = await post('/v2.0/security-groups', 'security_group', { name: 'bench-icmp' });
-    await post('/v2.0/security-group-rules', 'security_group_rule', {
-      security_group_id: group.id,
-      direction: 'ingress',
-      ethertype: 'IPv4',
-      protocol: 'icmp',
-    });
-    const { record: vm } = await createInstance(ctx, {
-      name: 'vm',
-      network: selfservice.id,
-      host: 'compute1',
-      securityGroups: [group.id],
-      project: 'admin',
-      dhcpTimeoutMs: 30_000,
-      print: () => undefined,
-    });
+    const made = await providerLab(lab, root);
+    const { foreign, ctx, c, provider } = made;
+    const { subnet, vm } = await selfServiceInstance(made, { protocol: 'icmp' });
 
     const net = { c, ctx, providerId: provider.id, subnetId: subnet.id };
     const router = await routerCase(net, vm.namespace, probers);

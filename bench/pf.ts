@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeNamespace } from '../src/lab/context.js';
-import { createInstance } from '../src/lab/instance.js';
+import { selfServiceInstance } from './tenant.js';
 import { now } from './probe.js';
 import { cli, loadavg, providerLab, round, stats, timed, until } from './l3.js';
 
@@ -45,29 +45,11 @@ async function pfBench() {
   const load = loadavg();
   let listener: ReturnType<typeof spawn> | undefined;
   try {
-    const { foreign, ctx, c, post, provider } = await providerLab(lab, root);
-    const selfservice = await post('/v2.0/networks', 'network', { name: 'selfservice' });
-    const subnet = await post('/v2.0/subnets', 'subnet', { network_id: selfservice.id, ip_version: 4, cidr: '172.16.1.0/24' });
+    const made = await providerLab(lab, root);
+    const { foreign, ctx, c, post, provider } = made;
+    const { subnet, vm } = await selfServiceInstance(made, { protocol: 'tcp', port: 22 });
     const router = await post('/v2.0/routers', 'router', { name: 'router', external_gateway_info: { network_id: provider.id } });
     await c.call('PUT', `/v2.0/routers/${router.id}/add_router_interface`, { subnet_id: subnet.id });
-    const group = await post('/v2.0/security-groups', 'security_group', { name: 'bench-ssh' });
-    await post('/v2.0/security-group-rules', 'security_group_rule', {
-      security_group_id: group.id,
-      direction: 'ingress',
-      ethertype: 'IPv4',
-      protocol: 'tcp',
-      port_range_min: 22,
-      port_range_max: 22,
-    });
-    const { record: vm } = await createInstance(ctx, {
-      name: 'vm',
-      network: selfservice.id,
-      host: 'compute1',
-      securityGroups: [group.id],
-      project: 'admin',
-      dhcpTimeoutMs: 30_000,
-      print: () => undefined,
-    });
     listener = spawn('ip', ['netns', 'exec', vm.namespace, 'python3', '-c', LISTEN], { stdio: 'ignore' });
     const fip = await post('/v2.0/floatingips', 'floatingip', { floating_network_id: provider.id, floating_ip_address: FIP });
     const external = nodeNamespace(ctx.state, 'external');

@@ -115,8 +115,8 @@ export interface RouterPortView {
   port: PortView;
   subnets: RouterSubnetView[];
   /**
-   * The address scopes of the port's network (the L3 RPC's port['address_scopes']). Recorded for the
-   * data plane, which is to skip NAT between a router's ports of one scope; no kernel rule uses it yet.
+   * The address scopes of the port's network (the L3 RPC's port['address_scopes']): the router marks
+   * and filters traffic by them and skips NAT within the gateway's scope (planner/address-scope.ts).
    */
   address_scopes: AddressScopesView;
 }

@@ -31,7 +31,7 @@ import {
 import { needsRadvd, radvdProcess, type RadvdPort } from './radvd.js';
 import { extraRoutes, withExtraRoutes, type RouterDevice } from './extra-routes.js';
 import { FIP_PF_CHAIN, portForwardingChains } from './port-forwarding.js';
-import { addressScopeRules, type AddressScopeRules, type ScopedDevice } from './address-scope.js';
+import { addressScopeRules, addressScopeRules6, type AddressScopeRules, type ScopedDevice } from './address-scope.js';
 import { meteringChains } from './metering.js';
 import { haName } from '../kernel/names.js';
 import { keepalivedProcess, linkLocalVip, type KeepalivedRoute, type KeepalivedVip } from './keepalived.js';
@@ -241,14 +241,17 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
   };
   const radvdPorts: RadvdPort[] = [];
   const devices: RouterDevice[] = [];
-  // The devices with an IPv4 address and their port's IPv4 scope (_get_port_devicename_scopemark).
+  // The devices with an address of each family and their port's scope in it (_get_port_devicename_scopemark).
   const scoped: ScopedDevice[] = [];
   let scopedGateway: ScopedDevice | null = null;
+  const scoped6: ScopedDevice[] = [];
   const hasV4 = (rp: RouterPortView) => rp.port.fixed_ips.some((f) => v4(f.ip_address));
+  const hasV6 = (rp: RouterPortView) => rp.port.fixed_ips.some((f) => parseIp(f.ip_address)?.version === 6);
   for (const intf of router.interfaces) {
     const dev = qrName(intf.port.id);
     if (!plug(intf.port, dev)) continue;
     if (hasV4(intf)) scoped.push({ dev, scope: intf.address_scopes['4'] });
+    if (hasV6(intf)) scoped6.push({ dev, scope: intf.address_scopes['6'] });
     vrrpDevice(dev, intf.port.mac_address);
     devices.push({ dev, cidrs: intf.subnets.map((s) => s.cidr) });
     for (const address of portAddresses(intf)) addAddress(dev, address);
@@ -268,6 +271,7 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
     const dev = qgName(port.id);
     if (plug(port, dev)) {
       if (hasV4(router.gateway)) scopedGateway = { dev, scope: router.gateway.address_scopes['4'] };
+      if (hasV6(router.gateway)) scoped6.push({ dev, scope: router.gateway.address_scopes['6'] });
       vrrpDevice(dev, port.mac_address);
       devices.push({ dev, cidrs: subnets.map((s) => s.cidr) });
       const addresses = portAddresses(router.gateway);
@@ -318,7 +322,8 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
   spec.iptables = routerIptables(router, gw, router.floating_ips, !!facts.metadata, addressScopeRules(router, scoped, scopedGateway));
   const metering = meteringChains(router);
   if (metering.length) spec.iptables.filter = joinChains(spec.iptables.filter ?? [], metering);
-  if (facts.metadata && facts.ipv6) spec.ip6tables = routerIptables6();
+  const scopes6 = facts.ipv6 ? addressScopeRules6(router, scoped6) : null;
+  if ((facts.metadata && facts.ipv6) || scopes6) spec.ip6tables = routerIptables6(!!facts.metadata, scopes6);
   return { namespace, spec, hostLinks, portIds, networkIds: [...networkIds] };
 }
 

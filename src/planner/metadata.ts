@@ -8,6 +8,7 @@ import { wrapChain } from '../kernel/names.js';
 import type { ChainSpec, IptablesSpec, ProcessSpec } from '../kernel/types.js';
 import type { PortView, SubnetView } from '../model/hostview.js';
 import { ROUTER_INTERFACE_OWNERS } from '../model/neutron.js';
+import type { AddressScopeRules6 } from './address-scope.js';
 
 /** constants.METADATA_V4_IP / METADATA_CIDR */
 export const METADATA_IP = '169.254.169.254';
@@ -206,27 +207,25 @@ export function routerFilterChains(metadata = true, scopeRules: readonly string[
 
 /**
  * The router's ip6tables when IPv6 is on (apply_metadata_nat_rules, initialize_metadata_iptables):
- * requests to fe80::a9fe:a9fe:80 from qr-+ marked and redirected to the proxy (bound to '::'),
- * INPUT accepting only marked packets on its port, marked packets never forwarded.
+ * with `metadata`, requests to fe80::a9fe:a9fe:80 from qr-+ marked and redirected to the proxy
+ * (bound to '::'), INPUT accepting only marked packets on its port, marked packets never forwarded;
+ * with `scopes`, the address-scope marks and drops (address-scope.ts).
  */
-export function routerIptables6(): IptablesSpec {
-  return {
-    filter: [
-      { name: 'INPUT', rules: [`-j ${l3('INPUT')}`] },
-      { name: 'FORWARD', rules: [`-j ${l3('FORWARD')}`] },
-      { name: l3('FORWARD'), rules: [`-j ${l3('scope')}`] },
-      { name: l3('INPUT'), rules: metadataFilterRules },
-      { name: l3('scope'), rules: [`-m mark --mark ${METADATA_ACCESS_MARK} -j DROP`] },
-    ],
-    nat: [
-      { name: 'PREROUTING', rules: [`-j ${l3('PREROUTING')}`] },
-      { name: l3('PREROUTING'), rules: [metadataNatRule6] },
-    ],
+export function routerIptables6(metadata = true, scopes: AddressScopeRules6 | null = null): IptablesSpec {
+  const spec: IptablesSpec = {
+    filter: routerFilterChains(metadata, scopes?.filterScope ?? []),
     mangle: [
       { name: 'PREROUTING', rules: [`-j ${l3('PREROUTING')}`] },
-      { name: l3('PREROUTING'), rules: [metadataMangleRule6] },
+      { name: l3('PREROUTING'), rules: [...(scopes?.manglePrerouting ?? []), ...(metadata ? [metadataMangleRule6] : [])] },
+      ...(scopes ? [{ name: l3('scope'), rules: scopes.mangleScope }] : []),
     ],
   };
+  if (metadata)
+    spec.nat = [
+      { name: 'PREROUTING', rules: [`-j ${l3('PREROUTING')}`] },
+      { name: l3('PREROUTING'), rules: [metadataNatRule6] },
+    ];
+  return spec;
 }
 
 /**

@@ -15,6 +15,12 @@ export interface ApiResources {
   ports: ApiObject[];
   routers: ApiObject[];
   floatingips: ApiObject[];
+  /**
+   * floating IP id → its forwardings as GET /v2.0/floatingips/{id}/port_forwardings shows them, read
+   * for the floating IPs whose `port_forwardings` list a range (which shows no port there); absent
+   * when none does, and in older snapshots
+   */
+  port_forwardings?: Record<string, ApiObject[]>;
   /** each with its `security_group_rules` */
   security_groups: ApiObject[];
   /** the address groups some rule names as its remote (absent when none is named, and in older snapshots) */

@@ -268,3 +268,45 @@ test("in a lab: the lab's admin client (lab.json's server and admin password) re
   assert.equal(api.agents.length, 4);
   assert.throws(() => labApiClient({ lab: 'tf2', stateRoot: root }), /lab 'tf2' is not up/);
 });
+
+test("a floating IP forwarding a port range: its forwardings read from the sub-resource (the floating IP's list shows no ports for a range)", async () => {
+  const fip2 = await created(
+    admin.post('/floatingips', { floatingip: { floating_network_id: provider.id, floating_ip_address: '10.123.123.105' } }),
+    'floatingip',
+  );
+  const port = await created(admin.post('/ports', { port: { network_id: selfservice.id, device_owner: 'compute:nova' } }), 'port');
+  const address = (port.fixed_ips as Array<{ ip_address: string }>)[0]!.ip_address;
+  const pf = await created(
+    admin.post(`/floatingips/${fip2.id}/port_forwardings`, {
+      port_forwarding: {
+        internal_port_id: port.id,
+        internal_ip_address: address,
+        protocol: 'tcp',
+        external_port_range: '4021:4023',
+        internal_port_range: '21:23',
+      },
+    }),
+    'port_forwarding',
+  );
+  const { client } = await cloud('tracer');
+  const api = await fetchApi(client);
+  const listed = api.floatingips.find((f) => f.id === fip2.id)!['port_forwardings'] as Array<Record<string, unknown>>;
+  assert.equal(listed[0]!['external_port'], undefined, JSON.stringify(listed));
+  assert.deepEqual(Object.keys(api.port_forwardings ?? {}), [fip2.id]);
+  const read = api.port_forwardings![fip2.id]!;
+  assert.deepEqual(
+    read.map((f) => [f.id, f['external_port_range'], f['internal_port_range']]),
+    [[pf.id, '4021:4023', '21:23']],
+  );
+  // Refused, the ranges are not walked, and the snapshot says so.
+  const refusing: ApiClient = {
+    endpoint: client.endpoint,
+    get: (path) =>
+      /\/port_forwardings$/.test(path)
+        ? Promise.reject(new HttpError(403, { NeutronError: { type: 'HTTPForbidden', message: 'no' } }, 'GET', path))
+        : client.get(path),
+  };
+  const partial = await fetchApi(refusing);
+  assert.deepEqual(partial.port_forwardings, { [fip2.id]: [] });
+  assert.deepEqual(partial.errors, [`GET /v2.0/floatingips/${fip2.id}/port_forwardings answered 403: its port ranges are not walked`]);
+});

@@ -7,6 +7,10 @@
 // open only to an address group holding the external host: its NIPv4 set on compute1 follows the
 // group's addresses, and so does the connection. A metering label counts the traffic through the
 // gateway in neutron-meter-l-<label>, and `neutrino metering` shows the agent's reports added up.
+// IPv6: the provider network's IPv6 subnet and network `v6in`'s come from a pool of one IPv6 scope,
+// network `v6out`'s from none; the external host (2001:db8:ff::1) routes both prefixes to the
+// router. Instance `in6` reaches it, `out6` does not: the router's ip6tables drop traffic leaving
+// by the gateway with another scope's mark (no NAT to exempt the gateway, unlike IPv4).
 // All made with the `openstack` CLI.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,10 +28,14 @@ const lab = `dp${process.pid % 100000}`;
 const root = mkdtempSync(join(tmpdir(), 'neutrino-dataplane-lab-'));
 const L = ['--lab', lab, '--state-root', root];
 const EXTERNAL = '10.123.123.1';
+const EXTERNAL_V6 = '2001:db8:ff::1';
+const PREFIX_IN = '2001:db8:1::/64';
+const PREFIX_OUT = '2001:db8:2::/64';
 
 let env: NodeJS.ProcessEnv;
 let routerId = '';
 let gatewayIp = '';
+let gatewayIp6 = '';
 let vm: InstanceJson;
 let listener: ChildProcess | undefined;
 const heard = join(root, 'listener.out');
@@ -50,10 +58,19 @@ before(async () => {
     ...['subnet', 'pool', 'create', '--share', '--address-scope', scope.id, '--default-prefix-length', '24'],
     ...['--pool-prefix', '10.123.123.0/24', '--pool-prefix', '172.16.0.0/16', 'pool1'],
   );
+  const scope6 = openstack('address', 'scope', 'create', '--share', '--ip-version', '6', 'scope6');
+  openstack(
+    ...['subnet', 'pool', 'create', '--share', '--address-scope', scope6.id, '--default-prefix-length', '64'],
+    ...['--pool-prefix', '2001:db8:ff::/64', '--pool-prefix', PREFIX_IN, 'pool6'],
+  );
   openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'provider', 'provider');
   openstack(
     ...['subnet', 'create', '--network', 'provider', '--subnet-pool', 'pool1', '--subnet-range', '10.123.123.0/24'],
     ...['--gateway', EXTERNAL, '--allocation-pool', 'start=10.123.123.100,end=10.123.123.200', '--no-dhcp', 'provider'],
+  );
+  openstack(
+    ...['subnet', 'create', '--network', 'provider', '--ip-version', '6', '--subnet-pool', 'pool6', '--subnet-range', '2001:db8:ff::/64'],
+    ...['--gateway', EXTERNAL_V6, '--allocation-pool', 'start=2001:db8:ff::100,end=2001:db8:ff::1ff', '--no-dhcp', 'provider-v6'],
   );
   openstack('network', 'create', '--project', 'demo', 'selfservice');
   openstack(
@@ -64,7 +81,9 @@ before(async () => {
   openstackRaw('router', 'set', '--external-gateway', 'provider', 'router');
   openstackRaw('router', 'add', 'subnet', 'router', 'selfservice');
   const router = openstack('router', 'show', routerId);
-  gatewayIp = router.external_gateway_info.external_fixed_ips[0].ip_address;
+  const gatewayIps = (router.external_gateway_info.external_fixed_ips as Array<{ ip_address: string }>).map((f) => f.ip_address);
+  gatewayIp = gatewayIps.find((a) => !a.includes(':'))!;
+  gatewayIp6 = gatewayIps.find((a) => a.includes(':'))!;
   await neutrinoOk(['instance', 'create', ...L, 'vm', '--network', 'selfservice', '--host', 'compute1'], 60_000);
   vm = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as InstanceJson[]).find((i) => i.name === 'vm')!;
   listener = spawn('ip', ['netns', 'exec', vm.namespace, 'sh', '-c', `exec nc -l -k 22 >> ${heard}`], { stdio: 'ignore' });
@@ -154,3 +173,60 @@ test('one address scope: routed without NAT; an address group opens port 22; met
   assert.equal((await neutrino(['instance', 'exec', ...L, 'vm', '--', 'ping', '-c', '5', '-i', '0.2', '-W', '1', EXTERNAL])).code, 0);
   await eventually('the totals grow by the new traffic (reported as deltas, added up)', async () => (await totals()) >= before + 10);
 });
+
+test(
+  'IPv6 address scopes: the same scope routed to the external host, another scope dropped at the gateway',
+  { skip, timeout: 300_000 },
+  async () => {
+    /** Each network's IPv6 gateway, the router's address there (Neutron's default: the subnet-router anycast address). */
+    const gateways: Record<string, string> = {};
+    for (const [net, pool, prefix] of [
+      ['v6in', ['--subnet-pool', 'pool6'], PREFIX_IN],
+      ['v6out', [], PREFIX_OUT],
+    ] as const) {
+      openstack('network', 'create', '--project', 'demo', net);
+      gateways[net] = openstack(
+        ...['subnet', 'create', '--project', 'demo', '--network', net, '--ip-version', '6', ...pool, '--subnet-range', prefix],
+        ...['--ipv6-ra-mode', 'slaac', '--ipv6-address-mode', 'slaac', net],
+      ).gateway_ip;
+      openstackRaw('router', 'add', 'subnet', 'router', net);
+    }
+    assert.ok(gatewayIp6, 'the gateway port holds an address on the IPv6 provider subnet');
+    const external = `${lab}-external`;
+    execFileSync('ip', ['-n', external, '-6', 'addr', 'replace', `${EXTERNAL_V6}/64`, 'dev', 'eth0', 'nodad']);
+    for (const prefix of [PREFIX_IN, PREFIX_OUT]) execFileSync('ip', ['-n', external, '-6', 'route', 'replace', prefix, 'via', gatewayIp6]);
+    await Promise.all(
+      [
+        ['in6', 'v6in'],
+        ['out6', 'v6out'],
+      ].map(([name, net]) => neutrinoOk(['instance', 'create', ...L, name!, '--network', net!, '--host', 'compute1'], 60_000)),
+    );
+    const all = JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as InstanceJson[];
+    const addressOf = (name: string) =>
+      (openstack('port', 'show', all.find((i) => i.name === name)!.port_id).fixed_ips as Array<{ ip_address: string }>)[0]!.ip_address;
+    const ping6 = async (vm: string, dst: string) =>
+      (await neutrino(['instance', 'exec', ...L, vm, '--', 'ping', '-6', '-c', '1', '-W', '1', dst])).code === 0;
+    await eventually('in6 and out6 hold their SLAAC addresses', async () => {
+      const now = JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as InstanceJson[];
+      return ['in6', 'out6'].every((n) => now.find((i) => i.name === n)?.addresses.includes(addressOf(n)));
+    });
+
+    // In the gateway's scope: marked alike on qr- and qg-, routed (IPv6 is never NATed).
+    const scopeMangle = inRouter('ip6tables', '-t', 'mangle', '-S', 'neutron-l3-agent-scope');
+    assert.match(scopeMangle, /-i qg-\S+ -j MARK --set-xmark 0x4010000\/0xffff0000/);
+    await eventually('in6 pings the external host over IPv6', () => ping6('in6', EXTERNAL_V6), 60_000);
+
+    // Unscoped ("no scope" has a mark of its own, so another scope): out6 reaches its router (input,
+    // not forwarded) but nothing beyond the gateway, and the gateway's drop counts its packets.
+    const dropped = () => {
+      const rules = inRouter('ip6tables', '-t', 'filter', '-L', 'neutron-l3-agent-scope', '-v', '-x', '-n');
+      const line = rules.split('\n').find((l) => / DROP .* \* +qg-\S+ .*mark match ! 0x4010000\/0xffff0000/.test(l));
+      assert.ok(line, `the gateway's scope drop:\n${rules}`);
+      return Number(line.trim().split(/\s+/)[0]);
+    };
+    await eventually("out6 pings its router's interface", () => ping6('out6', gateways.v6out!), 60_000);
+    const before = dropped();
+    assert.equal(await ping6('out6', EXTERNAL_V6), false, 'another scope: dropped at the gateway');
+    assert.ok(dropped() > before, 'by the scope rule');
+  },
+);

@@ -6,7 +6,8 @@
 // qrouter- and the floating IP on qg-; the tracer finds no fault on the floating IP; deleted, the
 // connection is refused and the chains and address are gone. Port ranges (through the API: this
 // openstack CLI takes single ports only): 4021:4023 → 21:23 maps port by port (4022 reaches vm:22),
-// and changed to one internal port, every external port of the range reaches vm:22 (N:1).
+// and changed to one internal port, every external port of the range reaches vm:22 (N:1); the
+// tracer walks port 4022 through the range to vm:22.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -136,6 +137,20 @@ test(
         `^-A ${rangeChain} -d 10\\.123\\.123\\.110/32 -p tcp -m tcp --dport 4021:4023 -j DNAT --to-destination ${ip}:21-23/4021$`,
         'm',
       ),
+    );
+    // The tracer takes the forwarding whose range holds the traced port, checks its DNAT with the
+    // ranges and the security group at the port it maps to (4022 → 22).
+    const traced = await neutrino(['trace', 'fip', FIP, '--protocol', 'tcp', '--port', '4022', '--json', ...L]);
+    assert.equal(traced.code, 0, traced.stdout + traced.stderr);
+    const report = JSON.parse(traced.stdout) as { ok: boolean; hops: Array<{ check: string; expected: Record<string, unknown> }> };
+    assert.equal(report.ok, true, traced.stdout);
+    assert.match(
+      String(report.hops.find((h) => h.check === 'DNAT')?.expected['rule']),
+      new RegExp(`^-A ${rangeChain} .*--dport 4021:4023 -j DNAT --to-destination ${ip}:21-23/4021$`),
+    );
+    assert.ok(
+      report.hops.some((h) => h.check === 'security group tcp/22'),
+      report.hops.map((h) => h.check).join(', '),
     );
     await call('PUT', `${pfs}/${range.id}`, { port_forwarding: { internal_port: 22 } });
     await eventually('N:1: 4023 reaches the instance’s port 22 too', () => connectFromExternal(4023, 'range-to-one'));

@@ -24,6 +24,7 @@ import type { Hop, ResourceRef } from '../report.js';
 import type { ApiObject } from '../snapshot.js';
 import { portForwardingChain, portForwardingRule } from '../../planner/port-forwarding.js';
 import type { PortForwardingView } from '../../model/hostview.js';
+import { internalPortOf, portsText } from '../expect/forwardings.js';
 
 export const routerRef = (r: ApiObject): ResourceRef => ({ type: 'router', id: r.id, name: String(r['name'] ?? '') });
 const l3Owner = (ctx: TraceContext, host: string, r: ApiObject) =>
@@ -231,7 +232,11 @@ export const dnatHop = (ctx: TraceContext, host: string, router: ApiObject, fip:
 export const snatHop = (ctx: TraceContext, host: string, router: ApiObject, fip: ApiObject, leg: Hop['leg']): HopDraft =>
   fipNatHop('SNAT', ctx, host, router, fip, leg);
 
-/** A port forwarding's DNAT in its own chain, as the L3 agent's port_forwarding extension writes it. */
+/**
+ * A port forwarding's DNAT in its own chain, as the L3 agent's port_forwarding extension writes it
+ * (port ranges included). `port`: the traced external port, named with the internal one it maps to.
+ * A chain holding another rule instead (a wrong range or address) is named with that rule.
+ */
 export function forwardingDnatHop(
   ctx: TraceContext,
   host: string,
@@ -239,10 +244,16 @@ export function forwardingDnatHop(
   fip: ApiObject,
   pf: Omit<PortForwardingView, 'floatingip_id' | 'floating_ip_address'>,
   leg: Hop['leg'],
+  port?: number,
 ): HopDraft {
   const address = String(fip['floating_ip_address']);
   const chain = portForwardingChain(pf.id);
-  const to = `${pf.internal_ip_address}:${pf.internal_port}`;
+  const ns = routerNamespace(router.id);
+  const inner = port !== undefined ? internalPortOf({ ...pf, floatingip_id: fip.id, floating_ip_address: address }, port) : null;
+  const traced = port !== undefined && inner !== null && pf.external_port !== pf.external_port_end ? ` (port ${port} → ${inner})` : '';
+  const what = `the port forwarding ${address}:${portsText(pf.external_port, pf.external_port_end)}/${pf.protocol} → ${pf.internal_ip_address}:${portsText(pf.internal_port, pf.internal_port_end)}${traced}`;
+  const held = ctx.nodes[host]?.observed.namespaces[ns]?.iptables.nat?.find((c) => c.name === chain)?.rules ?? [];
+  const instead = held.length ? ` (${chain} holds \`-A ${chain} ${held.join(`\`, \`-A ${chain} `)}\` instead)` : '';
   return checkRule(
     ctx.nodes[host],
     floatingIpHopBase(host, router, fip, 'DNAT', leg),
@@ -250,7 +261,7 @@ export function forwardingDnatHop(
     chain,
     portForwardingRule({ ...pf, floatingip_id: fip.id, floating_ip_address: address }),
     l3Owner(ctx, host, router),
-    `the port forwarding ${address}:${pf.external_port}/${pf.protocol} → ${to} is missing from ${chain} in ${routerNamespace(router.id)} on ${host}: connections to it are not forwarded to the instance`,
+    `${what} is missing from ${chain} in ${ns} on ${host}${instead}: connections to it are not forwarded to the instance`,
   );
 }
 

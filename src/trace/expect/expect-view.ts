@@ -20,6 +20,7 @@ import { NO_ADDRESS_SCOPES, routerPorts } from '../../model/router-view.js';
 import { attr, attrFlag, attrList, cmpText, fixedIpsOf, hostOf, portView } from '../../model/port-view.js';
 import { key, networkView, ruleView, rulesOf, sortByKeys, subnetView } from './expect-api.js';
 import type { ApiObject, ApiResources } from '../snapshot.js';
+import { floatingIpForwardings } from './forwardings.js';
 
 const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
 const config = (agent: ApiObject): Record<string, unknown> =>
@@ -147,7 +148,10 @@ function routers(api: ApiResources, host: string): RouterView[] {
           fixed_ip_address: attr(f, 'fixed_ip_address'),
           port_id: attr(f, 'port_id'),
         })),
-      port_forwardings: forwardingsOf(api.floatingips.filter((f) => f['router_id'] === r.id)),
+      port_forwardings: forwardingsOf(
+        api,
+        api.floatingips.filter((f) => f['router_id'] === r.id),
+      ),
       routes: attrList<{ destination: string; nexthop: string }>(r, 'routes').map((x) => ({
         destination: x.destination,
         nexthop: x.nexthop,
@@ -156,26 +160,9 @@ function routers(api: ApiResources, host: string): RouterView[] {
   });
 }
 
-/**
- * A router's port forwardings from its floating IPs' `port_forwardings` (floating-ip-port-forwarding-detail),
- * as the host view orders them. A side that is a range has no port there: such forwardings are left out.
- */
-function forwardingsOf(fips: ApiObject[]): PortForwardingView[] {
-  const out = fips.flatMap((f) =>
-    attrList<Record<string, unknown>>(f, 'port_forwardings')
-      .filter((p) => typeof p['external_port'] === 'number' && typeof p['internal_port'] === 'number')
-      .map((p): PortForwardingView => ({
-        id: String(p['id']),
-        floatingip_id: f.id,
-        floating_ip_address: attr(f, 'floating_ip_address'),
-        protocol: String(p['protocol']),
-        external_port: Number(p['external_port']),
-        external_port_end: Number(p['external_port']),
-        internal_ip_address: String(p['internal_ip_address']),
-        internal_port: Number(p['internal_port']),
-        internal_port_end: Number(p['internal_port']),
-      })),
-  );
+/** A router's port forwardings from its floating IPs (forwardings.ts), as the host view orders them. */
+function forwardingsOf(api: ApiResources, fips: ApiObject[]): PortForwardingView[] {
+  const out = fips.flatMap((f) => floatingIpForwardings(api, f).map(({ internal_port_id: _port, ...pf }): PortForwardingView => pf));
   return out.sort((a, b) => cmpText(a.floating_ip_address, b.floating_ip_address) || cmpText(a.id, b.id));
 }
 

@@ -405,6 +405,36 @@ async function hostsBy(
   return refused === null ? { hosts: byId } : { hosts: byId, error: `${refused}: hosts taken from the ports' binding:host_id instead` };
 }
 
+/** Whether a floating IP lists a port forwarding with a range (a side without its port). */
+const listsRange = (fip: ApiObject): boolean =>
+  (Array.isArray(fip['port_forwardings']) ? (fip['port_forwardings'] as ApiObject[]) : []).some(
+    (p) => typeof p['external_port'] !== 'number' || typeof p['internal_port'] !== 'number',
+  );
+
+/**
+ * The forwardings of the floating IPs listing a range, by floating IP id (their ranges show only
+ * there); null when none does. A refused read (403/404) is noted: those ranges are then not walked.
+ */
+async function rangeForwardings(
+  client: ApiClient,
+  floatingips: ApiObject[],
+  errors: string[],
+): Promise<Record<string, ApiObject[]> | null> {
+  const ids = floatingips.filter(listsRange).map((f) => f.id);
+  if (!ids.length) return null;
+  const lists = await mapLimit(ids, FETCH_PARALLEL, async (id) => {
+    const path = `/v2.0/floatingips/${encodeURIComponent(id)}/port_forwardings`;
+    try {
+      return await list(client, path.slice('/v2.0/'.length), 'port_forwardings');
+    } catch (e) {
+      if (status(e) !== 403 && status(e) !== 404) throw e;
+      errors.push(`GET ${path} answered ${status(e)}: its port ranges are not walked`);
+      return [];
+    }
+  });
+  return Object.fromEntries(ids.map((id, i) => [id, lists[i]!]));
+}
+
 export async function fetchApi(client: ApiClient): Promise<ApiResources> {
   const errors: string[] = [];
   const agentsOrNone = list(client, 'agents', 'agents').catch((e: unknown) => {
@@ -451,12 +481,14 @@ export async function fetchApi(client: ApiClient): Promise<ApiResources> {
     hostsBy(client, withDhcp, (id) => `/v2.0/networks/${encodeURIComponent(id)}/dhcp-agents`, dhcpPorts),
   ]);
   for (const e of [l3.error, dhcp.error]) if (e) errors.push(e);
+  const forwardings = await rangeForwardings(client, floatingips, errors);
   const api: ApiResources = {
     networks,
     subnets,
     ports,
     routers,
     floatingips,
+    ...(forwardings ? { port_forwardings: forwardings } : {}),
     security_groups: securityGroups,
     ...(addressGroups ? { address_groups: addressGroups } : {}),
     agents,

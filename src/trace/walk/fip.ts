@@ -26,6 +26,7 @@ import {
 import { sgHop } from '../checks/sg.js';
 import type { EvidenceLine, ResourceRef, TraceReport, TraceTarget } from '../report.js';
 import type { ApiObject } from '../snapshot.js';
+import { floatingIpForwardings, internalPortOf, type ForwardingOfFip } from '../expect/forwardings.js';
 import { gate, hops, pass, stop, walk, type Step } from './steps.js';
 
 export interface FipOptions {
@@ -55,32 +56,26 @@ interface FipWalk {
   intfPort: ApiObject;
   subnet: ApiObject;
   /** the port forwarding walked when the floating IP serves forwardings instead of a port */
-  forwarding?: ForwardingRef;
+  forwarding?: ForwardingOfFip;
 }
 
-/** A floating IP's port forwarding as its `port_forwardings` shows it (floating-ip-port-forwarding-detail). */
-interface ForwardingRef {
-  id: string;
-  protocol: string;
-  external_port: number;
-  internal_port: number;
-  internal_ip_address: string;
-  internal_port_id: string;
+/**
+ * The forwarding a flow takes: the one of its protocol whose external port or range holds the
+ * flow's port, else the first.
+ */
+function forwardingFor(ctx: TraceContext, fip: ApiObject, flow: FipOptions['flow']): ForwardingOfFip | undefined {
+  const all = floatingIpForwardings(ctx.api, fip);
+  const port = flow.port;
+  return all.find((f) => f.protocol === flow.protocol && port !== undefined && internalPortOf(f, port) !== null) ?? all[0];
 }
 
-/** The forwarding a flow takes: the one of its protocol and external port, else the first (ranges, shown without ports, are not walked). */
-function forwardingFor(fip: ApiObject, flow: FipOptions['flow']): ForwardingRef | undefined {
-  const listed = (Array.isArray(fip['port_forwardings']) ? fip['port_forwardings'] : []) as ForwardingRef[];
-  const all = listed.filter((f) => typeof f.external_port === 'number' && typeof f.internal_port === 'number');
-  return all.find((f) => f.protocol === flow.protocol && f.external_port === flow.port) ?? all[0];
-}
-
-/** A forwarding of single ports as the host view has it (start = end). */
-const singlePorts = (f: ForwardingRef) => ({ ...f, external_port_end: f.external_port, internal_port_end: f.internal_port });
-
-/** The flow as it reaches the instance: through a forwarding, to its internal port. */
-const innerFlow = (w: FipWalk): FipOptions['flow'] =>
-  w.forwarding ? { protocol: w.forwarding.protocol as FipOptions['flow']['protocol'], port: w.forwarding.internal_port } : w.o.flow;
+/** The flow as it reaches the instance: through a forwarding, to the internal port its external port maps to. */
+const innerFlow = (w: FipWalk): FipOptions['flow'] => {
+  const f = w.forwarding;
+  if (!f) return w.o.flow;
+  const port = (w.o.flow.port !== undefined ? internalPortOf(f, w.o.flow.port) : null) ?? f.internal_port;
+  return { protocol: f.protocol as FipOptions['flow']['protocol'], port };
+};
 
 const fip0PortId = (w: FipWalk) => w.fip['port_id'];
 const routerName = (w: FipWalk) => str(w.router, 'name') || w.router.id;
@@ -125,7 +120,7 @@ const fipExists = gate<FipWalk>('floating IP exists', (w) => {
 const fipAssociated = gate<FipWalk>('floating IP associated', (w) => {
   const { ctx, target } = w;
   // A floating IP serving port forwardings is walked to the forwarding's internal port and address.
-  const forwarding = fip0PortId(w) ? undefined : forwardingFor(w.fip, w.o.flow);
+  const forwarding = fip0PortId(w) ? undefined : forwardingFor(ctx, w.fip, w.o.flow);
   if (forwarding) {
     w.forwarding = forwarding;
     w.fip = { ...w.fip, port_id: forwarding.internal_port_id, fixed_ip_address: forwarding.internal_ip_address };
@@ -330,7 +325,7 @@ const FIP_WALK: Step<FipWalk>[] = [
   hops('floating IP address', 'routerHost', (w, h) => fipAddressHop(w.ctx, h, w.router, w.fip, qgOf(w))),
   hops('DNAT', 'routerHost', (w, h) =>
     w.forwarding
-      ? forwardingDnatHop(w.ctx, h, w.router, w.fip, singlePorts(w.forwarding), 'request')
+      ? forwardingDnatHop(w.ctx, h, w.router, w.fip, w.forwarding, 'request', w.o.flow.port)
       : dnatHop(w.ctx, h, w.router, w.fip, 'request'),
   ),
   hops('forwarding', 'routerHost', (w, h) => forwardingHop(w.ctx, h, w.router, 'request')),
