@@ -8,7 +8,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
 import { defaultServerConfig, type ServerConfig } from '../../src/server-config.js';
 import { openDb, type Db } from '../../src/store/db.js';
-import { createDatabase, sharedPostgresUrl } from './postgres.js';
+import { createMigratedDatabase, sharedPostgresUrl } from './postgres.js';
 import { freeLoopbackPort } from '../../src/lab/server-proc.js';
 
 export const ADMIN_PASSWORD = 'secret-admin';
@@ -28,11 +28,17 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
+/** Brings the empty PostgreSQL database at `url` to the latest schema, and closes it. */
+async function migrateEmpty(url: string): Promise<void> {
+  const db = await openDb({ stateDir: ':memory:', engine: { kind: 'postgres', url } });
+  await db.destroy();
+}
+
 /** A fresh store: SQLite in a new state directory, or a new database on the test PostgreSQL cluster. */
 export async function openTestStore(): Promise<TestStore> {
   const stateDir = mkdtempSync(join(tmpdir(), 'neutrino-test-'));
   const pg = sharedPostgresUrl();
-  const database = pg ? await createDatabase(pg) : null;
+  const database = pg ? await createMigratedDatabase(pg, migrateEmpty) : null;
   const db = await openDb({ stateDir, engine: database ? { kind: 'postgres', url: database.url } : undefined });
   return {
     stateDir,
