@@ -46,6 +46,16 @@ export function allocatedIndex(tx: Tx, subnetId: string): AllocatedIndex {
       const rows = await keys.where('ip_key', 'in', values.map(ipamKey)).execute();
       return new Set(rows.map((r) => BigInt(r.ip_key)));
     },
+    async count(from, to) {
+      const row = await tx
+        .selectFrom('ip_allocations')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('subnet_id', '=', subnetId)
+        .where('ip_key', '>=', ipamKey(from))
+        .where('ip_key', '<=', ipamKey(to))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
   };
 }
 
