@@ -109,6 +109,9 @@ function resolveProject(attrs: Record<string, unknown>, ctx: AuthContext): strin
   return given;
 }
 
+/** A default the item may keep as its own: objects copied (a create may change them), the rest as they are (cloning costs). */
+const ownCopy = (value: unknown): unknown => (typeof value === 'object' && value !== null ? structuredClone(value) : value);
+
 /**
  * A create body → values for every attribute that is given or has a default. Attributes the server
  * computes (no default) are absent when not given. `project_id` is always set.
@@ -126,7 +129,7 @@ export function prepareCreate(res: ResourceSpec, body: unknown, ctx: AuthContext
     } else if (spec.post) {
       if (spec.required) throw badRequest(`Failed to parse request. Required attribute '${name}' not specified`);
       if (spec.default !== undefined) {
-        out[name] = typeof spec.default === 'function' ? (spec.default as () => unknown)() : structuredClone(spec.default);
+        out[name] = typeof spec.default === 'function' ? (spec.default as () => unknown)() : ownCopy(spec.default);
       }
     }
   }

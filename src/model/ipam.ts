@@ -106,6 +106,9 @@ const WALK_MAX = 256;
 const PROBES = 16;
 /** Free addresses a dense window is widened to hold, at least. */
 const MIN_CANDIDATES = 100;
+/** Probes per batch, and batches, of the draw from a window known to hold MIN_CANDIDATES free addresses. */
+const PROBE_BATCH = 64;
+const PROBE_BATCHES = 4;
 
 /** The sortable form of an address value that ip_allocations.ip_key holds (migration 004). */
 export const ipamKey = (value: bigint): string => value.toString().padStart(39, '0');
@@ -116,6 +119,8 @@ export interface AllocatedIndex {
   inRange(from: bigint, to: bigint, limit: number): Promise<bigint[]>;
   /** Which of `values` are allocated. */
   among(values: bigint[]): Promise<Set<bigint>>;
+  /** How many values in [from, to] are allocated (counted by the database, no values read). */
+  count(from: bigint, to: bigint): Promise<number>;
 }
 
 export interface AddressSearch {
@@ -151,17 +156,49 @@ async function lowestFree(index: AllocatedIndex, from: bigint, to: bigint, taken
   return null;
 }
 
+/** The window's end one window further, up to `last`. */
+const widen = (end: bigint, last: bigint) => (end + BigInt(ALLOCATION_WINDOW) < last ? end + BigInt(ALLOCATION_WINDOW) : last);
+
 /**
- * A value drawn uniformly from the free ones of the window [from, to] (`from` is free): a few random
- * probes, else one read of the window, widened by whole windows up to `last` while it holds fewer
- * than MIN_CANDIDATES free values, so that concurrent allocators do not all meet on a full window.
+ * The end of the window [from, …] that randomFree's read settles on — `to`, widened by whole windows
+ * up to `last` until it holds MIN_CANDIDATES free values — by counting; null when even [from, last]
+ * holds fewer.
+ */
+async function widenedByCount(index: AllocatedIndex, from: bigint, to: bigint, last: bigint, taken: ReadonlySet<bigint>) {
+  let allocated = 0;
+  for (let start = from, end = to; ; start = end + 1n, end = widen(end, last)) {
+    allocated += await index.count(start, end);
+    let takenHere = 0;
+    for (const v of taken) if (v >= from && v <= end) takenHere++;
+    if (Number(end - from) + 1 - allocated - takenHere >= MIN_CANDIDATES) return end;
+    if (end === last) return null;
+  }
+}
+
+/**
+ * A value drawn uniformly from the free ones of the window [from, to] (`from` is free), widened by
+ * whole windows up to `last` while it holds fewer than MIN_CANDIDATES free values, so that concurrent
+ * allocators do not all meet on a full window: a few random probes; else probes over the widened
+ * window; else one read of it.
  */
 async function randomFree(index: AllocatedIndex, from: bigint, to: bigint, last: bigint, s: AddressSearch): Promise<bigint> {
   const isFree = (used: ReadonlySet<bigint>) => (v: bigint) => !used.has(v) && !s.taken.has(v);
-  const probes = Array.from({ length: PROBES }, () => from + BigInt(s.random(Number(to - from) + 1)));
-  const hit = probes.find(isFree(await index.among(probes)));
+  const probe = async (end: bigint, n: number) => {
+    const probes = Array.from({ length: n }, () => from + BigInt(s.random(Number(end - from) + 1)));
+    return probes.find(isFree(await index.among(probes)));
+  };
+  const hit = await probe(to, PROBES);
   if (hit !== undefined) return hit;
-  for (let end = to; ; end = end + BigInt(ALLOCATION_WINDOW) < last ? end + BigInt(ALLOCATION_WINDOW) : last) {
+  // A dense window. Counting its allocations costs far less than reading them: widen it as the read
+  // below would, then draw by probes, each of which now hits with a chance of at least
+  // MIN_CANDIDATES / the window's size. Uniform among the free addresses of the same window as the
+  // read's; should every batch miss (or a concurrent writer fill the window meanwhile), the read decides.
+  const end = await widenedByCount(index, from, to, last, s.taken);
+  for (let batch = 0; end !== null && batch < PROBE_BATCHES; batch++) {
+    const hit = await probe(end, PROBE_BATCH);
+    if (hit !== undefined) return hit;
+  }
+  for (let end = to; ; end = widen(end, last)) {
     const free: bigint[] = [];
     const freeHere = isFree(new Set(await index.inRange(from, end, Number(end - from) + 1)));
     for (let v = from; v <= end; v++) if (freeHere(v)) free.push(v);

@@ -3,6 +3,7 @@
 // Only the newest `window` revisions are kept: an agent further behind is told to resync (410).
 import { NeutronError } from '../model/errors.js';
 import type { Reader } from '../store/unit-of-work.js';
+import { onChangesAppended } from '../store/changes.js';
 
 export interface Change {
   revision: number;
@@ -34,6 +35,13 @@ export class ChangeFeed {
   private readonly slack: number;
   /** Set at shutdown: watchers are answered at once, so agents reconnect to the next server. */
   private closed = false;
+  /** The highest revision this process has appended and committed. */
+  private appended = 0;
+  /**
+   * At most the oldest revision held, once read (null: not known). Revisions only grow and only
+   * compaction removes any, so a bound read once stays one.
+   */
+  private oldestAtLeast: number | null = null;
 
   constructor(
     private readonly db: Reader,
@@ -41,6 +49,7 @@ export class ChangeFeed {
     private readonly window: number,
   ) {
     this.slack = Math.floor(window / 10);
+    onChangesAppended(db, (revision) => (this.appended = Math.max(this.appended, revision)));
   }
 
   /** Called after a write commits: wakes every waiting watcher. */
@@ -50,10 +59,17 @@ export class ChangeFeed {
     for (const wake of waiting) wake();
   }
 
-  /** Called after a write commits: drops the oldest revisions once more than window + slack are held. */
+  /**
+   * Called after a write commits: drops the oldest revisions once more than window + slack are held.
+   * The ends are read only when this process's newest revision may be beyond the bound; another
+   * process's newer revisions are that process's to check after its own write.
+   */
   async afterWrite(): Promise<void> {
+    const bound = this.window + this.slack;
+    if (this.oldestAtLeast !== null && this.appended - this.oldestAtLeast + 1 <= bound) return;
     const { oldest, head } = await this.held();
-    if (oldest !== null && head - oldest + 1 > this.window + this.slack) await this.compact();
+    this.oldestAtLeast = oldest;
+    if (oldest !== null && head - oldest + 1 > bound) await this.compact();
   }
 
   /** Keeps the newest `window` revisions (never the newest one: it carries the head). One range delete on the key. */
@@ -63,6 +79,7 @@ export class ChangeFeed {
       .deleteFrom('changes')
       .where('revision', '<=', head - this.window)
       .executeTakeFirst();
+    if (head > this.window) this.oldestAtLeast = Math.max(this.oldestAtLeast ?? 0, head - this.window + 1);
     return Number(r.numDeletedRows);
   }
 

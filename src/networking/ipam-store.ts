@@ -3,6 +3,7 @@
 // goes; here it is only raised, and only if no allocation went since it was read.
 import { ipamKey, type AllocatedIndex } from '../model/ipam.js';
 import { parseIp } from '../model/ip.js';
+import { prepared } from '../store/prepared.js';
 import type { Tx } from './common.js';
 
 export interface AllocationRef {
@@ -20,6 +21,14 @@ export const allocationRows = (fixedIps: AllocationRef[], portId: string, networ
     network_id: networkId,
   }));
 
+type AllocationRow = ReturnType<typeof allocationRows>[number];
+const insertAllocation = prepared((db, row: AllocationRow) => db.insertInto('ip_allocations').values(row));
+
+/** Stores the rows, one statement each (one kept compiled statement, whatever their number). */
+export async function insertAllocations(tx: Tx, rows: AllocationRow[]): Promise<void> {
+  for (const row of rows) await insertAllocation(tx, row);
+}
+
 export async function isAllocated(tx: Tx, subnetId: string, ip: string): Promise<boolean> {
   const row = await tx
     .selectFrom('ip_allocations')
@@ -30,21 +39,42 @@ export async function isAllocated(tx: Tx, subnetId: string, ip: string): Promise
   return row !== undefined;
 }
 
+const keysInRange = prepared((db, v: { subnet: string; from: string; to: string; limit: number }) =>
+  db
+    .selectFrom('ip_allocations')
+    .select('ip_key')
+    .where('subnet_id', '=', v.subnet)
+    .where('ip_key', '>=', v.from)
+    .where('ip_key', '<=', v.to)
+    .orderBy('ip_key')
+    .limit(v.limit),
+);
+const countInRange = prepared((db, v: { subnet: string; from: string; to: string }) =>
+  db
+    .selectFrom('ip_allocations')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('subnet_id', '=', v.subnet)
+    .where('ip_key', '>=', v.from)
+    .where('ip_key', '<=', v.to),
+);
+const floorOf = prepared((db, v: { subnet: string }) =>
+  db.selectFrom('ipam_floors').select(['floor_key', 'generation']).where('subnet_id', '=', v.subnet),
+);
+
 export function allocatedIndex(tx: Tx, subnetId: string): AllocatedIndex {
   const keys = tx.selectFrom('ip_allocations').select('ip_key').where('subnet_id', '=', subnetId);
   return {
     async inRange(from, to, limit) {
-      const rows = await keys
-        .where('ip_key', '>=', ipamKey(from))
-        .where('ip_key', '<=', ipamKey(to))
-        .orderBy('ip_key')
-        .limit(limit)
-        .execute();
+      const { rows } = await keysInRange(tx, { subnet: subnetId, from: ipamKey(from), to: ipamKey(to), limit });
       return rows.map((r) => BigInt(r.ip_key));
     },
     async among(values) {
       const rows = await keys.where('ip_key', 'in', values.map(ipamKey)).execute();
       return new Set(rows.map((r) => BigInt(r.ip_key)));
+    },
+    async count(from, to) {
+      const { rows } = await countInRange(tx, { subnet: subnetId, from: ipamKey(from), to: ipamKey(to) });
+      return Number(rows[0].n);
     },
   };
 }
@@ -55,7 +85,7 @@ export interface Floor {
 }
 
 export async function readFloor(tx: Tx, subnetId: string): Promise<Floor> {
-  const row = await tx.selectFrom('ipam_floors').select(['floor_key', 'generation']).where('subnet_id', '=', subnetId).executeTakeFirst();
+  const [row] = (await floorOf(tx, { subnet: subnetId })).rows;
   // A missing row (never after migration 004's trigger) is the floor that knows nothing.
   return row ? { value: BigInt(row.floor_key), generation: row.generation } : { value: 0n, generation: -1 };
 }

@@ -13,6 +13,7 @@ import { allocatedIndex, allocationRows, isAllocated, raiseFloor, readFloor } fr
 import { subnetCidr } from './lookups.js';
 import { isAutoAddressSubnet } from './subnet-requests.js';
 import { candidateSubnets } from './service-types.js';
+import { prepared } from '../store/prepared.js';
 
 export interface FixedIpRequest {
   subnet_id?: string;
@@ -58,6 +59,8 @@ async function pickFrom(tx: Tx, subnet: SubnetRow, lowest: boolean, taken: Fixed
   if (choice.floor !== null) await raiseFloor(tx, subnet.id, floor, choice.floor);
   return ipAt(subnetCidr(subnet), choice.value);
 }
+
+const subnetsOf = prepared((db, v: { network: string }) => db.selectFrom('subnets').selectAll().where('network_id', '=', v.network));
 
 /** Oldest first, then by id: created_at and id are ASCII, so code-unit order is the engines' text order. */
 const byCreation = (a: SubnetRow, b: SubnetRow) =>
@@ -114,7 +117,7 @@ export async function allocateFixedIps(
 ): Promise<FixedIp[]> {
   // Sorted here, not by ORDER BY: a network has few subnets, and SQLite's sorter costs more per
   // query (~0.1 ms, whatever the row count) than the rest of this read.
-  const subnets = (await tx.selectFrom('subnets').selectAll().where('network_id', '=', network.id).execute()).sort(byCreation);
+  const subnets = (await subnetsOf(tx, { network: network.id })).rows.sort(byCreation);
   const byId = new Map(subnets.map((s) => [s.id, s]));
   const { port } = opts;
   // Subnets reserved for other services are not the port's to take new addresses on; addresses it holds stay.

@@ -29,6 +29,7 @@ import {
   WILDCARD,
 } from './rbac-sql.js';
 import { hintsOf, hostingZones, validateAvailabilityZones } from './availability-zones.js';
+import { prepared } from '../store/prepared.js';
 
 /** A provider filter matches a network with any segment of a wanted value (network_matches_filters). */
 function anySegmentMatches(attr: string) {
@@ -191,8 +192,10 @@ export const isNetworkSharedWith = (tx: Tx, ctx: AuthContext, id: string) =>
 export const networkNotFound = (id: string) => notFound('NetworkNotFound', `Network ${id} could not be found.`);
 
 /** Loads a network the caller may see, or NetworkNotFound. */
+const networkById = prepared((db, v: { id: string }) => db.selectFrom('networks').selectAll().where('id', '=', v.id));
+
 export async function getVisibleNetwork(tx: Tx, ctx: AuthContext, id: string): Promise<NetworkRow> {
-  const row = await tx.selectFrom('networks').selectAll().where('id', '=', id).executeTakeFirst();
+  const [row] = (await networkById(tx, { id })).rows;
   if (!row || !(await canSeeNetwork(tx, ctx, row))) throw networkNotFound(id);
   return row;
 }

@@ -1,5 +1,5 @@
 // Ports: addresses (IPAM), MACs, bindings, security groups, port security and address pairs.
-import { randomBytes } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { sql, type Expression, type SqlBool } from 'kysely';
 import { isPostgres } from '../store/dialect.js';
 import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.js';
@@ -41,7 +41,8 @@ import {
   type Tx,
 } from './common.js';
 import { allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
-import { allocationRows } from './ipam-store.js';
+import { allocationRows, insertAllocations } from './ipam-store.js';
+import { prepared } from '../store/prepared.js';
 import { notePortChanged, notePortDeleted, notePortStatus } from './port-events.js';
 import { getVisibleNetwork, isNetworkSharedWith } from './networks.js';
 import { enforceQuota } from './quotas.js';
@@ -276,18 +277,27 @@ export function binding(host: string) {
 }
 
 /** A random MAC under Neutron's default base_mac (fa:16:3e:00:00:00). */
-const randomMac = () => `fa:16:3e:${[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+const randomMac = () => {
+  // randomInt draws from a buffered pool; randomBytes allocates a buffer on every call.
+  const hex = randomInt(0x1000000).toString(16).padStart(6, '0');
+  return `fa:16:3e:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4)}`;
+};
+
+/** Whether a port of the network has the MAC. */
+const portWithMac = prepared((db, v: { network: string; mac: string }) =>
+  db.selectFrom('ports').select('id').where('network_id', '=', v.network).where('mac_address', '=', v.mac),
+);
+const macTaken = async (tx: Tx, network: string, mac: string) => (await portWithMac(tx, { network, mac })).rows.length > 0;
+
+const insertPort = prepared((db, row: PortRow) => db.insertInto('ports').values(row));
+const insertPortGroup = prepared((db, row: { port_id: string; security_group_id: string }) =>
+  db.insertInto('port_security_groups').values(row),
+);
 
 async function generateMac(tx: Tx, networkId: string): Promise<string> {
   for (let attempt = 0; attempt < 16; attempt++) {
     const mac = randomMac();
-    const taken = await tx
-      .selectFrom('ports')
-      .select('id')
-      .where('network_id', '=', networkId)
-      .where('mac_address', '=', mac)
-      .executeTakeFirst();
-    if (!taken) return mac;
+    if (!(await macTaken(tx, networkId, mac))) return mac;
   }
   throw new NeutronError(503, 'MacAddressGenerationFailure', `Unable to generate unique mac on network ${networkId}.`);
 }
@@ -425,13 +435,7 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
   let mac: string;
   if (a.mac_address !== undefined) {
     mac = normalizeMac(a.mac_address as string);
-    const taken = await tx
-      .selectFrom('ports')
-      .select('id')
-      .where('network_id', '=', network.id)
-      .where('mac_address', '=', mac)
-      .executeTakeFirst();
-    if (taken) throw macInUse(network.id, mac);
+    if (await macTaken(tx, network.id, mac)) throw macInUse(network.id, mac);
   } else {
     mac = await generateMac(tx, network.id);
   }
@@ -469,19 +473,9 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
     created_at: now,
     updated_at: now,
   };
-  await tx.insertInto('ports').values(row).execute();
-  if (fixedIps.length) {
-    await tx
-      .insertInto('ip_allocations')
-      .values(allocationRows(fixedIps, row.id, network.id))
-      .execute();
-  }
-  if (groups.length) {
-    await tx
-      .insertInto('port_security_groups')
-      .values(groups.map((g) => ({ port_id: row.id, security_group_id: g })))
-      .execute();
-  }
+  await insertPort(tx, row);
+  await insertAllocations(tx, allocationRows(fixedIps, row.id, network.id));
+  for (const g of groups) await insertPortGroup(tx, { port_id: row.id, security_group_id: g });
   await recordChange(tx, 'port', row.id, 'create', projectId);
   return portToApi(row, fixedIps, groups);
 }

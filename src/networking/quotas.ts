@@ -4,6 +4,7 @@ import type { AuthContext } from '../model/context.js';
 import { badRequest, echo, NeutronError, policyDenied } from '../model/errors.js';
 import { show } from '../model/validators.js';
 import type { Tx } from './common.js';
+import { prepared } from '../store/prepared.js';
 
 export const QUOTA_DEFAULTS = {
   network: 100,
@@ -43,8 +44,10 @@ const TABLE = {
   rbac_policy: 'rbac_policies',
 } as const;
 
+const quotaRows = prepared((db, v: { project: string }) => db.selectFrom('quotas').selectAll().where('project_id', '=', v.project));
+
 export async function limits(tx: Tx, projectId: string): Promise<Record<QuotaResource, number>> {
-  const rows = await tx.selectFrom('quotas').selectAll().where('project_id', '=', projectId).execute();
+  const { rows } = await quotaRows(tx, { project: projectId });
   const out = { ...defaults };
   for (const r of rows) if (r.resource in out) out[r.resource as QuotaResource] = r.limit;
   return out;

@@ -12,6 +12,7 @@ import { enforceQuota } from './quotas.js';
 import { boolColumn, pushFilters, sqlPage, standardColumns, type ListTable } from './list-sql.js';
 import { tagAttributes, tagFiltersInSql } from './tags.js';
 import { ACCESS_SHARED, deletePoliciesOf, isSharedWith, sharedFilterInSql, sharedInSql, sharedWith } from './rbac-sql.js';
+import { prepared } from '../store/prepared.js';
 
 /** Rules every new group gets: egress to anywhere, IPv4 and IPv6. */
 function egressRules(groupId: string, projectId: string, now: string): SecurityGroupRuleRow[] {
@@ -73,12 +74,12 @@ export async function insertGroup(
 }
 
 /** The project's `default` group, created on first need (securitygroups_db._ensure_default_security_group). */
+const defaultGroupOf = prepared((db, v: { project: string }) =>
+  db.selectFrom('default_security_groups').select('security_group_id').where('project_id', '=', v.project),
+);
+
 export async function ensureDefaultSecurityGroup(tx: Tx, projectId: string): Promise<string> {
-  const existing = await tx
-    .selectFrom('default_security_groups')
-    .select('security_group_id')
-    .where('project_id', '=', projectId)
-    .executeTakeFirst();
+  const [existing] = (await defaultGroupOf(tx, { project: projectId })).rows;
   if (existing) return existing.security_group_id;
   const id = await insertGroup(tx, {
     projectId,

@@ -84,6 +84,9 @@ function memoryIndex(used: string[]) {
     async among(candidates: bigint[]) {
       return new Set(candidates.filter((v) => values.includes(v)));
     },
+    async count(from: bigint, to: bigint) {
+      return values.filter((v) => v >= from && v <= to).length;
+    },
   };
   return index;
 }
@@ -175,16 +178,32 @@ test('IPv6: the default gateway is the subnet-router anycast address and the poo
   validateGateway(c64, '2001:db8::ffff:ffff:ffff:ffff');
 });
 
-test('a nearly full window is widened until it holds 100 free addresses', async () => {
+test('a nearly full window is widened until it holds 100 free addresses, counted, not read', async () => {
   const big = parsePrefix('10.0.0.0/16')!;
   const at = (n: number) => big.network + BigInt(n);
   // 10.0.0.2 free, then 1,500 allocated: the first window holds 1 free address, the widened one 500
   const used = Array.from({ length: 1500 }, (_, i) => ipAt(big, at(3 + i)));
+  const drawnFrom: number[] = [];
+  const random = (n: number) => (drawnFrom.push(n), n - 1);
+  const index = memoryIndex(used);
+  const choice = await chooseAddress(poolRanges(defaultPools(big, '10.0.0.1')), index, search({ lowest: false, random }));
+  // 16 probes of the first window meet allocations; the first probe of the widened one is free
+  assert.deepEqual(drawnFrom, [...Array<number>(16).fill(1000), ...Array<number>(64).fill(2000)]);
+  assert.equal(choice!.value, at(2001));
+  // only the lowest-free search's first step was read
+  assert.equal(index.rowsRead, 8);
+});
+
+test('when every probe of the widened window misses, one read of it decides', async () => {
+  const big = parsePrefix('10.0.0.0/16')!;
+  const at = (n: number) => big.network + BigInt(n);
+  const used = Array.from({ length: 1500 }, (_, i) => ipAt(big, at(3 + i)));
   let drawnFrom = 0;
-  const random = (n: number) => ((drawnFrom = n), n - 1);
+  // every probe lands on 10.0.0.3, which is allocated; the read then draws the second of the 500 free
+  const random = (n: number) => ((drawnFrom = n), 1);
   const choice = await chooseAddress(poolRanges(defaultPools(big, '10.0.0.1')), memoryIndex(used), search({ lowest: false, random }));
   assert.equal(drawnFrom, 500);
-  assert.equal(choice!.value, at(2001));
+  assert.equal(choice!.value, at(1503));
 });
 
 test('random choice when a concurrent writer fills the pool between the reads: the lowest free one read, never a draw from nothing', async () => {
@@ -197,6 +216,7 @@ test('random choice when a concurrent writer fills the pool between the reads: t
   const racing = {
     inRange: (from: bigint, to: bigint, limit: number) => (reads++ === 0 ? index : full).inRange(from, to, limit),
     among: (candidates: bigint[]) => full.among(candidates),
+    count: (from: bigint, to: bigint) => full.count(from, to),
   };
   const choice = await chooseAddress(
     poolRanges(pools),
