@@ -23,7 +23,18 @@ test('a host view kept by deltas equals the whole view after every change', asyn
 
   const provider = await providerNetwork(admin);
   const net = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
-  const subnet = await created(demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '172.16.1.0/24' } }), 'subnet');
+  // The pool leaves 172.16.1.50 free to name.
+  const subnet = await created(
+    demo.post('/subnets', {
+      subnet: {
+        network_id: net.id,
+        ip_version: 4,
+        cidr: '172.16.1.0/24',
+        allocation_pools: [{ start: '172.16.1.100', end: '172.16.1.200' }],
+      },
+    }),
+    'subnet',
+  );
 
   const watches = ['compute1', 'controller'].map(
     (host) =>
