@@ -18,8 +18,8 @@ export type ChangeScope =
   | { kind: 'security_group'; id: string }
   | { kind: 'security_group_rule'; id: string; group: string | null }
   | { kind: 'address_group'; id: string }
-  /** an agent's host and that host's VXLAN endpoint now ('' when none) */
-  | { kind: 'agent'; host: string; vtep: string };
+  /** an agent's host, that host's VXLAN endpoint now ('' when none) and the networks of the ports bound to it now */
+  | { kind: 'agent'; host: string; vtep: string; networks: string[] };
 
 export function concerns(deps: HostViewDeps, scope: ChangeScope): boolean {
   switch (scope.kind) {
@@ -49,9 +49,13 @@ export function concerns(deps: HostViewDeps, scope: ChangeScope): boolean {
       return deps.rules.has(scope.id) || (scope.group !== null && deps.groups.has(scope.group));
     case 'address_group':
       return deps.addressGroups.has(scope.id);
-    case 'agent':
-      // Views read agents only for VXLAN endpoints (and this host's own agents, by host).
-      return scope.host === deps.host || (deps.boundHosts.has(scope.host) && deps.boundHosts.get(scope.host) !== scope.vtep);
+    case 'agent': {
+      // Views read agents only for VXLAN endpoints (and this host's own agents, by host): a view is
+      // concerned when the endpoint it assumed for a host with ports on its VXLAN networks moved.
+      if (scope.host === deps.host) return true;
+      const assumed = deps.boundHosts.get(scope.host) ?? '';
+      return assumed !== scope.vtep && (deps.boundHosts.has(scope.host) || scope.networks.some((n) => deps.vxlanNetworks.has(n)));
+    }
   }
 }
 

@@ -95,7 +95,9 @@ async function readScope(tx: Tx, c: Change): Promise<ChangeScope> {
     case 'agent': {
       const row = await tx.selectFrom('agents').select('host').where('id', '=', id).executeTakeFirst();
       // A deleted agent's host is not known any more.
-      return row ? { kind: 'agent', host: row.host, vtep: await vtepOf(tx, row.host) } : { kind: 'all' };
+      if (!row) return { kind: 'all' };
+      const bound = await tx.selectFrom('ports').select('network_id').distinct().where('binding_host_id', '=', row.host).execute();
+      return { kind: 'agent', host: row.host, vtep: await vtepOf(tx, row.host), networks: bound.map((b) => b.network_id) };
     }
     default:
       return { kind: 'all' };

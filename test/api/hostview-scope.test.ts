@@ -144,6 +144,20 @@ test('a change wakes every host whose view it alters, and leaves the others wait
   assert.deepEqual(await step('c2 port moved to c3', () => bind(b.id, 'c3'), ['net2', 'idle']), ['c1', 'c2', 'c3', 'net']);
   await step('c3 port unbound', () => bind(b.id, ''), ['c2', 'net2', 'idle']);
   await step('c3 port bound again', () => bind(b.id, 'c3'), ['c2', 'net2', 'idle']);
+  await step(
+    'a port in no group bound to a host without a VXLAN endpoint (in no remote entry)',
+    () => port('d', 'novtep', { security_groups: [] }),
+    ['c1', 'c2', 'c3', 'net2', 'idle'],
+  );
+  assert.ok(
+    (
+      await step(
+        "that host's agent registered with an endpoint",
+        () => report('Linux bridge agent', 'novtep', { tunneling_ip: '192.168.0.50' }),
+        ['c2', 'net2', 'idle'],
+      )
+    ).includes('c1'),
+  );
 
   await step('the network MTU lowered', () => ok(admin.put(`/networks/${net.id}`, { network: { mtu: 1400 } })), ['c2', 'net2', 'idle']);
   await step('the subnet gateway moved', () => ok(demo.put(`/subnets/${subnet.id}`, { subnet: { gateway_ip: '172.16.1.254' } })), [
