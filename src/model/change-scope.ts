@@ -3,7 +3,7 @@
 // went into it (its deps name it: the state before) or would go into it now. Kinds whose reach is not
 // worth working out (subnet pools, metering, anything unknown) concern every view. Pure.
 import type { PortView } from './hostview.js';
-import { memberEntry, remoteEntry, remotePortOf, type HostViewDeps } from './hostview-deps.js';
+import { heldRemoteEntry, memberEntry, remoteEntry, remotePortOf, type HostViewDeps } from './hostview-deps.js';
 
 export type ChangeScope =
   | { kind: 'all' }
@@ -61,7 +61,7 @@ export function concerns(deps: HostViewDeps, scope: ChangeScope): boolean {
 
 function portConcerns(deps: HostViewDeps, id: string, now: { port: PortView; vtep: string } | null): boolean {
   if (deps.portsShown.has(id)) return true;
-  const heldRemote = deps.remotePorts.get(id) ?? '';
+  const heldRemote = heldRemoteEntry(deps, id);
   const heldMember = deps.members.get(id) ?? '';
   if (!now) return heldRemote !== '' || heldMember !== '';
   const p = now.port;

@@ -11,13 +11,28 @@ export interface HostViewNotes {
   /** this host's VXLAN endpoint ('' when it has none) */
   vtep: string;
   /** every host with a port bound on one of the view's VXLAN networks, with its endpoint ('' when none) */
-  boundHosts: Map<string, string>;
-  /** each remote port entry's port, with the entry it made (remoteEntry) */
-  remotePorts: Map<string, string>;
+  boundHosts: ReadonlyMap<string, string>;
+  /**
+   * each port bound on one of the view's VXLAN networks to a host with an endpoint, with the entry
+   * it makes (remoteEntry) where its host is not this one and its endpoint not this host's
+   */
+  remotePorts: ReadonlyMap<string, RemoteHeld>;
   /** each port whose addresses went into a remote group's members, with what it gave (memberEntry) */
-  members: Map<string, string>;
+  members: ReadonlyMap<string, string>;
   /** subnets read for the routers' address scopes */
   scopeSubnets: Set<string>;
+}
+
+export interface RemoteHeld {
+  host: string;
+  vtep: string;
+  entry: string;
+}
+
+/** The remote port entry the view holds for the port ('' for none). */
+export function heldRemoteEntry(deps: Pick<HostViewDeps, 'host' | 'vtep' | 'remotePorts'>, portId: string): string {
+  const e = deps.remotePorts.get(portId);
+  return e && e.host !== deps.host && e.vtep !== deps.vtep ? e.entry : '';
 }
 
 export const emptyNotes = (): HostViewNotes => ({

@@ -333,9 +333,16 @@ export async function buildHostView(
   const remoteBound = remoteRows.filter((p) => endpoints.has(p.binding_host_id) && endpoints.get(p.binding_host_id) !== localVtep);
   const remotePorts = (await views(tx, remoteBound, memo)).map((p) => remotePortOf(p, endpoints.get(p.binding_host_id)!));
   if (notes) {
+    // The same for every host at this revision: each view's deps filter the entries by their host.
     notes.vtep = localVtep ?? '';
-    for (const p of boundRows) notes.boundHosts.set(p.binding_host_id, endpoints.get(p.binding_host_id) ?? '');
-    remoteBound.forEach((p, i) => notes.remotePorts.set(p.id, remoteEntry(remotePorts[i])));
+    notes.boundHosts = await shared(`bound-hosts:${vxlanIds.join()}`, async () => {
+      return new Map(boundRows.map((p) => [p.binding_host_id, endpoints.get(p.binding_host_id) ?? '']));
+    });
+    notes.remotePorts = await shared(`remote-entries:${vxlanIds.join()}`, async () => {
+      const candidates = boundRows.filter((p) => endpoints.has(p.binding_host_id));
+      const entries = (await views(tx, candidates, memo)).map((p) => remotePortOf(p, endpoints.get(p.binding_host_id)!));
+      return new Map(candidates.map((p, i) => [p.id, { host: entries[i].host, vtep: entries[i].vtep, entry: remoteEntry(entries[i]) }]));
+    });
   }
   const vtepKeys = new Map(remotePorts.map((p) => [`${p.network_id}|${p.host}`, { network_id: p.network_id, host: p.host, vtep: p.vtep }]));
 
@@ -347,7 +354,7 @@ export async function buildHostView(
     : [];
   const groupIds = [...new Set(ports.flatMap((p) => p.security_groups))];
   const { groups, members } = await shared(`groups:${groupIds.join()}`, () => securityGroups(tx, groupIds));
-  if (notes) notes.members = memberEntries(members, groups);
+  if (notes) notes.members = await shared(`member-entries:${groupIds.join()}`, async () => memberEntries(members, groups));
   const remoteAddressGroups = await shared(`address-groups:${groupIds.join()}`, () => addressGroups(tx, groups));
 
   return {
