@@ -109,6 +109,10 @@ export class ChangeFeed {
     this.notify();
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Highest revision; pass the open transaction when inside one (SQLite has a single connection). */
   async head(tx: Reader = this.db): Promise<number> {
     const row = await tx

@@ -4,10 +4,16 @@
 // process: after a restart, on another worker, or once evicted, the agent gets a whole view again.
 import { randomBytes } from 'node:crypto';
 import type { HostView } from '../model/hostview.js';
+import type { HostViewDeps } from '../model/hostview-deps.js';
 
-interface Held {
-  tag: string;
+/** A view sent, and what it was built from (which changes can alter it). */
+export interface HeldView {
   view: HostView;
+  deps: HostViewDeps;
+}
+
+interface Held extends HeldView {
+  tag: string;
 }
 
 /** Views kept per host: the last two, so two watchers of one host (an agent and a tool) do not evict each other at once. */
@@ -22,9 +28,9 @@ export class HostViewCache {
   constructor(private readonly maxHosts = 1024) {}
 
   /** Keeps `view` as sent to an agent of its host; returns the tag the agent names it by. */
-  remember(view: HostView): string {
+  remember(view: HostView, deps: HostViewDeps): string {
     const tag = `${this.prefix}-${++this.count}`;
-    const held = (this.hosts.get(view.host) ?? []).concat({ tag, view }).slice(-PER_HOST);
+    const held = (this.hosts.get(view.host) ?? []).concat({ tag, view, deps }).slice(-PER_HOST);
     this.hosts.delete(view.host);
     this.hosts.set(view.host, held);
     if (this.hosts.size > this.maxHosts) this.hosts.delete(this.hosts.keys().next().value!);
@@ -32,8 +38,8 @@ export class HostViewCache {
   }
 
   /** The view sent under `tag` to `host`'s agent at `revision`, if still held. */
-  lookup(host: string, tag: string, revision: number): HostView | null {
+  lookup(host: string, tag: string, revision: number): HeldView | null {
     const held = this.hosts.get(host)?.find((h) => h.tag === tag);
-    return held && held.view.revision === revision ? held.view : null;
+    return held && held.view.revision === revision ? held : null;
   }
 }

@@ -2,11 +2,15 @@
 // holds to the current one, or the whole view when the server cannot make one (the base is not held
 // here, the feed no longer holds the revisions after it, or the delta would not be smaller).
 import type { HostView } from '../model/hostview.js';
-import { diffHostViews, portIdsInView, type HostViewDelta } from '../model/hostview-delta.js';
+import { diffHostViews, type HostViewDelta } from '../model/hostview-delta.js';
+import { emptyNotes, hostViewDeps, type HostViewDeps } from '../model/hostview-deps.js';
+import { concerns } from '../model/change-scope.js';
 import { NeutronError } from '../model/errors.js';
 import { unitOfWork, type Reader } from '../store/unit-of-work.js';
-import type { ChangeFeed, ChangePage } from './feed.js';
-import type { HostViewCache } from './hostview-cache.js';
+import type { Change, ChangeFeed, ChangePage } from './feed.js';
+import type { HeldView, HostViewCache } from './hostview-cache.js';
+import { ChangeScopes } from './change-scopes.js';
+import { HostViewWaiters } from './hostview-waiters.js';
 import { buildHostView } from './hostview.js';
 import { SnapshotMemo } from './hostview-memo.js';
 
@@ -18,43 +22,70 @@ export type HostViewAnswer = { tag: string; view: HostView; reason: FullReason }
 export class HostViewUpdates {
   /** Shared by the views rebuilt at the newest revision (not by first fetches: those stand alone). */
   private memo: SnapshotMemo | null = null;
+  private readonly scopes: ChangeScopes;
+  private readonly waiters: HostViewWaiters;
 
   constructor(
     private readonly db: Reader,
     private readonly feed: ChangeFeed,
     private readonly cache: HostViewCache,
-  ) {}
+  ) {
+    this.scopes = new ChangeScopes(db);
+    this.waiters = new HostViewWaiters(feed, this.scopes);
+  }
 
   /** The current view, whole. */
   async full(host: string, reason: FullReason = 'first', shared = false): Promise<HostViewAnswer & { view: HostView }> {
+    const notes = emptyNotes();
     // One transaction: the view is consistent with the revision it reports.
     const view = await unitOfWork(this.db, async (tx) => {
       const head = await this.feed.head(tx);
-      return buildHostView(tx, host, head, shared ? this.memoAt(head) : null);
+      return buildHostView(tx, host, head, shared ? this.memoAt(head) : null, notes);
     });
-    return { tag: this.cache.remember(view), view, reason };
+    return { tag: this.cache.remember(view, hostViewDeps(view, notes)), view, reason };
   }
 
   /**
-   * Waits up to `waitMs` for a change after `since`, then answers what changed in the view held
-   * under `tag` at `since` (an empty delta when nothing did).
+   * Waits up to `waitMs` for a change after `since` that concerns the view held under `tag` at
+   * `since`, then answers what changed in it; an empty delta when nothing did by then. Changes that
+   * cannot concern the view (model/change-scope.ts) neither end the wait nor rebuild the view.
    */
   async since(host: string, since: number, tag: string, waitMs: number): Promise<HostViewAnswer> {
-    const base = this.cache.lookup(host, tag, since);
-    if (!base) return this.full(host, 'unknown-base');
-    let page: ChangePage;
-    try {
-      page = await this.feed.watch(since, waitMs);
-    } catch (e) {
-      if (e instanceof NeutronError && e.type === 'ChangeFeedRevisionExpired') return this.full(host, 'expired');
-      throw e;
+    const held = this.cache.lookup(host, tag, since);
+    if (!held) return this.full(host, 'unknown-base');
+    const deadline = Date.now() + waitMs;
+    // The view is unchanged up to `at`.
+    let at = since;
+    for (;;) {
+      let page: ChangePage;
+      try {
+        page = await this.feed.since(at);
+      } catch (e) {
+        if (e instanceof NeutronError && e.type === 'ChangeFeedRevisionExpired') return this.full(host, 'expired');
+        throw e;
+      }
+      // A feed behind the view's revision is another database's.
+      if (page.revision < at || (page.changes.length && (await this.concerned(held.deps, page.changes)))) return this.rebuilt(held);
+      at = page.revision;
+      if (page.changes.length) continue;
+      const left = deadline - Date.now();
+      if (left <= 0 || this.feed.isClosed) break;
+      const waited = await this.waiters.wait(held.deps, at, left);
+      if (waited.end === 'concerned') return this.rebuilt(held);
+      at = waited.at;
     }
-    if (!this.canChange(base, page)) {
-      const view = { ...base, revision: page.revision };
-      return { tag: this.cache.remember(view), delta: { since, revision: page.revision, sections: {} } };
-    }
-    const next = await this.full(host, 'first', true);
-    const delta = diffHostViews(base, next.view);
+    const view = { ...held.view, revision: at };
+    return { tag: this.cache.remember(view, held.deps), delta: { since, revision: at, sections: {} } };
+  }
+
+  private async concerned(deps: HostViewDeps, changes: Change[]): Promise<boolean> {
+    return (await this.scopes.of(changes)).some((s) => concerns(deps, s));
+  }
+
+  /** The view rebuilt at the newest revision, as a delta from the one held when that is smaller. */
+  private async rebuilt(held: HeldView): Promise<HostViewAnswer> {
+    const next = await this.full(held.view.host, 'first', true);
+    const delta = diffHostViews(held.view, next.view);
     return deltaIsSmaller(delta, next.view) ? { tag: next.tag, delta } : { ...next, reason: 'larger' };
   }
 
@@ -62,18 +93,6 @@ export class HostViewUpdates {
   private memoAt(revision: number): SnapshotMemo {
     if (!this.memo || this.memo.revision < revision) this.memo = new SnapshotMemo(revision);
     return this.memo.revision === revision ? this.memo : new SnapshotMemo(revision);
-  }
-
-  /**
-   * Whether the changes can alter the view: any but a status change can; a status change alters only
-   * its port's `status`, so only a view that shows that port (a floating IP's status is not in views).
-   */
-  private canChange(base: HostView, page: ChangePage): boolean {
-    if (page.revision < base.revision) return true;
-    const statusOnly = page.changes.every((c) => c.op === 'status');
-    if (!statusOnly) return true;
-    const shown = portIdsInView(base);
-    return page.changes.some((c) => c.resource === 'port' && shown.has(c.resource_id));
   }
 }
 

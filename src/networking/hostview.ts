@@ -20,6 +20,7 @@ import { NO_ADDRESS_SCOPES, routerPorts } from '../model/router-view.js';
 import { portView } from '../model/port-view.js';
 import { meteringLabelsOf } from './metering.js';
 import type { SnapshotMemo } from './hostview-memo.js';
+import { memberEntry, remoteEntry, remotePortOf, type HostViewNotes } from '../model/hostview-deps.js';
 
 /** The rows as port views; with a memo, only the ports it does not hold yet are converted. */
 async function views(tx: Tx, rows: PortRow[], memo: SnapshotMemo | null = null): Promise<PortView[]> {
@@ -42,8 +43,14 @@ async function vteps(tx: Tx): Promise<Map<string, string>> {
 
 // Every read below has a total order (ties broken by id): the agent's rules and devices come out in
 // the same order on every engine, and the tracer rebuilds the same order from the API's lists.
-async function securityGroups(tx: Tx, ids: string[]): Promise<SecurityGroupView[]> {
-  if (!ids.length) return [];
+/** The groups, and which port gave each member address of the remote ones. */
+interface GroupsRead {
+  groups: SecurityGroupView[];
+  members: Array<{ port: string; group: string; ip: string }>;
+}
+
+async function securityGroups(tx: Tx, ids: string[]): Promise<GroupsRead> {
+  if (!ids.length) return { groups: [], members: [] };
   const groups = await tx.selectFrom('security_groups').selectAll().where('id', 'in', ids).execute();
   const rules = await tx
     .selectFrom('security_group_rules')
@@ -57,7 +64,11 @@ async function securityGroups(tx: Tx, ids: string[]): Promise<SecurityGroupView[
     ? await tx
         .selectFrom('port_security_groups')
         .innerJoin('ip_allocations', 'ip_allocations.port_id', 'port_security_groups.port_id')
-        .select(['port_security_groups.security_group_id as group', 'ip_allocations.ip_address as ip'])
+        .select([
+          'port_security_groups.port_id as port',
+          'port_security_groups.security_group_id as group',
+          'ip_allocations.ip_address as ip',
+        ])
         .where('port_security_groups.security_group_id', 'in', remoteIds)
         .execute()
     : [];
@@ -84,7 +95,20 @@ async function securityGroups(tx: Tx, ids: string[]): Promise<SecurityGroupView[
     };
   };
   // Groups referenced only as remote groups are included too: their member addresses matter.
-  return [...new Set([...ids, ...remoteIds])].map(viewOf);
+  return { groups: [...new Set([...ids, ...remoteIds])].map(viewOf), members };
+}
+
+/** Each member port's share in the remote groups' addresses (see memberEntry). */
+function memberEntries(members: GroupsRead['members'], groups: SecurityGroupView[]): Map<string, string> {
+  const remote = new Set(groups.flatMap((g) => g.rules.map((r) => r.remote_group_id)).filter((x): x is string => !!x));
+  const byPort = new Map<string, { groups: string[]; ips: string[] }>();
+  for (const m of members) {
+    const e = byPort.get(m.port) ?? { groups: [], ips: [] };
+    e.groups.push(m.group);
+    e.ips.push(m.ip);
+    byPort.set(m.port, e);
+  }
+  return new Map([...byPort].map(([port, e]) => [port, memberEntry(e.groups, e.ips, remote)]));
 }
 
 /** The address groups the groups' rules name as their remote, by id, with their addresses. */
@@ -107,17 +131,18 @@ async function addressGroups(tx: Tx, groups: SecurityGroupView[]): Promise<Addre
 }
 
 /** Each network's address scope per family, from its subnets' pools (as the L3 RPC reads them). */
-async function addressScopesByNetwork(tx: Tx, networkIds: string[]): Promise<Map<string, AddressScopesView>> {
+async function addressScopesByNetwork(tx: Tx, networkIds: string[], read: Set<string>): Promise<Map<string, AddressScopesView>> {
   const out = new Map<string, AddressScopesView>();
   if (!networkIds.length) return out;
   const rows = await tx
     .selectFrom('subnets')
     .innerJoin('subnetpools', 'subnetpools.id', 'subnets.subnetpool_id')
-    .select(['subnets.network_id', 'subnets.ip_version', 'subnetpools.address_scope_id'])
+    .select(['subnets.id', 'subnets.network_id', 'subnets.ip_version', 'subnetpools.address_scope_id'])
     .where('subnets.network_id', 'in', networkIds)
     .where('subnetpools.address_scope_id', 'is not', null)
     .execute();
   for (const r of rows) {
+    read.add(r.id);
     const scopes = out.get(r.network_id) ?? { ...NO_ADDRESS_SCOPES };
     scopes[String(r.ip_version) as '4' | '6'] = r.address_scope_id;
     out.set(r.network_id, scopes);
@@ -126,7 +151,7 @@ async function addressScopesByNetwork(tx: Tx, networkIds: string[]): Promise<Map
 }
 
 /** The routers scheduled to `host`'s L3 agent, with their ports, subnets and associated floating IPs. */
-async function hostRouters(tx: Tx, host: string, memo: SnapshotMemo | null): Promise<RouterView[]> {
+async function hostRouters(tx: Tx, host: string, memo: SnapshotMemo | null, notes: HostViewNotes | null): Promise<RouterView[]> {
   const rows = await tx
     .selectFrom('router_l3_agents')
     .innerJoin('agents', 'agents.id', 'router_l3_agents.agent_id')
@@ -167,7 +192,7 @@ async function hostRouters(tx: Tx, host: string, memo: SnapshotMemo | null): Pro
       },
     ]),
   );
-  const scopes = await addressScopesByNetwork(tx, [...new Set(ports.map((p) => p.network_id))]);
+  const scopes = await addressScopesByNetwork(tx, [...new Set(ports.map((p) => p.network_id))], notes?.scopeSubnets ?? new Set());
   const fips = await tx
     .selectFrom('floatingips')
     .selectAll()
@@ -248,9 +273,16 @@ const haRouterNetworks = (routers: RouterView[]): string[] =>
 
 /**
  * The view of `host` at `revision`. A memo (for one revision, see SnapshotMemo) lends the reads that
- * do not depend on the host; the view is the same with it or without.
+ * do not depend on the host; the view is the same with it or without. `notes`, when given, is filled
+ * in with what the view depends on beyond what it shows (see model/hostview-deps.ts).
  */
-export async function buildHostView(tx: Tx, host: string, revision: number, memo: SnapshotMemo | null = null): Promise<HostView> {
+export async function buildHostView(
+  tx: Tx,
+  host: string,
+  revision: number,
+  memo: SnapshotMemo | null = null,
+  notes: HostViewNotes | null = null,
+): Promise<HostView> {
   const shared = <T>(key: string, read: () => Promise<T>): Promise<T> => (memo ? memo.once(key, read) : read());
   const local = await tx.selectFrom('ports').selectAll().where('binding_host_id', '=', host).orderBy('id').execute();
   const dhcpNetworks = (
@@ -262,7 +294,7 @@ export async function buildHostView(tx: Tx, host: string, revision: number, memo
       .orderBy('network_dhcp_agents.network_id')
       .execute()
   ).map((r) => r.network_id);
-  const routers = await hostRouters(tx, host, memo);
+  const routers = await hostRouters(tx, host, memo, notes);
   const networkIds = [...new Set([...local.map((p) => p.network_id), ...dhcpNetworks, ...haRouterNetworks(routers)])];
   const networks = networkIds.length
     ? await shared(`networks:${networkIds.join()}`, () =>
@@ -299,13 +331,19 @@ export async function buildHostView(tx: Tx, host: string, revision: number, memo
   const localVtep = endpoints.get(host);
   // Only ports on hosts with another VXLAN endpoint are entries: the others are not converted at all.
   const remoteBound = remoteRows.filter((p) => endpoints.has(p.binding_host_id) && endpoints.get(p.binding_host_id) !== localVtep);
-  const remotePorts = (await views(tx, remoteBound, memo)).map((p) => ({
-    network_id: p.network_id,
-    host: p.binding_host_id,
-    vtep: endpoints.get(p.binding_host_id)!,
-    mac_address: p.mac_address,
-    ip_addresses: p.fixed_ips.map((f) => f.ip_address),
-  }));
+  const remotePorts = (await views(tx, remoteBound, memo)).map((p) => remotePortOf(p, endpoints.get(p.binding_host_id)!));
+  if (notes) {
+    // The same for every host at this revision: each view's deps filter the entries by their host.
+    notes.vtep = localVtep ?? '';
+    notes.boundHosts = await shared(`bound-hosts:${vxlanIds.join()}`, async () => {
+      return new Map(boundRows.map((p) => [p.binding_host_id, endpoints.get(p.binding_host_id) ?? '']));
+    });
+    notes.remotePorts = await shared(`remote-entries:${vxlanIds.join()}`, async () => {
+      const candidates = boundRows.filter((p) => endpoints.has(p.binding_host_id));
+      const entries = (await views(tx, candidates, memo)).map((p) => remotePortOf(p, endpoints.get(p.binding_host_id)!));
+      return new Map(candidates.map((p, i) => [p.id, { host: entries[i].host, vtep: entries[i].vtep, entry: remoteEntry(entries[i]) }]));
+    });
+  }
   const vtepKeys = new Map(remotePorts.map((p) => [`${p.network_id}|${p.host}`, { network_id: p.network_id, host: p.host, vtep: p.vtep }]));
 
   const ports = await views(tx, local, memo);
@@ -315,7 +353,8 @@ export async function buildHostView(tx: Tx, host: string, revision: number, memo
       )
     : [];
   const groupIds = [...new Set(ports.flatMap((p) => p.security_groups))];
-  const groups = await shared(`groups:${groupIds.join()}`, () => securityGroups(tx, groupIds));
+  const { groups, members } = await shared(`groups:${groupIds.join()}`, () => securityGroups(tx, groupIds));
+  if (notes) notes.members = await shared(`member-entries:${groupIds.join()}`, async () => memberEntries(members, groups));
   const remoteAddressGroups = await shared(`address-groups:${groupIds.join()}`, () => addressGroups(tx, groups));
 
   return {

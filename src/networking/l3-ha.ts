@@ -201,6 +201,8 @@ export async function updateHaStates(tx: Tx, host: string, states: Record<string
         .where('router_id', '=', routerId)
         .where('agent_id', '=', row.agent_id)
         .execute();
+      // The state is in the router's host views (`ha.state`): the feed carries every change to a view.
+      await recordChange(tx, 'router', routerId, 'update', null);
       changed.push(routerId);
     }
     if (state === 'active') await moveRouterPorts(tx, routerId, host);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { startTestServer, ADMIN_PASSWORD } from '../helpers/server.js';
-import { adminDemoOther, created } from '../helpers/networking.js';
+import { adminDemoOther, created, providerNetwork } from '../helpers/networking.js';
 import { NeutrinoClient } from '../../src/client/neutrino.js';
 import { HostWatch } from '../../src/agent/host-watch.js';
 
@@ -21,25 +21,20 @@ test('a host view kept by deltas equals the whole view after every change', asyn
   assert.equal((await report('L3 agent', 'controller')).status, 200);
   assert.equal((await report('DHCP agent', 'controller')).status, 200);
 
-  const provider = await created(
-    admin.post('/networks', {
-      network: { name: 'provider', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' },
-    }),
-    'network',
-  );
-  await created(
-    admin.post('/subnets', {
+  const provider = await providerNetwork(admin);
+  const net = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
+  // The pool leaves 172.16.1.50 free to name.
+  const subnet = await created(
+    demo.post('/subnets', {
       subnet: {
-        network_id: provider.id,
+        network_id: net.id,
         ip_version: 4,
-        cidr: '10.123.123.0/24',
-        allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }],
+        cidr: '172.16.1.0/24',
+        allocation_pools: [{ start: '172.16.1.100', end: '172.16.1.200' }],
       },
     }),
     'subnet',
   );
-  const net = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
-  const subnet = await created(demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '172.16.1.0/24' } }), 'subnet');
 
   const watches = ['compute1', 'controller'].map(
     (host) =>

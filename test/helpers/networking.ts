@@ -48,6 +48,28 @@ export async function created<T = Wire>(p: Promise<{ status: number; body: Wire 
   return r.body[key];
 }
 
+/** The admin's external flat network `provider` with 10.123.123.0/24 (pool .100–.200, so lower addresses are free to name). */
+export async function providerNetwork(admin: Api): Promise<Wire> {
+  const provider = await created(
+    admin.post('/networks', {
+      network: { name: 'provider', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' },
+    }),
+    'network',
+  );
+  await created(
+    admin.post('/subnets', {
+      subnet: {
+        network_id: provider.id,
+        ip_version: 4,
+        cidr: '10.123.123.0/24',
+        allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }],
+      },
+    }),
+    'subnet',
+  );
+  return provider;
+}
+
 /** The change feed's head revision: every write appends to it. */
 export async function feedHead(admin: Api): Promise<number> {
   let since = 0;
