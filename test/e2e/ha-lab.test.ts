@@ -181,3 +181,67 @@ test(
     );
   },
 );
+
+test(
+  'the tracer follows the HA router through its primary and names keepalived stopped there by PID',
+  { skip, timeout: 300_000 },
+  async (t) => {
+    type Report = {
+      ok: boolean;
+      target: { router?: { host: string | null } };
+      hops: Array<{ node: string; check: string; observed: Record<string, unknown> | null }>;
+      firstBroken: { node: string; reason: string; cause: string } | null;
+    };
+    const trace = async (): Promise<Report> => {
+      const r = await neutrino(['trace', 'fip', FIP, ...L, '--json'], 90_000);
+      assert.ok(r.code === 0 || r.code === 1 || r.code === 3, r.stderr);
+      return JSON.parse(r.stdout) as Report;
+    };
+    const primary = await eventually('one node active', activeNode, 30_000);
+    const standby = primary === 'controller' ? 'network2' : 'controller';
+    const healthy = await eventually(
+      `a healthy trace through ${primary}`,
+      async () => {
+        const r = await trace();
+        return r.ok && r.target.router?.host === primary ? r : undefined;
+      },
+      60_000,
+    );
+    const keepalived = healthy.hops.filter((h) => h.check === 'keepalived');
+    assert.deepEqual(keepalived.map((h) => h.node).sort(), ['controller', 'network2']);
+    assert.equal(keepalived.find((h) => h.node === primary)!.observed!['vrrp'], 'primary');
+    assert.equal(keepalived.find((h) => h.node === primary)!.observed!['state_file'], 'primary');
+    assert.equal(keepalived.find((h) => h.node === standby)!.observed!['vrrp'], 'backup');
+
+    // keepalived of the primary, by the PID in its own pid file under the node's state dir; the node's
+    // agent paused meanwhile, so that its next pass does not restart keepalived before the trace.
+    const pid = Number(readFileSync(join(stateDir(primary), 'ha_confs', `${routerId}.pid`), 'utf8').trim());
+    assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), new RegExp(`keepalived.*${stateDir(primary)}`));
+    const agent = agentPid(primary);
+    process.kill(agent, 'SIGSTOP');
+    try {
+      process.kill(pid, 'SIGTERM');
+      const broken = await eventually(
+        `the tracer names keepalived not running on ${primary}`,
+        async () => {
+          const r = await trace();
+          return r.firstBroken?.reason === 'HA_KEEPALIVED_NOT_RUNNING' && r.firstBroken.node === primary ? r : undefined;
+        },
+        60_000,
+      );
+      t.diagnostic(broken.firstBroken!.cause);
+      assert.equal(broken.target.router?.host, standby, `the path goes through ${standby}, primary now`);
+    } finally {
+      process.kill(agent, 'SIGCONT');
+    }
+    // The agent starts keepalived again (BACKUP, nopreempt): healthy, through the new primary.
+    await eventually(
+      'a healthy trace again, keepalived back on both nodes',
+      async () => {
+        const r = await trace();
+        return r.ok && r.target.router?.host === standby ? r : undefined;
+      },
+      90_000,
+    );
+  },
+);

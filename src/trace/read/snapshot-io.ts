@@ -135,7 +135,7 @@ const DHCP_NAMESPACE = shape({
   files: recordOf(strOrNull),
 });
 
-const API_FIELDS: Record<keyof Omit<ApiResources, 'errors' | 'address_groups'>, Check> = {
+const API_FIELDS: Record<keyof Omit<ApiResources, 'errors' | 'address_groups' | 'router_ha_states'>, Check> = {
   networks: arrayOf(apiObject),
   subnets: arrayOf(apiObject),
   ports: arrayOf(apiObject),
@@ -179,6 +179,7 @@ function checkIndex(v: unknown, file: string): asserts v is SnapshotIndex {
   checkFields(v['api'] as Record<string, unknown>, file, 'api.', API_FIELDS, {
     errors: arrayOf(isStr),
     address_groups: arrayOf(apiObject),
+    router_ha_states: recordOf(recordOf(isStr)),
   });
 }
 
