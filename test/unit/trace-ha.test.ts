@@ -12,6 +12,7 @@ import { tracePort } from '../../src/trace/walk/port.js';
 import { contextFrom } from '../../src/trace/run.js';
 import { loadSnapshot } from '../../src/trace/read/snapshot-io.js';
 import { isKeepalived } from '../../src/trace/read/collect-dhcp.js';
+import { haStatesOf } from '../../src/trace/read/cloud.js';
 import type { TraceReport } from '../../src/trace/report.js';
 import type { Snapshot } from '../../src/trace/snapshot.js';
 import { splitBatchJson, type Obj } from '../../src/observe/json.js';
@@ -230,4 +231,16 @@ test('a real Neutron without HA routers: no HA hop, still healthy', async () => 
   const report = traceFip(contextFrom(s, 'snapshot zed'), '10.123.123.104', { flow: { protocol: 'icmp' } });
   assert.equal(report.ok, true, JSON.stringify(report.firstBroken));
   assert.ok(!report.hops.some((h) => HA_KEYS.includes(h.check)));
+});
+
+test("the server's ha_state per host, from the l3-agents answer: HA routers' agents only", () => {
+  assert.deepEqual(
+    haStatesOf([
+      { host: 'controller', ha_state: 'standby' },
+      { host: 'network2', ha_state: 'active' },
+    ]),
+    { controller: 'standby', network2: 'active' },
+  );
+  assert.deepEqual(haStatesOf([{ host: 'controller', ha_state: null }]), {}, 'a legacy router: no state');
+  assert.deepEqual(haStatesOf(undefined), {});
 });
