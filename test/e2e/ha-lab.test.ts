@@ -255,12 +255,14 @@ test(
     } finally {
       process.kill(agent, 'SIGCONT');
     }
-    // The agent starts keepalived again (BACKUP, nopreempt): healthy, through the new primary. Seen in
-    // three runs of four; in the fourth (the controller primary before) no healthy trace came within
-    // 90 s, cause not found yet: a todo subtest that prints the last trace's first broken hop.
+    // The agent starts keepalived again (BACKUP, nopreempt): healthy, through the new primary. Known
+    // defect, found by this check: when the former primary's qr- devices get the new primary's router
+    // advertisements they form SLAAC addresses from the shared MACs (HA_VIPS_ON_STANDBY), because a
+    // standby's qr- keeps accept_ra (Neutron's _disable_ipv6_addressing_on_interface sets it to 0 on
+    // a node that is not primary). Seen when the controller was primary before; a todo until fixed.
     await t.test(
       'a healthy trace again, keepalived back on both nodes',
-      { todo: 'once missed with the controller primary before' },
+      { todo: "a standby's qr- accepts router advertisements (accept_ra not 0): SLAAC addresses from the shared MACs" },
       async (st) => {
         let last: Report | undefined;
         try {
