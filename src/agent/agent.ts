@@ -381,7 +381,14 @@ export class Agent {
     this.monitor.start();
     const l3 = this.cfg.roles.includes('l3');
     // A router made primary or standby here is planned again (IPv6 forwarding, radvd).
-    const ha = new HaStateReporter(this.cfg.host, this.client, this.log.child({ component: 'ha' }), undefined, () => this.kick());
+    const ha = new HaStateReporter(
+      this.cfg.host,
+      this.client,
+      this.log.child({ component: 'ha' }),
+      undefined,
+      () => this.kick(),
+      this.cfg.statePath,
+    );
     const haTimer = l3 ? setInterval(() => void ha.check(haWatches(this.view)), HA_CHECK_MS) : null;
     try {
       while (!this.stopped) {

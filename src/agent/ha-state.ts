@@ -2,13 +2,16 @@
 // router is active here while its primary VIP (169.254.0.<vr_id>/24) is on its `ha-` device, which
 // keepalived adds on becoming MASTER and removes otherwise. Changes are reported to the server
 // (update_ha_routers_states), which moves the router's ports to the active host, and to the agent,
-// which plans a primary router unlike a standby one (IPv6 forwarding, radvd).
+// which plans a primary router unlike a standby one (IPv6 forwarding, radvd). Each router's state is
+// also written where Neutron's L3 agent keeps it (ha_confs/<router>/state: 'primary' or 'backup').
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { NeutrinoClient } from '../client/neutrino.js';
 import { run as defaultRun, type Runner } from '../exec/run.js';
 import { haName, routerNamespace } from '../kernel/names.js';
 import type { HostView } from '../model/hostview.js';
-import { primaryVip } from '../planner/keepalived.js';
+import { haConfDir, primaryVip } from '../planner/keepalived.js';
 
 export interface HaWatch {
   routerId: string;
@@ -35,9 +38,14 @@ export function stateFromAddresses(output: string, vip: string): 'active' | 'sta
   return output.split('\n').some((l) => l.split(/\s+/).includes(vip)) ? 'active' : 'standby';
 }
 
+/** The state file's word for a state (Neutron's keepalived-state-change: primary, backup). */
+export const stateFileText = (state: 'active' | 'standby') => (state === 'active' ? 'primary' : 'backup');
+
 export class HaStateReporter {
   /** router id → the state last reported */
   private reported = new Map<string, string>();
+  /** router id → the state last written to its state file */
+  private written = new Map<string, string>();
   /** the routers last read as active here */
   private primary = new Set<string>();
   private inFlight: Promise<void> | null = null;
@@ -49,6 +57,8 @@ export class HaStateReporter {
     private readonly log: Logger,
     private readonly run: Runner = defaultRun,
     private readonly onPrimaryChange: () => void = () => undefined,
+    /** the agent's state_path: where each router's state file is written; none when undefined */
+    private readonly statePath?: string,
   ) {}
 
   /** The routers active on this node as last read. */
@@ -65,7 +75,7 @@ export class HaStateReporter {
   }
 
   private async readAndReport(watches: HaWatch[]): Promise<void> {
-    const states = new Map<string, string>();
+    const states = new Map<string, 'active' | 'standby'>();
     for (const w of watches) {
       try {
         states.set(
@@ -76,6 +86,7 @@ export class HaStateReporter {
         // the namespace or device is not there yet: the pass makes it
       }
     }
+    await this.writeStateFiles(states);
     const primary = new Set([...states].filter(([, s]) => s === 'active').map(([id]) => id));
     if (primary.size !== this.primary.size || [...primary].some((id) => !this.primary.has(id))) {
       this.primary = primary;
@@ -92,5 +103,19 @@ export class HaStateReporter {
     } catch (e) {
       this.log.warn({ err: e }, 'HA router state report failed; retried on the next check');
     }
+  }
+
+  private async writeStateFiles(states: ReadonlyMap<string, 'active' | 'standby'>): Promise<void> {
+    if (this.statePath === undefined) return;
+    for (const [id, state] of states) {
+      if (this.written.get(id) === state) continue;
+      try {
+        await writeFile(join(haConfDir(this.statePath, id), 'state'), stateFileText(state));
+        this.written.set(id, state);
+      } catch (e) {
+        this.log.warn({ err: e, router: id }, 'HA state file not written; retried on the next check');
+      }
+    }
+    for (const id of this.written.keys()) if (!states.has(id)) this.written.delete(id);
   }
 }

@@ -9,6 +9,7 @@ import { adminClient, loadLab, type LabRef } from '../lab/context.js';
 import { listInstances } from '../lab/instance-state.js';
 import { DEFAULT_LAB, labPaths, stateRoot as stateRootOf } from '../lab/paths.js';
 import { UPSTREAM_CLIENT } from '../lab/topology.js';
+import { nodeNetnsDir } from '../lab/agents.js';
 
 export function labApiClient(ref: LabRef): { client: ApiClient; source: Snapshot['source'] } {
   const { state } = loadLab(ref);
@@ -24,7 +25,8 @@ export function labTargets(ref: LabRef): NodeTarget[] {
   const instances = listInstances(paths);
   return state.nodes.map((n) => ({
     host: n.name,
-    access: `netns:${n.namespace}`,
+    // A node with a /run/netns of its own (an extra network node) is read through its agent's mount namespace.
+    access: `netns:${n.namespace}${nodeNetnsDir(paths, n) && n.agentPid ? `@${n.agentPid}` : ''}`,
     agentConfig: paths.agentIni(n.name),
     instancesPath: paths.instancesDir,
     // The lab's instances are namespaces under the same /run/netns: their route tables can be read.

@@ -1,7 +1,7 @@
 // A router's ports as the L3 role sees them: each port with the subnets of its fixed IPs, as
 // Neutron's L3 RPC hands them to the agent (port['subnets']). One reading for the server's host
 // view and the tracer's rebuilt one. Pure.
-import type { AddressScopesView, PortView, RouterPortView, RouterSubnetView } from './hostview.js';
+import type { AddressScopesView, PortView, RouterPortView, RouterSubnetView, RouterView } from './hostview.js';
 import { ROUTER_GW_OWNER } from './neutron.js';
 
 /** A network's address scopes, by network id. */
@@ -38,3 +38,10 @@ export function routerPorts(
       .filter((r) => r.subnets.length > 0),
   };
 }
+
+/** The networks an HA router's ports are on: the standby hosts wire them too (only the active one's ports are bound there). */
+export const haRouterNetworks = (routers: RouterView[]): string[] =>
+  routers
+    .filter((r) => r.ha)
+    .flatMap((r) => [...(r.gateway ? [r.gateway] : []), ...r.interfaces, { port: r.ha!.port }])
+    .map((p) => p.port.network_id);

@@ -16,7 +16,7 @@ import { bool, parseJson, type Tx } from './common.js';
 import { segmentsByNetwork } from './segments.js';
 import { portsToApi } from './ports.js';
 import { AGENT_L2, ROUTER_OWNED } from '../model/neutron.js';
-import { NO_ADDRESS_SCOPES, routerPorts } from '../model/router-view.js';
+import { haRouterNetworks, NO_ADDRESS_SCOPES, routerPorts } from '../model/router-view.js';
 import { portView } from '../model/port-view.js';
 import { meteringLabelsOf } from './metering.js';
 import type { SnapshotMemo } from './hostview-memo.js';
@@ -263,13 +263,6 @@ function haView(
   const cidr = port && subnets.get(port.fixed_ips[0]?.subnet_id ?? '')?.cidr;
   return port && cidr ? { ha: { vr_id: r.ha_vr_id, port, cidr, state: r.ha_state } } : {};
 }
-
-/** The networks an HA router's ports are on: the standby hosts wire them too (only the active one's ports are bound there). */
-const haRouterNetworks = (routers: RouterView[]): string[] =>
-  routers
-    .filter((r) => r.ha)
-    .flatMap((r) => [...(r.gateway ? [r.gateway] : []), ...r.interfaces, { port: r.ha!.port }])
-    .map((p) => p.port.network_id);
 
 /**
  * The view of `host` at `revision`. A memo (for one revision, see SnapshotMemo) lends the reads that

@@ -203,6 +203,9 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
     { key: 'net.ipv4.conf.all.arp_announce', value: '2' },
     // Namespace.create with IPv6 enabled on the host; new devices inherit it (it sets the default too).
     ...(standby ? [] : [{ key: 'net.ipv6.conf.all.forwarding', value: '1' }]),
+    // HaRouterNamespace.create: daemons may bind the router's addresses on every node, primary or
+    // not (keepalived, not the agent, sends the gratuitous ARPs, so a standby announces nothing).
+    ...(router.ha ? [{ key: 'net.ipv4.ip_nonlocal_bind', value: '1' }] : []),
   );
 
   /** The veth of one router port: `inner` in the namespace, tap<port> in the network's bridge. */

@@ -62,6 +62,13 @@ export const REASONS = [
   'METADATA_PROXY_NOT_RUNNING',
   'METADATA_AGENT_DOWN',
   'METADATA_ROUTE_MISSING',
+  // HA routers (ha.ts)
+  'HA_KEEPALIVED_NOT_RUNNING',
+  'HA_NO_PRIMARY',
+  'HA_SPLIT_BRAIN',
+  'HA_VIPS_ON_STANDBY',
+  'HA_STATE_MISMATCH',
+  'HA_NONLOCAL_BIND_OFF',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

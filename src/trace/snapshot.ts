@@ -28,6 +28,11 @@ export interface ApiResources {
   agents: ApiObject[];
   /** router id → `host` of the L3 agents hosting it (GET /v2.0/routers/{id}/l3-agents) */
   router_hosts: Record<string, string[]>;
+  /**
+   * HA router id → host → the `ha_state` its L3 agent reported ('active', 'standby', …), from the
+   * same call; absent in older snapshots and when the call is refused or shows no states.
+   */
+  router_ha_states?: Record<string, Record<string, string>>;
   /** network id → `host` of the DHCP agents serving it (GET /v2.0/networks/{id}/dhcp-agents) */
   dhcp_hosts: Record<string, string[]>;
   /** what could not be read or was read another way, in words (e.g. l3-agents refused: hosts from binding:host_id) */
@@ -89,7 +94,10 @@ export interface NodeDump {
   instanceRoutes?: Record<string, { namespace: string; routes: string | null }>;
   /** the DHCP namespaces' processes and dnsmasq files, per qdhcp- namespace that exists (absent in older snapshots) */
   dhcp?: Record<NsKey, DhcpNamespaceDump>;
-  /** the processes of router namespaces whose router has an IPv6 subnet, with radvd's configuration (absent in older snapshots) */
+  /**
+   * The processes of router namespaces where the plan runs a daemon (radvd, the metadata proxy,
+   * keepalived), with radvd's configuration and keepalived's state file (absent in older snapshots).
+   */
   radvd?: Record<NsKey, DhcpNamespaceDump>;
   /**
    * The command behind each output above, by namespace and by what it filled: a RawNamespace field

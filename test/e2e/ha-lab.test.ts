@@ -5,11 +5,15 @@
 // is active (it alone holds the floating IP) and GET /routers/{id}/l3-agents says which. The active
 // node's agent (SIGKILL) and keepalived (SIGTERM) are ended by PID: the standby takes over within the
 // bound, the router's ports move to it, and the killed node's agent started again rejoins as standby
-// (keepalived's nopreempt) without a lost reply.
+// (keepalived's nopreempt) without a lost reply. The tracer walks through the primary and names
+// keepalived stopped there by PID (HA_KEEPALIVED_NOT_RUNNING), healthy again once the agent starts it.
+// IPv6: selfservice also has a SLAAC subnet: radvd runs on the primary only, the instance reaches the
+// external host over IPv6 through it, and after a failover through the new primary, whose
+// advertisements alone give the instance its address and default route back.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
@@ -22,6 +26,9 @@ const lab = `ha${process.pid % 100000}`;
 const root = mkdtempSync(join(tmpdir(), 'neutrino-ha-lab-'));
 const L = ['--lab', lab, '--state-root', root];
 const FIP = '10.123.123.120';
+const EXTERNAL_V6 = '2001:db8:ff::1';
+const PREFIX_V6 = '2001:db8:1::/64';
+const GATEWAY_V6 = '2001:db8:ff::2';
 /** ping's interval in the failover measurements (seconds). */
 const INTERVAL = 0.1;
 /** Neutron's ha_vrrp_advert_int is 2 s; keepalived stopping hands over at once (priority 0), so the gap is the handover and GARP. */
@@ -86,12 +93,26 @@ before(async () => {
   );
   openstack('network', 'create', '--project', 'demo', 'selfservice');
   openstack('subnet', 'create', '--project', 'demo', '--network', 'selfservice', '--subnet-range', '172.16.1.0/24', 'selfservice');
+  // IPv6: SLAAC on selfservice (radvd of the primary advertises it), the external host on the provider's IPv6 subnet.
+  openstack(
+    ...['subnet', 'create', '--network', 'provider', '--ip-version', '6', '--subnet-range', '2001:db8:ff::/64'],
+    ...['--gateway', EXTERNAL_V6, '--allocation-pool', 'start=2001:db8:ff::100,end=2001:db8:ff::1ff', '--no-dhcp', 'provider-v6'],
+  );
+  openstack(
+    ...['subnet', 'create', '--project', 'demo', '--network', 'selfservice', '--ip-version', '6'],
+    ...['--ipv6-ra-mode', 'slaac', '--ipv6-address-mode', 'slaac', '--subnet-range', PREFIX_V6, 'selfservice-v6'],
+  );
   const router = openstack('router', 'create', '--project', 'demo', '--ha', 'router');
   assert.equal(router.ha, true);
   routerId = router.id;
   // The gateway's address is chosen: a random one could be the floating IP's.
-  openstackRaw('router', 'set', '--external-gateway', 'provider', '--fixed-ip', 'subnet=provider,ip-address=10.123.123.102', 'router');
+  // IPv6 too, outside the pool, named as the IPv4 one is.
+  openstackRaw(
+    ...['router', 'set', '--external-gateway', 'provider', '--fixed-ip', 'subnet=provider,ip-address=10.123.123.102'],
+    ...['--fixed-ip', `subnet=provider-v6,ip-address=${GATEWAY_V6}`, 'router'],
+  );
   openstackRaw('router', 'add', 'subnet', 'router', 'selfservice');
+  openstackRaw('router', 'add', 'subnet', 'router', 'selfservice-v6');
   const groups = openstack('security', 'group', 'list', '--project', 'demo') as Array<{ ID: string; Name: string }>;
   openstackRaw('security', 'group', 'rule', 'create', '--ingress', '--protocol', 'icmp', groups.find((g) => g.Name === 'default')!.ID);
   await neutrinoOk(['instance', 'create', ...L, 'vm', '--network', 'selfservice', '--host', 'compute1'], 90_000);
@@ -177,5 +198,144 @@ test(
       },
       30_000,
     );
+  },
+);
+
+test(
+  'the tracer follows the HA router through its primary and names keepalived stopped there by PID',
+  { skip, timeout: 300_000 },
+  async (t) => {
+    type Report = {
+      ok: boolean;
+      target: { router?: { host: string | null } };
+      hops: Array<{ node: string; check: string; observed: Record<string, unknown> | null }>;
+      firstBroken: { node: string; reason: string; cause: string } | null;
+    };
+    const trace = async (): Promise<Report> => {
+      const r = await neutrino(['trace', 'fip', FIP, ...L, '--json'], 90_000);
+      assert.ok(r.code === 0 || r.code === 1 || r.code === 3, r.stderr);
+      return JSON.parse(r.stdout) as Report;
+    };
+    const primary = await eventually('one node active', activeNode, 30_000);
+    const standby = primary === 'controller' ? 'network2' : 'controller';
+    const healthy = await eventually(
+      `a healthy trace through ${primary}`,
+      async () => {
+        const r = await trace();
+        return r.ok && r.target.router?.host === primary ? r : undefined;
+      },
+      60_000,
+    );
+    const keepalived = healthy.hops.filter((h) => h.check === 'keepalived');
+    assert.deepEqual(keepalived.map((h) => h.node).sort(), ['controller', 'network2']);
+    assert.equal(keepalived.find((h) => h.node === primary)!.observed!['vrrp'], 'primary');
+    assert.equal(keepalived.find((h) => h.node === primary)!.observed!['state_file'], 'primary');
+    assert.equal(keepalived.find((h) => h.node === standby)!.observed!['vrrp'], 'backup');
+
+    // keepalived of the primary, by the PID in its own pid file under the node's state dir; the node's
+    // agent paused meanwhile, so that its next pass does not restart keepalived before the trace.
+    const pid = Number(readFileSync(join(stateDir(primary), 'ha_confs', `${routerId}.pid`), 'utf8').trim());
+    assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), new RegExp(`keepalived.*${stateDir(primary)}`));
+    const agent = agentPid(primary);
+    process.kill(agent, 'SIGSTOP');
+    try {
+      process.kill(pid, 'SIGTERM');
+      const broken = await eventually(
+        `the tracer names keepalived not running on ${primary}`,
+        async () => {
+          const r = await trace();
+          return r.firstBroken?.reason === 'HA_KEEPALIVED_NOT_RUNNING' && r.firstBroken.node === primary ? r : undefined;
+        },
+        60_000,
+      );
+      t.diagnostic(broken.firstBroken!.cause);
+      assert.equal(broken.target.router?.host, standby, `the path goes through ${standby}, primary now`);
+    } finally {
+      process.kill(agent, 'SIGCONT');
+    }
+    // The agent starts keepalived again (BACKUP, nopreempt): healthy, through the new primary. Known
+    // defect, found by this check: when the former primary's qr- devices get the new primary's router
+    // advertisements they form SLAAC addresses from the shared MACs (HA_VIPS_ON_STANDBY), because a
+    // standby's qr- keeps accept_ra (Neutron's _disable_ipv6_addressing_on_interface sets it to 0 on
+    // a node that is not primary). Seen when the controller was primary before; a todo until fixed.
+    await t.test(
+      'a healthy trace again, keepalived back on both nodes',
+      { todo: "a standby's qr- accepts router advertisements (accept_ra not 0): SLAAC addresses from the shared MACs" },
+      async (st) => {
+        let last: Report | undefined;
+        try {
+          await eventually(
+            'a healthy trace again, keepalived back on both nodes',
+            async () => {
+              last = await trace();
+              return last.ok && last.target.router?.host === standby ? last : undefined;
+            },
+            90_000,
+          );
+        } catch (e) {
+          st.diagnostic(`last trace: through ${last?.target.router?.host}, first broken ${JSON.stringify(last?.firstBroken)}`);
+          throw e;
+        }
+      },
+    );
+  },
+);
+
+test(
+  'IPv6 on the HA router: radvd on the primary only, the SLAAC instance reaches the external host through it, and after failover through the new primary',
+  { skip, timeout: 300_000 },
+  async () => {
+    const ping6 = async (dst: string) =>
+      (await neutrino(['instance', 'exec', ...L, 'vm', '--', 'ping', '-6', '-c', '1', '-W', '1', dst], 30_000)).code === 0;
+    /** radvd running for the router with its configuration under `node`'s state dir. */
+    const radvdOn = (node: string) =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .some((p) => {
+          try {
+            const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+            return /(^|\/)radvd$/.test(argv[0]!) && argv.some((a) => a.startsWith(`${stateDir(node)}/`) && a.includes(routerId));
+          } catch {
+            return false;
+          }
+        });
+    const primary = await eventually('one node active', activeNode, 30_000);
+    const standby = primary === 'controller' ? 'network2' : 'controller';
+    await eventually(`radvd on ${primary}`, async () => radvdOn(primary), 30_000);
+    assert.equal(radvdOn(standby), false, `no radvd on ${standby}, the standby`);
+
+    const vm = (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as InstanceJson[]).find((i) => i.name === 'vm')!;
+    const v6Of = (portId: string, prefix: string) =>
+      (openstack('port', 'show', portId)['fixed_ips'] as Array<{ ip_address: string }>)
+        .map((f) => f.ip_address)
+        .find((a) => a.startsWith(prefix));
+    const vmV6 = v6Of(vm.port_id, '2001:db8:1:');
+    assert.ok(vmV6, "vm's port has a SLAAC address");
+    const external = `${lab}-external`;
+    execFileSync('ip', ['-n', external, '-6', 'addr', 'replace', `${EXTERNAL_V6}/64`, 'dev', 'eth0', 'nodad']);
+    execFileSync('ip', ['-n', external, '-6', 'route', 'replace', PREFIX_V6, 'via', GATEWAY_V6]);
+    await eventually(
+      'vm holds its SLAAC address',
+      async () =>
+        (JSON.parse(await neutrinoOk(['instance', 'list', ...L, '--json'])) as InstanceJson[])
+          .find((i) => i.name === 'vm')!
+          .addresses.includes(vmV6!),
+      60_000,
+    );
+    await eventually(`vm pings the external host over IPv6 through ${primary}`, () => ping6(EXTERNAL_V6), 60_000);
+
+    // Failover: keepalived of the primary stopped by PID (its agent starts it again, as BACKUP).
+    const pid = Number(readFileSync(join(stateDir(primary), 'ha_confs', `${routerId}.pid`), 'utf8').trim());
+    process.kill(pid, 'SIGTERM');
+    await eventually(`${standby} reported active`, async () => (await haStates())[standby] === 'active', 60_000);
+    await eventually(`radvd on ${standby}, the new primary`, async () => radvdOn(standby), 30_000);
+    await eventually(`no radvd on ${primary} any more`, async () => !radvdOn(primary), 30_000);
+    // The instance's link goes down and up: its addresses and default route come back only from a
+    // router advertisement answering its solicitation, which the new primary alone sends.
+    await neutrinoOk(['instance', 'exec', ...L, 'vm', '--', 'ip', 'link', 'set', 'eth0', 'down']);
+    await neutrinoOk(['instance', 'exec', ...L, 'vm', '--', 'ip', 'link', 'set', 'eth0', 'up']);
+    await eventually(`vm pings the external host over IPv6 through ${standby}`, () => ping6(EXTERNAL_V6), 60_000);
+    const routes = await neutrinoOk(['instance', 'exec', ...L, 'vm', '--', 'ip', '-6', 'route', 'show', 'default']);
+    assert.match(routes, /default via fe80::\S+ dev eth0 proto ra/, 'the default route from the advertisement');
   },
 );

@@ -9,7 +9,12 @@ import { planNode } from '../../src/planner/index.js';
 import { controllerFacts, dualStack, NS, qg, qr, ROUTER, router, view } from '../helpers/router-view.js';
 import type { HostView, PortView } from '../../src/model/hostview.js';
 import { keepalivedConfig, primaryVip, primaryVipRange } from '../../src/planner/keepalived.js';
-import { haWatches, stateFromAddresses } from '../../src/agent/ha-state.js';
+import { HaStateReporter, haWatches, stateFromAddresses } from '../../src/agent/ha-state.js';
+import type { NeutrinoClient } from '../../src/client/neutrino.js';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { HOST } from '../../src/kernel/types.js';
 
 const HA_NET = 'cccccccc-0000-4000-8000-00000000000c';
@@ -135,6 +140,13 @@ test('IPv6 forwarding is on where the router is primary only; a standby leaves i
   assert.equal(legacy['net.ipv6.conf.qg-7a8b9c0d-1e.forwarding'], '1');
 });
 
+test('an HA router namespace binds non-local addresses on every node (HaRouterNamespace.create); a legacy one as the kernel has it', () => {
+  assert.equal(sysctlsOf(haView(), false)['net.ipv4.ip_nonlocal_bind'], '1');
+  assert.equal(sysctlsOf(haView(), true)['net.ipv4.ip_nonlocal_bind'], '1');
+  const legacy = planNode(view([router()]), controllerFacts(['l2', 'l3'])).desired.namespaces[NS]!.sysctls;
+  assert.ok(!legacy.some((x) => x.key === 'net.ipv4.ip_nonlocal_bind'));
+});
+
 test('radvd of an HA router runs on its primary node only', () => {
   const { view: v, router: r } = dualStack('slaac', null);
   r.ha = { vr_id: 7, port: haPort, cidr: '169.254.192.0/18', state: 'standby' };
@@ -146,4 +158,22 @@ test('radvd of an HA router runs on its primary node only', () => {
   const [conf] = radvd(true);
   assert.match(conf!, /^interface qr-0b1c2d3e-4f\n/);
   assert.match(conf!, /prefix fd00:1::\/64/);
+});
+
+test("the agent writes each router's state where Neutron's L3 agent keeps it (ha_confs/<router>/state), and reports it", async (t) => {
+  const statePath = mkdtempSync(join(tmpdir(), 'neutrino-ha-state-'));
+  t.after(() => rmSync(statePath, { recursive: true, force: true }));
+  mkdirSync(join(statePath, 'ha_confs', ROUTER), { recursive: true });
+  const reported: Array<Record<string, string>> = [];
+  const client = { setHaRouterStates: async (_host: string, states: Record<string, string>) => void reported.push(states) };
+  let addresses = '5: ha-e5e5e5e5-11    inet 169.254.192.7/18 scope global ha-e5e5e5e5-11';
+  const run = async () => ({ stdout: addresses, stderr: '' });
+  const ha = new HaStateReporter('controller', client as unknown as NeutrinoClient, pino({ level: 'silent' }), run, undefined, statePath);
+  const file = join(statePath, 'ha_confs', ROUTER, 'state');
+  await ha.check(haWatches(haView()));
+  assert.equal(readFileSync(file, 'utf8'), 'backup');
+  addresses += '\n5: ha-e5e5e5e5-11    inet 169.254.0.7/24 scope global ha-e5e5e5e5-11';
+  await ha.check(haWatches(haView()));
+  assert.equal(readFileSync(file, 'utf8'), 'primary');
+  assert.deepEqual(reported, [{ [ROUTER]: 'standby' }, { [ROUTER]: 'active' }]);
 });

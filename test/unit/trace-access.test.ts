@@ -59,6 +59,31 @@ test("netns:NAME: the node's own namespace is NAME, its other namespaces are nam
   assert.throws(() => accessArgv(node, ['ip', 'route'], 'bad name'), /invalid namespace name/);
 });
 
+test("netns:NAME@PID: a node whose /run/netns is a process's own, entered through that process's mount namespace", () => {
+  const node = parseAccess('netns:x1-network2@4242');
+  assert.deepEqual(node, { kind: 'netns', name: 'x1-network2', mountOf: 4242 });
+  assert.equal(formatAccess(node), 'netns:x1-network2@4242');
+  // The node's own namespace is the process's (its name is not in that /run/netns).
+  assert.deepEqual(accessArgv(node, ['iptables-save']), [
+    'nsenter',
+    '--mount=/proc/4242/ns/mnt',
+    '--net=/proc/4242/ns/net',
+    '--',
+    'iptables-save',
+  ]);
+  assert.deepEqual(accessArgv(node, ['ip', 'route'], 'qrouter-1'), [
+    'nsenter',
+    '--mount=/proc/4242/ns/mnt',
+    '--',
+    'ip',
+    '-n',
+    'qrouter-1',
+    'route',
+  ]);
+  for (const bad of ['netns:x1@', 'netns:x1@0', 'netns:x1@12a', 'netns:x1@1@2', 'netns:@12'])
+    assert.throws(() => parseAccess(bad), AccessError, bad);
+});
+
 test('ssh: batch mode, a connect timeout, and one remote command line with every word quoted', () => {
   const ssh = parseAccess('ssh:root@192.168.0.105');
   const prefix = ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', 'root@192.168.0.105', '--'];

@@ -36,7 +36,11 @@ function node(addresses: string[] | null): NodeDump {
   const raw = hostDump('network2', null, [[HA_DEV, null]]).namespaces['']!;
   const [links, addrs, ...rest] = raw.ip.split('\n');
   const parsed = JSON.parse(addrs!) as Array<{ addr_info: unknown[] }>;
-  parsed[0]!.addr_info = addresses.map((a) => ({ family: 'inet', local: a.split('/')[0], prefixlen: Number(a.split('/')[1]) }));
+  parsed[0]!.addr_info = addresses.map((a) => ({
+    family: a.includes(':') ? 'inet6' : 'inet',
+    local: a.split('/')[0],
+    prefixlen: Number(a.split('/')[1]),
+  }));
   dump.namespaces[`qrouter-${ROUTER}`] = { ...raw, ip: [links, JSON.stringify(parsed), ...rest].join('\n') };
   return dump;
 }
@@ -44,6 +48,11 @@ function node(addresses: string[] | null): NodeDump {
 test('an HA router is primary where ha- holds more than the HA port’s address', () => {
   assert.deepEqual([...primaryRoutersOn(node(['169.254.192.7/18', '169.254.0.7/24']), api(true))], [ROUTER]);
   assert.deepEqual([...primaryRoutersOn(node(['169.254.192.7/18']), api(true))], [], 'standby: the HA port address only');
+  assert.deepEqual(
+    [...primaryRoutersOn(node(['169.254.192.7/18', 'fe80::f816:3eff:fe24:9f83/64']), api(true))],
+    [],
+    'the kernel link-local on every node',
+  );
   assert.deepEqual([...primaryRoutersOn(node(null), api(true))], [], 'no namespace read there');
   assert.deepEqual([...primaryRoutersOn(node(['169.254.192.7/18', '169.254.0.7/24']), api(false))], [], 'not an HA router');
 });

@@ -3,6 +3,7 @@
 import { HOST, type LinkSpec, type NsKey, type ObservedLink, type ObservedNamespace } from '../../kernel/types.js';
 import type { EvidenceLine, Hop, HopStatus, Reason, ResourceRef } from '../report.js';
 import type { TraceNode } from '../read/nodes.js';
+import type { DhcpNamespaceDump } from '../snapshot.js';
 import { findRule } from './compare.js';
 
 export type HopDraft = Omit<Hop, 'index'>;
@@ -333,4 +334,26 @@ export function checkRule(
     });
   }
   return result(base, expected, { rule: `-A ${chain} ${found}` }, [{ command, line: `-A ${chain} ${found}` }]);
+}
+
+/** The command a namespace's processes are read with. */
+export const processesCommand = (ns: NsKey) => `ip netns pids ${ns}; cat /proc/PID/cmdline`;
+
+/**
+ * The processes read in router namespace `base.namespace`, or the hop saying they were not read
+ * (so whether `daemon` runs cannot be told).
+ */
+export function routerProcessesOr(
+  node: TraceNode,
+  base: HopBase,
+  expected: Record<string, unknown>,
+  daemon: string,
+): DhcpNamespaceDump | HopDraft {
+  const procs = node.dump?.radvd?.[base.namespace];
+  if (procs && procs.pids !== null) return procs;
+  return result(base, expected, null, [{ command: processesCommand(base.namespace) }], {
+    status: 'unknown',
+    reason: 'NODE_UNREADABLE',
+    cause: `the processes in ${base.namespace} on ${base.node} were not read: whether ${daemon} cannot be told`,
+  });
 }

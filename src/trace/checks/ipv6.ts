@@ -12,7 +12,7 @@ import { agentNote, str, type TraceContext } from '../context.js';
 import { isRadvd, radvdConfigOf } from '../read/collect-dhcp.js';
 import type { Hop } from '../report.js';
 import type { ApiObject } from '../snapshot.js';
-import { apiHop, isDraft, namespaceOr, observeCommand, result, type HopDraft } from './checks.js';
+import { apiHop, isDraft, namespaceOr, observeCommand, processesCommand, result, routerProcessesOr, type HopDraft } from './checks.js';
 import { findRule } from './compare.js';
 import { portRef } from './l2.js';
 import { routerRef } from './router.js';
@@ -93,14 +93,9 @@ export function radvdHop(
   const owner = `the ${AGENT_L3} on ${host} runs it for router ${router['name'] || router.id} (neutron/agent/linux/ra.py); ${agentNote(ctx, host, AGENT_L3)}`;
   const o = namespaceOr(node, base, expected, owner);
   if (isDraft(o)) return o;
-  const procs = node!.dump!.radvd?.[ns];
-  const command = `ip netns pids ${ns}; cat /proc/PID/cmdline`;
-  if (!procs || procs.pids === null)
-    return result(base, expected, null, [{ command }], {
-      status: 'unknown',
-      reason: 'NODE_UNREADABLE',
-      cause: `the processes in ${ns} on ${host} were not read: whether radvd runs for router ${router['name'] || router.id} cannot be told`,
-    });
+  const procs = routerProcessesOr(node!, base, expected, `radvd runs for router ${router['name'] || router.id}`);
+  if (isDraft(procs)) return procs;
+  const command = processesCommand(ns);
   const running = Object.entries(procs.cmdlines).filter((e): e is [string, string[]] => isRadvd(e[1]));
   if (!running.length)
     return result(base, expected, { process: null }, [{ command }], {

@@ -20,14 +20,14 @@ import {
 } from './checks.js';
 import { netRef, portRef, segmentOf } from './l2.js';
 import { sysctlValue } from './compare.js';
-import type { Hop, ResourceRef } from '../report.js';
+import type { Hop, Reason, ResourceRef } from '../report.js';
 import type { ApiObject } from '../snapshot.js';
 import { portForwardingChain, portForwardingRule } from '../../planner/port-forwarding.js';
 import type { PortForwardingView } from '../../model/hostview.js';
 import { internalPortOf, portsText } from '../expect/forwardings.js';
 
 export const routerRef = (r: ApiObject): ResourceRef => ({ type: 'router', id: r.id, name: String(r['name'] ?? '') });
-const l3Owner = (ctx: TraceContext, host: string, r: ApiObject) =>
+export const l3Owner = (ctx: TraceContext, host: string, r: ApiObject) =>
   `the ${AGENT_L3} on ${host} makes it for router ${r['name'] || r.id}; ${agentNote(ctx, host, AGENT_L3)}`;
 
 /**
@@ -96,28 +96,40 @@ const FORWARDING = {
 } as const;
 
 export function forwardingHop(ctx: TraceContext, host: string, router: ApiObject, leg: Hop['leg'], family: IpFamily = 4): HopDraft {
-  const ns = routerNamespace(router.id);
   const { key, check, what } = FORWARDING[family];
+  return routerSysctlHop(ctx, host, router, leg, { key, check, want: '1' }, (value, ns, owner) => ({
+    reason: 'FORWARDING_DISABLED',
+    cause: `${what} is off in ${ns} on ${host} (${key} = ${value}): the router forwards no ${family === 4 ? '' : 'IPv6 '}traffic; ${owner}`,
+  }));
+}
+
+/** One sysctl in the router's namespace: `want`, else the fault `differs` names (given the value read, the namespace and who sets it). */
+export function routerSysctlHop(
+  ctx: TraceContext,
+  host: string,
+  router: ApiObject,
+  leg: Hop['leg'],
+  s: { key: string; check: string; want: string },
+  differs: (value: string, ns: string, owner: string) => { reason: Reason; cause: string },
+): HopDraft {
+  const ns = routerNamespace(router.id);
+  const { key, check, want } = s;
   const base = { leg, node: host, namespace: ns, device: null, resource: routerRef(router), check };
   const owner = l3Owner(ctx, host, router);
-  const o = namespaceOr(ctx.nodes[host], base, { [key]: '1' }, owner);
+  const o = namespaceOr(ctx.nodes[host], base, { [key]: want }, owner);
   if (isDraft(o)) return o;
   const raw = o.sysctls[key];
   const value = raw === undefined ? undefined : sysctlValue(raw);
   const evidence = [{ command: observeCommand(ns, 'sysctl', key), ...(value !== undefined ? { line: `${key} = ${value}` } : {}) }];
   if (value === undefined)
-    return result(base, { [key]: '1' }, null, evidence, {
+    return result(base, { [key]: want }, null, evidence, {
       status: 'unknown',
       reason: 'NODE_UNREADABLE',
       cause: `${key} was not read in ${ns}`,
     });
-  if (value !== '1')
-    return result(base, { [key]: '1' }, { [key]: value }, evidence, {
-      status: 'mismatch',
-      reason: 'FORWARDING_DISABLED',
-      cause: `${what} is off in ${ns} on ${host} (${key} = ${value}): the router forwards no ${family === 4 ? '' : 'IPv6 '}traffic; ${owner}`,
-    });
-  return result(base, { [key]: '1' }, { [key]: value }, evidence);
+  if (value !== want)
+    return result(base, { [key]: want }, { [key]: value }, evidence, { status: 'mismatch', ...differs(value, ns, owner) });
+  return result(base, { [key]: want }, { [key]: value }, evidence);
 }
 
 /** A route in the router namespace toward `dst` through `dev` (connected or via a gateway). */

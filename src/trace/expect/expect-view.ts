@@ -15,8 +15,8 @@ import type {
   RouterView,
   SecurityGroupView,
 } from '../../model/hostview.js';
-import { AGENT_L2, ROUTER_OWNED } from '../../model/neutron.js';
-import { NO_ADDRESS_SCOPES, routerPorts } from '../../model/router-view.js';
+import { AGENT_L2, ROUTER_HA_INTF_OWNER, ROUTER_OWNED } from '../../model/neutron.js';
+import { haRouterNetworks, NO_ADDRESS_SCOPES, routerPorts } from '../../model/router-view.js';
 import { attr, attrFlag, attrList, cmpText, fixedIpsOf, hostOf, portView } from '../../model/port-view.js';
 import { key, networkView, ruleView, rulesOf, sortByKeys, subnetView } from './expect-api.js';
 import type { ApiObject, ApiResources } from '../snapshot.js';
@@ -156,8 +156,23 @@ function routers(api: ApiResources, host: string): RouterView[] {
         destination: x.destination,
         nexthop: x.nexthop,
       })),
+      ...haView(api, r, host),
     };
   });
+}
+
+/**
+ * An HA router's `ha` entry on `host`, when its `ha-` port there is visible (admin). The API shows
+ * no VRRP id (ha_vr_id): 0 stands for it, which only keepalived's configuration would show, and
+ * the tracer compares none.
+ */
+function haView(api: ApiResources, r: ApiObject, host: string): Pick<RouterView, 'ha'> {
+  if (r['ha'] !== true) return {};
+  const port = api.ports.find((p) => p['device_id'] === r.id && p['device_owner'] === ROUTER_HA_INTF_OWNER && hostOf(p) === host);
+  const subnet = port && api.subnets.find((s) => s.id === fixedIpsOf(port)[0]?.subnet_id);
+  if (!port || !subnet) return {};
+  const vrId = typeof r['ha_vr_id'] === 'number' ? r['ha_vr_id'] : 0;
+  return { ha: { vr_id: vrId, port: portView(port), cidr: attr(subnet, 'cidr'), state: api.router_ha_states?.[r.id]?.[host] ?? null } };
 }
 
 /** A router's port forwardings from its floating IPs (forwardings.ts), as the host view orders them. */
@@ -174,7 +189,8 @@ export function hostViewFromApi(api: ApiResources, host: string, revision = 0): 
     byId,
   );
   const dhcpNetworks = dhcpNetworksOf(api, host);
-  const networkIds = new Set([...local.map(key('network_id')), ...dhcpNetworks]);
+  const hostRouters = routers(api, host);
+  const networkIds = new Set([...local.map(key('network_id')), ...dhcpNetworks, ...haRouterNetworks(hostRouters)]);
   // Networks by id (primary key); subnets by network (index), then ordered by creation.
   const networks = sortByKeys(
     api.networks.filter((n) => networkIds.has(n.id)),
@@ -225,6 +241,6 @@ export function hostViewFromApi(api: ApiResources, host: string, revision = 0): 
       key('network_id'),
       byId,
     ).map(portView),
-    routers: routers(api, host),
+    routers: hostRouters,
   };
 }

@@ -12,6 +12,7 @@ import { planNode, type NodeFacts } from '../../planner/index.js';
 import type { PortChainMemo } from '../../planner/port-memo.js';
 import { isServicePort } from '../../planner/l2.js';
 import { radvdProcessId } from '../../planner/radvd.js';
+import { keepalivedProcessId } from '../../planner/keepalived.js';
 import { nodeFactsFromDump, type FactSources } from './expect-facts.js';
 import { hostViewFromApi } from './expect-view.js';
 import type { ApiResources, NodeDump } from '../snapshot.js';
@@ -67,7 +68,7 @@ export interface NamespacesToRead {
   sysctls: Record<NsKey, string[]>;
   /** router namespaces: where NAT leaves conntrack entries */
   conntrack: NsKey[];
-  /** router namespaces where the plan runs radvd (the router has an IPv6 subnet); absent when none */
+  /** router namespaces where the plan runs radvd, the metadata proxy or keepalived; absent when none */
   radvd?: NsKey[];
 }
 
@@ -101,11 +102,10 @@ export function namespacesToRead(api: ApiResources, host: string): NamespacesToR
   const planned = scopeFor(plan).sysctls;
   const sysctls: Record<NsKey, string[]> = {};
   for (const ns of namespaces) if (planned[ns]?.length) sysctls[ns] = planned[ns]!;
-  // Router namespaces whose daemons a trace checks: radvd, and the metadata proxy (on by default).
+  // Router namespaces whose daemons a trace checks: radvd, the metadata proxy (on by default), keepalived.
+  const daemons = (id: string) => [radvdProcessId(id), haproxyProcessId(id), keepalivedProcessId(id)];
   const radvd = view.routers
-    .filter((r) =>
-      plan.namespaces[routerNamespace(r.id)]?.processes.some((p) => p.id === radvdProcessId(r.id) || p.id === haproxyProcessId(r.id)),
-    )
+    .filter((r) => plan.namespaces[routerNamespace(r.id)]?.processes.some((p) => daemons(r.id).includes(p.id)))
     .map((r) => routerNamespace(r.id));
   return { namespaces, sysctls, conntrack: routers, ...(radvd.length ? { radvd } : {}) };
 }

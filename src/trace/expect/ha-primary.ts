@@ -10,7 +10,7 @@ import type { ApiObject, ApiResources, NodeDump } from '../snapshot.js';
 const isHa = (r: ApiObject) => r['ha'] === true;
 
 /** The HA port addresses of router `id` (every node's), which alone do not make a node primary. */
-function haPortAddresses(api: ApiResources, id: string): Set<string> {
+export function haPortAddresses(api: ApiResources, id: string): Set<string> {
   const out = new Set<string>();
   for (const p of api.ports) {
     if (p['device_id'] !== id || p['device_owner'] !== ROUTER_HA_INTF_OWNER) continue;
@@ -18,6 +18,13 @@ function haPortAddresses(api: ApiResources, id: string): Set<string> {
   }
   return out;
 }
+
+/**
+ * A router namespace's addresses make its node primary: an `ha-` device holds one that is no HA
+ * port's. IPv6 link-local addresses do not count: the kernel gives every node's `ha-` one.
+ */
+export const holdsPrimaryVip = (addresses: ReadonlyArray<{ dev: string; address: string }>, haPorts: ReadonlySet<string>): boolean =>
+  addresses.some((a) => a.dev.startsWith('ha-') && !a.address.startsWith('fe80:') && !haPorts.has(a.address.split('/')[0]!));
 
 /**
  * The HA routers primary on the node `dump` was read from: those whose namespace there has an
@@ -35,8 +42,7 @@ export function primaryRoutersOn(dump: NodeDump, api: ApiResources): Set<string>
     } catch {
       continue;
     }
-    const own = haPortAddresses(api, r.id);
-    if (addresses.some((a) => a.dev.startsWith('ha-') && !own.has(a.address.split('/')[0]!))) out.add(r.id);
+    if (holdsPrimaryVip(addresses, haPortAddresses(api, r.id))) out.add(r.id);
   }
   return out;
 }

@@ -1,5 +1,6 @@
 // How the tracer reaches a Neutron host: this machine, a network namespace standing for a node (the
-// lab), or SSH to a real host. Each gives a Runner (namespaces entered on the node itself) and a
+// lab; a lab node whose agent has a /run/netns of its own is entered through that agent's mount
+// namespace), or SSH to a real host. Each gives a Runner (namespaces entered on the node itself) and a
 // file reader; the argv each builds is pure, so it is tested without running anything.
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { isExecError } from '../../exec/errors.js';
@@ -7,7 +8,9 @@ import { inNetns, run as localRun, type Runner } from '../../exec/run.js';
 import { isNamespaceName } from '../../kernel/names.js';
 import { shellQuote } from '../../exec/shell-quote.js';
 
-export type AccessSpec = { kind: 'local' } | { kind: 'netns'; name: string } | { kind: 'ssh'; user: string; address: string };
+/** netns: `mountOf` is the process whose mount namespace has the node's /run/netns (netns:NAME@PID). */
+export type AccessSpec =
+  { kind: 'local' } | { kind: 'netns'; name: string; mountOf?: number } | { kind: 'ssh'; user: string; address: string };
 
 export class AccessError extends Error {
   constructor(message: string) {
@@ -28,9 +31,13 @@ export function parseAccess(text: string): AccessSpec {
   const scheme = colon < 0 ? text : text.slice(0, colon);
   const rest = colon < 0 ? '' : text.slice(colon + 1);
   if (scheme === 'netns') {
-    if (!isNamespaceName(rest))
-      throw new AccessError(`access '${text}': '${rest}' is not a namespace name (letters, digits, '_', '.', '-'); ${USAGE}`);
-    return { kind: 'netns', name: rest };
+    const [name, pid, ...more] = rest.split('@');
+    if (!isNamespaceName(name))
+      throw new AccessError(`access '${text}': '${name}' is not a namespace name (letters, digits, '_', '.', '-'); ${USAGE}`);
+    if (pid === undefined) return { kind: 'netns', name };
+    if (more.length || !/^[1-9]\d{0,9}$/.test(pid))
+      throw new AccessError(`access '${text}': '${pid}' is not a process id (netns:NAME@PID)`);
+    return { kind: 'netns', name, mountOf: Number(pid) };
   }
   if (scheme === 'ssh') {
     const at = rest.indexOf('@');
@@ -48,7 +55,7 @@ export function formatAccess(spec: AccessSpec): string {
     case 'local':
       return 'local';
     case 'netns':
-      return `netns:${spec.name}`;
+      return `netns:${spec.name}${spec.mountOf === undefined ? '' : `@${spec.mountOf}`}`;
     case 'ssh':
       return `ssh:${spec.user}@${spec.address}`;
   }
@@ -71,8 +78,13 @@ export function accessArgv(spec: AccessSpec, argv: readonly string[], netns?: st
   switch (spec.kind) {
     case 'local':
       return inNetns(argv, netns);
-    case 'netns':
-      return inNetns(argv, netns ?? spec.name);
+    case 'netns': {
+      if (spec.mountOf === undefined) return inNetns(argv, netns ?? spec.name);
+      // The process's /run/netns holds the node's namespaces but not the node's own: that one is the process's.
+      const proc = `/proc/${spec.mountOf}/ns`;
+      if (netns === undefined) return ['nsenter', `--mount=${proc}/mnt`, `--net=${proc}/net`, '--', ...argv];
+      return ['nsenter', `--mount=${proc}/mnt`, '--', ...inNetns(argv, netns)];
+    }
     case 'ssh': {
       // ssh hands the remote shell one command line: quote every word; namespaces are entered over there.
       const remote = inNetns(argv, netns).map(shellQuote).join(' ');

@@ -374,6 +374,13 @@ const hostsOf = (agents: unknown): string[] =>
         .filter((h): h is string => typeof h === 'string' && h !== ''),
     ),
   ].sort();
+/** host → ha_state of the agents hosting an HA router; empty for other routers (their agents carry none). */
+export const haStatesOf = (agents: unknown): Record<string, string> =>
+  Object.fromEntries(
+    (Array.isArray(agents) ? (agents as ApiObject[]) : [])
+      .filter((a) => typeof a['host'] === 'string' && a['host'] !== '' && typeof a['ha_state'] === 'string')
+      .map((a) => [a['host'] as string, a['ha_state'] as string]),
+  );
 const boundHosts = (ports: ApiObject[]): string[] => [
   ...new Set(ports.map((p) => p['binding:host_id']).filter((h): h is string => typeof h === 'string' && h !== '')),
 ];
@@ -387,12 +394,15 @@ async function hostsBy(
   ids: string[],
   path: (id: string) => string,
   fallback: (id: string) => string[],
+  seen: (id: string, agents: unknown) => void = () => undefined,
 ): Promise<{ hosts: Record<string, string[]>; error?: string }> {
   let refused: string | null = null;
   const hosts = await mapLimit(ids, FETCH_PARALLEL, async (id) => {
     if (refused === null) {
       try {
-        return hostsOf((await client.get<{ agents?: unknown }>(path(id)))?.agents);
+        const agents = (await client.get<{ agents?: unknown }>(path(id)))?.agents;
+        seen(id, agents);
+        return hostsOf(agents);
       } catch (e) {
         const s = status(e);
         if (s !== 403 && s !== 404) throw e;
@@ -471,12 +481,17 @@ export async function fetchApi(client: ApiClient): Promise<ApiResources> {
   const dhcpPorts = (id: string) => boundHosts(ports.filter((p) => p['network_id'] === id && p['device_owner'] === DHCP_OWNER)).sort();
   const withDhcp = networks.filter((n) => subnets.some((s) => s['network_id'] === n.id && s['enable_dhcp'] === true)).map((n) => n.id);
 
+  const haStates: Record<string, Record<string, string>> = {};
   const [l3, dhcp] = await Promise.all([
     hostsBy(
       client,
       routers.map((r) => r.id),
       (id) => `/v2.0/routers/${encodeURIComponent(id)}/l3-agents`,
       routerPorts,
+      (id, agents) => {
+        const states = haStatesOf(agents);
+        if (Object.keys(states).length) haStates[id] = states;
+      },
     ),
     hostsBy(client, withDhcp, (id) => `/v2.0/networks/${encodeURIComponent(id)}/dhcp-agents`, dhcpPorts),
   ]);
@@ -493,6 +508,7 @@ export async function fetchApi(client: ApiClient): Promise<ApiResources> {
     ...(addressGroups ? { address_groups: addressGroups } : {}),
     agents,
     router_hosts: l3.hosts,
+    ...(Object.keys(haStates).length ? { router_ha_states: haStates } : {}),
     dhcp_hosts: dhcp.hosts,
   };
   if (errors.length > 0) api.errors = errors;

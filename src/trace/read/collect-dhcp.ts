@@ -1,6 +1,7 @@
 // Reads what runs in a node's service namespaces: the PIDs in each (`ip netns pids`), their command
-// lines, and the files the daemons' own arguments name (dnsmasq's in qdhcp-, radvd's -C in
-// qrouter-). Only reads; what cannot be read is said in `errors` and left null.
+// lines, and the files the daemons' own arguments name (dnsmasq's in qdhcp-, radvd's -C and the
+// state file beside keepalived's -f in qrouter-). Only reads; what cannot be read is said in `errors` and left null.
+import { dirname, join } from 'node:path';
 import { isExecError } from '../../exec/errors.js';
 import type { NodeAccess } from './access.js';
 import { argValue, dnsmasqFiles, isDnsmasq, parseCmdline, parseNetnsPids } from './dnsmasq.js';
@@ -17,16 +18,25 @@ const dnsmasqPaths = (argv: string[] | null): string[] => (isDnsmasq(argv) ? Obj
 export const isRadvd = (argv: readonly string[] | null): argv is string[] => !!argv && /(^|\/)radvd$/.test(argv[0] ?? '');
 /** radvd's configuration file (`-C`). */
 export const radvdConfigOf = (argv: readonly string[]): string | undefined => argValue(argv, '-C') ?? argValue(argv, '--config');
-const radvdPaths = (argv: string[] | null): string[] => {
-  const conf = isRadvd(argv) ? radvdConfigOf(argv) : undefined;
-  return conf ? [conf] : [];
+export const isKeepalived = (argv: readonly string[] | null): argv is string[] => !!argv && /(^|\/)keepalived$/.test(argv[0] ?? '');
+/**
+ * The HA state file of a keepalived: `state` beside its configuration (`-f`), where Neutron's L3
+ * agent writes the router's last VRRP state ('primary', 'backup'; ha_router.py ha_state_path).
+ */
+export const keepalivedStateFileOf = (argv: readonly string[]): string | undefined => {
+  const conf = argValue(argv, '-f') ?? argValue(argv, '--use-file');
+  return conf ? join(dirname(conf), 'state') : undefined;
+};
+const routerDaemonPaths = (argv: string[] | null): string[] => {
+  const file = isRadvd(argv) ? radvdConfigOf(argv) : isKeepalived(argv) ? keepalivedStateFileOf(argv) : undefined;
+  return file ? [file] : [];
 };
 
 export const collectDhcpNamespace = (access: NodeAccess, ns: string, errors: string[]) =>
   collectNamespaceProcesses(access, ns, errors, dnsmasqPaths);
-/** A qrouter- namespace's processes and the radvd configuration they name. */
+/** A qrouter- namespace's processes, the radvd configuration and keepalived state file they name. */
 export const collectRouterNamespace = (access: NodeAccess, ns: string, errors: string[]) =>
-  collectNamespaceProcesses(access, ns, errors, radvdPaths);
+  collectNamespaceProcesses(access, ns, errors, routerDaemonPaths);
 
 async function collectNamespaceProcesses(
   access: NodeAccess,

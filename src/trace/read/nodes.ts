@@ -20,7 +20,7 @@ export interface TraceNode {
 }
 
 /** The node's own namespace name when reached as netns:NAME (veth peers point at it by that name). */
-const hostNetnsOf = (access: string) => (access.startsWith('netns:') ? access.slice('netns:'.length) : undefined);
+const hostNetnsOf = (access: string) => (access.startsWith('netns:') ? access.slice('netns:'.length).split('@')[0] : undefined);
 
 export function parseDump(dump: NodeDump): Pick<TraceNode, 'observed' | 'unreadable' | 'rawLinks'> {
   const observed: ObservedNode = { namespaces: {} };

@@ -135,7 +135,7 @@ const DHCP_NAMESPACE = shape({
   files: recordOf(strOrNull),
 });
 
-const API_FIELDS: Record<keyof Omit<ApiResources, 'errors' | 'address_groups' | 'port_forwardings'>, Check> = {
+const API_FIELDS: Record<keyof Omit<ApiResources, 'errors' | 'address_groups' | 'port_forwardings' | 'router_ha_states'>, Check> = {
   networks: arrayOf(apiObject),
   subnets: arrayOf(apiObject),
   ports: arrayOf(apiObject),
@@ -180,6 +180,7 @@ function checkIndex(v: unknown, file: string): asserts v is SnapshotIndex {
     errors: arrayOf(isStr),
     address_groups: arrayOf(apiObject),
     port_forwardings: recordOf(arrayOf(apiObject)),
+    router_ha_states: recordOf(recordOf(isStr)),
   });
 }
 

@@ -11,6 +11,7 @@ import { radvdHop } from '../checks/ipv6.js';
 import { agentHop, portRef } from '../checks/l2.js';
 import { routerRef } from '../checks/router.js';
 import type { ApiObject } from '../snapshot.js';
+import { routerHostOf } from '../checks/ha.js';
 import { dhcpDisabledHop, exchangeHops } from './dhcp-exchange.js';
 import { routerOn } from './port.js';
 
@@ -49,7 +50,7 @@ function advertisementHops(ctx: TraceContext, port: ApiObject, subnet: ApiObject
         },
       ),
     ];
-  const routerHost = (ctx.api.router_hosts[on.router.id] ?? [])[0];
+  const routerHost = routerHostOf(ctx, on.router);
   if (!routerHost)
     return [
       result(apiHop('router hosted', routerRef(on.router)), { l3_agent: `a live ${AGENT_L3}` }, { l3_agents: [] }, [], {

@@ -24,6 +24,7 @@ import {
   subnetOf,
 } from '../checks/router.js';
 import { sgHop } from '../checks/sg.js';
+import { haHops, isHaRouter, routerHostOf } from '../checks/ha.js';
 import type { EvidenceLine, ResourceRef, TraceReport, TraceTarget } from '../report.js';
 import type { ApiObject } from '../snapshot.js';
 import { floatingIpForwardings, internalPortOf, type ForwardingOfFip } from '../expect/forwardings.js';
@@ -79,7 +80,6 @@ const innerFlow = (w: FipWalk): FipOptions['flow'] => {
 
 const fip0PortId = (w: FipWalk) => w.fip['port_id'];
 const routerName = (w: FipWalk) => str(w.router, 'name') || w.router.id;
-const routerHostOf = (ctx: TraceContext, router: ApiObject) => (ctx.api.router_hosts[router.id] ?? [])[0] ?? null;
 const extNetOf = (w: FipWalk) => byId(w.ctx.api.networks, w.gwPort['network_id'])!;
 const qgOf = (w: FipWalk) => qgName(w.gwPort.id);
 const crossing = (w: FipWalk) => w.portHost !== w.routerHost;
@@ -315,6 +315,13 @@ const FIP_WALK: Step<FipWalk>[] = [
   portBound,
   // ---- request: upstream → router (on the router's node) → tenant network → instance
   hops('L3 agent', 'routerHost', (w, h) => agentHop(w.ctx, h, AGENT_L3, 'request')),
+  // An HA router: the walk goes through its primary; keepalived and VRRP on each of its nodes first.
+  hops(
+    'HA router',
+    'routerHost',
+    (w, h) => haHops(w.ctx, w.router, h, 'request'),
+    (w) => isHaRouter(w.router),
+  ),
   hops('L2 agent', 'routerHost', (w, h) => agentHop(w.ctx, h, AGENT_L2, 'request')),
   hops('provider uplink and bridge', 'routerHost', (w, h) => {
     const [bridge, uplink] = segmentHops(w.ctx, h, extNetOf(w), 'request');

@@ -12,6 +12,7 @@ import { agentNote, byId, fixedIps, str, type TraceContext } from '../context.js
 import { finish } from '../finish.js';
 import type { TraceReport } from '../report.js';
 import type { ApiObject } from '../snapshot.js';
+import { routerHostOf } from '../checks/ha.js';
 import { apiHop, result, type HopDraft } from '../checks/checks.js';
 import { radvdHop } from '../checks/ipv6.js';
 import {
@@ -39,7 +40,7 @@ function attachedRouter(ctx: TraceContext, subnet: ApiObject): { router: ApiObje
 
 /** The router's node, or the hop saying no L3 agent hosts it. */
 function routerHost(ctx: TraceContext, router: ApiObject): string | HopDraft {
-  const host = (ctx.api.router_hosts[router.id] ?? [])[0];
+  const host = routerHostOf(ctx, router);
   if (host) return host;
   return result(apiHop('router hosted', routerRef(router)), { l3_agent: 'a live L3 agent' }, { l3_agents: [] }, [], {
     status: 'missing',
@@ -173,7 +174,7 @@ export function traceMetadata(ctx: TraceContext, port: ApiObject, query: string,
       started,
     );
   const on = subnet ? attachedRouter(ctx, subnet) : undefined;
-  if (on) target.router = { id: on.router.id, name: str(on.router, 'name'), host: (ctx.api.router_hosts[on.router.id] ?? [])[0] ?? null };
+  if (on) target.router = { id: on.router.id, name: str(on.router, 'name'), host: routerHostOf(ctx, on.router) };
   const v4Hops = !subnet ? [] : on ? routerPath(ctx, on.router, port, subnet) : isolatedPath(ctx, net, subnet, port);
   return finish(ctx, target, joinPaths(v4Hops, v6Hops), started);
 }

@@ -29,6 +29,7 @@ import {
   subnetOf,
 } from '../checks/router.js';
 import { sgHop } from '../checks/sg.js';
+import { haHops, isHaRouter, routerHostOf } from '../checks/ha.js';
 import type { ApiObject } from '../snapshot.js';
 import { branch, gate, hops, pass, stop, walk, type Step } from './steps.js';
 
@@ -226,7 +227,7 @@ const routerInterface = gate<PortWalk>('router interface', (w) => {
 
 const routerHosted = gate<PortWalk>('router hosted', (w) => {
   const { ctx, router } = w;
-  const routerHost = (ctx.api.router_hosts[router.id] ?? [])[0] ?? null;
+  const routerHost = routerHostOf(ctx, router);
   w.target.router = { id: router.id, name: str(router, 'name'), host: routerHost };
   if (!routerHost)
     return stop(
@@ -381,6 +382,12 @@ const PORT_WALK: Step<PortWalk>[] = [
     );
   }),
   hops('L3 agent', 'routerHost', (w, h) => agentHop(w.ctx, h, AGENT_L3, 'request')),
+  hops(
+    'HA router',
+    'routerHost',
+    (w, h) => haHops(w.ctx, w.router, h, 'request'),
+    (w) => isHaRouter(w.router),
+  ),
   hops('router interface', 'routerHost', (w, h) => [
     ...routerPortHops(w.ctx, h, w.router, w.intf, w.net, 'qr', true, 'request'),
     routerAddressHop(w.ctx, h, w.router, w.intf, qrName(w.intf.id), 'request', w.family),
