@@ -236,11 +236,19 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
   // An HA router's addresses and routes on qr-/qg- are keepalived's, which sets them on the active node only.
   const vrrp = router.ha ? { vips: [] as KeepalivedVip[], routes: [] as KeepalivedRoute[] } : null;
   const addAddress = (dev: string, address: string) => (vrrp ? vrrp.vips.push({ address, dev }) : spec.addresses.push({ dev, address }));
-  /** _disable_ipv6_addressing_on_interface: no kernel link-local address; keepalived holds it, on the active node. */
+  /**
+   * _disable_ipv6_addressing_on_interface: no kernel link-local address; keepalived holds it, on the
+   * active node. A standby accepts no router advertisements (ACCEPT_RA_DISABLED): with forwarding
+   * off it would otherwise take the primary's own advertisements and make SLAAC addresses of the
+   * prefix on its devices, whose MACs are the primary's.
+   */
   const vrrpDevice = (dev: string, mac: string) => {
     if (!vrrp || !facts.ipv6) return;
     spec.sysctls.push({ key: `net.ipv6.conf.${dev}.addr_gen_mode`, value: '1' });
     vrrp.vips.push({ address: linkLocalVip(mac), dev, scope: 'link' });
+  };
+  const noAdvertsOnStandby = (dev: string) => {
+    if (vrrp && facts.ipv6) spec.sysctls.push({ key: `net.ipv6.conf.${dev}.accept_ra`, value: standby ? '0' : '1' });
   };
   const radvdPorts: RadvdPort[] = [];
   const devices: RouterDevice[] = [];
@@ -256,6 +264,7 @@ export function planRouter(view: HostView, router: RouterView, facts: RouterFact
     if (hasV4(intf)) scoped.push({ dev, scope: intf.address_scopes['4'] });
     if (hasV6(intf)) scoped6.push({ dev, scope: intf.address_scopes['6'] });
     vrrpDevice(dev, intf.port.mac_address);
+    noAdvertsOnStandby(dev);
     devices.push({ dev, cidrs: intf.subnets.map((s) => s.cidr) });
     for (const address of portAddresses(intf)) addAddress(dev, address);
     const mtu = view.networks.find((n) => n.id === intf.port.network_id)?.mtu ?? 0;

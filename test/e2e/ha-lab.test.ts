@@ -253,31 +253,26 @@ test(
     } finally {
       process.kill(agent, 'SIGCONT');
     }
-    // The agent starts keepalived again (BACKUP, nopreempt): healthy, through the new primary. Known
-    // defect, found by this check: when the former primary's qr- devices get the new primary's router
-    // advertisements they form SLAAC addresses from the shared MACs (HA_VIPS_ON_STANDBY), because a
-    // standby's qr- keeps accept_ra (Neutron's _disable_ipv6_addressing_on_interface sets it to 0 on
-    // a node that is not primary). Seen when the controller was primary before; a todo until fixed.
-    await t.test(
-      'a healthy trace again, keepalived back on both nodes',
-      { todo: "a standby's qr- accepts router advertisements (accept_ra not 0): SLAAC addresses from the shared MACs" },
-      async (st) => {
-        let last: Report | undefined;
-        try {
-          await eventually(
-            'a healthy trace again, keepalived back on both nodes',
-            async () => {
-              last = await trace();
-              return last.ok && last.target.router?.host === standby ? last : undefined;
-            },
-            90_000,
-          );
-        } catch (e) {
-          st.diagnostic(`last trace: through ${last?.target.router?.host}, first broken ${JSON.stringify(last?.firstBroken)}`);
-          throw e;
-        }
-      },
-    );
+    // The agent starts keepalived again (BACKUP, nopreempt): healthy, through the new primary. The
+    // former primary's qr- devices must form no SLAAC address from the new primary's advertisements
+    // (their MACs are the primary's): a standby's qr- accepts none (accept_ra 0), as Neutron's
+    // _disable_ipv6_addressing_on_interface sets on a node that is not primary.
+    await t.test('a healthy trace again, keepalived back on both nodes', async (st) => {
+      let last: Report | undefined;
+      try {
+        await eventually(
+          'a healthy trace again, keepalived back on both nodes',
+          async () => {
+            last = await trace();
+            return last.ok && last.target.router?.host === standby ? last : undefined;
+          },
+          90_000,
+        );
+      } catch (e) {
+        st.diagnostic(`last trace: through ${last?.target.router?.host}, first broken ${JSON.stringify(last?.firstBroken)}`);
+        throw e;
+      }
+    });
   },
 );
 

@@ -128,7 +128,10 @@ test('IPv6 forwarding is on where the router is primary only; a standby leaves i
   assert.equal(standby['net.ipv6.conf.all.forwarding'], undefined);
   assert.equal(standby['net.ipv6.conf.qg-7a8b9c0d-1e.forwarding'], undefined);
   assert.equal(standby['net.ipv6.conf.qg-7a8b9c0d-1e.accept_ra'], '0');
+  // ACCEPT_RA_DISABLED on a standby's qr-: no SLAAC address from the primary's own advertisements.
+  assert.equal(standby['net.ipv6.conf.qr-0b1c2d3e-4f.accept_ra'], '0');
   const primary = sysctlsOf(haView(), true);
+  assert.equal(primary['net.ipv6.conf.qr-0b1c2d3e-4f.accept_ra'], '1');
   assert.equal(primary['net.ipv6.conf.all.forwarding'], '1');
   assert.equal(primary['net.ipv6.conf.qg-7a8b9c0d-1e.forwarding'], '1');
   assert.equal(primary['net.ipv6.conf.qg-7a8b9c0d-1e.accept_ra'], '2');
