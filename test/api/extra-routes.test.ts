@@ -5,25 +5,14 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
+import { adminDemoOther, created, expectError, providerNetwork } from '../helpers/networking.js';
 
 /** demo's router: gateway on the external `provider` (10.123.123.0/24), interfaces on 172.16.1.0/24 and 2001:db8:1::/64. */
 async function routerScenario(t: TestContext) {
   const srv = await startTestServer();
   t.after(() => srv.close());
   const { admin, demo, other } = await adminDemoOther(srv.url);
-  const provider = await created(
-    admin.post('/networks', {
-      network: { name: 'provider', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' },
-    }),
-    'network',
-  );
-  await created(
-    admin.post('/subnets', {
-      subnet: { network_id: provider.id, ip_version: 4, cidr: '10.123.123.0/24', gateway_ip: '10.123.123.1' },
-    }),
-    'subnet',
-  );
+  const provider = await providerNetwork(admin, { gateway_ip: '10.123.123.1' });
   const net = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
   const subnet = await created(demo.post('/subnets', { subnet: { network_id: net.id, ip_version: 4, cidr: '172.16.1.0/24' } }), 'subnet');
   const subnet6 = await created(

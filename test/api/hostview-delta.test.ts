@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { startTestServer, ADMIN_PASSWORD } from '../helpers/server.js';
-import { adminDemoOther, created, providerNetwork } from '../helpers/networking.js';
+import { adminDemoOther, created, providerNetwork, selfserviceNetwork } from '../helpers/networking.js';
 import { NeutrinoClient } from '../../src/client/neutrino.js';
 import { HostWatch } from '../../src/agent/host-watch.js';
 
@@ -22,19 +22,8 @@ test('a host view kept by deltas equals the whole view after every change', asyn
   assert.equal((await report('DHCP agent', 'controller')).status, 200);
 
   const provider = await providerNetwork(admin);
-  const net = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
   // The pool leaves 172.16.1.50 free to name.
-  const subnet = await created(
-    demo.post('/subnets', {
-      subnet: {
-        network_id: net.id,
-        ip_version: 4,
-        cidr: '172.16.1.0/24',
-        allocation_pools: [{ start: '172.16.1.100', end: '172.16.1.200' }],
-      },
-    }),
-    'subnet',
-  );
+  const { net, subnet } = await selfserviceNetwork(demo);
 
   const watches = ['compute1', 'controller'].map(
     (host) =>

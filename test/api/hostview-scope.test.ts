@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { startTestServer, ADMIN_PASSWORD } from '../helpers/server.js';
-import { adminDemoOther, created, providerNetwork } from '../helpers/networking.js';
+import { adminDemoOther, created, providerNetwork, selfserviceNetwork } from '../helpers/networking.js';
 import { NeutrinoClient } from '../../src/client/neutrino.js';
 import { HostWatch } from '../../src/agent/host-watch.js';
 
@@ -34,18 +34,7 @@ test('a change wakes every host whose view it alters, and leaves the others wait
   await report('L3 agent', 'net2');
 
   const provider = await providerNetwork(admin);
-  const net = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
-  const subnet = await created(
-    demo.post('/subnets', {
-      subnet: {
-        network_id: net.id,
-        ip_version: 4,
-        cidr: '172.16.1.0/24',
-        allocation_pools: [{ start: '172.16.1.100', end: '172.16.1.200' }],
-      },
-    }),
-    'subnet',
-  );
+  const { net, subnet } = await selfserviceNetwork(demo);
 
   const watches = new Map(
     HOSTS.map((host) => [

@@ -13,7 +13,7 @@ import { newLabState, writeLabState } from '../../src/lab/state.js';
 import { cloudApiClient, fetchApi, resolveCloud, type ApiClient } from '../../src/trace/read/cloud.js';
 import { labApiClient } from '../../src/cli/trace-lab.js';
 import type { Api } from '../helpers/client.js';
-import { adminDemoOther, created } from '../helpers/networking.js';
+import { adminDemoOther, created, providerNetwork } from '../helpers/networking.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 
 let srv: TestServer;
@@ -40,25 +40,7 @@ before(async () => {
   await ok(report('L3 agent', 'controller'));
   await ok(report('DHCP agent', 'controller'));
 
-  provider = await created(
-    admin.post('/networks', {
-      network: { name: 'provider', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' },
-    }),
-    'network',
-  );
-  await created(
-    admin.post('/subnets', {
-      subnet: {
-        network_id: provider.id,
-        ip_version: 4,
-        cidr: '10.123.123.0/24',
-        gateway_ip: '10.123.123.1',
-        enable_dhcp: false,
-        allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }],
-      },
-    }),
-    'subnet',
-  );
+  provider = await providerNetwork(admin, { gateway_ip: '10.123.123.1', enable_dhcp: false });
   selfservice = await created(demo.post('/networks', { network: { name: 'selfservice' } }), 'network');
   selfSubnet = await created(
     demo.post('/subnets', { subnet: { network_id: selfservice.id, ip_version: 4, cidr: '172.16.1.0/24' } }),

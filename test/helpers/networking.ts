@@ -48,8 +48,11 @@ export async function created<T = Wire>(p: Promise<{ status: number; body: Wire 
   return r.body[key];
 }
 
-/** The admin's external flat network `provider` with 10.123.123.0/24 (pool .100–.200, so lower addresses are free to name). */
-export async function providerNetwork(admin: Api): Promise<Wire> {
+/**
+ * The admin's external flat network `provider` with 10.123.123.0/24 (pool .100–.200, so lower
+ * addresses are free to name); `subnet` adds to or overrides the subnet's attributes.
+ */
+export async function providerNetwork(admin: Api, subnet: Wire = {}): Promise<Wire> {
   const provider = await created(
     admin.post('/networks', {
       network: { name: 'provider', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'provider' },
@@ -63,11 +66,29 @@ export async function providerNetwork(admin: Api): Promise<Wire> {
         ip_version: 4,
         cidr: '10.123.123.0/24',
         allocation_pools: [{ start: '10.123.123.100', end: '10.123.123.200' }],
+        ...subnet,
       },
     }),
     'subnet',
   );
   return provider;
+}
+
+/** `api`'s network `selfservice` with 172.16.1.0/24 (pool .100–.200, so lower addresses are free to name). */
+export async function selfserviceNetwork(api: Api): Promise<{ net: Wire; subnet: Wire }> {
+  const net = await created(api.post('/networks', { network: { name: 'selfservice' } }), 'network');
+  const subnet = await created(
+    api.post('/subnets', {
+      subnet: {
+        network_id: net.id,
+        ip_version: 4,
+        cidr: '172.16.1.0/24',
+        allocation_pools: [{ start: '172.16.1.100', end: '172.16.1.200' }],
+      },
+    }),
+    'subnet',
+  );
+  return { net, subnet };
 }
 
 /** The change feed's head revision: every write appends to it. */
