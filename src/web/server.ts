@@ -161,7 +161,11 @@ export async function startWebServer(
       unsubscribe();
       clearInterval(keepAlive);
       for (const res of streams) res.end();
-      await new Promise<void>((r) => server.close(() => r()));
+      // An open page's EventSource reconnects at once over a kept-alive connection, and a stream
+      // begun after the loop above would hold server.close() open forever: end every connection.
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await closed;
     },
   };
 }
