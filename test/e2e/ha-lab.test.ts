@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
 import { haveOpenstack } from '../helpers/openstack.js';
-import { eventually, labAdminEnv, labNodes } from '../helpers/lab.js';
+import { createLabProvider, eventually, labAdminEnv, labNodes } from '../helpers/lab.js';
 import type { InstanceJson } from '../helpers/shapes.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
@@ -86,11 +86,7 @@ before(async () => {
   if (skip) return;
   await neutrinoOk(['lab', 'up', ...L, '--nodes', 'controller,compute1', '--network-nodes', '2'], 240_000);
   env = await labAdminEnv(L);
-  openstack('network', 'create', '--external', '--provider-network-type', 'flat', '--provider-physical-network', 'provider', 'provider');
-  openstack(
-    ...['subnet', 'create', '--network', 'provider', '--subnet-range', '10.123.123.0/24', '--gateway', '10.123.123.1'],
-    ...['--allocation-pool', 'start=10.123.123.100,end=10.123.123.200', '--no-dhcp', 'provider'],
-  );
+  createLabProvider(openstack);
   openstack('network', 'create', '--project', 'demo', 'selfservice');
   openstack('subnet', 'create', '--project', 'demo', '--network', 'selfservice', '--subnet-range', '172.16.1.0/24', 'selfservice');
   // IPv6: SLAAC on selfservice (radvd of the primary advertises it), the external host on the provider's IPv6 subnet.
