@@ -4,11 +4,15 @@ import type { TlsOptions } from './client/tls-settings.js';
 import { readFileSync } from 'node:fs';
 import { parse } from 'ini';
 import { optionWarnings, SERVER_OPTIONS } from './config/option-catalog.js';
+import { parseListen } from './config/listen.js';
+import { ServerConfigError } from './config/server-config-error.js';
 import { DatabaseUrlError, parseDatabaseUrl, type Engine } from './store/engine.js';
 import { DEFAULT_L3_HA, L3HaConfigError, parseL3HaOptions, type L3HaConfig } from './server-config-l3ha.js';
 import { parseQuotaOptions, QuotaConfigError } from './server-config-quotas.js';
 import { QUOTA_DEFAULTS, type QuotaResource } from './networking/quotas.js';
 import { NovaConfigError, parseNovaOptions, PASSWORD_AUTH_OPTIONS, type NovaConfig } from './server-config-nova.js';
+// Re-exported for the server's modules that read them with the rest of its settings.
+export { parseListen, ServerConfigError };
 
 export interface ServerConfig {
   stateDir: string;
@@ -151,9 +155,6 @@ export function publicUrl(config: ServerConfig): string {
   return (config.publicUrl ?? `http://${config.host}:${config.port}`).replace(/\/+$/, '');
 }
 
-/** A setting the server cannot start with: unreadable file, malformed or out-of-range value. */
-export class ServerConfigError extends Error {}
-
 const list = (v: string) =>
   v
     .split(',')
@@ -206,13 +207,6 @@ export function parsePhysicalNetworkMtus(text: string): Record<string, number> {
     out[m[1].trim()] = Number(m[2]);
   }
   return out;
-}
-
-export function parseListen(text: string, name = '--listen'): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(text);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new ServerConfigError(`invalid ${name} '${text}': expected HOST:PORT`);
-  return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
 function positiveInt(name: string, v: string): number {

@@ -9,9 +9,7 @@ import { AGENT_OPTIONS, optionWarnings } from '../config/option-catalog.js';
 import { NeutrinoClient } from '../client/neutrino.js';
 import { RealKernel } from '../exec/real.js';
 import { logLevelOption } from './log-level.js';
-import { AgentMetrics } from '../agent/metrics.js';
-import { startMetricsListener } from '../metrics/listener.js';
-import { parseListen } from '../server-config.js';
+import { parseListen } from '../config/listen.js';
 
 interface AgentFlags {
   config: string;
@@ -71,10 +69,12 @@ export function registerAgentCommand(program: Command): void {
       const log = pino({ level: flags.logLevel, base: { service: 'neutrino-agent', host: cfg.host } });
       const client = agentClient(cfg, flags.config);
       const metricsAt = flags.metricsListen ? parseListen(flags.metricsListen, '--metrics-listen') : null;
-      const metrics = metricsAt ? new AgentMetrics() : undefined;
+      // prom-client and the listener are loaded only by an agent that serves metrics (resident memory).
+      const served = metricsAt ? await Promise.all([import('../agent/metrics.js'), import('../metrics/listener.js')]) : null;
+      const metrics = served ? new served[0].AgentMetrics() : undefined;
       const listener =
-        metricsAt && metrics
-          ? await startMetricsListener(
+        metricsAt && metrics && served
+          ? await served[1].startMetricsListener(
               metricsAt.host,
               metricsAt.port,
               async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),

@@ -5,7 +5,7 @@ import { AgentConfigError } from '../agent/config.js';
 import { CredentialsError, UnreachableError } from '../client/reach.js';
 import { isExecError } from '../exec/errors.js';
 import { LabUsageError } from '../lab/topology.js';
-import { ServerConfigError } from '../server-config.js';
+import { ServerConfigError } from '../config/server-config-error.js';
 
 export const EXIT_OK = 0;
 /** the thing checked is broken (a trace's path, the demo's proof) or the operation failed */

@@ -1,7 +1,7 @@
 // `neutrino web`: the cloud's network as a live picture in a browser, read by the tracer's readers
 // (the same access options as `neutrino trace`), or a recorded snapshot offline. Read-only.
 import type { Command } from 'commander';
-import { parseListen } from '../server-config.js';
+import { parseListen } from '../config/listen.js';
 import { cloudApiClient, resolveCloud } from '../trace/read/cloud.js';
 import { cliTargets, gatherSnapshot, type LabSource } from '../trace/read/gather.js';
 import { loadSnapshot } from '../trace/read/snapshot-io.js';

@@ -1,0 +1,11 @@
+// The `neutrino` root command, shared by the whole command tree (program.ts) and the agent's own (agent-program.ts).
+import { Command } from 'commander';
+import { EXIT_STATUS_HELP } from './exit.js';
+
+export function rootCommand(): Command {
+  return new Command('neutrino')
+    .description('A Neutron-compatible network virtualization service for Linux')
+    .version('0.1.0')
+    .exitOverride()
+    .addHelpText('after', `\n${EXIT_STATUS_HELP}`);
+}
