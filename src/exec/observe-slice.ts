@@ -13,6 +13,7 @@ import { parseNetnsIds, parseSysctl } from '../observe/netns.js';
 import type { ParsedNamespace } from '../observe/node.js';
 import { isExecError } from './errors.js';
 import type { Runner } from './run.js';
+import { readSysctlsHere } from './sysctl-here.js';
 
 /**
  * What a `-force` batch may say besides its output: a line naming a device that is not there, and
@@ -110,7 +111,11 @@ export async function observeHostSlice(
       ? run(['ip', '-j', 'netns', 'list-id'], { netns }).then((r) => r.stdout)
       : Promise.resolve(''),
     // -e: a key of a device not there yet is left out, not an error.
-    sysctlKeys.length ? run(['sysctl', '-e', ...sysctlKeys], { netns }).then((r) => r.stdout) : Promise.resolve(''),
+    !sysctlKeys.length
+      ? Promise.resolve('')
+      : netns === undefined
+        ? readSysctlsHere(sysctlKeys)
+        : run(['sysctl', '-e', ...sysctlKeys], { netns }).then((r) => r.stdout),
   ]);
   const state = emptyObservedNamespace(null);
   state.links = links.map(parseLink);
