@@ -1,6 +1,6 @@
 // The real kernel: observe with `ip -j`, `bridge -j`, iptables-save, ipset save, sysctl; apply rendered batches through run().
 import type { Op } from '../kernel/ops.js';
-import { render, type Command } from '../kernel/render.js';
+import { concurrentSteps, render, type Command } from '../kernel/render.js';
 import { inScope, ipsetsInScope, type ObserveScope } from '../kernel/scope.js';
 import type { Slice } from '../kernel/slice.js';
 import { HOST, type NsKey, type ObservedNode } from '../kernel/types.js';
@@ -137,13 +137,12 @@ export class RealKernel implements Kernel {
     }
   }
 
+  /** The commands in order; an iptables and an ip6tables restore of one namespace at once (concurrentSteps). */
   async apply(ops: readonly Op[]): Promise<void> {
-    for (const cmd of render(ops)) {
-      try {
-        await this.execute(cmd);
-      } catch (e) {
-        throw new ApplyError(cmd.ops, e as Error);
-      }
+    for (const step of concurrentSteps(render(ops))) {
+      const done = await Promise.allSettled(step.map((cmd) => this.execute(cmd)));
+      const failed = done.findIndex((d) => d.status === 'rejected');
+      if (failed >= 0) throw new ApplyError(step[failed]!.ops, (done[failed] as PromiseRejectedResult).reason as Error);
     }
   }
 

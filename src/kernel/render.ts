@@ -52,6 +52,32 @@ export function render(ops: readonly Op[]): Command[] {
   return out;
 }
 
+const isRestore = (c: Command, tool: string): boolean => c.kind === 'run' && c.argv[0] === `${tool}-restore`;
+
+/**
+ * The commands in steps that may run at once: an iptables-restore and an ip6tables-restore of one
+ * namespace next to each other share a step (two tables of two families: neither's rules name the
+ * other's, and each is its own transaction); every other command is a step of its own, in order.
+ */
+export function concurrentSteps(cmds: readonly Command[]): Command[][] {
+  const steps: Command[][] = [];
+  for (let i = 0; i < cmds.length; i++) {
+    const a = cmds[i]!;
+    const b = cmds[i + 1];
+    const pair =
+      b !== undefined &&
+      a.kind === 'run' &&
+      b.kind === 'run' &&
+      a.netns === b.netns &&
+      ((isRestore(a, 'iptables') && isRestore(b, 'ip6tables')) || (isRestore(a, 'ip6tables') && isRestore(b, 'iptables')));
+    if (pair) {
+      steps.push([a, b]);
+      i++;
+    } else steps.push([a]);
+  }
+  return steps;
+}
+
 function single(op: Op): Command {
   switch (op.op) {
     case 'netns-add':

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { diff } from '../../src/kernel/diff.js';
 import type { Op } from '../../src/kernel/ops.js';
-import { render } from '../../src/kernel/render.js';
+import { concurrentSteps, render, type Command } from '../../src/kernel/render.js';
 import { renderTable } from '../../src/kernel/render-iptables.js';
 import { HOST, type ObservedNode } from '../../src/kernel/types.js';
 import { inNetns } from '../../src/exec/run.js';
@@ -175,4 +175,21 @@ test('kernel error kinds from stderr, and the failing batch line', () => {
   assert.equal(classify('Another app is currently holding the xtables lock.', 4), 'busy');
   assert.equal(failedLine('RTNETLINK answers: File exists\nCommand failed -:2\n', 'a\nb\nc\n'), 'b');
   assert.equal(failedLine('Error occurred at line: 1\n', '*filter\n'), '*filter');
+});
+
+test('an iptables and an ip6tables restore of one namespace side by side share a step; all else runs alone, in order', () => {
+  const run = (netns: string, ...argv: string[]): Command => ({ kind: 'run', netns, argv, ops: [] });
+  const ipset = run(HOST, 'ipset', 'restore', '-exist');
+  const v4 = run(HOST, 'iptables-restore', '-w', '--noflush');
+  const v6 = run(HOST, 'ip6tables-restore', '-w', '--noflush');
+  const links = run(HOST, 'ip', '-batch', '-');
+  const v4r = run('qrouter-1', 'iptables-restore', '-w', '--noflush');
+  const v6r = run('qrouter-1', 'ip6tables-restore', '-w', '--noflush');
+  const v6other = run('qrouter-2', 'ip6tables-restore', '-w', '--noflush');
+  assert.deepEqual(concurrentSteps([ipset, v4, v6, links]), [[ipset], [v4, v6], [links]]);
+  assert.deepEqual(concurrentSteps([v6r, v4r, v6]), [[v6r, v4r], [v6]]);
+  // Two namespaces' tables, or two of one family, stay apart.
+  assert.deepEqual(concurrentSteps([v4r, v6other]), [[v4r], [v6other]]);
+  assert.deepEqual(concurrentSteps([v4, v4r]), [[v4], [v4r]]);
+  assert.deepEqual(concurrentSteps([]), []);
 });
