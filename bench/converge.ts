@@ -2,8 +2,9 @@
 // VXLAN, and on a node with many ports the agent's full resync and the cost of one more port
 // (operations, commands, milliseconds); then the L3 part in a lab of its own (bench/l3.ts: router
 // and floating IP convergence, also alone as npm run bench:l3). Prints one JSON object.
-// The agents' logs are left in $TMPDIR/bench-converge-<node>.log.
-// Usage: npm run bench:converge (ITER, PORTS, ONE_ITER, L3=0 to skip the L3 part; FIP_ITER, ROUTER_ITER, PROBE_MS, PROFILE_ITER for L3)
+// The agents' logs are left in $TMPDIR/bench-converge-<node>.log, the server's in $TMPDIR/bench-converge-server.log.
+// Usage: npm run bench:converge (ITER, PORTS, ONE_ITER, L3=0 to skip the L3 part; FIP_ITER, ROUTER_ITER, PROBE_MS, PROFILE_ITER for L3;
+// STRACE=1 records every command compute1's agent runs from the one more port on, with its duration)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { adminClient, loadLab } from '../src/lab/context.js';
 import { sgChains, tapName } from '../src/kernel/names.js';
 import type { NeutrinoClient } from '../src/client/neutrino.js';
 import { l3Bench } from './l3.js';
+import { Tracer, type Cmd } from './strace-profile.js';
 
 const LAB = 'bconv';
 const root = mkdtempSync(join(tmpdir(), 'neutrino-bench-'));
@@ -19,6 +21,7 @@ const L = ['--lab', LAB, '--state-root', root];
 const ITER = Number(process.env.ITER ?? 10);
 const BIG = Number(process.env.PORTS ?? 1000);
 const ONE_ITER = Number(process.env.ONE_ITER ?? 5);
+const STRACE = process.env.STRACE === '1';
 
 const cli = (...args: string[]) => {
   const r = spawnSync(process.execPath, ['bin/neutrino.js', ...args], { encoding: 'utf8' });
@@ -75,12 +78,27 @@ function pingOnce(fromNs: string, addr: string): Promise<boolean> {
 }
 
 /** Pass lines ("applied changes") the agent logged after byte `from`. */
-function passes(log: string, from: number): Array<{ ops: number; commands: number; ms: number }> {
+function passes(log: string, from: number): Array<{ ops: number; commands: number; ms: number; time: number }> {
   return readFileSync(log, 'utf8')
     .slice(from)
     .split('\n')
     .filter((l) => l.includes('"applied changes"'))
     .map((l) => JSON.parse(l));
+}
+
+/** Each command an agent ran (strace), as its duration and its argv without the nsenter prefix, in start order. */
+function commandTimes(cmds: Cmd[]): Array<{ at: number; ms: number; cmd: string }> {
+  const t0 = cmds[0]?.start ?? 0;
+  return cmds
+    .filter((c) => Number.isFinite(c.end))
+    .map((c) => ({
+      at: round(c.start - t0),
+      ms: round(c.end - c.start),
+      cmd: c.argv
+        .filter((a) => !a.startsWith('--net='))
+        .slice(0, 8)
+        .join(' '),
+    }));
 }
 
 async function main(): Promise<Record<string, unknown>> {
@@ -119,15 +137,33 @@ async function main(): Promise<Record<string, unknown>> {
       toPing.push(ok ? performance.now() - t0 : NaN);
     }
 
-    // A node with BIG ports: bulk-create them and their taps (veths whose peers stay in the node).
+    // A node with BIG ports: bulk-create them and their taps. Each tap's peer (the guest's NIC) goes to
+    // one guests namespace with IPv6 off: Nova starts a guest only once its port is ACTIVE, so the
+    // guests are silent while their taps are wired. Peers that spoke IPv6 (DAD, MLD, router
+    // solicitations) on one bridge of 1,000 ports would be flooded to every other port — a packet
+    // storm of the bench's own making (creating 1,000 such pairs took 38 s here, 1 s with silent peers).
     const log = paths.agentLog('compute1');
     const big = [];
     for (let done = 0; done < BIG; done += 200) big.push(...(await newPorts(c, net.id, Math.min(200, BIG - done), `big${done}`)));
+    const guests = `${LAB}-guests`;
+    made.push(guests);
+    ip(['netns', 'add', guests]);
+    ip(['-n', guests, '-batch', '-'], 'link set lo up\n');
+    execFileSync('ip', [
+      'netns',
+      'exec',
+      guests,
+      'sysctl',
+      '-qw',
+      'net.ipv6.conf.all.disable_ipv6=1',
+      'net.ipv6.conf.default.disable_ipv6=1',
+    ]);
     const tBig = performance.now();
     ip(
       ['-n', computeNs, '-batch', '-'],
-      big.map((p, i) => `link add ${tapName(p.id)} type veth peer name bp${i}\nlink set bp${i} up`).join('\n') + '\n',
+      big.map((p, i) => `link add ${tapName(p.id)} type veth peer name bp${i} netns ${guests}`).join('\n') + '\n',
     );
+    ip(['-n', guests, '-batch', '-'], big.map((_, i) => `link set bp${i} up`).join('\n') + '\n');
     const createTaps = performance.now() - tBig;
     await until(
       async () => (await c.call<{ ports: Port[] }>('GET', `/v2.0/ports?binding:host_id=compute1&status=DOWN&fields=id`)).ports.length === 0,
@@ -149,7 +185,33 @@ async function main(): Promise<Record<string, unknown>> {
     await until(async () => initialLine() !== undefined, 120_000, "the restarted agent's initial sync");
     const initial = JSON.parse(initialLine()!);
 
-    // One more port on the big node: the work it costs.
+    // One more port on the big node: the work it costs. The kernel is looked at only once per pass the
+    // agent logs (a poll of iptables every few milliseconds would compete with the agent's own
+    // iptables-restore for the CPU and the ruleset, and slowed it several times over), and a pass's
+    // time is the one in its log line.
+    const agentPid = loadLab({ lab: LAB, stateRoot: root }).state.nodes.find((n) => n.name === 'compute1')!.agentPid!;
+    const tracer = STRACE ? new Tracer(agentPid, join(root, 'strace-compute1.txt')) : undefined;
+    if (tracer) await sleep(500);
+    const iptablesShows = (chain: string, text?: string) => {
+      const r = spawnSync('nsenter', [`--net=/run/netns/${computeNs}`, '--', 'iptables', '-S', chain], { encoding: 'utf8' });
+      return r.status === 0 && (text === undefined || r.stdout.includes(text));
+    };
+    /** Unix ms of the end of the first pass logged after byte `from` after which `check` holds. */
+    const passWhen = async (from: number, check: () => boolean, what: string): Promise<number> => {
+      let seen = 0;
+      let when: number | undefined;
+      await until(
+        async () => {
+          const ps = passes(log, from);
+          for (; seen < ps.length; seen++) if (check()) return ((when = ps[seen].time), true);
+          return false;
+        },
+        60_000,
+        what,
+      );
+      return when!;
+    };
+    // Bound and plugged at once: the binding's pass (its rules in the node-wide chains) and the plug's.
     from = statSync(log).size;
     const [one] = await newPorts(c, net.id, 1, 'one');
     made.push(`${LAB}-one`);
@@ -158,14 +220,27 @@ async function main(): Promise<Record<string, unknown>> {
     await until(async () => (await status(c, one.id)) === 'ACTIVE', 60_000, 'one more port ACTIVE');
     const oneActive = performance.now() - tOne;
     const onePasses = passes(log, from);
+    // Plugged once its binding is wired, as Nova plugs a VIF after binding the port.
+    from = statSync(log).size;
+    const [two] = await newPorts(c, net.id, 1, 'two');
+    made.push(`${LAB}-two`);
+    await passWhen(from, () => iptablesShows('neutron-linuxbri-unknown-in', tapName(two.id)), 'the rules of a bound port');
+    from = statSync(log).size;
+    const tTwo = performance.now();
+    const plugged = Date.now();
+    plug(computeNs, `${LAB}-two`, two);
+    const plugMs = performance.now() - tTwo;
+    await until(async () => (await status(c, two.id)) === 'ACTIVE', 60_000, 'one more bound port ACTIVE');
+    const twoActive = performance.now() - tTwo;
+    const twoSeen = Date.now() - plugged;
+    const twoPasses = passes(log, from).map((p) => ({ ...p, ended_after_plug_ms: p.time - plugged }));
 
     // ONE_ITER times on the big node: a port with security groups (its own chains) plugged → ACTIVE,
     // then deleted through the API → its chains gone from compute1's filter table.
     const plugMore: number[] = [];
     const chainsGone: number[] = [];
-    const chainExists = (name: string) =>
-      spawnSync('nsenter', [`--net=/run/netns/${computeNs}`, '--', 'iptables', '-S', name], { stdio: 'ignore' }).status === 0;
     for (let i = 0; i < ONE_ITER; i++) {
+      from = statSync(log).size;
       const sg = (
         await c.call<{ port: Port }>('POST', '/v2.0/ports', {
           port: {
@@ -177,33 +252,45 @@ async function main(): Promise<Record<string, unknown>> {
           },
         })
       ).port;
-      await until(async () => chainExists(sgChains(sg.id).ingress), 60_000, 'the chains of a bound port');
+      await passWhen(from, () => iptablesShows(sgChains(sg.id).ingress), 'the chains of a bound port');
       // A Linux bridge takes at most 1,023 ports: each iteration's instance (and tap) goes at its end.
       const vm = `${LAB}-sg${i}`;
       made.push(vm);
-      let t0 = performance.now();
+      const t0 = performance.now();
       plug(computeNs, vm, sg);
       await until(async () => (await status(c, sg.id)) === 'ACTIVE', 60_000, 'a port with security groups ACTIVE');
       plugMore.push(performance.now() - t0);
       await sleep(500);
-      t0 = performance.now();
+      from = statSync(log).size;
+      const deleted = Date.now();
       await c.call('DELETE', `/v2.0/ports/${sg.id}`);
-      await until(
-        async () => !chainExists(sgChains(sg.id).ingress) && !chainExists(sgChains(sg.id).egress),
-        60_000,
+      const gone = await passWhen(
+        from,
+        () => !iptablesShows(sgChains(sg.id).ingress) && !iptablesShows(sgChains(sg.id).egress),
         'the chains of a deleted port gone',
       );
-      chainsGone.push(performance.now() - t0);
+      chainsGone.push(gone - deleted);
       spawnSync('ip', ['netns', 'del', vm]);
       made.pop();
       await sleep(500);
     }
 
+    const commands = tracer ? commandTimes(await tracer.stop()) : undefined;
     const rss = (pid: number | null) => {
       try {
         return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
       } catch {
         return 0;
+      }
+    };
+    // What the resident memory is: anonymous (heap, native) and file-backed (Node.js's binary and code, shared).
+    const rssParts = (pid: number | null) => {
+      try {
+        const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+        const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+        return { anonymous: round(kib('Anonymous') / 1024), file: round((kib('Rss') - kib('Anonymous')) / 1024) };
+      } catch {
+        return {};
       }
     };
     const fresh = loadLab({ lab: LAB, stateRoot: root }).state;
@@ -217,18 +304,26 @@ async function main(): Promise<Record<string, unknown>> {
       // of which creating the taps (one ip -batch): the rest is the agent's
       create_taps_ms: round(createTaps),
       agent_restart: { command_ms: round(restart), initial_sync: initial ?? null },
+      // bound and plugged at once (the binding's pass delays the plug's), then plugged once bound
       one_more_port: { plug_to_active_ms: round(oneActive), passes: onePasses },
+      // plug_ms: the bench's own plug (namespace, veth, addresses), part of plug_to_active_ms
+      one_more_bound_port: { plug_to_active_ms: round(twoActive), by_wall_clock_ms: twoSeen, plug_ms: round(plugMs), passes: twoPasses },
       one_more_port_with_security_groups: {
         iterations: ONE_ITER,
         plug_to_active_ms: { median: median(plugMore), max: round(Math.max(...plugMore)) },
         delete_to_chains_gone_ms: { median: median(chainsGone), max: round(Math.max(...chainsGone)) },
       },
-      memory_mib: { server: round(rss(fresh.server.pid)), agents: fresh.nodes.map((n) => ({ node: n.name, rss: round(rss(n.agentPid)) })) },
+      ...(commands ? { agent_commands: commands } : {}),
+      memory_mib: {
+        server: round(rss(fresh.server.pid)),
+        agents: fresh.nodes.map((n) => ({ node: n.name, rss: round(rss(n.agentPid)), ...rssParts(n.agentPid) })),
+      },
     };
   } finally {
     // The lab goes with its state root: the agents' logs are kept.
-    for (const node of ['controller', 'compute1'])
-      spawnSync('cp', [loadLab({ lab: LAB, stateRoot: root }).paths.agentLog(node), `${tmpdir()}/bench-converge-${node}.log`]);
+    const logPaths = loadLab({ lab: LAB, stateRoot: root }).paths;
+    for (const node of ['controller', 'compute1']) spawnSync('cp', [logPaths.agentLog(node), `${tmpdir()}/bench-converge-${node}.log`]);
+    spawnSync('cp', [logPaths.serverLog, `${tmpdir()}/bench-converge-server.log`]);
     for (const ns of made) spawnSync('ip', ['netns', 'del', ns]);
     cli('lab', 'down', ...L);
     rmSync(root, { recursive: true, force: true });
