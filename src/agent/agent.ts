@@ -26,6 +26,7 @@ import type { AgentMetrics } from './metrics.js';
 import { kernelHasVlan } from './vlan-support.js';
 import { PortChainMemo } from '../planner/port-memo.js';
 import { isFullPass } from './full-pass.js';
+import { keptReports, statusesToReport, type ReportedStatuses } from './status-reports.js';
 import { HaStateReporter, haWatches } from './ha-state.js';
 
 /** How often the HA routers' keepalived state is read (Neutron's monitor reacts at once; the server learns it in batches). */
@@ -40,7 +41,7 @@ const FEED_WAIT_MAX_S = 60;
 export class Agent {
   private stopped = false;
   private readonly watch: HostWatch;
-  private reported = new Map<string, string>();
+  private reported: ReportedStatuses = new Map();
   /** floating IP id → the status last reported (ACTIVE ones only are kept) */
   private fipReported = new Map<string, string>();
   private devices = 0;
@@ -301,15 +302,10 @@ export class Agent {
     else if (r.ops) this.log.info(cost, 'applied changes');
     this.firstPass = false;
     if (!r.converged) this.log.warn({ unresolved: r.unresolved, err: r.error }, 'not converged; retrying on the next pass');
-    const changed: Record<string, string> = {};
-    for (const [id, status] of Object.entries(r.portStatus)) {
-      const known = this.reported.get(id) ?? this.view.ports.find((p) => p.id === id)?.status;
-      if (known !== status) changed[id] = status;
-    }
-    if (Object.keys(changed).length) {
-      await this.client.setPortStatus(this.cfg.host, changed);
-      for (const [id, s] of Object.entries(changed)) this.reported.set(id, s);
-    }
+    const ports = this.view.ports;
+    const changed = statusesToReport(ports, r.portStatus, this.reported);
+    if (Object.keys(changed).length) await this.client.setPortStatus(this.cfg.host, changed);
+    this.reported = keptReports(ports, this.reported, changed);
     if (this.cfg.roles.includes('l3') && r.converged) await this.reportFloatingIps(r.portStatus);
   }
 
