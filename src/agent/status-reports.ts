@@ -1,8 +1,9 @@
-// Which port statuses an agent reports after a pass. The server's status of a port is known from
-// two places: the agent's own last report, and the host view. A report is newer than the view that
-// was planned from, but only while the view still holds the same port object: a view that rewrote
-// the port (moved to another host and back, re-bound: the server set it DOWN) shows the server's
-// status again, and a port gone from the view is forgotten. Pure.
+// Which port statuses an agent reports after a pass. Host views show no status (a report would wake
+// every view showing the port, for nothing any planner reads), so what the server holds is known
+// from the agent's own last report, and only while the view holds the same port object: a port the
+// view rewrote (moved to another host and back, re-bound: the server set it DOWN) or fetched anew
+// (the agent restarted, a whole view) is reported again, and a port gone from the view is forgotten.
+// Reporting a status the server already holds changes nothing there. Pure.
 import type { PortView } from '../model/hostview.js';
 
 /** port id → the status last reported for it, and the view's port object it was reported against */
@@ -19,7 +20,7 @@ export function statusesToReport(
     const status = computed[port.id];
     if (status === undefined) continue;
     const mine = reported.get(port.id);
-    const known = mine && mine.port === port ? mine.status : port.status;
+    const known = mine && mine.port === port ? mine.status : undefined;
     if (known !== status) changed[port.id] = status;
   }
   return changed;

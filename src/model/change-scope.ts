@@ -28,8 +28,8 @@ export function concerns(deps: HostViewDeps, scope: ChangeScope): boolean {
     case 'none':
       return false;
     case 'port-status':
-      // A status change moves nothing: it alters the status of a port the view shows whole, only.
-      return deps.portsShown.has(scope.id);
+      // Views show no status: the bound host's agent reported it (and so knows), and no planning reads it.
+      return false;
     case 'port':
       return portConcerns(deps, scope.id, scope.now);
     case 'network':

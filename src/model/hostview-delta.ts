@@ -133,7 +133,7 @@ export function applyHostViewDelta(view: HostView, delta: HostViewDelta): HostVi
   return out as unknown as HostView;
 }
 
-/** The ids of every port the view shows whole (bound here, DHCP leases, router and HA ports): what a port status change can alter. */
+/** The ids of every port the view shows whole (bound here, DHCP leases, router and HA ports): what any change of such a port alters. */
 export function portIdsInView(view: HostView): Set<string> {
   const ids = new Set<string>();
   for (const p of [...view.ports, ...view.dhcp_ports]) ids.add(p.id);

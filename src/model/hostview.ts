@@ -46,7 +46,6 @@ export interface PortView {
   device_owner: string;
   device_id: string;
   admin_state_up: boolean;
-  status: string;
   port_security_enabled: boolean;
   security_groups: string[];
   allowed_address_pairs: Array<{ ip_address: string; mac_address: string }>;

@@ -33,7 +33,6 @@ export function portView(p: ApiFields): PortView {
     device_owner: attr(p, 'device_owner'),
     device_id: attr(p, 'device_id'),
     admin_state_up: attrFlag(p, 'admin_state_up', true),
-    status: attr(p, 'status'),
     // port-security extension absent: Neutron filters every port
     port_security_enabled: attrFlag(p, 'port_security_enabled', true),
     // the server reads a port's groups through its (port, group) key: by group id

@@ -26,12 +26,11 @@ interface Entry {
 const sameObjects = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
- * What a port's chains are made of, as text: the port without its status (which the agent's own
- * reports change) and, per group it names, that group's rules and statefulness (absent: 'none').
+ * What a port's chains are made of, as text: the port and, per group it names, that group's rules
+ * and statefulness (absent: 'none').
  */
 export function portChainKey(port: PortView, groupKey: (id: string) => string): string {
-  const { status: _status, ...rest } = port;
-  return `${JSON.stringify(rest)}\n${port.security_groups.map(groupKey).join('\n')}`;
+  return `${JSON.stringify(port)}\n${port.security_groups.map(groupKey).join('\n')}`;
 }
 
 export class PortChainMemo {

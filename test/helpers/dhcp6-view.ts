@@ -43,7 +43,6 @@ const port = (net: string, subs: SubnetView[], id: string, owner: string, mac: s
   device_owner: owner,
   device_id: 'x',
   admin_state_up: true,
-  status: 'ACTIVE',
   port_security_enabled: false,
   security_groups: [],
   allowed_address_pairs: [],

@@ -10,7 +10,6 @@ export const l2Port = (id: string, networkId: string): PortView => ({
   device_owner: 'compute:nova',
   device_id: 'x',
   admin_state_up: true,
-  status: 'DOWN',
   port_security_enabled: false,
   security_groups: [],
   allowed_address_pairs: [],

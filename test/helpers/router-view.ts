@@ -20,7 +20,6 @@ const port = (id: string, net: string, sub: string, owner: string, ip: string, m
   device_owner: owner,
   device_id: ROUTER,
   admin_state_up: true,
-  status: 'DOWN',
   port_security_enabled: false,
   security_groups: [],
   allowed_address_pairs: [],

@@ -19,7 +19,6 @@ export function sgPort(id: string, ip: string, mac: string, over: Partial<PortVi
     device_owner: 'compute:nova',
     device_id: 'vm',
     admin_state_up: true,
-    status: 'DOWN',
     port_security_enabled: true,
     security_groups: [SG_ID],
     allowed_address_pairs: [],

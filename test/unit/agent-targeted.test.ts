@@ -55,8 +55,8 @@ test('port chain memo: the same plan as without it; only the ports a change conc
   const ingress0 = sgChains(PORTS[0]!.id).ingress;
   assert.equal(byName(second).get(ingress0), byName(first).get(ingress0));
 
-  // Status alone (the agent's own reports) and group members change no chain: nothing planned.
-  const moved = [{ ...PORTS[0]!, status: 'ACTIVE' }, ...PORTS.slice(1)];
+  // A port object made anew (a full view fetched again) and group members change no chain: nothing planned.
+  const moved = [{ ...PORTS[0]! }, ...PORTS.slice(1)];
   const members = { ...scenarioGroup(), member_ips: ['172.16.2.200'] };
   assert.deepEqual(chainsOf(moved, memo, [members]), chainsOf(moved, undefined, [members]));
   assert.equal(planned(), 0);

@@ -46,7 +46,7 @@ function initialState(): State {
 function change(s: State, next: () => number, n: number): { state: State; events: Map<string, boolean> } {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
   const events = new Map<string, boolean>();
-  const kind = s.ports.length < 5 ? 'add' : pick(['add', 'add', 'remove', 'port', 'status', 'group', 'members', 'plug', 'unplug']);
+  const kind = s.ports.length < 5 ? 'add' : pick(['add', 'add', 'remove', 'port', 'copy', 'group', 'members', 'plug', 'unplug']);
   let { ports, groups, taps } = s;
   if (kind === 'add') {
     const groupIds = pick([[SG_ID], [PEERS], [SG_ID, PEERS], [STATELESS]]);
@@ -64,11 +64,11 @@ function change(s: State, next: () => number, n: number): { state: State; events
   } else if (kind === 'remove') {
     const gone = pick(ports);
     ports = ports.filter((p) => p !== gone);
-  } else if (kind === 'port' || kind === 'status') {
+  } else if (kind === 'port' || kind === 'copy') {
     const old = pick(ports);
     const changed: PortView =
-      kind === 'status'
-        ? { ...old, status: old.status === 'ACTIVE' ? 'DOWN' : 'ACTIVE' }
+      kind === 'copy'
+        ? { ...old } // the same port as a new object (a whole view fetched again)
         : pick([
             { ...old, admin_state_up: !old.admin_state_up },
             { ...old, port_security_enabled: !old.port_security_enabled },

@@ -18,7 +18,6 @@ const port = (id: string, owner: string, ip: string, mac: string): PortView => (
   device_owner: owner,
   device_id: 'x',
   admin_state_up: true,
-  status: 'DOWN',
   port_security_enabled: true,
   security_groups: [],
   allowed_address_pairs: [],

@@ -1,10 +1,11 @@
-// The statuses an agent reports: its own last report counts while the view holds the same port object.
+// The statuses an agent reports: views show none, so its own last report counts, while the view
+// holds the same port object; anything else is reported (the server changes nothing it already holds).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PortView } from '../../src/model/hostview.js';
 import { keptReports, statusesToReport, type ReportedStatuses } from '../../src/agent/status-reports.js';
 
-const port = (id: string, status: string): PortView => ({
+const port = (id: string): PortView => ({
   id,
   network_id: 'n',
   mac_address: 'fa:16:3e:00:00:01',
@@ -12,7 +13,6 @@ const port = (id: string, status: string): PortView => ({
   device_owner: 'compute:nova',
   device_id: 'vm',
   admin_state_up: true,
-  status,
   port_security_enabled: false,
   security_groups: [],
   allowed_address_pairs: [],
@@ -20,22 +20,26 @@ const port = (id: string, status: string): PortView => ({
   binding_host_id: 'h1',
 });
 
-test('a report stands while the view holds the same port object; a rewritten port shows the server again', () => {
-  const a = port('a', 'DOWN');
-  const b = port('b', 'ACTIVE');
-  let reported: ReportedStatuses = new Map();
-  let made = statusesToReport([a, b], { a: 'ACTIVE', b: 'ACTIVE' }, reported);
-  assert.deepEqual(made, { a: 'ACTIVE' });
+test('a report stands while the view holds the same port object; a port rewritten or fetched anew is reported again', () => {
+  const a = port('a');
+  const b = port('b');
+  // A view fetched whole (a start): every status is told once.
+  let made = statusesToReport([a, b], { a: 'ACTIVE', b: 'DOWN' }, new Map());
+  assert.deepEqual(made, { a: 'ACTIVE', b: 'DOWN' });
+  let reported: ReportedStatuses = keptReports([a, b], new Map(), made);
+  // The same view: nothing to say again, until a status changes.
+  assert.deepEqual(statusesToReport([a, b], { a: 'ACTIVE', b: 'DOWN' }, reported), {});
+  made = statusesToReport([a, b], { a: 'ACTIVE', b: 'ACTIVE' }, reported);
+  assert.deepEqual(made, { b: 'ACTIVE' });
   reported = keptReports([a, b], reported, made);
-  // The same view (the server's answer to the report not in yet): nothing to say again.
-  assert.deepEqual(statusesToReport([a, b], { a: 'ACTIVE', b: 'ACTIVE' }, reported), {});
-  // The view rewrote `a` (moved away and back: DOWN on the server): report it again.
-  const a2 = port('a', 'DOWN');
+  assert.equal(reported.get('a')!.status, 'ACTIVE');
+  assert.equal(reported.get('b')!.status, 'ACTIVE');
+  // The view rewrote `a` (moved away and back: DOWN on the server): it is reported again.
+  const a2 = port('a');
   made = statusesToReport([a2, b], { a: 'ACTIVE', b: 'ACTIVE' }, reported);
   assert.deepEqual(made, { a: 'ACTIVE' });
-  // A port gone from the view is forgotten.
+  // A port gone from the view is forgotten; statuses of ports not in the view are never reported.
   reported = keptReports([b], keptReports([a2, b], reported, made), {});
-  assert.deepEqual([...reported.keys()], []);
-  // Statuses of ports not in the view are never reported.
-  assert.deepEqual(statusesToReport([b], { x: 'ACTIVE' }, reported), {});
+  assert.deepEqual([...reported.keys()], ['b']);
+  assert.deepEqual(statusesToReport([b], { b: 'ACTIVE', x: 'ACTIVE' }, reported), {});
 });
