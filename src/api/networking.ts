@@ -132,6 +132,13 @@ async function* jsonListInTurns(plural: string, items: Item[], render1: (it: Ite
   yield tail === '{}' ? ']}' : `],${tail.slice(1)}`;
 }
 
+/** `{"<plural>": [...]}` from runs of items' JSON joined by commas (ResourceService.listJson), as bytes. */
+function* jsonTextList(plural: string, runs: string[]) {
+  yield `{${JSON.stringify(plural)}:[`;
+  for (const [i, run] of runs.entries()) yield Buffer.from(i ? `,${run}` : run);
+  yield ']}';
+}
+
 /**
  * Runs a write under an If-Match revision constraint. As in Neutron, which checks when the write is
  * flushed, the write's own refusals (not found, policy, validation) come first; a stale revision
@@ -170,6 +177,8 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
     // A list may be long: its reading is one slice of work, taken in turn with the other long ones.
     if (q.limit === null || q.limit > LIST_SLICE) await nextTurn();
     const page = await reading(async (tx) => {
+      const json = service.listJson && q.fields === null && q.limit === null ? await service.listJson(tx, req.ctx, q) : null;
+      if (json) return { json };
       const paged = service.listPage ? await service.listPage(tx, req.ctx, q) : null;
       if (paged) return { items: paged.items, links: pageLinks(paged.items, q, paged.hasMore, paged.hasBefore, selfUrl, raw) };
       const all = await service.list(tx, req.ctx, q.filters, attributesRead(q));
@@ -178,6 +187,7 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
       const markerItem = needsMarker ? await service.show(tx, req.ctx, q.marker as string) : undefined;
       return applyListQuery(service.spec, all, q, selfUrl, raw, markerItem);
     });
+    if ('json' in page) return reply.type(JSON_TYPE).send(Readable.from(jsonTextList(plural, page.json)));
     const links = page.links.length ? { [`${plural}_links`]: page.links } : {};
     const render1 = itemRenderer(service.spec, req.ctx, q.fields);
     if (page.items.length > LIST_SLICE)
