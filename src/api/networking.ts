@@ -167,8 +167,8 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
   const collection = `/${segment}`;
   const member = `/${segment}/:id`;
   // GETs that only read run on a read-only connection: a long list then holds up no write.
-  const reading = <T>(work: (tx: Tx) => Promise<T>): Promise<T> =>
-    service.readOnlyGets ? withReader(db, (reader) => unitOfWork(reader, work)) : unitOfWork(db, work);
+  const reading = <T>(work: (tx: Tx) => Promise<T>, long = false): Promise<T> =>
+    service.readOnlyGets ? withReader(db, (reader) => unitOfWork(reader, work), long) : unitOfWork(db, work);
 
   v2.get(collection, async (req, reply) => {
     const raw = req.query as RawQuery;
@@ -177,7 +177,7 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
     // A list may be long: its reading is one slice of work, taken in turn with the other long ones.
     if (q.limit === null || q.limit > LIST_SLICE) await nextTurn();
     const page = await reading(async (tx) => {
-      const json = service.listJson && q.fields === null && q.limit === null ? await service.listJson(tx, req.ctx, q) : null;
+      const json = service.listJson && q.fields === null && q.limit === null ? await service.listJson(tx, req.ctx, q, nextTurn) : null;
       if (json) return { json };
       const paged = service.listPage ? await service.listPage(tx, req.ctx, q) : null;
       if (paged) return { items: paged.items, links: pageLinks(paged.items, q, paged.hasMore, paged.hasBefore, selfUrl, raw) };
@@ -186,7 +186,7 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
       const needsMarker = q.limit !== null && q.marker !== null && !all.some((it) => it.id === q.marker);
       const markerItem = needsMarker ? await service.show(tx, req.ctx, q.marker as string) : undefined;
       return applyListQuery(service.spec, all, q, selfUrl, raw, markerItem);
-    });
+    }, q.limit === null);
     if ('json' in page) return reply.type(JSON_TYPE).send(Readable.from(jsonTextList(plural, page.json)));
     const links = page.links.length ? { [`${plural}_links`]: page.links } : {};
     const render1 = itemRenderer(service.spec, req.ctx, q.fields);

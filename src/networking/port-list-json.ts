@@ -72,11 +72,9 @@ export function itemExpression(keys: readonly string[]): string | null {
   return `format('${template.replaceAll("'", "''")}', ${keys.map((k) => VALUES[k]).join(', ')})`;
 }
 
-/** Items per query; the event loop turns between two (other requests run). */
+/** Items per query: a slice of work of a few milliseconds. */
 const CHUNK = 500;
-
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-/** A list of this many ports or fewer reads its groups by index (sorted), as this path does not: it declines. */
+/** The object path reads the groups of this many ports or fewer by index (sorted by id), not in table order: such lists go there. */
 const SHORT_LIST = 200;
 
 type PortQuery = SelectQueryBuilder<Database, 'ports', { id: string }>;
@@ -95,7 +93,13 @@ export interface PortListJson {
  * items joined by commas, in id order; null when the list needs the object path: PostgreSQL, a
  * filter SQL cannot apply, a short list, or an attribute without SQL here.
  */
-export async function portListJson(tx: Tx, ctx: AuthContext, q: ListQuery, p: PortListJson): Promise<string[] | null> {
+export async function portListJson(
+  tx: Tx,
+  ctx: AuthContext,
+  q: ListQuery,
+  p: PortListJson,
+  turn: () => Promise<void>,
+): Promise<string[] | null> {
   if (isPostgres(tx) || q.fields || q.limit !== null || q.marker !== null || q.sorts.length) return null;
   const hidden = ctx.isAdmin ? new Set<string>() : adminReadNames(p.spec);
   const item = itemExpression(p.keys.filter((k) => !hidden.has(k)));

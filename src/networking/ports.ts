@@ -745,7 +745,7 @@ export function portService(): ResourceService {
       return page && { items: await portsToApi(tx, page.rows, false, read), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
 
-    listJson: (tx, ctx, q) => portListJson(tx, ctx, q, portJson),
+    listJson: (tx, ctx, q, turn) => portListJson(tx, ctx, q, portJson, turn),
 
     async show(tx, ctx, id) {
       return (await portsToApi(tx, [(await getVisiblePort(tx, ctx, id)).port]))[0];

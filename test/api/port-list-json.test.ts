@@ -139,7 +139,7 @@ test('on SQLite the whole list takes the JSON path (on PostgreSQL the object pat
   const ctx = { userId: 'u', userName: 'admin', projectId: 'p', projectName: 'admin', roles: ['admin'], isAdmin: true, expiresAt: '' };
   const runs = await unitOfWork(srv.db, async (tx) => ({
     postgres: isPostgres(tx),
-    runs: await ports.listJson!(tx, ctx, parseListQuery(ports.spec, {})),
+    runs: await ports.listJson!(tx, ctx, parseListQuery(ports.spec, {}), async () => undefined),
   }));
   assert.equal(runs.runs === null, runs.postgres);
 });
