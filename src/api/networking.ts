@@ -133,11 +133,8 @@ async function* jsonListInTurns(plural: string, items: Item[], render1: (it: Ite
 }
 
 /** `{"<plural>": [...]}` from runs of items' JSON joined by commas (ResourceService.listJson), as bytes. */
-function* jsonTextList(plural: string, runs: string[]) {
-  yield `{${JSON.stringify(plural)}:[`;
-  for (const [i, run] of runs.entries()) yield Buffer.from(i ? `,${run}` : run);
-  yield ']}';
-}
+const jsonTextList = (plural: string, runs: string[]): Buffer[] =>
+  [`{${JSON.stringify(plural)}:[`, ...runs.map((run, i) => (i ? `,${run}` : run)), ']}'].map((part) => Buffer.from(part));
 
 /**
  * Runs a write under an If-Match revision constraint. As in Neutron, which checks when the write is
@@ -187,7 +184,11 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
       const markerItem = needsMarker ? await service.show(tx, req.ctx, q.marker as string) : undefined;
       return applyListQuery(service.spec, all, q, selfUrl, raw, markerItem);
     }, q.limit === null);
-    if ('json' in page) return reply.type(JSON_TYPE).send(Readable.from(jsonTextList(plural, page.json)));
+    if ('json' in page) {
+      const parts = jsonTextList(plural, page.json);
+      // One run (a list of one slice of the service's reading) is sent whole, with its length.
+      return reply.type(JSON_TYPE).send(page.json.length > 1 ? Readable.from(parts) : Buffer.concat(parts));
+    }
     const links = page.links.length ? { [`${plural}_links`]: page.links } : {};
     const render1 = itemRenderer(service.spec, req.ctx, q.fields);
     if (page.items.length > LIST_SLICE)

@@ -74,8 +74,12 @@ export function itemExpression(keys: readonly string[]): string | null {
 
 /** Items per query: a slice of work of a few milliseconds. */
 const CHUNK = 500;
-/** The object path reads the groups of this many ports or fewer by index (sorted by id), not in table order: such lists go there. */
+/**
+ * The object path reads the groups of this many ports or fewer by index (sorted by id), not in table
+ * order: such a list goes there when one of its ports has more than one group (where order shows).
+ */
 const SHORT_LIST = 200;
+const SEVERAL_GROUPS = sql<number>`(select count(*) > 1 from port_security_groups g where g.port_id = ports.id)`;
 
 type PortQuery = SelectQueryBuilder<Database, 'ports', { id: string }>;
 
@@ -91,7 +95,7 @@ export interface PortListJson {
 /**
  * A whole list (no fields, limit or marker; no sort keys) as the items' JSON texts, each a run of
  * items joined by commas, in id order; null when the list needs the object path: PostgreSQL, a
- * filter SQL cannot apply, a short list, or an attribute without SQL here.
+ * filter SQL cannot apply, a short list with a port of several groups, or an attribute without SQL here.
  */
 export async function portListJson(
   tx: Tx,
@@ -108,18 +112,22 @@ export async function portListJson(
   if (!complete) return null;
   const chunks: string[] = [];
   let count = 0;
+  let severalGroups = false;
   for (let last: string | null = null; ;) {
     const after: PortQuery = last === null ? query : query.where(sql<SqlBool>`ports.id > ${last}`);
     const rows = await after
       .select(sql<string>`${sql.raw(item)}`.as('item'))
+      // Only a short list needs to know, and a short list is its first chunk.
+      .select((last === null ? SEVERAL_GROUPS : sql<number>`0`).as('several_groups'))
       .orderBy('ports.id')
       .limit(CHUNK)
       .execute();
     if (rows.length) chunks.push(rows.map((r) => r.item).join(','));
+    severalGroups ||= rows.some((r) => r.several_groups);
     count += rows.length;
     if (rows.length < CHUNK) break;
     last = rows[rows.length - 1].id;
     await turn();
   }
-  return count > SHORT_LIST ? chunks : null;
+  return count > SHORT_LIST || !severalGroups ? chunks : null;
 }
