@@ -72,8 +72,8 @@ export function itemExpression(keys: readonly string[]): string | null {
   return `format('${template.replaceAll("'", "''")}', ${keys.map((k) => VALUES[k]).join(', ')})`;
 }
 
-/** Items per query: a slice of work of a few milliseconds. */
-const CHUNK = 500;
+/** Items per query: a slice of work of a millisecond or two; more than SHORT_LIST (a short list is one query). */
+const CHUNK = 250;
 /**
  * The object path reads the groups of this many ports or fewer by index (sorted by id), not in table
  * order: such a list goes there when one of its ports has more than one group (where order shows).
