@@ -132,6 +132,10 @@ async function* jsonListInTurns(plural: string, items: Item[], render1: (it: Ite
   yield tail === '{}' ? ']}' : `],${tail.slice(1)}`;
 }
 
+/** `{"<plural>": [...]}` from runs of items' JSON joined by commas (ResourceService.listJson), as bytes. */
+const jsonTextList = (plural: string, runs: string[]): Buffer[] =>
+  [`{${JSON.stringify(plural)}:[`, ...runs.map((run, i) => (i ? `,${run}` : run)), ']}'].map((part) => Buffer.from(part));
+
 /**
  * Runs a write under an If-Match revision constraint. As in Neutron, which checks when the write is
  * flushed, the write's own refusals (not found, policy, validation) come first; a stale revision
@@ -160,8 +164,8 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
   const collection = `/${segment}`;
   const member = `/${segment}/:id`;
   // GETs that only read run on a read-only connection: a long list then holds up no write.
-  const reading = <T>(work: (tx: Tx) => Promise<T>): Promise<T> =>
-    service.readOnlyGets ? withReader(db, (reader) => unitOfWork(reader, work)) : unitOfWork(db, work);
+  const reading = <T>(work: (tx: Tx) => Promise<T>, long = false): Promise<T> =>
+    service.readOnlyGets ? withReader(db, (reader) => unitOfWork(reader, work), long) : unitOfWork(db, work);
 
   v2.get(collection, async (req, reply) => {
     const raw = req.query as RawQuery;
@@ -170,6 +174,8 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
     // A list may be long: its reading is one slice of work, taken in turn with the other long ones.
     if (q.limit === null || q.limit > LIST_SLICE) await nextTurn();
     const page = await reading(async (tx) => {
+      const json = service.listJson && q.fields === null && q.limit === null ? await service.listJson(tx, req.ctx, q, nextTurn) : null;
+      if (json) return { json };
       const paged = service.listPage ? await service.listPage(tx, req.ctx, q) : null;
       if (paged) return { items: paged.items, links: pageLinks(paged.items, q, paged.hasMore, paged.hasBefore, selfUrl, raw) };
       const all = await service.list(tx, req.ctx, q.filters, attributesRead(q));
@@ -177,7 +183,12 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
       const needsMarker = q.limit !== null && q.marker !== null && !all.some((it) => it.id === q.marker);
       const markerItem = needsMarker ? await service.show(tx, req.ctx, q.marker as string) : undefined;
       return applyListQuery(service.spec, all, q, selfUrl, raw, markerItem);
-    });
+    }, q.limit === null);
+    if ('json' in page) {
+      const parts = jsonTextList(plural, page.json);
+      // One run (a list of one slice of the service's reading) is sent whole, with its length.
+      return reply.type(JSON_TYPE).send(page.json.length > 1 ? Readable.from(parts) : Buffer.concat(parts));
+    }
     const links = page.links.length ? { [`${plural}_links`]: page.links } : {};
     const render1 = itemRenderer(service.spec, req.ctx, q.fields);
     if (page.items.length > LIST_SLICE)

@@ -52,6 +52,7 @@ import { macFromBinding, releasesDeviceMac } from '../model/port-mac.js';
 import { ensureDefaultSecurityGroup, isGroupSharedWith } from './securitygroups.js';
 import { tagAttributes, tagFiltersInSql } from './tags.js';
 import { deletePortForwardingsOfPort } from './port-forwarding-store.js';
+import { portListJson, type PortListJson } from './port-list-json.js';
 
 export const MAX_ALLOWED_ADDRESS_PAIRS = 10;
 
@@ -713,6 +714,18 @@ function visiblePorts(tx: Tx, ctx: AuthContext, columns: Array<keyof PortRow> | 
 
 const selectAllPorts = (tx: Tx) => tx.selectFrom('ports').selectAll('ports');
 
+/** A port's keys as portToApi makes them (a row of any values: only the keys count). */
+const PORT_KEYS = Object.keys(
+  portToApi(Object.fromEntries(Object.values(PORT_COLUMNS).flatMap((cols) => cols.map((c) => [c, '{}']))) as unknown as PortRow, [], []),
+);
+
+const portJson: PortListJson = {
+  spec: portSpec,
+  table: portTable,
+  keys: PORT_KEYS,
+  visible: (tx, ctx) => visiblePorts(tx, ctx, ['id']) as unknown as ReturnType<PortListJson['visible']>,
+};
+
 export function portService(): ResourceService {
   return {
     spec: portSpec,
@@ -731,6 +744,8 @@ export function portService(): ResourceService {
       );
       return page && { items: await portsToApi(tx, page.rows, false, read), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
+
+    listJson: (tx, ctx, q, turn) => portListJson(tx, ctx, q, portJson, turn),
 
     async show(tx, ctx, id) {
       return (await portsToApi(tx, [(await getVisiblePort(tx, ctx, id)).port]))[0];

@@ -55,11 +55,16 @@ export function closeReaders(db: Db): void {
   pools.delete(db);
 }
 
-/** Runs `work` on the least busy read connection of `db`, or on `db` itself when it has none. */
-export async function withReader<T>(db: Db, work: (reader: Db) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` on the least busy read connection of `db`, or on `db` itself when it has none. `long`
+ * work (a whole list) never takes the last connection: a connection runs its transactions one after
+ * the other, and short reads then always find one that no list holds.
+ */
+export async function withReader<T>(db: Db, work: (reader: Db) => Promise<T>, long = false): Promise<T> {
   const readers = pools.get(db);
   if (!readers) return work(db);
-  const reader = readers.reduce((a, b) => (b.busy < a.busy ? b : a));
+  const usable = long && readers.length > 1 ? readers.slice(0, -1) : readers;
+  const reader = usable.reduce((a, b) => (b.busy < a.busy ? b : a));
   reader.busy++;
   try {
     return await work(reader.db);

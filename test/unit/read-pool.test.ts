@@ -1,13 +1,13 @@
 // The read-only connections of a SQLite file store: they see every committed write, refuse writes,
 // read while the writer holds a transaction open, and spread concurrent reads; a store in memory
-// reads on its own handle.
+// reads on its own handle; whole lists leave one connection to the short reads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb, type Db } from '../../src/store/db.js';
-import { withReader } from '../../src/store/read-pool.js';
+import { READERS, withReader } from '../../src/store/read-pool.js';
 import { unitOfWork } from '../../src/store/unit-of-work.js';
 
 const quota = (project_id: string) => ({ project_id, resource: 'port', limit: 7 });
@@ -60,6 +60,28 @@ test('concurrent reads take different connections', () =>
     release();
     await Promise.all(reads);
     assert.equal(seen.size, 3);
+  }));
+
+test('long reads never take the last connection: a short read finds it free while lists hold the others', () =>
+  withFileStore(async (db) => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const longSeen = new Set<Db>();
+    const lists = Array.from({ length: READERS * 2 }, () =>
+      withReader(
+        db,
+        async (reader) => {
+          longSeen.add(reader);
+          await held;
+        },
+        true,
+      ),
+    );
+    const short = await withReader(db, async (reader) => reader);
+    assert.equal(longSeen.size, READERS - 1);
+    assert.ok(!longSeen.has(short), 'the short read took a connection a list holds');
+    release();
+    await Promise.all(lists);
   }));
 
 test('a store in memory reads on its own handle', async () => {
