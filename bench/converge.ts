@@ -234,6 +234,11 @@ async function main(): Promise<Record<string, unknown>> {
     const twoActive = performance.now() - tTwo;
     const twoSeen = Date.now() - plugged;
     const twoPasses = passes(log, from).map((p) => ({ ...p, ended_after_plug_ms: p.time - plugged }));
+    // A Linux bridge takes at most 1,023 ports (1,024 with the VXLAN device): their taps go with their instances.
+    for (const ns of [`${LAB}-one`, `${LAB}-two`]) {
+      spawnSync('ip', ['netns', 'del', ns]);
+      made.splice(made.indexOf(ns), 1);
+    }
 
     // ONE_ITER times on the big node: a port with security groups (its own chains) plugged → ACTIVE,
     // then deleted through the API → its chains gone from compute1's filter table.
