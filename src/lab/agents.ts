@@ -64,6 +64,13 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
 export const AGENT_NODE_FLAGS = ['--max-semi-space-size=2'];
 
 /**
+ * glibc gives each thread that allocates its own malloc arena (up to 8 per core), each keeping
+ * what was freed in it: the agent's few threads (libuv's pool, V8's helpers) held some MiB that way.
+ * Two arenas (contrib/systemd/neutrino-agent.service sets the same).
+ */
+export const AGENT_ENV = { MALLOC_ARENA_MAX: '2' };
+
+/**
  * `nsenter --net=/run/netns/<ns> -- node --max-semi-space-size=2 bin/neutrino.js agent --config <ini>`
  * (pure). With `netnsDir`, the agent runs in a mount namespace of its own where that directory is
  * /run/netns, as on a host of its own: the namespaces it makes (qrouter-<id>, also on the controller
@@ -94,7 +101,10 @@ export function startAgent(paths: LabPaths, node: LabNode): Promise<number> {
     rmSync(netnsDir, { recursive: true, force: true });
     mkdirSync(netnsDir, { recursive: true, mode: 0o755 });
   }
-  return spawnDetached(agentArgv(node.namespace, paths.agentIni(node.name), netnsDir ?? undefined), { log: paths.agentLog(node.name) });
+  return spawnDetached(agentArgv(node.namespace, paths.agentIni(node.name), netnsDir ?? undefined), {
+    log: paths.agentLog(node.name),
+    env: { ...process.env, ...AGENT_ENV },
+  });
 }
 
 interface ApiAgent {

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '../../src/lab/agents.js';
 
 const UNITS = ['neutrino-server.service', 'neutrino-agent.service'];
 const unitPath = (name: string) => fileURLToPath(new URL(`../../contrib/systemd/${name}`, import.meta.url));
@@ -75,6 +76,12 @@ test("the agent has the capabilities it shapes the kernel with, and the host's m
   for (const own of ['ProtectSystem', 'ProtectHome', 'PrivateTmp', 'PrivateDevices', 'ProtectKernelTunables', 'ReadWritePaths'])
     assert.equal(s.get(own), undefined, `${own} would give the agent a private mount namespace`);
   assert.equal(s.get('User'), undefined, 'root, bounded by CapabilityBoundingSet');
+});
+
+test("the agent's unit runs it with the lab's Node.js flags and environment", () => {
+  const env = serviceSettings(readFileSync(unitPath('neutrino-agent.service'), 'utf8')).get('Environment') ?? [];
+  assert.ok(env.includes(`NODE_OPTIONS=${AGENT_NODE_FLAGS.join(' ')}`), env.join('; '));
+  for (const [k, v] of Object.entries(AGENT_ENV)) assert.ok(env.includes(`${k}=${v}`), `${k}=${v}`);
 });
 
 test(
