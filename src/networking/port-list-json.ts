@@ -4,8 +4,8 @@
 // of items. The text is exactly what the object path sends: the keys in portToApi's order (read off
 // portToApi itself, so an attribute added there without SQL here turns this path off), strings by
 // json_quote (the same escapes as JSON.stringify), the JSON columns as stored (every writer stores
-// JSON.stringify's text, which JSON.stringify(JSON.parse(text)) gives back unchanged), addresses and
-// groups in table (rowid) order as a long list reads them, tags in byte order.
+// JSON.stringify's text, which JSON.stringify(JSON.parse(text)) gives back unchanged), addresses in
+// table (rowid) order as the object path reads them, groups by id, tags in byte order.
 import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { AuthContext } from '../model/context.js';
 import { adminReadNames, type ResourceSpec } from '../model/attributes.js';
@@ -41,7 +41,7 @@ const VALUES: Record<string, string> = {
   device_id: text('device_id'),
   device_owner: text('device_owner'),
   status: text('status'),
-  security_groups: jsonArray('json_quote(g.security_group_id)', 'port_security_groups g where g.port_id = ports.id', 'g.rowid'),
+  security_groups: jsonArray('json_quote(g.security_group_id)', 'port_security_groups g where g.port_id = ports.id', 'g.security_group_id'),
   port_security_enabled: bool('port_security_enabled'),
   allowed_address_pairs: stored('allowed_address_pairs'),
   extra_dhcp_opts: stored('extra_dhcp_opts'),
@@ -72,14 +72,8 @@ export function itemExpression(keys: readonly string[]): string | null {
   return `format('${template.replaceAll("'", "''")}', ${keys.map((k) => VALUES[k]).join(', ')})`;
 }
 
-/** Items per query: a slice of work of a millisecond or two; more than SHORT_LIST (a short list is one query). */
+/** Items per query: a slice of work of a millisecond or two. */
 const CHUNK = 250;
-/**
- * The object path reads the groups of this many ports or fewer by index (sorted by id), not in table
- * order: such a list goes there when one of its ports has more than one group (where order shows).
- */
-const SHORT_LIST = 200;
-const SEVERAL_GROUPS = sql<number>`(select count(*) > 1 from port_security_groups g where g.port_id = ports.id)`;
 
 type PortQuery = SelectQueryBuilder<Database, 'ports', { id: string }>;
 
@@ -95,7 +89,7 @@ export interface PortListJson {
 /**
  * A whole list (no fields, limit or marker; no sort keys) as the items' JSON texts, each a run of
  * items joined by commas, in id order; null when the list needs the object path: PostgreSQL, a
- * filter SQL cannot apply, a short list with a port of several groups, or an attribute without SQL here.
+ * filter SQL cannot apply, or an attribute without SQL here.
  */
 export async function portListJson(
   tx: Tx,
@@ -111,23 +105,17 @@ export async function portListJson(
   const { query, complete } = pushFilters(tx, p.table, p.visible(tx, ctx), q.filters);
   if (!complete) return null;
   const chunks: string[] = [];
-  let count = 0;
-  let severalGroups = false;
   for (let last: string | null = null; ;) {
     const after: PortQuery = last === null ? query : query.where(sql<SqlBool>`ports.id > ${last}`);
     const rows = await after
       .select(sql<string>`${sql.raw(item)}`.as('item'))
-      // Only a short list needs to know, and a short list is its first chunk.
-      .select((last === null ? SEVERAL_GROUPS : sql<number>`0`).as('several_groups'))
       .orderBy('ports.id')
       .limit(CHUNK)
       .execute();
     if (rows.length) chunks.push(rows.map((r) => r.item).join(','));
-    severalGroups ||= rows.some((r) => r.several_groups);
-    count += rows.length;
     if (rows.length < CHUNK) break;
     last = rows[rows.length - 1].id;
     await turn();
   }
-  return count > SHORT_LIST || !severalGroups ? chunks : null;
+  return chunks;
 }

@@ -484,7 +484,9 @@ export async function createPort(tx: Tx, ctx: AuthContext, a: Item, opts: Create
 /** The ports' addresses and groups; either is left empty when `read` says nobody reads it. */
 async function loadExtras(tx: Tx, portIds: string[] | 'all', read: ReadonlySet<string> | null = null) {
   let ips = tx.selectFrom('ip_allocations').select(['port_id', 'subnet_id', 'ip_address']);
-  let sgs = tx.selectFrom('port_security_groups').selectAll();
+  // By group id within each port (the primary key's order, as Neutron's MySQL gives them): a port
+  // shows its groups in the same order alone, in a short list and in a long one.
+  let sgs = tx.selectFrom('port_security_groups').selectAll().orderBy('port_id').orderBy('security_group_id');
   if (portIds !== 'all') {
     if (!portIds.length) return { ips: new Map<string, FixedIp[]>(), groups: new Map<string, string[]>() };
     ips = ips.where('port_id', 'in', portIds);
