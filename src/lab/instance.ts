@@ -214,8 +214,12 @@ async function waitForLease(ctx: LabContext, r: InstanceRecord, timeoutMs: numbe
     async () => {
       const ip = await instanceAddress(r.namespace);
       if (ip) return ip;
-      if (!isOurs({ pid: r.dhcpPid!, markers: dhcpMarkers(ctx.paths.instanceDir(r.id)) }))
+      if (!isOurs({ pid: r.dhcpPid!, markers: dhcpMarkers(ctx.paths.instanceDir(r.id)) })) {
+        // udhcpc -q quits once its hook has applied the lease: that may have happened between the two looks.
+        const late = await instanceAddress(r.namespace);
+        if (late) return late;
         throw noAddress(`the DHCP client exited without an address (${lastLogLine(log)})`);
+      }
       return null;
     },
     { timeoutMs, everyMs: 200, onTimeout: () => noAddress(`no DHCP answer within ${timeoutMs / 1000} s (udhcpc keeps asking)`) },
