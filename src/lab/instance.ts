@@ -214,11 +214,14 @@ async function waitForLease(ctx: LabContext, r: InstanceRecord, timeoutMs: numbe
     async () => {
       const ip = await instanceAddress(r.namespace);
       if (ip) return ip;
-      if (!isOurs({ pid: r.dhcpPid!, markers: dhcpMarkers(ctx.paths.instanceDir(r.id)) })) {
-        // udhcpc -q quits once its hook has applied the lease: that may have happened between the two looks.
+      const client = { pid: r.dhcpPid!, markers: dhcpMarkers(ctx.paths.instanceDir(r.id)) };
+      if (!isOurs(client)) {
+        // Looked at again a moment later: udhcpc -q quits once its hook has applied the lease (between
+        // the two looks), and a process's command line reads empty while nsenter execs udhcpc.
+        await new Promise((done) => setTimeout(done, 200));
         const late = await instanceAddress(r.namespace);
         if (late) return late;
-        throw noAddress(`the DHCP client exited without an address (${lastLogLine(log)})`);
+        if (!isOurs(client)) throw noAddress(`the DHCP client exited without an address (${lastLogLine(log)})`);
       }
       return null;
     },
