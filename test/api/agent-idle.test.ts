@@ -4,13 +4,13 @@
 // drift was repaired after twice the interval.) A real server; the kernel is the fake.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Agent } from '../../src/agent/agent.js';
 import { AgentMetrics } from '../../src/agent/metrics.js';
 import { adminToken, api } from '../helpers/client.js';
-import { fakeNodeAgent } from '../helpers/fake-node-agent.js';
+import { endAgentSuite, fakeNodeAgent } from '../helpers/fake-node-agent.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -29,12 +29,7 @@ before(async () => {
   running = agent.run();
 });
 
-after(async () => {
-  agent?.stop();
-  await running;
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => endAgentSuite({ agent, running, server, dir }));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -4,7 +4,7 @@
 // the agent's own loop; the kernel is the fake, holding the port's tap from the start.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Agent } from '../../src/agent/agent.js';
@@ -12,7 +12,7 @@ import { FakeKernel } from '../../src/exec/fake.js';
 import { tapName } from '../../src/kernel/names.js';
 import { HOST, emptyObservedNamespace } from '../../src/kernel/types.js';
 import { adminToken, api, type Api } from '../helpers/client.js';
-import { fakeNodeAgent } from '../helpers/fake-node-agent.js';
+import { endAgentSuite, fakeNodeAgent } from '../helpers/fake-node-agent.js';
 import { providerNetwork } from '../helpers/networking.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -28,12 +28,7 @@ before(async () => {
   admin = api(server.url, await adminToken(server.url));
 });
 
-after(async () => {
-  agent?.stop();
-  await running;
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => endAgentSuite({ agent, running, server, dir }));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

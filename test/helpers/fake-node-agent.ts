@@ -1,5 +1,6 @@
 // An agent on a fake kernel attached to a test server: the agent's own loop (feed, host view,
 // passes, reports) runs for real; only the node's kernel is the in-memory fake (or a subclass).
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { Agent } from '../../src/agent/agent.js';
@@ -41,4 +42,17 @@ export function fakeNodeAgent(o: FakeNodeAgentOptions): Agent {
   );
   const client = new NeutrinoClient({ url: o.serverUrl }, { username: cfg.username, password: cfg.password, project: cfg.project });
   return new Agent(cfg, client, o.kernel ?? new FakeKernel(), o.log ?? pino({ level: 'silent' }), o.metrics);
+}
+
+/** A suite's end: the agent stopped and its run ended, then the server closed and the state root removed. */
+export async function endAgentSuite(o: {
+  agent?: Agent;
+  running?: Promise<void>;
+  server?: { close(): Promise<void> };
+  dir: string;
+}): Promise<void> {
+  o.agent?.stop();
+  await o.running;
+  await o.server?.close();
+  rmSync(o.dir, { recursive: true, force: true });
 }
