@@ -34,6 +34,7 @@
 // also covers taps the hypervisor enslaves itself, and costs no extra pass at plug.
 import { FILTER_TOP, remoteGroupIpset, sgChains, tapName, wrapChain } from '../kernel/names.js';
 import type { ChainSpec, IpsetSpec, IptablesSpec } from '../kernel/types.js';
+import { BUCKET_ABOVE, splitByDigit, type SplitChain, type TapRules } from './firewall-buckets.js';
 import type { HostView, PortView, SecurityGroupRuleView } from '../model/hostview.js';
 import { formatCidr, parsePrefix } from '../model/ip.js';
 import { IP_PROTOCOL_MAP, NETWORK_OWNER_PREFIX } from '../model/neutron.js';
@@ -149,6 +150,8 @@ const IPSET_DIRECTION = { ingress: 'src', egress: 'dst' } as const;
 export interface FirewallOptions {
   /** [securitygroup] enable_ipset (Neutron's default: on) */
   enableIpset?: boolean;
+  /** More known taps than this and the node-wide chains are split by digit (firewall-buckets.ts; default BUCKET_ABOVE) */
+  bucketAbove?: number;
 }
 
 /** Neutron's _get_any_remote_group_id_in_rule: the remote group, else the remote address group; null: neither. */
@@ -380,6 +383,39 @@ function portsById(ports: readonly PortView[]): PortView[] {
   return sorted;
 }
 
+type NodeWide<T> = Record<'forward' | 'input' | 'sgChain' | 'unknownIn' | 'unknownOut', T>;
+
+/**
+ * The per-tap part of the node-wide chains: each long chain's rules as they are, or (`split`) a
+ * dispatch per digit and the digits' sub-chains (firewall-buckets.ts). `noChains` ends the no-window sub-chains.
+ */
+function nodeWideChains(split: boolean, entries: NodeWide<TapRules[]>, noChains: string): NodeWide<SplitChain> {
+  if (!split) {
+    const whole = (e: TapRules[]): SplitChain => ({ rules: e.flatMap((t) => t.rules), chains: [] });
+    return {
+      forward: whole(entries.forward),
+      input: whole(entries.input),
+      sgChain: whole(entries.sgChain),
+      unknownIn: whole(entries.unknownIn),
+      unknownOut: whole(entries.unknownOut),
+    };
+  }
+  // Both sides of a bridged packet, each digit in turn (see firewall-buckets.ts for why the verdicts stay the same).
+  const bothSides = (d: string, chain: string) => [`${bridged('out', `tap${d}+`)} -j ${chain}`, `${bridged('in', `tap${d}+`)} -j ${chain}`];
+  const goTo = (dir: 'in' | 'out') => (d: string, chain: string) => [`-m physdev --physdev-${dir} tap${d}+ -g ${chain}`];
+  return {
+    forward: splitByDigit(entries.forward, (d) => lb(`FORWARD-${d}`), bothSides),
+    input: splitByDigit(
+      entries.input,
+      (d) => lb(`INPUT-${d}`),
+      (d, chain) => [`${bridged('in', `tap${d}+`)} -j ${chain}`],
+    ),
+    sgChain: splitByDigit(entries.sgChain, (d) => lb(`sg-chain-${d}`), bothSides),
+    unknownIn: splitByDigit(entries.unknownIn, (d) => lb(`unknown-i-${d}`), goTo('in'), [noChains]),
+    unknownOut: splitByDigit(entries.unknownOut, (d) => lb(`unknown-o-${d}`), goTo('out'), [noChains]),
+  };
+}
+
 /**
  * The HOST filter table of an L2 node: the skeleton with the no-window drop, and per port bound
  * here either its chains (port security on), or ACCEPT rules (trusted, or port security off).
@@ -392,16 +428,17 @@ export function planFirewall(
   options: FirewallOptions = {},
   chainsOfPort: (port: PortView, view: HostView, options: FirewallOptions) => ChainSpec[] = portChains,
 ): IptablesSpec {
-  const forward: string[] = [];
-  const input: string[] = [];
-  const sgChain: string[] = [];
+  const trusted: string[] = [];
+  const forward: TapRules[] = [];
+  const input: TapRules[] = [];
+  const sgChain: TapRules[] = [];
   const portChainSpecs: ChainSpec[] = [];
   const ports = portsById(view.ports);
   const listed = new Set(ports.map((p) => p.id));
   const extraTrusted = [...new Set(servicePortIds)].filter((id) => !listed.has(id)).sort();
   const trustedAccept = comment(COMMENT.TRUSTED_ACCEPT);
   for (const id of extraTrusted)
-    forward.push(`${bridged('out', tapName(id))} ${trustedAccept} -j ACCEPT`, `${bridged('in', tapName(id))} ${trustedAccept} -j ACCEPT`);
+    trusted.push(`${bridged('out', tapName(id))} ${trustedAccept} -j ACCEPT`, `${bridged('in', tapName(id))} ${trustedAccept} -j ACCEPT`);
   const known = new Map<string, Pick<NodeWideRules, 'unknownIn' | 'unknownOut'>>();
   for (const id of extraTrusted) {
     const tap = tapName(id);
@@ -410,17 +447,22 @@ export function planFirewall(
   for (const port of ports) {
     const rules = nodeWideRules(port);
     known.set(rules.tap, rules);
-    forward.push(...rules.forward);
-    input.push(...rules.input);
-    sgChain.push(...rules.sgChain);
+    forward.push({ tap: rules.tap, rules: rules.forward });
+    input.push({ tap: rules.tap, rules: rules.input });
+    sgChain.push({ tap: rules.tap, rules: rules.sgChain });
     if (!isTrustedPort(port) && port.port_security_enabled) portChainSpecs.push(...chainsOfPort(port, view, options));
   }
   // No window: bridged traffic from or to a tap that is none of the above is dropped before Neutron's
   // rules see it (they would let it through when the other side is a known port: sg-chain ends in ACCEPT).
   const taps = [...known.keys()].sort();
-  const unknownIn = taps.map((t) => known.get(t)!.unknownIn);
-  const unknownOut = taps.map((t) => known.get(t)!.unknownOut);
-  forward.unshift(`${bridged('in', 'tap+')} -j ${lb('unknown-in')}`, `${bridged('out', 'tap+')} -j ${lb('unknown-out')}`);
+  const unknownIn = taps.map((tap) => ({ tap, rules: [known.get(tap)!.unknownIn] }));
+  const unknownOut = taps.map((tap) => ({ tap, rules: [known.get(tap)!.unknownOut] }));
+  const noChains = `${comment(COMMENT.NO_CHAINS)} -j DROP`;
+  const nodeWide = nodeWideChains(
+    taps.length > (options.bucketAbove ?? BUCKET_ABOVE),
+    { forward, input, sgChain, unknownIn, unknownOut },
+    noChains,
+  );
   const filter: ChainSpec[] = [
     { name: 'FORWARD', rules: [`-j ${FILTER_TOP}`, `-j ${lb('FORWARD')}`] },
     { name: 'INPUT', rules: [`-j ${lb('INPUT')}`] },
@@ -428,12 +470,21 @@ export function planFirewall(
     { name: FILTER_TOP, rules: [`-j ${lb('local')}`] },
     { name: lb('local'), rules: [] },
     { name: lb('OUTPUT'), rules: [] },
-    { name: lb('FORWARD'), rules: forward },
-    { name: lb('INPUT'), rules: input },
-    { name: lb('sg-chain'), rules: [...sgChain, '-j ACCEPT'] },
+    {
+      name: lb('FORWARD'),
+      rules: [
+        `${bridged('in', 'tap+')} -j ${lb('unknown-in')}`,
+        `${bridged('out', 'tap+')} -j ${lb('unknown-out')}`,
+        ...trusted,
+        ...nodeWide.forward.rules,
+      ],
+    },
+    { name: lb('INPUT'), rules: nodeWide.input.rules },
+    { name: lb('sg-chain'), rules: [...nodeWide.sgChain.rules, '-j ACCEPT'] },
     { name: lb('sg-fallback'), rules: [`${comment(COMMENT.FALLBACK)} -j DROP`] },
-    { name: lb('unknown-in'), rules: [...unknownIn, `${comment(COMMENT.NO_CHAINS)} -j DROP`] },
-    { name: lb('unknown-out'), rules: [...unknownOut, `${comment(COMMENT.NO_CHAINS)} -j DROP`] },
+    { name: lb('unknown-in'), rules: [...nodeWide.unknownIn.rules, noChains] },
+    { name: lb('unknown-out'), rules: [...nodeWide.unknownOut.rules, noChains] },
+    ...[nodeWide.forward, nodeWide.input, nodeWide.sgChain, nodeWide.unknownIn, nodeWide.unknownOut].flatMap((c) => c.chains),
     ...portChainSpecs,
   ];
   return { filter };

@@ -11,6 +11,8 @@ import { run } from '../../src/exec/run.js';
 import { bridgeName, tapName } from '../../src/kernel/names.js';
 import { HOST } from '../../src/kernel/types.js';
 import type { PortView } from '../../src/model/hostview.js';
+import { planFirewall } from '../../src/planner/firewall.js';
+import { planFirewall6 } from '../../src/planner/firewall6.js';
 import { planNode } from '../../src/planner/index.js';
 import { parseNetnsList } from '../../src/observe/netns.js';
 import {
@@ -172,5 +174,53 @@ describe('security group firewall against the real kernel', { skip: isRoot() ? f
     probe.kill('SIGKILL');
     assert.equal(out, '', 'tcp/8080 of the new instance never answered');
     assert.ok(await connects(vm(OTHER), '172.16.1.6', 22), 'the instance is plugged: tcp/22 answers');
+  });
+
+  test("a big node's layout (node-wide chains split by digit): the same verdicts; back to the long chains converges too", async () => {
+    const late = sgPort('9a1b2c3d-0000-4000-8000-000000000001', '172.16.1.5', 'fa:16:3e:00:00:05');
+    const fresh = sgPort('7e2f4a10-0000-4000-8000-000000000002', '172.16.1.6', 'fa:16:3e:00:00:06');
+    const ports = [INSTANCE, OTHER, late, fresh];
+    const view = sgView(ports, [scenarioGroup()], flat);
+    const { desired } = planNode(view, facts(ports));
+    // The split planNode makes above BUCKET_ABOVE taps, here with four.
+    desired.namespaces[HOST]!.iptables.filter = planFirewall(view, [], { bucketAbove: 0 }).filter!;
+    desired.namespaces[HOST]!.ip6tables!.filter = planFirewall6(view, [], { bucketAbove: 0 }).filter!;
+    const r = await reconcile(k, desired);
+    assert.ok(r.converged, JSON.stringify(r.remaining, null, 1));
+    const saved = (await run(['iptables-save', '-t', 'filter'], { netns: node })).stdout;
+    // INSTANCE (3c…) and OTHER (37…) share a digit; late (9a…) and fresh (7e…) each have their own.
+    assert.match(saved, /-A neutron-linuxbri-FORWARD -m physdev --physdev-out tap3\+ --physdev-is-bridged -j neutron-linuxbri-FORWARD-3/);
+    assert.match(saved, /-A neutron-linuxbri-unknown-in -m physdev --physdev-in tap9\+ -g neutron-linuxbri-unknown-i-9/);
+    assert.doesNotMatch(saved, /-A neutron-linuxbri-FORWARD -m physdev --physdev-out tap3c338602-d8/);
+
+    // Within one digit and across digits: ICMP and SSH in, 8080 refused, a spoofed source dropped.
+    for (const from of [vm(OTHER), vm(late)]) {
+      assert.ok(await pings(from, '172.16.1.3'), `ICMP from ${from}`);
+      assert.ok(await connects(from, '172.16.1.3', 22), `tcp/22 from ${from}`);
+      assert.equal(await connects(from, '172.16.1.3', 8080), false, `tcp/8080 from ${from}`);
+    }
+    assert.ok(await connects(vm(INSTANCE), '172.16.1.6', 22), 'to another digit');
+    await run(['ip', 'addr', 'add', '172.16.1.99/24', 'dev', 'eth0'], { netns: vm(late) });
+    assert.equal(await pings(vm(late), '172.16.1.3', ['-I', '172.16.1.99']), false, 'spoofed source dropped');
+    await run(['ip', 'addr', 'del', '172.16.1.99/24', 'dev', 'eth0'], { netns: vm(late) });
+    // An unknown tap in the bridge, under a digit that has ports and under one that has none: dropped.
+    const strays = [
+      sgPort('3e000000-0000-4000-8000-000000000003', '172.16.1.7', 'fa:16:3e:00:00:07'),
+      sgPort('b0000000-0000-4000-8000-000000000004', '172.16.1.8', 'fa:16:3e:00:00:08'),
+    ];
+    for (const stray of strays) {
+      await plugInstance(stray);
+      await run(['ip', 'link', 'set', tapName(stray.id), 'master', bridgeName(INSTANCE.network_id)], { netns: node });
+      assert.equal(await pings(vm(stray), '172.16.1.3'), false, `from unknown ${tapName(stray.id)}: dropped`);
+      assert.equal(await pings(vm(OTHER), stray.fixed_ips[0]!.ip_address), false, `to unknown ${tapName(stray.id)}: dropped`);
+    }
+    const again = await reconcile(k, desired);
+    assert.equal(again.plan.ops.length, 0, JSON.stringify(again.plan.ops));
+
+    // Back to the long chains (a node whose ports went below the threshold): converges, and the sub-chains are gone.
+    const back = await reconcile(k, planNode(view, facts(ports)).desired);
+    assert.ok(back.converged, JSON.stringify(back.remaining, null, 1));
+    assert.doesNotMatch((await run(['iptables-save', '-t', 'filter'], { netns: node })).stdout, /neutron-linuxbri-FORWARD-3/);
+    assert.ok(await connects(vm(OTHER), '172.16.1.3', 22));
   });
 });
