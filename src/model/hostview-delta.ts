@@ -68,16 +68,18 @@ function diffSection(s: Section, before: unknown[], after: unknown[]): SectionDe
   const beforeKeys = uniqueKeys(before, keyOf[s]);
   const afterKeys = uniqueKeys(after, keyOf[s]);
   if (!beforeKeys || !afterKeys) return { all: after };
-  const beforeJson = new Map(beforeKeys.map((k, i) => [k, JSON.stringify(before[i])]));
+  const beforeByKey = new Map(beforeKeys.map((k, i) => [k, before[i]]));
   const afterSet = new Set(afterKeys);
   // Entries in both lists must keep their relative order; else the list goes whole.
   const keptBefore = beforeKeys.filter((k) => afterSet.has(k));
-  const keptAfter = afterKeys.filter((k) => beforeJson.has(k));
+  const keptAfter = afterKeys.filter((k) => beforeByKey.has(k));
   if (keptBefore.some((k, i) => k !== keptAfter[i])) return { all: after };
   const remove = beforeKeys.filter((k) => !afterSet.has(k));
   const set: Array<[number, unknown]> = [];
   after.forEach((entry, i) => {
-    if (beforeJson.get(afterKeys[i]) !== JSON.stringify(entry)) set.push([i, entry]);
+    const was = beforeByKey.get(afterKeys[i]);
+    // The very same object (a port view the server kept from one revision to the next) is unchanged.
+    if (was !== entry && (was === undefined || JSON.stringify(was) !== JSON.stringify(entry))) set.push([i, entry]);
   });
   if (!set.length && !remove.length) return null;
   // Most of the list changed: the list itself is smaller.

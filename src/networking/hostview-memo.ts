@@ -4,14 +4,21 @@
 // Sound because every write that can alter a host view appends to the change feed: two reads at one
 // head revision see the same resources.
 import type { PortView } from '../model/hostview.js';
+import type { PortViewCache } from './port-view-cache.js';
 
 export class SnapshotMemo {
   private readonly values = new Map<string, unknown>();
   /** Port views by port id. */
   readonly ports = new Map<string, PortView>();
 
-  /** For reads at `revision` only: a build at another revision takes another memo. */
-  constructor(readonly revision: number) {}
+  /**
+   * For reads at `revision` only: a build at another revision takes another memo. `lender`: port
+   * views kept across revisions (brought to `revision` before the build), lent and kept through this memo.
+   */
+  constructor(
+    readonly revision: number,
+    readonly lender: PortViewCache | null = null,
+  ) {}
 
   /** The value kept under `key`, read once (a failed read keeps nothing). */
   async once<T>(key: string, read: () => Promise<T>): Promise<T> {

@@ -13,6 +13,7 @@ import { ChangeScopes } from './change-scopes.js';
 import { HostViewWaiters } from './hostview-waiters.js';
 import { buildHostView } from './hostview.js';
 import { SnapshotMemo } from './hostview-memo.js';
+import { PortViewCache } from './port-view-cache.js';
 
 /** Why a whole view was sent instead of a delta. */
 export type FullReason = 'first' | 'unknown-base' | 'expired' | 'larger';
@@ -22,6 +23,8 @@ export type HostViewAnswer = { tag: string; view: HostView; reason: FullReason }
 export class HostViewUpdates {
   /** Shared by the views rebuilt at the newest revision (not by first fetches: those stand alone). */
   private memo: SnapshotMemo | null = null;
+  /** Port views kept from one revision to the next (port-view-cache.ts). */
+  private readonly ports = new PortViewCache();
   private readonly scopes: ChangeScopes;
   private readonly waiters: HostViewWaiters;
 
@@ -40,7 +43,8 @@ export class HostViewUpdates {
     // One transaction: the view is consistent with the revision it reports.
     const view = await unitOfWork(this.db, async (tx) => {
       const head = await this.feed.head(tx);
-      return buildHostView(tx, host, head, shared ? this.memoAt(head) : null, notes);
+      await this.ports.sync(tx, head);
+      return buildHostView(tx, host, head, shared ? this.memoAt(head) : new SnapshotMemo(head, this.ports), notes);
     });
     return { tag: this.cache.remember(view, hostViewDeps(view, notes)), view, reason };
   }
@@ -91,8 +95,8 @@ export class HostViewUpdates {
 
   /** The memo of reads at `revision`; a newer revision replaces it (builds still at the older one keep theirs). */
   private memoAt(revision: number): SnapshotMemo {
-    if (!this.memo || this.memo.revision < revision) this.memo = new SnapshotMemo(revision);
-    return this.memo.revision === revision ? this.memo : new SnapshotMemo(revision);
+    if (!this.memo || this.memo.revision < revision) this.memo = new SnapshotMemo(revision, this.ports);
+    return this.memo.revision === revision ? this.memo : new SnapshotMemo(revision, this.ports);
   }
 }
 

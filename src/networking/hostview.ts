@@ -22,11 +22,21 @@ import { meteringLabelsOf } from './metering.js';
 import type { SnapshotMemo } from './hostview-memo.js';
 import { memberEntry, remoteEntry, remotePortOf, type HostViewNotes } from '../model/hostview-deps.js';
 
-/** The rows as port views; with a memo, only the ports it does not hold yet are converted. */
+/** The rows as port views; with a memo, only the ports neither it nor its lender holds are converted. */
 async function views(tx: Tx, rows: PortRow[], memo: SnapshotMemo | null = null): Promise<PortView[]> {
   if (!memo) return (await portsToApi(tx, rows)).map(portView);
-  const missing = rows.filter((r) => !memo.ports.has(r.id));
-  (await portsToApi(tx, missing)).forEach((p, i) => memo.ports.set(missing[i].id, portView(p)));
+  const missing: PortRow[] = [];
+  for (const r of rows) {
+    if (memo.ports.has(r.id)) continue;
+    const lent = memo.lender?.get(r.id, memo.revision);
+    if (lent) memo.ports.set(r.id, lent);
+    else missing.push(r);
+  }
+  (await portsToApi(tx, missing)).forEach((p, i) => {
+    const view = portView(p);
+    memo.ports.set(missing[i].id, view);
+    memo.lender?.put(missing[i].id, view, memo.revision);
+  });
   return rows.map((r) => memo.ports.get(r.id)!);
 }
 
