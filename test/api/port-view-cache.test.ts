@@ -7,23 +7,10 @@ import assert from 'node:assert/strict';
 import { appendChanges } from '../../src/store/changes.js';
 import { unitOfWork } from '../../src/store/unit-of-work.js';
 import { PortViewCache } from '../../src/networking/port-view-cache.js';
-import type { PortView } from '../../src/model/hostview.js';
 import { openTestStore } from '../helpers/server.js';
+import { sgPort } from '../helpers/sg-view.js';
 
-const view = (id: string): PortView => ({
-  id,
-  network_id: 'n',
-  mac_address: 'fa:16:3e:00:00:01',
-  fixed_ips: [],
-  device_owner: 'compute:nova',
-  device_id: 'd',
-  admin_state_up: true,
-  port_security_enabled: true,
-  security_groups: [],
-  allowed_address_pairs: [],
-  extra_dhcp_opts: [],
-  binding_host_id: 'compute1',
-});
+const view = (id: string) => sgPort(id, '172.16.1.10', 'fa:16:3e:00:00:01');
 
 test('port view cache: kept across revisions, dropped by the changes that may concern it', async (t) => {
   const store = await openTestStore();
