@@ -21,7 +21,6 @@ export class PortViewCache {
   private readonly views = new Map<string, { view: PortView; readAt: number }>();
   /** Every change up to this revision has been applied. */
   private syncedTo = 0;
-  readonly stats = { lent: 0, kept: 0, cleared: 0 };
 
   /** Applies the changes up to `head`, read in `tx` (the build's own transaction). */
   async sync(tx: Tx, head: number): Promise<void> {
@@ -52,23 +51,19 @@ export class PortViewCache {
 
   private clear(head: number): void {
     this.views.clear();
-    this.stats.cleared++;
     this.syncedTo = Math.max(this.syncedTo, head);
   }
 
   /** The port's view as a build at revision `at` may use it, if kept. */
   get(id: string, at: number): PortView | undefined {
     const e = this.views.get(id);
-    if (!e || e.readAt > at) return undefined;
-    this.stats.lent++;
-    return e.view;
+    return e && e.readAt <= at ? e.view : undefined;
   }
 
   /** Keeps a view read at revision `readAt`, unless changes after that revision were applied meanwhile. */
   put(id: string, view: PortView, readAt: number): void {
     if (readAt < this.syncedTo) return;
     this.views.set(id, { view, readAt });
-    this.stats.kept++;
   }
 
   get size(): number {
