@@ -266,9 +266,22 @@ function rejectSubnetInUse(id: string, users: AddressUser[], autoAddress: boolea
   }
 }
 
-/** The ports left with an address on this subnet lose it; the ports themselves stay with the network. */
+/**
+ * The ports left with an address on this subnet lose it; the ports themselves stay with the network,
+ * each one revision further (Neutron's IPAllocation revises its port).
+ */
 async function deleteSubnet(tx: Tx, subnet: SubnetRow, users: AddressUser[]): Promise<void> {
   await tx.deleteFrom('ip_allocations').where('subnet_id', '=', subnet.id).execute();
+  if (users.length)
+    await tx
+      .updateTable('ports')
+      .set((eb) => ({ revision_number: eb('revision_number', '+', 1), updated_at: timestamp() }))
+      .where(
+        'id',
+        'in',
+        users.map((u) => u.id),
+      )
+      .execute();
   for (const u of users) await recordChange(tx, 'port', u.id, 'update', u.project_id);
   await tx.deleteFrom('subnets').where('id', '=', subnet.id).execute();
   await recordChange(tx, 'subnet', subnet.id, 'delete', subnet.project_id);

@@ -430,10 +430,13 @@ test('deleting an auto-address subnet takes the ports addresses with it; a route
     `Unable to complete operation on subnet ${stateful.id}: One or more ports have an IP allocation from this subnet.`,
   );
   assert.equal((await demo.del(`/subnets/${slaac.id}`)).status, 204);
+  const after = (await demo.get(`/ports/${port.id}`)).body.port;
   assert.deepEqual(
-    (await demo.get(`/ports/${port.id}`)).body.port.fixed_ips.map((f: { subnet_id: string }) => f.subnet_id),
+    after.fixed_ips.map((f: { subnet_id: string }) => f.subnet_id),
     [stateful.id],
   );
+  // The address going is a change of the port (Neutron's IPAllocation revises its port).
+  assert.equal(after.revision_number, port.revision_number + 1);
   const again = await created(
     demo.post('/subnets', v6(netId, { cidr: '2001:db8:3::/64', ipv6_address_mode: 'dhcpv6-stateless', ipv6_ra_mode: 'dhcpv6-stateless' })),
     'subnet',
