@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { adminClient, loadLab } from '../src/lab/context.js';
 import { sgChains, tapName } from '../src/kernel/names.js';
 import { tapDigit } from '../src/planner/firewall-buckets.js';
+import { digitChain } from '../src/planner/firewall.js';
 import type { NeutrinoClient } from '../src/client/neutrino.js';
 import { l3Bench } from './l3.js';
 import { Tracer, type Cmd } from './strace-profile.js';
@@ -226,7 +227,7 @@ async function main(): Promise<Record<string, unknown>> {
     const [two] = await newPorts(c, net.id, 1, 'two');
     made.push(`${LAB}-two`);
     // On a node this big the no-window chain is split by digit (planner/firewall-buckets.ts).
-    const unknownIn = `neutron-linuxbri-unknown-i-${tapDigit(tapName(two.id))}`;
+    const unknownIn = digitChain('unknown-i', tapDigit(tapName(two.id))!);
     await passWhen(from, () => iptablesShows(unknownIn, tapName(two.id)), 'the rules of a bound port');
     from = statSync(log).size;
     const tTwo = performance.now();

@@ -79,7 +79,7 @@ function diffSection(s: Section, before: unknown[], after: unknown[]): SectionDe
   after.forEach((entry, i) => {
     const was = beforeByKey.get(afterKeys[i]);
     // The very same object (a port view the server kept from one revision to the next) is unchanged.
-    if (was !== entry && (was === undefined || JSON.stringify(was) !== JSON.stringify(entry))) set.push([i, entry]);
+    if (was !== entry && JSON.stringify(was) !== JSON.stringify(entry)) set.push([i, entry]);
   });
   if (!set.length && !remove.length) return null;
   // Most of the list changed: the list itself is smaller.

@@ -385,34 +385,37 @@ function portsById(ports: readonly PortView[]): PortView[] {
 
 type NodeWide<T> = Record<'forward' | 'input' | 'sgChain' | 'unknownIn' | 'unknownOut', T>;
 
+/** The split chains' stems: a digit's sub-chain is `neutron-linuxbri-<stem>-<digit>`. */
+const STEMS = { forward: 'FORWARD', input: 'INPUT', sgChain: 'sg-chain', unknownIn: 'unknown-i', unknownOut: 'unknown-o' } as const;
+export type NodeWideStem = (typeof STEMS)[keyof typeof STEMS];
+
+/** The sub-chain of a node-wide chain that holds the rules of taps under `digit` (firewall-buckets.ts). */
+export const digitChain = (stem: NodeWideStem, digit: string): string => lb(`${stem}-${digit}`);
+
 /**
  * The per-tap part of the node-wide chains: each long chain's rules as they are, or (`split`) a
  * dispatch per digit and the digits' sub-chains (firewall-buckets.ts). `noChains` ends the no-window sub-chains.
  */
 function nodeWideChains(split: boolean, entries: NodeWide<TapRules[]>, noChains: string): NodeWide<SplitChain> {
-  if (!split) {
-    const whole = (e: TapRules[]): SplitChain => ({ rules: e.flatMap((t) => t.rules), chains: [] });
-    return {
-      forward: whole(entries.forward),
-      input: whole(entries.input),
-      sgChain: whole(entries.sgChain),
-      unknownIn: whole(entries.unknownIn),
-      unknownOut: whole(entries.unknownOut),
-    };
-  }
   // Both sides of a bridged packet, each digit in turn (see firewall-buckets.ts for why the verdicts stay the same).
   const bothSides = (d: string, chain: string) => [`${bridged('out', `tap${d}+`)} -j ${chain}`, `${bridged('in', `tap${d}+`)} -j ${chain}`];
+  const inSide = (d: string, chain: string) => [`${bridged('in', `tap${d}+`)} -j ${chain}`];
   const goTo = (dir: 'in' | 'out') => (d: string, chain: string) => [`-m physdev --physdev-${dir} tap${d}+ -g ${chain}`];
+  const how: NodeWide<[(d: string, chain: string) => string[], string[]]> = {
+    forward: [bothSides, []],
+    input: [inSide, []],
+    sgChain: [bothSides, []],
+    unknownIn: [goTo('in'), [noChains]],
+    unknownOut: [goTo('out'), [noChains]],
+  };
+  const one = (k: keyof NodeWide<unknown>): SplitChain =>
+    split ? splitByDigit(entries[k], (d) => digitChain(STEMS[k], d), ...how[k]) : { rules: entries[k].flatMap((t) => t.rules), chains: [] };
   return {
-    forward: splitByDigit(entries.forward, (d) => lb(`FORWARD-${d}`), bothSides),
-    input: splitByDigit(
-      entries.input,
-      (d) => lb(`INPUT-${d}`),
-      (d, chain) => [`${bridged('in', `tap${d}+`)} -j ${chain}`],
-    ),
-    sgChain: splitByDigit(entries.sgChain, (d) => lb(`sg-chain-${d}`), bothSides),
-    unknownIn: splitByDigit(entries.unknownIn, (d) => lb(`unknown-i-${d}`), goTo('in'), [noChains]),
-    unknownOut: splitByDigit(entries.unknownOut, (d) => lb(`unknown-o-${d}`), goTo('out'), [noChains]),
+    forward: one('forward'),
+    input: one('input'),
+    sgChain: one('sgChain'),
+    unknownIn: one('unknownIn'),
+    unknownOut: one('unknownOut'),
   };
 }
 

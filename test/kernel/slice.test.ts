@@ -21,6 +21,7 @@ import { sliceObserved, type Slice } from '../../src/kernel/slice.js';
 import { HOST, type ObservedNode } from '../../src/kernel/types.js';
 import type { PortView } from '../../src/model/hostview.js';
 import { tapDigit } from '../../src/planner/firewall-buckets.js';
+import { digitChain } from '../../src/planner/firewall.js';
 import { computeFacts, FLAT, SG_NET, sgPort, sgView } from '../helpers/sg-view.js';
 import { isRoot } from './sandbox.js';
 
@@ -168,7 +169,7 @@ describe('targeted passes on a node with many ports', { skip: isRoot() ? false :
     const again = await agentPass(k, view([...PORTS, NEW]), FACTS, prior(gone));
     assert.ok(again.converged, JSON.stringify(again.unresolved));
     // 300 ports: the no-window chain is split by digit (planner/firewall-buckets.ts).
-    const unknownIn = `neutron-linuxbri-unknown-i-${tapDigit(tapName(NEW.id))}`;
+    const unknownIn = digitChain('unknown-i', tapDigit(tapName(NEW.id))!);
     const drifted = `-m physdev --physdev-in ${tapName(NEW.id)} -j RETURN`;
     assert.ok((await iptablesLines()).includes(`-A ${unknownIn} ${drifted}`));
     await run(['iptables', '-D', unknownIn, ...drifted.split(' ')], { netns: node });
