@@ -1,5 +1,5 @@
 // Runs Debian's real `openstack` CLI against a test server, one clouds.yaml entry per user.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +10,52 @@ export const haveOpenstack = () => existsSync(OPENSTACK);
 
 /** The directory whose sitecustomize keeps osprofiler out of the CLI (see that file). */
 const CLI_PYTHON_PATH = join(import.meta.dirname, 'openstack-python');
+/** The directory whose `openstack` hands calls to this process's warm CLI (see that file). */
+const CLI_BIN = join(import.meta.dirname, 'openstack-bin');
+/** `openstack` as the tests run it: through the warm CLI when there is one, else /usr/bin/openstack. */
+export const TEST_OPENSTACK = join(CLI_BIN, 'openstack');
 
-/** `base` (the test process's environment by default) for running the `openstack` CLI. */
-export function cliEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+let warmSocket: string | undefined;
+
+/**
+ * Starts this test process's warm CLI once (openstack-python/warm_openstack.py: the installed
+ * openstackclient imported once, each call's `main(argv)` in a process forked from it) and returns
+ * its socket. It ends when this process does: its stdin is a pipe from here, and it is ended by PID
+ * at exit.
+ */
+function warmOpenstack(): string {
+  if (warmSocket) return warmSocket;
+  const dir = mkdtempSync(join(tmpdir(), 'neutrino-warm-osc-'));
+  const socket = join(dir, 'cli.sock');
+  const child = spawn('/usr/bin/python3', [join(CLI_PYTHON_PATH, 'warm_openstack.py'), socket], {
+    // Each call brings its own environment; the imports see none of the caller's OS_* settings.
+    env: pythonEnv(Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_')))),
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
+  child.unref();
+  (child.stdin as unknown as { unref(): void }).unref();
+  process.once('exit', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  warmSocket = socket;
+  return socket;
+}
+
+function pythonEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...base, PYTHONPATH: base.PYTHONPATH ? `${CLI_PYTHON_PATH}:${base.PYTHONPATH}` : CLI_PYTHON_PATH };
+}
+
+/**
+ * `base` (the test process's environment by default) for running the `openstack` CLI: `openstack`
+ * on its PATH is TEST_OPENSTACK, bound to this process's warm CLI (NEUTRINO_COLD_OPENSTACK=1 in the
+ * test's environment runs /usr/bin/openstack for every call instead).
+ */
+export function cliEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env = pythonEnv(base);
+  env['PATH'] = `${CLI_BIN}:${base['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`;
+  if (haveOpenstack() && process.env['NEUTRINO_COLD_OPENSTACK'] !== '1') env['NEUTRINO_WARM_OPENSTACK'] = warmOpenstack();
+  return env;
 }
 
 export interface CloudUser {
@@ -61,7 +103,7 @@ export function openstackCli(baseUrl: string, users: CloudUser[], authUrl = `${b
   function run(cloud: string, args: string[]): Promise<string> {
     return new Promise((resolve, reject) => {
       execFile(
-        OPENSTACK,
+        TEST_OPENSTACK,
         args,
         { env: { ...cliEnv(), OS_CLIENT_CONFIG_FILE: file, OS_CLOUD: cloud }, timeout: 60_000 },
         (err, stdout, stderr) => {
