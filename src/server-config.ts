@@ -9,7 +9,7 @@ import { ServerConfigError } from './config/server-config-error.js';
 import { DatabaseUrlError, parseDatabaseUrl, type Engine } from './store/engine.js';
 import { DEFAULT_L3_HA, L3HaConfigError, parseL3HaOptions, type L3HaConfig } from './server-config-l3ha.js';
 import { parseQuotaOptions, QuotaConfigError } from './server-config-quotas.js';
-import { QUOTA_DEFAULTS, type QuotaResource } from './networking/quotas.js';
+import { QUOTA_DEFAULTS, type QuotaResource } from './networking/quota-defaults.js';
 import { NovaConfigError, parseNovaOptions, PASSWORD_AUTH_OPTIONS, type NovaConfig } from './server-config-nova.js';
 // Re-exported for the server's modules that read them with the rest of its settings.
 export { parseListen, ServerConfigError };

@@ -23,8 +23,29 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-/** The agent's own tree when the command is `agent` (its process then loads nothing else), else the whole one. */
+/**
+ * Each command's registration, loaded on demand: a process builds the tree of the one command it
+ * runs, so it loads that command's modules only. A node agent runs for weeks (the whole tree costs
+ * it ~25 MiB of resident memory) and the tests and operators start `trace`, `instance exec` and `lab`
+ * hundreds of times (module loading was most of their start-up).
+ */
+const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
+  server: async () => (await import('./server.js')).registerServerCommand,
+  lab: async () => (await import('./lab.js')).registerLabCommand,
+  instance: async () => (await import('./instance.js')).registerInstanceCommand,
+  agent: async () => (await import('./agent.js')).registerAgentCommand,
+  demo: async () => (await import('./demo.js')).registerDemoCommand,
+  trace: async () => (await import('./trace.js')).registerTraceCommand,
+  metering: async () => (await import('./metering.js')).registerMeteringCommand,
+  web: async () => (await import('./web.js')).registerWebCommand,
+};
+
+/** The named command's own tree; the whole one for anything else (help, --version, a typo). */
 async function commandTree(argv: string[]): Promise<Command> {
-  if (argv[2] === 'agent') return (await import('./agent-program.js')).buildAgentProgram();
-  return (await import('./program.js')).buildProgram();
+  const name = argv[2];
+  const register = name && Object.hasOwn(COMMANDS, name) ? await COMMANDS[name]!() : undefined;
+  if (!register) return (await import('./program.js')).buildProgram();
+  const program = (await import('./root.js')).rootCommand();
+  register(program);
+  return program;
 }

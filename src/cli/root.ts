@@ -1,4 +1,4 @@
-// The `neutrino` root command, shared by the whole command tree (program.ts) and the agent's own (agent-program.ts).
+// The `neutrino` root command, shared by the whole command tree (program.ts) and each command's own (index.ts).
 import { Command } from 'commander';
 import { EXIT_STATUS_HELP } from './exit.js';
 

@@ -5,22 +5,9 @@ import { badRequest, echo, NeutronError, policyDenied } from '../model/errors.js
 import { show } from '../model/validators.js';
 import type { Tx } from './common.js';
 import { prepared } from '../store/prepared.js';
+import { QUOTA_DEFAULTS, QUOTA_RESOURCES, type QuotaResource } from './quota-defaults.js';
 
-export const QUOTA_DEFAULTS = {
-  network: 100,
-  subnet: 100,
-  port: 500,
-  router: 10,
-  floatingip: 50,
-  security_group: 10,
-  security_group_rule: 100,
-  // Registered by the subnet pool extensions, unlimited by default (quota default_quota = -1).
-  subnetpool: -1,
-  rbac_policy: 10,
-} as const;
-
-export type QuotaResource = keyof typeof QUOTA_DEFAULTS;
-export const QUOTA_RESOURCES = Object.keys(QUOTA_DEFAULTS) as QuotaResource[];
+export { QUOTA_DEFAULTS, QUOTA_RESOURCES, type QuotaResource } from './quota-defaults.js';
 
 /**
  * The limits of projects without their own: the server's [quotas] options, set once as it starts
