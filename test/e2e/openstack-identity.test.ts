@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 import type { Wire } from '../helpers/client.js';
-import { cliEnv, haveOpenstack, OPENSTACK } from '../helpers/openstack.js';
+import { cliEnv, haveOpenstack, OPENSTACK, TEST_OPENSTACK } from '../helpers/openstack.js';
 
 const missing = !haveOpenstack();
 const skip = missing ? `${OPENSTACK} is not installed (apt-get install python3-openstackclient)` : false;
@@ -37,7 +37,7 @@ async function openstack(cloudName: string, ...args: string[]): Promise<Wire> {
   const env = cliEnv(Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_'))));
   Object.assign(env, { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml'), OS_CLOUD: cloudName, HOME: dir });
   try {
-    const { stdout } = await run(OPENSTACK, args, { env, cwd: dir, timeout: 60_000 });
+    const { stdout } = await run(TEST_OPENSTACK, args, { env, cwd: dir, timeout: 60_000 });
     return args.includes('json') ? JSON.parse(stdout) : stdout;
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
