@@ -112,6 +112,15 @@ def learn_imports():
                 pass
 
 
+def remove_socket(path):
+    """The socket and the directory made for it: a test process ended by a signal leaves them."""
+    try:
+        os.unlink(path)
+        os.rmdir(os.path.dirname(path))
+    except OSError:
+        pass
+
+
 def serve(path):
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
@@ -130,6 +139,7 @@ def serve(path):
         for key, _ in sel.select():
             if key.fileobj == stdin_fd:
                 if not os.read(stdin_fd, 4096):
+                    remove_socket(path)
                     return
                 continue
             conn, _ = server.accept()
