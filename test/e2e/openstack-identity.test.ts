@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 import type { Wire } from '../helpers/client.js';
-import { cliEnv, haveOpenstack, OPENSTACK, TEST_OPENSTACK } from '../helpers/openstack.js';
+import { cliEnv, haveOpenstack, OPENSTACK, TEST_OPENSTACK, withoutOsVariables } from '../helpers/openstack.js';
 
 const missing = !haveOpenstack();
 const skip = missing ? `${OPENSTACK} is not installed (apt-get install python3-openstackclient)` : false;
@@ -34,7 +34,7 @@ function cloud(username: string, password: string, project: string) {
 /** Runs the CLI (no shell) against a named cloud; JSON output is parsed. */
 async function openstack(cloudName: string, ...args: string[]): Promise<Wire> {
   // Only our clouds.yaml speaks: stray OS_* variables from the caller's shell would override it.
-  const env = cliEnv(Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_'))));
+  const env = cliEnv(withoutOsVariables(process.env));
   Object.assign(env, { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml'), OS_CLOUD: cloudName, HOME: dir });
   try {
     const { stdout } = await run(TEST_OPENSTACK, args, { env, cwd: dir, timeout: 60_000 });

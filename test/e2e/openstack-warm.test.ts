@@ -11,7 +11,7 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliSuite, member } from '../helpers/cli-suite.js';
-import { cliEnv, OPENSTACK, TEST_OPENSTACK } from '../helpers/openstack.js';
+import { cliEnv, OPENSTACK, TEST_OPENSTACK, withoutOsVariables } from '../helpers/openstack.js';
 
 const suite = cliSuite({ users: [member('warm')] });
 const skip = suite.skip || (process.env['NEUTRINO_COLD_OPENSTACK'] === '1' ? 'NEUTRINO_COLD_OPENSTACK=1: every call runs cold' : false);
@@ -41,7 +41,7 @@ test('warm and cold openstack answer alike', { skip, timeout: 300_000 }, async (
   try {
     // clouds.yaml found in the working directory: the call must run where its caller stands.
     writeFileSync(join(dir, 'clouds.yaml'), readFileSync(admin.file, 'utf8'));
-    const env = cliEnv(Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_'))));
+    const env = cliEnv(withoutOsVariables(process.env));
     env['HOME'] = dir;
     const calls: Array<{ cloud: string; args: string[] }> = [
       { cloud: 'admin', args: ['network', 'show', net.id, '-f', 'json'] },

@@ -29,7 +29,7 @@ function warmOpenstack(): string {
   const socket = join(dir, 'cli.sock');
   const child = spawn('/usr/bin/python3', [join(CLI_PYTHON_PATH, 'warm_openstack.py'), socket], {
     // Each call brings its own environment; the imports see none of the caller's OS_* settings.
-    env: pythonEnv(Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_')))),
+    env: pythonEnv(withoutOsVariables(process.env)),
     stdio: ['pipe', 'ignore', 'inherit'],
   });
   child.unref();
@@ -40,6 +40,11 @@ function warmOpenstack(): string {
   });
   warmSocket = socket;
   return socket;
+}
+
+/** `env` without its OS_* variables: only the clouds.yaml a test names speaks for the CLI. */
+export function withoutOsVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('OS_')));
 }
 
 function pythonEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
