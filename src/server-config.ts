@@ -6,6 +6,7 @@ import { parse } from 'ini';
 import { optionWarnings, SERVER_OPTIONS } from './config/option-catalog.js';
 import { parseListen } from './config/listen.js';
 import { ServerConfigError } from './config/server-config-error.js';
+import { DEFAULT_HASH_ROUNDS, hashRoundsProblem } from './identity/hash-rounds.js';
 import { DatabaseUrlError, parseDatabaseUrl, type Engine } from './store/engine.js';
 import { DEFAULT_L3_HA, L3HaConfigError, parseL3HaOptions, type L3HaConfig } from './server-config-l3ha.js';
 import { parseQuotaOptions, QuotaConfigError } from './server-config-quotas.js';
@@ -55,6 +56,11 @@ export interface ServerConfig {
   failureBackoffMax: number;
   /** The delay after a user's first failure, in ms; doubled for each further one. */
   failureBackoffInitialMs: number;
+  /**
+   * Cost of new password hashes: scrypt's N = 2^rounds (Keystone's [identity] password_hash_rounds).
+   * Existing hashes keep the cost they were made with.
+   */
+  passwordHashRounds: number;
   /** How many of the newest change-feed revisions are kept; an agent further behind resyncs. */
   changeFeedWindow: number;
   /** Seconds a client has to send a request's headers; then 408 and the connection is closed. */
@@ -137,6 +143,7 @@ export const defaultServerConfig: ServerConfig = {
   lockoutDuration: 1800,
   failureBackoffMax: 5,
   failureBackoffInitialMs: 200,
+  passwordHashRounds: DEFAULT_HASH_ROUNDS,
   changeFeedWindow: 10000,
   headerTimeout: 20,
   requestTimeout: 60,
@@ -214,6 +221,13 @@ function positiveInt(name: string, v: string): number {
   return Number(v);
 }
 
+function hashRounds(name: string, v: string): number {
+  const rounds = /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  const problem = hashRoundsProblem(rounds);
+  if (problem) throw new ServerConfigError(`${name} ${problem}, not '${v}'`);
+  return rounds;
+}
+
 /** oslo.config's booleans. */
 function bool(name: string, v: string | undefined, dflt: boolean): boolean {
   if (v === undefined) return dflt;
@@ -248,6 +262,7 @@ export interface ServerFlags {
   lockoutFailureAttempts?: string;
   lockoutDuration?: string;
   failureBackoffMax?: string;
+  passwordHashRounds?: string;
   changeFeedWindow?: string;
   headerTimeout?: string;
   requestTimeout?: string;
@@ -375,6 +390,8 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
     if (id.lockout_duration !== undefined) cfg.lockoutDuration = positiveInt('[identity] lockout_duration', id.lockout_duration);
     if (id.failure_backoff_max !== undefined)
       cfg.failureBackoffMax = nonNegativeSeconds('[identity] failure_backoff_max', id.failure_backoff_max);
+    if (id.password_hash_rounds !== undefined)
+      cfg.passwordHashRounds = hashRounds('[identity] password_hash_rounds', id.password_hash_rounds);
     if (d.graceful_shutdown_timeout) cfg.gracefulShutdownTimeout = positiveInt('graceful_shutdown_timeout', d.graceful_shutdown_timeout);
     if (ini.api?.header_timeout) cfg.headerTimeout = positiveInt('[api] header_timeout', ini.api.header_timeout);
     if (ini.api?.request_timeout) cfg.requestTimeout = positiveInt('[api] request_timeout', ini.api.request_timeout);
@@ -437,6 +454,7 @@ export function loadServerConfig(flags: ServerFlags): ServerConfig {
   }
   if (flags.lockoutDuration !== undefined) cfg.lockoutDuration = positiveInt('--lockout-duration', flags.lockoutDuration);
   if (flags.failureBackoffMax !== undefined) cfg.failureBackoffMax = nonNegativeSeconds('--failure-backoff-max', flags.failureBackoffMax);
+  if (flags.passwordHashRounds !== undefined) cfg.passwordHashRounds = hashRounds('--password-hash-rounds', flags.passwordHashRounds);
   if (flags.changeFeedWindow) cfg.changeFeedWindow = positiveInt('--change-feed-window', flags.changeFeedWindow);
   if (flags.headerTimeout) cfg.headerTimeout = positiveInt('--header-timeout', flags.headerTimeout);
   if (flags.requestTimeout) cfg.requestTimeout = positiveInt('--request-timeout', flags.requestTimeout);

@@ -19,7 +19,7 @@ export function registerServerCommand(program: Command): void {
     )
     .option(
       '--config <file>',
-      'INI file with Neutron option names ([database] connection, [DEFAULT] api_workers, global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [identity] lockout_failure_attempts, lockout_duration, failure_backoff_max, [neutrino] change_feed_window, [DEFAULT] graceful_shutdown_timeout, [api] header_timeout, request_timeout, keepalive_timeout, [DEFAULT] auth_strategy, [keystone_authtoken] www_authenticate_uri, auth_url, auth_type, username, password, project_name, user_domain_name, project_domain_name, token_cache_time, http_connect_timeout, [DEFAULT] notify_nova_on_port_status_changes, notify_nova_on_port_data_changes, send_events_interval, http_retries, [nova] auth_url, auth_type, username, password, project_name, user_domain_name, project_domain_name, region_name, endpoint_type, timeout, [neutrino] catalog_compute_url); flags win over it',
+      'INI file with Neutron option names ([database] connection, [DEFAULT] api_workers, global_physnet_mtu, [ml2] tenant_network_types, [ml2_type_flat] flat_networks, [ml2_type_vxlan] vni_ranges, [token] expiration, [DEFAULT] agent_down_time, [identity] lockout_failure_attempts, lockout_duration, failure_backoff_max, password_hash_rounds, [neutrino] change_feed_window, [DEFAULT] graceful_shutdown_timeout, [api] header_timeout, request_timeout, keepalive_timeout, [DEFAULT] auth_strategy, [keystone_authtoken] www_authenticate_uri, auth_url, auth_type, username, password, project_name, user_domain_name, project_domain_name, token_cache_time, http_connect_timeout, [DEFAULT] notify_nova_on_port_status_changes, notify_nova_on_port_data_changes, send_events_interval, http_retries, [nova] auth_url, auth_type, username, password, project_name, user_domain_name, project_domain_name, region_name, endpoint_type, timeout, [neutrino] catalog_compute_url); flags win over it',
     )
     .addOption(
       new Option(
@@ -86,6 +86,12 @@ export function registerServerCommand(program: Command): void {
       new Option('--failure-backoff-max <seconds>', "cap of a user's growing delay after failed password checks, 0 = off").default(
         String(d.failureBackoffMax),
       ),
+    )
+    .addOption(
+      new Option(
+        '--password-hash-rounds <rounds>',
+        "cost of new password hashes: scrypt's N = 2^rounds, 1-20 (existing hashes keep theirs)",
+      ).default(String(d.passwordHashRounds)),
     )
     .addOption(
       new Option(

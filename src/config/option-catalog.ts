@@ -189,7 +189,7 @@ export const SERVER_OPTIONS: OptionCatalog = {
       'quota_rbac_policy',
     ],
     token: ['expiration'],
-    identity: ['lockout_failure_attempts', 'lockout_duration', 'failure_backoff_max'],
+    identity: ['lockout_failure_attempts', 'lockout_duration', 'failure_backoff_max', 'password_hash_rounds'],
     api: ['header_timeout', 'request_timeout', 'keepalive_timeout'],
   },
   neutronOnly: {

@@ -10,7 +10,7 @@ import type { ApplicationCredentialRow, RoleRow, UserRow } from '../store/schema
 import { isoNow, newId, type IdentityDeps } from './context.js';
 import { duplicateName, forbiddenAction, isUniqueViolation, notFoundError, validationError } from './errors.js';
 import { findPasswordUser } from './auth-request.js';
-import { decoyHash, hashPassword, verifyPassword } from './password.js';
+import { verifyPassword } from './password.js';
 import { effectiveRoles, impliedRoles } from './roles.js';
 import type { AppCredAuth, AppCredCreate } from './schemas.js';
 
@@ -105,7 +105,7 @@ export async function createApplicationCredential(
     description: input.description ?? null,
     user_id: userId,
     project_id: caller.projectId,
-    secret_hash: await hashPassword(secret),
+    secret_hash: await deps.passwords.hash(secret),
     expires_at: expiry(deps, input.expires_at),
     unrestricted: input.unrestricted ? 1 : 0,
     created_at: isoNow(deps),
@@ -199,7 +199,7 @@ export async function proveApplicationCredential(
     throw validationError('Expecting to find id or name in application credential.');
   }
   // Unknown credentials cost a hash check too, so timing does not tell which ids exist.
-  const matches = await verifyPassword(auth.secret, cred?.secret_hash ?? (await decoyHash()));
+  const matches = await verifyPassword(auth.secret, cred?.secret_hash ?? (await deps.passwords.decoy()));
   if (!cred || !matches || isExpired(deps, cred)) throw authError('Invalid application credential ID or secret');
   const user = await deps.db.selectFrom('users').selectAll().where('id', '=', cred.user_id).executeTakeFirst();
   if (!user) throw authError('Invalid application credential ID or secret');

@@ -3,13 +3,12 @@ import { unitOfWork } from '../store/unit-of-work.js';
 import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema/index.js';
 import { DEFAULT_DOMAIN_ID, isoNow, newId, type IdentityDeps } from './context.js';
-import { hashPassword } from './password.js';
 
 type Trx = Transaction<Database>;
 
 /** Idempotent: creates what is missing; the admin password is set only when the user is created. */
 export async function bootstrap(deps: IdentityDeps, adminPassword: string): Promise<void> {
-  const hash = await hashPassword(adminPassword);
+  const hash = await deps.passwords.hash(adminPassword);
   const created = isoNow(deps);
   await unitOfWork(deps.db, async (trx) => {
     await trx

@@ -6,11 +6,14 @@ import { IdentityError } from '../model/errors.js';
 import { unauthorized } from './errors.js';
 import { accountLocked, clearFailures, isLocked, recordFailure, type LockoutPolicy } from './lockout.js';
 import { LoginThrottle, ThrottledError, type BackoffPolicy } from './login-throttle.js';
-import { decoyHash, verifyPassword } from './password.js';
+import { decoyHash, hashPassword, verifyPassword } from './password.js';
+import { DEFAULT_HASH_ROUNDS } from './hash-rounds.js';
 
 export interface PasswordGuardOptions {
   lockout: LockoutPolicy;
   backoff: BackoffPolicy;
+  /** log2 of scrypt's N for new hashes ([identity] password_hash_rounds); default DEFAULT_HASH_ROUNDS */
+  hashRounds?: number;
 }
 
 const isFailedLogin = (err: unknown) => err instanceof IdentityError && err.status === 401;
@@ -24,6 +27,20 @@ export class PasswordGuard {
     private readonly opts: PasswordGuardOptions,
   ) {
     this.throttle = new LoginThrottle(opts.backoff);
+  }
+
+  /** A new password's (or application credential secret's) hash, at the configured cost. */
+  hash(password: string): Promise<string> {
+    return hashPassword(password, this.rounds);
+  }
+
+  /** What an absent user's (or credential's) check verifies against: the same cost as a present one's. */
+  decoy(): Promise<string> {
+    return decoyHash(this.rounds);
+  }
+
+  private get rounds(): number {
+    return this.opts.hashRounds ?? DEFAULT_HASH_ROUNDS;
   }
 
   /**
@@ -46,7 +63,7 @@ export class PasswordGuard {
     // Read again: the row may have changed (password, enabled) while this attempt waited its turn.
     const user = named && (await this.db.selectFrom('users').selectAll().where('id', '=', named.id).executeTakeFirst());
     if (user && (await isLocked(this.db, this.opts.lockout, user.id, this.now()))) throw accountLocked(user.id);
-    const ok = await verifyPassword(password, user?.password_hash ?? (await decoyHash()));
+    const ok = await verifyPassword(password, user?.password_hash ?? (await this.decoy()));
     if (!ok || !user?.password_hash) {
       if (user) await recordFailure(this.db, user.id, this.now());
       throw unauthorized();

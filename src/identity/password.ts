@@ -1,19 +1,20 @@
 // Password hashing: salted scrypt stored as `scrypt$N$r$p$saltB64$hashB64`, verified in constant time.
+// The cost of new hashes is N = 2^rounds (Keystone's [identity] password_hash_rounds for scrypt);
+// a stored hash carries its own parameters, so changing the rounds never breaks an existing one.
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { inHashSlot } from './hash-slots.js';
-
-const N = 2 ** 14;
+import { DEFAULT_HASH_ROUNDS, hashRoundsProblem, MAX_HASH_ROUNDS } from './hash-rounds.js';
 const R = 8;
 const P = 1;
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 /** Refuse to work on stored parameters beyond these (a tampered row must not stall the server). */
-const MAX_N = 2 ** 20;
+const MAX_N = 2 ** MAX_HASH_ROUNDS;
 const MAX_R = 32;
 const MAX_P = 16;
 
 function derive(password: string, salt: Buffer, keyLen: number, opts: ScryptOptions): Promise<Buffer> {
-  const maxmem = 128 * (opts.N ?? N) * (opts.r ?? R) * (opts.p ?? P) + 1024 * 1024;
+  const maxmem = 128 * (opts.N ?? 2 ** DEFAULT_HASH_ROUNDS) * (opts.r ?? R) * (opts.p ?? P) + 1024 * 1024;
   return inHashSlot(
     () =>
       new Promise((resolve, reject) => {
@@ -22,7 +23,10 @@ function derive(password: string, salt: Buffer, keyLen: number, opts: ScryptOpti
   );
 }
 
-export async function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string, rounds = DEFAULT_HASH_ROUNDS): Promise<string> {
+  const problem = hashRoundsProblem(rounds);
+  if (problem) throw new RangeError(`password hash rounds ${problem}, not ${rounds}`);
+  const N = 2 ** rounds;
   const salt = randomBytes(SALT_BYTES);
   const key = await derive(password, salt, KEY_BYTES, { N, r: R, p: P });
   return ['scrypt', N, R, P, salt.toString('base64'), key.toString('base64')].join('$');
@@ -42,9 +46,13 @@ export async function verifyPassword(password: string, encoded: string): Promise
   return timingSafeEqual(actual, expected);
 }
 
-/** A hash of a random password: verifying against it costs as much as a real check, for absent users. */
-let decoy: Promise<string> | undefined;
-export function decoyHash(): Promise<string> {
-  decoy ??= hashPassword(randomBytes(24).toString('base64'));
+/**
+ * A hash of a random password made with `rounds`: verifying against it costs as much as checking a
+ * password hashed with the same rounds, for absent users.
+ */
+const decoys = new Map<number, Promise<string>>();
+export function decoyHash(rounds = DEFAULT_HASH_ROUNDS): Promise<string> {
+  let decoy = decoys.get(rounds);
+  if (!decoy) decoys.set(rounds, (decoy = hashPassword(randomBytes(24).toString('base64'), rounds)));
   return decoy;
 }

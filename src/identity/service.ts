@@ -52,6 +52,8 @@ export interface IdentityOptions {
   lockout?: LockoutPolicy;
   /** Per-user back-off on failed password checks; off unless given. */
   backoff?: BackoffPolicy;
+  /** log2 of scrypt's N for new password hashes ([identity] password_hash_rounds); 14 unless given. */
+  passwordHashRounds?: number;
   /** Services besides neutrino's own that the catalog lists. */
   otherServices?: OtherService[];
 }
@@ -62,6 +64,7 @@ export function identityOptions(config: ServerConfig): IdentityOptions {
     tokenTtlSeconds: config.tokenTtlSeconds,
     lockout: { failureAttempts: config.lockoutFailureAttempts, durationSeconds: config.lockoutDuration },
     backoff: { initialDelayMs: config.failureBackoffInitialMs, maxDelayMs: config.failureBackoffMax * 1000 },
+    passwordHashRounds: config.passwordHashRounds,
     otherServices: config.catalogComputeUrl ? [{ type: 'compute', name: 'nova', url: config.catalogComputeUrl }] : [],
   };
 }
@@ -78,7 +81,11 @@ export class IdentityService {
     private readonly opts: IdentityOptions,
   ) {
     const now = opts.now ?? Date.now;
-    const passwords = new PasswordGuard(db, now, { lockout: opts.lockout ?? NO_LOCKOUT, backoff: opts.backoff ?? NO_BACKOFF });
+    const passwords = new PasswordGuard(db, now, {
+      lockout: opts.lockout ?? NO_LOCKOUT,
+      backoff: opts.backoff ?? NO_BACKOFF,
+      hashRounds: opts.passwordHashRounds,
+    });
     this.deps = { db, now, cache: new TokenCache(), passwords };
     this.tokens = new TokenService(this.deps, opts.tokenTtlSeconds, (baseUrl) => this.catalog(baseUrl));
   }

@@ -6,7 +6,6 @@ import { DEFAULT_DOMAIN_ID, isoNow, newId, requireAdmin, type IdentityDeps } fro
 import { forbiddenAction, validationError } from './errors.js';
 import { assertUniqueName, domainById, insertUnique, projectById, userById } from './lookup.js';
 import { clearFailures } from './lockout.js';
-import { hashPassword } from './password.js';
 import type { UserCreate, UserUpdate } from './schemas.js';
 import type { ProjectFilters } from './projects.js';
 import { revokeTokensOf } from './revocation.js';
@@ -22,7 +21,7 @@ export async function createUser(deps: IdentityDeps, caller: AuthContext, input:
     id: newId(),
     name: input.name,
     domain_id: domainId,
-    password_hash: input.password == null ? null : await hashPassword(input.password),
+    password_hash: input.password == null ? null : await deps.passwords.hash(input.password),
     enabled: input.enabled === false ? 0 : 1,
     default_project_id: input.default_project_id ?? null,
     description: input.description ?? '',
@@ -49,7 +48,7 @@ export async function getUser(deps: IdentityDeps, caller: AuthContext, id: strin
 }
 
 /** The user row after `patch` (hashing a new password). */
-async function patchedUser(current: UserRow, patch: UserUpdate): Promise<UserRow> {
+async function patchedUser(deps: IdentityDeps, current: UserRow, patch: UserUpdate): Promise<UserRow> {
   return {
     ...current,
     name: patch.name ?? current.name,
@@ -58,7 +57,7 @@ async function patchedUser(current: UserRow, patch: UserUpdate): Promise<UserRow
     description: patch.description === undefined ? current.description : (patch.description ?? ''),
     email: patch.email === undefined ? current.email : patch.email,
     password_hash:
-      patch.password === undefined ? current.password_hash : patch.password === null ? null : await hashPassword(patch.password),
+      patch.password === undefined ? current.password_hash : patch.password === null ? null : await deps.passwords.hash(patch.password),
   };
 }
 
@@ -70,7 +69,7 @@ export async function updateUser(deps: IdentityDeps, caller: AuthContext, id: st
     throw validationError('Cannot change Domain ID');
   }
   if (patch.default_project_id) await projectById(deps.db, patch.default_project_id);
-  const next = await patchedUser(current, patch);
+  const next = await patchedUser(deps, current, patch);
   if (next.name !== current.name) await assertUniqueName(deps.db, 'user', next.name, current.domain_id);
   const { id: _id, created_at: _c, domain_id: _d, ...fields } = next;
   await insertUnique('user', next.name, current.domain_id, () => deps.db.updateTable('users').set(fields).where('id', '=', id).execute());
@@ -93,7 +92,7 @@ export async function changePassword(
   await deps.passwords.check(await userById(deps.db, id), id, original);
   await deps.db
     .updateTable('users')
-    .set({ password_hash: await hashPassword(password) })
+    .set({ password_hash: await deps.passwords.hash(password) })
     .where('id', '=', id)
     .execute();
   await revokeTokensOf(deps, { userId: id });

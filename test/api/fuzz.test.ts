@@ -13,7 +13,7 @@ import { defaultServerConfig } from '../../src/server-config.js';
 import type { Database } from '../../src/store/schema/index.js';
 import { adminDemoOther } from '../helpers/networking.js';
 import { issueToken, type Api } from '../helpers/client.js';
-import { ADMIN_PASSWORD, openTestStore, type TestStore } from '../helpers/server.js';
+import { ADMIN_PASSWORD, openTestStore, TEST_PASSWORD_HASH_ROUNDS, type TestStore } from '../helpers/server.js';
 import {
   attributes,
   body,
@@ -629,7 +629,14 @@ before(async () => {
   // default cap, 5 s per failed token request for the one fuzzed user name, made the identity
   // section wait over a minute for a delay no invariant here looks at.
   const backoff = { failureBackoffInitialMs: 1, failureBackoffMax: 0.004 };
-  const config = { ...defaultServerConfig, ...backoff, stateDir, host: '127.0.0.1', port: 0 };
+  const config = {
+    ...defaultServerConfig,
+    passwordHashRounds: TEST_PASSWORD_HASH_ROUNDS,
+    ...backoff,
+    stateDir,
+    host: '127.0.0.1',
+    port: 0,
+  };
   app = await buildApp({ config, db });
   await app.identity.bootstrap(ADMIN_PASSWORD);
   await app.http.listen({ host: '127.0.0.1', port: 0 });

@@ -638,6 +638,40 @@ describe('IdentityService directly', () => {
   });
 });
 
+test('passwordHashRounds: new hashes at its cost, hashes made at another still verify', async () => {
+  const db = await openDb({ stateDir: ':memory:' });
+  try {
+    const hashOf = async (name: string) =>
+      (await db.selectFrom('users').select('password_hash').where('name', '=', name).executeTakeFirstOrThrow()).password_hash!;
+    const login = (svc: IdentityService, name: string, password: string) =>
+      svc.issueToken(
+        (
+          passwordAuth({ name, password, domain: { name: 'Default' } }, { project: { name: 'admin', domain: { name: 'Default' } } }) as {
+            auth: AuthBody;
+          }
+        ).auth,
+      );
+    const before = new IdentityService(db, { tokenTtlSeconds: 60, passwordHashRounds: 10 });
+    await before.bootstrap('pw');
+    assert.equal((await hashOf('admin')).split('$')[1], '1024');
+    const admin = (await before.authenticateToken((await login(before, 'admin', 'pw')).token))!;
+    const created = await before.createUser(admin, { name: 'u', password: 'u-pw' } as Parameters<IdentityService['createUser']>[1]);
+    const member = (await before.listRoles(admin, { name: 'member' }))[0]!;
+    await before.assignRole(admin, admin.projectId, created.id, member.id);
+    assert.equal((await hashOf('u')).split('$')[1], '1024');
+    // The server restarted with another cost: old hashes verify, new ones are made at the new cost.
+    const after = new IdentityService(db, { tokenTtlSeconds: 60, passwordHashRounds: 12 });
+    const admin2 = (await after.authenticateToken((await login(after, 'admin', 'pw')).token))!;
+    await login(after, 'u', 'u-pw');
+    await assert.rejects(login(after, 'u', 'wrong'), { status: 401 });
+    await after.updateUser(admin2, created.id, { password: 'new-pw' } as Parameters<IdentityService['updateUser']>[2]);
+    assert.equal((await hashOf('u')).split('$')[1], '4096');
+    await login(after, 'u', 'new-pw');
+  } finally {
+    await db.destroy();
+  }
+});
+
 describe('revocation events, on the service with a fake clock', () => {
   let db: Db;
   let clock = Date.parse('2030-01-01T00:00:00Z');

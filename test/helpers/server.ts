@@ -13,6 +13,13 @@ import { freeLoopbackPort } from '../../src/lab/server-proc.js';
 
 export const ADMIN_PASSWORD = 'secret-admin';
 
+/**
+ * Test servers hash passwords at N = 2^10 (~2 ms) rather than the default 2^14 (~50 ms): the API
+ * tests log in over a thousand times a pass. test/unit/password.test.ts and the server-config tests
+ * cover the default and the option.
+ */
+export const TEST_PASSWORD_HASH_ROUNDS = 10;
+
 export interface TestServer {
   url: string;
   stateDir: string;
@@ -54,7 +61,14 @@ export async function openTestStore(): Promise<TestStore> {
 export async function startTestServer(overrides: Partial<ServerConfig> = {}, logger?: FastifyBaseLogger): Promise<TestServer> {
   const store = await openTestStore();
   const { stateDir, db } = store;
-  const config: ServerConfig = { ...defaultServerConfig, stateDir, host: '127.0.0.1', port: 0, ...overrides };
+  const config: ServerConfig = {
+    ...defaultServerConfig,
+    passwordHashRounds: TEST_PASSWORD_HASH_ROUNDS,
+    stateDir,
+    host: '127.0.0.1',
+    port: 0,
+    ...overrides,
+  };
   // Port 0 picks a free port (a test that must know it first, to name it in the config, gives it).
   const probe = await buildAppOnFreePort(config, db, logger);
   return {

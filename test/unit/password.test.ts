@@ -1,7 +1,7 @@
 // Unit tests of scrypt password hashing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hashPassword, verifyPassword } from '../../src/identity/password.js';
+import { decoyHash, hashPassword, verifyPassword } from '../../src/identity/password.js';
 
 test('hash has the scrypt$N$r$p$salt$hash format and verifies', async () => {
   const h = await hashPassword('correct horse');
@@ -41,4 +41,21 @@ test('malformed or hostile hashes are rejected, not thrown on', async () => {
   ]) {
     assert.equal(await verifyPassword('pw', bad), false, bad);
   }
+});
+
+test('rounds set the cost of new hashes (N = 2^rounds); a hash keeps its own N when the rounds change', async () => {
+  const cheap = await hashPassword('pw', 10);
+  assert.deepEqual(cheap.split('$').slice(1, 4), ['1024', '8', '1']);
+  assert.equal(await verifyPassword('pw', cheap), true);
+  assert.equal(await verifyPassword('pW', cheap), false);
+  const dearer = await hashPassword('pw', 12);
+  assert.equal(dearer.split('$')[1], '4096');
+  assert.equal(await verifyPassword('pw', dearer), true);
+  for (const bad of [0, 21, 1.5, NaN]) await assert.rejects(hashPassword('pw', bad), RangeError, String(bad));
+});
+
+test('the decoy of absent users costs what a check at the same rounds costs', async () => {
+  assert.equal((await decoyHash()).split('$')[1], '16384');
+  assert.equal((await decoyHash(10)).split('$')[1], '1024');
+  assert.equal(await decoyHash(10), await decoyHash(10), 'made once per cost');
 });
