@@ -3,9 +3,9 @@
 // ports are ACTIVE and which router addresses came and went. A full pass reads the whole node; a
 // targeted one, given the last converged pass, reads and changes only the slice of the node that
 // differs from it (kernel/slice.ts), so its cost follows the change, not the node's size.
-import { createHash } from 'node:crypto';
-import { DHCP_NS_PREFIX, dhcpNamespace, ROUTER_NS_PREFIX, routerNamespace, tapName } from '../kernel/names.js';
+import { dhcpNamespace, routerNamespace, tapName } from '../kernel/names.js';
 import { render } from '../kernel/render.js';
+import { AGENT_NAMESPACE_PREFIXES, namespaceOwner } from './namespace-owner.js';
 import { HOST, type DesiredNode, type ProcessSpec } from '../kernel/types.js';
 import type { Kernel } from '../exec/kernel.js';
 import { reconcile, reconcileSlice } from '../exec/reconcile.js';
@@ -94,20 +94,6 @@ function serviceDaemons(view: HostView, statePath: string): Record<string, Proce
   }
   for (const id of view.dhcp_networks) hints[dhcpNamespace(id)] = [haproxy(id)];
   return hints;
-}
-
-/** Namespaces the agents of a node may create; owned ones nobody wants any more are removed. */
-export const AGENT_NAMESPACE_PREFIXES = [DHCP_NS_PREFIX, ROUTER_NS_PREFIX];
-
-/**
- * The owner mark keeps nodes that share one /run/netns (a lab, several labs at once) off each
- * other's namespaces. The host name alone repeats across labs (each has a `controller`), so the
- * mark adds a digest of the agent's state path, which is stable across restarts and unique per
- * node of a lab.
- */
-export function namespaceOwner(facts: Pick<Facts, 'host' | 'statePath'>): string {
-  const digest = createHash('sha256').update(facts.statePath).digest('hex').slice(0, 8);
-  return `${facts.host.slice(0, 55)}-${digest}`;
 }
 
 /** A full pass without `prior`; with it, a targeted pass unless the change needs a full one (see sliceBetween). */

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { runDemo } from '../lab/demo.js';
 import { Abort } from '../lab/util.js';
-import { labOptions } from './lab.js';
+import { labOptions } from './lab-options.js';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 

@@ -8,7 +8,7 @@ import { checkUserData, listInstances, publicKeyOf } from '../lab/instance-state
 import { inNetns, runInherit } from '../exec/run.js';
 import { table } from '../lab/status.js';
 import { LabUsageError } from '../lab/topology.js';
-import { commandAfterDashes, labOptions } from './lab.js';
+import { commandAfterDashes, labOptions } from './lab-options.js';
 
 interface LabFlags {
   lab: string;

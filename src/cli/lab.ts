@@ -1,18 +1,14 @@
 // `neutrino lab up|status|exec|env|restart-agent|down`: the whole scenario (nodes, provider upstream, server, agents)
 // as network namespaces on one machine.
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { loadLab, nodeNamespace } from '../lab/context.js';
 import { envLines } from '../lab/clouds.js';
-import { labDown } from '../lab/down.js';
-import { DEFAULT_LAB, DEFAULT_STATE_ROOT } from '../lab/paths.js';
 import { inNetns, runInherit } from '../exec/run.js';
-import { restartAgent } from '../lab/restart.js';
 import { labStatus, renderStatus } from '../lab/status.js';
 import { LabUsageError, MAX_NETWORK_NODES, networkNodeName } from '../lab/topology.js';
-import { labUp } from '../lab/up.js';
-import { runLabMetadataServer } from '../lab/metadata-server.js';
 import { logLevelOption } from './log-level.js';
 import { Abort } from '../lab/util.js';
+import { commandAfterDashes, labOptions } from './lab-options.js';
 
 interface LabFlags {
   lab: string;
@@ -20,23 +16,6 @@ interface LabFlags {
 }
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
-
-/** --lab and --state-root, on every lab and instance command. */
-export function labOptions(cmd: Command): Command {
-  return cmd.option('--lab <name>', 'lab name; prefixes every namespace the lab makes', DEFAULT_LAB).addOption(stateRootOption());
-}
-
-/** --state-root: the flag, else $NEUTRINO_STATE_ROOT, else /var/lib/neutrino (lab/paths.ts stateRoot). */
-export function stateRootOption(): Option {
-  return new Option('--state-root <dir>', 'lab state goes to DIR/labs/<lab>').env('NEUTRINO_STATE_ROOT').default(DEFAULT_STATE_ROOT);
-}
-
-/** With passThroughOptions commander keeps the `--` that separates the command: drop it. */
-export function commandAfterDashes(cmd: string[]): string[] {
-  const out = cmd[0] === '--' ? cmd.slice(1) : cmd;
-  if (!out.length) throw new LabUsageError('no command given (usage: ... -- CMD [ARGS...])');
-  return out;
-}
 
 /** Runs `fn` with Ctrl-C / SIGTERM turned into an orderly abort (so `up` can clean up). */
 async function withAbort<T>(fn: (abort: Abort) => Promise<T>): Promise<T> {
@@ -80,6 +59,9 @@ export function registerLabCommand(program: Command): void {
         const tenantNetworkType = f.tenantNetworkType;
         if (tenantNetworkType !== 'vxlan' && tenantNetworkType !== 'vlan')
           throw new LabUsageError(`invalid --tenant-network-type '${tenantNetworkType}': 'vxlan' or 'vlan'`);
+        // The bring-up (and down, restart, the metadata server) loaded by the commands that run them:
+        // `lab env` and `lab status`, run often by scripts, start without them.
+        const { labUp } = await import('../lab/up.js');
         await withAbort((abort) =>
           labUp({ lab: f.lab, nodes, stateRoot: f.stateRoot, agents: f.agents, tenantNetworkType, agentTimeoutMs, print, abort }),
         );
@@ -115,6 +97,7 @@ export function registerLabCommand(program: Command): void {
     .action(async (node: string, f: LabFlags & { timeout: string }) => {
       const timeoutMs = Number(f.timeout) * 1000;
       if (!(timeoutMs > 0)) throw new LabUsageError(`invalid --timeout '${f.timeout}'`);
+      const { restartAgent } = await import('../lab/restart.js');
       const r = await restartAgent(loadLab(f), node, timeoutMs);
       print(`agent of ${node} restarted: pid ${r.pid}${r.previous ? ` (was ${r.previous})` : ''}, start reported after ${r.ms} ms`);
     });
@@ -126,12 +109,14 @@ export function registerLabCommand(program: Command): void {
     .requiredOption('--listen <host>', 'the address to listen on (port 8775)')
     .addOption(logLevelOption())
     .action(async (f: { labDir: string; listen: string; logLevel: string }) => {
+      const { runLabMetadataServer } = await import('../lab/metadata-server.js');
       await runLabMetadataServer(f.labDir, f.listen, f.logLevel);
     });
 
-  labOptions(lab.command('down').description('Remove every process, namespace, device and file of the lab')).action((f: LabFlags) =>
-    labDown({ lab: f.lab, stateRoot: f.stateRoot, print }),
-  );
+  labOptions(lab.command('down').description('Remove every process, namespace, device and file of the lab')).action(async (f: LabFlags) => {
+    const { labDown } = await import('../lab/down.js');
+    await labDown({ lab: f.lab, stateRoot: f.stateRoot, print });
+  });
 }
 
 /** The nodes with network2…networkN appended for `--network-nodes N` (the controller is the first network node). */

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { adminClient, loadLab } from '../lab/context.js';
 import { table } from '../lab/status.js';
 import type { MeteringCounter } from '../model/hostview.js';
-import { labOptions } from './lab.js';
+import { labOptions } from './lab-options.js';
 
 interface MeteringFlags {
   lab: string;

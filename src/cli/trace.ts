@@ -8,7 +8,7 @@ import { CloudConfigError } from '../client/keystone.js';
 import { ProbeError } from '../trace/probe/probe.js';
 import { runTrace, TraceUsageError, type TraceCliOptions } from '../trace/run.js';
 import { EXIT_INCONCLUSIVE, EXIT_USAGE, isUsageOrEnvironment } from './exit.js';
-import { stateRootOption } from './lab.js';
+import { stateRootOption } from './lab-options.js';
 import { ServerConfigError } from '../server-config.js';
 import { traceLabs } from './trace-lab.js';
 

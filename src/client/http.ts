@@ -1,7 +1,11 @@
 // A small JSON-over-HTTP client on node:http that also speaks over a Unix socket (`unix:/path`):
 // agents in node namespaces reach the server through a socket file, which crosses namespaces.
-import http from 'node:http';
+import type http from 'node:http';
 import { explainFailure, NoAnswerError } from './reach.js';
+
+// Taken as a CommonJS builtin, not imported: an ES import of node:http evaluates every export,
+// loading the bundled undici (~50 ms of each CLI command's start) for getters never read here.
+const { Agent, request: httpRequest } = process.getBuiltinModule('node:http');
 
 export interface Endpoint {
   /** for TCP: http://host:port; for a socket: unix:/path/to/sock */
@@ -48,7 +52,7 @@ export interface JsonReply {
  * its own: a long-poll holds one connection for up to a minute, so clients sharing one bounded pool in
  * a process (a benchmark's hundred watches) would queue their requests behind each other's long-polls.
  */
-export const connectionPool = () => new http.Agent({ keepAlive: true, maxSockets: 8 });
+export const connectionPool = () => new Agent({ keepAlive: true, maxSockets: 8 });
 
 const sharedPool = connectionPool();
 
@@ -88,7 +92,7 @@ export function requestJson(
         return { host: u.hostname, port: u.port, path: u.pathname + u.search };
       })();
   return new Promise((resolve, reject) => {
-    const req = http.request({ ...target, method, headers, agent: opts.pool ?? sharedPool, timeout: opts.timeoutMs ?? 30_000 }, (res) =>
+    const req = httpRequest({ ...target, method, headers, agent: opts.pool ?? sharedPool, timeout: opts.timeoutMs ?? 30_000 }, (res) =>
       readJsonReply(res, resolve, reject),
     );
     req.on('timeout', () => req.destroy(new NoAnswerError(opts.timeoutMs ?? 30_000)));

@@ -1,7 +1,7 @@
 // JSON over HTTPS with the TLS settings of a configuration section (keystoneauth's cafile,
 // certfile, keyfile, insecure): the CA bundle the server's certificate must chain to, a client
 // certificate to present, or no verification at all. Answers as fetchJson does.
-import https from 'node:https';
+import type https from 'node:https';
 import { describeTlsFailure, type TlsSettings } from './tls-settings.js';
 import { readJsonReply, type JsonReply } from './http.js';
 import { explainFailure, NoAnswerError, UnreachableError, type ApiTarget } from './reach.js';
@@ -24,7 +24,7 @@ export function httpsJson(url: string, req: HttpsJsonRequest, timeoutMs: number,
     ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
   };
   return new Promise((resolve, reject) => {
-    const r = https.request(url, opts, (res) => readJsonReply(res, resolve, reject));
+    const r = process.getBuiltinModule('node:https').request(url, opts, (res) => readJsonReply(res, resolve, reject));
     r.on('timeout', () => r.destroy(new NoAnswerError(timeoutMs)));
     r.on('error', (e) => {
       const tlsReason = describeTlsFailure(e);

@@ -4,7 +4,7 @@
 // nodes/*/state/dhcp/*/pid). Nothing is taken as the lab's unless traced to it.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AGENT_NAMESPACE_PREFIXES, namespaceOwner } from '../agent/pass.js';
+import { AGENT_NAMESPACE_PREFIXES, namespaceOwner } from '../agent/namespace-owner.js';
 import { runStatus } from '../exec/run.js';
 import { namespaceMark } from '../kernel/mark.js';
 import { DHCP_NS_PREFIX, ROUTER_NS_PREFIX } from '../kernel/names.js';

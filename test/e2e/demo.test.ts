@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, neutrino } from '../helpers/neutrino-cli.js';
 import { labPaths } from '../../src/lab/paths.js';
-import { namespaceOwner } from '../../src/agent/pass.js';
+import { namespaceOwner } from '../../src/agent/namespace-owner.js';
 import { namespaceMark } from '../../src/kernel/mark.js';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : false;

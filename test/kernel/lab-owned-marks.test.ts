@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { namespaceOwner } from '../../src/agent/pass.js';
+import { namespaceOwner } from '../../src/agent/namespace-owner.js';
 import { run } from '../../src/exec/run.js';
 import { namespaceMark } from '../../src/kernel/mark.js';
 import { agentNamespaces } from '../../src/lab/owned.js';

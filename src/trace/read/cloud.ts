@@ -4,11 +4,10 @@
 // client/keystone.ts), and fetchApi, which reads every resource the tracer needs using standard Neutron attributes and calls only.
 import { DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../../model/neutron.js';
 import { existsSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { HttpError, readJsonReply, type JsonReply } from '../../client/http.js';
 import {
   applicationCredentialAuthBody,
@@ -22,6 +21,12 @@ import {
 import { explainFailure, NoAnswerError, type ApiTarget } from '../../client/reach.js';
 import { mapLimit } from '../../exec/real.js';
 import type { ApiObject, ApiResources, Snapshot } from '../snapshot.js';
+
+// Loaded when used: a lab's trace reads no clouds.yaml (the YAML parser is ~70 modules), and an ES
+// import of node:http(s) evaluates every export, loading the bundled undici, at every CLI start.
+const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
+const httpModule = (protocol: string) =>
+  protocol === 'https:' ? process.getBuiltinModule('node:https') : protocol === 'http:' ? process.getBuiltinModule('node:http') : null;
 
 /** GETs on the Networking API; `path` is from the API root ('/v2.0/networks'); a status ≥ 400 rejects with HttpError. */
 export interface ApiClient {
@@ -240,7 +245,7 @@ function requestUrl(
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   const h: Record<string, string> = { accept: 'application/json', ...headers };
   if (payload) Object.assign(h, { 'content-type': 'application/json', 'content-length': String(payload.length) });
-  const mod = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : null;
+  const mod = httpModule(u.protocol);
   if (!mod) return Promise.reject(new CloudConfigError(`${url}: only http and https URLs are supported`));
   const opts: https.RequestOptions = { method, headers: h, timeout: 30_000 };
   if (u.protocol === 'https:') Object.assign(opts, { rejectUnauthorized: tls.verify, ...(tls.ca ? { ca: tls.ca } : {}) });
