@@ -1,18 +1,39 @@
 // `neutrino web`: the cloud's network as a live picture in a browser, read by the tracer's readers
 // (the same access options as `neutrino trace`), or a recorded snapshot offline. Read-only.
 import type { Command } from 'commander';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseListen } from '../config/listen.js';
 import { cloudApiClient, resolveCloud } from '../trace/read/cloud.js';
 import { cliTargets, gatherSnapshot, type LabSource } from '../trace/read/gather.js';
 import { loadSnapshot } from '../trace/read/snapshot-io.js';
 import { fipProbeOptions, gatherOptions, labOf, TraceUsageError, type AccessOptions } from '../trace/run.js';
-import { probeFip } from '../trace/probe/probe.js';
+import { probeFip, type ProbeOptions } from '../trace/probe/probe.js';
+import type { TraceReport } from '../trace/report.js';
 import { startWebServer } from '../web/server.js';
 import { ViewSource, type ViewSourceOptions } from '../web/state.js';
 import { accessOptions, failWith, pairs } from './trace.js';
 import { labApiClient, traceLabs } from './trace-lab.js';
 
 export const DEFAULT_WEB_LISTEN = '127.0.0.1:8080';
+
+/**
+ * A page's probe: the page shows the counts, never the pcaps, so each probe's captures go to a
+ * directory of their own, removed once counted (a long-running server would otherwise fill the
+ * temp directory, one directory per click).
+ */
+async function probeKeepingNothing(report: TraceReport, options: ProbeOptions): Promise<TraceReport> {
+  const captureDir = await mkdtemp(join(tmpdir(), 'neutrino-web-probe-'));
+  try {
+    const probed = await probeFip(report, { ...options, captureDir });
+    if (!probed.probe) return probed;
+    const { captureDir: _gone, ...probe } = probed.probe;
+    return { ...probed, probe };
+  } finally {
+    await rm(captureDir, { recursive: true, force: true });
+  }
+}
 
 /** How the picture is read: a recording once, or the live cloud every `intervalMs` (and on its change feed). */
 async function viewSourceOptions(
@@ -89,7 +110,7 @@ export function registerWebCommand(program: Command): void {
       const server = await startWebServer(
         source,
         listen,
-        allowProbe ? { probe: (report, snap) => probeFip(report, fipProbeOptions(snap, { from, labs })) } : {},
+        allowProbe ? { probe: (report, snap) => probeKeepingNothing(report, fipProbeOptions(snap, { from, labs })) } : {},
       );
       process.stdout.write(`neutrino web: ${options.label} at ${server.url}${allowProbe ? ' (probes allowed)' : ''}\n`);
       const stop = () => {

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, neutrino, neutrinoOk, neutrinoSpawn } from '../helpers/neutrino-cli.js';
@@ -84,7 +84,10 @@ test(
     execFileSync('openstack', ['security', 'group', 'rule', 'create', '--ingress', '--protocol', 'icmp', def.ID], { env });
     const port = openstack('port', 'list', '--device-owner', 'compute:nova')[0] as { ID: string };
     openstack('floating', 'ip', 'create', '--project', 'demo', '--floating-ip-address', '10.123.123.104', '--port', port.ID, 'provider');
-    const web = neutrinoSpawn(['web', ...L, '--listen', '127.0.0.1:0', '--allow-probe']);
+    // Its own temp directory: what a probe leaves there is seen below.
+    const webTmp = join(root, 'web-tmp');
+    mkdirSync(webTmp);
+    const web = neutrinoSpawn(['web', ...L, '--listen', '127.0.0.1:0', '--allow-probe'], { ...process.env, TMPDIR: webTmp });
     t.after(() => web.kill('SIGTERM'));
     const url = await webUrl(web);
     assert.deepEqual(await (await fetch(new URL('api/config', url))).json(), { allowProbe: true });
@@ -101,5 +104,9 @@ test(
     const tap = report.hops.find((h) => h.node === 'compute1' && h.device?.startsWith('tap') && h.capture);
     assert.ok(tap?.capture, 'the instance tap was captured on');
     assert.ok(tap.capture.request >= 1 && (tap.capture.reply ?? 0) >= 1, JSON.stringify(tap.capture));
+    // The page shows counts, never pcaps: a probe's captures are removed once counted, and the
+    // report names no directory that is gone.
+    assert.equal(report.probe?.captureDir, undefined);
+    assert.deepEqual(readdirSync(webTmp), [], 'the probe left files behind');
   },
 );

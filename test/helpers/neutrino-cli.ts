@@ -32,8 +32,8 @@ export async function neutrinoOk(args: string[], timeoutMs?: number): Promise<st
 }
 
 /** Starts a long-running neutrino command (a continuous ping through `instance exec`, say). */
-export function neutrinoSpawn(args: string[]): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function neutrinoSpawn(args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
 }
 
 export const isRoot = () => process.getuid?.() === 0;
