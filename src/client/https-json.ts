@@ -6,6 +6,9 @@ import { describeTlsFailure, type TlsSettings } from './tls-settings.js';
 import { readJsonReply, type JsonReply } from './http.js';
 import { explainFailure, NoAnswerError, UnreachableError, type ApiTarget } from './reach.js';
 
+// A CommonJS builtin, as node:http in http.ts: an ES import would load the bundled undici at start.
+const { request: httpsRequest } = process.getBuiltinModule('node:https');
+
 export interface HttpsJsonRequest {
   method: string;
   headers: Record<string, string>;
@@ -24,7 +27,7 @@ export function httpsJson(url: string, req: HttpsJsonRequest, timeoutMs: number,
     ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
   };
   return new Promise((resolve, reject) => {
-    const r = process.getBuiltinModule('node:https').request(url, opts, (res) => readJsonReply(res, resolve, reject));
+    const r = httpsRequest(url, opts, (res) => readJsonReply(res, resolve, reject));
     r.on('timeout', () => r.destroy(new NoAnswerError(timeoutMs)));
     r.on('error', (e) => {
       const tlsReason = describeTlsFailure(e);

@@ -62,12 +62,9 @@ test('[identity] lockout and back-off: defaults, the file, flags over the file, 
 });
 
 test('[identity] password_hash_rounds: default 14, the file, the flag over the file, values beyond 1-20 refused', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'neutrino-config-'));
-  try {
-    assert.equal(loadServerConfig({}).passwordHashRounds, 14);
-    const file = join(dir, 'neutron.conf');
-    writeFileSync(file, '[identity]\npassword_hash_rounds = 12\n');
-    const fromFile = loadServerConfig({ config: file });
+  assert.equal(loadServerConfig({}).passwordHashRounds, 14);
+  withConfigFile((load, file) => {
+    const fromFile = load('[identity]', 'password_hash_rounds = 12');
     assert.equal(fromFile.passwordHashRounds, 12);
     assert.deepEqual(fromFile.warnings, [], 'a known option, not warned about');
     assert.equal(loadServerConfig({ config: file, passwordHashRounds: '10' }).passwordHashRounds, 10);
@@ -76,11 +73,11 @@ test('[identity] password_hash_rounds: default 14, the file, the flag over the f
         () => loadServerConfig({ passwordHashRounds: bad }),
         new RegExp(`--password-hash-rounds must be an integer from 1 to 20 \\(scrypt's N = 2\\^rounds\\), not '${bad}'$`),
       );
-    writeFileSync(file, '[identity]\npassword_hash_rounds = 32\n');
-    assert.throws(() => loadServerConfig({ config: file }), /\[identity\] password_hash_rounds must be an integer from 1 to 20/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    assert.throws(
+      () => load('[identity]', 'password_hash_rounds = 32'),
+      /\[identity\] password_hash_rounds must be an integer from 1 to 20/,
+    );
+  });
 });
 
 test('change_feed_window: default 10000, [neutrino] change_feed_window, --change-feed-window over the file, bad values refused', () => {
