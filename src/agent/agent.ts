@@ -295,7 +295,7 @@ export class Agent {
       ms: Math.round(r.ms),
       converged: r.converged,
       scope: scopeLabel(r.scope),
-      // view: the last fetch of the host view (the change that started this pass, when the view changed)
+      // view: how long the last whole fetch of the host view took (a delta ends a long-poll: its time is the wait)
       timings: { view: this.watch.stats.lastSyncMs, ...r.timings },
     };
     if (this.firstPass) this.log.info({ ...cost, ports: this.view.ports.length }, 'initial sync');

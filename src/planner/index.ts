@@ -4,6 +4,7 @@ import {
   HOST,
   type ChainSpec,
   type DesiredNode,
+  type IpsetSpec,
   type IptablesSpec,
   type LinkSpec,
   type TableName,
@@ -12,7 +13,7 @@ import { bridgeName, DHCP_NS_PREFIX } from '../kernel/names.js';
 import type { HostView, PortView } from '../model/hostview.js';
 import { planDhcpNamespace } from './dhcp-ns.js';
 import type { NodeFacts } from './facts.js';
-import { planFirewall, planIpsets, portChains } from './firewall.js';
+import { planFirewall, planIpsets, portChains, type FirewallOptions } from './firewall.js';
 import { planFirewall6, portChains6 } from './firewall6.js';
 import type { PortChainMemo } from './port-memo.js';
 import { planStateless } from './stateless.js';
@@ -46,12 +47,44 @@ function joinMappedBridges(links: LinkSpec[], view: HostView, node: NodeFacts): 
   }
 }
 
+/** The security group rules and IP sets of a node, both families (IPv6 only on a kernel with it). */
+interface FirewallPart {
+  iptables: IptablesSpec;
+  ip6tables?: IptablesSpec;
+  ipsets: IpsetSpec[];
+}
+
+function planFirewallPart(
+  view: HostView,
+  servicePorts: ReadonlySet<string>,
+  fw: FirewallOptions,
+  ipv6: boolean,
+  memo?: PortChainMemo,
+): FirewallPart {
+  // Without IP sets a port's chains name its remote groups' members, which the memo's key leaves out: no reuse then.
+  const reuse = fw.enableIpset ? memo : undefined;
+  const part: FirewallPart = {
+    iptables: mergeTables(planFirewall(view, servicePorts, fw, reuse?.wrap('4', portChains) ?? portChains), planStateless(view, 'IPv4')),
+    ipsets: planIpsets(view, 'IPv4', fw),
+  };
+  // Neutron's driver writes both families whenever the kernel has IPv6 (use_ipv6).
+  if (ipv6) {
+    part.ip6tables = mergeTables(
+      planFirewall6(view, servicePorts, fw, reuse?.wrap('6', portChains6) ?? portChains6),
+      planStateless(view, 'IPv6'),
+    );
+    part.ipsets.push(...planIpsets(view, 'IPv6', fw));
+  }
+  return part;
+}
+
 /**
  * `memo` (optional) hands back a port's security group chains from an earlier call when nothing
- * they are made of changed: the same result, without re-planning every port of a big node.
+ * they are made of changed: the same result, without re-planning every port of a big node; and
+ * the whole firewall part again when planning from the same view object (only the taps differ).
  */
-export function planNode(view: HostView, node: NodeFacts, memo?: PortChainMemo): NodePlan {
-  view = withRealizedSegments(view, node);
+export function planNode(given: HostView, node: NodeFacts, memo?: PortChainMemo): NodePlan {
+  const view = withRealizedSegments(given, node);
   const host = emptyDesiredNamespace();
   const desired: DesiredNode = { namespaces: { [HOST]: host } };
   const servicePorts = new Set<string>();
@@ -105,22 +138,16 @@ export function planNode(view: HostView, node: NodeFacts, memo?: PortChainMemo):
   // Security groups: on every L2 node, even before any port is plugged (the skeleton's default drop
   // is what keeps a tap enslaved before its chains exist from passing traffic; see firewall.ts).
   if (node.roles.includes('l2')) {
-    // Neutron's driver writes both families whenever the kernel has IPv6 (use_ipv6).
     const fw = { enableIpset: node.enableIpset !== false };
-    // Without IP sets a port's chains name its remote groups' members, which the memo's key leaves out: no reuse then.
-    const reuse = fw.enableIpset ? memo : undefined;
-    host.iptables = mergeTables(
-      mergeTables(host.iptables, planFirewall(view, servicePorts, fw, reuse?.wrap('4', portChains) ?? portChains)),
-      planStateless(view, 'IPv4'),
-    );
-    host.ipsets.push(...planIpsets(view, 'IPv4', fw));
-    if (node.ipv6 !== false) {
-      host.ip6tables = mergeTables(
-        mergeTables(host.ip6tables ?? {}, planFirewall6(view, servicePorts, fw, reuse?.wrap('6', portChains6) ?? portChains6)),
-        planStateless(view, 'IPv6'),
-      );
-      host.ipsets.push(...planIpsets(view, 'IPv6', fw));
-    }
+    const ipv6 = node.ipv6 !== false;
+    // The rules depend on the view, the service ports and these settings, not on the taps present.
+    const key = `${[...servicePorts].sort().join(',')}|${fw.enableIpset}|${ipv6}`;
+    const part = memo
+      ? memo.wholeFirewall(given, key, () => planFirewallPart(view, servicePorts, fw, ipv6, memo))
+      : planFirewallPart(view, servicePorts, fw, ipv6);
+    host.iptables = mergeTables(host.iptables, part.iptables);
+    host.ipsets.push(...part.ipsets);
+    if (part.ip6tables) host.ip6tables = mergeTables(host.ip6tables ?? {}, part.ip6tables);
   }
   memo?.endPass();
   return { desired, plugged: l2.plugged };

@@ -26,6 +26,17 @@ interface Entry {
 const sameObjects = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
+ * Two views with the same section objects (the revision aside): the same content, as a host view
+ * after an empty delta keeps every section of the one before.
+ */
+function sameSections(a: HostView, b: HostView): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a) as Array<keyof HostView>;
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => k === 'revision' || a[k] === b[k]);
+}
+
+/**
  * What a port's chains are made of, as text: the port and, per group it names, that group's rules
  * and statefulness (absent: 'none').
  */
@@ -34,14 +45,18 @@ export function portChainKey(port: PortView, groupKey: (id: string) => string): 
 }
 
 export class PortChainMemo {
+  /** The last whole firewall plan, with the view object and key it was made from (see wholeFirewall). */
+  private whole: { view: HostView; key: string; plan: unknown } | null = null;
+  /** Whether the pass under way took the whole plan as it was (endPass then keeps every entry). */
+  private wholeReused = false;
   /** family → port id → the last chains planned for it */
   private entries = new Map<string, Map<string, Entry>>();
   /** The pass under way, and the pass each entry was last asked for in (endPass drops the others). */
   private pass = 0;
   /** Group objects of the views seen: each group's key is printed once per view. */
   private groupKeys = new WeakMap<SecurityGroupView, string>();
-  /** Ports planned anew and reused since the last endPass (for tests and the log). */
-  readonly stats = { planned: 0, reused: 0 };
+  /** Ports planned anew and reused, and whole firewall plans reused (for tests and the log). */
+  readonly stats = { planned: 0, reused: 0, wholeReused: 0 };
 
   /** `chainsOf` with reuse, for one family ('4', '6'). */
   wrap(family: string, chainsOf: ChainsOfPort): ChainsOfPort {
@@ -88,8 +103,30 @@ export class PortChainMemo {
     return key;
   }
 
+  /**
+   * The node's firewall plan: the last one again when it was made from a view with the same section
+   * objects and the same `key` (what else it depends on), else `plan()`. A pass woken by a plugged or removed tap plans
+   * from the view the last pass had, and the rules do not depend on which taps are present: on a
+   * big node this skips most of the planning. The value handed back is shared and must not be mutated.
+   */
+  wholeFirewall<T>(view: HostView, key: string, plan: () => T): T {
+    if (this.whole && this.whole.key === key && sameSections(this.whole.view, view)) {
+      this.wholeReused = true;
+      this.stats.wholeReused++;
+      return this.whole.plan as T;
+    }
+    const planned = plan();
+    this.whole = { view, key, plan: planned };
+    return planned;
+  }
+
   /** Forgets the ports the pass just planned did not ask for (unbound, deleted, no longer filtered). */
   endPass(): void {
+    // A pass that took the whole plan as it was asked for no port, and still uses every entry's chains.
+    if (this.wholeReused) {
+      this.wholeReused = false;
+      return;
+    }
     for (const entries of this.entries.values()) for (const [id, entry] of entries) if (entry.pass !== this.pass) entries.delete(id);
     this.pass++;
   }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { tapName } from '../../src/kernel/names.js';
 import { sliceBetween, type Slice } from '../../src/kernel/slice.js';
 import { emptyDesiredNamespace, HOST, type DesiredNode } from '../../src/kernel/types.js';
-import type { PortView, SecurityGroupView } from '../../src/model/hostview.js';
+import type { HostView, PortView, SecurityGroupView } from '../../src/model/hostview.js';
 import { planNode } from '../../src/planner/index.js';
 import { PortChainMemo } from '../../src/planner/port-memo.js';
 import { computeFacts, FLAT, rule, scenarioGroup, SG_ID, sgPort, sgView } from '../helpers/sg-view.js';
@@ -31,6 +31,8 @@ interface State {
   ports: PortView[];
   groups: SecurityGroupView[];
   taps: Set<string>;
+  /** The host view of ports and groups, kept while only taps change (as the agent keeps its view object). */
+  view?: HostView;
 }
 
 function initialState(): State {
@@ -88,16 +90,19 @@ function change(s: State, next: () => number, n: number): { state: State; events
     if (kind === 'plug') taps.add(tap);
     else taps.delete(tap);
     events.set(tap, kind === 'plug');
+    return { state: { ports, groups, taps, view: s.view }, events };
   }
   return { state: { ports, groups, taps }, events };
 }
 
 const planOf = (s: State, memo?: PortChainMemo): DesiredNode => {
   const { presentTaps: _none, ...facts } = computeFacts([]);
-  return planNode(sgView(s.ports, s.groups, FLAT), { ...facts, presentTaps: s.taps }, memo).desired;
+  s.view ??= sgView(s.ports, s.groups, FLAT);
+  return planNode(s.view, { ...facts, presentTaps: s.taps }, memo).desired;
 };
 
 test('planning with reuse gives what planning anew gives, and so does the slice, over random changes', () => {
+  let wholeReused = 0;
   for (const seed of [1, 2, 3]) {
     const next = random(seed);
     const memo = new PortChainMemo();
@@ -117,7 +122,51 @@ test('planning with reuse gives what planning anew gives, and so does the slice,
       );
       before = reused;
     }
+    wholeReused += memo.stats.wholeReused;
   }
+  // The plugs and unplugs among the changes planned from the view before them.
+  assert.ok(wholeReused > 10, `whole firewall plans taken again: ${wholeReused}`);
+});
+
+test('a tap plugged into an unchanged view takes the whole firewall plan again, and the next change still reuses each port', () => {
+  const memo = new PortChainMemo();
+  const ports = Array.from({ length: 50 }, (_, i) =>
+    sgPort(`${hex(i)}ffff-0000-4000-8000-00000000${hex(i)}`, `172.16.6.${i + 2}`, `fa:16:3e:06:00:${hex(i).slice(2)}`),
+  );
+  const state: State = { ports, groups: [scenarioGroup()], taps: new Set() };
+  const first = planOf(state, memo);
+  const planned = memo.stats.planned;
+  const plugged = planOf({ ...state, taps: new Set([tapName(ports[0]!.id)]) }, memo);
+  assert.equal(memo.stats.wholeReused, 1);
+  assert.equal(memo.stats.planned, planned, 'no port planned again');
+  assert.equal(plugged.namespaces[HOST]!.iptables.filter![0], first.namespaces[HOST]!.iptables.filter![0], 'the same chain objects');
+  assert.ok(
+    plugged.namespaces[HOST]!.links.some((l) => l.name === tapName(ports[0]!.id)),
+    'the plugged tap is wired',
+  );
+  // After an empty delta: a new view object at a new revision, every section the same object.
+  planNode({ ...state.view!, revision: state.view!.revision + 1 }, { ...computeFacts([]), presentTaps: new Set() }, memo);
+  assert.equal(memo.stats.wholeReused, 2);
+  // A section that is a new array (a delta touched it) is planned again, even with equal content.
+  planNode({ ...state.view!, ports: [...ports] }, { ...computeFacts([]), presentTaps: new Set() }, memo);
+  assert.equal(memo.stats.wholeReused, 2, 'a new ports section: planned anew');
+  // A new view with one more port: the other ports' entries survived the passes that asked for none.
+  memo.stats.reused = 0;
+  memo.stats.planned = 0;
+  planOf(
+    {
+      ports: [...ports, sgPort('ffffffff-0000-4000-8000-00000000ffff', '172.16.7.2', 'fa:16:3e:07:00:01')],
+      groups: state.groups,
+      taps: new Set(),
+    },
+    memo,
+  );
+  assert.equal(memo.stats.planned, 2, 'the new port, in both families');
+  assert.equal(memo.stats.reused, 2 * ports.length);
+  // The same view object with other settings is planned again.
+  const { presentTaps: _none, ...facts } = computeFacts([]);
+  planNode(state.view!, { ...facts, presentTaps: new Set(), enableIpset: false }, memo);
+  assert.equal(memo.stats.wholeReused, 2, 'another key: planned anew');
 });
 
 test('one more port plans that port alone: the others keep their chains, tap links and node-wide rules', () => {
