@@ -175,7 +175,7 @@ export function sliceBetween(
     for (const k of keys) set.add(k);
   };
   for (const changed of [
-    changedKeys(was.links, now.links, byName),
+    withoutDevicesLeaving(changedKeys(was.links, now.links, byName), was.links, now.links),
     changedKeys(was.addresses, now.addresses, byDev),
     changedKeys(was.fdb, now.fdb, byDev),
     changedKeys(was.neigh, now.neigh, byDev),
@@ -205,6 +205,21 @@ export function sliceBetween(
   ];
   for (const dev of entryDevs) if (slice.links.has(dev)) slice.entryDevs.add(dev);
   return slice;
+}
+
+/**
+ * The changed links without the devices that are not neutrino's and leave the desired state (the
+ * tap of a port deleted or bound elsewhere, its instance still there): the diff leaves such a link
+ * as it is, so reading it and its bridge would be all the pass did with them. An event or another
+ * change (an address, an entry) naming it still brings it in.
+ */
+function withoutDevicesLeaving(changed: Set<string>, was: readonly LinkSpec[], now: readonly LinkSpec[]): Set<string> {
+  const before = linkIndex(was).byName;
+  const after = linkIndex(now).byName;
+  for (const name of changed) {
+    if (!after.has(name) && (before.get(name) ?? []).every((l) => l.kind === 'device')) changed.delete(name);
+  }
+  return changed;
 }
 
 /** Per table, the chains whose rules differ between two states of one family's tables. */

@@ -149,6 +149,9 @@ test('targeted passes on a node with many ports: plug, then delete, one port; th
   // The port is deleted: its chains go, every other chain stays as it was.
   const gone = await agentPass(kernel, view(PORTS), FACTS, prior(plug));
   assert.ok(gone.converged);
+  // Its tap is the hypervisor's and stays as it is until the instance goes: not even read.
+  assert.deepEqual([...asSlice(gone.scope).links], []);
+  assert.equal(kernel.dump().namespaces[HOST]!.links.find((l) => l.name === tapName(NEW.id))?.master, bridgeName(SG_NET));
   const chains = (n: ObservedNode) => new Map(n.namespaces[HOST]!.iptables.filter!.map((c) => [c.name, c.rules]));
   const was = chains(after);
   const now = chains(kernel.dump());
