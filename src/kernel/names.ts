@@ -74,8 +74,22 @@ function resourceId(id: string): string {
   return id;
 }
 
+/**
+ * Device names made and checked before: every pass asks again for each port's, on a big node a
+ * few thousand regular-expression tests a pass. Emptied when it holds more than a large node's worth.
+ */
+const madeDevices = new Map<string, string>();
+const MADE_DEVICES_MAX = 16_384;
+
 function device(prefix: string, id: string): string {
-  return assertInterfaceName(prefix + resourceId(id).slice(0, RESOURCE_ID_LENGTH));
+  const key = prefix + id;
+  let name = madeDevices.get(key);
+  if (name === undefined) {
+    name = assertInterfaceName(prefix + resourceId(id).slice(0, RESOURCE_ID_LENGTH));
+    if (madeDevices.size >= MADE_DEVICES_MAX) madeDevices.clear();
+    madeDevices.set(key, name);
+  }
+  return name;
 }
 
 /** `brq` + network id[:11] — the per-network bridge. */

@@ -53,6 +53,11 @@ test('names that would break a command or the kernel are refused', () => {
   assert.throws(() => vxlanName(2 ** 24), InvalidName);
   assert.throws(() => vxlanName(1.5), InvalidName);
   assert.throws(() => tapName('../../x'), InvalidName);
+  // Names are kept once made: a refused id is refused every time, a good one gives the same name.
+  assert.throws(() => tapName('../../x'), InvalidName);
+  assert.equal(tapName('3c338602-d8a0-4a8e-9b1f-000000000001'), 'tap3c338602-d8');
+  assert.equal(tapName('3c338602-d8a0-4a8e-9b1f-000000000001'), 'tap3c338602-d8');
+  assert.equal(qrName('3c338602-d8a0-4a8e-9b1f-000000000001'), 'qr-3c338602-d8', 'another prefix, another name');
 });
 
 test("sysctl keys for devices with a dot use sysctl(8)'s slash", () => {
