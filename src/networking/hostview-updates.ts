@@ -1,11 +1,13 @@
 // What an agent holding its host view gets when the change feed moves: a delta from the view it
 // holds to the current one, or the whole view when the server cannot make one (the base is not held
 // here, the feed no longer holds the revisions after it, or the delta would not be smaller).
+import { sql } from 'kysely';
 import type { HostView } from '../model/hostview.js';
 import { diffHostViews, type HostViewDelta } from '../model/hostview-delta.js';
 import { emptyNotes, hostViewDeps, type HostViewDeps } from '../model/hostview-deps.js';
 import { concerns } from '../model/change-scope.js';
 import { NeutronError } from '../model/errors.js';
+import { isPostgres } from '../store/dialect.js';
 import { unitOfWork, type Reader } from '../store/unit-of-work.js';
 import type { Change, ChangeFeed, ChangePage } from './feed.js';
 import type { HeldView, HostViewCache } from './hostview-cache.js';
@@ -40,8 +42,10 @@ export class HostViewUpdates {
   /** The current view, whole. */
   async full(host: string, reason: FullReason = 'first', shared = false): Promise<HostViewAnswer & { view: HostView }> {
     const notes = emptyNotes();
-    // One transaction: the view is consistent with the revision it reports.
+    // One transaction and one snapshot (PostgreSQL reads each statement's own under its default
+    // isolation): the view is consistent with the revision it reports, and a port listed is there to read.
     const view = await unitOfWork(this.db, async (tx) => {
+      if (isPostgres(tx)) await sql`set transaction isolation level repeatable read`.execute(tx);
       const head = await this.feed.head(tx);
       await this.ports.sync(tx, head);
       return buildHostView(tx, host, head, shared ? this.memoAt(head) : new SnapshotMemo(head, this.ports), notes);

@@ -22,22 +22,45 @@ import { meteringLabelsOf } from './metering.js';
 import type { SnapshotMemo } from './hostview-memo.js';
 import { memberEntry, remoteEntry, remotePortOf, type HostViewNotes } from '../model/hostview-deps.js';
 
-/** The rows as port views; with a memo, only the ports neither it nor its lender holds are converted. */
-async function views(tx: Tx, rows: PortRow[], memo: SnapshotMemo | null = null): Promise<PortView[]> {
-  if (!memo) return (await portsToApi(tx, rows)).map(portView);
-  const missing: PortRow[] = [];
-  for (const r of rows) {
-    if (memo.ports.has(r.id)) continue;
-    const lent = memo.lender?.get(r.id, memo.revision);
-    if (lent) memo.ports.set(r.id, lent);
-    else missing.push(r);
+/** What a port query of the view reads: enough to choose the ports and order them (see views). */
+const PORT_KEY = ['id', 'network_id', 'binding_host_id'] as const;
+type PortKey = Pick<PortRow, (typeof PORT_KEY)[number]>;
+
+/** Ports read by id at a time: well under both engines' limits on bound parameters. */
+const BY_ID_CHUNK = 500;
+
+/**
+ * The ports' views, in the keys' order. Only the ports neither the memo nor its lender holds are
+ * read whole, by id: on a big host a change leaves all but a few views held, and reading every
+ * row whole was half of a rebuild. The build runs in one snapshot (HostViewUpdates.full), so every
+ * key's row is there.
+ */
+async function views(tx: Tx, keys: readonly PortKey[], memo: SnapshotMemo | null = null): Promise<PortView[]> {
+  const held = memo?.ports ?? new Map<string, PortView>();
+  const missing: string[] = [];
+  for (const { id } of keys) {
+    if (held.has(id)) continue;
+    const lent = memo?.lender?.get(id, memo.revision);
+    if (lent) held.set(id, lent);
+    else missing.push(id);
   }
-  (await portsToApi(tx, missing)).forEach((p, i) => {
-    const view = portView(p);
-    memo.ports.set(missing[i].id, view);
-    memo.lender?.put(missing[i].id, view, memo.revision);
+  for (let i = 0; i < missing.length; i += BY_ID_CHUNK) {
+    const rows = await tx
+      .selectFrom('ports')
+      .selectAll()
+      .where('id', 'in', missing.slice(i, i + BY_ID_CHUNK))
+      .execute();
+    (await portsToApi(tx, rows)).forEach((p, j) => {
+      const view = portView(p);
+      held.set(rows[j]!.id, view);
+      if (memo) memo.lender?.put(rows[j]!.id, view, memo.revision);
+    });
+  }
+  return keys.map(({ id }) => {
+    const view = held.get(id);
+    if (!view) throw new Error(`port ${id} listed but not read in the same snapshot`);
+    return view;
   });
-  return rows.map((r) => memo.ports.get(r.id)!);
 }
 
 /** Each host's VXLAN endpoint, from its L2 agent's reported `tunneling_ip`. */
@@ -175,7 +198,7 @@ async function hostRouters(tx: Tx, host: string, memo: SnapshotMemo | null, note
   const ids = rows.map((r) => r.id);
   const portRows = await tx
     .selectFrom('ports')
-    .selectAll()
+    .select(PORT_KEY)
     .where('device_id', 'in', ids)
     .where('device_owner', 'in', ROUTER_OWNED)
     .orderBy('created_at')
@@ -184,7 +207,7 @@ async function hostRouters(tx: Tx, host: string, memo: SnapshotMemo | null, note
   const ports = await views(tx, portRows, memo);
   const haPortIds = rows.map((r) => r.ha_port_id).filter((id): id is string => !!id);
   const haPorts = haPortIds.length
-    ? await views(tx, await tx.selectFrom('ports').selectAll().where('id', 'in', haPortIds).execute(), memo)
+    ? await views(tx, await tx.selectFrom('ports').select(PORT_KEY).where('id', 'in', haPortIds).execute(), memo)
     : [];
   const subnetIds = [...new Set([...ports, ...haPorts].flatMap((p) => p.fixed_ips.map((f) => f.subnet_id)))];
   const subnets = subnetIds.length ? await tx.selectFrom('subnets').selectAll().where('id', 'in', subnetIds).execute() : [];
@@ -287,7 +310,7 @@ export async function buildHostView(
   notes: HostViewNotes | null = null,
 ): Promise<HostView> {
   const shared = <T>(key: string, read: () => Promise<T>): Promise<T> => (memo ? memo.once(key, read) : read());
-  const local = await tx.selectFrom('ports').selectAll().where('binding_host_id', '=', host).orderBy('id').execute();
+  const local = await tx.selectFrom('ports').select(PORT_KEY).where('binding_host_id', '=', host).orderBy('id').execute();
   const dhcpNetworks = (
     await tx
       .selectFrom('network_dhcp_agents')
@@ -321,7 +344,7 @@ export async function buildHostView(
     ? await shared(`bound:${vxlanIds.join()}`, () =>
         tx
           .selectFrom('ports')
-          .selectAll()
+          .select(PORT_KEY)
           .where('network_id', 'in', vxlanIds)
           .where('binding_host_id', '!=', '')
           .orderBy('network_id')
@@ -352,7 +375,7 @@ export async function buildHostView(
   const ports = await views(tx, local, memo);
   const dhcpRows = dhcpNetworks.length
     ? await shared(`dhcp:${dhcpNetworks.join()}`, () =>
-        tx.selectFrom('ports').selectAll().where('network_id', 'in', dhcpNetworks).orderBy('network_id').orderBy('id').execute(),
+        tx.selectFrom('ports').select(PORT_KEY).where('network_id', 'in', dhcpNetworks).orderBy('network_id').orderBy('id').execute(),
       )
     : [];
   const groupIds = [...new Set(ports.flatMap((p) => p.security_groups))];
