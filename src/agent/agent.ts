@@ -22,7 +22,6 @@ import { MetadataAgent } from './metadata-agent.js';
 import { metadataFacts } from './metadata-facts.js';
 import { readMeteringDeltas } from './metering.js';
 import { agentPass, type AgentPassResult, type Facts, type PriorPass } from './pass.js';
-import { PassAbandoned } from '../exec/reconcile.js';
 import type { AgentMetrics } from './metrics.js';
 import { kernelHasVlan } from './vlan-support.js';
 import { PortChainMemo } from '../planner/port-memo.js';
@@ -76,8 +75,6 @@ export class Agent {
   /** Links named by events since the current pass began, and what their last events showed. */
   private events: LinkEvents = new Map();
   private seen: SeenLinks = new Map();
-  /** The full pass under way, while it may give way to a change (see pass). */
-  private fullPassAbort: AbortController | null = null;
   /** A kick without link events (an HA state change) since the current pass began: the next pass runs whatever the events. */
   private forced = false;
   /** When the next full pass is due (performance.now()), and the gap it keeps; see fullPassDone. */
@@ -115,8 +112,6 @@ export class Agent {
     }
     this.kicked = true;
     this.waiting?.abort();
-    // A full pass still reading gives way to a real change (its own echoes are none).
-    if (this.fullPassAbort && (!events || withoutEchoes(events, seen ?? new Map(), this.prior).size > 0)) this.fullPassAbort.abort();
   }
 
   /**
@@ -128,8 +123,6 @@ export class Agent {
       await this.watch.fullSync();
       return;
     }
-    // A change the feed brought while a full pass read the node: a pass now.
-    if (this.watch.contentVersion !== this.lastContentVersion) return;
     if (this.kicked) {
       // Link events waiting: the feed is still looked at, without waiting (and not aborted by more
       // events), so that a stream of link events — a pass's own changes to a thousand taps raise
@@ -268,9 +261,7 @@ export class Agent {
   }
 
   private async pass(facts: Facts): Promise<void> {
-    // The view this pass plans from: the feed may bring a newer one while a full pass reads.
-    const view = this.view;
-    if (!view) return;
+    if (!this.view) return;
     const raw = this.events;
     // The last pass's own changes, seen as link events, are no change.
     const events = withoutEchoes(raw, this.seen, this.prior);
@@ -289,33 +280,15 @@ export class Agent {
       this.log.debug({ links: raw.size }, "link events of the last pass's own changes: nothing to do");
       return;
     }
-    // A due full pass gives way to a change that comes while it still reads the node, unless it is
-    // a whole gap late (then it runs whatever comes) or there is no converged pass to build on.
-    const yielding = full && this.prior !== null && -this.fullDueInMs() < this.fullGapMs ? new AbortController() : null;
-    const base = full ? undefined : this.prior ? { ...this.prior, events } : undefined;
-    let r: AgentPassResult;
-    this.fullPassAbort = yielding;
-    const feedDone = new AbortController();
-    const feed = yielding ? this.followFeedDuring(yielding, feedDone.signal) : null;
-    try {
-      r = await agentPass(this.kernel, view, facts, base, this.chainMemo, yielding?.signal);
-    } catch (e) {
-      if (!(e instanceof PassAbandoned)) throw e;
-      // Nothing was changed: the last converged pass is still the base, and the full pass still due.
-      this.log.debug('the periodic full pass gave way to a change');
-      return;
-    } finally {
-      this.fullPassAbort = null;
-      feedDone.abort();
-      await feed;
-    }
+    this.prior = full ? null : this.prior;
+    const r = await agentPass(this.kernel, this.view, facts, this.prior ? { ...this.prior, events } : undefined, this.chainMemo);
     // Only a converged pass is a base to build on: anything else is looked at again, whole.
     this.prior = r.converged ? { desired: r.desired, presentTaps: r.presentTaps, portStatus: r.portStatus } : null;
     if (full) this.fullPassDone(r.ms);
     this.afterRouterChanges(r);
     this.devices = Object.values(r.portStatus).filter((s) => s === 'ACTIVE').length;
-    if (r.converged) this.convergedRevision = view.revision;
-    this.metrics?.pass({ full, ms: r.ms, ops: r.ops, converged: r.converged, portsWired: this.devices, revision: view.revision });
+    if (r.converged) this.convergedRevision = this.view.revision;
+    this.metrics?.pass({ full, ms: r.ms, ops: r.ops, converged: r.converged, portsWired: this.devices, revision: this.view.revision });
     const cost = {
       ops: r.ops,
       commands: r.commands,
@@ -325,31 +298,15 @@ export class Agent {
       // view: how long the last whole fetch of the host view took (a delta ends a long-poll: its time is the wait)
       timings: { view: this.watch.stats.lastSyncMs, ...r.timings },
     };
-    if (this.firstPass) this.log.info({ ...cost, ports: view.ports.length }, 'initial sync');
+    if (this.firstPass) this.log.info({ ...cost, ports: this.view.ports.length }, 'initial sync');
     else if (r.ops) this.log.info(cost, 'applied changes');
     this.firstPass = false;
     if (!r.converged) this.log.warn({ unresolved: r.unresolved, err: r.error }, 'not converged; retrying on the next pass');
-    const ports = view.ports;
+    const ports = this.view.ports;
     const changed = statusesToReport(ports, r.portStatus, this.reported);
     if (Object.keys(changed).length) await this.client.setPortStatus(this.cfg.host, changed);
     this.reported = keptReports(ports, this.reported, changed);
-    if (this.cfg.roles.includes('l3') && r.converged) await this.reportFloatingIps(view, r.portStatus);
-  }
-
-  /**
-   * Follows the feed while a full pass reads the node (the agent's long-poll waits between passes
-   * only): a change to the view makes the pass give way, so that it is not kept waiting for a read of
-   * the whole node. Ends when `done` fires; a failure is left to the next wait to meet again.
-   */
-  private async followFeedDuring(pass: AbortController, done: AbortSignal): Promise<void> {
-    const before = this.watch.contentVersion;
-    try {
-      await this.watch.follow(FEED_WAIT_MAX_S, done);
-    } catch (e) {
-      this.log.debug({ err: e }, 'following the feed during a full pass failed');
-      return;
-    }
-    if (this.watch.contentVersion !== before) pass.abort();
+    if (this.cfg.roles.includes('l3') && r.converged) await this.reportFloatingIps(r.portStatus);
   }
 
   /**
@@ -366,9 +323,9 @@ export class Agent {
   }
 
   /** Floating IP status (update_floatingip_statuses): ACTIVE once its router's gateway is plugged and the pass converged; DOWN once gone. */
-  private async reportFloatingIps(view: HostView, portStatus: Record<string, string>): Promise<void> {
+  private async reportFloatingIps(portStatus: Record<string, string>): Promise<void> {
     const want = new Map<string, string>();
-    for (const router of view.routers ?? []) {
+    for (const router of this.view?.routers ?? []) {
       if (!router.admin_state_up || !router.gateway || portStatus[router.gateway.port.id] !== 'ACTIVE') continue;
       for (const f of router.floating_ips) want.set(f.id, 'ACTIVE');
       for (const f of router.port_forwardings ?? []) want.set(f.floatingip_id, 'ACTIVE');

@@ -8,7 +8,7 @@ import { render } from '../kernel/render.js';
 import { AGENT_NAMESPACE_PREFIXES, namespaceOwner } from './namespace-owner.js';
 import { HOST, type DesiredNode, type ProcessSpec } from '../kernel/types.js';
 import type { Kernel } from '../exec/kernel.js';
-import { reconcile, reconcileSlice, unlessAborted } from '../exec/reconcile.js';
+import { reconcile, reconcileSlice } from '../exec/reconcile.js';
 import type { ProcessHint } from '../kernel/scope.js';
 import { sliceBetween, type Slice, type SliceRefusal } from '../kernel/slice.js';
 import type { LinkEvents } from './link-monitor.js';
@@ -96,22 +96,16 @@ function serviceDaemons(view: HostView, statePath: string): Record<string, Proce
   return hints;
 }
 
-/**
- * A full pass without `prior`; with it, a targeted pass unless the change needs a full one (see
- * sliceBetween). `signal` (a full pass only): rejects with PassAbandoned if it fires while the pass
- * still reads the node, before anything is changed.
- */
+/** A full pass without `prior`; with it, a targeted pass unless the change needs a full one (see sliceBetween). */
 export async function agentPass(
   kernel: Kernel,
   view: HostView,
   facts: Facts,
   prior?: PriorPass,
   memo?: PortChainMemo,
-  signal?: AbortSignal,
 ): Promise<AgentPassResult> {
   const t0 = performance.now();
-  const linkNames = () => (signal ? unlessAborted(kernel.linkNames(), signal) : kernel.linkNames());
-  const presentTaps = prior ? tapsAfter(prior.presentTaps, prior.events) : new Set((await linkNames()).filter(isTap));
+  const presentTaps = prior ? tapsAfter(prior.presentTaps, prior.events) : new Set((await kernel.linkNames()).filter(isTap));
   const plan = planNode(view, { ...facts, presentTaps }, memo);
   plan.desired.owner = namespaceOwner(facts);
   const scope = prior ? sliceBetween(prior.desired, plan.desired, prior.events.keys()) : 'full';
@@ -122,11 +116,7 @@ export async function agentPass(
         processes: removedDaemons(prior!.desired, plan.desired, slice),
         known: prior!.desired,
       })
-    : await reconcile(kernel, plan.desired, {
-        prefixes: AGENT_NAMESPACE_PREFIXES,
-        processes: serviceDaemons(view, facts.statePath),
-        ...(signal ? { signal } : {}),
-      });
+    : await reconcile(kernel, plan.desired, { prefixes: AGENT_NAMESPACE_PREFIXES, processes: serviceDaemons(view, facts.statePath) });
   const hostLinks = new Map((r.observed.namespaces[HOST]?.links ?? []).map((l) => [l.name, l]));
   const plugged = new Set(plan.plugged.map((p) => p.id));
   const portStatus: AgentPassResult['portStatus'] = {};

@@ -32,55 +32,9 @@ export interface PassResult {
  * Brings the node to `desired` as far as one pass can. A failed apply is not thrown: the second
  * observation shows where the node stands, and the caller (the agent loop) decides to resync.
  */
-export async function reconcile(
-  kernel: Kernel,
-  desired: DesiredNode,
-  opts: ScopeOptions & { signal?: AbortSignal } = {},
-): Promise<PassResult> {
-  const { signal, ...scopeOpts } = opts;
-  const scope: ObserveScope = scopeFor(desired, scopeOpts);
-  const observe = () => kernel.observe(scope);
-  return converge(kernel, desired, signal ? () => unlessAborted(observe(), signal) : observe, undefined, observe);
-}
-
-/**
- * A pass given up before it changed anything: its signal fired while it was still reading the node
- * (the agent's periodic full pass, giving way to a change that came meanwhile).
- */
-export class PassAbandoned extends Error {
-  constructor() {
-    super('pass abandoned before its apply');
-    this.name = 'PassAbandoned';
-  }
-}
-
-/**
- * `reading`, or PassAbandoned as soon as `signal` fires: the reads still under way are left to end
- * on their own (they change nothing), their result unused.
- */
-export function unlessAborted<T>(reading: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    reading.catch(() => undefined);
-    return Promise.reject(new PassAbandoned());
-  }
-  return new Promise<T>((resolve, reject) => {
-    const abandon = () => {
-      reading.catch(() => undefined);
-      reject(new PassAbandoned());
-    };
-    signal.addEventListener('abort', abandon, { once: true });
-    reading.then(
-      (r) => {
-        signal.removeEventListener('abort', abandon);
-        if (signal.aborted) abandon();
-        else resolve(r);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', abandon);
-        reject(e as Error);
-      },
-    );
-  });
+export async function reconcile(kernel: Kernel, desired: DesiredNode, opts: ScopeOptions = {}): Promise<PassResult> {
+  const scope: ObserveScope = scopeFor(desired, opts);
+  return converge(kernel, desired, () => kernel.observe(scope));
 }
 
 /**

@@ -12,7 +12,7 @@ import { FakeKernel } from '../../src/exec/fake.js';
 import { LINKS_READ_ALONE, observeHostSlice, readLinks } from '../../src/exec/observe-slice.js';
 import type { RunOptions, RunResult } from '../../src/exec/run.js';
 import { ExecError } from '../../src/exec/errors.js';
-import { PassAbandoned, reconcileSlice } from '../../src/exec/reconcile.js';
+import { reconcileSlice } from '../../src/exec/reconcile.js';
 import type { Kernel } from '../../src/exec/kernel.js';
 import { bridgeName, sgChains, tapName } from '../../src/kernel/names.js';
 import { sliceBetween, type Slice } from '../../src/kernel/slice.js';
@@ -259,51 +259,4 @@ test("a pass's own link changes, seen as events, are no change; anything else is
   assert.deepEqual(names(new Map([['bp7', false]]), new Map()), []);
   // Without a converged pass to compare with, every event counts.
   assert.deepEqual([...withoutEchoes(new Map([[tap, true]]), new Map([[tap, wired]]), null).keys()], [tap]);
-});
-
-test('a full pass given a signal is abandoned while it reads, before it changes anything; once its apply began it ends', async () => {
-  // A node whose observations wait at a gate the test opens.
-  let gate = Promise.resolve();
-  let open: () => void = () => undefined;
-  const closeGate = () => (gate = new Promise<void>((r) => (open = r)));
-  let applied = 0;
-  class GatedNode extends FakeKernel {
-    override async observe(...args: Parameters<FakeKernel['observe']>) {
-      await gate;
-      return super.observe(...args);
-    }
-    override async apply(...args: Parameters<FakeKernel['apply']>) {
-      applied++;
-      return super.apply(...args);
-    }
-  }
-  const kernel = new GatedNode({ namespaces: { [HOST]: emptyObservedNamespace() } } as ObservedNode);
-  closeGate();
-  const abandoned = new AbortController();
-  const pass = agentPass(kernel, view(PORTS), FACTS, undefined, undefined, abandoned.signal);
-  await new Promise((r) => setTimeout(r, 10));
-  abandoned.abort();
-  await assert.rejects(pass, PassAbandoned);
-  open();
-  await new Promise((r) => setTimeout(r, 10));
-  assert.equal(applied, 0, 'nothing applied');
-  // Aborted once its apply began: the pass ends as any full pass does.
-  const late = new AbortController();
-  class AbortingNode extends GatedNode {
-    override async apply(...args: Parameters<FakeKernel['apply']>) {
-      late.abort();
-      return super.apply(...args);
-    }
-  }
-  const r = await agentPass(
-    new AbortingNode({ namespaces: { [HOST]: emptyObservedNamespace() } } as ObservedNode),
-    view(PORTS),
-    FACTS,
-    undefined,
-    undefined,
-    late.signal,
-  );
-  assert.ok(late.signal.aborted);
-  assert.ok(r.converged, JSON.stringify(r.unresolved));
-  assert.equal(r.scope, 'full');
 });
