@@ -81,7 +81,8 @@ function planFirewallPart(
 /**
  * `memo` (optional) hands back a port's security group chains from an earlier call when nothing
  * they are made of changed: the same result, without re-planning every port of a big node; and
- * the whole firewall part again when planning from the same view object (only the taps differ).
+ * the whole firewall part again when planning from a view with the same sections (only the taps
+ * present differ: a pass woken by a link event).
  */
 export function planNode(given: HostView, node: NodeFacts, memo?: PortChainMemo): NodePlan {
   const view = withRealizedSegments(given, node);

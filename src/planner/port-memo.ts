@@ -105,9 +105,10 @@ export class PortChainMemo {
 
   /**
    * The node's firewall plan: the last one again when it was made from a view with the same section
-   * objects and the same `key` (what else it depends on), else `plan()`. A pass woken by a plugged or removed tap plans
-   * from the view the last pass had, and the rules do not depend on which taps are present: on a
-   * big node this skips most of the planning. The value handed back is shared and must not be mutated.
+   * objects and the same `key` (what else it depends on), else `plan()`. A pass woken by a plugged
+   * or removed tap plans from the view the last pass had, and the rules do not depend on which taps
+   * are present: on a big node this skips most of the planning. The value handed back is shared and
+   * must not be mutated.
    */
   wholeFirewall<T>(view: HostView, key: string, plan: () => T): T {
     if (this.whole && this.whole.key === key && sameSections(this.whole.view, view)) {
