@@ -35,8 +35,10 @@ export class FakeKernel implements Kernel {
     for (const [ns, state] of this.world.namespaces) {
       if (!(ns === HOST ? scope.host : inScope(scope, ns))) continue;
       const seen = structuredClone(state);
-      // Like the real observer: sets are read only where asked for.
+      // Like the real observer: sets are read only where asked for, fdb entries only of the devices named.
       if (!ipsetsInScope(scope, ns)) seen.ipsets = [];
+      const fdbDevices = scope.fdbDevices?.[ns];
+      if (fdbDevices) seen.fdb = seen.fdb.filter((f) => fdbDevices.includes(f.dev));
       out.namespaces[ns] = seen;
     }
     refreshMarks(out);
@@ -45,7 +47,9 @@ export class FakeKernel implements Kernel {
 
   async observeSlice(slice: Slice, scope: ObserveScope): Promise<ObservedNode> {
     const ipsets = [...new Set([HOST, ...(scope.ipsets ?? [])])];
-    return sliceObserved(await this.observe({ ...scope, host: true, namespaces: [...slice.namespaces], prefixes: [], ipsets }), slice);
+    // The slice names its own entry devices (sliceObserved cuts to them), as observeHostSlice reads them.
+    const { fdbDevices: _named, ...rest } = scope;
+    return sliceObserved(await this.observe({ ...rest, host: true, namespaces: [...slice.namespaces], prefixes: [], ipsets }), slice);
   }
 
   async linkNames(): Promise<string[]> {

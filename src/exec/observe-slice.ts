@@ -51,7 +51,7 @@ export async function readLinks(run: Runner, netns: string | undefined, names: r
 }
 
 /** One device's output of a per-device listing that leaves the device out of each entry; none when the device is gone. */
-async function perDevice(run: Runner, netns: string | undefined, argv: string[], dev: string, field: string): Promise<Obj[]> {
+export async function perDevice(run: Runner, netns: string | undefined, argv: string[], dev: string, field: string): Promise<Obj[]> {
   try {
     const text = (await run(argv, { netns })).stdout;
     return text.trim() === '' ? [] : parseArray(text, argv.join(' ')).map((e) => ({ ...e, [field]: dev }));

@@ -13,12 +13,15 @@ export interface RawCommand {
   optional?: true;
 }
 
-/** In RawNamespace field order; `sysctl` only when keys are asked for (its field stays ''). */
-export function rawNamespaceCommands(sysctlKeys: readonly string[]): RawCommand[] {
+/**
+ * In RawNamespace field order; `sysctl` only when keys are asked for (its field stays ''), `fdb`
+ * unless left out (the caller reads the devices it wants: RealKernel with ObserveScope.fdbDevices).
+ */
+export function rawNamespaceCommands(sysctlKeys: readonly string[], fdb = true): RawCommand[] {
   const cmds: RawCommand[] = [
     { field: 'ip', argv: ['ip', '-j', '-d', '-batch', '-'], stdin: IP_OBSERVE_BATCH.join('\n') + '\n' },
     { field: 'route6', argv: ['ip', '-6', '-j', '-d', 'route', 'show', 'table', 'main'] },
-    { field: 'fdb', argv: ['bridge', '-j', 'fdb', 'show'] },
+    ...(fdb ? [{ field: 'fdb' as const, argv: ['bridge', '-j', 'fdb', 'show'] }] : []),
     { field: 'iptablesSave', argv: ['iptables-save'] },
     { field: 'ip6tablesSave', argv: ['ip6tables-save'], optional: true },
   ];
@@ -32,8 +35,13 @@ const emptyRaw = (): RawNamespace => ({ ip: '', route6: '', fdb: '', iptablesSav
  * Runs the commands at once in `netns` (a name under /run/netns; undefined = the runner's own
  * namespace). The first failure rejects, as an ExecError from the runner.
  */
-export async function readRawNamespace(run: Runner, netns: string | undefined, sysctlKeys: readonly string[]): Promise<RawNamespace> {
-  const cmds = rawNamespaceCommands(sysctlKeys);
+export async function readRawNamespace(
+  run: Runner,
+  netns: string | undefined,
+  sysctlKeys: readonly string[],
+  opts: { fdb?: boolean } = {},
+): Promise<RawNamespace> {
+  const cmds = rawNamespaceCommands(sysctlKeys, opts.fdb ?? true);
   const outs = await Promise.all(
     cmds.map((c) =>
       run(c.argv, c.stdin === undefined ? { netns } : { netns, stdin: c.stdin }).catch((e: unknown) => {

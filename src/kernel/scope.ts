@@ -22,6 +22,13 @@ export interface ObserveScope {
    */
   ipsets?: NsKey[];
   processes: Record<NsKey, ProcessHint[]>;
+  /**
+   * Per namespace, the devices whose fdb entries are read; elsewhere in it none. Absent for a
+   * namespace: all of them. The entries neutrino owns are a VXLAN device's (they have a `dst`), so
+   * scopeFor names the desired VXLAN devices and the devices of desired entries: the other entries of
+   * a node are its bridge ports' (a few thousand on a node with a thousand taps), never changed.
+   */
+  fdbDevices?: Record<NsKey, string[]>;
 }
 
 export interface ScopeOptions {
@@ -42,8 +49,11 @@ export function scopeFor(desired: DesiredNode, opts: ScopeOptions = {}): Observe
     sysctls: {},
     ipsets,
     processes: structuredClone(opts.processes ?? {}),
+    fdbDevices: {},
   };
   for (const [ns, spec] of Object.entries(desired.namespaces)) {
+    const vxlans = spec.links.filter((l) => l.kind === 'vxlan').map((l) => l.name);
+    scope.fdbDevices![ns] = [...new Set([...vxlans, ...spec.fdb.map((f) => f.dev)])].sort();
     if (spec.sysctls.length > 0) scope.sysctls[ns] = spec.sysctls.map((s) => s.key);
     if ((spec.ipsets?.length ?? 0) > 0 && ns !== HOST) ipsets.push(ns);
     // The desired spec knows the daemon's files: its hint replaces one given for the same id.

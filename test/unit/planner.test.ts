@@ -206,3 +206,33 @@ test('applying the plan to a fake kernel converges: the second diff is empty', a
   await kernel.apply(diff(desired, await kernel.observe(scope)).ops);
   assert.deepEqual(diff(desired, await kernel.observe(scope)).ops, []);
 });
+
+test("the fdb entries read are the VXLAN devices' (neutrino's entries are there); a bridge port's own are not read", async () => {
+  const { desired } = planNode(view('compute1', [instance], []), compute);
+  const scope = scopeFor(desired);
+  assert.deepEqual(scope.fdbDevices?.[HOST], ['vxlan-41']);
+  const host = emptyObservedNamespace();
+  const nic = (ifindex: number, name: string, kind: string) => ({
+    ifindex,
+    name,
+    kind,
+    mtu: 1500,
+    up: true,
+    operstate: 'UP',
+    master: null,
+    mac: `02:00:00:00:00:0${ifindex}`,
+    alias: null,
+  });
+  host.links.push(nic(1, 'lo', 'device'), nic(2, 'eth0', 'device'), nic(3, 'tap3c338602-d8', 'tun'));
+  const kernel = new FakeKernel({ namespaces: { [HOST]: host } });
+  await kernel.apply(diff(desired, await kernel.observe(scope)).ops);
+  // A bridge port's own entry, as the kernel keeps one for every port: not read, so not compared.
+  const state = kernel.dump();
+  state.namespaces[HOST]!.fdb.push({ dev: 'tap3c338602-d8', mac: 'fa:16:3e:a7:f7:5a', flags: ['self'], state: 'permanent' });
+  const seen = (await new FakeKernel(state).observe(scope)).namespaces[HOST]!.fdb;
+  assert.ok(seen.length > 0 && seen.every((f) => f.dev === 'vxlan-41'), JSON.stringify(seen));
+  assert.deepEqual(diff(desired, await new FakeKernel(state).observe(scope)).ops, []);
+  // Without the scope's list, every entry is read.
+  const { fdbDevices: _named, ...all } = scope;
+  assert.ok((await new FakeKernel(state).observe(all)).namespaces[HOST]!.fdb.some((f) => f.dev === 'tap3c338602-d8'));
+});
