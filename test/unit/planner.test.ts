@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planNode, type NodeFacts } from '../../src/planner/index.js';
 import type { HostView, PortView } from '../../src/model/hostview.js';
-import { emptyObservedNamespace, HOST } from '../../src/kernel/types.js';
+import { emptyObservedNamespace, HOST, type ObservedLink } from '../../src/kernel/types.js';
 import { diff } from '../../src/kernel/diff.js';
 import { FakeKernel } from '../../src/exec/fake.js';
 import { scopeFor } from '../../src/kernel/scope.js';
@@ -186,10 +186,9 @@ test('controller with the DHCP role: qdhcp namespace, ns- veth, addresses, dnsma
   );
 });
 
-test('applying the plan to a fake kernel converges: the second diff is empty', async () => {
-  const { desired } = planNode(view('compute1', [instance], []), compute);
-  const host = emptyObservedNamespace();
-  const nic = (ifindex: number, name: string, kind: string) => ({
+/** compute1's links before any pass: lo, the underlay NIC and the instance's tap. */
+function compute1Links(): ObservedLink[] {
+  const nic = (ifindex: number, name: string, kind: string): ObservedLink => ({
     ifindex,
     name,
     kind,
@@ -200,7 +199,13 @@ test('applying the plan to a fake kernel converges: the second diff is empty', a
     mac: `02:00:00:00:00:0${ifindex}`,
     alias: null,
   });
-  host.links.push(nic(1, 'lo', 'device'), nic(2, 'eth0', 'device'), nic(3, 'tap3c338602-d8', 'tun'));
+  return [nic(1, 'lo', 'device'), nic(2, 'eth0', 'device'), nic(3, 'tap3c338602-d8', 'tun')];
+}
+
+test('applying the plan to a fake kernel converges: the second diff is empty', async () => {
+  const { desired } = planNode(view('compute1', [instance], []), compute);
+  const host = emptyObservedNamespace();
+  host.links.push(...compute1Links());
   const kernel = new FakeKernel({ namespaces: { [HOST]: host } });
   const scope = scopeFor(desired);
   await kernel.apply(diff(desired, await kernel.observe(scope)).ops);
@@ -212,18 +217,7 @@ test("the fdb entries read are the VXLAN devices' (neutrino's entries are there)
   const scope = scopeFor(desired);
   assert.deepEqual(scope.fdbDevices?.[HOST], ['vxlan-41']);
   const host = emptyObservedNamespace();
-  const nic = (ifindex: number, name: string, kind: string) => ({
-    ifindex,
-    name,
-    kind,
-    mtu: 1500,
-    up: true,
-    operstate: 'UP',
-    master: null,
-    mac: `02:00:00:00:00:0${ifindex}`,
-    alias: null,
-  });
-  host.links.push(nic(1, 'lo', 'device'), nic(2, 'eth0', 'device'), nic(3, 'tap3c338602-d8', 'tun'));
+  host.links.push(...compute1Links());
   const kernel = new FakeKernel({ namespaces: { [HOST]: host } });
   await kernel.apply(diff(desired, await kernel.observe(scope)).ops);
   // A bridge port's own entry, as the kernel keeps one for every port: not read, so not compared.
