@@ -51,7 +51,7 @@ export async function readLinks(run: Runner, netns: string | undefined, names: r
 }
 
 /** One device's output of a per-device listing that leaves the device out of each entry; none when the device is gone. */
-export async function perDevice(run: Runner, netns: string | undefined, argv: string[], dev: string, field: string): Promise<Obj[]> {
+async function perDevice(run: Runner, netns: string | undefined, argv: string[], dev: string, field: string): Promise<Obj[]> {
   try {
     const text = (await run(argv, { netns })).stdout;
     return text.trim() === '' ? [] : parseArray(text, argv.join(' ')).map((e) => ({ ...e, [field]: dev }));
@@ -59,6 +59,24 @@ export async function perDevice(run: Runner, netns: string | undefined, argv: st
     if (isExecError(e, 'not-found')) return [];
     throw e;
   }
+}
+
+/**
+ * More devices than this have their fdb entries read with one `bridge fdb show` of the namespace,
+ * cut to them: a batch of per-device listings cannot say which device an entry came from.
+ */
+export const FDB_DEVICES_READ_ALONE = 8;
+
+/** The fdb entries of `devices`, each naming its device (`ifname`); a device not there has none. */
+export async function readFdb(run: Runner, netns: string | undefined, devices: readonly string[]): Promise<Obj[]> {
+  if (devices.length === 0) return [];
+  if (devices.length > FDB_DEVICES_READ_ALONE) {
+    const wanted = new Set(devices);
+    const all = parseArray((await run(['bridge', '-j', 'fdb', 'show'], { netns })).stdout.trim() || '[]', 'bridge -j fdb show');
+    return all.filter((e) => wanted.has(String(e.ifname)));
+  }
+  const each = await Promise.all(devices.map((d) => perDevice(run, netns, ['bridge', '-j', 'fdb', 'show', 'dev', d], d, 'ifname')));
+  return each.flat();
 }
 
 /**
@@ -100,7 +118,7 @@ export async function observeHostSlice(
   const entryDevs = [...slice.entryDevs];
   const [links, fdb, neigh, iptables, ip6tables, ipsets, ids, sysctls] = await Promise.all([
     readLinks(run, netns, [...slice.links].sort()),
-    Promise.all(entryDevs.map((d) => perDevice(run, netns, ['bridge', '-j', 'fdb', 'show', 'dev', d], d, 'ifname'))),
+    readFdb(run, netns, entryDevs),
     Promise.all(entryDevs.map((d) => perDevice(run, netns, ['ip', '-j', '-d', 'neigh', 'show', 'dev', d], d, 'dev'))),
     readTables(run, netns, 'iptables', slice.chains),
     readTables(run, netns, 'ip6tables', slice.chains6),
@@ -120,7 +138,7 @@ export async function observeHostSlice(
   const state = emptyObservedNamespace(null);
   state.links = links.map(parseLink);
   state.addresses = addressesFrom(links);
-  state.fdb = parseFdb(JSON.stringify(fdb.flat()));
+  state.fdb = parseFdb(JSON.stringify(fdb));
   state.neigh = neighFrom(neigh.flat());
   state.iptables = iptables;
   state.ip6tables = ip6tables;

@@ -9,7 +9,7 @@ import { parseNamespace, resolvePeers, type ParsedNamespace } from '../observe/n
 import { isExecError } from './errors.js';
 import { ApplyError, type Kernel } from './kernel.js';
 import { observeProcess, reloadProcess, startProcess, stopProcess } from './procs.js';
-import { observeHostSlice, perDevice } from './observe-slice.js';
+import { observeHostSlice, readFdb } from './observe-slice.js';
 import { readRawNamespace } from './read-namespace.js';
 import { run as defaultRun, type Runner } from './run.js';
 
@@ -118,12 +118,9 @@ export class RealKernel implements Kernel {
       const [raw, ipset, fdb] = await Promise.all([
         readRawNamespace(this.run, netns, keys, { fdb: fdbDevices === undefined }),
         ipsetsInScope(scope, ns) ? this.readIpsets(netns) : Promise.resolve(undefined),
-        // Only the devices asked for: `bridge fdb show dev X` per device (a device not there has none).
-        fdbDevices === undefined
-          ? Promise.resolve(undefined)
-          : Promise.all(fdbDevices.map((d) => perDevice(this.run, netns, ['bridge', '-j', 'fdb', 'show', 'dev', d], d, 'ifname'))),
+        fdbDevices === undefined ? Promise.resolve(undefined) : readFdb(this.run, netns, fdbDevices),
       ]);
-      const withFdb = fdb === undefined ? raw : { ...raw, fdb: JSON.stringify(fdb.flat()) };
+      const withFdb = fdb === undefined ? raw : { ...raw, fdb: JSON.stringify(fdb) };
       const result = parseNamespace(ns, ipset === undefined ? withFdb : { ...withFdb, ipset });
       result.state.processes = await Promise.all((scope.processes[ns] ?? []).map(observeProcess));
       return result;

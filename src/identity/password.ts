@@ -13,8 +13,8 @@ const MAX_N = 2 ** MAX_HASH_ROUNDS;
 const MAX_R = 32;
 const MAX_P = 16;
 
-function derive(password: string, salt: Buffer, keyLen: number, opts: ScryptOptions): Promise<Buffer> {
-  const maxmem = 128 * (opts.N ?? 2 ** DEFAULT_HASH_ROUNDS) * (opts.r ?? R) * (opts.p ?? P) + 1024 * 1024;
+function derive(password: string, salt: Buffer, keyLen: number, opts: Required<Pick<ScryptOptions, 'N' | 'r' | 'p'>>): Promise<Buffer> {
+  const maxmem = 128 * opts.N * opts.r * opts.p + 1024 * 1024;
   return inHashSlot(
     () =>
       new Promise((resolve, reject) => {

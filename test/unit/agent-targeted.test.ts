@@ -9,7 +9,7 @@ import { agentPass, type Facts, type PriorPass } from '../../src/agent/pass.js';
 import { withoutEchoes } from '../../src/agent/link-echoes.js';
 import { parseLinkState, type SeenLinks } from '../../src/agent/link-monitor.js';
 import { FakeKernel } from '../../src/exec/fake.js';
-import { LINKS_READ_ALONE, observeHostSlice, readLinks } from '../../src/exec/observe-slice.js';
+import { FDB_DEVICES_READ_ALONE, LINKS_READ_ALONE, observeHostSlice, readFdb, readLinks } from '../../src/exec/observe-slice.js';
 import type { RunOptions, RunResult } from '../../src/exec/run.js';
 import { ExecError } from '../../src/exec/errors.js';
 import { reconcileSlice } from '../../src/exec/reconcile.js';
@@ -111,6 +111,34 @@ const link = (name: string, i: number) => ({
   link_type: 'ether',
   address: '02:00:00:00:00:01',
   addr_info: [],
+});
+
+test('fdb entries of a few devices: one listing each (a missing device has none); of many, one listing of the namespace, cut', async () => {
+  const entry = (dst: string) => ({ mac: '00:00:00:00:00:00', dst, flags: ['self'], state: 'permanent' });
+  const r1 = fakeRunner((argv) => {
+    const dev = argv.at(-1)!;
+    if (dev === 'vxlan-9') throw new ExecError('not-found', argv, 255, `Cannot find device "${dev}"`);
+    return JSON.stringify([entry(`10.0.0.${dev.slice(6)}`)]);
+  });
+  assert.deepEqual(await readFdb(r1.run, 'ns', ['vxlan-1', 'vxlan-9']), [{ ...entry('10.0.0.1'), ifname: 'vxlan-1' }]);
+  assert.deepEqual(r1.ran, [
+    ['bridge', '-j', 'fdb', 'show', 'dev', 'vxlan-1'],
+    ['bridge', '-j', 'fdb', 'show', 'dev', 'vxlan-9'],
+  ]);
+  const many = Array.from({ length: FDB_DEVICES_READ_ALONE + 1 }, (_, i) => `vxlan-${i + 1}`);
+  const r2 = fakeRunner(() =>
+    JSON.stringify([
+      ...many.map((d, i) => ({ ...entry(`10.0.1.${i}`), ifname: d })),
+      { mac: 'fa:16:3e:00:00:01', ifname: 'tapa', flags: ['self'], state: 'permanent' },
+    ]),
+  );
+  assert.deepEqual(
+    (await readFdb(r2.run, 'ns', many)).map((e) => e.ifname),
+    many,
+  );
+  assert.deepEqual(r2.ran, [['bridge', '-j', 'fdb', 'show']]);
+  assert.deepEqual(await readFdb(r2.run, 'ns', []), []);
+  assert.equal(r2.ran.length, 1, 'no device, no command');
 });
 
 test('links of a slice: a few read by name in one batch, many read in one dump of the namespace and cut; namespace ids only when needed', async () => {
