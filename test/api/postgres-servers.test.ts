@@ -27,6 +27,8 @@ let aAdmin: Api;
 /** The feed is the agents' (admin) view; read through the second server. */
 let feedB: Api;
 let sharedDb: string;
+/** The member project's token (good at every server: they share one store). */
+let demoToken: string;
 let serverB: ServerProcess;
 
 type FeedChange = Change & { revision: number };
@@ -51,6 +53,7 @@ before(async () => {
     startServer(db.url, { NEUTRINO_ADMIN_PASSWORD: ADMIN_PASSWORD }),
   ]);
   const demo = await memberProject(one.url, await adminToken(one.url), 'demo');
+  demoToken = demo.token;
   a = api(one.url, demo.token);
   aAdmin = api(one.url, await adminToken(one.url));
   // A token issued by one server is good at the other: they share one store.
@@ -182,6 +185,20 @@ test('--workers 2: two worker processes answer on one address, and SIGTERM drain
   await stopServer(server, 'SIGTERM');
   assert.equal(await server.exited, 0, server.output());
   for (const w of workers) assert.ok(!existsSync(`/proc/${w}`), `worker ${w} ended`);
+});
+
+test("a server reaches PostgreSQL through its Unix socket, given in SQLAlchemy's form; the log shows no password", async () => {
+  const shared = new URL(sharedDb);
+  const overSocket = `postgresql+psycopg2://${shared.username}:sock-hunter2@${shared.pathname}?host=${cluster.socketDir}&port=${shared.port}`;
+  const c = await startServer(overSocket);
+  const made = await a.post<{ network: { id: string } }>('/networks', { network: { name: 'seen-over-the-socket' } });
+  assert.equal(made.status, 201);
+  const seen = await api(c.url, demoToken).get<{ network: { name: string } }>(`/networks/${made.body.network.id}`);
+  assert.equal(seen.status, 200);
+  assert.equal(seen.body.network.name, 'seen-over-the-socket');
+  await stopServer(c);
+  assert.ok(!c.output().includes('sock-hunter2'), c.output());
+  assert.match(c.output(), /password=\*\*\*/);
 });
 
 test('--workers 2 on SQLite is refused with one line and a non-zero exit', async () => {

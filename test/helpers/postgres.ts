@@ -11,6 +11,8 @@ import { freeLoopbackPort } from '../../src/lab/server-proc.js';
 export interface PostgresCluster {
   /** Connection URL of the cluster's `postgres` database (superuser `neutrino`, trust auth on loopback). */
   url: string;
+  /** The directory of the cluster's Unix socket (its port names the socket file in it). */
+  socketDir: string;
   /** Fast shutdown (by PID), then the directory is removed. */
   stop(): Promise<void>;
 }
@@ -101,7 +103,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
     await stop();
     throw e;
   }
-  return { url, stop };
+  return { url, socketDir: dir, stop };
 }
 
 /** The cluster named by NEUTRINO_TEST_POSTGRES (set by test/helpers/with-postgres.ts), if any. */
