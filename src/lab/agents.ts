@@ -64,11 +64,15 @@ export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode)
 export const AGENT_NODE_FLAGS = ['--max-semi-space-size=2'];
 
 /**
- * glibc gives each thread that allocates its own malloc arena (up to 8 per core), each keeping
- * what was freed in it: the agent's few threads (libuv's pool, V8's helpers) held some MiB that way.
- * Two arenas (contrib/systemd/neutrino-agent.service sets the same).
+ * glibc's malloc, told to give memory back (contrib/systemd/neutrino-agent.service sets the same):
+ * - each thread that allocates gets its own arena (up to 8 per core), each keeping what was freed in
+ *   it: the agent's few threads (libuv's pool, V8's helpers) held some MiB that way. Two arenas.
+ * - once a block of more than 128 KiB is freed, glibc raises its mmap threshold (up to 32 MiB) and its
+ *   trim threshold to twice that, so the heap it keeps grows with the largest outputs read (an
+ *   iptables-save of a big node): fixed at 128 KiB, the 1,000-port node's agent kept ~6 MiB less
+ *   (BENCHMARKS.md).
  */
-export const AGENT_ENV = { MALLOC_ARENA_MAX: '2' };
+export const AGENT_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' };
 
 /**
  * `nsenter --net=/run/netns/<ns> -- node --max-semi-space-size=2 bin/neutrino.js agent --config <ini>`
