@@ -4,7 +4,8 @@
 // and floating IP convergence, also alone as npm run bench:l3). Prints one JSON object.
 // The agents' logs are left in $TMPDIR/bench-converge-<node>.log, the server's in $TMPDIR/bench-converge-server.log.
 // Usage: npm run bench:converge (ITER, PORTS, ONE_ITER, L3=0 to skip the L3 part; FIP_ITER, ROUTER_ITER, PROBE_MS, PROFILE_ITER for L3;
-// STRACE=1 records every command compute1's agent runs from the one more port on, with its duration)
+// STRACE=1 records every command compute1's agent runs from the one more port on, with its duration;
+// IDLE_SECONDS, 15 by default: how long the agents' idle CPU is measured at the end)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,8 @@ const cli = (...args: string[]) => {
 };
 const ip = (args: string[], input?: string) => execFileSync('ip', args, { encoding: 'utf8', input });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long the agents' idle cost is measured at the end. */
+const IDLE_SECONDS = Number(process.env.IDLE_SECONDS ?? 15);
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return +(s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2).toFixed(1);
@@ -285,6 +288,22 @@ async function main(): Promise<Record<string, unknown>> {
     }
 
     const commands = tracer ? commandTimes(await tracer.stop()) : undefined;
+
+    // The idle cost: CPU of each agent and the commands it ran (reaped children) while nothing changes.
+    const agentPids = loadLab({ lab: LAB, stateRoot: root }).state.nodes.map((n) => [n.name, n.agentPid] as const);
+    const cpuTicks = (pid: number | null) => {
+      try {
+        const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i]), 0);
+      } catch {
+        return 0;
+      }
+    };
+    const idleFrom = agentPids.map(([, pid]) => cpuTicks(pid));
+    await sleep(IDLE_SECONDS * 1000);
+    const idleCpu = Object.fromEntries(
+      agentPids.map(([name, pid], i) => [name, +((cpuTicks(pid) - idleFrom[i]!) / IDLE_SECONDS).toFixed(1)]),
+    );
     const rss = (pid: number | null) => {
       try {
         return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -323,6 +342,8 @@ async function main(): Promise<Record<string, unknown>> {
         delete_to_chains_gone_ms: { median: median(chainsGone), max: round(Math.max(...chainsGone)) },
       },
       ...(commands ? { agent_commands: commands } : {}),
+      // per cent of one core, the agent and its commands, over IDLE_SECONDS with nothing changing
+      idle_cpu_percent: { seconds: IDLE_SECONDS, ...idleCpu },
       memory_mib: {
         server: round(rss(fresh.server.pid)),
         agents: fresh.nodes.map((n) => ({ node: n.name, rss: round(rss(n.agentPid)), ...rssParts(n.agentPid) })),

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   iproute2 iptables ipset dnsmasq-base tcpdump iputils-ping iputils-arping conntrack
+  nftables  # nft monitor: the agent knows when the ruleset has not changed since its last read
   udhcpc radvd dropbear-bin netcat-openbsd openssh-client
   haproxy  # the metadata proxies in qrouter- and qdhcp- namespaces, as Neutron runs them
   keepalived  # VRRP of HA routers in their qrouter- namespaces, as Neutron runs it

@@ -82,7 +82,8 @@ export function registerAgentCommand(program: Command): void {
             )
           : null;
       if (listener) log.info({ address: listener.address }, 'metrics served without a token');
-      const agent = new Agent(cfg, client, new RealKernel(), log, metrics);
+      const kernel = new RealKernel({ watchRuleset: true });
+      const agent = new Agent(cfg, client, kernel, log, metrics);
       // The first signal lets the pass under way finish; a second one, with no listener left, ends the process at once.
       const stop = () => {
         process.off('SIGINT', stop);
@@ -99,6 +100,7 @@ export function registerAgentCommand(program: Command): void {
       for (const w of optionWarnings(flags.config, text, AGENT_OPTIONS)) log.warn(w);
       log.info({ roles: cfg.roles, localIp: cfg.localIp }, 'neutrino agent starting');
       await agent.run();
+      await kernel.close();
       await listener?.close();
       log.info('neutrino agent stopped');
       process.exit(0);

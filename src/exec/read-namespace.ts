@@ -15,15 +15,21 @@ export interface RawCommand {
 
 /**
  * In RawNamespace field order; `sysctl` only when keys are asked for (its field stays ''), `fdb`
- * unless left out (the caller reads the devices it wants: RealKernel with ObserveScope.fdbDevices).
+ * unless left out (the caller reads the devices it wants: RealKernel with ObserveScope.fdbDevices),
+ * the iptables-save pair unless left out (RealKernel takes its last read again when nothing was
+ * committed since: ruleset-watch.ts).
  */
-export function rawNamespaceCommands(sysctlKeys: readonly string[], fdb = true): RawCommand[] {
+export function rawNamespaceCommands(sysctlKeys: readonly string[], fdb = true, iptables = true): RawCommand[] {
   const cmds: RawCommand[] = [
     { field: 'ip', argv: ['ip', '-j', '-d', '-batch', '-'], stdin: IP_OBSERVE_BATCH.join('\n') + '\n' },
     { field: 'route6', argv: ['ip', '-6', '-j', '-d', 'route', 'show', 'table', 'main'] },
     ...(fdb ? [{ field: 'fdb' as const, argv: ['bridge', '-j', 'fdb', 'show'] }] : []),
-    { field: 'iptablesSave', argv: ['iptables-save'] },
-    { field: 'ip6tablesSave', argv: ['ip6tables-save'], optional: true },
+    ...(iptables
+      ? [
+          { field: 'iptablesSave' as const, argv: ['iptables-save'] },
+          { field: 'ip6tablesSave' as const, argv: ['ip6tables-save'], optional: true as const },
+        ]
+      : []),
   ];
   if (sysctlKeys.length > 0) cmds.push({ field: 'sysctl', argv: ['sysctl', '-e', ...sysctlKeys] });
   return cmds;
@@ -39,9 +45,9 @@ export async function readRawNamespace(
   run: Runner,
   netns: string | undefined,
   sysctlKeys: readonly string[],
-  opts: { fdb?: boolean } = {},
+  opts: { fdb?: boolean; iptables?: boolean } = {},
 ): Promise<RawNamespace> {
-  const cmds = rawNamespaceCommands(sysctlKeys, opts.fdb ?? true);
+  const cmds = rawNamespaceCommands(sysctlKeys, opts.fdb ?? true, opts.iptables ?? true);
   const outs = await Promise.all(
     cmds.map((c) =>
       run(c.argv, c.stdin === undefined ? { netns } : { netns, stdin: c.stdin }).catch((e: unknown) => {

@@ -12,6 +12,7 @@ import { observeProcess, reloadProcess, startProcess, stopProcess } from './proc
 import { observeHostSlice, readFdb } from './observe-slice.js';
 import { readRawNamespace } from './read-namespace.js';
 import { run as defaultRun, type Runner } from './run.js';
+import { rulesetWatchFor, type RulesetWatch } from './ruleset-watch.js';
 
 /** Namespaces read at once (each costs four or five short-lived processes). */
 const OBSERVE_PARALLEL = 8;
@@ -36,15 +37,48 @@ export interface RealKernelOptions {
    */
   hostNetns?: string;
   run?: Runner;
+  /**
+   * Watch HOST's nftables ruleset (`nft monitor`) and let a full observation take its last
+   * iptables-save and ip6tables-save output again while nothing has been committed since (the agent
+   * sets it; see ruleset-watch.ts). Call close() to end the monitor.
+   */
+  watchRuleset?: boolean;
+}
+
+/** The last read of HOST's iptables rules, and the watch's mark taken just before it. */
+interface KeptRules {
+  mark: number;
+  iptablesSave: string;
+  ip6tablesSave: string | undefined;
 }
 
 export class RealKernel implements Kernel {
   private readonly run: Runner;
   private readonly hostNetns: string | undefined;
 
+  private readonly watchRuleset: boolean;
+  private watch: Promise<RulesetWatch | null> | undefined;
+  private kept: KeptRules | undefined;
+  /** Full reads of HOST's iptables rules, and full observations that took the kept ones instead. */
+  readonly rulesetReads = { read: 0, kept: 0 };
+
   constructor(opts: RealKernelOptions = {}) {
     this.run = opts.run ?? defaultRun;
     this.hostNetns = opts.hostNetns;
+    this.watchRuleset = opts.watchRuleset ?? false;
+  }
+
+  /** Ends the ruleset monitor, if one was started. */
+  async close(): Promise<void> {
+    (await this.watch)?.close();
+    this.kept = undefined;
+  }
+
+  /** The mark of HOST's ruleset watch, or null (not watched, not listening yet). */
+  private async rulesetMark(): Promise<number | null> {
+    if (!this.watchRuleset) return null;
+    this.watch ??= rulesetWatchFor(this.run, this.hostNetns);
+    return (await this.watch)?.mark() ?? null;
   }
 
   /** The netns name to hand to run() for a namespace key. */
@@ -114,12 +148,18 @@ export class RealKernel implements Kernel {
     const netns = this.where(ns);
     const keys = scope.sysctls[ns] ?? [];
     const fdbDevices = scope.fdbDevices?.[ns];
+    const mark = ns === HOST ? await this.rulesetMark() : null;
+    const kept = mark !== null && this.kept?.mark === mark ? this.kept : undefined;
     try {
-      const [raw, ipset, fdb] = await Promise.all([
-        readRawNamespace(this.run, netns, keys, { fdb: fdbDevices === undefined }),
+      const [read, ipset, fdb] = await Promise.all([
+        readRawNamespace(this.run, netns, keys, { fdb: fdbDevices === undefined, iptables: kept === undefined }),
         ipsetsInScope(scope, ns) ? this.readIpsets(netns) : Promise.resolve(undefined),
         fdbDevices === undefined ? Promise.resolve(undefined) : readFdb(this.run, netns, fdbDevices),
       ]);
+      if (ns === HOST) this.rulesetReads[kept ? 'kept' : 'read']++;
+      // The mark was taken before the read: anything committed since (during it too) moves the mark.
+      if (mark !== null && !kept) this.kept = { mark, iptablesSave: read.iptablesSave, ip6tablesSave: read.ip6tablesSave };
+      const raw = kept ? { ...read, iptablesSave: kept.iptablesSave, ip6tablesSave: kept.ip6tablesSave } : read;
       const withFdb = fdb === undefined ? raw : { ...raw, fdb: JSON.stringify(fdb) };
       const result = parseNamespace(ns, ipset === undefined ? withFdb : { ...withFdb, ipset });
       result.state.processes = await Promise.all((scope.processes[ns] ?? []).map(observeProcess));
@@ -142,6 +182,8 @@ export class RealKernel implements Kernel {
 
   /** The commands in order; an iptables and an ip6tables restore of one namespace at once (concurrentSteps). */
   async apply(ops: readonly Op[]): Promise<void> {
+    // Our own change is in the monitor's output too, but it may arrive after the next read's mark.
+    this.kept = undefined;
     for (const step of concurrentSteps(render(ops))) {
       const done = await Promise.allSettled(step.map((cmd) => this.execute(cmd)));
       const failed = done.findIndex((d) => d.status === 'rejected');

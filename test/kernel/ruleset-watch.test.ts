@@ -1,0 +1,120 @@
+// Root tests of the ruleset watch: a full observation of a node whose nftables ruleset nobody has
+// touched since the last one takes the last iptables-save output again; a rule added by hand, by
+// anyone, or by neutrino's own apply makes the next one read, and it sees the change.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { scopeFor } from '../../src/kernel/scope.js';
+import { emptyDesiredNamespace, HOST, type DesiredNode } from '../../src/kernel/types.js';
+import { RealKernel } from '../../src/exec/real.js';
+import { reconcile } from '../../src/exec/reconcile.js';
+import { joinsNftablesGroup, isNftBackend } from '../../src/exec/ruleset-watch.js';
+import { run, type Runner } from '../../src/exec/run.js';
+import { firewall, INSTANCE_1 } from './topology.js';
+import { isRoot, removeAll, uniquePrefix } from './sandbox.js';
+
+const prefix = uniquePrefix();
+
+test('the monitor counts as listening once its netfilter socket has joined the nftables group', () => {
+  const table = [
+    'sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode',
+    '00000000c0bee768 12  3094       00000140 0        0        0     2        0        10418179',
+    '00000000732d1584 12  0          00000000 0        0        0     2        0        10418169',
+    '0000000011111111 0   3094       00000040 0        0        0     2        0        10418180',
+  ].join('\n');
+  assert.equal(joinsNftablesGroup(table, new Set([10418179])), true);
+  assert.equal(joinsNftablesGroup(table, new Set([10418169])), false, 'not subscribed');
+  assert.equal(joinsNftablesGroup(table, new Set([10418180])), false, 'a route socket');
+  assert.equal(joinsNftablesGroup(table, new Set([1])), false, "another process's socket");
+  assert.equal(isNftBackend('iptables v1.8.9 (nf_tables)'), true);
+  assert.equal(isNftBackend('iptables v1.8.9 (legacy)'), false);
+});
+
+describe('full observations and the ruleset watch', { skip: isRoot() ? false : 'needs root (namespaces, iptables, nft)' }, () => {
+  const node = `${prefix}watch`;
+  const saves: string[][] = [];
+  const counting: Runner = (argv, opts) => {
+    if (/^ip6?tables-save$/.test(argv[0]!)) saves.push([...argv]);
+    return run(argv, opts);
+  };
+  let k: RealKernel;
+
+  before(async () => {
+    await run(['ip', 'netns', 'add', node]);
+    k = new RealKernel({ hostNetns: node, run: counting, watchRuleset: true });
+  });
+
+  after(async () => {
+    await k?.close();
+    await removeAll(prefix);
+  });
+
+  /** Observes until the watch listens (it starts with the first observation) and the rules were kept once. */
+  async function observeKept() {
+    const scope = scopeFor({ namespaces: { [HOST]: emptyDesiredNamespace() } });
+    for (let i = 0; i < 100; i++) {
+      const kept = k.rulesetReads.kept;
+      const seen = await k.observe(scope);
+      if (k.rulesetReads.kept > kept) return seen;
+      await sleep(20);
+    }
+    assert.fail(`the rules were never kept: ${JSON.stringify(k.rulesetReads)}`);
+  }
+
+  const chainsOf = (seen: Awaited<ReturnType<typeof observeKept>>) => (seen.namespaces[HOST]!.iptables.filter ?? []).map((c) => c.name);
+
+  test('untouched, the rules are taken again; a chain made by hand is seen by the next observation', async () => {
+    await run(['iptables', '-N', 'by-hand-1'], { netns: node });
+    const first = await observeKept();
+    assert.ok(chainsOf(first).includes('by-hand-1'));
+    const savesBefore = saves.length;
+    const again = await observeKept();
+    assert.equal(saves.length, savesBefore, 'no iptables-save while nothing was committed');
+    assert.deepEqual(chainsOf(again), chainsOf(first));
+
+    await run(['iptables', '-N', 'by-hand-2'], { netns: node });
+    await run(['ip6tables', '-N', 'by-hand-6'], { netns: node });
+    // The monitor's line may come a moment after the commit: the next observations read again until it has.
+    let seen = await k.observe(scopeFor({ namespaces: { [HOST]: emptyDesiredNamespace() } }));
+    for (let i = 0; i < 50 && !chainsOf(seen).includes('by-hand-2'); i++) {
+      await sleep(20);
+      seen = await k.observe(scopeFor({ namespaces: { [HOST]: emptyDesiredNamespace() } }));
+    }
+    assert.ok(chainsOf(seen).includes('by-hand-2'), 'a change by another process is read');
+    assert.ok((seen.namespaces[HOST]!.ip6tables?.filter ?? []).some((c) => c.name === 'by-hand-6'));
+  });
+
+  test("neutrino's own apply is read back at once, and a drifted rule is repaired", async () => {
+    const host = emptyDesiredNamespace();
+    host.iptables = firewall(INSTANCE_1, 'tap3c338602-d8');
+    const want: DesiredNode = { namespaces: { [HOST]: host } };
+    await observeKept();
+    const first = await reconcile(k, want);
+    assert.ok(first.converged, JSON.stringify(first.remaining));
+    assert.ok(first.plan.ops.length > 0);
+    // Converged and quiet: a pass with nothing to do takes the rules again.
+    await observeKept();
+    assert.deepEqual((await reconcile(k, want)).plan.ops, []);
+
+    const chain = host.iptables.filter!.find((c) => c.rules.length > 0)!;
+    await run(['iptables', '-F', chain.name], { netns: node });
+    let r = await reconcile(k, want);
+    for (let i = 0; i < 50 && r.plan.ops.length === 0; i++) {
+      await sleep(20);
+      r = await reconcile(k, want);
+    }
+    assert.ok(r.plan.ops.length > 0, 'the flushed chain is seen');
+    assert.ok(r.converged, JSON.stringify(r.remaining));
+    const saved = (await run(['iptables-save', '-t', 'filter'], { netns: node })).stdout;
+    assert.ok(saved.includes(`-A ${chain.name} ${chain.rules[0]}`), saved);
+  });
+
+  test('close() ends the monitor: observations read every time after it', async () => {
+    await k.close();
+    const before = k.rulesetReads.read;
+    const scope = scopeFor({ namespaces: { [HOST]: emptyDesiredNamespace() } });
+    await k.observe(scope);
+    await k.observe(scope);
+    assert.equal(k.rulesetReads.read, before + 2);
+  });
+});
