@@ -65,14 +65,22 @@ export class RulesetWatch {
   private closed = false;
 
   /** `netns`: a name under /run/netns, or undefined for this process's own namespace. */
-  constructor(private readonly netns: string | undefined) {}
+  constructor(
+    private readonly netns: string | undefined,
+    private readonly restartGapMs = RESTART_GAP_MS,
+  ) {}
+
+  /** The running monitor's PID, if any. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
 
   /**
    * A mark to compare with a later one: equal marks mean nothing was committed to the ruleset in
    * between. Null while the monitor is not known to be listening (starting, ended, not installed).
    */
   mark(): number | null {
-    if (!this.child && !this.closed && Date.now() - this.startedAt >= RESTART_GAP_MS) this.start();
+    if (!this.child && !this.closed && Date.now() - this.startedAt >= this.restartGapMs) this.start();
     return this.ready ? this.changes : null;
   }
 
@@ -92,6 +100,8 @@ export class RulesetWatch {
       if (this.child !== child) return;
       this.child = undefined;
       this.ready = false;
+      // Nobody listened from here until the next monitor joins: no mark from before may match one after.
+      this.changes++;
     };
     child.on('error', ended);
     child.on('exit', ended);

@@ -8,7 +8,7 @@ import { scopeFor } from '../../src/kernel/scope.js';
 import { emptyDesiredNamespace, HOST, type DesiredNode } from '../../src/kernel/types.js';
 import { RealKernel } from '../../src/exec/real.js';
 import { reconcile } from '../../src/exec/reconcile.js';
-import { joinsNftablesGroup, isNftBackend } from '../../src/exec/ruleset-watch.js';
+import { joinsNftablesGroup, isNftBackend, RulesetWatch } from '../../src/exec/ruleset-watch.js';
 import { run, type Runner } from '../../src/exec/run.js';
 import { firewall, INSTANCE_1 } from './topology.js';
 import { isRoot, removeAll, uniquePrefix } from './sandbox.js';
@@ -107,6 +107,31 @@ describe('full observations and the ruleset watch', { skip: isRoot() ? false : '
     assert.ok(r.converged, JSON.stringify(r.remaining));
     const saved = (await run(['iptables-save', '-t', 'filter'], { netns: node })).stdout;
     assert.ok(saved.includes(`-A ${chain.name} ${chain.rules[0]}`), saved);
+  });
+
+  test('a monitor that ended is started again, and no mark from before it ended matches one after', async () => {
+    const watch = new RulesetWatch(node, 0);
+    try {
+      const listening = async () => {
+        for (let i = 0; i < 250; i++) {
+          const m = watch.mark();
+          if (m !== null) return m;
+          await sleep(20);
+        }
+        assert.fail('the monitor never listened');
+      };
+      const before = await listening();
+      const pid = watch.pid!;
+      process.kill(pid, 'SIGKILL');
+      while (watch.pid === pid) await sleep(10);
+      // Changed while nobody listened: the marks must tell.
+      await run(['iptables', '-N', 'while-deaf'], { netns: node });
+      const after = await listening();
+      assert.notEqual(watch.pid, pid, 'a new monitor');
+      assert.notEqual(after, before);
+    } finally {
+      watch.close();
+    }
   });
 
   test('close() ends the monitor: observations read every time after it', async () => {
