@@ -86,7 +86,9 @@ export class RulesetWatch {
 
   private start(): void {
     this.startedAt = Date.now();
-    const [cmd, ...args] = inNetns(['nft', 'monitor'], this.netns);
+    // setpriv (util-linux) has the kernel end the monitor when the agent dies, even by SIGKILL: left
+    // alone it would wait for a ruleset event for ever, and keep a deleted namespace alive meanwhile.
+    const [cmd, ...args] = inNetns(['setpriv', '--pdeathsig', 'TERM', '--', 'nft', 'monitor'], this.netns);
     const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     this.child = child;
     child.unref();

@@ -3,6 +3,8 @@
 // anyone, or by neutrino's own apply makes the next one read, and it sees the change.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { scopeFor } from '../../src/kernel/scope.js';
 import { emptyDesiredNamespace, HOST, type DesiredNode } from '../../src/kernel/types.js';
@@ -132,6 +134,31 @@ describe('full observations and the ruleset watch', { skip: isRoot() ? false : '
     } finally {
       watch.close();
     }
+  });
+
+  test('the monitor ends with the process that started it, even killed by SIGKILL', async () => {
+    const script = [
+      `import { RulesetWatch } from ${JSON.stringify(new URL('../../src/exec/ruleset-watch.ts', import.meta.url).href)};`,
+      `const w = new RulesetWatch(${JSON.stringify(node)});`,
+      'const wait = () => (w.mark() === null ? setTimeout(wait, 20) : console.log(w.pid));',
+      'wait();',
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const monitorPid = Number(
+      await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()))),
+    );
+    assert.ok(monitorPid > 1 && existsSync(`/proc/${monitorPid}`));
+    child.kill('SIGKILL');
+    for (let i = 0; i < 100 && existsSync(`/proc/${monitorPid}/cmdline`) && readFileSync(`/proc/${monitorPid}/cmdline`, 'utf8'); i++)
+      await sleep(20);
+    assert.equal(
+      existsSync(`/proc/${monitorPid}/cmdline`) ? readFileSync(`/proc/${monitorPid}/cmdline`, 'utf8') : '',
+      '',
+      'the monitor ended',
+    );
   });
 
   test('close() ends the monitor: observations read every time after it', async () => {
