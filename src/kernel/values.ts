@@ -16,11 +16,26 @@ export function canonicalIpOrThrow(ip: string): string {
   return canonical;
 }
 
+/**
+ * Canonical forms found before: every full pass parses the addresses and routes of every link of the
+ * node again (~0.8 s of a 38 s idle on a 1,000-port node, the same strings each time). Emptied when
+ * it holds more than a large node's worth.
+ */
+const canonicalPrefixes = new Map<string, string>();
+const CANONICAL_PREFIXES_MAX = 16_384;
+
 /** 'addr/len' in canonical form, host bits kept. With `hostDefault`, a bare address gets /32 or /128 (iproute2 omits them). */
 export function canonicalCidr(cidr: string, hostDefault = false): string {
-  const c = parsePrefix(cidr);
-  if (!c || (!hostDefault && !cidr.includes('/'))) throw new InvalidName('prefix', cidr);
-  return `${formatIp({ version: c.version, value: c.address })}/${c.prefixLength}`;
+  if (!hostDefault && !cidr.includes('/')) throw new InvalidName('prefix', cidr);
+  let canonical = canonicalPrefixes.get(cidr);
+  if (canonical === undefined) {
+    const c = parsePrefix(cidr);
+    if (!c) throw new InvalidName('prefix', cidr);
+    canonical = `${formatIp({ version: c.version, value: c.address })}/${c.prefixLength}`;
+    if (canonicalPrefixes.size >= CANONICAL_PREFIXES_MAX) canonicalPrefixes.clear();
+    canonicalPrefixes.set(cidr, canonical);
+  }
+  return canonical;
 }
 
 /** Family of 'addr/len' or 'addr'. */

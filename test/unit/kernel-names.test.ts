@@ -68,6 +68,10 @@ test("sysctl keys for devices with a dot use sysctl(8)'s slash", () => {
 test('canonical forms match what iproute2 prints', () => {
   assert.equal(canonicalIpOrThrow('FD00:0:0::0001'), 'fd00::1');
   assert.equal(canonicalCidr('fd00:41:0::3/64'), 'fd00:41::3/64');
+  assert.equal(canonicalCidr('fd00:41:0::3/64'), 'fd00:41::3/64', 'the kept form, asked again');
+  assert.throws(() => canonicalCidr('10.0.0.1'), InvalidName, 'no length: refused unless a host default is asked for');
+  assert.equal(canonicalDst('10.0.0.1'), '10.0.0.1/32');
+  assert.throws(() => canonicalCidr('10.0.0.1'), InvalidName, 'still refused once the host form was made');
   assert.equal(canonicalDst('10.0.0.1'), '10.0.0.1/32');
   assert.equal(canonicalDst('default'), 'default');
   assert.equal(canonicalMac('FA:16:3E:A7:F7:5A'), 'fa:16:3e:a7:f7:5a');
