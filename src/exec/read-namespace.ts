@@ -13,13 +13,19 @@ export interface RawCommand {
   optional?: true;
 }
 
+/** Commands left out of a read (their fields stay empty): both are read unless false. */
+export interface RawReadOptions {
+  fdb?: boolean;
+  iptables?: boolean;
+}
+
 /**
  * In RawNamespace field order; `sysctl` only when keys are asked for (its field stays ''), `fdb`
  * unless left out (the caller reads the devices it wants: RealKernel with ObserveScope.fdbDevices),
  * the iptables-save pair unless left out (RealKernel takes its last read again when nothing was
  * committed since: ruleset-watch.ts).
  */
-export function rawNamespaceCommands(sysctlKeys: readonly string[], fdb = true, iptables = true): RawCommand[] {
+export function rawNamespaceCommands(sysctlKeys: readonly string[], { fdb = true, iptables = true }: RawReadOptions = {}): RawCommand[] {
   const cmds: RawCommand[] = [
     { field: 'ip', argv: ['ip', '-j', '-d', '-batch', '-'], stdin: IP_OBSERVE_BATCH.join('\n') + '\n' },
     { field: 'route6', argv: ['ip', '-6', '-j', '-d', 'route', 'show', 'table', 'main'] },
@@ -45,9 +51,9 @@ export async function readRawNamespace(
   run: Runner,
   netns: string | undefined,
   sysctlKeys: readonly string[],
-  opts: { fdb?: boolean; iptables?: boolean } = {},
+  opts: RawReadOptions = {},
 ): Promise<RawNamespace> {
-  const cmds = rawNamespaceCommands(sysctlKeys, opts.fdb ?? true, opts.iptables ?? true);
+  const cmds = rawNamespaceCommands(sysctlKeys, opts);
   const outs = await Promise.all(
     cmds.map((c) =>
       run(c.argv, c.stdin === undefined ? { netns } : { netns, stdin: c.stdin }).catch((e: unknown) => {

@@ -92,10 +92,6 @@ export class RulesetWatch {
     const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     this.child = child;
     child.unref();
-    // Not left behind by a process that exits without close() (by its PID, the one we started).
-    const killOnExit = () => child.kill();
-    process.once('exit', killOnExit);
-    child.once('exit', () => process.off('exit', killOnExit));
     (child.stdout as NodeJS.ReadableStream & { unref?: () => void }).unref?.();
     child.stdout!.on('data', () => this.changes++);
     const ended = () => {
@@ -134,9 +130,9 @@ export class RulesetWatch {
 /** A watch for `netns` when its iptables use the nf_tables backend; null otherwise (legacy, no iptables). */
 export async function rulesetWatchFor(run: Runner, netns: string | undefined): Promise<RulesetWatch | null> {
   try {
-    const v4 = await run(['iptables', '-V'], { netns });
-    const v6 = await run(['ip6tables', '-V'], { netns }).catch(() => ({ stdout: '(nf_tables)' }));
-    return isNftBackend(v4.stdout) && isNftBackend(v6.stdout) ? new RulesetWatch(netns) : null;
+    // ip6tables may be absent (its rules are then not read at all): only iptables' backend decides then.
+    const [v4, v6] = await Promise.all([run(['iptables', '-V'], { netns }), run(['ip6tables', '-V'], { netns }).catch(() => null)]);
+    return isNftBackend(v4.stdout) && (v6 === null || isNftBackend(v6.stdout)) ? new RulesetWatch(netns) : null;
   } catch {
     return null;
   }

@@ -1,5 +1,6 @@
 // Neutron's Linux bridge naming scheme (the contract with operators) and the validators every name passes before it reaches a command.
 import { createHash } from 'node:crypto';
+import { BoundedMemo } from './bounded-memo.js';
 
 /** Linux limit (IFNAMSIZ - 1). */
 export const DEVICE_NAME_MAX = 15;
@@ -76,21 +77,12 @@ function resourceId(id: string): string {
 
 /**
  * Device names made and checked before: every pass asks again for each port's, on a big node a
- * few thousand regular-expression tests a pass. Emptied when it holds more than a large node's worth.
+ * few thousand regular-expression tests a pass.
  */
-const madeDevices = new Map<string, string>();
-const MADE_DEVICES_MAX = 16_384;
+const madeDevices = new BoundedMemo<string>(16_384);
 
-function device(prefix: string, id: string): string {
-  const key = prefix + id;
-  let name = madeDevices.get(key);
-  if (name === undefined) {
-    name = assertInterfaceName(prefix + resourceId(id).slice(0, RESOURCE_ID_LENGTH));
-    if (madeDevices.size >= MADE_DEVICES_MAX) madeDevices.clear();
-    madeDevices.set(key, name);
-  }
-  return name;
-}
+const device = (prefix: string, id: string): string =>
+  madeDevices.get(prefix + id, () => assertInterfaceName(prefix + resourceId(id).slice(0, RESOURCE_ID_LENGTH)));
 
 /** `brq` + network id[:11] — the per-network bridge. */
 export const bridgeName = (networkId: string): string => device('brq', networkId);

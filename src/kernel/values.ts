@@ -1,6 +1,7 @@
 // Pure validation and canonical forms of addresses, prefixes and MACs, so desired and observed values compare equal.
 import { addressBits, canonicalIpOrNull, formatCidr, formatIp, ipVersion, parsePrefix, type IpVersion } from '../model/ip.js';
 import { InvalidName } from './names.js';
+import { BoundedMemo } from './bounded-memo.js';
 
 export type Family = IpVersion;
 
@@ -18,24 +19,18 @@ export function canonicalIpOrThrow(ip: string): string {
 
 /**
  * Canonical forms found before: every full pass parses the addresses and routes of every link of the
- * node again (~0.8 s of a 38 s idle on a 1,000-port node, the same strings each time). Emptied when
- * it holds more than a large node's worth.
+ * node again (~0.8 s of a 38 s idle on a 1,000-port node, the same strings each time).
  */
-const canonicalPrefixes = new Map<string, string>();
-const CANONICAL_PREFIXES_MAX = 16_384;
+const canonicalPrefixes = new BoundedMemo<string>(16_384);
 
 /** 'addr/len' in canonical form, host bits kept. With `hostDefault`, a bare address gets /32 or /128 (iproute2 omits them). */
 export function canonicalCidr(cidr: string, hostDefault = false): string {
   if (!hostDefault && !cidr.includes('/')) throw new InvalidName('prefix', cidr);
-  let canonical = canonicalPrefixes.get(cidr);
-  if (canonical === undefined) {
+  return canonicalPrefixes.get(cidr, () => {
     const c = parsePrefix(cidr);
     if (!c) throw new InvalidName('prefix', cidr);
-    canonical = `${formatIp({ version: c.version, value: c.address })}/${c.prefixLength}`;
-    if (canonicalPrefixes.size >= CANONICAL_PREFIXES_MAX) canonicalPrefixes.clear();
-    canonicalPrefixes.set(cidr, canonical);
-  }
-  return canonical;
+    return `${formatIp({ version: c.version, value: c.address })}/${c.prefixLength}`;
+  });
 }
 
 /** Family of 'addr/len' or 'addr'. */
