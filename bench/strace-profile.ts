@@ -104,10 +104,10 @@ export function passPhases(cmds: Cmd[], origin: number): PassPhases[] {
 /** strace attached to `pid` and its future children, writing to `file`; stop() detaches. */
 export class Tracer {
   private readonly child: ChildProcess;
-  constructor(
-    pid: number,
-    private readonly file: string,
-  ) {
+  private readonly file: string;
+
+  constructor(pid: number, file: string) {
+    this.file = file;
     this.child = spawn('strace', ['-f', '-ttt', '-e', 'trace=execve', '-e', 'signal=none', '-s', '200', '-o', file, '-p', String(pid)], {
       stdio: 'ignore',
     });

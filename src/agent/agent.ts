@@ -50,13 +50,18 @@ export class Agent {
   /** the metadata agent, on nodes with the DHCP or L3 role */
   private metadata: MetadataAgent | null = null;
 
-  constructor(
-    private readonly cfg: AgentConfig,
-    private readonly client: NeutrinoClient,
-    private readonly kernel: Kernel,
-    private readonly log: Logger,
-    private readonly metrics?: AgentMetrics,
-  ) {
+  private readonly cfg: AgentConfig;
+  private readonly client: NeutrinoClient;
+  private readonly kernel: Kernel;
+  private readonly log: Logger;
+  private readonly metrics?: AgentMetrics;
+
+  constructor(cfg: AgentConfig, client: NeutrinoClient, kernel: Kernel, log: Logger, metrics?: AgentMetrics) {
+    this.cfg = cfg;
+    this.client = client;
+    this.kernel = kernel;
+    this.log = log;
+    this.metrics = metrics;
     this.watch = new HostWatch(client, cfg.host, log);
   }
 

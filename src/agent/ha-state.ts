@@ -50,16 +50,30 @@ export class HaStateReporter {
   private primary = new Set<string>();
   private inFlight: Promise<void> | null = null;
 
+  private readonly host: string;
+  private readonly client: NeutrinoClient;
+  private readonly log: Logger;
+  private readonly run: Runner;
+  private readonly onPrimaryChange: () => void;
+  private readonly statePath?: string;
+
   /** `onPrimaryChange` is called when the set of routers active here changed. */
   constructor(
-    private readonly host: string,
-    private readonly client: NeutrinoClient,
-    private readonly log: Logger,
-    private readonly run: Runner = defaultRun,
-    private readonly onPrimaryChange: () => void = () => undefined,
+    host: string,
+    client: NeutrinoClient,
+    log: Logger,
+    run: Runner = defaultRun,
+    onPrimaryChange: () => void = () => undefined,
     /** the agent's state_path: where each router's state file is written; none when undefined */
-    private readonly statePath?: string,
-  ) {}
+    statePath?: string,
+  ) {
+    this.host = host;
+    this.client = client;
+    this.log = log;
+    this.run = run;
+    this.onPrimaryChange = onPrimaryChange;
+    this.statePath = statePath;
+  }
 
   /** The routers active on this node as last read. */
   primaryRouters(): ReadonlySet<string> {

@@ -25,11 +25,15 @@ export class HostWatch {
   /** Full syncs done, and how many of them because the feed had moved past our revision; deltas applied. */
   readonly stats = { fullSyncs: 0, expired: 0, deltas: 0, lastSyncMs: 0 };
 
-  constructor(
-    private readonly client: NeutrinoClient,
-    private readonly host: string,
-    private readonly log: Logger,
-  ) {}
+  private readonly client: NeutrinoClient;
+  private readonly host: string;
+  private readonly log: Logger;
+
+  constructor(client: NeutrinoClient, host: string, log: Logger) {
+    this.client = client;
+    this.host = host;
+    this.log = log;
+  }
 
   /** Forgets the view: the next `follow` starts with a full sync. */
   reset(): void {

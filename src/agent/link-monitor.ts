@@ -50,11 +50,14 @@ export class LinkMonitor {
   private events: LinkEvents = new Map();
   private seen: SeenLinks = new Map();
 
+  private readonly onChange: (events: LinkEvents, seen: SeenLinks) => void;
+  private readonly debounceMs: number;
+
   /** `onChange` is called at most once per `debounceMs` burst of events, with the links they named and what they showed. */
-  constructor(
-    private readonly onChange: (events: LinkEvents, seen: SeenLinks) => void,
-    private readonly debounceMs = LINK_EVENT_SETTLE_MS,
-  ) {}
+  constructor(onChange: (events: LinkEvents, seen: SeenLinks) => void, debounceMs = LINK_EVENT_SETTLE_MS) {
+    this.onChange = onChange;
+    this.debounceMs = debounceMs;
+  }
 
   start(): void {
     const child = spawn('ip', ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });

@@ -28,12 +28,17 @@ const query = (pairs: Array<[string, string]>) => pairs.map(([k, v]) => `${k}=${
 export class MetadataAgent {
   private server: Server | null = null;
 
-  constructor(
-    private readonly cfg: MetadataConfig,
-    private readonly socket: string,
-    private readonly client: NeutrinoClient,
-    private readonly log: Logger,
-  ) {}
+  private readonly cfg: MetadataConfig;
+  private readonly socket: string;
+  private readonly client: NeutrinoClient;
+  private readonly log: Logger;
+
+  constructor(cfg: MetadataConfig, socket: string, client: NeutrinoClient, log: Logger) {
+    this.cfg = cfg;
+    this.socket = socket;
+    this.client = client;
+    this.log = log;
+  }
 
   /** _get_router_networks: the networks of the router's interface ports. */
   private async routerNetworks(routerId: string): Promise<string[]> {

@@ -26,7 +26,10 @@ export class CachedTokenValidation {
   private readonly inFlight = new Map<string, Promise<AuthContext | null>>();
   private readonly now: () => number;
 
-  constructor(private readonly opts: TokenCacheOptions) {
+  private readonly opts: TokenCacheOptions;
+
+  constructor(opts: TokenCacheOptions) {
+    this.opts = opts;
     this.now = opts.now ?? Date.now;
   }
 

@@ -16,13 +16,13 @@ export interface Endpoint {
 }
 
 export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: unknown,
-    method: string,
-    path: string,
-  ) {
+  readonly status: number;
+  readonly body: unknown;
+
+  constructor(status: number, body: unknown, method: string, path: string) {
     super(`${method} ${path} answered ${status}: ${describe(body)}`);
+    this.status = status;
+    this.body = body;
   }
 }
 

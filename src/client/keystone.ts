@@ -84,7 +84,11 @@ export async function issueToken(req: TokenRequest, body: unknown): Promise<Issu
 export class TokenSession {
   private token: string | null = null;
 
-  constructor(private readonly login: () => Promise<string>) {}
+  private readonly login: () => Promise<string>;
+
+  constructor(login: () => Promise<string>) {
+    this.login = login;
+  }
 
   /** Logs in now (e.g. to fail early on wrong credentials). */
   async renew(): Promise<string> {
@@ -202,10 +206,12 @@ export class KeystoneTokenValidator {
   private readonly v3: string;
   private readonly target: ApiTarget;
 
-  constructor(
-    private readonly opts: ServiceLogin,
-    private readonly now: () => number = Date.now,
-  ) {
+  private readonly opts: ServiceLogin;
+  private readonly now: () => number;
+
+  constructor(opts: ServiceLogin, now: () => number = Date.now) {
+    this.opts = opts;
+    this.now = now;
     this.v3 = identityV3(opts.authUrl);
     this.target = { api: 'Keystone', url: this.v3, credentialsHint: 'check [keystone_authtoken] in the server configuration' };
   }

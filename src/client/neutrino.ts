@@ -46,14 +46,14 @@ export class NeutrinoClient {
   /** The Keystone a server behind one named (auth_strategy = keystone), once found. */
   private keystone: string | null = null;
 
+  private readonly creds: Credentials;
+
   /**
    * Several endpoints are several servers on one shared database: a request that cannot reach the
    * current one goes to the next (a token is good at every one of them).
    */
-  constructor(
-    endpoints: Endpoint | Endpoint[],
-    private readonly creds: Credentials,
-  ) {
+  constructor(endpoints: Endpoint | Endpoint[], creds: Credentials) {
+    this.creds = creds;
     this.endpoints = Array.isArray(endpoints) ? endpoints : [endpoints];
     if (!this.endpoints.length) throw new Error('NeutrinoClient needs at least one endpoint');
     if (creds.authUrl) this.keystone = identityV3(creds.authUrl);

@@ -59,7 +59,10 @@ export class NovaClient {
   private readonly v3: string;
   private readonly now: () => number;
 
-  constructor(private readonly opts: NovaClientOptions) {
+  private readonly opts: NovaClientOptions;
+
+  constructor(opts: NovaClientOptions) {
+    this.opts = opts;
     this.v3 = identityV3(opts.authUrl);
     this.now = opts.now ?? Date.now;
   }

@@ -16,11 +16,13 @@ export interface ApiTarget {
 
 /** The API could not be reached at all. */
 export class UnreachableError extends Error {
-  constructor(
-    readonly target: ApiTarget,
-    readonly reason: string,
-  ) {
+  readonly target: ApiTarget;
+  readonly reason: string;
+
+  constructor(target: ApiTarget, reason: string) {
     super(`cannot reach ${target.api} at ${target.url} (${reason})${target.hint ? `: ${target.hint}` : ''}`);
+    this.target = target;
+    this.reason = reason;
     this.name = 'UnreachableError';
   }
 }
@@ -38,8 +40,11 @@ export class CredentialsError extends Error {
 /** A request that got no answer in time (Node reports it as an event, not an errno). */
 export class NoAnswerError extends Error {
   readonly code = 'ETIMEDOUT';
-  constructor(readonly ms: number) {
+  readonly ms: number;
+
+  constructor(ms: number) {
     super(`no answer within ${ms / 1000} s`);
+    this.ms = ms;
   }
 }
 

@@ -4,18 +4,31 @@ export type ErrorKind = 'exists' | 'not-found' | 'busy' | 'permission' | 'invali
 
 /** A command that failed: what ran, where, how it ended and what it said. */
 export class ExecError extends Error {
+  readonly kind: ErrorKind;
+  readonly argv: readonly string[];
+  readonly exitCode: number | null;
+  readonly stderr: string;
+  readonly netns?: string;
+  readonly failedLine?: string;
+
   constructor(
-    readonly kind: ErrorKind,
-    readonly argv: readonly string[],
-    readonly exitCode: number | null,
-    readonly stderr: string,
-    readonly netns?: string,
+    kind: ErrorKind,
+    argv: readonly string[],
+    exitCode: number | null,
+    stderr: string,
+    netns?: string,
     /** For batches (`-batch -`, iptables-restore): the input line that failed, when the tool says. */
-    readonly failedLine?: string,
+    failedLine?: string,
   ) {
     const where = netns ? ` in netns ${netns}` : '';
     const line = failedLine ? ` at "${failedLine}"` : '';
     super(`${argv.join(' ')}${where} failed (${kind}, exit ${exitCode ?? 'signal'})${line}: ${stderr.trim().split('\n')[0] ?? ''}`);
+    this.kind = kind;
+    this.argv = argv;
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+    this.netns = netns;
+    this.failedLine = failedLine;
     this.name = 'ExecError';
   }
 }

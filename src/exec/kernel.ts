@@ -19,11 +19,13 @@ export interface Kernel {
 
 /** apply() failed part-way: which ops were in the failing command, and why. */
 export class ApplyError extends Error {
-  constructor(
-    readonly ops: readonly Op[],
-    override readonly cause: Error,
-  ) {
+  readonly ops: readonly Op[];
+  override readonly cause: Error;
+
+  constructor(ops: readonly Op[], cause: Error) {
     super(`applying ${ops.map((o) => o.op).join(',')} failed: ${cause.message}`);
+    this.ops = ops;
+    this.cause = cause;
     this.name = 'ApplyError';
   }
 }

@@ -64,11 +64,14 @@ export class RulesetWatch {
   private startedAt = -Infinity;
   private closed = false;
 
+  private readonly netns: string | undefined;
+  private readonly restartGapMs: number;
+
   /** `netns`: a name under /run/netns, or undefined for this process's own namespace. */
-  constructor(
-    private readonly netns: string | undefined,
-    private readonly restartGapMs = RESTART_GAP_MS,
-  ) {}
+  constructor(netns: string | undefined, restartGapMs = RESTART_GAP_MS) {
+    this.netns = netns;
+    this.restartGapMs = restartGapMs;
+  }
 
   /** The running monitor's PID, if any. */
   get pid(): number | undefined {

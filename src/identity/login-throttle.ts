@@ -38,11 +38,15 @@ export function backoffDelayMs(policy: BackoffPolicy, failures: number): number 
 export class LoginThrottle {
   private readonly keys = new Map<string, KeyState>();
 
-  constructor(
-    private readonly policy: BackoffPolicy,
-    private readonly now: () => number = () => performance.now(),
-    private readonly sleep: (ms: number) => Promise<unknown> = sleepMs,
-  ) {}
+  private readonly policy: BackoffPolicy;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<unknown>;
+
+  constructor(policy: BackoffPolicy, now: () => number = () => performance.now(), sleep: (ms: number) => Promise<unknown> = sleepMs) {
+    this.policy = policy;
+    this.now = now;
+    this.sleep = sleep;
+  }
 
   /**
    * Runs `attempt` in `key`'s turn. A rejection for which `isFailure` holds counts as a failed login;

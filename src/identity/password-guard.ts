@@ -21,11 +21,14 @@ const isFailedLogin = (err: unknown) => err instanceof IdentityError && err.stat
 export class PasswordGuard {
   private readonly throttle: LoginThrottle;
 
-  constructor(
-    private readonly db: Db,
-    private readonly now: () => number,
-    private readonly opts: PasswordGuardOptions,
-  ) {
+  private readonly db: Db;
+  private readonly now: () => number;
+  private readonly opts: PasswordGuardOptions;
+
+  constructor(db: Db, now: () => number, opts: PasswordGuardOptions) {
+    this.db = db;
+    this.now = now;
+    this.opts = opts;
     this.throttle = new LoginThrottle(opts.backoff);
   }
 

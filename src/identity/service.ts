@@ -76,10 +76,10 @@ export class IdentityService {
   private readonly deps: IdentityDeps;
   private readonly tokens: TokenService;
 
-  constructor(
-    db: Db,
-    private readonly opts: IdentityOptions,
-  ) {
+  private readonly opts: IdentityOptions;
+
+  constructor(db: Db, opts: IdentityOptions) {
+    this.opts = opts;
     const now = opts.now ?? Date.now;
     const passwords = new PasswordGuard(db, now, {
       lockout: opts.lockout ?? NO_LOCKOUT,

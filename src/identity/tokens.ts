@@ -60,12 +60,20 @@ const auditId = () => randomBytes(16).toString('base64url');
 export class TokenService {
   private lastPurge = 0;
 
+  private readonly deps: IdentityDeps;
+  private readonly tokenTtlSeconds: number;
+  private readonly catalogOf: (baseUrl: string) => CatalogService[];
+
   constructor(
-    private readonly deps: IdentityDeps,
-    private readonly tokenTtlSeconds: number,
+    deps: IdentityDeps,
+    tokenTtlSeconds: number,
     /** The service catalog put in tokens, for the base URL the client reached. */
-    private readonly catalogOf: (baseUrl: string) => CatalogService[],
-  ) {}
+    catalogOf: (baseUrl: string) => CatalogService[],
+  ) {
+    this.deps = deps;
+    this.tokenTtlSeconds = tokenTtlSeconds;
+    this.catalogOf = catalogOf;
+  }
 
   /** A token's catalog: none without a base URL (?nocatalog). */
   private catalogFor(baseUrl: string): CatalogService[] {

@@ -3,7 +3,11 @@
 export class BoundedMemo<V> {
   private readonly kept = new Map<string, V>();
 
-  constructor(private readonly max: number) {}
+  private readonly max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
 
   /** The kept value of `key`, or `make()`'s, kept (a `make` that throws keeps nothing). */
   get(key: string, make: () => V): V {

@@ -18,11 +18,13 @@ export const IPSET_NAME_MAX = 29;
 
 /** Thrown when a name or value is not safe to hand to a command. */
 export class InvalidName extends Error {
-  constructor(
-    readonly what: string,
-    readonly value: unknown,
-  ) {
+  readonly what: string;
+  readonly value: unknown;
+
+  constructor(what: string, value: unknown) {
     super(`invalid ${what}: ${JSON.stringify(value)}`);
+    this.what = what;
+    this.value = value;
     this.name = 'InvalidName';
   }
 }

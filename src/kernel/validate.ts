@@ -24,8 +24,11 @@ import {
 
 /** The desired state is not something neutrino can or may build. */
 export class InvalidDesired extends Error {
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
     super(`invalid desired state: ${problems.join('; ')}`);
+    this.problems = problems;
     this.name = 'InvalidDesired';
   }
 }

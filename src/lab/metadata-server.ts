@@ -36,12 +36,16 @@ export class LabMetadataServer {
   private server: Server | null = null;
   private readonly client: NeutrinoClient;
 
-  constructor(
-    private readonly paths: LabPaths,
-    private readonly state: LabState,
-    private readonly secret: string,
-    private readonly log: Logger,
-  ) {
+  private readonly paths: LabPaths;
+  private readonly state: LabState;
+  private readonly secret: string;
+  private readonly log: Logger;
+
+  constructor(paths: LabPaths, state: LabState, secret: string, log: Logger) {
+    this.paths = paths;
+    this.state = state;
+    this.secret = secret;
+    this.log = log;
     this.client = new NeutrinoClient(
       { url: `unix:${paths.socket}` },
       { username: 'admin', password: state.server.adminPassword, project: 'admin' },

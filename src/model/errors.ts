@@ -16,13 +16,15 @@ export function echo(text: string, max = ECHO_MAX): string {
 }
 
 export class NeutronError extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    message: string,
-    readonly detail = '',
-  ) {
+  readonly status: number;
+  readonly type: string;
+  readonly detail: string;
+
+  constructor(status: number, type: string, message: string, detail = '') {
     super(echo(message, MESSAGE_MAX));
+    this.status = status;
+    this.type = type;
+    this.detail = detail;
     this.name = type;
   }
 }
@@ -40,12 +42,13 @@ export const invalidAttribute = (attr: string, reason: string) => badRequest(`In
 
 /** Keystone's error shape, used by the identity API and by 401s on the networking API. */
 export class IdentityError extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    message: string,
-  ) {
+  readonly status: number;
+  readonly title: string;
+
+  constructor(status: number, title: string, message: string) {
     super(echo(message, MESSAGE_MAX));
+    this.status = status;
+    this.title = title;
   }
 }
 

@@ -16,7 +16,11 @@ const KEPT = 4096;
 export class ChangeScopes {
   private readonly byRevision = new Map<number, Promise<ChangeScope>>();
 
-  constructor(private readonly db: Reader) {}
+  private readonly db: Reader;
+
+  constructor(db: Reader) {
+    this.db = db;
+  }
 
   /** The scopes of the changes, in their order; each read once. */
   async of(changes: Change[]): Promise<ChangeScope[]> {

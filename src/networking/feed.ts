@@ -43,11 +43,16 @@ export class ChangeFeed {
    */
   private oldestAtLeast: number | null = null;
 
+  private readonly db: Reader;
+  private readonly window: number;
+
   constructor(
-    private readonly db: Reader,
+    db: Reader,
     /** How many of the newest revisions are kept. */
-    private readonly window: number,
+    window: number,
   ) {
+    this.db = db;
+    this.window = window;
     this.slack = Math.floor(window / 10);
     onChangesAppended(db, (revision) => (this.appended = Math.max(this.appended, revision)));
   }

@@ -25,7 +25,11 @@ export class HostViewCache {
   private readonly prefix = randomBytes(6).toString('hex');
   private count = 0;
 
-  constructor(private readonly maxHosts = 1024) {}
+  private readonly maxHosts: number;
+
+  constructor(maxHosts = 1024) {
+    this.maxHosts = maxHosts;
+  }
 
   /** Keeps `view` as sent to an agent of its host; returns the tag the agent names it by. */
   remember(view: HostView, deps: HostViewDeps): string {

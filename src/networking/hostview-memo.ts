@@ -11,14 +11,17 @@ export class SnapshotMemo {
   /** Port views by port id. */
   readonly ports = new Map<string, PortView>();
 
+  readonly revision: number;
+  readonly lender: PortViewCache | null;
+
   /**
    * For reads at `revision` only: a build at another revision takes another memo. `lender`: port
    * views kept across revisions (brought to `revision` before the build), lent and kept through this memo.
    */
-  constructor(
-    readonly revision: number,
-    readonly lender: PortViewCache | null = null,
-  ) {}
+  constructor(revision: number, lender: PortViewCache | null = null) {
+    this.revision = revision;
+    this.lender = lender;
+  }
 
   /** The value kept under `key`, read once (a failed read keeps nothing). */
   async once<T>(key: string, read: () => Promise<T>): Promise<T> {

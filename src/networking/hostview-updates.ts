@@ -30,11 +30,14 @@ export class HostViewUpdates {
   private readonly scopes: ChangeScopes;
   private readonly waiters: HostViewWaiters;
 
-  constructor(
-    private readonly db: Reader,
-    private readonly feed: ChangeFeed,
-    private readonly cache: HostViewCache,
-  ) {
+  private readonly db: Reader;
+  private readonly feed: ChangeFeed;
+  private readonly cache: HostViewCache;
+
+  constructor(db: Reader, feed: ChangeFeed, cache: HostViewCache) {
+    this.db = db;
+    this.feed = feed;
+    this.cache = cache;
     this.scopes = new ChangeScopes(db);
     this.waiters = new HostViewWaiters(feed, this.scopes);
   }

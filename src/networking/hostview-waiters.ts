@@ -32,10 +32,13 @@ export class HostViewWaiters {
   /** Every waiter has been matched against the changes up to this revision; null while no follower runs. */
   private followed: number | null = null;
 
-  constructor(
-    private readonly feed: ChangeFeed,
-    private readonly scopes: ChangeScopes,
-  ) {}
+  private readonly feed: ChangeFeed;
+  private readonly scopes: ChangeScopes;
+
+  constructor(feed: ChangeFeed, scopes: ChangeScopes) {
+    this.feed = feed;
+    this.scopes = scopes;
+  }
 
   /** Waits up to `ms` for a change after `at` that concerns the view `deps` describes. */
   wait(deps: HostViewDeps, at: number, ms: number): Promise<WaitEnd> {

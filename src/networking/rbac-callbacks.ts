@@ -24,11 +24,13 @@ export interface RbacObjectType {
 
 /** A callback's refusal: which callback (Neutron's name for it) and its error. */
 export class CallbackFailure extends Error {
-  constructor(
-    readonly callback: string,
-    readonly error: NeutronError,
-  ) {
+  readonly callback: string;
+  readonly error: NeutronError;
+
+  constructor(callback: string, error: NeutronError) {
     super(`Callback ${callback} failed with "${error.message}"`);
+    this.callback = callback;
+    this.error = error;
   }
 }
 

@@ -26,7 +26,11 @@ export class BatchSender<E> {
   private closed = false;
   private readonly wake = new AbortController();
 
-  constructor(private readonly opts: BatchSenderOptions<E>) {}
+  private readonly opts: BatchSenderOptions<E>;
+
+  constructor(opts: BatchSenderOptions<E>) {
+    this.opts = opts;
+  }
 
   /** Adds the event to the next batch; starts sending if nothing is under way. */
   queue(event: E): void {

@@ -1,11 +1,11 @@
 // Typed access to iproute2's JSON output, failing loudly (ParseError) when it is not what we expect.
 
 export class ParseError extends Error {
-  constructor(
-    readonly source: string,
-    message: string,
-  ) {
+  readonly source: string;
+
+  constructor(source: string, message: string) {
     super(`${source}: ${message}`);
+    this.source = source;
     this.name = 'ParseError';
   }
 }

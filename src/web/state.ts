@@ -48,7 +48,11 @@ export class ViewSource {
   private again = false;
   private readonly memos = new Map<string, PortChainMemo>();
 
-  constructor(private readonly o: ViewSourceOptions) {}
+  private readonly o: ViewSourceOptions;
+
+  constructor(o: ViewSourceOptions) {
+    this.o = o;
+  }
 
   async start(): Promise<View> {
     await this.refresh();

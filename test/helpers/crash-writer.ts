@@ -60,12 +60,17 @@ export class CrashWriter {
   private seq = 0;
   private halted = false;
 
-  constructor(
-    private readonly base: string,
-    private readonly token: string,
-    readonly prefix: string,
-    private readonly nets: CrashNets,
-  ) {}
+  private readonly base: string;
+  private readonly token: string;
+  readonly prefix: string;
+  private readonly nets: CrashNets;
+
+  constructor(base: string, token: string, prefix: string, nets: CrashNets) {
+    this.base = base;
+    this.token = token;
+    this.prefix = prefix;
+    this.nets = nets;
+  }
 
   /** Ends every retry loop at its next turn (the test is failing and the server may stay down). */
   halt(): void {

@@ -139,7 +139,11 @@ export async function startKeystone(opts: KeystoneOptions = {}): Promise<Keyston
 export class KeystoneAdmin {
   private token: string | null = null;
 
-  constructor(readonly url: string) {}
+  readonly url: string;
+
+  constructor(url: string) {
+    this.url = url;
+  }
 
   /** A project-scoped token for a user of domain Default: its id and body. */
   async login(username: string, password: string, project: string): Promise<{ id: string; body: KeystoneTokenBody }> {

@@ -71,12 +71,15 @@ export interface CloudUser {
 }
 
 export class CliError extends Error {
-  constructor(
-    readonly args: string[],
-    readonly code: number,
-    readonly stderr: string,
-  ) {
+  readonly args: string[];
+  readonly code: number;
+  readonly stderr: string;
+
+  constructor(args: string[], code: number, stderr: string) {
     super(`openstack ${args.join(' ')} exited ${code}: ${stderr.trim()}`);
+    this.args = args;
+    this.code = code;
+    this.stderr = stderr;
   }
 }
 

@@ -297,7 +297,10 @@ class KeystoneClient implements ApiClient {
   private readonly tls: { ca?: Buffer; verify: boolean };
   private readonly session = new TokenSession(() => this.authenticate());
 
-  constructor(private readonly cfg: CloudConfig) {
+  private readonly cfg: CloudConfig;
+
+  constructor(cfg: CloudConfig) {
+    this.cfg = cfg;
     this.tls = { verify: cfg.verify, ...(cfg.cacert ? { ca: readCa(cfg) } : {}) };
   }
 
