@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { api, issueToken, memberProject } from '../test/helpers/client.js';
-import { processCpuMs } from './server-process.js';
+import { api, issueToken, memberProject } from '../test/helpers/client.ts';
+import { processCpuMs } from './server-process.ts';
 
 const PASSWORD = 'bench-admin';
 const LIST_PORTS = Number(process.env.BENCH_LIST_PORTS ?? 1000);

@@ -5,9 +5,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApp } from '../src/api/app.js';
-import { defaultServerConfig } from '../src/server-config.js';
-import { openDb } from '../src/store/db.js';
+import { buildApp } from '../src/api/app.ts';
+import { defaultServerConfig } from '../src/server-config.ts';
+import { openDb } from '../src/store/db.ts';
 
 const PORTS = Number(process.env.BENCH_PORTS ?? 4000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1000);

@@ -5,8 +5,8 @@
 // ports, and the server's CPU time per create in each block, so that a cost growing with the
 // network's size shows. Prints one JSON object.
 import { cpus } from 'node:os';
-import { api, issueToken, memberProject } from '../test/helpers/client.js';
-import { memberProjectId, pct, startServer, timed } from './server-process.js';
+import { api, issueToken, memberProject } from '../test/helpers/client.ts';
+import { memberProjectId, pct, startServer, timed } from './server-process.ts';
 
 const PORTS = Number(process.env.BENCH_PORTS ?? 10_000);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);

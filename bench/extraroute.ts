@@ -12,10 +12,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeNamespace } from '../src/lab/context.js';
-import { now, Prober } from './probe.js';
-import { cli, CONTROLLER, doneAt, ipOk, loadavg, providerLab, round, settledPasses, stats, timed, until } from './l3.js';
-import { selfServiceInstance } from './tenant.js';
+import { nodeNamespace } from '../src/lab/context.ts';
+import { now, Prober } from './probe.ts';
+import { cli, CONTROLLER, doneAt, ipOk, loadavg, providerLab, round, settledPasses, stats, timed, until } from './l3.ts';
+import { selfServiceInstance } from './tenant.ts';
 
 const ROUTE_ITER = Number(process.env.ROUTE_ITER ?? 10);
 const PROBE_MS = Number(process.env.PROBE_MS ?? 10);

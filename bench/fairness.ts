@@ -4,8 +4,8 @@
 // Starts a real `neutrino server` process (SQLite file in a temp dir). Prints one JSON object.
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { api, issueToken, memberProject, type Api } from '../test/helpers/client.js';
-import { memberProjectId, pct, startServer, timed } from './server-process.js';
+import { api, issueToken, memberProject, type Api } from '../test/helpers/client.ts';
+import { memberProjectId, pct, startServer, timed } from './server-process.ts';
 
 const PORTS = Number(process.env.BENCH_PORTS ?? 5000);
 const LISTERS = Number(process.env.BENCH_LISTERS ?? 15);

@@ -8,10 +8,10 @@
 // answers the watches got, per update. Prints one JSON object.
 import { cpus, loadavg } from 'node:os';
 import { pino } from 'pino';
-import { HostWatch } from '../src/agent/host-watch.js';
-import { NeutrinoClient } from '../src/client/neutrino.js';
-import { api, issueToken } from '../test/helpers/client.js';
-import { pct, startServer } from './server-process.js';
+import { HostWatch } from '../src/agent/host-watch.ts';
+import { NeutrinoClient } from '../src/client/neutrino.ts';
+import { api, issueToken } from '../test/helpers/client.ts';
+import { pct, startServer } from './server-process.ts';
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 100);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);

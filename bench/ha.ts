@@ -15,10 +15,10 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadLab, nodeNamespace } from '../src/lab/context.js';
-import { selfServiceInstance } from './tenant.js';
-import { now, Prober } from './probe.js';
-import { cli, ipOk, loadavg, providerLab, round, stats, until } from './l3.js';
+import { loadLab, nodeNamespace } from '../src/lab/context.ts';
+import { selfServiceInstance } from './tenant.ts';
+import { now, Prober } from './probe.ts';
+import { cli, ipOk, loadavg, providerLab, round, stats, until } from './l3.ts';
 
 const REPS = Number(process.env.REPS ?? 3);
 const PROBE_MS = Number(process.env.PROBE_MS ?? 10);

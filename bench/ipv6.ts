@@ -14,10 +14,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeNamespace } from '../src/lab/context.js';
-import { createInstance } from '../src/lab/instance.js';
-import { now, Prober } from './probe.js';
-import { cli, CONTROLLER, doneAt, ipOk, loadavg, providerLab, round, settledPasses, stats, timed, until } from './l3.js';
+import { nodeNamespace } from '../src/lab/context.ts';
+import { createInstance } from '../src/lab/instance.ts';
+import { now, Prober } from './probe.ts';
+import { cli, CONTROLLER, doneAt, ipOk, loadavg, providerLab, round, settledPasses, stats, timed, until } from './l3.ts';
 
 const REPS = Number(process.env.REPS ?? 10);
 const PROBE_MS = Number(process.env.PROBE_MS ?? 5);

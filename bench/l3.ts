@@ -16,11 +16,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { adminClient, loadLab, nodeNamespace, type LabContext } from '../src/lab/context.js';
-import { selfServiceInstance } from './tenant.js';
-import type { NeutrinoClient } from '../src/client/neutrino.js';
-import { now, Prober } from './probe.js';
-import { passPhases, Tracer, type PassPhases } from './strace-profile.js';
+import { adminClient, loadLab, nodeNamespace, type LabContext } from '../src/lab/context.ts';
+import { selfServiceInstance } from './tenant.ts';
+import type { NeutrinoClient } from '../src/client/neutrino.ts';
+import { now, Prober } from './probe.ts';
+import { passPhases, Tracer, type PassPhases } from './strace-profile.ts';
 
 const FIP_ITER = Number(process.env.FIP_ITER ?? 10);
 const ROUTER_ITER = Number(process.env.ROUTER_ITER ?? 5);

@@ -11,10 +11,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeNamespace } from '../src/lab/context.js';
-import { selfServiceInstance } from './tenant.js';
-import { now } from './probe.js';
-import { cli, loadavg, providerLab, round, stats, timed, until } from './l3.js';
+import { nodeNamespace } from '../src/lab/context.ts';
+import { selfServiceInstance } from './tenant.ts';
+import { now } from './probe.ts';
+import { cli, loadavg, providerLab, round, stats, timed, until } from './l3.ts';
 
 const PF_ITER = Number(process.env.PF_ITER ?? 10);
 const PROBE_MS = Number(process.env.PROBE_MS ?? 10);

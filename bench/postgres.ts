@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, issueToken, memberProject, type Api } from '../test/helpers/client.js';
-import { createDatabase, startPostgres } from '../test/helpers/postgres.js';
-import { freePort, listening, spawnServer, stopServer } from '../test/helpers/server-process.js';
+import { api, issueToken, memberProject, type Api } from '../test/helpers/client.ts';
+import { createDatabase, startPostgres } from '../test/helpers/postgres.ts';
+import { freePort, listening, spawnServer, stopServer } from '../test/helpers/server-process.ts';
 
 const PASSWORD = 'bench-admin';
 const CLIENTS = 16;

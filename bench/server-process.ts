@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { freeLoopbackPort } from '../src/lab/server-proc.js';
+import { freeLoopbackPort } from '../src/lab/server-proc.ts';
 
 export interface ServerProcess {
   url: string;

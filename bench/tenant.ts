@@ -1,8 +1,8 @@
 // The benches' tenant side on a providerLab (bench/l3.ts): network `selfservice` with 172.16.1.0/24
 // (gateway .1), a security group admitting one ingress protocol (and port), and instance `vm` on
 // compute1 in it, all as the lab's admin through the API.
-import { createInstance } from '../src/lab/instance.js';
-import type { providerLab } from './l3.js';
+import { createInstance } from '../src/lab/instance.ts';
+import type { providerLab } from './l3.ts';
 
 type ProviderLab = Awaited<ReturnType<typeof providerLab>>;
 

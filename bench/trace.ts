@@ -6,12 +6,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tapName } from '../src/kernel/names.js';
-import { adminClient, loadLab } from '../src/lab/context.js';
-import { traceFip } from '../src/trace/walk/fip.js';
-import { gatherSnapshot } from '../src/trace/read/gather.js';
-import { labSource } from '../src/cli/trace-lab.js';
-import { contextFrom } from '../src/trace/run.js';
+import { tapName } from '../src/kernel/names.ts';
+import { adminClient, loadLab } from '../src/lab/context.ts';
+import { traceFip } from '../src/trace/walk/fip.ts';
+import { gatherSnapshot } from '../src/trace/read/gather.ts';
+import { labSource } from '../src/cli/trace-lab.ts';
+import { contextFrom } from '../src/trace/run.ts';
 
 const LAB = 'btrace';
 const root = mkdtempSync(join(tmpdir(), 'neutrino-bench-trace-'));

@@ -8,12 +8,12 @@
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { loadSnapshot } from '../src/trace/read/snapshot-io.js';
-import type { Snapshot } from '../src/trace/snapshot.js';
-import { startWebServer } from '../src/web/server.js';
-import { ViewSource, viewOf } from '../src/web/state.js';
-import { findChromium } from '../test/helpers/browser.js';
-import { withMorePorts } from '../test/helpers/web-scale.js';
+import { loadSnapshot } from '../src/trace/read/snapshot-io.ts';
+import type { Snapshot } from '../src/trace/snapshot.ts';
+import { startWebServer } from '../src/web/server.ts';
+import { ViewSource, viewOf } from '../src/web/state.ts';
+import { findChromium } from '../test/helpers/browser.ts';
+import { withMorePorts } from '../test/helpers/web-scale.ts';
 
 const ITER = Number(process.env.ITER ?? 5);
 const PORTS = Number(process.env.PORTS ?? 1000);

@@ -1,6 +1,6 @@
 // The server's HA-router settings (Neutron's neutron.conf [DEFAULT] l3_ha, max_l3_agents_per_router,
 // l3_ha_net_cidr; neutron/conf/db/l3_hamode_db.py), parsed and checked as Neutron checks them.
-import { parsePrefix } from './model/ip.js';
+import { parsePrefix } from './model/ip.ts';
 
 export interface L3HaConfig {
   /** Routers created without `ha` are HA routers (l3_ha). */

@@ -2,7 +2,7 @@
 // notify_nova_on_port_data_changes, send_events_interval, http_retries, and the [nova] section
 // (keystoneauth's password options, region_name, endpoint_type, timeout). Without [nova] auth_type
 // Nova is not notified (neutrino's default: no behaviour without configuration).
-import type { PasswordAuth } from './client/keystone.js';
+import type { PasswordAuth } from './client/keystone.ts';
 
 export interface NovaConfig {
   /** Keystone's Identity API the [nova] user logs in at (its token's catalog names Nova). */

@@ -1,7 +1,7 @@
 // The server's [quotas] options (neutron/conf/quota.py): each resource's default limit for projects
 // without one of their own, quota_<resource> where Neutron has that option and default_quota for the
 // others (the subnet pools); a negative value is unlimited.
-import { QUOTA_DEFAULTS, type QuotaResource } from './networking/quota-defaults.js';
+import { QUOTA_DEFAULTS, type QuotaResource } from './networking/quota-defaults.ts';
 
 export class QuotaConfigError extends Error {}
 

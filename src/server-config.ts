@@ -1,17 +1,17 @@
 // The server's settings and their defaults (Neutron's neutron.conf / ml2_conf.ini equivalents), read
 // from an INI file in Neutron's own section and option names and from command-line flags; flags win.
-import type { TlsOptions } from './client/tls-settings.js';
+import type { TlsOptions } from './client/tls-settings.ts';
 import { readFileSync } from 'node:fs';
 import { parse } from 'ini';
-import { optionWarnings, SERVER_OPTIONS } from './config/option-catalog.js';
-import { parseListen } from './config/listen.js';
-import { ServerConfigError } from './config/server-config-error.js';
-import { DEFAULT_HASH_ROUNDS, hashRoundsProblem } from './identity/hash-rounds.js';
-import { DatabaseUrlError, parseDatabaseUrl, type Engine } from './store/engine.js';
-import { DEFAULT_L3_HA, L3HaConfigError, parseL3HaOptions, type L3HaConfig } from './server-config-l3ha.js';
-import { parseQuotaOptions, QuotaConfigError } from './server-config-quotas.js';
-import { QUOTA_DEFAULTS, type QuotaResource } from './networking/quota-defaults.js';
-import { NovaConfigError, parseNovaOptions, PASSWORD_AUTH_OPTIONS, type NovaConfig } from './server-config-nova.js';
+import { optionWarnings, SERVER_OPTIONS } from './config/option-catalog.ts';
+import { parseListen } from './config/listen.ts';
+import { ServerConfigError } from './config/server-config-error.ts';
+import { DEFAULT_HASH_ROUNDS, hashRoundsProblem } from './identity/hash-rounds.ts';
+import { DatabaseUrlError, parseDatabaseUrl, type Engine } from './store/engine.ts';
+import { DEFAULT_L3_HA, L3HaConfigError, parseL3HaOptions, type L3HaConfig } from './server-config-l3ha.ts';
+import { parseQuotaOptions, QuotaConfigError } from './server-config-quotas.ts';
+import { QUOTA_DEFAULTS, type QuotaResource } from './networking/quota-defaults.ts';
+import { NovaConfigError, parseNovaOptions, PASSWORD_AUTH_OPTIONS, type NovaConfig } from './server-config-nova.ts';
 // Re-exported for the server's modules that read them with the rest of its settings.
 export { parseListen, ServerConfigError };
 

@@ -3,16 +3,16 @@
 import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import pino from 'pino';
-import { buildApp } from './api/app.js';
-import { connectionBounds, createBoundedServer } from './api/bounded-server.js';
-import { ConnectionDrain } from './api/drain.js';
-import { ServerConfigError, type ServerConfig } from './server-config.js';
-import { openDb, type Db } from './store/db.js';
-import { redactPassword } from './store/engine.js';
-import { isWorkerProcess } from './server-workers.js';
-import { startMetricsListener } from './metrics/listener.js';
-import { lockStateDir, type StateLock } from './store/lock.js';
-import { securePrivateDir } from './store/state-dir.js';
+import { buildApp } from './api/app.ts';
+import { connectionBounds, createBoundedServer } from './api/bounded-server.ts';
+import { ConnectionDrain } from './api/drain.ts';
+import { ServerConfigError, type ServerConfig } from './server-config.ts';
+import { openDb, type Db } from './store/db.ts';
+import { redactPassword } from './store/engine.ts';
+import { isWorkerProcess } from './server-workers.ts';
+import { startMetricsListener } from './metrics/listener.ts';
+import { lockStateDir, type StateLock } from './store/lock.ts';
+import { securePrivateDir } from './store/state-dir.ts';
 
 export interface RunningServer {
   url: string;

@@ -1,11 +1,11 @@
 // The agent's configuration, read from an INI file laid out like Neutron's linuxbridge_agent.ini
 // (so the tracer and operators find settings where they expect them), plus flags. Pure parsing.
 import { parse } from 'ini';
-import { parseIp } from '../model/ip.js';
-import { AGENT_TYPES, VXLAN_UDP_PORT, type AgentRole } from '../model/neutron.js';
-import type { VxlanSettings } from '../planner/facts.js';
-import { vxlanGroupProblem } from '../planner/vxlan-group.js';
-import { DEFAULT_ADVERT_INT } from '../planner/keepalived.js';
+import { parseIp } from '../model/ip.ts';
+import { AGENT_TYPES, VXLAN_UDP_PORT, type AgentRole } from '../model/neutron.ts';
+import type { VxlanSettings } from '../planner/facts.ts';
+import { vxlanGroupProblem } from '../planner/vxlan-group.ts';
+import { DEFAULT_ADVERT_INT } from '../planner/keepalived.ts';
 
 export interface AgentConfig {
   host: string;

@@ -4,9 +4,9 @@
 // the address and its NAT rules are gone, so that an established flow stops instead of following
 // the old mapping. Failures are logged, never fatal.
 import type { Logger } from 'pino';
-import { isExecError } from '../exec/errors.js';
-import { run as defaultRun, type Runner } from '../exec/run.js';
-import type { RouterAddress } from '../planner/l3.js';
+import { isExecError } from '../exec/errors.ts';
+import { run as defaultRun, type Runner } from '../exec/run.ts';
+import type { RouterAddress } from '../planner/l3.ts';
 
 export async function deleteConntrackState(
   targets: readonly RouterAddress[],

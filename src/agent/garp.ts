@@ -3,10 +3,10 @@
 // `rounds` rounds 2 s apart. It runs in the background — a pass never waits for it — and a failure
 // is logged, never fatal: an announcement only speeds up what ARP would learn anyway.
 import type { Logger } from 'pino';
-import { isExecError } from '../exec/errors.js';
-import { mapLimit } from '../exec/real.js';
-import { run as defaultRun, type Runner } from '../exec/run.js';
-import type { RouterAddress } from '../planner/l3.js';
+import { isExecError } from '../exec/errors.ts';
+import { mapLimit } from '../exec/real.ts';
+import { run as defaultRun, type Runner } from '../exec/run.ts';
+import type { RouterAddress } from '../planner/l3.ts';
 
 /** Neutron's pause between rounds, for the kernel to get out of its ARP locktime. */
 export const ARPING_SLEEP_MS = 2000;

@@ -7,11 +7,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { NeutrinoClient } from '../client/neutrino.js';
-import { run as defaultRun, type Runner } from '../exec/run.js';
-import { haName, routerNamespace } from '../kernel/names.js';
-import type { HostView } from '../model/hostview.js';
-import { haConfDir, primaryVip } from '../planner/keepalived.js';
+import type { NeutrinoClient } from '../client/neutrino.ts';
+import { run as defaultRun, type Runner } from '../exec/run.ts';
+import { haName, routerNamespace } from '../kernel/names.ts';
+import type { HostView } from '../model/hostview.ts';
+import { haConfDir, primaryVip } from '../planner/keepalived.ts';
 
 export interface HaWatch {
   routerId: string;

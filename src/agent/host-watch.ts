@@ -5,10 +5,10 @@
 // delta of the view, applied to the copy held here. A server that makes no deltas (it names no
 // tag) is followed through the change feed, with a full sync after each change.
 import type { Logger } from 'pino';
-import { AbortError } from '../client/http.js';
-import { FeedExpiredError, type ChangePage, type HostViewAnswer, type NeutrinoClient } from '../client/neutrino.js';
-import type { HostView } from '../model/hostview.js';
-import { applyHostViewDelta, DeltaMismatchError } from '../model/hostview-delta.js';
+import { AbortError } from '../client/http.ts';
+import { FeedExpiredError, type ChangePage, type HostViewAnswer, type NeutrinoClient } from '../client/neutrino.ts';
+import type { HostView } from '../model/hostview.ts';
+import { applyHostViewDelta, DeltaMismatchError } from '../model/hostview-delta.ts';
 
 export class HostWatch {
   view: HostView | null = null;

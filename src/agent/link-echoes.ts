@@ -3,8 +3,8 @@
 // planning alone grows with the node. An event is an echo when the link it shows already is as the
 // last converged pass wanted it; anything else (a link it did not want, another master, a link it
 // wanted gone) is a change. Pure.
-import { HOST, type DesiredNode, type LinkSpec } from '../kernel/types.js';
-import type { LinkEvents, SeenLink, SeenLinks } from './link-monitor.js';
+import { HOST, type DesiredNode, type LinkSpec } from '../kernel/types.ts';
+import type { LinkEvents, SeenLink, SeenLinks } from './link-monitor.ts';
 
 /** What an echo is checked against: the last converged pass's desired state and the taps it took as present. */
 export interface EchoBase {

@@ -9,10 +9,10 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { request as httpsRequest } from 'node:https';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import type { NeutrinoClient } from '../client/neutrino.js';
-import { ROUTER_INTERFACE_OWNERS } from '../model/neutron.js';
-import type { MetadataConfig } from './config.js';
-import { metadataSource, novaHeaders, type MetadataSource } from './metadata-request.js';
+import type { NeutrinoClient } from '../client/neutrino.ts';
+import { ROUTER_INTERFACE_OWNERS } from '../model/neutron.ts';
+import type { MetadataConfig } from './config.ts';
+import { metadataSource, novaHeaders, type MetadataSource } from './metadata-request.ts';
 
 interface ApiPort {
   network_id: string;

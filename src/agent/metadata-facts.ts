@@ -1,7 +1,7 @@
 // The metadata settings the planner takes (MetadataFacts), from the agent's configuration and the
 // user and group the proxies run as (metadata_proxy_user/group unset: the agent's own). Pure.
-import { defaultMetadataSocket, type MetadataFacts, type MetadataRateLimit } from '../planner/metadata.js';
-import { rateLimitingProblem, type AgentConfig, type MetadataRateLimitingConfig } from './config.js';
+import { defaultMetadataSocket, type MetadataFacts, type MetadataRateLimit } from '../planner/metadata.ts';
+import { rateLimitingProblem, type AgentConfig, type MetadataRateLimitingConfig } from './config.ts';
 
 /** What the proxies limit: nothing unless rate limiting is on for exactly one address family. */
 function rateLimitOf(r: MetadataRateLimitingConfig): MetadataRateLimit | null {

@@ -4,7 +4,7 @@
 // Nova's metadata API gets — fresh ones only, so nothing an instance sent chooses the instance.
 // Pure.
 import { createHmac } from 'node:crypto';
-import { macOfLinkLocal, parseIp } from '../model/ip.js';
+import { macOfLinkLocal, parseIp } from '../model/ip.ts';
 
 export const NETWORK_ID_HEADER = 'x-neutron-network-id';
 export const ROUTER_ID_HEADER = 'x-neutron-router-id';

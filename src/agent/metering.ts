@@ -4,10 +4,10 @@
 // so each report carries what was counted since the last one; the server adds them up. Failures
 // are logged and leave that chain out (its counts stay for the next report); never fatal.
 import type { Logger } from 'pino';
-import { routerNamespace } from '../kernel/names.js';
-import type { MeteringCounter, RouterView } from '../model/hostview.js';
-import { run as defaultRun, type Runner } from '../exec/run.js';
-import { meterLabelChain, meteringChains } from '../planner/metering.js';
+import { routerNamespace } from '../kernel/names.ts';
+import type { MeteringCounter, RouterView } from '../model/hostview.ts';
+import { run as defaultRun, type Runner } from '../exec/run.ts';
+import { meterLabelChain, meteringChains } from '../planner/metering.ts';
 
 /** `iptables -L CHAIN -n -v -x`: the packets and bytes of its rules, summed (the chain's two title lines skipped). */
 export function parseListedCounters(listing: string): { packets: number; bytes: number } {

@@ -2,7 +2,7 @@
 // nodes sharing one /run/netns (a lab, several labs) off each other's. Apart from the pass so that
 // `neutrino lab` can find a node's namespaces without loading the planner.
 import { createHash } from 'node:crypto';
-import { DHCP_NS_PREFIX, ROUTER_NS_PREFIX } from '../kernel/names.js';
+import { DHCP_NS_PREFIX, ROUTER_NS_PREFIX } from '../kernel/names.ts';
 
 /** Namespaces the agents of a node may create; owned ones nobody wants any more are removed. */
 export const AGENT_NAMESPACE_PREFIXES = [DHCP_NS_PREFIX, ROUTER_NS_PREFIX];

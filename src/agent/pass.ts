@@ -3,21 +3,21 @@
 // ports are ACTIVE and which router addresses came and went. A full pass reads the whole node; a
 // targeted one, given the last converged pass, reads and changes only the slice of the node that
 // differs from it (kernel/slice.ts), so its cost follows the change, not the node's size.
-import { dhcpNamespace, routerNamespace, tapName } from '../kernel/names.js';
-import { render } from '../kernel/render.js';
-import { AGENT_NAMESPACE_PREFIXES, namespaceOwner } from './namespace-owner.js';
-import { HOST, type DesiredNode, type ProcessSpec } from '../kernel/types.js';
-import type { Kernel } from '../exec/kernel.js';
-import { reconcile, reconcileSlice } from '../exec/reconcile.js';
-import type { ProcessHint } from '../kernel/scope.js';
-import { sliceBetween, type Slice, type SliceRefusal } from '../kernel/slice.js';
-import type { LinkEvents } from './link-monitor.js';
-import type { HostView } from '../model/hostview.js';
-import { planNode, type NodeFacts } from '../planner/index.js';
-import type { PortChainMemo } from '../planner/port-memo.js';
-import { addressesReleased, addressesToAnnounce, type RouterAddress } from '../planner/l3.js';
-import { haproxyPidPath, haproxyProcessId } from '../planner/metadata.js';
-import { radvdPidPath, radvdProcessId } from '../planner/radvd.js';
+import { dhcpNamespace, routerNamespace, tapName } from '../kernel/names.ts';
+import { render } from '../kernel/render.ts';
+import { AGENT_NAMESPACE_PREFIXES, namespaceOwner } from './namespace-owner.ts';
+import { HOST, type DesiredNode, type ProcessSpec } from '../kernel/types.ts';
+import type { Kernel } from '../exec/kernel.ts';
+import { reconcile, reconcileSlice } from '../exec/reconcile.ts';
+import type { ProcessHint } from '../kernel/scope.ts';
+import { sliceBetween, type Slice, type SliceRefusal } from '../kernel/slice.ts';
+import type { LinkEvents } from './link-monitor.ts';
+import type { HostView } from '../model/hostview.ts';
+import { planNode, type NodeFacts } from '../planner/index.ts';
+import type { PortChainMemo } from '../planner/port-memo.ts';
+import { addressesReleased, addressesToAnnounce, type RouterAddress } from '../planner/l3.ts';
+import { haproxyPidPath, haproxyProcessId } from '../planner/metadata.ts';
+import { radvdPidPath, radvdProcessId } from '../planner/radvd.ts';
 
 /** What an agent pass did: the kernel pass's outcome in the agent's terms (ports, router addresses). */
 export interface AgentPassResult {

@@ -4,7 +4,7 @@
 // view rewrote (moved to another host and back, re-bound: the server set it DOWN) or fetched anew
 // (the agent restarted, a whole view) is reported again, and a port gone from the view is forgotten.
 // Reporting a status the server already holds changes nothing there. Pure.
-import type { PortView } from '../model/hostview.js';
+import type { PortView } from '../model/hostview.ts';
 
 /** port id → the status last reported for it, and the view's port object it was reported against */
 export type ReportedStatuses = Map<string, { status: string; port: PortView }>;

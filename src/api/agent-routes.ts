@@ -1,20 +1,20 @@
 // The agents' side of the API (neutrino's replacement for Neutron's RPC): state reports, the change
 // feed, each host's view, and port status. Admin (service) tokens only.
-import { unitOfWork } from '../store/unit-of-work.js';
+import { unitOfWork } from '../store/unit-of-work.ts';
 import type { FastifyInstance } from 'fastify';
-import type { ServerConfig } from '../server-config.js';
-import type { Db } from '../store/db.js';
-import { badRequest, policyDenied } from '../model/errors.js';
-import { show } from '../model/validators.js';
-import { agentToApi, reportState } from '../networking/agents.js';
-import { autoScheduleDhcp } from '../networking/dhcp-scheduler.js';
-import { autoScheduleL3, reportFloatingIpStatus } from '../networking/l3-scheduler.js';
-import type { ChangeFeed } from '../networking/feed.js';
-import { HostViewCache } from '../networking/hostview-cache.js';
-import { HostViewUpdates } from '../networking/hostview-updates.js';
-import { checkHaStates, updateHaStates } from '../networking/l3-ha.js';
-import { setPortStatus } from '../networking/port-status.js';
-import { meteringCounters, recordMeteringCounters } from '../networking/metering.js';
+import type { ServerConfig } from '../server-config.ts';
+import type { Db } from '../store/db.ts';
+import { badRequest, policyDenied } from '../model/errors.ts';
+import { show } from '../model/validators.ts';
+import { agentToApi, reportState } from '../networking/agents.ts';
+import { autoScheduleDhcp } from '../networking/dhcp-scheduler.ts';
+import { autoScheduleL3, reportFloatingIpStatus } from '../networking/l3-scheduler.ts';
+import type { ChangeFeed } from '../networking/feed.ts';
+import { HostViewCache } from '../networking/hostview-cache.ts';
+import { HostViewUpdates } from '../networking/hostview-updates.ts';
+import { checkHaStates, updateHaStates } from '../networking/l3-ha.ts';
+import { setPortStatus } from '../networking/port-status.ts';
+import { meteringCounters, recordMeteringCounters } from '../networking/metering.ts';
 
 const MAX_WAIT_S = 60;
 

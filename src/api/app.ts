@@ -1,22 +1,22 @@
 // Builds the HTTP application: identity at /identity/v3, networking at /v2.0, one port.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { publicUrl, type ServerConfig } from '../server-config.js';
-import type { Db } from '../store/db.js';
-import { IdentityService, identityOptions } from '../identity/service.js';
-import { registerIdentityRoutes } from './identity/routes.js';
-import { registerNetworkingRoutes } from './networking.js';
-import { keystoneAuthenticate, type Authenticate } from './keystone-auth.js';
-import { registerMetrics, type ServerMetrics } from './metrics.js';
-import { isWorkerProcess } from '../server-workers.js';
-import { handleClientError, handleError, neutronBody, serviceUnavailable } from './errors.js';
-import { newRequestId, registerRequestIdHeader, REQUEST_ID_LOG_LABEL } from './request-id.js';
-import { registerAccessLog } from './access-log.js';
-import { registerHealthcheck } from './healthcheck.js';
-import { NeutronError } from '../model/errors.js';
-import { connectionBounds, createBoundedServer } from './bounded-server.js';
-import { parseJsonBody } from './json-body.js';
-import { startNovaNotifier } from '../notify/nova-notifier.js';
-import type { NovaConfig } from '../server-config-nova.js';
+import { publicUrl, type ServerConfig } from '../server-config.ts';
+import type { Db } from '../store/db.ts';
+import { IdentityService, identityOptions } from '../identity/service.ts';
+import { registerIdentityRoutes } from './identity/routes.ts';
+import { registerNetworkingRoutes } from './networking.ts';
+import { keystoneAuthenticate, type Authenticate } from './keystone-auth.ts';
+import { registerMetrics, type ServerMetrics } from './metrics.ts';
+import { isWorkerProcess } from '../server-workers.ts';
+import { handleClientError, handleError, neutronBody, serviceUnavailable } from './errors.ts';
+import { newRequestId, registerRequestIdHeader, REQUEST_ID_LOG_LABEL } from './request-id.ts';
+import { registerAccessLog } from './access-log.ts';
+import { registerHealthcheck } from './healthcheck.ts';
+import { NeutronError } from '../model/errors.ts';
+import { connectionBounds, createBoundedServer } from './bounded-server.ts';
+import { parseJsonBody } from './json-body.ts';
+import { startNovaNotifier } from '../notify/nova-notifier.ts';
+import type { NovaConfig } from '../server-config-nova.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,10 +1,10 @@
 // GET/DELETE /v2.0/auto-allocated-topology/{project_id} (auto-allocated-topology).
 import type { FastifyInstance } from 'fastify';
-import type { ServerConfig } from '../server-config.js';
-import type { Db } from '../store/db.js';
-import { unitOfWork } from '../store/unit-of-work.js';
-import { fieldsOf, type RawQuery } from '../model/query.js';
-import { autoAllocatedTopologies } from '../networking/auto-allocate.js';
+import type { ServerConfig } from '../server-config.ts';
+import type { Db } from '../store/db.ts';
+import { unitOfWork } from '../store/unit-of-work.ts';
+import { fieldsOf, type RawQuery } from '../model/query.ts';
+import { autoAllocatedTopologies } from '../networking/auto-allocate.ts';
 
 export function registerAutoAllocateRoutes(v2: FastifyInstance, deps: { db: Db; config: ServerConfig }): void {
   const topologies = autoAllocatedTopologies(deps.config);

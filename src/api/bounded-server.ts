@@ -3,7 +3,7 @@
 // holding a connection forever. The server's side is not bounded here: a change-feed long-poll has
 // been fully received and only its response waits.
 import { createServer, type RequestListener, type Server } from 'node:http';
-import type { ServerConfig } from '../server-config.js';
+import type { ServerConfig } from '../server-config.ts';
 
 export interface ConnectionBounds {
   headerTimeoutMs: number;

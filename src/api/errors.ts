@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { IdentityError, NeutronError } from '../model/errors.js';
+import { IdentityError, NeutronError } from '../model/errors.ts';
 
 export function neutronBody(e: NeutronError) {
   return { NeutronError: { type: e.type, message: e.message, detail: e.detail } };

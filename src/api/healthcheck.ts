@@ -2,7 +2,7 @@
 // (HEAD: 204) when the store answers a trivial query, 503 when it does not.
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../store/db.js';
+import type { Db } from '../store/db.ts';
 
 const TEXT = 'text/plain; charset=UTF-8';
 const UNHEALTHY_REASON = 'Store unavailable';

@@ -1,6 +1,6 @@
 // revision-if-match: `If-Match: revision_number=N` constrains a PUT or DELETE to the revision the client
 // last saw (neutron/api/api_common.py check_request_for_revision_constraint, revision_plugin.py).
-import { badRequest, NeutronError } from '../model/errors.js';
+import { badRequest, NeutronError } from '../model/errors.ts';
 
 /** Neutron's BadRequest(resource='if-match', msg=…). */
 const badIfMatch = (msg: string) => badRequest(`Bad if-match request: ${msg}.`, 'BadRequest');

@@ -3,10 +3,10 @@
 // The body is written by hand so that totals beyond 2^53 (IPv6) stay exact.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { unitOfWork } from '../store/unit-of-work.js';
-import type { Db } from '../store/db.js';
-import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
-import { ipAvailabilities, ipAvailability, ipAvailabilitySpec } from '../networking/ip-availability.js';
+import { unitOfWork } from '../store/unit-of-work.ts';
+import type { Db } from '../store/db.ts';
+import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.ts';
+import { ipAvailabilities, ipAvailability, ipAvailabilitySpec } from '../networking/ip-availability.ts';
 
 /** JSON with bigints as plain numbers: each is first written as a string marked by a random token no request can know. */
 function sendExact(reply: FastifyReply, body: unknown) {

@@ -1,7 +1,7 @@
 // Request bodies: strict UTF-8 JSON, nested no deeper than any real request needs, with every string
 // valid Unicode and every number finite — so what is stored is exactly what was acknowledged, and no later step (serialising,
 // validating, echoing) can run out of stack on a hostile body.
-import { NeutronError } from '../model/errors.js';
+import { NeutronError } from '../model/errors.ts';
 
 /** Deeper than any Networking or Identity body (the deepest, binding:profile, is free-form but shallow). */
 export const MAX_JSON_DEPTH = 32;

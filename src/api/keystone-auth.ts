@@ -1,12 +1,12 @@
 // auth_strategy = keystone: each request's X-Auth-Token is checked with the configured Keystone
 // (through the validation cache); Keystone unable to answer is a 503, as with keystonemiddleware.
 import type { FastifyBaseLogger } from 'fastify';
-import { KeystoneTokenValidator, KeystoneUnavailableError } from '../client/keystone.js';
-import type { AuthContext } from '../model/context.js';
-import { NeutronError } from '../model/errors.js';
-import { ServerConfigError, type KeystoneAuthtoken } from '../server-config.js';
-import { TlsFileError, tlsSettings, type TlsSettings } from '../client/tls-settings.js';
-import { CachedTokenValidation, contextOfToken } from './keystone-tokens.js';
+import { KeystoneTokenValidator, KeystoneUnavailableError } from '../client/keystone.ts';
+import type { AuthContext } from '../model/context.ts';
+import { NeutronError } from '../model/errors.ts';
+import { ServerConfigError, type KeystoneAuthtoken } from '../server-config.ts';
+import { TlsFileError, tlsSettings, type TlsSettings } from '../client/tls-settings.ts';
+import { CachedTokenValidation, contextOfToken } from './keystone-tokens.ts';
 
 /** The caller's context for a token, or null when it is not valid; throws what the API answers otherwise. */
 export type Authenticate = (token: string) => Promise<AuthContext | null>;

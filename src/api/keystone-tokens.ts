@@ -3,8 +3,8 @@
 // token revoked in Keystone is refused here within that bound. Keystone being unable to answer is
 // not a result: it is neither cached nor turned into a refusal (the caller answers 503).
 import { createHash } from 'node:crypto';
-import type { ValidatedToken } from '../client/keystone.js';
-import { authContext, type AuthContext } from '../model/context.js';
+import type { ValidatedToken } from '../client/keystone.ts';
+import { authContext, type AuthContext } from '../model/context.ts';
 
 export interface TokenCacheOptions {
   /** Asks Keystone: the caller's context, or null when the token is not valid; throws when Keystone cannot answer. */

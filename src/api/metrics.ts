@@ -5,14 +5,14 @@
 // without a token on --metrics-listen (see docs/metrics.md).
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { policyDenied, unauthorized } from '../model/errors.js';
-import { readMetricsFacts, type AgentFacts, type MetricsFacts } from '../networking/metrics-facts.js';
-import type { ServerConfig } from '../server-config.js';
-import type { Db } from '../store/db.js';
-import { unitOfWork } from '../store/unit-of-work.js';
-import { clusterMetricsFromWorker, shareRegistryWithPrimary } from '../metrics/cluster.js';
-import type { Exposition } from '../metrics/listener.js';
-import type { Authenticate } from './keystone-auth.js';
+import { policyDenied, unauthorized } from '../model/errors.ts';
+import { readMetricsFacts, type AgentFacts, type MetricsFacts } from '../networking/metrics-facts.ts';
+import type { ServerConfig } from '../server-config.ts';
+import type { Db } from '../store/db.ts';
+import { unitOfWork } from '../store/unit-of-work.ts';
+import { clusterMetricsFromWorker, shareRegistryWithPrimary } from '../metrics/cluster.ts';
+import type { Exposition } from '../metrics/listener.ts';
+import type { Authenticate } from './keystone-auth.ts';
 
 /** Seconds: from a cached read to a long-poll held for its full minute. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];

@@ -1,15 +1,15 @@
 // Networking routes outside the generic resource pattern: quotas, agents, floating IP pools, service
 // providers, flavor bindings, router, subnet pool and address group actions, port bindings and forwardings.
-import { unitOfWork } from '../store/unit-of-work.js';
+import { unitOfWork } from '../store/unit-of-work.ts';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { ServerConfig } from '../server-config.js';
-import type { Db } from '../store/db.js';
-import { defaultQuota, listQuotas, quotaDetails, resetQuota, showQuota, updateQuota } from '../networking/quotas.js';
-import { listAgents, networkDhcpAgents, routerL3Agents, showAgent } from '../networking/agents.js';
-import { registerRouterActions } from './router-actions.js';
-import { floatingIpPoolSpec, listFloatingIpPools } from '../networking/floatingip-pools.js';
-import { registerSubnetPoolActions } from './subnetpool-actions.js';
-import { listAvailabilityZones } from '../networking/availability-zones.js';
+import type { ServerConfig } from '../server-config.ts';
+import type { Db } from '../store/db.ts';
+import { defaultQuota, listQuotas, quotaDetails, resetQuota, showQuota, updateQuota } from '../networking/quotas.ts';
+import { listAgents, networkDhcpAgents, routerL3Agents, showAgent } from '../networking/agents.ts';
+import { registerRouterActions } from './router-actions.ts';
+import { floatingIpPoolSpec, listFloatingIpPools } from '../networking/floatingip-pools.ts';
+import { registerSubnetPoolActions } from './subnetpool-actions.ts';
+import { listAvailabilityZones } from '../networking/availability-zones.ts';
 import {
   addDhcpNetwork,
   addL3Router,
@@ -17,15 +17,15 @@ import {
   removeDhcpNetwork,
   removeL3Router,
   routersOnL3Agent,
-} from '../networking/agent-scheduling.js';
-import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
-import type { ResourceSpec } from '../model/attributes.js';
-import { registerPortBindingRoutes } from './port-bindings.js';
-import { registerPortForwardingRoutes } from './port-forwarding-routes.js';
-import { registerAutoAllocateRoutes } from './auto-allocate-routes.js';
-import { addAddresses, removeAddresses } from '../networking/address-groups.js';
-import { bindServiceProfile, showBinding, unbindServiceProfile } from '../networking/flavors.js';
-import { SERVICE_PROVIDERS, serviceProviderQuery, serviceProviderSpec } from '../networking/service-providers.js';
+} from '../networking/agent-scheduling.ts';
+import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.ts';
+import type { ResourceSpec } from '../model/attributes.ts';
+import { registerPortBindingRoutes } from './port-bindings.ts';
+import { registerPortForwardingRoutes } from './port-forwarding-routes.ts';
+import { registerAutoAllocateRoutes } from './auto-allocate-routes.ts';
+import { addAddresses, removeAddresses } from '../networking/address-groups.ts';
+import { bindServiceProfile, showBinding, unbindServiceProfile } from '../networking/flavors.ts';
+import { SERVICE_PROVIDERS, serviceProviderQuery, serviceProviderSpec } from '../networking/service-providers.ts';
 
 export interface ExtraDeps {
   db: Db;

@@ -1,28 +1,28 @@
 // Networking v2.0 over HTTP: version discovery, token check, and the generic list/show/create/
 // update/delete routes every resource shares (wrapping, bulk create, filters, fields, paging).
-import { unitOfWork } from '../store/unit-of-work.js';
-import { withReader } from '../store/read-pool.js';
+import { unitOfWork } from '../store/unit-of-work.ts';
+import { withReader } from '../store/read-pool.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ServerConfig } from '../server-config.js';
-import type { Db } from '../store/db.js';
-import type { Authenticate } from './keystone-auth.js';
-import type { AuthContext } from '../model/context.js';
-import { bulkItems, prepareCreate, prepareUpdate, visibleTo } from '../model/attributes.js';
-import { badRequest, NeutronError, notFound, unauthorized } from '../model/errors.js';
-import { itemRenderer } from '../model/item-render.js';
-import { applyListQuery, attributesRead, fieldsOf, pageLinks, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
-import type { Item, ResourceService, Tx } from '../networking/common.js';
-import { enforceRevision, revisionConstraint } from './if-match.js';
-import { buildServices } from '../networking/index.js';
-import { registerExtraRoutes } from './networking-extra.js';
-import { listedExtensions } from '../networking/extensions.js';
-import { ChangeFeed } from '../networking/feed.js';
-import { listenForCommits } from '../store/listen.js';
-import { registerAgentRoutes } from './agent-routes.js';
-import { registerTagRoutes } from './tag-routes.js';
-import { nextTurn } from './turns.js';
+import type { ServerConfig } from '../server-config.ts';
+import type { Db } from '../store/db.ts';
+import type { Authenticate } from './keystone-auth.ts';
+import type { AuthContext } from '../model/context.ts';
+import { bulkItems, prepareCreate, prepareUpdate, visibleTo } from '../model/attributes.ts';
+import { badRequest, NeutronError, notFound, unauthorized } from '../model/errors.ts';
+import { itemRenderer } from '../model/item-render.ts';
+import { applyListQuery, attributesRead, fieldsOf, pageLinks, parseListQuery, selectFields, type RawQuery } from '../model/query.ts';
+import type { Item, ResourceService, Tx } from '../networking/common.ts';
+import { enforceRevision, revisionConstraint } from './if-match.ts';
+import { buildServices } from '../networking/index.ts';
+import { registerExtraRoutes } from './networking-extra.ts';
+import { listedExtensions } from '../networking/extensions.ts';
+import { ChangeFeed } from '../networking/feed.ts';
+import { listenForCommits } from '../store/listen.ts';
+import { registerAgentRoutes } from './agent-routes.ts';
+import { registerTagRoutes } from './tag-routes.ts';
+import { nextTurn } from './turns.ts';
 import { Readable } from 'node:stream';
-import { registerIpAvailabilityRoutes } from './ip-availability.js';
+import { registerIpAvailabilityRoutes } from './ip-availability.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {

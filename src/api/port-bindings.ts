@@ -1,9 +1,9 @@
 // Port bindings over HTTP (binding-extended): /ports/{id}/bindings, …/{host}, …/{host}/activate.
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../store/db.js';
-import { unitOfWork } from '../store/unit-of-work.js';
-import { prepareCreate } from '../model/attributes.js';
-import { fieldsOf, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
+import type { Db } from '../store/db.ts';
+import { unitOfWork } from '../store/unit-of-work.ts';
+import { prepareCreate } from '../model/attributes.ts';
+import { fieldsOf, parseListQuery, selectFields, type RawQuery } from '../model/query.ts';
 import {
   activatePortBinding,
   createPortBinding,
@@ -11,7 +11,7 @@ import {
   listPortBindings,
   portBindingSpec,
   showPortBinding,
-} from '../networking/port-bindings.js';
+} from '../networking/port-bindings.ts';
 
 export function registerPortBindingRoutes(v2: FastifyInstance, db: Db): void {
   type Port = { Params: { id: string } };

@@ -1,9 +1,9 @@
 // /v2.0/floatingips/{id}/port_forwardings[/{pf}]: the floating-ip-port-forwarding sub-resource, with
 // Neutron's list query (filters, fields, sorting, paging) over one floating IP's forwardings.
 import type { FastifyInstance } from 'fastify';
-import { prepareCreate, prepareUpdate } from '../model/attributes.js';
-import { badRequest } from '../model/errors.js';
-import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.js';
+import { prepareCreate, prepareUpdate } from '../model/attributes.ts';
+import { badRequest } from '../model/errors.ts';
+import { applyListQuery, parseListQuery, selectFields, type RawQuery } from '../model/query.ts';
 import {
   createPortForwarding,
   deletePortForwarding,
@@ -11,9 +11,9 @@ import {
   portForwardingSpec,
   showPortForwarding,
   updatePortForwarding,
-} from '../networking/port-forwardings.js';
-import type { Db } from '../store/db.js';
-import { unitOfWork } from '../store/unit-of-work.js';
+} from '../networking/port-forwardings.ts';
+import type { Db } from '../store/db.ts';
+import { unitOfWork } from '../store/unit-of-work.ts';
 
 /** pf.FIELDS_NOT_SUPPORT_FILTER. */
 const NOT_FILTERABLE = ['internal_ip_address', 'internal_port'];

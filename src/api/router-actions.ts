@@ -2,15 +2,15 @@
 // /remove_router_interface — the body is the bare interface info ({"subnet_id": …} or {"port_id": …})
 // and so is the answer (200) — and extraroute-atomic's add_extraroutes / remove_extraroutes, which
 // take {"router": {"routes": […]}} and answer the whole router.
-import { unitOfWork } from '../store/unit-of-work.js';
+import { unitOfWork } from '../store/unit-of-work.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Db } from '../store/db.js';
-import type { ServerConfig } from '../server-config.js';
-import { scheduleRouter } from '../networking/l3-scheduler.js';
-import { addRouterInterface, removeRouterInterface, routerService, routerSpec } from '../networking/routers.js';
-import { addRoutes, parseRoutes, removeRoutes, routesOf, type ExtraRoute } from '../networking/extra-routes.js';
-import { getVisibleRouter } from '../networking/router-common.js';
-import { unwrapBody, visibleTo } from '../model/attributes.js';
+import type { Db } from '../store/db.ts';
+import type { ServerConfig } from '../server-config.ts';
+import { scheduleRouter } from '../networking/l3-scheduler.ts';
+import { addRouterInterface, removeRouterInterface, routerService, routerSpec } from '../networking/routers.ts';
+import { addRoutes, parseRoutes, removeRoutes, routesOf, type ExtraRoute } from '../networking/extra-routes.ts';
+import { getVisibleRouter } from '../networking/router-common.ts';
+import { unwrapBody, visibleTo } from '../model/attributes.ts';
 
 export function registerRouterActions(v2: FastifyInstance, deps: { db: Db; config: ServerConfig }): void {
   const { db, config } = deps;

@@ -1,10 +1,10 @@
 // Subnet pool actions outside the generic resource routes (subnetpool-prefix-ops, subnet_onboard):
 // PUT /v2.0/subnetpools/{id}/add_prefixes, /remove_prefixes ({"prefixes": [...]} → {"prefixes": [...]})
 // and /onboard_network_subnets ({"network_id": …} → the onboarded subnets' ids and CIDRs).
-import { unitOfWork } from '../store/unit-of-work.js';
+import { unitOfWork } from '../store/unit-of-work.ts';
 import type { FastifyInstance } from 'fastify';
-import type { Db } from '../store/db.js';
-import { addPrefixes, onboardNetworkSubnets, removePrefixes } from '../networking/subnetpools.js';
+import type { Db } from '../store/db.ts';
+import { addPrefixes, onboardNetworkSubnets, removePrefixes } from '../networking/subnetpools.ts';
 
 export function registerSubnetPoolActions(v2: FastifyInstance, db: Db): void {
   type P = { Params: { id: string } };

@@ -2,12 +2,12 @@
 // GET/PUT/POST/DELETE /v2.0/{resources}/{id}/tags and GET/PUT/DELETE …/tags/{tag}. A resource the caller
 // cannot see is its NotFound; changing the tags of one it sees but does not own is the policy's 403.
 import type { FastifyInstance } from 'fastify';
-import { unitOfWork } from '../store/unit-of-work.js';
-import type { Db } from '../store/db.js';
-import type { AuthContext } from '../model/context.js';
-import { badRequest, invalidInput, notFound, policyDenied } from '../model/errors.js';
-import { isString, isUniqueStringList } from '../model/validators.js';
-import { recordChange, type ResourceService, type Tx } from '../networking/common.js';
+import { unitOfWork } from '../store/unit-of-work.ts';
+import type { Db } from '../store/db.ts';
+import type { AuthContext } from '../model/context.ts';
+import { badRequest, invalidInput, notFound, policyDenied } from '../model/errors.ts';
+import { isString, isUniqueStringList } from '../model/validators.ts';
+import { recordChange, type ResourceService, type Tx } from '../networking/common.ts';
 import {
   addTags,
   bumpRevision,
@@ -18,8 +18,8 @@ import {
   replaceTags,
   tagsOf,
   type TaggedTable,
-} from '../networking/tags.js';
-import { unrepresentable } from './json-body.js';
+} from '../networking/tags.ts';
+import { unrepresentable } from './json-body.ts';
 
 /** validate_tag: a path's tag is a string of at most MAX_TAG_LEN characters (and storable). */
 function validateTag(tag: string): void {

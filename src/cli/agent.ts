@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { Agent } from '../agent/agent.js';
-import { AgentConfigError, parseAgentConfig, serverUrlsOf, type AgentConfig } from '../agent/config.js';
-import { AGENT_OPTIONS, optionWarnings } from '../config/option-catalog.js';
-import { NeutrinoClient } from '../client/neutrino.js';
-import { RealKernel } from '../exec/real.js';
-import { logLevelOption } from './log-level.js';
-import { parseListen } from '../config/listen.js';
+import { Agent } from '../agent/agent.ts';
+import { AgentConfigError, parseAgentConfig, serverUrlsOf, type AgentConfig } from '../agent/config.ts';
+import { AGENT_OPTIONS, optionWarnings } from '../config/option-catalog.ts';
+import { NeutrinoClient } from '../client/neutrino.ts';
+import { RealKernel } from '../exec/real.ts';
+import { logLevelOption } from './log-level.ts';
+import { parseListen } from '../config/listen.ts';
 
 interface AgentFlags {
   config: string;
@@ -70,7 +70,7 @@ export function registerAgentCommand(program: Command): void {
       const client = agentClient(cfg, flags.config);
       const metricsAt = flags.metricsListen ? parseListen(flags.metricsListen, '--metrics-listen') : null;
       // prom-client and the listener are loaded only by an agent that serves metrics (resident memory).
-      const served = metricsAt ? await Promise.all([import('../agent/metrics.js'), import('../metrics/listener.js')]) : null;
+      const served = metricsAt ? await Promise.all([import('../agent/metrics.ts'), import('../metrics/listener.ts')]) : null;
       const metrics = served ? new served[0].AgentMetrics() : undefined;
       const listener =
         metricsAt && metrics && served

@@ -1,8 +1,8 @@
 // `neutrino demo [--lab NAME] [--down]`: the canonical scenario end to end, with proofs.
 import type { Command } from 'commander';
-import { runDemo } from '../lab/demo.js';
-import { Abort } from '../lab/util.js';
-import { labOptions } from './lab-options.js';
+import { runDemo } from '../lab/demo.ts';
+import { Abort } from '../lab/util.ts';
+import { labOptions } from './lab-options.ts';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 

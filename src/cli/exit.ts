@@ -1,11 +1,11 @@
 // The exit statuses every `neutrino` command uses, so that scripts and monitoring checks can tell a
 // broken path (1) from a mistyped command or an unreachable API (2).
 import { CommanderError } from 'commander';
-import { AgentConfigError } from '../agent/config.js';
-import { CredentialsError, UnreachableError } from '../client/reach.js';
-import { isExecError } from '../exec/errors.js';
-import { LabUsageError } from '../lab/topology.js';
-import { ServerConfigError } from '../config/server-config-error.js';
+import { AgentConfigError } from '../agent/config.ts';
+import { CredentialsError, UnreachableError } from '../client/reach.ts';
+import { isExecError } from '../exec/errors.ts';
+import { LabUsageError } from '../lab/topology.ts';
+import { ServerConfigError } from '../config/server-config-error.ts';
 
 export const EXIT_OK = 0;
 /** the thing checked is broken (a trace's path, the demo's proof) or the operation failed */

@@ -1,7 +1,7 @@
 // The `neutrino` command: parses arguments and maps every failure to one line and an exit status
 // (see exit.ts: 0 success, 1 broken, 2 usage or environment, 3 inconclusive).
 import { CommanderError } from 'commander';
-import { EXIT_USAGE, failure } from './exit.js';
+import { EXIT_USAGE, failure } from './exit.ts';
 import type { Command } from 'commander';
 
 export async function main(argv: string[]): Promise<void> {
@@ -30,22 +30,22 @@ export async function main(argv: string[]): Promise<void> {
  * hundreds of times (module loading was most of their start-up).
  */
 const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
-  server: async () => (await import('./server.js')).registerServerCommand,
-  lab: async () => (await import('./lab.js')).registerLabCommand,
-  instance: async () => (await import('./instance.js')).registerInstanceCommand,
-  agent: async () => (await import('./agent.js')).registerAgentCommand,
-  demo: async () => (await import('./demo.js')).registerDemoCommand,
-  trace: async () => (await import('./trace.js')).registerTraceCommand,
-  metering: async () => (await import('./metering.js')).registerMeteringCommand,
-  web: async () => (await import('./web.js')).registerWebCommand,
+  server: async () => (await import('./server.ts')).registerServerCommand,
+  lab: async () => (await import('./lab.ts')).registerLabCommand,
+  instance: async () => (await import('./instance.ts')).registerInstanceCommand,
+  agent: async () => (await import('./agent.ts')).registerAgentCommand,
+  demo: async () => (await import('./demo.ts')).registerDemoCommand,
+  trace: async () => (await import('./trace.ts')).registerTraceCommand,
+  metering: async () => (await import('./metering.ts')).registerMeteringCommand,
+  web: async () => (await import('./web.ts')).registerWebCommand,
 };
 
 /** The named command's own tree; the whole one for anything else (help, --version, a typo). */
 async function commandTree(argv: string[]): Promise<Command> {
   const name = argv[2];
   const register = name && Object.hasOwn(COMMANDS, name) ? await COMMANDS[name]!() : undefined;
-  if (!register) return (await import('./program.js')).buildProgram();
-  const program = (await import('./root.js')).rootCommand();
+  if (!register) return (await import('./program.ts')).buildProgram();
+  const program = (await import('./root.ts')).rootCommand();
   register(program);
   return program;
 }

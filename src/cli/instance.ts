@@ -2,13 +2,13 @@
 import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { loadLab } from '../lab/context.js';
-import { createInstance, deleteInstance, findInstance, instanceAddress, instanceAddresses } from '../lab/instance.js';
-import { checkUserData, listInstances, publicKeyOf } from '../lab/instance-state.js';
-import { inNetns, runInherit } from '../exec/run.js';
-import { table } from '../lab/status.js';
-import { LabUsageError } from '../lab/topology.js';
-import { commandAfterDashes, labOptions } from './lab-options.js';
+import { loadLab } from '../lab/context.ts';
+import { createInstance, deleteInstance, findInstance, instanceAddress, instanceAddresses } from '../lab/instance.ts';
+import { checkUserData, listInstances, publicKeyOf } from '../lab/instance-state.ts';
+import { inNetns, runInherit } from '../exec/run.ts';
+import { table } from '../lab/status.ts';
+import { LabUsageError } from '../lab/topology.ts';
+import { commandAfterDashes, labOptions } from './lab-options.ts';
 
 interface LabFlags {
   lab: string;

@@ -1,8 +1,8 @@
 // The options every lab-facing command shares (--lab, --state-root) and the `-- CMD` they run: apart
 // from cli/lab.ts so that instance, demo, metering and trace do not load the lab's bring-up.
 import { Option, type Command } from 'commander';
-import { DEFAULT_LAB, DEFAULT_STATE_ROOT } from '../lab/paths.js';
-import { LabUsageError } from '../lab/topology.js';
+import { DEFAULT_LAB, DEFAULT_STATE_ROOT } from '../lab/paths.ts';
+import { LabUsageError } from '../lab/topology.ts';
 
 /** --lab and --state-root, on every lab and instance command. */
 export function labOptions(cmd: Command): Command {

@@ -1,14 +1,14 @@
 // `neutrino lab up|status|exec|env|restart-agent|down`: the whole scenario (nodes, provider upstream, server, agents)
 // as network namespaces on one machine.
 import type { Command } from 'commander';
-import { loadLab, nodeNamespace } from '../lab/context.js';
-import { envLines } from '../lab/clouds.js';
-import { inNetns, runInherit } from '../exec/run.js';
-import { labStatus, renderStatus } from '../lab/status.js';
-import { LabUsageError, MAX_NETWORK_NODES, networkNodeName } from '../lab/topology.js';
-import { logLevelOption } from './log-level.js';
-import { Abort } from '../lab/util.js';
-import { commandAfterDashes, labOptions } from './lab-options.js';
+import { loadLab, nodeNamespace } from '../lab/context.ts';
+import { envLines } from '../lab/clouds.ts';
+import { inNetns, runInherit } from '../exec/run.ts';
+import { labStatus, renderStatus } from '../lab/status.ts';
+import { LabUsageError, MAX_NETWORK_NODES, networkNodeName } from '../lab/topology.ts';
+import { logLevelOption } from './log-level.ts';
+import { Abort } from '../lab/util.ts';
+import { commandAfterDashes, labOptions } from './lab-options.ts';
 
 interface LabFlags {
   lab: string;
@@ -61,7 +61,7 @@ export function registerLabCommand(program: Command): void {
           throw new LabUsageError(`invalid --tenant-network-type '${tenantNetworkType}': 'vxlan' or 'vlan'`);
         // The bring-up (and down, restart, the metadata server) loaded by the commands that run them:
         // `lab env` and `lab status`, run often by scripts, start without them.
-        const { labUp } = await import('../lab/up.js');
+        const { labUp } = await import('../lab/up.ts');
         await withAbort((abort) =>
           labUp({ lab: f.lab, nodes, stateRoot: f.stateRoot, agents: f.agents, tenantNetworkType, agentTimeoutMs, print, abort }),
         );
@@ -97,7 +97,7 @@ export function registerLabCommand(program: Command): void {
     .action(async (node: string, f: LabFlags & { timeout: string }) => {
       const timeoutMs = Number(f.timeout) * 1000;
       if (!(timeoutMs > 0)) throw new LabUsageError(`invalid --timeout '${f.timeout}'`);
-      const { restartAgent } = await import('../lab/restart.js');
+      const { restartAgent } = await import('../lab/restart.ts');
       const r = await restartAgent(loadLab(f), node, timeoutMs);
       print(`agent of ${node} restarted: pid ${r.pid}${r.previous ? ` (was ${r.previous})` : ''}, start reported after ${r.ms} ms`);
     });
@@ -109,12 +109,12 @@ export function registerLabCommand(program: Command): void {
     .requiredOption('--listen <host>', 'the address to listen on (port 8775)')
     .addOption(logLevelOption())
     .action(async (f: { labDir: string; listen: string; logLevel: string }) => {
-      const { runLabMetadataServer } = await import('../lab/metadata-server.js');
+      const { runLabMetadataServer } = await import('../lab/metadata-server.ts');
       await runLabMetadataServer(f.labDir, f.listen, f.logLevel);
     });
 
   labOptions(lab.command('down').description('Remove every process, namespace, device and file of the lab')).action(async (f: LabFlags) => {
-    const { labDown } = await import('../lab/down.js');
+    const { labDown } = await import('../lab/down.ts');
     await labDown({ lab: f.lab, stateRoot: f.stateRoot, print });
   });
 }

@@ -1,10 +1,10 @@
 // `neutrino metering`: the metering totals of a lab's server, the sum of what the L3 agents reported (each
 // label in each router: packets and bytes its label chain counted), as a table or JSON.
 import type { Command } from 'commander';
-import { adminClient, loadLab } from '../lab/context.js';
-import { table } from '../lab/status.js';
-import type { MeteringCounter } from '../model/hostview.js';
-import { labOptions } from './lab-options.js';
+import { adminClient, loadLab } from '../lab/context.ts';
+import { table } from '../lab/status.ts';
+import type { MeteringCounter } from '../model/hostview.ts';
+import { labOptions } from './lab-options.ts';
 
 interface MeteringFlags {
   lab: string;

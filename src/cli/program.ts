@@ -1,14 +1,14 @@
 // The `neutrino` command tree, built apart from running it so that tests can walk every command.
 import type { Command } from 'commander';
-import { registerAgentCommand } from './agent.js';
-import { registerDemoCommand } from './demo.js';
-import { registerInstanceCommand } from './instance.js';
-import { registerLabCommand } from './lab.js';
-import { registerMeteringCommand } from './metering.js';
-import { registerServerCommand } from './server.js';
-import { registerTraceCommand } from './trace.js';
-import { registerWebCommand } from './web.js';
-import { rootCommand } from './root.js';
+import { registerAgentCommand } from './agent.ts';
+import { registerDemoCommand } from './demo.ts';
+import { registerInstanceCommand } from './instance.ts';
+import { registerLabCommand } from './lab.ts';
+import { registerMeteringCommand } from './metering.ts';
+import { registerServerCommand } from './server.ts';
+import { registerTraceCommand } from './trace.ts';
+import { registerWebCommand } from './web.ts';
+import { rootCommand } from './root.ts';
 
 export function buildProgram(): Command {
   const program = rootCommand();

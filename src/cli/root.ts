@@ -1,6 +1,6 @@
 // The `neutrino` root command, shared by the whole command tree (program.ts) and each command's own (index.ts).
 import { Command } from 'commander';
-import { EXIT_STATUS_HELP } from './exit.js';
+import { EXIT_STATUS_HELP } from './exit.ts';
 
 export function rootCommand(): Command {
   return new Command('neutrino')

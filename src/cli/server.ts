@@ -1,7 +1,7 @@
 // `neutrino server`: runs the API server until SIGINT/SIGTERM.
 import { Option, type Command } from 'commander';
-import { defaultServerConfig as d, loadServerConfig, type ServerFlags } from '../server-config.js';
-import { logLevelOption } from './log-level.js';
+import { defaultServerConfig as d, loadServerConfig, type ServerFlags } from '../server-config.ts';
+import { logLevelOption } from './log-level.ts';
 
 /**
  * The options given on the command line or by environment: Commander fills in defaults (so that
@@ -123,10 +123,10 @@ export function registerServerCommand(program: Command): void {
       const flags = givenOptions<ServerFlags & { bootstrapAdminPassword: string; logLevel: string }>(cmd);
       const config = loadServerConfig(flags);
       if (config.workers > 1) {
-        const { isWorkerProcess, superviseWorkers } = await import('../server-workers.js');
+        const { isWorkerProcess, superviseWorkers } = await import('../server-workers.ts');
         if (!isWorkerProcess()) {
           const log = (m: string) => process.stderr.write(`neutrino server: ${m}\n`);
-          const { serveClusterMetrics } = await import('../metrics/primary.js');
+          const { serveClusterMetrics } = await import('../metrics/primary.ts');
           const metrics = await serveClusterMetrics(config.metricsListen, log);
           const status = await superviseWorkers({ workers: config.workers, unixSocket: config.unixSocket, log });
           await metrics?.close();
@@ -134,7 +134,7 @@ export function registerServerCommand(program: Command): void {
         }
       }
       // Loaded here, not at the top: the HTTP stack costs every other command ~0.3 s of start-up.
-      const { startServer } = await import('../server.js');
+      const { startServer } = await import('../server.ts');
       const server = await startServer(config, {
         bootstrapAdminPassword: flags.bootstrapAdminPassword,
         logLevel: flags.logLevel ?? 'info',
@@ -156,6 +156,6 @@ export function registerServerCommand(program: Command): void {
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
-      if (config.workers > 1) (await import('../server-workers.js')).onStopRequest(stop);
+      if (config.workers > 1) (await import('../server-workers.ts')).onStopRequest(stop);
     });
 }

@@ -1,15 +1,15 @@
 // The lab as the tracer sees it (trace/labs.ts): its admin API client, its node namespaces with
 // their agent configs and instance directories, its instances and its external host, read from the
 // lab's state under a state root.
-import type { ApiClient } from '../trace/read/cloud.js';
-import type { LabSource, NodeTarget } from '../trace/read/gather.js';
-import type { TraceLabs } from '../trace/labs.js';
-import type { Snapshot } from '../trace/snapshot.js';
-import { adminClient, loadLab, type LabRef } from '../lab/context.js';
-import { listInstances } from '../lab/instance-state.js';
-import { DEFAULT_LAB, labPaths, stateRoot as stateRootOf } from '../lab/paths.js';
-import { UPSTREAM_CLIENT } from '../lab/topology.js';
-import { nodeNetnsDir } from '../lab/agents.js';
+import type { ApiClient } from '../trace/read/cloud.ts';
+import type { LabSource, NodeTarget } from '../trace/read/gather.ts';
+import type { TraceLabs } from '../trace/labs.ts';
+import type { Snapshot } from '../trace/snapshot.ts';
+import { adminClient, loadLab, type LabRef } from '../lab/context.ts';
+import { listInstances } from '../lab/instance-state.ts';
+import { DEFAULT_LAB, labPaths, stateRoot as stateRootOf } from '../lab/paths.ts';
+import { UPSTREAM_CLIENT } from '../lab/topology.ts';
+import { nodeNetnsDir } from '../lab/agents.ts';
 
 export function labApiClient(ref: LabRef): { client: ApiClient; source: Snapshot['source'] } {
   const { state } = loadLab(ref);

@@ -2,15 +2,15 @@
 // hop against the live kernel (or a recorded snapshot), and name where and why it stops.
 // Exit status: 0 healthy, 1 broken, 2 usage or environment (unreachable API, refused credentials), 3 inconclusive.
 import { Command, Option } from 'commander';
-import { DEFAULT_LAB } from '../lab/paths.js';
-import { AccessError } from '../trace/read/access.js';
-import { CloudConfigError } from '../client/keystone.js';
-import { ProbeError } from '../trace/probe/probe.js';
-import { runTrace, TraceUsageError, type TraceCliOptions } from '../trace/run.js';
-import { EXIT_INCONCLUSIVE, EXIT_USAGE, isUsageOrEnvironment } from './exit.js';
-import { stateRootOption } from './lab-options.js';
-import { ServerConfigError } from '../server-config.js';
-import { traceLabs } from './trace-lab.js';
+import { DEFAULT_LAB } from '../lab/paths.ts';
+import { AccessError } from '../trace/read/access.ts';
+import { CloudConfigError } from '../client/keystone.ts';
+import { ProbeError } from '../trace/probe/probe.ts';
+import { runTrace, TraceUsageError, type TraceCliOptions } from '../trace/run.ts';
+import { EXIT_INCONCLUSIVE, EXIT_USAGE, isUsageOrEnvironment } from './exit.ts';
+import { stateRootOption } from './lab-options.ts';
+import { ServerConfigError } from '../server-config.ts';
+import { traceLabs } from './trace-lab.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 

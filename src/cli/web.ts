@@ -4,17 +4,17 @@ import type { Command } from 'commander';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseListen } from '../config/listen.js';
-import { cloudApiClient, resolveCloud } from '../trace/read/cloud.js';
-import { cliTargets, gatherSnapshot, type LabSource } from '../trace/read/gather.js';
-import { loadSnapshot } from '../trace/read/snapshot-io.js';
-import { fipProbeOptions, gatherOptions, labOf, TraceUsageError, type AccessOptions } from '../trace/run.js';
-import { probeFip, type ProbeOptions } from '../trace/probe/probe.js';
-import type { TraceReport } from '../trace/report.js';
-import { startWebServer } from '../web/server.js';
-import { ViewSource, type ViewSourceOptions } from '../web/state.js';
-import { accessOptions, failWith, pairs } from './trace.js';
-import { labApiClient, traceLabs } from './trace-lab.js';
+import { parseListen } from '../config/listen.ts';
+import { cloudApiClient, resolveCloud } from '../trace/read/cloud.ts';
+import { cliTargets, gatherSnapshot, type LabSource } from '../trace/read/gather.ts';
+import { loadSnapshot } from '../trace/read/snapshot-io.ts';
+import { fipProbeOptions, gatherOptions, labOf, TraceUsageError, type AccessOptions } from '../trace/run.ts';
+import { probeFip, type ProbeOptions } from '../trace/probe/probe.ts';
+import type { TraceReport } from '../trace/report.ts';
+import { startWebServer } from '../web/server.ts';
+import { ViewSource, type ViewSourceOptions } from '../web/state.ts';
+import { accessOptions, failWith, pairs } from './trace.ts';
+import { labApiClient, traceLabs } from './trace-lab.ts';
 
 export const DEFAULT_WEB_LISTEN = '127.0.0.1:8080';
 

@@ -1,7 +1,7 @@
 // A small JSON-over-HTTP client on node:http that also speaks over a Unix socket (`unix:/path`):
 // agents in node namespaces reach the server through a socket file, which crosses namespaces.
 import type http from 'node:http';
-import { explainFailure, NoAnswerError } from './reach.js';
+import { explainFailure, NoAnswerError } from './reach.ts';
 
 // Taken as a CommonJS builtin, not imported: an ES import of node:http evaluates every export,
 // loading the bundled undici (~50 ms of each CLI command's start) for getters never read here.

@@ -2,9 +2,9 @@
 // certfile, keyfile, insecure): the CA bundle the server's certificate must chain to, a client
 // certificate to present, or no verification at all. Answers as fetchJson does.
 import type https from 'node:https';
-import { describeTlsFailure, type TlsSettings } from './tls-settings.js';
-import { readJsonReply, type JsonReply } from './http.js';
-import { explainFailure, NoAnswerError, UnreachableError, type ApiTarget } from './reach.js';
+import { describeTlsFailure, type TlsSettings } from './tls-settings.ts';
+import { readJsonReply, type JsonReply } from './http.ts';
+import { explainFailure, NoAnswerError, UnreachableError, type ApiTarget } from './reach.ts';
 
 // A CommonJS builtin, as node:http in http.ts: an ES import would load the bundled undici at start.
 const { request: httpsRequest } = process.getBuiltinModule('node:https');

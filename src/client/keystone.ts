@@ -4,10 +4,10 @@
 // The transport is the caller's (a Unix socket or TCP to neutrino, http/https with TLS to a cloud).
 // And the server's side behind an existing Keystone (auth_strategy = keystone): its own service
 // token, and the validation of its callers' tokens with it (keystonemiddleware's job in Neutron).
-import { describe, HttpError, type JsonReply } from './http.js';
-import { connectionFailure, CredentialsError, UnreachableError, type ApiTarget } from './reach.js';
-import { httpsJson } from './https-json.js';
-import type { TlsSettings } from './tls-settings.js';
+import { describe, HttpError, type JsonReply } from './http.ts';
+import { connectionFailure, CredentialsError, UnreachableError, type ApiTarget } from './reach.ts';
+import { httpsJson } from './https-json.ts';
+import type { TlsSettings } from './tls-settings.ts';
 
 /** The cloud's settings or its catalog cannot give a token or a network endpoint. */
 export class CloudConfigError extends Error {

@@ -1,10 +1,10 @@
 // Typed client of the neutrino server for agents and the CLI: password authentication with
 // re-authentication when the token expires, and the agent calls.
-import type { HostView, MeteringCounter } from '../model/hostview.js';
-import type { HostViewDelta } from '../model/hostview-delta.js';
-import { connectionPool, HttpError, requestJson, type Endpoint, type JsonReply } from './http.js';
-import { fetchJson, identityV3, issueToken, JSON_HEADERS, passwordAuthBody, TokenSession } from './keystone.js';
-import { UnreachableError } from './reach.js';
+import type { HostView, MeteringCounter } from '../model/hostview.ts';
+import type { HostViewDelta } from '../model/hostview-delta.ts';
+import { connectionPool, HttpError, requestJson, type Endpoint, type JsonReply } from './http.ts';
+import { fetchJson, identityV3, issueToken, JSON_HEADERS, passwordAuthBody, TokenSession } from './keystone.ts';
+import { UnreachableError } from './reach.ts';
 
 export interface Credentials {
   username: string;

@@ -2,8 +2,8 @@
 // Keystone session from the [nova] password options, the compute endpoint from the token's catalog
 // (endpoint_type, region_name), and POST {endpoint}/os-server-external-events with {"events": [...]}.
 import { randomUUID } from 'node:crypto';
-import type { NovaEvent } from '../model/nova-events.js';
-import { describe, type JsonReply } from './http.js';
+import type { NovaEvent } from '../model/nova-events.ts';
+import { describe, type JsonReply } from './http.ts';
 import {
   catalogEndpoint,
   fetchJson,
@@ -13,8 +13,8 @@ import {
   passwordAuthBody,
   renewalTime,
   type PasswordAuth,
-} from './keystone.js';
-import { UnreachableError, type ApiTarget } from './reach.js';
+} from './keystone.ts';
+import { UnreachableError, type ApiTarget } from './reach.ts';
 
 /** The microversion Neutron's notifier asks for (NOVA_API_VERSION); novaclient sends it in this header. */
 export const NOVA_API_VERSION = '2.1';

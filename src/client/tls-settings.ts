@@ -1,7 +1,7 @@
 // TLS settings in keystoneauth's option names (cafile, certfile, keyfile, insecure), as
 // [keystone_authtoken] takes them, and the files they name read once at start.
 import { readFileSync } from 'node:fs';
-import { TLS_CODE } from './reach.js';
+import { TLS_CODE } from './reach.ts';
 
 /** The options as configured. */
 export interface TlsOptions {

@@ -1,5 +1,5 @@
 // HOST:PORT of a listening address (the server's --listen, metrics_listen, the agent's and web's listeners).
-import { ServerConfigError } from './server-config-error.js';
+import { ServerConfigError } from './server-config-error.ts';
 
 /** `HOST:PORT` (an IPv6 host in brackets) → host and port; `name` is the setting named in the error. */
 export function parseListen(text: string, name = '--listen'): { host: string; port: number } {

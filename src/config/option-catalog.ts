@@ -1,7 +1,7 @@
 // Which options of a config file neutrino acts on, and which others Neutron (or the oslo libraries
 // and services it runs with) defines, per section: an option in neither is a typo or belongs to
 // another service. Neutron's names are from its neutron/conf/ modules and the oslo libraries' options.
-import { iniOptions } from './ini-lines.js';
+import { iniOptions } from './ini-lines.ts';
 
 export interface OptionCatalog {
   /** section → options neutrino reads and honours */

@@ -1,10 +1,10 @@
 // The fake kernel's handling of addresses, routes, neighbours, fdb, sysctls, iptables and daemons.
-import { defaultMetric, routeFamily, routeKey } from '../kernel/diff-l3.js';
-import { isOwnedChain, ROUTE_PROTO, ruleIpsets } from '../kernel/mark.js';
-import type { Op } from '../kernel/ops.js';
-import { BUILTIN_CHAINS, routeDevices, type ObservedChain, type ObservedNamespace } from '../kernel/types.js';
-import { canonicalNet, cidrFamily, ZERO_MAC } from '../kernel/values.js';
-import { ExecError, type ErrorKind } from './errors.js';
+import { defaultMetric, routeFamily, routeKey } from '../kernel/diff-l3.ts';
+import { isOwnedChain, ROUTE_PROTO, ruleIpsets } from '../kernel/mark.ts';
+import type { Op } from '../kernel/ops.ts';
+import { BUILTIN_CHAINS, routeDevices, type ObservedChain, type ObservedNamespace } from '../kernel/types.ts';
+import { canonicalNet, cidrFamily, ZERO_MAC } from '../kernel/values.ts';
+import { ExecError, type ErrorKind } from './errors.ts';
 
 /** Fails like the real command would, with the same error kind. */
 export function fakeFail(kind: ErrorKind, op: Op, message: string): never {

@@ -1,8 +1,8 @@
 // A stateful fake kernel behind the Kernel seam: applies ops to an in-memory node with the kernel's rules and cascades, and dumps itself.
-import { isNeutrinoMark } from '../kernel/mark.js';
-import type { LinkChanges, Op } from '../kernel/ops.js';
-import { inScope, ipsetsInScope, type ObserveScope } from '../kernel/scope.js';
-import { sliceObserved, type Slice } from '../kernel/slice.js';
+import { isNeutrinoMark } from '../kernel/mark.ts';
+import type { LinkChanges, Op } from '../kernel/ops.ts';
+import { inScope, ipsetsInScope, type ObserveScope } from '../kernel/scope.ts';
+import { sliceObserved, type Slice } from '../kernel/slice.ts';
 import {
   emptyObservedNamespace,
   HOST,
@@ -11,10 +11,10 @@ import {
   type ObservedLink,
   type ObservedNamespace,
   type ObservedNode,
-} from '../kernel/types.js';
-import { Work } from '../kernel/work.js';
-import { applyIpset, applyL3, applyIptables, applyProcess, fakeFail } from './fake-ops.js';
-import { ApplyError, type Kernel } from './kernel.js';
+} from '../kernel/types.ts';
+import { Work } from '../kernel/work.ts';
+import { applyIpset, applyL3, applyIptables, applyProcess, fakeFail } from './fake-ops.ts';
+import { ApplyError, type Kernel } from './kernel.ts';
 
 export class FakeKernel implements Kernel {
   private readonly world: Work;

@@ -1,8 +1,8 @@
 // The seam the agent, drift repair and the tracer talk to: observe the node, apply operations. Real and fake behind it.
-import type { Op } from '../kernel/ops.js';
-import type { ObserveScope } from '../kernel/scope.js';
-import type { Slice } from '../kernel/slice.js';
-import type { ObservedNode } from '../kernel/types.js';
+import type { Op } from '../kernel/ops.ts';
+import type { ObserveScope } from '../kernel/scope.ts';
+import type { Slice } from '../kernel/slice.ts';
+import type { ObservedNode } from '../kernel/types.ts';
 
 export interface Kernel {
   observe(scope: ObserveScope): Promise<ObservedNode>;

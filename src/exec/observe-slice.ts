@@ -1,19 +1,19 @@
 // A targeted read of HOST: only the links, entries, tables and IP sets of a slice (kernel/slice.ts),
 // so a pass caused by one change costs the same on a node with ten ports or a thousand. The other
 // namespaces of a slice are read whole, as by a full observation.
-import { cutTables, type Slice } from '../kernel/slice.js';
-import { emptyObservedNamespace, type ObservedNamespace, type TableName } from '../kernel/types.js';
-import { parseFdb } from '../observe/bridge.js';
-import { parseIpsetSave } from '../observe/ipset.js';
-import { parseIptablesSave } from '../observe/iptables.js';
-import { parseArray, ParseError, type Obj } from '../observe/json.js';
-import { addressesFrom, neighFrom } from '../observe/l3.js';
-import { parseLink } from '../observe/link.js';
-import { parseNetnsIds, parseSysctl } from '../observe/netns.js';
-import type { ParsedNamespace } from '../observe/node.js';
-import { isExecError } from './errors.js';
-import type { Runner } from './run.js';
-import { readSysctlsHere } from './sysctl-here.js';
+import { cutTables, type Slice } from '../kernel/slice.ts';
+import { emptyObservedNamespace, type ObservedNamespace, type TableName } from '../kernel/types.ts';
+import { parseFdb } from '../observe/bridge.ts';
+import { parseIpsetSave } from '../observe/ipset.ts';
+import { parseIptablesSave } from '../observe/iptables.ts';
+import { parseArray, ParseError, type Obj } from '../observe/json.ts';
+import { addressesFrom, neighFrom } from '../observe/l3.ts';
+import { parseLink } from '../observe/link.ts';
+import { parseNetnsIds, parseSysctl } from '../observe/netns.ts';
+import type { ParsedNamespace } from '../observe/node.ts';
+import { isExecError } from './errors.ts';
+import type { Runner } from './run.ts';
+import { readSysctlsHere } from './sysctl-here.ts';
 
 /**
  * What a `-force` batch may say besides its output: a line naming a device that is not there, and

@@ -1,9 +1,9 @@
 // Managed daemons (dnsmasq): read their pid file and /proc, start them in a namespace, SIGHUP, stop by PID.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { ProcessHint } from '../kernel/scope.js';
-import type { ObservedProcess, ProcessSpec } from '../kernel/types.js';
-import type { Runner } from './run.js';
+import type { ProcessHint } from '../kernel/scope.ts';
+import type { ObservedProcess, ProcessSpec } from '../kernel/types.ts';
+import type { Runner } from './run.ts';
 
 const readOrNull = async (path: string): Promise<string | null> => {
   try {

@@ -1,8 +1,8 @@
 // The commands that read one namespace's kernel state as raw text (RawNamespace): the agent's observe
 // and the tracer's collector run the same ones, so a snapshot parses exactly as the agent sees it.
-import { IP_OBSERVE_BATCH, type RawNamespace } from '../observe/node.js';
-import { isExecError } from './errors.js';
-import type { Runner } from './run.js';
+import { IP_OBSERVE_BATCH, type RawNamespace } from '../observe/node.ts';
+import { isExecError } from './errors.ts';
+import type { Runner } from './run.ts';
 
 /** One command and the RawNamespace field its stdout fills. */
 export interface RawCommand {

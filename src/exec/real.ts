@@ -1,18 +1,18 @@
 // The real kernel: observe with `ip -j`, `bridge -j`, iptables-save, ipset save, sysctl; apply rendered batches through run().
-import type { Op } from '../kernel/ops.js';
-import { concurrentSteps, render, type Command } from '../kernel/render.js';
-import { inScope, ipsetsInScope, type ObserveScope } from '../kernel/scope.js';
-import type { Slice } from '../kernel/slice.js';
-import { HOST, type NsKey, type ObservedNode } from '../kernel/types.js';
-import { parseNetnsList } from '../observe/netns.js';
-import { parseNamespace, resolvePeers, type ParsedNamespace } from '../observe/node.js';
-import { isExecError } from './errors.js';
-import { ApplyError, type Kernel } from './kernel.js';
-import { observeProcess, reloadProcess, startProcess, stopProcess } from './procs.js';
-import { observeHostSlice, readFdb } from './observe-slice.js';
-import { readRawNamespace } from './read-namespace.js';
-import { run as defaultRun, type Runner } from './run.js';
-import { rulesetWatchFor, type RulesetWatch } from './ruleset-watch.js';
+import type { Op } from '../kernel/ops.ts';
+import { concurrentSteps, render, type Command } from '../kernel/render.ts';
+import { inScope, ipsetsInScope, type ObserveScope } from '../kernel/scope.ts';
+import type { Slice } from '../kernel/slice.ts';
+import { HOST, type NsKey, type ObservedNode } from '../kernel/types.ts';
+import { parseNetnsList } from '../observe/netns.ts';
+import { parseNamespace, resolvePeers, type ParsedNamespace } from '../observe/node.ts';
+import { isExecError } from './errors.ts';
+import { ApplyError, type Kernel } from './kernel.ts';
+import { observeProcess, reloadProcess, startProcess, stopProcess } from './procs.ts';
+import { observeHostSlice, readFdb } from './observe-slice.ts';
+import { readRawNamespace } from './read-namespace.ts';
+import { run as defaultRun, type Runner } from './run.ts';
+import { rulesetWatchFor, type RulesetWatch } from './ruleset-watch.ts';
 
 /** Namespaces read at once (each costs four or five short-lived processes). */
 const OBSERVE_PARALLEL = 8;

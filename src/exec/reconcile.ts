@@ -1,9 +1,9 @@
 // One pass: observe → diff → apply → observe again; converged only if the second diff is empty. Over
 // the whole node, or over the slice of it one change concerns.
-import { diff, isConverged } from '../kernel/diff.js';
-import type { Plan } from '../kernel/ops.js';
-import { scopeFor, type ObserveScope, type ScopeOptions } from '../kernel/scope.js';
-import { cutTables, sliceDesired, type Slice } from '../kernel/slice.js';
+import { diff, isConverged } from '../kernel/diff.ts';
+import type { Plan } from '../kernel/ops.ts';
+import { scopeFor, type ObserveScope, type ScopeOptions } from '../kernel/scope.ts';
+import { cutTables, sliceDesired, type Slice } from '../kernel/slice.ts';
 import {
   emptyObservedNamespace,
   HOST,
@@ -11,9 +11,9 @@ import {
   type IptablesSpec,
   type ObservedNode,
   type ObservedTables,
-} from '../kernel/types.js';
-import { normalizeIpsets } from '../kernel/validate.js';
-import type { Kernel } from './kernel.js';
+} from '../kernel/types.ts';
+import { normalizeIpsets } from '../kernel/validate.ts';
+import type { Kernel } from './kernel.ts';
 
 export interface PassResult {
   /** What the first diff asked for (all of it was attempted unless `error`). */

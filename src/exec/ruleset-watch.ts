@@ -7,7 +7,7 @@
 // else) means the next full pass reads again. IP sets are not in nftables: they are always read.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { inNetns, type Runner } from './run.js';
+import { inNetns, type Runner } from './run.ts';
 
 /** NETLINK_NETFILTER, and the bit of nftables' multicast group (NFNLGRP_NFTABLES = 7) in /proc/net/netlink's Groups. */
 const NETLINK_NETFILTER = 12;

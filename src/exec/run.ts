@@ -4,8 +4,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
-import { assertNamespaceName } from '../kernel/names.js';
-import { classify, ExecError, failedLine } from './errors.js';
+import { assertNamespaceName } from '../kernel/names.ts';
+import { classify, ExecError, failedLine } from './errors.ts';
 
 export interface RunOptions {
   /** Name under /run/netns; undefined = the calling process's namespace. */

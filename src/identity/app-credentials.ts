@@ -4,15 +4,15 @@
 // that project with those of its roles the user still holds; the secret is stored hashed and shown
 // only once. A restricted credential's token may not manage credentials; deleting one kills its tokens.
 import { randomBytes } from 'node:crypto';
-import type { AuthContext } from '../model/context.js';
-import { IdentityError } from '../model/errors.js';
-import type { ApplicationCredentialRow, RoleRow, UserRow } from '../store/schema/index.js';
-import { isoNow, newId, type IdentityDeps } from './context.js';
-import { duplicateName, forbiddenAction, isUniqueViolation, notFoundError, validationError } from './errors.js';
-import { findPasswordUser } from './auth-request.js';
-import { verifyPassword } from './password.js';
-import { effectiveRoles, impliedRoles } from './roles.js';
-import type { AppCredAuth, AppCredCreate } from './schemas.js';
+import type { AuthContext } from '../model/context.ts';
+import { IdentityError } from '../model/errors.ts';
+import type { ApplicationCredentialRow, RoleRow, UserRow } from '../store/schema/index.ts';
+import { isoNow, newId, type IdentityDeps } from './context.ts';
+import { duplicateName, forbiddenAction, isUniqueViolation, notFoundError, validationError } from './errors.ts';
+import { findPasswordUser } from './auth-request.ts';
+import { verifyPassword } from './password.ts';
+import { effectiveRoles, impliedRoles } from './roles.ts';
+import type { AppCredAuth, AppCredCreate } from './schemas.ts';
 
 export interface ApplicationCredential {
   row: ApplicationCredentialRow;

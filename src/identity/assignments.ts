@@ -1,12 +1,12 @@
 // Role assignments (grants) of users on projects: grant, check, revoke; and the list of users' and groups' assignments.
-import type { AuthContext } from '../model/context.js';
-import type { GroupRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';
-import { named, requireAdmin, type IdentityDeps, type Named } from './context.js';
-import { notFoundError, validationError } from './errors.js';
-import { projectById, roleById, userById } from './lookup.js';
-import { revokeTokensOf } from './revocation.js';
-import { directRoles } from './roles.js';
-import { deleteCredentialsOnProject } from './app-credentials.js';
+import type { AuthContext } from '../model/context.ts';
+import type { GroupRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.ts';
+import { named, requireAdmin, type IdentityDeps, type Named } from './context.ts';
+import { notFoundError, validationError } from './errors.ts';
+import { projectById, roleById, userById } from './lookup.ts';
+import { revokeTokensOf } from './revocation.ts';
+import { directRoles } from './roles.ts';
+import { deleteCredentialsOnProject } from './app-credentials.ts';
 
 export interface AssignmentFilters {
   userId?: string;

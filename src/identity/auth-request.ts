@@ -1,9 +1,9 @@
 // Who a POST /v3/auth/tokens request is: the password user it names, and the project it scopes to.
-import type { Db } from '../store/db.js';
-import type { ProjectRow, UserRow } from '../store/schema/index.js';
-import { enabledDomainId } from './domains.js';
-import { unauthorized, validationError } from './errors.js';
-import type { AuthRequest } from './schemas.js';
+import type { Db } from '../store/db.ts';
+import type { ProjectRow, UserRow } from '../store/schema/index.ts';
+import { enabledDomainId } from './domains.ts';
+import { unauthorized, validationError } from './errors.ts';
+import type { AuthRequest } from './schemas.ts';
 
 export type PasswordUserRef = NonNullable<AuthRequest['auth']['identity']['password']>['user'];
 

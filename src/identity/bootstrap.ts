@@ -1,8 +1,8 @@
 // keystone-manage bootstrap: the Default domain, admin/member/reader roles, and the admin project and user.
-import { unitOfWork } from '../store/unit-of-work.js';
+import { unitOfWork } from '../store/unit-of-work.ts';
 import type { Transaction } from 'kysely';
-import type { Database } from '../store/schema/index.js';
-import { DEFAULT_DOMAIN_ID, isoNow, newId, type IdentityDeps } from './context.js';
+import type { Database } from '../store/schema/index.ts';
+import { DEFAULT_DOMAIN_ID, isoNow, newId, type IdentityDeps } from './context.ts';
 
 type Trx = Transaction<Database>;
 

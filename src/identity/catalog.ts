@@ -1,7 +1,7 @@
 // The fixed service catalog: neutrino's network and identity endpoints (and other services' set in the
 // configuration, such as Nova's), in tokens and as admin objects.
-import type { AuthContext } from '../model/context.js';
-import { requireAdmin, sha256 } from './context.js';
+import type { AuthContext } from '../model/context.ts';
+import { requireAdmin, sha256 } from './context.ts';
 
 export const REGION = 'RegionOne';
 

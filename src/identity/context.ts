@@ -1,10 +1,10 @@
 // What every identity module shares: the store, the clock, the token cache and the password guard, ids, names and the admin check.
 import { createHash, randomUUID } from 'node:crypto';
-import type { AuthContext } from '../model/context.js';
-import type { Db } from '../store/db.js';
-import { forbiddenAction } from './errors.js';
-import type { PasswordGuard } from './password-guard.js';
-import type { TokenCache } from './token-cache.js';
+import type { AuthContext } from '../model/context.ts';
+import type { Db } from '../store/db.ts';
+import { forbiddenAction } from './errors.ts';
+import type { PasswordGuard } from './password-guard.ts';
+import type { TokenCache } from './token-cache.ts';
 
 export const DEFAULT_DOMAIN_ID = 'default';
 

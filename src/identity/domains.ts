@@ -1,6 +1,6 @@
 // Domains (read-only here): listing, and resolving a request's domain reference to an enabled domain.
-import type { Db } from '../store/db.js';
-import type { DomainRow } from '../store/schema/index.js';
+import type { Db } from '../store/db.ts';
+import type { DomainRow } from '../store/schema/index.ts';
 
 export async function listDomains(db: Db, filters: { name?: string; enabled?: boolean } = {}): Promise<DomainRow[]> {
   let q = db.selectFrom('domains').selectAll().orderBy('name');

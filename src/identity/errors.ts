@@ -1,7 +1,7 @@
 // Keystone-style failures raised by the identity service (rendered as `{"error": {...}}`).
-import { IdentityError } from '../model/errors.js';
+import { IdentityError } from '../model/errors.ts';
 
-export { unauthorized } from '../model/errors.js';
+export { unauthorized } from '../model/errors.ts';
 
 export const notFoundError = (kind: string, id: string) => new IdentityError(404, 'Not Found', `Could not find ${kind}: ${id}.`);
 

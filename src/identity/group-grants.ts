@@ -1,15 +1,15 @@
 // Roles of groups on projects (Keystone's group grants): every member holds them there. Removing
 // one kills the members' tokens on the project; a member left without any role on a project loses
 // its application credentials there.
-import type { AuthContext } from '../model/context.js';
-import type { Db } from '../store/db.js';
-import type { RoleRow } from '../store/schema/index.js';
-import { requireAdmin, type IdentityDeps } from './context.js';
-import { notFoundError } from './errors.js';
-import { groupById, projectById, roleById } from './lookup.js';
-import { revokeTokensOf } from './revocation.js';
-import { deleteCredentialsOnProject } from './app-credentials.js';
-import { effectiveRoles } from './roles.js';
+import type { AuthContext } from '../model/context.ts';
+import type { Db } from '../store/db.ts';
+import type { RoleRow } from '../store/schema/index.ts';
+import { requireAdmin, type IdentityDeps } from './context.ts';
+import { notFoundError } from './errors.ts';
+import { groupById, projectById, roleById } from './lookup.ts';
+import { revokeTokensOf } from './revocation.ts';
+import { deleteCredentialsOnProject } from './app-credentials.ts';
+import { effectiveRoles } from './roles.ts';
 
 const groupGrant = (projectId: string, groupId: string, roleId: string) =>
   ({ project_id: projectId, group_id: groupId, role_id: roleId }) as const;

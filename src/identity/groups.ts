@@ -1,17 +1,17 @@
 // Keystone's groups (keystone/identity/core.py): named per domain, holding users. A member holds
 // the group's roles on projects (group-grants.ts); leaving a group or its deletion revokes the
 // member's tokens, as Keystone does.
-import { unitOfWork } from '../store/unit-of-work.js';
-import type { AuthContext } from '../model/context.js';
-import { IdentityError } from '../model/errors.js';
-import type { Db } from '../store/db.js';
-import type { GroupRow, UserRow } from '../store/schema/index.js';
-import { DEFAULT_DOMAIN_ID, newId, requireAdmin, type IdentityDeps } from './context.js';
-import { duplicateName, validationError } from './errors.js';
-import { domainById, groupById, insertUnique, userById } from './lookup.js';
-import { dropCredentialsWithoutRoles, groupGrantProjects, memberIds } from './group-grants.js';
-import { revokeTokensOf } from './revocation.js';
-import type { GroupCreate, GroupUpdate } from './schemas.js';
+import { unitOfWork } from '../store/unit-of-work.ts';
+import type { AuthContext } from '../model/context.ts';
+import { IdentityError } from '../model/errors.ts';
+import type { Db } from '../store/db.ts';
+import type { GroupRow, UserRow } from '../store/schema/index.ts';
+import { DEFAULT_DOMAIN_ID, newId, requireAdmin, type IdentityDeps } from './context.ts';
+import { duplicateName, validationError } from './errors.ts';
+import { domainById, groupById, insertUnique, userById } from './lookup.ts';
+import { dropCredentialsWithoutRoles, groupGrantProjects, memberIds } from './group-grants.ts';
+import { revokeTokensOf } from './revocation.ts';
+import type { GroupCreate, GroupUpdate } from './schemas.ts';
 
 export interface GroupFilters {
   name?: string;

@@ -1,8 +1,8 @@
 // Keystone's [security_compliance] account lockout: after `failureAttempts` consecutive failed
 // password checks the user is locked for `durationSeconds` (counted from the last failure), even
 // with the right password. The count lives in the store, so a restart does not unlock anyone.
-import type { Db } from '../store/db.js';
-import { IdentityError } from '../model/errors.js';
+import type { Db } from '../store/db.ts';
+import { IdentityError } from '../model/errors.ts';
 
 export interface LockoutPolicy {
   /** Failures that lock the account; null: never locked (Keystone's default). */

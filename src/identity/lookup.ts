@@ -1,7 +1,7 @@
 // Reading identity rows by id (404 when missing) and guarding unique names (Keystone's 409).
-import type { Db } from '../store/db.js';
-import type { DomainRow, GroupRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';
-import { duplicateName, isUniqueViolation, notFoundError } from './errors.js';
+import type { Db } from '../store/db.ts';
+import type { DomainRow, GroupRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.ts';
+import { duplicateName, isUniqueViolation, notFoundError } from './errors.ts';
 
 function found<T>(row: T | undefined, kind: string, id: string): T {
   if (!row) throw notFoundError(kind, id);

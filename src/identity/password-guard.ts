@@ -1,13 +1,13 @@
 // Password checks against guessing: every check of a user's password (token requests and the
 // self-service password change) runs in that user's back-off turn and under Keystone's lockout.
-import type { Db } from '../store/db.js';
-import type { UserRow } from '../store/schema/index.js';
-import { IdentityError } from '../model/errors.js';
-import { unauthorized } from './errors.js';
-import { accountLocked, clearFailures, isLocked, recordFailure, type LockoutPolicy } from './lockout.js';
-import { LoginThrottle, ThrottledError, type BackoffPolicy } from './login-throttle.js';
-import { decoyHash, hashPassword, verifyPassword } from './password.js';
-import { DEFAULT_HASH_ROUNDS } from './hash-rounds.js';
+import type { Db } from '../store/db.ts';
+import type { UserRow } from '../store/schema/index.ts';
+import { IdentityError } from '../model/errors.ts';
+import { unauthorized } from './errors.ts';
+import { accountLocked, clearFailures, isLocked, recordFailure, type LockoutPolicy } from './lockout.ts';
+import { LoginThrottle, ThrottledError, type BackoffPolicy } from './login-throttle.ts';
+import { decoyHash, hashPassword, verifyPassword } from './password.ts';
+import { DEFAULT_HASH_ROUNDS } from './hash-rounds.ts';
 
 export interface PasswordGuardOptions {
   lockout: LockoutPolicy;

@@ -2,8 +2,8 @@
 // The cost of new hashes is N = 2^rounds (Keystone's [identity] password_hash_rounds for scrypt);
 // a stored hash carries its own parameters, so changing the rounds never breaks an existing one.
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { inHashSlot } from './hash-slots.js';
-import { DEFAULT_HASH_ROUNDS, hashRoundsProblem, MAX_HASH_ROUNDS } from './hash-rounds.js';
+import { inHashSlot } from './hash-slots.ts';
+import { DEFAULT_HASH_ROUNDS, hashRoundsProblem, MAX_HASH_ROUNDS } from './hash-rounds.ts';
 const R = 8;
 const P = 1;
 const SALT_BYTES = 16;

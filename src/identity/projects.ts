@@ -1,12 +1,12 @@
 // Project administration: create, list, show, update, delete, and the projects a user may scope to.
-import { unitOfWork } from '../store/unit-of-work.js';
-import type { AuthContext } from '../model/context.js';
-import type { ProjectRow } from '../store/schema/index.js';
-import { DEFAULT_DOMAIN_ID, isoNow, newId, requireAdmin, type IdentityDeps } from './context.js';
-import { validationError } from './errors.js';
-import { assertUniqueName, domainById, insertUnique, projectById, userById } from './lookup.js';
-import type { ProjectCreate, ProjectUpdate } from './schemas.js';
-import { revokeTokensOf } from './revocation.js';
+import { unitOfWork } from '../store/unit-of-work.ts';
+import type { AuthContext } from '../model/context.ts';
+import type { ProjectRow } from '../store/schema/index.ts';
+import { DEFAULT_DOMAIN_ID, isoNow, newId, requireAdmin, type IdentityDeps } from './context.ts';
+import { validationError } from './errors.ts';
+import { assertUniqueName, domainById, insertUnique, projectById, userById } from './lookup.ts';
+import type { ProjectCreate, ProjectUpdate } from './schemas.ts';
+import { revokeTokensOf } from './revocation.ts';
 
 export interface ProjectFilters {
   name?: string;

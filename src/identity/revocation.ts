@@ -1,9 +1,9 @@
 // Keystone's revocation events: "tokens of this user and/or project issued at or before T are dead".
 // An event outlives the state that caused it, so a token stays dead when its user regains a role,
 // is re-enabled, or its project is re-enabled; only tokens issued afterwards work.
-import type { Db } from '../store/db.js';
-import type { TokenRow } from '../store/schema/index.js';
-import type { IdentityDeps } from './context.js';
+import type { Db } from '../store/db.ts';
+import type { TokenRow } from '../store/schema/index.ts';
+import type { IdentityDeps } from './context.ts';
 
 export interface RevocationTarget {
   userId?: string;

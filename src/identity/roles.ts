@@ -1,12 +1,12 @@
 // Roles: global roles only (no domain-specific ones), and the roles a user holds on a project.
-import { unitOfWork } from '../store/unit-of-work.js';
-import type { AuthContext } from '../model/context.js';
-import type { Db } from '../store/db.js';
-import type { RoleRow } from '../store/schema/index.js';
-import { newId, requireAdmin, type IdentityDeps } from './context.js';
-import { duplicateName, validationError } from './errors.js';
-import { insertUnique, roleById } from './lookup.js';
-import type { RoleCreate } from './schemas.js';
+import { unitOfWork } from '../store/unit-of-work.ts';
+import type { AuthContext } from '../model/context.ts';
+import type { Db } from '../store/db.ts';
+import type { RoleRow } from '../store/schema/index.ts';
+import { newId, requireAdmin, type IdentityDeps } from './context.ts';
+import { duplicateName, validationError } from './errors.ts';
+import { insertUnique, roleById } from './lookup.ts';
+import type { RoleCreate } from './schemas.ts';
 
 /** keystone-manage bootstrap's implied roles: admin ⇒ member ⇒ reader. */
 const IMPLIES: Record<string, string[]> = { admin: ['member'], member: ['reader'] };

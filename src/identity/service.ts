@@ -1,20 +1,20 @@
 // The Keystone v3 subset behind one object: bootstrap, tokens, catalog and administration.
 // Each area lives in its own module; this class holds the shared state and keeps the public surface.
-import type { ServerConfig } from '../server-config.js';
-import type { AuthContext } from '../model/context.js';
-import type { Db } from '../store/db.js';
-import type { DomainRow, GroupRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';
-import * as appCreds from './app-credentials.js';
-import * as assignments from './assignments.js';
-import * as groupGrants from './group-grants.js';
-import * as groups from './groups.js';
-import { bootstrap, hasUsers } from './bootstrap.js';
-import { catalog, listEndpoints, listServices, type CatalogEndpoint, type CatalogService, type OtherService } from './catalog.js';
-import type { IdentityDeps } from './context.js';
-import { listDomains } from './domains.js';
-import { domainById, roleById } from './lookup.js';
-import * as projects from './projects.js';
-import * as roles from './roles.js';
+import type { ServerConfig } from '../server-config.ts';
+import type { AuthContext } from '../model/context.ts';
+import type { Db } from '../store/db.ts';
+import type { DomainRow, GroupRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.ts';
+import * as appCreds from './app-credentials.ts';
+import * as assignments from './assignments.ts';
+import * as groupGrants from './group-grants.ts';
+import * as groups from './groups.ts';
+import { bootstrap, hasUsers } from './bootstrap.ts';
+import { catalog, listEndpoints, listServices, type CatalogEndpoint, type CatalogService, type OtherService } from './catalog.ts';
+import type { IdentityDeps } from './context.ts';
+import { listDomains } from './domains.ts';
+import { domainById, roleById } from './lookup.ts';
+import * as projects from './projects.ts';
+import * as roles from './roles.ts';
 import type {
   AppCredCreate,
   AuthRequest,
@@ -25,22 +25,22 @@ import type {
   RoleCreate,
   UserCreate,
   UserUpdate,
-} from './schemas.js';
-import type { LockoutPolicy } from './lockout.js';
-import type { BackoffPolicy } from './login-throttle.js';
-import { PasswordGuard } from './password-guard.js';
-import { TokenCache } from './token-cache.js';
-import { TokenService, type IssuedToken, type TokenBody } from './tokens.js';
-import * as users from './users.js';
+} from './schemas.ts';
+import type { LockoutPolicy } from './lockout.ts';
+import type { BackoffPolicy } from './login-throttle.ts';
+import { PasswordGuard } from './password-guard.ts';
+import { TokenCache } from './token-cache.ts';
+import { TokenService, type IssuedToken, type TokenBody } from './tokens.ts';
+import * as users from './users.ts';
 
-export { REGION, type CatalogEndpoint, type CatalogService } from './catalog.js';
-export { DEFAULT_DOMAIN_ID, keystoneTime, requireAdmin, type Named, type ScopedRef } from './context.js';
-export type { ApplicationCredential } from './app-credentials.js';
-export type { AssignmentFilters, RoleAssignment } from './assignments.js';
-export type { GroupFilters } from './groups.js';
-export type { ProjectFilters } from './projects.js';
-export type { IssuedToken, TokenBody } from './tokens.js';
-export type { UserFilters } from './users.js';
+export { REGION, type CatalogEndpoint, type CatalogService } from './catalog.ts';
+export { DEFAULT_DOMAIN_ID, keystoneTime, requireAdmin, type Named, type ScopedRef } from './context.ts';
+export type { ApplicationCredential } from './app-credentials.ts';
+export type { AssignmentFilters, RoleAssignment } from './assignments.ts';
+export type { GroupFilters } from './groups.ts';
+export type { ProjectFilters } from './projects.ts';
+export type { IssuedToken, TokenBody } from './tokens.ts';
+export type { UserFilters } from './users.ts';
 
 export interface IdentityOptions {
   tokenTtlSeconds: number;

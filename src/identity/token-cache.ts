@@ -1,5 +1,5 @@
 // The cache of validated tokens, and the revocations that must keep it honest.
-import type { AuthContext } from '../model/context.js';
+import type { AuthContext } from '../model/context.ts';
 
 const CACHE_MAX = 50_000;
 

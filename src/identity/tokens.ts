@@ -1,16 +1,16 @@
 // Tokens: issue (password or token method, always project-scoped), validate, revoke, and authenticate callers.
 import { randomBytes } from 'node:crypto';
-import { authContext, type AuthContext } from '../model/context.js';
-import type { ApplicationCredentialRow, DomainRow, ProjectRow, RoleRow, TokenRow, UserRow } from '../store/schema/index.js';
-import { credentialTokenRoles, isExpired, proveApplicationCredential } from './app-credentials.js';
-import { findPasswordUser, scopeProject } from './auth-request.js';
-import type { CatalogService } from './catalog.js';
-import { keystoneTime, named, sha256, type IdentityDeps, type Named, type ScopedRef } from './context.js';
-import { forbiddenAction, notFoundError, unauthorized } from './errors.js';
-import { domainById, projectById } from './lookup.js';
-import { isRevokedByEvent, pruneRevocations } from './revocation.js';
-import { effectiveRoles } from './roles.js';
-import type { AuthRequest } from './schemas.js';
+import { authContext, type AuthContext } from '../model/context.ts';
+import type { ApplicationCredentialRow, DomainRow, ProjectRow, RoleRow, TokenRow, UserRow } from '../store/schema/index.ts';
+import { credentialTokenRoles, isExpired, proveApplicationCredential } from './app-credentials.ts';
+import { findPasswordUser, scopeProject } from './auth-request.ts';
+import type { CatalogService } from './catalog.ts';
+import { keystoneTime, named, sha256, type IdentityDeps, type Named, type ScopedRef } from './context.ts';
+import { forbiddenAction, notFoundError, unauthorized } from './errors.ts';
+import { domainById, projectById } from './lookup.ts';
+import { isRevokedByEvent, pruneRevocations } from './revocation.ts';
+import { effectiveRoles } from './roles.ts';
+import type { AuthRequest } from './schemas.ts';
 
 const PURGE_EVERY_MS = 60_000;
 

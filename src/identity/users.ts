@@ -1,14 +1,14 @@
 // User administration: create, list, show, update, delete, and the self-service password change.
-import { unitOfWork } from '../store/unit-of-work.js';
-import type { AuthContext } from '../model/context.js';
-import type { UserRow } from '../store/schema/index.js';
-import { DEFAULT_DOMAIN_ID, isoNow, newId, requireAdmin, type IdentityDeps } from './context.js';
-import { forbiddenAction, validationError } from './errors.js';
-import { assertUniqueName, domainById, insertUnique, projectById, userById } from './lookup.js';
-import { clearFailures } from './lockout.js';
-import type { UserCreate, UserUpdate } from './schemas.js';
-import type { ProjectFilters } from './projects.js';
-import { revokeTokensOf } from './revocation.js';
+import { unitOfWork } from '../store/unit-of-work.ts';
+import type { AuthContext } from '../model/context.ts';
+import type { UserRow } from '../store/schema/index.ts';
+import { DEFAULT_DOMAIN_ID, isoNow, newId, requireAdmin, type IdentityDeps } from './context.ts';
+import { forbiddenAction, validationError } from './errors.ts';
+import { assertUniqueName, domainById, insertUnique, projectById, userById } from './lookup.ts';
+import { clearFailures } from './lockout.ts';
+import type { UserCreate, UserUpdate } from './schemas.ts';
+import type { ProjectFilters } from './projects.ts';
+import { revokeTokensOf } from './revocation.ts';
 
 export type UserFilters = ProjectFilters;
 

@@ -1,9 +1,9 @@
 // Keystone v3 JSON renderings of identity rows (entities with `links`, wrapped lists, version documents).
-import type { DomainRow, GroupRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.js';
-import type { ApplicationCredential } from './app-credentials.js';
-import type { RoleAssignment } from './assignments.js';
-import type { CatalogEndpoint, CatalogService } from './catalog.js';
-import { keystoneTime } from './context.js';
+import type { DomainRow, GroupRow, ProjectRow, RoleRow, UserRow } from '../store/schema/index.ts';
+import type { ApplicationCredential } from './app-credentials.ts';
+import type { RoleAssignment } from './assignments.ts';
+import type { CatalogEndpoint, CatalogService } from './catalog.ts';
+import { keystoneTime } from './context.ts';
 
 type Links = { self: string };
 

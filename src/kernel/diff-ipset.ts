@@ -1,8 +1,8 @@
 // IP sets of one namespace: desired sets created or their members changed before the iptables rules
 // that match them are written; owned sets nobody wants destroyed after those rules are gone.
-import { isOwnedBuiltinRule, isOwnedChain, isOwnedIpset, ruleIpsets } from './mark.js';
-import type { Op, Unresolved } from './ops.js';
-import { BUILTIN_CHAINS, type DesiredNamespace, type NsKey, type ObservedChain, type ObservedNamespace, type TableName } from './types.js';
+import { isOwnedBuiltinRule, isOwnedChain, isOwnedIpset, ruleIpsets } from './mark.ts';
+import type { Op, Unresolved } from './ops.ts';
+import { BUILTIN_CHAINS, type DesiredNamespace, type NsKey, type ObservedChain, type ObservedNamespace, type TableName } from './types.ts';
 
 export interface IpsetPlan {
   /** Before the namespace's iptables ops: a rule may only name a set that exists. */

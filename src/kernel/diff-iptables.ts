@@ -1,6 +1,6 @@
 // iptables of one namespace: owned chains compared whole, neutrino's jumps in built-in chains compared in order.
-import { isOwnedBuiltinRule, isOwnedChain } from './mark.js';
-import type { ChainEdit, IptablesChange, Op } from './ops.js';
+import { isOwnedBuiltinRule, isOwnedChain } from './mark.ts';
+import type { ChainEdit, IptablesChange, Op } from './ops.ts';
 import {
   BUILTIN_CHAINS,
   type ChainSpec,
@@ -9,7 +9,7 @@ import {
   type ObservedChain,
   type ObservedNamespace,
   type TableName,
-} from './types.js';
+} from './types.ts';
 
 const sameRules = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((r, i) => r === b[i]);
 

@@ -1,6 +1,6 @@
 // Addresses, routes, neighbour and fdb entries, sysctls of one namespace: extras first (owned only), then what is missing.
-import { isOwnedFdb, isOwnedNeigh, isOwnedRoute } from './mark.js';
-import type { Op, Unresolved } from './ops.js';
+import { isOwnedFdb, isOwnedNeigh, isOwnedRoute } from './mark.ts';
+import type { Op, Unresolved } from './ops.ts';
 import {
   routeDevices,
   type DesiredNamespace,
@@ -9,9 +9,9 @@ import {
   type ObservedNamespace,
   type ObservedRoute,
   type RouteSpec,
-} from './types.js';
-import { cidrFamily, ipFamily } from './values.js';
-import { markedDevices } from './work.js';
+} from './types.ts';
+import { cidrFamily, ipFamily } from './values.ts';
+import { markedDevices } from './work.ts';
 
 export interface NsPlan {
   ops: Op[];

@@ -1,8 +1,8 @@
 // Links: what to create, recreate (wrong kind, VXLAN identity, broken veth pair), re-attribute, and delete.
-import { MARK, isMarkedLink, namespaceMark } from './mark.js';
-import type { LinkChanges, Op, Unresolved } from './ops.js';
-import { HOST, type DesiredNode, type LinkSpec, type NsKey, type ObservedLink, type VethSpec } from './types.js';
-import type { Work } from './work.js';
+import { MARK, isMarkedLink, namespaceMark } from './mark.ts';
+import type { LinkChanges, Op, Unresolved } from './ops.ts';
+import { HOST, type DesiredNode, type LinkSpec, type NsKey, type ObservedLink, type VethSpec } from './types.ts';
+import type { Work } from './work.ts';
 
 export interface LinkPlan {
   /** Deletions of links that must be recreated, then creations: run before everything else. */

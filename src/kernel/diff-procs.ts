@@ -1,7 +1,7 @@
 // Managed daemons of one namespace: start what is not running, restart on a new argv, SIGHUP on new
 // files (or restart, for a daemon that reads them only at start).
-import type { Op } from './ops.js';
-import type { DesiredNamespace, NsKey, ObservedNamespace, ObservedProcess, ProcessSpec } from './types.js';
+import type { Op } from './ops.ts';
+import type { DesiredNamespace, NsKey, ObservedNamespace, ObservedProcess, ProcessSpec } from './types.ts';
 
 const sameArgv = (a: readonly string[] | null, b: readonly string[]): boolean =>
   a !== null && a.length === b.length && a.every((x, i) => x === b[i]);

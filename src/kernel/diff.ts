@@ -1,14 +1,14 @@
 // diff(desired, observed) → the ordered operations that turn observed into desired, touching only neutrino's objects.
-import { diffAddresses, diffFdb, diffNeigh, diffRoutes, diffSysctls, type NsPlan } from './diff-l3.js';
-import { diffIpsets } from './diff-ipset.js';
-import { diffIptables } from './diff-iptables.js';
-import { diffLinks } from './diff-links.js';
-import { diffProcesses, unwantedProcesses } from './diff-procs.js';
-import { namespaceMark } from './mark.js';
-import type { Op, Plan } from './ops.js';
-import { HOST, emptyDesiredNamespace, type DesiredNode, type NsKey, type ObservedNode } from './types.js';
-import { normalizeDesired } from './validate.js';
-import { Work } from './work.js';
+import { diffAddresses, diffFdb, diffNeigh, diffRoutes, diffSysctls, type NsPlan } from './diff-l3.ts';
+import { diffIpsets } from './diff-ipset.ts';
+import { diffIptables } from './diff-iptables.ts';
+import { diffLinks } from './diff-links.ts';
+import { diffProcesses, unwantedProcesses } from './diff-procs.ts';
+import { namespaceMark } from './mark.ts';
+import type { Op, Plan } from './ops.ts';
+import { HOST, emptyDesiredNamespace, type DesiredNode, type NsKey, type ObservedNode } from './types.ts';
+import { normalizeDesired } from './validate.ts';
+import { Work } from './work.ts';
 
 /**
  * Order: unwanted namespaces (their daemons stopped first), new namespaces; links that must be

@@ -1,5 +1,5 @@
 // neutrino's ownership mark: how an object in the kernel says "neutrino made this" (see README.md).
-import type { ObservedChain, ObservedFdb, ObservedLink, ObservedNeigh, ObservedRoute } from './types.js';
+import type { ObservedChain, ObservedFdb, ObservedLink, ObservedNeigh, ObservedRoute } from './types.ts';
 
 /** The ifalias of every link neutrino creates or adopts, and of `lo` in every namespace it creates. */
 export const MARK = 'neutrino';

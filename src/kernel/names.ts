@@ -1,6 +1,6 @@
 // Neutron's Linux bridge naming scheme (the contract with operators) and the validators every name passes before it reaches a command.
 import { createHash } from 'node:crypto';
-import { BoundedMemo } from './bounded-memo.js';
+import { BoundedMemo } from './bounded-memo.ts';
 
 /** Linux limit (IFNAMSIZ - 1). */
 export const DEVICE_NAME_MAX = 15;

@@ -10,7 +10,7 @@ import type {
   ProcessSpec,
   RouteSpec,
   TableName,
-} from './types.js';
+} from './types.ts';
 
 /** Attribute changes on an existing link; only the fields present are changed. */
 export interface LinkChanges {

@@ -1,9 +1,9 @@
 // Pure renderers of link/address/route/neighbour/fdb operations into `ip -batch` and `bridge -batch` lines.
-import { assertInterfaceName, assertNamespaceName, InvalidName } from './names.js';
-import { isNeutrinoMark, ROUTE_PROTO } from './mark.js';
-import type { LinkChanges, Op } from './ops.js';
-import { HOST, type LinkSpec, type NsKey, type RouteSpec } from './types.js';
-import { canonicalCidr, canonicalDst, canonicalIpOrThrow, canonicalMac, ZERO_MAC } from './values.js';
+import { assertInterfaceName, assertNamespaceName, InvalidName } from './names.ts';
+import { isNeutrinoMark, ROUTE_PROTO } from './mark.ts';
+import type { LinkChanges, Op } from './ops.ts';
+import { HOST, type LinkSpec, type NsKey, type RouteSpec } from './types.ts';
+import { canonicalCidr, canonicalDst, canonicalIpOrThrow, canonicalMac, ZERO_MAC } from './values.ts';
 
 /** A batch line is split on blanks by iproute2: every token must be a plain word. */
 const TOKEN = /^[A-Za-z0-9_.:/+@-]+$/;

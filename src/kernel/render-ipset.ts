@@ -1,6 +1,6 @@
 // Pure renderer of IP set ops into `ipset restore -exist` input (one batch per namespace and phase).
-import { assertIpsetName } from './names.js';
-import type { Op } from './ops.js';
+import { assertIpsetName } from './names.ts';
+import type { Op } from './ops.ts';
 
 /** A set type or member: one token, no quoting or line breaks needed. */
 function token(what: string, text: string): string {

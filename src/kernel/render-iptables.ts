@@ -1,8 +1,8 @@
 // Pure renderer of iptables changes into `iptables-restore --noflush` text (one transaction per namespace).
-import { assertChainName } from './names.js';
-import type { IptablesChange } from './ops.js';
-import type { TableName } from './types.js';
-import { assertRuleText } from './validate.js';
+import { assertChainName } from './names.ts';
+import type { IptablesChange } from './ops.ts';
+import type { TableName } from './types.ts';
+import { assertRuleText } from './validate.ts';
 
 /**
  * Order inside a table, each step checked on this machine (iptables 1.8.9, nf_tables):

@@ -1,10 +1,10 @@
 // Pure: ordered ops → the commands that perform them, consecutive ops of one tool and namespace batched together.
-import { assertNamespaceName } from './names.js';
-import type { Op } from './ops.js';
-import { bridgeLines, ipLines } from './render-ip.js';
-import { ipsetLines } from './render-ipset.js';
-import { renderTable } from './render-iptables.js';
-import type { NsKey, ProcessSpec } from './types.js';
+import { assertNamespaceName } from './names.ts';
+import type { Op } from './ops.ts';
+import { bridgeLines, ipLines } from './render-ip.ts';
+import { ipsetLines } from './render-ipset.ts';
+import { renderTable } from './render-iptables.ts';
+import type { NsKey, ProcessSpec } from './types.ts';
 
 /**
  * A command to run. `netns` is where: an NsKey (HOST = the node's own namespace), or null for

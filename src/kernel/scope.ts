@@ -1,5 +1,5 @@
 // What to observe for a desired state: which namespaces, which sysctl keys, where IP sets, which daemons' pid files.
-import { HOST, type DesiredNode, type NsKey } from './types.js';
+import { HOST, type DesiredNode, type NsKey } from './types.ts';
 
 export interface ProcessHint {
   id: string;

@@ -2,8 +2,8 @@
 // namespaces differ between two desired states (plus the links a local event named), closed over
 // what the diff needs to look at alongside them. A pass restricted to a slice cuts both the desired
 // and the observed state to it, so the ordinary diff can neither see nor remove anything outside.
-import { ruleIpsets } from './mark.js';
-import { isInterfaceName, VXLAN_PREFIX } from './names.js';
+import { ruleIpsets } from './mark.ts';
+import { isInterfaceName, VXLAN_PREFIX } from './names.ts';
 import {
   emptyDesiredNamespace,
   HOST,
@@ -15,7 +15,7 @@ import {
   type ObservedNode,
   type SysctlSpec,
   type TableName,
-} from './types.js';
+} from './types.ts';
 
 export interface Slice {
   /** HOST links by name, with their addresses, fdb and neighbour entries. */

@@ -7,9 +7,9 @@ import {
   MAX_VLAN_ID,
   MAX_VXLAN_VNI,
   MIN_VLAN_ID,
-} from './names.js';
-import { isOwnedBuiltinRule, isOwnedChain, isOwnedIpset, ruleIpsets } from './mark.js';
-import { canonicalCidr, canonicalDst, canonicalIpOrThrow, canonicalMac, canonicalNet, cidrFamily } from './values.js';
+} from './names.ts';
+import { isOwnedBuiltinRule, isOwnedChain, isOwnedIpset, ruleIpsets } from './mark.ts';
+import { canonicalCidr, canonicalDst, canonicalIpOrThrow, canonicalMac, canonicalNet, cidrFamily } from './values.ts';
 import {
   BUILTIN_CHAINS,
   HOST,
@@ -20,7 +20,7 @@ import {
   routeDevices,
   type RouteSpec,
   type TableName,
-} from './types.js';
+} from './types.ts';
 
 /** The desired state is not something neutrino can or may build. */
 export class InvalidDesired extends Error {

@@ -1,7 +1,7 @@
 // Pure validation and canonical forms of addresses, prefixes and MACs, so desired and observed values compare equal.
-import { addressBits, canonicalIpOrNull, formatCidr, formatIp, ipVersion, parsePrefix, type IpVersion } from '../model/ip.js';
-import { InvalidName } from './names.js';
-import { BoundedMemo } from './bounded-memo.js';
+import { addressBits, canonicalIpOrNull, formatCidr, formatIp, ipVersion, parsePrefix, type IpVersion } from '../model/ip.ts';
+import { InvalidName } from './names.ts';
+import { BoundedMemo } from './bounded-memo.ts';
 
 export type Family = IpVersion;
 

@@ -1,5 +1,5 @@
 // A working copy of the observed state that diff() updates as it plans, with the kernel's cascades on deletion.
-import { MARK } from './mark.js';
+import { MARK } from './mark.ts';
 import {
   emptyObservedNamespace,
   type LinkSpec,
@@ -7,7 +7,7 @@ import {
   type ObservedLink,
   type ObservedNamespace,
   type ObservedNode,
-} from './types.js';
+} from './types.ts';
 
 export class Work {
   readonly namespaces: Map<NsKey, ObservedNamespace>;

@@ -2,17 +2,17 @@
 // real `neutrino agent` inside the node's namespace, and the wait until GET /v2.0/agents shows it alive.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AgentConfig } from '../agent/config.js';
-import { DEFAULT_METADATA_CONFIG, renderAgentConfig } from '../agent/config.js';
-import type { NeutrinoClient } from '../client/neutrino.js';
-import { AGENT_L2 } from '../model/neutron.js';
-import { NEUTRINO_BIN, type LabPaths } from './paths.js';
-import { DEFAULT_ADVERT_INT } from '../planner/keepalived.js';
-import { hasEnded } from './procs.js';
-import { inNetns, spawnDetached } from '../exec/run.js';
-import type { LabState } from './state.js';
-import { isExtraNetworkNode, LabError, type LabNode } from './topology.js';
-import { lastLogLine, waitFor, type Abort } from './util.js';
+import type { AgentConfig } from '../agent/config.ts';
+import { DEFAULT_METADATA_CONFIG, renderAgentConfig } from '../agent/config.ts';
+import type { NeutrinoClient } from '../client/neutrino.ts';
+import { AGENT_L2 } from '../model/neutron.ts';
+import { NEUTRINO_BIN, type LabPaths } from './paths.ts';
+import { DEFAULT_ADVERT_INT } from '../planner/keepalived.ts';
+import { hasEnded } from './procs.ts';
+import { inNetns, spawnDetached } from '../exec/run.ts';
+import type { LabState } from './state.ts';
+import { isExtraNetworkNode, LabError, type LabNode } from './topology.ts';
+import { lastLogLine, waitFor, type Abort } from './util.ts';
 
 /** The agent configuration of one node (pure). */
 export function nodeAgentConfig(state: LabState, paths: LabPaths, node: LabNode): AgentConfig {

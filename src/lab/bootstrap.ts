@@ -1,7 +1,7 @@
 // Bootstraps the lab's `demo` project and its member user `demo` through the Identity v3 API, as an
 // operator would with `openstack project create` / `user create` / `role add`.
-import type { NeutrinoClient } from '../client/neutrino.js';
-import { LabError } from './topology.js';
+import type { NeutrinoClient } from '../client/neutrino.ts';
+import { LabError } from './topology.ts';
 
 interface Named {
   id: string;

@@ -1,6 +1,6 @@
 // The lab's clouds.yaml (for the `openstack` CLI and openstacksdk) and the shell lines of
 // `neutrino lab env`. Pure.
-import { shellQuote } from '../exec/shell-quote.js';
+import { shellQuote } from '../exec/shell-quote.ts';
 
 export interface CloudEntry {
   name: string;

@@ -1,8 +1,8 @@
 // Finds a running lab from --lab and --state-root, and gives the commands an admin API client.
-import { NeutrinoClient } from '../client/neutrino.js';
-import { labPaths, stateRoot, type LabPaths } from './paths.js';
-import { readLabState, type LabState } from './state.js';
-import { checkLabName, LabUsageError } from './topology.js';
+import { NeutrinoClient } from '../client/neutrino.ts';
+import { labPaths, stateRoot, type LabPaths } from './paths.ts';
+import { readLabState, type LabState } from './state.ts';
+import { checkLabName, LabUsageError } from './topology.ts';
 
 export interface LabRef {
   lab: string;

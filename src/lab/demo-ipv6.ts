@@ -1,13 +1,13 @@
 // The demo's IPv6 steps that are not API calls: the upstream route to the tenant prefix (on the lab's
 // external host, as an operator configures the upstream router), and the instance's SLAAC address,
 // waited for and checked against the address the API gave its port.
-import { run, runStatus } from '../exec/run.js';
-import { DEMO, type Res, type Scene } from './demo-scene.js';
-import { instanceAddresses } from './instance.js';
-import type { InstanceRecord } from './instance-state.js';
-import type { ApiPort } from './instance-api.js';
-import { LabError } from './topology.js';
-import { waitFor } from './util.js';
+import { run, runStatus } from '../exec/run.ts';
+import { DEMO, type Res, type Scene } from './demo-scene.ts';
+import { instanceAddresses } from './instance.ts';
+import type { InstanceRecord } from './instance-state.ts';
+import type { ApiPort } from './instance-api.ts';
+import { LabError } from './topology.ts';
+import { waitFor } from './util.ts';
 
 /**
  * radvd answers the instance's router solicitation at once; its unsolicited advertisements come only

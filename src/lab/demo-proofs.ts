@@ -1,17 +1,17 @@
 // The demo's proofs, run from the external host against the floating IP, and the closing summary:
 // each resource next to the kernel devices that realize it.
-import { bridgeName, ROUTER_NS_PREFIX, tapName } from '../kernel/names.js';
-import { ROUTER_GW_OWNER } from '../model/neutron.js';
-import { radvdConfigPath } from '../planner/radvd.js';
-import { nodeNamespace } from './context.js';
-import { runStatus } from '../exec/run.js';
-import { DEMO, succeeds, type DemoOptions, type Res, type Scene } from './demo-scene.js';
-import type { Keys } from './demo-ssh.js';
-import type { InstanceRecord } from './instance-state.js';
-import { stateRoot, stateRootFlag } from './paths.js';
-import { table } from './status.js';
-import { LabError } from './topology.js';
-import { waitFor } from './util.js';
+import { bridgeName, ROUTER_NS_PREFIX, tapName } from '../kernel/names.ts';
+import { ROUTER_GW_OWNER } from '../model/neutron.ts';
+import { radvdConfigPath } from '../planner/radvd.ts';
+import { nodeNamespace } from './context.ts';
+import { runStatus } from '../exec/run.ts';
+import { DEMO, succeeds, type DemoOptions, type Res, type Scene } from './demo-scene.ts';
+import type { Keys } from './demo-ssh.ts';
+import type { InstanceRecord } from './instance-state.ts';
+import { stateRoot, stateRootFlag } from './paths.ts';
+import { table } from './status.ts';
+import { LabError } from './topology.ts';
+import { waitFor } from './util.ts';
 
 /** One way to reach the instance from the external host: the address to try and what its `ip addr` must show. */
 interface Target {

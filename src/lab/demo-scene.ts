@@ -1,11 +1,11 @@
 // What the demo's steps share: its fixed plan (names and addresses), the numbered step printer, and
 // the scene (the lab, the admin API client, the demo project) every step works in.
-import type { NeutrinoClient } from '../client/neutrino.js';
-import { runStatus } from '../exec/run.js';
-import { projectId } from './bootstrap.js';
-import { adminClient, nodeNamespace, type LabContext } from './context.js';
-import { PROVIDER_CIDR6, PROVIDER_GATEWAY6 } from './topology.js';
-import type { Abort, Print } from './util.js';
+import type { NeutrinoClient } from '../client/neutrino.ts';
+import { runStatus } from '../exec/run.ts';
+import { projectId } from './bootstrap.ts';
+import { adminClient, nodeNamespace, type LabContext } from './context.ts';
+import { PROVIDER_CIDR6, PROVIDER_GATEWAY6 } from './topology.ts';
+import type { Abort, Print } from './util.ts';
 
 export const DEMO = {
   provider: {

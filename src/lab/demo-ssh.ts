@@ -4,13 +4,13 @@
 // service, as cloud-init does (public-keys/0/openssh-key), into the authorized_keys dropbear reads.
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inNetns, run, spawnDetached } from '../exec/run.js';
-import { DEMO_SSHD } from './demo-paths.js';
-import { DEMO, succeeds, type Scene } from './demo-scene.js';
-import type { InstanceRecord } from './instance-state.js';
-import { METADATA_IP } from '../planner/metadata.js';
-import { LabError } from './topology.js';
-import { waitFor } from './util.js';
+import { inNetns, run, spawnDetached } from '../exec/run.ts';
+import { DEMO_SSHD } from './demo-paths.ts';
+import { DEMO, succeeds, type Scene } from './demo-scene.ts';
+import type { InstanceRecord } from './instance-state.ts';
+import { METADATA_IP } from '../planner/metadata.ts';
+import { LabError } from './topology.ts';
+import { waitFor } from './util.ts';
 
 /** A probe: true once something accepts TCP on every address in `addresses` at `port`, from inside `namespace`. */
 const listensOn = (namespace: string, addresses: string[], port: number) => async () => {

@@ -4,21 +4,21 @@
 // (ping, ssh login showing 172.16.1.3, a port the group does not allow stays closed). Dual-stack: the
 // same proofs over IPv6 reach the instance's SLAAC address directly, routed, without NAT.
 import { existsSync } from 'node:fs';
-import { loadLab, type LabContext } from './context.js';
-import { createInstance } from './instance.js';
-import { labDown } from './down.js';
-import { listNamespaces } from './netns.js';
-import { labPaths, stateRoot, stateRootFlag } from './paths.js';
-import { DEMO, openScene, stepper, type DemoOptions, type Res, type Scene, type Step } from './demo-scene.js';
-import { demoRadvdConf, printExplore, printRealization, proveFromExternalHost } from './demo-proofs.js';
-import { demoKeys, startInstanceServers, type Keys } from './demo-ssh.js';
-import { routeTenantPrefixUpstream, waitForSlaacAddress } from './demo-ipv6.js';
-import type { InstanceRecord } from './instance-state.js';
-import { LabError } from './topology.js';
-import { IPV6_SLAAC } from '../model/neutron.js';
-import { labUp } from './up.js';
+import { loadLab, type LabContext } from './context.ts';
+import { createInstance } from './instance.ts';
+import { labDown } from './down.ts';
+import { listNamespaces } from './netns.ts';
+import { labPaths, stateRoot, stateRootFlag } from './paths.ts';
+import { DEMO, openScene, stepper, type DemoOptions, type Res, type Scene, type Step } from './demo-scene.ts';
+import { demoRadvdConf, printExplore, printRealization, proveFromExternalHost } from './demo-proofs.ts';
+import { demoKeys, startInstanceServers, type Keys } from './demo-ssh.ts';
+import { routeTenantPrefixUpstream, waitForSlaacAddress } from './demo-ipv6.ts';
+import type { InstanceRecord } from './instance-state.ts';
+import { LabError } from './topology.ts';
+import { IPV6_SLAAC } from '../model/neutron.ts';
+import { labUp } from './up.ts';
 
-export { DEMO, type DemoOptions } from './demo-scene.js';
+export { DEMO, type DemoOptions } from './demo-scene.ts';
 
 function labExists(lab: string, root: string): boolean {
   return existsSync(labPaths(root, lab).dir) || listNamespaces().some((ns) => ns.startsWith(`${lab}-`));

@@ -2,7 +2,7 @@
 // The script busybox udhcpc runs on DHCP events inside an instance (`udhcpc -s dist/lab/dhcp-hook.js`):
 // applies the lease with `ip` (address, routes, MTU) and nothing else. Arguments: the event name.
 import { spawnSync } from 'node:child_process';
-import { leaseCommands } from './dhcp-lease.js';
+import { leaseCommands } from './dhcp-lease.ts';
 
 const event = process.argv[2] ?? '';
 let failed = false;

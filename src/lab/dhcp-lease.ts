@@ -3,7 +3,7 @@
 // /etc/resolv.conf is never touched: the instance shares the machine's file system. Only IPv4
 // addresses are flushed: the link-local and SLAAC addresses on eth0 are IPv6's (without its link-local
 // address the instance would send no router solicitation and wait for an unsolicited advertisement).
-import { ipv4NetmaskLength, ipVersion, parsePrefix } from '../model/ip.js';
+import { ipv4NetmaskLength, ipVersion, parsePrefix } from '../model/ip.ts';
 
 export type Env = Record<string, string | undefined>;
 

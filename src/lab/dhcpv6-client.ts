@@ -3,8 +3,8 @@
 // and prints the Reply's IA_NA addresses and DNS servers as JSON, then quits (as udhcpc -q does).
 // It identifies itself by a DUID-LL of the interface's MAC, from the interface's link-local
 // address, so that dnsmasq finds the port's static lease by MAC.
-import { run } from '../exec/run.js';
-import { canonicalIpOrNull } from '../model/ip.js';
+import { run } from '../exec/run.ts';
+import { canonicalIpOrNull } from '../model/ip.ts';
 
 /** The client's program (plain JavaScript for `node -e`): argv = [iface, mac]. */
 const CLIENT = String.raw`

@@ -4,18 +4,18 @@
 // is missing or damaged, and does nothing (successfully) when run again.
 import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { agentMarkers } from './agents.js';
-import { dhcpMarkers, listInstances } from './instance-state.js';
-import { metadataMarkers } from './metadata-proc.js';
-import { deleteNamespace, listNamespaces, namespaceExists, namespacePids } from './netns.js';
-import { agentNamespaces, dnsmasqTargets, strayDnsmasq } from './owned.js';
-import { labPaths, stateRoot, type LabPaths } from './paths.js';
-import { readCmdline, terminate, type ProcTarget } from './procs.js';
-import { daemonsOfPrivateAgent } from './mount-ns.js';
-import { serverMarkers } from './server-proc.js';
-import { readLabState, type LabState } from './state.js';
-import { checkLabName, isExtraNetworkNode, labNamespace, LabError } from './topology.js';
-import type { Print } from './util.js';
+import { agentMarkers } from './agents.ts';
+import { dhcpMarkers, listInstances } from './instance-state.ts';
+import { metadataMarkers } from './metadata-proc.ts';
+import { deleteNamespace, listNamespaces, namespaceExists, namespacePids } from './netns.ts';
+import { agentNamespaces, dnsmasqTargets, strayDnsmasq } from './owned.ts';
+import { labPaths, stateRoot, type LabPaths } from './paths.ts';
+import { readCmdline, terminate, type ProcTarget } from './procs.ts';
+import { daemonsOfPrivateAgent } from './mount-ns.ts';
+import { serverMarkers } from './server-proc.ts';
+import { readLabState, type LabState } from './state.ts';
+import { checkLabName, isExtraNetworkNode, labNamespace, LabError } from './topology.ts';
+import type { Print } from './util.ts';
 
 export const DEFAULT_NODES = ['controller', 'compute1'];
 

@@ -1,10 +1,10 @@
 // The API side of an instance, as nova does it: find the network and security groups by name or id,
 // create the port bound to the node (device_owner compute:nova, device_id the instance uuid), delete it;
 // whether the port has a DHCPv6-stateful address.
-import type { NeutrinoClient } from '../client/neutrino.js';
-import { HttpError } from '../client/http.js';
-import { COMPUTE_OWNER_PREFIX, DHCPV6_STATEFUL } from '../model/neutron.js';
-import { LabUsageError } from './topology.js';
+import type { NeutrinoClient } from '../client/neutrino.ts';
+import { HttpError } from '../client/http.ts';
+import { COMPUTE_OWNER_PREFIX, DHCPV6_STATEFUL } from '../model/neutron.ts';
+import { LabUsageError } from './topology.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

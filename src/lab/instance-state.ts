@@ -3,9 +3,9 @@
 // the node's namespace and whose other end is eth0 with the port's MAC, and the DHCP client.
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LabPaths } from './paths.js';
-import { inNetns } from '../exec/run.js';
-import { LabError, LabUsageError } from './topology.js';
+import type { LabPaths } from './paths.ts';
+import { inNetns } from '../exec/run.ts';
+import { LabError, LabUsageError } from './topology.ts';
 
 export interface InstanceRecord {
   version: 1;

@@ -2,15 +2,15 @@
 // with an eth0 whose veth peer tap<port[:11]> sits in the node's namespace (the agent plugs it into
 // brq<net[:11]>), a libvirt.xml, and busybox udhcpc taking the address from the DHCP agent; on a
 // DHCPv6-stateful subnet also a DHCPv6 exchange, and SLAAC from the router's advertisements.
-import { AGENT_DHCP } from '../model/neutron.js';
+import { AGENT_DHCP } from '../model/neutron.ts';
 import { randomUUID } from 'node:crypto';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { projectId } from './bootstrap.js';
-import { adminClient, nodeNamespace, type LabContext } from './context.js';
-import { createInstancePort, deletePort, findNetwork, findSecurityGroups, onStatefulDhcpv6 } from './instance-api.js';
-import { dhcpv6Request } from './dhcpv6-client.js';
-import { bridgeName, tapName } from '../kernel/names.js';
+import { projectId } from './bootstrap.ts';
+import { adminClient, nodeNamespace, type LabContext } from './context.ts';
+import { createInstancePort, deletePort, findNetwork, findSecurityGroups, onStatefulDhcpv6 } from './instance-api.ts';
+import { dhcpv6Request } from './dhcpv6-client.ts';
+import { bridgeName, tapName } from '../kernel/names.ts';
 import {
   dhcpClientArgv,
   dhcpMarkers,
@@ -19,14 +19,14 @@ import {
   listInstances,
   writeInstance,
   type InstanceRecord,
-} from './instance-state.js';
-import { renderDomainXml } from './libvirt.js';
-import { deleteNamespace, namespaceExists, namespacePids } from './netns.js';
-import { DHCP_HOOK } from './paths.js';
-import { isOurs, readCmdline, terminate } from './procs.js';
-import { run, runStatus, spawnDetached } from '../exec/run.js';
-import { LabError, LabUsageError } from './topology.js';
-import { lastLogLine, waitFor, type Print } from './util.js';
+} from './instance-state.ts';
+import { renderDomainXml } from './libvirt.ts';
+import { deleteNamespace, namespaceExists, namespacePids } from './netns.ts';
+import { DHCP_HOOK } from './paths.ts';
+import { isOurs, readCmdline, terminate } from './procs.ts';
+import { run, runStatus, spawnDetached } from '../exec/run.ts';
+import { LabError, LabUsageError } from './topology.ts';
+import { lastLogLine, waitFor, type Print } from './util.ts';
 
 export interface CreateOptions {
   name: string;

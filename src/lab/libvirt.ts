@@ -1,7 +1,7 @@
 // The libvirt-style domain XML an instance gets (what nova writes to instances/<id>/libvirt.xml):
 // the tracer reads the tap device, bridge and MAC from it (observe/libvirt.ts), as the operator in the
 // scenario does. Pure.
-import type { DomainInterface } from '../observe/libvirt.js';
+import type { DomainInterface } from '../observe/libvirt.ts';
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 

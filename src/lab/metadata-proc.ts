@@ -3,11 +3,11 @@
 // until it listens.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inNetns, spawnDetached } from '../exec/run.js';
-import { NEUTRINO_BIN, type LabPaths } from './paths.js';
-import { hasEnded } from './procs.js';
-import { LabError } from './topology.js';
-import { lastLogLine, waitFor, type Abort } from './util.js';
+import { inNetns, spawnDetached } from '../exec/run.ts';
+import { NEUTRINO_BIN, type LabPaths } from './paths.ts';
+import { hasEnded } from './procs.ts';
+import { LabError } from './topology.ts';
+import { lastLogLine, waitFor, type Abort } from './util.ts';
 
 export const metadataLog = (paths: LabPaths): string => join(paths.logs, 'metadata-server.log');
 

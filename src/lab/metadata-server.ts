@@ -7,13 +7,13 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { basename, dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { signInstanceId } from '../agent/metadata-request.js';
-import { NeutrinoClient } from '../client/neutrino.js';
-import { listInstances, type InstanceRecord } from './instance-state.js';
-import { metadataAnswer, NOT_FOUND, type MetadataAnswer, type MetadataInstance } from './metadata-docs.js';
-import { labPaths, type LabPaths } from './paths.js';
-import { NOVA_METADATA_PORT, readLabState, type LabState } from './state.js';
-import { LabError } from './topology.js';
+import { signInstanceId } from '../agent/metadata-request.ts';
+import { NeutrinoClient } from '../client/neutrino.ts';
+import { listInstances, type InstanceRecord } from './instance-state.ts';
+import { metadataAnswer, NOT_FOUND, type MetadataAnswer, type MetadataInstance } from './metadata-docs.ts';
+import { labPaths, type LabPaths } from './paths.ts';
+import { NOVA_METADATA_PORT, readLabState, type LabState } from './state.ts';
+import { LabError } from './topology.ts';
 
 const answer = (status: number, body: string): MetadataAnswer => ({ status, contentType: 'text/plain; charset=UTF-8', body });
 

@@ -3,7 +3,7 @@
 // so `lab down` and `lab restart-agent` find them by what they run (files under the node's agent
 // state dir) in a mount namespace other than this process's, once their agent has ended.
 import { readdirSync, readlinkSync } from 'node:fs';
-import { readCmdline, type ProcTarget } from './procs.js';
+import { readCmdline, type ProcTarget } from './procs.ts';
 
 const mountNs = (pid: number | 'self'): string | null => {
   try {

@@ -1,6 +1,6 @@
 // Named network namespaces (/run/netns): list, delete, and which processes live in one.
 import { existsSync, readdirSync } from 'node:fs';
-import { run, runStatus } from '../exec/run.js';
+import { run, runStatus } from '../exec/run.ts';
 
 const NETNS_DIR = '/run/netns';
 

@@ -4,15 +4,15 @@
 // nodes/*/state/dhcp/*/pid). Nothing is taken as the lab's unless traced to it.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AGENT_NAMESPACE_PREFIXES, namespaceOwner } from '../agent/namespace-owner.js';
-import { runStatus } from '../exec/run.js';
-import { namespaceMark } from '../kernel/mark.js';
-import { DHCP_NS_PREFIX, ROUTER_NS_PREFIX } from '../kernel/names.js';
-import { adminClient } from './context.js';
-import { listNamespaces } from './netns.js';
-import type { LabPaths } from './paths.js';
-import { readCmdline, type ProcTarget } from './procs.js';
-import type { LabState } from './state.js';
+import { AGENT_NAMESPACE_PREFIXES, namespaceOwner } from '../agent/namespace-owner.ts';
+import { runStatus } from '../exec/run.ts';
+import { namespaceMark } from '../kernel/mark.ts';
+import { DHCP_NS_PREFIX, ROUTER_NS_PREFIX } from '../kernel/names.ts';
+import { adminClient } from './context.ts';
+import { listNamespaces } from './netns.ts';
+import type { LabPaths } from './paths.ts';
+import { readCmdline, type ProcTarget } from './procs.ts';
+import type { LabState } from './state.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

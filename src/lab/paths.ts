@@ -55,7 +55,7 @@ export function labPaths(root: string, lab: string): LabPaths {
   };
 }
 
-// This file lives at src/lab/ (tsx) or dist/lab/ (compiled): the repository is two levels up.
+// This file lives at src/lab/ (run as TypeScript) or dist/lab/ (compiled): the repository is two levels up.
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The `neutrino` entry point the lab starts its server and agents with. */

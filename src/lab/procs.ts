@@ -1,8 +1,8 @@
 // The lab's processes, ended by PID only: before any signal, /proc/<pid>/cmdline must still show the
 // process the lab started (a PID can be reused), then SIGTERM, and SIGKILL after a grace period.
 import { readFileSync } from 'node:fs';
-import { LabError } from './topology.js';
-import { poll } from './util.js';
+import { LabError } from './topology.ts';
+import { poll } from './util.ts';
 
 export interface ProcTarget {
   pid: number;

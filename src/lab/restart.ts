@@ -1,14 +1,14 @@
 // `neutrino lab restart-agent NODE`: ends the node's agent by PID (if it still runs), starts the same
 // command again in the node's namespace, records the new PID, and waits for its start report.
 import { existsSync } from 'node:fs';
-import { AGENT_L2 } from '../model/neutron.js';
-import { agentMarkers, startAgent, writeAgentConfig } from './agents.js';
-import { adminClient, type LabContext } from './context.js';
-import { hasEnded, terminate } from './procs.js';
-import { writeLabState } from './state.js';
-import { isExtraNetworkNode, LabError, LabUsageError } from './topology.js';
-import { daemonsOfPrivateAgent } from './mount-ns.js';
-import { lastLogLine, waitFor } from './util.js';
+import { AGENT_L2 } from '../model/neutron.ts';
+import { agentMarkers, startAgent, writeAgentConfig } from './agents.ts';
+import { adminClient, type LabContext } from './context.ts';
+import { hasEnded, terminate } from './procs.ts';
+import { writeLabState } from './state.ts';
+import { isExtraNetworkNode, LabError, LabUsageError } from './topology.ts';
+import { daemonsOfPrivateAgent } from './mount-ns.ts';
+import { lastLogLine, waitFor } from './util.ts';
 
 interface ApiAgent {
   agent_type: string;

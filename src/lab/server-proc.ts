@@ -1,12 +1,12 @@
 // The lab's server: one detached `neutrino server` with SQLite in the lab dir, listening on a free
 // loopback port (for the CLI) and on a Unix socket (for agents in node namespaces).
 import { createServer } from 'node:net';
-import { requestJson } from '../client/http.js';
-import { NEUTRINO_BIN, type LabPaths } from './paths.js';
-import { hasEnded } from './procs.js';
-import { spawnDetached } from '../exec/run.js';
-import { LAB_VLAN_RANGES, LabError } from './topology.js';
-import { lastLogLine, waitFor, type Abort } from './util.js';
+import { requestJson } from '../client/http.ts';
+import { NEUTRINO_BIN, type LabPaths } from './paths.ts';
+import { hasEnded } from './procs.ts';
+import { spawnDetached } from '../exec/run.ts';
+import { LAB_VLAN_RANGES, LabError } from './topology.ts';
+import { lastLogLine, waitFor, type Abort } from './util.ts';
 
 export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -2,8 +2,8 @@
 // made (topology, PIDs, URLs, passwords). Written after every step of `lab up`, so a half-made lab
 // can still be taken down. Parsing is pure; reading and writing are tiny.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { labTopology, LabError, type LabTopology } from './topology.js';
-import type { LabPaths } from './paths.js';
+import { labTopology, LabError, type LabTopology } from './topology.ts';
+import type { LabPaths } from './paths.ts';
 /** Nova's metadata API port (metadata_listen_port), where the lab's agents send metadata requests. */
 export const NOVA_METADATA_PORT = 8775;
 

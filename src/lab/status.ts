@@ -1,9 +1,9 @@
 // `neutrino lab status`: the lab's server and node agents, checked live (PID still ours, server
 // answering), as JSON or a readable table.
-import { agentMarkers } from './agents.js';
-import type { LabContext } from './context.js';
-import { isOurs } from './procs.js';
-import { serverAnswers, serverMarkers } from './server-proc.js';
+import { agentMarkers } from './agents.ts';
+import type { LabContext } from './context.ts';
+import { isOurs } from './procs.ts';
+import { serverAnswers, serverMarkers } from './server-proc.ts';
 
 export interface LabStatus {
   lab: string;

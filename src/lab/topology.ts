@@ -1,7 +1,7 @@
 // The lab's layout, as plain data: one network namespace per node, a management switch and a
 // provider switch (one namespace holds both bridges), the provider network's upstream host, and the
 // NICs with the scenario's names and addresses. Pure.
-import type { AgentRole } from '../model/neutron.js';
+import type { AgentRole } from '../model/neutron.ts';
 
 export interface LabNic {
   /** name inside its namespace (eth0, eth1, eth2 as in the scenario) */

@@ -1,22 +1,22 @@
 // `neutrino lab up`: namespaces and cables, the server, the demo project, the node agents; lab.json
 // is saved after every step, and any failure takes down whatever was made before it is reported.
-import { AGENT_L2 } from '../model/neutron.js';
+import { AGENT_L2 } from '../model/neutron.ts';
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { startAgent, waitAgentsAlive, writeAgentConfig } from './agents.js';
-import { bootstrapDemo } from './bootstrap.js';
-import { labClouds, renderCloudsYaml } from './clouds.js';
-import { adminClient } from './context.js';
-import { labDown } from './down.js';
-import { namespaceExists } from './netns.js';
-import { labPaths, MAX_SOCKET_PATH, stateRoot, stateRootFlag } from './paths.js';
-import { run } from '../exec/run.js';
-import { startMetadataServer } from './metadata-proc.js';
-import { startServer, waitForServer, type LabTenantNetworkType } from './server-proc.js';
-import { newLabState, writeLabState, type LabState } from './state.js';
-import { labNamespaces, labTopology, LabUsageError } from './topology.js';
-import { randomPassword, step, type Abort, type Print } from './util.js';
-import { wiringCommands } from './wiring.js';
+import { startAgent, waitAgentsAlive, writeAgentConfig } from './agents.ts';
+import { bootstrapDemo } from './bootstrap.ts';
+import { labClouds, renderCloudsYaml } from './clouds.ts';
+import { adminClient } from './context.ts';
+import { labDown } from './down.ts';
+import { namespaceExists } from './netns.ts';
+import { labPaths, MAX_SOCKET_PATH, stateRoot, stateRootFlag } from './paths.ts';
+import { run } from '../exec/run.ts';
+import { startMetadataServer } from './metadata-proc.ts';
+import { startServer, waitForServer, type LabTenantNetworkType } from './server-proc.ts';
+import { newLabState, writeLabState, type LabState } from './state.ts';
+import { labNamespaces, labTopology, LabUsageError } from './topology.ts';
+import { randomPassword, step, type Abort, type Print } from './util.ts';
+import { wiringCommands } from './wiring.ts';
 
 export interface UpOptions {
   lab: string;

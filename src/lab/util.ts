@@ -3,7 +3,7 @@
 // error messages.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { LabError } from './topology.js';
+import { LabError } from './topology.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

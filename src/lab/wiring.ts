@@ -1,8 +1,8 @@
 // The commands that build a lab's namespaces and cables from its topology, as argument arrays. Pure.
 // Every veth is created with both ends directly inside their namespaces, so no device of the lab
 // ever appears in the root namespace, even for a moment.
-import type { LabTopology } from './topology.js';
-import { labNamespaces, UPSTREAM_CLIENT } from './topology.js';
+import type { LabTopology } from './topology.ts';
+import { labNamespaces, UPSTREAM_CLIENT } from './topology.ts';
 
 export type Argv = string[];
 

@@ -4,7 +4,7 @@
 // GET /metrics on the API listener asks the primary for that merge over the cluster's IPC channel.
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
-import type { Exposition } from './listener.js';
+import type { Exposition } from './listener.ts';
 
 const REQUEST = 'neutrino:metrics-request';
 const ANSWER = 'neutrino:metrics-answer';

@@ -1,7 +1,7 @@
 // The primary of several API workers: it merges their metrics for workers answering GET /metrics
 // on the API listener, and serves the merge itself on --metrics-listen when set.
-import { clusterMetricsInPrimary } from './cluster.js';
-import { startMetricsListener, type MetricsListener } from './listener.js';
+import { clusterMetricsInPrimary } from './cluster.ts';
+import { startMetricsListener, type MetricsListener } from './listener.ts';
 
 export async function serveClusterMetrics(
   listen: { host: string; port: number } | undefined,

@@ -1,9 +1,9 @@
 // Request-body processing as Neutron does it (neutron/api/v2/base.py::prepare_request_body):
 // each resource declares its attributes, and this module turns a raw body into checked,
 // converted, defaulted values — or Neutron's 400/403 answer.
-import type { AuthContext } from './context.js';
-import { badRequest, echo, invalidAttribute, policyDenied } from './errors.js';
-import { Invalid, isString, show, toInt, type Converter, type Validator } from './validators.js';
+import type { AuthContext } from './context.ts';
+import { badRequest, echo, invalidAttribute, policyDenied } from './errors.ts';
+import { Invalid, isString, show, toInt, type Converter, type Validator } from './validators.ts';
 
 export interface AttrSpec {
   /** settable on create (allow_post) */

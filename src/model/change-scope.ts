@@ -2,8 +2,8 @@
 // (read once, for every host: networking/change-scopes.ts), and a view is concerned when the row
 // went into it (its deps name it: the state before) or would go into it now. Kinds whose reach is not
 // worth working out (subnet pools, metering, anything unknown) concern every view. Pure.
-import type { PortView } from './hostview.js';
-import { heldRemoteEntry, memberEntry, remoteEntry, remotePortOf, type HostViewDeps } from './hostview-deps.js';
+import type { PortView } from './hostview.ts';
+import { heldRemoteEntry, memberEntry, remoteEntry, remotePortOf, type HostViewDeps } from './hostview-deps.ts';
 
 export type ChangeScope =
   | { kind: 'all' }

@@ -1,7 +1,7 @@
 // Ports' extra DHCP options (neutron-lib api/definitions/extra_dhcp_opt.py, neutron/db/extradhcpopt_db.py):
 // the request check, and how a create or an update turns a request into the stored list. Pure.
-import { invalidInput } from './errors.js';
-import { isString, show, toInt } from './validators.js';
+import { invalidInput } from './errors.ts';
+import { isString, show, toInt } from './validators.ts';
 
 export interface DhcpOpt {
   opt_name: string;

@@ -2,7 +2,7 @@
 // the earlier view: per list of the view, the entries added or changed (at their place in the new
 // list) and the keys of those removed; a list whose order changed otherwise is sent whole. Applying
 // it to the earlier view gives the later view exactly (same entries, same order). Pure.
-import type { HostView } from './hostview.js';
+import type { HostView } from './hostview.ts';
 
 /** The view's lists, in the order a full view holds them. */
 const SECTIONS = [

@@ -3,8 +3,8 @@
 // ports as l2population entries, members of remote groups as addresses), the part it holds. A change
 // whose row is none of these, neither before (the view names it) nor now (see change-scope.ts), leaves
 // the view as it was. Pure.
-import type { HostView, PortView, RemotePortView } from './hostview.js';
-import { portIdsInView } from './hostview-delta.js';
+import type { HostView, PortView, RemotePortView } from './hostview.ts';
+import { portIdsInView } from './hostview-delta.ts';
 
 /** What the build saw besides the view itself (hostview.ts fills it in). */
 export interface HostViewNotes {

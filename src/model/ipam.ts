@@ -1,7 +1,7 @@
 // Pure IPAM: default gateway and pools of a subnet, pool validation, and the choice of a free
 // address (neutron/ipam/utils.py, neutron/ipam/drivers/neutrondb_ipam/driver.py).
-import { conflict, invalidInput, NeutronError } from './errors.js';
-import { cidrContains, formatCidr, hostRange, ipAt, parseIp, type Cidr } from './ip.js';
+import { conflict, invalidInput, NeutronError } from './errors.ts';
+import { cidrContains, formatCidr, hostRange, ipAt, parseIp, type Cidr } from './ip.ts';
 
 export interface Pool {
   start: string;

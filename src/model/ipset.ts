@@ -1,7 +1,7 @@
 // Sets of addresses of one family, as netaddr.IPSet serves Neutron's subnet pools: union,
 // difference and intersection of prefixes, and the set back as the fewest CIDRs in address order
 // (iter_cidrs after compact). Pure.
-import { addressBits, type Cidr, type IpVersion } from './ip.js';
+import { addressBits, type Cidr, type IpVersion } from './ip.ts';
 
 /** Inclusive address ranges, sorted, disjoint and not adjacent. */
 export type IpRanges = ReadonlyArray<{ start: bigint; end: bigint }>;

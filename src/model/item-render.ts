@@ -5,8 +5,8 @@
 // order) into an object literal, which JSON.stringify then takes on its fast path; an item of another
 // shape gets a copier of its own, and anything unusual the generic copy. The result is the same
 // object, key for key and in the same order, as selectFields(visibleTo(item)).
-import { adminReadNames, visibleTo, type ResourceSpec } from './attributes.js';
-import type { AuthContext } from './context.js';
+import { adminReadNames, visibleTo, type ResourceSpec } from './attributes.ts';
+import type { AuthContext } from './context.ts';
 
 type Item = Record<string, unknown>;
 export type Render = (item: Item) => Item;

@@ -1,6 +1,6 @@
 // Neutron Zed's legacy owner-based policy: who may see and change what. Pure.
-import type { AuthContext } from './context.js';
-import { NETWORK_OWNER_PREFIX } from './neutron.js';
+import type { AuthContext } from './context.ts';
+import { NETWORK_OWNER_PREFIX } from './neutron.ts';
 
 export interface Owned {
   project_id: string;

@@ -3,7 +3,7 @@
 // which rebuilds that view from any Neutron cloud's: the agent's planner gets the same port from
 // both. Attributes a cloud may leave out (extensions it does not load) take Neutron's defaults;
 // the server's objects always have them. Pure.
-import type { FixedIpView, PortView } from './hostview.js';
+import type { FixedIpView, PortView } from './hostview.ts';
 
 type ApiFields = Record<string, unknown>;
 

@@ -1,8 +1,8 @@
 // List conventions of the Networking API (neutron/api/api_common.py): filters (repeated key = OR),
 // fields, sort_key/sort_dir, limit/marker/page_reverse pagination with *_links. Pure.
-import { attrSpec, type ResourceSpec } from './attributes.js';
-import { badRequest, echo } from './errors.js';
-import { Invalid } from './validators.js';
+import { attrSpec, type ResourceSpec } from './attributes.ts';
+import { badRequest, echo } from './errors.ts';
+import { Invalid } from './validators.ts';
 
 export type RawQuery = Record<string, string | string[] | undefined>;
 

@@ -1,8 +1,8 @@
 // A router's ports as the L3 role sees them: each port with the subnets of its fixed IPs, as
 // Neutron's L3 RPC hands them to the agent (port['subnets']). One reading for the server's host
 // view and the tracer's rebuilt one. Pure.
-import type { AddressScopesView, PortView, RouterPortView, RouterSubnetView, RouterView } from './hostview.js';
-import { ROUTER_GW_OWNER } from './neutron.js';
+import type { AddressScopesView, PortView, RouterPortView, RouterSubnetView, RouterView } from './hostview.ts';
+import { ROUTER_GW_OWNER } from './neutron.ts';
 
 /** A network's address scopes, by network id. */
 export type ScopesOf = (networkId: string) => AddressScopesView;

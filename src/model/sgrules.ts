@@ -1,9 +1,9 @@
 // Security group rules as Neutron checks and normalizes them (neutron/extensions/securitygroup.py
 // converters, neutron/db/securitygroups_db.py validation and duplicate detection). Pure.
-import { NeutronError, conflict } from './errors.js';
-import { addressBits, formatCidr, formatIp, ipv4NetmaskLength, parseIp, prefixOf, type IpVersion } from './ip.js';
-import { IP_PROTOCOL_MAP } from './neutron.js';
-import { show } from './validators.js';
+import { NeutronError, conflict } from './errors.ts';
+import { addressBits, formatCidr, formatIp, ipv4NetmaskLength, parseIp, prefixOf, type IpVersion } from './ip.ts';
+import { IP_PROTOCOL_MAP } from './neutron.ts';
+import { show } from './validators.ts';
 
 /** IP_PROTOCOL_NUM_TO_NAME_MAP: number text → name; '58' → 'ipv6-icmp', '0' → 'ip' (last one wins). */
 export const IP_PROTOCOL_NUM_TO_NAME: Readonly<Record<string, string>> = Object.fromEntries(

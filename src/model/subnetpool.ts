@@ -1,9 +1,9 @@
 // Subnet pools as Neutron reads and allocates them (neutron/ipam/subnet_alloc.py): the pool's prefixes
 // compacted, its prefix-length bounds with their defaults, and the choice of a new subnet's CIDR
 // from the space no subnet of the pool holds. Pure.
-import { badRequest, NeutronError } from './errors.js';
-import { addressBits, formatCidr, parsePrefix, type Cidr, type IpVersion } from './ip.js';
-import { rangesOf, subtract, toCidrs } from './ipset.js';
+import { badRequest, NeutronError } from './errors.ts';
+import { addressBits, formatCidr, parsePrefix, type Cidr, type IpVersion } from './ip.ts';
+import { rangesOf, subtract, toCidrs } from './ipset.ts';
 
 /** Per family: the largest prefix length, the default minimum, and the quota unit (SubnetPoolHelper). */
 const FAMILY = { 4: { defaultMin: 8, quotaUnit: 32 }, 6: { defaultMin: 64, quotaUnit: 64 } } as const;

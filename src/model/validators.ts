@@ -1,8 +1,8 @@
 // Converters and validators for request attributes, with neutron-lib's messages
 // (neutron_lib/api/validators/__init__.py, neutron_lib/api/converters.py).
 // A converter returns the converted value or throws Invalid; a validator returns a reason or undefined.
-import { badRequest, echo, invalidInput } from './errors.js';
-import { canonicalIpOrNull, formatCidr, parseIp, parsePrefix } from './ip.js';
+import { badRequest, echo, invalidInput } from './errors.ts';
+import { canonicalIpOrNull, formatCidr, parseIp, parsePrefix } from './ip.ts';
 
 export class Invalid extends Error {}
 

@@ -5,16 +5,16 @@
 // agents (their sets follow the addresses). A group a rule names is not deleted (AddressGroupInUse).
 // Visible to their project, admins, and the projects RBAC shares them with (rbac-address-group);
 // only the owner or an admin changes one.
-import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { badRequest, NeutronError, notFound, policyDenied } from '../model/errors.js';
-import { formatCidr, parsePrefix } from '../model/ip.js';
-import { ownerOrAdmin } from '../model/policy.js';
-import { isString, isSubnetCidr, noneToEmptyList, type Validator } from '../model/validators.js';
-import type { AddressGroupRow } from '../store/schema/index.js';
-import { newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
-import { sharedObjectType } from './rbac-shared-object.js';
-import { canSeeShared, deletePoliciesOf, ownOrSharedInSql } from './rbac-sql.js';
+import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { badRequest, NeutronError, notFound, policyDenied } from '../model/errors.ts';
+import { formatCidr, parsePrefix } from '../model/ip.ts';
+import { ownerOrAdmin } from '../model/policy.ts';
+import { isString, isSubnetCidr, noneToEmptyList, type Validator } from '../model/validators.ts';
+import type { AddressGroupRow } from '../store/schema/index.ts';
+import { newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
+import { sharedObjectType } from './rbac-shared-object.ts';
+import { canSeeShared, deletePoliciesOf, ownOrSharedInSql } from './rbac-sql.ts';
 
 const OBJECT_TYPE = 'address_group';
 

@@ -1,16 +1,16 @@
 // Address scopes (neutron/db/address_scope_db.py): a family-wide space in which subnet pools' prefixes
 // do not overlap; routers do not NAT between subnets of one scope. Visible to their project, admins,
 // and the projects RBAC shares them with (rbac-address-scope); `shared` is the wildcard policy.
-import { pushFilters, sqlPage, textColumn, type ListTable } from './list-sql.js';
-import { type ResourceSpec, textAttribute } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { badRequest, conflict, notFound, policyDenied } from '../model/errors.js';
-import { ownerOrAdmin } from '../model/policy.js';
-import { isOneOf, toBoolean, toInt } from '../model/validators.js';
-import type { AddressScopeRow } from '../store/schema/index.js';
-import { newId, type Item, type ResourceService, type Tx } from './common.js';
-import { attachWildcardPolicy, sharedObjectType } from './rbac-shared-object.js';
-import { canSeeShared, deletePoliciesOf, isSharedWithAll, ownOrSharedInSql, sharedFilterInSql, sharedWith } from './rbac-sql.js';
+import { pushFilters, sqlPage, textColumn, type ListTable } from './list-sql.ts';
+import { type ResourceSpec, textAttribute } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { badRequest, conflict, notFound, policyDenied } from '../model/errors.ts';
+import { ownerOrAdmin } from '../model/policy.ts';
+import { isOneOf, toBoolean, toInt } from '../model/validators.ts';
+import type { AddressScopeRow } from '../store/schema/index.ts';
+import { newId, type Item, type ResourceService, type Tx } from './common.ts';
+import { attachWildcardPolicy, sharedObjectType } from './rbac-shared-object.ts';
+import { canSeeShared, deletePoliciesOf, isSharedWithAll, ownOrSharedInSql, sharedFilterInSql, sharedWith } from './rbac-sql.ts';
 
 const OBJECT_TYPE = 'address_scope';
 

@@ -1,18 +1,18 @@
 // Manual scheduling by admins (dhcp_agent_scheduler, l3_agent_scheduler): which networks a DHCP agent
 // serves and which routers an L3 agent hosts, listed, added and removed as agentschedulers_db.py and
 // l3_agentschedulers_db.py do; the agents follow through their host views.
-import type { ServerConfig } from '../server-config.js';
-import type { AuthContext } from '../model/context.js';
-import { badRequest, conflict, notFound, policyDenied } from '../model/errors.js';
-import { AGENT_TYPES } from '../model/neutron.js';
-import type { AgentRow } from '../store/schema/index.js';
-import type { Item, Tx } from './common.js';
-import { addNetworkToDhcpAgent, releaseDhcpPort } from './dhcp-scheduler.js';
-import { addRouterToL3Agent, removeRouterFromL3Agent } from './l3-scheduler.js';
-import { routerNotFound } from './lookups.js';
-import { getVisibleNetwork, networkService } from './networks.js';
-import { getVisibleRouter } from './router-common.js';
-import { routerService } from './routers.js';
+import type { ServerConfig } from '../server-config.ts';
+import type { AuthContext } from '../model/context.ts';
+import { badRequest, conflict, notFound, policyDenied } from '../model/errors.ts';
+import { AGENT_TYPES } from '../model/neutron.ts';
+import type { AgentRow } from '../store/schema/index.ts';
+import type { Item, Tx } from './common.ts';
+import { addNetworkToDhcpAgent, releaseDhcpPort } from './dhcp-scheduler.ts';
+import { addRouterToL3Agent, removeRouterFromL3Agent } from './l3-scheduler.ts';
+import { routerNotFound } from './lookups.ts';
+import { getVisibleNetwork, networkService } from './networks.ts';
+import { getVisibleRouter } from './router-common.ts';
+import { routerService } from './routers.ts';
 
 const agentNotFound = (id: string) => notFound('AgentNotFound', `Agent ${id} could not be found.`);
 

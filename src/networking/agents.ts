@@ -1,12 +1,12 @@
 // Agents: state reports (registration + heartbeat) and the list GET /v2.0/agents shows.
-import type { ServerConfig } from '../server-config.js';
-import type { AuthContext } from '../model/context.js';
-import { badRequest, notFound, policyDenied } from '../model/errors.js';
-import { REPORTED_AGENT_TYPES } from '../model/neutron.js';
-import { show } from '../model/validators.js';
-import type { AgentRow } from '../store/schema/index.js';
-import { bool, newId, parseJson, recordChange, timestamp, type Tx } from './common.js';
-import { routerNotFound } from './lookups.js';
+import type { ServerConfig } from '../server-config.ts';
+import type { AuthContext } from '../model/context.ts';
+import { badRequest, notFound, policyDenied } from '../model/errors.ts';
+import { REPORTED_AGENT_TYPES } from '../model/neutron.ts';
+import { show } from '../model/validators.ts';
+import type { AgentRow } from '../store/schema/index.ts';
+import { bool, newId, parseJson, recordChange, timestamp, type Tx } from './common.ts';
+import { routerNotFound } from './lookups.ts';
 
 export const isAlive = (row: Pick<AgentRow, 'heartbeat_timestamp'>, config: ServerConfig, now = Date.now()) =>
   now - Date.parse(row.heartbeat_timestamp) < config.agentDownTime * 1000;

@@ -2,17 +2,17 @@
 // a project gets a network with a subnet from each default subnet pool, and a router from those
 // subnets to the default external network. One unit of work builds it all or nothing; two requests
 // racing for one project meet on the record's primary key, and the loser's retry finds the winner's.
-import type { ServerConfig } from '../server-config.js';
-import { prepareCreate } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { conflict, forbidden, NeutronError } from '../model/errors.js';
-import type { AutoAllocatedTopologyRow } from '../store/schema/index.js';
-import type { Item, Tx } from './common.js';
-import { networkService } from './networks.js';
-import { removeRouterInterface, routerService, addRouterInterface } from './routers.js';
-import { badResourceRequest } from './router-common.js';
-import { subnetService } from './subnets.js';
-import { defaultSubnetPool } from './subnetpools.js';
+import type { ServerConfig } from '../server-config.ts';
+import { prepareCreate } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { conflict, forbidden, NeutronError } from '../model/errors.ts';
+import type { AutoAllocatedTopologyRow } from '../store/schema/index.ts';
+import type { Item, Tx } from './common.ts';
+import { networkService } from './networks.ts';
+import { removeRouterInterface, routerService, addRouterInterface } from './routers.ts';
+import { badResourceRequest } from './router-common.ts';
+import { subnetService } from './subnets.ts';
+import { defaultSubnetPool } from './subnetpools.ts';
 
 /** The `fields` value that asks only whether a topology could be built. */
 const DRY_RUN = 'dry-run';

@@ -2,10 +2,10 @@
 // (resource `network`) and L3 agents (resource `router`) report; a zone is available while one of its
 // agents is administratively up. Networks and routers name zones in availability_zone_hints, and show
 // the zones of the agents hosting them as availability_zones.
-import { notFound } from '../model/errors.js';
-import { AGENT_TYPES } from '../model/neutron.js';
-import type { AgentRow } from '../store/schema/index.js';
-import { parseJson, type Item, type Tx } from './common.js';
+import { notFound } from '../model/errors.ts';
+import { AGENT_TYPES } from '../model/neutron.ts';
+import type { AgentRow } from '../store/schema/index.ts';
+import { parseJson, type Item, type Tx } from './common.ts';
 
 export type ZonedResource = 'network' | 'router';
 

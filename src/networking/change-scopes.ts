@@ -2,13 +2,13 @@
 // every waiting host. Read at or after the change's revision: a row changed again since has a later
 // change too, whose scope is read later still, so the newest state of each row is always the one
 // matched against the views.
-import { AGENT_L2 } from '../model/neutron.js';
-import type { ChangeScope } from '../model/change-scope.js';
-import { portView } from '../model/port-view.js';
-import { unitOfWork, type Reader } from '../store/unit-of-work.js';
-import { parseJson, type Tx } from './common.js';
-import type { Change } from './feed.js';
-import { portsToApi } from './ports.js';
+import { AGENT_L2 } from '../model/neutron.ts';
+import type { ChangeScope } from '../model/change-scope.ts';
+import { portView } from '../model/port-view.ts';
+import { unitOfWork, type Reader } from '../store/unit-of-work.ts';
+import { parseJson, type Tx } from './common.ts';
+import type { Change } from './feed.ts';
+import { portsToApi } from './ports.ts';
 
 /** Scopes kept, newest revisions last: enough for the watchers of one burst of changes to share them. */
 const KEPT = 4096;

@@ -1,12 +1,12 @@
 // Shared helpers of the networking services: ids, timestamps, JSON columns, the change feed.
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import type { Database } from '../store/schema/index.js';
-import { onBeforeCommit } from '../store/unit-of-work.js';
-import { appendChanges, type NewChange } from '../store/changes.js';
-import type { AuthContext } from '../model/context.js';
-import type { ResourceSpec } from '../model/attributes.js';
-import type { ListQuery } from '../model/query.js';
+import type { Database } from '../store/schema/index.ts';
+import { onBeforeCommit } from '../store/unit-of-work.ts';
+import { appendChanges, type NewChange } from '../store/changes.ts';
+import type { AuthContext } from '../model/context.ts';
+import type { ResourceSpec } from '../model/attributes.ts';
+import type { ListQuery } from '../model/query.ts';
 
 /** An open transaction (a unit of work's, see store/unit-of-work.ts): every service function runs in one. */
 export type Tx = Transaction<Database>;

@@ -1,15 +1,15 @@
 // DHCP scheduling: each network with a DHCP-enabled subnet is served by one live DHCP agent, which
 // gets a `network:dhcp` port on it (Neutron's dhcp_agent_scheduler + the DHCP agent's port setup).
 import { createHash } from 'node:crypto';
-import type { ServerConfig } from '../server-config.js';
-import { authContext } from '../model/context.js';
-import type { AgentRow } from '../store/schema/index.js';
-import { recordChange, timestamp, type Tx } from './common.js';
-import { addFixedIps } from './ipam.js';
-import { isAlive } from './agents.js';
-import { createPort, deletePort } from './ports.js';
-import { AGENT_TYPES, DHCP_OWNER } from '../model/neutron.js';
-import { hintsOf, inHintedZone } from './availability-zones.js';
+import type { ServerConfig } from '../server-config.ts';
+import { authContext } from '../model/context.ts';
+import type { AgentRow } from '../store/schema/index.ts';
+import { recordChange, timestamp, type Tx } from './common.ts';
+import { addFixedIps } from './ipam.ts';
+import { isAlive } from './agents.ts';
+import { createPort, deletePort } from './ports.ts';
+import { AGENT_TYPES, DHCP_OWNER } from '../model/neutron.ts';
+import { hintsOf, inHintedZone } from './availability-zones.ts';
 
 const system = authContext({ userId: '', userName: 'neutrino', projectId: '', projectName: '', roles: ['admin'], expiresAt: '' });
 

@@ -1,12 +1,12 @@
 // Extra routes of a router (neutron/db/extraroute_db.py, Zed): the `routes` attribute, its checks
 // against the router's ports, the atomic add/remove of extraroute-atomic, and the interface guard.
-import { conflict, NeutronError } from '../model/errors.js';
-import { canonicalIpOrNull, cidrContains, formatCidr, parseIp, parsePrefix } from '../model/ip.js';
-import { isHostRoutes } from '../model/validators.js';
-import { invalidAttribute } from '../model/errors.js';
-import type { RouterRow, SubnetRow } from '../store/schema/index.js';
-import { parseJson, type Tx } from './common.js';
-import { routerPorts } from './router-common.js';
+import { conflict, NeutronError } from '../model/errors.ts';
+import { canonicalIpOrNull, cidrContains, formatCidr, parseIp, parsePrefix } from '../model/ip.ts';
+import { isHostRoutes } from '../model/validators.ts';
+import { invalidAttribute } from '../model/errors.ts';
+import type { RouterRow, SubnetRow } from '../store/schema/index.ts';
+import { parseJson, type Tx } from './common.ts';
+import { routerPorts } from './router-common.ts';
 
 export interface ExtraRoute {
   destination: string;

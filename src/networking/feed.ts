@@ -1,9 +1,9 @@
 // The change feed agents watch: changes after a revision, with long-polling so an agent hears of a
 // change as soon as its transaction commits. A reconnecting agent resumes from its last revision.
 // Only the newest `window` revisions are kept: an agent further behind is told to resync (410).
-import { NeutronError } from '../model/errors.js';
-import type { Reader } from '../store/unit-of-work.js';
-import { onChangesAppended } from '../store/changes.js';
+import { NeutronError } from '../model/errors.ts';
+import type { Reader } from '../store/unit-of-work.ts';
+import { onChangesAppended } from '../store/changes.ts';
 
 export interface Change {
   revision: number;

@@ -2,13 +2,13 @@
 // operator offers flavors of a service; a flavor is bound to service profiles, each naming one of
 // the service's provider drivers (or only operator metainfo). Flavors are readable by everyone and
 // written by admins; service profiles are admin-only, and hidden (404) from everyone else.
-import { prepareCreate, type ResourceSpec, textAttribute } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { conflict, NeutronError, notFound, policyDenied } from '../model/errors.js';
-import { isString, isStringOrNull, isUuid, isUuidList, toBoolean } from '../model/validators.js';
-import type { FlavorRow, ServiceProfileRow } from '../store/schema/index.js';
-import { bool, int, newId, type Item, type ResourceService, type Tx } from './common.js';
-import { L3_SERVICE_TYPE, providerByDriver } from './service-providers.js';
+import { prepareCreate, type ResourceSpec, textAttribute } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { conflict, NeutronError, notFound, policyDenied } from '../model/errors.ts';
+import { isString, isStringOrNull, isUuid, isUuidList, toBoolean } from '../model/validators.ts';
+import type { FlavorRow, ServiceProfileRow } from '../store/schema/index.ts';
+import { bool, int, newId, type Item, type ResourceService, type Tx } from './common.ts';
+import { L3_SERVICE_TYPE, providerByDriver } from './service-providers.ts';
 
 /** Plugin types neutrino has (Neutron validates service_type against its loaded plugins). */
 const SERVICE_PLUGIN_TYPES = ['CORE', L3_SERVICE_TYPE, 'FLAVORS'];

@@ -1,14 +1,14 @@
 // Floating IP association (neutron/db/l3_db.py): the port, fixed IP and router a floating IP maps
 // to, checked and resolved; reads only.
-import type { AuthContext } from '../model/context.js';
-import { conflict, notFound } from '../model/errors.js';
-import { canonicalIpOrNull, parseIp } from '../model/ip.js';
-import { DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../model/neutron.js';
-import type { FloatingIpRow, PortRow } from '../store/schema/index.js';
-import type { Item, Tx } from './common.js';
-import type { FixedIp } from './ipam.js';
-import { getVisiblePort } from './ports.js';
-import { badResourceRequest } from './router-common.js';
+import type { AuthContext } from '../model/context.ts';
+import { conflict, notFound } from '../model/errors.ts';
+import { canonicalIpOrNull, parseIp } from '../model/ip.ts';
+import { DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../model/neutron.ts';
+import type { FloatingIpRow, PortRow } from '../store/schema/index.ts';
+import type { Item, Tx } from './common.ts';
+import type { FixedIp } from './ipam.ts';
+import { getVisiblePort } from './ports.ts';
+import { badResourceRequest } from './router-common.ts';
 
 export const badFip = (msg: string) => badResourceRequest('floatingip', msg);
 

@@ -2,9 +2,9 @@
 // subnet of every external network, whoever owns it — Neutron reads the subnets with an elevated
 // context so a project sees the pools of external networks shared with it — each answered with the
 // caller's own project id. Read-only: nothing is stored for a pool.
-import type { ResourceSpec } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import type { Item, Tx } from './common.js';
+import type { ResourceSpec } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import type { Item, Tx } from './common.ts';
 
 const readOnly = { filter: true, sort: true };
 

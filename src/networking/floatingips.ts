@@ -1,22 +1,22 @@
 // Floating IPs (neutron/db/l3_db.py): an address on an external network, held by a hidden port there,
 // and DNAT'd by the router that connects the external network to the associated port's subnet.
-import { type ResourceSpec, standardAttributes } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { NeutronError, notFound } from '../model/errors.js';
-import { parseIp } from '../model/ip.js';
-import { isIpOrNull, isString, isUuid, isUuidOrNull, show } from '../model/validators.js';
-import type { FloatingIpRow, PortRow } from '../store/schema/index.js';
-import { bool, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
-import type { FixedIp, FixedIpRequest } from './ipam.js';
-import { badFip, currentAssociation, NO_ASSOCIATION, requestedAssociation, sameAssociation } from './floatingip-association.js';
-import { getVisibleNetwork } from './networks.js';
-import { createPort, deletePort } from './ports.js';
-import { enforceQuota } from './quotas.js';
-import { systemContext } from './router-common.js';
-import { FLOATINGIP_OWNER } from '../model/neutron.js';
-import { tagAttributes } from './tags.js';
-import { checkFloatingIpFree, forwardingsByFloatingIp } from './port-forwarding-store.js';
-import { noteFloatingIpPort } from './port-events.js';
+import { type ResourceSpec, standardAttributes } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { NeutronError, notFound } from '../model/errors.ts';
+import { parseIp } from '../model/ip.ts';
+import { isIpOrNull, isString, isUuid, isUuidOrNull, show } from '../model/validators.ts';
+import type { FloatingIpRow, PortRow } from '../store/schema/index.ts';
+import { bool, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
+import type { FixedIp, FixedIpRequest } from './ipam.ts';
+import { badFip, currentAssociation, NO_ASSOCIATION, requestedAssociation, sameAssociation } from './floatingip-association.ts';
+import { getVisibleNetwork } from './networks.ts';
+import { createPort, deletePort } from './ports.ts';
+import { enforceQuota } from './quotas.ts';
+import { systemContext } from './router-common.ts';
+import { FLOATINGIP_OWNER } from '../model/neutron.ts';
+import { tagAttributes } from './tags.ts';
+import { checkFloatingIpFree, forwardingsByFloatingIp } from './port-forwarding-store.ts';
+import { noteFloatingIpPort } from './port-events.ts';
 
 export const FLOATINGIP_STATUSES = ['ACTIVE', 'DOWN', 'ERROR'];
 

@@ -3,8 +3,8 @@
 // view it holds, and only a view held here under that tag is a base for a delta. In memory, per
 // process: after a restart, on another worker, or once evicted, the agent gets a whole view again.
 import { randomBytes } from 'node:crypto';
-import type { HostView } from '../model/hostview.js';
-import type { HostViewDeps } from '../model/hostview-deps.js';
+import type { HostView } from '../model/hostview.ts';
+import type { HostViewDeps } from '../model/hostview-deps.ts';
 
 /** A view sent, and what it was built from (which changes can alter it). */
 export interface HeldView {

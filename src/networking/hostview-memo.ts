@@ -3,8 +3,8 @@
 // revision: when one change wakes many agents, each view costs the reads of its own host only.
 // Sound because every write that can alter a host view appends to the change feed: two reads at one
 // head revision see the same resources.
-import type { PortView } from '../model/hostview.js';
-import type { PortViewCache } from './port-view-cache.js';
+import type { PortView } from '../model/hostview.ts';
+import type { PortViewCache } from './port-view-cache.ts';
 
 export class SnapshotMemo {
   private readonly values = new Map<string, unknown>();

@@ -2,20 +2,20 @@
 // holds to the current one, or the whole view when the server cannot make one (the base is not held
 // here, the feed no longer holds the revisions after it, or the delta would not be smaller).
 import { sql } from 'kysely';
-import type { HostView } from '../model/hostview.js';
-import { diffHostViews, type HostViewDelta } from '../model/hostview-delta.js';
-import { emptyNotes, hostViewDeps, type HostViewDeps } from '../model/hostview-deps.js';
-import { concerns } from '../model/change-scope.js';
-import { NeutronError } from '../model/errors.js';
-import { isPostgres } from '../store/dialect.js';
-import { unitOfWork, type Reader } from '../store/unit-of-work.js';
-import type { Change, ChangeFeed, ChangePage } from './feed.js';
-import type { HeldView, HostViewCache } from './hostview-cache.js';
-import { ChangeScopes } from './change-scopes.js';
-import { HostViewWaiters } from './hostview-waiters.js';
-import { buildHostView } from './hostview.js';
-import { SnapshotMemo } from './hostview-memo.js';
-import { PortViewCache } from './port-view-cache.js';
+import type { HostView } from '../model/hostview.ts';
+import { diffHostViews, type HostViewDelta } from '../model/hostview-delta.ts';
+import { emptyNotes, hostViewDeps, type HostViewDeps } from '../model/hostview-deps.ts';
+import { concerns } from '../model/change-scope.ts';
+import { NeutronError } from '../model/errors.ts';
+import { isPostgres } from '../store/dialect.ts';
+import { unitOfWork, type Reader } from '../store/unit-of-work.ts';
+import type { Change, ChangeFeed, ChangePage } from './feed.ts';
+import type { HeldView, HostViewCache } from './hostview-cache.ts';
+import { ChangeScopes } from './change-scopes.ts';
+import { HostViewWaiters } from './hostview-waiters.ts';
+import { buildHostView } from './hostview.ts';
+import { SnapshotMemo } from './hostview-memo.ts';
+import { PortViewCache } from './port-view-cache.ts';
 
 /** Why a whole view was sent instead of a delta. */
 export type FullReason = 'first' | 'unknown-base' | 'expired' | 'larger';

@@ -3,10 +3,10 @@
 // views a change concerns; the others wait on, and their view is known unchanged up to the revision
 // followed. Per change the server reads the feed and the scopes once, then rebuilds only the views
 // concerned: its work does not grow with the number of agents a change leaves alone.
-import { concerns, type ChangeScope } from '../model/change-scope.js';
-import type { HostViewDeps } from '../model/hostview-deps.js';
-import type { ChangeScopes } from './change-scopes.js';
-import type { ChangeFeed } from './feed.js';
+import { concerns, type ChangeScope } from '../model/change-scope.ts';
+import type { HostViewDeps } from '../model/hostview-deps.ts';
+import type { ChangeScopes } from './change-scopes.ts';
+import type { ChangeFeed } from './feed.ts';
 
 /**
  * How a wait ended: a change concerns the view; the time is up; or the waiter should read the feed

@@ -10,17 +10,17 @@ import type {
   SegmentView,
   SecurityGroupView,
   SubnetView,
-} from '../model/hostview.js';
-import type { PortRow } from '../store/schema/index.js';
-import { bool, parseJson, type Tx } from './common.js';
-import { segmentsByNetwork } from './segments.js';
-import { portsToApi } from './ports.js';
-import { AGENT_L2, ROUTER_OWNED } from '../model/neutron.js';
-import { haRouterNetworks, NO_ADDRESS_SCOPES, routerPorts } from '../model/router-view.js';
-import { portView } from '../model/port-view.js';
-import { meteringLabelsOf } from './metering.js';
-import type { SnapshotMemo } from './hostview-memo.js';
-import { memberEntry, remoteEntry, remotePortOf, type HostViewNotes } from '../model/hostview-deps.js';
+} from '../model/hostview.ts';
+import type { PortRow } from '../store/schema/index.ts';
+import { bool, parseJson, type Tx } from './common.ts';
+import { segmentsByNetwork } from './segments.ts';
+import { portsToApi } from './ports.ts';
+import { AGENT_L2, ROUTER_OWNED } from '../model/neutron.ts';
+import { haRouterNetworks, NO_ADDRESS_SCOPES, routerPorts } from '../model/router-view.ts';
+import { portView } from '../model/port-view.ts';
+import { meteringLabelsOf } from './metering.ts';
+import type { SnapshotMemo } from './hostview-memo.ts';
+import { memberEntry, remoteEntry, remotePortOf, type HostViewNotes } from '../model/hostview-deps.ts';
 
 /** What a port query of the view reads: enough to choose the ports and order them (see views). */
 const PORT_KEY = ['id', 'network_id', 'binding_host_id'] as const;

@@ -1,20 +1,20 @@
 // The Networking API's resources, in the order /v2.0 lists them.
-import type { ServerConfig } from '../server-config.js';
-import type { ResourceService } from './common.js';
-import { networkService } from './networks.js';
-import { rbacPolicyService } from './rbac-policies.js';
-import { portService } from './ports.js';
-import { securityGroupServices } from './securitygrouprules.js';
-import { floatingIpService, routerService } from './routers.js';
-import { subnetService } from './subnets.js';
-import { withTags } from './tagged-service.js';
-import { subnetPoolService } from './subnetpools.js';
-import { addressScopeService } from './address-scopes.js';
-import { addressGroupService } from './address-groups.js';
-import { flavorService, routerUsesFlavor, serviceProfileService } from './flavors.js';
-import { segmentService } from './network-segments.js';
-import { meteringLabelRuleService, meteringLabelService } from './metering.js';
-import { setQuotaDefaults } from './quotas.js';
+import type { ServerConfig } from '../server-config.ts';
+import type { ResourceService } from './common.ts';
+import { networkService } from './networks.ts';
+import { rbacPolicyService } from './rbac-policies.ts';
+import { portService } from './ports.ts';
+import { securityGroupServices } from './securitygrouprules.ts';
+import { floatingIpService, routerService } from './routers.ts';
+import { subnetService } from './subnets.ts';
+import { withTags } from './tagged-service.ts';
+import { subnetPoolService } from './subnetpools.ts';
+import { addressScopeService } from './address-scopes.ts';
+import { addressGroupService } from './address-groups.ts';
+import { flavorService, routerUsesFlavor, serviceProfileService } from './flavors.ts';
+import { segmentService } from './network-segments.ts';
+import { meteringLabelRuleService, meteringLabelService } from './metering.ts';
+import { setQuotaDefaults } from './quotas.ts';
 
 export function buildServices(config: ServerConfig): ResourceService[] {
   setQuotaDefaults(config.quotaDefaults);

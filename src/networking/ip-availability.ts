@@ -2,14 +2,14 @@
 // addresses the allocation pools hold (the whole CIDR when a subnet has none) and the addresses
 // allocated (every allocation, inside the pools or not). Admin only (get_network_ip_availability).
 // Totals are bigints: an IPv6 subnet holds more addresses than a JSON number keeps exactly.
-import type { ResourceSpec } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { notFound } from '../model/errors.js';
-import { cidrSize, parseIp } from '../model/ip.js';
-import type { Pool } from '../model/ipam.js';
-import { toInt } from '../model/validators.js';
-import { parseJson, type Tx } from './common.js';
-import { subnetCidr } from './lookups.js';
+import type { ResourceSpec } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { notFound } from '../model/errors.ts';
+import { cidrSize, parseIp } from '../model/ip.ts';
+import type { Pool } from '../model/ipam.ts';
+import { toInt } from '../model/validators.ts';
+import { parseJson, type Tx } from './common.ts';
+import { subnetCidr } from './lookups.ts';
 
 /** The attributes (network_ip_availability's RESOURCE_ATTRIBUTE_MAP), for filter and field parsing. */
 export const ipAvailabilitySpec: ResourceSpec = {

@@ -1,10 +1,10 @@
 // IPAM's reads and writes of the store: allocated addresses by range over the (subnet, key) index,
 // point checks, and the subnet's floor (migration 004), which the database lowers when an allocation
 // goes; here it is only raised, and only if no allocation went since it was read.
-import { ipamKey, type AllocatedIndex } from '../model/ipam.js';
-import { parseIp } from '../model/ip.js';
-import { prepared } from '../store/prepared.js';
-import type { Tx } from './common.js';
+import { ipamKey, type AllocatedIndex } from '../model/ipam.ts';
+import { parseIp } from '../model/ip.ts';
+import { prepared } from '../store/prepared.ts';
+import type { Tx } from './common.ts';
 
 export interface AllocationRef {
   subnet_id: string;

@@ -3,17 +3,17 @@
 // subnet (neutron/db/ipam_pluggable_backend.py, ipam_backend_mixin.py). Runs inside the port's
 // transaction; the (subnet, address) primary key backs it up when several servers share a database.
 import { randomInt } from 'node:crypto';
-import { badRequest, conflict, invalidInput, NeutronError } from '../model/errors.js';
-import { canonicalIpOrNull, cidrContains, eui64Address, ipAt, isEui64Address, parseIp } from '../model/ip.js';
-import { chooseAddress, poolRanges, type Pool } from '../model/ipam.js';
-import { ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS, ROUTER_INTERFACE_OWNERS_SNAT } from '../model/neutron.js';
-import type { NetworkRow, SubnetRow } from '../store/schema/index.js';
-import { parseJson, recordChange, timestamp, type Tx } from './common.js';
-import { allocatedIndex, allocationRows, isAllocated, raiseFloor, readFloor } from './ipam-store.js';
-import { subnetCidr } from './lookups.js';
-import { isAutoAddressSubnet } from './subnet-requests.js';
-import { candidateSubnets } from './service-types.js';
-import { prepared } from '../store/prepared.js';
+import { badRequest, conflict, invalidInput, NeutronError } from '../model/errors.ts';
+import { canonicalIpOrNull, cidrContains, eui64Address, ipAt, isEui64Address, parseIp } from '../model/ip.ts';
+import { chooseAddress, poolRanges, type Pool } from '../model/ipam.ts';
+import { ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS, ROUTER_INTERFACE_OWNERS_SNAT } from '../model/neutron.ts';
+import type { NetworkRow, SubnetRow } from '../store/schema/index.ts';
+import { parseJson, recordChange, timestamp, type Tx } from './common.ts';
+import { allocatedIndex, allocationRows, isAllocated, raiseFloor, readFloor } from './ipam-store.ts';
+import { subnetCidr } from './lookups.ts';
+import { isAutoAddressSubnet } from './subnet-requests.ts';
+import { candidateSubnets } from './service-types.ts';
+import { prepared } from '../store/prepared.ts';
 
 export interface FixedIpRequest {
   subnet_id?: string;

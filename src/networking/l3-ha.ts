@@ -5,17 +5,17 @@
 // host. The agents report which of them keepalived made active; the router's own ports follow the
 // active one (their binding host), so that L2 population points the other nodes there.
 import { randomInt } from 'node:crypto';
-import { prepareCreate } from '../model/attributes.js';
-import { badRequest, conflict } from '../model/errors.js';
-import { ROUTER_HA_INTF_OWNER, ROUTER_OWNED } from '../model/neutron.js';
-import { show } from '../model/validators.js';
-import type { ServerConfig } from '../server-config.js';
-import type { AgentRow, RouterRow } from '../store/schema/index.js';
-import { recordChange, type Item, type Tx } from './common.js';
-import { networkService, networkSpec } from './networks.js';
-import { binding, createPort, deletePort } from './ports.js';
-import { systemContext } from './router-common.js';
-import { subnetService, subnetSpec } from './subnets.js';
+import { prepareCreate } from '../model/attributes.ts';
+import { badRequest, conflict } from '../model/errors.ts';
+import { ROUTER_HA_INTF_OWNER, ROUTER_OWNED } from '../model/neutron.ts';
+import { show } from '../model/validators.ts';
+import type { ServerConfig } from '../server-config.ts';
+import type { AgentRow, RouterRow } from '../store/schema/index.ts';
+import { recordChange, type Item, type Tx } from './common.ts';
+import { networkService, networkSpec } from './networks.ts';
+import { binding, createPort, deletePort } from './ports.ts';
+import { systemContext } from './router-common.ts';
+import { subnetService, subnetSpec } from './subnets.ts';
 
 /** VR_ID_RANGE: VRRP ids 1–254. */
 const VR_IDS = 254;

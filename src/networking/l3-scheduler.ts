@@ -1,18 +1,18 @@
 // L3 scheduling (Neutron's LeastRoutersScheduler with router_auto_schedule): each router that has a
 // gateway or an interface is hosted by one live L3 agent, and the router's ports (interfaces and
 // gateway) are bound to that agent's host so its L2 role wires their networks there.
-import type { ServerConfig } from '../server-config.js';
-import type { AgentRow } from '../store/schema/index.js';
-import { recordChange, timestamp, type Tx } from './common.js';
-import { isAlive } from './agents.js';
-import { AGENT_TYPES } from '../model/neutron.js';
-import { ROUTER_OWNED } from '../model/neutron.js';
-import { setFloatingIpStatus } from './floatingips.js';
-import { badRequest } from '../model/errors.js';
-import { show } from '../model/validators.js';
-import { hintsOf, inHintedZone } from './availability-zones.js';
-import { bindHaRouter, haAgentCount, haPortHost, unbindHaRouter } from './l3-ha.js';
-import type { RouterRow } from '../store/schema/index.js';
+import type { ServerConfig } from '../server-config.ts';
+import type { AgentRow } from '../store/schema/index.ts';
+import { recordChange, timestamp, type Tx } from './common.ts';
+import { isAlive } from './agents.ts';
+import { AGENT_TYPES } from '../model/neutron.ts';
+import { ROUTER_OWNED } from '../model/neutron.ts';
+import { setFloatingIpStatus } from './floatingips.ts';
+import { badRequest } from '../model/errors.ts';
+import { show } from '../model/validators.ts';
+import { hintsOf, inHintedZone } from './availability-zones.ts';
+import { bindHaRouter, haAgentCount, haPortHost, unbindHaRouter } from './l3-ha.ts';
+import type { RouterRow } from '../store/schema/index.ts';
 
 async function liveL3Agents(tx: Tx, config: ServerConfig): Promise<AgentRow[]> {
   const rows = await tx

@@ -2,10 +2,10 @@
 // loads and converts only its own rows. Matches model/query.ts (the in-memory rules) row for row:
 // repeated values OR'ed, booleans as 0/1, id the last sort key, text in byte order on both engines.
 import { sql, type Expression, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
-import { isPostgres } from '../store/dialect.js';
-import { withIdLast, type ListQuery } from '../model/query.js';
-import type { Database } from '../store/schema/index.js';
-import type { Tx } from './common.js';
+import { isPostgres } from '../store/dialect.ts';
+import { withIdLast, type ListQuery } from '../model/query.ts';
+import type { Database } from '../store/schema/index.ts';
+import type { Tx } from './common.ts';
 
 /** How an attribute is stored: a NOT NULL column of text, a 0/1 integer for booleans, or an integer. */
 export interface Column {

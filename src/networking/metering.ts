@@ -4,14 +4,14 @@
 // router; the L3 role realizes them as Neutron's iptables metering driver (planner/metering.ts).
 // Changes reach the agents through the change feed.
 import { sql } from 'kysely';
-import type { ResourceSpec } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { badRequest, conflict, NeutronError, notFound, policyDenied } from '../model/errors.js';
-import { cidrsOverlap, formatCidr, formatIp, parsePrefix } from '../model/ip.js';
-import { isString, isSubnetCidr, isUuid, show, toBoolean, type Validator } from '../model/validators.js';
-import type { MeteringCounter, MeteringLabelView } from '../model/hostview.js';
-import type { MeteringLabelRow, MeteringLabelRuleRow } from '../store/schema/index.js';
-import { bool, newId, recordChange, stringFilter, timestamp, type Item, type ResourceService, type Tx } from './common.js';
+import type { ResourceSpec } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { badRequest, conflict, NeutronError, notFound, policyDenied } from '../model/errors.ts';
+import { cidrsOverlap, formatCidr, formatIp, parsePrefix } from '../model/ip.ts';
+import { isString, isSubnetCidr, isUuid, show, toBoolean, type Validator } from '../model/validators.ts';
+import type { MeteringCounter, MeteringLabelView } from '../model/hostview.ts';
+import type { MeteringLabelRow, MeteringLabelRuleRow } from '../store/schema/index.ts';
+import { bool, newId, recordChange, stringFilter, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
 
 const isDirection: Validator = (v) =>
   v === 'ingress' || v === 'egress' ? undefined : `'${typeof v === 'string' ? v : JSON.stringify(v)}' is not in ['ingress', 'egress']`;

@@ -1,9 +1,9 @@
 // What the server's metrics read from the store at each scrape: ports by status, each agent's
 // liveness, heartbeat age and change-feed lag (from the converged revision it reports), and the
 // feed's head. Facts of the database: the same whichever server process reads them.
-import type { ServerConfig } from '../server-config.js';
-import { isAlive } from './agents.js';
-import { parseJson, type Tx } from './common.js';
+import type { ServerConfig } from '../server-config.ts';
+import { isAlive } from './agents.ts';
+import { parseJson, type Tx } from './common.ts';
 
 export interface AgentFacts {
   host: string;

@@ -2,9 +2,9 @@
 // never together with the single provider:* attributes) and in its dict when it holds more than one.
 // Neutron's validators/multiprovidernet.py, ml2 TypeManager's _process_provider_create and
 // extend_network_with_provider_segments. Pure.
-import type { ServerConfig } from '../server-config.js';
-import { badRequest, invalidAttribute, invalidInput } from '../model/errors.js';
-import { segmentKey, validateProviderSegment, type Segment } from './segments.js';
+import type { ServerConfig } from '../server-config.ts';
+import { badRequest, invalidAttribute, invalidInput } from '../model/errors.ts';
+import { segmentKey, validateProviderSegment, type Segment } from './segments.ts';
 
 export const NETWORK_TYPE = 'provider:network_type';
 export const PHYSICAL_NETWORK = 'provider:physical_network';

@@ -3,16 +3,16 @@
 // A segment added to a network is validated and reserved by its type driver as on network create,
 // and must leave room for the network's MTU; a removed one frees its VLAN. `hosts`: the L2 agents
 // whose mappings reach the segment's physical network (the segment host mappings).
-import { type ResourceSpec, standardAttributes } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { invalidInput, notFound, policyDenied } from '../model/errors.js';
-import { AGENT_L2 } from '../model/neutron.js';
-import { isString, isStringOrNull, isUuid, toInt } from '../model/validators.js';
-import type { ServerConfig } from '../server-config.js';
-import type { NetworkSegmentRow } from '../store/schema/index.js';
-import { newId, parseJson, recordChange, timestamp, type Item, type ResourceService, type Tx } from './common.js';
-import { networkNotFound } from './networks.js';
-import { allocateSegment, networkMaxMtu, segmentKey, segmentsByNetwork, validateProviderSegment } from './segments.js';
+import { type ResourceSpec, standardAttributes } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { invalidInput, notFound, policyDenied } from '../model/errors.ts';
+import { AGENT_L2 } from '../model/neutron.ts';
+import { isString, isStringOrNull, isUuid, toInt } from '../model/validators.ts';
+import type { ServerConfig } from '../server-config.ts';
+import type { NetworkSegmentRow } from '../store/schema/index.ts';
+import { newId, parseJson, recordChange, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
+import { networkNotFound } from './networks.ts';
+import { allocateSegment, networkMaxMtu, segmentKey, segmentsByNetwork, validateProviderSegment } from './segments.ts';
 
 export const segmentSpec: ResourceSpec = {
   singular: 'segment',

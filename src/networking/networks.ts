@@ -1,21 +1,21 @@
 // Networks: ML2 segments (flat, vlan, vxlan; one or several: multi-provider), MTU, sharing and
 // external flags, deletion rules.
 import { sql, type Expression, type SqlBool } from 'kysely';
-import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.js';
-import type { ServerConfig } from '../server-config.js';
-import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { conflict, invalidInput, notFound, policyDenied } from '../model/errors.js';
-import { AUTO_DELETE_PORT_OWNERS, FLOATINGIP_OWNER, NETWORK_OWNER_PREFIX, ROUTER_GW_OWNER } from '../model/neutron.js';
-import { ownerOrAdmin } from '../model/policy.js';
-import { inRange, isAvailabilityZoneHints, isString, isStringOrNull, toBoolean, toInt, toIntOrNull } from '../model/validators.js';
-import type { NetworkRow } from '../store/schema/index.js';
-import { bool, int, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
-import { enforceQuota } from './quotas.js';
-import { allocateSegments, insertSegments, networkMaxMtu, segmentsByNetwork, type Segment } from './segments.js';
-import { convertSegments, PROVIDER_ATTRIBUTES, providerFields, requestedSegments } from './multi-provider.js';
-import { ensureDefaultSecurityGroup } from './securitygroups.js';
-import { tagAttributes, tagFiltersInSql } from './tags.js';
+import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.ts';
+import type { ServerConfig } from '../server-config.ts';
+import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { conflict, invalidInput, notFound, policyDenied } from '../model/errors.ts';
+import { AUTO_DELETE_PORT_OWNERS, FLOATINGIP_OWNER, NETWORK_OWNER_PREFIX, ROUTER_GW_OWNER } from '../model/neutron.ts';
+import { ownerOrAdmin } from '../model/policy.ts';
+import { inRange, isAvailabilityZoneHints, isString, isStringOrNull, toBoolean, toInt, toIntOrNull } from '../model/validators.ts';
+import type { NetworkRow } from '../store/schema/index.ts';
+import { bool, int, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
+import { enforceQuota } from './quotas.ts';
+import { allocateSegments, insertSegments, networkMaxMtu, segmentsByNetwork, type Segment } from './segments.ts';
+import { convertSegments, PROVIDER_ATTRIBUTES, providerFields, requestedSegments } from './multi-provider.ts';
+import { ensureDefaultSecurityGroup } from './securitygroups.ts';
+import { tagAttributes, tagFiltersInSql } from './tags.ts';
 import {
   ACCESS_EXTERNAL,
   ACCESS_SHARED,
@@ -27,9 +27,9 @@ import {
   sharedInSql,
   sharedWith,
   WILDCARD,
-} from './rbac-sql.js';
-import { hintsOf, hostingZones, validateAvailabilityZones } from './availability-zones.js';
-import { prepared } from '../store/prepared.js';
+} from './rbac-sql.ts';
+import { hintsOf, hostingZones, validateAvailabilityZones } from './availability-zones.ts';
+import { prepared } from '../store/prepared.ts';
 
 /** A provider filter matches a network with any segment of a wanted value (network_matches_filters). */
 function anySegmentMatches(attr: string) {

@@ -2,14 +2,14 @@
 // delete_port_binding: what Nova uses to live-migrate an instance. The ACTIVE binding is the port's
 // own binding:* attributes (what the host views and agents follow); the INACTIVE ones, prepared on
 // the destination host, live in port_bindings until one is activated.
-import type { ResourceSpec } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { badRequest, conflict, notFound, policyDenied } from '../model/errors.js';
-import { COMPUTE_OWNER_PREFIX } from '../model/neutron.js';
-import { isDict, isOneOf, isString } from '../model/validators.js';
-import type { PortBindingRow, PortRow } from '../store/schema/index.js';
-import { parseJson, recordChange, timestamp, type Item, type Tx } from './common.js';
-import { binding, getVisiblePort, VNIC_TYPES } from './ports.js';
+import type { ResourceSpec } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { badRequest, conflict, notFound, policyDenied } from '../model/errors.ts';
+import { COMPUTE_OWNER_PREFIX } from '../model/neutron.ts';
+import { isDict, isOneOf, isString } from '../model/validators.ts';
+import type { PortBindingRow, PortRow } from '../store/schema/index.ts';
+import { parseJson, recordChange, timestamp, type Item, type Tx } from './common.ts';
+import { binding, getVisiblePort, VNIC_TYPES } from './ports.ts';
 
 /** DEVICE_OWNER_MANILA_PREFIX: a shared file system's port, the other kind that may have several bindings. */
 const MANILA_OWNER_PREFIX = 'manila:';

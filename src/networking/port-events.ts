@@ -1,8 +1,8 @@
 // Facts about ports that other services follow (Nova's port events): a port's status changed, its
 // network facts changed (an API update, a floating IP associated or disassociated), it was deleted. Announced only once the unit of work that made them has committed, in the process
 // that committed it, so each is heard exactly once however many server processes share the database.
-import { onCommitted, publishAfterCommit, type Reader } from '../store/unit-of-work.js';
-import type { Tx } from './common.js';
+import { onCommitted, publishAfterCommit, type Reader } from '../store/unit-of-work.ts';
+import type { Tx } from './common.ts';
 
 /** What a port fact says about the port: enough for Nova to find the instance. */
 export interface PortRef {

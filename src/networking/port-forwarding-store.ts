@@ -1,8 +1,8 @@
 // Port forwardings as other resources see them: a floating IP's list, the guard on a floating IP
 // that forwardings use, and their removal with their port; the floating IP's router follows them.
-import { conflict } from '../model/errors.js';
-import type { FloatingIpRow, PortForwardingRow } from '../store/schema/index.js';
-import { recordChange, timestamp, type Item, type Tx } from './common.js';
+import { conflict } from '../model/errors.ts';
+import type { FloatingIpRow, PortForwardingRow } from '../store/schema/index.ts';
+import { recordChange, timestamp, type Item, type Tx } from './common.ts';
 
 /** A side's single port, null when it is a range (Neutron shows the port only when start = end). */
 const singlePort = (start: number, end: number) => (start === end ? start : null);

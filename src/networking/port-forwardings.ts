@@ -3,19 +3,19 @@
 // DNAT'd to (internal address, internal port or range) by the router connecting the internal subnet
 // to the floating IP's network; the first forwarding sets the floating IP's router, the last one
 // removed clears it. Ranges map N:N (port by port) or N:1 (floating-ip-port-forwarding-port-ranges).
-import type { ResourceSpec } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { badRequest, conflict, NeutronError, notFound } from '../model/errors.js';
-import { canonicalIpOrNull, parseIp } from '../model/ip.js';
-import { inRange, isIp, isOneOf, isString, isUuid, toIntOrNull, type Validator } from '../model/validators.js';
-import type { FloatingIpRow, PortForwardingRow } from '../store/schema/index.js';
-import { newId, timestamp, type Item, type Tx } from './common.js';
-import { notifyRouter, portForwardingToApi, removeForwardings, setFloatingIpRouter } from './port-forwarding-store.js';
-import { routerForFloatingIp } from './floatingip-association.js';
-import { getVisibleFloatingIp } from './floatingips.js';
-import { getVisiblePort } from './ports.js';
-import { badResourceRequest } from './router-common.js';
-import { formatPortRange, isPortRangeOrNull, parsePortRange, rangesCollide, rangesRelate, type PortRange } from './port-ranges.js';
+import type { ResourceSpec } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { badRequest, conflict, NeutronError, notFound } from '../model/errors.ts';
+import { canonicalIpOrNull, parseIp } from '../model/ip.ts';
+import { inRange, isIp, isOneOf, isString, isUuid, toIntOrNull, type Validator } from '../model/validators.ts';
+import type { FloatingIpRow, PortForwardingRow } from '../store/schema/index.ts';
+import { newId, timestamp, type Item, type Tx } from './common.ts';
+import { notifyRouter, portForwardingToApi, removeForwardings, setFloatingIpRouter } from './port-forwarding-store.ts';
+import { routerForFloatingIp } from './floatingip-association.ts';
+import { getVisibleFloatingIp } from './floatingips.ts';
+import { getVisiblePort } from './ports.ts';
+import { badResourceRequest } from './router-common.ts';
+import { formatPortRange, isPortRangeOrNull, parsePortRange, rangesCollide, rangesRelate, type PortRange } from './port-ranges.ts';
 
 /** neutron_lib.constants.IPTABLES_PROTOCOL_MAP's keys, the protocols the API accepts. */
 const PROTOCOLS = ['dccp', 'icmp', 'ipv6-icmp', 'sctp', 'tcp', 'udp'];

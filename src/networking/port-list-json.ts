@@ -7,13 +7,13 @@
 // JSON.stringify's text, which JSON.stringify(JSON.parse(text)) gives back unchanged), addresses in
 // table (rowid) order as the object path reads them, groups by id, tags in byte order.
 import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
-import type { AuthContext } from '../model/context.js';
-import { adminReadNames, type ResourceSpec } from '../model/attributes.js';
-import type { ListQuery } from '../model/query.js';
-import type { Database, PortRow } from '../store/schema/index.js';
-import { isPostgres } from '../store/dialect.js';
-import { pushFilters, type ListTable } from './list-sql.js';
-import type { Tx } from './common.js';
+import type { AuthContext } from '../model/context.ts';
+import { adminReadNames, type ResourceSpec } from '../model/attributes.ts';
+import type { ListQuery } from '../model/query.ts';
+import type { Database, PortRow } from '../store/schema/index.ts';
+import { isPostgres } from '../store/dialect.ts';
+import { pushFilters, type ListTable } from './list-sql.ts';
+import type { Tx } from './common.ts';
 
 const text = (column: keyof PortRow) => `json_quote(ports.${column})`;
 const bool = (column: keyof PortRow) => `(case when ports.${column} then 'true' else 'false' end)`;

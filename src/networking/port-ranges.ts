@@ -1,7 +1,7 @@
 // Port ranges of floating IP port forwardings (floating-ip-port-forwarding-port-ranges): the API's
 // `a:b` strings (neutron_lib's validate_port_range_or_none), the N:N or N:1 relation the plugin
 // requires (_validate_ranges), and its overlap test (_range_collides). Pure.
-import { show, type Validator } from '../model/validators.js';
+import { show, type Validator } from '../model/validators.ts';
 
 export interface PortRange {
   start: number;

@@ -1,8 +1,8 @@
 // Port status reported by the agent of the host a port is bound to (ACTIVE when plugged, DOWN when gone).
-import { badRequest } from '../model/errors.js';
-import { show } from '../model/validators.js';
-import { recordChange, timestamp, type Tx } from './common.js';
-import { notePortStatus } from './port-events.js';
+import { badRequest } from '../model/errors.ts';
+import { show } from '../model/validators.ts';
+import { recordChange, timestamp, type Tx } from './common.ts';
+import { notePortStatus } from './port-events.ts';
 
 const STATUSES = ['ACTIVE', 'DOWN', 'BUILD', 'ERROR'];
 

@@ -8,8 +8,8 @@
 // drops them all. A view read at revision r is lent to a build at H only when r <= H (a build never
 // sees a port newer than its own snapshot), and is kept only if no change after r has been applied
 // yet (else one of them may concern it and have been applied before it came in).
-import type { PortView } from '../model/hostview.js';
-import type { Tx } from './common.js';
+import type { PortView } from '../model/hostview.ts';
+import type { Tx } from './common.ts';
 
 /** Changes that cannot touch a port's rows (each such write that does also names the port). */
 const LEAVES_PORTS = new Set(['floatingip', 'metering_label', 'metering_label_rule', 'agent', 'security_group_rule', 'subnetpool']);

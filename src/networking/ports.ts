@@ -1,15 +1,15 @@
 // Ports: addresses (IPAM), MACs, bindings, security groups, port security and address pairs.
 import { randomInt } from 'node:crypto';
 import { sql, type Expression, type SqlBool } from 'kysely';
-import { isPostgres } from '../store/dialect.js';
-import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.js';
-import { composeRule, type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { attributesRead } from '../model/query.js';
-import { badRequest, conflict, forbidden, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.js';
-import { dhcpOptsOnCreate, dhcpOptsOnUpdate, parseDhcpOpts, type DhcpOpt, type DhcpOptRequest } from '../model/dhcp-opts.js';
-import { isEui64Address, parseIp, parsePrefix } from '../model/ip.js';
-import { canSeePort, isNetworkDevice, isOwner, ownerOrAdmin } from '../model/policy.js';
+import { isPostgres } from '../store/dialect.ts';
+import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.ts';
+import { composeRule, type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { attributesRead } from '../model/query.ts';
+import { badRequest, conflict, forbidden, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.ts';
+import { dhcpOptsOnCreate, dhcpOptsOnUpdate, parseDhcpOpts, type DhcpOpt, type DhcpOptRequest } from '../model/dhcp-opts.ts';
+import { isEui64Address, parseIp, parsePrefix } from '../model/ip.ts';
+import { canSeePort, isNetworkDevice, isOwner, ownerOrAdmin } from '../model/policy.ts';
 import {
   isAddressPairs,
   isDict,
@@ -26,8 +26,8 @@ import {
   show,
   toBoolean,
   type Validator,
-} from '../model/validators.js';
-import type { NetworkRow, PortRow } from '../store/schema/index.js';
+} from '../model/validators.ts';
+import type { NetworkRow, PortRow } from '../store/schema/index.ts';
 import {
   bool,
   int,
@@ -39,20 +39,20 @@ import {
   type Item,
   type ResourceService,
   type Tx,
-} from './common.js';
-import { allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
-import { allocationRows, insertAllocations } from './ipam-store.js';
-import { prepared } from '../store/prepared.js';
-import { notePortChanged, notePortDeleted, notePortStatus } from './port-events.js';
-import { getVisibleNetwork, isNetworkSharedWith } from './networks.js';
-import { enforceQuota } from './quotas.js';
-import { enforceRouterDeviceOwner } from './router-common.js';
-import { DHCP_OWNER, FLOATINGIP_OWNER, IP_UPDATE_NOT_ALLOWED_OWNERS, ROUTER_OWNED } from '../model/neutron.js';
-import { macFromBinding, releasesDeviceMac } from '../model/port-mac.js';
-import { ensureDefaultSecurityGroup, isGroupSharedWith } from './securitygroups.js';
-import { tagAttributes, tagFiltersInSql } from './tags.js';
-import { deletePortForwardingsOfPort } from './port-forwarding-store.js';
-import { portListJson, type PortListJson } from './port-list-json.js';
+} from './common.ts';
+import { allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.ts';
+import { allocationRows, insertAllocations } from './ipam-store.ts';
+import { prepared } from '../store/prepared.ts';
+import { notePortChanged, notePortDeleted, notePortStatus } from './port-events.ts';
+import { getVisibleNetwork, isNetworkSharedWith } from './networks.ts';
+import { enforceQuota } from './quotas.ts';
+import { enforceRouterDeviceOwner } from './router-common.ts';
+import { DHCP_OWNER, FLOATINGIP_OWNER, IP_UPDATE_NOT_ALLOWED_OWNERS, ROUTER_OWNED } from '../model/neutron.ts';
+import { macFromBinding, releasesDeviceMac } from '../model/port-mac.ts';
+import { ensureDefaultSecurityGroup, isGroupSharedWith } from './securitygroups.ts';
+import { tagAttributes, tagFiltersInSql } from './tags.ts';
+import { deletePortForwardingsOfPort } from './port-forwarding-store.ts';
+import { portListJson, type PortListJson } from './port-list-json.ts';
 
 export const MAX_ALLOWED_ADDRESS_PAIRS = 10;
 

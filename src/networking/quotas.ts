@@ -1,13 +1,13 @@
 // Quotas: per-project limits with Neutron's defaults, usage counts, and enforcement on create.
-import { unwrapBody } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { badRequest, echo, NeutronError, policyDenied } from '../model/errors.js';
-import { show } from '../model/validators.js';
-import type { Tx } from './common.js';
-import { prepared } from '../store/prepared.js';
-import { QUOTA_DEFAULTS, QUOTA_RESOURCES, type QuotaResource } from './quota-defaults.js';
+import { unwrapBody } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { badRequest, echo, NeutronError, policyDenied } from '../model/errors.ts';
+import { show } from '../model/validators.ts';
+import type { Tx } from './common.ts';
+import { prepared } from '../store/prepared.ts';
+import { QUOTA_DEFAULTS, QUOTA_RESOURCES, type QuotaResource } from './quota-defaults.ts';
 
-export { QUOTA_DEFAULTS, QUOTA_RESOURCES, type QuotaResource } from './quota-defaults.js';
+export { QUOTA_DEFAULTS, QUOTA_RESOURCES, type QuotaResource } from './quota-defaults.ts';
 
 /**
  * The limits of projects without their own: the server's [quotas] options, set once as it starts

@@ -2,10 +2,10 @@
 // callback's error inside a CallbackFailure, which the RBAC plugin turns into InvalidInput (create) or
 // RbacPolicyInUse (update, delete). The checks themselves live with each object type (rbac-objects.ts,
 // rbac-network.ts, rbac-shared-object.ts).
-import type { AuthContext } from '../model/context.js';
-import { conflict, invalidInput, NeutronError } from '../model/errors.js';
-import type { RbacPolicyRow } from '../store/schema/index.js';
-import type { Tx } from './common.js';
+import type { AuthContext } from '../model/context.ts';
+import { conflict, invalidInput, NeutronError } from '../model/errors.ts';
+import type { RbacPolicyRow } from '../store/schema/index.ts';
+import type { Tx } from './common.ts';
 
 export type NewRbacPolicy = Omit<RbacPolicyRow, 'id'>;
 

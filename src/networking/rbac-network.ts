@@ -2,13 +2,13 @@
 // neutron/db/external_net_db.py): only the owner or an admin shares a network; access_as_external makes
 // it external; a policy goes only while the project losing it has no port on the network (shared) or
 // no router with its gateway there (external).
-import type { AuthContext } from '../model/context.js';
-import { invalidInput, NeutronError } from '../model/errors.js';
-import type { NetworkRow, RbacPolicyRow } from '../store/schema/index.js';
-import type { Tx } from './common.js';
-import { applyExternalFlag, getVisibleNetwork, invalidSharedSetting } from './networks.js';
-import { inCallback, rbacPolicyInUse, type NewRbacPolicy, type RbacObjectType } from './rbac-callbacks.js';
-import { ACCESS_EXTERNAL, ACCESS_SHARED, policiesOf, WILDCARD } from './rbac-sql.js';
+import type { AuthContext } from '../model/context.ts';
+import { invalidInput, NeutronError } from '../model/errors.ts';
+import type { NetworkRow, RbacPolicyRow } from '../store/schema/index.ts';
+import type { Tx } from './common.ts';
+import { applyExternalFlag, getVisibleNetwork, invalidSharedSetting } from './networks.ts';
+import { inCallback, rbacPolicyInUse, type NewRbacPolicy, type RbacObjectType } from './rbac-callbacks.ts';
+import { ACCESS_EXTERNAL, ACCESS_SHARED, policiesOf, WILDCARD } from './rbac-sql.ts';
 
 const PLUGIN = 'neutron.plugins.ml2.plugin.Ml2Plugin';
 const SHARED_CALLBACK = `${PLUGIN}.validate_network_rbac_policy_change`;

@@ -1,13 +1,13 @@
 // The object types RBAC policies apply to, one entry each (neutron/db/rbac_db_models.py and the
 // RBAC_POLICY callbacks of neutron/objects/rbac_db.py): the valid actions and the checks a policy's
 // create, update and delete run. A shareable resource joins by adding an entry to RBAC_OBJECT_TYPES.
-import { addressGroupRbac } from './address-groups.js';
-import { addressScopeRbac } from './address-scopes.js';
-import type { RbacObjectType } from './rbac-callbacks.js';
-import { networkRbac } from './rbac-network.js';
-import { sharedObjectType } from './rbac-shared-object.js';
-import { groupNotFound } from './securitygroups.js';
-import { subnetPoolRbac } from './subnetpools.js';
+import { addressGroupRbac } from './address-groups.ts';
+import { addressScopeRbac } from './address-scopes.ts';
+import type { RbacObjectType } from './rbac-callbacks.ts';
+import { networkRbac } from './rbac-network.ts';
+import { sharedObjectType } from './rbac-shared-object.ts';
+import { groupNotFound } from './securitygroups.ts';
+import { subnetPoolRbac } from './subnetpools.ts';
 
 const securityGroupRbac = sharedObjectType({
   table: 'security_groups',

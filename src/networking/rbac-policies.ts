@@ -2,17 +2,17 @@
 // share a network, security group, address scope, subnet pool or address group with one project or
 // all ('*'). Each object type's own checks are in rbac-objects.ts; this module validates, applies the
 // policy rules and stores.
-import { composeRule, type ResourceSpec } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { conflict, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.js';
-import { isString, isUuid, show } from '../model/validators.js';
-import type { RbacPolicyRow } from '../store/schema/index.js';
-import { recordChange, timestamp, type Item, type ResourceService, type Tx } from './common.js';
-import { pushFilters, sqlPage, textColumn, type ListTable } from './list-sql.js';
-import { enforceQuota } from './quotas.js';
-import { asInvalidInput, asPolicyInUse, type NewRbacPolicy, type RbacObjectType } from './rbac-callbacks.js';
-import { RBAC_OBJECT_TYPES } from './rbac-objects.js';
-import { insertPolicy, WILDCARD } from './rbac-sql.js';
+import { composeRule, type ResourceSpec } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { conflict, invalidInput, NeutronError, notFound, policyDenied } from '../model/errors.ts';
+import { isString, isUuid, show } from '../model/validators.ts';
+import type { RbacPolicyRow } from '../store/schema/index.ts';
+import { recordChange, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
+import { pushFilters, sqlPage, textColumn, type ListTable } from './list-sql.ts';
+import { enforceQuota } from './quotas.ts';
+import { asInvalidInput, asPolicyInUse, type NewRbacPolicy, type RbacObjectType } from './rbac-callbacks.ts';
+import { RBAC_OBJECT_TYPES } from './rbac-objects.ts';
+import { insertPolicy, WILDCARD } from './rbac-sql.ts';
 
 /** convert_valid_object_type: case and surrounding blanks do not matter. */
 function toObjectType(v: unknown): string {

@@ -2,12 +2,12 @@
 // RbacNeutronDbObjectMixin): only its owner or an admin shares it; a policy goes only while the
 // project losing it keeps nothing that uses the object; a `shared` flag is the wildcard policy.
 import { sql } from 'kysely';
-import type { AuthContext } from '../model/context.js';
-import { invalidInput, type NeutronError } from '../model/errors.js';
-import type { RbacPolicyRow } from '../store/schema/index.js';
-import type { Tx } from './common.js';
-import { asInvalidInput, inCallback, rbacPolicyInUse, type NewRbacPolicy, type RbacObjectType } from './rbac-callbacks.js';
-import { ACCESS_SHARED, insertPolicy, policiesOf, WILDCARD } from './rbac-sql.js';
+import type { AuthContext } from '../model/context.ts';
+import { invalidInput, type NeutronError } from '../model/errors.ts';
+import type { RbacPolicyRow } from '../store/schema/index.ts';
+import type { Tx } from './common.ts';
+import { asInvalidInput, inCallback, rbacPolicyInUse, type NewRbacPolicy, type RbacObjectType } from './rbac-callbacks.ts';
+import { ACCESS_SHARED, insertPolicy, policiesOf, WILDCARD } from './rbac-sql.ts';
 
 /** The owner of object `id` in `table`, whoever may see it; undefined when there is none. */
 export async function objectOwner(tx: Tx, table: string, id: string): Promise<string | undefined> {

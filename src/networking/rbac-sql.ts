@@ -2,10 +2,10 @@
 // and per object, and the policies a resource writes itself (a `shared` flag). A leaf module: the
 // shareable resources import it without a cycle.
 import { sql, type Expression, type SqlBool } from 'kysely';
-import type { AuthContext } from '../model/context.js';
-import { ownerOrAdmin, type Owned } from '../model/policy.js';
-import type { RbacPolicyRow } from '../store/schema/index.js';
-import { newId, type Tx } from './common.js';
+import type { AuthContext } from '../model/context.ts';
+import { ownerOrAdmin, type Owned } from '../model/policy.ts';
+import type { RbacPolicyRow } from '../store/schema/index.ts';
+import { newId, type Tx } from './common.ts';
 
 export const ACCESS_SHARED = 'access_as_shared';
 export const ACCESS_EXTERNAL = 'access_as_external';

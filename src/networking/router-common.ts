@@ -1,14 +1,14 @@
 // What the router modules share: router port owners, the system context, router errors, the router's
 // API view, visibility, the ports a router owns, revision bumps and the one-port-per-subnet / no-overlap check.
-import { authContext, type AuthContext } from '../model/context.js';
-import { conflict, NeutronError } from '../model/errors.js';
-import { cidrsOverlap } from '../model/ip.js';
-import { ROUTER_GW_OWNER, ROUTER_HA_REPLICATED_INTF_OWNER, ROUTER_INTF_OWNER, ROUTER_OWNED } from '../model/neutron.js';
-import type { PortRow, RouterRow, SubnetRow } from '../store/schema/index.js';
-import { bool, parseJson, recordChange, standardFields, timestamp, type Item, type Tx } from './common.js';
-import type { FixedIp } from './ipam.js';
-import { routerNotFound, subnetCidr } from './lookups.js';
-import { hintsOf, hostingZones } from './availability-zones.js';
+import { authContext, type AuthContext } from '../model/context.ts';
+import { conflict, NeutronError } from '../model/errors.ts';
+import { cidrsOverlap } from '../model/ip.ts';
+import { ROUTER_GW_OWNER, ROUTER_HA_REPLICATED_INTF_OWNER, ROUTER_INTF_OWNER, ROUTER_OWNED } from '../model/neutron.ts';
+import type { PortRow, RouterRow, SubnetRow } from '../store/schema/index.ts';
+import { bool, parseJson, recordChange, standardFields, timestamp, type Item, type Tx } from './common.ts';
+import type { FixedIp } from './ipam.ts';
+import { routerNotFound, subnetCidr } from './lookups.ts';
+import { hintsOf, hostingZones } from './availability-zones.ts';
 
 /** _get_device_owner: the owner of a router's interfaces, replicated ones for an HA router. */
 export const interfaceOwner = (router: Pick<RouterRow, 'ha'>): string => (router.ha ? ROUTER_HA_REPLICATED_INTF_OWNER : ROUTER_INTF_OWNER);

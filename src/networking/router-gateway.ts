@@ -1,19 +1,19 @@
 // A router's external gateway (l3_db.py _update_router_gw_info, l3_gwmode_db.py): the gateway port on
 // an external network, its addresses, SNAT, and the checks that keep floating IPs reachable.
-import { composeRule } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { conflict, policyDenied } from '../model/errors.js';
-import { canonicalIpOrNull, parseIp } from '../model/ip.js';
-import { Invalid, toBoolean } from '../model/validators.js';
-import type { NetworkRow, PortRow, RouterRow, SubnetRow } from '../store/schema/index.js';
-import { int, type Tx } from './common.js';
-import { addFixedIps, allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.js';
-import { allocationRows } from './ipam-store.js';
-import { getVisibleNetwork } from './networks.js';
-import { createPort, deletePort } from './ports.js';
-import { badRouter, checkDupRouterSubnets, fixedIpsOf, systemContext, touchPort, touchRouter } from './router-common.js';
-import { isAutoAddressSubnet } from './subnet-requests.js';
-import { ROUTER_GW_OWNER } from '../model/neutron.js';
+import { composeRule } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { conflict, policyDenied } from '../model/errors.ts';
+import { canonicalIpOrNull, parseIp } from '../model/ip.ts';
+import { Invalid, toBoolean } from '../model/validators.ts';
+import type { NetworkRow, PortRow, RouterRow, SubnetRow } from '../store/schema/index.ts';
+import { int, type Tx } from './common.ts';
+import { addFixedIps, allocateFixedIps, type FixedIp, type FixedIpRequest } from './ipam.ts';
+import { allocationRows } from './ipam-store.ts';
+import { getVisibleNetwork } from './networks.ts';
+import { createPort, deletePort } from './ports.ts';
+import { badRouter, checkDupRouterSubnets, fixedIpsOf, systemContext, touchPort, touchRouter } from './router-common.ts';
+import { isAutoAddressSubnet } from './subnet-requests.ts';
+import { ROUTER_GW_OWNER } from '../model/neutron.ts';
 
 export interface GatewayInfo {
   network_id: string;

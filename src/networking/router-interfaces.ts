@@ -1,14 +1,14 @@
 // Router interfaces (l3_db.py add_router_interface / remove_router_interface): connecting a router to an
 // internal subnet, by an existing port or by a new port at the subnet's gateway address, and back.
-import type { AuthContext } from '../model/context.js';
-import { conflict, NeutronError, notFound } from '../model/errors.js';
-import { cidrContains, parseIp } from '../model/ip.js';
-import { inPools, type Pool } from '../model/ipam.js';
-import { isUuid } from '../model/validators.js';
-import type { PortRow, RouterRow, SubnetRow } from '../store/schema/index.js';
-import { parseJson, type Tx } from './common.js';
-import { addFixedIps, type FixedIp } from './ipam.js';
-import { createPort, deletePort, getVisiblePort } from './ports.js';
+import type { AuthContext } from '../model/context.ts';
+import { conflict, NeutronError, notFound } from '../model/errors.ts';
+import { cidrContains, parseIp } from '../model/ip.ts';
+import { inPools, type Pool } from '../model/ipam.ts';
+import { isUuid } from '../model/validators.ts';
+import type { PortRow, RouterRow, SubnetRow } from '../store/schema/index.ts';
+import { parseJson, type Tx } from './common.ts';
+import { addFixedIps, type FixedIp } from './ipam.ts';
+import { createPort, deletePort, getVisiblePort } from './ports.ts';
 import {
   badRouter,
   checkDupRouterSubnets,
@@ -20,11 +20,11 @@ import {
   systemContext,
   touchPort,
   touchRouter,
-} from './router-common.js';
-import { subnetCidr } from './lookups.js';
-import { getVisibleSubnet } from './subnets.js';
-import { checkSubnetNotUsedByRoutes } from './extra-routes.js';
-import { ACCESS_SHARED, isTargeted } from './rbac-sql.js';
+} from './router-common.ts';
+import { subnetCidr } from './lookups.ts';
+import { getVisibleSubnet } from './subnets.ts';
+import { checkSubnetNotUsedByRoutes } from './extra-routes.ts';
+import { ACCESS_SHARED, isTargeted } from './rbac-sql.ts';
 
 export interface InterfaceInfo {
   id: string;

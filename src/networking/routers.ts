@@ -1,25 +1,25 @@
 // Routers (legacy, centralized, neutron/db/l3_db.py + l3_gwmode_db.py): the router resource itself.
 // Its gateway (router-gateway.ts), interfaces (router-interfaces.ts) and shared pieces (router-common.ts)
 // live alongside; every router name stays importable from here.
-import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
-import { badRequest, conflict } from '../model/errors.js';
-import { isAvailabilityZoneHints, isExternalGatewayInfo, toBoolean } from '../model/validators.js';
-import { validateAvailabilityZones } from './availability-zones.js';
-import type { RouterRow } from '../store/schema/index.js';
-import { bool, int, newId, recordChange, stringFilter, timestamp, type Item, type ResourceService, type Tx } from './common.js';
-import { allocateVrId, deleteHaNetworkIfUnused, ensureHaNetwork, unbindHaRouterEverywhere, wantsHa } from './l3-ha.js';
-import { deletePort } from './ports.js';
-import { enforceQuota } from './quotas.js';
-import { badRouter, getVisibleRouter, interfaceOwner, routerPorts, routersToApi, systemContext, touchPort } from './router-common.js';
-import { checkGatewayPolicy, parseGatewayInfo, updateGateway } from './router-gateway.js';
-import { scheduleRouter } from './l3-scheduler.js';
-import type { ServerConfig } from '../server-config.js';
-import { tagAttributes } from './tags.js';
-import { parseRoutes, validateRoutes, type ExtraRoute } from './extra-routes.js';
-import { providerOfFlavor } from './flavors.js';
+import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.ts';
+import { badRequest, conflict } from '../model/errors.ts';
+import { isAvailabilityZoneHints, isExternalGatewayInfo, toBoolean } from '../model/validators.ts';
+import { validateAvailabilityZones } from './availability-zones.ts';
+import type { RouterRow } from '../store/schema/index.ts';
+import { bool, int, newId, recordChange, stringFilter, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
+import { allocateVrId, deleteHaNetworkIfUnused, ensureHaNetwork, unbindHaRouterEverywhere, wantsHa } from './l3-ha.ts';
+import { deletePort } from './ports.ts';
+import { enforceQuota } from './quotas.ts';
+import { badRouter, getVisibleRouter, interfaceOwner, routerPorts, routersToApi, systemContext, touchPort } from './router-common.ts';
+import { checkGatewayPolicy, parseGatewayInfo, updateGateway } from './router-gateway.ts';
+import { scheduleRouter } from './l3-scheduler.ts';
+import type { ServerConfig } from '../server-config.ts';
+import { tagAttributes } from './tags.ts';
+import { parseRoutes, validateRoutes, type ExtraRoute } from './extra-routes.ts';
+import { providerOfFlavor } from './flavors.ts';
 
-export { floatingIpService } from './floatingips.js';
-export { addRouterInterface, removeRouterInterface, type InterfaceInfo } from './router-interfaces.js';
+export { floatingIpService } from './floatingips.ts';
+export { addRouterInterface, removeRouterInterface, type InterfaceInfo } from './router-interfaces.ts';
 
 /** `external_gateway_info: {}` clears the gateway, as `null` does (type:dict_or_nodata). */
 const emptyToNull = (v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0 ? null : v);

@@ -1,9 +1,9 @@
 // Security group rules: /v2.0/security-group-rules (neutron/db/securitygroups_db.py, Zed behaviour).
 // Rules are immutable but for their description; creating or deleting one bumps its group's revision.
-import type { ResourceSpec } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { NeutronError, notFound } from '../model/errors.js';
-import { checkAddressGroup } from './address-groups.js';
+import type { ResourceSpec } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { NeutronError, notFound } from '../model/errors.ts';
+import { checkAddressGroup } from './address-groups.ts';
 import {
   convertEthertype,
   convertPort,
@@ -14,12 +14,12 @@ import {
   ruleKey,
   validateRule,
   type RuleFields,
-} from '../model/sgrules.js';
-import { isString, isStringOrNull, isUuidOrNull, toInt } from '../model/validators.js';
-import type { SecurityGroupRow, SecurityGroupRuleRow } from '../store/schema/index.js';
-import { newId, recordChange, stringFilter, timestamp, type ResourceService, type Tx } from './common.js';
-import { enforceQuota } from './quotas.js';
-import { ensureDefaultOnList, groupNotFound, ruleToApi, securityGroupService, touchGroup } from './securitygroups.js';
+} from '../model/sgrules.ts';
+import { isString, isStringOrNull, isUuidOrNull, toInt } from '../model/validators.ts';
+import type { SecurityGroupRow, SecurityGroupRuleRow } from '../store/schema/index.ts';
+import { newId, recordChange, stringFilter, timestamp, type ResourceService, type Tx } from './common.ts';
+import { enforceQuota } from './quotas.ts';
+import { ensureDefaultOnList, groupNotFound, ruleToApi, securityGroupService, touchGroup } from './securitygroups.ts';
 
 /** Filters are converted like bodies, but a value that is no protocol simply matches nothing. */
 const protocolFilter = (v: unknown) => {

@@ -1,18 +1,18 @@
 // Security groups: the lazily created per-project `default` group, its template rules, and the
 // /v2.0/security-groups resource (neutron/db/securitygroups_db.py, Zed behaviour).
-import { type ResourceSpec, standardAttributes } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { conflict, notFound, policyDenied } from '../model/errors.js';
-import { ownerOrAdmin } from '../model/policy.js';
-import { normalizedCidr } from '../model/sgrules.js';
-import { isString, toBoolean } from '../model/validators.js';
-import type { SecurityGroupRow, SecurityGroupRuleRow } from '../store/schema/index.js';
-import { bool, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.js';
-import { enforceQuota } from './quotas.js';
-import { boolColumn, pushFilters, sqlPage, standardColumns, type ListTable } from './list-sql.js';
-import { tagAttributes, tagFiltersInSql } from './tags.js';
-import { ACCESS_SHARED, deletePoliciesOf, isSharedWith, sharedFilterInSql, sharedInSql, sharedWith } from './rbac-sql.js';
-import { prepared } from '../store/prepared.js';
+import { type ResourceSpec, standardAttributes } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { conflict, notFound, policyDenied } from '../model/errors.ts';
+import { ownerOrAdmin } from '../model/policy.ts';
+import { normalizedCidr } from '../model/sgrules.ts';
+import { isString, toBoolean } from '../model/validators.ts';
+import type { SecurityGroupRow, SecurityGroupRuleRow } from '../store/schema/index.ts';
+import { bool, newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
+import { enforceQuota } from './quotas.ts';
+import { boolColumn, pushFilters, sqlPage, standardColumns, type ListTable } from './list-sql.ts';
+import { tagAttributes, tagFiltersInSql } from './tags.ts';
+import { ACCESS_SHARED, deletePoliciesOf, isSharedWith, sharedFilterInSql, sharedInSql, sharedWith } from './rbac-sql.ts';
+import { prepared } from '../store/prepared.ts';
 
 /** Rules every new group gets: egress to anywhere, IPv4 and IPv6. */
 function egressRules(groupId: string, projectId: string, now: string): SecurityGroupRuleRow[] {

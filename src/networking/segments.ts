@@ -2,11 +2,11 @@
 // tenant segment allocation in the order of tenant_network_types, the MTU Neutron computes for
 // each type, and the network_segments rows that hold a network's segments in order.
 import { randomInt } from 'node:crypto';
-import { isRetry } from '../store/unit-of-work.js';
-import { MAX_VLAN_TAG, MIN_VLAN_TAG, type ServerConfig } from '../server-config.js';
-import { conflict, invalidInput, unavailable, type NeutronError } from '../model/errors.js';
-import type { NetworkSegmentRow } from '../store/schema/index.js';
-import { newId, timestamp, type Tx } from './common.js';
+import { isRetry } from '../store/unit-of-work.ts';
+import { MAX_VLAN_TAG, MIN_VLAN_TAG, type ServerConfig } from '../server-config.ts';
+import { conflict, invalidInput, unavailable, type NeutronError } from '../model/errors.ts';
+import type { NetworkSegmentRow } from '../store/schema/index.ts';
+import { newId, timestamp, type Tx } from './common.ts';
 
 export interface Segment {
   network_type: string;

@@ -5,9 +5,9 @@
 // no distributed routing with Linux bridge), so it lists only single_node — listing ha or dvr would
 // tell a client it can ask for routers neutrino refuses. It is marked default because every router
 // gets it (Neutron's auto-added providers say default false and pick single_node per router).
-import type { ResourceSpec } from '../model/attributes.js';
-import type { RawQuery } from '../model/query.js';
-import type { Item } from './common.js';
+import type { ResourceSpec } from '../model/attributes.ts';
+import type { RawQuery } from '../model/query.ts';
+import type { Item } from './common.ts';
 
 export const serviceProviderSpec: ResourceSpec = {
   singular: 'service_provider',

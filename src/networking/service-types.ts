@@ -1,10 +1,10 @@
 // Subnet service types (subnet-service-types): a subnet may be reserved for ports of given device
 // owners. IP allocation then considers only the subnets whose service types name the port's owner
 // or that have none (neutron/objects/subnet.py::SubnetServiceType._query_entity_service_subnets).
-import { NeutronError, badRequest } from '../model/errors.js';
-import { DHCP_OWNER } from '../model/neutron.js';
-import type { SubnetRow } from '../store/schema/index.js';
-import { parseJson } from './common.js';
+import { NeutronError, badRequest } from '../model/errors.ts';
+import { DHCP_OWNER } from '../model/neutron.ts';
+import type { SubnetRow } from '../store/schema/index.ts';
+import { parseJson } from './common.ts';
 
 /**
  * The prefixes a service type may start with, as neutron-lib builds them: DEVICE_OWNER_PREFIXES

@@ -3,15 +3,15 @@
 // (or the default one of its family), the prefix taken from the pool's free space or the one asked
 // for checked against it, the pool's per-project quota, and a network's subnets of one family coming
 // from one pool or one address scope.
-import type { AuthContext } from '../model/context.js';
-import { badRequest } from '../model/errors.js';
-import { nthAddress, parseIp, parsePrefix, prefixOf, type Cidr, type IpVersion } from '../model/ip.js';
-import { defaultPools, type Pool } from '../model/ipam.js';
-import { availablePrefixes, checkPoolQuota, checkPrefixlen, checkSpecificSubnet, chooseAnySubnet } from '../model/subnetpool.js';
-import type { SubnetPoolRow } from '../store/schema/index.js';
-import { newId, parseJson, type Item, type Tx } from './common.js';
-import { checkedGateway, checkSubnetRequest } from './subnet-requests.js';
-import { defaultSubnetPool, getVisibleSubnetPool } from './subnetpools.js';
+import type { AuthContext } from '../model/context.ts';
+import { badRequest } from '../model/errors.ts';
+import { nthAddress, parseIp, parsePrefix, prefixOf, type Cidr, type IpVersion } from '../model/ip.ts';
+import { defaultPools, type Pool } from '../model/ipam.ts';
+import { availablePrefixes, checkPoolQuota, checkPrefixlen, checkSpecificSubnet, chooseAnySubnet } from '../model/subnetpool.ts';
+import type { SubnetPoolRow } from '../store/schema/index.ts';
+import { newId, parseJson, type Item, type Tx } from './common.ts';
+import { checkedGateway, checkSubnetRequest } from './subnet-requests.ts';
+import { defaultSubnetPool, getVisibleSubnetPool } from './subnetpools.ts';
 
 /** The CIDR, gateway and allocation pools of a new subnet. */
 export interface SubnetSpace {

@@ -1,8 +1,8 @@
 // Subnet requests: pure checks of what a create or update asks for (limits, CIDR, gateway).
-import { invalidInput, NeutronError } from '../model/errors.js';
-import { canonicalIpOrNull, formatCidr, parsePrefix, type Cidr } from '../model/ip.js';
-import { validateGateway } from '../model/ipam.js';
-import type { Item } from './common.js';
+import { invalidInput, NeutronError } from '../model/errors.ts';
+import { canonicalIpOrNull, formatCidr, parsePrefix, type Cidr } from '../model/ip.ts';
+import { validateGateway } from '../model/ipam.ts';
+import type { Item } from './common.ts';
 
 export const MAX_DNS_NAMESERVERS = 5;
 export const MAX_HOST_ROUTES = 20;

@@ -2,16 +2,16 @@
 // prefixes and prefix-length bounds, one default pool per family, address-scope association, and
 // the prefix operations (add_prefixes, remove_prefixes, onboard_network_subnets). Visible to their
 // project, admins, and the projects RBAC shares them with (rbac-subnetpool); `shared` is the wildcard policy.
-import { boolColumn, pushFilters, sqlPage, standardColumns, type ListTable } from './list-sql.js';
-import { type AttrSpec, type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { badRequest, conflict, forbidden, invalidInput, notFound, policyDenied } from '../model/errors.js';
-import { formatCidr, parsePrefix, type IpVersion } from '../model/ip.js';
-import { intersects, isSubset, rangesOf, subtract, toCidrs } from '../model/ipset.js';
-import { ownerOrAdmin } from '../model/policy.js';
-import { readPool, type PoolBounds } from '../model/subnetpool.js';
-import { isSubnetCidr, isUuidOrNull, show, toBoolean, toInt, type Validator } from '../model/validators.js';
-import type { SubnetPoolRow } from '../store/schema/index.js';
+import { boolColumn, pushFilters, sqlPage, standardColumns, type ListTable } from './list-sql.ts';
+import { type AttrSpec, type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { badRequest, conflict, forbidden, invalidInput, notFound, policyDenied } from '../model/errors.ts';
+import { formatCidr, parsePrefix, type IpVersion } from '../model/ip.ts';
+import { intersects, isSubset, rangesOf, subtract, toCidrs } from '../model/ipset.ts';
+import { ownerOrAdmin } from '../model/policy.ts';
+import { readPool, type PoolBounds } from '../model/subnetpool.ts';
+import { isSubnetCidr, isUuidOrNull, show, toBoolean, toInt, type Validator } from '../model/validators.ts';
+import type { SubnetPoolRow } from '../store/schema/index.ts';
 import {
   bool,
   int,
@@ -23,14 +23,14 @@ import {
   type Item,
   type ResourceService,
   type Tx,
-} from './common.js';
-import { getVisibleAddressScope } from './address-scopes.js';
-import { getVisibleNetwork } from './networks.js';
-import { enforceQuota } from './quotas.js';
-import { rbacPolicyInitError, type NewRbacPolicy } from './rbac-callbacks.js';
-import { attachWildcardPolicy, sharedObjectType } from './rbac-shared-object.js';
-import { canSeeShared, deletePoliciesOf, ownOrSharedInSql, sharedFilterInSql, sharedWith, WILDCARD } from './rbac-sql.js';
-import { tagAttributes, tagFiltersInSql } from './tags.js';
+} from './common.ts';
+import { getVisibleAddressScope } from './address-scopes.ts';
+import { getVisibleNetwork } from './networks.ts';
+import { enforceQuota } from './quotas.ts';
+import { rbacPolicyInitError, type NewRbacPolicy } from './rbac-callbacks.ts';
+import { attachWildcardPolicy, sharedObjectType } from './rbac-shared-object.ts';
+import { canSeeShared, deletePoliciesOf, ownOrSharedInSql, sharedFilterInSql, sharedWith, WILDCARD } from './rbac-sql.ts';
+import { tagAttributes, tagFiltersInSql } from './tags.ts';
 
 /** validate_not_empty_string with a length cap (the pool's name is required and not blank). */
 const isNotEmptyString: Validator = (v) => {

@@ -1,13 +1,13 @@
 // Subnets: CIDR, gateway and pool validation, overlap checks, deletion rules.
-import type { ServerConfig } from '../server-config.js';
-import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.js';
-import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.js';
-import type { AuthContext } from '../model/context.js';
-import { conflict, forbidden, invalidInput, notFound, policyDenied } from '../model/errors.js';
-import { cidrsOverlap, formatCidr, type Cidr } from '../model/ip.js';
-import { defaultGateway, defaultPools, validatePools, type Pool } from '../model/ipam.js';
-import { DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS, ROUTER_PORT_OWNERS } from '../model/neutron.js';
-import { isOwner, ownerOrAdmin } from '../model/policy.js';
+import type { ServerConfig } from '../server-config.ts';
+import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.ts';
+import { type ResourceSpec, standardAttributes, textAttribute } from '../model/attributes.ts';
+import type { AuthContext } from '../model/context.ts';
+import { conflict, forbidden, invalidInput, notFound, policyDenied } from '../model/errors.ts';
+import { cidrsOverlap, formatCidr, type Cidr } from '../model/ip.ts';
+import { defaultGateway, defaultPools, validatePools, type Pool } from '../model/ipam.ts';
+import { DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS, ROUTER_PORT_OWNERS } from '../model/neutron.ts';
+import { isOwner, ownerOrAdmin } from '../model/policy.ts';
 import {
   isAllocationPools,
   isHostRoutes,
@@ -21,8 +21,8 @@ import {
   isUuidOrNull,
   toBoolean,
   toInt,
-} from '../model/validators.js';
-import type { NetworkRow, SubnetRow } from '../store/schema/index.js';
+} from '../model/validators.ts';
+import type { NetworkRow, SubnetRow } from '../store/schema/index.ts';
 import {
   bool,
   int,
@@ -34,14 +34,14 @@ import {
   type Item,
   type ResourceService,
   type Tx,
-} from './common.js';
-import { getVisibleNetwork, isNetworkSharedWith } from './networks.js';
-import { ACCESS_SHARED, sharedInSql } from './rbac-sql.js';
-import { enforceQuota } from './quotas.js';
-import { scheduleNetworkDhcp } from './dhcp-scheduler.js';
-import { subnetCidr } from './lookups.js';
-import { addAutoAddressesOnNetwork } from './ipam.js';
-import { addSubnetToGatewayPorts } from './router-gateway.js';
+} from './common.ts';
+import { getVisibleNetwork, isNetworkSharedWith } from './networks.ts';
+import { ACCESS_SHARED, sharedInSql } from './rbac-sql.ts';
+import { enforceQuota } from './quotas.ts';
+import { scheduleNetworkDhcp } from './dhcp-scheduler.ts';
+import { subnetCidr } from './lookups.ts';
+import { addAutoAddressesOnNetwork } from './ipam.ts';
+import { addSubnetToGatewayPorts } from './router-gateway.ts';
 import {
   checkAddressFamilies,
   checkedGateway,
@@ -50,12 +50,12 @@ import {
   checkLimits,
   isAutoAddressSubnet,
   requestedCidr,
-} from './subnet-requests.js';
-import { allocateFromPool, checkNetworkPoolAffinity, requestedSubnetPool, type SubnetSpace } from './subnet-allocation.js';
-import { tagAttributes, tagFiltersInSql } from './tags.js';
-import { serviceTypesOf, toServiceTypes } from './service-types.js';
+} from './subnet-requests.ts';
+import { allocateFromPool, checkNetworkPoolAffinity, requestedSubnetPool, type SubnetSpace } from './subnet-allocation.ts';
+import { tagAttributes, tagFiltersInSql } from './tags.ts';
+import { serviceTypesOf, toServiceTypes } from './service-types.ts';
 
-export { MAX_DNS_NAMESERVERS, MAX_HOST_ROUTES } from './subnet-requests.js';
+export { MAX_DNS_NAMESERVERS, MAX_HOST_ROUTES } from './subnet-requests.ts';
 
 const isSubnetCidrOrNull: Validator = (v) => (v === null ? undefined : isSubnetCidr(v));
 const isNonNegative: Validator = (v) => ((v as number) < 0 ? `'${show(v)}' should be non-negative` : undefined);

@@ -1,8 +1,8 @@
 // A resource service whose items carry their tags (TagPlugin._extend_tags_dict), and which takes tags
 // in a create body where Neutron allows it (ports: tag-ports-during-bulk-creation).
-import type { ResourceService } from './common.js';
-import { attributesRead } from '../model/query.js';
-import { addTags, attachTags, isTaggedTable } from './tags.js';
+import type { ResourceService } from './common.ts';
+import { attributesRead } from '../model/query.ts';
+import { addTags, attachTags, isTaggedTable } from './tags.ts';
 
 export function withTags(service: ResourceService): ResourceService {
   const table = service.spec.plural;

@@ -2,12 +2,12 @@
 // resource table in <table>_tags, shown as each item's sorted `tags`, and the four list filters
 // (neutron/objects/tag.py::_apply_tag_filters) both in SQL and in memory.
 import { sql, type Expression, type SqlBool } from 'kysely';
-import type { AttrMap } from '../model/attributes.js';
-import { isUniqueStringList } from '../model/validators.js';
-import { tagTableName, TAGGED_TABLES } from '../store/migrations/004_tags.js';
-import { TAGGED_TABLES_007 } from '../store/migrations/007_subnetpools.js';
-import { timestamp, type Item, type Tx } from './common.js';
-import type { FilterBuilder } from './list-sql.js';
+import type { AttrMap } from '../model/attributes.ts';
+import { isUniqueStringList } from '../model/validators.ts';
+import { tagTableName, TAGGED_TABLES } from '../store/migrations/004_tags.ts';
+import { TAGGED_TABLES_007 } from '../store/migrations/007_subnetpools.ts';
+import { timestamp, type Item, type Tx } from './common.ts';
+import type { FilterBuilder } from './list-sql.ts';
 
 /** Every table that takes tags, over the migrations that added them. */
 const ALL_TAGGED_TABLES = [...TAGGED_TABLES, ...TAGGED_TABLES_007] as const;

@@ -2,12 +2,12 @@
 // commits become network-vif-plugged / -unplugged / -deleted and network-changed events, sent in batches to Nova's
 // os-server-external-events. Taking note of a commit is an array push: the API never waits for Nova.
 import type { FastifyBaseLogger } from 'fastify';
-import { NovaClient, NovaRetryableError, type NovaAnswer } from '../client/nova.js';
-import { networkChangedEvent, portDeletedEvent, portStatusEvent, type NovaEvent } from '../model/nova-events.js';
-import { onPortFacts, type PortFact } from '../networking/port-events.js';
-import type { NovaConfig } from '../server-config-nova.js';
-import type { Reader } from '../store/unit-of-work.js';
-import { BatchSender } from './batch-sender.js';
+import { NovaClient, NovaRetryableError, type NovaAnswer } from '../client/nova.ts';
+import { networkChangedEvent, portDeletedEvent, portStatusEvent, type NovaEvent } from '../model/nova-events.ts';
+import { onPortFacts, type PortFact } from '../networking/port-events.ts';
+import type { NovaConfig } from '../server-config-nova.ts';
+import type { Reader } from '../store/unit-of-work.ts';
+import { BatchSender } from './batch-sender.ts';
 
 /** Pause before the first retry of a batch (then doubled), in ms. */
 const RETRY_DELAY_MS = 500;

@@ -1,8 +1,8 @@
 // Parsers of `bridge -j fdb show` and `bridge -j -d link show`.
-import type { BridgePortState, ObservedFdb } from '../kernel/types.js';
-import { canonicalIpOrThrow, canonicalMac } from '../kernel/values.js';
-import { num, optNum, optStr, parseArray, str, strList } from './json.js';
-import { portOf } from './link.js';
+import type { BridgePortState, ObservedFdb } from '../kernel/types.ts';
+import { canonicalIpOrThrow, canonicalMac } from '../kernel/values.ts';
+import { num, optNum, optStr, parseArray, str, strList } from './json.ts';
+import { portOf } from './link.ts';
 
 export function parseFdb(text: string): ObservedFdb[] {
   const src = 'bridge -j fdb show';

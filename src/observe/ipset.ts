@@ -1,7 +1,7 @@
 // Parser of `ipset save` (the same text as `ipset list -o save`): every set, its type, family, other
 // header options and members.
-import type { ObservedIpset } from '../kernel/types.js';
-import { ParseError } from './json.js';
+import type { ObservedIpset } from '../kernel/types.ts';
+import { ParseError } from './json.ts';
 
 const SRC = 'ipset save';
 

@@ -1,6 +1,6 @@
 // Parser of `iptables-save` and `ip6tables-save` output (the same format): every table, chain, policy and rule (rule text kept in save's canonical form).
-import type { ObservedChain, ObservedTables, TableName } from '../kernel/types.js';
-import { ParseError } from './json.js';
+import type { ObservedChain, ObservedTables, TableName } from '../kernel/types.ts';
+import { ParseError } from './json.ts';
 
 const TABLES = new Set<string>(['filter', 'nat', 'mangle', 'raw']);
 export function parseIptablesSave(text: string, source = 'iptables-save'): ObservedTables {

@@ -1,7 +1,7 @@
 // Parsers of `ip -j addr show`, `ip -j -d route show table main` and `ip -j -d neigh show`.
-import type { ObservedAddress, ObservedNeigh, ObservedRoute } from '../kernel/types.js';
-import { canonicalCidr, canonicalDst, canonicalIpOrThrow, canonicalMac } from '../kernel/values.js';
-import { num, optNum, optStr, parseArray, str, strList, type Obj } from './json.js';
+import type { ObservedAddress, ObservedNeigh, ObservedRoute } from '../kernel/types.ts';
+import { canonicalCidr, canonicalDst, canonicalIpOrThrow, canonicalMac } from '../kernel/values.ts';
+import { num, optNum, optStr, parseArray, str, strList, type Obj } from './json.ts';
 
 export const parseAddresses = (text: string): ObservedAddress[] => addressesFrom(parseArray(text, 'ip -j addr show'));
 

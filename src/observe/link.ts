@@ -1,7 +1,7 @@
 // Parser of `ip -j -d link show` into ObservedLink (veth peers still unresolved: ifindex + netnsid only).
-import type { BridgePortState, ObservedLink } from '../kernel/types.js';
-import { VXLAN_UDP_PORT } from '../model/neutron.js';
-import { num, optNum, optObj, optStr, parseArray, str, strList, type Obj } from './json.js';
+import type { BridgePortState, ObservedLink } from '../kernel/types.ts';
+import { VXLAN_UDP_PORT } from '../model/neutron.ts';
+import { num, optNum, optObj, optStr, parseArray, str, strList, type Obj } from './json.ts';
 
 const SRC = 'ip -j -d link show';
 

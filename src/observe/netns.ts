@@ -1,5 +1,5 @@
 // Parsers of `ip -j netns list`, `ip -j netns list-id` and `sysctl -e KEY…` output.
-import { optNum, optStr, parseArray, str, type Obj } from './json.js';
+import { optNum, optStr, parseArray, str, type Obj } from './json.ts';
 
 /** Names under /run/netns. Output is empty (not "[]") when there are none. */
 export function parseNetnsList(text: string): string[] {

@@ -1,13 +1,13 @@
 // Assembles one namespace's command outputs into ObservedNamespace, and resolves veth peers across namespaces.
-import { isNeutrinoMark } from '../kernel/mark.js';
-import { HOST, type NsKey, type ObservedLink, type ObservedNamespace, type ObservedNode } from '../kernel/types.js';
-import { parseFdb } from './bridge.js';
-import { parseIpsetSave } from './ipset.js';
-import { parseIptablesSave } from './iptables.js';
-import { splitBatchJson } from './json.js';
-import { addressesFrom, neighFrom, parseRoutes, routesFrom } from './l3.js';
-import { parseLink } from './link.js';
-import { netnsIdsFrom, parseSysctl } from './netns.js';
+import { isNeutrinoMark } from '../kernel/mark.ts';
+import { HOST, type NsKey, type ObservedLink, type ObservedNamespace, type ObservedNode } from '../kernel/types.ts';
+import { parseFdb } from './bridge.ts';
+import { parseIpsetSave } from './ipset.ts';
+import { parseIptablesSave } from './iptables.ts';
+import { splitBatchJson } from './json.ts';
+import { addressesFrom, neighFrom, parseRoutes, routesFrom } from './l3.ts';
+import { parseLink } from './link.ts';
+import { netnsIdsFrom, parseSysctl } from './netns.ts';
 
 /** One `ip -j -d -batch -` run per namespace reads links, addresses, neighbours, nsids and IPv4 routes. */
 export const IP_OBSERVE_BATCH = ['link show', 'addr show', 'neigh show', 'netns list-id', 'route show table main'];

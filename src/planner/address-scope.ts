@@ -18,9 +18,9 @@
 // IPv6 (ip6tables) has only the marking and the filter: no NAT, so no connection mark is ever saved
 // and no floating IP crosses, and the gateway is held to its scope like any interface (Neutron's
 // dont_block_external is IPv4's). Each family numbers its own scopes; a scope has one family.
-import { wrapChain } from '../kernel/names.js';
-import type { RouterView } from '../model/hostview.js';
-import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
+import { wrapChain } from '../kernel/names.ts';
+import type { RouterView } from '../model/hostview.ts';
+import { cidrContains, parseIp, parsePrefix } from '../model/ip.ts';
 
 const l3 = (chain: string) => wrapChain('l3', chain);
 

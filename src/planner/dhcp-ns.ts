@@ -1,12 +1,12 @@
 // The DHCP role's namespace for one network: qdhcp-<net> with the ns- end of the DHCP port's veth,
 // its addresses and default route, and dnsmasq. The tap end joins the bridge in HOST. Pure.
-import { bridgeName, dhcpNamespace, nsName, tapName } from '../kernel/names.js';
-import { emptyDesiredNamespace, HOST, type DesiredNamespace, type LinkSpec, type RouteSpec } from '../kernel/types.js';
-import { parsePrefix } from '../model/ip.js';
-import { defaultRouteVia } from './gateway-route.js';
-import type { HostView, SubnetView } from '../model/hostview.js';
-import { DHCPV6_STATELESS, IPV6_SLAAC } from '../model/neutron.js';
-import { planDnsmasq } from './dhcp.js';
+import { bridgeName, dhcpNamespace, nsName, tapName } from '../kernel/names.ts';
+import { emptyDesiredNamespace, HOST, type DesiredNamespace, type LinkSpec, type RouteSpec } from '../kernel/types.ts';
+import { parsePrefix } from '../model/ip.ts';
+import { defaultRouteVia } from './gateway-route.ts';
+import type { HostView, SubnetView } from '../model/hostview.ts';
+import { DHCPV6_STATELESS, IPV6_SLAAC } from '../model/neutron.ts';
+import { planDnsmasq } from './dhcp.ts';
 import {
   haproxyProcess,
   METADATA_CIDR,
@@ -16,7 +16,7 @@ import {
   METADATA_V6_IP,
   shouldEnableMetadata,
   type MetadataFacts,
-} from './metadata.js';
+} from './metadata.ts';
 
 export interface DhcpNamespacePlan {
   namespace: string;

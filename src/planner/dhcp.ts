@@ -1,10 +1,10 @@
 // What the DHCP role runs for one network: dnsmasq's argv and its host/opts/addn_hosts files,
 // as Neutron's DHCP agent writes them (neutron/agent/linux/dhcp.py). Pure.
-import { DHCP_NS_PREFIX } from '../kernel/names.js';
-import { addressBits, ipv4Netmask, parsePrefix } from '../model/ip.js';
-import type { HostView, PortView, SubnetView } from '../model/hostview.js';
-import { DHCP_OWNER, DHCPV6_STATEFUL, DHCPV6_STATELESS, IPV6_SLAAC, NO_DHCP_OWNERS } from '../model/neutron.js';
-import { isolatedSubnets, METADATA_CIDR, metadataRouteNextHop, type MetadataFacts } from './metadata.js';
+import { DHCP_NS_PREFIX } from '../kernel/names.ts';
+import { addressBits, ipv4Netmask, parsePrefix } from '../model/ip.ts';
+import type { HostView, PortView, SubnetView } from '../model/hostview.ts';
+import { DHCP_OWNER, DHCPV6_STATEFUL, DHCPV6_STATELESS, IPV6_SLAAC, NO_DHCP_OWNERS } from '../model/neutron.ts';
+import { isolatedSubnets, METADATA_CIDR, metadataRouteNextHop, type MetadataFacts } from './metadata.ts';
 
 export const LEASE_SECONDS = 86400;
 export const DNS_DOMAIN = 'openstacklocal';

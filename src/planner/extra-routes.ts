@@ -1,9 +1,9 @@
 // A router's extra routes in its namespace (RouterInfo.routes_updated): `ip route replace <destination>
 // via <nexthop>` in the main table through the router device whose subnet holds the next hop, or one
 // multipath route for a destination with several next hops. Pure.
-import type { NexthopSpec, RouteSpec } from '../kernel/types.js';
-import { cidrContains, formatCidr, formatIp, parseIp, parsePrefix, type Ip } from '../model/ip.js';
-import type { RouterView } from '../model/hostview.js';
+import type { NexthopSpec, RouteSpec } from '../kernel/types.ts';
+import { cidrContains, formatCidr, formatIp, parseIp, parsePrefix, type Ip } from '../model/ip.ts';
+import type { RouterView } from '../model/hostview.ts';
 
 /** A device of the router namespace and the prefixes on it. */
 export interface RouterDevice {

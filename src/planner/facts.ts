@@ -1,6 +1,6 @@
 // What the planner knows about a node besides the resources: a leaf module, so the planner's parts
 // (l2, l3, …) can take it without importing the planner's entry point.
-import type { MetadataFacts } from './metadata.js';
+import type { MetadataFacts } from './metadata.ts';
 
 /** What the planner needs to know about the node besides the resources. */
 export interface NodeFacts {

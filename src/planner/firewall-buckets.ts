@@ -18,7 +18,7 @@
 // Entered twice (both taps under one digit), a sub-chain only repeats checks with no side effect.
 // The no-window chains (-unknown-in/-out) are a RETURN per known tap, then DROP: their dispatch is
 // -g, so a RETURN in the sub-chain returns past the parent's final DROP, as in the long chain.
-import type { ChainSpec } from '../kernel/types.js';
+import type { ChainSpec } from '../kernel/types.ts';
 
 /** More known taps than this on a node, and its node-wide chains are split; up to it, Neutron's layout exactly. */
 export const BUCKET_ABOVE = 64;

@@ -32,12 +32,12 @@
 //    on a node (when the skeleton is not there yet).
 // A generic drop was preferred over a two-pass plan (enslave once the chains are observed): it
 // also covers taps the hypervisor enslaves itself, and costs no extra pass at plug.
-import { FILTER_TOP, remoteGroupIpset, sgChains, tapName, wrapChain } from '../kernel/names.js';
-import type { ChainSpec, IpsetSpec, IptablesSpec } from '../kernel/types.js';
-import { BUCKET_ABOVE, splitByDigit, type SplitChain, type TapRules } from './firewall-buckets.js';
-import type { HostView, PortView, SecurityGroupRuleView } from '../model/hostview.js';
-import { formatCidr, parsePrefix } from '../model/ip.js';
-import { IP_PROTOCOL_MAP, NETWORK_OWNER_PREFIX } from '../model/neutron.js';
+import { FILTER_TOP, remoteGroupIpset, sgChains, tapName, wrapChain } from '../kernel/names.ts';
+import type { ChainSpec, IpsetSpec, IptablesSpec } from '../kernel/types.ts';
+import { BUCKET_ABOVE, splitByDigit, type SplitChain, type TapRules } from './firewall-buckets.ts';
+import type { HostView, PortView, SecurityGroupRuleView } from '../model/hostview.ts';
+import { formatCidr, parsePrefix } from '../model/ip.ts';
+import { IP_PROTOCOL_MAP, NETWORK_OWNER_PREFIX } from '../model/neutron.ts';
 
 const lb = (chain: string): string => wrapChain('linuxbridge', chain);
 

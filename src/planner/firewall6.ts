@@ -3,10 +3,10 @@
 // IPv6 addresses and its groups' IPv6 rules go to ip6tables only, with the fixed ICMPv6 and
 // DHCPv6 rules of iptables_firewall.py and the provider rules of securitygroups_rpc_base.py.
 // Pure. Everything else (rule conversion, skeleton, no-window drop) is firewall.ts's.
-import { sgChains } from '../kernel/names.js';
-import type { ChainSpec, IptablesSpec } from '../kernel/types.js';
-import type { HostView, PortView } from '../model/hostview.js';
-import { eui64Address } from '../model/ip.js';
+import { sgChains } from '../kernel/names.ts';
+import type { ChainSpec, IptablesSpec } from '../kernel/types.ts';
+import type { HostView, PortView } from '../model/hostview.ts';
+import { eui64Address } from '../model/ip.ts';
 import {
   addressesOf,
   comment,
@@ -20,7 +20,7 @@ import {
   pairAllow,
   planFirewall,
   unique,
-} from './firewall.js';
+} from './firewall.ts';
 
 /** firewall.ICMPV6_ALLOWED_INGRESS_TYPES: MLD query, neighbour solicitation, neighbour advertisement. */
 export const ICMPV6_ALLOWED_INGRESS_TYPES = [130, 135, 136] as const;

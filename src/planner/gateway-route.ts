@@ -1,7 +1,7 @@
 // The default route via a subnet's gateway, as Neutron's agents add it (router_info._add_route_to_gw,
 // dhcp._set_default_route_ip_version): a gateway outside its subnet is reached on-link first. Pure.
-import type { RouteSpec } from '../kernel/types.js';
-import { cidrContains, parseIp, parsePrefix } from '../model/ip.js';
+import type { RouteSpec } from '../kernel/types.ts';
+import { cidrContains, parseIp, parsePrefix } from '../model/ip.ts';
 
 /** Nothing when the gateway or the subnet does not parse, or their families differ. */
 export function defaultRouteVia(cidr: string, gateway: string, dev: string): RouteSpec[] {

@@ -3,8 +3,8 @@
 // and the bridges (os-vif's _ensure_bridge_privileged). A bridge with IPv6 would autoconfigure an
 // address from a tenant network's router advertisements: the node would be reachable there, and
 // the address is not neutrino's to keep. Instance taps are left as the hypervisor made them. Pure.
-import { deviceSysctl, DHCP_NS_PREFIX, ROUTER_NS_PREFIX } from '../kernel/names.js';
-import type { LinkSpec, SysctlSpec } from '../kernel/types.js';
+import { deviceSysctl, DHCP_NS_PREFIX, ROUTER_NS_PREFIX } from '../kernel/names.ts';
+import type { LinkSpec, SysctlSpec } from '../kernel/types.ts';
 
 const serviceEnd = (l: LinkSpec): boolean =>
   l.kind === 'veth' && (l.peer.netns.startsWith(ROUTER_NS_PREFIX) || l.peer.netns.startsWith(DHCP_NS_PREFIX));

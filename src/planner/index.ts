@@ -8,22 +8,22 @@ import {
   type IptablesSpec,
   type LinkSpec,
   type TableName,
-} from '../kernel/types.js';
-import { bridgeName, DHCP_NS_PREFIX } from '../kernel/names.js';
-import type { HostView, PortView } from '../model/hostview.js';
-import { planDhcpNamespace } from './dhcp-ns.js';
-import type { NodeFacts } from './facts.js';
-import { planFirewall, planIpsets, portChains, type FirewallOptions } from './firewall.js';
-import { planFirewall6, portChains6 } from './firewall6.js';
-import type { PortChainMemo } from './port-memo.js';
-import { planStateless } from './stateless.js';
-import { hostIpv6Off } from './host-ipv6.js';
-import { canWireNetwork, mappedBridge, planL2 } from './l2.js';
-import { planRouter } from './l3.js';
-import { withRealizedSegments } from './segment-choice.js';
-import { DEFAULT_ADVERT_INT } from './keepalived.js';
+} from '../kernel/types.ts';
+import { bridgeName, DHCP_NS_PREFIX } from '../kernel/names.ts';
+import type { HostView, PortView } from '../model/hostview.ts';
+import { planDhcpNamespace } from './dhcp-ns.ts';
+import type { NodeFacts } from './facts.ts';
+import { planFirewall, planIpsets, portChains, type FirewallOptions } from './firewall.ts';
+import { planFirewall6, portChains6 } from './firewall6.ts';
+import type { PortChainMemo } from './port-memo.ts';
+import { planStateless } from './stateless.ts';
+import { hostIpv6Off } from './host-ipv6.ts';
+import { canWireNetwork, mappedBridge, planL2 } from './l2.ts';
+import { planRouter } from './l3.ts';
+import { withRealizedSegments } from './segment-choice.ts';
+import { DEFAULT_ADVERT_INT } from './keepalived.ts';
 
-export type { NodeFacts } from './facts.js';
+export type { NodeFacts } from './facts.ts';
 
 export interface NodePlan {
   desired: DesiredNode;

@@ -5,8 +5,8 @@
 // (keepalived adds them on the active node only), the default and extra routes as virtual routes.
 // keepalived runs VRRP only (-P), in the router's namespace, reloaded (SIGHUP) on a new config. Pure.
 import { join } from 'node:path';
-import type { ProcessSpec } from '../kernel/types.js';
-import { eui64Address, formatIp, parsePrefix } from '../model/ip.js';
+import type { ProcessSpec } from '../kernel/types.ts';
+import { eui64Address, formatIp, parsePrefix } from '../model/ip.ts';
 
 /** HA_DEFAULT_PRIORITY, GARP_PRIMARY_DELAY, KEEPALIVED_EMAIL_FROM, KEEPALIVED_ROUTER_ID */
 const PRIORITY = 50;

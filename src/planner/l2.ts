@@ -2,12 +2,12 @@
 // bridge with its vxlan-N, mapped NIC (flat) or the NIC's VLAN subinterface `<nic>.<vid>` — or, for
 // a flat network of bridge_mappings, that existing bridge — the ports' taps in it, and fdb/ARP
 // entries toward the other nodes' VTEPs. Pure.
-import { bridgeName, tapName, vlanSubinterfaceName, vxlanName } from '../kernel/names.js';
-import type { FdbSpec, LinkSpec, NeighSpec } from '../kernel/types.js';
-import type { HostView, NetworkView, PortView } from '../model/hostview.js';
-import type { NodeFacts, VxlanSettings } from './facts.js';
-import { DHCP_OWNER, ROUTER_PORT_OWNERS, VXLAN_UDP_PORT } from '../model/neutron.js';
-import { vxlanGroupOf } from './vxlan-group.js';
+import { bridgeName, tapName, vlanSubinterfaceName, vxlanName } from '../kernel/names.ts';
+import type { FdbSpec, LinkSpec, NeighSpec } from '../kernel/types.ts';
+import type { HostView, NetworkView, PortView } from '../model/hostview.ts';
+import type { NodeFacts, VxlanSettings } from './facts.ts';
+import { DHCP_OWNER, ROUTER_PORT_OWNERS, VXLAN_UDP_PORT } from '../model/neutron.ts';
+import { vxlanGroupOf } from './vxlan-group.ts';
 
 export const FLOOD_MAC = '00:00:00:00:00:00';
 

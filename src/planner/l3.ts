@@ -4,8 +4,8 @@
 // router's extra routes (extra-routes.ts), IP forwarding of both families, the NAT rules of
 // neutron/agent/l3/router_info.py in Neutron's chains (IPv4 only: Neutron never NATs IPv6), and
 // radvd on the interfaces of IPv6 subnets. The tap ends join the networks' bridges in HOST. Pure.
-import { bridgeName, POSTROUTING_BOTTOM, qgName, qrName, ROUTER_NS_PREFIX, routerNamespace, tapName, wrapChain } from '../kernel/names.js';
-import type { Op } from '../kernel/ops.js';
+import { bridgeName, POSTROUTING_BOTTOM, qgName, qrName, ROUTER_NS_PREFIX, routerNamespace, tapName, wrapChain } from '../kernel/names.ts';
+import type { Op } from '../kernel/ops.ts';
 import {
   emptyDesiredNamespace,
   HOST,
@@ -15,10 +15,10 @@ import {
   type LinkSpec,
   type ObservedNode,
   type RouteSpec,
-} from '../kernel/types.js';
-import { parseIp, parsePrefix } from '../model/ip.js';
-import { defaultRouteVia } from './gateway-route.js';
-import type { HostView, PortView, RouterPortView, RouterSubnetView, RouterView } from '../model/hostview.js';
+} from '../kernel/types.ts';
+import { parseIp, parsePrefix } from '../model/ip.ts';
+import { defaultRouteVia } from './gateway-route.ts';
+import type { HostView, PortView, RouterPortView, RouterSubnetView, RouterView } from '../model/hostview.ts';
 import {
   haproxyProcess,
   METADATA_PORT,
@@ -27,14 +27,14 @@ import {
   routerFilterChains,
   routerIptables6,
   type MetadataFacts,
-} from './metadata.js';
-import { needsRadvd, radvdProcess, type RadvdPort } from './radvd.js';
-import { extraRoutes, withExtraRoutes, type RouterDevice } from './extra-routes.js';
-import { FIP_PF_CHAIN, portForwardingChains } from './port-forwarding.js';
-import { addressScopeRules, addressScopeRules6, type AddressScopeRules, type ScopedDevice } from './address-scope.js';
-import { meteringChains } from './metering.js';
-import { haName } from '../kernel/names.js';
-import { keepalivedProcess, linkLocalVip, type KeepalivedRoute, type KeepalivedVip } from './keepalived.js';
+} from './metadata.ts';
+import { needsRadvd, radvdProcess, type RadvdPort } from './radvd.ts';
+import { extraRoutes, withExtraRoutes, type RouterDevice } from './extra-routes.ts';
+import { FIP_PF_CHAIN, portForwardingChains } from './port-forwarding.ts';
+import { addressScopeRules, addressScopeRules6, type AddressScopeRules, type ScopedDevice } from './address-scope.ts';
+import { meteringChains } from './metering.ts';
+import { haName } from '../kernel/names.ts';
+import { keepalivedProcess, linkLocalVip, type KeepalivedRoute, type KeepalivedVip } from './keepalived.ts';
 
 /** external_ingress_mark / ROUTER_MARK_MASK (l3 agent defaults). */
 export const EXTERNAL_INGRESS_MARK = '0x2/0xffff';

@@ -4,11 +4,11 @@
 // qdhcp-<net> on 169.254.169.254:80 adding X-Neutron-Network-ID, both forwarding to the metadata
 // agent's UNIX socket; the router's iptables rules; isolated subnets and the metadata route of
 // DHCP option 121. Pure.
-import { wrapChain } from '../kernel/names.js';
-import type { ChainSpec, IptablesSpec, ProcessSpec } from '../kernel/types.js';
-import type { PortView, SubnetView } from '../model/hostview.js';
-import { ROUTER_INTERFACE_OWNERS } from '../model/neutron.js';
-import type { AddressScopeRules6 } from './address-scope.js';
+import { wrapChain } from '../kernel/names.ts';
+import type { ChainSpec, IptablesSpec, ProcessSpec } from '../kernel/types.ts';
+import type { PortView, SubnetView } from '../model/hostview.ts';
+import { ROUTER_INTERFACE_OWNERS } from '../model/neutron.ts';
+import type { AddressScopeRules6 } from './address-scope.ts';
 
 /** constants.METADATA_V4_IP / METADATA_CIDR */
 export const METADATA_IP = '169.254.169.254';

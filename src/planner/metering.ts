@@ -6,10 +6,10 @@
 // empty rule counts it; excluded prefixes RETURN first — and `neutron-meter-FORWARD` jumps to
 // every label's rule chain. Only on a router with a gateway (the driver meters the gateway). The
 // counters of the label chains are what the agent reads (agent/metering.ts). Pure.
-import { qgName } from '../kernel/names.js';
-import type { ChainSpec } from '../kernel/types.js';
-import type { MeteringRuleView, RouterView } from '../model/hostview.js';
-import { iptablesPrefix } from './firewall.js';
+import { qgName } from '../kernel/names.ts';
+import type { ChainSpec } from '../kernel/types.ts';
+import type { MeteringRuleView, RouterView } from '../model/hostview.ts';
+import { iptablesPrefix } from './firewall.ts';
 
 export const METER_TOP = 'neutron-meter-FORWARD';
 /** iptables_manager.get_chain_name(wrap=False): chains not wrapped are cut to 28 characters. */

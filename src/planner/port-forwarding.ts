@@ -2,10 +2,10 @@
 // (neutron/agent/l3/extensions/port_forwarding.py): the wrapped PREROUTING jumps to `fip-pf`, which
 // jumps to one `pf-<id>` chain per forwarding holding its DNAT rule, port ranges included. Only IPv4
 // forwards.
-import { wrapChain } from '../kernel/names.js';
-import { parseIp } from '../model/ip.js';
-import type { PortForwardingView } from '../model/hostview.js';
-import type { ChainSpec } from '../kernel/types.js';
+import { wrapChain } from '../kernel/names.ts';
+import { parseIp } from '../model/ip.ts';
+import type { PortForwardingView } from '../model/hostview.ts';
+import type { ChainSpec } from '../kernel/types.ts';
 
 export const FIP_PF_CHAIN = 'fip-pf';
 

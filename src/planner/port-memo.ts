@@ -3,9 +3,9 @@
 // on a node with a thousand ports one change re-plans the few ports it concerns. Entries are keyed
 // by that content, not by who changed, so a reused entry is always the one planning anew would give;
 // the chains handed out are shared between passes and must not be mutated.
-import type { ChainSpec } from '../kernel/types.js';
-import type { HostView, PortView, SecurityGroupView } from '../model/hostview.js';
-import type { FirewallOptions } from './firewall.js';
+import type { ChainSpec } from '../kernel/types.ts';
+import type { HostView, PortView, SecurityGroupView } from '../model/hostview.ts';
+import type { FirewallOptions } from './firewall.ts';
 
 /**
  * A port's chains in one family's tables (firewall.ts portChains, firewall6.ts portChains6). The

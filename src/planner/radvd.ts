@@ -2,9 +2,9 @@
 // rendered exactly as Neutron's CONFIG_TEMPLATE renders (the Jinja output, whitespace included),
 // one interface block per router port with an IPv6 subnet, and its argv, config and pid file
 // where Neutron puts them ($state_path/ra, $state_path/external/pids). Pure.
-import type { ProcessSpec } from '../kernel/types.js';
-import type { RouterSubnetView } from '../model/hostview.js';
-import { DHCPV6_STATEFUL, DHCPV6_STATELESS, IPV6_SLAAC } from '../model/neutron.js';
+import type { ProcessSpec } from '../kernel/types.ts';
+import type { RouterSubnetView } from '../model/hostview.ts';
+import { DHCPV6_STATEFUL, DHCPV6_STATELESS, IPV6_SLAAC } from '../model/neutron.ts';
 
 /** neutron_lib IPV6_MIN_MTU: below it, no AdvLinkMTU. */
 const IPV6_MIN_MTU = 1280;

@@ -2,9 +2,9 @@
 // segments the node can wire — a flat or VLAN segment whose physical network is mapped here, a
 // VXLAN segment where the node has a tunnel endpoint — as ML2 binds a port to the first segment
 // its agent's mappings and tunnel types support. Pure.
-import type { HostView, NetworkView, SegmentView } from '../model/hostview.js';
-import type { NodeFacts } from './facts.js';
-import { canWireNetwork } from './l2.js';
+import type { HostView, NetworkView, SegmentView } from '../model/hostview.ts';
+import type { NodeFacts } from './facts.ts';
+import { canWireNetwork } from './l2.ts';
 
 const withSegment = (net: NetworkView, s: SegmentView): NetworkView => ({
   ...net,

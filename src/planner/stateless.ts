@@ -8,10 +8,10 @@
 // bridged traffic of the network, which would also untrack the stateful ports there); here the
 // traffic to the port is matched on that bridge by the port's own addresses instead, so each port
 // gets exactly its own traffic untracked.
-import { bridgeName, tapName, wrapChain } from '../kernel/names.js';
-import type { ChainSpec, IptablesSpec } from '../kernel/types.js';
-import type { HostView, PortView } from '../model/hostview.js';
-import { comment, iptablesPrefix, isTrustedPort, type Ethertype } from './firewall.js';
+import { bridgeName, tapName, wrapChain } from '../kernel/names.ts';
+import type { ChainSpec, IptablesSpec } from '../kernel/types.ts';
+import type { HostView, PortView } from '../model/hostview.ts';
+import { comment, iptablesPrefix, isTrustedPort, type Ethertype } from './firewall.ts';
 
 const PREROUTING = wrapChain('linuxbridge', 'PREROUTING');
 

@@ -1,7 +1,7 @@
 // The multicast group of a VXLAN network in Neutron's VXLAN MCAST mode (l2_population off): the
 // [vxlan] vxlan_group address, or with a prefix one address of it chosen by the VNI, so different
 // VNIs can use different groups (Neutron's get_vxlan_group). Pure.
-import { ipAt, parseIp, parsePrefix, type IpVersion } from '../model/ip.js';
+import { ipAt, parseIp, parsePrefix, type IpVersion } from '../model/ip.ts';
 
 const MULTICAST: Record<IpVersion, string> = { 4: '224.0.0.0/4', 6: 'ff00::/8' };
 

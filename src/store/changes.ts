@@ -4,10 +4,10 @@
 // take a transaction-scoped lock for the append, held until they commit, and announce the commit to
 // every server process listening (NOTIFY is delivered only if, and when, the transaction commits).
 import { sql, type Kysely } from 'kysely';
-import type { Database } from './schema/index.js';
-import { isPostgres } from './dialect.js';
-import { onCommitted, publishAfterCommit, type Reader, type Tx } from './unit-of-work.js';
-import { prepared } from './prepared.js';
+import type { Database } from './schema/index.ts';
+import { isPostgres } from './dialect.ts';
+import { onCommitted, publishAfterCommit, type Reader, type Tx } from './unit-of-work.ts';
+import { prepared } from './prepared.ts';
 
 export interface NewChange {
   resource: string;

@@ -6,13 +6,13 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type Dialect } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import pg from 'pg';
-import type { Database } from './schema/index.js';
-import { migrations } from './migrations/index.js';
-import { type Engine } from './engine.js';
-import { NulMatchesNothing } from './nul-matches-nothing.js';
-import { DB_FILE, securePrivateDbFiles, securePrivateDir } from './state-dir.js';
-import { withStatementCache } from './statement-cache.js';
-import { closeReaders, openReaders } from './read-pool.js';
+import type { Database } from './schema/index.ts';
+import { migrations } from './migrations/index.ts';
+import { type Engine } from './engine.ts';
+import { NulMatchesNothing } from './nul-matches-nothing.ts';
+import { DB_FILE, securePrivateDbFiles, securePrivateDir } from './state-dir.ts';
+import { withStatementCache } from './statement-cache.ts';
+import { closeReaders, openReaders } from './read-pool.ts';
 
 export type Db = Kysely<Database>;
 

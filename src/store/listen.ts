@@ -2,8 +2,8 @@
 // connection LISTENs on the change feed's channel. On SQLite there is one server process, which
 // hears of its own commits directly, so there is nothing to listen to.
 import pg from 'pg';
-import { CHANGES_CHANNEL } from './changes.js';
-import { postgresUrlOf, type Db } from './db.js';
+import { CHANGES_CHANNEL } from './changes.ts';
+import { postgresUrlOf, type Db } from './db.ts';
 
 export interface ChangeListener {
   close(): Promise<void>;

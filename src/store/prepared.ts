@@ -5,7 +5,7 @@
 // for each value; a run puts its values in the stand-ins' places and runs the kept SQL text.
 import { randomUUID } from 'node:crypto';
 import { createQueryId, type Compilable, type CompiledQuery, type QueryResult } from 'kysely';
-import type { Reader } from './unit-of-work.js';
+import type { Reader } from './unit-of-work.ts';
 
 interface Compiled<R> {
   query: CompiledQuery<R>;

@@ -6,8 +6,8 @@
 // memory (which a second connection cannot see), keep reading on the main handle.
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, type KyselyPlugin, type PluginTransformResultArgs, type QueryResult, type UnknownRow } from 'kysely';
-import type { Database } from './schema/index.js';
-import { withStatementCache } from './statement-cache.js';
+import type { Database } from './schema/index.ts';
+import { withStatementCache } from './statement-cache.ts';
 
 type Db = Kysely<Database>;
 

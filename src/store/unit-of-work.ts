@@ -5,7 +5,7 @@
 // a lost race into the answer the loser would have had if it had come second.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from './schema/index.js';
+import type { Database } from './schema/index.ts';
 
 /** Reads: the database or an open transaction. */
 export type Reader = Kysely<Database>;

@@ -1,9 +1,9 @@
 // What one trace works on: the API resources, every node as parsed and planned, and the clock of
 // the snapshot (agent heartbeat ages are measured against it, so a recorded snapshot replays the
 // same verdict). Lookups in Neutron's terms. Pure.
-import { parseIp } from '../model/ip.js';
-import type { ApiObject, ApiResources } from './snapshot.js';
-import type { TraceNode } from './read/nodes.js';
+import { parseIp } from '../model/ip.ts';
+import type { ApiObject, ApiResources } from './snapshot.ts';
+import type { TraceNode } from './read/nodes.ts';
 
 export interface TraceContext {
   api: ApiResources;

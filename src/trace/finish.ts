@@ -1,7 +1,7 @@
 // Numbers the hops, finds the first broken one and the verdict: the report. Pure.
-import type { TraceContext } from './context.js';
-import type { HopDraft } from './checks/checks.js';
-import type { Hop, TraceReport, TraceTarget, Verdict } from './report.js';
+import type { TraceContext } from './context.ts';
+import type { HopDraft } from './checks/checks.ts';
+import type { Hop, TraceReport, TraceTarget, Verdict } from './report.ts';
 
 /**
  * Statuses that mean traffic stops here. Not `unknown` (the evidence could not be read: the walk

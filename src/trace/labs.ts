@@ -1,6 +1,6 @@
 // What the tracer needs of a neutrino lab. The tracer reads any Neutron cloud and knows nothing of
 // labs itself: the CLI layer (src/cli/trace-lab.ts) gives it this, read from the lab's state.
-import type { LabSource } from './read/gather.js';
+import type { LabSource } from './read/gather.ts';
 
 /** An instance of a lab: its namespace is where its traffic starts. */
 export interface LabInstance {

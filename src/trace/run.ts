@@ -1,29 +1,29 @@
 // One trace from the command line: gather (live) or load (snapshot), optionally record, build the
 // context, trace, render. Returns the exit status of the verdict: 0 healthy, 1 broken, 3 inconclusive.
-import { COMPUTE_OWNER_PREFIX, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../model/neutron.js';
-import { parseIp } from '../model/ip.js';
-import { HOST } from '../kernel/types.js';
-import { PortChainMemo } from '../planner/port-memo.js';
-import type { IpFamily, TraceContext } from './context.js';
-import { expectedNode } from './expect/expect.js';
-import { exitStatusOf } from './finish.js';
-import { traceFip, type FipOptions } from './walk/fip.js';
-import { tracePort } from './walk/port.js';
-import { fixedIpOf, fixedIps } from './context.js';
-import { gatherSnapshot, type GatherOptions } from './read/gather.js';
-import type { TraceLabs } from './labs.js';
-import { agentsOn, parseDump, type TraceNode } from './read/nodes.js';
-import { renderDot, renderMermaid } from './render/render-graph.js';
-import { renderText } from './render/render-text.js';
-import type { TraceReport } from './report.js';
-import type { ApiObject, Snapshot } from './snapshot.js';
-import { loadSnapshot, saveSnapshot } from './read/snapshot-io.js';
-import { nodeAccess, parseAccess } from './read/access.js';
-import { probeFip, probePort, type ProbeOptions } from './probe/probe.js';
-import { dhcpClientArgv, probeDhcp, probeDhcpPassive } from './probe/probe-dhcp.js';
-import { probeDhcp6, probeDhcp6Passive } from './probe/probe-dhcp6.js';
-import { dhcpClientPort, DhcpTraceError, DHCPV6_SERVER_PORT, traceDhcp, withDhcpLeg } from './walk/dhcp.js';
-import { traceMetadata } from './walk/metadata.js';
+import { COMPUTE_OWNER_PREFIX, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../model/neutron.ts';
+import { parseIp } from '../model/ip.ts';
+import { HOST } from '../kernel/types.ts';
+import { PortChainMemo } from '../planner/port-memo.ts';
+import type { IpFamily, TraceContext } from './context.ts';
+import { expectedNode } from './expect/expect.ts';
+import { exitStatusOf } from './finish.ts';
+import { traceFip, type FipOptions } from './walk/fip.ts';
+import { tracePort } from './walk/port.ts';
+import { fixedIpOf, fixedIps } from './context.ts';
+import { gatherSnapshot, type GatherOptions } from './read/gather.ts';
+import type { TraceLabs } from './labs.ts';
+import { agentsOn, parseDump, type TraceNode } from './read/nodes.ts';
+import { renderDot, renderMermaid } from './render/render-graph.ts';
+import { renderText } from './render/render-text.ts';
+import type { TraceReport } from './report.ts';
+import type { ApiObject, Snapshot } from './snapshot.ts';
+import { loadSnapshot, saveSnapshot } from './read/snapshot-io.ts';
+import { nodeAccess, parseAccess } from './read/access.ts';
+import { probeFip, probePort, type ProbeOptions } from './probe/probe.ts';
+import { dhcpClientArgv, probeDhcp, probeDhcpPassive } from './probe/probe-dhcp.ts';
+import { probeDhcp6, probeDhcp6Passive } from './probe/probe-dhcp6.ts';
+import { dhcpClientPort, DhcpTraceError, DHCPV6_SERVER_PORT, traceDhcp, withDhcpLeg } from './walk/dhcp.ts';
+import { traceMetadata } from './walk/metadata.ts';
 
 export class TraceUsageError extends Error {
   constructor(message: string) {

@@ -3,8 +3,8 @@
 // A live trace collects one; `--record DIR` saves it; `--snapshot DIR` traces from a saved one with
 // no root and no live system. Raw command output is kept (not parsed state) so a snapshot is
 // evidence, and parsing stays the same code as the agent's (src/observe).
-import type { NsKey } from '../kernel/types.js';
-import type { RawNamespace } from '../observe/node.js';
+import type { NsKey } from '../kernel/types.ts';
+import type { RawNamespace } from '../observe/node.ts';
 
 /** API objects exactly as the Networking API returns them (Neutron's attribute names). */
 export type ApiObject = Record<string, unknown> & { id: string };

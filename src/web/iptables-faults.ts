@@ -14,10 +14,10 @@ import {
   type ObservedChain,
   type ObservedNamespace,
   type TableName,
-} from '../kernel/types.js';
-import { metadataNatRule, metadataNatRule6 } from '../planner/metadata.js';
-import { ruleKey, ruleTarget } from '../trace/checks/compare.js';
-import type { Fault } from './topology.js';
+} from '../kernel/types.ts';
+import { metadataNatRule, metadataNatRule6 } from '../planner/metadata.ts';
+import { ruleKey, ruleTarget } from '../trace/checks/compare.ts';
+import type { Fault } from './topology.ts';
 
 /** Neutron's port chains (neutron-linuxbri-[ios]<port id[:10]>): the port's tap starts with tap<the same 10>. */
 const PORT_CHAIN = /^neutron-linuxbri-[ios]([0-9a-f-]{10})$/;

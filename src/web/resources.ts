@@ -2,10 +2,10 @@
 // brq- bridge and vxlan- device on every node and its qdhcp- namespace's ns- device; a port its tap,
 // qr-, qg- or ns- device; a router its qrouter- namespace's devices; a floating IP its router's qg-
 // device and its port's tap; a security group the taps of its ports. Pure.
-import { bridgeName, nsName, qgName, qrName, routerNamespace, tapName, vxlanName } from '../kernel/names.js';
-import { COMPUTE_OWNER_PREFIX, DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../model/neutron.js';
-import type { ApiObject, ApiResources } from '../trace/snapshot.js';
-import type { Topology } from './topology.js';
+import { bridgeName, nsName, qgName, qrName, routerNamespace, tapName, vxlanName } from '../kernel/names.ts';
+import { COMPUTE_OWNER_PREFIX, DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../model/neutron.ts';
+import type { ApiObject, ApiResources } from '../trace/snapshot.ts';
+import type { Topology } from './topology.ts';
 
 export type ResourceType = 'network' | 'subnet' | 'router' | 'port' | 'floatingip' | 'security_group';
 

@@ -8,14 +8,14 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { contextFrom } from '../trace/run.js';
-import { traceFip } from '../trace/walk/fip.js';
-import { tracePort } from '../trace/walk/port.js';
-import type { TraceReport } from '../trace/report.js';
-import type { Snapshot } from '../trace/snapshot.js';
-import { PAGE_HTML, PAGE_SCRIPT } from './page.js';
-import type { View, ViewSource } from './state.js';
-import { filesOf, readBody, UploadError, Uploads } from './uploads.js';
+import { contextFrom } from '../trace/run.ts';
+import { traceFip } from '../trace/walk/fip.ts';
+import { tracePort } from '../trace/walk/port.ts';
+import type { TraceReport } from '../trace/report.ts';
+import type { Snapshot } from '../trace/snapshot.ts';
+import { PAGE_HTML, PAGE_SCRIPT } from './page.ts';
+import type { View, ViewSource } from './state.ts';
+import { filesOf, readBody, UploadError, Uploads } from './uploads.ts';
 
 export interface WebServerOptions {
   /** with --allow-probe: sends real traffic through a traced floating IP's path and measures it */

@@ -3,12 +3,12 @@
 // `intervalMs` and at once when neutrino's change feed reports a write (a plain Neutron has no such
 // feed: then the periodic re-read alone follows it); listeners hear of a change only when the picture
 // differs (a cheap diff of the JSON, without the read time).
-import type { PortChainMemo } from '../planner/port-memo.js';
-import { contextFrom } from '../trace/run.js';
-import type { ApiClient } from '../trace/read/cloud.js';
-import type { Snapshot } from '../trace/snapshot.js';
-import { buildResources, type Resources } from './resources.js';
-import { buildTopology, type Topology } from './topology.js';
+import type { PortChainMemo } from '../planner/port-memo.ts';
+import { contextFrom } from '../trace/run.ts';
+import type { ApiClient } from '../trace/read/cloud.ts';
+import type { Snapshot } from '../trace/snapshot.ts';
+import { buildResources, type Resources } from './resources.ts';
+import { buildTopology, type Topology } from './topology.ts';
 
 export interface View {
   topology: Topology;

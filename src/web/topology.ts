@@ -4,13 +4,13 @@
 // with the tracer's own checks (checkLink, checkAddress), so a fault carries the tracer's reason and
 // cause; a device in Neutron's naming the planner does not expect is marked unexpected; the
 // namespace's iptables are compared with what the planner writes (iptables-faults.ts). Pure.
-import { HOST, type NsKey, type ObservedLink } from '../kernel/types.js';
-import { VXLAN_PREFIX } from '../kernel/names.js';
-import { checkAddress, checkLink, desiredLink, wantOf, type HopBase } from '../trace/checks/checks.js';
-import type { TraceContext } from '../trace/context.js';
-import type { TraceNode } from '../trace/read/nodes.js';
-import type { Reason } from '../trace/report.js';
-import { iptablesFaults } from './iptables-faults.js';
+import { HOST, type NsKey, type ObservedLink } from '../kernel/types.ts';
+import { VXLAN_PREFIX } from '../kernel/names.ts';
+import { checkAddress, checkLink, desiredLink, wantOf, type HopBase } from '../trace/checks/checks.ts';
+import type { TraceContext } from '../trace/context.ts';
+import type { TraceNode } from '../trace/read/nodes.ts';
+import type { Reason } from '../trace/report.ts';
+import { iptablesFaults } from './iptables-faults.ts';
 
 /** ok: as expected; observed: present, not Neutron's (eth0, lo, the instance side); the rest: faults. */
 export type ElementStatus = 'ok' | 'observed' | 'missing' | 'unexpected' | 'mismatch' | 'down' | 'unknown';

@@ -3,9 +3,9 @@
 // offline. They change nothing in the cloud; the few most recent are kept in memory, by id.
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { SnapshotError, snapshotFromFiles } from '../trace/read/snapshot-io.js';
-import type { Snapshot } from '../trace/snapshot.js';
-import { viewOf, type View } from './state.js';
+import { SnapshotError, snapshotFromFiles } from '../trace/read/snapshot-io.ts';
+import type { Snapshot } from '../trace/snapshot.ts';
+import { viewOf, type View } from './state.ts';
 
 /** Larger than a recording of a node with thousands of ports (its dump is a few MiB). */
 export const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;

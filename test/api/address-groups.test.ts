@@ -3,8 +3,8 @@
 // (404), seen by admins; Neutron's refusals for bad CIDRs, addresses already there or not there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
 
 test('address groups: CRUD, add/remove addresses, visibility and every refusal', async (t) => {
   const srv = await startTestServer();

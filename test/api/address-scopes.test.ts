@@ -3,9 +3,9 @@
 // ipv4_address_scope/ipv6_address_scope, and the scopes of router ports in the L3 agent's host view.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import type { Api, Wire } from '../helpers/client.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { Api, Wire } from '../helpers/client.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
 
 let srv: TestServer;
 let admin: Api;

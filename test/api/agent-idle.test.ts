@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Agent } from '../../src/agent/agent.js';
-import { AgentMetrics } from '../../src/agent/metrics.js';
-import { adminToken, api } from '../helpers/client.js';
-import { endAgentSuite, fakeNodeAgent } from '../helpers/fake-node-agent.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { Agent } from '../../src/agent/agent.ts';
+import { AgentMetrics } from '../../src/agent/metrics.ts';
+import { adminToken, api } from '../helpers/client.ts';
+import { endAgentSuite, fakeNodeAgent } from '../helpers/fake-node-agent.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 let dir: string;

@@ -5,10 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { agentServer } from '../helpers/agent-server.js';
-import type { Api } from '../helpers/client.js';
-import { created, expectError, feedHead } from '../helpers/networking.js';
-import type { Resource } from '../helpers/shapes.js';
+import { agentServer } from '../helpers/agent-server.ts';
+import type { Api } from '../helpers/client.ts';
+import { created, expectError, feedHead } from '../helpers/networking.ts';
+import type { Resource } from '../helpers/shapes.ts';
 
 /** A network with a DHCP subnet (demo's). */
 async function dhcpNetwork(demo: Api, cidr = '10.50.0.0/24') {

@@ -7,12 +7,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { FakeKernel } from '../../src/exec/fake.js';
-import type { ObserveScope } from '../../src/kernel/scope.js';
-import type { Slice } from '../../src/kernel/slice.js';
-import type { ObservedNode } from '../../src/kernel/types.js';
-import { fakeNodeAgent } from '../helpers/fake-node-agent.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { FakeKernel } from '../../src/exec/fake.ts';
+import type { ObserveScope } from '../../src/kernel/scope.ts';
+import type { Slice } from '../../src/kernel/slice.ts';
+import type { ObservedNode } from '../../src/kernel/types.ts';
+import { fakeNodeAgent } from '../helpers/fake-node-agent.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 let dir: string;

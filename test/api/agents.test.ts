@@ -2,8 +2,8 @@
 // Agents are server-wide, so every test starts a server of its own and builds what it needs.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminToken, api, memberProject, type Api } from '../helpers/client.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminToken, api, memberProject, type Api } from '../helpers/client.ts';
 
 /** A new server (closed when the test ends) with an admin client, a member `demo`, and agent reports. */
 async function freshServer(t: TestContext) {

@@ -4,8 +4,8 @@
 // with Keystone's codes and messages; a credential's tokens die with it, and it dies with the grant.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminToken, api, memberProject, request, type Reply } from '../helpers/client.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminToken, api, memberProject, request, type Reply } from '../helpers/client.ts';
 
 test('application credentials: create, use, restrict, refuse, expire with their grant', async (t) => {
   const srv = await startTestServer();

@@ -4,9 +4,9 @@
 // requests), the policy on other projects, and its deletion.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import type { Api, Wire } from '../helpers/client.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { Api, Wire } from '../helpers/client.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
 
 let srv: TestServer;
 let admin: Api;
@@ -180,8 +180,8 @@ test('policy and fields: only admins ask for another project; fields other than 
 });
 
 test('concurrent first requests of a project build one topology', async () => {
-  const { memberProject, api } = await import('../helpers/client.js');
-  const { adminToken } = await import('../helpers/client.js');
+  const { memberProject, api } = await import('../helpers/client.ts');
+  const { adminToken } = await import('../helpers/client.ts');
   const third = await memberProject(srv.url, await adminToken(srv.url), 'third');
   const client = api(srv.url, third.token);
   const replies = await Promise.all([1, 2, 3, 4].map(() => topology(client, third.projectId)));

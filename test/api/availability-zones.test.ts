@@ -4,9 +4,9 @@
 // Agents are server-wide, so every test starts a server of its own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentServer } from '../helpers/agent-server.js';
-import { created, expectError } from '../helpers/networking.js';
-import type { Resource } from '../helpers/shapes.js';
+import { agentServer } from '../helpers/agent-server.ts';
+import { created, expectError } from '../helpers/networking.ts';
+import type { Resource } from '../helpers/shapes.ts';
 
 const sortZones = (zones: Array<{ name: string; resource: string }>) =>
   [...zones].sort((a, b) => a.name.localeCompare(b.name) || a.resource.localeCompare(b.resource));
@@ -154,7 +154,7 @@ test('router hints: validated against the L3 agents’ zones; the L3 scheduler k
 });
 
 test('the agent’s [agent] availability_zone defaults to nova and is what the DHCP and L3 roles report', async () => {
-  const { parseAgentConfig } = await import('../../src/agent/config.js');
+  const { parseAgentConfig } = await import('../../src/agent/config.ts');
   const base = '[DEFAULT]\nhost = h1\n[vxlan]\nenable_vxlan = false\n';
   assert.equal(parseAgentConfig(base).availabilityZone, 'nova');
   assert.equal(parseAgentConfig(`${base}[agent]\navailability_zone = az7\n`).availabilityZone, 'az7');

@@ -3,9 +3,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
-import { issueToken, request, type Api } from '../helpers/client.js';
-import { adminDemoOther, expectError, feedHead } from '../helpers/networking.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
+import { issueToken, request, type Api } from '../helpers/client.ts';
+import { adminDemoOther, expectError, feedHead } from '../helpers/networking.ts';
 
 let srv: TestServer;
 let admin: Api;

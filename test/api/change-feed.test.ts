@@ -3,11 +3,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server.js';
-import { adminToken, api, type Api } from '../helpers/client.js';
-import { expectError } from '../helpers/networking.js';
-import { NeutrinoClient } from '../../src/client/neutrino.js';
-import { HostWatch } from '../../src/agent/host-watch.js';
+import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server.ts';
+import { adminToken, api, type Api } from '../helpers/client.ts';
+import { expectError } from '../helpers/networking.ts';
+import { NeutrinoClient } from '../../src/client/neutrino.ts';
+import { HostWatch } from '../../src/agent/host-watch.ts';
 
 const WINDOW = 5;
 let srv: TestServer;

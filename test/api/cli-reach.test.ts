@@ -8,11 +8,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labPaths } from '../../src/lab/paths.js';
-import { freeLoopbackPort } from '../../src/lab/server-proc.js';
-import { newLabState, writeLabState } from '../../src/lab/state.js';
-import { neutrino } from '../helpers/neutrino-cli.js';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { labPaths } from '../../src/lab/paths.ts';
+import { freeLoopbackPort } from '../../src/lab/server-proc.ts';
+import { newLabState, writeLabState } from '../../src/lab/state.ts';
+import { neutrino } from '../helpers/neutrino-cli.ts';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const built = existsSync(new URL('../../dist/cli/index.js', import.meta.url)) ? false : 'needs npm run build (dist/)';
 const hasOpenssl = (() => {

@@ -2,8 +2,8 @@
 // and the right error once the pool is exhausted.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api, memberProject, type Api } from '../helpers/client.js';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { adminToken, api, memberProject, type Api } from '../helpers/client.ts';
 
 let srv: TestServer;
 let demo: Api;

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultServerConfig } from '../../src/server-config.js';
-import { startServer, type RunningServer } from '../../src/server.js';
-import { adminToken } from '../helpers/client.js';
-import { ADMIN_PASSWORD } from '../helpers/server.js';
-import { freeLoopbackPort } from '../../src/lab/server-proc.js';
-import { bodyOf, rawConnect, statusOf, type Listener } from '../helpers/raw-http.js';
+import { defaultServerConfig } from '../../src/server-config.ts';
+import { startServer, type RunningServer } from '../../src/server.ts';
+import { adminToken } from '../helpers/client.ts';
+import { ADMIN_PASSWORD } from '../helpers/server.ts';
+import { freeLoopbackPort } from '../../src/lab/server-proc.ts';
+import { bodyOf, rawConnect, statusOf, type Listener } from '../helpers/raw-http.ts';
 
 // Short bounds so the test takes seconds; the check timer runs every quarter of the shortest.
 const HEADER_S = 1;

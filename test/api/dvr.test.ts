@@ -3,8 +3,8 @@
 // because Linux bridge has no DVR; `enable_dvr = false` drops both extensions and the attribute.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
 
 const DVR_ALIASES = ['dvr', 'router-admin-state-down-before-update'];
 

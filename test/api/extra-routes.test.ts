@@ -4,8 +4,8 @@
 // leaving the router as it was.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created, expectError, providerNetwork } from '../helpers/networking.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, created, expectError, providerNetwork } from '../helpers/networking.ts';
 
 /** demo's router: gateway on the external `provider` (10.123.123.0/24), interfaces on 172.16.1.0/24 and 2001:db8:1::/64. */
 async function routerScenario(t: TestContext) {

@@ -4,8 +4,8 @@
 // providers' or else metainfo, a bound profile neither updated nor deleted, a binding made once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
 
 const SINGLE_NODE = 'neutron.services.l3_router.service_providers.single_node.SingleNodeDriver';
 const MISSING = '00000000-0000-4000-8000-000000000000';

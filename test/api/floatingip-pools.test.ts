@@ -3,8 +3,8 @@
 // paging as on any list; the extension is listed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created } from '../helpers/networking.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, created } from '../helpers/networking.ts';
 
 test('floating IP pools: the IPv4 subnets of the external networks, for every project', async (t) => {
   const srv = await startTestServer();

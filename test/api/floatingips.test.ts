@@ -3,11 +3,11 @@
 // The topology is shared; each test makes (and removes) the floating IPs it needs, so it passes alone.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import type { Api } from '../helpers/client.js';
-import { adminDemoOther, created, expectError, feedHead, l3Snapshot } from '../helpers/networking.js';
-import type { Change, FloatingIp, Port, Resource, Router } from '../helpers/shapes.js';
-import { setFloatingIpStatus } from '../../src/networking/floatingips.js';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { Api } from '../helpers/client.ts';
+import { adminDemoOther, created, expectError, feedHead, l3Snapshot } from '../helpers/networking.ts';
+import type { Change, FloatingIp, Port, Resource, Router } from '../helpers/shapes.ts';
+import { setFloatingIpStatus } from '../../src/networking/floatingips.ts';
 
 let srv: TestServer;
 let admin: Api;

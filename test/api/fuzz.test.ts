@@ -8,12 +8,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { sql } from 'kysely';
-import { buildApp, type App } from '../../src/api/app.js';
-import { defaultServerConfig } from '../../src/server-config.js';
-import type { Database } from '../../src/store/schema/index.js';
-import { adminDemoOther } from '../helpers/networking.js';
-import { issueToken, type Api } from '../helpers/client.js';
-import { ADMIN_PASSWORD, openTestStore, TEST_PASSWORD_HASH_ROUNDS, type TestStore } from '../helpers/server.js';
+import { buildApp, type App } from '../../src/api/app.ts';
+import { defaultServerConfig } from '../../src/server-config.ts';
+import type { Database } from '../../src/store/schema/index.ts';
+import { adminDemoOther } from '../helpers/networking.ts';
+import { issueToken, type Api } from '../helpers/client.ts';
+import { ADMIN_PASSWORD, openTestStore, TEST_PASSWORD_HASH_ROUNDS, type TestStore } from '../helpers/server.ts';
 import {
   attributes,
   body,
@@ -27,7 +27,7 @@ import {
   PROTO_KEYS,
   rawJunkBody,
   sometimes,
-} from '../helpers/fuzz.js';
+} from '../helpers/fuzz.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261205);
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);

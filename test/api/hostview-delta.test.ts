@@ -7,12 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { startTestServer, ADMIN_PASSWORD } from '../helpers/server.js';
-import { adminDemoOther, created, providerNetwork, selfserviceNetwork } from '../helpers/networking.js';
-import { NeutrinoClient } from '../../src/client/neutrino.js';
-import { HostWatch } from '../../src/agent/host-watch.js';
-import { buildHostView } from '../../src/networking/hostview.js';
-import { unitOfWork } from '../../src/store/unit-of-work.js';
+import { startTestServer, ADMIN_PASSWORD } from '../helpers/server.ts';
+import { adminDemoOther, created, providerNetwork, selfserviceNetwork } from '../helpers/networking.ts';
+import { NeutrinoClient } from '../../src/client/neutrino.ts';
+import { HostWatch } from '../../src/agent/host-watch.ts';
+import { buildHostView } from '../../src/networking/hostview.ts';
+import { unitOfWork } from '../../src/store/unit-of-work.ts';
 
 test('a host view kept by deltas equals the whole view after every change', async (t) => {
   const srv = await startTestServer();

@@ -7,10 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { startTestServer, ADMIN_PASSWORD } from '../helpers/server.js';
-import { adminDemoOther, created, providerNetwork, selfserviceNetwork } from '../helpers/networking.js';
-import { NeutrinoClient } from '../../src/client/neutrino.js';
-import { HostWatch } from '../../src/agent/host-watch.js';
+import { startTestServer, ADMIN_PASSWORD } from '../helpers/server.ts';
+import { adminDemoOther, created, providerNetwork, selfserviceNetwork } from '../helpers/networking.ts';
+import { NeutrinoClient } from '../../src/client/neutrino.ts';
+import { HostWatch } from '../../src/agent/host-watch.ts';
 
 const HOSTS = ['c1', 'c2', 'c3', 'net', 'net2', 'idle'] as const;
 type Host = (typeof HOSTS)[number];

@@ -3,8 +3,8 @@
 // (and its effective expansion), and the tokens and application credentials a member loses with them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminToken, api, memberProject, request, type Reply } from '../helpers/client.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminToken, api, memberProject, request, type Reply } from '../helpers/client.ts';
 
 const roleNames = (r: Reply) => r.body.token.roles.map((x: { name: string }) => x.name).sort();
 const ids = (list: Array<{ id: string }>) => list.map((x) => x.id);

@@ -2,10 +2,10 @@
 // slows one user's guesses without slowing anyone else's login.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
-import { issueToken, request } from '../helpers/client.js';
-import { IdentityService } from '../../src/identity/service.js';
-import { openDb, type Db } from '../../src/store/db.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
+import { issueToken, request } from '../helpers/client.ts';
+import { IdentityService } from '../../src/identity/service.ts';
+import { openDb, type Db } from '../../src/store/db.ts';
 
 const UNAUTHORIZED = {
   error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' },

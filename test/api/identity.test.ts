@@ -1,10 +1,10 @@
 // API tests of the Keystone v3 subset over real HTTP (plus service-level token expiry with a fake clock).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
-import { issueToken, request, type Reply } from '../helpers/client.js';
-import { IdentityService } from '../../src/identity/service.js';
-import { openDb, type Db } from '../../src/store/db.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
+import { issueToken, request, type Reply } from '../helpers/client.ts';
+import { IdentityService } from '../../src/identity/service.ts';
+import { openDb, type Db } from '../../src/store/db.ts';
 
 /** What IdentityService.issueToken takes: the `auth` member of a token request body. */
 type AuthBody = Parameters<IdentityService['issueToken']>[0];

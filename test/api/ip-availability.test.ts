@@ -2,9 +2,9 @@
 // allocation pools' size, exact beyond 2^53 for IPv6) and used counts, filters and fields, admin only.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { request, type Api, type Wire } from '../helpers/client.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { request, type Api, type Wire } from '../helpers/client.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
 
 let srv: TestServer;
 let admin: Api;

@@ -3,9 +3,9 @@
 // group rules and allowed address pairs.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
-import { eui64Address } from '../../src/model/ip.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
+import { eui64Address } from '../../src/model/ip.ts';
 
 type Ip = { subnet_id: string; ip_address: string };
 

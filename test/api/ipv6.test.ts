@@ -2,9 +2,9 @@
 // pools, EUI-64 addresses on SLAAC / DHCPv6-stateless subnets, DHCPv6-stateful pools, dual-stack ports.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
-import { eui64Address } from '../../src/model/ip.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
+import { eui64Address } from '../../src/model/ip.ts';
 
 async function network(t: TestContext) {
   const srv = await startTestServer();

@@ -6,11 +6,11 @@
 // hold afterwards: B's router keeps only its own ports, B can extend and delete it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { memberProject, type Api, type Reply } from '../helpers/client.js';
-import { adminDemoOther, created, errType } from '../helpers/networking.js';
-import { ROUTER_OWNED } from '../../src/model/neutron.js';
-import { changedTables, openStoreReader, type StoreReader } from '../helpers/store.js';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { memberProject, type Api, type Reply } from '../helpers/client.ts';
+import { adminDemoOther, created, errType } from '../helpers/networking.ts';
+import { ROUTER_OWNED } from '../../src/model/neutron.ts';
+import { changedTables, openStoreReader, type StoreReader } from '../helpers/store.ts';
 
 let srv: TestServer;
 let store: StoreReader;

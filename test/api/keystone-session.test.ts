@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NeutrinoClient } from '../../src/client/neutrino.js';
-import { cloudApiClient, resolveCloud } from '../../src/trace/read/cloud.js';
-import { adminToken, request } from '../helpers/client.js';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { NeutrinoClient } from '../../src/client/neutrino.ts';
+import { cloudApiClient, resolveCloud } from '../../src/trace/read/cloud.ts';
+import { adminToken, request } from '../helpers/client.ts';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const TTL_S = 1;
 let srv: TestServer;

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NeutrinoClient } from '../../src/client/neutrino.js';
-import { parseAgentConfig } from '../../src/agent/config.js';
-import { agentClient } from '../../src/cli/agent.js';
-import { KeystoneAdmin, keystoneMissing, startKeystone, type KeystoneServer, type KeystoneTokenBody } from '../helpers/keystone.js';
-import type { Wire } from '../helpers/client.js';
-import { haveOpenstack, openstackCli } from '../helpers/openstack.js';
-import { freePort, spawnServer, stopServer, type ServerProcess } from '../helpers/server-process.js';
+import { NeutrinoClient } from '../../src/client/neutrino.ts';
+import { parseAgentConfig } from '../../src/agent/config.ts';
+import { agentClient } from '../../src/cli/agent.ts';
+import { KeystoneAdmin, keystoneMissing, startKeystone, type KeystoneServer, type KeystoneTokenBody } from '../helpers/keystone.ts';
+import type { Wire } from '../helpers/client.ts';
+import { haveOpenstack, openstackCli } from '../helpers/openstack.ts';
+import { freePort, spawnServer, stopServer, type ServerProcess } from '../helpers/server-process.ts';
 
 /** Short enough that the test sees a token expire (and the server renew its own) within its run. */
 const TOKEN_EXPIRATION_S = 30;

@@ -4,8 +4,8 @@
 // on create only, not a filter, and keeps its flavor from being deleted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
 
 const SINGLE_NODE = 'neutron.services.l3_router.service_providers.single_node.SingleNodeDriver';
 const MISSING = '00000000-0000-4000-8000-000000000000';

@@ -5,11 +5,11 @@
 // active host; `ha` changes only on a router that is down; the HA network goes with the last HA router.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentServer } from '../helpers/agent-server.js';
-import { created, expectError } from '../helpers/networking.js';
-import type { Wire as Resource } from '../helpers/client.js';
-import { defaultServerConfig } from '../../src/server-config.js';
-import { parseL3HaOptions } from '../../src/server-config-l3ha.js';
+import { agentServer } from '../helpers/agent-server.ts';
+import { created, expectError } from '../helpers/networking.ts';
+import type { Wire as Resource } from '../helpers/client.ts';
+import { defaultServerConfig } from '../../src/server-config.ts';
+import { parseL3HaOptions } from '../../src/server-config-l3ha.ts';
 
 type Agent = { id: string; host: string; ha_state?: string };
 
@@ -142,8 +142,8 @@ test('max_l3_agents_per_router, l3_ha default, migration to and from HA while do
 });
 
 test('with l3_ha = true and max_l3_agents_per_router = 2, a plain router is HA on two agents', async () => {
-  const { startTestServer } = await import('../helpers/server.js');
-  const { adminToken, api } = await import('../helpers/client.js');
+  const { startTestServer } = await import('../helpers/server.ts');
+  const { adminToken, api } = await import('../helpers/client.ts');
   const srv = await startTestServer({ l3ha: { l3Ha: true, maxL3AgentsPerRouter: 2, l3HaNetCidr: '169.254.192.0/18' } });
   try {
     const admin = api(srv.url, await adminToken(srv.url));

@@ -3,9 +3,9 @@
 // Agents are server-wide, so every test starts a server of its own and builds what it needs.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created } from '../helpers/networking.js';
-import type { Agent, Port, Resource, ViewRouter } from '../helpers/shapes.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, created } from '../helpers/networking.ts';
+import type { Agent, Port, Resource, ViewRouter } from '../helpers/shapes.ts';
 
 /** A new server (closed when the test ends) with the provider network and demo's `selfservice`. */
 async function providerAndSelfservice(t: TestContext) {

@@ -7,11 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { agentNamespaces } from '../../src/lab/owned.js';
-import { labPaths, type LabPaths } from '../../src/lab/paths.js';
-import { newLabState, type LabState } from '../../src/lab/state.js';
-import { adminDemoOther, created } from '../helpers/networking.js';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { agentNamespaces } from '../../src/lab/owned.ts';
+import { labPaths, type LabPaths } from '../../src/lab/paths.ts';
+import { newLabState, type LabState } from '../../src/lab/state.ts';
+import { adminDemoOther, created } from '../helpers/networking.ts';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
 
 let srv: TestServer;
 let root: string;

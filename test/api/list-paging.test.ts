@@ -4,9 +4,9 @@
 // limit it must be a resource the caller sees (Neutron's <Resource>NotFound otherwise).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
-import type { Api, Reply } from '../helpers/client.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
+import type { Api, Reply } from '../helpers/client.ts';
 
 const NAMES = ['a', 'B', 'b', '_x', 'Z', 'é', 'a b', ''];
 const OWNERS = ['compute:nova', 'compute:az1', ''];

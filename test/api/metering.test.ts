@@ -3,8 +3,8 @@
 // reports (what each label counted since the last one) add up per host, label and router.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
 
 test('metering: labels and rules, refusals, the routers they apply to, counters', async (t) => {
   const srv = await startTestServer();

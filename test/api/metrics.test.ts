@@ -3,9 +3,9 @@
 // their heartbeat age and change-feed lag, the feed's revision.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api, memberProject, type Api } from '../helpers/client.js';
-import { family, parsePrometheus, samples, value } from '../helpers/prometheus.js';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { adminToken, api, memberProject, type Api } from '../helpers/client.ts';
+import { family, parsePrometheus, samples, value } from '../helpers/prometheus.ts';
 
 let server: TestServer;
 let admin: Api;

@@ -4,9 +4,9 @@
 // and admins' list, show, rename, add and removal of segments.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ServerConfig } from '../../src/server-config.js';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
+import type { ServerConfig } from '../../src/server-config.ts';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
 
 async function freshServer(t: TestContext, overrides: Partial<ServerConfig> = {}) {
   const srv = await startTestServer({

@@ -4,11 +4,11 @@
 // and DELETE (revision-if-match). Each test makes what it needs, so it passes alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { adminSuite } from '../helpers/admin-suite.js';
+import { adminSuite } from '../helpers/admin-suite.ts';
 import { randomUUID } from 'node:crypto';
-import { api, memberProject, request, type Api } from '../helpers/client.js';
-import { created, expectError, feedHead } from '../helpers/networking.js';
-import type { Resource } from '../helpers/shapes.js';
+import { api, memberProject, request, type Api } from '../helpers/client.ts';
+import { created, expectError, feedHead } from '../helpers/networking.ts';
+import type { Resource } from '../helpers/shapes.ts';
 
 const suite = adminSuite();
 

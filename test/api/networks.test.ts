@@ -2,9 +2,9 @@
 // its own (VNI range 40–42) and makes the networks it needs.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { request, type Api } from '../helpers/client.js';
-import { adminDemoOther } from '../helpers/networking.js';
+import { startTestServer } from '../helpers/server.ts';
+import { request, type Api } from '../helpers/client.ts';
+import { adminDemoOther } from '../helpers/networking.ts';
 
 /** A new server (closed when the test ends) with admin, demo and other clients. */
 async function freshServer(t: TestContext) {

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import type { FastifyBaseLogger } from 'fastify';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api, type Api } from '../helpers/client.js';
-import { startStandInNova, type StandInNova } from '../helpers/nova.js';
-import { freeLoopbackPort } from '../../src/lab/server-proc.js';
-import type { NovaConfig } from '../../src/server-config-nova.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
+import { adminToken, api, type Api } from '../helpers/client.ts';
+import { startStandInNova, type StandInNova } from '../helpers/nova.ts';
+import { freeLoopbackPort } from '../../src/lab/server-proc.ts';
+import type { NovaConfig } from '../../src/server-config-nova.ts';
 
 let server: TestServer;
 let nova: StandInNova;

@@ -5,10 +5,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { keystoneMissing, KeystoneAdmin, startKeystone, type KeystoneServer } from '../helpers/keystone.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { adminToken, api } from '../helpers/client.js';
-import { startStandInNova, type StandInNova } from '../helpers/nova.js';
+import { keystoneMissing, KeystoneAdmin, startKeystone, type KeystoneServer } from '../helpers/keystone.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { adminToken, api } from '../helpers/client.ts';
+import { startStandInNova, type StandInNova } from '../helpers/nova.ts';
 
 const skip = keystoneMissing() ?? false;
 let keystone: KeystoneServer;

@@ -3,9 +3,9 @@
 // nothing (404 / empty list) — on SQLite and, in the PostgreSQL pass, on PostgreSQL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { request } from '../helpers/client.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
+import { startTestServer } from '../helpers/server.ts';
+import { request } from '../helpers/client.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
 
 const NUL_ID = 'a%00b';
 

@@ -3,9 +3,9 @@
 // view); listing with filters, Neutron's refusals, and the admin-only policy.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
-import type { Api } from '../helpers/client.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
+import type { Api } from '../helpers/client.ts';
 
 const NOT_FOUND = 'The resource could not be found.';
 const BRIDGE_DETAILS = { port_filter: true, connectivity: 'l2' };

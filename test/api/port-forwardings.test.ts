@@ -3,8 +3,8 @@
 // following its forwardings, and every refusal Neutron's pf_plugin makes, each leaving things as they were.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
 
 /** demo's router between `provider` (external) and selfservice 172.16.1.0/24, an instance port, a free floating IP. */
 async function scenario(t: TestContext) {

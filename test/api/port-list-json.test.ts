@@ -6,14 +6,14 @@
 // gives it. On PostgreSQL the object path answers both (the check then holds trivially).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { issueToken, type Api, type Wire } from '../helpers/client.js';
-import { adminDemoOther, created } from '../helpers/networking.js';
-import { buildServices } from '../../src/networking/index.js';
-import { defaultServerConfig } from '../../src/server-config.js';
-import { unitOfWork, type Tx } from '../../src/store/unit-of-work.js';
-import { isPostgres } from '../../src/store/dialect.js';
-import { parseListQuery } from '../../src/model/query.js';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { issueToken, type Api, type Wire } from '../helpers/client.ts';
+import { adminDemoOther, created } from '../helpers/networking.ts';
+import { buildServices } from '../../src/networking/index.ts';
+import { defaultServerConfig } from '../../src/server-config.ts';
+import { unitOfWork, type Tx } from '../../src/store/unit-of-work.ts';
+import { isPostgres } from '../../src/store/dialect.ts';
+import { parseListQuery } from '../../src/model/query.ts';
 
 let srv: TestServer;
 let admin: Api;

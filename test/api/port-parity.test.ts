@@ -4,10 +4,10 @@
 // filtering by security_groups, port-numa-affinity-policy and port-device-profile.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import type { Api } from '../helpers/client.js';
-import { adminDemoOther, created, expectError, feedHead } from '../helpers/networking.js';
-import type { Resource } from '../helpers/shapes.js';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { Api } from '../helpers/client.ts';
+import { adminDemoOther, created, expectError, feedHead } from '../helpers/networking.ts';
+import type { Resource } from '../helpers/shapes.ts';
 
 let srv: TestServer;
 let admin: Api;

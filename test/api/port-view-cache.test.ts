@@ -4,11 +4,11 @@
 // one read before changes already applied is not kept.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendChanges } from '../../src/store/changes.js';
-import { unitOfWork } from '../../src/store/unit-of-work.js';
-import { PortViewCache } from '../../src/networking/port-view-cache.js';
-import { openTestStore } from '../helpers/server.js';
-import { sgPort } from '../helpers/sg-view.js';
+import { appendChanges } from '../../src/store/changes.ts';
+import { unitOfWork } from '../../src/store/unit-of-work.ts';
+import { PortViewCache } from '../../src/networking/port-view-cache.ts';
+import { openTestStore } from '../helpers/server.ts';
+import { sgPort } from '../helpers/sg-view.ts';
 
 const view = (id: string) => sgPort(id, '172.16.1.10', 'fa:16:3e:00:00:01');
 

@@ -4,9 +4,9 @@
 // not take is refused when it is compiled.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openTestStore, type TestStore } from '../helpers/server.js';
-import { prepared } from '../../src/store/prepared.js';
-import { unitOfWork } from '../../src/store/unit-of-work.js';
+import { openTestStore, type TestStore } from '../helpers/server.ts';
+import { prepared } from '../../src/store/prepared.ts';
+import { unitOfWork } from '../../src/store/unit-of-work.ts';
 
 let store: TestStore;
 before(async () => {

@@ -3,9 +3,9 @@
 // its own: the defaults belong to the process's one server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { QUOTA_DEFAULTS } from '../../src/networking/quotas.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
+import { startTestServer } from '../helpers/server.ts';
+import { QUOTA_DEFAULTS } from '../../src/networking/quotas.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
 
 test('[quotas] quota_network / quota_router as defaults, -1 unlimited, a per-project limit over them', async (t) => {
   const srv = await startTestServer({ quotaDefaults: { ...QUOTA_DEFAULTS, network: 1, router: -1 } });

@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import type { Db } from '../../src/store/db.js';
-import { upgrade } from '../helpers/upgrade.js';
+import type { Db } from '../../src/store/db.ts';
+import { upgrade } from '../helpers/upgrade.ts';
 
 const columnsOf = async (db: Db, table: string) =>
   (await db.introspection.getTables()).find((t) => t.name === table)!.columns.map((c) => c.name);

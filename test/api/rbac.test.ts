@@ -6,10 +6,10 @@
 // Each test makes member projects of its own, so it passes alone and in any order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { adminSuite } from '../helpers/admin-suite.js';
+import { adminSuite } from '../helpers/admin-suite.ts';
 import { randomUUID } from 'node:crypto';
-import { sharingProjects, type Api } from '../helpers/client.js';
-import { created, expectError } from '../helpers/networking.js';
+import { sharingProjects, type Api } from '../helpers/client.ts';
+import { created, expectError } from '../helpers/networking.ts';
 
 const suite = adminSuite();
 

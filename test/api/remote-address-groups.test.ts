@@ -3,8 +3,8 @@
 // host view carries the named groups' addresses, and the feed moves when they change.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, created, expectError, feedHead } from '../helpers/networking.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, created, expectError, feedHead } from '../helpers/networking.ts';
 
 test('remote address groups: rules, refusals, in use, host view and feed', async (t) => {
   const srv = await startTestServer();

@@ -4,10 +4,10 @@
 // Every test starts a server of its own and builds the scenario up to what it needs, so it passes alone.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import type { Api } from '../helpers/client.js';
-import { adminDemoOther, created, expectError, feedHead, l3Snapshot } from '../helpers/networking.js';
-import type { Change, Port } from '../helpers/shapes.js';
+import { startTestServer } from '../helpers/server.ts';
+import type { Api } from '../helpers/client.ts';
+import { adminDemoOther, created, expectError, feedHead, l3Snapshot } from '../helpers/networking.ts';
+import type { Change, Port } from '../helpers/shapes.ts';
 
 /** A new server (closed when the test ends): the external flat `provider` network and demo's `selfservice`. */
 async function providerAndSelfservice(t: TestContext) {

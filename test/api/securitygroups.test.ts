@@ -2,10 +2,10 @@
 // duplicates, bulk create, in-use and default-group protections, revisions, and project isolation.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { api, memberProject, type Api } from '../helpers/client.js';
-import { adminDemoOther, expectError } from '../helpers/networking.js';
-import type { SecurityGroup, SecurityGroupRule } from '../helpers/shapes.js';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { api, memberProject, type Api } from '../helpers/client.ts';
+import { adminDemoOther, expectError } from '../helpers/networking.ts';
+import type { SecurityGroup, SecurityGroupRule } from '../helpers/shapes.ts';
 
 let srv: TestServer;
 let adminTok: string;

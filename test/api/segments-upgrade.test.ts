@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kysely, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
-import { migrations } from '../../src/store/migrations/index.js';
-import { openDb } from '../../src/store/db.js';
-import { upgradeStore } from '../helpers/upgrade.js';
+import { migrations } from '../../src/store/migrations/index.ts';
+import { openDb } from '../../src/store/db.ts';
+import { upgradeStore } from '../helpers/upgrade.ts';
 
 const now = '2026-01-01T00:00:00Z';
 

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, listening, spawnServer, stopServer, type ServerProcess } from '../helpers/server-process.js';
-import { issueToken } from '../helpers/client.js';
+import { freePort, listening, spawnServer, stopServer, type ServerProcess } from '../helpers/server-process.ts';
+import { issueToken } from '../helpers/client.ts';
 
 test('a second server on the same state directory exits non-zero naming the first one’s PID; SIGKILL frees the directory', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'neutrino-proc-'));

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { openDb } from '../../src/store/db.js';
-import { adminToken } from '../helpers/client.js';
-import { ADMIN_PASSWORD } from '../helpers/server.js';
-import { bodyOf, rawConnect, statusOf } from '../helpers/raw-http.js';
-import { spawnServer } from '../helpers/signal-server.js';
+import { openDb } from '../../src/store/db.ts';
+import { adminToken } from '../helpers/client.ts';
+import { ADMIN_PASSWORD } from '../helpers/server.ts';
+import { bodyOf, rawConnect, statusOf } from '../helpers/raw-http.ts';
+import { spawnServer } from '../helpers/signal-server.ts';
 
 const built = existsSync(new URL('../../dist/cli/index.js', import.meta.url)) ? false : 'needs npm run build (dist/)';
 

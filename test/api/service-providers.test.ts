@@ -3,9 +3,9 @@
 // a `default` filter never matches, as its text is compared with a boolean) and fields; no token, 401.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther } from '../helpers/networking.js';
-import { request } from '../helpers/client.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther } from '../helpers/networking.ts';
+import { request } from '../helpers/client.ts';
 
 const singleNode = { service_type: 'L3_ROUTER_NAT', name: 'single_node', default: true };
 

@@ -3,9 +3,9 @@
 // device owner or reserved for none, with Neutron's refusals; router gateways and floating IPs too.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import type { Api } from '../helpers/client.js';
-import { adminDemoOther, created, expectError } from '../helpers/networking.js';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { Api } from '../helpers/client.ts';
+import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
 
 let srv: TestServer;
 let admin: Api;

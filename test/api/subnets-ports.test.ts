@@ -2,8 +2,8 @@
 // `selfservice` (and, where it needs it, the subnet 172.16.1.0/24), so it passes alone.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from '../helpers/server.js';
-import { adminDemoOther, errType } from '../helpers/networking.js';
+import { startTestServer } from '../helpers/server.ts';
+import { adminDemoOther, errType } from '../helpers/networking.ts';
 
 /** A new server (closed when the test ends) with admin, demo and other, and demo's network `selfservice`. */
 async function selfservice(t: TestContext) {

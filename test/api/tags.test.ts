@@ -3,12 +3,12 @@
 // policy, revisions and the change feed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import type { Api } from '../helpers/client.js';
-import { adminDemoOther, created, expectError, feedHead } from '../helpers/networking.js';
-import { pushFilters, standardColumns } from '../../src/networking/list-sql.js';
-import { tagFiltersInSql } from '../../src/networking/tags.js';
-import type { Tx } from '../../src/networking/common.js';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { Api } from '../helpers/client.ts';
+import { adminDemoOther, created, expectError, feedHead } from '../helpers/networking.ts';
+import { pushFilters, standardColumns } from '../../src/networking/list-sql.ts';
+import { tagFiltersInSql } from '../../src/networking/tags.ts';
+import type { Tx } from '../../src/networking/common.ts';
 
 let srv: TestServer;
 let admin: Api;

@@ -3,16 +3,16 @@
 // the view the server sends that host's agent — so planning it gives the agent's own plan.
 import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import type { Api } from '../helpers/client.js';
-import { adminDemoOther, created } from '../helpers/networking.js';
-import { hostViewFromApi } from '../../src/trace/expect/expect-view.js';
-import { expectedNode, namespacesToRead } from '../../src/trace/expect/expect.js';
-import type { ApiObject, ApiResources } from '../../src/trace/snapshot.js';
-import { hostDump } from '../helpers/trace-dump.js';
-import { planNode } from '../../src/planner/index.js';
-import { HOST } from '../../src/kernel/types.js';
-import { bridgeName, tapName } from '../../src/kernel/names.js';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { Api } from '../helpers/client.ts';
+import { adminDemoOther, created } from '../helpers/networking.ts';
+import { hostViewFromApi } from '../../src/trace/expect/expect-view.ts';
+import { expectedNode, namespacesToRead } from '../../src/trace/expect/expect.ts';
+import type { ApiObject, ApiResources } from '../../src/trace/snapshot.ts';
+import { hostDump } from '../helpers/trace-dump.ts';
+import { planNode } from '../../src/planner/index.ts';
+import { HOST } from '../../src/kernel/types.ts';
+import { bridgeName, tapName } from '../../src/kernel/names.ts';
 
 let srv: TestServer;
 let admin: Api;

@@ -3,10 +3,10 @@
 // network, and the MTU of a physical network.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ServerConfig } from '../../src/server-config.js';
-import { startTestServer } from '../helpers/server.js';
-import type { Api } from '../helpers/client.js';
-import { adminDemoOther } from '../helpers/networking.js';
+import type { ServerConfig } from '../../src/server-config.ts';
+import { startTestServer } from '../helpers/server.ts';
+import type { Api } from '../helpers/client.ts';
+import { adminDemoOther } from '../helpers/networking.ts';
 
 async function freshServer(t: TestContext, overrides: Partial<ServerConfig> = {}) {
   const srv = await startTestServer({

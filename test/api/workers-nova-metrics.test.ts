@@ -11,12 +11,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDatabase, startPostgres, type PostgresCluster } from '../helpers/postgres.js';
-import { freePort, listening, spawnServer, stopServer, type ServerProcess } from '../helpers/server-process.js';
-import { adminToken, api } from '../helpers/client.js';
-import { ADMIN_PASSWORD } from '../helpers/server.js';
-import { startStandInNova, type StandInNova } from '../helpers/nova.js';
-import { family, parsePrometheus, samples, value } from '../helpers/prometheus.js';
+import { createDatabase, startPostgres, type PostgresCluster } from '../helpers/postgres.ts';
+import { freePort, listening, spawnServer, stopServer, type ServerProcess } from '../helpers/server-process.ts';
+import { adminToken, api } from '../helpers/client.ts';
+import { ADMIN_PASSWORD } from '../helpers/server.ts';
+import { startStandInNova, type StandInNova } from '../helpers/nova.ts';
+import { family, parsePrometheus, samples, value } from '../helpers/prometheus.ts';
 
 let cluster: PostgresCluster;
 let server: ServerProcess;

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, issueToken, request, type Reply } from '../helpers/client.js';
-import { CrashWriter, type CrashNets } from '../helpers/crash-writer.js';
-import { apiProblems, storeProblems } from '../helpers/crash-verify.js';
-import { freePort, listening, spawnServer, stopServer, type ServerProcess } from '../helpers/server-process.js';
+import { api, issueToken, request, type Reply } from '../helpers/client.ts';
+import { CrashWriter, type CrashNets } from '../helpers/crash-writer.ts';
+import { apiProblems, storeProblems } from '../helpers/crash-verify.ts';
+import { freePort, listening, spawnServer, stopServer, type ServerProcess } from '../helpers/server-process.ts';
 
 const WRITERS = 8;
 const KILLS = 5;

@@ -8,10 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRoot, neutrino } from '../helpers/neutrino-cli.js';
-import { labPaths } from '../../src/lab/paths.js';
-import { namespaceOwner } from '../../src/agent/namespace-owner.js';
-import { namespaceMark } from '../../src/kernel/mark.js';
+import { isRoot, neutrino } from '../helpers/neutrino-cli.ts';
+import { labPaths } from '../../src/lab/paths.ts';
+import { namespaceOwner } from '../../src/agent/namespace-owner.ts';
+import { namespaceMark } from '../../src/kernel/mark.ts';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : false;
 const lab = `d${process.pid % 100000}`;

@@ -16,10 +16,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
-import { haveOpenstack } from '../helpers/openstack.js';
-import { createLabProvider, eventually, labAdminEnv, labNodes } from '../helpers/lab.js';
-import type { InstanceJson } from '../helpers/shapes.js';
+import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.ts';
+import { haveOpenstack } from '../helpers/openstack.ts';
+import { createLabProvider, eventually, labAdminEnv, labNodes } from '../helpers/lab.ts';
+import type { InstanceJson } from '../helpers/shapes.ts';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
 const lab = `ha${process.pid % 100000}`;

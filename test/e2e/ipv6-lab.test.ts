@@ -13,10 +13,10 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
-import { haveOpenstack } from '../helpers/openstack.js';
-import { createLabProvider, eventually, labUpAsAdmin } from '../helpers/lab.js';
-import type { InstanceJson, OpenStackPortRow } from '../helpers/shapes.js';
+import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.ts';
+import { haveOpenstack } from '../helpers/openstack.ts';
+import { createLabProvider, eventually, labUpAsAdmin } from '../helpers/lab.ts';
+import type { InstanceJson, OpenStackPortRow } from '../helpers/shapes.ts';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
 const lab = `v${process.pid % 100000}`;

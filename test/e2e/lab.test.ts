@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { NeutrinoClient } from '../../src/client/neutrino.js';
-import { readCmdline } from '../../src/lab/procs.js';
+import { NeutrinoClient } from '../../src/client/neutrino.ts';
+import { readCmdline } from '../../src/lab/procs.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const isRoot = process.getuid?.() === 0;

@@ -15,12 +15,12 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
-import { haveOpenstack } from '../helpers/openstack.js';
-import { eventually, labNodes, labUpAsAdmin, resumeAndTakeDown } from '../helpers/lab.js';
-import type { InstanceJson } from '../helpers/shapes.js';
-import { traceJson } from '../helpers/trace-cli.js';
-import { traceLabs } from '../../src/cli/trace-lab.js';
+import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.ts';
+import { haveOpenstack } from '../helpers/openstack.ts';
+import { eventually, labNodes, labUpAsAdmin, resumeAndTakeDown } from '../helpers/lab.ts';
+import type { InstanceJson } from '../helpers/shapes.ts';
+import { traceJson } from '../helpers/trace-cli.ts';
+import { traceLabs } from '../../src/cli/trace-lab.ts';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
 const lab = `md${process.pid % 100000}`;

@@ -4,9 +4,9 @@
 // router, `… delete`; `subnet create/set/unset --service-type` and ports placed by their device owner.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliSuite } from '../helpers/cli-suite.js';
-import { CliError } from '../helpers/openstack.js';
-import type { Wire } from '../helpers/client.js';
+import { cliSuite } from '../helpers/cli-suite.ts';
+import { CliError } from '../helpers/openstack.ts';
+import type { Wire } from '../helpers/client.ts';
 
 const suite = cliSuite();
 const skip = suite.skip;

@@ -4,8 +4,8 @@
 // `security group create --stateless` with the mixing refusal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliSuite } from '../helpers/cli-suite.js';
-import type { Wire } from '../helpers/client.js';
+import { cliSuite } from '../helpers/cli-suite.ts';
+import type { Wire } from '../helpers/client.ts';
 
 const suite = cliSuite();
 const skip = suite.skip;

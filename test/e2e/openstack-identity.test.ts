@@ -6,9 +6,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
-import type { Wire } from '../helpers/client.js';
-import { cliEnv, haveOpenstack, OPENSTACK, TEST_OPENSTACK, withoutOsVariables } from '../helpers/openstack.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts';
+import type { Wire } from '../helpers/client.ts';
+import { cliEnv, haveOpenstack, OPENSTACK, TEST_OPENSTACK, withoutOsVariables } from '../helpers/openstack.ts';
 
 const missing = !haveOpenstack();
 const skip = missing ? `${OPENSTACK} is not installed (apt-get install python3-openstackclient)` : false;

@@ -3,8 +3,8 @@
 // still has floating IPs. The agents are registered over the agent API (no kernel work here).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliSuite } from '../helpers/cli-suite.js';
-import { adminToken, api, type Api, type Wire } from '../helpers/client.js';
+import { cliSuite } from '../helpers/cli-suite.ts';
+import { adminToken, api, type Api, type Wire } from '../helpers/client.ts';
 
 const suite = cliSuite();
 const skip = suite.skip;

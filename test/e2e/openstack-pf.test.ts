@@ -2,9 +2,9 @@
 // filters), show, set, delete, and the CLI's one-line failure on a refused forwarding.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server.js';
-import { haveOpenstack, openstackCli } from '../helpers/openstack.js';
-import type { Wire } from '../helpers/client.js';
+import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server.ts';
+import { haveOpenstack, openstackCli } from '../helpers/openstack.ts';
+import type { Wire } from '../helpers/client.ts';
 
 let srv: TestServer;
 let cli: ReturnType<typeof openstackCli>;

@@ -6,10 +6,10 @@
 // the scope, which holds those policies, and sees the group without being able to change it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliSuite, member } from '../helpers/cli-suite.js';
-import { CliError } from '../helpers/openstack.js';
-import { api, issueToken, type Wire } from '../helpers/client.js';
-import { created } from '../helpers/networking.js';
+import { cliSuite, member } from '../helpers/cli-suite.ts';
+import { CliError } from '../helpers/openstack.ts';
+import { api, issueToken, type Wire } from '../helpers/client.ts';
+import { created } from '../helpers/networking.ts';
 
 const suite = cliSuite({ users: [member('demo'), member('other')] });
 const skip = suite.skip;

@@ -2,9 +2,9 @@
 // `openstack` CLI by two projects; the second project must see none of the first's private resources.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliSuite, member } from '../helpers/cli-suite.js';
-import { CliError } from '../helpers/openstack.js';
-import type { OpenStackRow } from '../helpers/shapes.js';
+import { cliSuite, member } from '../helpers/cli-suite.ts';
+import { CliError } from '../helpers/openstack.ts';
+import type { OpenStackRow } from '../helpers/shapes.ts';
 
 const suite = cliSuite({ users: [member('demo'), member('other')] });
 const skip = suite.skip;

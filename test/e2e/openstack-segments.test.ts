@@ -3,8 +3,8 @@
 // has several.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliSuite } from '../helpers/cli-suite.js';
-import type { Wire } from '../helpers/client.js';
+import { cliSuite } from '../helpers/cli-suite.ts';
+import type { Wire } from '../helpers/client.ts';
 
 const suite = cliSuite({ config: { vniRanges: [[40, 49]], networkVlanRanges: [{ physicalNetwork: 'physnet1', ranges: [[100, 199]] }] } });
 const skip = suite.skip;

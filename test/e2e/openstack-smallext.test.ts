@@ -3,8 +3,8 @@
 // create with a flavor_id (--extra-property), address group create/set/unset/show/delete.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliSuite } from '../helpers/cli-suite.js';
-import type { Wire } from '../helpers/client.js';
+import { cliSuite } from '../helpers/cli-suite.ts';
+import type { Wire } from '../helpers/client.ts';
 
 const suite = cliSuite();
 const skip = suite.skip;

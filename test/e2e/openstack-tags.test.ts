@@ -2,8 +2,8 @@
 // list filters --tags/--any-tags/--not-tags/--not-any-tags, on every taggable resource.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliSuite } from '../helpers/cli-suite.js';
-import type { Wire } from '../helpers/client.js';
+import { cliSuite } from '../helpers/cli-suite.ts';
+import type { Wire } from '../helpers/client.ts';
 
 const suite = cliSuite();
 const skip = suite.skip;

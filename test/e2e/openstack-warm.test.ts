@@ -10,8 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliSuite, member } from '../helpers/cli-suite.js';
-import { cliEnv, OPENSTACK, TEST_OPENSTACK, withoutOsVariables } from '../helpers/openstack.js';
+import { cliSuite, member } from '../helpers/cli-suite.ts';
+import { cliEnv, OPENSTACK, TEST_OPENSTACK, withoutOsVariables } from '../helpers/openstack.ts';
 
 const suite = cliSuite({ users: [member('warm')] });
 const skip = suite.skip || (process.env['NEUTRINO_COLD_OPENSTACK'] === '1' ? 'NEUTRINO_COLD_OPENSTACK=1: every call runs cold' : false);

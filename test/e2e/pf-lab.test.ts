@@ -14,11 +14,11 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
-import { haveOpenstack } from '../helpers/openstack.js';
-import { eventually, labUpAsAdmin } from '../helpers/lab.js';
-import { adminClient, loadLab } from '../../src/lab/context.js';
-import type { InstanceJson, OpenStackRow } from '../helpers/shapes.js';
+import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.ts';
+import { haveOpenstack } from '../helpers/openstack.ts';
+import { eventually, labUpAsAdmin } from '../helpers/lab.ts';
+import { adminClient, loadLab } from '../../src/lab/context.ts';
+import type { InstanceJson, OpenStackRow } from '../helpers/shapes.ts';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
 const lab = `pf${process.pid % 100000}`;

@@ -8,10 +8,10 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
-import { eventually, labAdminEnv, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
-import type { TraceReport } from '../../src/trace/report.js';
-import { haveOpenstack } from '../helpers/openstack.js';
+import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.ts';
+import { eventually, labAdminEnv, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.ts';
+import type { TraceReport } from '../../src/trace/report.ts';
+import { haveOpenstack } from '../helpers/openstack.ts';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : false;
 const lab = `dh${process.pid % 100000}`;

@@ -14,10 +14,10 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
-import { eventually, labAdminEnv, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
-import { haveOpenstack } from '../helpers/openstack.js';
-import { DEMO_SLAAC_PREFIX, IPV6_FAULTS, IPV6_OUTSIDE } from '../helpers/ipv6-demo.js';
+import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.ts';
+import { eventually, labAdminEnv, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.ts';
+import { haveOpenstack } from '../helpers/openstack.ts';
+import { DEMO_SLAAC_PREFIX, IPV6_FAULTS, IPV6_OUTSIDE } from '../helpers/ipv6-demo.ts';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
 const lab = `t6${process.pid % 10000}`;

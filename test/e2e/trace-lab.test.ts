@@ -10,9 +10,9 @@ import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
-import { eventually, labAdminEnv, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
-import { haveOpenstack } from '../helpers/openstack.js';
+import { BIN, isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.ts';
+import { eventually, labAdminEnv, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.ts';
+import { haveOpenstack } from '../helpers/openstack.ts';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
 const lab = `t${process.pid % 100000}`;

@@ -11,10 +11,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.js';
-import { haveOpenstack } from '../helpers/openstack.js';
-import { eventually, labAdminEnv, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.js';
-import type { InstanceJson, IpLink } from '../helpers/shapes.js';
+import { isRoot, neutrino, neutrinoOk } from '../helpers/neutrino-cli.ts';
+import { haveOpenstack } from '../helpers/openstack.ts';
+import { eventually, labAdminEnv, resumeAndTakeDown, signalLabAgents } from '../helpers/lab.ts';
+import type { InstanceJson, IpLink } from '../helpers/shapes.ts';
 
 /** Whether this kernel makes VLAN subinterfaces: tried on a veth in a namespace made (and removed) here. */
 function kernelHasVlan(): boolean {

@@ -8,12 +8,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRoot, neutrino, neutrinoOk, neutrinoSpawn } from '../helpers/neutrino-cli.js';
-import { webUrl } from '../helpers/web.js';
-import { haveOpenstack } from '../helpers/openstack.js';
-import { createLabProvider, eventually, labUpAsAdmin } from '../helpers/lab.js';
-import type { Topology } from '../../src/web/topology.js';
-import type { TraceReport } from '../../src/trace/report.js';
+import { isRoot, neutrino, neutrinoOk, neutrinoSpawn } from '../helpers/neutrino-cli.ts';
+import { webUrl } from '../helpers/web.ts';
+import { haveOpenstack } from '../helpers/openstack.ts';
+import { createLabProvider, eventually, labUpAsAdmin } from '../helpers/lab.ts';
+import type { Topology } from '../../src/web/topology.ts';
+import type { TraceReport } from '../../src/trace/report.ts';
 
 const skip = !isRoot() ? 'needs root (network namespaces)' : !haveOpenstack() ? 'needs the openstack CLI' : false;
 const lab = `w${process.pid % 100000}`;

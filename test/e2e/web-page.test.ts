@@ -12,11 +12,11 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadSnapshot } from '../../src/trace/read/snapshot-io.js';
-import { startWebServer } from '../../src/web/server.js';
-import { ViewSource } from '../../src/web/state.js';
-import { ARTIFACTS, findChromium, launchBrowser } from '../helpers/browser.js';
-import { withMorePorts } from '../helpers/web-scale.js';
+import { loadSnapshot } from '../../src/trace/read/snapshot-io.ts';
+import { startWebServer } from '../../src/web/server.ts';
+import { ViewSource } from '../../src/web/state.ts';
+import { ARTIFACTS, findChromium, launchBrowser } from '../helpers/browser.ts';
+import { withMorePorts } from '../helpers/web-scale.ts';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace');
 const skip = findChromium() ? false : 'needs chromium';

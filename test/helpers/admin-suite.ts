@@ -1,7 +1,7 @@
 // A test file's server and its admin: the server starts before the file's tests and is closed after.
 import { after, before } from 'node:test';
-import { adminToken, api, type Api } from './client.js';
-import { startTestServer, type TestServer } from './server.js';
+import { adminToken, api, type Api } from './client.ts';
+import { startTestServer, type TestServer } from './server.ts';
 
 export function adminSuite() {
   let started: { srv: TestServer; adminTok: string; admin: Api } | undefined;

@@ -2,8 +2,8 @@
 // member `demo`, agent reports, host views, and direct agent-row changes (agents have no update API).
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer } from './server.js';
-import { adminToken, api, memberProject } from './client.js';
+import { startTestServer } from './server.ts';
+import { adminToken, api, memberProject } from './client.ts';
 
 export async function agentServer(t: TestContext) {
   const srv = await startTestServer();

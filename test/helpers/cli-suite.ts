@@ -1,9 +1,9 @@
 // A test file's server and `openstack` CLI users: the server starts before the file's tests and is
 // closed after them, with the clouds.yaml; `admin` is always one of the users.
 import { after, before } from 'node:test';
-import type { ServerConfig } from '../../src/server-config.js';
-import { haveOpenstack, openstackCli, type CloudUser } from './openstack.js';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from './server.js';
+import type { ServerConfig } from '../../src/server-config.ts';
+import { haveOpenstack, openstackCli, type CloudUser } from './openstack.ts';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from './server.ts';
 
 export const NO_OPENSTACK = 'Debian python3-openstackclient is not installed (scripts/install-deps.sh installs it)';
 

@@ -1,6 +1,6 @@
 // A tiny HTTP client for API tests: tokens, a member project, and JSON requests.
 import { randomUUID } from 'node:crypto';
-import { ADMIN_PASSWORD } from './server.js';
+import { ADMIN_PASSWORD } from './server.ts';
 
 /**
  * A reply body as the wire gives it, until a test names its shape (a type argument, or a shape from

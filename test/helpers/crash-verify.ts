@@ -1,9 +1,9 @@
 // What the crash test checks after the last restart: the API against the writers' models, and the
 // SQLite file itself (read-only) for half-written objects, orphans and double allocations.
 import SQLite from 'better-sqlite3';
-import type { Api } from './client.js';
-import type { CrashNets, CrashWriter } from './crash-writer.js';
-import type { FloatingIp, Port, Router } from './shapes.js';
+import type { Api } from './client.ts';
+import type { CrashNets, CrashWriter } from './crash-writer.ts';
+import type { FloatingIp, Port, Router } from './shapes.ts';
 
 /** Every difference between what the writers were acknowledged and what the API shows. */
 export async function apiProblems(admin: Api, writers: CrashWriter[], nets: CrashNets): Promise<string[]> {

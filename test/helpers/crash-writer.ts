@@ -2,7 +2,7 @@
 // and floating IPs, and keeps an exact model of what the server acknowledged. A request that dies
 // with the server (no answer) is uncertain: the writer settles it by reading once the server is back
 // (applied → adopted; not applied → sent again), so the model stays exact and creates never duplicate.
-import { request, type Reply } from './client.js';
+import { request, type Reply } from './client.ts';
 
 export interface CrashNets {
   /** external network (router gateways, floating IPs) */

@@ -1,8 +1,8 @@
 // A self-service network with an IPv4 subnet and IPv6 subnets of each mode, its DHCP port and an
 // instance port (each with an address on every subnet), as the controller's HostView sees it with
 // the DHCP role: for the DHCPv6 planner and root tests.
-import { selfserviceNetwork } from './router-view.js';
-import type { HostView, PortView, SubnetView } from '../../src/model/hostview.js';
+import { selfserviceNetwork } from './router-view.ts';
+import type { HostView, PortView, SubnetView } from '../../src/model/hostview.ts';
 
 export const V4 = '11111111-0000-4000-8000-000000000004';
 export const SLAAC = '11111111-0000-4000-8000-00000000000a';

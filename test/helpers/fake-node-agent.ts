@@ -3,12 +3,12 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { Agent } from '../../src/agent/agent.js';
-import { parseAgentConfig } from '../../src/agent/config.js';
-import type { AgentMetrics } from '../../src/agent/metrics.js';
-import { NeutrinoClient } from '../../src/client/neutrino.js';
-import { FakeKernel } from '../../src/exec/fake.js';
-import { ADMIN_PASSWORD } from './server.js';
+import { Agent } from '../../src/agent/agent.ts';
+import { parseAgentConfig } from '../../src/agent/config.ts';
+import type { AgentMetrics } from '../../src/agent/metrics.ts';
+import { NeutrinoClient } from '../../src/client/neutrino.ts';
+import { FakeKernel } from '../../src/exec/fake.ts';
+import { ADMIN_PASSWORD } from './server.ts';
 
 export interface FakeNodeAgentOptions {
   serverUrl: string;

@@ -9,7 +9,7 @@ export const tsFiles = (dir: string): string[] =>
     e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
   );
 
-/** The .ts file a relative `.js` specifier of `from` names. */
+/** The .ts file a relative specifier of `from` names (`.ts`, or `.js` as compiled output names it). */
 export const resolveTs = (from: string, spec: string) => resolve(dirname(from), spec.replace(/\.js$/, '.ts'));
 
 /** Relative module specifiers of a source file: static imports/re-exports (type-only too) and dynamic import()s. */

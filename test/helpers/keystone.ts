@@ -6,7 +6,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freeLoopbackPort } from '../../src/lab/server-proc.js';
+import { freeLoopbackPort } from '../../src/lab/server-proc.ts';
 
 const MANAGE = '/usr/bin/keystone-manage';
 const WSGI = '/usr/bin/keystone-wsgi-public';

@@ -1,6 +1,6 @@
 // An instance port for L2 planner tests: bound to compute1, no addresses, no port security — only
 // its network and tap matter.
-import type { PortView } from '../../src/model/hostview.js';
+import type { PortView } from '../../src/model/hostview.ts';
 
 export const l2Port = (id: string, networkId: string): PortView => ({
   id,

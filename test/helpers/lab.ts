@@ -1,8 +1,8 @@
 // Shared steps of the lab end-to-end tests: bring a lab up and point the openstack CLI at it as admin; wait for a condition.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { neutrino, neutrinoOk } from './neutrino-cli.js';
-import { cliEnv } from './openstack.js';
+import { neutrino, neutrinoOk } from './neutrino-cli.ts';
+import { cliEnv } from './openstack.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,8 +1,8 @@
 // Shared pieces of the Networking API tests: the admin/demo/other setup, Neutron error assertions,
 // created(), and what a refused request must leave alone (the change feed's head, a state snapshot).
 import assert from 'node:assert/strict';
-import { adminToken, api, memberProject, type Api, type Wire } from './client.js';
-import type { Resource } from './shapes.js';
+import { adminToken, api, memberProject, type Api, type Wire } from './client.ts';
+import type { Resource } from './shapes.ts';
 
 /** An admin client and two member projects, `demo` then `other`, each with a client and its id. */
 export async function adminDemoOther(base: string) {

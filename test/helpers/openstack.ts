@@ -3,7 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Wire } from './client.js';
+import type { Wire } from './client.ts';
 
 export const OPENSTACK = '/usr/bin/openstack';
 export const haveOpenstack = () => existsSync(OPENSTACK);

@@ -6,7 +6,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, openSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freeLoopbackPort } from '../../src/lab/server-proc.js';
+import { freeLoopbackPort } from '../../src/lab/server-proc.ts';
 
 export interface PostgresCluster {
   /** Connection URL of the cluster's `postgres` database (superuser `neutrino`, trust auth on loopback). */

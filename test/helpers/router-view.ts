@@ -1,9 +1,9 @@
 // The canonical scenario's router as the controller's HostView sees it (selfservice VXLAN 41 and the
 // flat provider network, the router's qr-/qg- ports, a floating IP), for the L3 planner's tests.
-import { NO_ADDRESS_SCOPES } from '../../src/model/router-view.js';
-import type { NodeFacts } from '../../src/planner/index.js';
-import type { HostView, PortView, RouterSubnetView, RouterView, SubnetView } from '../../src/model/hostview.js';
-import { emptyObservedNamespace, type ObservedNamespace } from '../../src/kernel/types.js';
+import { NO_ADDRESS_SCOPES } from '../../src/model/router-view.ts';
+import type { NodeFacts } from '../../src/planner/index.ts';
+import type { HostView, PortView, RouterSubnetView, RouterView, SubnetView } from '../../src/model/hostview.ts';
+import { emptyObservedNamespace, type ObservedNamespace } from '../../src/kernel/types.ts';
 
 export const SELF = 'e6e37ba0-3b3f-4d4f-9a1b-2c3d4e5f6a7b';
 export const SELF_SUB = '11111111-2222-3333-4444-555555555555';

@@ -1,7 +1,7 @@
 // Runs the built `neutrino server` as a real process on a loopback port (tests that kill or restart it).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freeLoopbackPort } from '../../src/lab/server-proc.js';
-import { BIN } from './neutrino-cli.js';
+import { freeLoopbackPort } from '../../src/lab/server-proc.ts';
+import { BIN } from './neutrino-cli.ts';
 
 export interface ServerProcess {
   child: ChildProcess;

@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import { buildApp } from '../../src/api/app.js';
-import { defaultServerConfig, type ServerConfig } from '../../src/server-config.js';
-import { openDb, type Db } from '../../src/store/db.js';
-import { createMigratedDatabase, sharedPostgresUrl } from './postgres.js';
-import { freeLoopbackPort } from '../../src/lab/server-proc.js';
+import { buildApp } from '../../src/api/app.ts';
+import { defaultServerConfig, type ServerConfig } from '../../src/server-config.ts';
+import { openDb, type Db } from '../../src/store/db.ts';
+import { createMigratedDatabase, sharedPostgresUrl } from './postgres.ts';
+import { freeLoopbackPort } from '../../src/lab/server-proc.ts';
 
 export const ADMIN_PASSWORD = 'secret-admin';
 

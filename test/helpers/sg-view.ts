@@ -1,10 +1,10 @@
 // A host view for security group tests: one network, the scenario's instance (ICMP + SSH allowed in,
 // everything out) and a second instance in the same group, optionally a port without port security.
-import type { HostView, NetworkView, PortView, SecurityGroupRuleView, SecurityGroupView } from '../../src/model/hostview.js';
-import type { NodeFacts } from '../../src/planner/index.js';
-import { tapName } from '../../src/kernel/names.js';
-import { run } from '../../src/exec/run.js';
-import { emptyObservedNamespace, type ObservedNamespace } from '../../src/kernel/types.js';
+import type { HostView, NetworkView, PortView, SecurityGroupRuleView, SecurityGroupView } from '../../src/model/hostview.ts';
+import type { NodeFacts } from '../../src/planner/index.ts';
+import { tapName } from '../../src/kernel/names.ts';
+import { run } from '../../src/exec/run.ts';
+import { emptyObservedNamespace, type ObservedNamespace } from '../../src/kernel/types.ts';
 
 export const SG_NET = 'e6e37ba0-3b7c-4f2e-9d1a-2f3c4b5a6d7e';
 export const SG_SUBNET = '11111111-2222-3333-4444-555555555555';

@@ -4,8 +4,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN_PASSWORD } from './server.js';
-import { freePort, listening, spawnServer as spawnProcess } from './server-process.js';
+import { ADMIN_PASSWORD } from './server.ts';
+import { freePort, listening, spawnServer as spawnProcess } from './server-process.ts';
 
 export interface ServerProcess {
   proc: ChildProcess;

@@ -1,7 +1,7 @@
 // Reads a test server's store whole (through its own handle, on either engine) to prove a refused
 // request wrote nothing: every table's rows, compared whole.
 import { sql } from 'kysely';
-import type { Db } from '../../src/store/db.js';
+import type { Db } from '../../src/store/db.ts';
 
 export interface StoreReader {
   /** Each table's rows as text, by table name (rows in a fixed order, whatever the engine). */

@@ -1,8 +1,8 @@
 // `neutrino trace` as the CLI runs it, in-process: the options a command line without flags gives,
 // and a run that returns its JSON report.
-import { traceLabs } from '../../src/cli/trace-lab.js';
-import { runTrace, type TraceCliOptions } from '../../src/trace/run.js';
-import type { TraceReport } from '../../src/trace/report.js';
+import { traceLabs } from '../../src/cli/trace-lab.ts';
+import { runTrace, type TraceCliOptions } from '../../src/trace/run.ts';
+import type { TraceReport } from '../../src/trace/report.ts';
 
 export const traceCliDefaults = (): Omit<TraceCliOptions, 'kind' | 'target'> => ({
   labs: traceLabs(),

@@ -1,6 +1,6 @@
 // Small NodeDumps for tracer tests: the node's own namespace with the given links and addresses,
 // in the raw `ip -j -d -batch` form the collector records, and the agent configuration text.
-import type { NodeDump } from '../../src/trace/snapshot.js';
+import type { NodeDump } from '../../src/trace/snapshot.ts';
 
 export const AGENT_INI = '/etc/neutron/plugins/ml2/linuxbridge_agent.ini';
 

@@ -8,10 +8,10 @@ import pg from 'pg';
 import assert from 'node:assert/strict';
 import { Kysely, PostgresDialect, SqliteDialect, type Dialect } from 'kysely';
 import { Migrator } from 'kysely/migration';
-import { migrations } from '../../src/store/migrations/index.js';
-import { openDb, type Db } from '../../src/store/db.js';
-import type { Engine } from '../../src/store/engine.js';
-import { createDatabase, sharedPostgresUrl } from './postgres.js';
+import { migrations } from '../../src/store/migrations/index.ts';
+import { openDb, type Db } from '../../src/store/db.ts';
+import type { Engine } from '../../src/store/engine.ts';
+import { createDatabase, sharedPostgresUrl } from './postgres.ts';
 
 export interface UpgradeStore {
   stateDir: string;

@@ -3,7 +3,7 @@
 // `ip` output alike, so the planner expects every tap and finds it, and its security-group chains in
 // iptables-save. For the page's grouping and its
 // render time on a node with 1,000 ports.
-import type { ApiObject, Snapshot } from '../../src/trace/snapshot.js';
+import type { ApiObject, Snapshot } from '../../src/trace/snapshot.ts';
 
 const hex = (i: number, width: number) => i.toString(16).padStart(width, '0');
 

@@ -1,9 +1,9 @@
-// Runs a command with a real PostgreSQL cluster beside it: `node --import tsx
+// Runs a command with a real PostgreSQL cluster beside it: `node
 // test/helpers/with-postgres.ts <command> [args…]` starts the cluster, exports its URL as
 // NEUTRINO_TEST_POSTGRES (the test servers then keep their state in PostgreSQL, one fresh database
 // each), runs the command, stops the cluster, and exits with the command's status.
 import { spawn } from 'node:child_process';
-import { startPostgres } from './postgres.js';
+import { startPostgres } from './postgres.ts';
 
 const [command, ...args] = process.argv.slice(2);
 if (!command) {

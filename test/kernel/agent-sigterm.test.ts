@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inNetns, run } from '../../src/exec/run.js';
-import { BIN } from '../helpers/neutrino-cli.js';
-import { ADMIN_PASSWORD } from '../helpers/server.js';
-import { spawnServer } from '../helpers/signal-server.js';
-import { isRoot, removeAll, uniquePrefix } from './sandbox.js';
+import { inNetns, run } from '../../src/exec/run.ts';
+import { BIN } from '../helpers/neutrino-cli.ts';
+import { ADMIN_PASSWORD } from '../helpers/server.ts';
+import { spawnServer } from '../helpers/signal-server.ts';
+import { isRoot, removeAll, uniquePrefix } from './sandbox.ts';
 
 const skip = !isRoot()
   ? 'needs root (network namespaces)'

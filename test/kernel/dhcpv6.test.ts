@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { planNode, type NodeFacts } from '../../src/planner/index.js';
-import { dhcpView, STATEFUL, subnet, V4, VM_MAC } from '../helpers/dhcp6-view.js';
-import { RealKernel } from '../../src/exec/real.js';
-import { reconcile } from '../../src/exec/reconcile.js';
-import { run } from '../../src/exec/run.js';
-import { dhcpv6Request } from '../../src/lab/dhcpv6-client.js';
-import { isRoot, nodeWithInstance, removeAll, uniquePrefix } from './sandbox.js';
+import { planNode, type NodeFacts } from '../../src/planner/index.ts';
+import { dhcpView, STATEFUL, subnet, V4, VM_MAC } from '../helpers/dhcp6-view.ts';
+import { RealKernel } from '../../src/exec/real.ts';
+import { reconcile } from '../../src/exec/reconcile.ts';
+import { run } from '../../src/exec/run.ts';
+import { dhcpv6Request } from '../../src/lab/dhcpv6-client.ts';
+import { isRoot, nodeWithInstance, removeAll, uniquePrefix } from './sandbox.ts';
 
 const prefix = uniquePrefix();
 // A network id of this run: its qdhcp- namespace is unique on the machine.

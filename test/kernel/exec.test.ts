@@ -4,16 +4,16 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { diff } from '../../src/kernel/diff.js';
-import { scopeFor } from '../../src/kernel/scope.js';
-import { emptyDesiredNamespace, HOST, type DesiredNode, type ProcessSpec } from '../../src/kernel/types.js';
-import { ExecError } from '../../src/exec/errors.js';
-import { stopProcess } from '../../src/exec/procs.js';
-import { RealKernel } from '../../src/exec/real.js';
-import { reconcile } from '../../src/exec/reconcile.js';
-import { run } from '../../src/exec/run.js';
-import { firewall, INSTANCE_1 } from './topology.js';
-import { isRoot, removeAll, uniquePrefix } from './sandbox.js';
+import { diff } from '../../src/kernel/diff.ts';
+import { scopeFor } from '../../src/kernel/scope.ts';
+import { emptyDesiredNamespace, HOST, type DesiredNode, type ProcessSpec } from '../../src/kernel/types.ts';
+import { ExecError } from '../../src/exec/errors.ts';
+import { stopProcess } from '../../src/exec/procs.ts';
+import { RealKernel } from '../../src/exec/real.ts';
+import { reconcile } from '../../src/exec/reconcile.ts';
+import { run } from '../../src/exec/run.ts';
+import { firewall, INSTANCE_1 } from './topology.ts';
+import { isRoot, removeAll, uniquePrefix } from './sandbox.ts';
 
 const prefix = uniquePrefix();
 

@@ -5,16 +5,16 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { RealKernel } from '../../src/exec/real.js';
-import { reconcile } from '../../src/exec/reconcile.js';
-import { run } from '../../src/exec/run.js';
-import { bridgeName, tapName } from '../../src/kernel/names.js';
-import { HOST } from '../../src/kernel/types.js';
-import type { PortView } from '../../src/model/hostview.js';
-import { planFirewall } from '../../src/planner/firewall.js';
-import { planFirewall6 } from '../../src/planner/firewall6.js';
-import { planNode } from '../../src/planner/index.js';
-import { parseNetnsList } from '../../src/observe/netns.js';
+import { RealKernel } from '../../src/exec/real.ts';
+import { reconcile } from '../../src/exec/reconcile.ts';
+import { run } from '../../src/exec/run.ts';
+import { bridgeName, tapName } from '../../src/kernel/names.ts';
+import { HOST } from '../../src/kernel/types.ts';
+import type { PortView } from '../../src/model/hostview.ts';
+import { planFirewall } from '../../src/planner/firewall.ts';
+import { planFirewall6 } from '../../src/planner/firewall6.ts';
+import { planNode } from '../../src/planner/index.ts';
+import { parseNetnsList } from '../../src/observe/netns.ts';
 import {
   computeFacts,
   FLAT,
@@ -26,8 +26,8 @@ import {
   scenarioGroup,
   sgPort,
   sgView,
-} from '../helpers/sg-view.js';
-import { isRoot } from './sandbox.js';
+} from '../helpers/sg-view.ts';
+import { isRoot } from './sandbox.ts';
 
 const prefix = `ntfw-${randomBytes(2).toString('hex')}-`;
 const node = `${prefix}node`;

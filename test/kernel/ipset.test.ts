@@ -6,14 +6,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { RealKernel } from '../../src/exec/real.js';
-import { reconcile } from '../../src/exec/reconcile.js';
-import { run } from '../../src/exec/run.js';
-import { remoteGroupIpset } from '../../src/kernel/names.js';
-import { HOST } from '../../src/kernel/types.js';
-import type { PortView, SecurityGroupView } from '../../src/model/hostview.js';
-import { parseNetnsList } from '../../src/observe/netns.js';
-import { planNode } from '../../src/planner/index.js';
+import { RealKernel } from '../../src/exec/real.ts';
+import { reconcile } from '../../src/exec/reconcile.ts';
+import { run } from '../../src/exec/run.ts';
+import { remoteGroupIpset } from '../../src/kernel/names.ts';
+import { HOST } from '../../src/kernel/types.ts';
+import type { PortView, SecurityGroupView } from '../../src/model/hostview.ts';
+import { parseNetnsList } from '../../src/observe/netns.ts';
+import { planNode } from '../../src/planner/index.ts';
 import {
   computeFacts,
   FLAT,
@@ -24,8 +24,8 @@ import {
   SG_ID,
   sgPort,
   sgView,
-} from '../helpers/sg-view.js';
-import { isRoot } from './sandbox.js';
+} from '../helpers/sg-view.ts';
+import { isRoot } from './sandbox.ts';
 
 const prefix = `ntips-${randomBytes(2).toString('hex')}-`;
 const node = `${prefix}node`;

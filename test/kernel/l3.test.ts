@@ -2,17 +2,17 @@
 // "external" host 10.123.123.1, an instance on the self-service network behind a router: the
 // router namespace converges (the NAT rules are in iptables-save's canonical form), the instance
 // reaches the external host through SNAT, and the external host reaches it through its floating IP.
-import { NO_ADDRESS_SCOPES } from '../../src/model/router-view.js';
+import { NO_ADDRESS_SCOPES } from '../../src/model/router-view.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { planNode, type NodeFacts } from '../../src/planner/index.js';
-import type { HostView, PortView, RouterView } from '../../src/model/hostview.js';
-import { RealKernel } from '../../src/exec/real.js';
-import { reconcile } from '../../src/exec/reconcile.js';
-import { run } from '../../src/exec/run.js';
-import { isRoot, nodeWithInstance, ping, removeAll, uniquePrefix } from './sandbox.js';
-import { routerSubnet } from '../helpers/router-view.js';
+import { planNode, type NodeFacts } from '../../src/planner/index.ts';
+import type { HostView, PortView, RouterView } from '../../src/model/hostview.ts';
+import { RealKernel } from '../../src/exec/real.ts';
+import { reconcile } from '../../src/exec/reconcile.ts';
+import { run } from '../../src/exec/run.ts';
+import { isRoot, nodeWithInstance, ping, removeAll, uniquePrefix } from './sandbox.ts';
+import { routerSubnet } from '../helpers/router-view.ts';
 
 const prefix = uniquePrefix();
 const ROUTER = randomUUID();

@@ -6,12 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { namespaceOwner } from '../../src/agent/namespace-owner.js';
-import { run } from '../../src/exec/run.js';
-import { namespaceMark } from '../../src/kernel/mark.js';
-import { agentNamespaces } from '../../src/lab/owned.js';
-import { labPaths } from '../../src/lab/paths.js';
-import { isRoot } from './sandbox.js';
+import { namespaceOwner } from '../../src/agent/namespace-owner.ts';
+import { run } from '../../src/exec/run.ts';
+import { namespaceMark } from '../../src/kernel/mark.ts';
+import { agentNamespaces } from '../../src/lab/owned.ts';
+import { labPaths } from '../../src/lab/paths.ts';
+import { isRoot } from './sandbox.ts';
 
 test(
   "namespaces marked by one of the lab's agents are the lab's; others' marks and unmarked ones are not",

@@ -6,14 +6,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { scopeFor } from '../../src/kernel/scope.js';
-import { emptyDesiredNamespace, HOST, type DesiredNode } from '../../src/kernel/types.js';
-import { RealKernel } from '../../src/exec/real.js';
-import { reconcile } from '../../src/exec/reconcile.js';
-import { joinsNftablesGroup, isNftBackend, RulesetWatch } from '../../src/exec/ruleset-watch.js';
-import { run, type Runner } from '../../src/exec/run.js';
-import { firewall, INSTANCE_1 } from './topology.js';
-import { isRoot, removeAll, uniquePrefix } from './sandbox.js';
+import { scopeFor } from '../../src/kernel/scope.ts';
+import { emptyDesiredNamespace, HOST, type DesiredNode } from '../../src/kernel/types.ts';
+import { RealKernel } from '../../src/exec/real.ts';
+import { reconcile } from '../../src/exec/reconcile.ts';
+import { joinsNftablesGroup, isNftBackend, RulesetWatch } from '../../src/exec/ruleset-watch.ts';
+import { run, type Runner } from '../../src/exec/run.ts';
+import { firewall, INSTANCE_1 } from './topology.ts';
+import { isRoot, removeAll, uniquePrefix } from './sandbox.ts';
 
 const prefix = uniquePrefix();
 
@@ -144,7 +144,7 @@ describe('full observations and the ruleset watch', { skip: isRoot() ? false : '
       'wait();',
       'setInterval(() => {}, 1000);',
     ].join('\n');
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const monitorPid = Number(

@@ -1,7 +1,7 @@
 // Throw-away namespaces for root tests: a unique prefix, setup by hand (like a NIC nobody manages), removal of all of it afterwards.
 import { randomBytes } from 'node:crypto';
-import { run } from '../../src/exec/run.js';
-import { parseNetnsList } from '../../src/observe/netns.js';
+import { run } from '../../src/exec/run.ts';
+import { parseNetnsList } from '../../src/observe/netns.ts';
 
 export const isRoot = (): boolean => process.getuid?.() === 0;
 

@@ -5,14 +5,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { RealKernel } from '../../src/exec/real.js';
-import { reconcile } from '../../src/exec/reconcile.js';
-import { run } from '../../src/exec/run.js';
-import type { PortView, SecurityGroupView } from '../../src/model/hostview.js';
-import { planNode } from '../../src/planner/index.js';
-import { parseNetnsList } from '../../src/observe/netns.js';
-import { computeFacts, FLAT, INSTANCE, makeFirewallNode, OTHER, plugInstance, rule, scenarioGroup, sgView } from '../helpers/sg-view.js';
-import { isRoot } from './sandbox.js';
+import { RealKernel } from '../../src/exec/real.ts';
+import { reconcile } from '../../src/exec/reconcile.ts';
+import { run } from '../../src/exec/run.ts';
+import type { PortView, SecurityGroupView } from '../../src/model/hostview.ts';
+import { planNode } from '../../src/planner/index.ts';
+import { parseNetnsList } from '../../src/observe/netns.ts';
+import { computeFacts, FLAT, INSTANCE, makeFirewallNode, OTHER, plugInstance, rule, scenarioGroup, sgView } from '../helpers/sg-view.ts';
+import { isRoot } from './sandbox.ts';
 
 const prefix = `ntsl-${randomBytes(2).toString('hex')}-`;
 const node = `${prefix}node`;

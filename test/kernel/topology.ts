@@ -1,6 +1,6 @@
 // Desired states for tests: one "node" of the canonical scenario (bridge + vxlan-41 + one instance port), built from names.ts.
-import { bridgeName, deviceSysctl, nsName, sgChains, tapName, vxlanName, wrapChain, FILTER_TOP } from '../../src/kernel/names.js';
-import { emptyDesiredNamespace, HOST, type ChainSpec, type DesiredNode, type IptablesSpec } from '../../src/kernel/types.js';
+import { bridgeName, deviceSysctl, nsName, sgChains, tapName, vxlanName, wrapChain, FILTER_TOP } from '../../src/kernel/names.ts';
+import { emptyDesiredNamespace, HOST, type ChainSpec, type DesiredNode, type IptablesSpec } from '../../src/kernel/types.ts';
 
 export const NETWORK_ID = 'e6e37ba0-3b7c-4f2e-9d1a-2f3c4b5a6d7e';
 export const VNI = 41;

@@ -8,15 +8,15 @@ import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RealKernel } from '../../src/exec/real.js';
-import { run, type Runner } from '../../src/exec/run.js';
-import { HOST, type ObservedNode } from '../../src/kernel/types.js';
-import { parseNamespace, resolvePeers } from '../../src/observe/node.js';
-import { nodeAccess, parseAccess } from '../../src/trace/read/access.js';
-import { collectNode, type CollectRequest } from '../../src/trace/read/collect.js';
-import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.js';
-import type { NodeDump } from '../../src/trace/snapshot.js';
-import { isRoot, removeAll, uniquePrefix } from './sandbox.js';
+import { RealKernel } from '../../src/exec/real.ts';
+import { run, type Runner } from '../../src/exec/run.ts';
+import { HOST, type ObservedNode } from '../../src/kernel/types.ts';
+import { parseNamespace, resolvePeers } from '../../src/observe/node.ts';
+import { nodeAccess, parseAccess } from '../../src/trace/read/access.ts';
+import { collectNode, type CollectRequest } from '../../src/trace/read/collect.ts';
+import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.ts';
+import type { NodeDump } from '../../src/trace/snapshot.ts';
+import { isRoot, removeAll, uniquePrefix } from './sandbox.ts';
 
 const prefix = uniquePrefix();
 const node = `${prefix}node`;
@@ -238,8 +238,6 @@ describe('trace collector against the real kernel', { skip: isRoot() ? false : '
           'private',
           '--',
           process.execPath,
-          '--import',
-          'tsx',
           wrapper,
           home,
           'dropbear',

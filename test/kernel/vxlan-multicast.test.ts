@@ -3,16 +3,16 @@
 // each other through the multicast group alone.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { scopeFor, type ScopeOptions } from '../../src/kernel/scope.js';
-import { HOST, type DesiredNode } from '../../src/kernel/types.js';
-import type { NetworkView } from '../../src/model/hostview.js';
-import { RealKernel } from '../../src/exec/real.js';
-import { reconcile } from '../../src/exec/reconcile.js';
-import { run } from '../../src/exec/run.js';
-import type { VxlanSettings } from '../../src/planner/facts.js';
-import { uplink } from '../../src/planner/l2.js';
-import { INSTANCE_1, INSTANCE_2, NETWORK_ID, VNI, scenarioNode, type Instance } from './topology.js';
-import { isRoot, ping, removeAll, twoNodes, uniquePrefix } from './sandbox.js';
+import { scopeFor, type ScopeOptions } from '../../src/kernel/scope.ts';
+import { HOST, type DesiredNode } from '../../src/kernel/types.ts';
+import type { NetworkView } from '../../src/model/hostview.ts';
+import { RealKernel } from '../../src/exec/real.ts';
+import { reconcile } from '../../src/exec/reconcile.ts';
+import { run } from '../../src/exec/run.ts';
+import type { VxlanSettings } from '../../src/planner/facts.ts';
+import { uplink } from '../../src/planner/l2.ts';
+import { INSTANCE_1, INSTANCE_2, NETWORK_ID, VNI, scenarioNode, type Instance } from './topology.ts';
+import { isRoot, ping, removeAll, twoNodes, uniquePrefix } from './sandbox.ts';
 
 const prefix = uniquePrefix();
 const SETTINGS: VxlanSettings = { dstport: 4790, ttl: 32, tos: 16, l2Population: false, group: '239.1.0.0/16' };

@@ -1,14 +1,14 @@
 // Root test: two nodes in namespaces, each with brq + vxlan-41 + an instance; ping across VXLAN, repair by diff, leave the unmarked alone.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diff } from '../../src/kernel/diff.js';
-import { scopeFor, type ScopeOptions } from '../../src/kernel/scope.js';
-import { HOST, type DesiredNode } from '../../src/kernel/types.js';
-import { RealKernel } from '../../src/exec/real.js';
-import { reconcile } from '../../src/exec/reconcile.js';
-import { run } from '../../src/exec/run.js';
-import { INSTANCE_1, INSTANCE_2, scenarioNode } from './topology.js';
-import { isRoot, ping, removeAll, twoNodes, uniquePrefix } from './sandbox.js';
+import { diff } from '../../src/kernel/diff.ts';
+import { scopeFor, type ScopeOptions } from '../../src/kernel/scope.ts';
+import { HOST, type DesiredNode } from '../../src/kernel/types.ts';
+import { RealKernel } from '../../src/exec/real.ts';
+import { reconcile } from '../../src/exec/reconcile.ts';
+import { run } from '../../src/exec/run.ts';
+import { INSTANCE_1, INSTANCE_2, scenarioNode } from './topology.ts';
+import { isRoot, ping, removeAll, twoNodes, uniquePrefix } from './sandbox.ts';
 
 const prefix = uniquePrefix();
 

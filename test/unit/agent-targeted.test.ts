@@ -4,23 +4,23 @@
 // pass, and chains and IP sets taken from the last converged pass instead of read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isFullPass } from '../../src/agent/full-pass.js';
-import { agentPass, type Facts, type PriorPass } from '../../src/agent/pass.js';
-import { withoutEchoes } from '../../src/agent/link-echoes.js';
-import { parseLinkState, type SeenLinks } from '../../src/agent/link-monitor.js';
-import { FakeKernel } from '../../src/exec/fake.js';
-import { FDB_DEVICES_READ_ALONE, LINKS_READ_ALONE, observeHostSlice, readFdb, readLinks } from '../../src/exec/observe-slice.js';
-import type { RunOptions, RunResult } from '../../src/exec/run.js';
-import { ExecError } from '../../src/exec/errors.js';
-import { reconcileSlice } from '../../src/exec/reconcile.js';
-import type { Kernel } from '../../src/exec/kernel.js';
-import { bridgeName, sgChains, tapName } from '../../src/kernel/names.js';
-import { sliceBetween, type Slice } from '../../src/kernel/slice.js';
-import { emptyObservedNamespace, HOST, type ObservedNode } from '../../src/kernel/types.js';
-import type { PortView } from '../../src/model/hostview.js';
-import { planNode } from '../../src/planner/index.js';
-import { PortChainMemo } from '../../src/planner/port-memo.js';
-import { computeFacts, FLAT, rule, scenarioGroup, SG_ID, sgPort, sgView } from '../helpers/sg-view.js';
+import { isFullPass } from '../../src/agent/full-pass.ts';
+import { agentPass, type Facts, type PriorPass } from '../../src/agent/pass.ts';
+import { withoutEchoes } from '../../src/agent/link-echoes.ts';
+import { parseLinkState, type SeenLinks } from '../../src/agent/link-monitor.ts';
+import { FakeKernel } from '../../src/exec/fake.ts';
+import { FDB_DEVICES_READ_ALONE, LINKS_READ_ALONE, observeHostSlice, readFdb, readLinks } from '../../src/exec/observe-slice.ts';
+import type { RunOptions, RunResult } from '../../src/exec/run.ts';
+import { ExecError } from '../../src/exec/errors.ts';
+import { reconcileSlice } from '../../src/exec/reconcile.ts';
+import type { Kernel } from '../../src/exec/kernel.ts';
+import { bridgeName, sgChains, tapName } from '../../src/kernel/names.ts';
+import { sliceBetween, type Slice } from '../../src/kernel/slice.ts';
+import { emptyObservedNamespace, HOST, type ObservedNode } from '../../src/kernel/types.ts';
+import type { PortView } from '../../src/model/hostview.ts';
+import { planNode } from '../../src/planner/index.ts';
+import { PortChainMemo } from '../../src/planner/port-memo.ts';
+import { computeFacts, FLAT, rule, scenarioGroup, SG_ID, sgPort, sgView } from '../helpers/sg-view.ts';
 
 const hex = (i: number) => i.toString(16).padStart(4, '0');
 const port = (i: number): PortView =>

@@ -2,8 +2,8 @@
 // command that ran and failed is the operation's (1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EXIT_BROKEN, EXIT_USAGE, failure } from '../../src/cli/exit.js';
-import { run } from '../../src/exec/run.js';
+import { EXIT_BROKEN, EXIT_USAGE, failure } from '../../src/cli/exit.ts';
+import { run } from '../../src/exec/run.ts';
 
 const errorOf = (p: Promise<unknown>) =>
   p.then(

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BIN } from '../helpers/neutrino-cli.js';
+import { BIN } from '../helpers/neutrino-cli.ts';
 
 const built = existsSync(new URL('../../dist/cli/index.js', import.meta.url)) ? false : 'needs npm run build (dist/)';
 const snapshot = fileURLToPath(new URL('../fixtures/trace/healthy', import.meta.url));

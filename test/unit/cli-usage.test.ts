@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { buildProgram } from '../../src/cli/program.js';
-import { neutrino } from '../helpers/neutrino-cli.js';
+import { buildProgram } from '../../src/cli/program.ts';
+import { neutrino } from '../helpers/neutrino-cli.ts';
 
 const built = existsSync(new URL('../../dist/cli/index.js', import.meta.url)) ? false : 'needs npm run build (dist/)';
 

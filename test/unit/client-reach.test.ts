@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requestJson } from '../../src/client/http.js';
-import { UnreachableError } from '../../src/client/reach.js';
+import { requestJson } from '../../src/client/http.ts';
+import { UnreachableError } from '../../src/client/reach.ts';
 
 test('a Unix socket that does not exist: "no such socket file", with the hint', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'neutrino-reach-'));

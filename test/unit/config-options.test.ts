@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { iniOptions } from '../../src/config/ini-lines.js';
-import { AGENT_OPTIONS, optionWarnings } from '../../src/config/option-catalog.js';
-import { renderAgentConfig, parseAgentConfig } from '../../src/agent/config.js';
-import { loadServerConfig } from '../../src/server-config.js';
+import { iniOptions } from '../../src/config/ini-lines.ts';
+import { AGENT_OPTIONS, optionWarnings } from '../../src/config/option-catalog.ts';
+import { renderAgentConfig, parseAgentConfig } from '../../src/agent/config.ts';
+import { loadServerConfig } from '../../src/server-config.ts';
 
 test('iniOptions: section, option and 1-based line; comments, blank and continuation lines skipped', () => {
   const text =

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { DatabaseUrlError, LIBPQ_SOCKET_DIR, parseDatabaseUrl, redactPassword } from '../../src/store/engine.js';
+import { DatabaseUrlError, LIBPQ_SOCKET_DIR, parseDatabaseUrl, redactPassword } from '../../src/store/engine.ts';
 
 interface ClientParameters {
   host: string;

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isExecError } from '../../src/exec/errors.js';
-import { inNetns, run, runInherit, runStatus, spawnDetached } from '../../src/exec/run.js';
+import { isExecError } from '../../src/exec/errors.ts';
+import { inNetns, run, runInherit, runStatus, spawnDetached } from '../../src/exec/run.ts';
 
 const MISSING = 'neutrino-test-no-such-command';
 

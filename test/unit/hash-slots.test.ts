@@ -2,7 +2,7 @@
 // every job runs, in arrival order, and a failed job gives its slot back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { inHashSlot } from '../../src/identity/hash-slots.js';
+import { inHashSlot } from '../../src/identity/hash-slots.ts';
 
 test('at most half the thread pool at once, in order, slots returned on failure', { timeout: 5000 }, async () => {
   const slots = Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2));

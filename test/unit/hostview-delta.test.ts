@@ -3,8 +3,8 @@
 // to another view is refused rather than misapplied.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { HostView } from '../../src/model/hostview.js';
-import { applyHostViewDelta, DeltaMismatchError, diffHostViews } from '../../src/model/hostview-delta.js';
+import type { HostView } from '../../src/model/hostview.ts';
+import { applyHostViewDelta, DeltaMismatchError, diffHostViews } from '../../src/model/hostview-delta.ts';
 
 /** A view with its keys in the order the server writes them (address groups only when given). */
 const view = (revision: number, over: Partial<HostView> = {}): HostView => ({

@@ -4,13 +4,13 @@
 // their objects), each planned both ways and compared, and so is the slice between consecutive states.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tapName } from '../../src/kernel/names.js';
-import { sliceBetween, type Slice } from '../../src/kernel/slice.js';
-import { emptyDesiredNamespace, HOST, type DesiredNode } from '../../src/kernel/types.js';
-import type { HostView, PortView, SecurityGroupView } from '../../src/model/hostview.js';
-import { planNode } from '../../src/planner/index.js';
-import { PortChainMemo } from '../../src/planner/port-memo.js';
-import { computeFacts, FLAT, rule, scenarioGroup, SG_ID, sgPort, sgView } from '../helpers/sg-view.js';
+import { tapName } from '../../src/kernel/names.ts';
+import { sliceBetween, type Slice } from '../../src/kernel/slice.ts';
+import { emptyDesiredNamespace, HOST, type DesiredNode } from '../../src/kernel/types.ts';
+import type { HostView, PortView, SecurityGroupView } from '../../src/model/hostview.ts';
+import { planNode } from '../../src/planner/index.ts';
+import { PortChainMemo } from '../../src/planner/port-memo.ts';
+import { computeFacts, FLAT, rule, scenarioGroup, SG_ID, sgPort, sgView } from '../helpers/sg-view.ts';
 
 const PEERS = '7e1f0c55-5d7e-4c1a-9a2b-3c4d5e6f7a8b';
 const STATELESS = '8f2a1d66-6e8f-4d2b-8b3c-4d5e6f7a8b9c';

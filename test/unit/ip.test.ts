@@ -20,7 +20,7 @@ import {
   nthAddress,
   parseIp,
   parsePrefix,
-} from '../../src/model/ip.js';
+} from '../../src/model/ip.ts';
 
 const prefix = (text: string) => {
   const c = parsePrefix(text);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ipAt, parseIp, parsePrefix } from '../../src/model/ip.js';
+import { ipAt, parseIp, parsePrefix } from '../../src/model/ip.ts';
 import {
   chooseAddress,
   defaultGateway,
@@ -10,8 +10,8 @@ import {
   validatePools,
   type AddressSearch,
   type Pool,
-} from '../../src/model/ipam.js';
-import { NeutronError } from '../../src/model/errors.js';
+} from '../../src/model/ipam.ts';
+import { NeutronError } from '../../src/model/errors.ts';
 
 const c24 = parsePrefix('10.0.0.0/24')!;
 const first = () => 0;

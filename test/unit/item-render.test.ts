@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { itemRenderer } from '../../src/model/item-render.js';
-import { visibleTo } from '../../src/model/attributes.js';
-import { selectFields } from '../../src/model/query.js';
-import { authContext } from '../../src/model/context.js';
-import { portSpec } from '../../src/networking/ports.js';
+import { itemRenderer } from '../../src/model/item-render.ts';
+import { visibleTo } from '../../src/model/attributes.ts';
+import { selectFields } from '../../src/model/query.ts';
+import { authContext } from '../../src/model/context.ts';
+import { portSpec } from '../../src/networking/ports.ts';
 
 const member = authContext({ userId: 'u', userName: 'demo', projectId: 'p1', projectName: 'demo', roles: ['member'], expiresAt: '' });
 const admin = authContext({ userId: 'a', userName: 'admin', projectId: 'p0', projectName: 'admin', roles: ['admin'], expiresAt: '' });

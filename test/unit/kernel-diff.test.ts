@@ -1,14 +1,14 @@
 // diff() against the stateful fake kernel: converge from anywhere, repair drift, never touch what is not neutrino's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diff, isConverged } from '../../src/kernel/diff.js';
-import { MARK } from '../../src/kernel/mark.js';
-import type { Op } from '../../src/kernel/ops.js';
-import { scopeFor } from '../../src/kernel/scope.js';
-import { emptyDesiredNamespace, HOST, type DesiredNode, type ObservedNode } from '../../src/kernel/types.js';
-import { FakeKernel } from '../../src/exec/fake.js';
-import { reconcile } from '../../src/exec/reconcile.js';
-import { INSTANCE_1, INSTANCE_2, scenarioNode } from '../kernel/topology.js';
+import { diff, isConverged } from '../../src/kernel/diff.ts';
+import { MARK } from '../../src/kernel/mark.ts';
+import type { Op } from '../../src/kernel/ops.ts';
+import { scopeFor } from '../../src/kernel/scope.ts';
+import { emptyDesiredNamespace, HOST, type DesiredNode, type ObservedNode } from '../../src/kernel/types.ts';
+import { FakeKernel } from '../../src/exec/fake.ts';
+import { reconcile } from '../../src/exec/reconcile.ts';
+import { INSTANCE_1, INSTANCE_2, scenarioNode } from '../kernel/topology.ts';
 
 const VM = 'vm1';
 const desired = (over: Partial<Parameters<typeof scenarioNode>[0]> = {}): DesiredNode =>

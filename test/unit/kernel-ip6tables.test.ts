@@ -3,16 +3,16 @@
 // destroyed only where ip6tables was observed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diff } from '../../src/kernel/diff.js';
-import { sgChains, tapName } from '../../src/kernel/names.js';
-import type { Op } from '../../src/kernel/ops.js';
-import { render } from '../../src/kernel/render.js';
-import { sliceBetween, sliceDesired, sliceObserved, type Slice } from '../../src/kernel/slice.js';
-import { emptyDesiredNamespace, emptyObservedNamespace, HOST, type DesiredNode, type ObservedIpset } from '../../src/kernel/types.js';
-import { InvalidDesired, normalizeDesired } from '../../src/kernel/validate.js';
-import { parseNamespace } from '../../src/observe/node.js';
-import { planNode } from '../../src/planner/index.js';
-import { computeFacts, FLAT, INSTANCE, OTHER, sgView } from '../helpers/sg-view.js';
+import { diff } from '../../src/kernel/diff.ts';
+import { sgChains, tapName } from '../../src/kernel/names.ts';
+import type { Op } from '../../src/kernel/ops.ts';
+import { render } from '../../src/kernel/render.ts';
+import { sliceBetween, sliceDesired, sliceObserved, type Slice } from '../../src/kernel/slice.ts';
+import { emptyDesiredNamespace, emptyObservedNamespace, HOST, type DesiredNode, type ObservedIpset } from '../../src/kernel/types.ts';
+import { InvalidDesired, normalizeDesired } from '../../src/kernel/validate.ts';
+import { parseNamespace } from '../../src/observe/node.ts';
+import { planNode } from '../../src/planner/index.ts';
+import { computeFacts, FLAT, INSTANCE, OTHER, sgView } from '../helpers/sg-view.ts';
 
 const CHAIN = 'neutron-linuxbri-i3c338602-d';
 const SET6 = 'NIPv65b2b8d0c-1c7e-4d0a-9a36-';

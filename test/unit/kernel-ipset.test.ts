@@ -3,14 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { FakeKernel } from '../../src/exec/fake.js';
-import { reconcile } from '../../src/exec/reconcile.js';
-import { diff } from '../../src/kernel/diff.js';
-import { ruleIpsets } from '../../src/kernel/mark.js';
-import { remoteGroupIpset } from '../../src/kernel/names.js';
-import type { Op } from '../../src/kernel/ops.js';
-import { render } from '../../src/kernel/render.js';
-import { scopeFor } from '../../src/kernel/scope.js';
+import { FakeKernel } from '../../src/exec/fake.ts';
+import { reconcile } from '../../src/exec/reconcile.ts';
+import { diff } from '../../src/kernel/diff.ts';
+import { ruleIpsets } from '../../src/kernel/mark.ts';
+import { remoteGroupIpset } from '../../src/kernel/names.ts';
+import type { Op } from '../../src/kernel/ops.ts';
+import { render } from '../../src/kernel/render.ts';
+import { scopeFor } from '../../src/kernel/scope.ts';
 import {
   emptyDesiredNamespace,
   emptyObservedNamespace,
@@ -18,13 +18,13 @@ import {
   type DesiredNode,
   type IpsetSpec,
   type ObservedNamespace,
-} from '../../src/kernel/types.js';
-import { InvalidDesired, normalizeDesired } from '../../src/kernel/validate.js';
-import { parseIpsetSave } from '../../src/observe/ipset.js';
-import { parseIptablesSave } from '../../src/observe/iptables.js';
-import { parseNamespace } from '../../src/observe/node.js';
-import { planIpsets } from '../../src/planner/firewall.js';
-import { INSTANCE, OTHER, rule, scenarioGroup, SG_ID, sgView } from '../helpers/sg-view.js';
+} from '../../src/kernel/types.ts';
+import { InvalidDesired, normalizeDesired } from '../../src/kernel/validate.ts';
+import { parseIpsetSave } from '../../src/observe/ipset.ts';
+import { parseIptablesSave } from '../../src/observe/iptables.ts';
+import { parseNamespace } from '../../src/observe/node.ts';
+import { planIpsets } from '../../src/planner/firewall.ts';
+import { INSTANCE, OTHER, rule, scenarioGroup, SG_ID, sgView } from '../helpers/sg-view.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/kernel/${name}`, import.meta.url), 'utf8');
 

@@ -17,8 +17,8 @@ import {
   tapName,
   vxlanName,
   wrapChain,
-} from '../../src/kernel/names.js';
-import { canonicalCidr, canonicalDst, canonicalIpOrThrow, canonicalMac, canonicalNet } from '../../src/kernel/values.js';
+} from '../../src/kernel/names.ts';
+import { canonicalCidr, canonicalDst, canonicalIpOrThrow, canonicalMac, canonicalNet } from '../../src/kernel/values.ts';
 
 test("the scenario's names (docs/scenario.md)", () => {
   assert.equal(bridgeName('e6e37ba0-3b7c-4f2e-9d1a-2f3c4b5a6d7e'), 'brqe6e37ba0-3b');

@@ -2,13 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { HOST, type ObservedNode } from '../../src/kernel/types.js';
-import { parseBridgePorts, parseFdb } from '../../src/observe/bridge.js';
-import { parseIptablesSave } from '../../src/observe/iptables.js';
-import { splitBatchJson } from '../../src/observe/json.js';
-import { parseRoutes } from '../../src/observe/l3.js';
-import { parseNetnsList, parseSysctl } from '../../src/observe/netns.js';
-import { parseNamespace, resolvePeers, type RawNamespace } from '../../src/observe/node.js';
+import { HOST, type ObservedNode } from '../../src/kernel/types.ts';
+import { parseBridgePorts, parseFdb } from '../../src/observe/bridge.ts';
+import { parseIptablesSave } from '../../src/observe/iptables.ts';
+import { splitBatchJson } from '../../src/observe/json.ts';
+import { parseRoutes } from '../../src/observe/l3.ts';
+import { parseNetnsList, parseSysctl } from '../../src/observe/netns.ts';
+import { parseNamespace, resolvePeers, type RawNamespace } from '../../src/observe/node.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/kernel/${name}`, import.meta.url), 'utf8');
 const raw = (name: string): RawNamespace => ({

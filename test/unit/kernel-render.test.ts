@@ -1,14 +1,14 @@
 // Renderers: golden batch text per namespace, iptables-restore text, argv only, and refusal of unsafe values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diff } from '../../src/kernel/diff.js';
-import type { Op } from '../../src/kernel/ops.js';
-import { concurrentSteps, render, type Command } from '../../src/kernel/render.js';
-import { renderTable } from '../../src/kernel/render-iptables.js';
-import { HOST, type ObservedNode } from '../../src/kernel/types.js';
-import { inNetns } from '../../src/exec/run.js';
-import { classify, failedLine } from '../../src/exec/errors.js';
-import { INSTANCE_1, INSTANCE_2, scenarioNode } from '../kernel/topology.js';
+import { diff } from '../../src/kernel/diff.ts';
+import type { Op } from '../../src/kernel/ops.ts';
+import { concurrentSteps, render, type Command } from '../../src/kernel/render.ts';
+import { renderTable } from '../../src/kernel/render-iptables.ts';
+import { HOST, type ObservedNode } from '../../src/kernel/types.ts';
+import { inNetns } from '../../src/exec/run.ts';
+import { classify, failedLine } from '../../src/exec/errors.ts';
+import { INSTANCE_1, INSTANCE_2, scenarioNode } from '../kernel/topology.ts';
 
 test('a fresh node renders to: netns add, one ip batch for HOST, one per namespace, bridge, iptables-restore', () => {
   const want = scenarioNode({

@@ -3,19 +3,19 @@
 // targeted pass converges the node as a full pass would and touches nothing outside its slice.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseLinkEvent } from '../../src/agent/link-monitor.js';
-import { agentPass, tapsAfter, type Facts, type PriorPass } from '../../src/agent/pass.js';
-import { FakeKernel } from '../../src/exec/fake.js';
-import { diff } from '../../src/kernel/diff.js';
-import { chainEdit, MIN_RULES_FOR_EDIT } from '../../src/kernel/diff-iptables.js';
-import { bridgeName, sgChains, tapName } from '../../src/kernel/names.js';
-import { renderTable } from '../../src/kernel/render-iptables.js';
-import { scopeFor } from '../../src/kernel/scope.js';
-import { sameValue, sliceBetween, sliceDesired, type Slice } from '../../src/kernel/slice.js';
-import { emptyObservedNamespace, HOST, type ObservedLink, type ObservedNode } from '../../src/kernel/types.js';
-import type { PortView } from '../../src/model/hostview.js';
-import { planNode } from '../../src/planner/index.js';
-import { computeFacts, FLAT, SG_NET, sgPort, sgView } from '../helpers/sg-view.js';
+import { parseLinkEvent } from '../../src/agent/link-monitor.ts';
+import { agentPass, tapsAfter, type Facts, type PriorPass } from '../../src/agent/pass.ts';
+import { FakeKernel } from '../../src/exec/fake.ts';
+import { diff } from '../../src/kernel/diff.ts';
+import { chainEdit, MIN_RULES_FOR_EDIT } from '../../src/kernel/diff-iptables.ts';
+import { bridgeName, sgChains, tapName } from '../../src/kernel/names.ts';
+import { renderTable } from '../../src/kernel/render-iptables.ts';
+import { scopeFor } from '../../src/kernel/scope.ts';
+import { sameValue, sliceBetween, sliceDesired, type Slice } from '../../src/kernel/slice.ts';
+import { emptyObservedNamespace, HOST, type ObservedLink, type ObservedNode } from '../../src/kernel/types.ts';
+import type { PortView } from '../../src/model/hostview.ts';
+import { planNode } from '../../src/planner/index.ts';
+import { computeFacts, FLAT, SG_NET, sgPort, sgView } from '../helpers/sg-view.ts';
 
 const N = 40;
 const hex = (i: number) => i.toString(16).padStart(4, '0');

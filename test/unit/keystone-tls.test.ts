@@ -11,9 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { KeystoneTokenValidator, KeystoneUnavailableError } from '../../src/client/keystone.js';
-import { tlsSettings, type TlsOptions } from '../../src/client/tls-settings.js';
-import { parseKeystoneAuthtoken, ServerConfigError } from '../../src/server-config.js';
+import { KeystoneTokenValidator, KeystoneUnavailableError } from '../../src/client/keystone.ts';
+import { tlsSettings, type TlsOptions } from '../../src/client/tls-settings.ts';
+import { parseKeystoneAuthtoken, ServerConfigError } from '../../src/server-config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'keystone-tls-'));
 const file = (name: string) => join(dir, name);

@@ -3,9 +3,9 @@
 // Keystone unable to answer never cached.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CachedTokenValidation, contextOfToken } from '../../src/api/keystone-tokens.js';
-import { renewalTime } from '../../src/client/keystone.js';
-import { authContext, type AuthContext } from '../../src/model/context.js';
+import { CachedTokenValidation, contextOfToken } from '../../src/api/keystone-tokens.ts';
+import { renewalTime } from '../../src/client/keystone.ts';
+import { authContext, type AuthContext } from '../../src/model/context.ts';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 

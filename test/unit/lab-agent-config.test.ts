@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { labNamespaces, labTopology, LabError } from '../../src/lab/topology.js';
-import { renderDomainXml } from '../../src/lab/libvirt.js';
-import { parseDomainInterfaces } from '../../src/observe/libvirt.js';
-import { AgentConfigError, parseAgentConfig, renderAgentConfig, serverUrlsOf } from '../../src/agent/config.js';
+import { labNamespaces, labTopology, LabError } from '../../src/lab/topology.ts';
+import { renderDomainXml } from '../../src/lab/libvirt.ts';
+import { parseDomainInterfaces } from '../../src/observe/libvirt.ts';
+import { AgentConfigError, parseAgentConfig, renderAgentConfig, serverUrlsOf } from '../../src/agent/config.ts';
 
 test('lab topology: scenario names and addresses, every namespace prefixed by the lab', () => {
   const t = labTopology('nt1', ['controller', 'compute1']);

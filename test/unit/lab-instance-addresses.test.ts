@@ -1,7 +1,7 @@
 // The instance's addresses as `neutrino instance list` reads them from `ip -j addr show dev eth0 scope global`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressesOfIpJson } from '../../src/lab/instance.js';
+import { addressesOfIpJson } from '../../src/lab/instance.ts';
 
 test('the empty objects iproute2 leaves for addresses its scope filter drops (the link-local one) are not addresses', () => {
   // iproute2 6.x output for a dual-stack eth0 with a link-local address, filtered by scope global.

@@ -1,12 +1,12 @@
 // lab.json parsing, clouds.yaml and `lab env`, and what the DHCP hook does with udhcpc's environment.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { labPaths } from '../../src/lab/paths.js';
-import { newLabState, parseLabState } from '../../src/lab/state.js';
-import { envLines, labClouds, renderCloudsYaml } from '../../src/lab/clouds.js';
-import { shellQuote } from '../../src/exec/shell-quote.js';
-import { leaseCommands, parseStaticRoutes } from '../../src/lab/dhcp-lease.js';
-import { LabError } from '../../src/lab/topology.js';
+import { labPaths } from '../../src/lab/paths.ts';
+import { newLabState, parseLabState } from '../../src/lab/state.ts';
+import { envLines, labClouds, renderCloudsYaml } from '../../src/lab/clouds.ts';
+import { shellQuote } from '../../src/exec/shell-quote.ts';
+import { leaseCommands, parseStaticRoutes } from '../../src/lab/dhcp-lease.ts';
+import { LabError } from '../../src/lab/topology.ts';
 
 const paths = labPaths('/tmp/root', 'lt');
 const fresh = () =>

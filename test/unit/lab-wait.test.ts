@@ -1,8 +1,8 @@
 // The lab's one wait-until loop (poll/waitFor): when it stops, what it returns or throws.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Abort, poll, waitFor } from '../../src/lab/util.js';
-import { LabError } from '../../src/lab/topology.js';
+import { Abort, poll, waitFor } from '../../src/lab/util.ts';
+import { LabError } from '../../src/lab/topology.ts';
 
 /** A probe that answers `value` on its `n`th call (null before), counting its calls. */
 function readyOnCall<T>(n: number, value: T) {

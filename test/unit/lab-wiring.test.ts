@@ -5,17 +5,17 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { labTopology } from '../../src/lab/topology.js';
-import { wiringCommands, unwiringCommands } from '../../src/lab/wiring.js';
-import { agentArgv, nodeAgentConfig } from '../../src/lab/agents.js';
-import { labPaths, NEUTRINO_BIN } from '../../src/lab/paths.js';
-import { newLabState } from '../../src/lab/state.js';
-import { dhcpClientArgv, instanceNamespace, instanceWiring } from '../../src/lab/instance-state.js';
-import { bridgeName, tapName } from '../../src/kernel/names.js';
-import { cmdlineMatches, hasEnded } from '../../src/lab/procs.js';
-import { dhcpHookEnv } from '../../src/lab/instance.js';
-import { inNetns } from '../../src/exec/run.js';
-import { parseAgentConfig, renderAgentConfig } from '../../src/agent/config.js';
+import { labTopology } from '../../src/lab/topology.ts';
+import { wiringCommands, unwiringCommands } from '../../src/lab/wiring.ts';
+import { agentArgv, nodeAgentConfig } from '../../src/lab/agents.ts';
+import { labPaths, NEUTRINO_BIN } from '../../src/lab/paths.ts';
+import { newLabState } from '../../src/lab/state.ts';
+import { dhcpClientArgv, instanceNamespace, instanceWiring } from '../../src/lab/instance-state.ts';
+import { bridgeName, tapName } from '../../src/kernel/names.ts';
+import { cmdlineMatches, hasEnded } from '../../src/lab/procs.ts';
+import { dhcpHookEnv } from '../../src/lab/instance.ts';
+import { inNetns } from '../../src/exec/run.ts';
+import { parseAgentConfig, renderAgentConfig } from '../../src/agent/config.ts';
 
 const t = labTopology('lt', ['controller', 'compute1']);
 

@@ -2,7 +2,7 @@
 // other users untouched, success resets, a bounded queue.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LoginThrottle, MAX_QUEUED_ATTEMPTS, ThrottledError, backoffDelayMs } from '../../src/identity/login-throttle.js';
+import { LoginThrottle, MAX_QUEUED_ATTEMPTS, ThrottledError, backoffDelayMs } from '../../src/identity/login-throttle.ts';
 
 const policy = { initialDelayMs: 100, maxDelayMs: 1000 };
 class Wrong extends Error {}

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { resolveTs, runtimeImports, tsFiles } from '../helpers/imports.js';
+import { resolveTs, runtimeImports, tsFiles } from '../helpers/imports.ts';
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 
@@ -30,15 +30,15 @@ function findCycles(graph: Map<string, string[]>): string[][] {
 
 test('runtimeImports skips type-only imports and keeps value imports', () => {
   const src = [
-    "import type { A } from './a.js';",
-    "import { type B, type C } from './b.js';",
-    "import { type D, e } from './d.js';",
-    "export { f } from './f.js';",
-    "import {\n  g,\n  h,\n} from './g.js';",
-    "import './side.js';",
+    "import type { A } from './a.ts';",
+    "import { type B, type C } from './b.ts';",
+    "import { type D, e } from './d.ts';",
+    "export { f } from './f.ts';",
+    "import {\n  g,\n  h,\n} from './g.ts';",
+    "import './side.ts';",
     "import x from 'node:fs';",
   ].join('\n');
-  assert.deepEqual(runtimeImports(src), ['./d.js', './f.js', './g.js', './side.js']);
+  assert.deepEqual(runtimeImports(src), ['./d.ts', './f.ts', './g.ts', './side.ts']);
 });
 
 test('findCycles reports a cycle and nothing on an acyclic graph', () => {

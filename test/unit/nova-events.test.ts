@@ -1,9 +1,9 @@
 // Which port changes become Nova events (Neutron's nova notifier's table), and the [nova] settings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isComputePort, networkChangedEvent, portDeletedEvent, portStatusEvent } from '../../src/model/nova-events.js';
-import { eventOfFact } from '../../src/notify/nova-notifier.js';
-import { parseNovaOptions, NovaConfigError } from '../../src/server-config-nova.js';
+import { isComputePort, networkChangedEvent, portDeletedEvent, portStatusEvent } from '../../src/model/nova-events.ts';
+import { eventOfFact } from '../../src/notify/nova-notifier.ts';
+import { parseNovaOptions, NovaConfigError } from '../../src/server-config-nova.ts';
 
 const vm = { id: 'p1', device_id: '3f2a1c54-0b8e-4a51-9d3c-2b1e5f6a7c80', device_owner: 'compute:nova' };
 

@@ -1,7 +1,7 @@
 // Unit tests of scrypt password hashing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decoyHash, hashPassword, verifyPassword } from '../../src/identity/password.js';
+import { decoyHash, hashPassword, verifyPassword } from '../../src/identity/password.ts';
 
 test('hash has the scrypt$N$r$p$salt$hash format and verifies', async () => {
   const h = await hashPassword('correct horse');

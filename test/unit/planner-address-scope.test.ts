@@ -5,12 +5,12 @@
 // the whole converging on the fake kernel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planNode } from '../../src/planner/index.js';
-import { controllerFacts, dualStack, NS, qg, qr, router, routerSubnet, EXT_SUB, SELF_SUB, view } from '../helpers/router-view.js';
-import { diff } from '../../src/kernel/diff.js';
-import { FakeKernel } from '../../src/exec/fake.js';
-import { scopeFor } from '../../src/kernel/scope.js';
-import type { AddressScopesView, HostView, RouterView } from '../../src/model/hostview.js';
+import { planNode } from '../../src/planner/index.ts';
+import { controllerFacts, dualStack, NS, qg, qr, router, routerSubnet, EXT_SUB, SELF_SUB, view } from '../helpers/router-view.ts';
+import { diff } from '../../src/kernel/diff.ts';
+import { FakeKernel } from '../../src/exec/fake.ts';
+import { scopeFor } from '../../src/kernel/scope.ts';
+import type { AddressScopesView, HostView, RouterView } from '../../src/model/hostview.ts';
 
 const facts = controllerFacts(['l2', 'dhcp', 'l3']);
 const QR = 'qr-0b1c2d3e-4f';

@@ -4,10 +4,10 @@
 // default routes of both families and accept_ra off. IPv4 as before.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { HostView, SubnetView } from '../../src/model/hostview.js';
-import { dhcpView, STATEFUL, STATELESS, subnets, V4 } from '../helpers/dhcp6-view.js';
-import { planDnsmasq } from '../../src/planner/dhcp.js';
-import { planDhcpNamespace } from '../../src/planner/dhcp-ns.js';
+import type { HostView, SubnetView } from '../../src/model/hostview.ts';
+import { dhcpView, STATEFUL, STATELESS, subnets, V4 } from '../helpers/dhcp6-view.ts';
+import { planDnsmasq } from '../../src/planner/dhcp.ts';
+import { planDhcpNamespace } from '../../src/planner/dhcp-ns.ts';
 
 const NET = 'e6e37ba0-3b3f-4d4f-9a1b-2c3d4e5f6a7b';
 const subs = subnets(NET);

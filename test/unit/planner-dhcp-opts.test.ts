@@ -4,9 +4,9 @@
 // own kept — and an option of an IP version the port has no address of is left out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatOption, planDnsmasq } from '../../src/planner/dhcp.js';
-import { dhcpView, subnets, VM_MAC } from '../helpers/dhcp6-view.js';
-import type { HostView, PortView } from '../../src/model/hostview.js';
+import { formatOption, planDnsmasq } from '../../src/planner/dhcp.ts';
+import { dhcpView, subnets, VM_MAC } from '../helpers/dhcp6-view.ts';
+import type { HostView, PortView } from '../../src/model/hostview.ts';
 
 const NET = 'e6e37ba0-3b3f-4d4f-9a1b-2c3d4e5f6a7b';
 const VM = '3c338602-d806-488a-ae66-c4c8f8d13b9b';

@@ -3,13 +3,13 @@
 // has no device here left out; converging on the fake kernel and removed with the route.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planNode } from '../../src/planner/index.js';
-import { extraRoutes } from '../../src/planner/extra-routes.js';
-import { controllerFacts, controllerHost, NS, router, view } from '../helpers/router-view.js';
-import { HOST } from '../../src/kernel/types.js';
-import { diff } from '../../src/kernel/diff.js';
-import { FakeKernel } from '../../src/exec/fake.js';
-import { scopeFor } from '../../src/kernel/scope.js';
+import { planNode } from '../../src/planner/index.ts';
+import { extraRoutes } from '../../src/planner/extra-routes.ts';
+import { controllerFacts, controllerHost, NS, router, view } from '../helpers/router-view.ts';
+import { HOST } from '../../src/kernel/types.ts';
+import { diff } from '../../src/kernel/diff.ts';
+import { FakeKernel } from '../../src/exec/fake.ts';
+import { scopeFor } from '../../src/kernel/scope.ts';
 
 const facts = controllerFacts(['l2', 'dhcp', 'l3']);
 const QR = 'qr-0b1c2d3e-4f';

@@ -3,13 +3,13 @@
 // above the threshold.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sgChains, tapName } from '../../src/kernel/names.js';
-import type { ChainSpec } from '../../src/kernel/types.js';
-import { BUCKET_ABOVE, splitByDigit, tapDigit } from '../../src/planner/firewall-buckets.js';
-import { planFirewall } from '../../src/planner/firewall.js';
-import { planFirewall6 } from '../../src/planner/firewall6.js';
-import type { PortView } from '../../src/model/hostview.js';
-import { scenarioGroup, sgPort, sgView } from '../helpers/sg-view.js';
+import { sgChains, tapName } from '../../src/kernel/names.ts';
+import type { ChainSpec } from '../../src/kernel/types.ts';
+import { BUCKET_ABOVE, splitByDigit, tapDigit } from '../../src/planner/firewall-buckets.ts';
+import { planFirewall } from '../../src/planner/firewall.ts';
+import { planFirewall6 } from '../../src/planner/firewall6.ts';
+import type { PortView } from '../../src/model/hostview.ts';
+import { scenarioGroup, sgPort, sgView } from '../helpers/sg-view.ts';
 
 /** Ports whose ids start with several digits, some sharing one; one without port security, one trusted. */
 const ids = ['0a', '0b', '3c', '3d', '7f', 'a0', 'f1', 'f2'];

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeKernel } from '../../src/exec/fake.js';
-import { diff } from '../../src/kernel/diff.js';
-import { scopeFor } from '../../src/kernel/scope.js';
-import { HOST, type ChainSpec } from '../../src/kernel/types.js';
-import { iptablesPrefix, iptablesProtocol, planFirewall } from '../../src/planner/firewall.js';
-import { planNode } from '../../src/planner/index.js';
-import { INSTANCE, observedHostWithTaps, OTHER, rule, scenarioGroup, SG_ID, sgView, vxlanComputeFacts } from '../helpers/sg-view.js';
+import { FakeKernel } from '../../src/exec/fake.ts';
+import { diff } from '../../src/kernel/diff.ts';
+import { scopeFor } from '../../src/kernel/scope.ts';
+import { HOST, type ChainSpec } from '../../src/kernel/types.ts';
+import { iptablesPrefix, iptablesProtocol, planFirewall } from '../../src/planner/firewall.ts';
+import { planNode } from '../../src/planner/index.ts';
+import { INSTANCE, observedHostWithTaps, OTHER, rule, scenarioGroup, SG_ID, sgView, vxlanComputeFacts } from '../helpers/sg-view.ts';
 
 const chains = (ports = [INSTANCE], groups = [scenarioGroup()]): Map<string, string[]> =>
   new Map((planFirewall(sgView(ports, groups)).filter ?? []).map((c: ChainSpec) => [c.name, c.rules]));

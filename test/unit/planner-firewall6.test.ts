@@ -2,16 +2,16 @@
 // IPv6-only ports, rules of both ethertypes kept apart, NIPv6 sets, and convergence on the fake kernel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeKernel } from '../../src/exec/fake.js';
-import { diff } from '../../src/kernel/diff.js';
-import { scopeFor } from '../../src/kernel/scope.js';
-import { bridgeName } from '../../src/kernel/names.js';
-import { HOST, type ChainSpec, type DesiredNode } from '../../src/kernel/types.js';
-import type { PortView } from '../../src/model/hostview.js';
-import { ip6tablesPrefix, planFirewall, planIpsets } from '../../src/planner/firewall.js';
-import { planFirewall6 } from '../../src/planner/firewall6.js';
-import { planNode } from '../../src/planner/index.js';
-import { INSTANCE, observedHostWithTaps, OTHER, rule, scenarioGroup, SG_ID, sgView, vxlanComputeFacts } from '../helpers/sg-view.js';
+import { FakeKernel } from '../../src/exec/fake.ts';
+import { diff } from '../../src/kernel/diff.ts';
+import { scopeFor } from '../../src/kernel/scope.ts';
+import { bridgeName } from '../../src/kernel/names.ts';
+import { HOST, type ChainSpec, type DesiredNode } from '../../src/kernel/types.ts';
+import type { PortView } from '../../src/model/hostview.ts';
+import { ip6tablesPrefix, planFirewall, planIpsets } from '../../src/planner/firewall.ts';
+import { planFirewall6 } from '../../src/planner/firewall6.ts';
+import { planNode } from '../../src/planner/index.ts';
+import { INSTANCE, observedHostWithTaps, OTHER, rule, scenarioGroup, SG_ID, sgView, vxlanComputeFacts } from '../helpers/sg-view.ts';
 
 const V6_SUBNET = '66666666-2222-3333-4444-555555555555';
 const dualStack = (p: PortView, ip6: string): PortView => ({

@@ -5,17 +5,17 @@
 // standby side wired though its ports are bound elsewhere; and the state read from the primary VIP.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planNode } from '../../src/planner/index.js';
-import { controllerFacts, dualStack, NS, qg, qr, ROUTER, router, view } from '../helpers/router-view.js';
-import type { HostView, PortView } from '../../src/model/hostview.js';
-import { keepalivedConfig, primaryVip, primaryVipRange } from '../../src/planner/keepalived.js';
-import { HaStateReporter, haWatches, stateFromAddresses } from '../../src/agent/ha-state.js';
-import type { NeutrinoClient } from '../../src/client/neutrino.js';
+import { planNode } from '../../src/planner/index.ts';
+import { controllerFacts, dualStack, NS, qg, qr, ROUTER, router, view } from '../helpers/router-view.ts';
+import type { HostView, PortView } from '../../src/model/hostview.ts';
+import { keepalivedConfig, primaryVip, primaryVipRange } from '../../src/planner/keepalived.ts';
+import { HaStateReporter, haWatches, stateFromAddresses } from '../../src/agent/ha-state.ts';
+import type { NeutrinoClient } from '../../src/client/neutrino.ts';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { HOST } from '../../src/kernel/types.js';
+import { HOST } from '../../src/kernel/types.ts';
 
 const HA_NET = 'cccccccc-0000-4000-8000-00000000000c';
 const HA_SUB = 'dddddddd-0000-4000-8000-00000000000d';

@@ -3,14 +3,14 @@
 // and accept_ra, radvd with Neutron's config while an interface has an IPv6 subnet, and no IPv6 NAT.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planNode } from '../../src/planner/index.js';
-import { controllerFacts, dualStack, NS, ROUTER, router, view } from '../helpers/router-view.js';
-import type { HostView } from '../../src/model/hostview.js';
-import { diff } from '../../src/kernel/diff.js';
-import { FakeKernel } from '../../src/exec/fake.js';
-import { scopeFor } from '../../src/kernel/scope.js';
-import { emptyObservedNamespace, HOST } from '../../src/kernel/types.js';
-import { agentPass, type PriorPass } from '../../src/agent/pass.js';
+import { planNode } from '../../src/planner/index.ts';
+import { controllerFacts, dualStack, NS, ROUTER, router, view } from '../helpers/router-view.ts';
+import type { HostView } from '../../src/model/hostview.ts';
+import { diff } from '../../src/kernel/diff.ts';
+import { FakeKernel } from '../../src/exec/fake.ts';
+import { scopeFor } from '../../src/kernel/scope.ts';
+import { emptyObservedNamespace, HOST } from '../../src/kernel/types.ts';
+import { agentPass, type PriorPass } from '../../src/agent/pass.ts';
 
 const facts = { ...controllerFacts(['l2', 'dhcp', 'l3']), radvdUser: 'root' };
 const radvdHint = { id: `radvd-${ROUTER}`, pidFile: `/var/lib/neutrino/external/pids/${ROUTER}.pid.radvd`, files: [] };

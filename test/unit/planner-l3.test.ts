@@ -2,12 +2,12 @@
 // and Neutron's NAT chains (SNAT, floating IP DNAT/SNAT), converging on the fake kernel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planNode } from '../../src/planner/index.js';
-import { controllerFacts, controllerHost, NS, qg, qr, router, view } from '../helpers/router-view.js';
-import { HOST, type VethSpec } from '../../src/kernel/types.js';
-import { diff } from '../../src/kernel/diff.js';
-import { FakeKernel } from '../../src/exec/fake.js';
-import { scopeFor } from '../../src/kernel/scope.js';
+import { planNode } from '../../src/planner/index.ts';
+import { controllerFacts, controllerHost, NS, qg, qr, router, view } from '../helpers/router-view.ts';
+import { HOST, type VethSpec } from '../../src/kernel/types.ts';
+import { diff } from '../../src/kernel/diff.ts';
+import { FakeKernel } from '../../src/exec/fake.ts';
+import { scopeFor } from '../../src/kernel/scope.ts';
 
 const facts = controllerFacts(['l2', 'dhcp', 'l3']);
 const chains = (t: { name: string; rules: string[] }[] | undefined) => Object.fromEntries((t ?? []).map((c) => [c.name, c.rules]));

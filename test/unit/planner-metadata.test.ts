@@ -7,20 +7,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { planNode } from '../../src/planner/index.js';
-import { haproxyConfig, isolatedSubnets, type MetadataFacts } from '../../src/planner/metadata.js';
-import { controllerFacts, NS, ROUTER, router, view } from '../helpers/router-view.js';
-import { dhcpPort, dhcpView, SLAAC, subnet, V4 } from '../helpers/dhcp6-view.js';
-import { metadataSource, novaHeaders, signInstanceId } from '../../src/agent/metadata-request.js';
-import { metadataAnswer, type MetadataInstance } from '../../src/lab/metadata-docs.js';
-import { signatureValid } from '../../src/lab/metadata-server.js';
-import { checkUserData } from '../../src/lab/instance-state.js';
-import { parseAgentConfig, rateLimitingProblem, renderAgentConfig } from '../../src/agent/config.js';
-import { diffProcesses } from '../../src/kernel/diff-procs.js';
-import { addressState } from '../../src/exec/procs.js';
-import type { DesiredNamespace, NsKey, ObservedNamespace, ProcessSpec } from '../../src/kernel/types.js';
-import { metadataFacts } from '../../src/agent/metadata-facts.js';
-import type { HostView, PortView } from '../../src/model/hostview.js';
+import { planNode } from '../../src/planner/index.ts';
+import { haproxyConfig, isolatedSubnets, type MetadataFacts } from '../../src/planner/metadata.ts';
+import { controllerFacts, NS, ROUTER, router, view } from '../helpers/router-view.ts';
+import { dhcpPort, dhcpView, SLAAC, subnet, V4 } from '../helpers/dhcp6-view.ts';
+import { metadataSource, novaHeaders, signInstanceId } from '../../src/agent/metadata-request.ts';
+import { metadataAnswer, type MetadataInstance } from '../../src/lab/metadata-docs.ts';
+import { signatureValid } from '../../src/lab/metadata-server.ts';
+import { checkUserData } from '../../src/lab/instance-state.ts';
+import { parseAgentConfig, rateLimitingProblem, renderAgentConfig } from '../../src/agent/config.ts';
+import { diffProcesses } from '../../src/kernel/diff-procs.ts';
+import { addressState } from '../../src/exec/procs.ts';
+import type { DesiredNamespace, NsKey, ObservedNamespace, ProcessSpec } from '../../src/kernel/types.ts';
+import { metadataFacts } from '../../src/agent/metadata-facts.ts';
+import type { HostView, PortView } from '../../src/model/hostview.ts';
 
 const md = (over: Partial<MetadataFacts> = {}): MetadataFacts => ({
   socket: '/var/lib/neutrino/metadata_proxy',

@@ -4,10 +4,10 @@
 // The agent reads (and zeroes) a label chain by listing it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { meteringChains, meterLabelChain, meterRulesChain } from '../../src/planner/metering.js';
-import type { MeteringRuleView } from '../../src/model/hostview.js';
-import { router } from '../helpers/router-view.js';
-import { parseListedCounters } from '../../src/agent/metering.js';
+import { meteringChains, meterLabelChain, meterRulesChain } from '../../src/planner/metering.ts';
+import type { MeteringRuleView } from '../../src/model/hostview.ts';
+import { router } from '../helpers/router-view.ts';
+import { parseListedCounters } from '../../src/agent/metering.ts';
 
 const LABEL = 'c0ffee00-1111-4222-8333-444455556666';
 const rule = (over: Partial<MeteringRuleView>): MeteringRuleView => ({

@@ -3,13 +3,13 @@
 // floating IP on qg-; removing the forwarding removes exactly that, on the fake kernel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planNode } from '../../src/planner/index.js';
-import { controllerFacts, controllerHost, NS, router, view } from '../helpers/router-view.js';
-import { HOST } from '../../src/kernel/types.js';
-import { diff } from '../../src/kernel/diff.js';
-import { FakeKernel } from '../../src/exec/fake.js';
-import { scopeFor } from '../../src/kernel/scope.js';
-import type { PortForwardingView } from '../../src/model/hostview.js';
+import { planNode } from '../../src/planner/index.ts';
+import { controllerFacts, controllerHost, NS, router, view } from '../helpers/router-view.ts';
+import { HOST } from '../../src/kernel/types.ts';
+import { diff } from '../../src/kernel/diff.ts';
+import { FakeKernel } from '../../src/exec/fake.ts';
+import { scopeFor } from '../../src/kernel/scope.ts';
+import type { PortForwardingView } from '../../src/model/hostview.ts';
 
 const facts = controllerFacts(['l2', 'dhcp', 'l3']);
 const chains = (t: { name: string; rules: string[] }[] | undefined) => Object.fromEntries((t ?? []).map((c) => [c.name, c.rules]));

@@ -3,8 +3,8 @@
 // whitespace included; and its argv, config and pid file where Neutron's ProcessManager puts them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { needsRadvd, radvdConfig, radvdProcess, type RadvdPort } from '../../src/planner/radvd.js';
-import { routerSubnet } from '../helpers/router-view.js';
+import { needsRadvd, radvdConfig, radvdProcess, type RadvdPort } from '../../src/planner/radvd.ts';
+import { routerSubnet } from '../helpers/router-view.ts';
 
 const QR = 'qr-aaaaaaaa-aa';
 const TAIL = '\n\n   route fe80::a9fe:a9fe/128 {\n   };\n};';

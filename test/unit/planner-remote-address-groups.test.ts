@@ -3,10 +3,10 @@
 // `[securitygroup] enable_ipset = false` every remote rule is one plain rule per member address.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sgChains } from '../../src/kernel/names.js';
-import { planFirewall, planIpsets } from '../../src/planner/firewall.js';
-import { planFirewall6 } from '../../src/planner/firewall6.js';
-import { INSTANCE, OTHER, rule, scenarioGroup, SG_ID, sgView } from '../helpers/sg-view.js';
+import { sgChains } from '../../src/kernel/names.ts';
+import { planFirewall, planIpsets } from '../../src/planner/firewall.ts';
+import { planFirewall6 } from '../../src/planner/firewall6.ts';
+import { INSTANCE, OTHER, rule, scenarioGroup, SG_ID, sgView } from '../helpers/sg-view.ts';
 
 const AG = 'a9a9a9a9-0000-4000-8000-000000000000';
 const AG_SET4 = 'NIPv4a9a9a9a9-0000-4000-8000-';

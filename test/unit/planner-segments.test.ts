@@ -3,10 +3,10 @@
 // and leaves it unwired when it can wire none.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planNode, type NodeFacts } from '../../src/planner/index.js';
-import type { HostView, NetworkView, SegmentView } from '../../src/model/hostview.js';
-import { HOST, type LinkSpec } from '../../src/kernel/types.js';
-import { l2Port } from '../helpers/l2-view.js';
+import { planNode, type NodeFacts } from '../../src/planner/index.ts';
+import type { HostView, NetworkView, SegmentView } from '../../src/model/hostview.ts';
+import { HOST, type LinkSpec } from '../../src/kernel/types.ts';
+import { l2Port } from '../helpers/l2-view.ts';
 
 const NET = 'e6e37ba0-3b3f-4d4f-9a1b-2c3d4e5f6a7b';
 const VLAN: SegmentView = { network_type: 'vlan', physical_network: 'physnet1', segmentation_id: 12 };

@@ -3,17 +3,17 @@
 // diff creating it, recreating it with another VLAN id, and removing it when the network goes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planNode, type NodeFacts } from '../../src/planner/index.js';
-import type { HostView, NetworkView, PortView } from '../../src/model/hostview.js';
-import { emptyObservedNamespace, HOST, type DesiredNode, type ObservedLink } from '../../src/kernel/types.js';
-import { diff } from '../../src/kernel/diff.js';
-import { FakeKernel } from '../../src/exec/fake.js';
-import { scopeFor } from '../../src/kernel/scope.js';
-import { linkAddLine } from '../../src/kernel/render-ip.js';
-import { vlanSubinterfaceName } from '../../src/kernel/names.js';
-import { parseLink } from '../../src/observe/link.js';
-import { kernelHasVlan } from '../../src/agent/vlan-support.js';
-import { l2Port } from '../helpers/l2-view.js';
+import { planNode, type NodeFacts } from '../../src/planner/index.ts';
+import type { HostView, NetworkView, PortView } from '../../src/model/hostview.ts';
+import { emptyObservedNamespace, HOST, type DesiredNode, type ObservedLink } from '../../src/kernel/types.ts';
+import { diff } from '../../src/kernel/diff.ts';
+import { FakeKernel } from '../../src/exec/fake.ts';
+import { scopeFor } from '../../src/kernel/scope.ts';
+import { linkAddLine } from '../../src/kernel/render-ip.ts';
+import { vlanSubinterfaceName } from '../../src/kernel/names.ts';
+import { parseLink } from '../../src/observe/link.ts';
+import { kernelHasVlan } from '../../src/agent/vlan-support.ts';
+import { l2Port } from '../helpers/l2-view.ts';
 
 const NET = 'e6e37ba0-3b3f-4d4f-9a1b-2c3d4e5f6a7b';
 const FLAT = 'f1a7f1a7-0000-4000-8000-000000000001';

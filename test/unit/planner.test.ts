@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planNode, type NodeFacts } from '../../src/planner/index.js';
-import type { HostView, PortView } from '../../src/model/hostview.js';
-import { emptyObservedNamespace, HOST, type ObservedLink } from '../../src/kernel/types.js';
-import { diff } from '../../src/kernel/diff.js';
-import { FakeKernel } from '../../src/exec/fake.js';
-import { scopeFor } from '../../src/kernel/scope.js';
+import { planNode, type NodeFacts } from '../../src/planner/index.ts';
+import type { HostView, PortView } from '../../src/model/hostview.ts';
+import { emptyObservedNamespace, HOST, type ObservedLink } from '../../src/kernel/types.ts';
+import { diff } from '../../src/kernel/diff.ts';
+import { FakeKernel } from '../../src/exec/fake.ts';
+import { scopeFor } from '../../src/kernel/scope.ts';
 
 // The scenario's ids: network e6e37ba0-3b…, instance port 3c338602-d8…, DHCP port on the controller.
 const NET = 'e6e37ba0-3b3f-4d4f-9a1b-2c3d4e5f6a7b';

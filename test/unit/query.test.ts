@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyListQuery, parseListQuery, selectFields } from '../../src/model/query.js';
-import { prepareCreate, prepareUpdate, composeRule } from '../../src/model/attributes.js';
-import { NeutronError } from '../../src/model/errors.js';
-import { networkSpec } from '../../src/networking/networks.js';
-import { authContext } from '../../src/model/context.js';
+import { applyListQuery, parseListQuery, selectFields } from '../../src/model/query.ts';
+import { prepareCreate, prepareUpdate, composeRule } from '../../src/model/attributes.ts';
+import { NeutronError } from '../../src/model/errors.ts';
+import { networkSpec } from '../../src/networking/networks.ts';
+import { authContext } from '../../src/model/context.ts';
 
 const member = authContext({ userId: 'u', userName: 'demo', projectId: 'p1', projectName: 'demo', roles: ['member'], expiresAt: '' });
 const admin = authContext({ userId: 'a', userName: 'admin', projectId: 'p0', projectName: 'admin', roles: ['admin'], expiresAt: '' });

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDb, type Db } from '../../src/store/db.js';
-import { READERS, withReader } from '../../src/store/read-pool.js';
-import { unitOfWork } from '../../src/store/unit-of-work.js';
+import { openDb, type Db } from '../../src/store/db.ts';
+import { READERS, withReader } from '../../src/store/read-pool.ts';
+import { unitOfWork } from '../../src/store/unit-of-work.ts';
 
 const quota = (project_id: string) => ({ project_id, resource: 'port', limit: 7 });
 const quotasOf = (db: Db) => db.selectFrom('quotas').select('project_id').orderBy('project_id').execute();

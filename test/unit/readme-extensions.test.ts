@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { EXTENSIONS } from '../../src/networking/extensions.js';
+import { EXTENSIONS } from '../../src/networking/extensions.ts';
 
 test('the README names exactly the extensions GET /v2.0/extensions lists, and their number', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');

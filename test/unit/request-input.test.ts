@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { jsonDepth, MAX_JSON_DEPTH, parseJsonBody, unrepresentable } from '../../src/api/json-body.js';
-import { echo, NeutronError } from '../../src/model/errors.js';
-import { dhcpOptsOnCreate, dhcpOptsOnUpdate, parseDhcpOpts } from '../../src/model/dhcp-opts.js';
+import { jsonDepth, MAX_JSON_DEPTH, parseJsonBody, unrepresentable } from '../../src/api/json-body.ts';
+import { echo, NeutronError } from '../../src/model/errors.ts';
+import { dhcpOptsOnCreate, dhcpOptsOnUpdate, parseDhcpOpts } from '../../src/model/dhcp-opts.ts';
 
 const depthOf = (v: unknown): number =>
   v !== null && typeof v === 'object' ? 1 + Math.max(0, ...Object.values(v as object).map(depthOf)) : 0;

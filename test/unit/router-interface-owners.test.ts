@@ -3,9 +3,9 @@
 // takes them for router interfaces (qr- devices), not the `ha-` ports.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { interfaceOwner } from '../../src/networking/router-common.js';
-import { portDeviceName } from '../../src/web/resources.js';
-import { qrName, tapName } from '../../src/kernel/names.js';
+import { interfaceOwner } from '../../src/networking/router-common.ts';
+import { portDeviceName } from '../../src/web/resources.ts';
+import { qrName, tapName } from '../../src/kernel/names.ts';
 
 const ID = 'e5e5e5e5-1111-4222-8333-944445555666';
 

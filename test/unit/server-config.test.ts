@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadServerConfig } from '../../src/server-config.js';
+import { loadServerConfig } from '../../src/server-config.ts';
 
 /** Runs `body` with a loader that writes neutron.conf (at `file`, in a temp dir) of the given lines and loads it. */
 function withConfigFile(body: (load: (...lines: string[]) => ReturnType<typeof loadServerConfig>, file: string) => void): void {

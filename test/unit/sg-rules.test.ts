@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NeutronError } from '../../src/model/errors.js';
+import { NeutronError } from '../../src/model/errors.ts';
 import {
   convertEthertype,
   convertPort,
@@ -10,7 +10,7 @@ import {
   ruleKey,
   validateRule,
   type RuleFields,
-} from '../../src/model/sgrules.js';
+} from '../../src/model/sgrules.ts';
 
 /** Asserts that fn throws a NeutronError with this status and type; returns its message. */
 function fails(fn: () => unknown, status: number, type: string): string {

@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDb } from '../../src/store/db.js';
-import { lockStateDir, StateDirLockedError } from '../../src/store/lock.js';
-import { StateDirError } from '../../src/store/state-dir.js';
+import { openDb } from '../../src/store/db.ts';
+import { lockStateDir, StateDirLockedError } from '../../src/store/lock.ts';
+import { StateDirError } from '../../src/store/state-dir.ts';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
@@ -98,7 +98,7 @@ test(
   withTempRoot(async (root) => {
     // A child process takes the lock, says so, and waits to be killed.
     const script = `import('${new URL('../../src/store/lock.ts', import.meta.url).href}').then((m) => { m.lockStateDir(process.argv[1]); console.log('locked'); setInterval(() => {}, 1000); });`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, root], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, root], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       await new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());

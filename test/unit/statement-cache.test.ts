@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import SQLite from 'better-sqlite3';
-import { withStatementCache } from '../../src/store/statement-cache.js';
+import { withStatementCache } from '../../src/store/statement-cache.ts';
 
 function file() {
   const db = new SQLite(':memory:');

@@ -2,8 +2,8 @@
 // holds the same port object; anything else is reported (the server changes nothing it already holds).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { PortView } from '../../src/model/hostview.js';
-import { keptReports, statusesToReport, type ReportedStatuses } from '../../src/agent/status-reports.js';
+import type { PortView } from '../../src/model/hostview.ts';
+import { keptReports, statusesToReport, type ReportedStatuses } from '../../src/agent/status-reports.ts';
 
 const port = (id: string): PortView => ({
   id,

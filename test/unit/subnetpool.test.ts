@@ -2,8 +2,8 @@
 // reading of a pool's prefixes and bounds, and the choice of a new subnet's CIDR.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatCidr, parsePrefix } from '../../src/model/ip.js';
-import { intersects, isSubset, rangesOf, subtract, toCidrs } from '../../src/model/ipset.js';
+import { formatCidr, parsePrefix } from '../../src/model/ip.ts';
+import { intersects, isSubset, rangesOf, subtract, toCidrs } from '../../src/model/ipset.ts';
 import {
   availablePrefixes,
   checkPoolQuota,
@@ -11,8 +11,8 @@ import {
   chooseAnySubnet,
   compactPrefixes,
   readPool,
-} from '../../src/model/subnetpool.js';
-import { NeutronError } from '../../src/model/errors.js';
+} from '../../src/model/subnetpool.ts';
+import { NeutronError } from '../../src/model/errors.ts';
 
 const set = (...cidrs: string[]) => rangesOf(cidrs.map((c) => parsePrefix(c)!));
 const text = (version: 4 | 6, r: ReturnType<typeof set>) => toCidrs(version, r).map(formatCidr);

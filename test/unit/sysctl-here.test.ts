@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { parseSysctl } from '../../src/observe/netns.js';
-import { procSysPath, readSysctlsHere } from '../../src/exec/sysctl-here.js';
+import { parseSysctl } from '../../src/observe/netns.ts';
+import { procSysPath, readSysctlsHere } from '../../src/exec/sysctl-here.ts';
 
 test('a key maps to its /proc/sys file; a slash stands for a dot inside a level', () => {
   assert.equal(procSysPath('net.ipv4.ip_forward'), '/proc/sys/net/ipv4/ip_forward');

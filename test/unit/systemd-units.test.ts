@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AGENT_ENV, AGENT_NODE_FLAGS } from '../../src/lab/agents.js';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '../../src/lab/agents.ts';
 
 const UNITS = ['neutrino-server.service', 'neutrino-agent.service'];
 const unitPath = (name: string) => fileURLToPath(new URL(`../../contrib/systemd/${name}`, import.meta.url));

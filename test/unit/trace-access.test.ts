@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ExecError } from '../../src/exec/errors.js';
-import type { RunOptions, Runner } from '../../src/exec/run.js';
-import { accessArgv, formatAccess, nodeAccess, parseAccess, AccessError, SSH_PARALLEL } from '../../src/trace/read/access.js';
+import { ExecError } from '../../src/exec/errors.ts';
+import type { RunOptions, Runner } from '../../src/exec/run.ts';
+import { accessArgv, formatAccess, nodeAccess, parseAccess, AccessError, SSH_PARALLEL } from '../../src/trace/read/access.ts';
 
 test('parseAccess: local, netns:NAME, ssh:USER@ADDRESS (host, IPv4, IPv6)', () => {
   assert.deepEqual(parseAccess('local'), { kind: 'local' });

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudConfigError, identityV3, networkEndpoint } from '../../src/client/keystone.js';
-import { configCandidates, keystoneAuthBody, resolveCloud, type CloudLookup } from '../../src/trace/read/cloud.js';
+import { CloudConfigError, identityV3, networkEndpoint } from '../../src/client/keystone.ts';
+import { configCandidates, keystoneAuthBody, resolveCloud, type CloudLookup } from '../../src/trace/read/cloud.ts';
 
 let root = '';
 let cwd = '';

@@ -12,7 +12,7 @@ import {
   ruleTarget,
   ruleWords,
   sysctlValue,
-} from '../../src/trace/checks/compare.js';
+} from '../../src/trace/checks/compare.ts';
 
 const ESTABLISHED =
   '-m state --state RELATED,ESTABLISHED -m comment --comment "Direct packets associated with a known session to the RETURN chain." -j RETURN';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { traceDhcp, DhcpTraceError } from '../../src/trace/walk/dhcp.js';
+import { traceDhcp, DhcpTraceError } from '../../src/trace/walk/dhcp.ts';
 import {
   argValues,
   dnsmasqIn,
@@ -17,13 +17,13 @@ import {
   parseLeases,
   parseNetnsPids,
   parseOptsFile,
-} from '../../src/trace/read/dnsmasq.js';
-import { checkOptions, contextFrom, TraceUsageError, type TraceCliOptions } from '../../src/trace/run.js';
-import { traceCliDefaults } from '../helpers/trace-cli.js';
-import type { TraceReport } from '../../src/trace/report.js';
-import type { DhcpNamespaceDump, Snapshot } from '../../src/trace/snapshot.js';
-import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.js';
-import { renderText } from '../../src/trace/render/render-text.js';
+} from '../../src/trace/read/dnsmasq.ts';
+import { checkOptions, contextFrom, TraceUsageError, type TraceCliOptions } from '../../src/trace/run.ts';
+import { traceCliDefaults } from '../helpers/trace-cli.ts';
+import type { TraceReport } from '../../src/trace/report.ts';
+import type { DhcpNamespaceDump, Snapshot } from '../../src/trace/snapshot.ts';
+import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.ts';
+import { renderText } from '../../src/trace/render/render-text.ts';
 
 const fixture = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace-dhcp', 'healthy');
 const recorded = await loadSnapshot(fixture);
@@ -310,7 +310,7 @@ test("Neutron's dnsmasq files are read by meaning: client ids, port tags, IPv6, 
 });
 
 test('the DHCP probe counts the exchange by MAC, plain and inside VXLAN, and reads what the client said', async () => {
-  const { countDhcp, parseUdhcpc, DHCP_FILTERS } = await import('../../src/trace/probe/probe-dhcp.js');
+  const { countDhcp, parseUdhcpc, DHCP_FILTERS } = await import('../../src/trace/probe/probe-dhcp.ts');
   const me = 'fa:16:3e:31:94:3b';
   // `tcpdump -n -tt -e` on a tap or a bridge …
   const plain = [
@@ -405,8 +405,8 @@ test("a subnet's DNS servers and host routes changed in the API but not in dnsma
 });
 
 test("the DHCPv4 probe captures where every DHCP leg's device is (the family's wire skips nothing), with the same filters", async () => {
-  const { DHCP4_WIRE, DHCP_FILTERS, dhcpTraffic } = await import('../../src/trace/probe/probe-dhcp.js');
-  const { pathCapturePoints, withUnderlayHops } = await import('../../src/trace/probe/probe-plan.js');
+  const { DHCP4_WIRE, DHCP_FILTERS, dhcpTraffic } = await import('../../src/trace/probe/probe-dhcp.ts');
+  const { pathCapturePoints, withUnderlayHops } = await import('../../src/trace/probe/probe-plan.ts');
   const planned = withUnderlayHops(trace(copy()));
   const traffic = dhcpTraffic(DHCP4_WIRE, mac, 'x', 1, async () => ({ sent: 0, answered: 0 }));
   assert.deepEqual(

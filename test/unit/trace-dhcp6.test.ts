@@ -8,15 +8,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { traceDhcp } from '../../src/trace/walk/dhcp.js';
-import { contextFrom, type TraceCliOptions } from '../../src/trace/run.js';
-import { traceJson } from '../helpers/trace-cli.js';
-import { loadSnapshot } from '../../src/trace/read/snapshot-io.js';
-import { parseHostsFile, parseLeases6 } from '../../src/trace/read/dnsmasq.js';
-import { countDhcp6, DHCP6_WIRE, probeDhcp6 } from '../../src/trace/probe/probe-dhcp6.js';
-import { dhcpTraffic } from '../../src/trace/probe/probe-dhcp.js';
-import { renderText } from '../../src/trace/render/render-text.js';
-import type { Snapshot } from '../../src/trace/snapshot.js';
+import { traceDhcp } from '../../src/trace/walk/dhcp.ts';
+import { contextFrom, type TraceCliOptions } from '../../src/trace/run.ts';
+import { traceJson } from '../helpers/trace-cli.ts';
+import { loadSnapshot } from '../../src/trace/read/snapshot-io.ts';
+import { parseHostsFile, parseLeases6 } from '../../src/trace/read/dnsmasq.ts';
+import { countDhcp6, DHCP6_WIRE, probeDhcp6 } from '../../src/trace/probe/probe-dhcp6.ts';
+import { dhcpTraffic } from '../../src/trace/probe/probe-dhcp.ts';
+import { renderText } from '../../src/trace/render/render-text.ts';
+import type { Snapshot } from '../../src/trace/snapshot.ts';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace');
 const VM6C = '8fcfb3c1-e3d9-4643-a2fc-114bcb998791'; // compute1, DHCPv6-stateful 2001:db8:2::/64 only

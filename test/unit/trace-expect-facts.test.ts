@@ -2,9 +2,9 @@
 // links) and the API's agents, with where each configured value came from.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeFactsFromDump } from '../../src/trace/expect/expect-facts.js';
-import type { ApiObject, ApiResources } from '../../src/trace/snapshot.js';
-import { AGENT_INI, hostDump } from '../helpers/trace-dump.js';
+import { nodeFactsFromDump } from '../../src/trace/expect/expect-facts.ts';
+import type { ApiObject, ApiResources } from '../../src/trace/snapshot.ts';
+import { AGENT_INI, hostDump } from '../helpers/trace-dump.ts';
 
 const agent = (host: string, agent_type: string, configurations: object = {}): ApiObject => ({
   id: `${host}-${agent_type}`,

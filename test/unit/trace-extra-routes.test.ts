@@ -5,10 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { traceFip } from '../../src/trace/walk/fip.js';
-import { contextFrom } from '../../src/trace/run.js';
-import { loadSnapshot } from '../../src/trace/read/snapshot-io.js';
-import type { Snapshot } from '../../src/trace/snapshot.js';
+import { traceFip } from '../../src/trace/walk/fip.ts';
+import { contextFrom } from '../../src/trace/run.ts';
+import { loadSnapshot } from '../../src/trace/read/snapshot-io.ts';
+import type { Snapshot } from '../../src/trace/snapshot.ts';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace');
 const SOURCE = '198.51.100.1';

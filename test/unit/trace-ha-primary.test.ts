@@ -2,9 +2,9 @@
 // address on `ha-` besides the HA ports' own (keepalived's primary VIP), whoever built the router.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hostDump } from '../helpers/trace-dump.js';
-import { primaryRoutersOn } from '../../src/trace/expect/ha-primary.js';
-import type { ApiResources, NodeDump } from '../../src/trace/snapshot.js';
+import { hostDump } from '../helpers/trace-dump.ts';
+import { primaryRoutersOn } from '../../src/trace/expect/ha-primary.ts';
+import type { ApiResources, NodeDump } from '../../src/trace/snapshot.ts';
 
 const ROUTER = '11111111-2222-4333-8444-555555555555';
 const HA_PORT = 'e5e5e5e5-1111-4222-8333-944445555666';

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { relativeImports, resolveTs, tsFiles } from '../helpers/imports.js';
+import { relativeImports, resolveTs, tsFiles } from '../helpers/imports.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SERVER_DIRS = ['networking', 'identity', 'store', 'api'].map((d) => join(ROOT, 'src', d) + '/');
@@ -28,22 +28,22 @@ function reachable(roots: string[]): Map<string, string[]> {
 
 test('the import parser sees static, multi-line, type-only, re-export and dynamic imports', () => {
   const src = [
-    "import { a } from '../networking/a.js';",
-    'import {\n  b,\n  c,\n} from "../store/b.js";',
-    "import type { T } from '../api/t.js';",
-    "export { d } from '../identity/d.js';",
-    "import '../networking/side-effect.js';",
-    "const m = await import('../store/lazy.js');",
+    "import { a } from '../networking/a.ts';",
+    'import {\n  b,\n  c,\n} from "../store/b.ts";',
+    "import type { T } from '../api/t.ts';",
+    "export { d } from '../identity/d.ts';",
+    "import '../networking/side-effect.ts';",
+    "const m = await import('../store/lazy.ts');",
     "import { readFileSync } from 'node:fs';",
     "// import { x } from 'not-relative';",
   ].join('\n');
   assert.deepEqual(relativeImports(src).sort(), [
-    '../api/t.js',
-    '../identity/d.js',
-    '../networking/a.js',
-    '../networking/side-effect.js',
-    '../store/b.js',
-    '../store/lazy.js',
+    '../api/t.ts',
+    '../identity/d.ts',
+    '../networking/a.ts',
+    '../networking/side-effect.ts',
+    '../store/b.ts',
+    '../store/lazy.ts',
   ]);
 });
 

@@ -8,13 +8,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tracePort } from '../../src/trace/walk/port.js';
-import { contextFrom } from '../../src/trace/run.js';
-import { loadSnapshot } from '../../src/trace/read/snapshot-io.js';
-import { renderText } from '../../src/trace/render/render-text.js';
-import { captureFilter, underlayFilter } from '../../src/trace/probe/probe-plan.js';
-import { countPackets } from '../../src/trace/probe/probe-count.js';
-import type { Snapshot } from '../../src/trace/snapshot.js';
+import { tracePort } from '../../src/trace/walk/port.ts';
+import { contextFrom } from '../../src/trace/run.ts';
+import { loadSnapshot } from '../../src/trace/read/snapshot-io.ts';
+import { renderText } from '../../src/trace/render/render-text.ts';
+import { captureFilter, underlayFilter } from '../../src/trace/probe/probe-plan.ts';
+import { countPackets } from '../../src/trace/probe/probe-count.ts';
+import type { Snapshot } from '../../src/trace/snapshot.ts';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace');
 const VM6A = '5686314d-cf46-4560-9c22-11bd8f7c3738'; // compute1

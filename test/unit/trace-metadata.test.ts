@@ -7,13 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { contextFrom } from '../../src/trace/run.js';
-import { traceMetadata } from '../../src/trace/walk/metadata.js';
-import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.js';
+import { contextFrom } from '../../src/trace/run.ts';
+import { traceMetadata } from '../../src/trace/walk/metadata.ts';
+import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import type { TraceReport } from '../../src/trace/report.js';
-import type { Snapshot } from '../../src/trace/snapshot.js';
+import type { TraceReport } from '../../src/trace/report.ts';
+import type { Snapshot } from '../../src/trace/snapshot.ts';
 
 const fixture = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace-dhcp', 'healthy');
 const recorded = await loadSnapshot(fixture);

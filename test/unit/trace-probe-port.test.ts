@@ -4,12 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tracePort } from '../../src/trace/walk/port.js';
-import { probePort } from '../../src/trace/probe/probe.js';
-import { pathCapturePoints, withUnderlayHops } from '../../src/trace/probe/probe-plan.js';
-import { contextFrom } from '../../src/trace/run.js';
-import { loadSnapshot } from '../../src/trace/read/snapshot-io.js';
-import { nodeAccess, parseAccess } from '../../src/trace/read/access.js';
+import { tracePort } from '../../src/trace/walk/port.ts';
+import { probePort } from '../../src/trace/probe/probe.ts';
+import { pathCapturePoints, withUnderlayHops } from '../../src/trace/probe/probe-plan.ts';
+import { contextFrom } from '../../src/trace/run.ts';
+import { loadSnapshot } from '../../src/trace/read/snapshot-io.ts';
+import { nodeAccess, parseAccess } from '../../src/trace/read/access.ts';
 
 const snap = await loadSnapshot(join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace-dhcp', 'healthy'));
 const instancePort = snap.api.ports.find((p) => String(p['device_owner']).startsWith('compute:'))!;

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { accessArgv, nodeAccess, parseAccess } from '../../src/trace/read/access.js';
-import { probeFip } from '../../src/trace/probe/probe.js';
-import { captureCommand, readCapture, tcpdumpArgv } from '../../src/trace/probe/probe-capture.js';
-import { countPackets, parsePing } from '../../src/trace/probe/probe-count.js';
-import { locateLoss, refinish } from '../../src/trace/probe/probe-locate.js';
-import { renderText } from '../../src/trace/render/render-text.js';
+import { accessArgv, nodeAccess, parseAccess } from '../../src/trace/read/access.ts';
+import { probeFip } from '../../src/trace/probe/probe.ts';
+import { captureCommand, readCapture, tcpdumpArgv } from '../../src/trace/probe/probe-capture.ts';
+import { countPackets, parsePing } from '../../src/trace/probe/probe-count.ts';
+import { locateLoss, refinish } from '../../src/trace/probe/probe-locate.ts';
+import { renderText } from '../../src/trace/render/render-text.ts';
 import {
   capturePoints,
   captureFilter,
@@ -21,8 +21,8 @@ import {
   underlayFilter,
   UNDERLAY_CHECK,
   withUnderlayHops,
-} from '../../src/trace/probe/probe-plan.js';
-import type { Hop, HopCapture, TraceReport } from '../../src/trace/report.js';
+} from '../../src/trace/probe/probe-plan.ts';
+import type { Hop, HopCapture, TraceReport } from '../../src/trace/report.ts';
 
 const FIP = '10.123.123.104';
 const FIXED = '172.16.1.3';

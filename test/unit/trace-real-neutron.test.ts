@@ -9,12 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { contextFrom, type TraceCliOptions } from '../../src/trace/run.js';
-import { traceJson } from '../helpers/trace-cli.js';
-import { sgHop } from '../../src/trace/checks/sg.js';
-import { readsIpsets } from '../../src/trace/read/gather.js';
-import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.js';
-import type { Snapshot } from '../../src/trace/snapshot.js';
+import { contextFrom, type TraceCliOptions } from '../../src/trace/run.ts';
+import { traceJson } from '../helpers/trace-cli.ts';
+import { sgHop } from '../../src/trace/checks/sg.ts';
+import { readsIpsets } from '../../src/trace/read/gather.ts';
+import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.ts';
+import type { Snapshot } from '../../src/trace/snapshot.ts';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace', 'real-neutron-zed');
 const FIP_DIR = join(fixtures, 'healthy-fip');

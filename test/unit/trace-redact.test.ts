@@ -1,8 +1,8 @@
 // A recorded agent configuration keeps every setting the tracer uses and no secret.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { redactIni } from '../../src/trace/read/redact.js';
-import { parseAgentConfig } from '../../src/agent/config.js';
+import { redactIni } from '../../src/trace/read/redact.ts';
+import { parseAgentConfig } from '../../src/agent/config.ts';
 
 test('redactIni: password, secret and token values replaced; settings, comments and empty values kept', () => {
   const text = [

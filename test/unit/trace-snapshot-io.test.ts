@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HOST } from '../../src/kernel/types.js';
-import { parseNamespace } from '../../src/observe/node.js';
-import { loadSnapshot, saveSnapshot, SnapshotError } from '../../src/trace/read/snapshot-io.js';
-import type { NodeDump, Snapshot } from '../../src/trace/snapshot.js';
+import { HOST } from '../../src/kernel/types.ts';
+import { parseNamespace } from '../../src/observe/node.ts';
+import { loadSnapshot, saveSnapshot, SnapshotError } from '../../src/trace/read/snapshot-io.ts';
+import type { NodeDump, Snapshot } from '../../src/trace/snapshot.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/kernel/${name}`, import.meta.url), 'utf8');
 

@@ -5,11 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { traceFip } from '../../src/trace/walk/fip.js';
-import { contextFrom } from '../../src/trace/run.js';
-import { loadSnapshot } from '../../src/trace/read/snapshot-io.js';
-import { renderText } from '../../src/trace/render/render-text.js';
-import { renderDot, renderMermaid } from '../../src/trace/render/render-graph.js';
+import { traceFip } from '../../src/trace/walk/fip.ts';
+import { contextFrom } from '../../src/trace/run.ts';
+import { loadSnapshot } from '../../src/trace/read/snapshot-io.ts';
+import { renderText } from '../../src/trace/render/render-text.ts';
+import { renderDot, renderMermaid } from '../../src/trace/render/render-graph.ts';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace');
 const FIP = '10.123.123.104';

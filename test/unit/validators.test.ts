@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isFixedIps, isHostRoutes, isMac, isNameservers, isSubnetCidr, toBoolean, Invalid } from '../../src/model/validators.js';
-import { canonicalIpOrNull, cidrsOverlap, formatCidr, parsePrefix } from '../../src/model/ip.js';
+import { isFixedIps, isHostRoutes, isMac, isNameservers, isSubnetCidr, toBoolean, Invalid } from '../../src/model/validators.ts';
+import { canonicalIpOrNull, cidrsOverlap, formatCidr, parsePrefix } from '../../src/model/ip.ts';
 
 test('CIDRs: host bits must be zero, prefix in range', () => {
   assert.equal(isSubnetCidr('10.0.0.0/24'), undefined);

@@ -1,8 +1,8 @@
 // [vxlan] udp_dstport, ttl, tos, local_ip and vxlan_group: read and checked as Neutron's Linux-bridge agent does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AgentConfigError, parseAgentConfig, renderAgentConfig, vxlanSettingsOf } from '../../src/agent/config.js';
-import { vxlanGroupOf, vxlanGroupProblem } from '../../src/planner/vxlan-group.js';
+import { AgentConfigError, parseAgentConfig, renderAgentConfig, vxlanSettingsOf } from '../../src/agent/config.ts';
+import { vxlanGroupOf, vxlanGroupProblem } from '../../src/planner/vxlan-group.ts';
 
 const BASE = '[DEFAULT]\nhost = n1\n[vxlan]\nlocal_ip = 10.0.0.1\n';
 

@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadSnapshot } from '../../src/trace/read/snapshot-io.js';
-import { viewOf } from '../../src/web/state.js';
-import type { Topology, TopologyDevice } from '../../src/web/topology.js';
+import { loadSnapshot } from '../../src/trace/read/snapshot-io.ts';
+import { viewOf } from '../../src/web/state.ts';
+import type { Topology, TopologyDevice } from '../../src/web/topology.ts';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace');
 const FIP = '10.123.123.104';

@@ -1,8 +1,8 @@
 // Version discovery and the auth routes: issuing, validating and revoking tokens, and what a token
 // gives its holder (projects, catalog).
-import { AuthRequest } from '../../identity/schemas.js';
-import { listBody, versionV3 } from '../../identity/views.js';
-import { header, type IdentityRouteContext, type IdentityRouter } from './request.js';
+import { AuthRequest } from '../../identity/schemas.ts';
+import { listBody, versionV3 } from '../../identity/views.ts';
+import { header, type IdentityRouteContext, type IdentityRouter } from './request.ts';
 
 /** keystoneauth asks the unversioned root for a multiple-choice document. */
 export function discoveryRoutes(r: IdentityRouter, { baseUrl, v3 }: IdentityRouteContext): void {

@@ -1,9 +1,9 @@
 // The service catalog, read-only: services, endpoints and the one region (`openstack endpoint list`,
 // `service list`, `region list`).
-import { notFoundError } from '../../identity/errors.js';
-import { REGION } from '../../identity/service.js';
-import { listBody } from '../../identity/views.js';
-import { byId, param, type IdentityRouteContext, type IdentityRouter } from './request.js';
+import { notFoundError } from '../../identity/errors.ts';
+import { REGION } from '../../identity/service.ts';
+import { listBody } from '../../identity/views.ts';
+import { byId, param, type IdentityRouteContext, type IdentityRouter } from './request.ts';
 
 export function serviceRoutes(r: IdentityRouter, { identity, baseUrl, view, v3, caller, self }: IdentityRouteContext): void {
   r.get(`${v3}/services`, async (req) => {

@@ -1,7 +1,7 @@
 // Groups: administration, membership, and a user's groups.
-import { GroupCreate, GroupUpdate, GroupUserParams, IdParams } from '../../identity/schemas.js';
-import { listBody } from '../../identity/views.js';
-import { byId, param, type IdentityRouteContext, type IdentityRouter } from './request.js';
+import { GroupCreate, GroupUpdate, GroupUserParams, IdParams } from '../../identity/schemas.ts';
+import { listBody } from '../../identity/views.ts';
+import { byId, param, type IdentityRouteContext, type IdentityRouter } from './request.ts';
 
 export function groupRoutes(r: IdentityRouter, { identity, view, v3, caller, self }: IdentityRouteContext): void {
   r.post(`${v3}/groups`, { schema: { body: GroupCreate } }, async (req, reply) => {

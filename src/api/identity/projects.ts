@@ -1,7 +1,7 @@
 // Domains (read-only: there is the default one) and projects.
-import { IdParams, ProjectCreate, ProjectUpdate } from '../../identity/schemas.js';
-import { listBody } from '../../identity/views.js';
-import { byId, flag, param, type IdentityRouteContext, type IdentityRouter } from './request.js';
+import { IdParams, ProjectCreate, ProjectUpdate } from '../../identity/schemas.ts';
+import { listBody } from '../../identity/views.ts';
+import { byId, flag, param, type IdentityRouteContext, type IdentityRouter } from './request.ts';
 
 export function domainRoutes(r: IdentityRouter, { identity, view, v3, caller, self }: IdentityRouteContext): void {
   r.get(`${v3}/domains`, async (req) => {

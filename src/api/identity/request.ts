@@ -9,11 +9,11 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
-import type { AuthContext } from '../../model/context.js';
-import { unauthorized } from '../../identity/errors.js';
-import { IdParams } from '../../identity/schemas.js';
-import type { IdentityService } from '../../identity/service.js';
-import { IdentityViews } from '../../identity/views.js';
+import type { AuthContext } from '../../model/context.ts';
+import { unauthorized } from '../../identity/errors.ts';
+import { IdParams } from '../../identity/schemas.ts';
+import type { IdentityService } from '../../identity/service.ts';
+import { IdentityViews } from '../../identity/views.ts';
 
 /** A Fastify instance that infers `request.body`/`params` from the TypeBox schema given to a route. */
 export type IdentityRouter = FastifyInstance<

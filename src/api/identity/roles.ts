@@ -1,7 +1,7 @@
 // Roles and their assignments to users on projects (grants, and the role_assignments query).
-import { GrantParams, GroupGrantParams, ProjectGroupParams, ProjectUserParams, RoleCreate } from '../../identity/schemas.js';
-import { listBody } from '../../identity/views.js';
-import { byId, flag, param, type IdentityRouteContext, type IdentityRouter, type Query } from './request.js';
+import { GrantParams, GroupGrantParams, ProjectGroupParams, ProjectUserParams, RoleCreate } from '../../identity/schemas.ts';
+import { listBody } from '../../identity/views.ts';
+import { byId, flag, param, type IdentityRouteContext, type IdentityRouter, type Query } from './request.ts';
 
 export function roleRoutes(r: IdentityRouter, { identity, view, v3, caller, self }: IdentityRouteContext): void {
   r.post(`${v3}/roles`, { schema: { body: RoleCreate } }, async (req, reply) => {

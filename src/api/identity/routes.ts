@@ -2,13 +2,13 @@
 // one function per resource group. The services behind them are in src/identity.
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifySchemaValidationError } from 'fastify';
-import { authScopeRoutes, discoveryRoutes, tokenRoutes } from './auth.js';
-import { endpointRoutes, regionRoutes, serviceRoutes } from './catalog.js';
-import { groupRoutes } from './groups.js';
-import { domainRoutes, projectRoutes } from './projects.js';
-import { identityRouteContext, type IdentityRouteDeps } from './request.js';
-import { grantRoutes, groupGrantRoutes, roleAssignmentRoutes, roleRoutes } from './roles.js';
-import { userRoutes } from './users.js';
+import { authScopeRoutes, discoveryRoutes, tokenRoutes } from './auth.ts';
+import { endpointRoutes, regionRoutes, serviceRoutes } from './catalog.ts';
+import { groupRoutes } from './groups.ts';
+import { domainRoutes, projectRoutes } from './projects.ts';
+import { identityRouteContext, type IdentityRouteDeps } from './request.ts';
+import { grantRoutes, groupGrantRoutes, roleAssignmentRoutes, roleRoutes } from './roles.ts';
+import { userRoutes } from './users.ts';
 
 export async function registerIdentityRoutes(http: FastifyInstance, deps: IdentityRouteDeps): Promise<void> {
   // An encapsulated plugin: the TypeBox validator and its error wording apply to these routes only.

@@ -1,7 +1,7 @@
 // Users: administration, a user's projects, and the user's own password change.
-import { AppCredCreate, IdParams, PasswordChange, UserCreate, UserCredParams, UserUpdate } from '../../identity/schemas.js';
-import { listBody } from '../../identity/views.js';
-import { byId, flag, param, type IdentityRouteContext, type IdentityRouter } from './request.js';
+import { AppCredCreate, IdParams, PasswordChange, UserCreate, UserCredParams, UserUpdate } from '../../identity/schemas.ts';
+import { listBody } from '../../identity/views.ts';
+import { byId, flag, param, type IdentityRouteContext, type IdentityRouter } from './request.ts';
 
 export function userRoutes(r: IdentityRouter, { identity, view, v3, caller, self }: IdentityRouteContext): void {
   r.post(`${v3}/users`, { schema: { body: UserCreate } }, async (req, reply) => {

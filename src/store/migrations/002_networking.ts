@@ -1,7 +1,7 @@
 // Networking tables: networks, subnets, ports and their IP allocations, security groups, routers,
 // floating IPs, quotas, agents and the change feed.
 import type { CreateTableBuilder, Kysely } from 'kysely';
-import { autoIncrementKey } from '../dialect.js';
+import { autoIncrementKey } from '../dialect.ts';
 
 function standard<T extends string>(t: CreateTableBuilder<T, never>) {
   return t

@@ -1,7 +1,7 @@
 // Keystone's revocation events (tokens issued before an event that matches them are dead, even if
 // the user regains the role) and its per-user record of consecutive failed password checks.
 import type { Kysely } from 'kysely';
-import { autoIncrementKey } from '../dialect.js';
+import { autoIncrementKey } from '../dialect.ts';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema

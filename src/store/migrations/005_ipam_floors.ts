@@ -5,8 +5,8 @@
 // leave it too high. `generation` counts those lowerings, so that a floor raised from a read made
 // before one of them is refused.
 import { sql, type Kysely } from 'kysely';
-import { parseIp } from '../../model/ip.js';
-import { isPostgres } from '../dialect.js';
+import { parseIp } from '../../model/ip.ts';
+import { isPostgres } from '../dialect.ts';
 
 /** Decimal, zero-padded to the width of the largest IPv6 address: sorts the same under any collation. */
 const KEY_WIDTH = 39;

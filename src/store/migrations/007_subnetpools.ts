@@ -4,7 +4,7 @@
 // take tags as the other standard-attribute resources do (migration 004's pattern); address scopes
 // have no standard attributes in Neutron, so no tags either.
 import type { Kysely } from 'kysely';
-import { tagTableName } from './004_tags.js';
+import { tagTableName } from './004_tags.ts';
 
 /** The resource tables this migration adds to those that take tags. */
 export const TAGGED_TABLES_007 = ['subnetpools'] as const;

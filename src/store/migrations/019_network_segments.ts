@@ -5,7 +5,7 @@
 // becomes its first segment.
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { isPostgres } from '../dialect.js';
+import { isPostgres } from '../dialect.ts';
 
 const MOVED = ['network_type', 'physical_network', 'segmentation_id', 'segment_key'];
 

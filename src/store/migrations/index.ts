@@ -1,25 +1,25 @@
 // Every schema migration, in order. Add new ones at the end; never edit a released one.
 import type { Migration } from 'kysely/migration';
-import * as m001 from './001_identity.js';
-import * as m002 from './002_networking.js';
-import * as m003 from './003_identity_hardening.js';
-import * as m004 from './004_tags.js';
-import * as m005 from './005_ipam_floors.js';
-import * as m006 from './006_rbac.js';
-import * as m007 from './007_subnetpools.js';
-import * as m008 from './008_misc_parity.js';
-import * as m010 from './010_vlan.js';
-import * as m012 from './012_application_credentials.js';
-import * as m013 from './013_port_forwardings.js';
-import * as m014 from './014_small_extensions.js';
-import * as m015 from './015_port_bindings.js';
-import * as m016 from './016_identity_groups.js';
-import * as m017 from './017_rbac_shared_objects.js';
-import * as m018 from './018_auto_allocate_service_types.js';
-import * as m019 from './019_network_segments.js';
-import * as m020 from './020_l3_ha.js';
-import * as m021 from './021_address_group_rules_metering.js';
-import * as m022 from './022_port_ranges_metering_prefixes.js';
+import * as m001 from './001_identity.ts';
+import * as m002 from './002_networking.ts';
+import * as m003 from './003_identity_hardening.ts';
+import * as m004 from './004_tags.ts';
+import * as m005 from './005_ipam_floors.ts';
+import * as m006 from './006_rbac.ts';
+import * as m007 from './007_subnetpools.ts';
+import * as m008 from './008_misc_parity.ts';
+import * as m010 from './010_vlan.ts';
+import * as m012 from './012_application_credentials.ts';
+import * as m013 from './013_port_forwardings.ts';
+import * as m014 from './014_small_extensions.ts';
+import * as m015 from './015_port_bindings.ts';
+import * as m016 from './016_identity_groups.ts';
+import * as m017 from './017_rbac_shared_objects.ts';
+import * as m018 from './018_auto_allocate_service_types.ts';
+import * as m019 from './019_network_segments.ts';
+import * as m020 from './020_l3_ha.ts';
+import * as m021 from './021_address_group_rules_metering.ts';
+import * as m022 from './022_port_ranges_metering_prefixes.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,

@@ -1,10 +1,10 @@
 // Hop checks: compare one expected kernel object (from the planner, fed with the node's
 // configuration) with what the node's kernel shows, and say what is wrong in Neutron's terms. Pure.
-import { HOST, type LinkSpec, type NsKey, type ObservedLink, type ObservedNamespace } from '../../kernel/types.js';
-import type { EvidenceLine, Hop, HopStatus, Reason, ResourceRef } from '../report.js';
-import type { TraceNode } from '../read/nodes.js';
-import type { DhcpNamespaceDump } from '../snapshot.js';
-import { findRule } from './compare.js';
+import { HOST, type LinkSpec, type NsKey, type ObservedLink, type ObservedNamespace } from '../../kernel/types.ts';
+import type { EvidenceLine, Hop, HopStatus, Reason, ResourceRef } from '../report.ts';
+import type { TraceNode } from '../read/nodes.ts';
+import type { DhcpNamespaceDump } from '../snapshot.ts';
+import { findRule } from './compare.ts';
 
 export type HopDraft = Omit<Hop, 'index'>;
 

@@ -3,11 +3,11 @@
 // the port's host entry, and the security-group rules that let DHCP through. Expected values come
 // from the agent's planner (the node's desired qdhcp- namespace and dnsmasq); observed ones from the
 // node's dump, with dnsmasq's files found through its own command line. Pure.
-import { AGENT_DHCP, AGENT_L2 } from '../../model/neutron.js';
-import { bridgeName, dhcpNamespace, nsName, sgChains, tapName } from '../../kernel/names.js';
-import { HOST, type ProcessSpec } from '../../kernel/types.js';
-import { canonicalIpOrNull, parseIp, parsePrefix } from '../../model/ip.js';
-import { agentNote, type IpFamily, type TraceContext } from '../context.js';
+import { AGENT_DHCP, AGENT_L2 } from '../../model/neutron.ts';
+import { bridgeName, dhcpNamespace, nsName, sgChains, tapName } from '../../kernel/names.ts';
+import { HOST, type ProcessSpec } from '../../kernel/types.ts';
+import { canonicalIpOrNull, parseIp, parsePrefix } from '../../model/ip.ts';
+import { agentNote, type IpFamily, type TraceContext } from '../context.ts';
 import {
   checkAddress,
   checkLink,
@@ -19,7 +19,7 @@ import {
   wantOf,
   type HopBase,
   type HopDraft,
-} from './checks.js';
+} from './checks.ts';
 import {
   argValues,
   dnsmasqIn,
@@ -29,11 +29,11 @@ import {
   parseOptsFile,
   type DhcpOption,
   type RunningDnsmasq,
-} from '../read/dnsmasq.js';
-import { cmdlinePath, netnsPidsArgv } from '../read/collect-dhcp.js';
-import { agentHop, netRef, portRef, segmentOf } from './l2.js';
-import type { Hop, Reason } from '../report.js';
-import type { ApiObject } from '../snapshot.js';
+} from '../read/dnsmasq.ts';
+import { cmdlinePath, netnsPidsArgv } from '../read/collect-dhcp.ts';
+import { agentHop, netRef, portRef, segmentOf } from './l2.ts';
+import type { Hop, Reason } from '../report.ts';
+import type { ApiObject } from '../snapshot.ts';
 
 const netName = (net: ApiObject) => String(net['name'] || net.id);
 const dhcpOwner = (ctx: TraceContext, host: string, net: ApiObject) =>

@@ -5,16 +5,16 @@
 // /v2.0/routers/{id}/l3-agents) follows what the agents reported. Read from what is there, never
 // from how neutrino builds it: a keepalived is any process of that name in the namespace, a primary
 // any node whose `ha-` holds an address that is no HA port's. Pure.
-import { AGENT_L3, ROUTER_HA_INTF_OWNER } from '../../model/neutron.js';
-import { haName, routerNamespace } from '../../kernel/names.js';
-import { HOST } from '../../kernel/types.js';
-import { agentNote, str, type TraceContext } from '../context.js';
-import { haPortAddresses, holdsPrimaryVip } from '../expect/ha-primary.js';
-import { isKeepalived, keepalivedStateFileOf } from '../read/collect-dhcp.js';
-import type { Hop } from '../report.js';
-import type { ApiObject } from '../snapshot.js';
-import { isDraft, namespaceOr, observeCommand, processesCommand, result, routerProcessesOr, type HopDraft } from './checks.js';
-import { routerRef, routerSysctlHop } from './router.js';
+import { AGENT_L3, ROUTER_HA_INTF_OWNER } from '../../model/neutron.ts';
+import { haName, routerNamespace } from '../../kernel/names.ts';
+import { HOST } from '../../kernel/types.ts';
+import { agentNote, str, type TraceContext } from '../context.ts';
+import { haPortAddresses, holdsPrimaryVip } from '../expect/ha-primary.ts';
+import { isKeepalived, keepalivedStateFileOf } from '../read/collect-dhcp.ts';
+import type { Hop } from '../report.ts';
+import type { ApiObject } from '../snapshot.ts';
+import { isDraft, namespaceOr, observeCommand, processesCommand, result, routerProcessesOr, type HopDraft } from './checks.ts';
+import { routerRef, routerSysctlHop } from './router.ts';
 
 export const isHaRouter = (router: ApiObject) => router['ha'] === true;
 

@@ -2,13 +2,13 @@
 // tap, the bridge and the MAC; they must be the port's. Without a domain XML (no Nova or libvirt:
 // containers, Ironic, another hypervisor) the kernel still shows whether anything is attached to the
 // tap: its carrier. Pure.
-import { bridgeName, tapName } from '../../kernel/names.js';
-import { HOST } from '../../kernel/types.js';
-import { parseDomainInterfaces } from '../../observe/libvirt.js';
-import { observeCommand, result, type HopBase, type HopDraft } from './checks.js';
-import type { TraceContext } from '../context.js';
-import type { Hop } from '../report.js';
-import type { ApiObject } from '../snapshot.js';
+import { bridgeName, tapName } from '../../kernel/names.ts';
+import { HOST } from '../../kernel/types.ts';
+import { parseDomainInterfaces } from '../../observe/libvirt.ts';
+import { observeCommand, result, type HopBase, type HopDraft } from './checks.ts';
+import type { TraceContext } from '../context.ts';
+import type { Hop } from '../report.ts';
+import type { ApiObject } from '../snapshot.ts';
 
 export function instanceHop(ctx: TraceContext, host: string, port: ApiObject, net: ApiObject, leg: Hop['leg']): HopDraft {
   const id = String(port['device_id'] ?? '');

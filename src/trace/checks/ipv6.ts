@@ -1,21 +1,21 @@
 // The hops only an IPv6 path has (Neutron's L3 agent and IptablesFirewallDriver): radvd for the
 // router's subnet, the ICMPv6 rules a port's ingress chain must keep for neighbour discovery, and
 // the SLAAC address the instance forms against the one Neutron assigned. Pure.
-import { qrName, routerNamespace, sgChains, tapName } from '../../kernel/names.js';
-import { HOST } from '../../kernel/types.js';
-import { eui64Address, parseIp } from '../../model/ip.js';
-import { AGENT_L2, AGENT_L3, DHCPV6_STATELESS, IPV6_SLAAC } from '../../model/neutron.js';
-import { ICMPV6_ALLOWED_INGRESS_TYPES } from '../../planner/firewall6.js';
-import { METADATA_V6_CIDR, METADATA_V6_IP } from '../../planner/metadata.js';
-import { radvdProcessId } from '../../planner/radvd.js';
-import { agentNote, str, type TraceContext } from '../context.js';
-import { isRadvd, radvdConfigOf } from '../read/collect-dhcp.js';
-import type { Hop } from '../report.js';
-import type { ApiObject } from '../snapshot.js';
-import { apiHop, isDraft, namespaceOr, observeCommand, processesCommand, result, routerProcessesOr, type HopDraft } from './checks.js';
-import { findRule } from './compare.js';
-import { portRef } from './l2.js';
-import { routerRef } from './router.js';
+import { qrName, routerNamespace, sgChains, tapName } from '../../kernel/names.ts';
+import { HOST } from '../../kernel/types.ts';
+import { eui64Address, parseIp } from '../../model/ip.ts';
+import { AGENT_L2, AGENT_L3, DHCPV6_STATELESS, IPV6_SLAAC } from '../../model/neutron.ts';
+import { ICMPV6_ALLOWED_INGRESS_TYPES } from '../../planner/firewall6.ts';
+import { METADATA_V6_CIDR, METADATA_V6_IP } from '../../planner/metadata.ts';
+import { radvdProcessId } from '../../planner/radvd.ts';
+import { agentNote, str, type TraceContext } from '../context.ts';
+import { isRadvd, radvdConfigOf } from '../read/collect-dhcp.ts';
+import type { Hop } from '../report.ts';
+import type { ApiObject } from '../snapshot.ts';
+import { apiHop, isDraft, namespaceOr, observeCommand, processesCommand, result, routerProcessesOr, type HopDraft } from './checks.ts';
+import { findRule } from './compare.ts';
+import { portRef } from './l2.ts';
+import { routerRef } from './router.ts';
 
 const ICMPV6_TYPE_NAMES: Record<number, string> = {
   130: 'multicast listener query',

@@ -1,11 +1,11 @@
 // The L2 hops of a path on one node (Neutron's Linux bridge agent): the network's bridge, its
 // uplink (the mapped NIC of a flat network, its subinterface <nic>.<vid> of a VLAN one, vxlan-N of a
 // VXLAN one), a port's tap, and the l2population entries toward another node's VTEP. Pure.
-import { AGENT_L2 } from '../../model/neutron.js';
-import { bridgeName, tapName, vlanSubinterfaceName, vxlanName } from '../../kernel/names.js';
-import { HOST } from '../../kernel/types.js';
-import { FLOOD_MAC } from '../../planner/l2.js';
-import { agentNote, type TraceContext } from '../context.js';
+import { AGENT_L2 } from '../../model/neutron.ts';
+import { bridgeName, tapName, vlanSubinterfaceName, vxlanName } from '../../kernel/names.ts';
+import { HOST } from '../../kernel/types.ts';
+import { FLOOD_MAC } from '../../planner/l2.ts';
+import { agentNote, type TraceContext } from '../context.ts';
 import {
   apiHop,
   checkLink,
@@ -17,9 +17,9 @@ import {
   wantOf,
   type HopBase,
   type HopDraft,
-} from './checks.js';
-import type { Hop, ResourceRef } from '../report.js';
-import type { ApiObject } from '../snapshot.js';
+} from './checks.ts';
+import type { Hop, ResourceRef } from '../report.ts';
+import type { ApiObject } from '../snapshot.ts';
 
 export const netRef = (net: ApiObject): ResourceRef => ({ type: 'network', id: net.id, name: String(net['name'] ?? '') });
 export const portRef = (port: ApiObject): ResourceRef => ({ type: 'port', id: port.id, name: String(port['name'] ?? '') });

@@ -4,9 +4,9 @@
 // (registered and alive), and the instance's route to 169.254.169.254: read from its own route table
 // when the snapshot has it (a lab's instances), else, on an isolated network, from the
 // 169.254.169.254/32 route DHCP gives it (option 121). Pure.
-import { dhcpNamespace, routerNamespace, wrapChain } from '../../kernel/names.js';
-import type { NsKey } from '../../kernel/types.js';
-import { AGENT_DHCP, AGENT_L3, AGENT_METADATA } from '../../model/neutron.js';
+import { dhcpNamespace, routerNamespace, wrapChain } from '../../kernel/names.ts';
+import type { NsKey } from '../../kernel/types.ts';
+import { AGENT_DHCP, AGENT_L3, AGENT_METADATA } from '../../model/neutron.ts';
 import {
   haproxyProcessId,
   METADATA_CIDR,
@@ -15,14 +15,14 @@ import {
   metadataFilterRules,
   metadataNatRule,
   metadataNatRule6,
-} from '../../planner/metadata.js';
-import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
-import { agentNote, agentOf, ago, heartbeatAge, str, type TraceContext } from '../context.js';
-import { argValue, parseOptsFile } from '../read/dnsmasq.js';
-import type { Hop, ResourceRef } from '../report.js';
-import type { ApiObject, DhcpNamespaceDump } from '../snapshot.js';
-import { apiHop, checkAddress, checkRule, isDraft, namespaceOr, result, type HopBase, type HopDraft } from './checks.js';
-import { routerRef } from './router.js';
+} from '../../planner/metadata.ts';
+import { cidrContains, parseIp, parsePrefix } from '../../model/ip.ts';
+import { agentNote, agentOf, ago, heartbeatAge, str, type TraceContext } from '../context.ts';
+import { argValue, parseOptsFile } from '../read/dnsmasq.ts';
+import type { Hop, ResourceRef } from '../report.ts';
+import type { ApiObject, DhcpNamespaceDump } from '../snapshot.ts';
+import { apiHop, checkAddress, checkRule, isDraft, namespaceOr, result, type HopBase, type HopDraft } from './checks.ts';
+import { routerRef } from './router.ts';
 
 const leg: Hop['leg'] = 'request';
 

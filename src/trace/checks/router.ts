@@ -1,11 +1,11 @@
 // The router hops (Neutron's L3 agent, legacy router): the router port's veth pair between the
 // network's bridge and qrouter-<id>, addresses, forwarding, routes and NAT rules. Pure.
-import { AGENT_L2, AGENT_L3, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../../model/neutron.js';
-import { bridgeName, qgName, qrName, routerNamespace, tapName, wrapChain } from '../../kernel/names.js';
-import { HOST } from '../../kernel/types.js';
-import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
-import type { IpFamily } from '../context.js';
-import { agentNote, type TraceContext } from '../context.js';
+import { AGENT_L2, AGENT_L3, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../../model/neutron.ts';
+import { bridgeName, qgName, qrName, routerNamespace, tapName, wrapChain } from '../../kernel/names.ts';
+import { HOST } from '../../kernel/types.ts';
+import { cidrContains, parseIp, parsePrefix } from '../../model/ip.ts';
+import type { IpFamily } from '../context.ts';
+import { agentNote, type TraceContext } from '../context.ts';
 import {
   checkAddress,
   checkLink,
@@ -17,14 +17,14 @@ import {
   result,
   wantOf,
   type HopDraft,
-} from './checks.js';
-import { netRef, portRef, segmentOf } from './l2.js';
-import { sysctlValue } from './compare.js';
-import type { Hop, Reason, ResourceRef } from '../report.js';
-import type { ApiObject } from '../snapshot.js';
-import { portForwardingChain, portForwardingRule } from '../../planner/port-forwarding.js';
-import type { PortForwardingView } from '../../model/hostview.js';
-import { internalPortOf, portsText } from '../expect/forwardings.js';
+} from './checks.ts';
+import { netRef, portRef, segmentOf } from './l2.ts';
+import { sysctlValue } from './compare.ts';
+import type { Hop, Reason, ResourceRef } from '../report.ts';
+import type { ApiObject } from '../snapshot.ts';
+import { portForwardingChain, portForwardingRule } from '../../planner/port-forwarding.ts';
+import type { PortForwardingView } from '../../model/hostview.ts';
+import { internalPortOf, portsText } from '../expect/forwardings.ts';
 
 export const routerRef = (r: ApiObject): ResourceRef => ({ type: 'router', id: r.id, name: String(r['name'] ?? '') });
 export const l3Owner = (ctx: TraceContext, host: string, r: ApiObject) =>

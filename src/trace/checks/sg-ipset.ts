@@ -2,11 +2,11 @@
 // NIPv4<group> src`), not on the API's member list: the rule admits the traced source only if the
 // set on the port's node holds it. Members are looked up, never compared by position, and only the
 // source matters (a real Neutron also puts allowed address pairs in the set). Pure.
-import { remoteGroupIpset } from '../../kernel/names.js';
-import { HOST, type ObservedNamespace } from '../../kernel/types.js';
-import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
-import type { TraceNode } from '../read/nodes.js';
-import type { HopStatus, Reason } from '../report.js';
+import { remoteGroupIpset } from '../../kernel/names.ts';
+import { HOST, type ObservedNamespace } from '../../kernel/types.ts';
+import { cidrContains, parseIp, parsePrefix } from '../../model/ip.ts';
+import type { TraceNode } from '../read/nodes.ts';
+import type { HopStatus, Reason } from '../report.ts';
 
 export type SetFinding = { held: true; set: string; member: string } | { held: false; status: HopStatus; reason: Reason; cause: string };
 

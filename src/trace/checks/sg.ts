@@ -1,17 +1,17 @@
 // The security-group hop of a port: its ingress chain is as the planner renders the port's groups,
 // and one of the groups' rules admits the traced flow (or none does: SG_DENIED, naming the groups
 // and the rule that would admit it). Pure.
-import { remoteGroupIpset, sgChains, tapName } from '../../kernel/names.js';
-import { HOST } from '../../kernel/types.js';
-import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
-import { AGENT_L2, IP_PROTOCOL_MAP } from '../../model/neutron.js';
-import type { RuleFields } from '../../model/sgrules.js';
-import { agentNote, fixedIps, type TraceContext } from '../context.js';
-import { isDraft, namespaceOr, observeCommand, result, type HopDraft } from './checks.js';
-import { chainDiffers, compareChain, describeChainDiff } from './compare.js';
-import { remoteSetFinding } from './sg-ipset.js';
-import type { Hop, TraceTarget } from '../report.js';
-import type { ApiObject } from '../snapshot.js';
+import { remoteGroupIpset, sgChains, tapName } from '../../kernel/names.ts';
+import { HOST } from '../../kernel/types.ts';
+import { cidrContains, parseIp, parsePrefix } from '../../model/ip.ts';
+import { AGENT_L2, IP_PROTOCOL_MAP } from '../../model/neutron.ts';
+import type { RuleFields } from '../../model/sgrules.ts';
+import { agentNote, fixedIps, type TraceContext } from '../context.ts';
+import { isDraft, namespaceOr, observeCommand, result, type HopDraft } from './checks.ts';
+import { chainDiffers, compareChain, describeChainDiff } from './compare.ts';
+import { remoteSetFinding } from './sg-ipset.ts';
+import type { Hop, TraceTarget } from '../report.ts';
+import type { ApiObject } from '../snapshot.ts';
 
 type Flow = TraceTarget['flow'];
 

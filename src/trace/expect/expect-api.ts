@@ -1,9 +1,9 @@
 // Reading Networking API objects (standard Neutron attributes only) into the HostView's shapes
 // (ports: model/port-view.ts, shared with the server). Attributes a cloud may leave out (extensions
 // it does not load) take Neutron's defaults, so the same code reads neutrino and a real Neutron. Pure.
-import type { NetworkView, SecurityGroupRuleView, SegmentView, SubnetView } from '../../model/hostview.js';
-import { attr as text, attrFlag as flag, attrList as list, cmpText } from '../../model/port-view.js';
-import type { ApiObject } from '../snapshot.js';
+import type { NetworkView, SecurityGroupRuleView, SegmentView, SubnetView } from '../../model/hostview.ts';
+import { attr as text, attrFlag as flag, attrList as list, cmpText } from '../../model/port-view.ts';
+import type { ApiObject } from '../snapshot.ts';
 
 const textOrNull = (o: ApiObject, key: string): string | null => (typeof o[key] === 'string' ? (o[key] as string) : null);
 const intOrNull = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : null);

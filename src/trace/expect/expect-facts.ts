@@ -10,15 +10,15 @@ import {
   type AgentConfig,
   type MetadataConfig,
   vxlanSettingsOf,
-} from '../../agent/config.js';
-import { metadataFacts } from '../../agent/metadata-facts.js';
-import { HOST, type ObservedNamespace } from '../../kernel/types.js';
-import { AGENT_L2, AGENT_TYPES } from '../../model/neutron.js';
-import { parseNamespace } from '../../observe/node.js';
-import type { NodeFacts } from '../../planner/index.js';
-import type { VxlanSettings } from '../../planner/facts.js';
-import type { ApiObject, ApiResources, NodeDump } from '../snapshot.js';
-import { primaryRoutersOn } from './ha-primary.js';
+} from '../../agent/config.ts';
+import { metadataFacts } from '../../agent/metadata-facts.ts';
+import { HOST, type ObservedNamespace } from '../../kernel/types.ts';
+import { AGENT_L2, AGENT_TYPES } from '../../model/neutron.ts';
+import { parseNamespace } from '../../observe/node.ts';
+import type { NodeFacts } from '../../planner/index.ts';
+import type { VxlanSettings } from '../../planner/facts.ts';
+import type { ApiObject, ApiResources, NodeDump } from '../snapshot.ts';
+import { primaryRoutersOn } from './ha-primary.ts';
 
 /** Where one value of the node's facts came from. */
 export interface FactSource {

@@ -14,13 +14,13 @@ import type {
   RouterSubnetView,
   RouterView,
   SecurityGroupView,
-} from '../../model/hostview.js';
-import { AGENT_L2, ROUTER_HA_INTF_OWNER, ROUTER_OWNED } from '../../model/neutron.js';
-import { haRouterNetworks, NO_ADDRESS_SCOPES, routerPorts } from '../../model/router-view.js';
-import { attr, attrFlag, attrList, cmpText, fixedIpsOf, hostOf, portView } from '../../model/port-view.js';
-import { key, networkView, ruleView, rulesOf, sortByKeys, subnetView } from './expect-api.js';
-import type { ApiObject, ApiResources } from '../snapshot.js';
-import { floatingIpForwardings } from './forwardings.js';
+} from '../../model/hostview.ts';
+import { AGENT_L2, ROUTER_HA_INTF_OWNER, ROUTER_OWNED } from '../../model/neutron.ts';
+import { haRouterNetworks, NO_ADDRESS_SCOPES, routerPorts } from '../../model/router-view.ts';
+import { attr, attrFlag, attrList, cmpText, fixedIpsOf, hostOf, portView } from '../../model/port-view.ts';
+import { key, networkView, ruleView, rulesOf, sortByKeys, subnetView } from './expect-api.ts';
+import type { ApiObject, ApiResources } from '../snapshot.ts';
+import { floatingIpForwardings } from './forwardings.ts';
 
 const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
 const config = (agent: ApiObject): Record<string, unknown> =>

@@ -1,24 +1,24 @@
 // What the tracer expects on each node: the agent's own planner (src/planner) fed with the node's
 // HostView rebuilt from the Networking API (expect-view.ts) and the node's facts read from its dump
 // (expect-facts.ts). Also what to read on a node before there is a dump (namespacesToRead). Pure.
-import { DEFAULT_METADATA_CONFIG } from '../../agent/config.js';
-import { metadataFacts } from '../../agent/metadata-facts.js';
-import { haproxyProcessId } from '../../planner/metadata.js';
-import { dhcpNamespace, routerNamespace, tapName } from '../../kernel/names.js';
-import { scopeFor } from '../../kernel/scope.js';
-import { HOST, type DesiredNode, type NsKey, type ObservedNamespace } from '../../kernel/types.js';
-import type { HostView, PortView } from '../../model/hostview.js';
-import { planNode, type NodeFacts } from '../../planner/index.js';
-import type { PortChainMemo } from '../../planner/port-memo.js';
-import { isServicePort } from '../../planner/l2.js';
-import { radvdProcessId } from '../../planner/radvd.js';
-import { keepalivedProcessId } from '../../planner/keepalived.js';
-import { nodeFactsFromDump, type FactSources } from './expect-facts.js';
-import { hostViewFromApi } from './expect-view.js';
-import type { ApiResources, NodeDump } from '../snapshot.js';
+import { DEFAULT_METADATA_CONFIG } from '../../agent/config.ts';
+import { metadataFacts } from '../../agent/metadata-facts.ts';
+import { haproxyProcessId } from '../../planner/metadata.ts';
+import { dhcpNamespace, routerNamespace, tapName } from '../../kernel/names.ts';
+import { scopeFor } from '../../kernel/scope.ts';
+import { HOST, type DesiredNode, type NsKey, type ObservedNamespace } from '../../kernel/types.ts';
+import type { HostView, PortView } from '../../model/hostview.ts';
+import { planNode, type NodeFacts } from '../../planner/index.ts';
+import type { PortChainMemo } from '../../planner/port-memo.ts';
+import { isServicePort } from '../../planner/l2.ts';
+import { radvdProcessId } from '../../planner/radvd.ts';
+import { keepalivedProcessId } from '../../planner/keepalived.ts';
+import { nodeFactsFromDump, type FactSources } from './expect-facts.ts';
+import { hostViewFromApi } from './expect-view.ts';
+import type { ApiResources, NodeDump } from '../snapshot.ts';
 
-export { hostViewFromApi } from './expect-view.js';
-export { nodeFactsFromDump, rolesFromAgents, type FactSource, type FactSources, type NodeFactsResult } from './expect-facts.js';
+export { hostViewFromApi } from './expect-view.ts';
+export { nodeFactsFromDump, rolesFromAgents, type FactSource, type FactSources, type NodeFactsResult } from './expect-facts.ts';
 
 export interface ExpectedNode {
   view: HostView;

@@ -3,9 +3,9 @@
 // single port; a side that is a range is read from the forwarding itself (`external_port_range`,
 // `internal_port_range` of GET /v2.0/floatingips/{id}/port_forwardings, collected for the floating
 // IPs that list one). Pure.
-import type { PortForwardingView } from '../../model/hostview.js';
-import { attr, attrList } from '../../model/port-view.js';
-import type { ApiObject, ApiResources } from '../snapshot.js';
+import type { PortForwardingView } from '../../model/hostview.ts';
+import { attr, attrList } from '../../model/port-view.ts';
+import type { ApiObject, ApiResources } from '../snapshot.ts';
 
 /** A forwarding of a floating IP, its sides as ranges (start = end for a single port), and the port it forwards to. */
 export type ForwardingOfFip = PortForwardingView & { internal_port_id: string };

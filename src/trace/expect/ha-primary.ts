@@ -2,10 +2,10 @@
 // node holds an HA router as primary while its `ha-` device carries an address besides the HA
 // port's own (keepalived's primary VIP, 169.254.0.<vr_id>/24 for Neutron's and neutrino's agents;
 // any extra address counts, so nothing here assumes who built the router). Pure.
-import { routerNamespace } from '../../kernel/names.js';
-import { ROUTER_HA_INTF_OWNER } from '../../model/neutron.js';
-import { parseNamespace } from '../../observe/node.js';
-import type { ApiObject, ApiResources, NodeDump } from '../snapshot.js';
+import { routerNamespace } from '../../kernel/names.ts';
+import { ROUTER_HA_INTF_OWNER } from '../../model/neutron.ts';
+import { parseNamespace } from '../../observe/node.ts';
+import type { ApiObject, ApiResources, NodeDump } from '../snapshot.ts';
 
 const isHa = (r: ApiObject) => r['ha'] === true;
 

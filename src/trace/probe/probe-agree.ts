@@ -3,9 +3,9 @@
 // hop's own device, or, for a hop without one, on the measured devices on both sides of it), is a
 // difference, not the break: `differs`, its static finding and the measurement both in the cause.
 // Only hops on the data path: an agent that is down stays the break however well traffic flows. Pure.
-import { where } from '../checks/checks.js';
-import { isBroken } from '../finish.js';
-import type { Hop, TraceReport } from '../report.js';
+import { where } from '../checks/checks.ts';
+import { isBroken } from '../finish.ts';
+import type { Hop, TraceReport } from '../report.ts';
 
 /**
  * Hops the traffic itself crosses: devices, rules, routes. Not the API's objects nor the agents: a

@@ -6,8 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { accessArgv, type NodeAccess } from '../read/access.js';
-import type { CapturePoint } from './probe-plan.js';
+import { accessArgv, type NodeAccess } from '../read/access.ts';
+import type { CapturePoint } from './probe-plan.ts';
 
 export interface Exited {
   code: number | null;

@@ -1,6 +1,6 @@
 // Counts the probe's requests and replies in tcpdump's text output (`tcpdump -r FILE -n -tt -e`,
 // with `-T vxlan` on an underlay NIC, where the inner frame follows on its own line). Pure.
-import type { ProbeFlow } from './probe-plan.js';
+import type { ProbeFlow } from './probe-plan.ts';
 
 export interface Counts {
   request: number;

@@ -3,12 +3,12 @@
 // script that does nothing, so the instance keeps its address while the DISCOVER/OFFER/REQUEST/ACK
 // crosses the path. Requests are counted by the client MAC they carry, replies by the Ethernet
 // destination (the client, or broadcast).
-import { accessArgv } from '../read/access.js';
-import { collect } from './probe-capture.js';
-import type { Counts } from './probe-count.js';
-import { pathCapturePoints, type CaptureFilters } from './probe-plan.js';
-import { probeAlong, type ProbeOptions, type ProbeTraffic } from './probe.js';
-import type { Hop, TraceReport } from '../report.js';
+import { accessArgv } from '../read/access.ts';
+import { collect } from './probe-capture.ts';
+import type { Counts } from './probe-count.ts';
+import { pathCapturePoints, type CaptureFilters } from './probe-plan.ts';
+import { probeAlong, type ProbeOptions, type ProbeTraffic } from './probe.ts';
+import type { Hop, TraceReport } from '../report.ts';
 
 /** The instance's interface the client runs on. */
 export const DHCP_CLIENT_INTERFACE = 'eth0';

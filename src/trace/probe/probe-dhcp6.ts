@@ -5,11 +5,11 @@
 // answered by a Reply. It configures no address. Over ssh there is no client known to leave the
 // instance as it is (dhclient -6 configures what it gets), so that is said instead of probed.
 // Requests are counted by the client MAC they carry, replies by their Ethernet destination.
-import { accessArgv } from '../read/access.js';
-import { collect } from './probe-capture.js';
-import { dhcpCounter, dhcpTraffic, probeDhcpPassive, type DhcpWire } from './probe-dhcp.js';
-import { probeAlong, type ProbeOptions } from './probe.js';
-import type { TraceReport } from '../report.js';
+import { accessArgv } from '../read/access.ts';
+import { collect } from './probe-capture.ts';
+import { dhcpCounter, dhcpTraffic, probeDhcpPassive, type DhcpWire } from './probe-dhcp.ts';
+import { probeAlong, type ProbeOptions } from './probe.ts';
+import type { TraceReport } from '../report.ts';
 
 /** The instance's interface the client runs on. */
 const DHCP6_CLIENT_INTERFACE = 'eth0';

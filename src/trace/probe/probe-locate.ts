@@ -4,10 +4,10 @@
 // stops. A hop that the static checks found fine there becomes `dropped` (PACKETS_LOST); devices
 // further on that saw nothing become `not_reached`; a static finding where the traffic was measured
 // passing becomes `differs` (probe-agree.ts). Pure.
-import { where } from '../checks/checks.js';
-import { isBroken, isHopWarning, summarize } from '../finish.js';
-import { reconcileWithMeasurement } from './probe-agree.js';
-import type { Hop, TraceReport } from '../report.js';
+import { where } from '../checks/checks.ts';
+import { isBroken, isHopWarning, summarize } from '../finish.ts';
+import { reconcileWithMeasurement } from './probe-agree.ts';
+import type { Hop, TraceReport } from '../report.ts';
 
 interface Point {
   /** the hops on this device, in path order */

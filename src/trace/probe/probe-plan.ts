@@ -2,10 +2,10 @@
 // names (node, namespace, device), with a tcpdump filter that follows the traced address through
 // the router's DNAT (the floating IP before it, the fixed IP after), and optionally the underlay NIC
 // under each VXLAN leg (the outer UDP packets, matched on the inner addresses). Pure.
-import { HOST } from '../../kernel/types.js';
-import { parseIp } from '../../model/ip.js';
-import { VXLAN_UDP_PORT as VXLAN_PORT } from '../../model/neutron.js';
-import type { Hop, Reason, TraceReport } from '../report.js';
+import { HOST } from '../../kernel/types.ts';
+import { parseIp } from '../../model/ip.ts';
+import { VXLAN_UDP_PORT as VXLAN_PORT } from '../../model/neutron.ts';
+import type { Hop, Reason, TraceReport } from '../report.ts';
 
 export class ProbeError extends Error {
   constructor(message: string) {

@@ -6,10 +6,10 @@
 import { mkdir, mkdtemp, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { accessArgv, type NodeAccess } from '../read/access.js';
-import { captureCommand, collect, readCapture, startCapture, stopCapture, type Capture } from './probe-capture.js';
-import { countPackets, parsePing, type Counts } from './probe-count.js';
-import { locateLoss } from './probe-locate.js';
+import { accessArgv, type NodeAccess } from '../read/access.ts';
+import { captureCommand, collect, readCapture, startCapture, stopCapture, type Capture } from './probe-capture.ts';
+import { countPackets, parsePing, type Counts } from './probe-count.ts';
+import { locateLoss } from './probe-locate.ts';
 import {
   capturePoints,
   pathCapturePoints,
@@ -19,10 +19,10 @@ import {
   withUnderlayHops,
   type CapturePoint,
   type ProbeFlow,
-} from './probe-plan.js';
-import type { Hop, TraceReport } from '../report.js';
+} from './probe-plan.ts';
+import type { Hop, TraceReport } from '../report.ts';
 
-export { ProbeError } from './probe-plan.js';
+export { ProbeError } from './probe-plan.ts';
 
 export interface ProbeOptions {
   /** how to reach each Neutron host of the path */

@@ -3,10 +3,10 @@
 // namespace), or SSH to a real host. Each gives a Runner (namespaces entered on the node itself) and a
 // file reader; the argv each builds is pure, so it is tested without running anything.
 import { readFile as fsReadFile } from 'node:fs/promises';
-import { isExecError } from '../../exec/errors.js';
-import { inNetns, run as localRun, type Runner } from '../../exec/run.js';
-import { isNamespaceName } from '../../kernel/names.js';
-import { shellQuote } from '../../exec/shell-quote.js';
+import { isExecError } from '../../exec/errors.ts';
+import { inNetns, run as localRun, type Runner } from '../../exec/run.ts';
+import { isNamespaceName } from '../../kernel/names.ts';
+import { shellQuote } from '../../exec/shell-quote.ts';
 
 /** netns: `mountOf` is the process whose mount namespace has the node's /run/netns (netns:NAME@PID). */
 export type AccessSpec =

@@ -2,13 +2,13 @@
 // clouds.yaml, or the OS_* variables, as openstacksdk finds them; a lab's admin client comes from
 // the CLI, src/cli/trace-lab.ts; Keystone v3 and the token catalog's network endpoint through
 // client/keystone.ts), and fetchApi, which reads every resource the tracer needs using standard Neutron attributes and calls only.
-import { DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../../model/neutron.js';
+import { DHCP_OWNER, ROUTER_GW_OWNER, ROUTER_INTERFACE_OWNERS } from '../../model/neutron.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import type https from 'node:https';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { HttpError, readJsonReply, type JsonReply } from '../../client/http.js';
+import { HttpError, readJsonReply, type JsonReply } from '../../client/http.ts';
 import {
   applicationCredentialAuthBody,
   CloudConfigError,
@@ -17,10 +17,10 @@ import {
   networkEndpoint,
   passwordAuthBody,
   TokenSession,
-} from '../../client/keystone.js';
-import { explainFailure, NoAnswerError, type ApiTarget } from '../../client/reach.js';
-import { mapLimit } from '../../exec/real.js';
-import type { ApiObject, ApiResources, Snapshot } from '../snapshot.js';
+} from '../../client/keystone.ts';
+import { explainFailure, NoAnswerError, type ApiTarget } from '../../client/reach.ts';
+import { mapLimit } from '../../exec/real.ts';
+import type { ApiObject, ApiResources, Snapshot } from '../snapshot.ts';
 
 // Loaded when used: a lab's trace reads no clouds.yaml (the YAML parser is ~70 modules), and an ES
 // import of node:http(s) evaluates every export, loading the bundled undici, at every CLI start.

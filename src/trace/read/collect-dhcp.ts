@@ -2,10 +2,10 @@
 // lines, and the files the daemons' own arguments name (dnsmasq's in qdhcp-, radvd's -C and the
 // state file beside keepalived's -f in qrouter-). Only reads; what cannot be read is said in `errors` and left null.
 import { dirname, join } from 'node:path';
-import { isExecError } from '../../exec/errors.js';
-import type { NodeAccess } from './access.js';
-import { argValue, dnsmasqFiles, isDnsmasq, parseCmdline, parseNetnsPids } from './dnsmasq.js';
-import type { DhcpNamespaceDump } from '../snapshot.js';
+import { isExecError } from '../../exec/errors.ts';
+import type { NodeAccess } from './access.ts';
+import { argValue, dnsmasqFiles, isDnsmasq, parseCmdline, parseNetnsPids } from './dnsmasq.ts';
+import type { DhcpNamespaceDump } from '../snapshot.ts';
 
 export const netnsPidsArgv = (ns: string) => ['ip', 'netns', 'pids', ns];
 export const cmdlinePath = (pid: number) => `/proc/${pid}/cmdline`;

@@ -1,16 +1,16 @@
 // Reads one Neutron host as a NodeDump: raw kernel output per namespace (the agent's own observe
 // commands), conntrack and IP sets where asked, the agent's configuration and instance XML. Only reads; what
 // cannot be read is recorded in words and the rest goes on.
-import { isExecError } from '../../exec/errors.js';
-import { mapLimit } from '../../exec/real.js';
-import { rawNamespaceCommands, readRawNamespace } from '../../exec/read-namespace.js';
-import { HOST, type NsKey } from '../../kernel/types.js';
-import { parseNetnsList } from '../../observe/netns.js';
-import type { RawNamespace } from '../../observe/node.js';
-import type { NodeAccess } from './access.js';
-import { collectDhcpNamespace, collectRouterNamespace, netnsPidsArgv } from './collect-dhcp.js';
-import { redactIni } from './redact.js';
-import type { CommandLine, NodeDump } from '../snapshot.js';
+import { isExecError } from '../../exec/errors.ts';
+import { mapLimit } from '../../exec/real.ts';
+import { rawNamespaceCommands, readRawNamespace } from '../../exec/read-namespace.ts';
+import { HOST, type NsKey } from '../../kernel/types.ts';
+import { parseNetnsList } from '../../observe/netns.ts';
+import type { RawNamespace } from '../../observe/node.ts';
+import type { NodeAccess } from './access.ts';
+import { collectDhcpNamespace, collectRouterNamespace, netnsPidsArgv } from './collect-dhcp.ts';
+import { redactIni } from './redact.ts';
+import type { CommandLine, NodeDump } from '../snapshot.ts';
 
 export const DEFAULT_AGENT_CONFIG = '/etc/neutron/plugins/ml2/linuxbridge_agent.ini';
 /** Reads at once on one node (a namespace read is itself four or five processes). */

@@ -2,8 +2,8 @@
 // its command line (the files it serves are the ones its own arguments name — Neutron's
 // $state_path/dhcp/<net>/{host,opts,leases} or neutrino's), and those files' lines by meaning:
 // host entries (MAC → address), tagged options, leases. Pure.
-import { canonicalIpOrNull, parseIp } from '../../model/ip.js';
-import type { DhcpNamespaceDump } from '../snapshot.js';
+import { canonicalIpOrNull, parseIp } from '../../model/ip.ts';
+import type { DhcpNamespaceDump } from '../snapshot.ts';
 
 /** The arguments naming the files a DHCP trace reads. */
 export const DNSMASQ_FILE_ARGS = { hosts: '--dhcp-hostsfile', opts: '--dhcp-optsfile', leases: '--dhcp-leasefile' } as const;

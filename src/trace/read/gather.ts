@@ -1,15 +1,15 @@
 // Gathers a Snapshot from a live system: the API (a lab's server, or any cloud from clouds.yaml)
 // and every node it can reach (a lab's node namespaces, or --node HOST=ACCESS), reading on each
 // node only the namespaces, sysctls, conntrack tables and instance XML the trace can use.
-import { COMPUTE_OWNER_PREFIX } from '../../model/neutron.js';
+import { COMPUTE_OWNER_PREFIX } from '../../model/neutron.ts';
 import { join } from 'node:path';
-import { nodeAccess, parseAccess } from './access.js';
-import { cloudApiClient, fetchApi, resolveCloud, type ApiClient } from './cloud.js';
-import { collectNode, DEFAULT_AGENT_CONFIG } from './collect.js';
-import { namespacesToRead } from '../expect/expect.js';
-import { HOST } from '../../kernel/types.js';
-import { DHCP_NS_PREFIX } from '../../kernel/names.js';
-import type { ApiResources, NodeDump, Snapshot } from '../snapshot.js';
+import { nodeAccess, parseAccess } from './access.ts';
+import { cloudApiClient, fetchApi, resolveCloud, type ApiClient } from './cloud.ts';
+import { collectNode, DEFAULT_AGENT_CONFIG } from './collect.ts';
+import { namespacesToRead } from '../expect/expect.ts';
+import { HOST } from '../../kernel/types.ts';
+import { DHCP_NS_PREFIX } from '../../kernel/names.ts';
+import type { ApiResources, NodeDump, Snapshot } from '../snapshot.ts';
 
 /** Where nova keeps instance directories (instances_path). */
 export const DEFAULT_INSTANCES_PATH = '/var/lib/nova/instances';

@@ -1,9 +1,9 @@
 // Each node as the tracer sees it: the kernel state parsed from its dump (the same parsers as the
 // agent), and what the planner says it should hold. Pure.
-import type { DesiredNode, NsKey, ObservedNode } from '../../kernel/types.js';
-import { IP_OBSERVE_BATCH, parseNamespace, resolvePeers } from '../../observe/node.js';
-import { splitBatchJson, type Obj } from '../../observe/json.js';
-import type { ApiObject, ApiResources, NodeDump } from '../snapshot.js';
+import type { DesiredNode, NsKey, ObservedNode } from '../../kernel/types.ts';
+import { IP_OBSERVE_BATCH, parseNamespace, resolvePeers } from '../../observe/node.ts';
+import { splitBatchJson, type Obj } from '../../observe/json.ts';
+import type { ApiObject, ApiResources, NodeDump } from '../snapshot.ts';
 
 export interface TraceNode {
   host: string;

@@ -3,7 +3,7 @@
 // shape of every file and fails with one line naming the file and the field.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ApiResources, NodeDump, Snapshot } from '../snapshot.js';
+import type { ApiResources, NodeDump, Snapshot } from '../snapshot.ts';
 
 export const SNAPSHOT_FILE = 'snapshot.json';
 export const NODES_DIR = 'nodes';

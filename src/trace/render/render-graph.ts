@@ -1,7 +1,7 @@
 // The path as a picture: Graphviz dot or Mermaid, nodes and namespaces as clusters, hops in order,
 // coloured by status (green ok, red broken, grey not reached, yellow unknown, blue a static
 // difference the probe measured traffic passing). Pure.
-import type { Hop, TraceReport } from '../report.js';
+import type { Hop, TraceReport } from '../report.ts';
 
 const FILL: Record<Hop['status'], string> = {
   ok: 'palegreen',

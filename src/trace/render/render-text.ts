@@ -1,6 +1,6 @@
 // The trace report as a terminal table: numbered hops with node, namespace, device, check and
 // result; the first broken hop highlighted with its explanation; `detail` adds the evidence. Pure.
-import type { Hop, TraceReport } from '../report.js';
+import type { Hop, TraceReport } from '../report.ts';
 
 export interface TextOptions {
   color: boolean;

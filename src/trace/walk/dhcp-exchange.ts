@@ -2,15 +2,15 @@
 // side (NIC, tap, the egress DHCP rules, bridge), across to each DHCP node of its network (VXLAN or
 // the flat uplinks), into the DHCP port's veth and qdhcp- namespace, to a dnsmasq that serves the
 // subnets and knows the port's MAC; and the reply back, through the port's ingress DHCP rules. Pure.
-import { HOST } from '../../kernel/types.js';
-import { byId, fixedIpOf, str, type IpFamily, type TraceContext } from '../context.js';
-import { apiHop, result, type HopDraft } from '../checks/checks.js';
-import { dhcpAgentHop, dhcpPortHops, dnsmasqHop, dnsmasqOptionsHop, hostEntryHop, sgDhcpHop } from '../checks/dhcp-checks.js';
-import { instanceHop } from '../checks/instance.js';
-import { agentHop, portUnboundHop, netRef, segmentHops, tapHop } from '../checks/l2.js';
-import { crossNodes, replyFdb } from './port.js';
-import type { ApiObject } from '../snapshot.js';
-import { AGENT_DHCP, AGENT_L2, COMPUTE_OWNER_PREFIX, DHCP_OWNER } from '../../model/neutron.js';
+import { HOST } from '../../kernel/types.ts';
+import { byId, fixedIpOf, str, type IpFamily, type TraceContext } from '../context.ts';
+import { apiHop, result, type HopDraft } from '../checks/checks.ts';
+import { dhcpAgentHop, dhcpPortHops, dnsmasqHop, dnsmasqOptionsHop, hostEntryHop, sgDhcpHop } from '../checks/dhcp-checks.ts';
+import { instanceHop } from '../checks/instance.ts';
+import { agentHop, portUnboundHop, netRef, segmentHops, tapHop } from '../checks/l2.ts';
+import { crossNodes, replyFdb } from './port.ts';
+import type { ApiObject } from '../snapshot.ts';
+import { AGENT_DHCP, AGENT_L2, COMPUTE_OWNER_PREFIX, DHCP_OWNER } from '../../model/neutron.ts';
 
 /** The network's DHCP nodes: the agents hosting it, else (a reader refused the scheduler call) its DHCP ports' hosts. */
 export function dhcpHostsOf(ctx: TraceContext, net: ApiObject): string[] {

@@ -2,16 +2,16 @@
 // family it follows (DHCPv4 unless the port has only IPv6 addresses or DHCPv6 is asked), what the
 // port's addresses and subnets say before any packet (an address of the family, DHCP enabled), then
 // the exchange (dhcp-exchange.ts; DHCPv6 and SLAAC in dhcp6.ts). Pure.
-import { byId, fixedIpOf, fixedIps, str, type IpFamily, type TraceContext } from '../context.js';
-import { apiHop, result, type HopDraft } from '../checks/checks.js';
-import { finish, isHopWarning } from '../finish.js';
-import { refinish } from '../probe/probe-locate.js';
-import { portRef, segmentOf } from '../checks/l2.js';
-import { dhcpDisabledHop, exchangeHops } from './dhcp-exchange.js';
-import { dhcp6LegHops } from './dhcp6.js';
-import type { TraceReport, TraceTarget } from '../report.js';
-import type { ApiObject } from '../snapshot.js';
-import { NO_DHCP_OWNERS } from '../../model/neutron.js';
+import { byId, fixedIpOf, fixedIps, str, type IpFamily, type TraceContext } from '../context.ts';
+import { apiHop, result, type HopDraft } from '../checks/checks.ts';
+import { finish, isHopWarning } from '../finish.ts';
+import { refinish } from '../probe/probe-locate.ts';
+import { portRef, segmentOf } from '../checks/l2.ts';
+import { dhcpDisabledHop, exchangeHops } from './dhcp-exchange.ts';
+import { dhcp6LegHops } from './dhcp6.ts';
+import type { TraceReport, TraceTarget } from '../report.ts';
+import type { ApiObject } from '../snapshot.ts';
+import { NO_DHCP_OWNERS } from '../../model/neutron.ts';
 
 /** The hops of `port`'s DHCP exchange (DHCPv4; `dhcp6LegHops` for DHCPv6). */
 export function dhcpLegHops(ctx: TraceContext, port: ApiObject): HopDraft[] {

@@ -3,17 +3,17 @@
 // advertisements that tell the instance to ask (radvd's Managed / Other flags), then the exchange
 // (udp 546 → 547 to ff02::1:2, and back). On SLAAC subnets there is no DHCPv6 exchange: the
 // instance forms its address from the router's advertisements, so radvd is checked instead. Pure.
-import { IPV6_SLAAC, DHCPV6_STATEFUL, AGENT_L3 } from '../../model/neutron.js';
-import { rangeMode } from '../../planner/dhcp.js';
-import { byId, fixedIps, str, type TraceContext } from '../context.js';
-import { apiHop, result, type HopDraft } from '../checks/checks.js';
-import { radvdHop } from '../checks/ipv6.js';
-import { agentHop, portRef } from '../checks/l2.js';
-import { routerRef } from '../checks/router.js';
-import type { ApiObject } from '../snapshot.js';
-import { routerHostOf } from '../checks/ha.js';
-import { dhcpDisabledHop, exchangeHops } from './dhcp-exchange.js';
-import { routerOn } from './port.js';
+import { IPV6_SLAAC, DHCPV6_STATEFUL, AGENT_L3 } from '../../model/neutron.ts';
+import { rangeMode } from '../../planner/dhcp.ts';
+import { byId, fixedIps, str, type TraceContext } from '../context.ts';
+import { apiHop, result, type HopDraft } from '../checks/checks.ts';
+import { radvdHop } from '../checks/ipv6.ts';
+import { agentHop, portRef } from '../checks/l2.ts';
+import { routerRef } from '../checks/router.ts';
+import type { ApiObject } from '../snapshot.ts';
+import { routerHostOf } from '../checks/ha.ts';
+import { dhcpDisabledHop, exchangeHops } from './dhcp-exchange.ts';
+import { routerOn } from './port.ts';
 
 const subnetName = (s: ApiObject) => `${str(s, 'name') || s.id} (${str(s, 'cidr')})`;
 const mode = (s: ApiObject, key: 'ipv6_address_mode' | 'ipv6_ra_mode') => (str(s, key) || null) as string | null;

@@ -2,13 +2,13 @@
 // network's upstream to the instance behind a floating IP, and the reply leg back. Every hop
 // compares what the planner wants on that node with what the node's kernel shows. The walk is a
 // list of steps (steps.ts): the API's gates, then the hops in the packet's order. Pure.
-import { AGENT_L2, AGENT_L3, COMPUTE_OWNER_PREFIX, ROUTER_GW_OWNER } from '../../model/neutron.js';
-import { qgName, qrName } from '../../kernel/names.js';
-import { agentNote, byId, fixedIps, str, type TraceContext } from '../context.js';
-import { apiHop, checkAddress, result, type HopDraft } from '../checks/checks.js';
-import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
-import { instanceHop } from '../checks/instance.js';
-import { agentHop, portUnboundHop, fdbHop, segmentHops, segmentOf, tapHop, vtepOf } from '../checks/l2.js';
+import { AGENT_L2, AGENT_L3, COMPUTE_OWNER_PREFIX, ROUTER_GW_OWNER } from '../../model/neutron.ts';
+import { qgName, qrName } from '../../kernel/names.ts';
+import { agentNote, byId, fixedIps, str, type TraceContext } from '../context.ts';
+import { apiHop, checkAddress, result, type HopDraft } from '../checks/checks.ts';
+import { cidrContains, parseIp, parsePrefix } from '../../model/ip.ts';
+import { instanceHop } from '../checks/instance.ts';
+import { agentHop, portUnboundHop, fdbHop, segmentHops, segmentOf, tapHop, vtepOf } from '../checks/l2.ts';
 import {
   conntrackHop,
   extraRouteTo,
@@ -22,13 +22,13 @@ import {
   routerRef,
   snatHop,
   subnetOf,
-} from '../checks/router.js';
-import { sgHop } from '../checks/sg.js';
-import { haHops, isHaRouter, routerHostOf } from '../checks/ha.js';
-import type { EvidenceLine, ResourceRef, TraceReport, TraceTarget } from '../report.js';
-import type { ApiObject } from '../snapshot.js';
-import { floatingIpForwardings, internalPortOf, type ForwardingOfFip } from '../expect/forwardings.js';
-import { gate, hops, pass, stop, walk, type Step } from './steps.js';
+} from '../checks/router.ts';
+import { sgHop } from '../checks/sg.ts';
+import { haHops, isHaRouter, routerHostOf } from '../checks/ha.ts';
+import type { EvidenceLine, ResourceRef, TraceReport, TraceTarget } from '../report.ts';
+import type { ApiObject } from '../snapshot.ts';
+import { floatingIpForwardings, internalPortOf, type ForwardingOfFip } from '../expect/forwardings.ts';
+import { gate, hops, pass, stop, walk, type Step } from './steps.ts';
 
 export interface FipOptions {
   flow: TraceTarget['flow'];

@@ -5,16 +5,16 @@
 // gives the instance to it. The instance's own route table, when the snapshot has it, shows the route
 // it takes on either path. Over IPv6 (fe80::a9fe:a9fe), radvd's route and the router's ip6tables
 // REDIRECT, or the address the isolated network's proxy also binds, after the IPv4 hops. Pure.
-import { dhcpNamespace, nsName } from '../../kernel/names.js';
-import { AGENT_DHCP, DHCP_OWNER, ROUTER_INTERFACE_OWNERS } from '../../model/neutron.js';
-import { haproxyProcessId, METADATA_IP, METADATA_V6_IP } from '../../planner/metadata.js';
-import { agentNote, byId, fixedIps, str, type TraceContext } from '../context.js';
-import { finish } from '../finish.js';
-import type { TraceReport } from '../report.js';
-import type { ApiObject } from '../snapshot.js';
-import { routerHostOf } from '../checks/ha.js';
-import { apiHop, result, type HopDraft } from '../checks/checks.js';
-import { radvdHop } from '../checks/ipv6.js';
+import { dhcpNamespace, nsName } from '../../kernel/names.ts';
+import { AGENT_DHCP, DHCP_OWNER, ROUTER_INTERFACE_OWNERS } from '../../model/neutron.ts';
+import { haproxyProcessId, METADATA_IP, METADATA_V6_IP } from '../../planner/metadata.ts';
+import { agentNote, byId, fixedIps, str, type TraceContext } from '../context.ts';
+import { finish } from '../finish.ts';
+import type { TraceReport } from '../report.ts';
+import type { ApiObject } from '../snapshot.ts';
+import { routerHostOf } from '../checks/ha.ts';
+import { apiHop, result, type HopDraft } from '../checks/checks.ts';
+import { radvdHop } from '../checks/ipv6.ts';
 import {
   instanceMetadataRouteHop,
   metadataAddressHop,
@@ -22,10 +22,10 @@ import {
   metadataProxyHop,
   metadataRedirectHops,
   metadataRouteHop,
-} from '../checks/metadata.js';
-import { routerRef } from '../checks/router.js';
-import { ipv4PortTarget, portTarget } from './dhcp.js';
-import { dhcpHostsOf } from './dhcp-exchange.js';
+} from '../checks/metadata.ts';
+import { routerRef } from '../checks/router.ts';
+import { ipv4PortTarget, portTarget } from './dhcp.ts';
+import { dhcpHostsOf } from './dhcp-exchange.ts';
 
 /** The router interface holding the subnet's gateway address, and its router (the subnet is then not isolated). */
 function attachedRouter(ctx: TraceContext, subnet: ApiObject): { router: ApiObject; intf: ApiObject } | undefined {

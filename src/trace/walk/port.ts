@@ -9,15 +9,15 @@ import {
   FLOATINGIP_OWNER,
   ROUTER_GW_OWNER,
   ROUTER_INTERFACE_OWNERS,
-} from '../../model/neutron.js';
-import { qgName, qrName, routerNamespace, wrapChain } from '../../kernel/names.js';
-import { cidrContains, parseIp, parsePrefix } from '../../model/ip.js';
-import { agentNote, byId, fixedIpOf, fixedIps, str, type IpFamily, type TraceContext } from '../context.js';
-import { apiHop, checkRule, result, type HopDraft } from '../checks/checks.js';
-import { instanceHop } from '../checks/instance.js';
-import { ndHop, radvdHop, slaacAddressHop } from '../checks/ipv6.js';
-import { agentHop, portRef, portUnboundHop, fdbHop, segmentHops, segmentOf, tapHop, vtepOf } from '../checks/l2.js';
-import type { Hop, TraceReport, TraceTarget } from '../report.js';
+} from '../../model/neutron.ts';
+import { qgName, qrName, routerNamespace, wrapChain } from '../../kernel/names.ts';
+import { cidrContains, parseIp, parsePrefix } from '../../model/ip.ts';
+import { agentNote, byId, fixedIpOf, fixedIps, str, type IpFamily, type TraceContext } from '../context.ts';
+import { apiHop, checkRule, result, type HopDraft } from '../checks/checks.ts';
+import { instanceHop } from '../checks/instance.ts';
+import { ndHop, radvdHop, slaacAddressHop } from '../checks/ipv6.ts';
+import { agentHop, portRef, portUnboundHop, fdbHop, segmentHops, segmentOf, tapHop, vtepOf } from '../checks/l2.ts';
+import type { Hop, TraceReport, TraceTarget } from '../report.ts';
 import {
   extraRouteTo,
   floatingIpHopBase,
@@ -27,11 +27,11 @@ import {
   routerPortHops,
   routerRef,
   subnetOf,
-} from '../checks/router.js';
-import { sgHop } from '../checks/sg.js';
-import { haHops, isHaRouter, routerHostOf } from '../checks/ha.js';
-import type { ApiObject } from '../snapshot.js';
-import { branch, gate, hops, pass, stop, walk, type Step } from './steps.js';
+} from '../checks/router.ts';
+import { sgHop } from '../checks/sg.ts';
+import { haHops, isHaRouter, routerHostOf } from '../checks/ha.ts';
+import type { ApiObject } from '../snapshot.ts';
+import { branch, gate, hops, pass, stop, walk, type Step } from './steps.ts';
 
 export interface PortTraceOptions {
   flow: TraceTarget['flow'];

@@ -7,10 +7,10 @@
 //   stops, and the hops past it are still checked.
 // - a branch: steps taken only when its condition holds; `last` ends the walk after them.
 // Pure.
-import type { TraceContext } from '../context.js';
-import type { HopDraft } from '../checks/checks.js';
-import { finish } from '../finish.js';
-import type { TraceReport, TraceTarget } from '../report.js';
+import type { TraceContext } from '../context.ts';
+import type { HopDraft } from '../checks/checks.ts';
+import { finish } from '../finish.ts';
+import type { TraceReport, TraceTarget } from '../report.ts';
 
 /** The fields of the walk's state that hold a host name. */
 type HostField<W> = { [K in keyof W]: W[K] extends string ? K : never }[keyof W];
