@@ -13,8 +13,10 @@ export interface RawCommand {
   optional?: true;
 }
 
-/** Commands left out of a read (their fields stay empty): both are read unless false. */
+/** Commands left out of a read (their fields stay empty): each is read unless false. */
 export interface RawReadOptions {
+  /** The `ip` batch and the IPv6 routes. */
+  ip?: boolean;
   fdb?: boolean;
   iptables?: boolean;
 }
@@ -22,13 +24,20 @@ export interface RawReadOptions {
 /**
  * In RawNamespace field order; `sysctl` only when keys are asked for (its field stays ''), `fdb`
  * unless left out (the caller reads the devices it wants: RealKernel with ObserveScope.fdbDevices),
- * the iptables-save pair unless left out (RealKernel takes its last read again when nothing was
- * committed since: ruleset-watch.ts).
+ * the iptables-save pair and the `ip` pair unless left out (RealKernel takes its last read again when
+ * nothing changed since: ruleset-watch.ts, ip-watch.ts).
  */
-export function rawNamespaceCommands(sysctlKeys: readonly string[], { fdb = true, iptables = true }: RawReadOptions = {}): RawCommand[] {
+export function rawNamespaceCommands(
+  sysctlKeys: readonly string[],
+  { ip = true, fdb = true, iptables = true }: RawReadOptions = {},
+): RawCommand[] {
   const cmds: RawCommand[] = [
-    { field: 'ip', argv: ['ip', '-j', '-d', '-batch', '-'], stdin: IP_OBSERVE_BATCH.join('\n') + '\n' },
-    { field: 'route6', argv: ['ip', '-6', '-j', '-d', 'route', 'show', 'table', 'main'] },
+    ...(ip
+      ? [
+          { field: 'ip' as const, argv: ['ip', '-j', '-d', '-batch', '-'], stdin: IP_OBSERVE_BATCH.join('\n') + '\n' },
+          { field: 'route6' as const, argv: ['ip', '-6', '-j', '-d', 'route', 'show', 'table', 'main'] },
+        ]
+      : []),
     ...(fdb ? [{ field: 'fdb' as const, argv: ['bridge', '-j', 'fdb', 'show'] }] : []),
     ...(iptables
       ? [

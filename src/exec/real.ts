@@ -5,7 +5,7 @@ import { inScope, ipsetsInScope, type ObserveScope } from '../kernel/scope.ts';
 import type { Slice } from '../kernel/slice.ts';
 import { HOST, type NsKey, type ObservedNode } from '../kernel/types.ts';
 import { parseNetnsList } from '../observe/netns.ts';
-import { parseNamespace, resolvePeers, type ParsedNamespace } from '../observe/node.ts';
+import { ipStateAgain, parseIpState, parseNamespace, resolvePeers, type IpState, type ParsedNamespace } from '../observe/node.ts';
 import { isExecError } from './errors.ts';
 import { ApplyError, type Kernel } from './kernel.ts';
 import { observeProcess, reloadProcess, startProcess, stopProcess } from './procs.ts';
@@ -13,6 +13,8 @@ import { observeHostSlice, readFdb } from './observe-slice.ts';
 import { readRawNamespace } from './read-namespace.ts';
 import { run as defaultRun, type Runner } from './run.ts';
 import { rulesetWatchFor, type RulesetWatch } from './ruleset-watch.ts';
+import { IP_KEPT_AT_MOST_MS, IpWatch } from './ip-watch.ts';
+import { isMarkedLink } from '../kernel/mark.ts';
 
 /** Namespaces read at once (each costs four or five short-lived processes). */
 const OBSERVE_PARALLEL = 8;
@@ -43,6 +45,14 @@ export interface RealKernelOptions {
    * sets it; see ruleset-watch.ts). Call close() to end the monitor.
    */
   watchRuleset?: boolean;
+  /**
+   * Watch HOST's links, addresses, routes and neighbours (`ip monitor`) and let a full observation
+   * take its last `ip` output again while nothing that matters changed since, for at most
+   * IP_KEPT_AT_MOST_MS (the agent sets it; see ip-watch.ts). Call close() to end the monitor.
+   */
+  watchIp?: boolean;
+  /** How long a kept `ip` read is taken again at most (tests); IP_KEPT_AT_MOST_MS by default. */
+  ipKeptAtMostMs?: number;
 }
 
 /** The last read of HOST's iptables rules, and the watch's mark taken just before it. */
@@ -51,6 +61,27 @@ interface KeptRules {
   iptablesSave: string;
   ip6tablesSave: string | undefined;
 }
+
+/**
+ * The last read of HOST's `ip` state, parsed (its text is ~3.6 MB of JSON on a node of 1,000 ports,
+ * the parsed state a fraction of it) and frozen, with the watch's mark and the time taken just before it.
+ */
+interface KeptIp {
+  mark: number;
+  at: number;
+  state: IpState;
+}
+
+/** Freezes plain objects and arrays all the way down: kept state that a later pass must not change. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value) && !(value instanceof Map)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+const sameSet = (a: ReadonlySet<string>, b: ReadonlySet<string>) => a.size === b.size && [...a].every((x) => b.has(x));
 
 export class RealKernel implements Kernel {
   private readonly run: Runner;
@@ -62,16 +93,26 @@ export class RealKernel implements Kernel {
   /** Full reads of HOST's iptables rules, and full observations that took the kept ones instead. */
   readonly rulesetReads = { read: 0, kept: 0 };
 
+  private readonly ipWatch: IpWatch | undefined;
+  private keptIp: KeptIp | undefined;
+  private readonly ipKeptAtMostMs: number;
+  /** Full reads of HOST's links, addresses and routes, and full observations that took the kept ones. */
+  readonly ipReads = { read: 0, kept: 0 };
+
   constructor(opts: RealKernelOptions = {}) {
     this.run = opts.run ?? defaultRun;
     this.hostNetns = opts.hostNetns;
     this.watchRuleset = opts.watchRuleset ?? false;
+    this.ipWatch = opts.watchIp ? new IpWatch(this.hostNetns) : undefined;
+    this.ipKeptAtMostMs = opts.ipKeptAtMostMs ?? IP_KEPT_AT_MOST_MS;
   }
 
-  /** Ends the ruleset monitor, if one was started. */
+  /** Ends the monitors, if any were started. */
   async close(): Promise<void> {
+    this.ipWatch?.close();
     (await this.watch)?.close();
     this.kept = undefined;
+    this.keptIp = undefined;
   }
 
   /** The mark of HOST's ruleset watch, or null (not watched, not listening yet). */
@@ -150,23 +191,51 @@ export class RealKernel implements Kernel {
     const fdbDevices = scope.fdbDevices?.[ns];
     const mark = ns === HOST ? await this.rulesetMark() : null;
     const kept = mark !== null && this.kept?.mark === mark ? this.kept : undefined;
+    const ipMark = ns === HOST ? (this.ipWatch?.mark() ?? null) : null;
+    const readAt = Date.now();
+    const keptIp =
+      ipMark !== null && this.keptIp?.mark === ipMark && readAt - this.keptIp.at < this.ipKeptAtMostMs ? this.keptIp : undefined;
     try {
       const [read, ipset, fdb] = await Promise.all([
-        readRawNamespace(this.run, netns, keys, { fdb: fdbDevices === undefined, iptables: kept === undefined }),
+        readRawNamespace(this.run, netns, keys, { ip: keptIp === undefined, fdb: fdbDevices === undefined, iptables: kept === undefined }),
         ipsetsInScope(scope, ns) ? this.readIpsets(netns) : Promise.resolve(undefined),
         fdbDevices === undefined ? Promise.resolve(undefined) : readFdb(this.run, netns, fdbDevices),
       ]);
-      if (ns === HOST) this.rulesetReads[kept ? 'kept' : 'read']++;
-      // The mark was taken before the read: anything committed since (during it too) moves the mark.
+      if (ns === HOST) {
+        this.rulesetReads[kept ? 'kept' : 'read']++;
+        this.ipReads[keptIp ? 'kept' : 'read']++;
+      }
+      // The marks were taken before the read: anything changed since (during it too) moves them.
       if (mark !== null && !kept) this.kept = { mark, iptablesSave: read.iptablesSave, ip6tablesSave: read.ip6tablesSave };
       const raw = kept ? { ...read, iptablesSave: kept.iptablesSave, ip6tablesSave: kept.ip6tablesSave } : read;
       const withFdb = fdb === undefined ? raw : { ...raw, fdb: JSON.stringify(fdb) };
-      const result = parseNamespace(ns, ipset === undefined ? withFdb : { ...withFdb, ipset });
+      let ipState = keptIp?.state;
+      if (!ipState && ipMark !== null) {
+        ipState = deepFreeze(parseIpState(read.ip, read.route6));
+        this.keepIp({ mark: ipMark, at: readAt, state: ipState });
+      }
+      const result = parseNamespace(ns, ipset === undefined ? withFdb : { ...withFdb, ipset }, ipState && ipStateAgain(ipState));
       result.state.processes = await Promise.all((scope.processes[ns] ?? []).map(observeProcess));
       return result;
     } catch (e) {
       if (ns !== HOST && isExecError(e, 'not-found')) return undefined;
       throw e;
+    }
+  }
+
+  /**
+   * Keeps a read of HOST for the next full observations, if the watch already counted neighbour
+   * lines on the devices it names as neutrino's; otherwise the watch counts them from now on and the
+   * next observation reads again (a line on one of them may have been passed over meanwhile).
+   */
+  private keepIp(read: KeptIp): void {
+    const watch = this.ipWatch!;
+    const neutrinoDevices = new Set(read.state.links.filter(isMarkedLink).map((l) => l.name));
+    if (sameSet(watch.neighDevices, neutrinoDevices)) {
+      this.keptIp = read;
+    } else {
+      watch.neighDevices = neutrinoDevices;
+      this.keptIp = undefined;
     }
   }
 
@@ -182,8 +251,9 @@ export class RealKernel implements Kernel {
 
   /** The commands in order; an iptables and an ip6tables restore of one namespace at once (concurrentSteps). */
   async apply(ops: readonly Op[]): Promise<void> {
-    // Our own change is in the monitor's output too, but it may arrive after the next read's mark.
+    // Our own change is in the monitors' output too, but it may arrive after the next read's mark.
     this.kept = undefined;
+    this.keptIp = undefined;
     for (const step of concurrentSteps(render(ops))) {
       const done = await Promise.allSettled(step.map((cmd) => this.execute(cmd)));
       const failed = done.findIndex((d) => d.status === 'rejected');

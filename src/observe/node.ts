@@ -1,6 +1,15 @@
 // Assembles one namespace's command outputs into ObservedNamespace, and resolves veth peers across namespaces.
 import { isNeutrinoMark } from '../kernel/mark.ts';
-import { HOST, type NsKey, type ObservedLink, type ObservedNamespace, type ObservedNode } from '../kernel/types.ts';
+import {
+  HOST,
+  type NsKey,
+  type ObservedAddress,
+  type ObservedLink,
+  type ObservedNamespace,
+  type ObservedNeigh,
+  type ObservedNode,
+  type ObservedRoute,
+} from '../kernel/types.ts';
 import { parseFdb } from './bridge.ts';
 import { parseIpsetSave } from './ipset.ts';
 import { parseIptablesSave } from './iptables.ts';
@@ -36,15 +45,43 @@ export interface ParsedNamespace {
   nsids: Map<number, string>;
 }
 
-export function parseNamespace(ns: NsKey, raw: RawNamespace): ParsedNamespace {
-  const [links, addrs, neigh, ids, routes] = splitBatchJson(raw.ip, IP_OBSERVE_BATCH.length, 'ip -j -d -batch');
-  const state: ObservedNamespace = {
-    mark: null,
+/** What the `ip` batch and the IPv6 routes (RawNamespace's `ip` and `route6`) say of a namespace. */
+export interface IpState {
+  links: ObservedLink[];
+  addresses: ObservedAddress[];
+  routes: ObservedRoute[];
+  neigh: ObservedNeigh[];
+  /** nsid → name, as seen from this namespace. */
+  nsids: Map<number, string>;
+}
+
+export function parseIpState(ip: string, route6: string): IpState {
+  const [links, addrs, neigh, ids, routes] = splitBatchJson(ip, IP_OBSERVE_BATCH.length, 'ip -j -d -batch');
+  return {
     links: (links ?? []).map(parseLink),
     addresses: addressesFrom(addrs ?? []),
-    routes: [...routesFrom(routes ?? [], 4), ...parseRoutes(raw.route6.trim() || '[]', 6)],
-    fdb: parseFdb(raw.fdb.trim() || '[]'),
+    routes: [...routesFrom(routes ?? [], 4), ...parseRoutes(route6.trim() || '[]', 6)],
     neigh: neighFrom(neigh ?? []),
+    nsids: netnsIdsFrom(ids ?? []),
+  };
+}
+
+/** `ip` state parsed before, for one more observation: its links' peers are its own (resolvePeers sets them). */
+export const ipStateAgain = (kept: IpState): IpState => ({
+  ...kept,
+  links: kept.links.map((l) => (l.peer ? { ...l, peer: { ...l.peer } } : l)),
+  nsids: new Map(kept.nsids),
+});
+
+/** `ip` state is parsed from `raw` unless given (RealKernel keeps it while nothing changed: ip-watch.ts). */
+export function parseNamespace(ns: NsKey, raw: RawNamespace, ip: IpState = parseIpState(raw.ip, raw.route6)): ParsedNamespace {
+  const state: ObservedNamespace = {
+    mark: null,
+    links: ip.links,
+    addresses: ip.addresses,
+    routes: ip.routes,
+    fdb: parseFdb(raw.fdb.trim() || '[]'),
+    neigh: ip.neigh,
     sysctls: parseSysctl(raw.sysctl),
     iptables: parseIptablesSave(raw.iptablesSave),
     ...(raw.ip6tablesSave === undefined ? {} : { ip6tables: parseIptablesSave(raw.ip6tablesSave, 'ip6tables-save') }),
@@ -54,7 +91,7 @@ export function parseNamespace(ns: NsKey, raw: RawNamespace): ParsedNamespace {
   // A namespace is neutrino's when its loopback carries the mark (namespaces have no alias of their own).
   const lo = state.links.find((l) => l.name === 'lo');
   state.mark = ns !== HOST && isNeutrinoMark(lo?.alias ?? null) ? lo!.alias : null;
-  return { state, nsids: netnsIdsFrom(ids ?? []) };
+  return { state, nsids: ip.nsids };
 }
 
 /**

@@ -1,0 +1,70 @@
+// Whether anyone changed a namespace's links, addresses, routes, namespace ids or neighbour entries
+// that matter since a given moment, without reading them. The kernel announces each such change on
+// rtnetlink and `ip -o monitor label` prints it, one line each: while nothing that counts has been
+// printed since a full pass's `ip` read (links, addresses, neighbours, routes of both families), the
+// next full pass takes that output again instead of reading ~2,000 links on a big node.
+//
+// What does not count: neighbour lines the kernel makes by itself (entries learnt, aged and collected
+// on the uplink or an instance's tap, fdb entries, read apart anyway). A neighbour line counts only on
+// one of the devices given (neutrino's: the only ones whose entries the plan adds or removes).
+// What the monitor does not print: a few attributes of a device that is down (its alias, a bridge
+// port's flags) change without an announcement; RealKernel reads again after IP_KEPT_AT_MOST_MS
+// whatever the monitor said, so such drift is repaired within that time.
+import { joinsGroups, MonitorWatch } from './monitor-watch.ts';
+
+const NETLINK_ROUTE = 0;
+/** RTNLGRP_LINK (1) and RTNLGRP_NSID (28) as bits of /proc/net/netlink's Groups. */
+const LINK_AND_NSID_GROUP_BITS = (1 << 0) | (1 << 27);
+
+/** A kept `ip` read is taken again for at most this long (see above). */
+export const IP_KEPT_AT_MOST_MS = 30_000;
+
+/**
+ * True when one of `inodes` is a route netlink socket that has joined the link and the namespace id
+ * groups (ip monitor binds the others with the link group and adds the nsid group last).
+ */
+export const joinsIpMonitorGroups = (netlinkTable: string, inodes: ReadonlySet<number>): boolean =>
+  joinsGroups(netlinkTable, inodes, NETLINK_ROUTE, LINK_AND_NSID_GROUP_BITS);
+
+const NEIGH_LABEL = '[NEIGH]';
+
+/**
+ * Whether one line of `ip -o monitor label` is a change that matters: any line but a neighbour
+ * entry's on a device outside `neighDevices`, and a bridge fdb entry's ("dev X lladdr …", no address).
+ */
+export function ipLineCounts(line: string, neighDevices: ReadonlySet<string>): boolean {
+  if (!line.startsWith(NEIGH_LABEL)) return line.trim() !== '';
+  const body = line.slice(NEIGH_LABEL.length).replace(/^(?:Deleted|miss) /i, '');
+  if (body.startsWith('dev ')) return false;
+  const dev = / dev (\S+)/.exec(body)?.[1];
+  return dev === undefined || neighDevices.has(dev);
+}
+
+/** `ip -o monitor label link address route neigh nsid` in a namespace. */
+export class IpWatch extends MonitorWatch {
+  private readonly devices: { current: ReadonlySet<string> };
+
+  /** `netns`: a name under /run/netns, or undefined for this process's own namespace. */
+  constructor(netns: string | undefined, restartGapMs?: number) {
+    const devices: { current: ReadonlySet<string> } = { current: new Set() };
+    super(
+      {
+        argv: ['ip', '-o', 'monitor', 'label', 'link', 'address', 'route', 'neigh', 'nsid'],
+        joined: joinsIpMonitorGroups,
+        counts: (line) => ipLineCounts(line, devices.current),
+      },
+      netns,
+      restartGapMs,
+    );
+    this.devices = devices;
+  }
+
+  /** The devices whose neighbour entries count (from then on). */
+  get neighDevices(): ReadonlySet<string> {
+    return this.devices.current;
+  }
+
+  set neighDevices(names: ReadonlySet<string>) {
+    this.devices.current = names;
+  }
+}

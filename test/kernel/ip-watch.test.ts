@@ -1,0 +1,218 @@
+// Root tests of the ip watch: a full observation of a node whose links, addresses, routes and
+// neutrino's neighbour entries nobody has touched since the last one takes the last `ip` output
+// again; a change by hand, by anyone, or by neutrino's own apply makes the next one read, and it sees
+// the change. Neighbour churn on devices that are not neutrino's does not; a change the kernel does
+// not announce is read once the kept output is older than the bound. What is kept is the parsed
+// state, frozen.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { scopeFor } from '../../src/kernel/scope.ts';
+import { MARK } from '../../src/kernel/mark.ts';
+import { emptyDesiredNamespace, HOST, type DesiredNode, type ObservedNode } from '../../src/kernel/types.ts';
+import { RealKernel } from '../../src/exec/real.ts';
+import { reconcile } from '../../src/exec/reconcile.ts';
+import { ipLineCounts, joinsIpMonitorGroups } from '../../src/exec/ip-watch.ts';
+import { run, type Runner } from '../../src/exec/run.ts';
+import { isRoot, removeAll, uniquePrefix } from './sandbox.ts';
+
+const prefix = uniquePrefix();
+
+test('which lines of ip monitor count as a change', () => {
+  const ours = new Set(['vxlan-41', 'brq1']);
+  const counts = (line: string) => ipLineCounts(line, ours);
+  assert.equal(
+    counts('[LINK]4: tap1@if2: <BROADCAST,MULTICAST,UP> mtu 1450 master brq1 state UP \\    link/ether fe:16:3e:00:00:01'),
+    true,
+  );
+  assert.equal(counts('[ADDR]2: eth0    inet 10.9.9.1/24 scope global eth0\\       valid_lft forever preferred_lft forever'), true);
+  assert.equal(counts('[ROUTE]2001:db8::/64 dev eth0 metric 1024 pref medium'), true);
+  assert.equal(counts('[NSID]nsid 3 (iproute2 netns name: qrouter-1)'), true);
+  assert.equal(counts('[NEIGH]172.16.1.4 dev vxlan-41 lladdr fa:16:3e:11:22:33 PERMANENT '), true, 'one of ours');
+  assert.equal(counts('[NEIGH]Deleted 172.16.1.4 dev vxlan-41 FAILED '), true, 'ours deleted (no PERMANENT in the line)');
+  assert.equal(counts('[NEIGH]192.168.0.104 dev eth0 lladdr c2:cd:fc:6e:3b:91 STALE '), false, 'the uplink');
+  assert.equal(counts('[NEIGH]Deleted ff02::2 dev tap1 lladdr 33:33:00:00:00:02 NOARP '), false, "an instance's tap");
+  assert.equal(counts('[NEIGH]dev brq1 lladdr d6:1e:0d:bb:7f:61 PERMANENT '), false, 'a bridge fdb entry');
+  assert.equal(counts('[NEIGH]Deleted dev vxlan-41 lladdr 00:00:00:00:00:00 PERMANENT '), false, 'an fdb entry, read apart');
+  assert.equal(counts(''), false);
+
+  const table = [
+    'sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode',
+    '000000004cf7d598 0   18662      0c000555 0        0        0     2        0        14806662',
+    '0000000011111111 0   18663      00000555 0        0        0     2        0        14806663',
+    '0000000022222222 12  18664      0c000555 0        0        0     2        0        14806664',
+  ].join('\n');
+  assert.equal(joinsIpMonitorGroups(table, new Set([14806662])), true);
+  assert.equal(joinsIpMonitorGroups(table, new Set([14806663])), false, 'not yet in the nsid group');
+  assert.equal(joinsIpMonitorGroups(table, new Set([14806664])), false, 'a netfilter socket');
+});
+
+describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs root (namespaces)' }, () => {
+  const node = `${prefix}ipw`;
+  const reads: string[][] = [];
+  const counting: Runner = (argv, opts) => {
+    if (argv[0] === 'ip' && argv.includes('-batch')) reads.push([...argv]);
+    return run(argv, opts);
+  };
+  // Long enough that every change below is seen through the monitor, not because the bound ran out.
+  const BOUND_MS = 5000;
+  let k: RealKernel;
+  const inNode = (...argv: string[]) => run(argv, { netns: node });
+  const scope = () => scopeFor({ namespaces: { [HOST]: emptyDesiredNamespace() } });
+
+  before(async () => {
+    await run(['ip', 'netns', 'add', node]);
+    k = new RealKernel({ hostNetns: node, run: counting, watchIp: true, ipKeptAtMostMs: BOUND_MS });
+    // No duplicate address detection: its end, a second or so after a link is up, would make a read by itself.
+    await inNode('sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
+    // neutrino's bridge (marked) and a port that is not neutrino's, both up.
+    await inNode('ip', 'link', 'add', 'brq-w', 'type', 'bridge');
+    await inNode('ip', 'link', 'set', 'brq-w', 'alias', MARK, 'up');
+    await inNode('ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up1');
+    await inNode('ip', 'link', 'set', 'up0', 'up');
+    await inNode('ip', 'link', 'set', 'up1', 'up');
+    // A veth whose other end is in another namespace: observations resolve its peer's namespace.
+    await run(['ip', 'netns', 'add', `${prefix}ipp`]);
+    await inNode('ip', 'link', 'add', 'xp0', 'type', 'veth', 'peer', 'name', 'xp1', 'netns', `${prefix}ipp`);
+  });
+
+  after(async () => {
+    await k?.close();
+    await removeAll(prefix);
+  });
+
+  /** Observes until the watch listens (it starts with the first observation) and the `ip` read was kept once. */
+  async function observeKept(): Promise<ObservedNode> {
+    for (let i = 0; i < 100; i++) {
+      const kept = k.ipReads.kept;
+      const seen = await k.observe(scope());
+      if (k.ipReads.kept > kept) return seen;
+      await sleep(20);
+    }
+    assert.fail(`the ip read was never kept: ${JSON.stringify(k.ipReads)}`);
+  }
+
+  /** Observes until `seen` holds (the monitor's line may come a moment after the change), well within the bound. */
+  async function observeUntil(what: string, seen: (o: ObservedNode) => boolean): Promise<ObservedNode> {
+    const start = Date.now();
+    let o = await k.observe(scope());
+    while (!seen(o) && Date.now() - start < BOUND_MS / 2) {
+      await sleep(20);
+      o = await k.observe(scope());
+    }
+    assert.ok(seen(o), what);
+    return o;
+  }
+
+  const host = (o: ObservedNode) => o.namespaces[HOST]!;
+  const hasLink = (name: string) => (o: ObservedNode) => host(o).links.some((l) => l.name === name);
+
+  test('untouched, the ip output is taken again; a link, an address and a route made by hand are seen', async () => {
+    const first = await observeKept();
+    assert.ok(hasLink('brq-w')(first));
+    const readsBefore = reads.length;
+    const again = await observeKept();
+    assert.equal(reads.length, readsBefore, 'no ip read while nothing changed');
+    assert.deepEqual(
+      host(again).links.map((l) => l.name),
+      host(first).links.map((l) => l.name),
+    );
+
+    await inNode('ip', 'link', 'add', 'by-hand', 'type', 'bridge');
+    await observeUntil('a link made by another process is read', hasLink('by-hand'));
+    await observeKept();
+    await inNode('ip', 'address', 'add', '10.77.0.1/24', 'dev', 'up0');
+    await observeUntil('an address', (o) => host(o).addresses.some((a) => a.address.startsWith('10.77.0.1/')));
+    await observeKept();
+    await inNode('ip', '-6', 'route', 'add', '2001:db8:77::/64', 'dev', 'up0');
+    await observeUntil('an IPv6 route', (o) => host(o).routes.some((r) => r.dst === '2001:db8:77::/64'));
+  });
+
+  test('the kept state is frozen; each observation resolves veth peers on links of its own', async () => {
+    const one = await observeKept();
+    const two = await observeKept();
+    const xp0 = (o: ObservedNode) => host(o).links.find((l) => l.name === 'xp0')!;
+    assert.equal(xp0(one).peer?.netns, `${prefix}ipp`);
+    assert.equal(xp0(two).peer?.netns, `${prefix}ipp`);
+    assert.notEqual(xp0(one), xp0(two), 'a veth end is copied for each observation');
+    assert.notEqual(xp0(one).peer, xp0(two).peer);
+    assert.ok(Object.isFrozen(host(two).addresses) && Object.isFrozen(host(two).routes[0]));
+    assert.throws(() => (host(two).addresses as unknown[]).push({}), TypeError);
+  });
+
+  test("neighbour churn on a device that is not neutrino's keeps the read; an entry of neutrino's device is read", async () => {
+    await observeKept();
+    await inNode('ip', 'neigh', 'add', '10.77.0.9', 'dev', 'up0', 'lladdr', '02:00:00:00:77:09', 'nud', 'reachable');
+    // Give the monitor time to print its line: it must not count.
+    await sleep(200);
+    const before = k.ipReads.read;
+    const kept = await k.observe(scope());
+    assert.equal(k.ipReads.read, before, "a neighbour on a device that is not neutrino's does not make a read");
+    assert.ok(!host(kept).neigh.some((n) => n.ip === '10.77.0.9'), 'the kept read is what was read before');
+
+    await inNode('ip', 'neigh', 'add', '10.78.0.9', 'dev', 'brq-w', 'lladdr', '02:00:00:00:78:09', 'nud', 'permanent');
+    await observeUntil("a neighbour on neutrino's device", (o) => host(o).neigh.some((n) => n.ip === '10.78.0.9'));
+    await observeKept();
+    await inNode('ip', 'neigh', 'del', '10.78.0.9', 'dev', 'brq-w');
+    await observeUntil('and its removal', (o) => !host(o).neigh.some((n) => n.ip === '10.78.0.9'));
+  });
+
+  test('a change the kernel does not announce is read once the kept output is older than the bound', async () => {
+    // A namespace and a kernel of its own: nothing else in it may make a read meanwhile.
+    const quiet = `${prefix}ipq`;
+    const bound = 1500;
+    await run(['ip', 'netns', 'add', quiet]);
+    const q = new RealKernel({ hostNetns: quiet, watchIp: true, ipKeptAtMostMs: bound });
+    try {
+      const alias = (o: ObservedNode) => host(o).links.find((l) => l.name === 'quiet0')?.alias;
+      await run(['ip', 'link', 'add', 'quiet0', 'type', 'bridge'], { netns: quiet });
+      for (let i = 0; i < 100 && q.ipReads.kept === 0; i++) {
+        await q.observe(scope());
+        await sleep(20);
+      }
+      assert.ok(q.ipReads.kept > 0, 'kept once');
+      // A device that is down announces no alias change.
+      await run(['ip', 'link', 'set', 'quiet0', 'alias', 'renamed-quietly'], { netns: quiet });
+      const changed = Date.now();
+      let o = await q.observe(scope());
+      assert.notEqual(alias(o), 'renamed-quietly', 'taken again within the bound');
+      while (alias(o) !== 'renamed-quietly' && Date.now() - changed < 4 * bound) {
+        await sleep(100);
+        o = await q.observe(scope());
+      }
+      assert.equal(alias(o), 'renamed-quietly', 'read again after the bound');
+    } finally {
+      await q.close();
+    }
+  });
+
+  test("neutrino's own apply is read back at once, and a link deleted by hand is made again", async () => {
+    const ns = emptyDesiredNamespace();
+    ns.links.push({ kind: 'bridge', name: 'brq-own', up: true });
+    const want: DesiredNode = { namespaces: { [HOST]: ns } };
+    await observeKept();
+    const first = await reconcile(k, want);
+    assert.ok(first.converged, JSON.stringify(first.remaining));
+    assert.ok(first.plan.ops.length > 0);
+    await observeKept();
+    assert.deepEqual((await reconcile(k, want)).plan.ops, []);
+
+    await inNode('ip', 'link', 'del', 'brq-own');
+    let r = await reconcile(k, want);
+    for (let i = 0; i < 50 && r.plan.ops.length === 0; i++) {
+      await sleep(20);
+      r = await reconcile(k, want);
+    }
+    assert.ok(r.plan.ops.length > 0, 'the deleted bridge is seen');
+    assert.ok(r.converged, JSON.stringify(r.remaining));
+    assert.match((await inNode('ip', '-o', 'link', 'show', 'brq-own')).stdout, /brq-own/);
+  });
+
+  test('close() ends the monitor: observations read every time after it', async () => {
+    await k.close();
+    const before = k.ipReads.read;
+    await k.observe(scope());
+    await k.observe(scope());
+    assert.equal(k.ipReads.read, before + 2);
+  });
+});
