@@ -1,10 +1,10 @@
 // The real kernel: observe with `ip -j`, `bridge -j`, iptables-save, ipset save, sysctl; apply rendered batches through run().
+import { existsSync, readdirSync } from 'node:fs';
 import type { Op } from '../kernel/ops.ts';
 import { concurrentSteps, render, type Command } from '../kernel/render.ts';
 import { inScope, ipsetsInScope, type ObserveScope } from '../kernel/scope.ts';
 import type { Slice } from '../kernel/slice.ts';
 import { HOST, type NsKey, type ObservedNode } from '../kernel/types.ts';
-import { parseNetnsList } from '../observe/netns.ts';
 import { ipStateAgain, parseIpState, parseNamespace, resolvePeers, type IpState, type ParsedNamespace } from '../observe/node.ts';
 import { isExecError } from './errors.ts';
 import { ApplyError, type Kernel } from './kernel.ts';
@@ -13,8 +13,12 @@ import { observeHostSlice, readFdb } from './observe-slice.ts';
 import { readRawNamespace } from './read-namespace.ts';
 import { run as defaultRun, type Runner } from './run.ts';
 import { rulesetWatchFor, type RulesetWatch } from './ruleset-watch.ts';
+import { readSysctlsHere } from './sysctl-here.ts';
 import { IP_KEPT_AT_MOST_MS, IpWatch } from './ip-watch.ts';
 import { isMarkedLink } from '../kernel/mark.ts';
+
+/** Where `ip netns add` makes named namespaces. */
+const NETNS_DIR = '/run/netns';
 
 /** Namespaces read at once (each costs four or five short-lived processes). */
 const OBSERVE_PARALLEL = 8;
@@ -127,7 +131,10 @@ export class RealKernel implements Kernel {
     return ns === HOST ? this.hostNetns : ns;
   }
 
+  /** HOST's links by name; from the kept `ip` read while it holds (a full pass asks first, then observes). */
   async linkNames(): Promise<string[]> {
+    const kept = this.keptIpFor(this.ipWatch?.mark() ?? null, Date.now());
+    if (kept) return kept.state.links.map((l) => l.name);
     const out = (await this.run(['ip', '-o', 'link', 'show'], { netns: this.hostNetns })).stdout;
     // "12: tap3c338602-d8@if2: <…>": the name sits between the index and the first ':' or '@'.
     return out.split('\n').flatMap((line) => {
@@ -136,8 +143,9 @@ export class RealKernel implements Kernel {
     });
   }
 
+  /** The named namespaces: what `ip netns list` prints, read from its directory without a process. */
   async listNamespaces(): Promise<string[]> {
-    return parseNetnsList((await this.run(['ip', '-j', 'netns', 'list'])).stdout);
+    return existsSync(NETNS_DIR) ? readdirSync(NETNS_DIR) : [];
   }
 
   async observe(scope: ObserveScope): Promise<ObservedNode> {
@@ -193,13 +201,19 @@ export class RealKernel implements Kernel {
     const kept = mark !== null && this.kept?.mark === mark ? this.kept : undefined;
     const ipMark = ns === HOST ? (this.ipWatch?.mark() ?? null) : null;
     const readAt = Date.now();
-    const keptIp =
-      ipMark !== null && this.keptIp?.mark === ipMark && readAt - this.keptIp.at < this.ipKeptAtMostMs ? this.keptIp : undefined;
+    const keptIp = this.keptIpFor(ipMark, readAt);
+    // In this process's own namespace the sysctls are read from /proc/sys, without a process.
+    const sysctlsHere = netns === undefined && keys.length > 0;
     try {
-      const [read, ipset, fdb] = await Promise.all([
-        readRawNamespace(this.run, netns, keys, { ip: keptIp === undefined, fdb: fdbDevices === undefined, iptables: kept === undefined }),
+      const [read, ipset, fdb, sysctl] = await Promise.all([
+        readRawNamespace(this.run, netns, sysctlsHere ? [] : keys, {
+          ip: keptIp === undefined,
+          fdb: fdbDevices === undefined,
+          iptables: kept === undefined,
+        }),
         ipsetsInScope(scope, ns) ? this.readIpsets(netns) : Promise.resolve(undefined),
         fdbDevices === undefined ? Promise.resolve(undefined) : readFdb(this.run, netns, fdbDevices),
+        sysctlsHere ? readSysctlsHere(keys) : Promise.resolve(undefined),
       ]);
       if (ns === HOST) {
         this.rulesetReads[kept ? 'kept' : 'read']++;
@@ -207,7 +221,8 @@ export class RealKernel implements Kernel {
       }
       // The marks were taken before the read: anything changed since (during it too) moves them.
       if (mark !== null && !kept) this.kept = { mark, iptablesSave: read.iptablesSave, ip6tablesSave: read.ip6tablesSave };
-      const raw = kept ? { ...read, iptablesSave: kept.iptablesSave, ip6tablesSave: kept.ip6tablesSave } : read;
+      const rules = kept ? { ...read, iptablesSave: kept.iptablesSave, ip6tablesSave: kept.ip6tablesSave } : read;
+      const raw = sysctl === undefined ? rules : { ...rules, sysctl };
       const withFdb = fdb === undefined ? raw : { ...raw, fdb: JSON.stringify(fdb) };
       let ipState = keptIp?.state;
       if (!ipState && ipMark !== null) {
@@ -221,6 +236,12 @@ export class RealKernel implements Kernel {
       if (ns !== HOST && isExecError(e, 'not-found')) return undefined;
       throw e;
     }
+  }
+
+  /** The kept `ip` read if the watch's mark is still the one taken before it, and it is not too old. */
+  private keptIpFor(mark: number | null, now: number): KeptIp | undefined {
+    const kept = this.keptIp;
+    return mark !== null && kept?.mark === mark && now - kept.at < this.ipKeptAtMostMs ? kept : undefined;
   }
 
   /**

@@ -1,6 +1,6 @@
 // Reading sysctls of the process's own network namespace from /proc/sys directly, as `sysctl -e`
 // prints them, without a process: the agent's targeted passes read a bridge's or tap's settings
-// before and after each change, and a spawn costs more than the read.
+// before and after each change, its full passes the node's, and a spawn costs more than the read.
 import { readFile } from 'node:fs/promises';
 
 /** A sysctl key's file: dots separate levels, a slash stands for a dot inside a level (a device named eth1.100). */

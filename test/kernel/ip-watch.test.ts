@@ -50,8 +50,10 @@ test('which lines of ip monitor count as a change', () => {
 describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs root (namespaces)' }, () => {
   const node = `${prefix}ipw`;
   const reads: string[][] = [];
+  const linkLists: string[][] = [];
   const counting: Runner = (argv, opts) => {
     if (argv[0] === 'ip' && argv.includes('-batch')) reads.push([...argv]);
+    if (argv.join(' ') === 'ip -o link show') linkLists.push([...argv]);
     return run(argv, opts);
   };
   // Long enough that every change below is seen through the monitor, not because the bound ran out.
@@ -117,9 +119,17 @@ describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs
       host(again).links.map((l) => l.name),
       host(first).links.map((l) => l.name),
     );
+    // A full pass asks for the link names first: they come from the kept read too.
+    const listsBefore = linkLists.length;
+    assert.deepEqual(
+      await k.linkNames(),
+      host(again).links.map((l) => l.name),
+    );
+    assert.equal(linkLists.length, listsBefore, 'no ip link show while the read is kept');
 
     await inNode('ip', 'link', 'add', 'by-hand', 'type', 'bridge');
     await observeUntil('a link made by another process is read', hasLink('by-hand'));
+    assert.ok((await k.linkNames()).includes('by-hand'));
     await observeKept();
     await inNode('ip', 'address', 'add', '10.77.0.1/24', 'dev', 'up0');
     await observeUntil('an address', (o) => host(o).addresses.some((a) => a.address.startsWith('10.77.0.1/')));
