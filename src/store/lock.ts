@@ -9,6 +9,13 @@ import SQLite from 'better-sqlite3';
 export const LOCK_FILE = 'neutrino.lock';
 export const PID_FILE = 'neutrino.pid';
 
+/**
+ * The connections that hold locks, until released. better-sqlite3 closes a connection it garbage
+ * collects, which would drop the lock while the process lives on: the lock must not depend on the
+ * caller keeping its handle.
+ */
+const held = new Set<SQLite.Database>();
+
 /** Another server holds the state directory; the message is one line naming its PID. */
 export class StateDirLockedError extends Error {}
 
@@ -33,11 +40,10 @@ export function lockStateDir(dir: string): StateLock {
     throw new StateDirLockedError(`state directory ${dir} is in use by another neutrino server (${holder(pidPath)}); stop it first`);
   }
   writeFileSync(pidPath, `${process.pid}\n`, { mode: 0o600 });
-  let held = true;
+  held.add(conn);
   return {
     release() {
-      if (!held) return;
-      held = false;
+      if (!held.delete(conn)) return;
       rmSync(pidPath, { force: true });
       conn.close();
     },

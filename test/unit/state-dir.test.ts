@@ -96,9 +96,12 @@ test(
 test(
   'a holder killed with SIGKILL leaves no lock behind',
   withTempRoot(async (root) => {
-    // A child process takes the lock, says so, and waits to be killed.
-    const script = `import('${new URL('../../src/store/lock.ts', import.meta.url).href}').then((m) => { m.lockStateDir(process.argv[1]); console.log('locked'); setInterval(() => {}, 1000); });`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, root], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // A child process takes the lock, drops the handle (a garbage collection must not end the lock),
+    // says so, and waits to be killed.
+    const script = `import('${new URL('../../src/store/lock.ts', import.meta.url).href}').then((m) => { m.lockStateDir(process.argv[1]); globalThis.gc(); setTimeout(() => { globalThis.gc(); console.log('locked'); }, 50); setInterval(() => {}, 1000); });`;
+    const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', script, root], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
