@@ -42,29 +42,19 @@ export function ipLineCounts(line: string, neighDevices: ReadonlySet<string>): b
 
 /** `ip -o monitor label link address route neigh nsid` in a namespace. */
 export class IpWatch extends MonitorWatch {
-  private readonly devices: { current: ReadonlySet<string> };
+  /** The devices whose neighbour entries count (from when it is set). */
+  neighDevices: ReadonlySet<string> = new Set();
 
   /** `netns`: a name under /run/netns, or undefined for this process's own namespace. */
   constructor(netns: string | undefined, restartGapMs?: number) {
-    const devices: { current: ReadonlySet<string> } = { current: new Set() };
     super(
-      {
-        argv: ['ip', '-o', 'monitor', 'label', 'link', 'address', 'route', 'neigh', 'nsid'],
-        joined: joinsIpMonitorGroups,
-        counts: (line) => ipLineCounts(line, devices.current),
-      },
+      { argv: ['ip', '-o', 'monitor', 'label', 'link', 'address', 'route', 'neigh', 'nsid'], joined: joinsIpMonitorGroups },
       netns,
       restartGapMs,
     );
-    this.devices = devices;
   }
 
-  /** The devices whose neighbour entries count (from then on). */
-  get neighDevices(): ReadonlySet<string> {
-    return this.devices.current;
-  }
-
-  set neighDevices(names: ReadonlySet<string>) {
-    this.devices.current = names;
+  protected override counts(line: string): boolean {
+    return ipLineCounts(line, this.neighDevices);
   }
 }

@@ -2,7 +2,7 @@
 // (`nft monitor`, `ip monitor`) that prints each change the kernel announces, whoever makes it. A
 // full pass of a big node spends most of its reading on state that has not changed since the last
 // one; while the monitor has printed nothing that counts since a read, that read still holds.
-// ruleset-watch.ts and ip-watch.ts say which monitor and which lines count.
+// ruleset-watch.ts and ip-watch.ts say which monitor runs; ip-watch.ts also which lines count.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { inNetns } from './run.ts';
@@ -48,8 +48,6 @@ export interface MonitorSpec {
   argv: readonly string[];
   /** Whether the monitor's sockets (from /proc/PID/net/netlink and their inodes) listen yet. */
   joined: (netlinkTable: string, inodes: ReadonlySet<number>) => boolean;
-  /** Which printed lines are changes; without it, any output is. */
-  counts?: (line: string) => boolean;
 }
 
 export class MonitorWatch {
@@ -68,6 +66,11 @@ export class MonitorWatch {
     this.spec = spec;
     this.netns = netns;
     this.restartGapMs = restartGapMs;
+  }
+
+  /** Whether a line the monitor printed is a change: any line is, unless a watch says otherwise. */
+  protected counts(line: string): boolean {
+    return line !== '';
   }
 
   /** The running monitor's PID, if any. */
@@ -93,18 +96,13 @@ export class MonitorWatch {
     this.child = child;
     child.unref();
     (child.stdout as NodeJS.ReadableStream & { unref?: () => void }).unref?.();
-    const counts = this.spec.counts;
-    if (counts) {
-      let partial = '';
-      child.stdout!.setEncoding('utf8');
-      child.stdout!.on('data', (chunk: string) => {
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop()!;
-        if (lines.some(counts)) this.changes++;
-      });
-    } else {
-      child.stdout!.on('data', () => this.changes++);
-    }
+    let partial = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      if (lines.some((line) => this.counts(line))) this.changes++;
+    });
     const ended = () => {
       if (this.child !== child) return;
       this.child = undefined;

@@ -13,7 +13,7 @@ import { parseNetnsIds, parseSysctl } from '../observe/netns.ts';
 import type { ParsedNamespace } from '../observe/node.ts';
 import { isExecError } from './errors.ts';
 import type { Runner } from './run.ts';
-import { readSysctlsHere } from './sysctl-here.ts';
+import { readSysctls } from './sysctl-here.ts';
 
 /**
  * What a `-force` batch may say besides its output: a line naming a device that is not there, and
@@ -128,12 +128,7 @@ export async function observeHostSlice(
     slice.links.size && slice.namespaces.size
       ? run(['ip', '-j', 'netns', 'list-id'], { netns }).then((r) => r.stdout)
       : Promise.resolve(''),
-    // -e: a key of a device not there yet is left out, not an error.
-    !sysctlKeys.length
-      ? Promise.resolve('')
-      : netns === undefined
-        ? readSysctlsHere(sysctlKeys)
-        : run(['sysctl', '-e', ...sysctlKeys], { netns }).then((r) => r.stdout),
+    readSysctls(run, netns, sysctlKeys),
   ]);
   const state = emptyObservedNamespace(null);
   state.links = links.map(parseLink);

@@ -13,9 +13,9 @@ import { observeHostSlice, readFdb } from './observe-slice.ts';
 import { readRawNamespace } from './read-namespace.ts';
 import { run as defaultRun, type Runner } from './run.ts';
 import { rulesetWatchFor, type RulesetWatch } from './ruleset-watch.ts';
-import { readSysctlsHere } from './sysctl-here.ts';
+import { readSysctls } from './sysctl-here.ts';
 import { IP_KEPT_AT_MOST_MS, IpWatch } from './ip-watch.ts';
-import { isMarkedLink } from '../kernel/mark.ts';
+import { markedDevices } from '../kernel/work.ts';
 
 /** Where `ip netns add` makes named namespaces. */
 const NETNS_DIR = '/run/netns';
@@ -202,18 +202,17 @@ export class RealKernel implements Kernel {
     const ipMark = ns === HOST ? (this.ipWatch?.mark() ?? null) : null;
     const readAt = Date.now();
     const keptIp = this.keptIpFor(ipMark, readAt);
-    // In this process's own namespace the sysctls are read from /proc/sys, without a process.
-    const sysctlsHere = netns === undefined && keys.length > 0;
     try {
       const [read, ipset, fdb, sysctl] = await Promise.all([
-        readRawNamespace(this.run, netns, sysctlsHere ? [] : keys, {
+        // Not by readRawNamespace: in this process's own namespace they come from /proc/sys.
+        readRawNamespace(this.run, netns, [], {
           ip: keptIp === undefined,
           fdb: fdbDevices === undefined,
           iptables: kept === undefined,
         }),
         ipsetsInScope(scope, ns) ? this.readIpsets(netns) : Promise.resolve(undefined),
         fdbDevices === undefined ? Promise.resolve(undefined) : readFdb(this.run, netns, fdbDevices),
-        sysctlsHere ? readSysctlsHere(keys) : Promise.resolve(undefined),
+        readSysctls(this.run, netns, keys),
       ]);
       if (ns === HOST) {
         this.rulesetReads[kept ? 'kept' : 'read']++;
@@ -222,7 +221,7 @@ export class RealKernel implements Kernel {
       // The marks were taken before the read: anything changed since (during it too) moves them.
       if (mark !== null && !kept) this.kept = { mark, iptablesSave: read.iptablesSave, ip6tablesSave: read.ip6tablesSave };
       const rules = kept ? { ...read, iptablesSave: kept.iptablesSave, ip6tablesSave: kept.ip6tablesSave } : read;
-      const raw = sysctl === undefined ? rules : { ...rules, sysctl };
+      const raw = { ...rules, sysctl };
       const withFdb = fdb === undefined ? raw : { ...raw, fdb: JSON.stringify(fdb) };
       let ipState = keptIp?.state;
       if (!ipState && ipMark !== null) {
@@ -251,7 +250,7 @@ export class RealKernel implements Kernel {
    */
   private keepIp(read: KeptIp): void {
     const watch = this.ipWatch!;
-    const neutrinoDevices = new Set(read.state.links.filter(isMarkedLink).map((l) => l.name));
+    const neutrinoDevices = markedDevices(read.state);
     if (sameSet(watch.neighDevices, neutrinoDevices)) {
       this.keptIp = read;
     } else {

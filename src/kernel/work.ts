@@ -76,5 +76,5 @@ export function stubLink(name: string, kind: string, alias: string | null): Obse
 }
 
 /** Links whose addresses and entries are neutrino's to remove. `lo`'s mark only marks the namespace. */
-export const markedDevices = (state: ObservedNamespace): Set<string> =>
+export const markedDevices = (state: Pick<ObservedNamespace, 'links'>): Set<string> =>
   new Set(state.links.filter((l) => l.alias === MARK && l.name !== 'lo').map((l) => l.name));

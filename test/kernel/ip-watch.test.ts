@@ -7,7 +7,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { scopeFor } from '../../src/kernel/scope.ts';
 import { MARK } from '../../src/kernel/mark.ts';
 import { emptyDesiredNamespace, HOST, type DesiredNode, type ObservedNode } from '../../src/kernel/types.ts';
 import { RealKernel } from '../../src/exec/real.ts';
@@ -15,6 +14,7 @@ import { reconcile } from '../../src/exec/reconcile.ts';
 import { ipLineCounts, joinsIpMonitorGroups } from '../../src/exec/ip-watch.ts';
 import { run, type Runner } from '../../src/exec/run.ts';
 import { isRoot, removeAll, uniquePrefix } from './sandbox.ts';
+import { hostScope, observeKept as keptObservation, reconcileUntilPlanned } from './watch.ts';
 
 const prefix = uniquePrefix();
 
@@ -60,7 +60,7 @@ describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs
   const BOUND_MS = 5000;
   let k: RealKernel;
   const inNode = (...argv: string[]) => run(argv, { netns: node });
-  const scope = () => scopeFor({ namespaces: { [HOST]: emptyDesiredNamespace() } });
+  const scope = hostScope;
 
   before(async () => {
     await run(['ip', 'netns', 'add', node]);
@@ -83,16 +83,7 @@ describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs
     await removeAll(prefix);
   });
 
-  /** Observes until the watch listens (it starts with the first observation) and the `ip` read was kept once. */
-  async function observeKept(): Promise<ObservedNode> {
-    for (let i = 0; i < 100; i++) {
-      const kept = k.ipReads.kept;
-      const seen = await k.observe(scope());
-      if (k.ipReads.kept > kept) return seen;
-      await sleep(20);
-    }
-    assert.fail(`the ip read was never kept: ${JSON.stringify(k.ipReads)}`);
-  }
+  const observeKept = () => keptObservation(k, () => k.ipReads);
 
   /** Observes until `seen` holds (the monitor's line may come a moment after the change), well within the bound. */
   async function observeUntil(what: string, seen: (o: ObservedNode) => boolean): Promise<ObservedNode> {
@@ -176,11 +167,7 @@ describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs
     try {
       const alias = (o: ObservedNode) => host(o).links.find((l) => l.name === 'quiet0')?.alias;
       await run(['ip', 'link', 'add', 'quiet0', 'type', 'bridge'], { netns: quiet });
-      for (let i = 0; i < 100 && q.ipReads.kept === 0; i++) {
-        await q.observe(scope());
-        await sleep(20);
-      }
-      assert.ok(q.ipReads.kept > 0, 'kept once');
+      await keptObservation(q, () => q.ipReads);
       // A device that is down announces no alias change.
       await run(['ip', 'link', 'set', 'quiet0', 'alias', 'renamed-quietly'], { netns: quiet });
       const changed = Date.now();
@@ -208,11 +195,7 @@ describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs
     assert.deepEqual((await reconcile(k, want)).plan.ops, []);
 
     await inNode('ip', 'link', 'del', 'brq-own');
-    let r = await reconcile(k, want);
-    for (let i = 0; i < 50 && r.plan.ops.length === 0; i++) {
-      await sleep(20);
-      r = await reconcile(k, want);
-    }
+    const r = await reconcileUntilPlanned(k, want);
     assert.ok(r.plan.ops.length > 0, 'the deleted bridge is seen');
     assert.ok(r.converged, JSON.stringify(r.remaining));
     assert.match((await inNode('ip', '-o', 'link', 'show', 'brq-own')).stdout, /brq-own/);

@@ -14,6 +14,7 @@ import { joinsNftablesGroup, isNftBackend, RulesetWatch } from '../../src/exec/r
 import { run, type Runner } from '../../src/exec/run.ts';
 import { firewall, INSTANCE_1 } from './topology.ts';
 import { isRoot, removeAll, uniquePrefix } from './sandbox.ts';
+import { observeKept as keptObservation, reconcileUntilPlanned } from './watch.ts';
 
 const prefix = uniquePrefix();
 
@@ -51,17 +52,7 @@ describe('full observations and the ruleset watch', { skip: isRoot() ? false : '
     await removeAll(prefix);
   });
 
-  /** Observes until the watch listens (it starts with the first observation) and the rules were kept once. */
-  async function observeKept() {
-    const scope = scopeFor({ namespaces: { [HOST]: emptyDesiredNamespace() } });
-    for (let i = 0; i < 100; i++) {
-      const kept = k.rulesetReads.kept;
-      const seen = await k.observe(scope);
-      if (k.rulesetReads.kept > kept) return seen;
-      await sleep(20);
-    }
-    assert.fail(`the rules were never kept: ${JSON.stringify(k.rulesetReads)}`);
-  }
+  const observeKept = () => keptObservation(k, () => k.rulesetReads);
 
   const chainsOf = (seen: Awaited<ReturnType<typeof observeKept>>) => (seen.namespaces[HOST]!.iptables.filter ?? []).map((c) => c.name);
 
@@ -100,11 +91,7 @@ describe('full observations and the ruleset watch', { skip: isRoot() ? false : '
 
     const chain = host.iptables.filter!.find((c) => c.rules.length > 0)!;
     await run(['iptables', '-F', chain.name], { netns: node });
-    let r = await reconcile(k, want);
-    for (let i = 0; i < 50 && r.plan.ops.length === 0; i++) {
-      await sleep(20);
-      r = await reconcile(k, want);
-    }
+    const r = await reconcileUntilPlanned(k, want);
     assert.ok(r.plan.ops.length > 0, 'the flushed chain is seen');
     assert.ok(r.converged, JSON.stringify(r.remaining));
     const saved = (await run(['iptables-save', '-t', 'filter'], { netns: node })).stdout;
