@@ -96,7 +96,8 @@ async function readTables(
   return cutTables(parseIptablesSave(saved.join(''), `${tool}-save`), chains);
 }
 
-async function readIpsets(run: Runner, netns: string | undefined): Promise<string> {
+/** `ipset save`; a node without the ipset tool has no sets (applying one then fails, saying why). */
+export async function readIpsets(run: Runner, netns: string | undefined): Promise<string> {
   try {
     return (await run(['ipset', 'save'], { netns })).stdout;
   } catch (e) {

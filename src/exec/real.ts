@@ -9,7 +9,7 @@ import { ipStateAgain, parseIpState, parseNamespace, resolvePeers, type IpState,
 import { isExecError } from './errors.ts';
 import { ApplyError, type Kernel } from './kernel.ts';
 import { observeProcess, reloadProcess, startProcess, stopProcess } from './procs.ts';
-import { observeHostSlice, readFdb } from './observe-slice.ts';
+import { observeHostSlice, readFdb, readIpsets } from './observe-slice.ts';
 import { readRawNamespace } from './read-namespace.ts';
 import { run as defaultRun, type Runner } from './run.ts';
 import { rulesetWatchFor, type RulesetWatch } from './ruleset-watch.ts';
@@ -210,7 +210,7 @@ export class RealKernel implements Kernel {
           fdb: fdbDevices === undefined,
           iptables: kept === undefined,
         }),
-        ipsetsInScope(scope, ns) ? this.readIpsets(netns) : Promise.resolve(undefined),
+        ipsetsInScope(scope, ns) ? readIpsets(this.run, netns) : Promise.resolve(undefined),
         fdbDevices === undefined ? Promise.resolve(undefined) : readFdb(this.run, netns, fdbDevices),
         readSysctls(this.run, netns, keys),
       ]);
@@ -256,16 +256,6 @@ export class RealKernel implements Kernel {
     } else {
       watch.neighDevices = neutrinoDevices;
       this.keptIp = undefined;
-    }
-  }
-
-  /** `ipset save`; a node without the ipset tool has no sets (applying one then fails, saying why). */
-  private async readIpsets(netns: string | undefined): Promise<string> {
-    try {
-      return (await this.run(['ipset', 'save'], { netns })).stdout;
-    } catch (e) {
-      if (isExecError(e, 'no-command')) return '';
-      throw e;
     }
   }
 
