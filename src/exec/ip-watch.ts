@@ -7,6 +7,11 @@
 // What does not count: neighbour lines the kernel makes by itself (entries learnt, aged and collected
 // on the uplink or an instance's tap, fdb entries, read apart anyway). A neighbour line counts only on
 // one of the devices given (neutrino's: the only ones whose entries the plan adds or removes).
+// The monitor listens in every namespace that has an id in the watched one (`all-nsid`; a veth
+// between two namespaces gives each an id for the other): a line of another namespace starts with
+// `[nsid N]` and is tallied for N alone (markOf), so a named namespace's read can be kept as HOST's
+// is (ns-ip-keep.ts). Device names in such lines are resolved in the watched namespace and are wrong:
+// they are counted, never read, and every neighbour line there counts.
 // What the monitor does not print: a few attributes of a device that is down (its alias, a bridge
 // port's flags) change without an announcement; RealKernel reads again after IP_KEPT_AT_MOST_MS
 // whatever the monitor said, so such drift is repaired within that time.
@@ -40,21 +45,61 @@ export function ipLineCounts(line: string, neighDevices: ReadonlySet<string>): b
   return dev === undefined || neighDevices.has(dev);
 }
 
-/** `ip -o monitor label link address route neigh nsid` in a namespace. */
+/**
+ * The namespace a line of `ip -o monitor all-nsid label` comes from: null for the watched one
+ * (`[nsid current]`, or no prefix), else its id there; and the line without that prefix.
+ */
+export function lineNamespace(line: string): { nsid: number | null; body: string } {
+  const m = /^\[nsid (current|\d+)\]/.exec(line);
+  if (!m) return { nsid: null, body: line };
+  return { nsid: m[1] === 'current' ? null : Number(m[1]), body: line.slice(m[0].length) };
+}
+
+/** The id a `[NSID]` line of the watched namespace gives or takes ("nsid 3 (…)", "Deleted nsid 3 (…)"). */
+const nsidNamed = (body: string): number | undefined => {
+  const m = /^\[NSID\](?:Deleted )?nsid (\d+)/.exec(body);
+  return m ? Number(m[1]) : undefined;
+};
+
+/** `ip -o monitor all-nsid label link address route neigh nsid` in a namespace. */
 export class IpWatch extends MonitorWatch {
   /** The devices whose neighbour entries count (from when it is set). */
   neighDevices: ReadonlySet<string> = new Set();
+  /** Lines of each other namespace (by its id in the watched one), and of the id's own coming and going. */
+  private readonly byNsid = new Map<number, number>();
 
   /** `netns`: a name under /run/netns, or undefined for this process's own namespace. */
   constructor(netns: string | undefined, restartGapMs?: number) {
     super(
-      { argv: ['ip', '-o', 'monitor', 'label', 'link', 'address', 'route', 'neigh', 'nsid'], joined: joinsIpMonitorGroups },
+      {
+        argv: ['ip', '-o', 'monitor', 'all-nsid', 'label', 'link', 'address', 'route', 'neigh', 'nsid'],
+        joined: joinsIpMonitorGroups,
+      },
       netns,
       restartGapMs,
     );
   }
 
+  /**
+   * A mark of the namespace whose id in the watched one is `nsid`: equal marks mean no line of it,
+   * and its id neither given nor taken, in between. Null while the monitor is not listening.
+   */
+  markOf(nsid: number): string | null {
+    return this.mark() === null ? null : `${this.starts}/${this.byNsid.get(nsid) ?? 0}`;
+  }
+
+  private tally(nsid: number): void {
+    this.byNsid.set(nsid, (this.byNsid.get(nsid) ?? 0) + 1);
+  }
+
   protected override counts(line: string): boolean {
-    return ipLineCounts(line, this.neighDevices);
+    const { nsid, body } = lineNamespace(line);
+    if (nsid !== null) {
+      this.tally(nsid);
+      return false;
+    }
+    const named = nsidNamed(body);
+    if (named !== undefined) this.tally(named);
+    return ipLineCounts(body, this.neighDevices);
   }
 }

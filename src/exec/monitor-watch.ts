@@ -55,6 +55,8 @@ export class MonitorWatch {
   private ready = false;
   private changes = 0;
   private startedAt = -Infinity;
+  /** How many monitors were started: a mark made of a watch's own tallies carries it (see ip-watch.ts). */
+  protected starts = 0;
   private closed = false;
 
   private readonly spec: MonitorSpec;
@@ -89,6 +91,7 @@ export class MonitorWatch {
 
   private start(): void {
     this.startedAt = Date.now();
+    this.starts++;
     // setpriv (util-linux) has the kernel end the monitor when the agent dies, even by SIGKILL: left
     // alone it would wait for an event for ever, and keep a deleted namespace alive meanwhile.
     const [cmd, ...args] = inNetns(['setpriv', '--pdeathsig', 'TERM', '--', ...this.spec.argv], this.netns);
@@ -101,7 +104,10 @@ export class MonitorWatch {
     child.stdout!.on('data', (chunk: string) => {
       const lines = (partial + chunk).split('\n');
       partial = lines.pop()!;
-      if (lines.some((line) => this.counts(line))) this.changes++;
+      // Every line is shown to counts(): a watch may keep tallies of its own (ip-watch.ts, per namespace).
+      let changed = false;
+      for (const line of lines) if (this.counts(line)) changed = true;
+      if (changed) this.changes++;
     });
     const ended = () => {
       if (this.child !== child) return;

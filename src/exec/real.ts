@@ -16,6 +16,7 @@ import { rulesetWatchFor, type RulesetWatch } from './ruleset-watch.ts';
 import { readSysctls } from './sysctl-here.ts';
 import { IP_KEPT_AT_MOST_MS, IpWatch } from './ip-watch.ts';
 import { markedDevices } from '../kernel/work.ts';
+import { NamespaceIpKeep, namespaceInode, type NamespacesPass } from './ns-ip-keep.ts';
 
 /** Where `ip netns add` makes named namespaces. */
 const NETNS_DIR = '/run/netns';
@@ -102,6 +103,8 @@ export class RealKernel implements Kernel {
   private readonly ipKeptAtMostMs: number;
   /** Full reads of HOST's links, addresses and routes, and full observations that took the kept ones. */
   readonly ipReads = { read: 0, kept: 0 };
+  /** The named namespaces' `ip` reads, kept by the same watch (full observations only). */
+  private readonly nsKeep: NamespaceIpKeep | undefined;
 
   constructor(opts: RealKernelOptions = {}) {
     this.run = opts.run ?? defaultRun;
@@ -109,6 +112,12 @@ export class RealKernel implements Kernel {
     this.watchRuleset = opts.watchRuleset ?? false;
     this.ipWatch = opts.watchIp ? new IpWatch(this.hostNetns) : undefined;
     this.ipKeptAtMostMs = opts.ipKeptAtMostMs ?? IP_KEPT_AT_MOST_MS;
+    this.nsKeep = this.ipWatch && new NamespaceIpKeep(this.ipWatch, this.ipKeptAtMostMs, (name) => namespaceInode(NETNS_DIR, name));
+  }
+
+  /** Reads of named namespaces' links, addresses and routes in full observations, and those kept instead. */
+  get namespaceIpReads(): { read: number; kept: number } {
+    return { ...(this.nsKeep?.reads ?? { read: 0, kept: 0 }) };
   }
 
   /** Ends the monitors, if any were started. */
@@ -117,6 +126,7 @@ export class RealKernel implements Kernel {
     (await this.watch)?.close();
     this.kept = undefined;
     this.keptIp = undefined;
+    this.nsKeep?.clear();
   }
 
   /** The mark of HOST's ruleset watch, or null (not watched, not listening yet). */
@@ -149,7 +159,7 @@ export class RealKernel implements Kernel {
   }
 
   async observe(scope: ObserveScope): Promise<ObservedNode> {
-    return this.observeWith(scope, (ns) => this.observeNamespace(ns, scope));
+    return this.observeWith(scope, (ns, pass) => this.observeNamespace(ns, scope, pass), this.nsKeep);
   }
 
   /**
@@ -163,11 +173,17 @@ export class RealKernel implements Kernel {
     );
   }
 
-  private async observeWith(scope: ObserveScope, read: (ns: NsKey) => Promise<ParsedNamespace | undefined>): Promise<ObservedNode> {
+  /** `keep`: named namespaces may take their kept `ip` read, and keep this one (full observations). */
+  private async observeWith(
+    scope: ObserveScope,
+    read: (ns: NsKey, pass: NamespacesPass | undefined) => Promise<ParsedNamespace | undefined>,
+    keep?: NamespaceIpKeep,
+  ): Promise<ObservedNode> {
     const others = scope.namespaces.length || scope.prefixes.length ? await this.listNamespaces() : [];
     const keys: NsKey[] = others.filter((n) => n !== this.hostNetns && inScope(scope, n));
+    const pass = keep?.beginPass(keys);
     if (scope.host) keys.unshift(HOST);
-    const parsed = await mapLimit(keys, OBSERVE_PARALLEL, read);
+    const parsed = await mapLimit(keys, OBSERVE_PARALLEL, (ns) => read(ns, pass));
     const node: ObservedNode = { namespaces: {} };
     const nsids = new Map<NsKey, Map<number, string>>();
     keys.forEach((ns, i) => {
@@ -176,6 +192,7 @@ export class RealKernel implements Kernel {
       node.namespaces[ns] = p.state;
       nsids.set(ns, p.nsids);
     });
+    if (pass) keep!.endPass(pass, nsids.get(HOST));
     resolvePeers(node, nsids, this.hostNetns ?? (await this.ownNetnsName()));
     return node;
   }
@@ -193,7 +210,8 @@ export class RealKernel implements Kernel {
     return this.ownName;
   }
 
-  private async observeNamespace(ns: NsKey, scope: ObserveScope): Promise<ParsedNamespace | undefined> {
+  /** `pass`: a full observation's, whose named namespaces may take their kept `ip` read (ns-ip-keep.ts). */
+  private async observeNamespace(ns: NsKey, scope: ObserveScope, pass?: NamespacesPass): Promise<ParsedNamespace | undefined> {
     const netns = this.where(ns);
     const keys = scope.sysctls[ns] ?? [];
     const fdbDevices = scope.fdbDevices?.[ns];
@@ -202,11 +220,14 @@ export class RealKernel implements Kernel {
     const ipMark = ns === HOST ? (this.ipWatch?.mark() ?? null) : null;
     const readAt = Date.now();
     const keptIp = this.keptIpFor(ipMark, readAt);
+    const named = pass && ns !== HOST ? pass : undefined;
+    const keptNs = named && this.nsKeep!.take(named, ns, readAt);
+    if (named && !keptNs) this.nsKeep!.beforeRead(named, ns, readAt);
     try {
       const [read, ipset, fdb, sysctl] = await Promise.all([
         // Not by readRawNamespace: in this process's own namespace they come from /proc/sys.
         readRawNamespace(this.run, netns, [], {
-          ip: keptIp === undefined,
+          ip: keptIp === undefined && keptNs === undefined,
           fdb: fdbDevices === undefined,
           iptables: kept === undefined,
         }),
@@ -223,10 +244,13 @@ export class RealKernel implements Kernel {
       const rules = kept ? { ...read, iptablesSave: kept.iptablesSave, ip6tablesSave: kept.ip6tablesSave } : read;
       const raw = { ...rules, sysctl };
       const withFdb = fdb === undefined ? raw : { ...raw, fdb: JSON.stringify(fdb) };
-      let ipState = keptIp?.state;
+      let ipState = keptIp?.state ?? keptNs;
       if (!ipState && ipMark !== null) {
         ipState = deepFreeze(parseIpState(read.ip, read.route6));
         this.keepIp({ mark: ipMark, at: readAt, state: ipState });
+      } else if (!ipState && named) {
+        ipState = deepFreeze(parseIpState(read.ip, read.route6));
+        this.nsKeep!.afterRead(named, ns, ipState);
       }
       const result = parseNamespace(ns, ipset === undefined ? withFdb : { ...withFdb, ipset }, ipState && ipStateAgain(ipState));
       result.state.processes = await Promise.all((scope.processes[ns] ?? []).map(observeProcess));
@@ -264,6 +288,7 @@ export class RealKernel implements Kernel {
     // Our own change is in the monitors' output too, but it may arrive after the next read's mark.
     this.kept = undefined;
     this.keptIp = undefined;
+    this.nsKeep?.clear();
     for (const step of concurrentSteps(render(ops))) {
       const done = await Promise.allSettled(step.map((cmd) => this.execute(cmd)));
       const failed = done.findIndex((d) => d.status === 'rejected');

@@ -6,9 +6,11 @@
 // state, frozen.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MARK } from '../../src/kernel/mark.ts';
 import { emptyDesiredNamespace, HOST, type DesiredNode, type ObservedNode } from '../../src/kernel/types.ts';
+import type { ObserveScope } from '../../src/kernel/scope.ts';
 import { RealKernel } from '../../src/exec/real.ts';
 import { reconcile } from '../../src/exec/reconcile.ts';
 import { ipLineCounts, joinsIpMonitorGroups } from '../../src/exec/ip-watch.ts';
@@ -51,8 +53,11 @@ describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs
   const node = `${prefix}ipw`;
   const reads: string[][] = [];
   const linkLists: string[][] = [];
+  /** The namespace of each `ip` batch read outside HOST. */
+  const nsBatches: string[] = [];
   const counting: Runner = (argv, opts) => {
-    if (argv[0] === 'ip' && argv.includes('-batch')) reads.push([...argv]);
+    if (argv[0] === 'ip' && argv.includes('-batch') && opts?.netns !== node) nsBatches.push(opts?.netns ?? '');
+    if (argv[0] === 'ip' && argv.includes('-batch') && opts?.netns === node) reads.push([...argv]);
     if (argv.join(' ') === 'ip -o link show') linkLists.push([...argv]);
     return run(argv, opts);
   };
@@ -86,12 +91,15 @@ describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs
   const observeKept = () => keptObservation(k, () => k.ipReads);
 
   /** Observes until `seen` holds (the monitor's line may come a moment after the change), well within the bound. */
-  async function observeUntil(what: string, seen: (o: ObservedNode) => boolean): Promise<ObservedNode> {
+  const observeUntil = (what: string, seen: (o: ObservedNode) => boolean) => observeUntilIn(what, scope, seen);
+
+  /** Observes with `scopeOf` until `seen` holds, well within the bound. */
+  async function observeUntilIn(what: string, scopeOf: () => ObserveScope, seen: (o: ObservedNode) => boolean): Promise<ObservedNode> {
     const start = Date.now();
-    let o = await k.observe(scope());
+    let o = await k.observe(scopeOf());
     while (!seen(o) && Date.now() - start < BOUND_MS / 2) {
       await sleep(20);
-      o = await k.observe(scope());
+      o = await k.observe(scopeOf());
     }
     assert.ok(seen(o), what);
     return o;
@@ -181,6 +189,68 @@ describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs
     } finally {
       await q.close();
     }
+  });
+
+  test('a named namespace with an id in HOST is kept while quiet; a change in it, or the name made again, is read', async () => {
+    const peerNs = `${prefix}ipn`;
+    const loneNs = `${prefix}ipl`;
+    await run(['ip', 'netns', 'add', peerNs]);
+    await run(['ip', 'netns', 'add', loneNs]);
+    // A veth between HOST and peerNs gives peerNs an id in HOST; loneNs has none.
+    await inNode('ip', 'link', 'add', 'np0', 'type', 'veth', 'peer', 'name', 'np1', 'netns', peerNs);
+    const nsScope = () => ({ ...scope(), namespaces: [peerNs, loneNs] });
+    const batchesIn = (netns: string) => nsBatches.filter((n) => n === netns).length;
+    const observeNsKept = async () => {
+      for (let i = 0; i < 100; i++) {
+        const kept = k.namespaceIpReads.kept;
+        const o = await k.observe(nsScope());
+        if (k.namespaceIpReads.kept > kept) return o;
+        await sleep(20);
+      }
+      assert.fail(`never kept: ${JSON.stringify(k.namespaceIpReads)}`);
+    };
+    const links = (o: ObservedNode, ns: string) => o.namespaces[ns]!.links.map((l) => l.name);
+
+    const first = await observeNsKept();
+    assert.ok(links(first, peerNs).includes('np1'));
+    const peerBefore = batchesIn(peerNs);
+    const loneBefore = batchesIn(loneNs);
+    const again = await k.observe(nsScope());
+    assert.equal(batchesIn(peerNs), peerBefore, 'no ip read of the quiet namespace');
+    assert.equal(batchesIn(loneNs), loneBefore + 1, 'a namespace without an id in HOST is read every time');
+    assert.deepEqual(links(again, peerNs), links(first, peerNs));
+    assert.equal(again.namespaces[HOST]!.links.find((l) => l.name === 'np0')?.peer?.netns, peerNs, 'peers still resolved');
+
+    // A change inside it, where nothing of HOST changes.
+    await run(['ip', 'address', 'add', '10.79.0.1/24', 'dev', 'np1'], { netns: peerNs });
+    await observeUntilIn('an address added in the namespace', nsScope, (o) =>
+      o.namespaces[peerNs]!.addresses.some((a) => a.address.startsWith('10.79.0.1/')),
+    );
+    await observeNsKept();
+    await run(['ip', 'link', 'set', 'np1', 'up'], { netns: peerNs });
+    await observeUntilIn(
+      'a link set up in the namespace',
+      nsScope,
+      (o) => o.namespaces[peerNs]!.links.find((l) => l.name === 'np1')?.up === true,
+    );
+
+    // The name made again (a new namespace, same name) while a process keeps the old one alive, so
+    // HOST keeps its id and hears nothing: never the old one's read.
+    await observeNsKept();
+    const holder = spawn('ip', ['netns', 'exec', peerNs, 'sleep', '60'], { stdio: 'ignore' });
+    try {
+      await sleep(100);
+      await run(['ip', 'netns', 'del', peerNs]);
+      await run(['ip', 'netns', 'add', peerNs]);
+      await run(['ip', 'link', 'add', 'fresh0', 'type', 'veth', 'peer', 'name', 'fresh1'], { netns: peerNs });
+      const remade = await k.observe(nsScope());
+      assert.ok(links(remade, peerNs).includes('fresh0'), JSON.stringify(links(remade, peerNs)));
+      assert.ok(!links(remade, peerNs).includes('np1'));
+    } finally {
+      holder.kill();
+    }
+    await run(['ip', 'netns', 'del', peerNs]);
+    await run(['ip', 'netns', 'del', loneNs]);
   });
 
   test("neutrino's own apply is read back at once, and a link deleted by hand is made again", async () => {
