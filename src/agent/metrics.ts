@@ -65,4 +65,24 @@ export class AgentMetrics {
   failed(): void {
     this.errors.inc({ kind: 'failed' });
   }
+
+  /**
+   * Serves the kernel's counts of full observations' reads, made or kept (taken again while its
+   * monitor heard nothing: ruleset-watch.ts, ip-watch.ts), as they are at each scrape.
+   */
+  watchKernelReads(counts: () => Record<string, { read: number; kept: number }>): void {
+    new Counter({
+      name: 'neutrino_agent_kernel_reads_total',
+      help: "Full observations' reads of the node by what they read, made or kept while the kernel announced no change.",
+      labelNames: ['state', 'outcome'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [state, c] of Object.entries(counts())) {
+          this.inc({ state, outcome: 'read' }, c.read);
+          this.inc({ state, outcome: 'kept' }, c.kept);
+        }
+      },
+    });
+  }
 }

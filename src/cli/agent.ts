@@ -83,6 +83,7 @@ export function registerAgentCommand(program: Command): void {
           : null;
       if (listener) log.info({ address: listener.address }, 'metrics served without a token');
       const kernel = new RealKernel({ watchRuleset: true, watchIp: true });
+      metrics?.watchKernelReads(() => ({ ...kernel.readCounts() }));
       const agent = new Agent(cfg, client, kernel, log, metrics);
       // The first signal lets the pass under way finish; a second one, with no listener left, ends the process at once.
       const stop = () => {

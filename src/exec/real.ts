@@ -60,6 +60,13 @@ export interface RealKernelOptions {
   ipKeptAtMostMs?: number;
 }
 
+/** Full observations' reads by what they read: HOST's iptables rules, HOST's `ip` state, named namespaces' `ip` state. */
+export interface KernelReadCounts {
+  iptables: { read: number; kept: number };
+  ip: { read: number; kept: number };
+  namespace_ip: { read: number; kept: number };
+}
+
 /** The last read of HOST's iptables rules, and the watch's mark taken just before it. */
 interface KeptRules {
   mark: number;
@@ -118,6 +125,11 @@ export class RealKernel implements Kernel {
   /** Reads of named namespaces' links, addresses and routes in full observations, and those kept instead. */
   get namespaceIpReads(): { read: number; kept: number } {
     return { ...(this.nsKeep?.reads ?? { read: 0, kept: 0 }) };
+  }
+
+  /** Every counter of reads made and reads kept, by what was read (the agent's metrics). */
+  readCounts(): KernelReadCounts {
+    return { iptables: { ...this.rulesetReads }, ip: { ...this.ipReads }, namespace_ip: this.namespaceIpReads };
   }
 
   /** Ends the monitors, if any were started. */

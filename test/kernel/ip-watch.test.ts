@@ -16,6 +16,8 @@ import { reconcile } from '../../src/exec/reconcile.ts';
 import { ipLineCounts, joinsIpMonitorGroups } from '../../src/exec/ip-watch.ts';
 import { run, type Runner } from '../../src/exec/run.ts';
 import { isRoot, removeAll, uniquePrefix } from './sandbox.ts';
+import { AgentMetrics } from '../../src/agent/metrics.ts';
+import { family, parsePrometheus, value } from '../helpers/prometheus.ts';
 import { hostScope, observeKept as keptObservation, reconcileUntilPlanned } from './watch.ts';
 
 const prefix = uniquePrefix();
@@ -251,6 +253,22 @@ describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs
     }
     await run(['ip', 'netns', 'del', peerNs]);
     await run(['ip', 'netns', 'del', loneNs]);
+  });
+
+  test("the agent's metrics serve the kernel's counts of reads made and kept", async () => {
+    const metrics = new AgentMetrics();
+    metrics.watchKernelReads(() => ({ ...k.readCounts() }));
+    await observeKept();
+    const reads = family(parsePrometheus(await metrics.registry.metrics()), 'neutrino_agent_kernel_reads_total', 'COUNTER');
+    const counts = k.readCounts();
+    assert.ok(counts.ip.kept > 0 && counts.namespace_ip.kept > 0, JSON.stringify(counts));
+    for (const [state, c] of Object.entries(counts)) {
+      assert.equal(value(reads, { state, outcome: 'read' }), c.read, state);
+      assert.equal(value(reads, { state, outcome: 'kept' }), c.kept, state);
+    }
+    await observeKept();
+    const again = family(parsePrometheus(await metrics.registry.metrics()), 'neutrino_agent_kernel_reads_total', 'COUNTER');
+    assert.equal(value(again, { state: 'ip', outcome: 'kept' }), k.ipReads.kept, 'as they are at each scrape');
   });
 
   test("neutrino's own apply is read back at once, and a link deleted by hand is made again", async () => {
