@@ -79,7 +79,7 @@ async function main(): Promise<Record<string, unknown>> {
 
     // Full observations as the agent makes them, with the agent stopped meanwhile.
     const nodeNs = state.nodes.find((n) => n.name === 'controller')!.namespace;
-    const kernel = new RealKernel({ hostNetns: nodeNs, watchIp: true, watchRuleset: true });
+    const kernel = new RealKernel({ hostNetns: nodeNs, watchIp: true, watchNamespacesIp: true, watchRuleset: true });
     const scope = { host: true, namespaces: [], prefixes: ['qrouter-', 'qdhcp-'], sysctls: {}, processes: {} };
     const observeMs: number[] = [];
     process.kill(pid, 'SIGSTOP');

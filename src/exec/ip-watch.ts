@@ -61,7 +61,10 @@ const nsidNamed = (body: string): number | undefined => {
   return m ? Number(m[1]) : undefined;
 };
 
-/** `ip -o monitor all-nsid label link address route neigh nsid` in a namespace. */
+/**
+ * `ip -o monitor label link address route neigh nsid` in a namespace; with `allNamespaces`, also
+ * `all-nsid` (the namespaces that have an id in it are heard too, tallied by id).
+ */
 export class IpWatch extends MonitorWatch {
   /** The devices whose neighbour entries count (from when it is set). */
   neighDevices: ReadonlySet<string> = new Set();
@@ -69,10 +72,11 @@ export class IpWatch extends MonitorWatch {
   private readonly byNsid = new Map<number, number>();
 
   /** `netns`: a name under /run/netns, or undefined for this process's own namespace. */
-  constructor(netns: string | undefined, restartGapMs?: number) {
+  constructor(netns: string | undefined, opts: { allNamespaces?: boolean; restartGapMs?: number } = {}) {
+    const { allNamespaces = false, restartGapMs } = opts;
     super(
       {
-        argv: ['ip', '-o', 'monitor', 'all-nsid', 'label', 'link', 'address', 'route', 'neigh', 'nsid'],
+        argv: ['ip', '-o', 'monitor', ...(allNamespaces ? ['all-nsid'] : []), 'label', 'link', 'address', 'route', 'neigh', 'nsid'],
         joined: joinsIpMonitorGroups,
       },
       netns,

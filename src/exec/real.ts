@@ -56,6 +56,12 @@ export interface RealKernelOptions {
    * IP_KEPT_AT_MOST_MS (the agent sets it; see ip-watch.ts). Call close() to end the monitor.
    */
   watchIp?: boolean;
+  /**
+   * With watchIp, also keep the named namespaces' `ip` reads (`ip monitor all-nsid`; see
+   * ns-ip-keep.ts): for a node that has qrouter-/qdhcp- namespaces. Elsewhere the monitor would only
+   * carry other namespaces' events (a lab's instances, containers) for nothing.
+   */
+  watchNamespacesIp?: boolean;
   /** How long a kept `ip` read is taken again at most (tests); IP_KEPT_AT_MOST_MS by default. */
   ipKeptAtMostMs?: number;
 }
@@ -117,9 +123,13 @@ export class RealKernel implements Kernel {
     this.run = opts.run ?? defaultRun;
     this.hostNetns = opts.hostNetns;
     this.watchRuleset = opts.watchRuleset ?? false;
-    this.ipWatch = opts.watchIp ? new IpWatch(this.hostNetns) : undefined;
+    const allNamespaces = opts.watchNamespacesIp ?? false;
+    this.ipWatch = opts.watchIp ? new IpWatch(this.hostNetns, { allNamespaces }) : undefined;
     this.ipKeptAtMostMs = opts.ipKeptAtMostMs ?? IP_KEPT_AT_MOST_MS;
-    this.nsKeep = this.ipWatch && new NamespaceIpKeep(this.ipWatch, this.ipKeptAtMostMs, (name) => namespaceInode(NETNS_DIR, name));
+    this.nsKeep =
+      this.ipWatch && allNamespaces
+        ? new NamespaceIpKeep(this.ipWatch, this.ipKeptAtMostMs, (name) => namespaceInode(NETNS_DIR, name))
+        : undefined;
   }
 
   /** Reads of named namespaces' links, addresses and routes in full observations, and those kept instead. */

@@ -71,7 +71,7 @@ describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs
 
   before(async () => {
     await run(['ip', 'netns', 'add', node]);
-    k = new RealKernel({ hostNetns: node, run: counting, watchIp: true, ipKeptAtMostMs: BOUND_MS });
+    k = new RealKernel({ hostNetns: node, run: counting, watchIp: true, watchNamespacesIp: true, ipKeptAtMostMs: BOUND_MS });
     // No duplicate address detection: its end, a second or so after a link is up, would make a read by itself.
     await inNode('sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
     // neutrino's bridge (marked) and a port that is not neutrino's, both up.
@@ -221,6 +221,17 @@ describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs
     assert.equal(batchesIn(peerNs), peerBefore, 'no ip read of the quiet namespace');
     assert.equal(batchesIn(loneNs), loneBefore + 1, 'a namespace without an id in HOST is read every time');
     assert.deepEqual(links(again, peerNs), links(first, peerNs));
+    // Without watchNamespacesIp (a compute node) HOST's read is kept, the namespaces' never are.
+    const plain = new RealKernel({ hostNetns: node, run: counting, watchIp: true });
+    try {
+      await keptObservation(plain, () => plain.ipReads);
+      const plainBefore = batchesIn(peerNs);
+      await plain.observe(nsScope());
+      await plain.observe(nsScope());
+      assert.equal(batchesIn(peerNs), plainBefore + 2);
+    } finally {
+      await plain.close();
+    }
     assert.equal(again.namespaces[HOST]!.links.find((l) => l.name === 'np0')?.peer?.netns, peerNs, 'peers still resolved');
 
     // A change inside it, where nothing of HOST changes.
