@@ -7,11 +7,12 @@
 // What does not count: neighbour lines the kernel makes by itself (entries learnt, aged and collected
 // on the uplink or an instance's tap, fdb entries, read apart anyway). A neighbour line counts only on
 // one of the devices given (neutrino's: the only ones whose entries the plan adds or removes).
-// The monitor listens in every namespace that has an id in the watched one (`all-nsid`; a veth
-// between two namespaces gives each an id for the other): a line of another namespace starts with
-// `[nsid N]` and is tallied for N alone (markOf), so a named namespace's read can be kept as HOST's
-// is (ns-ip-keep.ts). Device names in such lines are resolved in the watched namespace and are wrong:
-// they are counted, never read, and every neighbour line there counts.
+// With `allNamespaces` (a node with qrouter-/qdhcp- namespaces) the monitor also listens in every
+// namespace that has an id in the watched one (`all-nsid`; a veth between two namespaces gives each
+// an id for the other): a line of another namespace starts with `[nsid N]` and is tallied for N
+// alone (markOf), so a named namespace's read can be kept as HOST's is (ns-ip-keep.ts). Device names
+// in such lines are resolved in the watched namespace and are wrong: they are counted, never read,
+// and every neighbour line there counts.
 // What the monitor does not print: a few attributes of a device that is down (its alias, a bridge
 // port's flags) change without an announcement; RealKernel reads again after IP_KEPT_AT_MOST_MS
 // whatever the monitor said, so such drift is repaired within that time.
