@@ -36,12 +36,15 @@ const NEIGH_LABEL = '[NEIGH]';
 
 /**
  * Whether one line of `ip -o monitor label` is a change that matters: any line but a neighbour
- * entry's on a device outside `neighDevices`, and a bridge fdb entry's ("dev X lladdr …", no address).
+ * entry's on a device outside `neighDevices`, and a bridge fdb entry's: "dev X lladdr …" (no
+ * address), or a VXLAN device's static entry "VTEP dev X lladdr … NOARP PERMANENT" (its remote end
+ * printed first, like a neighbour's address; neutrino's neighbour entries are `nud permanent`, which
+ * prints PERMANENT alone).
  */
 export function ipLineCounts(line: string, neighDevices: ReadonlySet<string>): boolean {
   if (!line.startsWith(NEIGH_LABEL)) return line.trim() !== '';
   const body = line.slice(NEIGH_LABEL.length).replace(/^(?:Deleted|miss) /i, '');
-  if (body.startsWith('dev ')) return false;
+  if (body.startsWith('dev ') || / NOARP PERMANENT\s*$/.test(body)) return false;
   const dev = / dev (\S+)/.exec(body)?.[1];
   return dev === undefined || neighDevices.has(dev);
 }

@@ -38,6 +38,9 @@ test('which lines of ip monitor count as a change', () => {
   assert.equal(counts('[NEIGH]Deleted ff02::2 dev tap1 lladdr 33:33:00:00:00:02 NOARP '), false, "an instance's tap");
   assert.equal(counts('[NEIGH]dev brq1 lladdr d6:1e:0d:bb:7f:61 PERMANENT '), false, 'a bridge fdb entry');
   assert.equal(counts('[NEIGH]Deleted dev vxlan-41 lladdr 00:00:00:00:00:00 PERMANENT '), false, 'an fdb entry, read apart');
+  assert.equal(counts('[NEIGH]192.168.0.105 dev vxlan-41 lladdr fa:16:3e:5a:74:ad NOARP PERMANENT '), false, "l2population's fdb entry");
+  assert.equal(counts('[NEIGH]Deleted 192.168.0.105 dev vxlan-41 lladdr 00:00:00:00:00:00 NOARP PERMANENT '), false, 'and its deletion');
+  assert.equal(counts('[NEIGH]172.16.1.9 dev vxlan-41 lladdr fa:16:3e:11:22:33 NOARP '), true, 'a neighbour entry of ours, NOARP');
   assert.equal(counts(''), false);
 
   const table = [
@@ -151,7 +154,7 @@ describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs
     assert.throws(() => (host(two).addresses as unknown[]).push({}), TypeError);
   });
 
-  test("neighbour churn on a device that is not neutrino's keeps the read; an entry of neutrino's device is read", async () => {
+  test("neighbour churn on a device that is not neutrino's, or its VXLAN fdb, keeps the read; an entry of neutrino's device is read", async () => {
     await observeKept();
     await inNode('ip', 'neigh', 'add', '10.77.0.9', 'dev', 'up0', 'lladdr', '02:00:00:00:77:09', 'nud', 'reachable');
     // Give the monitor time to print its line: it must not count.
@@ -166,6 +169,19 @@ describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs
     await observeKept();
     await inNode('ip', 'neigh', 'del', '10.78.0.9', 'dev', 'brq-w');
     await observeUntil('and its removal', (o) => !host(o).neigh.some((n) => n.ip === '10.78.0.9'));
+
+    // neutrino's VXLAN device: its fdb entries (l2population's, read apart) do not make a read.
+    await inNode('ip', 'link', 'add', 'vxw', 'type', 'vxlan', 'id', '77', 'dstport', '4789', 'nolearning');
+    await inNode('ip', 'link', 'set', 'vxw', 'alias', MARK, 'up');
+    await observeKept();
+    await inNode('bridge', 'fdb', 'append', 'fa:16:3e:00:77:01', 'dev', 'vxw', 'dst', '10.79.0.5');
+    await inNode('bridge', 'fdb', 'del', 'fa:16:3e:00:77:01', 'dev', 'vxw', 'dst', '10.79.0.5');
+    await sleep(200);
+    const beforeFdb = k.ipReads.read;
+    await k.observe(scope());
+    assert.equal(k.ipReads.read, beforeFdb, "an fdb entry of neutrino's VXLAN device does not make a read");
+    await inNode('ip', 'neigh', 'replace', '10.79.0.9', 'dev', 'vxw', 'lladdr', 'fa:16:3e:00:77:09', 'nud', 'permanent');
+    await observeUntil('a neighbour entry on it does', (o) => host(o).neigh.some((n) => n.ip === '10.79.0.9'));
   });
 
   test('a change the kernel does not announce is read once the kept output is older than the bound', async () => {
