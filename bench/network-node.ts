@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminClient, loadLab } from '../src/lab/context.ts';
 import { RealKernel } from '../src/exec/real.ts';
+import { DHCP_NS_PREFIX, dhcpNamespace, ROUTER_NS_PREFIX, routerNamespace } from '../src/kernel/names.ts';
 
 const LAB = `bnn${process.pid % 10000}`;
 const root = mkdtempSync(join(tmpdir(), 'neutrino-bench-'));
@@ -62,7 +63,7 @@ async function main(): Promise<Record<string, unknown>> {
       networkIds.push(net.id);
     }
     // Every router's and network's namespace made (the lab's nodes share /run/netns).
-    const want = new Set([...routerIds.map((id) => `qrouter-${id}`), ...networkIds.map((id) => `qdhcp-${id}`)]);
+    const want = new Set([...routerIds.map(routerNamespace), ...networkIds.map(dhcpNamespace)]);
     for (;;) {
       const have = readdirSync('/run/netns').filter((n) => want.has(n)).length;
       if (have === want.size) break;
@@ -80,7 +81,8 @@ async function main(): Promise<Record<string, unknown>> {
     // Full observations as the agent makes them, with the agent stopped meanwhile.
     const nodeNs = state.nodes.find((n) => n.name === 'controller')!.namespace;
     const kernel = new RealKernel({ hostNetns: nodeNs, watchIp: true, watchNamespacesIp: true, watchRuleset: true });
-    const scope = { host: true, namespaces: [], prefixes: ['qrouter-', 'qdhcp-'], sysctls: {}, processes: {} };
+    // The agent's reach (its prefixes), without its sysctls and with HOST's whole fdb: both sides alike.
+    const scope = { host: true, namespaces: [], prefixes: [ROUTER_NS_PREFIX, DHCP_NS_PREFIX], sysctls: {}, processes: {} };
     const observeMs: number[] = [];
     process.kill(pid, 'SIGSTOP');
     try {

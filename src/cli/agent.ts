@@ -85,7 +85,7 @@ export function registerAgentCommand(program: Command): void {
       // Only a node with qrouter-/qdhcp- namespaces listens to other namespaces (ns-ip-keep.ts).
       const watchNamespacesIp = cfg.roles.includes('l3') || cfg.roles.includes('dhcp');
       const kernel = new RealKernel({ watchRuleset: true, watchIp: true, watchNamespacesIp });
-      metrics?.watchKernelReads(() => ({ ...kernel.readCounts() }));
+      metrics?.watchKernelReads(() => kernel.readCounts());
       const agent = new Agent(cfg, client, kernel, log, metrics);
       // The first signal lets the pass under way finish; a second one, with no listener left, ends the process at once.
       const stop = () => {

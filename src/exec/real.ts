@@ -67,11 +67,7 @@ export interface RealKernelOptions {
 }
 
 /** Full observations' reads by what they read: HOST's iptables rules, HOST's `ip` state, named namespaces' `ip` state. */
-export interface KernelReadCounts {
-  iptables: { read: number; kept: number };
-  ip: { read: number; kept: number };
-  namespace_ip: { read: number; kept: number };
-}
+export type KernelReadCounts = Record<'iptables' | 'ip' | 'namespace_ip', { read: number; kept: number }>;
 
 /** The last read of HOST's iptables rules, and the watch's mark taken just before it. */
 interface KeptRules {
@@ -267,12 +263,11 @@ export class RealKernel implements Kernel {
       const raw = { ...rules, sysctl };
       const withFdb = fdb === undefined ? raw : { ...raw, fdb: JSON.stringify(fdb) };
       let ipState = keptIp?.state ?? keptNs;
-      if (!ipState && ipMark !== null) {
+      if (!ipState && (ipMark !== null || named)) {
+        // Parsed once and frozen: HOST's watch or the namespaces' keep may hand it to later passes.
         ipState = deepFreeze(parseIpState(read.ip, read.route6));
-        this.keepIp({ mark: ipMark, at: readAt, state: ipState });
-      } else if (!ipState && named) {
-        ipState = deepFreeze(parseIpState(read.ip, read.route6));
-        this.nsKeep!.afterRead(named, ns, ipState);
+        if (ipMark !== null) this.keepIp({ mark: ipMark, at: readAt, state: ipState });
+        else this.nsKeep!.afterRead(named!, ns, ipState);
       }
       const result = parseNamespace(ns, ipset === undefined ? withFdb : { ...withFdb, ipset }, ipState && ipStateAgain(ipState));
       result.state.processes = await Promise.all((scope.processes[ns] ?? []).map(observeProcess));

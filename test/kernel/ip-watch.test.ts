@@ -218,15 +218,7 @@ describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs
     await inNode('ip', 'link', 'add', 'np0', 'type', 'veth', 'peer', 'name', 'np1', 'netns', peerNs);
     const nsScope = () => ({ ...scope(), namespaces: [peerNs, loneNs] });
     const batchesIn = (netns: string) => nsBatches.filter((n) => n === netns).length;
-    const observeNsKept = async () => {
-      for (let i = 0; i < 100; i++) {
-        const kept = k.namespaceIpReads.kept;
-        const o = await k.observe(nsScope());
-        if (k.namespaceIpReads.kept > kept) return o;
-        await sleep(20);
-      }
-      assert.fail(`never kept: ${JSON.stringify(k.namespaceIpReads)}`);
-    };
+    const observeNsKept = () => keptObservation(k, () => k.namespaceIpReads, nsScope);
     const links = (o: ObservedNode, ns: string) => o.namespaces[ns]!.links.map((l) => l.name);
 
     const first = await observeNsKept();
@@ -284,7 +276,7 @@ describe('full observations and the ip watch', { skip: isRoot() ? false : 'needs
 
   test("the agent's metrics serve the kernel's counts of reads made and kept", async () => {
     const metrics = new AgentMetrics();
-    metrics.watchKernelReads(() => ({ ...k.readCounts() }));
+    metrics.watchKernelReads(() => k.readCounts());
     await observeKept();
     const reads = family(parsePrometheus(await metrics.registry.metrics()), 'neutrino_agent_kernel_reads_total', 'COUNTER');
     const counts = k.readCounts();
