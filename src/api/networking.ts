@@ -133,12 +133,8 @@ async function* jsonListInTurns(plural: string, items: Item[], render1: (it: Ite
 }
 
 /** `{"<plural>": [...]}` from runs of items' JSON joined by commas (ResourceService.listJson), as bytes. */
-const jsonTextList = (plural: string, runs: Buffer[]): Buffer[] => [
-  Buffer.from(`{${JSON.stringify(plural)}:[`),
-  ...runs.flatMap((run, i) => (i ? [COMMA, run] : [run])),
-  Buffer.from(']}'),
-];
-const COMMA = Buffer.from(',');
+const jsonTextList = (plural: string, runs: string[]): Buffer[] =>
+  [`{${JSON.stringify(plural)}:[`, ...runs.map((run, i) => (i ? `,${run}` : run)), ']}'].map((part) => Buffer.from(part));
 
 /**
  * Runs a write under an If-Match revision constraint. As in Neutron, which checks when the write is

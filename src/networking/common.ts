@@ -88,10 +88,10 @@ export interface ResourceService {
   listPage?(tx: Tx, ctx: AuthContext, q: ListQuery): Promise<ItemPage | null>;
   /**
    * A whole list (no fields, limit or marker) as JSON text, exactly as the items rendered for `ctx`
-   * would serialise: runs of items joined by commas, in list order, as UTF-8 bytes; null when the
-   * list needs the object path. Items carry their tags already. Between two slices of its work it waits for `turn`.
+   * would serialise: runs of items joined by commas, in list order; null when the list needs the
+   * object path. Items carry their tags already. Between two slices of its work it waits for `turn`.
    */
-  listJson?(tx: Tx, ctx: AuthContext, q: ListQuery, turn: () => Promise<void>): Promise<Buffer[] | null>;
+  listJson?(tx: Tx, ctx: AuthContext, q: ListQuery, turn: () => Promise<void>): Promise<string[] | null>;
   show(tx: Tx, ctx: AuthContext, id: string): Promise<Item>;
   /** list, listPage and show only read (no default created on first sight): they may run on a read-only connection. */
   readOnlyGets?: boolean;

@@ -87,13 +87,9 @@ export interface PortListJson {
 }
 
 /**
- * A whole list (no fields, limit or marker; no sort keys) as the items' JSON, each a run of items
- * joined by commas, in id order, as UTF-8 bytes; null when the list needs the object path:
- * PostgreSQL, a filter SQL cannot apply, or an attribute without SQL here.
- *
- * SQLite joins each chunk's items itself and hands the run over as a blob: its UTF-8 bytes go out as
- * they are, where 250 strings per chunk would each be decoded into a JavaScript string, joined, and
- * encoded again for the socket (a fifth of the list's work for 5,000 ports).
+ * A whole list (no fields, limit or marker; no sort keys) as the items' JSON texts, each a run of
+ * items joined by commas, in id order; null when the list needs the object path: PostgreSQL, a
+ * filter SQL cannot apply, or an attribute without SQL here.
  */
 export async function portListJson(
   tx: Tx,
@@ -101,34 +97,25 @@ export async function portListJson(
   q: ListQuery,
   p: PortListJson,
   turn: () => Promise<void>,
-): Promise<Buffer[] | null> {
+): Promise<string[] | null> {
   if (isPostgres(tx) || q.fields || q.limit !== null || q.marker !== null || q.sorts.length) return null;
   const hidden = ctx.isAdmin ? new Set<string>() : adminReadNames(p.spec);
   const item = itemExpression(p.keys.filter((k) => !hidden.has(k)));
   if (!item) return null;
   const { query, complete } = pushFilters(tx, p.table, p.visible(tx, ctx), q.filters);
   if (!complete) return null;
-  const runs: Buffer[] = [];
+  const chunks: string[] = [];
   for (let last: string | null = null; ;) {
     const after: PortQuery = last === null ? query : query.where(sql<SqlBool>`ports.id > ${last}`);
-    const chunk = after
+    const rows = await after
       .select(sql<string>`${sql.raw(item)}`.as('item'))
       .orderBy('ports.id')
       .limit(CHUNK)
-      .as('chunk');
-    // group_concat takes the rows in the order the inner ORDER BY gives them.
-    const run = await tx
-      .selectFrom(chunk)
-      .select([
-        sql<Buffer | null>`cast(group_concat(chunk.item, ',') as blob)`.as('items'),
-        sql<number>`count(*)`.as('count'),
-        sql<string | null>`max(chunk.id)`.as('last'),
-      ])
-      .executeTakeFirstOrThrow();
-    if (run.items) runs.push(run.items);
-    if (run.count < CHUNK) break;
-    last = run.last;
+      .execute();
+    if (rows.length) chunks.push(rows.map((r) => r.item).join(','));
+    if (rows.length < CHUNK) break;
+    last = rows[rows.length - 1].id;
     await turn();
   }
-  return runs;
+  return chunks;
 }
