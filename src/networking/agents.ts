@@ -11,6 +11,12 @@ import { routerNotFound } from './lookups.ts';
 export const isAlive = (row: Pick<AgentRow, 'heartbeat_timestamp'>, config: ServerConfig, now = Date.now()) =>
   now - Date.parse(row.heartbeat_timestamp) < config.agentDownTime * 1000;
 
+/** The agents of `agentType` an administrator has left up and whose heartbeat is recent: the ones a scheduler may pick. */
+export async function liveAgents(tx: Tx, config: ServerConfig, agentType: string): Promise<AgentRow[]> {
+  const rows = await tx.selectFrom('agents').selectAll().where('agent_type', '=', agentType).where('admin_state_up', '=', 1).execute();
+  return rows.filter((r) => isAlive(r, config));
+}
+
 /** Neutron prints agent times without the T and Z. */
 const agentTime = (t: string) => t.replace('T', ' ').replace('Z', '');
 

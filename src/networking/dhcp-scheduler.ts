@@ -6,7 +6,7 @@ import { authContext } from '../model/context.ts';
 import type { AgentRow } from '../store/schema/index.ts';
 import { recordChange, timestamp, type Tx } from './common.ts';
 import { addFixedIps } from './ipam.ts';
-import { isAlive } from './agents.ts';
+import { liveAgents } from './agents.ts';
 import { createPort, deletePort } from './ports.ts';
 import { AGENT_TYPES, DHCP_OWNER } from '../model/neutron.ts';
 import { hintsOf, inHintedZone } from './availability-zones.ts';
@@ -91,16 +91,6 @@ async function ensureDhcpPort(tx: Tx, networkId: string, agent: AgentRow): Promi
   await recordChange(tx, 'port', port.id, 'update', port.project_id);
 }
 
-async function liveDhcpAgents(tx: Tx, config: ServerConfig): Promise<AgentRow[]> {
-  const rows = await tx
-    .selectFrom('agents')
-    .selectAll()
-    .where('agent_type', '=', AGENT_TYPES.dhcp.agent_type)
-    .where('admin_state_up', '=', 1)
-    .execute();
-  return rows.filter((r) => isAlive(r, config));
-}
-
 /**
  * add_network_to_dhcp_agent, once the request is checked: the agent serves the network from now on
  * (with its DHCP port when the network has a DHCP-enabled subnet).
@@ -171,7 +161,7 @@ export async function scheduleNetworkDhcp(tx: Tx, config: ServerConfig, networkI
   let agents = bindings;
   if (!agents.length) {
     const network = await tx.selectFrom('networks').select('availability_zone_hints').where('id', '=', networkId).executeTakeFirstOrThrow();
-    const live = (await liveDhcpAgents(tx, config)).filter((a) => inHintedZone(a, hintsOf(network)));
+    const live = (await liveAgents(tx, config, AGENT_TYPES.dhcp.agent_type)).filter((a) => inHintedZone(a, hintsOf(network)));
     if (!live.length) return; // scheduled when a DHCP agent (in a hinted zone) reports in
     const load = await tx
       .selectFrom('network_dhcp_agents')

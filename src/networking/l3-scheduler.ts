@@ -4,7 +4,7 @@
 import type { ServerConfig } from '../server-config.ts';
 import type { AgentRow } from '../store/schema/index.ts';
 import { recordChange, timestamp, type Tx } from './common.ts';
-import { isAlive } from './agents.ts';
+import { isAlive, liveAgents } from './agents.ts';
 import { AGENT_TYPES } from '../model/neutron.ts';
 import { ROUTER_OWNED } from '../model/neutron.ts';
 import { setFloatingIpStatus } from './floatingips.ts';
@@ -13,16 +13,6 @@ import { show } from '../model/validators.ts';
 import { hintsOf, inHintedZone } from './availability-zones.ts';
 import { bindHaRouter, haAgentCount, haPortHost, unbindHaRouter } from './l3-ha.ts';
 import type { RouterRow } from '../store/schema/index.ts';
-
-async function liveL3Agents(tx: Tx, config: ServerConfig): Promise<AgentRow[]> {
-  const rows = await tx
-    .selectFrom('agents')
-    .selectAll()
-    .where('agent_type', '=', AGENT_TYPES.l3.agent_type)
-    .where('admin_state_up', '=', 1)
-    .execute();
-  return rows.filter((r) => isAlive(r, config));
-}
 
 /** The router's ports point at `host`: bound there (vif type bridge), DOWN until that agent plugs them. */
 async function bindRouterPorts(tx: Tx, routerId: string, host: string): Promise<void> {
@@ -124,7 +114,7 @@ export async function scheduleRouter(tx: Tx, config: ServerConfig, routerId: str
 
 /** The live L3 agents in the router's hinted zones, least loaded first (LeastRoutersScheduler), ties by host. */
 async function candidates(tx: Tx, config: ServerConfig, router: Pick<RouterRow, 'availability_zone_hints'>): Promise<AgentRow[]> {
-  const live = (await liveL3Agents(tx, config)).filter((a) => inHintedZone(a, hintsOf(router)));
+  const live = (await liveAgents(tx, config, AGENT_TYPES.l3.agent_type)).filter((a) => inHintedZone(a, hintsOf(router)));
   const load = await tx
     .selectFrom('router_l3_agents')
     .select(['agent_id', (eb) => eb.fn.countAll<number>().as('n')])
