@@ -15,6 +15,12 @@ export interface Kernel {
   linkNames(): Promise<string[]>;
   /** Performs the ops in order; stops at the first failure and throws (ApplyError). */
   apply(ops: readonly Op[]): Promise<void>;
+  /**
+   * apply(), then `slice` read again as observeSlice() reads it, in the same `ip` process where that
+   * can be: the ops end with an `ip` batch in HOST and the slice is HOST links alone (a tap plugged
+   * into its bridge). Null when the slice was not read so: the caller reads it.
+   */
+  applyAndObserveSlice?(ops: readonly Op[], slice: Slice, scope: ObserveScope): Promise<ObservedNode | null>;
 }
 
 /** apply() failed part-way: which ops were in the failing command, and why. */

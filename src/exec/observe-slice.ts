@@ -40,14 +40,35 @@ export async function readLinks(run: Runner, netns: string | undefined, names: r
     const all = parseArray((await run(['ip', '-j', '-d', 'addr', 'show'], { netns })).stdout, 'ip -j -d addr show');
     return all.filter((l) => wanted.has(String(l.ifname)));
   }
-  const stdin = names.map((n) => `addr show dev ${n}`).join('\n') + '\n';
-  const out = await run(['ip', '-j', '-d', '-force', '-batch', '-'], { netns, stdin, acceptExit: [1] });
+  const out = await run(['ip', '-j', '-d', '-force', '-batch', '-'], { netns, stdin: linkReadLines(names), acceptExit: [1] });
   const unexpected = out.stderr.split('\n').filter((l) => l.trim() !== '' && !EXPECTED_STDERR.test(l.trim()));
   if (unexpected.length) throw new ParseError('ip -j -d -force -batch', unexpected.join('; '));
-  return out.stdout
+  return parseLinkReads(out.stdout);
+}
+
+/** The batch lines that read `names` with their addresses, one `ip -j -d` line of output each. */
+export const linkReadLines = (names: readonly string[]): string => names.map((n) => `addr show dev ${n}`).join('\n') + '\n';
+
+/** What those lines printed: the links, in the order read. */
+export function parseLinkReads(stdout: string): Obj[] {
+  return stdout
     .split('\n')
     .filter((l) => l.trim() !== '')
     .flatMap((l) => parseArray(l, 'ip -j -d addr show dev'));
+}
+
+/** Whether `slice` is HOST's links alone, few enough to be read line by line (readLinks). */
+export function isHostLinksAlone(slice: Slice): boolean {
+  const noChains = (c: Slice['chains']) => Object.values(c).every((set) => !set || set.size === 0);
+  return (
+    slice.links.size > 0 &&
+    slice.links.size <= LINKS_READ_ALONE &&
+    slice.entryDevs.size === 0 &&
+    slice.ipsets.size === 0 &&
+    slice.namespaces.size === 0 &&
+    noChains(slice.chains) &&
+    noChains(slice.chains6)
+  );
 }
 
 /** One device's output of a per-device listing that leaves the device out of each entry; none when the device is gone. */
@@ -115,10 +136,12 @@ export async function observeHostSlice(
   netns: string | undefined,
   slice: Slice,
   sysctlKeys: readonly string[] = [],
+  /** The slice's links as readLinks() gives them, when they were read already. */
+  linksReadAlready?: Obj[],
 ): Promise<ParsedNamespace> {
   const entryDevs = [...slice.entryDevs];
   const [links, fdb, neigh, iptables, ip6tables, ipsets, ids, sysctls] = await Promise.all([
-    readLinks(run, netns, [...slice.links].sort()),
+    linksReadAlready ?? readLinks(run, netns, [...slice.links].sort()),
     readFdb(run, netns, entryDevs),
     Promise.all(entryDevs.map((d) => perDevice(run, netns, ['ip', '-j', '-d', 'neigh', 'show', 'dev', d], d, 'dev'))),
     readTables(run, netns, 'iptables', slice.chains),

@@ -9,7 +9,7 @@ import { ipStateAgain, parseIpState, parseNamespace, resolvePeers, type IpState,
 import { isExecError } from './errors.ts';
 import { ApplyError, type Kernel } from './kernel.ts';
 import { observeProcess, reloadProcess, startProcess, stopProcess } from './procs.ts';
-import { observeHostSlice, readFdb, readIpsets } from './observe-slice.ts';
+import { isHostLinksAlone, linkReadLines, observeHostSlice, parseLinkReads, readFdb, readIpsets } from './observe-slice.ts';
 import { readRawNamespace } from './read-namespace.ts';
 import { run as defaultRun, type Runner } from './run.ts';
 import { rulesetWatchFor, type RulesetWatch } from './ruleset-watch.ts';
@@ -302,15 +302,52 @@ export class RealKernel implements Kernel {
 
   /** The commands in order; an iptables and an ip6tables restore of one namespace at once (concurrentSteps). */
   async apply(ops: readonly Op[]): Promise<void> {
-    // Our own change is in the monitors' output too, but it may arrive after the next read's mark.
+    this.forgetKeptReads();
+    for (const step of concurrentSteps(render(ops))) await this.applyStep(step);
+  }
+
+  /**
+   * A tap plugged into its bridge is one `ip` batch, and the pass's confirming read of the two
+   * links another `ip` process: here the read's lines follow the apply's in one batch (without
+   * `-force`, so it stops at the first line that fails; the line's number says whether that was
+   * the apply's or a read's). A spawn is the costliest part of either on a loaded node.
+   */
+  async applyAndObserveSlice(ops: readonly Op[], slice: Slice, scope: ObserveScope): Promise<ObservedNode | null> {
+    this.forgetKeptReads();
+    const steps = concurrentSteps(render(ops));
+    const last = steps.at(-1);
+    const tail = last?.length === 1 && isHostLinksAlone(slice) ? hostIpBatch(last[0]!) : undefined;
+    for (const step of tail ? steps.slice(0, -1) : steps) await this.applyStep(step);
+    if (!tail) return null;
+    const names = [...slice.links].sort();
+    const applied = tail.stdin.split('\n').length - 1;
+    let stdout: string;
+    try {
+      stdout = (await this.run(['ip', '-j', '-d', '-batch', '-'], { netns: this.hostNetns, stdin: tail.stdin + linkReadLines(names) }))
+        .stdout;
+    } catch (e) {
+      const line = isExecError(e) ? /Command failed -:(\d+)/.exec(e.stderr) : null;
+      // A read's line failed (a link gone meanwhile): the apply went in; the caller reads again.
+      if (line && Number(line[1]) > applied) return null;
+      throw new ApplyError(tail.ops, e as Error);
+    }
+    const links = parseLinkReads(stdout);
+    if (links.length !== names.length) return null;
+    const hostOnly: ObserveScope = { ...scope, host: true, namespaces: [], prefixes: [] };
+    return this.observeWith(hostOnly, () => observeHostSlice(this.run, this.hostNetns, slice, scope.sysctls[HOST] ?? [], links));
+  }
+
+  /** Our own change is in the monitors' output too, but it may arrive after the next read's mark. */
+  private forgetKeptReads(): void {
     this.kept = undefined;
     this.keptIp = undefined;
     this.nsKeep?.clear();
-    for (const step of concurrentSteps(render(ops))) {
-      const done = await Promise.allSettled(step.map((cmd) => this.execute(cmd)));
-      const failed = done.findIndex((d) => d.status === 'rejected');
-      if (failed >= 0) throw new ApplyError(step[failed]!.ops, (done[failed] as PromiseRejectedResult).reason as Error);
-    }
+  }
+
+  private async applyStep(step: readonly Command[]): Promise<void> {
+    const done = await Promise.allSettled(step.map((cmd) => this.execute(cmd)));
+    const failed = done.findIndex((d) => d.status === 'rejected');
+    if (failed >= 0) throw new ApplyError(step[failed]!.ops, (done[failed] as PromiseRejectedResult).reason as Error);
   }
 
   private async execute(cmd: Command): Promise<void> {
@@ -328,4 +365,10 @@ export class RealKernel implements Kernel {
         return stopProcess(cmd.pidFile);
     }
   }
+}
+
+/** An `ip` batch in HOST (render.ts makes one of a namespace's link, address, route and neighbour ops). */
+function hostIpBatch(cmd: Command): (Command & { kind: 'run'; stdin: string }) | undefined {
+  const isIpBatch = cmd.kind === 'run' && cmd.netns === HOST && cmd.stdin !== undefined && cmd.argv.join(' ') === 'ip -batch -';
+  return isIpBatch ? (cmd as Command & { kind: 'run'; stdin: string }) : undefined;
 }

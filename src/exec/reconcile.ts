@@ -1,7 +1,7 @@
 // One pass: observe → diff → apply → observe again; converged only if the second diff is empty. Over
 // the whole node, or over the slice of it one change concerns.
 import { diff, isConverged } from '../kernel/diff.ts';
-import type { Plan } from '../kernel/ops.ts';
+import type { Op, Plan } from '../kernel/ops.ts';
 import { scopeFor, type ObserveScope, type ScopeOptions } from '../kernel/scope.ts';
 import { cutTables, sliceDesired, type Slice } from '../kernel/slice.ts';
 import {
@@ -24,7 +24,10 @@ export interface PassResult {
   /** The failure that stopped apply part-way, if any (the pass still re-observed). */
   error?: Error;
   observed: ObservedNode;
-  /** Where the pass's time went (ms): the first observation, the apply, the second observation. */
+  /**
+   * Where the pass's time went (ms): the first observation, the apply, the second observation (a
+   * second observation read by the apply's own `ip` batch counts as apply).
+   */
   ms: { observe: number; apply: number; confirm: number };
 }
 
@@ -69,6 +72,10 @@ export async function reconcileSlice(
   };
   const whole = () => kernel.observeSlice(slice, scope);
   const first = known ? async () => withKnownState(await confirm.observe(), known, slice) : whole;
+  if (kernel.applyAndObserveSlice && !isEmptySlice(rest)) {
+    const applyAndConfirm = kernel.applyAndObserveSlice.bind(kernel);
+    confirm.withApply = (ops) => applyAndConfirm(ops, rest, scope);
+  }
   return converge(kernel, cut, first, confirm, whole);
 }
 
@@ -105,6 +112,8 @@ const nothingObserved = (): ObservedNode => ({ namespaces: { [HOST]: emptyObserv
 interface Confirm {
   desired: DesiredNode;
   observe: () => Promise<ObservedNode>;
+  /** Applies the ops and reads the same in one go where the kernel can (Kernel.applyAndObserveSlice); null: read after. */
+  withApply?: (ops: readonly Op[]) => Promise<ObservedNode | null>;
 }
 
 /** `afterFailure`: what a failed apply is looked at with (default: `observe`). */
@@ -122,9 +131,11 @@ async function converge(
   // Nothing to do: the first observation already shows the node as desired (or blocked).
   if (plan.ops.length === 0) return { plan, remaining: plan, converged: isConverged(plan), observed: first, ms };
   let error: Error | undefined;
+  let confirmed: ObservedNode | null = null;
   const t1 = performance.now();
   try {
-    await kernel.apply(plan.ops);
+    if (confirm?.withApply) confirmed = await confirm.withApply(plan.ops);
+    else await kernel.apply(plan.ops);
   } catch (e) {
     error = e as Error;
   }
@@ -132,7 +143,7 @@ async function converge(
   ms.apply = Math.round(t2 - t1);
   // A failed apply is looked at whole: part of it may have gone in.
   const check = error === undefined && confirm ? confirm : { desired, observe: afterFailure };
-  const observed = await check.observe();
+  const observed = error === undefined && confirmed ? confirmed : await check.observe();
   const remaining = diff(check.desired, observed);
   ms.confirm = Math.round(performance.now() - t2);
   const result: PassResult = { plan, remaining, converged: error === undefined && isConverged(remaining), observed, ms };
