@@ -10,6 +10,7 @@ import { isExecError } from './errors.ts';
 import { ApplyError, type Kernel } from './kernel.ts';
 import { observeProcess, reloadProcess, startProcess, stopProcess } from './procs.ts';
 import { isHostLinksAlone, linkReadLines, observeHostSlice, parseLinkReads, readFdb, readIpsets } from './observe-slice.ts';
+import type { Obj } from '../observe/json.ts';
 import { readRawNamespace } from './read-namespace.ts';
 import { run as defaultRun, type Runner } from './run.ts';
 import { rulesetWatchFor, type RulesetWatch } from './ruleset-watch.ts';
@@ -184,10 +185,17 @@ export class RealKernel implements Kernel {
    * Only what `slice` names in HOST (see observe-slice.ts), and its namespaces whole; `scope` says
    * which sysctls, IP sets and daemons to read in those namespaces.
    */
-  async observeSlice(slice: Slice, scope: ObserveScope): Promise<ObservedNode> {
+  observeSlice(slice: Slice, scope: ObserveScope): Promise<ObservedNode> {
+    return this.observeSliceWith(slice, scope);
+  }
+
+  /** observeSlice(), with HOST's links given when they were read already (`linksRead`, as readLinks() gives them). */
+  private async observeSliceWith(slice: Slice, scope: ObserveScope, linksRead?: Obj[]): Promise<ObservedNode> {
     const named: ObserveScope = { ...scope, host: true, namespaces: [...slice.namespaces], prefixes: [] };
     return this.observeWith(named, (ns) =>
-      ns === HOST ? observeHostSlice(this.run, this.hostNetns, slice, scope.sysctls[HOST] ?? []) : this.observeNamespace(ns, named),
+      ns === HOST
+        ? observeHostSlice(this.run, this.hostNetns, slice, scope.sysctls[HOST] ?? [], linksRead)
+        : this.observeNamespace(ns, named),
     );
   }
 
@@ -320,6 +328,7 @@ export class RealKernel implements Kernel {
     for (const step of tail ? steps.slice(0, -1) : steps) await this.applyStep(step);
     if (!tail) return null;
     const names = [...slice.links].sort();
+    // render.ts ends every line of a batch with a newline.
     const applied = tail.stdin.split('\n').length - 1;
     let stdout: string;
     try {
@@ -332,9 +341,7 @@ export class RealKernel implements Kernel {
       throw new ApplyError(tail.ops, e as Error);
     }
     const links = parseLinkReads(stdout);
-    if (links.length !== names.length) return null;
-    const hostOnly: ObserveScope = { ...scope, host: true, namespaces: [], prefixes: [] };
-    return this.observeWith(hostOnly, () => observeHostSlice(this.run, this.hostNetns, slice, scope.sysctls[HOST] ?? [], links));
+    return links.length === names.length ? this.observeSliceWith(slice, scope, links) : null;
   }
 
   /** Our own change is in the monitors' output too, but it may arrive after the next read's mark. */

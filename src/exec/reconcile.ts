@@ -66,16 +66,14 @@ export async function reconcileSlice(
   const cut = sliceDesired(desired, slice);
   const scope: ObserveScope = scopeFor(cut, { ...scopeOpts, host: true, prefixes: [] });
   const rest = confirmedPart(slice);
+  const applyAndObserve = isEmptySlice(rest) ? undefined : kernel.applyAndObserveSlice?.bind(kernel);
   const confirm: Confirm = {
     desired: sliceDesired(desired, rest),
     observe: () => (isEmptySlice(rest) ? Promise.resolve(nothingObserved()) : kernel.observeSlice(rest, scope)),
+    ...(applyAndObserve && { withApply: (ops: readonly Op[]) => applyAndObserve(ops, rest, scope) }),
   };
   const whole = () => kernel.observeSlice(slice, scope);
   const first = known ? async () => withKnownState(await confirm.observe(), known, slice) : whole;
-  if (kernel.applyAndObserveSlice && !isEmptySlice(rest)) {
-    const applyAndConfirm = kernel.applyAndObserveSlice.bind(kernel);
-    confirm.withApply = (ops) => applyAndConfirm(ops, rest, scope);
-  }
   return converge(kernel, cut, first, confirm, whole);
 }
 
@@ -143,7 +141,8 @@ async function converge(
   ms.apply = Math.round(t2 - t1);
   // A failed apply is looked at whole: part of it may have gone in.
   const check = error === undefined && confirm ? confirm : { desired, observe: afterFailure };
-  const observed = error === undefined && confirmed ? confirmed : await check.observe();
+  // `confirmed` is only ever set by an apply that succeeded.
+  const observed = confirmed ?? (await check.observe());
   const remaining = diff(check.desired, observed);
   ms.confirm = Math.round(performance.now() - t2);
   const result: PassResult = { plan, remaining, converged: error === undefined && isConverged(remaining), observed, ms };
