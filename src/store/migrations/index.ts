@@ -20,6 +20,7 @@ import * as m019 from './019_network_segments.ts';
 import * as m020 from './020_l3_ha.ts';
 import * as m021 from './021_address_group_rules_metering.ts';
 import * as m022 from './022_port_ranges_metering_prefixes.ts';
+import * as m023 from './023_drop_redundant_port_index.ts';
 
 export const migrations: Record<string, Migration> = {
   '001_identity': m001,
@@ -42,4 +43,5 @@ export const migrations: Record<string, Migration> = {
   '020_l3_ha': m020,
   '021_address_group_rules_metering': m021,
   '022_port_ranges_metering_prefixes': m022,
+  '023_drop_redundant_port_index': m023,
 };
