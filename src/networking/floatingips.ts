@@ -14,7 +14,8 @@ import { createPort, deletePort } from './ports.ts';
 import { enforceQuota } from './quotas.ts';
 import { systemContext } from './router-common.ts';
 import { FLOATINGIP_OWNER } from '../model/neutron.ts';
-import { tagAttributes } from './tags.ts';
+import { tagAttributes, tagFiltersInSql } from './tags.ts';
+import { nullableTextFilter, pushFilters, sqlPage, textColumn, unnamedStandardColumns, type ListTable } from './list-sql.ts';
 import { checkFloatingIpFree, forwardingsByFloatingIp } from './port-forwarding-store.ts';
 import { noteFloatingIpPort } from './port-events.ts';
 
@@ -113,22 +114,28 @@ export async function setFloatingIpStatus(tx: Tx, id: string, status: string): P
   return true;
 }
 
-/** Pushes equality filters down to SQL when every value is a non-empty string. */
-function pushable(filters: Map<string, unknown[]>, key: string): string[] | undefined {
-  const v = filters.get(key);
-  return v && v.length && v.every((x) => typeof x === 'string' && x !== '') ? (v as string[]) : undefined;
-}
+/** The floating IPs table as lists filter and sort it: the columns that hold no NULL sort and page in SQL. */
+const floatingIpTable: ListTable = {
+  table: 'floatingips',
+  columns: {
+    ...unnamedStandardColumns,
+    floating_network_id: textColumn('floating_network_id'),
+    floating_ip_address: textColumn('floating_ip_address'),
+    status: textColumn('status'),
+  },
+  filters: {
+    port_id: nullableTextFilter('floatingips', 'fixed_port_id'),
+    fixed_ip_address: nullableTextFilter('floatingips', 'fixed_ip_address'),
+    router_id: nullableTextFilter('floatingips', 'router_id'),
+    ...tagFiltersInSql('floatingips'),
+  },
+};
 
-/** The API filters pushed down to SQL, with their columns. */
-const PUSHED_FILTERS = [
-  ['id', 'id'],
-  ['floating_network_id', 'floating_network_id'],
-  ['floating_ip_address', 'floating_ip_address'],
-  ['port_id', 'fixed_port_id'],
-  ['fixed_ip_address', 'fixed_ip_address'],
-  ['router_id', 'router_id'],
-  ['status', 'status'],
-] as const;
+/** The floating IPs the caller sees: its project's, or every one for admins. */
+function visibleFloatingIps(tx: Tx, ctx: AuthContext) {
+  const q = tx.selectFrom('floatingips').selectAll('floatingips');
+  return ctx.isAdmin ? q : q.where('floatingips.project_id', '=', ctx.projectId);
+}
 
 /** A floating IP comes from an external network the caller can see that has an IPv4 subnet. */
 async function checkFloatingNetwork(tx: Tx, ctx: AuthContext, networkId: string): Promise<void> {
@@ -189,13 +196,13 @@ export function floatingIpService(): ResourceService {
     spec: floatingIpSpec,
 
     async list(tx, ctx, filters) {
-      let q = tx.selectFrom('floatingips').selectAll();
-      for (const [key, col] of PUSHED_FILTERS) {
-        const v = pushable(filters, key);
-        if (v) q = q.where(col, 'in', v);
-      }
-      if (!ctx.isAdmin) q = q.where('project_id', '=', ctx.projectId);
-      return floatingIpsToApi(tx, await q.execute());
+      const { query } = pushFilters(tx, floatingIpTable, visibleFloatingIps(tx, ctx), filters);
+      return floatingIpsToApi(tx, await query.execute());
+    },
+
+    async listPage(tx, ctx, q) {
+      const page = await sqlPage(tx, floatingIpTable, visibleFloatingIps(tx, ctx), q, floatingIpNotFound);
+      return page && { items: await floatingIpsToApi(tx, page.rows), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
 
     async show(tx, ctx, id) {

@@ -19,6 +19,25 @@ export type FilterBuilder = (values: unknown[], tx: Tx) => Expression<SqlBool> |
 export const textColumn = (column: string): Column => ({ column, kind: 'text' });
 export const boolColumn = (column: string): Column => ({ column, kind: 'bool' });
 
+/**
+ * A filter on a column that may hold NULL: an OR of non-empty strings, or null (left to memory) for
+ * any other value; an empty value also matches NULL in memory (model/query.ts), which `in` would not.
+ */
+export const nullableTextFilter =
+  (table: string, column: string): FilterBuilder =>
+  (values) =>
+    values.length && values.every((v) => typeof v === 'string' && v !== '')
+      ? sql<SqlBool>`${sql.ref(`${table}.${column}`)} in (${sql.join(values)})`
+      : null;
+
+/** The same for an integer column that may hold NULL: values that are 32-bit integers (what it can hold), or null. */
+export const nullableIntFilter =
+  (table: string, column: string): FilterBuilder =>
+  (values) =>
+    values.length && values.every((v) => Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31)
+      ? sql<SqlBool>`${sql.ref(`${table}.${column}`)} in (${sql.join(values)})`
+      : null;
+
 /** The columns every resource table has (the migrations' standard()). */
 export const standardColumns: Record<string, Column> = {
   id: textColumn('id'),
@@ -29,6 +48,11 @@ export const standardColumns: Record<string, Column> = {
   updated_at: textColumn('updated_at'),
   revision_number: { column: 'revision_number', kind: 'int' },
 };
+
+/** The standard columns of a table without a name (rules, floating IPs), with tenant_id, project_id's other name. */
+export const unnamedStandardColumns: Record<string, Column> = Object.fromEntries(
+  Object.entries({ ...standardColumns, tenant_id: textColumn('project_id') }).filter(([attribute]) => attribute !== 'name'),
+);
 
 export interface ListTable {
   /** table name, also the alias the column references use */

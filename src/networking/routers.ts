@@ -6,7 +6,10 @@ import { badRequest, conflict } from '../model/errors.ts';
 import { isAvailabilityZoneHints, isExternalGatewayInfo, toBoolean } from '../model/validators.ts';
 import { validateAvailabilityZones } from './availability-zones.ts';
 import type { RouterRow } from '../store/schema/index.ts';
-import { bool, int, newId, recordChange, stringFilter, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
+import { bool, int, newId, recordChange, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
+import type { AuthContext } from '../model/context.ts';
+import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.ts';
+import { routerNotFound } from './lookups.ts';
 import { allocateVrId, deleteHaNetworkIfUnused, ensureHaNetwork, unbindHaRouterEverywhere, wantsHa } from './l3-ha.ts';
 import { deletePort } from './ports.ts';
 import { enforceQuota } from './quotas.ts';
@@ -14,7 +17,7 @@ import { badRouter, getVisibleRouter, interfaceOwner, routerPorts, routersToApi,
 import { checkGatewayPolicy, parseGatewayInfo, updateGateway } from './router-gateway.ts';
 import { scheduleRouter } from './l3-scheduler.ts';
 import type { ServerConfig } from '../server-config.ts';
-import { tagAttributes } from './tags.ts';
+import { tagAttributes, tagFiltersInSql } from './tags.ts';
 import { parseRoutes, validateRoutes, type ExtraRoute } from './extra-routes.ts';
 import { providerOfFlavor } from './flavors.ts';
 
@@ -45,6 +48,24 @@ export const routerSpec: ResourceSpec = {
     ...tagAttributes(),
   },
 };
+
+/** The routers table as lists filter and sort it (`ha`, stored, and `distributed`, never, stay in memory). */
+const routerTable: ListTable = {
+  table: 'routers',
+  columns: {
+    ...standardColumns,
+    tenant_id: textColumn('project_id'),
+    status: textColumn('status'),
+    admin_state_up: boolColumn('admin_state_up'),
+  },
+  filters: tagFiltersInSql('routers'),
+};
+
+/** The routers the caller sees: its project's, or every one for admins. */
+function visibleRouters(tx: Tx, ctx: AuthContext) {
+  const q = tx.selectFrom('routers').selectAll('routers');
+  return ctx.isAdmin ? q : q.where('routers.project_id', '=', ctx.projectId);
+}
 
 /** Only centralized routers (legacy or HA) exist here; without the dvr extension `distributed` is unknown. */
 function checkCentralized(config: ServerConfig, a: Item): void {
@@ -119,11 +140,13 @@ export function routerService(config: ServerConfig): ResourceService {
     spec: routerSpec,
 
     async list(tx, ctx, filters) {
-      let q = tx.selectFrom('routers').selectAll();
-      const ids = stringFilter(filters, 'id');
-      if (ids) q = q.where('id', 'in', ids);
-      if (!ctx.isAdmin) q = q.where('project_id', '=', ctx.projectId);
-      return routersToApi(tx, await q.execute());
+      const { query } = pushFilters(tx, routerTable, visibleRouters(tx, ctx), filters);
+      return routersToApi(tx, await query.execute());
+    },
+
+    async listPage(tx, ctx, q) {
+      const page = await sqlPage(tx, routerTable, visibleRouters(tx, ctx), q, routerNotFound);
+      return page && { items: await routersToApi(tx, page.rows), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
 
     async show(tx, ctx, id) {

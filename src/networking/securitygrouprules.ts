@@ -17,7 +17,16 @@ import {
 } from '../model/sgrules.ts';
 import { isString, isStringOrNull, isUuidOrNull, toInt } from '../model/validators.ts';
 import type { SecurityGroupRow, SecurityGroupRuleRow } from '../store/schema/index.ts';
-import { newId, recordChange, stringFilter, timestamp, type ResourceService, type Tx } from './common.ts';
+import { newId, recordChange, timestamp, type ResourceService, type Tx } from './common.ts';
+import {
+  nullableIntFilter,
+  nullableTextFilter,
+  pushFilters,
+  sqlPage,
+  textColumn,
+  unnamedStandardColumns,
+  type ListTable,
+} from './list-sql.ts';
 import { enforceQuota } from './quotas.ts';
 import { ensureDefaultOnList, groupNotFound, ruleToApi, securityGroupService, touchGroup } from './securitygroups.ts';
 
@@ -90,6 +99,41 @@ async function canSeeRules(tx: Tx, ctx: AuthContext, rules: SecurityGroupRuleRow
   return rules.filter((r) => r.project_id === ctx.projectId || owned.has(r.security_group_id));
 }
 
+/** The rules table as lists filter and sort it: the columns that hold no NULL sort and page in SQL. */
+const ruleTable: ListTable = {
+  table: 'security_group_rules',
+  columns: {
+    ...unnamedStandardColumns,
+    security_group_id: textColumn('security_group_id'),
+    direction: textColumn('direction'),
+    ethertype: textColumn('ethertype'),
+  },
+  filters: {
+    protocol: nullableTextFilter('security_group_rules', 'protocol'),
+    port_range_min: nullableIntFilter('security_group_rules', 'port_range_min'),
+    port_range_max: nullableIntFilter('security_group_rules', 'port_range_max'),
+    remote_ip_prefix: nullableTextFilter('security_group_rules', 'remote_ip_prefix'),
+    remote_group_id: nullableTextFilter('security_group_rules', 'remote_group_id'),
+    remote_address_group_id: nullableTextFilter('security_group_rules', 'remote_address_group_id'),
+  },
+};
+
+/** canSeeRules in SQL: every rule for admins; else the project's own and those of the groups it owns. */
+function visibleRules(tx: Tx, ctx: AuthContext) {
+  const q = tx.selectFrom('security_group_rules').selectAll('security_group_rules');
+  if (ctx.isAdmin) return q;
+  return q.where((eb) =>
+    eb.or([
+      eb('security_group_rules.project_id', '=', ctx.projectId),
+      eb(
+        'security_group_rules.security_group_id',
+        'in',
+        eb.selectFrom('security_groups').select('security_groups.id').where('security_groups.project_id', '=', ctx.projectId),
+      ),
+    ]),
+  );
+}
+
 async function getVisibleRule(tx: Tx, ctx: AuthContext, id: string): Promise<SecurityGroupRuleRow> {
   const row = await tx.selectFrom('security_group_rules').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row || !(await canSeeRules(tx, ctx, [row])).length) throw ruleNotFound(id);
@@ -102,12 +146,14 @@ export function securityGroupRuleService(): ResourceService {
 
     async list(tx, ctx, filters) {
       await ensureDefaultOnList(tx, ctx, filters);
-      let q = tx.selectFrom('security_group_rules').selectAll();
-      const ids = stringFilter(filters, 'id');
-      if (ids) q = q.where('id', 'in', ids);
-      const groups = stringFilter(filters, 'security_group_id');
-      if (groups) q = q.where('security_group_id', 'in', groups);
-      return (await canSeeRules(tx, ctx, await q.execute())).map(ruleToApi);
+      const { query } = pushFilters(tx, ruleTable, visibleRules(tx, ctx), filters);
+      return (await query.execute()).map(ruleToApi);
+    },
+
+    async listPage(tx, ctx, q) {
+      await ensureDefaultOnList(tx, ctx, q.filters);
+      const page = await sqlPage(tx, ruleTable, visibleRules(tx, ctx), q, ruleNotFound);
+      return page && { items: page.rows.map(ruleToApi), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
 
     async show(tx, ctx, id) {

@@ -5,8 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer } from '../helpers/server.ts';
-import { adminDemoOther, created, expectError } from '../helpers/networking.ts';
+import { adminDemoOther, created, expectError, providerNetwork, selfserviceNetwork } from '../helpers/networking.ts';
 import type { Api, Reply } from '../helpers/client.ts';
+import { authContext } from '../../src/model/context.ts';
+import { parseListQuery, type RawQuery } from '../../src/model/query.ts';
+import { buildServices } from '../../src/networking/index.ts';
+import { unitOfWork } from '../../src/store/unit-of-work.ts';
+import type { TestServer } from '../helpers/server.ts';
 
 const NAMES = ['a', 'B', 'b', '_x', 'Z', 'é', 'a b', ''];
 const OWNERS = ['compute:nova', 'compute:az1', ''];
@@ -31,7 +36,7 @@ const ids = (items: Array<{ id: string }>) => items.map((p) => p.id);
 /** Walks `query` in pages of `limit` forwards, then from the last page backwards: both give `expected`. */
 async function pagesAgree(client: Api, path: string, query: string, limit: number, expected: string[], what: string) {
   const paged = `/${path}?${[query, `limit=${limit}`].filter(Boolean).join('&')}`;
-  const plural = path.replace('-', '_');
+  const plural = path.replaceAll('-', '_');
   const forward = await walk(client, paged, 'next', plural);
   assert.deepEqual(ids(forward.flat()), expected, what);
   assert.ok(
@@ -52,7 +57,7 @@ async function everyCombinationPagesAgree(
   limits: number[],
   label = '',
 ) {
-  const plural = path.replace('-', '_');
+  const plural = path.replaceAll('-', '_');
   for (const [who, client] of clients) {
     for (const filter of filters) {
       for (const sort of sorts) {
@@ -276,6 +281,198 @@ test('security groups: filters and sorts (pushed down or not) and limits page to
     sorts,
     [4, 9],
   );
+});
+
+/**
+ * The ids of one page as the service's database query gives it for a member of `project` (admin:
+ * every project), or null when the service leaves that query to the in-memory path.
+ */
+async function databasePage(srv: TestServer, plural: string, project: string, raw: RawQuery, admin = false): Promise<string[] | null> {
+  const service = buildServices(srv.config).find((s) => s.spec.plural === plural)!;
+  const ctx = authContext({
+    userId: 'u',
+    userName: 'u',
+    projectId: project,
+    projectName: 'p',
+    roles: admin ? ['admin'] : ['member'],
+    expiresAt: '',
+  });
+  const page = await unitOfWork(srv.db, async (tx) => service.listPage!(tx, ctx, parseListQuery(service.spec, raw)));
+  return page && page.items.map((it) => it.id as string);
+}
+
+test('security group rules: visible by project or group owner, filters and sorts (pushed down or not) page to the unpaged list', async (t) => {
+  const srv = await startTestServer();
+  t.after(() => srv.close());
+  const { admin, demo, other, demoProject, otherProject } = await adminDemoOther(srv.url);
+  const quota = await admin.put(`/quotas/${demoProject}`, { quota: { security_group: -1, security_group_rule: -1 } });
+  assert.equal(quota.status, 200, JSON.stringify(quota.body));
+  const groups: Array<{ id: string }> = [];
+  for (let i = 0; i < 3; i++)
+    groups.push(await created<{ id: string }>(demo.post('/security-groups', { security_group: { name: `g${i}` } }), 'security_group'));
+  const protocols = ['tcp', 'udp', null, 'icmp'];
+  for (let i = 0; i < 24; i++) {
+    const protocol = protocols[i % protocols.length];
+    const ports = protocol === 'tcp' || protocol === 'udp' ? { port_range_min: 20 + (i % 3), port_range_max: 30 + i } : {};
+    const ethertype = i % 4 === 3 ? 'IPv6' : 'IPv4';
+    // Every rule different (Neutron refuses a duplicate): the prefixes differ where nothing else does.
+    const prefix = ethertype === 'IPv6' ? `fd00:${i}::/64` : i % 2 ? '10.0.0.0/8' : `192.168.${i}.0/24`;
+    const remote = i % 5 === 0 ? { remote_group_id: groups[(i + 1) % 3].id } : { remote_ip_prefix: prefix };
+    const rule = { security_group_id: groups[i % 3].id, direction: i % 2 ? 'ingress' : 'egress', ethertype, protocol, ...ports, ...remote };
+    await created(demo.post('/security-group-rules', { security_group_rule: rule }), 'security_group_rule');
+  }
+  // Rules of another project in demo's group (demo sees them as the group's owner; other as their project).
+  const foreign: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const rule = {
+      security_group_id: groups[0].id,
+      direction: 'ingress',
+      protocol: 'tcp',
+      port_range_min: 8000 + i,
+      port_range_max: 8000 + i,
+      project_id: otherProject,
+    };
+    foreign.push((await created(admin.post('/security-group-rules', { security_group_rule: rule }), 'security_group_rule')).id as string);
+  }
+  const otherGroup = await created(other.post('/security-groups', { security_group: { name: 'theirs' } }), 'security_group');
+  const hidden = await created(
+    other.post('/security-group-rules', {
+      security_group_rule: { security_group_id: otherGroup.id, direction: 'ingress', protocol: 'udp' },
+    }),
+    'security_group_rule',
+  );
+  const demoIds = new Set(ids((await demo.get('/security-group-rules')).body.security_group_rules));
+  assert.ok(
+    foreign.every((id) => demoIds.has(id)),
+    'the rules in demo’s group are demo’s to see',
+  );
+  assert.ok(!demoIds.has(hidden.id as string), 'another project’s rule in its own group is not');
+  const otherIds = new Set(ids((await other.get('/security-group-rules')).body.security_group_rules));
+  assert.ok(foreign.every((id) => otherIds.has(id)) && otherIds.has(hidden.id as string));
+  for (const id of [hidden.id as string, '00000000-0000-4000-8000-000000000000']) {
+    expectError(
+      await demo.get(`/security-group-rules?limit=2&marker=${id}`),
+      404,
+      'SecurityGroupRuleNotFound',
+      `Security group rule ${id} does not exist`,
+    );
+  }
+  const filters = [
+    '',
+    'direction=ingress',
+    'protocol=tcp&protocol=udp',
+    'port_range_min=21&ethertype=IPv4',
+    `security_group_id=${groups[0].id}`,
+    'remote_ip_prefix=10.0.0.0/8',
+    `remote_group_id=${groups[1].id}`,
+    'protocol=',
+  ];
+  const sorts = ['', 'sort_key=direction&sort_dir=desc&sort_key=ethertype&sort_dir=asc', 'sort_key=protocol&sort_dir=asc'];
+  await everyCombinationPagesAgree(
+    [
+      ['demo', demo],
+      ['other', other],
+      ['admin', admin],
+    ],
+    'security-group-rules',
+    filters,
+    sorts,
+    [5, 13],
+  );
+  // The pages above came from the database where it can (not a sort on a column that may be NULL).
+  const page = await databasePage(srv, 'security_group_rules', demoProject, {
+    direction: 'ingress',
+    protocol: 'udp',
+    limit: '4',
+    sort_key: 'ethertype',
+  });
+  assert.equal(page?.length, 4);
+  assert.equal(await databasePage(srv, 'security_group_rules', demoProject, { limit: '4', sort_key: 'protocol' }), null);
+});
+
+test('routers and floating IPs: filters and sorts (pushed down or not) and limits page to the unpaged list', async (t) => {
+  const srv = await startTestServer();
+  t.after(() => srv.close());
+  const { admin, demo, other, demoProject, otherProject } = await adminDemoOther(srv.url);
+  const quota = await admin.put(`/quotas/${demoProject}`, { quota: { router: -1, floatingip: -1 } });
+  assert.equal(quota.status, 200, JSON.stringify(quota.body));
+  const provider = await providerNetwork(admin);
+  const { net, subnet } = await selfserviceNetwork(demo);
+  const routers: Array<{ id: string }> = [];
+  for (let i = 0; i < 14; i++) {
+    const router = await created(
+      demo.post('/routers', { router: { name: NAMES[i % NAMES.length], admin_state_up: i % 3 !== 0 } }),
+      'router',
+    );
+    if (i % 2) assert.equal((await demo.put(`/routers/${router.id}/tags`, { tags: i % 4 === 1 ? ['blue'] : ['blue', 'red'] })).status, 200);
+    routers.push(router);
+  }
+  for (let i = 0; i < 4; i++) await created(other.post('/routers', { router: { name: NAMES[i] } }), 'router');
+  const gw = await demo.put(`/routers/${routers[0].id}`, { router: { external_gateway_info: { network_id: provider.id } } });
+  assert.equal(gw.status, 200, JSON.stringify(gw.body));
+  assert.equal((await demo.put(`/routers/${routers[0].id}/add_router_interface`, { subnet_id: subnet.id })).status, 200);
+  const ports: Array<{ id: string }> = [];
+  for (let i = 0; i < 6; i++)
+    ports.push(await created(demo.post('/ports', { port: { network_id: net.id, device_owner: 'compute:nova' } }), 'port'));
+  for (let i = 0; i < 16; i++) {
+    const fip = {
+      floating_network_id: provider.id,
+      description: NAMES[i % 3],
+      ...(i % 3 === 0 ? { port_id: ports[i / 3].id } : {}),
+    };
+    const made = await created(demo.post('/floatingips', { floatingip: fip }), 'floatingip');
+    if (i % 4 === 1) assert.equal((await demo.put(`/floatingips/${made.id}/tags`, { tags: ['blue'] })).status, 200);
+  }
+  for (let i = 0; i < 3; i++) {
+    await created(admin.post('/floatingips', { floatingip: { floating_network_id: provider.id, project_id: otherProject } }), 'floatingip');
+  }
+  const routerFilters = ['', 'admin_state_up=false', 'name=a&name=b', 'tags=blue&not-tags=red', 'status=ACTIVE', 'ha=false'];
+  const routerSorts = ['', 'sort_key=name&sort_dir=desc', 'sort_key=admin_state_up&sort_dir=asc&sort_key=name&sort_dir=desc'];
+  await everyCombinationPagesAgree(
+    [
+      ['demo', demo],
+      ['admin', admin],
+    ],
+    'routers',
+    routerFilters,
+    routerSorts,
+    [3, 7],
+    'routers ',
+  );
+  const fipFilters = [
+    '',
+    `port_id=${ports[0].id}&port_id=${ports[3].id}`,
+    `router_id=${routers[0].id}`,
+    'fixed_ip_address=',
+    'tags=blue',
+    'status=DOWN&description=a',
+  ];
+  const fipSorts = ['', 'sort_key=floating_ip_address&sort_dir=desc', 'sort_key=fixed_ip_address&sort_dir=asc'];
+  await everyCombinationPagesAgree(
+    [
+      ['demo', demo],
+      ['other', other],
+      ['admin', admin],
+    ],
+    'floatingips',
+    fipFilters,
+    fipSorts,
+    [4, 9],
+    'floating IPs ',
+  );
+  const unknown = '00000000-0000-4000-8000-000000000000';
+  expectError(await demo.get(`/routers?limit=2&marker=${unknown}`), 404, 'RouterNotFound', `Router ${unknown} could not be found`);
+  expectError(
+    await demo.get(`/floatingips?limit=2&marker=${unknown}`),
+    404,
+    'FloatingIPNotFound',
+    `Floating IP ${unknown} could not be found`,
+  );
+  // Those pages came from the database, but for a sort on a column that may be NULL.
+  assert.equal((await databasePage(srv, 'routers', demoProject, { limit: '5', sort_key: 'name', tags: 'blue' }))?.length, 5);
+  assert.equal((await databasePage(srv, 'floatingips', demoProject, { limit: '3', port_id: ports[0].id }))?.length, 1);
+  assert.equal(await databasePage(srv, 'floatingips', demoProject, { limit: '3', sort_key: 'fixed_ip_address' }), null);
+  assert.equal((await databasePage(srv, 'floatingips', otherProject, { limit: '50' }))?.length, 3);
 });
 
 test('a list longer than one slice (sent in parts) is the same JSON as its pages, with fields and links', async (t) => {
