@@ -301,6 +301,13 @@ async function databasePage(srv: TestServer, plural: string, project: string, ra
   return page && page.items.map((it) => it.id as string);
 }
 
+/** How many items `client` lists under `query`: what a filter must match, counted from how the test made them. */
+async function counted(client: Api, path: string, query: string): Promise<number> {
+  const r = await client.get(`/${path}?${query}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body[path.replaceAll('-', '_')].length;
+}
+
 test('security group rules: visible by project or group owner, filters and sorts (pushed down or not) page to the unpaged list', async (t) => {
   const srv = await startTestServer();
   t.after(() => srv.close());
@@ -388,6 +395,11 @@ test('security group rules: visible by project or group owner, filters and sorts
   });
   assert.equal(page?.length, 4);
   assert.equal(await databasePage(srv, 'security_group_rules', demoProject, { limit: '4', sort_key: 'protocol' }), null);
+  // The filters match what they should (the unpaged list takes the same SQL filters as the pages).
+  assert.equal(await counted(demo, 'security-group-rules', 'protocol=tcp&protocol=udp'), 15);
+  assert.equal(await counted(demo, 'security-group-rules', 'port_range_min=21&ethertype=IPv4'), 4);
+  assert.equal(await counted(demo, 'security-group-rules', 'remote_ip_prefix=10.0.0.0/8'), 5);
+  assert.equal(await counted(demo, 'security-group-rules', `remote_group_id=${groups[1].id}&direction=egress`), 1);
 });
 
 test('routers and floating IPs: filters and sorts (pushed down or not) and limits page to the unpaged list', async (t) => {
@@ -473,6 +485,19 @@ test('routers and floating IPs: filters and sorts (pushed down or not) and limit
   assert.equal((await databasePage(srv, 'floatingips', demoProject, { limit: '3', port_id: ports[0].id }))?.length, 1);
   assert.equal(await databasePage(srv, 'floatingips', demoProject, { limit: '3', sort_key: 'fixed_ip_address' }), null);
   assert.equal((await databasePage(srv, 'floatingips', otherProject, { limit: '50' }))?.length, 3);
+  // The filters match what they should (the unpaged list takes the same SQL filters as the pages).
+  const expected: Array<[string, string, number]> = [
+    ['routers', 'admin_state_up=false', 5],
+    ['routers', 'name=a&name=b', 4],
+    ['routers', 'tags=blue&not-tags=red', 4],
+    ['routers', 'status=ACTIVE', 14],
+    ['floatingips', `port_id=${ports[0].id}&port_id=${ports[3].id}`, 2],
+    ['floatingips', `router_id=${routers[0].id}`, 6],
+    ['floatingips', 'fixed_ip_address=', 10],
+    ['floatingips', 'tags=blue', 4],
+    ['floatingips', 'status=DOWN&description=a', 6],
+  ];
+  for (const [path, query, n] of expected) assert.equal(await counted(demo, path, query), n, `${path}?${query}`);
 });
 
 test('a list longer than one slice (sent in parts) is the same JSON as its pages, with fields and links', async (t) => {
