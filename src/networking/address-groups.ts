@@ -47,20 +47,36 @@ const addressGroupNotFound = (id: string) => notFound('AddressGroupNotFound', `A
 /** Python's str() of a list of strings, as Neutron's messages print the addresses. */
 const pyList = (items: string[]) => `[${items.map((a) => `'${a}'`).join(', ')}]`;
 
-async function addressesOf(tx: Tx, id: string): Promise<string[]> {
-  const rows = await tx
-    .selectFrom('address_associations')
-    .select('address')
-    .where('address_group_id', '=', id)
-    .orderBy('address')
-    .execute();
-  return rows.map((r) => r.address);
+/** Each group's addresses in the database's order of addresses, in one query per 500 groups (not one per group). */
+async function addressesByGroup(tx: Tx, ids: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>(ids.map((id) => [id, []]));
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await tx
+      .selectFrom('address_associations')
+      .select(['address_group_id', 'address'])
+      .where('address_group_id', 'in', ids.slice(i, i + 500))
+      .orderBy('address')
+      .execute();
+    for (const r of rows) out.get(r.address_group_id)!.push(r.address);
+  }
+  return out;
 }
 
-async function toApi(tx: Tx, row: AddressGroupRow): Promise<Item> {
-  const { tags: _tags, ...standard } = standardFields(row);
-  return { id: row.id, name: row.name, addresses: await addressesOf(tx, row.id), ...standard };
+async function groupsToApi(tx: Tx, rows: readonly AddressGroupRow[]): Promise<Item[]> {
+  const addresses = await addressesByGroup(
+    tx,
+    rows.map((r) => r.id),
+  );
+  return rows.map((row) => {
+    const { tags: _tags, ...standard } = standardFields(row);
+    return { id: row.id, name: row.name, addresses: addresses.get(row.id)!, ...standard };
+  });
 }
+
+/** One group's addresses, in the database's order of addresses. */
+const addressesOf = async (tx: Tx, id: string): Promise<string[]> => (await addressesByGroup(tx, [id])).get(id)!;
+
+const toApi = async (tx: Tx, row: AddressGroupRow): Promise<Item> => (await groupsToApi(tx, [row]))[0]!;
 
 /** An address group the caller sees (its project's, shared with it or everyone, any for admins), or AddressGroupNotFound. */
 async function getAddressGroup(tx: Tx, ctx: AuthContext, id: string): Promise<AddressGroupRow> {
@@ -173,7 +189,7 @@ export function addressGroupService(): ResourceService {
     async list(tx, ctx) {
       let q = tx.selectFrom('address_groups').selectAll();
       if (!ctx.isAdmin) q = q.where(ownOrSharedInSql(OBJECT_TYPE, 'address_groups', ctx.projectId));
-      return Promise.all((await q.execute()).map((r) => toApi(tx, r)));
+      return groupsToApi(tx, await q.execute());
     },
 
     async show(tx, ctx, id) {

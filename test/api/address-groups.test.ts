@@ -77,6 +77,11 @@ test('address groups: CRUD, add/remove addresses, visibility and every refusal',
     'admins see every project',
   );
   assert.deepEqual((await demo.get('/address-groups?sort_key=name&fields=name')).body.address_groups, [{ name: 'none' }, { name: 'www' }]);
+  // A list reads every group's addresses at once: each keeps its own, in order.
+  assert.deepEqual((await demo.get('/address-groups?sort_key=name&fields=name&fields=addresses')).body.address_groups, [
+    { name: 'none', addresses: [] },
+    { name: 'www', addresses: ['10.0.0.0/24', '198.51.100.0/24', '2001:db8::/64'] },
+  ]);
 
   assert.equal((await demo.del(`/address-groups/${ag.id}`)).status, 204);
   expectError(await demo.get(`/address-groups/${ag.id}`), 404, 'AddressGroupNotFound', notFound);
