@@ -15,6 +15,7 @@ import type { AddressGroupRow } from '../store/schema/index.ts';
 import { newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
 import { sharedObjectType } from './rbac-shared-object.ts';
 import { canSeeShared, deletePoliciesOf, ownOrSharedInSql } from './rbac-sql.ts';
+import { sqlListing, standardColumns, textColumn, type ListTable } from './list-sql.ts';
 
 const OBJECT_TYPE = 'address_group';
 
@@ -77,6 +78,18 @@ async function groupsToApi(tx: Tx, rows: readonly AddressGroupRow[]): Promise<It
 const addressesOf = async (tx: Tx, id: string): Promise<string[]> => (await addressesByGroup(tx, [id])).get(id)!;
 
 const toApi = async (tx: Tx, row: AddressGroupRow): Promise<Item> => (await groupsToApi(tx, [row]))[0]!;
+
+/** The address groups table as lists filter, sort and page it. */
+const addressGroupTable: ListTable = {
+  table: 'address_groups',
+  columns: { ...standardColumns, tenant_id: textColumn('project_id') },
+};
+
+/** The groups the caller sees: its project's and those shared with it, or every one for admins. */
+function visibleAddressGroups(tx: Tx, ctx: AuthContext) {
+  const q = tx.selectFrom('address_groups').selectAll('address_groups');
+  return ctx.isAdmin ? q : q.where(ownOrSharedInSql(OBJECT_TYPE, 'address_groups', ctx.projectId));
+}
 
 /** An address group the caller sees (its project's, shared with it or everyone, any for admins), or AddressGroupNotFound. */
 async function getAddressGroup(tx: Tx, ctx: AuthContext, id: string): Promise<AddressGroupRow> {
@@ -186,11 +199,7 @@ export function addressGroupService(): ResourceService {
   return {
     spec: addressGroupSpec,
 
-    async list(tx, ctx) {
-      let q = tx.selectFrom('address_groups').selectAll();
-      if (!ctx.isAdmin) q = q.where(ownOrSharedInSql(OBJECT_TYPE, 'address_groups', ctx.projectId));
-      return groupsToApi(tx, await q.execute());
-    },
+    ...sqlListing(addressGroupTable, visibleAddressGroups, groupsToApi, addressGroupNotFound),
 
     async show(tx, ctx, id) {
       return toApi(tx, await getAddressGroup(tx, ctx, id));

@@ -15,7 +15,7 @@ import { enforceQuota } from './quotas.ts';
 import { systemContext } from './router-common.ts';
 import { FLOATINGIP_OWNER } from '../model/neutron.ts';
 import { tagAttributes, tagFiltersInSql } from './tags.ts';
-import { nullableTextFilter, pushFilters, sqlPage, textColumn, unnamedStandardColumns, type ListTable } from './list-sql.ts';
+import { nullableTextFilter, sqlListing, textColumn, unnamedStandardColumns, type ListTable } from './list-sql.ts';
 import { checkFloatingIpFree, forwardingsByFloatingIp } from './port-forwarding-store.ts';
 import { noteFloatingIpPort } from './port-events.ts';
 
@@ -195,15 +195,7 @@ export function floatingIpService(): ResourceService {
   return {
     spec: floatingIpSpec,
 
-    async list(tx, ctx, filters) {
-      const { query } = pushFilters(tx, floatingIpTable, visibleFloatingIps(tx, ctx), filters);
-      return floatingIpsToApi(tx, await query.execute());
-    },
-
-    async listPage(tx, ctx, q) {
-      const page = await sqlPage(tx, floatingIpTable, visibleFloatingIps(tx, ctx), q, floatingIpNotFound);
-      return page && { items: await floatingIpsToApi(tx, page.rows), hasMore: page.hasMore, hasBefore: page.hasBefore };
-    },
+    ...sqlListing(floatingIpTable, visibleFloatingIps, floatingIpsToApi, floatingIpNotFound),
 
     async show(tx, ctx, id) {
       return (await floatingIpsToApi(tx, [await getVisibleFloatingIp(tx, ctx, id)]))[0];

@@ -5,7 +5,8 @@ import { sql, type Expression, type RawBuilder, type SelectQueryBuilder, type Sq
 import { isPostgres } from '../store/dialect.ts';
 import { withIdLast, type ListQuery } from '../model/query.ts';
 import type { Database } from '../store/schema/index.ts';
-import type { Tx } from './common.ts';
+import type { AuthContext } from '../model/context.ts';
+import type { Item, ItemPage, Tx } from './common.ts';
 
 /** How an attribute is stored: a NOT NULL column of text, a 0/1 integer for booleans, or an integer. */
 export interface Column {
@@ -180,4 +181,29 @@ export async function sqlPage<TB extends keyof Database, O>(
   const hasMore = rows.length > q.limit;
   const kept = rows.slice(0, q.limit);
   return { rows: q.pageReverse ? kept.reverse() : kept, hasMore, hasBefore };
+}
+
+/** A service's list and listPage: the caller's visible rows of `t`, filtered (and paged) in SQL, then rendered. */
+export interface SqlListing {
+  list(tx: Tx, ctx: AuthContext, filters: Map<string, unknown[]>): Promise<Item[]>;
+  listPage(tx: Tx, ctx: AuthContext, q: ListQuery): Promise<ItemPage | null>;
+}
+
+export function sqlListing<TB extends keyof Database, Row>(
+  t: ListTable,
+  visible: (tx: Tx, ctx: AuthContext) => Query<TB, Row>,
+  render: (tx: Tx, rows: Row[]) => Item[] | Promise<Item[]>,
+  markerNotFound: (id: string) => Error,
+): SqlListing {
+  return {
+    async list(tx, ctx, filters) {
+      // What SQL cannot filter is left to the caller's in-memory pass over the items.
+      const { query } = pushFilters(tx, t, visible(tx, ctx), filters);
+      return render(tx, await query.execute());
+    },
+    async listPage(tx, ctx, q) {
+      const page = await sqlPage(tx, t, visible(tx, ctx), q, markerNotFound);
+      return page && { items: await render(tx, page.rows), hasMore: page.hasMore, hasBefore: page.hasBefore };
+    },
+  };
 }

@@ -11,7 +11,8 @@ import { cidrsOverlap, formatCidr, formatIp, parsePrefix } from '../model/ip.ts'
 import { isString, isSubnetCidr, isUuid, show, toBoolean, type Validator } from '../model/validators.ts';
 import type { MeteringCounter, MeteringLabelView } from '../model/hostview.ts';
 import type { MeteringLabelRow, MeteringLabelRuleRow } from '../store/schema/index.ts';
-import { bool, newId, recordChange, stringFilter, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
+import { bool, newId, recordChange, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
+import { boolColumn, nullableTextFilter, sqlListing, textColumn, type ListTable } from './list-sql.ts';
 
 const isDirection: Validator = (v) =>
   v === 'ingress' || v === 'egress' ? undefined : `'${typeof v === 'string' ? v : JSON.stringify(v)}' is not in ['ingress', 'egress']`;
@@ -120,6 +121,44 @@ const ruleToApi = (r: MeteringLabelRuleRow): Item => ({
   tenant_id: r.project_id,
 });
 
+/** The labels and rules tables as lists filter, sort and page them (every row: metering is the admin's). */
+const labelTable: ListTable = {
+  table: 'metering_labels',
+  columns: {
+    id: textColumn('id'),
+    name: textColumn('name'),
+    description: textColumn('description'),
+    shared: boolColumn('shared'),
+    project_id: textColumn('project_id'),
+    tenant_id: textColumn('project_id'),
+  },
+};
+const ruleTable: ListTable = {
+  table: 'metering_label_rules',
+  columns: {
+    id: textColumn('id'),
+    metering_label_id: textColumn('metering_label_id'),
+    direction: textColumn('direction'),
+    excluded: boolColumn('excluded'),
+    project_id: textColumn('project_id'),
+    tenant_id: textColumn('project_id'),
+  },
+  filters: Object.fromEntries(PREFIXES.map((f) => [f, nullableTextFilter('metering_label_rules', f)])),
+};
+
+const labelListing = sqlListing(
+  labelTable,
+  (tx) => tx.selectFrom('metering_labels').selectAll('metering_labels'),
+  (_tx, rows) => rows.map(labelToApi),
+  labelNotFound,
+);
+const ruleListing = sqlListing(
+  ruleTable,
+  (tx) => tx.selectFrom('metering_label_rules').selectAll('metering_label_rules'),
+  (_tx, rows) => rows.map(ruleToApi),
+  ruleNotFound,
+);
+
 async function getLabel(tx: Tx, id: string): Promise<MeteringLabelRow> {
   const row = await tx.selectFrom('metering_labels').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw labelNotFound(id);
@@ -137,10 +176,11 @@ export function meteringLabelService(): ResourceService {
     spec: meteringLabelSpec,
     async list(tx, ctx, filters) {
       adminOnly(ctx, 'get_metering_label');
-      let q = tx.selectFrom('metering_labels').selectAll();
-      const ids = stringFilter(filters, 'id');
-      if (ids) q = q.where('id', 'in', ids);
-      return (await q.execute()).map(labelToApi);
+      return labelListing.list(tx, ctx, filters);
+    },
+    async listPage(tx, ctx, q) {
+      adminOnly(ctx, 'get_metering_label');
+      return labelListing.listPage(tx, ctx, q);
     },
     async show(tx, ctx, id) {
       adminOnly(ctx, 'get_metering_label');
@@ -179,10 +219,11 @@ export function meteringLabelRuleService(): ResourceService {
     spec: meteringLabelRuleSpec,
     async list(tx, ctx, filters) {
       adminOnly(ctx, 'get_metering_label_rule');
-      let q = tx.selectFrom('metering_label_rules').selectAll();
-      const labels = stringFilter(filters, 'metering_label_id');
-      if (labels) q = q.where('metering_label_id', 'in', labels);
-      return (await q.execute()).map(ruleToApi);
+      return ruleListing.list(tx, ctx, filters);
+    },
+    async listPage(tx, ctx, q) {
+      adminOnly(ctx, 'get_metering_label_rule');
+      return ruleListing.listPage(tx, ctx, q);
     },
     async show(tx, ctx, id) {
       adminOnly(ctx, 'get_metering_label_rule');

@@ -8,7 +8,7 @@ import { validateAvailabilityZones } from './availability-zones.ts';
 import type { RouterRow } from '../store/schema/index.ts';
 import { bool, int, newId, recordChange, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
 import type { AuthContext } from '../model/context.ts';
-import { boolColumn, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.ts';
+import { boolColumn, sqlListing, standardColumns, textColumn, type ListTable } from './list-sql.ts';
 import { routerNotFound } from './lookups.ts';
 import { allocateVrId, deleteHaNetworkIfUnused, ensureHaNetwork, unbindHaRouterEverywhere, wantsHa } from './l3-ha.ts';
 import { deletePort } from './ports.ts';
@@ -139,15 +139,7 @@ export function routerService(config: ServerConfig): ResourceService {
   return {
     spec: routerSpec,
 
-    async list(tx, ctx, filters) {
-      const { query } = pushFilters(tx, routerTable, visibleRouters(tx, ctx), filters);
-      return routersToApi(tx, await query.execute());
-    },
-
-    async listPage(tx, ctx, q) {
-      const page = await sqlPage(tx, routerTable, visibleRouters(tx, ctx), q, routerNotFound);
-      return page && { items: await routersToApi(tx, page.rows), hasMore: page.hasMore, hasBefore: page.hasBefore };
-    },
+    ...sqlListing(routerTable, visibleRouters, routersToApi, routerNotFound),
 
     async show(tx, ctx, id) {
       return (await routersToApi(tx, [await getVisibleRouter(tx, ctx, id)]))[0];

@@ -18,15 +18,7 @@ import {
 import { isString, isStringOrNull, isUuidOrNull, toInt } from '../model/validators.ts';
 import type { SecurityGroupRow, SecurityGroupRuleRow } from '../store/schema/index.ts';
 import { newId, recordChange, timestamp, type ResourceService, type Tx } from './common.ts';
-import {
-  nullableIntFilter,
-  nullableTextFilter,
-  pushFilters,
-  sqlPage,
-  textColumn,
-  unnamedStandardColumns,
-  type ListTable,
-} from './list-sql.ts';
+import { nullableIntFilter, nullableTextFilter, sqlListing, textColumn, unnamedStandardColumns, type ListTable } from './list-sql.ts';
 import { enforceQuota } from './quotas.ts';
 import { ensureDefaultOnList, groupNotFound, ruleToApi, securityGroupService, touchGroup } from './securitygroups.ts';
 
@@ -134,6 +126,8 @@ function visibleRules(tx: Tx, ctx: AuthContext) {
   );
 }
 
+const ruleListing = sqlListing(ruleTable, visibleRules, (_tx, rows) => rows.map(ruleToApi), ruleNotFound);
+
 async function getVisibleRule(tx: Tx, ctx: AuthContext, id: string): Promise<SecurityGroupRuleRow> {
   const row = await tx.selectFrom('security_group_rules').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row || !(await canSeeRules(tx, ctx, [row])).length) throw ruleNotFound(id);
@@ -146,14 +140,12 @@ export function securityGroupRuleService(): ResourceService {
 
     async list(tx, ctx, filters) {
       await ensureDefaultOnList(tx, ctx, filters);
-      const { query } = pushFilters(tx, ruleTable, visibleRules(tx, ctx), filters);
-      return (await query.execute()).map(ruleToApi);
+      return ruleListing.list(tx, ctx, filters);
     },
 
     async listPage(tx, ctx, q) {
       await ensureDefaultOnList(tx, ctx, q.filters);
-      const page = await sqlPage(tx, ruleTable, visibleRules(tx, ctx), q, ruleNotFound);
-      return page && { items: page.rows.map(ruleToApi), hasMore: page.hasMore, hasBefore: page.hasBefore };
+      return ruleListing.listPage(tx, ctx, q);
     },
 
     async show(tx, ctx, id) {
