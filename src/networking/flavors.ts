@@ -9,6 +9,7 @@ import { isString, isStringOrNull, isUuid, isUuidList, toBoolean } from '../mode
 import type { FlavorRow, ServiceProfileRow } from '../store/schema/index.ts';
 import { bool, int, newId, type Item, type ResourceService, type Tx } from './common.ts';
 import { L3_SERVICE_TYPE, providerByDriver } from './service-providers.ts';
+import { boolColumn, nullableTextFilter, sqlListing, textColumn } from './list-sql.ts';
 
 /** Plugin types neutrino has (Neutron validates service_type against its loaded plugins). */
 const SERVICE_PLUGIN_TYPES = ['CORE', L3_SERVICE_TYPE, 'FLAVORS'];
@@ -67,14 +68,23 @@ function adminOnly(ctx: AuthContext, action: string): void {
   if (!ctx.isAdmin) throw policyDenied(`rule:${action}`);
 }
 
-/** The ids bound to one flavor (its profiles) or to one profile (its flavors), sorted. */
-async function boundIds(tx: Tx, by: 'flavor_id' | 'service_profile_id', id: string): Promise<string[]> {
+/** The ids bound to each of some flavors (their profiles) or profiles (their flavors), sorted, in one query per 500. */
+async function boundIds(tx: Tx, by: 'flavor_id' | 'service_profile_id', ids: readonly string[]): Promise<Map<string, string[]>> {
   const other = by === 'flavor_id' ? 'service_profile_id' : 'flavor_id';
-  const rows = await tx.selectFrom('flavor_service_profile_bindings').select(other).where(by, '=', id).orderBy(other).execute();
-  return rows.map((r) => r[other]);
+  const out = new Map<string, string[]>(ids.map((id) => [id, []]));
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await tx
+      .selectFrom('flavor_service_profile_bindings')
+      .select([by, other])
+      .where(by, 'in', ids.slice(i, i + 500))
+      .orderBy(other)
+      .execute();
+    for (const r of rows) out.get(r[by])!.push(r[other]);
+  }
+  return out;
 }
-const profileIdsOf = (tx: Tx, flavorId: string) => boundIds(tx, 'flavor_id', flavorId);
-const flavorIdsOf = (tx: Tx, profileId: string) => boundIds(tx, 'service_profile_id', profileId);
+const profileIdsOf = async (tx: Tx, flavorId: string) => (await boundIds(tx, 'flavor_id', [flavorId])).get(flavorId)!;
+const flavorIdsOf = async (tx: Tx, profileId: string) => (await boundIds(tx, 'service_profile_id', [profileId])).get(profileId)!;
 
 const isBound = async (tx: Tx, flavorId: string, spId: string) =>
   (await tx
@@ -102,6 +112,42 @@ const profileToApi = (row: ServiceProfileRow, flavors: string[]): Item => ({
   flavors,
 });
 
+/** Items of flavors or profiles, each with the ids bound to it (read for all of them at once). */
+const withBindings =
+  <Row extends { id: string }>(by: 'flavor_id' | 'service_profile_id', toApi: (row: Row, bound: string[]) => Item) =>
+  async (tx: Tx, rows: Row[]): Promise<Item[]> => {
+    const bound = await boundIds(
+      tx,
+      by,
+      rows.map((r) => r.id),
+    );
+    return rows.map((r) => toApi(r, bound.get(r.id)!));
+  };
+const flavorsToApi = withBindings('flavor_id', flavorToApi);
+const profilesToApi = withBindings('service_profile_id', profileToApi);
+
+/** Flavors (every caller sees them) and service profiles (the admin's) as lists filter, sort and page them. */
+const flavorListing = sqlListing(
+  {
+    table: 'flavors',
+    columns: { id: textColumn('id'), name: textColumn('name'), service_type: textColumn('service_type'), enabled: boolColumn('enabled') },
+    filters: { description: nullableTextFilter('flavors', 'description') },
+  },
+  (tx) => tx.selectFrom('flavors').selectAll('flavors'),
+  flavorsToApi,
+  flavorNotFound,
+);
+const profileListing = sqlListing(
+  {
+    table: 'service_profiles',
+    columns: { id: textColumn('id'), driver: textColumn('driver'), metainfo: textColumn('metainfo'), enabled: boolColumn('enabled') },
+    filters: { description: nullableTextFilter('service_profiles', 'description') },
+  },
+  (tx) => tx.selectFrom('service_profiles').selectAll('service_profiles'),
+  profilesToApi,
+  serviceProfileNotFound,
+);
+
 export async function getFlavor(tx: Tx, id: string): Promise<FlavorRow> {
   const row = await tx.selectFrom('flavors').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw flavorNotFound(id);
@@ -126,10 +172,7 @@ export type FlavorUse = (tx: Tx, flavorId: string) => Promise<boolean>;
 export function flavorService(inUse: FlavorUse): ResourceService {
   return {
     spec: flavorSpec,
-    async list(tx) {
-      const rows = await tx.selectFrom('flavors').selectAll().execute();
-      return Promise.all(rows.map(async (r) => flavorToApi(r, await profileIdsOf(tx, r.id))));
-    },
+    ...flavorListing,
     async show(tx, _ctx, id) {
       return flavorToApi(await getFlavor(tx, id), await profileIdsOf(tx, id));
     },
@@ -169,10 +212,12 @@ export function flavorService(inUse: FlavorUse): ResourceService {
 export function serviceProfileService(): ResourceService {
   return {
     spec: serviceProfileSpec,
-    async list(tx, ctx) {
-      if (!ctx.isAdmin) return [];
-      const rows = await tx.selectFrom('service_profiles').selectAll().execute();
-      return Promise.all(rows.map(async (r) => profileToApi(r, await flavorIdsOf(tx, r.id))));
+    async list(tx, ctx, filters) {
+      return ctx.isAdmin ? profileListing.list(tx, ctx, filters) : [];
+    },
+    async listPage(tx, ctx, q) {
+      // A member sees none: the in-memory path answers (an empty list, or the marker's refusal).
+      return ctx.isAdmin ? profileListing.listPage(tx, ctx, q) : null;
     },
     async show(tx, ctx, id) {
       if (!ctx.isAdmin) throw hidden();

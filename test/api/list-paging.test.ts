@@ -588,6 +588,69 @@ test('address groups, segments and metering: filters and sorts (pushed down or n
   assert.equal((await databasePage(srv, 'metering_label_rules', demoProject, { limit: '50', excluded: 'true' }, true))?.length, 4);
 });
 
+test('flavors and service profiles: filters and sorts and limits page to the unpaged list; each item keeps its own bindings', async (t) => {
+  const srv = await startTestServer();
+  t.after(() => srv.close());
+  const { admin, demo, demoProject } = await adminDemoOther(srv.url);
+  const flavors: Array<{ id: string }> = [];
+  for (let i = 0; i < 9; i++) {
+    const flavor = { name: NAMES[i % 4], service_type: 'L3_ROUTER_NAT', enabled: i % 3 !== 0, ...(i % 2 ? { description: 'fast' } : {}) };
+    flavors.push(await created(admin.post('/flavors', { flavor }), 'flavor'));
+  }
+  const profiles: Array<{ id: string }> = [];
+  for (let i = 0; i < 7; i++) {
+    const profile = { metainfo: `{"size": ${i % 3}}`, enabled: i % 2 === 0, ...(i % 3 ? { description: 'big' } : {}) };
+    profiles.push(await created(admin.post('/service_profiles', { service_profile: profile }), 'service_profile'));
+  }
+  // Bindings: flavor i takes profiles i and i+1 (mod 7), so every item has its own set.
+  for (let i = 0; i < 5; i++) {
+    for (const p of [profiles[i]!, profiles[(i + 1) % 7]!]) {
+      const r = await admin.post(`/flavors/${flavors[i]!.id}/service_profiles`, { service_profile: { id: p.id } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+  }
+  await everyCombinationPagesAgree(
+    [
+      ['admin', admin],
+      ['demo', demo],
+    ],
+    'flavors',
+    ['', 'enabled=false', 'name=a&name=b', 'description=fast'],
+    ['', 'sort_key=name&sort_dir=desc&sort_key=enabled&sort_dir=asc'],
+    [2, 4],
+    'flavors ',
+  );
+  await everyCombinationPagesAgree(
+    [
+      ['admin', admin],
+      ['demo', demo],
+    ],
+    'service_profiles',
+    ['', 'enabled=true', 'description=big'],
+    ['', 'sort_key=metainfo&sort_dir=desc'],
+    [3],
+    'service profiles ',
+  );
+  assert.equal(await counted(demo, 'flavors', 'enabled=false'), 3);
+  assert.equal(await counted(admin, 'flavors', 'description=fast'), 4);
+  assert.equal(await counted(admin, 'service_profiles', 'description=big'), 4);
+  assert.equal(await counted(demo, 'service_profiles', ''), 0);
+  const listed = new Map(
+    ((await admin.get('/flavors')).body.flavors as Array<{ id: string; service_profiles: string[] }>).map((f) => [
+      f.id,
+      f.service_profiles,
+    ]),
+  );
+  for (let i = 0; i < 9; i++) {
+    const mine = i < 5 ? [profiles[i]!.id, profiles[(i + 1) % 7]!.id].sort() : [];
+    assert.deepEqual(listed.get(flavors[i]!.id), mine, `flavor ${i}'s profiles`);
+  }
+  const profile1 = ((await admin.get(`/service_profiles?id=${profiles[1]!.id}`)).body.service_profiles as Array<{ flavors: string[] }>)[0]!;
+  assert.deepEqual(profile1.flavors, [flavors[0]!.id, flavors[1]!.id].sort());
+  assert.equal((await databasePage(srv, 'flavors', demoProject, { limit: '2', enabled: 'false' }))?.length, 2);
+  assert.equal((await databasePage(srv, 'service_profiles', demoProject, { limit: '2' }, true))?.length, 2);
+});
+
 test('a list longer than one slice (sent in parts) is the same JSON as its pages, with fields and links', async (t) => {
   const srv = await startTestServer();
   t.after(() => srv.close());
