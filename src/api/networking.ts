@@ -132,9 +132,17 @@ async function* jsonListInTurns(plural: string, items: Item[], render1: (it: Ite
   yield tail === '{}' ? ']}' : `],${tail.slice(1)}`;
 }
 
-/** `{"<plural>": [...]}` from runs of items' JSON joined by commas (ResourceService.listJson), as bytes. */
-const jsonTextList = (plural: string, runs: string[]): Buffer[] =>
-  [`{${JSON.stringify(plural)}:[`, ...runs.map((run, i) => (i ? `,${run}` : run)), ']}'].map((part) => Buffer.from(part));
+/**
+ * `{"<plural>": [...]}` from runs of items' JSON joined by commas (ResourceService.listJson), as one
+ * buffer each run is encoded into once: sent whole, with its length, in one write.
+ */
+function jsonTextList(plural: string, runs: string[]): Buffer {
+  const parts = [`{${JSON.stringify(plural)}:[`, ...runs.flatMap((run, i) => (i ? [',', run] : [run])), ']}'];
+  const body = Buffer.allocUnsafe(parts.reduce((n, part) => n + Buffer.byteLength(part), 0));
+  let at = 0;
+  for (const part of parts) at += body.write(part, at);
+  return body;
+}
 
 /**
  * Runs a write under an If-Match revision constraint. As in Neutron, which checks when the write is
@@ -185,9 +193,7 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
       return applyListQuery(service.spec, all, q, selfUrl, raw, markerItem);
     }, q.limit === null);
     if ('json' in page) {
-      const parts = jsonTextList(plural, page.json);
-      // One run (a list of one slice of the service's reading) is sent whole, with its length.
-      return reply.type(JSON_TYPE).send(page.json.length > 1 ? Readable.from(parts) : Buffer.concat(parts));
+      return reply.type(JSON_TYPE).send(jsonTextList(plural, page.json));
     }
     const links = page.links.length ? { [`${plural}_links`]: page.links } : {};
     const render1 = itemRenderer(service.spec, req.ctx, q.fields);

@@ -108,8 +108,22 @@ async function body(token: string, path: string): Promise<string> {
   const r = await fetch(`${srv.url}/v2.0${path}`, { headers: { 'x-auth-token': token } });
   assert.equal(r.status, 200, path);
   assert.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
-  return r.text();
+  const text = await r.text();
+  const length = r.headers.get('content-length');
+  if (length !== null) assert.equal(Number(length), Buffer.byteLength(text), `${path}: the length sent is the body's`);
+  return text;
 }
+
+test('a whole list written by SQLite is sent in one piece, with its length', async (t) => {
+  if (isPostgres(srv.db)) return t.skip('PostgreSQL lists take the object path');
+  for (const token of [adminToken, demoToken]) {
+    const r = await fetch(`${srv.url}/v2.0/ports`, { headers: { 'x-auth-token': token } });
+    const text = await r.text();
+    assert.equal(r.headers.get('transfer-encoding'), null);
+    assert.equal(Number(r.headers.get('content-length')), Buffer.byteLength(text));
+    assert.ok(JSON.parse(text).ports.length > 500);
+  }
+});
 
 test('a whole list is byte for byte the object path’s body, for an admin and a member, unfiltered and filtered', async () => {
   for (const token of [adminToken, demoToken]) {
