@@ -21,7 +21,6 @@ import { listenForCommits } from '../store/listen.ts';
 import { registerAgentRoutes } from './agent-routes.ts';
 import { registerTagRoutes } from './tag-routes.ts';
 import { nextTurn } from './turns.ts';
-import { Readable } from 'node:stream';
 import { registerIpAvailabilityRoutes } from './ip-availability.ts';
 
 declare module 'fastify' {
@@ -115,34 +114,33 @@ function render(service: ResourceService, item: Item, ctx: AuthContext, fields: 
 const LIST_SLICE = 250;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-/**
- * `{"<plural>": [...], ...links}` as text, LIST_SLICE items at a time, each slice after a turn, so a
- * list of thousands never holds the event loop for longer than one slice (and the socket sends each
- * part as it comes instead of one string of megabytes).
- */
-async function* jsonListInTurns(plural: string, items: Item[], render1: (it: Item) => Item, links: object) {
-  yield `{${JSON.stringify(plural)}:[`;
-  for (let i = 0; i < items.length; i += LIST_SLICE) {
-    await nextTurn();
-    const part = JSON.stringify(items.slice(i, i + LIST_SLICE).map(render1));
-    // Bytes, not a string: HTTP would otherwise measure each string's UTF-8 length before encoding it.
-    yield Buffer.from((i ? ',' : '') + part.slice(1, -1));
-  }
-  const tail = JSON.stringify(links);
-  yield tail === '{}' ? ']}' : `],${tail.slice(1)}`;
-}
-
-/**
- * `{"<plural>": [...]}` from runs of items' JSON joined by commas (ResourceService.listJson), as one
- * buffer each run is encoded into once: sent whole, with its length, in one write.
- */
-function jsonTextList(plural: string, runs: string[]): Buffer {
-  const parts = [`{${JSON.stringify(plural)}:[`, ...runs.flatMap((run, i) => (i ? [',', run] : [run])), ']}'];
+/** Texts joined and encoded once into one buffer of their exact UTF-8 length: a body sent whole, with its length. */
+function oneBuffer(parts: readonly string[]): Buffer {
   const body = Buffer.allocUnsafe(parts.reduce((n, part) => n + Buffer.byteLength(part), 0));
   let at = 0;
   for (const part of parts) at += body.write(part, at);
   return body;
 }
+
+/**
+ * `{"<plural>": [...], ...links}`, LIST_SLICE items rendered at a time, each slice after a turn, so a
+ * list of thousands never holds the event loop for longer than one slice; then sent in one write.
+ */
+async function jsonListInTurns(plural: string, items: Item[], render1: (it: Item) => Item, links: object): Promise<Buffer> {
+  const parts = [`{${JSON.stringify(plural)}:[`];
+  for (let i = 0; i < items.length; i += LIST_SLICE) {
+    await nextTurn();
+    const part = JSON.stringify(items.slice(i, i + LIST_SLICE).map(render1));
+    parts.push((i ? ',' : '') + part.slice(1, -1));
+  }
+  const tail = JSON.stringify(links);
+  parts.push(tail === '{}' ? ']}' : `],${tail.slice(1)}`);
+  return oneBuffer(parts);
+}
+
+/** `{"<plural>": [...]}` from runs of items' JSON joined by commas (ResourceService.listJson), as one body. */
+const jsonTextList = (plural: string, runs: string[]): Buffer =>
+  oneBuffer([`{${JSON.stringify(plural)}:[`, ...runs.flatMap((run, i) => (i ? [',', run] : [run])), ']}']);
 
 /**
  * Runs a write under an If-Match revision constraint. As in Neutron, which checks when the write is
@@ -198,7 +196,7 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
     const links = page.links.length ? { [`${plural}_links`]: page.links } : {};
     const render1 = itemRenderer(service.spec, req.ctx, q.fields);
     if (page.items.length > LIST_SLICE)
-      return reply.type(JSON_TYPE).send(Readable.from(jsonListInTurns(plural, page.items, render1, links)));
+      return reply.type(JSON_TYPE).send(await jsonListInTurns(plural, page.items, render1, links));
     return { [plural]: page.items.map(render1), ...links };
   });
 

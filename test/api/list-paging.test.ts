@@ -651,7 +651,7 @@ test('flavors and service profiles: filters and sorts and limits page to the unp
   assert.equal((await databasePage(srv, 'service_profiles', demoProject, { limit: '2' }, true))?.length, 2);
 });
 
-test('a list longer than one slice (sent in parts) is the same JSON as its pages, with fields and links', async (t) => {
+test('a list longer than one slice (rendered a slice per turn) is the same JSON as its pages, with fields and links', async (t) => {
   const srv = await startTestServer();
   t.after(() => srv.close());
   const { admin, demo } = await adminDemoOther(srv.url);
@@ -700,10 +700,13 @@ test('a list longer than one slice (sent in parts) is the same JSON as its pages
     );
     assert.equal('binding:profile' in json.body.ports[0], who === 'admin');
   }
-  // A page larger than one slice is sent in parts too, with its links after the items.
+  // A page larger than one slice is rendered in slices too, with its links after the items.
   const big = await demo.get(`/ports?network_id=${net.id}&limit=400`);
   assert.equal(big.status, 200);
   assert.equal(big.body.ports.length, 400);
+  // Rendered a slice per turn, sent in one write with its length.
+  assert.equal(big.headers.get('transfer-encoding'), null);
+  assert.equal(Number(big.headers.get('content-length')), Buffer.byteLength(JSON.stringify(big.body)));
   assert.deepEqual(
     big.body.ports_links.map((l: { rel: string }) => l.rel),
     ['next'],
