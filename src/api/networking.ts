@@ -195,8 +195,7 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
     }
     const links = page.links.length ? { [`${plural}_links`]: page.links } : {};
     const render1 = itemRenderer(service.spec, req.ctx, q.fields);
-    if (page.items.length > LIST_SLICE)
-      return reply.type(JSON_TYPE).send(await jsonListInTurns(plural, page.items, render1, links));
+    if (page.items.length > LIST_SLICE) return reply.type(JSON_TYPE).send(await jsonListInTurns(plural, page.items, render1, links));
     return { [plural]: page.items.map(render1), ...links };
   });
 
