@@ -57,3 +57,31 @@ for (const [name, want] of [
     assert.match(renderText(report, { color: false, detail: false }), new RegExp(`STOPPED AT  hop ${b.index}: .*${want.reason}`));
   });
 }
+
+test('a router whose host the API will not tell (a member’s credentials): unknown, not unscheduled', async () => {
+  const { snap } = await traced('healthy');
+  const routerId = Object.keys(snap.api.router_hosts)[0]!;
+  // What a member reads: l3-agents refused, the ports' binding:host_id hidden, so no host at all.
+  const refused = `GET /v2.0/routers/${routerId}/l3-agents answered 403: hosts taken from the ports' binding:host_id instead`;
+  const member = { ...snap, api: { ...snap.api, router_hosts: { [routerId]: [] }, errors: [refused] } };
+  const report = traceFip(contextFrom(member, 'snapshot healthy, as a member'), FIP, {
+    flow: { protocol: 'icmp' },
+    source: '198.51.100.1',
+  });
+  const hop = report.hops.find((h) => h.check === 'router hosted')!;
+  assert.equal(hop.status, 'unknown');
+  assert.equal(hop.reason, 'API_UNREADABLE');
+  assert.match(
+    hop.cause!,
+    /cannot be read with these credentials \(GET \/v2\.0\/routers\/.*\/l3-agents answered 403, .*trace with an admin's/,
+  );
+  assert.equal(report.verdict, 'inconclusive');
+  // Without the refusal the same missing host is the cloud's fault: the router is not scheduled.
+  const unscheduled = { ...snap, api: { ...snap.api, router_hosts: { [routerId]: [] } } };
+  const broken = traceFip(contextFrom(unscheduled, 'snapshot healthy, unscheduled'), FIP, {
+    flow: { protocol: 'icmp' },
+    source: '198.51.100.1',
+  });
+  assert.equal(broken.firstBroken?.reason, 'ROUTER_NOT_SCHEDULED');
+  assert.equal(broken.verdict, 'broken');
+});

@@ -60,6 +60,26 @@ export function routerHostOf(ctx: TraceContext, router: ApiObject): string | nul
   return primaries.find((h) => active.includes(h)) ?? primaries[0] ?? active.find((h) => hosts.includes(h)) ?? hosts[0] ?? null;
 }
 
+/**
+ * The verdict on a router whose host is not known: not scheduled (`cause`) — unless the API refused
+ * to say where routers run (l3-agents answered 403, as it does to a member, whose view hides its
+ * ports' binding:host_id too): then unknown, not a fault of the cloud's.
+ */
+export function routerNotHosted(
+  ctx: TraceContext,
+  router: ApiObject,
+  cause: string,
+): { status: 'missing' | 'unknown'; reason: 'ROUTER_NOT_SCHEDULED' | 'API_UNREADABLE'; cause: string } {
+  const refused = (ctx.api.errors ?? []).find((e) => /\/l3-agents answered 403\b/.test(e));
+  if (!refused) return { status: 'missing', reason: 'ROUTER_NOT_SCHEDULED', cause };
+  const name = str(router, 'name') || router.id;
+  return {
+    status: 'unknown',
+    reason: 'API_UNREADABLE',
+    cause: `where router ${name} runs cannot be read with these credentials (${refused.replace(/: hosts taken.*$/, '')}, and its ports' binding:host_id is hidden): trace with an admin's`,
+  };
+}
+
 const keepalivedOwner = (ctx: TraceContext, host: string, router: ApiObject) =>
   `the ${AGENT_L3} on ${host} runs it for router ${routerName(router)} (neutron/agent/linux/keepalived.py; its process monitor restarts it); ${agentNote(ctx, host, AGENT_L3)}`;
 

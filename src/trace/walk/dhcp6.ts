@@ -11,7 +11,7 @@ import { radvdHop } from '../checks/ipv6.ts';
 import { agentHop, portRef } from '../checks/l2.ts';
 import { routerRef } from '../checks/router.ts';
 import type { ApiObject } from '../snapshot.ts';
-import { routerHostOf } from '../checks/ha.ts';
+import { routerHostOf, routerNotHosted } from '../checks/ha.ts';
 import { dhcpDisabledHop, exchangeHops } from './dhcp-exchange.ts';
 import { routerOn } from './port.ts';
 
@@ -53,11 +53,17 @@ function advertisementHops(ctx: TraceContext, port: ApiObject, subnet: ApiObject
   const routerHost = routerHostOf(ctx, on.router);
   if (!routerHost)
     return [
-      result(apiHop('router hosted', routerRef(on.router)), { l3_agent: `a live ${AGENT_L3}` }, { l3_agents: [] }, [], {
-        status: 'missing',
-        reason: 'ROUTER_NOT_SCHEDULED',
-        cause: `router ${str(on.router, 'name') || on.router.id} is not hosted by any L3 agent: no radvd advertises subnet ${subnetName(subnet)}, so port ${port.id} ${why}`,
-      }),
+      result(
+        apiHop('router hosted', routerRef(on.router)),
+        { l3_agent: `a live ${AGENT_L3}` },
+        { l3_agents: [] },
+        [],
+        routerNotHosted(
+          ctx,
+          on.router,
+          `router ${str(on.router, 'name') || on.router.id} is not hosted by any L3 agent: no radvd advertises subnet ${subnetName(subnet)}, so port ${port.id} ${why}`,
+        ),
+      ),
     ];
   const radvd = radvdHop(ctx, routerHost, on.router, on.intf, subnet, 'request');
   return [agentHop(ctx, routerHost, AGENT_L3, 'request'), ...(radvd ? [radvd] : [])];

@@ -24,7 +24,7 @@ import {
   subnetOf,
 } from '../checks/router.ts';
 import { sgHop } from '../checks/sg.ts';
-import { haHops, isHaRouter, routerHostOf } from '../checks/ha.ts';
+import { haHops, isHaRouter, routerHostOf, routerNotHosted } from '../checks/ha.ts';
 import type { EvidenceLine, ResourceRef, TraceReport, TraceTarget } from '../report.ts';
 import type { ApiObject } from '../snapshot.ts';
 import { floatingIpForwardings, internalPortOf, type ForwardingOfFip } from '../expect/forwardings.ts';
@@ -183,11 +183,11 @@ const routerHosted = gate<FipWalk>('router hosted', (w) => {
         { l3_agent: `a live ${AGENT_L3}` },
         { l3_agents: [] },
         [{ command: `GET /v2.0/routers/${router.id}/l3-agents` }],
-        {
-          status: 'missing',
-          reason: 'ROUTER_NOT_SCHEDULED',
-          cause: `router ${routerName(w)} is not hosted by any L3 agent (${agents.length ? `L3 agents: ${agents.map((a) => `${a['host']} ${a['alive'] ? 'alive' : 'down'}`).join(', ')}` : 'no L3 agent is registered'})`,
-        },
+        routerNotHosted(
+          ctx,
+          router,
+          `router ${routerName(w)} is not hosted by any L3 agent (${agents.length ? `L3 agents: ${agents.map((a) => `${a['host']} ${a['alive'] ? 'alive' : 'down'}`).join(', ')}` : 'no L3 agent is registered'})`,
+        ),
       ),
     );
   }

@@ -12,7 +12,7 @@ import { agentNote, byId, fixedIps, str, type TraceContext } from '../context.ts
 import { finish } from '../finish.ts';
 import type { TraceReport } from '../report.ts';
 import type { ApiObject } from '../snapshot.ts';
-import { routerHostOf } from '../checks/ha.ts';
+import { routerHostOf, routerNotHosted } from '../checks/ha.ts';
 import { apiHop, result, type HopDraft } from '../checks/checks.ts';
 import { radvdHop } from '../checks/ipv6.ts';
 import {
@@ -42,11 +42,17 @@ function attachedRouter(ctx: TraceContext, subnet: ApiObject): { router: ApiObje
 function routerHost(ctx: TraceContext, router: ApiObject): string | HopDraft {
   const host = routerHostOf(ctx, router);
   if (host) return host;
-  return result(apiHop('router hosted', routerRef(router)), { l3_agent: 'a live L3 agent' }, { l3_agents: [] }, [], {
-    status: 'missing',
-    reason: 'ROUTER_NOT_SCHEDULED',
-    cause: `router ${str(router, 'name') || router.id} is not hosted by any L3 agent: no metadata proxy serves its networks`,
-  });
+  return result(
+    apiHop('router hosted', routerRef(router)),
+    { l3_agent: 'a live L3 agent' },
+    { l3_agents: [] },
+    [],
+    routerNotHosted(
+      ctx,
+      router,
+      `router ${str(router, 'name') || router.id} is not hosted by any L3 agent: no metadata proxy serves its networks`,
+    ),
+  );
 }
 
 function routerPath(ctx: TraceContext, router: ApiObject, port: ApiObject, subnet: ApiObject): HopDraft[] {

@@ -29,7 +29,7 @@ import {
   subnetOf,
 } from '../checks/router.ts';
 import { sgHop } from '../checks/sg.ts';
-import { haHops, isHaRouter, routerHostOf } from '../checks/ha.ts';
+import { haHops, isHaRouter, routerHostOf, routerNotHosted } from '../checks/ha.ts';
 import type { ApiObject } from '../snapshot.ts';
 import { branch, gate, hops, pass, stop, walk, type Step } from './steps.ts';
 
@@ -231,11 +231,13 @@ const routerHosted = gate<PortWalk>('router hosted', (w) => {
   w.target.router = { id: router.id, name: str(router, 'name'), host: routerHost };
   if (!routerHost)
     return stop(
-      result(apiHop('router hosted', routerRef(router)), { l3_agent: `a live ${AGENT_L3}` }, { l3_agents: [] }, [], {
-        status: 'missing',
-        reason: 'ROUTER_NOT_SCHEDULED',
-        cause: `router ${routerName(w)} is not hosted by any L3 agent`,
-      }),
+      result(
+        apiHop('router hosted', routerRef(router)),
+        { l3_agent: `a live ${AGENT_L3}` },
+        { l3_agents: [] },
+        [],
+        routerNotHosted(ctx, router, `router ${routerName(w)} is not hosted by any L3 agent`),
+      ),
     );
   w.routerHost = routerHost;
   return pass();
