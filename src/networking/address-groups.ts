@@ -15,7 +15,7 @@ import type { AddressGroupRow } from '../store/schema/index.ts';
 import { newId, recordChange, standardFields, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
 import { sharedObjectType } from './rbac-shared-object.ts';
 import { canSeeShared, deletePoliciesOf, ownOrSharedInSql } from './rbac-sql.ts';
-import { sqlListing, standardColumns, textColumn, type ListTable } from './list-sql.ts';
+import { projectColumns, sqlListing, type ListTable } from './list-sql.ts';
 
 const OBJECT_TYPE = 'address_group';
 
@@ -82,7 +82,7 @@ const toApi = async (tx: Tx, row: AddressGroupRow): Promise<Item> => (await grou
 /** The address groups table as lists filter, sort and page it. */
 const addressGroupTable: ListTable = {
   table: 'address_groups',
-  columns: { ...standardColumns, tenant_id: textColumn('project_id') },
+  columns: projectColumns,
 };
 
 /** The groups the caller sees: its project's and those shared with it, or every one for admins. */

@@ -9,7 +9,7 @@ import { isString, isStringOrNull, isUuid, isUuidList, toBoolean } from '../mode
 import type { FlavorRow, ServiceProfileRow } from '../store/schema/index.ts';
 import { bool, int, newId, type Item, type ResourceService, type Tx } from './common.ts';
 import { L3_SERVICE_TYPE, providerByDriver } from './service-providers.ts';
-import { boolColumn, nullableTextFilter, sqlListing, textColumn } from './list-sql.ts';
+import { boolColumn, nullableTextFilter, sqlListing, textColumn, type Column, type ListTable } from './list-sql.ts';
 
 /** Plugin types neutrino has (Neutron validates service_type against its loaded plugins). */
 const SERVICE_PLUGIN_TYPES = ['CORE', L3_SERVICE_TYPE, 'FLAVORS'];
@@ -126,23 +126,21 @@ const withBindings =
 const flavorsToApi = withBindings('flavor_id', flavorToApi);
 const profilesToApi = withBindings('service_profile_id', profileToApi);
 
-/** Flavors (every caller sees them) and service profiles (the admin's) as lists filter, sort and page them. */
+/** The flavors or service profiles table as lists filter, sort and page it: an `enabled` flag, a description that may be NULL. */
+const enabledTable = (table: 'flavors' | 'service_profiles', columns: Record<string, Column>): ListTable => ({
+  table,
+  columns: { id: textColumn('id'), enabled: boolColumn('enabled'), ...columns },
+  filters: { description: nullableTextFilter(table, 'description') },
+});
+/** Flavors every caller sees; service profiles are the admin's (the service says so). */
 const flavorListing = sqlListing(
-  {
-    table: 'flavors',
-    columns: { id: textColumn('id'), name: textColumn('name'), service_type: textColumn('service_type'), enabled: boolColumn('enabled') },
-    filters: { description: nullableTextFilter('flavors', 'description') },
-  },
+  enabledTable('flavors', { name: textColumn('name'), service_type: textColumn('service_type') }),
   (tx) => tx.selectFrom('flavors').selectAll('flavors'),
   flavorsToApi,
   flavorNotFound,
 );
 const profileListing = sqlListing(
-  {
-    table: 'service_profiles',
-    columns: { id: textColumn('id'), driver: textColumn('driver'), metainfo: textColumn('metainfo'), enabled: boolColumn('enabled') },
-    filters: { description: nullableTextFilter('service_profiles', 'description') },
-  },
+  enabledTable('service_profiles', { driver: textColumn('driver'), metainfo: textColumn('metainfo') }),
   (tx) => tx.selectFrom('service_profiles').selectAll('service_profiles'),
   profilesToApi,
   serviceProfileNotFound,

@@ -50,9 +50,12 @@ export const standardColumns: Record<string, Column> = {
   revision_number: { column: 'revision_number', kind: 'int' },
 };
 
-/** The standard columns of a table without a name (rules, floating IPs), with tenant_id, project_id's other name. */
+/** The standard columns with tenant_id, project_id's other name. */
+export const projectColumns: Record<string, Column> = { ...standardColumns, tenant_id: textColumn('project_id') };
+
+/** The same for a table without a name (rules, floating IPs). */
 export const unnamedStandardColumns: Record<string, Column> = Object.fromEntries(
-  Object.entries({ ...standardColumns, tenant_id: textColumn('project_id') }).filter(([attribute]) => attribute !== 'name'),
+  Object.entries(projectColumns).filter(([attribute]) => attribute !== 'name'),
 );
 
 export interface ListTable {

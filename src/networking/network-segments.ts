@@ -12,7 +12,7 @@ import type { ServerConfig } from '../server-config.ts';
 import type { NetworkSegmentRow } from '../store/schema/index.ts';
 import { newId, parseJson, recordChange, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
 import { networkNotFound } from './networks.ts';
-import { nullableIntFilter, nullableTextFilter, pushFilters, sqlPage, standardColumns, textColumn, type ListTable } from './list-sql.ts';
+import { nullableIntFilter, nullableTextFilter, sqlListing, standardColumns, textColumn } from './list-sql.ts';
 import { allocateSegment, networkMaxMtu, segmentKey, segmentsByNetwork, validateProviderSegment } from './segments.ts';
 
 export const segmentSpec: ResourceSpec = {
@@ -71,17 +71,25 @@ function segmentToApi(r: NetworkSegmentRow, hosts: Map<string, string[]>): Item 
   };
 }
 
-/** The segments table as lists filter, sort and page it (no project: segments are the admin's). */
+/** Segments as lists filter, sort and page them (no project: segments are the admin's). */
 const { name: _nullableName, project_id: _noProject, ...segmentStandardColumns } = standardColumns;
-const segmentTable: ListTable = {
-  table: 'network_segments',
-  columns: { ...segmentStandardColumns, network_id: textColumn('network_id'), network_type: textColumn('network_type') },
-  filters: {
-    name: nullableTextFilter('network_segments', 'name'),
-    physical_network: nullableTextFilter('network_segments', 'physical_network'),
-    segmentation_id: nullableIntFilter('network_segments', 'segmentation_id'),
+const segmentListing = sqlListing(
+  {
+    table: 'network_segments',
+    columns: { ...segmentStandardColumns, network_id: textColumn('network_id'), network_type: textColumn('network_type') },
+    filters: {
+      name: nullableTextFilter('network_segments', 'name'),
+      physical_network: nullableTextFilter('network_segments', 'physical_network'),
+      segmentation_id: nullableIntFilter('network_segments', 'segmentation_id'),
+    },
   },
-};
+  (tx) => tx.selectFrom('network_segments').selectAll('network_segments'),
+  async (tx, rows) => {
+    const hosts = await hostsByPhysnet(tx);
+    return rows.map((r) => segmentToApi(r, hosts));
+  },
+  segmentNotFound,
+);
 
 async function getSegment(tx: Tx, ctx: AuthContext, id: string): Promise<NetworkSegmentRow> {
   if (!ctx.isAdmin) throw hidden();
@@ -125,20 +133,12 @@ export function segmentService(config: ServerConfig): ResourceService {
     spec: segmentSpec,
 
     async list(tx, ctx, filters) {
-      if (!ctx.isAdmin) return [];
-      const { query } = pushFilters(tx, segmentTable, tx.selectFrom('network_segments').selectAll('network_segments'), filters);
-      const rows = await query.execute();
-      const hosts = await hostsByPhysnet(tx);
-      return rows.map((r) => segmentToApi(r, hosts));
+      return ctx.isAdmin ? segmentListing.list(tx, ctx, filters) : [];
     },
 
     async listPage(tx, ctx, q) {
       // A member sees none: the in-memory path answers (an empty list, or the marker's refusal).
-      if (!ctx.isAdmin) return null;
-      const page = await sqlPage(tx, segmentTable, tx.selectFrom('network_segments').selectAll('network_segments'), q, segmentNotFound);
-      if (!page) return null;
-      const hosts = await hostsByPhysnet(tx);
-      return { items: page.rows.map((r) => segmentToApi(r, hosts)), hasMore: page.hasMore, hasBefore: page.hasBefore };
+      return ctx.isAdmin ? segmentListing.listPage(tx, ctx, q) : null;
     },
 
     async show(tx, ctx, id) {

@@ -8,7 +8,7 @@ import { validateAvailabilityZones } from './availability-zones.ts';
 import type { RouterRow } from '../store/schema/index.ts';
 import { bool, int, newId, recordChange, timestamp, type Item, type ResourceService, type Tx } from './common.ts';
 import type { AuthContext } from '../model/context.ts';
-import { boolColumn, sqlListing, standardColumns, textColumn, type ListTable } from './list-sql.ts';
+import { boolColumn, projectColumns, sqlListing, textColumn, type ListTable } from './list-sql.ts';
 import { routerNotFound } from './lookups.ts';
 import { allocateVrId, deleteHaNetworkIfUnused, ensureHaNetwork, unbindHaRouterEverywhere, wantsHa } from './l3-ha.ts';
 import { deletePort } from './ports.ts';
@@ -53,8 +53,7 @@ export const routerSpec: ResourceSpec = {
 const routerTable: ListTable = {
   table: 'routers',
   columns: {
-    ...standardColumns,
-    tenant_id: textColumn('project_id'),
+    ...projectColumns,
     status: textColumn('status'),
     admin_state_up: boolColumn('admin_state_up'),
   },

@@ -77,20 +77,6 @@ async function groupForRule(tx: Tx, ctx: AuthContext, id: string, projectId: str
   return row;
 }
 
-/** Rules are visible to admins, their own project and the owner of their group (rule:sg_owner). */
-async function canSeeRules(tx: Tx, ctx: AuthContext, rules: SecurityGroupRuleRow[]): Promise<SecurityGroupRuleRow[]> {
-  if (ctx.isAdmin) return rules;
-  const groupIds = [...new Set(rules.filter((r) => r.project_id !== ctx.projectId).map((r) => r.security_group_id))];
-  const owned = new Set(
-    groupIds.length
-      ? (
-          await tx.selectFrom('security_groups').select('id').where('id', 'in', groupIds).where('project_id', '=', ctx.projectId).execute()
-        ).map((g) => g.id)
-      : [],
-  );
-  return rules.filter((r) => r.project_id === ctx.projectId || owned.has(r.security_group_id));
-}
-
 /** The rules table as lists filter and sort it: the columns that hold no NULL sort and page in SQL. */
 const ruleTable: ListTable = {
   table: 'security_group_rules',
@@ -110,7 +96,7 @@ const ruleTable: ListTable = {
   },
 };
 
-/** canSeeRules in SQL: every rule for admins; else the project's own and those of the groups it owns. */
+/** Rules are visible to admins, their own project and the owner of their group (rule:sg_owner). */
 function visibleRules(tx: Tx, ctx: AuthContext) {
   const q = tx.selectFrom('security_group_rules').selectAll('security_group_rules');
   if (ctx.isAdmin) return q;
@@ -129,8 +115,8 @@ function visibleRules(tx: Tx, ctx: AuthContext) {
 const ruleListing = sqlListing(ruleTable, visibleRules, (_tx, rows) => rows.map(ruleToApi), ruleNotFound);
 
 async function getVisibleRule(tx: Tx, ctx: AuthContext, id: string): Promise<SecurityGroupRuleRow> {
-  const row = await tx.selectFrom('security_group_rules').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row || !(await canSeeRules(tx, ctx, [row])).length) throw ruleNotFound(id);
+  const row = await visibleRules(tx, ctx).where('security_group_rules.id', '=', id).executeTakeFirst();
+  if (!row) throw ruleNotFound(id);
   return row;
 }
 

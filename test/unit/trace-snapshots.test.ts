@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { traceFip } from '../../src/trace/walk/fip.ts';
 import { contextFrom } from '../../src/trace/run.ts';
 import { loadSnapshot } from '../../src/trace/read/snapshot-io.ts';
+import { hostsReadRefused } from '../../src/trace/read/host-refusals.ts';
 import { renderText } from '../../src/trace/render/render-text.ts';
 import { renderDot, renderMermaid } from '../../src/trace/render/render-graph.ts';
 
@@ -62,7 +63,7 @@ test('a router whose host the API will not tell (a member’s credentials): unkn
   const { snap } = await traced('healthy');
   const routerId = Object.keys(snap.api.router_hosts)[0]!;
   // What a member reads: l3-agents refused, the ports' binding:host_id hidden, so no host at all.
-  const refused = `GET /v2.0/routers/${routerId}/l3-agents answered 403: hosts taken from the ports' binding:host_id instead`;
+  const refused = hostsReadRefused(`/v2.0/routers/${routerId}/l3-agents`, 403);
   const member = { ...snap, api: { ...snap.api, router_hosts: { [routerId]: [] }, errors: [refused] } };
   const report = traceFip(contextFrom(member, 'snapshot healthy, as a member'), FIP, {
     flow: { protocol: 'icmp' },

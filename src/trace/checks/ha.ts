@@ -11,6 +11,7 @@ import { HOST } from '../../kernel/types.ts';
 import { agentNote, str, type TraceContext } from '../context.ts';
 import { haPortAddresses, holdsPrimaryVip } from '../expect/ha-primary.ts';
 import { isKeepalived, keepalivedStateFileOf } from '../read/collect-dhcp.ts';
+import { routerHostsRefused } from '../read/host-refusals.ts';
 import type { Hop } from '../report.ts';
 import type { ApiObject } from '../snapshot.ts';
 import { isDraft, namespaceOr, observeCommand, processesCommand, result, routerProcessesOr, type HopDraft } from './checks.ts';
@@ -70,13 +71,13 @@ export function routerNotHosted(
   router: ApiObject,
   cause: string,
 ): { status: 'missing' | 'unknown'; reason: 'ROUTER_NOT_SCHEDULED' | 'API_UNREADABLE'; cause: string } {
-  const refused = (ctx.api.errors ?? []).find((e) => /\/l3-agents answered 403\b/.test(e));
+  const refused = routerHostsRefused(ctx.api.errors);
   if (!refused) return { status: 'missing', reason: 'ROUTER_NOT_SCHEDULED', cause };
   const name = str(router, 'name') || router.id;
   return {
     status: 'unknown',
     reason: 'API_UNREADABLE',
-    cause: `where router ${name} runs cannot be read with these credentials (${refused.replace(/: hosts taken.*$/, '')}, and its ports' binding:host_id is hidden): trace with an admin's`,
+    cause: `where router ${name} runs cannot be read with these credentials (${refused}, and its ports' binding:host_id is hidden): trace with an admin's`,
   };
 }
 

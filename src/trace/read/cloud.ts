@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { HttpError, readJsonReply, type JsonReply } from '../../client/http.ts';
+import { hostsReadRefused } from './host-refusals.ts';
 import {
   applicationCredentialAuthBody,
   CloudConfigError,
@@ -414,13 +415,13 @@ async function hostsBy(
       } catch (e) {
         const s = status(e);
         if (s !== 403 && s !== 404) throw e;
-        refused ??= `GET ${path(id)} answered ${s}`;
+        refused ??= hostsReadRefused(path(id), s);
       }
     }
     return fallback(id);
   });
   const byId = Object.fromEntries(ids.map((id, i) => [id, hosts[i]!]));
-  return refused === null ? { hosts: byId } : { hosts: byId, error: `${refused}: hosts taken from the ports' binding:host_id instead` };
+  return refused === null ? { hosts: byId } : { hosts: byId, error: refused };
 }
 
 /** Whether a floating IP lists a port forwarding with a range (a side without its port). */

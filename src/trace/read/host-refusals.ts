@@ -1,0 +1,16 @@
+// Where routers and DHCP servers run is read from the scheduler calls (`GET /v2.0/routers/ID/l3-agents`,
+// `/networks/ID/dhcp-agents`), which Neutron answers only to admins. A refusal is kept among the API
+// reading's errors (a snapshot holds them as text), written and recognised here, in one place.
+
+/** The error kept when a scheduler call was refused or unknown and the hosts came from bound ports instead. */
+export const hostsReadRefused = (path: string, status: number): string =>
+  `GET ${path} answered ${status}: hosts taken from the ports' binding:host_id instead`;
+
+/** The kept error saying the l3-agents call was refused (403: not an admin), its `GET … answered 403` part; null if none. */
+export function routerHostsRefused(errors: readonly string[] | undefined): string | null {
+  for (const e of errors ?? []) {
+    const m = /^(GET \/v2\.0\/routers\/[^ ]+\/l3-agents answered 403): hosts taken/.exec(e);
+    if (m) return m[1]!;
+  }
+  return null;
+}
