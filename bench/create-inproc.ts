@@ -1,20 +1,27 @@
 // Port creates inside this process, through Fastify's inject (no sockets, no client processes): the
 // server's own CPU per create with nothing else counted, steadier than bench:create on a busy machine,
 // and a clean profile under `node --cpu-prof`. BENCH_PORTS (4,000) creates on one /16 from
-// BENCH_CLIENTS (8) concurrent callers, after BENCH_WARMUP (1,000) not measured. Prints one JSON object.
+// BENCH_CLIENTS (8) concurrent callers, after BENCH_WARMUP (1,000) not measured. BENCH_ENGINE=postgres
+// keeps the state in a real PostgreSQL cluster started for the run (as root: the cluster runs as an
+// unprivileged user); its CPU is not counted. Prints one JSON object.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../src/api/app.ts';
 import { defaultServerConfig } from '../src/server-config.ts';
 import { openDb } from '../src/store/db.ts';
+import { createDatabase, startPostgres } from '../test/helpers/postgres.ts';
 
 const PORTS = Number(process.env.BENCH_PORTS ?? 4000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1000);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
+const ENGINE = process.env.BENCH_ENGINE ?? 'sqlite';
+if (ENGINE !== 'sqlite' && ENGINE !== 'postgres') throw new Error(`BENCH_ENGINE must be sqlite or postgres, not ${ENGINE}`);
 
 const stateDir = mkdtempSync(join(tmpdir(), 'neutrino-bench-'));
-const db = await openDb({ stateDir });
+const cluster = ENGINE === 'postgres' ? await startPostgres() : null;
+const database = cluster ? await createDatabase(cluster.url) : null;
+const db = await openDb({ stateDir, engine: database ? { kind: 'postgres', url: database.url } : undefined });
 const { http, identity } = await buildApp({ config: { ...defaultServerConfig, stateDir, host: '127.0.0.1', port: 0 }, db });
 try {
   await identity.bootstrap('bench-admin');
@@ -63,6 +70,7 @@ try {
   console.log(
     JSON.stringify({
       benchmark: 'create-inproc',
+      engine: ENGINE,
       ports: PORTS,
       creates_per_s: +((PORTS / wall) * 1000).toFixed(1),
       cpu_ms_per_create: +((cpu.user + cpu.system) / 1000 / PORTS).toFixed(3),
@@ -72,5 +80,7 @@ try {
 } finally {
   await http.close();
   await db.destroy();
+  await database?.drop();
+  await cluster?.stop();
   rmSync(stateDir, { recursive: true, force: true });
 }

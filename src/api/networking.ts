@@ -1,7 +1,7 @@
 // Networking v2.0 over HTTP: version discovery, token check, and the generic list/show/create/
 // update/delete routes every resource shares (wrapping, bulk create, filters, fields, paging).
 import { unitOfWork } from '../store/unit-of-work.ts';
-import { withReader } from '../store/read-pool.ts';
+import { readThreadsOf, withReader } from '../store/read-pool.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../server-config.ts';
 import type { Db } from '../store/db.ts';
@@ -114,11 +114,17 @@ function render(service: ResourceService, item: Item, ctx: AuthContext, fields: 
 const LIST_SLICE = 250;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** Texts joined and encoded once into one buffer of their exact UTF-8 length: a body sent whole, with its length. */
-function oneBuffer(parts: readonly string[]): Buffer {
-  const body = Buffer.allocUnsafe(parts.reduce((n, part) => n + Buffer.byteLength(part), 0));
+/** Texts (encoded here) and bytes joined once into one buffer of their exact length: a body sent whole, with its length. */
+function oneBuffer(parts: ReadonlyArray<string | Uint8Array>): Buffer {
+  const body = Buffer.allocUnsafe(parts.reduce((n, part) => n + (typeof part === 'string' ? Buffer.byteLength(part) : part.length), 0));
   let at = 0;
-  for (const part of parts) at += body.write(part, at);
+  for (const part of parts) {
+    if (typeof part === 'string') at += body.write(part, at);
+    else {
+      body.set(part, at);
+      at += part.length;
+    }
+  }
   return body;
 }
 
@@ -139,7 +145,7 @@ async function jsonListInTurns(plural: string, items: Item[], render1: (it: Item
 }
 
 /** `{"<plural>": [...]}` from runs of items' JSON joined by commas (ResourceService.listJson), as one body. */
-const jsonTextList = (plural: string, runs: string[]): Buffer =>
+const jsonTextList = (plural: string, runs: ReadonlyArray<string | Uint8Array>): Buffer =>
   oneBuffer([`{${JSON.stringify(plural)}:[`, ...runs.flatMap((run, i) => (i ? [',', run] : [run])), ']}']);
 
 /**
@@ -180,7 +186,10 @@ function registerResource(v2: FastifyInstance, service: ResourceService, db: Db,
     // A list may be long: its reading is one slice of work, taken in turn with the other long ones.
     if (q.limit === null || q.limit > LIST_SLICE) await nextTurn();
     const page = await reading(async (tx) => {
-      const json = service.listJson && q.fields === null && q.limit === null ? await service.listJson(tx, req.ctx, q, nextTurn) : null;
+      const json =
+        service.listJson && q.fields === null && q.limit === null
+          ? await service.listJson(tx, req.ctx, q, { turn: nextTurn, threads: readThreadsOf(db) })
+          : null;
       if (json) return { json };
       const paged = service.listPage ? await service.listPage(tx, req.ctx, q) : null;
       if (paged) return { items: paged.items, links: pageLinks(paged.items, q, paged.hasMore, paged.hasBefore, selfUrl, raw) };

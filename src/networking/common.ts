@@ -7,6 +7,7 @@ import { appendChanges, type NewChange } from '../store/changes.ts';
 import type { AuthContext } from '../model/context.ts';
 import type { ResourceSpec } from '../model/attributes.ts';
 import type { ListQuery } from '../model/query.ts';
+import type { ReadThreads } from '../store/read-threads.ts';
 
 /** An open transaction (a unit of work's, see store/unit-of-work.ts): every service function runs in one. */
 export type Tx = Transaction<Database>;
@@ -74,6 +75,12 @@ export interface ItemPage {
 }
 
 /** One Networking API resource as the HTTP layer drives it. Writes run inside a transaction. */
+/** How a whole list is read: between slices of work here it waits for `turn`; `threads` may read it off the event loop. */
+export interface ListJsonReading {
+  turn: () => Promise<void>;
+  threads: ReadThreads | null;
+}
+
 export interface ResourceService {
   spec: ResourceSpec;
   /**
@@ -89,9 +96,9 @@ export interface ResourceService {
   /**
    * A whole list (no fields, limit or marker) as JSON text, exactly as the items rendered for `ctx`
    * would serialise: runs of items joined by commas, in list order; null when the list needs the
-   * object path. Items carry their tags already. Between two slices of its work it waits for `turn`.
+   * object path. Items carry their tags already. Runs are texts, or UTF-8 bytes read by `how.threads`.
    */
-  listJson?(tx: Tx, ctx: AuthContext, q: ListQuery, turn: () => Promise<void>): Promise<string[] | null>;
+  listJson?(tx: Tx, ctx: AuthContext, q: ListQuery, how: ListJsonReading): Promise<Array<string | Uint8Array> | null>;
   show(tx: Tx, ctx: AuthContext, id: string): Promise<Item>;
   /** list, listPage and show only read (no default created on first sight): they may run on a read-only connection. */
   readOnlyGets?: boolean;

@@ -12,8 +12,9 @@ import { adminReadNames, type ResourceSpec } from '../model/attributes.ts';
 import type { ListQuery } from '../model/query.ts';
 import type { Database, PortRow } from '../store/schema/index.ts';
 import { isPostgres } from '../store/dialect.ts';
+import type { ReadThreads } from '../store/read-threads.ts';
 import { pushFilters, type ListTable } from './list-sql.ts';
-import type { Tx } from './common.ts';
+import type { ListJsonReading, Tx } from './common.ts';
 
 const text = (column: keyof PortRow) => `json_quote(ports.${column})`;
 const bool = (column: keyof PortRow) => `(case when ports.${column} then 'true' else 'false' end)`;
@@ -87,23 +88,35 @@ export interface PortListJson {
 }
 
 /**
+ * Where the ids of `parts` parts split: even shares of the first hex digit (ids are UUIDs; any other
+ * text still falls in exactly one part, only the shares are then uneven).
+ */
+export const idBounds = (parts: number): string[] =>
+  Array.from({ length: parts - 1 }, (_, i) => Math.floor((16 * (i + 1)) / parts).toString(16));
+
+/**
  * A whole list (no fields, limit or marker; no sort keys) as the items' JSON texts, each a run of
  * items joined by commas, in id order; null when the list needs the object path: PostgreSQL, a
- * filter SQL cannot apply, or an attribute without SQL here.
+ * filter SQL cannot apply, or an attribute without SQL here. With reader threads the ids are split
+ * between them and read at once on one snapshot; else (or when writes keep the threads' snapshots
+ * apart) read here, CHUNK items at a time with a turn between.
  */
 export async function portListJson(
   tx: Tx,
   ctx: AuthContext,
   q: ListQuery,
   p: PortListJson,
-  turn: () => Promise<void>,
-): Promise<string[] | null> {
+  how: ListJsonReading,
+): Promise<Array<string | Uint8Array> | null> {
   if (isPostgres(tx) || q.fields || q.limit !== null || q.marker !== null || q.sorts.length) return null;
   const hidden = ctx.isAdmin ? new Set<string>() : adminReadNames(p.spec);
   const item = itemExpression(p.keys.filter((k) => !hidden.has(k)));
   if (!item) return null;
   const { query, complete } = pushFilters(tx, p.table, p.visible(tx, ctx), q.filters);
   if (!complete) return null;
+  // Threads not started yet: this list is read here while they start.
+  const threaded = how.threads?.ready() && (await inThreads(how.threads, query, item));
+  if (threaded) return threaded.filter((run) => run.length);
   const chunks: string[] = [];
   for (let last: string | null = null; ;) {
     const after: PortQuery = last === null ? query : query.where(sql<SqlBool>`ports.id > ${last}`);
@@ -115,7 +128,21 @@ export async function portListJson(
     if (rows.length) chunks.push(rows.map((r) => r.item).join(','));
     if (rows.length < CHUNK) break;
     last = rows[rows.length - 1].id;
-    await turn();
+    await how.turn();
   }
   return chunks;
+}
+
+/** The list's items read by the threads, each a range of ids, on one snapshot; null when they never met on one. */
+function inThreads(threads: ReadThreads, query: PortQuery, item: string): Promise<Uint8Array[] | null> {
+  const bounds = idBounds(threads.count);
+  const parts = [null, ...bounds].map((from, i) => {
+    const to = bounds[i] ?? null;
+    let part = query.clearSelect().select(sql<string>`${sql.raw(item)}`.as('item'));
+    if (from !== null) part = part.where(sql<SqlBool>`ports.id >= ${from}`);
+    if (to !== null) part = part.where(sql<SqlBool>`ports.id < ${to}`);
+    const { sql: text, parameters } = part.orderBy('ports.id').compile();
+    return { sql: text, parameters: [...parameters] };
+  });
+  return threads.onOneSnapshot(parts);
 }

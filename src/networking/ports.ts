@@ -747,7 +747,7 @@ export function portService(): ResourceService {
       return page && { items: await portsToApi(tx, page.rows, false, read), hasMore: page.hasMore, hasBefore: page.hasBefore };
     },
 
-    listJson: (tx, ctx, q, turn) => portListJson(tx, ctx, q, portJson, turn),
+    listJson: (tx, ctx, q, how) => portListJson(tx, ctx, q, portJson, how),
 
     async show(tx, ctx, id) {
       return (await portsToApi(tx, [(await getVisiblePort(tx, ctx, id)).port]))[0];

@@ -13,6 +13,7 @@ import { NulMatchesNothing } from './nul-matches-nothing.ts';
 import { DB_FILE, securePrivateDbFiles, securePrivateDir } from './state-dir.ts';
 import { withStatementCache } from './statement-cache.ts';
 import { closeReaders, openReaders } from './read-pool.ts';
+import { newCommitClock, withCommitClock, type CommitClock } from './commit-clock.ts';
 
 export type Db = Kysely<Database>;
 
@@ -33,14 +34,15 @@ export interface OpenOptions {
   poolSize?: number;
 }
 
-function sqliteDialect(file: string, onClose: () => void = () => undefined): Dialect {
+function sqliteDialect(file: string, clock: CommitClock, onClose: () => void = () => undefined): Dialect {
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
   // NORMAL is durable across application crashes in WAL mode; only power loss can lose the last commits.
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const database = withStatementCache(sqlite);
+  // Commits counted for the reader threads, which check that a list's parts read one state.
+  const database = withCommitClock(withStatementCache(sqlite), sqlite, clock);
   return new SqliteDialect({
     database: {
       ...database,
@@ -75,14 +77,14 @@ function sqliteFileOf({ stateDir, engine }: OpenOptions): string | null {
   return file === ':memory:' ? null : file;
 }
 
-function dialectFor(opts: OpenOptions, onClose: () => void): Dialect {
+function dialectFor(opts: OpenOptions, clock: CommitClock, onClose: () => void): Dialect {
   const { stateDir, engine, onWarning = () => undefined, poolSize = 10 } = opts;
   if (engine?.kind === 'postgres') return postgresDialect(engine.url, poolSize, onWarning);
-  if (engine?.kind === 'sqlite') return sqliteDialect(engine.file, onClose);
-  if (stateDir === ':memory:') return sqliteDialect(':memory:');
+  if (engine?.kind === 'sqlite') return sqliteDialect(engine.file, clock, onClose);
+  if (stateDir === ':memory:') return sqliteDialect(':memory:', clock);
   // Private before SQLite opens anything: the database holds password hashes and tokens.
   for (const w of [...securePrivateDir(stateDir), ...securePrivateDbFiles(stateDir)]) onWarning(w);
-  return sqliteDialect(join(stateDir, DB_FILE), onClose);
+  return sqliteDialect(join(stateDir, DB_FILE), clock, onClose);
 }
 
 /** The PostgreSQL URL each open handle was made from (for a second, listening connection). */
@@ -92,8 +94,9 @@ export const postgresUrlOf = (db: Db): string | null => postgresUrls.get(db) ?? 
 export async function openDb(opts: OpenOptions): Promise<Db> {
   const postgres = opts.engine?.kind === 'postgres';
   const closing = { readers: () => undefined as void };
+  const clock = newCommitClock();
   const db = new Kysely<Database>({
-    dialect: dialectFor(opts, () => closing.readers()),
+    dialect: dialectFor(opts, clock, () => closing.readers()),
     plugins: postgres ? [new NulMatchesNothing()] : [],
   });
   if (opts.engine?.kind === 'postgres') postgresUrls.set(db, opts.engine.url);
@@ -106,7 +109,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
   }
   const file = sqliteFileOf(opts);
   if (file) {
-    openReaders(db, file);
+    openReaders(db, file, clock);
     closing.readers = () => closeReaders(db);
   }
   return db;

@@ -8,6 +8,8 @@ import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, type KyselyPlugin, type PluginTransformResultArgs, type QueryResult, type UnknownRow } from 'kysely';
 import type { Database } from './schema/index.ts';
 import { withStatementCache } from './statement-cache.ts';
+import { ReadThreads } from './read-threads.ts';
+import type { CommitClock } from './commit-clock.ts';
 
 type Db = Kysely<Database>;
 
@@ -33,9 +35,14 @@ interface Reader {
 }
 
 const pools = new WeakMap<Db, Reader[]>();
+const threads = new WeakMap<Db, ReadThreads>();
 
-/** Opens the read connections of `db`, the writer of the SQLite file `file` (after its migrations). */
-export function openReaders(db: Db, file: string, count = READERS): void {
+/**
+ * Opens the read connections of `db`, the writer of the SQLite file `file` (after its migrations),
+ * and on a machine of several cores its reader threads (started when first asked), which read what
+ * `clock` counts.
+ */
+export function openReaders(db: Db, file: string, clock: CommitClock, count = READERS): void {
   const readers: Reader[] = [];
   for (let i = 0; i < count; i++) {
     const conn = new SQLite(file, { readonly: true });
@@ -47,12 +54,19 @@ export function openReaders(db: Db, file: string, count = READERS): void {
     readers.push({ db: reader, file: conn, busy: 0 });
   }
   pools.set(db, readers);
+  const reading = new ReadThreads(file, clock);
+  if (reading.count > 1) threads.set(db, reading);
 }
+
+/** The reader threads of `db`: null on PostgreSQL, in memory, or on one core (nothing to split). */
+export const readThreadsOf = (db: Db): ReadThreads | null => threads.get(db) ?? null;
 
 /** Closes the read connections of `db` (with the writer). */
 export function closeReaders(db: Db): void {
   for (const r of pools.get(db) ?? []) r.file.close();
   pools.delete(db);
+  threads.get(db)?.close();
+  threads.delete(db);
 }
 
 /**

@@ -4,12 +4,11 @@
 // bounded least-recently-used cache. A statement is a compiled program only: its parameters are
 // bound on every run, and SQLite recompiles it by itself when the schema changes under it.
 import type { Database as SqliteFile, Statement } from 'better-sqlite3';
-import type { SqliteDatabase } from 'kysely';
 
 /** Distinct SQL texts kept; lists with many `IN (…)` values make texts of their own, hence a bound. */
 export const STATEMENT_CACHE_SIZE = 500;
 
-export function withStatementCache(file: SqliteFile, capacity = STATEMENT_CACHE_SIZE): SqliteDatabase {
+export function withStatementCache(file: SqliteFile, capacity = STATEMENT_CACHE_SIZE): { close(): void; prepare(sql: string): Statement } {
   const cache = new Map<string, Statement>();
   return {
     close: () => file.close(),

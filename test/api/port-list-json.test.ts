@@ -14,6 +14,7 @@ import { defaultServerConfig } from '../../src/server-config.ts';
 import { unitOfWork, type Tx } from '../../src/store/unit-of-work.ts';
 import { isPostgres } from '../../src/store/dialect.ts';
 import { parseListQuery } from '../../src/model/query.ts';
+import { readThreadsOf } from '../../src/store/read-pool.ts';
 
 let srv: TestServer;
 let admin: Api;
@@ -21,6 +22,7 @@ let demo: Api;
 let adminToken: string;
 let demoToken: string;
 let net: Wire;
+let demoProject: string;
 
 // Allocations stay below 10.40.3.0, so the address the rich port names is never taken at random.
 const POOL = [{ start: '10.40.0.2', end: '10.40.2.254' }];
@@ -29,7 +31,7 @@ const AWKWARD = 'q"uote \\ back é 中 😀 \u2028 \u0001\u001f\u007f tab\t nl\n
 before(async () => {
   srv = await startTestServer();
   const clients = await adminDemoOther(srv.url);
-  ({ admin, demo, adminToken } = clients);
+  ({ admin, demo, adminToken, demoProject } = clients);
   demoToken = await issueToken(srv.url, 'demo', 'demo-pw', 'demo');
   net = await created(demo.post('/networks', { network: { name: 'listed' } }), 'network');
   const v4 = await created(
@@ -168,7 +170,7 @@ test('on SQLite a whole list takes the JSON path, short or long (on PostgreSQL n
   const ctx = { userId: 'u', userName: 'admin', projectId: 'p', projectName: 'admin', roles: ['admin'], isAdmin: true, expiresAt: '' };
   const list = (query: Record<string, string>) => async (tx: Tx) => ({
     postgres: isPostgres(tx),
-    runs: await ports.listJson!(tx, ctx, parseListQuery(ports.spec, query), async () => undefined),
+    runs: await ports.listJson!(tx, ctx, parseListQuery(ports.spec, query), { turn: async () => undefined, threads: null }),
   });
   for (const [query, byJson] of [
     [{}, true],
@@ -178,4 +180,35 @@ test('on SQLite a whole list takes the JSON path, short or long (on PostgreSQL n
     const { postgres, runs } = await unitOfWork(srv.db, list(query));
     assert.equal(runs !== null, byJson && !postgres, JSON.stringify(query));
   }
+});
+
+test('read by the reader threads or here on the event loop, a whole list is the same text', async (t) => {
+  const threads = readThreadsOf(srv.db);
+  if (!threads) return t.skip(isPostgres(srv.db) ? 'PostgreSQL: no reader threads' : 'one core: no reader threads');
+  while (!threads.ready()) await new Promise((resolve) => setTimeout(resolve, 10));
+  const ports = buildServices(defaultServerConfig).find((s) => s.spec.plural === 'ports')!;
+  const base = { userId: 'u', userName: 'demo', projectName: 'demo', expiresAt: '' };
+  const contexts = [
+    { ...base, projectId: 'p', roles: ['admin'], isAdmin: true },
+    { ...base, projectId: demoProject, roles: ['member'], isAdmin: false },
+  ];
+  const text = (runs: Array<string | Uint8Array> | null) =>
+    runs && runs.map((run) => (typeof run === 'string' ? run : Buffer.from(run).toString())).join(',');
+  for (const ctx of contexts)
+    for (const query of [{}, { network_id: net.id }, { 'not-tags': 't1' }, { device_id: 'vm-7' }, { device_id: 'none' }]) {
+      const read = (how: 'here' | 'threads'): Promise<string | null> =>
+        unitOfWork(srv.db, async (tx) =>
+          text(
+            await ports.listJson!(tx, ctx, parseListQuery(ports.spec, query), {
+              turn: async () => undefined,
+              threads: how === 'threads' ? threads : null,
+            }),
+          ),
+        );
+      const consistent: number = threads.stats.consistent;
+      const [here, inThreads] = [await read('here'), await read('threads')];
+      assert.ok(here !== null && inThreads !== null, JSON.stringify(query));
+      assert.equal(inThreads, here, `${ctx.roles[0]} ${JSON.stringify(query)}`);
+      assert.equal(threads.stats.consistent, consistent + 1, 'read by the threads');
+    }
 });
