@@ -12,10 +12,18 @@ import { type Engine } from './engine.ts';
 import { NulMatchesNothing } from './nul-matches-nothing.ts';
 import { DB_FILE, securePrivateDbFiles, securePrivateDir } from './state-dir.ts';
 import { withStatementCache } from './statement-cache.ts';
-import { closeReaders, openReaders } from './read-pool.ts';
+import { closeReadThreads, closeReaders, openReaders } from './read-pool.ts';
 import { newCommitClock, withCommitClock, type CommitClock } from './commit-clock.ts';
 
 export type Db = Kysely<Database>;
+
+/** The store's handle: destroying it first lets its reader threads end (read-threads.ts). */
+class Store extends Kysely<Database> {
+  override async destroy(): Promise<void> {
+    await closeReadThreads(this);
+    await super.destroy();
+  }
+}
 
 class StaticMigrations implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
@@ -95,7 +103,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
   const postgres = opts.engine?.kind === 'postgres';
   const closing = { readers: () => undefined as void };
   const clock = newCommitClock();
-  const db = new Kysely<Database>({
+  const db = new Store({
     dialect: dialectFor(opts, clock, () => closing.readers()),
     plugins: postgres ? [new NulMatchesNothing()] : [],
   });

@@ -65,8 +65,13 @@ export const readThreadsOf = (db: Db): ReadThreads | null => threads.get(db) ?? 
 export function closeReaders(db: Db): void {
   for (const r of pools.get(db) ?? []) r.file.close();
   pools.delete(db);
-  threads.get(db)?.close();
+}
+
+/** Ends the reader threads of `db` once their reads are done (before the process may exit). */
+export async function closeReadThreads(db: Db): Promise<void> {
+  const reading = threads.get(db);
   threads.delete(db);
+  await reading?.close();
 }
 
 /**

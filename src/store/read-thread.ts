@@ -14,6 +14,10 @@ export interface ReadRequest {
   parameters: unknown[];
 }
 export type ReadReply = { id: number; commits: number | null; body: ArrayBuffer } | { id: number; error: string };
+/** The last request: the thread closes its connection and ends by itself (never terminated mid-call, which aborts the process). */
+export interface CloseRequest {
+  close: true;
+}
 /** Sent once, when the connection is open and the thread takes requests. */
 export interface ReadyNote {
   ready: true;
@@ -73,7 +77,14 @@ function read({ id, sql, parameters }: ReadRequest): { reply: ReadReply; transfe
   return { reply: { id, commits, body: body.buffer }, transfer: [body.buffer] };
 }
 
-parentPort!.on('message', (request: ReadRequest) => {
+parentPort!.on('message', (request: ReadRequest | CloseRequest) => {
+  if ('close' in request) {
+    // The port left open (closing it drops replies not yet delivered) but no longer holding the
+    // thread: it ends once its loop is empty.
+    conn.close();
+    parentPort!.unref();
+    return;
+  }
   let out: { reply: ReadReply; transfer: ArrayBuffer[] };
   try {
     out = read(request);

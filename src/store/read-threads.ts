@@ -6,10 +6,12 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CommitClock } from './commit-clock.ts';
-import type { ReadReply, ReadRequest, ReadyNote } from './read-thread.ts';
+import type { CloseRequest, ReadReply, ReadRequest, ReadyNote } from './read-thread.ts';
 
 /** Threads at most: a list's parts; beyond two cores the API's own work wants the rest. */
 const MAX_THREADS = 2;
+/** How long close() waits for the threads to end by themselves. */
+const CLOSE_WAIT_MS = 5000;
 /** Reads of all parts before a caller is told they never met on one snapshot. */
 const ATTEMPTS = 3;
 
@@ -80,12 +82,28 @@ export class ReadThreads {
     return this.#ready.filter(Boolean).length === this.count;
   }
 
-  close(): void {
+  /**
+   * Asks every thread to end once the reads already asked of it are done, and waits for them (up to
+   * CLOSE_WAIT_MS): a thread is never terminated, since ending one inside a call into SQLite aborts
+   * the whole process. Reads asked after this are refused.
+   */
+  async close(): Promise<void> {
     this.#closed = true;
-    for (const w of this.#workers) void w.terminate();
+    const ending = this.#workers.filter(Boolean).map(
+      (worker) =>
+        new Promise<void>((resolve) => {
+          // Held until it has ended: a process that exits first would end it wherever it is.
+          worker.ref();
+          worker.once('exit', () => resolve());
+          worker.postMessage({ close: true } satisfies CloseRequest);
+        }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS).unref()));
+    await Promise.race([Promise.all(ending), bound]);
+    clearTimeout(timer);
     this.#workers = [];
     this.#ready = [];
-    this.#failAll(new Error('read threads closed'));
   }
 
   #ask(thread: number, request: Omit<ReadRequest, 'id'>): Promise<{ commits: number | null; body: ArrayBuffer }> {
@@ -124,7 +142,7 @@ export class ReadThreads {
         delete this.#workers[i];
         this.#ready[i] = false;
       }
-      this.#failAll(error);
+      this.#failThread(i, error);
     };
     worker.on('error', gone);
     worker.on('exit', (code) => gone(new Error(`read thread exited (code ${code})`)));
@@ -133,14 +151,16 @@ export class ReadThreads {
   }
 
   #settled(thread: number): void {
-    if (--this.#busy[thread] === 0) this.#workers[thread]?.unref();
+    // While closing, each thread stays held until it has ended.
+    if (--this.#busy[thread] === 0 && !this.#closed) this.#workers[thread]?.unref();
   }
 
-  #failAll(error: Error): void {
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const p of pending) {
-      this.#settled(p.thread);
+  /** Rejects the reads waiting on `thread` (it has ended). */
+  #failThread(thread: number, error: Error): void {
+    for (const [id, p] of this.#pending) {
+      if (p.thread !== thread) continue;
+      this.#pending.delete(id);
+      this.#settled(thread);
       p.reject(error);
     }
   }

@@ -16,7 +16,10 @@ import { isPostgres } from '../../src/store/dialect.ts';
 import { DB_FILE } from '../../src/store/state-dir.ts';
 import { sharedPostgresUrl } from '../helpers/postgres.ts';
 import { openTestStore, startTestServer, type TestServer, type TestStore } from '../helpers/server.ts';
-import { api, adminToken, type Api } from '../helpers/client.ts';
+import { api, adminToken, issueToken, type Api } from '../helpers/client.ts';
+import { freePort, listening, spawnServer, stopServer } from '../helpers/server-process.ts';
+import { availableParallelism, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
 
 const BEGUN = 0;
 const ENDED = 1;
@@ -39,7 +42,7 @@ describe('reader threads on one snapshot', { skip: sharedPostgresUrl() ? 'Postgr
     threads = new ReadThreads(join(store.stateDir, DB_FILE), clock, 2);
   });
   after(async () => {
-    threads?.close();
+    await threads?.close();
     await store.close();
   });
 
@@ -65,11 +68,21 @@ describe('reader threads on one snapshot', { skip: sharedPostgresUrl() ? 'Postgr
     assert.ok(await threads.onOneSnapshot(parts));
   });
 
-  test('closed: every read refused', async () => {
+  test('closed: the reads already asked are answered, the threads end by themselves, later reads are refused', async () => {
     const closing = new ReadThreads(join(store.stateDir, DB_FILE), clock, 2);
-    assert.ok(await closing.onOneSnapshot(parts));
-    closing.close();
+    const asked = closing.onOneSnapshot(parts);
+    await closing.close();
+    assert.deepEqual(text(await asked), ['"alpha","beta"', '"mu","zeta","é"']);
     await assert.rejects(closing.onOneSnapshot(parts), /closed/);
+    assert.equal(closing.ready(), false);
+  });
+
+  test('closed while the threads start (loading SQLite): they end once started, and the process lives on', async () => {
+    for (let i = 0; i < 5; i++) {
+      const starting = new ReadThreads(join(store.stateDir, DB_FILE), clock, 2);
+      assert.equal(starting.ready(), false);
+      await starting.close();
+    }
   });
 });
 
@@ -135,4 +148,32 @@ describe('whole port lists read by the threads', () => {
     assert.ok(lists > 10, `${lists} lists`);
     assert.ok(threads.stats.consistent > consistent, 'the threads read the lists');
   });
+});
+
+test('a server process told to stop while its reader threads start or read exits 0, without a fatal error', async (t) => {
+  if (sharedPostgresUrl()) return t.skip('PostgreSQL: no reader threads');
+  if (availableParallelism() < 2) return t.skip('one core: no reader threads');
+  // Ending a thread inside a call into SQLite (loading it, or a query) aborts the whole process.
+  for (const wait of [0, 5, 60]) {
+    const dir = mkdtempSync(join(tmpdir(), 'neutrino-threads-'));
+    const server = spawnServer(dir, await freePort(), { NEUTRINO_ADMIN_PASSWORD: 'pw' });
+    try {
+      await listening(server);
+      const token = await issueToken(server.url, 'admin', 'pw', 'admin');
+      const lists = Array.from({ length: 3 }, () =>
+        fetch(`${server.url}/v2.0/ports`, { headers: { 'x-auth-token': token } }).then(
+          (r) => r.status,
+          () => 'refused',
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      await stopServer(server, 'SIGTERM');
+      assert.equal(await server.exited, 0, server.output());
+      assert.doesNotMatch(server.output(), /FATAL|Assertion failed/);
+      for (const status of await Promise.all(lists)) assert.ok(status === 200 || status === 'refused', String(status));
+    } finally {
+      await stopServer(server, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 });
