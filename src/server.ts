@@ -13,6 +13,7 @@ import { isWorkerProcess } from './server-workers.ts';
 import { startMetricsListener } from './metrics/listener.ts';
 import { lockStateDir, type StateLock } from './store/lock.ts';
 import { securePrivateDir } from './store/state-dir.ts';
+import { readThreadsOf } from './store/read-pool.ts';
 
 export interface RunningServer {
   url: string;
@@ -94,6 +95,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
           )
         : null;
     if (metricsListener) logger.info({ address: metricsListener.address }, 'metrics served without a token');
+    // A long-lived process: its reader threads start now, not while its first long list waits.
+    readThreadsOf(db)?.ready();
     const database = config.database?.kind === 'postgres' ? redactPassword(config.database.url) : undefined;
     logger.info({ address, unixSocket: config.unixSocket, stateDir: config.stateDir, database }, 'neutrino server listening');
     return {
