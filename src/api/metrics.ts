@@ -4,12 +4,13 @@
 // process metrics. Served at GET /metrics on the API listener to admins (X-Auth-Token), and
 // without a token on --metrics-listen (see docs/metrics.md).
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { policyDenied, unauthorized } from '../model/errors.ts';
 import { readMetricsFacts, type AgentFacts, type MetricsFacts } from '../networking/metrics-facts.ts';
 import type { ServerConfig } from '../server-config.ts';
 import type { Db } from '../store/db.ts';
 import { unitOfWork } from '../store/unit-of-work.ts';
+import { readThreadsOf } from '../store/read-pool.ts';
 import { clusterMetricsFromWorker, shareRegistryWithPrimary } from '../metrics/cluster.ts';
 import type { Exposition } from '../metrics/listener.ts';
 import type { Authenticate } from './keystone-auth.ts';
@@ -94,6 +95,24 @@ function requestHistogram(http: FastifyInstance, registry: Registry): void {
   });
 }
 
+/** Whole lists read by the reader threads (SQLite on two cores or more; absent otherwise). */
+function readThreadCounters(registry: Registry, db: Db): void {
+  const threads = readThreadsOf(db);
+  if (!threads) return;
+  new Counter({
+    name: 'neutrino_list_thread_reads_total',
+    help: 'Reads of a whole list by the reader threads: consistent (their parts read one state), reread (parts that did not, read again), gave_up (then read on the event loop).',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ result: 'consistent' }, threads.stats.consistent);
+      this.inc({ result: 'reread' }, threads.stats.retried);
+      this.inc({ result: 'gave_up' }, threads.stats.gaveUp);
+    },
+  });
+}
+
 export function registerMetrics(
   http: FastifyInstance,
   deps: { db: Db; config: ServerConfig; authenticate: Authenticate; inWorker: boolean },
@@ -102,6 +121,7 @@ export function registerMetrics(
   collectDefaultMetrics({ register: registry });
   requestHistogram(http, registry);
   storeGauges(registry, deps.db, deps.config);
+  readThreadCounters(registry, deps.db);
   if (deps.inWorker) shareRegistryWithPrimary(registry);
   const expose = async (): Promise<Exposition> =>
     deps.inWorker ? clusterMetricsFromWorker(registry.contentType) : { contentType: registry.contentType, body: await registry.metrics() };

@@ -28,11 +28,13 @@ export interface ReadThreadStats {
   consistent: number;
   /** Reads whose parts did not, and were read again (or, after the last, given up). */
   retried: number;
+  /** Lists given up after ATTEMPTS reads (the caller then read them on the event loop). */
+  gaveUp: number;
 }
 
 export class ReadThreads {
   readonly count: number;
-  readonly stats: ReadThreadStats = { consistent: 0, retried: 0 };
+  readonly stats: ReadThreadStats = { consistent: 0, retried: 0, gaveUp: 0 };
   #workers: Worker[] = [];
   #ready: boolean[] = [];
   #pending = new Map<number, Pending>();
@@ -68,7 +70,10 @@ export class ReadThreads {
         return replies.map((r) => new Uint8Array(r.body));
       }
       this.stats.retried++;
-      if (attempt === ATTEMPTS) return null;
+      if (attempt === ATTEMPTS) {
+        this.stats.gaveUp++;
+        return null;
+      }
     }
   }
 

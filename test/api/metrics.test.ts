@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { adminToken, api, memberProject, type Api } from '../helpers/client.ts';
 import { family, parsePrometheus, samples, value } from '../helpers/prometheus.ts';
+import { readThreadsOf } from '../../src/store/read-pool.ts';
 
 let server: TestServer;
 let admin: Api;
@@ -83,4 +84,20 @@ test('ports by status, agents alive with heartbeat age and lag, the feed revisio
     agent: { agent_type: 'Linux bridge agent', host: 'm1', configurations: { converged_revision: before } },
   });
   assert.equal((await admin.get('/neutrino/changes?since=0')).body.revision, before);
+});
+
+test('whole lists read by the reader threads are counted by result', async (t) => {
+  const threads = readThreadsOf(server.db);
+  if (!threads) return t.skip('no reader threads (PostgreSQL, or one core): no such metric');
+  const list = async () => assert.equal((await admin.get('/ports')).status, 200);
+  await list();
+  while (!threads.ready()) await new Promise((resolve) => setTimeout(resolve, 10));
+  await list();
+  await list();
+  const m = parsePrometheus((await scrape(adminTok)).text);
+  const reads = family(m, 'neutrino_list_thread_reads_total', 'COUNTER');
+  assert.equal(value(reads, { result: 'consistent' }), threads.stats.consistent);
+  assert.ok(threads.stats.consistent >= 2);
+  assert.equal(value(reads, { result: 'reread' }), threads.stats.retried);
+  assert.equal(value(reads, { result: 'gave_up' }), threads.stats.gaveUp);
 });
