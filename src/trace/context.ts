@@ -4,6 +4,7 @@
 import { parseIp } from '../model/ip.ts';
 import type { ApiObject, ApiResources } from './snapshot.ts';
 import type { TraceNode } from './read/nodes.ts';
+import { agentsRefused } from './read/host-refusals.ts';
 
 export interface TraceContext {
   api: ApiResources;
@@ -45,9 +46,24 @@ export function ago(s: number | null): string {
   return `${Math.round(s / 3600)} h ago`;
 }
 
-/** "the L2 agent on compute1 last reported 4 s ago" / "… is down: last reported 6 min ago" / "no … on compute1". */
+/**
+ * Why an agent's state is not known: the agent list could not be read (refused to a member, or not
+ * served), as its `GET … answered N` and what to do; null when the list was read.
+ */
+export function agentsUnreadable(ctx: TraceContext): string | null {
+  const refused = agentsRefused(ctx.api.errors);
+  if (!refused) return null;
+  return refused.endsWith(' 403') ? `${refused}: trace with an admin's` : `${refused}: this cloud serves no agent list`;
+}
+
+/**
+ * "the L2 agent on compute1 last reported 4 s ago" / "… is down: last reported 6 min ago" / "no … on
+ * compute1" / "… cannot be read (GET /v2.0/agents answered 403…)".
+ */
 export function agentNote(ctx: TraceContext, host: string, type: string): string {
   const a = agentOf(ctx, host, type);
+  const unreadable = a ? null : agentsUnreadable(ctx);
+  if (unreadable) return `the state of the ${type} on ${host} cannot be read (${unreadable})`;
   if (!a) return `no ${type} is registered on ${host}`;
   const age = ago(heartbeatAge(ctx, a));
   return a['alive'] === false ? `the ${type} on ${host} is down: it last reported ${age}` : `the ${type} on ${host} last reported ${age}`;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { traceFip } from '../../src/trace/walk/fip.ts';
 import { contextFrom } from '../../src/trace/run.ts';
 import { loadSnapshot } from '../../src/trace/read/snapshot-io.ts';
-import { hostsReadRefused } from '../../src/trace/read/host-refusals.ts';
+import { agentsReadRefused, hostsReadRefused } from '../../src/trace/read/host-refusals.ts';
 import { renderText } from '../../src/trace/render/render-text.ts';
 import { renderDot, renderMermaid } from '../../src/trace/render/render-graph.ts';
 
@@ -85,4 +85,31 @@ test('a router whose host the API will not tell (a member’s credentials): unkn
   });
   assert.equal(broken.firstBroken?.reason, 'ROUTER_NOT_SCHEDULED');
   assert.equal(broken.verdict, 'broken');
+});
+
+test('agents whose state the API will not tell (agent list 403 or 404): unknown, never AGENT_DOWN', async () => {
+  const { snap } = await traced('healthy');
+  const trace = (api: typeof snap.api) =>
+    traceFip(contextFrom({ ...snap, api }, 'snapshot healthy'), FIP, { flow: { protocol: 'icmp' }, source: '198.51.100.1' });
+  for (const [status, advice] of [
+    [403, "trace with an admin's"],
+    [404, 'this cloud serves no agent list'],
+  ] as const) {
+    const report = trace({ ...snap.api, agents: [], errors: [agentsReadRefused(status)] });
+    const agentHops = report.hops.filter((h) => h.check === 'agent alive');
+    assert.ok(agentHops.length >= 2, 'the L3 and L2 agents of the path');
+    for (const hop of agentHops) {
+      assert.equal(hop.status, 'unknown');
+      assert.equal(hop.reason, 'API_UNREADABLE');
+      assert.match(hop.cause!, new RegExp(`cannot be read with these credentials \\(GET /v2\\.0/agents answered ${status}: ${advice}\\)`));
+    }
+    assert.ok(!report.hops.some((h) => h.reason === 'AGENT_DOWN'));
+    assert.equal(report.verdict, 'inconclusive');
+    // Other hops' causes name the unreadable list, not a missing agent.
+    assert.doesNotMatch(JSON.stringify(report.hops), /is registered on/);
+  }
+  // Read, and without the agents: they are not running there.
+  const gone = trace({ ...snap.api, agents: [] });
+  assert.equal(gone.firstBroken?.reason, 'AGENT_DOWN');
+  assert.equal(gone.verdict, 'broken');
 });

@@ -5,7 +5,7 @@ import { AGENT_L2 } from '../../model/neutron.ts';
 import { bridgeName, tapName, vlanSubinterfaceName, vxlanName } from '../../kernel/names.ts';
 import { HOST } from '../../kernel/types.ts';
 import { FLOOD_MAC } from '../../planner/l2.ts';
-import { agentNote, type TraceContext } from '../context.ts';
+import { agentNote, agentsUnreadable, type TraceContext } from '../context.ts';
 import {
   apiHop,
   checkLink,
@@ -65,6 +65,13 @@ export function agentHop(ctx: TraceContext, host: string, type: string, leg: Hop
         : {}),
     },
   ];
+  const unreadable = a ? null : agentsUnreadable(ctx);
+  if (unreadable)
+    return result(base, { agent_type: type, alive: true }, null, evidence, {
+      status: 'unknown',
+      reason: 'API_UNREADABLE',
+      cause: `whether the ${type} on ${host} runs cannot be read with these credentials (${unreadable})`,
+    });
   if (!a)
     return result(base, { agent_type: type, alive: true }, null, evidence, {
       status: 'missing',

@@ -17,7 +17,7 @@ import {
   metadataNatRule6,
 } from '../../planner/metadata.ts';
 import { cidrContains, parseIp, parsePrefix } from '../../model/ip.ts';
-import { agentNote, agentOf, ago, heartbeatAge, str, type TraceContext } from '../context.ts';
+import { agentNote, agentOf, agentsUnreadable, ago, heartbeatAge, str, type TraceContext } from '../context.ts';
 import { argValue, parseOptsFile } from '../read/dnsmasq.ts';
 import type { Hop, ResourceRef } from '../report.ts';
 import type { ApiObject, DhcpNamespaceDump } from '../snapshot.ts';
@@ -147,6 +147,13 @@ export function metadataAgentHop(ctx: TraceContext, host: string): HopDraft {
   const agent = agentOf(ctx, host, AGENT_METADATA);
   const base = apiHop('metadata agent', { type: 'agent', id: agent?.id ?? '', name: `${AGENT_METADATA} on ${host}` }, host);
   const expected = { agent: AGENT_METADATA, host, alive: true };
+  const unreadable = agent ? null : agentsUnreadable(ctx);
+  if (unreadable)
+    return result(base, expected, null, [{ command: `openstack network agent list --host ${host}` }], {
+      status: 'unknown',
+      reason: 'API_UNREADABLE',
+      cause: `whether the ${AGENT_METADATA} on ${host} runs cannot be read with these credentials (${unreadable})`,
+    });
   if (!agent)
     return result(base, expected, { agent: null }, [{ command: `openstack network agent list --host ${host}` }], {
       status: 'missing',

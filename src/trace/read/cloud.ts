@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { HttpError, readJsonReply, type JsonReply } from '../../client/http.ts';
-import { hostsReadRefused } from './host-refusals.ts';
+import { agentsReadRefused, hostsReadRefused } from './host-refusals.ts';
 import {
   applicationCredentialAuthBody,
   CloudConfigError,
@@ -459,7 +459,7 @@ export async function fetchApi(client: ApiClient): Promise<ApiResources> {
   const agentsOrNone = list(client, 'agents', 'agents').catch((e: unknown) => {
     // Agents are admin-only in Neutron; without them the trace cannot judge heartbeats, but goes on.
     if (status(e) !== 403 && status(e) !== 404) throw e;
-    errors.push(`GET /v2.0/agents answered ${status(e)}: no agent list`);
+    errors.push(agentsReadRefused(status(e)!));
     return [];
   });
   const [networks, subnets, ports, routers, floatingips, securityGroups, agents] = await Promise.all([

@@ -1,6 +1,7 @@
 // Where routers and DHCP servers run is read from the scheduler calls (`GET /v2.0/routers/ID/l3-agents`,
-// `/networks/ID/dhcp-agents`), which Neutron answers only to admins. A refusal is kept among the API
-// reading's errors (a snapshot holds them as text), written and recognised here, in one place.
+// `/networks/ID/dhcp-agents`), and the agents' state from `GET /v2.0/agents`, which Neutron answers
+// only to admins. A refusal is kept among the API reading's errors (a snapshot holds them as text),
+// written and recognised here, in one place.
 
 /** The error kept when a scheduler call was refused or unknown and the hosts came from bound ports instead. */
 export const hostsReadRefused = (path: string, status: number): string =>
@@ -10,6 +11,18 @@ export const hostsReadRefused = (path: string, status: number): string =>
 export function routerHostsRefused(errors: readonly string[] | undefined): string | null {
   for (const e of errors ?? []) {
     const m = /^(GET \/v2\.0\/routers\/[^ ]+\/l3-agents answered 403): hosts taken/.exec(e);
+    if (m) return m[1]!;
+  }
+  return null;
+}
+
+/** The error kept when the agent list was refused (403) or is not served (404: no agent extension). */
+export const agentsReadRefused = (status: number): string => `GET /v2.0/agents answered ${status}: no agent list`;
+
+/** The kept error saying the agent list could not be read, its `GET … answered N` part; null if it was read. */
+export function agentsRefused(errors: readonly string[] | undefined): string | null {
+  for (const e of errors ?? []) {
+    const m = /^(GET \/v2\.0\/agents answered \d+): no agent list$/.exec(e);
     if (m) return m[1]!;
   }
   return null;

@@ -4,7 +4,7 @@
 // list of steps (steps.ts): the API's gates, then the hops in the packet's order. Pure.
 import { AGENT_L2, AGENT_L3, COMPUTE_OWNER_PREFIX, ROUTER_GW_OWNER } from '../../model/neutron.ts';
 import { qgName, qrName } from '../../kernel/names.ts';
-import { agentNote, byId, fixedIps, str, type TraceContext } from '../context.ts';
+import { agentNote, agentsUnreadable, byId, fixedIps, str, type TraceContext } from '../context.ts';
 import { apiHop, checkAddress, result, type HopDraft } from '../checks/checks.ts';
 import { cidrContains, parseIp, parsePrefix } from '../../model/ip.ts';
 import { instanceHop } from '../checks/instance.ts';
@@ -186,7 +186,7 @@ const routerHosted = gate<FipWalk>('router hosted', (w) => {
         routerNotHosted(
           ctx,
           router,
-          `router ${routerName(w)} is not hosted by any L3 agent (${agents.length ? `L3 agents: ${agents.map((a) => `${a['host']} ${a['alive'] ? 'alive' : 'down'}`).join(', ')}` : 'no L3 agent is registered'})`,
+          `router ${routerName(w)} is not hosted by any L3 agent (${agents.length ? `L3 agents: ${agents.map((a) => `${a['host']} ${a['alive'] ? 'alive' : 'down'}`).join(', ')}` : (agentsUnreadable(ctx) ?? 'no L3 agent is registered')})`,
         ),
       ),
     );
