@@ -24,6 +24,7 @@ import type { TraceReport } from '../../src/trace/report.ts';
 import type { DhcpNamespaceDump, Snapshot } from '../../src/trace/snapshot.ts';
 import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.ts';
 import { renderText } from '../../src/trace/render/render-text.ts';
+import { hostsReadRefused } from '../../src/trace/read/host-refusals.ts';
 
 const fixture = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'trace-dhcp', 'healthy');
 const recorded = await loadSnapshot(fixture);
@@ -205,6 +206,21 @@ test('no DHCP agent hosts the network: NO_DHCP_AGENT, from the API alone', () =>
   s.api.dhcp_hosts[netId] = [];
   const b = brokenAt(trace(s), { reason: 'NO_DHCP_AGENT', node: '', check: 'DHCP agent hosting' });
   assert.match(b.cause, /openstack network agent add network --dhcp AGENT selfservice/);
+});
+
+test('where DHCP runs refused to the caller (dhcp-agents 403, the DHCP port’s host hidden): unknown, not NO_DHCP_AGENT', () => {
+  const s = copy();
+  s.api.dhcp_hosts[netId] = [];
+  s.api.errors = [hostsReadRefused(`/v2.0/networks/${netId}/dhcp-agents`, 403)];
+  const r = trace(s);
+  const hop = r.hops.find((h) => h.check === 'DHCP agent hosting')!;
+  assert.equal(hop.status, 'unknown');
+  assert.equal(hop.reason, 'API_UNREADABLE');
+  assert.match(
+    hop.cause!,
+    /cannot be read with these credentials \(GET \/v2\.0\/networks\/.*\/dhcp-agents answered 403, .*trace with an admin's/,
+  );
+  assert.equal(r.verdict, 'inconclusive');
 });
 
 test('DHCP disabled on the subnet: DHCP_DISABLED', () => {

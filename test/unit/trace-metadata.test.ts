@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { contextFrom } from '../../src/trace/run.ts';
 import { traceMetadata } from '../../src/trace/walk/metadata.ts';
 import { loadSnapshot, saveSnapshot } from '../../src/trace/read/snapshot-io.ts';
+import { hostsReadRefused } from '../../src/trace/read/host-refusals.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { TraceReport } from '../../src/trace/report.ts';
@@ -182,6 +183,21 @@ test("on an isolated network the instance's table is read instead of dnsmasq's o
   assert.equal(route.namespace, INSTANCE_NS);
   assert.equal(route.reason, 'METADATA_ROUTE_MISSING');
   assert.match(route.cause!, /by its route 169\.254\.169\.254 via 172\.16\.1\.1 dev eth0, not via 172\.16\.1\.\d+/);
+});
+
+test('an isolated network whose DHCP host the caller may not read: the proxy hop unknown, not METADATA_PROXY_NOT_RUNNING', () => {
+  const s = copy();
+  s.api.ports = s.api.ports.filter((p) => !(p['device_id'] === routerId && String(p['device_owner']) === 'network:router_interface'));
+  const netId = String(instancePort['network_id']);
+  s.api.dhcp_hosts[netId] = [];
+  const refusal = hostsReadRefused(`/v2.0/networks/${netId}/dhcp-agents`, 403);
+  const proxy = (snap: Snapshot) => trace(snap).hops.find((h) => h.check === 'metadata proxy')!;
+  assert.equal(proxy(s).reason, 'METADATA_PROXY_NOT_RUNNING');
+  s.api.errors = [refusal];
+  const hop = proxy(s);
+  assert.equal(hop.status, 'unknown');
+  assert.equal(hop.reason, 'API_UNREADABLE');
+  assert.equal(trace(s).verdict, 'inconclusive');
 });
 
 test('a snapshot with instance route tables saves and loads (the shape check takes them)', async () => {

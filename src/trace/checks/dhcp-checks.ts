@@ -31,6 +31,7 @@ import {
   type RunningDnsmasq,
 } from '../read/dnsmasq.ts';
 import { cmdlinePath, netnsPidsArgv } from '../read/collect-dhcp.ts';
+import { dhcpHostsRefused } from '../read/host-refusals.ts';
 import { agentHop, netRef, portRef, segmentOf } from './l2.ts';
 import type { Hop, Reason } from '../report.ts';
 import type { ApiObject } from '../snapshot.ts';
@@ -382,4 +383,23 @@ export function sgDhcpHop(
     });
   }
   return result(base, expected, observed, [{ command, line: `-A ${chain} ${want[0]}` }]);
+}
+
+/**
+ * The verdict on a network no DHCP agent is known to host: `known` (the cloud's fault) — unless the
+ * API refused to say where its DHCP servers run (dhcp-agents answered 403, as it does to a member,
+ * whose view hides the DHCP ports' binding:host_id too): then unknown.
+ */
+export function dhcpNotHosted<R extends Reason>(
+  ctx: TraceContext,
+  net: ApiObject,
+  known: { status: 'missing'; reason: R; cause: string },
+): { status: 'missing' | 'unknown'; reason: R | 'API_UNREADABLE'; cause: string } {
+  const refused = dhcpHostsRefused(ctx.api.errors);
+  if (!refused) return known;
+  return {
+    status: 'unknown',
+    reason: 'API_UNREADABLE',
+    cause: `which ${AGENT_DHCP} serves network ${netName(net)} cannot be read with these credentials (${refused}, and its DHCP ports' binding:host_id is hidden): trace with an admin's`,
+  };
 }

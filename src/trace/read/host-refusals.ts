@@ -7,14 +7,22 @@
 export const hostsReadRefused = (path: string, status: number): string =>
   `GET ${path} answered ${status}: hosts taken from the ports' binding:host_id instead`;
 
-/** The kept error saying the l3-agents call was refused (403: not an admin), its `GET … answered 403` part; null if none. */
-export function routerHostsRefused(errors: readonly string[] | undefined): string | null {
+/** The kept error saying the scheduler call of `kind` was refused (403: not an admin), its `GET … answered 403` part; null if none. */
+function schedulerRefused(errors: readonly string[] | undefined, kind: 'routers' | 'networks'): string | null {
+  const call = kind === 'routers' ? 'routers\\/[^ ]+\\/l3-agents' : 'networks\\/[^ ]+\\/dhcp-agents';
+  const pattern = new RegExp(`^(GET \\/v2\\.0\\/${call} answered 403): hosts taken`);
   for (const e of errors ?? []) {
-    const m = /^(GET \/v2\.0\/routers\/[^ ]+\/l3-agents answered 403): hosts taken/.exec(e);
+    const m = pattern.exec(e);
     if (m) return m[1]!;
   }
   return null;
 }
+
+/** The kept error saying the l3-agents call was refused; null if none. */
+export const routerHostsRefused = (errors: readonly string[] | undefined): string | null => schedulerRefused(errors, 'routers');
+
+/** The kept error saying the dhcp-agents call was refused; null if none. */
+export const dhcpHostsRefused = (errors: readonly string[] | undefined): string | null => schedulerRefused(errors, 'networks');
 
 /** The error kept when the agent list was refused (403) or is not served (404: no agent extension). */
 export const agentsReadRefused = (status: number): string => `GET /v2.0/agents answered ${status}: no agent list`;

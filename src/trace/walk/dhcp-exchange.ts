@@ -5,7 +5,15 @@
 import { HOST } from '../../kernel/types.ts';
 import { byId, fixedIpOf, str, type IpFamily, type TraceContext } from '../context.ts';
 import { apiHop, result, type HopDraft } from '../checks/checks.ts';
-import { dhcpAgentHop, dhcpPortHops, dnsmasqHop, dnsmasqOptionsHop, hostEntryHop, sgDhcpHop } from '../checks/dhcp-checks.ts';
+import {
+  dhcpAgentHop,
+  dhcpNotHosted,
+  dhcpPortHops,
+  dnsmasqHop,
+  dnsmasqOptionsHop,
+  hostEntryHop,
+  sgDhcpHop,
+} from '../checks/dhcp-checks.ts';
 import { instanceHop } from '../checks/instance.ts';
 import { agentHop, portUnboundHop, netRef, segmentHops, tapHop } from '../checks/l2.ts';
 import { crossNodes, replyFdb } from './port.ts';
@@ -59,11 +67,11 @@ export function exchangeHops(ctx: TraceContext, port: ApiObject, family: IpFamil
         { dhcp_agents: 'at least one' },
         { dhcp_agents: [] },
         [{ command: `GET /v2.0/networks/${net.id}/dhcp-agents` }],
-        {
+        dhcpNotHosted(ctx, net, {
           status: 'missing',
           reason: 'NO_DHCP_AGENT',
           cause: `no ${AGENT_DHCP} hosts network ${str(net, 'name') || net.id}: nothing answers the ${family === 6 ? 'DHCPv6 Solicit' : 'DHCPDISCOVER'} of port ${port.id} (openstack network agent add network --dhcp AGENT ${str(net, 'name') || net.id})`,
-        },
+        }),
       ),
     );
     return hops;

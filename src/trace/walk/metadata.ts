@@ -24,6 +24,7 @@ import {
   metadataRouteHop,
 } from '../checks/metadata.ts';
 import { routerRef } from '../checks/router.ts';
+import { dhcpNotHosted } from '../checks/dhcp-checks.ts';
 import { ipv4PortTarget, portTarget } from './dhcp.ts';
 import { dhcpHostsOf } from './dhcp-exchange.ts';
 
@@ -119,22 +120,21 @@ const joinPaths = (hops: HopDraft[], more: HopDraft[]): HopDraft[] => {
 function isolatedPath(ctx: TraceContext, net: ApiObject, subnet: ApiObject, port: ApiObject): HopDraft[] {
   const hosts = dhcpHostsOf(ctx, net);
   const host = hosts[0];
+  const proxyHop = apiHop('metadata proxy', { type: 'network', id: net.id, name: str(net, 'name') || undefined });
   const none = (cause: string) =>
-    result(
-      apiHop('metadata proxy', { type: 'network', id: net.id, name: str(net, 'name') || undefined }),
-      { metadata: 'served' },
-      null,
-      [],
-      {
-        status: 'missing',
-        reason: 'METADATA_PROXY_NOT_RUNNING',
-        cause,
-      },
-    );
+    result(proxyHop, { metadata: 'served' }, null, [], { status: 'missing', reason: 'METADATA_PROXY_NOT_RUNNING', cause });
   if (!host)
     return [
-      none(
-        `subnet ${str(subnet, 'cidr')} is isolated (no router holds its gateway) and no ${AGENT_DHCP} hosts network ${str(net, 'name') || net.id}: nothing serves metadata to its instances`,
+      result(
+        proxyHop,
+        { metadata: 'served' },
+        null,
+        [],
+        dhcpNotHosted(ctx, net, {
+          status: 'missing',
+          reason: 'METADATA_PROXY_NOT_RUNNING',
+          cause: `subnet ${str(subnet, 'cidr')} is isolated (no router holds its gateway) and no ${AGENT_DHCP} hosts network ${str(net, 'name') || net.id}: nothing serves metadata to its instances`,
+        }),
       ),
     ];
   const planned = ctx.nodes[host]?.desired?.namespaces[dhcpNamespace(net.id)]?.processes.some((p) => p.id === haproxyProcessId(net.id));
