@@ -74,13 +74,13 @@ export interface ItemPage {
   hasBefore: boolean;
 }
 
-/** One Networking API resource as the HTTP layer drives it. Writes run inside a transaction. */
 /** How a whole list is read: between slices of work here it waits for `turn`; `threads` may read it off the event loop. */
 export interface ListJsonReading {
   turn: () => Promise<void>;
   threads: ReadThreads | null;
 }
 
+/** One Networking API resource as the HTTP layer drives it. Writes run inside a transaction. */
 export interface ResourceService {
   spec: ResourceSpec;
   /**

@@ -63,6 +63,16 @@ export const apiHop = (check: string, resource: Hop['resource'], node = '') => (
   check,
 });
 
+/**
+ * The verdict on a hop whose facts the API would not give these credentials: unknown, never a fault
+ * of the cloud's. `why` is the refusal (and what else hid the fact); `advice` follows it.
+ */
+export const unreadable = (what: string, why: string, advice = '') => ({
+  status: 'unknown' as const,
+  reason: 'API_UNREADABLE' as const,
+  cause: `${what} cannot be read with these credentials (${why})${advice}`,
+});
+
 export function result(
   base: HopBase,
   expected: Record<string, unknown>,

@@ -19,6 +19,7 @@ import {
   wantOf,
   type HopBase,
   type HopDraft,
+  unreadable,
 } from './checks.ts';
 import {
   argValues,
@@ -397,9 +398,9 @@ export function dhcpNotHosted<R extends Reason>(
 ): { status: 'missing' | 'unknown'; reason: R | 'API_UNREADABLE'; cause: string } {
   const refused = dhcpHostsRefused(ctx.api.errors);
   if (!refused) return known;
-  return {
-    status: 'unknown',
-    reason: 'API_UNREADABLE',
-    cause: `which ${AGENT_DHCP} serves network ${netName(net)} cannot be read with these credentials (${refused}, and its DHCP ports' binding:host_id is hidden): trace with an admin's`,
-  };
+  return unreadable(
+    `which ${AGENT_DHCP} serves network ${netName(net)}`,
+    `${refused}, and its DHCP ports' binding:host_id is hidden`,
+    ": trace with an admin's",
+  );
 }

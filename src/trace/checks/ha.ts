@@ -14,7 +14,7 @@ import { isKeepalived, keepalivedStateFileOf } from '../read/collect-dhcp.ts';
 import { routerHostsRefused } from '../read/host-refusals.ts';
 import type { Hop } from '../report.ts';
 import type { ApiObject } from '../snapshot.ts';
-import { isDraft, namespaceOr, observeCommand, processesCommand, result, routerProcessesOr, type HopDraft } from './checks.ts';
+import { isDraft, namespaceOr, observeCommand, processesCommand, result, routerProcessesOr, unreadable, type HopDraft } from './checks.ts';
 import { routerRef, routerSysctlHop } from './router.ts';
 
 export const isHaRouter = (router: ApiObject) => router['ha'] === true;
@@ -74,11 +74,7 @@ export function routerNotHosted(
   const refused = routerHostsRefused(ctx.api.errors);
   if (!refused) return { status: 'missing', reason: 'ROUTER_NOT_SCHEDULED', cause };
   const name = str(router, 'name') || router.id;
-  return {
-    status: 'unknown',
-    reason: 'API_UNREADABLE',
-    cause: `where router ${name} runs cannot be read with these credentials (${refused}, and its ports' binding:host_id is hidden): trace with an admin's`,
-  };
+  return unreadable(`where router ${name} runs`, `${refused}, and its ports' binding:host_id is hidden`, ": trace with an admin's");
 }
 
 const keepalivedOwner = (ctx: TraceContext, host: string, router: ApiObject) =>

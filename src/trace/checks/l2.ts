@@ -17,6 +17,7 @@ import {
   wantOf,
   type HopBase,
   type HopDraft,
+  unreadable,
 } from './checks.ts';
 import type { Hop, ResourceRef } from '../report.ts';
 import type { ApiObject } from '../snapshot.ts';
@@ -65,13 +66,9 @@ export function agentHop(ctx: TraceContext, host: string, type: string, leg: Hop
         : {}),
     },
   ];
-  const unreadable = a ? null : agentsUnreadable(ctx);
-  if (unreadable)
-    return result(base, { agent_type: type, alive: true }, null, evidence, {
-      status: 'unknown',
-      reason: 'API_UNREADABLE',
-      cause: `whether the ${type} on ${host} runs cannot be read with these credentials (${unreadable})`,
-    });
+  const refused = a ? null : agentsUnreadable(ctx);
+  if (refused)
+    return result(base, { agent_type: type, alive: true }, null, evidence, unreadable(`whether the ${type} on ${host} runs`, refused));
   if (!a)
     return result(base, { agent_type: type, alive: true }, null, evidence, {
       status: 'missing',

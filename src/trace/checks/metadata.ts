@@ -21,7 +21,7 @@ import { agentNote, agentOf, agentsUnreadable, ago, heartbeatAge, str, type Trac
 import { argValue, parseOptsFile } from '../read/dnsmasq.ts';
 import type { Hop, ResourceRef } from '../report.ts';
 import type { ApiObject, DhcpNamespaceDump } from '../snapshot.ts';
-import { apiHop, checkAddress, checkRule, isDraft, namespaceOr, result, type HopBase, type HopDraft } from './checks.ts';
+import { apiHop, checkAddress, checkRule, isDraft, namespaceOr, result, unreadable, type HopBase, type HopDraft } from './checks.ts';
 import { routerRef } from './router.ts';
 
 const leg: Hop['leg'] = 'request';
@@ -147,13 +147,15 @@ export function metadataAgentHop(ctx: TraceContext, host: string): HopDraft {
   const agent = agentOf(ctx, host, AGENT_METADATA);
   const base = apiHop('metadata agent', { type: 'agent', id: agent?.id ?? '', name: `${AGENT_METADATA} on ${host}` }, host);
   const expected = { agent: AGENT_METADATA, host, alive: true };
-  const unreadable = agent ? null : agentsUnreadable(ctx);
-  if (unreadable)
-    return result(base, expected, null, [{ command: `openstack network agent list --host ${host}` }], {
-      status: 'unknown',
-      reason: 'API_UNREADABLE',
-      cause: `whether the ${AGENT_METADATA} on ${host} runs cannot be read with these credentials (${unreadable})`,
-    });
+  const refused = agent ? null : agentsUnreadable(ctx);
+  if (refused)
+    return result(
+      base,
+      expected,
+      null,
+      [{ command: `openstack network agent list --host ${host}` }],
+      unreadable(`whether the ${AGENT_METADATA} on ${host} runs`, refused),
+    );
   if (!agent)
     return result(base, expected, { agent: null }, [{ command: `openstack network agent list --host ${host}` }], {
       status: 'missing',

@@ -120,21 +120,26 @@ const joinPaths = (hops: HopDraft[], more: HopDraft[]): HopDraft[] => {
 function isolatedPath(ctx: TraceContext, net: ApiObject, subnet: ApiObject, port: ApiObject): HopDraft[] {
   const hosts = dhcpHostsOf(ctx, net);
   const host = hosts[0];
-  const proxyHop = apiHop('metadata proxy', { type: 'network', id: net.id, name: str(net, 'name') || undefined });
-  const none = (cause: string) =>
-    result(proxyHop, { metadata: 'served' }, null, [], { status: 'missing', reason: 'METADATA_PROXY_NOT_RUNNING', cause });
+  const notServed = (cause: string) => ({ status: 'missing' as const, reason: 'METADATA_PROXY_NOT_RUNNING' as const, cause });
+  const proxyHop = (verdict: Parameters<typeof result>[4]) =>
+    result(
+      apiHop('metadata proxy', { type: 'network', id: net.id, name: str(net, 'name') || undefined }),
+      { metadata: 'served' },
+      null,
+      [],
+      verdict,
+    );
+  const none = (cause: string) => proxyHop(notServed(cause));
   if (!host)
     return [
-      result(
-        proxyHop,
-        { metadata: 'served' },
-        null,
-        [],
-        dhcpNotHosted(ctx, net, {
-          status: 'missing',
-          reason: 'METADATA_PROXY_NOT_RUNNING',
-          cause: `subnet ${str(subnet, 'cidr')} is isolated (no router holds its gateway) and no ${AGENT_DHCP} hosts network ${str(net, 'name') || net.id}: nothing serves metadata to its instances`,
-        }),
+      proxyHop(
+        dhcpNotHosted(
+          ctx,
+          net,
+          notServed(
+            `subnet ${str(subnet, 'cidr')} is isolated (no router holds its gateway) and no ${AGENT_DHCP} hosts network ${str(net, 'name') || net.id}: nothing serves metadata to its instances`,
+          ),
+        ),
       ),
     ];
   const planned = ctx.nodes[host]?.desired?.namespaces[dhcpNamespace(net.id)]?.processes.some((p) => p.id === haproxyProcessId(net.id));
